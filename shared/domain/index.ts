@@ -1,0 +1,7 @@
+export * from './errors';
+export * from './events';
+export * from './money';
+export * from './notification';
+export * from './order';
+export * from './payment';
+export * from './settlement';

@@ -1,0 +1,109 @@
+import { InvalidTransitionError, UnknownProductError, ValidationError } from './errors';
+import { CURRENCY, type Currency, type Fen, multiplyFen, sumFen } from './money';
+import type { PaymentStatus } from './payment';
+
+export const ORDER_STATUSES = ['pending', 'paid', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  pending: ['paid', 'cancelled'],
+  paid: [],
+  cancelled: [],
+};
+
+export interface Product {
+  sku: string;
+  name: string;
+  price: Fen;
+  stock: number;
+}
+
+export interface OrderItem {
+  sku: string;
+  name: string;
+  unitPrice: Fen;
+  quantity: number;
+  lineTotal: Fen;
+}
+
+export interface Order {
+  orderId: string;
+  customerId: string;
+  status: OrderStatus;
+  items: OrderItem[];
+  totalAmount: Fen;
+  currency: Currency;
+  createdAt: string;
+  updatedAt: string;
+  /** Every payment ever made for this order, oldest first. */
+  paymentIds: string[];
+  /** The one payment that may still be paid; at most one per order (enforced by a conditional write). */
+  openPaymentId?: string;
+  paidByPaymentId?: string;
+  paidAt?: string;
+  cancelledAt?: string;
+  version: number;
+}
+
+export interface RequestedItem {
+  sku: string;
+  quantity: number;
+}
+
+/** Prices the requested items from the catalogue; the same SKU twice is merged into one line. */
+export function priceItems(requested: readonly RequestedItem[], catalogue: ReadonlyMap<string, Product>): OrderItem[] {
+  if (requested.length === 0) throw new ValidationError('An order needs at least one item');
+  const quantities = new Map<string, number>();
+  for (const { sku, quantity } of requested) {
+    if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new ValidationError(`Quantity of ${sku} must be a positive integer`);
+    quantities.set(sku, (quantities.get(sku) ?? 0) + quantity);
+  }
+  const unknown = [...quantities.keys()].filter((sku) => !catalogue.has(sku));
+  if (unknown.length > 0) throw new UnknownProductError(unknown);
+  return [...quantities].map(([sku, quantity]) => {
+    const product = catalogue.get(sku)!;
+    return { sku, name: product.name, unitPrice: product.price, quantity, lineTotal: multiplyFen(product.price, quantity) };
+  });
+}
+
+export interface NewOrder {
+  orderId: string;
+  customerId: string;
+  items: OrderItem[];
+  firstPaymentId: string;
+  now: Date;
+}
+
+export function createOrder(input: NewOrder): Order {
+  const totalAmount = sumFen(input.items.map((item) => item.lineTotal));
+  if (totalAmount <= 0) throw new ValidationError('An order total must be positive');
+  const at = input.now.toISOString();
+  return {
+    orderId: input.orderId,
+    customerId: input.customerId,
+    status: 'pending',
+    items: input.items,
+    totalAmount,
+    currency: CURRENCY,
+    createdAt: at,
+    updatedAt: at,
+    paymentIds: [input.firstPaymentId],
+    openPaymentId: input.firstPaymentId,
+    version: 1,
+  };
+}
+
+export function assertOrderTransition(from: OrderStatus, to: OrderStatus): void {
+  if (!ORDER_TRANSITIONS[from].includes(to)) throw new InvalidTransitionError('order', from, to);
+}
+
+/**
+ * Order sync, the seed's table: a succeeded payment pays the order; failed, cancelled and expired
+ * leave it pending so the customer may pay again.
+ */
+export const ORDER_STATUS_AFTER_PAYMENT: Readonly<Partial<Record<PaymentStatus, OrderStatus>>> = {
+  succeeded: 'paid',
+  failed: 'pending',
+  cancelled: 'pending',
+  expired: 'pending',
+};

@@ -1,0 +1,186 @@
+import { InvalidTransitionError } from './errors';
+import { CURRENCY, type Currency, type Fen } from './money';
+
+export const PAYMENT_STATUSES = ['init', 'processing', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+export const PAYMENT_METHODS = ['wechat', 'alipay', 'bank'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+export const DEFAULT_PAYMENT_METHOD: PaymentMethod = 'wechat';
+
+/** Who caused a transition: kept in the payment's log for audit. */
+export type TransitionSource = 'customer' | 'provider' | 'sweeper' | 'system';
+
+export interface PaymentLogEntry {
+  at: string;
+  from: PaymentStatus | null;
+  to: PaymentStatus;
+  reason: string;
+  source: TransitionSource;
+  /** Provider event id or request id that caused it, when there is one. */
+  ref?: string;
+}
+
+export interface Payment {
+  paymentId: string;
+  orderId: string;
+  customerId: string;
+  amount: Fen;
+  currency: Currency;
+  method: PaymentMethod;
+  status: PaymentStatus;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  /** When the expiry reminder is due; absent when reminders are off or one was sent. */
+  remindAt?: string;
+  reminderSentAt?: string;
+  /** Next time the sweeper asks the provider about a processing payment (lost callbacks). */
+  nextQueryAt?: string;
+  payUrl?: string;
+  providerTransactionId?: string;
+  paidAt?: string;
+  /** Provider-confirmed success that arrived after the payment had ended (expired/cancelled/failed). */
+  latePayment?: boolean;
+  /** Money was taken but the order could not use it (already paid or cancelled): refund it. */
+  refundRequired?: boolean;
+  /** Optimistic-concurrency counter: every write is conditional on it. */
+  version: number;
+  logs: PaymentLogEntry[];
+}
+
+/**
+ * The payment state machine. A pair not listed is illegal. `late-success` is the one exception to
+ * "terminal never changes": a provider-confirmed success is money we hold, so it is applied even
+ * after the payment ended, and flagged. `provider-only` transitions may only come from the provider.
+ */
+type TransitionKind = 'normal' | 'provider-only' | 'late-success';
+export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, Partial<Record<PaymentStatus, TransitionKind>>>> = {
+  init: { processing: 'normal', cancelled: 'normal', expired: 'normal', succeeded: 'provider-only' },
+  processing: { succeeded: 'normal', failed: 'normal', cancelled: 'normal', expired: 'normal' },
+  succeeded: {},
+  failed: { succeeded: 'late-success' },
+  cancelled: { succeeded: 'late-success' },
+  expired: { succeeded: 'late-success' },
+};
+
+export const OPEN_PAYMENT_STATUSES: readonly PaymentStatus[] = ['init', 'processing'];
+export const isOpen = (status: PaymentStatus): boolean => OPEN_PAYMENT_STATUSES.includes(status);
+export const isTerminal = (status: PaymentStatus): boolean => !isOpen(status);
+
+export interface TransitionRequest {
+  to: PaymentStatus;
+  now: Date;
+  source: TransitionSource;
+  reason: string;
+  ref?: string;
+  /** Fields the transition sets along with the status (pay URL, provider transaction id, ...). */
+  set?: Partial<Pick<Payment, 'payUrl' | 'providerTransactionId' | 'paidAt' | 'nextQueryAt'>>;
+}
+
+export interface Transition {
+  before: Payment;
+  after: Payment;
+  entry: PaymentLogEntry;
+  late: boolean;
+}
+
+/** The kind of a transition, or undefined when the table forbids it (for this source). */
+export function transitionKind(from: PaymentStatus, to: PaymentStatus, source: TransitionSource): TransitionKind | undefined {
+  const kind = PAYMENT_TRANSITIONS[from][to];
+  if (kind === undefined) return undefined;
+  if (kind !== 'normal' && source !== 'provider') return undefined;
+  return kind;
+}
+
+/** Computes the payment after a transition, or throws InvalidTransitionError naming both states. */
+export function transitionPayment(payment: Payment, request: TransitionRequest): Transition {
+  const kind = transitionKind(payment.status, request.to, request.source);
+  if (kind === undefined) throw new InvalidTransitionError('payment', payment.status, request.to);
+  const at = request.now.toISOString();
+  const entry: PaymentLogEntry = {
+    at,
+    from: payment.status,
+    to: request.to,
+    reason: request.reason,
+    source: request.source,
+    ...(request.ref ? { ref: request.ref } : {}),
+  };
+  const after: Payment = {
+    ...payment,
+    ...request.set,
+    status: request.to,
+    updatedAt: at,
+    version: payment.version + 1,
+    logs: [...payment.logs, entry],
+  };
+  if (kind === 'late-success') after.latePayment = true;
+  if (isTerminal(request.to)) {
+    delete after.remindAt;
+    delete after.nextQueryAt;
+  }
+  return { before: payment, after, entry, late: kind === 'late-success' };
+}
+
+/** A log line that records something we saw but did not apply (an out-of-order notification, say). */
+export function noteOnPayment(payment: Payment, note: Omit<PaymentLogEntry, 'at' | 'from' | 'to'>, now: Date): Payment {
+  const entry: PaymentLogEntry = { at: now.toISOString(), from: payment.status, to: payment.status, ...note };
+  return { ...payment, updatedAt: entry.at, version: payment.version + 1, logs: [...payment.logs, entry] };
+}
+
+export interface PaymentTimingPolicy {
+  ttlMinutes: number;
+  /** Minutes before expiry to remind the customer; 0 turns reminders off. */
+  reminderMinutes: number;
+}
+
+export const DEFAULT_TIMING: PaymentTimingPolicy = { ttlMinutes: 30, reminderMinutes: 5 };
+
+export interface NewPayment {
+  paymentId: string;
+  orderId: string;
+  customerId: string;
+  amount: Fen;
+  method: PaymentMethod;
+  now: Date;
+  timing: PaymentTimingPolicy;
+}
+
+const MINUTE_MS = 60_000;
+
+export function createPayment(input: NewPayment): Payment {
+  const createdAt = input.now.toISOString();
+  const expires = new Date(input.now.getTime() + input.timing.ttlMinutes * MINUTE_MS);
+  const remindMs = expires.getTime() - input.timing.reminderMinutes * MINUTE_MS;
+  const payment: Payment = {
+    paymentId: input.paymentId,
+    orderId: input.orderId,
+    customerId: input.customerId,
+    amount: input.amount,
+    currency: CURRENCY,
+    method: input.method,
+    status: 'init',
+    createdAt,
+    updatedAt: createdAt,
+    expiresAt: expires.toISOString(),
+    version: 1,
+    logs: [{ at: createdAt, from: null, to: 'init', reason: 'payment created', source: 'customer' }],
+  };
+  if (input.timing.reminderMinutes > 0 && remindMs > input.now.getTime()) payment.remindAt = new Date(remindMs).toISOString();
+  return payment;
+}
+
+/**
+ * When the sweeper must next look at an open payment: the earliest of its reminder, its next
+ * provider query and its expiry. Undefined for a terminal payment (it leaves the sweeper's index).
+ */
+export function nextSweepAt(payment: Payment): string | undefined {
+  if (isTerminal(payment.status)) return undefined;
+  const candidates = [payment.expiresAt, payment.remindAt, payment.status === 'processing' ? payment.nextQueryAt : undefined];
+  return candidates.filter((t): t is string => t !== undefined).sort()[0];
+}
+
+/** An open payment past its expiry reads as expired even before the sweeper has run. */
+export function effectiveStatus(payment: Payment, now: Date): PaymentStatus {
+  return isOpen(payment.status) && now.toISOString() >= payment.expiresAt ? 'expired' : payment.status;
+}

@@ -1,0 +1,106 @@
+import { DomainError, InvalidTransitionError } from './errors';
+import { type DomainEvent, orderEvent, paymentEvent, statusEvent } from './events';
+import type { PaymentNotification } from './notification';
+import { assertOrderTransition, type Order } from './order';
+import { noteOnPayment, type Payment, type PaymentStatus, type TransitionSource, transitionPayment } from './payment';
+
+/**
+ * Applying a payment outcome to the payment and its order together: the heart of order sync.
+ * Pure: the caller persists `payment` and `order` in one transaction, conditional on the
+ * versions it read, then publishes `events`.
+ */
+export type Settlement =
+  | {
+      kind: 'applied';
+      payment: Payment;
+      /** The order after the sync, when it changed. */
+      order?: Order;
+      events: DomainEvent[];
+      late: boolean;
+      refundRequired: boolean;
+      duplicate: boolean;
+      /** Another payment still open for an order this success just paid: it must be cancelled. */
+      supersededPaymentId?: string;
+    }
+  /** Recorded in the payment's log but not applied (it would move the payment backwards). */
+  | { kind: 'ignored'; payment: Payment; reason: string }
+  /** The payment is already in that state: nothing to write. */
+  | { kind: 'unchanged' };
+
+export interface SettlementRequest {
+  to: PaymentStatus;
+  now: Date;
+  source: TransitionSource;
+  reason: string;
+  ref?: string;
+  providerTransactionId?: string;
+}
+
+export function settlePayment(payment: Payment, order: Order, request: SettlementRequest): Settlement {
+  if (payment.orderId !== order.orderId) throw new DomainError('ORDER_MISMATCH', `Payment ${payment.paymentId} is not for order ${order.orderId}`);
+  if (payment.status === request.to) return { kind: 'unchanged' };
+
+  let transition;
+  try {
+    transition = transitionPayment(payment, {
+      to: request.to,
+      now: request.now,
+      source: request.source,
+      reason: request.reason,
+      ref: request.ref,
+      set: request.to === 'succeeded' ? { paidAt: request.now.toISOString(), providerTransactionId: request.providerTransactionId } : {},
+    });
+  } catch (error) {
+    // An outcome that would move an ended payment elsewhere (failed after succeeded, say) is
+    // kept for the audit trail only when it came from the provider; a customer's illegal request is an error.
+    if (error instanceof InvalidTransitionError && request.source === 'provider') {
+      const reason = `ignored ${request.to} (payment already ${payment.status}): ${request.reason}`;
+      return { kind: 'ignored', payment: noteOnPayment(payment, { reason, source: request.source, ref: request.ref }, request.now), reason };
+    }
+    throw error;
+  }
+
+  let after = transition.after;
+  const events: DomainEvent[] = [];
+  let nextOrder: Order | undefined;
+  const releasesOpenSlot = order.openPaymentId === payment.paymentId;
+  const at = request.now.toISOString();
+
+  let refundRequired = false;
+  let duplicate = false;
+  if (request.to === 'succeeded') {
+    if (order.status === 'pending') {
+      assertOrderTransition(order.status, 'paid');
+      nextOrder = { ...order, status: 'paid', paidAt: at, paidByPaymentId: payment.paymentId, updatedAt: at, version: order.version + 1 };
+      delete nextOrder.openPaymentId;
+    } else {
+      // The money arrived but the order cannot take it: paid by another payment, or cancelled.
+      refundRequired = true;
+      duplicate = order.status === 'paid' && order.paidByPaymentId !== payment.paymentId;
+      after = { ...after, refundRequired: true };
+    }
+  } else if (releasesOpenSlot && after.status !== 'processing') {
+    nextOrder = { ...order, updatedAt: at, version: order.version + 1 };
+    delete nextOrder.openPaymentId;
+  }
+  const status = statusEvent(after);
+  if (status) events.push(status);
+  if (transition.late) events.push(paymentEvent('LatePaymentReceived', after, { previousStatus: payment.status, refundRequired }));
+  if (duplicate) events.push(paymentEvent('DuplicatePaymentDetected', after, { paidByPaymentId: order.paidByPaymentId }));
+  if (nextOrder?.status === 'paid') events.push(orderEvent('OrderPaid', nextOrder, { paymentId: payment.paymentId }));
+
+  const supersededPaymentId = nextOrder?.status === 'paid' && order.openPaymentId && !releasesOpenSlot ? order.openPaymentId : undefined;
+  return { kind: 'applied', payment: after, order: nextOrder, events, late: transition.late, refundRequired, duplicate, supersededPaymentId };
+}
+
+/** The settlement a verified provider notification asks for. */
+export function settleNotification(payment: Payment, order: Order, notification: PaymentNotification, now: Date): Settlement {
+  return settlePayment(payment, order, {
+    to: notification.outcome,
+    now,
+    source: 'provider',
+    reason: `${notification.provider} ${notification.via}: ${notification.providerStatus}`,
+    ref: notification.eventId,
+    providerTransactionId: notification.providerTransactionId,
+  });
+}
