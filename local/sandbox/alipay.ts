@@ -1,0 +1,301 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../../shared/domain/money';
+import {
+  ALIPAY_CODE_BUSINESS_FAILED,
+  ALIPAY_CODE_INVALID_ARGUMENTS,
+  ALIPAY_CODE_SUCCESS,
+  alipayResponseNodeName,
+  fromAlipayTime,
+  toAlipayTime,
+  type AlipayNotification,
+  type AlipayPayBizContent,
+  type AlipayResponseNode,
+  type AlipayTradeCloseResponse,
+  type AlipayTradeQueryResponse,
+  type AlipayTradeStatus,
+} from '../../shared/providers/alipay';
+import type { AlipayConfig } from '../../shared/providers/config';
+import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckout, SandboxResponse } from './types';
+
+/**
+ * The Alipay OpenAPI gateway, from Alipay's side. Signing and verifying are written here
+ * independently of the merchant module (shared/providers/alipay.ts), so a mistake on either side
+ * shows up in the tests instead of being shared by both; only the wire types and the GMT+8 time
+ * format are shared.
+ */
+
+/** What Alipay holds: the merchant's app public key (checks our requests) and its own private
+ * key (signs answers and notifications). */
+export interface AlipaySandboxKeys {
+  appId: string;
+  sellerId?: string;
+  appPublicKey: string;
+  alipayPrivateKey: string;
+}
+
+const GATEWAY_PATHS = new Set(['/gateway.do', '/']);
+const PAY_METHODS: Readonly<Record<string, AlipayPayBizContent['product_code']>> = {
+  'alipay.trade.page.pay': 'FAST_INSTANT_TRADE_PAY',
+  'alipay.trade.wap.pay': 'QUICK_WAP_WAY',
+};
+const NOTIFICATION_CONTENT_TYPE = 'application/x-www-form-urlencoded; charset=utf-8';
+
+/** Checkout state → trade_status. Alipay has no failed state: an unpaid trade ends closed. */
+const TRADE_STATUS: Readonly<Record<SandboxCheckout['state'], AlipayTradeStatus>> = {
+  pending: 'WAIT_BUYER_PAY',
+  paid: 'TRADE_SUCCESS',
+  failed: 'TRADE_CLOSED',
+  closed: 'TRADE_CLOSED',
+};
+
+function rsaKeyPair() {
+  return generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+}
+
+/** Two RSA 2048 pairs: the app's (merchant signs requests) and Alipay's (sandbox signs answers). */
+export function generateAlipayKeys(sandboxBaseUrl: string): { merchant: AlipayConfig; sandbox: AlipaySandboxKeys } {
+  const app = rsaKeyPair();
+  const alipay = rsaKeyPair();
+  const appId = '2021000000000001';
+  const sellerId = '2088000000000001';
+  return {
+    merchant: { appId, sellerId, privateKey: app.privateKey, alipayPublicKey: alipay.publicKey, gateway: `${sandboxBaseUrl}/gateway.do` },
+    sandbox: { appId, sellerId, appPublicKey: app.publicKey, alipayPrivateKey: alipay.privateKey },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures (Alipay's side)
+// ---------------------------------------------------------------------------------------------
+
+/** Sorted `k=v&...` over non-empty raw values, without the omitted keys. */
+function signString(params: ReadonlyMap<string, string>, omitted: readonly string[]): string {
+  return [...params]
+    .filter(([key, value]) => value !== '' && !omitted.includes(key))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => `${key}=${value}`)
+    .join('&');
+}
+
+function rsa2(content: string, privateKey: KeyObject): string {
+  return sign('sha256', Buffer.from(content, 'utf8'), privateKey).toString('base64');
+}
+
+/** The gateway accepts a request signed over every parameter but `sign`, or also without sign_type. */
+function requestSigned(params: ReadonlyMap<string, string>, appPublicKey: KeyObject): boolean {
+  const signature = Buffer.from(params.get('sign') ?? '', 'base64');
+  return [['sign'], ['sign', 'sign_type']].some((omitted) =>
+    verify('sha256', Buffer.from(signString(params, omitted), 'utf8'), appPublicKey, signature),
+  );
+}
+
+/** One value per key, or undefined when a key repeats. */
+function uniqueParams(search: URLSearchParams): Map<string, string> | undefined {
+  const params = new Map<string, string>();
+  for (const [key, value] of search) {
+    if (params.has(key)) return undefined;
+    params.set(key, value);
+  }
+  return params;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway
+// ---------------------------------------------------------------------------------------------
+
+interface GatewayError {
+  code: string;
+  msg: string;
+  sub_code: string;
+  sub_msg: string;
+}
+
+function invalidArguments(sub_code: string, sub_msg: string): GatewayError {
+  return { code: ALIPAY_CODE_INVALID_ARGUMENTS, msg: 'Invalid Arguments', sub_code, sub_msg };
+}
+
+function businessFailed(sub_code: string, sub_msg: string): GatewayError {
+  return { code: ALIPAY_CODE_BUSINESS_FAILED, msg: 'Business Failed', sub_code, sub_msg };
+}
+
+function textError(statusCode: number, error: GatewayError): SandboxResponse {
+  return { statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${error.sub_code}: ${error.sub_msg}` };
+}
+
+const TradeRefSchema = z.object({ out_trade_no: z.string().min(1) });
+const PayBizContentSchema = TradeRefSchema.extend({
+  total_amount: z.string(),
+  subject: z.string().min(1),
+  product_code: z.string(),
+  time_expire: z.string(),
+});
+
+function parseBizContent<T>(params: ReadonlyMap<string, string>, schema: z.ZodType<T>): T | undefined {
+  try {
+    const parsed = schema.safeParse(JSON.parse(params.get('biz_content') ?? ''));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function amountOf(yuan: string): Fen | undefined {
+  try {
+    const fen = yuanToFen(yuan);
+    return fen > 0 ? fen : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A stable 28-digit trade_no for checkouts the sandbox page marked paid without one. */
+function tradeNo(checkout: SandboxCheckout): string {
+  if (checkout.transactionId) return checkout.transactionId;
+  const digest = BigInt(`0x${createHash('sha256').update(checkout.paymentId).digest('hex')}`);
+  return `2025${digest.toString().slice(0, 24)}`;
+}
+
+function alipayCheckout(store: CheckoutStore, paymentId: string): SandboxCheckout | undefined {
+  const checkout = store.get(paymentId);
+  return checkout?.provider === 'alipay' ? checkout : undefined;
+}
+
+export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulator {
+  const appPublicKey = createPublicKey(keys.appPublicKey);
+  const alipayPrivateKey = createPrivateKey(keys.alipayPrivateKey);
+
+  /** Common-parameter and signature checks, in the gateway's order (app first: it picks the key). */
+  function requestError(params: ReadonlyMap<string, string>): GatewayError | undefined {
+    if (params.get('app_id') !== keys.appId) return invalidArguments('isv.invalid-app-id', 'unknown app_id');
+    if (!params.get('sign')) return invalidArguments('isv.missing-signature', 'sign is missing');
+    if (params.get('sign_type') !== 'RSA2') return invalidArguments('isv.invalid-signature-type', 'sign_type must be RSA2');
+    if (!requestSigned(params, appPublicKey)) return invalidArguments('isv.invalid-signature', 'sign does not verify with the app public key');
+    return undefined;
+  }
+
+  /** JSON answer: the node is serialised once and signed over exactly that text. */
+  function signedAnswer(nodeName: string, node: AlipayResponseNode): SandboxResponse {
+    const nodeText = JSON.stringify(node);
+    const body = `{${JSON.stringify(nodeName)}:${nodeText},"sign":${JSON.stringify(rsa2(nodeText, alipayPrivateKey))}}`;
+    return { statusCode: 200, headers: { 'content-type': 'application/json;charset=utf-8' }, body };
+  }
+
+  /** Browser entry of alipay.trade.page.pay / wap.pay: registers the checkout, redirects to it. */
+  function enterPayPage(params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): SandboxResponse {
+    const error = requestError(params);
+    if (error) return textError(400, error);
+    const productCode = PAY_METHODS[params.get('method') ?? ''];
+    if (!productCode) return textError(400, invalidArguments('isv.invalid-method', 'not a pay-page method'));
+    const biz = parseBizContent(params, PayBizContentSchema);
+    const amount = biz && amountOf(biz.total_amount);
+    const expiresAt = biz && fromAlipayTime(biz.time_expire);
+    const notifyUrl = params.get('notify_url');
+    if (!biz || amount === undefined || !expiresAt || biz.product_code !== productCode || !notifyUrl) {
+      return textError(400, businessFailed('ACQ.INVALID_PARAMETER', 'biz_content or notify_url is invalid'));
+    }
+    if (Date.parse(expiresAt) <= now.getTime()) return textError(400, businessFailed('ACQ.TRADE_HAS_CLOSE', 'time_expire has passed'));
+    const existing = alipayCheckout(store, biz.out_trade_no);
+    // A decided trade is never reopened (the buyer must not pay twice), and the same
+    // out_trade_no with another amount is refused, as Alipay refuses a changed trade.
+    if (existing?.state === 'paid') return textError(400, businessFailed('ACQ.TRADE_HAS_SUCCESS', 'trade is already paid'));
+    if (existing && existing.state !== 'pending') return textError(400, businessFailed('ACQ.TRADE_HAS_CLOSE', 'trade is closed'));
+    if (existing && existing.amount !== amount) return textError(400, businessFailed('ACQ.CONTEXT_INCONSISTENT', 'trade information changed'));
+    if (!existing) {
+      store.put({
+        provider: 'alipay',
+        paymentId: biz.out_trade_no,
+        amount,
+        currency: CURRENCY,
+        description: biz.subject,
+        notifyUrl,
+        returnUrl: params.get('return_url'),
+        expiresAt,
+        state: 'pending',
+      });
+    }
+    return { statusCode: 302, headers: { location: store.checkoutUrl(biz.out_trade_no) }, body: '' };
+  }
+
+  function queryTrade(checkout: SandboxCheckout | undefined, now: Date): AlipayTradeQueryResponse {
+    if (!checkout) return businessFailed('ACQ.TRADE_NOT_EXIST', 'trade does not exist');
+    const paid = checkout.state === 'paid';
+    return {
+      code: ALIPAY_CODE_SUCCESS,
+      msg: 'Success',
+      trade_no: tradeNo(checkout),
+      out_trade_no: checkout.paymentId,
+      trade_status: TRADE_STATUS[checkout.state],
+      total_amount: fenToYuan(checkout.amount),
+      ...(paid && { buyer_pay_amount: fenToYuan(checkout.amount), send_pay_date: toAlipayTime(new Date(checkout.paidAt ?? now)) }),
+    };
+  }
+
+  function closeTrade(checkout: SandboxCheckout | undefined, store: CheckoutStore): AlipayTradeCloseResponse {
+    if (!checkout) return businessFailed('ACQ.TRADE_NOT_EXIST', 'trade does not exist');
+    // Only a trade awaiting payment can be closed.
+    if (checkout.state !== 'pending') return businessFailed('ACQ.TRADE_STATUS_ERROR', `trade is ${TRADE_STATUS[checkout.state]}`);
+    store.put({ ...checkout, state: 'closed' });
+    return { code: ALIPAY_CODE_SUCCESS, msg: 'Success', trade_no: tradeNo(checkout), out_trade_no: checkout.paymentId };
+  }
+
+  /** alipay.trade.query / alipay.trade.close: form-encoded POST, signed JSON answer. */
+  function apiCall(params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): SandboxResponse {
+    const method = params.get('method') ?? '';
+    const nodeName = method === 'alipay.trade.query' || method === 'alipay.trade.close' ? alipayResponseNodeName(method) : 'error_response';
+    const error = requestError(params) ?? (nodeName === 'error_response' ? invalidArguments('isv.invalid-method', 'unknown method') : undefined);
+    if (error) return signedAnswer(nodeName, error);
+    const ref = parseBizContent(params, TradeRefSchema);
+    if (!ref) return signedAnswer(nodeName, businessFailed('ACQ.INVALID_PARAMETER', 'biz_content.out_trade_no is missing'));
+    const checkout = alipayCheckout(store, ref.out_trade_no);
+    return signedAnswer(nodeName, method === 'alipay.trade.query' ? queryTrade(checkout, now) : closeTrade(checkout, store));
+  }
+
+  /** The asynchronous notification, signed over every field but sign and sign_type. */
+  function notificationFields(checkout: SandboxCheckout, now: Date): Omit<AlipayNotification, 'sign'> {
+    const paid = checkout.state === 'paid';
+    const total = fenToYuan(checkout.amount);
+    const decidedAt = toAlipayTime(new Date(checkout.paidAt ?? now));
+    return {
+      notify_time: toAlipayTime(now),
+      notify_type: 'trade_status_sync',
+      notify_id: checkout.notificationId ?? randomBytes(16).toString('hex'),
+      app_id: keys.appId,
+      charset: 'utf-8',
+      version: '1.0',
+      sign_type: 'RSA2',
+      trade_no: tradeNo(checkout),
+      out_trade_no: checkout.paymentId,
+      trade_status: TRADE_STATUS[checkout.state],
+      total_amount: total,
+      // The store keeps no creation time: the decision time stands in for gmt_create.
+      gmt_create: decidedAt,
+      ...(paid ? { receipt_amount: total, buyer_pay_amount: total, gmt_payment: decidedAt } : { gmt_close: decidedAt }),
+      seller_id: keys.sellerId,
+      subject: checkout.description,
+    };
+  }
+
+  return {
+    name: 'alipay',
+    handle: async (request, store, now) => {
+      if (!GATEWAY_PATHS.has(request.path)) return textError(404, invalidArguments('isv.invalid-path', 'not the gateway'));
+      const params = uniqueParams(request.method === 'GET' ? request.query : new URLSearchParams(request.body));
+      if (!params) return textError(400, invalidArguments('isv.duplicate-parameter', 'a parameter appears more than once'));
+      if (request.method === 'GET') return enterPayPage(params, store, now);
+      if (request.method === 'POST') return apiCall(params, store, now);
+      return textError(405, invalidArguments('isv.invalid-http-method', 'use GET or POST'));
+    },
+    buildCallback: (checkout, now): OutboundCallback | undefined => {
+      if (checkout.state === 'pending') return undefined;
+      const fields = new Map(Object.entries(notificationFields(checkout, now)).filter((entry): entry is [string, string] => entry[1] !== undefined));
+      fields.set('sign', rsa2(signString(fields, ['sign', 'sign_type']), alipayPrivateKey));
+      return { url: checkout.notifyUrl, headers: { 'Content-Type': NOTIFICATION_CONTENT_TYPE }, body: new URLSearchParams([...fields]).toString() };
+    },
+    isAcknowledged: (statusCode, body) => statusCode === 200 && body === 'success',
+  };
+}

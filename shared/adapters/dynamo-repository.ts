@@ -1,0 +1,365 @@
+import {
+  type DynamoDBClient,
+  TransactionCanceledException,
+  type CancellationReason,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { createHash } from 'node:crypto';
+import { AlreadyExistsError, NotFoundError, OutOfStockError, StaleStateError } from '../domain/errors';
+import type { Order, Product } from '../domain/order';
+import { nextSweepAt, type Payment } from '../domain/payment';
+import type { ProviderName } from '../providers/types';
+import {
+  type DedupeRecord,
+  type IdempotencyRecord,
+  IdempotencyRecordExistsError,
+  NotificationAlreadyAppliedError,
+  type OutboxEntry,
+  type Page,
+  type Repository,
+  type Write,
+} from '../core/ports';
+import { OPEN_PAYMENT_SHARDS, OUTBOX_SHARD, TABLE } from './table-definition';
+
+const key = {
+  order: (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' }),
+  payment: (paymentId: string) => ({ pk: `PAYMENT#${paymentId}`, sk: 'PAYMENT' }),
+  product: (sku: string) => ({ pk: `PRODUCT#${sku}`, sk: 'PRODUCT' }),
+  idempotency: (customerId: string, idempotencyKey: string) => ({ pk: `IDEMP#${customerId}#${idempotencyKey}`, sk: 'IDEMP' }),
+  notification: (provider: string, eventId: string) => ({ pk: `EVENT#${provider}#${eventId}`, sk: 'EVENT' }),
+  outbox: (outboxId: string) => ({ pk: `OUTBOX#${outboxId}`, sk: 'OUTBOX' }),
+};
+
+const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** Which index partition an open payment lives in: a stable hash, so it never moves. */
+export function paymentShard(paymentId: string): string {
+  const bucket = createHash('sha256').update(paymentId).digest().readUInt32BE(0) % OPEN_PAYMENT_SHARDS;
+  return `PAYMENT#${bucket}`;
+}
+
+const STORAGE_ATTRIBUTES = ['pk', 'sk', 'kind', TABLE.dueIndex.partitionKey, TABLE.dueIndex.sortKey, TABLE.catalogIndex.partitionKey, TABLE.ttlAttribute];
+
+function stripStorage<T>(item: Record<string, unknown>): T {
+  const domain = { ...item };
+  for (const attribute of STORAGE_ATTRIBUTES) delete domain[attribute];
+  return domain as T;
+}
+
+function paymentItem(payment: Payment): Record<string, unknown> {
+  const dueAt = nextSweepAt(payment);
+  // A terminal payment has no dueAt: leaving the attributes out drops it from the sparse index.
+  return { ...key.payment(payment.paymentId), kind: 'payment', ...payment, ...(dueAt ? { dueShard: paymentShard(payment.paymentId), dueAt } : {}) };
+}
+
+const orderItem = (order: Order) => ({ ...key.order(order.orderId), kind: 'order', ...order });
+const productItem = (product: Product) => ({ ...key.product(product.sku), kind: 'product', catalog: 'PRODUCT', ...product });
+
+const ONCE_ONLY: ReadonlySet<Write['kind']> = new Set(['recordIdempotency', 'recordNotification']);
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+interface PreparedWrite {
+  item: TransactItem;
+  /** The typed error for this write's failed condition, given the item as it was (if any). */
+  onConditionFailed(current: Record<string, unknown> | undefined): Error;
+}
+
+export interface DynamoRepositoryOptions {
+  tableName: string;
+  client: DynamoDBClient;
+  /** How often a transaction that conflicted with another in-flight transaction is retried. */
+  conflictRetries?: number;
+}
+
+export class DynamoRepository implements Repository {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly conflictRetries: number;
+
+  constructor(options: DynamoRepositoryOptions) {
+    this.table = options.tableName;
+    this.doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
+    this.conflictRetries = options.conflictRetries ?? 5;
+  }
+
+  async commit(writes: readonly Write[]): Promise<void> {
+    if (writes.length === 0) return;
+    const prepared = writes.map((write) => this.prepare(write));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems: prepared.map((write) => write.item) }));
+        return;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        const failed = reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
+        // A request that already committed (same idempotency key or notification) explains every
+        // other failed condition too, so it is the error to report.
+        const decisive = failed.find((index) => ONCE_ONLY.has(writes[index]!.kind)) ?? failed[0];
+        if (decisive !== undefined) throw prepared[decisive]!.onConditionFailed(itemOf(reasons[decisive]));
+        // Only conflicts with another in-flight transaction are worth retrying; they resolve quickly.
+        const conflicted = reasons.some((reason) => reason.Code === 'TransactionConflict');
+        if (!conflicted || attempt >= this.conflictRetries) throw error;
+        await sleep(15 * 2 ** attempt + Math.random() * 25);
+      }
+    }
+  }
+
+  private prepare(write: Write): PreparedWrite {
+    const TableName = this.table;
+    const returnOld = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const };
+    switch (write.kind) {
+      case 'createOrder':
+        return {
+          item: { Put: { TableName, Item: orderItem(write.order), ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
+          onConditionFailed: () => new AlreadyExistsError('order', write.order.orderId),
+        };
+      case 'createPayment':
+        return {
+          item: { Put: { TableName, Item: paymentItem(write.payment), ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
+          onConditionFailed: () => new AlreadyExistsError('payment', write.payment.paymentId),
+        };
+      case 'updateOrder': {
+        const { before, after } = write;
+        const slot = before.openPaymentId === undefined ? 'attribute_not_exists(openPaymentId)' : 'openPaymentId = :slot';
+        return {
+          item: {
+            Put: {
+              TableName,
+              Item: orderItem(after),
+              ConditionExpression: `version = :version AND #status = :status AND ${slot}`,
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':version': before.version,
+                ':status': before.status,
+                ...(before.openPaymentId === undefined ? {} : { ':slot': before.openPaymentId }),
+              },
+              ...returnOld,
+            },
+          },
+          onConditionFailed: (current) =>
+            current ? new StaleStateError('order', before.orderId, pickState(current)) : new NotFoundError('order', before.orderId),
+        };
+      }
+      case 'updatePayment': {
+        const { before, after } = write;
+        return {
+          item: {
+            Put: {
+              TableName,
+              Item: paymentItem(after),
+              ConditionExpression: 'version = :version AND #status = :status',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':version': before.version, ':status': before.status },
+              ...returnOld,
+            },
+          },
+          onConditionFailed: (current) =>
+            current ? new StaleStateError('payment', before.paymentId, pickState(current)) : new NotFoundError('payment', before.paymentId),
+        };
+      }
+      case 'adjustStock': {
+        const reserving = write.delta < 0;
+        return {
+          item: {
+            Update: {
+              TableName,
+              Key: key.product(write.sku),
+              UpdateExpression: 'SET stock = stock + :delta',
+              ConditionExpression: reserving ? 'attribute_exists(pk) AND stock >= :needed' : 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':delta': write.delta, ...(reserving ? { ':needed': -write.delta } : {}) },
+              ...returnOld,
+            },
+          },
+          onConditionFailed: (current) =>
+            current
+              ? new OutOfStockError(write.sku, -write.delta, typeof current.stock === 'number' ? current.stock : undefined)
+              : new NotFoundError('product', write.sku),
+        };
+      }
+      case 'putProduct':
+        return {
+          item: { Put: { TableName, Item: productItem(write.product), ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
+          onConditionFailed: () => new AlreadyExistsError('product', write.product.sku),
+        };
+      case 'recordIdempotency': {
+        const { record } = write;
+        return {
+          item: {
+            Put: {
+              TableName,
+              Item: { ...key.idempotency(record.customerId, record.key), kind: 'idempotency', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          onConditionFailed: () => new IdempotencyRecordExistsError(record.customerId, record.key),
+        };
+      }
+      case 'recordNotification': {
+        const { record } = write;
+        return {
+          item: {
+            Put: {
+              TableName,
+              Item: { ...key.notification(record.provider, record.eventId), kind: 'notification', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          onConditionFailed: () => new NotificationAlreadyAppliedError(record.provider, record.eventId),
+        };
+      }
+      case 'addToOutbox': {
+        const { entry } = write;
+        return {
+          item: {
+            Put: {
+              TableName,
+              Item: { ...key.outbox(entry.outboxId), kind: 'outbox', ...entry, dueShard: OUTBOX_SHARD, dueAt: entry.publishBy },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          onConditionFailed: () => new AlreadyExistsError('outbox entry', entry.outboxId),
+        };
+      }
+    }
+  }
+
+  private async getItem<T>(itemKey: { pk: string; sk: string }): Promise<T | undefined> {
+    const result = await this.doc.send(new GetCommand({ TableName: this.table, Key: itemKey, ConsistentRead: true }));
+    return result.Item ? stripStorage<T>(result.Item) : undefined;
+  }
+
+  async getProducts(skus: readonly string[]): Promise<Map<string, Product>> {
+    const products = await this.batchGet<Product>([...new Set(skus)].map(key.product));
+    return new Map(products.map((product) => [product.sku, product]));
+  }
+
+  async listProducts(): Promise<Product[]> {
+    const products: Product[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: TABLE.catalogIndex.name,
+          KeyConditionExpression: 'catalog = :catalog',
+          ExpressionAttributeValues: { ':catalog': 'PRODUCT' },
+          ExclusiveStartKey,
+        }),
+      );
+      products.push(...(page.Items ?? []).map((item) => stripStorage<Product>(item)));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return products;
+  }
+
+  getOrder(orderId: string): Promise<Order | undefined> {
+    return this.getItem<Order>(key.order(orderId));
+  }
+
+  getPayment(paymentId: string): Promise<Payment | undefined> {
+    return this.getItem<Payment>(key.payment(paymentId));
+  }
+
+  async getPayments(paymentIds: readonly string[]): Promise<Payment[]> {
+    const payments = await this.batchGet<Payment>(paymentIds.map(key.payment));
+    const byId = new Map(payments.map((payment) => [payment.paymentId, payment]));
+    return paymentIds.map((id) => byId.get(id)).filter((payment): payment is Payment => payment !== undefined);
+  }
+
+  getIdempotencyRecord(customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
+    return this.getItem<IdempotencyRecord>(key.idempotency(customerId, idempotencyKey));
+  }
+
+  getNotificationRecord(provider: ProviderName, eventId: string): Promise<DedupeRecord | undefined> {
+    return this.getItem<DedupeRecord>(key.notification(provider, eventId));
+  }
+
+  async findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>> {
+    // The cursor walks the shards in order, resuming inside one where the last page stopped.
+    let { shard, startKey } = decodeCursor(options.cursor);
+    const items: Payment[] = [];
+    while (shard < OPEN_PAYMENT_SHARDS && items.length < options.limit) {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: TABLE.dueIndex.name,
+          KeyConditionExpression: 'dueShard = :shard AND dueAt <= :dueBy',
+          ExpressionAttributeValues: { ':shard': `PAYMENT#${shard}`, ':dueBy': dueBy.toISOString() },
+          ExclusiveStartKey: startKey,
+          Limit: options.limit - items.length,
+        }),
+      );
+      items.push(...(page.Items ?? []).map((item) => stripStorage<Payment>(item)));
+      startKey = page.LastEvaluatedKey;
+      if (!startKey) shard += 1;
+    }
+    const done = shard >= OPEN_PAYMENT_SHARDS;
+    return { items, cursor: done ? undefined : encodeCursor({ shard, startKey }) };
+  }
+
+  async findPendingOutbox(dueBy: Date, limit: number): Promise<OutboxEntry[]> {
+    const page = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: TABLE.dueIndex.name,
+        KeyConditionExpression: 'dueShard = :shard AND dueAt <= :dueBy',
+        ExpressionAttributeValues: { ':shard': OUTBOX_SHARD, ':dueBy': dueBy.toISOString() },
+        Limit: limit,
+      }),
+    );
+    return (page.Items ?? []).map((item) => stripStorage<OutboxEntry>(item));
+  }
+
+  getOutboxEntry(outboxId: string): Promise<OutboxEntry | undefined> {
+    return this.getItem<OutboxEntry>(key.outbox(outboxId));
+  }
+
+  async deleteOutboxEntry(outboxId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: key.outbox(outboxId) }));
+  }
+
+  private async batchGet<T>(keys: Array<{ pk: string; sk: string }>): Promise<T[]> {
+    const found: T[] = [];
+    for (let start = 0; start < keys.length; start += 100) {
+      let pending: Array<Record<string, unknown>> | undefined = keys.slice(start, start + 100);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        const result: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        found.push(...(result.Responses?.[this.table] ?? []).map((item: Record<string, unknown>) => stripStorage<T>(item)));
+        pending = result.UnprocessedKeys?.[this.table]?.Keys;
+        if (pending?.length) await sleep(20 * 2 ** Math.min(attempt, 5));
+      }
+    }
+    return found;
+  }
+}
+
+function itemOf(reason: CancellationReason | undefined): Record<string, unknown> | undefined {
+  return reason?.Item ? unmarshall(reason.Item) : undefined;
+}
+
+function pickState(item: Record<string, unknown>): { status?: string; version?: number } {
+  return { status: item.status as string | undefined, version: item.version as number | undefined };
+}
+
+function encodeCursor(cursor: { shard: number; startKey?: Record<string, unknown> }): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): { shard: number; startKey?: Record<string, unknown> } {
+  if (!cursor) return { shard: 0 };
+  return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,49 @@
+import type { PaymentMethod } from '../domain/payment';
+import type { PaymentProvider } from '../providers/types';
+import type { Metrics } from './metric-names';
+import type { Clock, EventPublisher, NotificationQueue, PaymentTimingConfig, Repository } from './ports';
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface SweeperConfig {
+  /** First provider query of a processing payment, after it started. */
+  firstQueryAfterSeconds: number;
+  /** Later queries, while it stays processing. */
+  queryEverySeconds: number;
+  /** Payments handled per page of the due index. */
+  batchSize: number;
+  /** A run stops taking new work after this long, leaving the rest to the next run. */
+  budgetMs: number;
+  /** How long past expiry a provider without close (the bank) may still take the payment. */
+  expiryGraceSeconds: number;
+}
+
+/** Everything the core needs, injected: AWS adapters in Lambda, local ones in `npm start` and tests. */
+export interface Deps {
+  repo: Repository;
+  queue: NotificationQueue;
+  events: EventPublisher;
+  metrics: Metrics;
+  clock: Clock;
+  logger: Logger;
+  providers: Partial<Record<PaymentMethod, PaymentProvider>>;
+  timing: PaymentTimingConfig;
+  sweeper: SweeperConfig;
+  /** Public base URL of this API, for provider notify URLs (`<base>/api/payments/callback/<provider>`). */
+  publicBaseUrl: string;
+  /** Where the customer's browser goes back to after paying. */
+  returnUrl: string;
+}
+
+export const DEFAULT_SWEEPER: SweeperConfig = {
+  firstQueryAfterSeconds: 60,
+  queryEverySeconds: 300,
+  batchSize: 100,
+  budgetMs: 40_000,
+  expiryGraceSeconds: 120,
+};

@@ -1,0 +1,178 @@
+import { NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, ValidationError } from '../domain/errors';
+import { orderEvent, type DomainEvent } from '../domain/events';
+import { createOrder, type Order, priceItems, type RequestedItem } from '../domain/order';
+import { createPayment, type PaymentMethod, settlePayment, StaleStateError, transitionPayment } from '../domain';
+import type { Deps } from './deps';
+import { newId } from './ids';
+import { Metric } from './metric-names';
+import { commitWithEvents } from './outbox';
+import { closeAtProvider } from './payments';
+import type { Write } from './ports';
+import { type OrderView, orderView, type PaymentView, paymentView } from './views';
+
+export interface OrderResult {
+  order: OrderView;
+  payment: PaymentView;
+}
+
+/** Largest batch: each order is 2 writes plus one per distinct SKU, within DynamoDB's 100-item transaction. */
+export const MAX_ORDERS_PER_BATCH = 20;
+
+export interface CreateOrdersInput {
+  customerId: string;
+  orders: Array<{ items: RequestedItem[] }>;
+  method: PaymentMethod;
+  /** Narrows the deployment's payment TTL for these payments; never widens it. */
+  ttlMinutes?: number;
+}
+
+/**
+ * Creates orders with their first payments and reserves their stock, all in one transaction:
+ * either every order exists with its stock taken, or nothing changed. `extraWrites` lets the
+ * caller commit its idempotency record in the same transaction.
+ */
+export async function createOrders(deps: Deps, input: CreateOrdersInput, extraWrites: (results: OrderResult[]) => Write[] = () => []) {
+  const now = deps.clock.now();
+  if (input.orders.length === 0) throw new ValidationError('At least one order is required');
+  if (input.orders.length > MAX_ORDERS_PER_BATCH) throw new ValidationError(`At most ${MAX_ORDERS_PER_BATCH} orders per batch`);
+  const timing = { ...deps.timing, ttlMinutes: effectiveTtl(deps.timing.ttlMinutes, input.ttlMinutes) };
+
+  const catalogue = await deps.repo.getProducts(input.orders.flatMap((order) => order.items.map((item) => item.sku)));
+  const created = input.orders.map(({ items: requested }) => {
+    const items = priceItems(requested, catalogue);
+    const orderId = newId('ord', now);
+    const paymentId = newId('pay', now);
+    const order = createOrder({ orderId, customerId: input.customerId, items, firstPaymentId: paymentId, now });
+    const payment = createPayment({ paymentId, orderId, customerId: input.customerId, amount: order.totalAmount, method: input.method, now, timing });
+    return { order, payment };
+  });
+
+  // One stock write per SKU across the whole batch (a transaction may touch an item only once).
+  const reserved = new Map<string, number>();
+  for (const { order } of created) for (const item of order.items) reserved.set(item.sku, (reserved.get(item.sku) ?? 0) + item.quantity);
+  for (const [sku, quantity] of reserved) {
+    const available = catalogue.get(sku)!.stock;
+    if (available < quantity) throw new OutOfStockError(sku, quantity, available);
+  }
+
+  const results: OrderResult[] = created.map(({ order, payment }) => ({ order: orderView(order), payment: paymentView(payment, now) }));
+  const writes: Write[] = [
+    ...created.flatMap(({ order, payment }): Write[] => [
+      { kind: 'createOrder', order },
+      { kind: 'createPayment', payment },
+    ]),
+    ...[...reserved].map(([sku, quantity]): Write => ({ kind: 'adjustStock', sku, delta: -quantity })),
+  ];
+  await commitWithEvents(deps, [...writes, ...extraWrites(results)], created.map(({ order }) => orderEvent('OrderCreated', order)));
+  deps.metrics.count(Metric.OrdersCreated, created.length);
+  deps.metrics.count(Metric.PaymentsCreated, created.length, { provider: input.method });
+  return results;
+}
+
+function effectiveTtl(deployment: number, requested: number | undefined): number {
+  if (requested === undefined) return deployment;
+  if (!Number.isInteger(requested) || requested < 1 || requested > deployment) {
+    throw new ValidationError(`ttlMinutes must be an integer from 1 to ${deployment}`, { ttlMinutes: requested });
+  }
+  return requested;
+}
+
+/** The customer's own order; another customer's order does not exist for them. */
+export async function loadOwnOrder(deps: Deps, customerId: string, orderId: string): Promise<Order> {
+  const order = await deps.repo.getOrder(orderId);
+  if (!order || order.customerId !== customerId) throw new NotFoundError('order', orderId);
+  return order;
+}
+
+export async function getOrder(deps: Deps, customerId: string, orderId: string) {
+  const order = await loadOwnOrder(deps, customerId, orderId);
+  const payments = await deps.repo.getPayments(order.paymentIds);
+  const now = deps.clock.now();
+  return { order: orderView(order), payments: payments.map((payment) => paymentView(payment, now)) };
+}
+
+export interface AddPaymentInput {
+  customerId: string;
+  orderId: string;
+  method?: PaymentMethod;
+  ttlMinutes?: number;
+}
+
+/**
+ * A new payment for a pending order whose earlier payments all ended unpaid. The order's open
+ * slot is taken by a conditional write, so two concurrent re-pays cannot both succeed. An unpaid
+ * `init` payment past its expiry is expired in the same transaction (no provider knows it).
+ */
+export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites: (body: unknown) => Write[] = () => []) {
+  const now = deps.clock.now();
+  const order = await loadOwnOrder(deps, input.customerId, input.orderId);
+  if (order.status !== 'pending') throw new OrderNotPendingError(order.orderId, order.status);
+
+  const writes: Write[] = [];
+  const events: DomainEvent[] = [];
+  let previousMethod: PaymentMethod | undefined;
+  if (order.openPaymentId) {
+    const open = await deps.repo.getPayment(order.openPaymentId);
+    const expiredUnstarted = open?.status === 'init' && now.toISOString() >= open.expiresAt;
+    if (!open || !expiredUnstarted) throw new PaymentAlreadyOpenError(order.orderId, order.openPaymentId);
+    const expiry = transitionPayment(open, { to: 'expired', now, source: 'customer', reason: 'expired unpaid; replaced by a new payment' });
+    writes.push({ kind: 'updatePayment', before: open, after: expiry.after });
+    previousMethod = open.method;
+  } else {
+    previousMethod = (await deps.repo.getPayment(order.paymentIds.at(-1)!))?.method;
+  }
+
+  const paymentId = newId('pay', now);
+  const method = input.method ?? previousMethod ?? 'wechat';
+  const timing = { ...deps.timing, ttlMinutes: effectiveTtl(deps.timing.ttlMinutes, input.ttlMinutes) };
+  const payment = createPayment({ paymentId, orderId: order.orderId, customerId: order.customerId, amount: order.totalAmount, method, now, timing });
+  const after: Order = { ...order, openPaymentId: paymentId, paymentIds: [...order.paymentIds, paymentId], updatedAt: now.toISOString(), version: order.version + 1 };
+  const body = paymentView(payment, now);
+  writes.push({ kind: 'createPayment', payment }, { kind: 'updateOrder', before: order, after }, ...extraWrites(body));
+  try {
+    await commitWithEvents(deps, writes, events);
+  } catch (error) {
+    // Someone else took the slot (or paid / cancelled the order) between our read and our write.
+    if (error instanceof StaleStateError) {
+      const current = await deps.repo.getOrder(order.orderId);
+      if (current && current.status !== 'pending') throw new OrderNotPendingError(order.orderId, current.status);
+      throw new PaymentAlreadyOpenError(order.orderId, current?.openPaymentId);
+    }
+    throw error;
+  }
+  deps.metrics.count(Metric.PaymentsCreated, 1, { provider: method });
+  return body;
+}
+
+/**
+ * Cancels an unpaid order: its open payment is cancelled (closed at the provider first if the
+ * customer may already be paying) and its stock released, in one transaction. Cancelling a
+ * cancelled order again answers the same.
+ */
+export async function cancelOrder(deps: Deps, customerId: string, orderId: string) {
+  const order = await loadOwnOrder(deps, customerId, orderId);
+  if (order.status === 'cancelled') return { order: orderView(order) };
+  if (order.status !== 'pending') throw new OrderNotPendingError(order.orderId, order.status);
+  const now = deps.clock.now();
+
+  const writes: Write[] = [];
+  const events: DomainEvent[] = [];
+  if (order.openPaymentId) {
+    const open = await deps.repo.getPayment(order.openPaymentId);
+    if (open && (open.status === 'init' || open.status === 'processing')) {
+      if (open.status === 'processing') await closeAtProvider(deps, open, now);
+      const settlement = settlePayment(open, order, { to: 'cancelled', now, source: 'customer', reason: 'order cancelled by customer' });
+      if (settlement.kind === 'applied') {
+        writes.push({ kind: 'updatePayment', before: open, after: settlement.payment });
+        events.push(...settlement.events);
+      }
+    }
+  }
+  const cancelled: Order = { ...order, status: 'cancelled', cancelledAt: now.toISOString(), updatedAt: now.toISOString(), version: order.version + 1 };
+  delete cancelled.openPaymentId;
+  writes.push({ kind: 'updateOrder', before: order, after: cancelled });
+  for (const item of order.items) writes.push({ kind: 'adjustStock', sku: item.sku, delta: item.quantity });
+  events.push(orderEvent('OrderCancelled', cancelled));
+  await commitWithEvents(deps, writes, events);
+  return { order: orderView(cancelled) };
+}

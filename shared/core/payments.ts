@@ -1,0 +1,121 @@
+import { DomainError, InvalidTransitionError, NotFoundError, StaleStateError } from '../domain/errors';
+import { settlePayment, transitionPayment, type Payment, statusEvent } from '../domain';
+import { ProviderNotSupportedError, type PaymentProvider } from '../providers/types';
+import type { Deps } from './deps';
+import { Metric } from './metric-names';
+import { commitWithEvents } from './outbox';
+import { paymentView } from './views';
+
+export class ProviderNotConfiguredError extends DomainError {
+  constructor(method: string) {
+    super('PROVIDER_NOT_CONFIGURED', `Payments by ${method} are not configured in this deployment`, { method });
+  }
+}
+
+export class PaymentExpiredError extends DomainError {
+  constructor(paymentId: string) {
+    super('PAYMENT_EXPIRED', `Payment ${paymentId} has expired; create a new payment for the order`, { paymentId });
+  }
+}
+
+export class ProviderUnavailableError extends DomainError {
+  constructor(method: string, operation: string) {
+    super('PROVIDER_UNAVAILABLE', `${method} could not ${operation} right now; try again shortly`, { method, operation });
+  }
+}
+
+export function providerFor(deps: Deps, payment: Pick<Payment, 'method'>): PaymentProvider {
+  const provider = deps.providers[payment.method];
+  if (!provider) throw new ProviderNotConfiguredError(payment.method);
+  return provider;
+}
+
+export async function loadOwnPayment(deps: Deps, customerId: string, paymentId: string): Promise<Payment> {
+  const payment = await deps.repo.getPayment(paymentId);
+  if (!payment || payment.customerId !== customerId) throw new NotFoundError('payment', paymentId);
+  return payment;
+}
+
+export async function getPayment(deps: Deps, customerId: string, paymentId: string) {
+  return paymentView(await loadOwnPayment(deps, customerId, paymentId), deps.clock.now());
+}
+
+export function notifyUrl(deps: Deps, payment: Pick<Payment, 'method'>): string {
+  return `${deps.publicBaseUrl}/api/payments/callback/${payment.method}`;
+}
+
+/**
+ * Creates the checkout at the payment's provider and moves the payment init → processing.
+ * Idempotent: a processing payment answers with the pay URL it already has.
+ */
+export async function startPayment(deps: Deps, input: { customerId: string; paymentId: string; channel?: 'page' | 'wap' }) {
+  const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
+  const now = deps.clock.now();
+  if (payment.status === 'processing' && payment.payUrl) return { payment: paymentView(payment, now), payUrl: payment.payUrl };
+  if (payment.status !== 'init') throw new InvalidTransitionError('payment', payment.status, 'processing');
+  if (now.toISOString() >= payment.expiresAt) throw new PaymentExpiredError(payment.paymentId);
+
+  const provider = providerFor(deps, payment);
+  let payUrl: string;
+  try {
+    ({ payUrl } = await provider.createPayUrl({
+      payment: { ...payment, description: `Order ${payment.orderId}` },
+      notifyUrl: notifyUrl(deps, payment),
+      returnUrl: deps.returnUrl,
+      channel: input.channel,
+      now,
+    }));
+  } catch (error) {
+    deps.logger.warn('provider refused to create the checkout', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
+    throw new ProviderUnavailableError(payment.method, 'create the checkout');
+  }
+  const nextQueryAt = new Date(now.getTime() + deps.sweeper.firstQueryAfterSeconds * 1000).toISOString();
+  const { after } = transitionPayment(payment, { to: 'processing', now, source: 'customer', reason: 'checkout created', set: { payUrl, nextQueryAt } });
+  try {
+    await commitWithEvents(deps, [{ kind: 'updatePayment', before: payment, after }], [statusEvent(after)!]);
+  } catch (error) {
+    // Two starts raced: the winner's pay URL is the one to show.
+    if (error instanceof StaleStateError) {
+      const current = await deps.repo.getPayment(payment.paymentId);
+      if (current?.status === 'processing' && current.payUrl) return { payment: paymentView(current, now), payUrl: current.payUrl };
+      throw new InvalidTransitionError('payment', current?.status ?? payment.status, 'processing');
+    }
+    throw error;
+  }
+  deps.metrics.count(Metric.PaymentsStarted, 1, { provider: payment.method });
+  return { payment: paymentView(after, now), payUrl };
+}
+
+/**
+ * Closes a processing payment at its provider so it can no longer be paid there. A provider
+ * without a close operation (the bank) relies on the expiry signed into its pay URL instead.
+ */
+export async function closeAtProvider(deps: Deps, payment: Payment, now: Date): Promise<void> {
+  try {
+    await providerFor(deps, payment).closePayment(payment.paymentId, now);
+  } catch (error) {
+    if (error instanceof ProviderNotSupportedError) return;
+    deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
+    deps.logger.warn('provider close failed', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
+    throw new ProviderUnavailableError(payment.method, 'close the payment');
+  }
+}
+
+/** The customer gives up on a payment: init/processing → cancelled; the order stays pending. */
+export async function cancelPayment(deps: Deps, input: { customerId: string; paymentId: string }) {
+  const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
+  const now = deps.clock.now();
+  if (payment.status === 'cancelled') return paymentView(payment, now);
+  if (payment.status === 'processing') await closeAtProvider(deps, payment, now);
+  const order = await deps.repo.getOrder(payment.orderId);
+  if (!order) throw new NotFoundError('order', payment.orderId);
+  const settlement = settlePayment(payment, order, { to: 'cancelled', now, source: 'customer', reason: 'cancelled by customer' });
+  if (settlement.kind !== 'applied') return paymentView(payment, now);
+  await commitWithEvents(
+    deps,
+    [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? [{ kind: 'updateOrder' as const, before: order, after: settlement.order }] : [])],
+    settlement.events,
+  );
+  deps.metrics.count(Metric.PaymentCancelled, 1, { provider: payment.method });
+  return paymentView(settlement.payment, now);
+}

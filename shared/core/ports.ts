@@ -1,0 +1,124 @@
+import { DomainError } from '../domain/errors';
+import type { DomainEvent } from '../domain/events';
+import type { PaymentNotification } from '../domain/notification';
+import type { Order, Product } from '../domain/order';
+import type { Payment } from '../domain/payment';
+import type { ProviderName } from '../providers/types';
+
+/**
+ * The ports the core talks through. Adapters implement them for AWS (DynamoDB, SQS, EventBridge,
+ * EMF metrics) and for the local runtime; tests use the same adapters against local stand-ins.
+ */
+
+export interface Clock {
+  now(): Date;
+}
+
+/** The first response to a creating request, kept so a retry with the same key gets it again. */
+export interface StoredResponse {
+  statusCode: number;
+  body: unknown;
+}
+
+export interface IdempotencyRecord {
+  customerId: string;
+  key: string;
+  requestHash: string;
+  response: StoredResponse;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** A provider notification already applied: kept past every provider's retry window. */
+export interface DedupeRecord {
+  provider: ProviderName;
+  eventId: string;
+  paymentId: string;
+  appliedAt: string;
+  result: string;
+  expiresAt: string;
+}
+
+/** Domain events committed with a state change and not yet published (transactional outbox). */
+export interface OutboxEntry {
+  outboxId: string;
+  events: DomainEvent[];
+  createdAt: string;
+  /** When the sweeper should publish it if the writer did not (crashed in between). */
+  publishBy: string;
+}
+
+/**
+ * One write inside a transaction. The repository turns each into a conditional DynamoDB write and
+ * each failed condition into a typed error naming what failed.
+ */
+export type Write =
+  | { kind: 'createOrder'; order: Order }
+  | { kind: 'createPayment'; payment: Payment }
+  /** Replaces the order, conditional on the version, status and open-payment slot that were read. */
+  | { kind: 'updateOrder'; before: Order; after: Order }
+  /** Replaces the payment, conditional on the version and status that were read. */
+  | { kind: 'updatePayment'; before: Payment; after: Payment }
+  /** Negative: reserve (conditional on enough stock); positive: release. */
+  | { kind: 'adjustStock'; sku: string; delta: number }
+  | { kind: 'putProduct'; product: Product }
+  | { kind: 'recordIdempotency'; record: IdempotencyRecord }
+  | { kind: 'recordNotification'; record: DedupeRecord }
+  | { kind: 'addToOutbox'; entry: OutboxEntry };
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; absent on the last page. */
+  cursor?: string;
+}
+
+export interface Repository {
+  /** All writes in one transaction: all happen or none does. */
+  commit(writes: readonly Write[]): Promise<void>;
+
+  getProducts(skus: readonly string[]): Promise<Map<string, Product>>;
+  listProducts(): Promise<Product[]>;
+  getOrder(orderId: string): Promise<Order | undefined>;
+  getPayment(paymentId: string): Promise<Payment | undefined>;
+  getPayments(paymentIds: readonly string[]): Promise<Payment[]>;
+
+  getIdempotencyRecord(customerId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  getNotificationRecord(provider: ProviderName, eventId: string): Promise<DedupeRecord | undefined>;
+
+  /** Open payments whose next sweep time is at or before `dueBy`, earliest first within a page. */
+  findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>>;
+  /** Outbox entries not published by their writer in time. */
+  findPendingOutbox(dueBy: Date, limit: number): Promise<OutboxEntry[]>;
+  getOutboxEntry(outboxId: string): Promise<OutboxEntry | undefined>;
+  /** Removes a published outbox entry (idempotent). */
+  deleteOutboxEntry(outboxId: string): Promise<void>;
+}
+
+export interface NotificationQueue {
+  /** Resolves only once the queue has durably accepted the message. */
+  enqueue(notification: PaymentNotification): Promise<void>;
+}
+
+export interface EventPublisher {
+  publish(events: readonly DomainEvent[]): Promise<void>;
+}
+
+export interface PaymentTimingConfig {
+  ttlMinutes: number;
+  reminderMinutes: number;
+}
+
+/** The idempotency key was used by a request that committed first: read its record and replay. */
+export class IdempotencyRecordExistsError extends DomainError {
+  constructor(readonly customerId: string, readonly key: string) {
+    super('IDEMPOTENCY_RECORD_EXISTS', 'A request with this Idempotency-Key already committed');
+  }
+}
+
+/** This provider notification was already applied. */
+export class NotificationAlreadyAppliedError extends DomainError {
+  constructor(readonly provider: string, readonly eventId: string) {
+    super('NOTIFICATION_ALREADY_APPLIED', `Notification ${provider}/${eventId} was already applied`);
+  }
+}
+

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { DomainError } from '../domain/errors';
+
+/** One place maps domain error codes to HTTP statuses. Anything unknown is a plain 500. */
+const STATUS_BY_CODE: Record<string, number> = {
+  VALIDATION_FAILED: 400,
+  INVALID_AMOUNT: 400,
+  INVALID_JSON: 400,
+  UNKNOWN_SKU: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  ORDER_NOT_FOUND: 404,
+  PAYMENT_NOT_FOUND: 404,
+  PRODUCT_NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  OUT_OF_STOCK: 409,
+  ORDER_NOT_PENDING: 409,
+  PAYMENT_ALREADY_OPEN: 409,
+  PAYMENT_EXPIRED: 409,
+  INVALID_TRANSITION: 409,
+  STALE_STATE: 409,
+  ALREADY_EXISTS: 409,
+  IDEMPOTENCY_KEY_REUSED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PROVIDER_UNAVAILABLE: 502,
+  PROVIDER_NOT_CONFIGURED: 503,
+};
+
+export class HttpError extends DomainError {}
+
+export interface ErrorResponse {
+  statusCode: number;
+  body: { error: { code: string; message: string; details?: unknown } };
+}
+
+export function statusOf(error: DomainError): number {
+  return STATUS_BY_CODE[error.code] ?? 500;
+}
+
+/** Maps any thrown value to the API's error shape; below 500 the message is shown, otherwise not. */
+export function toErrorResponse(error: unknown): ErrorResponse {
+  if (error instanceof z.ZodError) {
+    const details = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+    return { statusCode: 400, body: { error: { code: 'VALIDATION_FAILED', message: 'The request is invalid', details } } };
+  }
+  if (error instanceof DomainError) {
+    const statusCode = statusOf(error);
+    if (statusCode < 500 || statusCode === 502 || statusCode === 503) {
+      return { statusCode, body: { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } } };
+    }
+  }
+  const middyStatus = middyErrorStatus(error);
+  if (middyStatus) return middyStatus;
+  return { statusCode: 500, body: { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side; it was logged.' } } };
+}
+
+/** Errors raised by middy's own middlewares (createError): shown as our codes. */
+function middyErrorStatus(error: unknown): ErrorResponse | undefined {
+  if (!(error instanceof Error) || !('statusCode' in error) || typeof error.statusCode !== 'number' || error.statusCode >= 500) return undefined;
+  const malformedJson = error.message.includes('JSON');
+  const statusCode = malformedJson ? 400 : error.statusCode;
+  const code = malformedJson ? 'INVALID_JSON' : statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+  return { statusCode, body: { error: { code, message: malformedJson ? 'The body is not valid JSON' : error.message } } };
+}

@@ -1,0 +1,126 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import type { Deps } from '../core/deps';
+import { DomainError } from '../domain/errors';
+import { toErrorResponse, HttpError } from './errors';
+import { fingerprint, type Remember, runIdempotent, validateKey } from './idempotency';
+
+export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type HttpResult = { statusCode: number; body: unknown; headers?: Record<string, string> };
+export type DepsProvider = () => Promise<Deps>;
+
+/** Claim that grants the admin routes (catalogue seeding). */
+export const ADMIN_SCOPE = 'payments:admin';
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface RouteSpec<Body extends z.ZodType, Params extends z.ZodType> {
+  /** customer: a JWT `sub` is required; admin: also the admin scope. */
+  auth: 'customer' | 'admin';
+  body?: Body;
+  params?: Params;
+  /** Reads `Idempotency-Key` and runs the request at most once per key (creating POSTs). */
+  idempotent?: boolean;
+  successStatus?: number;
+}
+
+export interface RouteInput<Body, Params> {
+  deps: Deps;
+  customerId: string;
+  body: Body;
+  params: Params;
+  event: HttpEvent;
+  /** Writes that record this request's response under its Idempotency-Key, for the same transaction. */
+  remember: Remember;
+}
+
+/**
+ * The HTTP plumbing every API function shares: header normalisation, a body size limit, JSON
+ * parsing (middy), identity from the JWT authorizer, zod validation, idempotency, and one error
+ * mapping. A handler module supplies only its schemas and the call into the core.
+ */
+export function httpRoute<Body extends z.ZodType = z.ZodUndefined, Params extends z.ZodType = z.ZodUndefined>(
+  spec: RouteSpec<Body, Params>,
+  getDeps: DepsProvider,
+  run: (input: RouteInput<z.infer<Body>, z.infer<Params>>) => Promise<unknown>,
+) {
+  const successStatus = spec.successStatus ?? 200;
+  const core = async (event: HttpEvent, _context: Context): Promise<APIGatewayProxyResultV2> => {
+    const deps = await getDeps();
+    try {
+      const customerId = identify(event, spec.auth);
+      const body = (spec.body ?? z.undefined()).parse(event.body ?? undefined) as z.infer<Body>;
+      const params = (spec.params ?? z.undefined()).parse(spec.params ? event.pathParameters ?? {} : undefined) as z.infer<Params>;
+      const input = { deps, customerId, body, params, event, remember: (() => []) as Remember };
+      const key = event.headers['idempotency-key'];
+      if (!spec.idempotent || !key) return respond({ statusCode: successStatus, body: await run(input) });
+      const scope = { customerId, key: validateKey(key), fingerprint: fingerprint(`${event.requestContext.http.method} ${event.rawPath}`, body), successStatus };
+      const outcome = await runIdempotent(deps, scope, (remember) => run({ ...input, remember }));
+      return respond({ statusCode: outcome.statusCode, body: outcome.body, headers: outcome.replayed ? { 'idempotent-replayed': 'true' } : {} });
+    } catch (error) {
+      const response = toErrorResponse(error);
+      if (response.statusCode >= 500) deps.logger.error('request failed', { path: event.rawPath, error: describe(error) });
+      return respond(response);
+    } finally {
+      deps.metrics.flush();
+    }
+  };
+  return middy(core)
+    .use(httpHeaderNormalizer())
+    .use(bodyLimit(MAX_BODY_BYTES))
+    .use(optionalJsonBody())
+    .onError(async (request) => {
+      // Errors from the middlewares themselves (malformed JSON, oversize body).
+      request.response = respond(toErrorResponse(request.error));
+    });
+}
+
+function identify(event: HttpEvent, auth: 'customer' | 'admin'): string {
+  const claims = event.requestContext.authorizer?.jwt?.claims ?? {};
+  const subject = claims.sub;
+  if (typeof subject !== 'string' || subject === '') throw new HttpError('UNAUTHENTICATED', 'A valid bearer token is required');
+  if (auth === 'admin' && !String(claims.scope ?? '').split(' ').includes(ADMIN_SCOPE)) {
+    throw new HttpError('FORBIDDEN', `This route needs the ${ADMIN_SCOPE} scope`);
+  }
+  return subject;
+}
+
+function respond(result: HttpResult): APIGatewayProxyResultV2 {
+  return {
+    statusCode: result.statusCode,
+    headers: { 'content-type': 'application/json', ...result.headers },
+    body: JSON.stringify(result.body),
+  };
+}
+
+function bodyLimit(maxBytes: number): middy.MiddlewareObj<HttpEvent> {
+  return {
+    before: ({ event }) => {
+      if (event.body === undefined) return;
+      const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64').length : Buffer.byteLength(event.body);
+      if (bytes > maxBytes) throw new HttpError('PAYLOAD_TOO_LARGE', `The body is ${bytes} bytes; at most ${maxBytes} are accepted`);
+    },
+  };
+}
+
+/** middy's JSON parser, skipped for requests that carry no body (start, cancel). */
+function optionalJsonBody(): middy.MiddlewareObj<HttpEvent> {
+  const parser = httpJsonBodyParser();
+  return {
+    before: async (request) => {
+      if (request.event.body === undefined || request.event.body === '') {
+        (request.event as { body?: unknown }).body = undefined;
+        return;
+      }
+      await parser.before?.(request as never);
+    },
+  };
+}
+
+function describe(error: unknown): Record<string, unknown> {
+  if (error instanceof DomainError) return { code: error.code, message: error.message };
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { value: String(error) };
+}

@@ -1,0 +1,509 @@
+import { createDecipheriv, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { CURRENCY, assertFen, isFen } from '../domain/money';
+import type { NotificationOutcome } from '../domain/notification';
+import type { WechatConfig } from './config';
+import {
+  ProviderCallError,
+  type CallbackVerification,
+  type FetchLike,
+  type PayUrlRequest,
+  type PaymentProvider,
+  type ProviderPaymentState,
+  type ProviderReply,
+  type RejectionReason,
+} from './types';
+
+/**
+ * WeChat Pay API v3 (PROVIDERS.md "WeChat Pay API v3"), merchant side.
+ *
+ * Inbound (callbacks) and WeChat's answers to our calls are signed the same way: RSA-SHA256
+ * (PKCS#1 v1.5) over `${Wechatpay-Timestamp}\n${Wechatpay-Nonce}\n${raw body}\n`, with the platform
+ * public key named by `Wechatpay-Serial`. A callback's `resource` is AES-256-GCM encrypted with
+ * our APIv3 key. Outbound requests carry an `Authorization: WECHATPAY2-SHA256-RSA2048 ...` header
+ * signed with our merchant key over `METHOD\nURL\ntimestamp\nnonce\nbody\n`.
+ */
+
+export const WECHAT_SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
+/** WeChat's probe requests carry signatures with this prefix; they are counted apart. */
+export const WECHAT_SIGNTEST_PREFIX = 'WECHATPAY/SIGNTEST/';
+/** Replay window for callbacks and answers: 5 minutes either way, the boundary included. */
+export const WECHAT_REPLAY_WINDOW_SECONDS = 300;
+
+// ---------------------------------------------------------------------------------------------
+// Wire types and status mapping
+// ---------------------------------------------------------------------------------------------
+
+export const WECHAT_TRADE_STATES = ['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR'] as const;
+export type WechatTradeState = (typeof WECHAT_TRADE_STATES)[number];
+
+/**
+ * A callback's trade_state → our outcome; null = verified but nothing to act on. Mapped from the
+ * decrypted trade_state, not event_type: real WeChat only pushes TRANSACTION.SUCCESS, the sandbox
+ * also pushes PAYERROR / CLOSED in the same envelope. A REFUND push means the payment succeeded
+ * earlier (its SUCCESS was the event to act on); refunds are not handled here.
+ */
+export const WECHAT_CALLBACK_OUTCOMES: Readonly<Record<WechatTradeState, NotificationOutcome | null>> = {
+  SUCCESS: 'succeeded',
+  PAYERROR: 'failed',
+  CLOSED: 'cancelled',
+  REVOKED: 'cancelled',
+  NOTPAY: null,
+  USERPAYING: null,
+  REFUND: null,
+};
+
+/** A queried trade_state → the provider's view of the payment. */
+export const WECHAT_QUERY_STATUSES: Readonly<Record<WechatTradeState, ProviderPaymentState['status']>> = {
+  SUCCESS: 'paid',
+  // REFUND: the customer paid and was (partly) refunded since. The payment did succeed, so it is
+  // 'paid'; the refund is a separate matter, not a reason to expire or close the payment.
+  REFUND: 'paid',
+  NOTPAY: 'pending',
+  USERPAYING: 'pending',
+  CLOSED: 'closed',
+  REVOKED: 'closed',
+  PAYERROR: 'failed',
+};
+
+/** RFC 3339 with seconds and an explicit offset, e.g. 2026-11-25T12:30:00+08:00. */
+const Rfc3339Schema = z.iso.datetime({ offset: true });
+
+/** The callback body. Unknown fields are ignored (WeChat adds fields without notice). */
+export const WechatCallbackEnvelopeSchema = z.object({
+  id: z.string().min(1),
+  create_time: Rfc3339Schema,
+  event_type: z.string().min(1),
+  resource_type: z.literal('encrypt-resource'),
+  summary: z.string().optional(),
+  resource: z.object({
+    algorithm: z.literal('AEAD_AES_256_GCM'),
+    /** base64 of the ciphertext followed by the 16-byte GCM tag. */
+    ciphertext: z.string().min(1),
+    /** The GCM IV, as UTF-8 text (12 characters). */
+    nonce: z.string().min(1),
+    /** The GCM additional authenticated data, as UTF-8 text; may be empty or absent. */
+    associated_data: z.string().optional(),
+    /** 'transaction' for payment notifications ('refund' for refund ones, which we do not handle). */
+    original_type: z.string().optional(),
+  }),
+});
+export type WechatCallbackEnvelope = z.infer<typeof WechatCallbackEnvelopeSchema>;
+
+const AmountSchema = z.object({
+  /** Order total in fen. */
+  total: z.number().refine(isFen, 'must be a non-negative integer number of fen'),
+  payer_total: z.number().optional(),
+  /** Kept a plain string so a foreign currency is reported as currency_mismatch. */
+  currency: z.string().min(1),
+  payer_currency: z.string().optional(),
+});
+
+/** The transaction: a callback's decrypted resource, and the answer to a query. */
+export const WechatTransactionSchema = z.object({
+  appid: z.string().min(1),
+  mchid: z.string().min(1),
+  out_trade_no: z.string().min(1),
+  transaction_id: z.string().min(1).optional(),
+  /** Kept a plain string so an unknown state is reported as such rather than as malformed. */
+  trade_state: z.string().min(1),
+  trade_state_desc: z.string().optional(),
+  success_time: Rfc3339Schema.optional(),
+  amount: AmountSchema,
+});
+export type WechatTransaction = z.infer<typeof WechatTransactionSchema>;
+
+/** `POST /v3/pay/transactions/native` request body. */
+export interface WechatNativeOrderRequest {
+  appid: string;
+  mchid: string;
+  description: string;
+  out_trade_no: string;
+  notify_url: string;
+  amount: { total: number; currency: typeof CURRENCY };
+  /** RFC 3339 in Beijing time (+08:00). */
+  time_expire: string;
+}
+
+const NativeOrderResponseSchema = z.object({ code_url: z.string().min(1) });
+/** WeChat's error body, e.g. {"code":"ORDER_NOT_EXIST","message":"..."}. */
+const ErrorResponseSchema = z.object({ code: z.string().min(1), message: z.string().optional() });
+
+export function isWechatTradeState(state: string): state is WechatTradeState {
+  return (WECHAT_TRADE_STATES as readonly string[]).includes(state);
+}
+
+const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
+
+/**
+ * An instant rendered as WeChat writes times: RFC 3339 in Beijing time, whole seconds, e.g.
+ * 2026-11-25T04:30:00.900Z → 2026-11-25T12:30:00+08:00. Milliseconds are dropped (rounded down),
+ * so a time_expire never lands later than our own expiry.
+ */
+export function toBeijingRfc3339(instant: Date | string): string {
+  const ms = new Date(instant).getTime();
+  if (Number.isNaN(ms)) throw new RangeError('not a valid instant');
+  return `${new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 19)}+08:00`;
+}
+
+/** Any RFC 3339 time (already validated by the schema) → ISO-8601 UTC. */
+function toIsoUtc(rfc3339: string): string {
+  return new Date(rfc3339).toISOString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures and decryption
+// ---------------------------------------------------------------------------------------------
+
+/** The `Wechatpay-*` headers that sign a callback or an answer, as received. */
+interface WechatpayHeaders {
+  timestamp: unknown;
+  nonce: unknown;
+  signature: unknown;
+  serial: unknown;
+  signatureType: unknown;
+}
+
+type Refusal = { ok: false; reason: RejectionReason; detail: string };
+
+function refuse(reason: RejectionReason, detail: string): Refusal {
+  return { ok: false, reason, detail };
+}
+
+/** A header value we can read: some runtimes hand over arrays or nothing; neither is a value. */
+function isPresent(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+/** Canonical base64 only: a non-canonical spelling of the same bytes is not the signature sent. */
+function decodeBase64Strict(text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.length > 0 && bytes.toString('base64') === text ? bytes : undefined;
+}
+
+/** `${timestamp}\n${nonce}\n${body}\n` over the body's raw bytes (never re-encoded). */
+function signedMessage(timestamp: string, nonce: string, rawBody: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`, 'utf8'), rawBody, Buffer.from('\n', 'utf8')]);
+}
+
+/**
+ * Order of checks: headers present, SIGNTEST probe (before any crypto, so probes are counted
+ * apart), key by serial, signature, then the replay window. Checking the signature before the
+ * window means 'stale_timestamp' is only reported for a genuine WeChat message (a late retry or
+ * a replay), which is worth telling apart from a forgery.
+ */
+function verifyWechatpaySignature(
+  headers: WechatpayHeaders,
+  rawBody: Buffer,
+  platformKeys: ReadonlyMap<string, KeyObject>,
+  now: Date,
+): { ok: true } | Refusal {
+  const { timestamp, nonce, signature, serial, signatureType } = headers;
+  if (!isPresent(timestamp) || !isPresent(nonce) || !isPresent(signature) || !isPresent(serial)) {
+    return refuse('malformed', 'missing Wechatpay-Timestamp, -Nonce, -Signature or -Serial header');
+  }
+  if (signatureType !== undefined && signatureType !== WECHAT_SIGNATURE_TYPE) {
+    return refuse('malformed', 'Wechatpay-Signature-Type is not WECHATPAY2-SHA256-RSA2048');
+  }
+  if (!/^\d{1,12}$/.test(timestamp)) return refuse('malformed', 'Wechatpay-Timestamp is not unix seconds');
+  if (signature.startsWith(WECHAT_SIGNTEST_PREFIX)) return refuse('signature_probe', 'WeChat signature probe (WECHATPAY/SIGNTEST/)');
+
+  const key = platformKeys.get(serial);
+  if (!key) return refuse('unknown_key', 'Wechatpay-Serial names no configured platform key');
+  const signatureBytes = decodeBase64Strict(signature);
+  if (!signatureBytes || !verify('sha256', signedMessage(timestamp, nonce, rawBody), key, signatureBytes)) {
+    return refuse('bad_signature', 'Wechatpay-Signature does not verify with the platform key');
+  }
+
+  const offsetSeconds = Number(timestamp) - Math.floor(now.getTime() / 1000);
+  if (Math.abs(offsetSeconds) > WECHAT_REPLAY_WINDOW_SECONDS) {
+    return refuse('stale_timestamp', `signed ${offsetSeconds} s from now, window ${WECHAT_REPLAY_WINDOW_SECONDS} s`);
+  }
+  return { ok: true };
+}
+
+const GCM_TAG_BYTES = 16;
+
+/** AES-256-GCM open of a callback resource; undefined when it does not authenticate. */
+function decryptResource(apiV3Key: string, resource: WechatCallbackEnvelope['resource']): string | undefined {
+  const sealed = decodeBase64Strict(resource.ciphertext);
+  if (!sealed || sealed.length <= GCM_TAG_BYTES) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(resource.nonce, 'utf8'), {
+      authTagLength: GCM_TAG_BYTES,
+    });
+    decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
+    decipher.setAAD(Buffer.from(resource.associated_data ?? '', 'utf8'));
+    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch {
+    // Wrong key, wrong IV or AAD, tampered ciphertext: all the same to us.
+    return undefined;
+  }
+}
+
+/** Parses JSON and validates it; undefined when either fails (never throws). */
+function parseJson<T>(text: string, schema: z.ZodType<T>): T | undefined {
+  try {
+    const result = schema.safeParse(JSON.parse(text));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A random nonce_str: 32 hex characters. */
+function newNonce(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/**
+ * The Authorization header for a request: RSA-SHA256 with the merchant key over
+ * `METHOD\nURL\ntimestamp\nnonce\nbody\n`, URL being the path from `/v3` on plus the query string.
+ */
+function authorization(config: WechatConfig, merchantKey: KeyObject, method: string, signedUrl: string, body: string, now: Date): string {
+  const timestamp = String(Math.floor(now.getTime() / 1000));
+  const nonce = newNonce();
+  const message = `${method}\n${signedUrl}\n${timestamp}\n${nonce}\n${body}\n`;
+  const signature = sign('sha256', Buffer.from(message, 'utf8'), merchantKey).toString('base64');
+  return (
+    `${WECHAT_SIGNATURE_TYPE} mchid="${config.mchid}",nonce_str="${nonce}",signature="${signature}",` +
+    `timestamp="${timestamp}",serial_no="${config.merchantSerial}"`
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Callback verification
+// ---------------------------------------------------------------------------------------------
+
+interface WechatKeys {
+  merchantKey: KeyObject;
+  platformKeys: ReadonlyMap<string, KeyObject>;
+}
+
+/** PEMs → key objects once, at start-up: a broken PEM fails the deployment, not a callback. */
+function loadKeys(config: WechatConfig): WechatKeys {
+  return {
+    merchantKey: createPrivateKey(config.merchantPrivateKey),
+    platformKeys: new Map(Object.entries(config.platformPublicKeys).map(([serial, pem]) => [serial, createPublicKey(pem)])),
+  };
+}
+
+/** Reads the Wechatpay-* headers; `get` takes a lower-case name (callbacks and fetch answers alike). */
+function wechatpayHeaders(get: (name: string) => unknown): WechatpayHeaders {
+  return {
+    timestamp: get('wechatpay-timestamp'),
+    nonce: get('wechatpay-nonce'),
+    signature: get('wechatpay-signature'),
+    serial: get('wechatpay-serial'),
+    signatureType: get('wechatpay-signature-type'),
+  };
+}
+
+/**
+ * Signature (see verifyWechatpaySignature), then the envelope, decryption with the APIv3 key, our
+ * mchid / appid, the trade_state, currency. The body is parsed only once it is known to be WeChat's.
+ */
+function verifyWechatCallback(
+  config: WechatConfig,
+  platformKeys: ReadonlyMap<string, KeyObject>,
+  headers: Readonly<Record<string, string | undefined>>,
+  rawBody: Buffer,
+  now: Date,
+): CallbackVerification {
+  const signature = verifyWechatpaySignature(wechatpayHeaders((name) => headers[name]), rawBody, platformKeys, now);
+  if (!signature.ok) return signature;
+
+  const envelope = parseJson(rawBody.toString('utf8'), WechatCallbackEnvelopeSchema);
+  if (!envelope) return refuse('malformed', 'body is not a WeChat v3 notification envelope');
+  const originalType = envelope.resource.original_type;
+  if (originalType !== undefined && originalType !== 'transaction') {
+    return refuse('unsupported_event', `resource original_type ${originalType} is not a transaction`);
+  }
+
+  const plaintext = decryptResource(config.apiV3Key, envelope.resource);
+  if (plaintext === undefined) return refuse('decrypt_failed', 'resource does not decrypt with the APIv3 key');
+  const transaction = parseJson(plaintext, WechatTransactionSchema);
+  if (!transaction) return refuse('malformed', 'decrypted resource is not a WeChat transaction');
+
+  if (transaction.mchid !== config.mchid) return refuse('merchant_mismatch', 'mchid is not ours');
+  if (transaction.appid !== config.appid) return refuse('merchant_mismatch', 'appid is not ours');
+  const state = transaction.trade_state;
+  const outcome = isWechatTradeState(state) ? WECHAT_CALLBACK_OUTCOMES[state] : null;
+  if (!outcome) return refuse('unsupported_event', `trade_state ${state} has no payment outcome`);
+  if (transaction.amount.currency !== CURRENCY) {
+    return refuse('currency_mismatch', `currency ${transaction.amount.currency}, expected ${CURRENCY}`);
+  }
+  if (outcome === 'succeeded' && (!transaction.transaction_id || !transaction.success_time)) {
+    return refuse('malformed', 'SUCCESS without transaction_id or success_time');
+  }
+
+  return {
+    ok: true,
+    notification: {
+      provider: 'wechat',
+      eventId: envelope.id,
+      paymentId: transaction.out_trade_no,
+      ...(transaction.transaction_id ? { providerTransactionId: transaction.transaction_id } : {}),
+      outcome,
+      amount: transaction.amount.total,
+      currency: CURRENCY,
+      occurredAt: toIsoUtc(transaction.success_time ?? envelope.create_time),
+      providerStatus: state,
+      via: 'callback',
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound calls
+// ---------------------------------------------------------------------------------------------
+
+interface VerifiedAnswer {
+  status: number;
+  body: string;
+  /** WeChat's error code from an error body, when there is one. */
+  errorCode: string | undefined;
+  /** WeChat's Request-ID: what its support asks for about a failed call. */
+  requestId: string | undefined;
+}
+
+type Operation = 'createPayUrl' | 'queryPayment' | 'closePayment';
+
+/** 5xx and 429 are worth retrying; any other 4xx will fail the same way again. */
+function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 429;
+}
+
+function callError(operation: Operation, message: string, retryable = true): ProviderCallError {
+  return new ProviderCallError('wechat', operation, message, retryable);
+}
+
+function unexpectedAnswer(operation: Operation, { status, errorCode, requestId }: VerifiedAnswer): ProviderCallError {
+  const message = `HTTP ${status}${errorCode ? ` ${errorCode}` : ''}${requestId ? ` (Request-ID ${requestId})` : ''}`;
+  return callError(operation, message, isRetryableStatus(status));
+}
+
+/**
+ * Sends one signed request. `path` starts at `/v3`: that is what WeChat signs. `apiBase` may carry
+ * a path prefix (the local sandbox serves under `/sandbox/wechat`); the prefix is sent but not
+ * signed, because the real API's paths start at `/v3` and the sandbox strips its base first.
+ *
+ * Every 2xx answer must be signed by the platform and verify (same rules as callbacks). An error
+ * answer is verified when it carries Wechatpay-* headers; WeChat does not promise to sign errors
+ * (the official SDKs check the status before the signature), so an unsigned one is read as is.
+ */
+async function send(
+  config: WechatConfig,
+  keys: WechatKeys,
+  fetch: FetchLike,
+  operation: Operation,
+  request: { method: 'GET' | 'POST'; path: string; body: string; now: Date },
+): Promise<VerifiedAnswer> {
+  const { method, path, body, now } = request;
+  const headers: Record<string, string> = {
+    Authorization: authorization(config, keys.merchantKey, method, path, body, now),
+    Accept: 'application/json',
+    'Content-Type': 'application/json',
+    // WeChat refuses requests without a User-Agent.
+    'User-Agent': 'payments-backend wechatpay-v3',
+  };
+  let response: Awaited<ReturnType<FetchLike>>;
+  let text: string;
+  try {
+    response = await fetch(`${config.apiBase.replace(/\/+$/, '')}${path}`, { method, headers, ...(method === 'POST' ? { body } : {}) });
+    text = await response.text();
+  } catch (error) {
+    throw callError(operation, `request failed (${error instanceof Error ? error.name : 'unknown error'})`);
+  }
+
+  const answerHeaders = wechatpayHeaders((name) => response.headers.get(name) ?? undefined);
+  const isSuccess = response.status >= 200 && response.status < 300;
+  if (isSuccess || answerHeaders.signature !== undefined) {
+    const check = verifyWechatpaySignature(answerHeaders, Buffer.from(text, 'utf8'), keys.platformKeys, now);
+    if (!check.ok) throw callError(operation, `answer refused (${check.reason}): ${check.detail}`);
+  }
+  const errorCode = isSuccess ? undefined : parseJson(text, ErrorResponseSchema)?.code;
+  return { status: response.status, body: text, errorCode, requestId: response.headers.get('request-id') ?? undefined };
+}
+
+/** A queried transaction must be the order we asked about, for our merchant. */
+function checkQueriedTransaction(config: WechatConfig, paymentId: string, transaction: WechatTransaction): void {
+  if (transaction.mchid !== config.mchid || transaction.appid !== config.appid) {
+    throw callError('queryPayment', 'answer names another merchant (mchid / appid)', false);
+  }
+  if (transaction.out_trade_no !== paymentId) throw callError('queryPayment', 'answer is for another out_trade_no', false);
+}
+
+function paymentStateOf(transaction: WechatTransaction): ProviderPaymentState {
+  const state = transaction.trade_state;
+  if (!isWechatTradeState(state)) throw callError('queryPayment', `unknown trade_state ${state}`, false);
+  const status = WECHAT_QUERY_STATUSES[state];
+  if (status !== 'paid') return { status, providerStatus: state };
+
+  const { transaction_id: providerTransactionId, success_time: successTime, amount } = transaction;
+  if (!providerTransactionId || !successTime) throw callError('queryPayment', `${state} without transaction_id or success_time`, false);
+  if (amount.currency !== CURRENCY) throw callError('queryPayment', `currency ${amount.currency}, expected ${CURRENCY}`, false);
+  return { status, providerTransactionId, amount: amount.total, currency: CURRENCY, paidAt: toIsoUtc(successTime), providerStatus: state };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provider
+// ---------------------------------------------------------------------------------------------
+
+function jsonReply(statusCode: number, body: unknown): ProviderReply {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+export function createWechatProvider({ config, fetch }: { config: WechatConfig; fetch: FetchLike }): PaymentProvider {
+  const keys = loadKeys(config);
+  const orderPath = (paymentId: string) => `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentId)}`;
+
+  return {
+    name: 'wechat',
+
+    async createPayUrl({ payment, notifyUrl, now }: PayUrlRequest) {
+      const order: WechatNativeOrderRequest = {
+        appid: config.appid,
+        mchid: config.mchid,
+        description: payment.description,
+        out_trade_no: payment.paymentId,
+        notify_url: notifyUrl,
+        amount: { total: assertFen(payment.amount), currency: CURRENCY },
+        time_expire: toBeijingRfc3339(payment.expiresAt),
+      };
+      const answer = await send(config, keys, fetch, 'createPayUrl', {
+        method: 'POST',
+        path: '/v3/pay/transactions/native',
+        body: JSON.stringify(order),
+        now,
+      });
+      if (answer.status !== 200) throw unexpectedAnswer('createPayUrl', answer);
+      const created = parseJson(answer.body, NativeOrderResponseSchema);
+      if (!created) throw callError('createPayUrl', 'answer has no code_url', false);
+      return { payUrl: created.code_url };
+    },
+
+    verifyCallback: (callback, now) => verifyWechatCallback(config, keys.platformKeys, callback.headers, callback.body, now),
+
+    acknowledge: () => ({ statusCode: 204, headers: {}, body: '' }),
+
+    reject: (message, retryable) => jsonReply(retryable ? 500 : 400, { code: 'FAIL', message }),
+
+    async queryPayment(paymentId, now) {
+      const path = `${orderPath(paymentId)}?mchid=${encodeURIComponent(config.mchid)}`;
+      const answer = await send(config, keys, fetch, 'queryPayment', { method: 'GET', path, body: '', now });
+      if (answer.status === 404 && answer.errorCode === 'ORDER_NOT_EXIST') return { status: 'not_found', providerStatus: 'ORDER_NOT_EXIST' };
+      if (answer.status !== 200) throw unexpectedAnswer('queryPayment', answer);
+      const transaction = parseJson(answer.body, WechatTransactionSchema);
+      if (!transaction) throw callError('queryPayment', 'answer is not a WeChat transaction', false);
+      checkQueriedTransaction(config, paymentId, transaction);
+      return paymentStateOf(transaction);
+    },
+
+    async closePayment(paymentId, now) {
+      const body = JSON.stringify({ mchid: config.mchid });
+      const answer = await send(config, keys, fetch, 'closePayment', { method: 'POST', path: `${orderPath(paymentId)}/close`, body, now });
+      if (answer.status !== 204) throw unexpectedAnswer('closePayment', answer);
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateAlipayKeys } from '../../local/sandbox/alipay';
+import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckout, SandboxResponse } from '../../local/sandbox/types';
+import type { FetchLike, RawCallback } from '../../shared/providers/types';
+
+export const ALIPAY_SANDBOX_BASE = 'http://127.0.0.1:3000/sandbox/alipay';
+
+/** Two RSA 2048 pairs: generate once per test file. */
+export function alipayTestKeys() {
+  return generateAlipayKeys(ALIPAY_SANDBOX_BASE);
+}
+
+/** A private key Alipay has never seen (a misconfigured merchant, or a forger). */
+export function strangerPrivateKey(): string {
+  return generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })
+    .privateKey;
+}
+
+export function memoryCheckoutStore(): CheckoutStore & { checkouts: Map<string, SandboxCheckout> } {
+  const checkouts = new Map<string, SandboxCheckout>();
+  return {
+    checkouts,
+    get: (paymentId) => checkouts.get(paymentId),
+    put: (checkout) => void checkouts.set(checkout.paymentId, checkout),
+    checkoutUrl: (paymentId) => `http://127.0.0.1:3000/sandbox/checkout/${encodeURIComponent(paymentId)}`,
+  };
+}
+
+function sandboxPath(url: URL): string {
+  const basePath = new URL(ALIPAY_SANDBOX_BASE).pathname;
+  if (!url.pathname.startsWith(basePath)) throw new Error(`not an Alipay sandbox URL: ${url.href}`);
+  return url.pathname.slice(basePath.length) || '/';
+}
+
+/** A browser opening a URL served by the simulator (the pay URL). */
+export function openInSimulator(simulator: ProviderSimulator, store: CheckoutStore, url: string, now: Date): Promise<SandboxResponse> {
+  const parsed = new URL(url);
+  return simulator.handle({ method: 'GET', path: sandboxPath(parsed), query: parsed.searchParams, headers: {}, body: '' }, store, now);
+}
+
+/**
+ * The merchant module's `fetch`, wired straight to the simulator's `handle`, so the sandbox
+ * checks the real signatures of our outbound requests. `rewrite` lets a test tamper with the
+ * answer on its way back.
+ */
+export function simulatorFetch(simulator: ProviderSimulator, store: CheckoutStore, now: Date, rewrite: (body: string) => string = (body) => body): FetchLike {
+  return async (input, init = {}) => {
+    const url = new URL(input);
+    const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+    const response = await simulator.handle(
+      { method: init.method ?? 'GET', path: sandboxPath(url), query: url.searchParams, headers, body: init.body ?? '' },
+      store,
+      now,
+    );
+    return {
+      status: response.statusCode,
+      headers: { get: (name) => response.headers[name.toLowerCase()] ?? null },
+      text: async () => rewrite(response.body),
+    };
+  };
+}
+
+/** The callback as our HTTP layer hands it to `verifyCallback`: lower-cased headers, raw bytes. */
+export function toRawCallback(callback: OutboundCallback): RawCallback {
+  const headers = Object.fromEntries(Object.entries(callback.headers).map(([name, value]) => [name.toLowerCase(), value]));
+  return { headers, body: Buffer.from(callback.body, 'utf8') };
+}
+
+export function formFields(body: string | Buffer): Record<string, string> {
+  return Object.fromEntries(new URLSearchParams(body.toString()));
+}
+
+/**
+ * The signed string, written from PROVIDERS.md independently of both modules: sorted keys,
+ * `key=value` over raw values, joined by `&`, empty values and the omitted keys left out.
+ */
+export function referenceSignString(params: Readonly<Record<string, string>>, omitted: readonly string[]): string {
+  return Object.keys(params)
+    .filter((key) => !omitted.includes(key) && params[key] !== '')
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    .map((key) => `${key}=${params[key]}`)
+    .join('&');
+}
+
+/**
+ * A notification body signed as Alipay does: over every field but sign and sign_type, or, with
+ * `keepSignType`, the variant whose string keeps sign_type.
+ */
+export function signedNotification(fields: Readonly<Record<string, string>>, alipayPrivateKey: string, { keepSignType = false } = {}): RawCallback {
+  const unsigned = Object.fromEntries(Object.entries(fields).filter(([key]) => key !== 'sign'));
+  const content = referenceSignString(unsigned, keepSignType ? [] : ['sign_type']);
+  const signature = sign('sha256', Buffer.from(content, 'utf8'), alipayPrivateKey).toString('base64');
+  return {
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body: Buffer.from(new URLSearchParams({ ...unsigned, sign: signature }).toString(), 'utf8'),
+  };
+}

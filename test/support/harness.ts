@@ -1,0 +1,109 @@
+import { type AttributeValue, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { createTable, dynamoClient } from '../../local/dynamodb-emulator';
+import { DynamoRepository } from '../../shared/adapters/dynamo-repository';
+import { RecordedMetrics } from '../../shared/adapters/recorded-metrics';
+import { RecordingEventBus } from '../../shared/adapters/recording-event-bus';
+import { DEFAULT_SWEEPER, type Deps, type Logger } from '../../shared/core/deps';
+import type { NotificationQueue } from '../../shared/core/ports';
+import type { PaymentNotification } from '../../shared/domain/notification';
+import type { Product } from '../../shared/domain/order';
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  constructor(private current = new Date('2026-11-25T04:00:00.000Z')) {}
+  now = (): Date => new Date(this.current);
+  set(at: Date | string): void {
+    this.current = new Date(at);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+  advanceMinutes(minutes: number): void {
+    this.advance(minutes * 60_000);
+  }
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Collects what would go to SQS, for tests of the callback handler alone. */
+export class CollectingQueue implements NotificationQueue {
+  readonly sent: PaymentNotification[] = [];
+  failNext = 0;
+  async enqueue(notification: PaymentNotification): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('queue unavailable');
+    }
+    this.sent.push(notification);
+  }
+}
+
+export interface TestEnv {
+  deps: Deps;
+  clock: TestClock;
+  bus: RecordingEventBus;
+  metrics: RecordedMetrics;
+  queue: CollectingQueue;
+  repo: DynamoRepository;
+  tableName: string;
+  /** Every item in the table, storage keys included: for asserting that nothing else was written. */
+  scan(): Promise<Array<Record<string, unknown>>>;
+  seedProducts(products: Product[]): Promise<void>;
+}
+
+/** A fresh table in the shared emulator and real adapters around it. */
+export async function createTestEnv(overrides: Partial<Deps> = {}): Promise<TestEnv> {
+  const client = dynamoClient(inject('dynamoEndpoint'));
+  const tableName = `payments-${randomUUID()}`;
+  await createTable(client, tableName);
+  const repo = new DynamoRepository({ client, tableName });
+  const clock = new TestClock();
+  const bus = new RecordingEventBus();
+  const metrics = new RecordedMetrics(() => clock.now().getTime());
+  const queue = new CollectingQueue();
+  const deps: Deps = {
+    repo,
+    queue,
+    events: bus,
+    metrics,
+    clock,
+    logger: silentLogger,
+    providers: {},
+    timing: { ttlMinutes: 30, reminderMinutes: 5 },
+    sweeper: DEFAULT_SWEEPER,
+    publicBaseUrl: 'http://127.0.0.1:3000',
+    returnUrl: 'http://127.0.0.1:3000/paid',
+    ...overrides,
+  };
+  return {
+    deps,
+    clock,
+    bus,
+    metrics,
+    queue,
+    repo,
+    tableName,
+    async scan() {
+      const items: Array<Record<string, unknown>> = [];
+      let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+      do {
+        const page: ScanCommandOutput = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey, ConsistentRead: true }));
+        items.push(...(page.Items ?? []).map((item) => unmarshall(item)));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return items;
+    },
+    async seedProducts(products) {
+      for (const product of products) await repo.commit([{ kind: 'putProduct', product }]);
+    },
+  };
+}
+
+export const DEMO_PRODUCTS: Product[] = [
+  { sku: 'TEA-001', name: 'Longjing tea 250 g', price: 12_800, stock: 100 },
+  { sku: 'CUP-002', name: 'Celadon cup', price: 4_550, stock: 5 },
+  { sku: 'PEN-003', name: 'Brush pen', price: 1, stock: 1_000 },
+];
