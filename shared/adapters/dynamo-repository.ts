@@ -20,6 +20,7 @@ import type { Order, Product } from '../domain/order';
 import { nextSweepAt, type Payment } from '../domain/payment';
 import type { ProviderName } from '../providers/types';
 import {
+  type ArchivedCallback,
   type DedupeRecord,
   type IdempotencyRecord,
   IdempotencyRecordExistsError,
@@ -38,6 +39,7 @@ const key = {
   idempotency: (customerId: string, idempotencyKey: string) => ({ pk: `IDEMP#${customerId}#${idempotencyKey}`, sk: 'IDEMP' }),
   notification: (provider: string, eventId: string) => ({ pk: `EVENT#${provider}#${eventId}`, sk: 'EVENT' }),
   outbox: (outboxId: string) => ({ pk: `OUTBOX#${outboxId}`, sk: 'OUTBOX' }),
+  callback: (provider: string, eventId: string, receivedAt?: string) => ({ pk: `CALLBACK#${provider}#${eventId}`, sk: `RECEIVED#${receivedAt ?? ''}` }),
 };
 
 const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
@@ -232,6 +234,18 @@ export class DynamoRepository implements Repository {
           onConditionFailed: () => new AlreadyExistsError('outbox entry', entry.outboxId),
         };
       }
+      case 'archiveCallback': {
+        const { record } = write;
+        return {
+          item: {
+            Put: {
+              TableName,
+              Item: { ...key.callback(record.provider, record.eventId, record.receivedAt), kind: 'callback', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) },
+            },
+          },
+          onConditionFailed: () => new Error('unconditional write cannot fail a condition'),
+        };
+      }
     }
   }
 
@@ -253,7 +267,9 @@ export class DynamoRepository implements Repository {
         new QueryCommand({
           TableName: this.table,
           IndexName: TABLE.catalogIndex.name,
-          KeyConditionExpression: 'catalog = :catalog',
+          // CATALOG is a DynamoDB reserved word: it must go through a name placeholder.
+          KeyConditionExpression: '#catalog = :catalog',
+          ExpressionAttributeNames: { '#catalog': TABLE.catalogIndex.partitionKey },
           ExpressionAttributeValues: { ':catalog': 'PRODUCT' },
           ExclusiveStartKey,
         }),
@@ -286,6 +302,14 @@ export class DynamoRepository implements Repository {
     return this.getItem<DedupeRecord>(key.notification(provider, eventId));
   }
 
+  async getArchivedCallbacks(provider: ProviderName, eventId: string): Promise<ArchivedCallback[]> {
+    const { pk } = key.callback(provider, eventId);
+    const page = await this.doc.send(
+      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }),
+    );
+    return (page.Items ?? []).map((item) => stripStorage<ArchivedCallback>(item));
+  }
+
   async findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>> {
     // The cursor walks the shards in order, resuming inside one where the last page stopped.
     let { shard, startKey } = decodeCursor(options.cursor);
@@ -306,6 +330,8 @@ export class DynamoRepository implements Repository {
       if (!startKey) shard += 1;
     }
     const done = shard >= OPEN_PAYMENT_SHARDS;
+    // Each shard comes back in time order; a page spanning shards is merged back into it.
+    items.sort((a, b) => (nextSweepAt(a) ?? '').localeCompare(nextSweepAt(b) ?? ''));
     return { items, cursor: done ? undefined : encodeCursor({ shard, startKey }) };
   }
 

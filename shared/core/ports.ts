@@ -48,6 +48,19 @@ export interface OutboxEntry {
   publishBy: string;
 }
 
+/** A verified provider callback exactly as received, kept 30 days for inspection and replay. */
+export interface ArchivedCallback {
+  provider: ProviderName;
+  eventId: string;
+  paymentId: string;
+  receivedAt: string;
+  /** Lower-cased headers, minus credentials (authorization, cookies). */
+  headers: Record<string, string>;
+  /** The raw body, base64, byte for byte. */
+  bodyBase64: string;
+  expiresAt: string;
+}
+
 /**
  * One write inside a transaction. The repository turns each into a conditional DynamoDB write and
  * each failed condition into a typed error naming what failed.
@@ -64,7 +77,8 @@ export type Write =
   | { kind: 'putProduct'; product: Product }
   | { kind: 'recordIdempotency'; record: IdempotencyRecord }
   | { kind: 'recordNotification'; record: DedupeRecord }
-  | { kind: 'addToOutbox'; entry: OutboxEntry };
+  | { kind: 'addToOutbox'; entry: OutboxEntry }
+  | { kind: 'archiveCallback'; record: ArchivedCallback };
 
 export interface Page<T> {
   items: T[];
@@ -84,6 +98,8 @@ export interface Repository {
 
   getIdempotencyRecord(customerId: string, key: string): Promise<IdempotencyRecord | undefined>;
   getNotificationRecord(provider: ProviderName, eventId: string): Promise<DedupeRecord | undefined>;
+  /** The archived raw callbacks of one provider notification (a provider retry archives again). */
+  getArchivedCallbacks(provider: ProviderName, eventId: string): Promise<ArchivedCallback[]>;
 
   /** Open payments whose next sweep time is at or before `dueBy`, earliest first within a page. */
   findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>>;

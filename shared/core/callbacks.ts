@@ -1,0 +1,77 @@
+import { PAYMENT_METHODS, type PaymentMethod } from '../domain/payment';
+import type { CallbackVerification, ProviderReply, RawCallback, RejectionReason } from '../providers/types';
+import type { Deps } from './deps';
+import { Metric } from './metric-names';
+import { matchesPayment } from './notifications';
+
+/** Archived raw callbacks are kept 30 days for inspection and replay. */
+export const CALLBACK_ARCHIVE_MS = 30 * 24 * 60 * 60 * 1000;
+/** Never archived: credentials a proxy might add. Signatures stay: a replay re-verifies them. */
+const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'x-api-key']);
+const SIGNATURE_FAILURES: ReadonlySet<RejectionReason> = new Set(['bad_signature', 'unknown_key', 'decrypt_failed']);
+
+const notFound: ProviderReply = { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'UNKNOWN_PROVIDER', message: 'No such provider' } }) };
+
+/**
+ * A provider's callback: verify, check it against our payment, archive it, enqueue it, and only
+ * then acknowledge in the provider's own format. Anything that fails before the queue has the
+ * message answers the provider's retryable failure, so nothing acknowledged can be lost. A
+ * rejected callback changes nothing and is counted by reason.
+ */
+export async function receiveCallback(deps: Deps, providerName: string, callback: RawCallback): Promise<ProviderReply> {
+  if (!(PAYMENT_METHODS as readonly string[]).includes(providerName)) return notFound;
+  const providerId = providerName as PaymentMethod;
+  const started = performance.now();
+  const dims = { provider: providerId };
+  deps.metrics.count(Metric.CallbackReceived, 1, dims);
+  const provider = deps.providers[providerId];
+  if (!provider) return notFound;
+
+  const now = deps.clock.now();
+  let verification: CallbackVerification = provider.verifyCallback(callback, now);
+  if (verification.ok) {
+    // The signature proves who sent it; the amount must also be what this payment asked for.
+    const payment = await deps.repo.getPayment(verification.notification.paymentId);
+    const match = payment ? matchesPayment(verification.notification, payment) : 'ok';
+    if (match === 'amount_mismatch' || match === 'currency_mismatch') verification = { ok: false, reason: match, detail: `${match} for ${payment!.paymentId}` };
+    if (match === 'method_mismatch') verification = { ok: false, reason: 'unknown_payment', detail: 'payment belongs to another provider' };
+  }
+
+  if (!verification.ok) {
+    const { reason, detail } = verification;
+    deps.metrics.count(Metric.CallbackRejected, 1, { ...dims, reason });
+    if (reason === 'signature_probe') deps.metrics.count(Metric.SignatureProbe, 1, dims);
+    else if (SIGNATURE_FAILURES.has(reason)) deps.metrics.count(Metric.SignatureFailure, 1, dims);
+    if (reason === 'amount_mismatch' || reason === 'currency_mismatch') deps.metrics.count(Metric.AmountMismatch, 1, dims);
+    const log = reason === 'signature_probe' ? deps.logger.info : deps.logger.warn;
+    log('callback rejected', { provider: providerId, reason, detail, bodyBytes: callback.body.length });
+    return provider.reject(`rejected: ${reason}`, false);
+  }
+
+  const { notification } = verification;
+  try {
+    await deps.repo.commit([
+      {
+        kind: 'archiveCallback',
+        record: {
+          provider: providerId,
+          eventId: notification.eventId,
+          paymentId: notification.paymentId,
+          receivedAt: now.toISOString(),
+          headers: Object.fromEntries(Object.entries(callback.headers).filter((entry): entry is [string, string] => entry[1] !== undefined && !DROPPED_HEADERS.has(entry[0]))),
+          bodyBase64: callback.body.toString('base64'),
+          expiresAt: new Date(now.getTime() + CALLBACK_ARCHIVE_MS).toISOString(),
+        },
+      },
+    ]);
+    await deps.queue.enqueue(notification);
+  } catch (error) {
+    deps.metrics.count(Metric.CallbackEnqueueFailed, 1, dims);
+    deps.logger.error('callback not enqueued; asking the provider to retry', { provider: providerId, eventId: notification.eventId, error: String(error) });
+    return provider.reject('temporarily unavailable, please retry', true);
+  }
+  deps.metrics.count(Metric.CallbackAccepted, 1, { ...dims, outcome: notification.outcome });
+  deps.metrics.observe(Metric.CallbackLatency, performance.now() - started, 'Milliseconds', dims);
+  deps.logger.info('callback accepted', { provider: providerId, eventId: notification.eventId, paymentId: notification.paymentId, outcome: notification.outcome });
+  return provider.acknowledge();
+}

@@ -1,0 +1,146 @@
+import { DomainError, NotFoundError, StaleStateError } from '../domain/errors';
+import type { DomainEvent } from '../domain/events';
+import type { PaymentNotification } from '../domain/notification';
+import { noteOnPayment, type Payment, settleNotification, settlePayment } from '../domain';
+import type { Deps } from './deps';
+import { Metric } from './metric-names';
+import { commitWithEvents, publishOutboxEntry } from './outbox';
+import { closeAtProvider } from './payments';
+import { NotificationAlreadyAppliedError, type Write } from './ports';
+
+/** Dedupe records outlive every provider's retry window (WeChat ~24 h, Alipay ~25 h, Stripe 3 days). */
+export const DEDUPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const MAX_ATTEMPTS = 5;
+
+export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch';
+
+/** A notification for a payment we do not have (yet): retried, then dead-lettered for a human. */
+export class UnknownPaymentError extends DomainError {
+  constructor(readonly paymentId: string) {
+    super('UNKNOWN_PAYMENT', `No payment ${paymentId}`);
+  }
+}
+
+const outboxIdOf = (n: PaymentNotification) => `notification:${n.provider}:${n.eventId}`;
+
+/** Whether a notification's money matches the payment it names; callers reject a mismatch. */
+export function matchesPayment(notification: PaymentNotification, payment: Payment): 'ok' | 'amount_mismatch' | 'currency_mismatch' | 'method_mismatch' {
+  if (notification.provider !== payment.method) return 'method_mismatch';
+  if (notification.currency !== payment.currency) return 'currency_mismatch';
+  if (notification.amount !== payment.amount) return 'amount_mismatch';
+  return 'ok';
+}
+
+/**
+ * Applies one verified notification (from a callback or from our own query of the provider) in
+ * ONE transaction: the dedupe record, the payment transition and the order sync, plus the outbox
+ * entry with its events. Safe to run any number of times for the same notification: the dedupe
+ * record's condition lets exactly one application commit; the others are duplicates.
+ */
+export async function applyNotification(deps: Deps, notification: PaymentNotification): Promise<NotificationResult> {
+  const started = performance.now();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await applyOnce(deps, notification);
+        deps.metrics.count(result === 'duplicate' ? Metric.NotificationDuplicate : result === 'ignored' ? Metric.NotificationIgnored : Metric.NotificationApplied, 1, {
+          provider: notification.provider,
+          result,
+        });
+        return result;
+      } catch (error) {
+        if (error instanceof NotificationAlreadyAppliedError) {
+          await flushOutbox(deps, notification);
+          deps.metrics.count(Metric.NotificationDuplicate, 1, { provider: notification.provider, result: 'duplicate' });
+          return 'duplicate';
+        }
+        // Someone (the sweeper, the customer) changed the payment or order since we read it: decide again.
+        if (error instanceof StaleStateError && attempt < MAX_ATTEMPTS) continue;
+        throw error;
+      }
+    }
+  } finally {
+    deps.metrics.observe(Metric.WorkerLatency, performance.now() - started, 'Milliseconds', { provider: notification.provider });
+  }
+}
+
+async function applyOnce(deps: Deps, notification: PaymentNotification): Promise<NotificationResult> {
+  if (await deps.repo.getNotificationRecord(notification.provider, notification.eventId)) {
+    // Applied before; if we died before publishing its events, publish them now.
+    await flushOutbox(deps, notification);
+    return 'duplicate';
+  }
+  const payment = await deps.repo.getPayment(notification.paymentId);
+  if (!payment) throw new UnknownPaymentError(notification.paymentId);
+  const order = await deps.repo.getOrder(payment.orderId);
+  if (!order) throw new NotFoundError('order', payment.orderId);
+  const now = deps.clock.now();
+
+  const dedupe = (result: NotificationResult): Write => ({
+    kind: 'recordNotification',
+    record: {
+      provider: notification.provider,
+      eventId: notification.eventId,
+      paymentId: notification.paymentId,
+      appliedAt: now.toISOString(),
+      result,
+      expiresAt: new Date(now.getTime() + DEDUPE_RETENTION_MS).toISOString(),
+    },
+  });
+
+  const mismatch = matchesPayment(notification, payment);
+  if (mismatch !== 'ok') {
+    // Money that does not match is never applied; it is recorded on the payment and alarmed.
+    deps.metrics.count(Metric.AmountMismatch, 1, { provider: notification.provider });
+    deps.logger.error('notification does not match its payment', { paymentId: payment.paymentId, eventId: notification.eventId, mismatch });
+    const noted = noteOnPayment(payment, { reason: `rejected ${notification.outcome} notification: ${mismatch}`, source: 'provider', ref: notification.eventId }, now);
+    await deps.repo.commit([dedupe('amount_mismatch'), { kind: 'updatePayment', before: payment, after: noted }]);
+    return 'amount_mismatch';
+  }
+
+  const settlement = settleNotification(payment, order, notification, now);
+  if (settlement.kind === 'unchanged') {
+    await deps.repo.commit([dedupe('unchanged')]);
+    return 'unchanged';
+  }
+  if (settlement.kind === 'ignored') {
+    await deps.repo.commit([dedupe('ignored'), { kind: 'updatePayment', before: payment, after: settlement.payment }]);
+    return 'ignored';
+  }
+
+  const writes: Write[] = [dedupe('applied'), { kind: 'updatePayment', before: payment, after: settlement.payment }];
+  if (settlement.order) writes.push({ kind: 'updateOrder', before: order, after: settlement.order });
+  const events: DomainEvent[] = [...settlement.events];
+  const superseded = settlement.supersededPaymentId ? await deps.repo.getPayment(settlement.supersededPaymentId) : undefined;
+  const supersededOrder = settlement.order ?? order;
+  if (superseded && (superseded.status === 'init' || superseded.status === 'processing')) {
+    // The order was just paid by a late payment: its newer open payment must not take money too.
+    const cancel = settlePayment(superseded, supersededOrder, { to: 'cancelled', now, source: 'system', reason: `order paid by ${payment.paymentId}` });
+    if (cancel.kind === 'applied') {
+      writes.push({ kind: 'updatePayment', before: superseded, after: cancel.payment });
+      events.push(...cancel.events);
+    }
+  }
+  await commitWithEvents(deps, writes, events, outboxIdOf(notification));
+  if (superseded?.status === 'processing') await closeAtProvider(deps, superseded, now).catch(() => undefined);
+
+  const dims = { provider: notification.provider };
+  deps.metrics.count(statusMetric[settlement.payment.status] ?? Metric.NotificationApplied, 1, dims);
+  if (settlement.late) deps.metrics.count(Metric.LatePayment, 1, dims);
+  if (settlement.duplicate || settlement.refundRequired) deps.metrics.count(Metric.DuplicatePayment, 1, dims);
+  if (settlement.late || settlement.refundRequired) {
+    deps.logger.warn('late or duplicate payment applied', { paymentId: payment.paymentId, from: payment.status, refundRequired: settlement.refundRequired });
+  }
+  return 'applied';
+}
+
+const statusMetric: Partial<Record<Payment['status'], (typeof Metric)[keyof typeof Metric]>> = {
+  succeeded: Metric.PaymentSucceeded,
+  failed: Metric.PaymentFailed,
+  cancelled: Metric.PaymentCancelled,
+};
+
+async function flushOutbox(deps: Deps, notification: PaymentNotification): Promise<void> {
+  const entry = await deps.repo.getOutboxEntry(outboxIdOf(notification));
+  if (entry) await publishOutboxEntry(deps, entry);
+}

@@ -1,0 +1,214 @@
+import { StaleStateError } from '../domain/errors';
+import { paymentEvent } from '../domain/events';
+import type { NotificationOutcome, PaymentNotification } from '../domain/notification';
+import { type Payment, settlePayment } from '../domain';
+import { ProviderNotSupportedError, type ProviderPaymentState } from '../providers/types';
+import type { Deps } from './deps';
+import { Metric } from './metric-names';
+import { applyNotification } from './notifications';
+import { commitWithEvents, relayOutbox } from './outbox';
+import { providerFor } from './payments';
+
+/** How many due payments one run handles at once. */
+const PARALLELISM = 8;
+/** A failed provider close is retried on the next run after this long. */
+const CLOSE_RETRY_MS = 60_000;
+
+export type SweepAction = 'expired' | 'reminded' | 'rescued' | 'settled' | 'queried' | 'close_failed' | 'waiting' | 'skipped';
+
+export interface SweepReport {
+  handled: number;
+  actions: Partial<Record<SweepAction, number>>;
+  outboxRelayed: number;
+  /** True when the time budget ran out with due work left for the next run. */
+  budgetExhausted: boolean;
+  /** Seconds the oldest due payment left unhandled has been waiting (0 when none was left). */
+  lagSeconds: number;
+}
+
+/**
+ * One scheduled run: walks the due index page by page (never a table scan) until the time budget
+ * is spent, and for each due payment does what is due: expire it, remind the customer, or ask the
+ * provider about it. Every write is conditional, so overlapping runs and racing callbacks settle
+ * on exactly one outcome; whatever is left is picked up by the next run.
+ */
+export async function sweep(deps: Deps): Promise<SweepReport> {
+  const startedMs = performance.now();
+  const outOfTime = () => performance.now() - startedMs >= deps.sweeper.budgetMs;
+  const now = deps.clock.now();
+  const report: SweepReport = { handled: 0, actions: {}, outboxRelayed: await relayOutbox(deps), budgetExhausted: false, lagSeconds: 0 };
+
+  let cursor: string | undefined;
+  do {
+    const page = await deps.repo.findDuePayments(now, { limit: deps.sweeper.batchSize, cursor });
+    const queue = [...page.items];
+    const worker = async () => {
+      for (let payment = queue.shift(); payment; payment = queue.shift()) {
+        if (outOfTime()) {
+          queue.unshift(payment);
+          return;
+        }
+        const action = await handleDuePayment(deps, payment, now).catch((error) => {
+          deps.logger.error('sweeper could not handle a payment; next run retries', { paymentId: payment!.paymentId, error: String(error) });
+          return 'skipped' as const;
+        });
+        report.handled++;
+        report.actions[action] = (report.actions[action] ?? 0) + 1;
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLELISM }, worker));
+    if (queue.length > 0) {
+      report.budgetExhausted = true;
+      const oldestDue = queue.map((payment) => dueAt(payment)).sort()[0]!;
+      report.lagSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(oldestDue)) / 1000));
+      break;
+    }
+    cursor = page.cursor;
+    if (cursor && outOfTime()) report.budgetExhausted = true;
+  } while (cursor && !report.budgetExhausted);
+
+  deps.metrics.count(Metric.SweeperHandled, report.handled);
+  deps.metrics.observe(Metric.SweeperLagSeconds, report.lagSeconds, 'Seconds');
+  deps.logger.info('sweep finished', { ...report });
+  return report;
+}
+
+const dueAt = (payment: Payment) => [payment.expiresAt, payment.remindAt, payment.nextQueryAt].filter((t): t is string => !!t).sort()[0]!;
+
+export async function handleDuePayment(deps: Deps, payment: Payment, now: Date): Promise<SweepAction> {
+  const expired = now.toISOString() >= payment.expiresAt;
+  if (payment.status === 'init') return expired ? expire(deps, payment, now, 'not started before expiry') : remind(deps, payment, now);
+  if (payment.status !== 'processing') return 'skipped';
+  if (expired) return expireProcessing(deps, payment, now);
+  const isDue = (at?: string) => at !== undefined && at <= now.toISOString();
+  let current = payment;
+  if (isDue(current.remindAt)) {
+    const reminded = await remind(deps, current, now);
+    if (!isDue(current.nextQueryAt)) return reminded;
+    current = (await deps.repo.getPayment(current.paymentId)) ?? current; // the reminder bumped its version
+    if (current.status !== 'processing') return reminded;
+  }
+  return isDue(current.nextQueryAt) ? queryStuck(deps, current, now) : 'waiting';
+}
+
+/** The reminder, exactly once: the flag is set by a write conditional on the version we read. */
+async function remind(deps: Deps, payment: Payment, now: Date): Promise<SweepAction> {
+  if (!payment.remindAt || payment.reminderSentAt || payment.remindAt > now.toISOString()) return 'skipped';
+  const after: Payment = { ...payment, reminderSentAt: now.toISOString(), updatedAt: now.toISOString(), version: payment.version + 1 };
+  delete after.remindAt;
+  const minutesLeft = Math.max(0, Math.ceil((Date.parse(payment.expiresAt) - now.getTime()) / 60_000));
+  const event = paymentEvent('PaymentExpiringSoon', after, { expiresAt: payment.expiresAt, minutesLeft, ...(payment.payUrl ? { payUrl: payment.payUrl } : {}) });
+  try {
+    await commitWithEvents(deps, [{ kind: 'updatePayment', before: payment, after }], [event]);
+  } catch (error) {
+    if (error instanceof StaleStateError) return 'skipped'; // another run reminded, or the payment moved on
+    throw error;
+  }
+  deps.metrics.count(Metric.RemindersSent, 1, { provider: payment.method });
+  return 'reminded';
+}
+
+async function expire(deps: Deps, payment: Payment, now: Date, reason: string): Promise<SweepAction> {
+  const order = await deps.repo.getOrder(payment.orderId);
+  if (!order) return 'skipped';
+  const settlement = settlePayment(payment, order, { to: 'expired', now, source: 'sweeper', reason });
+  if (settlement.kind !== 'applied') return 'skipped';
+  try {
+    await commitWithEvents(
+      deps,
+      [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? [{ kind: 'updateOrder' as const, before: order, after: settlement.order }] : [])],
+      settlement.events,
+    );
+  } catch (error) {
+    if (error instanceof StaleStateError) return 'skipped'; // a callback or the customer got there first
+    throw error;
+  }
+  deps.metrics.count(Metric.PaymentExpired, 1, { provider: payment.method });
+  return 'expired';
+}
+
+/**
+ * A processing payment past its expiry may have been paid at 29:59 with the callback still on its
+ * way: ask the provider first. Paid → applied as a success. Otherwise close it there, and only
+ * once the provider can no longer take money, expire it here.
+ */
+async function expireProcessing(deps: Deps, payment: Payment, now: Date): Promise<SweepAction> {
+  const provider = providerFor(deps, payment);
+  const state = await queryProvider(deps, payment, now);
+  if (state === 'unsupported') {
+    // No query or close (the bank): its pay URL carries a signed expiry; wait out the clock skew grace.
+    const graceOver = now.getTime() >= Date.parse(payment.expiresAt) + deps.sweeper.expiryGraceSeconds * 1000;
+    return graceOver ? expire(deps, payment, now, 'expired (provider refuses payment after the signed expiry)') : postpone(deps, payment, now, deps.sweeper.expiryGraceSeconds * 1000);
+  }
+  if (state === 'error') return postpone(deps, payment, now, CLOSE_RETRY_MS);
+  if (state.status === 'paid' || state.status === 'failed') return settleFromQuery(deps, payment, state);
+  if (state.status !== 'closed') {
+    try {
+      await provider.closePayment(payment.paymentId, now);
+    } catch (error) {
+      if (!(error instanceof ProviderNotSupportedError)) {
+        deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
+        deps.logger.warn('provider close failed; the payment stays processing until it succeeds', { paymentId: payment.paymentId, error: String(error) });
+        await postpone(deps, payment, now, CLOSE_RETRY_MS);
+        return 'close_failed';
+      }
+    }
+  }
+  return expire(deps, payment, now, state.status === 'closed' ? 'closed at the provider; expired' : 'expired unpaid; closed at the provider');
+}
+
+/** Lost callbacks: a processing payment is asked about at +60 s and then every few minutes. */
+async function queryStuck(deps: Deps, payment: Payment, now: Date): Promise<SweepAction> {
+  const state = await queryProvider(deps, payment, now);
+  if (state === 'unsupported') return postpone(deps, payment, now, Date.parse(payment.expiresAt) - now.getTime());
+  if (state === 'error' || state.status === 'pending' || state.status === 'not_found') return postpone(deps, payment, now, deps.sweeper.queryEverySeconds * 1000);
+  return settleFromQuery(deps, payment, state);
+}
+
+async function queryProvider(deps: Deps, payment: Payment, now: Date): Promise<ProviderPaymentState | 'unsupported' | 'error'> {
+  try {
+    return await providerFor(deps, payment).queryPayment(payment.paymentId, now);
+  } catch (error) {
+    if (error instanceof ProviderNotSupportedError) return 'unsupported';
+    deps.metrics.count(Metric.ProviderQueryFailed, 1, { provider: payment.method });
+    deps.logger.warn('provider query failed', { paymentId: payment.paymentId, error: String(error) });
+    return 'error';
+  }
+}
+
+const OUTCOME_OF: Record<'paid' | 'failed' | 'closed', NotificationOutcome> = { paid: 'succeeded', failed: 'failed', closed: 'cancelled' };
+
+/** The provider's answer goes through exactly the path a callback takes (dedupe, transaction, events). */
+async function settleFromQuery(deps: Deps, payment: Payment, state: ProviderPaymentState): Promise<SweepAction> {
+  if (state.status !== 'paid' && state.status !== 'failed' && state.status !== 'closed') return 'waiting';
+  const paid = state.status === 'paid';
+  const notification: PaymentNotification = {
+    provider: payment.method,
+    eventId: `query:${payment.paymentId}:${state.status}${paid ? `:${state.providerTransactionId}` : ''}`,
+    paymentId: payment.paymentId,
+    ...(paid ? { providerTransactionId: state.providerTransactionId } : {}),
+    outcome: OUTCOME_OF[state.status],
+    amount: paid ? state.amount : payment.amount,
+    currency: paid ? state.currency : payment.currency,
+    occurredAt: paid ? state.paidAt : deps.clock.now().toISOString(),
+    providerStatus: state.providerStatus,
+    via: 'query',
+  };
+  const result = await applyNotification(deps, notification);
+  if (paid && result === 'applied') {
+    deps.metrics.count(Metric.PaymentsRescuedByQuery, 1, { provider: payment.method });
+    return 'rescued';
+  }
+  return 'settled';
+}
+
+/** Moves the payment's next look later (a conditional write; losing a race just means someone else acted). */
+async function postpone(deps: Deps, payment: Payment, now: Date, delayMs: number): Promise<SweepAction> {
+  const after: Payment = { ...payment, nextQueryAt: new Date(now.getTime() + Math.max(delayMs, 1000)).toISOString(), updatedAt: now.toISOString(), version: payment.version + 1 };
+  try {
+    await deps.repo.commit([{ kind: 'updatePayment', before: payment, after }]);
+  } catch (error) {
+    if (!(error instanceof StaleStateError)) throw error;
+  }
+  return 'queried';
+}
