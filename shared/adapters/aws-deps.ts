@@ -28,7 +28,7 @@ export async function buildAwsDeps(env: NodeJS.ProcessEnv = process.env): Promis
   const config = await loadPaymentsConfig(env);
   return {
     repo: new DynamoRepository({ client: new DynamoDBClient({}), tableName: requiredEnv('TABLE_NAME', env) }),
-    queue: sqsNotificationQueue(sqsClient(env.AWS_ENDPOINT_URL_SQS), requiredEnv('NOTIFICATION_QUEUE_URL', env)),
+    queue: sqsNotificationQueue(sqsClient(), requiredEnv('NOTIFICATION_QUEUE_URL', env)),
     events: eventBridgePublisher(new EventBridgeClient({}), requiredEnv('EVENT_BUS_NAME', env)),
     metrics: emfMetrics(service),
     logger: powertoolsLogger(service),

@@ -140,7 +140,13 @@ const statusMetric: Partial<Record<Payment['status'], (typeof Metric)[keyof type
   cancelled: Metric.PaymentCancelled,
 };
 
+/**
+ * Publishes the events of an application whose writer died before publishing them, but only once
+ * the writer's grace has passed: a concurrent duplicate would otherwise publish them a second time
+ * while the writer is still at it. A redelivery after a crash comes after SQS's visibility
+ * timeout (180 s), past the grace.
+ */
 async function flushOutbox(deps: Deps, notification: PaymentNotification): Promise<void> {
   const entry = await deps.repo.getOutboxEntry(outboxIdOf(notification));
-  if (entry) await publishOutboxEntry(deps, entry);
+  if (entry && entry.publishBy <= deps.clock.now().toISOString()) await publishOutboxEntry(deps, entry);
 }

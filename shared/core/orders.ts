@@ -1,7 +1,7 @@
 import { NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, ValidationError } from '../domain/errors';
 import { orderEvent, type DomainEvent } from '../domain/events';
 import { createOrder, type Order, priceItems, type RequestedItem } from '../domain/order';
-import { createPayment, type PaymentMethod, settlePayment, StaleStateError, transitionPayment } from '../domain';
+import { createPayment, type PaymentMethod, settlePayment, StaleStateError, statusEvent, transitionPayment } from '../domain';
 import type { Deps } from './deps';
 import { newId } from './ids';
 import { Metric } from './metric-names';
@@ -117,6 +117,8 @@ export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites
     if (!open || !expiredUnstarted) throw new PaymentAlreadyOpenError(order.orderId, order.openPaymentId);
     const expiry = transitionPayment(open, { to: 'expired', now, source: 'customer', reason: 'expired unpaid; replaced by a new payment' });
     writes.push({ kind: 'updatePayment', before: open, after: expiry.after });
+    // The sweeper will not see it again (terminal), so its PaymentExpired is announced here.
+    events.push(statusEvent(expiry.after)!);
     previousMethod = open.method;
   } else {
     previousMethod = (await deps.repo.getPayment(order.paymentIds.at(-1)!))?.method;

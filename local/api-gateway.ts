@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { API_ROUTES, type ApiRoute } from '../shared/http/routes';
+import type { DevClaims } from './dev-jwt';
+
+/** Content types API Gateway passes as text; any other body arrives base64-encoded. */
+const TEXT_TYPES = /^(text\/|application\/(json|javascript|xml)|application\/[a-z.+-]+\+json)/i;
+
+interface CompiledRoute {
+  route: ApiRoute;
+  pattern: RegExp;
+  names: string[];
+}
+
+const compiled: CompiledRoute[] = API_ROUTES.map((route) => {
+  const names: string[] = [];
+  const source = route.path.replace(/\{([^}]+)\}/g, (_match, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { route, pattern: new RegExp(`^${source}$`), names };
+});
+
+/** The route and path parameters for a request, matched the way HTTP API route keys match. */
+export function matchRoute(method: string, path: string): { route: ApiRoute; pathParameters: Record<string, string> } | undefined {
+  // Literal segments win over parameters (`/api/orders/batch` before `/api/orders/{orderId}`).
+  const candidates = compiled.filter((entry) => entry.route.method === method && entry.pattern.test(path)).sort((a, b) => a.names.length - b.names.length);
+  const best = candidates[0];
+  if (!best) return undefined;
+  const values = best.pattern.exec(path)!.slice(1);
+  return { route: best.route, pathParameters: Object.fromEntries(best.names.map((name, index) => [name, decodeURIComponent(values[index]!)])) };
+}
+
+/** A faithful HTTP API payload v2 event, with the JWT authorizer's claims where it puts them. */
+export function toApiGatewayEvent(input: {
+  method: string;
+  url: URL;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  route: ApiRoute;
+  pathParameters: Record<string, string>;
+  claims?: DevClaims;
+  sourceIp: string;
+}): APIGatewayProxyEventV2WithJWTAuthorizer {
+  const headers = Object.fromEntries(
+    Object.entries(input.headers)
+      .filter(([name]) => name !== 'cookie')
+      .map(([name, value]) => [name.toLowerCase(), Array.isArray(value) ? value.join(',') : (value ?? '')]),
+  );
+  const contentType = headers['content-type'] ?? '';
+  const isText = TEXT_TYPES.test(contentType);
+  const now = new Date();
+  const routeKey = `${input.route.method} ${input.route.path}`;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: input.url.pathname,
+    rawQueryString: input.url.search.replace(/^\?/, ''),
+    headers,
+    ...(input.url.search ? { queryStringParameters: Object.fromEntries(input.url.searchParams) } : {}),
+    ...(Object.keys(input.pathParameters).length > 0 ? { pathParameters: input.pathParameters } : {}),
+    ...(input.body.length > 0 ? { body: isText ? input.body.toString('utf8') : input.body.toString('base64') } : {}),
+    isBase64Encoded: input.body.length > 0 && !isText,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? '127.0.0.1',
+      domainPrefix: (headers.host ?? '127').split('.')[0]!,
+      http: { method: input.method, path: input.url.pathname, protocol: 'HTTP/1.1', sourceIp: input.sourceIp, userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+      authorizer: {
+        principalId: '',
+        integrationLatency: 0,
+        jwt: { claims: (input.claims ?? {}) as unknown as Record<string, string>, scopes: input.claims?.scope ? input.claims.scope.split(' ') : [] },
+      },
+    },
+  } as APIGatewayProxyEventV2WithJWTAuthorizer;
+}

@@ -1,0 +1,267 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import path from 'node:path';
+import type { APIGatewayProxyResultV2, Context, ScheduledEvent } from 'aws-lambda';
+import { DynamoRepository } from '../shared/adapters/dynamo-repository';
+import { intEnv, sweeperFromEnv, timingFromEnv } from '../shared/adapters/env';
+import { RecordedMetrics } from '../shared/adapters/recorded-metrics';
+import { RecordingEventBus } from '../shared/adapters/recording-event-bus';
+import { sqsNotificationQueue } from '../shared/adapters/sqs-queue';
+import type { Deps, Logger } from '../shared/core/deps';
+import type { Product } from '../shared/domain/order';
+import { parsePaymentsConfig, type PaymentsConfig } from '../shared/providers/config';
+import { createProviders } from '../shared/providers/registry';
+import { BACKGROUND_FUNCTIONS } from '../shared/http/routes';
+import { matchRoute, toApiGatewayEvent } from './api-gateway';
+import { DASHBOARD_HTML, dashboardFigures } from './dashboard';
+import { loadOrCreateIssuerSecret, verifyDevToken } from './dev-jwt';
+import { createTable, dynamoClient, type DynamoEmulator, startDynamoEmulator } from './dynamodb-emulator';
+import { startLocalQueues, type LocalQueues } from './queues';
+import { loadOrCreateSandboxKeys, type SandboxKeys } from './sandbox/keys';
+import { createSandbox, type Sandbox } from './sandbox/server';
+import { startSqsEventSource, type SqsHandler } from './sqs-event-source';
+
+export const TABLE_NAME = 'payments';
+
+export const DEMO_PRODUCTS: Product[] = [
+  { sku: 'TEA-LONGJING-250', name: 'Longjing green tea, 250 g', price: 12_800, stock: 500 },
+  { sku: 'CUP-CELADON', name: 'Celadon tea cup', price: 4_550, stock: 200 },
+  { sku: 'PEN-BRUSH', name: 'Calligraphy brush pen', price: 990, stock: 1_000 },
+];
+
+export interface RuntimeOptions {
+  port: number;
+  host?: string;
+  /** Where `.local` data lives: emulator files, generated keys, the dev issuer secret. */
+  dataDir: string;
+  /** In-memory emulator: nothing survives a restart. */
+  fresh?: boolean;
+  /** A provider config document to use as is instead of the generated sandbox one. */
+  paymentsConfigPath?: string;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface Runtime {
+  baseUrl: string;
+  deps: Deps;
+  bus: RecordingEventBus;
+  metrics: RecordedMetrics;
+  sandbox: Sandbox;
+  queues: LocalQueues;
+  configPath: string;
+  runSweeper(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+type HttpHandler = (event: unknown, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+const lambdaContext = (name: string) => ({ functionName: name, awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => 30_000 }) as unknown as Context;
+
+/**
+ * The whole service on one machine: DynamoDB Local, the SQS stand-in with its worker poller, a
+ * recording event bus, the sweeper on a timer, the sandbox providers, and an HTTP server that
+ * hands API Gateway v2 events to the very handler modules that run in Lambda.
+ */
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const host = options.host ?? '127.0.0.1';
+  const baseUrl = `http://${host}:${options.port}`;
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+
+  try {
+    // Listen first: a taken port is the most common mistake and should fail before anything starts.
+    let ready = false;
+    let route: (request: IncomingMessage, response: ServerResponse) => Promise<void> = async () => undefined;
+    const server = createServer((request, response) => {
+      if (!ready) {
+        response.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, starting: true }));
+        return;
+      }
+      route(request, response).catch((error) => {
+        log(`! unhandled ${request.method} ${request.url}: ${String(error)}`);
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'EADDRINUSE' ? new Error(`Port ${options.port} is already in use: stop what runs there or set PORT to another port.`) : error),
+      );
+      server.listen(options.port, host, () => resolve());
+    });
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    server.closeIdleConnections?.();
+
+    const emulator: DynamoEmulator = await startDynamoEmulator(options.fresh ? {} : { dataDir: path.join(options.dataDir, 'dynamodb') });
+    stops.push(() => emulator.stop());
+    const client = dynamoClient(emulator.endpoint);
+    await createTable(client, TABLE_NAME);
+    const repo = new DynamoRepository({ client, tableName: TABLE_NAME });
+
+    const queues = await startLocalQueues({ visibilityTimeoutSeconds: intEnv('LOCAL_VISIBILITY_TIMEOUT_SECONDS', 5, env, [0, 43_200]) });
+    stops.push(() => queues.stop());
+
+    const { config, configPath, sandboxKeys } = await providerConfig(options, baseUrl);
+    const bus = new RecordingEventBus();
+    const metrics = new RecordedMetrics();
+    const logger = consoleLogger(log, env.LOG_LEVEL === 'debug');
+    bus.onPublish((event) => log(`event  ${event.type.padEnd(24)} ${event.detail.paymentId ?? event.detail.orderId}${event.detail.status ? ` (${event.detail.status})` : ''}`));
+
+    const deps: Deps = {
+      repo,
+      queue: sqsNotificationQueue(queues.client, queues.queueUrl),
+      events: bus,
+      metrics,
+      clock: { now: () => new Date() },
+      logger,
+      providers: createProviders(config),
+      timing: timingFromEnv(env),
+      sweeper: sweeperFromEnv(env),
+      publicBaseUrl: baseUrl,
+      returnUrl: `${baseUrl}/_local/dashboard`,
+    };
+    const getDeps = async () => deps;
+
+    if ((await repo.listProducts()).length === 0) {
+      for (const product of DEMO_PRODUCTS) await repo.commit([{ kind: 'putProduct', product }]);
+    }
+
+    const sandbox = createSandbox({ keys: sandboxKeys, publicBaseUrl: baseUrl, retryDelaysMs: retryDelays(env), log: logger });
+    stops.push(() => sandbox.stop());
+
+    const handlers = new Map<string, HttpHandler>();
+    const handlerFor = async (fn: string) => {
+      let handler = handlers.get(fn);
+      if (!handler) {
+        const module = (await import(`../functions/${fn}/handler.ts`)) as { makeHandler(deps: () => Promise<Deps>): HttpHandler };
+        handler = module.makeHandler(getDeps);
+        handlers.set(fn, handler);
+      }
+      return handler;
+    };
+
+    const worker = (await import(`../functions/${BACKGROUND_FUNCTIONS.worker}/handler.ts`)) as { makeHandler(deps: () => Promise<Deps>): SqsHandler };
+    const eventSource = startSqsEventSource({
+      client: queues.client,
+      queueUrl: queues.queueUrl,
+      handler: worker.makeHandler(getDeps),
+      onError: (error) => log(`! worker poll: ${String(error)}`),
+    });
+    stops.push(() => eventSource.stop());
+
+    const sweeperModule = (await import(`../functions/${BACKGROUND_FUNCTIONS.sweeper}/handler.ts`)) as {
+      makeHandler(deps: () => Promise<Deps>): (event: ScheduledEvent) => Promise<unknown>;
+    };
+    const sweeperHandler = sweeperModule.makeHandler(getDeps);
+    let sweeping: Promise<unknown> | undefined;
+    const runSweeper = () => {
+      // Like a schedule with reserved concurrency 1: a run still going is not started again.
+      sweeping ??= sweeperHandler(scheduledEvent()).finally(() => (sweeping = undefined));
+      return sweeping;
+    };
+    const interval = setInterval(() => void runSweeper().catch((error) => log(`! sweeper: ${String(error)}`)), intEnv('SWEEP_INTERVAL_SECONDS', 60, env, [1, 86_400]) * 1000);
+    stops.push(async () => {
+      clearInterval(interval);
+      await sweeping?.catch(() => undefined);
+    });
+
+    const issuerSecret = loadOrCreateIssuerSecret(options.dataDir);
+    route = async (request, response) => {
+      const url = new URL(request.url ?? '/', baseUrl);
+      const body = await readBody(request);
+      const send = (statusCode: number, payload: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
+        response.writeHead(statusCode, headers).end(payload);
+      };
+
+      if (url.pathname === '/health') return send(200, JSON.stringify({ ok: true }));
+      if (url.pathname === '/_local/dashboard') return send(200, DASHBOARD_HTML, { 'content-type': 'text/html; charset=utf-8' });
+      if (url.pathname === '/_local/dashboard.json') return send(200, JSON.stringify(await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth })));
+      if (url.pathname === '/_local/events') return send(200, JSON.stringify({ events: bus.published }));
+      if (url.pathname.startsWith('/sandbox')) {
+        const answer = await sandbox.handle({ method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: lowerCase(request.headers), body: body.toString('utf8') });
+        if (answer) return send(answer.statusCode, answer.body, answer.headers);
+      }
+
+      const match = matchRoute(request.method ?? 'GET', url.pathname);
+      if (!match) return send(404, JSON.stringify({ message: 'Not Found' }));
+      let claims;
+      if (match.route.auth === 'jwt') {
+        // The JWT authorizer answers before any function runs, exactly like this.
+        const token = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+        claims = token ? verifyDevToken(issuerSecret, token) : undefined;
+        if (!claims) return send(401, JSON.stringify({ message: 'Unauthorized' }));
+      }
+      const event = toApiGatewayEvent({ method: request.method ?? 'GET', url, headers: request.headers, body, route: match.route, pathParameters: match.pathParameters, claims, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' });
+      const result = (await (await handlerFor(match.route.fn))(event, lambdaContext(match.route.fn))) as { statusCode?: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
+      const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');
+      response.writeHead(result.statusCode ?? 200, result.headers ?? {}).end(payload);
+    };
+    ready = true;
+
+    return {
+      baseUrl,
+      deps,
+      bus,
+      metrics,
+      sandbox,
+      queues,
+      configPath,
+      runSweeper,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** The generated sandbox config, or the operator's own document (then the sandbox serves only what it has keys for). */
+async function providerConfig(options: RuntimeOptions, baseUrl: string): Promise<{ config: PaymentsConfig; configPath: string; sandboxKeys: SandboxKeys }> {
+  const generated = await loadOrCreateSandboxKeys(options.dataDir, baseUrl);
+  if (!options.paymentsConfigPath) return { config: generated.config, configPath: generated.configPath, sandboxKeys: generated.sandboxKeys };
+  let document: unknown;
+  try {
+    document = JSON.parse(await readFile(options.paymentsConfigPath, 'utf8'));
+  } catch (error) {
+    throw new Error(`PAYMENTS_CONFIG ${options.paymentsConfigPath} could not be read as JSON: ${(error as Error).message}`);
+  }
+  return { config: parsePaymentsConfig(document), configPath: options.paymentsConfigPath, sandboxKeys: {} };
+}
+
+function retryDelays(env: NodeJS.ProcessEnv): number[] {
+  const raw = env.SANDBOX_RETRY_DELAYS_MS;
+  return raw ? raw.split(',').map((value) => Number(value.trim())).filter((value) => Number.isFinite(value) && value >= 0) : [1_000, 2_000, 5_000, 15_000, 30_000, 60_000];
+}
+
+function scheduledEvent(): ScheduledEvent {
+  return {
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: 'local',
+    resources: ['arn:aws:events:local:000000000000:rule/payments-sweeper'],
+    detail: {},
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function lowerCase(headers: IncomingMessage['headers']): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), Array.isArray(value) ? value.join(',') : value]));
+}
+
+function consoleLogger(log: (line: string) => void, debug: boolean): Logger {
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => log(`${level} ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
+  return { debug: debug ? line('debug') : () => undefined, info: line('info '), warn: line('warn '), error: line('error') };
+}

@@ -1,0 +1,270 @@
+import { z } from 'zod';
+import { MAX_BODY_BYTES } from './handler';
+import {
+  CancelledOrderSchema,
+  ErrorSchema,
+  OrderAndPaymentSchema,
+  OrderBatchSchema,
+  OrderItemSchema,
+  OrderSchema,
+  OrderWithPaymentsSchema,
+  PaymentCheckoutSchema,
+  PaymentLogEntrySchema,
+  PaymentSchema,
+  ProductListSchema,
+  ProductSchema,
+  TimestampSchema,
+} from './response-schemas';
+import { API_ROUTES, type ApiRoute } from './routes';
+import { PaymentMethodSchema } from './schemas';
+
+/**
+ * The OpenAPI 3.1 document, generated from API_ROUTES and the very zod schemas the handlers
+ * validate with, so the published contract cannot say something the code does not do.
+ */
+
+type JsonSchema = z.core.JSONSchema.BaseSchema;
+type Ref = { $ref: string };
+type Json = Record<string, unknown>;
+
+export interface OpenApiOperation {
+  operationId: string;
+  summary: string;
+  security: Array<Record<string, string[]>>;
+  parameters?: Array<Json | Ref>;
+  requestBody?: { required: boolean; description?: string; content: Record<string, { schema?: JsonSchema | Ref }> };
+  responses: Record<string, Json | Ref>;
+}
+
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description: string };
+  servers?: Array<{ url: string }>;
+  paths: Record<string, Partial<Record<'get' | 'post', OpenApiOperation>>>;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    responses: Record<string, Json>;
+    parameters: Record<string, Json>;
+    headers: Record<string, Json>;
+    securitySchemes: Record<string, Json>;
+  };
+}
+
+const BEARER = 'bearerJwt';
+const JSON_TYPE = 'application/json';
+
+/** Response bodies published as named components (nested ones too, for client generators). */
+const RESPONSE_COMPONENTS = {
+  Timestamp: TimestampSchema,
+  OrderItem: OrderItemSchema,
+  Order: OrderSchema,
+  PaymentLogEntry: PaymentLogEntrySchema,
+  Payment: PaymentSchema,
+  Product: ProductSchema,
+  OrderAndPayment: OrderAndPaymentSchema,
+  OrderWithPayments: OrderWithPaymentsSchema,
+  OrderBatch: OrderBatchSchema,
+  CancelledOrder: CancelledOrderSchema,
+  PaymentCheckout: PaymentCheckoutSchema,
+  ProductList: ProductListSchema,
+  Error: ErrorSchema,
+} satisfies Record<string, z.ZodType>;
+type ResponseComponent = keyof typeof RESPONSE_COMPONENTS;
+
+/** What each JSON route answers on success, by its function (ApiRoute.fn). */
+const SUCCESS_BODY: Readonly<Record<string, ResponseComponent>> = {
+  'list-products': 'ProductList',
+  'create-product': 'Product',
+  'create-order': 'OrderAndPayment',
+  'create-orders-batch': 'OrderBatch',
+  'get-order': 'OrderWithPayments',
+  'add-payment': 'Payment',
+  'cancel-order': 'CancelledOrder',
+  'get-payment': 'Payment',
+  'start-payment': 'PaymentCheckout',
+  'cancel-payment': 'Payment',
+};
+
+/** Routes that do not speak our JSON contract: documented by hand below. */
+const CUSTOM_OPERATIONS: Readonly<Record<string, (route: ApiRoute) => OpenApiOperation>> = {
+  'payment-callback': providerCallbackOperation,
+  openapi: thisDocumentOperation,
+};
+
+export function buildOpenApiDocument(options: { serverUrl?: string } = {}): OpenApiDocument {
+  const paths: OpenApiDocument['paths'] = {};
+  for (const route of API_ROUTES) {
+    const operation = (CUSTOM_OPERATIONS[route.fn] ?? jsonOperation)(route);
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Payments API',
+      version: '1.0.0',
+      description:
+        'Orders and their payments through WeChat Pay, Alipay and a bank gateway. Amounts are integers in fen (CNY minor units); times are ISO-8601 UTC. Response objects may gain fields: ignore the ones you do not know.',
+    },
+    // Without a server URL (the committed copy) clients resolve paths against the document's host.
+    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      responses: ERROR_RESPONSES,
+      parameters: {
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description:
+            'Makes a retry safe: the same key with the same body answers the first response again (Idempotent-Replayed: true) without repeating it; with another body it is a 409. Kept at least 24 h.',
+          // The pattern validateKey (idempotency.ts) enforces; the test checks they agree.
+          schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{8,128}$' },
+        },
+      },
+      headers: {
+        IdempotentReplayed: { description: 'Present (true) when this is the stored answer to an earlier request with the same Idempotency-Key', schema: { type: 'string', const: 'true' } },
+      },
+      securitySchemes: {
+        [BEARER]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "The customer is the token's sub; customers see only their own orders and payments (others: 404)." },
+      },
+    },
+  };
+}
+
+/** The document as written to docs/openapi.json and served: keys sorted so it diffs cleanly. */
+export function serializeOpenApiDocument(document: OpenApiDocument): string {
+  return `${JSON.stringify(document, sortedKeys, 2)}\n`;
+}
+
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** A route behind httpRoute: JSON in, JSON out, errors in the shared shape. */
+function jsonOperation(route: ApiRoute): OpenApiOperation {
+  const success = SUCCESS_BODY[route.fn];
+  if (!success) throw new Error(`No success body for ${route.fn}: add it to SUCCESS_BODY in openapi.ts`);
+  const parameters = [...pathParameters(route, route.params), ...(route.idempotent ? [componentRef('parameters', 'IdempotencyKey')] : [])];
+  return {
+    ...operationBasics(route),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.body
+      ? {
+          requestBody: {
+            // AddPayment and StartPayment default to {}: they may be sent without a body.
+            required: !route.body.safeParse(undefined).success,
+            content: { [JSON_TYPE]: { schema: componentRef('schemas', requestComponentName(route)) } },
+          },
+        }
+      : {}),
+    responses: {
+      [String(route.successStatus ?? 200)]: {
+        description: route.summary,
+        ...(route.idempotent ? { headers: { 'Idempotent-Replayed': componentRef('headers', 'IdempotentReplayed') } } : {}),
+        content: { [JSON_TYPE]: { schema: componentRef('schemas', success) } },
+      },
+      ...errorResponses(route),
+    },
+  };
+}
+
+/** The error statuses a route can answer, from what httpRoute and the route itself do. */
+function errorResponses(route: ApiRoute): Record<string, Ref> {
+  const statuses: Array<[string, keyof typeof ERROR_RESPONSES, boolean]> = [
+    ['400', 'BadRequest', Boolean(route.body || route.params || route.idempotent)],
+    ['401', 'Unauthenticated', route.auth === 'jwt'],
+    ['404', 'NotFound', Boolean(route.params)],
+    // Every POST changes state: stock, an order or payment in the wrong state, or a reused key.
+    ['409', 'Conflict', route.method === 'POST'],
+    ['413', 'PayloadTooLarge', Boolean(route.body)],
+    ['415', 'UnsupportedMediaType', Boolean(route.body)],
+    ['5XX', 'ServerError', true],
+  ];
+  return Object.fromEntries(statuses.filter(([, , applies]) => applies).map(([status, name]) => [status, componentRef('responses', name)]));
+}
+
+const errorResponse = (description: string) => ({ description, content: { [JSON_TYPE]: { schema: componentRef('schemas', 'Error') } } });
+
+const ERROR_RESPONSES = {
+  BadRequest: errorResponse('Invalid input: VALIDATION_FAILED (details lists each field), INVALID_JSON, UNKNOWN_SKU, INVALID_AMOUNT'),
+  Unauthenticated: errorResponse('UNAUTHENTICATED: no valid bearer token'),
+  NotFound: errorResponse("ORDER_NOT_FOUND / PAYMENT_NOT_FOUND: it does not exist, or belongs to another customer"),
+  Conflict: errorResponse(
+    'Conflict with the current state: OUT_OF_STOCK, ORDER_NOT_PENDING, PAYMENT_ALREADY_OPEN, PAYMENT_EXPIRED, INVALID_TRANSITION, ALREADY_EXISTS, or IDEMPOTENCY_KEY_REUSED with another body',
+  ),
+  PayloadTooLarge: errorResponse(`PAYLOAD_TOO_LARGE: the body is over ${MAX_BODY_BYTES} bytes`),
+  UnsupportedMediaType: errorResponse('UNSUPPORTED_MEDIA_TYPE: a body must be sent as application/json'),
+  ServerError: errorResponse('INTERNAL_ERROR (details are logged, not shown), PROVIDER_UNAVAILABLE (502) or PROVIDER_NOT_CONFIGURED (503)'),
+};
+
+/** POST /api/payments/callback/{provider}: signed by the provider, in its own format both ways. */
+function providerCallbackOperation(route: ApiRoute): OpenApiOperation {
+  return {
+    ...operationBasics(route),
+    parameters: pathParameters(route, z.object({ provider: PaymentMethodSchema })),
+    requestBody: {
+      required: true,
+      description:
+        "The provider's notification exactly as it sends it; its signature is the authentication, verified over the raw bytes. wechat: JSON with an AES-GCM encrypted resource, signed in the Wechatpay-* headers. alipay: form fields signed in `sign` (RSA2). bank: JSON signed in the Bank-Signature header (HMAC-SHA256).",
+      content: { [JSON_TYPE]: {}, 'application/x-www-form-urlencoded': {} },
+    },
+    responses: {
+      '200': { description: 'Accepted, in the provider\'s acknowledgement format: alipay the text `success`, bank `{"received": true}`', content: { 'text/plain': {}, [JSON_TYPE]: {} } },
+      '204': { description: 'Accepted (wechat): no body' },
+      '400': { description: "Rejected (bad signature, stale, unknown payment, amount mismatch): the provider's own failure format; not retried" },
+      '404': errorResponse('UNKNOWN_PROVIDER: not one of wechat, alipay, bank, or not configured in this deployment'),
+      '500': { description: "Not stored yet: the provider's own failure format, so that it retries" },
+    },
+  };
+}
+
+function thisDocumentOperation(route: ApiRoute): OpenApiOperation {
+  return {
+    ...operationBasics(route),
+    responses: { '200': { description: 'This OpenAPI 3.1 document', content: { [JSON_TYPE]: { schema: { type: 'object' } } } } },
+  };
+}
+
+function operationBasics(route: ApiRoute): Pick<OpenApiOperation, 'operationId' | 'summary' | 'security'> {
+  return {
+    operationId: route.fn.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase()),
+    summary: route.summary,
+    // An empty list overrides nothing and says it plainly: no token needed.
+    security: route.auth === 'jwt' ? [{ [BEARER]: [] }] : [],
+  };
+}
+
+/** One parameter per `{name}` in the path, typed by the route's params schema. */
+function pathParameters(route: ApiRoute, params: z.ZodType | undefined): Json[] {
+  const properties = params ? (z.toJSONSchema(params, { target: 'draft-2020-12', io: 'input' }).properties ?? {}) : {};
+  return [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name = '']) => {
+    const schema = properties[name];
+    if (!schema) throw new Error(`${route.method} ${route.path}: no schema for path parameter ${name}`);
+    return { name, in: 'path', required: true, schema };
+  });
+}
+
+/**
+ * Request bodies and response bodies as JSON Schema 2020-12 (OpenAPI 3.1's dialect). `input` is
+ * what a client sends for requests (defaulted fields optional); for responses it leaves plain
+ * objects open (no additionalProperties: false) as API.md promises, while strict request objects stay closed.
+ */
+function componentSchemas(): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(RESPONSE_COMPONENTS)) registry.add(schema, { id });
+  for (const route of API_ROUTES) if (route.body) registry.add(route.body, { id: requestComponentName(route) });
+  const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', io: 'input', uri: (id) => `#/components/schemas/${id}` });
+  // `$id` would be a fragment URI (invalid in 2020-12) and `$schema` is the document's dialect already.
+  return Object.fromEntries(Object.entries(schemas).map(([id, { $id: _id, $schema: _schema, ...schema }]) => [id, schema]));
+}
+
+/** create-orders-batch → CreateOrdersBatchRequest. */
+function requestComponentName(route: ApiRoute): string {
+  return `${route.fn.replace(/(^|-)(\w)/g, (_, _dash: string, letter: string) => letter.toUpperCase())}Request`;
+}
+
+function componentRef(kind: 'schemas' | 'responses' | 'parameters' | 'headers', name: string): Ref {
+  return { $ref: `#/components/${kind}/${name}` };
+}

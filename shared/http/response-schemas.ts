@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { CURRENCY, MAX_AMOUNT_FEN } from '../domain/money';
+import { ORDER_STATUSES } from '../domain/order';
+import { PAYMENT_STATUSES, type TransitionSource } from '../domain/payment';
+import { OrderId, PaymentId, PaymentMethodSchema, Sku } from './schemas';
+
+/**
+ * The public response bodies, for the OpenAPI document. They describe what orderView and
+ * paymentView (shared/core/views.ts) build; test/unit/http/openapi.test.ts parses real views with
+ * them, so a field added to or dropped from a view without changing these fails there. Plain
+ * z.object (not strict): API.md lets us add response fields, so clients must not assume a closed set.
+ */
+export const TimestampSchema = z.iso.datetime().describe('ISO-8601 UTC');
+const Fen = z.int().min(0).max(MAX_AMOUNT_FEN).describe('Amount in fen (CNY minor units)');
+
+export const OrderItemSchema = z.object({
+  sku: Sku,
+  name: z.string(),
+  unitPrice: Fen,
+  quantity: z.int().min(1),
+  lineTotal: Fen,
+});
+
+export const OrderSchema = z.object({
+  orderId: OrderId,
+  customerId: z.string().describe("The token's sub"),
+  status: z.enum(ORDER_STATUSES),
+  items: z.array(OrderItemSchema),
+  totalAmount: Fen,
+  currency: z.literal(CURRENCY),
+  createdAt: TimestampSchema,
+  updatedAt: TimestampSchema,
+  openPaymentId: PaymentId.optional().describe('The payment that may still be paid, while there is one'),
+  paidAt: TimestampSchema.optional(),
+  paidByPaymentId: PaymentId.optional(),
+  cancelledAt: TimestampSchema.optional(),
+});
+
+const PaymentStatusSchema = z.enum(PAYMENT_STATUSES);
+/** Keyed by the domain type, so a new transition source fails to compile until it is listed here. */
+const TRANSITION_SOURCES: { [S in TransitionSource]: S } = { customer: 'customer', provider: 'provider', sweeper: 'sweeper', system: 'system' };
+
+export const PaymentLogEntrySchema = z.object({
+  at: TimestampSchema,
+  from: PaymentStatusSchema.nullable(),
+  to: PaymentStatusSchema,
+  reason: z.string(),
+  source: z.enum(TRANSITION_SOURCES),
+  ref: z.string().optional().describe('Provider event id or request id that caused it'),
+});
+
+export const PaymentSchema = z.object({
+  paymentId: PaymentId,
+  orderId: OrderId,
+  amount: Fen,
+  currency: z.literal(CURRENCY),
+  method: PaymentMethodSchema,
+  status: PaymentStatusSchema.describe('An open payment past its expiry already reads expired'),
+  expiresAt: TimestampSchema,
+  createdAt: TimestampSchema,
+  updatedAt: TimestampSchema,
+  payUrl: z.string().optional().describe('Where the customer pays (WeChat: the native code_url), once started'),
+  paidAt: TimestampSchema.optional(),
+  providerTransactionId: z.string().optional(),
+  latePayment: z.literal(true).optional().describe('The provider confirmed success after the payment had ended'),
+  refundRequired: z.literal(true).optional().describe('Money was taken but the order could not use it'),
+  logs: z.array(PaymentLogEntrySchema).describe('Every status change, oldest first'),
+});
+
+export const ProductSchema = z.object({
+  sku: Sku,
+  name: z.string(),
+  price: Fen.describe('Unit price in fen'),
+  stock: z.int().min(0),
+});
+
+export const OrderAndPaymentSchema = z.object({ order: OrderSchema, payment: PaymentSchema });
+export const OrderWithPaymentsSchema = z.object({ order: OrderSchema, payments: z.array(PaymentSchema).describe('Oldest first') });
+export const OrderBatchSchema = z.object({ results: z.array(OrderAndPaymentSchema).describe('In the order of the request') });
+export const CancelledOrderSchema = z.object({ order: OrderSchema });
+export const PaymentCheckoutSchema = z.object({ payment: PaymentSchema, payUrl: z.string() });
+export const ProductListSchema = z.object({ products: z.array(ProductSchema) });
+
+export const ErrorSchema = z.object({
+  error: z.object({
+    code: z.string().regex(/^[A-Z][A-Z0-9_]*$/).describe('Stable SNAKE_CASE code, e.g. OUT_OF_STOCK'),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
