@@ -6,7 +6,7 @@ import { DynamoRepository } from '../shared/adapters/dynamo-repository';
 import { intEnv, sweeperFromEnv, timingFromEnv } from '../shared/adapters/env';
 import { RecordedMetrics } from '../shared/adapters/recorded-metrics';
 import { RecordingEventBus } from '../shared/adapters/recording-event-bus';
-import { sqsNotificationQueue } from '../shared/adapters/sqs-queue';
+import { redriveDeadLetters, sqsNotificationQueue } from '../shared/adapters/sqs-queue';
 import type { Deps, Logger } from '../shared/core/deps';
 import type { Product } from '../shared/domain/order';
 import { parsePaymentsConfig, type PaymentsConfig } from '../shared/providers/config';
@@ -181,6 +181,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (url.pathname === '/_local/dashboard') return send(200, DASHBOARD_HTML, { 'content-type': 'text/html; charset=utf-8' });
       if (url.pathname === '/_local/dashboard.json') return send(200, JSON.stringify(await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth })));
       if (url.pathname === '/_local/events') return send(200, JSON.stringify({ events: bus.published }));
+      if (url.pathname === '/_local/dlq/replay' && request.method === 'POST') {
+        return send(200, JSON.stringify({ moved: await redriveDeadLetters(queues.client, { queueUrl: queues.queueUrl, dlqUrl: queues.dlqUrl }) }));
+      }
       if (url.pathname.startsWith('/sandbox')) {
         const answer = await sandbox.handle({ method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: lowerCase(request.headers), body: body.toString('utf8') });
         if (answer) return send(answer.statusCode, answer.body, answer.headers);

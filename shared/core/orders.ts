@@ -143,6 +143,7 @@ export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites
     throw error;
   }
   deps.metrics.count(Metric.PaymentsCreated, 1, { provider: method });
+  if (previousMethod && order.openPaymentId) deps.metrics.count(Metric.PaymentExpired, 1, { provider: previousMethod });
   return body;
 }
 
@@ -176,5 +177,6 @@ export async function cancelOrder(deps: Deps, customerId: string, orderId: strin
   for (const item of order.items) writes.push({ kind: 'adjustStock', sku: item.sku, delta: item.quantity });
   events.push(orderEvent('OrderCancelled', cancelled));
   await commitWithEvents(deps, writes, events);
+  for (const event of events) if (event.type === 'PaymentCancelled') deps.metrics.count(Metric.PaymentCancelled, 1, { provider: String(event.detail.method) });
   return { order: orderView(cancelled) };
 }

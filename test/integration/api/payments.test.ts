@@ -1,0 +1,192 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createBankSimulator } from '../../../local/sandbox/bank';
+import { createBankProvider } from '../../../shared/providers/bank';
+import { ALICE, BOB, type CustomerApi, customerApi, placeOrder, settleAsPaid } from '../../support/api-fixtures';
+import { bankTestKeys, memoryCheckoutStore, openInSimulator } from '../../support/bank-fixtures';
+import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
+
+const MINUTE = 60_000;
+const TEA = { items: [{ sku: 'TEA-001', quantity: 1 }] };
+const bankKeys = bankTestKeys();
+
+let env: TestEnv;
+let api: CustomerApi;
+
+beforeEach(async () => {
+  env = await createTestEnv();
+  env.deps.providers = { bank: createBankProvider({ config: bankKeys.merchant }) };
+  await env.seedProducts(DEMO_PRODUCTS);
+  api = customerApi(env);
+});
+
+const repay = (orderId: string, request: { body?: unknown; customerId?: string } = {}) =>
+  api('POST /api/orders/{orderId}/payments', { params: { orderId }, ...request });
+const cancelPayment = (paymentId: string, customerId = ALICE) => api('POST /api/payments/{paymentId}/cancel', { customerId, params: { paymentId } });
+const startPayment = (paymentId: string) => api('POST /api/payments/{paymentId}/start', { params: { paymentId } });
+
+describe('POST /api/orders/{orderId}/payments (pay again)', () => {
+  it('answers 409 PAYMENT_ALREADY_OPEN while the first payment is open', async () => {
+    const { order, payment } = await placeOrder(api, TEA);
+
+    const response = await repay(order.orderId);
+
+    expect(response.statusCode).toBe(409);
+    expect(response.body.error).toMatchObject({ code: 'PAYMENT_ALREADY_OPEN', details: { openPaymentId: payment.paymentId } });
+  });
+
+  it('creates a new payment, by the same method, once the first was cancelled', async () => {
+    const { order, payment: first } = await placeOrder(api, { ...TEA, paymentMethod: 'alipay' });
+    expect((await cancelPayment(first.paymentId)).statusCode).toBe(200);
+
+    const response = await repay(order.orderId);
+
+    expect(response.statusCode).toBe(201);
+    const second = response.body;
+    expect(second).toMatchObject({ orderId: order.orderId, status: 'init', method: 'alipay', amount: order.totalAmount });
+    expect(second.paymentId).not.toBe(first.paymentId);
+    const { body } = await api('GET /api/orders/{orderId}', { params: { orderId: order.orderId } });
+    expect(body.order).toMatchObject({ status: 'pending', openPaymentId: second.paymentId });
+    expect(body.payments.map((p: { paymentId: string; status: string }) => [p.paymentId, p.status])).toEqual([
+      [first.paymentId, 'cancelled'],
+      [second.paymentId, 'init'],
+    ]);
+  });
+
+  it('expires a first payment left unpaid past its expiry and replaces it', async () => {
+    const { order, payment: first } = await placeOrder(api, TEA);
+    env.clock.advance(30 * MINUTE);
+
+    const response = await repay(order.orderId, { body: { paymentMethod: 'bank', ttlMinutes: 10 } });
+
+    expect(response.statusCode).toBe(201);
+    expect(response.body).toMatchObject({ method: 'bank', status: 'init', expiresAt: new Date(env.clock.now().getTime() + 10 * MINUTE).toISOString() });
+    expect((await env.repo.getPayment(first.paymentId))?.status).toBe('expired');
+    expect((await env.repo.getOrder(order.orderId))?.paymentIds).toEqual([first.paymentId, response.body.paymentId]);
+    expect(env.bus.ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([first.paymentId]);
+  });
+
+  it('lets only one of two simultaneous re-pays through', async () => {
+    const { order, payment } = await placeOrder(api, TEA);
+    await cancelPayment(payment.paymentId);
+
+    const responses = await Promise.all([repay(order.orderId), repay(order.orderId)]);
+
+    expect(responses.map((response) => response.statusCode).sort()).toEqual([201, 409]);
+    expect(responses.find((response) => response.statusCode === 409)?.body.error.code).toBe('PAYMENT_ALREADY_OPEN');
+    const winner = responses.find((response) => response.statusCode === 201)?.body;
+    expect(await env.repo.getOrder(order.orderId)).toMatchObject({ openPaymentId: winner.paymentId, paymentIds: [payment.paymentId, winner.paymentId] });
+  });
+
+  it('answers 409 ORDER_NOT_PENDING for a paid order and for a cancelled one', async () => {
+    const paid = await placeOrder(api, TEA);
+    await settleAsPaid(env, paid.payment);
+    const cancelled = await placeOrder(api, TEA);
+    await api('POST /api/orders/{orderId}/cancel', { params: { orderId: cancelled.order.orderId } });
+
+    for (const [{ order }, status] of [[paid, 'paid'], [cancelled, 'cancelled']] as const) {
+      const response = await repay(order.orderId);
+      expect(response.statusCode).toBe(409);
+      expect(response.body.error).toMatchObject({ code: 'ORDER_NOT_PENDING', details: { status } });
+    }
+  });
+
+  it("answers 404 for another customer's order", async () => {
+    const { order } = await placeOrder(api, TEA);
+    expect((await repay(order.orderId, { customerId: BOB })).statusCode).toBe(404);
+  });
+});
+
+describe('POST /api/payments/{paymentId}/cancel', () => {
+  it('cancels an init payment and leaves the order pending with no open payment; cancelling again answers the same', async () => {
+    const { order, payment } = await placeOrder(api, TEA);
+
+    const first = await cancelPayment(payment.paymentId);
+    const again = await cancelPayment(payment.paymentId);
+
+    expect(first.statusCode).toBe(200);
+    expect(first.body).toMatchObject({ paymentId: payment.paymentId, status: 'cancelled' });
+    expect(again.statusCode).toBe(200);
+    expect(again.body).toEqual(first.body);
+    const stored = await env.repo.getOrder(order.orderId);
+    expect(stored?.status).toBe('pending');
+    expect(stored?.openPaymentId).toBeUndefined();
+    expect(env.bus.ofType('PaymentCancelled')).toHaveLength(1);
+  });
+
+  it('answers 409 INVALID_TRANSITION for a succeeded payment', async () => {
+    const { payment } = await placeOrder(api, TEA);
+    await settleAsPaid(env, payment);
+
+    const response = await cancelPayment(payment.paymentId);
+
+    expect(response.statusCode).toBe(409);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_TRANSITION', details: { from: 'succeeded', to: 'cancelled' } });
+    expect((await env.repo.getPayment(payment.paymentId))?.status).toBe('succeeded');
+  });
+
+  it("answers 404 for another customer's payment and leaves it open", async () => {
+    const { payment } = await placeOrder(api, TEA);
+
+    expect((await cancelPayment(payment.paymentId, BOB)).statusCode).toBe(404);
+    expect((await env.repo.getPayment(payment.paymentId))?.status).toBe('init');
+  });
+});
+
+describe('POST /api/payments/{paymentId}/start', () => {
+  it('creates the bank checkout: the payment is processing and the pay URL is one the bank accepts', async () => {
+    const { payment } = await placeOrder(api, { ...TEA, paymentMethod: 'bank' });
+
+    const response = await startPayment(payment.paymentId);
+
+    expect(response.statusCode).toBe(200);
+    expect(response.body.payment).toMatchObject({ paymentId: payment.paymentId, status: 'processing', payUrl: response.body.payUrl });
+    const payUrl = new URL(response.body.payUrl);
+    expect(response.body.payUrl.startsWith(bankKeys.merchant.gatewayUrl)).toBe(true);
+    expect(payUrl.searchParams.get('payment_id')).toBe(payment.paymentId);
+    expect(payUrl.searchParams.get('amount')).toBe(String(payment.amount));
+    const bank = await openInSimulator(createBankSimulator(bankKeys.sandbox), memoryCheckoutStore(), response.body.payUrl, env.clock.now());
+    expect(bank.statusCode).toBe(302);
+    expect(env.bus.ofType('PaymentStarted').map((event) => event.detail.paymentId)).toEqual([payment.paymentId]);
+  });
+
+  it('answers a second start with the same pay URL', async () => {
+    const { payment } = await placeOrder(api, { ...TEA, paymentMethod: 'bank' });
+
+    const first = await startPayment(payment.paymentId);
+    const second = await startPayment(payment.paymentId);
+
+    expect(second.statusCode).toBe(200);
+    expect(second.body.payUrl).toBe(first.body.payUrl);
+    expect(env.bus.ofType('PaymentStarted')).toHaveLength(1);
+  });
+
+  it('answers 409 INVALID_TRANSITION for a cancelled payment', async () => {
+    const { payment } = await placeOrder(api, { ...TEA, paymentMethod: 'bank' });
+    await cancelPayment(payment.paymentId);
+
+    const response = await startPayment(payment.paymentId);
+
+    expect(response.statusCode).toBe(409);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_TRANSITION', details: { from: 'cancelled', to: 'processing' } });
+  });
+
+  it('answers 409 PAYMENT_EXPIRED for a payment past its expiry', async () => {
+    const { payment } = await placeOrder(api, { ...TEA, paymentMethod: 'bank' });
+    env.clock.advance(30 * MINUTE);
+
+    const response = await startPayment(payment.paymentId);
+
+    expect(response.statusCode).toBe(409);
+    expect(response.body.error.code).toBe('PAYMENT_EXPIRED');
+  });
+
+  it('answers 503 PROVIDER_NOT_CONFIGURED for a method this deployment has no provider for, and leaves the payment init', async () => {
+    const { payment } = await placeOrder(api, TEA);
+
+    const response = await startPayment(payment.paymentId);
+
+    expect(response.statusCode).toBe(503);
+    expect(response.body.error).toMatchObject({ code: 'PROVIDER_NOT_CONFIGURED', details: { method: 'wechat' } });
+    expect((await env.repo.getPayment(payment.paymentId))?.status).toBe('init');
+  });
+});

@@ -1,0 +1,96 @@
+import { expect } from 'vitest';
+import { makeHandler as addPayment } from '../../functions/add-payment/handler';
+import { makeHandler as cancelOrder } from '../../functions/cancel-order/handler';
+import { makeHandler as cancelPayment } from '../../functions/cancel-payment/handler';
+import { makeHandler as createOrder } from '../../functions/create-order/handler';
+import { makeHandler as createOrdersBatch } from '../../functions/create-orders-batch/handler';
+import { makeHandler as createProduct } from '../../functions/create-product/handler';
+import { makeHandler as getOrder } from '../../functions/get-order/handler';
+import { makeHandler as getPayment } from '../../functions/get-payment/handler';
+import { makeHandler as listProducts } from '../../functions/list-products/handler';
+import { makeHandler as startPayment } from '../../functions/start-payment/handler';
+import type { OrderResult } from '../../shared/core/orders';
+import type { PaymentView } from '../../shared/core/views';
+import { settlePayment } from '../../shared/domain';
+import type { DepsProvider } from '../../shared/http/handler';
+import type { TestEnv } from './harness';
+import { httpEvent, invoke, type JsonResponse, type RequestOptions } from './http';
+
+export const ALICE = 'cust_alice';
+export const BOB = 'cust_bob';
+
+const CUSTOMER_ROUTES = {
+  'GET /api/products': listProducts,
+  'POST /api/products': createProduct,
+  'POST /api/orders': createOrder,
+  'POST /api/orders/batch': createOrdersBatch,
+  'GET /api/orders/{orderId}': getOrder,
+  'POST /api/orders/{orderId}/payments': addPayment,
+  'POST /api/orders/{orderId}/cancel': cancelOrder,
+  'GET /api/payments/{paymentId}': getPayment,
+  'POST /api/payments/{paymentId}/start': startPayment,
+  'POST /api/payments/{paymentId}/cancel': cancelPayment,
+} satisfies Record<string, (deps: DepsProvider) => unknown>;
+
+export type CustomerRoute = keyof typeof CUSTOMER_ROUTES;
+
+export interface ApiRequest extends Omit<RequestOptions, 'pathParameters'> {
+  /** Path parameters: filled into the route's `{name}` placeholders and passed as API Gateway does. */
+  params?: Record<string, string>;
+}
+
+export type CustomerApi = ReturnType<typeof customerApi>;
+
+/**
+ * The customer API as API Gateway invokes it: each route's real handler on the test env's deps,
+ * called with a payload-v2 event. Requests are made as Alice unless `customerId` says otherwise.
+ */
+export function customerApi(env: TestEnv) {
+  const handlers = new Map(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(async () => env.deps)]));
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+  return <T = any>(route: CustomerRoute, { params = {}, ...request }: ApiRequest = {}): Promise<JsonResponse<T>> => {
+    const [method = '', template = ''] = route.split(' ');
+    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? `{${name}}`);
+    const event = httpEvent(method, path, { customerId: ALICE, ...request, pathParameters: params });
+    return invoke<T>(handlers.get(route)!, event);
+  };
+}
+
+/** POST /api/orders that must succeed: its `{order, payment}`. */
+export async function placeOrder(api: CustomerApi, body: unknown): Promise<OrderResult> {
+  const response = await api<OrderResult>('POST /api/orders', { body });
+  expect(response.statusCode, JSON.stringify(response.body)).toBe(201);
+  return response.body;
+}
+
+/** The provider confirms the payment: payment succeeded and order paid, as the callback path writes them. */
+export async function settleAsPaid(env: TestEnv, payment: Pick<PaymentView, 'paymentId'>): Promise<void> {
+  const stored = (await env.repo.getPayment(payment.paymentId))!;
+  const order = (await env.repo.getOrder(stored.orderId))!;
+  const settlement = settlePayment(stored, order, {
+    to: 'succeeded',
+    now: env.clock.now(),
+    source: 'provider',
+    reason: 'test: provider reported success',
+    providerTransactionId: 'txn_test',
+  });
+  if (settlement.kind !== 'applied' || !settlement.order) throw new Error(`settling ${payment.paymentId} did not pay its order`);
+  await env.repo.commit([
+    { kind: 'updatePayment', before: stored, after: settlement.payment },
+    { kind: 'updateOrder', before: order, after: settlement.order },
+  ]);
+}
+
+export async function stockOf(env: TestEnv, sku: string): Promise<number | undefined> {
+  return (await env.repo.getProducts([sku])).get(sku)?.stock;
+}
+
+export async function itemsOfKind(env: TestEnv, kind: string): Promise<Array<Record<string, unknown>>> {
+  return (await env.scan()).filter((item) => item.kind === kind);
+}
+
+/** Every item in the table in a stable order, for "nothing else changed" comparisons. */
+export async function tableSnapshot(env: TestEnv): Promise<Array<Record<string, unknown>>> {
+  const key = (item: Record<string, unknown>) => `${String(item.pk)}|${String(item.sk)}`;
+  return (await env.scan()).sort((a, b) => key(a).localeCompare(key(b)));
+}
