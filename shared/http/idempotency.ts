@@ -6,7 +6,7 @@ import { toErrorResponse } from './errors';
 
 /** Kept at least 24 h, like Stripe; DynamoDB TTL removes it some time after. */
 const RETENTION_MS = 24 * 60 * 60 * 1000;
-const KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
 
 export interface IdempotencyScope {
   customerId: string;
@@ -19,7 +19,7 @@ export interface IdempotencyScope {
 export type Remember = (body: unknown) => Write[];
 
 export function validateKey(key: string): string {
-  if (!KEY_PATTERN.test(key)) throw new ValidationError('Idempotency-Key must be 8–128 characters of letters, digits, _ . : -');
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) throw new ValidationError('Idempotency-Key must be 8–128 characters of letters, digits, _ . : -');
   return key;
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_BODY_BYTES } from './handler';
+import { IDEMPOTENCY_KEY_PATTERN } from './idempotency';
 import {
   CancelledOrderSchema,
   ErrorSchema,
@@ -119,7 +120,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
           description:
             'Makes a retry safe: the same key with the same body answers the first response again (Idempotent-Replayed: true) without repeating it; with another body it is a 409. Kept at least 24 h.',
           // The pattern validateKey (idempotency.ts) enforces; the test checks they agree.
-          schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{8,128}$' },
+          schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source },
         },
       },
       headers: {
@@ -153,7 +154,7 @@ function jsonOperation(route: ApiRoute): OpenApiOperation {
     ...(route.body
       ? {
           requestBody: {
-            // AddPayment and StartPayment default to {}: they may be sent without a body.
+            // A body that defaults to {} (add-payment, start-payment) may be left out.
             required: !route.body.safeParse(undefined).success,
             content: { [JSON_TYPE]: { schema: componentRef('schemas', requestComponentName(route)) } },
           },
@@ -185,12 +186,15 @@ function errorResponses(route: ApiRoute): Record<string, Ref> {
   return Object.fromEntries(statuses.filter(([, , applies]) => applies).map(([status, name]) => [status, componentRef('responses', name)]));
 }
 
-const errorResponse = (description: string) => ({ description, content: { [JSON_TYPE]: { schema: componentRef('schemas', 'Error') } } });
+const errorResponse = (description: string, schema: JsonSchema | Ref = componentRef('schemas', 'Error')) => ({ description, content: { [JSON_TYPE]: { schema } } });
 
 const ERROR_RESPONSES = {
   BadRequest: errorResponse('Invalid input: VALIDATION_FAILED (details lists each field), INVALID_JSON, UNKNOWN_SKU, INVALID_AMOUNT'),
-  Unauthenticated: errorResponse('UNAUTHENTICATED: no valid bearer token'),
-  NotFound: errorResponse("ORDER_NOT_FOUND / PAYMENT_NOT_FOUND: it does not exist, or belongs to another customer"),
+  // API Gateway's JWT authorizer refuses most bad tokens itself, in its own shape, before any function runs.
+  Unauthenticated: errorResponse('No valid bearer token: {"message": "Unauthorized"} from the API Gateway authorizer, or UNAUTHENTICATED', {
+    anyOf: [componentRef('schemas', 'Error'), { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] }],
+  }),
+  NotFound: errorResponse('ORDER_NOT_FOUND / PAYMENT_NOT_FOUND: it does not exist, or belongs to another customer'),
   Conflict: errorResponse(
     'Conflict with the current state: OUT_OF_STOCK, ORDER_NOT_PENDING, PAYMENT_ALREADY_OPEN, PAYMENT_EXPIRED, INVALID_TRANSITION, ALREADY_EXISTS, or IDEMPOTENCY_KEY_REUSED with another body',
   ),
