@@ -1,0 +1,413 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeHandler as makeCallbackHandler } from '../../functions/payment-callback/handler';
+import { makeHandler as makeWorkerHandler } from '../../functions/payment-worker/handler';
+import { type LocalQueues, startLocalQueues } from '../../local/queues';
+import { type SqsHandler, startSqsEventSource } from '../../local/sqs-event-source';
+import { redriveDeadLetters, sqsNotificationQueue } from '../../shared/adapters/sqs-queue';
+import { newId } from '../../shared/core/ids';
+import { parseNotificationMessage } from '../../shared/core/messages';
+import { Metric, type MetricName } from '../../shared/core/metric-names';
+import { applyNotification } from '../../shared/core/notifications';
+import { addPayment } from '../../shared/core/orders';
+import { cancelPayment } from '../../shared/core/payments';
+import type { DomainEvent } from '../../shared/domain/events';
+import type { Payment, PaymentMethod } from '../../shared/domain/payment';
+import type { RawCallback, RejectionReason } from '../../shared/providers/types';
+import { formFields, signedNotification, strangerPrivateKey } from '../support/alipay-fixtures';
+import { itemsOfKind, tableSnapshot } from '../support/api-fixtures';
+import { signedBankCallback } from '../support/bank-fixtures';
+import {
+  callbackEvent,
+  type CallbackOptions,
+  callbackKeys,
+  CUSTOMER,
+  expectAcknowledged,
+  expectFailure,
+  merchantProviders,
+  PROVIDERS,
+  providerCallback,
+  providerSimulators,
+  purgeQueues,
+  queueDepth,
+  startCheckout,
+  startedPayment,
+} from '../support/callback-fixtures';
+import { newPurchase, purchaseWrites } from '../support/domain-fixtures';
+import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
+import { platformSigner, seconds, wechatNotification, wechatpayHeaders, wechatTransaction } from '../support/wechat-fixtures';
+
+/**
+ * The callback pipeline on real parts: the callback Lambda's handler, SQS (fauxqs, with its DLQ),
+ * the event source mapping feeding the worker Lambda's handler, and DynamoDB Local.
+ */
+
+const keys = callbackKeys();
+const providers = merchantProviders(keys);
+const simulators = providerSimulators(keys);
+/** Someone without the provider's keys, signing as if they were the provider. */
+const FORGER_KEY = strangerPrivateKey();
+/** The notification queue's visibility timeout in the stack (6 × the worker's 30 s timeout). */
+const VISIBILITY_TIMEOUT_MS = 180_000;
+
+let env: TestEnv;
+let queues: LocalQueues;
+let eventSource: ReturnType<typeof startSqsEventSource>;
+const callbackHandler = makeCallbackHandler(async () => env.deps);
+const realWorker = makeWorkerHandler(async () => env.deps);
+/** What the event source invokes: the worker Lambda, unless a test wraps it. */
+let worker: SqsHandler;
+
+const startWorker = () => startSqsEventSource({ client: queues.client, queueUrl: queues.queueUrl, handler: (event, context) => worker(event, context) });
+
+beforeAll(async () => {
+  queues = await startLocalQueues({ visibilityTimeoutSeconds: 1, maxReceiveCount: 3 });
+  eventSource = startWorker();
+});
+
+afterAll(async () => {
+  await eventSource?.stop();
+  await queues?.stop();
+});
+
+beforeEach(async () => {
+  env = await createTestEnv();
+  env.deps.providers = providers;
+  env.deps.queue = sqsNotificationQueue(queues.client, queues.queueUrl);
+  await env.seedProducts(DEMO_PRODUCTS);
+  worker = realWorker;
+});
+
+afterEach(() => purgeQueues(queues));
+
+const receive = (provider: string, callback: RawCallback, extraHeaders?: Record<string, string>) => callbackHandler(callbackEvent(provider, callback, extraHeaders));
+
+/** The provider's signed callback about `payment`, sent now unless `signedAt` says otherwise. */
+const callbackFor = (payment: Payment, options: Omit<CallbackOptions, 'signedAt'> & { signedAt?: Date }): RawCallback =>
+  providerCallback(simulators[payment.method], payment, { signedAt: env.clock.now(), ...options });
+
+/** Every message on the notification queue handled (or dead-lettered). */
+async function drained(): Promise<void> {
+  await vi.waitFor(async () => expect(await queueDepth(queues, queues.queueUrl)).toBe(0), { timeout: 5_000, interval: 20 });
+}
+
+/** The provider sends a callback, we acknowledge it, and the worker has handled it. */
+async function deliver(payment: Payment, options: Omit<CallbackOptions, 'signedAt'>): Promise<void> {
+  expectAcknowledged(payment.method, await receive(payment.method, callbackFor(payment, options)));
+  await drained();
+}
+
+/** What each published event of `type` is about: its order (Order* events) or its payment. */
+const published = (type: DomainEvent['type']) => env.bus.ofType(type).map((event) => (type.startsWith('Order') ? event.detail.orderId : event.detail.paymentId));
+
+describe('a paid callback, end to end', () => {
+  it.each(PROVIDERS)('%s: acknowledged in its own format, applied by the worker, archived byte for byte', async (provider) => {
+    const payment = await startedPayment(env, provider);
+    const callback = callbackFor(payment, { eventId: 'evt-paid' });
+
+    const reply = await receive(provider, callback, { authorization: 'Bearer added-by-a-proxy' });
+
+    expectAcknowledged(provider, reply);
+    await drained();
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded', paidAt: env.clock.now().toISOString() });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
+    expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);
+    expect(published('OrderPaid')).toEqual([payment.orderId]);
+    const archived = await env.repo.getArchivedCallbacks(provider, 'evt-paid');
+    expect(archived).toHaveLength(1);
+    expect(Buffer.from(archived[0]!.bodyBase64, 'base64').equals(callback.body)).toBe(true);
+    // Signature headers are kept (a replay re-verifies them); the proxy's credential is not.
+    expect(archived[0]!.headers).toEqual(callback.headers);
+  });
+});
+
+describe('the same notification delivered 5 times at once', () => {
+  it('by 5 concurrent callbacks: all acknowledged, applied once, the duplicates deleted from the queue', async () => {
+    const payment = await startedPayment(env, 'wechat');
+    const orderBefore = (await env.repo.getOrder(payment.orderId))!;
+    const callback = callbackFor(payment, { eventId: 'evt-repeated' });
+
+    const replies = await Promise.all(Array.from({ length: 5 }, () => receive('wechat', callback)));
+
+    for (const reply of replies) expectAcknowledged('wechat', reply);
+    await drained();
+    expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);
+    expect(published('OrderPaid')).toEqual([payment.orderId]);
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', version: orderBefore.version + 1 });
+    expect(env.metrics.total(Metric.NotificationDuplicate)).toBe(4);
+    expect(await queues.deadLetterDepth()).toBe(0);
+  });
+
+  it('by 5 concurrent workers: one applies it, four see a duplicate', async () => {
+    const payment = await startedPayment(env, 'bank');
+    const verification = providers.bank.verifyCallback(callbackFor(payment, { eventId: 'evt-raced' }), env.clock.now());
+    if (!verification.ok) throw new Error(verification.detail);
+
+    const results = await Promise.all(Array.from({ length: 5 }, () => applyNotification(env.deps, verification.notification)));
+
+    expect(results.sort()).toEqual(['applied', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
+    expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);
+    expect(published('OrderPaid')).toEqual([payment.orderId]);
+    expect(env.metrics.total(Metric.NotificationDuplicate)).toBe(4);
+  });
+});
+
+describe('notifications out of order', () => {
+  it('a failure after the success is ignored and recorded in the payment log', async () => {
+    const payment = await startedPayment(env, 'wechat');
+    await deliver(payment, { eventId: 'evt-success' });
+
+    await deliver(payment, { eventId: 'evt-late-failure', state: 'failed' });
+
+    const after = (await env.repo.getPayment(payment.paymentId))!;
+    expect(after.status).toBe('succeeded');
+    expect(after.logs.at(-1)).toMatchObject({ from: 'succeeded', to: 'succeeded', source: 'provider', ref: 'evt-late-failure', reason: expect.stringMatching(/^ignored failed/) });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid' });
+    expect(published('PaymentFailed')).toEqual([]);
+    expect(env.metrics.total(Metric.NotificationIgnored)).toBe(1);
+  });
+
+  it('a success after the failure is applied (the money arrived), flagged late and alarmed', async () => {
+    const payment = await startedPayment(env, 'bank');
+    await deliver(payment, { eventId: 'evt-failure', state: 'failed' });
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'failed' });
+
+    await deliver(payment, { eventId: 'evt-late-success' });
+
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded', latePayment: true });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
+    expect(published('LatePaymentReceived')).toEqual([payment.paymentId]);
+    expect(env.metrics.total(Metric.LatePayment, { provider: 'bank' })).toBe(1);
+  });
+
+  it('a success on a cancelled payment whose order another payment paid: kept, marked for refund, alarmed', async () => {
+    const first = await startedPayment(env, 'bank');
+    await cancelPayment(env.deps, { customerId: CUSTOMER, paymentId: first.paymentId });
+    const { paymentId } = await addPayment(env.deps, { customerId: CUSTOMER, orderId: first.orderId });
+    const second = await startCheckout(env, paymentId);
+    await deliver(second, { eventId: 'evt-second-paid' });
+
+    await deliver(first, { eventId: 'evt-first-paid-too' });
+
+    expect(await env.repo.getPayment(first.paymentId)).toMatchObject({ status: 'succeeded', latePayment: true, refundRequired: true });
+    expect(await env.repo.getOrder(first.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: second.paymentId });
+    expect(published('DuplicatePaymentDetected')).toEqual([first.paymentId]);
+    expect(published('OrderPaid')).toEqual([first.orderId]);
+    expect(env.metrics.total(Metric.DuplicatePayment, { provider: 'bank' })).toBe(1);
+  });
+});
+
+it('a worker that dies after its transaction: state committed once, events published once on redelivery', async () => {
+  const payment = await startedPayment(env, 'alipay');
+  const bus = env.deps.events;
+  let alive = false;
+  // Dying right after the commit: no events published, and the message is never deleted.
+  env.deps.events = {
+    publish: async (events) => {
+      if (!alive) throw new Error('process died');
+      await bus.publish(events);
+    },
+  };
+  let atCrash: { payment?: Payment; outboxEntries: number; published: ReturnType<typeof published> } | undefined;
+  worker = async (event, context) => {
+    const response = await realWorker(event, context);
+    if (alive) return response;
+    atCrash = { payment: await env.repo.getPayment(payment.paymentId), outboxEntries: (await itemsOfKind(env, 'outbox')).length, published: published('PaymentSucceeded') };
+    alive = true;
+    // SQS redelivers after the visibility timeout: 1 s here, the stack's 180 s on the test clock.
+    env.clock.advance(VISIBILITY_TIMEOUT_MS);
+    throw new Error('process died');
+  };
+
+  await deliver(payment, { eventId: 'evt-crash' });
+
+  expect(atCrash).toMatchObject({ payment: { status: 'succeeded' }, outboxEntries: 1, published: [] });
+  expect(await env.repo.getPayment(payment.paymentId)).toEqual(atCrash!.payment);
+  expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);
+  expect(published('OrderPaid')).toEqual([payment.orderId]);
+  expect(await itemsOfKind(env, 'outbox')).toEqual([]);
+  expect(env.metrics.total(Metric.NotificationDuplicate)).toBe(1);
+});
+
+describe('the queue refuses the notification', () => {
+  it.each(PROVIDERS)('%s: gets its retryable failure, nothing applied; its retry completes the payment', async (provider) => {
+    const payment = await startedPayment(env, provider);
+    const callback = callbackFor(payment, { eventId: 'evt-retried' });
+    const workingQueue = env.deps.queue;
+    env.deps.queue = sqsNotificationQueue(queues.client, `${queues.queueUrl}-deleted`);
+
+    expectFailure(provider, await receive(provider, callback), { retryable: true });
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'processing' });
+    expect(await env.repo.getNotificationRecord(provider, 'evt-retried')).toBeUndefined();
+    expect(env.metrics.total(Metric.CallbackEnqueueFailed, { provider })).toBe(1);
+
+    env.deps.queue = workingQueue;
+    expectAcknowledged(provider, await receive(provider, callback));
+    await drained();
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded' });
+    expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);
+  });
+});
+
+it('a notification for a payment we do not have is retried, dead-lettered, and completes once replayed', async () => {
+  // Both messages must wait in the queue so that the worker gets them in one batch.
+  await eventSource.stop();
+  const good = await startedPayment(env, 'wechat');
+  const unknown = newPurchase({ orderId: newId('ord'), paymentId: newId('pay'), customerId: CUSTOMER, items: [{ sku: 'TEA-001', quantity: 1 }], catalogue: DEMO_PRODUCTS, now: env.clock.now() });
+  expectAcknowledged('wechat', await receive('wechat', callbackFor(unknown.payment, { eventId: 'evt-poison' })));
+  expectAcknowledged('wechat', await receive('wechat', callbackFor(good, { eventId: 'evt-good' })));
+  const batches: string[][] = [];
+  worker = async (event, context) => {
+    batches.push(event.Records.map((record) => parseNotificationMessage(record.body).eventId).sort());
+    return realWorker(event, context);
+  };
+  eventSource = startWorker();
+
+  await vi.waitFor(async () => expect(await queues.deadLetterDepth()).toBe(1), { timeout: 10_000, interval: 100 });
+
+  expect(batches).toEqual([['evt-good', 'evt-poison'], ['evt-poison'], ['evt-poison']]);
+  expect(await env.repo.getPayment(good.paymentId)).toMatchObject({ status: 'succeeded' });
+  expect(await queueDepth(queues, queues.queueUrl)).toBe(0);
+
+  await env.repo.commit(purchaseWrites(unknown));
+  await startCheckout(env, unknown.payment.paymentId);
+  expect(await redriveDeadLetters(queues.client, queues)).toBe(1);
+  await drained();
+
+  expect(await env.repo.getPayment(unknown.payment.paymentId)).toMatchObject({ status: 'succeeded' });
+  expect(await env.repo.getOrder(unknown.order.orderId)).toMatchObject({ status: 'paid' });
+  expect(await queues.deadLetterDepth()).toBe(0);
+});
+
+describe('rejected callbacks write nothing and are counted by reason', () => {
+  const genuine = (payment: Payment, options: Partial<CallbackOptions> = {}) => callbackFor(payment, { eventId: 'evt-rejected', ...options });
+  const withHeaders = (callback: RawCallback, headers: Record<string, string>): RawCallback => ({ ...callback, headers: { ...callback.headers, ...headers } });
+  const tenMinutesAgo = () => new Date(env.clock.now().getTime() - 10 * 60_000);
+  const signedByWechat = (body: string): RawCallback => ({
+    headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, seconds(env.clock.now())) },
+    body: Buffer.from(body),
+  });
+  const signedByBank = (body: string) => signedBankCallback(body, keys.bank.sandbox.webhookSecrets[0]!, seconds(env.clock.now()));
+
+  const cases: Array<{ provider: PaymentMethod; reason: RejectionReason; case: string; alsoCounted?: MetricName; callback: (payment: Payment) => RawCallback }> = [
+    {
+      provider: 'wechat',
+      reason: 'bad_signature',
+      case: 'signed by a forger',
+      alsoCounted: Metric.SignatureFailure,
+      callback: (payment) => {
+        const callback = genuine(payment);
+        return withHeaders(callback, wechatpayHeaders({ privateKey: FORGER_KEY, serial: keys.wechat.sandbox.platformSerial }, callback.body, seconds(env.clock.now())));
+      },
+    },
+    {
+      provider: 'alipay',
+      reason: 'bad_signature',
+      case: 'signed by a forger',
+      alsoCounted: Metric.SignatureFailure,
+      callback: (payment) => signedNotification(formFields(genuine(payment).body), FORGER_KEY),
+    },
+    {
+      provider: 'bank',
+      reason: 'bad_signature',
+      case: 'signed by a forger',
+      alsoCounted: Metric.SignatureFailure,
+      callback: (payment) => signedBankCallback(genuine(payment).body, 'whsec_forged', seconds(env.clock.now())),
+    },
+    { provider: 'wechat', reason: 'stale_timestamp', case: 'signed 10 minutes ago', callback: (payment) => genuine(payment, { signedAt: tenMinutesAgo() }) },
+    { provider: 'bank', reason: 'stale_timestamp', case: 'signed 10 minutes ago', callback: (payment) => genuine(payment, { signedAt: tenMinutesAgo() }) },
+    {
+      provider: 'wechat',
+      reason: 'unknown_key',
+      case: 'a platform key serial we do not have',
+      alsoCounted: Metric.SignatureFailure,
+      callback: (payment) => withHeaders(genuine(payment), { 'wechatpay-serial': 'PUB_KEY_ID_0113UNKNOWN' }),
+    },
+    {
+      provider: 'wechat',
+      reason: 'signature_probe',
+      case: 'a WECHATPAY/SIGNTEST/ probe',
+      alsoCounted: Metric.SignatureProbe,
+      callback: (payment) => withHeaders(genuine(payment), { 'wechatpay-signature': 'WECHATPAY/SIGNTEST/cHJvYmU=' }),
+    },
+    {
+      provider: 'wechat',
+      reason: 'merchant_mismatch',
+      case: "another merchant's mchid",
+      callback: (payment) =>
+        wechatNotification(
+          keys.wechat.sandbox,
+          wechatTransaction(keys.wechat.sandbox, {
+            mchid: '1900000099',
+            out_trade_no: payment.paymentId,
+            amount: { total: payment.amount, payer_total: payment.amount, currency: 'CNY', payer_currency: 'CNY' },
+          }),
+          { now: env.clock.now() },
+        ),
+    },
+    {
+      provider: 'alipay',
+      reason: 'merchant_mismatch',
+      case: "another app's app_id",
+      callback: (payment) => signedNotification({ ...formFields(genuine(payment).body), app_id: '2021000000000099' }, keys.alipay.sandbox.alipayPrivateKey),
+    },
+    ...PROVIDERS.map((provider) => ({
+      provider,
+      reason: 'amount_mismatch' as const,
+      case: 'signed, but for 1 fen more than the payment',
+      alsoCounted: Metric.AmountMismatch,
+      callback: (payment: Payment) => genuine(payment, { amount: payment.amount + 1 }),
+    })),
+    { provider: 'wechat', reason: 'malformed', case: 'signed, but not a notification envelope', callback: () => signedByWechat('{"hello":"world"}') },
+    {
+      provider: 'alipay',
+      reason: 'malformed',
+      case: 'not a signed form',
+      callback: () => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: Buffer.from('{"trade_status":"TRADE_SUCCESS"}') }),
+    },
+    { provider: 'bank', reason: 'malformed', case: 'signed, but truncated JSON', callback: () => signedByBank('{"event_id":"evt_1","payment_id":') },
+  ];
+
+  it.each(cases)('$provider $reason: $case', async ({ provider, reason, alsoCounted, callback }) => {
+    const payment = await startedPayment(env, provider);
+    const before = await tableSnapshot(env);
+
+    const reply = await receive(provider, callback(payment));
+
+    expectFailure(provider, reply, { retryable: false });
+    expect(await tableSnapshot(env)).toEqual(before);
+    expect(await queueDepth(queues, queues.queueUrl)).toBe(0);
+    expect(env.metrics.total(Metric.CallbackRejected, { provider, reason })).toBe(1);
+    expect(env.metrics.total(Metric.CallbackRejected)).toBe(1);
+    for (const metric of [Metric.SignatureFailure, Metric.SignatureProbe, Metric.AmountMismatch]) {
+      expect(env.metrics.total(metric), metric).toBe(metric === alsoCounted ? 1 : 0);
+    }
+  });
+
+  it('a callback for a provider we do not have: 404, nothing written', async () => {
+    const payment = await startedPayment(env, 'bank');
+    const before = await tableSnapshot(env);
+
+    const reply = await receive('paypal', genuine(payment));
+
+    expect(reply.statusCode).toBe(404);
+    expect(await tableSnapshot(env)).toEqual(before);
+  });
+});
+
+it('metrics: callbacks received and accepted per provider, callback and worker latency observed', async () => {
+  for (const provider of PROVIDERS) {
+    const payment = await startedPayment(env, provider);
+    expectAcknowledged(provider, await receive(provider, callbackFor(payment, { eventId: `evt-${provider}` })));
+  }
+  await drained();
+
+  for (const provider of PROVIDERS) {
+    expect(env.metrics.total(Metric.CallbackReceived, { provider }), provider).toBe(1);
+    expect(env.metrics.total(Metric.CallbackAccepted, { provider, outcome: 'succeeded' }), provider).toBe(1);
+    for (const latency of [Metric.CallbackLatency, Metric.WorkerLatency]) {
+      const observed = env.metrics.samples.filter((sample) => sample.name === latency && sample.dimensions.provider === provider);
+      expect(observed, `${latency} ${provider}`).toEqual([expect.objectContaining({ unit: 'Milliseconds', value: expect.any(Number) })]);
+      expect(observed[0]!.value).toBeGreaterThan(0);
+    }
+  }
+});
