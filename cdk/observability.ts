@@ -1,0 +1,132 @@
+import { Aws, Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric as CloudWatchMetric,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, Metric, type MetricName } from '../shared/core/metric-names';
+import { SERVICE_NAME } from './payments-function';
+
+export interface ObservabilityProps {
+  /** Every payments function, for the concurrency figure. */
+  readonly functions: readonly IFunction[];
+  readonly worker: IFunction;
+  readonly deadLetterQueue: IQueue;
+  /** Where alarms are e-mailed; without it the topic has no subscriber. */
+  readonly alarmEmail?: string;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/** One of our EMF metrics, as the functions emit it (namespace + Powertools `service` dimension). */
+function paymentsMetric(name: MetricName, statistic = 'Sum', period = FIVE_MINUTES): CloudWatchMetric {
+  return new CloudWatchMetric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: SERVICE_NAME }, statistic, period });
+}
+
+/** A metric's name as a math-expression id (`PaymentFailed` → `paymentFailed`), so expressions read as formulas. */
+const mathId = (name: MetricName) => name.charAt(0).toLowerCase() + name.slice(1);
+
+/** `100 * numerator / (sum of denominator)` as a percentage line. */
+function percentage(label: string, numerator: MetricName, denominator: readonly MetricName[]): MathExpression {
+  return new MathExpression({
+    label,
+    expression: `100 * ${mathId(numerator)} / (${denominator.map(mathId).join(' + ')})`,
+    usingMetrics: Object.fromEntries([numerator, ...denominator].map((name) => [mathId(name), paymentsMetric(name)])),
+    period: FIVE_MINUTES,
+  });
+}
+
+/** The payments dashboard (the seed's five figures first) and the alarms that e-mail on-call. */
+export class PaymentsObservability extends Construct {
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+
+    const successRate = percentage('Payment success rate (%)', Metric.PaymentSucceeded, [
+      Metric.PaymentSucceeded,
+      Metric.PaymentFailed,
+      Metric.PaymentCancelled,
+      Metric.PaymentExpired,
+    ]);
+    const signatureFailureRate = percentage('Signature failures per callback (%)', Metric.SignatureFailure, [Metric.CallbackReceived]);
+    const timeoutRate = percentage('Payments expired per payment created (%)', Metric.PaymentExpired, [Metric.PaymentsCreated]);
+    const deadLetters = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES });
+
+    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `payments-${Aws.REGION}` });
+    dashboard.addWidgets(
+      new GraphWidget({ title: 'Payment success rate', left: [successRate], leftYAxis: { min: 0, max: 100 }, width: 8 }),
+      new GraphWidget({ title: 'Timeout rate', left: [timeoutRate], leftYAxis: { min: 0 }, width: 8 }),
+      new GraphWidget({ title: 'Signature failure rate', left: [signatureFailureRate], leftYAxis: { min: 0 }, width: 8 }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Callback latency (ms)',
+        left: [paymentsMetric(Metric.CallbackLatency, 'p50'), paymentsMetric(Metric.CallbackLatency, 'p99')],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Concurrency',
+        left: props.functions.map((fn) => fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: FIVE_MINUTES })),
+        right: [paymentsMetric(Metric.PaymentsInFlight, 'Maximum')],
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({ title: 'Dead-letter queue depth', left: [deadLetters], width: 6 }),
+      new GraphWidget({ title: 'Late and duplicate payments', left: [paymentsMetric(Metric.LatePayment), paymentsMetric(Metric.DuplicatePayment)], width: 6 }),
+      new GraphWidget({ title: 'Sweeper lag (s)', left: [paymentsMetric(Metric.SweeperLagSeconds, 'Maximum')], width: 6 }),
+      new GraphWidget({ title: 'Provider close failures', left: [paymentsMetric(Metric.ProviderCloseFailed)], width: 6 }),
+    );
+
+    const alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Payments alarms' });
+    if (props.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const alarm = (id: string, description: string, metric: IMetric, threshold: number, options: { above?: boolean; missing?: TreatMissingData } = {}) =>
+      new Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: options.above ? ComparisonOperator.GREATER_THAN_THRESHOLD : ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: options.missing ?? TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(new SnsAction(alarmTopic));
+
+    alarm('DeadLetters', 'Notifications the worker gave up on are waiting in the DLQ (replay with npm run dlq:replay).', deadLetters, 1);
+    alarm('DuplicatePayment', 'An order was paid more than once: refund the extra payment.', paymentsMetric(Metric.DuplicatePayment), 1);
+    alarm('AmountMismatch', 'A provider reported a paid amount that differs from the payment.', paymentsMetric(Metric.AmountMismatch), 1);
+    const [failures, received] = [mathId(Metric.SignatureFailure), mathId(Metric.CallbackReceived)];
+    alarm(
+      'SignatureFailureRate',
+      'More than 5% of at least 20 callbacks in 5 minutes failed signature checks: rotated keys or probing.',
+      new MathExpression({
+        label: 'Signature failures per callback (%), 0 below 20 callbacks',
+        expression: `IF(${received} >= 20, 100 * ${failures} / ${received}, 0)`,
+        usingMetrics: { [failures]: paymentsMetric(Metric.SignatureFailure), [received]: paymentsMetric(Metric.CallbackReceived) },
+        period: FIVE_MINUTES,
+      }),
+      5,
+      { above: true },
+    );
+    alarm('WorkerErrors', 'The notification worker failed whole invocations.', props.worker.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }), 1);
+    // The sweeper reports its lag on every run, so silence means it has stopped.
+    alarm('SweeperLag', 'The sweeper is more than 5 minutes behind (or not running).', paymentsMetric(Metric.SweeperLagSeconds, 'Maximum'), 300, {
+      above: true,
+      missing: TreatMissingData.BREACHING,
+    });
+    alarm(
+      'ProviderCloseFailed',
+      'Closing expired payments at the provider keeps failing: customers may still pay them.',
+      paymentsMetric(Metric.ProviderCloseFailed, 'Sum', Duration.minutes(15)),
+      5,
+    );
+  }
+}

@@ -1,0 +1,330 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_SWEEPER } from '../../shared/core/deps';
+import { newId } from '../../shared/core/ids';
+import { Metric } from '../../shared/core/metric-names';
+import { applyNotification } from '../../shared/core/notifications';
+import { addPayment, createOrders } from '../../shared/core/orders';
+import { startPayment } from '../../shared/core/payments';
+import type { Write } from '../../shared/core/ports';
+import { sweep, type SweepReport } from '../../shared/core/sweeper';
+import type { PaymentMethod } from '../../shared/domain/payment';
+import { createBankProvider } from '../../shared/providers/bank';
+import { newPurchase } from '../support/domain-fixtures';
+import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
+import { type ProviderOperation, type ProviderSandbox, providerSandbox, type QueryableMethod, sandboxKeys } from '../support/sweeper-fixtures';
+
+const CUSTOMER = 'cust_alice';
+const SECOND = 1000;
+/** startPayment schedules the first provider query this long after the start. */
+const FIRST_QUERY_MS = DEFAULT_SWEEPER.firstQueryAfterSeconds * SECOND;
+/** The sweeper's delay before retrying a failed close at the provider. */
+const CLOSE_RETRY_MS = 60 * SECOND;
+
+const keys = sandboxKeys();
+
+let env: TestEnv;
+let sandboxes: Record<QueryableMethod, ProviderSandbox>;
+
+beforeEach(async () => {
+  env = await createTestEnv(); // payments live 30 minutes, with a reminder 5 minutes before
+  await env.seedProducts(DEMO_PRODUCTS);
+  sandboxes = { wechat: providerSandbox('wechat', keys, env.clock.now), alipay: providerSandbox('alipay', keys, env.clock.now) };
+  env.deps.providers = { wechat: sandboxes.wechat.provider, alipay: sandboxes.alipay.provider, bank: createBankProvider({ config: keys.bank.merchant }) };
+});
+
+/** An order and its first payment as the customer creates it; `started` also opens the checkout at the provider. */
+async function customerPayment(method: PaymentMethod, { started }: { started: boolean }) {
+  const [created] = await createOrders(env.deps, { customerId: CUSTOMER, orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }], method });
+  const { paymentId, orderId, expiresAt } = created!.payment;
+  if (!started) return { paymentId, orderId, expiresAt };
+  const { payUrl } = await startPayment(env.deps, { customerId: CUSTOMER, paymentId });
+  if (method !== 'bank') await sandboxes[method].openPayUrl(payUrl);
+  return { paymentId, orderId, expiresAt, payUrl };
+}
+
+async function stored(paymentId: string) {
+  const payment = (await env.repo.getPayment(paymentId))!;
+  return { payment, order: (await env.repo.getOrder(payment.orderId))! };
+}
+
+/** The types of the published events that name this payment, in publish order. */
+const eventTypes = (paymentId: string) => env.bus.published.filter((event) => event.detail.paymentId === paymentId).map((event) => event.type);
+
+const providerCalls = (sandbox: ProviderSandbox) => sandbox.requests.filter((operation) => operation !== 'create');
+
+describe('expiry reminders', () => {
+  it.each([
+    ['a started payment, with its pay URL', true],
+    ['a payment never started', false],
+  ])('reminds about %s exactly once, even when two runs overlap', async (_case, started) => {
+    const payment = await customerPayment('wechat', { started });
+    env.clock.advanceMinutes(26);
+
+    await Promise.all([sweep(env.deps), sweep(env.deps)]);
+
+    const reminders = env.bus.ofType('PaymentExpiringSoon');
+    expect(reminders).toHaveLength(1);
+    expect(reminders[0]!.detail).toMatchObject({ orderId: payment.orderId, paymentId: payment.paymentId, amount: 12_800, expiresAt: payment.expiresAt, minutesLeft: 4 });
+    expect(reminders[0]!.detail.payUrl !== undefined).toBe(started);
+    expect(reminders[0]!.detail.payUrl).toBe(payment.payUrl);
+    expect(env.metrics.total(Metric.RemindersSent)).toBe(1);
+
+    env.clock.advanceMinutes(3);
+    await sweep(env.deps);
+    expect(env.bus.ofType('PaymentExpiringSoon')).toHaveLength(1);
+    expect(env.metrics.total(Metric.RemindersSent)).toBe(1);
+    expect((await stored(payment.paymentId)).payment.status).toBe(started ? 'processing' : 'init');
+  });
+});
+
+describe('expiry of payments never started', () => {
+  it('expires them without calling any provider, and the customer can then pay the order with a new payment', async () => {
+    const payments = [await customerPayment('wechat', { started: false }), await customerPayment('alipay', { started: false })];
+    env.clock.advanceMinutes(30);
+
+    const report = await sweep(env.deps);
+
+    expect(report.actions).toEqual({ expired: 2 });
+    for (const { paymentId } of payments) {
+      const { payment, order } = await stored(paymentId);
+      expect(payment.status).toBe('expired');
+      expect(order.status).toBe('pending');
+      expect(order.openPaymentId).toBeUndefined();
+      expect(eventTypes(paymentId)).toEqual(['PaymentExpired']);
+    }
+    expect(sandboxes.wechat.requests).toEqual([]);
+    expect(sandboxes.alipay.requests).toEqual([]);
+
+    const repayment = await addPayment(env.deps, { customerId: CUSTOMER, orderId: payments[0]!.orderId });
+    expect(repayment).toMatchObject({ status: 'init', amount: 12_800 });
+    expect((await env.repo.getOrder(payments[0]!.orderId))!.openPaymentId).toBe(repayment.paymentId);
+  });
+});
+
+describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s payment', (method) => {
+  let sandbox: ProviderSandbox;
+  beforeEach(() => {
+    sandbox = sandboxes[method];
+  });
+
+  it('rescues a payment paid just before expiry whose callback was lost, and never closes it', async () => {
+    const { paymentId, expiresAt } = await customerPayment(method, { started: true });
+    env.clock.set(new Date(Date.parse(expiresAt) - SECOND));
+    sandbox.decide(paymentId, 'paid');
+    env.clock.advanceMinutes(1);
+
+    const report = await sweep(env.deps);
+
+    expect(report.actions).toEqual({ rescued: 1 });
+    const { payment, order } = await stored(paymentId);
+    expect(payment).toMatchObject({ status: 'succeeded', providerTransactionId: sandbox.checkout(paymentId)!.transactionId });
+    expect(payment.latePayment).toBeUndefined();
+    expect(payment.logs.at(-1)).toMatchObject({ from: 'processing', to: 'succeeded', source: 'provider', reason: expect.stringContaining(`${method} query`) });
+    expect(order).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
+    expect(env.metrics.total(Metric.PaymentsRescuedByQuery, { provider: method })).toBe(1);
+    expect(providerCalls(sandbox)).toEqual(['query']);
+  });
+
+  it('closes an unpaid payment at the provider, then expires it', async () => {
+    const { paymentId } = await customerPayment(method, { started: true });
+    env.clock.advanceMinutes(30);
+
+    const report = await sweep(env.deps);
+
+    expect(report.actions).toEqual({ expired: 1 });
+    expect(providerCalls(sandbox)).toEqual(['query', 'close']);
+    expect(sandbox.checkout(paymentId)!.state).toBe('closed');
+    const { payment, order } = await stored(paymentId);
+    expect(payment.status).toBe('expired');
+    expect(order.status).toBe('pending');
+    expect(order.openPaymentId).toBeUndefined();
+    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
+  });
+
+  it('keeps a payment processing while the provider cannot close it, and expires it once a later run closes it', async () => {
+    const { paymentId } = await customerPayment(method, { started: true });
+    env.clock.advanceMinutes(30);
+    sandbox.closeOutage = true;
+
+    const failed = await sweep(env.deps);
+
+    expect(failed.actions).toEqual({ close_failed: 1 });
+    expect((await stored(paymentId)).payment.status).toBe('processing');
+    expect(sandbox.checkout(paymentId)!.state).toBe('pending');
+    expect(env.metrics.total(Metric.ProviderCloseFailed, { provider: method })).toBe(1);
+    expect(eventTypes(paymentId)).toEqual(['PaymentStarted']);
+
+    sandbox.closeOutage = false;
+    env.clock.advance(CLOSE_RETRY_MS);
+    const retried = await sweep(env.deps);
+
+    expect(retried.actions).toEqual({ expired: 1 });
+    expect(providerCalls(sandbox)).toEqual(['query', 'close', 'query', 'close']);
+    expect(sandbox.checkout(paymentId)!.state).toBe('closed');
+    expect((await stored(paymentId)).payment.status).toBe('expired');
+    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
+  });
+
+  it('asks the provider a minute after the start and rescues a payment whose callback was lost, long before expiry', async () => {
+    const { paymentId } = await customerPayment(method, { started: true });
+    env.clock.advance(10 * SECOND);
+    sandbox.decide(paymentId, 'paid');
+
+    env.clock.set(new Date(Date.parse((await stored(paymentId)).payment.createdAt) + FIRST_QUERY_MS - SECOND));
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect(providerCalls(sandbox)).toEqual([]);
+
+    env.clock.advance(SECOND);
+    const report = await sweep(env.deps);
+
+    expect(report.actions).toEqual({ rescued: 1 });
+    const { payment, order } = await stored(paymentId);
+    expect(payment.status).toBe('succeeded');
+    expect(order).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
+    expect(env.metrics.total(Metric.PaymentsRescuedByQuery, { provider: method })).toBe(1);
+    expect(providerCalls(sandbox)).toEqual(['query']);
+  });
+});
+
+describe('the bank (no query, no close)', () => {
+  it('expires a started bank payment only once the expiry grace is over, never before', async () => {
+    const { paymentId, expiresAt } = await customerPayment('bank', { started: true });
+    const graceOver = Date.parse(expiresAt) + DEFAULT_SWEEPER.expiryGraceSeconds * SECOND;
+
+    for (const at of [Date.parse(expiresAt), graceOver - 60 * SECOND, graceOver - SECOND]) {
+      env.clock.set(new Date(at));
+      await sweep(env.deps);
+      expect((await stored(paymentId)).payment.status, `at ${new Date(at).toISOString()}`).toBe('processing');
+    }
+
+    env.clock.set(new Date(graceOver));
+    const report = await sweep(env.deps);
+
+    expect(report.actions).toEqual({ expired: 1 });
+    const { payment, order } = await stored(paymentId);
+    expect(payment.status).toBe('expired');
+    expect(order.openPaymentId).toBeUndefined();
+    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
+  });
+});
+
+describe('a success callback racing the sweep that expires the payment', () => {
+  const atProviderRequest = (operation: ProviderOperation) =>
+    new Promise<void>((resolve) => {
+      sandboxes.wechat.onRequest = (sent) => {
+        if (sent === operation) resolve();
+      };
+    });
+  /** Points in the sweep's work where the callback starts, so that each interleaving is met. */
+  const callbackStarts = {
+    'with the sweep': async () => {},
+    'as the sweeper queries the provider': () => atProviderRequest('query'),
+    'as the sweeper closes at the provider': () => atProviderRequest('close'),
+    'once the expiry is published': (paymentId: string) =>
+      new Promise<void>((resolve) =>
+        env.bus.onPublish((event) => {
+          if (event.type === 'PaymentExpired' && event.detail.paymentId === paymentId) resolve();
+        }),
+      ),
+  };
+
+  it('always ends with the payment succeeded and its order paid, announced once', async () => {
+    const moments = Object.entries(callbackStarts);
+    const lateEndings: string[] = [];
+    for (let round = 0; round < 32; round++) {
+      const [moment, callbackStart] = moments[round % moments.length]!;
+      const { paymentId } = await customerPayment('wechat', { started: true });
+      env.clock.advanceMinutes(30);
+      const callback = sandboxes.wechat.successNotification(paymentId);
+      const started = callbackStart(paymentId);
+
+      await Promise.all([started.then(() => applyNotification(env.deps, callback)), sweep(env.deps)]);
+
+      const { payment, order } = await stored(paymentId);
+      const where = `round ${round}, callback ${moment}`;
+      expect(payment.status, where).toBe('succeeded');
+      expect(payment.refundRequired, where).toBeUndefined();
+      expect(order, where).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      expect(eventTypes(paymentId), where).toEqual(
+        payment.latePayment
+          ? ['PaymentStarted', 'PaymentExpired', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']
+          : ['PaymentStarted', 'PaymentSucceeded', 'OrderPaid'],
+      );
+      if (payment.latePayment) lateEndings.push(moment);
+    }
+    // The sweep won at least the rounds where the callback waited for the expiry: both endings were met.
+    expect(lateEndings).toContain('once the expiry is published');
+    expect(lateEndings.length).toBeLessThan(32);
+  });
+});
+
+describe('a backlog larger than one run can handle', () => {
+  // ~3,000 emulator transactions and reads: about 10 s on a quiet machine, a lot more on a busy one.
+  it('expires 1,000 due payments over several runs, each exactly once, reporting the exhausted budget and the lag', { timeout: 60_000 }, async () => {
+    // Pages no bigger than the sweeper's 8 workers: each run's time runs out between pages, where
+    // what is left is known only by reading the next page.
+    env.deps.sweeper = { ...DEFAULT_SWEEPER, batchSize: 8, budgetMs: 200 };
+    const createdAt = env.clock.now();
+    const purchases = Array.from({ length: 1_000 }, () =>
+      newPurchase({
+        orderId: newId('ord', createdAt),
+        paymentId: newId('pay', createdAt),
+        items: [{ sku: 'PEN-003', quantity: 1 }],
+        catalogue: DEMO_PRODUCTS,
+        now: createdAt,
+        customerId: CUSTOMER,
+        timing: { ttlMinutes: 30, reminderMinutes: 0 },
+      }),
+    );
+    // 50 orders with their payments per transaction: DynamoDB's limit of 100 writes.
+    for (let start = 0; start < purchases.length; start += 50) {
+      await env.repo.commit(purchases.slice(start, start + 50).flatMap(({ order, payment }): Write[] => [{ kind: 'createOrder', order }, { kind: 'createPayment', payment }]));
+    }
+    env.clock.advanceMinutes(31); // every payment has been due for 60 s
+
+    const reports: SweepReport[] = [];
+    do reports.push(await sweep(env.deps));
+    while (reports.at(-1)!.budgetExhausted && reports.length < 1_000); // bounded: a sweeper that stops making progress fails, not hangs
+
+    expect(reports.length).toBeGreaterThan(1);
+    expect(reports.at(-1)!.budgetExhausted).toBe(false);
+    expect(reports.slice(0, -1).map(({ budgetExhausted, lagSeconds }) => ({ budgetExhausted, lagSeconds }))).toEqual(
+      Array(reports.length - 1).fill({ budgetExhausted: true, lagSeconds: 60 }),
+    );
+    expect(reports.reduce((sum, report) => sum + (report.actions.expired ?? 0), 0)).toBe(1_000);
+
+    const paymentIds = purchases.map(({ payment }) => payment.paymentId);
+    const expiredIds = env.bus.ofType('PaymentExpired').map((event) => event.detail.paymentId);
+    expect(expiredIds).toHaveLength(1_000);
+    expect(new Set(expiredIds)).toEqual(new Set(paymentIds)); // so each one exactly once
+    expect((await env.repo.getPayments(paymentIds)).filter((payment) => payment.status !== 'expired')).toEqual([]);
+    expect((await env.repo.findDuePayments(env.clock.now(), { limit: 1 })).items).toEqual([]);
+  });
+});
+
+describe('the outbox relay', () => {
+  it('publishes, on a later run, the events of a committed change whose publish failed, exactly once', async () => {
+    const { paymentId } = await customerPayment('wechat', { started: false });
+    env.clock.advanceMinutes(30);
+    vi.spyOn(env.bus, 'publish').mockRejectedValueOnce(new Error('EventBridge unavailable'));
+    const outboxEntries = async () => (await env.scan()).filter((item) => item.kind === 'outbox');
+
+    expect((await sweep(env.deps)).actions).toEqual({ expired: 1 });
+    expect((await stored(paymentId)).payment.status).toBe('expired');
+    expect(eventTypes(paymentId)).toEqual([]);
+    expect(await outboxEntries()).toHaveLength(1);
+
+    // Within its grace the writer may still be publishing: the relay leaves the entry alone.
+    expect((await sweep(env.deps)).outboxRelayed).toBe(0);
+
+    env.clock.advanceMinutes(1);
+    expect((await sweep(env.deps)).outboxRelayed).toBe(1);
+    expect(eventTypes(paymentId)).toEqual(['PaymentExpired']);
+    expect(await outboxEntries()).toEqual([]);
+
+    expect((await sweep(env.deps)).outboxRelayed).toBe(0);
+    expect(eventTypes(paymentId)).toEqual(['PaymentExpired']);
+  });
+});
