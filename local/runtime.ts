@@ -96,6 +96,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     server.closeIdleConnections?.();
 
+    // A bad PAYMENTS_CONFIG fails here too, before the emulator's JVM is started for nothing.
+    const { config, configPath, sandboxKeys } = await providerConfig(options, baseUrl);
+
     const emulator: DynamoEmulator = await startDynamoEmulator(options.fresh ? {} : { dataDir: path.join(options.dataDir, 'dynamodb') });
     stops.push(() => emulator.stop());
     const client = dynamoClient(emulator.endpoint);
@@ -105,7 +108,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const queues = await startLocalQueues({ visibilityTimeoutSeconds: intEnv('LOCAL_VISIBILITY_TIMEOUT_SECONDS', 5, env, [0, 43_200]) });
     stops.push(() => queues.stop());
 
-    const { config, configPath, sandboxKeys } = await providerConfig(options, baseUrl);
     const bus = new RecordingEventBus();
     const metrics = new RecordedMetrics();
     const logger = consoleLogger(log, env.LOG_LEVEL === 'debug');
@@ -230,7 +232,7 @@ async function providerConfig(options: RuntimeOptions, baseUrl: string): Promise
   try {
     document = JSON.parse(await readFile(options.paymentsConfigPath, 'utf8'));
   } catch (error) {
-    throw new Error(`PAYMENTS_CONFIG ${options.paymentsConfigPath} could not be read as JSON: ${(error as Error).message}`);
+    throw new Error(`PAYMENTS_CONFIG ${options.paymentsConfigPath} could not be read as JSON: ${(error as Error).message}`, { cause: error });
   }
   return { config: parsePaymentsConfig(document), configPath: options.paymentsConfigPath, sandboxKeys: {} };
 }

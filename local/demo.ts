@@ -1,0 +1,154 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { intEnv } from '../shared/adapters/env';
+import { createPaymentsClient, type PaymentMethod, PaymentsApiError, type PaymentsClient } from '../shared/client/payments-client';
+import { fenToYuan } from '../shared/domain/money';
+import { PAYMENT_METHODS } from '../shared/domain/payment';
+import { loadOrCreateIssuerSecret, signDevToken } from './dev-jwt';
+
+/**
+ * `npm run demo [-- --method alipay|bank] [--expire]`: walks one order to `paid` through the
+ * sandbox of a running `npm start`, the way a customer would, one line per step. With `--expire`
+ * (or when the runtime's payment TTL is two minutes or less) a second order is left unpaid until
+ * its payment reads `expired`.
+ */
+
+const CUSTOMER = 'demo-customer';
+const SHORT_TTL_MS = 2 * 60_000;
+/** How long past its expiry an unpaid payment may take to read expired (server and demo share a clock). */
+const EXPIRY_SLACK_MS = 30_000;
+
+class DemoStopped extends Error {}
+
+const yuan = (fen: number) => `¥${fenToYuan(fen)}`;
+const clockTime = (iso: string) => `${iso.slice(11, 19)} UTC`;
+/** A pay URL without its signed query string, which fills a screen. */
+const shortUrl = (url: string) => {
+  const { origin, pathname, search } = new URL(url);
+  return `${origin}${pathname}${search ? '?…' : ''}`;
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let stepNumber = 0;
+function step(label: string, line: string): void {
+  stepNumber++;
+  console.log(`  ${String(stepNumber).padStart(2)}. ${label.padEnd(9)} ${line}`);
+}
+
+function parseArgs(args: string[]): { method: PaymentMethod; expire: boolean } {
+  const methodIndex = args.indexOf('--method');
+  const method = methodIndex >= 0 ? args[methodIndex + 1] : 'wechat';
+  if (!PAYMENT_METHODS.includes(method as PaymentMethod)) throw new DemoStopped(`--method must be one of ${PAYMENT_METHODS.join(', ')}`);
+  return { method: method as PaymentMethod, expire: args.includes('--expire') };
+}
+
+/** Waits while the runtime says it is still starting; explains when nothing answers. */
+async function checkRuntime(baseUrl: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    let response: Response;
+    try {
+      response = await fetch(`${baseUrl}/health`);
+    } catch {
+      throw new DemoStopped(`Nothing answers at ${baseUrl}: start the runtime with npm start (and give the demo the same PORT).`);
+    }
+    if (response.ok) return;
+    if (response.status !== 503 || Date.now() > deadline) throw new DemoStopped(`${baseUrl}/health answered ${response.status}: is that the payments runtime?`);
+    await sleep(1_000);
+  }
+}
+
+/** The token the runtime's dev issuer would sign: its secret is in the runtime's data directory. */
+function customerToken(): string {
+  const dataDir = path.resolve(process.env.LOCAL_DATA_DIR ?? '.local');
+  if (!existsSync(path.join(dataDir, 'dev-issuer.secret'))) {
+    throw new DemoStopped(`No dev issuer secret under ${dataDir}: run the demo from where npm start runs, or set LOCAL_DATA_DIR to its data directory.`);
+  }
+  return signDevToken(loadOrCreateIssuerSecret(dataDir), { sub: CUSTOMER });
+}
+
+/** What the customer does at the provider: opens the pay URL (which creates the checkout) and pays. */
+async function payAtSandbox(baseUrl: string, paymentId: string, payUrl: string): Promise<void> {
+  const page = await fetch(payUrl);
+  if (!page.ok) throw new DemoStopped(`the pay URL answered ${page.status}: ${(await page.text()).slice(0, 200)}`);
+  const response = await fetch(`${baseUrl}/sandbox/checkout/${encodeURIComponent(paymentId)}/pay`, { method: 'POST', headers: { accept: 'application/json' } });
+  const answer = (await response.json()) as {
+    message?: string;
+    amount: number;
+    provider: string;
+    transactionId: string;
+    delivery?: { acknowledged: boolean; statusCode?: number; error?: string };
+    retrying: boolean;
+  };
+  if (!response.ok) throw new DemoStopped(`the sandbox did not take the payment: ${answer.message}`);
+  const delivery = answer.delivery;
+  const callback = !delivery
+    ? 'no callback sent'
+    : delivery.acknowledged
+      ? `callback acknowledged (HTTP ${delivery.statusCode})`
+      : `callback not acknowledged (${delivery.statusCode ?? delivery.error})${answer.retrying ? ', retrying' : ''}`;
+  step('sandbox', `customer paid ${yuan(answer.amount)} at ${answer.provider} (transaction ${answer.transactionId}); ${callback}`);
+}
+
+async function payOneOrder(client: PaymentsClient, baseUrl: string, method: PaymentMethod): Promise<number> {
+  const products = await client.listProducts();
+  step('products', products.map((product) => `${product.sku} ${yuan(product.price)} (${product.stock} in stock)`).join(' · '));
+  const [first, second] = products;
+  if (!first) throw new DemoStopped('the catalogue is empty');
+
+  const items = [{ sku: first.sku, quantity: 1 }, ...(second ? [{ sku: second.sku, quantity: 2 }] : [])];
+  const { order, payment } = await client.createOrder(items, { paymentMethod: method });
+  const lines = order.items.map((item) => `${item.quantity} × ${item.name}`).join(' + ');
+  step('order', `${order.orderId} ${order.status}: ${lines} = ${yuan(order.totalAmount)}; payment ${payment.paymentId} ${payment.status} (${method}), expires ${clockTime(payment.expiresAt)}`);
+
+  const started = await client.startPayment(payment.paymentId);
+  step('started', `${payment.paymentId} ${started.payment.status}; pay URL ${shortUrl(started.payUrl)}`);
+
+  const paidAt = Date.now();
+  await payAtSandbox(baseUrl, payment.paymentId, started.payUrl);
+  const outcome = await client.waitForPaymentOutcome(payment.paymentId, { timeoutMs: 30_000, intervalMs: 250 });
+  const { order: settled } = await client.getOrder(order.orderId);
+  if (outcome.status !== 'succeeded' || settled.status !== 'paid') throw new DemoStopped(`payment ended ${outcome.status}, order reads ${settled.status}`);
+  step('paid', `order ${settled.orderId} paid ${((Date.now() - paidAt) / 1000).toFixed(1)} s after the customer paid (payment ${outcome.status})`);
+  return Date.parse(payment.expiresAt) - Date.parse(payment.createdAt);
+}
+
+async function leaveOneUnpaid(client: PaymentsClient, method: PaymentMethod): Promise<void> {
+  const [product] = await client.listProducts();
+  const { order, payment } = await client.createOrder([{ sku: product!.sku, quantity: 1 }], { paymentMethod: method, ttlMinutes: 1 });
+  const expiresAtMs = Date.parse(payment.expiresAt);
+  step('unpaid', `order ${order.orderId} with payment ${payment.paymentId} left unpaid; it expires at ${clockTime(payment.expiresAt)} (in ${Math.round((expiresAtMs - Date.now()) / 1000)} s)`);
+
+  for (;;) {
+    const current = await client.getPayment(payment.paymentId);
+    if (current.status === 'expired') break;
+    if (Date.now() > expiresAtMs + EXPIRY_SLACK_MS) throw new DemoStopped(`payment ${payment.paymentId} still reads ${current.status} ${EXPIRY_SLACK_MS / 1000} s after its expiry`);
+    await sleep(1_000);
+  }
+  const { order: after } = await client.getOrder(order.orderId);
+  step('expired', `payment ${payment.paymentId} reads expired; order ${after.orderId} is ${after.status} (a new payment can be made)`);
+}
+
+async function main(): Promise<void> {
+  const { method, expire } = parseArgs(process.argv.slice(2));
+  const baseUrl = `http://127.0.0.1:${intEnv('PORT', 3000, process.env, [1, 65_535])}`;
+  console.log(`Payments demo against ${baseUrl}, as customer ${CUSTOMER}`);
+  await checkRuntime(baseUrl);
+  const client = createPaymentsClient({ baseUrl, token: customerToken() });
+  step('runtime', `${baseUrl}/health answers {"ok":true}`);
+
+  const ttlMs = await payOneOrder(client, baseUrl, method);
+  if (expire || ttlMs <= SHORT_TTL_MS) await leaveOneUnpaid(client, method);
+  console.log(`Done. The dashboard shows these payments: ${baseUrl}/_local/dashboard`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof PaymentsApiError && error.status === 401) {
+    console.error('\nThe runtime refused the demo token: give the demo the LOCAL_DATA_DIR that npm start uses.');
+  } else if (error instanceof PaymentsApiError) {
+    console.error(`\nThe API answered ${error.status} ${error.code}: ${error.message}`);
+  } else {
+    console.error(`\nDemo stopped: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  process.exit(1);
+});
