@@ -121,17 +121,16 @@ export class DynamoRepository implements Repository {
   private prepare(write: Write): PreparedWrite {
     const TableName = this.table;
     const returnOld = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const };
+    /** Every create: the item must not exist yet. */
+    const putIfAbsent = (Item: Record<string, unknown>, onConditionFailed: () => Error): PreparedWrite => ({
+      item: { Put: { TableName, Item, ConditionExpression: 'attribute_not_exists(pk)' } },
+      onConditionFailed,
+    });
     switch (write.kind) {
       case 'createOrder':
-        return {
-          item: { Put: { TableName, Item: orderItem(write.order), ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
-          onConditionFailed: () => new AlreadyExistsError('order', write.order.orderId),
-        };
+        return putIfAbsent(orderItem(write.order), () => new AlreadyExistsError('order', write.order.orderId));
       case 'createPayment':
-        return {
-          item: { Put: { TableName, Item: paymentItem(write.payment), ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
-          onConditionFailed: () => new AlreadyExistsError('payment', write.payment.paymentId),
-        };
+        return putIfAbsent(paymentItem(write.payment), () => new AlreadyExistsError('payment', write.payment.paymentId));
       case 'updateOrder': {
         const { before, after } = write;
         const slot = before.openPaymentId === undefined ? 'attribute_not_exists(openPaymentId)' : 'openPaymentId = :slot';
@@ -191,48 +190,21 @@ export class DynamoRepository implements Repository {
         };
       }
       case 'putProduct':
-        return {
-          item: { Put: { TableName, Item: productItem(write.product), ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
-          onConditionFailed: () => new AlreadyExistsError('product', write.product.sku),
-        };
+        return putIfAbsent(productItem(write.product), () => new AlreadyExistsError('product', write.product.sku));
       case 'recordIdempotency': {
         const { record } = write;
-        return {
-          item: {
-            Put: {
-              TableName,
-              Item: { ...key.idempotency(record.customerId, record.key), kind: 'idempotency', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-          onConditionFailed: () => new IdempotencyRecordExistsError(record.customerId, record.key),
-        };
+        const item = { ...key.idempotency(record.customerId, record.key), kind: 'idempotency', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) };
+        return putIfAbsent(item, () => new IdempotencyRecordExistsError(record.customerId, record.key));
       }
       case 'recordNotification': {
         const { record } = write;
-        return {
-          item: {
-            Put: {
-              TableName,
-              Item: { ...key.notification(record.provider, record.eventId), kind: 'notification', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-          onConditionFailed: () => new NotificationAlreadyAppliedError(record.provider, record.eventId),
-        };
+        const item = { ...key.notification(record.provider, record.eventId), kind: 'notification', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) };
+        return putIfAbsent(item, () => new NotificationAlreadyAppliedError(record.provider, record.eventId));
       }
       case 'addToOutbox': {
         const { entry } = write;
-        return {
-          item: {
-            Put: {
-              TableName,
-              Item: { ...key.outbox(entry.outboxId), kind: 'outbox', ...entry, dueShard: OUTBOX_SHARD, dueAt: entry.publishBy },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-          onConditionFailed: () => new AlreadyExistsError('outbox entry', entry.outboxId),
-        };
+        const item = { ...key.outbox(entry.outboxId), kind: 'outbox', ...entry, dueShard: OUTBOX_SHARD, dueAt: entry.publishBy };
+        return putIfAbsent(item, () => new AlreadyExistsError('outbox entry', entry.outboxId));
       }
       case 'archiveCallback': {
         const { record } = write;
