@@ -11,7 +11,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { timingFromEnv } from '../shared/adapters/env';
 import { TABLE } from '../shared/adapters/table-definition';
-import { API_ROUTES, BACKGROUND_FUNCTIONS } from '../shared/http/routes';
+import { ADMIN_SCOPE, API_ROUTES, BACKGROUND_FUNCTIONS } from '../shared/http/routes';
 import { PaymentsObservability } from './observability';
 import { PaymentsFunction } from './payments-function';
 
@@ -105,19 +105,20 @@ export class PaymentsStack extends Stack {
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration: new HttpLambdaIntegration(`${route.fn}-integration`, fn),
-        authorizer: route.auth === 'jwt' ? jwt : undefined,
+        authorizer: route.auth === 'public' ? undefined : jwt,
+        authorizationScopes: route.auth === 'admin' ? [ADMIN_SCOPE] : undefined,
       });
     }
     const callback = routeFunctions.get(CALLBACK_FUNCTION);
     if (!callback) throw new Error(`API_ROUTES has no ${CALLBACK_FUNCTION} route`);
     notificationQueue.grantSendMessages(callback);
 
-    const worker = paymentsFunction(BACKGROUND_FUNCTIONS.worker, { description: 'Applies queued provider notifications', timeout: WORKER_TIMEOUT });
+    const worker = paymentsFunction(BACKGROUND_FUNCTIONS.worker.fn, { description: 'Applies queued provider notifications', timeout: WORKER_TIMEOUT });
     worker.addEventSource(
       new SqsEventSource(notificationQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(2), reportBatchItemFailures: true }),
     );
 
-    const sweeper = paymentsFunction(BACKGROUND_FUNCTIONS.sweeper, {
+    const sweeper = paymentsFunction(BACKGROUND_FUNCTIONS.sweeper.fn, {
       description: 'Every minute: reminders, query-then-expire, provider close, outbox relay',
       timeout: Duration.seconds(60),
       // Two overlapping sweeps would race for the same due payments.

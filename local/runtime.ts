@@ -146,7 +146,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       return handler;
     };
 
-    const worker = (await import(`../functions/${BACKGROUND_FUNCTIONS.worker}/handler.ts`)) as { makeHandler(deps: () => Promise<Deps>): SqsHandler };
+    const worker = (await import(`../functions/${BACKGROUND_FUNCTIONS.worker.fn}/handler.ts`)) as { makeHandler(deps: () => Promise<Deps>): SqsHandler };
     const eventSource = startSqsEventSource({
       client: queues.client,
       queueUrl: queues.queueUrl,
@@ -155,7 +155,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     stops.push(() => eventSource.stop());
 
-    const sweeperModule = (await import(`../functions/${BACKGROUND_FUNCTIONS.sweeper}/handler.ts`)) as {
+    const sweeperModule = (await import(`../functions/${BACKGROUND_FUNCTIONS.sweeper.fn}/handler.ts`)) as {
       makeHandler(deps: () => Promise<Deps>): (event: ScheduledEvent) => Promise<unknown>;
     };
     const sweeperHandler = sweeperModule.makeHandler(getDeps);
@@ -194,7 +194,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const match = matchRoute(request.method ?? 'GET', url.pathname);
       if (!match) return send(404, JSON.stringify({ message: 'Not Found' }));
       let claims;
-      if (match.route.auth === 'jwt') {
+      if (match.route.auth !== 'public') {
         // The JWT authorizer answers before any function runs, exactly like this.
         const token = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
         claims = token ? verifyDevToken(issuerSecret, token) : undefined;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ADMIN_SCOPE } from '../shared/http/handler';
+import { ADMIN_SCOPE } from '../shared/http/routes';
 import { loadOrCreateIssuerSecret, signDevToken } from './dev-jwt';
 
 /** `npm run token -- <customerId> [--admin]`: a bearer token the local runtime accepts. */

@@ -1,11 +1,11 @@
 import { addPayment } from '../../shared/core/orders';
 import { awsDeps } from '../../shared/adapters/aws-deps';
 import { type DepsProvider, httpRoute } from '../../shared/http/handler';
-import { AddPaymentBody, OrderParams } from '../../shared/http/schemas';
+import { routeOf } from '../../shared/http/routes';
 
 /** POST /api/orders/{orderId}/payments: pay again after a failed, cancelled or expired payment. */
 export const makeHandler = (deps: DepsProvider) =>
-  httpRoute({ auth: 'customer', params: OrderParams, body: AddPaymentBody, idempotent: true, successStatus: 201 }, deps, ({ deps, customerId, params, body, remember }) =>
+  httpRoute(routeOf('add-payment'), deps, ({ deps, customerId, params, body, remember }) =>
     addPayment(deps, { customerId, orderId: params.orderId, method: body.paymentMethod, ttlMinutes: body.ttlMinutes }, remember),
   );
 

@@ -1,11 +1,11 @@
 import { startPayment } from '../../shared/core/payments';
 import { awsDeps } from '../../shared/adapters/aws-deps';
 import { type DepsProvider, httpRoute } from '../../shared/http/handler';
-import { PaymentParams, StartPaymentBody } from '../../shared/http/schemas';
+import { routeOf } from '../../shared/http/routes';
 
 /** POST /api/payments/{paymentId}/start: the provider checkout; init → processing. */
 export const makeHandler = (deps: DepsProvider) =>
-  httpRoute({ auth: 'customer', params: PaymentParams, body: StartPaymentBody }, deps, ({ deps, customerId, params, body }) =>
+  httpRoute(routeOf('start-payment'), deps, ({ deps, customerId, params, body }) =>
     startPayment(deps, { customerId, paymentId: params.paymentId, channel: body.channel }),
   );
 

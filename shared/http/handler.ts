@@ -7,23 +7,22 @@ import type { Deps } from '../core/deps';
 import { DomainError } from '../domain/errors';
 import { toErrorResponse, HttpError } from './errors';
 import { fingerprint, type Remember, runIdempotent, validateKey } from './idempotency';
+import { ADMIN_SCOPE, type RouteAuth } from './routes';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = { statusCode: number; body: unknown; headers?: Record<string, string> };
 export type DepsProvider = () => Promise<Deps>;
 
-/** Claim that grants the admin routes (catalogue seeding). */
-export const ADMIN_SCOPE = 'payments:admin';
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** The part of a route table entry (routes.ts) that httpRoute acts on. */
 export interface RouteSpec<Body extends z.ZodType, Params extends z.ZodType> {
-  /** customer: a JWT `sub` is required; admin: also the admin scope. */
-  auth: 'customer' | 'admin';
-  body?: Body;
-  params?: Params;
-  /** Reads `Idempotency-Key` and runs the request at most once per key (creating POSTs). */
-  idempotent?: boolean;
-  successStatus?: number;
+  readonly fn: string;
+  readonly auth: RouteAuth;
+  readonly body?: Body;
+  readonly params?: Params;
+  readonly idempotent?: boolean;
+  readonly successStatus?: number;
 }
 
 export interface RouteInput<Body, Params> {
@@ -39,18 +38,20 @@ export interface RouteInput<Body, Params> {
 /**
  * The HTTP plumbing every API function shares: header normalisation, a body size limit, JSON
  * parsing (middy), identity from the JWT authorizer, zod validation, idempotency, and one error
- * mapping. A handler module supplies only its schemas and the call into the core.
+ * mapping. A handler module passes its route table entry (routes.ts) and the call into the core.
  */
 export function httpRoute<Body extends z.ZodType = z.ZodUndefined, Params extends z.ZodType = z.ZodUndefined>(
   spec: RouteSpec<Body, Params>,
   getDeps: DepsProvider,
   run: (input: RouteInput<z.infer<Body>, z.infer<Params>>) => Promise<unknown>,
 ) {
+  if (spec.auth === 'public') throw new Error(`${spec.fn}: httpRoute serves customer and admin routes; a public route has its own handler`);
+  const auth = spec.auth;
   const successStatus = spec.successStatus ?? 200;
   const core = async (event: HttpEvent, _context: Context): Promise<APIGatewayProxyResultV2> => {
     const deps = await getDeps();
     try {
-      const customerId = identify(event, spec.auth);
+      const customerId = identify(event, auth);
       const body = (spec.body ?? z.undefined()).parse(event.body ?? undefined) as z.infer<Body>;
       const params = (spec.params ?? z.undefined()).parse(spec.params ? event.pathParameters ?? {} : undefined) as z.infer<Params>;
       const input = { deps, customerId, body, params, event, remember: (() => []) as Remember };
@@ -81,10 +82,20 @@ function identify(event: HttpEvent, auth: 'customer' | 'admin'): string {
   const claims = event.requestContext.authorizer?.jwt?.claims ?? {};
   const subject = claims.sub;
   if (typeof subject !== 'string' || subject === '') throw new HttpError('UNAUTHENTICATED', 'A valid bearer token is required');
-  if (auth === 'admin' && !String(claims.scope ?? '').split(' ').includes(ADMIN_SCOPE)) {
-    throw new HttpError('FORBIDDEN', `This route needs the ${ADMIN_SCOPE} scope`);
-  }
+  if (auth === 'admin' && !scopesOf(event).includes(ADMIN_SCOPE)) throw new HttpError('FORBIDDEN', `This route needs the ${ADMIN_SCOPE} scope`);
   return subject;
+}
+
+/**
+ * The token's scopes, from wherever the authorizer put them: `scopes` (routes with
+ * authorizationScopes), the `scope` claim (space-separated) or `scp` (a list, which API Gateway
+ * passes as the text "[a b]").
+ */
+function scopesOf(event: HttpEvent): string[] {
+  const jwt = event.requestContext.authorizer?.jwt;
+  const claims: Record<string, unknown> = jwt?.claims ?? {};
+  const listed = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.replace(/^\[|\]$/g, '').split(/[\s,]+/) : []);
+  return [...(jwt?.scopes ?? []), ...listed(claims.scope), ...listed(claims.scp)].filter(Boolean);
 }
 
 function respond(result: HttpResult): APIGatewayProxyResultV2 {

@@ -16,7 +16,7 @@ import {
   ProductSchema,
   TimestampSchema,
 } from './response-schemas';
-import { API_ROUTES, type ApiRoute } from './routes';
+import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from './routes';
 import { PaymentMethodSchema } from './schemas';
 
 /**
@@ -175,7 +175,8 @@ function jsonOperation(route: ApiRoute): OpenApiOperation {
 function errorResponses(route: ApiRoute): Record<string, Ref> {
   const statuses: Array<[string, keyof typeof ERROR_RESPONSES, boolean]> = [
     ['400', 'BadRequest', Boolean(route.body || route.params || route.idempotent)],
-    ['401', 'Unauthenticated', route.auth === 'jwt'],
+    ['401', 'Unauthenticated', route.auth !== 'public'],
+    ['403', 'Forbidden', route.auth === 'admin'],
     ['404', 'NotFound', Boolean(route.params)],
     // Every POST changes state: stock, an order or payment in the wrong state, or a reused key.
     ['409', 'Conflict', route.method === 'POST'],
@@ -188,12 +189,14 @@ function errorResponses(route: ApiRoute): Record<string, Ref> {
 
 const errorResponse = (description: string, schema: JsonSchema | Ref = componentRef('schemas', 'Error')) => ({ description, content: { [JSON_TYPE]: { schema } } });
 
+/** The gateway's own refusal body (`{"message": ...}`), or ours when the handler refuses. */
+const GATEWAY_OR_OURS: JsonSchema = { anyOf: [componentRef('schemas', 'Error'), { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] }] };
+
 const ERROR_RESPONSES = {
   BadRequest: errorResponse('Invalid input: VALIDATION_FAILED (details lists each field), INVALID_JSON, UNKNOWN_SKU, INVALID_AMOUNT'),
   // API Gateway's JWT authorizer refuses most bad tokens itself, in its own shape, before any function runs.
-  Unauthenticated: errorResponse('No valid bearer token: {"message": "Unauthorized"} from the API Gateway authorizer, or UNAUTHENTICATED', {
-    anyOf: [componentRef('schemas', 'Error'), { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] }],
-  }),
+  Unauthenticated: errorResponse('No valid bearer token: {"message": "Unauthorized"} from the API Gateway authorizer, or UNAUTHENTICATED', GATEWAY_OR_OURS),
+  Forbidden: errorResponse(`The token lacks the ${ADMIN_SCOPE} scope this admin route needs: {"message": "Forbidden"} from the authorizer, or FORBIDDEN`, GATEWAY_OR_OURS),
   NotFound: errorResponse('ORDER_NOT_FOUND / PAYMENT_NOT_FOUND: it does not exist, or belongs to another customer'),
   Conflict: errorResponse(
     'Conflict with the current state: OUT_OF_STOCK, ORDER_NOT_PENDING, PAYMENT_ALREADY_OPEN, PAYMENT_EXPIRED, INVALID_TRANSITION, ALREADY_EXISTS, or IDEMPOTENCY_KEY_REUSED with another body',
@@ -236,7 +239,7 @@ function operationBasics(route: ApiRoute): Pick<OpenApiOperation, 'operationId' 
     operationId: route.fn.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase()),
     summary: route.summary,
     // An empty list overrides nothing and says it plainly: no token needed.
-    security: route.auth === 'jwt' ? [{ [BEARER]: [] }] : [],
+    security: route.auth === 'public' ? [] : [{ [BEARER]: route.auth === 'admin' ? [ADMIN_SCOPE] : [] }],
   };
 }
 

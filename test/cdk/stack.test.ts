@@ -11,14 +11,14 @@ import { PaymentsStack } from '../../cdk/payments-stack';
 import { PROJECT_ROOT } from '../../cdk/payments-function';
 import { TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
 import { METRICS_NAMESPACE, Metric } from '../../shared/core/metric-names';
-import { API_ROUTES, BACKGROUND_FUNCTIONS } from '../../shared/http/routes';
+import { ADMIN_SCOPE, API_ROUTES, BACKGROUND_FUNCTIONS } from '../../shared/http/routes';
 
 /** A CloudFormation resource as Template.findResources returns it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Resource = { Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
 const CDK_JSON = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-const FUNCTION_NAMES = [...API_ROUTES.map((route) => route.fn), BACKGROUND_FUNCTIONS.worker, BACKGROUND_FUNCTIONS.sweeper];
+const FUNCTION_NAMES = [...API_ROUTES.map((route) => route.fn), BACKGROUND_FUNCTIONS.worker.fn, BACKGROUND_FUNCTIONS.sweeper.fn];
 
 /** The stack as `cdk synth` builds it (cdk.json's feature flags), minus bundling and template linting, which the CLI test covers. */
 function synth(context: Record<string, unknown> = {}) {
@@ -82,7 +82,7 @@ describe('PaymentsStack', () => {
     ]);
   });
 
-  it('serves every API route from its own function, behind the JWT authorizer exactly when the route says jwt', () => {
+  it('serves every API route from its own function, behind the JWT authorizer unless public, admin routes with the admin scope', () => {
     const routes = Object.values(stack.resources('AWS::ApiGatewayV2::Route')).map((route) => route.Properties);
     expect(routes.map((route) => route.RouteKey).sort()).toEqual(API_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
     const [authorizerId, authorizer] = stack.only('AWS::ApiGatewayV2::Authorizer');
@@ -91,8 +91,11 @@ describe('PaymentsStack', () => {
     for (const route of API_ROUTES) {
       const key = `${route.method} ${route.path}`;
       const deployed = routes.find((r) => r.RouteKey === key);
-      if (route.auth === 'jwt') expect(deployed, key).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
-      else {
+      if (route.auth !== 'public') {
+        expect(deployed, key).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+        if (route.auth === 'admin') expect(deployed.AuthorizationScopes, key).toEqual([ADMIN_SCOPE]);
+        else expect(deployed, key).not.toHaveProperty('AuthorizationScopes');
+      } else {
         expect(deployed.AuthorizationType, key).toBe('NONE');
         expect(deployed, key).not.toHaveProperty('AuthorizerId');
       }
@@ -107,14 +110,14 @@ describe('PaymentsStack', () => {
     const dlqId = queue.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
     expect(queue.RedrivePolicy.maxReceiveCount).toBe(5);
     expect(queues[dlqId]!.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
-    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * stack.fn(BACKGROUND_FUNCTIONS.worker).Timeout);
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * stack.fn(BACKGROUND_FUNCTIONS.worker.fn).Timeout);
     for (const q of Object.values(queues)) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
   });
 
   it('feeds the worker batches of 10 from the queue and lets it report the failed records alone', () => {
     const [, mapping] = stack.only('AWS::Lambda::EventSourceMapping');
     expect(mapping.Properties).toMatchObject({
-      FunctionName: { Ref: stack.logicalId(BACKGROUND_FUNCTIONS.worker) },
+      FunctionName: { Ref: stack.logicalId(BACKGROUND_FUNCTIONS.worker.fn) },
       EventSourceArn: { 'Fn::GetAtt': [stack.logicalId('NotificationQueue'), 'Arn'] },
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -126,13 +129,13 @@ describe('PaymentsStack', () => {
   it('runs the sweeper every minute, one at a time', () => {
     const [, rule] = stack.only('AWS::Events::Rule');
     expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
-    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [stack.logicalId(BACKGROUND_FUNCTIONS.sweeper), 'Arn'] } })]);
-    expect(stack.fn(BACKGROUND_FUNCTIONS.sweeper).ReservedConcurrentExecutions).toBe(1);
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [stack.logicalId(BACKGROUND_FUNCTIONS.sweeper.fn), 'Arn'] } })]);
+    expect(stack.fn(BACKGROUND_FUNCTIONS.sweeper.fn).ReservedConcurrentExecutions).toBe(1);
   });
 
   it('runs every function on Node 22 / arm64 with the shared wiring in its environment and a month of logs', () => {
     expect(Object.keys(stack.resources('AWS::Lambda::Function'))).toHaveLength(FUNCTION_NAMES.length);
-    const timeouts: Record<string, number> = { [BACKGROUND_FUNCTIONS.worker]: 30, [BACKGROUND_FUNCTIONS.sweeper]: 60 };
+    const timeouts: Record<string, number> = { [BACKGROUND_FUNCTIONS.worker.fn]: 30, [BACKGROUND_FUNCTIONS.sweeper.fn]: 60 };
     const logGroups = stack.resources('AWS::Logs::LogGroup');
     for (const name of FUNCTION_NAMES) {
       const fn = stack.fn(name);
@@ -166,7 +169,7 @@ describe('PaymentsStack', () => {
       expect(statements, name).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['secretsmanager:GetSecretValue']), Resource: { Ref: stack.logicalId('ProviderConfig') } }));
       expect(statements, name).toContainEqual(expect.objectContaining({ Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [stack.logicalId('Bus'), 'Arn'] } }));
       expect(actions.includes('sqs:SendMessage'), name).toBe(name === 'payment-callback');
-      expect(actions.includes('sqs:ReceiveMessage'), name).toBe(name === BACKGROUND_FUNCTIONS.worker);
+      expect(actions.includes('sqs:ReceiveMessage'), name).toBe(name === BACKGROUND_FUNCTIONS.worker.fn);
     }
   });
 
@@ -249,7 +252,7 @@ describe('PaymentsStack', () => {
       },
       { MetricName: Metric.DuplicatePayment, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
       { MetricName: Metric.AmountMismatch, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-      { MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: stack.logicalId(BACKGROUND_FUNCTIONS.worker) } }], Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+      { MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: stack.logicalId(BACKGROUND_FUNCTIONS.worker.fn) } }], Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
       { MetricName: Metric.SweeperLagSeconds, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 300, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'breaching' },
       { MetricName: Metric.ProviderCloseFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 5, Period: 900, Statistic: 'Sum' },
     ];

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_SCOPE } from '../../../shared/http/handler';
+import { ADMIN_SCOPE } from '../../../shared/http/routes';
 import { ALICE, BOB, type CustomerApi, customerApi, itemsOfKind, placeOrder, settleAsPaid, stockOf, tableSnapshot } from '../../support/api-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
 

@@ -10,7 +10,7 @@ import { toErrorResponse } from '../../../shared/http/errors';
 import { validateKey } from '../../../shared/http/idempotency';
 import { buildOpenApiDocument, serializeOpenApiDocument } from '../../../shared/http/openapi';
 import { ErrorSchema, OrderSchema, PaymentSchema, ProductSchema } from '../../../shared/http/response-schemas';
-import { API_ROUTES, type ApiRoute } from '../../../shared/http/routes';
+import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from '../../../shared/http/routes';
 import { CreateOrderBody } from '../../../shared/http/schemas';
 import { httpEvent } from '../../support/http';
 
@@ -46,13 +46,17 @@ describe('OpenAPI document: routes', () => {
     expect(ids).toContain('createOrdersBatch');
   });
 
-  it('requires the bearer JWT on jwt routes and nothing on the public ones', () => {
+  it('requires the bearer JWT on customer routes, the admin scope on admin routes, and nothing on the public ones', () => {
     expect(document.components.securitySchemes.bearerJwt).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }));
-    for (const route of API_ROUTES) {
-      expect(operationOf(route).security, route.fn).toEqual(route.auth === 'jwt' ? [{ bearerJwt: [] }] : []);
-    }
-    expect(routeOf('payment-callback').auth).toBe('none');
-    expect(routeOf('openapi').auth).toBe('none');
+    const expected = { public: [], customer: [{ bearerJwt: [] }], admin: [{ bearerJwt: [ADMIN_SCOPE] }] };
+    for (const route of API_ROUTES) expect(operationOf(route).security, route.fn).toEqual(expected[route.auth]);
+    expect(routeOf('payment-callback').auth).toBe('public');
+    expect(routeOf('openapi').auth).toBe('public');
+    expect(routeOf('create-product').auth).toBe('admin');
+  });
+
+  it('documents the 403 on admin routes only', () => {
+    for (const route of API_ROUTES) expect(Object.keys(operationOf(route).responses).includes('403'), route.fn).toBe(route.auth === 'admin');
   });
 
   it('declares every {name} of a path as a required path parameter, typed by the route params', () => {

@@ -1,0 +1,33 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ALL_FUNCTIONS, API_ROUTES } from '../../../shared/http/routes';
+
+const FUNCTIONS_DIR = path.resolve(import.meta.dirname, '../../../functions');
+const folders = readdirSync(FUNCTIONS_DIR, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+const handlerSource = (fn: string) => readFileSync(path.join(FUNCTIONS_DIR, fn, 'handler.ts'), 'utf8');
+
+describe('the route table (shared/http/routes.ts) and functions/ agree', () => {
+  it('has one entry per functions/* folder, and a folder for every entry', () => {
+    expect(ALL_FUNCTIONS.map((entry) => entry.fn).sort()).toEqual([...folders].sort());
+  });
+
+  it('declares each route once', () => {
+    const keys = API_ROUTES.map((route) => `${route.method} ${route.path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('has every customer and admin handler take its auth, schemas and idempotency from its own entry', () => {
+    for (const route of API_ROUTES.filter((entry) => entry.auth !== 'public')) {
+      expect(handlerSource(route.fn), route.fn).toContain(`httpRoute(routeOf('${route.fn}')`);
+    }
+  });
+
+  it('gives the provider secret only to functions that call providers, and the openapi function nothing', () => {
+    const withProviders = ALL_FUNCTIONS.filter((entry) => entry.access.providers).map((entry) => entry.fn).sort();
+    expect(withProviders).toEqual(['cancel-order', 'cancel-payment', 'payment-callback', 'start-payment', 'sweeper']);
+    for (const fn of withProviders) expect(handlerSource(fn), fn).toMatch(/core\/(payments|orders|callbacks|sweeper)/);
+    expect(API_ROUTES.find((route) => route.fn === 'openapi')?.access).toEqual({ table: 'none', providers: false, queue: false, events: false });
+    for (const route of API_ROUTES.filter((entry) => entry.method === 'GET')) expect(route.access.table, route.fn).not.toBe('readWrite');
+  });
+});
