@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { API_ROUTES, type ApiRoute } from '../shared/http/routes';
-import type { DevClaims } from './dev-jwt';
+import type { JWTPayload } from 'jose';
 
 /** Content types API Gateway passes as text; any other body arrives base64-encoded. */
 const TEXT_TYPES = /^(text\/|application\/(json|javascript|xml)|application\/[a-z.+-]+\+json)/i;
@@ -22,6 +22,9 @@ const compiled: CompiledRoute[] = API_ROUTES.map((route) => {
   return { route, pattern: new RegExp(`^${source}$`), names };
 });
 
+/** A path whose percent-encoding does not decode: API Gateway answers 400 before any route runs. */
+export class MalformedPathError extends Error {}
+
 /** The route and path parameters for a request, matched the way HTTP API route keys match. */
 export function matchRoute(method: string, path: string): { route: ApiRoute; pathParameters: Record<string, string> } | undefined {
   // Literal segments win over parameters (`/api/orders/batch` before `/api/orders/{orderId}`).
@@ -29,7 +32,20 @@ export function matchRoute(method: string, path: string): { route: ApiRoute; pat
   const best = candidates[0];
   if (!best) return undefined;
   const values = best.pattern.exec(path)!.slice(1);
-  return { route: best.route, pathParameters: Object.fromEntries(best.names.map((name, index) => [name, decodeURIComponent(values[index]!)])) };
+  return { route: best.route, pathParameters: Object.fromEntries(best.names.map((name, index) => [name, decodePathSegment(values[index]!)])) };
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new MalformedPathError(`malformed percent-encoding in ${segment}`);
+  }
+}
+
+/** Claims as the authorizer hands them to the function: text values, lists as "[a b]". */
+function claimsAsText(claims: JWTPayload): Record<string, string> {
+  return Object.fromEntries(Object.entries(claims).map(([name, value]) => [name, Array.isArray(value) ? `[${value.join(' ')}]` : String(value)]));
 }
 
 /** A faithful HTTP API payload v2 event, with the JWT authorizer's claims where it puts them. */
@@ -40,7 +56,8 @@ export function toApiGatewayEvent(input: {
   body: Buffer;
   route: ApiRoute;
   pathParameters: Record<string, string>;
-  claims?: DevClaims;
+  claims?: JWTPayload;
+  scopes?: string[];
   sourceIp: string;
 }): APIGatewayProxyEventV2WithJWTAuthorizer {
   const headers = Object.fromEntries(
@@ -76,7 +93,7 @@ export function toApiGatewayEvent(input: {
       authorizer: {
         principalId: '',
         integrationLatency: 0,
-        jwt: { claims: (input.claims ?? {}) as unknown as Record<string, string>, scopes: input.claims?.scope ? input.claims.scope.split(' ') : [] },
+        jwt: { claims: claimsAsText(input.claims ?? {}), scopes: input.scopes ?? [] },
       },
     },
   } as APIGatewayProxyEventV2WithJWTAuthorizer;

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { intEnv } from '../shared/adapters/env';
 import { createPaymentsClient, type PaymentMethod, PaymentsApiError, type PaymentsClient } from '../shared/client/payments-client';
 import { fenToYuan } from '../shared/domain/money';
 import { PAYMENT_METHODS } from '../shared/domain/payment';
-import { loadOrCreateIssuerSecret, signDevToken } from './dev-jwt';
+import { DEV_ISSUER_KEY_FILE, loadOrCreateDevIssuer } from './dev-jwt';
+import { localBaseUrl, localDataDir, localPort } from './settings';
 
 /**
  * `npm run demo [-- --method alipay|bank] [--expire]`: walks one order to `paid` through the
@@ -58,13 +58,13 @@ async function checkRuntime(baseUrl: string): Promise<void> {
   }
 }
 
-/** The token the runtime's dev issuer would sign: its secret is in the runtime's data directory. */
-function customerToken(): string {
-  const dataDir = path.resolve(process.env.LOCAL_DATA_DIR ?? '.local');
-  if (!existsSync(path.join(dataDir, 'dev-issuer.secret'))) {
-    throw new DemoStopped(`No dev issuer secret under ${dataDir}: run the demo from where npm start runs, or set LOCAL_DATA_DIR to its data directory.`);
+/** The token the runtime's dev issuer would sign: its key is in the runtime's data directory. */
+async function customerToken(baseUrl: string): Promise<string> {
+  const dataDir = localDataDir();
+  if (!existsSync(path.join(dataDir, DEV_ISSUER_KEY_FILE))) {
+    throw new DemoStopped(`No dev issuer key under ${dataDir}: run the demo from where npm start runs, or set LOCAL_DATA_DIR to its data directory.`);
   }
-  return signDevToken(loadOrCreateIssuerSecret(dataDir), { sub: CUSTOMER });
+  return (await loadOrCreateDevIssuer(dataDir, baseUrl)).sign({ sub: CUSTOMER });
 }
 
 /** What the customer does at the provider: opens the pay URL (which creates the checkout) and pays. */
@@ -131,10 +131,10 @@ async function leaveOneUnpaid(client: PaymentsClient, method: PaymentMethod): Pr
 
 async function main(): Promise<void> {
   const { method, expire } = parseArgs(process.argv.slice(2));
-  const baseUrl = `http://127.0.0.1:${intEnv('PORT', 3000, process.env, [1, 65_535])}`;
+  const baseUrl = localBaseUrl(localPort());
   console.log(`Payments demo against ${baseUrl}, as customer ${CUSTOMER}`);
   await checkRuntime(baseUrl);
-  const client = createPaymentsClient({ baseUrl, token: customerToken() });
+  const client = createPaymentsClient({ baseUrl, token: await customerToken(baseUrl) });
   step('runtime', `${baseUrl}/health answers {"ok":true}`);
 
   const ttlMs = await payOneOrder(client, baseUrl, method);
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof PaymentsApiError && error.status === 401) {
-    console.error('\nThe runtime refused the demo token: give the demo the LOCAL_DATA_DIR that npm start uses.');
+    console.error('\nThe runtime refused the demo token: give the demo the PORT and LOCAL_DATA_DIR that npm start uses.');
   } else if (error instanceof PaymentsApiError) {
     console.error(`\nThe API answered ${error.status} ${error.code}: ${error.message}`);
   } else {

@@ -1,57 +1,75 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 
 /**
- * The local stand-in for the HTTP API JWT authorizer's identity provider: HS256 tokens from a dev
- * issuer whose secret lives under `.local/`. Verification checks what the authorizer checks:
- * signature, issuer, audience, expiry.
+ * The local runtime's identity provider: an RS256 issuer whose key pair lives under `.local/`, so
+ * `npm run token` and `npm run demo` can sign tokens the running `npm start` accepts. It serves
+ * what an OpenID provider serves (`/.well-known/openid-configuration`, `/.well-known/jwks.json`),
+ * and the local gateway verifies its tokens exactly as the API Gateway JWT authorizer would
+ * (local/jwt-authorizer.ts). The issuer is the runtime's own base URL, as OIDC discovery requires.
  */
-export const DEV_ISSUER = 'https://payments.local/dev-issuer';
 export const DEV_AUDIENCE = 'payments-api';
+const ALGORITHM = 'RS256';
+export const DEV_ISSUER_KEY_FILE = 'dev-issuer.jwk.json';
+const TOKEN_TTL = '12h';
 
-export interface DevClaims {
-  sub: string;
-  iss: string;
-  aud: string;
-  iat: number;
-  exp: number;
-  scope?: string;
+export interface DevIssuer {
+  issuer: string;
+  audience: string;
+  /** The public half, as the issuer's JWKS publishes it. */
+  jwks: { keys: JWK[] };
+  sign(input: { sub: string; scope?: string; ttl?: string | number }): Promise<string>;
+  openidConfiguration(): Record<string, unknown>;
 }
 
-const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
+export const devIssuerUrl = (baseUrl: string) => baseUrl.replace(/\/$/, '');
 
-export function loadOrCreateIssuerSecret(dataDir: string): Buffer {
-  const file = path.join(dataDir, 'dev-issuer.secret');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+/** The issuer of the runtime at `baseUrl`, with the key pair kept in `dataDir` (created on first use). */
+export async function loadOrCreateDevIssuer(dataDir: string, baseUrl: string): Promise<DevIssuer> {
+  const privateJwk = await loadOrCreateKey(path.join(dataDir, DEV_ISSUER_KEY_FILE));
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = privateJwk;
+  const privateKey = await importJWK(privateJwk, ALGORITHM);
+  const issuer = devIssuerUrl(baseUrl);
+  return {
+    issuer,
+    audience: DEV_AUDIENCE,
+    jwks: { keys: [{ ...publicJwk, use: 'sig', alg: ALGORITHM }] },
+    sign: ({ sub, scope, ttl = TOKEN_TTL }) =>
+      new SignJWT(scope ? { scope } : {})
+        .setProtectedHeader({ alg: ALGORITHM, kid: privateJwk.kid!, typ: 'JWT' })
+        .setIssuer(issuer)
+        .setAudience(DEV_AUDIENCE)
+        .setSubject(sub)
+        .setIssuedAt()
+        .setNotBefore('0s')
+        .setExpirationTime(ttl)
+        .sign(privateKey),
+    openidConfiguration: () => ({
+      issuer,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
+      id_token_signing_alg_values_supported: [ALGORITHM],
+      response_types_supported: ['token'],
+      subject_types_supported: ['public'],
+      scopes_supported: ['openid'],
+    }),
+  };
+}
+
+async function loadOrCreateKey(file: string): Promise<JWK> {
+  if (existsSync(file)) {
+    try {
+      const jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
+      if (jwk.kty === 'RSA' && jwk.d && jwk.kid) return jwk;
+    } catch {
+      /* reported below */
+    }
+    throw new Error(`${file} is not a dev issuer key: delete it and a new one is made (tokens signed with the old key stop working).`);
   }
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-}
-
-export function signDevToken(secret: Buffer, input: { sub: string; scope?: string; ttlSeconds?: number; now?: Date }): string {
-  const iat = Math.floor((input.now ?? new Date()).getTime() / 1000);
-  const claims: DevClaims = { sub: input.sub, iss: DEV_ISSUER, aud: DEV_AUDIENCE, iat, exp: iat + (input.ttlSeconds ?? 12 * 3600), ...(input.scope ? { scope: input.scope } : {}) };
-  const unsigned = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
-  return `${unsigned}.${b64url(createHmac('sha256', secret).update(unsigned).digest())}`;
-}
-
-/** The token's claims, or undefined when any check fails (the authorizer answers 401 alike). */
-export function verifyDevToken(secret: Buffer, token: string, now: Date = new Date()): DevClaims | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3) return undefined;
-  const [header, payload, signature] = parts as [string, string, string];
-  const expected = createHmac('sha256', secret).update(`${header}.${payload}`).digest();
-  const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-  try {
-    if (JSON.parse(Buffer.from(header, 'base64url').toString()).alg !== 'HS256') return undefined;
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as DevClaims;
-    const seconds = now.getTime() / 1000;
-    if (claims.iss !== DEV_ISSUER || claims.aud !== DEV_AUDIENCE || typeof claims.sub !== 'string' || !(claims.exp > seconds)) return undefined;
-    return claims;
-  } catch {
-    return undefined;
-  }
+  const { privateKey } = await generateKeyPair(ALGORITHM, { extractable: true, modulusLength: 2048 });
+  const jwk = await exportJWK(privateKey);
+  jwk.kid = `dev-${new Date().toISOString().slice(0, 10)}-${crypto.randomUUID().slice(0, 8)}`;
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
+  return jwk;
 }

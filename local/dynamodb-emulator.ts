@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -26,6 +26,8 @@ export interface DynamoEmulator {
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const LOCAL_REGION = 'ap-east-1';
+/** The emulator's latest output, for error messages; it logs little once running. */
+const OUTPUT_KEPT = 64 * 1024;
 
 export function javaAvailable(): boolean {
   try {
@@ -63,12 +65,14 @@ export async function startDynamoEmulator(options: { port?: number; dataDir?: st
   }
   const port = options.port ?? (await freePort());
   const dir = jarDirectory();
+  // DynamoDB Local refuses a -dbPath that does not exist yet ("Invalid directory for database creation").
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const args = [`-Djava.library.path=${path.join(dir, 'DynamoDBLocal_lib')}`, '-jar', path.join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-sharedDb'];
   args.push(...(options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory']));
   const child: ChildProcess = spawn('java', args, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-OUTPUT_KEPT)));
+  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-OUTPUT_KEPT)));
   const endpoint = `http://127.0.0.1:${port}`;
   const emulator: DynamoEmulator = {
     endpoint,
@@ -76,7 +80,7 @@ export async function startDynamoEmulator(options: { port?: number; dataDir?: st
     stop: () => stopProcessGroup(child),
   };
   try {
-    await waitUntilReady(endpoint, child, () => output);
+    await waitUntilReady(endpoint, child, () => output, options.dataDir);
   } catch (error) {
     await emulator.stop();
     throw error;
@@ -84,11 +88,18 @@ export async function startDynamoEmulator(options: { port?: number; dataDir?: st
   return emulator;
 }
 
-async function waitUntilReady(endpoint: string, child: ChildProcess, output: () => string): Promise<void> {
+/** What DynamoDB Local (SQLite underneath) logs when its database file is not a database. */
+const DAMAGED_DATABASE = /file is (?:encrypted or is )?not a database|database disk image is malformed/;
+
+async function waitUntilReady(endpoint: string, child: ChildProcess, output: () => string, dataDir?: string): Promise<void> {
   const client = dynamoClient(endpoint);
   const deadline = Date.now() + 30_000;
   try {
     while (Date.now() < deadline) {
+      const damage = dataDir ? DAMAGED_DATABASE.exec(output()) : null;
+      if (damage) {
+        throw new Error(`The local database in ${dataDir} cannot be read (${damage[0]}): move that folder aside or delete it to start with an empty one, or run npm start -- --fresh.`);
+      }
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output().slice(-500)}`);
       try {
         await client.send(new ListTablesCommand({}));

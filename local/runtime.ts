@@ -11,14 +11,16 @@ import type { Deps, Logger } from '../shared/core/deps';
 import type { Product } from '../shared/domain/order';
 import { parsePaymentsConfig, type PaymentsConfig } from '../shared/providers/config';
 import { createProviders } from '../shared/providers/registry';
-import { BACKGROUND_FUNCTIONS } from '../shared/http/routes';
-import { matchRoute, toApiGatewayEvent } from './api-gateway';
+import { ADMIN_SCOPE, BACKGROUND_FUNCTIONS } from '../shared/http/routes';
+import { MalformedPathError, matchRoute, toApiGatewayEvent } from './api-gateway';
 import { DASHBOARD_HTML, dashboardFigures } from './dashboard';
-import { loadOrCreateIssuerSecret, verifyDevToken } from './dev-jwt';
+import { type DevIssuer, loadOrCreateDevIssuer } from './dev-jwt';
+import { authorizerSettings, jwtAuthorizer } from './jwt-authorizer';
 import { createTable, dynamoClient, type DynamoEmulator, startDynamoEmulator } from './dynamodb-emulator';
 import { startLocalQueues, type LocalQueues } from './queues';
 import { loadOrCreateSandboxKeys, type SandboxKeys } from './sandbox/keys';
 import { createSandbox, type Sandbox } from './sandbox/server';
+import { LOCAL_HOST, localBaseUrl } from './settings';
 import { startSqsEventSource, type SqsHandler } from './sqs-event-source';
 
 export const TABLE_NAME = 'payments';
@@ -44,6 +46,8 @@ export interface RuntimeOptions {
 
 export interface Runtime {
   baseUrl: string;
+  /** Signs tokens this runtime accepts (when it trusts its own dev issuer). */
+  devIssuer: DevIssuer;
   deps: Deps;
   bus: RecordingEventBus;
   metrics: RecordedMetrics;
@@ -66,8 +70,8 @@ const lambdaContext = (name: string) => ({ functionName: name, awsRequestId: cry
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => console.log(line));
-  const host = options.host ?? '127.0.0.1';
-  const baseUrl = `http://${host}:${options.port}`;
+  const host = options.host ?? LOCAL_HOST;
+  const baseUrl = localBaseUrl(options.port, host);
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -171,15 +175,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await sweeping?.catch(() => undefined);
     });
 
-    const issuerSecret = loadOrCreateIssuerSecret(options.dataDir);
+    const devIssuer = await loadOrCreateDevIssuer(options.dataDir, baseUrl);
+    const authorize = jwtAuthorizer(authorizerSettings(env, devIssuer));
     route = async (request, response) => {
       const url = new URL(request.url ?? '/', baseUrl);
       const body = await readBody(request);
       const send = (statusCode: number, payload: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
         response.writeHead(statusCode, headers).end(payload);
       };
+      // The gateway's own answers (no function runs) have this shape, in AWS and here.
+      const gatewayAnswer = (statusCode: number, message: string) => send(statusCode, JSON.stringify({ message }));
 
       if (url.pathname === '/health') return send(200, JSON.stringify({ ok: true }));
+      if (url.pathname === '/.well-known/openid-configuration') return send(200, JSON.stringify(devIssuer.openidConfiguration()));
+      if (url.pathname === '/.well-known/jwks.json') return send(200, JSON.stringify(devIssuer.jwks));
       if (url.pathname === '/_local/dashboard') return send(200, DASHBOARD_HTML, { 'content-type': 'text/html; charset=utf-8' });
       if (url.pathname === '/_local/dashboard.json') return send(200, JSON.stringify(await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth })));
       if (url.pathname === '/_local/events') return send(200, JSON.stringify({ events: bus.published }));
@@ -191,16 +200,22 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         if (answer) return send(answer.statusCode, answer.body, answer.headers);
       }
 
-      const match = matchRoute(request.method ?? 'GET', url.pathname);
-      if (!match) return send(404, JSON.stringify({ message: 'Not Found' }));
-      let claims;
+      let match;
+      try {
+        match = matchRoute(request.method ?? 'GET', url.pathname);
+      } catch (error) {
+        if (error instanceof MalformedPathError) return gatewayAnswer(400, 'Bad Request');
+        throw error;
+      }
+      if (!match) return gatewayAnswer(404, 'Not Found');
+      let identity: { claims?: Record<string, unknown>; scopes?: string[] } = {};
       if (match.route.auth !== 'public') {
         // The JWT authorizer answers before any function runs, exactly like this.
-        const token = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-        claims = token ? verifyDevToken(issuerSecret, token) : undefined;
-        if (!claims) return send(401, JSON.stringify({ message: 'Unauthorized' }));
+        const decision = await authorize(request.headers.authorization, match.route.auth === 'admin' ? [ADMIN_SCOPE] : []);
+        if (!decision.ok) return gatewayAnswer(decision.statusCode, decision.message);
+        identity = decision;
       }
-      const event = toApiGatewayEvent({ method: request.method ?? 'GET', url, headers: request.headers, body, route: match.route, pathParameters: match.pathParameters, claims, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' });
+      const event = toApiGatewayEvent({ method: request.method ?? 'GET', url, headers: request.headers, body, route: match.route, pathParameters: match.pathParameters, ...identity, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' });
       const result = (await (await handlerFor(match.route.fn))(event, lambdaContext(match.route.fn))) as { statusCode?: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
       const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');
       response.writeHead(result.statusCode ?? 200, result.headers ?? {}).end(payload);
@@ -209,6 +224,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     return {
       baseUrl,
+      devIssuer,
       deps,
       bus,
       metrics,

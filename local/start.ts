@@ -1,14 +1,13 @@
-import path from 'node:path';
-import { intEnv } from '../shared/adapters/env';
 import { startRuntime } from './runtime';
+import { localDataDir, localPort } from './settings';
 
 /**
  * `npm start`: the whole service on this machine. `--fresh` (or LOCAL_FRESH=1) keeps the database
  * in memory; otherwise it lives under `.local/` and survives restarts.
  */
 async function main() {
-  const port = intEnv('PORT', 3000, process.env, [1, 65_535]);
-  const dataDir = path.resolve(process.env.LOCAL_DATA_DIR ?? '.local');
+  const port = localPort();
+  const dataDir = localDataDir();
   const fresh = process.argv.includes('--fresh') || process.env.LOCAL_FRESH === '1';
   const runtime = await startRuntime({ port, dataDir, fresh, paymentsConfigPath: process.env.PAYMENTS_CONFIG });
 

@@ -35,7 +35,7 @@ describe.skipIf(!hasChromium)(`checkout in ${CHROMIUM}`, () => {
       startTestRuntime(),
       chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS }),
     ]);
-    client = env.clientFor('browser-customer');
+    client = await env.clientFor('browser-customer');
   }, RUNTIME_START_TIMEOUT_MS);
 
   afterAll(async () => {

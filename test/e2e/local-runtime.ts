@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadOrCreateIssuerSecret, signDevToken } from '../../local/dev-jwt';
 import { freePort } from '../../local/dynamodb-emulator';
 import { type Runtime, startRuntime } from '../../local/runtime';
 import type { CustomerDecision } from '../../local/sandbox/server';
@@ -25,9 +24,9 @@ export interface TestRuntime {
   /** What the runtime logged, for a failing test's investigation. */
   logs: string[];
   /** A bearer token for this customer from the runtime's dev issuer. */
-  tokenFor(customerId: string): string;
+  tokenFor(customerId: string): Promise<string>;
   /** A client signed in as this customer. */
-  clientFor(customerId: string): PaymentsClient;
+  clientFor(customerId: string): Promise<PaymentsClient>;
   stop(): Promise<void>;
 }
 
@@ -36,14 +35,13 @@ export async function startTestRuntime(): Promise<TestRuntime> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'payments-e2e-'));
   const logs: string[] = [];
   const runtime = await startRuntime({ port: await freePort(), dataDir, fresh: true, env: SHORT_SETTINGS, log: (line) => logs.push(line) });
-  const secret = loadOrCreateIssuerSecret(dataDir);
-  const tokenFor = (customerId: string) => signDevToken(secret, { sub: customerId });
+  const tokenFor = (customerId: string) => runtime.devIssuer.sign({ sub: customerId });
   return {
     runtime,
     dataDir,
     logs,
     tokenFor,
-    clientFor: (customerId) => createPaymentsClient({ baseUrl: runtime.baseUrl, token: tokenFor(customerId) }),
+    clientFor: async (customerId) => createPaymentsClient({ baseUrl: runtime.baseUrl, token: await tokenFor(customerId) }),
     async stop() {
       await runtime.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRuntime } from '../../local/runtime';
 import { createPaymentsClient, type PaymentMethod, PaymentsApiError, type PaymentsClient, type PaymentStatus } from '../../shared/client/payments-client';
@@ -35,7 +36,7 @@ let stopped = false;
 beforeAll(async () => {
   emulatorsBefore = emulatorsOfThisProcess();
   env = await startTestRuntime();
-  client = env.clientFor(CUSTOMER);
+  client = await env.clientFor(CUSTOMER);
 }, RUNTIME_START_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -65,6 +66,33 @@ describe('the local runtime', () => {
     await expect(forged.listProducts()).rejects.toThrow(PaymentsApiError);
     await expect(forged.listProducts()).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
     expect((await client.listProducts()).map((product) => product.sku)).toContain(ITEMS[0]!.sku);
+  });
+
+  it('publishes its dev issuer the OpenID way, and its tokens verify against that JWKS', async () => {
+    const base = env.runtime.baseUrl;
+    const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
+    expect(discovery).toMatchObject({ issuer: base, jwks_uri: `${base}/.well-known/jwks.json` });
+    const token = await env.tokenFor(CUSTOMER);
+    const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(discovery.jwks_uri)), { issuer: discovery.issuer, audience: 'payments-api' });
+    expect(protectedHeader.alg).toBe('RS256');
+    expect(payload.sub).toBe(CUSTOMER);
+  });
+
+  it('refuses like API Gateway: 401 and 403 in the gateway’s own shape, 400 for a path that does not decode', async () => {
+    const base = env.runtime.baseUrl;
+    const hs256 = await new SignJWT({ sub: CUSTOMER }).setProtectedHeader({ alg: 'HS256' }).setIssuer(base).setAudience('payments-api').setExpirationTime('1h').sign(new Uint8Array(32));
+    const refused = await fetch(`${base}/api/products`, { headers: { authorization: `Bearer ${hs256}` } });
+    expect([refused.status, await refused.json()]).toEqual([401, { message: 'Unauthorized' }]);
+
+    const notAdmin = await fetch(`${base}/api/products`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await env.tokenFor(CUSTOMER)}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sku: 'NEW-1', name: 'New', price: 100, stock: 1 }),
+    });
+    expect([notAdmin.status, await notAdmin.json()]).toEqual([403, { message: 'Forbidden' }]);
+
+    const malformed = await fetch(`${base}/api/orders/%E0%A4%A`, { headers: { authorization: `Bearer ${await env.tokenFor(CUSTOMER)}` } });
+    expect([malformed.status, await malformed.json()]).toEqual([400, { message: 'Bad Request' }]);
   });
 });
 
@@ -138,7 +166,7 @@ describe('an unpaid payment past its time to pay', () => {
 
     const repay = await fetch(`${env.runtime.baseUrl}/api/orders/${order.orderId}/payments`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${env.tokenFor(CUSTOMER)}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${await env.tokenFor(CUSTOMER)}`, 'content-type': 'application/json' },
       body: '{}',
     });
     expect(repay.status).toBe(201);
