@@ -3,7 +3,7 @@ import type { RecordingEventBus } from '../shared/adapters/recording-event-bus';
 import { Metric } from '../shared/core/metric-names';
 import type { Repository } from '../shared/core/ports';
 
-/** The seed's five figures, computed from the metrics the functions emitted in this run. */
+/** The five headline figures (docs/ARCHITECTURE.md#observability), computed from the metrics the functions emitted in this run. */
 export async function dashboardFigures(input: { metrics: RecordedMetrics; bus: RecordingEventBus; repo: Repository; deadLetterDepth: () => Promise<number> }) {
   const { metrics, bus, repo } = input;
   const ended = ['PaymentSucceeded', 'PaymentFailed', 'PaymentCancelled', 'PaymentExpired'] as const;

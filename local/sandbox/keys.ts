@@ -8,7 +8,7 @@ import { generateBankKeys, type BankSandboxKeys } from './bank';
 import { generateWechatKeys, type WechatSandboxKeys } from './wechat';
 
 /**
- * Keys for a local run. The merchant half is the ordinary payments config document (API.md), whose
+ * Keys for a local run. The merchant half is the ordinary payments config document (docs/API.md#provider-configuration-document), whose
  * endpoints point at this machine's sandbox; the provider half (the private keys WeChat and Alipay
  * would hold, the bank's secrets) lives in a file of its own, because the merchant side must never
  * be handed it. Both are generated once and reused, so callbacks signed before a restart still verify.

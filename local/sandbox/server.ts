@@ -11,7 +11,7 @@ import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckou
 import { createWechatSimulator } from './wechat';
 
 /**
- * The sandbox provider of a local run (PROVIDERS.md "Sandbox"), mounted under `/sandbox`:
+ * The sandbox provider of a local run (docs/PROVIDERS.md#sandbox), mounted under `/sandbox`:
  * - `/sandbox/<wechat|alipay|bank>/...`: that provider's API, answered by its simulator;
  * - `GET /sandbox/checkout/<paymentId>`: the pay URL's page, where a person or a test decides;
  * - `POST /sandbox/checkout/<paymentId>/<pay|fail|cancel>`: the decision, after which the

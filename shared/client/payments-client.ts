@@ -4,7 +4,7 @@ import type { Product } from '../domain/order';
 import type { CreateOrderBody, CreateOrdersBatchBody, StartPaymentBody } from '../http/schemas';
 
 /**
- * A typed client for the customer API (API.md), for a web or mobile front end, scripts and tests.
+ * A typed client for the customer API (docs/API.md#routes), for a web or mobile front end, scripts and tests.
  * It only uses `fetch`: every import here is a type, so nothing of the server comes along.
  */
 

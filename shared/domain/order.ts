@@ -98,7 +98,7 @@ export function assertOrderTransition(from: OrderStatus, to: OrderStatus): void 
 }
 
 /**
- * Order sync, the seed's table: a succeeded payment pays the order; failed, cancelled and expired
+ * Order sync (docs/API.md#order-statuses): a succeeded payment pays the order; failed, cancelled and expired
  * leave it pending so the customer may pay again.
  */
 export const ORDER_STATUS_AFTER_PAYMENT: Readonly<Partial<Record<PaymentStatus, OrderStatus>>> = {

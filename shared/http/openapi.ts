@@ -256,7 +256,7 @@ function pathParameters(route: ApiRoute, params: z.ZodType | undefined): Json[] 
 /**
  * Request bodies and response bodies as JSON Schema 2020-12 (OpenAPI 3.1's dialect). `input` is
  * what a client sends for requests (defaulted fields optional); for responses it leaves plain
- * objects open (no additionalProperties: false) as API.md promises, while strict request objects stay closed.
+ * objects open (no additionalProperties: false) as docs/API.md#conventions promises, while strict request objects stay closed.
  */
 function componentSchemas(): Record<string, JsonSchema> {
   const registry = z.registry<{ id: string }>();

@@ -8,7 +8,7 @@ import { OrderId, PaymentId, PaymentMethodSchema, Sku } from './schemas';
  * The public response bodies, for the OpenAPI document. They describe what orderView and
  * paymentView (shared/core/views.ts) build; test/unit/http/openapi.test.ts parses real views with
  * them, so a field added to or dropped from a view without changing these fails there. Plain
- * z.object (not strict): API.md lets us add response fields, so clients must not assume a closed set.
+ * z.object (not strict): docs/API.md#conventions lets us add response fields, so clients must not assume a closed set.
  */
 export const TimestampSchema = z.iso.datetime().describe('ISO-8601 UTC');
 const Fen = z.int().min(0).max(MAX_AMOUNT_FEN).describe('Amount in fen (CNY minor units)');

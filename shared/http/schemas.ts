@@ -4,7 +4,7 @@ import { PAYMENT_METHODS } from '../domain/payment';
 import { MAX_ORDERS_PER_BATCH } from '../core/orders';
 
 /**
- * The public request contract (API.md), validated by the handlers and exported to OpenAPI from
+ * The public request contract (docs/API.md#routes), validated by the handlers and exported to OpenAPI from
  * the same definitions.
  */
 export const Sku = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a SKU is 1–64 letters, digits, . _ -');

@@ -15,7 +15,7 @@ import {
 } from './types';
 
 /**
- * Alipay OpenAPI gateway, RSA2 (PROVIDERS.md "Alipay"), from the merchant's side.
+ * Alipay OpenAPI gateway, RSA2 (docs/PROVIDERS.md#alipay), from the merchant's side.
  *
  * Everything is a flat set of string parameters signed with RSA-SHA256 over the sorted
  * `key=value&...` of the raw (decoded) values:

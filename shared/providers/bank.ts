@@ -15,7 +15,7 @@ import {
 } from './types';
 
 /**
- * Bank gateway (PROVIDERS.md "Bank gateway"): a Stripe-style HMAC webhook scheme.
+ * Bank gateway (docs/PROVIDERS.md#bank-gateway): a Stripe-style HMAC webhook scheme.
  *
  * Callback: POST JSON, header `Bank-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]`, where each
  * v1 is HMAC-SHA256(secret, `${t}.${rawBody}`). Several v1 values and several configured secrets

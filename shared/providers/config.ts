@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The provider configuration document (API.md): a Secrets Manager secret in AWS, a JSON file
+ * The provider configuration document (docs/API.md#provider-configuration-document): a Secrets Manager secret in AWS, a JSON file
  * locally. Keys are PEM strings. Several WeChat platform keys (by serial) and several bank
  * webhook secrets may be live at once, for rotation.
  */

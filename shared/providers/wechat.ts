@@ -15,7 +15,7 @@ import {
 } from './types';
 
 /**
- * WeChat Pay API v3 (PROVIDERS.md "WeChat Pay API v3"), merchant side.
+ * WeChat Pay API v3 (docs/PROVIDERS.md#wechat-pay-api-v3), merchant side.
  *
  * Inbound (callbacks) and WeChat's answers to our calls are signed the same way: RSA-SHA256
  * (PKCS#1 v1.5) over `${Wechatpay-Timestamp}\n${Wechatpay-Nonce}\n${raw body}\n`, with the platform

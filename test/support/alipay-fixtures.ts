@@ -71,7 +71,7 @@ export function formFields(body: string | Buffer): Record<string, string> {
 }
 
 /**
- * The signed string, written from PROVIDERS.md independently of both modules: sorted keys,
+ * The signed string, written from docs/PROVIDERS.md#sign-content independently of both modules: sorted keys,
  * `key=value` over raw values, joined by `&`, empty values and the omitted keys left out.
  */
 export function referenceSignString(params: Readonly<Record<string, string>>, omitted: readonly string[]): string {

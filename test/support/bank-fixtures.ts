@@ -37,7 +37,7 @@ export function toRawCallback(callback: OutboundCallback): RawCallback {
   return { headers, body: Buffer.from(callback.body, 'utf8') };
 }
 
-/** Signs a hand-made body the way the bank does (written from PROVIDERS.md, independently). */
+/** Signs a hand-made body the way the bank does (written from docs/PROVIDERS.md#verifying-a-webhook, independently). */
 export function bankV1(secret: string, timestamp: number, body: string | Buffer): string {
   return createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
 }

@@ -4,7 +4,7 @@ import type { WechatSandboxKeys } from '../../local/sandbox/wechat';
 import type { FetchLike, RawCallback } from '../../shared/providers/types';
 
 /**
- * WeChat test fixtures. The signing and encryption here are written from PROVIDERS.md on their
+ * WeChat test fixtures. The signing and encryption here are written from docs/PROVIDERS.md#verifying-a-callback on their
  * own (not borrowed from the merchant module or the simulator), so hand-made callbacks and
  * answers check both sides against the spec.
  */

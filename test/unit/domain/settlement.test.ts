@@ -7,7 +7,7 @@ const order = createOrder({ orderId: 'ord_1', customerId: 'c1', items, firstPaym
 const payment = createPayment({ paymentId: 'pay_1', orderId: 'ord_1', customerId: 'c1', amount: 1000, method: 'alipay', now, timing: { ttlMinutes: 30, reminderMinutes: 5 } });
 const processing = transitionPayment(payment, { to: 'processing', now, source: 'customer', reason: 'start' }).after;
 
-describe('order sync (the seed table)', () => {
+describe('order sync (docs/API.md#order-statuses)', () => {
   it('succeeded pays the order; failed, cancelled and expired leave it pending', () => {
     expect(ORDER_STATUS_AFTER_PAYMENT).toEqual({ succeeded: 'paid', failed: 'pending', cancelled: 'pending', expired: 'pending' });
     const paid = settlePayment(processing, order, { to: 'succeeded', now, source: 'provider', reason: 'ok' });
