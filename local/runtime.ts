@@ -20,6 +20,7 @@ import { createTable, dynamoClient, type DynamoEmulator, startDynamoEmulator } f
 import { startLocalQueues, type LocalQueues } from './queues';
 import { loadOrCreateSandboxKeys, type SandboxKeys } from './sandbox/keys';
 import { createSandbox, type Sandbox } from './sandbox/server';
+import { SANDBOX_REFUND_OUTCOMES, type SandboxRefundOutcome } from './sandbox/types';
 import { LOCAL_HOST, localBaseUrl } from './settings';
 import { startSqsEventSource, type SqsHandler } from './sqs-event-source';
 
@@ -100,8 +101,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     server.closeIdleConnections?.();
 
-    // A bad PAYMENTS_CONFIG fails here too, before the emulator's JVM is started for nothing.
+    // A bad PAYMENTS_CONFIG (or SANDBOX_REFUND_OUTCOME) fails here too, before the emulator's JVM is started for nothing.
     const { config, configPath, sandboxKeys } = await providerConfig(options, baseUrl);
+    const sandboxRefundOutcome = refundOutcome(env);
 
     const emulator: DynamoEmulator = await startDynamoEmulator(options.fresh ? {} : { dataDir: path.join(options.dataDir, 'dynamodb') });
     stops.push(() => emulator.stop());
@@ -136,7 +138,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       for (const product of DEMO_PRODUCTS) await repo.commit([{ kind: 'putProduct', product }]);
     }
 
-    const sandbox = createSandbox({ keys: sandboxKeys, publicBaseUrl: baseUrl, retryDelaysMs: retryDelays(env), log: logger });
+    const sandbox = createSandbox({ keys: sandboxKeys, publicBaseUrl: baseUrl, retryDelaysMs: retryDelays(env), refundOutcome: sandboxRefundOutcome, log: logger });
     stops.push(() => sandbox.stop());
 
     const handlers = new Map<string, HttpHandler>();
@@ -256,6 +258,15 @@ async function providerConfig(options: RuntimeOptions, baseUrl: string): Promise
 function retryDelays(env: NodeJS.ProcessEnv): number[] {
   const raw = env.SANDBOX_RETRY_DELAYS_MS;
   return raw ? raw.split(',').map((value) => Number(value.trim())).filter((value) => Number.isFinite(value) && value >= 0) : [1_000, 2_000, 5_000, 15_000, 30_000, 60_000];
+}
+
+/** SANDBOX_REFUND_OUTCOME: what the sandbox providers do with a refund. */
+function refundOutcome(env: NodeJS.ProcessEnv): SandboxRefundOutcome {
+  const raw = env.SANDBOX_REFUND_OUTCOME || 'succeed';
+  if (!(SANDBOX_REFUND_OUTCOMES as readonly string[]).includes(raw)) {
+    throw new Error(`SANDBOX_REFUND_OUTCOME must be one of ${SANDBOX_REFUND_OUTCOMES.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as SandboxRefundOutcome;
 }
 
 function scheduledEvent(): ScheduledEvent {

@@ -5,24 +5,32 @@ import {
   ALIPAY_CODE_BUSINESS_FAILED,
   ALIPAY_CODE_INVALID_ARGUMENTS,
   ALIPAY_CODE_SUCCESS,
+  ALIPAY_REFUND_SUCCESS,
   alipayResponseNodeName,
   fromAlipayTime,
   toAlipayTime,
   type AlipayNotification,
   type AlipayPayBizContent,
+  type AlipayRefundQueryResponse,
   type AlipayResponseNode,
   type AlipayTradeCloseResponse,
   type AlipayTradeQueryResponse,
+  type AlipayTradeRefundResponse,
   type AlipayTradeStatus,
 } from '../../shared/providers/alipay';
 import type { AlipayConfig } from '../../shared/providers/config';
-import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckout, SandboxResponse } from './types';
+import type { CheckoutStore, OutboundCallback, ProviderSimulator, RefundRefusal, SandboxCheckout, SandboxRefund, SandboxResponse } from './types';
 
 /**
  * The Alipay OpenAPI gateway, from Alipay's side. Signing and verifying are written here
  * independently of the merchant module (shared/providers/alipay.ts), so a mistake on either side
  * shows up in the tests instead of being shared by both; only the wire types and the GMT+8 time
  * format are shared.
+ *
+ * Refunds are synchronous, as at Alipay: alipay.trade.refund answers fund_change Y when the money
+ * moved (SANDBOX_REFUND_OUTCOME succeed / silent), refuses with ACQ.SELLER_BALANCE_NOT_ENOUGH (fail),
+ * or answers fund_change N and never finishes (abnormal: Alipay has no such state, the refund just
+ * stays unfinished). A finished refund is notified as a trade_status_sync carrying refund fields.
  */
 
 /** What Alipay holds: the merchant's app public key (checks our requests) and its own private
@@ -128,6 +136,25 @@ function textError(statusCode: number, error: GatewayError): SandboxResponse {
 }
 
 const TradeRefSchema = z.object({ out_trade_no: z.string().min(1) });
+const RefundBizContentSchema = TradeRefSchema.extend({
+  refund_amount: z.string(),
+  // Optional at Alipay, which then uses out_trade_no (a single, full refund).
+  out_request_no: z.string().min(1).max(64).optional(),
+  refund_reason: z.string().max(256).optional(),
+});
+const RefundQueryBizContentSchema = TradeRefSchema.extend({
+  out_request_no: z.string().min(1),
+  query_options: z.array(z.string()).optional(),
+});
+
+const API_METHODS = new Set(['alipay.trade.query', 'alipay.trade.close', 'alipay.trade.refund', 'alipay.trade.fastpay.refund.query']);
+
+const REFUND_REFUSALS: Readonly<Record<RefundRefusal, [string, string]>> = {
+  not_found: ['ACQ.TRADE_NOT_EXIST', 'trade does not exist'],
+  not_paid: ['ACQ.TRADE_STATUS_ERROR', 'trade is not paid'],
+  exceeds_refundable: ['ACQ.REASON_TRADE_REFUND_FEE_ERR', 'refund amount is more than the refundable amount'],
+  number_reused: ['ACQ.DISCORDANT_REPEAT_REQUEST', 'out_request_no was used with other parameters'],
+};
 const PayBizContentSchema = TradeRefSchema.extend({
   total_amount: z.string(),
   subject: z.string().min(1),
@@ -221,7 +248,13 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     return { statusCode: 302, headers: { location: store.checkoutUrl(biz.out_trade_no) }, body: '' };
   }
 
-  function queryTrade(checkout: SandboxCheckout | undefined, now: Date): AlipayTradeQueryResponse {
+  /** A paid trade refunded in full is TRADE_CLOSED. */
+  function tradeStatus(checkout: SandboxCheckout, store: CheckoutStore): AlipayTradeStatus {
+    const fullyRefunded = checkout.state === 'paid' && store.refunds.refundedAmount(checkout.paymentId) === checkout.amount;
+    return fullyRefunded ? 'TRADE_CLOSED' : TRADE_STATUS[checkout.state];
+  }
+
+  function queryTrade(checkout: SandboxCheckout | undefined, store: CheckoutStore, now: Date): AlipayTradeQueryResponse {
     if (!checkout) return businessFailed('ACQ.TRADE_NOT_EXIST', 'trade does not exist');
     const paid = checkout.state === 'paid';
     return {
@@ -229,7 +262,7 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
       msg: 'Success',
       trade_no: tradeNo(checkout),
       out_trade_no: checkout.paymentId,
-      trade_status: TRADE_STATUS[checkout.state],
+      trade_status: tradeStatus(checkout, store),
       total_amount: fenToYuan(checkout.amount),
       ...(paid && { buyer_pay_amount: fenToYuan(checkout.amount), send_pay_date: toAlipayTime(new Date(checkout.paidAt ?? now)) }),
     };
@@ -243,16 +276,72 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     return { code: ALIPAY_CODE_SUCCESS, msg: 'Success', trade_no: tradeNo(checkout), out_trade_no: checkout.paymentId };
   }
 
-  /** alipay.trade.query / alipay.trade.close: form-encoded POST, signed JSON answer. */
+  /** alipay.trade.refund: a number seen before answers that refund (fund_change N), never a second one. */
+  function refundTrade(params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): AlipayTradeRefundResponse {
+    const biz = parseBizContent(params, RefundBizContentSchema);
+    const amount = biz && amountOf(biz.refund_amount);
+    if (!biz || amount === undefined) return businessFailed('ACQ.INVALID_PARAMETER', 'biz_content is invalid');
+    const checkout = alipayCheckout(store, biz.out_trade_no);
+    const refundId = biz.out_request_no ?? biz.out_trade_no;
+    const refuse = (refusal: RefundRefusal) => businessFailed(...REFUND_REFUSALS[refusal]);
+    if (!checkout) return refuse('not_found');
+    const isNew = !store.refunds.find(refundId);
+    const { outcome } = store.refunds;
+    if (isNew && outcome === 'fail' && checkout.state === 'paid') return businessFailed('ACQ.SELLER_BALANCE_NOT_ENOUGH', 'the seller balance is not enough');
+    const settle = outcome === 'abnormal' ? 'never' : 'now';
+    const opened = store.refunds.open({ paymentId: checkout.paymentId, refundId, amount, reason: biz.refund_reason, settle }, now);
+    if (opened.result === 'refused') return refuse(opened.refusal);
+    const { refund } = opened;
+    const moved = opened.result === 'opened' && refund.state === 'succeeded';
+    return {
+      code: ALIPAY_CODE_SUCCESS,
+      msg: 'Success',
+      trade_no: tradeNo(checkout),
+      out_trade_no: checkout.paymentId,
+      buyer_logon_id: '159****5620',
+      fund_change: moved ? 'Y' : 'N',
+      // Cumulative: everything refunded on the trade so far.
+      refund_fee: fenToYuan(store.refunds.refundedAmount(checkout.paymentId)),
+      ...(refund.state === 'succeeded' ? { gmt_refund_pay: toAlipayTime(new Date(refund.settledAt ?? now)) } : {}),
+    };
+  }
+
+  /** alipay.trade.fastpay.refund.query: refund_status only once the refund has succeeded. */
+  function queryRefund(params: ReadonlyMap<string, string>, store: CheckoutStore): AlipayRefundQueryResponse {
+    const biz = parseBizContent(params, RefundQueryBizContentSchema);
+    if (!biz) return businessFailed('ACQ.INVALID_PARAMETER', 'biz_content.out_trade_no or out_request_no is missing');
+    const checkout = alipayCheckout(store, biz.out_trade_no);
+    if (!checkout) return businessFailed('ACQ.TRADE_NOT_EXIST', 'trade does not exist');
+    const found = store.refunds.find(biz.out_request_no);
+    const refund = found?.paymentId === checkout.paymentId && found.state === 'succeeded' ? found : undefined;
+    const base = { code: ALIPAY_CODE_SUCCESS, msg: 'Success', trade_no: tradeNo(checkout), out_trade_no: checkout.paymentId, out_request_no: biz.out_request_no };
+    if (!refund) return base;
+    const withTime = biz.query_options?.includes('gmt_refund_pay') && refund.settledAt;
+    return {
+      ...base,
+      total_amount: fenToYuan(checkout.amount),
+      refund_amount: fenToYuan(refund.amount),
+      refund_status: ALIPAY_REFUND_SUCCESS,
+      ...(withTime ? { gmt_refund_pay: toAlipayTime(new Date(refund.settledAt ?? '')) } : {}),
+    };
+  }
+
+  function answerFor(method: string, params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): AlipayResponseNode {
+    if (method === 'alipay.trade.refund') return refundTrade(params, store, now);
+    if (method === 'alipay.trade.fastpay.refund.query') return queryRefund(params, store);
+    const ref = parseBizContent(params, TradeRefSchema);
+    if (!ref) return businessFailed('ACQ.INVALID_PARAMETER', 'biz_content.out_trade_no is missing');
+    const checkout = alipayCheckout(store, ref.out_trade_no);
+    return method === 'alipay.trade.query' ? queryTrade(checkout, store, now) : closeTrade(checkout, store);
+  }
+
+  /** The API methods: form-encoded POST, signed JSON answer. */
   function apiCall(params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): SandboxResponse {
     const method = params.get('method') ?? '';
-    const nodeName = method === 'alipay.trade.query' || method === 'alipay.trade.close' ? alipayResponseNodeName(method) : 'error_response';
+    const nodeName = API_METHODS.has(method) ? alipayResponseNodeName(method) : 'error_response';
     const error = requestError(params) ?? (nodeName === 'error_response' ? invalidArguments('isv.invalid-method', 'unknown method') : undefined);
     if (error) return signedAnswer(nodeName, error);
-    const ref = parseBizContent(params, TradeRefSchema);
-    if (!ref) return signedAnswer(nodeName, businessFailed('ACQ.INVALID_PARAMETER', 'biz_content.out_trade_no is missing'));
-    const checkout = alipayCheckout(store, ref.out_trade_no);
-    return signedAnswer(nodeName, method === 'alipay.trade.query' ? queryTrade(checkout, now) : closeTrade(checkout, store));
+    return signedAnswer(nodeName, answerFor(method, params, store, now));
   }
 
   /** The asynchronous notification, signed over every field but sign and sign_type. */
@@ -280,6 +369,33 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     };
   }
 
+  /** Every field but sign is signed (the documented string leaves sign_type out too). */
+  function signedForm(url: string, unsigned: Readonly<Record<string, string | undefined>>): OutboundCallback {
+    const fields = new Map(Object.entries(unsigned).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    fields.set('sign', rsa2(signString(fields, ['sign', 'sign_type']), alipayPrivateKey));
+    return { url, headers: { 'Content-Type': NOTIFICATION_CONTENT_TYPE }, body: new URLSearchParams([...fields]).toString() };
+  }
+
+  /**
+   * After a refund Alipay notifies the trade again: TRADE_SUCCESS while part of it remains,
+   * TRADE_CLOSED once all of it is refunded, with out_biz_no (the refund's out_request_no; none
+   * for a console refund), refund_fee (CUMULATIVE) and gmt_refund. Only a success is notified.
+   */
+  function refundNotificationFields(checkout: SandboxCheckout, refund: SandboxRefund, now: Date): Record<string, string | undefined> {
+    const refundedAfter = refund.refundedAfter ?? refund.amount;
+    const closed = refundedAfter === checkout.amount;
+    const refundedAt = toAlipayTime(new Date(refund.settledAt ?? now));
+    return {
+      ...notificationFields(checkout, now),
+      notify_id: refund.notificationId,
+      trade_status: closed ? 'TRADE_CLOSED' : 'TRADE_SUCCESS',
+      out_biz_no: refund.refundId,
+      refund_fee: fenToYuan(refundedAfter),
+      gmt_refund: refundedAt,
+      ...(closed ? { gmt_close: refundedAt } : {}),
+    };
+  }
+
   return {
     name: 'alipay',
     handle: async (request, store, now) => {
@@ -290,12 +406,9 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
       if (request.method === 'POST') return apiCall(params, store, now);
       return textError(405, invalidArguments('isv.invalid-http-method', 'use GET or POST'));
     },
-    buildCallback: (checkout, now): OutboundCallback | undefined => {
-      if (checkout.state === 'pending') return undefined;
-      const fields = new Map(Object.entries(notificationFields(checkout, now)).filter((entry): entry is [string, string] => entry[1] !== undefined));
-      fields.set('sign', rsa2(signString(fields, ['sign', 'sign_type']), alipayPrivateKey));
-      return { url: checkout.notifyUrl, headers: { 'Content-Type': NOTIFICATION_CONTENT_TYPE }, body: new URLSearchParams([...fields]).toString() };
-    },
+    buildCallback: (checkout, now) => (checkout.state === 'pending' ? undefined : signedForm(checkout.notifyUrl, notificationFields(checkout, now))),
+    buildRefundCallback: (checkout, refund, now) =>
+      refund.state === 'succeeded' ? signedForm(checkout.notifyUrl, refundNotificationFields(checkout, refund, now)) : undefined,
     isAcknowledged: (statusCode, body) => statusCode === 200 && body === 'success',
   };
 }

@@ -1,13 +1,18 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CURRENCY, isFen } from '../../shared/domain/money';
-import type { BankCallbackBody, BankStatus } from '../../shared/providers/bank';
+import type { BankCallbackBody, BankRefund, BankRefundEvent, BankRefundStatus, BankStatus } from '../../shared/providers/bank';
 import type { BankConfig } from '../../shared/providers/config';
-import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckout, SandboxRequest, SandboxResponse } from './types';
+import type { CheckoutStore, OutboundCallback, ProviderSimulator, RefundRefusal, SandboxCheckout, SandboxRefund, SandboxRequest, SandboxResponse } from './types';
 
 /**
  * The bank gateway, from the bank's side. Its signing is written here independently of the
  * merchant module (shared/providers/bank.ts), so a mistake on either side shows up in the tests
  * instead of being shared by both.
+ *
+ * Refund API under the gateway URL: POST /refunds (Idempotency-Key = refund_id) answers `pending`
+ * and the refund ends shortly after (SANDBOX_REFUND_OUTCOME: succeeded, failed or requires_action)
+ * with its refund.* webhook; GET /refunds/{refund_id}. Requests are checked against the
+ * merchant's signing secret; answers are signed like webhooks.
  */
 
 /** What the bank holds: the webhook secrets it signs callbacks with (the first one is current)
@@ -18,6 +23,9 @@ export interface BankSandboxKeys {
 }
 
 const PAY_PATHS = new Set(['/pay', '/']);
+/** The refund API below the gateway URL (`/pay` in the generated config); the signed path starts at `/refunds`. */
+const REFUNDS_PATH = /^(?:\/pay)?(\/refunds(?:\/([^/]+))?)$/;
+const TOLERANCE_SECONDS = 300;
 const REQUIRED_PAY_PARAMS = ['payment_id', 'amount', 'currency', 'expires_at', 'return_url', 'notify_url'] as const;
 
 const CALLBACK_STATUS: Readonly<Record<Exclude<SandboxCheckout['state'], 'pending'>, BankStatus>> = {
@@ -83,6 +91,108 @@ function readPayEntry(query: URLSearchParams): PayEntry | string {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Refund API
+// ---------------------------------------------------------------------------------------------
+
+const REFUND_STATUS: Readonly<Record<SandboxRefund['state'], BankRefundStatus>> = {
+  processing: 'pending',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  abnormal: 'requires_action',
+};
+
+const REFUND_EVENT: Readonly<Record<Exclude<SandboxRefund['state'], 'processing'>, string>> = {
+  succeeded: 'refund.succeeded',
+  failed: 'refund.failed',
+  abnormal: 'refund.requires_action',
+};
+
+/** Why the sandbox fails a refund under SANDBOX_REFUND_OUTCOME=fail (one of Stripe's failure reasons). */
+const FAILURE_REASON = 'declined';
+
+const REFUSALS: Readonly<Record<RefundRefusal, [number, string, string]>> = {
+  not_found: [404, 'payment_not_found', 'no such payment'],
+  not_paid: [409, 'payment_not_refundable', 'the payment was not paid'],
+  exceeds_refundable: [409, 'amount_exceeds_refundable', 'the amount is more than what remains to refund'],
+  number_reused: [409, 'idempotency_key_reused', 'this refund_id was used with other parameters'],
+};
+
+/** `t=<seconds>,v1=<hex>`: the request signature with the merchant's signing secret over `${t}.${METHOD}.${path}.${body}`. */
+function requestSigned(keys: BankSandboxKeys, request: SandboxRequest, signedPath: string, now: Date): boolean {
+  const parts = new Map((request.headers['bank-signature'] ?? '').split(',').map((part) => part.split('=', 2) as [string, string]));
+  const timestamp = parts.get('t') ?? '';
+  const given = Buffer.from(parts.get('v1')?.toLowerCase() ?? '', 'utf8');
+  if (!/^\d{1,12}$/.test(timestamp) || Math.abs(Number(timestamp) - Math.floor(now.getTime() / 1000)) > TOLERANCE_SECONDS) return false;
+  const expected = Buffer.from(hmacHex(keys.signingSecret, `${timestamp}.${request.method}.${signedPath}.${request.body}`), 'utf8');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+function refundOf(checkout: SandboxCheckout, refund: SandboxRefund): BankRefund {
+  return {
+    refund_id: refund.refundId ?? refund.key,
+    payment_id: checkout.paymentId,
+    amount: refund.amount,
+    currency: checkout.currency,
+    status: REFUND_STATUS[refund.state],
+    ...(refund.state === 'failed' ? { failure_reason: FAILURE_REASON } : {}),
+    created_at: refund.createdAt,
+    ...(refund.state === 'succeeded' ? { succeeded_at: refund.settledAt ?? refund.createdAt } : {}),
+  };
+}
+
+interface RefundBody {
+  refund_id: string;
+  payment_id: string;
+  amount: number;
+  reason?: string;
+}
+
+function readRefundBody(request: SandboxRequest): RefundBody | string {
+  let body: unknown;
+  try {
+    body = JSON.parse(request.body);
+  } catch {
+    return 'body is not JSON';
+  }
+  if (typeof body !== 'object' || body === null) return 'body is not a JSON object';
+  const { refund_id: refundId, payment_id: paymentId, amount, currency, reason } = body as Record<string, unknown>;
+  if (typeof refundId !== 'string' || !/^[\w-]{1,64}$/.test(refundId)) return 'refund_id must be 1-64 letters, digits, _ or -';
+  if (request.headers['idempotency-key'] !== refundId) return 'Idempotency-Key must be the refund_id';
+  if (typeof paymentId !== 'string' || paymentId === '') return 'payment_id is missing';
+  if (!isFen(amount) || amount < 1) return 'amount must be a positive integer of minor units';
+  if (currency !== CURRENCY) return 'unsupported currency';
+  if (reason !== undefined && typeof reason !== 'string') return 'reason must be text';
+  return { refund_id: refundId, payment_id: paymentId, amount, ...(reason ? { reason } : {}) };
+}
+
+function bankCheckout(store: CheckoutStore, paymentId: string): SandboxCheckout | undefined {
+  const checkout = store.get(paymentId);
+  return checkout?.provider === 'bank' ? checkout : undefined;
+}
+
+function refundApi(keys: BankSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date, sign: SignedJson): SandboxResponse {
+  const match = REFUNDS_PATH.exec(request.path);
+  const [, signedPath = '', refundIdSegment] = match ?? [];
+  const fail = (statusCode: number, code: string, message: string) => sign(statusCode, { error: { code, message } }, now);
+  if (!requestSigned(keys, request, signedPath, now)) return fail(401, 'invalid_signature', 'Bank-Signature does not verify with the signing secret');
+
+  if (request.method === 'GET' && refundIdSegment !== undefined) {
+    const refund = store.refunds.find(decodeURIComponent(refundIdSegment));
+    const checkout = refund && bankCheckout(store, refund.paymentId);
+    return refund && checkout ? sign(200, refundOf(checkout, refund), now) : fail(404, 'refund_not_found', 'no such refund');
+  }
+  if (request.method !== 'POST' || refundIdSegment !== undefined) return fail(405, 'method_not_allowed', 'POST /refunds or GET /refunds/{refund_id}');
+
+  const body = readRefundBody(request);
+  if (typeof body === 'string') return fail(400, 'invalid_request', body);
+  const checkout = bankCheckout(store, body.payment_id);
+  if (!checkout) return fail(...REFUSALS.not_found);
+  const opened = store.refunds.open({ paymentId: checkout.paymentId, refundId: body.refund_id, amount: body.amount, reason: body.reason, settle: 'later' }, now);
+  if (opened.result === 'refused') return fail(...REFUSALS[opened.refusal]);
+  return sign(200, refundOf(checkout, opened.refund), now);
+}
+
 function enterPayPage(keys: BankSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date): SandboxResponse {
   if (!payParamsSigned(request.query, keys.signingSecret)) return textError(400, 'signature does not verify');
   const entry = readPayEntry(request.query);
@@ -113,30 +223,51 @@ function callbackBody(checkout: SandboxCheckout, status: BankStatus, now: Date):
   };
 }
 
+type SignedJson = (statusCode: number, payload: unknown, now: Date) => SandboxResponse;
+
+function refundEvent(checkout: SandboxCheckout, refund: SandboxRefund, state: Exclude<SandboxRefund['state'], 'processing'>, now: Date): BankRefundEvent {
+  return {
+    event_id: refund.notificationId,
+    type: REFUND_EVENT[state],
+    refund_id: refund.refundId ?? refund.key,
+    payment_id: checkout.paymentId,
+    amount: refund.amount,
+    currency: checkout.currency,
+    occurred_at: refund.settledAt ?? now.toISOString(),
+    ...(state === 'failed' ? { failure_reason: FAILURE_REASON } : {}),
+  };
+}
+
 export function createBankSimulator(keys: BankSandboxKeys): ProviderSimulator {
   const [currentWebhookSecret] = keys.webhookSecrets;
   if (currentWebhookSecret === undefined) throw new Error('bank sandbox needs at least one webhook secret');
 
+  /** Webhooks and API answers alike: `Bank-Signature: t=<seconds>,v1=<HMAC of `${t}.${body}`>` with the current webhook secret. */
+  const signature = (body: string, now: Date) => {
+    const timestamp = Math.floor(now.getTime() / 1000);
+    return `t=${timestamp},v1=${hmacHex(currentWebhookSecret, `${timestamp}.${body}`)}`;
+  };
+  const webhook = (url: string, payload: unknown, now: Date): OutboundCallback => {
+    const body = JSON.stringify(payload);
+    return { url, headers: { 'Content-Type': 'application/json', 'Bank-Signature': signature(body, now) }, body };
+  };
+  const signedJson: SignedJson = (statusCode, payload, now) => {
+    const body = JSON.stringify(payload);
+    return { statusCode, headers: { 'content-type': 'application/json', 'bank-signature': signature(body, now) }, body };
+  };
+
   return {
     name: 'bank',
     handle: async (request, store, now) => {
+      if (REFUNDS_PATH.test(request.path)) return refundApi(keys, request, store, now, signedJson);
       if (!PAY_PATHS.has(request.path)) return textError(404, 'not found');
       if (request.method !== 'GET') return textError(405, 'method not allowed');
       return enterPayPage(keys, request, store, now);
     },
-    buildCallback: (checkout, now) => {
-      if (checkout.state === 'pending') return undefined;
-      const body = JSON.stringify(callbackBody(checkout, CALLBACK_STATUS[checkout.state], now));
-      const timestamp = Math.floor(now.getTime() / 1000);
-      return {
-        url: checkout.notifyUrl,
-        headers: {
-          'Content-Type': 'application/json',
-          'Bank-Signature': `t=${timestamp},v1=${hmacHex(currentWebhookSecret, `${timestamp}.${body}`)}`,
-        },
-        body,
-      } satisfies OutboundCallback;
-    },
+    buildCallback: (checkout, now) =>
+      checkout.state === 'pending' ? undefined : webhook(checkout.notifyUrl, callbackBody(checkout, CALLBACK_STATUS[checkout.state], now), now),
+    buildRefundCallback: (checkout, refund, now) =>
+      refund.state === 'processing' ? undefined : webhook(checkout.notifyUrl, refundEvent(checkout, refund, refund.state, now), now),
     isAcknowledged: (statusCode) => statusCode >= 200 && statusCode < 300,
   };
 }

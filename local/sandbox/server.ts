@@ -1,13 +1,22 @@
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/core/deps';
 import type { Clock } from '../../shared/core/ports';
-import { fenToYuan } from '../../shared/domain/money';
+import { fenToYuan, isFen } from '../../shared/domain/money';
 import type { ProviderName } from '../../shared/providers/types';
 import { createAlipaySimulator } from './alipay';
 import { createBankSimulator } from './bank';
 import { checkoutPage, decisionPage, messagePage } from './checkout-page';
 import type { SandboxKeys } from './keys';
-import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckout, SandboxResponse } from './types';
+import { createCheckoutStore, PROVIDER_IDS } from './store';
+import type {
+  CheckoutStore,
+  OutboundCallback,
+  ProviderSimulator,
+  RefundRefusal,
+  SandboxCheckout,
+  SandboxRefund,
+  SandboxRefundOutcome,
+  SandboxResponse,
+} from './types';
 import { createWechatSimulator } from './wechat';
 
 /**
@@ -15,7 +24,11 @@ import { createWechatSimulator } from './wechat';
  * - `/sandbox/<wechat|alipay|bank>/...`: that provider's API, answered by its simulator;
  * - `GET /sandbox/checkout/<paymentId>`: the pay URL's page, where a person or a test decides;
  * - `POST /sandbox/checkout/<paymentId>/<pay|fail|cancel>`: the decision, after which the
- *   provider's callback is sent to the merchant's notify URL and retried until acknowledged.
+ *   provider's callback is sent to the merchant's notify URL and retried until acknowledged;
+ * - `POST /sandbox/refunds {paymentId, amount, notify?}`: a refund made on the provider's own
+ *   console, outside the merchant's system; notified unless `notify` is false.
+ * Refunds the merchant asks for through a provider's API end as `refundOutcome` says
+ * (SANDBOX_REFUND_OUTCOME) and are notified in that provider's format, retried like callbacks.
  */
 
 export const CUSTOMER_DECISIONS = ['pay', 'fail', 'cancel'] as const;
@@ -38,6 +51,11 @@ export type CallbackDelivery = { attempt: number; at: string; acknowledged: bool
   | { statusCode?: undefined; error: string }
 );
 
+export type ConsoleRefund =
+  | { result: 'refunded'; refund: SandboxRefund; refundedAmount: number; refundableAmount: number }
+  | { result: 'not_found'; message: string }
+  | { result: RefundRefusal; message: string };
+
 export type Decision =
   | { result: 'decided'; checkout: SandboxCheckout; delivery: CallbackDelivery | undefined; retrying: boolean }
   | { result: 'not_found'; message: string }
@@ -58,6 +76,12 @@ export interface SandboxOptions {
   retryDelaysMs?: readonly number[];
   clock?: Clock;
   log?: Logger;
+  /** SANDBOX_REFUND_OUTCOME (default succeed). */
+  refundOutcome?: SandboxRefundOutcome;
+  /** How long after the API accepted it a WeChat or bank refund ends (default 200 ms). */
+  refundSettleDelayMs?: number;
+  /** WeChat's least time between two refunds of one payment (default 0: not enforced). */
+  refundSpacingMs?: number;
 }
 
 export interface SandboxHttpRequest {
@@ -75,8 +99,12 @@ export interface Sandbox {
   handle(request: SandboxHttpRequest): Promise<SandboxResponse | undefined>;
   readonly store: CheckoutStore;
   decide(paymentId: string, decision: CustomerDecision): Promise<Decision>;
+  /** A refund made on the provider's console (outside the merchant's system); it succeeds. */
+  refund(paymentId: string, amount: number, options?: { notify?: boolean }): ConsoleRefund;
   /** Every callback attempt for a payment, oldest first. */
   deliveries(paymentId: string): CallbackDelivery[];
+  /** Every refund notification attempt for a payment's refunds, oldest first. */
+  refundDeliveries(paymentId: string): (CallbackDelivery & { refundKey: string })[];
   /** Cancels pending retries and waits for attempts under way. */
   stop(): Promise<void>;
 }
@@ -92,32 +120,9 @@ function isExpired(checkout: SandboxCheckout, now: Date): boolean {
   return checkout.state === 'pending' && Date.parse(checkout.expiresAt) <= now.getTime();
 }
 
-function randomDigits(count: number): string {
-  return Array.from({ length: count }, () => randomInt(10)).join('');
-}
-
-/** Ids in each provider's own style, fixed at the decision so every retry repeats them. */
-const PROVIDER_IDS: Readonly<Record<ProviderName, { transactionId(now: Date): string; notificationId(): string }>> = {
-  wechat: { transactionId: () => `4200${randomDigits(24)}`, notificationId: () => randomUUID() },
-  alipay: {
-    transactionId: (now) => `${now.toISOString().slice(0, 10).replaceAll('-', '')}${randomDigits(20)}`,
-    notificationId: () => randomBytes(16).toString('hex'),
-  },
-  bank: { transactionId: () => `txn_${randomBytes(12).toString('hex')}`, notificationId: () => `evt_${randomBytes(12).toString('hex')}` },
-};
-
-function createCheckoutStore(publicBaseUrl: string): CheckoutStore {
-  const checkouts = new Map<string, SandboxCheckout>();
+function createSimulators(keys: SandboxKeys, refundSpacingMs: number): Partial<Record<ProviderName, ProviderSimulator>> {
   return {
-    get: (paymentId) => checkouts.get(paymentId),
-    put: (checkout) => void checkouts.set(checkout.paymentId, checkout),
-    checkoutUrl: (paymentId) => `${publicBaseUrl}/sandbox/checkout/${encodeURIComponent(paymentId)}`,
-  };
-}
-
-function createSimulators(keys: SandboxKeys): Partial<Record<ProviderName, ProviderSimulator>> {
-  return {
-    ...(keys.wechat ? { wechat: createWechatSimulator(keys.wechat) } : {}),
+    ...(keys.wechat ? { wechat: createWechatSimulator(keys.wechat, { refundSpacingMs }) } : {}),
     ...(keys.alipay ? { alipay: createAlipaySimulator(keys.alipay) } : {}),
     ...(keys.bank ? { bank: createBankSimulator(keys.bank) } : {}),
   };
@@ -156,10 +161,56 @@ function decodedSegment(segment: string): string | undefined {
 }
 
 const PROVIDER_PATH = /^\/sandbox\/(wechat|alipay|bank)(\/.*)?$/;
+const CONSOLE_REFUNDS_PATH = '/sandbox/refunds';
 const CHECKOUT_PATH = /^\/sandbox\/checkout\/([^/]+)(?:\/([^/]+))?$/;
 
 function isDecision(action: string): action is CustomerDecision {
   return (CUSTOMER_DECISIONS as readonly string[]).includes(action);
+}
+
+/** A notification the provider owes the merchant, rebuilt (signed afresh) at every attempt. */
+interface Notice {
+  provider: ProviderName;
+  paymentId: string;
+  /** Set for a refund's notification. */
+  refundKey?: string;
+  build(at: Date): OutboundCallback | undefined;
+}
+
+const DEFAULT_REFUND_SETTLE_DELAY_MS = 200;
+
+function refusalMessage(refusal: RefundRefusal, paymentId: string, store: CheckoutStore): string {
+  if (refusal === 'not_paid') return `Payment ${paymentId} is not paid: there is nothing to refund.`;
+  if (refusal === 'exceeds_refundable') return `Only ${store.refunds.refundableAmount(paymentId)} fen of payment ${paymentId} can still be refunded.`;
+  return `The provider refused the refund (${refusal}).`;
+}
+
+/** `POST /sandbox/refunds {paymentId, amount, notify?}`: JSON in, JSON out. */
+function consoleRefundResponse(request: SandboxHttpRequest, refund: Sandbox['refund']): SandboxResponse {
+  if (request.method !== 'POST') return { ...json(405, { error: 'method_not_allowed', message: 'Refund with POST.' }), headers: { allow: 'POST' } };
+  let body: unknown;
+  try {
+    body = JSON.parse(request.body);
+  } catch {
+    body = undefined;
+  }
+  const { paymentId, amount, notify } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof paymentId !== 'string' || !isFen(amount) || amount < 1 || (notify !== undefined && typeof notify !== 'boolean')) {
+    return json(400, { error: 'invalid_request', message: 'Send {"paymentId": string, "amount": fen ≥ 1, "notify"?: boolean}.' });
+  }
+  const outcome = refund(paymentId, amount, { notify });
+  if (outcome.result !== 'refunded') return json(outcome.result === 'not_found' ? 404 : 409, { error: outcome.result, message: outcome.message });
+  const { refund: made, refundedAmount, refundableAmount } = outcome;
+  return json(200, {
+    paymentId,
+    refundId: made.refundId,
+    providerRefundId: made.key,
+    amount: made.amount,
+    state: made.state,
+    notified: made.notify,
+    refundedAmount,
+    refundableAmount,
+  });
 }
 
 export function createSandbox(options: SandboxOptions): Sandbox {
@@ -167,20 +218,57 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   const { clock, log } = options;
   const fetchCallback: CallbackFetch = options.fetch ?? globalThis.fetch;
   const retryDelaysMs = options.retryDelaysMs ?? WECHAT_RETRY_DELAYS_MS;
-  const store = createCheckoutStore(publicBaseUrl);
-  const simulators = createSimulators(options.keys);
+  const simulators = createSimulators(options.keys, options.refundSpacingMs ?? 0);
   const deliveryLog = new Map<string, CallbackDelivery[]>();
-  const retryTimers = new Set<NodeJS.Timeout>();
+  const refundDeliveryLog = new Map<string, (CallbackDelivery & { refundKey: string })[]>();
+  const timers = new Set<NodeJS.Timeout>();
   const attemptsUnderWay = new Set<Promise<unknown>>();
   let stopped = false;
 
   const now = () => clock?.now() ?? new Date();
+  const store = createCheckoutStore({
+    publicBaseUrl,
+    refundOutcome: options.refundOutcome,
+    clock: now,
+    defer: (task) => later(task, options.refundSettleDelayMs ?? DEFAULT_REFUND_SETTLE_DELAY_MS),
+    onRefundSettled: (checkout, refund) => {
+      if (refund.notify && !stopped) track(deliver(refundNotice(checkout, refund), 1), { paymentId: checkout.paymentId, refundKey: refund.key });
+    },
+  });
 
-  function simulatorFor(checkout: SandboxCheckout): ProviderSimulator {
-    const simulator = simulators[checkout.provider];
+  function simulatorFor(provider: ProviderName): ProviderSimulator {
+    const simulator = simulators[provider];
     // Only a simulator puts checkouts in the store, so its provider always has one.
-    if (!simulator) throw new Error(`no ${checkout.provider} simulator for payment ${checkout.paymentId}`);
+    if (!simulator) throw new Error(`no ${provider} simulator`);
     return simulator;
+  }
+
+  /** Runs `task` after `delayMs` unless the sandbox stops first; the timer keeps no process alive. */
+  function later(task: () => void, delayMs: number): void {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      task();
+    }, delayMs);
+    timer.unref();
+    timers.add(timer);
+  }
+
+  function track(attempt: Promise<unknown>, fields: Record<string, unknown>): void {
+    const underWay = attempt
+      .catch((error: unknown) => log?.error('sandbox notification crashed', { ...fields, error: describeError(error) }))
+      .finally(() => attemptsUnderWay.delete(underWay));
+    attemptsUnderWay.add(underWay);
+  }
+
+  /** The payment's callback, rebuilt from the checkout as it is at each attempt. */
+  function checkoutNotice(checkout: SandboxCheckout): Notice {
+    const simulator = simulatorFor(checkout.provider);
+    return { provider: checkout.provider, paymentId: checkout.paymentId, build: (at) => simulator.buildCallback(store.get(checkout.paymentId) ?? checkout, at) };
+  }
+
+  function refundNotice(checkout: SandboxCheckout, refund: SandboxRefund): Notice {
+    const simulator = simulatorFor(checkout.provider);
+    return { provider: checkout.provider, paymentId: checkout.paymentId, refundKey: refund.key, build: (at) => simulator.buildRefundCallback(checkout, refund, at) };
   }
 
   async function post(simulator: ProviderSimulator, callback: OutboundCallback, attempt: number, at: Date): Promise<CallbackDelivery> {
@@ -206,36 +294,31 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     return !stopped && retryDelaysMs[attempt - 1] !== undefined;
   }
 
-  /** One attempt, signed afresh (a new timestamp) with the notification id fixed at the decision. */
-  async function deliver(checkout: SandboxCheckout, attempt: number): Promise<CallbackDelivery | undefined> {
-    const simulator = simulatorFor(checkout);
+  /** One attempt, signed afresh (a new timestamp) with the notification id fixed when it was decided. */
+  async function deliver(notice: Notice, attempt: number): Promise<CallbackDelivery | undefined> {
+    const simulator = simulatorFor(notice.provider);
     const at = now();
-    const callback = simulator.buildCallback(checkout, at);
+    const callback = notice.build(at);
     if (!callback) return undefined;
     const delivery = await post(simulator, callback, attempt, at);
-    deliveryLog.set(checkout.paymentId, [...(deliveryLog.get(checkout.paymentId) ?? []), delivery]);
-    const fields = { provider: checkout.provider, paymentId: checkout.paymentId, ...delivery };
+    const { paymentId, refundKey } = notice;
+    if (refundKey === undefined) deliveryLog.set(paymentId, [...(deliveryLog.get(paymentId) ?? []), delivery]);
+    else refundDeliveryLog.set(paymentId, [...(refundDeliveryLog.get(paymentId) ?? []), { ...delivery, refundKey }]);
+    const fields = { provider: notice.provider, paymentId, ...(refundKey === undefined ? {} : { refundKey }), ...delivery };
     if (delivery.acknowledged) log?.info('sandbox callback acknowledged', fields);
     else if (hasRetryAfter(attempt)) {
       log?.warn('sandbox callback not acknowledged; will retry', fields);
-      scheduleRetry(checkout.paymentId, attempt);
+      later(() => track(deliver(notice, attempt + 1), { paymentId, attempt: attempt + 1 }), retryDelaysMs[attempt - 1] ?? 0);
     } else log?.warn('sandbox callback not acknowledged; no retry left', fields);
     return delivery;
   }
 
-  function scheduleRetry(paymentId: string, attempt: number): void {
-    const timer = setTimeout(() => {
-      retryTimers.delete(timer);
-      const checkout = store.get(paymentId);
-      if (!checkout) return;
-      const underWay = deliver(checkout, attempt + 1)
-        .catch((error: unknown) => log?.error('sandbox callback retry crashed', { paymentId, attempt: attempt + 1, error: describeError(error) }))
-        .finally(() => attemptsUnderWay.delete(underWay));
-      attemptsUnderWay.add(underWay);
-    }, retryDelaysMs[attempt - 1]);
-    // Pending retries do not keep a process alive on their own.
-    timer.unref();
-    retryTimers.add(timer);
+  function consoleRefund(paymentId: string, amount: number, { notify }: { notify?: boolean } = {}): ConsoleRefund {
+    if (!store.get(paymentId)) return { result: 'not_found', message: `The sandbox holds no payment ${paymentId}.` };
+    const opened = store.refunds.open({ paymentId, amount, external: true, notify, settle: 'never' }, now());
+    if (opened.result === 'refused') return { result: opened.refusal, message: refusalMessage(opened.refusal, paymentId, store) };
+    const refund = store.refunds.settle(paymentId, opened.refund.key, now(), 'succeeded');
+    return { result: 'refunded', refund, refundedAmount: store.refunds.refundedAmount(paymentId), refundableAmount: store.refunds.refundableAmount(paymentId) };
   }
 
   async function decide(paymentId: string, decision: CustomerDecision): Promise<Decision> {
@@ -257,7 +340,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     };
     // Written before the first await: a second decision arriving meanwhile sees it decided.
     store.put(decided);
-    const delivery = await deliver(decided, 1);
+    const delivery = await deliver(checkoutNotice(decided), 1);
     return { result: 'decided', checkout: decided, delivery, retrying: delivery !== undefined && !delivery.acknowledged && hasRetryAfter(1) };
   }
 
@@ -301,6 +384,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   async function handle(request: SandboxHttpRequest): Promise<SandboxResponse | undefined> {
     if (request.path !== '/sandbox' && !request.path.startsWith('/sandbox/')) return undefined;
 
+    if (request.path === CONSOLE_REFUNDS_PATH) return consoleRefundResponse(request, consoleRefund);
     const providerMatch = PROVIDER_PATH.exec(request.path);
     if (providerMatch) {
       const provider = providerMatch[1] as ProviderName;
@@ -319,11 +403,13 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     handle,
     store,
     decide,
+    refund: consoleRefund,
     deliveries: (paymentId) => [...(deliveryLog.get(paymentId) ?? [])],
+    refundDeliveries: (paymentId) => [...(refundDeliveryLog.get(paymentId) ?? [])],
     async stop() {
       stopped = true;
-      for (const timer of retryTimers) clearTimeout(timer);
-      retryTimers.clear();
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
       await Promise.allSettled([...attemptsUnderWay]);
     },
   };

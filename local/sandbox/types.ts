@@ -30,6 +30,78 @@ export interface CheckoutStore {
   put(checkout: SandboxCheckout): void;
   /** Absolute URL of the sandbox checkout page for a payment (the "pay URL" a customer opens). */
   checkoutUrl(paymentId: string): string;
+  /** The refunds the provider made on the checkouts it holds. */
+  readonly refunds: RefundLedger;
+}
+
+/** SANDBOX_REFUND_OUTCOME: what the providers do with a refund (`silent`: succeed, notify nobody). */
+export const SANDBOX_REFUND_OUTCOMES = ['succeed', 'fail', 'abnormal', 'silent'] as const;
+export type SandboxRefundOutcome = (typeof SANDBOX_REFUND_OUTCOMES)[number];
+
+/** A refund as the provider holds it. */
+export interface SandboxRefund {
+  /** The provider's own id for the refund (WeChat refund_id; Alipay has none on the wire; the bank's refund_id). */
+  key: string;
+  /** The merchant's refund number (out_refund_no, out_request_no, refund_id); for a console refund,
+   * the provider's own where it gives one (WeChat, bank), else none (Alipay). */
+  refundId?: string;
+  paymentId: string;
+  amount: Fen;
+  reason?: string;
+  /** Where the refund's notification goes when not the payment's notify URL (WeChat's per-refund notify_url). */
+  notifyUrl?: string;
+  state: 'processing' | 'succeeded' | 'failed' | 'abnormal';
+  createdAt: string;
+  /** When it reached its end state. */
+  settledAt?: string;
+  /** Everything refunded on the payment once this refund succeeded, this one included (Alipay's refund_fee). */
+  refundedAfter?: Fen;
+  /** Made on the provider's console, not through its API. */
+  external: boolean;
+  /** Whether the provider sends a notification once the refund has ended. */
+  notify: boolean;
+  /** Id of that notification, fixed so every retry repeats it. */
+  notificationId: string;
+}
+
+export type RefundRefusal =
+  | 'not_found' // the provider holds no such payment
+  | 'not_paid' // the payment was never paid
+  | 'exceeds_refundable' // more than what is paid and not yet refunded
+  | 'number_reused'; // the merchant's refund number again, with another amount
+
+export interface RefundOpening {
+  paymentId: string;
+  /** The merchant's refund number; none for a console refund. */
+  refundId?: string;
+  amount: Fen;
+  reason?: string;
+  notifyUrl?: string;
+  external?: boolean;
+  /** false: the provider sends no notification for this refund (a console refund with notify: false). */
+  notify?: boolean;
+  /** now: ends at once (Alipay answers refunds synchronously); later: the sandbox ends it shortly
+   * (WeChat, bank: the API answers "processing" first); never: it stays processing. */
+  settle: 'now' | 'later' | 'never';
+}
+
+export interface RefundLedger {
+  readonly outcome: SandboxRefundOutcome;
+  /** The payment's refunds, oldest first. */
+  list(paymentId: string): readonly SandboxRefund[];
+  /** By the merchant's refund number, which is unique across its payments (WeChat queries by it alone). */
+  find(refundId: string): SandboxRefund | undefined;
+  /** Succeeded refunds of the payment. */
+  refundedAmount(paymentId: string): Fen;
+  /** What may still be refunded: the paid amount less every refund that has not failed. */
+  refundableAmount(paymentId: string): Fen;
+  /**
+   * A refund of a paid checkout. The merchant's refund number again, for the same payment and
+   * amount, is that same refund (`existing`), never a second one.
+   */
+  open(opening: RefundOpening, now: Date): { result: 'opened' | 'existing'; refund: SandboxRefund } | { result: 'refused'; refusal: RefundRefusal };
+  /** Ends a processing refund, in `state` or else as SANDBOX_REFUND_OUTCOME says; then notifies. */
+  settle(paymentId: string, key: string, now: Date, state?: Exclude<SandboxRefund['state'], 'processing'>): SandboxRefund;
 }
 
 /** A request the merchant (our provider module) sent to the provider, base path stripped. */
@@ -65,6 +137,11 @@ export interface ProviderSimulator {
    * signed with the provider-side keys. Undefined when this provider would not push that outcome.
    */
   buildCallback(checkout: SandboxCheckout, now: Date): OutboundCallback | undefined;
+  /**
+   * The notification the provider sends once `refund` has ended, in its real format and signed.
+   * Undefined when this provider sends none for that end (Alipay notifies only a success).
+   */
+  buildRefundCallback(checkout: SandboxCheckout, refund: SandboxRefund, now: Date): OutboundCallback | undefined;
   /** Whether a response from the merchant's callback endpoint counts as acknowledged for this provider. */
   isAcknowledged(statusCode: number, body: string): boolean;
 }

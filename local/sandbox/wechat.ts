@@ -1,8 +1,14 @@
 import { createCipheriv, createHash, generateKeyPairSync, randomBytes, randomInt, randomUUID, sign, verify } from 'node:crypto';
 import { CURRENCY, isFen } from '../../shared/domain/money';
 import type { WechatConfig } from '../../shared/providers/config';
-import { toBeijingRfc3339, type WechatCallbackEnvelope, type WechatTradeState } from '../../shared/providers/wechat';
-import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckout, SandboxRequest, SandboxResponse } from './types';
+import {
+  toBeijingRfc3339,
+  type WechatCallbackEnvelope,
+  type WechatRefundRequest,
+  type WechatRefundStatus,
+  type WechatTradeState,
+} from '../../shared/providers/wechat';
+import type { CheckoutStore, OutboundCallback, ProviderSimulator, RefundRefusal, SandboxCheckout, SandboxRefund, SandboxRequest, SandboxResponse } from './types';
 
 /**
  * WeChat Pay API v3, from WeChat's side. Signing, verification and encryption are written here
@@ -10,8 +16,10 @@ import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckou
  * shows up in the tests instead of being shared by both.
  *
  * Serves: POST /v3/pay/transactions/native, GET /v3/pay/transactions/out-trade-no/{id}?mchid=,
- * POST /v3/pay/transactions/out-trade-no/{id}/close. The code_url it hands out is the sandbox
- * checkout page (store.checkoutUrl), where the payment is decided.
+ * POST /v3/pay/transactions/out-trade-no/{id}/close, POST /v3/refund/domestic/refunds and
+ * GET /v3/refund/domestic/refunds/{out_refund_no}. The code_url it hands out is the sandbox
+ * checkout page (store.checkoutUrl), where the payment is decided. A refund answers PROCESSING and
+ * ends shortly after (SANDBOX_REFUND_OUTCOME: SUCCESS, CLOSED or ABNORMAL) with its REFUND.* notification.
  *
  * Local convenience (not real WeChat): besides TRANSACTION.SUCCESS it also pushes
  * TRANSACTION.PAYERROR and TRANSACTION.CLOSED callbacks, in the same envelope.
@@ -33,6 +41,12 @@ const WINDOW_SECONDS = 300;
 const NATIVE_PATH = '/v3/pay/transactions/native';
 const ORDER_PATH = /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)$/;
 const CLOSE_PATH = /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)\/close$/;
+const REFUNDS_PATH = '/v3/refund/domestic/refunds';
+const REFUND_PATH = /^\/v3\/refund\/domestic\/refunds\/([^/]+)$/;
+/** WeChat's rule for out_refund_no: up to 64 of these characters. */
+const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+/** WeChat takes at most 50 refunds of one payment. */
+const MAX_REFUNDS_PER_PAYMENT = 50;
 /** WeChat's rule for out_trade_no: 6 to 32 of these characters. */
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -164,8 +178,11 @@ function transactionIdOf(checkout: SandboxCheckout): string {
   return `4200${Array.from(digest.subarray(0, 24), (byte) => byte % 10).join('')}`;
 }
 
-/** The transaction resource: what a query answers and what a callback encrypts. */
-function transactionOf(keys: WechatSandboxKeys, checkout: SandboxCheckout, now: Date): Record<string, unknown> {
+/**
+ * The transaction resource: what a query answers and what a callback encrypts. A query names a
+ * paid order with a refund REFUND ("转入退款"); the success callback keeps saying SUCCESS.
+ */
+function transactionOf(keys: WechatSandboxKeys, checkout: SandboxCheckout, now: Date, refunded = false): Record<string, unknown> {
   const paid = checkout.state === 'paid';
   return {
     appid: keys.appid,
@@ -173,8 +190,8 @@ function transactionOf(keys: WechatSandboxKeys, checkout: SandboxCheckout, now: 
     out_trade_no: checkout.paymentId,
     ...(paid ? { transaction_id: transactionIdOf(checkout) } : {}),
     trade_type: 'NATIVE',
-    trade_state: TRADE_STATE[checkout.state],
-    trade_state_desc: TRADE_STATE_DESC[checkout.state],
+    trade_state: paid && refunded ? 'REFUND' : TRADE_STATE[checkout.state],
+    trade_state_desc: paid && refunded ? '转入退款' : TRADE_STATE_DESC[checkout.state],
     ...(paid ? { bank_type: 'OTHERS', success_time: toBeijingRfc3339(checkout.paidAt ?? now), payer: { openid: 'sandbox-openid' } } : {}),
     amount: {
       total: checkout.amount,
@@ -254,7 +271,8 @@ function queryOrder(keys: WechatSandboxKeys, request: SandboxRequest, paymentId:
   if (request.query.get('mchid') !== keys.mchid) return error(keys, 400, 'PARAM_ERROR', 'mchid query parameter does not match', now);
   const checkout = wechatCheckout(store, paymentId);
   if (!checkout) return error(keys, 404, 'ORDER_NOT_EXIST', 'order does not exist', now);
-  return answer(keys, 200, transactionOf(keys, checkout, now), now);
+  const refunded = store.refunds.list(paymentId).some((refund) => refund.state !== 'failed');
+  return answer(keys, 200, transactionOf(keys, checkout, now, refunded), now);
 }
 
 function closeOrder(keys: WechatSandboxKeys, request: SandboxRequest, paymentId: string, store: CheckoutStore, now: Date): SandboxResponse {
@@ -272,12 +290,128 @@ function closeOrder(keys: WechatSandboxKeys, request: SandboxRequest, paymentId:
   return answer(keys, 204, undefined, now);
 }
 
-function route(keys: WechatSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date): SandboxResponse {
+// ---------------------------------------------------------------------------------------------
+// Refunds
+// ---------------------------------------------------------------------------------------------
+
+const REFUND_STATUS: Readonly<Record<SandboxRefund['state'], WechatRefundStatus>> = {
+  processing: 'PROCESSING',
+  succeeded: 'SUCCESS',
+  failed: 'CLOSED',
+  abnormal: 'ABNORMAL',
+};
+
+/** The refund as the create and query calls answer it. */
+function refundOf(checkout: SandboxCheckout, refund: SandboxRefund): Record<string, unknown> {
+  return {
+    refund_id: refund.key,
+    out_refund_no: refund.refundId ?? refund.key,
+    transaction_id: transactionIdOf(checkout),
+    out_trade_no: checkout.paymentId,
+    channel: 'ORIGINAL',
+    user_received_account: '支付用户零钱',
+    ...(refund.state === 'succeeded' ? { success_time: toBeijingRfc3339(refund.settledAt ?? refund.createdAt) } : {}),
+    create_time: toBeijingRfc3339(refund.createdAt),
+    status: REFUND_STATUS[refund.state],
+    funds_account: 'AVAILABLE',
+    amount: {
+      total: checkout.amount,
+      refund: refund.amount,
+      from: [],
+      payer_total: checkout.amount,
+      payer_refund: refund.amount,
+      settlement_refund: refund.amount,
+      settlement_total: checkout.amount,
+      discount_refund: 0,
+      currency: CURRENCY,
+    },
+    promotion_detail: [],
+  };
+}
+
+/** The refund fields WeChat requires, or the first problem found (PARAM_ERROR). */
+function readRefundRequest(body: string): WechatRefundRequest | string {
+  let request: unknown;
+  try {
+    request = JSON.parse(body);
+  } catch {
+    return 'body is not JSON';
+  }
+  if (!isRecord(request)) return 'body is not a JSON object';
+  const { out_trade_no: outTradeNo, out_refund_no: outRefundNo, reason, notify_url: notifyUrl, amount } = request;
+  // WeChat also takes transaction_id instead; the sandbox looks orders up by out_trade_no only.
+  if (typeof outTradeNo !== 'string' || !OUT_TRADE_NO.test(outTradeNo)) return 'out_trade_no must be 6-32 characters of [0-9A-Za-z_-|*]';
+  if (typeof outRefundNo !== 'string' || !OUT_REFUND_NO.test(outRefundNo)) return 'out_refund_no must be 1-64 characters of [0-9A-Za-z_-|*@]';
+  if (reason !== undefined && (typeof reason !== 'string' || [...reason].length > 80)) return 'reason must be at most 80 characters';
+  if (notifyUrl !== undefined && (typeof notifyUrl !== 'string' || !URL.canParse(notifyUrl) || new URL(notifyUrl).search !== '')) {
+    return 'notify_url must be an absolute URL without a query string';
+  }
+  if (!isRecord(amount) || !isFen(amount.refund) || amount.refund < 1 || !isFen(amount.total) || amount.currency !== CURRENCY) {
+    return 'amount must be {refund ≥ 1, total, currency: CNY} in fen';
+  }
+  return {
+    out_trade_no: outTradeNo,
+    out_refund_no: outRefundNo,
+    ...(reason ? { reason } : {}),
+    notify_url: typeof notifyUrl === 'string' ? notifyUrl : '',
+    amount: { refund: amount.refund, total: amount.total, currency: CURRENCY },
+  };
+}
+
+const REFUSALS: Readonly<Record<RefundRefusal, [number, string, string]>> = {
+  not_found: [404, 'RESOURCE_NOT_EXISTS', '订单不存在'],
+  not_paid: [400, 'INVALID_REQUEST', '订单未支付，不能退款'],
+  exceeds_refundable: [400, 'INVALID_REQUEST', '申请退款金额超过订单可退金额'],
+  number_reused: [400, 'INVALID_REQUEST', '同一退款单号的退款金额或订单号与之前请求不一致'],
+};
+
+interface RefundRules {
+  /** Least time between two refunds of one payment (WeChat asks for a minute); 0 checks nothing. */
+  refundSpacingMs: number;
+}
+
+function createRefund(keys: WechatSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date, rules: RefundRules): SandboxResponse {
+  const refundRequest = readRefundRequest(request.body);
+  if (typeof refundRequest === 'string') return error(keys, 400, 'PARAM_ERROR', refundRequest, now);
+  const { out_trade_no: paymentId, out_refund_no: refundId, amount } = refundRequest;
+  const checkout = wechatCheckout(store, paymentId);
+  const refuse = (refusal: RefundRefusal) => error(keys, ...REFUSALS[refusal], now);
+  if (!checkout) return refuse('not_found');
+  if (amount.total !== checkout.amount) return error(keys, 400, 'INVALID_REQUEST', 'amount.total 与订单金额不一致', now);
+
+  // The same out_refund_no again is answered with that refund, whatever the limits below say.
+  if (!store.refunds.find(refundId)) {
+    const earlier = store.refunds.list(paymentId);
+    const last = earlier.at(-1);
+    if (last && now.getTime() - Date.parse(last.createdAt) < rules.refundSpacingMs) {
+      return error(keys, 429, 'FREQUENCY_LIMITED', '同一笔订单多次退款的请求需相隔1分钟', now);
+    }
+    if (earlier.length >= MAX_REFUNDS_PER_PAYMENT) return error(keys, 400, 'INVALID_REQUEST', '部分退款次数超过50次', now);
+  }
+  const opened = store.refunds.open(
+    { paymentId, refundId, amount: amount.refund, reason: refundRequest.reason, notifyUrl: refundRequest.notify_url || undefined, settle: 'later' },
+    now,
+  );
+  if (opened.result === 'refused') return refuse(opened.refusal);
+  return answer(keys, 200, refundOf(checkout, opened.refund), now);
+}
+
+function queryRefund(keys: WechatSandboxKeys, refundId: string, store: CheckoutStore, now: Date): SandboxResponse {
+  const refund = store.refunds.find(refundId);
+  const checkout = refund && wechatCheckout(store, refund.paymentId);
+  if (!refund || !checkout) return error(keys, 404, 'RESOURCE_NOT_EXISTS', '退款单不存在', now);
+  return answer(keys, 200, refundOf(checkout, refund), now);
+}
+
+function route(keys: WechatSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date, rules: RefundRules): SandboxResponse {
   const closeMatch = CLOSE_PATH.exec(request.path);
   const orderMatch = ORDER_PATH.exec(request.path);
+  const refundMatch = REFUND_PATH.exec(request.path);
   if (request.method === 'POST' && request.path === NATIVE_PATH) return createNativeOrder(keys, request, store, now);
   if (request.method === 'GET' && orderMatch?.[1]) return queryOrder(keys, request, decodeURIComponent(orderMatch[1]), store, now);
   if (request.method === 'POST' && closeMatch?.[1]) return closeOrder(keys, request, decodeURIComponent(closeMatch[1]), store, now);
+  if (request.method === 'POST' && request.path === REFUNDS_PATH) return createRefund(keys, request, store, now, rules);
+  if (request.method === 'GET' && refundMatch?.[1]) return queryRefund(keys, decodeURIComponent(refundMatch[1]), store, now);
   return error(keys, 404, 'NOT_FOUND', `no API at ${request.method} ${request.path}`, now);
 }
 
@@ -292,7 +426,8 @@ const EVENT_TYPE: Readonly<Record<DecidedState, string>> = {
 };
 
 /** AES-256-GCM with the APIv3 key; ciphertext = base64(encrypted bytes ‖ 16-byte tag). */
-function encryptResource(apiV3Key: string, plaintext: string, associatedData: string): WechatCallbackEnvelope['resource'] {
+function encryptResource(apiV3Key: string, plaintext: string, originalType: 'transaction' | 'refund'): WechatCallbackEnvelope['resource'] {
+  const associatedData = originalType;
   const nonce = randomAlphanumeric(12);
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
@@ -302,8 +437,14 @@ function encryptResource(apiV3Key: string, plaintext: string, associatedData: st
     ciphertext: encrypted.toString('base64'),
     nonce,
     associated_data: associatedData,
-    original_type: 'transaction',
+    original_type: originalType,
   };
+}
+
+/** Signed and ready to POST: the envelope around an encrypted resource. */
+function signedEnvelope(keys: WechatSandboxKeys, url: string, envelope: WechatCallbackEnvelope, now: Date): OutboundCallback {
+  const body = JSON.stringify(envelope);
+  return { url, headers: { 'Content-Type': 'application/json', ...wechatpayHeaders(keys, body, now) }, body };
 }
 
 function buildCallback(keys: WechatSandboxKeys, checkout: SandboxCheckout, now: Date): OutboundCallback | undefined {
@@ -317,19 +458,52 @@ function buildCallback(keys: WechatSandboxKeys, checkout: SandboxCheckout, now: 
     summary: TRADE_STATE_DESC[checkout.state],
     resource: encryptResource(keys.apiV3Key, JSON.stringify(transaction), 'transaction'),
   };
-  const body = JSON.stringify(envelope);
-  return { url: checkout.notifyUrl, headers: { 'Content-Type': 'application/json', ...wechatpayHeaders(keys, body, now) }, body };
+  return signedEnvelope(keys, checkout.notifyUrl, envelope, now);
 }
 
-export function createWechatSimulator(keys: WechatSandboxKeys): ProviderSimulator {
+const REFUND_EVENT: Readonly<Record<Exclude<SandboxRefund['state'], 'processing'>, { eventType: string; summary: string }>> = {
+  succeeded: { eventType: 'REFUND.SUCCESS', summary: '退款成功' },
+  failed: { eventType: 'REFUND.CLOSED', summary: '退款关闭' },
+  abnormal: { eventType: 'REFUND.ABNORMAL', summary: '退款异常' },
+};
+
+/** REFUND.SUCCESS / CLOSED / ABNORMAL: the refund resource has no appid. Processing is never pushed. */
+function buildRefundCallback(keys: WechatSandboxKeys, checkout: SandboxCheckout, refund: SandboxRefund, now: Date): OutboundCallback | undefined {
+  if (refund.state === 'processing') return undefined;
+  const resource = {
+    mchid: keys.mchid,
+    out_trade_no: checkout.paymentId,
+    transaction_id: transactionIdOf(checkout),
+    out_refund_no: refund.refundId ?? refund.key,
+    refund_id: refund.key,
+    refund_status: REFUND_STATUS[refund.state],
+    ...(refund.state === 'succeeded' ? { success_time: toBeijingRfc3339(refund.settledAt ?? now) } : {}),
+    user_received_account: '支付用户零钱',
+    amount: { total: checkout.amount, refund: refund.amount, payer_total: checkout.amount, payer_refund: refund.amount },
+  };
+  const { eventType, summary } = REFUND_EVENT[refund.state];
+  const envelope: WechatCallbackEnvelope = {
+    id: refund.notificationId,
+    create_time: toBeijingRfc3339(now),
+    event_type: eventType,
+    resource_type: 'encrypt-resource',
+    summary,
+    resource: encryptResource(keys.apiV3Key, JSON.stringify(resource), 'refund'),
+  };
+  return signedEnvelope(keys, refund.notifyUrl ?? checkout.notifyUrl, envelope, now);
+}
+
+export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<RefundRules> = {}): ProviderSimulator {
+  const refundRules: RefundRules = { refundSpacingMs: rules.refundSpacingMs ?? 0 };
   return {
     name: 'wechat',
     handle: async (request, store, now) => {
       const problem = authorizationProblem(keys, request, now);
       if (problem) return error(keys, 401, 'SIGN_ERROR', problem, now);
-      return route(keys, request, store, now);
+      return route(keys, request, store, now, refundRules);
     },
     buildCallback: (checkout, now) => buildCallback(keys, checkout, now),
+    buildRefundCallback: (checkout, refund, now) => buildRefundCallback(keys, checkout, refund, now),
     isAcknowledged: (statusCode) => statusCode === 200 || statusCode === 204,
   };
 }

@@ -1,3 +1,4 @@
+import { isRefundNotification, type PaymentNotification } from '../domain/notification';
 import { PAYMENT_METHODS, type PaymentMethod } from '../domain/payment';
 import type { CallbackVerification, ProviderReply, RawCallback, RejectionReason } from '../providers/types';
 import type { Deps } from './deps';
@@ -11,6 +12,13 @@ const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'x-api-key']);
 const SIGNATURE_FAILURES: ReadonlySet<RejectionReason> = new Set(['bad_signature', 'unknown_key', 'decrypt_failed']);
 
 const notFound: ProviderReply = { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'UNKNOWN_PROVIDER', message: 'No such provider' } }) };
+
+/** No refund core yet: a verified refund notification is refused like any event we do not act on. */
+function refusingRefunds(verification: CallbackVerification): CallbackVerification<PaymentNotification> {
+  if (!verification.ok) return verification;
+  const { notification } = verification;
+  return isRefundNotification(notification) ? { ok: false, reason: 'unsupported_event', detail: 'refund notifications are not handled yet' } : { ok: true, notification };
+}
 
 /**
  * A provider's callback: verify, check it against our payment, archive it, enqueue it, and only
@@ -28,7 +36,7 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
   if (!provider) return notFound;
 
   const now = deps.clock.now();
-  let verification: CallbackVerification = provider.verifyCallback(callback, now);
+  let verification = refusingRefunds(provider.verifyCallback(callback, now));
   if (verification.ok) {
     // The signature proves who sent it; the amount must also be what this payment asked for.
     const payment = await deps.repo.getPayment(verification.notification.paymentId);

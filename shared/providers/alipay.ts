@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../domain/money';
-import type { NotificationOutcome } from '../domain/notification';
+import type { NotificationOutcome, RefundNotification } from '../domain/notification';
 import type { AlipayConfig } from './config';
 import {
   ProviderCallError,
@@ -10,7 +10,9 @@ import {
   type PayUrlRequest,
   type PaymentProvider,
   type ProviderPaymentState,
+  type ProviderRefundState,
   type ProviderReply,
+  type RefundRequest,
   type RejectionReason,
 } from './types';
 
@@ -46,12 +48,19 @@ export const ALIPAY_TRADE_STATUS_MAPPING: Readonly<
   TRADE_SUCCESS: { outcome: 'succeeded', state: 'paid' },
   // Paid and past the refund period.
   TRADE_FINISHED: { outcome: 'succeeded', state: 'paid' },
-  // Closed unpaid (timeout or close call) or fully refunded; the caller's state machine tells
-  // the two apart (a succeeded payment cannot become cancelled).
+  // Closed unpaid (timeout or close call), or fully refunded. A notification of a full refund
+  // carries refund fields and is read as a refund (isRefundNotice); a query cannot tell the two
+  // apart, but the caller's state machine does (a succeeded payment cannot become cancelled).
   TRADE_CLOSED: { outcome: 'cancelled', state: 'closed' },
 };
 
-export type AlipayMethod = 'alipay.trade.page.pay' | 'alipay.trade.wap.pay' | 'alipay.trade.query' | 'alipay.trade.close';
+export type AlipayMethod =
+  | 'alipay.trade.page.pay'
+  | 'alipay.trade.wap.pay'
+  | 'alipay.trade.query'
+  | 'alipay.trade.close'
+  | 'alipay.trade.refund'
+  | 'alipay.trade.fastpay.refund.query';
 
 /** Common request parameters; `sign` signs all the others. */
 export interface AlipayRequestParams {
@@ -82,6 +91,25 @@ export interface AlipayTradeRef {
   out_trade_no: string;
 }
 
+/** biz_content of alipay.trade.refund. */
+export interface AlipayRefundBizContent {
+  out_trade_no: string;
+  /** Yuan, two decimals: this refund's amount. */
+  refund_amount: string;
+  /** Our refund id: one per refund, reused on every retry (a new one is a second refund). */
+  out_request_no: string;
+  refund_reason?: string;
+}
+
+/** biz_content of alipay.trade.fastpay.refund.query; gmt_refund_pay is only answered when asked for. */
+export interface AlipayRefundQueryBizContent {
+  out_trade_no: string;
+  out_request_no: string;
+  query_options: ['gmt_refund_pay'];
+}
+
+type AlipayBizContent = AlipayPayBizContent | AlipayTradeRef | AlipayRefundBizContent | AlipayRefundQueryBizContent;
+
 const present = z.string().min(1);
 
 /** The asynchronous notification (form fields). trade_status stays a plain string so an unknown
@@ -106,6 +134,11 @@ export const AlipayNotificationSchema = z.object({
   gmt_close: z.string().optional(),
   seller_id: z.string().optional(),
   subject: z.string().optional(),
+  /** Refund fields, on the notification Alipay sends after a refund: out_biz_no is the refund's
+   * out_request_no, refund_fee the CUMULATIVE amount refunded on the trade (yuan). */
+  out_biz_no: z.string().optional(),
+  refund_fee: z.string().optional(),
+  gmt_refund: z.string().optional(),
 });
 export type AlipayNotification = z.infer<typeof AlipayNotificationSchema>;
 
@@ -137,6 +170,39 @@ export const AlipayTradeCloseResponseSchema = ResponseNodeSchema.extend({
   out_trade_no: z.string().optional(),
 });
 export type AlipayTradeCloseResponse = z.infer<typeof AlipayTradeCloseResponseSchema>;
+
+export const AlipayTradeRefundResponseSchema = ResponseNodeSchema.extend({
+  trade_no: z.string().optional(),
+  out_trade_no: z.string().optional(),
+  buyer_logon_id: z.string().optional(),
+  /** Y: this call moved money; N (or absent): it did not, e.g. a retry of a finished refund. */
+  fund_change: z.string().optional(),
+  /** CUMULATIVE refunded on the trade, never this refund's amount. */
+  refund_fee: z.string().optional(),
+  gmt_refund_pay: z.string().optional(),
+});
+export type AlipayTradeRefundResponse = z.infer<typeof AlipayTradeRefundResponseSchema>;
+
+export const AlipayRefundQueryResponseSchema = ResponseNodeSchema.extend({
+  trade_no: z.string().optional(),
+  out_trade_no: z.string().optional(),
+  out_request_no: z.string().optional(),
+  total_amount: z.string().optional(),
+  /** This refund's amount (yuan). */
+  refund_amount: z.string().optional(),
+  /** REFUND_SUCCESS when done; absent while not done, and for a number Alipay never received. */
+  refund_status: z.string().optional(),
+  gmt_refund_pay: z.string().optional(),
+});
+export type AlipayRefundQueryResponse = z.infer<typeof AlipayRefundQueryResponseSchema>;
+
+export const ALIPAY_REFUND_SUCCESS = 'REFUND_SUCCESS';
+
+/** Gateway codes that refuse a request outright: missing or invalid arguments, business refusal, no permission. */
+const REFUSAL_CODES: ReadonlySet<string> = new Set(['40001', ALIPAY_CODE_INVALID_ARGUMENTS, ALIPAY_CODE_BUSINESS_FAILED, '40006']);
+/** Business-failed answers that are not refusals: Alipay's "system error, call again with the same
+ * parameters" (it spells it both ways). */
+const SYSTEM_ERROR_SUB_CODES: ReadonlySet<string> = new Set(['ACQ.SYSTEM_ERROR', 'AQC.SYSTEM_ERROR']);
 
 /** The JSON member holding a method's answer: alipay.trade.query → alipay_trade_query_response. */
 export function alipayResponseNodeName(method: string): string {
@@ -340,6 +406,7 @@ function verifyNotification(merchant: Merchant, body: unknown): CallbackVerifica
 
   const status = notification.trade_status;
   if (!isTradeStatus(status)) return refuse('malformed', `unknown trade_status ${status}`);
+  if (isRefundNotice(notification)) return refundNotification(notification);
   const { outcome } = ALIPAY_TRADE_STATUS_MAPPING[status];
   if (!outcome) return refuse('unsupported_event', `trade_status ${status} has no payment outcome`);
   const amount = yuanToFenOrUndefined(notification.total_amount);
@@ -365,6 +432,52 @@ function verifyNotification(merchant: Merchant, body: unknown): CallbackVerifica
   };
 }
 
+/**
+ * Alipay has no refund notification of its own: after a refund it sends the ordinary
+ * trade_status_sync, with refund_fee > 0 (and out_biz_no, gmt_refund), trade_status TRADE_SUCCESS
+ * after a partial refund or TRADE_CLOSED after a full one. That is a refund, never a closed or a
+ * second payment. (A TRADE_FINISHED, sent when the refund period ends, may repeat earlier refund
+ * fields but announces no refund: it stays a payment notification.)
+ */
+function isRefundNotice(notification: AlipayNotification): boolean {
+  const { refund_fee: refundFee, trade_status: status } = notification;
+  if (!refundFee || (status !== 'TRADE_SUCCESS' && status !== 'TRADE_CLOSED')) return false;
+  // An unreadable refund_fee is a malformed refund notification, not a payment one.
+  return yuanToFenOrUndefined(refundFee) !== 0;
+}
+
+/**
+ * The notification names the refund (out_biz_no, when we made it) and the trade's CUMULATIVE
+ * refunded amount, not this refund's: `amount` is 0 (unknown) and `refundedTotal` carries
+ * refund_fee, from which the core derives this refund's amount (see RefundNotification).
+ */
+function refundNotification(notification: AlipayNotification): CallbackVerification {
+  const refundedTotal = yuanToFenOrUndefined(notification.refund_fee ?? '');
+  const paymentAmount = yuanToFenOrUndefined(notification.total_amount);
+  if (refundedTotal === undefined || paymentAmount === undefined) return refuse('malformed', 'refund_fee or total_amount is not yuan with at most two decimals');
+  if (refundedTotal > paymentAmount) return refuse('malformed', 'refund_fee is more than total_amount');
+  const occurredAt = fromAlipayTime(notification.gmt_refund || notification.notify_time);
+  if (!occurredAt) return refuse('malformed', 'gmt_refund / notify_time is not yyyy-MM-dd HH:mm:ss');
+
+  const refund: RefundNotification = {
+    type: 'refund',
+    provider: PROVIDER,
+    eventId: notification.notify_id,
+    ...(notification.out_biz_no ? { refundId: notification.out_biz_no } : {}),
+    paymentId: notification.out_trade_no,
+    providerTransactionId: notification.trade_no,
+    outcome: 'succeeded',
+    amount: 0,
+    paymentAmount,
+    refundedTotal,
+    currency: CURRENCY,
+    occurredAt,
+    providerStatus: notification.trade_status,
+    via: 'callback',
+  };
+  return { ok: true, notification: refund };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Outbound requests
 // ---------------------------------------------------------------------------------------------
@@ -374,7 +487,7 @@ type SignedParams = AlipayRequestParams & { sign: string };
 function signedRequest(
   merchant: Merchant,
   method: AlipayMethod,
-  bizContent: AlipayPayBizContent | AlipayTradeRef,
+  bizContent: AlipayBizContent,
   now: Date,
   urls: Pick<AlipayRequestParams, 'notify_url' | 'return_url'> = {},
 ): SignedParams {
@@ -407,16 +520,16 @@ function buildPayUrl(merchant: Merchant, { payment, notifyUrl, returnUrl, channe
   return `${merchant.config.gateway}?${encodeParams({ ...params })}`;
 }
 
-/** POSTs a signed request for one trade and returns the verified answer node. */
+/** POSTs a signed request and returns the verified answer node. */
 async function callGateway<T extends AlipayResponseNode>(
   merchant: Merchant,
   method: AlipayMethod,
   schema: z.ZodType<T>,
-  paymentId: string,
+  bizContent: AlipayBizContent,
   now: Date,
   operation: string,
 ): Promise<T> {
-  const params = signedRequest(merchant, method, { out_trade_no: paymentId }, now);
+  const params = signedRequest(merchant, method, bizContent, now);
   let response: Awaited<ReturnType<FetchLike>>;
   try {
     response = await merchant.fetch(merchant.config.gateway, {
@@ -457,14 +570,14 @@ function tradeState(node: AlipayTradeQueryResponse, paymentId: string): Provider
 }
 
 async function queryTrade(merchant: Merchant, paymentId: string, now: Date): Promise<ProviderPaymentState> {
-  const node = await callGateway(merchant, 'alipay.trade.query', AlipayTradeQueryResponseSchema, paymentId, now, 'queryPayment');
+  const node = await callGateway(merchant, 'alipay.trade.query', AlipayTradeQueryResponseSchema, { out_trade_no: paymentId }, now, 'queryPayment');
   if (node.code === ALIPAY_CODE_SUCCESS) return tradeState(node, paymentId);
   if (isTradeNotExist(node)) return { status: 'not_found', providerStatus: 'ACQ.TRADE_NOT_EXIST' };
   throw new ProviderCallError(PROVIDER, 'queryPayment', describeFailure(node));
 }
 
 async function closeTrade(merchant: Merchant, paymentId: string, now: Date): Promise<void> {
-  const node = await callGateway(merchant, 'alipay.trade.close', AlipayTradeCloseResponseSchema, paymentId, now, 'closePayment');
+  const node = await callGateway(merchant, 'alipay.trade.close', AlipayTradeCloseResponseSchema, { out_trade_no: paymentId }, now, 'closePayment');
   // Alipay creates the trade only when the buyer opens the pay page and logs in or scans: no
   // trade means nothing can be paid, which is what closing is for.
   if (node.code === ALIPAY_CODE_SUCCESS || isTradeNotExist(node)) return;
@@ -472,6 +585,70 @@ async function closeTrade(merchant: Merchant, paymentId: string, now: Date): Pro
     throw new ProviderCallError(PROVIDER, 'closePayment', 'ACQ.TRADE_STATUS_ERROR: trade is already paid or closed', false);
   }
   throw new ProviderCallError(PROVIDER, 'closePayment', describeFailure(node));
+}
+
+// Refunds: every error is retryable (the outcome is unknown; the same out_request_no is safe to
+// send again or to query), and only a refusal code from the gateway is `failed`.
+
+function refusalOf(node: AlipayResponseNode): ProviderRefundState | undefined {
+  if (!REFUSAL_CODES.has(node.code) || SYSTEM_ERROR_SUB_CODES.has(node.sub_code ?? '')) return undefined;
+  const providerStatus = node.sub_code ?? node.code;
+  return { status: 'failed', providerStatus, reason: `${providerStatus}${node.sub_msg ? `: ${node.sub_msg}` : ''}` };
+}
+
+/**
+ * Done only when code 10000 AND fund_change Y; then this refund's amount is the one we asked for
+ * (refund_fee is the trade's cumulative refunded amount, never this refund's). 10000 with
+ * fund_change N (or none) is not a failure: most often a retry of a refund already done, so the
+ * refund is asked for by query. Alipay answers refunds synchronously, so there is no refund id.
+ */
+async function refundTrade(merchant: Merchant, request: RefundRequest): Promise<ProviderRefundState> {
+  const bizContent: AlipayRefundBizContent = {
+    out_trade_no: request.paymentId,
+    refund_amount: fenToYuan(request.amount),
+    out_request_no: request.refundId,
+    ...(request.reason ? { refund_reason: request.reason } : {}),
+  };
+  const node = await callGateway(merchant, 'alipay.trade.refund', AlipayTradeRefundResponseSchema, bizContent, request.now, 'refund');
+  const fail = (message: string) => new ProviderCallError(PROVIDER, 'refund', message);
+  if (node.code !== ALIPAY_CODE_SUCCESS) {
+    const refusal = refusalOf(node);
+    if (refusal) return refusal;
+    throw fail(describeFailure(node));
+  }
+  if (node.out_trade_no !== undefined && node.out_trade_no !== request.paymentId) throw fail('answer is about another out_trade_no');
+  if (node.fund_change !== 'Y') return queryRefund(merchant, { ...request, operation: 'refund' });
+  const refundedTotal = yuanToFenOrUndefined(node.refund_fee ?? '');
+  if (refundedTotal === undefined || refundedTotal < request.amount) throw fail('fund_change Y with a refund_fee below this refund');
+  return {
+    status: 'succeeded',
+    amount: request.amount,
+    // gmt_refund_pay is documented for this answer; when missing, the answer's time stands in.
+    succeededAt: fromAlipayTime(node.gmt_refund_pay ?? '') ?? request.now.toISOString(),
+    providerStatus: 'fund_change=Y',
+  };
+}
+
+/**
+ * REFUND_SUCCESS is done (refund_amount is this refund's); no refund_status means not done yet,
+ * and equally that Alipay never received the refund: sending it again with the same number tells.
+ * `code` 10000 says only that the query worked (an unknown number answers it too).
+ */
+async function queryRefund(
+  merchant: Merchant,
+  { refundId, paymentId, now, operation = 'queryRefund' }: { refundId: string; paymentId: string; now: Date; operation?: 'refund' | 'queryRefund' },
+): Promise<ProviderRefundState> {
+  const bizContent: AlipayRefundQueryBizContent = { out_trade_no: paymentId, out_request_no: refundId, query_options: ['gmt_refund_pay'] };
+  const node = await callGateway(merchant, 'alipay.trade.fastpay.refund.query', AlipayRefundQueryResponseSchema, bizContent, now, operation);
+  const fail = (message: string) => new ProviderCallError(PROVIDER, operation, message);
+  if (isTradeNotExist(node)) return { status: 'not_found', providerStatus: 'ACQ.TRADE_NOT_EXIST' };
+  if (node.code !== ALIPAY_CODE_SUCCESS) throw fail(describeFailure(node));
+  if ((node.out_trade_no ?? paymentId) !== paymentId || (node.out_request_no ?? refundId) !== refundId) throw fail('answer is about another refund');
+  if (node.refund_status === undefined || node.refund_status === '') return { status: 'processing', providerStatus: 'refund_status absent' };
+  if (node.refund_status !== ALIPAY_REFUND_SUCCESS) throw fail(`unknown refund_status ${node.refund_status}`);
+  const amount = yuanToFenOrUndefined(node.refund_amount ?? '');
+  if (amount === undefined) throw fail('REFUND_SUCCESS without a valid refund_amount');
+  return { status: 'succeeded', amount, succeededAt: fromAlipayTime(node.gmt_refund_pay ?? '') ?? now.toISOString(), providerStatus: ALIPAY_REFUND_SUCCESS };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,5 +682,7 @@ export function createAlipayProvider({ config, fetch }: AlipayProviderOptions): 
     reject: (_message, retryable) => textReply(retryable ? 500 : 400, 'fail'),
     queryPayment: (paymentId, now) => queryTrade(merchant, paymentId, now),
     closePayment: (paymentId, now) => closeTrade(merchant, paymentId, now),
+    refund: (request) => refundTrade(merchant, request),
+    queryRefund: (request) => queryRefund(merchant, request),
   };
 }

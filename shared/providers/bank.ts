@@ -1,16 +1,19 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
-import type { NotificationOutcome } from '../domain/notification';
+import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
 import type { BankConfig } from './config';
 import {
+  ProviderCallError,
   ProviderNotSupportedError,
   type CallbackVerification,
   type FetchLike,
   type PayUrlRequest,
   type PaymentProvider,
   type ProviderPaymentState,
+  type ProviderRefundState,
   type ProviderReply,
+  type RefundRequest,
   type RejectionReason,
 } from './types';
 
@@ -22,7 +25,13 @@ import {
  * may be live at once (rotation): any pair that matches passes.
  *
  * Pay URL: built locally (no network), signed with HMAC-SHA256 over the sorted parameters.
- * The scheme has no query or close API; see `queryPayment` / `closePayment`.
+ * The scheme has no query or close API for payments; see `queryPayment` / `closePayment`.
+ *
+ * Refund API (ours, Stripe-like, under `gatewayUrl`): `POST /refunds` with `Idempotency-Key` = our
+ * refund id and `GET /refunds/{refund_id}`. Requests carry `Bank-Signature` signed with
+ * `signingSecret` over `${t}.${METHOD}.${path}.${rawBody}`; the bank's answers carry `Bank-Signature`
+ * over `${t}.${rawBody}` with a webhook secret, exactly like its webhooks. `refund.*` webhooks
+ * share the payment webhooks' URL and signature.
  */
 
 export const BANK_SIGNATURE_HEADER = 'bank-signature';
@@ -56,6 +65,69 @@ export const BankCallbackBodySchema = z.object({
   occurred_at: z.iso.datetime({ offset: true }),
 });
 export type BankCallbackBody = z.infer<typeof BankCallbackBodySchema>;
+
+export const BANK_REFUND_STATUSES = ['pending', 'succeeded', 'failed', 'requires_action'] as const;
+export type BankRefundStatus = (typeof BANK_REFUND_STATUSES)[number];
+
+/**
+ * A refund's status in the bank's answers → our outcome. requires_action: the bank could not pay
+ * the money back to the card (closed or blocked) and a person has to settle it, as Stripe's refund
+ * status of that name (hyperswitch reads it as manual review).
+ */
+export const BANK_REFUND_OUTCOMES: Readonly<Record<BankRefundStatus, RefundOutcome>> = {
+  pending: 'processing',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  requires_action: 'abnormal',
+};
+
+/** The refund webhooks (the bank never announces pending). */
+export const BANK_REFUND_EVENTS: Readonly<Record<string, RefundOutcome>> = {
+  'refund.succeeded': 'succeeded',
+  'refund.failed': 'failed',
+  'refund.requires_action': 'abnormal',
+};
+
+const fen = z.number().refine(isFen, 'must be a non-negative integer number of fen');
+
+/** A refund webhook body (told apart from a payment webhook by its `type`). */
+export const BankRefundEventSchema = z.object({
+  event_id: z.string().min(1),
+  type: z.string().min(1),
+  /** Our refund id; for a refund made on the bank's own console, the bank's id for it. */
+  refund_id: z.string().min(1),
+  payment_id: z.string().min(1),
+  amount: fen,
+  currency: z.string().min(1),
+  occurred_at: z.iso.datetime({ offset: true }),
+  failure_reason: z.string().optional(),
+});
+export type BankRefundEvent = z.infer<typeof BankRefundEventSchema>;
+
+/** `POST /refunds` body. */
+export interface BankRefundRequestBody {
+  refund_id: string;
+  payment_id: string;
+  amount: number;
+  currency: string;
+  reason?: string;
+}
+
+/** A refund as `POST /refunds` and `GET /refunds/{refund_id}` answer it. */
+export const BankRefundSchema = z.object({
+  refund_id: z.string().min(1),
+  payment_id: z.string().min(1),
+  amount: fen,
+  currency: z.string().min(1),
+  status: z.string().min(1),
+  failure_reason: z.string().optional(),
+  created_at: z.iso.datetime({ offset: true }),
+  succeeded_at: z.iso.datetime({ offset: true }).optional(),
+});
+export type BankRefund = z.infer<typeof BankRefundSchema>;
+
+/** The bank API's error body, e.g. {"error":{"code":"amount_exceeds_refundable","message":"..."}}. */
+export const BankErrorSchema = z.object({ error: z.object({ code: z.string().min(1), message: z.string().optional() }) });
 
 /** Query parameters of the pay URL; `signature` signs all the others. */
 export interface BankPayParams {
@@ -141,6 +213,19 @@ function signPayParams(params: BankPayParams, signingSecret: string): string {
   return createHmac('sha256', signingSecret).update(bankPayParamsSigningString({ ...params })).digest('hex');
 }
 
+/** The bank's answer to an API request is signed like a webhook: same header, secrets and window. */
+function answerSigned(config: BankConfig, header: string | null, rawBody: Buffer, now: Date): boolean {
+  const parsed = header === null ? undefined : parseBankSignatureHeader(header);
+  if (!parsed || !signatureMatches(config.webhookSecrets, parsed, rawBody)) return false;
+  return Math.abs(Math.floor(now.getTime() / 1000) - Number(parsed.timestamp)) <= BANK_TOLERANCE_SECONDS;
+}
+
+/** `Bank-Signature` of a request to the bank: HMAC-SHA256(signingSecret, `${t}.${METHOD}.${path}.${rawBody}`). */
+function requestSignature(signingSecret: string, method: string, path: string, body: string, now: Date): string {
+  const timestamp = Math.floor(now.getTime() / 1000);
+  return `t=${timestamp},v1=${createHmac('sha256', signingSecret).update(`${timestamp}.${method}.${path}.${body}`).digest('hex')}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Callback verification
 // ---------------------------------------------------------------------------------------------
@@ -149,15 +234,17 @@ function reject(reason: RejectionReason, detail: string): CallbackVerification {
   return { ok: false, reason, detail };
 }
 
-function parseBody(rawBody: Buffer): BankCallbackBody | undefined {
-  let json: unknown;
+function parseJson(text: string): unknown {
   try {
-    json = JSON.parse(rawBody.toString('utf8'));
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
-  const result = BankCallbackBodySchema.safeParse(json);
-  return result.success ? result.data : undefined;
+}
+
+/** A refund webhook names its `type`; a payment webhook has none. */
+function isRefundEvent(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && 'type' in json && typeof json.type === 'string' && json.type.startsWith('refund.');
 }
 
 function isBankStatus(status: string): status is BankStatus {
@@ -184,8 +271,11 @@ function verifyBankCallback(config: BankConfig, headers: Readonly<Record<string,
     return reject('stale_timestamp', `timestamp is ${Math.abs(ageSeconds)} s off, tolerance ${BANK_TOLERANCE_SECONDS} s`);
   }
 
-  const body = parseBody(rawBody);
-  if (!body) return reject('malformed', 'body is not the bank callback JSON');
+  const json = parseJson(rawBody.toString('utf8'));
+  if (isRefundEvent(json)) return refundNotification(json);
+  const parsed = BankCallbackBodySchema.safeParse(json);
+  if (!parsed.success) return reject('malformed', 'body is not the bank callback JSON');
+  const body = parsed.data;
   if (!isBankStatus(body.status)) return reject('unsupported_event', `status ${body.status} has no payment outcome`);
   if (body.currency !== CURRENCY) return reject('currency_mismatch', `currency ${body.currency}, expected ${CURRENCY}`);
 
@@ -204,6 +294,135 @@ function verifyBankCallback(config: BankConfig, headers: Readonly<Record<string,
       via: 'callback',
     },
   };
+}
+
+function refundNotification(json: unknown): CallbackVerification {
+  const parsed = BankRefundEventSchema.safeParse(json);
+  if (!parsed.success) return reject('malformed', 'body is not the bank refund webhook JSON');
+  const event = parsed.data;
+  const outcome = BANK_REFUND_EVENTS[event.type];
+  if (!outcome) return reject('unsupported_event', `type ${event.type} has no refund outcome`);
+  if (event.currency !== CURRENCY) return reject('currency_mismatch', `currency ${event.currency}, expected ${CURRENCY}`);
+  const notification: RefundNotification = {
+    type: 'refund',
+    provider: 'bank',
+    eventId: event.event_id,
+    refundId: event.refund_id,
+    paymentId: event.payment_id,
+    outcome,
+    amount: event.amount,
+    currency: CURRENCY,
+    occurredAt: new Date(event.occurred_at).toISOString(),
+    providerStatus: event.type,
+    via: 'callback',
+  };
+  return { ok: true, notification };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refund API
+// ---------------------------------------------------------------------------------------------
+
+type RefundOperation = 'refund' | 'queryRefund';
+
+interface BankAnswer {
+  status: number;
+  body: string;
+}
+
+function isBankRefundStatus(status: string): status is BankRefundStatus {
+  return (BANK_REFUND_STATUSES as readonly string[]).includes(status);
+}
+
+/**
+ * One signed request to the bank's refund API. A network failure, a 5xx or an answer the bank did
+ * not sign leaves the outcome unknown: retryable, never a refusal.
+ */
+async function sendToBank(
+  config: BankConfig,
+  fetch: FetchLike,
+  operation: RefundOperation,
+  request: { method: 'GET' | 'POST'; path: string; body: string; headers?: Record<string, string>; now: Date },
+): Promise<BankAnswer> {
+  const { method, path, body, now } = request;
+  const url = new URL(config.gatewayUrl);
+  url.search = '';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
+  const headers = {
+    Accept: 'application/json',
+    ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}),
+    'Bank-Signature': requestSignature(config.signingSecret, method, path, body, now),
+    ...request.headers,
+  };
+  let response: Awaited<ReturnType<FetchLike>>;
+  let text: string;
+  try {
+    response = await fetch(url.toString(), { method, headers, ...(method === 'POST' ? { body } : {}) });
+    text = await response.text();
+  } catch (error) {
+    throw new ProviderCallError('bank', operation, `request failed (${error instanceof Error ? error.name : 'unknown error'})`);
+  }
+  if (response.status >= 500) throw new ProviderCallError('bank', operation, `HTTP ${response.status}`);
+  if (!answerSigned(config, response.headers.get(BANK_SIGNATURE_HEADER), Buffer.from(text, 'utf8'), now)) {
+    throw new ProviderCallError('bank', operation, `HTTP ${response.status} answer is not signed by the bank`);
+  }
+  return { status: response.status, body: text };
+}
+
+/** A refund object about the refund we asked for → its state; anything else is unknown (retryable). */
+function refundStateOf(operation: RefundOperation, answer: BankAnswer, expected: { refundId: string; paymentId: string; amount?: number }): ProviderRefundState {
+  const fail = (message: string) => new ProviderCallError('bank', operation, message);
+  const parsed = BankRefundSchema.safeParse(parseJson(answer.body));
+  if (!parsed.success) throw fail(`HTTP ${answer.status} answer is not a bank refund`);
+  const refund = parsed.data;
+  if (refund.refund_id !== expected.refundId || refund.payment_id !== expected.paymentId) throw fail('answer is about another refund');
+  if (expected.amount !== undefined && refund.amount !== expected.amount) throw fail(`answer is for ${refund.amount} fen, asked ${expected.amount}`);
+  if (refund.currency !== CURRENCY) throw fail(`currency ${refund.currency}, expected ${CURRENCY}`);
+  if (!isBankRefundStatus(refund.status)) throw fail(`unknown refund status ${refund.status}`);
+  const outcome = BANK_REFUND_OUTCOMES[refund.status];
+  if (outcome === 'failed') return { status: 'failed', providerStatus: refund.status, reason: refund.failure_reason ?? 'the bank failed the refund' };
+  if (outcome !== 'succeeded') return { status: outcome, providerStatus: refund.status };
+  if (!refund.succeeded_at) throw fail('succeeded without succeeded_at');
+  return { status: 'succeeded', amount: refund.amount, succeededAt: new Date(refund.succeeded_at).toISOString(), providerStatus: refund.status };
+}
+
+/** A signed 4xx with the bank's error code is a definite refusal (429, rate limiting, is not). */
+function refusalOf(answer: BankAnswer): ProviderRefundState | undefined {
+  if (answer.status < 400 || answer.status === 429) return undefined;
+  const parsed = BankErrorSchema.safeParse(parseJson(answer.body));
+  if (!parsed.success) return undefined;
+  const { code, message } = parsed.data.error;
+  return { status: 'failed', providerStatus: code, reason: `${code}${message ? `: ${message}` : ''}` };
+}
+
+async function createRefund(config: BankConfig, fetch: FetchLike, request: RefundRequest): Promise<ProviderRefundState> {
+  const body: BankRefundRequestBody = {
+    refund_id: request.refundId,
+    payment_id: request.paymentId,
+    amount: assertFen(request.amount),
+    currency: request.currency,
+    ...(request.reason ? { reason: request.reason } : {}),
+  };
+  const answer = await sendToBank(config, fetch, 'refund', {
+    method: 'POST',
+    path: '/refunds',
+    body: JSON.stringify(body),
+    headers: { 'Idempotency-Key': request.refundId },
+    now: request.now,
+  });
+  if (answer.status === 200 || answer.status === 201) return refundStateOf('refund', answer, request);
+  const refusal = refusalOf(answer);
+  if (refusal) return refusal;
+  throw new ProviderCallError('bank', 'refund', `HTTP ${answer.status}`);
+}
+
+async function queryRefund(config: BankConfig, fetch: FetchLike, request: { refundId: string; paymentId: string; now: Date }): Promise<ProviderRefundState> {
+  const path = `/refunds/${encodeURIComponent(request.refundId)}`;
+  const answer = await sendToBank(config, fetch, 'queryRefund', { method: 'GET', path, body: '', now: request.now });
+  if (answer.status === 200) return refundStateOf('queryRefund', answer, request);
+  const error = BankErrorSchema.safeParse(parseJson(answer.body));
+  if (answer.status === 404 && error.success && error.data.error.code === 'refund_not_found') return { status: 'not_found', providerStatus: 'refund_not_found' };
+  throw new ProviderCallError('bank', 'queryRefund', `HTTP ${answer.status}${error.success ? ` ${error.data.error.code}` : ''}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,8 +454,8 @@ function buildPayUrl(config: BankConfig, { payment, notifyUrl, returnUrl }: PayU
   return url.toString();
 }
 
-/** `fetch` is accepted for a uniform factory signature; this scheme makes no outbound calls. */
-export function createBankProvider({ config }: { config: BankConfig; fetch?: FetchLike }): PaymentProvider {
+/** `fetch` serves the refund API only: payments need no outbound call. */
+export function createBankProvider({ config, fetch = globalThis.fetch }: { config: BankConfig; fetch?: FetchLike }): PaymentProvider {
   return {
     name: 'bank',
     createPayUrl: async (request) => ({ payUrl: buildPayUrl(config, request) }),
@@ -250,5 +469,7 @@ export function createBankProvider({ config }: { config: BankConfig; fetch?: Fet
     closePayment: async (): Promise<void> => {
       throw new ProviderNotSupportedError('bank', 'close');
     },
+    refund: (request) => createRefund(config, fetch, request),
+    queryRefund: (request) => queryRefund(config, fetch, request),
   };
 }

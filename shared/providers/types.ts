@@ -1,5 +1,5 @@
 import type { Currency, Fen } from '../domain/money';
-import type { PaymentNotification } from '../domain/notification';
+import type { PaymentNotification, RefundNotification } from '../domain/notification';
 import type { PaymentMethod } from '../domain/payment';
 
 export type ProviderName = PaymentMethod;
@@ -34,8 +34,8 @@ export const REJECTION_REASONS = [
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
-export type CallbackVerification =
-  | { ok: true; notification: PaymentNotification }
+export type CallbackVerification<N extends PaymentNotification | RefundNotification = PaymentNotification | RefundNotification> =
+  | { ok: true; notification: N }
   | { ok: false; reason: RejectionReason; detail: string };
 
 /** What the provider needs to know about a payment to create its checkout. */
@@ -63,6 +63,38 @@ export interface PayUrlRequest {
 export type ProviderPaymentState =
   | { status: 'paid'; providerTransactionId: string; amount: Fen; currency: Currency; paidAt: string; providerStatus: string }
   | { status: 'pending' | 'closed' | 'failed' | 'not_found'; providerStatus: string };
+
+/**
+ * A refund to ask of the provider. `refundId` is sent as the provider's refund number
+ * (out_refund_no, out_request_no, bank refund_id): a retry with the same id is the same refund at
+ * the provider, never a second one.
+ */
+export interface RefundRequest {
+  refundId: string;
+  paymentId: string;
+  providerTransactionId?: string;
+  /** This refund. */
+  amount: Fen;
+  /** The original payment's amount (WeChat requires it as amount.total). */
+  paymentAmount: Fen;
+  currency: Currency;
+  /** Shown to the customer by some providers (WeChat: at most 80 characters). */
+  reason?: string;
+  /** Our callback URL for this provider (WeChat takes one per refund; the others notify where they always do). */
+  notifyUrl: string;
+  now: Date;
+}
+
+/**
+ * The provider's view of a refund, from creating or querying it. `failed` is a definite refusal
+ * or a refund the provider closed; an unknown outcome (timeout, 5xx, an answer we cannot read) is
+ * never `failed`: it is thrown as a retryable ProviderCallError.
+ */
+export type ProviderRefundState =
+  | { status: 'succeeded'; providerRefundId?: string; amount: Fen; succeededAt: string; providerStatus: string }
+  | { status: 'processing' | 'abnormal'; providerRefundId?: string; providerStatus: string }
+  | { status: 'failed'; providerStatus: string; reason: string }
+  | { status: 'not_found'; providerStatus: string };
 
 export class ProviderNotSupportedError extends Error {
   readonly code = 'PROVIDER_NOT_SUPPORTED';
@@ -102,6 +134,14 @@ export interface PaymentProvider {
   queryPayment(paymentId: string, now: Date): Promise<ProviderPaymentState>;
   /** Closes the payment at the provider so it can no longer be paid. */
   closePayment(paymentId: string, now: Date): Promise<void>;
+  /**
+   * Asks the provider to refund (part of) a paid payment. Resolves with the refund's state (a
+   * definite refusal is `failed`); throws a retryable ProviderCallError when the outcome is unknown,
+   * after which the same request (same refundId) may be sent again or the refund queried.
+   */
+  refund(request: RefundRequest): Promise<ProviderRefundState>;
+  /** Asks the provider for a refund's state. Throws a retryable ProviderCallError when it cannot tell. */
+  queryRefund(request: { refundId: string; paymentId: string; now: Date }): Promise<ProviderRefundState>;
 }
 
 export type FetchLike = (input: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<{

@@ -1,7 +1,7 @@
 import { createDecipheriv, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
-import type { NotificationOutcome } from '../domain/notification';
+import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
 import type { WechatConfig } from './config';
 import {
   ProviderCallError,
@@ -10,7 +10,9 @@ import {
   type PayUrlRequest,
   type PaymentProvider,
   type ProviderPaymentState,
+  type ProviderRefundState,
   type ProviderReply,
+  type RefundRequest,
   type RejectionReason,
 } from './types';
 
@@ -84,7 +86,7 @@ export const WechatCallbackEnvelopeSchema = z.object({
     nonce: z.string().min(1),
     /** The GCM additional authenticated data, as UTF-8 text; may be empty or absent. */
     associated_data: z.string().optional(),
-    /** 'transaction' for payment notifications ('refund' for refund ones, which we do not handle). */
+    /** 'transaction' for payment notifications, 'refund' for refund ones. */
     original_type: z.string().optional(),
   }),
 });
@@ -132,6 +134,88 @@ const ErrorResponseSchema = z.object({ code: z.string().min(1), message: z.strin
 export function isWechatTradeState(state: string): state is WechatTradeState {
   return (WECHAT_TRADE_STATES as readonly string[]).includes(state);
 }
+
+// Refunds ---------------------------------------------------------------------------------------
+
+export const WECHAT_REFUND_STATUSES = ['SUCCESS', 'PROCESSING', 'ABNORMAL', 'CLOSED'] as const;
+export type WechatRefundStatus = (typeof WECHAT_REFUND_STATUSES)[number];
+
+/**
+ * A refund's status (create and query answers, notifications) → our outcome. CLOSED is final: the
+ * refund will not happen under that out_refund_no. ABNORMAL means the money could not reach the
+ * customer's original account (card cancelled or frozen): a person resolves it on the merchant
+ * platform (or through apply-abnormal-refund), so it is not a plain failure.
+ */
+export const WECHAT_REFUND_OUTCOMES: Readonly<Record<WechatRefundStatus, RefundOutcome>> = {
+  SUCCESS: 'succeeded',
+  PROCESSING: 'processing',
+  ABNORMAL: 'abnormal',
+  CLOSED: 'failed',
+};
+
+/** The refund notification events and the refund_status each must carry (WeChat never pushes PROCESSING). */
+export const WECHAT_REFUND_EVENTS: Readonly<Record<string, WechatRefundStatus>> = {
+  'REFUND.SUCCESS': 'SUCCESS',
+  'REFUND.ABNORMAL': 'ABNORMAL',
+  'REFUND.CLOSED': 'CLOSED',
+};
+
+const fen = z.number().refine(isFen, 'must be a non-negative integer number of fen');
+
+/** `POST /v3/refund/domestic/refunds` request body. */
+export interface WechatRefundRequest {
+  out_trade_no: string;
+  /** ≤ 64 of [0-9A-Za-z_-|*@]; the same number again is the same refund. */
+  out_refund_no: string;
+  /** ≤ 80 characters, shown to the customer. */
+  reason?: string;
+  notify_url: string;
+  /** `total` is the ORIGINAL payment's amount, `refund` this refund's. */
+  amount: { refund: number; total: number; currency: typeof CURRENCY };
+}
+
+/** A refund, as the create and query calls answer it. */
+export const WechatRefundSchema = z.object({
+  refund_id: z.string().min(1),
+  out_refund_no: z.string().min(1),
+  transaction_id: z.string().optional(),
+  out_trade_no: z.string().min(1),
+  channel: z.string().optional(),
+  user_received_account: z.string().optional(),
+  success_time: Rfc3339Schema.optional(),
+  create_time: Rfc3339Schema.optional(),
+  /** Kept a plain string so an unknown status is reported as such. */
+  status: z.string().min(1),
+  amount: z.object({
+    total: fen,
+    refund: fen,
+    payer_total: z.number().optional(),
+    payer_refund: z.number().optional(),
+    currency: z.string().min(1),
+  }),
+});
+export type WechatRefund = z.infer<typeof WechatRefundSchema>;
+
+/** A refund notification's decrypted resource. It has no appid (unlike a transaction). */
+export const WechatRefundResourceSchema = z.object({
+  mchid: z.string().min(1),
+  out_trade_no: z.string().min(1),
+  transaction_id: z.string().min(1),
+  out_refund_no: z.string().min(1),
+  refund_id: z.string().min(1),
+  refund_status: z.string().min(1),
+  success_time: Rfc3339Schema.optional(),
+  user_received_account: z.string().optional(),
+  amount: z.object({ total: fen, refund: fen, payer_total: z.number().optional(), payer_refund: z.number().optional() }),
+});
+export type WechatRefundResource = z.infer<typeof WechatRefundResourceSchema>;
+
+export function isWechatRefundStatus(status: string): status is WechatRefundStatus {
+  return (WECHAT_REFUND_STATUSES as readonly string[]).includes(status);
+}
+
+/** WeChat's limit on `reason`; a longer one would refuse the whole refund, so it is cut instead. */
+const REFUND_REASON_MAX_CHARACTERS = 80;
 
 const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
 
@@ -300,8 +384,9 @@ function wechatpayHeaders(get: (name: string) => unknown): WechatpayHeaders {
 }
 
 /**
- * Signature (see verifyWechatpaySignature), then the envelope, decryption with the APIv3 key, our
- * mchid / appid, the trade_state, currency. The body is parsed only once it is known to be WeChat's.
+ * Signature (see verifyWechatpaySignature), then the envelope and, by its `original_type`, a
+ * payment (`transaction`) or a refund (`refund`) resource. The body is parsed only once it is
+ * known to be WeChat's.
  */
 function verifyWechatCallback(
   config: WechatConfig,
@@ -315,11 +400,15 @@ function verifyWechatCallback(
 
   const envelope = parseJson(rawBody.toString('utf8'), WechatCallbackEnvelopeSchema);
   if (!envelope) return refuse('malformed', 'body is not a WeChat v3 notification envelope');
-  const originalType = envelope.resource.original_type;
-  if (originalType !== undefined && originalType !== 'transaction') {
-    return refuse('unsupported_event', `resource original_type ${originalType} is not a transaction`);
-  }
+  // Payment notifications name their type 'transaction'; an envelope without one is read by its event.
+  const originalType = envelope.resource.original_type ?? (envelope.event_type.startsWith('REFUND.') ? 'refund' : 'transaction');
+  if (originalType === 'transaction') return verifyTransactionResource(config, envelope);
+  if (originalType === 'refund') return verifyRefundResource(config, envelope);
+  return refuse('unsupported_event', `resource original_type ${originalType} is neither a transaction nor a refund`);
+}
 
+/** A payment notification: our mchid / appid, the trade_state, currency. */
+function verifyTransactionResource(config: WechatConfig, envelope: WechatCallbackEnvelope): CallbackVerification {
   const plaintext = decryptResource(config.apiV3Key, envelope.resource);
   if (plaintext === undefined) return refuse('decrypt_failed', 'resource does not decrypt with the APIv3 key');
   const transaction = parseJson(plaintext, WechatTransactionSchema);
@@ -354,6 +443,43 @@ function verifyWechatCallback(
   };
 }
 
+/**
+ * A refund notification (REFUND.SUCCESS / ABNORMAL / CLOSED): the same signature and AES-GCM as a
+ * payment's, but the resource has no appid, so only mchid says it is ours; its refund_status must
+ * be the one the event names. All four ids and both amounts are carried on for the core to check
+ * against its refund.
+ */
+function verifyRefundResource(config: WechatConfig, envelope: WechatCallbackEnvelope): CallbackVerification {
+  const eventStatus = WECHAT_REFUND_EVENTS[envelope.event_type];
+  if (!eventStatus) return refuse('unsupported_event', `event_type ${envelope.event_type} is not a refund outcome`);
+  const plaintext = decryptResource(config.apiV3Key, envelope.resource);
+  if (plaintext === undefined) return refuse('decrypt_failed', 'resource does not decrypt with the APIv3 key');
+  const refund = parseJson(plaintext, WechatRefundResourceSchema);
+  if (!refund) return refuse('malformed', 'decrypted resource is not a WeChat refund');
+
+  if (refund.mchid !== config.mchid) return refuse('merchant_mismatch', 'mchid is not ours');
+  if (refund.refund_status !== eventStatus) return refuse('malformed', `refund_status ${refund.refund_status} disagrees with ${envelope.event_type}`);
+  if (eventStatus === 'SUCCESS' && !refund.success_time) return refuse('malformed', 'SUCCESS without success_time');
+
+  const notification: RefundNotification = {
+    type: 'refund',
+    provider: 'wechat',
+    eventId: envelope.id,
+    refundId: refund.out_refund_no,
+    paymentId: refund.out_trade_no,
+    providerRefundId: refund.refund_id,
+    providerTransactionId: refund.transaction_id,
+    outcome: WECHAT_REFUND_OUTCOMES[eventStatus],
+    amount: refund.amount.refund,
+    paymentAmount: refund.amount.total,
+    currency: CURRENCY,
+    occurredAt: toIsoUtc(refund.success_time ?? envelope.create_time),
+    providerStatus: refund.refund_status,
+    via: 'callback',
+  };
+  return { ok: true, notification };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Outbound calls
 // ---------------------------------------------------------------------------------------------
@@ -367,7 +493,7 @@ interface VerifiedAnswer {
   requestId: string | undefined;
 }
 
-type Operation = 'createPayUrl' | 'queryPayment' | 'closePayment';
+type Operation = 'createPayUrl' | 'queryPayment' | 'closePayment' | 'refund' | 'queryRefund';
 
 /** 5xx and 429 are worth retrying; any other 4xx will fail the same way again. */
 function isRetryableStatus(status: number): boolean {
@@ -378,9 +504,12 @@ function callError(operation: Operation, message: string, retryable = true): Pro
   return new ProviderCallError('wechat', operation, message, retryable);
 }
 
-function unexpectedAnswer(operation: Operation, { status, errorCode, requestId }: VerifiedAnswer): ProviderCallError {
-  const message = `HTTP ${status}${errorCode ? ` ${errorCode}` : ''}${requestId ? ` (Request-ID ${requestId})` : ''}`;
-  return callError(operation, message, isRetryableStatus(status));
+function describeAnswer({ status, errorCode, requestId }: VerifiedAnswer): string {
+  return `HTTP ${status}${errorCode ? ` ${errorCode}` : ''}${requestId ? ` (Request-ID ${requestId})` : ''}`;
+}
+
+function unexpectedAnswer(operation: Operation, answer: VerifiedAnswer): ProviderCallError {
+  return callError(operation, describeAnswer(answer), isRetryableStatus(answer.status));
 }
 
 /**
@@ -446,6 +575,48 @@ function paymentStateOf(transaction: WechatTransaction): ProviderPaymentState {
   return { status, providerTransactionId, amount: amount.total, currency: CURRENCY, paidAt: toIsoUtc(successTime), providerStatus: state };
 }
 
+/**
+ * A refund answer about the refund we asked for → its state. Anything we cannot read or that names
+ * another refund leaves the outcome unknown: a retryable error, never `failed`.
+ */
+function refundStateOf(operation: 'refund' | 'queryRefund', body: string, expected: { refundId: string; paymentId: string }): ProviderRefundState {
+  const refund = parseJson(body, WechatRefundSchema);
+  if (!refund) throw callError(operation, 'answer is not a WeChat refund');
+  if (refund.out_refund_no !== expected.refundId || refund.out_trade_no !== expected.paymentId) {
+    throw callError(operation, 'answer is about another out_refund_no or out_trade_no');
+  }
+  const { status, refund_id: providerRefundId } = refund;
+  if (!isWechatRefundStatus(status)) throw callError(operation, `unknown refund status ${status}`);
+  const outcome = WECHAT_REFUND_OUTCOMES[status];
+  if (outcome === 'failed') return { status: 'failed', providerStatus: status, reason: 'WeChat closed the refund (CLOSED)' };
+  if (outcome !== 'succeeded') return { status: outcome, providerRefundId, providerStatus: status };
+  if (!refund.success_time) throw callError(operation, 'SUCCESS without success_time');
+  if (refund.amount.currency !== CURRENCY) throw callError(operation, `currency ${refund.amount.currency}, expected ${CURRENCY}`);
+  return { status: 'succeeded', providerRefundId, amount: refund.amount.refund, succeededAt: toIsoUtc(refund.success_time), providerStatus: status };
+}
+
+/**
+ * A 4xx with WeChat's error code is a definite refusal: nothing was refunded under that number
+ * (PARAM_ERROR, INVALID_REQUEST such as an amount over the refundable one or the same
+ * out_refund_no with other amounts, NOT_ENOUGH, USER_ACCOUNT_ABNORMAL, RESOURCE_NOT_EXISTS,
+ * SIGN_ERROR...). 429 FREQUENCY_LIMITED is not a refusal: asked again later, it may pass.
+ */
+function refusalOf(answer: VerifiedAnswer): ProviderRefundState | undefined {
+  if (answer.status < 400 || answer.status >= 500 || answer.status === 429 || !answer.errorCode) return undefined;
+  const message = parseJson(answer.body, ErrorResponseSchema)?.message;
+  return { status: 'failed', providerStatus: answer.errorCode, reason: `${answer.errorCode}${message ? `: ${message}` : ''}` };
+}
+
+function refundRequestBody({ refundId, paymentId, amount, paymentAmount, reason, notifyUrl }: RefundRequest): WechatRefundRequest {
+  return {
+    out_trade_no: paymentId,
+    out_refund_no: refundId,
+    ...(reason ? { reason: [...reason].slice(0, REFUND_REASON_MAX_CHARACTERS).join('') } : {}),
+    notify_url: notifyUrl,
+    amount: { refund: assertFen(amount), total: assertFen(paymentAmount), currency: CURRENCY },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Provider
 // ---------------------------------------------------------------------------------------------
@@ -504,6 +675,26 @@ export function createWechatProvider({ config, fetch }: { config: WechatConfig; 
       const body = JSON.stringify({ mchid: config.mchid });
       const answer = await send(config, keys, fetch, 'closePayment', { method: 'POST', path: `${orderPath(paymentId)}/close`, body, now });
       if (answer.status !== 204) throw unexpectedAnswer('closePayment', answer);
+    },
+
+    // A 200 means accepted, not done: its status is usually PROCESSING, settled by a REFUND.*
+    // notification or a query. The same out_refund_no again answers that refund's current state.
+    async refund(request) {
+      const body = JSON.stringify(refundRequestBody(request));
+      const answer = await send(config, keys, fetch, 'refund', { method: 'POST', path: '/v3/refund/domestic/refunds', body, now: request.now });
+      if (answer.status === 200) return refundStateOf('refund', answer.body, request);
+      const refusal = refusalOf(answer);
+      if (refusal) return refusal;
+      // Anything else (5xx, 429, an unexpected status) leaves the outcome unknown.
+      throw callError('refund', describeAnswer(answer));
+    },
+
+    async queryRefund({ refundId, paymentId, now }) {
+      const path = `/v3/refund/domestic/refunds/${encodeURIComponent(refundId)}`;
+      const answer = await send(config, keys, fetch, 'queryRefund', { method: 'GET', path, body: '', now });
+      if (answer.status === 404 && answer.errorCode === 'RESOURCE_NOT_EXISTS') return { status: 'not_found', providerStatus: 'RESOURCE_NOT_EXISTS' };
+      if (answer.status === 200) return refundStateOf('queryRefund', answer.body, { refundId, paymentId });
+      throw callError('queryRefund', describeAnswer(answer));
     },
   };
 }

@@ -11,6 +11,7 @@ import { applyNotification } from '../../shared/core/notifications';
 import { addPayment } from '../../shared/core/orders';
 import { cancelPayment } from '../../shared/core/payments';
 import type { DomainEvent } from '../../shared/domain/events';
+import { isRefundNotification } from '../../shared/domain/notification';
 import type { Payment, PaymentMethod } from '../../shared/domain/payment';
 import type { RawCallback, RejectionReason } from '../../shared/providers/types';
 import { formFields, signedNotification, strangerPrivateKey } from '../support/alipay-fixtures';
@@ -141,8 +142,10 @@ describe('the same notification delivered 5 times at once', () => {
     const payment = await startedPayment(env, 'bank');
     const verification = providers.bank.verifyCallback(callbackFor(payment, { eventId: 'evt-raced' }), env.clock.now());
     if (!verification.ok) throw new Error(verification.detail);
+    const { notification } = verification;
+    if (isRefundNotification(notification)) throw new Error('a payment callback verified as a refund');
 
-    const results = await Promise.all(Array.from({ length: 5 }, () => applyNotification(env.deps, verification.notification)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => applyNotification(env.deps, notification)));
 
     expect(results.sort()).toEqual(['applied', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
     expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);

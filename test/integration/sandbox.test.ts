@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadOrCreateSandboxKeys, PAYMENTS_CONFIG_FILE, SANDBOX_KEYS_FILE, type LocalSandboxKeys } from '../../local/sandbox/keys';
 import { createSandbox, type CustomerDecision, type Sandbox } from '../../local/sandbox/server';
-import type { PaymentNotification } from '../../shared/domain/notification';
+import { isRefundNotification, type PaymentNotification, type RefundNotification } from '../../shared/domain/notification';
 import { createProviders } from '../../shared/providers/registry';
 import { ProviderCallError, type PayablePayment, type PaymentProvider, type ProviderName } from '../../shared/providers/types';
 
@@ -129,13 +129,23 @@ function decideOverHttp(paymentId: string, decision: CustomerDecision, accept = 
   return fetch(`${sandbox.store.checkoutUrl(paymentId)}/${decision}`, { method: 'POST', headers: { accept } });
 }
 
-/** The callbacks the merchant endpoint received about a payment, verified by the merchant module. */
-function notificationsFor(paymentId: string): PaymentNotification[] {
+/** Everything the merchant endpoint received about a payment, verified by the merchant module. */
+function verifiedFor(paymentId: string): (PaymentNotification | RefundNotification)[] {
   return received.flatMap(({ provider, headers, body }) => {
     const verification = merchantProvider(provider).verifyCallback({ headers, body }, new Date());
     if (!verification.ok) throw new Error(`${provider} callback refused: ${verification.reason} ${verification.detail}`);
     return verification.notification.paymentId === paymentId ? [verification.notification] : [];
   });
+}
+
+/** The payment callbacks the merchant endpoint received about a payment. */
+function notificationsFor(paymentId: string): PaymentNotification[] {
+  return verifiedFor(paymentId).filter((notification): notification is PaymentNotification => !isRefundNotification(notification));
+}
+
+/** The refund notifications the merchant endpoint received about a payment's refunds. */
+function refundNotificationsFor(paymentId: string): RefundNotification[] {
+  return verifiedFor(paymentId).filter(isRefundNotification);
 }
 
 describe('sandbox: the whole loop over HTTP with the real merchant modules', () => {

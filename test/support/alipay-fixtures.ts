@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { generateAlipayKeys } from '../../local/sandbox/alipay';
-import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckout, SandboxResponse } from '../../local/sandbox/types';
+import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxResponse } from '../../local/sandbox/types';
 import type { FetchLike, RawCallback } from '../../shared/providers/types';
 
 export const ALIPAY_SANDBOX_BASE = 'http://127.0.0.1:3000/sandbox/alipay';
@@ -16,15 +16,7 @@ export function strangerPrivateKey(): string {
     .privateKey;
 }
 
-export function memoryCheckoutStore(): CheckoutStore & { checkouts: Map<string, SandboxCheckout> } {
-  const checkouts = new Map<string, SandboxCheckout>();
-  return {
-    checkouts,
-    get: (paymentId) => checkouts.get(paymentId),
-    put: (checkout) => void checkouts.set(checkout.paymentId, checkout),
-    checkoutUrl: (paymentId) => `http://127.0.0.1:3000/sandbox/checkout/${encodeURIComponent(paymentId)}`,
-  };
-}
+export { memoryCheckoutStore } from './bank-fixtures';
 
 function sandboxPath(url: URL): string {
   const basePath = new URL(ALIPAY_SANDBOX_BASE).pathname;

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { generateBankKeys } from '../../local/sandbox/bank';
-import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckout, SandboxResponse } from '../../local/sandbox/types';
+import { createCheckoutStore, type CheckoutStoreOptions } from '../../local/sandbox/store';
+import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxResponse } from '../../local/sandbox/types';
 import type { RawCallback } from '../../shared/providers/types';
 
 export const BANK_SANDBOX_BASE = 'http://127.0.0.1:3000/sandbox/bank';
@@ -10,13 +11,12 @@ export function bankTestKeys() {
   return generateBankKeys(BANK_SANDBOX_BASE);
 }
 
-export function memoryCheckoutStore(): CheckoutStore {
-  const checkouts = new Map<string, SandboxCheckout>();
-  return {
-    get: (paymentId) => checkouts.get(paymentId),
-    put: (checkout) => void checkouts.set(checkout.paymentId, checkout),
-    checkoutUrl: (paymentId) => `http://127.0.0.1:3000/sandbox/checkout/${encodeURIComponent(paymentId)}`,
-  };
+/**
+ * The sandbox's own store, as a provider simulator holds it. Refunds the simulators leave to end
+ * "later" stay processing unless `defer` runs them: tests end them with `store.refunds.settle`.
+ */
+export function memoryCheckoutStore(options: Omit<CheckoutStoreOptions, 'publicBaseUrl'> = {}): CheckoutStore {
+  return createCheckoutStore({ publicBaseUrl: 'http://127.0.0.1:3000', ...options });
 }
 
 /** A browser opening a URL served by the simulator: strips the sandbox base, calls `handle`. */

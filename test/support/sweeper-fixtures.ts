@@ -3,7 +3,7 @@ import { generateBankKeys } from '../../local/sandbox/bank';
 import type { ProviderSimulator, SandboxCheckout } from '../../local/sandbox/types';
 import { createWechatSimulator, generateWechatKeys } from '../../local/sandbox/wechat';
 import { createAlipaySimulator } from '../../local/sandbox/alipay';
-import type { PaymentNotification } from '../../shared/domain/notification';
+import { isRefundNotification, type PaymentNotification } from '../../shared/domain/notification';
 import { createAlipayProvider } from '../../shared/providers/alipay';
 import type { FetchLike, PaymentProvider } from '../../shared/providers/types';
 import { createWechatProvider } from '../../shared/providers/wechat';
@@ -95,6 +95,7 @@ export function providerSandbox(method: QueryableMethod, keys: SandboxKeys, now:
       if (!callback) throw new Error(`${method} sends no callback for a paid checkout`);
       const verification = provider.verifyCallback(toRawCallback(callback), now());
       if (!verification.ok) throw new Error(`the ${method} module refused its own provider's callback: ${verification.reason} ${verification.detail}`);
+      if (isRefundNotification(verification.notification)) throw new Error(`the ${method} module read a payment callback as a refund`);
       return verification.notification;
     },
   };

@@ -389,7 +389,7 @@ describe('alipay pay URL', () => {
       expect(entry.statusCode).toBe(400);
       expect(entry.body).toContain('isv.invalid-signature');
     }
-    expect(store.checkouts.size).toBe(0);
+    expect(store.get('pay_42')).toBeUndefined();
   });
 });
 

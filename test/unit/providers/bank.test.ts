@@ -331,7 +331,7 @@ describe('bank: pay URL', () => {
   });
 
   it('the sandbox answers 404 on any other path', async () => {
-    const response = await openInSimulator(simulator, memoryCheckoutStore(), 'http://127.0.0.1:3000/sandbox/bank/refunds', NOW);
+    const response = await openInSimulator(simulator, memoryCheckoutStore(), 'http://127.0.0.1:3000/sandbox/bank/payouts', NOW);
     expect(response.statusCode).toBe(404);
   });
 });
