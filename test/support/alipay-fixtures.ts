@@ -87,3 +87,58 @@ export function signedNotification(fields: Readonly<Record<string, string>>, ali
     body: Buffer.from(new URLSearchParams({ ...unsigned, sign: signature }).toString(), 'utf8'),
   };
 }
+
+/** A fetch answering every call with `node` as `nodeName`, signed as Alipay signs: over the node's exact text. */
+export function signedGatewayAnswer(nodeName: string, node: object, alipayPrivateKey: string): FetchLike {
+  const nodeText = JSON.stringify(node);
+  const signature = sign('sha256', Buffer.from(nodeText, 'utf8'), alipayPrivateKey).toString('base64');
+  const body = `{"${nodeName}":${nodeText},"sign":"${signature}"}`;
+  return async () => ({ status: 200, headers: { get: () => 'application/json;charset=utf-8' }, text: async () => body });
+}
+
+/** The `method` of every request a fetch passed on, oldest first. */
+export function recordingMethods(fetch: FetchLike): { fetch: FetchLike; methods: string[]; bizContents: Record<string, unknown>[] } {
+  const methods: string[] = [];
+  const bizContents: Record<string, unknown>[] = [];
+  return {
+    methods,
+    bizContents,
+    fetch: async (input, init) => {
+      const params = new URLSearchParams(init?.body ?? '');
+      methods.push(params.get('method') ?? '');
+      bizContents.push(JSON.parse(params.get('biz_content') ?? '{}') as Record<string, unknown>);
+      return fetch(input, init);
+    },
+  };
+}
+
+/**
+ * The trade_status_sync Alipay sends after a refund, written from PROVIDERS.md: the payment's
+ * fields plus out_biz_no, refund_fee (CUMULATIVE, yuan) and gmt_refund. Sign with `signedNotification`.
+ */
+export function refundNotificationFields(appId: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {
+  const fields: Record<string, string | undefined> = {
+    notify_time: '2025-01-02 11:10:00',
+    notify_type: 'trade_status_sync',
+    notify_id: 'notify_refund_1',
+    app_id: appId,
+    charset: 'utf-8',
+    version: '1.0',
+    sign_type: 'RSA2',
+    trade_no: '2025010222001400001234567890',
+    out_trade_no: 'pay_42',
+    out_biz_no: 'ref_1',
+    trade_status: 'TRADE_SUCCESS',
+    total_amount: '123.45',
+    receipt_amount: '123.45',
+    buyer_pay_amount: '123.45',
+    refund_fee: '23.45',
+    gmt_create: '2025-01-02 11:04:00',
+    gmt_payment: '2025-01-02 11:04:59',
+    gmt_refund: '2025-01-02 11:09:58',
+    seller_id: '2088000000000001',
+    subject: 'Order ord_42',
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}

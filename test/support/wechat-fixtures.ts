@@ -106,11 +106,14 @@ export interface NotificationOptions {
   id?: string;
   /** Encrypt with this key instead of the sandbox's APIv3 key. */
   apiV3Key?: string;
-  /** AAD used to encrypt (default 'transaction'). */
+  /** AAD used to encrypt (default: the original type). */
   associatedData?: string;
   /** AAD the envelope declares (default: the one used); null leaves the field out. */
   declaredAssociatedData?: string | null;
-  originalType?: string;
+  /** Default 'transaction'; null leaves the field out. */
+  originalType?: string | null;
+  /** Default TRANSACTION.SUCCESS. */
+  eventType?: string;
 }
 
 /**
@@ -118,7 +121,8 @@ export interface NotificationOptions {
  * as WeChat sends it.
  */
 export function wechatNotification(keys: WechatSandboxKeys, transaction: object | string, options: NotificationOptions): RawCallback {
-  const associatedData = options.associatedData ?? 'transaction';
+  const originalType = options.originalType === undefined ? 'transaction' : options.originalType;
+  const associatedData = options.associatedData ?? originalType ?? 'transaction';
   const declared = options.declaredAssociatedData === undefined ? associatedData : options.declaredAssociatedData;
   const nonce = randomBytes(6).toString('hex');
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(options.apiV3Key ?? keys.apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
@@ -129,10 +133,10 @@ export function wechatNotification(keys: WechatSandboxKeys, transaction: object 
     id: options.id ?? 'EV-2018022511223320873',
     create_time: '2026-11-25T12:00:00+08:00',
     resource_type: 'encrypt-resource',
-    event_type: 'TRANSACTION.SUCCESS',
+    event_type: options.eventType ?? 'TRANSACTION.SUCCESS',
     summary: '支付成功',
     resource: {
-      original_type: options.originalType ?? 'transaction',
+      ...(originalType === null ? {} : { original_type: originalType }),
       algorithm: 'AEAD_AES_256_GCM',
       ciphertext,
       ...(declared === null ? {} : { associated_data: declared }),
@@ -147,4 +151,43 @@ export function signedAnswerFetch(keys: WechatSandboxKeys, status: number, paylo
   const body = JSON.stringify(payload);
   const headers = new Headers({ 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys), body, seconds(now)) });
   return async () => ({ status, headers, text: async () => body });
+}
+
+/** A refund notification's decrypted resource as WeChat documents it (no appid); `overrides` replace top-level fields. */
+export function wechatRefundResource(keys: WechatSandboxKeys, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    mchid: keys.mchid,
+    out_trade_no: 'pay_000001',
+    transaction_id: '4200000000202611250000000001',
+    out_refund_no: 'ref_000001',
+    refund_id: '50000000382019052709732678859',
+    refund_status: 'SUCCESS',
+    success_time: '2026-11-25T12:01:02+08:00',
+    user_received_account: '支付用户零钱',
+    amount: { total: 12_345, refund: 2_345, payer_total: 12_345, payer_refund: 2_345 },
+    ...overrides,
+  };
+}
+
+/** A signed REFUND.* notification around `resource` (original_type refund, AAD refund). */
+export function wechatRefundNotification(keys: WechatSandboxKeys, resource: object | string, options: NotificationOptions): RawCallback {
+  return wechatNotification(keys, resource, { originalType: 'refund', eventType: 'REFUND.SUCCESS', ...options });
+}
+
+/** A refund as the create and query calls answer it; `overrides` replace top-level fields. */
+export function wechatRefundAnswer(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    refund_id: '50000000382019052709732678859',
+    out_refund_no: 'ref_000001',
+    transaction_id: '4200000000202611250000000001',
+    out_trade_no: 'pay_000001',
+    channel: 'ORIGINAL',
+    user_received_account: '支付用户零钱',
+    success_time: '2026-11-25T12:01:02+08:00',
+    create_time: '2026-11-25T12:00:58+08:00',
+    status: 'SUCCESS',
+    funds_account: 'AVAILABLE',
+    amount: { total: 12_345, refund: 2_345, payer_total: 12_345, payer_refund: 2_345, settlement_refund: 2_345, settlement_total: 12_345, discount_refund: 0, currency: 'CNY' },
+    ...overrides,
+  };
 }

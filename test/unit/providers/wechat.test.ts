@@ -20,6 +20,8 @@ import {
   signedAnswerFetch,
   simulatorFetch,
   wechatNotification,
+  wechatRefundNotification,
+  wechatRefundResource,
   wechatTransaction,
   wechatpayHeaders,
   type SentRequest,
@@ -222,9 +224,9 @@ describe('verifyCallback', () => {
     }
   });
 
-  it('rejects a refund notification (original_type refund) as unsupported_event', () => {
-    const refund = wechatNotification(sandbox, { mchid: sandbox.mchid, refund_status: 'SUCCESS' }, { now: NOW, originalType: 'refund' });
-    expect(reasonOf(provider.verifyCallback(refund, NOW))).toBe('unsupported_event');
+  it('reads a resource of original_type refund as a refund, never as a payment outcome (see wechat-refunds.test.ts)', () => {
+    const refund = wechatRefundNotification(sandbox, wechatRefundResource(sandbox, { out_trade_no: 'pay_000001' }), { now: NOW });
+    expect(provider.verifyCallback(refund, NOW)).toMatchObject({ ok: true, notification: { type: 'refund', paymentId: 'pay_000001', outcome: 'succeeded' } });
   });
 
   it('converts success_time in +08:00 to ISO UTC', () => {
