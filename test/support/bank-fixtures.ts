@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { generateBankKeys } from '../../local/sandbox/bank';
 import { createCheckoutStore, type CheckoutStoreOptions } from '../../local/sandbox/store';
 import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxResponse } from '../../local/sandbox/types';
-import type { RawCallback } from '../../shared/providers/types';
+import type { FetchLike, RawCallback } from '../../shared/providers/types';
 
 export const BANK_SANDBOX_BASE = 'http://127.0.0.1:3000/sandbox/bank';
 
@@ -56,6 +56,75 @@ export function bankCallbackBody(overrides: Record<string, unknown> = {}): strin
     transaction_id: 'txn_1',
     status: 'SUCCEEDED',
     amount: 12_345,
+    currency: 'CNY',
+    occurred_at: '2025-01-02T03:04:05.000Z',
+    ...overrides,
+  });
+}
+
+export interface SentBankRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The merchant module's `fetch`, wired to the bank simulator (sandbox base stripped); `tamper` edits answers. */
+export function bankSimulatorFetch(
+  simulator: ProviderSimulator,
+  store: CheckoutStore,
+  now: Date,
+  options: { sent?: SentBankRequest[]; tamper?: (response: SandboxResponse) => SandboxResponse } = {},
+): FetchLike {
+  const basePath = new URL(BANK_SANDBOX_BASE).pathname;
+  return async (input, init = {}) => {
+    const url = new URL(input);
+    if (!url.pathname.startsWith(basePath)) throw new Error(`not a bank sandbox URL: ${input}`);
+    const method = init.method ?? 'GET';
+    const body = init.body ?? '';
+    options.sent?.push({ url: input, method, headers: init.headers ?? {}, body });
+    const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+    const answer = await simulator.handle({ method, path: url.pathname.slice(basePath.length), query: url.searchParams, headers, body }, store, now);
+    const response = options.tamper ? options.tamper(answer) : answer;
+    return { status: response.statusCode, headers: new Headers(response.headers), text: async () => response.body };
+  };
+}
+
+/** A request's Bank-Signature as the bank checks it (written from docs/PROVIDERS.md): HMAC over `${t}.${METHOD}.${path}.${body}`. */
+export function bankRequestSignature(secret: string, timestamp: number, method: string, path: string, body: string): string {
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${method}.${path}.${body}`).digest('hex')}`;
+}
+
+/** A fetch answering every call with `payload`, signed as the bank signs its answers (like its webhooks). */
+export function signedBankAnswer(secret: string, status: number, payload: unknown, now: Date): FetchLike {
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const timestamp = Math.floor(now.getTime() / 1000);
+  const headers = new Headers({ 'content-type': 'application/json', 'bank-signature': `t=${timestamp},v1=${bankV1(secret, timestamp, body)}` });
+  return async () => ({ status, headers, text: async () => body });
+}
+
+/** A refund as the bank's API answers it. */
+export function bankRefundAnswer(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    refund_id: 'ref_1',
+    payment_id: 'pay_1',
+    amount: 2_345,
+    currency: 'CNY',
+    status: 'succeeded',
+    created_at: '2025-01-02T03:04:00.000Z',
+    succeeded_at: '2025-01-02T03:04:05.000Z',
+    ...overrides,
+  };
+}
+
+/** A refund.* webhook body. */
+export function bankRefundEventBody(overrides: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    event_id: 'evt_r1',
+    type: 'refund.succeeded',
+    refund_id: 'ref_1',
+    payment_id: 'pay_1',
+    amount: 2_345,
     currency: 'CNY',
     occurred_at: '2025-01-02T03:04:05.000Z',
     ...overrides,
