@@ -11,12 +11,13 @@ import { applyNotification } from '../../shared/core/notifications';
 import { addPayment } from '../../shared/core/orders';
 import { cancelPayment } from '../../shared/core/payments';
 import type { DomainEvent } from '../../shared/domain/events';
+import { fenToYuan } from '../../shared/domain/money';
 import { isRefundNotification } from '../../shared/domain/notification';
 import type { Payment, PaymentMethod } from '../../shared/domain/payment';
 import type { RawCallback, RejectionReason } from '../../shared/providers/types';
-import { formFields, signedNotification, strangerPrivateKey } from '../support/alipay-fixtures';
+import { formFields, refundNotificationFields, signedNotification, strangerPrivateKey } from '../support/alipay-fixtures';
 import { itemsOfKind, tableSnapshot } from '../support/api-fixtures';
-import { signedBankCallback } from '../support/bank-fixtures';
+import { bankRefundEventBody, signedBankCallback } from '../support/bank-fixtures';
 import {
   callbackEvent,
   type CallbackOptions,
@@ -35,7 +36,7 @@ import {
 } from '../support/callback-fixtures';
 import { newPurchase, purchaseWrites } from '../support/domain-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
-import { platformSigner, seconds, wechatNotification, wechatpayHeaders, wechatTransaction } from '../support/wechat-fixtures';
+import { platformSigner, seconds, wechatNotification, wechatpayHeaders, wechatRefundNotification, wechatRefundResource, wechatTransaction } from '../support/wechat-fixtures';
 
 /**
  * The callback pipeline on real parts: the callback Lambda's handler, SQS (fauxqs, with its DLQ),
@@ -368,6 +369,29 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
       callback: () => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: Buffer.from('{"trade_status":"TRADE_SUCCESS"}') }),
     },
     { provider: 'bank', reason: 'malformed', case: 'signed, but truncated JSON', callback: () => signedByBank('{"event_id":"evt_1","payment_id":') },
+    // Until the refund core exists, a genuine refund notification is refused like any event we do not act on.
+    {
+      provider: 'wechat',
+      reason: 'unsupported_event',
+      case: 'a genuine REFUND.SUCCESS',
+      callback: (payment) =>
+        wechatRefundNotification(
+          keys.wechat.sandbox,
+          wechatRefundResource(keys.wechat.sandbox, { out_trade_no: payment.paymentId, amount: { total: payment.amount, refund: 100, payer_total: payment.amount, payer_refund: 100 } }),
+          { now: env.clock.now() },
+        ),
+    },
+    {
+      provider: 'alipay',
+      reason: 'unsupported_event',
+      case: 'a genuine trade_status_sync carrying a refund',
+      callback: (payment) =>
+        signedNotification(
+          refundNotificationFields(keys.alipay.sandbox.appId, { out_trade_no: payment.paymentId, total_amount: fenToYuan(payment.amount), refund_fee: '1.00' }),
+          keys.alipay.sandbox.alipayPrivateKey,
+        ),
+    },
+    { provider: 'bank', reason: 'unsupported_event', case: 'a genuine refund.succeeded', callback: (payment) => signedByBank(bankRefundEventBody({ payment_id: payment.paymentId, amount: 100 })) },
   ];
 
   it.each(cases)('$provider $reason: $case', async ({ provider, reason, alsoCounted, callback }) => {

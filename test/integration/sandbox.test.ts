@@ -7,14 +7,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadOrCreateSandboxKeys, PAYMENTS_CONFIG_FILE, SANDBOX_KEYS_FILE, type LocalSandboxKeys } from '../../local/sandbox/keys';
 import { createSandbox, type CustomerDecision, type Sandbox } from '../../local/sandbox/server';
+import { SANDBOX_REFUND_OUTCOMES, type SandboxRefundOutcome } from '../../local/sandbox/types';
 import { isRefundNotification, type PaymentNotification, type RefundNotification } from '../../shared/domain/notification';
 import { createProviders } from '../../shared/providers/registry';
-import { ProviderCallError, type PayablePayment, type PaymentProvider, type ProviderName } from '../../shared/providers/types';
+import { ProviderCallError, type PayablePayment, type PaymentProvider, type ProviderName, type RefundRequest } from '../../shared/providers/types';
 
 /**
  * The sandbox on a real HTTP server, driven by the real merchant modules over real HTTP: pay URL,
  * checkout page, decision, signed callback to a merchant endpoint on the same server (which
- * answers with the merchant module's own acknowledge / reject), retries, queries and closes.
+ * answers with the merchant module's own acknowledge / reject), retries, queries and closes;
+ * refunds through each provider's API under every SANDBOX_REFUND_OUTCOME, and console refunds.
  */
 
 const PROVIDERS: readonly ProviderName[] = ['wechat', 'alipay', 'bank'];
@@ -31,6 +33,8 @@ let baseUrl: string;
 let keysDir: string;
 let generated: LocalSandboxKeys;
 let sandbox: Sandbox;
+/** The sandbox the server routes to: `sandbox`, or one made for a refund outcome. */
+let routed: Sandbox;
 let merchant: Partial<Record<ProviderName, PaymentProvider>>;
 const received: ReceivedCallback[] = [];
 /** How many of the next callbacks each provider's merchant endpoint answers with a failure. */
@@ -66,7 +70,7 @@ beforeAll(async () => {
       const callbackTo = /^\/merchant\/callback\/(wechat|alipay|bank)$/.exec(url.pathname)?.[1] as ProviderName | undefined;
       const reply = callbackTo
         ? answerCallback(callbackTo, headers, body)
-        : ((await sandbox.handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: body.toString('utf8') })) ?? {
+        : ((await routed.handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: body.toString('utf8') })) ?? {
             statusCode: 404,
             headers: {},
             body: 'not the sandbox',
@@ -80,6 +84,7 @@ beforeAll(async () => {
   keysDir = await mkdtemp(join(tmpdir(), 'sandbox-keys-'));
   generated = await loadOrCreateSandboxKeys(keysDir, baseUrl);
   sandbox = createSandbox({ keys: generated.sandboxKeys, publicBaseUrl: baseUrl, retryDelaysMs: RETRY_DELAYS_MS });
+  routed = sandbox;
   merchant = createProviders(generated.config, globalThis.fetch);
 });
 
@@ -336,5 +341,178 @@ describe('sandbox keys on disk', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Refunds
+// ---------------------------------------------------------------------------------------------
+
+const REFUND_SETTLE_DELAY_MS = 10;
+
+/** A payment paid at the routed sandbox (the merchant's callback about it received). */
+async function paidPayment(name: ProviderName) {
+  const { payment, payUrl } = await startCheckout(name);
+  await openPayUrl(payUrl);
+  const decided = await decideOverHttp(payment.paymentId, 'pay');
+  if (decided.status !== 200) throw new Error(`could not pay: ${decided.status}`);
+  return payment;
+}
+
+function refundRequest(name: ProviderName, paymentId: string, overrides: Partial<RefundRequest> = {}): RefundRequest {
+  return {
+    refundId: `ref_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+    paymentId,
+    amount: 2_800,
+    paymentAmount: 12_800,
+    currency: 'CNY',
+    reason: 'returned',
+    notifyUrl: `${baseUrl}/merchant/callback/${name}`,
+    now: new Date(),
+    ...overrides,
+  };
+}
+
+const settled = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Expectation = Record<string, unknown> | undefined;
+/** Per SANDBOX_REFUND_OUTCOME and provider: the create answer, the state the query ends on, the notification (none: undefined). */
+const REFUND_STORY: Record<SandboxRefundOutcome, Record<ProviderName, [Expectation, Expectation, Expectation]>> = {
+  succeed: {
+    wechat: [{ status: 'processing', providerStatus: 'PROCESSING' }, { status: 'succeeded', amount: 2_800 }, { outcome: 'succeeded', amount: 2_800, paymentAmount: 12_800 }],
+    alipay: [{ status: 'succeeded', amount: 2_800 }, { status: 'succeeded', amount: 2_800 }, { outcome: 'succeeded', amount: 0, refundedTotal: 2_800 }],
+    bank: [{ status: 'processing', providerStatus: 'pending' }, { status: 'succeeded', amount: 2_800 }, { outcome: 'succeeded', amount: 2_800 }],
+  },
+  fail: {
+    wechat: [{ status: 'processing' }, { status: 'failed', providerStatus: 'CLOSED' }, { outcome: 'failed', providerStatus: 'CLOSED' }],
+    // Alipay refuses at once and keeps no refund: its query cannot tell "refused" from "not yet".
+    alipay: [{ status: 'failed', providerStatus: 'ACQ.SELLER_BALANCE_NOT_ENOUGH' }, { status: 'processing' }, undefined],
+    bank: [{ status: 'processing' }, { status: 'failed', reason: 'declined' }, { outcome: 'failed', providerStatus: 'refund.failed' }],
+  },
+  abnormal: {
+    wechat: [{ status: 'processing' }, { status: 'abnormal', providerStatus: 'ABNORMAL' }, { outcome: 'abnormal', providerStatus: 'ABNORMAL' }],
+    alipay: [{ status: 'processing' }, { status: 'processing' }, undefined],
+    bank: [{ status: 'processing' }, { status: 'abnormal', providerStatus: 'requires_action' }, { outcome: 'abnormal', providerStatus: 'refund.requires_action' }],
+  },
+  silent: {
+    wechat: [{ status: 'processing' }, { status: 'succeeded', amount: 2_800 }, undefined],
+    alipay: [{ status: 'succeeded', amount: 2_800 }, { status: 'succeeded', amount: 2_800 }, undefined],
+    bank: [{ status: 'processing' }, { status: 'succeeded', amount: 2_800 }, undefined],
+  },
+};
+
+describe.each(SANDBOX_REFUND_OUTCOMES)('sandbox refunds over HTTP, SANDBOX_REFUND_OUTCOME=%s', (outcome) => {
+  let refunds: Sandbox;
+  beforeAll(() => {
+    refunds = createSandbox({ keys: generated.sandboxKeys, publicBaseUrl: baseUrl, retryDelaysMs: RETRY_DELAYS_MS, refundOutcome: outcome, refundSettleDelayMs: REFUND_SETTLE_DELAY_MS });
+    routed = refunds;
+  });
+  afterAll(async () => {
+    routed = sandbox;
+    await refunds.stop();
+  });
+
+  it.each(PROVIDERS)('%s: the refund API answers, the refund ends, and the notification (if any) verifies', async (name) => {
+    const [created, ended, notified] = REFUND_STORY[outcome][name];
+    const payment = await paidPayment(name);
+    const provider = merchantProvider(name);
+    const request = refundRequest(name, payment.paymentId);
+
+    expect(await provider.refund(request)).toMatchObject(created ?? {});
+    const query = () => provider.queryRefund({ refundId: request.refundId, paymentId: payment.paymentId, now: new Date() });
+    await vi.waitFor(async () => expect(await query()).toMatchObject(ended ?? {}), { timeout: 2000, interval: 10 });
+
+    if (notified) {
+      await vi.waitFor(() => expect(refundNotificationsFor(payment.paymentId)).toHaveLength(1), { timeout: 2000, interval: 10 });
+      expect(refundNotificationsFor(payment.paymentId)).toEqual([
+        expect.objectContaining({ type: 'refund', provider: name, refundId: request.refundId, paymentId: payment.paymentId, via: 'callback', ...notified }),
+      ]);
+      expect(refunds.refundDeliveries(payment.paymentId)).toEqual([expect.objectContaining({ attempt: 1, acknowledged: true })]);
+    } else {
+      await settled();
+      expect(refundNotificationsFor(payment.paymentId)).toEqual([]);
+      expect(refunds.refundDeliveries(payment.paymentId)).toEqual([]);
+    }
+    // The payment's own callback was never repeated or turned into something else by the refund.
+    expect(notificationsFor(payment.paymentId)).toEqual([expect.objectContaining({ outcome: 'succeeded', amount: 12_800 })]);
+  });
+});
+
+function consoleRefund(body: unknown) {
+  return fetch(`${baseUrl}/sandbox/refunds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+describe('sandbox: refunds made on the provider’s console (outside the merchant’s system)', () => {
+  it.each([
+    ['wechat', /^50\d{27}$/],
+    ['alipay', undefined],
+    ['bank', /^re_[0-9a-f]{24}$/],
+  ] as const)('%s: POST /sandbox/refunds refunds at once and notifies with the provider’s own refund number (or none)', async (name, refundNumber) => {
+    const payment = await paidPayment(name);
+    const response = await consoleRefund({ paymentId: payment.paymentId, amount: 1_000 });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as Record<string, unknown>;
+    expect(answer).toMatchObject({ paymentId: payment.paymentId, amount: 1_000, state: 'succeeded', notified: true, refundedAmount: 1_000, refundableAmount: 11_800 });
+
+    await vi.waitFor(() => expect(refundNotificationsFor(payment.paymentId)).toHaveLength(1), { timeout: 2000, interval: 10 });
+    const [notification] = refundNotificationsFor(payment.paymentId);
+    expect(notification).toMatchObject({ type: 'refund', provider: name, outcome: 'succeeded', ...(name === 'alipay' ? { amount: 0, refundedTotal: 1_000 } : { amount: 1_000 }) });
+    if (refundNumber) expect(notification?.refundId).toMatch(refundNumber);
+    else expect(notification?.refundId).toBeUndefined();
+    expect(notification?.refundId).toBe(answer.refundId);
+  });
+
+  it('notify: false refunds without a notification (a lost one, for reconciliation tests)', async () => {
+    const payment = await paidPayment('wechat');
+    const response = await consoleRefund({ paymentId: payment.paymentId, amount: 500, notify: false });
+    expect(await response.json()).toMatchObject({ state: 'succeeded', notified: false });
+    await settled();
+    expect(sandbox.refundDeliveries(payment.paymentId)).toEqual([]);
+    // The provider knows of it all the same.
+    expect(await merchantProvider('wechat').queryPayment(payment.paymentId, new Date())).toMatchObject({ status: 'paid', providerStatus: 'REFUND' });
+  });
+
+  it('refuses what the provider would refuse: an unknown or unpaid payment, more than is left, a malformed request', async () => {
+    expect((await consoleRefund({ paymentId: 'pay_unknown', amount: 1 })).status).toBe(404);
+
+    const unpaid = await startCheckout('bank');
+    await openPayUrl(unpaid.payUrl);
+    const notPaid = await consoleRefund({ paymentId: unpaid.payment.paymentId, amount: 1 });
+    expect([notPaid.status, await notPaid.json()]).toEqual([409, expect.objectContaining({ error: 'not_paid' })]);
+
+    const payment = await paidPayment('bank');
+    const tooMuch = await consoleRefund({ paymentId: payment.paymentId, amount: 12_801 });
+    expect([tooMuch.status, await tooMuch.json()]).toEqual([409, { error: 'exceeds_refundable', message: expect.stringContaining('Only 12800 fen') }]);
+
+    for (const body of [{ paymentId: payment.paymentId }, { paymentId: payment.paymentId, amount: 0 }, { paymentId: payment.paymentId, amount: 1.5 }, { paymentId: payment.paymentId, amount: 1, notify: 'no' }]) {
+      expect((await consoleRefund(body)).status).toBe(400);
+    }
+    expect((await fetch(`${baseUrl}/sandbox/refunds`)).status).toBe(405);
+  });
+
+  it.each(PROVIDERS)('%s: one ledger for console and API refunds: never more than was paid', async (name) => {
+    const payment = await paidPayment(name);
+    await consoleRefund({ paymentId: payment.paymentId, amount: 10_000 });
+    const provider = merchantProvider(name);
+    expect(await provider.refund(refundRequest(name, payment.paymentId, { amount: 2_801 }))).toMatchObject({ status: 'failed' });
+    expect(await provider.refund(refundRequest(name, payment.paymentId, { amount: 2_800 }))).toMatchObject({ status: name === 'alipay' ? 'succeeded' : 'processing' });
+    expect(sandbox.store.refunds.refundableAmount(payment.paymentId)).toBe(0);
+  });
+});
+
+describe('sandbox: refund notification retries', () => {
+  it('retries a refund notification until acknowledged, with the same notification id', async () => {
+    const payment = await paidPayment('bank');
+    failuresToAnswer.set('bank', 1);
+    await consoleRefund({ paymentId: payment.paymentId, amount: 700 });
+
+    await vi.waitFor(() => expect(sandbox.refundDeliveries(payment.paymentId)).toHaveLength(2), { timeout: 2000, interval: 10 });
+    expect(sandbox.refundDeliveries(payment.paymentId).map(({ statusCode, acknowledged }) => ({ statusCode, acknowledged }))).toEqual([
+      { statusCode: 500, acknowledged: false },
+      { statusCode: 200, acknowledged: true },
+    ]);
+    const notifications = refundNotificationsFor(payment.paymentId);
+    expect(notifications).toHaveLength(2);
+    expect(new Set(notifications.map((notification) => notification.eventId)).size).toBe(1);
   });
 });
