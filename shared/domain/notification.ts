@@ -62,7 +62,7 @@ export interface RefundNotification {
    * it is that refund's own amount (confirmed with `queryRefund`, which answers per refund);
    * otherwise (a refund made outside this system) it is `refundedTotal` minus what the core has
    * already recorded as refunded on the payment, and nothing when that difference is not positive
-   * (a repeat of a notification it has already applied).
+   * (a repeat of a notification it has already applied). See docs/PROVIDERS.md#refunds-rules-for-the-core.
    */
   refundedTotal?: Fen;
   currency: Currency;

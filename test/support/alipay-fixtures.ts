@@ -113,7 +113,7 @@ export function recordingMethods(fetch: FetchLike): { fetch: FetchLike; methods:
 }
 
 /**
- * The trade_status_sync Alipay sends after a refund, written from PROVIDERS.md: the payment's
+ * The trade_status_sync Alipay sends after a refund, written from docs/PROVIDERS.md#alipay-refunds: the payment's
  * fields plus out_biz_no, refund_fee (CUMULATIVE, yuan) and gmt_refund. Sign with `signedNotification`.
  */
 export function refundNotificationFields(appId: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {

@@ -90,7 +90,7 @@ export function bankSimulatorFetch(
   };
 }
 
-/** A request's Bank-Signature as the bank checks it (written from docs/PROVIDERS.md): HMAC over `${t}.${METHOD}.${path}.${body}`. */
+/** A request's Bank-Signature as the bank checks it (written from docs/PROVIDERS.md#bank-refunds): HMAC over `${t}.${METHOD}.${path}.${body}`. */
 export function bankRequestSignature(secret: string, timestamp: number, method: string, path: string, body: string): string {
   return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${method}.${path}.${body}`).digest('hex')}`;
 }
