@@ -579,11 +579,19 @@ function paymentStateOf(transaction: WechatTransaction): ProviderPaymentState {
  * A refund answer about the refund we asked for → its state. Anything we cannot read or that names
  * another refund leaves the outcome unknown: a retryable error, never `failed`.
  */
-function refundStateOf(operation: 'refund' | 'queryRefund', body: string, expected: { refundId: string; paymentId: string }): ProviderRefundState {
+function refundStateOf(
+  operation: 'refund' | 'queryRefund',
+  body: string,
+  expected: { refundId: string; paymentId: string; amount?: number; paymentAmount?: number },
+): ProviderRefundState {
   const refund = parseJson(body, WechatRefundSchema);
   if (!refund) throw callError(operation, 'answer is not a WeChat refund');
   if (refund.out_refund_no !== expected.refundId || refund.out_trade_no !== expected.paymentId) {
     throw callError(operation, 'answer is about another out_refund_no or out_trade_no');
+  }
+  const { refund: amount, total } = refund.amount;
+  if ((expected.amount ?? amount) !== amount || (expected.paymentAmount ?? total) !== total) {
+    throw callError(operation, `answer is for ${amount} of ${total} fen, asked ${expected.amount} of ${expected.paymentAmount}`);
   }
   const { status, refund_id: providerRefundId } = refund;
   if (!isWechatRefundStatus(status)) throw callError(operation, `unknown refund status ${status}`);

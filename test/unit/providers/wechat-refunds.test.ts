@@ -181,6 +181,14 @@ describe('wechat refund: create', () => {
     }
   });
 
+  it('a create answered for other amounts than asked is not taken for ours (retryable)', async () => {
+    for (const amount of [{ total: 12_345, refund: 1 }, { total: 99_999, refund: 2_345 }]) {
+      const answer = wechatRefundAnswer({ amount: { ...amount, currency: 'CNY' } });
+      const wechat = createWechatProvider({ config: merchant, fetch: signedAnswerFetch(sandbox, 200, answer, NOW) });
+      await expect(wechat.refund(refundRequest())).rejects.toMatchObject({ name: 'ProviderCallError', retryable: true });
+    }
+  });
+
   it('an answer tampered with on the way is refused (retryable)', async () => {
     const store = memoryCheckoutStore();
     store.put(paidCheckout());
