@@ -531,18 +531,21 @@ async function callGateway<T extends AlipayResponseNode>(
 ): Promise<T> {
   const params = signedRequest(merchant, method, bizContent, now);
   let response: Awaited<ReturnType<FetchLike>>;
+  let text: string;
   try {
     response = await merchant.fetch(merchant.config.gateway, {
       method: 'POST',
       headers: { 'content-type': ALIPAY_FORM_CONTENT_TYPE },
       body: encodeParams({ ...params }),
     });
+    // Read inside the try: a body cut off on the way is as unknown an outcome as no answer.
+    text = await response.text();
   } catch (error) {
     throw new ProviderCallError(PROVIDER, operation, `gateway unreachable (${error instanceof Error ? error.message : 'unknown error'})`);
   }
   if (response.status !== 200) throw new ProviderCallError(PROVIDER, operation, `gateway answered HTTP ${response.status}`);
   const nodeName = alipayResponseNodeName(method);
-  const node = schema.safeParse(signedNode(await response.text(), nodeName, merchant.alipayPublicKey));
+  const node = schema.safeParse(signedNode(text, nodeName, merchant.alipayPublicKey));
   if (!node.success) throw new ProviderCallError(PROVIDER, operation, `answer has no ${nodeName} signed by Alipay`);
   return node.data;
 }

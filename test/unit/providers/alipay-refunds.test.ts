@@ -138,6 +138,10 @@ describe('alipay refund: alipay.trade.refund', () => {
     ['garbage', async () => ({ status: 200, headers: { get: () => null }, text: async () => '<html>' })],
     ['a network failure', async () => Promise.reject(new TypeError('fetch failed'))],
     ['a timeout', async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))],
+    [
+      'a timeout while the answer is read',
+      async () => ({ status: 200, headers: { get: () => null }, text: async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')) }),
+    ],
   ] as [string, FetchLike][])('%s leaves the outcome unknown: thrown retryable, never failed', async (_name, fetch) => {
     const attempt = createAlipayProvider({ config: keys.merchant, fetch }).refund(refundRequest());
     await expect(attempt).rejects.toBeInstanceOf(ProviderCallError);

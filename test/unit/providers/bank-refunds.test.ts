@@ -148,6 +148,10 @@ describe('bank refund: POST {gatewayUrl}/refunds', () => {
     ['a signed 4xx without the error body', signedBankAnswer(currentSecret, 400, { message: 'bad' }, NOW)],
     ['a network failure', async () => Promise.reject(new TypeError('fetch failed'))],
     ['a timeout', async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))],
+    [
+      'a timeout while the answer is read',
+      async () => ({ status: 200, headers: new Headers(), text: async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')) }),
+    ],
   ] as [string, FetchLike][])('%s leaves the outcome unknown: thrown retryable, never failed', async (_name, fetch) => {
     const attempt = createBankProvider({ config: keys.merchant, fetch }).refund(refundRequest());
     await expect(attempt).rejects.toBeInstanceOf(ProviderCallError);

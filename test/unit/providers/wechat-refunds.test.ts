@@ -166,6 +166,10 @@ describe('wechat refund: create', () => {
     ['a 502 from a proxy', async () => ({ status: 502, headers: new Headers(), text: async () => '<html>Bad Gateway</html>' })],
     ['a network failure', async () => Promise.reject(new TypeError('fetch failed'))],
     ['a timeout', async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))],
+    [
+      'a timeout while the answer is read',
+      async () => ({ status: 200, headers: new Headers(), text: async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')) }),
+    ],
     ['a signed 200 that is not JSON', signedAnswerFetch(sandbox, 200, 'garbage', NOW)],
     ['a signed 200 that is not a refund', signedAnswerFetch(sandbox, 200, { code_url: 'weixin://x' }, NOW)],
     ['a signed 200 about another refund', signedAnswerFetch(sandbox, 200, wechatRefundAnswer({ out_refund_no: 'ref_other' }), NOW)],
