@@ -1,6 +1,6 @@
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { Deps, Logger } from '../core/deps';
-import { parsePaymentsConfigText, type PaymentsConfig } from '../providers/config';
+import { parsePaymentsConfigText } from '../providers/config';
 import { createProviders } from '../providers/registry';
 
 export type Providers = Deps['providers'];
@@ -11,7 +11,6 @@ export interface SecretProvidersOptions {
   secretId: string;
   maxAgeSeconds: number;
   logger: Logger;
-  build?: (config: PaymentsConfig) => Providers;
 }
 
 /**
@@ -23,14 +22,14 @@ export interface SecretProvidersOptions {
  * the old keys still serve.
  */
 export function providersFromSecret(options: SecretProvidersOptions): () => Promise<Providers> {
-  const { secrets, secretId, maxAgeSeconds, logger, build = createProviders } = options;
+  const { secrets, secretId, maxAgeSeconds, logger } = options;
   const source = `the provider secret ${secretId}`;
   let current: { text: string; providers: Providers } | undefined;
   return async () => {
     try {
       const text = await secrets.get(secretId, { maxAge: maxAgeSeconds });
       if (typeof text !== 'string') throw new Error(`Invalid payments config: ${source} has no SecretString`);
-      if (text !== current?.text) current = { text, providers: build(parsePaymentsConfigText(text, source)) };
+      if (text !== current?.text) current = { text, providers: createProviders(parsePaymentsConfigText(text, source)) };
       return current.providers;
     } catch (error) {
       if (!current) throw error;
