@@ -59,7 +59,7 @@ async function main() {
       timing: { ttlMinutes: 30, reminderMinutes: 5 },
       sweeper: DEFAULT_SWEEPER,
       publicBaseUrl: 'http://127.0.0.1:3000',
-      returnUrl: 'http://127.0.0.1:3000/paid',
+      returnUrlTemplate: 'http://127.0.0.1:3000/_local/dashboard?orderId={orderId}',
     };
     for (const concurrency of [1, 16]) {
       const latencies: number[] = [];

@@ -1,4 +1,5 @@
 import {
+  ConditionalCheckFailedException,
   type DynamoDBClient,
   TransactionCanceledException,
   type CancellationReason,
@@ -9,6 +10,7 @@ import {
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
@@ -62,6 +64,11 @@ function paymentItem(payment: Payment): Record<string, unknown> {
   const dueAt = nextSweepAt(payment);
   // A terminal payment has no dueAt: leaving the attributes out drops it from the sparse index.
   return { ...key.payment(payment.paymentId), kind: 'payment', ...payment, ...(dueAt ? { dueShard: paymentShard(payment.paymentId), dueAt } : {}) };
+}
+
+/** An outbox entry stays in the due index while it has events to publish. */
+function outboxItem(entry: OutboxEntry): Record<string, unknown> {
+  return { ...key.outbox(entry.outboxId), kind: 'outbox', ...entry, ...(entry.events.length > 0 ? { dueShard: OUTBOX_SHARD, dueAt: entry.publishBy } : {}) };
 }
 
 const orderItem = (order: Order) => ({ ...key.order(order.orderId), kind: 'order', ...order });
@@ -201,11 +208,8 @@ export class DynamoRepository implements Repository {
         const item = { ...key.notification(record.provider, record.eventId), kind: 'notification', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) };
         return putIfAbsent(item, () => new NotificationAlreadyAppliedError(record.provider, record.eventId));
       }
-      case 'addToOutbox': {
-        const { entry } = write;
-        const item = { ...key.outbox(entry.outboxId), kind: 'outbox', ...entry, dueShard: OUTBOX_SHARD, dueAt: entry.publishBy };
-        return putIfAbsent(item, () => new AlreadyExistsError('outbox entry', entry.outboxId));
-      }
+      case 'addToOutbox':
+        return putIfAbsent(outboxItem(write.entry), () => new AlreadyExistsError('outbox entry', write.entry.outboxId));
       case 'archiveCallback': {
         const { record } = write;
         return {
@@ -326,6 +330,38 @@ export class DynamoRepository implements Repository {
 
   async deleteOutboxEntry(outboxId: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: key.outbox(outboxId) }));
+  }
+
+  async replaceOutboxEntry(entry: OutboxEntry): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: outboxItem(entry), ConditionExpression: 'attribute_exists(pk)' }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async countOpenPayments(): Promise<number> {
+    // Every open payment, and only those, has a place in the sparse due index: a COUNT query per
+    // shard reads nothing else (its cost is the size of the open payments, paid once a minute).
+    let open = 0;
+    for (let shard = 0; shard < OPEN_PAYMENT_SHARDS; shard++) {
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: TABLE.dueIndex.name,
+            KeyConditionExpression: 'dueShard = :shard',
+            ExpressionAttributeValues: { ':shard': `PAYMENT#${shard}` },
+            Select: 'COUNT',
+            ExclusiveStartKey,
+          }),
+        );
+        open += page.Count ?? 0;
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+    }
+    return open;
   }
 
   private async batchGet<T>(keys: Array<{ pk: string; sk: string }>): Promise<T[]> {

@@ -36,8 +36,11 @@ export interface Deps {
   sweeper: SweeperConfig;
   /** Public base URL of this API, for provider notify URLs (`<base>/api/payments/callback/<provider>`). */
   publicBaseUrl: string;
-  /** Where the customer's browser goes back to after paying. */
-  returnUrl: string;
+  /**
+   * The shop's page the customer's browser goes back to after paying, as a template:
+   * `{orderId}` is replaced by the payment's order (returnUrlFor in shared/core/payments.ts).
+   */
+  returnUrlTemplate: string;
 }
 
 export const DEFAULT_SWEEPER: SweeperConfig = {

@@ -28,6 +28,8 @@ export const Metric = {
   DuplicatePayment: 'DuplicatePayment',
   EventsPublished: 'EventsPublished',
   OutboxPublishFailed: 'OutboxPublishFailed',
+  /** An event the bus can never take (over its size limit): kept in the outbox for an operator. */
+  EventsUndeliverable: 'EventsUndeliverable',
   RemindersSent: 'RemindersSent',
   PaymentsRescuedByQuery: 'PaymentsRescuedByQuery',
   ProviderQueryFailed: 'ProviderQueryFailed',
@@ -43,8 +45,9 @@ export type MetricUnit = 'Count' | 'Milliseconds' | 'Seconds';
 export interface Metrics {
   /** Adds to a counter; `dimensions` such as provider or reason split it. */
   count(name: MetricName, value?: number, dimensions?: Record<string, string>): void;
-  /** Records one observation of a duration or level. */
+  /**
+   * Records one observation of a duration or level. Sending what was recorded is not the core's
+   * business: in Lambda the observability middleware flushes after every invocation.
+   */
   observe(name: MetricName, value: number, unit: MetricUnit, dimensions?: Record<string, string>): void;
-  /** Sends what was recorded (EMF: one log line). Called at the end of each invocation. */
-  flush(): void;
 }

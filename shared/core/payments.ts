@@ -44,6 +44,14 @@ export function notifyUrl(deps: Deps, payment: Pick<Payment, 'method'>): string 
   return `${deps.publicBaseUrl}/api/payments/callback/${payment.method}`;
 }
 
+/** The placeholder of the shop's return page template (PAYMENT_RETURN_URL) that names the order. */
+export const RETURN_URL_ORDER_PLACEHOLDER = '{orderId}';
+
+/** The shop's page the customer's browser goes back to after paying, for this payment's order. */
+export function returnUrlFor(template: string, payment: Pick<Payment, 'orderId'>): string {
+  return template.replaceAll(RETURN_URL_ORDER_PLACEHOLDER, encodeURIComponent(payment.orderId));
+}
+
 /**
  * Creates the checkout at the payment's provider and moves the payment init → processing.
  * Idempotent: a processing payment answers with the pay URL it already has.
@@ -61,7 +69,7 @@ export async function startPayment(deps: Deps, input: { customerId: string; paym
     ({ payUrl } = await provider.createPayUrl({
       payment: { ...payment, description: `Order ${payment.orderId}` },
       notifyUrl: notifyUrl(deps, payment),
-      returnUrl: deps.returnUrl,
+      returnUrl: returnUrlFor(deps.returnUrlTemplate, payment),
       channel: input.channel,
       now,
     }));

@@ -4,6 +4,7 @@ import type { NotificationOutcome, PaymentNotification } from '../domain/notific
 import { type Payment, settlePayment } from '../domain';
 import { ProviderNotSupportedError, type ProviderPaymentState } from '../providers/types';
 import type { Deps } from './deps';
+import { recordPaymentsInFlight } from './in-flight';
 import { Metric } from './metric-names';
 import { applyNotification } from './notifications';
 import { commitWithEvents, relayOutbox } from './outbox';
@@ -68,6 +69,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     cursor = page.cursor;
   } while (cursor);
 
+  await recordPaymentsInFlight(deps);
   deps.metrics.count(Metric.SweeperHandled, report.handled);
   deps.metrics.observe(Metric.SweeperLagSeconds, report.lagSeconds, 'Seconds');
   deps.logger.info('sweep finished', { ...report });

@@ -4,6 +4,7 @@ import { makeHandler as makeWorkerHandler } from '../../functions/payment-worker
 import { type LocalQueues, startLocalQueues } from '../../local/queues';
 import { type SqsHandler, startSqsEventSource } from '../../local/sqs-event-source';
 import { redriveDeadLetters, sqsNotificationQueue } from '../../shared/adapters/sqs-queue';
+import { localWiring } from '../../shared/http/handler';
 import { newId } from '../../shared/core/ids';
 import { parseNotificationMessage } from '../../shared/core/messages';
 import { Metric, type MetricName } from '../../shared/core/metric-names';
@@ -33,6 +34,7 @@ import {
   startedPayment,
 } from '../support/callback-fixtures';
 import { newPurchase, purchaseWrites } from '../support/domain-fixtures';
+import { lambdaContext } from '../support/http';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { platformSigner, seconds, wechatNotification, wechatpayHeaders, wechatTransaction } from '../support/wechat-fixtures';
 
@@ -52,8 +54,8 @@ const VISIBILITY_TIMEOUT_MS = 180_000;
 let env: TestEnv;
 let queues: LocalQueues;
 let eventSource: ReturnType<typeof startSqsEventSource>;
-const callbackHandler = makeCallbackHandler(async () => env.deps);
-const realWorker = makeWorkerHandler(async () => env.deps);
+const callbackHandler = makeCallbackHandler(localWiring(async () => env.deps));
+const realWorker = makeWorkerHandler(localWiring(async () => env.deps));
 /** What the event source invokes: the worker Lambda, unless a test wraps it. */
 let worker: SqsHandler;
 
@@ -79,7 +81,7 @@ beforeEach(async () => {
 
 afterEach(() => purgeQueues(queues));
 
-const receive = (provider: string, callback: RawCallback, extraHeaders?: Record<string, string>) => callbackHandler(callbackEvent(provider, callback, extraHeaders));
+const receive = (provider: string, callback: RawCallback, extraHeaders?: Record<string, string>) => callbackHandler(callbackEvent(provider, callback, extraHeaders), lambdaContext);
 
 /** The provider's signed callback about `payment`, sent now unless `signedAt` says otherwise. */
 const callbackFor = (payment: Payment, options: Omit<CallbackOptions, 'signedAt'> & { signedAt?: Date }): RawCallback =>
@@ -204,7 +206,7 @@ it('a worker that dies after its transaction: state committed once, events publi
   env.deps.events = {
     publish: async (events) => {
       if (!alive) throw new Error('process died');
-      await bus.publish(events);
+      return bus.publish(events);
     },
   };
   let atCrash: { payment?: Payment; outboxEntries: number; published: ReturnType<typeof published> } | undefined;

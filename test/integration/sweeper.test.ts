@@ -4,7 +4,7 @@ import { newId } from '../../shared/core/ids';
 import { Metric } from '../../shared/core/metric-names';
 import { applyNotification } from '../../shared/core/notifications';
 import { addPayment, createOrders } from '../../shared/core/orders';
-import { startPayment } from '../../shared/core/payments';
+import { cancelPayment, startPayment } from '../../shared/core/payments';
 import type { Write } from '../../shared/core/ports';
 import { sweep, type SweepReport } from '../../shared/core/sweeper';
 import type { PaymentMethod } from '../../shared/domain/payment';
@@ -326,5 +326,20 @@ describe('the outbox relay', () => {
 
     expect((await sweep(env.deps)).outboxRelayed).toBe(0);
     expect(eventTypes(paymentId)).toEqual(['PaymentExpired']);
+  });
+});
+
+describe('payments in flight', () => {
+  it('observes the open payments (init and processing, not ended ones) once per run, for the dashboard', async () => {
+    await customerPayment('wechat', { started: false });
+    await customerPayment('alipay', { started: true });
+    const cancelled = await customerPayment('bank', { started: false });
+    await cancelPayment(env.deps, { customerId: CUSTOMER, paymentId: cancelled.paymentId });
+
+    await sweep(env.deps);
+    await customerPayment('wechat', { started: false });
+    await sweep(env.deps);
+
+    expect(env.metrics.values(Metric.PaymentsInFlight)).toEqual([2, 3]);
   });
 });

@@ -12,7 +12,7 @@ import { makeHandler as startPayment } from '../../functions/start-payment/handl
 import type { OrderResult } from '../../shared/core/orders';
 import type { PaymentView } from '../../shared/core/views';
 import { settlePayment } from '../../shared/domain';
-import type { DepsProvider } from '../../shared/http/handler';
+import { localWiring, type Wiring } from '../../shared/http/handler';
 import type { TestEnv } from './harness';
 import { httpEvent, invoke, type JsonResponse, type RequestOptions } from './http';
 
@@ -30,7 +30,7 @@ const CUSTOMER_ROUTES = {
   'GET /api/payments/{paymentId}': getPayment,
   'POST /api/payments/{paymentId}/start': startPayment,
   'POST /api/payments/{paymentId}/cancel': cancelPayment,
-} satisfies Record<string, (deps: DepsProvider) => unknown>;
+} satisfies Record<string, (wiring: Wiring) => unknown>;
 
 export type CustomerRoute = keyof typeof CUSTOMER_ROUTES;
 
@@ -46,7 +46,7 @@ export type CustomerApi = ReturnType<typeof customerApi>;
  * called with a payload-v2 event. Requests are made as Alice unless `customerId` says otherwise.
  */
 export function customerApi(env: TestEnv) {
-  const handlers = new Map(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(async () => env.deps)]));
+  const handlers = new Map(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(localWiring(async () => env.deps))]));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
   return <T = any>(route: CustomerRoute, { params = {}, ...request }: ApiRequest = {}): Promise<JsonResponse<T>> => {
     const [method = '', template = ''] = route.split(' ');

@@ -75,7 +75,7 @@ export async function createTestEnv(overrides: Partial<Deps> = {}): Promise<Test
     timing: { ttlMinutes: 30, reminderMinutes: 5 },
     sweeper: DEFAULT_SWEEPER,
     publicBaseUrl: 'http://127.0.0.1:3000',
-    returnUrl: 'http://127.0.0.1:3000/paid',
+    returnUrlTemplate: 'https://shop.example/orders/{orderId}',
     ...overrides,
   };
   return {

@@ -144,6 +144,8 @@ describe('POST /api/payments/{paymentId}/start', () => {
     expect(response.body.payUrl.startsWith(bankKeys.merchant.gatewayUrl)).toBe(true);
     expect(payUrl.searchParams.get('payment_id')).toBe(payment.paymentId);
     expect(payUrl.searchParams.get('amount')).toBe(String(payment.amount));
+    // The harness's PAYMENT_RETURN_URL template is https://shop.example/orders/{orderId}.
+    expect(payUrl.searchParams.get('return_url')).toBe(`https://shop.example/orders/${payment.orderId}`);
     const bank = await openInSimulator(createBankSimulator(bankKeys.sandbox), memoryCheckoutStore(), response.body.payUrl, env.clock.now());
     expect(bank.statusCode).toBe(302);
     expect(env.bus.ofType('PaymentStarted').map((event) => event.detail.paymentId)).toEqual([payment.paymentId]);

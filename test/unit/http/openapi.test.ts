@@ -7,12 +7,13 @@ import { newId } from '../../../shared/core/ids';
 import { orderView, paymentView } from '../../../shared/core/views';
 import { createOrder, createPayment, DEFAULT_TIMING, type Order, OutOfStockError, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
 import { toErrorResponse } from '../../../shared/http/errors';
+import { localWiring } from '../../../shared/http/handler';
 import { validateKey } from '../../../shared/http/idempotency';
 import { buildOpenApiDocument, serializeOpenApiDocument } from '../../../shared/http/openapi';
 import { ErrorSchema, OrderSchema, PaymentSchema, ProductSchema } from '../../../shared/http/response-schemas';
 import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from '../../../shared/http/routes';
 import { CreateOrderBody } from '../../../shared/http/schemas';
-import { httpEvent } from '../../support/http';
+import { httpEvent, lambdaContext } from '../../support/http';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- walking a JSON document
 const document: Json = buildOpenApiDocument({ serverUrl: 'https://pay.example.com' });
@@ -275,8 +276,8 @@ describe('response schemas against real views', () => {
 describe('GET /api/openapi.json handler', () => {
   it('answers the document as JSON, with this deployment as server, without a token', async () => {
     const deps = { publicBaseUrl: 'https://api.pay.example.com' } as Deps;
-    const handler = makeHandler(async () => deps);
-    const response = await handler(httpEvent('GET', '/api/openapi.json'));
+    const handler = makeHandler(localWiring(async () => deps));
+    const response = await handler(httpEvent('GET', '/api/openapi.json'), lambdaContext);
     expect(response.statusCode).toBe(200);
     expect(response.headers?.['content-type']).toBe('application/json');
     const served: Json = JSON.parse(response.body!);
