@@ -28,7 +28,7 @@ export class PaymentsFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PaymentsFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}-logs`, { retention: RetentionDays.ONE_MONTH });
     // Our own role instead of AWSLambdaBasicExecutionRole, which may create and write any log group.
-    const role = new Role(scope, `${id}-role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: `The ${props.name} function` });
+    const role = new Role(scope, `${id}-role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: `Execution role of the ${props.name} function` });
     logGroup.grantWrite(role);
     super(scope, id, {
       entry: join(PROJECT_ROOT, 'functions', props.name, 'handler.ts'),
@@ -41,7 +41,7 @@ export class PaymentsFunction extends NodejsFunction {
       memorySize: 512,
       timeout: props.timeout ?? Duration.seconds(10),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      // Lambda's own segments (cold start, duration, SDK-free); no tracing SDK goes into the bundle.
+      // Lambda records its own segments (init, invocation); no tracing SDK goes into the bundle.
       tracing: Tracing.ACTIVE,
       logGroup,
       role,
