@@ -49,6 +49,9 @@ function percentage(label: string, numerator: MetricName, denominator: readonly 
 
 /** The payments dashboard (the seed's five figures first) and the alarms that e-mail on-call. */
 export class PaymentsObservability extends Construct {
+  /** The dashboard in the CloudWatch console. */
+  readonly dashboardUrl: string;
+
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
 
@@ -63,6 +66,7 @@ export class PaymentsObservability extends Construct {
     const deadLetters = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES });
 
     const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `payments-${Aws.REGION}` });
+    this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${dashboard.dashboardName}`;
     dashboard.addWidgets(
       new GraphWidget({ title: 'Payment success rate', left: [successRate], leftYAxis: { min: 0, max: 100 }, width: 8 }),
       new GraphWidget({ title: 'Timeout rate', left: [timeoutRate], leftYAxis: { min: 0 }, width: 8 }),
@@ -88,7 +92,7 @@ export class PaymentsObservability extends Construct {
       new GraphWidget({ title: 'Provider close failures', left: [paymentsMetric(Metric.ProviderCloseFailed)], width: 6 }),
     );
 
-    const alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Payments alarms' });
+    const alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Payments alarms', enforceSSL: true });
     if (props.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const alarm = (id: string, description: string, metric: IMetric, threshold: number, options: { above?: boolean; missing?: TreatMissingData } = {}) =>
       new Alarm(this, id, {
