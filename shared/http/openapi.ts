@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CALLBACK_BYTES } from '../core/callbacks';
 import { MAX_BODY_BYTES } from './handler';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency';
 import {
@@ -222,6 +223,7 @@ function providerCallbackOperation(route: ApiRoute): OpenApiOperation {
       '204': { description: 'Accepted (wechat): no body' },
       '400': { description: "Rejected (bad signature, stale, unknown payment, amount mismatch): the provider's own failure format; not retried" },
       '404': errorResponse('UNKNOWN_PROVIDER: not one of wechat, alipay, bank, or not configured in this deployment'),
+      '413': { description: `The body is over ${MAX_CALLBACK_BYTES} bytes: refused unread, in the provider's own failure format; not retried` },
       '500': { description: "Not stored yet: the provider's own failure format, so that it retries" },
     },
   };
