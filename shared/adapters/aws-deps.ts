@@ -6,7 +6,7 @@ import type { Deps } from '../core/deps';
 import { parsePaymentsConfig, type PaymentsConfig } from '../providers/config';
 import { createProviders } from '../providers/registry';
 import { DynamoRepository } from './dynamo-repository';
-import { requiredEnv, sweeperFromEnv, timingFromEnv } from './env';
+import { providerHttpFromEnv, requiredEnv, sweeperFromEnv, timingFromEnv } from './env';
 import { eventBridgePublisher } from './eventbridge-publisher';
 import { emfMetrics, powertoolsLogger } from './powertools';
 import { sqsClient, sqsNotificationQueue } from './sqs-queue';
@@ -33,7 +33,7 @@ export async function buildAwsDeps(env: NodeJS.ProcessEnv = process.env): Promis
     metrics: emfMetrics(service),
     logger: powertoolsLogger(service),
     clock: { now: () => new Date() },
-    providers: createProviders(config),
+    providers: createProviders(config, globalThis.fetch, providerHttpFromEnv(env)),
     timing: timingFromEnv(env),
     sweeper: sweeperFromEnv(env),
     publicBaseUrl: requiredEnv('PUBLIC_BASE_URL', env).replace(/\/$/, ''),

@@ -1,5 +1,6 @@
 import type { PaymentTimingConfig } from '../core/ports';
 import { DEFAULT_SWEEPER, type SweeperConfig } from '../core/deps';
+import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
 
 /** Environment read once, by getters that throw with the variable's name when it is missing. */
 export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -18,7 +19,6 @@ export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = 
   return value;
 }
 
-
 export function timingFromEnv(env: NodeJS.ProcessEnv = process.env): PaymentTimingConfig {
   const ttlMinutes = intEnv('PAYMENT_TTL_MINUTES', 30, env, [1, 24 * 60]);
   const reminderMinutes = intEnv('PAYMENT_REMINDER_MINUTES', 5, env, [0, 24 * 60]);
@@ -33,4 +33,12 @@ export function sweeperFromEnv(env: NodeJS.ProcessEnv = process.env): SweeperCon
     budgetMs: intEnv('SWEEP_BUDGET_MS', DEFAULT_SWEEPER.budgetMs, env, [100, 900_000]),
     expiryGraceSeconds: intEnv('PAYMENT_EXPIRY_GRACE_SECONDS', DEFAULT_SWEEPER.expiryGraceSeconds, env),
   };
+}
+
+/**
+ * PROVIDER_TIMEOUT_MS bounds each attempt of an outbound provider call. At most 2.5 s: its
+ * attempts and waits must stay inside the API functions' 10 s timeout (see DEFAULT_PROVIDER_HTTP).
+ */
+export function providerHttpFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderHttpConfig {
+  return { ...DEFAULT_PROVIDER_HTTP, timeoutMs: intEnv('PROVIDER_TIMEOUT_MS', DEFAULT_PROVIDER_HTTP.timeoutMs, env, [100, 2_500]) };
 }
