@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { AlreadyExistsError, NotFoundError, OutOfStockError, StaleStateError } from '../domain/errors';
 import type { Order, Product } from '../domain/order';
 import { nextSweepAt, type Payment } from '../domain/payment';
@@ -211,12 +212,15 @@ export class DynamoRepository implements Repository {
       case 'addToOutbox':
         return putIfAbsent(outboxItem(write.entry), () => new AlreadyExistsError('outbox entry', write.entry.outboxId));
       case 'archiveCallback': {
-        const { record } = write;
+        const { bodyBase64, ...record } = write.record;
+        // Gzipped binary rather than base64 text: a body of the largest accepted size makes an
+        // item a fraction of DynamoDB's 400 KB limit (base64 alone would add a third).
+        const bodyGzip = gzipSync(Buffer.from(bodyBase64, 'base64'));
         return {
           item: {
             Put: {
               TableName,
-              Item: { ...key.callback(record.provider, record.eventId, record.receivedAt), kind: 'callback', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) },
+              Item: { ...key.callback(record.provider, record.eventId, record.receivedAt), kind: 'callback', ...record, bodyGzip, expiresAtEpoch: epochSeconds(record.expiresAt) },
             },
           },
           onConditionFailed: () => new Error('unconditional write cannot fail a condition'),
@@ -283,7 +287,10 @@ export class DynamoRepository implements Repository {
     const page = await this.doc.send(
       new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }),
     );
-    return (page.Items ?? []).map((item) => stripStorage<ArchivedCallback>(item));
+    return (page.Items ?? []).map((item) => {
+      const { bodyGzip, ...record } = stripStorage<Omit<ArchivedCallback, 'bodyBase64'> & { bodyGzip: Uint8Array }>(item);
+      return { ...record, bodyBase64: gunzipSync(bodyGzip).toString('base64') };
+    });
   }
 
   async findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>> {

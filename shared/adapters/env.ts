@@ -1,6 +1,7 @@
 import type { PaymentTimingConfig } from '../core/ports';
 import { DEFAULT_SWEEPER, type SweeperConfig } from '../core/deps';
 import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments';
+import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
 
 /** Environment read once, by getters that throw with the variable's name when it is missing. */
 export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -62,4 +63,12 @@ export function secretMaxAgeSecondsFromEnv(env: NodeJS.ProcessEnv = process.env)
 function absoluteUrl(name: string, value: string): string {
   if (!URL.canParse(value) || !['http:', 'https:'].includes(new URL(value).protocol)) throw new Error(`${name} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
   return value;
+}
+
+/**
+ * PROVIDER_TIMEOUT_MS bounds each attempt of an outbound provider call. At most 2.5 s: its
+ * attempts and waits must stay inside the API functions' 10 s timeout (see DEFAULT_PROVIDER_HTTP).
+ */
+export function providerHttpFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderHttpConfig {
+  return { ...DEFAULT_PROVIDER_HTTP, timeoutMs: intEnv('PROVIDER_TIMEOUT_MS', DEFAULT_PROVIDER_HTTP.timeoutMs, env, [100, 2_500]) };
 }

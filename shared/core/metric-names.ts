@@ -16,6 +16,7 @@ export const Metric = {
   CallbackAccepted: 'CallbackAccepted',
   CallbackRejected: 'CallbackRejected',
   CallbackEnqueueFailed: 'CallbackEnqueueFailed',
+  CallbackTooLarge: 'CallbackTooLarge',
   CallbackLatency: 'CallbackLatency',
   SignatureFailure: 'SignatureFailure',
   SignatureProbe: 'SignatureProbe',

@@ -1,13 +1,13 @@
-import { NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, ValidationError } from '../domain/errors';
+import { DomainError, NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, ValidationError } from '../domain/errors';
 import { orderEvent, type DomainEvent } from '../domain/events';
 import { createOrder, type Order, priceItems, type RequestedItem } from '../domain/order';
 import { createPayment, type PaymentMethod, settlePayment, StaleStateError, statusEvent, transitionPayment } from '../domain';
 import type { Deps } from './deps';
 import { newId } from './ids';
 import { Metric } from './metric-names';
-import { commitWithEvents } from './outbox';
+import { commitSize, commitWithEvents } from './outbox';
 import { closeAtProvider } from './payments';
-import type { Write } from './ports';
+import { MAX_WRITES_PER_COMMIT, type Write } from './ports';
 import { type OrderView, orderView, type PaymentView, paymentView } from './views';
 
 export interface OrderResult {
@@ -15,8 +15,19 @@ export interface OrderResult {
   payment: PaymentView;
 }
 
-/** Largest batch: each order is 2 writes plus one per distinct SKU, within DynamoDB's 100-item transaction. */
+/** Most orders in one batch; what a batch writes must also fit one transaction (BatchTooLargeError). */
 export const MAX_ORDERS_PER_BATCH = 20;
+
+/** The batch's writes do not fit one transaction; the API promises all or nothing, so it is refused whole. */
+export class BatchTooLargeError extends DomainError {
+  constructor(needed: number, limit: number) {
+    super(
+      'BATCH_TOO_LARGE',
+      `This batch needs ${needed} writes in one transaction; at most ${limit} fit (2 per order, 1 per distinct SKU, 1 for its events, 1 for the Idempotency-Key record): split it`,
+      { limit, needed },
+    );
+  }
+}
 
 export interface CreateOrdersInput {
   customerId: string;
@@ -50,10 +61,6 @@ export async function createOrders(deps: Deps, input: CreateOrdersInput, extraWr
   // One stock write per SKU across the whole batch (a transaction may touch an item only once).
   const reserved = new Map<string, number>();
   for (const { order } of created) for (const item of order.items) reserved.set(item.sku, (reserved.get(item.sku) ?? 0) + item.quantity);
-  for (const [sku, quantity] of reserved) {
-    const available = catalogue.get(sku)!.stock;
-    if (available < quantity) throw new OutOfStockError(sku, quantity, available);
-  }
 
   const results: OrderResult[] = created.map(({ order, payment }) => ({ order: orderView(order), payment: paymentView(payment, now) }));
   const writes: Write[] = [
@@ -62,8 +69,17 @@ export async function createOrders(deps: Deps, input: CreateOrdersInput, extraWr
       { kind: 'createPayment', payment },
     ]),
     ...[...reserved].map(([sku, quantity]): Write => ({ kind: 'adjustStock', sku, delta: -quantity })),
+    ...extraWrites(results),
   ];
-  await commitWithEvents(deps, [...writes, ...extraWrites(results)], created.map(({ order }) => orderEvent('OrderCreated', order)));
+  const events = created.map(({ order }) => orderEvent('OrderCreated', order));
+  // Counted from the very writes about to be committed, so the check cannot drift from them.
+  const needed = commitSize(writes, events);
+  if (needed > MAX_WRITES_PER_COMMIT) throw new BatchTooLargeError(needed, MAX_WRITES_PER_COMMIT);
+  for (const [sku, quantity] of reserved) {
+    const available = catalogue.get(sku)!.stock;
+    if (available < quantity) throw new OutOfStockError(sku, quantity, available);
+  }
+  await commitWithEvents(deps, writes, events);
   deps.metrics.count(Metric.OrdersCreated, created.length);
   deps.metrics.count(Metric.PaymentsCreated, created.length, { provider: input.method });
   return results;

@@ -12,6 +12,11 @@ const RELAY_GRACE_MS = 60_000;
  * the next sweeper run (or by a redelivery of the same notification): a committed change never
  * loses its event. Event ids are deterministic, so a repeat publish is recognisable downstream.
  */
+/** How many writes commitWithEvents commits: `writes`, plus the outbox entry when there are events. */
+export function commitSize(writes: readonly Write[], events: readonly DomainEvent[]): number {
+  return writes.length + (events.length > 0 ? 1 : 0);
+}
+
 export async function commitWithEvents(deps: Deps, writes: readonly Write[], events: readonly DomainEvent[], outboxId?: string): Promise<void> {
   if (events.length === 0) {
     await deps.repo.commit(writes);

@@ -92,8 +92,11 @@ export interface Page<T> {
   cursor?: string;
 }
 
+/** The most writes one commit may hold: DynamoDB's TransactWriteItems limit (each write is one item). */
+export const MAX_WRITES_PER_COMMIT = 100;
+
 export interface Repository {
-  /** All writes in one transaction: all happen or none does. */
+  /** All writes (at most MAX_WRITES_PER_COMMIT) in one transaction: all happen or none does. */
   commit(writes: readonly Write[]): Promise<void>;
 
   getProducts(skus: readonly string[]): Promise<Map<string, Product>>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CALLBACK_BYTES } from '../core/callbacks';
 import { MAX_BODY_BYTES } from './handler';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency';
 import {
@@ -193,7 +194,9 @@ const errorResponse = (description: string, schema: JsonSchema | Ref = component
 const GATEWAY_OR_OURS: JsonSchema = { anyOf: [componentRef('schemas', 'Error'), { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] }] };
 
 const ERROR_RESPONSES = {
-  BadRequest: errorResponse('Invalid input: VALIDATION_FAILED (details lists each field), INVALID_JSON, UNKNOWN_SKU, INVALID_AMOUNT'),
+  BadRequest: errorResponse(
+    'Invalid input: VALIDATION_FAILED (details lists each field), INVALID_JSON, UNKNOWN_SKU, INVALID_AMOUNT, BATCH_TOO_LARGE (a batch needing more than 100 writes in its one transaction; details: limit, needed)',
+  ),
   // API Gateway's JWT authorizer refuses most bad tokens itself, in its own shape, before any function runs.
   Unauthenticated: errorResponse('No valid bearer token: {"message": "Unauthorized"} from the API Gateway authorizer, or UNAUTHENTICATED', GATEWAY_OR_OURS),
   Forbidden: errorResponse(`The token lacks the ${ADMIN_SCOPE} scope this admin route needs: {"message": "Forbidden"} from the authorizer, or FORBIDDEN`, GATEWAY_OR_OURS),
@@ -222,6 +225,7 @@ function providerCallbackOperation(route: ApiRoute): OpenApiOperation {
       '204': { description: 'Accepted (wechat): no body' },
       '400': { description: "Rejected (bad signature, stale, unknown payment, amount mismatch): the provider's own failure format; not retried" },
       '404': errorResponse('UNKNOWN_PROVIDER: not one of wechat, alipay, bank, or not configured in this deployment'),
+      '413': { description: `The body is over ${MAX_CALLBACK_BYTES} bytes: refused unread, in the provider's own failure format; not retried` },
       '500': { description: "Not stored yet: the provider's own failure format, so that it retries" },
     },
   };

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeHandler as makeCallbackHandler } from '../../functions/payment-callback/handler';
 import { makeHandler as makeWorkerHandler } from '../../functions/payment-worker/handler';
 import { type LocalQueues, startLocalQueues } from '../../local/queues';
 import { type SqsHandler, startSqsEventSource } from '../../local/sqs-event-source';
 import { redriveDeadLetters, sqsNotificationQueue } from '../../shared/adapters/sqs-queue';
+import { MAX_CALLBACK_BYTES } from '../../shared/core/callbacks';
 import { localWiring } from '../../shared/http/handler';
 import { newId } from '../../shared/core/ids';
 import { parseNotificationMessage } from '../../shared/core/messages';
@@ -393,6 +395,80 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
 
     expect(reply.statusCode).toBe(404);
     expect(await tableSnapshot(env)).toEqual(before);
+  });
+});
+
+describe('callback size: bounded before any work, and what fits is archived compressed', () => {
+  const now = () => seconds(env.clock.now());
+  /** The genuine callback with `padding` in a field its format carries without acting on it, signed again by the provider. */
+  const withPadding: Record<PaymentMethod, (genuine: RawCallback, padding: string) => RawCallback> = {
+    wechat: (genuine, padding) => {
+      const body = JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), padding });
+      return { headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, now()) }, body: Buffer.from(body) };
+    },
+    alipay: (genuine, padding) => signedNotification({ ...formFields(genuine.body), passback_params: padding }, keys.alipay.sandbox.alipayPrivateKey),
+    bank: (genuine, padding) => signedBankCallback(JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), metadata: { note: padding } }), keys.bank.sandbox.webhookSecrets[0]!, now()),
+  };
+  /** One byte per character in JSON and in a form alike (the space becomes '+'). */
+  const PADDING = 'Longjing tea 250 g ';
+
+  /** The provider's validly signed callback about `payment`, padded to exactly `bytes`. */
+  function paddedCallback(payment: Payment, eventId: string, bytes: number): RawCallback {
+    const genuine = callbackFor(payment, { eventId });
+    // A random hex prefix changes the text, not its length: each round gets another signature.
+    const padded = (length: number) => withPadding[payment.method](genuine, (randomBytes(4).toString('hex') + PADDING.repeat(Math.ceil(length / PADDING.length))).slice(0, length));
+    let length = bytes - padded(0).body.length;
+    // Alipay's URL-encoded signature varies in length (+ / = take 3 bytes): a few rounds settle it.
+    for (let round = 0; round < 200; round++) {
+      const callback = padded(length);
+      if (callback.body.length === bytes) return callback;
+      length += bytes - callback.body.length;
+    }
+    throw new Error(`could not pad a ${payment.method} callback to ${bytes} bytes`);
+  }
+
+  /** DynamoDB's item size, near enough: attribute names plus values (binary by length, text as UTF-8). */
+  const itemBytes = (item: Record<string, unknown>) =>
+    Object.entries(item).reduce((total, [name, value]) => {
+      const size = value instanceof Uint8Array ? value.length : Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value));
+      return total + Buffer.byteLength(name) + size;
+    }, 0);
+
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each(PROVIDERS)('%s: a validly signed 300 KB callback is refused in its own format (413) before verification, counted, nothing written', async (provider) => {
+    const payment = await startedPayment(env, provider);
+    const callback = paddedCallback(payment, 'evt-huge', 300 * 1024);
+    const verify = vi.spyOn(providers[provider], 'verifyCallback');
+    const before = await tableSnapshot(env);
+
+    const reply = await receive(provider, callback);
+
+    expectFailure(provider, reply, { retryable: false, status: 413 });
+    expect(verify).not.toHaveBeenCalled();
+    expect(await tableSnapshot(env)).toEqual(before);
+    expect(await queueDepth(queues, queues.queueUrl)).toBe(0);
+    expect(env.metrics.total(Metric.CallbackTooLarge, { provider })).toBe(1);
+    expect(env.metrics.total(Metric.CallbackRejected, { provider, reason: 'too_large' })).toBe(1);
+  });
+
+  it.each(PROVIDERS)('%s: exactly the bound is acknowledged and archived compressed, read back byte for byte; one byte more is refused', async (provider) => {
+    const payment = await startedPayment(env, provider);
+    const atBound = paddedCallback(payment, 'evt-at-bound', MAX_CALLBACK_BYTES);
+
+    expectAcknowledged(provider, await receive(provider, atBound));
+    await drained();
+
+    const [archived] = await env.repo.getArchivedCallbacks(provider, 'evt-at-bound');
+    expect(Buffer.from(archived!.bodyBase64, 'base64').equals(atBound.body)).toBe(true);
+    const [stored] = await itemsOfKind(env, 'callback');
+    expect(itemBytes(stored!)).toBeLessThan(MAX_CALLBACK_BYTES / 4);
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded' });
+
+    const overBound = paddedCallback(payment, 'evt-over-bound', MAX_CALLBACK_BYTES + 1);
+    expectFailure(provider, await receive(provider, overBound), { retryable: false, status: 413 });
+    expect(await env.repo.getArchivedCallbacks(provider, 'evt-over-bound')).toEqual([]);
+    expect(env.metrics.total(Metric.CallbackTooLarge, { provider })).toBe(1);
   });
 });
 

@@ -122,9 +122,9 @@ export function expectAcknowledged(provider: PaymentMethod, reply: Reply): void 
   expect({ statusCode: reply.statusCode, body: reply.body ?? '' }).toEqual(expected);
 }
 
-/** The provider's failure format: a 5xx it retries, or a 4xx for a callback that will never be accepted. */
-export function expectFailure(provider: PaymentMethod, reply: Reply, { retryable }: { retryable: boolean }): void {
-  expect(reply.statusCode).toBe(retryable ? 500 : 400);
+/** The provider's failure format: a 5xx it retries, or a 4xx (400 unless `status` says) for a callback that will never be accepted. */
+export function expectFailure(provider: PaymentMethod, reply: Reply, { retryable, status = retryable ? 500 : 400 }: { retryable: boolean; status?: number }): void {
+  expect(reply.statusCode).toBe(status);
   if (provider === 'wechat') expect(JSON.parse(reply.body ?? '')).toMatchObject({ code: 'FAIL' });
   if (provider === 'alipay') expect(reply.body).not.toBe('success');
   if (provider === 'bank') expect(JSON.parse(reply.body ?? '')).toMatchObject({ received: false });

@@ -156,6 +156,43 @@ describe('POST /api/orders/batch', () => {
   });
 });
 
+describe('POST /api/orders/batch against the 100-write transaction', () => {
+  // With an Idempotency-Key a batch writes 2 items per order, 1 stock item per distinct SKU,
+  // 1 outbox entry and 1 idempotency record: 20 orders and 58 SKUs are exactly 100.
+  const SKUS = Array.from({ length: 59 }, (_, i) => `SKU-${String(i).padStart(2, '0')}`);
+  /** 20 orders over the first `distinct` SKUs; every order but the first also takes SKU-00, which stays one stock write. */
+  const twentyOrders = (distinct: number) =>
+    Array.from({ length: 20 }, (_, i) => {
+      const own = SKUS.slice(0, distinct).filter((_, j) => j % 20 === i);
+      return { items: [...own, ...(i === 0 ? [] : [SKUS[0]!])].map((sku) => ({ sku, quantity: 1 })) };
+    });
+
+  beforeEach(() => env.seedProducts(SKUS.map((sku) => ({ sku, name: `Sample ${sku}`, price: 100, stock: 1_000 }))));
+
+  it('exactly at the limit: all 20 orders created, the shared SKU reserved once for all', async () => {
+    const response = await api('POST /api/orders/batch', { body: { orders: twentyOrders(58) }, idempotencyKey: 'batch-at-the-limit' });
+
+    expect(response.statusCode, JSON.stringify(response.body)).toBe(201);
+    expect(response.body.results).toHaveLength(20);
+    expect(await stockOf(env, 'SKU-00')).toBe(1_000 - 20);
+    expect(await stockOf(env, 'SKU-57')).toBe(999);
+    expect(await itemsOfKind(env, 'order')).toHaveLength(20);
+  });
+
+  it('one write over: 400 BATCH_TOO_LARGE naming the limit and what the batch needs, no order, payment or stock written', async () => {
+    const before = await tableSnapshot(env);
+
+    const response = await api('POST /api/orders/batch', { body: { orders: twentyOrders(59) }, idempotencyKey: 'batch-one-over' });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'BATCH_TOO_LARGE', details: { limit: 100, needed: 101 }, message: expect.stringContaining('100') });
+    // Only the answer itself is kept, under its Idempotency-Key, as for every 4xx.
+    const after = await tableSnapshot(env);
+    expect(after.filter((item) => item.kind !== 'idempotency')).toEqual(before);
+    expect(await itemsOfKind(env, 'idempotency')).toEqual([expect.objectContaining({ key: 'batch-one-over', response: expect.objectContaining({ statusCode: 400 }) })]);
+  });
+});
+
 describe('GET /api/orders/{orderId} and GET /api/payments/{paymentId}', () => {
   it('shows the customer their order with its payments', async () => {
     const { order, payment } = await placeOrder(api, { items: [{ sku: 'TEA-001', quantity: 1 }] });

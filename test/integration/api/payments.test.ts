@@ -1,13 +1,17 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { createBankSimulator } from '../../../local/sandbox/bank';
+import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
 import { createBankProvider } from '../../../shared/providers/bank';
+import { createWechatProvider } from '../../../shared/providers/wechat';
 import { ALICE, BOB, type CustomerApi, customerApi, placeOrder, settleAsPaid } from '../../support/api-fixtures';
 import { bankTestKeys, memoryCheckoutStore, openInSimulator } from '../../support/bank-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
+import { startProviderStandIn } from '../../support/provider-stand-in';
 
 const MINUTE = 60_000;
 const TEA = { items: [{ sku: 'TEA-001', quantity: 1 }] };
 const bankKeys = bankTestKeys();
+const wechatKeys = generateWechatKeys('http://unused.invalid');
 
 let env: TestEnv;
 let api: CustomerApi;
@@ -189,6 +193,24 @@ describe('POST /api/payments/{paymentId}/start', () => {
 
     expect(response.statusCode).toBe(503);
     expect(response.body.error).toMatchObject({ code: 'PROVIDER_NOT_CONFIGURED', details: { method: 'wechat' } });
+    expect((await env.repo.getPayment(payment.paymentId))?.status).toBe('init');
+  });
+
+  it('answers 502 PROVIDER_UNAVAILABLE within the provider timeouts when WeChat never answers, and leaves the payment init', async () => {
+    const wechat = await startProviderStandIn(createWechatSimulator(wechatKeys.sandbox), memoryCheckoutStore());
+    onTestFinished(() => wechat.close());
+    wechat.answer('hang');
+    const http = { timeoutMs: 200, attempts: 3, backoffBaseMs: 10 };
+    env.deps.providers.wechat = createWechatProvider({ config: { ...wechatKeys.merchant, apiBase: wechat.baseUrl }, fetch: globalThis.fetch, http });
+    const { payment } = await placeOrder(api, TEA);
+
+    const started = performance.now();
+    const response = await startPayment(payment.paymentId);
+
+    expect(response.statusCode).toBe(502);
+    expect(response.body.error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', details: { method: 'wechat', operation: 'create the checkout' } });
+    expect(performance.now() - started).toBeLessThan(http.attempts * http.timeoutMs + 500);
+    expect(wechat.requests).toBe(3);
     expect((await env.repo.getPayment(payment.paymentId))?.status).toBe('init');
   });
 });

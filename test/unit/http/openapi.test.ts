@@ -166,7 +166,7 @@ describe('OpenAPI document: responses', () => {
 
   it('answers the callback in the provider’s own format (no schema), with UNKNOWN_PROVIDER in ours', () => {
     const { responses } = operationOf(routeOf('payment-callback'));
-    expect(Object.keys(responses).sort()).toEqual(['200', '204', '400', '404', '500']);
+    expect(Object.keys(responses).sort()).toEqual(['200', '204', '400', '404', '413', '500']);
     expect(refsIn(responses)).toEqual(['#/components/schemas/Error']);
   });
 });
