@@ -107,6 +107,9 @@ export class PaymentsObservability extends Construct {
     alarm('DeadLetters', 'Notifications the worker gave up on are waiting in the DLQ (replay with npm run dlq:replay).', deadLetters, 1);
     alarm('DuplicatePayment', 'An order was paid more than once: refund the extra payment.', paymentsMetric(Metric.DuplicatePayment), 1);
     alarm('AmountMismatch', 'A provider reported a paid amount that differs from the payment.', paymentsMetric(Metric.AmountMismatch), 1);
+    // A refused genuine bank callback is lost (the bank has no query API): someone must look.
+    alarm('CallbackTooLarge', 'A callback over the size bound was refused unread: a provider changed its format, or someone probes.', paymentsMetric(Metric.CallbackTooLarge), 1);
+    alarm('EventsUndeliverable', 'A domain event too large for EventBridge was parked in the outbox: consumers will not see it.', paymentsMetric(Metric.EventsUndeliverable), 1);
     const [failures, received] = [mathId(Metric.SignatureFailure), mathId(Metric.CallbackReceived)];
     alarm(
       'SignatureFailureRate',
