@@ -1,7 +1,7 @@
 import { DomainError, NotFoundError, StaleStateError } from '../domain/errors';
 import type { DomainEvent } from '../domain/events';
 import type { PaymentNotification } from '../domain/notification';
-import { noteOnPayment, type Payment, settleNotification, settlePayment } from '../domain';
+import { parkForReview, type Payment, settleNotification, settlePayment } from '../domain';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { commitWithEvents, publishOutboxEntry } from './outbox';
@@ -90,11 +90,12 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
 
   const mismatch = matchesPayment(notification, payment);
   if (mismatch !== 'ok') {
-    // Money that does not match is never applied; it is recorded on the payment and alarmed.
+    // Money that does not match is never applied: the payment is parked for a person and alarmed.
     deps.metrics.count(Metric.AmountMismatch, 1, { provider: notification.provider });
-    deps.logger.error('notification does not match its payment', { paymentId: payment.paymentId, eventId: notification.eventId, mismatch });
-    const noted = noteOnPayment(payment, { reason: `rejected ${notification.outcome} notification: ${mismatch}`, source: 'provider', ref: notification.eventId }, now);
-    await deps.repo.commit([dedupe('amount_mismatch'), { kind: 'updatePayment', before: payment, after: noted }]);
+    deps.logger.error('notification does not match its payment; parked for review', { paymentId: payment.paymentId, eventId: notification.eventId, mismatch });
+    const reason = `${mismatch}: ${notification.provider} ${notification.via} says ${notification.outcome} for ${notification.amount} ${notification.currency}, the payment is ${payment.amount} ${payment.currency}`;
+    const parked = parkForReview(payment, { reason, source: 'provider', ref: notification.eventId }, now);
+    await deps.repo.commit([dedupe('amount_mismatch'), { kind: 'updatePayment', before: payment, after: parked }]);
     return 'amount_mismatch';
   }
 

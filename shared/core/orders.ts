@@ -1,7 +1,7 @@
 import { NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, ValidationError } from '../domain/errors';
 import { orderEvent, type DomainEvent } from '../domain/events';
 import { createOrder, type Order, priceItems, type RequestedItem } from '../domain/order';
-import { createPayment, type PaymentMethod, settlePayment, StaleStateError, statusEvent, transitionPayment } from '../domain';
+import { assertNotUnderReview, createPayment, type PaymentMethod, settlePayment, StaleStateError, statusEvent, transitionPayment } from '../domain';
 import type { Deps } from './deps';
 import { newId } from './ids';
 import { Metric } from './metric-names';
@@ -113,6 +113,7 @@ export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites
   let previousMethod: PaymentMethod | undefined;
   if (order.openPaymentId) {
     const open = await deps.repo.getPayment(order.openPaymentId);
+    if (open) assertNotUnderReview(open);
     const expiredUnstarted = open?.status === 'init' && now.toISOString() >= open.expiresAt;
     if (!open || !expiredUnstarted) throw new PaymentAlreadyOpenError(order.orderId, order.openPaymentId);
     const expiry = transitionPayment(open, { to: 'expired', now, source: 'customer', reason: 'expired unpaid; replaced by a new payment' });
@@ -163,6 +164,7 @@ export async function cancelOrder(deps: Deps, customerId: string, orderId: strin
   if (order.openPaymentId) {
     const open = await deps.repo.getPayment(order.openPaymentId);
     if (open && (open.status === 'init' || open.status === 'processing')) {
+      assertNotUnderReview(open);
       if (open.status === 'processing') await closeAtProvider(deps, open, now);
       const settlement = settlePayment(open, order, { to: 'cancelled', now, source: 'customer', reason: 'order cancelled by customer' });
       if (settlement.kind === 'applied') {

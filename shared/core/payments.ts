@@ -1,5 +1,5 @@
 import { DomainError, InvalidTransitionError, NotFoundError, StaleStateError } from '../domain/errors';
-import { settlePayment, transitionPayment, type Payment, statusEvent } from '../domain';
+import { assertNotUnderReview, nextLookAt, settlePayment, transitionPayment, type Payment, statusEvent } from '../domain';
 import { ProviderNotSupportedError, type PaymentProvider } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
@@ -69,7 +69,7 @@ export async function startPayment(deps: Deps, input: { customerId: string; paym
     deps.logger.warn('provider refused to create the checkout', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
     throw new ProviderUnavailableError(payment.method, 'create the checkout');
   }
-  const nextQueryAt = new Date(now.getTime() + deps.sweeper.firstQueryAfterSeconds * 1000).toISOString();
+  const nextQueryAt = nextLookAt(payment, now, deps.sweeper.firstQueryAfterSeconds * 1000);
   const { after } = transitionPayment(payment, { to: 'processing', now, source: 'customer', reason: 'checkout created', set: { payUrl, nextQueryAt } });
   try {
     await commitWithEvents(deps, [{ kind: 'updatePayment', before: payment, after }], [statusEvent(after)!]);
@@ -106,6 +106,7 @@ export async function cancelPayment(deps: Deps, input: { customerId: string; pay
   const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
   const now = deps.clock.now();
   if (payment.status === 'cancelled') return paymentView(payment, now);
+  assertNotUnderReview(payment);
   if (payment.status === 'processing') await closeAtProvider(deps, payment, now);
   const order = await deps.repo.getOrder(payment.orderId);
   if (!order) throw new NotFoundError('order', payment.orderId);

@@ -1,7 +1,7 @@
 import { StaleStateError } from '../domain/errors';
 import { paymentEvent } from '../domain/events';
 import type { NotificationOutcome, PaymentNotification } from '../domain/notification';
-import { type Payment, settlePayment } from '../domain';
+import { nextSweepAt, type Payment, scheduleNextLook, settlePayment } from '../domain';
 import { ProviderNotSupportedError, type ProviderPaymentState } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
@@ -14,7 +14,7 @@ const PARALLELISM = 8;
 /** A failed provider close is retried on the next run after this long. */
 const CLOSE_RETRY_MS = 60_000;
 
-export type SweepAction = 'expired' | 'reminded' | 'rescued' | 'settled' | 'queried' | 'close_failed' | 'waiting' | 'skipped';
+export type SweepAction = 'expired' | 'reminded' | 'rescued' | 'settled' | 'parked' | 'queried' | 'close_failed' | 'waiting' | 'skipped';
 
 export interface SweepReport {
   handled: number;
@@ -74,22 +74,26 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   return report;
 }
 
-const dueAt = (payment: Payment) => [payment.expiresAt, payment.remindAt, payment.nextQueryAt].filter((t): t is string => !!t).sort()[0]!;
+const dueAt = (payment: Payment) => nextSweepAt(payment) ?? payment.expiresAt;
 
 export async function handleDuePayment(deps: Deps, payment: Payment, now: Date): Promise<SweepAction> {
-  const expired = now.toISOString() >= payment.expiresAt;
-  if (payment.status === 'init') return expired ? expire(deps, payment, now, 'not started before expiry') : remind(deps, payment, now);
-  if (payment.status !== 'processing') return 'skipped';
-  if (expired) return expireProcessing(deps, payment, now);
+  const due = nextSweepAt(payment);
+  if (due === undefined) return 'skipped'; // ended or parked since the page was read
   const isDue = (at?: string) => at !== undefined && at <= now.toISOString();
+  if (!isDue(due)) return 'waiting';
+  const expired = isDue(payment.expiresAt);
+  if (payment.status === 'init') return expired ? expire(deps, payment, now, 'not started before expiry') : remind(deps, payment, now);
+  // A started payment is asked about at its next look; past expiry that is the retry of an earlier attempt.
+  const lookDue = isDue(payment.nextQueryAt ?? payment.expiresAt);
+  if (expired) return lookDue ? expireProcessing(deps, payment, now) : 'waiting';
   let current = payment;
   if (isDue(current.remindAt)) {
     const reminded = await remind(deps, current, now);
-    if (!isDue(current.nextQueryAt)) return reminded;
+    if (!lookDue) return reminded;
     current = (await deps.repo.getPayment(current.paymentId)) ?? current; // the reminder bumped its version
     if (current.status !== 'processing') return reminded;
   }
-  return isDue(current.nextQueryAt) ? queryStuck(deps, current, now) : 'waiting';
+  return lookDue ? queryStuck(deps, current, now) : 'waiting';
 }
 
 /** The reminder, exactly once: the flag is set by a write conditional on the version we read. */
@@ -138,11 +142,11 @@ async function expireProcessing(deps: Deps, payment: Payment, now: Date): Promis
   const state = await queryProvider(deps, payment, now);
   if (state === 'unsupported') {
     // No query or close (the bank): its pay URL carries a signed expiry; wait out the clock skew grace.
-    const graceOver = now.getTime() >= Date.parse(payment.expiresAt) + deps.sweeper.expiryGraceSeconds * 1000;
-    return graceOver ? expire(deps, payment, now, 'expired (provider refuses payment after the signed expiry)') : postpone(deps, payment, now, deps.sweeper.expiryGraceSeconds * 1000);
+    const graceOverMs = Date.parse(payment.expiresAt) + deps.sweeper.expiryGraceSeconds * 1000;
+    return now.getTime() >= graceOverMs ? expire(deps, payment, now, 'expired (provider refuses payment after the signed expiry)') : postpone(deps, payment, now, graceOverMs - now.getTime());
   }
   if (state === 'error') return postpone(deps, payment, now, CLOSE_RETRY_MS);
-  if (state.status === 'paid' || state.status === 'failed') return settleFromQuery(deps, payment, state);
+  if (state.status === 'paid' || state.status === 'failed') return settleFromQuery(deps, payment, state, now, CLOSE_RETRY_MS);
   if (state.status !== 'closed') {
     try {
       await provider.closePayment(payment.paymentId, now);
@@ -162,8 +166,9 @@ async function expireProcessing(deps: Deps, payment: Payment, now: Date): Promis
 async function queryStuck(deps: Deps, payment: Payment, now: Date): Promise<SweepAction> {
   const state = await queryProvider(deps, payment, now);
   if (state === 'unsupported') return postpone(deps, payment, now, Date.parse(payment.expiresAt) - now.getTime());
-  if (state === 'error' || state.status === 'pending' || state.status === 'not_found') return postpone(deps, payment, now, deps.sweeper.queryEverySeconds * 1000);
-  return settleFromQuery(deps, payment, state);
+  const queryEveryMs = deps.sweeper.queryEverySeconds * 1000;
+  if (state === 'error' || state.status === 'pending' || state.status === 'not_found') return postpone(deps, payment, now, queryEveryMs);
+  return settleFromQuery(deps, payment, state, now, queryEveryMs);
 }
 
 async function queryProvider(deps: Deps, payment: Payment, now: Date): Promise<ProviderPaymentState | 'unsupported' | 'error'> {
@@ -179,8 +184,12 @@ async function queryProvider(deps: Deps, payment: Payment, now: Date): Promise<P
 
 const OUTCOME_OF: Record<'paid' | 'failed' | 'closed', NotificationOutcome> = { paid: 'succeeded', failed: 'failed', closed: 'cancelled' };
 
-/** The provider's answer goes through exactly the path a callback takes (dedupe, transaction, events). */
-async function settleFromQuery(deps: Deps, payment: Payment, state: ProviderPaymentState): Promise<SweepAction> {
+/**
+ * The provider's answer goes through exactly the path a callback takes (dedupe, transaction, events).
+ * An answer that decides nothing (applied once already) moves the next look `retryMs` later, so a
+ * payment is never asked about on every run.
+ */
+async function settleFromQuery(deps: Deps, payment: Payment, state: ProviderPaymentState, now: Date, retryMs: number): Promise<SweepAction> {
   if (state.status !== 'paid' && state.status !== 'failed' && state.status !== 'closed') return 'waiting';
   const paid = state.status === 'paid';
   const notification: PaymentNotification = {
@@ -196,18 +205,20 @@ async function settleFromQuery(deps: Deps, payment: Payment, state: ProviderPaym
     via: 'query',
   };
   const result = await applyNotification(deps, notification);
-  if (paid && result === 'applied') {
+  if (result === 'applied') {
+    if (!paid) return 'settled';
     deps.metrics.count(Metric.PaymentsRescuedByQuery, 1, { provider: payment.method });
     return 'rescued';
   }
-  return 'settled';
+  if (result === 'amount_mismatch') return 'parked';
+  const current = await deps.repo.getPayment(payment.paymentId);
+  return current && nextSweepAt(current) !== undefined ? postpone(deps, current, now, retryMs) : 'settled';
 }
 
 /** Moves the payment's next look later (a conditional write; losing a race just means someone else acted). */
 async function postpone(deps: Deps, payment: Payment, now: Date, delayMs: number): Promise<SweepAction> {
-  const after: Payment = { ...payment, nextQueryAt: new Date(now.getTime() + Math.max(delayMs, 1000)).toISOString(), updatedAt: now.toISOString(), version: payment.version + 1 };
   try {
-    await deps.repo.commit([{ kind: 'updatePayment', before: payment, after }]);
+    await deps.repo.commit([{ kind: 'updatePayment', before: payment, after: scheduleNextLook(payment, now, delayMs) }]);
   } catch (error) {
     if (!(error instanceof StaleStateError)) throw error;
   }

@@ -35,6 +35,7 @@ export function paymentView(payment: Payment, now: Date) {
     ...(payment.providerTransactionId ? { providerTransactionId: payment.providerTransactionId } : {}),
     ...(payment.latePayment ? { latePayment: true } : {}),
     ...(payment.refundRequired ? { refundRequired: true } : {}),
+    ...(payment.needsReview ? { needsReview: true } : {}),
     logs: payment.logs,
   };
 }

@@ -74,6 +74,12 @@ export class PaymentAlreadyOpenError extends DomainError {
   }
 }
 
+export class PaymentUnderReviewError extends DomainError {
+  constructor(readonly paymentId: string, reason?: string) {
+    super('PAYMENT_UNDER_REVIEW', `Payment ${paymentId} is held for review by our staff; it cannot be changed until they resolve it`, { paymentId, reason });
+  }
+}
+
 export class IdempotencyKeyReusedError extends DomainError {
   constructor() {
     super('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body');

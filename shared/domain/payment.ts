@@ -1,4 +1,4 @@
-import { InvalidTransitionError } from './errors';
+import { InvalidTransitionError, PaymentUnderReviewError } from './errors';
 import { CURRENCY, type Currency, type Fen } from './money';
 
 export const PAYMENT_STATUSES = ['init', 'processing', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
@@ -44,6 +44,13 @@ export interface Payment {
   latePayment?: boolean;
   /** Money was taken but the order could not use it (already paid or cancelled): refund it. */
   refundRequired?: boolean;
+  /**
+   * Parked for a person: the provider told us something we must not apply on our own (a paid
+   * amount that differs from ours). The sweeper leaves it alone and the customer cannot replace
+   * or cancel it until someone resolves it; `reviewReason` says why.
+   */
+  needsReview?: boolean;
+  reviewReason?: string;
   /** Optimistic-concurrency counter: every write is conditional on it. */
   version: number;
   logs: PaymentLogEntry[];
@@ -128,6 +135,16 @@ export function noteOnPayment(payment: Payment, note: Omit<PaymentLogEntry, 'at'
   return { ...payment, updatedAt: entry.at, version: payment.version + 1, logs: [...payment.logs, entry] };
 }
 
+/** Parks a payment for a person, with the reason in its log (see `Payment.needsReview`). */
+export function parkForReview(payment: Payment, note: { reason: string; source: TransitionSource; ref?: string }, now: Date): Payment {
+  const noted = noteOnPayment(payment, { ...note, reason: `parked for review: ${note.reason}` }, now);
+  return { ...noted, needsReview: true, reviewReason: note.reason };
+}
+
+export function assertNotUnderReview(payment: Payment): void {
+  if (payment.needsReview) throw new PaymentUnderReviewError(payment.paymentId, payment.reviewReason);
+}
+
 export interface PaymentTimingPolicy {
   ttlMinutes: number;
   /** Minutes before expiry to remind the customer; 0 turns reminders off. */
@@ -171,16 +188,37 @@ export function createPayment(input: NewPayment): Payment {
 }
 
 /**
- * When the sweeper must next look at an open payment: the earliest of its reminder, its next
- * provider query and its expiry. Undefined for a terminal payment (it leaves the sweeper's index).
+ * When the sweeper must next look at an open payment: the earliest of its reminder and, for an
+ * unstarted payment, its expiry; for a started one, its next provider look (the expiry at the
+ * latest, see `nextLookAt`). Undefined for a terminal or parked payment (it leaves the sweeper's index).
  */
 export function nextSweepAt(payment: Payment): string | undefined {
-  if (isTerminal(payment.status)) return undefined;
-  const candidates = [payment.expiresAt, payment.remindAt, payment.status === 'processing' ? payment.nextQueryAt : undefined];
-  return candidates.filter((t): t is string => t !== undefined).sort()[0];
+  if (isTerminal(payment.status) || payment.needsReview) return undefined;
+  const look = payment.status === 'processing' ? (payment.nextQueryAt ?? payment.expiresAt) : payment.expiresAt;
+  return [look, payment.remindAt].filter((t): t is string => t !== undefined).sort()[0];
 }
 
-/** An open payment past its expiry reads as expired even before the sweeper has run. */
+/**
+ * When to look at a started payment next, `delayMs` from now. Before its expiry never later than
+ * the expiry (the expiry is a look of its own); past it, a retry waits the whole delay.
+ */
+export function nextLookAt(payment: Pick<Payment, 'expiresAt'>, now: Date, delayMs: number): string {
+  const wanted = now.getTime() + Math.max(delayMs, 1000);
+  const expiresMs = Date.parse(payment.expiresAt);
+  return new Date(now.getTime() < expiresMs ? Math.min(wanted, expiresMs) : wanted).toISOString();
+}
+
+/** The payment with its next provider look scheduled (a reminder is moot once it has expired). */
+export function scheduleNextLook(payment: Payment, now: Date, delayMs: number): Payment {
+  const after: Payment = { ...payment, nextQueryAt: nextLookAt(payment, now, delayMs), updatedAt: now.toISOString(), version: payment.version + 1 };
+  if (now.toISOString() >= payment.expiresAt) delete after.remindAt;
+  return after;
+}
+
+/**
+ * An open payment past its expiry reads as expired even before the sweeper has run; a parked one
+ * reads as it is (a person decides what it becomes).
+ */
 export function effectiveStatus(payment: Payment, now: Date): PaymentStatus {
-  return isOpen(payment.status) && now.toISOString() >= payment.expiresAt ? 'expired' : payment.status;
+  return isOpen(payment.status) && !payment.needsReview && now.toISOString() >= payment.expiresAt ? 'expired' : payment.status;
 }

@@ -55,7 +55,7 @@ export const PaymentSchema = z.object({
   amount: Fen,
   currency: z.literal(CURRENCY),
   method: PaymentMethodSchema,
-  status: PaymentStatusSchema.describe('An open payment past its expiry already reads expired'),
+  status: PaymentStatusSchema.describe('An open payment past its expiry already reads expired (unless held for review)'),
   expiresAt: TimestampSchema,
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
@@ -64,6 +64,7 @@ export const PaymentSchema = z.object({
   providerTransactionId: z.string().optional(),
   latePayment: z.literal(true).optional().describe('The provider confirmed success after the payment had ended'),
   refundRequired: z.literal(true).optional().describe('Money was taken but the order could not use it'),
+  needsReview: z.literal(true).optional().describe('Held for our staff (the provider reported another amount): it keeps its status and cannot be replaced or cancelled until they resolve it'),
   logs: z.array(PaymentLogEntrySchema).describe('Every status change, oldest first'),
 });
 

@@ -4,7 +4,7 @@ import { newId } from '../../shared/core/ids';
 import { Metric } from '../../shared/core/metric-names';
 import { applyNotification } from '../../shared/core/notifications';
 import { addPayment, createOrders } from '../../shared/core/orders';
-import { startPayment } from '../../shared/core/payments';
+import { getPayment, startPayment } from '../../shared/core/payments';
 import type { Write } from '../../shared/core/ports';
 import { sweep, type SweepReport } from '../../shared/core/sweeper';
 import type { PaymentMethod } from '../../shared/domain/payment';
@@ -19,6 +19,8 @@ const SECOND = 1000;
 const FIRST_QUERY_MS = DEFAULT_SWEEPER.firstQueryAfterSeconds * SECOND;
 /** The sweeper's delay before retrying a failed close at the provider. */
 const CLOSE_RETRY_MS = 60 * SECOND;
+/** Later queries of a payment that stays processing. */
+const QUERY_EVERY_MS = DEFAULT_SWEEPER.queryEverySeconds * SECOND;
 
 const keys = sandboxKeys();
 
@@ -164,6 +166,65 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     expect(sandbox.checkout(paymentId)!.state).toBe('closed');
     expect((await stored(paymentId)).payment.status).toBe('expired');
     expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
+  });
+
+  it('parks a payment the provider reports paid for 1 fen more for a person: counted once, never asked again, its order held', async () => {
+    const { paymentId, orderId } = await customerPayment(method, { started: true });
+    sandbox.decide(paymentId, 'paid', { amount: 12_801 });
+    env.clock.advance(FIRST_QUERY_MS);
+
+    const first = await sweep(env.deps);
+
+    expect(first.actions).toEqual({ parked: 1 });
+    // Every later run, past the reminder and the expiry too, leaves it alone.
+    for (let run = 0; run < 8; run++) {
+      env.clock.advanceMinutes(5);
+      expect((await sweep(env.deps)).handled, `run ${run}`).toBe(0);
+    }
+    expect(providerCalls(sandbox)).toEqual(['query']);
+    const { payment, order } = await stored(paymentId);
+    expect(payment).toMatchObject({ status: 'processing', needsReview: true, reviewReason: expect.stringContaining('amount_mismatch') });
+    expect(payment.logs.at(-1)).toMatchObject({ from: 'processing', to: 'processing', source: 'provider', reason: expect.stringContaining('amount_mismatch') });
+    expect(env.metrics.total(Metric.AmountMismatch, { provider: method })).toBe(1);
+    expect(eventTypes(paymentId)).toEqual(['PaymentStarted']);
+    // Money was taken: the order keeps its stock for the person who decides, and reads what it is.
+    expect(order).toMatchObject({ status: 'pending', openPaymentId: paymentId });
+    expect((await env.repo.getProducts(['TEA-001'])).get('TEA-001')!.stock).toBe(99);
+    expect(await getPayment(env.deps, CUSTOMER, paymentId)).toMatchObject({ status: 'processing', needsReview: true });
+    await expect(addPayment(env.deps, { customerId: CUSTOMER, orderId })).rejects.toMatchObject({ code: 'PAYMENT_UNDER_REVIEW' });
+  });
+
+  it('moves the next query forward by the interval when the answer decides nothing (already applied once)', async () => {
+    const { paymentId } = await customerPayment(method, { started: true });
+    sandbox.decide(paymentId, 'paid');
+    // The answer's dedupe record exists while the payment is still processing, as the amount-mismatch loop left them.
+    const eventId = `query:${paymentId}:paid:${sandbox.checkout(paymentId)!.transactionId}`;
+    const at = env.clock.now().toISOString();
+    await env.repo.commit([{ kind: 'recordNotification', record: { provider: method, eventId, paymentId, appliedAt: at, result: 'amount_mismatch', expiresAt: '2027-01-01T00:00:00.000Z' } }]);
+    env.clock.advance(FIRST_QUERY_MS);
+
+    await sweep(env.deps);
+    expect((await stored(paymentId)).payment.nextQueryAt).toBe(new Date(env.clock.now().getTime() + QUERY_EVERY_MS).toISOString());
+
+    env.clock.advance(QUERY_EVERY_MS - SECOND);
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect(providerCalls(sandbox)).toEqual(['query']);
+  });
+
+  it('retries a failed close after the retry delay, not on every run', async () => {
+    const { paymentId } = await customerPayment(method, { started: true });
+    env.clock.advanceMinutes(30);
+    sandbox.closeOutage = true;
+    expect((await sweep(env.deps)).actions).toEqual({ close_failed: 1 });
+
+    env.clock.advance(CLOSE_RETRY_MS - SECOND);
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect(providerCalls(sandbox)).toEqual(['query', 'close']);
+
+    env.clock.advance(SECOND);
+    expect((await sweep(env.deps)).actions).toEqual({ close_failed: 1 });
+    expect(providerCalls(sandbox)).toEqual(['query', 'close', 'query', 'close']);
+    expect((await stored(paymentId)).payment.status).toBe('processing');
   });
 
   it('asks the provider a minute after the start and rescues a payment whose callback was lost, long before expiry', async () => {

@@ -4,8 +4,10 @@ import {
   effectiveStatus,
   InvalidTransitionError,
   nextSweepAt,
+  parkForReview,
   PAYMENT_STATUSES,
   type PaymentStatus,
+  scheduleNextLook,
   type TransitionSource,
   transitionPayment,
 } from '../../../shared/domain';
@@ -85,9 +87,31 @@ describe('payment state machine', () => {
     expect(expired.remindAt).toBeUndefined();
   });
 
-  it('reads an open payment past expiry as expired before any sweeper ran', () => {
+  it('reads an open payment past expiry as expired before any sweeper ran, except one parked for review', () => {
     expect(effectiveStatus(base, new Date('2026-11-25T04:29:59.999Z'))).toBe('init');
     expect(effectiveStatus(base, new Date('2026-11-25T04:30:00.000Z'))).toBe('expired');
     expect(effectiveStatus({ ...base, status: 'succeeded' }, new Date('2026-11-26T00:00:00Z'))).toBe('succeeded');
+    const parked = parkForReview(inState('processing'), { reason: 'amount_mismatch', source: 'provider' }, now);
+    expect(effectiveStatus(parked, new Date('2026-11-26T00:00:00Z'))).toBe('processing');
+  });
+
+  it('parks a payment for review: flagged with the reason, logged, out of the sweeper, still in its status', () => {
+    const started = { ...inState('processing'), nextQueryAt: '2026-11-25T04:01:00.000Z' };
+    const parked = parkForReview(started, { reason: 'amount_mismatch: 101 fen', source: 'provider', ref: 'q-1' }, now);
+    expect(parked).toMatchObject({ status: 'processing', needsReview: true, reviewReason: 'amount_mismatch: 101 fen', version: started.version + 1 });
+    expect(parked.logs.at(-1)).toMatchObject({ from: 'processing', to: 'processing', ref: 'q-1', reason: 'parked for review: amount_mismatch: 101 fen' });
+    expect(nextSweepAt(started)).toBe('2026-11-25T04:01:00.000Z');
+    expect(nextSweepAt(parked)).toBeUndefined();
+  });
+
+  it('schedules the next look at a started payment no later than its expiry, and the whole delay after it', () => {
+    const started = { ...inState('processing'), nextQueryAt: '2026-11-25T04:01:00.000Z' };
+    const at = (iso: string) => new Date(iso);
+    expect(scheduleNextLook(started, at('2026-11-25T04:10:00.000Z'), 300_000).nextQueryAt).toBe('2026-11-25T04:15:00.000Z');
+    expect(scheduleNextLook(started, at('2026-11-25T04:28:00.000Z'), 300_000).nextQueryAt).toBe(started.expiresAt);
+    const retry = scheduleNextLook(started, at('2026-11-25T04:30:00.000Z'), 60_000);
+    expect(retry.nextQueryAt).toBe('2026-11-25T04:31:00.000Z');
+    expect(retry.remindAt).toBeUndefined();
+    expect(nextSweepAt(retry)).toBe('2026-11-25T04:31:00.000Z');
   });
 });

@@ -5,7 +5,7 @@ import { makeHandler } from '../../../functions/openapi/handler';
 import type { Deps } from '../../../shared/core/deps';
 import { newId } from '../../../shared/core/ids';
 import { orderView, paymentView } from '../../../shared/core/views';
-import { createOrder, createPayment, DEFAULT_TIMING, type Order, OutOfStockError, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
+import { createOrder, createPayment, DEFAULT_TIMING, type Order, OutOfStockError, parkForReview, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
 import { toErrorResponse } from '../../../shared/http/errors';
 import { validateKey } from '../../../shared/http/idempotency';
 import { buildOpenApiDocument, serializeOpenApiDocument } from '../../../shared/http/openapi';
@@ -213,7 +213,7 @@ describe('response schemas against real views', () => {
     return { order, payment };
   }
 
-  /** Every shape the views produce: pending, started, paid, expired, cancelled, late and refunded. */
+  /** Every shape the views produce: pending, started, paid, expired, cancelled, late and refunded, parked for review. */
   function lifecycle(): { orders: Order[]; payments: Array<[Payment, Date]> } {
     const { order, payment } = purchase();
     const started = transitionPayment(payment, { to: 'processing', now: later(1), source: 'customer', reason: 'checkout', set: { payUrl: 'https://openapi.alipay.com/gateway.do?x=1' } }).after;
@@ -227,6 +227,8 @@ describe('response schemas against real views', () => {
     const late = settlePayment(cancelledPayment.payment, cancelledOrder, { to: 'succeeded', now: later(3), source: 'provider', reason: 'TRADE_SUCCESS', providerTransactionId: '2026112522002' });
     if (late.kind !== 'applied') throw new Error('expected the late success to apply');
 
+    const parked = parkForReview(started, { reason: 'amount_mismatch', source: 'provider', ref: 'query-1' }, later(2));
+
     return {
       orders: [order, paid.order!, cancelledOrder],
       payments: [
@@ -235,6 +237,7 @@ describe('response schemas against real views', () => {
         [started, later(1)],
         [paid.payment, later(2)],
         [late.payment, later(3)],
+        [parked, later(31)],
       ],
     };
   }
@@ -254,7 +257,7 @@ describe('response schemas against real views', () => {
     expectFaithful(OrderSchema, orders.map((order) => wire(orderView(order))));
     const paymentViews = payments.map(([payment, at]) => wire(paymentView(payment, at)));
     expectFaithful(PaymentSchema, paymentViews);
-    expect(paymentViews.map((view) => view.status)).toEqual(['init', 'expired', 'processing', 'succeeded', 'succeeded']);
+    expect(paymentViews.map((view) => view.status)).toEqual(['init', 'expired', 'processing', 'succeeded', 'succeeded', 'processing']);
   });
 
   it('would notice a view field the schema does not describe', () => {
