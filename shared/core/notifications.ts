@@ -12,7 +12,7 @@ import { NotificationAlreadyAppliedError, type Write } from './ports';
 export const DEDUPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const MAX_ATTEMPTS = 5;
 
-export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch';
+export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch' | 'extra_capture';
 
 /** A notification for a payment we do not have (yet): retried, then dead-lettered for a human. */
 export class UnknownPaymentError extends DomainError {
@@ -107,6 +107,13 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
   if (settlement.kind === 'ignored') {
     await deps.repo.commit([dedupe('ignored'), { kind: 'updatePayment', before: payment, after: settlement.payment }]);
     return 'ignored';
+  }
+  if (settlement.kind === 'extra_capture') {
+    // Money taken twice: kept on the payment with refundRequired; the refunds feature pays it back.
+    await commitWithEvents(deps, [dedupe('extra_capture'), { kind: 'updatePayment', before: payment, after: settlement.payment }], settlement.events, outboxIdOf(notification));
+    deps.metrics.count(Metric.DuplicatePayment, 1, { provider: notification.provider });
+    deps.logger.error('provider captured a succeeded payment again; refund required', { paymentId: payment.paymentId, capture: settlement.capture });
+    return 'extra_capture';
   }
 
   const writes: Write[] = [dedupe('applied'), { kind: 'updatePayment', before: payment, after: settlement.payment }];

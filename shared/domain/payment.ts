@@ -42,8 +42,13 @@ export interface Payment {
   paidAt?: string;
   /** Provider-confirmed success that arrived after the payment had ended (expired/cancelled/failed). */
   latePayment?: boolean;
-  /** Money was taken but the order could not use it (already paid or cancelled): refund it. */
+  /**
+   * Money was taken that the order cannot use: refund it. That is the whole payment when it did
+   * not pay its order (already paid by another, or cancelled), and each of `extraCaptures` in any case.
+   */
   refundRequired?: boolean;
+  /** Money the provider took again for this payment under another transaction (a second capture). */
+  extraCaptures?: ExtraCapture[];
   /**
    * Parked for a person: the provider told us something we must not apply on our own (a paid
    * amount that differs from ours). The sweeper leaves it alone and the customer cannot replace
@@ -54,6 +59,18 @@ export interface Payment {
   /** Optimistic-concurrency counter: every write is conditional on it. */
   version: number;
   logs: PaymentLogEntry[];
+}
+
+/**
+ * A success under another provider transaction for a payment that had already succeeded: money
+ * taken twice. The refunds feature refunds it by its `providerTransactionId` (never the payment's own).
+ */
+export interface ExtraCapture {
+  providerTransactionId: string;
+  amount: Fen;
+  capturedAt: string;
+  /** The provider notification that reported it. */
+  eventId?: string;
 }
 
 /**

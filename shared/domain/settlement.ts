@@ -2,7 +2,8 @@ import { DomainError, InvalidTransitionError } from './errors';
 import { type DomainEvent, orderEvent, paymentEvent, statusEvent } from './events';
 import type { PaymentNotification } from './notification';
 import { assertOrderTransition, type Order } from './order';
-import { noteOnPayment, type Payment, type PaymentStatus, type TransitionSource, transitionPayment } from './payment';
+import type { Fen } from './money';
+import { type ExtraCapture, noteOnPayment, type Payment, type PaymentStatus, type TransitionSource, transitionPayment } from './payment';
 
 /**
  * Applying a payment outcome to the payment and its order together: the heart of order sync.
@@ -22,6 +23,8 @@ export type Settlement =
       /** Another payment still open for an order this success just paid: it must be cancelled. */
       supersededPaymentId?: string;
     }
+  /** A succeeded payment captured again under another provider transaction: kept, flagged for refund. */
+  | { kind: 'extra_capture'; payment: Payment; capture: ExtraCapture; events: DomainEvent[] }
   /** Recorded in the payment's log but not applied (it would move the payment backwards). */
   | { kind: 'ignored'; payment: Payment; reason: string }
   /** The payment is already in that state: nothing to write. */
@@ -34,10 +37,13 @@ export interface SettlementRequest {
   reason: string;
   ref?: string;
   providerTransactionId?: string;
+  /** What the provider says it took, for a success; the payment's amount when not given. */
+  amount?: Fen;
 }
 
 export function settlePayment(payment: Payment, order: Order, request: SettlementRequest): Settlement {
   if (payment.orderId !== order.orderId) throw new DomainError('ORDER_MISMATCH', `Payment ${payment.paymentId} is not for order ${order.orderId}`);
+  if (payment.status === 'succeeded' && request.to === 'succeeded') return captureAgain(payment, request);
   if (payment.status === request.to) return { kind: 'unchanged' };
 
   let transition;
@@ -93,6 +99,27 @@ export function settlePayment(payment: Payment, order: Order, request: Settlemen
   return { kind: 'applied', payment: after, order: nextOrder, events, late: transition.late, refundRequired, duplicate, supersededPaymentId };
 }
 
+/**
+ * Another success for a succeeded payment. The same provider transaction (or one we cannot tell
+ * apart, without an id) is the success we already have; another one is money taken twice.
+ */
+function captureAgain(payment: Payment, request: SettlementRequest): Settlement {
+  const transactionId = request.providerTransactionId;
+  const known = [payment.providerTransactionId, ...(payment.extraCaptures ?? []).map((capture) => capture.providerTransactionId)];
+  if (!transactionId || !payment.providerTransactionId || known.includes(transactionId)) return { kind: 'unchanged' };
+  const capture: ExtraCapture = {
+    providerTransactionId: transactionId,
+    amount: request.amount ?? payment.amount,
+    capturedAt: request.now.toISOString(),
+    ...(request.ref ? { eventId: request.ref } : {}),
+  };
+  const reason = `extra capture ${transactionId} of ${capture.amount} fen, refund required: ${request.reason}`;
+  const noted = noteOnPayment(payment, { reason, source: request.source, ref: request.ref }, request.now);
+  const after: Payment = { ...noted, refundRequired: true, extraCaptures: [...(payment.extraCaptures ?? []), capture] };
+  const event = paymentEvent('DuplicatePaymentDetected', after, { appliedTransactionId: payment.providerTransactionId, extraCapture: capture });
+  return { kind: 'extra_capture', payment: after, capture, events: [event] };
+}
+
 /** The settlement a verified provider notification asks for. */
 export function settleNotification(payment: Payment, order: Order, notification: PaymentNotification, now: Date): Settlement {
   return settlePayment(payment, order, {
@@ -102,5 +129,6 @@ export function settleNotification(payment: Payment, order: Order, notification:
     reason: `${notification.provider} ${notification.via}: ${notification.providerStatus}`,
     ref: notification.eventId,
     providerTransactionId: notification.providerTransactionId,
+    amount: notification.amount,
   });
 }

@@ -196,6 +196,36 @@ describe('notifications out of order', () => {
   });
 });
 
+describe('a second capture: the provider took the money for a succeeded payment again', () => {
+  it.each(PROVIDERS)('%s: kept beside the payment, flagged for refund, announced and alarmed, once per capture', async (provider) => {
+    const payment = await startedPayment(env, provider);
+    await deliver(payment, { eventId: 'evt-first-capture', transactionId: 'txn-first' });
+
+    await deliver(payment, { eventId: 'evt-second-capture', transactionId: 'txn-second' });
+
+    const after = (await env.repo.getPayment(payment.paymentId))!;
+    expect(after).toMatchObject({
+      status: 'succeeded',
+      providerTransactionId: 'txn-first',
+      refundRequired: true,
+      extraCaptures: [{ providerTransactionId: 'txn-second', amount: payment.amount, capturedAt: env.clock.now().toISOString(), eventId: 'evt-second-capture' }],
+    });
+    expect(after.logs.at(-1)).toMatchObject({ from: 'succeeded', to: 'succeeded', source: 'provider', ref: 'evt-second-capture', reason: expect.stringContaining('txn-second') });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
+    expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);
+    expect(published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
+    expect(env.bus.ofType('DuplicatePaymentDetected')[0]!.detail).toMatchObject({ appliedTransactionId: 'txn-first', extraCapture: { providerTransactionId: 'txn-second', amount: payment.amount } });
+    expect(env.metrics.total(Metric.DuplicatePayment, { provider })).toBe(1);
+    expect(env.metrics.total(Metric.PaymentSucceeded)).toBe(1);
+
+    // The same capture again, under a new event id (a provider's re-send), is not money taken a third time.
+    await deliver(payment, { eventId: 'evt-second-capture-resent', transactionId: 'txn-second' });
+    expect((await env.repo.getPayment(payment.paymentId))!.extraCaptures).toHaveLength(1);
+    expect(published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
+    expect(env.metrics.total(Metric.DuplicatePayment)).toBe(1);
+  });
+});
+
 it('a worker that dies after its transaction: state committed once, events published once on redelivery', async () => {
   const payment = await startedPayment(env, 'alipay');
   const bus = env.deps.events;
