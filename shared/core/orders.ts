@@ -1,7 +1,19 @@
 import { NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, ValidationError } from '../domain/errors';
 import { orderEvent, type DomainEvent } from '../domain/events';
 import { createOrder, type Order, priceItems, type RequestedItem } from '../domain/order';
-import { assertNotUnderReview, createPayment, type PaymentMethod, settlePayment, StaleStateError, statusEvent, transitionPayment } from '../domain';
+import {
+  assertNotUnderReview,
+  closesAt,
+  createPayment,
+  effectiveStatus,
+  type Payment,
+  PaymentClosingError,
+  type PaymentMethod,
+  settlePayment,
+  StaleStateError,
+  statusEvent,
+  transitionPayment,
+} from '../domain';
 import type { Deps } from './deps';
 import { newId } from './ids';
 import { Metric } from './metric-names';
@@ -100,8 +112,9 @@ export interface AddPaymentInput {
 
 /**
  * A new payment for a pending order whose earlier payments all ended unpaid. The order's open
- * slot is taken by a conditional write, so two concurrent re-pays cannot both succeed. An unpaid
- * `init` payment past its expiry is expired in the same transaction (no provider knows it).
+ * slot is taken by a conditional write, so two concurrent re-pays cannot both succeed. An open
+ * payment past its expiry (GET reads it expired) is expired in the same transaction, once it can
+ * no longer take money (see `expireForReplacement`).
  */
 export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites: (body: unknown) => Write[] = () => []) {
   const now = deps.clock.now();
@@ -114,9 +127,8 @@ export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites
   if (order.openPaymentId) {
     const open = await deps.repo.getPayment(order.openPaymentId);
     if (open) assertNotUnderReview(open);
-    const expiredUnstarted = open?.status === 'init' && now.toISOString() >= open.expiresAt;
-    if (!open || !expiredUnstarted) throw new PaymentAlreadyOpenError(order.orderId, order.openPaymentId);
-    const expiry = transitionPayment(open, { to: 'expired', now, source: 'customer', reason: 'expired unpaid; replaced by a new payment' });
+    if (!open || effectiveStatus(open, now) !== 'expired') throw new PaymentAlreadyOpenError(order.orderId, order.openPaymentId);
+    const expiry = await expireForReplacement(deps, open, now);
     writes.push({ kind: 'updatePayment', before: open, after: expiry.after });
     // The sweeper will not see it again (terminal), so its PaymentExpired is announced here.
     events.push(statusEvent(expiry.after)!);
@@ -146,6 +158,24 @@ export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites
   deps.metrics.count(Metric.PaymentsCreated, 1, { provider: method });
   if (previousMethod && order.openPaymentId) deps.metrics.count(Metric.PaymentExpired, 1, { provider: previousMethod });
   return body;
+}
+
+/**
+ * An open payment past its expiry, expired so that a new one can replace it. No provider knows an
+ * unstarted one. A started one may still be paid at its provider, so it is closed there first: a
+ * paid one cannot be closed (PROVIDER_UNAVAILABLE, and its callback pays the order). A provider
+ * without close (the bank) refuses it after the signed expiry plus the clock-skew grace, so until
+ * then the answer is PAYMENT_CLOSING: never two payments the customer could both pay.
+ */
+async function expireForReplacement(deps: Deps, open: Payment, now: Date) {
+  let reason = 'expired unpaid; replaced by a new payment';
+  if (open.status === 'processing') {
+    const closed = await closeAtProvider(deps, open, now);
+    const providerClosesAt = closesAt(open, deps.sweeper.expiryGraceSeconds);
+    if (closed === 'unsupported' && now < providerClosesAt) throw new PaymentClosingError(open.paymentId, providerClosesAt);
+    if (closed === 'closed') reason = 'expired unpaid; closed at the provider; replaced by a new payment';
+  }
+  return transitionPayment(open, { to: 'expired', now, source: 'customer', reason });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { DomainError, InvalidTransitionError, NotFoundError, StaleStateError } from '../domain/errors';
-import { assertNotUnderReview, nextLookAt, settlePayment, transitionPayment, type Payment, statusEvent } from '../domain';
+import { assertNotUnderReview, effectiveStatus, nextLookAt, settlePayment, transitionPayment, type Payment, statusEvent } from '../domain';
 import { ProviderNotSupportedError, type PaymentProvider } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
@@ -51,9 +51,10 @@ export function notifyUrl(deps: Deps, payment: Pick<Payment, 'method'>): string 
 export async function startPayment(deps: Deps, input: { customerId: string; paymentId: string; channel?: 'page' | 'wap' }) {
   const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
   const now = deps.clock.now();
+  // What GET reads decides: an expired payment hands out no pay URL, not even its old one.
+  if (effectiveStatus(payment, now) === 'expired') throw new PaymentExpiredError(payment.paymentId);
   if (payment.status === 'processing' && payment.payUrl) return { payment: paymentView(payment, now), payUrl: payment.payUrl };
   if (payment.status !== 'init') throw new InvalidTransitionError('payment', payment.status, 'processing');
-  if (now.toISOString() >= payment.expiresAt) throw new PaymentExpiredError(payment.paymentId);
 
   const provider = providerFor(deps, payment);
   let payUrl: string;
@@ -88,13 +89,15 @@ export async function startPayment(deps: Deps, input: { customerId: string; paym
 
 /**
  * Closes a processing payment at its provider so it can no longer be paid there. A provider
- * without a close operation (the bank) relies on the expiry signed into its pay URL instead.
+ * without a close operation (the bank) relies on the expiry signed into its pay URL instead:
+ * 'unsupported' says so. A paid payment cannot be closed: that is a failure too.
  */
-export async function closeAtProvider(deps: Deps, payment: Payment, now: Date): Promise<void> {
+export async function closeAtProvider(deps: Deps, payment: Payment, now: Date): Promise<'closed' | 'unsupported'> {
   try {
     await providerFor(deps, payment).closePayment(payment.paymentId, now);
+    return 'closed';
   } catch (error) {
-    if (error instanceof ProviderNotSupportedError) return;
+    if (error instanceof ProviderNotSupportedError) return 'unsupported';
     deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
     deps.logger.warn('provider close failed', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
     throw new ProviderUnavailableError(payment.method, 'close the payment');

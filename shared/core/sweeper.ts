@@ -1,7 +1,7 @@
 import { StaleStateError } from '../domain/errors';
 import { paymentEvent } from '../domain/events';
 import type { NotificationOutcome, PaymentNotification } from '../domain/notification';
-import { nextSweepAt, type Payment, scheduleNextLook, settlePayment } from '../domain';
+import { closesAt, nextSweepAt, type Payment, scheduleNextLook, settlePayment } from '../domain';
 import { ProviderNotSupportedError, type ProviderPaymentState } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
@@ -142,8 +142,10 @@ async function expireProcessing(deps: Deps, payment: Payment, now: Date): Promis
   const state = await queryProvider(deps, payment, now);
   if (state === 'unsupported') {
     // No query or close (the bank): its pay URL carries a signed expiry; wait out the clock skew grace.
-    const graceOverMs = Date.parse(payment.expiresAt) + deps.sweeper.expiryGraceSeconds * 1000;
-    return now.getTime() >= graceOverMs ? expire(deps, payment, now, 'expired (provider refuses payment after the signed expiry)') : postpone(deps, payment, now, graceOverMs - now.getTime());
+    const providerClosesAt = closesAt(payment, deps.sweeper.expiryGraceSeconds);
+    return now >= providerClosesAt
+      ? expire(deps, payment, now, 'expired (provider refuses payment after the signed expiry)')
+      : postpone(deps, payment, now, providerClosesAt.getTime() - now.getTime());
   }
   if (state === 'error') return postpone(deps, payment, now, CLOSE_RETRY_MS);
   if (state.status === 'paid' || state.status === 'failed') return settleFromQuery(deps, payment, state, now, CLOSE_RETRY_MS);

@@ -74,6 +74,16 @@ export class PaymentAlreadyOpenError extends DomainError {
   }
 }
 
+/** An expired payment its provider may still accept for a little while (no close API): pay again after `retryAt`. */
+export class PaymentClosingError extends DomainError {
+  constructor(readonly paymentId: string, retryAt: Date) {
+    super('PAYMENT_CLOSING', `Payment ${paymentId} has expired, but its provider may accept it until ${retryAt.toISOString()}; pay again after that`, {
+      paymentId,
+      retryAt: retryAt.toISOString(),
+    });
+  }
+}
+
 export class PaymentUnderReviewError extends DomainError {
   constructor(readonly paymentId: string, reason?: string) {
     super('PAYMENT_UNDER_REVIEW', `Payment ${paymentId} is held for review by our staff; it cannot be changed until they resolve it`, { paymentId, reason });

@@ -40,7 +40,10 @@ export interface Payment {
   payUrl?: string;
   providerTransactionId?: string;
   paidAt?: string;
-  /** Provider-confirmed success that arrived after the payment had ended (expired/cancelled/failed). */
+  /**
+   * Provider-confirmed success applied after the payment had ended (expired/cancelled/failed) or
+   * after its `expiresAt`, when it already read `expired`.
+   */
   latePayment?: boolean;
   /**
    * Money was taken that the order cannot use: refund it. That is the whole payment when it did
@@ -138,12 +141,15 @@ export function transitionPayment(payment: Payment, request: TransitionRequest):
     version: payment.version + 1,
     logs: [...payment.logs, entry],
   };
-  if (kind === 'late-success') after.latePayment = true;
+  // Late: a success on a payment that had ended, or that read expired (past its expiresAt) when it
+  // came, so that what the customer read stays true in the record.
+  const late = request.to === 'succeeded' && isTerminal(effectiveStatus(payment, request.now));
+  if (late) after.latePayment = true;
   if (isTerminal(request.to)) {
     delete after.remindAt;
     delete after.nextQueryAt;
   }
-  return { before: payment, after, entry, late: kind === 'late-success' };
+  return { before: payment, after, entry, late };
 }
 
 /** A log line that records something we saw but did not apply (an out-of-order notification, say). */
@@ -213,6 +219,14 @@ export function nextSweepAt(payment: Payment): string | undefined {
   if (isTerminal(payment.status) || payment.needsReview) return undefined;
   const look = payment.status === 'processing' ? (payment.nextQueryAt ?? payment.expiresAt) : payment.expiresAt;
   return [look, payment.remindAt].filter((t): t is string => t !== undefined).sort()[0];
+}
+
+/**
+ * Until when a started payment's provider may still take it without a close API (the bank): its
+ * signed expiry plus the clock-skew grace.
+ */
+export function closesAt(payment: Pick<Payment, 'expiresAt'>, graceSeconds: number): Date {
+  return new Date(Date.parse(payment.expiresAt) + graceSeconds * 1000);
 }
 
 /**

@@ -3,7 +3,7 @@ import { type DomainEvent, orderEvent, paymentEvent, statusEvent } from './event
 import type { PaymentNotification } from './notification';
 import { assertOrderTransition, type Order } from './order';
 import type { Fen } from './money';
-import { type ExtraCapture, noteOnPayment, type Payment, type PaymentStatus, type TransitionSource, transitionPayment } from './payment';
+import { effectiveStatus, type ExtraCapture, noteOnPayment, type Payment, type PaymentStatus, type TransitionSource, transitionPayment } from './payment';
 
 /**
  * Applying a payment outcome to the payment and its order together: the heart of order sync.
@@ -91,7 +91,7 @@ export function settlePayment(payment: Payment, order: Order, request: Settlemen
   }
   const status = statusEvent(after);
   if (status) events.push(status);
-  if (transition.late) events.push(paymentEvent('LatePaymentReceived', after, { previousStatus: payment.status, refundRequired }));
+  if (transition.late) events.push(paymentEvent('LatePaymentReceived', after, { previousStatus: effectiveStatus(payment, request.now), refundRequired }));
   if (duplicate) events.push(paymentEvent('DuplicatePaymentDetected', after, { paidByPaymentId: order.paidByPaymentId }));
   if (nextOrder?.status === 'paid') events.push(orderEvent('OrderPaid', nextOrder, { paymentId: payment.paymentId }));
 

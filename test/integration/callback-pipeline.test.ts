@@ -10,6 +10,7 @@ import { Metric, type MetricName } from '../../shared/core/metric-names';
 import { applyNotification } from '../../shared/core/notifications';
 import { addPayment } from '../../shared/core/orders';
 import { cancelPayment } from '../../shared/core/payments';
+import { paymentView } from '../../shared/core/views';
 import type { DomainEvent } from '../../shared/domain/events';
 import type { Payment, PaymentMethod } from '../../shared/domain/payment';
 import type { RawCallback, RejectionReason } from '../../shared/providers/types';
@@ -177,6 +178,20 @@ describe('notifications out of order', () => {
     expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
     expect(published('LatePaymentReceived')).toEqual([payment.paymentId]);
     expect(env.metrics.total(Metric.LatePayment, { provider: 'bank' })).toBe(1);
+  });
+
+  it('a success applied after the expiry, before any sweeper ran, is late as the customer read it (expired)', async () => {
+    const payment = await startedPayment(env, 'wechat');
+    env.clock.set(payment.expiresAt);
+    expect(paymentView(payment, env.clock.now()).status).toBe('expired');
+
+    await deliver(payment, { eventId: 'evt-after-expiry' });
+
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded', latePayment: true });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
+    expect(published('LatePaymentReceived')).toEqual([payment.paymentId]);
+    expect(env.bus.ofType('LatePaymentReceived')[0]!.detail).toMatchObject({ previousStatus: 'expired', refundRequired: false });
+    expect(env.metrics.total(Metric.LatePayment, { provider: 'wechat' })).toBe(1);
   });
 
   it('a success on a cancelled payment whose order another payment paid: kept, marked for refund, alarmed', async () => {

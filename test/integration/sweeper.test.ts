@@ -109,7 +109,7 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     sandbox = sandboxes[method];
   });
 
-  it('rescues a payment paid just before expiry whose callback was lost, and never closes it', async () => {
+  it('rescues a payment paid just before expiry whose callback was lost, flagged late (it read expired meanwhile), and never closes it', async () => {
     const { paymentId, expiresAt } = await customerPayment(method, { started: true });
     env.clock.set(new Date(Date.parse(expiresAt) - SECOND));
     sandbox.decide(paymentId, 'paid');
@@ -119,11 +119,11 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
 
     expect(report.actions).toEqual({ rescued: 1 });
     const { payment, order } = await stored(paymentId);
-    expect(payment).toMatchObject({ status: 'succeeded', providerTransactionId: sandbox.checkout(paymentId)!.transactionId });
-    expect(payment.latePayment).toBeUndefined();
+    expect(payment).toMatchObject({ status: 'succeeded', providerTransactionId: sandbox.checkout(paymentId)!.transactionId, latePayment: true });
+    expect(payment.refundRequired).toBeUndefined();
     expect(payment.logs.at(-1)).toMatchObject({ from: 'processing', to: 'succeeded', source: 'provider', reason: expect.stringContaining(`${method} query`) });
     expect(order).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
-    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
+    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']);
     expect(env.metrics.total(Metric.PaymentsRescuedByQuery, { provider: method })).toBe(1);
     expect(providerCalls(sandbox)).toEqual(['query']);
   });
@@ -291,9 +291,9 @@ describe('a success callback racing the sweep that expires the payment', () => {
       ),
   };
 
-  it('always ends with the payment succeeded and its order paid, announced once', async () => {
+  it('always ends with the payment succeeded (late: it read expired) and its order paid, announced once', async () => {
     const moments = Object.entries(callbackStarts);
-    const lateEndings: string[] = [];
+    const expiredFirst: string[] = [];
     for (let round = 0; round < 32; round++) {
       const [moment, callbackStart] = moments[round % moments.length]!;
       const { paymentId } = await customerPayment('wechat', { started: true });
@@ -305,19 +305,20 @@ describe('a success callback racing the sweep that expires the payment', () => {
 
       const { payment, order } = await stored(paymentId);
       const where = `round ${round}, callback ${moment}`;
-      expect(payment.status, where).toBe('succeeded');
+      expect(payment, where).toMatchObject({ status: 'succeeded', latePayment: true });
       expect(payment.refundRequired, where).toBeUndefined();
       expect(order, where).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      const sweepWon = payment.logs.some((entry) => entry.to === 'expired');
       expect(eventTypes(paymentId), where).toEqual(
-        payment.latePayment
+        sweepWon
           ? ['PaymentStarted', 'PaymentExpired', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']
-          : ['PaymentStarted', 'PaymentSucceeded', 'OrderPaid'],
+          : ['PaymentStarted', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid'],
       );
-      if (payment.latePayment) lateEndings.push(moment);
+      if (sweepWon) expiredFirst.push(moment);
     }
     // The sweep won at least the rounds where the callback waited for the expiry: both endings were met.
-    expect(lateEndings).toContain('once the expiry is published');
-    expect(lateEndings.length).toBeLessThan(32);
+    expect(expiredFirst).toContain('once the expiry is published');
+    expect(expiredFirst.length).toBeLessThan(32);
   });
 });
 

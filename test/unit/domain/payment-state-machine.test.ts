@@ -65,6 +65,14 @@ describe('payment state machine', () => {
     expect(() => transitionPayment(inState('succeeded'), { to: 'failed', now, source: 'provider', reason: 'x' })).toThrow(InvalidTransitionError);
   });
 
+  it('a success applied at or after the expiry of an open payment is late: it already read expired', () => {
+    const started = transitionPayment(base, { to: 'processing', now, source: 'customer', reason: 'checkout' }).after;
+    const inTime = transitionPayment(started, { to: 'succeeded', now: new Date('2026-11-25T04:29:59.999Z'), source: 'provider', reason: 'paid' });
+    const atExpiry = transitionPayment(started, { to: 'succeeded', now: new Date(started.expiresAt), source: 'provider', reason: 'paid' });
+    expect([inTime.late, inTime.after.latePayment]).toEqual([false, undefined]);
+    expect([atExpiry.late, atExpiry.after.latePayment]).toEqual([true, true]);
+  });
+
   it('appends to the log, bumps the version, and never rewrites earlier entries', () => {
     const started = transitionPayment(base, { to: 'processing', now, source: 'customer', reason: 'checkout created' }).after;
     const paid = transitionPayment(started, { to: 'succeeded', now, source: 'provider', reason: 'paid', ref: 'evt-1' }).after;
