@@ -1,16 +1,26 @@
 import { StaleStateError } from '../domain/errors';
 import { paymentEvent } from '../domain/events';
 import type { NotificationOutcome, PaymentNotification } from '../domain/notification';
-import { closesAt, nextSweepAt, type Payment, scheduleNextLook, settlePayment } from '../domain';
+import { closesAt, nextSweepAt, type Payment, providerLookDue, scheduleNextLook, settlePayment } from '../domain';
 import { ProviderNotSupportedError, type ProviderPaymentState } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { applyNotification } from './notifications';
 import { commitWithEvents, relayOutbox } from './outbox';
 import { providerFor } from './payments';
+import { WorkLanes } from './work-lanes';
 
-/** How many due payments one run handles at once. */
-const PARALLELISM = 8;
+/**
+ * Due work runs in lanes: one per provider for work that calls it, one for work that calls none
+ * (unstarted expiries, reminders). Each lane has this many workers, so a provider that hangs or
+ * fails holds up only its own lane, and every lane has the run's whole budget.
+ */
+export const PROVIDER_CONCURRENCY = 4;
+const NO_PROVIDER_LANE = 'no-provider';
+/** Pages of due work read ahead of the workers: enough to reach other lanes past a stuck one. */
+const READ_AHEAD_PAGES = 10;
+/** How long past its budget a run waits for calls in flight (not for hung ones) so that it can report them. */
+export const IN_FLIGHT_GRACE_MS = 5_000;
 /** A failed provider close is retried on the next run after this long. */
 const CLOSE_RETRY_MS = 60_000;
 
@@ -29,49 +39,58 @@ export interface SweepReport {
 /**
  * One scheduled run: walks the due index page by page (never a table scan) until the time budget
  * is spent, and for each due payment does what is due: expire it, remind the customer, or ask the
- * provider about it. Every write is conditional, so overlapping runs and racing callbacks settle
- * on exactly one outcome; whatever is left is picked up by the next run.
+ * provider about it, in the lane of the provider it calls (see PROVIDER_CONCURRENCY). Every write
+ * is conditional, so overlapping runs, racing callbacks and calls left hanging at the end of a run
+ * settle on exactly one outcome; whatever is left is picked up by the next run.
  */
 export async function sweep(deps: Deps): Promise<SweepReport> {
-  const startedMs = performance.now();
-  const outOfTime = () => performance.now() - startedMs >= deps.sweeper.budgetMs;
+  const lanes = new WorkLanes(PROVIDER_CONCURRENCY, performance.now() + deps.sweeper.budgetMs);
   const now = deps.clock.now();
   const report: SweepReport = { handled: 0, actions: {}, outboxRelayed: await relayOutbox(deps), budgetExhausted: false, lagSeconds: 0 };
-
-  let cursor: string | undefined;
-  do {
-    const page = await deps.repo.findDuePayments(now, { limit: deps.sweeper.batchSize, cursor });
-    const queue = [...page.items];
-    const worker = async () => {
-      for (let payment = queue.shift(); payment; payment = queue.shift()) {
-        if (outOfTime()) {
-          queue.unshift(payment);
-          return;
-        }
-        const action = await handleDuePayment(deps, payment, now).catch((error) => {
-          deps.logger.error('sweeper could not handle a payment; next run retries', { paymentId: payment!.paymentId, error: String(error) });
-          return 'skipped' as const;
-        });
-        report.handled++;
-        report.actions[action] = (report.actions[action] ?? 0) + 1;
-      }
-    };
-    await Promise.all(Array.from({ length: PARALLELISM }, worker));
-    if (queue.length > 0) {
-      report.budgetExhausted = true;
-      const oldestDue = queue.map((payment) => dueAt(payment)).sort()[0]!;
-      report.lagSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(oldestDue)) / 1000));
-      break;
-    }
-    // Out of time at a page boundary, the next page is still read (and left whole): only it tells
-    // whether due work is left and how late it is.
-    cursor = page.cursor;
-  } while (cursor);
-
+  let reported = false;
+  const count = (action: SweepAction) => {
+    if (reported) return; // a call that hung past the run's end: the next run sees what it did
+    report.handled++;
+    report.actions[action] = (report.actions[action] ?? 0) + 1;
+  };
+  try {
+    const moreDue = await feedDuePayments(deps, lanes, now, (payment) => handleDuePayment(deps, payment, now).then(count));
+    await lanes.until(() => lanes.unfinished().length === 0);
+    await lanes.until(() => lanes.running() === 0, IN_FLIGHT_GRACE_MS);
+    const left = lanes.unfinished().map((task) => task.dueAt).sort();
+    report.budgetExhausted = moreDue || left.length > 0;
+    report.lagSeconds = left[0] ? Math.max(0, Math.round((now.getTime() - Date.parse(left[0])) / 1000)) : 0;
+  } finally {
+    reported = true;
+  }
   deps.metrics.count(Metric.SweeperHandled, report.handled);
   deps.metrics.observe(Metric.SweeperLagSeconds, report.lagSeconds, 'Seconds');
   deps.logger.info('sweep finished', { ...report });
   return report;
+}
+
+/**
+ * Reads the due index into the lanes, a few pages ahead of the workers, until it is read or the
+ * time is up. Out of time, the next page is still read (and left whole, nothing starts after the
+ * deadline): only it tells whether due work is left and how late it is. True when some is.
+ */
+async function feedDuePayments(deps: Deps, lanes: WorkLanes, now: Date, handle: (payment: Payment) => Promise<void>): Promise<boolean> {
+  const readAhead = READ_AHEAD_PAGES * deps.sweeper.batchSize;
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await deps.repo.findDuePayments(now, { limit: deps.sweeper.batchSize, cursor });
+    for (const payment of page.items) {
+      const run = () =>
+        handle(payment).catch((error) => {
+          deps.logger.error('sweeper could not handle a payment; next run retries', { paymentId: payment.paymentId, error: String(error) });
+        });
+      lanes.add(providerLookDue(payment, now) ? payment.method : NO_PROVIDER_LANE, { dueAt: dueAt(payment), run });
+    }
+    cursor = page.cursor;
+    if (!cursor) return false;
+    if (lanes.outOfTime()) return true;
+    await lanes.until(() => lanes.queued() < readAhead);
+  }
 }
 
 const dueAt = (payment: Payment) => nextSweepAt(payment) ?? payment.expiresAt;
@@ -83,8 +102,7 @@ export async function handleDuePayment(deps: Deps, payment: Payment, now: Date):
   if (!isDue(due)) return 'waiting';
   const expired = isDue(payment.expiresAt);
   if (payment.status === 'init') return expired ? expire(deps, payment, now, 'not started before expiry') : remind(deps, payment, now);
-  // A started payment is asked about at its next look; past expiry that is the retry of an earlier attempt.
-  const lookDue = isDue(payment.nextQueryAt ?? payment.expiresAt);
+  const lookDue = providerLookDue(payment, now);
   if (expired) return lookDue ? expireProcessing(deps, payment, now) : 'waiting';
   let current = payment;
   if (isDue(current.remindAt)) {

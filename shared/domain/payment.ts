@@ -230,6 +230,14 @@ export function closesAt(payment: Pick<Payment, 'expiresAt'>, graceSeconds: numb
 }
 
 /**
+ * Whether a started payment is due to be asked about at its provider (a query, or past expiry the
+ * query-then-close): at its next look, which past expiry is the retry of an earlier attempt.
+ */
+export function providerLookDue(payment: Payment, now: Date): boolean {
+  return payment.status === 'processing' && !payment.needsReview && (payment.nextQueryAt ?? payment.expiresAt) <= now.toISOString();
+}
+
+/**
  * When to look at a started payment next, `delayMs` from now. Before its expiry never later than
  * the expiry (the expiry is a look of its own); past it, a retry waits the whole delay.
  */

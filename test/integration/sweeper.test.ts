@@ -6,7 +6,7 @@ import { applyNotification } from '../../shared/core/notifications';
 import { addPayment, createOrders } from '../../shared/core/orders';
 import { getPayment, startPayment } from '../../shared/core/payments';
 import type { Write } from '../../shared/core/ports';
-import { sweep, type SweepReport } from '../../shared/core/sweeper';
+import { IN_FLIGHT_GRACE_MS, PROVIDER_CONCURRENCY, sweep, type SweepReport } from '../../shared/core/sweeper';
 import type { PaymentMethod } from '../../shared/domain/payment';
 import { createBankProvider } from '../../shared/providers/bank';
 import { newPurchase } from '../support/domain-fixtures';
@@ -322,11 +322,53 @@ describe('a success callback racing the sweep that expires the payment', () => {
   });
 });
 
+describe('a provider that hangs', () => {
+  /** WeChat as a stand-in whose query and close never answer (a hung connection): checkouts are still created. */
+  function hangingWechat() {
+    const calls: ProviderOperation[] = [];
+    const hang = (operation: ProviderOperation) => () => {
+      calls.push(operation);
+      return new Promise<never>(() => {});
+    };
+    env.deps.providers.wechat = { ...sandboxes.wechat.provider, queryPayment: hang('query'), closePayment: hang('close') };
+    return calls;
+  }
+
+  it('holds up neither the other providers nor work that calls no provider, and the run ends at its budget (plus the grace for calls in flight)', { timeout: 30_000 }, async () => {
+    const BUDGET_MS = 2_000;
+    env.deps.sweeper = { ...DEFAULT_SWEEPER, budgetMs: BUDGET_MS };
+    const hungCalls = hangingWechat();
+    const toExpire = {
+      wechat: await Promise.all(Array.from({ length: 10 }, () => customerPayment('wechat', { started: true }))),
+      alipay: await Promise.all([customerPayment('alipay', { started: true }), customerPayment('alipay', { started: true })]),
+      bank: [await customerPayment('bank', { started: false })],
+    };
+    env.clock.advanceMinutes(5);
+    const toRemind = [await customerPayment('alipay', { started: true }), await customerPayment('bank', { started: true }), await customerPayment('wechat', { started: false })];
+    env.clock.advanceMinutes(26); // the first group 1 minute past expiry, the second due for its reminder
+
+    const startedMs = performance.now();
+    const report = await Promise.race([sweep(env.deps), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000))]);
+    const elapsedMs = performance.now() - startedMs;
+
+    expect(report, 'the sweep never returned').not.toBe('hung');
+    if (report === 'hung') return;
+    expect(elapsedMs).toBeLessThan(BUDGET_MS + IN_FLIGHT_GRACE_MS + 1_500);
+    for (const { paymentId } of [...toExpire.alipay, ...toExpire.bank]) expect((await stored(paymentId)).payment.status, paymentId).toBe('expired');
+    expect(env.bus.ofType('PaymentExpiringSoon').map((event) => event.detail.paymentId).sort()).toEqual(toRemind.map(({ paymentId }) => paymentId).sort());
+    for (const { paymentId } of toExpire.wechat) expect((await stored(paymentId)).payment.status, paymentId).toBe('processing');
+    // WeChat's hung calls take only WeChat's own workers, never more than its bound.
+    expect(hungCalls).toEqual(Array(PROVIDER_CONCURRENCY).fill('query'));
+    // Left for the next run: the hung WeChat payments, whose first query fell due a minute after their start.
+    expect(report).toMatchObject({ budgetExhausted: true, lagSeconds: 30 * 60, actions: { expired: 3 } });
+  });
+});
+
 describe('a backlog larger than one run can handle', () => {
   // ~3,000 emulator transactions and reads: about 10 s on a quiet machine, a lot more on a busy one.
   it('expires 1,000 due payments over several runs, each exactly once, reporting the exhausted budget and the lag', { timeout: 60_000 }, async () => {
-    // Pages no bigger than the sweeper's 8 workers: each run's time runs out between pages, where
-    // what is left is known only by reading the next page.
+    // Small pages and a short budget: each run's time runs out with due work queued or unread, and
+    // what is left (the next page is read even then) tells how late it is.
     env.deps.sweeper = { ...DEFAULT_SWEEPER, batchSize: 8, budgetMs: 200 };
     const createdAt = env.clock.now();
     const purchases = Array.from({ length: 1_000 }, () =>
