@@ -6,7 +6,7 @@ import type { Deps } from '../core/deps';
 import { parsePaymentsConfig, type PaymentsConfig } from '../providers/config';
 import { createProviders } from '../providers/registry';
 import { DynamoRepository } from './dynamo-repository';
-import { requiredEnv, sweeperFromEnv, timingFromEnv } from './env';
+import { orderPolicyFromEnv, requiredEnv, sweeperFromEnv, timingFromEnv } from './env';
 import { eventBridgePublisher } from './eventbridge-publisher';
 import { emfMetrics, powertoolsLogger } from './powertools';
 import { sqsClient, sqsNotificationQueue } from './sqs-queue';
@@ -36,6 +36,7 @@ export async function buildAwsDeps(env: NodeJS.ProcessEnv = process.env): Promis
     providers: createProviders(config),
     timing: timingFromEnv(env),
     sweeper: sweeperFromEnv(env),
+    orders: orderPolicyFromEnv(env),
     publicBaseUrl: requiredEnv('PUBLIC_BASE_URL', env).replace(/\/$/, ''),
     returnUrl: env.PAYMENT_RETURN_URL ?? `${requiredEnv('PUBLIC_BASE_URL', env).replace(/\/$/, '')}/paid`,
   };

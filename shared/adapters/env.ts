@@ -1,5 +1,5 @@
 import type { PaymentTimingConfig } from '../core/ports';
-import { DEFAULT_SWEEPER, type SweeperConfig } from '../core/deps';
+import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/deps';
 
 /** Environment read once, by getters that throw with the variable's name when it is missing. */
 export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -18,7 +18,6 @@ export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = 
   return value;
 }
 
-
 export function timingFromEnv(env: NodeJS.ProcessEnv = process.env): PaymentTimingConfig {
   const ttlMinutes = intEnv('PAYMENT_TTL_MINUTES', 30, env, [1, 24 * 60]);
   const reminderMinutes = intEnv('PAYMENT_REMINDER_MINUTES', 5, env, [0, 24 * 60]);
@@ -32,5 +31,12 @@ export function sweeperFromEnv(env: NodeJS.ProcessEnv = process.env): SweeperCon
     batchSize: intEnv('SWEEP_BATCH_SIZE', DEFAULT_SWEEPER.batchSize, env, [1, 1000]),
     budgetMs: intEnv('SWEEP_BUDGET_MS', DEFAULT_SWEEPER.budgetMs, env, [100, 900_000]),
     expiryGraceSeconds: intEnv('PAYMENT_EXPIRY_GRACE_SECONDS', DEFAULT_SWEEPER.expiryGraceSeconds, env),
+  };
+}
+
+export function orderPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): OrderPolicy {
+  return {
+    maxPendingPerCustomer: intEnv('MAX_PENDING_ORDERS_PER_CUSTOMER', DEFAULT_ORDER_POLICY.maxPendingPerCustomer, env, [1, 10_000]),
+    unpaidCancelMinutes: intEnv('ORDER_UNPAID_CANCEL_MINUTES', DEFAULT_ORDER_POLICY.unpaidCancelMinutes, env, [1, 525_600]),
   };
 }

@@ -4,6 +4,7 @@ import type { PaymentNotification } from '../domain/notification';
 import { parkForReview, type Payment, settleNotification, settlePayment } from '../domain';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
+import { orderChangeWrites } from './order-writes';
 import { commitWithEvents, publishOutboxEntry } from './outbox';
 import { closeAtProvider } from './payments';
 import { NotificationAlreadyAppliedError, type Write } from './ports';
@@ -117,7 +118,7 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
   }
 
   const writes: Write[] = [dedupe('applied'), { kind: 'updatePayment', before: payment, after: settlement.payment }];
-  if (settlement.order) writes.push({ kind: 'updateOrder', before: order, after: settlement.order });
+  if (settlement.order) writes.push(...orderChangeWrites(order, settlement.order));
   const events: DomainEvent[] = [...settlement.events];
   const superseded = settlement.supersededPaymentId ? await deps.repo.getPayment(settlement.supersededPaymentId) : undefined;
   const supersededOrder = settlement.order ?? order;

@@ -1,6 +1,6 @@
 import { NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, ValidationError } from '../domain/errors';
 import { orderEvent, type DomainEvent } from '../domain/events';
-import { createOrder, type Order, priceItems, type RequestedItem } from '../domain/order';
+import { cancelledOrder, createOrder, type Order, priceItems, type RequestedItem, withNewPayment } from '../domain/order';
 import {
   assertNotUnderReview,
   closesAt,
@@ -17,6 +17,7 @@ import {
 import type { Deps } from './deps';
 import { newId } from './ids';
 import { Metric } from './metric-names';
+import { orderChangeWrites, pendingOrdersAdded } from './order-writes';
 import { commitWithEvents } from './outbox';
 import { closeAtProvider } from './payments';
 import type { Write } from './ports';
@@ -74,6 +75,7 @@ export async function createOrders(deps: Deps, input: CreateOrdersInput, extraWr
       { kind: 'createPayment', payment },
     ]),
     ...[...reserved].map(([sku, quantity]): Write => ({ kind: 'adjustStock', sku, delta: -quantity })),
+    pendingOrdersAdded(input.customerId, created.length, deps.orders.maxPendingPerCustomer),
   ];
   await commitWithEvents(deps, [...writes, ...extraWrites(results)], created.map(({ order }) => orderEvent('OrderCreated', order)));
   deps.metrics.count(Metric.OrdersCreated, created.length);
@@ -141,7 +143,7 @@ export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites
   const method = input.method ?? previousMethod ?? 'wechat';
   const timing = { ...deps.timing, ttlMinutes: effectiveTtl(deps.timing.ttlMinutes, input.ttlMinutes) };
   const payment = createPayment({ paymentId, orderId: order.orderId, customerId: order.customerId, amount: order.totalAmount, method, now, timing });
-  const after: Order = { ...order, openPaymentId: paymentId, paymentIds: [...order.paymentIds, paymentId], updatedAt: now.toISOString(), version: order.version + 1 };
+  const after = withNewPayment(order, paymentId, now);
   const body = paymentView(payment, now);
   writes.push({ kind: 'createPayment', payment }, { kind: 'updateOrder', before: order, after }, ...extraWrites(body));
   try {
@@ -203,11 +205,9 @@ export async function cancelOrder(deps: Deps, customerId: string, orderId: strin
       }
     }
   }
-  const cancelled: Order = { ...order, status: 'cancelled', cancelledAt: now.toISOString(), updatedAt: now.toISOString(), version: order.version + 1 };
-  delete cancelled.openPaymentId;
-  writes.push({ kind: 'updateOrder', before: order, after: cancelled });
-  for (const item of order.items) writes.push({ kind: 'adjustStock', sku: item.sku, delta: item.quantity });
-  events.push(orderEvent('OrderCancelled', cancelled));
+  const cancelled = cancelledOrder(order, now, 'customer');
+  writes.push(...orderChangeWrites(order, cancelled));
+  events.push(orderEvent('OrderCancelled', cancelled, { reason: cancelled.cancelReason }));
   await commitWithEvents(deps, writes, events);
   for (const event of events) if (event.type === 'PaymentCancelled') deps.metrics.count(Metric.PaymentCancelled, 1, { provider: String(event.detail.method) });
   return { order: orderView(cancelled) };

@@ -3,6 +3,7 @@ import { assertNotUnderReview, effectiveStatus, nextLookAt, settlePayment, trans
 import { ProviderNotSupportedError, type PaymentProvider } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
+import { orderChangeWrites } from './order-writes';
 import { commitWithEvents } from './outbox';
 import { paymentView } from './views';
 
@@ -117,7 +118,7 @@ export async function cancelPayment(deps: Deps, input: { customerId: string; pay
   if (settlement.kind !== 'applied') return paymentView(payment, now);
   await commitWithEvents(
     deps,
-    [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? [{ kind: 'updateOrder' as const, before: order, after: settlement.order }] : [])],
+    [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? orderChangeWrites(order, settlement.order) : [])],
     settlement.events,
   );
   deps.metrics.count(Metric.PaymentCancelled, 1, { provider: payment.method });

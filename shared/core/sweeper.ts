@@ -1,19 +1,21 @@
 import { StaleStateError } from '../domain/errors';
-import { paymentEvent } from '../domain/events';
+import { orderEvent, paymentEvent } from '../domain/events';
 import type { NotificationOutcome, PaymentNotification } from '../domain/notification';
-import { closesAt, nextSweepAt, type Payment, providerLookDue, scheduleNextLook, settlePayment } from '../domain';
+import { cancelledOrder, closesAt, nextSweepAt, type Order, type Payment, providerLookDue, scheduleNextLook, settlePayment, unpaidCancelAt } from '../domain';
 import { ProviderNotSupportedError, type ProviderPaymentState } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { applyNotification } from './notifications';
+import { orderChangeWrites } from './order-writes';
 import { commitWithEvents, relayOutbox } from './outbox';
 import { providerFor } from './payments';
-import { WorkLanes } from './work-lanes';
+import type { Page } from './ports';
+import { type LaneTask, WorkLanes } from './work-lanes';
 
 /**
  * Due work runs in lanes: one per provider for work that calls it, one for work that calls none
- * (unstarted expiries, reminders). Each lane has this many workers, so a provider that hangs or
- * fails holds up only its own lane, and every lane has the run's whole budget.
+ * (unstarted expiries, reminders, unpaid orders). Each lane has this many workers, so a provider
+ * that hangs or fails holds up only its own lane, and every lane has the run's whole budget.
  */
 export const PROVIDER_CONCURRENCY = 4;
 const NO_PROVIDER_LANE = 'no-provider';
@@ -24,7 +26,7 @@ export const IN_FLIGHT_GRACE_MS = 5_000;
 /** A failed provider close is retried on the next run after this long. */
 const CLOSE_RETRY_MS = 60_000;
 
-export type SweepAction = 'expired' | 'reminded' | 'rescued' | 'settled' | 'parked' | 'queried' | 'close_failed' | 'waiting' | 'skipped';
+export type SweepAction = 'expired' | 'reminded' | 'rescued' | 'settled' | 'parked' | 'queried' | 'close_failed' | 'order_cancelled' | 'waiting' | 'skipped';
 
 export interface SweepReport {
   handled: number;
@@ -39,26 +41,44 @@ export interface SweepReport {
 /**
  * One scheduled run: walks the due index page by page (never a table scan) until the time budget
  * is spent, and for each due payment does what is due: expire it, remind the customer, or ask the
- * provider about it, in the lane of the provider it calls (see PROVIDER_CONCURRENCY). Every write
- * is conditional, so overlapping runs, racing callbacks and calls left hanging at the end of a run
- * settle on exactly one outcome; whatever is left is picked up by the next run.
+ * provider about it, in the lane of the provider it calls (see PROVIDER_CONCURRENCY); and it
+ * cancels orders left unpaid too long. Every write is conditional, so overlapping runs, racing
+ * callbacks and calls left hanging at the end of a run settle on exactly one outcome; whatever is
+ * left is picked up by the next run.
  */
 export async function sweep(deps: Deps): Promise<SweepReport> {
   const lanes = new WorkLanes(PROVIDER_CONCURRENCY, performance.now() + deps.sweeper.budgetMs);
   const now = deps.clock.now();
   const report: SweepReport = { handled: 0, actions: {}, outboxRelayed: await relayOutbox(deps), budgetExhausted: false, lagSeconds: 0 };
   let reported = false;
-  const count = (action: SweepAction) => {
-    if (reported) return; // a call that hung past the run's end: the next run sees what it did
-    report.handled++;
-    report.actions[action] = (report.actions[action] ?? 0) + 1;
-  };
+  const task = (dueAt: string, what: Record<string, string>, handle: () => Promise<SweepAction>): LaneTask => ({
+    dueAt,
+    run: () =>
+      handle().then(
+        (action) => {
+          if (reported) return; // a call that hung past the run's end: the next run sees what it did
+          report.handled++;
+          report.actions[action] = (report.actions[action] ?? 0) + 1;
+        },
+        (error) => deps.logger.error('sweeper could not handle due work; next run retries', { ...what, error: String(error) }),
+      ),
+  });
+  const unpaidSince = new Date(now.getTime() - deps.orders.unpaidCancelMinutes * 60_000);
   try {
-    const moreDue = await feedDuePayments(deps, lanes, now, (payment) => handleDuePayment(deps, payment, now).then(count));
+    const moreDue = await Promise.all([
+      feed(deps, lanes, (cursor) => deps.repo.findDuePayments(now, { limit: deps.sweeper.batchSize, cursor }), (payment) => {
+        const lane = providerLookDue(payment, now) ? payment.method : NO_PROVIDER_LANE;
+        lanes.add(lane, task(dueAt(payment), { paymentId: payment.paymentId }, () => handleDuePayment(deps, payment, now)));
+      }),
+      feed(deps, lanes, (cursor) => deps.repo.findUnpaidOrders(unpaidSince, { limit: deps.sweeper.batchSize, cursor }), (order) => {
+        const dueAt = unpaidCancelAt(order, deps.orders.unpaidCancelMinutes) ?? order.updatedAt;
+        lanes.add(NO_PROVIDER_LANE, task(dueAt, { orderId: order.orderId }, () => cancelUnpaidOrder(deps, order, now)));
+      }),
+    ]);
     await lanes.until(() => lanes.unfinished().length === 0);
     await lanes.until(() => lanes.running() === 0, IN_FLIGHT_GRACE_MS);
-    const left = lanes.unfinished().map((task) => task.dueAt).sort();
-    report.budgetExhausted = moreDue || left.length > 0;
+    const left = lanes.unfinished().map((work) => work.dueAt).sort();
+    report.budgetExhausted = moreDue.includes(true) || left.length > 0;
     report.lagSeconds = left[0] ? Math.max(0, Math.round((now.getTime() - Date.parse(left[0])) / 1000)) : 0;
   } finally {
     reported = true;
@@ -70,27 +90,40 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
 }
 
 /**
- * Reads the due index into the lanes, a few pages ahead of the workers, until it is read or the
- * time is up. Out of time, the next page is still read (and left whole, nothing starts after the
- * deadline): only it tells whether due work is left and how late it is. True when some is.
+ * Reads one kind of due work into the lanes, a few pages ahead of the workers, until it is read
+ * or the time is up. Out of time, the next page is still read (and left whole, nothing starts
+ * after the deadline): only it tells whether due work is left and how late it is. True when some is.
  */
-async function feedDuePayments(deps: Deps, lanes: WorkLanes, now: Date, handle: (payment: Payment) => Promise<void>): Promise<boolean> {
+async function feed<T>(deps: Deps, lanes: WorkLanes, readPage: (cursor?: string) => Promise<Page<T>>, add: (item: T) => void): Promise<boolean> {
   const readAhead = READ_AHEAD_PAGES * deps.sweeper.batchSize;
   let cursor: string | undefined;
   for (;;) {
-    const page = await deps.repo.findDuePayments(now, { limit: deps.sweeper.batchSize, cursor });
-    for (const payment of page.items) {
-      const run = () =>
-        handle(payment).catch((error) => {
-          deps.logger.error('sweeper could not handle a payment; next run retries', { paymentId: payment.paymentId, error: String(error) });
-        });
-      lanes.add(providerLookDue(payment, now) ? payment.method : NO_PROVIDER_LANE, { dueAt: dueAt(payment), run });
-    }
+    const page = await readPage(cursor);
+    page.items.forEach(add);
     cursor = page.cursor;
     if (!cursor) return false;
     if (lanes.outOfTime()) return true;
     await lanes.until(() => lanes.queued() < readAhead);
   }
+}
+
+/**
+ * An order left without an open payment for the policy's unpaid minutes: cancelled, its stock
+ * released. Conditional on the order as read, so a customer paying again meanwhile wins.
+ */
+async function cancelUnpaidOrder(deps: Deps, order: Order, now: Date): Promise<SweepAction> {
+  const cancelAt = unpaidCancelAt(order, deps.orders.unpaidCancelMinutes);
+  if (!cancelAt || cancelAt > now.toISOString()) return 'skipped';
+  const cancelled = cancelledOrder(order, now, 'unpaid');
+  const event = orderEvent('OrderCancelled', cancelled, { reason: cancelled.cancelReason, unpaidSince: order.unpaidSince });
+  try {
+    await commitWithEvents(deps, orderChangeWrites(order, cancelled), [event]);
+  } catch (error) {
+    if (error instanceof StaleStateError) return 'skipped';
+    throw error;
+  }
+  deps.metrics.count(Metric.OrdersCancelled, 1, { reason: 'unpaid' });
+  return 'order_cancelled';
 }
 
 const dueAt = (payment: Payment) => nextSweepAt(payment) ?? payment.expiresAt;
@@ -139,7 +172,7 @@ async function expire(deps: Deps, payment: Payment, now: Date, reason: string): 
   try {
     await commitWithEvents(
       deps,
-      [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? [{ kind: 'updateOrder' as const, before: order, after: settlement.order }] : [])],
+      [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? orderChangeWrites(order, settlement.order) : [])],
       settlement.events,
     );
   } catch (error) {

@@ -14,7 +14,7 @@ export function orderView(order: Order) {
     updatedAt: order.updatedAt,
     ...(order.openPaymentId ? { openPaymentId: order.openPaymentId } : {}),
     ...(order.paidAt ? { paidAt: order.paidAt, paidByPaymentId: order.paidByPaymentId } : {}),
-    ...(order.cancelledAt ? { cancelledAt: order.cancelledAt } : {}),
+    ...(order.cancelledAt ? { cancelledAt: order.cancelledAt, ...(order.cancelReason ? { cancelReason: order.cancelReason } : {}) } : {}),
   };
 }
 

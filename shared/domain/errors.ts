@@ -75,6 +75,13 @@ export class PaymentAlreadyOpenError extends DomainError {
 }
 
 /** An expired payment its provider may still accept for a little while (no close API): pay again after `retryAt`. */
+export class TooManyPendingOrdersError extends DomainError {
+  constructor(readonly limit: number) {
+    super('TOO_MANY_PENDING_ORDERS', `You already have ${limit} unpaid orders; pay or cancel one before ordering more`, { limit });
+  }
+}
+
+/** An expired payment its provider may still accept for a little while (no close API): pay again after `retryAt`. */
 export class PaymentClosingError extends DomainError {
   constructor(readonly paymentId: string, retryAt: Date) {
     super('PAYMENT_CLOSING', `Payment ${paymentId} has expired, but its provider may accept it until ${retryAt.toISOString()}; pay again after that`, {

@@ -1,7 +1,7 @@
 import { DomainError, InvalidTransitionError } from './errors';
 import { type DomainEvent, orderEvent, paymentEvent, statusEvent } from './events';
 import type { PaymentNotification } from './notification';
-import { assertOrderTransition, type Order } from './order';
+import { type Order, paidOrder, withoutOpenPayment } from './order';
 import type { Fen } from './money';
 import { effectiveStatus, type ExtraCapture, noteOnPayment, type Payment, type PaymentStatus, type TransitionSource, transitionPayment } from './payment';
 
@@ -70,15 +70,12 @@ export function settlePayment(payment: Payment, order: Order, request: Settlemen
   const events: DomainEvent[] = [];
   let nextOrder: Order | undefined;
   const releasesOpenSlot = order.openPaymentId === payment.paymentId;
-  const at = request.now.toISOString();
 
   let refundRequired = false;
   let duplicate = false;
   if (request.to === 'succeeded') {
     if (order.status === 'pending') {
-      assertOrderTransition(order.status, 'paid');
-      nextOrder = { ...order, status: 'paid', paidAt: at, paidByPaymentId: payment.paymentId, updatedAt: at, version: order.version + 1 };
-      delete nextOrder.openPaymentId;
+      nextOrder = paidOrder(order, payment.paymentId, request.now);
     } else {
       // The money arrived but the order cannot take it: paid by another payment, or cancelled.
       refundRequired = true;
@@ -86,8 +83,7 @@ export function settlePayment(payment: Payment, order: Order, request: Settlemen
       after = { ...after, refundRequired: true };
     }
   } else if (releasesOpenSlot && after.status !== 'processing') {
-    nextOrder = { ...order, updatedAt: at, version: order.version + 1 };
-    delete nextOrder.openPaymentId;
+    nextOrder = withoutOpenPayment(order, request.now);
   }
   const status = statusEvent(after);
   if (status) events.push(status);

@@ -199,7 +199,7 @@ const ERROR_RESPONSES = {
   Forbidden: errorResponse(`The token lacks the ${ADMIN_SCOPE} scope this admin route needs: {"message": "Forbidden"} from the authorizer, or FORBIDDEN`, GATEWAY_OR_OURS),
   NotFound: errorResponse('ORDER_NOT_FOUND / PAYMENT_NOT_FOUND: it does not exist, or belongs to another customer'),
   Conflict: errorResponse(
-    'Conflict with the current state: OUT_OF_STOCK, ORDER_NOT_PENDING, PAYMENT_ALREADY_OPEN, PAYMENT_EXPIRED, PAYMENT_CLOSING, PAYMENT_UNDER_REVIEW, INVALID_TRANSITION, ALREADY_EXISTS, or IDEMPOTENCY_KEY_REUSED with another body',
+    'Conflict with the current state: OUT_OF_STOCK, TOO_MANY_PENDING_ORDERS, ORDER_NOT_PENDING, PAYMENT_ALREADY_OPEN, PAYMENT_EXPIRED, PAYMENT_CLOSING, PAYMENT_UNDER_REVIEW, INVALID_TRANSITION, ALREADY_EXISTS, or IDEMPOTENCY_KEY_REUSED with another body',
   ),
   PayloadTooLarge: errorResponse(`PAYLOAD_TOO_LARGE: the body is over ${MAX_BODY_BYTES} bytes`),
   UnsupportedMediaType: errorResponse('UNSUPPORTED_MEDIA_TYPE: a body must be sent as application/json'),

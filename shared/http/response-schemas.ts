@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CURRENCY, MAX_AMOUNT_FEN } from '../domain/money';
-import { ORDER_STATUSES } from '../domain/order';
+import { ORDER_CANCEL_REASONS, ORDER_STATUSES } from '../domain/order';
 import { PAYMENT_STATUSES, type TransitionSource } from '../domain/payment';
 import { OrderId, PaymentId, PaymentMethodSchema, Sku } from './schemas';
 
@@ -34,6 +34,7 @@ export const OrderSchema = z.object({
   paidAt: TimestampSchema.optional(),
   paidByPaymentId: PaymentId.optional(),
   cancelledAt: TimestampSchema.optional(),
+  cancelReason: z.enum(ORDER_CANCEL_REASONS).optional().describe('customer: cancelled by the customer; unpaid: no payment was open for too long'),
 });
 
 const PaymentStatusSchema = z.enum(PAYMENT_STATUSES);

@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_SWEEPER } from '../../shared/core/deps';
+import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER } from '../../shared/core/deps';
 import { newId } from '../../shared/core/ids';
 import { Metric } from '../../shared/core/metric-names';
 import { applyNotification } from '../../shared/core/notifications';
 import { addPayment, createOrders } from '../../shared/core/orders';
-import { getPayment, startPayment } from '../../shared/core/payments';
+import { cancelPayment, getPayment, startPayment } from '../../shared/core/payments';
 import type { Write } from '../../shared/core/ports';
 import { IN_FLIGHT_GRACE_MS, PROVIDER_CONCURRENCY, sweep, type SweepReport } from '../../shared/core/sweeper';
 import type { PaymentMethod } from '../../shared/domain/payment';
@@ -15,6 +15,7 @@ import { type ProviderOperation, type ProviderSandbox, providerSandbox, type Que
 
 const CUSTOMER = 'cust_alice';
 const SECOND = 1000;
+const MINUTE = 60 * SECOND;
 /** startPayment schedules the first provider query this long after the start. */
 const FIRST_QUERY_MS = DEFAULT_SWEEPER.firstQueryAfterSeconds * SECOND;
 /** The sweeper's delay before retrying a failed close at the provider. */
@@ -319,6 +320,69 @@ describe('a success callback racing the sweep that expires the payment', () => {
     // The sweep won at least the rounds where the callback waited for the expiry: both endings were met.
     expect(expiredFirst).toContain('once the expiry is published');
     expect(expiredFirst.length).toBeLessThan(32);
+  });
+});
+
+describe('orders left unpaid', () => {
+  const stock = async () => (await env.repo.getProducts(['TEA-001'])).get('TEA-001')!.stock;
+  const orderCancellations = () => env.bus.ofType('OrderCancelled').map((event) => ({ orderId: event.detail.orderId, reason: event.detail.reason }));
+
+  it('cancels an order with no open payment a day (by default) after its last payment ended, releasing its stock, announced with the reason', async () => {
+    expect(DEFAULT_ORDER_POLICY.unpaidCancelMinutes).toBe(1440);
+    const { orderId } = await customerPayment('wechat', { started: false });
+    env.clock.advanceMinutes(30);
+    expect((await sweep(env.deps)).actions).toEqual({ expired: 1 });
+    const endedAt = env.clock.now().getTime();
+
+    env.clock.set(new Date(endedAt + 1440 * MINUTE - SECOND));
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect((await env.repo.getOrder(orderId))!.status).toBe('pending');
+    expect(await stock()).toBe(99);
+
+    env.clock.advance(SECOND);
+    const report = await sweep(env.deps);
+
+    expect(report.actions).toEqual({ order_cancelled: 1 });
+    expect(await env.repo.getOrder(orderId)).toMatchObject({ status: 'cancelled', cancelReason: 'unpaid', cancelledAt: env.clock.now().toISOString() });
+    expect(await stock()).toBe(100);
+    expect(orderCancellations()).toEqual([{ orderId, reason: 'unpaid' }]);
+    expect(env.metrics.total(Metric.OrdersCancelled, { reason: 'unpaid' })).toBe(1);
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect(await stock()).toBe(100);
+  });
+
+  it('counts from the end of the latest payment: an order paid again in between is not cancelled before its time', async () => {
+    env.deps.orders = { ...DEFAULT_ORDER_POLICY, unpaidCancelMinutes: 60 };
+    const { orderId, paymentId } = await customerPayment('bank', { started: false });
+    await cancelPayment(env.deps, { customerId: CUSTOMER, paymentId });
+    env.clock.advanceMinutes(50);
+    await addPayment(env.deps, { customerId: CUSTOMER, orderId }); // a new payment: open for 30 minutes
+    env.clock.advanceMinutes(30);
+    expect((await sweep(env.deps)).actions).toEqual({ expired: 1 });
+
+    env.clock.advanceMinutes(59);
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect((await env.repo.getOrder(orderId))!.status).toBe('pending');
+
+    env.clock.advanceMinutes(1);
+    expect((await sweep(env.deps)).actions).toEqual({ order_cancelled: 1 });
+    expect(orderCancellations()).toEqual([{ orderId, reason: 'unpaid' }]);
+  });
+
+  it('never cancels an order that was paid, nor one whose payment is open', async () => {
+    const paid = await customerPayment('wechat', { started: true });
+    sandboxes.wechat.decide(paid.paymentId, 'paid');
+    const open = await customerPayment('alipay', { started: true });
+    env.clock.advance(FIRST_QUERY_MS);
+    await sweep(env.deps); // rescues the paid one; the open one is asked about and stays open
+
+    env.clock.advanceMinutes(2 * 1440);
+    await sweep(env.deps);
+
+    expect((await env.repo.getOrder(paid.orderId))!.status).toBe('paid');
+    // The open one was expired by this run: its day without a payment starts now.
+    expect(await env.repo.getOrder(open.orderId)).toMatchObject({ status: 'pending', unpaidSince: env.clock.now().toISOString() });
+    expect(orderCancellations()).toEqual([]);
   });
 });
 

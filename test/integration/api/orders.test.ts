@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ORDER_POLICY } from '../../../shared/core/deps';
 import { ADMIN_SCOPE } from '../../../shared/http/routes';
 import { ALICE, BOB, type CustomerApi, customerApi, itemsOfKind, placeOrder, settleAsPaid, stockOf, tableSnapshot } from '../../support/api-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
@@ -114,6 +115,43 @@ describe('POST /api/orders', () => {
     expect(responses.map((response) => response.statusCode).sort()).toEqual([201, 409]);
     expect(await stockOf(env, 'CUP-002')).toBe(2);
     expect(await itemsOfKind(env, 'order')).toHaveLength(1);
+  });
+});
+
+describe('pending orders per customer', () => {
+  const PEN = { items: [{ sku: 'PEN-003', quantity: 1 }] };
+  const pendingOf = async (customerId: string) => (await itemsOfKind(env, 'order')).filter((order) => order.customerId === customerId && order.status === 'pending');
+
+  it('are capped: the next create answers 409 TOO_MANY_PENDING_ORDERS, even when they race, and writes nothing', async () => {
+    expect(DEFAULT_ORDER_POLICY.maxPendingPerCustomer).toBe(20);
+    env.deps.orders = { ...DEFAULT_ORDER_POLICY, maxPendingPerCustomer: 3 };
+
+    const responses = await Promise.all(Array.from({ length: 5 }, () => api('POST /api/orders', { body: PEN })));
+
+    expect(responses.map((response) => response.statusCode).sort()).toEqual([201, 201, 201, 409, 409]);
+    expect(responses.find((response) => response.statusCode === 409)!.body.error).toMatchObject({ code: 'TOO_MANY_PENDING_ORDERS', details: { limit: 3 } });
+    expect(await pendingOf(ALICE)).toHaveLength(3);
+    expect(await stockOf(env, 'PEN-003')).toBe(997);
+    const batch = await api('POST /api/orders/batch', { body: { orders: [PEN] } });
+    expect(batch.statusCode).toBe(409);
+    expect(batch.body.error.code).toBe('TOO_MANY_PENDING_ORDERS');
+    // Another customer has places of their own.
+    expect((await api('POST /api/orders', { customerId: BOB, body: PEN })).statusCode).toBe(201);
+  });
+
+  it('free a place once one is paid or cancelled', async () => {
+    env.deps.orders = { ...DEFAULT_ORDER_POLICY, maxPendingPerCustomer: 2 };
+    const first = await placeOrder(api, PEN);
+    const second = await placeOrder(api, PEN);
+    expect((await api('POST /api/orders', { body: PEN })).statusCode).toBe(409);
+
+    await settleAsPaid(env, first.payment);
+    expect((await api('POST /api/orders', { body: PEN })).statusCode).toBe(201);
+    expect((await api('POST /api/orders', { body: PEN })).statusCode).toBe(409);
+
+    await api('POST /api/orders/{orderId}/cancel', { params: { orderId: second.order.orderId } });
+    expect((await api('POST /api/orders/batch', { body: { orders: [PEN] } })).statusCode).toBe(201);
+    expect(await pendingOf(ALICE)).toHaveLength(2);
   });
 });
 

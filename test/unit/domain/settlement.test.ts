@@ -20,6 +20,7 @@ describe('order sync (the seed table)', () => {
       if (result.kind !== 'applied') continue;
       expect(result.order?.status).toBe('pending');
       expect(result.order?.openPaymentId).toBeUndefined();
+      expect(result.order?.unpaidSince).toBe(now.toISOString());
     }
   });
 

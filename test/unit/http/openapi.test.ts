@@ -5,7 +5,7 @@ import { makeHandler } from '../../../functions/openapi/handler';
 import type { Deps } from '../../../shared/core/deps';
 import { newId } from '../../../shared/core/ids';
 import { orderView, paymentView } from '../../../shared/core/views';
-import { createOrder, createPayment, DEFAULT_TIMING, type Order, OutOfStockError, parkForReview, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
+import { cancelledOrder as cancelOrder, createOrder, createPayment, DEFAULT_TIMING, type Order, OutOfStockError, parkForReview, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
 import { toErrorResponse } from '../../../shared/http/errors';
 import { validateKey } from '../../../shared/http/idempotency';
 import { buildOpenApiDocument, serializeOpenApiDocument } from '../../../shared/http/openapi';
@@ -223,7 +223,7 @@ describe('response schemas against real views', () => {
     const second = purchase();
     const cancelledPayment = settlePayment(second.payment, second.order, { to: 'cancelled', now: later(1), source: 'customer', reason: 'cancelled by customer' });
     if (cancelledPayment.kind !== 'applied') throw new Error('expected the cancel to apply');
-    const cancelledOrder: Order = { ...cancelledPayment.order!, status: 'cancelled', cancelledAt: later(1).toISOString(), updatedAt: later(1).toISOString() };
+    const cancelledOrder = cancelOrder(cancelledPayment.order!, later(1), 'unpaid');
     const late = settlePayment(cancelledPayment.payment, cancelledOrder, { to: 'succeeded', now: later(3), source: 'provider', reason: 'TRADE_SUCCESS', providerTransactionId: '2026112522002' });
     if (late.kind !== 'applied') throw new Error('expected the late success to apply');
 
