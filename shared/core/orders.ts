@@ -21,6 +21,7 @@ import { orderChangeWrites, pendingOrdersAdded } from './order-writes';
 import { commitWithEvents } from './outbox';
 import { closeAtProvider } from './payments';
 import type { Write } from './ports';
+import { decideAgainOnStale } from './stale';
 import { type OrderView, orderView, type PaymentView, paymentView } from './views';
 
 export interface OrderResult {
@@ -183,9 +184,13 @@ async function expireForReplacement(deps: Deps, open: Payment, now: Date) {
 /**
  * Cancels an unpaid order: its open payment is cancelled (closed at the provider first if the
  * customer may already be paying) and its stock released, in one transaction. Cancelling a
- * cancelled order again answers the same.
+ * cancelled order again answers the same, also when the two cancels race.
  */
-export async function cancelOrder(deps: Deps, customerId: string, orderId: string) {
+export function cancelOrder(deps: Deps, customerId: string, orderId: string) {
+  return decideAgainOnStale(() => cancelOrderOnce(deps, customerId, orderId));
+}
+
+async function cancelOrderOnce(deps: Deps, customerId: string, orderId: string) {
   const order = await loadOwnOrder(deps, customerId, orderId);
   if (order.status === 'cancelled') return { order: orderView(order) };
   if (order.status !== 'pending') throw new OrderNotPendingError(order.orderId, order.status);

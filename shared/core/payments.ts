@@ -5,6 +5,7 @@ import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { orderChangeWrites } from './order-writes';
 import { commitWithEvents } from './outbox';
+import { decideAgainOnStale } from './stale';
 import { paymentView } from './views';
 
 export class ProviderNotConfiguredError extends DomainError {
@@ -105,8 +106,12 @@ export async function closeAtProvider(deps: Deps, payment: Payment, now: Date): 
   }
 }
 
-/** The customer gives up on a payment: init/processing → cancelled; the order stays pending. */
-export async function cancelPayment(deps: Deps, input: { customerId: string; paymentId: string }) {
+/** The customer gives up on a payment: init/processing → cancelled; the order stays pending. Racing cancels both answer cancelled. */
+export function cancelPayment(deps: Deps, input: { customerId: string; paymentId: string }) {
+  return decideAgainOnStale(() => cancelPaymentOnce(deps, input));
+}
+
+async function cancelPaymentOnce(deps: Deps, input: { customerId: string; paymentId: string }) {
   const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
   const now = deps.clock.now();
   if (payment.status === 'cancelled') return paymentView(payment, now);

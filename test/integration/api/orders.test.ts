@@ -267,6 +267,23 @@ describe('POST /api/orders/{orderId}/cancel', () => {
     expect(env.bus.ofType('OrderCancelled')).toHaveLength(1);
   });
 
+  it('answers both of two simultaneous cancels with the cancelled order, releasing the stock once', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { order } = await placeOrder(api, { items: [{ sku: 'CUP-002', quantity: 1 }] });
+      const cancel = () => api('POST /api/orders/{orderId}/cancel', { params: { orderId: order.orderId } });
+
+      const responses = await Promise.all([cancel(), cancel()]);
+
+      expect(responses.map((response) => [response.statusCode, response.body.error?.code]), `round ${round}`).toEqual([
+        [200, undefined],
+        [200, undefined],
+      ]);
+      expect(responses[1]!.body).toEqual(responses[0]!.body);
+      expect(await stockOf(env, 'CUP-002')).toBe(5);
+    }
+    expect(env.bus.ofType('OrderCancelled')).toHaveLength(5);
+  });
+
   it('answers 409 ORDER_NOT_PENDING for a paid order and keeps its stock reserved', async () => {
     const { order, payment } = await placeOrder(api, { items: [{ sku: 'CUP-002', quantity: 2 }] });
     await settleAsPaid(env, payment);

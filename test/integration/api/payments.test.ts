@@ -185,6 +185,22 @@ describe('POST /api/payments/{paymentId}/cancel', () => {
     expect(env.bus.ofType('PaymentCancelled')).toHaveLength(1);
   });
 
+  it('answers both of two simultaneous cancels with the cancelled payment', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { order, payment } = await placeOrder(api, TEA);
+
+      const responses = await Promise.all([cancelPayment(payment.paymentId), cancelPayment(payment.paymentId)]);
+
+      expect(responses.map((response) => [response.statusCode, response.body.error?.code]), `round ${round}`).toEqual([
+        [200, undefined],
+        [200, undefined],
+      ]);
+      expect(responses[1]!.body).toEqual(responses[0]!.body);
+      await api('POST /api/orders/{orderId}/cancel', { params: { orderId: order.orderId } }); // frees a pending-order place
+    }
+    expect(env.bus.ofType('PaymentCancelled')).toHaveLength(5);
+  });
+
   it('answers 409 INVALID_TRANSITION for a succeeded payment', async () => {
     const { payment } = await placeOrder(api, TEA);
     await settleAsPaid(env, payment);

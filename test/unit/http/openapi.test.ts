@@ -6,7 +6,7 @@ import type { Deps } from '../../../shared/core/deps';
 import { newId } from '../../../shared/core/ids';
 import { orderView, paymentView } from '../../../shared/core/views';
 import { cancelledOrder as cancelOrder, createOrder, createPayment, DEFAULT_TIMING, type Order, OutOfStockError, parkForReview, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
-import { toErrorResponse } from '../../../shared/http/errors';
+import { API_ERROR_STATUS, toErrorResponse } from '../../../shared/http/errors';
 import { validateKey } from '../../../shared/http/idempotency';
 import { buildOpenApiDocument, serializeOpenApiDocument } from '../../../shared/http/openapi';
 import { ErrorSchema, OrderSchema, PaymentSchema, ProductSchema } from '../../../shared/http/response-schemas';
@@ -196,6 +196,33 @@ describe('OpenAPI document: validity', () => {
     const committed = new URL('../../../docs/openapi.json', import.meta.url);
     if (!existsSync(committed)) return;
     expect(readFileSync(committed, 'utf8')).toBe(serializeOpenApiDocument(buildOpenApiDocument()));
+  });
+});
+
+describe('error codes', () => {
+  /** The OpenAPI error response that documents each status. */
+  const RESPONSE_FOR_STATUS: Record<number, string> = {
+    400: 'BadRequest',
+    401: 'Unauthenticated',
+    403: 'Forbidden',
+    404: 'NotFound',
+    409: 'Conflict',
+    413: 'PayloadTooLarge',
+    415: 'UnsupportedMediaType',
+    500: 'ServerError',
+    502: 'ServerError',
+    503: 'ServerError',
+  };
+
+  it('documents every code the API can answer, in the OpenAPI response for its status and in the README', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('**Errors**');
+    const errorsSection = readme.slice(start, readme.indexOf('\n## ', start));
+    expect(API_ERROR_STATUS).toMatchObject({ STALE_STATE: 409, TOO_MANY_PENDING_ORDERS: 409, PAYMENT_CLOSING: 409, PAYMENT_UNDER_REVIEW: 409 });
+    for (const [code, status] of Object.entries(API_ERROR_STATUS)) {
+      expect(document.components.responses[RESPONSE_FOR_STATUS[status]!].description, `${code} in the OpenAPI ${status}`).toContain(code);
+      expect(errorsSection, `${code} in the README's Errors`).toContain(`\`${code}\``);
+    }
   });
 });
 
