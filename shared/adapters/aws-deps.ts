@@ -10,7 +10,7 @@ import { parsePaymentsConfigText } from '../providers/config';
 import { createProviders } from '../providers/registry';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
 import { DynamoRepository } from './dynamo-repository';
-import { publicBaseUrlFromEnv, requiredEnv, returnUrlTemplateFromEnv, secretMaxAgeSecondsFromEnv, sweeperFromEnv, timingFromEnv } from './env';
+import { orderPolicyFromEnv, publicBaseUrlFromEnv, requiredEnv, returnUrlTemplateFromEnv, secretMaxAgeSecondsFromEnv, sweeperFromEnv, timingFromEnv } from './env';
 import { eventBridgePublisher } from './eventbridge-publisher';
 import { type Observability, powertoolsObservability } from './observability';
 import { type Providers, providersFromSecret } from './provider-secret';
@@ -77,6 +77,7 @@ async function buildContainerDeps(fn: FunctionName, access: FunctionAccess, obse
     clock: { now: () => new Date() },
     timing: timingFromEnv(env),
     sweeper: sweeperFromEnv(env),
+    orders: orderPolicyFromEnv(env),
     publicBaseUrl: publicBaseUrlFromEnv(env),
     returnUrlTemplate: returnUrlTemplateFromEnv(env),
   };

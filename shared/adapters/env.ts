@@ -1,5 +1,5 @@
 import type { PaymentTimingConfig } from '../core/ports';
-import { DEFAULT_SWEEPER, type SweeperConfig } from '../core/deps';
+import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/deps';
 import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments';
 import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
 
@@ -71,4 +71,11 @@ function absoluteUrl(name: string, value: string): string {
  */
 export function providerHttpFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderHttpConfig {
   return { ...DEFAULT_PROVIDER_HTTP, timeoutMs: intEnv('PROVIDER_TIMEOUT_MS', DEFAULT_PROVIDER_HTTP.timeoutMs, env, [100, 2_500]) };
+}
+
+export function orderPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): OrderPolicy {
+  return {
+    maxPendingPerCustomer: intEnv('MAX_PENDING_ORDERS_PER_CUSTOMER', DEFAULT_ORDER_POLICY.maxPendingPerCustomer, env, [1, 10_000]),
+    unpaidCancelMinutes: intEnv('ORDER_UNPAID_CANCEL_MINUTES', DEFAULT_ORDER_POLICY.unpaidCancelMinutes, env, [1, 525_600]),
+  };
 }

@@ -12,6 +12,7 @@ export const Metric = {
   PaymentFailed: 'PaymentFailed',
   PaymentCancelled: 'PaymentCancelled',
   PaymentExpired: 'PaymentExpired',
+  OrdersCancelled: 'OrdersCancelled',
   CallbackReceived: 'CallbackReceived',
   CallbackAccepted: 'CallbackAccepted',
   CallbackRejected: 'CallbackRejected',

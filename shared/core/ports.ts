@@ -80,6 +80,8 @@ export type Write =
   | { kind: 'updatePayment'; before: Payment; after: Payment }
   /** Negative: reserve (conditional on enough stock); positive: release. */
   | { kind: 'adjustStock'; sku: string; delta: number }
+  /** The customer's count of pending orders; a rise is conditional on staying within `limit`. */
+  | { kind: 'countPendingOrders'; customerId: string; delta: number; limit?: number }
   | { kind: 'putProduct'; product: Product }
   | { kind: 'recordIdempotency'; record: IdempotencyRecord }
   | { kind: 'recordNotification'; record: DedupeRecord }
@@ -112,6 +114,8 @@ export interface Repository {
 
   /** Open payments whose next sweep time is at or before `dueBy`, earliest first within a page. */
   findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>>;
+  /** Pending orders with no open payment since at or before `unpaidSince` (the sweeper cancels them). */
+  findUnpaidOrders(unpaidSince: Date, options: { limit: number; cursor?: string }): Promise<Page<Order>>;
   /** Outbox entries not published by their writer in time. */
   findPendingOutbox(dueBy: Date, limit: number): Promise<OutboxEntry[]>;
   getOutboxEntry(outboxId: string): Promise<OutboxEntry | undefined>;

@@ -13,6 +13,7 @@ import { Metric, type MetricName } from '../../shared/core/metric-names';
 import { applyNotification } from '../../shared/core/notifications';
 import { addPayment } from '../../shared/core/orders';
 import { cancelPayment } from '../../shared/core/payments';
+import { paymentView } from '../../shared/core/views';
 import type { DomainEvent } from '../../shared/domain/events';
 import type { Payment, PaymentMethod } from '../../shared/domain/payment';
 import type { RawCallback, RejectionReason } from '../../shared/providers/types';
@@ -183,6 +184,20 @@ describe('notifications out of order', () => {
     expect(env.metrics.total(Metric.LatePayment, { provider: 'bank' })).toBe(1);
   });
 
+  it('a success applied after the expiry, before any sweeper ran, is late as the customer read it (expired)', async () => {
+    const payment = await startedPayment(env, 'wechat');
+    env.clock.set(payment.expiresAt);
+    expect(paymentView(payment, env.clock.now()).status).toBe('expired');
+
+    await deliver(payment, { eventId: 'evt-after-expiry' });
+
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded', latePayment: true });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
+    expect(published('LatePaymentReceived')).toEqual([payment.paymentId]);
+    expect(env.bus.ofType('LatePaymentReceived')[0]!.detail).toMatchObject({ previousStatus: 'expired', refundRequired: false });
+    expect(env.metrics.total(Metric.LatePayment, { provider: 'wechat' })).toBe(1);
+  });
+
   it('a success on a cancelled payment whose order another payment paid: kept, marked for refund, alarmed', async () => {
     const first = await startedPayment(env, 'bank');
     await cancelPayment(env.deps, { customerId: CUSTOMER, paymentId: first.paymentId });
@@ -197,6 +212,36 @@ describe('notifications out of order', () => {
     expect(published('DuplicatePaymentDetected')).toEqual([first.paymentId]);
     expect(published('OrderPaid')).toEqual([first.orderId]);
     expect(env.metrics.total(Metric.DuplicatePayment, { provider: 'bank' })).toBe(1);
+  });
+});
+
+describe('a second capture: the provider took the money for a succeeded payment again', () => {
+  it.each(PROVIDERS)('%s: kept beside the payment, flagged for refund, announced and alarmed, once per capture', async (provider) => {
+    const payment = await startedPayment(env, provider);
+    await deliver(payment, { eventId: 'evt-first-capture', transactionId: 'txn-first' });
+
+    await deliver(payment, { eventId: 'evt-second-capture', transactionId: 'txn-second' });
+
+    const after = (await env.repo.getPayment(payment.paymentId))!;
+    expect(after).toMatchObject({
+      status: 'succeeded',
+      providerTransactionId: 'txn-first',
+      refundRequired: true,
+      extraCaptures: [{ providerTransactionId: 'txn-second', amount: payment.amount, capturedAt: env.clock.now().toISOString(), eventId: 'evt-second-capture' }],
+    });
+    expect(after.logs.at(-1)).toMatchObject({ from: 'succeeded', to: 'succeeded', source: 'provider', ref: 'evt-second-capture', reason: expect.stringContaining('txn-second') });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
+    expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);
+    expect(published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
+    expect(env.bus.ofType('DuplicatePaymentDetected')[0]!.detail).toMatchObject({ appliedTransactionId: 'txn-first', extraCapture: { providerTransactionId: 'txn-second', amount: payment.amount } });
+    expect(env.metrics.total(Metric.DuplicatePayment, { provider })).toBe(1);
+    expect(env.metrics.total(Metric.PaymentSucceeded)).toBe(1);
+
+    // The same capture again, under a new event id (a provider's re-send), is not money taken a third time.
+    await deliver(payment, { eventId: 'evt-second-capture-resent', transactionId: 'txn-second' });
+    expect((await env.repo.getPayment(payment.paymentId))!.extraCaptures).toHaveLength(1);
+    expect(published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
+    expect(env.metrics.total(Metric.DuplicatePayment)).toBe(1);
   });
 });
 

@@ -9,6 +9,7 @@ import { makeHandler as getOrder } from '../../functions/get-order/handler';
 import { makeHandler as getPayment } from '../../functions/get-payment/handler';
 import { makeHandler as listProducts } from '../../functions/list-products/handler';
 import { makeHandler as startPayment } from '../../functions/start-payment/handler';
+import { orderChangeWrites } from '../../shared/core/order-writes';
 import type { OrderResult } from '../../shared/core/orders';
 import type { PaymentView } from '../../shared/core/views';
 import { settlePayment } from '../../shared/domain';
@@ -75,10 +76,7 @@ export async function settleAsPaid(env: TestEnv, payment: Pick<PaymentView, 'pay
     providerTransactionId: 'txn_test',
   });
   if (settlement.kind !== 'applied' || !settlement.order) throw new Error(`settling ${payment.paymentId} did not pay its order`);
-  await env.repo.commit([
-    { kind: 'updatePayment', before: stored, after: settlement.payment },
-    { kind: 'updateOrder', before: order, after: settlement.order },
-  ]);
+  await env.repo.commit([{ kind: 'updatePayment', before: stored, after: settlement.payment }, ...orderChangeWrites(order, settlement.order)]);
 }
 
 export async function stockOf(env: TestEnv, sku: string): Promise<number | undefined> {

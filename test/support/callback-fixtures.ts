@@ -73,6 +73,8 @@ export interface CallbackOptions {
   state?: SandboxCheckout['state'];
   /** What the provider says was paid; defaults to the payment's amount. */
   amount?: number;
+  /** The provider's transaction (capture) id of a success; the simulator picks one by default. */
+  transactionId?: string;
   signedAt: Date;
 }
 
@@ -89,6 +91,7 @@ export function providerCallback(simulator: ProviderSimulator, payment: Payment,
     state: options.state ?? 'paid',
     paidAt: options.signedAt.toISOString(),
     notificationId: options.eventId,
+    ...(options.transactionId ? { transactionId: options.transactionId } : {}),
   };
   const callback = simulator.buildCallback(checkout, options.signedAt);
   if (!callback) throw new Error(`${simulator.name} sends no callback for a ${checkout.state} checkout`);
