@@ -4,7 +4,7 @@ import { createTable, dynamoClient, startDynamoEmulator } from '../local/dynamod
 import { DynamoRepository } from '../shared/adapters/dynamo-repository';
 import { RecordedMetrics } from '../shared/adapters/recorded-metrics';
 import { RecordingEventBus } from '../shared/adapters/recording-event-bus';
-import { DEFAULT_SWEEPER, type Deps } from '../shared/core/deps';
+import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type Deps } from '../shared/core/deps';
 import { createOrders } from '../shared/core/orders';
 import { fenToYuan, yuanToFen } from '../shared/domain/money';
 import { createBankProvider } from '../shared/providers/bank';
@@ -58,8 +58,9 @@ async function main() {
       providers: {},
       timing: { ttlMinutes: 30, reminderMinutes: 5 },
       sweeper: DEFAULT_SWEEPER,
+      orders: DEFAULT_ORDER_POLICY,
       publicBaseUrl: 'http://127.0.0.1:3000',
-      returnUrl: 'http://127.0.0.1:3000/paid',
+      returnUrlTemplate: 'http://127.0.0.1:3000/_local/dashboard?orderId={orderId}',
     };
     for (const concurrency of [1, 16]) {
       const latencies: number[] = [];
@@ -69,9 +70,10 @@ async function main() {
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
           while (next < total) {
-            next++;
+            // One order per customer, as in a shop: each customer's pending-order count is its own item.
+            const customerId = `bench-${concurrency}-${next++}`;
             const t0 = performance.now();
-            await createOrders(deps, { customerId: 'bench', orders: [{ items: [{ sku: 'BENCH', quantity: 1 }] }], method: 'bank' });
+            await createOrders(deps, { customerId, orders: [{ items: [{ sku: 'BENCH', quantity: 1 }] }], method: 'bank' });
             latencies.push(performance.now() - t0);
           }
         }),

@@ -49,6 +49,9 @@ function percentage(label: string, numerator: MetricName, denominator: readonly 
 
 /** The payments dashboard (the seed's five figures first) and the alarms that e-mail on-call. */
 export class PaymentsObservability extends Construct {
+  /** The dashboard in the CloudWatch console. */
+  readonly dashboardUrl: string;
+
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
 
@@ -63,6 +66,7 @@ export class PaymentsObservability extends Construct {
     const deadLetters = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES });
 
     const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `payments-${Aws.REGION}` });
+    this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${dashboard.dashboardName}`;
     dashboard.addWidgets(
       new GraphWidget({ title: 'Payment success rate', left: [successRate], leftYAxis: { min: 0, max: 100 }, width: 8 }),
       new GraphWidget({ title: 'Timeout rate', left: [timeoutRate], leftYAxis: { min: 0 }, width: 8 }),
@@ -88,7 +92,7 @@ export class PaymentsObservability extends Construct {
       new GraphWidget({ title: 'Provider close failures', left: [paymentsMetric(Metric.ProviderCloseFailed)], width: 6 }),
     );
 
-    const alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Payments alarms' });
+    const alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Payments alarms', enforceSSL: true });
     if (props.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const alarm = (id: string, description: string, metric: IMetric, threshold: number, options: { above?: boolean; missing?: TreatMissingData } = {}) =>
       new Alarm(this, id, {
@@ -103,6 +107,9 @@ export class PaymentsObservability extends Construct {
     alarm('DeadLetters', 'Notifications the worker gave up on are waiting in the DLQ (replay with npm run dlq:replay).', deadLetters, 1);
     alarm('DuplicatePayment', 'An order was paid more than once: refund the extra payment.', paymentsMetric(Metric.DuplicatePayment), 1);
     alarm('AmountMismatch', 'A provider reported a paid amount that differs from the payment.', paymentsMetric(Metric.AmountMismatch), 1);
+    // A refused genuine bank callback is lost (the bank has no query API): someone must look.
+    alarm('CallbackTooLarge', 'A callback over the size bound was refused unread: a provider changed its format, or someone probes.', paymentsMetric(Metric.CallbackTooLarge), 1);
+    alarm('EventsUndeliverable', 'A domain event too large for EventBridge was parked in the outbox: consumers will not see it.', paymentsMetric(Metric.EventsUndeliverable), 1);
     const [failures, received] = [mathId(Metric.SignatureFailure), mathId(Metric.CallbackReceived)];
     alarm(
       'SignatureFailureRate',

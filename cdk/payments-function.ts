@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../shared/core/metric-names';
@@ -15,13 +16,20 @@ export const SERVICE_NAME = 'payments';
 export interface PaymentsFunctionProps extends Pick<NodejsFunctionProps, 'description' | 'timeout' | 'reservedConcurrentExecutions'> {
   /** The folder under functions/ whose handler.ts exports `handler`. */
   readonly name: string;
-  /** Wiring shared by every function (table, queue, bus, secret, URLs, timing). */
+  /** Its wiring: the names of what it may touch, URLs, timing. */
   readonly environment: Record<string, string>;
 }
 
-/** A payments Lambda: Node 22 on Graviton, one ESM bundle with the SDK versions we test against. */
+/**
+ * A payments Lambda: Node 22 on Graviton, one ESM bundle with the SDK versions we test against,
+ * X-Ray active tracing, and a role that may write its own log group and nothing else until granted.
+ */
 export class PaymentsFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PaymentsFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}-logs`, { retention: RetentionDays.ONE_MONTH });
+    // Our own role instead of AWSLambdaBasicExecutionRole, which may create and write any log group.
+    const role = new Role(scope, `${id}-role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: `Execution role of the ${props.name} function` });
+    logGroup.grantWrite(role);
     super(scope, id, {
       entry: join(PROJECT_ROOT, 'functions', props.name, 'handler.ts'),
       handler: 'handler',
@@ -33,7 +41,10 @@ export class PaymentsFunction extends NodejsFunction {
       memorySize: 512,
       timeout: props.timeout ?? Duration.seconds(10),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      logGroup: new LogGroup(scope, `${id}-logs`, { retention: RetentionDays.ONE_MONTH }),
+      // Lambda records its own segments (init, invocation); no tracing SDK goes into the bundle.
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      role,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

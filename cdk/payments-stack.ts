@@ -1,37 +1,43 @@
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
-import type { Construct } from 'constructs';
-import { timingFromEnv } from '../shared/adapters/env';
+import type { Construct, IConstruct } from 'constructs';
 import { TABLE } from '../shared/adapters/table-definition';
-import { ADMIN_SCOPE, API_ROUTES, BACKGROUND_FUNCTIONS } from '../shared/http/routes';
+import { PAYMENT_METHODS, type PaymentMethod } from '../shared/domain/payment';
+import { API_ROUTES, BACKGROUND_FUNCTIONS, type ApiRoute, type FunctionAccess } from '../shared/http/routes';
+import { readDeployConfig } from './deploy-config';
+import { PaymentsApi } from './payments-api';
 import { PaymentsObservability } from './observability';
 import { PaymentsFunction } from './payments-function';
 
-/** The route whose function receives provider notifications and queues them for the worker. */
-const CALLBACK_FUNCTION = 'payment-callback';
 const WORKER_TIMEOUT = Duration.seconds(30);
+const PROVIDER_LABELS: Record<PaymentMethod, string> = { wechat: 'WeChat Pay', alipay: 'Alipay', bank: 'the bank gateway' };
 
 /**
  * Everything the payments backend runs on: the single table, the callback → worker queue, the
  * event bus, the provider secret, one function per HTTP route, the worker, the every-minute
- * sweeper, and the dashboard and alarms. Optional context (`-c key=value`): paymentsSecretArn (use
- * an existing secret), publicBaseUrl, jwtIssuer, jwtAudience, paymentTtlMinutes,
- * paymentReminderMinutes, alarmEmail.
+ * sweeper, and the dashboard and alarms. Each function is granted, and told the name of, exactly
+ * what its entry in the route table (`access`) lists. Context is read by readDeployConfig:
+ * required jwtIssuer, jwtAudience, returnUrl; optional paymentsSecretArn, publicBaseUrl,
+ * allowedOrigins, throttleBurstLimit, throttleRateLimit, paymentTtlMinutes,
+ * paymentReminderMinutes, alarmEmail (docs/DEPLOY.md).
  */
 export class PaymentsStack extends Stack {
+  readonly table: TableV2;
+  /** Every function with the access it was granted. */
+  readonly functions: { readonly fn: PaymentsFunction; readonly access: FunctionAccess }[] = [];
+  /** The routes served without a JWT, each with its API Gateway route. */
+  readonly publicRoutes: { readonly route: ApiRoute; readonly construct: IConstruct }[] = [];
+  /** The provider secret when the stack created it (no paymentsSecretArn given). */
+  readonly createdSecret?: Secret;
+
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
-    const context = (key: string): string | undefined => this.node.tryGetContext(key)?.toString();
-    // The runtime's own parser, so synth rejects what the functions would reject at cold start.
-    const timing = timingFromEnv({ PAYMENT_TTL_MINUTES: context('paymentTtlMinutes'), PAYMENT_REMINDER_MINUTES: context('paymentReminderMinutes') });
+    const config = readDeployConfig(this.node);
 
     const table = new TableV2(this, 'Table', {
       partitionKey: { name: TABLE.partitionKey, type: AttributeType.STRING },
@@ -48,6 +54,7 @@ export class PaymentsStack extends Stack {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.table = table;
 
     const deadLetterQueue = new Queue(this, 'NotificationDLQ', {
       retentionPeriod: Duration.days(14),
@@ -65,60 +72,61 @@ export class PaymentsStack extends Stack {
     const bus = new EventBus(this, 'Bus', { eventBusName: 'payments' });
     bus.archive('Archive', { eventPattern: { account: [this.account] }, retention: Duration.days(90) });
 
-    const paymentsSecretArn = context('paymentsSecretArn');
-    const providerConfig: ISecret = paymentsSecretArn
-      ? Secret.fromSecretCompleteArn(this, 'ProviderConfig', paymentsSecretArn)
+    const providerConfig: ISecret = config.paymentsSecretArn
+      ? Secret.fromSecretCompleteArn(this, 'ProviderConfig', config.paymentsSecretArn)
       : new Secret(this, 'ProviderConfig', {
-          description: 'Payment provider config document (API.md shape); {} means no provider is configured yet.',
+          description: 'Payment provider config document (docs/DEPLOY.md); {} means no provider is configured yet.',
           secretStringValue: SecretValue.unsafePlainText('{}'),
           removalPolicy: RemovalPolicy.RETAIN,
         });
+    this.createdSecret = providerConfig instanceof Secret ? providerConfig : undefined;
 
     // Created before the functions: they are told its URL, and it only needs them for its routes.
-    const api = new HttpApi(this, 'Api', { apiName: 'payments' });
-    const environment = {
-      TABLE_NAME: table.tableName,
-      NOTIFICATION_QUEUE_URL: notificationQueue.queueUrl,
-      EVENT_BUS_NAME: bus.eventBusName,
-      PAYMENTS_SECRET_ARN: providerConfig.secretArn,
-      PUBLIC_BASE_URL: context('publicBaseUrl') ?? api.apiEndpoint,
-      PAYMENT_TTL_MINUTES: String(timing.ttlMinutes),
-      PAYMENT_REMINDER_MINUTES: String(timing.reminderMinutes),
+    const api = new PaymentsApi(this, 'Api', { config });
+    const publicBaseUrl = config.publicBaseUrl ?? api.endpoint;
+    const sharedEnvironment = {
+      PUBLIC_BASE_URL: publicBaseUrl,
+      PAYMENT_RETURN_URL: config.returnUrl,
+      PAYMENT_TTL_MINUTES: String(config.timing.ttlMinutes),
+      PAYMENT_REMINDER_MINUTES: String(config.timing.reminderMinutes),
     };
-    const paymentsFunction = (name: string, props: { description: string; timeout?: Duration; reservedConcurrentExecutions?: number }) => {
+    /** The grants and the resource names a function's access entry lists, and nothing else. */
+    const paymentsFunction = (
+      name: string,
+      access: FunctionAccess,
+      props: { description: string; timeout?: Duration; reservedConcurrentExecutions?: number },
+    ) => {
+      const environment = {
+        ...sharedEnvironment,
+        ...(access.table !== 'none' && { TABLE_NAME: table.tableName }),
+        ...(access.providers && { PAYMENTS_SECRET_ARN: providerConfig.secretArn }),
+        ...(access.queue && { NOTIFICATION_QUEUE_URL: notificationQueue.queueUrl }),
+        ...(access.events && { EVENT_BUS_NAME: bus.eventBusName }),
+      };
       const fn = new PaymentsFunction(this, name, { name, environment, ...props });
-      // Every function builds the same production wiring (shared/adapters/aws-deps.ts): table, secret, bus.
-      table.grantReadWriteData(fn);
-      providerConfig.grantRead(fn);
-      bus.grantPutEventsTo(fn);
+      if (access.table === 'read') table.grantReadData(fn);
+      if (access.table === 'readWrite') table.grantReadWriteData(fn);
+      if (access.providers) providerConfig.grantRead(fn);
+      if (access.queue) notificationQueue.grantSendMessages(fn);
+      if (access.events) bus.grantPutEventsTo(fn);
+      this.functions.push({ fn, access });
       return fn;
     };
 
-    const jwt = new HttpJwtAuthorizer('Jwt', context('jwtIssuer') ?? 'https://issuer.example.com/', {
-      jwtAudience: [context('jwtAudience') ?? 'payments-api'],
-    });
-    const routeFunctions = new Map<string, PaymentsFunction>();
     for (const route of API_ROUTES) {
-      const fn = paymentsFunction(route.fn, { description: `${route.method} ${route.path}: ${route.summary}` });
-      routeFunctions.set(route.fn, fn);
-      api.addRoutes({
-        path: route.path,
-        methods: [HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(`${route.fn}-integration`, fn),
-        authorizer: route.auth === 'public' ? undefined : jwt,
-        authorizationScopes: route.auth === 'admin' ? [ADMIN_SCOPE] : undefined,
-      });
+      const fn = paymentsFunction(route.fn, route.access, { description: `${route.method} ${route.path}: ${route.summary}` });
+      const construct = api.addRoute(route, fn);
+      if (route.auth === 'public') this.publicRoutes.push({ route, construct });
     }
-    const callback = routeFunctions.get(CALLBACK_FUNCTION);
-    if (!callback) throw new Error(`API_ROUTES has no ${CALLBACK_FUNCTION} route`);
-    notificationQueue.grantSendMessages(callback);
 
-    const worker = paymentsFunction(BACKGROUND_FUNCTIONS.worker.fn, { description: 'Applies queued provider notifications', timeout: WORKER_TIMEOUT });
+    const { worker: workerEntry, sweeper: sweeperEntry } = BACKGROUND_FUNCTIONS;
+    const worker = paymentsFunction(workerEntry.fn, workerEntry.access, { description: 'Applies queued provider notifications', timeout: WORKER_TIMEOUT });
+    // Consuming is the worker's by being the queue's event source (receive, delete, change visibility).
     worker.addEventSource(
       new SqsEventSource(notificationQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(2), reportBatchItemFailures: true }),
     );
 
-    const sweeper = paymentsFunction(BACKGROUND_FUNCTIONS.sweeper.fn, {
+    const sweeper = paymentsFunction(sweeperEntry.fn, sweeperEntry.access, {
       description: 'Every minute: reminders, query-then-expire, provider close, outbox relay',
       timeout: Duration.seconds(60),
       // Two overlapping sweeps would race for the same due payments.
@@ -130,15 +138,24 @@ export class PaymentsStack extends Stack {
       targets: [new LambdaFunction(sweeper, { retryAttempts: 0 })],
     });
 
-    new PaymentsObservability(this, 'Observability', {
-      functions: [...routeFunctions.values(), worker, sweeper],
+    const observability = new PaymentsObservability(this, 'Observability', {
+      functions: this.functions.map(({ fn }) => fn),
       worker,
       deadLetterQueue,
-      alarmEmail: context('alarmEmail'),
+      alarmEmail: config.alarmEmail,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'ProviderConfigSecretArn', { value: providerConfig.secretArn });
+    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the payments API', value: api.endpoint });
+    for (const provider of PAYMENT_METHODS) {
+      new CfnOutput(this, `CallbackUrl${provider.charAt(0).toUpperCase()}${provider.slice(1)}`, {
+        description: `Register at ${PROVIDER_LABELS[provider]} as the payment notification URL`,
+        value: `${publicBaseUrl}/api/payments/callback/${provider}`,
+      });
+    }
+    new CfnOutput(this, 'NotificationQueueUrl', { description: 'NOTIFICATION_QUEUE_URL for npm run dlq:replay', value: notificationQueue.queueUrl });
+    new CfnOutput(this, 'NotificationDlqUrl', { description: 'NOTIFICATION_DLQ_URL for npm run dlq:replay', value: deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'EventBusName', { description: 'Domain events are published here', value: bus.eventBusName });
+    new CfnOutput(this, 'DashboardUrl', { description: 'The payments dashboard', value: observability.dashboardUrl });
+    new CfnOutput(this, 'ProviderSecretArn', { description: 'Put the provider config document here', value: providerConfig.secretArn });
   }
 }

@@ -12,7 +12,6 @@ export async function dashboardFigures(input: { metrics: RecordedMetrics; bus: R
   const latencies = metrics.values(Metric.CallbackLatency).sort((a, b) => a - b);
   const percentile = (p: number) => (latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]! * 10) / 10 : null);
   const ratio = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 1000) / 10 : null);
-  const open = await repo.findDuePayments(new Date('9999-01-01T00:00:00Z'), { limit: 1000 });
   const recentIds = [...new Set(bus.published.map((event) => event.detail.paymentId).filter((id): id is string => !!id).reverse())].slice(0, 10);
   const recent = await repo.getPayments(recentIds);
   return {
@@ -20,7 +19,8 @@ export async function dashboardFigures(input: { metrics: RecordedMetrics; bus: R
     callbackLatencyMs: { p50: percentile(50), p99: percentile(99), samples: latencies.length },
     signatureFailureRatePercent: ratio(metrics.total(Metric.SignatureFailure), metrics.total(Metric.CallbackReceived)),
     timeoutRatePercent: ratio(counts.PaymentExpired, metrics.total(Metric.PaymentsCreated)),
-    paymentsInFlight: open.items.length,
+    // Counted as the sweeper counts it for CloudWatch (Metric.PaymentsInFlight), but live.
+    paymentsInFlight: await repo.countOpenPayments(),
     counts: { ...counts, created: metrics.total(Metric.PaymentsCreated), callbacks: metrics.total(Metric.CallbackReceived), signatureProbes: metrics.total(Metric.SignatureProbe), latePayments: metrics.total(Metric.LatePayment), duplicatePayments: metrics.total(Metric.DuplicatePayment) },
     deadLetterDepth: await input.deadLetterDepth(),
     recentPayments: recent.map((payment) => ({ paymentId: payment.paymentId, orderId: payment.orderId, method: payment.method, amount: payment.amount, status: payment.status, logs: payment.logs })),

@@ -1,14 +1,25 @@
-import { sqsClient, redriveDeadLetters } from '../shared/adapters/sqs-queue';
+import { AWS_CLIENT_LIMITS } from '../shared/adapters/aws-client-limits';
+import { awsQueueRegion, redriveDeadLetters, sqsClient, startDeadLetterRedrive } from '../shared/adapters/sqs-queue';
 
 /**
  * `npm run dlq:replay`: moves dead-lettered payment notifications back to the worker's queue once
- * their cause is fixed. Against AWS: NOTIFICATION_QUEUE_URL and NOTIFICATION_DLQ_URL (credentials
- * and region from the usual AWS environment). Against `npm start`: asks the local runtime.
+ * their cause is fixed. With NOTIFICATION_QUEUE_URL and NOTIFICATION_DLQ_URL: queues in AWS get an
+ * SQS message move task (credentials from the usual AWS environment, the region from the URL);
+ * another SQS endpoint (a stand-in without move tasks) is redriven message by message. Without
+ * them: asks the local runtime (`npm start`).
  */
 async function main() {
   const { NOTIFICATION_QUEUE_URL: queueUrl, NOTIFICATION_DLQ_URL: dlqUrl } = process.env;
   if (queueUrl && dlqUrl) {
-    const moved = await redriveDeadLetters(sqsClient(), { queueUrl, dlqUrl });
+    const region = awsQueueRegion(dlqUrl);
+    if (region && awsQueueRegion(queueUrl)) {
+      const task = await startDeadLetterRedrive(sqsClient({ ...AWS_CLIENT_LIMITS, region }), { queueUrl, dlqUrl });
+      console.log(`Started moving ~${task.messagesToMove} dead-lettered notification(s) from ${task.sourceArn} to ${task.destinationArn}.`);
+      console.log(`Task handle: ${task.taskHandle}`);
+      console.log(`Progress: aws sqs list-message-move-tasks --region ${region} --source-arn ${task.sourceArn}`);
+      return;
+    }
+    const moved = await redriveDeadLetters(sqsClient(AWS_CLIENT_LIMITS), { queueUrl, dlqUrl });
     console.log(`Re-drove ${moved} dead-lettered notification(s) to ${queueUrl}`);
     return;
   }

@@ -3,14 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import path from 'node:path';
 import type { APIGatewayProxyResultV2, Context, ScheduledEvent } from 'aws-lambda';
 import { DynamoRepository } from '../shared/adapters/dynamo-repository';
-import { intEnv, sweeperFromEnv, timingFromEnv } from '../shared/adapters/env';
+import { intEnv, orderPolicyFromEnv, sweeperFromEnv, timingFromEnv } from '../shared/adapters/env';
 import { RecordedMetrics } from '../shared/adapters/recorded-metrics';
 import { RecordingEventBus } from '../shared/adapters/recording-event-bus';
 import { redriveDeadLetters, sqsNotificationQueue } from '../shared/adapters/sqs-queue';
 import type { Deps, Logger } from '../shared/core/deps';
 import type { Product } from '../shared/domain/order';
-import { parsePaymentsConfig, type PaymentsConfig } from '../shared/providers/config';
+import { parsePaymentsConfigText, type PaymentsConfig } from '../shared/providers/config';
 import { createProviders } from '../shared/providers/registry';
+import { localWiring, type Wiring } from '../shared/http/handler';
 import { ADMIN_SCOPE, BACKGROUND_FUNCTIONS } from '../shared/http/routes';
 import { MalformedPathError, matchRoute, toApiGatewayEvent } from './api-gateway';
 import { DASHBOARD_HTML, dashboardFigures } from './dashboard';
@@ -129,10 +130,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       providers: createProviders(config),
       timing: timingFromEnv(env),
       sweeper: sweeperFromEnv(env),
+      orders: orderPolicyFromEnv(env),
       publicBaseUrl: baseUrl,
-      returnUrl: `${baseUrl}/_local/dashboard`,
+      // A page that exists locally; the order id shows in the address bar.
+      returnUrlTemplate: `${baseUrl}/_local/dashboard?orderId={orderId}`,
     };
-    const getDeps = async () => deps;
+    const wiring = localWiring(async () => deps);
 
     if ((await repo.listProducts()).length === 0) {
       for (const product of DEMO_PRODUCTS) await repo.commit([{ kind: 'putProduct', product }]);
@@ -145,30 +148,30 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const handlerFor = async (fn: string) => {
       let handler = handlers.get(fn);
       if (!handler) {
-        const module = (await import(`../functions/${fn}/handler.ts`)) as { makeHandler(deps: () => Promise<Deps>): HttpHandler };
-        handler = module.makeHandler(getDeps);
+        const module = (await import(`../functions/${fn}/handler.ts`)) as { makeHandler(wiring: Wiring): HttpHandler };
+        handler = module.makeHandler(wiring);
         handlers.set(fn, handler);
       }
       return handler;
     };
 
-    const worker = (await import(`../functions/${BACKGROUND_FUNCTIONS.worker.fn}/handler.ts`)) as { makeHandler(deps: () => Promise<Deps>): SqsHandler };
+    const worker = (await import(`../functions/${BACKGROUND_FUNCTIONS.worker.fn}/handler.ts`)) as { makeHandler(wiring: Wiring): SqsHandler };
     const eventSource = startSqsEventSource({
       client: queues.client,
       queueUrl: queues.queueUrl,
-      handler: worker.makeHandler(getDeps),
+      handler: worker.makeHandler(wiring),
       onError: (error) => log(`! worker poll: ${String(error)}`),
     });
     stops.push(() => eventSource.stop());
 
     const sweeperModule = (await import(`../functions/${BACKGROUND_FUNCTIONS.sweeper.fn}/handler.ts`)) as {
-      makeHandler(deps: () => Promise<Deps>): (event: ScheduledEvent) => Promise<unknown>;
+      makeHandler(wiring: Wiring): (event: ScheduledEvent, context: Context) => Promise<unknown>;
     };
-    const sweeperHandler = sweeperModule.makeHandler(getDeps);
+    const sweeperHandler = sweeperModule.makeHandler(wiring);
     let sweeping: Promise<unknown> | undefined;
     const runSweeper = () => {
       // Like a schedule with reserved concurrency 1: a run still going is not started again.
-      sweeping ??= sweeperHandler(scheduledEvent()).finally(() => (sweeping = undefined));
+      sweeping ??= sweeperHandler(scheduledEvent(), lambdaContext(BACKGROUND_FUNCTIONS.sweeper.fn)).finally(() => (sweeping = undefined));
       return sweeping;
     };
     const interval = setInterval(() => void runSweeper().catch((error) => log(`! sweeper: ${String(error)}`)), intEnv('SWEEP_INTERVAL_SECONDS', 60, env, [1, 86_400]) * 1000);
@@ -246,13 +249,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 async function providerConfig(options: RuntimeOptions, baseUrl: string): Promise<{ config: PaymentsConfig; configPath: string; sandboxKeys: SandboxKeys }> {
   const generated = await loadOrCreateSandboxKeys(options.dataDir, baseUrl);
   if (!options.paymentsConfigPath) return { config: generated.config, configPath: generated.configPath, sandboxKeys: generated.sandboxKeys };
-  let document: unknown;
-  try {
-    document = JSON.parse(await readFile(options.paymentsConfigPath, 'utf8'));
-  } catch (error) {
-    throw new Error(`PAYMENTS_CONFIG ${options.paymentsConfigPath} could not be read as JSON: ${(error as Error).message}`, { cause: error });
-  }
-  return { config: parsePaymentsConfig(document), configPath: options.paymentsConfigPath, sandboxKeys: {} };
+  const config = parsePaymentsConfigText(await readFile(options.paymentsConfigPath, 'utf8'), `PAYMENTS_CONFIG ${options.paymentsConfigPath}`);
+  return { config, configPath: options.paymentsConfigPath, sandboxKeys: {} };
 }
 
 function retryDelays(env: NodeJS.ProcessEnv): number[] {

@@ -1,12 +1,12 @@
 import { addPayment } from '../../shared/core/orders';
-import { awsDeps } from '../../shared/adapters/aws-deps';
-import { type DepsProvider, httpRoute } from '../../shared/http/handler';
+import { awsWiring } from '../../shared/adapters/aws-deps';
+import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
 /** POST /api/orders/{orderId}/payments: pay again after a failed, cancelled or expired payment. */
-export const makeHandler = (deps: DepsProvider) =>
-  httpRoute(routeOf('add-payment'), deps, ({ deps, customerId, params, body, remember }) =>
+export const makeHandler = (wiring: Wiring) =>
+  httpRoute(routeOf('add-payment'), wiring, ({ deps, customerId, params, body, remember }) =>
     addPayment(deps, { customerId, orderId: params.orderId, method: body.paymentMethod, ttlMinutes: body.ttlMinutes }, remember),
   );
 
-export const handler = makeHandler(awsDeps);
+export const handler = makeHandler(awsWiring('add-payment'));

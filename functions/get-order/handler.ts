@@ -1,10 +1,10 @@
 import { getOrder } from '../../shared/core/orders';
-import { awsDeps } from '../../shared/adapters/aws-deps';
-import { type DepsProvider, httpRoute } from '../../shared/http/handler';
+import { awsWiring } from '../../shared/adapters/aws-deps';
+import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
 /** GET /api/orders/{orderId}: the order and all its payments. */
-export const makeHandler = (deps: DepsProvider) =>
-  httpRoute(routeOf('get-order'), deps, ({ deps, customerId, params }) => getOrder(deps, customerId, params.orderId));
+export const makeHandler = (wiring: Wiring) =>
+  httpRoute(routeOf('get-order'), wiring, ({ deps, customerId, params }) => getOrder(deps, customerId, params.orderId));
 
-export const handler = makeHandler(awsDeps);
+export const handler = makeHandler(awsWiring('get-order'));

@@ -1,4 +1,5 @@
 import {
+  ConditionalCheckFailedException,
   type DynamoDBClient,
   TransactionCanceledException,
   type CancellationReason,
@@ -9,13 +10,15 @@ import {
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
-import { AlreadyExistsError, NotFoundError, OutOfStockError, StaleStateError } from '../domain/errors';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { AlreadyExistsError, NotFoundError, OutOfStockError, StaleStateError, TooManyPendingOrdersError } from '../domain/errors';
 import type { Order, Product } from '../domain/order';
 import { nextSweepAt, type Payment } from '../domain/payment';
 import type { ProviderName } from '../providers/types';
@@ -30,7 +33,7 @@ import {
   type Repository,
   type Write,
 } from '../core/ports';
-import { OPEN_PAYMENT_SHARDS, OUTBOX_SHARD, TABLE } from './table-definition';
+import { OPEN_PAYMENT_SHARDS, OUTBOX_SHARD, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
 
 const key = {
   order: (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' }),
@@ -40,15 +43,19 @@ const key = {
   notification: (provider: string, eventId: string) => ({ pk: `EVENT#${provider}#${eventId}`, sk: 'EVENT' }),
   outbox: (outboxId: string) => ({ pk: `OUTBOX#${outboxId}`, sk: 'OUTBOX' }),
   callback: (provider: string, eventId: string, receivedAt?: string) => ({ pk: `CALLBACK#${provider}#${eventId}`, sk: `RECEIVED#${receivedAt ?? ''}` }),
+  customer: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'CUSTOMER' }),
 };
 
 const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
-/** Which index partition an open payment lives in: a stable hash, so it never moves. */
-export function paymentShard(paymentId: string): string {
-  const bucket = createHash('sha256').update(paymentId).digest().readUInt32BE(0) % OPEN_PAYMENT_SHARDS;
-  return `PAYMENT#${bucket}`;
+/** Which due-index partition an item lives in: a stable hash of its id, so it never moves. */
+function dueShard(prefix: DuePrefix, id: string): string {
+  return `${prefix}#${createHash('sha256').update(id).digest().readUInt32BE(0) % DUE_SHARDS[prefix]}`;
 }
+type DuePrefix = 'PAYMENT' | 'ORDER';
+const DUE_SHARDS: Record<DuePrefix, number> = { PAYMENT: OPEN_PAYMENT_SHARDS, ORDER: UNPAID_ORDER_SHARDS };
+
+export const paymentShard = (paymentId: string) => dueShard('PAYMENT', paymentId);
 
 const STORAGE_ATTRIBUTES = ['pk', 'sk', 'kind', TABLE.dueIndex.partitionKey, TABLE.dueIndex.sortKey, TABLE.catalogIndex.partitionKey, TABLE.ttlAttribute];
 
@@ -64,7 +71,16 @@ function paymentItem(payment: Payment): Record<string, unknown> {
   return { ...key.payment(payment.paymentId), kind: 'payment', ...payment, ...(dueAt ? { dueShard: paymentShard(payment.paymentId), dueAt } : {}) };
 }
 
-const orderItem = (order: Order) => ({ ...key.order(order.orderId), kind: 'order', ...order });
+/** An outbox entry stays in the due index while it has events to publish. */
+function outboxItem(entry: OutboxEntry): Record<string, unknown> {
+  return { ...key.outbox(entry.outboxId), kind: 'outbox', ...entry, ...(entry.events.length > 0 ? { dueShard: OUTBOX_SHARD, dueAt: entry.publishBy } : {}) };
+}
+
+function orderItem(order: Order): Record<string, unknown> {
+  // Pending with no open payment: indexed by when it became unpaid; in any other state it drops out.
+  const unpaidSince = order.status === 'pending' && !order.openPaymentId ? order.unpaidSince : undefined;
+  return { ...key.order(order.orderId), kind: 'order', ...order, ...(unpaidSince ? { dueShard: dueShard('ORDER', order.orderId), dueAt: unpaidSince } : {}) };
+}
 const productItem = (product: Product) => ({ ...key.product(product.sku), kind: 'product', catalog: 'PRODUCT', ...product });
 
 const ONCE_ONLY: ReadonlySet<Write['kind']> = new Set(['recordIdempotency', 'recordNotification']);
@@ -189,6 +205,23 @@ export class DynamoRepository implements Repository {
               : new NotFoundError('product', write.sku),
         };
       }
+      case 'countPendingOrders': {
+        const { customerId, delta, limit } = write;
+        const capped = delta > 0 && limit !== undefined;
+        return {
+          item: {
+            Update: {
+              TableName,
+              Key: key.customer(customerId),
+              UpdateExpression: 'SET #kind = :kind ADD pendingOrders :delta',
+              ...(capped ? { ConditionExpression: 'attribute_not_exists(pendingOrders) OR pendingOrders <= :room' } : {}),
+              ExpressionAttributeNames: { '#kind': 'kind' },
+              ExpressionAttributeValues: { ':kind': 'customer', ':delta': delta, ...(capped ? { ':room': limit - delta } : {}) },
+            },
+          },
+          onConditionFailed: () => new TooManyPendingOrdersError(limit ?? 0),
+        };
+      }
       case 'putProduct':
         return putIfAbsent(productItem(write.product), () => new AlreadyExistsError('product', write.product.sku));
       case 'recordIdempotency': {
@@ -201,18 +234,18 @@ export class DynamoRepository implements Repository {
         const item = { ...key.notification(record.provider, record.eventId), kind: 'notification', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) };
         return putIfAbsent(item, () => new NotificationAlreadyAppliedError(record.provider, record.eventId));
       }
-      case 'addToOutbox': {
-        const { entry } = write;
-        const item = { ...key.outbox(entry.outboxId), kind: 'outbox', ...entry, dueShard: OUTBOX_SHARD, dueAt: entry.publishBy };
-        return putIfAbsent(item, () => new AlreadyExistsError('outbox entry', entry.outboxId));
-      }
+      case 'addToOutbox':
+        return putIfAbsent(outboxItem(write.entry), () => new AlreadyExistsError('outbox entry', write.entry.outboxId));
       case 'archiveCallback': {
-        const { record } = write;
+        const { bodyBase64, ...record } = write.record;
+        // Gzipped binary rather than base64 text: a body of the largest accepted size makes an
+        // item a fraction of DynamoDB's 400 KB limit (base64 alone would add a third).
+        const bodyGzip = gzipSync(Buffer.from(bodyBase64, 'base64'));
         return {
           item: {
             Put: {
               TableName,
-              Item: { ...key.callback(record.provider, record.eventId, record.receivedAt), kind: 'callback', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) },
+              Item: { ...key.callback(record.provider, record.eventId, record.receivedAt), kind: 'callback', ...record, bodyGzip, expiresAtEpoch: epochSeconds(record.expiresAt) },
             },
           },
           onConditionFailed: () => new Error('unconditional write cannot fail a condition'),
@@ -279,31 +312,43 @@ export class DynamoRepository implements Repository {
     const page = await this.doc.send(
       new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }),
     );
-    return (page.Items ?? []).map((item) => stripStorage<ArchivedCallback>(item));
+    return (page.Items ?? []).map((item) => {
+      const { bodyGzip, ...record } = stripStorage<Omit<ArchivedCallback, 'bodyBase64'> & { bodyGzip: Uint8Array }>(item);
+      return { ...record, bodyBase64: gunzipSync(bodyGzip).toString('base64') };
+    });
   }
 
-  async findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>> {
+  findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>> {
+    return this.findDue<Payment>('PAYMENT', dueBy, options, (payment) => nextSweepAt(payment) ?? '');
+  }
+
+  findUnpaidOrders(unpaidSince: Date, options: { limit: number; cursor?: string }): Promise<Page<Order>> {
+    return this.findDue<Order>('ORDER', unpaidSince, options, (order) => order.unpaidSince ?? '');
+  }
+
+  /** Items of one kind in the due index, due by `dueBy`, a page at a time. */
+  private async findDue<T>(prefix: DuePrefix, dueBy: Date, options: { limit: number; cursor?: string }, dueAtOf: (item: T) => string): Promise<Page<T>> {
     // The cursor walks the shards in order, resuming inside one where the last page stopped.
     let { shard, startKey } = decodeCursor(options.cursor);
-    const items: Payment[] = [];
-    while (shard < OPEN_PAYMENT_SHARDS && items.length < options.limit) {
+    const items: T[] = [];
+    while (shard < DUE_SHARDS[prefix] && items.length < options.limit) {
       const page = await this.doc.send(
         new QueryCommand({
           TableName: this.table,
           IndexName: TABLE.dueIndex.name,
           KeyConditionExpression: 'dueShard = :shard AND dueAt <= :dueBy',
-          ExpressionAttributeValues: { ':shard': `PAYMENT#${shard}`, ':dueBy': dueBy.toISOString() },
+          ExpressionAttributeValues: { ':shard': `${prefix}#${shard}`, ':dueBy': dueBy.toISOString() },
           ExclusiveStartKey: startKey,
           Limit: options.limit - items.length,
         }),
       );
-      items.push(...(page.Items ?? []).map((item) => stripStorage<Payment>(item)));
+      items.push(...(page.Items ?? []).map((item) => stripStorage<T>(item)));
       startKey = page.LastEvaluatedKey;
       if (!startKey) shard += 1;
     }
-    const done = shard >= OPEN_PAYMENT_SHARDS;
+    const done = shard >= DUE_SHARDS[prefix];
     // Each shard comes back in time order; a page spanning shards is merged back into it.
-    items.sort((a, b) => (nextSweepAt(a) ?? '').localeCompare(nextSweepAt(b) ?? ''));
+    items.sort((a, b) => dueAtOf(a).localeCompare(dueAtOf(b)));
     return { items, cursor: done ? undefined : encodeCursor({ shard, startKey }) };
   }
 
@@ -326,6 +371,38 @@ export class DynamoRepository implements Repository {
 
   async deleteOutboxEntry(outboxId: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: key.outbox(outboxId) }));
+  }
+
+  async replaceOutboxEntry(entry: OutboxEntry): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: outboxItem(entry), ConditionExpression: 'attribute_exists(pk)' }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async countOpenPayments(): Promise<number> {
+    // Every open payment, and only those, has a place in the sparse due index: a COUNT query per
+    // shard reads nothing else (its cost is the size of the open payments, paid once a minute).
+    let open = 0;
+    for (let shard = 0; shard < OPEN_PAYMENT_SHARDS; shard++) {
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: TABLE.dueIndex.name,
+            KeyConditionExpression: 'dueShard = :shard',
+            ExpressionAttributeValues: { ':shard': `PAYMENT#${shard}` },
+            Select: 'COUNT',
+            ExclusiveStartKey,
+          }),
+        );
+        open += page.Count ?? 0;
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+    }
+    return open;
   }
 
   private async batchGet<T>(keys: Array<{ pk: string; sk: string }>): Promise<T[]> {

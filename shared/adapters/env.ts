@@ -1,5 +1,7 @@
 import type { PaymentTimingConfig } from '../core/ports';
-import { DEFAULT_SWEEPER, type SweeperConfig } from '../core/deps';
+import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/deps';
+import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments';
+import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
 
 /** Environment read once, by getters that throw with the variable's name when it is missing. */
 export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -18,7 +20,6 @@ export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = 
   return value;
 }
 
-
 export function timingFromEnv(env: NodeJS.ProcessEnv = process.env): PaymentTimingConfig {
   const ttlMinutes = intEnv('PAYMENT_TTL_MINUTES', 30, env, [1, 24 * 60]);
   const reminderMinutes = intEnv('PAYMENT_REMINDER_MINUTES', 5, env, [0, 24 * 60]);
@@ -32,5 +33,49 @@ export function sweeperFromEnv(env: NodeJS.ProcessEnv = process.env): SweeperCon
     batchSize: intEnv('SWEEP_BATCH_SIZE', DEFAULT_SWEEPER.batchSize, env, [1, 1000]),
     budgetMs: intEnv('SWEEP_BUDGET_MS', DEFAULT_SWEEPER.budgetMs, env, [100, 900_000]),
     expiryGraceSeconds: intEnv('PAYMENT_EXPIRY_GRACE_SECONDS', DEFAULT_SWEEPER.expiryGraceSeconds, env),
+  };
+}
+
+/** PUBLIC_BASE_URL: this API's address, for provider notify URLs and the OpenAPI document. */
+export function publicBaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return absoluteUrl('PUBLIC_BASE_URL', requiredEnv('PUBLIC_BASE_URL', env)).replace(/\/$/, '');
+}
+
+/**
+ * PAYMENT_RETURN_URL: the shop's page the customer returns to after paying, `{orderId}` replaced
+ * per payment (https://shop.example/orders/{orderId}). Required: no default page exists.
+ */
+export function returnUrlTemplateFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const template = env.PAYMENT_RETURN_URL;
+  if (!template) throw new Error(`Missing environment variable PAYMENT_RETURN_URL: the shop's page customers return to after paying, e.g. https://shop.example/orders/${RETURN_URL_ORDER_PLACEHOLDER}`);
+  const example = returnUrlFor(template, { orderId: 'ord_example' });
+  const unknown = /\{[^}]*\}/.exec(example)?.[0];
+  if (unknown) throw new Error(`PAYMENT_RETURN_URL has the placeholder ${unknown}; only ${RETURN_URL_ORDER_PLACEHOLDER} is replaced`);
+  absoluteUrl('PAYMENT_RETURN_URL', example);
+  return template;
+}
+
+/** PAYMENTS_SECRET_MAX_AGE_SECONDS: how long the provider secret is cached, so a rotation shows within it. */
+export function secretMaxAgeSecondsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return intEnv('PAYMENTS_SECRET_MAX_AGE_SECONDS', 300, env, [0, 86_400]);
+}
+
+function absoluteUrl(name: string, value: string): string {
+  if (!URL.canParse(value) || !['http:', 'https:'].includes(new URL(value).protocol)) throw new Error(`${name} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * PROVIDER_TIMEOUT_MS bounds each attempt of an outbound provider call. At most 2.5 s: its
+ * attempts and waits must stay inside the API functions' 10 s timeout (see DEFAULT_PROVIDER_HTTP).
+ */
+export function providerHttpFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderHttpConfig {
+  return { ...DEFAULT_PROVIDER_HTTP, timeoutMs: intEnv('PROVIDER_TIMEOUT_MS', DEFAULT_PROVIDER_HTTP.timeoutMs, env, [100, 2_500]) };
+}
+
+export function orderPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): OrderPolicy {
+  return {
+    maxPendingPerCustomer: intEnv('MAX_PENDING_ORDERS_PER_CUSTOMER', DEFAULT_ORDER_POLICY.maxPendingPerCustomer, env, [1, 10_000]),
+    unpaidCancelMinutes: intEnv('ORDER_UNPAID_CANCEL_MINUTES', DEFAULT_ORDER_POLICY.unpaidCancelMinutes, env, [1, 525_600]),
   };
 }

@@ -28,8 +28,6 @@ export class RecordedMetrics implements Metrics {
     this.push({ name, value, unit, dimensions, at: this.clock() });
   }
 
-  flush(): void {}
-
   /** Sum of a counter, optionally only the samples matching some dimensions. */
   total(name: MetricName, where: Record<string, string> = {}): number {
     return this.matching(name, where).reduce((sum, sample) => sum + sample.value, 0);

@@ -1,5 +1,5 @@
 import type { DomainEvent } from '../domain/events';
-import type { EventPublisher } from '../core/ports';
+import type { EventPublisher, PublishFailure } from '../core/ports';
 
 /** The local stand-in for the EventBridge bus: keeps what was published, newest last. */
 export class RecordingEventBus implements EventPublisher {
@@ -8,12 +8,13 @@ export class RecordingEventBus implements EventPublisher {
 
   constructor(private readonly maxEvents = 10_000) {}
 
-  async publish(events: readonly DomainEvent[]): Promise<void> {
+  async publish(events: readonly DomainEvent[]): Promise<{ failed: PublishFailure[] }> {
     for (const event of events) {
       this.published.push(event);
       for (const listener of this.listeners) listener(event);
     }
     if (this.published.length > this.maxEvents) this.published.splice(0, this.published.length - this.maxEvents);
+    return { failed: [] };
   }
 
   onPublish(listener: (event: DomainEvent) => void): void {

@@ -7,6 +7,7 @@
  *   IDEMP#<customer>#<key> / IDEMP   the first response to a creating request       (TTL)
  *   EVENT#<provider>#<eventId> / EVENT  a provider notification already applied     (TTL)
  *   OUTBOX#<id>          / OUTBOX    domain events committed but not yet published
+ *   CUSTOMER#<customerId> / CUSTOMER  the customer's count of pending orders (capped on create)
  */
 export const TABLE = {
   partitionKey: 'pk',
@@ -15,16 +16,18 @@ export const TABLE = {
   ttlAttribute: 'expiresAtEpoch',
   /**
    * Sparse index of work the sweeper must do, ordered by when: open payments (by their next
-   * reminder / provider query / expiry) and unpublished outbox entries. Items leave it by having
-   * the two attributes removed, so the sweeper never scans the table.
+   * reminder / provider query / expiry), pending orders with no open payment (by when they became
+   * unpaid) and unpublished outbox entries. Items leave it by having the two attributes removed,
+   * so the sweeper never scans the table.
    */
   dueIndex: { name: 'DueByTime', partitionKey: 'dueShard', sortKey: 'dueAt' },
   /** Sparse index listing the product catalogue without a scan. */
   catalogIndex: { name: 'Catalog', partitionKey: 'catalog', sortKey: 'sku' },
 } as const;
 
-/** Open payments are spread over a few index partitions so no single key runs hot. */
+/** Open payments and unpaid orders are spread over a few index partitions each so no single key runs hot. */
 export const OPEN_PAYMENT_SHARDS = 4;
+export const UNPAID_ORDER_SHARDS = 4;
 export const OUTBOX_SHARD = 'OUTBOX';
 
 /** Every key attribute is a string. */

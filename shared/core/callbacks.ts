@@ -7,6 +7,13 @@ import { matchesPayment } from './notifications';
 
 /** Archived raw callbacks are kept 30 days for inspection and replay. */
 export const CALLBACK_ARCHIVE_MS = 30 * 24 * 60 * 60 * 1000;
+/**
+ * The largest callback body accepted. Real notifications are a few KB (WeChat's encrypted
+ * envelope, Alipay's form, the bank's JSON); 64 KiB leaves room for fields the providers add
+ * without notice, keeps every archive item far below DynamoDB's 400 KB item limit, and refuses
+ * anything bigger before the work of verifying it.
+ */
+export const MAX_CALLBACK_BYTES = 64 * 1024;
 /** Never archived: credentials a proxy might add. Signatures stay: a replay re-verifies them. */
 const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'x-api-key']);
 const SIGNATURE_FAILURES: ReadonlySet<RejectionReason> = new Set(['bad_signature', 'unknown_key', 'decrypt_failed']);
@@ -34,6 +41,13 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
   deps.metrics.count(Metric.CallbackReceived, 1, dims);
   const provider = deps.providers[providerId];
   if (!provider) return notFound;
+  if (callback.body.length > MAX_CALLBACK_BYTES) {
+    // Never acceptable, so a 4xx: retrying cannot make it smaller. Refused unread and unverified.
+    deps.metrics.count(Metric.CallbackTooLarge, 1, dims);
+    deps.metrics.count(Metric.CallbackRejected, 1, { ...dims, reason: 'too_large' });
+    deps.logger.warn('callback rejected', { provider: providerId, reason: 'too_large', bodyBytes: callback.body.length, maxBytes: MAX_CALLBACK_BYTES });
+    return { ...provider.reject(`body over ${MAX_CALLBACK_BYTES} bytes`, false), statusCode: 413 };
+  }
 
   const now = deps.clock.now();
   let verification = refusingRefunds(provider.verifyCallback(callback, now));

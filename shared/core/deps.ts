@@ -23,6 +23,13 @@ export interface SweeperConfig {
   expiryGraceSeconds: number;
 }
 
+export interface OrderPolicy {
+  /** Pending orders one customer may hold at once; the next create is refused (stock hoarding). */
+  maxPendingPerCustomer: number;
+  /** An order with no open payment is cancelled (stock released) this long after its last payment ended. */
+  unpaidCancelMinutes: number;
+}
+
 /** Everything the core needs, injected: AWS adapters in Lambda, local ones in `npm start` and tests. */
 export interface Deps {
   repo: Repository;
@@ -34,10 +41,14 @@ export interface Deps {
   providers: Partial<Record<PaymentMethod, PaymentProvider>>;
   timing: PaymentTimingConfig;
   sweeper: SweeperConfig;
+  orders: OrderPolicy;
   /** Public base URL of this API, for provider notify URLs (`<base>/api/payments/callback/<provider>`). */
   publicBaseUrl: string;
-  /** Where the customer's browser goes back to after paying. */
-  returnUrl: string;
+  /**
+   * The shop's page the customer's browser goes back to after paying, as a template:
+   * `{orderId}` is replaced by the payment's order (returnUrlFor in shared/core/payments.ts).
+   */
+  returnUrlTemplate: string;
 }
 
 export const DEFAULT_SWEEPER: SweeperConfig = {
@@ -46,4 +57,9 @@ export const DEFAULT_SWEEPER: SweeperConfig = {
   batchSize: 100,
   budgetMs: 40_000,
   expiryGraceSeconds: 120,
+};
+
+export const DEFAULT_ORDER_POLICY: OrderPolicy = {
+  maxPendingPerCustomer: 20,
+  unpaidCancelMinutes: 24 * 60,
 };

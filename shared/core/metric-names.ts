@@ -12,10 +12,12 @@ export const Metric = {
   PaymentFailed: 'PaymentFailed',
   PaymentCancelled: 'PaymentCancelled',
   PaymentExpired: 'PaymentExpired',
+  OrdersCancelled: 'OrdersCancelled',
   CallbackReceived: 'CallbackReceived',
   CallbackAccepted: 'CallbackAccepted',
   CallbackRejected: 'CallbackRejected',
   CallbackEnqueueFailed: 'CallbackEnqueueFailed',
+  CallbackTooLarge: 'CallbackTooLarge',
   CallbackLatency: 'CallbackLatency',
   SignatureFailure: 'SignatureFailure',
   SignatureProbe: 'SignatureProbe',
@@ -28,6 +30,8 @@ export const Metric = {
   DuplicatePayment: 'DuplicatePayment',
   EventsPublished: 'EventsPublished',
   OutboxPublishFailed: 'OutboxPublishFailed',
+  /** An event the bus can never take (over its size limit): kept in the outbox for an operator. */
+  EventsUndeliverable: 'EventsUndeliverable',
   RemindersSent: 'RemindersSent',
   PaymentsRescuedByQuery: 'PaymentsRescuedByQuery',
   ProviderQueryFailed: 'ProviderQueryFailed',
@@ -43,8 +47,9 @@ export type MetricUnit = 'Count' | 'Milliseconds' | 'Seconds';
 export interface Metrics {
   /** Adds to a counter; `dimensions` such as provider or reason split it. */
   count(name: MetricName, value?: number, dimensions?: Record<string, string>): void;
-  /** Records one observation of a duration or level. */
+  /**
+   * Records one observation of a duration or level. Sending what was recorded is not the core's
+   * business: in Lambda the observability middleware flushes after every invocation.
+   */
   observe(name: MetricName, value: number, unit: MetricUnit, dimensions?: Record<string, string>): void;
-  /** Sends what was recorded (EMF: one log line). Called at the end of each invocation. */
-  flush(): void;
 }

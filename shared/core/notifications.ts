@@ -1,9 +1,10 @@
 import { DomainError, NotFoundError, StaleStateError } from '../domain/errors';
 import type { DomainEvent } from '../domain/events';
 import type { PaymentNotification } from '../domain/notification';
-import { noteOnPayment, type Payment, settleNotification, settlePayment } from '../domain';
+import { parkForReview, type Payment, settleNotification, settlePayment } from '../domain';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
+import { orderChangeWrites } from './order-writes';
 import { commitWithEvents, publishOutboxEntry } from './outbox';
 import { closeAtProvider } from './payments';
 import { NotificationAlreadyAppliedError, type Write } from './ports';
@@ -12,7 +13,7 @@ import { NotificationAlreadyAppliedError, type Write } from './ports';
 export const DEDUPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const MAX_ATTEMPTS = 5;
 
-export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch';
+export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch' | 'extra_capture';
 
 /** A notification for a payment we do not have (yet): retried, then dead-lettered for a human. */
 export class UnknownPaymentError extends DomainError {
@@ -90,11 +91,12 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
 
   const mismatch = matchesPayment(notification, payment);
   if (mismatch !== 'ok') {
-    // Money that does not match is never applied; it is recorded on the payment and alarmed.
+    // Money that does not match is never applied: the payment is parked for a person and alarmed.
     deps.metrics.count(Metric.AmountMismatch, 1, { provider: notification.provider });
-    deps.logger.error('notification does not match its payment', { paymentId: payment.paymentId, eventId: notification.eventId, mismatch });
-    const noted = noteOnPayment(payment, { reason: `rejected ${notification.outcome} notification: ${mismatch}`, source: 'provider', ref: notification.eventId }, now);
-    await deps.repo.commit([dedupe('amount_mismatch'), { kind: 'updatePayment', before: payment, after: noted }]);
+    deps.logger.error('notification does not match its payment; parked for review', { paymentId: payment.paymentId, eventId: notification.eventId, mismatch });
+    const reason = `${mismatch}: ${notification.provider} ${notification.via} says ${notification.outcome} for ${notification.amount} ${notification.currency}, the payment is ${payment.amount} ${payment.currency}`;
+    const parked = parkForReview(payment, { reason, source: 'provider', ref: notification.eventId }, now);
+    await deps.repo.commit([dedupe('amount_mismatch'), { kind: 'updatePayment', before: payment, after: parked }]);
     return 'amount_mismatch';
   }
 
@@ -107,9 +109,16 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
     await deps.repo.commit([dedupe('ignored'), { kind: 'updatePayment', before: payment, after: settlement.payment }]);
     return 'ignored';
   }
+  if (settlement.kind === 'extra_capture') {
+    // Money taken twice: kept on the payment with refundRequired; the refunds feature pays it back.
+    await commitWithEvents(deps, [dedupe('extra_capture'), { kind: 'updatePayment', before: payment, after: settlement.payment }], settlement.events, outboxIdOf(notification));
+    deps.metrics.count(Metric.DuplicatePayment, 1, { provider: notification.provider });
+    deps.logger.error('provider captured a succeeded payment again; refund required', { paymentId: payment.paymentId, capture: settlement.capture });
+    return 'extra_capture';
+  }
 
   const writes: Write[] = [dedupe('applied'), { kind: 'updatePayment', before: payment, after: settlement.payment }];
-  if (settlement.order) writes.push({ kind: 'updateOrder', before: order, after: settlement.order });
+  if (settlement.order) writes.push(...orderChangeWrites(order, settlement.order));
   const events: DomainEvent[] = [...settlement.events];
   const superseded = settlement.supersededPaymentId ? await deps.repo.getPayment(settlement.supersededPaymentId) : undefined;
   const supersededOrder = settlement.order ?? order;

@@ -1,13 +1,27 @@
-import { NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, ValidationError } from '../domain/errors';
+import { DomainError, NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, ValidationError } from '../domain/errors';
 import { orderEvent, type DomainEvent } from '../domain/events';
-import { createOrder, type Order, priceItems, type RequestedItem } from '../domain/order';
-import { createPayment, type PaymentMethod, settlePayment, StaleStateError, statusEvent, transitionPayment } from '../domain';
+import { cancelledOrder, createOrder, type Order, priceItems, type RequestedItem, withNewPayment } from '../domain/order';
+import {
+  assertNotUnderReview,
+  closesAt,
+  createPayment,
+  effectiveStatus,
+  type Payment,
+  PaymentClosingError,
+  type PaymentMethod,
+  settlePayment,
+  StaleStateError,
+  statusEvent,
+  transitionPayment,
+} from '../domain';
 import type { Deps } from './deps';
 import { newId } from './ids';
 import { Metric } from './metric-names';
-import { commitWithEvents } from './outbox';
+import { orderChangeWrites, pendingOrdersAdded } from './order-writes';
+import { commitSize, commitWithEvents } from './outbox';
 import { closeAtProvider } from './payments';
-import type { Write } from './ports';
+import { MAX_WRITES_PER_COMMIT, type Write } from './ports';
+import { decideAgainOnStale } from './stale';
 import { type OrderView, orderView, type PaymentView, paymentView } from './views';
 
 export interface OrderResult {
@@ -15,8 +29,19 @@ export interface OrderResult {
   payment: PaymentView;
 }
 
-/** Largest batch: each order is 2 writes plus one per distinct SKU, within DynamoDB's 100-item transaction. */
+/** Most orders in one batch; what a batch writes must also fit one transaction (BatchTooLargeError). */
 export const MAX_ORDERS_PER_BATCH = 20;
+
+/** The batch's writes do not fit one transaction; the API promises all or nothing, so it is refused whole. */
+export class BatchTooLargeError extends DomainError {
+  constructor(needed: number, limit: number) {
+    super(
+      'BATCH_TOO_LARGE',
+      `This batch needs ${needed} writes in one transaction; at most ${limit} fit (2 per order, 1 per distinct SKU, 1 for the customer's pending-order count, 1 for its events, 1 for the Idempotency-Key record): split it`,
+      { limit, needed },
+    );
+  }
+}
 
 export interface CreateOrdersInput {
   customerId: string;
@@ -50,10 +75,6 @@ export async function createOrders(deps: Deps, input: CreateOrdersInput, extraWr
   // One stock write per SKU across the whole batch (a transaction may touch an item only once).
   const reserved = new Map<string, number>();
   for (const { order } of created) for (const item of order.items) reserved.set(item.sku, (reserved.get(item.sku) ?? 0) + item.quantity);
-  for (const [sku, quantity] of reserved) {
-    const available = catalogue.get(sku)!.stock;
-    if (available < quantity) throw new OutOfStockError(sku, quantity, available);
-  }
 
   const results: OrderResult[] = created.map(({ order, payment }) => ({ order: orderView(order), payment: paymentView(payment, now) }));
   const writes: Write[] = [
@@ -62,8 +83,18 @@ export async function createOrders(deps: Deps, input: CreateOrdersInput, extraWr
       { kind: 'createPayment', payment },
     ]),
     ...[...reserved].map(([sku, quantity]): Write => ({ kind: 'adjustStock', sku, delta: -quantity })),
+    pendingOrdersAdded(input.customerId, created.length, deps.orders.maxPendingPerCustomer),
+    ...extraWrites(results),
   ];
-  await commitWithEvents(deps, [...writes, ...extraWrites(results)], created.map(({ order }) => orderEvent('OrderCreated', order)));
+  const events = created.map(({ order }) => orderEvent('OrderCreated', order));
+  // Counted from the very writes about to be committed, so the check cannot drift from them.
+  const needed = commitSize(writes, events);
+  if (needed > MAX_WRITES_PER_COMMIT) throw new BatchTooLargeError(needed, MAX_WRITES_PER_COMMIT);
+  for (const [sku, quantity] of reserved) {
+    const available = catalogue.get(sku)!.stock;
+    if (available < quantity) throw new OutOfStockError(sku, quantity, available);
+  }
+  await commitWithEvents(deps, writes, events);
   deps.metrics.count(Metric.OrdersCreated, created.length);
   deps.metrics.count(Metric.PaymentsCreated, created.length, { provider: input.method });
   return results;
@@ -100,8 +131,9 @@ export interface AddPaymentInput {
 
 /**
  * A new payment for a pending order whose earlier payments all ended unpaid. The order's open
- * slot is taken by a conditional write, so two concurrent re-pays cannot both succeed. An unpaid
- * `init` payment past its expiry is expired in the same transaction (no provider knows it).
+ * slot is taken by a conditional write, so two concurrent re-pays cannot both succeed. An open
+ * payment past its expiry (GET reads it expired) is expired in the same transaction, once it can
+ * no longer take money (see `expireForReplacement`).
  */
 export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites: (body: unknown) => Write[] = () => []) {
   const now = deps.clock.now();
@@ -113,9 +145,9 @@ export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites
   let previousMethod: PaymentMethod | undefined;
   if (order.openPaymentId) {
     const open = await deps.repo.getPayment(order.openPaymentId);
-    const expiredUnstarted = open?.status === 'init' && now.toISOString() >= open.expiresAt;
-    if (!open || !expiredUnstarted) throw new PaymentAlreadyOpenError(order.orderId, order.openPaymentId);
-    const expiry = transitionPayment(open, { to: 'expired', now, source: 'customer', reason: 'expired unpaid; replaced by a new payment' });
+    if (open) assertNotUnderReview(open);
+    if (!open || effectiveStatus(open, now) !== 'expired') throw new PaymentAlreadyOpenError(order.orderId, order.openPaymentId);
+    const expiry = await expireForReplacement(deps, open, now);
     writes.push({ kind: 'updatePayment', before: open, after: expiry.after });
     // The sweeper will not see it again (terminal), so its PaymentExpired is announced here.
     events.push(statusEvent(expiry.after)!);
@@ -128,7 +160,7 @@ export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites
   const method = input.method ?? previousMethod ?? 'wechat';
   const timing = { ...deps.timing, ttlMinutes: effectiveTtl(deps.timing.ttlMinutes, input.ttlMinutes) };
   const payment = createPayment({ paymentId, orderId: order.orderId, customerId: order.customerId, amount: order.totalAmount, method, now, timing });
-  const after: Order = { ...order, openPaymentId: paymentId, paymentIds: [...order.paymentIds, paymentId], updatedAt: now.toISOString(), version: order.version + 1 };
+  const after = withNewPayment(order, paymentId, now);
   const body = paymentView(payment, now);
   writes.push({ kind: 'createPayment', payment }, { kind: 'updateOrder', before: order, after }, ...extraWrites(body));
   try {
@@ -148,11 +180,33 @@ export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites
 }
 
 /**
+ * An open payment past its expiry, expired so that a new one can replace it. No provider knows an
+ * unstarted one. A started one may still be paid at its provider, so it is closed there first: a
+ * paid one cannot be closed (PROVIDER_UNAVAILABLE, and its callback pays the order). A provider
+ * without close (the bank) refuses it after the signed expiry plus the clock-skew grace, so until
+ * then the answer is PAYMENT_CLOSING: never two payments the customer could both pay.
+ */
+async function expireForReplacement(deps: Deps, open: Payment, now: Date) {
+  let reason = 'expired unpaid; replaced by a new payment';
+  if (open.status === 'processing') {
+    const closed = await closeAtProvider(deps, open, now);
+    const providerClosesAt = closesAt(open, deps.sweeper.expiryGraceSeconds);
+    if (closed === 'unsupported' && now < providerClosesAt) throw new PaymentClosingError(open.paymentId, providerClosesAt);
+    if (closed === 'closed') reason = 'expired unpaid; closed at the provider; replaced by a new payment';
+  }
+  return transitionPayment(open, { to: 'expired', now, source: 'customer', reason });
+}
+
+/**
  * Cancels an unpaid order: its open payment is cancelled (closed at the provider first if the
  * customer may already be paying) and its stock released, in one transaction. Cancelling a
- * cancelled order again answers the same.
+ * cancelled order again answers the same, also when the two cancels race.
  */
-export async function cancelOrder(deps: Deps, customerId: string, orderId: string) {
+export function cancelOrder(deps: Deps, customerId: string, orderId: string) {
+  return decideAgainOnStale(() => cancelOrderOnce(deps, customerId, orderId));
+}
+
+async function cancelOrderOnce(deps: Deps, customerId: string, orderId: string) {
   const order = await loadOwnOrder(deps, customerId, orderId);
   if (order.status === 'cancelled') return { order: orderView(order) };
   if (order.status !== 'pending') throw new OrderNotPendingError(order.orderId, order.status);
@@ -163,6 +217,7 @@ export async function cancelOrder(deps: Deps, customerId: string, orderId: strin
   if (order.openPaymentId) {
     const open = await deps.repo.getPayment(order.openPaymentId);
     if (open && (open.status === 'init' || open.status === 'processing')) {
+      assertNotUnderReview(open);
       if (open.status === 'processing') await closeAtProvider(deps, open, now);
       const settlement = settlePayment(open, order, { to: 'cancelled', now, source: 'customer', reason: 'order cancelled by customer' });
       if (settlement.kind === 'applied') {
@@ -171,11 +226,9 @@ export async function cancelOrder(deps: Deps, customerId: string, orderId: strin
       }
     }
   }
-  const cancelled: Order = { ...order, status: 'cancelled', cancelledAt: now.toISOString(), updatedAt: now.toISOString(), version: order.version + 1 };
-  delete cancelled.openPaymentId;
-  writes.push({ kind: 'updateOrder', before: order, after: cancelled });
-  for (const item of order.items) writes.push({ kind: 'adjustStock', sku: item.sku, delta: item.quantity });
-  events.push(orderEvent('OrderCancelled', cancelled));
+  const cancelled = cancelledOrder(order, now, 'customer');
+  writes.push(...orderChangeWrites(order, cancelled));
+  events.push(orderEvent('OrderCancelled', cancelled, { reason: cancelled.cancelReason }));
   await commitWithEvents(deps, writes, events);
   for (const event of events) if (event.type === 'PaymentCancelled') deps.metrics.count(Metric.PaymentCancelled, 1, { provider: String(event.detail.method) });
   return { order: orderView(cancelled) };

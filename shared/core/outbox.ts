@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DomainEvent } from '../domain/events';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
-import type { OutboxEntry, Write } from './ports';
+import type { OutboxEntry, PublishFailure, Write } from './ports';
 
 const RELAY_GRACE_MS = 60_000;
 
@@ -12,6 +12,11 @@ const RELAY_GRACE_MS = 60_000;
  * the next sweeper run (or by a redelivery of the same notification): a committed change never
  * loses its event. Event ids are deterministic, so a repeat publish is recognisable downstream.
  */
+/** How many writes commitWithEvents commits: `writes`, plus the outbox entry when there are events. */
+export function commitSize(writes: readonly Write[], events: readonly DomainEvent[]): number {
+  return writes.length + (events.length > 0 ? 1 : 0);
+}
+
 export async function commitWithEvents(deps: Deps, writes: readonly Write[], events: readonly DomainEvent[], outboxId?: string): Promise<void> {
   if (events.length === 0) {
     await deps.repo.commit(writes);
@@ -28,18 +33,44 @@ export async function commitWithEvents(deps: Deps, writes: readonly Write[], eve
   await publishOutboxEntry(deps, entry);
 }
 
-/** Publishes and removes one entry. A failure is left for the relay: the change itself is safe. */
+/**
+ * Publishes one entry, then removes it, or keeps in it exactly the events the bus did not take
+ * (the relay retries those, with the same ids). An event the bus can never take is logged as an
+ * error, counted, and parked in the entry, so it is neither lost nor retried forever. A failure
+ * is left for the relay: the change itself is safe. True when nothing is left to retry.
+ */
 export async function publishOutboxEntry(deps: Deps, entry: OutboxEntry): Promise<boolean> {
+  if (entry.events.length === 0) return true;
+  let failed: PublishFailure[];
   try {
-    await deps.events.publish(entry.events);
-    deps.metrics.count(Metric.EventsPublished, entry.events.length);
-    await deps.repo.deleteOutboxEntry(entry.outboxId);
-    return true;
+    ({ failed } = await deps.events.publish(entry.events));
   } catch (error) {
+    failed = entry.events.map((event) => ({ event, reason: String(error), retryable: true }));
+  }
+  const published = entry.events.length - failed.length;
+  if (published > 0) deps.metrics.count(Metric.EventsPublished, published);
+  const retry = failed.filter((failure) => failure.retryable);
+  const parked = failed.filter((failure) => !failure.retryable);
+  for (const { event, reason } of parked) {
+    deps.metrics.count(Metric.EventsUndeliverable, 1, { type: event.type });
+    deps.logger.error('event cannot be published: parked in its outbox entry for an operator', { outboxId: entry.outboxId, eventId: event.id, type: event.type, reason });
+  }
+  if (retry.length > 0) {
     deps.metrics.count(Metric.OutboxPublishFailed);
-    deps.logger.warn('event publish failed; the outbox relay will retry', { outboxId: entry.outboxId, error: String(error) });
+    deps.logger.warn('event publish failed; the outbox relay will retry', { outboxId: entry.outboxId, eventIds: retry.map(({ event }) => event.id), reason: retry[0]!.reason });
+  }
+  try {
+    const undeliverable = [...(entry.undeliverable ?? []), ...parked.map(({ event }) => event)];
+    if (retry.length === 0 && undeliverable.length === 0) await deps.repo.deleteOutboxEntry(entry.outboxId);
+    else if (failed.length < entry.events.length || parked.length > 0) {
+      await deps.repo.replaceOutboxEntry({ ...entry, events: retry.map(({ event }) => event), ...(undeliverable.length > 0 ? { undeliverable } : {}) });
+    }
+  } catch (error) {
+    // Left as it was: the relay publishes it again, under the same event ids.
+    deps.logger.warn('outbox entry not updated after publishing', { outboxId: entry.outboxId, error: String(error) });
     return false;
   }
+  return retry.length === 0;
 }
 
 /** Publishes entries whose writer did not (sweeper): returns how many were published. */

@@ -1,9 +1,11 @@
 import { DomainError, InvalidTransitionError, NotFoundError, StaleStateError } from '../domain/errors';
-import { settlePayment, transitionPayment, type Payment, statusEvent } from '../domain';
+import { assertNotUnderReview, effectiveStatus, nextLookAt, settlePayment, transitionPayment, type Payment, statusEvent } from '../domain';
 import { ProviderNotSupportedError, type PaymentProvider } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
+import { orderChangeWrites } from './order-writes';
 import { commitWithEvents } from './outbox';
+import { decideAgainOnStale } from './stale';
 import { paymentView } from './views';
 
 export class ProviderNotConfiguredError extends DomainError {
@@ -44,6 +46,14 @@ export function notifyUrl(deps: Deps, payment: Pick<Payment, 'method'>): string 
   return `${deps.publicBaseUrl}/api/payments/callback/${payment.method}`;
 }
 
+/** The placeholder of the shop's return page template (PAYMENT_RETURN_URL) that names the order. */
+export const RETURN_URL_ORDER_PLACEHOLDER = '{orderId}';
+
+/** The shop's page the customer's browser goes back to after paying, for this payment's order. */
+export function returnUrlFor(template: string, payment: Pick<Payment, 'orderId'>): string {
+  return template.replaceAll(RETURN_URL_ORDER_PLACEHOLDER, encodeURIComponent(payment.orderId));
+}
+
 /**
  * Creates the checkout at the payment's provider and moves the payment init → processing.
  * Idempotent: a processing payment answers with the pay URL it already has.
@@ -51,9 +61,10 @@ export function notifyUrl(deps: Deps, payment: Pick<Payment, 'method'>): string 
 export async function startPayment(deps: Deps, input: { customerId: string; paymentId: string; channel?: 'page' | 'wap' }) {
   const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
   const now = deps.clock.now();
+  // What GET reads decides: an expired payment hands out no pay URL, not even its old one.
+  if (effectiveStatus(payment, now) === 'expired') throw new PaymentExpiredError(payment.paymentId);
   if (payment.status === 'processing' && payment.payUrl) return { payment: paymentView(payment, now), payUrl: payment.payUrl };
   if (payment.status !== 'init') throw new InvalidTransitionError('payment', payment.status, 'processing');
-  if (now.toISOString() >= payment.expiresAt) throw new PaymentExpiredError(payment.paymentId);
 
   const provider = providerFor(deps, payment);
   let payUrl: string;
@@ -61,7 +72,7 @@ export async function startPayment(deps: Deps, input: { customerId: string; paym
     ({ payUrl } = await provider.createPayUrl({
       payment: { ...payment, description: `Order ${payment.orderId}` },
       notifyUrl: notifyUrl(deps, payment),
-      returnUrl: deps.returnUrl,
+      returnUrl: returnUrlFor(deps.returnUrlTemplate, payment),
       channel: input.channel,
       now,
     }));
@@ -69,7 +80,7 @@ export async function startPayment(deps: Deps, input: { customerId: string; paym
     deps.logger.warn('provider refused to create the checkout', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
     throw new ProviderUnavailableError(payment.method, 'create the checkout');
   }
-  const nextQueryAt = new Date(now.getTime() + deps.sweeper.firstQueryAfterSeconds * 1000).toISOString();
+  const nextQueryAt = nextLookAt(payment, now, deps.sweeper.firstQueryAfterSeconds * 1000);
   const { after } = transitionPayment(payment, { to: 'processing', now, source: 'customer', reason: 'checkout created', set: { payUrl, nextQueryAt } });
   try {
     await commitWithEvents(deps, [{ kind: 'updatePayment', before: payment, after }], [statusEvent(after)!]);
@@ -88,24 +99,31 @@ export async function startPayment(deps: Deps, input: { customerId: string; paym
 
 /**
  * Closes a processing payment at its provider so it can no longer be paid there. A provider
- * without a close operation (the bank) relies on the expiry signed into its pay URL instead.
+ * without a close operation (the bank) relies on the expiry signed into its pay URL instead:
+ * 'unsupported' says so. A paid payment cannot be closed: that is a failure too.
  */
-export async function closeAtProvider(deps: Deps, payment: Payment, now: Date): Promise<void> {
+export async function closeAtProvider(deps: Deps, payment: Payment, now: Date): Promise<'closed' | 'unsupported'> {
   try {
     await providerFor(deps, payment).closePayment(payment.paymentId, now);
+    return 'closed';
   } catch (error) {
-    if (error instanceof ProviderNotSupportedError) return;
+    if (error instanceof ProviderNotSupportedError) return 'unsupported';
     deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
     deps.logger.warn('provider close failed', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
     throw new ProviderUnavailableError(payment.method, 'close the payment');
   }
 }
 
-/** The customer gives up on a payment: init/processing → cancelled; the order stays pending. */
-export async function cancelPayment(deps: Deps, input: { customerId: string; paymentId: string }) {
+/** The customer gives up on a payment: init/processing → cancelled; the order stays pending. Racing cancels both answer cancelled. */
+export function cancelPayment(deps: Deps, input: { customerId: string; paymentId: string }) {
+  return decideAgainOnStale(() => cancelPaymentOnce(deps, input));
+}
+
+async function cancelPaymentOnce(deps: Deps, input: { customerId: string; paymentId: string }) {
   const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
   const now = deps.clock.now();
   if (payment.status === 'cancelled') return paymentView(payment, now);
+  assertNotUnderReview(payment);
   if (payment.status === 'processing') await closeAtProvider(deps, payment, now);
   const order = await deps.repo.getOrder(payment.orderId);
   if (!order) throw new NotFoundError('order', payment.orderId);
@@ -113,7 +131,7 @@ export async function cancelPayment(deps: Deps, input: { customerId: string; pay
   if (settlement.kind !== 'applied') return paymentView(payment, now);
   await commitWithEvents(
     deps,
-    [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? [{ kind: 'updateOrder' as const, before: order, after: settlement.order }] : [])],
+    [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? orderChangeWrites(order, settlement.order) : [])],
     settlement.events,
   );
   deps.metrics.count(Metric.PaymentCancelled, 1, { provider: payment.method });

@@ -42,7 +42,13 @@ export interface DedupeRecord {
 /** Domain events committed with a state change and not yet published (transactional outbox). */
 export interface OutboxEntry {
   outboxId: string;
+  /** Still to publish: the relay retries these, with the same event ids. */
   events: DomainEvent[];
+  /**
+   * Events the bus can never accept (too large): kept here for an operator, out of the relay's
+   * way. An entry left with only these is no longer due (see Repository.replaceOutboxEntry).
+   */
+  undeliverable?: DomainEvent[];
   createdAt: string;
   /** When the sweeper should publish it if the writer did not (crashed in between). */
   publishBy: string;
@@ -74,6 +80,8 @@ export type Write =
   | { kind: 'updatePayment'; before: Payment; after: Payment }
   /** Negative: reserve (conditional on enough stock); positive: release. */
   | { kind: 'adjustStock'; sku: string; delta: number }
+  /** The customer's count of pending orders; a rise is conditional on staying within `limit`. */
+  | { kind: 'countPendingOrders'; customerId: string; delta: number; limit?: number }
   | { kind: 'putProduct'; product: Product }
   | { kind: 'recordIdempotency'; record: IdempotencyRecord }
   | { kind: 'recordNotification'; record: DedupeRecord }
@@ -86,8 +94,11 @@ export interface Page<T> {
   cursor?: string;
 }
 
+/** The most writes one commit may hold: DynamoDB's TransactWriteItems limit (each write is one item). */
+export const MAX_WRITES_PER_COMMIT = 100;
+
 export interface Repository {
-  /** All writes in one transaction: all happen or none does. */
+  /** All writes (at most MAX_WRITES_PER_COMMIT) in one transaction: all happen or none does. */
   commit(writes: readonly Write[]): Promise<void>;
 
   getProducts(skus: readonly string[]): Promise<Map<string, Product>>;
@@ -103,11 +114,20 @@ export interface Repository {
 
   /** Open payments whose next sweep time is at or before `dueBy`, earliest first within a page. */
   findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>>;
+  /** Pending orders with no open payment since at or before `unpaidSince` (the sweeper cancels them). */
+  findUnpaidOrders(unpaidSince: Date, options: { limit: number; cursor?: string }): Promise<Page<Order>>;
   /** Outbox entries not published by their writer in time. */
   findPendingOutbox(dueBy: Date, limit: number): Promise<OutboxEntry[]>;
   getOutboxEntry(outboxId: string): Promise<OutboxEntry | undefined>;
   /** Removes a published outbox entry (idempotent). */
   deleteOutboxEntry(outboxId: string): Promise<void>;
+  /**
+   * Rewrites an entry after a partial publish: only what is still to publish stays due for the
+   * relay. Does nothing when the entry is gone (another publisher finished it).
+   */
+  replaceOutboxEntry(entry: OutboxEntry): Promise<void>;
+  /** Open (init or processing) payments, counted on the due index: the "payments in flight". */
+  countOpenPayments(): Promise<number>;
 }
 
 export interface NotificationQueue {
@@ -115,8 +135,21 @@ export interface NotificationQueue {
   enqueue(notification: PaymentNotification): Promise<void>;
 }
 
+/** An event the bus did not take. */
+export interface PublishFailure {
+  event: DomainEvent;
+  /** Why, for the log line: the bus's error code, or the size that made it unpublishable. */
+  reason: string;
+  /** False when retrying cannot help (the event is larger than the bus accepts). */
+  retryable: boolean;
+}
+
 export interface EventPublisher {
-  publish(events: readonly DomainEvent[]): Promise<void>;
+  /**
+   * Publishes what the bus accepts and answers which events it did not (none: all were
+   * published). Rejects only when nothing can be said about the outcome.
+   */
+  publish(events: readonly DomainEvent[]): Promise<{ failed: PublishFailure[] }>;
 }
 
 export interface PaymentTimingConfig {

@@ -14,7 +14,7 @@ export function orderView(order: Order) {
     updatedAt: order.updatedAt,
     ...(order.openPaymentId ? { openPaymentId: order.openPaymentId } : {}),
     ...(order.paidAt ? { paidAt: order.paidAt, paidByPaymentId: order.paidByPaymentId } : {}),
-    ...(order.cancelledAt ? { cancelledAt: order.cancelledAt } : {}),
+    ...(order.cancelledAt ? { cancelledAt: order.cancelledAt, ...(order.cancelReason ? { cancelReason: order.cancelReason } : {}) } : {}),
   };
 }
 
@@ -35,6 +35,7 @@ export function paymentView(payment: Payment, now: Date) {
     ...(payment.providerTransactionId ? { providerTransactionId: payment.providerTransactionId } : {}),
     ...(payment.latePayment ? { latePayment: true } : {}),
     ...(payment.refundRequired ? { refundRequired: true } : {}),
+    ...(payment.needsReview ? { needsReview: true } : {}),
     logs: payment.logs,
   };
 }

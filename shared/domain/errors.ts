@@ -74,6 +74,29 @@ export class PaymentAlreadyOpenError extends DomainError {
   }
 }
 
+/** An expired payment its provider may still accept for a little while (no close API): pay again after `retryAt`. */
+export class TooManyPendingOrdersError extends DomainError {
+  constructor(readonly limit: number) {
+    super('TOO_MANY_PENDING_ORDERS', `You already have ${limit} unpaid orders; pay or cancel one before ordering more`, { limit });
+  }
+}
+
+/** An expired payment its provider may still accept for a little while (no close API): pay again after `retryAt`. */
+export class PaymentClosingError extends DomainError {
+  constructor(readonly paymentId: string, retryAt: Date) {
+    super('PAYMENT_CLOSING', `Payment ${paymentId} has expired, but its provider may accept it until ${retryAt.toISOString()}; pay again after that`, {
+      paymentId,
+      retryAt: retryAt.toISOString(),
+    });
+  }
+}
+
+export class PaymentUnderReviewError extends DomainError {
+  constructor(readonly paymentId: string, reason?: string) {
+    super('PAYMENT_UNDER_REVIEW', `Payment ${paymentId} is held for review by our staff; it cannot be changed until they resolve it`, { paymentId, reason });
+  }
+}
+
 export class IdempotencyKeyReusedError extends DomainError {
   constructor() {
     super('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body');

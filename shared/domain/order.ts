@@ -41,9 +41,19 @@ export interface Order {
   openPaymentId?: string;
   paidByPaymentId?: string;
   paidAt?: string;
+  /**
+   * When its last payment ended unpaid, while the order is pending with no open payment: it is
+   * cancelled (its stock released) once it has stayed so for the order policy's unpaid minutes.
+   */
+  unpaidSince?: string;
   cancelledAt?: string;
+  cancelReason?: OrderCancelReason;
   version: number;
 }
+
+/** Why an order was cancelled: by its customer, or by the sweeper after staying unpaid too long. */
+export const ORDER_CANCEL_REASONS = ['customer', 'unpaid'] as const;
+export type OrderCancelReason = (typeof ORDER_CANCEL_REASONS)[number];
 
 export interface RequestedItem {
   sku: string;
@@ -95,6 +105,47 @@ export function createOrder(input: NewOrder): Order {
 
 export function assertOrderTransition(from: OrderStatus, to: OrderStatus): void {
   if (!ORDER_TRANSITIONS[from].includes(to)) throw new InvalidTransitionError('order', from, to);
+}
+
+const changed = (order: Order, now: Date): Order => ({ ...order, updatedAt: now.toISOString(), version: order.version + 1 });
+
+/** A pending order whose open payment ended unpaid: no payment open, unpaid from now on. */
+export function withoutOpenPayment(order: Order, now: Date): Order {
+  const after: Order = { ...changed(order, now), unpaidSince: now.toISOString() };
+  delete after.openPaymentId;
+  return after;
+}
+
+/** A pending order given a new payment to pay it with. */
+export function withNewPayment(order: Order, paymentId: string, now: Date): Order {
+  const after: Order = { ...changed(order, now), openPaymentId: paymentId, paymentIds: [...order.paymentIds, paymentId] };
+  delete after.unpaidSince;
+  return after;
+}
+
+export function paidOrder(order: Order, paymentId: string, now: Date): Order {
+  assertOrderTransition(order.status, 'paid');
+  const after: Order = { ...changed(order, now), status: 'paid', paidAt: now.toISOString(), paidByPaymentId: paymentId };
+  delete after.openPaymentId;
+  delete after.unpaidSince;
+  return after;
+}
+
+export function cancelledOrder(order: Order, now: Date, reason: OrderCancelReason): Order {
+  assertOrderTransition(order.status, 'cancelled');
+  const after: Order = { ...changed(order, now), status: 'cancelled', cancelledAt: now.toISOString(), cancelReason: reason };
+  delete after.openPaymentId;
+  delete after.unpaidSince;
+  return after;
+}
+
+/**
+ * When a pending order with no open payment has gone `unpaidMinutes` without one, and the sweeper
+ * cancels it; undefined while it has an open payment or is no longer pending.
+ */
+export function unpaidCancelAt(order: Order, unpaidMinutes: number): string | undefined {
+  if (order.status !== 'pending' || order.openPaymentId || !order.unpaidSince) return undefined;
+  return new Date(Date.parse(order.unpaidSince) + unpaidMinutes * 60_000).toISOString();
 }
 
 /**

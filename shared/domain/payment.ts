@@ -1,4 +1,4 @@
-import { InvalidTransitionError } from './errors';
+import { InvalidTransitionError, PaymentUnderReviewError } from './errors';
 import { CURRENCY, type Currency, type Fen } from './money';
 
 export const PAYMENT_STATUSES = ['init', 'processing', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
@@ -40,13 +40,40 @@ export interface Payment {
   payUrl?: string;
   providerTransactionId?: string;
   paidAt?: string;
-  /** Provider-confirmed success that arrived after the payment had ended (expired/cancelled/failed). */
+  /**
+   * Provider-confirmed success applied after the payment had ended (expired/cancelled/failed) or
+   * after its `expiresAt`, when it already read `expired`.
+   */
   latePayment?: boolean;
-  /** Money was taken but the order could not use it (already paid or cancelled): refund it. */
+  /**
+   * Money was taken that the order cannot use: refund it. That is the whole payment when it did
+   * not pay its order (already paid by another, or cancelled), and each of `extraCaptures` in any case.
+   */
   refundRequired?: boolean;
+  /** Money the provider took again for this payment under another transaction (a second capture). */
+  extraCaptures?: ExtraCapture[];
+  /**
+   * Parked for a person: the provider told us something we must not apply on our own (a paid
+   * amount that differs from ours). The sweeper leaves it alone and the customer cannot replace
+   * or cancel it until someone resolves it; `reviewReason` says why.
+   */
+  needsReview?: boolean;
+  reviewReason?: string;
   /** Optimistic-concurrency counter: every write is conditional on it. */
   version: number;
   logs: PaymentLogEntry[];
+}
+
+/**
+ * A success under another provider transaction for a payment that had already succeeded: money
+ * taken twice. The refunds feature refunds it by its `providerTransactionId` (never the payment's own).
+ */
+export interface ExtraCapture {
+  providerTransactionId: string;
+  amount: Fen;
+  capturedAt: string;
+  /** The provider notification that reported it. */
+  eventId?: string;
 }
 
 /**
@@ -114,18 +141,31 @@ export function transitionPayment(payment: Payment, request: TransitionRequest):
     version: payment.version + 1,
     logs: [...payment.logs, entry],
   };
-  if (kind === 'late-success') after.latePayment = true;
+  // Late: a success on a payment that had ended, or that read expired (past its expiresAt) when it
+  // came, so that what the customer read stays true in the record.
+  const late = request.to === 'succeeded' && isTerminal(effectiveStatus(payment, request.now));
+  if (late) after.latePayment = true;
   if (isTerminal(request.to)) {
     delete after.remindAt;
     delete after.nextQueryAt;
   }
-  return { before: payment, after, entry, late: kind === 'late-success' };
+  return { before: payment, after, entry, late };
 }
 
 /** A log line that records something we saw but did not apply (an out-of-order notification, say). */
 export function noteOnPayment(payment: Payment, note: Omit<PaymentLogEntry, 'at' | 'from' | 'to'>, now: Date): Payment {
   const entry: PaymentLogEntry = { at: now.toISOString(), from: payment.status, to: payment.status, ...note };
   return { ...payment, updatedAt: entry.at, version: payment.version + 1, logs: [...payment.logs, entry] };
+}
+
+/** Parks a payment for a person, with the reason in its log (see `Payment.needsReview`). */
+export function parkForReview(payment: Payment, note: { reason: string; source: TransitionSource; ref?: string }, now: Date): Payment {
+  const noted = noteOnPayment(payment, { ...note, reason: `parked for review: ${note.reason}` }, now);
+  return { ...noted, needsReview: true, reviewReason: note.reason };
+}
+
+export function assertNotUnderReview(payment: Payment): void {
+  if (payment.needsReview) throw new PaymentUnderReviewError(payment.paymentId, payment.reviewReason);
 }
 
 export interface PaymentTimingPolicy {
@@ -171,16 +211,53 @@ export function createPayment(input: NewPayment): Payment {
 }
 
 /**
- * When the sweeper must next look at an open payment: the earliest of its reminder, its next
- * provider query and its expiry. Undefined for a terminal payment (it leaves the sweeper's index).
+ * When the sweeper must next look at an open payment: the earliest of its reminder and, for an
+ * unstarted payment, its expiry; for a started one, its next provider look (the expiry at the
+ * latest, see `nextLookAt`). Undefined for a terminal or parked payment (it leaves the sweeper's index).
  */
 export function nextSweepAt(payment: Payment): string | undefined {
-  if (isTerminal(payment.status)) return undefined;
-  const candidates = [payment.expiresAt, payment.remindAt, payment.status === 'processing' ? payment.nextQueryAt : undefined];
-  return candidates.filter((t): t is string => t !== undefined).sort()[0];
+  if (isTerminal(payment.status) || payment.needsReview) return undefined;
+  const look = payment.status === 'processing' ? (payment.nextQueryAt ?? payment.expiresAt) : payment.expiresAt;
+  return [look, payment.remindAt].filter((t): t is string => t !== undefined).sort()[0];
 }
 
-/** An open payment past its expiry reads as expired even before the sweeper has run. */
+/**
+ * Until when a started payment's provider may still take it without a close API (the bank): its
+ * signed expiry plus the clock-skew grace.
+ */
+export function closesAt(payment: Pick<Payment, 'expiresAt'>, graceSeconds: number): Date {
+  return new Date(Date.parse(payment.expiresAt) + graceSeconds * 1000);
+}
+
+/**
+ * Whether a started payment is due to be asked about at its provider (a query, or past expiry the
+ * query-then-close): at its next look, which past expiry is the retry of an earlier attempt.
+ */
+export function providerLookDue(payment: Payment, now: Date): boolean {
+  return payment.status === 'processing' && !payment.needsReview && (payment.nextQueryAt ?? payment.expiresAt) <= now.toISOString();
+}
+
+/**
+ * When to look at a started payment next, `delayMs` from now. Before its expiry never later than
+ * the expiry (the expiry is a look of its own); past it, a retry waits the whole delay.
+ */
+export function nextLookAt(payment: Pick<Payment, 'expiresAt'>, now: Date, delayMs: number): string {
+  const wanted = now.getTime() + Math.max(delayMs, 1000);
+  const expiresMs = Date.parse(payment.expiresAt);
+  return new Date(now.getTime() < expiresMs ? Math.min(wanted, expiresMs) : wanted).toISOString();
+}
+
+/** The payment with its next provider look scheduled (a reminder is moot once it has expired). */
+export function scheduleNextLook(payment: Payment, now: Date, delayMs: number): Payment {
+  const after: Payment = { ...payment, nextQueryAt: nextLookAt(payment, now, delayMs), updatedAt: now.toISOString(), version: payment.version + 1 };
+  if (now.toISOString() >= payment.expiresAt) delete after.remindAt;
+  return after;
+}
+
+/**
+ * An open payment past its expiry reads as expired even before the sweeper has run; a parked one
+ * reads as it is (a person decides what it becomes).
+ */
 export function effectiveStatus(payment: Payment, now: Date): PaymentStatus {
-  return isOpen(payment.status) && now.toISOString() >= payment.expiresAt ? 'expired' : payment.status;
+  return isOpen(payment.status) && !payment.needsReview && now.toISOString() >= payment.expiresAt ? 'expired' : payment.status;
 }

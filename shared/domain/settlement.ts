@@ -1,8 +1,9 @@
 import { DomainError, InvalidTransitionError } from './errors';
 import { type DomainEvent, orderEvent, paymentEvent, statusEvent } from './events';
 import type { PaymentNotification } from './notification';
-import { assertOrderTransition, type Order } from './order';
-import { noteOnPayment, type Payment, type PaymentStatus, type TransitionSource, transitionPayment } from './payment';
+import { type Order, paidOrder, withoutOpenPayment } from './order';
+import type { Fen } from './money';
+import { effectiveStatus, type ExtraCapture, noteOnPayment, type Payment, type PaymentStatus, type TransitionSource, transitionPayment } from './payment';
 
 /**
  * Applying a payment outcome to the payment and its order together: the heart of order sync.
@@ -22,6 +23,8 @@ export type Settlement =
       /** Another payment still open for an order this success just paid: it must be cancelled. */
       supersededPaymentId?: string;
     }
+  /** A succeeded payment captured again under another provider transaction: kept, flagged for refund. */
+  | { kind: 'extra_capture'; payment: Payment; capture: ExtraCapture; events: DomainEvent[] }
   /** Recorded in the payment's log but not applied (it would move the payment backwards). */
   | { kind: 'ignored'; payment: Payment; reason: string }
   /** The payment is already in that state: nothing to write. */
@@ -34,10 +37,13 @@ export interface SettlementRequest {
   reason: string;
   ref?: string;
   providerTransactionId?: string;
+  /** What the provider says it took, for a success; the payment's amount when not given. */
+  amount?: Fen;
 }
 
 export function settlePayment(payment: Payment, order: Order, request: SettlementRequest): Settlement {
   if (payment.orderId !== order.orderId) throw new DomainError('ORDER_MISMATCH', `Payment ${payment.paymentId} is not for order ${order.orderId}`);
+  if (payment.status === 'succeeded' && request.to === 'succeeded') return captureAgain(payment, request);
   if (payment.status === request.to) return { kind: 'unchanged' };
 
   let transition;
@@ -64,15 +70,12 @@ export function settlePayment(payment: Payment, order: Order, request: Settlemen
   const events: DomainEvent[] = [];
   let nextOrder: Order | undefined;
   const releasesOpenSlot = order.openPaymentId === payment.paymentId;
-  const at = request.now.toISOString();
 
   let refundRequired = false;
   let duplicate = false;
   if (request.to === 'succeeded') {
     if (order.status === 'pending') {
-      assertOrderTransition(order.status, 'paid');
-      nextOrder = { ...order, status: 'paid', paidAt: at, paidByPaymentId: payment.paymentId, updatedAt: at, version: order.version + 1 };
-      delete nextOrder.openPaymentId;
+      nextOrder = paidOrder(order, payment.paymentId, request.now);
     } else {
       // The money arrived but the order cannot take it: paid by another payment, or cancelled.
       refundRequired = true;
@@ -80,17 +83,37 @@ export function settlePayment(payment: Payment, order: Order, request: Settlemen
       after = { ...after, refundRequired: true };
     }
   } else if (releasesOpenSlot && after.status !== 'processing') {
-    nextOrder = { ...order, updatedAt: at, version: order.version + 1 };
-    delete nextOrder.openPaymentId;
+    nextOrder = withoutOpenPayment(order, request.now);
   }
   const status = statusEvent(after);
   if (status) events.push(status);
-  if (transition.late) events.push(paymentEvent('LatePaymentReceived', after, { previousStatus: payment.status, refundRequired }));
+  if (transition.late) events.push(paymentEvent('LatePaymentReceived', after, { previousStatus: effectiveStatus(payment, request.now), refundRequired }));
   if (duplicate) events.push(paymentEvent('DuplicatePaymentDetected', after, { paidByPaymentId: order.paidByPaymentId }));
   if (nextOrder?.status === 'paid') events.push(orderEvent('OrderPaid', nextOrder, { paymentId: payment.paymentId }));
 
   const supersededPaymentId = nextOrder?.status === 'paid' && order.openPaymentId && !releasesOpenSlot ? order.openPaymentId : undefined;
   return { kind: 'applied', payment: after, order: nextOrder, events, late: transition.late, refundRequired, duplicate, supersededPaymentId };
+}
+
+/**
+ * Another success for a succeeded payment. The same provider transaction (or one we cannot tell
+ * apart, without an id) is the success we already have; another one is money taken twice.
+ */
+function captureAgain(payment: Payment, request: SettlementRequest): Settlement {
+  const transactionId = request.providerTransactionId;
+  const known = [payment.providerTransactionId, ...(payment.extraCaptures ?? []).map((capture) => capture.providerTransactionId)];
+  if (!transactionId || !payment.providerTransactionId || known.includes(transactionId)) return { kind: 'unchanged' };
+  const capture: ExtraCapture = {
+    providerTransactionId: transactionId,
+    amount: request.amount ?? payment.amount,
+    capturedAt: request.now.toISOString(),
+    ...(request.ref ? { eventId: request.ref } : {}),
+  };
+  const reason = `extra capture ${transactionId} of ${capture.amount} fen, refund required: ${request.reason}`;
+  const noted = noteOnPayment(payment, { reason, source: request.source, ref: request.ref }, request.now);
+  const after: Payment = { ...noted, refundRequired: true, extraCaptures: [...(payment.extraCaptures ?? []), capture] };
+  const event = paymentEvent('DuplicatePaymentDetected', after, { appliedTransactionId: payment.providerTransactionId, extraCapture: capture });
+  return { kind: 'extra_capture', payment: after, capture, events: [event] };
 }
 
 /** The settlement a verified provider notification asks for. */
@@ -102,5 +125,6 @@ export function settleNotification(payment: Payment, order: Order, notification:
     reason: `${notification.provider} ${notification.via}: ${notification.providerStatus}`,
     ref: notification.eventId,
     providerTransactionId: notification.providerTransactionId,
+    amount: notification.amount,
   });
 }

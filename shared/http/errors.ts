@@ -1,31 +1,50 @@
 import { z } from 'zod';
 import { DomainError } from '../domain/errors';
 
-/** One place maps domain error codes to HTTP statuses. Anything unknown is a plain 500. */
-const STATUS_BY_CODE: Record<string, number> = {
+/**
+ * Every code the API answers with and its HTTP status, in one place: errors are mapped with it,
+ * the OpenAPI document lists each status's codes from it, and a test holds the README to it.
+ * A domain code not listed is a plain 500 INTERNAL_ERROR.
+ */
+export const API_ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   INVALID_AMOUNT: 400,
   INVALID_JSON: 400,
   UNKNOWN_SKU: 400,
+  BATCH_TOO_LARGE: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   ORDER_NOT_FOUND: 404,
   PAYMENT_NOT_FOUND: 404,
   PRODUCT_NOT_FOUND: 404,
-  ROUTE_NOT_FOUND: 404,
+  /** A callback for a provider that is not one of ours, or not configured here. */
+  UNKNOWN_PROVIDER: 404,
   OUT_OF_STOCK: 409,
+  TOO_MANY_PENDING_ORDERS: 409,
   ORDER_NOT_PENDING: 409,
   PAYMENT_ALREADY_OPEN: 409,
   PAYMENT_EXPIRED: 409,
+  PAYMENT_UNDER_REVIEW: 409,
+  PAYMENT_CLOSING: 409,
   INVALID_TRANSITION: 409,
   STALE_STATE: 409,
   ALREADY_EXISTS: 409,
   IDEMPOTENCY_KEY_REUSED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** Another refusal of the body parser (middy). */
+  BAD_REQUEST: 400,
+  INTERNAL_ERROR: 500,
   PROVIDER_UNAVAILABLE: 502,
   PROVIDER_NOT_CONFIGURED: 503,
-};
+} as const satisfies Record<string, number>;
+
+/** The codes answered with `status`, in the table's order. */
+export function errorCodesWithStatus(status: number): string[] {
+  return Object.entries(API_ERROR_STATUS)
+    .filter(([, codeStatus]) => codeStatus === status)
+    .map(([code]) => code);
+}
 
 export class HttpError extends DomainError {}
 
@@ -35,7 +54,7 @@ export interface ErrorResponse {
 }
 
 export function statusOf(error: DomainError): number {
-  return STATUS_BY_CODE[error.code] ?? 500;
+  return (API_ERROR_STATUS as Record<string, number>)[error.code] ?? 500;
 }
 
 /** Maps any thrown value to the API's error shape; below 500 the message is shown, otherwise not. */

@@ -11,7 +11,27 @@ import { ADMIN_SCOPE, type RouteAuth } from './routes';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = { statusCode: number; body: unknown; headers?: Record<string, string> };
-export type DepsProvider = () => Promise<Deps>;
+
+/**
+ * What a handler module is built with (`makeHandler(wiring)`): awsWiring(<function>) in Lambda
+ * (shared/adapters/aws-deps.ts), localWiring in the local runtime and tests.
+ */
+export interface Wiring {
+  /** This invocation's dependencies; called once at the start of every invocation. */
+  deps: () => Promise<Deps>;
+  /** Around every invocation, outermost: Powertools logging context and metrics flush in Lambda. */
+  observability: readonly middy.MiddlewareObj[];
+}
+
+/** In-process wiring: these deps, and no middleware (metrics are recorded in memory, nothing to flush). */
+export function localWiring(deps: () => Promise<Deps>): Wiring {
+  return { deps, observability: [] };
+}
+
+/** Every handler of the service: its core inside the wiring's observability middleware. */
+export function lambdaHandler<Event, Result>(wiring: Wiring, core: (event: Event, context: Context) => Promise<Result>) {
+  return middy(core).use([...wiring.observability] as middy.MiddlewareObj<Event, Result>[]);
+}
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -42,14 +62,14 @@ export interface RouteInput<Body, Params> {
  */
 export function httpRoute<Body extends z.ZodType = z.ZodUndefined, Params extends z.ZodType = z.ZodUndefined>(
   spec: RouteSpec<Body, Params>,
-  getDeps: DepsProvider,
+  wiring: Wiring,
   run: (input: RouteInput<z.infer<Body>, z.infer<Params>>) => Promise<unknown>,
 ) {
   if (spec.auth === 'public') throw new Error(`${spec.fn}: httpRoute serves customer and admin routes; a public route has its own handler`);
   const auth = spec.auth;
   const successStatus = spec.successStatus ?? 200;
   const core = async (event: HttpEvent, _context: Context): Promise<APIGatewayProxyResultV2> => {
-    const deps = await getDeps();
+    const deps = await wiring.deps();
     try {
       const customerId = identify(event, auth);
       const body = (spec.body ?? z.undefined()).parse(event.body ?? undefined) as z.infer<Body>;
@@ -64,11 +84,9 @@ export function httpRoute<Body extends z.ZodType = z.ZodUndefined, Params extend
       const response = toErrorResponse(error);
       if (response.statusCode >= 500) deps.logger.error('request failed', { path: event.rawPath, error: describe(error) });
       return respond(response);
-    } finally {
-      deps.metrics.flush();
     }
   };
-  return middy(core)
+  return lambdaHandler(wiring, core)
     .use(httpHeaderNormalizer())
     .use(bodyLimit(MAX_BODY_BYTES))
     .use(optionalJsonBody())

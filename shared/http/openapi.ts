@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MAX_CALLBACK_BYTES } from '../core/callbacks';
+import { errorCodesWithStatus } from './errors';
 import { MAX_BODY_BYTES } from './handler';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency';
 import {
@@ -192,18 +194,21 @@ const errorResponse = (description: string, schema: JsonSchema | Ref = component
 /** The gateway's own refusal body (`{"message": ...}`), or ours when the handler refuses. */
 const GATEWAY_OR_OURS: JsonSchema = { anyOf: [componentRef('schemas', 'Error'), { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] }] };
 
+/** The codes of one status, from the one table of codes (shared/http/errors.ts). */
+const codes = (status: number) => errorCodesWithStatus(status).join(', ');
+
 const ERROR_RESPONSES = {
-  BadRequest: errorResponse('Invalid input: VALIDATION_FAILED (details lists each field), INVALID_JSON, UNKNOWN_SKU, INVALID_AMOUNT'),
+  BadRequest: errorResponse(`Invalid input: ${codes(400)}. VALIDATION_FAILED lists each field in details; BATCH_TOO_LARGE gives the limit and what the batch needs`),
   // API Gateway's JWT authorizer refuses most bad tokens itself, in its own shape, before any function runs.
-  Unauthenticated: errorResponse('No valid bearer token: {"message": "Unauthorized"} from the API Gateway authorizer, or UNAUTHENTICATED', GATEWAY_OR_OURS),
-  Forbidden: errorResponse(`The token lacks the ${ADMIN_SCOPE} scope this admin route needs: {"message": "Forbidden"} from the authorizer, or FORBIDDEN`, GATEWAY_OR_OURS),
-  NotFound: errorResponse('ORDER_NOT_FOUND / PAYMENT_NOT_FOUND: it does not exist, or belongs to another customer'),
+  Unauthenticated: errorResponse(`No valid bearer token: {"message": "Unauthorized"} from the API Gateway authorizer, or ${codes(401)}`, GATEWAY_OR_OURS),
+  Forbidden: errorResponse(`The token lacks the ${ADMIN_SCOPE} scope this admin route needs: {"message": "Forbidden"} from the authorizer, or ${codes(403)}`, GATEWAY_OR_OURS),
+  NotFound: errorResponse(`${codes(404)}: it does not exist, or belongs to another customer`),
   Conflict: errorResponse(
-    'Conflict with the current state: OUT_OF_STOCK, ORDER_NOT_PENDING, PAYMENT_ALREADY_OPEN, PAYMENT_EXPIRED, INVALID_TRANSITION, ALREADY_EXISTS, or IDEMPOTENCY_KEY_REUSED with another body',
+    `Conflict with the current state: ${codes(409)}. IDEMPOTENCY_KEY_REUSED: the key was used with another body; STALE_STATE: it kept changing while we changed it, read it again and retry`,
   ),
-  PayloadTooLarge: errorResponse(`PAYLOAD_TOO_LARGE: the body is over ${MAX_BODY_BYTES} bytes`),
-  UnsupportedMediaType: errorResponse('UNSUPPORTED_MEDIA_TYPE: a body must be sent as application/json'),
-  ServerError: errorResponse('INTERNAL_ERROR (details are logged, not shown), PROVIDER_UNAVAILABLE (502) or PROVIDER_NOT_CONFIGURED (503)'),
+  PayloadTooLarge: errorResponse(`${codes(413)}: the body is over ${MAX_BODY_BYTES} bytes`),
+  UnsupportedMediaType: errorResponse(`${codes(415)}: a body must be sent as application/json`),
+  ServerError: errorResponse(`${codes(500)} (details are logged, not shown), ${codes(502)} (502) or ${codes(503)} (503)`),
 };
 
 /** POST /api/payments/callback/{provider}: signed by the provider, in its own format both ways. */
@@ -222,6 +227,7 @@ function providerCallbackOperation(route: ApiRoute): OpenApiOperation {
       '204': { description: 'Accepted (wechat): no body' },
       '400': { description: "Rejected (bad signature, stale, unknown payment, amount mismatch): the provider's own failure format; not retried" },
       '404': errorResponse('UNKNOWN_PROVIDER: not one of wechat, alipay, bank, or not configured in this deployment'),
+      '413': { description: `The body is over ${MAX_CALLBACK_BYTES} bytes: refused unread, in the provider's own failure format; not retried` },
       '500': { description: "Not stored yet: the provider's own failure format, so that it retries" },
     },
   };

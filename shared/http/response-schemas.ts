@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CURRENCY, MAX_AMOUNT_FEN } from '../domain/money';
-import { ORDER_STATUSES } from '../domain/order';
+import { ORDER_CANCEL_REASONS, ORDER_STATUSES } from '../domain/order';
 import { PAYMENT_STATUSES, type TransitionSource } from '../domain/payment';
 import { OrderId, PaymentId, PaymentMethodSchema, Sku } from './schemas';
 
@@ -34,6 +34,7 @@ export const OrderSchema = z.object({
   paidAt: TimestampSchema.optional(),
   paidByPaymentId: PaymentId.optional(),
   cancelledAt: TimestampSchema.optional(),
+  cancelReason: z.enum(ORDER_CANCEL_REASONS).optional().describe('customer: cancelled by the customer; unpaid: no payment was open for too long'),
 });
 
 const PaymentStatusSchema = z.enum(PAYMENT_STATUSES);
@@ -55,7 +56,7 @@ export const PaymentSchema = z.object({
   amount: Fen,
   currency: z.literal(CURRENCY),
   method: PaymentMethodSchema,
-  status: PaymentStatusSchema.describe('An open payment past its expiry already reads expired'),
+  status: PaymentStatusSchema.describe('An open payment past its expiry already reads expired (unless held for review)'),
   expiresAt: TimestampSchema,
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
@@ -64,6 +65,7 @@ export const PaymentSchema = z.object({
   providerTransactionId: z.string().optional(),
   latePayment: z.literal(true).optional().describe('The provider confirmed success after the payment had ended'),
   refundRequired: z.literal(true).optional().describe('Money was taken but the order could not use it'),
+  needsReview: z.literal(true).optional().describe('Held for our staff (the provider reported another amount): it keeps its status and cannot be replaced or cancelled until they resolve it'),
   logs: z.array(PaymentLogEntrySchema).describe('Every status change, oldest first'),
 });
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification } from '../domain/notification';
 import type { AlipayConfig } from './config';
+import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
 import {
   ProviderCallError,
   type CallbackVerification,
@@ -377,7 +378,7 @@ interface Merchant {
   config: AlipayConfig;
   privateKey: KeyObject;
   alipayPublicKey: KeyObject;
-  fetch: FetchLike;
+  send: ProviderSender;
 }
 
 function refuse(reason: RejectionReason, detail: string): CallbackVerification {
@@ -520,7 +521,7 @@ function buildPayUrl(merchant: Merchant, { payment, notifyUrl, returnUrl, channe
   return `${merchant.config.gateway}?${encodeParams({ ...params })}`;
 }
 
-/** POSTs a signed request and returns the verified answer node. */
+/** POSTs a signed request (retried and timed out by the sender) and returns the verified answer node. */
 async function callGateway<T extends AlipayResponseNode>(
   merchant: Merchant,
   method: AlipayMethod,
@@ -529,23 +530,17 @@ async function callGateway<T extends AlipayResponseNode>(
   now: Date,
   operation: string,
 ): Promise<T> {
-  const params = signedRequest(merchant, method, bizContent, now);
-  let response: Awaited<ReturnType<FetchLike>>;
-  let text: string;
-  try {
-    response = await merchant.fetch(merchant.config.gateway, {
-      method: 'POST',
-      headers: { 'content-type': ALIPAY_FORM_CONTENT_TYPE },
-      body: encodeParams({ ...params }),
-    });
-    // Read inside the try: a body cut off on the way is as unknown an outcome as no answer.
-    text = await response.text();
-  } catch (error) {
-    throw new ProviderCallError(PROVIDER, operation, `gateway unreachable (${error instanceof Error ? error.message : 'unknown error'})`);
-  }
-  if (response.status !== 200) throw new ProviderCallError(PROVIDER, operation, `gateway answered HTTP ${response.status}`);
+  const response = await merchant.send(operation, () => ({
+    url: merchant.config.gateway,
+    method: 'POST',
+    headers: { 'content-type': ALIPAY_FORM_CONTENT_TYPE },
+    body: encodeParams({ ...signedRequest(merchant, method, bizContent, now) }),
+  }));
+  // Alipay answers everything with 200: after anything else a refund's outcome is unknown, so worth asking again.
+  const retryable = isRetryableStatus(response.status) || operation === 'refund' || operation === 'queryRefund';
+  if (response.status !== 200) throw new ProviderCallError(PROVIDER, operation, `gateway answered HTTP ${response.status}`, retryable);
   const nodeName = alipayResponseNodeName(method);
-  const node = schema.safeParse(signedNode(text, nodeName, merchant.alipayPublicKey));
+  const node = schema.safeParse(signedNode(response.body, nodeName, merchant.alipayPublicKey));
   if (!node.success) throw new ProviderCallError(PROVIDER, operation, `answer has no ${nodeName} signed by Alipay`);
   return node.data;
 }
@@ -665,15 +660,16 @@ function textReply(statusCode: number, body: string): ProviderReply {
 export interface AlipayProviderOptions {
   config: AlipayConfig;
   fetch: FetchLike;
+  http?: ProviderHttpConfig;
 }
 
 /** Keys are parsed once, here, so a bad PEM fails at start-up rather than on the first callback. */
-export function createAlipayProvider({ config, fetch }: AlipayProviderOptions): PaymentProvider {
+export function createAlipayProvider({ config, fetch, http = DEFAULT_PROVIDER_HTTP }: AlipayProviderOptions): PaymentProvider {
   const merchant: Merchant = {
     config,
     privateKey: createPrivateKey(config.privateKey),
     alipayPublicKey: createPublicKey(config.alipayPublicKey),
-    fetch,
+    send: providerSender(PROVIDER, fetch, http),
   };
   return {
     name: PROVIDER,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
 import type { BankConfig } from './config';
+import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
 import {
   ProviderCallError,
   ProviderNotSupportedError,
@@ -335,12 +336,13 @@ function isBankRefundStatus(status: string): status is BankRefundStatus {
 }
 
 /**
- * One signed request to the bank's refund API. A network failure, a 5xx or an answer the bank did
- * not sign leaves the outcome unknown: retryable, never a refusal.
+ * One signed request to the bank's refund API (retried and timed out by `sender`; a retry is the
+ * same refund, by its Idempotency-Key). A network failure, a 5xx or an answer the bank did not
+ * sign leaves the outcome unknown: retryable, never a refusal.
  */
 async function sendToBank(
   config: BankConfig,
-  fetch: FetchLike,
+  sender: ProviderSender,
   operation: RefundOperation,
   request: { method: 'GET' | 'POST'; path: string; body: string; headers?: Record<string, string>; now: Date },
 ): Promise<BankAnswer> {
@@ -348,25 +350,22 @@ async function sendToBank(
   const url = new URL(config.gatewayUrl);
   url.search = '';
   url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
-  const headers = {
-    Accept: 'application/json',
-    ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}),
-    'Bank-Signature': requestSignature(config.signingSecret, method, path, body, now),
-    ...request.headers,
-  };
-  let response: Awaited<ReturnType<FetchLike>>;
-  let text: string;
-  try {
-    response = await fetch(url.toString(), { method, headers, ...(method === 'POST' ? { body } : {}) });
-    text = await response.text();
-  } catch (error) {
-    throw new ProviderCallError('bank', operation, `request failed (${error instanceof Error ? error.name : 'unknown error'})`);
-  }
+  const response = await sender(operation, () => ({
+    url: url.toString(),
+    method,
+    headers: {
+      Accept: 'application/json',
+      ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}),
+      'Bank-Signature': requestSignature(config.signingSecret, method, path, body, now),
+      ...request.headers,
+    },
+    ...(method === 'POST' ? { body } : {}),
+  }));
   if (response.status >= 500) throw new ProviderCallError('bank', operation, `HTTP ${response.status}`);
-  if (!answerSigned(config, response.headers.get(BANK_SIGNATURE_HEADER), Buffer.from(text, 'utf8'), now)) {
+  if (!answerSigned(config, response.headers.get(BANK_SIGNATURE_HEADER), Buffer.from(response.body, 'utf8'), now)) {
     throw new ProviderCallError('bank', operation, `HTTP ${response.status} answer is not signed by the bank`);
   }
-  return { status: response.status, body: text };
+  return { status: response.status, body: response.body };
 }
 
 /** A refund object about the refund we asked for → its state; anything else is unknown (retryable). */
@@ -395,7 +394,7 @@ function refusalOf(answer: BankAnswer): ProviderRefundState | undefined {
   return { status: 'failed', providerStatus: code, reason: `${code}${message ? `: ${message}` : ''}` };
 }
 
-async function createRefund(config: BankConfig, fetch: FetchLike, request: RefundRequest): Promise<ProviderRefundState> {
+async function createRefund(config: BankConfig, sender: ProviderSender, request: RefundRequest): Promise<ProviderRefundState> {
   const body: BankRefundRequestBody = {
     refund_id: request.refundId,
     payment_id: request.paymentId,
@@ -403,7 +402,7 @@ async function createRefund(config: BankConfig, fetch: FetchLike, request: Refun
     currency: request.currency,
     ...(request.reason ? { reason: request.reason } : {}),
   };
-  const answer = await sendToBank(config, fetch, 'refund', {
+  const answer = await sendToBank(config, sender, 'refund', {
     method: 'POST',
     path: '/refunds',
     body: JSON.stringify(body),
@@ -416,9 +415,9 @@ async function createRefund(config: BankConfig, fetch: FetchLike, request: Refun
   throw new ProviderCallError('bank', 'refund', `HTTP ${answer.status}`);
 }
 
-async function queryRefund(config: BankConfig, fetch: FetchLike, request: { refundId: string; paymentId: string; now: Date }): Promise<ProviderRefundState> {
+async function queryRefund(config: BankConfig, sender: ProviderSender, request: { refundId: string; paymentId: string; now: Date }): Promise<ProviderRefundState> {
   const path = `/refunds/${encodeURIComponent(request.refundId)}`;
-  const answer = await sendToBank(config, fetch, 'queryRefund', { method: 'GET', path, body: '', now: request.now });
+  const answer = await sendToBank(config, sender, 'queryRefund', { method: 'GET', path, body: '', now: request.now });
   if (answer.status === 200) return refundStateOf('queryRefund', answer, request);
   const error = BankErrorSchema.safeParse(parseJson(answer.body));
   if (answer.status === 404 && error.success && error.data.error.code === 'refund_not_found') return { status: 'not_found', providerStatus: 'refund_not_found' };
@@ -454,8 +453,15 @@ function buildPayUrl(config: BankConfig, { payment, notifyUrl, returnUrl }: PayU
   return url.toString();
 }
 
-/** `fetch` serves the refund API only: payments need no outbound call. */
-export function createBankProvider({ config, fetch = globalThis.fetch }: { config: BankConfig; fetch?: FetchLike }): PaymentProvider {
+export interface BankProviderOptions {
+  config: BankConfig;
+  /** Serves the refund API only: payments need no outbound call. */
+  fetch?: FetchLike;
+  http?: ProviderHttpConfig;
+}
+
+export function createBankProvider({ config, fetch = globalThis.fetch, http = DEFAULT_PROVIDER_HTTP }: BankProviderOptions): PaymentProvider {
+  const sender = providerSender('bank', fetch, http);
   return {
     name: 'bank',
     createPayUrl: async (request) => ({ payUrl: buildPayUrl(config, request) }),
@@ -469,7 +475,7 @@ export function createBankProvider({ config, fetch = globalThis.fetch }: { confi
     closePayment: async (): Promise<void> => {
       throw new ProviderNotSupportedError('bank', 'close');
     },
-    refund: (request) => createRefund(config, fetch, request),
-    queryRefund: (request) => queryRefund(config, fetch, request),
+    refund: (request) => createRefund(config, sender, request),
+    queryRefund: (request) => queryRefund(config, sender, request),
   };
 }

@@ -1,28 +1,39 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+
+const loads = (load: (pem: string) => unknown) => (pem: string) => {
+  try {
+    load(pem);
+    return true;
+  } catch {
+    return false;
+  }
+};
+/** Checked by loading it, so a broken key is reported by its field at startup, not by a provider call. */
+const privatePem = z.string().refine(loads(createPrivateKey), 'must be a PEM private key');
+const publicPem = z.string().refine(loads(createPublicKey), 'must be a PEM public key');
 
 /**
  * The provider configuration document (docs/API.md#provider-configuration-document): a Secrets Manager secret in AWS, a JSON file
  * locally. Keys are PEM strings. Several WeChat platform keys (by serial) and several bank
  * webhook secrets may be live at once, for rotation.
  */
-const pem = z.string().includes('-----BEGIN', { message: 'must be a PEM string' });
-
 export const WechatConfigSchema = z.object({
   mchid: z.string().min(1),
   appid: z.string().min(1),
   /** The APIv3 key: exactly 32 bytes, used as the AES-256-GCM key for callback resources. */
   apiV3Key: z.string().refine((key) => Buffer.byteLength(key, 'utf8') === 32, 'must be 32 bytes'),
   merchantSerial: z.string().min(1),
-  merchantPrivateKey: pem,
-  platformPublicKeys: z.record(z.string().min(1), pem).refine((keys) => Object.keys(keys).length > 0, 'needs at least one key'),
+  merchantPrivateKey: privatePem,
+  platformPublicKeys: z.record(z.string().min(1), publicPem).refine((keys) => Object.keys(keys).length > 0, 'needs at least one key'),
   apiBase: z.url(),
 });
 
 export const AlipayConfigSchema = z.object({
   appId: z.string().min(1),
   sellerId: z.string().min(1).optional(),
-  privateKey: pem,
-  alipayPublicKey: pem,
+  privateKey: privatePem,
+  alipayPublicKey: publicPem,
   gateway: z.url(),
 });
 
@@ -43,12 +54,30 @@ export type AlipayConfig = z.infer<typeof AlipayConfigSchema>;
 export type BankConfig = z.infer<typeof BankConfigSchema>;
 export type PaymentsConfig = z.infer<typeof PaymentsConfigSchema>;
 
-/** Parses the document, naming the offending field (never its value: these are secrets). */
-export function parsePaymentsConfig(document: unknown): PaymentsConfig {
+/**
+ * Parses the document, naming the offending field and where the document came from (never a
+ * value: these are secrets).
+ */
+export function parsePaymentsConfig(document: unknown, source?: string): PaymentsConfig {
   const result = PaymentsConfigSchema.safeParse(document);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new Error(`Invalid payments config: ${problems.join('; ')}`);
+    throw new Error(`Invalid payments config: ${source ? `${source}: ` : ''}${problems.join('; ')}`);
   }
   return result.data;
+}
+
+/** The document from its JSON text (a secret's value, a file's content). */
+export function parsePaymentsConfigText(text: string, source: string): PaymentsConfig {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    // JSON.parse's message quotes the text around the mistake, so neither it nor the error goes
+    // on (not even as `cause`, which loggers print): only where the mistake is.
+    const position = /at position (\d+)/.exec((error as Error).message)?.[1];
+    // eslint-disable-next-line preserve-caught-error -- the caught error holds secret text
+    throw new Error(`Invalid payments config: ${source} is not valid JSON${position ? ` (at character ${position})` : ''}`);
+  }
+  return parsePaymentsConfig(document, source);
 }

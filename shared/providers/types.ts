@@ -31,6 +31,7 @@ export const REJECTION_REASONS = [
   'unknown_payment', // no such payment (only where the caller chose to check)
   'unsupported_event', // a verified event we do not act on (e.g. a refund event)
   'not_configured', // the provider is not configured in this deployment
+  'too_large', // the body is over the size bound: refused before any verification
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
@@ -144,7 +145,7 @@ export interface PaymentProvider {
   queryRefund(request: { refundId: string; paymentId: string; now: Date }): Promise<ProviderRefundState>;
 }
 
-export type FetchLike = (input: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<{
+export type FetchLike = (input: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;

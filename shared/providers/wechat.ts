@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
 import type { WechatConfig } from './config';
+import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
 import {
   ProviderCallError,
   type CallbackVerification,
@@ -495,11 +496,6 @@ interface VerifiedAnswer {
 
 type Operation = 'createPayUrl' | 'queryPayment' | 'closePayment' | 'refund' | 'queryRefund';
 
-/** 5xx and 429 are worth retrying; any other 4xx will fail the same way again. */
-function isRetryableStatus(status: number): boolean {
-  return status >= 500 || status === 429;
-}
-
 function callError(operation: Operation, message: string, retryable = true): ProviderCallError {
   return new ProviderCallError('wechat', operation, message, retryable);
 }
@@ -513,9 +509,10 @@ function unexpectedAnswer(operation: Operation, answer: VerifiedAnswer): Provide
 }
 
 /**
- * Sends one signed request. `path` starts at `/v3`: that is what WeChat signs. `apiBase` may carry
- * a path prefix (the local sandbox serves under `/sandbox/wechat`); the prefix is sent but not
- * signed, because the real API's paths start at `/v3` and the sandbox strips its base first.
+ * Sends one signed request (retried and timed out by `sender`). `path` starts at `/v3`: that is
+ * what WeChat signs. `apiBase` may carry a path prefix (the local sandbox serves under
+ * `/sandbox/wechat`); the prefix is sent but not signed, because the real API's paths start at
+ * `/v3` and the sandbox strips its base first.
  *
  * Every 2xx answer must be signed by the platform and verify (same rules as callbacks). An error
  * answer is verified when it carries Wechatpay-* headers; WeChat does not promise to sign errors
@@ -524,35 +521,32 @@ function unexpectedAnswer(operation: Operation, answer: VerifiedAnswer): Provide
 async function send(
   config: WechatConfig,
   keys: WechatKeys,
-  fetch: FetchLike,
+  sender: ProviderSender,
   operation: Operation,
   request: { method: 'GET' | 'POST'; path: string; body: string; now: Date },
 ): Promise<VerifiedAnswer> {
   const { method, path, body, now } = request;
-  const headers: Record<string, string> = {
-    Authorization: authorization(config, keys.merchantKey, method, path, body, now),
-    Accept: 'application/json',
-    'Content-Type': 'application/json',
-    // WeChat refuses requests without a User-Agent.
-    'User-Agent': 'payments-backend wechatpay-v3',
-  };
-  let response: Awaited<ReturnType<FetchLike>>;
-  let text: string;
-  try {
-    response = await fetch(`${config.apiBase.replace(/\/+$/, '')}${path}`, { method, headers, ...(method === 'POST' ? { body } : {}) });
-    text = await response.text();
-  } catch (error) {
-    throw callError(operation, `request failed (${error instanceof Error ? error.name : 'unknown error'})`);
-  }
+  const response = await sender(operation, () => ({
+    url: `${config.apiBase.replace(/\/+$/, '')}${path}`,
+    method,
+    headers: {
+      Authorization: authorization(config, keys.merchantKey, method, path, body, now),
+      Accept: 'application/json',
+      'Content-Type': 'application/json',
+      // WeChat refuses requests without a User-Agent.
+      'User-Agent': 'payments-backend wechatpay-v3',
+    },
+    ...(method === 'POST' ? { body } : {}),
+  }));
 
   const answerHeaders = wechatpayHeaders((name) => response.headers.get(name) ?? undefined);
   const isSuccess = response.status >= 200 && response.status < 300;
   if (isSuccess || answerHeaders.signature !== undefined) {
-    const check = verifyWechatpaySignature(answerHeaders, Buffer.from(text, 'utf8'), keys.platformKeys, now);
+    const check = verifyWechatpaySignature(answerHeaders, Buffer.from(response.body, 'utf8'), keys.platformKeys, now);
     if (!check.ok) throw callError(operation, `answer refused (${check.reason}): ${check.detail}`);
   }
-  const errorCode = isSuccess ? undefined : parseJson(text, ErrorResponseSchema)?.code;
-  return { status: response.status, body: text, errorCode, requestId: response.headers.get('request-id') ?? undefined };
+  const errorCode = isSuccess ? undefined : parseJson(response.body, ErrorResponseSchema)?.code;
+  return { status: response.status, body: response.body, errorCode, requestId: response.headers.get('request-id') ?? undefined };
 }
 
 /** A queried transaction must be the order we asked about, for our merchant. */
@@ -633,8 +627,15 @@ function jsonReply(statusCode: number, body: unknown): ProviderReply {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-export function createWechatProvider({ config, fetch }: { config: WechatConfig; fetch: FetchLike }): PaymentProvider {
+export interface WechatProviderOptions {
+  config: WechatConfig;
+  fetch: FetchLike;
+  http?: ProviderHttpConfig;
+}
+
+export function createWechatProvider({ config, fetch, http = DEFAULT_PROVIDER_HTTP }: WechatProviderOptions): PaymentProvider {
   const keys = loadKeys(config);
+  const sender = providerSender('wechat', fetch, http);
   const orderPath = (paymentId: string) => `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentId)}`;
 
   return {
@@ -650,7 +651,7 @@ export function createWechatProvider({ config, fetch }: { config: WechatConfig; 
         amount: { total: assertFen(payment.amount), currency: CURRENCY },
         time_expire: toBeijingRfc3339(payment.expiresAt),
       };
-      const answer = await send(config, keys, fetch, 'createPayUrl', {
+      const answer = await send(config, keys, sender, 'createPayUrl', {
         method: 'POST',
         path: '/v3/pay/transactions/native',
         body: JSON.stringify(order),
@@ -670,7 +671,7 @@ export function createWechatProvider({ config, fetch }: { config: WechatConfig; 
 
     async queryPayment(paymentId, now) {
       const path = `${orderPath(paymentId)}?mchid=${encodeURIComponent(config.mchid)}`;
-      const answer = await send(config, keys, fetch, 'queryPayment', { method: 'GET', path, body: '', now });
+      const answer = await send(config, keys, sender, 'queryPayment', { method: 'GET', path, body: '', now });
       if (answer.status === 404 && answer.errorCode === 'ORDER_NOT_EXIST') return { status: 'not_found', providerStatus: 'ORDER_NOT_EXIST' };
       if (answer.status !== 200) throw unexpectedAnswer('queryPayment', answer);
       const transaction = parseJson(answer.body, WechatTransactionSchema);
@@ -681,7 +682,7 @@ export function createWechatProvider({ config, fetch }: { config: WechatConfig; 
 
     async closePayment(paymentId, now) {
       const body = JSON.stringify({ mchid: config.mchid });
-      const answer = await send(config, keys, fetch, 'closePayment', { method: 'POST', path: `${orderPath(paymentId)}/close`, body, now });
+      const answer = await send(config, keys, sender, 'closePayment', { method: 'POST', path: `${orderPath(paymentId)}/close`, body, now });
       if (answer.status !== 204) throw unexpectedAnswer('closePayment', answer);
     },
 
@@ -689,7 +690,7 @@ export function createWechatProvider({ config, fetch }: { config: WechatConfig; 
     // notification or a query. The same out_refund_no again answers that refund's current state.
     async refund(request) {
       const body = JSON.stringify(refundRequestBody(request));
-      const answer = await send(config, keys, fetch, 'refund', { method: 'POST', path: '/v3/refund/domestic/refunds', body, now: request.now });
+      const answer = await send(config, keys, sender, 'refund', { method: 'POST', path: '/v3/refund/domestic/refunds', body, now: request.now });
       if (answer.status === 200) return refundStateOf('refund', answer.body, request);
       const refusal = refusalOf(answer);
       if (refusal) return refusal;
@@ -699,7 +700,7 @@ export function createWechatProvider({ config, fetch }: { config: WechatConfig; 
 
     async queryRefund({ refundId, paymentId, now }) {
       const path = `/v3/refund/domestic/refunds/${encodeURIComponent(refundId)}`;
-      const answer = await send(config, keys, fetch, 'queryRefund', { method: 'GET', path, body: '', now });
+      const answer = await send(config, keys, sender, 'queryRefund', { method: 'GET', path, body: '', now });
       if (answer.status === 404 && answer.errorCode === 'RESOURCE_NOT_EXISTS') return { status: 'not_found', providerStatus: 'RESOURCE_NOT_EXISTS' };
       if (answer.status === 200) return refundStateOf('queryRefund', answer.body, { refundId, paymentId });
       throw callError('queryRefund', describeAnswer(answer));

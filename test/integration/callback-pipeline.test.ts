@@ -1,15 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeHandler as makeCallbackHandler } from '../../functions/payment-callback/handler';
 import { makeHandler as makeWorkerHandler } from '../../functions/payment-worker/handler';
 import { type LocalQueues, startLocalQueues } from '../../local/queues';
 import { type SqsHandler, startSqsEventSource } from '../../local/sqs-event-source';
 import { redriveDeadLetters, sqsNotificationQueue } from '../../shared/adapters/sqs-queue';
+import { MAX_CALLBACK_BYTES } from '../../shared/core/callbacks';
+import { localWiring } from '../../shared/http/handler';
 import { newId } from '../../shared/core/ids';
 import { parseNotificationMessage } from '../../shared/core/messages';
 import { Metric, type MetricName } from '../../shared/core/metric-names';
 import { applyNotification } from '../../shared/core/notifications';
 import { addPayment } from '../../shared/core/orders';
 import { cancelPayment } from '../../shared/core/payments';
+import { paymentView } from '../../shared/core/views';
 import type { DomainEvent } from '../../shared/domain/events';
 import { fenToYuan } from '../../shared/domain/money';
 import { isRefundNotification } from '../../shared/domain/notification';
@@ -35,6 +39,7 @@ import {
   startedPayment,
 } from '../support/callback-fixtures';
 import { newPurchase, purchaseWrites } from '../support/domain-fixtures';
+import { lambdaContext } from '../support/http';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { platformSigner, seconds, wechatNotification, wechatpayHeaders, wechatRefundNotification, wechatRefundResource, wechatTransaction } from '../support/wechat-fixtures';
 
@@ -54,8 +59,8 @@ const VISIBILITY_TIMEOUT_MS = 180_000;
 let env: TestEnv;
 let queues: LocalQueues;
 let eventSource: ReturnType<typeof startSqsEventSource>;
-const callbackHandler = makeCallbackHandler(async () => env.deps);
-const realWorker = makeWorkerHandler(async () => env.deps);
+const callbackHandler = makeCallbackHandler(localWiring(async () => env.deps));
+const realWorker = makeWorkerHandler(localWiring(async () => env.deps));
 /** What the event source invokes: the worker Lambda, unless a test wraps it. */
 let worker: SqsHandler;
 
@@ -81,7 +86,7 @@ beforeEach(async () => {
 
 afterEach(() => purgeQueues(queues));
 
-const receive = (provider: string, callback: RawCallback, extraHeaders?: Record<string, string>) => callbackHandler(callbackEvent(provider, callback, extraHeaders));
+const receive = (provider: string, callback: RawCallback, extraHeaders?: Record<string, string>) => callbackHandler(callbackEvent(provider, callback, extraHeaders), lambdaContext);
 
 /** The provider's signed callback about `payment`, sent now unless `signedAt` says otherwise. */
 const callbackFor = (payment: Payment, options: Omit<CallbackOptions, 'signedAt'> & { signedAt?: Date }): RawCallback =>
@@ -183,6 +188,20 @@ describe('notifications out of order', () => {
     expect(env.metrics.total(Metric.LatePayment, { provider: 'bank' })).toBe(1);
   });
 
+  it('a success applied after the expiry, before any sweeper ran, is late as the customer read it (expired)', async () => {
+    const payment = await startedPayment(env, 'wechat');
+    env.clock.set(payment.expiresAt);
+    expect(paymentView(payment, env.clock.now()).status).toBe('expired');
+
+    await deliver(payment, { eventId: 'evt-after-expiry' });
+
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded', latePayment: true });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
+    expect(published('LatePaymentReceived')).toEqual([payment.paymentId]);
+    expect(env.bus.ofType('LatePaymentReceived')[0]!.detail).toMatchObject({ previousStatus: 'expired', refundRequired: false });
+    expect(env.metrics.total(Metric.LatePayment, { provider: 'wechat' })).toBe(1);
+  });
+
   it('a success on a cancelled payment whose order another payment paid: kept, marked for refund, alarmed', async () => {
     const first = await startedPayment(env, 'bank');
     await cancelPayment(env.deps, { customerId: CUSTOMER, paymentId: first.paymentId });
@@ -200,6 +219,36 @@ describe('notifications out of order', () => {
   });
 });
 
+describe('a second capture: the provider took the money for a succeeded payment again', () => {
+  it.each(PROVIDERS)('%s: kept beside the payment, flagged for refund, announced and alarmed, once per capture', async (provider) => {
+    const payment = await startedPayment(env, provider);
+    await deliver(payment, { eventId: 'evt-first-capture', transactionId: 'txn-first' });
+
+    await deliver(payment, { eventId: 'evt-second-capture', transactionId: 'txn-second' });
+
+    const after = (await env.repo.getPayment(payment.paymentId))!;
+    expect(after).toMatchObject({
+      status: 'succeeded',
+      providerTransactionId: 'txn-first',
+      refundRequired: true,
+      extraCaptures: [{ providerTransactionId: 'txn-second', amount: payment.amount, capturedAt: env.clock.now().toISOString(), eventId: 'evt-second-capture' }],
+    });
+    expect(after.logs.at(-1)).toMatchObject({ from: 'succeeded', to: 'succeeded', source: 'provider', ref: 'evt-second-capture', reason: expect.stringContaining('txn-second') });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
+    expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);
+    expect(published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
+    expect(env.bus.ofType('DuplicatePaymentDetected')[0]!.detail).toMatchObject({ appliedTransactionId: 'txn-first', extraCapture: { providerTransactionId: 'txn-second', amount: payment.amount } });
+    expect(env.metrics.total(Metric.DuplicatePayment, { provider })).toBe(1);
+    expect(env.metrics.total(Metric.PaymentSucceeded)).toBe(1);
+
+    // The same capture again, under a new event id (a provider's re-send), is not money taken a third time.
+    await deliver(payment, { eventId: 'evt-second-capture-resent', transactionId: 'txn-second' });
+    expect((await env.repo.getPayment(payment.paymentId))!.extraCaptures).toHaveLength(1);
+    expect(published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
+    expect(env.metrics.total(Metric.DuplicatePayment)).toBe(1);
+  });
+});
+
 it('a worker that dies after its transaction: state committed once, events published once on redelivery', async () => {
   const payment = await startedPayment(env, 'alipay');
   const bus = env.deps.events;
@@ -208,7 +257,7 @@ it('a worker that dies after its transaction: state committed once, events publi
   env.deps.events = {
     publish: async (events) => {
       if (!alive) throw new Error('process died');
-      await bus.publish(events);
+      return bus.publish(events);
     },
   };
   let atCrash: { payment?: Payment; outboxEntries: number; published: ReturnType<typeof published> } | undefined;
@@ -418,6 +467,80 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
 
     expect(reply.statusCode).toBe(404);
     expect(await tableSnapshot(env)).toEqual(before);
+  });
+});
+
+describe('callback size: bounded before any work, and what fits is archived compressed', () => {
+  const now = () => seconds(env.clock.now());
+  /** The genuine callback with `padding` in a field its format carries without acting on it, signed again by the provider. */
+  const withPadding: Record<PaymentMethod, (genuine: RawCallback, padding: string) => RawCallback> = {
+    wechat: (genuine, padding) => {
+      const body = JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), padding });
+      return { headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, now()) }, body: Buffer.from(body) };
+    },
+    alipay: (genuine, padding) => signedNotification({ ...formFields(genuine.body), passback_params: padding }, keys.alipay.sandbox.alipayPrivateKey),
+    bank: (genuine, padding) => signedBankCallback(JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), metadata: { note: padding } }), keys.bank.sandbox.webhookSecrets[0]!, now()),
+  };
+  /** One byte per character in JSON and in a form alike (the space becomes '+'). */
+  const PADDING = 'Longjing tea 250 g ';
+
+  /** The provider's validly signed callback about `payment`, padded to exactly `bytes`. */
+  function paddedCallback(payment: Payment, eventId: string, bytes: number): RawCallback {
+    const genuine = callbackFor(payment, { eventId });
+    // A random hex prefix changes the text, not its length: each round gets another signature.
+    const padded = (length: number) => withPadding[payment.method](genuine, (randomBytes(4).toString('hex') + PADDING.repeat(Math.ceil(length / PADDING.length))).slice(0, length));
+    let length = bytes - padded(0).body.length;
+    // Alipay's URL-encoded signature varies in length (+ / = take 3 bytes): a few rounds settle it.
+    for (let round = 0; round < 200; round++) {
+      const callback = padded(length);
+      if (callback.body.length === bytes) return callback;
+      length += bytes - callback.body.length;
+    }
+    throw new Error(`could not pad a ${payment.method} callback to ${bytes} bytes`);
+  }
+
+  /** DynamoDB's item size, near enough: attribute names plus values (binary by length, text as UTF-8). */
+  const itemBytes = (item: Record<string, unknown>) =>
+    Object.entries(item).reduce((total, [name, value]) => {
+      const size = value instanceof Uint8Array ? value.length : Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value));
+      return total + Buffer.byteLength(name) + size;
+    }, 0);
+
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each(PROVIDERS)('%s: a validly signed 300 KB callback is refused in its own format (413) before verification, counted, nothing written', async (provider) => {
+    const payment = await startedPayment(env, provider);
+    const callback = paddedCallback(payment, 'evt-huge', 300 * 1024);
+    const verify = vi.spyOn(providers[provider], 'verifyCallback');
+    const before = await tableSnapshot(env);
+
+    const reply = await receive(provider, callback);
+
+    expectFailure(provider, reply, { retryable: false, status: 413 });
+    expect(verify).not.toHaveBeenCalled();
+    expect(await tableSnapshot(env)).toEqual(before);
+    expect(await queueDepth(queues, queues.queueUrl)).toBe(0);
+    expect(env.metrics.total(Metric.CallbackTooLarge, { provider })).toBe(1);
+    expect(env.metrics.total(Metric.CallbackRejected, { provider, reason: 'too_large' })).toBe(1);
+  });
+
+  it.each(PROVIDERS)('%s: exactly the bound is acknowledged and archived compressed, read back byte for byte; one byte more is refused', async (provider) => {
+    const payment = await startedPayment(env, provider);
+    const atBound = paddedCallback(payment, 'evt-at-bound', MAX_CALLBACK_BYTES);
+
+    expectAcknowledged(provider, await receive(provider, atBound));
+    await drained();
+
+    const [archived] = await env.repo.getArchivedCallbacks(provider, 'evt-at-bound');
+    expect(Buffer.from(archived!.bodyBase64, 'base64').equals(atBound.body)).toBe(true);
+    const [stored] = await itemsOfKind(env, 'callback');
+    expect(itemBytes(stored!)).toBeLessThan(MAX_CALLBACK_BYTES / 4);
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded' });
+
+    const overBound = paddedCallback(payment, 'evt-over-bound', MAX_CALLBACK_BYTES + 1);
+    expectFailure(provider, await receive(provider, overBound), { retryable: false, status: 413 });
+    expect(await env.repo.getArchivedCallbacks(provider, 'evt-over-bound')).toEqual([]);
+    expect(env.metrics.total(Metric.CallbackTooLarge, { provider })).toBe(1);
   });
 });
 

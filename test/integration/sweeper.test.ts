@@ -1,12 +1,12 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_SWEEPER } from '../../shared/core/deps';
+import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER } from '../../shared/core/deps';
 import { newId } from '../../shared/core/ids';
 import { Metric } from '../../shared/core/metric-names';
 import { applyNotification } from '../../shared/core/notifications';
 import { addPayment, createOrders } from '../../shared/core/orders';
-import { startPayment } from '../../shared/core/payments';
+import { cancelPayment, getPayment, startPayment } from '../../shared/core/payments';
 import type { Write } from '../../shared/core/ports';
-import { sweep, type SweepReport } from '../../shared/core/sweeper';
+import { IN_FLIGHT_GRACE_MS, PROVIDER_CONCURRENCY, sweep, type SweepReport } from '../../shared/core/sweeper';
 import type { PaymentMethod } from '../../shared/domain/payment';
 import { createBankProvider } from '../../shared/providers/bank';
 import { newPurchase } from '../support/domain-fixtures';
@@ -15,10 +15,13 @@ import { type ProviderOperation, type ProviderSandbox, providerSandbox, type Que
 
 const CUSTOMER = 'cust_alice';
 const SECOND = 1000;
+const MINUTE = 60 * SECOND;
 /** startPayment schedules the first provider query this long after the start. */
 const FIRST_QUERY_MS = DEFAULT_SWEEPER.firstQueryAfterSeconds * SECOND;
 /** The sweeper's delay before retrying a failed close at the provider. */
 const CLOSE_RETRY_MS = 60 * SECOND;
+/** Later queries of a payment that stays processing. */
+const QUERY_EVERY_MS = DEFAULT_SWEEPER.queryEverySeconds * SECOND;
 
 const keys = sandboxKeys();
 
@@ -107,7 +110,7 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     sandbox = sandboxes[method];
   });
 
-  it('rescues a payment paid just before expiry whose callback was lost, and never closes it', async () => {
+  it('rescues a payment paid just before expiry whose callback was lost, flagged late (it read expired meanwhile), and never closes it', async () => {
     const { paymentId, expiresAt } = await customerPayment(method, { started: true });
     env.clock.set(new Date(Date.parse(expiresAt) - SECOND));
     sandbox.decide(paymentId, 'paid');
@@ -117,11 +120,11 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
 
     expect(report.actions).toEqual({ rescued: 1 });
     const { payment, order } = await stored(paymentId);
-    expect(payment).toMatchObject({ status: 'succeeded', providerTransactionId: sandbox.checkout(paymentId)!.transactionId });
-    expect(payment.latePayment).toBeUndefined();
+    expect(payment).toMatchObject({ status: 'succeeded', providerTransactionId: sandbox.checkout(paymentId)!.transactionId, latePayment: true });
+    expect(payment.refundRequired).toBeUndefined();
     expect(payment.logs.at(-1)).toMatchObject({ from: 'processing', to: 'succeeded', source: 'provider', reason: expect.stringContaining(`${method} query`) });
     expect(order).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
-    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
+    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']);
     expect(env.metrics.total(Metric.PaymentsRescuedByQuery, { provider: method })).toBe(1);
     expect(providerCalls(sandbox)).toEqual(['query']);
   });
@@ -160,10 +163,72 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     const retried = await sweep(env.deps);
 
     expect(retried.actions).toEqual({ expired: 1 });
-    expect(providerCalls(sandbox)).toEqual(['query', 'close', 'query', 'close']);
+    // The failing close was tried 3 times (5xx is retried) before the run gave up on it.
+    expect(providerCalls(sandbox)).toEqual(['query', 'close', 'close', 'close', 'query', 'close']);
     expect(sandbox.checkout(paymentId)!.state).toBe('closed');
     expect((await stored(paymentId)).payment.status).toBe('expired');
     expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
+  });
+
+  it('parks a payment the provider reports paid for 1 fen more for a person: counted once, never asked again, its order held', async () => {
+    const { paymentId, orderId } = await customerPayment(method, { started: true });
+    sandbox.decide(paymentId, 'paid', { amount: 12_801 });
+    env.clock.advance(FIRST_QUERY_MS);
+
+    const first = await sweep(env.deps);
+
+    expect(first.actions).toEqual({ parked: 1 });
+    // Every later run, past the reminder and the expiry too, leaves it alone.
+    for (let run = 0; run < 8; run++) {
+      env.clock.advanceMinutes(5);
+      expect((await sweep(env.deps)).handled, `run ${run}`).toBe(0);
+    }
+    expect(providerCalls(sandbox)).toEqual(['query']);
+    const { payment, order } = await stored(paymentId);
+    expect(payment).toMatchObject({ status: 'processing', needsReview: true, reviewReason: expect.stringContaining('amount_mismatch') });
+    expect(payment.logs.at(-1)).toMatchObject({ from: 'processing', to: 'processing', source: 'provider', reason: expect.stringContaining('amount_mismatch') });
+    expect(env.metrics.total(Metric.AmountMismatch, { provider: method })).toBe(1);
+    expect(eventTypes(paymentId)).toEqual(['PaymentStarted']);
+    // Money was taken: the order keeps its stock for the person who decides, and reads what it is.
+    expect(order).toMatchObject({ status: 'pending', openPaymentId: paymentId });
+    expect((await env.repo.getProducts(['TEA-001'])).get('TEA-001')!.stock).toBe(99);
+    expect(await getPayment(env.deps, CUSTOMER, paymentId)).toMatchObject({ status: 'processing', needsReview: true });
+    await expect(addPayment(env.deps, { customerId: CUSTOMER, orderId })).rejects.toMatchObject({ code: 'PAYMENT_UNDER_REVIEW' });
+  });
+
+  it('moves the next query forward by the interval when the answer decides nothing (already applied once)', async () => {
+    const { paymentId } = await customerPayment(method, { started: true });
+    sandbox.decide(paymentId, 'paid');
+    // The answer's dedupe record exists while the payment is still processing, as the amount-mismatch loop left them.
+    const eventId = `query:${paymentId}:paid:${sandbox.checkout(paymentId)!.transactionId}`;
+    const at = env.clock.now().toISOString();
+    await env.repo.commit([{ kind: 'recordNotification', record: { provider: method, eventId, paymentId, appliedAt: at, result: 'amount_mismatch', expiresAt: '2027-01-01T00:00:00.000Z' } }]);
+    env.clock.advance(FIRST_QUERY_MS);
+
+    await sweep(env.deps);
+    expect((await stored(paymentId)).payment.nextQueryAt).toBe(new Date(env.clock.now().getTime() + QUERY_EVERY_MS).toISOString());
+
+    env.clock.advance(QUERY_EVERY_MS - SECOND);
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect(providerCalls(sandbox)).toEqual(['query']);
+  });
+
+  it('retries a failed close after the retry delay, not on every run', async () => {
+    const { paymentId } = await customerPayment(method, { started: true });
+    env.clock.advanceMinutes(30);
+    sandbox.closeOutage = true;
+    expect((await sweep(env.deps)).actions).toEqual({ close_failed: 1 });
+
+    // One close is up to three HTTP attempts (the provider sender retries a 5xx within the call).
+    const oneFailedClose = ['close', 'close', 'close'];
+    env.clock.advance(CLOSE_RETRY_MS - SECOND);
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect(providerCalls(sandbox)).toEqual(['query', ...oneFailedClose]);
+
+    env.clock.advance(SECOND);
+    expect((await sweep(env.deps)).actions).toEqual({ close_failed: 1 });
+    expect(providerCalls(sandbox)).toEqual(['query', ...oneFailedClose, 'query', ...oneFailedClose]);
+    expect((await stored(paymentId)).payment.status).toBe('processing');
   });
 
   it('asks the provider a minute after the start and rescues a payment whose callback was lost, long before expiry', async () => {
@@ -230,9 +295,9 @@ describe('a success callback racing the sweep that expires the payment', () => {
       ),
   };
 
-  it('always ends with the payment succeeded and its order paid, announced once', async () => {
+  it('always ends with the payment succeeded (late: it read expired) and its order paid, announced once', async () => {
     const moments = Object.entries(callbackStarts);
-    const lateEndings: string[] = [];
+    const expiredFirst: string[] = [];
     for (let round = 0; round < 32; round++) {
       const [moment, callbackStart] = moments[round % moments.length]!;
       const { paymentId } = await customerPayment('wechat', { started: true });
@@ -244,27 +309,133 @@ describe('a success callback racing the sweep that expires the payment', () => {
 
       const { payment, order } = await stored(paymentId);
       const where = `round ${round}, callback ${moment}`;
-      expect(payment.status, where).toBe('succeeded');
+      expect(payment, where).toMatchObject({ status: 'succeeded', latePayment: true });
       expect(payment.refundRequired, where).toBeUndefined();
       expect(order, where).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      const sweepWon = payment.logs.some((entry) => entry.to === 'expired');
       expect(eventTypes(paymentId), where).toEqual(
-        payment.latePayment
+        sweepWon
           ? ['PaymentStarted', 'PaymentExpired', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']
-          : ['PaymentStarted', 'PaymentSucceeded', 'OrderPaid'],
+          : ['PaymentStarted', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid'],
       );
-      if (payment.latePayment) lateEndings.push(moment);
+      if (sweepWon) expiredFirst.push(moment);
     }
     // The sweep won at least the rounds where the callback waited for the expiry: both endings were met.
-    expect(lateEndings).toContain('once the expiry is published');
-    expect(lateEndings.length).toBeLessThan(32);
+    expect(expiredFirst).toContain('once the expiry is published');
+    expect(expiredFirst.length).toBeLessThan(32);
+  });
+});
+
+describe('orders left unpaid', () => {
+  const stock = async () => (await env.repo.getProducts(['TEA-001'])).get('TEA-001')!.stock;
+  const orderCancellations = () => env.bus.ofType('OrderCancelled').map((event) => ({ orderId: event.detail.orderId, reason: event.detail.reason }));
+
+  it('cancels an order with no open payment a day (by default) after its last payment ended, releasing its stock, announced with the reason', async () => {
+    expect(DEFAULT_ORDER_POLICY.unpaidCancelMinutes).toBe(1440);
+    const { orderId } = await customerPayment('wechat', { started: false });
+    env.clock.advanceMinutes(30);
+    expect((await sweep(env.deps)).actions).toEqual({ expired: 1 });
+    const endedAt = env.clock.now().getTime();
+
+    env.clock.set(new Date(endedAt + 1440 * MINUTE - SECOND));
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect((await env.repo.getOrder(orderId))!.status).toBe('pending');
+    expect(await stock()).toBe(99);
+
+    env.clock.advance(SECOND);
+    const report = await sweep(env.deps);
+
+    expect(report.actions).toEqual({ order_cancelled: 1 });
+    expect(await env.repo.getOrder(orderId)).toMatchObject({ status: 'cancelled', cancelReason: 'unpaid', cancelledAt: env.clock.now().toISOString() });
+    expect(await stock()).toBe(100);
+    expect(orderCancellations()).toEqual([{ orderId, reason: 'unpaid' }]);
+    expect(env.metrics.total(Metric.OrdersCancelled, { reason: 'unpaid' })).toBe(1);
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect(await stock()).toBe(100);
+  });
+
+  it('counts from the end of the latest payment: an order paid again in between is not cancelled before its time', async () => {
+    env.deps.orders = { ...DEFAULT_ORDER_POLICY, unpaidCancelMinutes: 60 };
+    const { orderId, paymentId } = await customerPayment('bank', { started: false });
+    await cancelPayment(env.deps, { customerId: CUSTOMER, paymentId });
+    env.clock.advanceMinutes(50);
+    await addPayment(env.deps, { customerId: CUSTOMER, orderId }); // a new payment: open for 30 minutes
+    env.clock.advanceMinutes(30);
+    expect((await sweep(env.deps)).actions).toEqual({ expired: 1 });
+
+    env.clock.advanceMinutes(59);
+    expect((await sweep(env.deps)).handled).toBe(0);
+    expect((await env.repo.getOrder(orderId))!.status).toBe('pending');
+
+    env.clock.advanceMinutes(1);
+    expect((await sweep(env.deps)).actions).toEqual({ order_cancelled: 1 });
+    expect(orderCancellations()).toEqual([{ orderId, reason: 'unpaid' }]);
+  });
+
+  it('never cancels an order that was paid, nor one whose payment is open', async () => {
+    const paid = await customerPayment('wechat', { started: true });
+    sandboxes.wechat.decide(paid.paymentId, 'paid');
+    const open = await customerPayment('alipay', { started: true });
+    env.clock.advance(FIRST_QUERY_MS);
+    await sweep(env.deps); // rescues the paid one; the open one is asked about and stays open
+
+    env.clock.advanceMinutes(2 * 1440);
+    await sweep(env.deps);
+
+    expect((await env.repo.getOrder(paid.orderId))!.status).toBe('paid');
+    // The open one was expired by this run: its day without a payment starts now.
+    expect(await env.repo.getOrder(open.orderId)).toMatchObject({ status: 'pending', unpaidSince: env.clock.now().toISOString() });
+    expect(orderCancellations()).toEqual([]);
+  });
+});
+
+describe('a provider that hangs', () => {
+  /** WeChat as a stand-in whose query and close never answer (a hung connection): checkouts are still created. */
+  function hangingWechat() {
+    const calls: ProviderOperation[] = [];
+    const hang = (operation: ProviderOperation) => () => {
+      calls.push(operation);
+      return new Promise<never>(() => {});
+    };
+    env.deps.providers.wechat = { ...sandboxes.wechat.provider, queryPayment: hang('query'), closePayment: hang('close') };
+    return calls;
+  }
+
+  it('holds up neither the other providers nor work that calls no provider, and the run ends at its budget (plus the grace for calls in flight)', { timeout: 30_000 }, async () => {
+    const BUDGET_MS = 2_000;
+    env.deps.sweeper = { ...DEFAULT_SWEEPER, budgetMs: BUDGET_MS };
+    const hungCalls = hangingWechat();
+    const toExpire = {
+      wechat: await Promise.all(Array.from({ length: 10 }, () => customerPayment('wechat', { started: true }))),
+      alipay: await Promise.all([customerPayment('alipay', { started: true }), customerPayment('alipay', { started: true })]),
+      bank: [await customerPayment('bank', { started: false })],
+    };
+    env.clock.advanceMinutes(5);
+    const toRemind = [await customerPayment('alipay', { started: true }), await customerPayment('bank', { started: true }), await customerPayment('wechat', { started: false })];
+    env.clock.advanceMinutes(26); // the first group 1 minute past expiry, the second due for its reminder
+
+    const startedMs = performance.now();
+    const report = await Promise.race([sweep(env.deps), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000))]);
+    const elapsedMs = performance.now() - startedMs;
+
+    expect(report, 'the sweep never returned').not.toBe('hung');
+    if (report === 'hung') return;
+    expect(elapsedMs).toBeLessThan(BUDGET_MS + IN_FLIGHT_GRACE_MS + 1_500);
+    for (const { paymentId } of [...toExpire.alipay, ...toExpire.bank]) expect((await stored(paymentId)).payment.status, paymentId).toBe('expired');
+    expect(env.bus.ofType('PaymentExpiringSoon').map((event) => event.detail.paymentId).sort()).toEqual(toRemind.map(({ paymentId }) => paymentId).sort());
+    for (const { paymentId } of toExpire.wechat) expect((await stored(paymentId)).payment.status, paymentId).toBe('processing');
+    // WeChat's hung calls take only WeChat's own workers, never more than its bound.
+    expect(hungCalls).toEqual(Array(PROVIDER_CONCURRENCY).fill('query'));
+    // Left for the next run: the hung WeChat payments, whose first query fell due a minute after their start.
+    expect(report).toMatchObject({ budgetExhausted: true, lagSeconds: 30 * 60, actions: { expired: 3 } });
   });
 });
 
 describe('a backlog larger than one run can handle', () => {
   // ~3,000 emulator transactions and reads: about 10 s on a quiet machine, a lot more on a busy one.
   it('expires 1,000 due payments over several runs, each exactly once, reporting the exhausted budget and the lag', { timeout: 60_000 }, async () => {
-    // Pages no bigger than the sweeper's 8 workers: each run's time runs out between pages, where
-    // what is left is known only by reading the next page.
+    // Small pages and a short budget: each run's time runs out with due work queued or unread, and
+    // what is left (the next page is read even then) tells how late it is.
     env.deps.sweeper = { ...DEFAULT_SWEEPER, batchSize: 8, budgetMs: 200 };
     const createdAt = env.clock.now();
     const purchases = Array.from({ length: 1_000 }, () =>
@@ -326,5 +497,20 @@ describe('the outbox relay', () => {
 
     expect((await sweep(env.deps)).outboxRelayed).toBe(0);
     expect(eventTypes(paymentId)).toEqual(['PaymentExpired']);
+  });
+});
+
+describe('payments in flight', () => {
+  it('observes the open payments (init and processing, not ended ones) once per run, for the dashboard', async () => {
+    await customerPayment('wechat', { started: false });
+    await customerPayment('alipay', { started: true });
+    const cancelled = await customerPayment('bank', { started: false });
+    await cancelPayment(env.deps, { customerId: CUSTOMER, paymentId: cancelled.paymentId });
+
+    await sweep(env.deps);
+    await customerPayment('wechat', { started: false });
+    await sweep(env.deps);
+
+    expect(env.metrics.values(Metric.PaymentsInFlight)).toEqual([2, 3]);
   });
 });

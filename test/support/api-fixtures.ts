@@ -9,10 +9,11 @@ import { makeHandler as getOrder } from '../../functions/get-order/handler';
 import { makeHandler as getPayment } from '../../functions/get-payment/handler';
 import { makeHandler as listProducts } from '../../functions/list-products/handler';
 import { makeHandler as startPayment } from '../../functions/start-payment/handler';
+import { orderChangeWrites } from '../../shared/core/order-writes';
 import type { OrderResult } from '../../shared/core/orders';
 import type { PaymentView } from '../../shared/core/views';
 import { settlePayment } from '../../shared/domain';
-import type { DepsProvider } from '../../shared/http/handler';
+import { localWiring, type Wiring } from '../../shared/http/handler';
 import type { TestEnv } from './harness';
 import { httpEvent, invoke, type JsonResponse, type RequestOptions } from './http';
 
@@ -30,7 +31,7 @@ const CUSTOMER_ROUTES = {
   'GET /api/payments/{paymentId}': getPayment,
   'POST /api/payments/{paymentId}/start': startPayment,
   'POST /api/payments/{paymentId}/cancel': cancelPayment,
-} satisfies Record<string, (deps: DepsProvider) => unknown>;
+} satisfies Record<string, (wiring: Wiring) => unknown>;
 
 export type CustomerRoute = keyof typeof CUSTOMER_ROUTES;
 
@@ -46,7 +47,7 @@ export type CustomerApi = ReturnType<typeof customerApi>;
  * called with a payload-v2 event. Requests are made as Alice unless `customerId` says otherwise.
  */
 export function customerApi(env: TestEnv) {
-  const handlers = new Map(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(async () => env.deps)]));
+  const handlers = new Map(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(localWiring(async () => env.deps))]));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
   return <T = any>(route: CustomerRoute, { params = {}, ...request }: ApiRequest = {}): Promise<JsonResponse<T>> => {
     const [method = '', template = ''] = route.split(' ');
@@ -75,10 +76,7 @@ export async function settleAsPaid(env: TestEnv, payment: Pick<PaymentView, 'pay
     providerTransactionId: 'txn_test',
   });
   if (settlement.kind !== 'applied' || !settlement.order) throw new Error(`settling ${payment.paymentId} did not pay its order`);
-  await env.repo.commit([
-    { kind: 'updatePayment', before: stored, after: settlement.payment },
-    { kind: 'updateOrder', before: order, after: settlement.order },
-  ]);
+  await env.repo.commit([{ kind: 'updatePayment', before: stored, after: settlement.payment }, ...orderChangeWrites(order, settlement.order)]);
 }
 
 export async function stockOf(env: TestEnv, sku: string): Promise<number | undefined> {

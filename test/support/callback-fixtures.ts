@@ -73,6 +73,8 @@ export interface CallbackOptions {
   state?: SandboxCheckout['state'];
   /** What the provider says was paid; defaults to the payment's amount. */
   amount?: number;
+  /** The provider's transaction (capture) id of a success; the simulator picks one by default. */
+  transactionId?: string;
   signedAt: Date;
 }
 
@@ -89,6 +91,7 @@ export function providerCallback(simulator: ProviderSimulator, payment: Payment,
     state: options.state ?? 'paid',
     paidAt: options.signedAt.toISOString(),
     notificationId: options.eventId,
+    ...(options.transactionId ? { transactionId: options.transactionId } : {}),
   };
   const callback = simulator.buildCallback(checkout, options.signedAt);
   if (!callback) throw new Error(`${simulator.name} sends no callback for a ${checkout.state} checkout`);
@@ -122,9 +125,9 @@ export function expectAcknowledged(provider: PaymentMethod, reply: Reply): void 
   expect({ statusCode: reply.statusCode, body: reply.body ?? '' }).toEqual(expected);
 }
 
-/** The provider's failure format: a 5xx it retries, or a 4xx for a callback that will never be accepted. */
-export function expectFailure(provider: PaymentMethod, reply: Reply, { retryable }: { retryable: boolean }): void {
-  expect(reply.statusCode).toBe(retryable ? 500 : 400);
+/** The provider's failure format: a 5xx it retries, or a 4xx (400 unless `status` says) for a callback that will never be accepted. */
+export function expectFailure(provider: PaymentMethod, reply: Reply, { retryable, status = retryable ? 500 : 400 }: { retryable: boolean; status?: number }): void {
+  expect(reply.statusCode).toBe(status);
   if (provider === 'wechat') expect(JSON.parse(reply.body ?? '')).toMatchObject({ code: 'FAIL' });
   if (provider === 'alipay') expect(reply.body).not.toBe('success');
   if (provider === 'bank') expect(JSON.parse(reply.body ?? '')).toMatchObject({ received: false });

@@ -6,7 +6,7 @@ import { createTable, dynamoClient } from '../../local/dynamodb-emulator';
 import { DynamoRepository } from '../../shared/adapters/dynamo-repository';
 import { RecordedMetrics } from '../../shared/adapters/recorded-metrics';
 import { RecordingEventBus } from '../../shared/adapters/recording-event-bus';
-import { DEFAULT_SWEEPER, type Deps, type Logger } from '../../shared/core/deps';
+import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type Deps, type Logger } from '../../shared/core/deps';
 import type { NotificationQueue } from '../../shared/core/ports';
 import type { PaymentNotification } from '../../shared/domain/notification';
 import type { Product } from '../../shared/domain/order';
@@ -74,8 +74,9 @@ export async function createTestEnv(overrides: Partial<Deps> = {}): Promise<Test
     providers: {},
     timing: { ttlMinutes: 30, reminderMinutes: 5 },
     sweeper: DEFAULT_SWEEPER,
+    orders: DEFAULT_ORDER_POLICY,
     publicBaseUrl: 'http://127.0.0.1:3000',
-    returnUrl: 'http://127.0.0.1:3000/paid',
+    returnUrlTemplate: 'https://shop.example/orders/{orderId}',
     ...overrides,
   };
   return {

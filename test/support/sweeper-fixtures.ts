@@ -33,8 +33,11 @@ export interface ProviderSandbox {
   /** The customer's browser opening the pay URL, after which the checkout exists at the provider. */
   openPayUrl(payUrl: string): Promise<void>;
   checkout(paymentId: string): SandboxCheckout | undefined;
-  /** The provider decides the checkout. No callback is sent: it is lost on the way. */
-  decide(paymentId: string, state: 'paid' | 'closed'): void;
+  /**
+   * The provider decides the checkout. No callback is sent: it is lost on the way. `amount` makes
+   * the provider report another amount than the one we asked for (a tampered or broken checkout).
+   */
+  decide(paymentId: string, state: 'paid' | 'closed', options?: { amount?: number }): void;
   /** The success callback the provider would send for the checkout, verified by the merchant module. */
   successNotification(paymentId: string): PaymentNotification;
 }
@@ -86,8 +89,8 @@ export function providerSandbox(method: QueryableMethod, keys: SandboxKeys, now:
       if (response.statusCode !== 302) throw new Error(`Alipay refused the pay URL: ${response.statusCode} ${response.body}`);
     },
     checkout: (paymentId) => store.get(paymentId),
-    decide(paymentId, state) {
-      const checkout = existing(paymentId);
+    decide(paymentId, state, options = {}) {
+      const checkout = { ...existing(paymentId), ...(options.amount === undefined ? {} : { amount: options.amount }) };
       store.put(state === 'paid' ? paid(checkout) : { ...checkout, state });
     },
     successNotification(paymentId) {

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ORDER_POLICY } from '../../../shared/core/deps';
 import { ADMIN_SCOPE } from '../../../shared/http/routes';
 import { ALICE, BOB, type CustomerApi, customerApi, itemsOfKind, placeOrder, settleAsPaid, stockOf, tableSnapshot } from '../../support/api-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
@@ -117,6 +118,43 @@ describe('POST /api/orders', () => {
   });
 });
 
+describe('pending orders per customer', () => {
+  const PEN = { items: [{ sku: 'PEN-003', quantity: 1 }] };
+  const pendingOf = async (customerId: string) => (await itemsOfKind(env, 'order')).filter((order) => order.customerId === customerId && order.status === 'pending');
+
+  it('are capped: the next create answers 409 TOO_MANY_PENDING_ORDERS, even when they race, and writes nothing', async () => {
+    expect(DEFAULT_ORDER_POLICY.maxPendingPerCustomer).toBe(20);
+    env.deps.orders = { ...DEFAULT_ORDER_POLICY, maxPendingPerCustomer: 3 };
+
+    const responses = await Promise.all(Array.from({ length: 5 }, () => api('POST /api/orders', { body: PEN })));
+
+    expect(responses.map((response) => response.statusCode).sort()).toEqual([201, 201, 201, 409, 409]);
+    expect(responses.find((response) => response.statusCode === 409)!.body.error).toMatchObject({ code: 'TOO_MANY_PENDING_ORDERS', details: { limit: 3 } });
+    expect(await pendingOf(ALICE)).toHaveLength(3);
+    expect(await stockOf(env, 'PEN-003')).toBe(997);
+    const batch = await api('POST /api/orders/batch', { body: { orders: [PEN] } });
+    expect(batch.statusCode).toBe(409);
+    expect(batch.body.error.code).toBe('TOO_MANY_PENDING_ORDERS');
+    // Another customer has places of their own.
+    expect((await api('POST /api/orders', { customerId: BOB, body: PEN })).statusCode).toBe(201);
+  });
+
+  it('free a place once one is paid or cancelled', async () => {
+    env.deps.orders = { ...DEFAULT_ORDER_POLICY, maxPendingPerCustomer: 2 };
+    const first = await placeOrder(api, PEN);
+    const second = await placeOrder(api, PEN);
+    expect((await api('POST /api/orders', { body: PEN })).statusCode).toBe(409);
+
+    await settleAsPaid(env, first.payment);
+    expect((await api('POST /api/orders', { body: PEN })).statusCode).toBe(201);
+    expect((await api('POST /api/orders', { body: PEN })).statusCode).toBe(409);
+
+    await api('POST /api/orders/{orderId}/cancel', { params: { orderId: second.order.orderId } });
+    expect((await api('POST /api/orders/batch', { body: { orders: [PEN] } })).statusCode).toBe(201);
+    expect(await pendingOf(ALICE)).toHaveLength(2);
+  });
+});
+
 describe('POST /api/orders/batch', () => {
   it('creates every order with the same payment method and reserves the sum of a SKU across orders', async () => {
     const orders = [{ items: [{ sku: 'TEA-001', quantity: 2 }] }, { items: [{ sku: 'TEA-001', quantity: 3 }, { sku: 'PEN-003', quantity: 1 }] }];
@@ -153,6 +191,43 @@ describe('POST /api/orders/batch', () => {
     expect(response.statusCode).toBe(409);
     expect(response.body.error.details).toMatchObject({ sku: 'CUP-002', requested: 6, available: 5 });
     expect(await stockOf(env, 'CUP-002')).toBe(5);
+  });
+});
+
+describe('POST /api/orders/batch against the 100-write transaction', () => {
+  // With an Idempotency-Key a batch writes 2 items per order, 1 stock item per distinct SKU, the
+  // customer's pending-order count, 1 outbox entry and 1 idempotency record: 20 orders and 57 SKUs are exactly 100.
+  const SKUS = Array.from({ length: 58 }, (_, i) => `SKU-${String(i).padStart(2, '0')}`);
+  /** 20 orders over the first `distinct` SKUs; every order but the first also takes SKU-00, which stays one stock write. */
+  const twentyOrders = (distinct: number) =>
+    Array.from({ length: 20 }, (_, i) => {
+      const own = SKUS.slice(0, distinct).filter((_, j) => j % 20 === i);
+      return { items: [...own, ...(i === 0 ? [] : [SKUS[0]!])].map((sku) => ({ sku, quantity: 1 })) };
+    });
+
+  beforeEach(() => env.seedProducts(SKUS.map((sku) => ({ sku, name: `Sample ${sku}`, price: 100, stock: 1_000 }))));
+
+  it('exactly at the limit: all 20 orders created, the shared SKU reserved once for all', async () => {
+    const response = await api('POST /api/orders/batch', { body: { orders: twentyOrders(57) }, idempotencyKey: 'batch-at-the-limit' });
+
+    expect(response.statusCode, JSON.stringify(response.body)).toBe(201);
+    expect(response.body.results).toHaveLength(20);
+    expect(await stockOf(env, 'SKU-00')).toBe(1_000 - 20);
+    expect(await stockOf(env, 'SKU-56')).toBe(999);
+    expect(await itemsOfKind(env, 'order')).toHaveLength(20);
+  });
+
+  it('one write over: 400 BATCH_TOO_LARGE naming the limit and what the batch needs, no order, payment or stock written', async () => {
+    const before = await tableSnapshot(env);
+
+    const response = await api('POST /api/orders/batch', { body: { orders: twentyOrders(58) }, idempotencyKey: 'batch-one-over' });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'BATCH_TOO_LARGE', details: { limit: 100, needed: 101 }, message: expect.stringContaining('100') });
+    // Only the answer itself is kept, under its Idempotency-Key, as for every 4xx.
+    const after = await tableSnapshot(env);
+    expect(after.filter((item) => item.kind !== 'idempotency')).toEqual(before);
+    expect(await itemsOfKind(env, 'idempotency')).toEqual([expect.objectContaining({ key: 'batch-one-over', response: expect.objectContaining({ statusCode: 400 }) })]);
   });
 });
 
@@ -227,6 +302,23 @@ describe('POST /api/orders/{orderId}/cancel', () => {
     expect(second.body).toEqual(first.body);
     expect(await stockOf(env, 'CUP-002')).toBe(5);
     expect(env.bus.ofType('OrderCancelled')).toHaveLength(1);
+  });
+
+  it('answers both of two simultaneous cancels with the cancelled order, releasing the stock once', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { order } = await placeOrder(api, { items: [{ sku: 'CUP-002', quantity: 1 }] });
+      const cancel = () => api('POST /api/orders/{orderId}/cancel', { params: { orderId: order.orderId } });
+
+      const responses = await Promise.all([cancel(), cancel()]);
+
+      expect(responses.map((response) => [response.statusCode, response.body.error?.code]), `round ${round}`).toEqual([
+        [200, undefined],
+        [200, undefined],
+      ]);
+      expect(responses[1]!.body).toEqual(responses[0]!.body);
+      expect(await stockOf(env, 'CUP-002')).toBe(5);
+    }
+    expect(env.bus.ofType('OrderCancelled')).toHaveLength(5);
   });
 
   it('answers 409 ORDER_NOT_PENDING for a paid order and keeps its stock reserved', async () => {

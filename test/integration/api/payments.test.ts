@@ -1,13 +1,19 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { createBankSimulator } from '../../../local/sandbox/bank';
+import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
 import { createBankProvider } from '../../../shared/providers/bank';
+import { createWechatProvider } from '../../../shared/providers/wechat';
 import { ALICE, BOB, type CustomerApi, customerApi, placeOrder, settleAsPaid } from '../../support/api-fixtures';
 import { bankTestKeys, memoryCheckoutStore, openInSimulator } from '../../support/bank-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
+import { startProviderStandIn } from '../../support/provider-stand-in';
+import { type ProviderSandbox, providerSandbox, sandboxKeys as generateSandboxKeys } from '../../support/sweeper-fixtures';
 
 const MINUTE = 60_000;
 const TEA = { items: [{ sku: 'TEA-001', quantity: 1 }] };
 const bankKeys = bankTestKeys();
+const wechatKeys = generateWechatKeys('http://unused.invalid');
+const sandboxKeys = generateSandboxKeys();
 
 let env: TestEnv;
 let api: CustomerApi;
@@ -65,6 +71,76 @@ describe('POST /api/orders/{orderId}/payments (pay again)', () => {
     expect(env.bus.ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([first.paymentId]);
   });
 
+  describe.each(['wechat', 'alipay'] as const)('when the open %s payment was started and is past its expiry (GET reads it expired)', (method) => {
+    let sandbox: ProviderSandbox;
+    beforeEach(() => {
+      sandbox = providerSandbox(method, sandboxKeys, env.clock.now);
+      env.deps.providers = { ...env.deps.providers, [method]: sandbox.provider };
+    });
+
+    async function startedPastExpiry() {
+      const { order, payment } = await placeOrder(api, { ...TEA, paymentMethod: method });
+      const started = await startPayment(payment.paymentId);
+      await sandbox.openPayUrl(started.body.payUrl);
+      env.clock.advance(30 * MINUTE);
+      const read = await api('GET /api/payments/{paymentId}', { params: { paymentId: payment.paymentId } });
+      expect(read.body.status).toBe('expired');
+      return { order, payment };
+    }
+
+    it('closes it at the provider, expires it and replaces it', async () => {
+      const { order, payment: first } = await startedPastExpiry();
+
+      const response = await repay(order.orderId);
+
+      expect(response.statusCode).toBe(201);
+      expect(sandbox.checkout(first.paymentId)!.state).toBe('closed');
+      expect((await env.repo.getPayment(first.paymentId))?.status).toBe('expired');
+      expect(await env.repo.getOrder(order.orderId)).toMatchObject({ openPaymentId: response.body.paymentId, paymentIds: [first.paymentId, response.body.paymentId] });
+      expect(env.bus.ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([first.paymentId]);
+    });
+
+    it('keeps it when the provider cannot close it (the customer paid at the last second): 502, nothing replaced', async () => {
+      const { order, payment: first } = await startedPastExpiry();
+      sandbox.decide(first.paymentId, 'paid');
+
+      const response = await repay(order.orderId);
+
+      expect(response.statusCode).toBe(502);
+      expect(response.body.error.code).toBe('PROVIDER_UNAVAILABLE');
+      expect((await env.repo.getPayment(first.paymentId))?.status).toBe('processing');
+      expect(await env.repo.getOrder(order.orderId)).toMatchObject({ openPaymentId: first.paymentId, paymentIds: [first.paymentId] });
+    });
+
+    it('answers 409 PAYMENT_EXPIRED to a start, not the old pay URL', async () => {
+      const { payment } = await startedPastExpiry();
+
+      const response = await startPayment(payment.paymentId);
+
+      expect(response.statusCode).toBe(409);
+      expect(response.body.error.code).toBe('PAYMENT_EXPIRED');
+    });
+  });
+
+  it('replaces a started bank payment past its expiry once the bank can no longer take it: 409 PAYMENT_CLOSING until the grace is over', async () => {
+    const { order, payment: first } = await placeOrder(api, { ...TEA, paymentMethod: 'bank' });
+    await startPayment(first.paymentId);
+    const graceOver = new Date(Date.parse(first.expiresAt) + env.deps.sweeper.expiryGraceSeconds * 1000);
+    env.clock.set(first.expiresAt);
+
+    const early = await repay(order.orderId);
+
+    expect(early.statusCode).toBe(409);
+    expect(early.body.error).toMatchObject({ code: 'PAYMENT_CLOSING', details: { paymentId: first.paymentId, retryAt: graceOver.toISOString() } });
+    expect((await env.repo.getPayment(first.paymentId))?.status).toBe('processing');
+
+    env.clock.set(graceOver);
+    const response = await repay(order.orderId);
+
+    expect(response.statusCode).toBe(201);
+    expect((await env.repo.getPayment(first.paymentId))?.status).toBe('expired');
+  });
+
   it('lets only one of two simultaneous re-pays through', async () => {
     const { order, payment } = await placeOrder(api, TEA);
     await cancelPayment(payment.paymentId);
@@ -113,6 +189,22 @@ describe('POST /api/payments/{paymentId}/cancel', () => {
     expect(env.bus.ofType('PaymentCancelled')).toHaveLength(1);
   });
 
+  it('answers both of two simultaneous cancels with the cancelled payment', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { order, payment } = await placeOrder(api, TEA);
+
+      const responses = await Promise.all([cancelPayment(payment.paymentId), cancelPayment(payment.paymentId)]);
+
+      expect(responses.map((response) => [response.statusCode, response.body.error?.code]), `round ${round}`).toEqual([
+        [200, undefined],
+        [200, undefined],
+      ]);
+      expect(responses[1]!.body).toEqual(responses[0]!.body);
+      await api('POST /api/orders/{orderId}/cancel', { params: { orderId: order.orderId } }); // frees a pending-order place
+    }
+    expect(env.bus.ofType('PaymentCancelled')).toHaveLength(5);
+  });
+
   it('answers 409 INVALID_TRANSITION for a succeeded payment', async () => {
     const { payment } = await placeOrder(api, TEA);
     await settleAsPaid(env, payment);
@@ -144,6 +236,8 @@ describe('POST /api/payments/{paymentId}/start', () => {
     expect(response.body.payUrl.startsWith(bankKeys.merchant.gatewayUrl)).toBe(true);
     expect(payUrl.searchParams.get('payment_id')).toBe(payment.paymentId);
     expect(payUrl.searchParams.get('amount')).toBe(String(payment.amount));
+    // The harness's PAYMENT_RETURN_URL template is https://shop.example/orders/{orderId}.
+    expect(payUrl.searchParams.get('return_url')).toBe(`https://shop.example/orders/${payment.orderId}`);
     const bank = await openInSimulator(createBankSimulator(bankKeys.sandbox), memoryCheckoutStore(), response.body.payUrl, env.clock.now());
     expect(bank.statusCode).toBe(302);
     expect(env.bus.ofType('PaymentStarted').map((event) => event.detail.paymentId)).toEqual([payment.paymentId]);
@@ -187,6 +281,24 @@ describe('POST /api/payments/{paymentId}/start', () => {
 
     expect(response.statusCode).toBe(503);
     expect(response.body.error).toMatchObject({ code: 'PROVIDER_NOT_CONFIGURED', details: { method: 'wechat' } });
+    expect((await env.repo.getPayment(payment.paymentId))?.status).toBe('init');
+  });
+
+  it('answers 502 PROVIDER_UNAVAILABLE within the provider timeouts when WeChat never answers, and leaves the payment init', async () => {
+    const wechat = await startProviderStandIn(createWechatSimulator(wechatKeys.sandbox), memoryCheckoutStore());
+    onTestFinished(() => wechat.close());
+    wechat.answer('hang');
+    const http = { timeoutMs: 200, attempts: 3, backoffBaseMs: 10 };
+    env.deps.providers.wechat = createWechatProvider({ config: { ...wechatKeys.merchant, apiBase: wechat.baseUrl }, fetch: globalThis.fetch, http });
+    const { payment } = await placeOrder(api, TEA);
+
+    const started = performance.now();
+    const response = await startPayment(payment.paymentId);
+
+    expect(response.statusCode).toBe(502);
+    expect(response.body.error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', details: { method: 'wechat', operation: 'create the checkout' } });
+    expect(performance.now() - started).toBeLessThan(http.attempts * http.timeoutMs + 500);
+    expect(wechat.requests).toBe(3);
     expect((await env.repo.getPayment(payment.paymentId))?.status).toBe('init');
   });
 });

@@ -4,8 +4,10 @@ import {
   effectiveStatus,
   InvalidTransitionError,
   nextSweepAt,
+  parkForReview,
   PAYMENT_STATUSES,
   type PaymentStatus,
+  scheduleNextLook,
   type TransitionSource,
   transitionPayment,
 } from '../../../shared/domain';
@@ -63,6 +65,14 @@ describe('payment state machine', () => {
     expect(() => transitionPayment(inState('succeeded'), { to: 'failed', now, source: 'provider', reason: 'x' })).toThrow(InvalidTransitionError);
   });
 
+  it('a success applied at or after the expiry of an open payment is late: it already read expired', () => {
+    const started = transitionPayment(base, { to: 'processing', now, source: 'customer', reason: 'checkout' }).after;
+    const inTime = transitionPayment(started, { to: 'succeeded', now: new Date('2026-11-25T04:29:59.999Z'), source: 'provider', reason: 'paid' });
+    const atExpiry = transitionPayment(started, { to: 'succeeded', now: new Date(started.expiresAt), source: 'provider', reason: 'paid' });
+    expect([inTime.late, inTime.after.latePayment]).toEqual([false, undefined]);
+    expect([atExpiry.late, atExpiry.after.latePayment]).toEqual([true, true]);
+  });
+
   it('appends to the log, bumps the version, and never rewrites earlier entries', () => {
     const started = transitionPayment(base, { to: 'processing', now, source: 'customer', reason: 'checkout created' }).after;
     const paid = transitionPayment(started, { to: 'succeeded', now, source: 'provider', reason: 'paid', ref: 'evt-1' }).after;
@@ -85,9 +95,31 @@ describe('payment state machine', () => {
     expect(expired.remindAt).toBeUndefined();
   });
 
-  it('reads an open payment past expiry as expired before any sweeper ran', () => {
+  it('reads an open payment past expiry as expired before any sweeper ran, except one parked for review', () => {
     expect(effectiveStatus(base, new Date('2026-11-25T04:29:59.999Z'))).toBe('init');
     expect(effectiveStatus(base, new Date('2026-11-25T04:30:00.000Z'))).toBe('expired');
     expect(effectiveStatus({ ...base, status: 'succeeded' }, new Date('2026-11-26T00:00:00Z'))).toBe('succeeded');
+    const parked = parkForReview(inState('processing'), { reason: 'amount_mismatch', source: 'provider' }, now);
+    expect(effectiveStatus(parked, new Date('2026-11-26T00:00:00Z'))).toBe('processing');
+  });
+
+  it('parks a payment for review: flagged with the reason, logged, out of the sweeper, still in its status', () => {
+    const started = { ...inState('processing'), nextQueryAt: '2026-11-25T04:01:00.000Z' };
+    const parked = parkForReview(started, { reason: 'amount_mismatch: 101 fen', source: 'provider', ref: 'q-1' }, now);
+    expect(parked).toMatchObject({ status: 'processing', needsReview: true, reviewReason: 'amount_mismatch: 101 fen', version: started.version + 1 });
+    expect(parked.logs.at(-1)).toMatchObject({ from: 'processing', to: 'processing', ref: 'q-1', reason: 'parked for review: amount_mismatch: 101 fen' });
+    expect(nextSweepAt(started)).toBe('2026-11-25T04:01:00.000Z');
+    expect(nextSweepAt(parked)).toBeUndefined();
+  });
+
+  it('schedules the next look at a started payment no later than its expiry, and the whole delay after it', () => {
+    const started = { ...inState('processing'), nextQueryAt: '2026-11-25T04:01:00.000Z' };
+    const at = (iso: string) => new Date(iso);
+    expect(scheduleNextLook(started, at('2026-11-25T04:10:00.000Z'), 300_000).nextQueryAt).toBe('2026-11-25T04:15:00.000Z');
+    expect(scheduleNextLook(started, at('2026-11-25T04:28:00.000Z'), 300_000).nextQueryAt).toBe(started.expiresAt);
+    const retry = scheduleNextLook(started, at('2026-11-25T04:30:00.000Z'), 60_000);
+    expect(retry.nextQueryAt).toBe('2026-11-25T04:31:00.000Z');
+    expect(retry.remindAt).toBeUndefined();
+    expect(nextSweepAt(retry)).toBe('2026-11-25T04:31:00.000Z');
   });
 });

@@ -20,6 +20,7 @@ describe('order sync (docs/API.md#order-statuses)', () => {
       if (result.kind !== 'applied') continue;
       expect(result.order?.status).toBe('pending');
       expect(result.order?.openPaymentId).toBeUndefined();
+      expect(result.order?.unpaidSince).toBe(now.toISOString());
     }
   });
 
@@ -53,6 +54,20 @@ describe('order sync (docs/API.md#order-statuses)', () => {
     expect(result.payment).toMatchObject({ status: 'succeeded', refundRequired: true, latePayment: true });
     expect(result.order).toBeUndefined();
     expect(result.events.map((e) => e.type)).toEqual(['PaymentSucceeded', 'LatePaymentReceived', 'DuplicatePaymentDetected']);
+  });
+
+  it('a success under another provider transaction on a succeeded payment is an extra capture: kept, flagged for refund, announced', () => {
+    const paid = settlePayment(processing, order, { to: 'succeeded', now, source: 'provider', reason: 'ok', providerTransactionId: 'txn-1' });
+    if (paid.kind !== 'applied') throw new Error('expected the success to apply');
+    const again = settlePayment(paid.payment, paid.order!, { to: 'succeeded', now, source: 'provider', reason: 'SUCCEEDED', ref: 'evt-2', providerTransactionId: 'txn-2', amount: 1000 });
+
+    expect(again.kind).toBe('extra_capture');
+    if (again.kind !== 'extra_capture') return;
+    expect(again.payment).toMatchObject({ status: 'succeeded', providerTransactionId: 'txn-1', refundRequired: true, extraCaptures: [{ providerTransactionId: 'txn-2', amount: 1000, eventId: 'evt-2' }] });
+    expect(again.events.map((e) => [e.type, e.detail.appliedTransactionId])).toEqual([['DuplicatePaymentDetected', 'txn-1']]);
+    for (const known of ['txn-1', 'txn-2', undefined]) {
+      expect(settlePayment(again.payment, paid.order!, { to: 'succeeded', now, source: 'provider', reason: 'again', providerTransactionId: known })).toEqual({ kind: 'unchanged' });
+    }
   });
 
   it('re-applying the state a payment is already in changes nothing', () => {

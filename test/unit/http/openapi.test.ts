@@ -5,14 +5,15 @@ import { makeHandler } from '../../../functions/openapi/handler';
 import type { Deps } from '../../../shared/core/deps';
 import { newId } from '../../../shared/core/ids';
 import { orderView, paymentView } from '../../../shared/core/views';
-import { createOrder, createPayment, DEFAULT_TIMING, type Order, OutOfStockError, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
-import { toErrorResponse } from '../../../shared/http/errors';
+import { cancelledOrder as cancelOrder, createOrder, createPayment, DEFAULT_TIMING, type Order, OutOfStockError, parkForReview, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
+import { API_ERROR_STATUS, toErrorResponse } from '../../../shared/http/errors';
+import { localWiring } from '../../../shared/http/handler';
 import { validateKey } from '../../../shared/http/idempotency';
 import { buildOpenApiDocument, serializeOpenApiDocument } from '../../../shared/http/openapi';
 import { ErrorSchema, OrderSchema, PaymentSchema, ProductSchema } from '../../../shared/http/response-schemas';
 import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from '../../../shared/http/routes';
 import { CreateOrderBody } from '../../../shared/http/schemas';
-import { httpEvent } from '../../support/http';
+import { httpEvent, lambdaContext } from '../../support/http';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- walking a JSON document
 const document: Json = buildOpenApiDocument({ serverUrl: 'https://pay.example.com' });
@@ -165,7 +166,7 @@ describe('OpenAPI document: responses', () => {
 
   it('answers the callback in the provider’s own format (no schema), with UNKNOWN_PROVIDER in ours', () => {
     const { responses } = operationOf(routeOf('payment-callback'));
-    expect(Object.keys(responses).sort()).toEqual(['200', '204', '400', '404', '500']);
+    expect(Object.keys(responses).sort()).toEqual(['200', '204', '400', '404', '413', '500']);
     expect(refsIn(responses)).toEqual(['#/components/schemas/Error']);
   });
 });
@@ -199,6 +200,33 @@ describe('OpenAPI document: validity', () => {
   });
 });
 
+describe('error codes', () => {
+  /** The OpenAPI error response that documents each status. */
+  const RESPONSE_FOR_STATUS: Record<number, string> = {
+    400: 'BadRequest',
+    401: 'Unauthenticated',
+    403: 'Forbidden',
+    404: 'NotFound',
+    409: 'Conflict',
+    413: 'PayloadTooLarge',
+    415: 'UnsupportedMediaType',
+    500: 'ServerError',
+    502: 'ServerError',
+    503: 'ServerError',
+  };
+
+  it('documents every code the API can answer, in the OpenAPI response for its status and in the README', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('**Errors**');
+    const errorsSection = readme.slice(start, readme.indexOf('\n## ', start));
+    expect(API_ERROR_STATUS).toMatchObject({ STALE_STATE: 409, TOO_MANY_PENDING_ORDERS: 409, PAYMENT_CLOSING: 409, PAYMENT_UNDER_REVIEW: 409 });
+    for (const [code, status] of Object.entries(API_ERROR_STATUS)) {
+      expect(document.components.responses[RESPONSE_FOR_STATUS[status]!].description, `${code} in the OpenAPI ${status}`).toContain(code);
+      expect(errorsSection, `${code} in the README's Errors`).toContain(`\`${code}\``);
+    }
+  });
+});
+
 describe('response schemas against real views', () => {
   const now = new Date('2026-11-25T04:00:00.000Z');
   const later = (minutes: number) => new Date(now.getTime() + minutes * 60_000);
@@ -213,7 +241,7 @@ describe('response schemas against real views', () => {
     return { order, payment };
   }
 
-  /** Every shape the views produce: pending, started, paid, expired, cancelled, late and refunded. */
+  /** Every shape the views produce: pending, started, paid, expired, cancelled, late and refunded, parked for review. */
   function lifecycle(): { orders: Order[]; payments: Array<[Payment, Date]> } {
     const { order, payment } = purchase();
     const started = transitionPayment(payment, { to: 'processing', now: later(1), source: 'customer', reason: 'checkout', set: { payUrl: 'https://openapi.alipay.com/gateway.do?x=1' } }).after;
@@ -223,9 +251,11 @@ describe('response schemas against real views', () => {
     const second = purchase();
     const cancelledPayment = settlePayment(second.payment, second.order, { to: 'cancelled', now: later(1), source: 'customer', reason: 'cancelled by customer' });
     if (cancelledPayment.kind !== 'applied') throw new Error('expected the cancel to apply');
-    const cancelledOrder: Order = { ...cancelledPayment.order!, status: 'cancelled', cancelledAt: later(1).toISOString(), updatedAt: later(1).toISOString() };
+    const cancelledOrder = cancelOrder(cancelledPayment.order!, later(1), 'unpaid');
     const late = settlePayment(cancelledPayment.payment, cancelledOrder, { to: 'succeeded', now: later(3), source: 'provider', reason: 'TRADE_SUCCESS', providerTransactionId: '2026112522002' });
     if (late.kind !== 'applied') throw new Error('expected the late success to apply');
+
+    const parked = parkForReview(started, { reason: 'amount_mismatch', source: 'provider', ref: 'query-1' }, later(2));
 
     return {
       orders: [order, paid.order!, cancelledOrder],
@@ -235,6 +265,7 @@ describe('response schemas against real views', () => {
         [started, later(1)],
         [paid.payment, later(2)],
         [late.payment, later(3)],
+        [parked, later(31)],
       ],
     };
   }
@@ -254,7 +285,7 @@ describe('response schemas against real views', () => {
     expectFaithful(OrderSchema, orders.map((order) => wire(orderView(order))));
     const paymentViews = payments.map(([payment, at]) => wire(paymentView(payment, at)));
     expectFaithful(PaymentSchema, paymentViews);
-    expect(paymentViews.map((view) => view.status)).toEqual(['init', 'expired', 'processing', 'succeeded', 'succeeded']);
+    expect(paymentViews.map((view) => view.status)).toEqual(['init', 'expired', 'processing', 'succeeded', 'succeeded', 'processing']);
   });
 
   it('would notice a view field the schema does not describe', () => {
@@ -275,8 +306,8 @@ describe('response schemas against real views', () => {
 describe('GET /api/openapi.json handler', () => {
   it('answers the document as JSON, with this deployment as server, without a token', async () => {
     const deps = { publicBaseUrl: 'https://api.pay.example.com' } as Deps;
-    const handler = makeHandler(async () => deps);
-    const response = await handler(httpEvent('GET', '/api/openapi.json'));
+    const handler = makeHandler(localWiring(async () => deps));
+    const response = await handler(httpEvent('GET', '/api/openapi.json'), lambdaContext);
     expect(response.statusCode).toBe(200);
     expect(response.headers?.['content-type']).toBe('application/json');
     const served: Json = JSON.parse(response.body!);

@@ -93,6 +93,23 @@ describe('alipay refund: alipay.trade.refund', () => {
     expect(store.refunds.refundedAmount('pay_42')).toBe(2_345);
   });
 
+  it('an answer lost on the way (the refund made, then a timeout) is retried with the same out_request_no: refunded once', async () => {
+    const store = memoryCheckoutStore();
+    store.put(paidCheckout());
+    const toAlipay = simulatorFetch(simulator, store, NOW);
+    let calls = 0;
+    const losingFirstAnswer: FetchLike = async (input, init) => {
+      const answer = await toAlipay(input, init);
+      calls += 1;
+      if (calls === 1) throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+      return answer;
+    };
+    const provider = createAlipayProvider({ config: keys.merchant, fetch: losingFirstAnswer });
+    // The retry answers fund_change N (already done), so the refund is confirmed by query.
+    expect(await provider.refund(refundRequest())).toMatchObject({ status: 'succeeded', amount: 2_345, providerStatus: 'REFUND_SUCCESS' });
+    expect(store.refunds.refundedAmount('pay_42')).toBe(2_345);
+  });
+
   it('fund_change N on a first call that moved no money (SANDBOX_REFUND_OUTCOME=abnormal) is processing, never failed', async () => {
     const { provider, store } = connected({ outcome: 'abnormal' });
     expect(await provider.refund(refundRequest())).toEqual({ status: 'processing', providerStatus: 'refund_status absent' });
@@ -135,6 +152,7 @@ describe('alipay refund: alipay.trade.refund', () => {
     ['an answer about another trade', signedGatewayAnswer(node, { code: '10000', msg: 'Success', out_trade_no: 'pay_43', fund_change: 'Y', refund_fee: '23.45' }, keys.sandbox.alipayPrivateKey)],
     ['a refusal signed with a key that is not Alipay’s', signedGatewayAnswer(node, { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.TRADE_NOT_EXIST' }, stranger)],
     ['HTTP 502', async () => ({ status: 502, headers: { get: () => null }, text: async () => 'Bad Gateway' })],
+    ['HTTP 403 from a proxy', async () => ({ status: 403, headers: { get: () => null }, text: async () => 'Forbidden' })],
     ['garbage', async () => ({ status: 200, headers: { get: () => null }, text: async () => '<html>' })],
     ['a network failure', async () => Promise.reject(new TypeError('fetch failed'))],
     ['a timeout', async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))],

@@ -92,6 +92,22 @@ describe('bank refund: POST {gatewayUrl}/refunds', () => {
     expect(store.refunds.list('pay_1')).toHaveLength(1);
   });
 
+  it('an answer lost on the way (the refund made, then a timeout) is retried, signed afresh with the same Idempotency-Key: one refund', async () => {
+    const store = memoryCheckoutStore();
+    store.put(paidCheckout());
+    const sent: SentBankRequest[] = [];
+    const toBank = bankSimulatorFetch(simulator, store, NOW, { sent });
+    const losingFirstAnswer: FetchLike = async (input, init) => {
+      const answer = await toBank(input, init);
+      if (sent.length === 1) throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+      return answer;
+    };
+    const provider = createBankProvider({ config: keys.merchant, fetch: losingFirstAnswer });
+    expect(await provider.refund(refundRequest())).toEqual({ status: 'processing', providerStatus: 'pending' });
+    expect(sent.map((request) => request.headers['Idempotency-Key'])).toEqual(['ref_1', 'ref_1']);
+    expect(store.refunds.list('pay_1')).toHaveLength(1);
+  });
+
   it('follows the refund by GET /refunds/{refund_id} to each end', async () => {
     for (const [end, expected] of [
       ['succeeded', { status: 'succeeded', amount: 2_345, succeededAt: NOW.toISOString(), providerStatus: 'succeeded' }],

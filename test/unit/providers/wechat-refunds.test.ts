@@ -106,6 +106,23 @@ describe('wechat refund: create', () => {
     expect(store.refunds.list('pay_000001')).toHaveLength(1);
   });
 
+  it('an answer lost on the way (the refund made, then a timeout) is retried with the same out_refund_no: one refund', async () => {
+    const store = memoryCheckoutStore();
+    store.put(paidCheckout());
+    const toWechat = simulatorFetch(createWechatSimulator(sandbox), store, { now: () => NOW });
+    let calls = 0;
+    const losingFirstAnswer: FetchLike = async (input, init) => {
+      const answer = await toWechat(input, init);
+      calls += 1;
+      if (calls === 1) throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+      return answer;
+    };
+    const wechat = createWechatProvider({ config: merchant, fetch: losingFirstAnswer });
+    expect(await wechat.refund(refundRequest())).toMatchObject({ status: 'processing' });
+    expect(calls).toBe(2);
+    expect(store.refunds.list('pay_000001')).toHaveLength(1);
+  });
+
   it('reads SUCCESS, CLOSED and ABNORMAL from a retry once the refund has ended', async () => {
     for (const [end, expected] of [
       ['succeeded', { status: 'succeeded', amount: 2_345, succeededAt: NOW.toISOString(), providerStatus: 'SUCCESS' }],
