@@ -188,21 +188,24 @@ export class DynamoRepository implements Repository {
       }
       case 'adjustStock': {
         const reserving = write.delta < 0;
+        const priced = reserving && write.price !== undefined;
         return {
           item: {
             Update: {
               TableName,
               Key: key.product(write.sku),
               UpdateExpression: 'SET stock = stock + :delta',
-              ConditionExpression: reserving ? 'attribute_exists(pk) AND stock >= :needed' : 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':delta': write.delta, ...(reserving ? { ':needed': -write.delta } : {}) },
+              ConditionExpression: reserving ? `attribute_exists(pk) AND stock >= :needed${priced ? ' AND price = :price' : ''}` : 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':delta': write.delta, ...(reserving ? { ':needed': -write.delta } : {}), ...(priced ? { ':price': write.price } : {}) },
               ...returnOld,
             },
           },
-          onConditionFailed: (current) =>
-            current
-              ? new OutOfStockError(write.sku, -write.delta, typeof current.stock === 'number' ? current.stock : undefined)
-              : new NotFoundError('product', write.sku),
+          onConditionFailed: (current) => {
+            if (!current) return new NotFoundError('product', write.sku);
+            // Priced from an out-of-date copy of the catalogue: the caller decides again on a fresh one.
+            if (priced && current.price !== write.price) return new StaleStateError('product', write.sku);
+            return new OutOfStockError(write.sku, -write.delta, typeof current.stock === 'number' ? current.stock : undefined);
+          },
         };
       }
       case 'countPendingOrders': {
@@ -227,7 +230,12 @@ export class DynamoRepository implements Repository {
       case 'recordIdempotency': {
         const { record } = write;
         const item = { ...key.idempotency(record.customerId, record.key), kind: 'idempotency', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) };
-        return putIfAbsent(item, () => new IdempotencyRecordExistsError(record.customerId, record.key));
+        // The winner's record comes back with the failure, so a replay answers without reading it.
+        return {
+          item: { Put: { TableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
+          onConditionFailed: (current) =>
+            new IdempotencyRecordExistsError(record.customerId, record.key, current ? stripStorage<IdempotencyRecord>(current) : undefined),
+        };
       }
       case 'recordNotification': {
         const { record } = write;
@@ -236,6 +244,11 @@ export class DynamoRepository implements Repository {
       }
       case 'addToOutbox':
         return putIfAbsent(outboxItem(write.entry), () => new AlreadyExistsError('outbox entry', write.entry.outboxId));
+      case 'removeFromOutbox':
+        return {
+          item: { Delete: { TableName, Key: key.outbox(write.outboxId) } },
+          onConditionFailed: () => new Error('unconditional write cannot fail a condition'),
+        };
       case 'archiveCallback': {
         const { bodyBase64, ...record } = write.record;
         // Gzipped binary rather than base64 text: a body of the largest accepted size makes an

@@ -78,14 +78,16 @@ export type Write =
   | { kind: 'updateOrder'; before: Order; after: Order }
   /** Replaces the payment, conditional on the version and status that were read. */
   | { kind: 'updatePayment'; before: Payment; after: Payment }
-  /** Negative: reserve (conditional on enough stock); positive: release. */
-  | { kind: 'adjustStock'; sku: string; delta: number }
+  /** Negative: reserve (conditional on enough stock, and on the price when given); positive: release. */
+  | { kind: 'adjustStock'; sku: string; delta: number; price?: number }
   /** The customer's count of pending orders; a rise is conditional on staying within `limit`. */
   | { kind: 'countPendingOrders'; customerId: string; delta: number; limit?: number }
   | { kind: 'putProduct'; product: Product }
   | { kind: 'recordIdempotency'; record: IdempotencyRecord }
   | { kind: 'recordNotification'; record: DedupeRecord }
   | { kind: 'addToOutbox'; entry: OutboxEntry }
+  /** Removes a published outbox entry (unconditional: gone already is fine). */
+  | { kind: 'removeFromOutbox'; outboxId: string }
   | { kind: 'archiveCallback'; record: ArchivedCallback };
 
 export interface Page<T> {
@@ -159,7 +161,8 @@ export interface PaymentTimingConfig {
 
 /** The idempotency key was used by a request that committed first: read its record and replay. */
 export class IdempotencyRecordExistsError extends DomainError {
-  constructor(readonly customerId: string, readonly key: string) {
+  /** `existing`: the record that won, as the failed write returned it (absent if it could not). */
+  constructor(readonly customerId: string, readonly key: string, readonly existing?: IdempotencyRecord) {
     super('IDEMPOTENCY_RECORD_EXISTS', 'A request with this Idempotency-Key already committed');
   }
 }

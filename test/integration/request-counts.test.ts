@@ -13,7 +13,8 @@ import { sqsNotificationQueue } from '../../shared/adapters/sqs-queue';
 import { OPEN_PAYMENT_SHARDS, UNPAID_ORDER_SHARDS } from '../../shared/adapters/table-definition';
 import type { Payment } from '../../shared/domain/payment';
 import { localWiring } from '../../shared/http/handler';
-import { type CustomerApi, customerApi, placeOrder } from '../support/api-fixtures';
+import { settlePublished } from '../../shared/core/outbox';
+import { type CustomerApi, customerApi, itemsOfKind, placeOrder } from '../support/api-fixtures';
 import { callbackEvent, callbackKeys, expectAcknowledged, merchantProviders, providerCallback, providerSimulators, purgeQueues } from '../support/callback-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { lambdaContext } from '../support/http';
@@ -38,6 +39,8 @@ const eventBridgeMock = mockClient(eventBridge);
 
 /** The requests `run` sends: DynamoDB and SQS as counted on the wire, plus EventBridge PutEvents calls. */
 async function requestsOf(run: () => Promise<unknown>): Promise<Record<string, number>> {
+  // Earlier operations' published outbox entries are removed now, not in the counted window.
+  await settlePublished(env.deps);
   eventBridgeMock.resetHistory();
   const counted = await counter.during(run);
   const putEvents = eventBridgeMock.commandCalls(PutEventsCommand).length;
@@ -82,18 +85,36 @@ async function receiveSuccess(payment: Payment) {
 }
 
 describe('AWS requests per operation', () => {
-  it('create order with a fresh Idempotency-Key', async () => {
+  it('create order with a fresh Idempotency-Key: one transaction, its events published, nothing read', async () => {
+    await createOrder('earlier-key-0001'); // the container's catalogue is warm, as in the steady state
+
     const requests = await requestsOf(async () => expect((await createOrder('fresh-key-0001')).statusCode).toBe(201));
 
-    expect(requests).toEqual({ 'DynamoDB.BatchGetItem': 1, 'DynamoDB.DeleteItem': 1, 'DynamoDB.GetItem': 1, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+    expect(requests).toEqual({ 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
   });
 
-  it('create order replayed with the same key', async () => {
-    await createOrder('replayed-key-01');
+  it("removes a published outbox entry in the container's next transaction, or in the background when none comes", async () => {
+    await createOrder('earlier-key-0001');
+    await createOrder('fresh-key-0001');
 
-    const requests = await requestsOf(async () => expect((await createOrder('replayed-key-01')).headers['idempotent-replayed']).toBe('true'));
+    await expect.poll(async () => (await itemsOfKind(env, 'outbox')).length).toBe(0);
+  });
 
-    expect(requests).toEqual({ 'DynamoDB.GetItem': 1 });
+  it('create order as the first in its container: the catalogue is read once', async () => {
+    const requests = await requestsOf(async () => expect((await createOrder('fresh-key-0001')).statusCode).toBe(201));
+
+    expect(requests).toEqual({ 'DynamoDB.BatchGetItem': 1, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+  });
+
+  it('create order replayed with the same key: the failed transaction returns the first response', async () => {
+    const first = await createOrder('replayed-key-01');
+
+    let replay!: Awaited<ReturnType<typeof createOrder>>;
+    const requests = await requestsOf(async () => (replay = await createOrder('replayed-key-01')));
+
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(first.body);
+    expect(requests).toEqual({ 'DynamoDB.TransactWriteItems': 1 });
   });
 
   it('start payment', async () => {
@@ -101,7 +122,7 @@ describe('AWS requests per operation', () => {
 
     const requests = await requestsOf(async () => expect((await api('POST /api/payments/{paymentId}/start', { params: { paymentId: payment.paymentId } })).statusCode).toBe(200));
 
-    expect(requests).toEqual({ 'DynamoDB.DeleteItem': 1, 'DynamoDB.GetItem': 1, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+    expect(requests).toEqual({ 'DynamoDB.GetItem': 1, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
   });
 
   it('callback received: verified, archived, enqueued', async () => {
@@ -122,7 +143,7 @@ describe('AWS requests per operation', () => {
     const requests = await requestsOf(async () => expect(await makeWorkerHandler(localWiring(async () => env.deps))(event, lambdaContext)).toEqual({ batchItemFailures: [] }));
 
     expect((await env.repo.getOrder(payment.orderId))!.status).toBe('paid');
-    expect(requests).toEqual({ 'DynamoDB.DeleteItem': 1, 'DynamoDB.GetItem': 3, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+    expect(requests).toEqual({ 'DynamoDB.GetItem': 3, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
   });
 
   it('sweeper run with nothing due', async () => {
