@@ -29,6 +29,7 @@ import {
   IdempotencyRecordExistsError,
   NotificationAlreadyAppliedError,
   type OutboxEntry,
+  PaymentMismatchError,
   type Page,
   type Repository,
   type Write,
@@ -244,6 +245,22 @@ export class DynamoRepository implements Repository {
       }
       case 'addToOutbox':
         return putIfAbsent(outboxItem(write.entry), () => new AlreadyExistsError('outbox entry', write.entry.outboxId));
+      case 'checkPaymentMatches': {
+        const { notification } = write;
+        return {
+          item: {
+            ConditionCheck: {
+              TableName,
+              Key: key.payment(notification.paymentId),
+              ConditionExpression: 'attribute_not_exists(pk) OR (#method = :method AND #currency = :currency AND #amount = :amount)',
+              ExpressionAttributeNames: { '#method': 'method', '#currency': 'currency', '#amount': 'amount' },
+              ExpressionAttributeValues: { ':method': notification.provider, ':currency': notification.currency, ':amount': notification.amount },
+              ...returnOld,
+            },
+          },
+          onConditionFailed: (current) => (current ? new PaymentMismatchError(stripStorage<Payment>(current)) : new NotFoundError('payment', notification.paymentId)),
+        };
+      }
       case 'removeFromOutbox':
         return {
           item: { Delete: { TableName, Key: key.outbox(write.outboxId) } },

@@ -88,7 +88,12 @@ export type Write =
   | { kind: 'addToOutbox'; entry: OutboxEntry }
   /** Removes a published outbox entry (unconditional: gone already is fine). */
   | { kind: 'removeFromOutbox'; outboxId: string }
-  | { kind: 'archiveCallback'; record: ArchivedCallback };
+  | { kind: 'archiveCallback'; record: ArchivedCallback }
+  /**
+   * Writes nothing: the transaction holds only if the notification's payment is absent or asked
+   * for this provider, currency and amount (else PaymentMismatchError with the payment as stored).
+   */
+  | { kind: 'checkPaymentMatches'; notification: PaymentNotification };
 
 export interface Page<T> {
   items: T[];
@@ -164,6 +169,13 @@ export class IdempotencyRecordExistsError extends DomainError {
   /** `existing`: the record that won, as the failed write returned it (absent if it could not). */
   constructor(readonly customerId: string, readonly key: string, readonly existing?: IdempotencyRecord) {
     super('IDEMPOTENCY_RECORD_EXISTS', 'A request with this Idempotency-Key already committed');
+  }
+}
+
+/** A notification names a payment of another provider, currency or amount: `payment` is it, as stored. */
+export class PaymentMismatchError extends DomainError {
+  constructor(readonly payment: Payment) {
+    super('PAYMENT_MISMATCH', `Notification does not match payment ${payment.paymentId}`);
   }
 }
 
