@@ -55,3 +55,27 @@ export function costPerMillion(usage: LoopUsage) {
   ].sort((a, b) => b.usdPerMillion - a.usdPerMillion);
   return { items, totalUsdPerMillion: items.reduce((sum, item) => sum + item.usdPerMillion, 0), biggest: items[0]!.item };
 }
+
+/** Queries of a sweeper run with nothing due (test/integration/request-counts.test.ts): the outbox page and each due-index shard. */
+const IDLE_SWEEP_QUERIES = 13;
+const SWEEPS_PER_MONTH = 60 * 24 * 30;
+
+/** The expiry loop's usage per order, priced per 1M orders; with the sweeper's fixed monthly cost. */
+export function expiryCostPerMillion(usage: { readUnits: number; writeUnits: number; events: number; logBytes: number }) {
+  const million = 1_000_000;
+  const items = [
+    { item: 'DynamoDB write units', usage: usage.writeUnits.toFixed(1), usdPerMillion: usage.writeUnits * PRICES.dynamoWriteUnitPerMillion },
+    { item: 'DynamoDB read units', usage: usage.readUnits.toFixed(1), usdPerMillion: usage.readUnits * PRICES.dynamoReadUnitPerMillion },
+    { item: 'EventBridge events', usage: usage.events.toFixed(1), usdPerMillion: usage.events * PRICES.eventBridgeEventPerMillion },
+    { item: 'CloudWatch Logs ingested', usage: `${Math.round(usage.logBytes)} B`, usdPerMillion: ((usage.logBytes * million) / 2 ** 30) * PRICES.logsIngestedPerGb },
+  ].sort((a, b) => b.usdPerMillion - a.usdPerMillion);
+  // An idle run: ~100 ms at 512 MB, and each query reads at least one unit (eventually consistent: half).
+  const fixedUsd =
+    SWEEPS_PER_MONTH * (PRICES.lambdaRequestPerMillion / million + 0.1 * LAMBDA_GB * PRICES.lambdaGbSecond) +
+    (SWEEPS_PER_MONTH * IDLE_SWEEP_QUERIES * 0.5 * PRICES.dynamoReadUnitPerMillion) / million;
+  return {
+    items,
+    totalUsdPerMillion: items.reduce((sum, item) => sum + item.usdPerMillion, 0),
+    fixedMonthly: { invocations: SWEEPS_PER_MONTH, queries: SWEEPS_PER_MONTH * IDLE_SWEEP_QUERIES, usd: fixedUsd },
+  };
+}
