@@ -7,6 +7,9 @@ import {
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  type BatchWriteCommandOutput,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -261,11 +264,6 @@ export class DynamoRepository implements Repository {
           onConditionFailed: (current) => (current ? new PaymentMismatchError(stripStorage<Payment>(current)) : new NotFoundError('payment', notification.paymentId)),
         };
       }
-      case 'removeFromOutbox':
-        return {
-          item: { Delete: { TableName, Key: key.outbox(write.outboxId) } },
-          onConditionFailed: () => new Error('unconditional write cannot fail a condition'),
-        };
       case 'archiveCallback': {
         const { bodyBase64, ...record } = write.record;
         // Gzipped binary rather than base64 text: a body of the largest accepted size makes an
@@ -401,6 +399,19 @@ export class DynamoRepository implements Repository {
 
   async deleteOutboxEntry(outboxId: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: key.outbox(outboxId) }));
+  }
+
+  async deleteOutboxEntries(outboxIds: readonly string[]): Promise<void> {
+    for (let start = 0; start < outboxIds.length; start += 25) {
+      let pending: BatchWriteCommandInput['RequestItems'] | undefined = {
+        [this.table]: outboxIds.slice(start, start + 25).map((outboxId) => ({ DeleteRequest: { Key: key.outbox(outboxId) } })),
+      };
+      for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
+        const result: BatchWriteCommandOutput = await this.doc.send(new BatchWriteCommand({ RequestItems: pending }));
+        pending = result.UnprocessedItems;
+        if (pending && Object.keys(pending).length > 0) await sleep(20 * 2 ** Math.min(attempt, 5));
+      }
+    }
   }
 
   async replaceOutboxEntry(entry: OutboxEntry): Promise<void> {

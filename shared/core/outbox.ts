@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import type { DomainEvent } from '../domain/events';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
-import { MAX_WRITES_PER_COMMIT, type OutboxEntry, type PublishFailure, type Repository, type Write } from './ports';
+import type { OutboxEntry, PublishFailure, Repository, Write } from './ports';
 
 const RELAY_GRACE_MS = 60_000;
 
 /**
  * Transactional outbox. The events of a state change are written in the same transaction as the
- * change, then published. The published entry is then removed without a request on the request
- * path: this container's next commit removes it in its own transaction, or, if none comes soon
- * (SETTLE_AFTER_MS), one background commit removes all this container has published. If we die
+ * change, then published. The published entry is then removed off the request path: a background
+ * batch (SETTLE_AFTER_MS later) removes every entry this container published meanwhile, in one
+ * request per 25, with plain deletes (half the write units of a delete inside a transaction). If we die
  * before publishing, the entry is still there at its `publishBy` and the sweeper's relay
  * publishes it (or a redelivery of the same notification does): a committed change never loses
  * its events. Event ids are deterministic, so an event published again (the container was frozen
@@ -24,17 +24,8 @@ export function commitSize(writes: readonly Write[], events: readonly DomainEven
 /** Entries this container published and has not removed yet. */
 const published = new WeakMap<Repository, string[]>();
 const settleTimers = new WeakMap<Repository, ReturnType<typeof setTimeout>>();
-/** At most this many removals ride on one commit of another change: each is a write of its transaction. */
-const MAX_SETTLED_PER_COMMIT = 10;
-/** With no commit of its own to ride on by then, published entries are removed in the background. */
+/** Published entries are removed this long after the first of them, together. */
 const SETTLE_AFTER_MS = 50;
-
-function takePublished(repo: Repository, limit: number, except?: string): string[] {
-  const all = published.get(repo) ?? [];
-  const taken = all.filter((id) => id !== except).slice(0, Math.max(0, limit));
-  published.set(repo, all.filter((id) => !taken.includes(id)));
-  return taken;
-}
 
 function returnPublished(deps: Deps, outboxIds: readonly string[]): void {
   if (outboxIds.length === 0) return;
@@ -48,12 +39,13 @@ function returnPublished(deps: Deps, outboxIds: readonly string[]): void {
   settleTimers.set(deps.repo, timer);
 }
 
-/** Removes what this container published, now, in one commit; a failure leaves it for later. */
+/** Removes what this container published, now; a failure leaves it for later. */
 export async function settlePublished(deps: Deps): Promise<void> {
-  const removing = takePublished(deps.repo, MAX_WRITES_PER_COMMIT);
+  const removing = published.get(deps.repo) ?? [];
   if (removing.length === 0) return;
+  published.set(deps.repo, []);
   try {
-    await deps.repo.commit(removing.map((outboxId): Write => ({ kind: 'removeFromOutbox', outboxId })));
+    await deps.repo.deleteOutboxEntries(removing);
   } catch (error) {
     deps.logger.warn('published outbox entries not removed yet', { count: removing.length, error: String(error) });
     returnPublished(deps, removing);
@@ -71,23 +63,13 @@ export async function commitWithEvents(deps: Deps, writes: readonly Write[], eve
           createdAt: now.toISOString(),
           publishBy: new Date(now.getTime() + RELAY_GRACE_MS).toISOString(),
         };
-  const removing = takePublished(deps.repo, Math.min(MAX_SETTLED_PER_COMMIT, MAX_WRITES_PER_COMMIT - commitSize(writes, events)), entry?.outboxId);
-  try {
-    await deps.repo.commit([
-      ...writes,
-      ...(entry ? [{ kind: 'addToOutbox', entry } as const] : []),
-      ...removing.map((id): Write => ({ kind: 'removeFromOutbox', outboxId: id })),
-    ]);
-  } catch (error) {
-    returnPublished(deps, removing);
-    throw error;
-  }
+  await deps.repo.commit(entry ? [...writes, { kind: 'addToOutbox', entry }] : writes);
   if (entry) await publishOutboxEntry(deps, entry, 'later');
 }
 
 /**
- * Publishes one entry, then removes it (`removal` 'now'; 'later': with this container's next
- * commit, see above), or keeps in it exactly the events the bus did not take (the relay
+ * Publishes one entry, then removes it (`removal` 'now'; 'later': in this container's next
+ * background batch, see above), or keeps in it exactly the events the bus did not take (the relay
  * retries those, with the same ids). An event the bus can never take is logged as an
  * error, counted, and parked in the entry, so it is neither lost nor retried forever. A failure
  * is left for the relay: the change itself is safe. True when nothing is left to retry.

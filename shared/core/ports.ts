@@ -86,8 +86,6 @@ export type Write =
   | { kind: 'recordIdempotency'; record: IdempotencyRecord }
   | { kind: 'recordNotification'; record: DedupeRecord }
   | { kind: 'addToOutbox'; entry: OutboxEntry }
-  /** Removes a published outbox entry (unconditional: gone already is fine). */
-  | { kind: 'removeFromOutbox'; outboxId: string }
   | { kind: 'archiveCallback'; record: ArchivedCallback }
   /**
    * Writes nothing: the transaction holds only if the notification's payment is absent or asked
@@ -128,6 +126,8 @@ export interface Repository {
   getOutboxEntry(outboxId: string): Promise<OutboxEntry | undefined>;
   /** Removes a published outbox entry (idempotent). */
   deleteOutboxEntry(outboxId: string): Promise<void>;
+  /** Removes published outbox entries, 25 to a request, not in a transaction (idempotent). */
+  deleteOutboxEntries(outboxIds: readonly string[]): Promise<void>;
   /**
    * Rewrites an entry after a partial publish: only what is still to publish stays due for the
    * relay. Does nothing when the entry is gone (another publisher finished it).
