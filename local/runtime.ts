@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResultV2, Context, ScheduledEvent } from 'aws-lambda';
 import { DynamoRepository } from '../shared/adapters/dynamo-repository';
 import { intEnv, orderPolicyFromEnv, sweeperFromEnv, timingFromEnv } from '../shared/adapters/env';
@@ -56,6 +57,8 @@ export interface Runtime {
   sandbox: Sandbox;
   queues: LocalQueues;
   configPath: string;
+  /** The emulator's endpoint and the client the repository uses (bench: the floor, request counts). */
+  dynamo: { endpoint: string; client: DynamoDBClient };
   runSweeper(): Promise<unknown>;
   stop(): Promise<void>;
 }
@@ -236,6 +239,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       sandbox,
       queues,
       configPath,
+      dynamo: { endpoint: emulator.endpoint, client },
       runSweeper,
       stop: stopAll,
     };

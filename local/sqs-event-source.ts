@@ -80,7 +80,8 @@ export function startSqsEventSource(options: {
   };
 }
 
-function toRecord(message: Message, queueArn: string): SQSRecord {
+/** A received message as the event source mapping hands it to Lambda. */
+export function toRecord(message: Message, queueArn: string): SQSRecord {
   const attributes = message.Attributes ?? {};
   return {
     messageId: message.MessageId!,

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../../shared/domain/money';
 import {
   ALIPAY_CODE_BUSINESS_FAILED,

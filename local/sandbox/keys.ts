@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parsePaymentsConfig, type PaymentsConfig } from '../../shared/providers/config';
 import type { ProviderName } from '../../shared/providers/types';
 import { generateAlipayKeys, type AlipaySandboxKeys } from './alipay';

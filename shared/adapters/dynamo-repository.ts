@@ -7,6 +7,9 @@ import {
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  type BatchWriteCommandOutput,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -29,6 +32,7 @@ import {
   IdempotencyRecordExistsError,
   NotificationAlreadyAppliedError,
   type OutboxEntry,
+  PaymentMismatchError,
   type Page,
   type Repository,
   type Write,
@@ -188,21 +192,24 @@ export class DynamoRepository implements Repository {
       }
       case 'adjustStock': {
         const reserving = write.delta < 0;
+        const priced = reserving && write.price !== undefined;
         return {
           item: {
             Update: {
               TableName,
               Key: key.product(write.sku),
               UpdateExpression: 'SET stock = stock + :delta',
-              ConditionExpression: reserving ? 'attribute_exists(pk) AND stock >= :needed' : 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':delta': write.delta, ...(reserving ? { ':needed': -write.delta } : {}) },
+              ConditionExpression: reserving ? `attribute_exists(pk) AND stock >= :needed${priced ? ' AND price = :price' : ''}` : 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':delta': write.delta, ...(reserving ? { ':needed': -write.delta } : {}), ...(priced ? { ':price': write.price } : {}) },
               ...returnOld,
             },
           },
-          onConditionFailed: (current) =>
-            current
-              ? new OutOfStockError(write.sku, -write.delta, typeof current.stock === 'number' ? current.stock : undefined)
-              : new NotFoundError('product', write.sku),
+          onConditionFailed: (current) => {
+            if (!current) return new NotFoundError('product', write.sku);
+            // Priced from an out-of-date copy of the catalogue: the caller decides again on a fresh one.
+            if (priced && current.price !== write.price) return new StaleStateError('product', write.sku);
+            return new OutOfStockError(write.sku, -write.delta, typeof current.stock === 'number' ? current.stock : undefined);
+          },
         };
       }
       case 'countPendingOrders': {
@@ -227,7 +234,12 @@ export class DynamoRepository implements Repository {
       case 'recordIdempotency': {
         const { record } = write;
         const item = { ...key.idempotency(record.customerId, record.key), kind: 'idempotency', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) };
-        return putIfAbsent(item, () => new IdempotencyRecordExistsError(record.customerId, record.key));
+        // The winner's record comes back with the failure, so a replay answers without reading it.
+        return {
+          item: { Put: { TableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
+          onConditionFailed: (current) =>
+            new IdempotencyRecordExistsError(record.customerId, record.key, current ? stripStorage<IdempotencyRecord>(current) : undefined),
+        };
       }
       case 'recordNotification': {
         const { record } = write;
@@ -236,6 +248,22 @@ export class DynamoRepository implements Repository {
       }
       case 'addToOutbox':
         return putIfAbsent(outboxItem(write.entry), () => new AlreadyExistsError('outbox entry', write.entry.outboxId));
+      case 'checkPaymentMatches': {
+        const { notification } = write;
+        return {
+          item: {
+            ConditionCheck: {
+              TableName,
+              Key: key.payment(notification.paymentId),
+              ConditionExpression: 'attribute_not_exists(pk) OR (#method = :method AND #currency = :currency AND #amount = :amount)',
+              ExpressionAttributeNames: { '#method': 'method', '#currency': 'currency', '#amount': 'amount' },
+              ExpressionAttributeValues: { ':method': notification.provider, ':currency': notification.currency, ':amount': notification.amount },
+              ...returnOld,
+            },
+          },
+          onConditionFailed: (current) => (current ? new PaymentMismatchError(stripStorage<Payment>(current)) : new NotFoundError('payment', notification.paymentId)),
+        };
+      }
       case 'archiveCallback': {
         const { bodyBase64, ...record } = write.record;
         // Gzipped binary rather than base64 text: a body of the largest accepted size makes an
@@ -371,6 +399,19 @@ export class DynamoRepository implements Repository {
 
   async deleteOutboxEntry(outboxId: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: key.outbox(outboxId) }));
+  }
+
+  async deleteOutboxEntries(outboxIds: readonly string[]): Promise<void> {
+    for (let start = 0; start < outboxIds.length; start += 25) {
+      let pending: BatchWriteCommandInput['RequestItems'] | undefined = {
+        [this.table]: outboxIds.slice(start, start + 25).map((outboxId) => ({ DeleteRequest: { Key: key.outbox(outboxId) } })),
+      };
+      for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
+        const result: BatchWriteCommandOutput = await this.doc.send(new BatchWriteCommand({ RequestItems: pending }));
+        pending = result.UnprocessedItems;
+        if (pending && Object.keys(pending).length > 0) await sleep(20 * 2 ** Math.min(attempt, 5));
+      }
+    }
   }
 
   async replaceOutboxEntry(entry: OutboxEntry): Promise<void> {

@@ -1,9 +1,10 @@
 import { isRefundNotification, type PaymentNotification } from '../domain/notification';
-import { PAYMENT_METHODS, type PaymentMethod } from '../domain/payment';
+import { PAYMENT_METHODS, type Payment, type PaymentMethod } from '../domain/payment';
 import type { CallbackVerification, ProviderReply, RawCallback, RejectionReason } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { matchesPayment } from './notifications';
+import { PaymentMismatchError, type Write } from './ports';
 
 /** Archived raw callbacks are kept 30 days for inspection and replay. */
 export const CALLBACK_ARCHIVE_MS = 30 * 24 * 60 * 60 * 1000;
@@ -52,11 +53,20 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
   const now = deps.clock.now();
   let verification = refusingRefunds(provider.verifyCallback(callback, now));
   if (verification.ok) {
-    // The signature proves who sent it; the amount must also be what this payment asked for.
-    const payment = await deps.repo.getPayment(verification.notification.paymentId);
-    const match = payment ? matchesPayment(verification.notification, payment) : 'ok';
-    if (match === 'amount_mismatch' || match === 'currency_mismatch') verification = { ok: false, reason: match, detail: `${match} for ${payment!.paymentId}` };
-    if (match === 'method_mismatch') verification = { ok: false, reason: 'unknown_payment', detail: 'payment belongs to another provider' };
+    const { notification } = verification;
+    try {
+      // The signature proves who sent it; the amount must also be what this payment asked for.
+      // Checked by the archive's own transaction (no read first): a mismatch archives nothing.
+      await deps.repo.commit([{ kind: 'checkPaymentMatches', notification }, archiveWrite(providerId, notification, callback, now)]);
+      await deps.queue.enqueue(notification);
+    } catch (error) {
+      if (error instanceof PaymentMismatchError) verification = mismatchRejection(notification, error.payment);
+      else {
+        deps.metrics.count(Metric.CallbackEnqueueFailed, 1, dims);
+        deps.logger.error('callback not enqueued; asking the provider to retry', { provider: providerId, eventId: notification.eventId, error: String(error) });
+        return provider.reject('temporarily unavailable, please retry', true);
+      }
+    }
   }
 
   if (!verification.ok) {
@@ -71,29 +81,29 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
   }
 
   const { notification } = verification;
-  try {
-    await deps.repo.commit([
-      {
-        kind: 'archiveCallback',
-        record: {
-          provider: providerId,
-          eventId: notification.eventId,
-          paymentId: notification.paymentId,
-          receivedAt: now.toISOString(),
-          headers: Object.fromEntries(Object.entries(callback.headers).filter((entry): entry is [string, string] => entry[1] !== undefined && !DROPPED_HEADERS.has(entry[0]))),
-          bodyBase64: callback.body.toString('base64'),
-          expiresAt: new Date(now.getTime() + CALLBACK_ARCHIVE_MS).toISOString(),
-        },
-      },
-    ]);
-    await deps.queue.enqueue(notification);
-  } catch (error) {
-    deps.metrics.count(Metric.CallbackEnqueueFailed, 1, dims);
-    deps.logger.error('callback not enqueued; asking the provider to retry', { provider: providerId, eventId: notification.eventId, error: String(error) });
-    return provider.reject('temporarily unavailable, please retry', true);
-  }
   deps.metrics.count(Metric.CallbackAccepted, 1, { ...dims, outcome: notification.outcome });
   deps.metrics.observe(Metric.CallbackLatency, performance.now() - started, 'Milliseconds', dims);
   deps.logger.info('callback accepted', { provider: providerId, eventId: notification.eventId, paymentId: notification.paymentId, outcome: notification.outcome });
   return provider.acknowledge();
+}
+
+function mismatchRejection(notification: PaymentNotification, payment: Payment): CallbackVerification<PaymentNotification> {
+  const match = matchesPayment(notification, payment);
+  if (match === 'method_mismatch') return { ok: false, reason: 'unknown_payment', detail: 'payment belongs to another provider' };
+  return { ok: false, reason: match === 'ok' ? 'amount_mismatch' : match, detail: `${match} for ${payment.paymentId}` };
+}
+
+function archiveWrite(provider: PaymentMethod, notification: PaymentNotification, callback: RawCallback, now: Date): Write {
+  return {
+    kind: 'archiveCallback',
+    record: {
+      provider,
+      eventId: notification.eventId,
+      paymentId: notification.paymentId,
+      receivedAt: now.toISOString(),
+      headers: Object.fromEntries(Object.entries(callback.headers).filter((entry): entry is [string, string] => entry[1] !== undefined && !DROPPED_HEADERS.has(entry[0]))),
+      bodyBase64: callback.body.toString('base64'),
+      expiresAt: new Date(now.getTime() + CALLBACK_ARCHIVE_MS).toISOString(),
+    },
+  };
 }

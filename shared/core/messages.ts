@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CURRENCY, isFen } from '../domain/money';
 import { NOTIFICATION_OUTCOMES, type PaymentNotification } from '../domain/notification';
 import { PAYMENT_METHODS } from '../domain/payment';

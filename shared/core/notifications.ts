@@ -65,12 +65,12 @@ export async function applyNotification(deps: Deps, notification: PaymentNotific
   }
 }
 
+/**
+ * Not preceded by a read of the dedupe record: its conditional put in the transaction decides,
+ * and a duplicate fails it (NotificationAlreadyAppliedError, above). Whatever runs before the
+ * commit must therefore be safe to run for a duplicate too: counting and logging come after it.
+ */
 async function applyOnce(deps: Deps, notification: PaymentNotification): Promise<NotificationResult> {
-  if (await deps.repo.getNotificationRecord(notification.provider, notification.eventId)) {
-    // Applied before; if we died before publishing its events, publish them now.
-    await flushOutbox(deps, notification);
-    return 'duplicate';
-  }
   const payment = await deps.repo.getPayment(notification.paymentId);
   if (!payment) throw new UnknownPaymentError(notification.paymentId);
   const order = await deps.repo.getOrder(payment.orderId);
@@ -92,11 +92,11 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
   const mismatch = matchesPayment(notification, payment);
   if (mismatch !== 'ok') {
     // Money that does not match is never applied: the payment is parked for a person and alarmed.
-    deps.metrics.count(Metric.AmountMismatch, 1, { provider: notification.provider });
-    deps.logger.error('notification does not match its payment; parked for review', { paymentId: payment.paymentId, eventId: notification.eventId, mismatch });
     const reason = `${mismatch}: ${notification.provider} ${notification.via} says ${notification.outcome} for ${notification.amount} ${notification.currency}, the payment is ${payment.amount} ${payment.currency}`;
     const parked = parkForReview(payment, { reason, source: 'provider', ref: notification.eventId }, now);
     await deps.repo.commit([dedupe('amount_mismatch'), { kind: 'updatePayment', before: payment, after: parked }]);
+    deps.metrics.count(Metric.AmountMismatch, 1, { provider: notification.provider });
+    deps.logger.error('notification does not match its payment; parked for review', { paymentId: payment.paymentId, eventId: notification.eventId, mismatch });
     return 'amount_mismatch';
   }
 

@@ -1,6 +1,6 @@
-import { DomainError, NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, ValidationError } from '../domain/errors';
+import { DomainError, NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, UnknownProductError, ValidationError } from '../domain/errors';
 import { orderEvent, type DomainEvent } from '../domain/events';
-import { cancelledOrder, createOrder, type Order, priceItems, type RequestedItem, withNewPayment } from '../domain/order';
+import { cancelledOrder, createOrder, type Order, priceItems, type Product, type RequestedItem, withNewPayment } from '../domain/order';
 import {
   assertNotUnderReview,
   closesAt,
@@ -14,6 +14,7 @@ import {
   statusEvent,
   transitionPayment,
 } from '../domain';
+import { productsFor } from './catalogue';
 import type { Deps } from './deps';
 import { newId } from './ids';
 import { Metric } from './metric-names';
@@ -61,8 +62,33 @@ export async function createOrders(deps: Deps, input: CreateOrdersInput, extraWr
   if (input.orders.length === 0) throw new ValidationError('At least one order is required');
   if (input.orders.length > MAX_ORDERS_PER_BATCH) throw new ValidationError(`At most ${MAX_ORDERS_PER_BATCH} orders per batch`);
   const timing = { ...deps.timing, ttlMinutes: effectiveTtl(deps.timing.ttlMinutes, input.ttlMinutes) };
+  const skus = input.orders.flatMap((order) => order.items.map((item) => item.sku));
+  for (let attempt = 0; ; attempt++) {
+    const catalogue = await productsFor(deps.repo, skus, now.getTime(), attempt > 0);
+    try {
+      const results = await createFromCatalogue(deps, { ...input, timing, now }, catalogue, extraWrites);
+      deps.metrics.count(Metric.OrdersCreated, results.length);
+      deps.metrics.count(Metric.PaymentsCreated, results.length, { provider: input.method });
+      return results;
+    } catch (error) {
+      // Decided on this container's copy of the catalogue, which may be out of date: read the
+      // products and decide again, once. A second refusal is the answer (OUT_OF_STOCK names the SKU).
+      if (attempt === 0 && catalogueMayBeStale(error)) continue;
+      throw error;
+    }
+  }
+}
 
-  const catalogue = await deps.repo.getProducts(input.orders.flatMap((order) => order.items.map((item) => item.sku)));
+const catalogueMayBeStale = (error: unknown) =>
+  error instanceof OutOfStockError || error instanceof UnknownProductError || (error instanceof StaleStateError && error.entity === 'product');
+
+async function createFromCatalogue(
+  deps: Deps,
+  input: CreateOrdersInput & { timing: Deps['timing']; now: Date },
+  catalogue: ReadonlyMap<string, Product>,
+  extraWrites: (results: OrderResult[]) => Write[],
+): Promise<OrderResult[]> {
+  const { now, timing } = input;
   const created = input.orders.map(({ items: requested }) => {
     const items = priceItems(requested, catalogue);
     const orderId = newId('ord', now);
@@ -82,7 +108,8 @@ export async function createOrders(deps: Deps, input: CreateOrdersInput, extraWr
       { kind: 'createOrder', order },
       { kind: 'createPayment', payment },
     ]),
-    ...[...reserved].map(([sku, quantity]): Write => ({ kind: 'adjustStock', sku, delta: -quantity })),
+    // Conditional on the price the orders were priced at, too: the catalogue may be a cached copy.
+    ...[...reserved].map(([sku, quantity]): Write => ({ kind: 'adjustStock', sku, delta: -quantity, price: catalogue.get(sku)!.price })),
     pendingOrdersAdded(input.customerId, created.length, deps.orders.maxPendingPerCustomer),
     ...extraWrites(results),
   ];
@@ -95,8 +122,6 @@ export async function createOrders(deps: Deps, input: CreateOrdersInput, extraWr
     if (available < quantity) throw new OutOfStockError(sku, quantity, available);
   }
   await commitWithEvents(deps, writes, events);
-  deps.metrics.count(Metric.OrdersCreated, created.length);
-  deps.metrics.count(Metric.PaymentsCreated, created.length, { provider: input.method });
   return results;
 }
 

@@ -78,15 +78,20 @@ export type Write =
   | { kind: 'updateOrder'; before: Order; after: Order }
   /** Replaces the payment, conditional on the version and status that were read. */
   | { kind: 'updatePayment'; before: Payment; after: Payment }
-  /** Negative: reserve (conditional on enough stock); positive: release. */
-  | { kind: 'adjustStock'; sku: string; delta: number }
+  /** Negative: reserve (conditional on enough stock, and on the price when given); positive: release. */
+  | { kind: 'adjustStock'; sku: string; delta: number; price?: number }
   /** The customer's count of pending orders; a rise is conditional on staying within `limit`. */
   | { kind: 'countPendingOrders'; customerId: string; delta: number; limit?: number }
   | { kind: 'putProduct'; product: Product }
   | { kind: 'recordIdempotency'; record: IdempotencyRecord }
   | { kind: 'recordNotification'; record: DedupeRecord }
   | { kind: 'addToOutbox'; entry: OutboxEntry }
-  | { kind: 'archiveCallback'; record: ArchivedCallback };
+  | { kind: 'archiveCallback'; record: ArchivedCallback }
+  /**
+   * Writes nothing: the transaction holds only if the notification's payment is absent or asked
+   * for this provider, currency and amount (else PaymentMismatchError with the payment as stored).
+   */
+  | { kind: 'checkPaymentMatches'; notification: PaymentNotification };
 
 export interface Page<T> {
   items: T[];
@@ -121,6 +126,8 @@ export interface Repository {
   getOutboxEntry(outboxId: string): Promise<OutboxEntry | undefined>;
   /** Removes a published outbox entry (idempotent). */
   deleteOutboxEntry(outboxId: string): Promise<void>;
+  /** Removes published outbox entries, 25 to a request, not in a transaction (idempotent). */
+  deleteOutboxEntries(outboxIds: readonly string[]): Promise<void>;
   /**
    * Rewrites an entry after a partial publish: only what is still to publish stays due for the
    * relay. Does nothing when the entry is gone (another publisher finished it).
@@ -159,8 +166,16 @@ export interface PaymentTimingConfig {
 
 /** The idempotency key was used by a request that committed first: read its record and replay. */
 export class IdempotencyRecordExistsError extends DomainError {
-  constructor(readonly customerId: string, readonly key: string) {
+  /** `existing`: the record that won, as the failed write returned it (absent if it could not). */
+  constructor(readonly customerId: string, readonly key: string, readonly existing?: IdempotencyRecord) {
     super('IDEMPOTENCY_RECORD_EXISTS', 'A request with this Idempotency-Key already committed');
+  }
+}
+
+/** A notification names a payment of another provider, currency or amount: `payment` is it, as stored. */
+export class PaymentMismatchError extends DomainError {
+  constructor(readonly payment: Payment) {
+    super('PAYMENT_MISMATCH', `Notification does not match payment ${payment.paymentId}`);
   }
 }
 

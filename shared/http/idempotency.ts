@@ -39,8 +39,8 @@ function canonicalJson(value: unknown): string {
 /**
  * Runs a creating request at most once per (customer, key). The first response is committed in
  * the same transaction as what it created, so "created" and "remembered" cannot disagree; a
- * concurrent twin loses that transaction on the key's condition and replays the winner's
- * response. Business errors (4xx) are remembered too; 5xx are not, so a retry can succeed.
+ * retry or a concurrent twin loses that transaction on the key's condition and replays the
+ * winner's response, which the failed condition returns. Business errors (4xx) are remembered too; 5xx are not, so a retry can succeed.
  */
 export async function runIdempotent(
   deps: Deps,
@@ -60,24 +60,31 @@ export async function runIdempotent(
   };
   const remember: Remember = (body) => [{ kind: 'recordIdempotency', record: record({ statusCode: scope.successStatus, body }) }];
 
+  // No read first: the record is written conditionally in the request's own transaction, and a
+  // failed condition returns the winner's record. A replay costs that one failed transaction.
+  const replay = (existing: IdempotencyRecord) => {
+    if (existing.requestHash !== scope.fingerprint) throw new IdempotencyKeyReusedError();
+    return { ...existing.response, replayed: true };
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
-    const existing = await deps.repo.getIdempotencyRecord(scope.customerId, scope.key);
-    if (existing) {
-      if (existing.requestHash !== scope.fingerprint) throw new IdempotencyKeyReusedError();
-      return { ...existing.response, replayed: true };
-    }
     try {
       return { statusCode: scope.successStatus, body: await run(remember), replayed: false };
     } catch (error) {
-      if (error instanceof IdempotencyRecordExistsError) continue;
+      if (error instanceof IdempotencyRecordExistsError) {
+        const existing = error.existing ?? (await deps.repo.getIdempotencyRecord(scope.customerId, scope.key));
+        if (existing) return replay(existing);
+        continue;
+      }
       if (!(error instanceof DomainError)) throw error;
       const response = toErrorResponse(error);
       if (response.statusCode >= 500) throw error;
       try {
         await deps.repo.commit([{ kind: 'recordIdempotency', record: record(response) }]);
       } catch (storeError) {
-        if (storeError instanceof IdempotencyRecordExistsError) continue;
-        throw storeError;
+        if (!(storeError instanceof IdempotencyRecordExistsError)) throw storeError;
+        const existing = storeError.existing ?? (await deps.repo.getIdempotencyRecord(scope.customerId, scope.key));
+        if (existing) return replay(existing);
+        continue;
       }
       throw error;
     }

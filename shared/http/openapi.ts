@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_CALLBACK_BYTES } from '../core/callbacks';
 import { errorCodesWithStatus } from './errors';
 import { MAX_BODY_BYTES } from './handler';

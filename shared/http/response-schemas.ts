@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CURRENCY, MAX_AMOUNT_FEN } from '../domain/money';
 import { ORDER_CANCEL_REASONS, ORDER_STATUSES } from '../domain/order';
 import { PAYMENT_STATUSES, type TransitionSource } from '../domain/payment';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_AMOUNT_FEN } from '../domain/money';
 import { PAYMENT_METHODS } from '../domain/payment';
 import { MAX_ORDERS_PER_BATCH } from '../core/orders';

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification } from '../domain/notification';
 import type { AlipayConfig } from './config';

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const loads = (load: (pem: string) => unknown) => (pem: string) => {
   try {

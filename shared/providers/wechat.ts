@@ -1,5 +1,5 @@
 import { createDecipheriv, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
 import type { WechatConfig } from './config';

@@ -1,4 +1,4 @@
-import { type AttributeValue, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
@@ -48,6 +48,8 @@ export interface TestEnv {
   metrics: RecordedMetrics;
   queue: CollectingQueue;
   repo: DynamoRepository;
+  /** The DynamoDB client under `repo`: tests attach SDK middleware to it (request counts). */
+  client: DynamoDBClient;
   tableName: string;
   /** Every item in the table, storage keys included: for asserting that nothing else was written. */
   scan(): Promise<Array<Record<string, unknown>>>;
@@ -86,6 +88,7 @@ export async function createTestEnv(overrides: Partial<Deps> = {}): Promise<Test
     metrics,
     queue,
     repo,
+    client,
     tableName,
     async scan() {
       const items: Array<Record<string, unknown>> = [];

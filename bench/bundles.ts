@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type BuildOptions } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * The target for every function's bundle is 300 KB; today's bundles are about 595 KB (the AWS SDK
+ * core and its credential chain, zod, Powertools, every client in every function). The test
+ * (test/unit/bundles.test.ts) holds this ceiling so they cannot grow back while that is worked on.
+ */
+export const BUNDLE_TARGET_BYTES = 300 * 1024;
+export const MAX_BUNDLE_BYTES = 600 * 1024;
+
+/** esbuild options of the CDK's NodejsFunction bundling (cdk/payments-function.ts): ESM, minified, node22. */
+export const CDK_BUNDLING: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  minify: true,
+  external: [],
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  logLevel: 'silent',
+};
+
+export const FUNCTIONS = readdirSync(join(ROOT, 'functions')).sort();
+
+/** The function's minified bundle, in memory. */
+export async function bundle(fn: string): Promise<Uint8Array> {
+  const result = await build({ ...CDK_BUNDLING, entryPoints: [join(ROOT, 'functions', fn, 'handler.ts')], write: false, outfile: `${fn}.mjs` });
+  return result.outputFiles[0]!.contents;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** Wall time of a fresh node process: bare, or importing one module. */
+function processMs(args: string[]): number {
+  const started = process.hrtime.bigint();
+  execFileSync(process.execPath, args, { stdio: 'ignore', env: { ...process.env, AWS_REGION: 'us-east-1' } });
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+export interface BundleFigure {
+  fn: string;
+  bytes: number;
+  /** Median over `runs` fresh processes of importing the bundle, minus a bare node start. */
+  initMs: number;
+}
+
+/** Size and module init time of every function's bundle (init: median of `runs` fresh processes each). */
+export async function measureBundles(runs = 10): Promise<BundleFigure[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bundles-'));
+  try {
+    const bare = median(Array.from({ length: runs }, () => processMs(['-e', ''])));
+    const figures: BundleFigure[] = [];
+    for (const fn of FUNCTIONS) {
+      const code = await bundle(fn);
+      const file = join(dir, `${fn}.mjs`);
+      writeFileSync(file, code);
+      const loaded = median(Array.from({ length: runs }, () => processMs([file])));
+      figures.push({ fn, bytes: code.length, initMs: Math.max(0, loaded - bare) });
+    }
+    return figures;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const figures = await measureBundles(Number(process.argv[2] ?? 10));
+  console.log('| function | bundle KB | init ms over bare node |\n| --- | ---: | ---: |');
+  for (const { fn, bytes, initMs } of figures) console.log(`| ${fn} | ${(bytes / 1024).toFixed(1)} | ${initMs.toFixed(1)} |`);
+}

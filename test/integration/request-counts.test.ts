@@ -1,0 +1,159 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeHandler as makeCallbackHandler } from '../../functions/payment-callback/handler';
+import { makeHandler as makeWorkerHandler } from '../../functions/payment-worker/handler';
+import { makeHandler as makeSweeperHandler } from '../../functions/sweeper/handler';
+import { type LocalQueues, startLocalQueues } from '../../local/queues';
+import { toRecord } from '../../local/sqs-event-source';
+import { eventBridgePublisher } from '../../shared/adapters/eventbridge-publisher';
+import { sqsNotificationQueue } from '../../shared/adapters/sqs-queue';
+import { OPEN_PAYMENT_SHARDS, UNPAID_ORDER_SHARDS } from '../../shared/adapters/table-definition';
+import type { Payment } from '../../shared/domain/payment';
+import { localWiring } from '../../shared/http/handler';
+import { settlePublished } from '../../shared/core/outbox';
+import { type CustomerApi, customerApi, itemsOfKind, placeOrder } from '../support/api-fixtures';
+import { callbackEvent, callbackKeys, expectAcknowledged, merchantProviders, providerCallback, providerSimulators, purgeQueues } from '../support/callback-fixtures';
+import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
+import { lambdaContext } from '../support/http';
+import { RequestCounter } from '../support/request-counter';
+
+/**
+ * How many AWS requests each hot path sends, counted on the wire of the real clients (DynamoDB
+ * Local, the SQS stand-in) and on EventBridge's PutEvents (no local stand-in: mocked). Every
+ * request is latency on the customer's path and a line on the bill, so a new one must be a decision.
+ */
+
+const keys = callbackKeys();
+const simulators = providerSimulators(keys);
+const TEA = { items: [{ sku: 'TEA-001', quantity: 1 }], paymentMethod: 'bank' };
+
+let env: TestEnv;
+let api: CustomerApi;
+let queues: LocalQueues;
+let counter: RequestCounter;
+const eventBridge = new EventBridgeClient({ region: 'local', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+const eventBridgeMock = mockClient(eventBridge);
+
+/** The requests `run` sends: DynamoDB and SQS as counted on the wire, plus EventBridge PutEvents calls. */
+async function requestsOf(run: () => Promise<unknown>): Promise<Record<string, number>> {
+  // Earlier operations' published outbox entries are removed now, not in the counted window.
+  await settlePublished(env.deps);
+  eventBridgeMock.resetHistory();
+  const counted = await counter.during(run);
+  const putEvents = eventBridgeMock.commandCalls(PutEventsCommand).length;
+  return { ...counted, ...(putEvents > 0 ? { 'EventBridge.PutEvents': putEvents } : {}) };
+}
+
+beforeAll(async () => {
+  queues = await startLocalQueues({ visibilityTimeoutSeconds: 1 });
+});
+
+afterAll(async () => {
+  await queues?.stop();
+});
+
+beforeEach(async () => {
+  env = await createTestEnv();
+  await env.seedProducts(DEMO_PRODUCTS);
+  await purgeQueues(queues);
+  eventBridgeMock.reset();
+  eventBridgeMock.on(PutEventsCommand).callsFake((input: { Entries?: unknown[] }) => ({ FailedEntryCount: 0, Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `e${i}` })) }));
+  env.deps.providers = merchantProviders(keys);
+  env.deps.queue = sqsNotificationQueue(queues.client, queues.queueUrl);
+  env.deps.events = eventBridgePublisher(eventBridge, 'payments-test');
+  counter = new RequestCounter().attach(env.client, 'DynamoDB').attach(queues.client, 'SQS');
+  api = customerApi(env);
+});
+
+const createOrder = (idempotencyKey: string) => api('POST /api/orders', { idempotencyKey, body: TEA });
+
+async function startedBankPayment(): Promise<Payment> {
+  const { payment } = await placeOrder(api, TEA);
+  const started = await api('POST /api/payments/{paymentId}/start', { params: { paymentId: payment.paymentId } });
+  expect(started.statusCode).toBe(200);
+  return (await env.repo.getPayment(payment.paymentId))!;
+}
+
+/** The callback a provider sends for a success, received by the callback function. */
+async function receiveSuccess(payment: Payment) {
+  const callback = providerCallback(simulators.bank, payment, { eventId: `evt-${payment.paymentId}`, signedAt: env.clock.now() });
+  const reply = await makeCallbackHandler(localWiring(async () => env.deps))(callbackEvent('bank', callback), lambdaContext);
+  expectAcknowledged('bank', reply as never);
+}
+
+describe('AWS requests per operation', () => {
+  it('create order with a fresh Idempotency-Key: one transaction, its events published, nothing read', async () => {
+    await createOrder('earlier-key-0001'); // the container's catalogue is warm, as in the steady state
+
+    const requests = await requestsOf(async () => expect((await createOrder('fresh-key-0001')).statusCode).toBe(201));
+
+    expect(requests).toEqual({ 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+  });
+
+  it('removes published outbox entries in one background batch, off the request path', async () => {
+    await createOrder('earlier-key-0001');
+    await createOrder('fresh-key-0001');
+
+    const requests = await counter.during(() => expect.poll(async () => (await itemsOfKind(env, 'outbox')).length).toBe(0));
+
+    expect(requests['DynamoDB.BatchWriteItem']).toBe(1);
+  });
+
+  it('create order as the first in its container: the catalogue is read once', async () => {
+    const requests = await requestsOf(async () => expect((await createOrder('fresh-key-0001')).statusCode).toBe(201));
+
+    expect(requests).toEqual({ 'DynamoDB.BatchGetItem': 1, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+  });
+
+  it('create order replayed with the same key: the failed transaction returns the first response', async () => {
+    const first = await createOrder('replayed-key-01');
+
+    let replay!: Awaited<ReturnType<typeof createOrder>>;
+    const requests = await requestsOf(async () => (replay = await createOrder('replayed-key-01')));
+
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(first.body);
+    expect(requests).toEqual({ 'DynamoDB.TransactWriteItems': 1 });
+  });
+
+  it('start payment', async () => {
+    const { payment } = await placeOrder(api, TEA);
+
+    const requests = await requestsOf(async () => expect((await api('POST /api/payments/{paymentId}/start', { params: { paymentId: payment.paymentId } })).statusCode).toBe(200));
+
+    expect(requests).toEqual({ 'DynamoDB.GetItem': 1, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+  });
+
+  it('callback received: verified, archived, enqueued', async () => {
+    const payment = await startedBankPayment();
+
+    const requests = await requestsOf(() => receiveSuccess(payment));
+
+    // The amount check rides on the archive's transaction: no read of the payment first.
+    expect(requests).toEqual({ 'DynamoDB.TransactWriteItems': 1, 'SQS.SendMessage': 1 });
+  });
+
+  it('worker applies a success (payment succeeded, order paid)', async () => {
+    const payment = await startedBankPayment();
+    await receiveSuccess(payment);
+    const { Messages = [] } = await queues.client.send(new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, MaxNumberOfMessages: 1, AttributeNames: ['All'], MessageAttributeNames: ['All'] }));
+    expect(Messages).toHaveLength(1);
+    const event: SQSEvent = { Records: [toRecord(Messages[0]!, 'arn:aws:sqs:local:000000000000:notifications')] };
+
+    const requests = await requestsOf(async () => expect(await makeWorkerHandler(localWiring(async () => env.deps))(event, lambdaContext)).toEqual({ batchItemFailures: [] }));
+
+    expect((await env.repo.getOrder(payment.orderId))!.status).toBe('paid');
+    // The payment and its order are read; the dedupe record is only written (its condition decides).
+    expect(requests).toEqual({ 'DynamoDB.GetItem': 2, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+  });
+
+  it('sweeper run with nothing due', async () => {
+    const requests = await requestsOf(() => makeSweeperHandler(localWiring(async () => env.deps))({} as never, lambdaContext));
+
+    // The outbox relay's page, then each due-index shard once: open payments, unpaid orders, and the open-payment count.
+    expect(requests).toEqual({ 'DynamoDB.Query': 1 + OPEN_PAYMENT_SHARDS + UNPAID_ORDER_SHARDS + OPEN_PAYMENT_SHARDS });
+  });
+});
