@@ -1,4 +1,4 @@
-import { type AttributeValue, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
@@ -48,6 +48,8 @@ export interface TestEnv {
   metrics: RecordedMetrics;
   queue: CollectingQueue;
   repo: DynamoRepository;
+  /** The SDK client under the repository: where fault-injection and write-counting middleware go. */
+  dynamo: DynamoDBClient;
   tableName: string;
   /** Every item in the table, storage keys included: for asserting that nothing else was written. */
   scan(): Promise<Array<Record<string, unknown>>>;
@@ -55,8 +57,13 @@ export interface TestEnv {
 }
 
 /** A fresh table in the shared emulator and real adapters around it. */
-export async function createTestEnv(overrides: Partial<Deps> = {}): Promise<TestEnv> {
-  const client = dynamoClient(inject('dynamoEndpoint'));
+export function createTestEnv(overrides: Partial<Deps> = {}): Promise<TestEnv> {
+  return createEnvAt(inject('dynamoEndpoint'), overrides);
+}
+
+/** The same, on the emulator at `endpoint` (for runs outside vitest, such as the soak). */
+export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {}): Promise<TestEnv> {
+  const client = dynamoClient(endpoint);
   const tableName = `payments-${randomUUID()}`;
   await createTable(client, tableName);
   const repo = new DynamoRepository({ client, tableName });
@@ -85,6 +92,7 @@ export async function createTestEnv(overrides: Partial<Deps> = {}): Promise<Test
     metrics,
     queue,
     repo,
+    dynamo: client,
     tableName,
     async scan() {
       const items: Array<Record<string, unknown>> = [];
