@@ -5,6 +5,7 @@ import { RequestThrottled, SQSServiceException } from '@aws-sdk/client-sqs';
 import type { FinalizeRequestMiddleware, HandlerExecutionContext, MiddlewareStack } from '@smithy/types';
 import type { Deps } from '../../shared/core/deps';
 import type { Write } from '../../shared/core/ports';
+import type { PaymentMethod } from '../../shared/domain/payment';
 import type { FetchLike } from '../../shared/providers/types';
 import type { SandboxKeys } from './sweeper-fixtures';
 import { platformSigner, seconds, wechatpayHeaders } from './wechat-fixtures';
@@ -262,6 +263,21 @@ export class ProcessCrash extends Error {
   }
 }
 
+/** An armed crash: the next `left` passes through `point` die (only for `provider`'s work, when given). */
+interface ArmedCrash {
+  point: CrashPoint;
+  provider?: PaymentMethod;
+  left: number;
+}
+
+/** Whether a port call's arguments are about `provider`'s work (a write, notification or event naming it). */
+function mentions(value: unknown, provider: PaymentMethod, depth = 0): boolean {
+  if (depth > 4 || value === null || typeof value !== 'object') return false;
+  const record = value as Record<string, unknown>;
+  if (record.provider === provider || record.method === provider) return true;
+  return Object.values(record).some((inner) => mentions(inner, provider, depth + 1));
+}
+
 /**
  * Arms crash points. Every function invocation asks it for the deps to run on; an armed point of
  * that function turns them mortal: right after the matching port call the process "dies", and
@@ -269,12 +285,12 @@ export class ProcessCrash extends Error {
  */
 export class CrashSwitch {
   readonly crashes = new Map<CrashPoint, number>();
-  private readonly armed = new Map<CrashPoint, number>();
+  private armed: ArmedCrash[] = [];
   private random?: { share: number; next: () => number; points: readonly CrashPoint[] };
 
-  /** The next `times` passes through `point` die. */
-  arm(point: CrashPoint, times = 1): void {
-    this.armed.set(point, (this.armed.get(point) ?? 0) + times);
+  /** The next `times` passes through `point` die; with `provider`, only passes doing that provider's work. */
+  arm(point: CrashPoint, { times = 1, provider }: { times?: number; provider?: PaymentMethod } = {}): void {
+    this.armed.push({ point, provider, left: times });
   }
 
   /** Each invocation dies at one of `points` with probability `share` (the soak). */
@@ -283,7 +299,7 @@ export class CrashSwitch {
   }
 
   disarm(): void {
-    this.armed.clear();
+    this.armed = [];
     this.random = undefined;
   }
 
@@ -291,27 +307,24 @@ export class CrashSwitch {
     return [...this.crashes.values()].reduce((sum, count) => sum + count, 0);
   }
 
-  invocation(fn: FunctionName, deps: Deps): Invocation {
-    const candidates = this.pointsFor(fn);
-    return new Invocation(deps, candidates, (point) => this.consume(point));
+  /** `providers`: whose work the invocation is known to do (a worker's batch), for crashes at 'return'. */
+  invocation(fn: FunctionName, deps: Deps, providers: readonly PaymentMethod[] = []): Invocation {
+    return new Invocation(deps, this.crashesFor(fn), providers, (crash) => this.consume(crash));
   }
 
-  private pointsFor(fn: FunctionName): CrashPoint[] {
-    const armed = ALL_CRASH_POINTS.filter((point) => CRASH_POINTS[point].fn === fn && (this.armed.get(point) ?? 0) > 0);
+  private crashesFor(fn: FunctionName): ArmedCrash[] {
+    const armed = this.armed.filter((crash) => CRASH_POINTS[crash.point].fn === fn && crash.left > 0);
     if (armed.length > 0 || !this.random) return armed;
     const own = this.random.points.filter((point) => CRASH_POINTS[point].fn === fn);
     if (own.length === 0 || this.random.next() >= this.random.share) return [];
-    return [own[Math.floor(this.random.next() * own.length)]!];
+    return [{ point: own[Math.floor(this.random.next() * own.length)]!, left: 1 }];
   }
 
-  /** Claims one armed crash (false when another invocation took the last one meanwhile). */
-  private consume(point: CrashPoint): boolean {
-    const left = this.armed.get(point);
-    if (left !== undefined) {
-      if (left <= 0) return false;
-      this.armed.set(point, left - 1);
-    }
-    this.crashes.set(point, (this.crashes.get(point) ?? 0) + 1);
+  /** Claims one crash (false when another invocation took the last one meanwhile). */
+  private consume(crash: ArmedCrash): boolean {
+    if (crash.left <= 0) return false;
+    crash.left--;
+    this.crashes.set(crash.point, (this.crashes.get(crash.point) ?? 0) + 1);
     return true;
   }
 }
@@ -323,16 +336,26 @@ export class Invocation {
 
   constructor(
     deps: Deps,
-    private readonly points: readonly CrashPoint[],
-    private readonly consume: (point: CrashPoint) => boolean,
+    private readonly crashes: readonly ArmedCrash[],
+    private readonly providers: readonly PaymentMethod[],
+    private readonly consume: (crash: ArmedCrash) => boolean,
   ) {
-    this.deps = points.length === 0 ? deps : { ...deps, repo: this.guard(deps.repo, 'repo'), queue: this.guard(deps.queue, 'queue'), events: this.guard(deps.events, 'events') };
+    this.deps = crashes.length === 0 ? deps : { ...deps, repo: this.guard(deps.repo, 'repo'), queue: this.guard(deps.queue, 'queue'), events: this.guard(deps.events, 'events') };
   }
 
   /** Called once the handler returned: dies now at a 'return' crash point. */
   finish(): void {
-    const point = this.points.find((candidate) => CRASH_POINTS[candidate].after === 'return');
-    if (!this.dead && point && this.consume(point)) this.dead = point;
+    const crash = this.crashes.find((candidate) => CRASH_POINTS[candidate.point].after === 'return' && (!candidate.provider || this.providers.includes(candidate.provider)));
+    if (!this.dead && crash && this.consume(crash)) this.dead = crash.point;
+  }
+
+  private matching(port: Port, method: string, args: unknown[]): ArmedCrash | undefined {
+    return this.crashes.find((crash) => {
+      const after = CRASH_POINTS[crash.point].after;
+      if (after === 'return' || after.port !== port || after.method !== method) return false;
+      if ('when' in after && !after.when(args)) return false;
+      return !crash.provider || mentions(args, crash.provider);
+    });
   }
 
   private guard<T extends object>(target: T, port: Port): T {
@@ -343,13 +366,12 @@ export class Invocation {
         return async (...args: unknown[]) => {
           if (this.dead) throw new ProcessCrash(this.dead);
           const result: unknown = await value.apply(object, args);
-          const point = this.points.find((candidate) => {
-            const after = CRASH_POINTS[candidate].after;
-            return after !== 'return' && after.port === port && after.method === property && (!('when' in after) || after.when(args));
-          });
-          if (point && this.consume(point)) {
-            this.dead = point;
-            throw new ProcessCrash(point);
+          // Another call of this invocation died while this one was in flight: nothing after it runs.
+          if (this.dead) throw new ProcessCrash(this.dead);
+          const crash = this.matching(port, String(property), args);
+          if (crash && this.consume(crash)) {
+            this.dead = crash.point;
+            throw new ProcessCrash(crash.point);
           }
           return result;
         };

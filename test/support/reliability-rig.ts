@@ -17,7 +17,7 @@ import { redriveDeadLetters, sqsClient, sqsNotificationQueue } from '../../share
 import type { SweepReport } from '../../shared/core/sweeper';
 import type { DomainEvent } from '../../shared/domain/events';
 import type { Product } from '../../shared/domain/order';
-import type { PaymentMethod } from '../../shared/domain/payment';
+import { PAYMENT_METHODS, type PaymentMethod } from '../../shared/domain/payment';
 import { createAlipayProvider } from '../../shared/providers/alipay';
 import { createBankProvider } from '../../shared/providers/bank';
 import type { FetchLike, PaymentProvider, RawCallback } from '../../shared/providers/types';
@@ -95,6 +95,10 @@ export interface RigOptions {
   products?: Product[];
   /** Bounds a provider hang (the soak must end); tests leave hangs unbounded. */
   hangReleaseMs?: number;
+  /**
+   * SQS visibility timeout. 0 by default: the one poller takes the next batch only once the last
+   * is handled, so a failed message comes back at once instead of after the stack's 180 s.
+   */
   visibilityTimeoutSeconds?: number;
 }
 
@@ -135,7 +139,7 @@ export class Rig {
     const products = options.products ?? RIG_PRODUCTS;
     const env = await createEnvAt(options.dynamoEndpoint);
     await env.seedProducts(products);
-    const queues = await startLocalQueues({ visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 1, maxReceiveCount: 5 });
+    const queues = await startLocalQueues({ visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 0, maxReceiveCount: 5 });
     const workerClient = sqsClient({ endpoint: queues.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const rig = new Rig(env, queues, workerClient, new Map(products.map((product) => [product.sku, product.stock])), options);
     rig.startWorker();
@@ -190,7 +194,7 @@ export class Rig {
   /** A provider callback through the callback Lambda; NO_ANSWER when the process died. */
   async receive(provider: string, callback: RawCallback): Promise<Answer<APIGatewayProxyStructuredResultV2>> {
     this.callbacksReceived++;
-    const invocation = this.crash.invocation('callback', this.deps);
+    const invocation = this.crash.invocation('callback', this.deps, PAYMENT_METHODS.filter((method) => method === provider));
     const reply = await makeCallbackHandler(async () => invocation.deps)(callbackEvent(provider, callback));
     return invocation.dead ? NO_ANSWER : reply;
   }
@@ -211,7 +215,8 @@ export class Rig {
       client: this.workerClient,
       queueUrl: this.queues.queueUrl,
       handler: async (event, context) => {
-        const invocation = this.crash.invocation('worker', this.deps);
+        const batch = event.Records.map((record) => (JSON.parse(record.body) as { provider: PaymentMethod }).provider);
+        const invocation = this.crash.invocation('worker', this.deps, batch);
         const response = await makeWorkerHandler(async () => invocation.deps)(event, context);
         invocation.finish();
         if (invocation.dead) throw new Error(`worker died at ${invocation.dead}`);
