@@ -2,7 +2,8 @@ import { sign } from 'node:crypto';
 import { InternalServerError, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { InternalException, ThrottlingException } from '@aws-sdk/client-eventbridge';
 import { RequestThrottled, SQSServiceException } from '@aws-sdk/client-sqs';
-import type { FinalizeRequestMiddleware, HandlerExecutionContext, MiddlewareStack } from '@smithy/types';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import type { FinalizeRequestMiddleware, HandlerExecutionContext, MiddlewareStack, Provider, RetryStrategyV2 } from '@smithy/types';
 import type { Deps } from '../../shared/core/deps';
 import type { Write } from '../../shared/core/ports';
 import type { PaymentMethod } from '../../shared/domain/payment';
@@ -139,6 +140,16 @@ export class AwsFaults {
     this.injected.set(key, (this.injected.get(key) ?? 0) + 1);
     throw fault === 'throttle' ? throttleError(service, command) : failureError(service, command);
   }
+}
+
+/**
+ * The SDK's own standard retry strategy (3 attempts, same error classes, same retry quota) with
+ * its backoff shortened from ~1 s per throttle to a few milliseconds: the suite's scenarios then
+ * take seconds. The soak keeps the SDK's real backoff.
+ */
+export function quickRetries(client: { config: { retryStrategy: Provider<RetryStrategyV2 | object> } }): void {
+  const strategy = new ConfiguredRetryStrategy(3, (attempt) => 5 * attempt);
+  client.config.retryStrategy = async () => strategy;
 }
 
 /** 20% of every service's calls throttled: the suite's and the soak's standard weather. */

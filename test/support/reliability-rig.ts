@@ -26,7 +26,7 @@ import { memoryCheckoutStore, openInSimulator, simulatorFetch as alipaySimulator
 import { CUSTOMER_ROUTES, type ApiRequest, type CustomerRoute } from './api-fixtures';
 import { openInSimulator as openBankPayPage } from './bank-fixtures';
 import { callbackEvent, queueDepth } from './callback-fixtures';
-import { AwsFaults, CrashSwitch, DynamoWriteLog, type ProviderStandIn, providerStandIn } from './faults';
+import { AwsFaults, CrashSwitch, DynamoWriteLog, type ProviderStandIn, providerStandIn, quickRetries } from './faults';
 import { createEnvAt, type TestEnv } from './harness';
 import { httpEvent, invoke, type JsonResponse } from './http';
 import { checkInvariants, type InvariantReport } from './invariants';
@@ -95,6 +95,8 @@ export interface RigOptions {
   products?: Product[];
   /** Bounds a provider hang (the soak must end); tests leave hangs unbounded. */
   hangReleaseMs?: number;
+  /** The SDK's real retry backoff (the soak); the suite shortens it (see quickRetries). */
+  realBackoff?: boolean;
   /**
    * SQS visibility timeout. 0 by default: the one poller takes the next batch only once the last
    * is handled, so a failed message comes back at once instead of after the stack's 180 s.
@@ -122,12 +124,13 @@ export class Rig {
     options: RigOptions,
   ) {
     this.faults = new AwsFaults(options.seed ?? 1);
+    const senderClient = sqsClient({ endpoint: queues.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    this.bus = eventBridgeStandIn();
+    if (!options.realBackoff) for (const client of [env.dynamo, senderClient, workerClient, this.bus.client]) quickRetries(client);
     this.writes.attach(env.dynamo);
     this.faults.attach(env.dynamo, 'dynamodb');
-    this.bus = eventBridgeStandIn();
     this.faults.attach(this.bus.client, 'eventbridge');
     env.deps.events = eventBridgePublisher(this.bus.client, 'payments');
-    const senderClient = sqsClient({ endpoint: queues.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     this.faults.attach(senderClient, 'sqs');
     this.faults.attach(workerClient, 'sqs');
     env.deps.queue = sqsNotificationQueue(senderClient, queues.queueUrl);
