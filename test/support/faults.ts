@@ -408,6 +408,8 @@ export interface ProviderStandIn {
   behaviour: ProviderBehaviour;
   /** Calls received, by the behaviour that answered them. */
   readonly calls: Record<ProviderBehaviour, number>;
+  /** Every request the merchant module sent, oldest first. */
+  readonly requests: Array<{ url: string; method: string; body: string }>;
   /** Calls hanging right now. */
   hanging(): number;
   /** Ends every hanging call as a reset connection (the caller had no timeout of its own). */
@@ -437,6 +439,16 @@ function signedNonsense(method: 'wechat' | 'alipay', keys: SandboxKeys, init: Fe
   return answer(200, `{"${apiMethod.replaceAll('.', '_')}_response":${node},"sign":"${signature}"}`, { 'content-type': 'application/json;charset=utf-8' });
 }
 
+export type ProviderOperation = 'create' | 'query' | 'close';
+
+/** What a request to a provider's API asked for (WeChat: by path and method; Alipay: its `method` parameter). */
+export function operationOf(request: { url: string; method: string; body: string }): ProviderOperation {
+  const alipayMethod = new URLSearchParams(request.body).get('method');
+  if (request.url.endsWith('/close') || alipayMethod === 'alipay.trade.close') return 'close';
+  if (request.method === 'GET' || alipayMethod === 'alipay.trade.query') return 'query';
+  return 'create';
+}
+
 /**
  * A provider's API as the merchant module reaches it: `upstream` (the sandbox simulator, wired
  * in process) while up, or one of the failure behaviours. `autoReleaseMs` bounds a hang for runs
@@ -447,6 +459,7 @@ export function providerStandIn(method: 'wechat' | 'alipay', keys: SandboxKeys, 
   const standIn: ProviderStandIn = {
     behaviour: 'up',
     calls: { up: 0, hang: 0, unavailable: 0, garbage: 0, 'signed-nonsense': 0 },
+    requests: [],
     hanging: () => hung.size,
     releaseHung() {
       for (const reset of [...hung]) reset(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
@@ -454,6 +467,7 @@ export function providerStandIn(method: 'wechat' | 'alipay', keys: SandboxKeys, 
     fetch: async (input, init = {}) => {
       const behaviour = standIn.behaviour;
       standIn.calls[behaviour]++;
+      standIn.requests.push({ url: input, method: init.method ?? 'GET', body: init.body ?? '' });
       switch (behaviour) {
         case 'up':
           return upstream(input, init);
