@@ -18,6 +18,8 @@ export interface Figures {
   crashes: Record<string, number>;
   providerFailures: Record<string, number>;
   hostileInputs: number;
+  /** Hostile inputs' answers, by HTTP status. */
+  answers?: Record<string, number>;
   invariantChecks: number;
   invariantViolations: number;
   republishedEvents: number;
