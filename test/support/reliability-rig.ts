@@ -213,6 +213,16 @@ export class Rig {
     }
   }
 
+  /** Stops the worker's event source (messages wait in the queue), e.g. to watch one function's writes alone. */
+  async pauseWorker(): Promise<void> {
+    await this.stopEventSource?.();
+    this.stopEventSource = undefined;
+  }
+
+  resumeWorker(): void {
+    if (!this.stopEventSource) this.startWorker();
+  }
+
   private startWorker(): void {
     const eventSource = startSqsEventSource({
       client: this.workerClient,
