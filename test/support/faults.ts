@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { sign } from 'node:crypto';
 import { InternalServerError, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { InternalException, ThrottlingException } from '@aws-sdk/client-eventbridge';
@@ -178,15 +179,24 @@ function writtenKeys(input: Record<string, unknown>): string[] {
   return [pkOf(input as KeyHolder)];
 }
 
-/** Every DynamoDB write command sent through a client (each call once, however often the SDK retried it). */
+/**
+ * Every DynamoDB write command sent through a client (each call once, however often the SDK
+ * retried it), and, through `during`, the writes of one piece of work alone while the rest of
+ * the system (the worker, the sweeper) keeps writing beside it.
+ */
 export class DynamoWriteLog {
   readonly writes: DynamoWrite[] = [];
+  private readonly scope = new AsyncLocalStorage<DynamoWrite[]>();
 
   attach(client: SdkClient): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = commandOf(context);
-        if (DYNAMODB_WRITES.has(command)) this.writes.push({ command, keys: writtenKeys(args.input as Record<string, unknown>) });
+        if (DYNAMODB_WRITES.has(command)) {
+          const write = { command, keys: writtenKeys(args.input as Record<string, unknown>) };
+          this.writes.push(write);
+          this.scope.getStore()?.push(write);
+        }
         return next(args);
       },
       // Ahead of the injected failures: a write the product attempted counts even when it fails.
@@ -194,13 +204,11 @@ export class DynamoWriteLog {
     );
   }
 
-  /** A position in the log, for `since`. */
-  mark(): number {
-    return this.writes.length;
-  }
-
-  since(mark: number): DynamoWrite[] {
-    return this.writes.slice(mark);
+  /** Runs `work` and returns what it returned with the writes it (and only it) sent. */
+  async during<T>(work: () => Promise<T>): Promise<{ result: T; writes: DynamoWrite[] }> {
+    const writes: DynamoWrite[] = [];
+    const result = await this.scope.run(writes, work);
+    return { result, writes };
   }
 }
 

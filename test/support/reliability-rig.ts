@@ -75,7 +75,8 @@ export interface EventBridgeStandIn {
 export function eventBridgeStandIn(): EventBridgeStandIn {
   const events: DomainEvent[] = [];
   const handle = async (request: { body?: unknown }) => {
-    const body = JSON.parse(Buffer.from(request.body as string | Uint8Array).toString('utf8')) as { Entries: Array<{ DetailType: string; Detail: string; Time?: number }> };
+    const text = typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body as Uint8Array);
+    const body = JSON.parse(text) as { Entries: Array<{ DetailType: string; Detail: string; Time?: number }> };
     for (const entry of body.Entries) {
       const { eventId, ...detail } = JSON.parse(entry.Detail) as { eventId: string } & DomainEvent['detail'];
       events.push({ id: eventId, type: entry.DetailType as DomainEvent['type'], occurredAt: new Date((entry.Time ?? 0) * 1000).toISOString(), detail });
@@ -159,9 +160,11 @@ export class Rig {
 
   async stop(): Promise<void> {
     for (const world of Object.values(this.providers)) world.standIn?.releaseHung();
-    await this.stopEventSource?.();
-    this.workerClient.destroy();
+    // Stopping the queue server first ends the worker's long poll at once instead of waiting out the second.
+    const stopped = this.stopEventSource?.();
     await this.queues.stop();
+    await stopped;
+    this.workerClient.destroy();
     this.bus.client.destroy();
     this.env.dynamo.destroy();
   }

@@ -60,7 +60,7 @@ describe('every notification delivered five times, shuffled across payments and 
       random,
     );
 
-    expect(await deliverAll(rig, deliveries, 6)).toEqual([]);
+    expect(await deliverAll(rig, deliveries, 10)).toEqual([]);
     await rig.settle();
 
     for (const { method, story, paymentId, orderId } of payments) {
@@ -88,18 +88,19 @@ describe('every notification delivered five times, shuffled across payments and 
     await suite.expectInvariants();
   });
 
-  it.each(PROVIDERS)('%s: five copies of the success at the same instant pay the order once', async (method) => {
+  it('five copies of a success at the same instant, for each provider at once, pay each order once', async () => {
     const { rig } = suite;
-    const { paymentId, orderId } = await rig.startedOrder(method);
-    rig.decide(method, paymentId, 'paid');
+    const orders = await Promise.all(PROVIDERS.map((method) => rig.startedOrder(method)));
+    for (const { method, paymentId } of orders) rig.decide(method, paymentId, 'paid');
 
-    const replies = await Promise.all(Array.from({ length: COPIES }, () => rig.receive(method, rig.callbackFor(method, paymentId))));
+    const replies = await Promise.all(orders.flatMap(({ method, paymentId }) => Array.from({ length: COPIES }, async () => ({ method, reply: await rig.receive(method, rig.callbackFor(method, paymentId)) }))));
 
-    for (const reply of replies) expect(reply !== NO_ANSWER && rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? '')).toBe(true);
+    for (const { method, reply } of replies) expect(reply !== NO_ANSWER && rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? ''), method).toBe(true);
     await rig.settle();
-    expect(await rig.env.repo.getOrder(orderId)).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
-    expect(rig.eventsOf(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
-    expect(rig.bus.events.filter((event) => event.type === 'OrderPaid' && event.detail.orderId === orderId)).toHaveLength(1);
+    for (const { method, paymentId, orderId } of orders) {
+      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      expect(rig.eventsOf(paymentId), method).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
+    }
     await suite.expectInvariants();
   });
 });
@@ -107,19 +108,22 @@ describe('every notification delivered five times, shuffled across payments and 
 describe('a second capture of the same payment, under another transaction id', () => {
   // DEFECT (being fixed): a second capture with another transaction id is dropped silently — the
   // worker sees "already succeeded" and records nothing, so money taken twice is never flagged.
-  it.fails.each(PROVIDERS)('%s: is not dropped silently: the duplicate-payment alarm counts it', async (method) => {
+  it.fails('for each provider: is not dropped silently: the duplicate-payment alarm counts it', async () => {
     const { rig } = suite;
-    const { paymentId } = await rig.startedOrder(method);
-    rig.decide(method, paymentId, 'paid', { transactionId: `first-capture-${paymentId}`.slice(0, 32) });
-    expect(await rig.deliver(method, paymentId)).toBeGreaterThan(0);
+    const orders = await Promise.all(PROVIDERS.map((method) => rig.startedOrder(method)));
+    for (const { method, paymentId } of orders) {
+      rig.decide(method, paymentId, 'paid', { transactionId: `first-capture-${paymentId}`.slice(0, 32) });
+      expect(await rig.deliver(method, paymentId)).toBeGreaterThan(0);
+    }
     await rig.drained();
 
-    const second = { state: 'paid' as const, notificationId: `ntf-second-${paymentId}`, transactionId: `second-capture-${paymentId}`.slice(0, 32) };
-    const reply = await rig.receive(method, rig.callbackFor(method, paymentId, second));
-    expect(reply).not.toBe(NO_ANSWER);
+    for (const { method, paymentId } of orders) {
+      const second = { state: 'paid' as const, notificationId: `ntf-second-${paymentId}`, transactionId: `second-capture-${paymentId}`.slice(0, 32) };
+      expect(await rig.receive(method, rig.callbackFor(method, paymentId, second))).not.toBe(NO_ANSWER);
+    }
     await rig.settle();
 
-    expect(rig.env.metrics.total(Metric.DuplicatePayment, { provider: method })).toBe(1);
+    for (const method of PROVIDERS) expect(rig.env.metrics.total(Metric.DuplicatePayment, { provider: method }), method).toBe(1);
     await suite.expectInvariants();
   });
 });
