@@ -52,6 +52,9 @@ export const RIG_PRODUCTS: Product[] = [
   { sku: 'PEN-WOLF', name: 'Wolf-hair brush', price: 199, stock: 1_000_000 },
 ];
 
+/** What API Gateway answers when the function throws instead of answering. */
+const LAMBDA_ERROR = { statusCode: 500, headers: {}, body: { message: 'Internal Server Error' } };
+
 /** What a caller gets from a process that died mid-request: no answer. */
 export const NO_ANSWER = 'no answer' as const;
 export type Answer<T> = T | typeof NO_ANSWER;
@@ -115,7 +118,12 @@ export class Rig {
   workerErrors = 0;
   /** Callback requests that reached the callback function, hostile or genuine. */
   callbacksReceived = 0;
+  /** API requests and sweeper runs invoked. */
+  apiRequests = 0;
+  sweeps = 0;
   private stopEventSource?: () => Promise<void>;
+
+  readonly keys: SandboxKeys;
 
   private constructor(
     readonly env: TestEnv,
@@ -125,6 +133,7 @@ export class Rig {
     options: RigOptions,
   ) {
     this.faults = new AwsFaults(options.seed ?? 1);
+    this.keys = options.keys;
     const senderClient = sqsClient({ endpoint: queues.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     this.bus = eventBridgeStandIn();
     if (!options.realBackoff) for (const client of [env.dynamo, senderClient, workerClient, this.bus.client]) quickRetries(client);
@@ -175,11 +184,12 @@ export class Rig {
 
   /** One API request through the route's handler module; NO_ANSWER when the process died mid-way. */
   async api<T = unknown>(route: CustomerRoute, { params = {}, ...request }: ApiRequest = {}): Promise<Answer<JsonResponse<T>>> {
+    this.apiRequests++;
     const invocation = this.crash.invocation('api', this.deps);
     const [method = '', template = ''] = route.split(' ');
     const path = template.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? `{${name}}`);
     const event = httpEvent(method, path, { customerId: RIG_CUSTOMER, ...request, pathParameters: params });
-    const response = await invoke<T>(CUSTOMER_ROUTES[route](async () => invocation.deps), event);
+    const response = await invoke<T>(CUSTOMER_ROUTES[route](async () => invocation.deps), event).catch(() => LAMBDA_ERROR as JsonResponse<T>);
     return invocation.dead ? NO_ANSWER : response;
   }
 
@@ -201,12 +211,13 @@ export class Rig {
   async receive(provider: string, callback: RawCallback): Promise<Answer<APIGatewayProxyStructuredResultV2>> {
     this.callbacksReceived++;
     const invocation = this.crash.invocation('callback', this.deps, PAYMENT_METHODS.filter((method) => method === provider));
-    const reply = await makeCallbackHandler(async () => invocation.deps)(callbackEvent(provider, callback));
+    const reply = await makeCallbackHandler(async () => invocation.deps)(callbackEvent(provider, callback)).catch(() => ({ statusCode: LAMBDA_ERROR.statusCode, body: JSON.stringify(LAMBDA_ERROR.body) }));
     return invocation.dead ? NO_ANSWER : reply;
   }
 
   /** One scheduled sweeper run; NO_ANSWER when it died, the error when it failed. */
   async sweep(): Promise<Answer<SweepReport> | Error> {
+    this.sweeps++;
     const invocation = this.crash.invocation('sweeper', this.deps);
     try {
       const report = await makeSweeperHandler(async () => invocation.deps)(scheduledEvent(this.clock.now()));
@@ -259,8 +270,8 @@ export class Rig {
   }
 
   /** Starts the payment and opens its pay URL, so the checkout exists at the provider. Returns the API's answer. */
-  async startPayment(paymentId: string, method: PaymentMethod): Promise<JsonResponse<{ payUrl?: string; error?: { code: string } }>> {
-    const response = await this.call<{ payUrl?: string; error?: { code: string } }>('POST /api/payments/{paymentId}/start', { params: { paymentId } });
+  async startPayment(paymentId: string, method: PaymentMethod, attempts = 8): Promise<JsonResponse<{ payUrl?: string; error?: { code: string } }>> {
+    const response = await this.call<{ payUrl?: string; error?: { code: string } }>('POST /api/payments/{paymentId}/start', { params: { paymentId } }, attempts);
     const payUrl = response.body.payUrl;
     if (response.statusCode === 200 && payUrl && !this.providers[method].store.get(paymentId)) {
       const world = this.providers[method];
