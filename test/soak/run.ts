@@ -86,6 +86,7 @@ class Soak {
   constructor(
     readonly rig: Rig,
     readonly hostile: HostileLane,
+    readonly startedAt: number,
     readonly deadline: number,
   ) {}
 
@@ -247,7 +248,7 @@ class Soak {
         break;
       }
       await this.wave(true);
-      if (this.minute % 10 === 0) log(`minute ${this.minute}: ${this.created} orders, ${this.rig.faults.total()} AWS faults, ${this.rig.crash.total()} crashes, ${this.hostile.figures.tried} hostile inputs`);
+      if (this.minute % 10 === 0) log(`minute ${this.minute} (${Math.round((Date.now() - this.startedAt) / 1000)} s): ${this.created} orders, ${this.rig.faults.total()} AWS faults, ${this.rig.crash.total()} crashes, ${this.hostile.figures.tried} hostile inputs`);
     }
     const lastOrderMinute = this.minute;
     while ((this.minute < lastOrderMinute + DRAIN_MINUTES || this.agenda.size > 0) && Date.now() < this.deadline + DRAIN_GRACE_SECONDS * 1000) await this.wave(false);
@@ -278,7 +279,7 @@ async function main(): Promise<number> {
   const emulator = await startDynamoEmulator();
   const rig = await Rig.start({ dynamoEndpoint: emulator.endpoint, keys: sandboxKeys(), seed: CONFIG.seed, realBackoff: true, hangReleaseMs: 2_000 });
   try {
-    const soak = new Soak(rig, new HostileLane(rig, emulator.endpoint), startedAt + CONFIG.maxSeconds * 1000);
+    const soak = new Soak(rig, new HostileLane(rig, emulator.endpoint), startedAt, startedAt + CONFIG.maxSeconds * 1000);
     await soak.run();
     const { report, deadLettered } = await soak.finish();
     const summary = await summarize(soak, report, deadLettered, startedAt);
