@@ -164,6 +164,7 @@ describe('a provider that hangs', () => {
     const outcome = await hanging;
     expect(outcome).not.toHaveProperty('error');
     expect(outcome).toMatchObject({ hungCalls: 2 });
+    suite.figures.providerFailures['wechat hang'] = ('hungCalls' in outcome && outcome.hungCalls) || 0;
   });
 
   // DEFECT (being fixed): provider calls have no timeout. A provider that accepts the connection
