@@ -20,7 +20,7 @@ import { HostileLane } from './hostile-lane';
  * invariant or the hostile-input contract was violated.
  *
  * SOAK_ORDERS (2000), SOAK_MAX_SECONDS (600), SOAK_SEED (1), SOAK_FAULT_SHARE (0.2),
- * SOAK_CRASH_SHARE (0.03), SOAK_ORDERS_PER_MINUTE (40), SOAK_HOSTILE_PER_MINUTE (6),
+ * SOAK_CRASH_SHARE (0.03), SOAK_ORDERS_PER_MINUTE (100), SOAK_HOSTILE_PER_MINUTE (6),
  * SOAK_OUT (test-results/soak/summary.json).
  */
 
@@ -31,7 +31,7 @@ const CONFIG = {
   seed: number('SOAK_SEED', 1),
   faultShare: number('SOAK_FAULT_SHARE', 0.2),
   crashShare: number('SOAK_CRASH_SHARE', 0.03),
-  ordersPerMinute: number('SOAK_ORDERS_PER_MINUTE', 40),
+  ordersPerMinute: number('SOAK_ORDERS_PER_MINUTE', 100),
   hostilePerMinute: number('SOAK_HOSTILE_PER_MINUTE', 6),
   out: process.env.SOAK_OUT ?? path.join('test-results', 'soak', 'summary.json'),
 };
