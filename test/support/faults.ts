@@ -410,7 +410,6 @@ export class Invocation {
  * signed-nonsense: HTTP 200, correctly signed with the provider's real key, meaning nothing.
  */
 export type ProviderBehaviour = 'up' | 'hang' | 'unavailable' | 'garbage' | 'signed-nonsense';
-export const PROVIDER_FAILURES: readonly ProviderBehaviour[] = ['hang', 'unavailable', 'garbage', 'signed-nonsense'];
 
 export interface ProviderStandIn {
   behaviour: ProviderBehaviour;
