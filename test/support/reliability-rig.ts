@@ -121,9 +121,9 @@ export class Rig {
   /** API requests and sweeper runs invoked. */
   apiRequests = 0;
   sweeps = 0;
-  private stopEventSource?: () => Promise<void>;
-
   readonly keys: SandboxKeys;
+  private readonly senderClient: SQSClient;
+  private stopEventSource?: () => Promise<void>;
 
   private constructor(
     readonly env: TestEnv,
@@ -134,7 +134,7 @@ export class Rig {
   ) {
     this.faults = new AwsFaults(options.seed ?? 1);
     this.keys = options.keys;
-    const senderClient = sqsClient({ endpoint: queues.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const senderClient = (this.senderClient = sqsClient({ endpoint: queues.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
     this.bus = eventBridgeStandIn();
     if (!options.realBackoff) for (const client of [env.dynamo, senderClient, workerClient, this.bus.client]) quickRetries(client);
     this.writes.attach(env.dynamo);
@@ -174,6 +174,7 @@ export class Rig {
     await this.queues.stop();
     await stopped;
     this.workerClient.destroy();
+    this.senderClient.destroy();
     this.bus.client.destroy();
     this.env.dynamo.destroy();
   }
