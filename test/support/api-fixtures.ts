@@ -21,7 +21,8 @@ import { httpEvent, invoke, type JsonResponse, type RequestOptions } from './htt
 export const ALICE = 'cust_alice';
 export const BOB = 'cust_bob';
 
-const CUSTOMER_ROUTES = {
+/** Each customer route's handler module, as the HTTP API routes to it. */
+export const CUSTOMER_ROUTES = {
   'GET /api/products': listProducts,
   'POST /api/products': createProduct,
   'POST /api/orders': createOrder,

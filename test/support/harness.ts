@@ -48,7 +48,7 @@ export interface TestEnv {
   metrics: RecordedMetrics;
   queue: CollectingQueue;
   repo: DynamoRepository;
-  /** The DynamoDB client under `repo`: tests attach SDK middleware to it (request counts). */
+  /** The DynamoDB client under `repo`: tests attach SDK middleware to it (request counts, fault injection, write counting). */
   client: DynamoDBClient;
   tableName: string;
   /** Every item in the table, storage keys included: for asserting that nothing else was written. */
@@ -57,8 +57,13 @@ export interface TestEnv {
 }
 
 /** A fresh table in the shared emulator and real adapters around it. */
-export async function createTestEnv(overrides: Partial<Deps> = {}): Promise<TestEnv> {
-  const client = dynamoClient(inject('dynamoEndpoint'));
+export function createTestEnv(overrides: Partial<Deps> = {}): Promise<TestEnv> {
+  return createEnvAt(inject('dynamoEndpoint'), overrides);
+}
+
+/** The same, on the emulator at `endpoint` (for runs outside vitest, such as the soak). */
+export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {}): Promise<TestEnv> {
+  const client = dynamoClient(endpoint);
   const tableName = `payments-${randomUUID()}`;
   await createTable(client, tableName);
   const repo = new DynamoRepository({ client, tableName });

@@ -1,0 +1,197 @@
+import type { DomainEvent, DomainEventType } from '../../shared/domain/events';
+import type { Order } from '../../shared/domain/order';
+import { isOpen, isTerminal, type Payment, type PaymentStatus } from '../../shared/domain/payment';
+
+/**
+ * The money invariants, checked against the whole table and every event the bus received. Run
+ * after every reliability scenario and at the end of the soak: whatever faults were injected, a
+ * settled system must satisfy all of them.
+ *
+ * Refunds do not exist yet, so "refunds never exceed their payment" is not checked here.
+ */
+
+export const INVARIANTS = {
+  'paid-order-has-one-payment': 'every paid order has exactly one succeeded payment not flagged refundRequired, the one that paid it',
+  'success-pays-its-order': 'a succeeded payment not flagged refundRequired is the payment its order was paid by',
+  'one-outcome': 'no payment has two outcomes: one terminal transition, a second only as a flagged late success',
+  'stock-conserved': 'initial stock = on hand + sold (paid orders) + reserved (pending orders), never negative',
+  'one-event-per-transition': 'every committed transition has exactly one event (by deterministic id), and no event lacks its transition',
+  'no-open-past-expiry': 'no payment is open past its expiry plus one sweep (plus the grace of a provider without close)',
+  'one-open-payment-per-order': 'an order has at most one open payment, and only while pending',
+} as const;
+export type InvariantName = keyof typeof INVARIANTS;
+
+export interface Violation {
+  invariant: InvariantName;
+  subject: string;
+  detail: string;
+}
+
+export interface InvariantInput {
+  /** Every item of the table (a scan), storage attributes included. */
+  items: ReadonlyArray<Record<string, unknown>>;
+  /** Every event the bus received, repeats included, in any order. */
+  events: readonly DomainEvent[];
+  /** Stock of each SKU before the run. */
+  initialStock: ReadonlyMap<string, number>;
+  now: Date;
+  /** The sweeper's schedule: an expired payment may stay open this long. */
+  sweepIntervalSeconds: number;
+  /** Extra time a provider without close (the bank) keeps a payment open past expiry. */
+  expiryGraceSeconds: number;
+}
+
+export interface InvariantReport {
+  orders: number;
+  payments: number;
+  transitions: number;
+  distinctEvents: number;
+  /** Events received more than once under the same id (at-least-once publishing; consumers dedupe by id). */
+  republishedEvents: number;
+  violations: Violation[];
+}
+
+/** The event a payment's arrival in a status publishes (PaymentStarted for processing). */
+const STATUS_EVENT: Partial<Record<PaymentStatus, DomainEventType>> = {
+  processing: 'PaymentStarted',
+  succeeded: 'PaymentSucceeded',
+  failed: 'PaymentFailed',
+  cancelled: 'PaymentCancelled',
+  expired: 'PaymentExpired',
+};
+
+const strip = <T>(item: Record<string, unknown>): T => item as T;
+
+export function checkInvariants(input: InvariantInput): InvariantReport {
+  const orders = input.items.filter((item) => item.kind === 'order').map((item) => strip<Order>(item));
+  const payments = input.items.filter((item) => item.kind === 'payment').map((item) => strip<Payment>(item));
+  const products = input.items.filter((item) => item.kind === 'product').map((item) => strip<{ sku: string; stock: number }>(item));
+  const outbox = input.items.filter((item) => item.kind === 'outbox');
+  const violations: Violation[] = [];
+  const violate = (invariant: InvariantName, subject: string, detail: string) => violations.push({ invariant, subject, detail });
+
+  const paymentsByOrder = new Map<string, Payment[]>();
+  for (const payment of payments) paymentsByOrder.set(payment.orderId, [...(paymentsByOrder.get(payment.orderId) ?? []), payment]);
+  const orderById = new Map(orders.map((order) => [order.orderId, order]));
+
+  checkPaidOrders(orders, paymentsByOrder, orderById, payments, violate);
+  const transitions = checkOutcomes(payments, violate);
+  checkStock(orders, products, input.initialStock, violate);
+  checkOpenPayments(orders, payments, paymentsByOrder, input, violate);
+  const events = checkEvents(orders, payments, orderById, input.events, violate);
+  for (const entry of outbox) violate('one-event-per-transition', String(entry.outboxId), `outbox entry still unpublished (events ${JSON.stringify((entry.events as DomainEvent[]).map((e) => e.id))})`);
+
+  return { orders: orders.length, payments: payments.length, transitions, ...events, violations };
+}
+
+type Violate = (invariant: InvariantName, subject: string, detail: string) => void;
+
+const keeps = (payment: Payment) => payment.status === 'succeeded' && !payment.refundRequired;
+
+function checkPaidOrders(orders: Order[], paymentsByOrder: Map<string, Payment[]>, orderById: Map<string, Order>, payments: Payment[], violate: Violate): void {
+  for (const order of orders) {
+    const kept = (paymentsByOrder.get(order.orderId) ?? []).filter(keeps);
+    if (order.status === 'paid' && (kept.length !== 1 || kept[0]!.paymentId !== order.paidByPaymentId)) {
+      violate('paid-order-has-one-payment', order.orderId, `paid by ${order.paidByPaymentId}; kept successes: [${kept.map((p) => p.paymentId).join(', ')}]`);
+    }
+  }
+  for (const payment of payments.filter(keeps)) {
+    const order = orderById.get(payment.orderId);
+    if (order?.status !== 'paid' || order.paidByPaymentId !== payment.paymentId) {
+      violate('success-pays-its-order', payment.paymentId, `order ${payment.orderId} is ${order?.status ?? 'missing'}, paid by ${order?.paidByPaymentId ?? 'nobody'}`);
+    }
+  }
+}
+
+/** A log entry that moved the payment (not a note, not the creation). */
+const movesOf = (payment: Payment) => payment.logs.filter((entry) => entry.from !== null && entry.from !== entry.to);
+
+function checkOutcomes(payments: Payment[], violate: Violate): number {
+  let transitions = 0;
+  for (const payment of payments) {
+    const moves = movesOf(payment);
+    transitions += moves.length;
+    const outcomes = moves.filter((entry) => isTerminal(entry.to));
+    const lateSuccess = outcomes.length === 2 && outcomes[1]!.to === 'succeeded' && payment.latePayment === true;
+    if (outcomes.length > 1 && !lateSuccess) {
+      violate('one-outcome', payment.paymentId, `outcomes ${outcomes.map((entry) => `${entry.from}→${entry.to}`).join(', ')}${payment.latePayment ? ' (flagged late)' : ''}`);
+    }
+    const last = payment.logs.at(-1)?.to;
+    if (last !== payment.status) violate('one-outcome', payment.paymentId, `status ${payment.status} but its log ends at ${last}`);
+  }
+  return transitions;
+}
+
+function checkStock(orders: Order[], products: Array<{ sku: string; stock: number }>, initialStock: ReadonlyMap<string, number>, violate: Violate): void {
+  const held = new Map<string, number>();
+  for (const order of orders) {
+    if (order.status === 'cancelled') continue;
+    for (const item of order.items) held.set(item.sku, (held.get(item.sku) ?? 0) + item.quantity);
+  }
+  for (const product of products) {
+    const initial = initialStock.get(product.sku);
+    if (initial === undefined) continue;
+    const accounted = product.stock + (held.get(product.sku) ?? 0);
+    if (accounted !== initial || product.stock < 0) {
+      violate('stock-conserved', product.sku, `initial ${initial}, on hand ${product.stock} + sold or reserved ${held.get(product.sku) ?? 0} = ${accounted}`);
+    }
+  }
+}
+
+function checkOpenPayments(orders: Order[], payments: Payment[], paymentsByOrder: Map<string, Payment[]>, input: InvariantInput, violate: Violate): void {
+  for (const payment of payments.filter((p) => isOpen(p.status))) {
+    const grace = input.sweepIntervalSeconds + (payment.method === 'bank' ? input.expiryGraceSeconds : 0);
+    const lateBy = (input.now.getTime() - Date.parse(payment.expiresAt)) / 1000 - grace;
+    if (lateBy > 0) violate('no-open-past-expiry', payment.paymentId, `${payment.method} payment still ${payment.status} ${Math.round(lateBy)} s past expiry + ${grace} s`);
+  }
+  for (const order of orders) {
+    const open = (paymentsByOrder.get(order.orderId) ?? []).filter((p) => isOpen(p.status));
+    const allowed = order.status === 'pending' ? 1 : 0;
+    if (open.length > allowed || (open.length === 1 && order.openPaymentId !== open[0]!.paymentId)) {
+      violate('one-open-payment-per-order', order.orderId, `${order.status} order, slot ${order.openPaymentId ?? 'empty'}, open: [${open.map((p) => p.paymentId).join(', ')}]`);
+    }
+  }
+}
+
+function checkEvents(orders: Order[], payments: Payment[], orderById: Map<string, Order>, events: readonly DomainEvent[], violate: Violate) {
+  const distinct = new Map(events.map((event) => [event.id, event]));
+  // What each subject should have received, by `subject type`, against what it did.
+  const expected = new Map<string, number>();
+  const expect = (subject: string, type: DomainEventType, count = 1) => expected.set(`${subject} ${type}`, (expected.get(`${subject} ${type}`) ?? 0) + count);
+  for (const order of orders) {
+    expect(order.orderId, 'OrderCreated');
+    if (order.status === 'paid') expect(order.orderId, 'OrderPaid');
+    if (order.status === 'cancelled') expect(order.orderId, 'OrderCancelled');
+  }
+  for (const payment of payments) {
+    for (const move of movesOf(payment)) {
+      const type = STATUS_EVENT[move.to];
+      if (type) expect(payment.paymentId, type);
+      if (move.to === 'succeeded' && isTerminal(move.from!)) expect(payment.paymentId, 'LatePaymentReceived');
+    }
+    if (payment.reminderSentAt) expect(payment.paymentId, 'PaymentExpiringSoon');
+    const order = orderById.get(payment.orderId);
+    if (payment.refundRequired && order?.status === 'paid' && order.paidByPaymentId !== payment.paymentId) expect(payment.paymentId, 'DuplicatePaymentDetected');
+  }
+  const received = new Map<string, number>();
+  for (const event of distinct.values()) {
+    const subject = event.type.startsWith('Order') ? event.detail.orderId : (event.detail.paymentId ?? event.detail.orderId);
+    received.set(`${subject} ${event.type}`, (received.get(`${subject} ${event.type}`) ?? 0) + 1);
+  }
+  for (const key of new Set([...expected.keys(), ...received.keys()])) {
+    const want = expected.get(key) ?? 0;
+    const got = received.get(key) ?? 0;
+    if (want !== got) {
+      const [subject = key, type] = key.split(' ');
+      violate('one-event-per-transition', subject, `${type}: ${want} transition(s), ${got} distinct event(s)`);
+    }
+  }
+  return { distinctEvents: distinct.size, republishedEvents: events.length - distinct.size };
+}
+
+/** One line per violation, for an assertion message or the soak's summary. */
+export function describeViolations(report: InvariantReport, max = 20): string {
+  const lines = report.violations.slice(0, max).map((v) => `${v.invariant} ${v.subject}: ${v.detail}`);
+  if (report.violations.length > max) lines.push(`… and ${report.violations.length - max} more`);
+  return lines.join('\n');
+}
