@@ -7,6 +7,7 @@ import { RecordingEventBus } from '../shared/adapters/recording-event-bus';
 import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type Deps } from '../shared/core/deps';
 import { createOrders } from '../shared/core/orders';
 import { fenToYuan, yuanToFen } from '../shared/domain/money';
+import { DEFAULT_REFUND_POLICY } from '../shared/domain/refund';
 import { createBankProvider } from '../shared/providers/bank';
 
 /**
@@ -58,6 +59,7 @@ async function main() {
       providers: {},
       timing: { ttlMinutes: 30, reminderMinutes: 5 },
       sweeper: DEFAULT_SWEEPER,
+      refunds: DEFAULT_REFUND_POLICY,
       orders: DEFAULT_ORDER_POLICY,
       publicBaseUrl: 'http://127.0.0.1:3000',
       returnUrlTemplate: 'http://127.0.0.1:3000/_local/dashboard?orderId={orderId}',

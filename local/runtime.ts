@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import path from 'node:path';
 import type { APIGatewayProxyResultV2, Context, ScheduledEvent } from 'aws-lambda';
 import { DynamoRepository } from '../shared/adapters/dynamo-repository';
-import { intEnv, orderPolicyFromEnv, sweeperFromEnv, timingFromEnv } from '../shared/adapters/env';
+import { intEnv, orderPolicyFromEnv, refundPolicyFromEnv, sweeperFromEnv, timingFromEnv } from '../shared/adapters/env';
 import { RecordedMetrics } from '../shared/adapters/recorded-metrics';
 import { RecordingEventBus } from '../shared/adapters/recording-event-bus';
 import { redriveDeadLetters, sqsNotificationQueue } from '../shared/adapters/sqs-queue';
@@ -131,6 +131,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       timing: timingFromEnv(env),
       sweeper: sweeperFromEnv(env),
       orders: orderPolicyFromEnv(env),
+      refunds: refundPolicyFromEnv(env),
       publicBaseUrl: baseUrl,
       // A page that exists locally; the order id shows in the address bar.
       returnUrlTemplate: `${baseUrl}/_local/dashboard?orderId={orderId}`,

@@ -2,6 +2,7 @@ import type { PaymentTimingConfig } from '../core/ports';
 import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/deps';
 import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments';
 import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
+import { DEFAULT_REFUND_POLICY, type RefundPolicy } from '../domain/refund';
 
 /** Environment read once, by getters that throw with the variable's name when it is missing. */
 export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -47,7 +48,10 @@ export function publicBaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): stri
  */
 export function returnUrlTemplateFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const template = env.PAYMENT_RETURN_URL;
-  if (!template) throw new Error(`Missing environment variable PAYMENT_RETURN_URL: the shop's page customers return to after paying, e.g. https://shop.example/orders/${RETURN_URL_ORDER_PLACEHOLDER}`);
+  if (!template)
+    throw new Error(
+      `Missing environment variable PAYMENT_RETURN_URL: the shop's page customers return to after paying, e.g. https://shop.example/orders/${RETURN_URL_ORDER_PLACEHOLDER}`,
+    );
   const example = returnUrlFor(template, { orderId: 'ord_example' });
   const unknown = /\{[^}]*\}/.exec(example)?.[0];
   if (unknown) throw new Error(`PAYMENT_RETURN_URL has the placeholder ${unknown}; only ${RETURN_URL_ORDER_PLACEHOLDER} is replaced`);
@@ -61,7 +65,8 @@ export function secretMaxAgeSecondsFromEnv(env: NodeJS.ProcessEnv = process.env)
 }
 
 function absoluteUrl(name: string, value: string): string {
-  if (!URL.canParse(value) || !['http:', 'https:'].includes(new URL(value).protocol)) throw new Error(`${name} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
+  if (!URL.canParse(value) || !['http:', 'https:'].includes(new URL(value).protocol))
+    throw new Error(`${name} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -77,5 +82,22 @@ export function orderPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): OrderP
   return {
     maxPendingPerCustomer: intEnv('MAX_PENDING_ORDERS_PER_CUSTOMER', DEFAULT_ORDER_POLICY.maxPendingPerCustomer, env, [1, 10_000]),
     unpaidCancelMinutes: intEnv('ORDER_UNPAID_CANCEL_MINUTES', DEFAULT_ORDER_POLICY.unpaidCancelMinutes, env, [1, 525_600]),
+  };
+}
+
+/** A boolean variable: `true` or `false`, the fallback when unset. */
+export function boolEnv(name: string, fallback: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+  return raw === 'true';
+}
+
+/** REFUND_WINDOW_DAYS, REFUND_SPACING_SECONDS, AUTO_REFUND_UNUSABLE_PAYMENTS (defaults: DEFAULT_REFUND_POLICY). */
+export function refundPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): RefundPolicy {
+  return {
+    windowDays: intEnv('REFUND_WINDOW_DAYS', DEFAULT_REFUND_POLICY.windowDays, env, [1, 3650]),
+    spacingSeconds: intEnv('REFUND_SPACING_SECONDS', DEFAULT_REFUND_POLICY.spacingSeconds, env, [0, 3600]),
+    autoRefundUnusablePayments: boolEnv('AUTO_REFUND_UNUSABLE_PAYMENTS', DEFAULT_REFUND_POLICY.autoRefundUnusablePayments, env),
   };
 }

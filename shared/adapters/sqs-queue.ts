@@ -7,7 +7,7 @@ import {
   type SQSClientConfig,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import type { PaymentNotification } from '../domain/notification';
+import type { PaymentNotification, RefundNotification } from '../domain/notification';
 import type { NotificationQueue } from '../core/ports';
 
 /**
@@ -20,7 +20,7 @@ export function sqsClient(options: SQSClientConfig = {}): SQSClient {
 
 export function sqsNotificationQueue(client: SQSClient, queueUrl: string): NotificationQueue {
   return {
-    async enqueue(notification: PaymentNotification) {
+    async enqueue(notification: PaymentNotification | RefundNotification) {
       await client.send(
         new SendMessageCommand({
           QueueUrl: queueUrl,
@@ -61,7 +61,9 @@ export interface RedriveTask {
  */
 export async function startDeadLetterRedrive(client: SQSClient, from: { dlqUrl: string; queueUrl: string }): Promise<RedriveTask> {
   const attributes = async (queueUrl: string) => {
-    const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'] }));
+    const { Attributes } = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'] }),
+    );
     if (!Attributes?.QueueArn) throw new Error(`SQS did not return the ARN of ${queueUrl}`);
     return { arn: Attributes.QueueArn, messages: Number(Attributes.ApproximateNumberOfMessages ?? 0) };
   };

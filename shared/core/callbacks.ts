@@ -1,6 +1,7 @@
-import { isRefundNotification, type PaymentNotification } from '../domain/notification';
+import { isRefundNotification } from '../domain/notification';
 import { PAYMENT_METHODS, type PaymentMethod } from '../domain/payment';
 import type { CallbackVerification, ProviderReply, RawCallback, RejectionReason } from '../providers/types';
+import { matchesRefundPayment } from './refund-notifications';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { matchesPayment } from './notifications';
@@ -18,14 +19,11 @@ export const MAX_CALLBACK_BYTES = 64 * 1024;
 const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'x-api-key']);
 const SIGNATURE_FAILURES: ReadonlySet<RejectionReason> = new Set(['bad_signature', 'unknown_key', 'decrypt_failed']);
 
-const notFound: ProviderReply = { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'UNKNOWN_PROVIDER', message: 'No such provider' } }) };
-
-/** No refund core yet: a verified refund notification is refused like any event we do not act on. */
-function refusingRefunds(verification: CallbackVerification): CallbackVerification<PaymentNotification> {
-  if (!verification.ok) return verification;
-  const { notification } = verification;
-  return isRefundNotification(notification) ? { ok: false, reason: 'unsupported_event', detail: 'refund notifications are not handled yet' } : { ok: true, notification };
-}
+const notFound: ProviderReply = {
+  statusCode: 404,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ error: { code: 'UNKNOWN_PROVIDER', message: 'No such provider' } }),
+};
 
 /**
  * A provider's callback: verify, check it against our payment, archive it, enqueue it, and only
@@ -50,11 +48,13 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
   }
 
   const now = deps.clock.now();
-  let verification = refusingRefunds(provider.verifyCallback(callback, now));
+  let verification: CallbackVerification = provider.verifyCallback(callback, now);
   if (verification.ok) {
-    // The signature proves who sent it; the amount must also be what this payment asked for.
-    const payment = await deps.repo.getPayment(verification.notification.paymentId);
-    const match = payment ? matchesPayment(verification.notification, payment) : 'ok';
+    // The signature proves who sent it; the amount must also be what this payment asked for (a
+    // refund: no more than it).
+    const { notification } = verification;
+    const payment = await deps.repo.getPayment(notification.paymentId);
+    const match = !payment ? 'ok' : isRefundNotification(notification) ? matchesRefundPayment(notification, payment) : matchesPayment(notification, payment);
     if (match === 'amount_mismatch' || match === 'currency_mismatch') verification = { ok: false, reason: match, detail: `${match} for ${payment!.paymentId}` };
     if (match === 'method_mismatch') verification = { ok: false, reason: 'unknown_payment', detail: 'payment belongs to another provider' };
   }
@@ -80,7 +80,9 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
           eventId: notification.eventId,
           paymentId: notification.paymentId,
           receivedAt: now.toISOString(),
-          headers: Object.fromEntries(Object.entries(callback.headers).filter((entry): entry is [string, string] => entry[1] !== undefined && !DROPPED_HEADERS.has(entry[0]))),
+          headers: Object.fromEntries(
+            Object.entries(callback.headers).filter((entry): entry is [string, string] => entry[1] !== undefined && !DROPPED_HEADERS.has(entry[0])),
+          ),
           bodyBase64: callback.body.toString('base64'),
           expiresAt: new Date(now.getTime() + CALLBACK_ARCHIVE_MS).toISOString(),
         },
@@ -94,6 +96,11 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
   }
   deps.metrics.count(Metric.CallbackAccepted, 1, { ...dims, outcome: notification.outcome });
   deps.metrics.observe(Metric.CallbackLatency, performance.now() - started, 'Milliseconds', dims);
-  deps.logger.info('callback accepted', { provider: providerId, eventId: notification.eventId, paymentId: notification.paymentId, outcome: notification.outcome });
+  deps.logger.info('callback accepted', {
+    provider: providerId,
+    eventId: notification.eventId,
+    paymentId: notification.paymentId,
+    outcome: notification.outcome,
+  });
   return provider.acknowledge();
 }

@@ -8,6 +8,7 @@ import { orderChangeWrites } from './order-writes';
 import { commitWithEvents, publishOutboxEntry } from './outbox';
 import { closeAtProvider } from './payments';
 import { NotificationAlreadyAppliedError, type Write } from './ports';
+import { refundUnusablePayment } from './refunds';
 
 /** Dedupe records outlive every provider's retry window (WeChat ~24 h, Alipay ~25 h, Stripe 3 days). */
 export const DEDUPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -44,10 +45,14 @@ export async function applyNotification(deps: Deps, notification: PaymentNotific
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await applyOnce(deps, notification);
-        deps.metrics.count(result === 'duplicate' ? Metric.NotificationDuplicate : result === 'ignored' ? Metric.NotificationIgnored : Metric.NotificationApplied, 1, {
-          provider: notification.provider,
-          result,
-        });
+        deps.metrics.count(
+          result === 'duplicate' ? Metric.NotificationDuplicate : result === 'ignored' ? Metric.NotificationIgnored : Metric.NotificationApplied,
+          1,
+          {
+            provider: notification.provider,
+            result,
+          },
+        );
         return result;
       } catch (error) {
         if (error instanceof NotificationAlreadyAppliedError) {
@@ -111,9 +116,15 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
   }
   if (settlement.kind === 'extra_capture') {
     // Money taken twice: kept on the payment with refundRequired; the refunds feature pays it back.
-    await commitWithEvents(deps, [dedupe('extra_capture'), { kind: 'updatePayment', before: payment, after: settlement.payment }], settlement.events, outboxIdOf(notification));
+    await commitWithEvents(
+      deps,
+      [dedupe('extra_capture'), { kind: 'updatePayment', before: payment, after: settlement.payment }],
+      settlement.events,
+      outboxIdOf(notification),
+    );
     deps.metrics.count(Metric.DuplicatePayment, 1, { provider: notification.provider });
     deps.logger.error('provider captured a succeeded payment again; refund required', { paymentId: payment.paymentId, capture: settlement.capture });
+    await refundUnusablePayment(deps, payment.paymentId);
     return 'extra_capture';
   }
 
@@ -140,6 +151,7 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
   if (settlement.late || settlement.refundRequired) {
     deps.logger.warn('late or duplicate payment applied', { paymentId: payment.paymentId, from: payment.status, refundRequired: settlement.refundRequired });
   }
+  if (settlement.refundRequired) await refundUnusablePayment(deps, payment.paymentId);
   return 'applied';
 }
 

@@ -217,7 +217,10 @@ export function refundEnded(refund: Refund, payment: Payment, order: Order | und
 
 /** A failed refund of an extra capture: the capture may be refunded again. */
 function releaseCapture(payment: Payment, refund: Refund): Payment {
-  return { ...payment, extraCaptures: (payment.extraCaptures ?? []).map((c) => (c.providerTransactionId === refund.captureTransactionId ? withoutRefund(c) : c)) };
+  return {
+    ...payment,
+    extraCaptures: (payment.extraCaptures ?? []).map((c) => (c.providerTransactionId === refund.captureTransactionId ? withoutRefund(c) : c)),
+  };
 }
 
 function withoutRefund<T extends { refundId?: string }>(capture: T): T {
