@@ -324,3 +324,30 @@ export async function refundsOfPayment(deps: Deps, payment: Payment) {
   const refunds = await deps.repo.getRefunds(payment.refundIds ?? []);
   return { refunds: refunds.map(refundView), refundedAmount: payment.refundedAmount ?? 0, refundableAmount: refundableAmount(payment) };
 }
+
+/** Who is asking: a customer sees their own payments' refunds, an admin anyone's (others read as not found). */
+export interface Viewer {
+  customerId: string;
+  isAdmin: boolean;
+}
+
+async function visiblePayment(deps: Deps, viewer: Viewer, paymentId: string): Promise<Payment> {
+  const payment = await deps.repo.getPayment(paymentId);
+  if (!payment || (!viewer.isAdmin && payment.customerId !== viewer.customerId)) throw new NotFoundError('payment', paymentId);
+  return payment;
+}
+
+/** POST /api/payments/{paymentId}/refunds. */
+export async function refundPayment(deps: Deps, input: { paymentId: string; amount?: Fen; reason?: string; restock?: RequestedItem[] }, remember?: (body: unknown) => Write[]) {
+  return { refund: refundView(await requestRefund(deps, { ...input, origin: 'admin' }, remember)) };
+}
+
+export async function listRefunds(deps: Deps, viewer: Viewer, paymentId: string) {
+  return refundsOfPayment(deps, await visiblePayment(deps, viewer, paymentId));
+}
+
+export async function getRefund(deps: Deps, viewer: Viewer, refundId: string) {
+  const refund = await deps.repo.getRefund(refundId);
+  if (!refund || (!viewer.isAdmin && refund.customerId !== viewer.customerId)) throw new NotFoundError('refund', refundId);
+  return { refund: refundView(refund) };
+}
