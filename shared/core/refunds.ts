@@ -192,7 +192,7 @@ export async function sendRefund(deps: Deps, refund: Refund): Promise<Refund> {
   } catch (error) {
     deps.metrics.count(Metric.RefundCallFailed, 1, { provider: payment.method });
     deps.logger.warn('refund outcome unknown; it stays pending and is sent again with the same id', { refundId: refund.refundId, error: String(error) });
-    return saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now)));
+    return saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps))));
   }
   return applyProviderState(deps, refund.refundId, state, 'refund call');
 }
@@ -206,10 +206,13 @@ export async function queryRefund(deps: Deps, refund: Refund): Promise<Refund> {
   } catch (error) {
     deps.metrics.count(Metric.RefundQueryFailed, 1, { provider: refund.method });
     deps.logger.warn('refund query failed', { refundId: refund.refundId, error: String(error) });
-    return saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now)));
+    return saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps))));
   }
   return applyProviderState(deps, refund.refundId, state, 'refund query');
 }
+
+/** Refunds are first asked about after the same delay as payments (PAYMENT_FIRST_QUERY_SECONDS). */
+const firstQueryMs = (deps: Deps) => deps.sweeper.firstQueryAfterSeconds * 1000;
 
 /** Stores a rescheduled refund; losing the race means someone else moved it on, which is what counts. */
 async function saveAttempt(deps: Deps, before: Refund, after: Refund): Promise<Refund> {
@@ -261,7 +264,7 @@ async function applyProviderState(deps: Deps, refundId: string, state: ProviderR
     if (!change || !REFUND_TRANSITIONS[refund.status].includes(change.to)) {
       // No news (still processing, or the provider does not know it yet: sent again next time),
       // or news the table does not take (an ended refund reported again).
-      return isRefundOpen(refund.status) ? saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now))) : refund;
+      return isRefundOpen(refund.status) ? saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps)))) : refund;
     }
     return (await settleRefund(deps, refund, { ...change, now })) ?? refund;
   }, 5);
@@ -276,7 +279,7 @@ async function applyProviderState(deps: Deps, refundId: string, state: ProviderR
 export async function settleRefund(deps: Deps, refund: Refund, change: RefundChange, extra: Write[] = []): Promise<Refund | undefined> {
   if (!isRefundOpen(refund.status)) return undefined;
   let after = transitionRefund(refund, change);
-  if (isRefundOpen(after.status)) after = { ...after, attempts: refund.attempts + 1, nextAttemptAt: nextRefundAttemptAt(after, change.now) };
+  if (isRefundOpen(after.status)) after = { ...after, attempts: refund.attempts + 1, nextAttemptAt: nextRefundAttemptAt(after, change.now, firstQueryMs(deps)) };
   const writes: Write[] = [...extra, { kind: 'updateRefund', before: refund, after }];
   let events: DomainEvent[] = refundStatusEvents(after);
   if (!isRefundOpen(after.status)) {

@@ -180,12 +180,12 @@ export function refundAttempted(refund: Refund, now: Date, nextAttemptAt: string
 }
 
 /**
- * When an open refund is next asked about, after `attempts` calls: a minute, doubling after the
- * fifth, at most an hour; an abnormal one (a person is on it) hourly.
+ * When an open refund is next asked about, after `attempts` calls: `firstDelayMs` (a minute by
+ * default), doubling after the fifth, at most an hour; an abnormal one (a person is on it) hourly.
  */
-export function nextRefundAttemptAt(refund: Pick<Refund, 'status' | 'attempts'>, now: Date): string {
-  const minute = 60_000;
-  const delay = refund.status === 'abnormal' ? 60 * minute : Math.min(60 * minute, minute * 2 ** Math.max(0, refund.attempts - 5));
+export function nextRefundAttemptAt(refund: Pick<Refund, 'status' | 'attempts'>, now: Date, firstDelayMs = 60_000): string {
+  const hour = 3_600_000;
+  const delay = refund.status === 'abnormal' ? hour : Math.min(hour, Math.max(1000, firstDelayMs) * 2 ** Math.max(0, refund.attempts - 5));
   return new Date(now.getTime() + delay).toISOString();
 }
 
