@@ -134,6 +134,41 @@ describe('a refund through the provider', () => {
   });
 });
 
+describe('never twice at the provider', () => {
+  it('a refund whose answer was lost stays pending (never failed) and is sent again under the same id: one refund at the provider', async () => {
+    const { paymentId, amount } = await paidPurchase(env, wechat, 'wechat');
+    // Every attempt of the call (the provider sender tries 3 times, always under the same id) loses its answer.
+    wechat.loseAnswers = 3;
+    const refund = await requestRefund(env.deps, { paymentId, origin: 'admin' });
+    expect(refund.status).toBe('pending');
+    expect(wechat.store.refunds.list(paymentId)).toHaveLength(1); // the provider did get it
+    env.clock.advanceMinutes(2);
+    await sweep(env.deps);
+    expect(await env.repo.getRefund(refund.refundId)).toMatchObject({ status: 'processing' });
+    expect(wechat.store.refunds.list(paymentId)).toHaveLength(1);
+    expect(wechat.store.refunds.refundableAmount(paymentId)).toBe(0);
+    expect(wechat.refundCalls).toBe(4);
+    expect(amount).toBeGreaterThan(0);
+  });
+
+  it('refunds of one payment reach the provider REFUND_SPACING_SECONDS apart: the second waits pending for the sweeper', async () => {
+    env.deps.refunds = { ...env.deps.refunds, spacingSeconds: 60 };
+    const { paymentId } = await paidPurchase(env, wechat, 'wechat');
+    const first = await requestRefund(env.deps, { paymentId, amount: 100, origin: 'admin' });
+    const second = await requestRefund(env.deps, { paymentId, amount: 200, origin: 'admin' });
+    expect([first.status, second.status]).toEqual(['processing', 'pending']);
+    expect(second.nextAttemptAt).toBe(new Date(env.clock.now().getTime() + 60_000).toISOString());
+    expect(wechat.store.refunds.list(paymentId)).toHaveLength(1);
+    env.clock.advance(59_000);
+    await sweep(env.deps);
+    expect(wechat.store.refunds.list(paymentId)).toHaveLength(1);
+    env.clock.advance(1_000);
+    await sweep(env.deps);
+    expect(wechat.store.refunds.list(paymentId).map((r) => r.amount)).toEqual([100, 200]);
+    expect(await env.repo.getRefund(second.refundId)).toMatchObject({ status: 'processing' });
+  });
+});
+
 describe('notifications of refunds we did not (yet) see', () => {
   it('a notification naming one of our refund ids before its record is visible is retried, not lost', async () => {
     const { paymentId, amount } = await paidPurchase(env, wechat, 'wechat');

@@ -21,6 +21,8 @@ export interface RefundSandbox {
   store: CheckoutStore;
   /** Refund calls (creates and queries) the merchant module made. */
   refundCalls: number;
+  /** The next refund calls reach the provider, but their answers are lost on the way back (a timeout). */
+  loseAnswers: number;
   /** Verified refund notifications the provider sent as its refunds ended, oldest first. */
   notifications: RefundNotification[];
   /** Ends the provider's processing refunds (as SANDBOX_REFUND_OUTCOME says, or `state`). */
@@ -46,8 +48,14 @@ export function refundSandbox(method: RefundMethod, keys: SandboxKeys, now: () =
     method === 'wechat' ? wechatSimulatorFetch(simulator, store, { now }) : (input, init) => alipaySimulatorFetch(simulator, store, now())(input, init);
   const fetch: FetchLike = (input, init = {}) => {
     const alipayMethod = new URLSearchParams(init.body ?? '').get('method') ?? '';
-    if (input.includes('/refund') || alipayMethod.includes('refund')) sandbox.refundCalls++;
-    return toSimulator(input, init);
+    const isRefundCall = input.includes('/refund') || alipayMethod.includes('refund');
+    if (!isRefundCall) return toSimulator(input, init);
+    sandbox.refundCalls++;
+    return toSimulator(input, init).then((answer) => {
+      if (sandbox.loseAnswers === 0) return answer;
+      sandbox.loseAnswers--;
+      throw new Error('socket hang up (test: answer lost)');
+    });
   };
   const provider =
     method === 'wechat' ? createWechatProvider({ config: keys.wechat.merchant, fetch }) : createAlipayProvider({ config: keys.alipay.merchant, fetch });
@@ -55,6 +63,7 @@ export function refundSandbox(method: RefundMethod, keys: SandboxKeys, now: () =
     provider,
     store,
     refundCalls: 0,
+    loseAnswers: 0,
     notifications: [],
     settleAll(paymentId, state) {
       for (const refund of store.refunds.list(paymentId)) if (refund.state === 'processing') store.refunds.settle(paymentId, refund.key, now(), state);
