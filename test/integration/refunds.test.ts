@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { applyNotification } from '../../shared/core/notifications';
 import { addPayment, createOrders } from '../../shared/core/orders';
 import { cancelPayment, startPayment } from '../../shared/core/payments';
 import { applyRefundNotification, UnknownRefundError } from '../../shared/core/refund-notifications';
@@ -209,6 +210,31 @@ describe('notifications of refunds we did not (yet) see', () => {
 });
 
 describe('automatic refunds', () => {
+  it('money taken twice (an extra capture) is refunded by its own refund, leaving the payment itself refundable', async () => {
+    const { paymentId, amount } = await paidPurchase(env, wechat, 'wechat');
+    const again = {
+      provider: 'wechat' as const,
+      eventId: 'evt-second-capture',
+      paymentId,
+      providerTransactionId: 'tx-second',
+      outcome: 'succeeded' as const,
+      amount,
+      currency: 'CNY' as const,
+      occurredAt: env.clock.now().toISOString(),
+      providerStatus: 'SUCCESS',
+      via: 'callback' as const,
+    };
+    expect(await applyNotification(env.deps, again)).toBe('extra_capture');
+    const payment = (await env.repo.getPayment(paymentId))!;
+    const [refund] = await env.repo.getRefunds(payment.refundIds ?? []);
+    expect(refund).toMatchObject({ origin: 'auto', status: 'pending', amount, captureTransactionId: 'tx-second' });
+    expect(payment.extraCaptures).toEqual([expect.objectContaining({ providerTransactionId: 'tx-second', refundId: refund!.refundId })]);
+    expect((await refundsOfPayment(env.deps, payment)).refundableAmount).toBe(amount);
+    // A redelivery of the same notification makes no second refund.
+    expect(await applyNotification(env.deps, { ...again, eventId: 'evt-second-capture-resent' })).toBe('unchanged');
+    expect((await env.repo.getPayment(paymentId))!.refundIds).toHaveLength(1);
+  });
+
   it('a duplicate payment is refunded by itself: DuplicatePaymentDetected and RefundRequested on the bus, sent by the sweeper', async () => {
     const [created] = await createOrders(env.deps, { customerId: 'cust-1', orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }], method: 'wechat' });
     const first = created!.payment.paymentId;
