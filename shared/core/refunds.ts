@@ -102,29 +102,32 @@ export async function recordRefund(deps: Deps, payment: Payment, asked: RefundAs
 
 /**
  * Money the order cannot use (a late or duplicate payment, a second capture) goes back by itself
- * when AUTO_REFUND_UNUSABLE_PAYMENTS is on: a full refund of the payment, and one per extra
- * capture, each recorded pending for the sweeper to send. A failure is logged; the payment keeps
- * its refundRequired flag for a person.
+ * when AUTO_REFUND_UNUSABLE_PAYMENTS is on: a full refund of a payment that did not pay its order,
+ * and one per extra capture not yet being refunded. Pure: the caller commits the refunds and the
+ * payment with them in the SAME transaction as the notification that flagged it, so a crash in
+ * between cannot leave flagged money without its refund. Each refund is left pending and due, for
+ * the sweeper to send (the worker that applies notifications does not call providers).
  */
-export async function refundUnusablePayment(deps: Deps, paymentId: string): Promise<Refund[]> {
-  if (!deps.refunds.autoRefundUnusablePayments) return [];
-  const made: Refund[] = [];
-  try {
-    let payment = await deps.repo.getPayment(paymentId);
-    if (!payment?.refundRequired) return [];
-    const order = await deps.repo.getOrder(payment.orderId);
-    if (order?.paidByPaymentId !== payment.paymentId && refundableAmount(payment) > 0) {
-      made.push(await recordRefund(deps, payment, { paymentId, origin: 'auto', reason: 'payment the order could not use' }));
-    }
-    for (const capture of payment.extraCaptures ?? []) {
-      if (capture.refundId) continue;
-      payment = (await deps.repo.getPayment(paymentId))!;
-      made.push(await recordRefund(deps, payment, { paymentId, origin: 'auto', reason: 'charged twice', captureTransactionId: capture.providerTransactionId }));
-    }
-  } catch (error) {
-    deps.logger.error('automatic refund not recorded; the payment stays flagged refundRequired', { paymentId, error: String(error) });
+export function automaticRefunds(deps: Deps, payment: Payment, paidBy: string | undefined, now: Date): { payment: Payment; refunds: Refund[] } {
+  if (!deps.refunds.autoRefundUnusablePayments || !payment.refundRequired) return { payment, refunds: [] };
+  const refunds: Refund[] = [];
+  let after = payment;
+  const add = (amount: Fen, reason: string, captureTransactionId?: string) => {
+    const refund = createRefund({ refundId: newId('ref', now), payment, amount, origin: 'auto', reason, captureTransactionId, sendAt: now.toISOString(), now });
+    refunds.push(refund);
+    after = { ...after, refundIds: [...(after.refundIds ?? []), refund.refundId] };
+    return refund;
+  };
+  if (paidBy !== payment.paymentId && refundableAmount(after) > 0) {
+    const refund = add(refundableAmount(after), 'payment the order could not use');
+    after = { ...after, refundReserved: (after.refundReserved ?? 0) + refund.amount };
   }
-  return made;
+  for (const capture of payment.extraCaptures ?? []) {
+    if (capture.refundId) continue;
+    const refund = add(capture.amount, 'charged twice', capture.providerTransactionId);
+    after = { ...after, extraCaptures: after.extraCaptures!.map((c) => (c === capture ? { ...c, refundId: refund.refundId } : c)) };
+  }
+  return { payment: after, refunds };
 }
 
 /** Why the conditional reservation failed, read from the payment as it was at commit. */
@@ -264,7 +267,9 @@ async function applyProviderState(deps: Deps, refundId: string, state: ProviderR
     if (!change || !REFUND_TRANSITIONS[refund.status].includes(change.to)) {
       // No news (still processing, or the provider does not know it yet: sent again next time),
       // or news the table does not take (an ended refund reported again).
-      return isRefundOpen(refund.status) ? saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps)))) : refund;
+      return isRefundOpen(refund.status)
+        ? saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps))))
+        : refund;
     }
     return (await settleRefund(deps, refund, { ...change, now })) ?? refund;
   }, 5);
@@ -279,7 +284,8 @@ async function applyProviderState(deps: Deps, refundId: string, state: ProviderR
 export async function settleRefund(deps: Deps, refund: Refund, change: RefundChange, extra: Write[] = []): Promise<Refund | undefined> {
   if (!isRefundOpen(refund.status)) return undefined;
   let after = transitionRefund(refund, change);
-  if (isRefundOpen(after.status)) after = { ...after, attempts: refund.attempts + 1, nextAttemptAt: nextRefundAttemptAt(after, change.now, firstQueryMs(deps)) };
+  if (isRefundOpen(after.status))
+    after = { ...after, attempts: refund.attempts + 1, nextAttemptAt: nextRefundAttemptAt(after, change.now, firstQueryMs(deps)) };
   const writes: Write[] = [...extra, { kind: 'updateRefund', before: refund, after }];
   let events: DomainEvent[] = refundStatusEvents(after);
   if (!isRefundOpen(after.status)) {
@@ -341,7 +347,11 @@ async function visiblePayment(deps: Deps, viewer: Viewer, paymentId: string): Pr
 }
 
 /** POST /api/payments/{paymentId}/refunds. */
-export async function refundPayment(deps: Deps, input: { paymentId: string; amount?: Fen; reason?: string; restock?: RequestedItem[] }, remember?: (body: unknown) => Write[]) {
+export async function refundPayment(
+  deps: Deps,
+  input: { paymentId: string; amount?: Fen; reason?: string; restock?: RequestedItem[] },
+  remember?: (body: unknown) => Write[],
+) {
   return { refund: refundView(await requestRefund(deps, { ...input, origin: 'admin' }, remember)) };
 }
 

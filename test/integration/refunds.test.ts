@@ -235,6 +235,27 @@ describe('automatic refunds', () => {
     expect((await env.repo.getPayment(paymentId))!.refundIds).toHaveLength(1);
   });
 
+  it('AUTO_REFUND_UNUSABLE_PAYMENTS=false: the capture is flagged refundRequired and left for a person', async () => {
+    env.deps.refunds = { ...env.deps.refunds, autoRefundUnusablePayments: false };
+    const { paymentId, amount } = await paidPurchase(env, wechat, 'wechat');
+    const again = {
+      provider: 'wechat' as const,
+      eventId: 'evt-capture',
+      paymentId,
+      providerTransactionId: 'tx-2',
+      outcome: 'succeeded' as const,
+      amount,
+      currency: 'CNY' as const,
+      occurredAt: env.clock.now().toISOString(),
+      providerStatus: 'SUCCESS',
+      via: 'callback' as const,
+    };
+    expect(await applyNotification(env.deps, again)).toBe('extra_capture');
+    expect(await env.repo.getPayment(paymentId)).toMatchObject({ refundRequired: true });
+    expect((await env.repo.getPayment(paymentId))!.refundIds).toBeUndefined();
+    expect(eventTypes(paymentId)).not.toContain('RefundRequested');
+  });
+
   it('a duplicate payment is refunded by itself: DuplicatePaymentDetected and RefundRequested on the bus, sent by the sweeper', async () => {
     const [created] = await createOrders(env.deps, { customerId: 'cust-1', orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }], method: 'wechat' });
     const first = created!.payment.paymentId;
