@@ -91,6 +91,14 @@ describe('refunds the sandbox pays back (SANDBOX_REFUND_OUTCOME=succeed)', () =>
     const tooMuch = await api('POST', `/api/payments/${paymentId}/refunds`, { amount: amount - 349 });
     expect([tooMuch.status, tooMuch.body.error.code]).toEqual([409, 'REFUND_EXCEEDS_REFUNDABLE']);
   });
+
+  it('the local dashboard counts the refunds above and the money they returned', async () => {
+    const figures = (await (await fetch(`${state.env!.runtime.baseUrl}/_local/dashboard.json`)).json()) as { refunds: Record<string, number> };
+    // Three full refunds and three pairs of partial ones, all succeeded.
+    expect(figures.refunds).toMatchObject({ requested: 9, succeeded: 9, failed: 0, abnormal: 0, external: 0 });
+    const { amount } = await paidPayment('wechat'); // two cups, as each refunded order was
+    expect(figures.refunds.refundedFen).toBe(3 * amount + 3 * 350);
+  });
 });
 
 describe('refunds the sandbox refuses (SANDBOX_REFUND_OUTCOME=fail)', () => {
