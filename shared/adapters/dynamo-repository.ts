@@ -1,4 +1,9 @@
-import { ConditionalCheckFailedException, type DynamoDBClient, TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  TransactionCanceledException,
+  type CancellationReason,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -315,13 +320,7 @@ export class DynamoRepository implements Repository {
           item: {
             Put: {
               TableName,
-              Item: {
-                ...key.callback(record.provider, record.eventId, record.receivedAt),
-                kind: 'callback',
-                ...record,
-                bodyGzip,
-                expiresAtEpoch: epochSeconds(record.expiresAt),
-              },
+              Item: { ...key.callback(record.provider, record.eventId, record.receivedAt), kind: 'callback', ...record, bodyGzip, expiresAtEpoch: epochSeconds(record.expiresAt) },
             },
           },
           onConditionFailed: () => new Error('unconditional write cannot fail a condition'),
@@ -500,9 +499,7 @@ export class DynamoRepository implements Repository {
     for (let start = 0; start < keys.length; start += 100) {
       let pending: Array<Record<string, unknown>> | undefined = keys.slice(start, start + 100);
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        const result: BatchGetCommandOutput = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
-        );
+        const result: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
         found.push(...(result.Responses?.[this.table] ?? []).map((item: Record<string, unknown>) => stripStorage<T>(item)));
         pending = result.UnprocessedKeys?.[this.table]?.Keys;
         if (pending?.length) await sleep(20 * 2 ** Math.min(attempt, 5));

@@ -178,10 +178,7 @@ export interface PaymentTimingConfig {
 
 /** The idempotency key was used by a request that committed first: read its record and replay. */
 export class IdempotencyRecordExistsError extends DomainError {
-  constructor(
-    readonly customerId: string,
-    readonly key: string,
-  ) {
+  constructor(readonly customerId: string, readonly key: string) {
     super('IDEMPOTENCY_RECORD_EXISTS', 'A request with this Idempotency-Key already committed');
   }
 }
@@ -208,10 +205,8 @@ export class RefundCallSpacedError extends DomainError {
 
 /** This provider notification was already applied. */
 export class NotificationAlreadyAppliedError extends DomainError {
-  constructor(
-    readonly provider: string,
-    readonly eventId: string,
-  ) {
+  constructor(readonly provider: string, readonly eventId: string) {
     super('NOTIFICATION_ALREADY_APPLIED', `Notification ${provider}/${eventId} was already applied`);
   }
 }
+

@@ -41,15 +41,7 @@ import {
 import { newPurchase, purchaseWrites } from '../support/domain-fixtures';
 import { lambdaContext } from '../support/http';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
-import {
-  platformSigner,
-  seconds,
-  wechatNotification,
-  wechatpayHeaders,
-  wechatRefundNotification,
-  wechatRefundResource,
-  wechatTransaction,
-} from '../support/wechat-fixtures';
+import { platformSigner, seconds, wechatNotification, wechatpayHeaders, wechatRefundNotification, wechatRefundResource, wechatTransaction } from '../support/wechat-fixtures';
 
 /**
  * The callback pipeline on real parts: the callback Lambda's handler, SQS (fauxqs, with its DLQ),
@@ -94,8 +86,7 @@ beforeEach(async () => {
 
 afterEach(() => purgeQueues(queues));
 
-const receive = (provider: string, callback: RawCallback, extraHeaders?: Record<string, string>) =>
-  callbackHandler(callbackEvent(provider, callback, extraHeaders), lambdaContext);
+const receive = (provider: string, callback: RawCallback, extraHeaders?: Record<string, string>) => callbackHandler(callbackEvent(provider, callback, extraHeaders), lambdaContext);
 
 /** The provider's signed callback about `payment`, sent now unless `signedAt` says otherwise. */
 const callbackFor = (payment: Payment, options: Omit<CallbackOptions, 'signedAt'> & { signedAt?: Date }): RawCallback =>
@@ -113,8 +104,7 @@ async function deliver(payment: Payment, options: Omit<CallbackOptions, 'signedA
 }
 
 /** What each published event of `type` is about: its order (Order* events) or its payment. */
-const published = (type: DomainEvent['type']) =>
-  env.bus.ofType(type).map((event) => (type.startsWith('Order') ? event.detail.orderId : event.detail.paymentId));
+const published = (type: DomainEvent['type']) => env.bus.ofType(type).map((event) => (type.startsWith('Order') ? event.detail.orderId : event.detail.paymentId));
 
 describe('a paid callback, end to end', () => {
   it.each(PROVIDERS)('%s: acknowledged in its own format, applied by the worker, archived byte for byte', async (provider) => {
@@ -179,13 +169,7 @@ describe('notifications out of order', () => {
 
     const after = (await env.repo.getPayment(payment.paymentId))!;
     expect(after.status).toBe('succeeded');
-    expect(after.logs.at(-1)).toMatchObject({
-      from: 'succeeded',
-      to: 'succeeded',
-      source: 'provider',
-      ref: 'evt-late-failure',
-      reason: expect.stringMatching(/^ignored failed/),
-    });
+    expect(after.logs.at(-1)).toMatchObject({ from: 'succeeded', to: 'succeeded', source: 'provider', ref: 'evt-late-failure', reason: expect.stringMatching(/^ignored failed/) });
     expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid' });
     expect(published('PaymentFailed')).toEqual([]);
     expect(env.metrics.total(Metric.NotificationIgnored)).toBe(1);
@@ -247,24 +231,13 @@ describe('a second capture: the provider took the money for a succeeded payment 
       status: 'succeeded',
       providerTransactionId: 'txn-first',
       refundRequired: true,
-      extraCaptures: [
-        { providerTransactionId: 'txn-second', amount: payment.amount, capturedAt: env.clock.now().toISOString(), eventId: 'evt-second-capture' },
-      ],
+      extraCaptures: [{ providerTransactionId: 'txn-second', amount: payment.amount, capturedAt: env.clock.now().toISOString(), eventId: 'evt-second-capture' }],
     });
-    expect(after.logs.at(-1)).toMatchObject({
-      from: 'succeeded',
-      to: 'succeeded',
-      source: 'provider',
-      ref: 'evt-second-capture',
-      reason: expect.stringContaining('txn-second'),
-    });
+    expect(after.logs.at(-1)).toMatchObject({ from: 'succeeded', to: 'succeeded', source: 'provider', ref: 'evt-second-capture', reason: expect.stringContaining('txn-second') });
     expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
     expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);
     expect(published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
-    expect(env.bus.ofType('DuplicatePaymentDetected')[0]!.detail).toMatchObject({
-      appliedTransactionId: 'txn-first',
-      extraCapture: { providerTransactionId: 'txn-second', amount: payment.amount },
-    });
+    expect(env.bus.ofType('DuplicatePaymentDetected')[0]!.detail).toMatchObject({ appliedTransactionId: 'txn-first', extraCapture: { providerTransactionId: 'txn-second', amount: payment.amount } });
     expect(env.metrics.total(Metric.DuplicatePayment, { provider })).toBe(1);
     expect(env.metrics.total(Metric.PaymentSucceeded)).toBe(1);
 
@@ -291,11 +264,7 @@ it('a worker that dies after its transaction: state committed once, events publi
   worker = async (event, context) => {
     const response = await realWorker(event, context);
     if (alive) return response;
-    atCrash = {
-      payment: await env.repo.getPayment(payment.paymentId),
-      outboxEntries: (await itemsOfKind(env, 'outbox')).length,
-      published: published('PaymentSucceeded'),
-    };
+    atCrash = { payment: await env.repo.getPayment(payment.paymentId), outboxEntries: (await itemsOfKind(env, 'outbox')).length, published: published('PaymentSucceeded') };
     alive = true;
     // SQS redelivers after the visibility timeout: 1 s here, the stack's 180 s on the test clock.
     env.clock.advance(VISIBILITY_TIMEOUT_MS);
@@ -336,14 +305,7 @@ it('a notification for a payment we do not have is retried, dead-lettered, and c
   // Both messages must wait in the queue so that the worker gets them in one batch.
   await eventSource.stop();
   const good = await startedPayment(env, 'wechat');
-  const unknown = newPurchase({
-    orderId: newId('ord'),
-    paymentId: newId('pay'),
-    customerId: CUSTOMER,
-    items: [{ sku: 'TEA-001', quantity: 1 }],
-    catalogue: DEMO_PRODUCTS,
-    now: env.clock.now(),
-  });
+  const unknown = newPurchase({ orderId: newId('ord'), paymentId: newId('pay'), customerId: CUSTOMER, items: [{ sku: 'TEA-001', quantity: 1 }], catalogue: DEMO_PRODUCTS, now: env.clock.now() });
   expectAcknowledged('wechat', await receive('wechat', callbackFor(unknown.payment, { eventId: 'evt-poison' })));
   expectAcknowledged('wechat', await receive('wechat', callbackFor(good, { eventId: 'evt-good' })));
   const batches: string[][] = [];
@@ -379,13 +341,7 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
   });
   const signedByBank = (body: string) => signedBankCallback(body, keys.bank.sandbox.webhookSecrets[0]!, seconds(env.clock.now()));
 
-  const cases: Array<{
-    provider: PaymentMethod;
-    reason: RejectionReason;
-    case: string;
-    alsoCounted?: MetricName;
-    callback: (payment: Payment) => RawCallback;
-  }> = [
+  const cases: Array<{ provider: PaymentMethod; reason: RejectionReason; case: string; alsoCounted?: MetricName; callback: (payment: Payment) => RawCallback }> = [
     {
       provider: 'wechat',
       reason: 'bad_signature',
@@ -393,10 +349,7 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
       alsoCounted: Metric.SignatureFailure,
       callback: (payment) => {
         const callback = genuine(payment);
-        return withHeaders(
-          callback,
-          wechatpayHeaders({ privateKey: FORGER_KEY, serial: keys.wechat.sandbox.platformSerial }, callback.body, seconds(env.clock.now())),
-        );
+        return withHeaders(callback, wechatpayHeaders({ privateKey: FORGER_KEY, serial: keys.wechat.sandbox.platformSerial }, callback.body, seconds(env.clock.now())));
       },
     },
     {
@@ -462,10 +415,7 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
       provider: 'alipay',
       reason: 'malformed',
       case: 'not a signed form',
-      callback: () => ({
-        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-        body: Buffer.from('{"trade_status":"TRADE_SUCCESS"}'),
-      }),
+      callback: () => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: Buffer.from('{"trade_status":"TRADE_SUCCESS"}') }),
     },
     { provider: 'bank', reason: 'malformed', case: 'signed, but truncated JSON', callback: () => signedByBank('{"event_id":"evt_1","payment_id":') },
     // A refund notification is checked against the payment it names: never more than it.
@@ -522,18 +472,10 @@ describe('callback size: bounded before any work, and what fits is archived comp
   const withPadding: Record<PaymentMethod, (genuine: RawCallback, padding: string) => RawCallback> = {
     wechat: (genuine, padding) => {
       const body = JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), padding });
-      return {
-        headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, now()) },
-        body: Buffer.from(body),
-      };
+      return { headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, now()) }, body: Buffer.from(body) };
     },
     alipay: (genuine, padding) => signedNotification({ ...formFields(genuine.body), passback_params: padding }, keys.alipay.sandbox.alipayPrivateKey),
-    bank: (genuine, padding) =>
-      signedBankCallback(
-        JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), metadata: { note: padding } }),
-        keys.bank.sandbox.webhookSecrets[0]!,
-        now(),
-      ),
+    bank: (genuine, padding) => signedBankCallback(JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), metadata: { note: padding } }), keys.bank.sandbox.webhookSecrets[0]!, now()),
   };
   /** One byte per character in JSON and in a form alike (the space becomes '+'). */
   const PADDING = 'Longjing tea 250 g ';
@@ -542,8 +484,7 @@ describe('callback size: bounded before any work, and what fits is archived comp
   function paddedCallback(payment: Payment, eventId: string, bytes: number): RawCallback {
     const genuine = callbackFor(payment, { eventId });
     // A random hex prefix changes the text, not its length: each round gets another signature.
-    const padded = (length: number) =>
-      withPadding[payment.method](genuine, (randomBytes(4).toString('hex') + PADDING.repeat(Math.ceil(length / PADDING.length))).slice(0, length));
+    const padded = (length: number) => withPadding[payment.method](genuine, (randomBytes(4).toString('hex') + PADDING.repeat(Math.ceil(length / PADDING.length))).slice(0, length));
     let length = bytes - padded(0).body.length;
     // Alipay's URL-encoded signature varies in length (+ / = take 3 bytes): a few rounds settle it.
     for (let round = 0; round < 200; round++) {
@@ -563,24 +504,21 @@ describe('callback size: bounded before any work, and what fits is archived comp
 
   afterEach(() => vi.restoreAllMocks());
 
-  it.each(PROVIDERS)(
-    '%s: a validly signed 300 KB callback is refused in its own format (413) before verification, counted, nothing written',
-    async (provider) => {
-      const payment = await startedPayment(env, provider);
-      const callback = paddedCallback(payment, 'evt-huge', 300 * 1024);
-      const verify = vi.spyOn(providers[provider], 'verifyCallback');
-      const before = await tableSnapshot(env);
+  it.each(PROVIDERS)('%s: a validly signed 300 KB callback is refused in its own format (413) before verification, counted, nothing written', async (provider) => {
+    const payment = await startedPayment(env, provider);
+    const callback = paddedCallback(payment, 'evt-huge', 300 * 1024);
+    const verify = vi.spyOn(providers[provider], 'verifyCallback');
+    const before = await tableSnapshot(env);
 
-      const reply = await receive(provider, callback);
+    const reply = await receive(provider, callback);
 
-      expectFailure(provider, reply, { retryable: false, status: 413 });
-      expect(verify).not.toHaveBeenCalled();
-      expect(await tableSnapshot(env)).toEqual(before);
-      expect(await queueDepth(queues, queues.queueUrl)).toBe(0);
-      expect(env.metrics.total(Metric.CallbackTooLarge, { provider })).toBe(1);
-      expect(env.metrics.total(Metric.CallbackRejected, { provider, reason: 'too_large' })).toBe(1);
-    },
-  );
+    expectFailure(provider, reply, { retryable: false, status: 413 });
+    expect(verify).not.toHaveBeenCalled();
+    expect(await tableSnapshot(env)).toEqual(before);
+    expect(await queueDepth(queues, queues.queueUrl)).toBe(0);
+    expect(env.metrics.total(Metric.CallbackTooLarge, { provider })).toBe(1);
+    expect(env.metrics.total(Metric.CallbackRejected, { provider, reason: 'too_large' })).toBe(1);
+  });
 
   it.each(PROVIDERS)('%s: exactly the bound is acknowledged and archived compressed, read back byte for byte; one byte more is refused', async (provider) => {
     const payment = await startedPayment(env, provider);
