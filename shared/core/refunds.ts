@@ -43,48 +43,33 @@ export interface RefundAsked {
   reason?: string;
   restock?: RequestedItem[];
   origin: RefundOrigin;
-  /** Refund this extra capture (money taken twice) instead of the payment's own transaction. */
-  captureTransactionId?: string;
 }
 
 /**
  * Records a refund and reserves its amount on the payment in ONE transaction, before the provider
- * hears of it, then sends it when the payment's turn allows (else the sweeper sends it). Racing
- * requests cannot reserve more than was paid: the reservation is conditional on the payment's
- * refundable amount as it is at commit, not as it was read.
+ * hears of it, then sends it when the payment's turn allows (else it stays pending and the sweeper
+ * sends it). Racing requests cannot reserve more than was paid: the reservation is conditional on
+ * the payment's refundable amount as it is at commit, not as it was read.
  */
 export async function requestRefund(deps: Deps, asked: RefundAsked, remember: (body: unknown) => Write[] = () => []): Promise<Refund> {
   const payment = await deps.repo.getPayment(asked.paymentId);
   if (!payment) throw new NotFoundError('payment', asked.paymentId);
   providerFor(deps, payment); // 503 before anything is written
-  const refund = await recordRefund(deps, payment, asked, remember);
-  return refund.nextAttemptAt! <= deps.clock.now().toISOString() ? sendRefund(deps, refund) : refund;
-}
-
-/**
- * The record-and-reserve step alone: the refund is left pending and due, for whoever may call the
- * provider (the API right away, or the sweeper: the worker that flags an unusable payment cannot).
- */
-export async function recordRefund(deps: Deps, payment: Payment, asked: RefundAsked, remember: (body: unknown) => Write[] = () => []): Promise<Refund> {
   const now = deps.clock.now();
-  const capture = asked.captureTransactionId ? payment.extraCaptures?.find((c) => c.providerTransactionId === asked.captureTransactionId) : undefined;
-  if (asked.captureTransactionId && !capture) throw new ValidationError(`Payment ${payment.paymentId} has no extra capture ${asked.captureTransactionId}`);
-  const amount = capture ? capture.amount : refundAmountFor(payment, asked.amount, now, deps.refunds);
+  const amount = refundAmountFor(payment, asked.amount, now, deps.refunds);
   if (asked.restock?.length) await checkRestock(deps, payment, asked.restock);
 
   const sendAt = payment.refundCallAt ? new Date(Math.max(now.getTime(), Date.parse(payment.refundCallAt) + deps.refunds.spacingSeconds * 1000)) : now;
   const refund = createRefund({ ...asked, refundId: newId('ref', now), payment, amount, sendAt: sendAt.toISOString(), now });
-  const reservation: Write = capture
-    ? { kind: 'updatePayment', before: payment, after: withCaptureRefund(payment, capture.providerTransactionId, refund.refundId, now) }
-    : {
-        kind: 'reserveRefund',
-        paymentId: payment.paymentId,
-        paymentAmount: payment.amount,
-        refundId: refund.refundId,
-        amount,
-        limit: MAX_REFUNDS_PER_PAYMENT,
-        now: now.toISOString(),
-      };
+  const reservation: Write = {
+    kind: 'reserveRefund',
+    paymentId: payment.paymentId,
+    paymentAmount: payment.amount,
+    refundId: refund.refundId,
+    amount,
+    limit: MAX_REFUNDS_PER_PAYMENT,
+    now: now.toISOString(),
+  };
   try {
     await commitWithEvents(
       deps,
@@ -97,7 +82,7 @@ export async function recordRefund(deps: Deps, payment: Payment, asked: RefundAs
   }
   deps.metrics.count(Metric.RefundRequested, 1, { provider: payment.method, origin: asked.origin });
   deps.logger.info('refund recorded', { refundId: refund.refundId, paymentId: payment.paymentId, amount, origin: asked.origin });
-  return refund;
+  return sendAt <= now ? sendRefund(deps, refund) : refund;
 }
 
 /**
@@ -136,18 +121,6 @@ function reservationRefusal(payment: Payment, amount: Fen, error: RefundReservat
   if (current.status !== 'succeeded') return new PaymentNotRefundableError(payment.paymentId, current.status);
   if ((current.refundIds?.length ?? 0) >= MAX_REFUNDS_PER_PAYMENT) return new RefundLimitReachedError(payment.paymentId, MAX_REFUNDS_PER_PAYMENT);
   return new RefundExceedsRefundableError(payment.paymentId, amount, refundableAmount(current));
-}
-
-function withCaptureRefund(payment: Payment, transactionId: string, refundId: string, now: Date): Payment {
-  if (payment.extraCaptures?.some((c) => c.providerTransactionId === transactionId && c.refundId))
-    throw new RefundExceedsRefundableError(payment.paymentId, 0, 0);
-  return {
-    ...payment,
-    extraCaptures: payment.extraCaptures!.map((c) => (c.providerTransactionId === transactionId ? { ...c, refundId } : c)),
-    refundIds: [...(payment.refundIds ?? []), refundId],
-    updatedAt: now.toISOString(),
-    version: payment.version + 1,
-  };
 }
 
 /** Restocked items must be items of the order, at most as many as were ordered. */
