@@ -117,6 +117,7 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
     const writes: Write[] = [dedupe('extra_capture'), { kind: 'updatePayment', before: payment, after: refunding.payment }, ...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund }))];
     await commitWithEvents(deps, writes, [...settlement.events, ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund))], outboxIdOf(notification));
     deps.metrics.count(Metric.DuplicatePayment, 1, { provider: notification.provider });
+    countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
     deps.logger.error('provider captured a succeeded payment again; refund required', { paymentId: payment.paymentId, capture: settlement.capture });
     return 'extra_capture';
   }
@@ -141,6 +142,7 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
   if (superseded?.status === 'processing') await closeAtProvider(deps, superseded, now).catch(() => undefined);
 
   const dims = { provider: notification.provider };
+  countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
   deps.metrics.count(statusMetric[settlement.payment.status] ?? Metric.NotificationApplied, 1, dims);
   if (settlement.late) deps.metrics.count(Metric.LatePayment, 1, dims);
   if (settlement.duplicate || settlement.refundRequired) deps.metrics.count(Metric.DuplicatePayment, 1, dims);
@@ -148,6 +150,10 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
     deps.logger.warn('late or duplicate payment applied', { paymentId: payment.paymentId, from: payment.status, refundRequired: settlement.refundRequired });
   }
   return 'applied';
+}
+
+function countAutomaticRefunds(deps: Deps, count: number, provider: string): void {
+  if (count > 0) deps.metrics.count(Metric.RefundRequested, count, { provider, origin: 'auto' });
 }
 
 const statusMetric: Partial<Record<Payment['status'], (typeof Metric)[keyof typeof Metric]>> = {

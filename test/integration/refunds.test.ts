@@ -230,6 +230,7 @@ describe('automatic refunds', () => {
     expect(refund).toMatchObject({ origin: 'auto', status: 'pending', amount, captureTransactionId: 'tx-second' });
     expect(payment.extraCaptures).toEqual([expect.objectContaining({ providerTransactionId: 'tx-second', refundId: refund!.refundId })]);
     expect((await refundsOfPayment(env.deps, payment)).refundableAmount).toBe(amount);
+    expect(env.metrics.total('RefundRequested', { origin: 'auto' })).toBe(1);
     // A redelivery of the same notification makes no second refund.
     expect(await applyNotification(env.deps, { ...again, eventId: 'evt-second-capture-resent' })).toBe('unchanged');
     expect((await env.repo.getPayment(paymentId))!.refundIds).toHaveLength(1);
