@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PaymentMethod, PaymentsClient } from '../../shared/client/payments-client';
 import type { SandboxRefundOutcome } from '../../local/sandbox/types';
+import { fenToYuan } from '../../shared/domain/money';
 import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './local-runtime';
 
 /**
@@ -77,6 +78,10 @@ describe('refunds the sandbox pays back (SANDBOX_REFUND_OUTCOME=succeed)', () =>
     expect(made.amount).toBe(amount);
     await refundSettles(made.refundId, 'succeeded');
     await vi.waitFor(async () => expect((await state.client!.getOrder(orderId)).order).toMatchObject({ status: 'refunded', refundedAmount: amount }), SETTLE);
+    // The provider's checkout page shows the refund too.
+    const page = await (await fetch(`${state.env!.runtime.baseUrl}/sandbox/checkout/${paymentId}`)).text();
+    expect(page).toContain(`Refunded ¥${fenToYuan(amount)}`);
+    expect(page).toContain(made.refundId);
   });
 
   it.each(METHODS)('%s: two partial refunds add up; the order stays paid until all is refunded', async (method) => {
