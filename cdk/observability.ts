@@ -91,6 +91,19 @@ export class PaymentsObservability extends Construct {
       new GraphWidget({ title: 'Sweeper lag (s)', left: [paymentsMetric(Metric.SweeperLagSeconds, 'Maximum')], width: 6 }),
       new GraphWidget({ title: 'Provider close failures', left: [paymentsMetric(Metric.ProviderCloseFailed)], width: 6 }),
     );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Refunds',
+        left: [Metric.RefundRequested, Metric.RefundSucceeded, Metric.RefundFailed, Metric.RefundAbnormal].map((name) => paymentsMetric(name)),
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Refunds needing a person',
+        left: [paymentsMetric(Metric.ExternalRefund), paymentsMetric(Metric.RefundsStuck, 'Maximum')],
+        right: [paymentsMetric(Metric.RefundCallFailed), paymentsMetric(Metric.RefundQueryFailed)],
+        width: 12,
+      }),
+    );
 
     const alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Payments alarms', enforceSSL: true });
     if (props.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
@@ -129,6 +142,10 @@ export class PaymentsObservability extends Construct {
       above: true,
       missing: TreatMissingData.BREACHING,
     });
+    alarm('RefundFailed', 'A provider refused or closed a refund: the customer has not been paid back.', paymentsMetric(Metric.RefundFailed), 1);
+    alarm('RefundAbnormal', 'A provider could not pay a refund back (card cancelled or frozen): settle it on the merchant platform.', paymentsMetric(Metric.RefundAbnormal), 1);
+    alarm('ExternalRefund', 'A refund was made outside this service (a provider console); it was recorded, check it was meant.', paymentsMetric(Metric.ExternalRefund), 1);
+    alarm('RefundsStuck', 'Refunds have stayed open for more than a day.', paymentsMetric(Metric.RefundsStuck, 'Maximum'), 1);
     alarm(
       'ProviderCloseFailed',
       'Closing expired payments at the provider keeps failing: customers may still pay them.',

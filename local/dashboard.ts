@@ -22,6 +22,14 @@ export async function dashboardFigures(input: { metrics: RecordedMetrics; bus: R
     // Counted as the sweeper counts it for CloudWatch (Metric.PaymentsInFlight), but live.
     paymentsInFlight: await repo.countOpenPayments(),
     counts: { ...counts, created: metrics.total(Metric.PaymentsCreated), callbacks: metrics.total(Metric.CallbackReceived), signatureProbes: metrics.total(Metric.SignatureProbe), latePayments: metrics.total(Metric.LatePayment), duplicatePayments: metrics.total(Metric.DuplicatePayment) },
+    refunds: {
+      requested: metrics.total(Metric.RefundRequested),
+      succeeded: metrics.total(Metric.RefundSucceeded),
+      failed: metrics.total(Metric.RefundFailed),
+      abnormal: metrics.total(Metric.RefundAbnormal),
+      external: metrics.total(Metric.ExternalRefund),
+      refundedFen: bus.published.filter((event) => event.type === 'RefundSucceeded').reduce((sum, event) => sum + (event.detail.amount ?? 0), 0),
+    },
     deadLetterDepth: await input.deadLetterDepth(),
     recentPayments: recent.map((payment) => ({ paymentId: payment.paymentId, orderId: payment.orderId, method: payment.method, amount: payment.amount, status: payment.status, logs: payment.logs })),
     recentEvents: bus.published.slice(-20).reverse().map((event) => ({ type: event.type, at: event.occurredAt, paymentId: event.detail.paymentId, orderId: event.detail.orderId })),
@@ -48,6 +56,7 @@ code{font-size:12px}
 <div class="card">Payments in flight<b id="inflight">–</b></div>
 </div>
 <p class="muted" id="counts"></p>
+<p class="muted" id="refunds"></p>
 <h2>Recent payments</h2><table><thead><tr><th>Payment</th><th>Method</th><th>Amount (fen)</th><th>Status</th><th>Timeline</th></tr></thead><tbody id="payments"></tbody></table>
 <h2>Recent events</h2><table><tbody id="events"></tbody></table>
 <script>
@@ -61,6 +70,7 @@ async function refresh() {
   document.getElementById('timeout').textContent = pct(f.timeoutRatePercent);
   document.getElementById('inflight').textContent = f.paymentsInFlight;
   document.getElementById('counts').textContent = Object.entries(f.counts).map(([k, v]) => k + ': ' + v).join(' · ') + ' · DLQ depth: ' + f.deadLetterDepth;
+  document.getElementById('refunds').textContent = 'Refunds: ' + Object.entries(f.refunds).map(([k, v]) => k + ': ' + v).join(' · ');
   document.getElementById('payments').innerHTML = f.recentPayments.map((p) => '<tr><td><code>' + esc(p.paymentId) + '</code></td><td>' + esc(p.method) + '</td><td>' + p.amount + '</td><td>' + esc(p.status) + '</td><td>' + p.logs.map((l) => esc((l.from || '∅') + '→' + l.to + ' (' + l.reason + ')')).join('<br>') + '</td></tr>').join('');
   document.getElementById('events').innerHTML = f.recentEvents.map((e) => '<tr><td>' + esc(e.at) + '</td><td>' + esc(e.type) + '</td><td><code>' + esc(e.paymentId || e.orderId) + '</code></td></tr>').join('');
   document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createPaymentsClient, type PaymentMethod, PaymentsApiError, type PaymentsClient } from '../shared/client/payments-client';
 import { fenToYuan } from '../shared/domain/money';
 import { PAYMENT_METHODS } from '../shared/domain/payment';
+import { ADMIN_SCOPE } from '../shared/http/routes';
 import { DEV_ISSUER_KEY_FILE, loadOrCreateDevIssuer } from './dev-jwt';
 import { localBaseUrl, localDataDir, localPort } from './settings';
 
@@ -59,12 +60,13 @@ async function checkRuntime(baseUrl: string): Promise<void> {
 }
 
 /** The token the runtime's dev issuer would sign: its key is in the runtime's data directory. */
-async function customerToken(baseUrl: string): Promise<string> {
+async function customerToken(baseUrl: string, admin = false): Promise<string> {
   const dataDir = localDataDir();
   if (!existsSync(path.join(dataDir, DEV_ISSUER_KEY_FILE))) {
     throw new DemoStopped(`No dev issuer key under ${dataDir}: run the demo from where npm start runs, or set LOCAL_DATA_DIR to its data directory.`);
   }
-  return (await loadOrCreateDevIssuer(dataDir, baseUrl)).sign({ sub: CUSTOMER });
+  // The shop's staff refund; the dev issuer signs their token with the admin scope.
+  return (await loadOrCreateDevIssuer(dataDir, baseUrl)).sign(admin ? { sub: 'demo-staff', scope: ADMIN_SCOPE } : { sub: CUSTOMER });
 }
 
 /** What the customer does at the provider: opens the pay URL (which creates the checkout) and pays. */
@@ -90,7 +92,7 @@ async function payAtSandbox(baseUrl: string, paymentId: string, payUrl: string):
   step('sandbox', `customer paid ${yuan(answer.amount)} at ${answer.provider} (transaction ${answer.transactionId}); ${callback}`);
 }
 
-async function payOneOrder(client: PaymentsClient, baseUrl: string, method: PaymentMethod): Promise<number> {
+async function payOneOrder(client: PaymentsClient, baseUrl: string, method: PaymentMethod): Promise<{ ttlMs: number; paymentId: string; orderId: string; amount: number }> {
   const products = await client.listProducts();
   step('products', products.map((product) => `${product.sku} ${yuan(product.price)} (${product.stock} in stock)`).join(' · '));
   const [first, second] = products;
@@ -110,7 +112,29 @@ async function payOneOrder(client: PaymentsClient, baseUrl: string, method: Paym
   const { order: settled } = await client.getOrder(order.orderId);
   if (outcome.status !== 'succeeded' || settled.status !== 'paid') throw new DemoStopped(`payment ended ${outcome.status}, order reads ${settled.status}`);
   step('paid', `order ${settled.orderId} paid ${((Date.now() - paidAt) / 1000).toFixed(1)} s after the customer paid (payment ${outcome.status})`);
-  return Date.parse(payment.expiresAt) - Date.parse(payment.createdAt);
+  return { ttlMs: Date.parse(payment.expiresAt) - Date.parse(payment.createdAt), paymentId: payment.paymentId, orderId: order.orderId, amount: order.totalAmount };
+}
+
+/** Staff refund part of the paid order (one item's worth, at most half) and wait for the provider to pay it back. */
+async function refundPart(client: PaymentsClient, baseUrl: string, paid: { paymentId: string; orderId: string; amount: number }): Promise<void> {
+  const staff = `Bearer ${await customerToken(baseUrl, true)}`;
+  const amount = Math.max(1, Math.floor(paid.amount / 2));
+  const response = await fetch(`${baseUrl}/api/payments/${paid.paymentId}/refunds`, {
+    method: 'POST',
+    headers: { authorization: staff, 'content-type': 'application/json', 'idempotency-key': `demo-${paid.paymentId}` },
+    body: JSON.stringify({ amount, reason: 'demo: partial refund' }),
+  });
+  const created = (await response.json()) as { refund?: { refundId: string; status: string }; error?: { code: string; message: string } };
+  if (!created.refund) throw new DemoStopped(`the refund answered ${response.status} ${created.error?.code}: ${created.error?.message}`);
+  step('refund', `staff refunded ${yuan(amount)} of ${paid.paymentId}: refund ${created.refund.refundId} ${created.refund.status}`);
+  let status = created.refund.status;
+  for (const deadline = Date.now() + 30_000; status !== 'succeeded' && Date.now() < deadline; await sleep(250)) {
+    const current = (await (await fetch(`${baseUrl}/api/refunds/${created.refund.refundId}`, { headers: { authorization: staff } })).json()) as { refund: { status: string } };
+    status = current.refund.status;
+  }
+  if (status !== 'succeeded') throw new DemoStopped(`the refund reads ${status} after 30 s`);
+  const { order } = await client.getOrder(paid.orderId);
+  step('refunded', `refund succeeded; order ${order.orderId} is ${order.status} with ${yuan(amount)} refunded of ${yuan(order.totalAmount)}`);
 }
 
 async function leaveOneUnpaid(client: PaymentsClient, method: PaymentMethod): Promise<void> {
@@ -137,8 +161,9 @@ async function main(): Promise<void> {
   const client = createPaymentsClient({ baseUrl, token: await customerToken(baseUrl) });
   step('runtime', `${baseUrl}/health answers {"ok":true}`);
 
-  const ttlMs = await payOneOrder(client, baseUrl, method);
-  if (expire || ttlMs <= SHORT_TTL_MS) await leaveOneUnpaid(client, method);
+  const paid = await payOneOrder(client, baseUrl, method);
+  if (expire || paid.ttlMs <= SHORT_TTL_MS) await leaveOneUnpaid(client, method);
+  await refundPart(client, baseUrl, paid);
   console.log(`Done. The dashboard shows these payments: ${baseUrl}/_local/dashboard`);
 }
 

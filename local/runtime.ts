@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResultV2, Context, ScheduledEvent } from 'aws-lambda';
 import { DynamoRepository } from '../shared/adapters/dynamo-repository';
-import { intEnv, orderPolicyFromEnv, sweeperFromEnv, timingFromEnv } from '../shared/adapters/env';
+import { intEnv, orderPolicyFromEnv, refundPolicyFromEnv, sweeperFromEnv, timingFromEnv } from '../shared/adapters/env';
 import { RecordedMetrics } from '../shared/adapters/recorded-metrics';
 import { RecordingEventBus } from '../shared/adapters/recording-event-bus';
 import { redriveDeadLetters, sqsNotificationQueue } from '../shared/adapters/sqs-queue';
@@ -134,6 +134,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       timing: timingFromEnv(env),
       sweeper: sweeperFromEnv(env),
       orders: orderPolicyFromEnv(env),
+      refunds: refundPolicyFromEnv(env),
       publicBaseUrl: baseUrl,
       // A page that exists locally; the order id shows in the address bar.
       returnUrlTemplate: `${baseUrl}/_local/dashboard?orderId={orderId}`,

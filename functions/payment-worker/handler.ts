@@ -3,6 +3,8 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { awsWiring } from '../../shared/adapters/aws-deps';
 import { parseNotificationMessage } from '../../shared/core/messages';
 import { applyNotification } from '../../shared/core/notifications';
+import { applyRefundNotification } from '../../shared/core/refund-notifications';
+import { isRefundNotification } from '../../shared/domain/notification';
 import { lambdaHandler, type Wiring } from '../../shared/http/handler';
 
 /**
@@ -18,7 +20,7 @@ export const makeHandler = (wiring: Wiring) => {
       async (record: SQSRecord) => {
         const notification = parseNotificationMessage(record.body);
         try {
-          return await applyNotification(deps, notification);
+          return await (isRefundNotification(notification) ? applyRefundNotification(deps, notification) : applyNotification(deps, notification));
         } catch (error) {
           deps.logger.warn('notification not applied; it will be retried', {
             eventId: notification.eventId,

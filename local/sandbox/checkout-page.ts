@@ -1,7 +1,7 @@
 import { fenToYuan } from '../../shared/domain/money';
 import type { ProviderName } from '../../shared/providers/types';
 import type { CallbackDelivery, CustomerDecision } from './server';
-import type { SandboxCheckout } from './types';
+import type { SandboxCheckout, SandboxRefund } from './types';
 
 /**
  * The sandbox's pages: plain HTML with inline CSS, no script and no external asset, so they work
@@ -82,9 +82,9 @@ function details(checkout: SandboxCheckout, stateLabel: string): string {
 
 /**
  * The page the pay URL leads to: the checkout and, while it is pending, the three decisions
- * (Pay disabled once `expired`).
+ * (Pay disabled once `expired`); once paid, the refunds the provider made of it.
  */
-export function checkoutPage(checkout: SandboxCheckout, expired: boolean, actionUrl: (decision: CustomerDecision) => string): string {
+export function checkoutPage(checkout: SandboxCheckout, expired: boolean, actionUrl: (decision: CustomerDecision) => string, refunds: readonly SandboxRefund[] = []): string {
   const stateLabel = expired ? 'Expired (can no longer be paid)' : STATE_LABELS[checkout.state];
   const button = (decision: CustomerDecision) => {
     const label = decision === 'pay' ? `Pay ${yuan(checkout)}` : BUTTON_LABELS[decision];
@@ -97,8 +97,16 @@ export function checkoutPage(checkout: SandboxCheckout, expired: boolean, action
       : '<p class="note">This checkout is decided.</p>';
   return layout(
     `${PROVIDER_LABELS[checkout.provider]} checkout ${checkout.paymentId}`,
-    `<h1>${escapeHtml(PROVIDER_LABELS[checkout.provider])} checkout</h1>\n${details(checkout, stateLabel)}\n${actions}`,
+    `<h1>${escapeHtml(PROVIDER_LABELS[checkout.provider])} checkout</h1>\n${details(checkout, stateLabel)}\n${actions}${refundList(refunds)}`,
   );
+}
+
+/** The provider's refunds of a checkout, oldest first, with what has been refunded in all. */
+function refundList(refunds: readonly SandboxRefund[]): string {
+  if (refunds.length === 0) return '';
+  const refunded = refunds.filter((refund) => refund.state === 'succeeded').reduce((sum, refund) => sum + refund.amount, 0);
+  const rows = refunds.map((refund) => `<li id="refund-${escapeHtml(refund.key)}">¥${fenToYuan(refund.amount)} ${escapeHtml(refund.state)}${refund.external ? ' (console)' : ''} · ${escapeHtml(refund.refundId ?? refund.key)}</li>`);
+  return `\n<h2>Refunds</h2>\n<p id="refunded">Refunded ¥${fenToYuan(refunded)}</p>\n<ul>${rows.join('')}</ul>`;
 }
 
 function outcomeHeadline(checkout: SandboxCheckout): string {

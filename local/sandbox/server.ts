@@ -349,7 +349,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       if (request.method !== 'GET') return html(405, messagePage('Method not allowed', 'Open this page with GET.'), { allow: 'GET' });
       const checkout = store.get(paymentId);
       if (!checkout) return html(404, messagePage('Payment not found', `The sandbox holds no checkout for payment ${paymentId}.`));
-      return html(200, checkoutPage(checkout, isExpired(checkout, now()), (decision) => `${store.checkoutUrl(paymentId)}/${decision}`));
+      return html(200, checkoutPage(checkout, isExpired(checkout, now()), (decision) => `${store.checkoutUrl(paymentId)}/${decision}`, store.refunds.list(paymentId)));
     }
     if (!isDecision(action)) return html(404, messagePage('Not found', `There is no sandbox action "${action}".`));
     if (request.method !== 'POST') return html(405, messagePage('Method not allowed', 'Decide with POST.'), { allow: 'POST' });

@@ -10,7 +10,7 @@ import { parsePaymentsConfigText } from '../providers/config';
 import { createProviders } from '../providers/registry';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
 import { DynamoRepository } from './dynamo-repository';
-import { orderPolicyFromEnv, publicBaseUrlFromEnv, requiredEnv, returnUrlTemplateFromEnv, secretMaxAgeSecondsFromEnv, sweeperFromEnv, timingFromEnv } from './env';
+import { orderPolicyFromEnv, refundPolicyFromEnv, publicBaseUrlFromEnv, requiredEnv, returnUrlTemplateFromEnv, secretMaxAgeSecondsFromEnv, sweeperFromEnv, timingFromEnv } from './env';
 import { eventBridgePublisher } from './eventbridge-publisher';
 import { type Observability, powertoolsObservability } from './observability';
 import { type Providers, providersFromSecret } from './provider-secret';
@@ -78,6 +78,7 @@ async function buildContainerDeps(fn: FunctionName, access: FunctionAccess, obse
     timing: timingFromEnv(env),
     sweeper: sweeperFromEnv(env),
     orders: orderPolicyFromEnv(env),
+    refunds: refundPolicyFromEnv(env),
     publicBaseUrl: publicBaseUrlFromEnv(env),
     returnUrlTemplate: returnUrlTemplateFromEnv(env),
   };

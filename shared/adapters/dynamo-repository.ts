@@ -24,6 +24,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { AlreadyExistsError, NotFoundError, OutOfStockError, StaleStateError, TooManyPendingOrdersError } from '../domain/errors';
 import type { Order, Product } from '../domain/order';
 import { nextSweepAt, type Payment } from '../domain/payment';
+import type { Refund } from '../domain/refund';
 import type { ProviderName } from '../providers/types';
 import {
   type ArchivedCallback,
@@ -34,10 +35,12 @@ import {
   type OutboxEntry,
   PaymentMismatchError,
   type Page,
+  RefundCallSpacedError,
+  RefundReservationRefusedError,
   type Repository,
   type Write,
 } from '../core/ports';
-import { OPEN_PAYMENT_SHARDS, OUTBOX_SHARD, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
+import { OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, OUTBOX_SHARD, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
 
 const key = {
   order: (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' }),
@@ -48,6 +51,7 @@ const key = {
   outbox: (outboxId: string) => ({ pk: `OUTBOX#${outboxId}`, sk: 'OUTBOX' }),
   callback: (provider: string, eventId: string, receivedAt?: string) => ({ pk: `CALLBACK#${provider}#${eventId}`, sk: `RECEIVED#${receivedAt ?? ''}` }),
   customer: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'CUSTOMER' }),
+  refund: (refundId: string) => ({ pk: `REFUND#${refundId}`, sk: 'REFUND' }),
 };
 
 const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
@@ -56,8 +60,8 @@ const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 function dueShard(prefix: DuePrefix, id: string): string {
   return `${prefix}#${createHash('sha256').update(id).digest().readUInt32BE(0) % DUE_SHARDS[prefix]}`;
 }
-type DuePrefix = 'PAYMENT' | 'ORDER';
-const DUE_SHARDS: Record<DuePrefix, number> = { PAYMENT: OPEN_PAYMENT_SHARDS, ORDER: UNPAID_ORDER_SHARDS };
+type DuePrefix = 'PAYMENT' | 'ORDER' | 'REFUND';
+const DUE_SHARDS: Record<DuePrefix, number> = { PAYMENT: OPEN_PAYMENT_SHARDS, ORDER: UNPAID_ORDER_SHARDS, REFUND: OPEN_REFUND_SHARDS };
 
 export const paymentShard = (paymentId: string) => dueShard('PAYMENT', paymentId);
 
@@ -85,6 +89,12 @@ function orderItem(order: Order): Record<string, unknown> {
   const unpaidSince = order.status === 'pending' && !order.openPaymentId ? order.unpaidSince : undefined;
   return { ...key.order(order.orderId), kind: 'order', ...order, ...(unpaidSince ? { dueShard: dueShard('ORDER', order.orderId), dueAt: unpaidSince } : {}) };
 }
+/** An open refund is in the due index by its next provider call; an ended one drops out. */
+function refundItem(refund: Refund): Record<string, unknown> {
+  const dueAt = refund.nextAttemptAt;
+  return { ...key.refund(refund.refundId), kind: 'refund', ...refund, ...(dueAt ? { dueShard: dueShard('REFUND', refund.refundId), dueAt } : {}) };
+}
+
 const productItem = (product: Product) => ({ ...key.product(product.sku), kind: 'product', catalog: 'PRODUCT', ...product });
 
 const ONCE_ONLY: ReadonlySet<Write['kind']> = new Set(['recordIdempotency', 'recordNotification']);
@@ -229,6 +239,71 @@ export class DynamoRepository implements Repository {
           onConditionFailed: () => new TooManyPendingOrdersError(limit ?? 0),
         };
       }
+      case 'createRefund':
+        return putIfAbsent(refundItem(write.refund), () => new AlreadyExistsError('refund', write.refund.refundId));
+      case 'updateRefund': {
+        const { before, after } = write;
+        return {
+          item: {
+            Put: {
+              TableName,
+              Item: refundItem(after),
+              ConditionExpression: 'version = :version',
+              ExpressionAttributeValues: { ':version': before.version },
+              ...returnOld,
+            },
+          },
+          onConditionFailed: (current) =>
+            current ? new StaleStateError('refund', before.refundId, pickState(current)) : new NotFoundError('refund', before.refundId),
+        };
+      }
+      case 'reserveRefund': {
+        // DynamoDB conditions cannot add: `refundReserved <= amount − this refund` says the same.
+        return {
+          item: {
+            Update: {
+              TableName,
+              Key: key.payment(write.paymentId),
+              UpdateExpression:
+                'SET refundReserved = if_not_exists(refundReserved, :zero) + :amount, refundIds = list_append(if_not_exists(refundIds, :none), :ids), version = version + :one, updatedAt = :now',
+              ConditionExpression:
+                '#status = :succeeded AND amount = :paymentAmount AND (attribute_not_exists(refundReserved) OR refundReserved <= :room) AND (attribute_not_exists(refundIds) OR size(refundIds) < :limit)',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':zero': 0,
+                ':one': 1,
+                ':amount': write.amount,
+                ':none': [],
+                ':ids': [write.refundId],
+                ':now': write.now,
+                ':succeeded': 'succeeded',
+                ':paymentAmount': write.paymentAmount,
+                ':room': write.paymentAmount - write.amount,
+                ':limit': write.limit,
+              },
+              ...returnOld,
+            },
+          },
+          onConditionFailed: (current) =>
+            current ? new RefundReservationRefusedError(write.paymentId, current) : new NotFoundError('payment', write.paymentId),
+        };
+      }
+      case 'claimRefundCall': {
+        const cutoff = new Date(Date.parse(write.now) - write.spacingSeconds * 1000).toISOString();
+        return {
+          item: {
+            Update: {
+              TableName,
+              Key: key.payment(write.paymentId),
+              UpdateExpression: 'SET refundCallAt = :now, version = version + :one',
+              ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(refundCallAt) OR refundCallAt <= :cutoff)',
+              ExpressionAttributeValues: { ':now': write.now, ':cutoff': cutoff, ':one': 1 },
+              ...returnOld,
+            },
+          },
+          onConditionFailed: (current) => new RefundCallSpacedError(write.paymentId, current?.refundCallAt as string | undefined),
+        };
+      }
       case 'putProduct':
         return putIfAbsent(productItem(write.product), () => new AlreadyExistsError('product', write.product.sku));
       case 'recordIdempotency': {
@@ -325,6 +400,20 @@ export class DynamoRepository implements Repository {
     const payments = await this.batchGet<Payment>(paymentIds.map(key.payment));
     const byId = new Map(payments.map((payment) => [payment.paymentId, payment]));
     return paymentIds.map((id) => byId.get(id)).filter((payment): payment is Payment => payment !== undefined);
+  }
+
+  getRefund(refundId: string): Promise<Refund | undefined> {
+    return this.getItem<Refund>(key.refund(refundId));
+  }
+
+  async getRefunds(refundIds: readonly string[]): Promise<Refund[]> {
+    const refunds = await this.batchGet<Refund>(refundIds.map(key.refund));
+    const byId = new Map(refunds.map((refund) => [refund.refundId, refund]));
+    return refundIds.map((id) => byId.get(id)).filter((refund): refund is Refund => refund !== undefined);
+  }
+
+  findDueRefunds(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Refund>> {
+    return this.findDue<Refund>('REFUND', dueBy, options, (refund) => refund.nextAttemptAt ?? '');
   }
 
   getIdempotencyRecord(customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined> {

@@ -2,6 +2,7 @@ import type { PaymentTimingConfig } from '../core/ports';
 import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/deps';
 import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments';
 import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
+import { DEFAULT_REFUND_POLICY, type RefundPolicy } from '../domain/refund';
 
 /** Environment read once, by getters that throw with the variable's name when it is missing. */
 export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -77,5 +78,22 @@ export function orderPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): OrderP
   return {
     maxPendingPerCustomer: intEnv('MAX_PENDING_ORDERS_PER_CUSTOMER', DEFAULT_ORDER_POLICY.maxPendingPerCustomer, env, [1, 10_000]),
     unpaidCancelMinutes: intEnv('ORDER_UNPAID_CANCEL_MINUTES', DEFAULT_ORDER_POLICY.unpaidCancelMinutes, env, [1, 525_600]),
+  };
+}
+
+/** A boolean variable: `true` or `false`, the fallback when unset. */
+export function boolEnv(name: string, fallback: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+  return raw === 'true';
+}
+
+/** REFUND_WINDOW_DAYS, REFUND_SPACING_SECONDS, AUTO_REFUND_UNUSABLE_PAYMENTS (defaults: DEFAULT_REFUND_POLICY). */
+export function refundPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): RefundPolicy {
+  return {
+    windowDays: intEnv('REFUND_WINDOW_DAYS', DEFAULT_REFUND_POLICY.windowDays, env, [1, 3650]),
+    spacingSeconds: intEnv('REFUND_SPACING_SECONDS', DEFAULT_REFUND_POLICY.spacingSeconds, env, [0, 3600]),
+    autoRefundUnusablePayments: boolEnv('AUTO_REFUND_UNUSABLE_PAYMENTS', DEFAULT_REFUND_POLICY.autoRefundUnusablePayments, env),
   };
 }

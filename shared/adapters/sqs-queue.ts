@@ -7,7 +7,7 @@ import {
   type SQSClientConfig,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import type { PaymentNotification } from '../domain/notification';
+import type { PaymentNotification, RefundNotification } from '../domain/notification';
 import type { NotificationQueue } from '../core/ports';
 
 /**
@@ -20,7 +20,7 @@ export function sqsClient(options: SQSClientConfig = {}): SQSClient {
 
 export function sqsNotificationQueue(client: SQSClient, queueUrl: string): NotificationQueue {
   return {
-    async enqueue(notification: PaymentNotification) {
+    async enqueue(notification: PaymentNotification | RefundNotification) {
       await client.send(
         new SendMessageCommand({
           QueueUrl: queueUrl,

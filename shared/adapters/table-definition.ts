@@ -8,6 +8,7 @@
  *   EVENT#<provider>#<eventId> / EVENT  a provider notification already applied     (TTL)
  *   OUTBOX#<id>          / OUTBOX    domain events committed but not yet published
  *   CUSTOMER#<customerId> / CUSTOMER  the customer's count of pending orders (capped on create)
+ *   REFUND#<refundId>    / REFUND    a refund with its log (its payment lists it in refundIds)
  */
 export const TABLE = {
   partitionKey: 'pk',
@@ -16,7 +17,7 @@ export const TABLE = {
   ttlAttribute: 'expiresAtEpoch',
   /**
    * Sparse index of work the sweeper must do, ordered by when: open payments (by their next
-   * reminder / provider query / expiry), pending orders with no open payment (by when they became
+   * reminder / provider query / expiry), open refunds (by their next provider call), pending orders with no open payment (by when they became
    * unpaid) and unpublished outbox entries. Items leave it by having the two attributes removed,
    * so the sweeper never scans the table.
    */
@@ -28,6 +29,7 @@ export const TABLE = {
 /** Open payments and unpaid orders are spread over a few index partitions each so no single key runs hot. */
 export const OPEN_PAYMENT_SHARDS = 4;
 export const UNPAID_ORDER_SHARDS = 4;
+export const OPEN_REFUND_SHARDS = 4;
 export const OUTBOX_SHARD = 'OUTBOX';
 
 /** Every key attribute is a string. */

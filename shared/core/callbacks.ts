@@ -1,6 +1,7 @@
-import { isRefundNotification, type PaymentNotification } from '../domain/notification';
+import { isRefundNotification, type PaymentNotification, type RefundNotification } from '../domain/notification';
 import { PAYMENT_METHODS, type Payment, type PaymentMethod } from '../domain/payment';
 import type { CallbackVerification, ProviderReply, RawCallback, RejectionReason } from '../providers/types';
+import { matchesRefundPayment } from './refund-notifications';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { matchesPayment } from './notifications';
@@ -20,13 +21,6 @@ const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'x-api-key']);
 const SIGNATURE_FAILURES: ReadonlySet<RejectionReason> = new Set(['bad_signature', 'unknown_key', 'decrypt_failed']);
 
 const notFound: ProviderReply = { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'UNKNOWN_PROVIDER', message: 'No such provider' } }) };
-
-/** No refund core yet: a verified refund notification is refused like any event we do not act on. */
-function refusingRefunds(verification: CallbackVerification): CallbackVerification<PaymentNotification> {
-  if (!verification.ok) return verification;
-  const { notification } = verification;
-  return isRefundNotification(notification) ? { ok: false, reason: 'unsupported_event', detail: 'refund notifications are not handled yet' } : { ok: true, notification };
-}
 
 /**
  * A provider's callback: verify, check it against our payment, archive it, enqueue it, and only
@@ -51,16 +45,22 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
   }
 
   const now = deps.clock.now();
-  let verification = refusingRefunds(provider.verifyCallback(callback, now));
+  let verification: CallbackVerification = provider.verifyCallback(callback, now);
   if (verification.ok) {
     const { notification } = verification;
     try {
-      // The signature proves who sent it; the amount must also be what this payment asked for.
-      // Checked by the archive's own transaction (no read first): a mismatch archives nothing.
-      await deps.repo.commit([{ kind: 'checkPaymentMatches', notification }, archiveWrite(providerId, notification, callback, now)]);
-      await deps.queue.enqueue(notification);
+      // The signature proves who sent it; the amount must also be what this payment asked for (a
+      // refund: no more than it). A payment notification is checked by the archive's own
+      // transaction (no read first: a mismatch archives nothing); a refund against the payment read.
+      const refundRefusal = isRefundNotification(notification) ? await refundMismatch(deps, notification) : undefined;
+      if (refundRefusal) verification = refundRefusal;
+      else {
+        const check: Write[] = isRefundNotification(notification) ? [] : [{ kind: 'checkPaymentMatches', notification }];
+        await deps.repo.commit([...check, archiveWrite(providerId, notification, callback, now)]);
+        await deps.queue.enqueue(notification);
+      }
     } catch (error) {
-      if (error instanceof PaymentMismatchError) verification = mismatchRejection(notification, error.payment);
+      if (error instanceof PaymentMismatchError && !isRefundNotification(notification)) verification = mismatchRejection(notification, error.payment);
       else {
         deps.metrics.count(Metric.CallbackEnqueueFailed, 1, dims);
         deps.logger.error('callback not enqueued; asking the provider to retry', { provider: providerId, eventId: notification.eventId, error: String(error) });
@@ -93,7 +93,16 @@ function mismatchRejection(notification: PaymentNotification, payment: Payment):
   return { ok: false, reason: match === 'ok' ? 'amount_mismatch' : match, detail: `${match} for ${payment.paymentId}` };
 }
 
-function archiveWrite(provider: PaymentMethod, notification: PaymentNotification, callback: RawCallback, now: Date): Write {
+/** A refund may not be for more than its payment, nor name a payment of another provider. */
+async function refundMismatch(deps: Deps, notification: RefundNotification): Promise<CallbackVerification | undefined> {
+  const payment = await deps.repo.getPayment(notification.paymentId);
+  const match = payment ? matchesRefundPayment(notification, payment) : 'ok';
+  if (match === 'ok') return undefined;
+  if (match === 'method_mismatch') return { ok: false, reason: 'unknown_payment', detail: 'payment belongs to another provider' };
+  return { ok: false, reason: match, detail: `${match} for ${notification.paymentId}` };
+}
+
+function archiveWrite(provider: PaymentMethod, notification: PaymentNotification | RefundNotification, callback: RawCallback, now: Date): Write {
   return {
     kind: 'archiveCallback',
     record: {

@@ -1,4 +1,5 @@
 import type { PaymentMethod } from '../domain/payment';
+import type { RefundPolicy } from '../domain/refund';
 import type { PaymentProvider } from '../providers/types';
 import type { Metrics } from './metric-names';
 import type { Clock, EventPublisher, NotificationQueue, PaymentTimingConfig, Repository } from './ports';
@@ -42,6 +43,7 @@ export interface Deps {
   timing: PaymentTimingConfig;
   sweeper: SweeperConfig;
   orders: OrderPolicy;
+  refunds: RefundPolicy;
   /** Public base URL of this API, for provider notify URLs (`<base>/api/payments/callback/<provider>`). */
   publicBaseUrl: string;
   /**

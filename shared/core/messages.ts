@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { CURRENCY, isFen } from '../domain/money';
-import { NOTIFICATION_OUTCOMES, type PaymentNotification } from '../domain/notification';
+import { NOTIFICATION_OUTCOMES, type PaymentNotification, REFUND_OUTCOMES, type RefundNotification } from '../domain/notification';
 import { PAYMENT_METHODS } from '../domain/payment';
 
 /** The queue message contract between the callback function and the worker. */
@@ -17,6 +17,29 @@ export const PaymentNotificationMessage = z.object({
   via: z.enum(['callback', 'query']),
 }) satisfies z.ZodType<PaymentNotification>;
 
-export function parseNotificationMessage(body: string): PaymentNotification {
-  return PaymentNotificationMessage.parse(JSON.parse(body));
+const fen = z.number().refine(isFen, 'amount must be integer fen');
+
+export const RefundNotificationMessage = z.object({
+  type: z.literal('refund'),
+  provider: z.enum(PAYMENT_METHODS),
+  eventId: z.string().min(1),
+  refundId: z.string().min(1).optional(),
+  paymentId: z.string().min(1),
+  providerRefundId: z.string().optional(),
+  providerTransactionId: z.string().optional(),
+  outcome: z.enum(REFUND_OUTCOMES),
+  amount: fen,
+  paymentAmount: fen.optional(),
+  refundedTotal: fen.optional(),
+  currency: z.literal(CURRENCY),
+  occurredAt: z.string(),
+  providerStatus: z.string(),
+  via: z.enum(['callback', 'query']),
+}) satisfies z.ZodType<RefundNotification>;
+
+/** A queued payment or refund notification (a refund one carries `type: "refund"`). */
+export function parseNotificationMessage(body: string): PaymentNotification | RefundNotification {
+  const message: unknown = JSON.parse(body);
+  const isRefund = typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'refund';
+  return isRefund ? RefundNotificationMessage.parse(message) : PaymentNotificationMessage.parse(message);
 }

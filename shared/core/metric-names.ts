@@ -39,6 +39,18 @@ export const Metric = {
   SweeperLagSeconds: 'SweeperLagSeconds',
   SweeperHandled: 'SweeperHandled',
   PaymentsInFlight: 'PaymentsInFlight',
+  RefundRequested: 'RefundRequested',
+  RefundSucceeded: 'RefundSucceeded',
+  /** Alarmed: a refund the provider refused or closed; the money is still with us. */
+  RefundFailed: 'RefundFailed',
+  /** Alarmed: the provider could not pay a refund back; a person must settle it. */
+  RefundAbnormal: 'RefundAbnormal',
+  /** Alarmed: a refund made outside this service (a provider console), recorded from its notification. */
+  ExternalRefund: 'ExternalRefund',
+  /** Alarmed: open refunds older than a day, counted by the sweeper. */
+  RefundsStuck: 'RefundsStuck',
+  RefundCallFailed: 'RefundCallFailed',
+  RefundQueryFailed: 'RefundQueryFailed',
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 

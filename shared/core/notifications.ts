@@ -8,6 +8,8 @@ import { orderChangeWrites } from './order-writes';
 import { commitWithEvents, publishOutboxEntry } from './outbox';
 import { closeAtProvider } from './payments';
 import { NotificationAlreadyAppliedError, type Write } from './ports';
+import { automaticRefunds } from './refunds';
+import { refundEvent } from '../domain/refund';
 
 /** Dedupe records outlive every provider's retry window (WeChat ~24 h, Alipay ~25 h, Stripe 3 days). */
 export const DEDUPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -110,16 +112,22 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
     return 'ignored';
   }
   if (settlement.kind === 'extra_capture') {
-    // Money taken twice: kept on the payment with refundRequired; the refunds feature pays it back.
-    await commitWithEvents(deps, [dedupe('extra_capture'), { kind: 'updatePayment', before: payment, after: settlement.payment }], settlement.events, outboxIdOf(notification));
+    // Money taken twice: kept on the payment with refundRequired, and refunded by itself (one refund per capture).
+    const refunding = automaticRefunds(deps, settlement.payment, order.paidByPaymentId, now);
+    const writes: Write[] = [dedupe('extra_capture'), { kind: 'updatePayment', before: payment, after: refunding.payment }, ...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund }))];
+    await commitWithEvents(deps, writes, [...settlement.events, ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund))], outboxIdOf(notification));
     deps.metrics.count(Metric.DuplicatePayment, 1, { provider: notification.provider });
+    countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
     deps.logger.error('provider captured a succeeded payment again; refund required', { paymentId: payment.paymentId, capture: settlement.capture });
     return 'extra_capture';
   }
 
-  const writes: Write[] = [dedupe('applied'), { kind: 'updatePayment', before: payment, after: settlement.payment }];
+  // A late or duplicate payment the order cannot use is refunded by itself, recorded in this same transaction.
+  const refunding = automaticRefunds(deps, settlement.payment, (settlement.order ?? order).paidByPaymentId, now);
+  const writes: Write[] = [dedupe('applied'), { kind: 'updatePayment', before: payment, after: refunding.payment }];
+  writes.push(...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund })));
   if (settlement.order) writes.push(...orderChangeWrites(order, settlement.order));
-  const events: DomainEvent[] = [...settlement.events];
+  const events: DomainEvent[] = [...settlement.events, ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund))];
   const superseded = settlement.supersededPaymentId ? await deps.repo.getPayment(settlement.supersededPaymentId) : undefined;
   const supersededOrder = settlement.order ?? order;
   if (superseded && (superseded.status === 'init' || superseded.status === 'processing')) {
@@ -134,6 +142,7 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
   if (superseded?.status === 'processing') await closeAtProvider(deps, superseded, now).catch(() => undefined);
 
   const dims = { provider: notification.provider };
+  countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
   deps.metrics.count(statusMetric[settlement.payment.status] ?? Metric.NotificationApplied, 1, dims);
   if (settlement.late) deps.metrics.count(Metric.LatePayment, 1, dims);
   if (settlement.duplicate || settlement.refundRequired) deps.metrics.count(Metric.DuplicatePayment, 1, dims);
@@ -141,6 +150,10 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
     deps.logger.warn('late or duplicate payment applied', { paymentId: payment.paymentId, from: payment.status, refundRequired: settlement.refundRequired });
   }
   return 'applied';
+}
+
+function countAutomaticRefunds(deps: Deps, count: number, provider: string): void {
+  if (count > 0) deps.metrics.count(Metric.RefundRequested, count, { provider, origin: 'auto' });
 }
 
 const statusMetric: Partial<Record<Payment['status'], (typeof Metric)[keyof typeof Metric]>> = {

@@ -23,6 +23,7 @@ import { commitSize, commitWithEvents } from './outbox';
 import { closeAtProvider } from './payments';
 import { MAX_WRITES_PER_COMMIT, type Write } from './ports';
 import { decideAgainOnStale } from './stale';
+import { refundView } from './refunds';
 import { type OrderView, orderView, type PaymentView, paymentView } from './views';
 
 export interface OrderResult {
@@ -143,8 +144,9 @@ export async function loadOwnOrder(deps: Deps, customerId: string, orderId: stri
 export async function getOrder(deps: Deps, customerId: string, orderId: string) {
   const order = await loadOwnOrder(deps, customerId, orderId);
   const payments = await deps.repo.getPayments(order.paymentIds);
+  const refunds = await deps.repo.getRefunds(payments.flatMap((payment) => payment.refundIds ?? []));
   const now = deps.clock.now();
-  return { order: orderView(order), payments: payments.map((payment) => paymentView(payment, now)) };
+  return { order: orderView(order), payments: payments.map((payment) => paymentView(payment, now)), refunds: refunds.map(refundView) };
 }
 
 export interface AddPaymentInput {

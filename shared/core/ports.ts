@@ -1,8 +1,9 @@
 import { DomainError } from '../domain/errors';
 import type { DomainEvent } from '../domain/events';
-import type { PaymentNotification } from '../domain/notification';
+import type { PaymentNotification, RefundNotification } from '../domain/notification';
 import type { Order, Product } from '../domain/order';
 import type { Payment } from '../domain/payment';
+import type { Refund } from '../domain/refund';
 import type { ProviderName } from '../providers/types';
 
 /**
@@ -91,7 +92,21 @@ export type Write =
    * Writes nothing: the transaction holds only if the notification's payment is absent or asked
    * for this provider, currency and amount (else PaymentMismatchError with the payment as stored).
    */
-  | { kind: 'checkPaymentMatches'; notification: PaymentNotification };
+  | { kind: 'checkPaymentMatches'; notification: PaymentNotification }
+  | { kind: 'createRefund'; refund: Refund }
+  /** Replaces the refund, conditional on the version that was read. */
+  | { kind: 'updateRefund'; before: Refund; after: Refund }
+  /**
+   * Reserves a refund's amount on its payment without a read-modify-write race: conditional on
+   * the payment being succeeded, on `refundReserved + amount <= amount` and on fewer than `limit`
+   * refunds, so racing refunds can never reserve more than was paid. Bumps the version.
+   */
+  | { kind: 'reserveRefund'; paymentId: string; paymentAmount: number; refundId: string; amount: number; limit: number; now: string }
+  /**
+   * Takes the payment's turn to call its provider about a refund: conditional on the last call
+   * being at least `spacingSeconds` ago (refunds of one payment reach the provider one at a time).
+   */
+  | { kind: 'claimRefundCall'; paymentId: string; now: string; spacingSeconds: number };
 
 export interface Page<T> {
   items: T[];
@@ -111,6 +126,10 @@ export interface Repository {
   getOrder(orderId: string): Promise<Order | undefined>;
   getPayment(paymentId: string): Promise<Payment | undefined>;
   getPayments(paymentIds: readonly string[]): Promise<Payment[]>;
+  getRefund(refundId: string): Promise<Refund | undefined>;
+  getRefunds(refundIds: readonly string[]): Promise<Refund[]>;
+  /** Open refunds whose next provider call is at or before `dueBy`. */
+  findDueRefunds(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Refund>>;
 
   getIdempotencyRecord(customerId: string, key: string): Promise<IdempotencyRecord | undefined>;
   getNotificationRecord(provider: ProviderName, eventId: string): Promise<DedupeRecord | undefined>;
@@ -139,7 +158,7 @@ export interface Repository {
 
 export interface NotificationQueue {
   /** Resolves only once the queue has durably accepted the message. */
-  enqueue(notification: PaymentNotification): Promise<void>;
+  enqueue(notification: PaymentNotification | RefundNotification): Promise<void>;
 }
 
 /** An event the bus did not take. */
@@ -176,6 +195,26 @@ export class IdempotencyRecordExistsError extends DomainError {
 export class PaymentMismatchError extends DomainError {
   constructor(readonly payment: Payment) {
     super('PAYMENT_MISMATCH', `Notification does not match payment ${payment.paymentId}`);
+  }
+}
+
+/** The payment's refundable amount, status or refund count did not allow this reservation (the payment as it is now). */
+export class RefundReservationRefusedError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    readonly current?: Record<string, unknown>,
+  ) {
+    super('REFUND_RESERVATION_REFUSED', `Payment ${paymentId} no longer allows this refund`);
+  }
+}
+
+/** Another refund of the payment reached its provider less than the spacing ago. */
+export class RefundCallSpacedError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    readonly lastCallAt?: string,
+  ) {
+    super('REFUND_CALL_SPACED', `A refund of payment ${paymentId} was sent at ${lastCallAt}; the next must wait`);
   }
 }
 

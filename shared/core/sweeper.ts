@@ -10,6 +10,8 @@ import { applyNotification } from './notifications';
 import { orderChangeWrites } from './order-writes';
 import { commitWithEvents, relayOutbox } from './outbox';
 import { providerFor } from './payments';
+import { queryRefund, sendRefund } from './refunds';
+import type { Refund } from '../domain/refund';
 import type { Page } from './ports';
 import { type LaneTask, WorkLanes } from './work-lanes';
 
@@ -24,10 +26,24 @@ const NO_PROVIDER_LANE = 'no-provider';
 const READ_AHEAD_PAGES = 10;
 /** How long past its budget a run waits for calls in flight (not for hung ones) so that it can report them. */
 export const IN_FLIGHT_GRACE_MS = 5_000;
+/** An open refund older than this is counted as stuck (alarmed): bank refunds take days, most take minutes. */
+export const REFUND_STUCK_MS = 24 * 60 * 60 * 1000;
 /** A failed provider close is retried on the next run after this long. */
 const CLOSE_RETRY_MS = 60_000;
 
-export type SweepAction = 'expired' | 'reminded' | 'rescued' | 'settled' | 'parked' | 'queried' | 'close_failed' | 'order_cancelled' | 'waiting' | 'skipped';
+export type SweepAction =
+  | 'expired'
+  | 'reminded'
+  | 'rescued'
+  | 'settled'
+  | 'parked'
+  | 'queried'
+  | 'close_failed'
+  | 'order_cancelled'
+  | 'refund_sent'
+  | 'refund_queried'
+  | 'waiting'
+  | 'skipped';
 
 export interface SweepReport {
   handled: number;
@@ -65,11 +81,16 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
       ),
   });
   const unpaidSince = new Date(now.getTime() - deps.orders.unpaidCancelMinutes * 60_000);
+  let stuckRefunds = 0;
   try {
     const moreDue = await Promise.all([
       feed(deps, lanes, (cursor) => deps.repo.findDuePayments(now, { limit: deps.sweeper.batchSize, cursor }), (payment) => {
         const lane = providerLookDue(payment, now) ? payment.method : NO_PROVIDER_LANE;
         lanes.add(lane, task(dueAt(payment), { paymentId: payment.paymentId }, () => handleDuePayment(deps, payment, now)));
+      }),
+      feed(deps, lanes, (cursor) => deps.repo.findDueRefunds(now, { limit: deps.sweeper.batchSize, cursor }), (refund) => {
+        if (refund.createdAt <= new Date(now.getTime() - REFUND_STUCK_MS).toISOString()) stuckRefunds++;
+        lanes.add(refund.method, task(refund.nextAttemptAt ?? refund.updatedAt, { refundId: refund.refundId }, () => handleDueRefund(deps, refund, now)));
       }),
       feed(deps, lanes, (cursor) => deps.repo.findUnpaidOrders(unpaidSince, { limit: deps.sweeper.batchSize, cursor }), (order) => {
         const dueAt = unpaidCancelAt(order, deps.orders.unpaidCancelMinutes) ?? order.updatedAt;
@@ -86,6 +107,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   }
 
   await recordPaymentsInFlight(deps);
+  deps.metrics.observe(Metric.RefundsStuck, stuckRefunds, 'Count');
   deps.metrics.count(Metric.SweeperHandled, report.handled);
   deps.metrics.observe(Metric.SweeperLagSeconds, report.lagSeconds, 'Seconds');
   deps.logger.info('sweep finished', { ...report });
@@ -127,6 +149,21 @@ async function cancelUnpaidOrder(deps: Deps, order: Order, now: Date): Promise<S
   }
   deps.metrics.count(Metric.OrdersCancelled, 1, { reason: 'unpaid' });
   return 'order_cancelled';
+}
+
+/**
+ * An open refund whose time has come: a pending one is sent (again, under the same id: one refund
+ * at the provider however often), a processing or abnormal one is queried. Never ended on a local timer.
+ */
+async function handleDueRefund(deps: Deps, refund: Refund, now: Date): Promise<SweepAction> {
+  const current = await deps.repo.getRefund(refund.refundId);
+  if (!current?.nextAttemptAt || current.nextAttemptAt > now.toISOString()) return 'skipped';
+  if (current.status === 'pending') {
+    await sendRefund(deps, current);
+    return 'refund_sent';
+  }
+  await queryRefund(deps, current);
+  return 'refund_queried';
 }
 
 const dueAt = (payment: Payment) => nextSweepAt(payment) ?? payment.expiresAt;

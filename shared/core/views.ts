@@ -14,6 +14,8 @@ export function orderView(order: Order) {
     updatedAt: order.updatedAt,
     ...(order.openPaymentId ? { openPaymentId: order.openPaymentId } : {}),
     ...(order.paidAt ? { paidAt: order.paidAt, paidByPaymentId: order.paidByPaymentId } : {}),
+    ...(order.refundedAmount ? { refundedAmount: order.refundedAmount } : {}),
+    ...(order.refundedAt ? { refundedAt: order.refundedAt } : {}),
     ...(order.cancelledAt ? { cancelledAt: order.cancelledAt, ...(order.cancelReason ? { cancelReason: order.cancelReason } : {}) } : {}),
   };
 }
@@ -35,6 +37,7 @@ export function paymentView(payment: Payment, now: Date) {
     ...(payment.providerTransactionId ? { providerTransactionId: payment.providerTransactionId } : {}),
     ...(payment.latePayment ? { latePayment: true } : {}),
     ...(payment.refundRequired ? { refundRequired: true } : {}),
+    ...(payment.refundedAmount ? { refundedAmount: payment.refundedAmount } : {}),
     ...(payment.needsReview ? { needsReview: true } : {}),
     logs: payment.logs,
   };

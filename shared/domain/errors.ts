@@ -38,7 +38,7 @@ export class OutOfStockError extends DomainError {
 }
 
 export class NotFoundError extends DomainError {
-  constructor(readonly entity: 'order' | 'payment' | 'product', readonly id: string) {
+  constructor(readonly entity: 'order' | 'payment' | 'product' | 'refund', readonly id: string) {
     super(`${entity.toUpperCase()}_NOT_FOUND`, `No ${entity} ${id}`, { [`${entity}Id`]: id });
   }
 }
@@ -50,7 +50,7 @@ export class AlreadyExistsError extends DomainError {
 }
 
 export class InvalidTransitionError extends DomainError {
-  constructor(readonly entity: 'payment' | 'order', readonly from: string, readonly to: string) {
+  constructor(readonly entity: 'payment' | 'order' | 'refund', readonly from: string, readonly to: string) {
     super('INVALID_TRANSITION', `A ${entity} cannot go from ${from} to ${to}`, { entity, from, to });
   }
 }
@@ -100,5 +100,47 @@ export class PaymentUnderReviewError extends DomainError {
 export class IdempotencyKeyReusedError extends DomainError {
   constructor() {
     super('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body');
+  }
+}
+
+/** A refund asked of a payment that holds no money to give back (not succeeded). */
+export class PaymentNotRefundableError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    status: string,
+  ) {
+    super('PAYMENT_NOT_REFUNDABLE', `Payment ${paymentId} is ${status}; only a succeeded payment can be refunded`, { paymentId, status });
+  }
+}
+
+export class RefundExceedsRefundableError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    requested: number,
+    refundable: number,
+  ) {
+    super('REFUND_EXCEEDS_REFUNDABLE', `Payment ${paymentId} has ${refundable} fen left to refund, not ${requested}`, {
+      paymentId,
+      requested,
+      refundableAmount: refundable,
+    });
+  }
+}
+
+export class RefundWindowClosedError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    closedAt: string,
+  ) {
+    super('REFUND_WINDOW_CLOSED', `Payment ${paymentId} can no longer be refunded: its refund window closed at ${closedAt}`, { paymentId, closedAt });
+  }
+}
+
+export class RefundLimitReachedError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    limit: number,
+  ) {
+    super('REFUND_LIMIT_REACHED', `Payment ${paymentId} already has ${limit} refunds, the most a provider accepts`, { paymentId, limit });
   }
 }

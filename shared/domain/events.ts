@@ -14,6 +14,11 @@ export const DOMAIN_EVENT_TYPES = [
   'OrderCancelled',
   'LatePaymentReceived',
   'DuplicatePaymentDetected',
+  'RefundRequested',
+  'RefundSucceeded',
+  'RefundFailed',
+  'RefundAbnormal',
+  'OrderRefunded',
 ] as const;
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
 

@@ -4,4 +4,5 @@ export * from './money';
 export * from './notification';
 export * from './order';
 export * from './payment';
+export * from './refund';
 export * from './settlement';

@@ -2,13 +2,15 @@ import { InvalidTransitionError, UnknownProductError, ValidationError } from './
 import { CURRENCY, type Currency, type Fen, multiplyFen, sumFen } from './money';
 import type { PaymentStatus } from './payment';
 
-export const ORDER_STATUSES = ['pending', 'paid', 'cancelled'] as const;
+export const ORDER_STATUSES = ['pending', 'paid', 'cancelled', 'refunded'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   pending: ['paid', 'cancelled'],
-  paid: [],
+  /** Its paid amount wholly refunded (see refundEnded in ./refund). */
+  paid: ['refunded'],
   cancelled: [],
+  refunded: [],
 };
 
 export interface Product {
@@ -48,6 +50,9 @@ export interface Order {
   unpaidSince?: string;
   cancelledAt?: string;
   cancelReason?: OrderCancelReason;
+  /** Refunded of what its paying payment took. */
+  refundedAmount?: Fen;
+  refundedAt?: string;
   version: number;
 }
 

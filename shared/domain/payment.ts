@@ -59,6 +59,16 @@ export interface Payment {
    */
   needsReview?: boolean;
   reviewReason?: string;
+  /**
+   * Refunds: every one of this payment's refunds (extra captures' included), oldest first; the
+   * sum of those not failed against its own transaction (reserved before any provider call, so
+   * never above `amount`); and the sum of those that succeeded.
+   */
+  refundIds?: string[];
+  refundReserved?: Fen;
+  refundedAmount?: Fen;
+  /** When a refund of this payment was last sent to the provider (refunds are spaced, see RefundPolicy). */
+  refundCallAt?: string;
   /** Optimistic-concurrency counter: every write is conditional on it. */
   version: number;
   logs: PaymentLogEntry[];
@@ -74,6 +84,8 @@ export interface ExtraCapture {
   capturedAt: string;
   /** The provider notification that reported it. */
   eventId?: string;
+  /** The refund giving it back, once one is under way. */
+  refundId?: string;
 }
 
 /**

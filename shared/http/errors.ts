@@ -17,6 +17,7 @@ export const API_ERROR_STATUS = {
   ORDER_NOT_FOUND: 404,
   PAYMENT_NOT_FOUND: 404,
   PRODUCT_NOT_FOUND: 404,
+  REFUND_NOT_FOUND: 404,
   /** A callback for a provider that is not one of ours, or not configured here. */
   UNKNOWN_PROVIDER: 404,
   OUT_OF_STOCK: 409,
@@ -30,6 +31,10 @@ export const API_ERROR_STATUS = {
   STALE_STATE: 409,
   ALREADY_EXISTS: 409,
   IDEMPOTENCY_KEY_REUSED: 409,
+  PAYMENT_NOT_REFUNDABLE: 409,
+  REFUND_EXCEEDS_REFUNDABLE: 409,
+  REFUND_WINDOW_CLOSED: 409,
+  REFUND_LIMIT_REACHED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   /** Another refusal of the body parser (middy). */

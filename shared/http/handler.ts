@@ -48,6 +48,8 @@ export interface RouteSpec<Body extends z.ZodType, Params extends z.ZodType> {
 export interface RouteInput<Body, Params> {
   deps: Deps;
   customerId: string;
+  /** The token carries the admin scope: routes open to customers show an admin anyone's records. */
+  isAdmin: boolean;
   body: Body;
   params: Params;
   event: HttpEvent;
@@ -74,7 +76,7 @@ export function httpRoute<Body extends z.ZodType = z.ZodUndefined, Params extend
       const customerId = identify(event, auth);
       const body = (spec.body ?? z.undefined()).parse(event.body ?? undefined) as z.infer<Body>;
       const params = (spec.params ?? z.undefined()).parse(spec.params ? event.pathParameters ?? {} : undefined) as z.infer<Params>;
-      const input = { deps, customerId, body, params, event, remember: (() => []) as Remember };
+      const input = { deps, customerId, isAdmin: scopesOf(event).includes(ADMIN_SCOPE), body, params, event, remember: (() => []) as Remember };
       const key = event.headers['idempotency-key'];
       if (!spec.idempotent || !key) return respond({ statusCode: successStatus, body: await run(input) });
       const scope = { customerId, key: validateKey(key), fingerprint: fingerprint(`${event.requestContext.http.method} ${event.rawPath}`, body), successStatus };

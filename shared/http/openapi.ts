@@ -16,6 +16,9 @@ import {
   PaymentSchema,
   ProductListSchema,
   ProductSchema,
+  RefundEnvelopeSchema,
+  RefundListSchema,
+  RefundSchema,
   TimestampSchema,
 } from './response-schemas';
 import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from './routes';
@@ -70,6 +73,9 @@ const RESPONSE_COMPONENTS = {
   CancelledOrder: CancelledOrderSchema,
   PaymentCheckout: PaymentCheckoutSchema,
   ProductList: ProductListSchema,
+  Refund: RefundSchema,
+  RefundEnvelope: RefundEnvelopeSchema,
+  RefundList: RefundListSchema,
   Error: ErrorSchema,
 } satisfies Record<string, z.ZodType>;
 type ResponseComponent = keyof typeof RESPONSE_COMPONENTS;
@@ -86,6 +92,9 @@ const SUCCESS_BODY: Readonly<Record<string, ResponseComponent>> = {
   'get-payment': 'Payment',
   'start-payment': 'PaymentCheckout',
   'cancel-payment': 'Payment',
+  'refund-payment': 'RefundEnvelope',
+  'list-refunds': 'RefundList',
+  'get-refund': 'RefundEnvelope',
 };
 
 /** Routes that do not speak our JSON contract: documented by hand below. */

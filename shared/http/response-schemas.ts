@@ -2,7 +2,8 @@ import * as z from 'zod';
 import { CURRENCY, MAX_AMOUNT_FEN } from '../domain/money';
 import { ORDER_CANCEL_REASONS, ORDER_STATUSES } from '../domain/order';
 import { PAYMENT_STATUSES, type TransitionSource } from '../domain/payment';
-import { OrderId, PaymentId, PaymentMethodSchema, Sku } from './schemas';
+import { REFUND_STATUSES } from '../domain/refund';
+import { OrderId, PaymentId, PaymentMethodSchema, RefundId, Sku } from './schemas';
 
 /**
  * The public response bodies, for the OpenAPI document. They describe what orderView and
@@ -35,6 +36,8 @@ export const OrderSchema = z.object({
   paidByPaymentId: PaymentId.optional(),
   cancelledAt: TimestampSchema.optional(),
   cancelReason: z.enum(ORDER_CANCEL_REASONS).optional().describe('customer: cancelled by the customer; unpaid: no payment was open for too long'),
+  refundedAmount: Fen.optional().describe('Refunded of what its paying payment took, once any was'),
+  refundedAt: TimestampSchema.optional().describe('When its paid amount was wholly refunded (status refunded)'),
 });
 
 const PaymentStatusSchema = z.enum(PAYMENT_STATUSES);
@@ -65,6 +68,7 @@ export const PaymentSchema = z.object({
   providerTransactionId: z.string().optional(),
   latePayment: z.literal(true).optional().describe('The provider confirmed success after the payment had ended'),
   refundRequired: z.literal(true).optional().describe('Money was taken but the order could not use it'),
+  refundedAmount: Fen.optional().describe('Refunded so far, once any was'),
   needsReview: z.literal(true).optional().describe('Held for our staff (the provider reported another amount): it keeps its status and cannot be replaced or cancelled until they resolve it'),
   logs: z.array(PaymentLogEntrySchema).describe('Every status change, oldest first'),
 });
@@ -76,8 +80,30 @@ export const ProductSchema = z.object({
   stock: z.int().min(0),
 });
 
+export const RefundSchema = z.object({
+  refundId: RefundId,
+  paymentId: PaymentId,
+  orderId: OrderId,
+  amount: Fen,
+  currency: z.literal(CURRENCY),
+  status: z.enum(REFUND_STATUSES).describe('pending: recorded, the provider not yet sure to have it; processing: accepted; abnormal: a person must settle it'),
+  reason: z.string().optional(),
+  providerRefundId: z.string().optional(),
+  createdAt: TimestampSchema,
+  updatedAt: TimestampSchema,
+  succeededAt: TimestampSchema.optional(),
+  failureReason: z.string().optional(),
+  external: z.literal(true).optional().describe('Made outside this service (a provider console), recorded from its notification'),
+});
+export const RefundEnvelopeSchema = z.object({ refund: RefundSchema });
+export const RefundListSchema = z.object({
+  refunds: z.array(RefundSchema).describe('Oldest first'),
+  refundedAmount: Fen,
+  refundableAmount: Fen.describe('The amount less every refund not failed'),
+});
+
 export const OrderAndPaymentSchema = z.object({ order: OrderSchema, payment: PaymentSchema });
-export const OrderWithPaymentsSchema = z.object({ order: OrderSchema, payments: z.array(PaymentSchema).describe('Oldest first') });
+export const OrderWithPaymentsSchema = z.object({ order: OrderSchema, payments: z.array(PaymentSchema).describe('Oldest first'), refunds: z.array(RefundSchema).describe('Of all its payments') });
 export const OrderBatchSchema = z.object({ results: z.array(OrderAndPaymentSchema).describe('In the order of the request') });
 export const CancelledOrderSchema = z.object({ order: OrderSchema });
 export const PaymentCheckoutSchema = z.object({ payment: PaymentSchema, payUrl: z.string() });

@@ -6,6 +6,8 @@ import {
   CreateProductBody,
   OrderParams,
   PaymentParams,
+  RefundParams,
+  RefundPaymentBody,
   StartPaymentBody,
 } from './schemas';
 
@@ -68,6 +70,9 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/api/payments/{paymentId}', fn: 'get-payment', auth: 'customer', access: READ_ONLY, summary: 'A payment (reads expired once past its expiry)', params: PaymentParams },
   { method: 'POST', path: '/api/payments/{paymentId}/start', fn: 'start-payment', auth: 'customer', access: CALLS_PROVIDERS, summary: 'Create the provider checkout; returns the pay URL', params: PaymentParams, body: StartPaymentBody },
   { method: 'POST', path: '/api/payments/{paymentId}/cancel', fn: 'cancel-payment', auth: 'customer', access: CALLS_PROVIDERS, summary: 'Give up a payment; the order stays pending', params: PaymentParams },
+  { method: 'POST', path: '/api/payments/{paymentId}/refunds', fn: 'refund-payment', auth: 'admin', access: CALLS_PROVIDERS, summary: 'Refund (part of) a succeeded payment (admin scope)', params: PaymentParams, body: RefundPaymentBody, successStatus: 201, idempotent: true },
+  { method: 'GET', path: '/api/payments/{paymentId}/refunds', fn: 'list-refunds', auth: 'customer', access: READ_ONLY, summary: "A payment's refunds, refunded and refundable amounts", params: PaymentParams },
+  { method: 'GET', path: '/api/refunds/{refundId}', fn: 'get-refund', auth: 'customer', access: READ_ONLY, summary: 'A refund', params: RefundParams },
   {
     method: 'POST',
     path: '/api/payments/callback/{provider}',

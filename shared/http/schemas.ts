@@ -12,6 +12,8 @@ export const PaymentMethodSchema = z.enum(PAYMENT_METHODS);
 const Id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{22}$`), `not a ${prefix}_ id`);
 export const OrderId = Id('ord');
 export const PaymentId = Id('pay');
+/** Ours (`ref_`), or a refund made outside this service and recorded from its notification (`ext_`). */
+export const RefundId = z.string().regex(/^(ref_[0-9a-z]{22}|ext_[A-Za-z0-9_.:|*@-]{1,120})$/, 'not a refund id');
 export const TtlMinutes = z.int().min(1).max(24 * 60).describe('Narrows the payment TTL for this request (never beyond the deployment TTL)');
 
 export const OrderItemInput = z.strictObject({
@@ -46,5 +48,14 @@ export const CreateProductBody = z.strictObject({
   stock: z.int().min(0).max(1_000_000_000),
 });
 
+export const RefundPaymentBody = z
+  .strictObject({
+    amount: z.int().min(1).max(MAX_AMOUNT_FEN).optional().describe('Fen; default: everything still refundable'),
+    reason: z.string().min(1).max(80).optional().describe('Shown to the customer by some providers (WeChat: at most 80 characters)'),
+    restock: z.array(OrderItemInput).max(50).optional().describe('Items of the order to put back in stock when the refund succeeds'),
+  })
+  .default({});
+
 export const OrderParams = z.object({ orderId: OrderId });
+export const RefundParams = z.object({ refundId: RefundId });
 export const PaymentParams = z.object({ paymentId: PaymentId });

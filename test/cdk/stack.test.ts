@@ -334,7 +334,7 @@ describe('PaymentsStack', () => {
     for (const row of ours) expect(row.slice(2, 4)).toEqual(['service', 'payments']);
   });
 
-  it('alarms to the on-call topic on dead letters, duplicates, mismatches, oversized callbacks, undeliverable events, signature failures, worker errors, sweeper lag and close failures', () => {
+  it('alarms to the on-call topic on dead letters, duplicates, mismatches, oversized callbacks, undeliverable events, signature failures, worker errors, sweeper lag, close failures and refunds failed, abnormal, external or stuck', () => {
     const alarms = Object.values(stack.resources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
     const topic = { Ref: stack.only('AWS::SNS::Topic')[0] };
     const ours = [{ Name: 'service', Value: 'payments' }];
@@ -353,6 +353,10 @@ describe('PaymentsStack', () => {
       { MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: stack.logicalId(BACKGROUND_FUNCTIONS.worker.fn) } }], Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
       { MetricName: Metric.SweeperLagSeconds, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 300, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'breaching' },
       { MetricName: Metric.ProviderCloseFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 5, Period: 900, Statistic: 'Sum' },
+      { MetricName: Metric.RefundFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+      { MetricName: Metric.RefundAbnormal, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+      { MetricName: Metric.ExternalRefund, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+      { MetricName: Metric.RefundsStuck, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Maximum' },
     ];
     for (const want of expected) expect(alarms, want.MetricName).toContainEqual(expect.objectContaining({ ...want, AlarmActions: [topic] }));
 

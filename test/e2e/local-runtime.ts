@@ -5,6 +5,7 @@ import { freePort } from '../../local/dynamodb-emulator';
 import { type Runtime, startRuntime } from '../../local/runtime';
 import type { CustomerDecision } from '../../local/sandbox/server';
 import { createPaymentsClient, type PaymentsClient } from '../../shared/client/payments-client';
+import { ADMIN_SCOPE } from '../../shared/http/routes';
 
 /** Short enough that expiry, reminders, sweeps and callback retries happen within a test. */
 export const SHORT_SETTINGS = {
@@ -13,6 +14,7 @@ export const SHORT_SETTINGS = {
   SWEEP_INTERVAL_SECONDS: '1',
   SANDBOX_RETRY_DELAYS_MS: '100,200,500',
   LOCAL_VISIBILITY_TIMEOUT_SECONDS: '1',
+  REFUND_SPACING_SECONDS: '0',
 };
 
 /** Startup runs a JVM (DynamoDB Local): 10–30 s on a loaded two-core machine. */
@@ -23,19 +25,19 @@ export interface TestRuntime {
   dataDir: string;
   /** What the runtime logged, for a failing test's investigation. */
   logs: string[];
-  /** A bearer token for this customer from the runtime's dev issuer. */
-  tokenFor(customerId: string): Promise<string>;
+  /** A bearer token for this customer from the runtime's dev issuer (`admin`: with the payments:admin scope). */
+  tokenFor(customerId: string, admin?: boolean): Promise<string>;
   /** A client signed in as this customer. */
   clientFor(customerId: string): Promise<PaymentsClient>;
   stop(): Promise<void>;
 }
 
 /** `npm start` as a test runs it: a free port, a fresh in-memory database, its own data directory. */
-export async function startTestRuntime(): Promise<TestRuntime> {
+export async function startTestRuntime(settings: Record<string, string> = {}): Promise<TestRuntime> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'payments-e2e-'));
   const logs: string[] = [];
-  const runtime = await startRuntime({ port: await freePort(), dataDir, fresh: true, env: SHORT_SETTINGS, log: (line) => logs.push(line) });
-  const tokenFor = (customerId: string) => runtime.devIssuer.sign({ sub: customerId });
+  const runtime = await startRuntime({ port: await freePort(), dataDir, fresh: true, env: { ...SHORT_SETTINGS, ...settings }, log: (line) => logs.push(line) });
+  const tokenFor = (customerId: string, admin = false) => runtime.devIssuer.sign({ sub: customerId, ...(admin ? { scope: ADMIN_SCOPE } : {}) });
   return {
     runtime,
     dataDir,

@@ -420,29 +420,14 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
       callback: () => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: Buffer.from('{"trade_status":"TRADE_SUCCESS"}') }),
     },
     { provider: 'bank', reason: 'malformed', case: 'signed, but truncated JSON', callback: () => signedByBank('{"event_id":"evt_1","payment_id":') },
-    // Until the refund core exists, a genuine refund notification is refused like any event we do not act on.
-    {
-      provider: 'wechat',
-      reason: 'unsupported_event',
-      case: 'a genuine REFUND.SUCCESS',
-      callback: (payment) =>
-        wechatRefundNotification(
-          keys.wechat.sandbox,
-          wechatRefundResource(keys.wechat.sandbox, { out_trade_no: payment.paymentId, amount: { total: payment.amount, refund: 100, payer_total: payment.amount, payer_refund: 100 } }),
-          { now: env.clock.now() },
-        ),
-    },
-    {
-      provider: 'alipay',
-      reason: 'unsupported_event',
-      case: 'a genuine trade_status_sync carrying a refund',
-      callback: (payment) =>
-        signedNotification(
-          refundNotificationFields(keys.alipay.sandbox.appId, { out_trade_no: payment.paymentId, total_amount: fenToYuan(payment.amount), refund_fee: '1.00' }),
-          keys.alipay.sandbox.alipayPrivateKey,
-        ),
-    },
-    { provider: 'bank', reason: 'unsupported_event', case: 'a genuine refund.succeeded', callback: (payment) => signedByBank(bankRefundEventBody({ payment_id: payment.paymentId, amount: 100 })) },
+    // A refund notification is checked against the payment it names: never more than it.
+    ...refundCallbacks((payment) => payment.amount + 1).map(([provider, callback]) => ({
+      provider,
+      reason: 'amount_mismatch' as const,
+      case: 'a genuine refund notification for a payment of another amount',
+      alsoCounted: Metric.AmountMismatch,
+      callback,
+    })),
   ];
 
   it.each(cases)('$provider $reason: $case', async ({ provider, reason, alsoCounted, callback }) => {
@@ -460,6 +445,17 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
       expect(env.metrics.total(metric), metric).toBe(metric === alsoCounted ? 1 : 0);
     }
   });
+
+  it.each(refundCallbacks((payment) => payment.amount))(
+    '%s: a genuine refund notification is acknowledged and queued for the worker',
+    async (provider, callback) => {
+      const payment = await startedPayment(env, provider);
+      const reply = await receive(provider, callback(payment));
+      expect(reply.statusCode).toBeLessThan(300);
+      expect(await queueDepth(queues, queues.queueUrl)).toBe(1);
+      expect(env.metrics.total(Metric.CallbackRejected)).toBe(0);
+    },
+  );
 
   it('a callback for a provider we do not have: 404, nothing written', async () => {
     const payment = await startedPayment(env, 'bank');
@@ -563,3 +559,42 @@ it('metrics: callbacks received and accepted per provider, callback and worker l
     }
   }
 });
+
+/** Genuine refund notifications of 1 yuan for a payment, each provider's own, naming `paymentAmount` as the payment's amount. */
+function refundCallbacks(paymentAmount: (payment: Payment) => number): Array<[PaymentMethod, (payment: Payment) => RawCallback]> {
+  return [
+    [
+      'wechat',
+      (payment) =>
+        wechatRefundNotification(
+          keys.wechat.sandbox,
+          wechatRefundResource(keys.wechat.sandbox, {
+            out_trade_no: payment.paymentId,
+            amount: { total: paymentAmount(payment), refund: 100, payer_total: paymentAmount(payment), payer_refund: 100 },
+          }),
+          { now: env.clock.now() },
+        ),
+    ],
+    [
+      'alipay',
+      (payment) =>
+        signedNotification(
+          refundNotificationFields(keys.alipay.sandbox.appId, {
+            out_trade_no: payment.paymentId,
+            total_amount: fenToYuan(paymentAmount(payment)),
+            refund_fee: '1.00',
+          }),
+          keys.alipay.sandbox.alipayPrivateKey,
+        ),
+    ],
+    [
+      'bank',
+      (payment) =>
+        signedBankCallback(
+          bankRefundEventBody({ payment_id: payment.paymentId, amount: paymentAmount(payment) === payment.amount ? 100 : payment.amount + 1 }),
+          keys.bank.sandbox.webhookSecrets[0]!,
+          seconds(env.clock.now()),
+        ),
+    ],
+  ];
+}

@@ -8,6 +8,9 @@ import { makeHandler as createOrdersBatch } from '../../functions/create-orders-
 import { makeHandler as createProduct } from '../../functions/create-product/handler';
 import { makeHandler as getOrder } from '../../functions/get-order/handler';
 import { makeHandler as getPayment } from '../../functions/get-payment/handler';
+import { makeHandler as getRefund } from '../../functions/get-refund/handler';
+import { makeHandler as listRefunds } from '../../functions/list-refunds/handler';
+import { makeHandler as refundPayment } from '../../functions/refund-payment/handler';
 import { makeHandler as listProducts } from '../../functions/list-products/handler';
 import { makeHandler as startPayment } from '../../functions/start-payment/handler';
 import { orderChangeWrites } from '../../shared/core/order-writes';
@@ -33,6 +36,9 @@ export const CUSTOMER_ROUTES = {
   'GET /api/payments/{paymentId}': getPayment,
   'POST /api/payments/{paymentId}/start': startPayment,
   'POST /api/payments/{paymentId}/cancel': cancelPayment,
+  'POST /api/payments/{paymentId}/refunds': refundPayment,
+  'GET /api/payments/{paymentId}/refunds': listRefunds,
+  'GET /api/refunds/{refundId}': getRefund,
 } satisfies Record<string, (wiring: Wiring) => unknown>;
 
 export type CustomerRoute = keyof typeof CUSTOMER_ROUTES;

@@ -8,8 +8,9 @@ import { RecordedMetrics } from '../../shared/adapters/recorded-metrics';
 import { RecordingEventBus } from '../../shared/adapters/recording-event-bus';
 import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type Deps, type Logger } from '../../shared/core/deps';
 import type { NotificationQueue } from '../../shared/core/ports';
-import type { PaymentNotification } from '../../shared/domain/notification';
+import type { PaymentNotification, RefundNotification } from '../../shared/domain/notification';
 import type { Product } from '../../shared/domain/order';
+import { DEFAULT_REFUND_POLICY } from '../../shared/domain/refund';
 
 /** A clock the test moves by hand. */
 export class TestClock {
@@ -30,9 +31,9 @@ export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() 
 
 /** Collects what would go to SQS, for tests of the callback handler alone. */
 export class CollectingQueue implements NotificationQueue {
-  readonly sent: PaymentNotification[] = [];
+  readonly sent: Array<PaymentNotification | RefundNotification> = [];
   failNext = 0;
-  async enqueue(notification: PaymentNotification): Promise<void> {
+  async enqueue(notification: PaymentNotification | RefundNotification): Promise<void> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('queue unavailable');
@@ -82,6 +83,7 @@ export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {
     timing: { ttlMinutes: 30, reminderMinutes: 5 },
     sweeper: DEFAULT_SWEEPER,
     orders: DEFAULT_ORDER_POLICY,
+    refunds: { ...DEFAULT_REFUND_POLICY, spacingSeconds: 0 },
     publicBaseUrl: 'http://127.0.0.1:3000',
     returnUrlTemplate: 'https://shop.example/orders/{orderId}',
     ...overrides,

@@ -238,7 +238,7 @@ describe('GET /api/orders/{orderId} and GET /api/payments/{paymentId}', () => {
     const response = await api('GET /api/orders/{orderId}', { params: { orderId: order.orderId } });
 
     expect(response.statusCode).toBe(200);
-    expect(response.body).toEqual({ order, payments: [payment] });
+    expect(response.body).toEqual({ order, payments: [payment], refunds: [] });
     expect((await api('GET /api/payments/{paymentId}', { params: { paymentId: payment.paymentId } })).body).toEqual(payment);
   });
 

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { awsQueueRegion, sqsClient, sqsNotificationQueue, startDeadLetterRedrive } from '../../../shared/adapters/sqs-queue';
 import { parseNotificationMessage } from '../../../shared/core/messages';
+import type { RefundNotification } from '../../../shared/domain/notification';
 import type { PaymentNotification } from '../../../shared/domain/notification';
 
 const sqs = mockClient(SQSClient);
@@ -46,6 +47,31 @@ describe('SQS adapter (shared/adapters/sqs-queue.ts)', () => {
     });
     const body = sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.MessageBody!;
     expect(parseNotificationMessage(body)).toEqual(notification);
+  });
+
+  it('carries a refund notification to the worker as a refund notification, cumulative Alipay total included', async () => {
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm-2' });
+    const refund: RefundNotification = {
+      type: 'refund',
+      provider: 'alipay',
+      eventId: 'evt-refund-1',
+      refundId: 'ref_01m8j2r6gtayjfwcq843jv',
+      paymentId: 'pay_01m8j2r5rzcpkb9a555yeq',
+      outcome: 'succeeded',
+      amount: 0,
+      paymentAmount: 6530,
+      refundedTotal: 3265,
+      currency: 'CNY',
+      occurredAt: '2026-11-25T04:00:00.000Z',
+      providerStatus: 'TRADE_SUCCESS',
+      via: 'callback',
+    };
+
+    await sqsNotificationQueue(client, QUEUE_URL).enqueue(refund);
+
+    const body = sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.MessageBody!;
+    expect(parseNotificationMessage(body)).toEqual(refund);
+    expect(() => parseNotificationMessage(JSON.stringify({ ...refund, outcome: 'paid' }))).toThrow();
   });
 
   it('does not resolve an enqueue SQS refused: the callback must not be acknowledged', async () => {

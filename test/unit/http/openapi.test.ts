@@ -5,7 +5,7 @@ import { makeHandler } from '../../../functions/openapi/handler';
 import type { Deps } from '../../../shared/core/deps';
 import { newId } from '../../../shared/core/ids';
 import { orderView, paymentView } from '../../../shared/core/views';
-import { cancelledOrder as cancelOrder, createOrder, createPayment, DEFAULT_TIMING, type Order, OutOfStockError, parkForReview, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
+import { cancelledOrder as cancelOrder, createOrder, createPayment, createRefund, DEFAULT_TIMING, refundEnded, transitionRefund, type Order, OutOfStockError, parkForReview, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
 import { API_ERROR_STATUS, toErrorResponse } from '../../../shared/http/errors';
 import { localWiring } from '../../../shared/http/handler';
 import { validateKey } from '../../../shared/http/idempotency';
@@ -256,9 +256,15 @@ describe('response schemas against real views', () => {
     if (late.kind !== 'applied') throw new Error('expected the late success to apply');
 
     const parked = parkForReview(started, { reason: 'amount_mismatch', source: 'provider', ref: 'query-1' }, later(2));
+    const refund = transitionRefund(createRefund({ refundId: 'ref_1', payment: paid.payment, amount: paid.payment.amount, origin: 'admin', sendAt: later(4).toISOString(), now: later(4) }), {
+      to: 'succeeded',
+      now: later(5),
+      reason: 'SUCCESS',
+    });
+    const refunded = refundEnded(refund, { ...paid.payment, refundReserved: paid.payment.amount }, paid.order!, later(5));
 
     return {
-      orders: [order, paid.order!, cancelledOrder],
+      orders: [order, paid.order!, cancelledOrder, refunded.order!],
       payments: [
         [payment, now],
         [payment, later(31)],
@@ -266,6 +272,7 @@ describe('response schemas against real views', () => {
         [paid.payment, later(2)],
         [late.payment, later(3)],
         [parked, later(31)],
+        [refunded.payment, later(5)],
       ],
     };
   }
@@ -285,7 +292,7 @@ describe('response schemas against real views', () => {
     expectFaithful(OrderSchema, orders.map((order) => wire(orderView(order))));
     const paymentViews = payments.map(([payment, at]) => wire(paymentView(payment, at)));
     expectFaithful(PaymentSchema, paymentViews);
-    expect(paymentViews.map((view) => view.status)).toEqual(['init', 'expired', 'processing', 'succeeded', 'succeeded', 'processing']);
+    expect(paymentViews.map((view) => view.status)).toEqual(['init', 'expired', 'processing', 'succeeded', 'succeeded', 'processing', 'succeeded']);
   });
 
   it('would notice a view field the schema does not describe', () => {

@@ -1,0 +1,10 @@
+import { awsWiring } from '../../shared/adapters/aws-deps';
+import { listRefunds } from '../../shared/core/refunds';
+import { httpRoute, type Wiring } from '../../shared/http/handler';
+import { routeOf } from '../../shared/http/routes';
+
+/** GET /api/payments/{paymentId}/refunds: its refunds with the refunded and refundable amounts. */
+export const makeHandler = (wiring: Wiring) =>
+  httpRoute(routeOf('list-refunds'), wiring, ({ deps, customerId, isAdmin, params }) => listRefunds(deps, { customerId, isAdmin }, params.paymentId));
+
+export const handler = makeHandler(awsWiring('list-refunds'));

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { PaymentMethod, PaymentsClient } from '../../shared/client/payments-client';
+import type { SandboxRefundOutcome } from '../../local/sandbox/types';
+import { fenToYuan } from '../../shared/domain/money';
+import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './local-runtime';
+
+/**
+ * Refunds through `npm start`: the admin API, the sandbox provider's refund API and its signed
+ * refund notifications back through the callback, queue and worker, and the sweeper's query. One
+ * runtime per SANDBOX_REFUND_OUTCOME, each refunding a payment of every provider.
+ */
+
+const METHODS: readonly PaymentMethod[] = ['wechat', 'alipay', 'bank'];
+const CUSTOMER = 'e2e-refunds';
+const SETTLE = { timeout: 20_000, interval: 200 };
+/** The sweeper asks about open refunds after a second, so a lost notification is rescued within a test. */
+const FAST_QUERIES = { PAYMENT_FIRST_QUERY_SECONDS: '1' };
+
+interface RefundBody {
+  refundId: string;
+  amount: number;
+  status: string;
+  external?: boolean;
+}
+
+function runtimeWith(outcome: SandboxRefundOutcome) {
+  const state: { env?: TestRuntime; client?: PaymentsClient; adminToken?: string } = {};
+  beforeAll(async () => {
+    state.env = await startTestRuntime({ SANDBOX_REFUND_OUTCOME: outcome, ...FAST_QUERIES });
+    state.client = await state.env.clientFor(CUSTOMER);
+    state.adminToken = await state.env.tokenFor('e2e-ops', true);
+  }, RUNTIME_START_TIMEOUT_MS);
+  afterAll(async () => {
+    await state.env?.stop();
+  });
+
+  const api = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const response = await fetch(`${state.env!.runtime.baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${state.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': `e2e-${crypto.randomUUID()}` }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- asserted field by field
+    return { status: response.status, body: (await response.json()) as any };
+  };
+
+  /** A payment of two cups, paid at the sandbox checkout, its order paid. */
+  async function paidPayment(method: PaymentMethod) {
+    const client = state.client!;
+    const { order, payment } = await client.createOrder([{ sku: 'CUP-CELADON', quantity: 2 }], { paymentMethod: method });
+    const { payUrl } = await client.startPayment(payment.paymentId);
+    await decideAtCheckout(payUrl, 'pay');
+    await vi.waitFor(async () => expect((await client.getOrder(order.orderId)).order.status).toBe('paid'), SETTLE);
+    return { orderId: order.orderId, paymentId: payment.paymentId, amount: order.totalAmount };
+  }
+
+  async function refund(paymentId: string, body: { amount?: number }): Promise<RefundBody> {
+    const created = await api('POST', `/api/payments/${paymentId}/refunds`, body);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body.refund;
+  }
+
+  const refundSettles = (refundId: string, status: string) =>
+    vi.waitFor(async () => expect((await api('GET', `/api/refunds/${refundId}`)).body.refund.status).toBe(status), SETTLE);
+
+  return { state, api, paidPayment, refund, refundSettles };
+}
+
+describe('refunds the sandbox pays back (SANDBOX_REFUND_OUTCOME=succeed)', () => {
+  const { api, paidPayment, refund, refundSettles, state } = runtimeWith('succeed');
+
+  it.each(METHODS)('%s: a full refund succeeds and the order reads refunded', async (method) => {
+    const { orderId, paymentId, amount } = await paidPayment(method);
+    const made = await refund(paymentId, {});
+    expect(made.amount).toBe(amount);
+    await refundSettles(made.refundId, 'succeeded');
+    await vi.waitFor(async () => expect((await state.client!.getOrder(orderId)).order).toMatchObject({ status: 'refunded', refundedAmount: amount }), SETTLE);
+    // The provider's checkout page shows the refund too.
+    const page = await (await fetch(`${state.env!.runtime.baseUrl}/sandbox/checkout/${paymentId}`)).text();
+    expect(page).toContain(`Refunded ¥${fenToYuan(amount)}`);
+    expect(page).toContain(made.refundId);
+  });
+
+  it.each(METHODS)('%s: two partial refunds add up; the order stays paid until all is refunded', async (method) => {
+    const { orderId, paymentId, amount } = await paidPayment(method);
+    const first = await refund(paymentId, { amount: 100 });
+    await refundSettles(first.refundId, 'succeeded');
+    const second = await refund(paymentId, { amount: 250 });
+    await refundSettles(second.refundId, 'succeeded');
+    const listed = await api('GET', `/api/payments/${paymentId}/refunds`);
+    expect(listed.body).toMatchObject({ refundedAmount: 350, refundableAmount: amount - 350 });
+    expect((await state.client!.getOrder(orderId)).order).toMatchObject({ status: 'paid', refundedAmount: 350 });
+    const tooMuch = await api('POST', `/api/payments/${paymentId}/refunds`, { amount: amount - 349 });
+    expect([tooMuch.status, tooMuch.body.error.code]).toEqual([409, 'REFUND_EXCEEDS_REFUNDABLE']);
+  });
+
+  it('the local dashboard counts the refunds above and the money they returned', async () => {
+    const figures = (await (await fetch(`${state.env!.runtime.baseUrl}/_local/dashboard.json`)).json()) as { refunds: Record<string, number> };
+    // Three full refunds and three pairs of partial ones, all succeeded.
+    expect(figures.refunds).toMatchObject({ requested: 9, succeeded: 9, failed: 0, abnormal: 0, external: 0 });
+    const { amount } = await paidPayment('wechat'); // two cups, as each refunded order was
+    expect(figures.refunds.refundedFen).toBe(3 * amount + 3 * 350);
+  });
+});
+
+describe('refunds the sandbox refuses (SANDBOX_REFUND_OUTCOME=fail)', () => {
+  const { api, paidPayment, refund, refundSettles } = runtimeWith('fail');
+  it.each(METHODS)('%s: the refund ends failed and its amount is refundable again', async (method) => {
+    const { paymentId, amount } = await paidPayment(method);
+    const made = await refund(paymentId, { amount: 100 });
+    await refundSettles(made.refundId, 'failed');
+    expect((await api('GET', `/api/payments/${paymentId}/refunds`)).body).toMatchObject({ refundedAmount: 0, refundableAmount: amount });
+  });
+});
+
+describe('refunds the sandbox cannot pay back (SANDBOX_REFUND_OUTCOME=abnormal)', () => {
+  const { api, paidPayment, refund, refundSettles } = runtimeWith('abnormal');
+  // Alipay has no abnormal state: its refund stays processing (and is queried, never failed on a timer).
+  it.each(METHODS)('%s: the refund waits for a person, still reserving its amount', async (method) => {
+    const { paymentId, amount } = await paidPayment(method);
+    const made = await refund(paymentId, {});
+    await refundSettles(made.refundId, method === 'alipay' ? 'processing' : 'abnormal');
+    expect((await api('GET', `/api/payments/${paymentId}/refunds`)).body).toMatchObject({ refundedAmount: 0, refundableAmount: 0 });
+    expect(amount).toBeGreaterThan(0);
+  });
+});
+
+describe('refunds whose notification never comes (SANDBOX_REFUND_OUTCOME=silent)', () => {
+  const { paidPayment, refund, refundSettles, state } = runtimeWith('silent');
+  it.each(METHODS)("%s: the sweeper's query finds the refund succeeded", async (method) => {
+    const { orderId, paymentId } = await paidPayment(method);
+    const made = await refund(paymentId, {});
+    await refundSettles(made.refundId, 'succeeded');
+    expect((await state.client!.getOrder(orderId)).order.status).toBe('refunded');
+  });
+});
