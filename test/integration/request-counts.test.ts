@@ -10,7 +10,7 @@ import { type LocalQueues, startLocalQueues } from '../../local/queues';
 import { toRecord } from '../../local/sqs-event-source';
 import { eventBridgePublisher } from '../../shared/adapters/eventbridge-publisher';
 import { sqsNotificationQueue } from '../../shared/adapters/sqs-queue';
-import { OPEN_PAYMENT_SHARDS, UNPAID_ORDER_SHARDS } from '../../shared/adapters/table-definition';
+import { OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, UNPAID_ORDER_SHARDS } from '../../shared/adapters/table-definition';
 import type { Payment } from '../../shared/domain/payment';
 import { localWiring } from '../../shared/http/handler';
 import { settlePublished } from '../../shared/core/outbox';
@@ -153,7 +153,7 @@ describe('AWS requests per operation', () => {
   it('sweeper run with nothing due', async () => {
     const requests = await requestsOf(() => makeSweeperHandler(localWiring(async () => env.deps))({} as never, lambdaContext));
 
-    // The outbox relay's page, then each due-index shard once: open payments, unpaid orders, and the open-payment count.
-    expect(requests).toEqual({ 'DynamoDB.Query': 1 + OPEN_PAYMENT_SHARDS + UNPAID_ORDER_SHARDS + OPEN_PAYMENT_SHARDS });
+    // The outbox relay's page, then each due-index shard once: open payments, unpaid orders, open refunds, and the open-payment count.
+    expect(requests).toEqual({ 'DynamoDB.Query': 1 + OPEN_PAYMENT_SHARDS + UNPAID_ORDER_SHARDS + OPEN_REFUND_SHARDS + OPEN_PAYMENT_SHARDS });
   });
 });
