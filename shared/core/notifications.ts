@@ -13,6 +13,21 @@ import { refundEvent } from '../domain/refund';
 
 /** Dedupe records outlive every provider's retry window (WeChat ~24 h, Alipay ~25 h, Stripe 3 days). */
 export const DEDUPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** The record that a provider notification (payment or refund) was applied, and how. */
+export function dedupeWrite(notification: Pick<PaymentNotification, 'provider' | 'eventId' | 'paymentId'>, now: Date, result: NotificationResult): Write {
+  return {
+    kind: 'recordNotification',
+    record: {
+      provider: notification.provider,
+      eventId: notification.eventId,
+      paymentId: notification.paymentId,
+      appliedAt: now.toISOString(),
+      result,
+      expiresAt: new Date(now.getTime() + DEDUPE_RETENTION_MS).toISOString(),
+    },
+  };
+}
 const MAX_ATTEMPTS = 5;
 
 export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch' | 'extra_capture';
@@ -79,17 +94,7 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
   if (!order) throw new NotFoundError('order', payment.orderId);
   const now = deps.clock.now();
 
-  const dedupe = (result: NotificationResult): Write => ({
-    kind: 'recordNotification',
-    record: {
-      provider: notification.provider,
-      eventId: notification.eventId,
-      paymentId: notification.paymentId,
-      appliedAt: now.toISOString(),
-      result,
-      expiresAt: new Date(now.getTime() + DEDUPE_RETENTION_MS).toISOString(),
-    },
-  });
+  const dedupe = (result: NotificationResult) => dedupeWrite(notification, now, result);
 
   const mismatch = matchesPayment(notification, payment);
   if (mismatch !== 'ok') {

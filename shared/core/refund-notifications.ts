@@ -4,7 +4,7 @@ import type { Payment } from '../domain/payment';
 import { createRefund, refundEnded, REFUND_TRANSITIONS, type Refund, refundStatusEvents, transitionRefund } from '../domain/refund';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
-import { DEDUPE_RETENTION_MS, type NotificationResult, UnknownPaymentError } from './notifications';
+import { dedupeWrite, type NotificationResult, UnknownPaymentError } from './notifications';
 import { commitWithEvents } from './outbox';
 import { NotificationAlreadyAppliedError, type Write } from './ports';
 import { settleRefund } from './refunds';
@@ -56,17 +56,7 @@ async function applyOnce(deps: Deps, notification: RefundNotification): Promise<
   const payment = await deps.repo.getPayment(notification.paymentId);
   if (!payment) throw new UnknownPaymentError(notification.paymentId);
   const now = deps.clock.now();
-  const dedupe = (result: NotificationResult): Write => ({
-    kind: 'recordNotification',
-    record: {
-      provider: notification.provider,
-      eventId: notification.eventId,
-      paymentId: notification.paymentId,
-      appliedAt: now.toISOString(),
-      result,
-      expiresAt: new Date(now.getTime() + DEDUPE_RETENTION_MS).toISOString(),
-    },
-  });
+  const dedupe = (result: NotificationResult) => dedupeWrite(notification, now, result);
 
   const refund = notification.refundId ? await deps.repo.getRefund(notification.refundId) : undefined;
   if (!refund) {
