@@ -95,7 +95,12 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
 
 type Violate = (invariant: InvariantName, subject: string, detail: string) => void;
 
-const keeps = (payment: Payment) => payment.status === 'succeeded' && !payment.refundRequired;
+/**
+ * A success whose own capture pays its order. refundRequired flags money to give back: the
+ * payment's own capture (the order could not take it), or only its extra captures (money taken
+ * twice, each refunded by itself) while its own capture still pays the order.
+ */
+const keeps = (payment: Payment) => payment.status === 'succeeded' && (!payment.refundRequired || (payment.extraCaptures?.length ?? 0) > 0);
 
 function checkPaidOrders(orders: Order[], paymentsByOrder: Map<string, Payment[]>, orderById: Map<string, Order>, payments: Payment[], violate: Violate): void {
   for (const order of orders) {
@@ -202,6 +207,7 @@ function checkEvents(orders: Order[], payments: Payment[], refunds: Refund[], or
     if (payment.reminderSentAt) expect(payment.paymentId, 'PaymentExpiringSoon');
     const order = orderById.get(payment.orderId);
     if (payment.refundRequired && order?.status === 'paid' && order.paidByPaymentId !== payment.paymentId) expect(payment.paymentId, 'DuplicatePaymentDetected');
+    expect(payment.paymentId, 'DuplicatePaymentDetected', payment.extraCaptures?.length ?? 0);
   }
   for (const refund of refunds) {
     if (refund.origin !== 'external') expect(refund.paymentId, 'RefundRequested');
