@@ -173,7 +173,8 @@ const pkOf = (holder: KeyHolder) => text(holder?.Item?.pk ?? holder?.Key?.pk);
 
 function writtenKeys(input: Record<string, unknown>): string[] {
   const transact = input.TransactItems as Array<Record<string, KeyHolder>> | undefined;
-  if (transact) return transact.map((item) => pkOf(item.Put ?? item.Update ?? item.Delete ?? item.ConditionCheck));
+  // A ConditionCheck reads (the callback's amount check against the payment): it writes nothing.
+  if (transact) return transact.filter((item) => !item.ConditionCheck).map((item) => pkOf(item.Put ?? item.Update ?? item.Delete));
   const batch = input.RequestItems as Record<string, Array<{ PutRequest?: KeyHolder; DeleteRequest?: KeyHolder }>> | undefined;
   if (batch) return Object.values(batch).flatMap((requests) => requests.map((request) => pkOf(request.PutRequest ?? request.DeleteRequest)));
   return [pkOf(input as KeyHolder)];

@@ -1,13 +1,12 @@
 import type { DomainEvent, DomainEventType } from '../../shared/domain/events';
 import type { Order } from '../../shared/domain/order';
 import { isOpen, isTerminal, type Payment, type PaymentStatus } from '../../shared/domain/payment';
+import type { Refund, RefundStatus } from '../../shared/domain/refund';
 
 /**
  * The money invariants, checked against the whole table and every event the bus received. Run
  * after every reliability scenario and at the end of the soak: whatever faults were injected, a
  * settled system must satisfy all of them.
- *
- * Refunds do not exist yet, so "refunds never exceed their payment" is not checked here.
  */
 
 export const INVARIANTS = {
@@ -16,8 +15,9 @@ export const INVARIANTS = {
   'one-outcome': 'no payment has two outcomes: one terminal transition, a second only as a flagged late success',
   'stock-conserved': 'initial stock = on hand + sold (paid orders) + reserved (pending orders), never negative',
   'one-event-per-transition': 'every committed transition has exactly one event (by deterministic id), and no event lacks its transition',
-  'no-open-past-expiry': 'no payment is open past its expiry plus one sweep (plus the grace of a provider without close)',
+  'no-open-past-expiry': 'no payment is open past its expiry plus one sweep (plus the grace of a provider without close), unless parked for review',
   'one-open-payment-per-order': 'an order has at most one open payment, and only while pending',
+  'refunds-within-payment': 'refunds never exceed their payment: its non-failed refunds sum to at most its amount (an extra capture\'s, to at most that capture), and refundedAmount ≤ amount',
 } as const;
 export type InvariantName = keyof typeof INVARIANTS;
 
@@ -60,12 +60,20 @@ const STATUS_EVENT: Partial<Record<PaymentStatus, DomainEventType>> = {
   expired: 'PaymentExpired',
 };
 
+/** The event a refund's arrival in a status publishes (a refund is recorded pending with RefundRequested, unless external). */
+const REFUND_STATUS_EVENT: Partial<Record<RefundStatus, DomainEventType>> = {
+  succeeded: 'RefundSucceeded',
+  failed: 'RefundFailed',
+  abnormal: 'RefundAbnormal',
+};
+
 const strip = <T>(item: Record<string, unknown>): T => item as T;
 
 export function checkInvariants(input: InvariantInput): InvariantReport {
   const orders = input.items.filter((item) => item.kind === 'order').map((item) => strip<Order>(item));
   const payments = input.items.filter((item) => item.kind === 'payment').map((item) => strip<Payment>(item));
   const products = input.items.filter((item) => item.kind === 'product').map((item) => strip<{ sku: string; stock: number }>(item));
+  const refunds = input.items.filter((item) => item.kind === 'refund').map((item) => strip<Refund>(item));
   const outbox = input.items.filter((item) => item.kind === 'outbox');
   const violations: Violation[] = [];
   const violate = (invariant: InvariantName, subject: string, detail: string) => violations.push({ invariant, subject, detail });
@@ -78,7 +86,8 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
   const transitions = checkOutcomes(payments, violate);
   checkStock(orders, products, input.initialStock, violate);
   checkOpenPayments(orders, payments, paymentsByOrder, input, violate);
-  const events = checkEvents(orders, payments, orderById, input.events, violate);
+  checkRefunds(payments, refunds, violate);
+  const events = checkEvents(orders, payments, refunds, orderById, input.events, violate);
   for (const entry of outbox) violate('one-event-per-transition', String(entry.outboxId), `outbox entry still unpublished (events ${JSON.stringify((entry.events as DomainEvent[]).map((e) => e.id))})`);
 
   return { orders: orders.length, payments: payments.length, transitions, ...events, violations };
@@ -86,7 +95,12 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
 
 type Violate = (invariant: InvariantName, subject: string, detail: string) => void;
 
-const keeps = (payment: Payment) => payment.status === 'succeeded' && !payment.refundRequired;
+/**
+ * A success whose own capture pays its order. refundRequired flags money to give back: the
+ * payment's own capture (the order could not take it), or only its extra captures (money taken
+ * twice, each refunded by itself) while its own capture still pays the order.
+ */
+const keeps = (payment: Payment) => payment.status === 'succeeded' && (!payment.refundRequired || (payment.extraCaptures?.length ?? 0) > 0);
 
 function checkPaidOrders(orders: Order[], paymentsByOrder: Map<string, Payment[]>, orderById: Map<string, Order>, payments: Payment[], violate: Violate): void {
   for (const order of orders) {
@@ -97,7 +111,8 @@ function checkPaidOrders(orders: Order[], paymentsByOrder: Map<string, Payment[]
   }
   for (const payment of payments.filter(keeps)) {
     const order = orderById.get(payment.orderId);
-    if (order?.status !== 'paid' || order.paidByPaymentId !== payment.paymentId) {
+    // A refunded order was paid first: its payment still paid it.
+    if ((order?.status !== 'paid' && order?.status !== 'refunded') || order.paidByPaymentId !== payment.paymentId) {
       violate('success-pays-its-order', payment.paymentId, `order ${payment.orderId} is ${order?.status ?? 'missing'}, paid by ${order?.paidByPaymentId ?? 'nobody'}`);
     }
   }
@@ -139,7 +154,8 @@ function checkStock(orders: Order[], products: Array<{ sku: string; stock: numbe
 }
 
 function checkOpenPayments(orders: Order[], payments: Payment[], paymentsByOrder: Map<string, Payment[]>, input: InvariantInput, violate: Violate): void {
-  for (const payment of payments.filter((p) => isOpen(p.status))) {
+  // A payment parked for review (needsReview) waits for a person, not for the sweeper.
+  for (const payment of payments.filter((p) => isOpen(p.status) && !p.needsReview)) {
     const grace = input.sweepIntervalSeconds + (payment.method === 'bank' ? input.expiryGraceSeconds : 0);
     const lateBy = (input.now.getTime() - Date.parse(payment.expiresAt)) / 1000 - grace;
     if (lateBy > 0) violate('no-open-past-expiry', payment.paymentId, `${payment.method} payment still ${payment.status} ${Math.round(lateBy)} s past expiry + ${grace} s`);
@@ -153,7 +169,24 @@ function checkOpenPayments(orders: Order[], payments: Payment[], paymentsByOrder
   }
 }
 
-function checkEvents(orders: Order[], payments: Payment[], orderById: Map<string, Order>, events: readonly DomainEvent[], violate: Violate) {
+function checkRefunds(payments: Payment[], refunds: Refund[], violate: Violate): void {
+  // A refund pays back the payment's own capture, or one extra capture (money taken twice): each within what it took.
+  const refunded = new Map<string, number>();
+  for (const refund of refunds.filter((r) => r.status !== 'failed')) {
+    const key = `${refund.paymentId} ${refund.captureTransactionId ?? ''}`;
+    refunded.set(key, (refunded.get(key) ?? 0) + refund.amount);
+  }
+  for (const payment of payments) {
+    const captures = [{ id: '', amount: payment.amount }, ...(payment.extraCaptures ?? []).map((c) => ({ id: c.providerTransactionId, amount: c.amount }))];
+    for (const capture of captures) {
+      const sum = refunded.get(`${payment.paymentId} ${capture.id}`) ?? 0;
+      if (sum > capture.amount) violate('refunds-within-payment', payment.paymentId, `${capture.id || 'its own capture'}: took ${capture.amount}, non-failed refunds ${sum}`);
+    }
+    if ((payment.refundedAmount ?? 0) > payment.amount) violate('refunds-within-payment', payment.paymentId, `amount ${payment.amount}, refundedAmount ${payment.refundedAmount}`);
+  }
+}
+
+function checkEvents(orders: Order[], payments: Payment[], refunds: Refund[], orderById: Map<string, Order>, events: readonly DomainEvent[], violate: Violate) {
   const distinct = new Map(events.map((event) => [event.id, event]));
   // What each subject should have received, by `subject type`, against what it did.
   const expected = new Map<string, number>();
@@ -162,16 +195,26 @@ function checkEvents(orders: Order[], payments: Payment[], orderById: Map<string
     expect(order.orderId, 'OrderCreated');
     if (order.status === 'paid') expect(order.orderId, 'OrderPaid');
     if (order.status === 'cancelled') expect(order.orderId, 'OrderCancelled');
+    if (order.status === 'refunded') expect(order.orderId, 'OrderRefunded');
   }
   for (const payment of payments) {
     for (const move of movesOf(payment)) {
       const type = STATUS_EVENT[move.to];
       if (type) expect(payment.paymentId, type);
-      if (move.to === 'succeeded' && isTerminal(move.from!)) expect(payment.paymentId, 'LatePaymentReceived');
+      // Late: from an ended payment, or from one still processing past its expiry (flagged latePayment either way).
+      if (move.to === 'succeeded' && payment.latePayment) expect(payment.paymentId, 'LatePaymentReceived');
     }
     if (payment.reminderSentAt) expect(payment.paymentId, 'PaymentExpiringSoon');
     const order = orderById.get(payment.orderId);
     if (payment.refundRequired && order?.status === 'paid' && order.paidByPaymentId !== payment.paymentId) expect(payment.paymentId, 'DuplicatePaymentDetected');
+    expect(payment.paymentId, 'DuplicatePaymentDetected', payment.extraCaptures?.length ?? 0);
+  }
+  for (const refund of refunds) {
+    if (refund.origin !== 'external') expect(refund.paymentId, 'RefundRequested');
+    for (const entry of refund.logs.filter((e) => e.from !== e.to)) {
+      const type = REFUND_STATUS_EVENT[entry.to];
+      if (type) expect(refund.paymentId, type);
+    }
   }
   const received = new Map<string, number>();
   for (const event of distinct.values()) {

@@ -106,9 +106,10 @@ describe('every notification delivered five times, shuffled across payments and 
 });
 
 describe('a second capture of the same payment, under another transaction id', () => {
-  // DEFECT (being fixed): a second capture with another transaction id is dropped silently — the
-  // worker sees "already succeeded" and records nothing, so money taken twice is never flagged.
-  it.fails('for each provider: is not dropped silently: the duplicate-payment alarm counts it', async () => {
+  // Fixed defect: a second capture with another transaction id was dropped silently. Now it is
+  // recorded on the payment as an extra capture, counted by the duplicate-payment alarm and
+  // refunded automatically by its own refund.
+  it('for each provider: recorded as an extra capture, counted by the duplicate-payment alarm, refunded once', async () => {
     const { rig } = suite;
     const orders = await Promise.all(PROVIDERS.map((method) => rig.startedOrder(method)));
     for (const { method, paymentId } of orders) {
@@ -123,7 +124,15 @@ describe('a second capture of the same payment, under another transaction id', (
     }
     await rig.settle();
 
-    for (const method of PROVIDERS) expect(rig.env.metrics.total(Metric.DuplicatePayment, { provider: method }), method).toBe(1);
+    for (const { method, paymentId, orderId } of orders) {
+      expect(rig.env.metrics.total(Metric.DuplicatePayment, { provider: method }), method).toBe(1);
+      const payment = (await rig.env.repo.getPayment(paymentId))!;
+      const second = `second-capture-${paymentId}`.slice(0, 32);
+      expect(payment.extraCaptures?.map((capture) => capture.providerTransactionId), method).toEqual([second]);
+      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      const refunds = (await rig.env.scan()).filter((item) => item.kind === 'refund' && item.paymentId === paymentId);
+      expect(refunds, method).toMatchObject([{ origin: 'auto', captureTransactionId: second, amount: payment.amount }]);
+    }
     await suite.expectInvariants();
   });
 });

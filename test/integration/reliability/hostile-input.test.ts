@@ -114,9 +114,9 @@ describe('hostile API requests', () => {
     expect(ROUTES.sort()).toEqual(API_ROUTES.filter((route) => route.auth !== 'public').map((route) => `${route.method} ${route.path}`).sort());
   });
 
-  // DEFECT (being fixed): batch over 100 transaction items answers 500. 20 orders × 2 writes plus
-  // one stock write per distinct SKU passes validation and then fails in TransactWriteItems.
-  it.fails('a batch of 20 orders over 70 distinct SKUs (a transaction over 100 items): refused as invalid (or created), never a 500', async () => {
+  // Fixed defect: 20 orders × 2 writes plus one stock write per distinct SKU passed validation and
+  // then failed in TransactWriteItems with a 500. Now refused whole before anything is written.
+  it('a batch of 20 orders over 70 distinct SKUs (a transaction over 100 items): 400 BATCH_TOO_LARGE with what it needs, nothing written', async () => {
     const { rig } = suite;
     const bulk: Product[] = Array.from({ length: 70 }, (_, index) => ({ sku: `BULK-${String(index).padStart(2, '0')}`, name: `Bulk item ${index}`, price: 100, stock: 1_000 }));
     await rig.env.seedProducts(bulk);
@@ -124,9 +124,9 @@ describe('hostile API requests', () => {
 
     const { result, writes } = await rig.writes.during(() => invoke(handlersOf(rig).get('POST /api/orders/batch')!, httpEvent('POST', '/api/orders/batch', { customerId: ALICE, body: { orders } })));
 
-    expect(result.statusCode).not.toBe(500);
-    if (result.statusCode === 201) expect(result.body.results).toHaveLength(20);
-    else expectApiContract(result, writes);
+    // 2 per order, 1 per distinct SKU, the pending-order count and the events (no Idempotency-Key sent).
+    expect(result).toMatchObject({ statusCode: 400, body: { error: { code: 'BATCH_TOO_LARGE', message: expect.any(String), details: { limit: 100, needed: 20 * 2 + 70 + 2 } } } });
+    expect(writes).toEqual([]);
   });
 });
 
@@ -169,6 +169,7 @@ describe.each(PROVIDERS)('hostile callbacks to %s', (method) => {
     suite.figures.hostileInputs += RUNS;
     expect(kinds.get('signed-nonsense refused')).toBeGreaterThan(0);
     await rig.settle();
+    expect(await rig.env.repo.getPayment(paymentId)).toMatchObject({ status: 'succeeded' });
     await suite.expectInvariants();
   });
 });
@@ -187,22 +188,21 @@ function oversized(method: PaymentMethod, genuine: RawCallback, now: Date): RawC
 }
 
 describe('a genuine callback over 400 KB', () => {
-  // DEFECT (being fixed): oversized callbacks can't be archived. The archive write exceeds
-  // DynamoDB's item limit, the callback answers a retryable 500, and the provider retries it for
-  // a day without it ever being applied.
-  it.fails('for each provider: is applied or refused for good, never answered with a retryable 5xx', async () => {
+  // Fixed defect: the archive write exceeded DynamoDB's item limit, the callback answered a
+  // retryable 500 and the provider retried it for a day. Now a body over the 64 KiB bound is
+  // refused unread with 413, in the provider's own failure format, for good.
+  it('for each provider: refused with 413 in its own format, not to be retried, nothing written', async () => {
     const { rig } = suite;
     const orders = await Promise.all(PROVIDERS.map((method) => rig.startedOrder(method)));
     for (const { method, paymentId, orderId } of orders) {
       rig.decide(method, paymentId, 'paid');
-      const reply = await rig.receive(method, oversized(method, rig.callbackFor(method, paymentId), rig.clock.now()));
+      const { result: reply, writes } = await rig.writes.during(() => rig.receive(method, oversized(method, rig.callbackFor(method, paymentId), rig.clock.now())));
 
       if (reply === NO_ANSWER) throw new Error('the callback function died');
-      expect(reply.statusCode, method).toBeLessThan(500);
-      if (rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? '')) {
-        await rig.drained();
-        expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid' });
-      }
+      expectFailure(method, reply, { retryable: false, status: 413 });
+      expect(rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? ''), method).toBe(false);
+      expect(writes.flatMap((write) => write.keys).filter((key) => key.startsWith('CALLBACK#')), method).toEqual([]);
+      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'pending' });
     }
   });
 });

@@ -7,7 +7,7 @@ import { writeFigures } from '../../support/reliability-fixtures';
 
 /**
  * Hostile paths against `npm start` itself, over HTTP: the local gateway routes them (or
- * answers 404 / 401 as API Gateway does) and the handlers answer them. Never a 5xx, and nothing
+ * answers 400 / 401 / 403 / 404 as API Gateway does) and the handlers answer them. Never a 5xx, and nothing
  * written for a refused request.
  */
 
@@ -47,11 +47,16 @@ async function request(method: string, path: string, authorized: boolean) {
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, wrote: commits - before };
 }
 
-/** API Gateway's own answers carry `{message}`; the functions' carry `{error:{code,message}}`. */
+/**
+ * API Gateway's own answers carry `{message}` (400 for a path it cannot decode, 401 without a
+ * token, 403 from the authorizer for an admin route without the admin scope, 404 off the route
+ * table); the functions' carry `{error:{code,message}}`.
+ */
+const GATEWAY_STATUSES = [400, 401, 403, 404];
 function expectAnswerShape(answer: { status: number; body: Record<string, unknown>; wrote: number }) {
   expect(answer.status).toBeLessThan(500);
   if (answer.status < 400) return;
-  const gateway = typeof answer.body.message === 'string' && (answer.status === 404 || answer.status === 401);
+  const gateway = typeof answer.body.message === 'string' && GATEWAY_STATUSES.includes(answer.status);
   if (!gateway) expect(answer.body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
   expect(answer.wrote).toBe(0);
 }
@@ -66,11 +71,10 @@ describe('hostile paths over HTTP to the local runtime', () => {
     );
   });
 
-  // DEFECT (being fixed): 500 on malformed percent-encoding in the local runtime: the gateway's
-  // decodeURIComponent throws and the runtime answers 500 instead of a 4xx.
-  it.fails('malformed percent-encoding in a path parameter: a 4xx, not a 500', async () => {
+  // Fixed defect: the gateway's decodeURIComponent threw and the runtime answered 500.
+  it('malformed percent-encoding in a path parameter: 400 {"message":"Bad Request"} from the gateway, nothing written', async () => {
     for (const path of ['/api/orders/%E0%A4%A', '/api/payments/%ZZ/start', '/api/orders/ord_%']) {
-      expectAnswerShape(await request(path.endsWith('start') ? 'POST' : 'GET', path, true));
+      expect(await request(path.endsWith('start') ? 'POST' : 'GET', path, true), path).toEqual({ status: 400, body: { message: 'Bad Request' }, wrote: 0 });
     }
   });
 });

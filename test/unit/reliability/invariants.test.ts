@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { orderEvent, paymentEvent, type DomainEvent } from '../../../shared/domain/events';
 import type { Order } from '../../../shared/domain/order';
 import type { Payment } from '../../../shared/domain/payment';
+import { refundEvent, type Refund } from '../../../shared/domain/refund';
 import { newPurchase } from '../../support/domain-fixtures';
 import { DEMO_PRODUCTS } from '../../support/harness';
 import { checkInvariants, type InvariantName } from '../../support/invariants';
@@ -37,6 +38,14 @@ function check(world: ReturnType<typeof paidWorld>, extraItems: Array<Record<str
   });
 }
 
+/** A pending refund of the world's payment; its RefundRequested is published with it when `published`. */
+function refundItem(world: ReturnType<typeof paidWorld>, refundId: string, amount: number, published = true) {
+  const { payment } = world;
+  const refund = { refundId, paymentId: payment.paymentId, orderId: payment.orderId, customerId: payment.customerId, method: payment.method, amount, currency: payment.currency, status: 'pending', origin: 'admin', createdAt: at(2), updatedAt: at(2), attempts: 0, version: 1, logs: [{ at: at(2), from: null, to: 'pending', reason: 'asked' }] } as const;
+  if (published) world.events.push(refundEvent('RefundRequested', refund as unknown as Refund));
+  return { kind: 'refund', ...refund };
+}
+
 const named = (report: ReturnType<typeof check>) => report.violations.map((violation) => violation.invariant);
 
 describe('the invariant checker', () => {
@@ -57,10 +66,33 @@ describe('the invariant checker', () => {
     ['an event without its transition', (w) => void w.events.push(paymentEvent('PaymentFailed', w.payment)), 'one-event-per-transition'],
     ['an outbox entry left unpublished', () => [{ kind: 'outbox', outboxId: 'o1', events: [] }], 'one-event-per-transition'],
     ['an open payment of a paid order', (w) => [{ kind: 'payment', ...w.payment, paymentId: 'pay_3', status: 'init', logs: [w.payment.logs[0]] }], 'one-open-payment-per-order'],
+    ['refunds of a payment summing past its amount', (w) => [refundItem(w, 'ref_1', w.payment.amount), refundItem(w, 'ref_2', 1)], 'refunds-within-payment'],
+    ['a refundedAmount past the amount', (w) => void (w.payment.refundedAmount = w.payment.amount + 1), 'refunds-within-payment'],
+    ['a refund recorded without its RefundRequested', (w) => [refundItem(w, 'ref_1', 1, false)], 'one-event-per-transition'],
+    ['a late success (past expiry) without its LatePaymentReceived', (w) => void (w.payment.latePayment = true), 'one-event-per-transition'],
+    ['an extra capture without its DuplicatePaymentDetected', (w) => void Object.assign(w.payment, { refundRequired: true, extraCaptures: [{ providerTransactionId: 'tx_2', amount: w.payment.amount, capturedAt: at(2) }] }), 'one-event-per-transition'],
   ])('names %s', (_case, corrupt, invariant) => {
     const world = paidWorld();
     const extra = corrupt(world) ?? [];
     expect(named(check(world, extra))).toContain(invariant);
+  });
+
+  it('passes refunds within the payment, a failed one not counted, and an extra capture refunded by itself', () => {
+    const world = paidWorld();
+    const amount = world.payment.amount;
+    const extraCapture = { providerTransactionId: 'tx_2', amount, capturedAt: at(2) };
+    Object.assign(world.payment, { refundRequired: true, extraCaptures: [extraCapture], refundedAmount: amount });
+    world.events.push(paymentEvent('DuplicatePaymentDetected', world.payment, { extraCapture }));
+    const failed = { ...refundItem(world, 'ref_f', amount), status: 'failed', logs: [{ at: at(2), from: null, to: 'pending', reason: 'asked' }, { at: at(3), from: 'pending', to: 'failed', reason: 'refused' }] };
+    world.events.push({ ...world.events.at(-1)!, id: 'ref_f:RefundFailed:2', type: 'RefundFailed' });
+    const items = [refundItem(world, 'ref_1', amount), { ...refundItem(world, 'ref_2', amount), captureTransactionId: 'tx_2' }, failed];
+    expect(check(world, items).violations).toEqual([]);
+  });
+
+  it('lets a payment parked for review stay open past its expiry', () => {
+    const world = paidWorld();
+    const parked = { kind: 'payment', ...world.payment, paymentId: 'pay_5', orderId: 'ord_x', status: 'processing', needsReview: true, logs: world.payment.logs.slice(0, 2) };
+    expect(named(check(world, [parked], at(60)))).not.toContain('no-open-past-expiry');
   });
 
   it('flags a payment open past its expiry plus one sweep, and allows the bank its grace', () => {
