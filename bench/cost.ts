@@ -4,7 +4,8 @@
  * 10–40 % higher: re-price before quoting this for a deployment there.
  */
 export const PRICES = {
-  source: 'AWS list prices, us-east-1, as of 2025-06 (API Gateway HTTP API, Lambda arm64, DynamoDB on-demand, SQS standard, EventBridge custom events, CloudWatch Logs standard ingestion); ap-east-1 is higher',
+  source:
+    'AWS list prices, us-east-1, as of 2025-06 (API Gateway HTTP API, Lambda arm64, DynamoDB on-demand, SQS standard, EventBridge custom events, CloudWatch Logs standard ingestion); ap-east-1 is higher',
   apiRequestPerMillion: 1.0,
   lambdaRequestPerMillion: 0.2,
   lambdaGbSecond: 0.0000133334,
@@ -67,7 +68,11 @@ export function expiryCostPerMillion(usage: { readUnits: number; writeUnits: num
     { item: 'DynamoDB write units', usage: usage.writeUnits.toFixed(1), usdPerMillion: usage.writeUnits * PRICES.dynamoWriteUnitPerMillion },
     { item: 'DynamoDB read units', usage: usage.readUnits.toFixed(1), usdPerMillion: usage.readUnits * PRICES.dynamoReadUnitPerMillion },
     { item: 'EventBridge events', usage: usage.events.toFixed(1), usdPerMillion: usage.events * PRICES.eventBridgeEventPerMillion },
-    { item: 'CloudWatch Logs ingested', usage: `${Math.round(usage.logBytes)} B`, usdPerMillion: ((usage.logBytes * million) / 2 ** 30) * PRICES.logsIngestedPerGb },
+    {
+      item: 'CloudWatch Logs ingested',
+      usage: `${Math.round(usage.logBytes)} B`,
+      usdPerMillion: ((usage.logBytes * million) / 2 ** 30) * PRICES.logsIngestedPerGb,
+    },
   ].sort((a, b) => b.usdPerMillion - a.usdPerMillion);
   // An idle run: ~100 ms at 512 MB, and each query reads at least one unit (eventually consistent: half).
   const fixedUsd =

@@ -1,6 +1,16 @@
 import { TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import autocannon from 'autocannon';
-import { createHmac, createCipheriv, createDecipheriv, createSign, createVerify, generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import {
+  createHmac,
+  createCipheriv,
+  createDecipheriv,
+  createSign,
+  createVerify,
+  generateKeyPairSync,
+  randomBytes,
+  randomUUID,
+  timingSafeEqual,
+} from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
@@ -152,7 +162,18 @@ async function startedPayments(runtime: Runtime, count: number): Promise<Payment
 function bankCallback(simulator: ProviderSimulator, payment: Payment): RawCallback & { headers: Record<string, string> } {
   const now = new Date();
   const callback = simulator.buildCallback(
-    { provider: 'bank', paymentId: payment.paymentId, amount: payment.amount, currency: 'CNY', description: 'bench', notifyUrl: 'http://x', expiresAt: payment.expiresAt, state: 'paid', paidAt: now.toISOString(), notificationId: `evt-${payment.paymentId}` },
+    {
+      provider: 'bank',
+      paymentId: payment.paymentId,
+      amount: payment.amount,
+      currency: 'CNY',
+      description: 'bench',
+      notifyUrl: 'http://x',
+      expiresAt: payment.expiresAt,
+      state: 'paid',
+      paidAt: now.toISOString(),
+      notificationId: `evt-${payment.paymentId}`,
+    },
     now,
   )!;
   return { headers: Object.fromEntries(Object.entries(callback.headers).map(([k, v]) => [k.toLowerCase(), v])), body: Buffer.from(callback.body) };
@@ -180,7 +201,11 @@ async function callbackToPaid(runtime: Runtime, simulator: ProviderSimulator) {
   const burst = await startedPayments(runtime, 300);
   const started = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => { while (next < burst.length) await send(burst[next++]!); }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < burst.length) await send(burst[next++]!);
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   return { p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)), sustainedPerSecond: round(burst.length / seconds) };
 }
@@ -194,11 +219,15 @@ function verification() {
     const wechat = generateWechatKeys(`${base}/wechat`);
     const alipay = generateAlipayKeys(`${base}/alipay`);
     const bank = generateBankKeys(`${base}/bank`);
-    const fetchNever = async () => { throw new Error('no provider calls in the bench'); };
+    const fetchNever = async () => {
+      throw new Error('no provider calls in the bench');
+    };
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const message = Buffer.from('x'.repeat(900));
     const signature = createSign('sha256').update(message).sign(rsa.privateKey);
-    const rsaVerify = () => { if (!createVerify('sha256').update(message).verify(rsa.publicKey, signature)) throw new Error('raw rsa'); };
+    const rsaVerify = () => {
+      if (!createVerify('sha256').update(message).verify(rsa.publicKey, signature)) throw new Error('raw rsa');
+    };
     const key = randomBytes(32);
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
@@ -208,23 +237,62 @@ function verification() {
     const mac = createHmac('sha256', hmacKey).update(message).digest();
     return {
       // WeChat Pay v3: an RSA-SHA256 signature over the body, then AES-256-GCM decryption of the resource.
-      wechat: { provider: createWechatProvider({ config: wechat.merchant, fetch: fetchNever }), simulator: createWechatSimulator(wechat.sandbox), raw: () => { rsaVerify(); const d = createDecipheriv('aes-256-gcm', key, iv); d.setAuthTag(tag); Buffer.concat([d.update(sealed), d.final()]); } },
+      wechat: {
+        provider: createWechatProvider({ config: wechat.merchant, fetch: fetchNever }),
+        simulator: createWechatSimulator(wechat.sandbox),
+        raw: () => {
+          rsaVerify();
+          const d = createDecipheriv('aes-256-gcm', key, iv);
+          d.setAuthTag(tag);
+          Buffer.concat([d.update(sealed), d.final()]);
+        },
+      },
       // Alipay: an RSA2 (RSA-SHA256) signature over the sorted form.
-      alipay: { provider: createAlipayProvider({ config: alipay.merchant, fetch: fetchNever }), simulator: createAlipaySimulator(alipay.sandbox), raw: rsaVerify },
+      alipay: {
+        provider: createAlipayProvider({ config: alipay.merchant, fetch: fetchNever }),
+        simulator: createAlipaySimulator(alipay.sandbox),
+        raw: rsaVerify,
+      },
       // The bank: an HMAC-SHA256 compared in constant time.
-      bank: { provider: createBankProvider({ config: bank.merchant }), simulator: createBankSimulator(bank.sandbox), raw: () => { if (!timingSafeEqual(createHmac('sha256', hmacKey).update(message).digest(), mac)) throw new Error('raw hmac'); } },
+      bank: {
+        provider: createBankProvider({ config: bank.merchant }),
+        simulator: createBankSimulator(bank.sandbox),
+        raw: () => {
+          if (!timingSafeEqual(createHmac('sha256', hmacKey).update(message).digest(), mac)) throw new Error('raw hmac');
+        },
+      },
     };
   })();
   const perSecond = (run: () => void, ms = 700) => {
     let n = 0;
     const end = performance.now() + ms;
-    while (performance.now() < end) { run(); n++; }
+    while (performance.now() < end) {
+      run();
+      n++;
+    }
     return Math.round(n / (ms / 1000));
   };
   return (Object.keys(setups) as PaymentMethod[]).map((method) => {
     const { provider, simulator, raw } = setups[method];
-    const built = simulator.buildCallback({ provider: method, paymentId: payment.paymentId, amount: payment.amount, currency: 'CNY', description: 'bench', notifyUrl: 'http://x', expiresAt: payment.expiresAt, state: 'paid', paidAt: now.toISOString(), notificationId: 'evt-bench' }, now)!;
-    const callback: RawCallback = { headers: Object.fromEntries(Object.entries(built.headers).map(([k, v]) => [k.toLowerCase(), v])), body: Buffer.from(built.body) };
+    const built = simulator.buildCallback(
+      {
+        provider: method,
+        paymentId: payment.paymentId,
+        amount: payment.amount,
+        currency: 'CNY',
+        description: 'bench',
+        notifyUrl: 'http://x',
+        expiresAt: payment.expiresAt,
+        state: 'paid',
+        paidAt: now.toISOString(),
+        notificationId: 'evt-bench',
+      },
+      now,
+    )!;
+    const callback: RawCallback = {
+      headers: Object.fromEntries(Object.entries(built.headers).map(([k, v]) => [k.toLowerCase(), v])),
+      body: Buffer.from(built.body),
+    };
     if (!provider.verifyCallback(callback, now).ok) throw new Error(`${method}: bench callback did not verify`);
     const ours = perSecond(() => provider.verifyCallback(callback, now));
     const bare = perSecond(raw);
@@ -260,18 +328,30 @@ function capacityMeter(runtime: Runtime) {
  * What one completed payment (create → start → callback → paid) uses, counted on this run's
  * clients: DynamoDB capacity units, events, log bytes and handler durations.
  */
-async function paymentLoopUsage(runtime: Runtime, simulator: ProviderSimulator, tokens: string[], logBytes: () => number, meter: { read: number; write: number }): Promise<LoopUsage> {
+async function paymentLoopUsage(
+  runtime: Runtime,
+  simulator: ProviderSimulator,
+  tokens: string[],
+  logBytes: () => number,
+  meter: { read: number; write: number },
+): Promise<LoopUsage> {
   const capacity = { read: meter.read, write: meter.write };
   const loops = 40;
   const eventsBefore = runtime.bus.published.length;
   const logsBefore = logBytes();
   const durations = { create: [] as number[], start: [] as number[], callback: [] as number[] };
   const paidOrders = new Set<string>();
-  runtime.bus.onPublish((event) => { if (event.type === 'OrderPaid') paidOrders.add(String(event.detail.orderId)); });
+  runtime.bus.onPublish((event) => {
+    if (event.type === 'OrderPaid') paidOrders.add(String(event.detail.orderId));
+  });
   for (let i = 0; i < loops; i++) {
     const auth = { authorization: `Bearer ${tokens[i % tokens.length]}`, 'content-type': 'application/json' };
     let t = performance.now();
-    const created = await fetch(`${runtime.baseUrl}/api/orders`, { method: 'POST', headers: { ...auth, 'idempotency-key': `cost-${randomUUID()}` }, body: JSON.stringify({ items: [{ sku: SKU, quantity: 1 }], paymentMethod: 'bank' }) });
+    const created = await fetch(`${runtime.baseUrl}/api/orders`, {
+      method: 'POST',
+      headers: { ...auth, 'idempotency-key': `cost-${randomUUID()}` },
+      body: JSON.stringify({ items: [{ sku: SKU, quantity: 1 }], paymentMethod: 'bank' }),
+    });
     const { payment } = (await created.json()) as { payment: { paymentId: string } };
     durations.create.push(performance.now() - t);
     t = performance.now();
@@ -316,7 +396,8 @@ async function expiryLoopUsage(runtime: Runtime, meter: { read: number; write: n
   await repo.commit([{ kind: 'putProduct', product: { sku: SKU, name: 'Bench item', price: 100, stock: 1_000_000 } }]);
   const deps = { ...runtime.deps, repo, clock: { now: () => new Date(now) } };
   const orders = 40;
-  for (let i = 0; i < orders; i++) await createOrders(deps, { customerId: `exp-${randomUUID()}`, orders: [{ items: [{ sku: SKU, quantity: 1 }] }], method: 'bank' });
+  for (let i = 0; i < orders; i++)
+    await createOrders(deps, { customerId: `exp-${randomUUID()}`, orders: [{ items: [{ sku: SKU, quantity: 1 }] }], method: 'bank' });
   const before = { read: meter.read, write: meter.write, events: runtime.bus.published.length, logs: logBytes() };
   const sweeps: number[] = [];
   const sweepAt = async (minutes: number) => {
@@ -340,7 +421,15 @@ async function expiryLoopUsage(runtime: Runtime, meter: { read: number; write: n
 function markdown(results: Record<string, unknown> & { machine: Record<string, unknown> }): string {
   const r = results as unknown as {
     machine: { nproc: number; memoryGiB: number; node: string; loadAverage: number[]; at: string };
-    throughput: Array<{ inFlight: number; floorPerSecond: number; servicePerSecond: number; ratio: number; serviceP50Ms: number; serviceP99Ms: number; non2xx: number }>;
+    throughput: Array<{
+      inFlight: number;
+      floorPerSecond: number;
+      servicePerSecond: number;
+      ratio: number;
+      serviceP50Ms: number;
+      serviceP99Ms: number;
+      non2xx: number;
+    }>;
     callbacks: { p50Ms: number; p99Ms: number; sustainedPerSecond: number };
     verification: Array<{ provider: string; oursPerSecond: number; rawCryptoPerSecond: number; oursOverRaw: number }>;
     bundles: Array<{ fn: string; bytes: number; initMs: number }>;
@@ -358,9 +447,11 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
     '',
     '| in flight | floor /s | service /s | ratio | service p50 ms | service p99 ms | non-2xx |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...r.throughput.map((t) => `| ${t.inFlight} | ${t.floorPerSecond} | ${t.servicePerSecond} | ${t.ratio} | ${t.serviceP50Ms} | ${t.serviceP99Ms} | ${t.non2xx} |`),
+    ...r.throughput.map(
+      (t) => `| ${t.inFlight} | ${t.floorPerSecond} | ${t.servicePerSecond} | ${t.ratio} | ${t.serviceP50Ms} | ${t.serviceP99Ms} | ${t.non2xx} |`,
+    ),
     '',
-    'Both make one DynamoDB request per order in the steady state (test/integration/request-counts.test.ts), but the service\'s transaction holds 6 items to the floor\'s 4 (the customer\'s pending-order count and the outbox entry), and the published entries are deleted afterwards in background batches. Where DynamoDB Local is the bottleneck (8 and 32 in flight) that bounds the ratio near 4/6 or below.',
+    "Both make one DynamoDB request per order in the steady state (test/integration/request-counts.test.ts), but the service's transaction holds 6 items to the floor's 4 (the customer's pending-order count and the outbox entry), and the published entries are deleted afterwards in background batches. Where DynamoDB Local is the bottleneck (8 and 32 in flight) that bounds the ratio near 4/6 or below.",
     '',
     '## Callback to order paid',
     '',
@@ -407,7 +498,13 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
 }
 
 async function main() {
-  const machine = { nproc: cpus().length, memoryGiB: round(totalmem() / 2 ** 30), node: process.versions.node, loadAverage: loadavg().map((n) => round(n, 2)), at: new Date().toISOString() };
+  const machine = {
+    nproc: cpus().length,
+    memoryGiB: round(totalmem() / 2 ** 30),
+    node: process.versions.node,
+    loadAverage: loadavg().map((n) => round(n, 2)),
+    at: new Date().toISOString(),
+  };
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-'));
   let logBytes = 0;
   const runtime = await startRuntime({
@@ -431,7 +528,17 @@ async function main() {
     const expiry = await expiryLoopUsage(runtime, meter, () => logBytes);
     await runtime.stop();
     console.error('verification, bundles…');
-    const results = { machine, throughput: throughputRows, callbacks, verification: verification(), bundles: await measureBundles(10), usage, cost: costPerMillion(usage), expiry, expiryCost: expiryCostPerMillion(expiry) };
+    const results = {
+      machine,
+      throughput: throughputRows,
+      callbacks,
+      verification: verification(),
+      bundles: await measureBundles(10),
+      usage,
+      cost: costPerMillion(usage),
+      expiry,
+      expiryCost: expiryCostPerMillion(expiry),
+    };
     writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     const page = markdown(results);
     writeFileSync(join(ROOT, 'docs', 'PERFORMANCE.md'), page);

@@ -121,8 +121,18 @@ export class PaymentsObservability extends Construct {
     alarm('DuplicatePayment', 'An order was paid more than once: refund the extra payment.', paymentsMetric(Metric.DuplicatePayment), 1);
     alarm('AmountMismatch', 'A provider reported a paid amount that differs from the payment.', paymentsMetric(Metric.AmountMismatch), 1);
     // A refused genuine bank callback is lost (the bank has no query API): someone must look.
-    alarm('CallbackTooLarge', 'A callback over the size bound was refused unread: a provider changed its format, or someone probes.', paymentsMetric(Metric.CallbackTooLarge), 1);
-    alarm('EventsUndeliverable', 'A domain event too large for EventBridge was parked in the outbox: consumers will not see it.', paymentsMetric(Metric.EventsUndeliverable), 1);
+    alarm(
+      'CallbackTooLarge',
+      'A callback over the size bound was refused unread: a provider changed its format, or someone probes.',
+      paymentsMetric(Metric.CallbackTooLarge),
+      1,
+    );
+    alarm(
+      'EventsUndeliverable',
+      'A domain event too large for EventBridge was parked in the outbox: consumers will not see it.',
+      paymentsMetric(Metric.EventsUndeliverable),
+      1,
+    );
     const [failures, received] = [mathId(Metric.SignatureFailure), mathId(Metric.CallbackReceived)];
     alarm(
       'SignatureFailureRate',
@@ -143,8 +153,18 @@ export class PaymentsObservability extends Construct {
       missing: TreatMissingData.BREACHING,
     });
     alarm('RefundFailed', 'A provider refused or closed a refund: the customer has not been paid back.', paymentsMetric(Metric.RefundFailed), 1);
-    alarm('RefundAbnormal', 'A provider could not pay a refund back (card cancelled or frozen): settle it on the merchant platform.', paymentsMetric(Metric.RefundAbnormal), 1);
-    alarm('ExternalRefund', 'A refund was made outside this service (a provider console); it was recorded, check it was meant.', paymentsMetric(Metric.ExternalRefund), 1);
+    alarm(
+      'RefundAbnormal',
+      'A provider could not pay a refund back (card cancelled or frozen): settle it on the merchant platform.',
+      paymentsMetric(Metric.RefundAbnormal),
+      1,
+    );
+    alarm(
+      'ExternalRefund',
+      'A refund was made outside this service (a provider console); it was recorded, check it was meant.',
+      paymentsMetric(Metric.ExternalRefund),
+      1,
+    );
     alarm('RefundsStuck', 'Refunds have stayed open for more than a day.', paymentsMetric(Metric.RefundsStuck, 'Maximum'), 1);
     alarm(
       'ProviderCloseFailed',

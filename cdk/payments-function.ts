@@ -28,7 +28,10 @@ export class PaymentsFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PaymentsFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}-logs`, { retention: RetentionDays.ONE_MONTH });
     // Our own role instead of AWSLambdaBasicExecutionRole, which may create and write any log group.
-    const role = new Role(scope, `${id}-role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: `Execution role of the ${props.name} function` });
+    const role = new Role(scope, `${id}-role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${props.name} function`,
+    });
     logGroup.grantWrite(role);
     super(scope, id, {
       entry: join(PROJECT_ROOT, 'functions', props.name, 'handler.ts'),

@@ -122,9 +122,7 @@ export class PaymentsStack extends Stack {
     const { worker: workerEntry, sweeper: sweeperEntry } = BACKGROUND_FUNCTIONS;
     const worker = paymentsFunction(workerEntry.fn, workerEntry.access, { description: 'Applies queued provider notifications', timeout: WORKER_TIMEOUT });
     // Consuming is the worker's by being the queue's event source (receive, delete, change visibility).
-    worker.addEventSource(
-      new SqsEventSource(notificationQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(2), reportBatchItemFailures: true }),
-    );
+    worker.addEventSource(new SqsEventSource(notificationQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(2), reportBatchItemFailures: true }));
 
     const sweeper = paymentsFunction(sweeperEntry.fn, sweeperEntry.access, {
       description: 'Every minute: reminders, query-then-expire, provider close, outbox relay',

@@ -10,9 +10,17 @@ export async function dashboardFigures(input: { metrics: RecordedMetrics; bus: R
   const counts = Object.fromEntries(ended.map((name) => [name, metrics.total(Metric[name])])) as Record<(typeof ended)[number], number>;
   const endedTotal = ended.reduce((sum, name) => sum + counts[name], 0);
   const latencies = metrics.values(Metric.CallbackLatency).sort((a, b) => a - b);
-  const percentile = (p: number) => (latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]! * 10) / 10 : null);
+  const percentile = (p: number) =>
+    latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]! * 10) / 10 : null;
   const ratio = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 1000) / 10 : null);
-  const recentIds = [...new Set(bus.published.map((event) => event.detail.paymentId).filter((id): id is string => !!id).reverse())].slice(0, 10);
+  const recentIds = [
+    ...new Set(
+      bus.published
+        .map((event) => event.detail.paymentId)
+        .filter((id): id is string => !!id)
+        .reverse(),
+    ),
+  ].slice(0, 10);
   const recent = await repo.getPayments(recentIds);
   return {
     successRatePercent: ratio(counts.PaymentSucceeded, endedTotal),
@@ -21,7 +29,14 @@ export async function dashboardFigures(input: { metrics: RecordedMetrics; bus: R
     timeoutRatePercent: ratio(counts.PaymentExpired, metrics.total(Metric.PaymentsCreated)),
     // Counted as the sweeper counts it for CloudWatch (Metric.PaymentsInFlight), but live.
     paymentsInFlight: await repo.countOpenPayments(),
-    counts: { ...counts, created: metrics.total(Metric.PaymentsCreated), callbacks: metrics.total(Metric.CallbackReceived), signatureProbes: metrics.total(Metric.SignatureProbe), latePayments: metrics.total(Metric.LatePayment), duplicatePayments: metrics.total(Metric.DuplicatePayment) },
+    counts: {
+      ...counts,
+      created: metrics.total(Metric.PaymentsCreated),
+      callbacks: metrics.total(Metric.CallbackReceived),
+      signatureProbes: metrics.total(Metric.SignatureProbe),
+      latePayments: metrics.total(Metric.LatePayment),
+      duplicatePayments: metrics.total(Metric.DuplicatePayment),
+    },
     refunds: {
       requested: metrics.total(Metric.RefundRequested),
       succeeded: metrics.total(Metric.RefundSucceeded),
@@ -31,8 +46,18 @@ export async function dashboardFigures(input: { metrics: RecordedMetrics; bus: R
       refundedFen: bus.published.filter((event) => event.type === 'RefundSucceeded').reduce((sum, event) => sum + (event.detail.amount ?? 0), 0),
     },
     deadLetterDepth: await input.deadLetterDepth(),
-    recentPayments: recent.map((payment) => ({ paymentId: payment.paymentId, orderId: payment.orderId, method: payment.method, amount: payment.amount, status: payment.status, logs: payment.logs })),
-    recentEvents: bus.published.slice(-20).reverse().map((event) => ({ type: event.type, at: event.occurredAt, paymentId: event.detail.paymentId, orderId: event.detail.orderId })),
+    recentPayments: recent.map((payment) => ({
+      paymentId: payment.paymentId,
+      orderId: payment.orderId,
+      method: payment.method,
+      amount: payment.amount,
+      status: payment.status,
+      logs: payment.logs,
+    })),
+    recentEvents: bus.published
+      .slice(-20)
+      .reverse()
+      .map((event) => ({ type: event.type, at: event.occurredAt, paymentId: event.detail.paymentId, orderId: event.detail.orderId })),
   };
 }
 

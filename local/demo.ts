@@ -92,7 +92,11 @@ async function payAtSandbox(baseUrl: string, paymentId: string, payUrl: string):
   step('sandbox', `customer paid ${yuan(answer.amount)} at ${answer.provider} (transaction ${answer.transactionId}); ${callback}`);
 }
 
-async function payOneOrder(client: PaymentsClient, baseUrl: string, method: PaymentMethod): Promise<{ ttlMs: number; paymentId: string; orderId: string; amount: number }> {
+async function payOneOrder(
+  client: PaymentsClient,
+  baseUrl: string,
+  method: PaymentMethod,
+): Promise<{ ttlMs: number; paymentId: string; orderId: string; amount: number }> {
   const products = await client.listProducts();
   step('products', products.map((product) => `${product.sku} ${yuan(product.price)} (${product.stock} in stock)`).join(' · '));
   const [first, second] = products;
@@ -101,7 +105,10 @@ async function payOneOrder(client: PaymentsClient, baseUrl: string, method: Paym
   const items = [{ sku: first.sku, quantity: 1 }, ...(second ? [{ sku: second.sku, quantity: 2 }] : [])];
   const { order, payment } = await client.createOrder(items, { paymentMethod: method });
   const lines = order.items.map((item) => `${item.quantity} × ${item.name}`).join(' + ');
-  step('order', `${order.orderId} ${order.status}: ${lines} = ${yuan(order.totalAmount)}; payment ${payment.paymentId} ${payment.status} (${method}), expires ${clockTime(payment.expiresAt)}`);
+  step(
+    'order',
+    `${order.orderId} ${order.status}: ${lines} = ${yuan(order.totalAmount)}; payment ${payment.paymentId} ${payment.status} (${method}), expires ${clockTime(payment.expiresAt)}`,
+  );
 
   const started = await client.startPayment(payment.paymentId);
   step('started', `${payment.paymentId} ${started.payment.status}; pay URL ${shortUrl(started.payUrl)}`);
@@ -112,7 +119,12 @@ async function payOneOrder(client: PaymentsClient, baseUrl: string, method: Paym
   const { order: settled } = await client.getOrder(order.orderId);
   if (outcome.status !== 'succeeded' || settled.status !== 'paid') throw new DemoStopped(`payment ended ${outcome.status}, order reads ${settled.status}`);
   step('paid', `order ${settled.orderId} paid ${((Date.now() - paidAt) / 1000).toFixed(1)} s after the customer paid (payment ${outcome.status})`);
-  return { ttlMs: Date.parse(payment.expiresAt) - Date.parse(payment.createdAt), paymentId: payment.paymentId, orderId: order.orderId, amount: order.totalAmount };
+  return {
+    ttlMs: Date.parse(payment.expiresAt) - Date.parse(payment.createdAt),
+    paymentId: payment.paymentId,
+    orderId: order.orderId,
+    amount: order.totalAmount,
+  };
 }
 
 /** Staff refund part of the paid order (one item's worth, at most half) and wait for the provider to pay it back. */
@@ -129,7 +141,9 @@ async function refundPart(client: PaymentsClient, baseUrl: string, paid: { payme
   step('refund', `staff refunded ${yuan(amount)} of ${paid.paymentId}: refund ${created.refund.refundId} ${created.refund.status}`);
   let status = created.refund.status;
   for (const deadline = Date.now() + 30_000; status !== 'succeeded' && Date.now() < deadline; await sleep(250)) {
-    const current = (await (await fetch(`${baseUrl}/api/refunds/${created.refund.refundId}`, { headers: { authorization: staff } })).json()) as { refund: { status: string } };
+    const current = (await (await fetch(`${baseUrl}/api/refunds/${created.refund.refundId}`, { headers: { authorization: staff } })).json()) as {
+      refund: { status: string };
+    };
     status = current.refund.status;
   }
   if (status !== 'succeeded') throw new DemoStopped(`the refund reads ${status} after 30 s`);
@@ -141,12 +155,16 @@ async function leaveOneUnpaid(client: PaymentsClient, method: PaymentMethod): Pr
   const [product] = await client.listProducts();
   const { order, payment } = await client.createOrder([{ sku: product!.sku, quantity: 1 }], { paymentMethod: method, ttlMinutes: 1 });
   const expiresAtMs = Date.parse(payment.expiresAt);
-  step('unpaid', `order ${order.orderId} with payment ${payment.paymentId} left unpaid; it expires at ${clockTime(payment.expiresAt)} (in ${Math.round((expiresAtMs - Date.now()) / 1000)} s)`);
+  step(
+    'unpaid',
+    `order ${order.orderId} with payment ${payment.paymentId} left unpaid; it expires at ${clockTime(payment.expiresAt)} (in ${Math.round((expiresAtMs - Date.now()) / 1000)} s)`,
+  );
 
   for (;;) {
     const current = await client.getPayment(payment.paymentId);
     if (current.status === 'expired') break;
-    if (Date.now() > expiresAtMs + EXPIRY_SLACK_MS) throw new DemoStopped(`payment ${payment.paymentId} still reads ${current.status} ${EXPIRY_SLACK_MS / 1000} s after its expiry`);
+    if (Date.now() > expiresAtMs + EXPIRY_SLACK_MS)
+      throw new DemoStopped(`payment ${payment.paymentId} still reads ${current.status} ${EXPIRY_SLACK_MS / 1000} s after its expiry`);
     await sleep(1_000);
   }
   const { order: after } = await client.getOrder(order.orderId);

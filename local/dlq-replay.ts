@@ -25,7 +25,8 @@ async function main() {
   }
   const base = `http://127.0.0.1:${process.env.PORT ?? 3000}`;
   const response = await fetch(`${base}/_local/dlq/replay`, { method: 'POST' }).catch(() => undefined);
-  if (!response?.ok) throw new Error(`The local runtime at ${base} did not answer: start it with npm start (or set NOTIFICATION_QUEUE_URL and NOTIFICATION_DLQ_URL for AWS).`);
+  if (!response?.ok)
+    throw new Error(`The local runtime at ${base} did not answer: start it with npm start (or set NOTIFICATION_QUEUE_URL and NOTIFICATION_DLQ_URL for AWS).`);
   const { moved } = (await response.json()) as { moved: number };
   console.log(`Re-drove ${moved} dead-lettered notification(s) in the local runtime`);
 }

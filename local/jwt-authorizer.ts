@@ -8,7 +8,8 @@ import type { DevIssuer } from './dev-jwt';
  * `nbf` and `iat` against now, and a route's scopes against `scope` / `scp`. It refuses the way the
  * gateway does: 401 `{"message":"Unauthorized"}`, 403 `{"message":"Forbidden"}`.
  */
-export type AuthorizerDecision = { ok: true; claims: JWTPayload; scopes: string[] } | { ok: false; statusCode: 401 | 403; message: 'Unauthorized' | 'Forbidden' };
+export type AuthorizerDecision =
+  { ok: true; claims: JWTPayload; scopes: string[] } | { ok: false; statusCode: 401 | 403; message: 'Unauthorized' | 'Forbidden' };
 
 export interface AuthorizerSettings {
   issuer: string;
@@ -65,7 +66,10 @@ function scopesOf(claims: JWTPayload): string[] {
 export function authorizerSettings(env: NodeJS.ProcessEnv, devIssuer: DevIssuer): AuthorizerSettings {
   const issuer = env.LOCAL_JWT_ISSUER?.trim();
   if (!issuer) return { issuer: devIssuer.issuer, audiences: [devIssuer.audience], keys: createLocalJWKSet(devIssuer.jwks) };
-  const audiences = (env.LOCAL_JWT_AUDIENCE ?? '').split(',').map((value) => value.trim()).filter(Boolean);
+  const audiences = (env.LOCAL_JWT_AUDIENCE ?? '')
+    .split(',')
+    .map((value) => value.trim())
+    .filter(Boolean);
   if (audiences.length === 0) throw new Error('LOCAL_JWT_ISSUER is set without LOCAL_JWT_AUDIENCE: name the audience (client id) your tokens carry.');
   const jwksUrl = env.LOCAL_JWT_JWKS_URL?.trim();
   return { issuer, audiences, keys: jwksUrl ? createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS }) : discoveredKeys(issuer) };

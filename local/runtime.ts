@@ -65,7 +65,8 @@ export interface Runtime {
 
 type HttpHandler = (event: unknown, context: Context) => Promise<APIGatewayProxyResultV2>;
 
-const lambdaContext = (name: string) => ({ functionName: name, awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => 30_000 }) as unknown as Context;
+const lambdaContext = (name: string) =>
+  ({ functionName: name, awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => 30_000 }) as unknown as Context;
 
 /**
  * The whole service on one machine: DynamoDB Local, the SQS stand-in with its worker poller, a
@@ -121,7 +122,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const bus = new RecordingEventBus();
     const metrics = new RecordedMetrics();
     const logger = consoleLogger(log, env.LOG_LEVEL === 'debug');
-    bus.onPublish((event) => log(`event  ${event.type.padEnd(24)} ${event.detail.paymentId ?? event.detail.orderId}${event.detail.status ? ` (${event.detail.status})` : ''}`));
+    bus.onPublish((event) =>
+      log(`event  ${event.type.padEnd(24)} ${event.detail.paymentId ?? event.detail.orderId}${event.detail.status ? ` (${event.detail.status})` : ''}`),
+    );
 
     const deps: Deps = {
       repo,
@@ -145,7 +148,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       for (const product of DEMO_PRODUCTS) await repo.commit([{ kind: 'putProduct', product }]);
     }
 
-    const sandbox = createSandbox({ keys: sandboxKeys, publicBaseUrl: baseUrl, retryDelaysMs: retryDelays(env), refundOutcome: sandboxRefundOutcome, log: logger });
+    const sandbox = createSandbox({
+      keys: sandboxKeys,
+      publicBaseUrl: baseUrl,
+      retryDelaysMs: retryDelays(env),
+      refundOutcome: sandboxRefundOutcome,
+      log: logger,
+    });
     stops.push(() => sandbox.stop());
 
     const handlers = new Map<string, HttpHandler>();
@@ -178,7 +187,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       sweeping ??= sweeperHandler(scheduledEvent(), lambdaContext(BACKGROUND_FUNCTIONS.sweeper.fn)).finally(() => (sweeping = undefined));
       return sweeping;
     };
-    const interval = setInterval(() => void runSweeper().catch((error) => log(`! sweeper: ${String(error)}`)), intEnv('SWEEP_INTERVAL_SECONDS', 60, env, [1, 86_400]) * 1000);
+    const interval = setInterval(
+      () => void runSweeper().catch((error) => log(`! sweeper: ${String(error)}`)),
+      intEnv('SWEEP_INTERVAL_SECONDS', 60, env, [1, 86_400]) * 1000,
+    );
     stops.push(async () => {
       clearInterval(interval);
       await sweeping?.catch(() => undefined);
@@ -199,13 +211,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (url.pathname === '/.well-known/openid-configuration') return send(200, JSON.stringify(devIssuer.openidConfiguration()));
       if (url.pathname === '/.well-known/jwks.json') return send(200, JSON.stringify(devIssuer.jwks));
       if (url.pathname === '/_local/dashboard') return send(200, DASHBOARD_HTML, { 'content-type': 'text/html; charset=utf-8' });
-      if (url.pathname === '/_local/dashboard.json') return send(200, JSON.stringify(await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth })));
+      if (url.pathname === '/_local/dashboard.json')
+        return send(200, JSON.stringify(await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth })));
       if (url.pathname === '/_local/events') return send(200, JSON.stringify({ events: bus.published }));
       if (url.pathname === '/_local/dlq/replay' && request.method === 'POST') {
         return send(200, JSON.stringify({ moved: await redriveDeadLetters(queues.client, { queueUrl: queues.queueUrl, dlqUrl: queues.dlqUrl }) }));
       }
       if (url.pathname.startsWith('/sandbox')) {
-        const answer = await sandbox.handle({ method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: lowerCase(request.headers), body: body.toString('utf8') });
+        const answer = await sandbox.handle({
+          method: request.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          headers: lowerCase(request.headers),
+          body: body.toString('utf8'),
+        });
         if (answer) return send(answer.statusCode, answer.body, answer.headers);
       }
 
@@ -224,8 +243,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         if (!decision.ok) return gatewayAnswer(decision.statusCode, decision.message);
         identity = decision;
       }
-      const event = toApiGatewayEvent({ method: request.method ?? 'GET', url, headers: request.headers, body, route: match.route, pathParameters: match.pathParameters, ...identity, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' });
-      const result = (await (await handlerFor(match.route.fn))(event, lambdaContext(match.route.fn))) as { statusCode?: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
+      const event = toApiGatewayEvent({
+        method: request.method ?? 'GET',
+        url,
+        headers: request.headers,
+        body,
+        route: match.route,
+        pathParameters: match.pathParameters,
+        ...identity,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+      });
+      const result = (await (
+        await handlerFor(match.route.fn)
+      )(event, lambdaContext(match.route.fn))) as { statusCode?: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
       const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');
       response.writeHead(result.statusCode ?? 200, result.headers ?? {}).end(payload);
     };
@@ -260,7 +290,12 @@ async function providerConfig(options: RuntimeOptions, baseUrl: string): Promise
 
 function retryDelays(env: NodeJS.ProcessEnv): number[] {
   const raw = env.SANDBOX_RETRY_DELAYS_MS;
-  return raw ? raw.split(',').map((value) => Number(value.trim())).filter((value) => Number.isFinite(value) && value >= 0) : [1_000, 2_000, 5_000, 15_000, 30_000, 60_000];
+  return raw
+    ? raw
+        .split(',')
+        .map((value) => Number(value.trim()))
+        .filter((value) => Number.isFinite(value) && value >= 0)
+    : [1_000, 2_000, 5_000, 15_000, 30_000, 60_000];
 }
 
 /** SANDBOX_REFUND_OUTCOME: what the sandbox providers do with a refund. */
@@ -297,6 +332,7 @@ function lowerCase(headers: IncomingMessage['headers']): Record<string, string |
 }
 
 function consoleLogger(log: (line: string) => void, debug: boolean): Logger {
-  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => log(`${level} ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    log(`${level} ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
   return { debug: debug ? line('debug') : () => undefined, info: line('info '), warn: line('warn '), error: line('error') };
 }

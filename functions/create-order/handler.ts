@@ -6,8 +6,10 @@ import { routeOf } from '../../shared/http/routes';
 /** POST /api/orders: one order, its first payment, its stock reserved. */
 export const makeHandler = (wiring: Wiring) =>
   httpRoute(routeOf('create-order'), wiring, async ({ deps, customerId, body, remember }) => {
-    const [result] = await createOrders(deps, { customerId, orders: [{ items: body.items }], method: body.paymentMethod, ttlMinutes: body.ttlMinutes }, ([first]) =>
-      remember(first),
+    const [result] = await createOrders(
+      deps,
+      { customerId, orders: [{ items: body.items }], method: body.paymentMethod, ttlMinutes: body.ttlMinutes },
+      ([first]) => remember(first),
     );
     return result;
   });

@@ -3,7 +3,6 @@ import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
 /** GET /api/products: the catalogue with current stock. */
-export const makeHandler = (wiring: Wiring) =>
-  httpRoute(routeOf('list-products'), wiring, async ({ deps }) => ({ products: await deps.repo.listProducts() }));
+export const makeHandler = (wiring: Wiring) => httpRoute(routeOf('list-products'), wiring, async ({ deps }) => ({ products: await deps.repo.listProducts() }));
 
 export const handler = makeHandler(awsWiring('list-products'));

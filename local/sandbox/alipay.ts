@@ -97,9 +97,7 @@ function rsa2(content: string, privateKey: KeyObject): string {
 /** The gateway accepts a request signed over every parameter but `sign`, or also without sign_type. */
 function requestSigned(params: ReadonlyMap<string, string>, appPublicKey: KeyObject): boolean {
   const signature = Buffer.from(params.get('sign') ?? '', 'base64');
-  return [['sign'], ['sign', 'sign_type']].some((omitted) =>
-    verify('sha256', Buffer.from(signString(params, omitted), 'utf8'), appPublicKey, signature),
-  );
+  return [['sign'], ['sign', 'sign_type']].some((omitted) => verify('sha256', Buffer.from(signString(params, omitted), 'utf8'), appPublicKey, signature));
 }
 
 /** One value per key, or undefined when a key repeats. */
@@ -314,7 +312,13 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     if (!checkout) return businessFailed('ACQ.TRADE_NOT_EXIST', 'trade does not exist');
     const found = store.refunds.find(biz.out_request_no);
     const refund = found?.paymentId === checkout.paymentId && found.state === 'succeeded' ? found : undefined;
-    const base = { code: ALIPAY_CODE_SUCCESS, msg: 'Success', trade_no: tradeNo(checkout), out_trade_no: checkout.paymentId, out_request_no: biz.out_request_no };
+    const base = {
+      code: ALIPAY_CODE_SUCCESS,
+      msg: 'Success',
+      trade_no: tradeNo(checkout),
+      out_trade_no: checkout.paymentId,
+      out_request_no: biz.out_request_no,
+    };
     if (!refund) return base;
     const withTime = biz.query_options?.includes('gmt_refund_pay') && refund.settledAt;
     return {

@@ -2,7 +2,16 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CURRENCY, isFen } from '../../shared/domain/money';
 import type { BankCallbackBody, BankRefund, BankRefundEvent, BankRefundStatus, BankStatus } from '../../shared/providers/bank';
 import type { BankConfig } from '../../shared/providers/config';
-import type { CheckoutStore, OutboundCallback, ProviderSimulator, RefundRefusal, SandboxCheckout, SandboxRefund, SandboxRequest, SandboxResponse } from './types';
+import type {
+  CheckoutStore,
+  OutboundCallback,
+  ProviderSimulator,
+  RefundRefusal,
+  SandboxCheckout,
+  SandboxRefund,
+  SandboxRequest,
+  SandboxResponse,
+} from './types';
 
 /**
  * The bank gateway, from the bank's side. Its signing is written here independently of the
@@ -188,7 +197,10 @@ function refundApi(keys: BankSandboxKeys, request: SandboxRequest, store: Checko
   if (typeof body === 'string') return fail(400, 'invalid_request', body);
   const checkout = bankCheckout(store, body.payment_id);
   if (!checkout) return fail(...REFUSALS.not_found);
-  const opened = store.refunds.open({ paymentId: checkout.paymentId, refundId: body.refund_id, amount: body.amount, reason: body.reason, settle: 'later' }, now);
+  const opened = store.refunds.open(
+    { paymentId: checkout.paymentId, refundId: body.refund_id, amount: body.amount, reason: body.reason, settle: 'later' },
+    now,
+  );
   if (opened.result === 'refused') return fail(...REFUSALS[opened.refusal]);
   return sign(200, refundOf(checkout, opened.refund), now);
 }

@@ -84,7 +84,12 @@ function details(checkout: SandboxCheckout, stateLabel: string): string {
  * The page the pay URL leads to: the checkout and, while it is pending, the three decisions
  * (Pay disabled once `expired`); once paid, the refunds the provider made of it.
  */
-export function checkoutPage(checkout: SandboxCheckout, expired: boolean, actionUrl: (decision: CustomerDecision) => string, refunds: readonly SandboxRefund[] = []): string {
+export function checkoutPage(
+  checkout: SandboxCheckout,
+  expired: boolean,
+  actionUrl: (decision: CustomerDecision) => string,
+  refunds: readonly SandboxRefund[] = [],
+): string {
   const stateLabel = expired ? 'Expired (can no longer be paid)' : STATE_LABELS[checkout.state];
   const button = (decision: CustomerDecision) => {
     const label = decision === 'pay' ? `Pay ${yuan(checkout)}` : BUTTON_LABELS[decision];
@@ -105,7 +110,10 @@ export function checkoutPage(checkout: SandboxCheckout, expired: boolean, action
 function refundList(refunds: readonly SandboxRefund[]): string {
   if (refunds.length === 0) return '';
   const refunded = refunds.filter((refund) => refund.state === 'succeeded').reduce((sum, refund) => sum + refund.amount, 0);
-  const rows = refunds.map((refund) => `<li id="refund-${escapeHtml(refund.key)}">¥${fenToYuan(refund.amount)} ${escapeHtml(refund.state)}${refund.external ? ' (console)' : ''} · ${escapeHtml(refund.refundId ?? refund.key)}</li>`);
+  const rows = refunds.map(
+    (refund) =>
+      `<li id="refund-${escapeHtml(refund.key)}">¥${fenToYuan(refund.amount)} ${escapeHtml(refund.state)}${refund.external ? ' (console)' : ''} · ${escapeHtml(refund.refundId ?? refund.key)}</li>`,
+  );
   return `\n<h2>Refunds</h2>\n<p id="refunded">Refunded ¥${fenToYuan(refunded)}</p>\n<ul>${rows.join('')}</ul>`;
 }
 

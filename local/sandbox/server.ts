@@ -47,8 +47,7 @@ const CALLBACK_TIMEOUT_MS = 5000;
 
 /** One attempt to deliver a callback: the merchant's HTTP status, or why none came back. */
 export type CallbackDelivery = { attempt: number; at: string; acknowledged: boolean } & (
-  | { statusCode: number; error?: undefined }
-  | { statusCode?: undefined; error: string }
+  { statusCode: number; error?: undefined } | { statusCode?: undefined; error: string }
 );
 
 export type ConsoleRefund =
@@ -263,12 +262,21 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   /** The payment's callback, rebuilt from the checkout as it is at each attempt. */
   function checkoutNotice(checkout: SandboxCheckout): Notice {
     const simulator = simulatorFor(checkout.provider);
-    return { provider: checkout.provider, paymentId: checkout.paymentId, build: (at) => simulator.buildCallback(store.get(checkout.paymentId) ?? checkout, at) };
+    return {
+      provider: checkout.provider,
+      paymentId: checkout.paymentId,
+      build: (at) => simulator.buildCallback(store.get(checkout.paymentId) ?? checkout, at),
+    };
   }
 
   function refundNotice(checkout: SandboxCheckout, refund: SandboxRefund): Notice {
     const simulator = simulatorFor(checkout.provider);
-    return { provider: checkout.provider, paymentId: checkout.paymentId, refundKey: refund.key, build: (at) => simulator.buildRefundCallback(checkout, refund, at) };
+    return {
+      provider: checkout.provider,
+      paymentId: checkout.paymentId,
+      refundKey: refund.key,
+      build: (at) => simulator.buildRefundCallback(checkout, refund, at),
+    };
   }
 
   async function post(simulator: ProviderSimulator, callback: OutboundCallback, attempt: number, at: Date): Promise<CallbackDelivery> {
@@ -349,7 +357,10 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       if (request.method !== 'GET') return html(405, messagePage('Method not allowed', 'Open this page with GET.'), { allow: 'GET' });
       const checkout = store.get(paymentId);
       if (!checkout) return html(404, messagePage('Payment not found', `The sandbox holds no checkout for payment ${paymentId}.`));
-      return html(200, checkoutPage(checkout, isExpired(checkout, now()), (decision) => `${store.checkoutUrl(paymentId)}/${decision}`, store.refunds.list(paymentId)));
+      return html(
+        200,
+        checkoutPage(checkout, isExpired(checkout, now()), (decision) => `${store.checkoutUrl(paymentId)}/${decision}`, store.refunds.list(paymentId)),
+      );
     }
     if (!isDecision(action)) return html(404, messagePage('Not found', `There is no sandbox action "${action}".`));
     if (request.method !== 'POST') return html(405, messagePage('Method not allowed', 'Decide with POST.'), { allow: 'POST' });

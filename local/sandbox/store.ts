@@ -17,7 +17,12 @@ export const PROVIDER_IDS: Readonly<
   Record<ProviderName, { transactionId(now: Date): string; notificationId(): string; refundKey(): string; consoleRefundNumber: boolean }>
 > = {
   // A refund made on WeChat's merchant platform gets an out_refund_no there: its refund_id stands in.
-  wechat: { transactionId: () => `4200${randomDigits(24)}`, notificationId: () => randomUUID(), refundKey: () => `50${randomDigits(27)}`, consoleRefundNumber: true },
+  wechat: {
+    transactionId: () => `4200${randomDigits(24)}`,
+    notificationId: () => randomUUID(),
+    refundKey: () => `50${randomDigits(27)}`,
+    consoleRefundNumber: true,
+  },
   // Alipay has no refund id on the wire; a console refund carries no out_biz_no.
   alipay: {
     transactionId: (now) => `${now.toISOString().slice(0, 10).replaceAll('-', '')}${randomDigits(20)}`,

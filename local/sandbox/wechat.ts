@@ -8,7 +8,16 @@ import {
   type WechatRefundStatus,
   type WechatTradeState,
 } from '../../shared/providers/wechat';
-import type { CheckoutStore, OutboundCallback, ProviderSimulator, RefundRefusal, SandboxCheckout, SandboxRefund, SandboxRequest, SandboxResponse } from './types';
+import type {
+  CheckoutStore,
+  OutboundCallback,
+  ProviderSimulator,
+  RefundRefusal,
+  SandboxCheckout,
+  SandboxRefund,
+  SandboxRequest,
+  SandboxResponse,
+} from './types';
 
 /**
  * WeChat Pay API v3, from WeChat's side. Signing, verification and encryption are written here

@@ -10,7 +10,16 @@ import { parsePaymentsConfigText } from '../providers/config';
 import { createProviders } from '../providers/registry';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
 import { DynamoRepository } from './dynamo-repository';
-import { orderPolicyFromEnv, refundPolicyFromEnv, publicBaseUrlFromEnv, requiredEnv, returnUrlTemplateFromEnv, secretMaxAgeSecondsFromEnv, sweeperFromEnv, timingFromEnv } from './env';
+import {
+  orderPolicyFromEnv,
+  refundPolicyFromEnv,
+  publicBaseUrlFromEnv,
+  requiredEnv,
+  returnUrlTemplateFromEnv,
+  secretMaxAgeSecondsFromEnv,
+  sweeperFromEnv,
+  timingFromEnv,
+} from './env';
 import { eventBridgePublisher } from './eventbridge-publisher';
 import { type Observability, powertoolsObservability } from './observability';
 import { type Providers, providersFromSecret } from './provider-secret';

@@ -1,9 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  TransactionCanceledException,
-  type CancellationReason,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient, TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -210,7 +205,11 @@ export class DynamoRepository implements Repository {
               Key: key.product(write.sku),
               UpdateExpression: 'SET stock = stock + :delta',
               ConditionExpression: reserving ? `attribute_exists(pk) AND stock >= :needed${priced ? ' AND price = :price' : ''}` : 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':delta': write.delta, ...(reserving ? { ':needed': -write.delta } : {}), ...(priced ? { ':price': write.price } : {}) },
+              ExpressionAttributeValues: {
+                ':delta': write.delta,
+                ...(reserving ? { ':needed': -write.delta } : {}),
+                ...(priced ? { ':price': write.price } : {}),
+              },
               ...returnOld,
             },
           },
@@ -336,7 +335,8 @@ export class DynamoRepository implements Repository {
               ...returnOld,
             },
           },
-          onConditionFailed: (current) => (current ? new PaymentMismatchError(stripStorage<Payment>(current)) : new NotFoundError('payment', notification.paymentId)),
+          onConditionFailed: (current) =>
+            current ? new PaymentMismatchError(stripStorage<Payment>(current)) : new NotFoundError('payment', notification.paymentId),
         };
       }
       case 'archiveCallback': {
@@ -348,7 +348,13 @@ export class DynamoRepository implements Repository {
           item: {
             Put: {
               TableName,
-              Item: { ...key.callback(record.provider, record.eventId, record.receivedAt), kind: 'callback', ...record, bodyGzip, expiresAtEpoch: epochSeconds(record.expiresAt) },
+              Item: {
+                ...key.callback(record.provider, record.eventId, record.receivedAt),
+                kind: 'callback',
+                ...record,
+                bodyGzip,
+                expiresAtEpoch: epochSeconds(record.expiresAt),
+              },
             },
           },
           onConditionFailed: () => new Error('unconditional write cannot fail a condition'),
@@ -540,7 +546,9 @@ export class DynamoRepository implements Repository {
     for (let start = 0; start < keys.length; start += 100) {
       let pending: Array<Record<string, unknown>> | undefined = keys.slice(start, start + 100);
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        const result: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        const result: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+        );
         found.push(...(result.Responses?.[this.table] ?? []).map((item: Record<string, unknown>) => stripStorage<T>(item)));
         pending = result.UnprocessedKeys?.[this.table]?.Keys;
         if (pending?.length) await sleep(20 * 2 ** Math.min(attempt, 5));

@@ -48,7 +48,10 @@ export function publicBaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): stri
  */
 export function returnUrlTemplateFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const template = env.PAYMENT_RETURN_URL;
-  if (!template) throw new Error(`Missing environment variable PAYMENT_RETURN_URL: the shop's page customers return to after paying, e.g. https://shop.example/orders/${RETURN_URL_ORDER_PLACEHOLDER}`);
+  if (!template)
+    throw new Error(
+      `Missing environment variable PAYMENT_RETURN_URL: the shop's page customers return to after paying, e.g. https://shop.example/orders/${RETURN_URL_ORDER_PLACEHOLDER}`,
+    );
   const example = returnUrlFor(template, { orderId: 'ord_example' });
   const unknown = /\{[^}]*\}/.exec(example)?.[0];
   if (unknown) throw new Error(`PAYMENT_RETURN_URL has the placeholder ${unknown}; only ${RETURN_URL_ORDER_PLACEHOLDER} is replaced`);
@@ -62,7 +65,8 @@ export function secretMaxAgeSecondsFromEnv(env: NodeJS.ProcessEnv = process.env)
 }
 
 function absoluteUrl(name: string, value: string): string {
-  if (!URL.canParse(value) || !['http:', 'https:'].includes(new URL(value).protocol)) throw new Error(`${name} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
+  if (!URL.canParse(value) || !['http:', 'https:'].includes(new URL(value).protocol))
+    throw new Error(`${name} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
   return value;
 }
 

@@ -15,7 +15,13 @@ const TIME_BYTES = 14;
  */
 export function entrySize(entry: PutEventsRequestEntry): number {
   const bytes = (text: string | undefined) => (text ? Buffer.byteLength(text, 'utf8') : 0);
-  return (entry.Time ? TIME_BYTES : 0) + bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail) + (entry.Resources ?? []).reduce((sum, resource) => sum + bytes(resource), 0);
+  return (
+    (entry.Time ? TIME_BYTES : 0) +
+    bytes(entry.Source) +
+    bytes(entry.DetailType) +
+    bytes(entry.Detail) +
+    (entry.Resources ?? []).reduce((sum, resource) => sum + bytes(resource), 0)
+  );
 }
 
 interface Pending {
@@ -62,7 +68,8 @@ export function eventBridgePublisher(client: EventBridgeClient, busName: string)
           Detail: JSON.stringify({ eventId: event.id, ...event.detail }),
         };
         const size = entrySize(entry);
-        if (size > MAX_BYTES_PER_CALL) failed.push({ event, reason: `entry of ${size} bytes is over EventBridge's ${MAX_BYTES_PER_CALL}-byte limit`, retryable: false });
+        if (size > MAX_BYTES_PER_CALL)
+          failed.push({ event, reason: `entry of ${size} bytes is over EventBridge's ${MAX_BYTES_PER_CALL}-byte limit`, retryable: false });
         else pending.push({ event, entry, size });
       }
       for (const call of batches(pending)) failed.push(...(await putEvents(client, call)));

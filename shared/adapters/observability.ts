@@ -29,7 +29,11 @@ export function powertoolsObservability(serviceName: string): Observability {
   };
 }
 
-const UNITS: Record<Unit, (typeof MetricUnit)[keyof typeof MetricUnit]> = { Count: MetricUnit.Count, Milliseconds: MetricUnit.Milliseconds, Seconds: MetricUnit.Seconds };
+const UNITS: Record<Unit, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
+  Count: MetricUnit.Count,
+  Milliseconds: MetricUnit.Milliseconds,
+  Seconds: MetricUnit.Seconds,
+};
 
 /**
  * Metrics as CloudWatch EMF log lines (no PutMetricData on the hot path). Each observation is

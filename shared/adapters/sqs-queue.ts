@@ -61,7 +61,9 @@ export interface RedriveTask {
  */
 export async function startDeadLetterRedrive(client: SQSClient, from: { dlqUrl: string; queueUrl: string }): Promise<RedriveTask> {
   const attributes = async (queueUrl: string) => {
-    const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'] }));
+    const { Attributes } = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'] }),
+    );
     if (!Attributes?.QueueArn) throw new Error(`SQS did not return the ARN of ${queueUrl}`);
     return { arn: Attributes.QueueArn, messages: Number(Attributes.ApproximateNumberOfMessages ?? 0) };
   };

@@ -92,7 +92,8 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
 
     /** Several orders at once, all or nothing; every payment has the same method. */
     async createOrders(orders: BatchOrderRequest[], { paymentMethod, ttlMinutes, idempotencyKey }: CreateOptions = {}): Promise<OrderWithPayment[]> {
-      return (await call<{ results: OrderWithPayment[] }>('POST', '/api/orders/batch', { orders, paymentMethod, ttlMinutes }, idempotency(idempotencyKey))).results;
+      return (await call<{ results: OrderWithPayment[] }>('POST', '/api/orders/batch', { orders, paymentMethod, ttlMinutes }, idempotency(idempotencyKey)))
+        .results;
     },
 
     getOrder(orderId: string): Promise<OrderWithPayments> {
@@ -127,7 +128,10 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
      * Polls the payment until it ends (succeeded, failed, cancelled, expired), e.g. after the
      * customer was sent to the pay URL. Rejects when it is still open after `timeoutMs`.
      */
-    async waitForPaymentOutcome(paymentId: string, { timeoutMs = 60_000, intervalMs = 1_000 }: { timeoutMs?: number; intervalMs?: number } = {}): Promise<PaymentView> {
+    async waitForPaymentOutcome(
+      paymentId: string,
+      { timeoutMs = 60_000, intervalMs = 1_000 }: { timeoutMs?: number; intervalMs?: number } = {},
+    ): Promise<PaymentView> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const payment = await client.getPayment(paymentId);

@@ -20,7 +20,11 @@ export const MAX_CALLBACK_BYTES = 64 * 1024;
 const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'x-api-key']);
 const SIGNATURE_FAILURES: ReadonlySet<RejectionReason> = new Set(['bad_signature', 'unknown_key', 'decrypt_failed']);
 
-const notFound: ProviderReply = { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'UNKNOWN_PROVIDER', message: 'No such provider' } }) };
+const notFound: ProviderReply = {
+  statusCode: 404,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ error: { code: 'UNKNOWN_PROVIDER', message: 'No such provider' } }),
+};
 
 /**
  * A provider's callback: verify, check it against our payment, archive it, enqueue it, and only
@@ -83,7 +87,12 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
   const { notification } = verification;
   deps.metrics.count(Metric.CallbackAccepted, 1, { ...dims, outcome: notification.outcome });
   deps.metrics.observe(Metric.CallbackLatency, performance.now() - started, 'Milliseconds', dims);
-  deps.logger.info('callback accepted', { provider: providerId, eventId: notification.eventId, paymentId: notification.paymentId, outcome: notification.outcome });
+  deps.logger.info('callback accepted', {
+    provider: providerId,
+    eventId: notification.eventId,
+    paymentId: notification.paymentId,
+    outcome: notification.outcome,
+  });
   return provider.acknowledge();
 }
 
@@ -110,7 +119,9 @@ function archiveWrite(provider: PaymentMethod, notification: PaymentNotification
       eventId: notification.eventId,
       paymentId: notification.paymentId,
       receivedAt: now.toISOString(),
-      headers: Object.fromEntries(Object.entries(callback.headers).filter((entry): entry is [string, string] => entry[1] !== undefined && !DROPPED_HEADERS.has(entry[0]))),
+      headers: Object.fromEntries(
+        Object.entries(callback.headers).filter((entry): entry is [string, string] => entry[1] !== undefined && !DROPPED_HEADERS.has(entry[0])),
+      ),
       bodyBase64: callback.body.toString('base64'),
       expiresAt: new Date(now.getTime() + CALLBACK_ARCHIVE_MS).toISOString(),
     },

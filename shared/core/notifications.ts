@@ -61,10 +61,14 @@ export async function applyNotification(deps: Deps, notification: PaymentNotific
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await applyOnce(deps, notification);
-        deps.metrics.count(result === 'duplicate' ? Metric.NotificationDuplicate : result === 'ignored' ? Metric.NotificationIgnored : Metric.NotificationApplied, 1, {
-          provider: notification.provider,
-          result,
-        });
+        deps.metrics.count(
+          result === 'duplicate' ? Metric.NotificationDuplicate : result === 'ignored' ? Metric.NotificationIgnored : Metric.NotificationApplied,
+          1,
+          {
+            provider: notification.provider,
+            result,
+          },
+        );
         return result;
       } catch (error) {
         if (error instanceof NotificationAlreadyAppliedError) {
@@ -119,8 +123,17 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
   if (settlement.kind === 'extra_capture') {
     // Money taken twice: kept on the payment with refundRequired, and refunded by itself (one refund per capture).
     const refunding = automaticRefunds(deps, settlement.payment, order.paidByPaymentId, now);
-    const writes: Write[] = [dedupe('extra_capture'), { kind: 'updatePayment', before: payment, after: refunding.payment }, ...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund }))];
-    await commitWithEvents(deps, writes, [...settlement.events, ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund))], outboxIdOf(notification));
+    const writes: Write[] = [
+      dedupe('extra_capture'),
+      { kind: 'updatePayment', before: payment, after: refunding.payment },
+      ...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund })),
+    ];
+    await commitWithEvents(
+      deps,
+      writes,
+      [...settlement.events, ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund))],
+      outboxIdOf(notification),
+    );
     deps.metrics.count(Metric.DuplicatePayment, 1, { provider: notification.provider });
     countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
     deps.logger.error('provider captured a succeeded payment again; refund required', { paymentId: payment.paymentId, capture: settlement.capture });

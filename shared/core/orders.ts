@@ -1,4 +1,12 @@
-import { DomainError, NotFoundError, OrderNotPendingError, OutOfStockError, PaymentAlreadyOpenError, UnknownProductError, ValidationError } from '../domain/errors';
+import {
+  DomainError,
+  NotFoundError,
+  OrderNotPendingError,
+  OutOfStockError,
+  PaymentAlreadyOpenError,
+  UnknownProductError,
+  ValidationError,
+} from '../domain/errors';
 import { orderEvent, type DomainEvent } from '../domain/events';
 import { cancelledOrder, createOrder, type Order, priceItems, type Product, type RequestedItem, withNewPayment } from '../domain/order';
 import {

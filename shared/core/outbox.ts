@@ -58,7 +58,12 @@ export async function commitWithEvents(deps: Deps, writes: readonly Write[], eve
     events.length === 0
       ? undefined
       : {
-          outboxId: outboxId ?? createHash('sha256').update(events.map((event) => event.id).join('|')).digest('hex').slice(0, 32),
+          outboxId:
+            outboxId ??
+            createHash('sha256')
+              .update(events.map((event) => event.id).join('|'))
+              .digest('hex')
+              .slice(0, 32),
           events: [...events],
           createdAt: now.toISOString(),
           publishBy: new Date(now.getTime() + RELAY_GRACE_MS).toISOString(),
@@ -88,19 +93,27 @@ export async function publishOutboxEntry(deps: Deps, entry: OutboxEntry, removal
   const parked = failed.filter((failure) => !failure.retryable);
   for (const { event, reason } of parked) {
     deps.metrics.count(Metric.EventsUndeliverable, 1, { type: event.type });
-    deps.logger.error('event cannot be published: parked in its outbox entry for an operator', { outboxId: entry.outboxId, eventId: event.id, type: event.type, reason });
+    deps.logger.error('event cannot be published: parked in its outbox entry for an operator', {
+      outboxId: entry.outboxId,
+      eventId: event.id,
+      type: event.type,
+      reason,
+    });
   }
   if (retry.length > 0) {
     deps.metrics.count(Metric.OutboxPublishFailed);
-    deps.logger.warn('event publish failed; the outbox relay will retry', { outboxId: entry.outboxId, eventIds: retry.map(({ event }) => event.id), reason: retry[0]!.reason });
+    deps.logger.warn('event publish failed; the outbox relay will retry', {
+      outboxId: entry.outboxId,
+      eventIds: retry.map(({ event }) => event.id),
+      reason: retry[0]!.reason,
+    });
   }
   try {
     const undeliverable = [...(entry.undeliverable ?? []), ...parked.map(({ event }) => event)];
     if (retry.length === 0 && undeliverable.length === 0) {
       if (removal === 'now') await deps.repo.deleteOutboxEntry(entry.outboxId);
       else returnPublished(deps, [entry.outboxId]);
-    }
-    else if (failed.length < entry.events.length || parked.length > 0) {
+    } else if (failed.length < entry.events.length || parked.length > 0) {
       await deps.repo.replaceOutboxEntry({ ...entry, events: retry.map(({ event }) => event), ...(undeliverable.length > 0 ? { undeliverable } : {}) });
     }
   } catch (error) {

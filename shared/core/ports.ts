@@ -186,7 +186,11 @@ export interface PaymentTimingConfig {
 /** The idempotency key was used by a request that committed first: read its record and replay. */
 export class IdempotencyRecordExistsError extends DomainError {
   /** `existing`: the record that won, as the failed write returned it (absent if it could not). */
-  constructor(readonly customerId: string, readonly key: string, readonly existing?: IdempotencyRecord) {
+  constructor(
+    readonly customerId: string,
+    readonly key: string,
+    readonly existing?: IdempotencyRecord,
+  ) {
     super('IDEMPOTENCY_RECORD_EXISTS', 'A request with this Idempotency-Key already committed');
   }
 }
@@ -220,8 +224,10 @@ export class RefundCallSpacedError extends DomainError {
 
 /** This provider notification was already applied. */
 export class NotificationAlreadyAppliedError extends DomainError {
-  constructor(readonly provider: string, readonly eventId: string) {
+  constructor(
+    readonly provider: string,
+    readonly eventId: string,
+  ) {
     super('NOTIFICATION_ALREADY_APPLIED', `Notification ${provider}/${eventId} was already applied`);
   }
 }
-

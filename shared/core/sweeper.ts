@@ -84,22 +84,49 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   let stuckRefunds = 0;
   try {
     const moreDue = await Promise.all([
-      feed(deps, lanes, (cursor) => deps.repo.findDuePayments(now, { limit: deps.sweeper.batchSize, cursor }), (payment) => {
-        const lane = providerLookDue(payment, now) ? payment.method : NO_PROVIDER_LANE;
-        lanes.add(lane, task(dueAt(payment), { paymentId: payment.paymentId }, () => handleDuePayment(deps, payment, now)));
-      }),
-      feed(deps, lanes, (cursor) => deps.repo.findDueRefunds(now, { limit: deps.sweeper.batchSize, cursor }), (refund) => {
-        if (refund.createdAt <= new Date(now.getTime() - REFUND_STUCK_MS).toISOString()) stuckRefunds++;
-        lanes.add(refund.method, task(refund.nextAttemptAt ?? refund.updatedAt, { refundId: refund.refundId }, () => handleDueRefund(deps, refund, now)));
-      }),
-      feed(deps, lanes, (cursor) => deps.repo.findUnpaidOrders(unpaidSince, { limit: deps.sweeper.batchSize, cursor }), (order) => {
-        const dueAt = unpaidCancelAt(order, deps.orders.unpaidCancelMinutes) ?? order.updatedAt;
-        lanes.add(NO_PROVIDER_LANE, task(dueAt, { orderId: order.orderId }, () => cancelUnpaidOrder(deps, order, now)));
-      }),
+      feed(
+        deps,
+        lanes,
+        (cursor) => deps.repo.findDuePayments(now, { limit: deps.sweeper.batchSize, cursor }),
+        (payment) => {
+          const lane = providerLookDue(payment, now) ? payment.method : NO_PROVIDER_LANE;
+          lanes.add(
+            lane,
+            task(dueAt(payment), { paymentId: payment.paymentId }, () => handleDuePayment(deps, payment, now)),
+          );
+        },
+      ),
+      feed(
+        deps,
+        lanes,
+        (cursor) => deps.repo.findDueRefunds(now, { limit: deps.sweeper.batchSize, cursor }),
+        (refund) => {
+          if (refund.createdAt <= new Date(now.getTime() - REFUND_STUCK_MS).toISOString()) stuckRefunds++;
+          lanes.add(
+            refund.method,
+            task(refund.nextAttemptAt ?? refund.updatedAt, { refundId: refund.refundId }, () => handleDueRefund(deps, refund, now)),
+          );
+        },
+      ),
+      feed(
+        deps,
+        lanes,
+        (cursor) => deps.repo.findUnpaidOrders(unpaidSince, { limit: deps.sweeper.batchSize, cursor }),
+        (order) => {
+          const dueAt = unpaidCancelAt(order, deps.orders.unpaidCancelMinutes) ?? order.updatedAt;
+          lanes.add(
+            NO_PROVIDER_LANE,
+            task(dueAt, { orderId: order.orderId }, () => cancelUnpaidOrder(deps, order, now)),
+          );
+        },
+      ),
     ]);
     await lanes.until(() => lanes.unfinished().length === 0);
     await lanes.until(() => lanes.running() === 0, IN_FLIGHT_GRACE_MS);
-    const left = lanes.unfinished().map((work) => work.dueAt).sort();
+    const left = lanes
+      .unfinished()
+      .map((work) => work.dueAt)
+      .sort();
     report.budgetExhausted = moreDue.includes(true) || left.length > 0;
     report.lagSeconds = left[0] ? Math.max(0, Math.round((now.getTime() - Date.parse(left[0])) / 1000)) : 0;
   } finally {
@@ -193,7 +220,11 @@ async function remind(deps: Deps, payment: Payment, now: Date): Promise<SweepAct
   const after: Payment = { ...payment, reminderSentAt: now.toISOString(), updatedAt: now.toISOString(), version: payment.version + 1 };
   delete after.remindAt;
   const minutesLeft = Math.max(0, Math.ceil((Date.parse(payment.expiresAt) - now.getTime()) / 60_000));
-  const event = paymentEvent('PaymentExpiringSoon', after, { expiresAt: payment.expiresAt, minutesLeft, ...(payment.payUrl ? { payUrl: payment.payUrl } : {}) });
+  const event = paymentEvent('PaymentExpiringSoon', after, {
+    expiresAt: payment.expiresAt,
+    minutesLeft,
+    ...(payment.payUrl ? { payUrl: payment.payUrl } : {}),
+  });
   try {
     await commitWithEvents(deps, [{ kind: 'updatePayment', before: payment, after }], [event]);
   } catch (error) {

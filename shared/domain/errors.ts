@@ -32,44 +32,68 @@ export class UnknownProductError extends DomainError {
 }
 
 export class OutOfStockError extends DomainError {
-  constructor(readonly sku: string, readonly requested?: number, readonly available?: number) {
+  constructor(
+    readonly sku: string,
+    readonly requested?: number,
+    readonly available?: number,
+  ) {
     super('OUT_OF_STOCK', `Not enough stock for ${sku}`, { sku, requested, available });
   }
 }
 
 export class NotFoundError extends DomainError {
-  constructor(readonly entity: 'order' | 'payment' | 'product' | 'refund', readonly id: string) {
+  constructor(
+    readonly entity: 'order' | 'payment' | 'product' | 'refund',
+    readonly id: string,
+  ) {
     super(`${entity.toUpperCase()}_NOT_FOUND`, `No ${entity} ${id}`, { [`${entity}Id`]: id });
   }
 }
 
 export class AlreadyExistsError extends DomainError {
-  constructor(readonly entity: string, readonly id: string) {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+  ) {
     super('ALREADY_EXISTS', `${entity} ${id} already exists`, { entity, id });
   }
 }
 
 export class InvalidTransitionError extends DomainError {
-  constructor(readonly entity: 'payment' | 'order' | 'refund', readonly from: string, readonly to: string) {
+  constructor(
+    readonly entity: 'payment' | 'order' | 'refund',
+    readonly from: string,
+    readonly to: string,
+  ) {
     super('INVALID_TRANSITION', `A ${entity} cannot go from ${from} to ${to}`, { entity, from, to });
   }
 }
 
 /** The record changed between our read and our conditional write: re-read and decide again. */
 export class StaleStateError extends DomainError {
-  constructor(readonly entity: string, readonly id: string, readonly current?: { status?: string; version?: number }) {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+    readonly current?: { status?: string; version?: number },
+  ) {
     super('STALE_STATE', `${entity} ${id} was changed concurrently`, { entity, id, current });
   }
 }
 
 export class OrderNotPendingError extends DomainError {
-  constructor(readonly orderId: string, readonly status: string) {
+  constructor(
+    readonly orderId: string,
+    readonly status: string,
+  ) {
     super('ORDER_NOT_PENDING', `Order ${orderId} is ${status}, not pending`, { orderId, status });
   }
 }
 
 export class PaymentAlreadyOpenError extends DomainError {
-  constructor(readonly orderId: string, readonly openPaymentId?: string) {
+  constructor(
+    readonly orderId: string,
+    readonly openPaymentId?: string,
+  ) {
     super('PAYMENT_ALREADY_OPEN', `Order ${orderId} already has an open payment`, { orderId, openPaymentId });
   }
 }
@@ -83,7 +107,10 @@ export class TooManyPendingOrdersError extends DomainError {
 
 /** An expired payment its provider may still accept for a little while (no close API): pay again after `retryAt`. */
 export class PaymentClosingError extends DomainError {
-  constructor(readonly paymentId: string, retryAt: Date) {
+  constructor(
+    readonly paymentId: string,
+    retryAt: Date,
+  ) {
     super('PAYMENT_CLOSING', `Payment ${paymentId} has expired, but its provider may accept it until ${retryAt.toISOString()}; pay again after that`, {
       paymentId,
       retryAt: retryAt.toISOString(),
@@ -92,7 +119,10 @@ export class PaymentClosingError extends DomainError {
 }
 
 export class PaymentUnderReviewError extends DomainError {
-  constructor(readonly paymentId: string, reason?: string) {
+  constructor(
+    readonly paymentId: string,
+    reason?: string,
+  ) {
     super('PAYMENT_UNDER_REVIEW', `Payment ${paymentId} is held for review by our staff; it cannot be changed until they resolve it`, { paymentId, reason });
   }
 }

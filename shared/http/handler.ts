@@ -75,11 +75,16 @@ export function httpRoute<Body extends z.ZodType = z.ZodUndefined, Params extend
     try {
       const customerId = identify(event, auth);
       const body = (spec.body ?? z.undefined()).parse(event.body ?? undefined) as z.infer<Body>;
-      const params = (spec.params ?? z.undefined()).parse(spec.params ? event.pathParameters ?? {} : undefined) as z.infer<Params>;
+      const params = (spec.params ?? z.undefined()).parse(spec.params ? (event.pathParameters ?? {}) : undefined) as z.infer<Params>;
       const input = { deps, customerId, isAdmin: scopesOf(event).includes(ADMIN_SCOPE), body, params, event, remember: (() => []) as Remember };
       const key = event.headers['idempotency-key'];
       if (!spec.idempotent || !key) return respond({ statusCode: successStatus, body: await run(input) });
-      const scope = { customerId, key: validateKey(key), fingerprint: fingerprint(`${event.requestContext.http.method} ${event.rawPath}`, body), successStatus };
+      const scope = {
+        customerId,
+        key: validateKey(key),
+        fingerprint: fingerprint(`${event.requestContext.http.method} ${event.rawPath}`, body),
+        successStatus,
+      };
       const outcome = await runIdempotent(deps, scope, (remember) => run({ ...input, remember }));
       return respond({ statusCode: outcome.statusCode, body: outcome.body, headers: outcome.replayed ? { 'idempotent-replayed': 'true' } : {} });
     } catch (error) {
@@ -114,7 +119,8 @@ function identify(event: HttpEvent, auth: 'customer' | 'admin'): string {
 function scopesOf(event: HttpEvent): string[] {
   const jwt = event.requestContext.authorizer?.jwt;
   const claims: Record<string, unknown> = jwt?.claims ?? {};
-  const listed = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.replace(/^\[|\]$/g, '').split(/[\s,]+/) : []);
+  const listed = (value: unknown): string[] =>
+    Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.replace(/^\[|\]$/g, '').split(/[\s,]+/) : [];
   return [...(jwt?.scopes ?? []), ...listed(claims.scope), ...listed(claims.scp)].filter(Boolean);
 }
 

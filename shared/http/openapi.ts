@@ -135,10 +135,18 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
         },
       },
       headers: {
-        IdempotentReplayed: { description: 'Present (true) when this is the stored answer to an earlier request with the same Idempotency-Key', schema: { type: 'string', const: 'true' } },
+        IdempotentReplayed: {
+          description: 'Present (true) when this is the stored answer to an earlier request with the same Idempotency-Key',
+          schema: { type: 'string', const: 'true' },
+        },
       },
       securitySchemes: {
-        [BEARER]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "The customer is the token's sub; customers see only their own orders and payments (others: 404)." },
+        [BEARER]: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: "The customer is the token's sub; customers see only their own orders and payments (others: 404).",
+        },
       },
     },
   };
@@ -198,19 +206,29 @@ function errorResponses(route: ApiRoute): Record<string, Ref> {
   return Object.fromEntries(statuses.filter(([, , applies]) => applies).map(([status, name]) => [status, componentRef('responses', name)]));
 }
 
-const errorResponse = (description: string, schema: JsonSchema | Ref = componentRef('schemas', 'Error')) => ({ description, content: { [JSON_TYPE]: { schema } } });
+const errorResponse = (description: string, schema: JsonSchema | Ref = componentRef('schemas', 'Error')) => ({
+  description,
+  content: { [JSON_TYPE]: { schema } },
+});
 
 /** The gateway's own refusal body (`{"message": ...}`), or ours when the handler refuses. */
-const GATEWAY_OR_OURS: JsonSchema = { anyOf: [componentRef('schemas', 'Error'), { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] }] };
+const GATEWAY_OR_OURS: JsonSchema = {
+  anyOf: [componentRef('schemas', 'Error'), { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] }],
+};
 
 /** The codes of one status, from the one table of codes (shared/http/errors.ts). */
 const codes = (status: number) => errorCodesWithStatus(status).join(', ');
 
 const ERROR_RESPONSES = {
-  BadRequest: errorResponse(`Invalid input: ${codes(400)}. VALIDATION_FAILED lists each field in details; BATCH_TOO_LARGE gives the limit and what the batch needs`),
+  BadRequest: errorResponse(
+    `Invalid input: ${codes(400)}. VALIDATION_FAILED lists each field in details; BATCH_TOO_LARGE gives the limit and what the batch needs`,
+  ),
   // API Gateway's JWT authorizer refuses most bad tokens itself, in its own shape, before any function runs.
   Unauthenticated: errorResponse(`No valid bearer token: {"message": "Unauthorized"} from the API Gateway authorizer, or ${codes(401)}`, GATEWAY_OR_OURS),
-  Forbidden: errorResponse(`The token lacks the ${ADMIN_SCOPE} scope this admin route needs: {"message": "Forbidden"} from the authorizer, or ${codes(403)}`, GATEWAY_OR_OURS),
+  Forbidden: errorResponse(
+    `The token lacks the ${ADMIN_SCOPE} scope this admin route needs: {"message": "Forbidden"} from the authorizer, or ${codes(403)}`,
+    GATEWAY_OR_OURS,
+  ),
   NotFound: errorResponse(`${codes(404)}: it does not exist, or belongs to another customer`),
   Conflict: errorResponse(
     `Conflict with the current state: ${codes(409)}. IDEMPOTENCY_KEY_REUSED: the key was used with another body; STALE_STATE: it kept changing while we changed it, read it again and retry`,
@@ -232,7 +250,10 @@ function providerCallbackOperation(route: ApiRoute): OpenApiOperation {
       content: { [JSON_TYPE]: {}, 'application/x-www-form-urlencoded': {} },
     },
     responses: {
-      '200': { description: 'Accepted, in the provider\'s acknowledgement format: alipay the text `success`, bank `{"received": true}`', content: { 'text/plain': {}, [JSON_TYPE]: {} } },
+      '200': {
+        description: 'Accepted, in the provider\'s acknowledgement format: alipay the text `success`, bank `{"received": true}`',
+        content: { 'text/plain': {}, [JSON_TYPE]: {} },
+      },
       '204': { description: 'Accepted (wechat): no body' },
       '400': { description: "Rejected (bad signature, stale, unknown payment, amount mismatch): the provider's own failure format; not retried" },
       '404': errorResponse('UNKNOWN_PROVIDER: not one of wechat, alipay, bank, or not configured in this deployment'),

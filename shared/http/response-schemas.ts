@@ -69,7 +69,10 @@ export const PaymentSchema = z.object({
   latePayment: z.literal(true).optional().describe('The provider confirmed success after the payment had ended'),
   refundRequired: z.literal(true).optional().describe('Money was taken but the order could not use it'),
   refundedAmount: Fen.optional().describe('Refunded so far, once any was'),
-  needsReview: z.literal(true).optional().describe('Held for our staff (the provider reported another amount): it keeps its status and cannot be replaced or cancelled until they resolve it'),
+  needsReview: z
+    .literal(true)
+    .optional()
+    .describe('Held for our staff (the provider reported another amount): it keeps its status and cannot be replaced or cancelled until they resolve it'),
   logs: z.array(PaymentLogEntrySchema).describe('Every status change, oldest first'),
 });
 
@@ -103,7 +106,11 @@ export const RefundListSchema = z.object({
 });
 
 export const OrderAndPaymentSchema = z.object({ order: OrderSchema, payment: PaymentSchema });
-export const OrderWithPaymentsSchema = z.object({ order: OrderSchema, payments: z.array(PaymentSchema).describe('Oldest first'), refunds: z.array(RefundSchema).describe('Of all its payments') });
+export const OrderWithPaymentsSchema = z.object({
+  order: OrderSchema,
+  payments: z.array(PaymentSchema).describe('Oldest first'),
+  refunds: z.array(RefundSchema).describe('Of all its payments'),
+});
 export const OrderBatchSchema = z.object({ results: z.array(OrderAndPaymentSchema).describe('In the order of the request') });
 export const CancelledOrderSchema = z.object({ order: OrderSchema });
 export const PaymentCheckoutSchema = z.object({ payment: PaymentSchema, payUrl: z.string() });
@@ -111,7 +118,10 @@ export const ProductListSchema = z.object({ products: z.array(ProductSchema) });
 
 export const ErrorSchema = z.object({
   error: z.object({
-    code: z.string().regex(/^[A-Z][A-Z0-9_]*$/).describe('Stable SNAKE_CASE code, e.g. OUT_OF_STOCK'),
+    code: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]*$/)
+      .describe('Stable SNAKE_CASE code, e.g. OUT_OF_STOCK'),
     message: z.string(),
     details: z.unknown().optional(),
   }),

@@ -14,7 +14,11 @@ export const OrderId = Id('ord');
 export const PaymentId = Id('pay');
 /** Ours (`ref_`), or a refund made outside this service and recorded from its notification (`ext_`). */
 export const RefundId = z.string().regex(/^(ref_[0-9a-z]{22}|ext_[A-Za-z0-9_.:|*@-]{1,120})$/, 'not a refund id');
-export const TtlMinutes = z.int().min(1).max(24 * 60).describe('Narrows the payment TTL for this request (never beyond the deployment TTL)');
+export const TtlMinutes = z
+  .int()
+  .min(1)
+  .max(24 * 60)
+  .describe('Narrows the payment TTL for this request (never beyond the deployment TTL)');
 
 export const OrderItemInput = z.strictObject({
   sku: Sku,
@@ -28,14 +32,15 @@ export const CreateOrderBody = z.strictObject({
 });
 
 export const CreateOrdersBatchBody = z.strictObject({
-  orders: z.array(z.strictObject({ items: CreateOrderBody.shape.items })).min(1).max(MAX_ORDERS_PER_BATCH),
+  orders: z
+    .array(z.strictObject({ items: CreateOrderBody.shape.items }))
+    .min(1)
+    .max(MAX_ORDERS_PER_BATCH),
   paymentMethod: PaymentMethodSchema.default('wechat'),
   ttlMinutes: TtlMinutes.optional(),
 });
 
-export const AddPaymentBody = z
-  .strictObject({ paymentMethod: PaymentMethodSchema.optional(), ttlMinutes: TtlMinutes.optional() })
-  .default({});
+export const AddPaymentBody = z.strictObject({ paymentMethod: PaymentMethodSchema.optional(), ttlMinutes: TtlMinutes.optional() }).default({});
 
 export const StartPaymentBody = z
   .strictObject({ channel: z.enum(['page', 'wap']).optional().describe('Alipay: desktop page or mobile wap checkout') })

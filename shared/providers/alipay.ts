@@ -56,12 +56,7 @@ export const ALIPAY_TRADE_STATUS_MAPPING: Readonly<
 };
 
 export type AlipayMethod =
-  | 'alipay.trade.page.pay'
-  | 'alipay.trade.wap.pay'
-  | 'alipay.trade.query'
-  | 'alipay.trade.close'
-  | 'alipay.trade.refund'
-  | 'alipay.trade.fastpay.refund.query';
+  'alipay.trade.page.pay' | 'alipay.trade.wap.pay' | 'alipay.trade.query' | 'alipay.trade.close' | 'alipay.trade.refund' | 'alipay.trade.fastpay.refund.query';
 
 /** Common request parameters; `sign` signs all the others. */
 export interface AlipayRequestParams {
@@ -455,7 +450,8 @@ function isRefundNotice(notification: AlipayNotification): boolean {
 function refundNotification(notification: AlipayNotification): CallbackVerification {
   const refundedTotal = yuanToFenOrUndefined(notification.refund_fee ?? '');
   const paymentAmount = yuanToFenOrUndefined(notification.total_amount);
-  if (refundedTotal === undefined || paymentAmount === undefined) return refuse('malformed', 'refund_fee or total_amount is not yuan with at most two decimals');
+  if (refundedTotal === undefined || paymentAmount === undefined)
+    return refuse('malformed', 'refund_fee or total_amount is not yuan with at most two decimals');
   if (refundedTotal > paymentAmount) return refuse('malformed', 'refund_fee is more than total_amount');
   const occurredAt = fromAlipayTime(notification.gmt_refund || notification.notify_time);
   if (!occurredAt) return refuse('malformed', 'gmt_refund / notify_time is not yyyy-MM-dd HH:mm:ss');

@@ -211,7 +211,9 @@ function bankPayParamsSigningString(params: Readonly<Record<string, string>>): s
 }
 
 function signPayParams(params: BankPayParams, signingSecret: string): string {
-  return createHmac('sha256', signingSecret).update(bankPayParamsSigningString({ ...params })).digest('hex');
+  return createHmac('sha256', signingSecret)
+    .update(bankPayParamsSigningString({ ...params }))
+    .digest('hex');
 }
 
 /** The bank's answer to an API request is signed like a webhook: same header, secrets and window. */
@@ -369,7 +371,11 @@ async function sendToBank(
 }
 
 /** A refund object about the refund we asked for → its state; anything else is unknown (retryable). */
-function refundStateOf(operation: RefundOperation, answer: BankAnswer, expected: { refundId: string; paymentId: string; amount?: number }): ProviderRefundState {
+function refundStateOf(
+  operation: RefundOperation,
+  answer: BankAnswer,
+  expected: { refundId: string; paymentId: string; amount?: number },
+): ProviderRefundState {
   const fail = (message: string) => new ProviderCallError('bank', operation, message);
   const parsed = BankRefundSchema.safeParse(parseJson(answer.body));
   if (!parsed.success) throw fail(`HTTP ${answer.status} answer is not a bank refund`);
@@ -415,12 +421,17 @@ async function createRefund(config: BankConfig, sender: ProviderSender, request:
   throw new ProviderCallError('bank', 'refund', `HTTP ${answer.status}`);
 }
 
-async function queryRefund(config: BankConfig, sender: ProviderSender, request: { refundId: string; paymentId: string; now: Date }): Promise<ProviderRefundState> {
+async function queryRefund(
+  config: BankConfig,
+  sender: ProviderSender,
+  request: { refundId: string; paymentId: string; now: Date },
+): Promise<ProviderRefundState> {
   const path = `/refunds/${encodeURIComponent(request.refundId)}`;
   const answer = await sendToBank(config, sender, 'queryRefund', { method: 'GET', path, body: '', now: request.now });
   if (answer.status === 200) return refundStateOf('queryRefund', answer, request);
   const error = BankErrorSchema.safeParse(parseJson(answer.body));
-  if (answer.status === 404 && error.success && error.data.error.code === 'refund_not_found') return { status: 'not_found', providerStatus: 'refund_not_found' };
+  if (answer.status === 404 && error.success && error.data.error.code === 'refund_not_found')
+    return { status: 'not_found', providerStatus: 'refund_not_found' };
   throw new ProviderCallError('bank', 'queryRefund', `HTTP ${answer.status}${error.success ? ` ${error.data.error.code}` : ''}`);
 }
 

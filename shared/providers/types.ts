@@ -36,8 +36,7 @@ export const REJECTION_REASONS = [
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 export type CallbackVerification<N extends PaymentNotification | RefundNotification = PaymentNotification | RefundNotification> =
-  | { ok: true; notification: N }
-  | { ok: false; reason: RejectionReason; detail: string };
+  { ok: true; notification: N } | { ok: false; reason: RejectionReason; detail: string };
 
 /** What the provider needs to know about a payment to create its checkout. */
 export interface PayablePayment {
@@ -99,7 +98,10 @@ export type ProviderRefundState =
 
 export class ProviderNotSupportedError extends Error {
   readonly code = 'PROVIDER_NOT_SUPPORTED';
-  constructor(readonly provider: ProviderName, readonly operation: string) {
+  constructor(
+    readonly provider: ProviderName,
+    readonly operation: string,
+  ) {
     super(`${provider} does not support ${operation}`);
     this.name = 'ProviderNotSupportedError';
   }
@@ -108,7 +110,12 @@ export class ProviderNotSupportedError extends Error {
 /** A provider answered an outbound call with an error, or its answer failed verification. */
 export class ProviderCallError extends Error {
   readonly code = 'PROVIDER_CALL_FAILED';
-  constructor(readonly provider: ProviderName, readonly operation: string, message: string, readonly retryable = true) {
+  constructor(
+    readonly provider: ProviderName,
+    readonly operation: string,
+    message: string,
+    readonly retryable = true,
+  ) {
     super(`${provider} ${operation}: ${message}`);
     this.name = 'ProviderCallError';
   }
@@ -145,7 +152,10 @@ export interface PaymentProvider {
   queryRefund(request: { refundId: string; paymentId: string; now: Date }): Promise<ProviderRefundState>;
 }
 
-export type FetchLike = (input: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
+export type FetchLike = (
+  input: string,
+  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;

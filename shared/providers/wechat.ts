@@ -277,12 +277,7 @@ function signedMessage(timestamp: string, nonce: string, rawBody: Buffer): Buffe
  * window means 'stale_timestamp' is only reported for a genuine WeChat message (a late retry or
  * a replay), which is worth telling apart from a forgery.
  */
-function verifyWechatpaySignature(
-  headers: WechatpayHeaders,
-  rawBody: Buffer,
-  platformKeys: ReadonlyMap<string, KeyObject>,
-  now: Date,
-): { ok: true } | Refusal {
+function verifyWechatpaySignature(headers: WechatpayHeaders, rawBody: Buffer, platformKeys: ReadonlyMap<string, KeyObject>, now: Date): { ok: true } | Refusal {
   const { timestamp, nonce, signature, serial, signatureType } = headers;
   if (!isPresent(timestamp) || !isPresent(nonce) || !isPresent(signature) || !isPresent(serial)) {
     return refuse('malformed', 'missing Wechatpay-Timestamp, -Nonce, -Signature or -Serial header');
@@ -396,7 +391,12 @@ function verifyWechatCallback(
   rawBody: Buffer,
   now: Date,
 ): CallbackVerification {
-  const signature = verifyWechatpaySignature(wechatpayHeaders((name) => headers[name]), rawBody, platformKeys, now);
+  const signature = verifyWechatpaySignature(
+    wechatpayHeaders((name) => headers[name]),
+    rawBody,
+    platformKeys,
+    now,
+  );
   if (!signature.ok) return signature;
 
   const envelope = parseJson(rawBody.toString('utf8'), WechatCallbackEnvelopeSchema);

@@ -36,7 +36,8 @@ function grantsOf(synthesized: Synthesized, name: string): string[] {
     if (service === 'dynamodb' && refersTo(resource, 'Table')) {
       return /^(Get|BatchGet|Query|Scan|ConditionCheck|Describe|GetRecords|GetShardIterator)/.test(verb) ? 'table:read' : 'table:write';
     }
-    if (service === 'secretsmanager' && JSON.stringify(resource) === JSON.stringify(secret) && /^(GetSecretValue|DescribeSecret)$/.test(verb)) return 'secret:read';
+    if (service === 'secretsmanager' && JSON.stringify(resource) === JSON.stringify(secret) && /^(GetSecretValue|DescribeSecret)$/.test(verb))
+      return 'secret:read';
     if (service === 'sqs' && refersTo(resource, 'NotificationQueue')) {
       if (verb === 'SendMessage') return 'queue:send';
       if (/^(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(verb)) return 'queue:consume';
@@ -47,9 +48,9 @@ function grantsOf(synthesized: Synthesized, name: string): string[] {
     if (/^xray:(PutTraceSegments|PutTelemetryRecords)$/.test(action) && resource === '*') return 'tracing';
     return `unexpected ${action} on ${JSON.stringify(resource)}`;
   };
-  const pairs = synthesized.statements(name).flatMap((statement: Statement) =>
-    [statement.Action].flat().flatMap((action) => [statement.Resource].flat().map((resource) => grant(action, resource))),
-  );
+  const pairs = synthesized
+    .statements(name)
+    .flatMap((statement: Statement) => [statement.Action].flat().flatMap((action) => [statement.Resource].flat().map((resource) => grant(action, resource))));
   return [...new Set(pairs)].sort();
 }
 
@@ -132,14 +133,19 @@ describe('PaymentsStack', () => {
     }
   });
 
-
   it('runs every function on Node 22 / arm64 with active tracing and a month of logs', () => {
     expect(Object.keys(stack.resources('AWS::Lambda::Function'))).toHaveLength(FUNCTION_NAMES.length);
     const timeouts: Record<string, number> = { [BACKGROUND_FUNCTIONS.worker.fn]: 30, [BACKGROUND_FUNCTIONS.sweeper.fn]: 60 };
     const logGroups = stack.resources('AWS::Logs::LogGroup');
     for (const name of FUNCTION_NAMES) {
       const fn = stack.fn(name);
-      expect(fn, name).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 512, Handler: 'index.handler', Timeout: timeouts[name] ?? 10 });
+      expect(fn, name).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        MemorySize: 512,
+        Handler: 'index.handler',
+        Timeout: timeouts[name] ?? 10,
+      });
       expect(fn.TracingConfig, name).toEqual({ Mode: 'Active' });
       expect(logGroups[fn.LoggingConfig.LogGroup.Ref]!.Properties.RetentionInDays, name).toBe(30);
     }
@@ -153,11 +159,14 @@ describe('PaymentsStack', () => {
     expect(stack.fn('openapi').Environment.Variables).not.toHaveProperty('TABLE_NAME');
   });
 
-  it("grants each function exactly what its route-table access lists: table read or read/write, provider secret, queue send, bus; the worker consumes the queue", () => {
+  it('grants each function exactly what its route-table access lists: table read or read/write, provider secret, queue send, bus; the worker consumes the queue', () => {
     for (const { fn: name, access } of ALL_FUNCTIONS) {
       expect(grantsOf(stack, name), name).toEqual(expectedGrants(access, { consumesQueue: name === BACKGROUND_FUNCTIONS.worker.fn }));
       const actions = stack.statements(name).flatMap((statement) => [statement.Action].flat());
-      expect(actions.filter((action) => action === '*' || action.endsWith(':*')), name).toEqual([]);
+      expect(
+        actions.filter((action) => action === '*' || action.endsWith(':*')),
+        name,
+      ).toEqual([]);
       // No AWS managed policy (AWSLambdaBasicExecutionRole may write every log group in the account).
       expect(stack.resources('AWS::IAM::Role')[stack.roleId(name)]!.Properties.ManagedPolicyArns, name).toBeUndefined();
     }
@@ -188,7 +197,10 @@ describe('PaymentsStack', () => {
     const [, secret] = stack.only('AWS::SecretsManager::Secret');
     expect(secret.Properties.SecretString).toBe('{}');
     expect(secret.DeletionPolicy).toBe('Retain');
-    expect(stack.only('AWS::ApiGatewayV2::Authorizer')[1].Properties.JwtConfiguration).toEqual({ Issuer: TEST_CONTEXT.jwtIssuer, Audience: [TEST_CONTEXT.jwtAudience] });
+    expect(stack.only('AWS::ApiGatewayV2::Authorizer')[1].Properties.JwtConfiguration).toEqual({
+      Issuer: TEST_CONTEXT.jwtIssuer,
+      Audience: [TEST_CONTEXT.jwtAudience],
+    });
     expect(stack.resources('AWS::SNS::Subscription')).toEqual({});
   });
 
@@ -202,7 +214,13 @@ describe('PaymentsStack', () => {
       alarmEmail: 'oncall@example.com',
     });
     expect(configured.resources('AWS::SecretsManager::Secret')).toEqual({});
-    const settings = { PUBLIC_BASE_URL: 'https://pay.example.com', PAYMENT_RETURN_URL: TEST_CONTEXT.returnUrl, PAYMENT_TTL_MINUTES: '15', PAYMENT_REMINDER_MINUTES: '3', PAYMENTS_SECRET_ARN: secretArn };
+    const settings = {
+      PUBLIC_BASE_URL: 'https://pay.example.com',
+      PAYMENT_RETURN_URL: TEST_CONTEXT.returnUrl,
+      PAYMENT_TTL_MINUTES: '15',
+      PAYMENT_REMINDER_MINUTES: '3',
+      PAYMENTS_SECRET_ARN: secretArn,
+    };
     for (const { fn: name, access } of ALL_FUNCTIONS) {
       const { PAYMENTS_SECRET_ARN: _, ...shared } = settings;
       expect(configured.fn(name).Environment.Variables, name).toEqual(expectedEnvironment(configured, access, access.providers ? settings : shared));
@@ -250,11 +268,13 @@ describe('PaymentsStack', () => {
     expect(stack.fn(BACKGROUND_FUNCTIONS.sweeper.fn).ReservedConcurrentExecutions).toBe(1);
   });
 
-
   it('throttles the $default stage (burst 200, rate 100 unless configured) and logs every request as JSON to a 90-day log group', () => {
     const [, stage] = stack.only('AWS::ApiGatewayV2::Stage');
     expect(stage.Properties).toMatchObject({ ApiId: { Ref: stack.logicalId('Api/HttpApi') }, StageName: '$default', AutoDeploy: true });
-    expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingBurstLimit: DEFAULT_THROTTLE.burstLimit, ThrottlingRateLimit: DEFAULT_THROTTLE.rateLimit });
+    expect(stage.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingBurstLimit: DEFAULT_THROTTLE.burstLimit,
+      ThrottlingRateLimit: DEFAULT_THROTTLE.rateLimit,
+    });
     expect(DEFAULT_THROTTLE).toEqual({ burstLimit: 200, rateLimit: 100 });
     const logs = stage.Properties.AccessLogSettings;
     expect(logs.DestinationArn).toEqual({ 'Fn::GetAtt': [stack.logicalId('Api/AccessLogs'), 'Arn'] });
@@ -346,12 +366,43 @@ describe('PaymentsStack', () => {
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       },
-      { MetricName: Metric.DuplicatePayment, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+      {
+        MetricName: Metric.DuplicatePayment,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
       { MetricName: Metric.AmountMismatch, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-      { MetricName: Metric.CallbackTooLarge, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-      { MetricName: Metric.EventsUndeliverable, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-      { MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: stack.logicalId(BACKGROUND_FUNCTIONS.worker.fn) } }], Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-      { MetricName: Metric.SweeperLagSeconds, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 300, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'breaching' },
+      {
+        MetricName: Metric.CallbackTooLarge,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+      {
+        MetricName: Metric.EventsUndeliverable,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+      {
+        MetricName: 'Errors',
+        Namespace: 'AWS/Lambda',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: stack.logicalId(BACKGROUND_FUNCTIONS.worker.fn) } }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+      {
+        MetricName: Metric.SweeperLagSeconds,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 300,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'breaching',
+      },
       { MetricName: Metric.ProviderCloseFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 5, Period: 900, Statistic: 'Sum' },
       { MetricName: Metric.RefundFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
       { MetricName: Metric.RefundAbnormal, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
@@ -362,7 +413,9 @@ describe('PaymentsStack', () => {
 
     const signature = alarms.find((alarm) => JSON.stringify(alarm.Metrics ?? []).includes(Metric.SignatureFailure));
     expect(signature).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topic] });
-    const names = signature!.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).map((m: { MetricStat: { Metric: { MetricName: string } } }) => m.MetricStat.Metric.MetricName);
+    const names = signature!.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).map(
+      (m: { MetricStat: { Metric: { MetricName: string } } }) => m.MetricStat.Metric.MetricName,
+    );
     expect(names.sort()).toEqual([Metric.CallbackReceived, Metric.SignatureFailure]);
     expect(signature!.Metrics.find((m: { Expression?: string }) => m.Expression).Expression).toMatch(/>= 20/);
     expect(alarms).toHaveLength(expected.length + 1);
@@ -373,7 +426,11 @@ describe('cdk-nag AWS Solutions checks', () => {
   it('finds no unacknowledged error or warning in the app cdk synth builds', () => {
     // synth() already ran the plugin (it throws on a finding); this reads the report itself.
     expect(new AwsSolutionsChecks().validateScope(stack.stack).violations).toEqual([]);
-    const configured = synth({ paymentsSecretArn: 'arn:aws:secretsmanager:ap-east-1:111111111111:secret:p-AbCdEf', allowedOrigins: 'https://shop.example', alarmEmail: 'a@shop.example' });
+    const configured = synth({
+      paymentsSecretArn: 'arn:aws:secretsmanager:ap-east-1:111111111111:secret:p-AbCdEf',
+      allowedOrigins: 'https://shop.example',
+      alarmEmail: 'a@shop.example',
+    });
     expect(new AwsSolutionsChecks().validateScope(configured.stack).violations).toEqual([]);
   });
 
@@ -385,7 +442,11 @@ describe('cdk-nag AWS Solutions checks', () => {
       expect(reason.length, id).toBeGreaterThan(80);
       for (const construct of on) {
         const path = construct.node.path;
-        const hit = findings.some((finding) => finding.ruleName === id && finding.violatingResources.some(({ constructPath = '' }) => constructPath === path || constructPath.startsWith(`${path}/`)));
+        const hit = findings.some(
+          (finding) =>
+            finding.ruleName === id &&
+            finding.violatingResources.some(({ constructPath = '' }) => constructPath === path || constructPath.startsWith(`${path}/`)),
+        );
         expect(hit, `${id} on ${path}`).toBe(true);
       }
     }

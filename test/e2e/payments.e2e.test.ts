@@ -22,7 +22,9 @@ const SETTLE = { timeout: 15_000, interval: 100 };
 /** DynamoDB Local JVMs started by this test process (the global setup's emulator has another parent). */
 function emulatorsOfThisProcess(): string[] {
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'DynamoDBLocal.jar'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'DynamoDBLocal.jar'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
@@ -73,14 +75,22 @@ describe('the local runtime', () => {
     const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
     expect(discovery).toMatchObject({ issuer: base, jwks_uri: `${base}/.well-known/jwks.json` });
     const token = await env.tokenFor(CUSTOMER);
-    const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(discovery.jwks_uri)), { issuer: discovery.issuer, audience: 'payments-api' });
+    const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(discovery.jwks_uri)), {
+      issuer: discovery.issuer,
+      audience: 'payments-api',
+    });
     expect(protectedHeader.alg).toBe('RS256');
     expect(payload.sub).toBe(CUSTOMER);
   });
 
   it('refuses like API Gateway: 401 and 403 in the gateway’s own shape, 400 for a path that does not decode', async () => {
     const base = env.runtime.baseUrl;
-    const hs256 = await new SignJWT({ sub: CUSTOMER }).setProtectedHeader({ alg: 'HS256' }).setIssuer(base).setAudience('payments-api').setExpirationTime('1h').sign(new Uint8Array(32));
+    const hs256 = await new SignJWT({ sub: CUSTOMER })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(base)
+      .setAudience('payments-api')
+      .setExpirationTime('1h')
+      .sign(new Uint8Array(32));
     const refused = await fetch(`${base}/api/products`, { headers: { authorization: `Bearer ${hs256}` } });
     expect([refused.status, await refused.json()]).toEqual([401, { message: 'Unauthorized' }]);
 
@@ -159,7 +169,9 @@ describe('an unpaid payment past its time to pay', () => {
 
     expect((await client.getPayment(payment.paymentId)).status).toBe('expired');
     await vi.waitFor(async () => {
-      const { events } = (await (await fetch(`${env.runtime.baseUrl}/_local/events`)).json()) as { events: Array<{ type: string; detail: { paymentId?: string } }> };
+      const { events } = (await (await fetch(`${env.runtime.baseUrl}/_local/events`)).json()) as {
+        events: Array<{ type: string; detail: { paymentId?: string } }>;
+      };
       expect(events.filter((event) => event.type === 'PaymentExpired').map((event) => event.detail.paymentId)).toContain(payment.paymentId);
     }, SETTLE);
     expect((await client.getOrder(order.orderId)).order.status).toBe('pending');
@@ -192,7 +204,9 @@ describe('starting the runtime', () => {
 
   it('names a port that is already taken', async () => {
     const takenPort = Number(new URL(env.runtime.baseUrl).port);
-    await expect(startRuntime({ port: takenPort, dataDir: env.dataDir, fresh: true, log: () => undefined })).rejects.toThrow(`Port ${takenPort} is already in use`);
+    await expect(startRuntime({ port: takenPort, dataDir: env.dataDir, fresh: true, log: () => undefined })).rejects.toThrow(
+      `Port ${takenPort} is already in use`,
+    );
   });
 
   it('stops everything it started, the DynamoDB Local JVM included', async () => {

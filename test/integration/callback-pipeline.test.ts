@@ -42,7 +42,15 @@ import {
 import { newPurchase, purchaseWrites } from '../support/domain-fixtures';
 import { lambdaContext } from '../support/http';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
-import { platformSigner, seconds, wechatNotification, wechatpayHeaders, wechatRefundNotification, wechatRefundResource, wechatTransaction } from '../support/wechat-fixtures';
+import {
+  platformSigner,
+  seconds,
+  wechatNotification,
+  wechatpayHeaders,
+  wechatRefundNotification,
+  wechatRefundResource,
+  wechatTransaction,
+} from '../support/wechat-fixtures';
 
 /**
  * The callback pipeline on real parts: the callback Lambda's handler, SQS (fauxqs, with its DLQ),
@@ -87,7 +95,8 @@ beforeEach(async () => {
 
 afterEach(() => purgeQueues(queues));
 
-const receive = (provider: string, callback: RawCallback, extraHeaders?: Record<string, string>) => callbackHandler(callbackEvent(provider, callback, extraHeaders), lambdaContext);
+const receive = (provider: string, callback: RawCallback, extraHeaders?: Record<string, string>) =>
+  callbackHandler(callbackEvent(provider, callback, extraHeaders), lambdaContext);
 
 /** The provider's signed callback about `payment`, sent now unless `signedAt` says otherwise. */
 const callbackFor = (payment: Payment, options: Omit<CallbackOptions, 'signedAt'> & { signedAt?: Date }): RawCallback =>
@@ -105,7 +114,8 @@ async function deliver(payment: Payment, options: Omit<CallbackOptions, 'signedA
 }
 
 /** What each published event of `type` is about: its order (Order* events) or its payment. */
-const published = (type: DomainEvent['type']) => env.bus.ofType(type).map((event) => (type.startsWith('Order') ? event.detail.orderId : event.detail.paymentId));
+const published = (type: DomainEvent['type']) =>
+  env.bus.ofType(type).map((event) => (type.startsWith('Order') ? event.detail.orderId : event.detail.paymentId));
 
 describe('a paid callback, end to end', () => {
   it.each(PROVIDERS)('%s: acknowledged in its own format, applied by the worker, archived byte for byte', async (provider) => {
@@ -170,7 +180,13 @@ describe('notifications out of order', () => {
 
     const after = (await env.repo.getPayment(payment.paymentId))!;
     expect(after.status).toBe('succeeded');
-    expect(after.logs.at(-1)).toMatchObject({ from: 'succeeded', to: 'succeeded', source: 'provider', ref: 'evt-late-failure', reason: expect.stringMatching(/^ignored failed/) });
+    expect(after.logs.at(-1)).toMatchObject({
+      from: 'succeeded',
+      to: 'succeeded',
+      source: 'provider',
+      ref: 'evt-late-failure',
+      reason: expect.stringMatching(/^ignored failed/),
+    });
     expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid' });
     expect(published('PaymentFailed')).toEqual([]);
     expect(env.metrics.total(Metric.NotificationIgnored)).toBe(1);
@@ -232,13 +248,24 @@ describe('a second capture: the provider took the money for a succeeded payment 
       status: 'succeeded',
       providerTransactionId: 'txn-first',
       refundRequired: true,
-      extraCaptures: [{ providerTransactionId: 'txn-second', amount: payment.amount, capturedAt: env.clock.now().toISOString(), eventId: 'evt-second-capture' }],
+      extraCaptures: [
+        { providerTransactionId: 'txn-second', amount: payment.amount, capturedAt: env.clock.now().toISOString(), eventId: 'evt-second-capture' },
+      ],
     });
-    expect(after.logs.at(-1)).toMatchObject({ from: 'succeeded', to: 'succeeded', source: 'provider', ref: 'evt-second-capture', reason: expect.stringContaining('txn-second') });
+    expect(after.logs.at(-1)).toMatchObject({
+      from: 'succeeded',
+      to: 'succeeded',
+      source: 'provider',
+      ref: 'evt-second-capture',
+      reason: expect.stringContaining('txn-second'),
+    });
     expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
     expect(published('PaymentSucceeded')).toEqual([payment.paymentId]);
     expect(published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
-    expect(env.bus.ofType('DuplicatePaymentDetected')[0]!.detail).toMatchObject({ appliedTransactionId: 'txn-first', extraCapture: { providerTransactionId: 'txn-second', amount: payment.amount } });
+    expect(env.bus.ofType('DuplicatePaymentDetected')[0]!.detail).toMatchObject({
+      appliedTransactionId: 'txn-first',
+      extraCapture: { providerTransactionId: 'txn-second', amount: payment.amount },
+    });
     expect(env.metrics.total(Metric.DuplicatePayment, { provider })).toBe(1);
     expect(env.metrics.total(Metric.PaymentSucceeded)).toBe(1);
 
@@ -266,7 +293,11 @@ it('a worker that dies after its transaction: state committed once, events publi
     const response = await realWorker(event, context);
     if (alive) return response;
     await settlePublished(env.deps); // what was published before the crash is removed as usual
-    atCrash = { payment: await env.repo.getPayment(payment.paymentId), outboxEntries: (await itemsOfKind(env, 'outbox')).length, published: published('PaymentSucceeded') };
+    atCrash = {
+      payment: await env.repo.getPayment(payment.paymentId),
+      outboxEntries: (await itemsOfKind(env, 'outbox')).length,
+      published: published('PaymentSucceeded'),
+    };
     alive = true;
     // SQS redelivers after the visibility timeout: 1 s here, the stack's 180 s on the test clock.
     env.clock.advance(VISIBILITY_TIMEOUT_MS);
@@ -307,7 +338,14 @@ it('a notification for a payment we do not have is retried, dead-lettered, and c
   // Both messages must wait in the queue so that the worker gets them in one batch.
   await eventSource.stop();
   const good = await startedPayment(env, 'wechat');
-  const unknown = newPurchase({ orderId: newId('ord'), paymentId: newId('pay'), customerId: CUSTOMER, items: [{ sku: 'TEA-001', quantity: 1 }], catalogue: DEMO_PRODUCTS, now: env.clock.now() });
+  const unknown = newPurchase({
+    orderId: newId('ord'),
+    paymentId: newId('pay'),
+    customerId: CUSTOMER,
+    items: [{ sku: 'TEA-001', quantity: 1 }],
+    catalogue: DEMO_PRODUCTS,
+    now: env.clock.now(),
+  });
   expectAcknowledged('wechat', await receive('wechat', callbackFor(unknown.payment, { eventId: 'evt-poison' })));
   expectAcknowledged('wechat', await receive('wechat', callbackFor(good, { eventId: 'evt-good' })));
   const batches: string[][] = [];
@@ -343,7 +381,13 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
   });
   const signedByBank = (body: string) => signedBankCallback(body, keys.bank.sandbox.webhookSecrets[0]!, seconds(env.clock.now()));
 
-  const cases: Array<{ provider: PaymentMethod; reason: RejectionReason; case: string; alsoCounted?: MetricName; callback: (payment: Payment) => RawCallback }> = [
+  const cases: Array<{
+    provider: PaymentMethod;
+    reason: RejectionReason;
+    case: string;
+    alsoCounted?: MetricName;
+    callback: (payment: Payment) => RawCallback;
+  }> = [
     {
       provider: 'wechat',
       reason: 'bad_signature',
@@ -351,7 +395,10 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
       alsoCounted: Metric.SignatureFailure,
       callback: (payment) => {
         const callback = genuine(payment);
-        return withHeaders(callback, wechatpayHeaders({ privateKey: FORGER_KEY, serial: keys.wechat.sandbox.platformSerial }, callback.body, seconds(env.clock.now())));
+        return withHeaders(
+          callback,
+          wechatpayHeaders({ privateKey: FORGER_KEY, serial: keys.wechat.sandbox.platformSerial }, callback.body, seconds(env.clock.now())),
+        );
       },
     },
     {
@@ -417,7 +464,10 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
       provider: 'alipay',
       reason: 'malformed',
       case: 'not a signed form',
-      callback: () => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: Buffer.from('{"trade_status":"TRADE_SUCCESS"}') }),
+      callback: () => ({
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        body: Buffer.from('{"trade_status":"TRADE_SUCCESS"}'),
+      }),
     },
     { provider: 'bank', reason: 'malformed', case: 'signed, but truncated JSON', callback: () => signedByBank('{"event_id":"evt_1","payment_id":') },
     // A refund notification is checked against the payment it names: never more than it.
@@ -474,10 +524,18 @@ describe('callback size: bounded before any work, and what fits is archived comp
   const withPadding: Record<PaymentMethod, (genuine: RawCallback, padding: string) => RawCallback> = {
     wechat: (genuine, padding) => {
       const body = JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), padding });
-      return { headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, now()) }, body: Buffer.from(body) };
+      return {
+        headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, now()) },
+        body: Buffer.from(body),
+      };
     },
     alipay: (genuine, padding) => signedNotification({ ...formFields(genuine.body), passback_params: padding }, keys.alipay.sandbox.alipayPrivateKey),
-    bank: (genuine, padding) => signedBankCallback(JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), metadata: { note: padding } }), keys.bank.sandbox.webhookSecrets[0]!, now()),
+    bank: (genuine, padding) =>
+      signedBankCallback(
+        JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), metadata: { note: padding } }),
+        keys.bank.sandbox.webhookSecrets[0]!,
+        now(),
+      ),
   };
   /** One byte per character in JSON and in a form alike (the space becomes '+'). */
   const PADDING = 'Longjing tea 250 g ';
@@ -486,7 +544,8 @@ describe('callback size: bounded before any work, and what fits is archived comp
   function paddedCallback(payment: Payment, eventId: string, bytes: number): RawCallback {
     const genuine = callbackFor(payment, { eventId });
     // A random hex prefix changes the text, not its length: each round gets another signature.
-    const padded = (length: number) => withPadding[payment.method](genuine, (randomBytes(4).toString('hex') + PADDING.repeat(Math.ceil(length / PADDING.length))).slice(0, length));
+    const padded = (length: number) =>
+      withPadding[payment.method](genuine, (randomBytes(4).toString('hex') + PADDING.repeat(Math.ceil(length / PADDING.length))).slice(0, length));
     let length = bytes - padded(0).body.length;
     // Alipay's URL-encoded signature varies in length (+ / = take 3 bytes): a few rounds settle it.
     for (let round = 0; round < 200; round++) {
@@ -506,21 +565,24 @@ describe('callback size: bounded before any work, and what fits is archived comp
 
   afterEach(() => vi.restoreAllMocks());
 
-  it.each(PROVIDERS)('%s: a validly signed 300 KB callback is refused in its own format (413) before verification, counted, nothing written', async (provider) => {
-    const payment = await startedPayment(env, provider);
-    const callback = paddedCallback(payment, 'evt-huge', 300 * 1024);
-    const verify = vi.spyOn(providers[provider], 'verifyCallback');
-    const before = await tableSnapshot(env);
+  it.each(PROVIDERS)(
+    '%s: a validly signed 300 KB callback is refused in its own format (413) before verification, counted, nothing written',
+    async (provider) => {
+      const payment = await startedPayment(env, provider);
+      const callback = paddedCallback(payment, 'evt-huge', 300 * 1024);
+      const verify = vi.spyOn(providers[provider], 'verifyCallback');
+      const before = await tableSnapshot(env);
 
-    const reply = await receive(provider, callback);
+      const reply = await receive(provider, callback);
 
-    expectFailure(provider, reply, { retryable: false, status: 413 });
-    expect(verify).not.toHaveBeenCalled();
-    expect(await tableSnapshot(env)).toEqual(before);
-    expect(await queueDepth(queues, queues.queueUrl)).toBe(0);
-    expect(env.metrics.total(Metric.CallbackTooLarge, { provider })).toBe(1);
-    expect(env.metrics.total(Metric.CallbackRejected, { provider, reason: 'too_large' })).toBe(1);
-  });
+      expectFailure(provider, reply, { retryable: false, status: 413 });
+      expect(verify).not.toHaveBeenCalled();
+      expect(await tableSnapshot(env)).toEqual(before);
+      expect(await queueDepth(queues, queues.queueUrl)).toBe(0);
+      expect(env.metrics.total(Metric.CallbackTooLarge, { provider })).toBe(1);
+      expect(env.metrics.total(Metric.CallbackRejected, { provider, reason: 'too_large' })).toBe(1);
+    },
+  );
 
   it.each(PROVIDERS)('%s: exactly the bound is acknowledged and archived compressed, read back byte for byte; one byte more is refused', async (provider) => {
     const payment = await startedPayment(env, provider);

@@ -28,7 +28,8 @@ const event = (n: number, padding = 0): DomainEvent => ({
 });
 
 /** The event ids each PutEvents call carried. */
-const sentIds = () => eventBridge.commandCalls(PutEventsCommand).map((call) => (call.args[0].input.Entries ?? []).map((entry) => JSON.parse(entry.Detail!).eventId as string));
+const sentIds = () =>
+  eventBridge.commandCalls(PutEventsCommand).map((call) => (call.args[0].input.Entries ?? []).map((entry) => JSON.parse(entry.Detail!).eventId as string));
 const outboxItems = async () => (await env.scan()).filter((item) => item.kind === 'outbox');
 
 /** PutEvents taking every entry. */
@@ -47,7 +48,10 @@ beforeEach(async () => {
 describe('the outbox over EventBridge PutEvents', () => {
   it('keeps exactly the events PutEvents refused, and the relay publishes only those, under the same ids', async () => {
     const events = [event(1), event(2), event(3)];
-    eventBridge.on(PutEventsCommand).resolvesOnce({ FailedEntryCount: 1, Entries: [{ EventId: 'a' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'oops' }, { EventId: 'c' }] }).callsFake(acceptAll);
+    eventBridge
+      .on(PutEventsCommand)
+      .resolvesOnce({ FailedEntryCount: 1, Entries: [{ EventId: 'a' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'oops' }, { EventId: 'c' }] })
+      .callsFake(acceptAll);
 
     await commitWithEvents(env.deps, [], events);
 

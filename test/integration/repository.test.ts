@@ -2,13 +2,7 @@ import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { paymentShard } from '../../shared/adapters/dynamo-repository';
 import { TABLE } from '../../shared/adapters/table-definition';
-import {
-  type DedupeRecord,
-  type IdempotencyRecord,
-  IdempotencyRecordExistsError,
-  NotificationAlreadyAppliedError,
-  type Write,
-} from '../../shared/core/ports';
+import { type DedupeRecord, type IdempotencyRecord, IdempotencyRecordExistsError, NotificationAlreadyAppliedError, type Write } from '../../shared/core/ports';
 import {
   AlreadyExistsError,
   DomainError,
@@ -208,7 +202,12 @@ describe('payment transitions', () => {
   it('a settlement against an order that changed meanwhile fails whole: the payment is not settled either', async () => {
     const { order, payment } = await placePurchase('ord-1');
     const processing = await movePayment(payment, 'processing');
-    const settlement = settlePayment(processing, order, { to: 'succeeded', now: env.clock.now(), source: 'provider', reason: 'alipay callback: TRADE_SUCCESS' });
+    const settlement = settlePayment(processing, order, {
+      to: 'succeeded',
+      now: env.clock.now(),
+      source: 'provider',
+      reason: 'alipay callback: TRADE_SUCCESS',
+    });
     if (settlement.kind !== 'applied' || !settlement.order) throw new Error(`expected the success to pay the order, got ${settlement.kind}`);
     const touched: Order = { ...order, updatedAt: new Date(env.clock.now().getTime() + 1).toISOString(), version: order.version + 1 };
     await env.repo.commit([{ kind: 'updateOrder', before: order, after: touched }]);
@@ -239,7 +238,11 @@ describe('payment transitions', () => {
 
     const repays = ['pay-a', 'pay-b'].map((paymentId): Write[] => [
       { kind: 'createPayment', payment: newPayment({ paymentId, orderId: order.orderId, amount: order.totalAmount, now: env.clock.now() }) },
-      { kind: 'updateOrder', before: slotFree, after: { ...slotFree, openPaymentId: paymentId, paymentIds: [...slotFree.paymentIds, paymentId], version: slotFree.version + 1 } },
+      {
+        kind: 'updateOrder',
+        before: slotFree,
+        after: { ...slotFree, openPaymentId: paymentId, paymentIds: [...slotFree.paymentIds, paymentId], version: slotFree.version + 1 },
+      },
     ]);
     const { committed, errors } = await race(repays.map((writes) => env.repo.commit(writes)));
 
@@ -258,7 +261,9 @@ describe('the sweeper query', () => {
     const dueBy = new Date(now.getTime() + 30 * MINUTE_MS);
     // Reminders off, so each payment is due at its expiry. Minute 30 is due: the bound is inclusive.
     const opened = (prefix: string, count: number, ttlMinutes: (i: number) => number) =>
-      Array.from({ length: count }, (_, i) => newPayment({ paymentId: `${prefix}-${i}`, orderId: `ord-${prefix}-${i}`, now, timing: { ttlMinutes: ttlMinutes(i), reminderMinutes: 0 } }));
+      Array.from({ length: count }, (_, i) =>
+        newPayment({ paymentId: `${prefix}-${i}`, orderId: `ord-${prefix}-${i}`, now, timing: { ttlMinutes: ttlMinutes(i), reminderMinutes: 0 } }),
+      );
     const due = opened('due', 57, (i) => 1 + (i % 30));
     const later = opened('later', 8, (i) => 31 + i);
     const ended = opened('ended', 6, (i) => 1 + i);
@@ -336,7 +341,13 @@ describe('once-only records', () => {
 describe('failed conditions surface as domain errors', () => {
   it('every conditional write that fails raises its typed DomainError, never a raw SDK exception', async () => {
     const { order, payment } = await placePurchase('ord-1');
-    const stranger = newPurchase({ orderId: 'ord-none', paymentId: 'pay-none', items: [{ sku: TEA.sku, quantity: 1 }], catalogue: CATALOGUE, now: env.clock.now() });
+    const stranger = newPurchase({
+      orderId: 'ord-none',
+      paymentId: 'pay-none',
+      items: [{ sku: TEA.sku, quantity: 1 }],
+      catalogue: CATALOGUE,
+      now: env.clock.now(),
+    });
     const staleOrder = { ...order, version: order.version - 1 };
     const stalePayment = { ...payment, version: payment.version - 1 };
     const failing: Array<[Write, new (...args: never[]) => DomainError]> = [

@@ -15,7 +15,15 @@ import type { Payment } from '../../shared/domain/payment';
 import { localWiring } from '../../shared/http/handler';
 import { settlePublished } from '../../shared/core/outbox';
 import { type CustomerApi, customerApi, itemsOfKind, placeOrder } from '../support/api-fixtures';
-import { callbackEvent, callbackKeys, expectAcknowledged, merchantProviders, providerCallback, providerSimulators, purgeQueues } from '../support/callback-fixtures';
+import {
+  callbackEvent,
+  callbackKeys,
+  expectAcknowledged,
+  merchantProviders,
+  providerCallback,
+  providerSimulators,
+  purgeQueues,
+} from '../support/callback-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { lambdaContext } from '../support/http';
 import { RequestCounter } from '../support/request-counter';
@@ -60,7 +68,9 @@ beforeEach(async () => {
   await env.seedProducts(DEMO_PRODUCTS);
   await purgeQueues(queues);
   eventBridgeMock.reset();
-  eventBridgeMock.on(PutEventsCommand).callsFake((input: { Entries?: unknown[] }) => ({ FailedEntryCount: 0, Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `e${i}` })) }));
+  eventBridgeMock
+    .on(PutEventsCommand)
+    .callsFake((input: { Entries?: unknown[] }) => ({ FailedEntryCount: 0, Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `e${i}` })) }));
   env.deps.providers = merchantProviders(keys);
   env.deps.queue = sqsNotificationQueue(queues.client, queues.queueUrl);
   env.deps.events = eventBridgePublisher(eventBridge, 'payments-test');
@@ -122,7 +132,9 @@ describe('AWS requests per operation', () => {
   it('start payment', async () => {
     const { payment } = await placeOrder(api, TEA);
 
-    const requests = await requestsOf(async () => expect((await api('POST /api/payments/{paymentId}/start', { params: { paymentId: payment.paymentId } })).statusCode).toBe(200));
+    const requests = await requestsOf(async () =>
+      expect((await api('POST /api/payments/{paymentId}/start', { params: { paymentId: payment.paymentId } })).statusCode).toBe(200),
+    );
 
     expect(requests).toEqual({ 'DynamoDB.GetItem': 1, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
   });
@@ -139,11 +151,15 @@ describe('AWS requests per operation', () => {
   it('worker applies a success (payment succeeded, order paid)', async () => {
     const payment = await startedBankPayment();
     await receiveSuccess(payment);
-    const { Messages = [] } = await queues.client.send(new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, MaxNumberOfMessages: 1, AttributeNames: ['All'], MessageAttributeNames: ['All'] }));
+    const { Messages = [] } = await queues.client.send(
+      new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, MaxNumberOfMessages: 1, AttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+    );
     expect(Messages).toHaveLength(1);
     const event: SQSEvent = { Records: [toRecord(Messages[0]!, 'arn:aws:sqs:local:000000000000:notifications')] };
 
-    const requests = await requestsOf(async () => expect(await makeWorkerHandler(localWiring(async () => env.deps))(event, lambdaContext)).toEqual({ batchItemFailures: [] }));
+    const requests = await requestsOf(async () =>
+      expect(await makeWorkerHandler(localWiring(async () => env.deps))(event, lambdaContext)).toEqual({ batchItemFailures: [] }),
+    );
 
     expect((await env.repo.getOrder(payment.orderId))!.status).toBe('paid');
     // The payment and its order are read; the dedupe record is only written (its condition decides).

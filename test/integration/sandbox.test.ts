@@ -270,8 +270,20 @@ describe('sandbox: callback retries', () => {
     await new Promise((resolve) => closed.close(resolve));
 
     const isolated = createSandbox({ keys: generated.sandboxKeys, publicBaseUrl: baseUrl, retryDelaysMs: [10, 10, 10, 10, 10, 10, 10, 10] });
-    const payment = { paymentId: newPaymentId(), orderId: 'ord_x', amount: 500, currency: 'CNY' as const, expiresAt: new Date(Date.now() + 60_000).toISOString(), description: 'x' };
-    const { payUrl } = await merchantProvider('bank').createPayUrl({ payment, notifyUrl: `http://127.0.0.1:${deadPort}/callback`, returnUrl: baseUrl, now: new Date() });
+    const payment = {
+      paymentId: newPaymentId(),
+      orderId: 'ord_x',
+      amount: 500,
+      currency: 'CNY' as const,
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      description: 'x',
+    };
+    const { payUrl } = await merchantProvider('bank').createPayUrl({
+      payment,
+      notifyUrl: `http://127.0.0.1:${deadPort}/callback`,
+      returnUrl: baseUrl,
+      now: new Date(),
+    });
     const url = new URL(payUrl);
     await isolated.handle({ method: 'GET', path: url.pathname, query: url.searchParams, headers: {}, body: '' });
 
@@ -379,9 +391,21 @@ type Expectation = Record<string, unknown> | undefined;
 /** Per SANDBOX_REFUND_OUTCOME and provider: the create answer, the state the query ends on, the notification (none: undefined). */
 const REFUND_STORY: Record<SandboxRefundOutcome, Record<ProviderName, [Expectation, Expectation, Expectation]>> = {
   succeed: {
-    wechat: [{ status: 'processing', providerStatus: 'PROCESSING' }, { status: 'succeeded', amount: 2_800 }, { outcome: 'succeeded', amount: 2_800, paymentAmount: 12_800 }],
-    alipay: [{ status: 'succeeded', amount: 2_800 }, { status: 'succeeded', amount: 2_800 }, { outcome: 'succeeded', amount: 0, refundedTotal: 2_800 }],
-    bank: [{ status: 'processing', providerStatus: 'pending' }, { status: 'succeeded', amount: 2_800 }, { outcome: 'succeeded', amount: 2_800 }],
+    wechat: [
+      { status: 'processing', providerStatus: 'PROCESSING' },
+      { status: 'succeeded', amount: 2_800 },
+      { outcome: 'succeeded', amount: 2_800, paymentAmount: 12_800 },
+    ],
+    alipay: [
+      { status: 'succeeded', amount: 2_800 },
+      { status: 'succeeded', amount: 2_800 },
+      { outcome: 'succeeded', amount: 0, refundedTotal: 2_800 },
+    ],
+    bank: [
+      { status: 'processing', providerStatus: 'pending' },
+      { status: 'succeeded', amount: 2_800 },
+      { outcome: 'succeeded', amount: 2_800 },
+    ],
   },
   fail: {
     wechat: [{ status: 'processing' }, { status: 'failed', providerStatus: 'CLOSED' }, { outcome: 'failed', providerStatus: 'CLOSED' }],
@@ -392,7 +416,11 @@ const REFUND_STORY: Record<SandboxRefundOutcome, Record<ProviderName, [Expectati
   abnormal: {
     wechat: [{ status: 'processing' }, { status: 'abnormal', providerStatus: 'ABNORMAL' }, { outcome: 'abnormal', providerStatus: 'ABNORMAL' }],
     alipay: [{ status: 'processing' }, { status: 'processing' }, undefined],
-    bank: [{ status: 'processing' }, { status: 'abnormal', providerStatus: 'requires_action' }, { outcome: 'abnormal', providerStatus: 'refund.requires_action' }],
+    bank: [
+      { status: 'processing' },
+      { status: 'abnormal', providerStatus: 'requires_action' },
+      { outcome: 'abnormal', providerStatus: 'refund.requires_action' },
+    ],
   },
   silent: {
     wechat: [{ status: 'processing' }, { status: 'succeeded', amount: 2_800 }, undefined],
@@ -404,7 +432,13 @@ const REFUND_STORY: Record<SandboxRefundOutcome, Record<ProviderName, [Expectati
 describe.each(SANDBOX_REFUND_OUTCOMES)('sandbox refunds over HTTP, SANDBOX_REFUND_OUTCOME=%s', (outcome) => {
   let refunds: Sandbox;
   beforeAll(() => {
-    refunds = createSandbox({ keys: generated.sandboxKeys, publicBaseUrl: baseUrl, retryDelaysMs: RETRY_DELAYS_MS, refundOutcome: outcome, refundSettleDelayMs: REFUND_SETTLE_DELAY_MS });
+    refunds = createSandbox({
+      keys: generated.sandboxKeys,
+      publicBaseUrl: baseUrl,
+      retryDelaysMs: RETRY_DELAYS_MS,
+      refundOutcome: outcome,
+      refundSettleDelayMs: REFUND_SETTLE_DELAY_MS,
+    });
     routed = refunds;
   });
   afterAll(async () => {
@@ -455,11 +489,23 @@ describe('sandbox: refunds made on the provider’s console (outside the merchan
     const response = await consoleRefund({ paymentId: payment.paymentId, amount: 1_000 });
     expect(response.status).toBe(200);
     const answer = (await response.json()) as Record<string, unknown>;
-    expect(answer).toMatchObject({ paymentId: payment.paymentId, amount: 1_000, state: 'succeeded', notified: true, refundedAmount: 1_000, refundableAmount: 11_800 });
+    expect(answer).toMatchObject({
+      paymentId: payment.paymentId,
+      amount: 1_000,
+      state: 'succeeded',
+      notified: true,
+      refundedAmount: 1_000,
+      refundableAmount: 11_800,
+    });
 
     await vi.waitFor(() => expect(refundNotificationsFor(payment.paymentId)).toHaveLength(1), { timeout: 2000, interval: 10 });
     const [notification] = refundNotificationsFor(payment.paymentId);
-    expect(notification).toMatchObject({ type: 'refund', provider: name, outcome: 'succeeded', ...(name === 'alipay' ? { amount: 0, refundedTotal: 1_000 } : { amount: 1_000 }) });
+    expect(notification).toMatchObject({
+      type: 'refund',
+      provider: name,
+      outcome: 'succeeded',
+      ...(name === 'alipay' ? { amount: 0, refundedTotal: 1_000 } : { amount: 1_000 }),
+    });
     if (refundNumber) expect(notification?.refundId).toMatch(refundNumber);
     else expect(notification?.refundId).toBeUndefined();
     expect(notification?.refundId).toBe(answer.refundId);
@@ -487,7 +533,12 @@ describe('sandbox: refunds made on the provider’s console (outside the merchan
     const tooMuch = await consoleRefund({ paymentId: payment.paymentId, amount: 12_801 });
     expect([tooMuch.status, await tooMuch.json()]).toEqual([409, { error: 'exceeds_refundable', message: expect.stringContaining('Only 12800 fen') }]);
 
-    for (const body of [{ paymentId: payment.paymentId }, { paymentId: payment.paymentId, amount: 0 }, { paymentId: payment.paymentId, amount: 1.5 }, { paymentId: payment.paymentId, amount: 1, notify: 'no' }]) {
+    for (const body of [
+      { paymentId: payment.paymentId },
+      { paymentId: payment.paymentId, amount: 0 },
+      { paymentId: payment.paymentId, amount: 1.5 },
+      { paymentId: payment.paymentId, amount: 1, notify: 'no' },
+    ]) {
       expect((await consoleRefund(body)).status).toBe(400);
     }
     expect((await fetch(`${baseUrl}/sandbox/refunds`)).status).toBe(405);
@@ -498,7 +549,9 @@ describe('sandbox: refunds made on the provider’s console (outside the merchan
     await consoleRefund({ paymentId: payment.paymentId, amount: 10_000 });
     const provider = merchantProvider(name);
     expect(await provider.refund(refundRequest(name, payment.paymentId, { amount: 2_801 }))).toMatchObject({ status: 'failed' });
-    expect(await provider.refund(refundRequest(name, payment.paymentId, { amount: 2_800 }))).toMatchObject({ status: name === 'alipay' ? 'succeeded' : 'processing' });
+    expect(await provider.refund(refundRequest(name, payment.paymentId, { amount: 2_800 }))).toMatchObject({
+      status: name === 'alipay' ? 'succeeded' : 'processing',
+    });
     expect(sandbox.store.refunds.refundableAmount(payment.paymentId)).toBe(0);
   });
 });

@@ -67,7 +67,13 @@ describe('expiry reminders', () => {
 
     const reminders = env.bus.ofType('PaymentExpiringSoon');
     expect(reminders).toHaveLength(1);
-    expect(reminders[0]!.detail).toMatchObject({ orderId: payment.orderId, paymentId: payment.paymentId, amount: 12_800, expiresAt: payment.expiresAt, minutesLeft: 4 });
+    expect(reminders[0]!.detail).toMatchObject({
+      orderId: payment.orderId,
+      paymentId: payment.paymentId,
+      amount: 12_800,
+      expiresAt: payment.expiresAt,
+      minutesLeft: 4,
+    });
     expect(reminders[0]!.detail.payUrl !== undefined).toBe(started);
     expect(reminders[0]!.detail.payUrl).toBe(payment.payUrl);
     expect(env.metrics.total(Metric.RemindersSent)).toBe(1);
@@ -202,7 +208,12 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     // The answer's dedupe record exists while the payment is still processing, as the amount-mismatch loop left them.
     const eventId = `query:${paymentId}:paid:${sandbox.checkout(paymentId)!.transactionId}`;
     const at = env.clock.now().toISOString();
-    await env.repo.commit([{ kind: 'recordNotification', record: { provider: method, eventId, paymentId, appliedAt: at, result: 'amount_mismatch', expiresAt: '2027-01-01T00:00:00.000Z' } }]);
+    await env.repo.commit([
+      {
+        kind: 'recordNotification',
+        record: { provider: method, eventId, paymentId, appliedAt: at, result: 'amount_mismatch', expiresAt: '2027-01-01T00:00:00.000Z' },
+      },
+    ]);
     env.clock.advance(FIRST_QUERY_MS);
 
     await sweep(env.deps);
@@ -401,34 +412,47 @@ describe('a provider that hangs', () => {
     return calls;
   }
 
-  it('holds up neither the other providers nor work that calls no provider, and the run ends at its budget (plus the grace for calls in flight)', { timeout: 30_000 }, async () => {
-    const BUDGET_MS = 2_000;
-    env.deps.sweeper = { ...DEFAULT_SWEEPER, budgetMs: BUDGET_MS };
-    const hungCalls = hangingWechat();
-    const toExpire = {
-      wechat: await Promise.all(Array.from({ length: 10 }, () => customerPayment('wechat', { started: true }))),
-      alipay: await Promise.all([customerPayment('alipay', { started: true }), customerPayment('alipay', { started: true })]),
-      bank: [await customerPayment('bank', { started: false })],
-    };
-    env.clock.advanceMinutes(5);
-    const toRemind = [await customerPayment('alipay', { started: true }), await customerPayment('bank', { started: true }), await customerPayment('wechat', { started: false })];
-    env.clock.advanceMinutes(26); // the first group 1 minute past expiry, the second due for its reminder
+  it(
+    'holds up neither the other providers nor work that calls no provider, and the run ends at its budget (plus the grace for calls in flight)',
+    { timeout: 30_000 },
+    async () => {
+      const BUDGET_MS = 2_000;
+      env.deps.sweeper = { ...DEFAULT_SWEEPER, budgetMs: BUDGET_MS };
+      const hungCalls = hangingWechat();
+      const toExpire = {
+        wechat: await Promise.all(Array.from({ length: 10 }, () => customerPayment('wechat', { started: true }))),
+        alipay: await Promise.all([customerPayment('alipay', { started: true }), customerPayment('alipay', { started: true })]),
+        bank: [await customerPayment('bank', { started: false })],
+      };
+      env.clock.advanceMinutes(5);
+      const toRemind = [
+        await customerPayment('alipay', { started: true }),
+        await customerPayment('bank', { started: true }),
+        await customerPayment('wechat', { started: false }),
+      ];
+      env.clock.advanceMinutes(26); // the first group 1 minute past expiry, the second due for its reminder
 
-    const startedMs = performance.now();
-    const report = await Promise.race([sweep(env.deps), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000))]);
-    const elapsedMs = performance.now() - startedMs;
+      const startedMs = performance.now();
+      const report = await Promise.race([sweep(env.deps), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000))]);
+      const elapsedMs = performance.now() - startedMs;
 
-    expect(report, 'the sweep never returned').not.toBe('hung');
-    if (report === 'hung') return;
-    expect(elapsedMs).toBeLessThan(BUDGET_MS + IN_FLIGHT_GRACE_MS + 1_500);
-    for (const { paymentId } of [...toExpire.alipay, ...toExpire.bank]) expect((await stored(paymentId)).payment.status, paymentId).toBe('expired');
-    expect(env.bus.ofType('PaymentExpiringSoon').map((event) => event.detail.paymentId).sort()).toEqual(toRemind.map(({ paymentId }) => paymentId).sort());
-    for (const { paymentId } of toExpire.wechat) expect((await stored(paymentId)).payment.status, paymentId).toBe('processing');
-    // WeChat's hung calls take only WeChat's own workers, never more than its bound.
-    expect(hungCalls).toEqual(Array(PROVIDER_CONCURRENCY).fill('query'));
-    // Left for the next run: the hung WeChat payments, whose first query fell due a minute after their start.
-    expect(report).toMatchObject({ budgetExhausted: true, lagSeconds: 30 * 60, actions: { expired: 3 } });
-  });
+      expect(report, 'the sweep never returned').not.toBe('hung');
+      if (report === 'hung') return;
+      expect(elapsedMs).toBeLessThan(BUDGET_MS + IN_FLIGHT_GRACE_MS + 1_500);
+      for (const { paymentId } of [...toExpire.alipay, ...toExpire.bank]) expect((await stored(paymentId)).payment.status, paymentId).toBe('expired');
+      expect(
+        env.bus
+          .ofType('PaymentExpiringSoon')
+          .map((event) => event.detail.paymentId)
+          .sort(),
+      ).toEqual(toRemind.map(({ paymentId }) => paymentId).sort());
+      for (const { paymentId } of toExpire.wechat) expect((await stored(paymentId)).payment.status, paymentId).toBe('processing');
+      // WeChat's hung calls take only WeChat's own workers, never more than its bound.
+      expect(hungCalls).toEqual(Array(PROVIDER_CONCURRENCY).fill('query'));
+      // Left for the next run: the hung WeChat payments, whose first query fell due a minute after their start.
+      expect(report).toMatchObject({ budgetExhausted: true, lagSeconds: 30 * 60, actions: { expired: 3 } });
+    },
+  );
 });
 
 describe('a backlog larger than one run can handle', () => {
@@ -451,7 +475,12 @@ describe('a backlog larger than one run can handle', () => {
     );
     // 50 orders with their payments per transaction: DynamoDB's limit of 100 writes.
     for (let start = 0; start < purchases.length; start += 50) {
-      await env.repo.commit(purchases.slice(start, start + 50).flatMap(({ order, payment }): Write[] => [{ kind: 'createOrder', order }, { kind: 'createPayment', payment }]));
+      await env.repo.commit(
+        purchases.slice(start, start + 50).flatMap(({ order, payment }): Write[] => [
+          { kind: 'createOrder', order },
+          { kind: 'createPayment', payment },
+        ]),
+      );
     }
     env.clock.advanceMinutes(31); // every payment has been due for 60 s
 

@@ -51,7 +51,11 @@ export class HostileLane {
     const client = dynamoClient(dynamoEndpoint);
     this.writes.attach(client);
     const queueClient = sqsClient({ endpoint: rig.queues.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-    this.deps = { ...rig.deps, repo: new DynamoRepository({ client, tableName: rig.env.tableName }), queue: sqsNotificationQueue(queueClient, rig.queues.queueUrl) };
+    this.deps = {
+      ...rig.deps,
+      repo: new DynamoRepository({ client, tableName: rig.env.tableName }),
+      queue: sqsNotificationQueue(queueClient, rig.queues.queueUrl),
+    };
     this.handlers = new Map(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(localWiring(async () => this.deps)) as Handler]));
   }
 
@@ -59,7 +63,10 @@ export class HostileLane {
   async send(count: number, seed: number, known: KnownData, genuine: ReadonlyArray<{ method: PaymentMethod; paymentId: string }>): Promise<void> {
     const requests = fc.sample(hostileApiRequest(ROUTES, known), { numRuns: count, seed });
     const callbacks = genuine.flatMap(({ method, paymentId }) =>
-      fc.sample(hostileCallback(method, this.rig.keys, () => this.rig.callbackFor(method, paymentId), this.rig.clock.now), { numRuns: count, seed }),
+      fc.sample(
+        hostileCallback(method, this.rig.keys, () => this.rig.callbackFor(method, paymentId), this.rig.clock.now),
+        { numRuns: count, seed },
+      ),
     );
     await Promise.all([...requests.map((request) => this.api(request)), ...callbacks.map((hostile) => this.callback(hostile))]);
   }
@@ -67,7 +74,16 @@ export class HostileLane {
   private async api(request: HostileApiRequest): Promise<void> {
     const [method = '', template = ''] = request.route.split(' ');
     const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent((request.params[name] ?? '').replace(/[\ud800-\udfff]/g, '\ufffd')));
-    const event = { ...httpEvent(method, path, { customerId: request.customerId, scope: request.scope, rawBody: request.rawBody, headers: request.headers, pathParameters: request.params }), isBase64Encoded: request.rawBody !== undefined && request.isBase64Encoded };
+    const event = {
+      ...httpEvent(method, path, {
+        customerId: request.customerId,
+        scope: request.scope,
+        rawBody: request.rawBody,
+        headers: request.headers,
+        pathParameters: request.params,
+      }),
+      isBase64Encoded: request.rawBody !== undefined && request.isBase64Encoded,
+    };
     const { result, writes } = await this.writes.during(() => this.handlers.get(request.route)!(event, lambdaContext) as Promise<Reply>);
     this.figures.api++;
     this.check(`api ${request.route}`, result, writes, (status, body) => {
@@ -75,18 +91,26 @@ export class HostileLane {
       const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
       if (typeof error?.code !== 'string' || typeof error.message !== 'string') return 'not the {error:{code,message}} shape';
       if (INPUT_REFUSALS.has(status) && writes.length > 0) return `refused with ${status} yet wrote ${writes.flatMap((w) => w.keys).join(', ')}`;
-      if (BUSINESS_REFUSALS.has(status) && writes.some((w) => w.keys.some((key) => !key.startsWith('IDEMP#')))) return `refused with ${status} yet wrote beyond its idempotency record`;
+      if (BUSINESS_REFUSALS.has(status) && writes.some((w) => w.keys.some((key) => !key.startsWith('IDEMP#'))))
+        return `refused with ${status} yet wrote beyond its idempotency record`;
       return undefined;
     });
   }
 
   private async callback({ provider, callback, kind }: HostileCallback): Promise<void> {
-    const { result, writes } = await this.writes.during(() => makeCallbackHandler(localWiring(async () => this.deps))(callbackEvent(provider, callback), lambdaContext));
+    const { result, writes } = await this.writes.during(() =>
+      makeCallbackHandler(localWiring(async () => this.deps))(callbackEvent(provider, callback), lambdaContext),
+    );
     this.figures.callbacks++;
     this.check(`callback ${provider.slice(0, 12)} ${kind}`, result, writes, (status, body) => {
-      if (!(PAYMENT_METHODS as readonly string[]).includes(provider)) return status === 404 && writes.length === 0 ? undefined : `unknown provider answered ${status}`;
-      const acknowledged = this.rig.providers[provider as PaymentMethod].simulator.isAcknowledged(status, typeof body === 'string' ? body : JSON.stringify(body ?? ''));
-      if (acknowledged) return kind === 'mutated' && writes.every((w) => w.keys.every((key) => key.startsWith('CALLBACK#'))) ? undefined : `${kind} acknowledged`;
+      if (!(PAYMENT_METHODS as readonly string[]).includes(provider))
+        return status === 404 && writes.length === 0 ? undefined : `unknown provider answered ${status}`;
+      const acknowledged = this.rig.providers[provider as PaymentMethod].simulator.isAcknowledged(
+        status,
+        typeof body === 'string' ? body : JSON.stringify(body ?? ''),
+      );
+      if (acknowledged)
+        return kind === 'mutated' && writes.every((w) => w.keys.every((key) => key.startsWith('CALLBACK#'))) ? undefined : `${kind} acknowledged`;
       return status === 400 && writes.length === 0 ? undefined : `refused with ${status} after ${writes.length} write(s)`;
     });
   }

@@ -80,7 +80,12 @@ class Soak {
   minute = 0;
   stoppedBy: 'count' | 'time' = 'count';
   private readonly agenda = new Map<number, Array<() => Promise<void>>>();
-  private readonly known: KnownData & { orderIds: string[]; paymentIds: string[] } = { customers: [RIG_CUSTOMER, ALICE], orderIds: [], paymentIds: [], skus: RIG_PRODUCTS.map((p) => p.sku) };
+  private readonly known: KnownData & { orderIds: string[]; paymentIds: string[] } = {
+    customers: [RIG_CUSTOMER, ALICE],
+    orderIds: [],
+    paymentIds: [],
+    skus: RIG_PRODUCTS.map((p) => p.sku),
+  };
   private genuine: Array<{ method: PaymentMethod; paymentId: string }> = [];
 
   constructor(
@@ -195,7 +200,11 @@ class Soak {
 
   /** After the first payment expired: a new payment for the order, paid. Retried while the old one is still open. */
   private async repay(order: Order, tries: number): Promise<void> {
-    const added = await this.rig.call<{ paymentId: string }>('POST /api/orders/{orderId}/payments', { params: { orderId: order.orderId }, body: { paymentMethod: order.method }, idempotencyKey: `repay-${order.orderId}-${tries}` }, 3);
+    const added = await this.rig.call<{ paymentId: string }>(
+      'POST /api/orders/{orderId}/payments',
+      { params: { orderId: order.orderId }, body: { paymentMethod: order.method }, idempotencyKey: `repay-${order.orderId}-${tries}` },
+      3,
+    );
     if (added.statusCode !== 201) {
       if (tries > 1) this.later(2, () => this.safely('repay again', () => this.repay(order, tries - 1)));
       return;
@@ -221,7 +230,9 @@ class Soak {
     await Promise.all([
       ...Array.from({ length: fresh }, () => this.safely('new order', () => this.newOrder())),
       ...due.map((action) => action()),
-      this.genuine.length > 0 && this.known.orderIds.length > 0 ? this.safely('hostile', () => this.hostile.send(CONFIG.hostilePerMinute, CONFIG.seed * 10_000 + this.minute, this.known, this.genuine)) : undefined,
+      this.genuine.length > 0 && this.known.orderIds.length > 0
+        ? this.safely('hostile', () => this.hostile.send(CONFIG.hostilePerMinute, CONFIG.seed * 10_000 + this.minute, this.known, this.genuine))
+        : undefined,
     ]);
     await (this.random() < 0.2 ? Promise.all([this.rig.sweep(), this.rig.sweep()]) : this.rig.sweep());
     this.rig.clock.advance(60_000);
@@ -248,10 +259,14 @@ class Soak {
         break;
       }
       await this.wave(true);
-      if (this.minute % 10 === 0) log(`minute ${this.minute} (${Math.round((Date.now() - this.startedAt) / 1000)} s): ${this.created} orders, ${this.rig.faults.total()} AWS faults, ${this.rig.crash.total()} crashes, ${this.hostile.figures.tried} hostile inputs`);
+      if (this.minute % 10 === 0)
+        log(
+          `minute ${this.minute} (${Math.round((Date.now() - this.startedAt) / 1000)} s): ${this.created} orders, ${this.rig.faults.total()} AWS faults, ${this.rig.crash.total()} crashes, ${this.hostile.figures.tried} hostile inputs`,
+        );
     }
     const lastOrderMinute = this.minute;
-    while ((this.minute < lastOrderMinute + DRAIN_MINUTES || this.agenda.size > 0) && Date.now() < this.deadline + DRAIN_GRACE_SECONDS * 1000) await this.wave(false);
+    while ((this.minute < lastOrderMinute + DRAIN_MINUTES || this.agenda.size > 0) && Date.now() < this.deadline + DRAIN_GRACE_SECONDS * 1000)
+      await this.wave(false);
   }
 
   /** The weather clears: no more faults or crashes, providers up; the system settles and is checked. */
@@ -275,7 +290,9 @@ function log(line: string): void {
 
 async function main(): Promise<number> {
   const startedAt = Date.now();
-  log(`${CONFIG.orders} orders, seed ${CONFIG.seed}, ${CONFIG.faultShare * 100}% AWS calls throttled, ${CONFIG.crashShare * 100}% invocations crashing, at most ${CONFIG.maxSeconds} s`);
+  log(
+    `${CONFIG.orders} orders, seed ${CONFIG.seed}, ${CONFIG.faultShare * 100}% AWS calls throttled, ${CONFIG.crashShare * 100}% invocations crashing, at most ${CONFIG.maxSeconds} s`,
+  );
   const emulator = await startDynamoEmulator();
   const rig = await Rig.start({ dynamoEndpoint: emulator.endpoint, keys: sandboxKeys(), seed: CONFIG.seed, realBackoff: true, hangReleaseMs: 2_000 });
   try {
@@ -306,7 +323,8 @@ async function summarize(soak: Soak, report: InvariantReport, deadLettered: numb
   const payments = items.filter((item) => item.kind === 'payment');
   const providerFailures: Record<string, number> = {};
   for (const world of Object.values(rig.providers)) {
-    for (const [behaviour, count] of Object.entries(world.standIn?.calls ?? {})) if (behaviour !== 'up' && count > 0) providerFailures[`${world.method} ${behaviour}`] = count;
+    for (const [behaviour, count] of Object.entries(world.standIn?.calls ?? {}))
+      if (behaviour !== 'up' && count > 0) providerFailures[`${world.method} ${behaviour}`] = count;
   }
   const wallSeconds = Math.round((Date.now() - startedAt) / 1000);
   return {
@@ -356,10 +374,16 @@ async function summarize(soak: Soak, report: InvariantReport, deadLettered: numb
 function printSummary(summary: Awaited<ReturnType<typeof summarize>>, report: InvariantReport): void {
   const { load, faults, hostile, invariants } = summary;
   log(`done in ${summary.wallSeconds} s (stopped by ${summary.stoppedBy}), ${load.virtualMinutes} virtual minutes`);
-  log(`load held: ${load.orders} orders, ${load.payments} payments, ${load.apiRequests} API requests, ${load.callbackRequests} callback requests, ${load.sweeperRuns} sweeper runs`);
-  log(`faults injected: ${faults.awsFaultsInjected} AWS (of ${Object.values(faults.awsCalls).reduce((a, b) => a + b, 0)} calls), ${Object.values(faults.crashes).reduce((a, b) => a + b, 0)} crashes, ${Object.values(faults.providerFailures).reduce((a, b) => a + b, 0)} provider failures, ${faults.deadLetteredThenRedriven} dead-lettered`);
+  log(
+    `load held: ${load.orders} orders, ${load.payments} payments, ${load.apiRequests} API requests, ${load.callbackRequests} callback requests, ${load.sweeperRuns} sweeper runs`,
+  );
+  log(
+    `faults injected: ${faults.awsFaultsInjected} AWS (of ${Object.values(faults.awsCalls).reduce((a, b) => a + b, 0)} calls), ${Object.values(faults.crashes).reduce((a, b) => a + b, 0)} crashes, ${Object.values(faults.providerFailures).reduce((a, b) => a + b, 0)} provider failures, ${faults.deadLetteredThenRedriven} dead-lettered`,
+  );
   log(`hostile inputs tried: ${hostile.tried} (${hostile.api} API, ${hostile.callbacks} callbacks), contract violations: ${hostile.violations}`);
-  log(`invariant violations: ${invariants.violations}${invariants.violations ? `\n${describeViolations(report)}` : ''} (republished events, same id: ${invariants.republishedEvents})`);
+  log(
+    `invariant violations: ${invariants.violations}${invariants.violations ? `\n${describeViolations(report)}` : ''} (republished events, same id: ${invariants.republishedEvents})`,
+  );
   if (faults.storyErrors) log(`story errors: ${faults.storyErrors}: ${faults.storyErrorExamples.slice(0, 5).join(' | ')}`);
 }
 

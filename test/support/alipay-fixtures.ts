@@ -12,8 +12,11 @@ export function alipayTestKeys() {
 
 /** A private key Alipay has never seen (a misconfigured merchant, or a forger). */
 export function strangerPrivateKey(): string {
-  return generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })
-    .privateKey;
+  return generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey;
 }
 
 export { memoryCheckoutStore } from './bank-fixtures';

@@ -95,7 +95,10 @@ export function providerCallback(simulator: ProviderSimulator, payment: Payment,
   };
   const callback = simulator.buildCallback(checkout, options.signedAt);
   if (!callback) throw new Error(`${simulator.name} sends no callback for a ${checkout.state} checkout`);
-  return { headers: Object.fromEntries(Object.entries(callback.headers).map(([name, value]) => [name.toLowerCase(), value])), body: Buffer.from(callback.body, 'utf8') };
+  return {
+    headers: Object.fromEntries(Object.entries(callback.headers).map(([name, value]) => [name.toLowerCase(), value])),
+    body: Buffer.from(callback.body, 'utf8'),
+  };
 }
 
 /**
@@ -103,7 +106,9 @@ export function providerCallback(simulator: ProviderSimulator, payment: Payment,
  * HTTP APIs hand form bodies over base64-encoded, so Alipay's arrives that way.
  */
 export function callbackEvent(provider: string, callback: RawCallback, extraHeaders: Record<string, string> = {}): HttpEvent {
-  const headers = Object.fromEntries(Object.entries({ ...callback.headers, ...extraHeaders }).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const headers = Object.fromEntries(
+    Object.entries({ ...callback.headers, ...extraHeaders }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   const isForm = headers['content-type']?.startsWith('application/x-www-form-urlencoded') ?? false;
   const event = httpEvent('POST', `/api/payments/callback/${provider}`, {
     rawBody: callback.body.toString(isForm ? 'base64' : 'utf8'),
@@ -126,7 +131,11 @@ export function expectAcknowledged(provider: PaymentMethod, reply: Reply): void 
 }
 
 /** The provider's failure format: a 5xx it retries, or a 4xx (400 unless `status` says) for a callback that will never be accepted. */
-export function expectFailure(provider: PaymentMethod, reply: Reply, { retryable, status = retryable ? 500 : 400 }: { retryable: boolean; status?: number }): void {
+export function expectFailure(
+  provider: PaymentMethod,
+  reply: Reply,
+  { retryable, status = retryable ? 500 : 400 }: { retryable: boolean; status?: number },
+): void {
   expect(reply.statusCode).toBe(status);
   if (provider === 'wechat') expect(JSON.parse(reply.body ?? '')).toMatchObject({ code: 'FAIL' });
   if (provider === 'alipay') expect(reply.body).not.toBe('success');

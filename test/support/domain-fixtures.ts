@@ -31,11 +31,25 @@ export function newPurchase(input: PurchaseInput): Purchase {
   const customerId = input.customerId ?? 'cust-1';
   const items = priceItems(input.items, new Map(input.catalogue.map((product) => [product.sku, product])));
   const order = createOrder({ orderId: input.orderId, customerId, items, firstPaymentId: input.paymentId, now: input.now });
-  const payment = newPayment({ paymentId: input.paymentId, orderId: input.orderId, customerId, amount: order.totalAmount, now: input.now, timing: input.timing });
+  const payment = newPayment({
+    paymentId: input.paymentId,
+    orderId: input.orderId,
+    customerId,
+    amount: order.totalAmount,
+    now: input.now,
+    timing: input.timing,
+  });
   return { order, payment };
 }
 
-export function newPayment(input: { paymentId: string; orderId: string; now: Date; customerId?: string; amount?: number; timing?: PaymentTimingConfig }): Payment {
+export function newPayment(input: {
+  paymentId: string;
+  orderId: string;
+  now: Date;
+  customerId?: string;
+  amount?: number;
+  timing?: PaymentTimingConfig;
+}): Payment {
   return createPayment({
     paymentId: input.paymentId,
     orderId: input.orderId,

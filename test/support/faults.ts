@@ -158,7 +158,16 @@ export function throttleEverything(share: number): FaultRule[] {
   return (['dynamodb', 'sqs', 'eventbridge'] as const).map((service) => ({ service, fault: 'throttle', share }));
 }
 
-const DYNAMODB_WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand', 'ExecuteStatementCommand', 'ExecuteTransactionCommand', 'BatchExecuteStatementCommand']);
+const DYNAMODB_WRITES = new Set([
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'TransactWriteItemsCommand',
+  'BatchWriteItemCommand',
+  'ExecuteStatementCommand',
+  'ExecuteTransactionCommand',
+  'BatchExecuteStatementCommand',
+]);
 
 export interface DynamoWrite {
   command: string;
@@ -360,12 +369,17 @@ export class Invocation {
     private readonly providers: readonly PaymentMethod[],
     private readonly consume: (crash: ArmedCrash) => boolean,
   ) {
-    this.deps = crashes.length === 0 ? deps : { ...deps, repo: this.guard(deps.repo, 'repo'), queue: this.guard(deps.queue, 'queue'), events: this.guard(deps.events, 'events') };
+    this.deps =
+      crashes.length === 0
+        ? deps
+        : { ...deps, repo: this.guard(deps.repo, 'repo'), queue: this.guard(deps.queue, 'queue'), events: this.guard(deps.events, 'events') };
   }
 
   /** Called once the handler returned: dies now at a 'return' crash point. */
   finish(): void {
-    const crash = this.crashes.find((candidate) => CRASH_POINTS[candidate.point].after === 'return' && (!candidate.provider || this.providers.includes(candidate.provider)));
+    const crash = this.crashes.find(
+      (candidate) => CRASH_POINTS[candidate.point].after === 'return' && (!candidate.provider || this.providers.includes(candidate.provider)),
+    );
     if (!this.dead && crash && this.consume(crash)) this.dead = crash.point;
   }
 

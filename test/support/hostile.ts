@@ -16,19 +16,44 @@ import { seconds, wechatNotification } from './wechat-fixtures';
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 4 },
   {
-    arbitrary: fc.constantFrom('', ' ', '\u0000', '%', '%E0%A4%A', '%ZZ', '../../etc/passwd', '<script>alert(1)</script>', "' OR 1=1 --", '💸💸', 'null', '{}', '[]', 'ORDER#x', 'ord_', 'pay_0000000000000000000000', '\ud800'),
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '\u0000',
+      '%',
+      '%E0%A4%A',
+      '%ZZ',
+      '../../etc/passwd',
+      '<script>alert(1)</script>',
+      "' OR 1=1 --",
+      '💸💸',
+      'null',
+      '{}',
+      '[]',
+      'ORDER#x',
+      'ord_',
+      'pay_0000000000000000000000',
+      '\ud800',
+    ),
     weight: 3,
   },
   { arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 200, maxLength: 2_000 }), weight: 1 },
 );
 
 /** Any JSON value, nested and odd (large numbers, deep arrays, unicode keys). */
-export const hostileJson: fc.Arbitrary<unknown> = fc.oneof(fc.jsonValue({ maxDepth: 4 }), hostileString, fc.constantFrom(null, true, -1, 1e308, -0, 2 ** 53 + 1, 1.5));
+export const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
+  fc.jsonValue({ maxDepth: 4 }),
+  hostileString,
+  fc.constantFrom(null, true, -1, 1e308, -0, 2 ** 53 + 1, 1.5),
+);
 
 const hostileQuantity = fc.oneof(fc.integer({ min: -5, max: 20_000 }), fc.double(), hostileString, fc.constant(null), fc.constant(2 ** 53));
 
 function itemArb(skus: readonly string[]) {
-  return fc.record({ sku: fc.oneof(fc.constantFrom(...skus), hostileString, fc.integer(), fc.constant(null)), quantity: hostileQuantity, extra: hostileJson }, { requiredKeys: [] });
+  return fc.record(
+    { sku: fc.oneof(fc.constantFrom(...skus), hostileString, fc.integer(), fc.constant(null)), quantity: hostileQuantity, extra: hostileJson },
+    { requiredKeys: [] },
+  );
 }
 
 /** Bodies shaped like the API's, with every field possibly wrong. */
@@ -37,8 +62,14 @@ export function hostileBody(skus: readonly string[]): fc.Arbitrary<string | unde
   const method = fc.oneof(fc.constantFrom('wechat', 'alipay', 'bank'), hostileString, hostileJson);
   const ttl = fc.oneof(fc.integer({ min: -10, max: 2_000 }), fc.double(), hostileString);
   const order = fc.record({ items, paymentMethod: method, ttlMinutes: ttl, surprise: hostileJson }, { requiredKeys: [] });
-  const batch = fc.record({ orders: fc.oneof(fc.array(fc.record({ items }, { requiredKeys: [] }), { maxLength: 25 }), hostileJson), paymentMethod: method }, { requiredKeys: [] });
-  const product = fc.record({ sku: fc.oneof(fc.constantFrom(...skus), hostileString), name: hostileString, price: hostileQuantity, stock: hostileQuantity }, { requiredKeys: [] });
+  const batch = fc.record(
+    { orders: fc.oneof(fc.array(fc.record({ items }, { requiredKeys: [] }), { maxLength: 25 }), hostileJson), paymentMethod: method },
+    { requiredKeys: [] },
+  );
+  const product = fc.record(
+    { sku: fc.oneof(fc.constantFrom(...skus), hostileString), name: hostileString, price: hostileQuantity, stock: hostileQuantity },
+    { requiredKeys: [] },
+  );
   const start = fc.record({ channel: fc.oneof(fc.constantFrom('page', 'wap'), hostileString), paymentMethod: method }, { requiredKeys: [] });
   return fc.oneof(
     { arbitrary: fc.constant(undefined), weight: 2 },
@@ -50,14 +81,31 @@ export function hostileBody(skus: readonly string[]): fc.Arbitrary<string | unde
   );
 }
 
-const HEADER_NAMES = ['content-type', 'Content-Type', 'idempotency-key', 'Idempotency-Key', 'authorization', 'content-length', 'transfer-encoding', 'x-forwarded-for', 'cookie', 'idempotent-replayed'];
+const HEADER_NAMES = [
+  'content-type',
+  'Content-Type',
+  'idempotency-key',
+  'Idempotency-Key',
+  'authorization',
+  'content-length',
+  'transfer-encoding',
+  'x-forwarded-for',
+  'cookie',
+  'idempotent-replayed',
+];
 
 /** Headers: real names with wrong values, made-up names, odd casing. */
 export const hostileHeaders: fc.Arbitrary<Record<string, string>> = fc.dictionary(
   fc.oneof(fc.constantFrom(...HEADER_NAMES), fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/)),
   fc.oneof(
     hostileString,
-    fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-16', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded'),
+    fc.constantFrom(
+      'application/json',
+      'text/plain',
+      'application/json; charset=utf-16',
+      'multipart/form-data; boundary=x',
+      'application/x-www-form-urlencoded',
+    ),
     fc.stringMatching(/^[A-Za-z0-9_.:-]{8,128}$/),
   ),
   { maxKeys: 5 },
@@ -104,8 +152,20 @@ function nearlyValid(routes: readonly CustomerRoute[], known: KnownData): fc.Arb
   const method = fc.constantFrom('wechat', 'alipay', 'bank');
   const bodies: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     'POST /api/orders': oneThingWrong(fc.record({ items: fc.array(item, { minLength: 1, maxLength: 4 }), paymentMethod: method })),
-    'POST /api/orders/batch': oneThingWrong(fc.record({ orders: fc.array(fc.record({ items: fc.array(item, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 4 }), paymentMethod: method })),
-    'POST /api/products': oneThingWrong(fc.record({ sku: fc.stringMatching(/^[A-Z]{3}-[0-9]{3}$/), name: fc.constant('Hostile test product'), price: fc.integer({ min: 1, max: 10_000 }), stock: fc.integer({ min: 0, max: 100 }) })),
+    'POST /api/orders/batch': oneThingWrong(
+      fc.record({
+        orders: fc.array(fc.record({ items: fc.array(item, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 4 }),
+        paymentMethod: method,
+      }),
+    ),
+    'POST /api/products': oneThingWrong(
+      fc.record({
+        sku: fc.stringMatching(/^[A-Z]{3}-[0-9]{3}$/),
+        name: fc.constant('Hostile test product'),
+        price: fc.integer({ min: 1, max: 10_000 }),
+        stock: fc.integer({ min: 0, max: 100 }),
+      }),
+    ),
     'POST /api/orders/{orderId}/payments': oneThingWrong(fc.record({ paymentMethod: method }, { requiredKeys: [] })),
     'POST /api/payments/{paymentId}/start': oneThingWrong(fc.record({ channel: fc.constantFrom('page', 'wap') }, { requiredKeys: [] })),
   };
@@ -117,7 +177,10 @@ function nearlyValid(routes: readonly CustomerRoute[], known: KnownData): fc.Arb
       params: fc.record({ orderId: fc.constantFrom(...known.orderIds), paymentId: fc.constantFrom(...known.paymentIds) }),
       rawBody: (bodies[route] ?? fc.constant(undefined)).map((body) => (body === undefined ? undefined : JSON.stringify(body))),
       isBase64Encoded: fc.constant(false),
-      headers: fc.record({ 'content-type': fc.constant('application/json'), 'idempotency-key': fc.stringMatching(/^[A-Za-z0-9_.:-]{8,40}$/) }, { requiredKeys: ['content-type'] }),
+      headers: fc.record(
+        { 'content-type': fc.constant('application/json'), 'idempotency-key': fc.stringMatching(/^[A-Za-z0-9_.:-]{8,40}$/) },
+        { requiredKeys: ['content-type'] },
+      ),
     }),
   );
 }
@@ -161,10 +224,12 @@ function randomCallback(provider: PaymentMethod): fc.Arbitrary<HostileCallback> 
     hostileJson.map((value) => Buffer.from(JSON.stringify(value) ?? 'undefined', 'utf8')),
     fc.dictionary(hostileString, hostileString, { maxKeys: 8 }).map((fields) => Buffer.from(new URLSearchParams(fields).toString(), 'utf8')),
   );
-  const headers = fc.tuple(
-    fc.subarray(PROVIDER_HEADERS[provider]).chain((names) => fc.tuple(...names.map((name) => fc.tuple(fc.constant(name), hostileString)))),
-    hostileHeaders,
-  ).map(([own, other]) => ({ ...other, ...Object.fromEntries(own) }));
+  const headers = fc
+    .tuple(
+      fc.subarray(PROVIDER_HEADERS[provider]).chain((names) => fc.tuple(...names.map((name) => fc.tuple(fc.constant(name), hostileString)))),
+      hostileHeaders,
+    )
+    .map(([own, other]) => ({ ...other, ...Object.fromEntries(own) }));
   return fc.record({ provider: fc.constant<string>(provider), callback: fc.record({ headers, body }), kind: fc.constant('random' as const) });
 }
 
@@ -190,11 +255,23 @@ function mutatedCallback(provider: PaymentMethod, genuine: () => RawCallback): f
 
 /** Correctly signed with the provider's real keys (and encrypted, for WeChat), meaning nothing. */
 function signedNonsense(provider: PaymentMethod, keys: SandboxKeys, now: () => Date): fc.Arbitrary<HostileCallback> {
-  const nonsense = fc.dictionary(fc.oneof(hostileString, fc.constantFrom('trade_status', 'amount', 'status', 'out_trade_no', 'app_id')), hostileString, { maxKeys: 6 });
+  const nonsense = fc.dictionary(fc.oneof(hostileString, fc.constantFrom('trade_status', 'amount', 'status', 'out_trade_no', 'app_id')), hostileString, {
+    maxKeys: 6,
+  });
   const make: Record<PaymentMethod, fc.Arbitrary<RawCallback>> = {
-    wechat: fc.oneof(nonsense.map((fields) => JSON.stringify(fields)), hostileString).map((plaintext) => wechatNotification(keys.wechat.sandbox, plaintext, { now: now(), id: 'EV-nonsense' })),
+    wechat: fc
+      .oneof(
+        nonsense.map((fields) => JSON.stringify(fields)),
+        hostileString,
+      )
+      .map((plaintext) => wechatNotification(keys.wechat.sandbox, plaintext, { now: now(), id: 'EV-nonsense' })),
     alipay: nonsense.map((fields) => signedNotification(fields, keys.alipay.sandbox.alipayPrivateKey)),
-    bank: fc.oneof(nonsense.map((fields) => JSON.stringify(fields)), hostileString).map((body) => signedBankCallback(body, keys.bank.sandbox.webhookSecrets[0]!, seconds(now()))),
+    bank: fc
+      .oneof(
+        nonsense.map((fields) => JSON.stringify(fields)),
+        hostileString,
+      )
+      .map((body) => signedBankCallback(body, keys.bank.sandbox.webhookSecrets[0]!, seconds(now()))),
   };
   return make[provider].map((callback) => ({ provider, callback, kind: 'signed-nonsense' as const }));
 }
@@ -206,6 +283,10 @@ export function hostileCallback(provider: PaymentMethod, keys: SandboxKeys, genu
     mutatedCallback(provider, genuine),
     signedNonsense(provider, keys, now),
     // A provider that does not exist, or a path that is no provider name.
-    fc.record({ provider: hostileString, callback: fc.record({ headers: hostileHeaders, body: hostileString.map((text) => Buffer.from(text)) }), kind: fc.constant('random' as const) }),
+    fc.record({
+      provider: hostileString,
+      callback: fc.record({ headers: hostileHeaders, body: hostileString.map((text) => Buffer.from(text)) }),
+      kind: fc.constant('random' as const),
+    }),
   );
 }

@@ -17,7 +17,8 @@ export const INVARIANTS = {
   'one-event-per-transition': 'every committed transition has exactly one event (by deterministic id), and no event lacks its transition',
   'no-open-past-expiry': 'no payment is open past its expiry plus one sweep (plus the grace of a provider without close), unless parked for review',
   'one-open-payment-per-order': 'an order has at most one open payment, and only while pending',
-  'refunds-within-payment': 'refunds never exceed their payment: its non-failed refunds sum to at most its amount (an extra capture\'s, to at most that capture), and refundedAmount ≤ amount',
+  'refunds-within-payment':
+    "refunds never exceed their payment: its non-failed refunds sum to at most its amount (an extra capture's, to at most that capture), and refundedAmount ≤ amount",
 } as const;
 export type InvariantName = keyof typeof INVARIANTS;
 
@@ -88,7 +89,12 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
   checkOpenPayments(orders, payments, paymentsByOrder, input, violate);
   checkRefunds(payments, refunds, violate);
   const events = checkEvents(orders, payments, refunds, orderById, input.events, violate);
-  for (const entry of outbox) violate('one-event-per-transition', String(entry.outboxId), `outbox entry still unpublished (events ${JSON.stringify((entry.events as DomainEvent[]).map((e) => e.id))})`);
+  for (const entry of outbox)
+    violate(
+      'one-event-per-transition',
+      String(entry.outboxId),
+      `outbox entry still unpublished (events ${JSON.stringify((entry.events as DomainEvent[]).map((e) => e.id))})`,
+    );
 
   return { orders: orders.length, payments: payments.length, transitions, ...events, violations };
 }
@@ -113,7 +119,11 @@ function checkPaidOrders(orders: Order[], paymentsByOrder: Map<string, Payment[]
     const order = orderById.get(payment.orderId);
     // A refunded order was paid first: its payment still paid it.
     if ((order?.status !== 'paid' && order?.status !== 'refunded') || order.paidByPaymentId !== payment.paymentId) {
-      violate('success-pays-its-order', payment.paymentId, `order ${payment.orderId} is ${order?.status ?? 'missing'}, paid by ${order?.paidByPaymentId ?? 'nobody'}`);
+      violate(
+        'success-pays-its-order',
+        payment.paymentId,
+        `order ${payment.orderId} is ${order?.status ?? 'missing'}, paid by ${order?.paidByPaymentId ?? 'nobody'}`,
+      );
     }
   }
 }
@@ -129,7 +139,11 @@ function checkOutcomes(payments: Payment[], violate: Violate): number {
     const outcomes = moves.filter((entry) => isTerminal(entry.to));
     const lateSuccess = outcomes.length === 2 && outcomes[1]!.to === 'succeeded' && payment.latePayment === true;
     if (outcomes.length > 1 && !lateSuccess) {
-      violate('one-outcome', payment.paymentId, `outcomes ${outcomes.map((entry) => `${entry.from}→${entry.to}`).join(', ')}${payment.latePayment ? ' (flagged late)' : ''}`);
+      violate(
+        'one-outcome',
+        payment.paymentId,
+        `outcomes ${outcomes.map((entry) => `${entry.from}→${entry.to}`).join(', ')}${payment.latePayment ? ' (flagged late)' : ''}`,
+      );
     }
     const last = payment.logs.at(-1)?.to;
     if (last !== payment.status) violate('one-outcome', payment.paymentId, `status ${payment.status} but its log ends at ${last}`);
@@ -158,13 +172,18 @@ function checkOpenPayments(orders: Order[], payments: Payment[], paymentsByOrder
   for (const payment of payments.filter((p) => isOpen(p.status) && !p.needsReview)) {
     const grace = input.sweepIntervalSeconds + (payment.method === 'bank' ? input.expiryGraceSeconds : 0);
     const lateBy = (input.now.getTime() - Date.parse(payment.expiresAt)) / 1000 - grace;
-    if (lateBy > 0) violate('no-open-past-expiry', payment.paymentId, `${payment.method} payment still ${payment.status} ${Math.round(lateBy)} s past expiry + ${grace} s`);
+    if (lateBy > 0)
+      violate('no-open-past-expiry', payment.paymentId, `${payment.method} payment still ${payment.status} ${Math.round(lateBy)} s past expiry + ${grace} s`);
   }
   for (const order of orders) {
     const open = (paymentsByOrder.get(order.orderId) ?? []).filter((p) => isOpen(p.status));
     const allowed = order.status === 'pending' ? 1 : 0;
     if (open.length > allowed || (open.length === 1 && order.openPaymentId !== open[0]!.paymentId)) {
-      violate('one-open-payment-per-order', order.orderId, `${order.status} order, slot ${order.openPaymentId ?? 'empty'}, open: [${open.map((p) => p.paymentId).join(', ')}]`);
+      violate(
+        'one-open-payment-per-order',
+        order.orderId,
+        `${order.status} order, slot ${order.openPaymentId ?? 'empty'}, open: [${open.map((p) => p.paymentId).join(', ')}]`,
+      );
     }
   }
 }
@@ -180,9 +199,11 @@ function checkRefunds(payments: Payment[], refunds: Refund[], violate: Violate):
     const captures = [{ id: '', amount: payment.amount }, ...(payment.extraCaptures ?? []).map((c) => ({ id: c.providerTransactionId, amount: c.amount }))];
     for (const capture of captures) {
       const sum = refunded.get(`${payment.paymentId} ${capture.id}`) ?? 0;
-      if (sum > capture.amount) violate('refunds-within-payment', payment.paymentId, `${capture.id || 'its own capture'}: took ${capture.amount}, non-failed refunds ${sum}`);
+      if (sum > capture.amount)
+        violate('refunds-within-payment', payment.paymentId, `${capture.id || 'its own capture'}: took ${capture.amount}, non-failed refunds ${sum}`);
     }
-    if ((payment.refundedAmount ?? 0) > payment.amount) violate('refunds-within-payment', payment.paymentId, `amount ${payment.amount}, refundedAmount ${payment.refundedAmount}`);
+    if ((payment.refundedAmount ?? 0) > payment.amount)
+      violate('refunds-within-payment', payment.paymentId, `amount ${payment.amount}, refundedAmount ${payment.refundedAmount}`);
   }
 }
 
@@ -206,7 +227,8 @@ function checkEvents(orders: Order[], payments: Payment[], refunds: Refund[], or
     }
     if (payment.reminderSentAt) expect(payment.paymentId, 'PaymentExpiringSoon');
     const order = orderById.get(payment.orderId);
-    if (payment.refundRequired && order?.status === 'paid' && order.paidByPaymentId !== payment.paymentId) expect(payment.paymentId, 'DuplicatePaymentDetected');
+    if (payment.refundRequired && order?.status === 'paid' && order.paidByPaymentId !== payment.paymentId)
+      expect(payment.paymentId, 'DuplicatePaymentDetected');
     expect(payment.paymentId, 'DuplicatePaymentDetected', payment.extraCaptures?.length ?? 0);
   }
   for (const refund of refunds) {

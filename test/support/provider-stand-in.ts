@@ -47,7 +47,13 @@ export async function startProviderStandIn(simulator: ProviderSimulator, store: 
     const sent =
       answer === 'simulator'
         ? await simulator.handle(
-            { method: request.method ?? 'GET', path: url.pathname.slice(basePath.length), query: url.searchParams, headers, body: Buffer.concat(chunks).toString('utf8') },
+            {
+              method: request.method ?? 'GET',
+              path: url.pathname.slice(basePath.length),
+              query: url.searchParams,
+              headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            },
             store,
             now(),
           )

@@ -71,7 +71,8 @@ export function useRig(name: string, options: Partial<Omit<RigOptions, 'dynamoEn
     for (const [key, count] of Object.entries(rig.faults.summary())) add(figures.awsFaults, key, count);
     for (const [point, count] of rig.crash.crashes) add(figures.crashes, point, count);
     for (const world of Object.values(rig.providers)) {
-      for (const [behaviour, count] of Object.entries(world.standIn?.calls ?? {})) if (behaviour !== 'up') add(figures.providerFailures, `${world.method} ${behaviour}`, count);
+      for (const [behaviour, count] of Object.entries(world.standIn?.calls ?? {}))
+        if (behaviour !== 'up') add(figures.providerFailures, `${world.method} ${behaviour}`, count);
     }
     figures.callbacksDelivered += rig.callbacksReceived;
     await rig.stop();

@@ -212,8 +212,15 @@ export class Rig {
   /** A provider callback through the callback Lambda; NO_ANSWER when the process died. */
   async receive(provider: string, callback: RawCallback): Promise<Answer<APIGatewayProxyStructuredResultV2>> {
     this.callbacksReceived++;
-    const invocation = this.crash.invocation('callback', this.deps, PAYMENT_METHODS.filter((method) => method === provider));
-    const reply = await makeCallbackHandler(localWiring(async () => invocation.deps))(callbackEvent(provider, callback), lambdaContext).catch(() => ({ statusCode: LAMBDA_ERROR.statusCode, body: JSON.stringify(LAMBDA_ERROR.body) }));
+    const invocation = this.crash.invocation(
+      'callback',
+      this.deps,
+      PAYMENT_METHODS.filter((method) => method === provider),
+    );
+    const reply = await makeCallbackHandler(localWiring(async () => invocation.deps))(callbackEvent(provider, callback), lambdaContext).catch(() => ({
+      statusCode: LAMBDA_ERROR.statusCode,
+      body: JSON.stringify(LAMBDA_ERROR.body),
+    }));
     return invocation.dead ? NO_ANSWER : reply;
   }
 
@@ -268,16 +275,29 @@ export class Rig {
       idempotencyKey: `order-${randomUUID()}`,
     });
     if (response.statusCode !== 201) throw new Error(`order refused: ${response.statusCode} ${JSON.stringify(response.body)}`);
-    return { orderId: response.body.order.orderId, paymentId: response.body.payment.paymentId, amount: response.body.payment.amount, expiresAt: response.body.payment.expiresAt, method };
+    return {
+      orderId: response.body.order.orderId,
+      paymentId: response.body.payment.paymentId,
+      amount: response.body.payment.amount,
+      expiresAt: response.body.payment.expiresAt,
+      method,
+    };
   }
 
   /** Starts the payment and opens its pay URL, so the checkout exists at the provider. Returns the API's answer. */
   async startPayment(paymentId: string, method: PaymentMethod, attempts = 8): Promise<JsonResponse<{ payUrl?: string; error?: { code: string } }>> {
-    const response = await this.call<{ payUrl?: string; error?: { code: string } }>('POST /api/payments/{paymentId}/start', { params: { paymentId } }, attempts);
+    const response = await this.call<{ payUrl?: string; error?: { code: string } }>(
+      'POST /api/payments/{paymentId}/start',
+      { params: { paymentId } },
+      attempts,
+    );
     const payUrl = response.body.payUrl;
     if (response.statusCode === 200 && payUrl && !this.providers[method].store.get(paymentId)) {
       const world = this.providers[method];
-      const opened = method === 'bank' ? await openBankPayPage(world.simulator, world.store, payUrl, this.clock.now()) : await openInSimulator(world.simulator, world.store, payUrl, this.clock.now());
+      const opened =
+        method === 'bank'
+          ? await openBankPayPage(world.simulator, world.store, payUrl, this.clock.now())
+          : await openInSimulator(world.simulator, world.store, payUrl, this.clock.now());
       if (opened.statusCode !== 302) throw new Error(`${method} refused its pay URL: ${opened.statusCode} ${opened.body}`);
     }
     return response;
@@ -295,7 +315,12 @@ export class Rig {
    * The provider decides the checkout (the customer paid, failed or it closed). No callback is
    * sent: `deliver` sends it. `notificationId` is the provider's id for the callback about it.
    */
-  decide(method: PaymentMethod, paymentId: string, state: 'paid' | 'failed' | 'closed', options: { notificationId?: string; transactionId?: string } = {}): SandboxCheckout {
+  decide(
+    method: PaymentMethod,
+    paymentId: string,
+    state: 'paid' | 'failed' | 'closed',
+    options: { notificationId?: string; transactionId?: string } = {},
+  ): SandboxCheckout {
     const world = this.providers[method];
     const checkout = world.store.get(paymentId);
     if (!checkout) throw new Error(`${method} has no checkout for ${paymentId}`);
@@ -303,7 +328,9 @@ export class Rig {
       ...checkout,
       state,
       notificationId: options.notificationId ?? `ntf-${state}-${paymentId}`,
-      ...(state === 'paid' ? { transactionId: options.transactionId ?? checkout.transactionId ?? transactionId(method), paidAt: this.clock.now().toISOString() } : {}),
+      ...(state === 'paid'
+        ? { transactionId: options.transactionId ?? checkout.transactionId ?? transactionId(method), paidAt: this.clock.now().toISOString() }
+        : {}),
     };
     world.store.put(decided);
     return decided;
@@ -319,7 +346,10 @@ export class Rig {
     if (!checkout) throw new Error(`${method} has no checkout for ${paymentId}`);
     const callback = world.simulator.buildCallback({ ...checkout, ...about }, this.clock.now());
     if (!callback) throw new Error(`${method} sends no callback for ${paymentId}`);
-    return { headers: Object.fromEntries(Object.entries(callback.headers).map(([name, value]) => [name.toLowerCase(), value])), body: Buffer.from(callback.body, 'utf8') };
+    return {
+      headers: Object.fromEntries(Object.entries(callback.headers).map(([name, value]) => [name.toLowerCase(), value])),
+      body: Buffer.from(callback.body, 'utf8'),
+    };
   }
 
   /** The provider posts its callback until it is acknowledged (bounded, no delay). Returns the attempts used, 0 if never acknowledged. */
@@ -398,9 +428,26 @@ function providerWorlds(keys: SandboxKeys, now: () => Date, hangReleaseMs?: numb
   const alipayStandIn = providerStandIn('alipay', keys, alipayUpstream, now, hangReleaseMs);
 
   return {
-    wechat: { method: 'wechat', merchant: createWechatProvider({ config: keys.wechat.merchant, fetch: wechatStandIn.fetch }), simulator: wechatSimulator, store: wechatStore, standIn: wechatStandIn },
-    alipay: { method: 'alipay', merchant: createAlipayProvider({ config: keys.alipay.merchant, fetch: alipayStandIn.fetch }), simulator: alipaySimulator, store: alipayStore, standIn: alipayStandIn },
-    bank: { method: 'bank', merchant: createBankProvider({ config: keys.bank.merchant }), simulator: createBankSimulator(keys.bank.sandbox), store: memoryCheckoutStore() },
+    wechat: {
+      method: 'wechat',
+      merchant: createWechatProvider({ config: keys.wechat.merchant, fetch: wechatStandIn.fetch }),
+      simulator: wechatSimulator,
+      store: wechatStore,
+      standIn: wechatStandIn,
+    },
+    alipay: {
+      method: 'alipay',
+      merchant: createAlipayProvider({ config: keys.alipay.merchant, fetch: alipayStandIn.fetch }),
+      simulator: alipaySimulator,
+      store: alipayStore,
+      standIn: alipayStandIn,
+    },
+    bank: {
+      method: 'bank',
+      merchant: createBankProvider({ config: keys.bank.merchant }),
+      simulator: createBankSimulator(keys.bank.sandbox),
+      store: memoryCheckoutStore(),
+    },
   };
 }
 

@@ -65,7 +65,8 @@ export function providerSandbox(method: QueryableMethod, keys: SandboxKeys, now:
     if (operation === 'close' && sandbox.closeOutage) return { status: 500, headers: new Headers(), text: async () => 'Internal Server Error' };
     return toSimulator(input, init);
   };
-  const provider = method === 'wechat' ? createWechatProvider({ config: keys.wechat.merchant, fetch }) : createAlipayProvider({ config: keys.alipay.merchant, fetch });
+  const provider =
+    method === 'wechat' ? createWechatProvider({ config: keys.wechat.merchant, fetch }) : createAlipayProvider({ config: keys.alipay.merchant, fetch });
 
   const existing = (paymentId: string) => {
     const checkout = store.get(paymentId);

@@ -187,7 +187,16 @@ export function wechatRefundAnswer(overrides: Record<string, unknown> = {}): Rec
     create_time: '2026-11-25T12:00:58+08:00',
     status: 'SUCCESS',
     funds_account: 'AVAILABLE',
-    amount: { total: 12_345, refund: 2_345, payer_total: 12_345, payer_refund: 2_345, settlement_refund: 2_345, settlement_total: 12_345, discount_refund: 0, currency: 'CNY' },
+    amount: {
+      total: 12_345,
+      refund: 2_345,
+      payer_total: 12_345,
+      payer_refund: 2_345,
+      settlement_refund: 2_345,
+      settlement_total: 12_345,
+      discount_refund: 0,
+      currency: 'CNY',
+    },
     ...overrides,
   };
 }

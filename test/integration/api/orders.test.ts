@@ -19,7 +19,12 @@ beforeEach(async () => {
 describe('POST /api/orders', () => {
   it('creates a pending order with an init payment for its total, expiring after the TTL, and reserves the stock', async () => {
     const response = await api('POST /api/orders', {
-      body: { items: [{ sku: 'TEA-001', quantity: 2 }, { sku: 'CUP-002', quantity: 1 }] },
+      body: {
+        items: [
+          { sku: 'TEA-001', quantity: 2 },
+          { sku: 'CUP-002', quantity: 1 },
+        ],
+      },
     });
 
     expect(response.statusCode).toBe(201);
@@ -54,7 +59,15 @@ describe('POST /api/orders', () => {
 
   const invalidField = (path: string) => ({ code: 'VALIDATION_FAILED', details: [expect.objectContaining({ path })] });
   it.each([
-    ['an unknown SKU', [{ sku: 'TEA-001', quantity: 1 }, { sku: 'NOPE-404', quantity: 1 }], undefined, { code: 'UNKNOWN_SKU', details: { skus: ['NOPE-404'] } }],
+    [
+      'an unknown SKU',
+      [
+        { sku: 'TEA-001', quantity: 1 },
+        { sku: 'NOPE-404', quantity: 1 },
+      ],
+      undefined,
+      { code: 'UNKNOWN_SKU', details: { skus: ['NOPE-404'] } },
+    ],
     ['a zero quantity', [{ sku: 'TEA-001', quantity: 0 }], undefined, invalidField('items.0.quantity')],
     ['a negative quantity', [{ sku: 'TEA-001', quantity: -1 }], undefined, invalidField('items.0.quantity')],
     ['a fractional quantity', [{ sku: 'TEA-001', quantity: 1.5 }], undefined, invalidField('items.0.quantity')],
@@ -96,7 +109,12 @@ describe('POST /api/orders', () => {
   ])('answers 409 OUT_OF_STOCK naming the SKU and changes nothing, %s', async (_case, idempotencyKey) => {
     const before = await tableSnapshot(env);
 
-    const body = { items: [{ sku: 'TEA-001', quantity: 1 }, { sku: 'CUP-002', quantity: 6 }] };
+    const body = {
+      items: [
+        { sku: 'TEA-001', quantity: 1 },
+        { sku: 'CUP-002', quantity: 6 },
+      ],
+    };
     const response = await api('POST /api/orders', { idempotencyKey, body });
 
     expect(response.statusCode).toBe(409);
@@ -120,7 +138,8 @@ describe('POST /api/orders', () => {
 
 describe('pending orders per customer', () => {
   const PEN = { items: [{ sku: 'PEN-003', quantity: 1 }] };
-  const pendingOf = async (customerId: string) => (await itemsOfKind(env, 'order')).filter((order) => order.customerId === customerId && order.status === 'pending');
+  const pendingOf = async (customerId: string) =>
+    (await itemsOfKind(env, 'order')).filter((order) => order.customerId === customerId && order.status === 'pending');
 
   it('are capped: the next create answers 409 TOO_MANY_PENDING_ORDERS, even when they race, and writes nothing', async () => {
     expect(DEFAULT_ORDER_POLICY.maxPendingPerCustomer).toBe(20);
@@ -157,7 +176,15 @@ describe('pending orders per customer', () => {
 
 describe('POST /api/orders/batch', () => {
   it('creates every order with the same payment method and reserves the sum of a SKU across orders', async () => {
-    const orders = [{ items: [{ sku: 'TEA-001', quantity: 2 }] }, { items: [{ sku: 'TEA-001', quantity: 3 }, { sku: 'PEN-003', quantity: 1 }] }];
+    const orders = [
+      { items: [{ sku: 'TEA-001', quantity: 2 }] },
+      {
+        items: [
+          { sku: 'TEA-001', quantity: 3 },
+          { sku: 'PEN-003', quantity: 1 },
+        ],
+      },
+    ];
     const response = await api('POST /api/orders/batch', { body: { paymentMethod: 'alipay', orders } });
 
     expect(response.statusCode).toBe(201);
@@ -227,7 +254,9 @@ describe('POST /api/orders/batch against the 100-write transaction', () => {
     // Only the answer itself is kept, under its Idempotency-Key, as for every 4xx.
     const after = await tableSnapshot(env);
     expect(after.filter((item) => item.kind !== 'idempotency')).toEqual(before);
-    expect(await itemsOfKind(env, 'idempotency')).toEqual([expect.objectContaining({ key: 'batch-one-over', response: expect.objectContaining({ statusCode: 400 }) })]);
+    expect(await itemsOfKind(env, 'idempotency')).toEqual([
+      expect.objectContaining({ key: 'batch-one-over', response: expect.objectContaining({ statusCode: 400 }) }),
+    ]);
   });
 });
 
@@ -311,7 +340,10 @@ describe('POST /api/orders/{orderId}/cancel', () => {
 
       const responses = await Promise.all([cancel(), cancel()]);
 
-      expect(responses.map((response) => [response.statusCode, response.body.error?.code]), `round ${round}`).toEqual([
+      expect(
+        responses.map((response) => [response.statusCode, response.body.error?.code]),
+        `round ${round}`,
+      ).toEqual([
         [200, undefined],
         [200, undefined],
       ]);

@@ -96,7 +96,10 @@ describe('POST /api/orders/{orderId}/payments (pay again)', () => {
       expect(response.statusCode).toBe(201);
       expect(sandbox.checkout(first.paymentId)!.state).toBe('closed');
       expect((await env.repo.getPayment(first.paymentId))?.status).toBe('expired');
-      expect(await env.repo.getOrder(order.orderId)).toMatchObject({ openPaymentId: response.body.paymentId, paymentIds: [first.paymentId, response.body.paymentId] });
+      expect(await env.repo.getOrder(order.orderId)).toMatchObject({
+        openPaymentId: response.body.paymentId,
+        paymentIds: [first.paymentId, response.body.paymentId],
+      });
       expect(env.bus.ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([first.paymentId]);
     });
 
@@ -159,7 +162,10 @@ describe('POST /api/orders/{orderId}/payments (pay again)', () => {
     const cancelled = await placeOrder(api, TEA);
     await api('POST /api/orders/{orderId}/cancel', { params: { orderId: cancelled.order.orderId } });
 
-    for (const [{ order }, status] of [[paid, 'paid'], [cancelled, 'cancelled']] as const) {
+    for (const [{ order }, status] of [
+      [paid, 'paid'],
+      [cancelled, 'cancelled'],
+    ] as const) {
       const response = await repay(order.orderId);
       expect(response.statusCode).toBe(409);
       expect(response.body.error).toMatchObject({ code: 'ORDER_NOT_PENDING', details: { status } });
@@ -195,7 +201,10 @@ describe('POST /api/payments/{paymentId}/cancel', () => {
 
       const responses = await Promise.all([cancelPayment(payment.paymentId), cancelPayment(payment.paymentId)]);
 
-      expect(responses.map((response) => [response.statusCode, response.body.error?.code]), `round ${round}`).toEqual([
+      expect(
+        responses.map((response) => [response.statusCode, response.body.error?.code]),
+        `round ${round}`,
+      ).toEqual([
         [200, undefined],
         [200, undefined],
       ]);

@@ -32,9 +32,21 @@ async function paidOrder(quantity = 1) {
 describe('POST /api/payments/{paymentId}/refunds', () => {
   it('refunds part of a paid payment: 201 {refund}, listed with the refunded and refundable amounts, and in the order', async () => {
     const { order, payment } = await paidOrder(2);
-    const created = await api('POST /api/payments/{paymentId}/refunds', { ...asAdmin, params: { paymentId: payment.paymentId }, headers: key(), body: { amount: 1000, reason: 'one tin was dented' } });
+    const created = await api('POST /api/payments/{paymentId}/refunds', {
+      ...asAdmin,
+      params: { paymentId: payment.paymentId },
+      headers: key(),
+      body: { amount: 1000, reason: 'one tin was dented' },
+    });
     expect(created.statusCode, JSON.stringify(created.body)).toBe(201);
-    expect(created.body.refund).toMatchObject({ paymentId: payment.paymentId, orderId: order.orderId, amount: 1000, currency: 'CNY', status: 'processing', reason: 'one tin was dented' });
+    expect(created.body.refund).toMatchObject({
+      paymentId: payment.paymentId,
+      orderId: order.orderId,
+      amount: 1000,
+      currency: 'CNY',
+      status: 'processing',
+      reason: 'one tin was dented',
+    });
 
     const listed = await api('GET /api/payments/{paymentId}/refunds', { params: { paymentId: payment.paymentId } });
     expect(listed.body).toEqual({ refunds: [created.body.refund], refundedAmount: 0, refundableAmount: payment.amount - 1000 });
@@ -57,12 +69,27 @@ describe('POST /api/payments/{paymentId}/refunds', () => {
     expect([notPaid.statusCode, notPaid.body.error.code]).toEqual([409, 'PAYMENT_NOT_REFUNDABLE']);
 
     const { payment } = await paidOrder();
-    const tooMuch = await api('POST /api/payments/{paymentId}/refunds', { ...asAdmin, params: { paymentId: payment.paymentId }, headers: key(), body: { amount: payment.amount + 1 } });
+    const tooMuch = await api('POST /api/payments/{paymentId}/refunds', {
+      ...asAdmin,
+      params: { paymentId: payment.paymentId },
+      headers: key(),
+      body: { amount: payment.amount + 1 },
+    });
     expect([tooMuch.statusCode, tooMuch.body.error.code]).toEqual([409, 'REFUND_EXCEEDS_REFUNDABLE']);
 
     const sameKey = key();
-    const first = await api('POST /api/payments/{paymentId}/refunds', { ...asAdmin, params: { paymentId: payment.paymentId }, headers: sameKey, body: { amount: 100 } });
-    const again = await api('POST /api/payments/{paymentId}/refunds', { ...asAdmin, params: { paymentId: payment.paymentId }, headers: sameKey, body: { amount: 100 } });
+    const first = await api('POST /api/payments/{paymentId}/refunds', {
+      ...asAdmin,
+      params: { paymentId: payment.paymentId },
+      headers: sameKey,
+      body: { amount: 100 },
+    });
+    const again = await api('POST /api/payments/{paymentId}/refunds', {
+      ...asAdmin,
+      params: { paymentId: payment.paymentId },
+      headers: sameKey,
+      body: { amount: 100 },
+    });
     expect(first.statusCode).toBe(201);
     expect(again.statusCode).toBe(201);
     expect(again.body.refund.refundId).toBe(first.body.refund.refundId);
@@ -79,7 +106,12 @@ describe('POST /api/payments/{paymentId}/refunds', () => {
 
   it('a customer sees only their own refunds; an admin sees any', async () => {
     const { payment } = await paidOrder();
-    const created = await api('POST /api/payments/{paymentId}/refunds', { ...asAdmin, params: { paymentId: payment.paymentId }, headers: key(), body: { restock: [{ sku: 'TEA-001', quantity: 1 }] } });
+    const created = await api('POST /api/payments/{paymentId}/refunds', {
+      ...asAdmin,
+      params: { paymentId: payment.paymentId },
+      headers: key(),
+      body: { restock: [{ sku: 'TEA-001', quantity: 1 }] },
+    });
     const { refundId } = created.body.refund;
     expect((await api('GET /api/refunds/{refundId}', { customerId: BOB, params: { refundId } })).statusCode).toBe(404);
     expect((await api('GET /api/payments/{paymentId}/refunds', { customerId: BOB, params: { paymentId: payment.paymentId } })).statusCode).toBe(404);

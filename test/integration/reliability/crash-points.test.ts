@@ -61,18 +61,21 @@ it(describeAs('api:after-commit', "the client's retry with the same key gets its
   await suite.expectInvariants();
 });
 
-it.each(['callback:after-archive', 'callback:after-enqueue'] as const)('%s: the provider hears nothing, retries, and each payment is applied once', async (point) => {
-  const { rig } = suite;
-  const paid = await paidThroughCallbacks(rig, point);
+it.each(['callback:after-archive', 'callback:after-enqueue'] as const)(
+  '%s: the provider hears nothing, retries, and each payment is applied once',
+  async (point) => {
+    const { rig } = suite;
+    const paid = await paidThroughCallbacks(rig, point);
 
-  expect(rig.crash.crashes.get(point)).toBe(3);
-  for (const { method, paymentId, orderId, attempts } of paid) {
-    expect(attempts, method).toBe(2);
-    expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
-    expect(rig.eventsOf(paymentId), method).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
-  }
-  await suite.expectInvariants();
-});
+    expect(rig.crash.crashes.get(point)).toBe(3);
+    for (const { method, paymentId, orderId, attempts } of paid) {
+      expect(attempts, method).toBe(2);
+      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      expect(rig.eventsOf(paymentId), method).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
+    }
+    await suite.expectInvariants();
+  },
+);
 
 it.each(['worker:after-commit', 'worker:after-publish', 'worker:before-delete'] as const)(
   '%s: SQS redelivers; each payment stays committed once and every event is published',
@@ -85,7 +88,10 @@ it.each(['worker:after-commit', 'worker:after-publish', 'worker:before-delete'] 
     for (const { method, paymentId, orderId, attempts } of paid) {
       expect(attempts, method).toBe(1);
       const payment = (await rig.env.repo.getPayment(paymentId))!;
-      expect(payment.logs.filter((entry) => entry.to === 'succeeded'), method).toHaveLength(1);
+      expect(
+        payment.logs.filter((entry) => entry.to === 'succeeded'),
+        method,
+      ).toHaveLength(1);
       expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
       expect(eventCount(rig, 'PaymentSucceeded', paymentId), method).toBeGreaterThanOrEqual(1);
     }

@@ -67,7 +67,9 @@ describe('every notification delivered five times, shuffled across payments and 
       const payment = (await rig.env.repo.getPayment(paymentId))!;
       const order = (await rig.env.repo.getOrder(orderId))!;
       const where = `${method} ${story}`;
-      const finalStatus = { paid: 'succeeded', 'failed-then-paid': 'succeeded', failed: method === 'alipay' ? 'cancelled' : 'failed', closed: 'cancelled' }[story];
+      const finalStatus = { paid: 'succeeded', 'failed-then-paid': 'succeeded', failed: method === 'alipay' ? 'cancelled' : 'failed', closed: 'cancelled' }[
+        story
+      ];
       expect(payment.status, where).toBe(finalStatus);
       expect(order.status, where).toBe(finalStatus === 'succeeded' ? 'paid' : 'pending');
       // Published exactly once each, not merely once per id: nothing crashed here.
@@ -77,7 +79,9 @@ describe('every notification delivered five times, shuffled across payments and 
         // Whichever came first: the failure then a flagged late success, or the success then the failure ignored.
         const failureFirst = payment.latePayment === true;
         expect(events, where).toEqual(
-          failureFirst ? ['PaymentStarted', 'PaymentFailed', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid'] : ['PaymentStarted', 'PaymentSucceeded', 'OrderPaid'],
+          failureFirst
+            ? ['PaymentStarted', 'PaymentFailed', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']
+            : ['PaymentStarted', 'PaymentSucceeded', 'OrderPaid'],
         );
       }
     }
@@ -93,9 +97,14 @@ describe('every notification delivered five times, shuffled across payments and 
     const orders = await Promise.all(PROVIDERS.map((method) => rig.startedOrder(method)));
     for (const { method, paymentId } of orders) rig.decide(method, paymentId, 'paid');
 
-    const replies = await Promise.all(orders.flatMap(({ method, paymentId }) => Array.from({ length: COPIES }, async () => ({ method, reply: await rig.receive(method, rig.callbackFor(method, paymentId)) }))));
+    const replies = await Promise.all(
+      orders.flatMap(({ method, paymentId }) =>
+        Array.from({ length: COPIES }, async () => ({ method, reply: await rig.receive(method, rig.callbackFor(method, paymentId)) })),
+      ),
+    );
 
-    for (const { method, reply } of replies) expect(reply !== NO_ANSWER && rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? ''), method).toBe(true);
+    for (const { method, reply } of replies)
+      expect(reply !== NO_ANSWER && rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? ''), method).toBe(true);
     await rig.settle();
     for (const { method, paymentId, orderId } of orders) {
       expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
@@ -128,7 +137,10 @@ describe('a second capture of the same payment, under another transaction id', (
       expect(rig.env.metrics.total(Metric.DuplicatePayment, { provider: method }), method).toBe(1);
       const payment = (await rig.env.repo.getPayment(paymentId))!;
       const second = `second-capture-${paymentId}`.slice(0, 32);
-      expect(payment.extraCaptures?.map((capture) => capture.providerTransactionId), method).toEqual([second]);
+      expect(
+        payment.extraCaptures?.map((capture) => capture.providerTransactionId),
+        method,
+      ).toEqual([second]);
       expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
       const refunds = (await rig.env.scan()).filter((item) => item.kind === 'refund' && item.paymentId === paymentId);
       expect(refunds, method).toMatchObject([{ origin: 'auto', captureTransactionId: second, amount: payment.amount }]);

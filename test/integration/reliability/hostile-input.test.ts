@@ -36,13 +36,17 @@ const answers: Record<string, number> = (suite.figures.answers = {});
 const count = (key: string) => (answers[key] = (answers[key] ?? 0) + 1);
 
 type Handler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResultV2>;
-const handlersOf = (rig: Rig) => new Map<string, Handler>(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(localWiring(async () => rig.deps)) as Handler]));
+const handlersOf = (rig: Rig) =>
+  new Map<string, Handler>(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(localWiring(async () => rig.deps)) as Handler]));
 
 /** An order of Alice's and one of Bob's: hostile ids include real ones, another customer's among them. */
 async function knownData(rig: Rig, handlers: Map<string, Handler>): Promise<KnownData> {
   const known = { customers: [ALICE, BOB], orderIds: [] as string[], paymentIds: [] as string[], skus: RIG_PRODUCTS.map((product) => product.sku) };
   for (const customerId of known.customers) {
-    const response = await invoke(handlers.get('POST /api/orders')!, httpEvent('POST', '/api/orders', { customerId, body: { items: [{ sku: 'TEA-OOLONG', quantity: 1 }] } }));
+    const response = await invoke(
+      handlers.get('POST /api/orders')!,
+      httpEvent('POST', '/api/orders', { customerId, body: { items: [{ sku: 'TEA-OOLONG', quantity: 1 }] } }),
+    );
     expect(response.statusCode).toBe(201);
     known.orderIds.push(response.body.order.orderId);
     known.paymentIds.push(response.body.payment.paymentId);
@@ -58,7 +62,13 @@ function expectApiContract(response: JsonResponse, writes: DynamoWrite[]): void 
   count(String(response.statusCode));
   expect(response.statusCode).toBeLessThan(500);
   if (response.statusCode < 400) return;
-  expect(response.body).toEqual({ error: { code: expect.stringMatching(/^[A-Z_]+$/), message: expect.any(String), ...(response.body?.error?.details === undefined ? {} : { details: expect.anything() }) } });
+  expect(response.body).toEqual({
+    error: {
+      code: expect.stringMatching(/^[A-Z_]+$/),
+      message: expect.any(String),
+      ...(response.body?.error?.details === undefined ? {} : { details: expect.anything() }),
+    },
+  });
   if (INPUT_REFUSALS.has(response.statusCode)) expect(writes).toEqual([]);
   if (BUSINESS_REFUSALS.has(response.statusCode)) expect(writes.flatMap((write) => write.keys).filter((key) => !key.startsWith('IDEMP#'))).toEqual([]);
 }
@@ -71,7 +81,13 @@ describe('hostile API requests', () => {
     const send = (request: HostileApiRequest) => {
       const [method = '', template = ''] = request.route.split(' ');
       const path = template.replace(/\{(\w+)\}/g, (_, name: string) => percentEncoded(request.params[name] ?? ''));
-      const event = httpEvent(method, path, { customerId: request.customerId, scope: request.scope, rawBody: request.rawBody, headers: request.headers, pathParameters: request.params });
+      const event = httpEvent(method, path, {
+        customerId: request.customerId,
+        scope: request.scope,
+        rawBody: request.rawBody,
+        headers: request.headers,
+        pathParameters: request.params,
+      });
       return invoke(handlers.get(request.route)!, { ...event, isBase64Encoded: request.rawBody !== undefined && request.isBase64Encoded });
     };
 
@@ -89,21 +105,41 @@ describe('hostile API requests', () => {
     const { rig } = suite;
     const handlers = handlersOf(rig);
     const known = await knownData(rig, handlers);
-    const segment = fc.oneof(hostileString.map(percentEncoded), fc.constantFrom(...known.orderIds, ...known.paymentIds, 'batch', 'payments', 'cancel', 'start'), fc.webSegment());
+    const segment = fc.oneof(
+      hostileString.map(percentEncoded),
+      fc.constantFrom(...known.orderIds, ...known.paymentIds, 'batch', 'payments', 'cancel', 'start'),
+      fc.webSegment(),
+    );
     const path = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segments) => `/api/${segments.join('/')}`);
-    const prefixed = fc.tuple(fc.constantFrom('/api/orders/', '/api/payments/'), segment, fc.constantFrom('', '/cancel', '/start', '/payments')).map(([base, id, tail]) => `${base}${id}${tail}`);
+    const prefixed = fc
+      .tuple(fc.constantFrom('/api/orders/', '/api/payments/'), segment, fc.constantFrom('', '/cancel', '/start', '/payments'))
+      .map(([base, id, tail]) => `${base}${id}${tail}`);
     let routed = 0;
 
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('GET', 'POST'), fc.oneof(path, prefixed), fc.option(hostileString, { nil: undefined }), async (method, rawPath, body) => {
-        const url = new URL(rawPath, 'http://127.0.0.1');
-        const match = matchRoute(method, url.pathname);
-        if (!match || match.route.auth === 'public') return; // API Gateway's own 404, or not a customer route
-        routed++;
-        const event = toApiGatewayEvent({ method, url, headers: { 'content-type': 'application/json' }, body: Buffer.from(body ?? ''), route: match.route, pathParameters: match.pathParameters, claims: { sub: ALICE } as never, sourceIp: '127.0.0.1' });
-        const { result, writes } = await rig.writes.during(() => invoke(handlers.get(`${match.route.method} ${match.route.path}`)!, event));
-        expectApiContract(result, writes);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST'),
+        fc.oneof(path, prefixed),
+        fc.option(hostileString, { nil: undefined }),
+        async (method, rawPath, body) => {
+          const url = new URL(rawPath, 'http://127.0.0.1');
+          const match = matchRoute(method, url.pathname);
+          if (!match || match.route.auth === 'public') return; // API Gateway's own 404, or not a customer route
+          routed++;
+          const event = toApiGatewayEvent({
+            method,
+            url,
+            headers: { 'content-type': 'application/json' },
+            body: Buffer.from(body ?? ''),
+            route: match.route,
+            pathParameters: match.pathParameters,
+            claims: { sub: ALICE } as never,
+            sourceIp: '127.0.0.1',
+          });
+          const { result, writes } = await rig.writes.during(() => invoke(handlers.get(`${match.route.method} ${match.route.path}`)!, event));
+          expectApiContract(result, writes);
+        },
+      ),
       { numRuns: 200, seed: 4_343 },
     );
     suite.figures.hostileInputs += routed;
@@ -111,21 +147,37 @@ describe('hostile API requests', () => {
   });
 
   it('covers every customer route of the route table', () => {
-    expect(ROUTES.sort()).toEqual(API_ROUTES.filter((route) => route.auth !== 'public').map((route) => `${route.method} ${route.path}`).sort());
+    expect(ROUTES.sort()).toEqual(
+      API_ROUTES.filter((route) => route.auth !== 'public')
+        .map((route) => `${route.method} ${route.path}`)
+        .sort(),
+    );
   });
 
   // Fixed defect: 20 orders × 2 writes plus one stock write per distinct SKU passed validation and
   // then failed in TransactWriteItems with a 500. Now refused whole before anything is written.
   it('a batch of 20 orders over 70 distinct SKUs (a transaction over 100 items): 400 BATCH_TOO_LARGE with what it needs, nothing written', async () => {
     const { rig } = suite;
-    const bulk: Product[] = Array.from({ length: 70 }, (_, index) => ({ sku: `BULK-${String(index).padStart(2, '0')}`, name: `Bulk item ${index}`, price: 100, stock: 1_000 }));
+    const bulk: Product[] = Array.from({ length: 70 }, (_, index) => ({
+      sku: `BULK-${String(index).padStart(2, '0')}`,
+      name: `Bulk item ${index}`,
+      price: 100,
+      stock: 1_000,
+    }));
     await rig.env.seedProducts(bulk);
-    const orders = Array.from({ length: 20 }, (_, order) => ({ items: [0, 1, 2, 3].map((offset) => ({ sku: bulk[(order * 4 + offset) % bulk.length]!.sku, quantity: 1 })) }));
+    const orders = Array.from({ length: 20 }, (_, order) => ({
+      items: [0, 1, 2, 3].map((offset) => ({ sku: bulk[(order * 4 + offset) % bulk.length]!.sku, quantity: 1 })),
+    }));
 
-    const { result, writes } = await rig.writes.during(() => invoke(handlersOf(rig).get('POST /api/orders/batch')!, httpEvent('POST', '/api/orders/batch', { customerId: ALICE, body: { orders } })));
+    const { result, writes } = await rig.writes.during(() =>
+      invoke(handlersOf(rig).get('POST /api/orders/batch')!, httpEvent('POST', '/api/orders/batch', { customerId: ALICE, body: { orders } })),
+    );
 
     // 2 per order, 1 per distinct SKU, the pending-order count and the events (no Idempotency-Key sent).
-    expect(result).toMatchObject({ statusCode: 400, body: { error: { code: 'BATCH_TOO_LARGE', message: expect.any(String), details: { limit: 100, needed: 20 * 2 + 70 + 2 } } } });
+    expect(result).toMatchObject({
+      statusCode: 400,
+      body: { error: { code: 'BATCH_TOO_LARGE', message: expect.any(String), details: { limit: 100, needed: 20 * 2 + 70 + 2 } } },
+    });
     expect(writes).toEqual([]);
   });
 });
@@ -149,7 +201,10 @@ describe.each(PROVIDERS)('hostile callbacks to %s', (method) => {
         count(`callback ${status}`);
         expect(status).toBeLessThan(500);
         if (!(PAYMENT_METHODS as readonly string[]).includes(provider)) {
-          expect({ status, body: JSON.parse(reply.body ?? '') }).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_PROVIDER', message: expect.any(String) } } });
+          expect({ status, body: JSON.parse(reply.body ?? '') }).toMatchObject({
+            status: 404,
+            body: { error: { code: 'UNKNOWN_PROVIDER', message: expect.any(String) } },
+          });
           expect(written).toEqual([]);
           return;
         }
@@ -179,12 +234,19 @@ function oversized(method: PaymentMethod, genuine: RawCallback, now: Date): RawC
   const { keys } = suite;
   const padding = 'x'.repeat(450_000);
   if (method === 'bank') {
-    return signedBankCallback(JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), memo: padding }), keys.bank.sandbox.webhookSecrets[0]!, seconds(now));
+    return signedBankCallback(
+      JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), memo: padding }),
+      keys.bank.sandbox.webhookSecrets[0]!,
+      seconds(now),
+    );
   }
   // `body` is a field Alipay itself sends (the order's description).
   if (method === 'alipay') return signedNotification({ ...formFields(genuine.body), body: padding }, keys.alipay.sandbox.alipayPrivateKey);
   const body = JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), padding });
-  return { headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, seconds(now)) }, body: Buffer.from(body) };
+  return {
+    headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, seconds(now)) },
+    body: Buffer.from(body),
+  };
 }
 
 describe('a genuine callback over 400 KB', () => {
@@ -196,12 +258,17 @@ describe('a genuine callback over 400 KB', () => {
     const orders = await Promise.all(PROVIDERS.map((method) => rig.startedOrder(method)));
     for (const { method, paymentId, orderId } of orders) {
       rig.decide(method, paymentId, 'paid');
-      const { result: reply, writes } = await rig.writes.during(() => rig.receive(method, oversized(method, rig.callbackFor(method, paymentId), rig.clock.now())));
+      const { result: reply, writes } = await rig.writes.during(() =>
+        rig.receive(method, oversized(method, rig.callbackFor(method, paymentId), rig.clock.now())),
+      );
 
       if (reply === NO_ANSWER) throw new Error('the callback function died');
       expectFailure(method, reply, { retryable: false, status: 413 });
       expect(rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? ''), method).toBe(false);
-      expect(writes.flatMap((write) => write.keys).filter((key) => key.startsWith('CALLBACK#')), method).toEqual([]);
+      expect(
+        writes.flatMap((write) => write.keys).filter((key) => key.startsWith('CALLBACK#')),
+        method,
+      ).toEqual([]);
       expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'pending' });
     }
   });

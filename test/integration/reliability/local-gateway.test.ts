@@ -36,13 +36,21 @@ afterAll(async () => {
 
 /** Well-formed percent-encoding of any string (a lone surrogate becomes U+FFFD, as a browser sends it). */
 const encoded = (text: string) => encodeURIComponent(text.replace(/[\ud800-\udfff]/g, '\ufffd'));
-const segment = fc.oneof(hostileString.map(encoded), fc.webSegment(), fc.constantFrom('orders', 'payments', 'batch', 'cancel', 'start', 'products', 'openapi.json'));
+const segment = fc.oneof(
+  hostileString.map(encoded),
+  fc.webSegment(),
+  fc.constantFrom('orders', 'payments', 'batch', 'cancel', 'start', 'products', 'openapi.json'),
+);
 const apiPath = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segments) => `/api/${segments.join('/')}`);
 
 async function request(method: string, path: string, authorized: boolean) {
   tried++;
   const before = commits;
-  const response = await fetch(`${env.runtime.baseUrl}${path}`, { method, headers: authorized ? { authorization: `Bearer ${token}`, 'content-type': 'application/json' } : {}, ...(method === 'POST' ? { body: '{}' } : {}) });
+  const response = await fetch(`${env.runtime.baseUrl}${path}`, {
+    method,
+    headers: authorized ? { authorization: `Bearer ${token}`, 'content-type': 'application/json' } : {},
+    ...(method === 'POST' ? { body: '{}' } : {}),
+  });
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, wrote: commits - before };
 }
@@ -64,9 +72,14 @@ function expectAnswerShape(answer: { status: number; body: Record<string, unknow
 describe('hostile paths over HTTP to the local runtime', () => {
   it('well-formed paths of any content: routed or refused, never a 5xx, nothing written', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('GET', 'POST'), apiPath.filter((path) => !path.startsWith('/api/payments/callback/')), fc.boolean(), async (method, path, authorized) => {
-        expectAnswerShape(await request(method, path, authorized));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST'),
+        apiPath.filter((path) => !path.startsWith('/api/payments/callback/')),
+        fc.boolean(),
+        async (method, path, authorized) => {
+          expectAnswerShape(await request(method, path, authorized));
+        },
+      ),
       { numRuns: 100, seed: 515 },
     );
   });

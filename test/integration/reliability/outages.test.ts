@@ -144,7 +144,9 @@ async function hangingProvider() {
     rig.clock.advance(30 * MINUTE);
     const { paymentId } = await rig.placeOrder('wechat');
     rig.providers.wechat.standIn!.behaviour = 'hang';
-    const deadline = new Promise<'no answer before the deadline'>((resolve) => setTimeout(() => resolve('no answer before the deadline'), API_FUNCTION_TIMEOUT_MS).unref());
+    const deadline = new Promise<'no answer before the deadline'>((resolve) =>
+      setTimeout(() => resolve('no answer before the deadline'), API_FUNCTION_TIMEOUT_MS).unref(),
+    );
     const [start, run] = await Promise.all([
       Promise.race([rig.api('POST /api/payments/{paymentId}/start', { params: { paymentId } }), deadline]),
       Promise.race([rig.sweep(), deadline]),
@@ -175,6 +177,10 @@ describe('a provider that hangs', () => {
   // never answers held start-payment until Lambda killed it and held the sweeper run for ever.
   it(`wechat hanging: start-payment answers 502 and the sweeper run ends, both within the API function's ${API_FUNCTION_TIMEOUT_MS / 1000} s timeout`, async () => {
     const outcome = await hanging;
-    expect(outcome).toMatchObject({ start: { statusCode: 502, body: { error: { code: 'PROVIDER_UNAVAILABLE' } } }, run: { handled: expect.any(Number) }, expiring: { status: 'processing' } });
+    expect(outcome).toMatchObject({
+      start: { statusCode: 502, body: { error: { code: 'PROVIDER_UNAVAILABLE' } } },
+      run: { handled: expect.any(Number) },
+      expiring: { status: 'processing' },
+    });
   });
 });

@@ -17,7 +17,9 @@ const QUERYABLE = ['wechat', 'alipay'] as const;
 
 /** Distinct events (by id) of a type about a payment or its order. */
 const eventsAbout = (rig: Rig, type: string, subject: string) =>
-  new Set(rig.bus.events.filter((event) => event.type === type && (event.detail.paymentId === subject || event.detail.orderId === subject)).map((event) => event.id)).size;
+  new Set(
+    rig.bus.events.filter((event) => event.type === type && (event.detail.paymentId === subject || event.detail.orderId === subject)).map((event) => event.id),
+  ).size;
 
 const queriesTo = (world: ProviderWorld) => world.standIn!.requests.filter((request) => operationOf(request) === 'query').length;
 
@@ -69,8 +71,16 @@ describe('a success racing the expiry and the customer cancelling', () => {
       const cancels: number[] = [];
       const racers = shuffled(
         [
-          ...orders.map(({ method, paymentId }) => () => rig.deliver(method, paymentId)),
-          ...orders.map(({ orderId }) => async () => cancels.push((await rig.call('POST /api/orders/{orderId}/cancel', { params: { orderId } })).statusCode)),
+          ...orders.map(
+            ({ method, paymentId }) =>
+              () =>
+                rig.deliver(method, paymentId),
+          ),
+          ...orders.map(
+            ({ orderId }) =>
+              async () =>
+                cancels.push((await rig.call('POST /api/orders/{orderId}/cancel', { params: { orderId } })).statusCode),
+          ),
           () => rig.sweep(),
           () => rig.sweep(),
         ],

@@ -41,7 +41,12 @@ const notification: PaymentNotification = {
   providerStatus: 'PAID',
   via: 'callback',
 };
-const event: DomainEvent = { id: 'ord_1:OrderCreated:1', type: 'OrderCreated', occurredAt: '2026-11-25T04:00:00.000Z', detail: { orderId: 'ord_1', customerId: 'cust_1' } };
+const event: DomainEvent = {
+  id: 'ord_1:OrderCreated:1',
+  type: 'OrderCreated',
+  occurredAt: '2026-11-25T04:00:00.000Z',
+  detail: { orderId: 'ord_1', customerId: 'cust_1' },
+};
 
 /** Whether reaching for a port's operation works (true) or is refused by the wiring (false). */
 const usable = (reach: () => unknown) => {
@@ -101,7 +106,13 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
     const expected = Object.fromEntries(
       ALL_FUNCTIONS.map(({ fn, access }) => [
         fn,
-        { table: access.table !== 'none', providers: access.providers ? ['bank'] : [], queue: access.queue, events: access.events, secretRead: access.providers },
+        {
+          table: access.table !== 'none',
+          providers: access.providers ? ['bank'] : [],
+          queue: access.queue,
+          events: access.events,
+          secretRead: access.providers,
+        },
       ]),
     );
     expect(built).toEqual(expected);
@@ -175,17 +186,25 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
       const started = performance.now();
 
       const outcomes = await Promise.allSettled([
-        awsWiring('get-order', stackEnv()).deps().then((deps) => deps.repo.getOrder('ord_1')),
-        awsWiring('payment-callback', { ...stackEnv(), PAYMENTS_CONFIG: configFile }).deps().then((deps) => deps.queue.enqueue(notification)),
-        awsWiring('create-order', stackEnv()).deps().then(async (deps) => {
-          const { failed } = await deps.events.publish([event]);
-          throw new Error(failed[0]?.reason);
-        }),
+        awsWiring('get-order', stackEnv())
+          .deps()
+          .then((deps) => deps.repo.getOrder('ord_1')),
+        awsWiring('payment-callback', { ...stackEnv(), PAYMENTS_CONFIG: configFile })
+          .deps()
+          .then((deps) => deps.queue.enqueue(notification)),
+        awsWiring('create-order', stackEnv())
+          .deps()
+          .then(async (deps) => {
+            const { failed } = await deps.events.publish([event]);
+            throw new Error(failed[0]?.reason);
+          }),
         awsWiring('start-payment', stackEnv()).deps(),
       ]);
 
       const elapsedMs = performance.now() - started;
-      expect(outcomes.map((outcome) => outcome.status === 'rejected' && String(outcome.reason))).toEqual(Array(4).fill(expect.stringContaining('2000 ms requestTimeout')));
+      expect(outcomes.map((outcome) => outcome.status === 'rejected' && String(outcome.reason))).toEqual(
+        Array(4).fill(expect.stringContaining('2000 ms requestTimeout')),
+      );
       expect(Object.fromEntries(attempts)).toEqual({
         'DynamoDB_20120810.GetItem': AWS_CLIENT_LIMITS.maxAttempts,
         'AmazonSQS.SendMessage': AWS_CLIENT_LIMITS.maxAttempts,

@@ -30,12 +30,19 @@ function paddingFor(bytes: number): number {
 }
 
 function entriesOf(...events: DomainEvent[]): PutEventsRequestEntry[] {
-  return events.map((event) => ({ Source: EVENT_SOURCE, DetailType: event.type, Time: new Date(event.occurredAt), Detail: JSON.stringify({ eventId: event.id, ...event.detail }) }));
+  return events.map((event) => ({
+    Source: EVENT_SOURCE,
+    DetailType: event.type,
+    Time: new Date(event.occurredAt),
+    Detail: JSON.stringify({ eventId: event.id, ...event.detail }),
+  }));
 }
 
 beforeEach(() => {
   eventBridge.reset();
-  eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: input.Entries.map((_, i) => ({ EventId: `eb-${i}` })) }));
+  eventBridge
+    .on(PutEventsCommand)
+    .callsFake((input: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: input.Entries.map((_, i) => ({ EventId: `eb-${i}` })) }));
 });
 
 describe('eventBridgePublisher (shared/adapters/eventbridge-publisher.ts)', () => {
@@ -45,7 +52,15 @@ describe('eventBridgePublisher (shared/adapters/eventbridge-publisher.ts)', () =
     await expect(publisher.publish([event])).resolves.toEqual({ failed: [] });
 
     expect(eventBridge).toHaveReceivedCommandWith(PutEventsCommand, {
-      Entries: [{ EventBusName: BUS, Source: 'payments', DetailType: 'OrderCreated', Time: new Date('2026-11-25T04:00:00.000Z'), Detail: JSON.stringify({ eventId: event.id, ...event.detail }) }],
+      Entries: [
+        {
+          EventBusName: BUS,
+          Source: 'payments',
+          DetailType: 'OrderCreated',
+          Time: new Date('2026-11-25T04:00:00.000Z'),
+          Detail: JSON.stringify({ eventId: event.id, ...event.detail }),
+        },
+      ],
     });
   });
 
@@ -69,7 +84,13 @@ describe('eventBridgePublisher (shared/adapters/eventbridge-publisher.ts)', () =
   });
 
   it('measures an entry as EventBridge does: Time 14 bytes, then the UTF-8 bytes of Source, DetailType, Detail and Resources', () => {
-    const entry: PutEventsRequestEntry = { Time: new Date(), Source: 'payments', DetailType: 'OrderPaid', Detail: '{"tea":"龙井"}', Resources: ['arn:aws:x', 'é'] };
+    const entry: PutEventsRequestEntry = {
+      Time: new Date(),
+      Source: 'payments',
+      DetailType: 'OrderPaid',
+      Detail: '{"tea":"龙井"}',
+      Resources: ['arn:aws:x', 'é'],
+    };
 
     expect(entrySize(entry)).toBe(14 + 8 + 9 + 16 + 9 + 2);
     expect(entrySize({ Source: 'payments', DetailType: 'OrderPaid' })).toBe(17);

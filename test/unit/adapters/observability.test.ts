@@ -46,12 +46,15 @@ const emfWith = (name: string) => lines().filter((line) => line._aws?.CloudWatch
 /** A handler as every function builds it (lambdaHandler), with the Lambda observability. */
 function observedHandler() {
   const observability = powertoolsObservability('payments');
-  const handler = lambdaHandler({ deps: () => Promise.reject(new Error('not used here')), observability: observability.middleware }, async (event: { fail: boolean }) => {
-    observability.metrics.count(Metric.OrdersCreated);
-    observability.logger.info('creating the order');
-    if (event.fail) throw new Error('DynamoDB unavailable');
-    return 'created';
-  });
+  const handler = lambdaHandler(
+    { deps: () => Promise.reject(new Error('not used here')), observability: observability.middleware },
+    async (event: { fail: boolean }) => {
+      observability.metrics.count(Metric.OrdersCreated);
+      observability.logger.info('creating the order');
+      if (event.fail) throw new Error('DynamoDB unavailable');
+      return 'created';
+    },
+  );
   return handler;
 }
 

@@ -27,7 +27,12 @@ const providersSource = (maxAgeSeconds = 300) =>
 /** Where the bank provider sends the customer: shows which secret value the providers were built from. */
 async function bankGateway(providers: Providers): Promise<string> {
   const payment = { ...newPayment({ paymentId: 'pay_1', orderId: 'ord_1', now: T0 }), method: 'bank' as const, description: 'Order ord_1' };
-  const { payUrl } = await providers.bank!.createPayUrl({ payment, notifyUrl: 'https://api.example/callback/bank', returnUrl: 'https://shop.example/orders/ord_1', now: T0 });
+  const { payUrl } = await providers.bank!.createPayUrl({
+    payment,
+    notifyUrl: 'https://api.example/callback/bank',
+    returnUrl: 'https://shop.example/orders/ord_1',
+    now: T0,
+  });
   return new URL(payUrl).origin;
 }
 
@@ -112,8 +117,21 @@ describe('the provider secret through Powertools Parameters (shared/adapters/pro
   });
 
   it('rejects a secret failing the schema, naming every wrong field and none of the values', async () => {
-    const wechat = { mchid: '1900000001', appid: 'wx1', apiV3Key: `${SECRET_MARK}-short`, merchantSerial: 'S1', merchantPrivateKey: `-----BEGIN PRIVATE KEY-----${SECRET_MARK}`, platformPublicKeys: { PUB_KEY_ID_1: 'x' }, apiBase: 'https://api.mch.weixin.qq.com' };
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ wechat, bank: { webhookSecrets: [`${SECRET_MARK}-0123456789`], gatewayUrl: 'https://bank.example', signingSecret: SECRET_MARK } }) });
+    const wechat = {
+      mchid: '1900000001',
+      appid: 'wx1',
+      apiV3Key: `${SECRET_MARK}-short`,
+      merchantSerial: 'S1',
+      merchantPrivateKey: `-----BEGIN PRIVATE KEY-----${SECRET_MARK}`,
+      platformPublicKeys: { PUB_KEY_ID_1: 'x' },
+      apiBase: 'https://api.mch.weixin.qq.com',
+    };
+    secretsManager.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({
+        wechat,
+        bank: { webhookSecrets: [`${SECRET_MARK}-0123456789`], gatewayUrl: 'https://bank.example', signingSecret: SECRET_MARK },
+      }),
+    });
 
     const error = await rejection(providersSource()());
 
@@ -129,7 +147,11 @@ describe('the provider secret through Powertools Parameters (shared/adapters/pro
     secretsManager
       .on(GetSecretValueCommand)
       .resolvesOnce({ SecretString: bankSecret('https://bank-a.example') })
-      .resolves({ SecretString: JSON.stringify({ bank: { webhookSecrets: [], gatewayUrl: 'https://bank-b.example', signingSecret: `${SECRET_MARK}-signing-0123456789` } }) });
+      .resolves({
+        SecretString: JSON.stringify({
+          bank: { webhookSecrets: [], gatewayUrl: 'https://bank-b.example', signingSecret: `${SECRET_MARK}-signing-0123456789` },
+        }),
+      });
     const providers = providersSource(300);
 
     const before = await providers();
@@ -143,7 +165,11 @@ describe('the provider secret through Powertools Parameters (shared/adapters/pro
   });
 
   it('fails at cold start when the secret cannot be read; once running, keeps the providers it has', async () => {
-    secretsManager.on(GetSecretValueCommand).rejectsOnce(new Error('AccessDeniedException: not authorized')).resolvesOnce({ SecretString: bankSecret('https://bank-a.example') }).rejects(new Error('ServiceUnavailable'));
+    secretsManager
+      .on(GetSecretValueCommand)
+      .rejectsOnce(new Error('AccessDeniedException: not authorized'))
+      .resolvesOnce({ SecretString: bankSecret('https://bank-a.example') })
+      .rejects(new Error('ServiceUnavailable'));
     const providers = providersSource(300);
 
     await expect(providers()).rejects.toThrow('not authorized');

@@ -90,7 +90,9 @@ describe('SQS adapter (shared/adapters/sqs-queue.ts)', () => {
   });
 
   it('fails a redrive SQS refuses with both queues and the reason named', async () => {
-    sqs.on(StartMessageMoveTaskCommand).rejects(new Error('There is already a task running. Only one active task is allowed for a source queue arn at a given time.'));
+    sqs
+      .on(StartMessageMoveTaskCommand)
+      .rejects(new Error('There is already a task running. Only one active task is allowed for a source queue arn at a given time.'));
 
     await expect(startDeadLetterRedrive(client, { dlqUrl: DLQ_URL, queueUrl: QUEUE_URL })).rejects.toThrow(
       `Could not start moving messages from ${DLQ_ARN} to ${QUEUE_ARN}: There is already a task running`,

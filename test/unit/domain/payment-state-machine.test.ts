@@ -13,7 +13,15 @@ import {
 } from '../../../shared/domain';
 
 const now = new Date('2026-11-25T04:00:00.000Z');
-const base = createPayment({ paymentId: 'pay_1', orderId: 'ord_1', customerId: 'c1', amount: 100, method: 'wechat', now, timing: { ttlMinutes: 30, reminderMinutes: 5 } });
+const base = createPayment({
+  paymentId: 'pay_1',
+  orderId: 'ord_1',
+  customerId: 'c1',
+  amount: 100,
+  method: 'wechat',
+  now,
+  timing: { ttlMinutes: 30, reminderMinutes: 5 },
+});
 const inState = (status: PaymentStatus) => ({ ...base, status });
 
 /** The seed's diagram plus the money-protecting exception, written out pair by pair. */

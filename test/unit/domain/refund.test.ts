@@ -24,7 +24,10 @@ const now = new Date('2026-11-25T04:00:00.000Z');
 const purchase = newPurchase({ orderId: 'ord_1', paymentId: 'pay_1', items: [{ sku: 'TEA-001', quantity: 1 }], catalogue: DEMO_PRODUCTS, now });
 const paid: Payment = { ...purchase.payment, status: 'succeeded', paidAt: now.toISOString(), providerTransactionId: 'tx_1' };
 const paidOrderOf: Order = { ...purchase.order, status: 'paid', paidByPaymentId: 'pay_1', paidAt: now.toISOString() };
-const refundOf = (amount: number, status: RefundStatus = 'pending') => ({ ...createRefund({ refundId: `ref_${amount}`, payment: paid, amount, origin: 'admin', sendAt: now.toISOString(), now }), status });
+const refundOf = (amount: number, status: RefundStatus = 'pending') => ({
+  ...createRefund({ refundId: `ref_${amount}`, payment: paid, amount, origin: 'admin', sendAt: now.toISOString(), now }),
+  status,
+});
 
 describe('refund state machine', () => {
   const ALLOWED = new Set([
@@ -70,8 +73,12 @@ describe('what may be refunded', () => {
   const policy = DEFAULT_REFUND_POLICY;
   it('defaults to everything left, refuses more than is left, a payment not succeeded, a closed window and the 51st refund', () => {
     expect(refundAmountFor({ ...paid, refundReserved: 300 }, undefined, now, policy)).toBe(paid.amount - 300);
-    expect(() => refundAmountFor({ ...paid, refundReserved: 300 }, paid.amount - 299, now, policy)).toThrow(expect.objectContaining({ code: 'REFUND_EXCEEDS_REFUNDABLE' }));
-    expect(() => refundAmountFor({ ...paid, refundReserved: paid.amount }, undefined, now, policy)).toThrow(expect.objectContaining({ code: 'REFUND_EXCEEDS_REFUNDABLE' }));
+    expect(() => refundAmountFor({ ...paid, refundReserved: 300 }, paid.amount - 299, now, policy)).toThrow(
+      expect.objectContaining({ code: 'REFUND_EXCEEDS_REFUNDABLE' }),
+    );
+    expect(() => refundAmountFor({ ...paid, refundReserved: paid.amount }, undefined, now, policy)).toThrow(
+      expect.objectContaining({ code: 'REFUND_EXCEEDS_REFUNDABLE' }),
+    );
     expect(() => refundAmountFor({ ...paid, status: 'processing' }, 1, now, policy)).toThrow(expect.objectContaining({ code: 'PAYMENT_NOT_REFUNDABLE' }));
     const yearLater = new Date(now.getTime() + 365 * 86_400_000);
     expect(() => refundAmountFor(paid, 1, yearLater, policy)).toThrow(expect.objectContaining({ code: 'REFUND_WINDOW_CLOSED' }));
@@ -83,22 +90,26 @@ describe('what may be refunded', () => {
 
   it('property: any sequence of requests reserves at most the amount, refundable is never negative, and it equals amount − reserved', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.array(fc.option(fc.integer({ min: 1, max: 1_000_000 }), { nil: undefined }), { maxLength: 60 }), (amount, requests) => {
-        let payment: Payment = { ...paid, amount, refundReserved: 0, refundIds: [] };
-        for (const [i, requested] of requests.entries()) {
-          let granted: number;
-          try {
-            granted = refundAmountFor(payment, requested, now, policy);
-          } catch {
-            continue;
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.array(fc.option(fc.integer({ min: 1, max: 1_000_000 }), { nil: undefined }), { maxLength: 60 }),
+        (amount, requests) => {
+          let payment: Payment = { ...paid, amount, refundReserved: 0, refundIds: [] };
+          for (const [i, requested] of requests.entries()) {
+            let granted: number;
+            try {
+              granted = refundAmountFor(payment, requested, now, policy);
+            } catch {
+              continue;
+            }
+            expect(granted).toBeLessThanOrEqual(refundableAmount(payment));
+            payment = { ...payment, refundReserved: (payment.refundReserved ?? 0) + granted, refundIds: [...payment.refundIds!, `ref_${i}`] };
           }
-          expect(granted).toBeLessThanOrEqual(refundableAmount(payment));
-          payment = { ...payment, refundReserved: (payment.refundReserved ?? 0) + granted, refundIds: [...payment.refundIds!, `ref_${i}`] };
-        }
-        expect(payment.refundReserved).toBeLessThanOrEqual(amount);
-        expect(refundableAmount(payment)).toBe(amount - payment.refundReserved!);
-        expect(payment.refundIds!.length).toBeLessThanOrEqual(MAX_REFUNDS_PER_PAYMENT);
-      }),
+          expect(payment.refundReserved).toBeLessThanOrEqual(amount);
+          expect(refundableAmount(payment)).toBe(amount - payment.refundReserved!);
+          expect(payment.refundIds!.length).toBeLessThanOrEqual(MAX_REFUNDS_PER_PAYMENT);
+        },
+      ),
     );
   });
 

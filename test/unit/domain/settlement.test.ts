@@ -4,7 +4,15 @@ import { createOrder, createPayment, InvalidTransitionError, ORDER_STATUS_AFTER_
 const now = new Date('2026-11-25T04:00:00.000Z');
 const items = [{ sku: 'TEA', name: 'Tea', unitPrice: 500, quantity: 2, lineTotal: 1000 }];
 const order = createOrder({ orderId: 'ord_1', customerId: 'c1', items, firstPaymentId: 'pay_1', now });
-const payment = createPayment({ paymentId: 'pay_1', orderId: 'ord_1', customerId: 'c1', amount: 1000, method: 'alipay', now, timing: { ttlMinutes: 30, reminderMinutes: 5 } });
+const payment = createPayment({
+  paymentId: 'pay_1',
+  orderId: 'ord_1',
+  customerId: 'c1',
+  amount: 1000,
+  method: 'alipay',
+  now,
+  timing: { ttlMinutes: 30, reminderMinutes: 5 },
+});
 const processing = transitionPayment(payment, { to: 'processing', now, source: 'customer', reason: 'start' }).after;
 
 describe('order sync (docs/API.md#order-statuses)', () => {
@@ -35,7 +43,9 @@ describe('order sync (docs/API.md#order-statuses)', () => {
   });
 
   it('a customer asking for an illegal transition gets the typed error', () => {
-    expect(() => settlePayment({ ...processing, status: 'succeeded' }, order, { to: 'cancelled', now, source: 'customer', reason: 'x' })).toThrow(InvalidTransitionError);
+    expect(() => settlePayment({ ...processing, status: 'succeeded' }, order, { to: 'cancelled', now, source: 'customer', reason: 'x' })).toThrow(
+      InvalidTransitionError,
+    );
   });
 
   it('late success on an expired payment still pays a pending order, flagged', () => {
@@ -59,19 +69,36 @@ describe('order sync (docs/API.md#order-statuses)', () => {
   it('a success under another provider transaction on a succeeded payment is an extra capture: kept, flagged for refund, announced', () => {
     const paid = settlePayment(processing, order, { to: 'succeeded', now, source: 'provider', reason: 'ok', providerTransactionId: 'txn-1' });
     if (paid.kind !== 'applied') throw new Error('expected the success to apply');
-    const again = settlePayment(paid.payment, paid.order!, { to: 'succeeded', now, source: 'provider', reason: 'SUCCEEDED', ref: 'evt-2', providerTransactionId: 'txn-2', amount: 1000 });
+    const again = settlePayment(paid.payment, paid.order!, {
+      to: 'succeeded',
+      now,
+      source: 'provider',
+      reason: 'SUCCEEDED',
+      ref: 'evt-2',
+      providerTransactionId: 'txn-2',
+      amount: 1000,
+    });
 
     expect(again.kind).toBe('extra_capture');
     if (again.kind !== 'extra_capture') return;
-    expect(again.payment).toMatchObject({ status: 'succeeded', providerTransactionId: 'txn-1', refundRequired: true, extraCaptures: [{ providerTransactionId: 'txn-2', amount: 1000, eventId: 'evt-2' }] });
+    expect(again.payment).toMatchObject({
+      status: 'succeeded',
+      providerTransactionId: 'txn-1',
+      refundRequired: true,
+      extraCaptures: [{ providerTransactionId: 'txn-2', amount: 1000, eventId: 'evt-2' }],
+    });
     expect(again.events.map((e) => [e.type, e.detail.appliedTransactionId])).toEqual([['DuplicatePaymentDetected', 'txn-1']]);
     for (const known of ['txn-1', 'txn-2', undefined]) {
-      expect(settlePayment(again.payment, paid.order!, { to: 'succeeded', now, source: 'provider', reason: 'again', providerTransactionId: known })).toEqual({ kind: 'unchanged' });
+      expect(settlePayment(again.payment, paid.order!, { to: 'succeeded', now, source: 'provider', reason: 'again', providerTransactionId: known })).toEqual({
+        kind: 'unchanged',
+      });
     }
   });
 
   it('re-applying the state a payment is already in changes nothing', () => {
-    expect(settlePayment({ ...processing, status: 'succeeded' }, order, { to: 'succeeded', now, source: 'provider', reason: 'again' })).toEqual({ kind: 'unchanged' });
+    expect(settlePayment({ ...processing, status: 'succeeded' }, order, { to: 'succeeded', now, source: 'provider', reason: 'again' })).toEqual({
+      kind: 'unchanged',
+    });
   });
 
   it('names a still-open other payment that a late success superseded', () => {

@@ -5,7 +5,22 @@ import { makeHandler } from '../../../functions/openapi/handler';
 import type { Deps } from '../../../shared/core/deps';
 import { newId } from '../../../shared/core/ids';
 import { orderView, paymentView } from '../../../shared/core/views';
-import { cancelledOrder as cancelOrder, createOrder, createPayment, createRefund, DEFAULT_TIMING, refundEnded, transitionRefund, type Order, OutOfStockError, parkForReview, type Payment, priceItems, settlePayment, transitionPayment } from '../../../shared/domain';
+import {
+  cancelledOrder as cancelOrder,
+  createOrder,
+  createPayment,
+  createRefund,
+  DEFAULT_TIMING,
+  refundEnded,
+  transitionRefund,
+  type Order,
+  OutOfStockError,
+  parkForReview,
+  type Payment,
+  priceItems,
+  settlePayment,
+  transitionPayment,
+} from '../../../shared/domain';
 import { API_ERROR_STATUS, toErrorResponse } from '../../../shared/http/errors';
 import { localWiring } from '../../../shared/http/handler';
 import { validateKey } from '../../../shared/http/idempotency';
@@ -64,7 +79,10 @@ describe('OpenAPI document: routes', () => {
     for (const route of API_ROUTES) {
       const declared = (operationOf(route).parameters ?? []).map(deref).filter((parameter: Json) => parameter.in === 'path');
       const names = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name);
-      expect(declared.map((parameter: Json) => parameter.name), route.path).toEqual(names);
+      expect(
+        declared.map((parameter: Json) => parameter.name),
+        route.path,
+      ).toEqual(names);
       for (const parameter of declared) expect(parameter.required).toBe(true);
     }
     const [orderId] = operationOf(routeOf('get-order')).parameters;
@@ -76,7 +94,10 @@ describe('OpenAPI document: routes', () => {
   it('takes the Idempotency-Key header exactly on idempotent routes, with the pattern the server enforces', () => {
     for (const route of API_ROUTES) {
       const headers = (operationOf(route).parameters ?? []).map(deref).filter((parameter: Json) => parameter.in === 'header');
-      expect(headers.map((header: Json) => header.name), route.fn).toEqual(route.idempotent ? ['Idempotency-Key'] : []);
+      expect(
+        headers.map((header: Json) => header.name),
+        route.fn,
+      ).toEqual(route.idempotent ? ['Idempotency-Key'] : []);
     }
     const pattern = new RegExp(document.components.parameters.IdempotencyKey.schema.pattern);
     for (const key of ['order-2026-11-25:0001', 'a.b_c:d-e', 'short', 'has space in it', 'x'.repeat(128), 'x'.repeat(129)]) {
@@ -150,7 +171,10 @@ describe('OpenAPI document: responses', () => {
   });
 
   it('lists the error statuses each route can answer, in the Error shape (401 also in the gateway’s)', () => {
-    const statuses = (fn: string) => Object.keys(operationOf(routeOf(fn)).responses).filter((status) => !status.startsWith('2')).sort();
+    const statuses = (fn: string) =>
+      Object.keys(operationOf(routeOf(fn)).responses)
+        .filter((status) => !status.startsWith('2'))
+        .sort();
     expect(statuses('list-products')).toEqual(['401', '5XX']);
     expect(statuses('get-order')).toEqual(['400', '401', '404', '5XX']);
     expect(statuses('create-order')).toEqual(['400', '401', '409', '413', '415', '5XX']);
@@ -244,23 +268,50 @@ describe('response schemas against real views', () => {
   /** Every shape the views produce: pending, started, paid, expired, cancelled, late and refunded, parked for review. */
   function lifecycle(): { orders: Order[]; payments: Array<[Payment, Date]> } {
     const { order, payment } = purchase();
-    const started = transitionPayment(payment, { to: 'processing', now: later(1), source: 'customer', reason: 'checkout', set: { payUrl: 'https://openapi.alipay.com/gateway.do?x=1' } }).after;
-    const paid = settlePayment(started, order, { to: 'succeeded', now: later(2), source: 'provider', reason: 'TRADE_SUCCESS', ref: 'notify-1', providerTransactionId: '2026112522001' });
+    const started = transitionPayment(payment, {
+      to: 'processing',
+      now: later(1),
+      source: 'customer',
+      reason: 'checkout',
+      set: { payUrl: 'https://openapi.alipay.com/gateway.do?x=1' },
+    }).after;
+    const paid = settlePayment(started, order, {
+      to: 'succeeded',
+      now: later(2),
+      source: 'provider',
+      reason: 'TRADE_SUCCESS',
+      ref: 'notify-1',
+      providerTransactionId: '2026112522001',
+    });
     if (paid.kind !== 'applied') throw new Error('expected the payment to settle');
 
     const second = purchase();
-    const cancelledPayment = settlePayment(second.payment, second.order, { to: 'cancelled', now: later(1), source: 'customer', reason: 'cancelled by customer' });
+    const cancelledPayment = settlePayment(second.payment, second.order, {
+      to: 'cancelled',
+      now: later(1),
+      source: 'customer',
+      reason: 'cancelled by customer',
+    });
     if (cancelledPayment.kind !== 'applied') throw new Error('expected the cancel to apply');
     const cancelledOrder = cancelOrder(cancelledPayment.order!, later(1), 'unpaid');
-    const late = settlePayment(cancelledPayment.payment, cancelledOrder, { to: 'succeeded', now: later(3), source: 'provider', reason: 'TRADE_SUCCESS', providerTransactionId: '2026112522002' });
+    const late = settlePayment(cancelledPayment.payment, cancelledOrder, {
+      to: 'succeeded',
+      now: later(3),
+      source: 'provider',
+      reason: 'TRADE_SUCCESS',
+      providerTransactionId: '2026112522002',
+    });
     if (late.kind !== 'applied') throw new Error('expected the late success to apply');
 
     const parked = parkForReview(started, { reason: 'amount_mismatch', source: 'provider', ref: 'query-1' }, later(2));
-    const refund = transitionRefund(createRefund({ refundId: 'ref_1', payment: paid.payment, amount: paid.payment.amount, origin: 'admin', sendAt: later(4).toISOString(), now: later(4) }), {
-      to: 'succeeded',
-      now: later(5),
-      reason: 'SUCCESS',
-    });
+    const refund = transitionRefund(
+      createRefund({ refundId: 'ref_1', payment: paid.payment, amount: paid.payment.amount, origin: 'admin', sendAt: later(4).toISOString(), now: later(4) }),
+      {
+        to: 'succeeded',
+        now: later(5),
+        reason: 'SUCCESS',
+      },
+    );
     const refunded = refundEnded(refund, { ...paid.payment, refundReserved: paid.payment.amount }, paid.order!, later(5));
 
     return {
@@ -289,7 +340,10 @@ describe('response schemas against real views', () => {
 
   it('Order and Payment describe exactly the fields orderView and paymentView produce', () => {
     const { orders, payments } = lifecycle();
-    expectFaithful(OrderSchema, orders.map((order) => wire(orderView(order))));
+    expectFaithful(
+      OrderSchema,
+      orders.map((order) => wire(orderView(order))),
+    );
     const paymentViews = payments.map(([payment, at]) => wire(paymentView(payment, at)));
     expectFaithful(PaymentSchema, paymentViews);
     expect(paymentViews.map((view) => view.status)).toEqual(['init', 'expired', 'processing', 'succeeded', 'succeeded', 'processing', 'succeeded']);

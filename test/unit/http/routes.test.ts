@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ALL_FUNCTIONS, API_ROUTES } from '../../../shared/http/routes';
 
 const FUNCTIONS_DIR = path.resolve(import.meta.dirname, '../../../functions');
-const folders = readdirSync(FUNCTIONS_DIR, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+const folders = readdirSync(FUNCTIONS_DIR, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
 const handlerSource = (fn: string) => readFileSync(path.join(FUNCTIONS_DIR, fn, 'handler.ts'), 'utf8');
 
 describe('the route table (shared/http/routes.ts) and functions/ agree', () => {
@@ -28,7 +30,9 @@ describe('the route table (shared/http/routes.ts) and functions/ agree', () => {
   });
 
   it('gives the provider secret only to functions that call providers, and the openapi function nothing', () => {
-    const withProviders = ALL_FUNCTIONS.filter((entry) => entry.access.providers).map((entry) => entry.fn).sort();
+    const withProviders = ALL_FUNCTIONS.filter((entry) => entry.access.providers)
+      .map((entry) => entry.fn)
+      .sort();
     expect(withProviders).toEqual(['cancel-order', 'cancel-payment', 'payment-callback', 'refund-payment', 'start-payment', 'sweeper']);
     for (const fn of withProviders) expect(handlerSource(fn), fn).toMatch(/core\/(payments|orders|callbacks|sweeper|refunds)/);
     expect(API_ROUTES.find((route) => route.fn === 'openapi')?.access).toEqual({ table: 'none', providers: false, queue: false, events: false });

@@ -71,7 +71,9 @@ describe('the local JWT authorizer', () => {
   it('refuses HS256 and alg none tokens even with the right claims', async () => {
     const now = Math.floor(Date.now() / 1000);
     const claims = { iss: issuer.issuer, aud: issuer.audience, sub: 'alice', iat: now, exp: now + 600 };
-    const hs256 = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: issuer.jwks.keys[0]!.kid }).sign(new TextEncoder().encode('a shared secret of 32 bytes!!!!!'));
+    const hs256 = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: issuer.jwks.keys[0]!.kid })
+      .sign(new TextEncoder().encode('a shared secret of 32 bytes!!!!!'));
     const none = new UnsecuredJWT(claims).encode();
     expect(await authorize(bearer(hs256))).toEqual(UNAUTHORIZED);
     expect(await authorize(bearer(none))).toEqual(UNAUTHORIZED);
@@ -116,7 +118,8 @@ describe('a shop’s own identity provider (LOCAL_JWT_ISSUER)', () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
     const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'shop-key-1', alg: 'RS256', use: 'sig' }] };
     const server = createServer((request, response) => {
-      const body = request.url === '/.well-known/openid-configuration' ? { issuer: `http://127.0.0.1:${port}`, jwks_uri: `http://127.0.0.1:${port}/keys` } : jwks;
+      const body =
+        request.url === '/.well-known/openid-configuration' ? { issuer: `http://127.0.0.1:${port}`, jwks_uri: `http://127.0.0.1:${port}/keys` } : jwks;
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -131,7 +134,12 @@ describe('a shop’s own identity provider (LOCAL_JWT_ISSUER)', () => {
         .setExpirationTime(now + 600)
         .setIssuedAt(now)
         .sign(privateKey);
-      const withCognitoStyleClientId = await new SignJWT({ client_id: 'shop-web' }).setProtectedHeader({ alg: 'RS256', kid: 'shop-key-1' }).setIssuer(shopIssuer).setSubject('bob').setExpirationTime(now + 600).sign(privateKey);
+      const withCognitoStyleClientId = await new SignJWT({ client_id: 'shop-web' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'shop-key-1' })
+        .setIssuer(shopIssuer)
+        .setSubject('bob')
+        .setExpirationTime(now + 600)
+        .sign(privateKey);
       for (const env of [
         { LOCAL_JWT_ISSUER: shopIssuer, LOCAL_JWT_AUDIENCE: 'shop-web', LOCAL_JWT_JWKS_URL: `${shopIssuer}/keys` },
         { LOCAL_JWT_ISSUER: shopIssuer, LOCAL_JWT_AUDIENCE: 'shop-web' }, // discovered through openid-configuration

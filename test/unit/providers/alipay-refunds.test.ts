@@ -72,7 +72,12 @@ const query = (provider: ReturnType<typeof connected>['provider'], refundId = 'r
 describe('alipay refund: alipay.trade.refund', () => {
   it('sends out_trade_no, refund_amount in yuan and our refund id as out_request_no; fund_change Y is done, for the amount asked', async () => {
     const { provider, methods, bizContents, store } = connected();
-    expect(await provider.refund(refundRequest())).toEqual({ status: 'succeeded', amount: 2_345, succeededAt: NOW.toISOString(), providerStatus: 'fund_change=Y' });
+    expect(await provider.refund(refundRequest())).toEqual({
+      status: 'succeeded',
+      amount: 2_345,
+      succeededAt: NOW.toISOString(),
+      providerStatus: 'fund_change=Y',
+    });
     expect(methods).toEqual(['alipay.trade.refund']);
     expect(bizContents[0]).toEqual({ out_trade_no: 'pay_42', refund_amount: '23.45', out_request_no: 'ref_1', refund_reason: '退货' });
     expect(store.refunds.list('pay_42')).toEqual([expect.objectContaining({ refundId: 'ref_1', amount: 2_345, state: 'succeeded' })]);
@@ -88,7 +93,12 @@ describe('alipay refund: alipay.trade.refund', () => {
   it('a retry answering fund_change N is "already done": asked by query, answered succeeded, refunded once', async () => {
     const { provider, methods, store } = connected();
     await provider.refund(refundRequest());
-    expect(await provider.refund(refundRequest())).toEqual({ status: 'succeeded', amount: 2_345, succeededAt: NOW.toISOString(), providerStatus: 'REFUND_SUCCESS' });
+    expect(await provider.refund(refundRequest())).toEqual({
+      status: 'succeeded',
+      amount: 2_345,
+      succeededAt: NOW.toISOString(),
+      providerStatus: 'REFUND_SUCCESS',
+    });
     expect(methods).toEqual(['alipay.trade.refund', 'alipay.trade.refund', 'alipay.trade.fastpay.refund.query']);
     expect(store.refunds.refundedAmount('pay_42')).toBe(2_345);
   });
@@ -126,7 +136,11 @@ describe('alipay refund: alipay.trade.refund', () => {
     ['a request signed with another key', () => connected({ config: { ...keys.merchant, privateKey: stranger } }), refundRequest(), 'isv.invalid-signature'],
   ] as const)('a definite refusal is failed: %s → %s', async (_name, setup, request, subCode) => {
     const { provider, store } = setup();
-    expect(await provider.refund(request)).toEqual({ status: 'failed', providerStatus: subCode, reason: expect.stringMatching(new RegExp(`^${subCode.replaceAll('.', '\\.')}: `)) });
+    expect(await provider.refund(request)).toEqual({
+      status: 'failed',
+      providerStatus: subCode,
+      reason: expect.stringMatching(new RegExp(`^${subCode.replaceAll('.', '\\.')}: `)),
+    });
     expect(store.refunds.refundedAmount('pay_42')).toBe(0);
   });
 
@@ -140,17 +154,42 @@ describe('alipay refund: alipay.trade.refund', () => {
   it('never refunds more than was paid: the whole amount, then one fen more is refused', async () => {
     const { provider } = connected();
     expect(await provider.refund(refundRequest({ amount: 12_345 }))).toMatchObject({ status: 'succeeded' });
-    expect(await provider.refund(refundRequest({ refundId: 'ref_2', amount: 1 }))).toMatchObject({ status: 'failed', providerStatus: 'ACQ.REASON_TRADE_REFUND_FEE_ERR' });
+    expect(await provider.refund(refundRequest({ refundId: 'ref_2', amount: 1 }))).toMatchObject({
+      status: 'failed',
+      providerStatus: 'ACQ.REASON_TRADE_REFUND_FEE_ERR',
+    });
   });
 
   const node = 'alipay_trade_refund_response';
   it.each([
-    ['ACQ.SYSTEM_ERROR', signedGatewayAnswer(node, { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.SYSTEM_ERROR', sub_msg: '系统错误' }, keys.sandbox.alipayPrivateKey)],
-    ['AQC.SYSTEM_ERROR', signedGatewayAnswer(node, { code: '40004', msg: 'Business Failed', sub_code: 'AQC.SYSTEM_ERROR', sub_msg: '系统错误' }, keys.sandbox.alipayPrivateKey)],
-    ['20000 service unavailable', signedGatewayAnswer(node, { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error' }, keys.sandbox.alipayPrivateKey)],
-    ['fund_change Y with a refund_fee below the refund', signedGatewayAnswer(node, { code: '10000', msg: 'Success', out_trade_no: 'pay_42', fund_change: 'Y', refund_fee: '1.00' }, keys.sandbox.alipayPrivateKey)],
-    ['an answer about another trade', signedGatewayAnswer(node, { code: '10000', msg: 'Success', out_trade_no: 'pay_43', fund_change: 'Y', refund_fee: '23.45' }, keys.sandbox.alipayPrivateKey)],
-    ['a refusal signed with a key that is not Alipay’s', signedGatewayAnswer(node, { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.TRADE_NOT_EXIST' }, stranger)],
+    [
+      'ACQ.SYSTEM_ERROR',
+      signedGatewayAnswer(node, { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.SYSTEM_ERROR', sub_msg: '系统错误' }, keys.sandbox.alipayPrivateKey),
+    ],
+    [
+      'AQC.SYSTEM_ERROR',
+      signedGatewayAnswer(node, { code: '40004', msg: 'Business Failed', sub_code: 'AQC.SYSTEM_ERROR', sub_msg: '系统错误' }, keys.sandbox.alipayPrivateKey),
+    ],
+    [
+      '20000 service unavailable',
+      signedGatewayAnswer(node, { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error' }, keys.sandbox.alipayPrivateKey),
+    ],
+    [
+      'fund_change Y with a refund_fee below the refund',
+      signedGatewayAnswer(node, { code: '10000', msg: 'Success', out_trade_no: 'pay_42', fund_change: 'Y', refund_fee: '1.00' }, keys.sandbox.alipayPrivateKey),
+    ],
+    [
+      'an answer about another trade',
+      signedGatewayAnswer(
+        node,
+        { code: '10000', msg: 'Success', out_trade_no: 'pay_43', fund_change: 'Y', refund_fee: '23.45' },
+        keys.sandbox.alipayPrivateKey,
+      ),
+    ],
+    [
+      'a refusal signed with a key that is not Alipay’s',
+      signedGatewayAnswer(node, { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.TRADE_NOT_EXIST' }, stranger),
+    ],
     ['HTTP 502', async () => ({ status: 502, headers: { get: () => null }, text: async () => 'Bad Gateway' })],
     ['HTTP 403 from a proxy', async () => ({ status: 403, headers: { get: () => null }, text: async () => 'Forbidden' })],
     ['garbage', async () => ({ status: 200, headers: { get: () => null }, text: async () => '<html>' })],
@@ -158,7 +197,11 @@ describe('alipay refund: alipay.trade.refund', () => {
     ['a timeout', async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))],
     [
       'a timeout while the answer is read',
-      async () => ({ status: 200, headers: { get: () => null }, text: async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')) }),
+      async () => ({
+        status: 200,
+        headers: { get: () => null },
+        text: async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      }),
     ],
   ] as [string, FetchLike][])('%s leaves the outcome unknown: thrown retryable, never failed', async (_name, fetch) => {
     const attempt = createAlipayProvider({ config: keys.merchant, fetch }).refund(refundRequest());
@@ -185,8 +228,14 @@ describe('alipay refund: alipay.trade.fastpay.refund.query', () => {
   it('decides on refund_status, never on code: every answer mapped', async () => {
     const base = { code: '10000', msg: 'Success', trade_no: TRADE_NO, out_trade_no: 'pay_42', out_request_no: 'ref_1' };
     const answers: [object, object | 'throws'][] = [
-      [{ ...base, refund_status: 'REFUND_SUCCESS', refund_amount: '23.45', total_amount: '123.45', gmt_refund_pay: '2025-01-02 11:09:58' }, { status: 'succeeded', amount: 2_345, succeededAt: '2025-01-02T03:09:58.000Z', providerStatus: 'REFUND_SUCCESS' }],
-      [{ ...base, refund_status: 'REFUND_SUCCESS', refund_amount: '23.45' }, { status: 'succeeded', amount: 2_345, succeededAt: NOW.toISOString(), providerStatus: 'REFUND_SUCCESS' }],
+      [
+        { ...base, refund_status: 'REFUND_SUCCESS', refund_amount: '23.45', total_amount: '123.45', gmt_refund_pay: '2025-01-02 11:09:58' },
+        { status: 'succeeded', amount: 2_345, succeededAt: '2025-01-02T03:09:58.000Z', providerStatus: 'REFUND_SUCCESS' },
+      ],
+      [
+        { ...base, refund_status: 'REFUND_SUCCESS', refund_amount: '23.45' },
+        { status: 'succeeded', amount: 2_345, succeededAt: NOW.toISOString(), providerStatus: 'REFUND_SUCCESS' },
+      ],
       [base, { status: 'processing', providerStatus: 'refund_status absent' }],
       [{ ...base, refund_status: 'REFUND_PROCESSING' }, 'throws'],
       [{ ...base, refund_status: 'REFUND_SUCCESS' }, 'throws'],
@@ -224,7 +273,12 @@ describe('alipay refund: the notification (a trade_status_sync with refund field
     const { provider, store } = connected();
     await provider.refund(refundRequest());
     const callback = sandboxRefundNotification(store, 'ref_1');
-    expect(formFields(callback.body)).toMatchObject({ trade_status: 'TRADE_SUCCESS', out_biz_no: 'ref_1', refund_fee: '23.45', gmt_refund: '2025-01-02 11:10:00' });
+    expect(formFields(callback.body)).toMatchObject({
+      trade_status: 'TRADE_SUCCESS',
+      out_biz_no: 'ref_1',
+      refund_fee: '23.45',
+      gmt_refund: '2025-01-02 11:10:00',
+    });
     expect(alipay.verifyCallback(callback, NOW)).toEqual({
       ok: true,
       notification: {
@@ -250,8 +304,14 @@ describe('alipay refund: the notification (a trade_status_sync with refund field
     const { provider, store } = connected();
     await provider.refund(refundRequest({ refundId: 'ref_1', amount: 3_000 }));
     await provider.refund(refundRequest({ refundId: 'ref_2', amount: 2_000 }));
-    expect(alipay.verifyCallback(sandboxRefundNotification(store, 'ref_1'), NOW)).toMatchObject({ ok: true, notification: { refundId: 'ref_1', refundedTotal: 3_000, amount: 0 } });
-    expect(alipay.verifyCallback(sandboxRefundNotification(store, 'ref_2'), NOW)).toMatchObject({ ok: true, notification: { refundId: 'ref_2', refundedTotal: 5_000, amount: 0 } });
+    expect(alipay.verifyCallback(sandboxRefundNotification(store, 'ref_1'), NOW)).toMatchObject({
+      ok: true,
+      notification: { refundId: 'ref_1', refundedTotal: 3_000, amount: 0 },
+    });
+    expect(alipay.verifyCallback(sandboxRefundNotification(store, 'ref_2'), NOW)).toMatchObject({
+      ok: true,
+      notification: { refundId: 'ref_2', refundedTotal: 5_000, amount: 0 },
+    });
   });
 
   it('a full refund: TRADE_CLOSED with refund fields is a refund, never a closed payment', async () => {
@@ -259,7 +319,10 @@ describe('alipay refund: the notification (a trade_status_sync with refund field
     await provider.refund(refundRequest({ amount: 12_345 }));
     const callback = sandboxRefundNotification(store, 'ref_1');
     expect(formFields(callback.body)).toMatchObject({ trade_status: 'TRADE_CLOSED', refund_fee: '123.45', gmt_close: '2025-01-02 11:10:00' });
-    expect(alipay.verifyCallback(callback, NOW)).toMatchObject({ ok: true, notification: { type: 'refund', outcome: 'succeeded', refundedTotal: 12_345, providerStatus: 'TRADE_CLOSED' } });
+    expect(alipay.verifyCallback(callback, NOW)).toMatchObject({
+      ok: true,
+      notification: { type: 'refund', outcome: 'succeeded', refundedTotal: 12_345, providerStatus: 'TRADE_CLOSED' },
+    });
   });
 
   it('a refund made on Alipay’s console carries no out_biz_no: no refundId', async () => {
@@ -279,7 +342,8 @@ describe('alipay refund: the notification (a trade_status_sync with refund field
     expect(simulator.buildRefundCallback(paidCheckout(), opened.refund, NOW)).toBeUndefined();
   });
 
-  const handMade = (overrides: Record<string, string | undefined>) => signedNotification(refundNotificationFields(keys.sandbox.appId, overrides), keys.sandbox.alipayPrivateKey);
+  const handMade = (overrides: Record<string, string | undefined>) =>
+    signedNotification(refundNotificationFields(keys.sandbox.appId, overrides), keys.sandbox.alipayPrivateKey);
   const outcomeOf = (overrides: Record<string, string | undefined>) => {
     const result = alipay.verifyCallback(handMade(overrides), NOW);
     return result.ok ? ('type' in result.notification ? 'refund' : result.notification.outcome) : result.reason;
@@ -288,7 +352,14 @@ describe('alipay refund: the notification (a trade_status_sync with refund field
   it('verifies a hand-made refund notification, dated by gmt_refund', () => {
     expect(alipay.verifyCallback(handMade({}), NOW)).toMatchObject({
       ok: true,
-      notification: { type: 'refund', eventId: 'notify_refund_1', refundId: 'ref_1', refundedTotal: 2_345, paymentAmount: 12_345, occurredAt: '2025-01-02T03:09:58.000Z' },
+      notification: {
+        type: 'refund',
+        eventId: 'notify_refund_1',
+        refundId: 'ref_1',
+        refundedTotal: 2_345,
+        paymentAmount: 12_345,
+        occurredAt: '2025-01-02T03:09:58.000Z',
+      },
     });
   });
 
@@ -297,7 +368,11 @@ describe('alipay refund: the notification (a trade_status_sync with refund field
     ['TRADE_CLOSED with refund_fee', { trade_status: 'TRADE_CLOSED', refund_fee: '123.45' }, 'refund'],
     ['TRADE_SUCCESS without refund fields (a payment)', { refund_fee: undefined, out_biz_no: undefined, gmt_refund: undefined }, 'succeeded'],
     ['TRADE_SUCCESS with refund_fee 0.00 (a payment)', { refund_fee: '0.00', out_biz_no: undefined, gmt_refund: undefined }, 'succeeded'],
-    ['TRADE_CLOSED without refund fields (closed unpaid)', { trade_status: 'TRADE_CLOSED', refund_fee: undefined, out_biz_no: undefined, gmt_refund: undefined, gmt_payment: undefined }, 'cancelled'],
+    [
+      'TRADE_CLOSED without refund fields (closed unpaid)',
+      { trade_status: 'TRADE_CLOSED', refund_fee: undefined, out_biz_no: undefined, gmt_refund: undefined, gmt_payment: undefined },
+      'cancelled',
+    ],
     ['TRADE_FINISHED repeating earlier refund fields (end of the refund period)', { trade_status: 'TRADE_FINISHED' }, 'succeeded'],
     ['refund_fee above total_amount', { refund_fee: '123.46' }, 'malformed'],
     ['refund_fee that is not yuan', { refund_fee: '23.456' }, 'malformed'],

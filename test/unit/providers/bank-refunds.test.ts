@@ -130,7 +130,12 @@ describe('bank refund: POST {gatewayUrl}/refunds', () => {
     ['more than refundable', () => connected(), refundRequest({ amount: 12_346 }), 'amount_exceeds_refundable'],
     ['an unknown payment', () => connected({ checkout: null }), refundRequest(), 'payment_not_found'],
     ['an unpaid payment', () => connected({ checkout: { state: 'pending' } }), refundRequest(), 'payment_not_refundable'],
-    ['a request signed with another secret', () => connected({ config: { ...keys.merchant, signingSecret: 'sk_not_the_bank_s_secret_at_all' } }), refundRequest(), 'invalid_signature'],
+    [
+      'a request signed with another secret',
+      () => connected({ config: { ...keys.merchant, signingSecret: 'sk_not_the_bank_s_secret_at_all' } }),
+      refundRequest(),
+      'invalid_signature',
+    ],
   ] as const)('a definite refusal is failed: %s → %s', async (_name, setup, request, code) => {
     const { provider, store } = setup();
     expect(await provider.refund(request)).toEqual({ status: 'failed', providerStatus: code, reason: expect.stringMatching(new RegExp(`^${code}: `)) });
@@ -148,14 +153,23 @@ describe('bank refund: POST {gatewayUrl}/refunds', () => {
     const { provider } = connected();
     await provider.refund(refundRequest({ refundId: 'ref_1', amount: 12_000 }));
     await provider.refund(refundRequest({ refundId: 'ref_2', amount: 345 }));
-    expect(await provider.refund(refundRequest({ refundId: 'ref_3', amount: 1 }))).toMatchObject({ status: 'failed', providerStatus: 'amount_exceeds_refundable' });
+    expect(await provider.refund(refundRequest({ refundId: 'ref_3', amount: 1 }))).toMatchObject({
+      status: 'failed',
+      providerStatus: 'amount_exceeds_refundable',
+    });
   });
 
   it.each([
     ['a 500', signedBankAnswer(currentSecret, 500, { error: { code: 'internal' } }, NOW)],
     ['a signed 429', signedBankAnswer(currentSecret, 429, { error: { code: 'rate_limited', message: 'slow down' } }, NOW)],
-    ['an unsigned 409 refusal', async () => ({ status: 409, headers: new Headers(), text: async () => JSON.stringify({ error: { code: 'amount_exceeds_refundable' } }) })],
-    ['a refusal signed with a secret we do not hold', signedBankAnswer('whsec_someone_else_entirely', 409, { error: { code: 'amount_exceeds_refundable' } }, NOW)],
+    [
+      'an unsigned 409 refusal',
+      async () => ({ status: 409, headers: new Headers(), text: async () => JSON.stringify({ error: { code: 'amount_exceeds_refundable' } }) }),
+    ],
+    [
+      'a refusal signed with a secret we do not hold',
+      signedBankAnswer('whsec_someone_else_entirely', 409, { error: { code: 'amount_exceeds_refundable' } }, NOW),
+    ],
     ['a signed answer from 6 minutes ago', signedBankAnswer(currentSecret, 200, bankRefundAnswer(), new Date(NOW.getTime() - 360_000))],
     ['a signed 200 that is not JSON', signedBankAnswer(currentSecret, 200, 'garbage', NOW)],
     ['a signed 200 about another refund', signedBankAnswer(currentSecret, 200, bankRefundAnswer({ refund_id: 'ref_2' }), NOW)],
@@ -166,7 +180,11 @@ describe('bank refund: POST {gatewayUrl}/refunds', () => {
     ['a timeout', async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))],
     [
       'a timeout while the answer is read',
-      async () => ({ status: 200, headers: new Headers(), text: async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')) }),
+      async () => ({
+        status: 200,
+        headers: new Headers(),
+        text: async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      }),
     ],
   ] as [string, FetchLike][])('%s leaves the outcome unknown: thrown retryable, never failed', async (_name, fetch) => {
     const attempt = createBankProvider({ config: keys.merchant, fetch }).refund(refundRequest());
@@ -193,7 +211,10 @@ describe('bank refund: POST {gatewayUrl}/refunds', () => {
   it('an answer tampered with on the way is refused (retryable)', async () => {
     const store = memoryCheckoutStore();
     store.put(paidCheckout());
-    const tamper = (answer: { statusCode: number; headers: Record<string, string>; body: string }) => ({ ...answer, body: answer.body.replace('"pending"', '"succeeded"') });
+    const tamper = (answer: { statusCode: number; headers: Record<string, string>; body: string }) => ({
+      ...answer,
+      body: answer.body.replace('"pending"', '"succeeded"'),
+    });
     const provider = createBankProvider({ config: keys.merchant, fetch: bankSimulatorFetch(simulator, store, NOW, { tamper }) });
     await expect(provider.refund(refundRequest())).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('not signed by the bank') });
   });
@@ -246,7 +267,11 @@ describe('bank refund: refund.* webhooks', () => {
   });
 
   it.each([
-    ['a body changed after signing', () => ({ ...signedBankCallback(bankRefundEventBody(), currentSecret, T), body: Buffer.from(bankRefundEventBody({ amount: 12_345 })) }), 'bad_signature'],
+    [
+      'a body changed after signing',
+      () => ({ ...signedBankCallback(bankRefundEventBody(), currentSecret, T), body: Buffer.from(bankRefundEventBody({ amount: 12_345 })) }),
+      'bad_signature',
+    ],
     ['an unknown refund event', () => signedBankCallback(bankRefundEventBody({ type: 'refund.updated' }), currentSecret, T), 'unsupported_event'],
     ['another currency', () => signedBankCallback(bankRefundEventBody({ currency: 'USD' }), currentSecret, T), 'currency_mismatch'],
     ['a refund event without refund_id', () => signedBankCallback(bankRefundEventBody({ refund_id: undefined }), currentSecret, T), 'malformed'],
@@ -257,6 +282,9 @@ describe('bank refund: refund.* webhooks', () => {
   });
 
   it('a payment webhook (no type) is still a payment', () => {
-    expect(bank.verifyCallback(signedBankCallback(bankCallbackBody(), currentSecret, T), NOW)).toMatchObject({ ok: true, notification: { outcome: 'succeeded', providerStatus: 'SUCCEEDED' } });
+    expect(bank.verifyCallback(signedBankCallback(bankCallbackBody(), currentSecret, T), NOW)).toMatchObject({
+      ok: true,
+      notification: { outcome: 'succeeded', providerStatus: 'SUCCEEDED' },
+    });
   });
 });

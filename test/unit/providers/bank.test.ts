@@ -5,15 +5,7 @@ import { createBankSimulator } from '../../../local/sandbox/bank';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { createBankProvider } from '../../../shared/providers/bank';
 import { ProviderNotSupportedError, type PayUrlRequest, type RawCallback } from '../../../shared/providers/types';
-import {
-  bankCallbackBody,
-  bankTestKeys,
-  bankV1,
-  memoryCheckoutStore,
-  openInSimulator,
-  signedBankCallback,
-  toRawCallback,
-} from '../../support/bank-fixtures';
+import { bankCallbackBody, bankTestKeys, bankV1, memoryCheckoutStore, openInSimulator, signedBankCallback, toRawCallback } from '../../support/bank-fixtures';
 
 const keys = bankTestKeys();
 const [currentSecret = '', previousSecret = ''] = keys.merchant.webhookSecrets;
@@ -217,9 +209,12 @@ describe('bank: tampering (property)', () => {
 
   it('changing t (even within the window) fails the signature', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -300, max: 300 }).filter((offset) => offset !== 0), (offset) => {
-        expect(reasonOf(withSignatureHeader(good, `t=${T + offset},v1=${v1}`))).toBe('bad_signature');
-      }),
+      fc.property(
+        fc.integer({ min: -300, max: 300 }).filter((offset) => offset !== 0),
+        (offset) => {
+          expect(reasonOf(withSignatureHeader(good, `t=${T + offset},v1=${v1}`))).toBe('bad_signature');
+        },
+      ),
     );
   });
 });
@@ -272,8 +267,7 @@ describe('bank: callback body', () => {
   });
 
   it('the simulator maps checkout states to bank statuses and sends nothing while pending', () => {
-    const statusFor = (state: 'paid' | 'failed' | 'closed') =>
-      JSON.parse(simulator.buildCallback({ ...pendingCheckout('pay_1'), state }, NOW)!.body).status;
+    const statusFor = (state: 'paid' | 'failed' | 'closed') => JSON.parse(simulator.buildCallback({ ...pendingCheckout('pay_1'), state }, NOW)!.body).status;
     expect([statusFor('paid'), statusFor('failed'), statusFor('closed')]).toEqual(['SUCCEEDED', 'FAILED', 'CANCELLED']);
     expect(simulator.buildCallback(pendingCheckout('pay_1'), NOW)).toBeUndefined();
   });

@@ -47,7 +47,11 @@ function paidCheckout(provider: 'wechat' | 'alipay'): SandboxCheckout {
 const signedNonsense: Record<'wechat' | 'alipay', () => SandboxResponse> = {
   wechat: () => {
     const body = JSON.stringify({ hello: 'world' });
-    return { statusCode: 200, headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(wechatKeys.sandbox), body, seconds(new Date())) }, body };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(wechatKeys.sandbox), body, seconds(new Date())) },
+      body,
+    };
   },
   alipay: () => {
     const node = JSON.stringify({ code: '10000', msg: 'Success', out_trade_no: 'pay_alipay_paid', trade_status: 'DANCING' });
@@ -66,7 +70,11 @@ beforeAll(async () => {
   standIns.wechat = await startProviderStandIn(createWechatSimulator(wechatKeys.sandbox), store);
   standIns.alipay = await startProviderStandIn(createAlipaySimulator(alipayKeys.sandbox), store);
   providers.wechat = createWechatProvider({ config: { ...wechatKeys.merchant, apiBase: standIns.wechat.baseUrl }, fetch: globalThis.fetch, http: HTTP });
-  providers.alipay = createAlipayProvider({ config: { ...alipayKeys.merchant, gateway: `${standIns.alipay.baseUrl}/gateway.do` }, fetch: globalThis.fetch, http: HTTP });
+  providers.alipay = createAlipayProvider({
+    config: { ...alipayKeys.merchant, gateway: `${standIns.alipay.baseUrl}/gateway.do` },
+    fetch: globalThis.fetch,
+    http: HTTP,
+  });
   store.put(paidCheckout('wechat'));
   store.put(paidCheckout('alipay'));
 });
@@ -154,7 +162,14 @@ describe.each(PROVIDERS)('%s: retries what may pass on another try, and only tha
 
 describe('every outbound call goes through the same bounds', () => {
   const payable = (paymentId: string) => ({
-    payment: { paymentId, orderId: 'ord_42', amount: 12_345, currency: 'CNY' as const, expiresAt: new Date(Date.now() + 30 * 60_000).toISOString(), description: 'Order ord_42' },
+    payment: {
+      paymentId,
+      orderId: 'ord_42',
+      amount: 12_345,
+      currency: 'CNY' as const,
+      expiresAt: new Date(Date.now() + 30 * 60_000).toISOString(),
+      description: 'Order ord_42',
+    },
     notifyUrl: 'https://shop.example/api/payments/callback/wechat',
     returnUrl: 'https://shop.example/paid',
     now: new Date(),

@@ -185,7 +185,11 @@ describe('wechat refund: create', () => {
     ['a timeout', async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))],
     [
       'a timeout while the answer is read',
-      async () => ({ status: 200, headers: new Headers(), text: async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')) }),
+      async () => ({
+        status: 200,
+        headers: new Headers(),
+        text: async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      }),
     ],
     ['a signed 200 that is not JSON', signedAnswerFetch(sandbox, 200, 'garbage', NOW)],
     ['a signed 200 that is not a refund', signedAnswerFetch(sandbox, 200, { code_url: 'weixin://x' }, NOW)],
@@ -203,7 +207,10 @@ describe('wechat refund: create', () => {
   });
 
   it('a create answered for other amounts than asked is not taken for ours (retryable)', async () => {
-    for (const amount of [{ total: 12_345, refund: 1 }, { total: 99_999, refund: 2_345 }]) {
+    for (const amount of [
+      { total: 12_345, refund: 1 },
+      { total: 99_999, refund: 2_345 },
+    ]) {
       const answer = wechatRefundAnswer({ amount: { ...amount, currency: 'CNY' } });
       const wechat = createWechatProvider({ config: merchant, fetch: signedAnswerFetch(sandbox, 200, answer, NOW) });
       await expect(wechat.refund(refundRequest())).rejects.toMatchObject({ name: 'ProviderCallError', retryable: true });
@@ -213,7 +220,10 @@ describe('wechat refund: create', () => {
   it('an answer tampered with on the way is refused (retryable)', async () => {
     const store = memoryCheckoutStore();
     store.put(paidCheckout());
-    const tamper = (answer: { statusCode: number; headers: Record<string, string>; body: string }) => ({ ...answer, body: answer.body.replace('"PROCESSING"', '"SUCCESS"') });
+    const tamper = (answer: { statusCode: number; headers: Record<string, string>; body: string }) => ({
+      ...answer,
+      body: answer.body.replace('"PROCESSING"', '"SUCCESS"'),
+    });
     const wechat = createWechatProvider({ config: merchant, fetch: simulatorFetch(createWechatSimulator(sandbox), store, { now: () => NOW, tamper }) });
     await expect(wechat.refund(refundRequest())).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('bad_signature') });
   });
@@ -223,7 +233,13 @@ describe('wechat refund: status mapping and query', () => {
   it('maps every refund status, in create and query answers alike', async () => {
     expect(Object.keys(WECHAT_REFUND_OUTCOMES).sort()).toEqual([...WECHAT_REFUND_STATUSES].sort());
     const expected = {
-      SUCCESS: { status: 'succeeded', providerRefundId: '50000000382019052709732678859', amount: 2_345, succeededAt: '2026-11-25T04:01:02.000Z', providerStatus: 'SUCCESS' },
+      SUCCESS: {
+        status: 'succeeded',
+        providerRefundId: '50000000382019052709732678859',
+        amount: 2_345,
+        succeededAt: '2026-11-25T04:01:02.000Z',
+        providerStatus: 'SUCCESS',
+      },
       PROCESSING: { status: 'processing', providerRefundId: '50000000382019052709732678859', providerStatus: 'PROCESSING' },
       ABNORMAL: { status: 'abnormal', providerRefundId: '50000000382019052709732678859', providerStatus: 'ABNORMAL' },
       CLOSED: { status: 'failed', providerStatus: 'CLOSED', reason: 'WeChat closed the refund (CLOSED)' },
@@ -251,7 +267,13 @@ describe('wechat refund: status mapping and query', () => {
     expect(await query()).toMatchObject({ status: 'processing' });
     const [opened] = store.refunds.list('pay_000001');
     store.refunds.settle('pay_000001', opened?.key ?? '', new Date('2026-11-25T04:00:05.000Z'), 'succeeded');
-    expect(await query()).toEqual({ status: 'succeeded', providerRefundId: opened?.key, amount: 2_345, succeededAt: '2026-11-25T04:00:05.000Z', providerStatus: 'SUCCESS' });
+    expect(await query()).toEqual({
+      status: 'succeeded',
+      providerRefundId: opened?.key,
+      amount: 2_345,
+      succeededAt: '2026-11-25T04:00:05.000Z',
+      providerStatus: 'SUCCESS',
+    });
   });
 
   it('a refunded order queried as a payment answers trade_state REFUND, which is paid', async () => {
@@ -316,7 +338,15 @@ describe('wechat refund: notifications', () => {
     const result = provider.verifyCallback(wechatRefundNotification(sandbox, wechatRefundResource(sandbox), { now: NOW, id: 'EV-R1' }), NOW);
     expect(result).toMatchObject({
       ok: true,
-      notification: { type: 'refund', eventId: 'EV-R1', refundId: 'ref_000001', providerRefundId: '50000000382019052709732678859', amount: 2_345, paymentAmount: 12_345, occurredAt: '2026-11-25T04:01:02.000Z' },
+      notification: {
+        type: 'refund',
+        eventId: 'EV-R1',
+        refundId: 'ref_000001',
+        providerRefundId: '50000000382019052709732678859',
+        amount: 2_345,
+        paymentAmount: 12_345,
+        occurredAt: '2026-11-25T04:01:02.000Z',
+      },
     });
     expect(result.ok && isRefundNotification(result.notification)).toBe(true);
   });
@@ -330,14 +360,22 @@ describe('wechat refund: notifications', () => {
     ['another merchant’s mchid', { resource: { mchid: '1900000002' } }, 'merchant_mismatch'],
     ['a refund_status that disagrees with event_type', { resource: { refund_status: 'CLOSED' } }, 'malformed'],
     ['a SUCCESS without success_time', { resource: { success_time: undefined } }, 'malformed'],
-    ['an event WeChat does not send for refunds (REFUND.PROCESSING)', { eventType: 'REFUND.PROCESSING', resource: { refund_status: 'PROCESSING' } }, 'unsupported_event'],
+    [
+      'an event WeChat does not send for refunds (REFUND.PROCESSING)',
+      { eventType: 'REFUND.PROCESSING', resource: { refund_status: 'PROCESSING' } },
+      'unsupported_event',
+    ],
     ['a refund resource under a payment event', { eventType: 'TRANSACTION.SUCCESS' }, 'unsupported_event'],
     ['a resource missing refund_id', { resource: { refund_id: undefined } }, 'malformed'],
     ['a refund amount that is not whole fen', { resource: { amount: { total: 12_345, refund: 23.45 } } }, 'malformed'],
     ['another original_type', { originalType: 'profitsharing' }, 'unsupported_event'],
   ] as const)('refuses %s as %s', (_name, change, reason) => {
     const resource = wechatRefundResource(sandbox, 'resource' in change ? change.resource : {});
-    const options = { now: NOW, ...('eventType' in change ? { eventType: change.eventType } : {}), ...('originalType' in change ? { originalType: change.originalType } : {}) };
+    const options = {
+      now: NOW,
+      ...('eventType' in change ? { eventType: change.eventType } : {}),
+      ...('originalType' in change ? { originalType: change.originalType } : {}),
+    };
     const result = provider.verifyCallback(wechatRefundNotification(sandbox, resource, options), NOW);
     expect(result.ok ? 'ok' : result.reason).toBe(reason);
   });
@@ -356,7 +394,10 @@ describe('wechat refund: notifications', () => {
 
   it('refuses a refund notification signed with a key we do not trust', () => {
     const genuine = wechatRefundNotification(sandbox, wechatRefundResource(sandbox), { now: NOW });
-    const forged = { ...genuine, headers: { ...genuine.headers, ...wechatpayHeaders({ ...platformSigner(sandbox), privateKey: otherMerchant.privateKey }, genuine.body, seconds(NOW)) } };
+    const forged = {
+      ...genuine,
+      headers: { ...genuine.headers, ...wechatpayHeaders({ ...platformSigner(sandbox), privateKey: otherMerchant.privateKey }, genuine.body, seconds(NOW)) },
+    };
     expect(provider.verifyCallback(forged, NOW)).toMatchObject({ ok: false, reason: 'bad_signature' });
   });
 });

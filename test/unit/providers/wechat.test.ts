@@ -4,13 +4,7 @@ import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { createWechatSimulator, generateWechatKeys, type WechatSandboxKeys } from '../../../local/sandbox/wechat';
 import { WechatConfigSchema, type WechatConfig } from '../../../shared/providers/config';
 import { ProviderCallError, type FetchLike, type PayablePayment, type RawCallback } from '../../../shared/providers/types';
-import {
-  WECHAT_CALLBACK_OUTCOMES,
-  WECHAT_QUERY_STATUSES,
-  WECHAT_TRADE_STATES,
-  createWechatProvider,
-  toBeijingRfc3339,
-} from '../../../shared/providers/wechat';
+import { WECHAT_CALLBACK_OUTCOMES, WECHAT_QUERY_STATUSES, WECHAT_TRADE_STATES, createWechatProvider, toBeijingRfc3339 } from '../../../shared/providers/wechat';
 import { memoryCheckoutStore, toRawCallback } from '../../support/bank-fixtures';
 import {
   WECHAT_SANDBOX_BASE,
@@ -400,7 +394,9 @@ describe('calls to WeChat, through the simulator', () => {
     expect(request?.method).toBe('POST');
     expect(request?.headers).toMatchObject({ Accept: 'application/json', 'Content-Type': 'application/json' });
     expect(request?.headers.Authorization).toMatch(
-      new RegExp(`^WECHATPAY2-SHA256-RSA2048 mchid="1900000001",nonce_str="\\w+",signature="[A-Za-z0-9+/=]+",timestamp="${seconds(NOW)}",serial_no="${merchant.merchantSerial}"$`),
+      new RegExp(
+        `^WECHATPAY2-SHA256-RSA2048 mchid="1900000001",nonce_str="\\w+",signature="[A-Za-z0-9+/=]+",timestamp="${seconds(NOW)}",serial_no="${merchant.merchantSerial}"$`,
+      ),
     );
     expect(JSON.parse(request?.body ?? '')).toEqual({
       appid: 'wx8888888888888888',
@@ -478,7 +474,11 @@ describe('calls to WeChat, through the simulator', () => {
     const { store, sent, wechat, createPayUrl } = setup();
     await createPayUrl();
     await expect(wechat.closePayment('pay_000001', NOW)).resolves.toBeUndefined();
-    expect(sent[1]).toMatchObject({ method: 'POST', url: `${WECHAT_SANDBOX_BASE}/v3/pay/transactions/out-trade-no/pay_000001/close`, body: '{"mchid":"1900000001"}' });
+    expect(sent[1]).toMatchObject({
+      method: 'POST',
+      url: `${WECHAT_SANDBOX_BASE}/v3/pay/transactions/out-trade-no/pay_000001/close`,
+      body: '{"mchid":"1900000001"}',
+    });
     expect(store.get('pay_000001')?.state).toBe('closed');
 
     store.put({ ...(store.get('pay_000001') as SandboxCheckout), state: 'paid' });
@@ -489,7 +489,10 @@ describe('calls to WeChat, through the simulator', () => {
   });
 
   it('is refused by WeChat (SIGN_ERROR) when signing with another merchant key or serial', async () => {
-    for (const config of [{ ...merchant, merchantPrivateKey: otherMerchant.privateKey }, { ...merchant, merchantSerial: 'ABCDEF0123456789' }]) {
+    for (const config of [
+      { ...merchant, merchantPrivateKey: otherMerchant.privateKey },
+      { ...merchant, merchantSerial: 'ABCDEF0123456789' },
+    ]) {
       const { wechat, createPayUrl, store } = setup({ config });
       await expect(createPayUrl()).rejects.toMatchObject({ name: 'ProviderCallError', message: expect.stringContaining('401 SIGN_ERROR') });
       await expect(wechat.queryPayment('pay_000001', NOW)).rejects.toBeInstanceOf(ProviderCallError);

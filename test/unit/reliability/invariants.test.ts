@@ -17,12 +17,34 @@ const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000).toISO
 
 /** A paid order (its payment started then succeeded) with every event published, and its product. */
 function paidWorld() {
-  const { order, payment } = newPurchase({ orderId: 'ord_1', paymentId: 'pay_1', items: [{ sku: 'CUP-002', quantity: 2 }], catalogue: DEMO_PRODUCTS, now: NOW });
-  const started: Payment = { ...payment, status: 'processing', version: 2, logs: [...payment.logs, { at: at(1), from: 'init', to: 'processing', reason: 'checkout created', source: 'customer' }] };
-  const succeeded: Payment = { ...started, status: 'succeeded', version: 3, paidAt: at(2), logs: [...started.logs, { at: at(2), from: 'processing', to: 'succeeded', reason: 'wechat callback', source: 'provider' }] };
+  const { order, payment } = newPurchase({
+    orderId: 'ord_1',
+    paymentId: 'pay_1',
+    items: [{ sku: 'CUP-002', quantity: 2 }],
+    catalogue: DEMO_PRODUCTS,
+    now: NOW,
+  });
+  const started: Payment = {
+    ...payment,
+    status: 'processing',
+    version: 2,
+    logs: [...payment.logs, { at: at(1), from: 'init', to: 'processing', reason: 'checkout created', source: 'customer' }],
+  };
+  const succeeded: Payment = {
+    ...started,
+    status: 'succeeded',
+    version: 3,
+    paidAt: at(2),
+    logs: [...started.logs, { at: at(2), from: 'processing', to: 'succeeded', reason: 'wechat callback', source: 'provider' }],
+  };
   const paid: Order = { ...order, status: 'paid', paidByPaymentId: 'pay_1', version: 2 };
   delete paid.openPaymentId;
-  const events: DomainEvent[] = [orderEvent('OrderCreated', order), paymentEvent('PaymentStarted', started), paymentEvent('PaymentSucceeded', succeeded), orderEvent('OrderPaid', paid)];
+  const events: DomainEvent[] = [
+    orderEvent('OrderCreated', order),
+    paymentEvent('PaymentStarted', started),
+    paymentEvent('PaymentSucceeded', succeeded),
+    orderEvent('OrderPaid', paid),
+  ];
   const product = { kind: 'product', sku: 'CUP-002', stock: 3 };
   return { order: paid, payment: succeeded, events, product };
 }
@@ -41,7 +63,22 @@ function check(world: ReturnType<typeof paidWorld>, extraItems: Array<Record<str
 /** A pending refund of the world's payment; its RefundRequested is published with it when `published`. */
 function refundItem(world: ReturnType<typeof paidWorld>, refundId: string, amount: number, published = true) {
   const { payment } = world;
-  const refund = { refundId, paymentId: payment.paymentId, orderId: payment.orderId, customerId: payment.customerId, method: payment.method, amount, currency: payment.currency, status: 'pending', origin: 'admin', createdAt: at(2), updatedAt: at(2), attempts: 0, version: 1, logs: [{ at: at(2), from: null, to: 'pending', reason: 'asked' }] } as const;
+  const refund = {
+    refundId,
+    paymentId: payment.paymentId,
+    orderId: payment.orderId,
+    customerId: payment.customerId,
+    method: payment.method,
+    amount,
+    currency: payment.currency,
+    status: 'pending',
+    origin: 'admin',
+    createdAt: at(2),
+    updatedAt: at(2),
+    attempts: 0,
+    version: 1,
+    logs: [{ at: at(2), from: null, to: 'pending', reason: 'asked' }],
+  } as const;
   if (published) world.events.push(refundEvent('RefundRequested', refund as unknown as Refund));
   return { kind: 'refund', ...refund };
 }
@@ -60,17 +97,33 @@ describe('the invariant checker', () => {
   it.each<[string, (world: ReturnType<typeof paidWorld>) => Array<Record<string, unknown>> | void, InvariantName]>([
     ['a paid order whose success is flagged for refund', (w) => void (w.payment.refundRequired = true), 'paid-order-has-one-payment'],
     ['a second kept success on a paid order', (w) => [{ kind: 'payment', ...w.payment, paymentId: 'pay_2' }], 'paid-order-has-one-payment'],
-    ['a payment that failed, then succeeded without the late flag', (w) => void w.payment.logs.splice(2, 0, { at: at(1), from: 'processing', to: 'failed', reason: 'x', source: 'provider' }), 'one-outcome'],
+    [
+      'a payment that failed, then succeeded without the late flag',
+      (w) => void w.payment.logs.splice(2, 0, { at: at(1), from: 'processing', to: 'failed', reason: 'x', source: 'provider' }),
+      'one-outcome',
+    ],
     ['a unit of stock gone missing', (w) => void (w.product.stock = 2), 'stock-conserved'],
     ['a transition whose event was never published', (w) => void w.events.splice(2, 1), 'one-event-per-transition'],
     ['an event without its transition', (w) => void w.events.push(paymentEvent('PaymentFailed', w.payment)), 'one-event-per-transition'],
     ['an outbox entry left unpublished', () => [{ kind: 'outbox', outboxId: 'o1', events: [] }], 'one-event-per-transition'],
-    ['an open payment of a paid order', (w) => [{ kind: 'payment', ...w.payment, paymentId: 'pay_3', status: 'init', logs: [w.payment.logs[0]] }], 'one-open-payment-per-order'],
+    [
+      'an open payment of a paid order',
+      (w) => [{ kind: 'payment', ...w.payment, paymentId: 'pay_3', status: 'init', logs: [w.payment.logs[0]] }],
+      'one-open-payment-per-order',
+    ],
     ['refunds of a payment summing past its amount', (w) => [refundItem(w, 'ref_1', w.payment.amount), refundItem(w, 'ref_2', 1)], 'refunds-within-payment'],
     ['a refundedAmount past the amount', (w) => void (w.payment.refundedAmount = w.payment.amount + 1), 'refunds-within-payment'],
     ['a refund recorded without its RefundRequested', (w) => [refundItem(w, 'ref_1', 1, false)], 'one-event-per-transition'],
     ['a late success (past expiry) without its LatePaymentReceived', (w) => void (w.payment.latePayment = true), 'one-event-per-transition'],
-    ['an extra capture without its DuplicatePaymentDetected', (w) => void Object.assign(w.payment, { refundRequired: true, extraCaptures: [{ providerTransactionId: 'tx_2', amount: w.payment.amount, capturedAt: at(2) }] }), 'one-event-per-transition'],
+    [
+      'an extra capture without its DuplicatePaymentDetected',
+      (w) =>
+        void Object.assign(w.payment, {
+          refundRequired: true,
+          extraCaptures: [{ providerTransactionId: 'tx_2', amount: w.payment.amount, capturedAt: at(2) }],
+        }),
+      'one-event-per-transition',
+    ],
   ])('names %s', (_case, corrupt, invariant) => {
     const world = paidWorld();
     const extra = corrupt(world) ?? [];
@@ -83,7 +136,14 @@ describe('the invariant checker', () => {
     const extraCapture = { providerTransactionId: 'tx_2', amount, capturedAt: at(2) };
     Object.assign(world.payment, { refundRequired: true, extraCaptures: [extraCapture], refundedAmount: amount });
     world.events.push(paymentEvent('DuplicatePaymentDetected', world.payment, { extraCapture }));
-    const failed = { ...refundItem(world, 'ref_f', amount), status: 'failed', logs: [{ at: at(2), from: null, to: 'pending', reason: 'asked' }, { at: at(3), from: 'pending', to: 'failed', reason: 'refused' }] };
+    const failed = {
+      ...refundItem(world, 'ref_f', amount),
+      status: 'failed',
+      logs: [
+        { at: at(2), from: null, to: 'pending', reason: 'asked' },
+        { at: at(3), from: 'pending', to: 'failed', reason: 'refused' },
+      ],
+    };
     world.events.push({ ...world.events.at(-1)!, id: 'ref_f:RefundFailed:2', type: 'RefundFailed' });
     const items = [refundItem(world, 'ref_1', amount), { ...refundItem(world, 'ref_2', amount), captureTransactionId: 'tx_2' }, failed];
     expect(check(world, items).violations).toEqual([]);
@@ -91,7 +151,15 @@ describe('the invariant checker', () => {
 
   it('lets a payment parked for review stay open past its expiry', () => {
     const world = paidWorld();
-    const parked = { kind: 'payment', ...world.payment, paymentId: 'pay_5', orderId: 'ord_x', status: 'processing', needsReview: true, logs: world.payment.logs.slice(0, 2) };
+    const parked = {
+      kind: 'payment',
+      ...world.payment,
+      paymentId: 'pay_5',
+      orderId: 'ord_x',
+      status: 'processing',
+      needsReview: true,
+      logs: world.payment.logs.slice(0, 2),
+    };
     expect(named(check(world, [parked], at(60)))).not.toContain('no-open-past-expiry');
   });
 
