@@ -15,6 +15,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { REFUND_STUCK_SECONDS } from '../shared/core/in-flight';
 import { METRICS_NAMESPACE, Metric, type MetricName } from '../shared/core/metric-names';
 import { SERVICE_NAME } from './payments-function';
 
@@ -99,7 +100,7 @@ export class PaymentsObservability extends Construct {
       }),
       new GraphWidget({
         title: 'Refunds needing a person',
-        left: [paymentsMetric(Metric.ExternalRefund), paymentsMetric(Metric.RefundsStuck, 'Maximum')],
+        left: [paymentsMetric(Metric.ExternalRefund), paymentsMetric(Metric.OldestOpenRefundAgeSeconds, 'Maximum')],
         right: [paymentsMetric(Metric.RefundCallFailed), paymentsMetric(Metric.RefundQueryFailed)],
         width: 12,
       }),
@@ -165,7 +166,9 @@ export class PaymentsObservability extends Construct {
       paymentsMetric(Metric.ExternalRefund),
       1,
     );
-    alarm('RefundsStuck', 'Refunds have stayed open for more than a day.', paymentsMetric(Metric.RefundsStuck, 'Maximum'), 1);
+    alarm('RefundsStuck', 'A refund has stayed open for more than a day.', paymentsMetric(Metric.OldestOpenRefundAgeSeconds, 'Maximum'), REFUND_STUCK_SECONDS, {
+      above: true,
+    });
     alarm(
       'ProviderCloseFailed',
       'Closing expired payments at the provider keeps failing: customers may still pay them.',

@@ -1,5 +1,6 @@
 import type { RecordedMetrics } from '../shared/adapters/recorded-metrics';
 import type { RecordingEventBus } from '../shared/adapters/recording-event-bus';
+import { oldestOpenRefundAgeSeconds } from '../shared/core/in-flight';
 import { Metric } from '../shared/core/metric-names';
 import type { Repository } from '../shared/core/ports';
 
@@ -44,6 +45,8 @@ export async function dashboardFigures(input: { metrics: RecordedMetrics; bus: R
       abnormal: metrics.total(Metric.RefundAbnormal),
       external: metrics.total(Metric.ExternalRefund),
       refundedFen: bus.published.filter((event) => event.type === 'RefundSucceeded').reduce((sum, event) => sum + (event.detail.amount ?? 0), 0),
+      // Live, as the sweeper reports it to CloudWatch (Metric.OldestOpenRefundAgeSeconds).
+      oldestOpenSeconds: await oldestOpenRefundAgeSeconds(repo, new Date()),
     },
     deadLetterDepth: await input.deadLetterDepth(),
     recentPayments: recent.map((payment) => ({

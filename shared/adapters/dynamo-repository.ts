@@ -517,6 +517,29 @@ export class DynamoRepository implements Repository {
     }
   }
 
+  async oldestOpenRefundCreatedAt(): Promise<string | undefined> {
+    // Open refunds, and only those, sit in the sparse due index (few at a time): read their creation times.
+    let oldest: string | undefined;
+    for (let shard = 0; shard < OPEN_REFUND_SHARDS; shard++) {
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: TABLE.dueIndex.name,
+            KeyConditionExpression: 'dueShard = :shard',
+            ExpressionAttributeValues: { ':shard': `REFUND#${shard}` },
+            ProjectionExpression: 'createdAt',
+            ExclusiveStartKey,
+          }),
+        );
+        for (const item of page.Items ?? []) if (typeof item.createdAt === 'string' && (!oldest || item.createdAt < oldest)) oldest = item.createdAt;
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+    }
+    return oldest;
+  }
+
   async countOpenPayments(): Promise<number> {
     // Every open payment, and only those, has a place in the sparse due index: a COUNT query per
     // shard reads nothing else (its cost is the size of the open payments, paid once a minute).

@@ -48,7 +48,7 @@ export const Metric = {
   /** Alarmed: a refund made outside this service (a provider console), recorded from its notification. */
   ExternalRefund: 'ExternalRefund',
   /** Alarmed: open refunds older than a day, counted by the sweeper. */
-  RefundsStuck: 'RefundsStuck',
+  OldestOpenRefundAgeSeconds: 'OldestOpenRefundAgeSeconds',
   RefundCallFailed: 'RefundCallFailed',
   RefundQueryFailed: 'RefundQueryFailed',
 } as const;

@@ -154,6 +154,8 @@ export interface Repository {
   replaceOutboxEntry(entry: OutboxEntry): Promise<void>;
   /** Open (init or processing) payments, counted on the due index: the "payments in flight". */
   countOpenPayments(): Promise<number>;
+  /** When the oldest refund still open (pending, processing or abnormal) was created; undefined when none is. */
+  oldestOpenRefundCreatedAt(): Promise<string | undefined>;
 }
 
 export interface NotificationQueue {

@@ -26,8 +26,6 @@ const NO_PROVIDER_LANE = 'no-provider';
 const READ_AHEAD_PAGES = 10;
 /** How long past its budget a run waits for calls in flight (not for hung ones) so that it can report them. */
 export const IN_FLIGHT_GRACE_MS = 5_000;
-/** An open refund older than this is counted as stuck (alarmed): bank refunds take days, most take minutes. */
-export const REFUND_STUCK_MS = 24 * 60 * 60 * 1000;
 /** A failed provider close is retried on the next run after this long. */
 const CLOSE_RETRY_MS = 60_000;
 
@@ -81,7 +79,6 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
       ),
   });
   const unpaidSince = new Date(now.getTime() - deps.orders.unpaidCancelMinutes * 60_000);
-  let stuckRefunds = 0;
   try {
     const moreDue = await Promise.all([
       feed(
@@ -101,7 +98,6 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
         lanes,
         (cursor) => deps.repo.findDueRefunds(now, { limit: deps.sweeper.batchSize, cursor }),
         (refund) => {
-          if (refund.createdAt <= new Date(now.getTime() - REFUND_STUCK_MS).toISOString()) stuckRefunds++;
           lanes.add(
             refund.method,
             task(refund.nextAttemptAt ?? refund.updatedAt, { refundId: refund.refundId }, () => handleDueRefund(deps, refund, now)),
@@ -133,8 +129,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     reported = true;
   }
 
-  await recordPaymentsInFlight(deps);
-  deps.metrics.observe(Metric.RefundsStuck, stuckRefunds, 'Count');
+  await recordPaymentsInFlight(deps, now);
   deps.metrics.count(Metric.SweeperHandled, report.handled);
   deps.metrics.observe(Metric.SweeperLagSeconds, report.lagSeconds, 'Seconds');
   deps.logger.info('sweep finished', { ...report });

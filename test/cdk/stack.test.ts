@@ -407,7 +407,14 @@ describe('PaymentsStack', () => {
       { MetricName: Metric.RefundFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
       { MetricName: Metric.RefundAbnormal, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
       { MetricName: Metric.ExternalRefund, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-      { MetricName: Metric.RefundsStuck, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Maximum' },
+      {
+        MetricName: Metric.OldestOpenRefundAgeSeconds,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 86_400,
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanThreshold',
+      },
     ];
     for (const want of expected) expect(alarms, want.MetricName).toContainEqual(expect.objectContaining({ ...want, AlarmActions: [topic] }));
 

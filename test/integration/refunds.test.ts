@@ -4,6 +4,8 @@ import { addPayment, createOrders } from '../../shared/core/orders';
 import { cancelPayment, startPayment } from '../../shared/core/payments';
 import { applyRefundNotification, UnknownRefundError } from '../../shared/core/refund-notifications';
 import { refundsOfPayment, requestRefund } from '../../shared/core/refunds';
+import { REFUND_STUCK_SECONDS } from '../../shared/core/in-flight';
+import { Metric } from '../../shared/core/metric-names';
 import { sweep } from '../../shared/core/sweeper';
 import type { RefundNotification } from '../../shared/domain/notification';
 import { createBankProvider } from '../../shared/providers/bank';
@@ -120,6 +122,24 @@ describe('a refund through the provider', () => {
     await sweep(env.deps);
     expect(await env.repo.getRefund(refund.refundId)).toMatchObject({ status: 'succeeded' });
     expect(await env.repo.getOrder(orderId)).toMatchObject({ status: 'refunded' });
+  });
+
+  it('the age of the oldest open refund is read by every sweeper run, past the stuck threshold while it waits, 0 once it ends', async () => {
+    const { paymentId } = await paidPurchase(env, wechat, 'wechat');
+    const refund = await requestRefund(env.deps, { paymentId, origin: 'admin' });
+    const oldest = () => env.metrics.values(Metric.OldestOpenRefundAgeSeconds).at(-1);
+
+    env.clock.advanceMinutes(25 * 60); // the provider keeps answering PROCESSING
+    await sweep(env.deps);
+    expect(await env.repo.getRefund(refund.refundId)).toMatchObject({ status: 'processing' });
+    expect(oldest()).toBe(25 * 3600);
+    expect(oldest()).toBeGreaterThan(REFUND_STUCK_SECONDS);
+
+    wechat.settleAll(paymentId);
+    env.clock.advanceMinutes(120);
+    await sweep(env.deps);
+    expect(await env.repo.getRefund(refund.refundId)).toMatchObject({ status: 'succeeded' });
+    expect(oldest()).toBe(0);
   });
 
   it('Alipay: a refund succeeds in the call itself; its cumulative notification is then a duplicate of nothing', async () => {

@@ -169,7 +169,10 @@ describe('AWS requests per operation', () => {
   it('sweeper run with nothing due', async () => {
     const requests = await requestsOf(() => makeSweeperHandler(localWiring(async () => env.deps))({} as never, lambdaContext));
 
-    // The outbox relay's page, then each due-index shard once: open payments, unpaid orders, open refunds, and the open-payment count.
-    expect(requests).toEqual({ 'DynamoDB.Query': 1 + OPEN_PAYMENT_SHARDS + UNPAID_ORDER_SHARDS + OPEN_REFUND_SHARDS + OPEN_PAYMENT_SHARDS });
+    // The outbox relay's page, then each due-index shard once: open payments, unpaid orders, open
+    // refunds; then the gauges: the open-payment count and the oldest open refund.
+    expect(requests).toEqual({
+      'DynamoDB.Query': 1 + OPEN_PAYMENT_SHARDS + UNPAID_ORDER_SHARDS + OPEN_REFUND_SHARDS + OPEN_PAYMENT_SHARDS + OPEN_REFUND_SHARDS,
+    });
   });
 });
