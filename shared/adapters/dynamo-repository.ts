@@ -10,6 +10,8 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -520,23 +522,9 @@ export class DynamoRepository implements Repository {
   async oldestOpenRefundCreatedAt(): Promise<string | undefined> {
     // Open refunds, and only those, sit in the sparse due index (few at a time): read their creation times.
     let oldest: string | undefined;
-    for (let shard = 0; shard < OPEN_REFUND_SHARDS; shard++) {
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: TABLE.dueIndex.name,
-            KeyConditionExpression: 'dueShard = :shard',
-            ExpressionAttributeValues: { ':shard': `REFUND#${shard}` },
-            ProjectionExpression: 'createdAt',
-            ExclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) if (typeof item.createdAt === 'string' && (!oldest || item.createdAt < oldest)) oldest = item.createdAt;
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
-    }
+    await this.walkDueShards('REFUND', { ProjectionExpression: 'createdAt' }, (page) => {
+      for (const item of page.Items ?? []) if (typeof item.createdAt === 'string' && (!oldest || item.createdAt < oldest)) oldest = item.createdAt;
+    });
     return oldest;
   }
 
@@ -544,7 +532,17 @@ export class DynamoRepository implements Repository {
     // Every open payment, and only those, has a place in the sparse due index: a COUNT query per
     // shard reads nothing else (its cost is the size of the open payments, paid once a minute).
     let open = 0;
-    for (let shard = 0; shard < OPEN_PAYMENT_SHARDS; shard++) {
+    await this.walkDueShards('PAYMENT', { Select: 'COUNT' }, (page) => (open += page.Count ?? 0));
+    return open;
+  }
+
+  /** Every page of every shard of one kind in the due index, whatever is due when. */
+  private async walkDueShards(
+    prefix: DuePrefix,
+    read: Pick<QueryCommandInput, 'ProjectionExpression' | 'Select'>,
+    onPage: (page: QueryCommandOutput) => void,
+  ): Promise<void> {
+    for (let shard = 0; shard < DUE_SHARDS[prefix]; shard++) {
       let ExclusiveStartKey: Record<string, unknown> | undefined;
       do {
         const page = await this.doc.send(
@@ -552,16 +550,15 @@ export class DynamoRepository implements Repository {
             TableName: this.table,
             IndexName: TABLE.dueIndex.name,
             KeyConditionExpression: 'dueShard = :shard',
-            ExpressionAttributeValues: { ':shard': `PAYMENT#${shard}` },
-            Select: 'COUNT',
+            ExpressionAttributeValues: { ':shard': `${prefix}#${shard}` },
+            ...read,
             ExclusiveStartKey,
           }),
         );
-        open += page.Count ?? 0;
+        onPage(page);
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
     }
-    return open;
   }
 
   private async batchGet<T>(keys: Array<{ pk: string; sk: string }>): Promise<T[]> {
