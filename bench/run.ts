@@ -159,23 +159,25 @@ async function startedPayments(runtime: Runtime, count: number): Promise<Payment
   return payments;
 }
 
+/** A checkout the simulator reports paid, for building its provider's success callback. */
+function paidCheckout(provider: PaymentMethod, payment: Payment, notificationId: string, now: Date) {
+  return {
+    provider,
+    paymentId: payment.paymentId,
+    amount: payment.amount,
+    currency: 'CNY' as const,
+    description: 'bench',
+    notifyUrl: 'http://x',
+    expiresAt: payment.expiresAt,
+    state: 'paid' as const,
+    paidAt: now.toISOString(),
+    notificationId,
+  };
+}
+
 function bankCallback(simulator: ProviderSimulator, payment: Payment): RawCallback & { headers: Record<string, string> } {
   const now = new Date();
-  const callback = simulator.buildCallback(
-    {
-      provider: 'bank',
-      paymentId: payment.paymentId,
-      amount: payment.amount,
-      currency: 'CNY',
-      description: 'bench',
-      notifyUrl: 'http://x',
-      expiresAt: payment.expiresAt,
-      state: 'paid',
-      paidAt: now.toISOString(),
-      notificationId: `evt-${payment.paymentId}`,
-    },
-    now,
-  )!;
+  const callback = simulator.buildCallback(paidCheckout('bank', payment, `evt-${payment.paymentId}`, now), now)!;
   return { headers: Object.fromEntries(Object.entries(callback.headers).map(([k, v]) => [k.toLowerCase(), v])), body: Buffer.from(callback.body) };
 }
 
@@ -274,21 +276,7 @@ function verification() {
   };
   return (Object.keys(setups) as PaymentMethod[]).map((method) => {
     const { provider, simulator, raw } = setups[method];
-    const built = simulator.buildCallback(
-      {
-        provider: method,
-        paymentId: payment.paymentId,
-        amount: payment.amount,
-        currency: 'CNY',
-        description: 'bench',
-        notifyUrl: 'http://x',
-        expiresAt: payment.expiresAt,
-        state: 'paid',
-        paidAt: now.toISOString(),
-        notificationId: 'evt-bench',
-      },
-      now,
-    )!;
+    const built = simulator.buildCallback(paidCheckout(method, payment, 'evt-bench', now), now)!;
     const callback: RawCallback = {
       headers: Object.fromEntries(Object.entries(built.headers).map(([k, v]) => [k.toLowerCase(), v])),
       body: Buffer.from(built.body),
