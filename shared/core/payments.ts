@@ -1,6 +1,6 @@
 import { DomainError, InvalidTransitionError, NotFoundError, StaleStateError } from '../domain/errors';
 import { assertNotUnderReview, effectiveStatus, nextLookAt, settlePayment, transitionPayment, type Payment, statusEvent } from '../domain';
-import { ProviderNotSupportedError, type PaymentProvider } from '../providers/types';
+import { ProviderCallError, ProviderNotSupportedError, type PaymentProvider } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { orderChangeWrites } from './order-writes';
@@ -103,15 +103,24 @@ export async function startPayment(deps: Deps, input: { customerId: string; paym
  * 'unsupported' says so. A paid payment cannot be closed: that is a failure too.
  */
 export async function closeAtProvider(deps: Deps, payment: Payment, now: Date): Promise<'closed' | 'unsupported'> {
+  const provider = providerFor(deps, payment);
   try {
-    await providerFor(deps, payment).closePayment(payment.paymentId, now);
+    await provider.closePayment(payment.paymentId, now);
     return 'closed';
   } catch (error) {
     if (error instanceof ProviderNotSupportedError) return 'unsupported';
+    // A definite refusal may mean "already closed" (a retried cancel; Alipay's TRADE_STATUS_ERROR):
+    // the provider's own view decides. Paid stays an error: its success callback pays the order.
+    if (error instanceof ProviderCallError && !error.retryable && (await closedAtProvider(provider, payment, now))) return 'closed';
     deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
     deps.logger.warn('provider close failed', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
     throw new ProviderUnavailableError(payment.method, 'close the payment');
   }
+}
+
+async function closedAtProvider(provider: PaymentProvider, payment: Payment, now: Date): Promise<boolean> {
+  const state = await provider.queryPayment(payment.paymentId, now).catch(() => undefined);
+  return state?.status === 'closed';
 }
 
 /** The customer gives up on a payment: init/processing → cancelled; the order stays pending. Racing cancels both answer cancelled. */

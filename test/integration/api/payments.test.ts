@@ -214,6 +214,21 @@ describe('POST /api/payments/{paymentId}/cancel', () => {
     expect(env.bus.ofType('PaymentCancelled')).toHaveLength(5);
   });
 
+  it('a retried cancel of a started Alipay payment whose trade the first try already closed: cancelled, not 502', async () => {
+    const sandbox = providerSandbox('alipay', sandboxKeys, env.clock.now);
+    env.deps.providers = { ...env.deps.providers, alipay: sandbox.provider };
+    const { payment } = await placeOrder(api, { ...TEA, paymentMethod: 'alipay' });
+    const started = await startPayment(payment.paymentId);
+    await sandbox.openPayUrl(started.body.payUrl);
+    // The first try closed the trade at Alipay, then died before its write: Alipay now refuses a second close.
+    await sandbox.provider.closePayment(payment.paymentId, env.clock.now());
+
+    const response = await cancelPayment(payment.paymentId);
+
+    expect([response.statusCode, response.body.status]).toEqual([200, 'cancelled']);
+    expect(sandbox.checkout(payment.paymentId)!.state).toBe('closed');
+  });
+
   it('answers 409 INVALID_TRANSITION for a succeeded payment', async () => {
     const { payment } = await placeOrder(api, TEA);
     await settleAsPaid(env, payment);
