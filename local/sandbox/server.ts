@@ -24,7 +24,8 @@ import { createWechatSimulator } from './wechat';
  * - `/sandbox/<wechat|alipay|bank>/...`: that provider's API, answered by its simulator;
  * - `GET /sandbox/checkout/<paymentId>`: the pay URL's page, where a person or a test decides;
  * - `POST /sandbox/checkout/<paymentId>/<pay|fail|cancel>`: the decision, after which the
- *   provider's callback is sent to the merchant's notify URL and retried until acknowledged;
+ *   provider's callback is sent to the merchant's notify URL and retried until acknowledged
+ *   (`?notify=false`: none is sent, a lost callback for query and reconciliation tests);
  * - `POST /sandbox/refunds {paymentId, amount, notify?}`: a refund made on the provider's own
  *   console, outside the merchant's system; notified unless `notify` is false.
  * Refunds the merchant asks for through a provider's API end as `refundOutcome` says
@@ -97,7 +98,8 @@ export interface Sandbox {
   /** The answer to a request under `/sandbox`, or undefined for any other path. */
   handle(request: SandboxHttpRequest): Promise<SandboxResponse | undefined>;
   readonly store: CheckoutStore;
-  decide(paymentId: string, decision: CustomerDecision): Promise<Decision>;
+  /** `notify: false` decides without sending the callback: a callback lost for good. */
+  decide(paymentId: string, decision: CustomerDecision, options?: { notify?: boolean }): Promise<Decision>;
   /** A refund made on the provider's console (outside the merchant's system); it succeeds. */
   refund(paymentId: string, amount: number, options?: { notify?: boolean }): ConsoleRefund;
   /** Every callback attempt for a payment, oldest first. */
@@ -329,7 +331,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     return { result: 'refunded', refund, refundedAmount: store.refunds.refundedAmount(paymentId), refundableAmount: store.refunds.refundableAmount(paymentId) };
   }
 
-  async function decide(paymentId: string, decision: CustomerDecision): Promise<Decision> {
+  async function decide(paymentId: string, decision: CustomerDecision, { notify = true }: { notify?: boolean } = {}): Promise<Decision> {
     const checkout = store.get(paymentId);
     if (!checkout) return { result: 'not_found', message: `The sandbox holds no checkout for payment ${paymentId}.` };
     if (checkout.state !== 'pending') {
@@ -348,7 +350,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     };
     // Written before the first await: a second decision arriving meanwhile sees it decided.
     store.put(decided);
-    const delivery = await deliver(checkoutNotice(decided), 1);
+    const delivery = notify ? await deliver(checkoutNotice(decided), 1) : undefined;
     return { result: 'decided', checkout: decided, delivery, retrying: delivery !== undefined && !delivery.acknowledged && hasRetryAfter(1) };
   }
 
@@ -369,7 +371,12 @@ export function createSandbox(options: SandboxOptions): Sandbox {
 
   async function decisionResponse(request: SandboxHttpRequest, paymentId: string, decision: CustomerDecision): Promise<SandboxResponse> {
     const wantsJson = request.headers.accept?.includes('application/json') ?? false;
-    const outcome = await decide(paymentId, decision);
+    const notify = request.query.get('notify');
+    if (notify !== null && notify !== 'true' && notify !== 'false') {
+      const message = 'notify is true (the default) or false (decide without sending the callback).';
+      return wantsJson ? json(400, { error: 'invalid_request', message }) : html(400, messagePage('Bad request', message));
+    }
+    const outcome = await decide(paymentId, decision, { notify: notify !== 'false' });
     if (outcome.result !== 'decided') {
       const statusCode = outcome.result === 'not_found' ? 404 : 409;
       if (wantsJson) return json(statusCode, { error: outcome.result, message: outcome.message });

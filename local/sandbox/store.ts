@@ -131,8 +131,23 @@ export function createCheckoutStore(options: CheckoutStoreOptions): CheckoutStor
     return { result: 'opened', refund };
   }
 
+  function activity(provider: ProviderName, from: Date, to: Date): ReturnType<CheckoutStore['activity']> {
+    const time = (at: string | undefined) => (at === undefined ? Number.NaN : Date.parse(at));
+    const within = (at: string | undefined) => time(at) >= from.getTime() && time(at) < to.getTime();
+    const refundTime = (refund: SandboxRefund) => refund.settledAt ?? refund.createdAt;
+    const ours = [...checkouts.values()].filter((checkout) => checkout.provider === provider);
+    return {
+      payments: ours.filter((checkout) => within(checkout.paidAt)).sort((a, b) => time(a.paidAt) - time(b.paidAt)),
+      refunds: ours
+        .flatMap((checkout) => list(checkout.paymentId))
+        .filter((refund) => within(refundTime(refund)))
+        .sort((a, b) => time(refundTime(a)) - time(refundTime(b))),
+    };
+  }
+
   return {
     get: (paymentId) => checkouts.get(paymentId),
+    activity,
     put: (checkout) => void checkouts.set(checkout.paymentId, checkout),
     checkoutUrl: (paymentId) => `${publicBaseUrl}/sandbox/checkout/${encodeURIComponent(paymentId)}`,
     refunds: {

@@ -32,6 +32,11 @@ export interface CheckoutStore {
   checkoutUrl(paymentId: string): string;
   /** The refunds the provider made on the checkouts it holds. */
   readonly refunds: RefundLedger;
+  /**
+   * What goes in one provider's bill for a period: the checkouts paid in it and the refunds that
+   * ended in it (or, still processing, were made in it), each oldest first.
+   */
+  activity(provider: ProviderName, from: Date, to: Date): { payments: SandboxCheckout[]; refunds: SandboxRefund[] };
 }
 
 /** SANDBOX_REFUND_OUTCOME: what the providers do with a refund (`silent`: succeed, notify nobody). */

@@ -6,6 +6,7 @@ import type { AlipayConfig } from './config';
 import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
 import {
   ProviderCallError,
+  ProviderNotSupportedError,
   type CallbackVerification,
   type FetchLike,
   type PayUrlRequest,
@@ -679,5 +680,8 @@ export function createAlipayProvider({ config, fetch, http = DEFAULT_PROVIDER_HT
     closePayment: (paymentId, now) => closeTrade(merchant, paymentId, now),
     refund: (request) => refundTrade(merchant, request),
     queryRefund: (request) => queryRefund(merchant, request),
+    fetchBill: async () => {
+      throw new ProviderNotSupportedError('alipay', 'fetchBill');
+    },
   };
 }

@@ -488,5 +488,8 @@ export function createBankProvider({ config, fetch = globalThis.fetch, http = DE
     },
     refund: (request) => createRefund(config, sender, request),
     queryRefund: (request) => queryRefund(config, sender, request),
+    fetchBill: async () => {
+      throw new ProviderNotSupportedError('bank', 'fetchBill');
+    },
   };
 }

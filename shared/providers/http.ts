@@ -24,12 +24,16 @@ export interface ProviderRequest {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string;
+  /** Read the answer as bytes too (bill files); `body` is then their UTF-8 reading. */
+  binary?: boolean;
 }
 
 export interface ProviderAnswer {
   status: number;
   headers: { get(name: string): string | null };
   body: string;
+  /** The answer's bytes, when the request asked for `binary`. */
+  bytes?: Buffer;
 }
 
 /** 5xx and 429 may go through on another try; any other answer is the provider's word and would come back the same. */
@@ -61,10 +65,13 @@ export function providerSender(provider: ProviderName, fetch: FetchLike, config:
 }
 
 /** One attempt: the answer, or why there is none. */
-async function attemptOnce(fetch: FetchLike, { url, method, headers, body }: ProviderRequest, timeoutMs: number): Promise<ProviderAnswer | string> {
+async function attemptOnce(fetch: FetchLike, { url, method, headers, body, binary }: ProviderRequest, timeoutMs: number): Promise<ProviderAnswer | string> {
   try {
     const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
-    return { status: response.status, headers: response.headers, body: await response.text() };
+    if (!binary) return { status: response.status, headers: response.headers, body: await response.text() };
+    if (!response.arrayBuffer) return 'this fetch cannot read binary answers';
+    const bytes = Buffer.from(await response.arrayBuffer());
+    return { status: response.status, headers: response.headers, body: bytes.toString('utf8'), bytes };
   } catch (error) {
     if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
     const cause = error instanceof Error && error.cause instanceof Error && 'code' in error.cause ? `, ${String(error.cause.code)}` : '';

@@ -1,5 +1,6 @@
 import type { Currency, Fen } from '../domain/money';
 import type { PaymentNotification, RefundNotification } from '../domain/notification';
+import type { BusinessDate, ProviderBill } from '../domain/bill';
 import type { PaymentMethod } from '../domain/payment';
 
 export type ProviderName = PaymentMethod;
@@ -96,6 +97,13 @@ export type ProviderRefundState =
   | { status: 'failed'; providerStatus: string; reason: string }
   | { status: 'not_found'; providerStatus: string };
 
+/**
+ * The answer to asking for a day's bill. `not_ready`: not published yet (WeChat STATEMENT_CREATING,
+ * Alipay isp.bill_not_exist before the cut-off): ask again later. `no_trades`: the provider says
+ * there was nothing that day (WeChat NO_STATEMENT_EXIST), an empty bill.
+ */
+export type BillFetch = { status: 'ready'; bill: ProviderBill } | { status: 'not_ready' | 'no_trades'; providerStatus: string };
+
 export class ProviderNotSupportedError extends Error {
   readonly code = 'PROVIDER_NOT_SUPPORTED';
   constructor(
@@ -150,6 +158,12 @@ export interface PaymentProvider {
   refund(request: RefundRequest): Promise<ProviderRefundState>;
   /** Asks the provider for a refund's state. Throws a retryable ProviderCallError when it cannot tell. */
   queryRefund(request: { refundId: string; paymentId: string; now: Date }): Promise<ProviderRefundState>;
+  /**
+   * Downloads, verifies (signature or digest, as the provider offers) and parses the day's bill.
+   * Throws a retryable ProviderCallError when it cannot be fetched or fails verification, and a
+   * BillFormatError when the file does not read as the provider's format.
+   */
+  fetchBill(request: { date: BusinessDate; now: Date }): Promise<BillFetch>;
 }
 
 export type FetchLike = (
@@ -159,4 +173,6 @@ export type FetchLike = (
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;
+  /** Bills are binary (Alipay's ZIP, a gzipped WeChat file); global fetch has it. */
+  arrayBuffer?(): Promise<ArrayBuffer>;
 }>;

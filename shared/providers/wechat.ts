@@ -6,6 +6,7 @@ import type { WechatConfig } from './config';
 import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
 import {
   ProviderCallError,
+  ProviderNotSupportedError,
   type CallbackVerification,
   type FetchLike,
   type PayUrlRequest,
@@ -704,6 +705,9 @@ export function createWechatProvider({ config, fetch, http = DEFAULT_PROVIDER_HT
       if (answer.status === 404 && answer.errorCode === 'RESOURCE_NOT_EXISTS') return { status: 'not_found', providerStatus: 'RESOURCE_NOT_EXISTS' };
       if (answer.status === 200) return refundStateOf('queryRefund', answer.body, { refundId, paymentId });
       throw callError('queryRefund', describeAnswer(answer));
+    },
+    async fetchBill() {
+      throw new ProviderNotSupportedError('wechat', 'fetchBill');
     },
   };
 }
