@@ -201,7 +201,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     route = async (request, response) => {
       const url = new URL(request.url ?? '/', baseUrl);
       const body = await readBody(request);
-      const send = (statusCode: number, payload: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
+      const send = (statusCode: number, payload: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
         response.writeHead(statusCode, headers).end(payload);
       };
       // The gateway's own answers (no function runs) have this shape, in AWS and here.
@@ -225,7 +225,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           headers: lowerCase(request.headers),
           body: body.toString('utf8'),
         });
-        if (answer) return send(answer.statusCode, answer.body, answer.headers);
+        if (answer) return send(answer.statusCode, answer.bytes ?? answer.body, answer.headers);
       }
 
       let match;

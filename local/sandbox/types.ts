@@ -124,6 +124,8 @@ export interface SandboxResponse {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
+  /** A binary answer (a bill file): sent instead of `body`. */
+  bytes?: Buffer;
 }
 
 /** A callback the provider sends to the merchant's notify URL, ready to POST. */
