@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { isBusinessDate } from '../domain/bill';
 import { MAX_AMOUNT_FEN } from '../domain/money';
 import { PAYMENT_METHODS } from '../domain/payment';
 import { MAX_ORDERS_PER_BATCH } from '../core/orders';
@@ -64,3 +65,6 @@ export const RefundPaymentBody = z
 export const OrderParams = z.object({ orderId: OrderId });
 export const RefundParams = z.object({ refundId: RefundId });
 export const PaymentParams = z.object({ paymentId: PaymentId });
+/** A Beijing business day, `YYYY-MM-DD`, that exists on the calendar. */
+export const BusinessDateSchema = z.string().refine(isBusinessDate, 'a date is YYYY-MM-DD (a Beijing business day)');
+export const ReconciliationParams = z.object({ date: BusinessDateSchema });

@@ -5,7 +5,7 @@ import { DEFAULT_THROTTLE, REQUIRED_CONTEXT } from '../../cdk/deploy-config';
 import { ACCESS_LOG_FIELDS } from '../../cdk/payments-api';
 import { acknowledgeNagFindings, nagAcknowledgments } from '../../cdk/nag-suppressions';
 import { createPaymentsApp } from '../../cdk/payments-app';
-import { TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
+import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
 import type { Deps } from '../../shared/core/deps';
 import { METRICS_NAMESPACE, Metric } from '../../shared/core/metric-names';
 import { notifyUrl } from '../../shared/core/payments';
@@ -95,14 +95,15 @@ describe('PaymentsStack', () => {
     ]);
     expect(p.AttributeDefinitions).toHaveLength(TABLE_ATTRIBUTES.length);
     expect(p.AttributeDefinitions).toEqual(expect.arrayContaining(TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' }))));
-    for (const index of [TABLE.dueIndex, TABLE.catalogIndex]) {
+    expect(p.GlobalSecondaryIndexes).toHaveLength(INDEXES.length);
+    for (const index of INDEXES) {
       expect(p.GlobalSecondaryIndexes).toContainEqual({
         IndexName: index.name,
         KeySchema: [
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: index.projection },
       });
     }
     expect(p.TimeToLiveSpecification).toEqual({ AttributeName: TABLE.ttlAttribute, Enabled: true });
