@@ -86,7 +86,7 @@ export function bankSimulatorFetch(
     const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
     const answer = await simulator.handle({ method, path: url.pathname.slice(basePath.length), query: url.searchParams, headers, body }, store, now);
     const response = options.tamper ? options.tamper(answer) : answer;
-    return { status: response.statusCode, headers: new Headers(response.headers), text: async () => response.body };
+    return new Response(response.bytes ? new Uint8Array(response.bytes) : response.body, { status: response.statusCode, headers: response.headers });
   };
 }
 
