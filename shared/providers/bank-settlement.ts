@@ -146,6 +146,7 @@ function required(field: Field, name: Column, line: number): string {
 }
 
 function rowOf(record: readonly string[], columns: Map<Column, number>, width: number, line: number, window: { start: Date; end: Date }): BillRow {
+  if (record[0] === BANK_SETTLEMENT_TRAILER) throw new BillFormatError(`line ${line}: the ${BANK_SETTLEMENT_TRAILER} trailer before the last line`);
   if (record.length !== width) throw new BillFormatError(`line ${line}: ${record.length} fields, the header has ${width}`);
   const field: Field = (name) => record[columns.get(name) ?? -1] ?? '';
   const recordType = field('record_type');
@@ -186,7 +187,8 @@ function readTrailer(trailer: readonly string[], date: BusinessDate): ReportTota
   for (const element of trailer.slice(1)) {
     const split = element.indexOf('=');
     const key = split < 0 ? element : element.slice(0, split);
-    if (split < 0 || values.has(key)) throw new BillFormatError(`trailer element ${JSON.stringify(element)} is not a single key=value`);
+    if (split < 0) throw new BillFormatError(`trailer element ${JSON.stringify(element)} is not key=value`);
+    if (values.has(key)) throw new BillFormatError(`trailer key ${key} appears twice`);
     values.set(key, element.slice(split + 1));
   }
   const value = (key: TrailerKey) => {
