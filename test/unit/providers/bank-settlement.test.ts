@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createBankSimulator } from '../../../local/sandbox/bank';
 import type { CheckoutStore, SandboxCheckout, SandboxResponse } from '../../../local/sandbox/types';
@@ -491,5 +493,28 @@ describe('bank simulator: the settlement report endpoint', () => {
     const bad = await simulator.handle(request(signed('/settlement-reports/2026-13-01'), '/pay/settlement-reports/2026-13-01'), store, REPORT_NOW);
     expect(bad.statusCode).toBe(400);
     expect(JSON.parse(bad.body)).toMatchObject({ error: { code: 'invalid_request' } });
+  });
+});
+
+describe('bank settlement report: over real HTTP with the global fetch', () => {
+  it('the bytes the simulator signs are the bytes fetchBill verifies and reads', async () => {
+    const { store } = await storeWithActivity();
+    // Serves the simulator's answers the way the local runtime does: the bytes when there are some.
+    const server = createServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+      const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, String(value)]));
+      void simulator
+        .handle({ method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: '' }, store, REPORT_NOW)
+        .then((answer) => response.writeHead(answer.statusCode, answer.headers).end(answer.bytes ?? answer.body));
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const bank = createBankProvider({ config: { ...keys.merchant, gatewayUrl: `http://127.0.0.1:${port}/pay` }, http: HTTP });
+      const fetched = await bank.fetchBill({ date: BANK_REPORT_DATE, now: REPORT_NOW });
+      expect(fetched.status === 'ready' && fetched.bill.rows.map((row) => row.paymentId)).toEqual(['pay_1', 'pay_2,gift', 'pay_1', 'pay_1']);
+    } finally {
+      await new Promise((closed) => server.close(closed));
+    }
   });
 });
