@@ -270,12 +270,11 @@ function reportCsv(date: string, store: CheckoutStore): string {
 }
 
 function settlementReport(keys: BankSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date, sign: SignedAnswers): SandboxResponse {
-  const [, signedPath = '', dateSegment = ''] = REPORT_PATH.exec(request.path) ?? [];
+  // The date is taken as it stands, undecoded: anything percent-encoded is simply not a date.
+  const [, signedPath = '', date = ''] = REPORT_PATH.exec(request.path) ?? [];
   const fail = (statusCode: number, code: string, message: string) => sign.json(statusCode, { error: { code, message } }, now);
   if (!requestSigned(keys, request, signedPath, now)) return fail(401, 'invalid_signature', 'Bank-Signature does not verify with the signing secret');
   if (request.method !== 'GET') return fail(405, 'method_not_allowed', 'GET /settlement-reports/{YYYY-MM-DD}');
-  // A date needs no decoding: anything percent-encoded is simply not one.
-  const date = dateSegment;
   if (!isBusinessDate(date)) return fail(400, 'invalid_request', 'the report date must be YYYY-MM-DD');
   if (date > businessDateOf(now)) return fail(409, 'report_not_ready', `the report for ${date} is made once the day is over`);
   return sign.csv(reportCsv(date, store), `settlement-${date}.csv`, now);
