@@ -1,4 +1,5 @@
 import { addBusinessDays, type BusinessDate, businessDateOf, type ProviderBill } from '../domain/bill';
+import { CURRENCY } from '../domain/money';
 import { AlreadyExistsError, StaleStateError } from '../domain/errors';
 import type { DomainEvent } from '../domain/events';
 import type { Payment, PaymentMethod } from '../domain/payment';
@@ -7,13 +8,14 @@ import {
   DEFAULT_CARRY_MINUTES,
   differenceKey,
   type LedgerKey,
+  type ProviderReconciliation,
   type ReconciliationDay,
   type ReconciliationDifference,
   type ReconciliationStatus,
   type Remedy,
 } from '../domain/reconciliation';
 import type { Refund } from '../domain/refund';
-import type { PaymentProvider } from '../providers/types';
+import { type PaymentProvider, ProviderNotSupportedError } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { applyNotification, notificationFromQuery } from './notifications';
@@ -236,12 +238,12 @@ type RemedyOf<A extends Remedy['action']> = Extract<Remedy, { action: A }>;
 const REMEDIES: { [A in Remedy['action']]: (deps: Deps, provider: PaymentMethod, remedy: RemedyOf<A>) => Promise<string | undefined> } = {
   async confirm_payment(deps, provider, { row }) {
     const payment = await deps.repo.getPayment(row.paymentId);
-    if (!payment) return undefined;
-    const state = await deps.providers[provider]!.queryPayment(payment.paymentId, deps.clock.now());
-    const notification = notificationFromQuery(payment, state, deps.clock.now());
-    if (!notification || notification.outcome !== 'succeeded') return undefined;
-    const result = await applyNotification(deps, notification);
-    return result === 'amount_mismatch' ? undefined : `confirmed by the provider's query; notification ${result}`;
+    const confirmation = payment && (await providerConfirms(deps, provider, payment));
+    if (!payment || !confirmation) return undefined;
+    // The bill row names the capture (a second one is money to refund): it is applied as the provider's word.
+    const paid = { status: 'paid', providerTransactionId: row.providerTransactionId, amount: row.amount, currency: CURRENCY, paidAt: row.finishedAt } as const;
+    const result = await applyNotification(deps, notificationFromQuery(payment, { ...paid, providerStatus: row.providerStatus }, deps.clock.now())!);
+    return result === 'amount_mismatch' ? undefined : `confirmed by ${confirmation}; notification ${result}`;
   },
   async record_external_refund(deps, provider, { row }) {
     const result = await applyRefundNotification(deps, {
@@ -254,7 +256,7 @@ const REMEDIES: { [A in Remedy['action']]: (deps: Deps, provider: PaymentMethod,
       providerTransactionId: row.providerTransactionId,
       outcome: 'succeeded',
       amount: row.amount,
-      currency: 'CNY',
+      currency: CURRENCY,
       occurredAt: row.finishedAt,
       providerStatus: row.providerStatus,
       via: 'query',
@@ -267,7 +269,30 @@ const REMEDIES: { [A in Remedy['action']]: (deps: Deps, provider: PaymentMethod,
   },
 };
 
+/**
+ * Whether the provider confirms a payment its bill shows paid: its query must say paid; a provider
+ * with no query (the bank) has said so in the verified bill itself, signed as a callback is.
+ */
+async function providerConfirms(deps: Deps, provider: PaymentMethod, payment: Payment): Promise<string | undefined> {
+  try {
+    const state = await deps.providers[provider]!.queryPayment(payment.paymentId, deps.clock.now());
+    return state.status === 'paid' ? "the provider's query" : undefined;
+  } catch (error) {
+    if (error instanceof ProviderNotSupportedError) return "the provider's signed bill";
+    throw error;
+  }
+}
+
 async function saveRun(deps: Deps, run: ReconciliationRun): Promise<void> {
   await deps.repo.commit([{ kind: 'saveReconciliationRun', run }]);
   if (run.status !== 'reconciled') deps.logger.warn('reconciliation did not run', { provider: run.provider, date: run.date, status: run.status, detail: run.detail });
+}
+
+/** Each provider's most recent reconciled-or-attempted day, looking back `days` from `today` (the local dashboard). */
+export async function latestReconciliations(deps: Deps, today: BusinessDate, days = 7): Promise<ProviderReconciliation[]> {
+  const latest = new Map<PaymentMethod, ProviderReconciliation>();
+  for (let back = 0; back < days && latest.size < Object.keys(deps.providers).length; back++) {
+    for (const run of (await reconciliationReport(deps, addBusinessDays(today, -back))).providers) if (!latest.has(run.provider)) latest.set(run.provider, run);
+  }
+  return [...latest.values()];
 }
