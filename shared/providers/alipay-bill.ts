@@ -17,9 +17,12 @@ import {
  */
 
 /**
- * No entry may declare more than this many bytes, compressed or not. A day's detail file is about
- * 300 bytes a row, so 64 MiB is some 200 000 rows; beyond it we refuse rather than inflate. An
- * entry that inflates to other than its declared size is refused after inflation.
+ * No entry may declare more than this many bytes, compressed or not: a day's detail file is about
+ * 300 bytes a row, so 64 MiB is some 200 000 rows; beyond it we refuse rather than inflate (a zip
+ * bomb). fflate inflates an entry into a buffer of its declared size and never grows it, so memory
+ * stays within the bound whatever the data holds; an entry that inflates to less than it declared
+ * is refused, and one that would inflate to more is cut at its declared size, which loses the
+ * footer and so fails the footer check.
  */
 export const ALIPAY_BILL_MAX_ENTRY_BYTES = 64 * 1024 * 1024;
 
@@ -41,13 +44,14 @@ const GBK = new TextDecoder('gbk', { fatal: true });
 
 /**
  * The ZIP's entry names are GBK bytes without the UTF-8 flag, which fflate reads as latin1: the
- * latin1 code units are those bytes again.
+ * latin1 code units are those bytes again. A name fflate read as UTF-8 (flagged) is kept as read.
  */
-function entryName(latin1Name: string): string {
+function entryName(name: string): string {
+  if ([...name].some((char) => char.charCodeAt(0) > 0xff)) return name;
   try {
-    return GBK.decode(Buffer.from(latin1Name, 'latin1'));
+    return GBK.decode(Buffer.from(name, 'latin1'));
   } catch {
-    return latin1Name;
+    return name;
   }
 }
 
@@ -215,10 +219,9 @@ export function parseAlipayBill(detailCsvText: string, date: BusinessDate): Prov
   if (footer.some((line) => !line.startsWith('#'))) throw new BillFormatError('a data row follows the footer');
 
   const rows = dataLines.map((line) => read(csvFields(line)));
+  const billRows = rows.map(billRow);
   checkTotals(rows, '交易', footerTotals(footer, PAYMENT_FOOTER, '交易合计'));
   checkTotals(rows, '退款', footerTotals(footer, REFUND_FOOTER, '退款合计'));
-
-  const billRows = rows.map(billRow);
   const amountOf = (kind: BillRow['kind']) => billRows.filter((row) => row.kind === kind).reduce((total, row) => total + row.amount, 0);
   return {
     provider: 'alipay',
