@@ -1,6 +1,7 @@
 import { unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { createAlipaySimulator } from '../../../local/sandbox/alipay';
+import { createSandbox } from '../../../local/sandbox/server';
 import { encodeGbk } from '../../../local/sandbox/gbk';
 import type { CheckoutStore, SandboxCheckout } from '../../../local/sandbox/types';
 import { writeZip } from '../../../local/sandbox/zip';
@@ -465,5 +466,40 @@ describe('alipay fetchBill through the simulator', () => {
       message: expect.stringMatching(/code 20000 isp.unknow-error/) as unknown,
     });
     await expect(answering({ code: '10000', msg: 'Success' })).rejects.toThrow(/no bill_download_url/);
+  });
+});
+
+describe('alipay fetchBill through the whole sandbox', () => {
+  it("pays with the callback lost, refunds on the console, and finds both in the day's bill, downloaded at the address the sandbox routes", async () => {
+    const clock = { now: () => NOW };
+    const sandbox = createSandbox({ keys: { alipay: keys.sandbox }, publicBaseUrl: 'http://127.0.0.1:3000', clock });
+    const viaSandbox: FetchLike = async (input, init = {}) => {
+      const url = new URL(input);
+      const answer = await sandbox.handle({ method: init.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: {}, body: init.body ?? '' });
+      if (!answer) return new Response('not the sandbox', { status: 404 });
+      const body = answer.bytes ?? answer.body;
+      return new Response(body.length === 0 ? null : body, { status: answer.statusCode, headers: answer.headers });
+    };
+    const provider = createAlipayProvider({ config: keys.merchant, fetch: viaSandbox });
+    const payment = {
+      paymentId: 'pay_e2e',
+      orderId: 'ord_e2e',
+      amount: 5_000,
+      currency: 'CNY',
+      expiresAt: '2026-11-28T03:00:00.000Z',
+      description: '测试订单',
+    } as const;
+    const { payUrl } = await provider.createPayUrl({ payment, notifyUrl: NOTIFY_URL, returnUrl: 'https://shop.example/done', now: NOW });
+    expect((await viaSandbox(payUrl)).status).toBe(302);
+    await sandbox.decide('pay_e2e', 'pay', { notify: false });
+    const consoleRefund = sandbox.refund('pay_e2e', 1_200, { notify: false });
+    if (consoleRefund.result !== 'refunded') throw new Error(`console refund ${consoleRefund.result}`);
+
+    const fetched = await provider.fetchBill({ date: '2026-11-28', now: NOW });
+    expect(fetched.status === 'ready' && fetched.bill.rows).toEqual([
+      expect.objectContaining({ kind: 'payment', paymentId: 'pay_e2e', amount: 5_000, finishedAt: NOW.toISOString() }),
+      expect.objectContaining({ kind: 'refund', refundId: consoleRefund.refund.key, paymentId: 'pay_e2e', amount: 1_200, status: 'succeeded' }),
+    ]);
+    await sandbox.stop();
   });
 });
