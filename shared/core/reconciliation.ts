@@ -99,7 +99,10 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
   let bill: ProviderBill;
   try {
     const fetched = await provider.fetchBill({ date, now: deps.clock.now() });
-    if (fetched.status === 'not_ready') {
+    // Alipay says "no bill" both before publishing and for a day without trades: at the cut-off, a
+    // day our ledger has nothing for is the latter.
+    const noTradesAtCutoff = fetched.status === 'not_ready' && request.final && (await ledgerIsEmpty(deps, provider.name, date));
+    if (fetched.status === 'not_ready' && !noTradesAtCutoff) {
       if (request.final) deps.metrics.count(Metric.ReconciliationBillMissing, 1, dimensions);
       return unreconciled(request.final ? 'bill_missing' : 'bill_not_ready', `${provider.name}: ${fetched.providerStatus}`);
     }
@@ -167,6 +170,11 @@ async function ledgerFor(deps: Deps, bill: ProviderBill) {
     refundsOfPayment: new Map(refundedPayments.map((paymentId) => [paymentId, (payments.get(paymentId)?.refundIds ?? []).flatMap((id) => refunds.get(id) ?? [])])),
     accountedBefore: new Set((previous?.accountedOutside ?? []).map(keyOf)),
   };
+}
+
+async function ledgerIsEmpty(deps: Deps, provider: PaymentMethod, date: BusinessDate): Promise<boolean> {
+  const { payments, refunds } = await deps.repo.listLedger(provider, date);
+  return payments.length === 0 && refunds.length === 0;
 }
 
 function byId<T>(items: readonly T[], idOf: (item: T) => string): Map<string, T> {
