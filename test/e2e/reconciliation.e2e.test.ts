@@ -14,7 +14,7 @@ import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type Test
  */
 
 const run = promisify(execFile);
-const METHODS: readonly PaymentMethod[] = ['bank'];
+const METHODS: readonly PaymentMethod[] = ['alipay', 'bank'];
 const SETTLE = { timeout: 20_000, interval: 200 };
 // No expiry and no sweeper query within the test: only the reconciliation can find the lost callback.
 const QUIET_SWEEPER = { PAYMENT_TTL_MINUTES: '60', PAYMENT_FIRST_QUERY_SECONDS: '3600' };
