@@ -53,8 +53,14 @@ export function simulatorFetch(
     };
     const answer = await simulator.handle(request, store, options.now());
     const response = options.tamper ? options.tamper(answer) : answer;
-    return { status: response.statusCode, headers: new Headers(response.headers), text: async () => response.body };
+    return asFetchResponse(response);
   };
+}
+
+/** A simulator answer as `fetch` hands it over: text, or a file's bytes. */
+export function asFetchResponse(response: SandboxResponse): Response {
+  const content = response.bytes ? new Uint8Array(response.bytes) : response.body === '' ? null : response.body;
+  return new Response(content, { status: response.statusCode, headers: response.headers });
 }
 
 /** Wechatpay-* headers (lower-cased, as our HTTP layer hands them over) over `ts\nnonce\nbody\n`. */
