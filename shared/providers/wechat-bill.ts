@@ -129,7 +129,13 @@ function billRow(row: Row, lineNumber: number): BillRow {
  * refunds), 应结订单总金额, 退款总金额, and, when present, 订单总金额 and 申请退款总金额. The fee
  * totals (5 decimals) are not read.
  */
-function checkSummary(names: string[], values: string[], lines: { row: Row; lineNumber: number }[], summaryLine: number): void {
+function checkSummary(
+  names: string[],
+  values: string[],
+  lines: { row: Row; lineNumber: number }[],
+  columns: ReadonlyMap<ColumnKey, number>,
+  summaryLine: number,
+): void {
   const positions = locate(names, SUMMARY, OPTIONAL_SUMMARY, 'summary');
   if (values.length !== names.length) throw new BillFormatError(`line ${summaryLine + 1}: ${values.length} summary values for ${names.length} names`);
   const column: Readonly<Record<Exclude<SummaryKey, 'rowCount'>, ColumnKey>> = {
@@ -144,6 +150,8 @@ function checkSummary(names: string[], values: string[], lines: { row: Row; line
       if (stated !== String(lines.length)) throw new BillFormatError(`总交易单数 is ${stated}, the bill has ${lines.length} lines`);
       continue;
     }
+    // A bill without 订单金额 cannot be checked against 订单总金额.
+    if (!columns.has(column[key])) continue;
     const counted = lines.reduce((sum, { row, lineNumber }) => sum + fen(row(column[key]) || '0', COLUMN[column[key]], lineNumber), 0);
     if (fen(stated, SUMMARY[key], summaryLine + 1) !== counted) throw new BillFormatError(`${SUMMARY[key]} is ${stated}, the lines add up to ${counted} fen`);
   }
@@ -169,7 +177,7 @@ export function parseWechatBill(text: string, date: BusinessDate): ProviderBill 
     return { row, lineNumber };
   });
   const rows = data.map(({ row, lineNumber }) => billRow(row, lineNumber));
-  checkSummary((lines[summaryHeader] ?? '').split(','), backtickedFields(lines[summaryHeader + 1] ?? '', summaryHeader + 2), data, summaryHeader);
+  checkSummary((lines[summaryHeader] ?? '').split(','), backtickedFields(lines[summaryHeader + 1] ?? '', summaryHeader + 2), data, positions, summaryHeader);
 
   const payments = rows.filter((row) => row.kind === 'payment');
   const sum = (some: BillRow[]) => some.reduce((total, row) => total + row.amount, 0);
