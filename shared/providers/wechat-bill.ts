@@ -134,26 +134,21 @@ function checkSummary(
   values: string[],
   lines: { row: Row; lineNumber: number }[],
   columns: ReadonlyMap<ColumnKey, number>,
-  summaryLine: number,
+  valuesLine: number,
 ): void {
   const positions = locate(names, SUMMARY, OPTIONAL_SUMMARY, 'summary');
-  if (values.length !== names.length) throw new BillFormatError(`line ${summaryLine + 1}: ${values.length} summary values for ${names.length} names`);
-  const column: Readonly<Record<Exclude<SummaryKey, 'rowCount'>, ColumnKey>> = {
-    settlementAmount: 'settlementAmount',
-    refundAmount: 'refundAmount',
-    orderAmount: 'orderAmount',
-    requestedRefundAmount: 'requestedRefundAmount',
-  };
+  if (values.length !== names.length) throw new BillFormatError(`line ${valuesLine}: ${values.length} summary values for ${names.length} names`);
   for (const [key, index] of positions) {
     const stated = values[index] ?? '';
     if (key === 'rowCount') {
       if (stated !== String(lines.length)) throw new BillFormatError(`总交易单数 is ${stated}, the bill has ${lines.length} lines`);
       continue;
     }
-    // A bill without 订单金额 cannot be checked against 订单总金额.
-    if (!columns.has(column[key])) continue;
-    const counted = lines.reduce((sum, { row, lineNumber }) => sum + fen(row(column[key]) || '0', COLUMN[column[key]], lineNumber), 0);
-    if (fen(stated, SUMMARY[key], summaryLine + 1) !== counted) throw new BillFormatError(`${SUMMARY[key]} is ${stated}, the lines add up to ${counted} fen`);
+    // Each amount total sums the column of the same key; a bill without 订单金额 cannot be checked against 订单总金额.
+    const column: ColumnKey = key;
+    if (!columns.has(column)) continue;
+    const counted = lines.reduce((sum, { row, lineNumber }) => sum + fen(row(column) || '0', COLUMN[column], lineNumber), 0);
+    if (fen(stated, SUMMARY[key], valuesLine) !== counted) throw new BillFormatError(`${SUMMARY[key]} is ${stated}, the lines add up to ${counted} fen`);
   }
 }
 
@@ -177,7 +172,13 @@ export function parseWechatBill(text: string, date: BusinessDate): ProviderBill 
     return { row, lineNumber };
   });
   const rows = data.map(({ row, lineNumber }) => billRow(row, lineNumber));
-  checkSummary((lines[summaryHeader] ?? '').split(','), backtickedFields(lines[summaryHeader + 1] ?? '', summaryHeader + 2), data, positions, summaryHeader);
+  checkSummary(
+    (lines[summaryHeader] ?? '').split(','),
+    backtickedFields(lines[summaryHeader + 1] ?? '', summaryHeader + 2),
+    data,
+    positions,
+    summaryHeader + 2,
+  );
 
   const payments = rows.filter((row) => row.kind === 'payment');
   const sum = (some: BillRow[]) => some.reduce((total, row) => total + row.amount, 0);

@@ -182,6 +182,10 @@ describe('parseWechatBill', () => {
     expect(() => parseWechatBill(wechatBillText({ data: [first.replaceAll('`', ''), ...rest] }), DATE)).toThrow(BillFormatError);
     expect(() => parseWechatBill(wechatBillText().split('\r\n').slice(0, 3).join('\r\n'), DATE)).toThrow(BillFormatError);
     expect(() => parseWechatBill('<html>502 Bad Gateway</html>', DATE)).toThrow(BillFormatError);
+    expect(() => parseWechatBill(wechatBillText({ summary: WECHAT_BILL_SUMMARY.replace(',`39.45', '') }), DATE)).toThrow(/6 summary values for 7 names/);
+    expect(() =>
+      parseWechatBill(wechatBillText({ summaryHeader: '总交易单数,应结订单总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额' }), DATE),
+    ).toThrow(/退款总金额/);
   });
 
   it.each([
