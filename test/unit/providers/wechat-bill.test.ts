@@ -8,7 +8,16 @@ import { ProviderCallError } from '../../../shared/providers/types';
 import { createWechatProvider, parseWechatBill } from '../../../shared/providers/wechat';
 import { memoryCheckoutStore } from '../../support/bank-fixtures';
 import { WECHAT_BILL_DATA, WECHAT_BILL_HEADER, WECHAT_BILL_SUMMARY, mapColumns, wechatBillText } from '../../support/bills/wechat-bill';
-import { WECHAT_SANDBOX_BASE, platformSigner, rsaPemPair, seconds, simulatorFetch, wechatpayHeaders, type SentRequest } from '../../support/wechat-fixtures';
+import {
+  WECHAT_SANDBOX_BASE,
+  platformSigner,
+  rsaPemPair,
+  seconds,
+  signedSimulatorGet,
+  simulatorFetch,
+  wechatpayHeaders,
+  type SentRequest,
+} from '../../support/wechat-fixtures';
 
 // RSA key generation is the slow part: once per file.
 const { merchant, sandbox } = generateWechatKeys(WECHAT_SANDBOX_BASE);
@@ -472,5 +481,54 @@ describe('fetchBill, through the simulator', () => {
     expect(lines[1]?.split(',`')).toHaveLength(27);
     expect(lines[4]).toBe('总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额');
     expect(lines[5]).toBe('`3,`123.45,`33.45,`0.00,`0.54000,`123.45,`33.45');
+  });
+
+  it('accepts hash_value in upper case hex; refuses another hash_type, and a date that is not one, for good', async () => {
+    const { store } = await dayOfTrade();
+    const upper = (response: SandboxResponse) => resignedTradebill(response, (answer) => ({ ...answer, hash_value: answer.hash_value?.toUpperCase() ?? '' }));
+    expect((await connected({ store, tamper: upper }).wechat.fetchBill({ date: DATE, now: NOW })).status).toBe('ready');
+
+    const md5 = (response: SandboxResponse) => resignedTradebill(response, (answer) => ({ ...answer, hash_type: 'MD5' }));
+    expect(await billError(() => connected({ store, tamper: md5 }).wechat.fetchBill({ date: DATE, now: NOW }))).toMatchObject({
+      retryable: false,
+      message: expect.stringContaining('MD5'),
+    });
+
+    const { wechat, sent } = connected({ store });
+    expect(await billError(() => wechat.fetchBill({ date: '2026-02-30', now: NOW }))).toMatchObject({ retryable: false });
+    expect(sent).toHaveLength(0);
+  });
+});
+
+describe('the simulator’s tradebill', () => {
+  const ask = async (query: Record<string, string>) => {
+    const { store } = await dayOfTrade();
+    const answer = await createWechatSimulator(sandbox).handle(signedSimulatorGet(merchant, '/v3/bill/tradebill', query, NOW), store, NOW);
+    return { status: answer.statusCode, body: JSON.parse(answer.body) as Record<string, string> };
+  };
+
+  it('refuses a bad bill_date, an unknown bill_type and a compressed bill as PARAM_ERROR', async () => {
+    const queries: Record<string, string>[] = [
+      { bill_date: '2026-11-31' },
+      { bill_date: DATE, bill_type: 'EVERYTHING' },
+      { bill_date: DATE, tar_type: 'GZIP' },
+    ];
+    for (const query of queries) {
+      expect(await ask(query)).toMatchObject({ status: 400, body: { code: 'PARAM_ERROR' } });
+    }
+  });
+
+  it('serves bill_type SUCCESS (payments) and REFUND (refunds) apart', async () => {
+    const { store } = await dayOfTrade();
+    const simulator = createWechatSimulator(sandbox);
+    const lines = async (billType: string) => {
+      const answer = await simulator.handle(signedSimulatorGet(merchant, '/v3/bill/tradebill', { bill_date: DATE, bill_type: billType }, NOW), store, NOW);
+      const download = new URL((JSON.parse(answer.body) as { download_url: string }).download_url);
+      const file = await simulator.handle(signedSimulatorGet(merchant, '/v3/billdownload/file', Object.fromEntries(download.searchParams), NOW), store, NOW);
+      return parseWechatBill(file.bytes?.toString('utf8') ?? '', DATE).rows.map((row) => row.kind);
+    };
+    expect(await lines('SUCCESS')).toEqual(['payment']);
+    expect(await lines('REFUND')).toEqual(['refund', 'refund']);
+    expect(await lines('ALL')).toEqual(['payment', 'refund', 'refund']);
   });
 });
