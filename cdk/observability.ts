@@ -101,7 +101,11 @@ export class PaymentsObservability extends Construct {
       new GraphWidget({
         title: 'Reconciliation: differences found, healed, left open',
         left: [paymentsMetric(Metric.ReconciliationDifference), paymentsMetric(Metric.ReconciliationHealed)],
-        right: [paymentsMetric(Metric.ReconciliationOpenDifferences, 'Maximum'), paymentsMetric(Metric.ReconciliationBillMissing), paymentsMetric(Metric.ReconciliationFailed)],
+        right: [
+          paymentsMetric(Metric.ReconciliationOpenDifferences, 'Maximum'),
+          paymentsMetric(Metric.ReconciliationBillMissing),
+          paymentsMetric(Metric.ReconciliationFailed),
+        ],
         width: 12,
       }),
       new GraphWidget({

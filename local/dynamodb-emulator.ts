@@ -183,7 +183,11 @@ async function addMissingIndexes(client: DynamoDBClient, tableName: string): Pro
   const present = new Set((description.Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
   for (const index of INDEXES.filter((candidate) => !present.has(candidate.name))) {
     await client.send(
-      new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: attributeDefinitions(), GlobalSecondaryIndexUpdates: [{ Create: indexSpec(index) }] }),
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: attributeDefinitions(),
+        GlobalSecondaryIndexUpdates: [{ Create: indexSpec(index) }],
+      }),
     );
   }
 }

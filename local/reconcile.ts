@@ -37,7 +37,16 @@ function print(day: ReconciliationDay): void {
   console.log(`Reconciliation of ${day.date} (Beijing business day)\n`);
   const summary = day.providers.map((run) => {
     const open = run.differences.filter((difference) => !difference.healed).length;
-    return [run.provider, run.status, String(run.billRows), String(run.matched), String(run.differences.length), String(run.healed), String(open), String(run.carried)];
+    return [
+      run.provider,
+      run.status,
+      String(run.billRows),
+      String(run.matched),
+      String(run.differences.length),
+      String(run.healed),
+      String(open),
+      String(run.carried),
+    ];
   });
   console.log(table([['provider', 'status', 'bill rows', 'matched', 'differences', 'healed', 'open', 'carried'], ...summary]));
   for (const run of day.providers.filter((candidate) => candidate.detail)) console.log(`\n${run.provider}: ${run.detail}`);
@@ -63,7 +72,8 @@ function print(day: ReconciliationDay): void {
 const date = option('date') ?? fail(USAGE);
 if (!isBusinessDate(date)) fail(`--date ${date} is not a YYYY-MM-DD date\n${USAGE}`);
 const provider = option('provider');
-if (provider !== undefined && !(PAYMENT_METHODS as readonly string[]).includes(provider)) fail(`--provider ${provider} is not one of ${PAYMENT_METHODS.join(', ')}`);
+if (provider !== undefined && !(PAYMENT_METHODS as readonly string[]).includes(provider))
+  fail(`--provider ${provider} is not one of ${PAYMENT_METHODS.join(', ')}`);
 
 const base = localBaseUrl(localPort());
 const response = await fetch(`${base}/_local/reconcile`, {

@@ -140,7 +140,11 @@ function differenceItem(provider: ProviderName, date: BusinessDate, difference: 
 }
 
 function fromDifferenceItem(item: Record<string, unknown>): ReconciliationDifference & { provider: ProviderName } {
-  const { differenceKind, date: _date, ...rest } = stripStorage<Omit<ReconciliationDifference, 'kind'> & { provider: ProviderName; differenceKind: string; date: string }>(item);
+  const {
+    differenceKind,
+    date: _date,
+    ...rest
+  } = stripStorage<Omit<ReconciliationDifference, 'kind'> & { provider: ProviderName; differenceKind: string; date: string }>(item);
   return { kind: differenceKind as ReconciliationDifference['kind'], ...rest };
 }
 

@@ -95,7 +95,19 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
   const ranAt = deps.clock.now().toISOString();
   const dimensions = { provider: provider.name };
   const unreconciled = (status: ReconciliationStatus, detail: string) =>
-    saveRun(deps, { provider: provider.name, date, status, billRows: 0, matched: 0, healed: 0, carried: 0, ranAt, detail, carriedRefs: [], accountedOutside: [] });
+    saveRun(deps, {
+      provider: provider.name,
+      date,
+      status,
+      billRows: 0,
+      matched: 0,
+      healed: 0,
+      carried: 0,
+      ranAt,
+      detail,
+      carriedRefs: [],
+      accountedOutside: [],
+    });
   let bill: ProviderBill;
   try {
     const fetched = await provider.fetchBill({ date, now: deps.clock.now() });
@@ -106,7 +118,8 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
       if (request.final) deps.metrics.count(Metric.ReconciliationBillMissing, 1, dimensions);
       return unreconciled(request.final ? 'bill_missing' : 'bill_not_ready', `${provider.name}: ${fetched.providerStatus}`);
     }
-    bill = fetched.status === 'ready' ? fetched.bill : { provider: provider.name, date, rows: [], totals: { paymentCount: 0, paymentAmount: 0, refundAmount: 0 } };
+    bill =
+      fetched.status === 'ready' ? fetched.bill : { provider: provider.name, date, rows: [], totals: { paymentCount: 0, paymentAmount: 0, refundAmount: 0 } };
   } catch (error) {
     deps.metrics.count(Metric.ReconciliationFailed, 1, dimensions);
     deps.logger.error('bill could not be fetched or read', { ...dimensions, date, error: String(error) });
@@ -167,7 +180,9 @@ async function ledgerFor(deps: Deps, bill: ProviderBill) {
     ledgerRefunds: [...day.refunds, ...[...refunds.values()].filter((refund) => inCarried('refund', refund.refundId))],
     paymentsById: payments,
     refundsById: refunds,
-    refundsOfPayment: new Map(refundedPayments.map((paymentId) => [paymentId, (payments.get(paymentId)?.refundIds ?? []).flatMap((id) => refunds.get(id) ?? [])])),
+    refundsOfPayment: new Map(
+      refundedPayments.map((paymentId) => [paymentId, (payments.get(paymentId)?.refundIds ?? []).flatMap((id) => refunds.get(id) ?? [])]),
+    ),
     accountedBefore: new Set((previous?.accountedOutside ?? []).map(keyOf)),
   };
 }
@@ -208,7 +223,11 @@ function differenceEvent(at: Date, provider: PaymentMethod, date: BusinessDate, 
 async function recordDifference(deps: Deps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference): Promise<void> {
   const payment = difference.paymentId ? await deps.repo.getPayment(difference.paymentId) : undefined;
   try {
-    await commitWithEvents(deps, [{ kind: 'recordDifference', provider, date, difference }], [differenceEvent(deps.clock.now(), provider, date, difference, payment)]);
+    await commitWithEvents(
+      deps,
+      [{ kind: 'recordDifference', provider, date, difference }],
+      [differenceEvent(deps.clock.now(), provider, date, difference, payment)],
+    );
     deps.metrics.count(Metric.ReconciliationDifference, 1, { provider, kind: difference.kind });
     deps.logger.warn('reconciliation difference', { provider, date, ...difference });
   } catch (error) {
@@ -293,7 +312,8 @@ async function providerConfirms(deps: Deps, provider: PaymentMethod, payment: Pa
 
 async function saveRun(deps: Deps, run: ReconciliationRun): Promise<void> {
   await deps.repo.commit([{ kind: 'saveReconciliationRun', run }]);
-  if (run.status !== 'reconciled') deps.logger.warn('reconciliation did not run', { provider: run.provider, date: run.date, status: run.status, detail: run.detail });
+  if (run.status !== 'reconciled')
+    deps.logger.warn('reconciliation did not run', { provider: run.provider, date: run.date, status: run.status, detail: run.detail });
 }
 
 /** Each provider's most recent reconciled-or-attempted day, looking back `days` from `today` (the local dashboard). */

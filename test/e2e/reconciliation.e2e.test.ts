@@ -14,7 +14,7 @@ import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type Test
  */
 
 const run = promisify(execFile);
-const METHODS: readonly PaymentMethod[] = ['alipay', 'bank'];
+const METHODS: readonly PaymentMethod[] = ['wechat', 'alipay', 'bank'];
 const SETTLE = { timeout: 20_000, interval: 200 };
 // No expiry and no sweeper query within the test: only the reconciliation can find the lost callback.
 const QUIET_SWEEPER = { PAYMENT_TTL_MINUTES: '60', PAYMENT_FIRST_QUERY_SECONDS: '3600' };
@@ -99,7 +99,12 @@ describe('reconciliation through npm start and npm run reconcile', () => {
       expect(day.differences).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ kind: 'missing_in_ledger', paymentId: lost.paymentId, healed: true }),
-          expect.objectContaining({ kind: 'refund_missing_in_ledger', paymentId: refunded.paymentId, healed: true, theirs: expect.objectContaining({ amount: 1_000 }) }),
+          expect.objectContaining({
+            kind: 'refund_missing_in_ledger',
+            paymentId: refunded.paymentId,
+            healed: true,
+            theirs: expect.objectContaining({ amount: 1_000 }),
+          }),
         ]),
       );
       expect(day.differences).toHaveLength(2);
