@@ -53,10 +53,13 @@ const niceMax = (max) => { if (!(max > 0)) return 1; const step = Math.pow(10, M
 const lastValue = (values) => { for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null) return values[i]; return null; };
 const clock = (iso, bucketSeconds) => bucketSeconds >= 3600 ? String(iso).slice(5, 16).replace('T', ' ') : String(iso).slice(11, 19);
 const num = (v) => String(Number(v));
-function seriesPath(values, x, y) {
-  const points = values.map((v, i) => v === null ? null : [x(i), y(v)]).filter(Boolean);
-  const line = points.length > 1 ? '<path class="series" d="M' + points.map((p) => p[0].toFixed(1) + ' ' + p[1].toFixed(1)).join(' L') + '"/>' : '';
-  return { line, dots: points.map((p) => '<circle class="point" r="2.5" cx="' + p[0].toFixed(1) + '" cy="' + p[1].toFixed(1) + '"/>').join(''), count: points.length };
+const withUnit = (v, unit) => v === null ? '–' : num(v) + (unit === '%' ? '%' : unit ? ' ' + unit : '');
+/** Gaps (buckets without a value) are bridged; every value is a dot whose title (a hover tooltip) says when, what and of what. */
+function seriesPath(spec, s, x, y) {
+  const points = s.values.map((v, i) => v === null ? null : { x: x(i), y: y(v), label: clock(spec.starts[i], spec.bucketSeconds) + ' ' + s.name + ': ' + withUnit(v, spec.unit) + (s.note ? ' (' + s.note(i) + ')' : '') }).filter(Boolean);
+  const line = points.length > 1 ? '<path class="series" d="M' + points.map((p) => p.x.toFixed(1) + ' ' + p.y.toFixed(1)).join(' L') + '"/>' : '';
+  const dots = points.map((p) => '<circle class="point" r="2.5" cx="' + p.x.toFixed(1) + '" cy="' + p.y.toFixed(1) + '"><title>' + esc(p.label) + '</title></circle>').join('');
+  return { line, dots, count: points.length };
 }
 function chartAxes(spec, top, n) {
   const unit = spec.unit ? ' ' + spec.unit : '';
@@ -74,12 +77,12 @@ function chart(spec) {
   const top = spec.fixedMax || niceMax(Math.max(0, ...values));
   const axes = chartAxes(spec, top, n);
   const x = (i) => L + (n > 1 ? i * (W - L - R) / (n - 1) : 0);
-  const drawn = spec.series.map((s) => ({ ...s, ...seriesPath(s.values, x, axes.y), latest: lastValue(s.values) }));
-  const latestText = drawn.map((s) => (drawn.length > 1 ? s.name + ' ' : '') + (s.latest === null ? '–' : num(s.latest) + (spec.unit === '%' ? '%' : spec.unit ? ' ' + spec.unit : ''))).join(' · ');
+  const drawn = spec.series.map((s) => ({ ...s, ...seriesPath(spec, s, x, axes.y), latest: lastValue(s.values) }));
+  const latestText = drawn.map((s) => (drawn.length > 1 ? s.name + ' ' : '') + withUnit(s.latest, spec.unit)).join(' · ');
   const title = spec.title + ' per ' + spec.bucketSeconds + ' s: latest ' + latestText;
   const desc = n + ' buckets from ' + axes.first + ' to ' + axes.last + ' UTC; ' + drawn.map((s) => s.name + ': ' + s.count + ' plotted').join(', ') + '.';
   const id = esc(spec.id);
-  return '<svg class="chart" role="img" viewBox="0 0 ' + W + ' ' + H + '" aria-labelledby="' + id + '-title ' + id + '-desc" data-points="' + drawn.reduce((sum, s) => sum + s.count, 0) + '">' +
+  return '<svg class="chart" role="img" viewBox="0 0 ' + W + ' ' + H + '" aria-labelledby="' + id + '-title" aria-describedby="' + id + '-desc">' +
     '<title id="' + id + '-title">' + esc(title) + '</title><desc id="' + id + '-desc">' + esc(desc) + '</desc>' + axes.svg +
     drawn.map((s) => '<g class="plotted" data-series="' + esc(s.name) + '" stroke="' + esc(s.color) + '" fill="' + esc(s.color) + '">' + s.line + s.dots + '</g>').join('') +
     '<text class="latest" x="' + (W - R) + '" y="' + (T - 8) + '" text-anchor="end">latest ' + esc(latestText) + '</text></svg>';
@@ -100,7 +103,7 @@ function drawFigures(f) {
   document.getElementById('timeout').textContent = pct(f.timeoutRatePercent) + ' (' + f.counts.PaymentExpired + ')';
   document.getElementById('inflight').textContent = f.paymentsInFlight;
   document.getElementById('window').textContent = 'last ' + s.bucketStarts.length + ' buckets of ' + s.bucketSeconds + ' s';
-  set('chart-success', chart({ ...base, id: 'chart-success-svg', title: 'Payment success rate', axisTitle: 'succeeded / ended', unit: '%', fixedMax: 100, series: [{ name: 'success rate', values: s.successRatePercent, color: '#15803d' }] }));
+  set('chart-success', chart({ ...base, id: 'chart-success-svg', title: 'Payment success rate', axisTitle: 'succeeded / ended', unit: '%', fixedMax: 100, series: [{ name: 'success rate', values: s.successRatePercent, color: '#15803d', note: (i) => s.paymentsSucceeded[i] + ' of ' + s.paymentsEnded[i] + ' ended' }] }));
   set('chart-latency', chart({ ...base, id: 'chart-latency-svg', title: 'Callback latency', axisTitle: 'latency', unit: 'ms', series: [{ name: 'p50', values: s.callbackLatencyP50Ms, color: '#2563eb' }, { name: 'p99', values: s.callbackLatencyP99Ms, color: '#7c3aed' }] }));
   set('chart-sigfail', chart({ ...base, id: 'chart-sigfail-svg', title: 'Signature failures', axisTitle: 'refused callbacks', integer: true, series: [{ name: 'signature failures', values: s.signatureFailures, color: '#b91c1c' }] }));
   set('chart-timeout', chart({ ...base, id: 'chart-timeout-svg', title: 'Timeouts', axisTitle: 'expired payments', integer: true, series: [{ name: 'timeouts', values: s.timeouts, color: '#b45309' }] }));

@@ -24,6 +24,9 @@ export interface DashboardSeries {
   bucketStarts: string[];
   /** Succeeded / ended payments per bucket, percent to one decimal; null where none ended. */
   successRatePercent: (number | null)[];
+  /** The rate's parts: payments that succeeded, and that ended (succeeded, failed, cancelled or expired). */
+  paymentsSucceeded: number[];
+  paymentsEnded: number[];
   /** Callback latency (receive → enqueued) percentiles per bucket; null where no callback was accepted. */
   callbackLatencyP50Ms: (number | null)[];
   callbackLatencyP99Ms: (number | null)[];
@@ -31,7 +34,7 @@ export interface DashboardSeries {
   signatureFailures: number[];
   /** Payments that expired unpaid. */
   timeouts: number[];
-  /** The sweeper's gauge of open payments: its last reading in the bucket; null where it did not run. */
+  /** The sweeper's gauge of open payments: its highest reading in the bucket (as the CloudWatch dashboard's Maximum); null where it did not run. */
   paymentsInFlight: (number | null)[];
 }
 
@@ -78,17 +81,14 @@ export function dashboardSeries(samples: readonly MetricSample[], now: number, b
   return {
     bucketSeconds,
     bucketStarts: buckets.map((_, index) => new Date(firstStart + index * width).toISOString()),
-    successRatePercent: each((bucket) =>
-      ratioPercent(
-        bucket.total(Metric.PaymentSucceeded),
-        ENDED.reduce((sum, name) => sum + bucket.total(name), 0),
-      ),
-    ),
+    successRatePercent: each((bucket) => ratioPercent(bucket.total(Metric.PaymentSucceeded), bucket.ended())),
+    paymentsSucceeded: each((bucket) => bucket.total(Metric.PaymentSucceeded)),
+    paymentsEnded: each((bucket) => bucket.ended()),
     callbackLatencyP50Ms: each((bucket) => percentile(bucket.sortedValues(Metric.CallbackLatency), 50)),
     callbackLatencyP99Ms: each((bucket) => percentile(bucket.sortedValues(Metric.CallbackLatency), 99)),
     signatureFailures: each((bucket) => bucket.total(Metric.SignatureFailure)),
     timeouts: each((bucket) => bucket.total(Metric.PaymentExpired)),
-    paymentsInFlight: each((bucket) => bucket.last(Metric.PaymentsInFlight)),
+    paymentsInFlight: each((bucket) => bucket.max(Metric.PaymentsInFlight)),
   };
 }
 
@@ -100,15 +100,19 @@ class BucketReader {
     return this.named(name).reduce((sum, sample) => sum + sample.value, 0);
   }
 
+  ended(): number {
+    return ENDED.reduce((sum, name) => sum + this.total(name), 0);
+  }
+
   sortedValues(name: MetricName): number[] {
     return this.named(name)
       .map((sample) => sample.value)
       .sort((a, b) => a - b);
   }
 
-  /** A gauge's latest reading; samples arrive in time order. */
-  last(name: MetricName): number | null {
-    return this.named(name).at(-1)?.value ?? null;
+  max(name: MetricName): number | null {
+    const values = this.sortedValues(name);
+    return values.length ? values.at(-1)! : null;
   }
 
   private named(name: MetricName): MetricSample[] {

@@ -215,10 +215,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (url.pathname === '/_local/dashboard.json') {
         const bucket = parseBucketSeconds(url.searchParams.get('bucket'));
         if (!bucket.ok) return send(400, JSON.stringify({ error: { code: 'VALIDATION_FAILED', message: bucket.message } }));
-        return send(
-          200,
-          JSON.stringify(await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth, bucketSeconds: bucket.bucketSeconds })),
-        );
+        const figures = await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth, bucketSeconds: bucket.bucketSeconds });
+        return send(200, JSON.stringify(figures));
       }
       if (url.pathname === '/_local/events') return send(200, JSON.stringify({ events: bus.published }));
       if (url.pathname === '/_local/dlq/replay' && request.method === 'POST') {

@@ -52,6 +52,9 @@ describe('dashboardSeries', () => {
     const rates = dashboardSeries(metrics.samples, NOW, 60).successRatePercent;
     expect([minutesAgo(rates, 3), minutesAgo(rates, 2), minutesAgo(rates, 1), minutesAgo(rates, 0)]).toEqual([66.7, null, 0, 100]);
     expect(rates.filter((rate) => rate !== null)).toHaveLength(3);
+    const series = dashboardSeries(metrics.samples, NOW, 60);
+    expect([minutesAgo(series.paymentsSucceeded, 3), minutesAgo(series.paymentsEnded, 3)]).toEqual([2, 3]);
+    expect([series.paymentsSucceeded.reduce((a, b) => a + b), series.paymentsEnded.reduce((a, b) => a + b)]).toEqual([3, 6]);
   });
 
   it('gives the callback latency p50 and p99 of each bucket by nearest rank', () => {
@@ -86,14 +89,15 @@ describe('dashboardSeries', () => {
     expect(minutesAgo(series.timeouts, 3)).toBe(0);
   });
 
-  it("plots the sweeper's payments-in-flight gauge: its last reading in a bucket, nothing where it did not run", () => {
+  it("plots the sweeper's payments-in-flight gauge: its highest reading in a bucket, nothing where it did not run", () => {
     const { metrics, when } = recorder();
-    when(5, (m) => m.observe(Metric.PaymentsInFlight, 7, 'Count'));
-    when(4.9, (m) => m.observe(Metric.PaymentsInFlight, 4, 'Count'));
+    when(5, (m) => m.observe(Metric.PaymentsInFlight, 4, 'Count'));
+    when(4.9, (m) => m.observe(Metric.PaymentsInFlight, 7, 'Count'));
+    when(4.8, (m) => m.observe(Metric.PaymentsInFlight, 5, 'Count'));
     when(1, (m) => m.observe(Metric.PaymentsInFlight, 0, 'Count'));
 
     const inFlight = dashboardSeries(metrics.samples, NOW, 60).paymentsInFlight;
-    expect([minutesAgo(inFlight, 5), minutesAgo(inFlight, 3), minutesAgo(inFlight, 1)]).toEqual([4, null, 0]);
+    expect([minutesAgo(inFlight, 5), minutesAgo(inFlight, 3), minutesAgo(inFlight, 1)]).toEqual([7, null, 0]);
   });
 
   it('leaves out samples older than the window, and buckets by the width asked for', () => {
