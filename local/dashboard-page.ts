@@ -54,10 +54,14 @@ const lastValue = (values) => { for (let i = values.length - 1; i >= 0; i--) if 
 const clock = (iso, bucketSeconds) => bucketSeconds >= 3600 ? String(iso).slice(5, 16).replace('T', ' ') : String(iso).slice(11, 19);
 const num = (v) => String(Number(v));
 const withUnit = (v, unit) => v === null ? '–' : num(v) + (unit === '%' ? '%' : unit ? ' ' + unit : '');
-/** Gaps (buckets without a value) are bridged; every value is a dot whose title (a hover tooltip) says when, what and of what. */
+/**
+ * Gaps (buckets without a value) are bridged; every value is a dot whose title (a hover tooltip)
+ * says when, what and of what. A sparse series (a count) draws its line through zeros but dots only what happened.
+ */
 function seriesPath(spec, s, x, y) {
-  const points = s.values.map((v, i) => v === null ? null : { x: x(i), y: y(v), label: clock(spec.starts[i], spec.bucketSeconds) + ' ' + s.name + ': ' + withUnit(v, spec.unit) + (s.note ? ' (' + s.note(i) + ')' : '') }).filter(Boolean);
-  const line = points.length > 1 ? '<path class="series" d="M' + points.map((p) => p.x.toFixed(1) + ' ' + p.y.toFixed(1)).join(' L') + '"/>' : '';
+  const points = s.values.map((v, i) => v === null || (s.sparse && v === 0) ? null : { x: x(i), y: y(v), label: clock(spec.starts[i], spec.bucketSeconds) + ' ' + s.name + ': ' + withUnit(v, spec.unit) + (s.note ? ' (' + s.note(i) + ')' : '') }).filter(Boolean);
+  const linePoints = s.values.map((v, i) => v === null ? null : x(i).toFixed(1) + ' ' + y(v).toFixed(1)).filter(Boolean);
+  const line = linePoints.length > 1 ? '<path class="series" d="M' + linePoints.join(' L') + '"/>' : '';
   const dots = points.map((p) => '<circle class="point" r="2.5" cx="' + p.x.toFixed(1) + '" cy="' + p.y.toFixed(1) + '"><title>' + esc(p.label) + '</title></circle>').join('');
   return { line, dots, count: points.length };
 }
@@ -85,6 +89,7 @@ function chart(spec) {
   return '<svg class="chart" role="img" viewBox="0 0 ' + W + ' ' + H + '" aria-labelledby="' + id + '-title" aria-describedby="' + id + '-desc">' +
     '<title id="' + id + '-title">' + esc(title) + '</title><desc id="' + id + '-desc">' + esc(desc) + '</desc>' + axes.svg +
     drawn.map((s) => '<g class="plotted" data-series="' + esc(s.name) + '" stroke="' + esc(s.color) + '" fill="' + esc(s.color) + '">' + s.line + s.dots + '</g>').join('') +
+    (values.length ? '' : '<text class="no-data" x="' + ((L + W - R) / 2) + '" y="' + ((T + H - B) / 2) + '" text-anchor="middle">nothing recorded in this window</text>') +
     '<text class="latest" x="' + (W - R) + '" y="' + (T - 8) + '" text-anchor="end">latest ' + esc(latestText) + '</text></svg>';
 }`;
 
@@ -105,8 +110,8 @@ function drawFigures(f) {
   document.getElementById('window').textContent = 'last ' + s.bucketStarts.length + ' buckets of ' + s.bucketSeconds + ' s';
   set('chart-success', chart({ ...base, id: 'chart-success-svg', title: 'Payment success rate', axisTitle: 'succeeded / ended', unit: '%', fixedMax: 100, series: [{ name: 'success rate', values: s.successRatePercent, color: '#15803d', note: (i) => s.paymentsSucceeded[i] + ' of ' + s.paymentsEnded[i] + ' ended' }] }));
   set('chart-latency', chart({ ...base, id: 'chart-latency-svg', title: 'Callback latency', axisTitle: 'latency', unit: 'ms', series: [{ name: 'p50', values: s.callbackLatencyP50Ms, color: '#2563eb' }, { name: 'p99', values: s.callbackLatencyP99Ms, color: '#7c3aed' }] }));
-  set('chart-sigfail', chart({ ...base, id: 'chart-sigfail-svg', title: 'Signature failures', axisTitle: 'refused callbacks', integer: true, series: [{ name: 'signature failures', values: s.signatureFailures, color: '#b91c1c' }] }));
-  set('chart-timeout', chart({ ...base, id: 'chart-timeout-svg', title: 'Timeouts', axisTitle: 'expired payments', integer: true, series: [{ name: 'timeouts', values: s.timeouts, color: '#b45309' }] }));
+  set('chart-sigfail', chart({ ...base, id: 'chart-sigfail-svg', title: 'Signature failures', axisTitle: 'refused callbacks', integer: true, series: [{ name: 'signature failures', values: s.signatureFailures, sparse: true, color: '#b91c1c' }] }));
+  set('chart-timeout', chart({ ...base, id: 'chart-timeout-svg', title: 'Timeouts', axisTitle: 'expired payments', integer: true, series: [{ name: 'timeouts', values: s.timeouts, sparse: true, color: '#b45309' }] }));
   set('chart-inflight', chart({ ...base, id: 'chart-inflight-svg', title: 'Payments in flight', axisTitle: "sweeper's gauge", integer: true, series: [{ name: 'in flight', values: s.paymentsInFlight, color: '#0f766e' }] }));
 }
 function chip(label, value, bad) { return '<span class="chip' + (bad && value > 0 ? ' warn' : '') + '">' + esc(label) + ': ' + esc(num(value)) + '</span>'; }
@@ -127,6 +132,11 @@ function drawRecent(f) {
 
 /** The reconciliation panel: one block per provider, its differences with the open ones first and marked. */
 const RECONCILIATION_SCRIPT = `
+const NOT_COMPARED = {
+  bill_not_ready: 'Not compared: the bill is not published yet; asked again on the next run.',
+  bill_missing: 'Not compared: the bill was still missing at the cut-off.',
+  failed: 'Not compared: the bill could not be fetched or read; retried on the next run.',
+};
 const side = (s) => !s ? '–' : esc(s.status || '') + (s.amountYuan ? ' ' + yuan(s.amountYuan) : '');
 function differenceRow(d) {
   const ids = [d.paymentId, d.refundId].filter(Boolean).map((id) => '<code>' + esc(id) + '</code>').join('<br>') + (d.providerTransactionId ? '<br><span class="muted">' + esc(d.providerTransactionId) + '</span>' : '');
@@ -136,7 +146,8 @@ function differenceRow(d) {
 function reconciliationBlock(r) {
   const stat = (label, value) => '<div><dt>' + esc(label) + '</dt><dd>' + esc(num(value)) + '</dd></div>';
   const rows = [...r.differences].sort((a, b) => Number(a.healed) - Number(b.healed)).map(differenceRow).join('');
-  const table = r.differences.length ? '<table class="differences"><thead><tr><th>Difference</th><th>Payment / refund</th><th class="amount">Ours</th><th class="amount">Theirs</th><th>State</th></tr></thead><tbody>' + rows + '</tbody></table>' : '<p class="muted">Bill and ledger agree: no differences.</p>';
+  const table = r.differences.length ? '<table class="differences"><thead><tr><th>Difference</th><th>Payment / refund</th><th class="amount">Ours</th><th class="amount">Theirs</th><th>State</th></tr></thead><tbody>' + rows + '</tbody></table>'
+    : '<p class="muted">' + esc(NOT_COMPARED[r.status] || 'Bill and ledger agree: no differences.') + '</p>';
   return '<article class="recon" data-provider="' + esc(r.provider) + '"><h3>' + esc(PROVIDERS[r.provider] || r.provider) + ' · ' + esc(r.date) + ' <span class="status status-' + esc(r.status) + '">' + esc(r.status.replace(/_/g, ' ')) + '</span>' +
     (r.open ? ' <span class="chip warn">' + esc(num(r.open)) + ' open</span>' : '') + ' <span class="muted">ran ' + esc(r.ranAt) + '</span></h3>' +
     (r.detail ? '<p class="warn">' + esc(r.detail) + '</p>' : '') +

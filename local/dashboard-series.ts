@@ -11,9 +11,10 @@ import { Metric, type MetricName } from '../shared/core/metric-names';
 export const SERIES_BUCKETS = 60;
 /**
  * Bucket widths the adaptive choice picks from, in seconds: the smallest one whose 60 buckets
- * cover everything recorded, so a two-minute local run shows 5 s buckets and a long one minutes.
+ * cover everything recorded, so a run of half a minute shows 1 s buckets, one of a few minutes
+ * 5 s buckets, and a day-long one hours.
  */
-export const BUCKET_LADDER_SECONDS = [5, 10, 30, 60, 300, 900, 3600] as const;
+export const BUCKET_LADDER_SECONDS = [1, 2, 5, 10, 30, 60, 300, 900, 3600] as const;
 export const MAX_BUCKET_SECONDS = 86_400;
 
 const ENDED = [Metric.PaymentSucceeded, Metric.PaymentFailed, Metric.PaymentCancelled, Metric.PaymentExpired] as const;

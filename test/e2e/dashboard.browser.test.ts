@@ -340,6 +340,7 @@ describe.skipIf(!hasChromium)(`the reconciliation panel renders a fixed dashboar
     const bank = page.locator('article.recon[data-provider="bank"]');
     expect(await bank.locator('.status').innerText()).toBe('failed');
     expect(await bank.locator('p.warn').innerText()).toBe('bill download timed out <script>window.injected=2</script>');
+    expect(await bank.innerText()).toContain('Not compared: the bill could not be fetched or read; retried on the next run.');
 
     // What came from data stayed text: no element was made of it, no script of it ran.
     expect(await page.locator('#reconciliation img, #reconciliation script').count()).toBe(0);

@@ -114,12 +114,14 @@ describe('dashboardSeries', () => {
 });
 
 describe('the bucket width', () => {
-  it('adapts to how long the run has recorded: 5 s for a short run, minutes for a long one, an hour at most', () => {
+  it('adapts to how long the run has recorded: 1 s for a fresh run, minutes for a long one, an hour at most', () => {
     const span = (minutes: number) =>
       adaptiveBucketSeconds([{ name: Metric.PaymentsCreated, value: 1, unit: 'Count', dimensions: {}, at: NOW - minutes * MINUTE }], NOW);
-    expect(adaptiveBucketSeconds([], NOW)).toBe(5);
-    expect([span(2), span(4.9), span(6), span(45), span(90), span(600), span(24 * 60), span(7 * 24 * 60)]).toEqual([5, 5, 10, 60, 300, 900, 3600, 3600]);
-    expect(dashboardSeries([], NOW).bucketSeconds).toBe(5);
+    expect(adaptiveBucketSeconds([], NOW)).toBe(1);
+    expect([span(0.5), span(1.5), span(2), span(4.9), span(6), span(45), span(90), span(600), span(24 * 60), span(7 * 24 * 60)]).toEqual([
+      1, 2, 5, 5, 10, 60, 300, 900, 3600, 3600,
+    ]);
+    expect(dashboardSeries([], NOW).bucketSeconds).toBe(1);
   });
 
   it('reads ?bucket= as whole seconds in 1..86400, absent meaning adaptive', () => {
