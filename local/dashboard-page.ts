@@ -153,7 +153,8 @@ function reconciliationBlock(r) {
     (r.detail ? '<p class="warn">' + esc(r.detail) + '</p>' : '') +
     '<dl class="stats">' + stat('Bill rows', r.billRows) + stat('Matched', r.matched) + stat('Healed', r.healed) + stat('Carried', r.carried) + '</dl>' + table + '</article>';
 }
-function drawReconciliation(list) {
+function drawReconciliation(list, error) {
+  if (error) return set('reconciliation-body', '<p class="warn" id="reconciliation-error">' + esc(error) + '</p>');
   set('reconciliation-body', list.length ? list.map(reconciliationBlock).join('') : '<p class="empty" id="no-reconciliation">No reconciliation has run yet — <code>npm run reconcile -- --date YYYY-MM-DD</code></p>');
 }`;
 
@@ -166,7 +167,7 @@ const bucket = new URLSearchParams(location.search).get('bucket');
 for (const a of document.querySelectorAll('nav a')) if ((new URL(a.href).searchParams.get('bucket') || null) === bucket) a.className = 'current';
 async function refresh() {
   const f = await (await fetch('/_local/dashboard.json' + (bucket ? '?bucket=' + encodeURIComponent(bucket) : ''))).json();
-  drawFigures(f); drawRefunds(f.refunds); drawOperations(f); drawReconciliation(f.reconciliation); drawRecent(f);
+  drawFigures(f); drawRefunds(f.refunds); drawOperations(f); drawReconciliation(f.reconciliation, f.reconciliationError); drawRecent(f);
   document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
 }
 const poll = () => refresh().catch((error) => { document.getElementById('updated').textContent = 'update failed: ' + error; });

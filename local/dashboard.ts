@@ -57,7 +57,7 @@ export async function dashboardFigures(input: DashboardInput) {
       duplicatePayments: metrics.total(Metric.DuplicatePayment),
     },
     refunds: await refundFigures(input, now),
-    reconciliation: reconciliationView((await input.latestReconciliations?.()) ?? []),
+    ...(await latestReconciliations(input)),
     deadLetterDepth: await input.deadLetterDepth(),
     recentPayments: await recentPayments(bus, repo),
     recentEvents: bus.published
@@ -102,6 +102,17 @@ async function recentPayments(bus: RecordingEventBus, repo: Repository) {
     logs: payment.logs,
   }));
 }
+
+/** A store that cannot be read leaves the panel saying so; the rest of the dashboard still shows. */
+async function latestReconciliations(input: DashboardInput): Promise<{ reconciliation: ReconciliationView[]; reconciliationError?: string }> {
+  try {
+    return { reconciliation: reconciliationView((await input.latestReconciliations?.()) ?? []) };
+  } catch (error) {
+    return { reconciliation: [], reconciliationError: `the reconciliation store could not be read: ${String(error)}` };
+  }
+}
+
+export type ReconciliationView = ReturnType<typeof reconciliationView>[number];
 
 const sideInYuan = (side: DifferenceSide | undefined) => side && { ...side, amountYuan: yuan(side.amount) };
 

@@ -299,11 +299,12 @@ describe.skipIf(!hasChromium)(`the reconciliation panel renders a fixed dashboar
   const chromium = useChromium();
   let server: Server;
   let baseUrl: string;
+  let served: DashboardFigures = FIGURES;
 
   beforeAll(async () => {
     server = createServer((request, response) => {
       if (request.url === '/_local/dashboard') response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(DASHBOARD_HTML);
-      else if (request.url === '/_local/dashboard.json') response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(FIGURES));
+      else if (request.url === '/_local/dashboard.json') response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(served));
       else response.writeHead(404).end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -346,6 +347,16 @@ describe.skipIf(!hasChromium)(`the reconciliation panel renders a fixed dashboar
     expect(await page.locator('#reconciliation img, #reconciliation script').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as { injected?: number }).injected)).toBeUndefined();
     await page.screenshot({ path: path.join(RESULTS_DIR, 'dashboard-reconciliation.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it('says when the reconciliation store could not be read', async () => {
+    served = { ...FIGURES, reconciliation: [], reconciliationError: 'the reconciliation store could not be read: <b>boom</b>' };
+    const { page, errors } = await chromium.openPage(`${baseUrl}/_local/dashboard`);
+    const failed = page.locator('#reconciliation-error');
+    await failed.waitFor({ timeout: 10_000 });
+    expect(await failed.innerText()).toBe('the reconciliation store could not be read: <b>boom</b>');
+    expect(await page.locator('#no-reconciliation, #reconciliation article').count()).toBe(0);
     expect(errors).toEqual([]);
   });
 });
