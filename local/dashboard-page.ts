@@ -148,7 +148,7 @@ function reconciliationBlock(r) {
   const rows = [...r.differences].sort((a, b) => Number(a.healed) - Number(b.healed)).map(differenceRow).join('');
   const table = r.differences.length ? '<table class="differences"><thead><tr><th>Difference</th><th>Payment / refund</th><th class="amount">Ours</th><th class="amount">Theirs</th><th>State</th></tr></thead><tbody>' + rows + '</tbody></table>'
     : '<p class="muted">' + esc(NOT_COMPARED[r.status] || 'Bill and ledger agree: no differences.') + '</p>';
-  return '<article class="recon" data-provider="' + esc(r.provider) + '"><h3>' + esc(PROVIDERS[r.provider] || r.provider) + ' · ' + esc(r.date) + ' <span class="status status-' + esc(r.status) + '">' + esc(r.status.replace(/_/g, ' ')) + '</span>' +
+  return '<article class="recon" data-provider="' + esc(r.provider) + '"><h3>' + esc(PROVIDERS[r.provider] || r.provider) + ' · ' + esc(r.date) + ' <span class="status status-' + esc(r.status) + '">' + esc(String(r.status).replace(/_/g, ' ')) + '</span>' +
     (r.open ? ' <span class="chip warn">' + esc(num(r.open)) + ' open</span>' : '') + ' <span class="muted">ran ' + esc(r.ranAt) + '</span></h3>' +
     (r.detail ? '<p class="warn">' + esc(r.detail) + '</p>' : '') +
     '<dl class="stats">' + stat('Bill rows', r.billRows) + stat('Matched', r.matched) + stat('Healed', r.healed) + stat('Carried', r.carried) + '</dl>' + table + '</article>';
@@ -166,9 +166,11 @@ const MAIN_SCRIPT = `
 const bucket = new URLSearchParams(location.search).get('bucket');
 for (const a of document.querySelectorAll('nav a')) if ((new URL(a.href).searchParams.get('bucket') || null) === bucket) a.className = 'current';
 async function refresh() {
-  const f = await (await fetch('/_local/dashboard.json' + (bucket ? '?bucket=' + encodeURIComponent(bucket) : ''))).json();
+  const response = await fetch('/_local/dashboard.json' + (bucket ? '?bucket=' + encodeURIComponent(bucket) : ''));
+  const f = await response.json();
+  if (!response.ok) throw new Error((f.error && f.error.message) || 'HTTP ' + response.status);
   drawFigures(f); drawRefunds(f.refunds); drawOperations(f); drawReconciliation(f.reconciliation, f.reconciliationError); drawRecent(f);
-  document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+  document.getElementById('updated').textContent = 'updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
 }
 const poll = () => refresh().catch((error) => { document.getElementById('updated').textContent = 'update failed: ' + error; });
 poll(); setInterval(poll, 2000);`;

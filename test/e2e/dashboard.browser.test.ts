@@ -206,6 +206,8 @@ describe.skipIf(!hasChromium)(`the local dashboard after real traffic, in ${CHRO
     const { page } = await chromium.openPage(`${env.runtime.baseUrl}/_local/dashboard?bucket=3600`);
     await page.locator('#window', { hasText: 'last 60 buckets of 3600 s' }).waitFor({ timeout: 10_000 });
     expect(await page.locator('nav a.current').textContent()).toBe('1 h');
+    const { page: refusedPage } = await chromium.openPage(`${env.runtime.baseUrl}/_local/dashboard?bucket=0.5`);
+    await refusedPage.locator('#updated', { hasText: 'update failed: Error: bucket must be whole seconds in 1..86400' }).waitFor({ timeout: 10_000 });
     const refused = await fetch(`${env.runtime.baseUrl}/_local/dashboard.json?bucket=0.5`);
     expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([400, 'VALIDATION_FAILED']);
   });
