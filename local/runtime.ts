@@ -19,6 +19,7 @@ import { localWiring, type Wiring } from '../shared/http/handler';
 import { ADMIN_SCOPE, BACKGROUND_FUNCTIONS } from '../shared/http/routes';
 import { MalformedPathError, matchRoute, toApiGatewayEvent } from './api-gateway';
 import { DASHBOARD_HTML, dashboardFigures } from './dashboard';
+import { parseBucketSeconds } from './dashboard-series';
 import { type DevIssuer, loadOrCreateDevIssuer } from './dev-jwt';
 import { authorizerSettings, jwtAuthorizer } from './jwt-authorizer';
 import { createTable, dynamoClient, type DynamoEmulator, startDynamoEmulator } from './dynamodb-emulator';
@@ -222,8 +223,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (url.pathname === '/.well-known/openid-configuration') return send(200, JSON.stringify(devIssuer.openidConfiguration()));
       if (url.pathname === '/.well-known/jwks.json') return send(200, JSON.stringify(devIssuer.jwks));
       if (url.pathname === '/_local/dashboard') return send(200, DASHBOARD_HTML, { 'content-type': 'text/html; charset=utf-8' });
-      if (url.pathname === '/_local/dashboard.json')
-        return send(200, JSON.stringify(await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth })));
+      if (url.pathname === '/_local/dashboard.json') {
+        const bucket = parseBucketSeconds(url.searchParams.get('bucket'));
+        if (!bucket.ok) return send(400, JSON.stringify({ error: { code: 'VALIDATION_FAILED', message: bucket.message } }));
+        const figures = await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth, bucketSeconds: bucket.bucketSeconds });
+        return send(200, JSON.stringify(figures));
+      }
       if (url.pathname === '/_local/events') return send(200, JSON.stringify({ events: bus.published }));
       if (url.pathname === '/_local/reconcile' && request.method === 'POST') {
         // What the daily schedule does in AWS, for one day on demand (npm run reconcile).
