@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
+import { BUNDLE_ALIASES } from '../cdk/bundle-aliases';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
@@ -24,6 +25,8 @@ export const CDK_BUNDLING: BuildOptions = {
   mainFields: ['module', 'main'],
   minify: true,
   external: [],
+  alias: { ...BUNDLE_ALIASES },
+  absWorkingDir: ROOT,
   banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   logLevel: 'silent',
 };
