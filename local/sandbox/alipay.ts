@@ -1,7 +1,9 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import * as z from 'zod';
+import { businessDateOf, businessDayWindow, isBusinessDate } from '../../shared/domain/bill';
 import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../../shared/domain/money';
 import {
+  ALIPAY_BILL_NOT_EXIST,
   ALIPAY_CODE_BUSINESS_FAILED,
   ALIPAY_CODE_INVALID_ARGUMENTS,
   ALIPAY_CODE_SUCCESS,
@@ -9,6 +11,7 @@ import {
   alipayResponseNodeName,
   fromAlipayTime,
   toAlipayTime,
+  type AlipayBillUrlQueryResponse,
   type AlipayNotification,
   type AlipayPayBizContent,
   type AlipayRefundQueryResponse,
@@ -19,7 +22,17 @@ import {
   type AlipayTradeStatus,
 } from '../../shared/providers/alipay';
 import type { AlipayConfig } from '../../shared/providers/config';
-import type { CheckoutStore, OutboundCallback, ProviderSimulator, RefundRefusal, SandboxCheckout, SandboxRefund, SandboxResponse } from './types';
+import { alipayBillZip, type AlipayBillLine } from './alipay-bill';
+import type {
+  CheckoutStore,
+  OutboundCallback,
+  ProviderSimulator,
+  RefundRefusal,
+  SandboxCheckout,
+  SandboxRefund,
+  SandboxRequest,
+  SandboxResponse,
+} from './types';
 
 /**
  * The Alipay OpenAPI gateway, from Alipay's side. Signing and verifying are written here
@@ -31,6 +44,10 @@ import type { CheckoutStore, OutboundCallback, ProviderSimulator, RefundRefusal,
  * moved (SANDBOX_REFUND_OUTCOME succeed / silent), refuses with ACQ.SELLER_BALANCE_NOT_ENOUGH (fail),
  * or answers fund_change N and never finishes (abnormal: Alipay has no such state, the refund just
  * stays unfinished). A finished refund is notified as a trade_status_sync carrying refund fields.
+ *
+ * Bills: alipay.data.dataservice.bill.downloadurl.query answers a bill_download_url on this
+ * simulator, valid 30 seconds, for any Beijing day up to today (at once: no waiting for the next
+ * morning), isp.bill_not_exist for a later day or a day with nothing to bill.
  */
 
 /** What Alipay holds: the merchant's app public key (checks our requests) and its own private
@@ -145,7 +162,21 @@ const RefundQueryBizContentSchema = TradeRefSchema.extend({
   query_options: z.array(z.string()).optional(),
 });
 
-const API_METHODS = new Set(['alipay.trade.query', 'alipay.trade.close', 'alipay.trade.refund', 'alipay.trade.fastpay.refund.query']);
+const BILL_URL_METHOD = 'alipay.data.dataservice.bill.downloadurl.query';
+const API_METHODS = new Set(['alipay.trade.query', 'alipay.trade.close', 'alipay.trade.refund', 'alipay.trade.fastpay.refund.query', BILL_URL_METHOD]);
+
+const BillUrlQueryBizContentSchema = z.object({ bill_type: z.literal('trade'), bill_date: z.string().refine(isBusinessDate) });
+const BILL_DOWNLOAD_PATH = '/downloadBillFile.resource';
+const BILL_URL_TTL_MS = 30_000;
+
+/**
+ * The simulator's own absolute address (`<public base>/sandbox/alipay`), read off the store's
+ * checkout page URL (`<public base>/sandbox/checkout/<id>`): the sandbox serves both, and
+ * bill_download_url must be absolute.
+ */
+function simulatorBase(store: CheckoutStore): string {
+  return new URL('../alipay', store.checkoutUrl('_')).href;
+}
 
 const REFUND_REFUSALS: Readonly<Record<RefundRefusal, [string, string]>> = {
   not_found: ['ACQ.TRADE_NOT_EXIST', 'trade does not exist'],
@@ -330,7 +361,66 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     };
   }
 
+  /** Download tokens of the bill URLs handed out: each serves the ZIP built when it was asked for. */
+  const billDownloads = new Map<string, { zip: Buffer; expiresAt: number }>();
+
+  /**
+   * The day's lines: its paid trades and the refunds that moved money in it (Alipay bills no
+   * unfinished refund). A console refund has no out_request_no; the refund's sandbox key stands in
+   * as Alipay's own batch number, the number the merchant then sees for it.
+   */
+  function billLines(store: CheckoutStore, from: Date, to: Date): AlipayBillLine[] {
+    const { payments, refunds } = store.activity('alipay', from, to);
+    const trades = payments.map((checkout): AlipayBillLine => {
+      const paidAt = new Date(checkout.paidAt ?? 0);
+      const common = { tradeNo: tradeNo(checkout), outTradeNo: checkout.paymentId, subject: checkout.description };
+      return { ...common, businessType: '交易', createdAt: paidAt, finishedAt: paidAt, amount: checkout.amount, refundBatchNo: '' };
+    });
+    const refundLines = refunds.flatMap((refund): AlipayBillLine[] => {
+      const checkout = alipayCheckout(store, refund.paymentId);
+      if (!checkout || refund.state !== 'succeeded') return [];
+      const refundedAt = new Date(refund.settledAt ?? refund.createdAt);
+      return [
+        {
+          tradeNo: tradeNo(checkout),
+          outTradeNo: checkout.paymentId,
+          subject: checkout.description,
+          businessType: '退款',
+          createdAt: new Date(refund.createdAt),
+          finishedAt: refundedAt,
+          amount: -refund.amount,
+          refundBatchNo: refund.refundId ?? refund.key,
+        },
+      ];
+    });
+    return [...trades, ...refundLines].sort((a, b) => a.finishedAt.getTime() - b.finishedAt.getTime());
+  }
+
+  function billUrl(params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): AlipayBillUrlQueryResponse {
+    const biz = parseBizContent(params, BillUrlQueryBizContentSchema);
+    if (!biz) return invalidArguments('isv.invalid-arguments', 'bill_type must be trade and bill_date yyyy-MM-dd');
+    const notExist = businessFailed(ALIPAY_BILL_NOT_EXIST, 'bill does not exist');
+    if (biz.bill_date > businessDateOf(now)) return notExist;
+    const { start, end } = businessDayWindow(biz.bill_date);
+    const lines = billLines(store, start, end);
+    if (lines.length === 0) return notExist;
+    for (const [token, download] of billDownloads) if (download.expiresAt <= now.getTime()) billDownloads.delete(token);
+    const token = randomBytes(16).toString('hex');
+    billDownloads.set(token, { zip: alipayBillZip(keys.sellerId ?? keys.appId, biz.bill_date, lines, now), expiresAt: now.getTime() + BILL_URL_TTL_MS });
+    return { code: ALIPAY_CODE_SUCCESS, msg: 'Success', bill_download_url: `${simulatorBase(store)}${BILL_DOWNLOAD_PATH}?token=${token}` };
+  }
+
+  /** A plain GET of bill_download_url; an unknown or expired token is a 404. */
+  function downloadBill(request: SandboxRequest, now: Date): SandboxResponse {
+    const download = billDownloads.get(request.query.get('token') ?? '');
+    if (request.method !== 'GET' || !download || download.expiresAt <= now.getTime()) {
+      return { statusCode: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'the bill link is invalid or has expired' };
+    }
+    return { statusCode: 200, headers: { 'content-type': 'application/zip' }, body: '', bytes: download.zip };
+  }
+
   function answerFor(method: string, params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): AlipayResponseNode {
+    if (method === BILL_URL_METHOD) return billUrl(params, store, now);
     if (method === 'alipay.trade.refund') return refundTrade(params, store, now);
     if (method === 'alipay.trade.fastpay.refund.query') return queryRefund(params, store);
     const ref = parseBizContent(params, TradeRefSchema);
@@ -403,6 +493,7 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
   return {
     name: 'alipay',
     handle: async (request, store, now) => {
+      if (request.path === BILL_DOWNLOAD_PATH) return downloadBill(request, now);
       if (!GATEWAY_PATHS.has(request.path)) return textError(404, invalidArguments('isv.invalid-path', 'not the gateway'));
       const params = uniqueParams(request.method === 'GET' ? request.query : new URLSearchParams(request.body));
       if (!params) return textError(400, invalidArguments('isv.duplicate-parameter', 'a parameter appears more than once'));

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { businessDateOf, businessDayWindow, isBusinessDate } from '../../shared/domain/bill';
 import { CURRENCY, isFen } from '../../shared/domain/money';
 import type { BankCallbackBody, BankRefund, BankRefundEvent, BankRefundStatus, BankStatus } from '../../shared/providers/bank';
 import type { BankConfig } from '../../shared/providers/config';
@@ -22,6 +23,10 @@ import type {
  * and the refund ends shortly after (SANDBOX_REFUND_OUTCOME: succeeded, failed or requires_action)
  * with its refund.* webhook; GET /refunds/{refund_id}. Requests are checked against the
  * merchant's signing secret; answers are signed like webhooks.
+ *
+ * Settlement report: GET /settlement-reports/{YYYY-MM-DD}, signed like the refund requests,
+ * answers the day's CSV (its bytes signed like every answer) from the store's activity at once,
+ * an empty report for a quiet day, and `409 report_not_ready` for a day after today.
  */
 
 /** What the bank holds: the webhook secrets it signs callbacks with (the first one is current)
@@ -34,6 +39,8 @@ export interface BankSandboxKeys {
 const PAY_PATHS = new Set(['/pay', '/']);
 /** The refund API below the gateway URL (`/pay` in the generated config); the signed path starts at `/refunds`. */
 const REFUNDS_PATH = /^(?:\/pay)?(\/refunds(?:\/([^/]+))?)$/;
+/** The settlement report below the gateway URL; the signed path starts at `/settlement-reports`. */
+const REPORT_PATH = /^(?:\/pay)?(\/settlement-reports\/([^/]*))$/;
 const TOLERANCE_SECONDS = 300;
 const REQUIRED_PAY_PARAMS = ['payment_id', 'amount', 'currency', 'expires_at', 'return_url', 'notify_url'] as const;
 
@@ -205,6 +212,74 @@ function refundApi(keys: BankSandboxKeys, request: SandboxRequest, store: Checko
   return sign(200, refundOf(checkout, opened.refund), now);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Settlement report
+// ---------------------------------------------------------------------------------------------
+
+const REPORT_HEADER = ['record_type', 'transaction_id', 'merchant_reference', 'refund_id', 'bank_refund_id', 'amount', 'currency', 'status', 'booked_at'];
+
+/** RFC 4180: a field holding a comma, a quote or a line break goes in quotes, its quotes doubled. */
+function csvLine(fields: readonly string[]): string {
+  return fields.map((field) => (/[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field)).join(',');
+}
+
+/** The bank books in Beijing time: `2026-11-27T18:30:00+08:00`, to the second. */
+function beijingTime(iso: string): string {
+  return `${new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 19)}+08:00`;
+}
+
+/** The day's report: header, one line per payment and per refund (oldest first), `#totals` trailer, CRLF line ends. */
+function reportCsv(date: string, store: CheckoutStore): string {
+  const { start, end } = businessDayWindow(date);
+  const { payments, refunds } = store.activity('bank', start, end);
+  const paymentLines = payments.map((checkout) => [
+    'payment',
+    checkout.transactionId ?? '',
+    checkout.paymentId,
+    '',
+    '',
+    String(checkout.amount),
+    checkout.currency,
+    'succeeded',
+    beijingTime(checkout.paidAt ?? ''),
+  ]);
+  const refundLines = refunds.map((refund) => {
+    const checkout = bankCheckout(store, refund.paymentId);
+    return [
+      'refund',
+      checkout?.transactionId ?? '',
+      refund.paymentId,
+      refund.refundId ?? refund.key,
+      refund.key,
+      String(refund.amount),
+      checkout?.currency ?? CURRENCY,
+      REFUND_STATUS[refund.state],
+      beijingTime(refund.settledAt ?? refund.createdAt),
+    ];
+  });
+  const sum = (items: readonly { amount: number }[]) => String(items.reduce((total, item) => total + item.amount, 0));
+  const trailer = [
+    '#totals',
+    `report_date=${date}`,
+    `payment_count=${payments.length}`,
+    `payment_amount=${sum(payments)}`,
+    `refund_count=${refunds.length}`,
+    `refund_amount=${sum(refunds)}`,
+  ];
+  return [REPORT_HEADER, ...paymentLines, ...refundLines, trailer].map((fields) => `${csvLine(fields)}\r\n`).join('');
+}
+
+function settlementReport(keys: BankSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date, sign: SignedAnswers): SandboxResponse {
+  // The date is taken as it stands, undecoded: anything percent-encoded is simply not a date.
+  const [, signedPath = '', date = ''] = REPORT_PATH.exec(request.path) ?? [];
+  const fail = (statusCode: number, code: string, message: string) => sign.json(statusCode, { error: { code, message } }, now);
+  if (!requestSigned(keys, request, signedPath, now)) return fail(401, 'invalid_signature', 'Bank-Signature does not verify with the signing secret');
+  if (request.method !== 'GET') return fail(405, 'method_not_allowed', 'GET /settlement-reports/{YYYY-MM-DD}');
+  if (!isBusinessDate(date)) return fail(400, 'invalid_request', 'the report date must be YYYY-MM-DD');
+  if (date > businessDateOf(now)) return fail(409, 'report_not_ready', `the report for ${date} is made once the day is over`);
+  return sign.csv(reportCsv(date, store), `settlement-${date}.csv`, now);
+}
+
 function enterPayPage(keys: BankSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date): SandboxResponse {
   if (!payParamsSigned(request.query, keys.signingSecret)) return textError(400, 'signature does not verify');
   const entry = readPayEntry(request.query);
@@ -237,6 +312,12 @@ function callbackBody(checkout: SandboxCheckout, status: BankStatus, now: Date):
 
 type SignedJson = (statusCode: number, payload: unknown, now: Date) => SandboxResponse;
 
+interface SignedAnswers {
+  json: SignedJson;
+  /** A 200 CSV file, its bytes signed. */
+  csv: (text: string, filename: string, now: Date) => SandboxResponse;
+}
+
 function refundEvent(checkout: SandboxCheckout, refund: SandboxRefund, state: Exclude<SandboxRefund['state'], 'processing'>, now: Date): BankRefundEvent {
   return {
     event_id: refund.notificationId,
@@ -268,10 +349,22 @@ export function createBankSimulator(keys: BankSandboxKeys): ProviderSimulator {
     return { statusCode, headers: { 'content-type': 'application/json', 'bank-signature': signature(body, now) }, body };
   };
 
+  const signedCsv = (text: string, filename: string, now: Date): SandboxResponse => ({
+    statusCode: 200,
+    headers: {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${filename}"`,
+      'bank-signature': signature(text, now),
+    },
+    body: '',
+    bytes: Buffer.from(text, 'utf8'),
+  });
+
   return {
     name: 'bank',
     handle: async (request, store, now) => {
       if (REFUNDS_PATH.test(request.path)) return refundApi(keys, request, store, now, signedJson);
+      if (REPORT_PATH.test(request.path)) return settlementReport(keys, request, store, now, { json: signedJson, csv: signedCsv });
       if (!PAY_PATHS.has(request.path)) return textError(404, 'not found');
       if (request.method !== 'GET') return textError(405, 'method not allowed');
       return enterPayPage(keys, request, store, now);

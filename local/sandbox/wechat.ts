@@ -1,4 +1,5 @@
 import { createCipheriv, createHash, generateKeyPairSync, randomBytes, randomInt, randomUUID, sign, verify } from 'node:crypto';
+import { businessDateOf, businessDayWindow, isBusinessDate } from '../../shared/domain/bill';
 import { CURRENCY, isFen } from '../../shared/domain/money';
 import type { WechatConfig } from '../../shared/providers/config';
 import {
@@ -18,6 +19,7 @@ import type {
   SandboxRequest,
   SandboxResponse,
 } from './types';
+import { wechatBillFile, type WechatBillType } from './wechat-bill';
 
 /**
  * WeChat Pay API v3, from WeChat's side. Signing, verification and encryption are written here
@@ -29,6 +31,8 @@ import type {
  * GET /v3/refund/domestic/refunds/{out_refund_no}. The code_url it hands out is the sandbox
  * checkout page (store.checkoutUrl), where the payment is decided. A refund answers PROCESSING and
  * ends shortly after (SANDBOX_REFUND_OUTCOME: SUCCESS, CLOSED or ABNORMAL) with its REFUND.* notification.
+ * GET /v3/bill/tradebill?bill_date=&bill_type= answers where the day's bill file is: GET
+ * /v3/billdownload/file?token= (signed like every call, valid 5 minutes; the file is not signed).
  *
  * Local convenience (not real WeChat): besides TRANSACTION.SUCCESS it also pushes
  * TRANSACTION.PAYERROR and TRANSACTION.CLOSED callbacks, in the same envelope.
@@ -412,15 +416,79 @@ function queryRefund(keys: WechatSandboxKeys, refundId: string, store: CheckoutS
   return answer(keys, 200, refundOf(checkout, refund), now);
 }
 
-function route(keys: WechatSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date, rules: RefundRules): SandboxResponse {
+// ---------------------------------------------------------------------------------------------
+// Bills
+// ---------------------------------------------------------------------------------------------
+
+const TRADEBILL_PATH = '/v3/bill/tradebill';
+const BILL_DOWNLOAD_PATH = '/v3/billdownload/file';
+const BILL_TYPES: readonly WechatBillType[] = ['ALL', 'SUCCESS', 'REFUND'];
+/** How long a download_url works. */
+const BILL_URL_LIFETIME_MS = 5 * 60 * 1000;
+
+/** Bill files handed out, by download token: the file is fixed when its hash is given. */
+type BillFiles = Map<string, { file: Buffer; expiresAt: number }>;
+
+/**
+ * Where the simulator is reached: the sandbox serves every provider's API beside its checkout
+ * pages, at /sandbox/<provider>, so it is found from the checkout page's URL.
+ */
+function simulatorBaseUrl(store: CheckoutStore): string {
+  return new URL('../wechat', store.checkoutUrl('')).href;
+}
+
+/**
+ * The day's bill, served at once for any day up to today (no waiting for 10:00 the next day, as
+ * WeChat makes you): a later day is STATEMENT_CREATING, a day without activity NO_STATEMENT_EXIST.
+ */
+function tradeBill(keys: WechatSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date, files: BillFiles): SandboxResponse {
+  const date = request.query.get('bill_date') ?? '';
+  const billType = (request.query.get('bill_type') ?? 'ALL') as WechatBillType;
+  if (!isBusinessDate(date)) return error(keys, 400, 'PARAM_ERROR', 'bill_date must be yyyy-MM-dd', now);
+  if (!BILL_TYPES.includes(billType)) return error(keys, 400, 'PARAM_ERROR', 'bill_type must be ALL, SUCCESS or REFUND', now);
+  if (request.query.has('tar_type')) return error(keys, 400, 'PARAM_ERROR', 'the sandbox serves uncompressed bills only (no tar_type)', now);
+  if (date > businessDateOf(now)) return error(keys, 400, 'STATEMENT_CREATING', '账单生成中', now);
+
+  const window = businessDayWindow(date);
+  const activity = store.activity('wechat', window.start, window.end);
+  const refunds = activity.refunds.flatMap((refund) => {
+    const checkout = wechatCheckout(store, refund.paymentId);
+    return checkout ? [{ refund, checkout }] : [];
+  });
+  if (activity.payments.length === 0 && refunds.length === 0) return error(keys, 400, 'NO_STATEMENT_EXIST', '账单不存在', now);
+
+  const file = wechatBillFile({ appid: keys.appid, mchid: keys.mchid, payments: activity.payments, refunds, transactionIdOf }, billType);
+  for (const [token, held] of files) if (held.expiresAt <= now.getTime()) files.delete(token);
+  const token = randomBytes(32).toString('base64url');
+  files.set(token, { file, expiresAt: now.getTime() + BILL_URL_LIFETIME_MS });
+  const downloadUrl = `${simulatorBaseUrl(store)}${BILL_DOWNLOAD_PATH}?token=${token}`;
+  return answer(keys, 200, { hash_type: 'SHA1', hash_value: createHash('sha1').update(file).digest('hex'), download_url: downloadUrl }, now);
+}
+
+/** The file itself: not signed (the merchant checks its SHA1); an unknown or expired token is refused. */
+function billDownload(keys: WechatSandboxKeys, request: SandboxRequest, now: Date, files: BillFiles): SandboxResponse {
+  const held = files.get(request.query.get('token') ?? '');
+  if (!held || held.expiresAt <= now.getTime()) return error(keys, 400, 'INVALID_REQUEST', '下载链接无效或已过期', now);
+  return { statusCode: 200, headers: { 'Content-Type': 'application/octet-stream', 'Request-ID': randomUUID() }, body: '', bytes: held.file };
+}
+
+function route(
+  keys: WechatSandboxKeys,
+  request: SandboxRequest,
+  store: CheckoutStore,
+  now: Date,
+  state: { rules: RefundRules; billFiles: BillFiles },
+): SandboxResponse {
   const closeMatch = CLOSE_PATH.exec(request.path);
   const orderMatch = ORDER_PATH.exec(request.path);
   const refundMatch = REFUND_PATH.exec(request.path);
   if (request.method === 'POST' && request.path === NATIVE_PATH) return createNativeOrder(keys, request, store, now);
   if (request.method === 'GET' && orderMatch?.[1]) return queryOrder(keys, request, decodeURIComponent(orderMatch[1]), store, now);
   if (request.method === 'POST' && closeMatch?.[1]) return closeOrder(keys, request, decodeURIComponent(closeMatch[1]), store, now);
-  if (request.method === 'POST' && request.path === REFUNDS_PATH) return createRefund(keys, request, store, now, rules);
+  if (request.method === 'POST' && request.path === REFUNDS_PATH) return createRefund(keys, request, store, now, state.rules);
   if (request.method === 'GET' && refundMatch?.[1]) return queryRefund(keys, decodeURIComponent(refundMatch[1]), store, now);
+  if (request.method === 'GET' && request.path === TRADEBILL_PATH) return tradeBill(keys, request, store, now, state.billFiles);
+  if (request.method === 'GET' && request.path === BILL_DOWNLOAD_PATH) return billDownload(keys, request, now, state.billFiles);
   return error(keys, 404, 'NOT_FOUND', `no API at ${request.method} ${request.path}`, now);
 }
 
@@ -503,13 +571,13 @@ function buildRefundCallback(keys: WechatSandboxKeys, checkout: SandboxCheckout,
 }
 
 export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<RefundRules> = {}): ProviderSimulator {
-  const refundRules: RefundRules = { refundSpacingMs: rules.refundSpacingMs ?? 0 };
+  const state = { rules: { refundSpacingMs: rules.refundSpacingMs ?? 0 }, billFiles: new Map() as BillFiles };
   return {
     name: 'wechat',
     handle: async (request, store, now) => {
       const problem = authorizationProblem(keys, request, now);
       if (problem) return error(keys, 401, 'SIGN_ERROR', problem, now);
-      return route(keys, request, store, now, refundRules);
+      return route(keys, request, store, now, state);
     },
     buildCallback: (checkout, now) => buildCallback(keys, checkout, now),
     buildRefundCallback: (checkout, refund, now) => buildRefundCallback(keys, checkout, refund, now),

@@ -132,6 +132,8 @@ const REPOSITORY_OPERATIONS = Object.keys({
   replaceOutboxEntry: true,
   countOpenPayments: true,
   oldestOpenRefundCreatedAt: true,
+  listLedger: true,
+  getReconciliation: true,
 } satisfies Record<keyof Repository, true>);
 
 /**

@@ -19,8 +19,10 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { AlreadyExistsError, NotFoundError, OutOfStockError, StaleStateError, TooManyPendingOrdersError } from '../domain/errors';
+import { type BusinessDate, businessDateOf } from '../domain/bill';
 import type { Order, Product } from '../domain/order';
 import { nextSweepAt, type Payment } from '../domain/payment';
+import { differenceKey, type ReconciliationDifference } from '../domain/reconciliation';
 import type { Refund } from '../domain/refund';
 import type { ProviderName } from '../providers/types';
 import {
@@ -32,6 +34,7 @@ import {
   type OutboxEntry,
   PaymentMismatchError,
   type Page,
+  type ReconciliationRun,
   RefundCallSpacedError,
   RefundReservationRefusedError,
   type Repository,
@@ -39,7 +42,7 @@ import {
 } from '../core/ports';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
 import { requiredEnv } from './env';
-import { OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, OUTBOX_SHARD, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
+import { LEDGER_SHARDS, OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, OUTBOX_SHARD, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
 
 const key = {
   order: (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' }),
@@ -51,6 +54,11 @@ const key = {
   callback: (provider: string, eventId: string, receivedAt?: string) => ({ pk: `CALLBACK#${provider}#${eventId}`, sk: `RECEIVED#${receivedAt ?? ''}` }),
   customer: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'CUSTOMER' }),
   refund: (refundId: string) => ({ pk: `REFUND#${refundId}`, sk: 'REFUND' }),
+  reconciliationRun: (date: BusinessDate, provider: string) => ({ pk: `RECON#${date}`, sk: `RUN#${provider}` }),
+  difference: (date: BusinessDate, provider: string, difference: ReconciliationDifference) => ({
+    pk: `RECON#${date}`,
+    sk: `DIFF#${provider}#${differenceKey(difference)}`,
+  }),
 };
 
 const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
@@ -64,7 +72,27 @@ const DUE_SHARDS: Record<DuePrefix, number> = { PAYMENT: OPEN_PAYMENT_SHARDS, OR
 
 export const paymentShard = (paymentId: string) => dueShard('PAYMENT', paymentId);
 
-const STORAGE_ATTRIBUTES = ['pk', 'sk', 'kind', TABLE.dueIndex.partitionKey, TABLE.dueIndex.sortKey, TABLE.catalogIndex.partitionKey, TABLE.ttlAttribute];
+/** Which ledger-index partition a succeeded payment or refund lives in: its kind, provider, Beijing day and a stable shard. */
+function ledgerDay(kind: 'PAYMENT' | 'REFUND', provider: string, date: BusinessDate, shard: number): string {
+  return `${kind}#${provider}#${date}#${shard}`;
+}
+function ledgerPlace(kind: 'PAYMENT' | 'REFUND', provider: string, id: string, at: string | undefined): Record<string, string> {
+  if (!at) return {};
+  const shard = createHash('sha256').update(id).digest().readUInt32BE(0) % LEDGER_SHARDS;
+  return { ledgerDay: ledgerDay(kind, provider, businessDateOf(new Date(at)), shard), ledgerAt: at };
+}
+
+const STORAGE_ATTRIBUTES = [
+  'pk',
+  'sk',
+  'kind',
+  TABLE.dueIndex.partitionKey,
+  TABLE.dueIndex.sortKey,
+  TABLE.catalogIndex.partitionKey,
+  TABLE.ledgerIndex.partitionKey,
+  TABLE.ledgerIndex.sortKey,
+  TABLE.ttlAttribute,
+];
 
 function stripStorage<T>(item: Record<string, unknown>): T {
   const domain = { ...item };
@@ -75,7 +103,14 @@ function stripStorage<T>(item: Record<string, unknown>): T {
 function paymentItem(payment: Payment): Record<string, unknown> {
   const dueAt = nextSweepAt(payment);
   // A terminal payment has no dueAt: leaving the attributes out drops it from the sparse index.
-  return { ...key.payment(payment.paymentId), kind: 'payment', ...payment, ...(dueAt ? { dueShard: paymentShard(payment.paymentId), dueAt } : {}) };
+  return {
+    ...key.payment(payment.paymentId),
+    kind: 'payment',
+    ...payment,
+    ...(dueAt ? { dueShard: paymentShard(payment.paymentId), dueAt } : {}),
+    // In the ledger once the provider took the money.
+    ...ledgerPlace('PAYMENT', payment.method, payment.paymentId, payment.status === 'succeeded' ? payment.paidAt : undefined),
+  };
 }
 
 /** An outbox entry stays in the due index while it has events to publish. */
@@ -91,7 +126,28 @@ function orderItem(order: Order): Record<string, unknown> {
 /** An open refund is in the due index by its next provider call; an ended one drops out. */
 function refundItem(refund: Refund): Record<string, unknown> {
   const dueAt = refund.nextAttemptAt;
-  return { ...key.refund(refund.refundId), kind: 'refund', ...refund, ...(dueAt ? { dueShard: dueShard('REFUND', refund.refundId), dueAt } : {}) };
+  return {
+    ...key.refund(refund.refundId),
+    kind: 'refund',
+    ...refund,
+    ...(dueAt ? { dueShard: dueShard('REFUND', refund.refundId), dueAt } : {}),
+    ...ledgerPlace('REFUND', refund.method, refund.refundId, refund.status === 'succeeded' ? refund.succeededAt : undefined),
+  };
+}
+
+/** `kind` is the item's storage kind, so the difference's own kind is kept as `differenceKind`. */
+function differenceItem(provider: ProviderName, date: BusinessDate, difference: ReconciliationDifference): Record<string, unknown> & { sk: string } {
+  const { kind: differenceKind, ...rest } = difference;
+  return { ...key.difference(date, provider, difference), kind: 'difference', provider, date, differenceKind, ...rest };
+}
+
+function fromDifferenceItem(item: Record<string, unknown>): ReconciliationDifference & { provider: ProviderName } {
+  const {
+    differenceKind,
+    date: _date,
+    ...rest
+  } = stripStorage<Omit<ReconciliationDifference, 'kind'> & { provider: ProviderName; differenceKind: string; date: string }>(item);
+  return { kind: differenceKind as ReconciliationDifference['kind'], ...rest };
 }
 
 const productItem = (product: Product) => ({ ...key.product(product.sku), kind: 'product', catalog: 'PRODUCT', ...product });
@@ -348,6 +404,31 @@ export class DynamoRepository implements Repository {
             current ? new PaymentMismatchError(stripStorage<Payment>(current)) : new NotFoundError('payment', notification.paymentId),
         };
       }
+      case 'recordDifference': {
+        const item = differenceItem(write.provider, write.date, write.difference);
+        return putIfAbsent(item, () => new AlreadyExistsError('reconciliation difference', item.sk));
+      }
+      case 'healDifference': {
+        const { provider, date, difference } = write;
+        return {
+          item: {
+            Put: {
+              TableName,
+              Item: differenceItem(provider, date, { ...difference, healed: true }),
+              ConditionExpression: 'attribute_exists(pk) AND healed = :open',
+              ExpressionAttributeValues: { ':open': false },
+            },
+          },
+          onConditionFailed: () => new StaleStateError('reconciliation difference', `${date}/${provider}/${difference.kind}`),
+        };
+      }
+      case 'saveReconciliationRun': {
+        const { run } = write;
+        return {
+          item: { Put: { TableName, Item: { ...key.reconciliationRun(run.date, run.provider), kind: 'reconciliationRun', ...run } } },
+          onConditionFailed: () => new Error('unconditional write cannot fail a condition'),
+        };
+      }
       case 'archiveCallback': {
         const { bodyBase64, ...record } = write.record;
         // Gzipped binary rather than base64 text: a body of the largest accepted size makes an
@@ -541,6 +622,58 @@ export class DynamoRepository implements Repository {
     let open = 0;
     await this.walkDueShards('PAYMENT', { Select: 'COUNT' }, (page) => (open += page.Count ?? 0));
     return open;
+  }
+
+  async listLedger(provider: ProviderName, date: BusinessDate): Promise<{ payments: Payment[]; refunds: Refund[] }> {
+    // The index holds keys only: collect the day's keys, then read the items themselves.
+    const keysOf = async (kind: 'PAYMENT' | 'REFUND') => {
+      const keys: Array<{ pk: string; sk: string }> = [];
+      for (let shard = 0; shard < LEDGER_SHARDS; shard++) {
+        let ExclusiveStartKey: Record<string, unknown> | undefined;
+        do {
+          const page = await this.doc.send(
+            new QueryCommand({
+              TableName: this.table,
+              IndexName: TABLE.ledgerIndex.name,
+              KeyConditionExpression: 'ledgerDay = :day',
+              ExpressionAttributeValues: { ':day': ledgerDay(kind, provider, date, shard) },
+              ExclusiveStartKey,
+            }),
+          );
+          keys.push(...(page.Items ?? []).map((item) => ({ pk: item.pk as string, sk: item.sk as string })));
+          ExclusiveStartKey = page.LastEvaluatedKey;
+        } while (ExclusiveStartKey);
+      }
+      return keys;
+    };
+    const [payments, refunds] = await Promise.all([
+      keysOf('PAYMENT').then((keys) => this.batchGet<Payment>(keys)),
+      keysOf('REFUND').then((keys) => this.batchGet<Refund>(keys)),
+    ]);
+    return { payments, refunds };
+  }
+
+  async getReconciliation(date: BusinessDate): ReturnType<Repository['getReconciliation']> {
+    const runs: ReconciliationRun[] = [];
+    const differences: Array<ReconciliationDifference & { provider: ProviderName }> = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': key.reconciliationRun(date, '').pk },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.kind === 'reconciliationRun') runs.push(stripStorage<ReconciliationRun>(item));
+        else differences.push(fromDifferenceItem(item));
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return { runs, differences };
   }
 
   /** Every page of every shard of one kind in the due index, whatever is due when. */

@@ -1,6 +1,7 @@
 import type { PaymentTimingConfig } from '../core/ports';
 import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/deps';
 import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments';
+import { DEFAULT_RECONCILIATION_TIMING, type ReconciliationTiming } from '../core/reconciliation';
 import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
 import { DEFAULT_REFUND_POLICY, type RefundPolicy } from '../domain/refund';
 
@@ -99,5 +100,13 @@ export function refundPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Refun
     windowDays: intEnv('REFUND_WINDOW_DAYS', DEFAULT_REFUND_POLICY.windowDays, env, [1, 3650]),
     spacingSeconds: intEnv('REFUND_SPACING_SECONDS', DEFAULT_REFUND_POLICY.spacingSeconds, env, [0, 3600]),
     autoRefundUnusablePayments: boolEnv('AUTO_REFUND_UNUSABLE_PAYMENTS', DEFAULT_REFUND_POLICY.autoRefundUnusablePayments, env),
+  };
+}
+
+/** The daily reconciliation's timing (docs/ARCHITECTURE.md#reconciliation). */
+export function reconciliationFromEnv(env: NodeJS.ProcessEnv = process.env): ReconciliationTiming {
+  return {
+    carryMinutes: intEnv('RECONCILIATION_CARRY_MINUTES', DEFAULT_RECONCILIATION_TIMING.carryMinutes, env, [0, 720]),
+    cutoffHour: intEnv('RECONCILIATION_CUTOFF_HOUR', DEFAULT_RECONCILIATION_TIMING.cutoffHour, env, [0, 23]),
   };
 }

@@ -9,6 +9,9 @@
  *   OUTBOX#<id>          / OUTBOX    domain events committed but not yet published
  *   CUSTOMER#<customerId> / CUSTOMER  the customer's count of pending orders (capped on create)
  *   REFUND#<refundId>    / REFUND    a refund with its log (its payment lists it in refundIds)
+ *   RECON#<date>         / RUN#<provider>    one provider's reconciliation of a Beijing day
+ *   RECON#<date>         / DIFF#<provider>#<kind>#<id>  one difference it found (healed or open)
+ *   RECON#LATEST         / RUN#<provider>    the provider's most recent reconciliation run
  */
 export const TABLE = {
   partitionKey: 'pk',
@@ -21,15 +24,27 @@ export const TABLE = {
    * unpaid) and unpublished outbox entries. Items leave it by having the two attributes removed,
    * so the sweeper never scans the table.
    */
-  dueIndex: { name: 'DueByTime', partitionKey: 'dueShard', sortKey: 'dueAt' },
+  dueIndex: { name: 'DueByTime', partitionKey: 'dueShard', sortKey: 'dueAt', projection: 'ALL' },
   /** Sparse index listing the product catalogue without a scan. */
-  catalogIndex: { name: 'Catalog', partitionKey: 'catalog', sortKey: 'sku' },
+  catalogIndex: { name: 'Catalog', partitionKey: 'catalog', sortKey: 'sku', projection: 'ALL' },
+  /**
+   * Sparse index of the ledger by Beijing business day: succeeded payments by when they were paid,
+   * succeeded refunds by when they succeeded, per provider, so the daily reconciliation reads one
+   * day without a scan. Keys only: the index costs little on every write, the reconciliation
+   * reads the items themselves once a day.
+   */
+  ledgerIndex: { name: 'LedgerByDay', partitionKey: 'ledgerDay', sortKey: 'ledgerAt', projection: 'KEYS_ONLY' },
 } as const;
+
+/** Every secondary index, for the CDK stack and the emulator. */
+export const INDEXES = [TABLE.dueIndex, TABLE.catalogIndex, TABLE.ledgerIndex] as const;
 
 /** Open payments and unpaid orders are spread over a few index partitions each so no single key runs hot. */
 export const OPEN_PAYMENT_SHARDS = 4;
 export const UNPAID_ORDER_SHARDS = 4;
 export const OPEN_REFUND_SHARDS = 4;
+/** A busy day's ledger is spread likewise: a day's writes never all land on one index partition. */
+export const LEDGER_SHARDS = 4;
 export const OUTBOX_SHARD = 'OUTBOX';
 
 /** Every key attribute is a string. */
@@ -40,4 +55,6 @@ export const TABLE_ATTRIBUTES = [
   TABLE.dueIndex.sortKey,
   TABLE.catalogIndex.partitionKey,
   TABLE.catalogIndex.sortKey,
+  TABLE.ledgerIndex.partitionKey,
+  TABLE.ledgerIndex.sortKey,
 ] as const;

@@ -50,6 +50,14 @@ export const Metric = {
   /** Alarmed: open refunds older than a day, counted by the sweeper. */
   OldestOpenRefundAgeSeconds: 'OldestOpenRefundAgeSeconds',
   RefundCallFailed: 'RefundCallFailed',
+  /** A difference between a provider's bill and our ledger, found for the first time (by kind). */
+  ReconciliationDifference: 'ReconciliationDifference',
+  ReconciliationHealed: 'ReconciliationHealed',
+  /** Alarmed: differences left for a person after a provider's run (a gauge per provider). */
+  ReconciliationOpenDifferences: 'ReconciliationOpenDifferences',
+  /** Alarmed: a bill not published by the cut-off, or one that could not be fetched or read. */
+  ReconciliationBillMissing: 'ReconciliationBillMissing',
+  ReconciliationFailed: 'ReconciliationFailed',
   RefundQueryFailed: 'RefundQueryFailed',
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];

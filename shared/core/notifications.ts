@@ -1,12 +1,13 @@
 import { DomainError, NotFoundError, StaleStateError } from '../domain/errors';
 import type { DomainEvent } from '../domain/events';
-import type { PaymentNotification } from '../domain/notification';
+import type { NotificationOutcome, PaymentNotification } from '../domain/notification';
 import { parkForReview, type Payment, settleNotification, settlePayment } from '../domain';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { orderChangeWrites } from './order-writes';
 import { commitWithEvents, publishOutboxEntry } from './outbox';
 import { closeAtProvider } from './payments';
+import type { ProviderPaymentState } from '../providers/types';
 import { NotificationAlreadyAppliedError, type Write } from './ports';
 import { automaticRefunds } from './refunds';
 import { refundEvent } from '../domain/refund';
@@ -189,4 +190,28 @@ const statusMetric: Partial<Record<Payment['status'], (typeof Metric)[keyof type
 async function flushOutbox(deps: Deps, notification: PaymentNotification): Promise<void> {
   const entry = await deps.repo.getOutboxEntry(outboxIdOf(notification));
   if (entry && entry.publishBy <= deps.clock.now().toISOString()) await publishOutboxEntry(deps, entry);
+}
+
+const QUERIED_OUTCOME: Readonly<Record<'paid' | 'failed' | 'closed', NotificationOutcome>> = { paid: 'succeeded', failed: 'failed', closed: 'cancelled' };
+
+/**
+ * The provider's answer to our query of a payment, as the notification a callback would have
+ * carried; undefined while it decides nothing (pending, not found). The event id names what was
+ * learnt, so the sweeper and the reconciliation learning the same thing apply it once.
+ */
+export function notificationFromQuery(payment: Payment, state: ProviderPaymentState, now: Date): PaymentNotification | undefined {
+  if (state.status !== 'paid' && state.status !== 'failed' && state.status !== 'closed') return undefined;
+  const paid = state.status === 'paid';
+  return {
+    provider: payment.method,
+    eventId: `query:${payment.paymentId}:${state.status}${paid ? `:${state.providerTransactionId}` : ''}`,
+    paymentId: payment.paymentId,
+    ...(paid ? { providerTransactionId: state.providerTransactionId } : {}),
+    outcome: QUERIED_OUTCOME[state.status],
+    amount: paid ? state.amount : payment.amount,
+    currency: paid ? state.currency : payment.currency,
+    occurredAt: paid ? state.paidAt : now.toISOString(),
+    providerStatus: state.providerStatus,
+    via: 'query',
+  };
 }

@@ -3,6 +3,8 @@ import type { DomainEvent } from '../domain/events';
 import type { PaymentNotification, RefundNotification } from '../domain/notification';
 import type { Order, Product } from '../domain/order';
 import type { Payment } from '../domain/payment';
+import type { BusinessDate } from '../domain/bill';
+import type { ProviderReconciliation, ReconciliationDifference } from '../domain/reconciliation';
 import type { Refund } from '../domain/refund';
 import type { ProviderName } from '../providers/types';
 
@@ -68,6 +70,20 @@ export interface ArchivedCallback {
   expiresAt: string;
 }
 
+/** A payment or refund of the ledger, by id. */
+export interface LedgerRef {
+  kind: 'payment' | 'refund';
+  id: string;
+}
+
+/** One provider's reconciliation of one day as stored: the summary, and what the next day's run needs. */
+export interface ReconciliationRun extends Omit<ProviderReconciliation, 'differences'> {
+  /** Ledger items of this day's last minutes that this bill lacks: the next day's bill should have them. */
+  carriedRefs: LedgerRef[];
+  /** Ledger items of another day that this bill accounts for (a boundary, or healed today): the next day's run does not miss them. */
+  accountedOutside: LedgerRef[];
+}
+
 /**
  * One write inside a transaction. The repository turns each into a conditional DynamoDB write and
  * each failed condition into a typed error naming what failed.
@@ -106,7 +122,13 @@ export type Write =
    * Takes the payment's turn to call its provider about a refund: conditional on the last call
    * being at least `spacingSeconds` ago (refunds of one payment reach the provider one at a time).
    */
-  | { kind: 'claimRefundCall'; paymentId: string; now: string; spacingSeconds: number };
+  | { kind: 'claimRefundCall'; paymentId: string; now: string; spacingSeconds: number }
+  /** A difference found by a reconciliation, once: AlreadyExistsError when a run of the day recorded it before. */
+  | { kind: 'recordDifference'; provider: ProviderName; date: BusinessDate; difference: ReconciliationDifference }
+  /** Marks a recorded difference healed (conditional on it being recorded and still open). */
+  | { kind: 'healDifference'; provider: ProviderName; date: BusinessDate; difference: ReconciliationDifference }
+  /** The run's summary, replacing an earlier run's of the same provider and day. */
+  | { kind: 'saveReconciliationRun'; run: ReconciliationRun };
 
 export interface Page<T> {
   items: T[];
@@ -156,6 +178,11 @@ export interface Repository {
   countOpenPayments(): Promise<number>;
   /** When the oldest refund still open (pending, processing or abnormal) was created; undefined when none is. */
   oldestOpenRefundCreatedAt(): Promise<string | undefined>;
+
+  /** A provider's ledger of one Beijing day: payments paid and refunds succeeded in it. */
+  listLedger(provider: ProviderName, date: BusinessDate): Promise<{ payments: Payment[]; refunds: Refund[] }>;
+  /** Every provider's run of the day with the differences each recorded. */
+  getReconciliation(date: BusinessDate): Promise<{ runs: ReconciliationRun[]; differences: Array<ReconciliationDifference & { provider: ProviderName }> }>;
 }
 
 export interface NotificationQueue {

@@ -1,12 +1,11 @@
 import { StaleStateError } from '../domain/errors';
 import { orderEvent, paymentEvent } from '../domain/events';
-import type { NotificationOutcome, PaymentNotification } from '../domain/notification';
 import { cancelledOrder, closesAt, nextSweepAt, type Order, type Payment, providerLookDue, scheduleNextLook, settlePayment, unpaidCancelAt } from '../domain';
 import { ProviderNotSupportedError, type ProviderPaymentState } from '../providers/types';
 import type { Deps } from './deps';
 import { recordPaymentsInFlight } from './in-flight';
 import { Metric } from './metric-names';
-import { applyNotification } from './notifications';
+import { applyNotification, notificationFromQuery } from './notifications';
 import { orderChangeWrites } from './order-writes';
 import { commitWithEvents, relayOutbox } from './outbox';
 import { providerFor } from './payments';
@@ -301,28 +300,15 @@ async function queryProvider(deps: Deps, payment: Payment, now: Date): Promise<P
   }
 }
 
-const OUTCOME_OF: Record<'paid' | 'failed' | 'closed', NotificationOutcome> = { paid: 'succeeded', failed: 'failed', closed: 'cancelled' };
-
 /**
  * The provider's answer goes through exactly the path a callback takes (dedupe, transaction, events).
  * An answer that decides nothing (applied once already) moves the next look `retryMs` later, so a
  * payment is never asked about on every run.
  */
 async function settleFromQuery(deps: Deps, payment: Payment, state: ProviderPaymentState, now: Date, retryMs: number): Promise<SweepAction> {
-  if (state.status !== 'paid' && state.status !== 'failed' && state.status !== 'closed') return 'waiting';
+  const notification = notificationFromQuery(payment, state, deps.clock.now());
+  if (!notification) return 'waiting';
   const paid = state.status === 'paid';
-  const notification: PaymentNotification = {
-    provider: payment.method,
-    eventId: `query:${payment.paymentId}:${state.status}${paid ? `:${state.providerTransactionId}` : ''}`,
-    paymentId: payment.paymentId,
-    ...(paid ? { providerTransactionId: state.providerTransactionId } : {}),
-    outcome: OUTCOME_OF[state.status],
-    amount: paid ? state.amount : payment.amount,
-    currency: paid ? state.currency : payment.currency,
-    occurredAt: paid ? state.paidAt : deps.clock.now().toISOString(),
-    providerStatus: state.providerStatus,
-    via: 'query',
-  };
   const result = await applyNotification(deps, notification);
   if (result === 'applied') {
     if (!paid) return 'settled';

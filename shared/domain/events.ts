@@ -19,6 +19,7 @@ export const DOMAIN_EVENT_TYPES = [
   'RefundFailed',
   'RefundAbnormal',
   'OrderRefunded',
+  'ReconciliationDifference',
 ] as const;
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
 

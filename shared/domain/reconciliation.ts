@@ -1,5 +1,6 @@
-import type { BusinessDate } from './bill';
-import type { PaymentMethod } from './payment';
+import { type BillPayment, type BillRefund, type BusinessDate, businessDayWindow, type ProviderBill } from './bill';
+import type { Payment, PaymentMethod } from './payment';
+import type { Refund, RefundStatus } from './refund';
 
 /**
  * The outcome of reconciling one provider's day (docs/ARCHITECTURE.md#reconciliation): what the
@@ -65,4 +66,189 @@ export interface ProviderReconciliation {
 export interface ReconciliationDay {
   date: BusinessDate;
   providers: ProviderReconciliation[];
+}
+
+/** A difference is the same one when its kind and ids are: a day's run records each key once. */
+export function differenceKey(difference: Pick<ReconciliationDifference, 'kind' | 'paymentId' | 'refundId' | 'providerTransactionId'>): string {
+  return `${difference.kind}#${difference.refundId ?? `${difference.paymentId ?? ''}#${difference.providerTransactionId ?? ''}`}`;
+}
+
+/** Ledger items that ended this close to the day's end may be in the next day's bill instead. */
+export const DEFAULT_CARRY_MINUTES = 10;
+
+/** A payment or refund of our ledger, by kind and id (`payment:<id>`, `refund:<id>`). */
+export type LedgerKey = `${'payment' | 'refund'}:${string}`;
+
+/** How a difference can be set right without a person. */
+export type Remedy =
+  /** Ask the provider about the payment and apply its answer as a notification (a lost callback). */
+  | { action: 'confirm_payment'; row: BillPayment }
+  /** Record the refund made outside this system, as its notification would have. */
+  | { action: 'record_external_refund'; row: BillRefund }
+  /** Ask the provider about our open refund and apply its answer. */
+  | { action: 'confirm_refund'; row: BillRefund; refund: Refund };
+
+export interface ComparisonInput {
+  bill: ProviderBill;
+  /** The day's ledger for this provider (paid / succeeded in the day), plus what the previous day's run carried in. */
+  ledgerPayments: readonly Payment[];
+  ledgerRefunds: readonly Refund[];
+  /** Every payment and refund a bill row names, whatever its day. */
+  paymentsById: ReadonlyMap<string, Payment>;
+  refundsById: ReadonlyMap<string, Refund>;
+  /**
+   * The refunds of every payment a refund row names: an external refund we recorded from its
+   * notification has our own id (`ext_…`), not the number in the bill, and is found by its
+   * payment and amount instead.
+   */
+  refundsOfPayment: ReadonlyMap<string, readonly Refund[]>;
+  /** Ledger items the previous day's bill accounted for: not expected in this one. */
+  accountedBefore: ReadonlySet<LedgerKey>;
+  carryMinutes: number;
+}
+
+export interface Comparison {
+  matched: number;
+  found: Array<{ difference: ReconciliationDifference; remedy?: Remedy }>;
+  /** Ledger items of the day's last minutes this bill lacks: checked against the next day's. */
+  carried: LedgerKey[];
+  /** Ledger items of other days this bill accounts for, or that healing will put on another day. */
+  accountedOutside: LedgerKey[];
+}
+
+type RowVerdict = { matched: true } | { matched: false; difference: ReconciliationDifference; remedy?: Remedy };
+const differs = (difference: Omit<ReconciliationDifference, 'healed'>, remedy?: Remedy): RowVerdict => ({
+  matched: false,
+  difference: { ...difference, healed: false },
+  ...(remedy ? { remedy } : {}),
+});
+
+function judgePayment(row: BillPayment, payment: Payment | undefined, provider: PaymentMethod): RowVerdict {
+  const ids = { paymentId: row.paymentId, providerTransactionId: row.providerTransactionId };
+  const theirs = { status: row.providerStatus, amount: row.amount };
+  if (!payment || payment.method !== provider) {
+    return differs({ kind: 'missing_in_ledger', ...ids, theirs, resolution: `no ${provider} payment ${row.paymentId} in the ledger` });
+  }
+  const ours = { status: payment.status, amount: payment.amount };
+  const captures = [payment.providerTransactionId, ...(payment.extraCaptures ?? []).map((capture) => capture.providerTransactionId)];
+  const recorded = payment.status === 'succeeded' && captures.includes(row.providerTransactionId);
+  if (row.status === 'reversed') return recorded ? differs({ kind: 'status_mismatch', ...ids, ours, theirs }) : { matched: true };
+  if (!recorded) return differs({ kind: 'missing_in_ledger', ...ids, ours, theirs }, { action: 'confirm_payment', row });
+  const recordedAmount =
+    row.providerTransactionId === payment.providerTransactionId
+      ? payment.amount
+      : payment.extraCaptures?.find((capture) => capture.providerTransactionId === row.providerTransactionId)?.amount;
+  return recordedAmount === row.amount ? { matched: true } : differs({ kind: 'amount_mismatch', ...ids, ours: { ...ours, amount: recordedAmount }, theirs });
+}
+
+/**
+ * How a refund row and our refund relate, by the bill's status (rows) and ours (columns):
+ * `match`, a `mismatch` a person settles, or `confirm` (the bill says it succeeded, ours is still
+ * open: ask the provider and apply its answer).
+ */
+const REFUND_AGREEMENT: Readonly<Record<BillRefund['status'], Readonly<Record<RefundStatus, 'match' | 'mismatch' | 'confirm'>>>> = {
+  succeeded: { pending: 'confirm', processing: 'confirm', abnormal: 'confirm', succeeded: 'match', failed: 'mismatch' },
+  processing: { pending: 'match', processing: 'match', abnormal: 'match', succeeded: 'match', failed: 'mismatch' },
+  failed: { pending: 'match', processing: 'match', abnormal: 'match', succeeded: 'mismatch', failed: 'match' },
+};
+
+function judgeRefund(row: BillRefund, refund: Refund | undefined, payment: Payment | undefined, provider: PaymentMethod): RowVerdict {
+  const ids = { paymentId: row.paymentId, refundId: row.refundId, providerTransactionId: row.providerTransactionId };
+  const theirs = { status: row.providerStatus, amount: row.amount };
+  if (!refund || refund.method !== provider) {
+    // A refund that failed at the provider moved no money: nothing to record.
+    if (row.status === 'failed') return { matched: true };
+    const recordable = row.status === 'succeeded' && payment?.method === provider;
+    return recordable
+      ? differs({ kind: 'refund_missing_in_ledger', ...ids, theirs }, { action: 'record_external_refund', row })
+      : differs({
+          kind: 'refund_missing_in_ledger',
+          ...ids,
+          theirs,
+          resolution: payment ? `the provider's refund is ${row.providerStatus}` : `no ${provider} payment ${row.paymentId} in the ledger`,
+        });
+  }
+  const ours = { status: refund.status, amount: refund.amount };
+  if (refund.amount !== row.amount) return differs({ kind: 'amount_mismatch', ...ids, ours, theirs });
+  const agreement = REFUND_AGREEMENT[row.status][refund.status];
+  if (agreement === 'match') return { matched: true };
+  return differs({ kind: 'status_mismatch', ...ids, ours, theirs }, agreement === 'confirm' ? { action: 'confirm_refund', row, refund } : undefined);
+}
+
+/** Where a ledger item sits in time, for the day it belongs to. */
+const ledgerTime = { payment: (payment?: Payment) => payment?.paidAt, refund: (refund?: Refund) => refund?.succeededAt };
+
+/**
+ * Compares a provider's bill for a day with our ledger: every bill row is judged against the
+ * payment or refund it names (found by id, whatever its day), then every ledger item of the day
+ * that no row named is missing from the bill, unless it ended in the day's last minutes (carried
+ * to the next day's bill) or the previous day's bill already accounted for it.
+ */
+export function compareBill(input: ComparisonInput): Comparison {
+  const { bill, paymentsById, refundsById } = input;
+  const { start, end } = businessDayWindow(bill.date);
+  const inDay = (at: string | undefined) => at !== undefined && Date.parse(at) >= start.getTime() && Date.parse(at) < end.getTime();
+  const named = new Set<LedgerKey>();
+  const accountedOutside = new Set<LedgerKey>();
+  const found: Comparison['found'] = [];
+  let matched = 0;
+
+  /** Our refund a refund row is about: by its id, else an external refund of its payment for the same amount no other row took. */
+  const refundFor = (row: BillRefund): Refund | undefined =>
+    refundsById.get(row.refundId) ??
+    input.refundsOfPayment
+      .get(row.paymentId)
+      ?.find((refund) => refund.external && refund.amount === row.amount && !named.has(`refund:${refund.refundId}`) && refund.method === bill.provider);
+
+  for (const row of bill.rows) {
+    const refund = row.kind === 'refund' ? refundFor(row) : undefined;
+    const ledgerKey: LedgerKey = row.kind === 'payment' ? `payment:${row.paymentId}` : `refund:${refund?.refundId ?? row.refundId}`;
+    named.add(ledgerKey);
+    const verdict =
+      row.kind === 'payment'
+        ? judgePayment(row, paymentsById.get(row.paymentId), bill.provider)
+        : judgeRefund(row, refund, paymentsById.get(row.paymentId), bill.provider);
+    if (verdict.matched) matched += 1;
+    else found.push({ difference: verdict.difference, ...(verdict.remedy ? { remedy: verdict.remedy } : {}) });
+    const at = row.kind === 'payment' ? ledgerTime.payment(paymentsById.get(row.paymentId)) : ledgerTime.refund(refund);
+    // Healing records it later, on another day's ledger; a boundary item already sits on another day.
+    if ((!verdict.matched && verdict.remedy) || (at !== undefined && !inDay(at))) accountedOutside.add(ledgerKey);
+  }
+
+  const carryFrom = end.getTime() - input.carryMinutes * 60_000;
+  const carried: LedgerKey[] = [];
+  const unbilled = <T>(kind: 'payment' | 'refund', items: readonly T[], idOf: (item: T) => string, timeOf: (item: T) => string | undefined) =>
+    items.filter((item) => {
+      const ledgerKey: LedgerKey = `${kind}:${idOf(item)}`;
+      if (named.has(ledgerKey) || input.accountedBefore.has(ledgerKey)) return false;
+      if (Date.parse(timeOf(item) ?? '') >= carryFrom && inDay(timeOf(item))) {
+        carried.push(ledgerKey);
+        return false;
+      }
+      return true;
+    });
+
+  for (const payment of unbilled('payment', input.ledgerPayments, (p) => p.paymentId, ledgerTime.payment)) {
+    found.push({
+      difference: {
+        kind: 'missing_in_bill',
+        paymentId: payment.paymentId,
+        providerTransactionId: payment.providerTransactionId,
+        ours: { status: payment.status, amount: payment.amount },
+        healed: false,
+      },
+    });
+  }
+  for (const refund of unbilled('refund', input.ledgerRefunds, (r) => r.refundId, ledgerTime.refund)) {
+    found.push({
+      difference: {
+        kind: 'refund_missing_in_bill',
+        paymentId: refund.paymentId,
+        refundId: refund.refundId,
+        ours: { status: refund.status, amount: refund.amount },
+        healed: false,
+      },
+    });
+  }
+  return { matched, found, carried, accountedOutside: [...accountedOutside] };
 }

@@ -18,6 +18,7 @@ import {
   ProductSchema,
   RefundEnvelopeSchema,
   RefundListSchema,
+  ReconciliationDaySchema,
   RefundSchema,
   TimestampSchema,
 } from './response-schemas';
@@ -76,6 +77,7 @@ const RESPONSE_COMPONENTS = {
   Refund: RefundSchema,
   RefundEnvelope: RefundEnvelopeSchema,
   RefundList: RefundListSchema,
+  ReconciliationDay: ReconciliationDaySchema,
   Error: ErrorSchema,
 } satisfies Record<string, z.ZodType>;
 type ResponseComponent = keyof typeof RESPONSE_COMPONENTS;
@@ -95,6 +97,7 @@ const SUCCESS_BODY: Readonly<Record<string, ResponseComponent>> = {
   'refund-payment': 'RefundEnvelope',
   'list-refunds': 'RefundList',
   'get-refund': 'RefundEnvelope',
+  'get-reconciliation': 'ReconciliationDay',
 };
 
 /** Routes that do not speak our JSON contract: documented by hand below. */

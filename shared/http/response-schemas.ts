@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DIFFERENCE_KINDS, RECONCILIATION_STATUSES } from '../domain/reconciliation';
 import { CURRENCY, MAX_AMOUNT_FEN } from '../domain/money';
 import { ORDER_CANCEL_REASONS, ORDER_STATUSES } from '../domain/order';
 import { PAYMENT_STATUSES, type TransitionSource } from '../domain/payment';
@@ -115,6 +116,37 @@ export const OrderBatchSchema = z.object({ results: z.array(OrderAndPaymentSchem
 export const CancelledOrderSchema = z.object({ order: OrderSchema });
 export const PaymentCheckoutSchema = z.object({ payment: PaymentSchema, payUrl: z.string() });
 export const ProductListSchema = z.object({ products: z.array(ProductSchema) });
+
+const DifferenceSideSchema = z.object({ status: z.string().optional(), amount: z.int().optional().describe('Fen') });
+
+export const ReconciliationDifferenceSchema = z.object({
+  kind: z.enum(DIFFERENCE_KINDS),
+  paymentId: z.string().optional(),
+  refundId: z.string().optional(),
+  providerTransactionId: z.string().optional(),
+  ours: DifferenceSideSchema.optional().describe('Our ledger'),
+  theirs: DifferenceSideSchema.optional().describe("The provider's bill"),
+  healed: z.boolean().describe('Set right by the reconciliation (through the notification path); false: open for a person'),
+  resolution: z.string().optional().describe('How it was healed, or why it could not be'),
+});
+
+export const ReconciliationDaySchema = z.object({
+  date: z.string().describe('The Beijing business day, YYYY-MM-DD'),
+  providers: z.array(
+    z.object({
+      provider: PaymentMethodSchema,
+      date: z.string(),
+      status: z.enum(RECONCILIATION_STATUSES),
+      billRows: z.int(),
+      matched: z.int(),
+      healed: z.int(),
+      carried: z.int().describe("Ledger items of the day's last minutes not in this bill: checked against the next day's"),
+      ranAt: TimestampSchema,
+      detail: z.string().optional(),
+      differences: z.array(ReconciliationDifferenceSchema),
+    }),
+  ),
+});
 
 export const ErrorSchema = z.object({
   error: z.object({

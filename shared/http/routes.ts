@@ -6,6 +6,7 @@ import {
   CreateProductBody,
   OrderParams,
   PaymentParams,
+  ReconciliationParams,
   RefundParams,
   RefundPaymentBody,
   StartPaymentBody,
@@ -175,6 +176,15 @@ const ROUTE_TABLE = [
   },
   { method: 'GET', path: '/api/refunds/{refundId}', fn: 'get-refund', auth: 'customer', access: READ_ONLY, summary: 'A refund', params: RefundParams },
   {
+    method: 'GET',
+    path: '/api/admin/reconciliation/{date}',
+    fn: 'get-reconciliation',
+    auth: 'admin',
+    access: READ_ONLY,
+    summary: "A day's reconciliation per provider with its differences (admin scope)",
+    params: ReconciliationParams,
+  },
+  {
     method: 'POST',
     path: '/api/payments/callback/{provider}',
     fn: 'payment-callback',
@@ -214,6 +224,8 @@ export const BACKGROUND_FUNCTIONS = {
   worker: { fn: 'payment-worker', access: WRITES_WITH_EVENTS },
   /** Every minute: reminders, query-then-close-then-expire, outbox relay. */
   sweeper: { fn: 'sweeper', access: CALLS_PROVIDERS },
+  /** Daily after the providers publish their bills: our books against each bill, differences recorded and healed. */
+  reconciler: { fn: 'reconcile', access: CALLS_PROVIDERS },
 } as const satisfies Record<string, BackgroundFunction>;
 
 /** Every Lambda function of the service with what it may touch. */

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import '../core/zod-english';
+import { isBusinessDate } from '../domain/bill';
 import { MAX_AMOUNT_FEN } from '../domain/money';
 import { PAYMENT_METHODS } from '../domain/payment';
 import { MAX_ORDERS_PER_BATCH } from '../core/orders';
@@ -69,3 +70,6 @@ export const RefundPaymentBody = z._default(
 export const OrderParams = z.object({ orderId: OrderId });
 export const RefundParams = z.object({ refundId: RefundId });
 export const PaymentParams = z.object({ paymentId: PaymentId });
+/** A Beijing business day, `YYYY-MM-DD`, that exists on the calendar. */
+export const BusinessDateSchema = z.string().check(z.refine(isBusinessDate, 'a date is YYYY-MM-DD (a Beijing business day)'));
+export const ReconciliationParams = z.object({ date: BusinessDateSchema });

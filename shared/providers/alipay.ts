@@ -1,12 +1,14 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import * as z from 'zod';
+import type { BusinessDate } from '../domain/bill';
 import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification } from '../domain/notification';
+import { alipayBillFromZip } from './alipay-bill';
 import type { AlipayConfig } from './config';
 import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
 import {
   ProviderCallError,
-  ProviderNotSupportedError,
+  type BillFetch,
   type CallbackVerification,
   type FetchLike,
   type PayUrlRequest,
@@ -57,7 +59,13 @@ export const ALIPAY_TRADE_STATUS_MAPPING: Readonly<
 };
 
 export type AlipayMethod =
-  'alipay.trade.page.pay' | 'alipay.trade.wap.pay' | 'alipay.trade.query' | 'alipay.trade.close' | 'alipay.trade.refund' | 'alipay.trade.fastpay.refund.query';
+  | 'alipay.trade.page.pay'
+  | 'alipay.trade.wap.pay'
+  | 'alipay.trade.query'
+  | 'alipay.trade.close'
+  | 'alipay.trade.refund'
+  | 'alipay.trade.fastpay.refund.query'
+  | 'alipay.data.dataservice.bill.downloadurl.query';
 
 /** Common request parameters; `sign` signs all the others. */
 export interface AlipayRequestParams {
@@ -105,7 +113,14 @@ export interface AlipayRefundQueryBizContent {
   query_options: ['gmt_refund_pay'];
 }
 
-type AlipayBizContent = AlipayPayBizContent | AlipayTradeRef | AlipayRefundBizContent | AlipayRefundQueryBizContent;
+/** biz_content of alipay.data.dataservice.bill.downloadurl.query: `trade` is the bill of the merchant's trades and refunds. */
+export interface AlipayBillUrlQueryBizContent {
+  bill_type: 'trade';
+  /** yyyy-MM-dd, a Beijing day. */
+  bill_date: BusinessDate;
+}
+
+type AlipayBizContent = AlipayPayBizContent | AlipayTradeRef | AlipayRefundBizContent | AlipayRefundQueryBizContent | AlipayBillUrlQueryBizContent;
 
 const present = z.string().min(1);
 
@@ -194,6 +209,15 @@ export const AlipayRefundQueryResponseSchema = ResponseNodeSchema.extend({
 export type AlipayRefundQueryResponse = z.infer<typeof AlipayRefundQueryResponseSchema>;
 
 export const ALIPAY_REFUND_SUCCESS = 'REFUND_SUCCESS';
+
+export const AlipayBillUrlQueryResponseSchema = ResponseNodeSchema.extend({
+  /** Where the day's bill ZIP can be fetched with a plain GET, for 30 seconds. */
+  bill_download_url: z.string().optional(),
+});
+export type AlipayBillUrlQueryResponse = z.infer<typeof AlipayBillUrlQueryResponseSchema>;
+
+/** The bill-URL query's "no bill for that day": not published yet, or no trades; Alipay does not say which. */
+export const ALIPAY_BILL_NOT_EXIST = 'isp.bill_not_exist';
 
 /** Gateway codes that refuse a request outright: missing or invalid arguments, business refusal, no permission. */
 const REFUSAL_CODES: ReadonlySet<string> = new Set(['40001', ALIPAY_CODE_INVALID_ARGUMENTS, ALIPAY_CODE_BUSINESS_FAILED, '40006']);
@@ -646,6 +670,27 @@ async function queryRefund(
   return { status: 'succeeded', amount, succeededAt: fromAlipayTime(node.gmt_refund_pay ?? '') ?? now.toISOString(), providerStatus: ALIPAY_REFUND_SUCCESS };
 }
 
+/**
+ * The day's bill: the signed bill-URL query, then a plain GET of its bill_download_url (valid 30
+ * seconds; the file itself is neither signed nor hashed, so its footer totals are its only check,
+ * see alipay-bill.ts). isp.bill_not_exist is `not_ready`: Alipay answers it alike for a day not
+ * published yet and a day without trades, so only the caller's cut-off can tell the two apart.
+ */
+async function fetchBill(merchant: Merchant, { date, now }: { date: BusinessDate; now: Date }): Promise<BillFetch> {
+  const bizContent: AlipayBillUrlQueryBizContent = { bill_type: 'trade', bill_date: date };
+  const method = 'alipay.data.dataservice.bill.downloadurl.query';
+  const node = await callGateway(merchant, method, AlipayBillUrlQueryResponseSchema, bizContent, now, 'fetchBill');
+  if (node.code === ALIPAY_CODE_BUSINESS_FAILED && node.sub_code === ALIPAY_BILL_NOT_EXIST)
+    return { status: 'not_ready', providerStatus: ALIPAY_BILL_NOT_EXIST };
+  if (node.code !== ALIPAY_CODE_SUCCESS) throw new ProviderCallError(PROVIDER, 'fetchBill', describeFailure(node));
+  const url = node.bill_download_url;
+  if (!url) throw new ProviderCallError(PROVIDER, 'fetchBill', 'answer has no bill_download_url');
+  const download = await merchant.send('fetchBill', () => ({ url, method: 'GET', headers: {}, binary: true }));
+  // An expired URL answers an error: asking again gets a fresh one.
+  if (download.status !== 200 || !download.bytes) throw new ProviderCallError(PROVIDER, 'fetchBill', `bill download answered HTTP ${download.status}`);
+  return { status: 'ready', bill: alipayBillFromZip(download.bytes, date) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Provider
 // ---------------------------------------------------------------------------------------------
@@ -680,8 +725,6 @@ export function createAlipayProvider({ config, fetch, http = DEFAULT_PROVIDER_HT
     closePayment: (paymentId, now) => closeTrade(merchant, paymentId, now),
     refund: (request) => refundTrade(merchant, request),
     queryRefund: (request) => queryRefund(merchant, request),
-    fetchBill: async () => {
-      throw new ProviderNotSupportedError('alipay', 'fetchBill');
-    },
+    fetchBill: (request) => fetchBill(merchant, request),
   };
 }

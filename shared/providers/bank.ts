@@ -1,12 +1,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
+import { BillFormatError, isBusinessDate, type BusinessDate } from '../domain/bill';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
+import { parseBankSettlementReport } from './bank-settlement';
 import type { BankConfig } from './config';
 import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
 import {
   ProviderCallError,
   ProviderNotSupportedError,
+  type BillFetch,
   type CallbackVerification,
   type FetchLike,
   type PayUrlRequest,
@@ -33,7 +36,13 @@ import {
  * `signingSecret` over `${t}.${METHOD}.${path}.${rawBody}`; the bank's answers carry `Bank-Signature`
  * over `${t}.${rawBody}` with a webhook secret, exactly like its webhooks. `refund.*` webhooks
  * share the payment webhooks' URL and signature.
+ *
+ * Settlement report (ours too): `GET /settlement-reports/{YYYY-MM-DD}` under `gatewayUrl`, signed
+ * like the refund requests; the CSV answer's bytes are signed like every answer. Its format is
+ * read by ./bank-settlement.ts.
  */
+
+export { parseBankSettlementReport } from './bank-settlement';
 
 export const BANK_SIGNATURE_HEADER = 'bank-signature';
 /** Replay window, as Stripe's default: a callback signed more than 5 minutes from now is refused. */
@@ -323,14 +332,18 @@ function refundNotification(json: unknown): CallbackVerification {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Refund API
+// Bank API: refunds (and the transport the settlement report shares)
 // ---------------------------------------------------------------------------------------------
 
 type RefundOperation = 'refund' | 'queryRefund';
+type BankOperation = RefundOperation | 'fetchBill';
 
 interface BankAnswer {
   status: number;
+  headers: { get(name: string): string | null };
   body: string;
+  /** The exact bytes the bank signed. */
+  bytes: Buffer;
 }
 
 function isBankRefundStatus(status: string): status is BankRefundStatus {
@@ -338,17 +351,18 @@ function isBankRefundStatus(status: string): status is BankRefundStatus {
 }
 
 /**
- * One signed request to the bank's refund API (retried and timed out by `sender`; a retry is the
- * same refund, by its Idempotency-Key). A network failure, a 5xx or an answer the bank did not
- * sign leaves the outcome unknown: retryable, never a refusal.
+ * One signed request to the bank's API (retried and timed out by `sender`; a retry of a refund is
+ * the same refund, by its Idempotency-Key). A network failure, a 5xx or an answer the bank did not
+ * sign leaves the outcome unknown: retryable, never a refusal. `csv` asks for the settlement
+ * report, whose signature covers its raw bytes.
  */
 async function sendToBank(
   config: BankConfig,
   sender: ProviderSender,
-  operation: RefundOperation,
-  request: { method: 'GET' | 'POST'; path: string; body: string; headers?: Record<string, string>; now: Date },
+  operation: BankOperation,
+  request: { method: 'GET' | 'POST'; path: string; body: string; headers?: Record<string, string>; csv?: boolean; now: Date },
 ): Promise<BankAnswer> {
-  const { method, path, body, now } = request;
+  const { method, path, body, csv = false, now } = request;
   const url = new URL(config.gatewayUrl);
   url.search = '';
   url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
@@ -356,18 +370,20 @@ async function sendToBank(
     url: url.toString(),
     method,
     headers: {
-      Accept: 'application/json',
+      Accept: csv ? 'text/csv, application/json' : 'application/json',
       ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}),
       'Bank-Signature': requestSignature(config.signingSecret, method, path, body, now),
       ...request.headers,
     },
     ...(method === 'POST' ? { body } : {}),
+    ...(csv ? { binary: true } : {}),
   }));
   if (response.status >= 500) throw new ProviderCallError('bank', operation, `HTTP ${response.status}`);
-  if (!answerSigned(config, response.headers.get(BANK_SIGNATURE_HEADER), Buffer.from(response.body, 'utf8'), now)) {
+  const bytes = response.bytes ?? Buffer.from(response.body, 'utf8');
+  if (!answerSigned(config, response.headers.get(BANK_SIGNATURE_HEADER), bytes, now)) {
     throw new ProviderCallError('bank', operation, `HTTP ${response.status} answer is not signed by the bank`);
   }
-  return { status: response.status, body: response.body };
+  return { status: response.status, headers: response.headers, body: response.body, bytes };
 }
 
 /** A refund object about the refund we asked for → its state; anything else is unknown (retryable). */
@@ -436,6 +452,42 @@ async function queryRefund(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Settlement report
+// ---------------------------------------------------------------------------------------------
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The signed 200's bytes as text: it must say it is UTF-8 CSV, and be it. */
+function reportText(answer: BankAnswer): string {
+  const contentType = answer.headers.get('content-type') ?? '';
+  const [mediaType = '', ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  const charset = parameters.find((parameter) => parameter.startsWith('charset='));
+  if (mediaType !== 'text/csv' || (charset !== undefined && charset.replace(/"/g, '') !== 'charset=utf-8')) {
+    throw new BillFormatError(`the report answer is ${JSON.stringify(contentType)}, not UTF-8 text/csv`);
+  }
+  try {
+    return UTF8.decode(answer.bytes);
+  } catch {
+    throw new BillFormatError('the report is not valid UTF-8');
+  }
+}
+
+/**
+ * The day's settlement report: 200 CSV → `ready`; `409 report_not_ready` (the day is not over)
+ * → `not_ready`. A day without activity is a 200 report with no rows: `ready` with an empty bill,
+ * the bank's signed word that nothing happened. Anything else is thrown, retryable.
+ */
+async function fetchSettlementReport(config: BankConfig, sender: ProviderSender, { date, now }: { date: BusinessDate; now: Date }): Promise<BillFetch> {
+  if (!isBusinessDate(date)) throw new ProviderCallError('bank', 'fetchBill', `${JSON.stringify(date)} is not a YYYY-MM-DD date`, false);
+  const answer = await sendToBank(config, sender, 'fetchBill', { method: 'GET', path: `/settlement-reports/${date}`, body: '', csv: true, now });
+  if (answer.status === 200) return { status: 'ready', bill: parseBankSettlementReport(reportText(answer), date) };
+  const error = BankErrorSchema.safeParse(parseJson(answer.body));
+  const code = error.success ? error.data.error.code : undefined;
+  if (answer.status === 409 && code === 'report_not_ready') return { status: 'not_ready', providerStatus: code };
+  throw new ProviderCallError('bank', 'fetchBill', `HTTP ${answer.status}${code ? ` ${code}` : ''}`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Provider
 // ---------------------------------------------------------------------------------------------
 
@@ -466,7 +518,7 @@ function buildPayUrl(config: BankConfig, { payment, notifyUrl, returnUrl }: PayU
 
 export interface BankProviderOptions {
   config: BankConfig;
-  /** Serves the refund API only: payments need no outbound call. */
+  /** Serves the refund API and the settlement report: payments need no outbound call. */
   fetch?: FetchLike;
   http?: ProviderHttpConfig;
 }
@@ -488,8 +540,6 @@ export function createBankProvider({ config, fetch = globalThis.fetch, http = DE
     },
     refund: (request) => createRefund(config, sender, request),
     queryRefund: (request) => queryRefund(config, sender, request),
-    fetchBill: async () => {
-      throw new ProviderNotSupportedError('bank', 'fetchBill');
-    },
+    fetchBill: (request) => fetchSettlementReport(config, sender, request),
   };
 }

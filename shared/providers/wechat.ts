@@ -1,12 +1,14 @@
-import { createDecipheriv, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import * as z from 'zod';
+import { BillFormatError, isBusinessDate, type BusinessDate } from '../domain/bill';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
 import type { WechatConfig } from './config';
+import { parseWechatBill } from './wechat-bill';
 import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
 import {
   ProviderCallError,
-  ProviderNotSupportedError,
+  type BillFetch,
   type CallbackVerification,
   type FetchLike,
   type PayUrlRequest,
@@ -17,6 +19,8 @@ import {
   type RefundRequest,
   type RejectionReason,
 } from './types';
+
+export { parseWechatBill } from './wechat-bill';
 
 /**
  * WeChat Pay API v3 (docs/PROVIDERS.md#wechat-pay-api-v3), merchant side.
@@ -489,13 +493,15 @@ function verifyRefundResource(config: WechatConfig, envelope: WechatCallbackEnve
 interface VerifiedAnswer {
   status: number;
   body: string;
+  /** The answer's bytes, when the request asked for them (bill files). */
+  bytes: Buffer | undefined;
   /** WeChat's error code from an error body, when there is one. */
   errorCode: string | undefined;
   /** WeChat's Request-ID: what its support asks for about a failed call. */
   requestId: string | undefined;
 }
 
-type Operation = 'createPayUrl' | 'queryPayment' | 'closePayment' | 'refund' | 'queryRefund';
+type Operation = 'createPayUrl' | 'queryPayment' | 'closePayment' | 'refund' | 'queryRefund' | 'fetchBill';
 
 function callError(operation: Operation, message: string, retryable = true): ProviderCallError {
   return new ProviderCallError('wechat', operation, message, retryable);
@@ -515,7 +521,8 @@ function unexpectedAnswer(operation: Operation, answer: VerifiedAnswer): Provide
  * `/sandbox/wechat`); the prefix is sent but not signed, because the real API's paths start at
  * `/v3` and the sandbox strips its base first.
  *
- * Every 2xx answer must be signed by the platform and verify (same rules as callbacks). An error
+ * Every 2xx answer must be signed by the platform and verify (same rules as callbacks), except a
+ * bill file (`fileDownload`: WeChat does not sign it, its SHA1 is checked instead). An error
  * answer is verified when it carries Wechatpay-* headers; WeChat does not promise to sign errors
  * (the official SDKs check the status before the signature), so an unsigned one is read as is.
  */
@@ -524,11 +531,11 @@ async function send(
   keys: WechatKeys,
   sender: ProviderSender,
   operation: Operation,
-  request: { method: 'GET' | 'POST'; path: string; body: string; now: Date },
+  request: { method: 'GET' | 'POST'; path: string; body: string; now: Date; fileDownload?: boolean },
 ): Promise<VerifiedAnswer> {
-  const { method, path, body, now } = request;
+  const { method, path, body, now, fileDownload = false } = request;
   const response = await sender(operation, () => ({
-    url: `${config.apiBase.replace(/\/+$/, '')}${path}`,
+    url: `${apiBaseOf(config)}${path}`,
     method,
     headers: {
       Authorization: authorization(config, keys.merchantKey, method, path, body, now),
@@ -538,16 +545,21 @@ async function send(
       'User-Agent': 'payments-backend wechatpay-v3',
     },
     ...(method === 'POST' ? { body } : {}),
+    ...(fileDownload ? { binary: true } : {}),
   }));
 
   const answerHeaders = wechatpayHeaders((name) => response.headers.get(name) ?? undefined);
   const isSuccess = response.status >= 200 && response.status < 300;
-  if (isSuccess || answerHeaders.signature !== undefined) {
+  if ((isSuccess && !fileDownload) || answerHeaders.signature !== undefined) {
     const check = verifyWechatpaySignature(answerHeaders, Buffer.from(response.body, 'utf8'), keys.platformKeys, now);
     if (!check.ok) throw callError(operation, `answer refused (${check.reason}): ${check.detail}`);
   }
   const errorCode = isSuccess ? undefined : parseJson(response.body, ErrorResponseSchema)?.code;
-  return { status: response.status, body: response.body, errorCode, requestId: response.headers.get('request-id') ?? undefined };
+  return { status: response.status, body: response.body, bytes: response.bytes, errorCode, requestId: response.headers.get('request-id') ?? undefined };
+}
+
+function apiBaseOf(config: WechatConfig): string {
+  return config.apiBase.replace(/\/+$/, '');
 }
 
 /** A queried transaction must be the order we asked about, for our merchant. */
@@ -618,6 +630,67 @@ function refundRequestBody({ refundId, paymentId, amount, paymentAmount, reason,
     notify_url: notifyUrl,
     amount: { refund: assertFen(amount), total: assertFen(paymentAmount), currency: CURRENCY },
   };
+}
+
+// Bills ------------------------------------------------------------------------------------------
+
+/** The tradebill answer: where the day's file is (for 5 minutes) and the SHA1 of its content. */
+const TradeBillSchema = z.object({ hash_type: z.string().min(1), hash_value: z.string().min(1), download_url: z.url() });
+
+/** `tradebill` error codes that are answers, not failures. */
+const BILL_NOT_FETCHED: Readonly<Record<string, Exclude<BillFetch['status'], 'ready'>>> = {
+  STATEMENT_CREATING: 'not_ready',
+  NO_STATEMENT_EXIST: 'no_trades',
+};
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+/**
+ * The part of download_url that is signed: what follows `apiBase` (path from `/v3` and query), as
+ * for every other call. A download_url elsewhere is refused: our signed request goes nowhere
+ * but WeChat's API.
+ */
+function signedDownloadPath(config: WechatConfig, downloadUrl: string): string {
+  const base = apiBaseOf(config);
+  if (!downloadUrl.startsWith(`${base}/`)) throw callError('fetchBill', `download_url is not under the configured apiBase ${base}`, false);
+  return downloadUrl.slice(base.length);
+}
+
+/**
+ * The day's ALL bill: ask where it is (signed answer), download it (a signed GET; the file is not
+ * signed), check its SHA1 against the signed hash_value, then read it. A failed download or a
+ * hash that does not match is retryable: asking again gets a new URL and a new copy.
+ */
+async function fetchBill(config: WechatConfig, keys: WechatKeys, sender: ProviderSender, date: BusinessDate, now: Date): Promise<BillFetch> {
+  if (!isBusinessDate(date)) throw callError('fetchBill', `not a date: ${JSON.stringify(date)}`, false);
+  const path = `/v3/bill/tradebill?bill_date=${date}&bill_type=ALL`;
+  const answer = await send(config, keys, sender, 'fetchBill', { method: 'GET', path, body: '', now });
+  const notFetched = answer.status === 400 && answer.errorCode ? BILL_NOT_FETCHED[answer.errorCode] : undefined;
+  if (notFetched) return { status: notFetched, providerStatus: answer.errorCode ?? '' };
+  if (answer.status !== 200) throw unexpectedAnswer('fetchBill', answer);
+  const bill = parseJson(answer.body, TradeBillSchema);
+  if (!bill) throw callError('fetchBill', 'answer has no hash_type, hash_value and download_url', false);
+  if (bill.hash_type !== 'SHA1') throw callError('fetchBill', `hash_type ${bill.hash_type}, expected SHA1`, false);
+
+  const file = await send(config, keys, sender, 'fetchBill', {
+    method: 'GET',
+    path: signedDownloadPath(config, bill.download_url),
+    body: '',
+    now,
+    fileDownload: true,
+  });
+  if (file.status !== 200 || !file.bytes) throw callError('fetchBill', `download: ${describeAnswer(file)}`);
+  // We never ask for tar_type=GZIP; a compressed file would need inflating before its hash is checked.
+  if (file.bytes.subarray(0, 2).equals(GZIP_MAGIC)) throw callError('fetchBill', 'the bill file is gzip-compressed, which is not supported', false);
+  const sha1 = createHash('sha1').update(file.bytes).digest('hex');
+  if (sha1 !== bill.hash_value.toLowerCase()) throw callError('fetchBill', `the file's SHA1 ${sha1} is not hash_value ${bill.hash_value}`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(file.bytes);
+  } catch {
+    throw new BillFormatError('the bill file is not UTF-8');
+  }
+  return { status: 'ready', bill: parseWechatBill(text, date) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -706,8 +779,6 @@ export function createWechatProvider({ config, fetch, http = DEFAULT_PROVIDER_HT
       if (answer.status === 200) return refundStateOf('queryRefund', answer.body, { refundId, paymentId });
       throw callError('queryRefund', describeAnswer(answer));
     },
-    async fetchBill() {
-      throw new ProviderNotSupportedError('wechat', 'fetchBill');
-    },
+    fetchBill: ({ date, now }) => fetchBill(config, keys, sender, date, now),
   };
 }

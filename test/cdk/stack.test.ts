@@ -5,7 +5,7 @@ import { DEFAULT_THROTTLE, REQUIRED_CONTEXT } from '../../cdk/deploy-config';
 import { ACCESS_LOG_FIELDS } from '../../cdk/payments-api';
 import { acknowledgeNagFindings, nagAcknowledgments } from '../../cdk/nag-suppressions';
 import { createPaymentsApp } from '../../cdk/payments-app';
-import { TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
+import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
 import type { Deps } from '../../shared/core/deps';
 import { METRICS_NAMESPACE, Metric } from '../../shared/core/metric-names';
 import { notifyUrl } from '../../shared/core/payments';
@@ -95,14 +95,15 @@ describe('PaymentsStack', () => {
     ]);
     expect(p.AttributeDefinitions).toHaveLength(TABLE_ATTRIBUTES.length);
     expect(p.AttributeDefinitions).toEqual(expect.arrayContaining(TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' }))));
-    for (const index of [TABLE.dueIndex, TABLE.catalogIndex]) {
+    expect(p.GlobalSecondaryIndexes).toHaveLength(INDEXES.length);
+    for (const index of INDEXES) {
       expect(p.GlobalSecondaryIndexes).toContainEqual({
         IndexName: index.name,
         KeySchema: [
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: index.projection },
       });
     }
     expect(p.TimeToLiveSpecification).toEqual({ AttributeName: TABLE.ttlAttribute, Enabled: true });
@@ -135,7 +136,11 @@ describe('PaymentsStack', () => {
 
   it('runs every function on Node 22 / arm64 with active tracing and a month of logs', () => {
     expect(Object.keys(stack.resources('AWS::Lambda::Function'))).toHaveLength(FUNCTION_NAMES.length);
-    const timeouts: Record<string, number> = { [BACKGROUND_FUNCTIONS.worker.fn]: 30, [BACKGROUND_FUNCTIONS.sweeper.fn]: 60 };
+    const timeouts: Record<string, number> = {
+      [BACKGROUND_FUNCTIONS.worker.fn]: 30,
+      [BACKGROUND_FUNCTIONS.sweeper.fn]: 60,
+      [BACKGROUND_FUNCTIONS.reconciler.fn]: 900,
+    };
     const logGroups = stack.resources('AWS::Logs::LogGroup');
     for (const name of FUNCTION_NAMES) {
       const fn = stack.fn(name);
@@ -261,11 +266,20 @@ describe('PaymentsStack', () => {
     expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeLessThanOrEqual(5);
   });
 
+  const scheduleOf = (fn: string) =>
+    Object.values(stack.resources('AWS::Events::Rule')).find((rule) =>
+      JSON.stringify(rule.Properties.Targets).includes(JSON.stringify({ 'Fn::GetAtt': [stack.logicalId(fn), 'Arn'] })),
+    )?.Properties;
+
   it('runs the sweeper every minute, one at a time', () => {
-    const [, rule] = stack.only('AWS::Events::Rule');
-    expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
-    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [stack.logicalId(BACKGROUND_FUNCTIONS.sweeper.fn), 'Arn'] } })]);
+    expect(scheduleOf(BACKGROUND_FUNCTIONS.sweeper.fn)?.ScheduleExpression).toBe('rate(1 minute)');
     expect(stack.fn(BACKGROUND_FUNCTIONS.sweeper.fn).ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('reconciles hourly from 10:30 to 18:30 Beijing time (02:30–10:30 UTC), one run at a time, and schedules nothing else', () => {
+    expect(scheduleOf(BACKGROUND_FUNCTIONS.reconciler.fn)?.ScheduleExpression).toBe('cron(30 2-10 * * ? *)');
+    expect(stack.fn(BACKGROUND_FUNCTIONS.reconciler.fn).ReservedConcurrentExecutions).toBe(1);
+    expect(Object.keys(stack.resources('AWS::Events::Rule'))).toHaveLength(2);
   });
 
   it('throttles the $default stage (burst 200, rate 100 unless configured) and logs every request as JSON to a 90-day log group', () => {
@@ -354,7 +368,7 @@ describe('PaymentsStack', () => {
     for (const row of ours) expect(row.slice(2, 4)).toEqual(['service', 'payments']);
   });
 
-  it('alarms to the on-call topic on dead letters, duplicates, mismatches, oversized callbacks, undeliverable events, signature failures, worker errors, sweeper lag, close failures and refunds failed, abnormal, external or stuck', () => {
+  it('alarms to the on-call topic on dead letters, duplicates, mismatches, oversized callbacks, undeliverable events, signature failures, worker errors, sweeper lag, close failures, refunds failed, abnormal, external or stuck, and reconciliation differences left open, bills missing or unreadable', () => {
     const alarms = Object.values(stack.resources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
     const topic = { Ref: stack.only('AWS::SNS::Topic')[0] };
     const ours = [{ Name: 'service', Value: 'payments' }];
@@ -415,6 +429,9 @@ describe('PaymentsStack', () => {
         Statistic: 'Maximum',
         ComparisonOperator: 'GreaterThanThreshold',
       },
+      { MetricName: Metric.ReconciliationOpenDifferences, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Maximum', Period: 3600 },
+      { MetricName: Metric.ReconciliationBillMissing, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Sum', Period: 3600 },
+      { MetricName: Metric.ReconciliationFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Sum', Period: 3600 },
     ];
     for (const want of expected) expect(alarms, want.MetricName).toContainEqual(expect.objectContaining({ ...want, AlarmActions: [topic] }));
 

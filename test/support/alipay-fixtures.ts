@@ -1,4 +1,5 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { generateAlipayKeys } from '../../local/sandbox/alipay';
 import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxResponse } from '../../local/sandbox/types';
 import type { FetchLike, RawCallback } from '../../shared/providers/types';
@@ -47,12 +48,31 @@ export function simulatorFetch(simulator: ProviderSimulator, store: CheckoutStor
       store,
       now,
     );
-    return {
-      status: response.statusCode,
-      headers: { get: (name) => response.headers[name.toLowerCase()] ?? null },
-      text: async () => rewrite(response.body),
-    };
+    // A real Response, so binary answers (the bill ZIP) can be read with arrayBuffer().
+    const body = response.bytes ?? rewrite(response.body);
+    return new Response(body.length === 0 ? null : body, { status: response.statusCode, headers: response.headers });
   };
+}
+
+/** A fetch that passes everything on but hands the bill ZIP (a GET of the download path) through `rewrite`. */
+export function rewritingBillDownloads(fetch: FetchLike, rewrite: (zip: Buffer) => Buffer): FetchLike {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (!new URL(input).pathname.endsWith('/downloadBillFile.resource') || response.status !== 200 || !response.arrayBuffer) return response;
+    const zip = rewrite(Buffer.from(await response.arrayBuffer()));
+    return new Response(zip, { status: 200, headers: { 'content-type': 'application/zip' } });
+  };
+}
+
+/**
+ * A day's detail file as Alipay writes it, GBK bytes (made with Python's gbk codec, independently
+ * of the sandbox's encoder): `#` head lines, the header row, id fields ending in TABs (one padded
+ * with spaces), a quoted 商品名称 with a comma and quotes, two trades, a refund of ours (ref_1)
+ * and a console refund (HZ01RF…) of an older payment with negative amounts, the `#` footer.
+ */
+export const ALIPAY_BILL_FIXTURE_DATE = '2026-11-27';
+export function alipayDetailFixture(): Buffer {
+  return readFileSync(new URL('./bills/alipay-detail-20261127.gbk.csv', import.meta.url));
 }
 
 /** The callback as our HTTP layer hands it to `verifyCallback`: lower-cased headers, raw bytes. */

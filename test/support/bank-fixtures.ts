@@ -86,7 +86,7 @@ export function bankSimulatorFetch(
     const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
     const answer = await simulator.handle({ method, path: url.pathname.slice(basePath.length), query: url.searchParams, headers, body }, store, now);
     const response = options.tamper ? options.tamper(answer) : answer;
-    return { status: response.statusCode, headers: new Headers(response.headers), text: async () => response.body };
+    return new Response(response.bytes ? new Uint8Array(response.bytes) : response.body, { status: response.statusCode, headers: response.headers });
   };
 }
 
@@ -129,4 +129,37 @@ export function bankRefundEventBody(overrides: Record<string, unknown> = {}): st
     occurred_at: '2025-01-02T03:04:05.000Z',
     ...overrides,
   });
+}
+
+/** The day of the hand-written settlement report below (a Beijing date). */
+export const BANK_REPORT_DATE = '2026-11-27';
+
+export const BANK_REPORT_HEADER = 'record_type,transaction_id,merchant_reference,refund_id,bank_refund_id,amount,currency,status,booked_at';
+
+/**
+ * Lines of a settlement report as the bank writes one (docs/PROVIDERS.md#bank-settlement-report),
+ * written by hand rather than by the simulator: a merchant reference with a comma and one with
+ * quotes (RFC 4180 quoting), a reversed payment, a console refund (its refund_id is the bank's
+ * own), every refund status, `Z` and `+08:00` offsets, the day's first and last second.
+ */
+export const BANK_REPORT_LINES: readonly string[] = [
+  'payment,txn_a1,pay_0001,,,12345,CNY,succeeded,2026-11-27T09:15:02+08:00',
+  'payment,txn_a2,"pay_0002,gift",,,500,CNY,succeeded,2026-11-27T23:59:59+08:00',
+  'payment,txn_a3,"pay_""q""",,,100,CNY,reversed,2026-11-27T00:00:00+08:00',
+  'refund,txn_a1,pay_0001,ref_0001,re_b1,2345,CNY,succeeded,2026-11-27T10:00:00+08:00',
+  'refund,txn_a1,pay_0001,re_b2,re_b2,1000,CNY,succeeded,2026-11-27T11:00:00+08:00',
+  'refund,txn_a2,"pay_0002,gift",ref_0002,re_b3,200,CNY,pending,2026-11-27T12:00:00Z',
+  'refund,txn_a1,pay_0001,ref_0003,re_b4,300,CNY,failed,2026-11-27T13:00:00+08:00',
+  'refund,txn_a1,pay_0001,ref_0004,re_b5,50,CNY,requires_action,2026-11-27T14:00:00+08:00',
+];
+
+export const BANK_REPORT_TRAILER = '#totals,report_date=2026-11-27,payment_count=3,payment_amount=12945,refund_count=5,refund_amount=3895';
+
+/** The report's text: header, lines, trailer (left out when null), each ended by CRLF. */
+export function bankReport(
+  lines: readonly string[] = BANK_REPORT_LINES,
+  trailer: string | null = BANK_REPORT_TRAILER,
+  header: string = BANK_REPORT_HEADER,
+): string {
+  return [header, ...lines, ...(trailer === null ? [] : [trailer])].map((line) => `${line}\r\n`).join('');
 }

@@ -1,6 +1,7 @@
 import { createCipheriv, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import type { CheckoutStore, ProviderSimulator, SandboxRequest, SandboxResponse } from '../../local/sandbox/types';
 import type { WechatSandboxKeys } from '../../local/sandbox/wechat';
+import type { WechatConfig } from '../../shared/providers/config';
 import type { FetchLike, RawCallback } from '../../shared/providers/types';
 
 /**
@@ -53,8 +54,14 @@ export function simulatorFetch(
     };
     const answer = await simulator.handle(request, store, options.now());
     const response = options.tamper ? options.tamper(answer) : answer;
-    return { status: response.statusCode, headers: new Headers(response.headers), text: async () => response.body };
+    return asFetchResponse(response);
   };
+}
+
+/** A simulator answer as `fetch` hands it over: text, or a file's bytes. */
+export function asFetchResponse(response: SandboxResponse): Response {
+  const content = response.bytes ? new Uint8Array(response.bytes) : response.body === '' ? null : response.body;
+  return new Response(content, { status: response.statusCode, headers: response.headers });
 }
 
 /** Wechatpay-* headers (lower-cased, as our HTTP layer hands them over) over `ts\nnonce\nbody\n`. */
@@ -199,4 +206,17 @@ export function wechatRefundAnswer(overrides: Record<string, unknown> = {}): Rec
     },
     ...overrides,
   };
+}
+
+/**
+ * A GET to the simulator as the merchant signs it (`GET\n<path?query>\n<ts>\n<nonce>\n\n` with the
+ * merchant key), for calling `handle` directly with parameters the merchant module never sends.
+ */
+export function signedSimulatorGet(merchant: WechatConfig, path: string, query: Record<string, string>, now: Date): SandboxRequest {
+  const search = new URLSearchParams(query);
+  const nonce = randomBytes(16).toString('hex');
+  const message = `GET\n${path}?${search.toString()}\n${seconds(now)}\n${nonce}\n\n`;
+  const signature = sign('sha256', Buffer.from(message), merchant.merchantPrivateKey).toString('base64');
+  const authorization = `WECHATPAY2-SHA256-RSA2048 mchid="${merchant.mchid}",nonce_str="${nonce}",signature="${signature}",timestamp="${seconds(now)}",serial_no="${merchant.merchantSerial}"`;
+  return { method: 'GET', path, query: search, headers: { authorization }, body: '' };
 }

@@ -33,8 +33,8 @@ describe('the route table (shared/http/routes.ts) and functions/ agree', () => {
     const withProviders = ALL_FUNCTIONS.filter((entry) => entry.access.providers)
       .map((entry) => entry.fn)
       .sort();
-    expect(withProviders).toEqual(['cancel-order', 'cancel-payment', 'payment-callback', 'refund-payment', 'start-payment', 'sweeper']);
-    for (const fn of withProviders) expect(handlerSource(fn), fn).toMatch(/core\/(payments|orders|callbacks|sweeper|refunds)/);
+    expect(withProviders).toEqual(['cancel-order', 'cancel-payment', 'payment-callback', 'reconcile', 'refund-payment', 'start-payment', 'sweeper']);
+    for (const fn of withProviders) expect(handlerSource(fn), fn).toMatch(/core\/(payments|orders|callbacks|sweeper|refunds|reconciliation)/);
     expect(API_ROUTES.find((route) => route.fn === 'openapi')?.access).toEqual({ table: 'none', providers: false, queue: false, events: false });
     for (const route of API_ROUTES.filter((entry) => entry.method === 'GET')) expect(route.access.table, route.fn).not.toBe('readWrite');
   });

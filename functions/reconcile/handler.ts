@@ -1,0 +1,30 @@
+import type { ScheduledEvent } from 'aws-lambda';
+import * as z from 'zod';
+import { awsWiring } from '../../shared/adapters/aws-deps';
+import { dynamoTable } from '../../shared/adapters/dynamo-repository';
+import { eventBus } from '../../shared/adapters/eventbridge-publisher';
+import { providersFromEnv } from '../../shared/adapters/provider-secret';
+import { reconciliationFromEnv } from '../../shared/adapters/env';
+import { reconcileDay, scheduledRun } from '../../shared/core/reconciliation';
+import { PAYMENT_METHODS } from '../../shared/domain/payment';
+import { lambdaHandler, type Wiring } from '../../shared/http/handler';
+import { BusinessDateSchema } from '../../shared/http/schemas';
+
+/** A person's run of one day (`aws lambda invoke`, or `npm run reconcile` locally): every provider asked, reconciled or not. */
+export const ManualRun = z.strictObject({ date: BusinessDateSchema, providers: z.array(z.enum(PAYMENT_METHODS)).min(1).optional() });
+export type ManualRun = z.infer<typeof ManualRun>;
+
+/**
+ * Invoked hourly from 10:30 to 18:30 Beijing time by an EventBridge schedule (yesterday's bills,
+ * until each provider's is in), or by a person with `{"date": "YYYY-MM-DD", "providers"?: [...]}`.
+ */
+export const makeHandler = (wiring: Wiring) =>
+  lambdaHandler(wiring, async (event: ScheduledEvent | ManualRun) => {
+    const deps = await wiring.deps();
+    const timing = reconciliationFromEnv();
+    if (!('date' in event)) return reconcileDay(deps, scheduledRun(deps.clock.now(), timing));
+    const run = ManualRun.parse(event);
+    return reconcileDay(deps, { date: run.date, providers: run.providers, carryMinutes: timing.carryMinutes });
+  });
+
+export const handler = makeHandler(awsWiring('reconcile', { table: dynamoTable, providers: providersFromEnv, events: eventBus }));
