@@ -11,6 +11,8 @@ import { redriveDeadLetters, sqsNotificationQueue } from '../shared/adapters/sqs
 import type { Deps, Logger } from '../shared/core/deps';
 import type { Product } from '../shared/domain/order';
 import type { ReconciliationDay } from '../shared/domain/reconciliation';
+import { businessDateOf } from '../shared/domain/bill';
+import { latestReconciliations } from '../shared/core/reconciliation';
 import * as z from 'zod';
 import { ManualRun } from '../functions/reconcile/handler';
 import { parsePaymentsConfigText, type PaymentsConfig } from '../shared/providers/config';
@@ -109,7 +111,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       );
       server.listen(options.port, host, () => resolve());
     });
-    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // A dashboard left open keeps its connection busy polling: close it rather than wait for ever.
+          server.closeAllConnections();
+        }),
+    );
     server.closeIdleConnections?.();
 
     // A bad PAYMENTS_CONFIG (or SANDBOX_REFUND_OUTCOME) fails here too, before the emulator's JVM is started for nothing.
@@ -226,7 +235,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (url.pathname === '/_local/dashboard.json') {
         const bucket = parseBucketSeconds(url.searchParams.get('bucket'));
         if (!bucket.ok) return send(400, JSON.stringify({ error: { code: 'VALIDATION_FAILED', message: bucket.message } }));
-        const figures = await dashboardFigures({ metrics, bus, repo, deadLetterDepth: queues.deadLetterDepth, bucketSeconds: bucket.bucketSeconds });
+        const figures = await dashboardFigures({
+          metrics,
+          bus,
+          repo,
+          deadLetterDepth: queues.deadLetterDepth,
+          bucketSeconds: bucket.bucketSeconds,
+          latestReconciliations: () => latestReconciliations(deps, businessDateOf(deps.clock.now())),
+        });
         return send(200, JSON.stringify(figures));
       }
       if (url.pathname === '/_local/events') return send(200, JSON.stringify({ events: bus.published }));

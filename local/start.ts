@@ -1,3 +1,4 @@
+import { businessDateOf } from '../shared/domain/bill';
 import { startRuntime } from './runtime';
 import { localDataDir, localPort } from './settings';
 
@@ -32,6 +33,7 @@ async function main() {
     Sandbox        pay URLs from POST /api/payments/{id}/start open ${base}/sandbox/checkout/…
     Token          npm run token -- <customerId>        (admin: add --admin)
     Try it         npm run demo
+    Reconcile      npm run reconcile -- --date ${businessDateOf(new Date())}   (today's bills, from the sandbox)
     Config         ${runtime.configPath}${process.env.PAYMENTS_CONFIG ? ' (PAYMENTS_CONFIG)' : ' (generated sandbox keys)'}
     Data           ${fresh ? 'in memory (--fresh)' : dataDir}
   Ctrl-C stops everything it started.

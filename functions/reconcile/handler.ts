@@ -5,7 +5,7 @@ import { dynamoTable } from '../../shared/adapters/dynamo-repository';
 import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { providersFromEnv } from '../../shared/adapters/provider-secret';
 import { reconciliationFromEnv } from '../../shared/adapters/env';
-import { reconcileDay, scheduledRun } from '../../shared/core/reconciliation';
+import { pastCutoff, reconcileDay, scheduledRun } from '../../shared/core/reconciliation';
 import { PAYMENT_METHODS } from '../../shared/domain/payment';
 import { lambdaHandler, type Wiring } from '../../shared/http/handler';
 import { BusinessDateSchema } from '../../shared/http/schemas';
@@ -24,7 +24,8 @@ export const makeHandler = (wiring: Wiring) =>
     const timing = reconciliationFromEnv();
     if (!('date' in event)) return reconcileDay(deps, scheduledRun(deps.clock.now(), timing));
     const run = ManualRun.parse(event);
-    return reconcileDay(deps, { date: run.date, providers: run.providers, carryMinutes: timing.carryMinutes });
+    const final = pastCutoff(run.date, deps.clock.now(), timing);
+    return reconcileDay(deps, { date: run.date, providers: run.providers, final, carryMinutes: timing.carryMinutes });
   });
 
 export const handler = makeHandler(awsWiring('reconcile', { table: dynamoTable, providers: providersFromEnv, events: eventBus }));

@@ -1,4 +1,4 @@
-import { addBusinessDays, type BusinessDate, businessDateOf, type ProviderBill } from '../domain/bill';
+import { addBusinessDays, type BusinessDate, businessDateOf, businessDayWindow, type ProviderBill } from '../domain/bill';
 import { CURRENCY } from '../domain/money';
 import { AlreadyExistsError, StaleStateError } from '../domain/errors';
 import type { DomainEvent } from '../domain/events';
@@ -40,19 +40,19 @@ export interface ReconciliationTiming {
 
 export const DEFAULT_RECONCILIATION_TIMING: ReconciliationTiming = { carryMinutes: DEFAULT_CARRY_MINUTES, cutoffHour: 18 };
 
+/** Whether a day's bills are past their cut-off: the next Beijing day at `cutoffHour`. */
+export function pastCutoff(date: BusinessDate, now: Date, timing: ReconciliationTiming): boolean {
+  return now.getTime() >= businessDayWindow(date).end.getTime() + timing.cutoffHour * 3_600_000;
+}
+
 /**
  * A scheduled run reconciles yesterday (Beijing), skipping providers already reconciled: the
- * schedule fires hourly from 10:30 Beijing time until the bills are in, the cut-off hour's run
- * calling a bill still missing.
+ * schedule fires hourly from 10:30 Beijing time until the bills are in, the runs from the cut-off
+ * hour on calling a bill still missing.
  */
 export function scheduledRun(now: Date, timing: ReconciliationTiming): ReconcileRequest {
-  const beijingHour = (now.getUTCHours() + 8) % 24;
-  return {
-    date: addBusinessDays(businessDateOf(now), -1),
-    final: beijingHour >= timing.cutoffHour,
-    skipReconciled: true,
-    carryMinutes: timing.carryMinutes,
-  };
+  const date = addBusinessDays(businessDateOf(now), -1);
+  return { date, final: pastCutoff(date, now, timing), skipReconciled: true, carryMinutes: timing.carryMinutes };
 }
 
 export interface ReconcileRequest {

@@ -11,6 +11,7 @@ import { dashboardSeries } from '../../local/dashboard-series';
 import type { PaymentsClient } from '../../shared/client/payments-client';
 import { fenToYuan } from '../../shared/domain/money';
 import type { ProviderReconciliation } from '../../shared/domain/reconciliation';
+import { businessDateOf } from '../../shared/domain/bill';
 import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './local-runtime';
 
 /**
@@ -200,6 +201,28 @@ describe.skipIf(!hasChromium)(`the local dashboard after real traffic, in ${CHRO
     const empty = page.locator('#no-reconciliation');
     await empty.waitFor({ timeout: 10_000 });
     expect(await empty.textContent()).toBe('No reconciliation has run yet — npm run reconcile -- --date YYYY-MM-DD');
+  });
+
+  it("after a reconciliation of today, shows each provider's day from its real bill, with the lost callback it healed", async () => {
+    // A payment the provider took without telling us: the bill shows it, the reconciliation heals it.
+    const lost = await client.createOrder([{ sku: 'CUP-CELADON', quantity: 1 }], { paymentMethod: 'wechat' });
+    await fetch((await client.startPayment(lost.payment.paymentId)).payUrl);
+    const paid = await fetch(`${env.runtime.baseUrl}/sandbox/checkout/${lost.payment.paymentId}/pay?notify=false`, {
+      method: 'POST',
+      headers: { accept: 'application/json' },
+    });
+    expect(paid.status).toBe(200);
+    await env.runtime.runReconciliation({ date: businessDateOf(new Date()) });
+
+    const { page, errors } = await chromium.openPage(`${env.runtime.baseUrl}/_local/dashboard`);
+    await page.locator('#reconciliation article.recon').first().waitFor({ timeout: 10_000 });
+    const headings = await page.locator('#reconciliation article.recon h3').allInnerTexts();
+    expect(headings).toHaveLength(3);
+    for (const heading of headings) expect(heading).toContain(`${businessDateOf(new Date())} reconciled`);
+    const wechat = page.locator('#reconciliation article.recon', { hasText: 'WeChat Pay' });
+    const row = wechat.locator('tr', { hasText: lost.payment.paymentId });
+    expect(await row.innerText()).toMatch(/missing in ledger[\s\S]*¥45\.50[\s\S]*healed/);
+    expect(errors).toEqual([]);
   });
 
   it('buckets by ?bucket= seconds, and refuses a bucket that is not whole seconds', async () => {

@@ -146,6 +146,16 @@ describe('a fresh clone, used the way the README says', () => {
       expect(demo.code, demo.output).toBe(0);
       const orderId = /order\s+(ord_[0-9a-z]+) paid/.exec(demo.output)?.[1];
       expect(orderId, demo.output).toBeDefined();
+      // The banner's reconcile line, as printed: today's bills from the sandbox against the ledger.
+      const reconcileLine = /npm run reconcile -- --date (\d{4}-\d{2}-\d{2})/.exec(first.output())?.[1];
+      expect(reconcileLine, first.output()).toBeDefined();
+      const reconcile = await npmRun(clone, ['run', 'reconcile', '--', '--date', reconcileLine!], env);
+      expect(reconcile.code, reconcile.output).toBe(0);
+      // The demo's payment and its partial refund, both in WeChat's bill and our ledger; the bank's
+      // report of a day without trades is empty; Alipay publishes no bill for such a day (not yet final today).
+      expect(reconcile.output).toMatch(/wechat\s+reconciled\s+2\s+2\s+0\s/);
+      expect(reconcile.output).toMatch(/bank\s+reconciled\s+0\s+0\s+0\s/);
+      expect(reconcile.output).toMatch(/alipay\s+bill_not_ready\s/);
 
       expect(await pressCtrlC(first)).toBe(true);
       expect(first.output()).toContain('SIGINT: stopping');

@@ -8,6 +8,7 @@ import { makeHandler as createOrdersBatch } from '../../functions/create-orders-
 import { makeHandler as createProduct } from '../../functions/create-product/handler';
 import { makeHandler as getOrder } from '../../functions/get-order/handler';
 import { makeHandler as getPayment } from '../../functions/get-payment/handler';
+import { makeHandler as getReconciliation } from '../../functions/get-reconciliation/handler';
 import { makeHandler as getRefund } from '../../functions/get-refund/handler';
 import { makeHandler as listRefunds } from '../../functions/list-refunds/handler';
 import { makeHandler as refundPayment } from '../../functions/refund-payment/handler';
@@ -39,6 +40,7 @@ export const CUSTOMER_ROUTES = {
   'POST /api/payments/{paymentId}/refunds': refundPayment,
   'GET /api/payments/{paymentId}/refunds': listRefunds,
   'GET /api/refunds/{refundId}': getRefund,
+  'GET /api/admin/reconciliation/{date}': getReconciliation,
 } satisfies Record<string, (wiring: Wiring) => unknown>;
 
 export type CustomerRoute = keyof typeof CUSTOMER_ROUTES;
