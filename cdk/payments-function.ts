@@ -7,6 +7,7 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../shared/core/metric-names';
+import { BUNDLE_ALIASES } from './bundle-aliases';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -66,6 +67,7 @@ export class PaymentsFunction extends NodejsFunction {
         externalModules: [],
         // CommonJS dependencies inside an ESM bundle still call require().
         banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([module, replacement]) => `${module}=${replacement}`) },
       },
     });
   }

@@ -1,5 +1,7 @@
 import { addPayment } from '../../shared/core/orders';
 import { awsWiring } from '../../shared/adapters/aws-deps';
+import { dynamoTable } from '../../shared/adapters/dynamo-repository';
+import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
@@ -9,4 +11,4 @@ export const makeHandler = (wiring: Wiring) =>
     addPayment(deps, { customerId, orderId: params.orderId, method: body.paymentMethod, ttlMinutes: body.ttlMinutes }, remember),
   );
 
-export const handler = makeHandler(awsWiring('add-payment'));
+export const handler = makeHandler(awsWiring('add-payment', { table: dynamoTable, events: eventBus }));

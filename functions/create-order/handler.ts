@@ -1,5 +1,7 @@
 import { createOrders } from '../../shared/core/orders';
 import { awsWiring } from '../../shared/adapters/aws-deps';
+import { dynamoTable } from '../../shared/adapters/dynamo-repository';
+import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
@@ -14,4 +16,4 @@ export const makeHandler = (wiring: Wiring) =>
     return result;
   });
 
-export const handler = makeHandler(awsWiring('create-order'));
+export const handler = makeHandler(awsWiring('create-order', { table: dynamoTable, events: eventBus }));

@@ -1,4 +1,5 @@
 import { awsWiring } from '../../shared/adapters/aws-deps';
+import { dynamoTable } from '../../shared/adapters/dynamo-repository';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
@@ -9,4 +10,4 @@ export const makeHandler = (wiring: Wiring) =>
     return body;
   });
 
-export const handler = makeHandler(awsWiring('create-product'));
+export const handler = makeHandler(awsWiring('create-product', { table: dynamoTable }));

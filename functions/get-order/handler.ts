@@ -1,5 +1,6 @@
 import { getOrder } from '../../shared/core/orders';
 import { awsWiring } from '../../shared/adapters/aws-deps';
+import { dynamoTable } from '../../shared/adapters/dynamo-repository';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
@@ -7,4 +8,4 @@ import { routeOf } from '../../shared/http/routes';
 export const makeHandler = (wiring: Wiring) =>
   httpRoute(routeOf('get-order'), wiring, ({ deps, customerId, params }) => getOrder(deps, customerId, params.orderId));
 
-export const handler = makeHandler(awsWiring('get-order'));
+export const handler = makeHandler(awsWiring('get-order', { table: dynamoTable }));

@@ -1,5 +1,6 @@
 import { getPayment } from '../../shared/core/payments';
 import { awsWiring } from '../../shared/adapters/aws-deps';
+import { dynamoTable } from '../../shared/adapters/dynamo-repository';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
@@ -7,4 +8,4 @@ import { routeOf } from '../../shared/http/routes';
 export const makeHandler = (wiring: Wiring) =>
   httpRoute(routeOf('get-payment'), wiring, ({ deps, customerId, params }) => getPayment(deps, customerId, params.paymentId));
 
-export const handler = makeHandler(awsWiring('get-payment'));
+export const handler = makeHandler(awsWiring('get-payment', { table: dynamoTable }));

@@ -1,4 +1,5 @@
 import { awsWiring } from '../../shared/adapters/aws-deps';
+import { dynamoTable } from '../../shared/adapters/dynamo-repository';
 import { listRefunds } from '../../shared/core/refunds';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
@@ -7,4 +8,4 @@ import { routeOf } from '../../shared/http/routes';
 export const makeHandler = (wiring: Wiring) =>
   httpRoute(routeOf('list-refunds'), wiring, ({ deps, customerId, isAdmin, params }) => listRefunds(deps, { customerId, isAdmin }, params.paymentId));
 
-export const handler = makeHandler(awsWiring('list-refunds'));
+export const handler = makeHandler(awsWiring('list-refunds', { table: dynamoTable }));

@@ -15,4 +15,4 @@ export const makeHandler = (wiring: Wiring) => {
   });
 };
 
-export const handler = makeHandler(awsWiring('openapi'));
+export const handler = makeHandler(awsWiring('openapi', {}));

@@ -1,5 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { awsWiring } from '../../shared/adapters/aws-deps';
+import { dynamoTable } from '../../shared/adapters/dynamo-repository';
+import { providersFromEnv } from '../../shared/adapters/provider-secret';
+import { sqsQueue } from '../../shared/adapters/sqs-queue';
 import { receiveCallback } from '../../shared/core/callbacks';
 import { lambdaHandler, type Wiring } from '../../shared/http/handler';
 
@@ -15,4 +18,4 @@ export const makeHandler = (wiring: Wiring) =>
     return receiveCallback(deps, event.pathParameters?.provider ?? '', { headers, body });
   });
 
-export const handler = makeHandler(awsWiring('payment-callback'));
+export const handler = makeHandler(awsWiring('payment-callback', { table: dynamoTable, providers: providersFromEnv, queue: sqsQueue }));

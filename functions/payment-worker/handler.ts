@@ -1,6 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { awsWiring } from '../../shared/adapters/aws-deps';
+import { dynamoTable } from '../../shared/adapters/dynamo-repository';
+import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { parseNotificationMessage } from '../../shared/core/messages';
 import { applyNotification } from '../../shared/core/notifications';
 import { applyRefundNotification } from '../../shared/core/refund-notifications';
@@ -37,4 +39,4 @@ export const makeHandler = (wiring: Wiring) => {
   });
 };
 
-export const handler = makeHandler(awsWiring('payment-worker'));
+export const handler = makeHandler(awsWiring('payment-worker', { table: dynamoTable, events: eventBus }));

@@ -1,29 +1,11 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { readFile } from 'node:fs/promises';
 import type { Deps } from '../core/deps';
+import type { EventPublisher, NotificationQueue, Repository } from '../core/ports';
 import { PAYMENT_METHODS } from '../domain/payment';
 import type { Wiring } from '../http/handler';
 import { ALL_FUNCTIONS, type BACKGROUND_FUNCTIONS, type FunctionAccess, type RouteFunction } from '../http/routes';
-import { parsePaymentsConfigText } from '../providers/config';
-import { createProviders } from '../providers/registry';
-import { AWS_CLIENT_LIMITS } from './aws-client-limits';
-import { DynamoRepository } from './dynamo-repository';
-import {
-  orderPolicyFromEnv,
-  refundPolicyFromEnv,
-  publicBaseUrlFromEnv,
-  requiredEnv,
-  returnUrlTemplateFromEnv,
-  secretMaxAgeSecondsFromEnv,
-  sweeperFromEnv,
-  timingFromEnv,
-} from './env';
-import { eventBridgePublisher } from './eventbridge-publisher';
+import { orderPolicyFromEnv, refundPolicyFromEnv, publicBaseUrlFromEnv, returnUrlTemplateFromEnv, sweeperFromEnv, timingFromEnv } from './env';
 import { type Observability, powertoolsObservability } from './observability';
-import { type Providers, providersFromSecret } from './provider-secret';
-import { sqsClient, sqsNotificationQueue } from './sqs-queue';
+import type { Providers } from './provider-secret';
 
 /** Every Lambda function of the service, by its folder under functions/. */
 export type FunctionName = RouteFunction | (typeof BACKGROUND_FUNCTIONS)[keyof typeof BACKGROUND_FUNCTIONS]['fn'];
@@ -35,24 +17,51 @@ export function accessOf(fn: FunctionName): FunctionAccess {
 }
 
 /**
- * The production wiring of one function: `export const handler = makeHandler(awsWiring('<fn>'))`.
- * It builds only what the function's `access` (shared/http/routes.ts) allows, the same access the
- * CDK stack grants: no DynamoDB client without `table`, no SQS client without `queue`, no
- * EventBridge client without `events`, and without `providers` the provider secret (the
- * merchants' private keys) is never read. Anything else is a stand-in whose use fails, naming
- * the function and the access it lacks.
+ * How a function's handler module builds each port its access allows, from the environment. Each
+ * lives in the module of its AWS client (dynamoTable, sqsQueue, eventBus, providersFromEnv), so a
+ * function's bundle holds only the clients its handler imports: esbuild cannot drop a client that
+ * is imported and merely never constructed.
+ */
+export interface AwsCapabilities {
+  table?: (env: NodeJS.ProcessEnv) => Repository;
+  queue?: (env: NodeJS.ProcessEnv) => NotificationQueue;
+  events?: (env: NodeJS.ProcessEnv) => EventPublisher;
+  /** The current providers on each call: a rotated provider secret is picked up. */
+  providers?: (env: NodeJS.ProcessEnv, observability: Observability) => Promise<() => Promise<Providers>>;
+}
+
+/** Which ports an access allows, by the capability that builds each. */
+function allowedCapabilities(access: FunctionAccess): Record<keyof AwsCapabilities, boolean> {
+  return { table: access.table !== 'none', queue: access.queue, events: access.events, providers: access.providers };
+}
+
+/**
+ * The production wiring of one function:
+ * `export const handler = makeHandler(awsWiring('<fn>', { table: dynamoTable, ... }))`, with
+ * exactly the capabilities its `access` (shared/http/routes.ts) allows, the same access the CDK
+ * stack grants; anything else fails the module's load, naming the function. A port without access
+ * is a stand-in whose use fails, naming the function and the access it lacks; without `providers`
+ * the provider secret (the merchants' private keys) is never read.
  *
  * Logger and metrics exist from module load (the observability middleware needs them before the
  * first invocation); the rest is built on the first invocation, a cold start, so configuration
  * errors surface there, naming the variable. Endpoints come from the SDK's own variables
  * (AWS_ENDPOINT_URL_DYNAMODB, ...), so the same wiring runs against local stand-ins.
  */
-export function awsWiring(fn: FunctionName, env: NodeJS.ProcessEnv = process.env): Wiring {
+export function awsWiring(fn: FunctionName, capabilities: AwsCapabilities, env: NodeJS.ProcessEnv = process.env): Wiring {
+  const allowed = allowedCapabilities(accessOf(fn));
+  const mismatched = (Object.keys(allowed) as (keyof AwsCapabilities)[]).filter((port) => allowed[port] !== (capabilities[port] !== undefined));
+  if (mismatched.length > 0) {
+    const says = mismatched.map(
+      (port) => `${port}: access ${allowed[port] ? 'allows it' : 'does not allow it'}, the handler ${capabilities[port] ? 'wires it' : 'does not'}`,
+    );
+    throw new Error(`${fn}: its wiring does not match its access in shared/http/routes.ts (${says.join('; ')})`);
+  }
   const observability = powertoolsObservability(env.POWERTOOLS_SERVICE_NAME ?? 'payments');
   let built: Promise<ContainerDeps> | undefined;
   const deps = async (): Promise<Deps> => {
     try {
-      built ??= buildContainerDeps(fn, accessOf(fn), observability, env).catch((error) => {
+      built ??= buildContainerDeps(fn, capabilities, observability, env).catch((error) => {
         built = undefined; // the next invocation tries again
         throw error;
       });
@@ -72,15 +81,17 @@ interface ContainerDeps {
   providers: () => Promise<Providers>;
 }
 
-async function buildContainerDeps(fn: FunctionName, access: FunctionAccess, observability: Observability, env: NodeJS.ProcessEnv): Promise<ContainerDeps> {
+async function buildContainerDeps(
+  fn: FunctionName,
+  capabilities: AwsCapabilities,
+  observability: Observability,
+  env: NodeJS.ProcessEnv,
+): Promise<ContainerDeps> {
   const deny = <T>(what: string, operations: readonly string[]) => withoutAccess<T>(fn, what, operations);
   const shared: Omit<Deps, 'providers'> = {
-    repo:
-      access.table === 'none'
-        ? deny('table', REPOSITORY_OPERATIONS)
-        : new DynamoRepository({ client: new DynamoDBClient(AWS_CLIENT_LIMITS), tableName: requiredEnv('TABLE_NAME', env) }),
-    queue: access.queue ? sqsNotificationQueue(sqsClient(AWS_CLIENT_LIMITS), requiredEnv('NOTIFICATION_QUEUE_URL', env)) : deny('queue', ['enqueue']),
-    events: access.events ? eventBridgePublisher(new EventBridgeClient(AWS_CLIENT_LIMITS), requiredEnv('EVENT_BUS_NAME', env)) : deny('events', ['publish']),
+    repo: capabilities.table ? capabilities.table(env) : deny('table', REPOSITORY_OPERATIONS),
+    queue: capabilities.queue ? capabilities.queue(env) : deny('queue', ['enqueue']),
+    events: capabilities.events ? capabilities.events(env) : deny('events', ['publish']),
     metrics: observability.metrics,
     logger: observability.logger,
     clock: { now: () => new Date() },
@@ -91,28 +102,39 @@ async function buildContainerDeps(fn: FunctionName, access: FunctionAccess, obse
     publicBaseUrl: publicBaseUrlFromEnv(env),
     returnUrlTemplate: returnUrlTemplateFromEnv(env),
   };
-  if (!access.providers) {
+  if (!capabilities.providers) {
     const none = deny<Providers>('providers', PAYMENT_METHODS);
     return { shared, providers: async () => none };
   }
-  return { shared, providers: await providerSource(env, observability) };
+  return { shared, providers: await capabilities.providers(env, observability) };
 }
 
-/** The provider config: the file PAYMENTS_CONFIG (read once; local use), else the secret PAYMENTS_SECRET_ARN. */
-async function providerSource(env: NodeJS.ProcessEnv, observability: Observability): Promise<() => Promise<Providers>> {
-  if (env.PAYMENTS_CONFIG) {
-    const providers = createProviders(parsePaymentsConfigText(await readFile(env.PAYMENTS_CONFIG, 'utf8'), `PAYMENTS_CONFIG ${env.PAYMENTS_CONFIG}`));
-    return async () => providers;
-  }
-  return providersFromSecret({
-    secrets: new SecretsProvider({ clientConfig: AWS_CLIENT_LIMITS }),
-    secretId: requiredEnv('PAYMENTS_SECRET_ARN', env),
-    maxAgeSeconds: secretMaxAgeSecondsFromEnv(env),
-    logger: observability.logger,
-  });
-}
-
-const REPOSITORY_OPERATIONS = Object.getOwnPropertyNames(DynamoRepository.prototype).filter((name) => name !== 'constructor');
+/** Every operation of the Repository port (the compiler keeps the list complete), refused without table access. */
+const REPOSITORY_OPERATIONS = Object.keys({
+  commit: true,
+  getProducts: true,
+  listProducts: true,
+  getOrder: true,
+  getPayment: true,
+  getPayments: true,
+  getRefund: true,
+  getRefunds: true,
+  findDueRefunds: true,
+  getIdempotencyRecord: true,
+  getNotificationRecord: true,
+  getArchivedCallbacks: true,
+  findDuePayments: true,
+  findUnpaidOrders: true,
+  findPendingOutbox: true,
+  getOutboxEntry: true,
+  deleteOutboxEntry: true,
+  deleteOutboxEntries: true,
+  replaceOutboxEntry: true,
+  countOpenPayments: true,
+  oldestOpenRefundCreatedAt: true,
+  listLedger: true,
+  getReconciliation: true,
+} satisfies Record<keyof Repository, true>);
 
 /**
  * Stands in for a port this function has no access to: it holds no client, and reaching for one

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, type DynamoDBClient, TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -40,6 +40,8 @@ import {
   type Repository,
   type Write,
 } from '../core/ports';
+import { AWS_CLIENT_LIMITS } from './aws-client-limits';
+import { requiredEnv } from './env';
 import { LEDGER_SHARDS, OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, OUTBOX_SHARD, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
 
 const key = {
@@ -165,6 +167,11 @@ export interface DynamoRepositoryOptions {
   client: DynamoDBClient;
   /** How often a transaction that conflicted with another in-flight transaction is retried. */
   conflictRetries?: number;
+}
+
+/** A function's `table` capability (aws-deps.ts): the repository over the table TABLE_NAME. */
+export function dynamoTable(env: NodeJS.ProcessEnv): Repository {
+  return new DynamoRepository({ client: new DynamoDBClient(AWS_CLIENT_LIMITS), tableName: requiredEnv('TABLE_NAME', env) });
 }
 
 export class DynamoRepository implements Repository {

@@ -1,6 +1,8 @@
-import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { DomainEvent } from '../domain/events';
 import type { EventPublisher, PublishFailure } from '../core/ports';
+import { AWS_CLIENT_LIMITS } from './aws-client-limits';
+import { requiredEnv } from './env';
 
 export const EVENT_SOURCE = 'payments';
 /** PutEvents limits: 10 entries per call, and 256 KB for the entries of one call together. */
@@ -54,6 +56,11 @@ function batches(pending: readonly Pending[]): Pending[][] {
  * and events larger than EventBridge accepts (not retryable). Every event carries its id in the
  * detail, so a consumer recognises a re-published one.
  */
+/** A function's `events` capability (aws-deps.ts): the bus EVENT_BUS_NAME. */
+export function eventBus(env: NodeJS.ProcessEnv): EventPublisher {
+  return eventBridgePublisher(new EventBridgeClient(AWS_CLIENT_LIMITS), requiredEnv('EVENT_BUS_NAME', env));
+}
+
 export function eventBridgePublisher(client: EventBridgeClient, busName: string): EventPublisher {
   return {
     async publish(events: readonly DomainEvent[]) {

@@ -1,7 +1,11 @@
-import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { readFile } from 'node:fs/promises';
 import type { Deps, Logger } from '../core/deps';
 import { parsePaymentsConfigText } from '../providers/config';
 import { createProviders } from '../providers/registry';
+import { AWS_CLIENT_LIMITS } from './aws-client-limits';
+import { requiredEnv, secretMaxAgeSecondsFromEnv } from './env';
+import type { Observability } from './observability';
 
 export type Providers = Deps['providers'];
 
@@ -37,4 +41,21 @@ export function providersFromSecret(options: SecretProvidersOptions): () => Prom
       return current.providers;
     }
   };
+}
+
+/**
+ * A function's `providers` capability (aws-deps.ts): from the file PAYMENTS_CONFIG (read once;
+ * local use), else from the secret PAYMENTS_SECRET_ARN.
+ */
+export async function providersFromEnv(env: NodeJS.ProcessEnv, observability: Observability): Promise<() => Promise<Providers>> {
+  if (env.PAYMENTS_CONFIG) {
+    const providers = createProviders(parsePaymentsConfigText(await readFile(env.PAYMENTS_CONFIG, 'utf8'), `PAYMENTS_CONFIG ${env.PAYMENTS_CONFIG}`));
+    return async () => providers;
+  }
+  return providersFromSecret({
+    secrets: new SecretsProvider({ clientConfig: AWS_CLIENT_LIMITS }),
+    secretId: requiredEnv('PAYMENTS_SECRET_ARN', env),
+    maxAgeSeconds: secretMaxAgeSecondsFromEnv(env),
+    logger: observability.logger,
+  });
 }

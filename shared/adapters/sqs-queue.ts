@@ -9,6 +9,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { PaymentNotification, RefundNotification } from '../domain/notification';
 import type { NotificationQueue } from '../core/ports';
+import { AWS_CLIENT_LIMITS } from './aws-client-limits';
+import { requiredEnv } from './env';
 
 /**
  * The queue between the callback and the worker. `useQueueUrlAsEndpoint: false` keeps every call
@@ -16,6 +18,11 @@ import type { NotificationQueue } from '../core/ports';
  */
 export function sqsClient(options: SQSClientConfig = {}): SQSClient {
   return new SQSClient({ ...options, useQueueUrlAsEndpoint: false });
+}
+
+/** A function's `queue` capability (aws-deps.ts): the worker's queue NOTIFICATION_QUEUE_URL. */
+export function sqsQueue(env: NodeJS.ProcessEnv): NotificationQueue {
+  return sqsNotificationQueue(sqsClient(AWS_CLIENT_LIMITS), requiredEnv('NOTIFICATION_QUEUE_URL', env));
 }
 
 export function sqsNotificationQueue(client: SQSClient, queueUrl: string): NotificationQueue {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import { DomainError } from '../domain/errors';
 
 /**
@@ -64,7 +64,8 @@ export function statusOf(error: DomainError): number {
 
 /** Maps any thrown value to the API's error shape; below 500 the message is shown, otherwise not. */
 export function toErrorResponse(error: unknown): ErrorResponse {
-  if (error instanceof z.ZodError) {
+  // Core's error class: what both classic zod and zod/mini throw.
+  if (error instanceof $ZodError) {
     const details = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
     return { statusCode: 400, body: { error: { code: 'VALIDATION_FAILED', message: 'The request is invalid', details } } };
   }

@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Deps } from '../core/deps';
 import { DomainError } from '../domain/errors';
 import { toErrorResponse, HttpError } from './errors';
@@ -36,7 +36,7 @@ export function lambdaHandler<Event, Result>(wiring: Wiring, core: (event: Event
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** The part of a route table entry (routes.ts) that httpRoute acts on. */
-export interface RouteSpec<Body extends z.ZodType, Params extends z.ZodType> {
+export interface RouteSpec<Body extends z.core.$ZodType, Params extends z.core.$ZodType> {
   readonly fn: string;
   readonly auth: RouteAuth;
   readonly body?: Body;
@@ -62,7 +62,7 @@ export interface RouteInput<Body, Params> {
  * parsing (middy), identity from the JWT authorizer, zod validation, idempotency, and one error
  * mapping. A handler module passes its route table entry (routes.ts) and the call into the core.
  */
-export function httpRoute<Body extends z.ZodType = z.ZodUndefined, Params extends z.ZodType = z.ZodUndefined>(
+export function httpRoute<Body extends z.core.$ZodType = z.ZodMiniUndefined, Params extends z.core.$ZodType = z.ZodMiniUndefined>(
   spec: RouteSpec<Body, Params>,
   wiring: Wiring,
   run: (input: RouteInput<z.infer<Body>, z.infer<Params>>) => Promise<unknown>,
@@ -74,8 +74,8 @@ export function httpRoute<Body extends z.ZodType = z.ZodUndefined, Params extend
     const deps = await wiring.deps();
     try {
       const customerId = identify(event, auth);
-      const body = (spec.body ?? z.undefined()).parse(event.body ?? undefined) as z.infer<Body>;
-      const params = (spec.params ?? z.undefined()).parse(spec.params ? (event.pathParameters ?? {}) : undefined) as z.infer<Params>;
+      const body = z.parse(spec.body ?? z.undefined(), event.body ?? undefined) as z.infer<Body>;
+      const params = z.parse(spec.params ?? z.undefined(), spec.params ? (event.pathParameters ?? {}) : undefined) as z.infer<Params>;
       const input = { deps, customerId, isAdmin: scopesOf(event).includes(ADMIN_SCOPE), body, params, event, remember: (() => []) as Remember };
       const key = event.headers['idempotency-key'];
       if (!spec.idempotent || !key) return respond({ statusCode: successStatus, body: await run(input) });

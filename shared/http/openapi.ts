@@ -177,7 +177,7 @@ function jsonOperation(route: ApiRoute): OpenApiOperation {
       ? {
           requestBody: {
             // A body that defaults to {} (add-payment, start-payment) may be left out.
-            required: !route.body.safeParse(undefined).success,
+            required: !z.safeParse(route.body, undefined).success,
             content: { [JSON_TYPE]: { schema: componentRef('schemas', requestComponentName(route)) } },
           },
         }
@@ -283,7 +283,7 @@ function operationBasics(route: ApiRoute): Pick<OpenApiOperation, 'operationId' 
 }
 
 /** One parameter per `{name}` in the path, typed by the route's params schema. */
-function pathParameters(route: ApiRoute, params: z.ZodType | undefined): Json[] {
+function pathParameters(route: ApiRoute, params: z.core.$ZodType | undefined): Json[] {
   const properties = params ? (z.toJSONSchema(params, { target: 'draft-2020-12', io: 'input' }).properties ?? {}) : {};
   return [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name = '']) => {
     const schema = properties[name];

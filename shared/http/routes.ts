@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/v4/core';
 import {
   AddPaymentBody,
   CreateOrderBody,
@@ -48,8 +48,8 @@ export interface ApiRoute {
   readonly auth: RouteAuth;
   readonly summary: string;
   readonly access: FunctionAccess;
-  readonly body?: z.ZodType;
-  readonly params?: z.ZodType;
+  readonly body?: z.$ZodType;
+  readonly params?: z.$ZodType;
   readonly successStatus?: number;
   /** Reads `Idempotency-Key` and runs the request at most once per key (creating POSTs). */
   readonly idempotent?: boolean;

@@ -40,8 +40,12 @@ describe('cdk synth on the command line', () => {
         expect(bundles).toHaveLength(ALL_FUNCTIONS.length);
         for (const bundle of bundles) {
           expect(existsSync(bundle), bundle).toBe(true);
+          const code = readFileSync(bundle, 'utf8');
           // Active tracing is Lambda's own; no X-Ray SDK rides along.
-          expect(readFileSync(bundle, 'utf8'), bundle).not.toMatch(/aws-xray-sdk/);
+          expect(code, bundle).not.toMatch(/aws-xray-sdk/);
+          // cdk/bundle-aliases.ts applied: the environment's credentials, not the SDK's default chain
+          // (whose providers log "@aws-sdk/credential-provider-<name> - <function>").
+          expect(code, bundle).not.toMatch(/@aws-sdk\/credential-provider-[a-z-]+ - /);
         }
         const { stdout } = await run(process.execPath, ['--input-type=module', '-e', LOAD_BUNDLES, ...bundles.map((bundle) => pathToFileURL(bundle).href)], {
           env: { ...process.env, AWS_REGION: 'ap-east-1' },

@@ -1,14 +1,53 @@
 import { describe, expect, it } from 'vitest';
 import { bundle, FUNCTIONS, MAX_BUNDLE_BYTES } from '../../bench/bundles';
+import { ALL_FUNCTIONS, type FunctionAccess } from '../../shared/http/routes';
+
+/**
+ * The modules that only a function with that access may hold (its wiring imports the client or
+ * providers only then: shared/adapters/aws-deps.ts). A stray static import anywhere in a
+ * function's graph brings a client back into its bundle, whether or not it is ever constructed.
+ */
+const ONLY_WITH_ACCESS: Record<keyof FunctionAccess, RegExp> = {
+  table: /^node_modules\/@aws-sdk\/(client-dynamodb|lib-dynamodb)\//,
+  queue: /^node_modules\/@aws-sdk\/client-sqs\//,
+  events: /^node_modules\/@aws-sdk\/client-eventbridge\//,
+  providers:
+    /^(node_modules\/@aws-sdk\/client-secrets-manager\/|node_modules\/@aws-lambda-powertools\/parameters\/|shared\/providers\/(wechat|alipay|bank)\.ts$)/,
+};
+const allows = (access: FunctionAccess, port: keyof FunctionAccess) => (port === 'table' ? access.table !== 'none' : access[port]);
+
+/** Never in a bundle: Lambda's credentials are in the environment (cdk/bundle-aliases.ts). */
+const CREDENTIAL_CHAIN = /^node_modules\/@aws-sdk\/(credential-provider-(node|ini|sso|process|web-identity|http|login)|nested-clients|token-providers)\//;
+/** Classic zod, which holds every check whatever the schemas use: only where the provider modules or the OpenAPI generator need it. */
+const CLASSIC_ZOD = /^node_modules\/zod\/v4\/classic\//;
 
 /**
  * Bundled as the CDK bundles them (bench/bundles.ts); sizes are deterministic for a lock file.
  * `import { z } from 'zod'` anywhere brings all of zod back (about 945 KB bundles): this fails then.
  */
 describe('function bundles', () => {
-  it.each(FUNCTIONS)('%s stays within the bundle ceiling', async (fn) => {
-    const bytes = (await bundle(fn)).length;
+  const bundles = new Map(FUNCTIONS.map((fn) => [fn, bundle(fn)]));
+  const accessOf = (fn: string) => ALL_FUNCTIONS.find((entry) => entry.fn === fn)!.access;
 
-    expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+  it.each(FUNCTIONS)('%s stays within the bundle ceiling', async (fn) => {
+    const { code } = await bundles.get(fn)!;
+
+    expect(code.length).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+  });
+
+  it.each(FUNCTIONS)('%s holds the clients and providers its access allows, and no others', async (fn) => {
+    const { inputs } = await bundles.get(fn)!;
+    const access = accessOf(fn);
+
+    const held = Object.fromEntries(Object.entries(ONLY_WITH_ACCESS).map(([port, modules]) => [port, inputs.some((input) => modules.test(input))]));
+    const allowed = Object.fromEntries(Object.keys(ONLY_WITH_ACCESS).map((port) => [port, allows(access, port as keyof FunctionAccess)]));
+    expect(held).toEqual(allowed);
+  });
+
+  it.each(FUNCTIONS)('%s holds no credential provider chain and classic zod only with providers or the OpenAPI generator', async (fn) => {
+    const { inputs } = await bundles.get(fn)!;
+
+    expect(inputs.filter((input) => CREDENTIAL_CHAIN.test(input))).toEqual([]);
+    expect(inputs.some((input) => CLASSIC_ZOD.test(input))).toBe(accessOf(fn).providers || fn === 'openapi');
   });
 });

@@ -11,11 +11,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AWS_CLIENT_LIMITS } from '../../../shared/adapters/aws-client-limits';
-import { awsWiring, type FunctionName } from '../../../shared/adapters/aws-deps';
+import { type AwsCapabilities, awsWiring, type FunctionName } from '../../../shared/adapters/aws-deps';
+import { dynamoTable } from '../../../shared/adapters/dynamo-repository';
+import { eventBus } from '../../../shared/adapters/eventbridge-publisher';
+import { providersFromEnv } from '../../../shared/adapters/provider-secret';
+import { sqsQueue } from '../../../shared/adapters/sqs-queue';
 import type { Deps } from '../../../shared/core/deps';
 import type { DomainEvent } from '../../../shared/domain/events';
 import type { PaymentNotification } from '../../../shared/domain/notification';
-import { ALL_FUNCTIONS } from '../../../shared/http/routes';
+import { ALL_FUNCTIONS, type FunctionAccess } from '../../../shared/http/routes';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:payments-providers-AbCdEf';
 const BANK = { webhookSecrets: ['webhook-secret-0123456789'], gatewayUrl: 'https://bank.example/pay', signingSecret: 'signing-secret-0123456789' };
@@ -66,6 +70,15 @@ const wiringOf = (deps: Deps) => ({
   events: usable(() => deps.events.publish),
 });
 
+/** The production capabilities an access allows, as the function's handler module passes them. */
+const capabilitiesFor = (access: FunctionAccess): AwsCapabilities => ({
+  ...(access.table !== 'none' ? { table: dynamoTable } : {}),
+  ...(access.queue ? { queue: sqsQueue } : {}),
+  ...(access.events ? { events: eventBus } : {}),
+  ...(access.providers ? { providers: providersFromEnv } : {}),
+});
+const wired = (fn: FunctionName, env: NodeJS.ProcessEnv) => awsWiring(fn, capabilitiesFor(ALL_FUNCTIONS.find((entry) => entry.fn === fn)!.access), env);
+
 let secretsManager: AwsClientStub<SecretsManagerClient>;
 let mocks: Array<{ restore(): void }>;
 
@@ -85,7 +98,7 @@ afterEach(() => {
 
 describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
   it('gives a read-only function (get-order) the table only: no secret read, no queue, no bus, each refusal naming it', async () => {
-    const deps = await awsWiring('get-order', stackEnv()).deps();
+    const deps = await wired('get-order', stackEnv()).deps();
 
     expect(secretsManager).not.toHaveReceivedAnyCommand();
     expect(Object.keys(deps.providers)).toEqual([]);
@@ -99,7 +112,7 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
     const built: Record<string, unknown> = {};
     for (const { fn } of ALL_FUNCTIONS) {
       secretsManager.resetHistory();
-      const deps = await awsWiring(fn as FunctionName, stackEnv()).deps();
+      const deps = await wired(fn as FunctionName, stackEnv()).deps();
       built[fn] = { ...wiringOf(deps), secretRead: secretsManager.commandCalls(GetSecretValueCommand).length === 1 };
     }
 
@@ -122,8 +135,23 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
     expect(built['payment-worker']).toEqual({ table: true, providers: [], queue: false, events: true, secretRead: false });
   });
 
+  it('refuses, at module load, a wiring with a port its access does not allow or without one it allows', () => {
+    expect(() => awsWiring('get-order', { table: dynamoTable, queue: sqsQueue })).toThrow(
+      'get-order: its wiring does not match its access in shared/http/routes.ts (queue: access does not allow it, the handler wires it)',
+    );
+    expect(() => awsWiring('payment-callback', { table: dynamoTable, providers: providersFromEnv })).toThrow(
+      'payment-callback: its wiring does not match its access in shared/http/routes.ts (queue: access allows it, the handler does not)',
+    );
+  });
+
+  it.each(ALL_FUNCTIONS.map((entry) => entry.fn))("loads %s's handler module: its wiring is exactly its access", async (fn) => {
+    const module = (await import(`../../../functions/${fn}/handler.ts`)) as { handler: unknown };
+
+    expect(typeof module.handler).toBe('function');
+  });
+
   it('reads the provider secret once per cache lifetime, not once per invocation', async () => {
-    const wiring = awsWiring('start-payment', stackEnv());
+    const wiring = wired('start-payment', stackEnv());
 
     await wiring.deps();
     await wiring.deps();
@@ -139,7 +167,7 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
       const file = path.join(dir, 'payments-config.json');
       await writeFile(file, JSON.stringify({ bank: BANK }));
 
-      const deps = await awsWiring('cancel-payment', { ...stackEnv(), PAYMENTS_CONFIG: file }).deps();
+      const deps = await wired('cancel-payment', { ...stackEnv(), PAYMENTS_CONFIG: file }).deps();
 
       expect(Object.keys(deps.providers)).toEqual(['bank']);
       expect(secretsManager).not.toHaveReceivedAnyCommand();
@@ -151,7 +179,7 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
   it('fails its cold start without PAYMENT_RETURN_URL, naming it, and builds once it is set', async () => {
     const env = stackEnv();
     delete env.PAYMENT_RETURN_URL;
-    const wiring = awsWiring('start-payment', env);
+    const wiring = wired('start-payment', env);
 
     await expect(wiring.deps()).rejects.toThrow(/^Missing environment variable PAYMENT_RETURN_URL: /);
     expect(secretsManager).not.toHaveReceivedAnyCommand();
@@ -164,7 +192,7 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
     ['/orders/{orderId}', 'PAYMENT_RETURN_URL must be an absolute http(s) URL'],
     ['https://shop.example/orders/{orderid}', 'PAYMENT_RETURN_URL has the placeholder {orderid}; only {orderId} is replaced'],
   ])('refuses the return page template %s', async (template, message) => {
-    await expect(awsWiring('get-order', { ...stackEnv(), PAYMENT_RETURN_URL: template }).deps()).rejects.toThrow(message);
+    await expect(wired('get-order', { ...stackEnv(), PAYMENT_RETURN_URL: template }).deps()).rejects.toThrow(message);
   });
 
   it('gives up on an AWS endpoint that never answers: 3 attempts of 2 s for every client it builds', { timeout: 30_000 }, async () => {
@@ -186,19 +214,19 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
       const started = performance.now();
 
       const outcomes = await Promise.allSettled([
-        awsWiring('get-order', stackEnv())
+        wired('get-order', stackEnv())
           .deps()
           .then((deps) => deps.repo.getOrder('ord_1')),
-        awsWiring('payment-callback', { ...stackEnv(), PAYMENTS_CONFIG: configFile })
+        wired('payment-callback', { ...stackEnv(), PAYMENTS_CONFIG: configFile })
           .deps()
           .then((deps) => deps.queue.enqueue(notification)),
-        awsWiring('create-order', stackEnv())
+        wired('create-order', stackEnv())
           .deps()
           .then(async (deps) => {
             const { failed } = await deps.events.publish([event]);
             throw new Error(failed[0]?.reason);
           }),
-        awsWiring('start-payment', stackEnv()).deps(),
+        wired('start-payment', stackEnv()).deps(),
       ]);
 
       const elapsedMs = performance.now() - started;

@@ -26,7 +26,7 @@ describe('the route table (shared/http/routes.ts) and functions/ agree', () => {
   });
 
   it('has every handler build its production wiring under its own name, so it gets its own access', () => {
-    for (const { fn } of ALL_FUNCTIONS) expect(handlerSource(fn), fn).toContain(`export const handler = makeHandler(awsWiring('${fn}'));`);
+    for (const { fn } of ALL_FUNCTIONS) expect(handlerSource(fn), fn).toContain(`export const handler = makeHandler(awsWiring('${fn}', `);
   });
 
   it('gives the provider secret only to functions that call providers, and the openapi function nothing', () => {

@@ -1,0 +1,9 @@
+/**
+ * Module substitutions in every function bundle, for the CDK (cdk/payments-function.ts) and the
+ * bundle measurements (bench/bundles.ts) alike. Paths are relative to the project root, where
+ * esbuild runs. The local runtime and the tests import the SDK unchanged.
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  // Lambda gives a function its role's credentials in the environment: no SSO, INI, IMDS, STS clients.
+  '@aws-sdk/credential-provider-node': './shared/adapters/lambda-credentials.ts',
+};
