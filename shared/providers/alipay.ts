@@ -3,7 +3,6 @@ import * as z from 'zod';
 import type { BusinessDate } from '../domain/bill';
 import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification } from '../domain/notification';
-import { alipayBillFromZip } from './alipay-bill';
 import type { AlipayConfig } from './config';
 import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
 import {
@@ -688,6 +687,8 @@ async function fetchBill(merchant: Merchant, { date, now }: { date: BusinessDate
   const download = await merchant.send('fetchBill', () => ({ url, method: 'GET', headers: {}, binary: true }));
   // An expired URL answers an error: asking again gets a fresh one.
   if (download.status !== 200 || !download.bytes) throw new ProviderCallError(PROVIDER, 'fetchBill', `bill download answered HTTP ${download.status}`);
+  // Loaded on first use: only the daily reconciliation reads bills, and fflate builds its tables at load.
+  const { alipayBillFromZip } = await import('./alipay-bill');
   return { status: 'ready', bill: alipayBillFromZip(download.bytes, date) };
 }
 
