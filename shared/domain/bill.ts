@@ -43,7 +43,9 @@ export function beijingTimeToIso(text: string): string {
   const match = BEIJING_TIME.exec(text.trim());
   if (!match) throw new BillFormatError(`not a Beijing time "yyyy-MM-dd HH:mm:ss": ${JSON.stringify(text)}`);
   const ms = Date.parse(`${match[1]}T${match[2]}+08:00`);
-  if (Number.isNaN(ms)) throw new BillFormatError(`not a valid time: ${JSON.stringify(text)}`);
+  // Date.parse rolls "02-30" into March and "24:00:00" into the next day: the time must read back as written.
+  const readBack = Number.isNaN(ms) ? '' : new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 19);
+  if (readBack !== `${match[1]}T${match[2]}`) throw new BillFormatError(`not a valid time: ${JSON.stringify(text)}`);
   return new Date(ms).toISOString();
 }
 
