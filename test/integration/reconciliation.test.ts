@@ -421,6 +421,39 @@ describe('reconcileDay: the day boundary across two days', () => {
     ]);
     expect(differenceEvents().map((event) => event.detail.paymentId)).toEqual([lost.paymentId, never.paymentId]);
   });
+  it('a re-run of a reconciled day that cannot fetch the bill keeps what the day carried and accounted for', async () => {
+    const lost = await startedOrder('wechat');
+    await paidAtProvider('wechat', lost.paymentId);
+    env.clock.set(at('23:56:00'));
+    const never = await startedOrder('wechat');
+    await callback('wechat', never.paymentId, 'wechat_tx_never');
+    // Something in the next day's bill, so that it is published.
+    const nextDay = await startedOrder('wechat');
+    await paidAtProvider('wechat', nextDay.paymentId, at('09:00:00', NEXT_DAY));
+    env.clock.set(at('10:30:00', NEXT_DAY));
+    expect((await reconcile(DAY, { providers: ['wechat'] })).providers[0]).toMatchObject({ status: 'reconciled', carried: 1, healed: 1 });
+
+    // A person runs the day again while WeChat cannot be reached.
+    const reachable = wechat.provider;
+    env.deps.providers.wechat = {
+      ...reachable,
+      fetchBill: async () => {
+        throw new Error('socket hang up');
+      },
+    };
+    env.clock.set(at('11:30:00', NEXT_DAY));
+    expect((await reconcile(DAY, { providers: ['wechat'] })).providers[0]).toMatchObject({ status: 'failed', detail: 'socket hang up', carried: 1 });
+    expect(env.metrics.total(Metric.ReconciliationFailed, { provider: 'wechat' })).toBe(1);
+
+    env.deps.providers.wechat = reachable;
+    env.clock.set(at('10:30:00', '2026-11-29'));
+    const secondDay = (await reconcile(NEXT_DAY, { providers: ['wechat'] })).providers[0]!;
+
+    // The carried payment is still checked (and missing); the one healed yesterday is not taken for missing.
+    expect(secondDay.differences.filter((difference) => difference.kind === 'missing_in_bill')).toEqual([
+      expect.objectContaining({ paymentId: never.paymentId }),
+    ]);
+  });
 });
 
 describe('scheduledRun', () => {
