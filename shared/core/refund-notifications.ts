@@ -130,6 +130,8 @@ async function recordExternalRefund(
   }
   const now = deps.clock.now();
   const refundId = `ext_${notification.provider}_${notification.providerRefundId ?? notification.refundId ?? notification.eventId}`;
+  // Recorded already from the provider's bill (the reconciliation), under the same id: the same refund.
+  if (await deps.repo.getRefund(refundId)) return commitDedupe(deps, dedupe('unchanged'));
   const reserved: Payment = { ...payment, refundReserved: (payment.refundReserved ?? 0) + amount, refundIds: [...(payment.refundIds ?? []), refundId] };
   const opened = {
     ...createRefund({ refundId, payment, amount, origin: 'external', reason: 'refunded outside this service', sendAt: now.toISOString(), now }),

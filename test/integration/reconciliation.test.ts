@@ -9,9 +9,10 @@ import { DEFAULT_RECONCILIATION_TIMING, reconcileDay, reconciliationReport, sche
 import { applyRefundNotification } from '../../shared/core/refund-notifications';
 import { requestRefund } from '../../shared/core/refunds';
 import { beijingTimeToIso, type BusinessDate } from '../../shared/domain/bill';
+import { isRefundNotification, type RefundNotification } from '../../shared/domain/notification';
 import { differenceKey, type ProviderReconciliation, type ReconciliationDifference } from '../../shared/domain/reconciliation';
 import { createBankProvider } from '../../shared/providers/bank';
-import { bankSimulatorFetch, memoryCheckoutStore } from '../support/bank-fixtures';
+import { bankSimulatorFetch, memoryCheckoutStore, toRawCallback } from '../support/bank-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { refundSandbox, type RefundSandbox } from '../support/refund-fixtures';
 import { sandboxKeys } from '../support/sweeper-fixtures';
@@ -321,6 +322,31 @@ describe('reconcileDay: the bank, which has no query', () => {
     expect(late.refundIds).toHaveLength(1);
     expect(await env.repo.getOrder(first.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: second.paymentId });
     expect(env.bus.published.filter((event) => event.type === 'RefundRequested' && event.detail.paymentId === first.paymentId)).toHaveLength(1);
+  });
+});
+
+describe('reconcileDay: a console refund recorded from the bill, then its own notification', () => {
+  /** The provider's verified notification of a console refund, held back until after the reconciliation. */
+  function consoleRefundNotification(method: Method, paymentId: string): RefundNotification {
+    const opened = storeOf(method).refunds.open({ paymentId, amount: 800, external: true, notify: true, settle: 'now' }, env.clock.now());
+    if (opened.result === 'refused') throw new Error(`console refund refused: ${opened.refusal}`);
+    if (method === 'wechat') return wechat.notifications.at(-1)!;
+    const callback = bankSimulator.buildRefundCallback(bankStore.get(paymentId)!, opened.refund, env.clock.now());
+    const verified = env.deps.providers.bank!.verifyCallback(toRawCallback(callback!), env.clock.now());
+    if (!verified.ok || !isRefundNotification(verified.notification)) throw new Error('the bank refund callback did not verify');
+    return verified.notification;
+  }
+
+  it.each(['wechat', 'bank'] as const)('%s: the late notification is the same refund, applied once and not redelivered for ever', async (method) => {
+    const paid = await paidOrder(method);
+    const late = consoleRefundNotification(method, paid.paymentId);
+    env.clock.set(at('10:30:00', NEXT_DAY));
+    await reconcile(DAY, { providers: [method] });
+    expect(await env.repo.getPayment(paid.paymentId)).toMatchObject({ refundedAmount: 800, refundIds: [expect.stringMatching(/^ext_/)] });
+
+    expect(await applyRefundNotification(env.deps, late)).toBe('unchanged');
+    expect(await env.repo.getPayment(paid.paymentId)).toMatchObject({ refundedAmount: 800, refundIds: [expect.stringMatching(/^ext_/)] });
+    expect(await applyRefundNotification(env.deps, late)).toBe('duplicate');
   });
 });
 
