@@ -337,6 +337,29 @@ describe('reconcileDay: a console refund recorded from the bill, then its own no
     return verified.notification;
   }
 
+  it.each(['wechat', 'bank'] as const)(
+    '%s: two console refunds of one amount, only the second notified: the first is recorded, the second not twice',
+    async (method) => {
+      const paid = await paidOrder(method);
+      const first = storeOf(method).refunds.open({ paymentId: paid.paymentId, amount: 800, external: true, notify: false, settle: 'now' }, env.clock.now());
+      if (first.result === 'refused') throw new Error('console refund refused');
+      env.clock.set(at('10:10:00'));
+      expect(await applyRefundNotification(env.deps, consoleRefundNotification(method, paid.paymentId))).toBe('applied');
+      env.clock.set(at('10:30:00', NEXT_DAY));
+
+      const day = (await reconcile(DAY, { providers: [method] })).providers[0]!;
+
+      expect(day).toMatchObject({ billRows: 3, matched: 2, healed: 1 });
+      expect(day.differences).toEqual([
+        expect.objectContaining({ kind: 'refund_missing_in_ledger', refundId: first.refund.refundId ?? first.refund.key, healed: true }),
+      ]);
+      const payment = (await env.repo.getPayment(paid.paymentId))!;
+      expect(payment).toMatchObject({ refundedAmount: 1_600 });
+      expect(new Set(payment.refundIds)).toEqual(new Set([`ext_${method}_${first.refund.key}`, expect.stringMatching(/^ext_/)]));
+      expect(payment.refundIds).toHaveLength(2);
+    },
+  );
+
   it.each(['wechat', 'bank'] as const)('%s: the late notification is the same refund, applied once and not redelivered for ever', async (method) => {
     const paid = await paidOrder(method);
     const late = consoleRefundNotification(method, paid.paymentId);

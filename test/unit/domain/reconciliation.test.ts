@@ -373,14 +373,37 @@ describe('compareBill: external refunds recorded under our own id', () => {
     providerRefundId,
   });
 
-  it('is matched by payment and amount', () => {
-    const ext = recorded('re_1');
+  it("is matched by the provider's number in its id, not by the first of the same amount", () => {
+    const comparison = compare({
+      rows: [refundRow({ refundId: 're_1', paymentId: 'pay_x', amount: 200 }, { providerRefundId: 're_1' })],
+      known: [payment],
+      ledgerRefunds: [recorded('re_9'), recorded('re_1')],
+    });
+    expect(comparison.matched).toBe(1);
+    expect(comparison.found.map(({ difference }) => [difference.kind, difference.refundId])).toEqual([['refund_missing_in_bill', 'ext_wechat_re_9']]);
+  });
+
+  it('recorded from a notification that named no number (its id is the event id), is matched by payment and amount', () => {
+    const ext = refundOf('ext_wechat_evt_123', payment, { amount: 200, origin: 'external', external: true });
     const comparison = compare({
       rows: [refundRow({ refundId: 're_1', paymentId: 'pay_x', amount: 200 }, { providerRefundId: 're_1' })],
       known: [payment],
       ledgerRefunds: [ext],
     });
     expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedOutside: [] });
+  });
+
+  it('two console refunds of one amount, the second recorded: the second row is the recorded one, the first is still to record', () => {
+    const first = refundRow({ refundId: 're_1', paymentId: 'pay_x', amount: 200 }, { providerRefundId: 're_1' });
+    const comparison = compare({
+      rows: [first, refundRow({ refundId: 're_2', paymentId: 'pay_x', amount: 200 }, { providerRefundId: 're_2' })],
+      known: [payment],
+      ledgerRefunds: [recorded('re_2')],
+    });
+    expect(comparison.matched).toBe(1);
+    expect(comparison.found).toEqual([
+      { difference: expect.objectContaining({ kind: 'refund_missing_in_ledger', refundId: 're_1' }), remedy: { action: 'record_external_refund', row: first } },
+    ]);
   });
 
   it('is matched once: a second row of the same payment and amount is a refund still to record', () => {
@@ -402,13 +425,35 @@ describe('compareBill: external refunds recorded under our own id', () => {
 
   it('is not matched by another amount, nor is a refund of ours that is not external', () => {
     const ours = refundOf('ref_ours', payment, { amount: 200 });
-    const ext = recorded('re_1', 150);
+    const ext = recorded('re_7', 150);
     const comparison = compare({
       rows: [refundRow({ refundId: 're_1', paymentId: 'pay_x', amount: 200 }, { providerRefundId: 're_1' })],
       known: [payment],
       knownRefunds: [ours, ext],
     });
     expect(kinds(comparison)).toEqual(['refund_missing_in_ledger']);
+  });
+});
+
+describe('compareBill: an external refund recorded under the number the row names', () => {
+  it('with another amount is an amount_mismatch, not a second refund to record', () => {
+    const payment = paid('pay_x');
+    const ext: Refund = { ...refundOf('ext_wechat_re_1', payment, { amount: 150, origin: 'external', external: true }), providerRefundId: 're_1' };
+    const comparison = compare({
+      rows: [refundRow({ refundId: 're_1', paymentId: 'pay_x', amount: 200 }, { providerRefundId: 're_1' })],
+      known: [payment],
+      ledgerRefunds: [ext],
+    });
+    expect(comparison.found).toEqual([
+      {
+        difference: expect.objectContaining({
+          kind: 'amount_mismatch',
+          refundId: 're_1',
+          ours: { status: 'succeeded', amount: 150 },
+          theirs: expect.objectContaining({ amount: 200 }),
+        }),
+      },
+    ]);
   });
 });
 
