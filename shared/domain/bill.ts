@@ -53,8 +53,9 @@ const SIGNED_YUAN = /^([+-]?)(0|[1-9]\d{0,11})(?:\.(\d{1,2}))?$/;
 
 /**
  * A bill's yuan text → signed fen, on strings and integers only: "10.00" → 1000, "-0.01" → -1,
- * "7" → 700. Refund rows are negative in Alipay's bill. More than two decimals, exponents and
- * thousands separators are refused: a bill we cannot read exactly is not reconciled.
+ * "7" → 700. Refund rows are negative in Alipay's bill. Whitespace around the amount is ignored
+ * (padded columns). More than two decimals, exponents and thousands separators are refused: a
+ * bill we cannot read exactly is not reconciled.
  */
 export function billYuanToFen(text: string): number {
   const match = SIGNED_YUAN.exec(text.trim());
