@@ -94,20 +94,25 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
   const { date } = request;
   const ranAt = deps.clock.now().toISOString();
   const dimensions = { provider: provider.name };
-  const unreconciled = (status: ReconciliationStatus, detail: string) =>
-    saveRun(deps, {
+  const unreconciled = async (status: ReconciliationStatus, detail: string) => {
+    // A re-run without a bill keeps what an earlier run of the day told the next day (what it
+    // carried, what it accounted for): otherwise the next day misses the one and flags the other.
+    const earlier = (await deps.repo.getReconciliation(date)).runs.find((run) => run.provider === provider.name);
+    const carriedRefs = earlier?.carriedRefs ?? [];
+    return saveRun(deps, {
       provider: provider.name,
       date,
       status,
       billRows: 0,
       matched: 0,
       healed: 0,
-      carried: 0,
+      carried: carriedRefs.length,
       ranAt,
       detail,
-      carriedRefs: [],
-      accountedOutside: [],
+      carriedRefs,
+      accountedOutside: earlier?.accountedOutside ?? [],
     });
+  };
   let bill: ProviderBill;
   try {
     const fetched = await provider.fetchBill({ date, now: deps.clock.now() });

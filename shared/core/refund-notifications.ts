@@ -1,7 +1,7 @@
 import { DomainError, StaleStateError } from '../domain/errors';
 import type { RefundNotification } from '../domain/notification';
 import type { Payment } from '../domain/payment';
-import { createRefund, refundEnded, REFUND_TRANSITIONS, type Refund, refundStatusEvents, transitionRefund } from '../domain/refund';
+import { createRefund, externalRefundId, refundEnded, REFUND_TRANSITIONS, type Refund, refundStatusEvents, transitionRefund } from '../domain/refund';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { dedupeWrite, type NotificationResult, UnknownPaymentError } from './notifications';
@@ -129,7 +129,9 @@ async function recordExternalRefund(
     return commitDedupe(deps, dedupe('unchanged'));
   }
   const now = deps.clock.now();
-  const refundId = `ext_${notification.provider}_${notification.providerRefundId ?? notification.refundId ?? notification.eventId}`;
+  const refundId = externalRefundId(notification.provider, notification.providerRefundId ?? notification.refundId ?? notification.eventId);
+  // Recorded already from the provider's bill (the reconciliation), under the same id: the same refund.
+  if (await deps.repo.getRefund(refundId)) return commitDedupe(deps, dedupe('unchanged'));
   const reserved: Payment = { ...payment, refundReserved: (payment.refundReserved ?? 0) + amount, refundIds: [...(payment.refundIds ?? []), refundId] };
   const opened = {
     ...createRefund({ refundId, payment, amount, origin: 'external', reason: 'refunded outside this service', sendAt: now.toISOString(), now }),

@@ -43,7 +43,9 @@ export function beijingTimeToIso(text: string): string {
   const match = BEIJING_TIME.exec(text.trim());
   if (!match) throw new BillFormatError(`not a Beijing time "yyyy-MM-dd HH:mm:ss": ${JSON.stringify(text)}`);
   const ms = Date.parse(`${match[1]}T${match[2]}+08:00`);
-  if (Number.isNaN(ms)) throw new BillFormatError(`not a valid time: ${JSON.stringify(text)}`);
+  // Date.parse rolls "02-30" into March and "24:00:00" into the next day: the time must read back as written.
+  const readBack = Number.isNaN(ms) ? '' : new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 19);
+  if (readBack !== `${match[1]}T${match[2]}`) throw new BillFormatError(`not a valid time: ${JSON.stringify(text)}`);
   return new Date(ms).toISOString();
 }
 
@@ -51,8 +53,9 @@ const SIGNED_YUAN = /^([+-]?)(0|[1-9]\d{0,11})(?:\.(\d{1,2}))?$/;
 
 /**
  * A bill's yuan text → signed fen, on strings and integers only: "10.00" → 1000, "-0.01" → -1,
- * "7" → 700. Refund rows are negative in Alipay's bill. More than two decimals, exponents and
- * thousands separators are refused: a bill we cannot read exactly is not reconciled.
+ * "7" → 700. Refund rows are negative in Alipay's bill. Whitespace around the amount is ignored
+ * (padded columns). More than two decimals, exponents and thousands separators are refused: a
+ * bill we cannot read exactly is not reconciled.
  */
 export function billYuanToFen(text: string): number {
   const match = SIGNED_YUAN.exec(text.trim());

@@ -1,6 +1,6 @@
 import { type BillPayment, type BillRefund, type BusinessDate, businessDayWindow, type ProviderBill } from './bill';
 import type { Payment, PaymentMethod } from './payment';
-import type { Refund, RefundStatus } from './refund';
+import { externalRefundId, type Refund, type RefundStatus } from './refund';
 
 /**
  * The outcome of reconciling one provider's day (docs/ARCHITECTURE.md#reconciliation): what the
@@ -98,8 +98,8 @@ export interface ComparisonInput {
   refundsById: ReadonlyMap<string, Refund>;
   /**
    * The refunds of every payment a refund row names: an external refund we recorded from its
-   * notification has our own id (`ext_…`), not the number in the bill, and is found by its
-   * payment and amount instead.
+   * notification has our own id (`ext_…`), not the number in the bill, and is found by the
+   * provider's number in it or, when the notification named none (Alipay), by payment and amount.
    */
   refundsOfPayment: ReadonlyMap<string, readonly Refund[]>;
   /** Ledger items the previous day's bill accounted for: not expected in this one. */
@@ -193,12 +193,23 @@ export function compareBill(input: ComparisonInput): Comparison {
   const found: Comparison['found'] = [];
   let matched = 0;
 
-  /** Our refund a refund row is about: by its id, else an external refund of its payment for the same amount no other row took. */
+  // An external refund recorded under the provider's number for it is that row's; by amount, only one no row names so.
+  const externalIdOf = (row: BillRefund) => externalRefundId(bill.provider, row.providerRefundId ?? row.refundId);
+  const claimed = new Set(bill.rows.flatMap((row) => (row.kind === 'refund' ? [externalIdOf(row)] : [])));
+  /** Our refund a refund row is about: by its id, else an external refund of its payment by number, else for the same amount. */
   const refundFor = (row: BillRefund): Refund | undefined =>
     refundsById.get(row.refundId) ??
+    refundsById.get(externalIdOf(row)) ??
     input.refundsOfPayment
       .get(row.paymentId)
-      ?.find((refund) => refund.external && refund.amount === row.amount && !named.has(`refund:${refund.refundId}`) && refund.method === bill.provider);
+      ?.find(
+        (refund) =>
+          refund.external &&
+          refund.amount === row.amount &&
+          !claimed.has(refund.refundId) &&
+          !named.has(`refund:${refund.refundId}`) &&
+          refund.method === bill.provider,
+      );
 
   for (const row of bill.rows) {
     const refund = row.kind === 'refund' ? refundFor(row) : undefined;

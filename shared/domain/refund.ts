@@ -111,6 +111,15 @@ export function refundAmountFor(payment: Payment, requested: Fen | undefined, no
   return amount;
 }
 
+/**
+ * Our id for a refund made outside this service, recorded from its notification or from the
+ * provider's bill: `ext_`, the provider, and the provider's own number for it, so that both
+ * records of one refund are the same item.
+ */
+export function externalRefundId(provider: PaymentMethod, providerNumber: string): string {
+  return `ext_${provider}_${providerNumber}`;
+}
+
 export interface NewRefund {
   refundId: string;
   payment: Payment;
