@@ -34,6 +34,7 @@ import {
   type OutboxEntry,
   PaymentMismatchError,
   type Page,
+  type LedgerRef,
   type ReconciliationRun,
   RefundCallSpacedError,
   RefundReservationRefusedError,
@@ -429,6 +430,19 @@ export class DynamoRepository implements Repository {
           onConditionFailed: () => new Error('unconditional write cannot fail a condition'),
         };
       }
+      case 'markAccounted': {
+        const { provider, date, ref } = write;
+        // `kind` is the item's storage kind: the ledger item's kind is kept as `ledgerKind`.
+        const item = {
+          pk: `RECON#${date}`,
+          sk: `ACCOUNTED#${provider}#${ref.kind}:${ref.id}`,
+          kind: 'accounted',
+          provider,
+          ledgerKind: ref.kind,
+          ledgerId: ref.id,
+        };
+        return { item: { Put: { TableName, Item: item } }, onConditionFailed: () => new Error('unconditional write cannot fail a condition') };
+      }
       case 'archiveCallback': {
         const { bodyBase64, ...record } = write.record;
         // Gzipped binary rather than base64 text: a body of the largest accepted size makes an
@@ -656,6 +670,7 @@ export class DynamoRepository implements Repository {
   async getReconciliation(date: BusinessDate): ReturnType<Repository['getReconciliation']> {
     const runs: ReconciliationRun[] = [];
     const differences: Array<ReconciliationDifference & { provider: ProviderName }> = [];
+    const accounted: Array<LedgerRef & { provider: ProviderName }> = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const page = await this.doc.send(
@@ -669,11 +684,13 @@ export class DynamoRepository implements Repository {
       );
       for (const item of page.Items ?? []) {
         if (item.kind === 'reconciliationRun') runs.push(stripStorage<ReconciliationRun>(item));
+        else if (item.kind === 'accounted')
+          accounted.push({ provider: item.provider as ProviderName, kind: item.ledgerKind as LedgerRef['kind'], id: item.ledgerId as string });
         else differences.push(fromDifferenceItem(item));
       }
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
-    return { runs, differences };
+    return { runs, differences, accounted };
   }
 
   /** Every page of every shard of one kind in the due index, whatever is due when. */

@@ -11,7 +11,7 @@
  *   REFUND#<refundId>    / REFUND    a refund with its log (its payment lists it in refundIds)
  *   RECON#<date>         / RUN#<provider>    one provider's reconciliation of a Beijing day
  *   RECON#<date>         / DIFF#<provider>#<kind>#<id>  one difference it found (healed or open)
- *   RECON#LATEST         / RUN#<provider>    the provider's most recent reconciliation run
+ *   RECON#<date>         / ACCOUNTED#<provider>#<kind>:<id>  a ledger item of that day another day's bill accounted for
  */
 export const TABLE = {
   partitionKey: 'pk',

@@ -80,8 +80,6 @@ export interface LedgerRef {
 export interface ReconciliationRun extends Omit<ProviderReconciliation, 'differences'> {
   /** Ledger items of this day's last minutes that this bill lacks: the next day's bill should have them. */
   carriedRefs: LedgerRef[];
-  /** Ledger items of another day that this bill accounts for (a boundary, or healed today): the next day's run does not miss them. */
-  accountedOutside: LedgerRef[];
 }
 
 /**
@@ -128,7 +126,9 @@ export type Write =
   /** Marks a recorded difference healed (conditional on it being recorded and still open). */
   | { kind: 'healDifference'; provider: ProviderName; date: BusinessDate; difference: ReconciliationDifference }
   /** The run's summary, replacing an earlier run's of the same provider and day. */
-  | { kind: 'saveReconciliationRun'; run: ReconciliationRun };
+  | { kind: 'saveReconciliationRun'; run: ReconciliationRun }
+  /** A ledger item of `date` that another day's bill accounted for: `date`'s run does not miss it. */
+  | { kind: 'markAccounted'; provider: ProviderName; date: BusinessDate; ref: LedgerRef };
 
 export interface Page<T> {
   items: T[];
@@ -182,7 +182,12 @@ export interface Repository {
   /** A provider's ledger of one Beijing day: payments paid and refunds succeeded in it. */
   listLedger(provider: ProviderName, date: BusinessDate): Promise<{ payments: Payment[]; refunds: Refund[] }>;
   /** Every provider's run of the day with the differences each recorded. */
-  getReconciliation(date: BusinessDate): Promise<{ runs: ReconciliationRun[]; differences: Array<ReconciliationDifference & { provider: ProviderName }> }>;
+  getReconciliation(date: BusinessDate): Promise<{
+    runs: ReconciliationRun[];
+    differences: Array<ReconciliationDifference & { provider: ProviderName }>;
+    /** Ledger items of the day other days' bills accounted for. */
+    accounted: Array<LedgerRef & { provider: ProviderName }>;
+  }>;
 }
 
 export interface NotificationQueue {

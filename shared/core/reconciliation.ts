@@ -14,7 +14,7 @@ import {
   type ReconciliationStatus,
   type Remedy,
 } from '../domain/reconciliation';
-import type { Refund } from '../domain/refund';
+import { externalRefundId, type Refund } from '../domain/refund';
 import { type PaymentProvider, ProviderNotSupportedError } from '../providers/types';
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
@@ -82,7 +82,7 @@ export async function reconciliationReport(deps: Deps, date: BusinessDate): Prom
   return {
     date,
     providers: runs
-      .map(({ carriedRefs: _carried, accountedOutside: _accounted, ...run }) => ({
+      .map(({ carriedRefs: _carried, ...run }) => ({
         ...run,
         differences: differences.filter((difference) => difference.provider === run.provider).map(({ provider: _provider, ...difference }) => difference),
       }))
@@ -95,8 +95,8 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
   const ranAt = deps.clock.now().toISOString();
   const dimensions = { provider: provider.name };
   const unreconciled = async (status: ReconciliationStatus, detail: string) => {
-    // A re-run without a bill keeps what an earlier run of the day told the next day (what it
-    // carried, what it accounted for): otherwise the next day misses the one and flags the other.
+    // A re-run without a bill keeps what an earlier run of the day carried to the next day:
+    // otherwise the next day would not expect it.
     const earlier = (await deps.repo.getReconciliation(date)).runs.find((run) => run.provider === provider.name);
     const carriedRefs = earlier?.carriedRefs ?? [];
     return saveRun(deps, {
@@ -110,7 +110,6 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
       ranAt,
       detail,
       carriedRefs,
-      accountedOutside: earlier?.accountedOutside ?? [],
     });
   };
   let bill: ProviderBill;
@@ -132,6 +131,7 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
   }
 
   const comparison = compareBill({ ...(await ledgerFor(deps, bill)), bill, carryMinutes: request.carryMinutes });
+  for (const { key, date: itsDay } of comparison.accountedElsewhere) await markAccounted(deps, provider.name, itsDay, refOf(key));
   const recorded = (await deps.repo.getReconciliation(date)).differences.filter((difference) => difference.provider === provider.name);
   const recordedByKey = new Map(recorded.map((difference) => [differenceKey(difference), difference]));
   const foundKeys = new Set<string>();
@@ -159,13 +159,13 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
     carried: comparison.carried.length,
     ranAt,
     carriedRefs: comparison.carried.map(refOf),
-    accountedOutside: comparison.accountedOutside.map(refOf),
   });
 }
 
 /** Ledger items to compare: the day's, those the previous day carried, and every one a bill row names. */
 async function ledgerFor(deps: Deps, bill: ProviderBill) {
   const previous = (await deps.repo.getReconciliation(addBusinessDays(bill.date, -1))).runs.find((run) => run.provider === bill.provider);
+  const accountedHere = (await deps.repo.getReconciliation(bill.date)).accounted.filter((ref) => ref.provider === bill.provider);
   const day = await deps.repo.listLedger(bill.provider, bill.date);
   const carriedIn = previous?.carriedRefs ?? [];
   const paymentIds = new Set([...carriedIn.filter((ref) => ref.kind === 'payment').map((ref) => ref.id), ...bill.rows.map((row) => row.paymentId)]);
@@ -188,7 +188,7 @@ async function ledgerFor(deps: Deps, bill: ProviderBill) {
     refundsOfPayment: new Map(
       refundedPayments.map((paymentId) => [paymentId, (payments.get(paymentId)?.refundIds ?? []).flatMap((id) => refunds.get(id) ?? [])]),
     ),
-    accountedBefore: new Set((previous?.accountedOutside ?? []).map(keyOf)),
+    accountedHere: new Set(accountedHere.map(keyOf)),
   };
 }
 
@@ -261,7 +261,23 @@ async function heal(deps: Deps, provider: PaymentMethod, date: BusinessDate, dif
   } catch (error) {
     deps.logger.warn('reconciliation could not heal a difference; it stays open', { provider, date, kind: difference.kind, error: String(error) });
   }
-  if (resolution) await markHealed(deps, provider, date, { ...difference, resolution });
+  if (!resolution) return;
+  await markHealed(deps, provider, date, { ...difference, resolution });
+  // Healed now, the item sits on today's ledger (a payment is paid when we learn of it): today's run must not miss it.
+  const healed = await healedItem(deps, provider, remedy);
+  if (healed.at && businessDateOf(new Date(healed.at)) !== date) await markAccounted(deps, provider, businessDateOf(new Date(healed.at)), healed.ref);
+}
+
+/** The ledger item a remedy set right, and when it entered the ledger. */
+async function healedItem(deps: Deps, provider: PaymentMethod, remedy: Remedy): Promise<{ ref: LedgerRef; at?: string }> {
+  if (remedy.action === 'confirm_payment')
+    return { ref: { kind: 'payment', id: remedy.row.paymentId }, at: (await deps.repo.getPayment(remedy.row.paymentId))?.paidAt };
+  const refundId = remedy.action === 'confirm_refund' ? remedy.refund.refundId : externalRefundId(provider, remedy.row.providerRefundId ?? remedy.row.refundId);
+  return { ref: { kind: 'refund', id: refundId }, at: (await deps.repo.getRefund(refundId))?.succeededAt };
+}
+
+async function markAccounted(deps: Deps, provider: PaymentMethod, date: BusinessDate, ref: LedgerRef): Promise<void> {
+  await deps.repo.commit([{ kind: 'markAccounted', provider, date, ref }]);
 }
 
 type RemedyOf<A extends Remedy['action']> = Extract<Remedy, { action: A }>;

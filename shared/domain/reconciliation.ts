@@ -1,4 +1,4 @@
-import { type BillPayment, type BillRefund, type BusinessDate, businessDayWindow, type ProviderBill } from './bill';
+import { type BillPayment, type BillRefund, type BusinessDate, businessDateOf, businessDayWindow, type ProviderBill } from './bill';
 import type { Payment, PaymentMethod } from './payment';
 import { externalRefundId, type Refund, type RefundStatus } from './refund';
 
@@ -102,8 +102,8 @@ export interface ComparisonInput {
    * provider's number in it or, when the notification named none (Alipay), by payment and amount.
    */
   refundsOfPayment: ReadonlyMap<string, readonly Refund[]>;
-  /** Ledger items the previous day's bill accounted for: not expected in this one. */
-  accountedBefore: ReadonlySet<LedgerKey>;
+  /** Ledger items of this day that another day's bill accounted for (a boundary, a later heal): not expected in this one. */
+  accountedHere: ReadonlySet<LedgerKey>;
   carryMinutes: number;
 }
 
@@ -112,8 +112,8 @@ export interface Comparison {
   found: Array<{ difference: ReconciliationDifference; remedy?: Remedy }>;
   /** Ledger items of the day's last minutes this bill lacks: checked against the next day's. */
   carried: LedgerKey[];
-  /** Ledger items of other days this bill accounts for, or that healing will put on another day. */
-  accountedOutside: LedgerKey[];
+  /** Ledger items of other days this bill accounts for, with their day: that day's run must not miss them. */
+  accountedElsewhere: Array<{ key: LedgerKey; date: BusinessDate }>;
 }
 
 type RowVerdict = { matched: true } | { matched: false; difference: ReconciliationDifference; remedy?: Remedy };
@@ -189,7 +189,7 @@ export function compareBill(input: ComparisonInput): Comparison {
   const { start, end } = businessDayWindow(bill.date);
   const inDay = (at: string | undefined) => at !== undefined && Date.parse(at) >= start.getTime() && Date.parse(at) < end.getTime();
   const named = new Set<LedgerKey>();
-  const accountedOutside = new Set<LedgerKey>();
+  const accountedElsewhere: Comparison['accountedElsewhere'] = [];
   const found: Comparison['found'] = [];
   let matched = 0;
 
@@ -222,8 +222,8 @@ export function compareBill(input: ComparisonInput): Comparison {
     if (verdict.matched) matched += 1;
     else found.push({ difference: verdict.difference, ...(verdict.remedy ? { remedy: verdict.remedy } : {}) });
     const at = row.kind === 'payment' ? ledgerTime.payment(paymentsById.get(row.paymentId)) : ledgerTime.refund(refund);
-    // Healing records it later, on another day's ledger; a boundary item already sits on another day.
-    if ((!verdict.matched && verdict.remedy) || (at !== undefined && !inDay(at))) accountedOutside.add(ledgerKey);
+    // An item across midnight from the provider's time sits on another day's ledger.
+    if (at !== undefined && !inDay(at)) accountedElsewhere.push({ key: ledgerKey, date: businessDateOf(new Date(at)) });
   }
 
   const carryFrom = end.getTime() - input.carryMinutes * 60_000;
@@ -231,7 +231,7 @@ export function compareBill(input: ComparisonInput): Comparison {
   const unbilled = <T>(kind: 'payment' | 'refund', items: readonly T[], idOf: (item: T) => string, timeOf: (item: T) => string | undefined) =>
     items.filter((item) => {
       const ledgerKey: LedgerKey = `${kind}:${idOf(item)}`;
-      if (named.has(ledgerKey) || input.accountedBefore.has(ledgerKey)) return false;
+      if (named.has(ledgerKey) || input.accountedHere.has(ledgerKey)) return false;
       if (Date.parse(timeOf(item) ?? '') >= carryFrom && inDay(timeOf(item))) {
         carried.push(ledgerKey);
         return false;
@@ -261,5 +261,5 @@ export function compareBill(input: ComparisonInput): Comparison {
       },
     });
   }
-  return { matched, found, carried, accountedOutside: [...accountedOutside] };
+  return { matched, found, carried, accountedElsewhere };
 }

@@ -505,6 +505,42 @@ describe('reconcileDay: the day boundary across two days', () => {
   });
 });
 
+describe('reconcileDay: a day healed by a later re-run', () => {
+  it("a lost callback the day's run could not heal, healed by a person's re-run two days later, is not missed on the day it was healed", async () => {
+    const lost = await startedOrder('wechat');
+    await paidAtProvider('wechat', lost.paymentId);
+    const reachable = wechat.provider;
+    // The morning after: WeChat's bill is there but its query fails, so the lost callback stays open.
+    env.deps.providers.wechat = {
+      ...reachable,
+      queryPayment: async () => {
+        throw new Error('socket hang up');
+      },
+    };
+    env.clock.set(at('10:30:00', NEXT_DAY));
+    expect((await reconcile(DAY, { providers: ['wechat'] })).providers[0]!.differences).toEqual([
+      expect.objectContaining({ kind: 'missing_in_ledger', paymentId: lost.paymentId, healed: false }),
+    ]);
+
+    // Two days on, WeChat answers again and a person re-runs the day: healed, the payment paid today.
+    env.deps.providers.wechat = reachable;
+    const healDay: BusinessDate = '2026-11-29';
+    env.clock.set(at('14:00:00', healDay));
+    expect((await reconcile(DAY, { providers: ['wechat'] })).providers[0]!.differences).toEqual([
+      expect.objectContaining({ kind: 'missing_in_ledger', paymentId: lost.paymentId, healed: true }),
+    ]);
+    expect((await env.repo.getPayment(lost.paymentId))!.paidAt).toBe(at('14:00:00', healDay).toISOString());
+
+    // The heal day's own bill does not have it (WeChat took it on DAY): its run does not call it missing.
+    const otherSale = await paidOrder('wechat');
+    env.clock.set(at('10:30:00', '2026-11-30'));
+    const healedDay = (await reconcile(healDay, { providers: ['wechat'] })).providers[0]!;
+    expect(healedDay).toMatchObject({ status: 'reconciled', billRows: 1, matched: 1 });
+    expect(healedDay.differences).toEqual([]);
+    expect((await env.repo.getPayment(otherSale.paymentId))!.status).toBe('succeeded');
+  });
+});
+
 describe('scheduledRun', () => {
   it.each([
     ['10:30 Beijing, the first run', '2026-11-28T02:30:00.000Z', DAY, false],

@@ -58,12 +58,12 @@ interface Scenario {
   /** Items of other days that bill rows name. */
   known?: Payment[];
   knownRefunds?: Refund[];
-  accountedBefore?: LedgerKey[];
+  accountedHere?: LedgerKey[];
   provider?: PaymentMethod;
 }
 
 /** compareBill with its lookups built the way the core builds them: every payment and refund by id, refunds by payment. */
-function compare({ rows, ledger = [], ledgerRefunds = [], known = [], knownRefunds = [], accountedBefore = [], provider = 'wechat' }: Scenario): Comparison {
+function compare({ rows, ledger = [], ledgerRefunds = [], known = [], knownRefunds = [], accountedHere = [], provider = 'wechat' }: Scenario): Comparison {
   const payments = [...ledger, ...known];
   const refunds = [...ledgerRefunds, ...knownRefunds];
   const sum = (kind: BillRow['kind']) => rows.filter((row) => row.kind === kind).reduce((total, row) => total + row.amount, 0);
@@ -79,7 +79,7 @@ function compare({ rows, ledger = [], ledgerRefunds = [], known = [], knownRefun
     paymentsById: new Map(payments.map((payment) => [payment.paymentId, payment])),
     refundsById: new Map(refunds.map((refund) => [refund.refundId, refund])),
     refundsOfPayment: new Map(payments.map((payment) => [payment.paymentId, refunds.filter((refund) => refund.paymentId === payment.paymentId)])),
-    accountedBefore: new Set(accountedBefore),
+    accountedHere: new Set(accountedHere),
     carryMinutes: DEFAULT_CARRY_MINUTES,
   });
 }
@@ -94,11 +94,11 @@ describe('compareBill: a day that agrees', () => {
 
     const comparison = compare({ rows: [paymentRow(a), paymentRow(b), refundRow(refund)], ledger: [a, b], ledgerRefunds: [refund] });
 
-    expect(comparison).toEqual({ matched: 3, found: [], carried: [], accountedOutside: [] });
+    expect(comparison).toEqual({ matched: 3, found: [], carried: [], accountedElsewhere: [] });
   });
 
   it('an empty bill and an empty ledger agree', () => {
-    expect(compare({ rows: [] })).toEqual({ matched: 0, found: [], carried: [], accountedOutside: [] });
+    expect(compare({ rows: [] })).toEqual({ matched: 0, found: [], carried: [], accountedElsewhere: [] });
   });
 });
 
@@ -123,8 +123,8 @@ describe('compareBill: payments', () => {
         remedy: { action: 'confirm_payment', row },
       },
     ]);
-    // Healing records the payment later (its paidAt is when it is applied): not expected in today's ledger.
-    expect(comparison.accountedOutside).toEqual(['payment:pay_lost']);
+    // Not on any ledger yet: the core marks the day healing puts it on, once healed.
+    expect(comparison.accountedElsewhere).toEqual([]);
   });
 
   it('missing_in_ledger: a payment we never had has no remedy and says so', () => {
@@ -142,7 +142,7 @@ describe('compareBill: payments', () => {
         },
       },
     ]);
-    expect(comparison.accountedOutside).toEqual([]);
+    expect(comparison.accountedElsewhere).toEqual([]);
   });
 
   it("missing_in_ledger: a payment of another provider is not this provider's, and is not confirmed with it", () => {
@@ -172,7 +172,7 @@ describe('compareBill: payments', () => {
   it('an extra capture we recorded matches its own row, by its own transaction and amount', () => {
     const payment = paid('pay_extra', { extraCaptures: [{ providerTransactionId: 'tx_extra', amount: 1_000, capturedAt: beijing('10:05:00') }] });
     const comparison = compare({ rows: [paymentRow(payment), paymentRow(payment, { providerTransactionId: 'tx_extra' })], ledger: [payment] });
-    expect(comparison).toEqual({ matched: 2, found: [], carried: [], accountedOutside: [] });
+    expect(comparison).toEqual({ matched: 2, found: [], carried: [], accountedElsewhere: [] });
   });
 
   it('amount_mismatch: the provider took another amount than we hold', () => {
@@ -226,7 +226,7 @@ describe('compareBill: payments', () => {
   it('a reversed row for a payment we never took money for agrees (it ended at neither side)', () => {
     const closed = paid('pay_closed', { status: 'cancelled', paidAt: undefined, providerTransactionId: undefined });
     const comparison = compare({ rows: [paymentRow(closed, { status: 'reversed', providerStatus: 'REVOKED' })], known: [closed] });
-    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedOutside: [] });
+    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [] });
   });
 
   it('missing_in_bill: a payment of the day the provider does not show', () => {
@@ -266,7 +266,7 @@ describe('compareBill: refunds', () => {
         remedy: { action: 'record_external_refund', row },
       },
     ]);
-    expect(comparison.accountedOutside).toEqual(['refund:re_console']);
+    expect(comparison.accountedElsewhere).toEqual([]);
   });
 
   it.each([
@@ -283,7 +283,7 @@ describe('compareBill: refunds', () => {
 
   it('a console refund that failed at the provider moved no money: nothing to record', () => {
     const row = refundRow({ refundId: 're_console', paymentId: 'pay_r', amount: 200 }, { status: 'failed', providerStatus: 'ABNORMAL' });
-    expect(compare({ rows: [row], known: [payment] })).toEqual({ matched: 1, found: [], carried: [], accountedOutside: [] });
+    expect(compare({ rows: [row], known: [payment] })).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [] });
   });
 
   it('refund_missing_in_bill: a refund of ours that succeeded in the day and the provider does not show', () => {
@@ -390,7 +390,7 @@ describe('compareBill: external refunds recorded under our own id', () => {
       known: [payment],
       ledgerRefunds: [ext],
     });
-    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedOutside: [] });
+    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [] });
   });
 
   it('two console refunds of one amount, the second recorded: the second row is the recorded one, the first is still to record', () => {
@@ -462,7 +462,7 @@ describe('compareBill: the day boundary', () => {
     const late = paid('pay_late', { paidAt: beijing('23:55:00') });
     const lateRefund = refundOf('ref_late', paid('pay_other'), { succeededAt: beijing('23:59:59') });
     const comparison = compare({ rows: [], ledger: [late], ledgerRefunds: [lateRefund] });
-    expect(comparison).toEqual({ matched: 0, found: [], carried: ['payment:pay_late', 'refund:ref_late'], accountedOutside: [] });
+    expect(comparison).toEqual({ matched: 0, found: [], carried: ['payment:pay_late', 'refund:ref_late'], accountedElsewhere: [] });
   });
 
   it('one the bill lacks from half an hour before the end is missing_in_bill', () => {
@@ -482,13 +482,13 @@ describe('compareBill: the day boundary', () => {
 
   it('a late payment the bill has is matched, not carried', () => {
     const late = paid('pay_late', { paidAt: beijing('23:55:00') });
-    expect(compare({ rows: [paymentRow(late)], ledger: [late] })).toEqual({ matched: 1, found: [], carried: [], accountedOutside: [] });
+    expect(compare({ rows: [paymentRow(late)], ledger: [late] })).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [] });
   });
 
   it("an item carried in from the day before, in this day's bill: matched and accounted outside the day", () => {
     const carried = paid('pay_carried', { paidAt: beijing('23:55:00', '2026-11-26') });
     const comparison = compare({ rows: [paymentRow(carried, { finishedAt: beijing('00:00:05') })], ledger: [carried] });
-    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedOutside: ['payment:pay_carried'] });
+    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [{ key: 'payment:pay_carried', date: '2026-11-26' }] });
   });
 
   it("an item carried in from the day before, not in this day's bill either: missing_in_bill, not carried again", () => {
@@ -501,19 +501,19 @@ describe('compareBill: the day boundary', () => {
   it('an item of the next day a row names (the provider booked it a little earlier) is accounted outside this day', () => {
     const tomorrow = paid('pay_next', { paidAt: beijing('00:00:01', '2026-11-28') });
     const comparison = compare({ rows: [paymentRow(tomorrow, { finishedAt: beijing('23:59:59') })], known: [tomorrow] });
-    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedOutside: ['payment:pay_next'] });
+    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [{ key: 'payment:pay_next', date: '2026-11-28' }] });
   });
 
-  it('accountedBefore: what the previous bill accounted for is not missing from this one', () => {
+  it("accountedHere: what another day's bill accounted for is not missing from this one", () => {
     const healedYesterday = paid('pay_healed', { paidAt: beijing('10:30:00') });
     const refund = refundOf('ref_before', healedYesterday);
-    const comparison = compare({ rows: [], ledger: [healedYesterday], ledgerRefunds: [refund], accountedBefore: ['payment:pay_healed', 'refund:ref_before'] });
-    expect(comparison).toEqual({ matched: 0, found: [], carried: [], accountedOutside: [] });
+    const comparison = compare({ rows: [], ledger: [healedYesterday], ledgerRefunds: [refund], accountedHere: ['payment:pay_healed', 'refund:ref_before'] });
+    expect(comparison).toEqual({ matched: 0, found: [], carried: [], accountedElsewhere: [] });
   });
 
-  it('accountedBefore does not hide a row of this bill that differs', () => {
+  it('accountedHere does not hide a row of this bill that differs', () => {
     const payment = paid('pay_healed');
-    const comparison = compare({ rows: [paymentRow(payment, { amount: 1 })], ledger: [payment], accountedBefore: ['payment:pay_healed'] });
+    const comparison = compare({ rows: [paymentRow(payment, { amount: 1 })], ledger: [payment], accountedHere: ['payment:pay_healed'] });
     expect(kinds(comparison)).toEqual(['amount_mismatch']);
   });
 });
