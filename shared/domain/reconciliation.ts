@@ -126,19 +126,20 @@ const differs = (difference: Omit<ReconciliationDifference, 'healed'>, remedy?: 
 function judgePayment(row: BillPayment, payment: Payment | undefined, provider: PaymentMethod): RowVerdict {
   const ids = { paymentId: row.paymentId, providerTransactionId: row.providerTransactionId };
   const theirs = { status: row.providerStatus, amount: row.amount };
-  if (!payment || payment.method !== provider) {
-    return differs({ kind: 'missing_in_ledger', ...ids, theirs, resolution: `no ${provider} payment ${row.paymentId} in the ledger` });
-  }
-  const ours = { status: payment.status, amount: payment.amount };
-  const captures = [payment.providerTransactionId, ...(payment.extraCaptures ?? []).map((capture) => capture.providerTransactionId)];
-  const recorded = payment.status === 'succeeded' && captures.includes(row.providerTransactionId);
-  if (row.status === 'reversed') return recorded ? differs({ kind: 'status_mismatch', ...ids, ours, theirs }) : { matched: true };
-  if (!recorded) return differs({ kind: 'missing_in_ledger', ...ids, ours, theirs }, { action: 'confirm_payment', row });
+  const ours = payment?.method === provider ? payment : undefined;
+  const captures = ours ? [ours.providerTransactionId, ...(ours.extraCaptures ?? []).map((capture) => capture.providerTransactionId)] : [];
+  const recorded = ours?.status === 'succeeded' && captures.includes(row.providerTransactionId);
+  // A reversed row moved no money in the end: it differs only from a success we hold for it.
+  if (row.status === 'reversed')
+    return recorded ? differs({ kind: 'status_mismatch', ...ids, ours: { status: ours!.status, amount: ours!.amount }, theirs }) : { matched: true };
+  if (!ours) return differs({ kind: 'missing_in_ledger', ...ids, theirs, resolution: `no ${provider} payment ${row.paymentId} in the ledger` });
+  const ourSide = { status: ours.status, amount: ours.amount };
+  if (!recorded) return differs({ kind: 'missing_in_ledger', ...ids, ours: ourSide, theirs }, { action: 'confirm_payment', row });
   const recordedAmount =
-    row.providerTransactionId === payment.providerTransactionId
-      ? payment.amount
-      : payment.extraCaptures?.find((capture) => capture.providerTransactionId === row.providerTransactionId)?.amount;
-  return recordedAmount === row.amount ? { matched: true } : differs({ kind: 'amount_mismatch', ...ids, ours: { ...ours, amount: recordedAmount }, theirs });
+    row.providerTransactionId === ours.providerTransactionId
+      ? ours.amount
+      : ours.extraCaptures?.find((capture) => capture.providerTransactionId === row.providerTransactionId)?.amount;
+  return recordedAmount === row.amount ? { matched: true } : differs({ kind: 'amount_mismatch', ...ids, ours: { ...ourSide, amount: recordedAmount }, theirs });
 }
 
 /**

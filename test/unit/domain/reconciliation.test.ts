@@ -229,6 +229,12 @@ describe('compareBill: payments', () => {
     expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [] });
   });
 
+  it('a reversed row for a payment we never had agrees too: no money moved, nothing to chase', () => {
+    const stranger = paid('pay_stranger');
+    const comparison = compare({ rows: [paymentRow(stranger, { status: 'reversed', providerStatus: 'REVOKED' })] });
+    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [] });
+  });
+
   it('missing_in_bill: a payment of the day the provider does not show', () => {
     const payment = paid('pay_unbilled', { paidAt: beijing('23:30:00') });
     const comparison = compare({ rows: [], ledger: [payment] });
