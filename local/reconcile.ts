@@ -28,9 +28,13 @@ function side(view: ReconciliationDifference['ours']): string {
   return view ? [view.status, yuan(view.amount)].filter(Boolean).join(' ') : '—';
 }
 
+/** Columns as a terminal shows them: Chinese characters (Alipay's 交易, 退款) take two cells. */
+const cells = (text: string) =>
+  [...text].reduce((width, char) => width + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uff60]/.test(char) ? 2 : 1), 0);
+
 function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')).join('\n');
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => cells(row[column]!))));
+  return rows.map((row) => row.map((cell, column) => cell + ' '.repeat(widths[column]! - cells(cell))).join('  ')).join('\n');
 }
 
 function print(day: ReconciliationDay): void {
