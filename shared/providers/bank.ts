@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { BillFormatError, isBusinessDate, type BusinessDate } from '../domain/bill';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
@@ -156,20 +156,8 @@ export interface BankPayParams {
 const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 
 /** HMAC-SHA256 over `${t}.` followed by the raw body bytes (never re-encoded through a string). */
-function callbackDigest(key: KeyObject, timestamp: string, rawBody: Buffer): Buffer {
-  return createHmac('sha256', key).update(`${timestamp}.`).update(rawBody).digest();
-}
-
-const WEBHOOK_KEYS = new WeakMap<BankConfig, readonly KeyObject[]>();
-
-/** The webhook secrets as HMAC keys, imported once per configuration: importing a key on every callback cost as much as the HMAC. */
-function webhookKeys(config: BankConfig): readonly KeyObject[] {
-  let keys = WEBHOOK_KEYS.get(config);
-  if (!keys) {
-    keys = config.webhookSecrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
-    WEBHOOK_KEYS.set(config, keys);
-  }
-  return keys;
+function callbackDigest(secret: string, timestamp: string, rawBody: Buffer): Buffer {
+  return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest();
 }
 
 /** Constant-time; a candidate that is not exactly 64 hex digits (either case) is simply not a match.
@@ -209,11 +197,11 @@ function parseBankSignatureHeader(header: string): SignatureHeader | undefined {
   return { timestamp, signatures };
 }
 
-function signatureMatches(keys: readonly KeyObject[], header: SignatureHeader, rawBody: Buffer): boolean {
+function signatureMatches(secrets: readonly string[], header: SignatureHeader, rawBody: Buffer): boolean {
   // Every pair is tried (no early exit) so timing does not reveal which secret or position matched.
   let matched = false;
-  for (const key of keys) {
-    const expected = callbackDigest(key, header.timestamp, rawBody);
+  for (const secret of secrets) {
+    const expected = callbackDigest(secret, header.timestamp, rawBody);
     for (const candidate of header.signatures) matched = digestMatches(expected, candidate) || matched;
   }
   return matched;
@@ -240,7 +228,7 @@ function signPayParams(params: BankPayParams, signingSecret: string): string {
 /** The bank's answer to an API request is signed like a webhook: same header, secrets and window. */
 function answerSigned(config: BankConfig, header: string | null, rawBody: Buffer, now: Date): boolean {
   const parsed = header === null ? undefined : parseBankSignatureHeader(header);
-  if (!parsed || !signatureMatches(webhookKeys(config), parsed, rawBody)) return false;
+  if (!parsed || !signatureMatches(config.webhookSecrets, parsed, rawBody)) return false;
   return Math.abs(Math.floor(now.getTime() / 1000) - Number(parsed.timestamp)) <= BANK_TOLERANCE_SECONDS;
 }
 
@@ -287,7 +275,7 @@ function verifyBankCallback(config: BankConfig, headers: Readonly<Record<string,
   const header = parseBankSignatureHeader(headerValue);
   if (!header) return reject('malformed', 'Bank-Signature header is not t=<seconds>,v1=<hex>');
 
-  if (!signatureMatches(webhookKeys(config), header, rawBody)) {
+  if (!signatureMatches(config.webhookSecrets, header, rawBody)) {
     return reject('bad_signature', 'no v1 signature matches any configured webhook secret');
   }
   const ageSeconds = Math.floor(now.getTime() / 1000) - Number(header.timestamp);
