@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import * as z from 'zod';
-import { businessDateOf, businessDayWindow, isBusinessDate } from '../../shared/domain/bill';
+import { type BusinessDate, businessDateOf, isBusinessDate } from '../../shared/domain/bill';
 import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../../shared/domain/money';
 import {
   ALIPAY_BILL_NOT_EXIST,
@@ -369,8 +369,8 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
    * unfinished refund). A console refund has no out_request_no; the refund's sandbox key stands in
    * as Alipay's own batch number, the number the merchant then sees for it.
    */
-  function billLines(store: CheckoutStore, from: Date, to: Date): AlipayBillLine[] {
-    const { payments, refunds } = store.activity('alipay', from, to);
+  function billLines(store: CheckoutStore, date: BusinessDate): AlipayBillLine[] {
+    const { payments, refunds } = store.activity('alipay', date);
     const trades = payments.map((checkout): AlipayBillLine => {
       const paidAt = new Date(checkout.paidAt ?? 0);
       const common = { tradeNo: tradeNo(checkout), outTradeNo: checkout.paymentId, subject: checkout.description };
@@ -401,8 +401,7 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     if (!biz) return invalidArguments('isv.invalid-arguments', 'bill_type must be trade and bill_date yyyy-MM-dd');
     const notExist = businessFailed(ALIPAY_BILL_NOT_EXIST, 'bill does not exist');
     if (biz.bill_date > businessDateOf(now)) return notExist;
-    const { start, end } = businessDayWindow(biz.bill_date);
-    const lines = billLines(store, start, end);
+    const lines = billLines(store, biz.bill_date);
     if (lines.length === 0) return notExist;
     for (const [token, download] of billDownloads) if (download.expiresAt <= now.getTime()) billDownloads.delete(token);
     const token = randomBytes(16).toString('hex');

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { businessDateOf, businessDayWindow, isBusinessDate } from '../../shared/domain/bill';
+import { businessDateOf, isBusinessDate } from '../../shared/domain/bill';
 import { CURRENCY, isFen } from '../../shared/domain/money';
 import type { BankCallbackBody, BankRefund, BankRefundEvent, BankRefundStatus, BankStatus } from '../../shared/providers/bank';
 import type { BankConfig } from '../../shared/providers/config';
@@ -230,8 +230,7 @@ function beijingTime(iso: string): string {
 
 /** The day's report: header, one line per payment and per refund (oldest first), `#totals` trailer, CRLF line ends. */
 function reportCsv(date: string, store: CheckoutStore): string {
-  const { start, end } = businessDayWindow(date);
-  const { payments, refunds } = store.activity('bank', start, end);
+  const { payments, refunds } = store.activity('bank', date);
   const paymentLines = payments.map((checkout) => [
     'payment',
     checkout.transactionId ?? '',

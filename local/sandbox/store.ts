@@ -1,4 +1,5 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { type BusinessDate, businessDayWindow } from '../../shared/domain/bill';
 import type { Fen } from '../../shared/domain/money';
 import type { ProviderName } from '../../shared/providers/types';
 import type { CheckoutStore, RefundLedger, RefundOpening, SandboxCheckout, SandboxRefund, SandboxRefundOutcome } from './types';
@@ -131,9 +132,10 @@ export function createCheckoutStore(options: CheckoutStoreOptions): CheckoutStor
     return { result: 'opened', refund };
   }
 
-  function activity(provider: ProviderName, from: Date, to: Date): ReturnType<CheckoutStore['activity']> {
+  function activity(provider: ProviderName, date: BusinessDate): ReturnType<CheckoutStore['activity']> {
+    const { start, end } = businessDayWindow(date);
     const time = (at: string | undefined) => (at === undefined ? Number.NaN : Date.parse(at));
-    const within = (at: string | undefined) => time(at) >= from.getTime() && time(at) < to.getTime();
+    const within = (at: string | undefined) => time(at) >= start.getTime() && time(at) < end.getTime();
     const refundTime = (refund: SandboxRefund) => refund.settledAt ?? refund.createdAt;
     const ours = [...checkouts.values()].filter((checkout) => checkout.provider === provider);
     return {

@@ -1,3 +1,4 @@
+import type { BusinessDate } from '../../shared/domain/bill';
 import type { Currency, Fen } from '../../shared/domain/money';
 import type { ProviderName } from '../../shared/providers/types';
 
@@ -33,10 +34,10 @@ export interface CheckoutStore {
   /** The refunds the provider made on the checkouts it holds. */
   readonly refunds: RefundLedger;
   /**
-   * What goes in one provider's bill for a period: the checkouts paid in it and the refunds that
-   * ended in it (or, still processing, were made in it), each oldest first.
+   * What goes in one provider's bill of a Beijing business day: the checkouts paid in it and the
+   * refunds that ended in it (or, still processing, were made in it), each oldest first.
    */
-  activity(provider: ProviderName, from: Date, to: Date): { payments: SandboxCheckout[]; refunds: SandboxRefund[] };
+  activity(provider: ProviderName, date: BusinessDate): { payments: SandboxCheckout[]; refunds: SandboxRefund[] };
 }
 
 /** SANDBOX_REFUND_OUTCOME: what the providers do with a refund (`silent`: succeed, notify nobody). */

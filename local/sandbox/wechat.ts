@@ -1,5 +1,5 @@
 import { createCipheriv, createHash, generateKeyPairSync, randomBytes, randomInt, randomUUID, sign, verify } from 'node:crypto';
-import { businessDateOf, businessDayWindow, isBusinessDate } from '../../shared/domain/bill';
+import { businessDateOf, isBusinessDate } from '../../shared/domain/bill';
 import { CURRENCY, isFen } from '../../shared/domain/money';
 import type { WechatConfig } from '../../shared/providers/config';
 import {
@@ -449,8 +449,7 @@ function tradeBill(keys: WechatSandboxKeys, request: SandboxRequest, store: Chec
   if (request.query.has('tar_type')) return error(keys, 400, 'PARAM_ERROR', 'the sandbox serves uncompressed bills only (no tar_type)', now);
   if (date > businessDateOf(now)) return error(keys, 400, 'STATEMENT_CREATING', '账单生成中', now);
 
-  const window = businessDayWindow(date);
-  const activity = store.activity('wechat', window.start, window.end);
+  const activity = store.activity('wechat', date);
   const refunds = activity.refunds.flatMap((refund) => {
     const checkout = wechatCheckout(store, refund.paymentId);
     return checkout ? [{ refund, checkout }] : [];
