@@ -20,7 +20,7 @@ import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { applyNotification, notificationFromQuery } from './notifications';
 import { commitWithEvents } from './outbox';
-import type { LedgerRef, ReconciliationRun } from './ports';
+import type { LedgerRef, ReconciliationRun, Repository } from './ports';
 import { applyRefundNotification } from './refund-notifications';
 import { queryRefund } from './refunds';
 
@@ -69,10 +69,11 @@ export interface ReconcileRequest {
 export async function reconcileDay(deps: Deps, request: ReconcileRequest): Promise<ReconciliationDay> {
   const configured = Object.keys(deps.providers) as PaymentMethod[];
   const wanted = configured.filter((provider) => !request.providers || request.providers.includes(provider));
-  const before = await deps.repo.getReconciliation(request.date);
-  const pending = wanted.filter((provider) => !request.skipReconciled || before.runs.find((run) => run.provider === provider)?.status !== 'reconciled');
+  // Read once for every provider: each run writes only its own provider's items of the day.
+  const stored = await deps.repo.getReconciliation(request.date);
+  const pending = wanted.filter((provider) => !request.skipReconciled || storedFor(stored, provider).run?.status !== 'reconciled');
   // Each provider on its own: one provider's outage or bad file does not stop the others.
-  await Promise.all(pending.map((provider) => reconcileProvider(deps, deps.providers[provider]!, request)));
+  await Promise.all(pending.map((provider) => reconcileProvider(deps, deps.providers[provider]!, request, storedFor(stored, provider))));
   return reconciliationReport(deps, request.date);
 }
 
@@ -90,15 +91,25 @@ export async function reconciliationReport(deps: Deps, date: BusinessDate): Prom
   };
 }
 
-async function reconcileProvider(deps: Deps, provider: PaymentProvider, request: ReconcileRequest): Promise<void> {
+type StoredDay = Awaited<ReturnType<Repository['getReconciliation']>>;
+
+/** One provider's part of a stored day: its run, the differences it recorded, the items other days accounted for. */
+function storedFor(day: StoredDay, provider: PaymentMethod) {
+  return {
+    run: day.runs.find((run) => run.provider === provider),
+    differences: day.differences.filter((difference) => difference.provider === provider),
+    accounted: day.accounted.filter((ref) => ref.provider === provider),
+  };
+}
+
+async function reconcileProvider(deps: Deps, provider: PaymentProvider, request: ReconcileRequest, stored: ReturnType<typeof storedFor>): Promise<void> {
   const { date } = request;
   const ranAt = deps.clock.now().toISOString();
   const dimensions = { provider: provider.name };
   const unreconciled = async (status: ReconciliationStatus, detail: string) => {
     // A re-run without a bill keeps what an earlier run of the day carried to the next day:
     // otherwise the next day would not expect it.
-    const earlier = (await deps.repo.getReconciliation(date)).runs.find((run) => run.provider === provider.name);
-    const carriedRefs = earlier?.carriedRefs ?? [];
+    const carriedRefs = stored.run?.carriedRefs ?? [];
     return saveRun(deps, {
       provider: provider.name,
       date,
@@ -130,9 +141,9 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
     return unreconciled('failed', error instanceof Error ? error.message : String(error));
   }
 
-  const comparison = compareBill({ ...(await ledgerFor(deps, bill)), bill, carryMinutes: request.carryMinutes });
+  const comparison = compareBill({ ...(await ledgerFor(deps, bill, stored.accounted)), bill, carryMinutes: request.carryMinutes });
   for (const { key, date: itsDay } of comparison.accountedElsewhere) await markAccounted(deps, provider.name, itsDay, refOf(key));
-  const recorded = (await deps.repo.getReconciliation(date)).differences.filter((difference) => difference.provider === provider.name);
+  const recorded = stored.differences;
   const recordedByKey = new Map(recorded.map((difference) => [differenceKey(difference), difference]));
   const foundKeys = new Set<string>();
   for (const { difference, remedy } of comparison.found) {
@@ -146,7 +157,8 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
     await markHealed(deps, provider.name, date, { ...difference, resolution: 'no longer differs on a later run' });
   }
 
-  const now = (await deps.repo.getReconciliation(date)).differences.filter((difference) => difference.provider === provider.name);
+  // Read again: this run recorded and healed differences.
+  const now = storedFor(await deps.repo.getReconciliation(date), provider.name).differences;
   const open = now.filter((difference) => !difference.healed).length;
   deps.metrics.observe(Metric.ReconciliationOpenDifferences, open, 'Count', dimensions);
   await saveRun(deps, {
@@ -163,9 +175,8 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
 }
 
 /** Ledger items to compare: the day's, those the previous day carried, and every one a bill row names. */
-async function ledgerFor(deps: Deps, bill: ProviderBill) {
-  const previous = (await deps.repo.getReconciliation(addBusinessDays(bill.date, -1))).runs.find((run) => run.provider === bill.provider);
-  const accountedHere = (await deps.repo.getReconciliation(bill.date)).accounted.filter((ref) => ref.provider === bill.provider);
+async function ledgerFor(deps: Deps, bill: ProviderBill, accountedHere: readonly LedgerRef[]) {
+  const previous = storedFor(await deps.repo.getReconciliation(addBusinessDays(bill.date, -1)), bill.provider).run;
   const day = await deps.repo.listLedger(bill.provider, bill.date);
   const carriedIn = previous?.carriedRefs ?? [];
   const paymentIds = new Set([...carriedIn.filter((ref) => ref.kind === 'payment').map((ref) => ref.id), ...bill.rows.map((row) => row.paymentId)]);
