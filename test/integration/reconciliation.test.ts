@@ -14,7 +14,7 @@ import { differenceKey, type ProviderReconciliation, type ReconciliationDifferen
 import { createBankProvider } from '../../shared/providers/bank';
 import { bankSimulatorFetch, memoryCheckoutStore, toRawCallback } from '../support/bank-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
-import { refundSandbox, type RefundSandbox } from '../support/refund-fixtures';
+import { providerCheckout, refundSandbox, type RefundSandbox } from '../support/refund-fixtures';
 import { sandboxKeys } from '../support/sweeper-fixtures';
 
 /**
@@ -71,18 +71,8 @@ let transactions = 0;
 
 /** The provider takes the money (its checkout paid at `paidAt`); nobody tells us. Answers the transaction id. */
 async function paidAtProvider(method: Method, paymentId: string, paidAt = env.clock.now()): Promise<string> {
-  const payment = (await env.repo.getPayment(paymentId))!;
   const store = storeOf(method);
-  const checkout = store.get(paymentId) ?? {
-    provider: method,
-    paymentId,
-    amount: payment.amount,
-    currency: 'CNY' as const,
-    description: 'test',
-    notifyUrl: `${env.deps.publicBaseUrl}/api/payments/callback/${method}`,
-    expiresAt: payment.expiresAt,
-    state: 'pending' as const,
-  };
+  const checkout = await providerCheckout(env, store, method, paymentId);
   const transactionId = `${method}_tx_${++transactions}`;
   store.put({ ...checkout, state: 'paid', transactionId, paidAt: paidAt.toISOString() });
   return transactionId;

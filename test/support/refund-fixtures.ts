@@ -1,10 +1,11 @@
 import { createAlipaySimulator } from '../../local/sandbox/alipay';
-import type { CheckoutStore, ProviderSimulator, SandboxRefund, SandboxRefundOutcome } from '../../local/sandbox/types';
+import type { CheckoutStore, ProviderSimulator, SandboxCheckout, SandboxRefund, SandboxRefundOutcome } from '../../local/sandbox/types';
 import { createWechatSimulator } from '../../local/sandbox/wechat';
 import { createOrders } from '../../shared/core/orders';
 import { applyNotification } from '../../shared/core/notifications';
 import { startPayment } from '../../shared/core/payments';
 import { isRefundNotification, type RefundNotification } from '../../shared/domain/notification';
+import type { PaymentMethod } from '../../shared/domain/payment';
 import { createAlipayProvider } from '../../shared/providers/alipay';
 import type { FetchLike, PaymentProvider } from '../../shared/providers/types';
 import { createWechatProvider } from '../../shared/providers/wechat';
@@ -83,19 +84,26 @@ export async function paidPurchase(env: TestEnv, sandbox: RefundSandbox, method:
   return { paymentId, orderId, amount };
 }
 
+/** The provider's checkout of a payment: the one it holds, or the pending one the customer's opening the pay URL would have made. */
+export async function providerCheckout(env: TestEnv, store: CheckoutStore, method: PaymentMethod, paymentId: string): Promise<SandboxCheckout> {
+  const payment = (await env.repo.getPayment(paymentId))!;
+  return (
+    store.get(paymentId) ?? {
+      provider: method,
+      paymentId,
+      amount: payment.amount,
+      currency: 'CNY',
+      description: 'test',
+      notifyUrl: `${env.deps.publicBaseUrl}/api/payments/callback/${method}`,
+      expiresAt: payment.expiresAt,
+      state: 'pending',
+    }
+  );
+}
+
 /** The provider takes the payment (its checkout paid; Alipay's stood in for, as a browser would open it) and tells us. */
 export async function payAtProvider(env: TestEnv, sandbox: RefundSandbox, method: RefundMethod, paymentId: string): Promise<number> {
-  const payment = (await env.repo.getPayment(paymentId))!;
-  const checkout = sandbox.store.get(paymentId) ?? {
-    provider: method,
-    paymentId,
-    amount: payment.amount,
-    currency: 'CNY' as const,
-    description: 'test',
-    notifyUrl: `${env.deps.publicBaseUrl}/api/payments/callback/${method}`,
-    expiresAt: payment.expiresAt,
-    state: 'pending' as const,
-  };
+  const checkout = await providerCheckout(env, sandbox.store, method, paymentId);
   const paid = { ...checkout, state: 'paid' as const, transactionId: `tx${Date.now()}${transactions++}`, paidAt: env.clock.now().toISOString() };
   sandbox.store.put(paid);
   await applyNotification(env.deps, {
