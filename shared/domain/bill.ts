@@ -1,4 +1,5 @@
 import { InvalidAmountError } from './errors';
+import { decimalYuanToFen } from './money';
 import type { PaymentMethod } from './payment';
 
 /**
@@ -49,8 +50,6 @@ export function beijingTimeToIso(text: string): string {
   return new Date(ms).toISOString();
 }
 
-const SIGNED_YUAN = /^([+-]?)(0|[1-9]\d{0,11})(?:\.(\d{1,2}))?$/;
-
 /**
  * A bill's yuan text → signed fen, on strings and integers only: "10.00" → 1000, "-0.01" → -1,
  * "7" → 700. Refund rows are negative in Alipay's bill. Whitespace around the amount is ignored
@@ -58,11 +57,9 @@ const SIGNED_YUAN = /^([+-]?)(0|[1-9]\d{0,11})(?:\.(\d{1,2}))?$/;
  * bill we cannot read exactly is not reconciled.
  */
 export function billYuanToFen(text: string): number {
-  const match = SIGNED_YUAN.exec(text.trim());
-  if (!match) throw new InvalidAmountError(text, 'expected a decimal yuan amount with at most two decimals');
-  const [, sign, whole = '0', fraction = ''] = match;
-  const fen = Number.parseInt(whole, 10) * 100 + Number.parseInt(fraction.padEnd(2, '0'), 10);
-  return sign === '-' && fen !== 0 ? -fen : fen;
+  const fen = decimalYuanToFen(text.trim());
+  if (fen === undefined) throw new InvalidAmountError(text, 'expected a decimal yuan amount with at most two decimals');
+  return fen;
 }
 
 /** A payment the provider took: it counts as money in. */

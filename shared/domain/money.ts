@@ -11,7 +11,20 @@ export type Currency = typeof CURRENCY;
 /** 99,999,999.99 yuan: above any single payment the providers accept, far below 2^53. */
 export const MAX_AMOUNT_FEN: Fen = 9_999_999_999;
 
-const YUAN_PATTERN = /^(0|[1-9]\d{0,7})(?:\.(\d{1,2}))?$/;
+const YUAN_TEXT = /^([+-]?)(0|[1-9]\d{0,11})(?:\.(\d{1,2}))?$/;
+
+/**
+ * Decimal yuan text → signed fen, on strings and integers only: "-0.01" → -1, "7" → 700; at most
+ * two decimals and twelve integer digits, no exponent, spaces or separators. Undefined when the
+ * text is not such an amount. The one parser behind yuanToFen and the bills' billYuanToFen.
+ */
+export function decimalYuanToFen(text: string): number | undefined {
+  const match = YUAN_TEXT.exec(text);
+  if (!match) return undefined;
+  const [, sign, whole = '0', fraction = ''] = match;
+  const fen = Number.parseInt(whole, 10) * 100 + Number.parseInt(fraction.padEnd(2, '0'), 10);
+  return sign === '-' && fen !== 0 ? -fen : fen;
+}
 
 export function isFen(value: unknown): value is Fen {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_AMOUNT_FEN;
@@ -25,10 +38,8 @@ export function assertFen(value: unknown): Fen {
 /** "0.01" → 1, "1234.50" → 123450, "7" → 700. Rejects more than two decimals, signs, exponents, spaces. */
 export function yuanToFen(yuan: string): Fen {
   if (typeof yuan !== 'string') throw new InvalidAmountError(yuan, 'must be a decimal string');
-  const match = YUAN_PATTERN.exec(yuan);
-  if (!match) throw new InvalidAmountError(yuan, 'expected a non-negative decimal with at most two decimals');
-  const [, whole = '0', fraction = ''] = match;
-  const fen = Number.parseInt(whole, 10) * 100 + Number.parseInt(fraction.padEnd(2, '0'), 10);
+  const fen = /^[+-]/.test(yuan) ? undefined : decimalYuanToFen(yuan);
+  if (fen === undefined) throw new InvalidAmountError(yuan, 'expected a non-negative decimal with at most two decimals');
   return assertFen(fen);
 }
 
