@@ -1,4 +1,4 @@
-import { addBusinessDays, type BusinessDate, businessDateOf, businessDayWindow, type ProviderBill } from '../domain/bill';
+import { addBusinessDays, type BillPayment, type BillRefund, type BusinessDate, businessDateOf, businessDayWindow, type ProviderBill } from '../domain/bill';
 import { CURRENCY } from '../domain/money';
 import { AlreadyExistsError, StaleStateError } from '../domain/errors';
 import type { DomainEvent } from '../domain/events';
@@ -268,7 +268,7 @@ async function markHealed(deps: Deps, provider: PaymentMethod, date: BusinessDat
 async function heal(deps: Deps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference, remedy: Remedy): Promise<void> {
   let resolution: string | undefined;
   try {
-    resolution = await REMEDIES[remedy.action](deps, provider, remedy as never);
+    resolution = await applyRemedy(deps, provider, remedy);
   } catch (error) {
     deps.logger.warn('reconciliation could not heal a difference; it stays open', { provider, date, kind: difference.kind, error: String(error) });
   }
@@ -291,42 +291,51 @@ async function markAccounted(deps: Deps, provider: PaymentMethod, date: Business
   await deps.repo.commit([{ kind: 'markAccounted', provider, date, ref }]);
 }
 
-type RemedyOf<A extends Remedy['action']> = Extract<Remedy, { action: A }>;
+/** How the remedy healed, or undefined when it could not (the difference stays open). */
+function applyRemedy(deps: Deps, provider: PaymentMethod, remedy: Remedy): Promise<string | undefined> {
+  switch (remedy.action) {
+    case 'confirm_payment':
+      return confirmPayment(deps, provider, remedy.row);
+    case 'record_external_refund':
+      return recordExternalRefund(deps, provider, remedy.row);
+    case 'confirm_refund':
+      return confirmRefund(deps, remedy.refund);
+  }
+}
 
-/** Each remedy answers how it healed, or undefined when it could not (the difference stays open). */
-const REMEDIES: { [A in Remedy['action']]: (deps: Deps, provider: PaymentMethod, remedy: RemedyOf<A>) => Promise<string | undefined> } = {
-  async confirm_payment(deps, provider, { row }) {
-    const payment = await deps.repo.getPayment(row.paymentId);
-    const confirmation = payment && (await providerConfirms(deps, provider, payment));
-    if (!payment || !confirmation) return undefined;
-    // The bill row names the capture (a second one is money to refund): it is applied as the provider's word.
-    const paid = { status: 'paid', providerTransactionId: row.providerTransactionId, amount: row.amount, currency: CURRENCY, paidAt: row.finishedAt } as const;
-    const result = await applyNotification(deps, notificationFromQuery(payment, { ...paid, providerStatus: row.providerStatus }, deps.clock.now())!);
-    return result === 'amount_mismatch' ? undefined : `confirmed by ${confirmation}; notification ${result}`;
-  },
-  async record_external_refund(deps, provider, { row }) {
-    const result = await applyRefundNotification(deps, {
-      type: 'refund',
-      provider,
-      eventId: `bill:${row.refundId}`,
-      refundId: row.refundId,
-      paymentId: row.paymentId,
-      ...(row.providerRefundId ? { providerRefundId: row.providerRefundId } : {}),
-      providerTransactionId: row.providerTransactionId,
-      outcome: 'succeeded',
-      amount: row.amount,
-      currency: CURRENCY,
-      occurredAt: row.finishedAt,
-      providerStatus: row.providerStatus,
-      via: 'query',
-    });
-    return result === 'applied' || result === 'duplicate' ? 'recorded as an external refund' : undefined;
-  },
-  async confirm_refund(deps, _provider, { refund }: { refund: Refund }) {
-    const current = await queryRefund(deps, refund);
-    return current.status === 'succeeded' ? "confirmed by the provider's query" : undefined;
-  },
-};
+async function confirmPayment(deps: Deps, provider: PaymentMethod, row: BillPayment): Promise<string | undefined> {
+  const payment = await deps.repo.getPayment(row.paymentId);
+  const confirmation = payment && (await providerConfirms(deps, provider, payment));
+  if (!payment || !confirmation) return undefined;
+  // The bill row names the capture (a second one is money to refund): it is applied as the provider's word.
+  const paid = { status: 'paid', providerTransactionId: row.providerTransactionId, amount: row.amount, currency: CURRENCY, paidAt: row.finishedAt } as const;
+  const result = await applyNotification(deps, notificationFromQuery(payment, { ...paid, providerStatus: row.providerStatus }, deps.clock.now())!);
+  return result === 'amount_mismatch' ? undefined : `confirmed by ${confirmation}; notification ${result}`;
+}
+
+async function recordExternalRefund(deps: Deps, provider: PaymentMethod, row: BillRefund): Promise<string | undefined> {
+  const result = await applyRefundNotification(deps, {
+    type: 'refund',
+    provider,
+    eventId: `bill:${row.refundId}`,
+    refundId: row.refundId,
+    paymentId: row.paymentId,
+    ...(row.providerRefundId ? { providerRefundId: row.providerRefundId } : {}),
+    providerTransactionId: row.providerTransactionId,
+    outcome: 'succeeded',
+    amount: row.amount,
+    currency: CURRENCY,
+    occurredAt: row.finishedAt,
+    providerStatus: row.providerStatus,
+    via: 'query',
+  });
+  return result === 'applied' || result === 'duplicate' ? 'recorded as an external refund' : undefined;
+}
+
+async function confirmRefund(deps: Deps, refund: Refund): Promise<string | undefined> {
+  const current = await queryRefund(deps, refund);
+  return current.status === 'succeeded' ? "confirmed by the provider's query" : undefined;
+}
 
 /**
  * Whether the provider confirms a payment its bill shows paid: its query must say paid; a provider
