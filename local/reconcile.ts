@@ -53,7 +53,9 @@ function print(day: ReconciliationDay): void {
     ];
   });
   console.log(table([['provider', 'status', 'bill rows', 'matched', 'differences', 'healed', 'open', 'carried'], ...summary]));
-  for (const run of day.providers.filter((candidate) => candidate.detail)) console.log(`\n${run.provider}: ${run.detail}`);
+  const unreconciled = day.providers.filter((candidate) => candidate.detail);
+  // The provider's own words, which name the provider already (`alipay: isp.bill_not_exist`).
+  if (unreconciled.length > 0) console.log(`\nNot reconciled\n${unreconciled.map((run) => `  ${run.status}  ${run.detail}`).join('\n')}`);
   const differences = day.providers.flatMap((run) => run.differences.map((difference) => ({ provider: run.provider, ...difference })));
   if (differences.length === 0) return;
   console.log('\nDifferences');
