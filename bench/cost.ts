@@ -57,8 +57,8 @@ export function costPerMillion(usage: LoopUsage) {
   return { items, totalUsdPerMillion: items.reduce((sum, item) => sum + item.usdPerMillion, 0), biggest: items[0]!.item };
 }
 
-/** Queries of a sweeper run with nothing due (test/integration/request-counts.test.ts): the outbox page and each due-index shard. */
-const IDLE_SWEEP_QUERIES = 13;
+/** Queries of a sweeper run with nothing due (test/integration/request-counts.test.ts): each due-index shard. */
+const IDLE_SWEEP_QUERIES = 12;
 const SWEEPS_PER_MONTH = 60 * 24 * 30;
 
 /** The expiry loop's usage per order, priced per 1M orders; with the sweeper's fixed monthly cost. */

@@ -23,6 +23,9 @@ export interface ObservabilityProps {
   /** Every payments function, for the concurrency figure. */
   readonly functions: readonly IFunction[];
   readonly worker: IFunction;
+  /** The outbox publisher (the table's stream → the bus) and where it puts records it gave up on. */
+  readonly publisher: IFunction;
+  readonly outboxDeadLetters: IQueue;
   readonly deadLetterQueue: IQueue;
   /** Where alarms are e-mailed; without it the topic has no subscriber. */
   readonly alarmEmail?: string;
@@ -156,6 +159,25 @@ export class PaymentsObservability extends Construct {
       }),
       5,
       { above: true },
+    );
+    alarm(
+      'OutboxPublisherBehind',
+      "Domain events are waiting more than 5 minutes on the table's stream: the outbox publisher is failing (EventBridge down?).",
+      new CloudWatchMetric({
+        namespace: 'AWS/Lambda',
+        metricName: 'IteratorAge',
+        dimensionsMap: { FunctionName: props.publisher.functionName },
+        statistic: 'Maximum',
+        period: FIVE_MINUTES,
+      }),
+      300_000,
+      { above: true },
+    );
+    alarm(
+      'OutboxRecordsDiscarded',
+      'The outbox publisher gave up on stream records after 24 hours: their events were never published (docs/DEPLOY.md).',
+      props.outboxDeadLetters.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES }),
+      1,
     );
     alarm('WorkerErrors', 'The notification worker failed whole invocations.', props.worker.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }), 1);
     // The sweeper reports its lag on every run, so silence means it has stopped.

@@ -1,12 +1,13 @@
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
-import { INDEXES, TABLE } from '../shared/adapters/table-definition';
+import { INDEXES, OUTBOX_STREAM_FILTER, TABLE } from '../shared/adapters/table-definition';
 import { PAYMENT_METHODS, type PaymentMethod } from '../shared/domain/payment';
 import { API_ROUTES, BACKGROUND_FUNCTIONS, type ApiRoute, type FunctionAccess } from '../shared/http/routes';
 import { readDeployConfig } from './deploy-config';
@@ -49,6 +50,8 @@ export class PaymentsStack extends Stack {
         projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
       })),
       timeToLiveAttribute: TABLE.ttlAttribute,
+      // The outbox publisher reads new outbox entries from here (docs/ARCHITECTURE.md#events-leaving-the-table).
+      dynamoStream: StreamViewType[TABLE.streamView],
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
@@ -119,13 +122,13 @@ export class PaymentsStack extends Stack {
       if (route.auth === 'public') this.publicRoutes.push({ route, construct });
     }
 
-    const { worker: workerEntry, sweeper: sweeperEntry, reconciler: reconcilerEntry } = BACKGROUND_FUNCTIONS;
+    const { worker: workerEntry, sweeper: sweeperEntry, reconciler: reconcilerEntry, publisher: publisherEntry } = BACKGROUND_FUNCTIONS;
     const worker = paymentsFunction(workerEntry.fn, workerEntry.access, { description: 'Applies queued provider notifications', timeout: WORKER_TIMEOUT });
     // Consuming is the worker's by being the queue's event source (receive, delete, change visibility).
     worker.addEventSource(new SqsEventSource(notificationQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(2), reportBatchItemFailures: true }));
 
     const sweeper = paymentsFunction(sweeperEntry.fn, sweeperEntry.access, {
-      description: 'Every minute: reminders, query-then-expire, provider close, outbox relay',
+      description: 'Every minute: reminders, query-then-expire, provider close, unpaid orders, refunds',
       timeout: Duration.seconds(60),
       // Two overlapping sweeps would race for the same due payments.
       reservedConcurrentExecutions: 1,
@@ -149,9 +152,30 @@ export class PaymentsStack extends Stack {
       targets: [new LambdaFunction(reconciler, { retryAttempts: 0 })],
     });
 
+    const publisher = paymentsFunction(publisherEntry.fn, publisherEntry.access, { description: "New outbox entries' domain events onto the bus" });
+    // Records the publisher could not publish for the stream's whole 24 hours: their entries stay in the table (docs/DEPLOY.md).
+    const outboxDeadLetters = new Queue(this, 'OutboxPublisherDLQ', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    publisher.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        // Retried from the first entry not published, for as long as the stream keeps the record.
+        reportBatchItemFailures: true,
+        bisectBatchOnError: true,
+        onFailure: new SqsDlq(outboxDeadLetters),
+        filters: [FilterCriteria.filter(OUTBOX_STREAM_FILTER)],
+      }),
+    );
+
     const observability = new PaymentsObservability(this, 'Observability', {
       functions: this.functions.map(({ fn }) => fn),
       worker,
+      publisher,
+      outboxDeadLetters,
       deadLetterQueue,
       alarmEmail: config.alarmEmail,
     });

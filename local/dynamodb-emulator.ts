@@ -166,10 +166,11 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
           { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
         ],
         GlobalSecondaryIndexes: INDEXES.map(indexSpec),
+        StreamSpecification: STREAM,
       }),
     );
   } catch (error) {
-    if (error instanceof ResourceInUseException) return addMissingIndexes(client, tableName);
+    if (error instanceof ResourceInUseException) return upgradeTable(client, tableName);
     throw error;
   }
   const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -177,9 +178,15 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
   await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true } }));
 }
 
-/** A `.local` database kept from an older version lacks the indexes added since: add them (DynamoDB fills them from the items already there). */
-async function addMissingIndexes(client: DynamoDBClient, tableName: string): Promise<void> {
+const STREAM = { StreamEnabled: true, StreamViewType: TABLE.streamView };
+
+/**
+ * A `.local` database kept from an older version may lack the stream and the indexes added since:
+ * add them (DynamoDB fills an index from the items already there).
+ */
+async function upgradeTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  if (!description.Table?.StreamSpecification?.StreamEnabled) await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: STREAM }));
   const present = new Set((description.Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
   for (const index of INDEXES.filter((candidate) => !present.has(candidate.name))) {
     await client.send(

@@ -31,6 +31,7 @@ import { createSandbox, type Sandbox } from './sandbox/server';
 import { SANDBOX_REFUND_OUTCOMES, type SandboxRefundOutcome } from './sandbox/types';
 import { LOCAL_HOST, localBaseUrl } from './settings';
 import { startSqsEventSource, type SqsHandler } from './sqs-event-source';
+import { startOutboxPublisher } from './outbox-stream';
 
 export const TABLE_NAME = 'payments';
 
@@ -66,6 +67,8 @@ export interface Runtime {
   /** The emulator's endpoint and the client the repository uses (bench: the floor, request counts). */
   dynamo: { endpoint: string; client: DynamoDBClient };
   runSweeper(): Promise<unknown>;
+  /** Resolves once every outbox entry written so far has been through the publisher. */
+  eventsPublished(): Promise<void>;
   /** Reconciles a day now, as `npm run reconcile` does. */
   runReconciliation(run: ManualRun): Promise<ReconciliationDay>;
   stop(): Promise<void>;
@@ -77,8 +80,8 @@ const lambdaContext = (name: string) =>
   ({ functionName: name, awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => 30_000 }) as unknown as Context;
 
 /**
- * The whole service on one machine: DynamoDB Local, the SQS stand-in with its worker poller, a
- * recording event bus, the sweeper on a timer, the sandbox providers, and an HTTP server that
+ * The whole service on one machine: DynamoDB Local with the outbox publisher on its stream, the SQS
+ * stand-in with its worker poller, a recording event bus, the sweeper on a timer, the sandbox providers, and an HTTP server that
  * hands API Gateway v2 events to the very handler modules that run in Lambda.
  */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -182,6 +185,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
       return handler;
     };
+
+    // Domain events leave through the table's stream, as in AWS (docs/ARCHITECTURE.md#events-leaving-the-table).
+    const outboxPublisher = await startOutboxPublisher({
+      dynamo: client,
+      endpoint: emulator.endpoint,
+      tableName: TABLE_NAME,
+      wiring,
+      checkpointFile: options.fresh ? undefined : path.join(options.dataDir, 'outbox-stream-checkpoint.json'),
+      pollMs: 25,
+      onError: (error) => log(`! outbox publisher: ${String(error)}`),
+    });
+    stops.push(() => outboxPublisher.stop());
 
     const worker = (await import(`../functions/${BACKGROUND_FUNCTIONS.worker.fn}/handler.ts`)) as { makeHandler(wiring: Wiring): SqsHandler };
     const eventSource = startSqsEventSource({
@@ -310,6 +325,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       configPath,
       dynamo: { endpoint: emulator.endpoint, client },
       runSweeper,
+      eventsPublished: () => outboxPublisher.idle(),
       runReconciliation,
       stop: stopAll,
     };

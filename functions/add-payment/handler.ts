@@ -1,7 +1,6 @@
 import { addPayment } from '../../shared/core/orders';
 import { awsWiring } from '../../shared/adapters/aws-deps';
 import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
@@ -11,4 +10,4 @@ export const makeHandler = (wiring: Wiring) =>
     addPayment(deps, { customerId, orderId: params.orderId, method: body.paymentMethod, ttlMinutes: body.ttlMinutes }, remember),
   );
 
-export const handler = makeHandler(awsWiring('add-payment', { table: dynamoTable, events: eventBus }));
+export const handler = makeHandler(awsWiring('add-payment', { table: dynamoTable }));

@@ -2,7 +2,6 @@ import { cancelOrder } from '../../shared/core/orders';
 import { awsWiring } from '../../shared/adapters/aws-deps';
 import { dynamoTable } from '../../shared/adapters/dynamo-repository';
 import { providersFromEnv } from '../../shared/adapters/provider-secret';
-import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
@@ -10,4 +9,4 @@ import { routeOf } from '../../shared/http/routes';
 export const makeHandler = (wiring: Wiring) =>
   httpRoute(routeOf('cancel-order'), wiring, ({ deps, customerId, params }) => cancelOrder(deps, customerId, params.orderId));
 
-export const handler = makeHandler(awsWiring('cancel-order', { table: dynamoTable, providers: providersFromEnv, events: eventBus }));
+export const handler = makeHandler(awsWiring('cancel-order', { table: dynamoTable, providers: providersFromEnv }));

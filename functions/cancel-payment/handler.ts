@@ -2,7 +2,6 @@ import { cancelPayment } from '../../shared/core/payments';
 import { awsWiring } from '../../shared/adapters/aws-deps';
 import { dynamoTable } from '../../shared/adapters/dynamo-repository';
 import { providersFromEnv } from '../../shared/adapters/provider-secret';
-import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
@@ -10,4 +9,4 @@ import { routeOf } from '../../shared/http/routes';
 export const makeHandler = (wiring: Wiring) =>
   httpRoute(routeOf('cancel-payment'), wiring, ({ deps, customerId, params }) => cancelPayment(deps, { customerId, paymentId: params.paymentId }));
 
-export const handler = makeHandler(awsWiring('cancel-payment', { table: dynamoTable, providers: providersFromEnv, events: eventBus }));
+export const handler = makeHandler(awsWiring('cancel-payment', { table: dynamoTable, providers: providersFromEnv }));

@@ -1,7 +1,6 @@
 import { createOrders } from '../../shared/core/orders';
 import { awsWiring } from '../../shared/adapters/aws-deps';
 import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
@@ -16,4 +15,4 @@ export const makeHandler = (wiring: Wiring) =>
     return result;
   });
 
-export const handler = makeHandler(awsWiring('create-order', { table: dynamoTable, events: eventBus }));
+export const handler = makeHandler(awsWiring('create-order', { table: dynamoTable }));

@@ -2,7 +2,6 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { awsWiring } from '../../shared/adapters/aws-deps';
 import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { parseNotificationMessage } from '../../shared/core/messages';
 import { applyNotification } from '../../shared/core/notifications';
 import { applyRefundNotification } from '../../shared/core/refund-notifications';
@@ -39,4 +38,4 @@ export const makeHandler = (wiring: Wiring) => {
   });
 };
 
-export const handler = makeHandler(awsWiring('payment-worker', { table: dynamoTable, events: eventBus }));
+export const handler = makeHandler(awsWiring('payment-worker', { table: dynamoTable }));

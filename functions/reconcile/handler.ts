@@ -2,7 +2,6 @@ import type { ScheduledEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { awsWiring } from '../../shared/adapters/aws-deps';
 import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { providersFromEnv } from '../../shared/adapters/provider-secret';
 import { reconciliationFromEnv } from '../../shared/adapters/env';
 import { pastCutoff, reconcileDay, scheduledRun } from '../../shared/core/reconciliation';
@@ -28,4 +27,4 @@ export const makeHandler = (wiring: Wiring) =>
     return reconcileDay(deps, { date: run.date, providers: run.providers, final, carryMinutes: timing.carryMinutes });
   });
 
-export const handler = makeHandler(awsWiring('reconcile', { table: dynamoTable, providers: providersFromEnv, events: eventBus }));
+export const handler = makeHandler(awsWiring('reconcile', { table: dynamoTable, providers: providersFromEnv }));

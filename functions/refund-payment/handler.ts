@@ -1,7 +1,6 @@
 import { awsWiring } from '../../shared/adapters/aws-deps';
 import { dynamoTable } from '../../shared/adapters/dynamo-repository';
 import { providersFromEnv } from '../../shared/adapters/provider-secret';
-import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { refundPayment } from '../../shared/core/refunds';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
@@ -10,4 +9,4 @@ import { routeOf } from '../../shared/http/routes';
 export const makeHandler = (wiring: Wiring) =>
   httpRoute(routeOf('refund-payment'), wiring, ({ deps, params, body, remember }) => refundPayment(deps, { paymentId: params.paymentId, ...body }, remember));
 
-export const handler = makeHandler(awsWiring('refund-payment', { table: dynamoTable, providers: providersFromEnv, events: eventBus }));
+export const handler = makeHandler(awsWiring('refund-payment', { table: dynamoTable, providers: providersFromEnv }));

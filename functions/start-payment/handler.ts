@@ -2,7 +2,6 @@ import { startPayment } from '../../shared/core/payments';
 import { awsWiring } from '../../shared/adapters/aws-deps';
 import { dynamoTable } from '../../shared/adapters/dynamo-repository';
 import { providersFromEnv } from '../../shared/adapters/provider-secret';
-import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { httpRoute, type Wiring } from '../../shared/http/handler';
 import { routeOf } from '../../shared/http/routes';
 
@@ -12,4 +11,4 @@ export const makeHandler = (wiring: Wiring) =>
     startPayment(deps, { customerId, paymentId: params.paymentId, channel: body.channel }),
   );
 
-export const handler = makeHandler(awsWiring('start-payment', { table: dynamoTable, providers: providersFromEnv, events: eventBus }));
+export const handler = makeHandler(awsWiring('start-payment', { table: dynamoTable, providers: providersFromEnv }));

@@ -1,4 +1,10 @@
-import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+  type CancellationReason,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -14,6 +20,7 @@ import {
   type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
@@ -43,7 +50,7 @@ import {
 } from '../core/ports';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
 import { requiredEnv } from './env';
-import { LEDGER_SHARDS, OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, OUTBOX_SHARD, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
+import { LEDGER_SHARDS, OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
 
 const key = {
   order: (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' }),
@@ -114,9 +121,22 @@ function paymentItem(payment: Payment): Record<string, unknown> {
   };
 }
 
-/** An outbox entry stays in the due index while it has events to publish. */
+/**
+ * Kept well past the stream's 24 hours, then removed by TTL (a free delete): by then the stream's
+ * publisher has published it or, failing for a day, alarmed (docs/ARCHITECTURE.md#events-leaving-the-table).
+ */
+export const OUTBOX_RETENTION_DAYS = 7;
+
+/** An outbox entry: in no index; its INSERT on the table's stream is what publishes it. */
 function outboxItem(entry: OutboxEntry): Record<string, unknown> {
-  return { ...key.outbox(entry.outboxId), kind: 'outbox', ...entry, ...(entry.events.length > 0 ? { dueShard: OUTBOX_SHARD, dueAt: entry.publishBy } : {}) };
+  return { ...key.outbox(entry.outboxId), kind: 'outbox', ...entry, expiresAtEpoch: epochSeconds(entry.createdAt) + OUTBOX_RETENTION_DAYS * 86_400 };
+}
+
+/** The outbox entry a stream record inserted (NEW_IMAGE), or undefined for any other record. */
+export function insertedOutboxEntry(record: { eventName?: string; dynamodb?: { NewImage?: Record<string, unknown> } }): OutboxEntry | undefined {
+  const image = record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined;
+  if (record.eventName !== 'INSERT' || !image || image.kind?.S !== 'outbox') return undefined;
+  return stripStorage<OutboxEntry>(unmarshall(image));
 }
 
 function orderItem(order: Order): Record<string, unknown> {
@@ -579,46 +599,10 @@ export class DynamoRepository implements Repository {
     return { items, cursor: done ? undefined : encodeCursor({ shard, startKey }) };
   }
 
-  async findPendingOutbox(dueBy: Date, limit: number): Promise<OutboxEntry[]> {
-    const page = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: TABLE.dueIndex.name,
-        KeyConditionExpression: 'dueShard = :shard AND dueAt <= :dueBy',
-        ExpressionAttributeValues: { ':shard': OUTBOX_SHARD, ':dueBy': dueBy.toISOString() },
-        Limit: limit,
-      }),
-    );
-    return (page.Items ?? []).map((item) => stripStorage<OutboxEntry>(item));
-  }
-
-  getOutboxEntry(outboxId: string): Promise<OutboxEntry | undefined> {
-    return this.getItem<OutboxEntry>(key.outbox(outboxId));
-  }
-
-  async deleteOutboxEntry(outboxId: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: key.outbox(outboxId) }));
-  }
-
-  async deleteOutboxEntries(outboxIds: readonly string[]): Promise<void> {
-    for (let start = 0; start < outboxIds.length; start += 25) {
-      let pending: BatchWriteCommandInput['RequestItems'] | undefined = {
-        [this.table]: outboxIds.slice(start, start + 25).map((outboxId) => ({ DeleteRequest: { Key: key.outbox(outboxId) } })),
-      };
-      for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
-        const result: BatchWriteCommandOutput = await this.doc.send(new BatchWriteCommand({ RequestItems: pending }));
-        pending = result.UnprocessedItems;
-        if (pending && Object.keys(pending).length > 0) await sleep(20 * 2 ** Math.min(attempt, 5));
-      }
-    }
-  }
-
-  async replaceOutboxEntry(entry: OutboxEntry): Promise<void> {
-    try {
-      await this.doc.send(new PutCommand({ TableName: this.table, Item: outboxItem(entry), ConditionExpression: 'attribute_exists(pk)' }));
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+  async parkUndeliverable(entry: OutboxEntry): Promise<void> {
+    // Rewritten whole, without its TTL: an operator's to resolve. A MODIFY, which the publisher's filter passes over.
+    const { [TABLE.ttlAttribute]: _expiry, ...kept } = outboxItem(entry);
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: kept }));
   }
 
   async oldestOpenRefundCreatedAt(): Promise<string | undefined> {

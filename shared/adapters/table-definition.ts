@@ -6,7 +6,7 @@
  *   PRODUCT#<sku>        / PRODUCT   name, price, stock
  *   IDEMP#<customer>#<key> / IDEMP   the first response to a creating request       (TTL)
  *   EVENT#<provider>#<eventId> / EVENT  a provider notification already applied     (TTL)
- *   OUTBOX#<id>          / OUTBOX    domain events committed but not yet published
+ *   OUTBOX#<id>          / OUTBOX    domain events committed with a change; the stream publishes them (TTL)
  *   CUSTOMER#<customerId> / CUSTOMER  the customer's count of pending orders (capped on create)
  *   REFUND#<refundId>    / REFUND    a refund with its log (its payment lists it in refundIds)
  *   RECON#<date>         / RUN#<provider>    one provider's reconciliation of a Beijing day
@@ -16,12 +16,14 @@
 export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Epoch seconds; only idempotency and dedupe records carry it. Financial records never expire. */
+  /** Epoch seconds; only idempotency, dedupe and outbox records carry it. Financial records never expire. */
   ttlAttribute: 'expiresAtEpoch',
+  /** The stream the outbox publisher reads: new items as written (docs/ARCHITECTURE.md#events-leaving-the-table). */
+  streamView: 'NEW_IMAGE',
   /**
    * Sparse index of work the sweeper must do, ordered by when: open payments (by their next
    * reminder / provider query / expiry), open refunds (by their next provider call), pending orders with no open payment (by when they became
-   * unpaid) and unpublished outbox entries. Items leave it by having the two attributes removed,
+   * unpaid). Items leave it by having the two attributes removed,
    * so the sweeper never scans the table.
    */
   dueIndex: { name: 'DueByTime', partitionKey: 'dueShard', sortKey: 'dueAt', projection: 'ALL' },
@@ -45,7 +47,6 @@ export const UNPAID_ORDER_SHARDS = 4;
 export const OPEN_REFUND_SHARDS = 4;
 /** A busy day's ledger is spread likewise: a day's writes never all land on one index partition. */
 export const LEDGER_SHARDS = 4;
-export const OUTBOX_SHARD = 'OUTBOX';
 
 /** Every key attribute is a string. */
 export const TABLE_ATTRIBUTES = [
@@ -58,3 +59,9 @@ export const TABLE_ATTRIBUTES = [
   TABLE.ledgerIndex.partitionKey,
   TABLE.ledgerIndex.sortKey,
 ] as const;
+
+/**
+ * The stream records the outbox publisher is invoked for: new outbox entries. An event source
+ * filter pattern, used as is by the CDK stack and by the local stream reader (local/outbox-stream.ts).
+ */
+export const OUTBOX_STREAM_FILTER = { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['outbox'] } } } } as const;

@@ -5,7 +5,7 @@ import { parkForReview, type Payment, settleNotification, settlePayment } from '
 import type { Deps } from './deps';
 import { Metric } from './metric-names';
 import { orderChangeWrites } from './order-writes';
-import { commitWithEvents, publishOutboxEntry } from './outbox';
+import { commitWithEvents } from './outbox';
 import { closeAtProvider } from './payments';
 import type { ProviderPaymentState } from '../providers/types';
 import { NotificationAlreadyAppliedError, type Write } from './ports';
@@ -73,7 +73,6 @@ export async function applyNotification(deps: Deps, notification: PaymentNotific
         return result;
       } catch (error) {
         if (error instanceof NotificationAlreadyAppliedError) {
-          await flushOutbox(deps, notification);
           deps.metrics.count(Metric.NotificationDuplicate, 1, { provider: notification.provider, result: 'duplicate' });
           return 'duplicate';
         }
@@ -180,17 +179,6 @@ const statusMetric: Partial<Record<Payment['status'], (typeof Metric)[keyof type
   failed: Metric.PaymentFailed,
   cancelled: Metric.PaymentCancelled,
 };
-
-/**
- * Publishes the events of an application whose writer died before publishing them, but only once
- * the writer's grace has passed: a concurrent duplicate would otherwise publish them a second time
- * while the writer is still at it. A redelivery after a crash comes after SQS's visibility
- * timeout (180 s), past the grace.
- */
-async function flushOutbox(deps: Deps, notification: PaymentNotification): Promise<void> {
-  const entry = await deps.repo.getOutboxEntry(outboxIdOf(notification));
-  if (entry && entry.publishBy <= deps.clock.now().toISOString()) await publishOutboxEntry(deps, entry);
-}
 
 const QUERIED_OUTCOME: Readonly<Record<'paid' | 'failed' | 'closed', NotificationOutcome>> = { paid: 'succeeded', failed: 'failed', closed: 'cancelled' };
 

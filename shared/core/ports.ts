@@ -42,19 +42,13 @@ export interface DedupeRecord {
   expiresAt: string;
 }
 
-/** Domain events committed with a state change and not yet published (transactional outbox). */
+/** Domain events committed with a state change (transactional outbox): the table's stream publishes them. */
 export interface OutboxEntry {
   outboxId: string;
-  /** Still to publish: the relay retries these, with the same event ids. */
   events: DomainEvent[];
-  /**
-   * Events the bus can never accept (too large): kept here for an operator, out of the relay's
-   * way. An entry left with only these is no longer due (see Repository.replaceOutboxEntry).
-   */
+  /** Events the bus can never accept (too large): kept here for an operator (Repository.parkUndeliverable). */
   undeliverable?: DomainEvent[];
   createdAt: string;
-  /** When the sweeper should publish it if the writer did not (crashed in between). */
-  publishBy: string;
 }
 
 /** A verified provider callback exactly as received, kept 30 days for inspection and replay. */
@@ -162,18 +156,8 @@ export interface Repository {
   findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>>;
   /** Pending orders with no open payment since at or before `unpaidSince` (the sweeper cancels them). */
   findUnpaidOrders(unpaidSince: Date, options: { limit: number; cursor?: string }): Promise<Page<Order>>;
-  /** Outbox entries not published by their writer in time. */
-  findPendingOutbox(dueBy: Date, limit: number): Promise<OutboxEntry[]>;
-  getOutboxEntry(outboxId: string): Promise<OutboxEntry | undefined>;
-  /** Removes a published outbox entry (idempotent). */
-  deleteOutboxEntry(outboxId: string): Promise<void>;
-  /** Removes published outbox entries, 25 to a request, not in a transaction (idempotent). */
-  deleteOutboxEntries(outboxIds: readonly string[]): Promise<void>;
-  /**
-   * Rewrites an entry after a partial publish: only what is still to publish stays due for the
-   * relay. Does nothing when the entry is gone (another publisher finished it).
-   */
-  replaceOutboxEntry(entry: OutboxEntry): Promise<void>;
+  /** Rewrites an entry with the events the bus refused for good moved to `undeliverable`; it then no longer expires (an operator's to resolve). */
+  parkUndeliverable(entry: OutboxEntry): Promise<void>;
   /** Open (init or processing) payments, counted on the due index: the "payments in flight". */
   countOpenPayments(): Promise<number>;
   /** When the oldest refund still open (pending, processing or abnormal) was created; undefined when none is. */

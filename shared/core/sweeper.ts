@@ -7,7 +7,7 @@ import { recordPaymentsInFlight } from './in-flight';
 import { Metric } from './metric-names';
 import { applyNotification, notificationFromQuery } from './notifications';
 import { orderChangeWrites } from './order-writes';
-import { commitWithEvents, relayOutbox } from './outbox';
+import { commitWithEvents } from './outbox';
 import { providerFor } from './payments';
 import { queryRefund, sendRefund } from './refunds';
 import type { Refund } from '../domain/refund';
@@ -45,7 +45,6 @@ export type SweepAction =
 export interface SweepReport {
   handled: number;
   actions: Partial<Record<SweepAction, number>>;
-  outboxRelayed: number;
   /** True when the time budget ran out with due work left for the next run. */
   budgetExhausted: boolean;
   /** Seconds the oldest due payment left unhandled has been waiting (0 when none was left). */
@@ -63,7 +62,7 @@ export interface SweepReport {
 export async function sweep(deps: Deps): Promise<SweepReport> {
   const lanes = new WorkLanes(PROVIDER_CONCURRENCY, performance.now() + deps.sweeper.budgetMs);
   const now = deps.clock.now();
-  const report: SweepReport = { handled: 0, actions: {}, outboxRelayed: await relayOutbox(deps), budgetExhausted: false, lagSeconds: 0 };
+  const report: SweepReport = { handled: 0, actions: {}, budgetExhausted: false, lagSeconds: 0 };
   let reported = false;
   const task = (dueAt: string, what: Record<string, string>, handle: () => Promise<SweepAction>): LaneTask => ({
     dueAt,

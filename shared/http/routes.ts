@@ -31,14 +31,13 @@ export interface FunctionAccess {
   providers: boolean;
   /** Sends provider notifications to the worker's queue. */
   queue: boolean;
-  /** Publishes domain events to the bus (the transactional outbox's publish step). */
+  /** Publishes domain events to the bus: only the outbox publisher, fed by the table's stream. */
   events: boolean;
 }
 
 const READ_ONLY: FunctionAccess = { table: 'read', providers: false, queue: false, events: false };
 const TABLE_WRITES: FunctionAccess = { table: 'readWrite', providers: false, queue: false, events: false };
-const WRITES_WITH_EVENTS: FunctionAccess = { table: 'readWrite', providers: false, queue: false, events: true };
-const CALLS_PROVIDERS: FunctionAccess = { table: 'readWrite', providers: true, queue: false, events: true };
+const CALLS_PROVIDERS: FunctionAccess = { table: 'readWrite', providers: true, queue: false, events: false };
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST';
@@ -78,7 +77,7 @@ const ROUTE_TABLE = [
     path: '/api/orders',
     fn: 'create-order',
     auth: 'customer',
-    access: WRITES_WITH_EVENTS,
+    access: TABLE_WRITES,
     summary: 'Create an order with its payment; reserves stock',
     body: CreateOrderBody,
     successStatus: 201,
@@ -89,7 +88,7 @@ const ROUTE_TABLE = [
     path: '/api/orders/batch',
     fn: 'create-orders-batch',
     auth: 'customer',
-    access: WRITES_WITH_EVENTS,
+    access: TABLE_WRITES,
     summary: 'Create several orders at once, all or nothing',
     body: CreateOrdersBatchBody,
     successStatus: 201,
@@ -109,7 +108,7 @@ const ROUTE_TABLE = [
     path: '/api/orders/{orderId}/payments',
     fn: 'add-payment',
     auth: 'customer',
-    access: WRITES_WITH_EVENTS,
+    access: TABLE_WRITES,
     summary: 'A new payment for a pending order',
     params: OrderParams,
     body: AddPaymentBody,
@@ -221,11 +220,16 @@ export interface BackgroundFunction {
 /** Functions that are not behind an HTTP route. */
 export const BACKGROUND_FUNCTIONS = {
   /** Applies queued provider notifications (dedupe + payment + order in one transaction). */
-  worker: { fn: 'payment-worker', access: WRITES_WITH_EVENTS },
-  /** Every minute: reminders, query-then-close-then-expire, outbox relay. */
+  worker: { fn: 'payment-worker', access: TABLE_WRITES },
+  /** Every minute: reminders, query-then-close-then-expire, unpaid orders cancelled, refunds followed up. */
   sweeper: { fn: 'sweeper', access: CALLS_PROVIDERS },
   /** Daily after the providers publish their bills: our books against each bill, differences recorded and healed. */
   reconciler: { fn: 'reconcile', access: CALLS_PROVIDERS },
+  /**
+   * The table's stream → new outbox entries' events onto the bus (docs/ARCHITECTURE.md#events-leaving-the-table).
+   * Table writes only to park an event the bus refuses for good.
+   */
+  publisher: { fn: 'outbox-publisher', access: { table: 'readWrite', providers: false, queue: false, events: true } },
 } as const satisfies Record<string, BackgroundFunction>;
 
 /** Every Lambda function of the service with what it may touch. */

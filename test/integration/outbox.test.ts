@@ -2,20 +2,21 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { OUTBOX_RETENTION_DAYS } from '../../shared/adapters/dynamo-repository';
 import { eventBridgePublisher, MAX_BYTES_PER_CALL } from '../../shared/adapters/eventbridge-publisher';
 import type { Logger } from '../../shared/core/deps';
 import { Metric } from '../../shared/core/metric-names';
-import { commitWithEvents, relayOutbox } from '../../shared/core/outbox';
+import { commitWithEvents } from '../../shared/core/outbox';
 import type { DomainEvent } from '../../shared/domain/events';
 import { createTestEnv, type TestEnv } from '../support/harness';
 
 /**
- * The transactional outbox publishing through the EventBridge adapter (PutEvents mocked: there is
- * no local EventBridge) with the entries in DynamoDB Local.
+ * The transactional outbox: entries in DynamoDB Local, published by the outbox publisher function
+ * reading the table's real stream, through the EventBridge adapter (PutEvents mocked: there is no
+ * local EventBridge).
  */
 
 const eventBridge = mockClient(EventBridgeClient);
-const RELAY_GRACE_MS = 60_000;
 
 let env: TestEnv;
 let logged: Array<{ level: string; message: string; fields?: Record<string, unknown> }>;
@@ -45,33 +46,44 @@ beforeEach(async () => {
   env.deps.events = eventBridgePublisher(new EventBridgeClient({ region: 'eu-west-1' }), 'payments');
 });
 
-describe('the outbox over EventBridge PutEvents', () => {
-  it('keeps exactly the events PutEvents refused, and the relay publishes only those, under the same ids', async () => {
-    const events = [event(1), event(2), event(3)];
+describe("the outbox published from the table's stream over EventBridge PutEvents", () => {
+  it("publishes nothing on the writer's path: the committed entry is the only trace until the publisher runs", async () => {
+    await commitWithEvents(env.deps, [], [event(1)]);
+
+    expect(sentIds()).toEqual([]);
+    expect(await outboxItems()).toHaveLength(1);
+
+    await env.publishEvents();
+    expect(sentIds()).toEqual([[event(1).id]]);
+  });
+
+  it('retries from the first entry PutEvents refused part of, publishing it and those after it again under the same ids', async () => {
+    const [first, second, third] = [event(1), event(2), event(3)];
     eventBridge
       .on(PutEventsCommand)
       .resolvesOnce({ FailedEntryCount: 1, Entries: [{ EventId: 'a' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'oops' }, { EventId: 'c' }] })
       .callsFake(acceptAll);
 
-    await commitWithEvents(env.deps, [], events);
-
-    expect((await outboxItems()).map((item) => (item.events as DomainEvent[]).map((e) => e.id))).toEqual([[events[1]!.id]]);
-    expect(env.metrics.total(Metric.EventsPublished)).toBe(2);
+    for (const one of [first, second, third]) await commitWithEvents(env.deps, [], [one!]);
+    await env.publishEvents(); // refused in part: the event source is told to retry from the second entry
     expect(env.metrics.total(Metric.OutboxPublishFailed)).toBe(1);
+    await env.publishEvents(); // the retry, as the event source makes it
 
-    env.clock.advance(RELAY_GRACE_MS);
-    expect(await relayOutbox(env.deps)).toBe(1);
-
-    expect(sentIds()).toEqual([events.map((e) => e.id), [events[1]!.id]]);
-    expect(await outboxItems()).toEqual([]);
-    expect(env.metrics.total(Metric.EventsPublished)).toBe(3);
+    expect(sentIds()).toEqual([
+      [first!.id, second!.id, third!.id],
+      [second!.id, third!.id],
+    ]);
+    expect(env.metrics.total(Metric.EventsPublished)).toBe(4);
+    await env.publishEvents();
+    expect(sentIds()).toHaveLength(2); // nothing is published a third time
   });
 
-  it('logs and counts an event too large for EventBridge, parks it in the table, and never retries it', async () => {
+  it('logs and counts an event too large for EventBridge, parks it in its entry (kept from expiring), and never retries it', async () => {
     const small = event(1);
     const huge = event(2, MAX_BYTES_PER_CALL);
 
     await commitWithEvents(env.deps, [], [small, huge]);
+    await env.publishEvents();
 
     expect(sentIds()).toEqual([[small.id]]);
     expect(env.metrics.total(Metric.EventsUndeliverable)).toBe(1);
@@ -79,25 +91,30 @@ describe('the outbox over EventBridge PutEvents', () => {
       expect.objectContaining({ fields: expect.objectContaining({ eventId: huge.id, reason: expect.stringMatching(/bytes is over/) }) }),
     ]);
     const [parked] = await outboxItems();
-    expect(parked).toMatchObject({ events: [], undeliverable: [huge] });
-    expect(parked).not.toHaveProperty('dueAt');
+    expect(parked).toMatchObject({ events: [small], undeliverable: [huge] });
+    expect(parked).not.toHaveProperty('expiresAtEpoch');
 
-    env.clock.advance(10 * RELAY_GRACE_MS);
-    expect(await relayOutbox(env.deps)).toBe(0);
+    await env.publishEvents();
     expect(sentIds()).toHaveLength(1);
     expect(env.metrics.total(Metric.EventsUndeliverable)).toBe(1);
   });
 
-  it('leaves the whole entry for the relay when PutEvents fails outright', async () => {
+  it('retries the whole batch when PutEvents fails outright, and loses nothing', async () => {
     const events = [event(1), event(2)];
     eventBridge.on(PutEventsCommand).rejectsOnce(new Error('connect ETIMEDOUT')).callsFake(acceptAll);
 
     await commitWithEvents(env.deps, [], events);
-    expect((await outboxItems()).map((item) => (item.events as DomainEvent[]).map((e) => e.id))).toEqual([events.map((e) => e.id)]);
+    await env.publishEvents();
+    await env.publishEvents();
 
-    env.clock.advance(RELAY_GRACE_MS);
-    expect(await relayOutbox(env.deps)).toBe(1);
     expect(sentIds()).toEqual([events.map((e) => e.id), events.map((e) => e.id)]);
-    expect(await outboxItems()).toEqual([]);
+  });
+
+  it('keeps an entry a week past its writing, then lets TTL remove it for free', async () => {
+    await commitWithEvents(env.deps, [], [event(1)]);
+
+    const [entry] = await outboxItems();
+    expect(entry!.expiresAtEpoch).toBe(Date.parse(env.clock.now().toISOString()) / 1000 + OUTBOX_RETENTION_DAYS * 86_400);
+    expect(OUTBOX_RETENTION_DAYS).toBeGreaterThan(1); // past the stream's 24 hours
   });
 });

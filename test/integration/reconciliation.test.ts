@@ -107,7 +107,7 @@ async function paidOrder(method: Method) {
 const reconcile = (date: BusinessDate = DAY, request: Partial<ReconcileRequest> = {}) => reconcileDay(env.deps, { date, carryMinutes, ...request });
 const providerDay = async (date: BusinessDate, provider: Method): Promise<ProviderReconciliation | undefined> =>
   (await reconciliationReport(env.deps, date)).providers.find((run) => run.provider === provider);
-const differenceEvents = () => env.bus.published.filter((event) => event.type === 'ReconciliationDifference');
+const differenceEvents = async () => (await env.drainedBus()).published.filter((event) => event.type === 'ReconciliationDifference');
 const byKind = (differences: readonly ReconciliationDifference[]) => [...differences].sort((a, b) => a.kind.localeCompare(b.kind));
 
 /**
@@ -200,12 +200,10 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
     expect(report.providers.find((run) => run.provider === 'bank')).toMatchObject({ status: 'reconciled', billRows: 0, matched: 0, differences: [] });
 
     // One event per difference, its id made of the provider, the day and the difference.
-    expect(
-      differenceEvents()
-        .map((event) => event.id)
-        .sort(),
-    ).toEqual(wechatDay.differences.map((difference) => `reconciliation:wechat:${DAY}:${differenceKey(difference)}`).sort());
-    expect(differenceEvents().find((event) => event.detail.paymentId === day.lost.paymentId)?.detail).toMatchObject({
+    expect((await differenceEvents()).map((event) => event.id).sort()).toEqual(
+      wechatDay.differences.map((difference) => `reconciliation:wechat:${DAY}:${differenceKey(difference)}`).sort(),
+    );
+    expect((await differenceEvents()).find((event) => event.detail.paymentId === day.lost.paymentId)?.detail).toMatchObject({
       orderId: day.lost.orderId,
       customerId: 'cust-1',
       method: 'wechat',
@@ -233,7 +231,7 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
     const day = await wechatDayOutOfStep();
     env.clock.set(at('10:30:00', NEXT_DAY));
     const first = await reconcile();
-    const events = differenceEvents().length;
+    const events = (await differenceEvents()).length;
     const healedCount = env.metrics.total(Metric.ReconciliationHealed);
     const refundCalls = wechat.refundCalls;
     const externalRefunds = (await env.scan()).filter((item) => item.kind === 'refund' && item.external === true).length;
@@ -245,7 +243,7 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
     expect(byKind(wechatOf(second).differences)).toEqual(byKind(wechatOf(first).differences));
     // The healed rows now agree with the ledger.
     expect(wechatOf(second)).toMatchObject({ matched: 6, healed: 3, ranAt: at('11:30:00', NEXT_DAY).toISOString() });
-    expect(differenceEvents()).toHaveLength(events);
+    expect(await differenceEvents()).toHaveLength(events);
     expect(env.metrics.total(Metric.ReconciliationHealed)).toBe(healedCount);
     expect(wechat.refundCalls).toBe(refundCalls);
     expect((await env.scan()).filter((item) => item.kind === 'refund' && item.external === true)).toHaveLength(externalRefunds);
@@ -269,7 +267,7 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
       healed: 1,
       differences: [expect.objectContaining({ kind: 'missing_in_bill', healed: true, resolution: 'no longer differs on a later run' })],
     });
-    expect(differenceEvents()).toHaveLength(1);
+    expect(await differenceEvents()).toHaveLength(1);
     expect(env.metrics.values(Metric.ReconciliationOpenDifferences, { provider: 'wechat' })).toEqual([1, 0]);
   });
 });
@@ -311,7 +309,9 @@ describe('reconcileDay: the bank, which has no query', () => {
     expect(late).toMatchObject({ status: 'succeeded', latePayment: true, refundRequired: true });
     expect(late.refundIds).toHaveLength(1);
     expect(await env.repo.getOrder(first.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: second.paymentId });
-    expect(env.bus.published.filter((event) => event.type === 'RefundRequested' && event.detail.paymentId === first.paymentId)).toHaveLength(1);
+    expect((await env.drainedBus()).published.filter((event) => event.type === 'RefundRequested' && event.detail.paymentId === first.paymentId)).toHaveLength(
+      1,
+    );
   });
 });
 
@@ -372,7 +372,7 @@ describe('reconcileDay: a bill that cannot be had', () => {
       { provider: 'wechat', status: 'bill_not_ready', detail: 'wechat: STATEMENT_CREATING' },
     ]);
     expect(env.metrics.total(Metric.ReconciliationBillMissing)).toBe(0);
-    expect(differenceEvents()).toEqual([]);
+    expect(await differenceEvents()).toEqual([]);
   });
 
   it('still not published at the cut-off: bill_missing and alarmed where the ledger has trades; a provider with none had no trades', async () => {
@@ -458,7 +458,7 @@ describe('reconcileDay: the day boundary across two days', () => {
     expect(secondDay.differences).toEqual([
       expect.objectContaining({ kind: 'missing_in_bill', paymentId: never.paymentId, providerTransactionId: 'wechat_tx_never', healed: false }),
     ]);
-    expect(differenceEvents().map((event) => event.detail.paymentId)).toEqual([lost.paymentId, never.paymentId]);
+    expect((await differenceEvents()).map((event) => event.detail.paymentId)).toEqual([lost.paymentId, never.paymentId]);
   });
   it('a re-run of a reconciled day that cannot fetch the bill keeps what the day carried and accounted for', async () => {
     const lost = await startedOrder('wechat');

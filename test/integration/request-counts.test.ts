@@ -13,7 +13,6 @@ import { sqsNotificationQueue } from '../../shared/adapters/sqs-queue';
 import { OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, UNPAID_ORDER_SHARDS } from '../../shared/adapters/table-definition';
 import type { Payment } from '../../shared/domain/payment';
 import { localWiring } from '../../shared/http/handler';
-import { settlePublished } from '../../shared/core/outbox';
 import { type CustomerApi, customerApi, itemsOfKind, placeOrder } from '../support/api-fixtures';
 import {
   callbackEvent,
@@ -32,6 +31,8 @@ import { RequestCounter } from '../support/request-counter';
  * How many AWS requests each hot path sends, counted on the wire of the real clients (DynamoDB
  * Local, the SQS stand-in) and on EventBridge's PutEvents (no local stand-in: mocked). Every
  * request is latency on the customer's path and a line on the bill, so a new one must be a decision.
+ * Events leave through the table's stream, so no request path publishes: only the outbox publisher
+ * calls EventBridge (its stream reads are the event source's, not the function's, and free).
  */
 
 const keys = callbackKeys();
@@ -47,8 +48,6 @@ const eventBridgeMock = mockClient(eventBridge);
 
 /** The requests `run` sends: DynamoDB and SQS as counted on the wire, plus EventBridge PutEvents calls. */
 async function requestsOf(run: () => Promise<unknown>): Promise<Record<string, number>> {
-  // Earlier operations' published outbox entries are removed now, not in the counted window.
-  await settlePublished(env.deps);
   eventBridgeMock.resetHistory();
   const counted = await counter.during(run);
   const putEvents = eventBridgeMock.commandCalls(PutEventsCommand).length;
@@ -95,27 +94,30 @@ async function receiveSuccess(payment: Payment) {
 }
 
 describe('AWS requests per operation', () => {
-  it('create order with a fresh Idempotency-Key: one transaction, its events published, nothing read', async () => {
+  it('create order with a fresh Idempotency-Key: one transaction, nothing read, nothing published on the way', async () => {
     await createOrder('earlier-key-0001'); // the container's catalogue is warm, as in the steady state
 
     const requests = await requestsOf(async () => expect((await createOrder('fresh-key-0001')).statusCode).toBe(201));
 
-    expect(requests).toEqual({ 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+    expect(requests).toEqual({ 'DynamoDB.TransactWriteItems': 1 });
   });
 
-  it('removes published outbox entries in one background batch, off the request path', async () => {
-    await createOrder('earlier-key-0001');
-    await createOrder('fresh-key-0001');
+  it("the outbox publisher puts a stream batch's events on the bus in one call, and touches the table not at all", async () => {
+    await env.publishEvents(); // the event source is set up (it finds the table's stream) outside the count
+    for (const key of ['batch-key-0001', 'batch-key-0002', 'batch-key-0003']) await createOrder(key);
 
-    const requests = await counter.during(() => expect.poll(async () => (await itemsOfKind(env, 'outbox')).length).toBe(0));
+    const requests = await requestsOf(() => env.publishEvents());
 
-    expect(requests['DynamoDB.BatchWriteItem']).toBe(1);
+    expect(requests).toEqual({ 'EventBridge.PutEvents': 1 });
+    const published = eventBridgeMock.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries!.map((entry) => entry.DetailType);
+    expect(published).toEqual(['OrderCreated', 'OrderCreated', 'OrderCreated']);
+    expect(await itemsOfKind(env, 'outbox')).toHaveLength(3); // left to expire (TTL): no delete is paid for
   });
 
   it('create order as the first in its container: the catalogue is read once', async () => {
     const requests = await requestsOf(async () => expect((await createOrder('fresh-key-0001')).statusCode).toBe(201));
 
-    expect(requests).toEqual({ 'DynamoDB.BatchGetItem': 1, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+    expect(requests).toEqual({ 'DynamoDB.BatchGetItem': 1, 'DynamoDB.TransactWriteItems': 1 });
   });
 
   it('create order replayed with the same key: the failed transaction returns the first response', async () => {
@@ -136,7 +138,7 @@ describe('AWS requests per operation', () => {
       expect((await api('POST /api/payments/{paymentId}/start', { params: { paymentId: payment.paymentId } })).statusCode).toBe(200),
     );
 
-    expect(requests).toEqual({ 'DynamoDB.GetItem': 1, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+    expect(requests).toEqual({ 'DynamoDB.GetItem': 1, 'DynamoDB.TransactWriteItems': 1 });
   });
 
   it('callback received: verified, archived, enqueued', async () => {
@@ -163,16 +165,16 @@ describe('AWS requests per operation', () => {
 
     expect((await env.repo.getOrder(payment.orderId))!.status).toBe('paid');
     // The payment and its order are read; the dedupe record is only written (its condition decides).
-    expect(requests).toEqual({ 'DynamoDB.GetItem': 2, 'DynamoDB.TransactWriteItems': 1, 'EventBridge.PutEvents': 1 });
+    expect(requests).toEqual({ 'DynamoDB.GetItem': 2, 'DynamoDB.TransactWriteItems': 1 });
   });
 
   it('sweeper run with nothing due', async () => {
     const requests = await requestsOf(() => makeSweeperHandler(localWiring(async () => env.deps))({} as never, lambdaContext));
 
-    // The outbox relay's page, then each due-index shard once: open payments, unpaid orders, open
-    // refunds; then the gauges: the open-payment count and the oldest open refund.
+    // Each due-index shard once: open payments, unpaid orders, open refunds; then the gauges: the
+    // open-payment count and the oldest open refund.
     expect(requests).toEqual({
-      'DynamoDB.Query': 1 + OPEN_PAYMENT_SHARDS + UNPAID_ORDER_SHARDS + OPEN_REFUND_SHARDS + OPEN_PAYMENT_SHARDS + OPEN_REFUND_SHARDS,
+      'DynamoDB.Query': OPEN_PAYMENT_SHARDS + UNPAID_ORDER_SHARDS + OPEN_REFUND_SHARDS + OPEN_PAYMENT_SHARDS + OPEN_REFUND_SHARDS,
     });
   });
 });

@@ -51,7 +51,8 @@ async function stored(paymentId: string) {
 }
 
 /** The types of the published events that name this payment, in publish order. */
-const eventTypes = (paymentId: string) => env.bus.published.filter((event) => event.detail.paymentId === paymentId).map((event) => event.type);
+const eventTypes = async (paymentId: string) =>
+  (await env.drainedBus()).published.filter((event) => event.detail.paymentId === paymentId).map((event) => event.type);
 
 const providerCalls = (sandbox: ProviderSandbox) => sandbox.requests.filter((operation) => operation !== 'create');
 
@@ -65,7 +66,7 @@ describe('expiry reminders', () => {
 
     await Promise.all([sweep(env.deps), sweep(env.deps)]);
 
-    const reminders = env.bus.ofType('PaymentExpiringSoon');
+    const reminders = (await env.drainedBus()).ofType('PaymentExpiringSoon');
     expect(reminders).toHaveLength(1);
     expect(reminders[0]!.detail).toMatchObject({
       orderId: payment.orderId,
@@ -80,7 +81,7 @@ describe('expiry reminders', () => {
 
     env.clock.advanceMinutes(3);
     await sweep(env.deps);
-    expect(env.bus.ofType('PaymentExpiringSoon')).toHaveLength(1);
+    expect((await env.drainedBus()).ofType('PaymentExpiringSoon')).toHaveLength(1);
     expect(env.metrics.total(Metric.RemindersSent)).toBe(1);
     expect((await stored(payment.paymentId)).payment.status).toBe(started ? 'processing' : 'init');
   });
@@ -99,7 +100,7 @@ describe('expiry of payments never started', () => {
       expect(payment.status).toBe('expired');
       expect(order.status).toBe('pending');
       expect(order.openPaymentId).toBeUndefined();
-      expect(eventTypes(paymentId)).toEqual(['PaymentExpired']);
+      expect(await eventTypes(paymentId)).toEqual(['PaymentExpired']);
     }
     expect(sandboxes.wechat.requests).toEqual([]);
     expect(sandboxes.alipay.requests).toEqual([]);
@@ -130,7 +131,7 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     expect(payment.refundRequired).toBeUndefined();
     expect(payment.logs.at(-1)).toMatchObject({ from: 'processing', to: 'succeeded', source: 'provider', reason: expect.stringContaining(`${method} query`) });
     expect(order).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
-    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']);
+    expect(await eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']);
     expect(env.metrics.total(Metric.PaymentsRescuedByQuery, { provider: method })).toBe(1);
     expect(providerCalls(sandbox)).toEqual(['query']);
   });
@@ -148,7 +149,7 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     expect(payment.status).toBe('expired');
     expect(order.status).toBe('pending');
     expect(order.openPaymentId).toBeUndefined();
-    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
+    expect(await eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
   });
 
   it('keeps a payment processing while the provider cannot close it, and expires it once a later run closes it', async () => {
@@ -162,7 +163,7 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     expect((await stored(paymentId)).payment.status).toBe('processing');
     expect(sandbox.checkout(paymentId)!.state).toBe('pending');
     expect(env.metrics.total(Metric.ProviderCloseFailed, { provider: method })).toBe(1);
-    expect(eventTypes(paymentId)).toEqual(['PaymentStarted']);
+    expect(await eventTypes(paymentId)).toEqual(['PaymentStarted']);
 
     sandbox.closeOutage = false;
     env.clock.advance(CLOSE_RETRY_MS);
@@ -173,7 +174,7 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     expect(providerCalls(sandbox)).toEqual(['query', 'close', 'close', 'close', 'query', 'close']);
     expect(sandbox.checkout(paymentId)!.state).toBe('closed');
     expect((await stored(paymentId)).payment.status).toBe('expired');
-    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
+    expect(await eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
   });
 
   it('parks a payment the provider reports paid for 1 fen more for a person: counted once, never asked again, its order held', async () => {
@@ -194,7 +195,7 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     expect(payment).toMatchObject({ status: 'processing', needsReview: true, reviewReason: expect.stringContaining('amount_mismatch') });
     expect(payment.logs.at(-1)).toMatchObject({ from: 'processing', to: 'processing', source: 'provider', reason: expect.stringContaining('amount_mismatch') });
     expect(env.metrics.total(Metric.AmountMismatch, { provider: method })).toBe(1);
-    expect(eventTypes(paymentId)).toEqual(['PaymentStarted']);
+    expect(await eventTypes(paymentId)).toEqual(['PaymentStarted']);
     // Money was taken: the order keeps its stock for the person who decides, and reads what it is.
     expect(order).toMatchObject({ status: 'pending', openPaymentId: paymentId });
     expect((await env.repo.getProducts(['TEA-001'])).get('TEA-001')!.stock).toBe(99);
@@ -258,7 +259,7 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     const { payment, order } = await stored(paymentId);
     expect(payment.status).toBe('succeeded');
     expect(order).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
-    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
+    expect(await eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
     expect(env.metrics.total(Metric.PaymentsRescuedByQuery, { provider: method })).toBe(1);
     expect(providerCalls(sandbox)).toEqual(['query']);
   });
@@ -282,7 +283,7 @@ describe('the bank (no query, no close)', () => {
     const { payment, order } = await stored(paymentId);
     expect(payment.status).toBe('expired');
     expect(order.openPaymentId).toBeUndefined();
-    expect(eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
+    expect(await eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired']);
   });
 });
 
@@ -298,12 +299,8 @@ describe('a success callback racing the sweep that expires the payment', () => {
     'with the sweep': async () => {},
     'as the sweeper queries the provider': () => atProviderRequest('query'),
     'as the sweeper closes at the provider': () => atProviderRequest('close'),
-    'once the expiry is published': (paymentId: string) =>
-      new Promise<void>((resolve) =>
-        env.bus.onPublish((event) => {
-          if (event.type === 'PaymentExpired' && event.detail.paymentId === paymentId) resolve();
-        }),
-      ),
+    'once the expiry is committed': (paymentId: string) =>
+      vi.waitFor(async () => expect((await env.repo.getPayment(paymentId))!.status).toBe('expired'), { timeout: 5_000, interval: 2 }),
   };
 
   it('always ends with the payment succeeded (late: it read expired) and its order paid, announced once', async () => {
@@ -324,7 +321,7 @@ describe('a success callback racing the sweep that expires the payment', () => {
       expect(payment.refundRequired, where).toBeUndefined();
       expect(order, where).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
       const sweepWon = payment.logs.some((entry) => entry.to === 'expired');
-      expect(eventTypes(paymentId), where).toEqual(
+      expect(await eventTypes(paymentId), where).toEqual(
         sweepWon
           ? ['PaymentStarted', 'PaymentExpired', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']
           : ['PaymentStarted', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid'],
@@ -332,14 +329,15 @@ describe('a success callback racing the sweep that expires the payment', () => {
       if (sweepWon) expiredFirst.push(moment);
     }
     // The sweep won at least the rounds where the callback waited for the expiry: both endings were met.
-    expect(expiredFirst).toContain('once the expiry is published');
+    expect(expiredFirst).toContain('once the expiry is committed');
     expect(expiredFirst.length).toBeLessThan(32);
   });
 });
 
 describe('orders left unpaid', () => {
   const stock = async () => (await env.repo.getProducts(['TEA-001'])).get('TEA-001')!.stock;
-  const orderCancellations = () => env.bus.ofType('OrderCancelled').map((event) => ({ orderId: event.detail.orderId, reason: event.detail.reason }));
+  const orderCancellations = async () =>
+    (await env.drainedBus()).ofType('OrderCancelled').map((event) => ({ orderId: event.detail.orderId, reason: event.detail.reason }));
 
   it('cancels an order with no open payment a day (by default) after its last payment ended, releasing its stock, announced with the reason', async () => {
     expect(DEFAULT_ORDER_POLICY.unpaidCancelMinutes).toBe(1440);
@@ -359,7 +357,7 @@ describe('orders left unpaid', () => {
     expect(report.actions).toEqual({ order_cancelled: 1 });
     expect(await env.repo.getOrder(orderId)).toMatchObject({ status: 'cancelled', cancelReason: 'unpaid', cancelledAt: env.clock.now().toISOString() });
     expect(await stock()).toBe(100);
-    expect(orderCancellations()).toEqual([{ orderId, reason: 'unpaid' }]);
+    expect(await orderCancellations()).toEqual([{ orderId, reason: 'unpaid' }]);
     expect(env.metrics.total(Metric.OrdersCancelled, { reason: 'unpaid' })).toBe(1);
     expect((await sweep(env.deps)).handled).toBe(0);
     expect(await stock()).toBe(100);
@@ -380,7 +378,7 @@ describe('orders left unpaid', () => {
 
     env.clock.advanceMinutes(1);
     expect((await sweep(env.deps)).actions).toEqual({ order_cancelled: 1 });
-    expect(orderCancellations()).toEqual([{ orderId, reason: 'unpaid' }]);
+    expect(await orderCancellations()).toEqual([{ orderId, reason: 'unpaid' }]);
   });
 
   it('never cancels an order that was paid, nor one whose payment is open', async () => {
@@ -396,7 +394,7 @@ describe('orders left unpaid', () => {
     expect((await env.repo.getOrder(paid.orderId))!.status).toBe('paid');
     // The open one was expired by this run: its day without a payment starts now.
     expect(await env.repo.getOrder(open.orderId)).toMatchObject({ status: 'pending', unpaidSince: env.clock.now().toISOString() });
-    expect(orderCancellations()).toEqual([]);
+    expect(await orderCancellations()).toEqual([]);
   });
 });
 
@@ -441,7 +439,7 @@ describe('a provider that hangs', () => {
       expect(elapsedMs).toBeLessThan(BUDGET_MS + IN_FLIGHT_GRACE_MS + 1_500);
       for (const { paymentId } of [...toExpire.alipay, ...toExpire.bank]) expect((await stored(paymentId)).payment.status, paymentId).toBe('expired');
       expect(
-        env.bus
+        (await env.drainedBus())
           .ofType('PaymentExpiringSoon')
           .map((event) => event.detail.paymentId)
           .sort(),
@@ -496,7 +494,7 @@ describe('a backlog larger than one run can handle', () => {
     expect(reports.reduce((sum, report) => sum + (report.actions.expired ?? 0), 0)).toBe(1_000);
 
     const paymentIds = purchases.map(({ payment }) => payment.paymentId);
-    const expiredIds = env.bus.ofType('PaymentExpired').map((event) => event.detail.paymentId);
+    const expiredIds = (await env.drainedBus()).ofType('PaymentExpired').map((event) => event.detail.paymentId);
     expect(expiredIds).toHaveLength(1_000);
     expect(new Set(expiredIds)).toEqual(new Set(paymentIds)); // so each one exactly once
     expect((await env.repo.getPayments(paymentIds)).filter((payment) => payment.status !== 'expired')).toEqual([]);
@@ -504,28 +502,22 @@ describe('a backlog larger than one run can handle', () => {
   });
 });
 
-describe('the outbox relay', () => {
-  it('publishes, on a later run, the events of a committed change whose publish failed, exactly once', async () => {
+describe("the events of the sweeper's changes", () => {
+  it('leave through the stream: a publish that failed is retried by the publisher and lands exactly once', async () => {
     const { paymentId } = await customerPayment('wechat', { started: false });
     env.clock.advanceMinutes(30);
     vi.spyOn(env.bus, 'publish').mockRejectedValueOnce(new Error('EventBridge unavailable'));
-    const outboxEntries = async () => (await env.scan()).filter((item) => item.kind === 'outbox');
 
     expect((await sweep(env.deps)).actions).toEqual({ expired: 1 });
     expect((await stored(paymentId)).payment.status).toBe('expired');
-    expect(eventTypes(paymentId)).toEqual([]);
-    expect(await outboxEntries()).toHaveLength(1);
+    await env.publishEvents(); // refused: the event source retries from this entry
+    expect(env.bus.published.filter((event) => event.detail.paymentId === paymentId)).toEqual([]);
 
-    // Within its grace the writer may still be publishing: the relay leaves the entry alone.
-    expect((await sweep(env.deps)).outboxRelayed).toBe(0);
-
-    env.clock.advanceMinutes(1);
-    expect((await sweep(env.deps)).outboxRelayed).toBe(1);
-    expect(eventTypes(paymentId)).toEqual(['PaymentExpired']);
-    expect(await outboxEntries()).toEqual([]);
-
-    expect((await sweep(env.deps)).outboxRelayed).toBe(0);
-    expect(eventTypes(paymentId)).toEqual(['PaymentExpired']);
+    await env.publishEvents();
+    expect(await eventTypes(paymentId)).toEqual(['PaymentExpired']);
+    await sweep(env.deps);
+    await env.publishEvents();
+    expect(await eventTypes(paymentId)).toEqual(['PaymentExpired']);
   });
 });
 

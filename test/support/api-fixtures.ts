@@ -1,4 +1,3 @@
-import { settlePublished } from '../../shared/core/outbox';
 import { expect } from 'vitest';
 import { makeHandler as addPayment } from '../../functions/add-payment/handler';
 import { makeHandler as cancelOrder } from '../../functions/cancel-order/handler';
@@ -97,13 +96,8 @@ export async function itemsOfKind(env: TestEnv, kind: string): Promise<Array<Rec
   return (await env.scan()).filter((item) => item.kind === kind);
 }
 
-/**
- * Every item in the table in a stable order, for "nothing else changed" comparisons. Published
- * outbox entries this process still has to remove are removed first, so a background removal
- * cannot land between two snapshots.
- */
+/** Every item in the table in a stable order, for "nothing else changed" comparisons. */
 export async function tableSnapshot(env: TestEnv): Promise<Array<Record<string, unknown>>> {
-  await settlePublished(env.deps);
   const key = (item: Record<string, unknown>) => `${String(item.pk)}|${String(item.sk)}`;
   return (await env.scan()).sort((a, b) => key(a).localeCompare(key(b)));
 }

@@ -240,7 +240,7 @@ const commitHas = (test: (write: Write) => boolean) => (args: unknown[]) => (arg
 
 /**
  * Where a process can die with work half done. Each is injected at the port the core calls (the
- * commit, the enqueue, the publish) or, for the worker, after its handler returned and before the
+ * commit, the enqueue) or, for the worker, after its handler returned and before the
  * event source deleted the message.
  */
 export const CRASH_POINTS = {
@@ -261,13 +261,8 @@ export const CRASH_POINTS = {
   },
   'worker:after-commit': {
     fn: 'worker',
-    description: 'the worker committed dedupe + payment + order; it died before publishing and before the queue delete',
+    description: 'the worker committed dedupe + payment + order with their outbox entry; it died before the queue delete',
     after: { port: 'repo', method: 'commit', when: commitHas((write) => write.kind === 'recordNotification') },
-  },
-  'worker:after-publish': {
-    fn: 'worker',
-    description: 'the worker published the events; it died before clearing the outbox and before the queue delete',
-    after: { port: 'events', method: 'publish' },
   },
   'worker:before-delete': {
     fn: 'worker',
@@ -276,7 +271,7 @@ export const CRASH_POINTS = {
   },
   'sweeper:after-commit': {
     fn: 'sweeper',
-    description: 'the sweeper committed an expiry; it died before publishing the event',
+    description: 'the sweeper committed an expiry with its outbox entry; it died before going on',
     after: { port: 'repo', method: 'commit', when: commitHas((write) => write.kind === 'updatePayment' && write.after.status === 'expired') },
   },
 } satisfies Record<string, CrashPointSpec>;

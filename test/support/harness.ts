@@ -3,6 +3,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createTable, dynamoClient } from '../../local/dynamodb-emulator';
+import { startOutboxPublisher } from '../../local/outbox-stream';
+import { localWiring } from '../../shared/http/handler';
 import { DynamoRepository } from '../../shared/adapters/dynamo-repository';
 import { RecordedMetrics } from '../../shared/adapters/recorded-metrics';
 import { RecordingEventBus } from '../../shared/adapters/recording-event-bus';
@@ -55,6 +57,13 @@ export interface TestEnv {
   /** Every item in the table, storage keys included: for asserting that nothing else was written. */
   scan(): Promise<Array<Record<string, unknown>>>;
   seedProducts(products: Product[]): Promise<void>;
+  /**
+   * Runs the outbox publisher over the table's stream, as its event source does in AWS, until
+   * every entry written so far has been handled: events reach `bus` only then.
+   */
+  publishEvents(): Promise<void>;
+  /** `bus` once publishEvents has run: what reached the bus of everything committed so far. */
+  drainedBus(): Promise<RecordingEventBus>;
 }
 
 /** A fresh table in the shared emulator and real adapters around it. */
@@ -88,6 +97,12 @@ export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {
     returnUrlTemplate: 'https://shop.example/orders/{orderId}',
     ...overrides,
   };
+  let publisher: ReturnType<typeof startOutboxPublisher> | undefined;
+  const publishEvents = async () => {
+    // deps read on each invocation: a test may swap deps.events (a real EventBridge client, faults).
+    publisher ??= startOutboxPublisher({ dynamo: client, endpoint, tableName, wiring: localWiring(async () => deps) });
+    await (await publisher).idle();
+  };
   return {
     deps,
     clock,
@@ -109,6 +124,11 @@ export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {
     },
     async seedProducts(products) {
       for (const product of products) await repo.commit([{ kind: 'putProduct', product }]);
+    },
+    publishEvents,
+    async drainedBus() {
+      await publishEvents();
+      return bus;
     },
   };
 }

@@ -44,7 +44,7 @@ describe('POST /api/orders', () => {
     expect(payment).toMatchObject({ orderId: order.orderId, status: 'init', method: 'wechat', amount: order.totalAmount, expiresAt: inMinutes(env, 30) });
     expect(await stockOf(env, 'TEA-001')).toBe(98);
     expect(await stockOf(env, 'CUP-002')).toBe(4);
-    expect(env.bus.ofType('OrderCreated').map((event) => event.detail.orderId)).toEqual([order.orderId]);
+    expect((await env.drainedBus()).ofType('OrderCreated').map((event) => event.detail.orderId)).toEqual([order.orderId]);
   });
 
   it('narrows the payment TTL to ttlMinutes, and refuses to widen it past the deployment TTL', async () => {
@@ -122,7 +122,7 @@ describe('POST /api/orders', () => {
     const after = await tableSnapshot(env);
     expect(after.filter((item) => item.kind !== 'idempotency')).toEqual(before);
     expect(after.filter((item) => item.kind === 'idempotency')).toHaveLength(idempotencyKey ? 1 : 0);
-    expect(env.bus.published).toEqual([]);
+    expect((await env.drainedBus()).published).toEqual([]);
   });
 
   it('sells the last units once when two customers order them at the same time', async () => {
@@ -197,7 +197,7 @@ describe('POST /api/orders/batch', () => {
     expect(results.map(({ order }: { order: { totalAmount: number } }) => order.totalAmount)).toEqual([25_600, 38_401]);
     expect(await stockOf(env, 'TEA-001')).toBe(95);
     expect(await stockOf(env, 'PEN-003')).toBe(999);
-    expect(env.bus.ofType('OrderCreated')).toHaveLength(2);
+    expect((await env.drainedBus()).ofType('OrderCreated')).toHaveLength(2);
   });
 
   it('writes nothing when one order of the batch is out of stock', async () => {
@@ -316,8 +316,8 @@ describe('POST /api/orders/{orderId}/cancel', () => {
     expect(body.order.status).toBe('cancelled');
     expect(body.payments.map((p: { paymentId: string; status: string }) => [p.paymentId, p.status])).toEqual([[payment.paymentId, 'cancelled']]);
     expect(await stockOf(env, 'CUP-002')).toBe(5);
-    expect(env.bus.ofType('OrderCancelled').map((event) => event.detail.orderId)).toEqual([order.orderId]);
-    expect(env.bus.ofType('PaymentCancelled').map((event) => event.detail.paymentId)).toEqual([payment.paymentId]);
+    expect((await env.drainedBus()).ofType('OrderCancelled').map((event) => event.detail.orderId)).toEqual([order.orderId]);
+    expect((await env.drainedBus()).ofType('PaymentCancelled').map((event) => event.detail.paymentId)).toEqual([payment.paymentId]);
   });
 
   it('answers the same when cancelled again, without releasing the stock twice', async () => {
@@ -330,7 +330,7 @@ describe('POST /api/orders/{orderId}/cancel', () => {
     expect(second.statusCode).toBe(200);
     expect(second.body).toEqual(first.body);
     expect(await stockOf(env, 'CUP-002')).toBe(5);
-    expect(env.bus.ofType('OrderCancelled')).toHaveLength(1);
+    expect((await env.drainedBus()).ofType('OrderCancelled')).toHaveLength(1);
   });
 
   it('answers both of two simultaneous cancels with the cancelled order, releasing the stock once', async () => {
@@ -350,7 +350,7 @@ describe('POST /api/orders/{orderId}/cancel', () => {
       expect(responses[1]!.body).toEqual(responses[0]!.body);
       expect(await stockOf(env, 'CUP-002')).toBe(5);
     }
-    expect(env.bus.ofType('OrderCancelled')).toHaveLength(5);
+    expect((await env.drainedBus()).ofType('OrderCancelled')).toHaveLength(5);
   });
 
   it('answers 409 ORDER_NOT_PENDING for a paid order and keeps its stock reserved', async () => {

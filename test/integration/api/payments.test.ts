@@ -68,7 +68,7 @@ describe('POST /api/orders/{orderId}/payments (pay again)', () => {
     expect(response.body).toMatchObject({ method: 'bank', status: 'init', expiresAt: new Date(env.clock.now().getTime() + 10 * MINUTE).toISOString() });
     expect((await env.repo.getPayment(first.paymentId))?.status).toBe('expired');
     expect((await env.repo.getOrder(order.orderId))?.paymentIds).toEqual([first.paymentId, response.body.paymentId]);
-    expect(env.bus.ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([first.paymentId]);
+    expect((await env.drainedBus()).ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([first.paymentId]);
   });
 
   describe.each(['wechat', 'alipay'] as const)('when the open %s payment was started and is past its expiry (GET reads it expired)', (method) => {
@@ -100,7 +100,7 @@ describe('POST /api/orders/{orderId}/payments (pay again)', () => {
         openPaymentId: response.body.paymentId,
         paymentIds: [first.paymentId, response.body.paymentId],
       });
-      expect(env.bus.ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([first.paymentId]);
+      expect((await env.drainedBus()).ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([first.paymentId]);
     });
 
     it('keeps it when the provider cannot close it (the customer paid at the last second): 502, nothing replaced', async () => {
@@ -192,7 +192,7 @@ describe('POST /api/payments/{paymentId}/cancel', () => {
     const stored = await env.repo.getOrder(order.orderId);
     expect(stored?.status).toBe('pending');
     expect(stored?.openPaymentId).toBeUndefined();
-    expect(env.bus.ofType('PaymentCancelled')).toHaveLength(1);
+    expect((await env.drainedBus()).ofType('PaymentCancelled')).toHaveLength(1);
   });
 
   it('answers both of two simultaneous cancels with the cancelled payment', async () => {
@@ -211,7 +211,7 @@ describe('POST /api/payments/{paymentId}/cancel', () => {
       expect(responses[1]!.body).toEqual(responses[0]!.body);
       await api('POST /api/orders/{orderId}/cancel', { params: { orderId: order.orderId } }); // frees a pending-order place
     }
-    expect(env.bus.ofType('PaymentCancelled')).toHaveLength(5);
+    expect((await env.drainedBus()).ofType('PaymentCancelled')).toHaveLength(5);
   });
 
   it('a retried cancel of a started Alipay payment whose trade the first try already closed: cancelled, not 502', async () => {
@@ -264,7 +264,7 @@ describe('POST /api/payments/{paymentId}/start', () => {
     expect(payUrl.searchParams.get('return_url')).toBe(`https://shop.example/orders/${payment.orderId}`);
     const bank = await openInSimulator(createBankSimulator(bankKeys.sandbox), memoryCheckoutStore(), response.body.payUrl, env.clock.now());
     expect(bank.statusCode).toBe(302);
-    expect(env.bus.ofType('PaymentStarted').map((event) => event.detail.paymentId)).toEqual([payment.paymentId]);
+    expect((await env.drainedBus()).ofType('PaymentStarted').map((event) => event.detail.paymentId)).toEqual([payment.paymentId]);
   });
 
   it('answers a second start with the same pay URL', async () => {
@@ -275,7 +275,7 @@ describe('POST /api/payments/{paymentId}/start', () => {
 
     expect(second.statusCode).toBe(200);
     expect(second.body.payUrl).toBe(first.body.payUrl);
-    expect(env.bus.ofType('PaymentStarted')).toHaveLength(1);
+    expect((await env.drainedBus()).ofType('PaymentStarted')).toHaveLength(1);
   });
 
   it('answers 409 INVALID_TRANSITION for a cancelled payment', async () => {

@@ -132,7 +132,11 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
     // The least-privilege cases spelled out, in case the route table itself drifts.
     expect(built['openapi']).toEqual({ table: false, providers: [], queue: false, events: false, secretRead: false });
     expect(built['payment-callback']).toEqual({ table: true, providers: ['bank'], queue: true, events: false, secretRead: true });
-    expect(built['payment-worker']).toEqual({ table: true, providers: [], queue: false, events: true, secretRead: false });
+    expect(built['payment-worker']).toEqual({ table: true, providers: [], queue: false, events: false, secretRead: false });
+    // Only the outbox publisher puts events on the bus: every other function's events leave by the table's stream.
+    expect(Object.entries(built).filter(([, wiring]) => (wiring as { events: boolean }).events)).toEqual([
+      ['outbox-publisher', { table: true, providers: [], queue: false, events: true, secretRead: false }],
+    ]);
   });
 
   it('refuses, at module load, a wiring with a port its access does not allow or without one it allows', () => {
@@ -220,7 +224,7 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
         wired('payment-callback', { ...stackEnv(), PAYMENTS_CONFIG: configFile })
           .deps()
           .then((deps) => deps.queue.enqueue(notification)),
-        wired('create-order', stackEnv())
+        wired('outbox-publisher', stackEnv())
           .deps()
           .then(async (deps) => {
             const { failed } = await deps.events.publish([event]);

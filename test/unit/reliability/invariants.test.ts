@@ -105,7 +105,11 @@ describe('the invariant checker', () => {
     ['a unit of stock gone missing', (w) => void (w.product.stock = 2), 'stock-conserved'],
     ['a transition whose event was never published', (w) => void w.events.splice(2, 1), 'one-event-per-transition'],
     ['an event without its transition', (w) => void w.events.push(paymentEvent('PaymentFailed', w.payment)), 'one-event-per-transition'],
-    ['an outbox entry left unpublished', () => [{ kind: 'outbox', outboxId: 'o1', events: [] }], 'one-event-per-transition'],
+    [
+      'an outbox entry whose event never reached the bus',
+      (w) => [{ kind: 'outbox', outboxId: 'o1', events: [{ ...w.events[0]!, id: 'never-published' }] }],
+      'one-event-per-transition',
+    ],
     [
       'an open payment of a paid order',
       (w) => [{ kind: 'payment', ...w.payment, paymentId: 'pay_3', status: 'init', logs: [w.payment.logs[0]] }],

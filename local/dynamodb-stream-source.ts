@@ -1,0 +1,177 @@
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type Shard } from '@aws-sdk/client-dynamodb-streams';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | void>;
+
+interface ShardState {
+  /** The last record handled: reading resumes after it. */
+  checkpoint?: string;
+  /** Where the next GetRecords reads; undefined once the shard is closed and read to its end. */
+  iterator?: string;
+  done: boolean;
+}
+
+/**
+ * What Lambda's DynamoDB stream event source mapping does, on one machine: read every shard of a
+ * table's stream in order (a child shard after its parent), hand the records `filter` admits to
+ * the handler in batches, and on a reported failure (ReportBatchItemFailures) read that shard
+ * again from the failed record after a pause; a handler that throws has its whole batch retried.
+ * With a checkpoint file, where each shard stopped survives a restart, as the mapping's does.
+ */
+export function startStreamEventSource(options: {
+  client: DynamoDBStreamsClient;
+  streamArn: string;
+  handler: StreamHandler;
+  filter: (record: DynamoDBRecord) => boolean;
+  functionName: string;
+  checkpointFile?: string;
+  /** Background polling every this many ms; without it the source reads only when `idle()` is awaited (tests). */
+  pollMs?: number;
+  retryPauseMs?: number;
+  onError?: (error: unknown) => void;
+}): { stop(): Promise<void>; idle(): Promise<void> } {
+  const shards = new Map<string, ShardState>(
+    Object.entries(readCheckpoints(options.checkpointFile, options.streamArn)).map(([id, checkpoint]) => [id, { checkpoint, done: false }]),
+  );
+  const context = { functionName: options.functionName, getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+  let pausedUntil = 0;
+
+  const saveCheckpoints = () => {
+    if (!options.checkpointFile) return;
+    const checkpoints = Object.fromEntries([...shards].flatMap(([id, state]) => (state.checkpoint ? [[id, state.checkpoint]] : [])));
+    writeFileSync(options.checkpointFile, JSON.stringify({ streamArn: options.streamArn, checkpoints }));
+  };
+
+  // The shard list changes rarely (a new shard every few hours): listed again once a second, or when a shard ends.
+  let listed: Shard[] = [];
+  let listedAt = -Infinity;
+  const listShards = async () => {
+    if (Date.now() - listedAt < 1_000) return listed;
+    const shardList: Shard[] = [];
+    for (let start: string | undefined; ;) {
+      const page = await options.client.send(new DescribeStreamCommand({ StreamArn: options.streamArn, ExclusiveStartShardId: start }));
+      shardList.push(...(page.StreamDescription?.Shards ?? []));
+      start = page.StreamDescription?.LastEvaluatedShardId;
+      if (!start) break;
+    }
+    [listed, listedAt] = [shardList, Date.now()];
+    return listed;
+  };
+
+  /** Shards whose parent has been read to its end (or is unknown: trimmed away), oldest first. */
+  const readableShards = async (): Promise<Shard[]> => {
+    const listed = await listShards();
+    const listedIds = new Set(listed.map((shard) => shard.ShardId!));
+    return listed
+      .filter((shard) => !shards.get(shard.ShardId!)?.done)
+      .filter((shard) => !shard.ParentShardId || !listedIds.has(shard.ParentShardId) || shards.get(shard.ParentShardId)?.done)
+      .sort((a, b) => (a.SequenceNumberRange?.StartingSequenceNumber ?? '').localeCompare(b.SequenceNumberRange?.StartingSequenceNumber ?? ''));
+  };
+
+  const iteratorFor = async (shardId: string, state: ShardState, at?: string) => {
+    const position = at
+      ? { ShardIteratorType: 'AT_SEQUENCE_NUMBER' as const, SequenceNumber: at }
+      : state.checkpoint
+        ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: state.checkpoint }
+        : { ShardIteratorType: 'TRIM_HORIZON' as const };
+    const { ShardIterator } = await options.client.send(new GetShardIteratorCommand({ StreamArn: options.streamArn, ShardId: shardId, ...position }));
+    return ShardIterator;
+  };
+
+  /** One read of every readable shard; answers how many records were read. */
+  const pollOnce = async (): Promise<number> => {
+    if (Date.now() < pausedUntil) return 0;
+    let read = 0;
+    for (const shard of await readableShards()) {
+      const shardId = shard.ShardId!;
+      const state = shards.get(shardId) ?? { done: false };
+      shards.set(shardId, state);
+      state.iterator ??= await iteratorFor(shardId, state);
+      if (!state.iterator) {
+        [state.done, listedAt] = [true, -Infinity];
+        continue;
+      }
+      const page = await options.client.send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 100 }));
+      const records = (page.Records ?? []) as DynamoDBRecord[];
+      read += records.length;
+      const admitted = records.filter(options.filter);
+      const failedAt = admitted.length > 0 ? await invoke(admitted) : undefined;
+      if (failedAt) {
+        // Read again from the failed record, after a pause; what came before it is done.
+        const before = records.slice(
+          0,
+          records.findIndex((record) => record.dynamodb?.SequenceNumber === failedAt),
+        );
+        if (before.length > 0) state.checkpoint = before.at(-1)!.dynamodb!.SequenceNumber;
+        state.iterator = await iteratorFor(shardId, state, failedAt);
+        pausedUntil = Date.now() + (options.retryPauseMs ?? 1_000);
+        saveCheckpoints();
+        return read;
+      }
+      if (records.length > 0) state.checkpoint = records.at(-1)!.dynamodb!.SequenceNumber;
+      state.iterator = page.NextShardIterator;
+      if (!state.iterator) [state.done, listedAt] = [true, -Infinity];
+      if (records.length > 0) saveCheckpoints();
+    }
+    return read;
+  };
+
+  /** The sequence number to read again from, or undefined when the whole batch was handled. */
+  const invoke = async (records: DynamoDBRecord[]): Promise<string | undefined> => {
+    try {
+      const response = await options.handler({ Records: records }, { ...context, awsRequestId: randomUUID() });
+      const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+      return records.find((record) => failed.has(record.dynamodb!.SequenceNumber!))?.dynamodb?.SequenceNumber;
+    } catch (error) {
+      options.onError?.(error);
+      return records[0]!.dynamodb!.SequenceNumber;
+    }
+  };
+
+  // One reader at a time, as the mapping has one per shard: the background loop and idle() take turns.
+  let turn: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = turn.then(work, work);
+    turn = result.catch(() => undefined);
+    return result;
+  };
+
+  let running = options.pollMs !== undefined;
+  const loop = async () => {
+    while (running) {
+      try {
+        await serially(pollOnce);
+      } catch (error) {
+        if (!running) return;
+        options.onError?.(error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+    }
+  };
+  const background = running ? loop() : Promise.resolve();
+  return {
+    async stop() {
+      running = false;
+      await background;
+      await turn;
+    },
+    /** Resolves once a read of every shard finds nothing new: everything written so far has been handled. */
+    async idle() {
+      pausedUntil = 0;
+      for (;;) if ((await serially(pollOnce)) === 0) return;
+    },
+  };
+}
+
+function readCheckpoints(file: string | undefined, streamArn: string): Record<string, string> {
+  if (!file) return {};
+  try {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { streamArn?: string; checkpoints?: Record<string, string> };
+    // Another stream (the table was recreated): its positions mean nothing here.
+    return saved.streamArn === streamArn ? (saved.checkpoints ?? {}) : {};
+  } catch {
+    return {};
+  }
+}

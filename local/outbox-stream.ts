@@ -1,0 +1,47 @@
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { OUTBOX_STREAM_FILTER } from '../shared/adapters/table-definition';
+import type { Wiring } from '../shared/http/handler';
+import { BACKGROUND_FUNCTIONS } from '../shared/http/routes';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-emulator';
+import { startStreamEventSource, type StreamHandler } from './dynamodb-stream-source';
+
+/** An event source filter pattern applied as Lambda applies it: each listed value must be one of the pattern's. */
+export function matchesFilter(pattern: unknown, value: unknown): boolean {
+  if (Array.isArray(pattern)) return (pattern as unknown[]).includes(value);
+  if (typeof pattern !== 'object' || pattern === null || typeof value !== 'object' || value === null) return false;
+  return Object.entries(pattern).every(([key, inner]) => matchesFilter(inner, (value as Record<string, unknown>)[key]));
+}
+
+/**
+ * The outbox publisher function on the local table's stream, as the CDK stack wires it in AWS:
+ * the same handler module and filter. `pollMs` reads in the background (the local runtime); without
+ * it the events leave when `idle()` is awaited (tests).
+ */
+export async function startOutboxPublisher(options: {
+  dynamo: DynamoDBClient;
+  endpoint: string;
+  tableName: string;
+  wiring: Wiring;
+  checkpointFile?: string;
+  pollMs?: number;
+  retryPauseMs?: number;
+  onError?: (error: unknown) => void;
+}) {
+  const { Table } = await options.dynamo.send(new DescribeTableCommand({ TableName: options.tableName }));
+  if (!Table?.LatestStreamArn) throw new Error(`Table ${options.tableName} has no stream`);
+  const { fn } = BACKGROUND_FUNCTIONS.publisher;
+  const module = (await import(`../functions/${fn}/handler.ts`)) as { makeHandler(wiring: Wiring): StreamHandler };
+  return startStreamEventSource({
+    client: new DynamoDBStreamsClient({ endpoint: options.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 }),
+    streamArn: Table.LatestStreamArn,
+    handler: module.makeHandler(options.wiring),
+    filter: (record: DynamoDBRecord) => matchesFilter(OUTBOX_STREAM_FILTER, record),
+    functionName: fn,
+    checkpointFile: options.checkpointFile,
+    pollMs: options.pollMs,
+    retryPauseMs: options.retryPauseMs,
+    onError: options.onError,
+  });
+}
