@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-english';
 import type { BusinessDate } from '../domain/bill';
 import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification } from '../domain/notification';
@@ -121,35 +122,35 @@ export interface AlipayBillUrlQueryBizContent {
 
 type AlipayBizContent = AlipayPayBizContent | AlipayTradeRef | AlipayRefundBizContent | AlipayRefundQueryBizContent | AlipayBillUrlQueryBizContent;
 
-const present = z.string().min(1);
+const present = z.string().check(z.minLength(1));
 
 /** The asynchronous notification (form fields). trade_status stays a plain string so an unknown
  * word is reported as such. */
 export const AlipayNotificationSchema = z.object({
   notify_time: present,
-  notify_type: z.string().optional(),
+  notify_type: z.optional(z.string()),
   notify_id: present,
   app_id: present,
-  charset: z.string().optional(),
-  version: z.string().optional(),
+  charset: z.optional(z.string()),
+  version: z.optional(z.string()),
   sign_type: z.literal('RSA2'),
   sign: present,
   trade_no: present,
   out_trade_no: present,
   trade_status: present,
   total_amount: present,
-  receipt_amount: z.string().optional(),
-  buyer_pay_amount: z.string().optional(),
-  gmt_create: z.string().optional(),
-  gmt_payment: z.string().optional(),
-  gmt_close: z.string().optional(),
-  seller_id: z.string().optional(),
-  subject: z.string().optional(),
+  receipt_amount: z.optional(z.string()),
+  buyer_pay_amount: z.optional(z.string()),
+  gmt_create: z.optional(z.string()),
+  gmt_payment: z.optional(z.string()),
+  gmt_close: z.optional(z.string()),
+  seller_id: z.optional(z.string()),
+  subject: z.optional(z.string()),
   /** Refund fields, on the notification Alipay sends after a refund: out_biz_no is the refund's
    * out_request_no, refund_fee the CUMULATIVE amount refunded on the trade (yuan). */
-  out_biz_no: z.string().optional(),
-  refund_fee: z.string().optional(),
-  gmt_refund: z.string().optional(),
+  out_biz_no: z.optional(z.string()),
+  refund_fee: z.optional(z.string()),
+  gmt_refund: z.optional(z.string()),
 });
 export type AlipayNotification = z.infer<typeof AlipayNotificationSchema>;
 
@@ -160,58 +161,58 @@ export const ALIPAY_CODE_BUSINESS_FAILED = '40004';
 /** Fields every answer node carries. */
 const ResponseNodeSchema = z.object({
   code: z.string(),
-  msg: z.string().optional(),
-  sub_code: z.string().optional(),
-  sub_msg: z.string().optional(),
+  msg: z.optional(z.string()),
+  sub_code: z.optional(z.string()),
+  sub_msg: z.optional(z.string()),
 });
 export type AlipayResponseNode = z.infer<typeof ResponseNodeSchema>;
 
-export const AlipayTradeQueryResponseSchema = ResponseNodeSchema.extend({
-  trade_no: z.string().optional(),
-  out_trade_no: z.string().optional(),
-  trade_status: z.string().optional(),
-  total_amount: z.string().optional(),
-  buyer_pay_amount: z.string().optional(),
-  send_pay_date: z.string().optional(),
+export const AlipayTradeQueryResponseSchema = z.extend(ResponseNodeSchema, {
+  trade_no: z.optional(z.string()),
+  out_trade_no: z.optional(z.string()),
+  trade_status: z.optional(z.string()),
+  total_amount: z.optional(z.string()),
+  buyer_pay_amount: z.optional(z.string()),
+  send_pay_date: z.optional(z.string()),
 });
 export type AlipayTradeQueryResponse = z.infer<typeof AlipayTradeQueryResponseSchema>;
 
-export const AlipayTradeCloseResponseSchema = ResponseNodeSchema.extend({
-  trade_no: z.string().optional(),
-  out_trade_no: z.string().optional(),
+export const AlipayTradeCloseResponseSchema = z.extend(ResponseNodeSchema, {
+  trade_no: z.optional(z.string()),
+  out_trade_no: z.optional(z.string()),
 });
 export type AlipayTradeCloseResponse = z.infer<typeof AlipayTradeCloseResponseSchema>;
 
-export const AlipayTradeRefundResponseSchema = ResponseNodeSchema.extend({
-  trade_no: z.string().optional(),
-  out_trade_no: z.string().optional(),
-  buyer_logon_id: z.string().optional(),
+export const AlipayTradeRefundResponseSchema = z.extend(ResponseNodeSchema, {
+  trade_no: z.optional(z.string()),
+  out_trade_no: z.optional(z.string()),
+  buyer_logon_id: z.optional(z.string()),
   /** Y: this call moved money; N (or absent): it did not, e.g. a retry of a finished refund. */
-  fund_change: z.string().optional(),
+  fund_change: z.optional(z.string()),
   /** CUMULATIVE refunded on the trade, never this refund's amount. */
-  refund_fee: z.string().optional(),
-  gmt_refund_pay: z.string().optional(),
+  refund_fee: z.optional(z.string()),
+  gmt_refund_pay: z.optional(z.string()),
 });
 export type AlipayTradeRefundResponse = z.infer<typeof AlipayTradeRefundResponseSchema>;
 
-export const AlipayRefundQueryResponseSchema = ResponseNodeSchema.extend({
-  trade_no: z.string().optional(),
-  out_trade_no: z.string().optional(),
-  out_request_no: z.string().optional(),
-  total_amount: z.string().optional(),
+export const AlipayRefundQueryResponseSchema = z.extend(ResponseNodeSchema, {
+  trade_no: z.optional(z.string()),
+  out_trade_no: z.optional(z.string()),
+  out_request_no: z.optional(z.string()),
+  total_amount: z.optional(z.string()),
   /** This refund's amount (yuan). */
-  refund_amount: z.string().optional(),
+  refund_amount: z.optional(z.string()),
   /** REFUND_SUCCESS when done; absent while not done, and for a number Alipay never received. */
-  refund_status: z.string().optional(),
-  gmt_refund_pay: z.string().optional(),
+  refund_status: z.optional(z.string()),
+  gmt_refund_pay: z.optional(z.string()),
 });
 export type AlipayRefundQueryResponse = z.infer<typeof AlipayRefundQueryResponseSchema>;
 
 export const ALIPAY_REFUND_SUCCESS = 'REFUND_SUCCESS';
 
-export const AlipayBillUrlQueryResponseSchema = ResponseNodeSchema.extend({
+export const AlipayBillUrlQueryResponseSchema = z.extend(ResponseNodeSchema, {
   /** Where the day's bill ZIP can be fetched with a plain GET, for 30 seconds. */
-  bill_download_url: z.string().optional(),
+  bill_download_url: z.optional(z.string()),
 });
 export type AlipayBillUrlQueryResponse = z.infer<typeof AlipayBillUrlQueryResponseSchema>;
 
@@ -545,7 +546,7 @@ function buildPayUrl(merchant: Merchant, { payment, notifyUrl, returnUrl, channe
 async function callGateway<T extends AlipayResponseNode>(
   merchant: Merchant,
   method: AlipayMethod,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   bizContent: AlipayBizContent,
   now: Date,
   operation: string,

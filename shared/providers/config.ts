@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-english';
 
 const loads = (load: (pem: string) => unknown) => (pem: string) => {
   try {
@@ -10,8 +11,8 @@ const loads = (load: (pem: string) => unknown) => (pem: string) => {
   }
 };
 /** Checked by loading it, so a broken key is reported by its field at startup, not by a provider call. */
-const privatePem = z.string().refine(loads(createPrivateKey), 'must be a PEM private key');
-const publicPem = z.string().refine(loads(createPublicKey), 'must be a PEM public key');
+const privatePem = z.string().check(z.refine(loads(createPrivateKey), 'must be a PEM private key'));
+const publicPem = z.string().check(z.refine(loads(createPublicKey), 'must be a PEM public key'));
 
 /**
  * The provider configuration document (docs/API.md#provider-configuration-document): a Secrets Manager secret in AWS, a JSON file
@@ -19,34 +20,34 @@ const publicPem = z.string().refine(loads(createPublicKey), 'must be a PEM publi
  * webhook secrets may be live at once, for rotation.
  */
 export const WechatConfigSchema = z.object({
-  mchid: z.string().min(1),
-  appid: z.string().min(1),
+  mchid: z.string().check(z.minLength(1)),
+  appid: z.string().check(z.minLength(1)),
   /** The APIv3 key: exactly 32 bytes, used as the AES-256-GCM key for callback resources. */
-  apiV3Key: z.string().refine((key) => Buffer.byteLength(key, 'utf8') === 32, 'must be 32 bytes'),
-  merchantSerial: z.string().min(1),
+  apiV3Key: z.string().check(z.refine((key) => Buffer.byteLength(key, 'utf8') === 32, 'must be 32 bytes')),
+  merchantSerial: z.string().check(z.minLength(1)),
   merchantPrivateKey: privatePem,
-  platformPublicKeys: z.record(z.string().min(1), publicPem).refine((keys) => Object.keys(keys).length > 0, 'needs at least one key'),
+  platformPublicKeys: z.record(z.string().check(z.minLength(1)), publicPem).check(z.refine((keys) => Object.keys(keys).length > 0, 'needs at least one key')),
   apiBase: z.url(),
 });
 
 export const AlipayConfigSchema = z.object({
-  appId: z.string().min(1),
-  sellerId: z.string().min(1).optional(),
+  appId: z.string().check(z.minLength(1)),
+  sellerId: z.optional(z.string().check(z.minLength(1))),
   privateKey: privatePem,
   alipayPublicKey: publicPem,
   gateway: z.url(),
 });
 
 export const BankConfigSchema = z.object({
-  webhookSecrets: z.array(z.string().min(16)).min(1),
+  webhookSecrets: z.array(z.string().check(z.minLength(16))).check(z.minLength(1)),
   gatewayUrl: z.url(),
-  signingSecret: z.string().min(16),
+  signingSecret: z.string().check(z.minLength(16)),
 });
 
 export const PaymentsConfigSchema = z.object({
-  wechat: WechatConfigSchema.optional(),
-  alipay: AlipayConfigSchema.optional(),
-  bank: BankConfigSchema.optional(),
+  wechat: z.optional(WechatConfigSchema),
+  alipay: z.optional(AlipayConfigSchema),
+  bank: z.optional(BankConfigSchema),
 });
 
 export type WechatConfig = z.infer<typeof WechatConfigSchema>;

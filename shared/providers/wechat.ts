@@ -1,5 +1,6 @@
 import { createDecipheriv, createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-english';
 import { BillFormatError, isBusinessDate, type BusinessDate } from '../domain/bill';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
@@ -79,44 +80,44 @@ const Rfc3339Schema = z.iso.datetime({ offset: true });
 
 /** The callback body. Unknown fields are ignored (WeChat adds fields without notice). */
 export const WechatCallbackEnvelopeSchema = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   create_time: Rfc3339Schema,
-  event_type: z.string().min(1),
+  event_type: z.string().check(z.minLength(1)),
   resource_type: z.literal('encrypt-resource'),
-  summary: z.string().optional(),
+  summary: z.optional(z.string()),
   resource: z.object({
     algorithm: z.literal('AEAD_AES_256_GCM'),
     /** base64 of the ciphertext followed by the 16-byte GCM tag. */
-    ciphertext: z.string().min(1),
+    ciphertext: z.string().check(z.minLength(1)),
     /** The GCM IV, as UTF-8 text (12 characters). */
-    nonce: z.string().min(1),
+    nonce: z.string().check(z.minLength(1)),
     /** The GCM additional authenticated data, as UTF-8 text; may be empty or absent. */
-    associated_data: z.string().optional(),
+    associated_data: z.optional(z.string()),
     /** 'transaction' for payment notifications, 'refund' for refund ones. */
-    original_type: z.string().optional(),
+    original_type: z.optional(z.string()),
   }),
 });
 export type WechatCallbackEnvelope = z.infer<typeof WechatCallbackEnvelopeSchema>;
 
 const AmountSchema = z.object({
   /** Order total in fen. */
-  total: z.number().refine(isFen, 'must be a non-negative integer number of fen'),
-  payer_total: z.number().optional(),
+  total: z.number().check(z.refine(isFen, 'must be a non-negative integer number of fen')),
+  payer_total: z.optional(z.number()),
   /** Kept a plain string so a foreign currency is reported as currency_mismatch. */
-  currency: z.string().min(1),
-  payer_currency: z.string().optional(),
+  currency: z.string().check(z.minLength(1)),
+  payer_currency: z.optional(z.string()),
 });
 
 /** The transaction: a callback's decrypted resource, and the answer to a query. */
 export const WechatTransactionSchema = z.object({
-  appid: z.string().min(1),
-  mchid: z.string().min(1),
-  out_trade_no: z.string().min(1),
-  transaction_id: z.string().min(1).optional(),
+  appid: z.string().check(z.minLength(1)),
+  mchid: z.string().check(z.minLength(1)),
+  out_trade_no: z.string().check(z.minLength(1)),
+  transaction_id: z.optional(z.string().check(z.minLength(1))),
   /** Kept a plain string so an unknown state is reported as such rather than as malformed. */
-  trade_state: z.string().min(1),
-  trade_state_desc: z.string().optional(),
-  success_time: Rfc3339Schema.optional(),
+  trade_state: z.string().check(z.minLength(1)),
+  trade_state_desc: z.optional(z.string()),
+  success_time: z.optional(Rfc3339Schema),
   amount: AmountSchema,
 });
 export type WechatTransaction = z.infer<typeof WechatTransactionSchema>;
@@ -133,9 +134,9 @@ export interface WechatNativeOrderRequest {
   time_expire: string;
 }
 
-const NativeOrderResponseSchema = z.object({ code_url: z.string().min(1) });
+const NativeOrderResponseSchema = z.object({ code_url: z.string().check(z.minLength(1)) });
 /** WeChat's error body, e.g. {"code":"ORDER_NOT_EXIST","message":"..."}. */
-const ErrorResponseSchema = z.object({ code: z.string().min(1), message: z.string().optional() });
+const ErrorResponseSchema = z.object({ code: z.string().check(z.minLength(1)), message: z.optional(z.string()) });
 
 export function isWechatTradeState(state: string): state is WechatTradeState {
   return (WECHAT_TRADE_STATES as readonly string[]).includes(state);
@@ -166,7 +167,7 @@ export const WECHAT_REFUND_EVENTS: Readonly<Record<string, WechatRefundStatus>> 
   'REFUND.CLOSED': 'CLOSED',
 };
 
-const fen = z.number().refine(isFen, 'must be a non-negative integer number of fen');
+const fen = z.number().check(z.refine(isFen, 'must be a non-negative integer number of fen'));
 
 /** `POST /v3/refund/domestic/refunds` request body. */
 export interface WechatRefundRequest {
@@ -182,37 +183,37 @@ export interface WechatRefundRequest {
 
 /** A refund, as the create and query calls answer it. */
 export const WechatRefundSchema = z.object({
-  refund_id: z.string().min(1),
-  out_refund_no: z.string().min(1),
-  transaction_id: z.string().optional(),
-  out_trade_no: z.string().min(1),
-  channel: z.string().optional(),
-  user_received_account: z.string().optional(),
-  success_time: Rfc3339Schema.optional(),
-  create_time: Rfc3339Schema.optional(),
+  refund_id: z.string().check(z.minLength(1)),
+  out_refund_no: z.string().check(z.minLength(1)),
+  transaction_id: z.optional(z.string()),
+  out_trade_no: z.string().check(z.minLength(1)),
+  channel: z.optional(z.string()),
+  user_received_account: z.optional(z.string()),
+  success_time: z.optional(Rfc3339Schema),
+  create_time: z.optional(Rfc3339Schema),
   /** Kept a plain string so an unknown status is reported as such. */
-  status: z.string().min(1),
+  status: z.string().check(z.minLength(1)),
   amount: z.object({
     total: fen,
     refund: fen,
-    payer_total: z.number().optional(),
-    payer_refund: z.number().optional(),
-    currency: z.string().min(1),
+    payer_total: z.optional(z.number()),
+    payer_refund: z.optional(z.number()),
+    currency: z.string().check(z.minLength(1)),
   }),
 });
 export type WechatRefund = z.infer<typeof WechatRefundSchema>;
 
 /** A refund notification's decrypted resource. It has no appid (unlike a transaction). */
 export const WechatRefundResourceSchema = z.object({
-  mchid: z.string().min(1),
-  out_trade_no: z.string().min(1),
-  transaction_id: z.string().min(1),
-  out_refund_no: z.string().min(1),
-  refund_id: z.string().min(1),
-  refund_status: z.string().min(1),
-  success_time: Rfc3339Schema.optional(),
-  user_received_account: z.string().optional(),
-  amount: z.object({ total: fen, refund: fen, payer_total: z.number().optional(), payer_refund: z.number().optional() }),
+  mchid: z.string().check(z.minLength(1)),
+  out_trade_no: z.string().check(z.minLength(1)),
+  transaction_id: z.string().check(z.minLength(1)),
+  out_refund_no: z.string().check(z.minLength(1)),
+  refund_id: z.string().check(z.minLength(1)),
+  refund_status: z.string().check(z.minLength(1)),
+  success_time: z.optional(Rfc3339Schema),
+  user_received_account: z.optional(z.string()),
+  amount: z.object({ total: fen, refund: fen, payer_total: z.optional(z.number()), payer_refund: z.optional(z.number()) }),
 });
 export type WechatRefundResource = z.infer<typeof WechatRefundResourceSchema>;
 
@@ -327,7 +328,7 @@ function decryptResource(apiV3Key: string, resource: WechatCallbackEnvelope['res
 }
 
 /** Parses JSON and validates it; undefined when either fails (never throws). */
-function parseJson<T>(text: string, schema: z.ZodType<T>): T | undefined {
+function parseJson<T>(text: string, schema: z.ZodMiniType<T>): T | undefined {
   try {
     const result = schema.safeParse(JSON.parse(text));
     return result.success ? result.data : undefined;
@@ -635,7 +636,7 @@ function refundRequestBody({ refundId, paymentId, amount, paymentAmount, reason,
 // Bills ------------------------------------------------------------------------------------------
 
 /** The tradebill answer: where the day's file is (for 5 minutes) and the SHA1 of its content. */
-const TradeBillSchema = z.object({ hash_type: z.string().min(1), hash_value: z.string().min(1), download_url: z.url() });
+const TradeBillSchema = z.object({ hash_type: z.string().check(z.minLength(1)), hash_value: z.string().check(z.minLength(1)), download_url: z.url() });
 
 /** `tradebill` error codes that are answers, not failures. */
 const BILL_NOT_FETCHED: Readonly<Record<string, Exclude<BillFetch['status'], 'ready'>>> = {
