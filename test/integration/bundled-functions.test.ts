@@ -17,23 +17,26 @@ import { httpEvent, invoke, lambdaContext, type RequestOptions } from '../suppor
 
 /**
  * The function bundles as Lambda runs them: built as the CDK builds them (bench/bundles.ts, so
- * with cdk/bundle-aliases.ts applied), written to disk, imported as plain ESM and invoked, each
- * with the environment the stack gives it. Every DynamoDB request goes through the bundle's own
+ * with cdk/bundle-aliases.ts applied), written to disk, imported as plain ESM and invoked with the
+ * environment the stack and Lambda give them. Every DynamoDB request goes through the bundle's own
  * SDK copy to DynamoDB Local; EventBridge and Secrets Manager, which have no local stand-in, are a
- * small HTTP server speaking their JSON protocol. If an alias replaced something a call reaches
- * (the stand-ins throw when used), these requests fail.
+ * small HTTP server speaking their JSON protocol. Were an alias to replace something these calls
+ * reach, they would fail: the substitutes throw when used. The endpoints are local
+ * (AWS_ENDPOINT_URL_*), so what runs only without a custom endpoint (the endpoint rules, DynamoDB
+ * endpoint discovery) is not exercised here; no alias touches it.
  */
 
 const ALICE = 'cust_bundled';
 const REGION = 'ap-east-1';
 const ACCESS_KEY_ID = 'AKIDBUNDLEDTEST';
+const SESSION_TOKEN = 'bundled-test-session';
 const SECRET_ARN = `arn:aws:secretsmanager:${REGION}:123456789012:secret:payments-providers-AbCdEf`;
 /** A payments config with the bank only: no keys to generate. */
 const PROVIDERS_SECRET = JSON.stringify({
   bank: { webhookSecrets: ['webhook-secret-0123456789'], gatewayUrl: 'https://bank.example/pay', signingSecret: 'signing-secret-0123456789' },
 });
 
-/** get-order, create-order and payment-worker hold no providers; cancel-order holds them (and Secrets Manager). */
+/** Without providers, with the EventBridge client (create-order, payment-worker), and with providers (cancel-order). */
 const FUNCTIONS = ['create-product', 'create-order', 'get-order', 'payment-worker', 'cancel-order'] as const;
 type BundledFunction = (typeof FUNCTIONS)[number];
 type HttpHandler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResultV2>;
@@ -43,6 +46,7 @@ type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchRespons
 interface AwsCall {
   target: string;
   authorization: string;
+  sessionToken: string;
   body: Record<string, unknown>;
 }
 
@@ -65,6 +69,7 @@ async function startAwsStandIn(calls: AwsCall[]): Promise<{ server: Server; endp
     const call = {
       target: String(request.headers['x-amz-target']),
       authorization: String(request.headers.authorization),
+      sessionToken: String(request.headers['x-amz-security-token']),
       body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
     };
     calls.push(call);
@@ -91,7 +96,7 @@ beforeAll(async () => {
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: 'bundled-test-secret',
-    AWS_SESSION_TOKEN: 'bundled-test-session',
+    AWS_SESSION_TOKEN: SESSION_TOKEN,
     AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
     AWS_ENDPOINT_URL_EVENTBRIDGE: aws.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
@@ -142,7 +147,10 @@ async function createOrder(sku: string, quantity: number) {
 /** The calls since `from` to one operation, each signed with the credentials Lambda puts in the environment. */
 function callsTo(target: string, from = 0): AwsCall[] {
   const made = awsCalls.slice(from).filter((awsCall) => awsCall.target === target);
-  for (const awsCall of made) expect(awsCall.authorization).toMatch(new RegExp(`^AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/\\d{8}/${REGION}/`));
+  for (const awsCall of made) {
+    expect(awsCall.authorization).toMatch(new RegExp(`^AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/\\d{8}/${REGION}/`));
+    expect(awsCall.sessionToken).toBe(SESSION_TOKEN);
+  }
   return made;
 }
 
