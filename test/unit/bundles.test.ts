@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bundle, FUNCTIONS, MAX_BUNDLE_BYTES } from '../../bench/bundles';
+import { bundle, BUNDLE_TARGET_BYTES, FUNCTIONS, MAX_BUNDLE_BYTES } from '../../bench/bundles';
 import { ALL_FUNCTIONS, type FunctionAccess } from '../../shared/http/routes';
 
 /**
@@ -18,6 +18,8 @@ const allows = (access: FunctionAccess, port: keyof FunctionAccess) => (port ===
 
 /** Never in a bundle: Lambda's credentials are in the environment (cdk/bundle-aliases.ts). */
 const CREDENTIAL_CHAIN = /^node_modules\/@aws-sdk\/(credential-provider-(node|ini|sso|process|web-identity|http|login)|nested-clients|token-providers)\//;
+/** Never in a bundle: no operation a function calls streams events (cdk/bundle-aliases.ts). */
+const EVENT_STREAMS = /^node_modules\/@smithy\/core\/dist-es\/submodules\/event-streams\//;
 /** Classic zod, which holds every check whatever the schemas use: only where the provider modules or the OpenAPI generator need it. */
 const CLASSIC_ZOD = /^node_modules\/zod\/v4\/classic\//;
 
@@ -35,6 +37,14 @@ describe('function bundles', () => {
     expect(code.length).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
   });
 
+  // The known exceptions to the target: the provider modules and classic zod, and the EventBridge client.
+  const overTarget = (fn: string) => accessOf(fn).providers || accessOf(fn).events;
+  it.each(FUNCTIONS.filter((fn) => !overTarget(fn)))('%s, without providers or events, stays within the bundle target', async (fn) => {
+    const { code } = await bundles.get(fn)!;
+
+    expect(code.length).toBeLessThanOrEqual(BUNDLE_TARGET_BYTES);
+  });
+
   it.each(FUNCTIONS)('%s holds the clients and providers its access allows, and no others', async (fn) => {
     const { inputs } = await bundles.get(fn)!;
     const access = accessOf(fn);
@@ -44,10 +54,14 @@ describe('function bundles', () => {
     expect(held).toEqual(allowed);
   });
 
-  it.each(FUNCTIONS)('%s holds no credential provider chain and classic zod only with providers or the OpenAPI generator', async (fn) => {
-    const { inputs } = await bundles.get(fn)!;
+  it.each(FUNCTIONS)(
+    '%s holds no credential provider chain, no event-stream codecs, and classic zod only with providers or the OpenAPI generator',
+    async (fn) => {
+      const { inputs } = await bundles.get(fn)!;
 
-    expect(inputs.filter((input) => CREDENTIAL_CHAIN.test(input))).toEqual([]);
-    expect(inputs.some((input) => CLASSIC_ZOD.test(input))).toBe(accessOf(fn).providers || fn === 'openapi');
-  });
+      expect(inputs.filter((input) => CREDENTIAL_CHAIN.test(input))).toEqual([]);
+      expect(inputs.filter((input) => EVENT_STREAMS.test(input))).toEqual([]);
+      expect(inputs.some((input) => CLASSIC_ZOD.test(input))).toBe(accessOf(fn).providers || fn === 'openapi');
+    },
+  );
 });
