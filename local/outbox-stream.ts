@@ -16,14 +16,15 @@ export function matchesFilter(pattern: unknown, value: unknown): boolean {
 
 /**
  * The outbox publisher function on the local table's stream, as the CDK stack wires it in AWS:
- * the same handler module and filter. `pollMs` reads in the background (the local runtime); without
- * it the events leave when `idle()` is awaited (tests).
+ * the same handler module (made with `wiring`, or a handler as given: a bundle) and filter.
+ * `pollMs` reads in the background (the local runtime); without it the events leave when `idle()`
+ * is awaited (tests).
  */
 export async function startOutboxPublisher(options: {
   dynamo: DynamoDBClient;
   endpoint: string;
   tableName: string;
-  wiring: Wiring;
+  publisher: { wiring: Wiring } | { handler: StreamHandler };
   checkpointFile?: string;
   pollMs?: number;
   retryPauseMs?: number;
@@ -32,11 +33,14 @@ export async function startOutboxPublisher(options: {
   const { Table } = await options.dynamo.send(new DescribeTableCommand({ TableName: options.tableName }));
   if (!Table?.LatestStreamArn) throw new Error(`Table ${options.tableName} has no stream`);
   const { fn } = BACKGROUND_FUNCTIONS.publisher;
-  const module = (await import(`../functions/${fn}/handler.ts`)) as { makeHandler(wiring: Wiring): StreamHandler };
+  const handler =
+    'handler' in options.publisher
+      ? options.publisher.handler
+      : ((await import(`../functions/${fn}/handler.ts`)) as { makeHandler(wiring: Wiring): StreamHandler }).makeHandler(options.publisher.wiring);
   return startStreamEventSource({
     client: new DynamoDBStreamsClient({ endpoint: options.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 }),
     streamArn: Table.LatestStreamArn,
-    handler: module.makeHandler(options.wiring),
+    handler,
     filter: (record: DynamoDBRecord) => matchesFilter(OUTBOX_STREAM_FILTER, record),
     functionName: fn,
     checkpointFile: options.checkpointFile,

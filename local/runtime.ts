@@ -191,7 +191,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       dynamo: client,
       endpoint: emulator.endpoint,
       tableName: TABLE_NAME,
-      wiring,
+      publisher: { wiring },
       checkpointFile: options.fresh ? undefined : path.join(options.dataDir, 'outbox-stream-checkpoint.json'),
       pollMs: 25,
       onError: (error) => log(`! outbox publisher: ${String(error)}`),

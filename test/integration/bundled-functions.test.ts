@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { bundle } from '../../bench/bundles';
+import type { StreamHandler } from '../../local/dynamodb-stream-source';
+import { startOutboxPublisher } from '../../local/outbox-stream';
 import { BUNDLE_ALIASES } from '../../cdk/bundle-aliases';
 import type { PaymentNotification } from '../../shared/domain/notification';
 import type { HttpEvent } from '../../shared/http/handler';
@@ -36,8 +38,8 @@ const PROVIDERS_SECRET = JSON.stringify({
   bank: { webhookSecrets: ['webhook-secret-0123456789'], gatewayUrl: 'https://bank.example/pay', signingSecret: 'signing-secret-0123456789' },
 });
 
-/** Without providers, with the EventBridge client (create-order, payment-worker), and with providers (cancel-order). */
-const FUNCTIONS = ['create-product', 'create-order', 'get-order', 'payment-worker', 'cancel-order'] as const;
+/** Without providers, with the EventBridge client (outbox-publisher), and with providers (cancel-order). */
+const FUNCTIONS = ['create-product', 'create-order', 'get-order', 'payment-worker', 'outbox-publisher', 'cancel-order'] as const;
 type BundledFunction = (typeof FUNCTIONS)[number];
 type HttpHandler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResultV2>;
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -180,7 +182,7 @@ describe('function bundles, as Lambda runs them', () => {
     expect((await env.repo.getProducts([product.sku])).get(product.sku)).toMatchObject({ stock: 7 });
   });
 
-  it('payment-worker applies a queued notification through its bundled SDK and publishes the order paid', async () => {
+  it("payment-worker applies a queued notification through its bundled SDK; outbox-publisher, fed the table's stream, publishes the order paid", async () => {
     const product = await createProduct(5);
     const { order, payment } = await createOrder(product.sku, 1);
     const notification: PaymentNotification = {
@@ -213,6 +215,13 @@ describe('function bundles, as Lambda runs them', () => {
     const read = await getOrder(order.orderId);
     expect(read.body.order).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
     expect(read.body.payments).toEqual([expect.objectContaining({ paymentId: payment.paymentId, status: 'succeeded' })]);
+    const publisher = await startOutboxPublisher({
+      dynamo: env.client,
+      endpoint: inject('dynamoEndpoint'),
+      tableName: env.tableName,
+      publisher: { handler: handlers.get('outbox-publisher') as StreamHandler },
+    });
+    await publisher.idle();
     const published = callsTo('AWSEvents.PutEvents')
       .flatMap((awsCall) => awsCall.body.Entries as Array<{ DetailType: string; Detail: string }>)
       .filter((entry) => (JSON.parse(entry.Detail) as { orderId?: string }).orderId === order.orderId);

@@ -100,7 +100,7 @@ export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {
   let publisher: ReturnType<typeof startOutboxPublisher> | undefined;
   const publishEvents = async () => {
     // deps read on each invocation: a test may swap deps.events (a real EventBridge client, faults).
-    publisher ??= startOutboxPublisher({ dynamo: client, endpoint, tableName, wiring: localWiring(async () => deps) });
+    publisher ??= startOutboxPublisher({ dynamo: client, endpoint, tableName, publisher: { wiring: localWiring(async () => deps) } });
     await (await publisher).idle();
   };
   return {
