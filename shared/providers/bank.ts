@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-english';
 import { BillFormatError, isBusinessDate, type BusinessDate } from '../domain/bill';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
@@ -62,17 +63,21 @@ export const BANK_STATUS_OUTCOMES: Readonly<Record<BankStatus, NotificationOutco
   CANCELLED: 'cancelled',
 };
 
+const nonEmpty = z.string().check(z.minLength(1));
+/** Minor units (fen): a safe non-negative integer within the project's amount range. */
+const fen = z.number().check(z.refine(isFen, 'must be a non-negative integer number of fen'));
+const isoWithOffset = z.iso.datetime({ offset: true });
+
 /** The callback body. `status` and `currency` stay plain strings here so that an unknown value
  * is reported as what it is (unsupported_event, currency_mismatch) rather than as 'malformed'. */
 export const BankCallbackBodySchema = z.object({
-  event_id: z.string().min(1),
-  payment_id: z.string().min(1),
-  transaction_id: z.string().min(1),
-  status: z.string().min(1),
-  /** Minor units (fen): a safe non-negative integer within the project's amount range. */
-  amount: z.number().refine(isFen, 'must be a non-negative integer number of fen'),
-  currency: z.string().min(1),
-  occurred_at: z.iso.datetime({ offset: true }),
+  event_id: nonEmpty,
+  payment_id: nonEmpty,
+  transaction_id: nonEmpty,
+  status: nonEmpty,
+  amount: fen,
+  currency: nonEmpty,
+  occurred_at: isoWithOffset,
 });
 export type BankCallbackBody = z.infer<typeof BankCallbackBodySchema>;
 
@@ -98,19 +103,17 @@ export const BANK_REFUND_EVENTS: Readonly<Record<string, RefundOutcome>> = {
   'refund.requires_action': 'abnormal',
 };
 
-const fen = z.number().refine(isFen, 'must be a non-negative integer number of fen');
-
 /** A refund webhook body (told apart from a payment webhook by its `type`). */
 export const BankRefundEventSchema = z.object({
-  event_id: z.string().min(1),
-  type: z.string().min(1),
+  event_id: nonEmpty,
+  type: nonEmpty,
   /** Our refund id; for a refund made on the bank's own console, the bank's id for it. */
-  refund_id: z.string().min(1),
-  payment_id: z.string().min(1),
+  refund_id: nonEmpty,
+  payment_id: nonEmpty,
   amount: fen,
-  currency: z.string().min(1),
-  occurred_at: z.iso.datetime({ offset: true }),
-  failure_reason: z.string().optional(),
+  currency: nonEmpty,
+  occurred_at: isoWithOffset,
+  failure_reason: z.optional(z.string()),
 });
 export type BankRefundEvent = z.infer<typeof BankRefundEventSchema>;
 
@@ -125,19 +128,19 @@ export interface BankRefundRequestBody {
 
 /** A refund as `POST /refunds` and `GET /refunds/{refund_id}` answer it. */
 export const BankRefundSchema = z.object({
-  refund_id: z.string().min(1),
-  payment_id: z.string().min(1),
+  refund_id: nonEmpty,
+  payment_id: nonEmpty,
   amount: fen,
-  currency: z.string().min(1),
-  status: z.string().min(1),
-  failure_reason: z.string().optional(),
-  created_at: z.iso.datetime({ offset: true }),
-  succeeded_at: z.iso.datetime({ offset: true }).optional(),
+  currency: nonEmpty,
+  status: nonEmpty,
+  failure_reason: z.optional(z.string()),
+  created_at: isoWithOffset,
+  succeeded_at: z.optional(isoWithOffset),
 });
 export type BankRefund = z.infer<typeof BankRefundSchema>;
 
 /** The bank API's error body, e.g. {"error":{"code":"amount_exceeds_refundable","message":"..."}}. */
-export const BankErrorSchema = z.object({ error: z.object({ code: z.string().min(1), message: z.string().optional() }) });
+export const BankErrorSchema = z.object({ error: z.object({ code: nonEmpty, message: z.optional(z.string()) }) });
 
 /** Query parameters of the pay URL; `signature` signs all the others. */
 export interface BankPayParams {
