@@ -175,8 +175,9 @@ interface SignatureHeader {
   digests: Buffer[];
 }
 
-/** One element and what follows it (a comma, or the end); sticky, so the elements must follow one another exactly. */
-const HEADER_ELEMENT = /(t|v\d+)=([^,=\s]+)(,|$)/y;
+const HEADER_ELEMENT = /^(t|v\d+)=([^,=\s]+)$/;
+/** The header as the bank sends it outside a rotation: one t, then one well-formed v1. */
+const SINGLE_SIGNATURE_HEADER = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/i;
 
 /**
  * Strict parse of `t=<digits>,v1=<value>[,v1=<value>...]`: elements in any order, exactly one `t`,
@@ -186,14 +187,14 @@ const HEADER_ELEMENT = /(t|v\d+)=([^,=\s]+)(,|$)/y;
  * check matters: Buffer.from(hex) silently drops a non-hex tail.
  */
 function parseBankSignatureHeader(header: string): SignatureHeader | undefined {
-  const text = header.trim();
+  // The usual header in one match: the same result as the element-wise reading below, without its split and matches.
+  const single = SINGLE_SIGNATURE_HEADER.exec(header);
+  if (single) return { timestamp: single[1] ?? '', digests: [Buffer.from(single[2] ?? '', 'hex')] };
   const timestamps: string[] = [];
   const digests: Buffer[] = [];
   let hasV1 = false;
-  let separator: string | undefined;
-  HEADER_ELEMENT.lastIndex = 0;
-  do {
-    const match = HEADER_ELEMENT.exec(text);
+  for (const element of header.trim().split(',')) {
+    const match = HEADER_ELEMENT.exec(element);
     if (!match) return undefined;
     const [, key, value = ''] = match;
     if (key === 't') timestamps.push(value);
@@ -201,8 +202,7 @@ function parseBankSignatureHeader(header: string): SignatureHeader | undefined {
       hasV1 = true;
       if (HEX_SHA256.test(value)) digests.push(Buffer.from(value, 'hex'));
     }
-    separator = match[3];
-  } while (separator === ',');
+  }
   const [timestamp] = timestamps;
   if (timestamps.length !== 1 || timestamp === undefined || !/^\d{1,12}$/.test(timestamp)) return undefined;
   if (!hasV1) return undefined;
