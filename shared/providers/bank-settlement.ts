@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-english';
 import { BillFormatError, businessDayWindow, type BillPayment, type BillRefund, type BillRow, type BusinessDate, type ProviderBill } from '../domain/bill';
 import { CURRENCY, isFen } from '../domain/money';
 

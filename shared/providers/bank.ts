@@ -1,5 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import * as z from 'zod/mini';
+import '../core/zod-english';
 import { BillFormatError, isBusinessDate, type BusinessDate } from '../domain/bill';
 import { CURRENCY, assertFen, isFen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
@@ -62,17 +63,21 @@ export const BANK_STATUS_OUTCOMES: Readonly<Record<BankStatus, NotificationOutco
   CANCELLED: 'cancelled',
 };
 
+const nonEmpty = z.string().check(z.minLength(1));
+/** Minor units (fen): a safe non-negative integer within the project's amount range. */
+const fen = z.number().check(z.refine(isFen, 'must be a non-negative integer number of fen'));
+const isoWithOffset = z.iso.datetime({ offset: true });
+
 /** The callback body. `status` and `currency` stay plain strings here so that an unknown value
  * is reported as what it is (unsupported_event, currency_mismatch) rather than as 'malformed'. */
 export const BankCallbackBodySchema = z.object({
-  event_id: z.string().min(1),
-  payment_id: z.string().min(1),
-  transaction_id: z.string().min(1),
-  status: z.string().min(1),
-  /** Minor units (fen): a safe non-negative integer within the project's amount range. */
-  amount: z.number().refine(isFen, 'must be a non-negative integer number of fen'),
-  currency: z.string().min(1),
-  occurred_at: z.iso.datetime({ offset: true }),
+  event_id: nonEmpty,
+  payment_id: nonEmpty,
+  transaction_id: nonEmpty,
+  status: nonEmpty,
+  amount: fen,
+  currency: nonEmpty,
+  occurred_at: isoWithOffset,
 });
 export type BankCallbackBody = z.infer<typeof BankCallbackBodySchema>;
 
@@ -98,19 +103,17 @@ export const BANK_REFUND_EVENTS: Readonly<Record<string, RefundOutcome>> = {
   'refund.requires_action': 'abnormal',
 };
 
-const fen = z.number().refine(isFen, 'must be a non-negative integer number of fen');
-
 /** A refund webhook body (told apart from a payment webhook by its `type`). */
 export const BankRefundEventSchema = z.object({
-  event_id: z.string().min(1),
-  type: z.string().min(1),
+  event_id: nonEmpty,
+  type: nonEmpty,
   /** Our refund id; for a refund made on the bank's own console, the bank's id for it. */
-  refund_id: z.string().min(1),
-  payment_id: z.string().min(1),
+  refund_id: nonEmpty,
+  payment_id: nonEmpty,
   amount: fen,
-  currency: z.string().min(1),
-  occurred_at: z.iso.datetime({ offset: true }),
-  failure_reason: z.string().optional(),
+  currency: nonEmpty,
+  occurred_at: isoWithOffset,
+  failure_reason: z.optional(z.string()),
 });
 export type BankRefundEvent = z.infer<typeof BankRefundEventSchema>;
 
@@ -125,19 +128,19 @@ export interface BankRefundRequestBody {
 
 /** A refund as `POST /refunds` and `GET /refunds/{refund_id}` answer it. */
 export const BankRefundSchema = z.object({
-  refund_id: z.string().min(1),
-  payment_id: z.string().min(1),
+  refund_id: nonEmpty,
+  payment_id: nonEmpty,
   amount: fen,
-  currency: z.string().min(1),
-  status: z.string().min(1),
-  failure_reason: z.string().optional(),
-  created_at: z.iso.datetime({ offset: true }),
-  succeeded_at: z.iso.datetime({ offset: true }).optional(),
+  currency: nonEmpty,
+  status: nonEmpty,
+  failure_reason: z.optional(z.string()),
+  created_at: isoWithOffset,
+  succeeded_at: z.optional(isoWithOffset),
 });
 export type BankRefund = z.infer<typeof BankRefundSchema>;
 
 /** The bank API's error body, e.g. {"error":{"code":"amount_exceeds_refundable","message":"..."}}. */
-export const BankErrorSchema = z.object({ error: z.object({ code: z.string().min(1), message: z.string().optional() }) });
+export const BankErrorSchema = z.object({ error: z.object({ code: nonEmpty, message: z.optional(z.string()) }) });
 
 /** Query parameters of the pay URL; `signature` signs all the others. */
 export interface BankPayParams {
@@ -155,54 +158,64 @@ export interface BankPayParams {
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 
-/** HMAC-SHA256 over `${t}.` followed by the raw body bytes (never re-encoded through a string). */
-function callbackDigest(secret: string, timestamp: string, rawBody: Buffer): Buffer {
-  return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest();
+/** The configuration with its webhook secrets as key objects, made once: createHmac would otherwise
+ * encode a string key on every call. */
+interface KeyedBankConfig extends BankConfig {
+  webhookKeys: readonly KeyObject[];
 }
 
-/** Constant-time; a candidate that is not exactly 64 hex digits (either case) is simply not a match.
- * The regex matters: Buffer.from(hex) silently drops a non-hex tail. */
-function digestMatches(expected: Buffer, candidateHex: string): boolean {
-  if (!HEX_SHA256.test(candidateHex)) return false;
-  const candidate = Buffer.from(candidateHex, 'hex');
-  return candidate.length === expected.length && timingSafeEqual(candidate, expected);
+/** HMAC-SHA256 over `${t}.` followed by the raw body bytes (never re-encoded through a string). */
+function callbackDigest(key: KeyObject, timestamp: string, rawBody: Buffer): Buffer {
+  return createHmac('sha256', key).update(`${timestamp}.`).update(rawBody).digest();
 }
 
 interface SignatureHeader {
   timestamp: string;
-  signatures: string[];
+  /** The v1 values that are digests at all, decoded once; a garbled one is kept out, as it can match nothing. */
+  digests: Buffer[];
 }
 
 const HEADER_ELEMENT = /^(t|v\d+)=([^,=\s]+)$/;
+/** The header as the bank sends it outside a rotation: one t, then one well-formed v1. */
+const SINGLE_SIGNATURE_HEADER = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/i;
 
 /**
  * Strict parse of `t=<digits>,v1=<value>[,v1=<value>...]`: elements in any order, exactly one `t`,
  * at least one `v1`. Other `v<n>=` schemes are skipped (as Stripe skips v0) so a future scheme can
- * be added by the bank without breaking us. v1 values are not checked for hex here: a garbled
- * signature is a bad signature, not a malformed request.
+ * be added by the bank without breaking us. A v1 value that is not 64 hex digits (either case)
+ * still counts as a v1: a garbled signature is a bad signature, not a malformed request. The hex
+ * check matters: Buffer.from(hex) silently drops a non-hex tail.
  */
 function parseBankSignatureHeader(header: string): SignatureHeader | undefined {
+  // The usual header in one match: the same result as the element-wise reading below, without its split and matches.
+  const single = SINGLE_SIGNATURE_HEADER.exec(header);
+  if (single) return { timestamp: single[1] ?? '', digests: [Buffer.from(single[2] ?? '', 'hex')] };
   const timestamps: string[] = [];
-  const signatures: string[] = [];
+  const digests: Buffer[] = [];
+  let hasV1 = false;
   for (const element of header.trim().split(',')) {
     const match = HEADER_ELEMENT.exec(element);
     if (!match) return undefined;
     const [, key, value = ''] = match;
     if (key === 't') timestamps.push(value);
-    else if (key === 'v1') signatures.push(value);
+    else if (key === 'v1') {
+      hasV1 = true;
+      if (HEX_SHA256.test(value)) digests.push(Buffer.from(value, 'hex'));
+    }
   }
   const [timestamp] = timestamps;
   if (timestamps.length !== 1 || timestamp === undefined || !/^\d{1,12}$/.test(timestamp)) return undefined;
-  if (signatures.length === 0) return undefined;
-  return { timestamp, signatures };
+  if (!hasV1) return undefined;
+  return { timestamp, digests };
 }
 
-function signatureMatches(secrets: readonly string[], header: SignatureHeader, rawBody: Buffer): boolean {
-  // Every pair is tried (no early exit) so timing does not reveal which secret or position matched.
+function signatureMatches(keys: readonly KeyObject[], header: SignatureHeader, rawBody: Buffer): boolean {
+  // Every pair is tried (no early exit) so timing does not reveal which secret or position matched;
+  // each comparison is constant-time (the decoded v1 values are all 32 bytes, as the digest).
   let matched = false;
-  for (const secret of secrets) {
-    const expected = callbackDigest(secret, header.timestamp, rawBody);
-    for (const candidate of header.signatures) matched = digestMatches(expected, candidate) || matched;
+  for (const key of keys) {
+    const expected = callbackDigest(key, header.timestamp, rawBody);
+    for (const candidate of header.digests) matched = timingSafeEqual(candidate, expected) || matched;
   }
   return matched;
 }
@@ -226,9 +239,9 @@ function signPayParams(params: BankPayParams, signingSecret: string): string {
 }
 
 /** The bank's answer to an API request is signed like a webhook: same header, secrets and window. */
-function answerSigned(config: BankConfig, header: string | null, rawBody: Buffer, now: Date): boolean {
+function answerSigned(config: KeyedBankConfig, header: string | null, rawBody: Buffer, now: Date): boolean {
   const parsed = header === null ? undefined : parseBankSignatureHeader(header);
-  if (!parsed || !signatureMatches(config.webhookSecrets, parsed, rawBody)) return false;
+  if (!parsed || !signatureMatches(config.webhookKeys, parsed, rawBody)) return false;
   return Math.abs(Math.floor(now.getTime() / 1000) - Number(parsed.timestamp)) <= BANK_TOLERANCE_SECONDS;
 }
 
@@ -269,13 +282,13 @@ function isBankStatus(status: string): status is BankStatus {
  * (a late retry or a replay), which is worth telling apart from a forgery; a forger learns
  * nothing from it either way. The body is parsed only once it is known to come from the bank.
  */
-function verifyBankCallback(config: BankConfig, headers: Readonly<Record<string, string | undefined>>, rawBody: Buffer, now: Date): CallbackVerification {
+function verifyBankCallback(config: KeyedBankConfig, headers: Readonly<Record<string, string | undefined>>, rawBody: Buffer, now: Date): CallbackVerification {
   const headerValue = headers[BANK_SIGNATURE_HEADER];
   if (headerValue === undefined) return reject('malformed', 'missing Bank-Signature header');
   const header = parseBankSignatureHeader(headerValue);
   if (!header) return reject('malformed', 'Bank-Signature header is not t=<seconds>,v1=<hex>');
 
-  if (!signatureMatches(config.webhookSecrets, header, rawBody)) {
+  if (!signatureMatches(config.webhookKeys, header, rawBody)) {
     return reject('bad_signature', 'no v1 signature matches any configured webhook secret');
   }
   const ageSeconds = Math.floor(now.getTime() / 1000) - Number(header.timestamp);
@@ -364,7 +377,7 @@ function isBankRefundStatus(status: string): status is BankRefundStatus {
  * report, whose signature covers its raw bytes.
  */
 async function sendToBank(
-  config: BankConfig,
+  config: KeyedBankConfig,
   sender: ProviderSender,
   operation: BankOperation,
   request: { method: 'GET' | 'POST'; path: string; body: string; headers?: Record<string, string>; csv?: boolean; now: Date },
@@ -423,7 +436,7 @@ function refusalOf(answer: BankAnswer): ProviderRefundState | undefined {
   return { status: 'failed', providerStatus: code, reason: `${code}${message ? `: ${message}` : ''}` };
 }
 
-async function createRefund(config: BankConfig, sender: ProviderSender, request: RefundRequest): Promise<ProviderRefundState> {
+async function createRefund(config: KeyedBankConfig, sender: ProviderSender, request: RefundRequest): Promise<ProviderRefundState> {
   const body: BankRefundRequestBody = {
     refund_id: request.refundId,
     payment_id: request.paymentId,
@@ -445,7 +458,7 @@ async function createRefund(config: BankConfig, sender: ProviderSender, request:
 }
 
 async function queryRefund(
-  config: BankConfig,
+  config: KeyedBankConfig,
   sender: ProviderSender,
   request: { refundId: string; paymentId: string; now: Date },
 ): Promise<ProviderRefundState> {
@@ -484,7 +497,7 @@ function reportText(answer: BankAnswer): string {
  * → `not_ready`. A day without activity is a 200 report with no rows: `ready` with an empty bill,
  * the bank's signed word that nothing happened. Anything else is thrown, retryable.
  */
-async function fetchSettlementReport(config: BankConfig, sender: ProviderSender, { date, now }: { date: BusinessDate; now: Date }): Promise<BillFetch> {
+async function fetchSettlementReport(config: KeyedBankConfig, sender: ProviderSender, { date, now }: { date: BusinessDate; now: Date }): Promise<BillFetch> {
   if (!isBusinessDate(date)) throw new ProviderCallError('bank', 'fetchBill', `${JSON.stringify(date)} is not a YYYY-MM-DD date`, false);
   const answer = await sendToBank(config, sender, 'fetchBill', { method: 'GET', path: `/settlement-reports/${date}`, body: '', csv: true, now });
   if (answer.status === 200) return { status: 'ready', bill: parseBankSettlementReport(reportText(answer), date) };
@@ -532,10 +545,11 @@ export interface BankProviderOptions {
 
 export function createBankProvider({ config, fetch = globalThis.fetch, http = DEFAULT_PROVIDER_HTTP }: BankProviderOptions): PaymentProvider {
   const sender = providerSender('bank', fetch, http);
+  const keyed: KeyedBankConfig = { ...config, webhookKeys: config.webhookSecrets.map((secret) => createSecretKey(secret, 'utf8')) };
   return {
     name: 'bank',
     createPayUrl: async (request) => ({ payUrl: buildPayUrl(config, request) }),
-    verifyCallback: (callback, now) => verifyBankCallback(config, callback.headers, callback.body, now),
+    verifyCallback: (callback, now) => verifyBankCallback(keyed, callback.headers, callback.body, now),
     acknowledge: () => jsonReply(200, { received: true }),
     reject: (message, retryable) => jsonReply(retryable ? 500 : 400, { received: false, error: message }),
     // The bank scheme defines no query or close API: say so rather than guess a state.
@@ -545,8 +559,8 @@ export function createBankProvider({ config, fetch = globalThis.fetch, http = DE
     closePayment: async (): Promise<void> => {
       throw new ProviderNotSupportedError('bank', 'close');
     },
-    refund: (request) => createRefund(config, sender, request),
-    queryRefund: (request) => queryRefund(config, sender, request),
-    fetchBill: (request) => fetchSettlementReport(config, sender, request),
+    refund: (request) => createRefund(keyed, sender, request),
+    queryRefund: (request) => queryRefund(keyed, sender, request),
+    fetchBill: (request) => fetchSettlementReport(keyed, sender, request),
   };
 }

@@ -161,8 +161,19 @@ describe('bank: callback signature', () => {
     ['spaces inside', `t=${T}, v1=${'a'.repeat(64)}`],
     ['unknown element', `t=${T},v1=${'a'.repeat(64)},x=1`],
     ['semicolons', `t=${T};v1=${'a'.repeat(64)}`],
+    ['a trailing comma', `t=${T},v1=${bankV1(currentSecret, T, body)},`],
+    ['an empty element', `t=${T},,v1=${bankV1(currentSecret, T, body)}`],
+    ['an equals sign in a value', `t=${T}=1,v1=${bankV1(currentSecret, T, body)}`],
+    ['a t of 13 digits', `t=0${T}00,v1=${bankV1(currentSecret, T, body)}`],
   ])('a garbled header (%s) is malformed', (_label, header) => {
     expect(reasonOf(withSignatureHeader(good, header))).toBe('malformed');
+  });
+
+  it('accepts whitespace around the whole header, and a garbled v1 next to a matching one', () => {
+    const v1 = bankV1(currentSecret, T, body);
+    expect(reasonOf(withSignatureHeader(good, ` t=${T},v1=${v1}\t`))).toBe('ok');
+    expect(reasonOf(withSignatureHeader(good, `t=${T},v1=${v1}zz,v1=${v1}`))).toBe('ok');
+    expect(reasonOf(withSignatureHeader(good, `v1=${'z'.repeat(64)},t=${T}`))).toBe('bad_signature');
   });
 });
 
