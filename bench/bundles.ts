@@ -8,16 +8,17 @@ import { BUNDLE_ALIASES } from '../cdk/bundle-aliases';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
- * The target for every function's bundle is 300 KB. Functions with neither providers nor events
- * meet it (290–292 KiB, openapi 160); those holding the EventBridge client are 320–331 KiB, those with providers
- * 459–483 KiB (the AWS SDK core, Powertools, and with providers the three provider modules, their
- * bill parsing and classic zod, which they use). The test (test/unit/bundles.test.ts) holds the
- * target for the first and this ceiling, a little above today's largest (reconcile), for all, so
- * a regression such as a client imported by a function without its access, or zod's full import
- * (about 945 KB), fails. bench/bundle-contents.ts shows where a bundle's bytes go.
+ * The target for every function's bundle is 300 KB. Functions without providers meet it
+ * (280–297 KiB, openapi 160); those with providers are 369–386 KiB (the AWS SDK core, Powertools,
+ * the Secrets Manager client, and the three provider modules with their bill parsers, which only
+ * the reconciliation uses but a single-file bundle cannot leave out). The test
+ * (test/unit/bundles.test.ts) holds the target for the first and this ceiling, a little above
+ * today's largest (reconcile), for all, so a regression such as a client imported by a function
+ * without its access, or zod's full import (about 945 KB), fails. bench/bundle-contents.ts shows
+ * where a bundle's bytes go.
  */
 export const BUNDLE_TARGET_BYTES = 300 * 1024;
-export const MAX_BUNDLE_BYTES = 485 * 1024;
+export const MAX_BUNDLE_BYTES = 392 * 1024;
 
 /** esbuild options of the CDK's NodejsFunction bundling (cdk/payments-function.ts): ESM, minified, node22. */
 export const CDK_BUNDLING: BuildOptions = {

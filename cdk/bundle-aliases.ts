@@ -9,4 +9,6 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': './shared/adapters/lambda-credentials.ts',
   // Loaded only for an operation with an event-stream member; none of the ones we call has one.
   '@smithy/core/event-streams': './shared/adapters/no-event-streams.ts',
+  // DynamoDB endpoint discovery is off in our client (dynamoTable): its cache is only ever asked, and empty.
+  '@aws-sdk/endpoint-cache': './shared/adapters/no-endpoint-discovery.ts',
 };

@@ -1,5 +1,5 @@
 import type { ScheduledEvent } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { awsWiring } from '../../shared/adapters/aws-deps';
 import { dynamoTable } from '../../shared/adapters/dynamo-repository';
 import { providersFromEnv } from '../../shared/adapters/provider-secret';
@@ -10,7 +10,7 @@ import { lambdaHandler, type Wiring } from '../../shared/http/handler';
 import { BusinessDateSchema } from '../../shared/http/schemas';
 
 /** A person's run of one day (`aws lambda invoke`, or `npm run reconcile` locally): every provider asked, reconciled or not. */
-export const ManualRun = z.strictObject({ date: BusinessDateSchema, providers: z.array(z.enum(PAYMENT_METHODS)).min(1).optional() });
+export const ManualRun = z.strictObject({ date: BusinessDateSchema, providers: z.optional(z.array(z.enum(PAYMENT_METHODS)).check(z.minLength(1))) });
 export type ManualRun = z.infer<typeof ManualRun>;
 
 /**

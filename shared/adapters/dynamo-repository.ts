@@ -179,9 +179,16 @@ export interface DynamoRepositoryOptions {
   conflictRetries?: number;
 }
 
-/** A function's `table` capability (aws-deps.ts): the repository over the table TABLE_NAME. */
+/**
+ * A function's `table` capability (aws-deps.ts): the repository over the table TABLE_NAME. Endpoint
+ * discovery (optional for DynamoDB) is off: the regional endpoint serves every call, and the
+ * bundles carry no discovery cache (cdk/bundle-aliases.ts).
+ */
 export function dynamoTable(env: NodeJS.ProcessEnv): Repository {
-  return new DynamoRepository({ client: new DynamoDBClient(AWS_CLIENT_LIMITS), tableName: requiredEnv('TABLE_NAME', env) });
+  return new DynamoRepository({
+    client: new DynamoDBClient({ ...AWS_CLIENT_LIMITS, endpointDiscoveryEnabled: false }),
+    tableName: requiredEnv('TABLE_NAME', env),
+  });
 }
 
 export class DynamoRepository implements Repository {
