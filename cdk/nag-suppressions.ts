@@ -42,6 +42,12 @@ export function nagAcknowledgments(stack: PaymentsStack): NagAcknowledgment[] {
         "Queries on this table's own global secondary indexes (the due index and the catalogue index from shared/adapters/table-definition.ts); the wildcard does not reach beyond this table.",
       on: roles(stack.functions.filter(({ access }) => access.table !== 'none')),
     },
+    {
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is itself a dead-letter destination: the outbox publisher's stream event source sends it what it gave up on (records it could not publish for the stream's 24 hours). It is alarmed (OutboxRecordsDiscarded) and read by a person (docs/DEPLOY.md), never consumed by a function, so it needs no DLQ of its own.",
+      on: [stack.outboxDeadLetters],
+    },
     ...stack.publicRoutes.map(({ route, construct }) => {
       const reason = PUBLIC_ROUTE_REASONS[route.fn];
       if (!reason) throw new Error(`The public route ${route.method} ${route.path} has no reason in PUBLIC_ROUTE_REASONS`);

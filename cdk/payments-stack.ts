@@ -33,6 +33,8 @@ export class PaymentsStack extends Stack {
   readonly functions: { readonly fn: PaymentsFunction; readonly access: FunctionAccess }[] = [];
   /** The routes served without a JWT, each with its API Gateway route. */
   readonly publicRoutes: { readonly route: ApiRoute; readonly construct: IConstruct }[] = [];
+  /** Where the outbox publisher's event source puts stream records it gave up on (an on-failure destination). */
+  readonly outboxDeadLetters: Queue;
   /** The provider secret when the stack created it (no paymentsSecretArn given). */
   readonly createdSecret?: Secret;
 
@@ -159,6 +161,7 @@ export class PaymentsStack extends Stack {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    this.outboxDeadLetters = outboxDeadLetters;
     publisher.addEventSource(
       new DynamoEventSource(table, {
         startingPosition: StartingPosition.TRIM_HORIZON,

@@ -5,7 +5,7 @@ import { DEFAULT_THROTTLE, REQUIRED_CONTEXT } from '../../cdk/deploy-config';
 import { ACCESS_LOG_FIELDS } from '../../cdk/payments-api';
 import { acknowledgeNagFindings, nagAcknowledgments } from '../../cdk/nag-suppressions';
 import { createPaymentsApp } from '../../cdk/payments-app';
-import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
+import { INDEXES, OUTBOX_STREAM_FILTER, TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
 import type { Deps } from '../../shared/core/deps';
 import { METRICS_NAMESPACE, Metric } from '../../shared/core/metric-names';
 import { notifyUrl } from '../../shared/core/payments';
@@ -43,6 +43,7 @@ function grantsOf(synthesized: Synthesized, name: string): string[] {
       if (/^(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(verb)) return 'queue:consume';
       if (/^(GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'queue:describe';
     }
+    if (service === 'sqs' && refersTo(resource, 'OutboxPublisherDLQ') && /^(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'outbox-dlq:send';
     if (action === 'events:PutEvents' && refersTo(resource, 'Bus')) return 'bus:put';
     if (/^logs:(CreateLogStream|PutLogEvents)$/.test(action) && JSON.stringify(resource).includes(`"${ownLogGroup}"`)) return 'logs:own';
     if (/^xray:(PutTraceSegments|PutTelemetryRecords)$/.test(action) && resource === '*') return 'tracing';
@@ -55,7 +56,7 @@ function grantsOf(synthesized: Synthesized, name: string): string[] {
 }
 
 /** The grants an access entry calls for: its own logs and traces, plus exactly what it lists. */
-function expectedGrants(access: FunctionAccess, { consumesQueue = false } = {}): string[] {
+function expectedGrants(access: FunctionAccess, { consumesQueue = false, readsStream = false } = {}): string[] {
   const grants = ['logs:own', 'tracing'];
   if (access.table !== 'none') grants.push('table:read');
   if (access.table === 'readWrite') grants.push('table:write');
@@ -63,8 +64,13 @@ function expectedGrants(access: FunctionAccess, { consumesQueue = false } = {}):
   if (access.queue) grants.push('queue:send', 'queue:describe');
   if (consumesQueue) grants.push('queue:consume', 'queue:describe');
   if (access.events) grants.push('bus:put');
+  // The stream's event source reads with the function's role (table:read) and sends what it gives up on to its DLQ.
+  if (readsStream) grants.push('table:read', 'outbox-dlq:send');
   return [...new Set(grants)].sort();
 }
+
+/** What a function consumes by its event source: the worker the queue, the outbox publisher the table's stream. */
+const consumerOf = (name: string) => ({ consumesQueue: name === BACKGROUND_FUNCTIONS.worker.fn, readsStream: name === BACKGROUND_FUNCTIONS.publisher.fn });
 
 /** The environment an access entry calls for: shared settings plus the names of what it may touch. */
 function expectedEnvironment(synthesized: Synthesized, access: FunctionAccess, settings: Record<string, unknown>) {
@@ -164,9 +170,9 @@ describe('PaymentsStack', () => {
     expect(stack.fn('openapi').Environment.Variables).not.toHaveProperty('TABLE_NAME');
   });
 
-  it('grants each function exactly what its route-table access lists: table read or read/write, provider secret, queue send, bus; the worker consumes the queue', () => {
+  it('grants each function exactly what its route-table access lists: table read or read/write, provider secret, queue send, bus; the worker consumes the queue, the outbox publisher the stream', () => {
     for (const { fn: name, access } of ALL_FUNCTIONS) {
-      expect(grantsOf(stack, name), name).toEqual(expectedGrants(access, { consumesQueue: name === BACKGROUND_FUNCTIONS.worker.fn }));
+      expect(grantsOf(stack, name), name).toEqual(expectedGrants(access, consumerOf(name)));
       const actions = stack.statements(name).flatMap((statement) => [statement.Action].flat());
       expect(
         actions.filter((action) => action === '*' || action.endsWith(':*')),
@@ -229,7 +235,7 @@ describe('PaymentsStack', () => {
     for (const { fn: name, access } of ALL_FUNCTIONS) {
       const { PAYMENTS_SECRET_ARN: _, ...shared } = settings;
       expect(configured.fn(name).Environment.Variables, name).toEqual(expectedEnvironment(configured, access, access.providers ? settings : shared));
-      expect(grantsOf(configured, name), name).toEqual(expectedGrants(access, { consumesQueue: name === BACKGROUND_FUNCTIONS.worker.fn }));
+      expect(grantsOf(configured, name), name).toEqual(expectedGrants(access, consumerOf(name)));
     }
     expect(configured.only('AWS::SNS::Subscription')[1].Properties).toMatchObject({ Protocol: 'email', Endpoint: 'oncall@example.com' });
     const outputs = configured.template.findOutputs('*');
@@ -254,8 +260,11 @@ describe('PaymentsStack', () => {
     for (const q of Object.values(queues)) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
   });
 
+  const mappingOf = (fn: string) =>
+    Object.values(stack.resources('AWS::Lambda::EventSourceMapping')).find((mapping) => mapping.Properties.FunctionName.Ref === stack.logicalId(fn))!;
+
   it('feeds the worker batches of 10 from the queue and lets it report the failed records alone', () => {
-    const [, mapping] = stack.only('AWS::Lambda::EventSourceMapping');
+    const mapping = mappingOf(BACKGROUND_FUNCTIONS.worker.fn);
     expect(mapping.Properties).toMatchObject({
       FunctionName: { Ref: stack.logicalId(BACKGROUND_FUNCTIONS.worker.fn) },
       EventSourceArn: { 'Fn::GetAtt': [stack.logicalId('NotificationQueue'), 'Arn'] },
@@ -264,6 +273,23 @@ describe('PaymentsStack', () => {
     });
     expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeGreaterThanOrEqual(1);
     expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeLessThanOrEqual(5);
+  });
+
+  it("feeds the outbox publisher the table's new outbox entries, in order, retried from the first not published, with a DLQ after the stream's 24 hours", () => {
+    const [, table] = stack.only('AWS::DynamoDB::GlobalTable');
+    expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    expect(Object.keys(stack.resources('AWS::Lambda::EventSourceMapping'))).toHaveLength(2);
+    const mapping = mappingOf(BACKGROUND_FUNCTIONS.publisher.fn);
+    expect(mapping.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [stack.logicalId('Table'), 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(OUTBOX_STREAM_FILTER) }] },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [stack.logicalId('OutboxPublisherDLQ'), 'Arn'] } } },
+    });
+    // Retried for as long as the stream keeps the record (no retry cap, no age cap).
+    expect(mapping.Properties.MaximumRetryAttempts ?? -1).toBe(-1);
+    expect(mapping.Properties.MaximumRecordAgeInSeconds ?? -1).toBe(-1);
   });
 
   const scheduleOf = (fn: string) =>
@@ -368,7 +394,7 @@ describe('PaymentsStack', () => {
     for (const row of ours) expect(row.slice(2, 4)).toEqual(['service', 'payments']);
   });
 
-  it('alarms to the on-call topic on dead letters, duplicates, mismatches, oversized callbacks, undeliverable events, signature failures, worker errors, sweeper lag, close failures, refunds failed, abnormal, external or stuck, and reconciliation differences left open, bills missing or unreadable', () => {
+  it('alarms to the on-call topic on dead letters, duplicates, mismatches, oversized callbacks, undeliverable events, an outbox publisher behind or giving up, signature failures, worker errors, sweeper lag, close failures, refunds failed, abnormal, external or stuck, and reconciliation differences left open, bills missing or unreadable', () => {
     const alarms = Object.values(stack.resources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
     const topic = { Ref: stack.only('AWS::SNS::Topic')[0] };
     const ours = [{ Name: 'service', Value: 'payments' }];
@@ -432,6 +458,20 @@ describe('PaymentsStack', () => {
       { MetricName: Metric.ReconciliationOpenDifferences, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Maximum', Period: 3600 },
       { MetricName: Metric.ReconciliationBillMissing, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Sum', Period: 3600 },
       { MetricName: Metric.ReconciliationFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Sum', Period: 3600 },
+      {
+        MetricName: 'IteratorAge',
+        Namespace: 'AWS/Lambda',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: stack.logicalId(BACKGROUND_FUNCTIONS.publisher.fn) } }],
+        Threshold: 300_000,
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanThreshold',
+      },
+      {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Namespace: 'AWS/SQS',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [stack.logicalId('OutboxPublisherDLQ'), 'QueueName'] } }],
+        Threshold: 1,
+      },
     ];
     for (const want of expected) expect(alarms, want.MetricName).toContainEqual(expect.objectContaining({ ...want, AlarmActions: [topic] }));
 
