@@ -52,7 +52,7 @@ export class PaymentsStack extends Stack {
         projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
       })),
       timeToLiveAttribute: TABLE.ttlAttribute,
-      // The outbox publisher reads new outbox entries from here (docs/ARCHITECTURE.md#events-leaving-the-table).
+      // The outbox publisher reads new outbox entries from here (docs/ARCHITECTURE.md#transactional-outbox).
       dynamoStream: StreamViewType[TABLE.streamView],
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

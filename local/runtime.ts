@@ -186,7 +186,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       return handler;
     };
 
-    // Domain events leave through the table's stream, as in AWS (docs/ARCHITECTURE.md#events-leaving-the-table).
+    // Domain events leave through the table's stream, as in AWS (docs/ARCHITECTURE.md#transactional-outbox).
     const outboxPublisher = await startOutboxPublisher({
       dynamo: client,
       endpoint: emulator.endpoint,

@@ -112,7 +112,7 @@ function paymentItem(payment: Payment): Record<string, unknown> {
 
 /**
  * Kept well past the stream's 24 hours, then removed by TTL (a free delete): by then the stream's
- * publisher has published it or, failing for a day, alarmed (docs/ARCHITECTURE.md#events-leaving-the-table).
+ * publisher has published it or, failing for a day, alarmed (docs/ARCHITECTURE.md#transactional-outbox).
  */
 export const OUTBOX_RETENTION_DAYS = 7;
 

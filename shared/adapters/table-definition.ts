@@ -18,7 +18,7 @@ export const TABLE = {
   sortKey: 'sk',
   /** Epoch seconds; only idempotency, dedupe and outbox records carry it. Financial records never expire. */
   ttlAttribute: 'expiresAtEpoch',
-  /** The stream the outbox publisher reads: new items as written (docs/ARCHITECTURE.md#events-leaving-the-table). */
+  /** The stream the outbox publisher reads: new items as written (docs/ARCHITECTURE.md#transactional-outbox). */
   streamView: 'NEW_IMAGE',
   /**
    * Sparse index of work the sweeper must do, ordered by when: open payments (by their next

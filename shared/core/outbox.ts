@@ -5,7 +5,7 @@ import { Metric } from './metric-names';
 import type { OutboxEntry, PublishFailure, Write } from './ports';
 
 /**
- * Transactional outbox (docs/ARCHITECTURE.md#events-leaving-the-table). The events of a state
+ * Transactional outbox (docs/ARCHITECTURE.md#transactional-outbox). The events of a state
  * change are written in the same transaction as the change, as one outbox entry; nothing on the
  * request path publishes them. The table's stream brings each new entry to the outbox publisher
  * (publishOutboxEntries), which puts its events on the bus; a failure is retried from that entry

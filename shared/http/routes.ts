@@ -226,7 +226,7 @@ export const BACKGROUND_FUNCTIONS = {
   /** Daily after the providers publish their bills: our books against each bill, differences recorded and healed. */
   reconciler: { fn: 'reconcile', access: CALLS_PROVIDERS },
   /**
-   * The table's stream → new outbox entries' events onto the bus (docs/ARCHITECTURE.md#events-leaving-the-table).
+   * The table's stream → new outbox entries' events onto the bus (docs/ARCHITECTURE.md#transactional-outbox).
    * Table writes only to park an event the bus refuses for good.
    */
   publisher: { fn: 'outbox-publisher', access: { table: 'readWrite', providers: false, queue: false, events: true } },
