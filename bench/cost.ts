@@ -26,10 +26,13 @@ const PLATFORM_LOG_BYTES_PER_INVOCATION = 300 + 1_000;
 
 export interface LoopUsage {
   apiRequests: number;
-  /** Each function invoked once per payment, with its median duration measured locally. */
-  invocations: Array<{ fn: string; ms: number }>;
+  /** The functions invoked per payment (once, unless `perPayment` says), each with its median duration measured locally. */
+  invocations: Array<{ fn: string; ms: number; perPayment?: number }>;
   readUnits: number;
+  /** By AWS's per-item rules for the table (bench/write-units.ts), plus the indexes' units as DynamoDB Local reports them. */
   writeUnits: number;
+  /** As DynamoDB Local reports them, for comparison (it bills a transaction by its total size). */
+  localWriteUnits: number;
   sqsRequests: number;
   events: number;
   logBytes: number;
@@ -38,17 +41,22 @@ export interface LoopUsage {
 /** The usage of one completed payment, priced, per 1M payments; items largest first. */
 export function costPerMillion(usage: LoopUsage) {
   const million = 1_000_000;
-  const gbSeconds = usage.invocations.reduce((sum, { ms }) => sum + Math.ceil(ms) / 1000, 0) * LAMBDA_GB;
-  const logBytes = usage.logBytes + usage.invocations.length * PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const invocations = usage.invocations.reduce((sum, { perPayment = 1 }) => sum + perPayment, 0);
+  const gbSeconds = usage.invocations.reduce((sum, { ms, perPayment = 1 }) => sum + (perPayment * Math.ceil(ms)) / 1000, 0) * LAMBDA_GB;
+  const logBytes = usage.logBytes + invocations * PLATFORM_LOG_BYTES_PER_INVOCATION;
   const items = [
     { item: 'API Gateway requests', usage: `${usage.apiRequests}`, usdPerMillion: usage.apiRequests * PRICES.apiRequestPerMillion },
-    { item: 'Lambda requests', usage: `${usage.invocations.length}`, usdPerMillion: usage.invocations.length * PRICES.lambdaRequestPerMillion },
+    { item: 'Lambda requests', usage: invocations.toFixed(1), usdPerMillion: invocations * PRICES.lambdaRequestPerMillion },
     {
       item: 'Lambda duration (512 MB)',
-      usage: `${usage.invocations.map(({ fn, ms }) => `${fn} ${Math.ceil(ms)} ms`).join(', ')}`,
+      usage: `${usage.invocations.map(({ fn, ms, perPayment }) => `${fn} ${perPayment === undefined ? '' : `${perPayment.toFixed(1)} × `}${Math.ceil(ms)} ms`).join(', ')}`,
       usdPerMillion: gbSeconds * million * PRICES.lambdaGbSecond,
     },
-    { item: 'DynamoDB write units', usage: usage.writeUnits.toFixed(1), usdPerMillion: usage.writeUnits * PRICES.dynamoWriteUnitPerMillion },
+    {
+      item: 'DynamoDB write units',
+      usage: `${usage.writeUnits.toFixed(1)} (Local: ${usage.localWriteUnits.toFixed(1)})`,
+      usdPerMillion: usage.writeUnits * PRICES.dynamoWriteUnitPerMillion,
+    },
     { item: 'DynamoDB read units', usage: usage.readUnits.toFixed(1), usdPerMillion: usage.readUnits * PRICES.dynamoReadUnitPerMillion },
     { item: 'SQS requests', usage: `${usage.sqsRequests}`, usdPerMillion: usage.sqsRequests * PRICES.sqsRequestPerMillion },
     { item: 'EventBridge events', usage: usage.events.toFixed(1), usdPerMillion: usage.events * PRICES.eventBridgeEventPerMillion },
@@ -62,10 +70,14 @@ const IDLE_SWEEP_QUERIES = 12;
 const SWEEPS_PER_MONTH = 60 * 24 * 30;
 
 /** The expiry loop's usage per order, priced per 1M orders; with the sweeper's fixed monthly cost. */
-export function expiryCostPerMillion(usage: { readUnits: number; writeUnits: number; events: number; logBytes: number }) {
+export function expiryCostPerMillion(usage: { readUnits: number; writeUnits: number; localWriteUnits: number; events: number; logBytes: number }) {
   const million = 1_000_000;
   const items = [
-    { item: 'DynamoDB write units', usage: usage.writeUnits.toFixed(1), usdPerMillion: usage.writeUnits * PRICES.dynamoWriteUnitPerMillion },
+    {
+      item: 'DynamoDB write units',
+      usage: `${usage.writeUnits.toFixed(1)} (Local: ${usage.localWriteUnits.toFixed(1)})`,
+      usdPerMillion: usage.writeUnits * PRICES.dynamoWriteUnitPerMillion,
+    },
     { item: 'DynamoDB read units', usage: usage.readUnits.toFixed(1), usdPerMillion: usage.readUnits * PRICES.dynamoReadUnitPerMillion },
     { item: 'EventBridge events', usage: usage.events.toFixed(1), usdPerMillion: usage.events * PRICES.eventBridgeEventPerMillion },
     {

@@ -17,7 +17,8 @@ import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { createTable } from '../local/dynamodb-emulator';
+import { createTable, dynamoClient } from '../local/dynamodb-emulator';
+import { startOutboxPublisher } from '../local/outbox-stream';
 import { startRuntime, type Runtime } from '../local/runtime';
 import { DynamoRepository } from '../shared/adapters/dynamo-repository';
 import { loadOrCreateSandboxKeys } from '../local/sandbox/keys';
@@ -26,6 +27,7 @@ import { createBankSimulator, generateBankKeys } from '../local/sandbox/bank';
 import { createWechatSimulator, generateWechatKeys } from '../local/sandbox/wechat';
 import type { ProviderSimulator } from '../local/sandbox/types';
 import { createOrders } from '../shared/core/orders';
+import { localWiring } from '../shared/http/handler';
 import { startPayment } from '../shared/core/payments';
 import { sweep } from '../shared/core/sweeper';
 import { Metric } from '../shared/core/metric-names';
@@ -36,6 +38,7 @@ import type { PaymentProvider, RawCallback } from '../shared/providers/types';
 import { createWechatProvider } from '../shared/providers/wechat';
 import { measureBundles } from './bundles';
 import { PRICES, costPerMillion, expiryCostPerMillion, type LoopUsage } from './cost';
+import { AwsWriteUnits } from './write-units';
 
 /**
  * `npm run bench`: the whole performance picture in one bounded run (a few minutes), written to
@@ -45,6 +48,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SKU = 'BENCH-1';
 const CONCURRENCY = [1, 8, 32] as const;
 const WINDOW_SECONDS = Number(process.env.BENCH_WINDOW_SECONDS ?? 4);
+/**
+ * The outbox publisher's duration per invocation in Lambda, an estimate: locally its bus is in
+ * memory, in AWS one PutEvents round trip in the region (tens of ms).
+ */
+const PUBLISHER_MS_ESTIMATE = 30;
 
 const percentile = (samples: number[], p: number) => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -289,28 +297,50 @@ function verification() {
   });
 }
 
-/** DynamoDB capacity units the runtime's client consumes, as DynamoDB Local reports them (ReturnConsumedCapacity). */
+/**
+ * DynamoDB capacity units the runtime's client consumes: as DynamoDB Local reports them
+ * (ReturnConsumedCapacity, with the secondary indexes' part apart), and the table's write units
+ * by AWS's per-item rules (bench/write-units.ts).
+ */
 function capacityMeter(runtime: Runtime) {
-  const capacity = { read: 0, write: 0 };
+  const capacity = { read: 0, write: 0, indexWrite: 0, aws: new AwsWriteUnits(dynamoClient(runtime.dynamo.endpoint)) };
   runtime.dynamo.client.middlewareStack.add(
     (next, context) => async (args) => {
       const input = (args as { input: Record<string, unknown> }).input;
-      input.ReturnConsumedCapacity = 'TOTAL';
+      input.ReturnConsumedCapacity = 'INDEXES';
       const result = await next(args);
       // DynamoDB Local reports CapacityUnits without the read/write split: the operation says which.
       const reading = /^(Get|BatchGet|Query|Scan)/.test(String(context.commandName));
+      if (!reading) capacity.aws.record(String(context.commandName), input);
       const consumed = (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-      for (const c of [consumed].flat() as Array<{ ReadCapacityUnits?: number; WriteCapacityUnits?: number; CapacityUnits?: number } | undefined>) {
+      type Consumed = { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number; Table?: { CapacityUnits?: number } };
+      for (const c of [consumed].flat() as Array<Consumed | undefined>) {
         if (!c) continue;
         const units = c.CapacityUnits ?? (c.ReadCapacityUnits ?? 0) + (c.WriteCapacityUnits ?? 0);
         if (reading) capacity.read += units;
-        else capacity.write += units;
+        else [capacity.write, capacity.indexWrite] = [capacity.write + units, capacity.indexWrite + units - (c.Table?.CapacityUnits ?? units)];
       }
       return result;
     },
     { step: 'initialize', name: 'benchCapacity' },
   );
   return capacity;
+}
+type CapacityMeter = ReturnType<typeof capacityMeter>;
+
+/** The meter's figures now, its writes named by key sized. */
+async function meterReading(meter: CapacityMeter) {
+  return { read: meter.read, localWrite: meter.write, awsWrite: (await meter.aws.settle()) + meter.indexWrite };
+}
+
+/** Per item of `count`, what the meter counted since `before`. */
+async function unitsSince(meter: CapacityMeter, before: Awaited<ReturnType<typeof meterReading>>, count: number) {
+  const now = await meterReading(meter);
+  return {
+    readUnits: (now.read - before.read) / count,
+    writeUnits: (now.awsWrite - before.awsWrite) / count,
+    localWriteUnits: (now.localWrite - before.localWrite) / count,
+  };
 }
 
 /**
@@ -322,11 +352,12 @@ async function paymentLoopUsage(
   simulator: ProviderSimulator,
   tokens: string[],
   logBytes: () => number,
-  meter: { read: number; write: number },
+  meter: CapacityMeter,
 ): Promise<LoopUsage> {
-  const capacity = { read: meter.read, write: meter.write };
+  const capacity = await meterReading(meter);
   const loops = 40;
   const eventsBefore = runtime.bus.published.length;
+  const publishCallsBefore = runtime.metrics.values(Metric.EventsPublished).length;
   const logsBefore = logBytes();
   const durations = { create: [] as number[], start: [] as number[], callback: [] as number[] };
   const paidOrders = new Set<string>();
@@ -354,7 +385,10 @@ async function paymentLoopUsage(
     durations.callback.push(performance.now() - t);
     while (!paidOrders.has(stored.orderId)) await new Promise((resolve) => setTimeout(resolve, 5));
   }
+  await runtime.eventsPublished();
   const workerMs = runtime.metrics.values(Metric.WorkerLatency).slice(-loops);
+  // One publisher invocation per publish call; each call is one EventsPublished data point.
+  const publisherCalls = runtime.metrics.values(Metric.EventsPublished).length - publishCallsBefore;
   const median = (values: number[]) => percentile(values, 50);
   return {
     apiRequests: 3,
@@ -363,11 +397,12 @@ async function paymentLoopUsage(
       { fn: 'start-payment', ms: median(durations.start) },
       { fn: 'payment-callback', ms: median(durations.callback) },
       { fn: 'payment-worker', ms: median(workerMs) },
+      { fn: 'outbox-publisher', ms: PUBLISHER_MS_ESTIMATE, perPayment: publisherCalls / loops },
     ],
-    readUnits: (meter.read - capacity.read) / loops,
-    writeUnits: (meter.write - capacity.write) / loops,
+    ...(await unitsSince(meter, capacity, loops)),
     // SendMessage by the callback; the event source's receive and delete, at one message per batch at worst.
     sqsRequests: 3,
+    // The stream's GetRecords by the event source are free (DynamoDB Streams read by Lambda).
     events: (runtime.bus.published.length - eventsBefore) / loops,
     logBytes: (logBytes() - logsBefore) / loops,
   };
@@ -377,17 +412,24 @@ async function paymentLoopUsage(
  * An order never paid: created, reminded, its payment expired, then the order cancelled and its
  * stock released, each by a sweeper run (a clock moved by hand). Per order, sweeper runs shared by 40.
  */
-async function expiryLoopUsage(runtime: Runtime, meter: { read: number; write: number }, logBytes: () => number) {
+async function expiryLoopUsage(runtime: Runtime, meter: CapacityMeter, logBytes: () => number) {
   let now = Date.now();
   // A table of its own: the throughput runs left thousands of unpaid orders in the runtime's.
   await createTable(runtime.dynamo.client, 'expiry-loop');
   const repo = new DynamoRepository({ client: runtime.dynamo.client, tableName: 'expiry-loop' });
   await repo.commit([{ kind: 'putProduct', product: { sku: SKU, name: 'Bench item', price: 100, stock: 1_000_000 } }]);
   const deps = { ...runtime.deps, repo, clock: { now: () => new Date(now) } };
+  const publisher = await startOutboxPublisher({
+    dynamo: runtime.dynamo.client,
+    endpoint: runtime.dynamo.endpoint,
+    tableName: 'expiry-loop',
+    publisher: { wiring: localWiring(async () => deps) },
+  });
   const orders = 40;
   for (let i = 0; i < orders; i++)
     await createOrders(deps, { customerId: `exp-${randomUUID()}`, orders: [{ items: [{ sku: SKU, quantity: 1 }] }], method: 'bank' });
-  const before = { read: meter.read, write: meter.write, events: runtime.bus.published.length, logs: logBytes() };
+  await publisher.idle(); // the creations' events are not the expiry's
+  const before = { ...(await meterReading(meter)), events: runtime.bus.published.length, logs: logBytes() };
   const sweeps: number[] = [];
   const sweepAt = async (minutes: number) => {
     now += minutes * 60_000;
@@ -398,9 +440,10 @@ async function expiryLoopUsage(runtime: Runtime, meter: { read: number; write: n
   await sweepAt(deps.timing.ttlMinutes - deps.timing.reminderMinutes + 1); // reminders
   await sweepAt(deps.timing.reminderMinutes + 5); // expiry, past the grace
   await sweepAt(deps.orders.unpaidCancelMinutes + 1); // unpaid orders cancelled, stock back
+  await publisher.idle();
+  await publisher.stop();
   return {
-    readUnits: (meter.read - before.read) / orders,
-    writeUnits: (meter.write - before.write) / orders,
+    ...(await unitsSince(meter, before, orders)),
     events: (runtime.bus.published.length - before.events) / orders,
     logBytes: (logBytes() - before.logs) / orders,
     sweeperRunMs: sweeps,
@@ -440,11 +483,11 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
       (t) => `| ${t.inFlight} | ${t.floorPerSecond} | ${t.servicePerSecond} | ${t.ratio} | ${t.serviceP50Ms} | ${t.serviceP99Ms} | ${t.non2xx} |`,
     ),
     '',
-    "Both make one DynamoDB request per order in the steady state (test/integration/request-counts.test.ts), but the service's transaction holds 6 items to the floor's 4 (the customer's pending-order count and the outbox entry), and the published entries are deleted afterwards in background batches. Where DynamoDB Local is the bottleneck (8 and 32 in flight) that bounds the ratio near 4/6 or below.",
+    "Both make one DynamoDB request per order (test/integration/request-counts.test.ts): the service publishes nothing and deletes nothing on the request path, its events leave through the table's stream. But its transaction holds 6 items to the floor's 4 (the customer's pending-order count and the outbox entry). Where DynamoDB Local is the bottleneck (8 and 32 in flight) that bounds the ratio near 4/6.",
     '',
     '## Callback to order paid',
     '',
-    `Bank callback POSTed → \`OrderPaid\` published (callback function, SQS stand-in, worker): p50 ${r.callbacks.p50Ms} ms, p99 ${r.callbacks.p99Ms} ms one at a time; ${r.callbacks.sustainedPerSecond} callbacks/s sustained with 16 in flight.`,
+    `Bank callback POSTed → \`OrderPaid\` on the bus (callback function, SQS stand-in, worker, then the table's stream read every 25 ms by the outbox publisher): p50 ${r.callbacks.p50Ms} ms, p99 ${r.callbacks.p99Ms} ms one at a time; ${r.callbacks.sustainedPerSecond} callbacks/s sustained with 16 in flight.`,
     '',
     '| provider | our verifyCallback /s | bare node:crypto /s | bare ÷ ours |',
     '| --- | ---: | ---: | ---: |',
@@ -469,7 +512,7 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
     ...r.cost.items.map((item) => `| ${item.item} | ${item.usage} | ${item.usdPerMillion.toFixed(2)} |`),
     `| **total** | | **${r.cost.totalUsdPerMillion.toFixed(2)}** |`,
     '',
-    `Biggest item: ${r.cost.biggest}. Lambda durations are the local handlers' medians (HTTP round trip included), billed per ms at 512 MB; log bytes are what the handlers logged plus an estimate of 1.3 KB per invocation for the platform lines and the EMF metrics document.`,
+    `Biggest item: ${r.cost.biggest}. DynamoDB write units: the table's by AWS's per-item rules (2 per KB of every item in a transaction, bench/write-units.ts) plus the indexes' as DynamoDB Local reports them; in brackets DynamoDB Local's own count, which bills a transaction by its total size and so undercounts. Lambda durations are the local handlers' medians (HTTP round trip included), billed per ms at 512 MB; the outbox publisher's is an estimate (${PUBLISHER_MS_ESTIMATE} ms: one PutEvents round trip), one invocation per publish call counted here (one at a time: busier streams batch up to 100 entries per invocation). Log bytes are what the handlers logged plus an estimate of 1.3 KB per invocation for the platform lines and the EMF metrics document. Reading the table's stream costs nothing when Lambda reads it.`,
     '',
     '### An order never paid (expiry loop)',
     '',
