@@ -27,7 +27,7 @@ export function startStreamEventSource(options: {
   filter: (record: DynamoDBRecord) => boolean;
   functionName: string;
   checkpointFile?: string;
-  /** Background polling every this many ms; without it the source reads only when `idle()` is awaited (tests). */
+  /** Background polling every this many ms while nothing comes; without it the source reads only when `idle()` is awaited (tests). */
   pollMs?: number;
   retryPauseMs?: number;
   onError?: (error: unknown) => void;
@@ -141,13 +141,15 @@ export function startStreamEventSource(options: {
   let running = options.pollMs !== undefined;
   const loop = async () => {
     while (running) {
+      let read = 0;
       try {
-        await serially(pollOnce);
+        read = await serially(pollOnce);
       } catch (error) {
         if (!running) return;
         options.onError?.(error);
       }
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+      // Records keep coming: read again at once, as Lambda's poller does; otherwise wait.
+      if (read === 0) await new Promise((resolve) => setTimeout(resolve, options.pollMs));
     }
   };
   const background = running ? loop() : Promise.resolve();

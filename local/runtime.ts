@@ -34,6 +34,8 @@ import { startSqsEventSource, type SqsHandler } from './sqs-event-source';
 import { startOutboxPublisher } from './outbox-stream';
 
 export const TABLE_NAME = 'payments';
+/** Lambda reads each shard of a DynamoDB stream four times a second, and at once again while records keep coming. */
+const STREAM_POLL_MS = 250;
 
 export const DEMO_PRODUCTS: Product[] = [
   { sku: 'TEA-LONGJING-250', name: 'Longjing green tea, 250 g', price: 12_800, stock: 500 },
@@ -193,7 +195,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       tableName: TABLE_NAME,
       publisher: { wiring },
       checkpointFile: options.fresh ? undefined : path.join(options.dataDir, 'outbox-stream-checkpoint.json'),
-      pollMs: 25,
+      pollMs: STREAM_POLL_MS,
       onError: (error) => log(`! outbox publisher: ${String(error)}`),
     });
     stops.push(() => outboxPublisher.stop());
