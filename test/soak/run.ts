@@ -35,7 +35,7 @@ const CONFIG = {
   hostilePerMinute: number('SOAK_HOSTILE_PER_MINUTE', 6),
   out: process.env.SOAK_OUT ?? path.join('test-results', 'soak', 'summary.json'),
 };
-/** After the last order, virtual minutes for everything to expire, be queried, relayed. */
+/** After the last order, virtual minutes for everything to expire, be queried and its events published. */
 const DRAIN_MINUTES = 40;
 /** Wall time allowed past maxSeconds for the drain and the final check. */
 const DRAIN_GRACE_SECONDS = 180;

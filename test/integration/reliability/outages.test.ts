@@ -11,7 +11,7 @@ import { Rig } from '../../support/reliability-rig';
  * Outages of what the service depends on. AWS throttles under load: DynamoDB
  * (ProvisionedThroughputExceededException), SQS (RequestThrottled), EventBridge
  * (ThrottlingException); the SDK's retries absorb most, ours (the client's, the provider's, SQS
- * redelivery, the outbox relay, the next sweep) must absorb the rest. A provider's API goes bad
+ * redelivery, the outbox publisher's retry from the stream, the next sweep) must absorb the rest. A provider's API goes bad
  * (503s, an HTML error page where JSON was due, answers correctly signed that mean nothing, or no
  * answer at all) while the other providers work: nothing may be decided on what it says, and once
  * it is back its payments are settled from what it really did.
