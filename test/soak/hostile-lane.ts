@@ -91,7 +91,8 @@ export class HostileLane {
       const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
       if (typeof error?.code !== 'string' || typeof error.message !== 'string') return 'not the {error:{code,message}} shape';
       if (INPUT_REFUSALS.has(status) && writes.length > 0) return `refused with ${status} yet wrote ${writes.flatMap((w) => w.keys).join(', ')}`;
-      if (BUSINESS_REFUSALS.has(status) && writes.some((w) => w.keys.some((key) => !key.startsWith('IDEMP#'))))
+      // A refusal decided by a transaction's condition (too many pending orders, out of stock) attempted it and wrote nothing.
+      if (BUSINESS_REFUSALS.has(status) && writes.some((w) => !w.failed && w.keys.some((key) => !key.startsWith('IDEMP#'))))
         return `refused with ${status} yet wrote beyond its idempotency record`;
       return undefined;
     });

@@ -235,6 +235,8 @@ class Soak {
         : undefined,
     ]);
     await (this.random() < 0.2 ? Promise.all([this.rig.sweep(), this.rig.sweep()]) : this.rig.sweep());
+    // The outbox publisher reads the table's stream all along, in the same weather (EventBridge throttled too).
+    await this.rig.env.publishEvents();
     this.rig.clock.advance(60_000);
     this.minute++;
   }
@@ -295,6 +297,8 @@ async function main(): Promise<number> {
   );
   const emulator = await startDynamoEmulator();
   const rig = await Rig.start({ dynamoEndpoint: emulator.endpoint, keys: sandboxKeys(), seed: CONFIG.seed, realBackoff: true, hangReleaseMs: 2_000 });
+  // One customer places every order: the per-customer pending limit (20 by default) guards a shop, it would cap the load.
+  rig.deps.orders = { ...rig.deps.orders, maxPendingPerCustomer: CONFIG.orders };
   try {
     const soak = new Soak(rig, new HostileLane(rig, emulator.endpoint), startedAt, startedAt + CONFIG.maxSeconds * 1000);
     await soak.run();

@@ -173,6 +173,8 @@ export interface DynamoWrite {
   command: string;
   /** Partition keys written (`ORDER#…`, `IDEMP#…`). */
   keys: string[];
+  /** Refused or failed for good (a condition, a cancelled transaction): nothing of it was written. */
+  failed?: boolean;
 }
 
 type Attribute = string | { S?: string } | undefined;
@@ -203,9 +205,15 @@ export class DynamoWriteLog {
       (next, context) => async (args) => {
         const command = commandOf(context);
         if (DYNAMODB_WRITES.has(command)) {
-          const write = { command, keys: writtenKeys(args.input as Record<string, unknown>) };
+          const write: DynamoWrite = { command, keys: writtenKeys(args.input as Record<string, unknown>) };
           this.writes.push(write);
           this.scope.getStore()?.push(write);
+          try {
+            return await next(args);
+          } catch (error) {
+            write.failed = true;
+            throw error;
+          }
         }
         return next(args);
       },
