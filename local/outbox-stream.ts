@@ -7,11 +7,19 @@ import { BACKGROUND_FUNCTIONS } from '../shared/http/routes';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-emulator';
 import { startStreamEventSource, type StreamHandler } from './dynamodb-stream-source';
 
-/** An event source filter pattern applied as Lambda applies it: each listed value must be one of the pattern's. */
+/**
+ * An event source filter pattern applied as Lambda applies it: each listed value must be one of
+ * the pattern's, or exist (`{exists: true}`) or not (`{exists: false}`).
+ */
 export function matchesFilter(pattern: unknown, value: unknown): boolean {
-  if (Array.isArray(pattern)) return (pattern as unknown[]).includes(value);
+  if (Array.isArray(pattern)) return (pattern as unknown[]).some((allowed) => matchesValue(allowed, value));
   if (typeof pattern !== 'object' || pattern === null || typeof value !== 'object' || value === null) return false;
   return Object.entries(pattern).every(([key, inner]) => matchesFilter(inner, (value as Record<string, unknown>)[key]));
+}
+
+function matchesValue(allowed: unknown, value: unknown): boolean {
+  if (typeof allowed === 'object' && allowed !== null && 'exists' in allowed) return (value !== undefined) === (allowed as { exists: boolean }).exists;
+  return allowed === value;
 }
 
 /**

@@ -1,13 +1,13 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable, insertedOutboxEntry } from '../../shared/adapters/dynamo-repository';
+import { dynamoTable, committedOutboxEntry } from '../../shared/adapters/dynamo-repository';
 import { eventBus } from '../../shared/adapters/eventbridge-publisher';
 import { publishOutboxEntries } from '../../shared/core/outbox';
 import { lambdaHandler, type Wiring } from '../../shared/http/handler';
 
 /**
- * The table's stream → the events of each new outbox entry onto the bus, in stream order. The event
- * source's filter passes only outbox INSERTs; anything else that reaches here is skipped. A failure
+ * The table's stream → the events of each committed outbox entry onto the bus, in stream order. The
+ * event source's filter passes only writes that carry an entry; anything else that reaches here is skipped. A failure
  * reports the first entry not published (ReportBatchItemFailures): Lambda retries the shard from
  * there, with the same event ids, until it succeeds or the record ages out to the DLQ (alarmed).
  */
@@ -15,7 +15,7 @@ export const makeHandler = (wiring: Wiring) =>
   lambdaHandler(wiring, async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const deps = await wiring.deps();
     const inserted = event.Records.flatMap((record) => {
-      const entry = insertedOutboxEntry(record);
+      const entry = committedOutboxEntry(record);
       return entry ? [{ entry, sequenceNumber: record.dynamodb!.SequenceNumber! }] : [];
     });
     const { firstToRetry } = await publishOutboxEntries(

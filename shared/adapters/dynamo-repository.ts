@@ -1,4 +1,10 @@
-import { type AttributeValue, DynamoDBClient, TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+  type CancellationReason,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -10,6 +16,7 @@ import {
   type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
@@ -39,7 +46,7 @@ import {
 } from '../core/ports';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
 import { requiredEnv } from './env';
-import { LEDGER_SHARDS, OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
+import { LEDGER_SHARDS, OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, OUTBOX_ATTRIBUTE, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
 
 const key = {
   order: (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' }),
@@ -89,6 +96,7 @@ const STORAGE_ATTRIBUTES = [
   TABLE.ledgerIndex.partitionKey,
   TABLE.ledgerIndex.sortKey,
   TABLE.ttlAttribute,
+  OUTBOX_ATTRIBUTE,
 ];
 
 function stripStorage<T>(item: Record<string, unknown>): T {
@@ -111,21 +119,37 @@ function paymentItem(payment: Payment): Record<string, unknown> {
 }
 
 /**
- * Kept well past the stream's 24 hours, then removed by TTL (a free delete): by then the stream's
- * publisher has published it or, failing for a day, alarmed (docs/ARCHITECTURE.md#transactional-outbox).
+ * A separate outbox entry (a commit that rewrites no order, payment or refund whole) is kept well
+ * past the stream's 24 hours, then removed by TTL (a free delete): by then the stream's publisher
+ * has published it, or parked it (docs/ARCHITECTURE.md#transactional-outbox).
  */
 export const OUTBOX_RETENTION_DAYS = 7;
 
-/** An outbox entry: in no index; its INSERT on the table's stream is what publishes it. */
+/** The items a commit rewrites whole, so an attribute left on them cannot outlive the next write. */
+const OUTBOX_CARRIERS: ReadonlySet<Write['kind']> = new Set(['createOrder', 'createPayment', 'updateOrder', 'updatePayment', 'createRefund', 'updateRefund']);
+
+/** An update of a carrier takes off an entry an earlier write left, so the stream never brings it again. */
+const REMOVE_OUTBOX = `REMOVE ${OUTBOX_ATTRIBUTE}`;
+
+/** An outbox entry with no item to ride on: an item of its own, in no index. */
 function outboxItem(entry: OutboxEntry): Record<string, unknown> {
-  return { ...key.outbox(entry.outboxId), kind: 'outbox', ...entry, expiresAtEpoch: epochSeconds(entry.createdAt) + OUTBOX_RETENTION_DAYS * 86_400 };
+  return {
+    ...key.outbox(entry.outboxId),
+    kind: 'outbox',
+    [OUTBOX_ATTRIBUTE]: entry,
+    expiresAtEpoch: epochSeconds(entry.createdAt) + OUTBOX_RETENTION_DAYS * 86_400,
+  };
 }
 
-/** The outbox entry a stream record inserted (NEW_IMAGE), or undefined for any other record. */
-export function insertedOutboxEntry(record: { eventName?: string; dynamodb?: { NewImage?: Record<string, unknown> } }): OutboxEntry | undefined {
-  const image = record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined;
-  if (record.eventName !== 'INSERT' || !image || image.kind?.S !== 'outbox') return undefined;
-  return stripStorage<OutboxEntry>(unmarshall(image));
+/**
+ * The outbox entry a stream record's write committed (NEW_IMAGE), or undefined for any other
+ * record. Only a write that carries an entry has the attribute: every write of a carrier replaces
+ * the item whole (or, an update, removes it), so an entry is never seen twice.
+ */
+export function committedOutboxEntry(record: { eventName?: string; dynamodb?: { NewImage?: Record<string, unknown> } }): OutboxEntry | undefined {
+  const carried = (record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined)?.[OUTBOX_ATTRIBUTE];
+  if (record.eventName === 'REMOVE' || !carried?.M) return undefined;
+  return unmarshall(carried.M) as OutboxEntry;
 }
 
 function orderItem(order: Order): Record<string, unknown> {
@@ -204,7 +228,8 @@ export class DynamoRepository implements Repository {
 
   async commit(writes: readonly Write[]): Promise<void> {
     if (writes.length === 0) return;
-    const prepared = writes.map((write) => this.prepare(write));
+    const [prepared, kinds] = this.prepareAll(writes);
+    if (prepared.length === 1 && !prepared[0]!.item.ConditionCheck) return this.writeOne(prepared[0]!);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.doc.send(new TransactWriteCommand({ TransactItems: prepared.map((write) => write.item) }));
@@ -215,13 +240,46 @@ export class DynamoRepository implements Repository {
         const failed = reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
         // A request that already committed (same idempotency key or notification) explains every
         // other failed condition too, so it is the error to report.
-        const decisive = failed.find((index) => ONCE_ONLY.has(writes[index]!.kind)) ?? failed[0];
+        const decisive = failed.find((index) => ONCE_ONLY.has(kinds[index]!)) ?? failed[0];
         if (decisive !== undefined) throw prepared[decisive]!.onConditionFailed(itemOf(reasons[decisive]));
         // Only conflicts with another in-flight transaction are worth retrying; they resolve quickly.
         const conflicted = reasons.some((reason) => reason.Code === 'TransactionConflict');
         if (!conflicted || attempt >= this.conflictRetries) throw error;
         await sleep(15 * 2 ** attempt + Math.random() * 25);
       }
+    }
+  }
+
+  /**
+   * The writes as DynamoDB items, with their kinds. An outbox entry rides on the smallest item the
+   * commit rewrites whole (write units are billed per item and KB), or is an item of its own.
+   */
+  private prepareAll(writes: readonly Write[]): [PreparedWrite[], Array<Write['kind']>] {
+    const entry = writes.find((write) => write.kind === 'addToOutbox')?.entry;
+    const rest = entry ? writes.filter((write) => write.kind !== 'addToOutbox') : writes;
+    const prepared = rest.map((write) => this.prepare(write));
+    const kinds = rest.map((write) => write.kind);
+    if (!entry) return [prepared, kinds];
+    const carriers = prepared.filter((write, index) => OUTBOX_CARRIERS.has(kinds[index]!) && write.item.Put);
+    const carrier = carriers.sort((a, b) => JSON.stringify(a.item.Put!.Item).length - JSON.stringify(b.item.Put!.Item).length)[0];
+    if (carrier) {
+      carrier.item.Put!.Item = { ...carrier.item.Put!.Item, [OUTBOX_ATTRIBUTE]: entry };
+      return [prepared, kinds];
+    }
+    return [
+      [...prepared, this.prepare({ kind: 'addToOutbox', entry })],
+      [...kinds, 'addToOutbox'],
+    ];
+  }
+
+  /** A commit of one item needs no transaction: a conditional write of its own, half the write units. */
+  private async writeOne({ item, onConditionFailed }: PreparedWrite): Promise<void> {
+    try {
+      if (item.Put) await this.doc.send(new PutCommand(item.Put));
+      else await this.doc.send(new UpdateCommand(item.Update!));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw onConditionFailed(error.Item ? unmarshall(error.Item) : undefined);
+      throw error;
     }
   }
 
@@ -345,8 +403,7 @@ export class DynamoRepository implements Repository {
             Update: {
               TableName,
               Key: key.payment(write.paymentId),
-              UpdateExpression:
-                'SET refundReserved = if_not_exists(refundReserved, :zero) + :amount, refundIds = list_append(if_not_exists(refundIds, :none), :ids), version = version + :one, updatedAt = :now',
+              UpdateExpression: `SET refundReserved = if_not_exists(refundReserved, :zero) + :amount, refundIds = list_append(if_not_exists(refundIds, :none), :ids), version = version + :one, updatedAt = :now ${REMOVE_OUTBOX}`,
               ConditionExpression:
                 '#status = :succeeded AND amount = :paymentAmount AND (attribute_not_exists(refundReserved) OR refundReserved <= :room) AND (attribute_not_exists(refundIds) OR size(refundIds) < :limit)',
               ExpressionAttributeNames: { '#status': 'status' },
@@ -376,7 +433,7 @@ export class DynamoRepository implements Repository {
             Update: {
               TableName,
               Key: key.payment(write.paymentId),
-              UpdateExpression: 'SET refundCallAt = :now, version = version + :one',
+              UpdateExpression: `SET refundCallAt = :now, version = version + :one ${REMOVE_OUTBOX}`,
               ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(refundCallAt) OR refundCallAt <= :cutoff)',
               ExpressionAttributeValues: { ':now': write.now, ':cutoff': cutoff, ':one': 1 },
               ...returnOld,
@@ -596,9 +653,8 @@ export class DynamoRepository implements Repository {
   }
 
   async parkUndeliverable(entry: OutboxEntry): Promise<void> {
-    // Rewritten whole, without its TTL: an operator's to resolve. A MODIFY, which the publisher's filter passes over.
-    const { [TABLE.ttlAttribute]: _expiry, ...kept } = outboxItem(entry);
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: kept }));
+    // An item of its own without the outbox attribute (the stream's filter passes over it) nor a TTL: an operator's to resolve.
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...key.outbox(entry.outboxId), kind: 'outbox', parked: entry } }));
   }
 
   async oldestOpenRefundCreatedAt(): Promise<string | undefined> {

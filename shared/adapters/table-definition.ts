@@ -6,7 +6,8 @@
  *   PRODUCT#<sku>        / PRODUCT   name, price, stock
  *   IDEMP#<customer>#<key> / IDEMP   the first response to a creating request       (TTL)
  *   EVENT#<provider>#<eventId> / EVENT  a provider notification already applied     (TTL)
- *   OUTBOX#<id>          / OUTBOX    domain events committed with a change; the stream publishes them (TTL)
+ *   OUTBOX#<id>          / OUTBOX    domain events of a change that rewrote no order, payment or refund (TTL),
+ *                                    or events parked for an operator; other changes' events ride on those items
  *   CUSTOMER#<customerId> / CUSTOMER  the customer's count of pending orders (capped on create)
  *   REFUND#<refundId>    / REFUND    a refund with its log (its payment lists it in refundIds)
  *   RECON#<date>         / RUN#<provider>    one provider's reconciliation of a Beijing day
@@ -16,7 +17,7 @@
 export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Epoch seconds; only idempotency, dedupe and outbox records carry it. Financial records never expire. */
+  /** Epoch seconds; only idempotency, dedupe and outbox items carry it. Financial records never expire. */
   ttlAttribute: 'expiresAtEpoch',
   /** The stream the outbox publisher reads: new items as written (docs/ARCHITECTURE.md#transactional-outbox). */
   streamView: 'NEW_IMAGE',
@@ -61,7 +62,17 @@ export const TABLE_ATTRIBUTES = [
 ] as const;
 
 /**
- * The stream records the outbox publisher is invoked for: new outbox entries. An event source
- * filter pattern, used as is by the CDK stack and by the local stream reader (local/outbox-stream.ts).
+ * The attribute holding the domain events a write committed (transactional outbox): on the order,
+ * payment or refund the write rewrote whole, else on an outbox item of its own.
  */
-export const OUTBOX_STREAM_FILTER = { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['outbox'] } } } } as const;
+export const OUTBOX_ATTRIBUTE = 'outbox';
+
+/**
+ * The stream records the outbox publisher is invoked for: writes that committed an outbox entry.
+ * An event source filter pattern, used as is by the CDK stack and by the local stream reader
+ * (local/outbox-stream.ts).
+ */
+export const OUTBOX_STREAM_FILTER = {
+  eventName: ['INSERT', 'MODIFY'],
+  dynamodb: { NewImage: { [OUTBOX_ATTRIBUTE]: { M: { outboxId: { S: [{ exists: true }] } } } } },
+} as const;

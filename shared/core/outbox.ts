@@ -6,12 +6,12 @@ import type { OutboxEntry, PublishFailure, Write } from './ports';
 
 /**
  * Transactional outbox (docs/ARCHITECTURE.md#transactional-outbox). The events of a state
- * change are written in the same transaction as the change, as one outbox entry; nothing on the
- * request path publishes them. The table's stream brings each new entry to the outbox publisher
- * (publishOutboxEntries), which puts its events on the bus; a failure is retried from that entry
- * by the stream's event source, so a committed change never loses its events. Event ids are
- * deterministic, so an event published again after a retry carries the same id. Entries expire by
- * TTL (free) once the stream has long moved past them.
+ * change are written in the same transaction as the change, as one outbox entry (the repository
+ * lays it on an item the change writes anyway); nothing on the request path publishes them. The
+ * table's stream brings each committed entry to the outbox publisher (publishOutboxEntries), which
+ * puts its events on the bus; a failure is retried from that entry by the stream's event source,
+ * so a committed change never loses its events. Event ids are deterministic, so an event published
+ * again after a retry carries the same id.
  */
 /** How many writes commitWithEvents commits of its own: `writes`, plus the outbox entry when there are events. */
 export function commitSize(writes: readonly Write[], events: readonly DomainEvent[]): number {
@@ -37,11 +37,18 @@ export async function commitWithEvents(deps: Deps, writes: readonly Write[], eve
 }
 
 /**
- * Publishes new outbox entries, in the order the stream brought them. Answers the position of the
- * first entry with an event the bus did not take and may take later: the event source retries from
- * there (entries after it are published again, under the same event ids). An event the bus can
- * never take (too large) is logged as an error, counted, and parked in its entry for an operator,
- * so it neither blocks the stream nor is lost.
+ * An entry the bus still refuses this long after its commit is parked instead of retried: the
+ * stream keeps a record 24 hours, and an entry riding on an item is gone from the item at its next write.
+ */
+export const OUTBOX_PARK_AFTER_HOURS = 20;
+
+/**
+ * Publishes committed outbox entries, in the order the stream brought them. Answers the position
+ * of the first entry with an event the bus did not take and may take later: the event source
+ * retries from there (entries after it are published again, under the same event ids). An event
+ * the bus can never take (too large), or still refuses after OUTBOX_PARK_AFTER_HOURS, is logged as
+ * an error, counted, and parked in an item of its own for an operator, so it neither blocks the
+ * stream nor is lost.
  */
 export async function publishOutboxEntries(deps: Deps, entries: readonly OutboxEntry[]): Promise<{ firstToRetry?: number }> {
   const events = entries.flatMap((entry) => entry.events);
@@ -56,20 +63,22 @@ export async function publishOutboxEntries(deps: Deps, entries: readonly OutboxE
   if (published > 0) deps.metrics.count(Metric.EventsPublished, published);
   const entryOf = (event: DomainEvent) => entries.findIndex((entry) => entry.events.includes(event));
 
-  const retry = failed.filter((failure) => failure.retryable);
-  if (retry.length > 0) {
-    deps.metrics.count(Metric.OutboxPublishFailed);
-    deps.logger.warn('event publish failed; the stream retries it', { eventIds: retry.map(({ event }) => event.id), reason: retry[0]!.reason });
-    return { firstToRetry: Math.min(...retry.map(({ event }) => entryOf(event))) };
-  }
-  const parked = failed.filter((failure) => !failure.retryable);
+  const parkBefore = deps.clock.now().getTime() - OUTBOX_PARK_AFTER_HOURS * 3_600_000;
+  const overdue = (event: DomainEvent) => Date.parse(entries[entryOf(event)]!.createdAt) < parkBefore;
+  const retry = failed.filter((failure) => failure.retryable && !overdue(failure.event));
+  const firstToRetry = retry.length > 0 ? Math.min(...retry.map(({ event }) => entryOf(event))) : undefined;
+  // Failures the retry will not bring back (entries before the first retried one) are parked now.
+  const parked = failed.filter((failure) => !retry.includes(failure) && entryOf(failure.event) < (firstToRetry ?? entries.length));
   for (const { event, reason } of parked) {
     deps.metrics.count(Metric.EventsUndeliverable, 1, { type: event.type });
-    deps.logger.error('event cannot be published: parked in its outbox entry for an operator', { eventId: event.id, type: event.type, reason });
+    deps.logger.error('event cannot be published: parked for an operator', { eventId: event.id, type: event.type, reason });
   }
   for (const entry of new Set(parked.map(({ event }) => entries[entryOf(event)]!))) {
     const undeliverable = parked.filter(({ event }) => entry.events.includes(event)).map(({ event }) => event);
     await deps.repo.parkUndeliverable({ ...entry, events: entry.events.filter((event) => !undeliverable.includes(event)), undeliverable });
   }
-  return {};
+  if (firstToRetry === undefined) return {};
+  deps.metrics.count(Metric.OutboxPublishFailed);
+  deps.logger.warn('event publish failed; the stream retries it', { eventIds: retry.map(({ event }) => event.id), reason: retry[0]!.reason });
+  return { firstToRetry };
 }

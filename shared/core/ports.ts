@@ -46,7 +46,7 @@ export interface DedupeRecord {
 export interface OutboxEntry {
   outboxId: string;
   events: DomainEvent[];
-  /** Events the bus can never accept (too large): kept here for an operator (Repository.parkUndeliverable). */
+  /** Events the bus refused for good (too large, or for OUTBOX_PARK_AFTER_HOURS): kept for an operator (Repository.parkUndeliverable). */
   undeliverable?: DomainEvent[];
   createdAt: string;
 }
@@ -94,6 +94,7 @@ export type Write =
   | { kind: 'putProduct'; product: Product }
   | { kind: 'recordIdempotency'; record: IdempotencyRecord }
   | { kind: 'recordNotification'; record: DedupeRecord }
+  /** At most one per commit: rides on the smallest order, payment or refund the commit rewrites whole, else an item of its own. */
   | { kind: 'addToOutbox'; entry: OutboxEntry }
   | { kind: 'archiveCallback'; record: ArchivedCallback }
   /**
@@ -156,7 +157,7 @@ export interface Repository {
   findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>>;
   /** Pending orders with no open payment since at or before `unpaidSince` (the sweeper cancels them). */
   findUnpaidOrders(unpaidSince: Date, options: { limit: number; cursor?: string }): Promise<Page<Order>>;
-  /** Rewrites an entry with the events the bus refused for good moved to `undeliverable`; it then no longer expires (an operator's to resolve). */
+  /** Keeps an entry, with the events the bus refused for good moved to `undeliverable`, in an item of its own that never expires and is not published again (an operator's to resolve). */
   parkUndeliverable(entry: OutboxEntry): Promise<void>;
   /** Open (init or processing) payments, counted on the due index: the "payments in flight". */
   countOpenPayments(): Promise<number>;

@@ -6,14 +6,15 @@ import { OUTBOX_RETENTION_DAYS } from '../../shared/adapters/dynamo-repository';
 import { eventBridgePublisher, MAX_BYTES_PER_CALL } from '../../shared/adapters/eventbridge-publisher';
 import type { Logger } from '../../shared/core/deps';
 import { Metric } from '../../shared/core/metric-names';
-import { commitWithEvents } from '../../shared/core/outbox';
+import { commitWithEvents, OUTBOX_PARK_AFTER_HOURS } from '../../shared/core/outbox';
 import type { DomainEvent } from '../../shared/domain/events';
+import { newPayment, transitionWrite } from '../support/domain-fixtures';
 import { createTestEnv, type TestEnv } from '../support/harness';
 
 /**
- * The transactional outbox: entries in DynamoDB Local, published by the outbox publisher function
- * reading the table's real stream, through the EventBridge adapter (PutEvents mocked: there is no
- * local EventBridge).
+ * The transactional outbox: entries in DynamoDB Local (on the items their change wrote, or of their
+ * own), published by the outbox publisher function reading the table's real stream, through the
+ * EventBridge adapter (PutEvents mocked: there is no local EventBridge).
  */
 
 const eventBridge = mockClient(EventBridgeClient);
@@ -32,6 +33,7 @@ const event = (n: number, padding = 0): DomainEvent => ({
 const sentIds = () =>
   eventBridge.commandCalls(PutEventsCommand).map((call) => (call.args[0].input.Entries ?? []).map((entry) => JSON.parse(entry.Detail!).eventId as string));
 const outboxItems = async () => (await env.scan()).filter((item) => item.kind === 'outbox');
+const parkedEntries = async () => (await outboxItems()).flatMap((item) => (item.parked ? [item] : []));
 
 /** PutEvents taking every entry. */
 const acceptAll = (input: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'eb' })) });
@@ -51,7 +53,7 @@ describe("the outbox published from the table's stream over EventBridge PutEvent
     await commitWithEvents(env.deps, [], [event(1)]);
 
     expect(sentIds()).toEqual([]);
-    expect(await outboxItems()).toHaveLength(1);
+    expect(await outboxItems()).toMatchObject([{ outbox: { events: [event(1)] } }]);
 
     await env.publishEvents();
     expect(sentIds()).toEqual([[event(1).id]]);
@@ -90,9 +92,10 @@ describe("the outbox published from the table's stream over EventBridge PutEvent
     expect(logged.filter((entry) => entry.level === 'error')).toEqual([
       expect.objectContaining({ fields: expect.objectContaining({ eventId: huge.id, reason: expect.stringMatching(/bytes is over/) }) }),
     ]);
-    const [parked] = await outboxItems();
-    expect(parked).toMatchObject({ events: [small], undeliverable: [huge] });
+    const [parked] = await parkedEntries();
+    expect(parked).toMatchObject({ parked: { events: [small], undeliverable: [huge] } });
     expect(parked).not.toHaveProperty('expiresAtEpoch');
+    expect(parked).not.toHaveProperty('outbox'); // the stream's filter passes over it
 
     await env.publishEvents();
     expect(sentIds()).toHaveLength(1);
@@ -110,10 +113,55 @@ describe("the outbox published from the table's stream over EventBridge PutEvent
     expect(sentIds()).toEqual([events.map((e) => e.id), events.map((e) => e.id)]);
   });
 
+  it("lays an entry on the smallest item its change rewrites whole; that item's later writes, put or update, publish nothing again", async () => {
+    const now = env.clock.now();
+    const payment = newPayment({ paymentId: 'pay_rides', orderId: 'ord_rides', now });
+    const big = newPayment({ paymentId: 'pay_big', orderId: 'ord_rides', now, customerId: 'c'.repeat(900) });
+    await commitWithEvents(
+      env.deps,
+      [
+        { kind: 'createPayment', payment: big },
+        { kind: 'createPayment', payment },
+      ],
+      [event(1)],
+    );
+
+    const items = await env.scan();
+    expect(items.filter((item) => item.outbox).map((item) => item.paymentId)).toEqual(['pay_rides']);
+    expect(await outboxItems()).toEqual([]); // no item of its own
+    expect(await env.repo.getPayment('pay_rides')).toEqual(payment); // the entry is storage, not the payment
+    await env.publishEvents();
+    expect(sentIds()).toEqual([[event(1).id]]);
+
+    // A put of the payment without events, then an update of it: the stream brings both, neither with an entry.
+    const started = transitionWrite(payment, 'processing', now);
+    await env.repo.commit([started]);
+    await env.repo.commit([{ kind: 'claimRefundCall', paymentId: 'pay_rides', now: now.toISOString(), spacingSeconds: 1 }]);
+    await env.publishEvents();
+    expect(sentIds()).toHaveLength(1);
+    expect((await env.scan()).filter((item) => item.outbox)).toEqual([]);
+  });
+
+  it(`parks an entry the bus still refuses ${OUTBOX_PARK_AFTER_HOURS} hours after its commit, before the stream forgets it`, async () => {
+    eventBridge.on(PutEventsCommand).rejects(new Error('EventBridge is down'));
+    await commitWithEvents(env.deps, [], [event(1)]);
+    await env.publishEvents();
+    expect(await parkedEntries()).toEqual([]); // retried, not parked, while young
+
+    env.clock.advance((OUTBOX_PARK_AFTER_HOURS + 1) * 3_600_000);
+    await env.publishEvents();
+
+    expect(await parkedEntries()).toMatchObject([{ parked: { events: [], undeliverable: [event(1)] } }]);
+    expect(env.metrics.total(Metric.EventsUndeliverable)).toBe(1);
+    const calls = sentIds().length;
+    await env.publishEvents();
+    expect(sentIds()).toHaveLength(calls); // not retried again
+  });
+
   it('keeps an entry a week past its writing, then lets TTL remove it for free', async () => {
     await commitWithEvents(env.deps, [], [event(1)]);
 
-    const [entry] = await outboxItems();
+    const [entry] = await outboxItems(); // a change that rewrote no order, payment or refund: an item of its own
     expect(entry!.expiresAtEpoch).toBe(Date.parse(env.clock.now().toISOString()) / 1000 + OUTBOX_RETENTION_DAYS * 86_400);
     expect(OUTBOX_RETENTION_DAYS).toBeGreaterThan(1); // past the stream's 24 hours
   });

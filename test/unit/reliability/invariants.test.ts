@@ -107,7 +107,7 @@ describe('the invariant checker', () => {
     ['an event without its transition', (w) => void w.events.push(paymentEvent('PaymentFailed', w.payment)), 'one-event-per-transition'],
     [
       'an outbox entry whose event never reached the bus',
-      (w) => [{ kind: 'outbox', outboxId: 'o1', events: [{ ...w.events[0]!, id: 'never-published' }] }],
+      (w) => [{ kind: 'outbox', outbox: { outboxId: 'o1', events: [{ ...w.events[0]!, id: 'never-published' }] } }],
       'one-event-per-transition',
     ],
     [
