@@ -510,7 +510,7 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
       (t) => `| ${t.inFlight} | ${t.floorPerSecond} | ${t.servicePerSecond} | ${t.ratio} | ${t.serviceP50Ms} | ${t.serviceP99Ms} | ${t.non2xx} |`,
     ),
     '',
-    "Both make one DynamoDB request per order (test/integration/request-counts.test.ts): the service publishes nothing and deletes nothing on the request path, its events leave through the table's stream. But its transaction writes 6 items and 2 index entries (the customer's pending-order count and the outbox entry; the new payment in the due index, the product's stock in the catalogue index) to the floor's 4 items and 1 index entry. Where DynamoDB Local is the bottleneck (it takes most of the CPU at 8 and 32 in flight) that bounds the ratio near 5/8.",
+    "Both make one DynamoDB request per order (test/integration/request-counts.test.ts): the service publishes nothing and deletes nothing on the request path, its events leave through the table's stream. But its transaction writes 6 items and 1 index entry (the customer's pending-order count and the outbox entry; the new payment in the due index: the catalogue index holds keys only, so the stock decrement writes none) to the floor's 4 items and 1 index entry. Where DynamoDB Local is the bottleneck (it takes most of the CPU at 8 and 32 in flight) that bounds the ratio near 5/7.",
     '',
     '## Callback to order paid',
     '',

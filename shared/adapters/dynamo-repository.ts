@@ -551,7 +551,9 @@ export class DynamoRepository implements Repository {
   }
 
   async listProducts(): Promise<Product[]> {
-    const products: Product[] = [];
+    // The index holds keys only, so a stock change writes no index entry: collect the skus in
+    // catalogue order, then read the products themselves (consistent, so the stock is current).
+    const skus: string[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const page = await this.doc.send(
@@ -565,10 +567,11 @@ export class DynamoRepository implements Repository {
           ExclusiveStartKey,
         }),
       );
-      products.push(...(page.Items ?? []).map((item) => stripStorage<Product>(item)));
+      skus.push(...(page.Items ?? []).map((item) => item[TABLE.catalogIndex.sortKey] as string));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
-    return products;
+    const products = await this.getProducts(skus);
+    return skus.map((sku) => products.get(sku)).filter((product): product is Product => product !== undefined);
   }
 
   getOrder(orderId: string): Promise<Order | undefined> {

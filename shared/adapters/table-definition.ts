@@ -28,8 +28,11 @@ export const TABLE = {
    * so the sweeper never scans the table.
    */
   dueIndex: { name: 'DueByTime', partitionKey: 'dueShard', sortKey: 'dueAt', projection: 'ALL' },
-  /** Sparse index listing the product catalogue without a scan. */
-  catalogIndex: { name: 'Catalog', partitionKey: 'catalog', sortKey: 'sku', projection: 'ALL' },
+  /**
+   * Sparse index listing the product catalogue without a scan. Keys only: the stock decrement in
+   * every order then writes no index entry; listing the catalogue reads the products themselves.
+   */
+  catalogIndex: { name: 'Catalog', partitionKey: 'catalog', sortKey: 'sku', projection: 'KEYS_ONLY' },
   /**
    * Sparse index of the ledger by Beijing business day: succeeded payments by when they were paid,
    * succeeded refunds by when they succeeded, per provider, so the daily reconciliation reads one

@@ -157,9 +157,12 @@ export function transitionPayment(payment: Payment, request: TransitionRequest):
   // came, so that what the customer read stays true in the record.
   const late = request.to === 'succeeded' && isTerminal(effectiveStatus(payment, request.now));
   if (late) after.latePayment = true;
+  // What only an open payment needs goes: the pay URL (the provider's checkout link, some 400
+  // bytes for the bank) would otherwise be rewritten, and billed, with every later write.
   if (isTerminal(request.to)) {
     delete after.remindAt;
     delete after.nextQueryAt;
+    delete after.payUrl;
   }
   return { before: payment, after, entry, late };
 }

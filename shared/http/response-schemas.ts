@@ -64,7 +64,7 @@ export const PaymentSchema = z.object({
   expiresAt: TimestampSchema,
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
-  payUrl: z.string().optional().describe('Where the customer pays (WeChat: the native code_url), once started'),
+  payUrl: z.string().optional().describe('Where the customer pays (WeChat: the native code_url), once started and until the payment ends'),
   paidAt: TimestampSchema.optional(),
   providerTransactionId: z.string().optional(),
   latePayment: z.literal(true).optional().describe('The provider confirmed success after the payment had ended'),

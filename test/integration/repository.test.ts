@@ -1,7 +1,8 @@
-import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { CreateTableCommand, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { paymentShard } from '../../shared/adapters/dynamo-repository';
-import { TABLE } from '../../shared/adapters/table-definition';
+import { DynamoRepository, paymentShard } from '../../shared/adapters/dynamo-repository';
+import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
 import { type DedupeRecord, type IdempotencyRecord, IdempotencyRecordExistsError, NotificationAlreadyAppliedError, type Write } from '../../shared/core/ports';
 import {
   AlreadyExistsError,
@@ -143,6 +144,47 @@ describe('placing orders', () => {
     expect(error).toBeInstanceOf(AlreadyExistsError);
     expect(error).toMatchObject({ entity: 'order', id: 'ord-1' });
     expect(await env.scan()).toEqual(before);
+  });
+});
+
+describe('the catalogue', () => {
+  const numbered = (n: number): Product => ({ sku: `SKU-${String(n).padStart(3, '0')}`, name: `Product ${n}`, price: 100 + n, stock: n });
+
+  it('lists 150 products (two batch reads) whole and in sku order, with the stock as orders left it', async () => {
+    const catalogue = Array.from({ length: 150 }, (_, n) => numbered(n));
+    await env.seedProducts([...catalogue].reverse());
+    await placePurchase('ord-1', [{ sku: TEA.sku, quantity: 4 }]);
+
+    const listed = await env.repo.listProducts();
+
+    expect(listed).toEqual([CUP, ...catalogue, { ...TEA, stock: TEA.stock - 4 }]);
+  });
+
+  it('lists the products from a database whose catalogue index still projects every attribute (a .local kept from before)', async () => {
+    const tableName = `payments-${randomUUID()}`;
+    await env.client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+        KeySchema: [
+          { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: INDEXES.map((index) => ({
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            { AttributeName: index.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: index === TABLE.catalogIndex ? 'ALL' : index.projection },
+        })),
+      }),
+    );
+    const repo = new DynamoRepository({ client: env.client, tableName });
+    for (const product of CATALOGUE) await repo.commit([{ kind: 'putProduct', product }]);
+
+    expect(await repo.listProducts()).toEqual([CUP, TEA]);
   });
 });
 

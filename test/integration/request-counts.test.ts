@@ -1,3 +1,4 @@
+import type { TransactWriteItemsCommandInput, TransactWriteItemsCommandOutput } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
@@ -10,10 +11,10 @@ import { type LocalQueues, startLocalQueues } from '../../local/queues';
 import { toRecord } from '../../local/sqs-event-source';
 import { eventBridgePublisher } from '../../shared/adapters/eventbridge-publisher';
 import { sqsNotificationQueue } from '../../shared/adapters/sqs-queue';
-import { OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, UNPAID_ORDER_SHARDS } from '../../shared/adapters/table-definition';
+import { OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, TABLE, UNPAID_ORDER_SHARDS } from '../../shared/adapters/table-definition';
 import type { Payment } from '../../shared/domain/payment';
 import { localWiring } from '../../shared/http/handler';
-import { type CustomerApi, customerApi, itemsOfKind, placeOrder } from '../support/api-fixtures';
+import { type CustomerApi, customerApi, itemsOfKind, placeOrder, stockOf } from '../support/api-fixtures';
 import {
   callbackEvent,
   callbackKeys,
@@ -93,6 +94,25 @@ async function receiveSuccess(payment: Payment) {
   expectAcknowledged('bank', reply as never);
 }
 
+/** The capacity units each index was charged for every transaction `run` sends, as DynamoDB reports them. */
+async function indexWritesOf(run: () => Promise<unknown>): Promise<Array<Record<string, number>>> {
+  const charged: Array<Record<string, number>> = [];
+  const middleware = (next: (args: unknown) => Promise<{ output: TransactWriteItemsCommandOutput }>) => async (args: unknown) => {
+    (args as { input: TransactWriteItemsCommandInput }).input.ReturnConsumedCapacity = 'INDEXES';
+    const result = await next(args);
+    for (const consumed of result.output.ConsumedCapacity ?? [])
+      charged.push(Object.fromEntries(Object.entries(consumed.GlobalSecondaryIndexes ?? {}).map(([index, { CapacityUnits }]) => [index, CapacityUnits ?? 0])));
+    return result;
+  };
+  env.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'indexWrites' });
+  try {
+    await run();
+  } finally {
+    env.client.middlewareStack.remove('indexWrites');
+  }
+  return charged;
+}
+
 describe('AWS requests per operation', () => {
   it('create order with a fresh Idempotency-Key: one transaction, nothing read, nothing published on the way', async () => {
     await createOrder('earlier-key-0001'); // the container's catalogue is warm, as in the steady state
@@ -115,6 +135,16 @@ describe('AWS requests per operation', () => {
     expect((await itemsOfKind(env, 'order')).filter((order) => order.outbox)).toHaveLength(3);
   });
 
+  it("create order: the stock decrement writes no catalogue index entry, only the open payment's due-index entry", async () => {
+    await createOrder('earlier-key-0001');
+
+    const charged = await indexWritesOf(async () => expect((await createOrder('fresh-key-0001')).statusCode).toBe(201));
+
+    expect(charged).toHaveLength(1);
+    expect(Object.keys(charged[0]!)).toEqual([TABLE.dueIndex.name]);
+    expect(await stockOf(env, 'TEA-001')).toBe(DEMO_PRODUCTS[0]!.stock - 2);
+  });
+
   it('create order as the first in its container: the catalogue is read once', async () => {
     const requests = await requestsOf(async () => expect((await createOrder('fresh-key-0001')).statusCode).toBe(201));
 
@@ -130,6 +160,12 @@ describe('AWS requests per operation', () => {
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body).toEqual(first.body);
     expect(requests).toEqual({ 'DynamoDB.TransactWriteItems': 1 });
+  });
+
+  it('list products: the catalogue index gives the skus, one batch read gives the products', async () => {
+    const requests = await requestsOf(async () => expect((await api('GET /api/products')).body.products).toHaveLength(DEMO_PRODUCTS.length));
+
+    expect(requests).toEqual({ 'DynamoDB.Query': 1, 'DynamoDB.BatchGetItem': 1 });
   });
 
   it('start payment', async () => {

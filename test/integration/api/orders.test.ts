@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ORDER_POLICY } from '../../../shared/core/deps';
+import type { Product } from '../../../shared/domain';
 import { ADMIN_SCOPE } from '../../../shared/http/routes';
 import { ALICE, BOB, type CustomerApi, customerApi, itemsOfKind, placeOrder, settleAsPaid, stockOf, tableSnapshot } from '../../support/api-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
@@ -377,11 +378,19 @@ describe('POST /api/orders/{orderId}/cancel', () => {
 describe('products', () => {
   const kettle = { sku: 'KETTLE-004', name: 'Iron kettle', price: 39_900, stock: 7 };
 
-  it('lists the catalogue with current stock', async () => {
+  it('lists the catalogue by sku with names, prices and the stock orders left', async () => {
+    await placeOrder(api, {
+      items: [
+        { sku: 'TEA-001', quantity: 2 },
+        { sku: 'CUP-002', quantity: 1 },
+      ],
+    });
+
     const response = await api('GET /api/products');
+
     expect(response.statusCode).toBe(200);
-    expect(response.body.products).toEqual(expect.arrayContaining(DEMO_PRODUCTS));
-    expect(response.body.products).toHaveLength(DEMO_PRODUCTS.length);
+    const [tea, cup, pen] = DEMO_PRODUCTS as [Product, Product, Product];
+    expect(response.body.products).toEqual([{ ...cup, stock: cup.stock - 1 }, pen, { ...tea, stock: tea.stock - 2 }]);
   });
 
   it('adds a product only with the admin scope', async () => {

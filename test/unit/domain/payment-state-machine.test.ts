@@ -94,6 +94,19 @@ describe('payment state machine', () => {
     expect(paid.logs.at(-1)).toMatchObject({ ref: 'evt-1', source: 'provider' });
   });
 
+  it('keeps the pay URL while the payment is processing and drops it once the payment ends', () => {
+    const payUrl = 'https://bank.example/checkout?payment_id=pay_1&signature=abc';
+    const started = transitionPayment(base, { to: 'processing', now, source: 'customer', reason: 'checkout created', set: { payUrl } }).after;
+    expect(started.payUrl).toBe(payUrl);
+    expect(scheduleNextLook(started, now, 60_000).payUrl).toBe(payUrl);
+
+    for (const to of ['succeeded', 'failed', 'cancelled', 'expired'] as const) {
+      const ended = transitionPayment(started, { to, now, source: 'provider', reason: 'settled' }).after;
+      expect(ended).toMatchObject({ status: to, amount: started.amount, logs: [...started.logs, expect.objectContaining({ to })] });
+      expect(ended).not.toHaveProperty('payUrl');
+    }
+  });
+
   it('expires after the TTL, reminds N minutes before, and leaves the sweeper index when terminal', () => {
     expect(base.expiresAt).toBe('2026-11-25T04:30:00.000Z');
     expect(base.remindAt).toBe('2026-11-25T04:25:00.000Z');
