@@ -55,6 +55,8 @@ const WINDOW_SECONDS = Number(process.env.BENCH_WINDOW_SECONDS ?? 4);
  * memory, in AWS one PutEvents round trip in the region (tens of ms).
  */
 const PUBLISHER_MS_ESTIMATE = 30;
+/** The cost target per 1M completed payments the bench reports against. */
+const BUDGET_USD = 15;
 
 const percentile = (samples: number[], p: number) => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -510,7 +512,7 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
       (t) => `| ${t.inFlight} | ${t.floorPerSecond} | ${t.servicePerSecond} | ${t.ratio} | ${t.serviceP50Ms} | ${t.serviceP99Ms} | ${t.non2xx} |`,
     ),
     '',
-    "Both make one DynamoDB request per order (test/integration/request-counts.test.ts): the service publishes nothing and deletes nothing on the request path, its events leave through the table's stream. But its transaction writes 6 items and 1 index entry (the customer's pending-order count and the outbox entry; the new payment in the due index: the catalogue index holds keys only, so the stock decrement writes none) to the floor's 4 items and 1 index entry. Where DynamoDB Local is the bottleneck (it takes most of the CPU at 8 and 32 in flight) that bounds the ratio near 5/7.",
+    "Both make one DynamoDB request per order (test/integration/request-counts.test.ts): the service publishes nothing and deletes nothing on the request path, its events leave through the table's stream. But its transaction writes 5 items and 1 index entry (the order, carrying its OrderCreated outbox entry; the payment, with its place in the due index so an unpaid one expires; the stock; the customer's pending-order count; the idempotency record) to the floor's 4 items and none (the catalogue index holds keys only, so neither stock decrement writes an index entry). Where DynamoDB Local is the bottleneck (it takes most of the CPU at 8 and 32 in flight) that bounds the ratio near 4/6.",
     '',
     '## Callback to order paid',
     '',
@@ -541,6 +543,8 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
     '',
     `Biggest item: ${r.cost.biggest}. DynamoDB write units: the table's by AWS's per-item rules (2 per KB of every item in a transaction, bench/write-units.ts) plus the indexes' as DynamoDB Local reports them; in brackets DynamoDB Local's own count, which bills a transaction by its total size and so undercounts. Lambda durations are the local handlers' medians (HTTP round trip included), billed per ms at 512 MB; the outbox publisher's is an estimate (${PUBLISHER_MS_ESTIMATE} ms: one PutEvents round trip), one invocation per publish call counted here (one at a time: busier streams batch up to 100 entries per invocation). Log bytes are what the handlers logged plus an estimate of 1.3 KB per invocation for the platform lines and the EMF metrics document. Reading the table's stream costs nothing when Lambda reads it.`,
     '',
+    budgetLine(r.cost),
+    '',
     '### An order never paid (expiry loop)',
     '',
     'Created, reminded, its payment expired and the order cancelled with its stock released, by sweeper runs: per order, besides its create (API request, create-order invocation and its write units as above).',
@@ -554,6 +558,14 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
     '',
   ];
   return lines.join('\n');
+}
+
+/** What a budget of BUDGET_USD per 1M payments leaves for DynamoDB writes once everything else in the loop is paid. */
+function budgetLine(cost: ReturnType<typeof costPerMillion>): string {
+  const writes = cost.items.find((item) => item.item === 'DynamoDB write units')!.usdPerMillion;
+  const rest = cost.totalUsdPerMillion - writes;
+  const units = Math.max(0, (BUDGET_USD - rest) / PRICES.dynamoWriteUnitPerMillion);
+  return `Against a budget of $${BUDGET_USD}: everything but the DynamoDB writes costs $${rest.toFixed(2)}, which leaves ${units.toFixed(1)} write units for the whole loop. A transaction bills 2 per KB of every item it writes, so the create alone (order, payment, stock and idempotency record in one transaction, the floor above) takes 8.`;
 }
 
 async function main() {
