@@ -16,10 +16,10 @@ import {
   type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { AlreadyExistsError, NotFoundError, OutOfStockError, StaleStateError, TooManyPendingOrdersError } from '../domain/errors';
 import { type BusinessDate, businessDateOf } from '../domain/bill';
@@ -125,6 +125,9 @@ function paymentItem(payment: Payment): Record<string, unknown> {
  */
 export const OUTBOX_RETENTION_DAYS = 7;
 
+/** Whole-item puts conditional on the version read (each transition bumps it). */
+const REPLACEMENTS: ReadonlySet<Write['kind']> = new Set(['updateOrder', 'updatePayment', 'updateRefund']);
+
 /** The items a commit rewrites whole, so an attribute left on them cannot outlive the next write. */
 const OUTBOX_CARRIERS: ReadonlySet<Write['kind']> = new Set(['createOrder', 'createPayment', 'updateOrder', 'updatePayment', 'createRefund', 'updateRefund']);
 
@@ -186,6 +189,9 @@ function fromDifferenceItem(item: Record<string, unknown>): ReconciliationDiffer
 
 const productItem = (product: Product) => ({ ...key.product(product.sku), kind: 'product', catalog: 'PRODUCT', ...product });
 
+/** A fresh object each time: the document client adds options of its own to the one it is given. */
+const marshallOptions = () => ({ removeUndefinedValues: true });
+
 const ONCE_ONLY: ReadonlySet<Write['kind']> = new Set(['recordIdempotency', 'recordNotification']);
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -222,14 +228,14 @@ export class DynamoRepository implements Repository {
 
   constructor(options: DynamoRepositoryOptions) {
     this.table = options.tableName;
-    this.doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
+    this.doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: marshallOptions() });
     this.conflictRetries = options.conflictRetries ?? 5;
   }
 
   async commit(writes: readonly Write[]): Promise<void> {
     if (writes.length === 0) return;
     const [prepared, kinds] = this.prepareAll(writes);
-    if (prepared.length === 1 && !prepared[0]!.item.ConditionCheck) return this.writeOne(prepared[0]!);
+    if (prepared.length === 1 && REPLACEMENTS.has(kinds[0]!)) return this.replaceOne(prepared[0]!);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.doc.send(new TransactWriteCommand({ TransactItems: prepared.map((write) => write.item) }));
@@ -272,14 +278,24 @@ export class DynamoRepository implements Repository {
     ];
   }
 
-  /** A commit of one item needs no transaction: a conditional write of its own, half the write units. */
-  private async writeOne({ item, onConditionFailed }: PreparedWrite): Promise<void> {
+  /**
+   * A commit of one versioned replacement needs no transaction: a conditional put of its own, half
+   * the write units. The SDK may send it twice (a first attempt committed, its answer lost): the
+   * second then finds the item exactly as it would write it, which only this write can have left
+   * (its version is the one read plus one), so that is success, as a transaction's
+   * ClientRequestToken would answer. Creates and updates alone stay transactions for that token.
+   */
+  private async replaceOne({ item, onConditionFailed }: PreparedWrite): Promise<void> {
+    const put = item.Put!;
+    // As DynamoDB stores it, taken before sending: the document client marshals its input in place.
+    const written = unmarshall(marshall(put.Item, marshallOptions()));
     try {
-      if (item.Put) await this.doc.send(new PutCommand(item.Put));
-      else await this.doc.send(new UpdateCommand(item.Update!));
+      await this.doc.send(new PutCommand(put));
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw onConditionFailed(error.Item ? unmarshall(error.Item) : undefined);
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = error.Item ? unmarshall(error.Item) : undefined;
+      if (current && isDeepStrictEqual(current, written)) return;
+      throw onConditionFailed(current);
     }
   }
 

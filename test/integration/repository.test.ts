@@ -210,6 +210,29 @@ describe('payment transitions', () => {
     expect(stored.logs.filter((entry) => entry.from === 'processing')).toHaveLength(1);
   });
 
+  it('a transition committed on its own, whose answer the network lost, is answered as committed when the SDK retries it', async () => {
+    const { payment } = await placePurchase('ord-1');
+    let lost = 0;
+    // After DynamoDB applied the first attempt, the connection drops: the SDK's retry sends it again.
+    env.client.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        if (lost++ === 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', $metadata: {} });
+        return result;
+      },
+      { step: 'deserialize', name: 'lostAnswer' },
+    );
+
+    const started = transitionWrite(payment, 'processing', env.clock.now());
+    await env.repo.commit([started]);
+
+    expect(lost).toBe(2); // the second attempt reached DynamoDB and failed its condition on our own write
+    expect(await env.repo.getPayment(payment.paymentId)).toEqual(started.after);
+    // Another writer's change is still a conflict.
+    env.client.middlewareStack.remove('lostAnswer');
+    expect(await rejectionOf(env.repo.commit([transitionWrite(payment, 'cancelled', env.clock.now())]))).toBeInstanceOf(StaleStateError);
+  });
+
   it('a terminal transition takes the payment out of the due index', async () => {
     const { payment } = await placePurchase('ord-1');
     const afterExpiry = new Date(Date.parse(payment.expiresAt) + MINUTE_MS);
@@ -396,7 +419,8 @@ describe('failed conditions surface as domain errors', () => {
       [{ kind: 'createOrder', order }, AlreadyExistsError],
       [{ kind: 'createPayment', payment }, AlreadyExistsError],
       [{ kind: 'putProduct', product: TEA }, AlreadyExistsError],
-      [{ kind: 'updateOrder', before: staleOrder, after: order }, StaleStateError],
+      // Decided from the stale copy: not the item as stored (that would be this very write, committed).
+      [{ kind: 'updateOrder', before: staleOrder, after: { ...order, updatedAt: '2030-01-01T00:00:00.000Z' } }, StaleStateError],
       [{ kind: 'updateOrder', before: stranger.order, after: stranger.order }, NotFoundError],
       [transitionWrite(stalePayment, 'cancelled', env.clock.now()), StaleStateError],
       [transitionWrite(stranger.payment, 'cancelled', env.clock.now()), NotFoundError],
