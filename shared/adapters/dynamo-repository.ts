@@ -17,9 +17,8 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { createHash } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { AlreadyExistsError, NotFoundError, OutOfStockError, StaleStateError, TooManyPendingOrdersError } from '../domain/errors';
 import { type BusinessDate, businessDateOf } from '../domain/bill';
@@ -86,6 +85,9 @@ function ledgerPlace(kind: 'PAYMENT' | 'REFUND', provider: string, id: string, a
   return { ledgerDay: ledgerDay(kind, provider, businessDateOf(new Date(at)), shard), ledgerAt: at };
 }
 
+/** Which put left an item that a lone put replaced (DynamoRepository.replaceOne). */
+const WRITE_TOKEN = 'writeToken';
+
 const STORAGE_ATTRIBUTES = [
   'pk',
   'sk',
@@ -97,6 +99,7 @@ const STORAGE_ATTRIBUTES = [
   TABLE.ledgerIndex.sortKey,
   TABLE.ttlAttribute,
   OUTBOX_ATTRIBUTE,
+  WRITE_TOKEN,
 ];
 
 function stripStorage<T>(item: Record<string, unknown>): T {
@@ -189,9 +192,6 @@ function fromDifferenceItem(item: Record<string, unknown>): ReconciliationDiffer
 
 const productItem = (product: Product) => ({ ...key.product(product.sku), kind: 'product', catalog: 'PRODUCT', ...product });
 
-/** A fresh object each time: the document client adds options of its own to the one it is given. */
-const marshallOptions = () => ({ removeUndefinedValues: true });
-
 const ONCE_ONLY: ReadonlySet<Write['kind']> = new Set(['recordIdempotency', 'recordNotification']);
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -228,7 +228,7 @@ export class DynamoRepository implements Repository {
 
   constructor(options: DynamoRepositoryOptions) {
     this.table = options.tableName;
-    this.doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: marshallOptions() });
+    this.doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
     this.conflictRetries = options.conflictRetries ?? 5;
   }
 
@@ -281,20 +281,18 @@ export class DynamoRepository implements Repository {
   /**
    * A commit of one versioned replacement needs no transaction: a conditional put of its own, half
    * the write units. The SDK may send it twice (a first attempt committed, its answer lost): the
-   * second then finds the item exactly as it would write it, which only this write can have left
-   * (its version is the one read plus one), so that is success, as a transaction's
-   * ClientRequestToken would answer. Creates and updates alone stay transactions for that token.
+   * retry then finds the item with this write's own token, which is success, as a transaction's
+   * ClientRequestToken would answer; another writer's identical decision is still a conflict.
+   * Creates and updates that are alone stay transactions for that token.
    */
   private async replaceOne({ item, onConditionFailed }: PreparedWrite): Promise<void> {
-    const put = item.Put!;
-    // As DynamoDB stores it, taken before sending: the document client marshals its input in place.
-    const written = unmarshall(marshall(put.Item, marshallOptions()));
+    const writeToken = randomBytes(12).toString('base64url');
     try {
-      await this.doc.send(new PutCommand(put));
+      await this.doc.send(new PutCommand({ ...item.Put!, Item: { ...item.Put!.Item, [WRITE_TOKEN]: writeToken } }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const current = error.Item ? unmarshall(error.Item) : undefined;
-      if (current && isDeepStrictEqual(current, written)) return;
+      if (current?.[WRITE_TOKEN] === writeToken) return;
       throw onConditionFailed(current);
     }
   }
