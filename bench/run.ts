@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { createTable, dynamoClient } from '../local/dynamodb-emulator';
 import { startOutboxPublisher } from '../local/outbox-stream';
 import { startRuntime, type Runtime } from '../local/runtime';
@@ -612,7 +613,9 @@ async function main() {
     };
     writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     const page = markdown(results);
-    writeFileSync(join(ROOT, 'docs', 'PERFORMANCE.md'), page);
+    // Formatted as the lint check wants it, so a bench run leaves `npm run lint` green.
+    const pagePath = join(ROOT, 'docs', 'PERFORMANCE.md');
+    writeFileSync(pagePath, await format(page, { ...(await resolveConfig(pagePath)), filepath: pagePath }));
     console.log(page);
   } finally {
     await runtime.stop().catch(() => undefined);
