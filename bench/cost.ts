@@ -33,6 +33,8 @@ export interface LoopUsage {
   writeUnits: number;
   /** As DynamoDB Local reports them, for comparison (it bills a transaction by its total size). */
   localWriteUnits: number;
+  /** `writeUnits` by step of the loop. */
+  writeUnitsByStep: Record<string, number>;
   sqsRequests: number;
   events: number;
   logBytes: number;

@@ -394,6 +394,14 @@ async function paymentLoopUsage(
   runtime.bus.onPublish((event) => {
     if (event.type === 'OrderPaid') paidOrders.add(String(event.detail.orderId));
   });
+  // Where the write units go: the meter read between the steps (its reads are not metered).
+  const byStep = { create: 0, start: 0, 'callback + worker': 0 };
+  let mark = capacity;
+  const stepDone = async (step: keyof typeof byStep) => {
+    const now = await meterReading(meter);
+    byStep[step] += now.awsWrite - mark.awsWrite;
+    mark = now;
+  };
   for (let i = 0; i < loops; i++) {
     const auth = { authorization: `Bearer ${tokens[i % tokens.length]}`, 'content-type': 'application/json' };
     let t = performance.now();
@@ -404,16 +412,19 @@ async function paymentLoopUsage(
     });
     const { payment } = (await created.json()) as { payment: { paymentId: string } };
     durations.create.push(performance.now() - t);
+    await stepDone('create');
     t = performance.now();
     const started = await fetch(`${runtime.baseUrl}/api/payments/${payment.paymentId}/start`, { method: 'POST', headers: auth });
     if (started.status !== 200) throw new Error(`start answered ${started.status}`);
     const stored = ((await started.json()) as { payment: Payment }).payment;
     durations.start.push(performance.now() - t);
+    await stepDone('start');
     const callback = bankCallback(simulator, stored);
     t = performance.now();
     await fetch(`${runtime.baseUrl}/api/payments/callback/bank`, { method: 'POST', headers: callback.headers, body: callback.body });
     durations.callback.push(performance.now() - t);
     while (!paidOrders.has(stored.orderId)) await new Promise((resolve) => setTimeout(resolve, 5));
+    await stepDone('callback + worker');
   }
   await runtime.eventsPublished();
   const workerMs = runtime.metrics.values(Metric.WorkerLatency).slice(-loops);
@@ -430,6 +441,7 @@ async function paymentLoopUsage(
       { fn: 'outbox-publisher', ms: PUBLISHER_MS_ESTIMATE, perPayment: publisherCalls / loops },
     ],
     ...(await unitsSince(meter, capacity, loops)),
+    writeUnitsByStep: Object.fromEntries(Object.entries(byStep).map(([step, units]) => [step, units / loops])),
     // SendMessage by the callback; the event source's receive and delete, at one message per batch at worst.
     sqsRequests: 3,
     // The stream's GetRecords by the event source are free (DynamoDB Streams read by Lambda).
@@ -495,6 +507,7 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
     callbacks: { p50Ms: number; p99Ms: number; eventP50Ms: number; eventP99Ms: number; sustainedPerSecond: number };
     verification: Array<{ provider: string; oursPerSecond: number; rawCryptoPerSecond: number; oursOverRaw: number }>;
     bundles: Array<{ fn: string; bytes: number; initMs: number }>;
+    usage: LoopUsage;
     cost: ReturnType<typeof costPerMillion>;
     expiryCost: ReturnType<typeof expiryCostPerMillion>;
   };
@@ -543,6 +556,10 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
     `| **total** | | **${r.cost.totalUsdPerMillion.toFixed(2)}** |`,
     '',
     `Biggest item: ${r.cost.biggest}. DynamoDB write units: the table's by AWS's per-item rules (2 per KB of every item in a transaction, bench/write-units.ts) plus the indexes' as DynamoDB Local reports them; in brackets DynamoDB Local's own count, which bills a transaction by its total size and so undercounts. Lambda durations are the local handlers' medians (HTTP round trip included), billed per ms at 512 MB; the outbox publisher's is an estimate (${PUBLISHER_MS_ESTIMATE} ms: one PutEvents round trip), one invocation per publish call counted here (one at a time: busier streams batch up to 100 entries per invocation). Log bytes are what the handlers logged plus an estimate of 1.3 KB per invocation for the platform lines and the EMF metrics document. Reading the table's stream costs nothing when Lambda reads it.`,
+    '',
+    `Write units per step: ${Object.entries(r.usage.writeUnitsByStep)
+      .map(([step, units]) => `${step} ${units.toFixed(1)}`)
+      .join(', ')}.`,
     '',
     budgetLine(r.cost),
     '',
