@@ -18,12 +18,6 @@ export const PRICES = {
 
 /** Memory of every function (cdk/payments-function.ts). */
 const LAMBDA_GB = 512 / 1024;
-/**
- * Per invocation, in Lambda but not in the local runtime: the platform's START/END/REPORT lines
- * and one EMF metrics document (Powertools flushes once per invocation). An estimate.
- */
-const PLATFORM_LOG_BYTES_PER_INVOCATION = 300 + 1_000;
-
 export interface LoopUsage {
   apiRequests: number;
   /** The functions invoked per payment (once, unless `perPayment` says), each with its median duration measured locally. */
@@ -37,6 +31,7 @@ export interface LoopUsage {
   writeUnitsByStep: Record<string, number>;
   sqsRequests: number;
   events: number;
+  /** What the loop's invocations print in Lambda (bench/lambda-logs.ts). */
   logBytes: number;
 }
 
@@ -45,7 +40,7 @@ export function costPerMillion(usage: LoopUsage) {
   const million = 1_000_000;
   const invocations = usage.invocations.reduce((sum, { perPayment = 1 }) => sum + perPayment, 0);
   const gbSeconds = usage.invocations.reduce((sum, { ms, perPayment = 1 }) => sum + (perPayment * Math.ceil(ms)) / 1000, 0) * LAMBDA_GB;
-  const logBytes = usage.logBytes + invocations * PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const { logBytes } = usage;
   const items = [
     { item: 'API Gateway requests', usage: `${usage.apiRequests}`, usdPerMillion: usage.apiRequests * PRICES.apiRequestPerMillion },
     { item: 'Lambda requests', usage: invocations.toFixed(1), usdPerMillion: invocations * PRICES.lambdaRequestPerMillion },

@@ -41,6 +41,7 @@ import type { PaymentProvider, RawCallback } from '../shared/providers/types';
 import { createWechatProvider } from '../shared/providers/wechat';
 import { measureBundles } from './bundles';
 import { PRICES, costPerMillion, expiryCostPerMillion, type LoopUsage } from './cost';
+import { invocationLogs } from './lambda-logs';
 import { AwsWriteUnits } from './write-units';
 
 /**
@@ -394,19 +395,13 @@ async function unitsSince(meter: CapacityMeter, before: Awaited<ReturnType<typeo
  * What one completed payment (create → start → callback → paid) uses, counted on this run's
  * clients: DynamoDB capacity units, events, log bytes and handler durations.
  */
-async function paymentLoopUsage(
-  runtime: Runtime,
-  simulator: ProviderSimulator,
-  tokens: string[],
-  logBytes: () => number,
-  meter: CapacityMeter,
-): Promise<LoopUsage> {
+async function paymentLoopUsage(runtime: Runtime, simulator: ProviderSimulator, tokens: string[], meter: CapacityMeter): Promise<LoopUsage> {
   const capacity = await meterReading(meter);
   const loops = 40;
   await runtime.eventsPublished(); // the earlier phases' events are not this loop's
   const eventsBefore = runtime.bus.published.length;
   const publishCallsBefore = runtime.metrics.values(Metric.EventsPublished).length;
-  const logsBefore = logBytes();
+  const logs = invocationLogs(runtime.deps);
   const durations = { create: [] as number[], start: [] as number[], callback: [] as number[] };
   const paidOrders = new Set<string>();
   runtime.bus.onPublish((event) => {
@@ -430,18 +425,22 @@ async function paymentLoopUsage(
     });
     const { payment } = (await created.json()) as { payment: { paymentId: string } };
     durations.create.push(performance.now() - t);
+    logs.invoked('create-order');
     await stepDone('create');
     t = performance.now();
     const started = await fetch(`${runtime.baseUrl}/api/payments/${payment.paymentId}/start`, { method: 'POST', headers: auth });
     if (started.status !== 200) throw new Error(`start answered ${started.status}`);
     const stored = ((await started.json()) as { payment: Payment }).payment;
     durations.start.push(performance.now() - t);
+    logs.invoked('start-payment');
     await stepDone('start');
     const callback = bankCallback(simulator, stored);
     t = performance.now();
     await fetch(`${runtime.baseUrl}/api/payments/callback/bank`, { method: 'POST', headers: callback.headers, body: callback.body });
     durations.callback.push(performance.now() - t);
+    logs.invoked('payment-callback');
     while (!paidOrders.has(stored.orderId)) await new Promise((resolve) => setTimeout(resolve, 5));
+    logs.invoked('payment-worker');
     await stepDone('callback + worker');
   }
   await runtime.eventsPublished();
@@ -464,7 +463,7 @@ async function paymentLoopUsage(
     sqsRequests: 3,
     // The stream's GetRecords by the event source are free (DynamoDB Streams read by Lambda).
     events: (runtime.bus.published.length - eventsBefore) / loops,
-    logBytes: (logBytes() - logsBefore) / loops,
+    logBytes: logs.bytes() / loops,
   };
 }
 
@@ -472,7 +471,7 @@ async function paymentLoopUsage(
  * An order never paid: created, reminded, its payment expired, then the order cancelled and its
  * stock released, each by a sweeper run (a clock moved by hand). Per order, sweeper runs shared by 40.
  */
-async function expiryLoopUsage(runtime: Runtime, meter: CapacityMeter, logBytes: () => number) {
+async function expiryLoopUsage(runtime: Runtime, meter: CapacityMeter) {
   let now = Date.now();
   // A table of its own: the throughput runs left thousands of unpaid orders in the runtime's.
   await createTable(runtime.dynamo.client, 'expiry-loop');
@@ -489,23 +488,25 @@ async function expiryLoopUsage(runtime: Runtime, meter: CapacityMeter, logBytes:
   for (let i = 0; i < orders; i++)
     await createOrders(deps, { customerId: `exp-${randomUUID()}`, orders: [{ items: [{ sku: SKU, quantity: 1 }] }], method: 'bank' });
   await publisher.idle(); // the creations' events are not the expiry's
-  const before = { ...(await meterReading(meter)), events: runtime.bus.published.length, logs: logBytes() };
+  const before = { ...(await meterReading(meter)), events: runtime.bus.published.length };
+  const logs = invocationLogs(deps);
   const sweeps: number[] = [];
   const sweepAt = async (minutes: number) => {
     now += minutes * 60_000;
     const started = performance.now();
     await sweep(deps);
     sweeps.push(performance.now() - started);
+    await publisher.idle();
+    logs.invoked('sweeper');
   };
   await sweepAt(deps.timing.ttlMinutes - deps.timing.reminderMinutes + 1); // reminders
   await sweepAt(deps.timing.reminderMinutes + 5); // expiry, past the grace
   await sweepAt(deps.orders.unpaidCancelMinutes + 1); // unpaid orders cancelled, stock back
-  await publisher.idle();
   await publisher.stop();
   return {
     ...(await unitsSince(meter, before, orders)),
     events: (runtime.bus.published.length - before.events) / orders,
-    logBytes: (logBytes() - before.logs) / orders,
+    logBytes: logs.bytes() / orders,
     sweeperRunMs: sweeps,
   };
 }
@@ -576,7 +577,7 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
     ...r.cost.items.map((item) => `| ${item.item} | ${item.usage} | ${item.usdPerMillion.toFixed(2)} |`),
     `| **total** | | **${r.cost.totalUsdPerMillion.toFixed(2)}** |`,
     '',
-    `Biggest item: ${r.cost.biggest}. DynamoDB write units: the table's by AWS's per-item rules (2 per KB of every item in a transaction, bench/write-units.ts) plus the indexes' as DynamoDB Local reports them; in brackets DynamoDB Local's own count, which bills a transaction by its total size and so undercounts. Lambda durations are the local handlers' medians (HTTP round trip included), billed per ms at 512 MB; the outbox publisher's is an estimate (${PUBLISHER_MS_ESTIMATE} ms: one PutEvents round trip), one invocation per publish call counted here (one at a time: busier streams batch up to 100 entries per invocation). Log bytes are what the handlers logged plus an estimate of 1.3 KB per invocation for the platform lines and the EMF metrics document. Reading the table's stream costs nothing when Lambda reads it.`,
+    `Biggest item: ${r.cost.biggest}. DynamoDB write units: the table's by AWS's per-item rules (2 per KB of every item in a transaction, bench/write-units.ts) plus the indexes' as DynamoDB Local reports them; in brackets DynamoDB Local's own count, which bills a transaction by its total size and so undercounts. Lambda durations are the local handlers' medians (HTTP round trip included), billed per ms at 512 MB; the outbox publisher's is an estimate (${PUBLISHER_MS_ESTIMATE} ms: one PutEvents round trip), one invocation per publish call counted here (one at a time: busier streams batch up to 100 entries per invocation). Log bytes are what each invocation prints in Lambda: the lines it logged and the metrics it recorded here, replayed through Powertools Logger (with the invocation's context) and Powertools Metrics (EMF, one flush per invocation, plus one document per metric with dimensions), and 400 bytes of Lambda's own START, END, REPORT and X-Ray lines (bench/lambda-logs.ts). Reading the table's stream costs nothing when Lambda reads it.`,
     '',
     `Write units per step: ${Object.entries(r.usage.writeUnitsByStep)
       .map(([step, units]) => `${step} ${units.toFixed(1)}`)
@@ -616,12 +617,11 @@ async function main() {
     at: new Date().toISOString(),
   };
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-'));
-  let logBytes = 0;
   const runtime = await startRuntime({
     port: await freePort(),
     dataDir,
     fresh: true,
-    log: (line) => (logBytes += Buffer.byteLength(line) + 1),
+    log: () => undefined,
     env: { ...process.env, MAX_PENDING_ORDERS_PER_CUSTOMER: '10000', SWEEP_INTERVAL_SECONDS: '86400', LOCAL_VISIBILITY_TIMEOUT_SECONDS: '30' },
   });
   try {
@@ -634,8 +634,8 @@ async function main() {
     const callbacks = await callbackToPaid(runtime, simulator);
     console.error('cost loop…');
     const meter = capacityMeter(runtime);
-    const usage = await paymentLoopUsage(runtime, simulator, tokens, () => logBytes, meter);
-    const expiry = await expiryLoopUsage(runtime, meter, () => logBytes);
+    const usage = await paymentLoopUsage(runtime, simulator, tokens, meter);
+    const expiry = await expiryLoopUsage(runtime, meter);
     await runtime.stop();
     console.error('verification, bundles…');
     const results = {

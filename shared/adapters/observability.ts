@@ -40,7 +40,7 @@ const UNITS: Record<Unit, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
  * recorded without dimensions (the headline figure the dashboard and alarms use) and, when it has
  * dimensions such as provider or reason, once more with them for the breakdowns.
  */
-function emfMetrics(metrics: PowertoolsMetrics): Metrics {
+export function emfMetrics(metrics: PowertoolsMetrics): Metrics {
   const record = (name: MetricName, value: number, unit: Unit, dimensions?: Record<string, string>) => {
     metrics.addMetric(name, UNITS[unit], value);
     if (dimensions && Object.keys(dimensions).length > 0) {
