@@ -5,7 +5,7 @@ import { SERVICE_NAME } from '../cdk/payments-function';
 import { emfMetrics } from '../shared/adapters/observability';
 import type { Logger } from '../shared/core/deps';
 import { Metric, METRICS_NAMESPACE, type Metrics } from '../shared/core/metric-names';
-import type { MetricSample } from '../shared/adapters/recorded-metrics';
+import { type MetricSample, RecordedMetrics } from '../shared/adapters/recorded-metrics';
 
 /**
  * What an invocation writes to CloudWatch Logs in Lambda, for the bench's cost figures: the log
@@ -31,7 +31,7 @@ interface LogCall {
  */
 export function invocationLogs(deps: { logger: Logger; metrics: Metrics }) {
   let calls: LogCall[] = [];
-  let samples: MetricSample[] = [];
+  const recorded = new RecordedMetrics();
   const [logger, metrics] = [deps.logger, deps.metrics];
   const log = (level: keyof Logger) => (message: string, fields?: Record<string, unknown>) => {
     calls.push({ level, message, fields });
@@ -39,18 +39,13 @@ export function invocationLogs(deps: { logger: Logger; metrics: Metrics }) {
   };
   deps.logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   deps.metrics = {
-    count: (name, value = 1, dimensions = {}) => {
-      samples.push({ name, value, unit: 'Count', dimensions, at: Date.now() });
-      metrics.count(name, value, dimensions);
-    },
-    observe: (name, value, unit, dimensions = {}) => {
-      samples.push({ name, value, unit, dimensions, at: Date.now() });
-      metrics.observe(name, value, unit, dimensions);
-    },
+    count: (...sample) => [recorded, metrics].forEach((to) => to.count(...sample)),
+    observe: (...sample) => [recorded, metrics].forEach((to) => to.observe(...sample)),
   };
   let bytes = 0;
   return {
     invoked(fn: string) {
+      const samples = recorded.samples.splice(0);
       const published = samples.filter((sample) => sample.name === Metric.EventsPublished);
       bytes += lambdaLogBytes(
         fn,
@@ -58,7 +53,7 @@ export function invocationLogs(deps: { logger: Logger; metrics: Metrics }) {
         samples.filter((sample) => !published.includes(sample)),
       );
       for (const sample of published) bytes += lambdaLogBytes('outbox-publisher', [], [sample]);
-      [calls, samples] = [[], []];
+      calls = [];
     },
     bytes: () => bytes,
   };

@@ -14,15 +14,15 @@ import { lambdaHandler, type Wiring } from '../../shared/http/handler';
 export const makeHandler = (wiring: Wiring) =>
   lambdaHandler(wiring, async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const deps = await wiring.deps();
-    const inserted = event.Records.flatMap((record) => {
+    const committed = event.Records.flatMap((record) => {
       const entry = committedOutboxEntry(record);
       return entry ? [{ entry, sequenceNumber: record.dynamodb!.SequenceNumber! }] : [];
     });
     const { firstToRetry } = await publishOutboxEntries(
       deps,
-      inserted.map(({ entry }) => entry),
+      committed.map(({ entry }) => entry),
     );
-    return { batchItemFailures: firstToRetry === undefined ? [] : [{ itemIdentifier: inserted[firstToRetry]!.sequenceNumber }] };
+    return { batchItemFailures: firstToRetry === undefined ? [] : [{ itemIdentifier: committed[firstToRetry]!.sequenceNumber }] };
   });
 
 export const handler = makeHandler(awsWiring('outbox-publisher', { table: dynamoTable, events: eventBus }));

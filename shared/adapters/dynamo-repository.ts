@@ -134,9 +134,6 @@ const REPLACEMENTS: ReadonlySet<Write['kind']> = new Set(['updateOrder', 'update
 /** The items a commit rewrites whole, so an attribute left on them cannot outlive the next write. */
 const OUTBOX_CARRIERS: ReadonlySet<Write['kind']> = new Set(['createOrder', 'createPayment', 'updateOrder', 'updatePayment', 'createRefund', 'updateRefund']);
 
-/** An update of a carrier takes off an entry an earlier write left, so the stream never brings it again. */
-const REMOVE_OUTBOX = `REMOVE ${OUTBOX_ATTRIBUTE}`;
-
 /** An outbox entry with no item to ride on: an item of its own, in no index. */
 function outboxItem(entry: OutboxEntry): Record<string, unknown> {
   return {
@@ -149,13 +146,12 @@ function outboxItem(entry: OutboxEntry): Record<string, unknown> {
 
 /**
  * The outbox entry a stream record's write committed (NEW_IMAGE), or undefined for any other
- * record. Only a write that carries an entry has the attribute: every write of a carrier replaces
- * the item whole (or, an update, removes it), so an entry is never seen twice.
+ * record (a removal has no new image). Only a write that carries an entry has the attribute: every
+ * write of a carrier replaces the item whole (or, an update, removes it), so an entry is never seen twice.
  */
-export function committedOutboxEntry(record: { eventName?: string; dynamodb?: { NewImage?: Record<string, unknown> } }): OutboxEntry | undefined {
+export function committedOutboxEntry(record: { dynamodb?: { NewImage?: Record<string, unknown> } }): OutboxEntry | undefined {
   const carried = (record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined)?.[OUTBOX_ATTRIBUTE];
-  if (record.eventName === 'REMOVE' || !carried?.M) return undefined;
-  return unmarshall(carried.M) as OutboxEntry;
+  return carried?.M ? (unmarshall(carried.M) as OutboxEntry) : undefined;
 }
 
 function orderItem(order: Order): Record<string, unknown> {
@@ -265,9 +261,16 @@ export class DynamoRepository implements Repository {
     const rest = entry ? writes.filter((write) => write.kind !== 'addToOutbox') : writes;
     const prepared = rest.map((write) => this.prepare(write));
     const kinds = rest.map((write) => write.kind);
+    // An update keeps the attributes it does not name: it takes off an entry an earlier write left
+    // on the item, so the stream never brings that entry again. (No update here has a REMOVE clause of its own.)
+    for (const { item } of prepared) if (item.Update) item.Update.UpdateExpression += ` REMOVE ${OUTBOX_ATTRIBUTE}`;
     if (!entry) return [prepared, kinds];
-    const carriers = prepared.filter((write, index) => OUTBOX_CARRIERS.has(kinds[index]!) && write.item.Put);
-    const carrier = carriers.sort((a, b) => JSON.stringify(a.item.Put!.Item).length - JSON.stringify(b.item.Put!.Item).length)[0];
+    let carrier: PreparedWrite | undefined;
+    let carrierSize = Infinity;
+    prepared.forEach((write, index) => {
+      const size = OUTBOX_CARRIERS.has(kinds[index]!) && write.item.Put ? JSON.stringify(write.item.Put.Item).length : Infinity;
+      if (size < carrierSize) [carrier, carrierSize] = [write, size];
+    });
     if (carrier) {
       carrier.item.Put!.Item = { ...carrier.item.Put!.Item, [OUTBOX_ATTRIBUTE]: entry };
       return [prepared, kinds];
@@ -417,7 +420,8 @@ export class DynamoRepository implements Repository {
             Update: {
               TableName,
               Key: key.payment(write.paymentId),
-              UpdateExpression: `SET refundReserved = if_not_exists(refundReserved, :zero) + :amount, refundIds = list_append(if_not_exists(refundIds, :none), :ids), version = version + :one, updatedAt = :now ${REMOVE_OUTBOX}`,
+              UpdateExpression:
+                'SET refundReserved = if_not_exists(refundReserved, :zero) + :amount, refundIds = list_append(if_not_exists(refundIds, :none), :ids), version = version + :one, updatedAt = :now',
               ConditionExpression:
                 '#status = :succeeded AND amount = :paymentAmount AND (attribute_not_exists(refundReserved) OR refundReserved <= :room) AND (attribute_not_exists(refundIds) OR size(refundIds) < :limit)',
               ExpressionAttributeNames: { '#status': 'status' },
@@ -447,7 +451,7 @@ export class DynamoRepository implements Repository {
             Update: {
               TableName,
               Key: key.payment(write.paymentId),
-              UpdateExpression: `SET refundCallAt = :now, version = version + :one ${REMOVE_OUTBOX}`,
+              UpdateExpression: 'SET refundCallAt = :now, version = version + :one',
               ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(refundCallAt) OR refundCallAt <= :cutoff)',
               ExpressionAttributeValues: { ':now': write.now, ':cutoff': cutoff, ':one': 1 },
               ...returnOld,

@@ -61,7 +61,8 @@ export async function publishOutboxEntries(deps: Deps, entries: readonly OutboxE
   }
   const published = events.length - failed.length;
   if (published > 0) deps.metrics.count(Metric.EventsPublished, published);
-  const entryOf = (event: DomainEvent) => entries.findIndex((entry) => entry.events.includes(event));
+  const entryIndex = new Map(entries.flatMap((entry, index) => entry.events.map((event) => [event, index] as const)));
+  const entryOf = (event: DomainEvent) => entryIndex.get(event)!;
 
   const parkBefore = deps.clock.now().getTime() - OUTBOX_PARK_AFTER_HOURS * 3_600_000;
   const overdue = (event: DomainEvent) => Date.parse(entries[entryOf(event)]!.createdAt) < parkBefore;
