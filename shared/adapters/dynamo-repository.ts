@@ -41,6 +41,7 @@ import {
   RefundCallSpacedError,
   RefundReservationRefusedError,
   type Repository,
+  type StoredResponse,
   type Write,
 } from '../core/ports';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
@@ -187,6 +188,25 @@ function fromDifferenceItem(item: Record<string, unknown>): ReconciliationDiffer
 }
 
 const productItem = (product: Product) => ({ ...key.product(product.sku), kind: 'product', catalog: 'PRODUCT', ...product });
+
+/**
+ * The stored response is kept as its JSON text in one string attribute: it is only ever replayed
+ * whole, and the same response as nested maps made the create's transaction markedly slower to
+ * write (docs/PERFORMANCE.md#create-order-over-http-against-the-floor).
+ */
+const idempotencyItem = (record: IdempotencyRecord) => ({
+  ...key.idempotency(record.customerId, record.key),
+  kind: 'idempotency',
+  ...record,
+  response: JSON.stringify(record.response),
+  expiresAtEpoch: epochSeconds(record.expiresAt),
+});
+
+/** A record as stored; one written by an earlier version (kept a day) holds its response as a map. */
+function idempotencyRecordOf(item: Record<string, unknown>): IdempotencyRecord {
+  const record = stripStorage<Omit<IdempotencyRecord, 'response'> & { response: string | StoredResponse }>(item);
+  return { ...record, response: typeof record.response === 'string' ? (JSON.parse(record.response) as StoredResponse) : record.response };
+}
 
 const ONCE_ONLY: ReadonlySet<Write['kind']> = new Set(['recordIdempotency', 'recordNotification']);
 
@@ -464,12 +484,10 @@ export class DynamoRepository implements Repository {
         return putIfAbsent(productItem(write.product), () => new AlreadyExistsError('product', write.product.sku));
       case 'recordIdempotency': {
         const { record } = write;
-        const item = { ...key.idempotency(record.customerId, record.key), kind: 'idempotency', ...record, expiresAtEpoch: epochSeconds(record.expiresAt) };
         // The winner's record comes back with the failure, so a replay answers without reading it.
         return {
-          item: { Put: { TableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
-          onConditionFailed: (current) =>
-            new IdempotencyRecordExistsError(record.customerId, record.key, current ? stripStorage<IdempotencyRecord>(current) : undefined),
+          item: { Put: { TableName, Item: idempotencyItem(record), ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
+          onConditionFailed: (current) => new IdempotencyRecordExistsError(record.customerId, record.key, current ? idempotencyRecordOf(current) : undefined),
         };
       }
       case 'recordNotification': {
@@ -620,8 +638,9 @@ export class DynamoRepository implements Repository {
     return this.findDue<Refund>('REFUND', dueBy, options, (refund) => refund.nextAttemptAt ?? '');
   }
 
-  getIdempotencyRecord(customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
-    return this.getItem<IdempotencyRecord>(key.idempotency(customerId, idempotencyKey));
+  async getIdempotencyRecord(customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
+    const item = await this.getItem<Record<string, unknown>>(key.idempotency(customerId, idempotencyKey));
+    return item && idempotencyRecordOf(item);
   }
 
   getNotificationRecord(provider: ProviderName, eventId: string): Promise<DedupeRecord | undefined> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBServiceException, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRepository, paymentShard } from '../../shared/adapters/dynamo-repository';
 import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
@@ -400,6 +401,21 @@ describe('once-only records', () => {
 
     expect(error).toBeInstanceOf(IdempotencyRecordExistsError);
     expect(error).toMatchObject({ customerId: 'cust-1', key: 'key-1' });
+  });
+
+  it('keeps the first response as its JSON text and replays it as it was, also from a record an earlier version stored as a map', async () => {
+    await env.repo.commit([{ kind: 'recordIdempotency', record: idempotency }]);
+
+    expect((await rawItem('IDEMP#cust-1#key-1'))?.response).toBe(JSON.stringify(idempotency.response));
+    expect(await env.repo.getIdempotencyRecord('cust-1', 'key-1')).toEqual(idempotency);
+    expect(await rejectionOf(env.repo.commit([{ kind: 'recordIdempotency', record: idempotency }]))).toMatchObject({ existing: idempotency });
+
+    const earlier = { ...idempotency, key: 'key-2' };
+    await env.client.send(
+      new PutItemCommand({ TableName: env.tableName, Item: marshall({ pk: 'IDEMP#cust-1#key-2', sk: 'IDEMP', kind: 'idempotency', ...earlier }) }),
+    );
+    expect(await env.repo.getIdempotencyRecord('cust-1', 'key-2')).toEqual(earlier);
+    expect(await rejectionOf(env.repo.commit([{ kind: 'recordIdempotency', record: earlier }]))).toMatchObject({ existing: earlier });
   });
 });
 
