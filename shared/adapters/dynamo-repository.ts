@@ -190,22 +190,24 @@ function fromDifferenceItem(item: Record<string, unknown>): ReconciliationDiffer
 const productItem = (product: Product) => ({ ...key.product(product.sku), kind: 'product', catalog: 'PRODUCT', ...product });
 
 /**
- * The stored response is kept as its JSON text in one string attribute: it is only ever replayed
- * whole, and the same response as nested maps made the create's transaction markedly slower to
- * write (docs/PERFORMANCE.md#create-order-over-http-against-the-floor).
+ * The stored response is kept gzipped in one binary attribute: it is only ever replayed whole,
+ * and as nested maps it made the create's transaction slower to write on DynamoDB Local, as JSON
+ * text it pushed the record past 1 KB, a write unit more (docs/PERFORMANCE.md#cost-per-1m-completed-payments).
  */
-const idempotencyItem = (record: IdempotencyRecord) => ({
+const idempotencyItem = ({ response, ...record }: IdempotencyRecord) => ({
   ...key.idempotency(record.customerId, record.key),
   kind: 'idempotency',
   ...record,
-  response: JSON.stringify(record.response),
+  responseGzip: gzipSync(JSON.stringify(response)),
   expiresAtEpoch: epochSeconds(record.expiresAt),
 });
 
 /** A record as stored; one written by an earlier version (kept a day) holds its response as a map. */
 function idempotencyRecordOf(item: Record<string, unknown>): IdempotencyRecord {
-  const record = stripStorage<Omit<IdempotencyRecord, 'response'> & { response: string | StoredResponse }>(item);
-  return { ...record, response: typeof record.response === 'string' ? (JSON.parse(record.response) as StoredResponse) : record.response };
+  const { responseGzip, response, ...record } = stripStorage<Omit<IdempotencyRecord, 'response'> & { responseGzip?: Uint8Array; response?: StoredResponse }>(
+    item,
+  );
+  return { ...record, response: responseGzip ? (JSON.parse(gunzipSync(responseGzip).toString('utf8')) as StoredResponse) : response! };
 }
 
 const ONCE_ONLY: ReadonlySet<Write['kind']> = new Set(['recordIdempotency', 'recordNotification']);
