@@ -190,9 +190,9 @@ function fromDifferenceItem(item: Record<string, unknown>): ReconciliationDiffer
 const productItem = (product: Product) => ({ ...key.product(product.sku), kind: 'product', catalog: 'PRODUCT', ...product });
 
 /**
- * The stored response is kept gzipped in one binary attribute: it is only ever replayed whole,
- * and as nested maps it made the create's transaction slower to write on DynamoDB Local, as JSON
- * text it pushed the record past 1 KB, a write unit more (docs/PERFORMANCE.md#cost-per-1m-completed-payments).
+ * The stored response is kept gzipped in one binary attribute: it is only ever replayed whole; as
+ * nested maps it slowed the create's transaction, as JSON text it cost a write unit more
+ * (docs/ARCHITECTURE.md#idempotency).
  */
 const idempotencyItem = ({ response, ...record }: IdempotencyRecord) => ({
   ...key.idempotency(record.customerId, record.key),
