@@ -45,12 +45,13 @@ type Operation = {
 
 /**
  * Counts the table's write units of each write request by AWS's rules. A Put carries its item;
- * an update, delete or condition check names only a key: those are sized when `settle` reads
- * them (their latest version, so a little over for an item that grew afterwards).
+ * an update, delete or condition check names only a key: that item is read as the write goes out
+ * (not awaited, so the measured handler takes no longer), as it then was or just after. Read at
+ * the end instead, a payment checked while it carried its pay URL would be sized without it.
  */
 export class AwsWriteUnits {
   units = 0;
-  private readonly keyed: Array<{ key: Record<string, AttributeValue>; factor: number; tableName: string }> = [];
+  private readonly keyed: Array<Promise<number>> = [];
 
   constructor(private readonly reader: DynamoDBClient) {}
 
@@ -73,15 +74,17 @@ export class AwsWriteUnits {
 
   private add(body: { Item?: Record<string, unknown>; Key?: Record<string, unknown>; TableName: string }, factor: number): void {
     if (body.Item) this.units += factor * kilobytes(itemBytes(asAttributes(body.Item)));
-    else if (body.Key) this.keyed.push({ key: asAttributes(body.Key), factor, tableName: body.TableName });
+    else if (body.Key)
+      this.keyed.push(
+        this.reader
+          .send(new GetItemCommand({ TableName: body.TableName, Key: asAttributes(body.Key), ConsistentRead: true }))
+          .then(({ Item }) => factor * kilobytes(Item ? itemBytes(Item) : 0)),
+      );
   }
 
-  /** Sizes the writes named by key (outside what is being measured), then answers the total. */
+  /** Adds the writes named by key once their items are read, then answers the total. */
   async settle(): Promise<number> {
-    for (const { key, factor, tableName } of this.keyed.splice(0)) {
-      const { Item } = await this.reader.send(new GetItemCommand({ TableName: tableName, Key: key }));
-      this.units += factor * kilobytes(Item ? itemBytes(Item) : 0);
-    }
+    for (const units of await Promise.all(this.keyed.splice(0))) this.units += units;
     return this.units;
   }
 }
