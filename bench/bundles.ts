@@ -80,18 +80,21 @@ export interface BundleFigure {
   initMs: number;
 }
 
-/** Size and module init time of every function's bundle (init: median of `runs` fresh processes each). */
+/**
+ * Size and module init time of every function's bundle: the median over `runs` pairs of a fresh
+ * process importing the bundle minus a bare one started just before it (a bare start varies by tens
+ * of ms over a run on this machine; measured once, its drift showed as init).
+ */
 export async function measureBundles(runs = 10): Promise<BundleFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bundles-'));
   try {
-    const bare = median(Array.from({ length: runs }, () => processMs(['-e', ''])));
     const figures: BundleFigure[] = [];
     for (const fn of FUNCTIONS) {
       const { code } = await bundle(fn);
       const file = join(dir, `${fn}.mjs`);
       writeFileSync(file, code);
-      const loaded = median(Array.from({ length: runs }, () => processMs([file])));
-      figures.push({ fn, bytes: code.length, initMs: Math.max(0, loaded - bare) });
+      const overBare = Array.from({ length: runs }, () => -processMs(['-e', '']) + processMs([file]));
+      figures.push({ fn, bytes: code.length, initMs: Math.max(0, median(overBare)) });
     }
     return figures;
   } finally {

@@ -635,7 +635,7 @@ function markdown(results: Record<string, unknown> & { machine: Record<string, u
     '',
     '## Bundles',
     '',
-    'Each function bundled with the CDK\'s esbuild options (ESM, minified, node22; bench/bundles.ts); init = median of fresh `node <bundle>` processes minus a bare `node -e ""`.',
+    'Each function bundled with the CDK\'s esbuild options (ESM, minified, node22; bench/bundles.ts); init = median over 10 pairs of a fresh `node <bundle>` process minus a bare `node -e ""` started just before it.',
     '',
     '| function | KB | init ms |',
     '| --- | ---: | ---: |',
