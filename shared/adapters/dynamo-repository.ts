@@ -202,11 +202,10 @@ const idempotencyItem = ({ response, ...record }: IdempotencyRecord) => ({
   expiresAtEpoch: epochSeconds(record.expiresAt),
 });
 
-/** A record as stored; one written by an earlier version (kept a day) holds its response as a map. */
-function idempotencyRecordOf(item: Record<string, unknown>): IdempotencyRecord {
-  const { responseGzip, response, ...record } = stripStorage<Omit<IdempotencyRecord, 'response'> & { responseGzip?: Uint8Array; response?: StoredResponse }>(
-    item,
-  );
+type StoredIdempotencyRecord = Omit<IdempotencyRecord, 'response'> & { responseGzip?: Uint8Array; response?: StoredResponse };
+
+/** A record as stored (its storage attributes stripped); one written by an earlier version (kept a day) holds its response as a map. */
+function idempotencyRecordOf({ responseGzip, response, ...record }: StoredIdempotencyRecord): IdempotencyRecord {
   return { ...record, response: responseGzip ? (JSON.parse(gunzipSync(responseGzip).toString('utf8')) as StoredResponse) : response! };
 }
 
@@ -489,7 +488,12 @@ export class DynamoRepository implements Repository {
         // The winner's record comes back with the failure, so a replay answers without reading it.
         return {
           item: { Put: { TableName, Item: idempotencyItem(record), ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
-          onConditionFailed: (current) => new IdempotencyRecordExistsError(record.customerId, record.key, current ? idempotencyRecordOf(current) : undefined),
+          onConditionFailed: (current) =>
+            new IdempotencyRecordExistsError(
+              record.customerId,
+              record.key,
+              current ? idempotencyRecordOf(stripStorage<StoredIdempotencyRecord>(current)) : undefined,
+            ),
         };
       }
       case 'recordNotification': {
@@ -641,8 +645,8 @@ export class DynamoRepository implements Repository {
   }
 
   async getIdempotencyRecord(customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
-    const item = await this.getItem<Record<string, unknown>>(key.idempotency(customerId, idempotencyKey));
-    return item && idempotencyRecordOf(item);
+    const stored = await this.getItem<StoredIdempotencyRecord>(key.idempotency(customerId, idempotencyKey));
+    return stored && idempotencyRecordOf(stored);
   }
 
   getNotificationRecord(provider: ProviderName, eventId: string): Promise<DedupeRecord | undefined> {
