@@ -103,7 +103,8 @@ describe('refunds the sandbox pays back (SANDBOX_REFUND_OUTCOME=succeed)', () =>
     const { amount } = await paidPayment('wechat'); // two cups, as each refunded order was
     // Three full refunds and three pairs of partial ones, all succeeded. The counts are metrics the
     // worker emits as it commits; the money is summed from RefundSucceeded events, which reach the bus
-    // through the table's stream a little later. So wait for both.
+    // through the table's stream a little later: wait for the stream, as the reconciliation e2e does.
+    await state.env!.runtime.eventsPublished();
     await expect
       .poll(refunds, { timeout: 5_000 })
       .toMatchObject({ requested: 9, succeeded: 9, failed: 0, abnormal: 0, external: 0, refundedFen: 3 * amount + 3 * 350 });
