@@ -123,23 +123,9 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
       carriedRefs,
     });
   };
-  let bill: ProviderBill;
-  try {
-    const fetched = await provider.fetchBill({ date, now: deps.clock.now() });
-    // Alipay says "no bill" both before publishing and for a day without trades: at the cut-off, a
-    // day our ledger has nothing for is the latter.
-    const noTradesAtCutoff = fetched.status === 'not_ready' && request.final && (await ledgerIsEmpty(deps, provider.name, date));
-    if (fetched.status === 'not_ready' && !noTradesAtCutoff) {
-      if (request.final) deps.metrics.count(Metric.ReconciliationBillMissing, 1, dimensions);
-      return unreconciled(request.final ? 'bill_missing' : 'bill_not_ready', `${provider.name}: ${fetched.providerStatus}`);
-    }
-    bill =
-      fetched.status === 'ready' ? fetched.bill : { provider: provider.name, date, rows: [], totals: { paymentCount: 0, paymentAmount: 0, refundAmount: 0 } };
-  } catch (error) {
-    deps.metrics.count(Metric.ReconciliationFailed, 1, dimensions);
-    deps.logger.error('bill could not be fetched or read', { ...dimensions, date, error: String(error) });
-    return unreconciled('failed', error instanceof Error ? error.message : String(error));
-  }
+  const fetched = await billOf(deps, provider, request);
+  if ('unreconciled' in fetched) return unreconciled(fetched.unreconciled, fetched.detail);
+  const { bill } = fetched;
 
   const comparison = compareBill({ ...(await ledgerFor(deps, bill, stored.accounted)), bill, carryMinutes: request.carryMinutes });
   for (const { key, date: itsDay } of comparison.accountedElsewhere) await markAccounted(deps, provider.name, itsDay, refOf(key));
@@ -172,6 +158,37 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
     ranAt,
     carriedRefs: comparison.carried.map(refOf),
   });
+}
+
+/**
+ * The day's bill, or why there is none to reconcile. The caller saves the unreconciled run outside
+ * this try: a failed save is not a failed fetch, and propagates.
+ */
+async function billOf(
+  deps: Deps,
+  provider: PaymentProvider,
+  request: ReconcileRequest,
+): Promise<{ bill: ProviderBill } | { unreconciled: ReconciliationStatus; detail: string }> {
+  const { date } = request;
+  const dimensions = { provider: provider.name };
+  try {
+    const fetched = await provider.fetchBill({ date, now: deps.clock.now() });
+    // Alipay says "no bill" both before publishing and for a day without trades: at the cut-off, a
+    // day our ledger has nothing for is the latter.
+    const noTradesAtCutoff = fetched.status === 'not_ready' && request.final && (await ledgerIsEmpty(deps, provider.name, date));
+    if (fetched.status === 'not_ready' && !noTradesAtCutoff) {
+      if (request.final) deps.metrics.count(Metric.ReconciliationBillMissing, 1, dimensions);
+      return { unreconciled: request.final ? 'bill_missing' : 'bill_not_ready', detail: `${provider.name}: ${fetched.providerStatus}` };
+    }
+    return {
+      bill:
+        fetched.status === 'ready' ? fetched.bill : { provider: provider.name, date, rows: [], totals: { paymentCount: 0, paymentAmount: 0, refundAmount: 0 } },
+    };
+  } catch (error) {
+    deps.metrics.count(Metric.ReconciliationFailed, 1, dimensions);
+    deps.logger.error('bill could not be fetched or read', { ...dimensions, date, error: String(error) });
+    return { unreconciled: 'failed', detail: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /** Ledger items to compare: the day's, those the previous day carried, and every one a bill row names. */

@@ -65,19 +65,23 @@ function answerAws(target: string, body: Record<string, unknown>): [number, unkn
 }
 
 async function startAwsStandIn(calls: AwsCall[]): Promise<{ server: Server; endpoint: string }> {
-  const server = createServer(async (request, response) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const call = {
-      target: String(request.headers['x-amz-target']),
-      authorization: String(request.headers.authorization),
-      sessionToken: String(request.headers['x-amz-security-token']),
-      body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
-    };
-    calls.push(call);
-    const [status, answer] = answerAws(call.target, call.body);
-    response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(answer));
-  });
+  const server = createServer(
+    (request, response) =>
+      // http ignores a listener's promise: a failure surfaces as an unhandled rejection, failing the run.
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of request) chunks.push(chunk as Buffer);
+        const call = {
+          target: String(request.headers['x-amz-target']),
+          authorization: String(request.headers.authorization),
+          sessionToken: String(request.headers['x-amz-security-token']),
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+        };
+        calls.push(call);
+        const [status, answer] = answerAws(call.target, call.body);
+        response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(answer));
+      })(),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }

@@ -63,20 +63,25 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', async () => {
-      const body = Buffer.concat(chunks);
-      const url = new URL(req.url ?? '/', baseUrl);
-      const headers = lowerCasedHeaders(req.headers);
-      const callbackTo = /^\/merchant\/callback\/(wechat|alipay|bank)$/.exec(url.pathname)?.[1] as ProviderName | undefined;
-      const reply = callbackTo
-        ? answerCallback(callbackTo, headers, body)
-        : ((await routed.handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: body.toString('utf8') })) ?? {
-            statusCode: 404,
-            headers: {},
-            body: 'not the sandbox',
-          });
-      res.writeHead(reply.statusCode, reply.headers).end(reply.body);
-    });
+    req.on(
+      'end',
+      () =>
+        // http ignores a listener's promise: a failure surfaces as an unhandled rejection, failing the run.
+        void (async () => {
+          const body = Buffer.concat(chunks);
+          const url = new URL(req.url ?? '/', baseUrl);
+          const headers = lowerCasedHeaders(req.headers);
+          const callbackTo = /^\/merchant\/callback\/(wechat|alipay|bank)$/.exec(url.pathname)?.[1] as ProviderName | undefined;
+          const reply = callbackTo
+            ? answerCallback(callbackTo, headers, body)
+            : ((await routed.handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: body.toString('utf8') })) ?? {
+                statusCode: 404,
+                headers: {},
+                body: 'not the sandbox',
+              });
+          res.writeHead(reply.statusCode, reply.headers).end(reply.body);
+        })(),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

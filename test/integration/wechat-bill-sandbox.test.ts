@@ -19,16 +19,20 @@ let sandbox: Sandbox;
 let wechat: PaymentProvider;
 
 beforeAll(async () => {
-  server = createServer(async (request, response) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const url = new URL(request.url ?? '/', 'http://sandbox.invalid');
-    const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]));
-    const body = Buffer.concat(chunks).toString('utf8');
-    const answer = await sandbox.handle({ method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body });
-    if (!answer) return void response.writeHead(404).end();
-    response.writeHead(answer.statusCode, answer.headers).end(answer.bytes ?? answer.body);
-  });
+  server = createServer(
+    (request, response) =>
+      // http ignores a listener's promise: a failure surfaces as an unhandled rejection, failing the run.
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of request) chunks.push(chunk as Buffer);
+        const url = new URL(request.url ?? '/', 'http://sandbox.invalid');
+        const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]));
+        const body = Buffer.concat(chunks).toString('utf8');
+        const answer = await sandbox.handle({ method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body });
+        if (!answer) return void response.writeHead(404).end();
+        response.writeHead(answer.statusCode, answer.headers).end(answer.bytes ?? answer.body);
+      })(),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const keys = generateWechatKeys(`${baseUrl}/sandbox/wechat`);

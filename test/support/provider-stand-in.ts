@@ -31,35 +31,39 @@ export async function startProviderStandIn(simulator: ProviderSimulator, store: 
   let script: StandInAnswer[] = ['simulator'];
   let requests = 0;
 
-  const server = createServer(async (request, response) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const answer = script.length > 1 ? script.shift()! : script[0]!;
-    requests++;
-    if (answer === 'hang') return;
-    if (answer === 'drop') return void request.socket.destroy();
-    if (answer === 'stall') {
-      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
-      return void response.write('{"code_url":');
-    }
-    const url = new URL(request.url ?? '/', 'http://stand-in');
-    const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]));
-    const sent =
-      answer === 'simulator'
-        ? await simulator.handle(
-            {
-              method: request.method ?? 'GET',
-              path: url.pathname.slice(basePath.length),
-              query: url.searchParams,
-              headers,
-              body: Buffer.concat(chunks).toString('utf8'),
-            },
-            store,
-            now(),
-          )
-        : answer;
-    response.writeHead(sent.statusCode, sent.headers).end(sent.body);
-  });
+  const server = createServer(
+    (request, response) =>
+      // http ignores a listener's promise: a failure surfaces as an unhandled rejection, failing the run.
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of request) chunks.push(chunk as Buffer);
+        const answer = script.length > 1 ? script.shift()! : script[0]!;
+        requests++;
+        if (answer === 'hang') return;
+        if (answer === 'drop') return void request.socket.destroy();
+        if (answer === 'stall') {
+          response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+          return void response.write('{"code_url":');
+        }
+        const url = new URL(request.url ?? '/', 'http://stand-in');
+        const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]));
+        const sent =
+          answer === 'simulator'
+            ? await simulator.handle(
+                {
+                  method: request.method ?? 'GET',
+                  path: url.pathname.slice(basePath.length),
+                  query: url.searchParams,
+                  headers,
+                  body: Buffer.concat(chunks).toString('utf8'),
+                },
+                store,
+                now(),
+              )
+            : answer;
+        response.writeHead(sent.statusCode, sent.headers).end(sent.body);
+      })(),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
