@@ -28,7 +28,7 @@ export default tseslint.config(
   },
   {
     // The domain core is pure: no AWS SDK, no I/O, no environment.
-    files: ['shared/domain/**/*.ts'],
+    files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', 'node:fs*', 'node:http*', 'node:net', '@aws-lambda-powertools/*'] }],
       'no-restricted-globals': ['error', { name: 'process', message: 'The domain is pure: pass configuration in.' }],

@@ -40,7 +40,7 @@ export const FUNCTIONS = readdirSync(join(ROOT, 'functions')).sort();
 export interface FunctionBundle {
   /** The minified bundle, in memory. */
   code: Uint8Array;
-  /** The modules with code in it: paths relative to the project root (node_modules/..., shared/...). */
+  /** The modules with code in it: paths relative to the project root (node_modules/..., src/...). */
   inputs: string[];
   /** Each of those modules' bytes in the bundle (esbuild's bytesInOutput). */
   bytesByInput: Record<string, number>;

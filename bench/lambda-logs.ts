@@ -2,10 +2,10 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { SERVICE_NAME } from '../cdk/payments-function';
-import { emfMetrics } from '../shared/adapters/observability';
-import type { Logger } from '../shared/core/deps';
-import { Metric, METRICS_NAMESPACE, type Metrics } from '../shared/core/metric-names';
-import { type MetricSample, RecordedMetrics } from '../shared/adapters/recorded-metrics';
+import { emfMetrics } from '../src/aws/observability';
+import type { Logger } from '../src/core/kernel/deps';
+import { Metric, METRICS_NAMESPACE, type Metrics } from '../src/core/kernel/metric-names';
+import { type MetricSample, RecordedMetrics } from '../local/recorded-metrics';
 
 /**
  * What an invocation writes to CloudWatch Logs in Lambda, for the bench's cost figures: the log

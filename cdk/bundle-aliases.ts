@@ -6,9 +6,9 @@
  */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   // Lambda gives a function its role's credentials in the environment: no SSO, INI, IMDS, STS clients.
-  '@aws-sdk/credential-provider-node': './shared/adapters/lambda-credentials.ts',
+  '@aws-sdk/credential-provider-node': './src/aws/lambda-credentials.ts',
   // Loaded only for an operation with an event-stream member; none of the ones we call has one.
-  '@smithy/core/event-streams': './shared/adapters/no-event-streams.ts',
+  '@smithy/core/event-streams': './src/aws/no-event-streams.ts',
   // DynamoDB endpoint discovery is off in our client (dynamoTable): its cache is only ever asked, and empty.
-  '@aws-sdk/endpoint-cache': './shared/adapters/no-endpoint-discovery.ts',
+  '@aws-sdk/endpoint-cache': './src/aws/no-endpoint-discovery.ts',
 };

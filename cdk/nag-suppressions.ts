@@ -39,7 +39,7 @@ export function nagAcknowledgments(stack: PaymentsStack): NagAcknowledgment[] {
     {
       id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
       reason:
-        "Queries on this table's own global secondary indexes (the due index and the catalogue index from shared/adapters/table-definition.ts); the wildcard does not reach beyond this table.",
+        "Queries on this table's own global secondary indexes (the due index and the catalogue index from src/persistence/table-definition.ts); the wildcard does not reach beyond this table.",
       on: roles(stack.functions.filter(({ access }) => access.table !== 'none')),
     },
     {

@@ -15,8 +15,8 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { REFUND_STUCK_SECONDS } from '../shared/core/in-flight';
-import { METRICS_NAMESPACE, Metric, type MetricName } from '../shared/core/metric-names';
+import { REFUND_STUCK_SECONDS } from '../src/core/sweeper/in-flight';
+import { METRICS_NAMESPACE, Metric, type MetricName } from '../src/core/kernel/metric-names';
 import { SERVICE_NAME } from './payments-function';
 
 export interface ObservabilityProps {

@@ -6,7 +6,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ADMIN_SCOPE, type ApiRoute } from '../shared/http/routes';
+import { ADMIN_SCOPE, type ApiRoute } from '../src/http/routes';
 import type { DeployConfig } from './deploy-config';
 
 /** One JSON object per request: who, which route, what came back, how long it took, why it failed. */

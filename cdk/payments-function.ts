@@ -6,7 +6,7 @@ import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../shared/core/metric-names';
+import { METRICS_NAMESPACE } from '../src/core/kernel/metric-names';
 import { BUNDLE_ALIASES } from './bundle-aliases';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));

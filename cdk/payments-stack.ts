@@ -7,9 +7,9 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
-import { INDEXES, OUTBOX_STREAM_FILTER, TABLE } from '../shared/adapters/table-definition';
-import { PAYMENT_METHODS, type PaymentMethod } from '../shared/domain/payment';
-import { API_ROUTES, BACKGROUND_FUNCTIONS, type ApiRoute, type FunctionAccess } from '../shared/http/routes';
+import { INDEXES, OUTBOX_STREAM_FILTER, TABLE } from '../src/persistence/table-definition';
+import { PAYMENT_METHODS, type PaymentMethod } from '../src/domain/payment';
+import { API_ROUTES, BACKGROUND_FUNCTIONS, type ApiRoute, type FunctionAccess } from '../src/http/routes';
 import { readDeployConfig } from './deploy-config';
 import { PaymentsApi } from './payments-api';
 import { PaymentsObservability } from './observability';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { API_ROUTES, type ApiRoute } from '../shared/http/routes';
+import { API_ROUTES, type ApiRoute } from '../src/http/routes';
 import type { JWTPayload } from 'jose';
 
 /** Content types API Gateway passes as text; any other body arrives base64-encoded. */

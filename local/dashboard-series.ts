@@ -1,5 +1,5 @@
-import type { MetricSample } from '../shared/adapters/recorded-metrics';
-import { Metric, type MetricName } from '../shared/core/metric-names';
+import type { MetricSample } from './recorded-metrics';
+import { Metric, type MetricName } from '../src/core/kernel/metric-names';
 
 /**
  * The five headline figures over time, from the samples the functions recorded in this run

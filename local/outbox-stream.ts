@@ -1,9 +1,9 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { OUTBOX_STREAM_FILTER } from '../shared/adapters/table-definition';
-import type { Wiring } from '../shared/http/handler';
-import { BACKGROUND_FUNCTIONS } from '../shared/http/routes';
+import { OUTBOX_STREAM_FILTER } from '../src/persistence/table-definition';
+import type { Wiring } from '../src/http/handler';
+import { BACKGROUND_FUNCTIONS } from '../src/http/routes';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-emulator';
 import { startStreamEventSource, type StreamHandler } from './dynamodb-stream-source';
 

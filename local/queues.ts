@@ -1,6 +1,6 @@
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { sqsClient } from '../shared/adapters/sqs-queue';
+import { sqsClient } from '../src/aws/sqs-queue';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-emulator';
 
 /** Attempts before a notification is dead-lettered: the same number the CDK stack sets. */

@@ -1,7 +1,7 @@
-import { fenToYuan } from '../shared/domain/money';
-import { isBusinessDate } from '../shared/domain/bill';
-import { PAYMENT_METHODS } from '../shared/domain/payment';
-import type { ReconciliationDay, ReconciliationDifference } from '../shared/domain/reconciliation';
+import { fenToYuan } from '../src/domain/money';
+import { isBusinessDate } from '../src/domain/bill';
+import { PAYMENT_METHODS } from '../src/domain/payment';
+import type { ReconciliationDay, ReconciliationDifference } from '../src/domain/reconciliation';
 import { localBaseUrl, localPort } from './settings';
 
 /**

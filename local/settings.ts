@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { intEnv } from '../shared/adapters/env';
+import { intEnv } from '../src/aws/env';
 
 /**
  * Where `npm start` listens and keeps its data, read the same way by every local command

@@ -1,4 +1,4 @@
-import { businessDateOf } from '../shared/domain/bill';
+import { businessDateOf } from '../src/domain/bill';
 import { startRuntime } from './runtime';
 import { localDataDir, localPort } from './settings';
 

@@ -1,4 +1,4 @@
-import { ADMIN_SCOPE } from '../shared/http/routes';
+import { ADMIN_SCOPE } from '../src/http/routes';
 import { loadOrCreateDevIssuer } from './dev-jwt';
 import { localBaseUrl, localDataDir, localPort } from './settings';
 

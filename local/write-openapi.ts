@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildOpenApiDocument, serializeOpenApiDocument } from '../shared/http/openapi';
+import { buildOpenApiDocument, serializeOpenApiDocument } from '../src/http/openapi';
 
 /**
  * `npm run openapi`: writes docs/openapi.json. No server URL: the committed copy is the same for

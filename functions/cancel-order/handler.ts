@@ -1,9 +1,9 @@
-import { cancelOrder } from '../../shared/core/orders';
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { providersFromEnv } from '../../shared/adapters/provider-secret';
-import { httpRoute, type Wiring } from '../../shared/http/handler';
-import { routeOf } from '../../shared/http/routes';
+import { cancelOrder } from '../../src/core/orders/orders';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { providersFromEnv } from '../../src/aws/provider-secret';
+import { httpRoute, type Wiring } from '../../src/http/handler';
+import { routeOf } from '../../src/http/routes';
 
 /** POST /api/orders/{orderId}/cancel: unpaid order cancelled, open payment cancelled, stock released. */
 export const makeHandler = (wiring: Wiring) =>

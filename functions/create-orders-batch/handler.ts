@@ -1,8 +1,8 @@
-import { createOrders } from '../../shared/core/orders';
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { httpRoute, type Wiring } from '../../shared/http/handler';
-import { routeOf } from '../../shared/http/routes';
+import { createOrders } from '../../src/core/orders/orders';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { httpRoute, type Wiring } from '../../src/http/handler';
+import { routeOf } from '../../src/http/routes';
 
 /** POST /api/orders/batch: several orders, one payment method, all or nothing. */
 export const makeHandler = (wiring: Wiring) =>

@@ -1,8 +1,8 @@
-import { getPayment } from '../../shared/core/payments';
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { httpRoute, type Wiring } from '../../shared/http/handler';
-import { routeOf } from '../../shared/http/routes';
+import { getPayment } from '../../src/core/payments/payments';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { httpRoute, type Wiring } from '../../src/http/handler';
+import { routeOf } from '../../src/http/routes';
 
 /** GET /api/payments/{paymentId}: an open payment past its expiry reads `expired`. */
 export const makeHandler = (wiring: Wiring) =>

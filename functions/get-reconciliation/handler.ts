@@ -1,8 +1,8 @@
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { reconciliationReport } from '../../shared/core/reconciliation';
-import { httpRoute, type Wiring } from '../../shared/http/handler';
-import { routeOf } from '../../shared/http/routes';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { reconciliationReport } from '../../src/core/reconciliation/reconciliation';
+import { httpRoute, type Wiring } from '../../src/http/handler';
+import { routeOf } from '../../src/http/routes';
 
 /** GET /api/admin/reconciliation/{date}: each provider's run of that Beijing day with its differences. */
 export const makeHandler = (wiring: Wiring) => httpRoute(routeOf('get-reconciliation'), wiring, ({ deps, params }) => reconciliationReport(deps, params.date));

@@ -1,8 +1,8 @@
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { getRefund } from '../../shared/core/refunds';
-import { httpRoute, type Wiring } from '../../shared/http/handler';
-import { routeOf } from '../../shared/http/routes';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { getRefund } from '../../src/core/refunds/refunds';
+import { httpRoute, type Wiring } from '../../src/http/handler';
+import { routeOf } from '../../src/http/routes';
 
 /** GET /api/refunds/{refundId}: a customer's own refund, or any for an admin. */
 export const makeHandler = (wiring: Wiring) =>

@@ -1,8 +1,8 @@
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { listRefunds } from '../../shared/core/refunds';
-import { httpRoute, type Wiring } from '../../shared/http/handler';
-import { routeOf } from '../../shared/http/routes';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { listRefunds } from '../../src/core/refunds/refunds';
+import { httpRoute, type Wiring } from '../../src/http/handler';
+import { routeOf } from '../../src/http/routes';
 
 /** GET /api/payments/{paymentId}/refunds: its refunds with the refunded and refundable amounts. */
 export const makeHandler = (wiring: Wiring) =>

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { lambdaHandler, type Wiring } from '../../shared/http/handler';
-import { buildOpenApiDocument, serializeOpenApiDocument } from '../../shared/http/openapi';
+import { awsWiring } from '../../src/aws/wiring';
+import { lambdaHandler, type Wiring } from '../../src/http/handler';
+import { buildOpenApiDocument, serializeOpenApiDocument } from '../../src/http/openapi';
 
 /**
  * GET /api/openapi.json: public, so not an httpRoute (that one requires a customer token). The

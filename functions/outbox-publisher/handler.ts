@@ -1,9 +1,9 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable, committedOutboxEntry } from '../../shared/adapters/dynamo-repository';
-import { eventBus } from '../../shared/adapters/eventbridge-publisher';
-import { publishOutboxEntries } from '../../shared/core/outbox';
-import { lambdaHandler, type Wiring } from '../../shared/http/handler';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable, committedOutboxEntry } from '../../src/persistence/dynamo-repository';
+import { eventBus } from '../../src/aws/eventbridge-publisher';
+import { publishOutboxEntries } from '../../src/core/outbox/outbox';
+import { lambdaHandler, type Wiring } from '../../src/http/handler';
 
 /**
  * The table's stream → the events of each committed outbox entry onto the bus, in stream order. The

@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { providersFromEnv } from '../../shared/adapters/provider-secret';
-import { sqsQueue } from '../../shared/adapters/sqs-queue';
-import { receiveCallback } from '../../shared/core/callbacks';
-import { lambdaHandler, type Wiring } from '../../shared/http/handler';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { providersFromEnv } from '../../src/aws/provider-secret';
+import { sqsQueue } from '../../src/aws/sqs-queue';
+import { receiveCallback } from '../../src/core/payments/callbacks';
+import { lambdaHandler, type Wiring } from '../../src/http/handler';
 
 /**
  * POST /api/payments/callback/{provider}. No JWT: the provider's signature is the authentication,

@@ -1,13 +1,13 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { providersFromEnv } from '../../shared/adapters/provider-secret';
-import { reconciliationFromEnv } from '../../shared/adapters/env';
-import { pastCutoff, reconcileDay, scheduledRun } from '../../shared/core/reconciliation';
-import { PAYMENT_METHODS } from '../../shared/domain/payment';
-import { lambdaHandler, type Wiring } from '../../shared/http/handler';
-import { BusinessDateSchema } from '../../shared/http/schemas';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { providersFromEnv } from '../../src/aws/provider-secret';
+import { reconciliationFromEnv } from '../../src/aws/env';
+import { pastCutoff, reconcileDay, scheduledRun } from '../../src/core/reconciliation/reconciliation';
+import { PAYMENT_METHODS } from '../../src/domain/payment';
+import { lambdaHandler, type Wiring } from '../../src/http/handler';
+import { BusinessDateSchema } from '../../src/http/schemas';
 
 /** A person's run of one day (`aws lambda invoke`, or `npm run reconcile` locally): every provider asked, reconciled or not. */
 export const ManualRun = z.strictObject({ date: BusinessDateSchema, providers: z.optional(z.array(z.enum(PAYMENT_METHODS)).check(z.minLength(1))) });

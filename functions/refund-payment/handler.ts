@@ -1,9 +1,9 @@
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { providersFromEnv } from '../../shared/adapters/provider-secret';
-import { refundPayment } from '../../shared/core/refunds';
-import { httpRoute, type Wiring } from '../../shared/http/handler';
-import { routeOf } from '../../shared/http/routes';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { providersFromEnv } from '../../src/aws/provider-secret';
+import { refundPayment } from '../../src/core/refunds/refunds';
+import { httpRoute, type Wiring } from '../../src/http/handler';
+import { routeOf } from '../../src/http/routes';
 
 /** POST /api/payments/{paymentId}/refunds (admin scope): record, reserve, then ask the provider. */
 export const makeHandler = (wiring: Wiring) =>

@@ -1,9 +1,9 @@
 import type { ScheduledEvent } from 'aws-lambda';
-import { awsWiring } from '../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../shared/adapters/dynamo-repository';
-import { providersFromEnv } from '../../shared/adapters/provider-secret';
-import { sweep } from '../../shared/core/sweeper';
-import { lambdaHandler, type Wiring } from '../../shared/http/handler';
+import { awsWiring } from '../../src/aws/wiring';
+import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { providersFromEnv } from '../../src/aws/provider-secret';
+import { sweep } from '../../src/core/sweeper/sweeper';
+import { lambdaHandler, type Wiring } from '../../src/http/handler';
 
 /** Invoked every minute by an EventBridge schedule: expiry, reminders, lost-callback queries, unpaid orders, refunds. */
 export const makeHandler = (wiring: Wiring) => lambdaHandler(wiring, async (_event: ScheduledEvent) => sweep(await wiring.deps()));

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import * as z from 'zod';
-import { type BusinessDate, businessDateOf, isBusinessDate } from '../../shared/domain/bill';
-import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../../shared/domain/money';
+import { type BusinessDate, businessDateOf, isBusinessDate } from '../../src/domain/bill';
+import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../../src/domain/money';
 import {
   ALIPAY_BILL_NOT_EXIST,
   ALIPAY_CODE_BUSINESS_FAILED,
@@ -20,8 +20,8 @@ import {
   type AlipayTradeQueryResponse,
   type AlipayTradeRefundResponse,
   type AlipayTradeStatus,
-} from '../../shared/providers/alipay';
-import type { AlipayConfig } from '../../shared/providers/config';
+} from '../../src/providers/alipay';
+import type { AlipayConfig } from '../../src/providers/config';
 import { alipayBillZip, type AlipayBillLine } from './alipay-bill';
 import type {
   CheckoutStore,
@@ -36,7 +36,7 @@ import type {
 
 /**
  * The Alipay OpenAPI gateway, from Alipay's side. Signing and verifying are written here
- * independently of the merchant module (shared/providers/alipay.ts), so a mistake on either side
+ * independently of the merchant module (src/providers/alipay.ts), so a mistake on either side
  * shows up in the tests instead of being shared by both; only the wire types and the GMT+8 time
  * format are shared.
  *

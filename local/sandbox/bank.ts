@@ -1,8 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { businessDateOf, isBusinessDate } from '../../shared/domain/bill';
-import { CURRENCY, isFen } from '../../shared/domain/money';
-import type { BankCallbackBody, BankRefund, BankRefundEvent, BankRefundStatus, BankStatus } from '../../shared/providers/bank';
-import type { BankConfig } from '../../shared/providers/config';
+import { businessDateOf, isBusinessDate } from '../../src/domain/bill';
+import { CURRENCY, isFen } from '../../src/domain/money';
+import type { BankCallbackBody, BankRefund, BankRefundEvent, BankRefundStatus, BankStatus } from '../../src/providers/bank';
+import type { BankConfig } from '../../src/providers/config';
 import type {
   CheckoutStore,
   OutboundCallback,
@@ -16,7 +16,7 @@ import type {
 
 /**
  * The bank gateway, from the bank's side. Its signing is written here independently of the
- * merchant module (shared/providers/bank.ts), so a mistake on either side shows up in the tests
+ * merchant module (src/providers/bank.ts), so a mistake on either side shows up in the tests
  * instead of being shared by both.
  *
  * Refund API under the gateway URL: POST /refunds (Idempotency-Key = refund_id) answers `pending`

@@ -1,5 +1,5 @@
-import { fenToYuan } from '../../shared/domain/money';
-import type { ProviderName } from '../../shared/providers/types';
+import { fenToYuan } from '../../src/domain/money';
+import type { ProviderName } from '../../src/core/payments/provider';
 import type { CallbackDelivery, CustomerDecision } from './server';
 import type { SandboxCheckout, SandboxRefund } from './types';
 

@@ -1,8 +1,8 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
-import { parsePaymentsConfig, type PaymentsConfig } from '../../shared/providers/config';
-import type { ProviderName } from '../../shared/providers/types';
+import { parsePaymentsConfig, type PaymentsConfig } from '../../src/providers/config';
+import type { ProviderName } from '../../src/core/payments/provider';
 import { generateAlipayKeys, type AlipaySandboxKeys } from './alipay';
 import { generateBankKeys, type BankSandboxKeys } from './bank';
 import { generateWechatKeys, type WechatSandboxKeys } from './wechat';

@@ -1,7 +1,7 @@
-import type { Logger } from '../../shared/core/deps';
-import type { Clock } from '../../shared/core/ports';
-import { fenToYuan, isFen } from '../../shared/domain/money';
-import type { ProviderName } from '../../shared/providers/types';
+import type { Logger } from '../../src/core/kernel/deps';
+import type { Clock } from '../../src/core/kernel/ports';
+import { fenToYuan, isFen } from '../../src/domain/money';
+import type { ProviderName } from '../../src/core/payments/provider';
 import { createAlipaySimulator } from './alipay';
 import { createBankSimulator } from './bank';
 import { checkoutPage, decisionPage, messagePage } from './checkout-page';

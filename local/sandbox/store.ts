@@ -1,7 +1,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { type BusinessDate, businessDayWindow } from '../../shared/domain/bill';
-import type { Fen } from '../../shared/domain/money';
-import type { ProviderName } from '../../shared/providers/types';
+import { type BusinessDate, businessDayWindow } from '../../src/domain/bill';
+import type { Fen } from '../../src/domain/money';
+import type { ProviderName } from '../../src/core/payments/provider';
 import type { CheckoutStore, RefundLedger, RefundOpening, SandboxCheckout, SandboxRefund, SandboxRefundOutcome } from './types';
 
 /**

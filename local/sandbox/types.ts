@@ -1,6 +1,6 @@
-import type { BusinessDate } from '../../shared/domain/bill';
-import type { Currency, Fen } from '../../shared/domain/money';
-import type { ProviderName } from '../../shared/providers/types';
+import type { BusinessDate } from '../../src/domain/bill';
+import type { Currency, Fen } from '../../src/domain/money';
+import type { ProviderName } from '../../src/core/payments/provider';
 
 /**
  * The sandbox stands in for the three providers on one machine. Each provider has a simulator

@@ -1,14 +1,14 @@
 import { createCipheriv, createHash, generateKeyPairSync, randomBytes, randomInt, randomUUID, sign, verify } from 'node:crypto';
-import { businessDateOf, isBusinessDate } from '../../shared/domain/bill';
-import { CURRENCY, isFen } from '../../shared/domain/money';
-import type { WechatConfig } from '../../shared/providers/config';
+import { businessDateOf, isBusinessDate } from '../../src/domain/bill';
+import { CURRENCY, isFen } from '../../src/domain/money';
+import type { WechatConfig } from '../../src/providers/config';
 import {
   toBeijingRfc3339,
   type WechatCallbackEnvelope,
   type WechatRefundRequest,
   type WechatRefundStatus,
   type WechatTradeState,
-} from '../../shared/providers/wechat';
+} from '../../src/providers/wechat';
 import type {
   CheckoutStore,
   OutboundCallback,
@@ -23,7 +23,7 @@ import { wechatBillFile, type WechatBillType } from './wechat-bill';
 
 /**
  * WeChat Pay API v3, from WeChat's side. Signing, verification and encryption are written here
- * independently of the merchant module (shared/providers/wechat.ts), so a mistake on either side
+ * independently of the merchant module (src/providers/wechat.ts), so a mistake on either side
  * shows up in the tests instead of being shared by both.
  *
  * Serves: POST /v3/pay/transactions/native, GET /v3/pay/transactions/out-trade-no/{id}?mchid=,

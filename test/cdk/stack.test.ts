@@ -5,12 +5,12 @@ import { DEFAULT_THROTTLE, REQUIRED_CONTEXT } from '../../cdk/deploy-config';
 import { ACCESS_LOG_FIELDS } from '../../cdk/payments-api';
 import { acknowledgeNagFindings, nagAcknowledgments } from '../../cdk/nag-suppressions';
 import { createPaymentsApp } from '../../cdk/payments-app';
-import { INDEXES, OUTBOX_STREAM_FILTER, TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
-import type { Deps } from '../../shared/core/deps';
-import { METRICS_NAMESPACE, Metric } from '../../shared/core/metric-names';
-import { notifyUrl } from '../../shared/core/payments';
-import { PAYMENT_METHODS } from '../../shared/domain/payment';
-import { ADMIN_SCOPE, ALL_FUNCTIONS, API_ROUTES, BACKGROUND_FUNCTIONS, type FunctionAccess } from '../../shared/http/routes';
+import { INDEXES, OUTBOX_STREAM_FILTER, TABLE, TABLE_ATTRIBUTES } from '../../src/persistence/table-definition';
+import type { Deps } from '../../src/core/kernel/deps';
+import { METRICS_NAMESPACE, Metric } from '../../src/core/kernel/metric-names';
+import { notifyUrl } from '../../src/core/payments/payments';
+import { PAYMENT_METHODS } from '../../src/domain/payment';
+import { ADMIN_SCOPE, ALL_FUNCTIONS, API_ROUTES, BACKGROUND_FUNCTIONS, type FunctionAccess } from '../../src/http/routes';
 import { CDK_JSON, ENV, PACKAGE_JSON, TEST_CONTEXT, appProps, synth, type Statement, type Synthesized } from './synth';
 
 const FUNCTION_NAMES = ALL_FUNCTIONS.map((entry) => entry.fn);

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentsClient } from '../../shared/client/payments-client';
-import { fenToYuan } from '../../shared/domain/money';
+import type { PaymentsClient } from '../../src/client/payments-client';
+import { fenToYuan } from '../../src/domain/money';
 import { RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './local-runtime';
 
 /**

@@ -8,10 +8,10 @@ import { type BrowserContext, chromium as playwrightChromium, type Page } from '
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DASHBOARD_HTML, type DashboardFigures, reconciliationView } from '../../local/dashboard';
 import { dashboardSeries } from '../../local/dashboard-series';
-import type { PaymentsClient } from '../../shared/client/payments-client';
-import { fenToYuan } from '../../shared/domain/money';
-import type { ProviderReconciliation } from '../../shared/domain/reconciliation';
-import { businessDateOf } from '../../shared/domain/bill';
+import type { PaymentsClient } from '../../src/client/payments-client';
+import { fenToYuan } from '../../src/domain/money';
+import type { ProviderReconciliation } from '../../src/domain/reconciliation';
+import { businessDateOf } from '../../src/domain/bill';
 import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './local-runtime';
 
 /**

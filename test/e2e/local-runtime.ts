@@ -4,8 +4,8 @@ import path from 'node:path';
 import { freePort } from '../../local/dynamodb-emulator';
 import { type Runtime, startRuntime } from '../../local/runtime';
 import type { CustomerDecision } from '../../local/sandbox/server';
-import { createPaymentsClient, type PaymentsClient } from '../../shared/client/payments-client';
-import { ADMIN_SCOPE } from '../../shared/http/routes';
+import { createPaymentsClient, type PaymentsClient } from '../../src/client/payments-client';
+import { ADMIN_SCOPE } from '../../src/http/routes';
 
 /** Short enough that expiry, reminders, sweeps and callback retries happen within a test. */
 export const SHORT_SETTINGS = {

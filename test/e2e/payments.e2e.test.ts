@@ -4,8 +4,8 @@ import path from 'node:path';
 import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRuntime } from '../../local/runtime';
-import { createPaymentsClient, type PaymentMethod, PaymentsApiError, type PaymentsClient, type PaymentStatus } from '../../shared/client/payments-client';
-import { fenToYuan } from '../../shared/domain/money';
+import { createPaymentsClient, type PaymentMethod, PaymentsApiError, type PaymentsClient, type PaymentStatus } from '../../src/client/payments-client';
+import { fenToYuan } from '../../src/domain/money';
 import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './local-runtime';
 
 /**

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { PaymentMethod, PaymentsClient } from '../../shared/client/payments-client';
-import { businessDateOf } from '../../shared/domain/bill';
+import type { PaymentMethod, PaymentsClient } from '../../src/client/payments-client';
+import { businessDateOf } from '../../src/domain/bill';
 import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './local-runtime';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { PaymentMethod, PaymentsClient } from '../../shared/client/payments-client';
+import type { PaymentMethod, PaymentsClient } from '../../src/client/payments-client';
 import type { SandboxRefundOutcome } from '../../local/sandbox/types';
-import { fenToYuan } from '../../shared/domain/money';
+import { fenToYuan } from '../../src/domain/money';
 import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './local-runtime';
 
 /**

@@ -11,9 +11,9 @@ import { bundle } from '../../bench/bundles';
 import type { StreamHandler } from '../../local/dynamodb-stream-source';
 import { startOutboxPublisher } from '../../local/outbox-stream';
 import { BUNDLE_ALIASES } from '../../cdk/bundle-aliases';
-import type { PaymentNotification } from '../../shared/domain/notification';
-import type { HttpEvent } from '../../shared/http/handler';
-import { ADMIN_SCOPE } from '../../shared/http/routes';
+import type { PaymentNotification } from '../../src/domain/notification';
+import type { HttpEvent } from '../../src/http/handler';
+import { ADMIN_SCOPE } from '../../src/http/routes';
 import { createTestEnv, type TestEnv } from '../support/harness';
 import { httpEvent, invoke, lambdaContext, type RequestOptions } from '../support/http';
 

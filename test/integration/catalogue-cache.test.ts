@@ -1,6 +1,6 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CATALOGUE_CACHE_MS } from '../../shared/core/catalogue';
+import { CATALOGUE_CACHE_MS } from '../../src/core/orders/catalogue';
 import { type CustomerApi, customerApi, itemsOfKind, stockOf } from '../support/api-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { RequestCounter } from '../support/request-counter';

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dashboardFigures } from '../../local/dashboard';
-import { Metric } from '../../shared/core/metric-names';
-import type { DomainEvent } from '../../shared/domain/events';
-import type { ProviderReconciliation } from '../../shared/domain/reconciliation';
+import { Metric } from '../../src/core/kernel/metric-names';
+import type { DomainEvent } from '../../src/domain/events';
+import type { ProviderReconciliation } from '../../src/domain/reconciliation';
 import { createTestEnv, type TestEnv } from '../support/harness';
 
 /**

@@ -2,12 +2,12 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OUTBOX_RETENTION_DAYS } from '../../shared/adapters/dynamo-repository';
-import { eventBridgePublisher, MAX_BYTES_PER_CALL } from '../../shared/adapters/eventbridge-publisher';
-import type { Logger } from '../../shared/core/deps';
-import { Metric } from '../../shared/core/metric-names';
-import { commitWithEvents, OUTBOX_PARK_AFTER_HOURS } from '../../shared/core/outbox';
-import type { DomainEvent } from '../../shared/domain/events';
+import { OUTBOX_RETENTION_DAYS } from '../../src/persistence/dynamo-repository';
+import { eventBridgePublisher, MAX_BYTES_PER_CALL } from '../../src/aws/eventbridge-publisher';
+import type { Logger } from '../../src/core/kernel/deps';
+import { Metric } from '../../src/core/kernel/metric-names';
+import { commitWithEvents, OUTBOX_PARK_AFTER_HOURS } from '../../src/core/outbox/outbox';
+import type { DomainEvent } from '../../src/domain/events';
 import { newPayment, transitionWrite } from '../support/domain-fixtures';
 import { createTestEnv, type TestEnv } from '../support/harness';
 

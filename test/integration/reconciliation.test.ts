@@ -1,17 +1,23 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createBankSimulator } from '../../local/sandbox/bank';
 import type { CheckoutStore, SandboxResponse } from '../../local/sandbox/types';
-import { Metric } from '../../shared/core/metric-names';
-import { applyNotification } from '../../shared/core/notifications';
-import { addPayment, createOrders } from '../../shared/core/orders';
-import { startPayment } from '../../shared/core/payments';
-import { DEFAULT_RECONCILIATION_TIMING, reconcileDay, reconciliationReport, scheduledRun, type ReconcileRequest } from '../../shared/core/reconciliation';
-import { applyRefundNotification } from '../../shared/core/refund-notifications';
-import { requestRefund } from '../../shared/core/refunds';
-import { beijingTimeToIso, type BusinessDate } from '../../shared/domain/bill';
-import { isRefundNotification, type RefundNotification } from '../../shared/domain/notification';
-import { differenceKey, type ProviderReconciliation, type ReconciliationDifference } from '../../shared/domain/reconciliation';
-import { createBankProvider } from '../../shared/providers/bank';
+import { Metric } from '../../src/core/kernel/metric-names';
+import { applyNotification } from '../../src/core/payments/notifications';
+import { addPayment, createOrders } from '../../src/core/orders/orders';
+import { startPayment } from '../../src/core/payments/payments';
+import {
+  DEFAULT_RECONCILIATION_TIMING,
+  reconcileDay,
+  reconciliationReport,
+  scheduledRun,
+  type ReconcileRequest,
+} from '../../src/core/reconciliation/reconciliation';
+import { applyRefundNotification } from '../../src/core/refunds/refund-notifications';
+import { requestRefund } from '../../src/core/refunds/refunds';
+import { beijingTimeToIso, type BusinessDate } from '../../src/domain/bill';
+import { isRefundNotification, type RefundNotification } from '../../src/domain/notification';
+import { differenceKey, type ProviderReconciliation, type ReconciliationDifference } from '../../src/domain/reconciliation';
+import { createBankProvider } from '../../src/providers/bank';
 import { bankSimulatorFetch, memoryCheckoutStore, toRawCallback } from '../support/bank-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { providerCheckout, refundSandbox, type RefundSandbox } from '../support/refund-fixtures';

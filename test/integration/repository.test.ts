@@ -3,9 +3,15 @@ import { gunzipSync } from 'node:zlib';
 import { CreateTableCommand, DynamoDBServiceException, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DynamoRepository, paymentShard } from '../../shared/adapters/dynamo-repository';
-import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../../shared/adapters/table-definition';
-import { type DedupeRecord, type IdempotencyRecord, IdempotencyRecordExistsError, NotificationAlreadyAppliedError, type Write } from '../../shared/core/ports';
+import { DynamoRepository, paymentShard } from '../../src/persistence/dynamo-repository';
+import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../../src/persistence/table-definition';
+import {
+  type DedupeRecord,
+  type IdempotencyRecord,
+  IdempotencyRecordExistsError,
+  NotificationAlreadyAppliedError,
+  type Write,
+} from '../../src/core/kernel/ports';
 import {
   AlreadyExistsError,
   DomainError,
@@ -17,7 +23,7 @@ import {
   type Product,
   settlePayment,
   StaleStateError,
-} from '../../shared/domain';
+} from '../../src/domain';
 import { newPayment, newPurchase, type Purchase, purchaseWrites, transitionWrite } from '../support/domain-fixtures';
 import { createTestEnv, type TestEnv } from '../support/harness';
 

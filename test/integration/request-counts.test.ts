@@ -9,11 +9,11 @@ import { makeHandler as makeWorkerHandler } from '../../functions/payment-worker
 import { makeHandler as makeSweeperHandler } from '../../functions/sweeper/handler';
 import { type LocalQueues, startLocalQueues } from '../../local/queues';
 import { toRecord } from '../../local/sqs-event-source';
-import { eventBridgePublisher } from '../../shared/adapters/eventbridge-publisher';
-import { sqsNotificationQueue } from '../../shared/adapters/sqs-queue';
-import { OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, TABLE, UNPAID_ORDER_SHARDS } from '../../shared/adapters/table-definition';
-import type { Payment } from '../../shared/domain/payment';
-import { localWiring } from '../../shared/http/handler';
+import { eventBridgePublisher } from '../../src/aws/eventbridge-publisher';
+import { sqsNotificationQueue } from '../../src/aws/sqs-queue';
+import { OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, TABLE, UNPAID_ORDER_SHARDS } from '../../src/persistence/table-definition';
+import type { Payment } from '../../src/domain/payment';
+import { localWiring } from '../../src/http/handler';
 import { type CustomerApi, customerApi, itemsOfKind, placeOrder, stockOf } from '../support/api-fixtures';
 import {
   callbackEvent,

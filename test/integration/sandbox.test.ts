@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadOrCreateSandboxKeys, PAYMENTS_CONFIG_FILE, SANDBOX_KEYS_FILE, type LocalSandboxKeys } from '../../local/sandbox/keys';
 import { createSandbox, type CustomerDecision, type Sandbox } from '../../local/sandbox/server';
 import { SANDBOX_REFUND_OUTCOMES, type SandboxRefundOutcome } from '../../local/sandbox/types';
-import { isRefundNotification, type PaymentNotification, type RefundNotification } from '../../shared/domain/notification';
-import { createProviders } from '../../shared/providers/registry';
-import { ProviderCallError, type PayablePayment, type PaymentProvider, type ProviderName, type RefundRequest } from '../../shared/providers/types';
+import { isRefundNotification, type PaymentNotification, type RefundNotification } from '../../src/domain/notification';
+import { createProviders } from '../../src/providers/registry';
+import { ProviderCallError, type PayablePayment, type PaymentProvider, type ProviderName, type RefundRequest } from '../../src/core/payments/provider';
 
 /**
  * The sandbox on a real HTTP server, driven by the real merchant modules over real HTTP: pay URL,

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject, beforeEach, describe, expect, it } from 'vitest';
 import { startOutboxPublisher } from '../../local/outbox-stream';
-import { commitWithEvents } from '../../shared/core/outbox';
-import type { DomainEvent } from '../../shared/domain/events';
-import { localWiring } from '../../shared/http/handler';
+import { commitWithEvents } from '../../src/core/outbox/outbox';
+import type { DomainEvent } from '../../src/domain/events';
+import { localWiring } from '../../src/http/handler';
 import { createTestEnv, type TestEnv } from '../support/harness';
 
 /**

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, type Sandbox } from '../../local/sandbox/server';
 import { generateWechatKeys } from '../../local/sandbox/wechat';
-import { businessDateOf } from '../../shared/domain/bill';
-import type { PaymentProvider } from '../../shared/providers/types';
-import { createWechatProvider } from '../../shared/providers/wechat';
+import { businessDateOf } from '../../src/domain/bill';
+import type { PaymentProvider } from '../../src/core/payments/provider';
+import { createWechatProvider } from '../../src/providers/wechat';
 
 /**
  * The WeChat bill over real HTTP: the local sandbox behind a Node server that sends a binary answer

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startDynamoEmulator } from '../../local/dynamodb-emulator';
-import { PAYMENT_METHODS, type PaymentMethod } from '../../shared/domain/payment';
+import { PAYMENT_METHODS, type PaymentMethod } from '../../src/domain/payment';
 import { ALICE } from '../support/api-fixtures';
 import { type ProviderBehaviour, seededRandom, throttleEverything } from '../support/faults';
 import type { KnownData } from '../support/hostile';

@@ -13,11 +13,11 @@ import { makeHandler as listRefunds } from '../../functions/list-refunds/handler
 import { makeHandler as refundPayment } from '../../functions/refund-payment/handler';
 import { makeHandler as listProducts } from '../../functions/list-products/handler';
 import { makeHandler as startPayment } from '../../functions/start-payment/handler';
-import { orderChangeWrites } from '../../shared/core/order-writes';
-import type { OrderResult } from '../../shared/core/orders';
-import type { PaymentView } from '../../shared/core/views';
-import { settlePayment } from '../../shared/domain';
-import { localWiring, type Wiring } from '../../shared/http/handler';
+import { orderChangeWrites } from '../../src/core/orders/order-writes';
+import type { OrderResult } from '../../src/core/orders/orders';
+import type { PaymentView } from '../../src/core/orders/views';
+import { settlePayment } from '../../src/domain';
+import { localWiring, type Wiring } from '../../src/http/handler';
 import type { TestEnv } from './harness';
 import { httpEvent, invoke, type JsonResponse, type RequestOptions } from './http';
 

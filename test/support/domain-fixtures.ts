@@ -1,4 +1,4 @@
-import type { PaymentTimingConfig, Write } from '../../shared/core/ports';
+import type { PaymentTimingConfig, Write } from '../../src/core/kernel/ports';
 import {
   createOrder,
   createPayment,
@@ -9,7 +9,7 @@ import {
   type Product,
   type RequestedItem,
   transitionPayment,
-} from '../../shared/domain';
+} from '../../src/domain';
 
 /** An order and its first payment, built by the domain functions the create-order use case uses. */
 export interface Purchase {

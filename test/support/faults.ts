@@ -5,10 +5,10 @@ import { InternalException, ThrottlingException } from '@aws-sdk/client-eventbri
 import { RequestThrottled, SQSServiceException } from '@aws-sdk/client-sqs';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { FinalizeRequestMiddleware, HandlerExecutionContext, MiddlewareStack, Provider, RetryStrategyV2 } from '@smithy/types';
-import type { Deps } from '../../shared/core/deps';
-import type { Write } from '../../shared/core/ports';
-import type { PaymentMethod } from '../../shared/domain/payment';
-import type { FetchLike } from '../../shared/providers/types';
+import type { Deps } from '../../src/core/kernel/deps';
+import type { Write } from '../../src/core/kernel/ports';
+import type { PaymentMethod } from '../../src/domain/payment';
+import type { FetchLike } from '../../src/core/payments/provider';
 import type { SandboxKeys } from './sweeper-fixtures';
 import { platformSigner, seconds, wechatpayHeaders } from './wechat-fixtures';
 

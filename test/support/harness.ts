@@ -4,15 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createTable, dynamoClient } from '../../local/dynamodb-emulator';
 import { startOutboxPublisher } from '../../local/outbox-stream';
-import { localWiring } from '../../shared/http/handler';
-import { DynamoRepository } from '../../shared/adapters/dynamo-repository';
-import { RecordedMetrics } from '../../shared/adapters/recorded-metrics';
-import { RecordingEventBus } from '../../shared/adapters/recording-event-bus';
-import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type Deps, type Logger } from '../../shared/core/deps';
-import type { NotificationQueue } from '../../shared/core/ports';
-import type { PaymentNotification, RefundNotification } from '../../shared/domain/notification';
-import type { Product } from '../../shared/domain/order';
-import { DEFAULT_REFUND_POLICY } from '../../shared/domain/refund';
+import { localWiring } from '../../src/http/handler';
+import { DynamoRepository } from '../../src/persistence/dynamo-repository';
+import { RecordedMetrics } from '../../local/recorded-metrics';
+import { RecordingEventBus } from '../../local/recording-event-bus';
+import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type Deps, type Logger } from '../../src/core/kernel/deps';
+import type { NotificationQueue } from '../../src/core/kernel/ports';
+import type { PaymentNotification, RefundNotification } from '../../src/domain/notification';
+import type { Product } from '../../src/domain/order';
+import { DEFAULT_REFUND_POLICY } from '../../src/domain/refund';
 
 /** A clock the test moves by hand. */
 export class TestClock {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import type { PaymentMethod } from '../../shared/domain/payment';
-import type { RawCallback } from '../../shared/providers/types';
+import type { PaymentMethod } from '../../src/domain/payment';
+import type { RawCallback } from '../../src/core/payments/provider';
 import { signedNotification } from './alipay-fixtures';
 import type { CustomerRoute } from './api-fixtures';
 import { signedBankCallback } from './bank-fixtures';

@@ -1,7 +1,7 @@
-import type { DomainEvent, DomainEventType } from '../../shared/domain/events';
-import type { Order } from '../../shared/domain/order';
-import { isOpen, isTerminal, type Payment, type PaymentStatus } from '../../shared/domain/payment';
-import type { Refund, RefundStatus } from '../../shared/domain/refund';
+import type { DomainEvent, DomainEventType } from '../../src/domain/events';
+import type { Order } from '../../src/domain/order';
+import { isOpen, isTerminal, type Payment, type PaymentStatus } from '../../src/domain/payment';
+import type { Refund, RefundStatus } from '../../src/domain/refund';
 
 /**
  * The money invariants, checked against the whole table and every event the bus received. Run

@@ -1,18 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { bundle, BUNDLE_TARGET_BYTES, FUNCTIONS, MAX_BUNDLE_BYTES } from '../../bench/bundles';
-import { ALL_FUNCTIONS, type FunctionAccess } from '../../shared/http/routes';
+import { ALL_FUNCTIONS, type FunctionAccess } from '../../src/http/routes';
 
 /**
  * The modules that only a function with that access may hold (its wiring imports the client or
- * providers only then: shared/adapters/aws-deps.ts). A stray static import anywhere in a
+ * providers only then: src/aws/wiring.ts). A stray static import anywhere in a
  * function's graph brings a client back into its bundle, whether or not it is ever constructed.
  */
 const ONLY_WITH_ACCESS: Record<keyof FunctionAccess, RegExp> = {
   table: /^node_modules\/@aws-sdk\/(client-dynamodb|lib-dynamodb)\//,
   queue: /^node_modules\/@aws-sdk\/client-sqs\//,
   events: /^node_modules\/@aws-sdk\/client-eventbridge\//,
-  providers:
-    /^(node_modules\/@aws-sdk\/client-secrets-manager\/|node_modules\/@aws-lambda-powertools\/parameters\/|shared\/providers\/(wechat|alipay|bank)\.ts$)/,
+  providers: /^(node_modules\/@aws-sdk\/client-secrets-manager\/|node_modules\/@aws-lambda-powertools\/parameters\/|src\/providers\/(wechat|alipay|bank)\.ts$)/,
 };
 const allows = (access: FunctionAccess, port: keyof FunctionAccess) => (port === 'table' ? access.table !== 'none' : access[port]);
 

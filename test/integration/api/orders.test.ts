@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_ORDER_POLICY } from '../../../shared/core/deps';
-import type { Product } from '../../../shared/domain';
-import { ADMIN_SCOPE } from '../../../shared/http/routes';
+import { DEFAULT_ORDER_POLICY } from '../../../src/core/kernel/deps';
+import type { Product } from '../../../src/domain';
+import { ADMIN_SCOPE } from '../../../src/http/routes';
 import { ALICE, BOB, type CustomerApi, customerApi, itemsOfKind, placeOrder, settleAsPaid, stockOf, tableSnapshot } from '../../support/api-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
 

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { createBankSimulator } from '../../../local/sandbox/bank';
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
-import { createBankProvider } from '../../../shared/providers/bank';
-import { createWechatProvider } from '../../../shared/providers/wechat';
+import { createBankProvider } from '../../../src/providers/bank';
+import { createWechatProvider } from '../../../src/providers/wechat';
 import { ALICE, BOB, type CustomerApi, customerApi, placeOrder, settleAsPaid } from '../../support/api-fixtures';
 import { bankTestKeys, memoryCheckoutStore, openInSimulator } from '../../support/bank-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_SCOPE } from '../../../shared/http/routes';
+import { ADMIN_SCOPE } from '../../../src/http/routes';
 import { ALICE, BOB, type CustomerApi, customerApi, placeOrder, stockOf } from '../../support/api-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
 import { payAtProvider, refundSandbox, type RefundSandbox } from '../../support/refund-fixtures';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Metric } from '../../../shared/core/metric-names';
-import type { PaymentMethod } from '../../../shared/domain/payment';
+import { Metric } from '../../../src/core/kernel/metric-names';
+import type { PaymentMethod } from '../../../src/domain/payment';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { PROVIDERS } from '../../support/callback-fixtures';
 import { seededRandom, shuffled } from '../../support/faults';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Repository } from '../../../shared/core/ports';
+import type { Repository } from '../../../src/core/kernel/ports';
 import { RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from '../../e2e/local-runtime';
 import { hostileString } from '../../support/hostile';
 import { writeFigures } from '../../support/reliability-fixtures';

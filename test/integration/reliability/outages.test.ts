@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { Metric } from '../../../shared/core/metric-names';
-import type { PaymentMethod } from '../../../shared/domain/payment';
-import { DEFAULT_PROVIDER_HTTP } from '../../../shared/providers/http';
+import { Metric } from '../../../src/core/kernel/metric-names';
+import type { PaymentMethod } from '../../../src/domain/payment';
+import { DEFAULT_PROVIDER_HTTP } from '../../../src/providers/http';
 import { PROVIDERS } from '../../support/callback-fixtures';
 import { type ProviderBehaviour, throttleEverything } from '../../support/faults';
 import { useRig } from '../../support/reliability-fixtures';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Metric } from '../../../shared/core/metric-names';
+import { Metric } from '../../../src/core/kernel/metric-names';
 import { PROVIDERS } from '../../support/callback-fixtures';
 import { operationOf, seededRandom, shuffled, throttleEverything } from '../../support/faults';
 import { useRig } from '../../support/reliability-fixtures';

@@ -10,16 +10,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AWS_CLIENT_LIMITS } from '../../../shared/adapters/aws-client-limits';
-import { type AwsCapabilities, awsWiring, type FunctionName } from '../../../shared/adapters/aws-deps';
-import { dynamoTable } from '../../../shared/adapters/dynamo-repository';
-import { eventBus } from '../../../shared/adapters/eventbridge-publisher';
-import { providersFromEnv } from '../../../shared/adapters/provider-secret';
-import { sqsQueue } from '../../../shared/adapters/sqs-queue';
-import type { Deps } from '../../../shared/core/deps';
-import type { DomainEvent } from '../../../shared/domain/events';
-import type { PaymentNotification } from '../../../shared/domain/notification';
-import { ALL_FUNCTIONS, type FunctionAccess } from '../../../shared/http/routes';
+import { AWS_CLIENT_LIMITS } from '../../../src/aws/aws-client-limits';
+import { type AwsCapabilities, awsWiring, type FunctionName } from '../../../src/aws/wiring';
+import { dynamoTable } from '../../../src/persistence/dynamo-repository';
+import { eventBus } from '../../../src/aws/eventbridge-publisher';
+import { providersFromEnv } from '../../../src/aws/provider-secret';
+import { sqsQueue } from '../../../src/aws/sqs-queue';
+import type { Deps } from '../../../src/core/kernel/deps';
+import type { DomainEvent } from '../../../src/domain/events';
+import type { PaymentNotification } from '../../../src/domain/notification';
+import { ALL_FUNCTIONS, type FunctionAccess } from '../../../src/http/routes';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:payments-providers-AbCdEf';
 const BANK = { webhookSecrets: ['webhook-secret-0123456789'], gatewayUrl: 'https://bank.example/pay', signingSecret: 'signing-secret-0123456789' };
@@ -96,13 +96,13 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
+describe('awsWiring (src/aws/wiring.ts)', () => {
   it('gives a read-only function (get-order) the table only: no secret read, no queue, no bus, each refusal naming it', async () => {
     const deps = await wired('get-order', stackEnv()).deps();
 
     expect(secretsManager).not.toHaveReceivedAnyCommand();
     expect(Object.keys(deps.providers)).toEqual([]);
-    expect(() => deps.providers.wechat).toThrow('get-order has no providers access (access in shared/http/routes.ts): it cannot use providers.wechat');
+    expect(() => deps.providers.wechat).toThrow('get-order has no providers access (access in src/http/routes.ts): it cannot use providers.wechat');
     expect(() => deps.queue.enqueue(notification)).toThrow('get-order has no queue access');
     expect(() => deps.events.publish([event])).toThrow('get-order has no events access');
     expect(typeof deps.repo.getOrder).toBe('function');
@@ -141,10 +141,10 @@ describe('awsWiring (shared/adapters/aws-deps.ts)', () => {
 
   it('refuses, at module load, a wiring with a port its access does not allow or without one it allows', () => {
     expect(() => awsWiring('get-order', { table: dynamoTable, queue: sqsQueue })).toThrow(
-      'get-order: its wiring does not match its access in shared/http/routes.ts (queue: access does not allow it, the handler wires it)',
+      'get-order: its wiring does not match its access in src/http/routes.ts (queue: access does not allow it, the handler wires it)',
     );
     expect(() => awsWiring('payment-callback', { table: dynamoTable, providers: providersFromEnv })).toThrow(
-      'payment-callback: its wiring does not match its access in shared/http/routes.ts (queue: access allows it, the handler does not)',
+      'payment-callback: its wiring does not match its access in src/http/routes.ts (queue: access allows it, the handler does not)',
     );
   });
 

@@ -2,8 +2,8 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EVENT_SOURCE, entrySize, eventBridgePublisher, MAX_BYTES_PER_CALL } from '../../../shared/adapters/eventbridge-publisher';
-import type { DomainEvent } from '../../../shared/domain/events';
+import { EVENT_SOURCE, entrySize, eventBridgePublisher, MAX_BYTES_PER_CALL } from '../../../src/aws/eventbridge-publisher';
+import type { DomainEvent } from '../../../src/domain/events';
 
 const BUS = 'payments-bus';
 const eventBridge = mockClient(EventBridgeClient);
@@ -45,7 +45,7 @@ beforeEach(() => {
     .callsFake((input: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: input.Entries.map((_, i) => ({ EventId: `eb-${i}` })) }));
 });
 
-describe('eventBridgePublisher (shared/adapters/eventbridge-publisher.ts)', () => {
+describe('eventBridgePublisher (src/aws/eventbridge-publisher.ts)', () => {
   it('sends each event to the bus with its type, time and id in the detail', async () => {
     const event = orderCreated(1);
 

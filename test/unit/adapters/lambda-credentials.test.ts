@@ -7,13 +7,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bundle } from '../../../bench/bundles';
-import { defaultProvider } from '../../../shared/adapters/lambda-credentials';
+import { defaultProvider } from '../../../src/aws/lambda-credentials';
 
 const run = promisify(execFile);
 
 afterEach(() => vi.unstubAllEnvs());
 
-describe('the function bundles’ credentials (shared/adapters/lambda-credentials.ts)', () => {
+describe('the function bundles’ credentials (src/aws/lambda-credentials.ts)', () => {
   it('are the environment’s, as Lambda sets them, read again on every call', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'ASIAFIRST');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret-1');

@@ -1,10 +1,10 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import * as endpointCache from '@aws-sdk/endpoint-cache';
 import { describe, expect, it } from 'vitest';
-import { AWS_CLIENT_LIMITS } from '../../../shared/adapters/aws-client-limits';
-import { dynamoTable } from '../../../shared/adapters/dynamo-repository';
-import { EndpointCache } from '../../../shared/adapters/no-endpoint-discovery';
-import * as standIn from '../../../shared/adapters/no-endpoint-discovery';
+import { AWS_CLIENT_LIMITS } from '../../../src/aws/aws-client-limits';
+import { dynamoTable } from '../../../src/persistence/dynamo-repository';
+import { EndpointCache } from '../../../src/aws/no-endpoint-discovery';
+import * as standIn from '../../../src/aws/no-endpoint-discovery';
 
 /** The bundles' stand-in for @aws-sdk/endpoint-cache (cdk/bundle-aliases.ts). */
 describe('no-endpoint-discovery', () => {

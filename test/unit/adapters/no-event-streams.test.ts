@@ -5,7 +5,7 @@ import * as sqs from '@aws-sdk/client-sqs';
 import * as eventStreams from '@smithy/core/event-streams';
 import { NormalizedSchema } from '@smithy/core/schema';
 import { describe, expect, it } from 'vitest';
-import * as standIn from '../../../shared/adapters/no-event-streams';
+import * as standIn from '../../../src/aws/no-event-streams';
 
 /** The AWS clients a function bundle may hold (test/unit/bundles.test.ts). */
 const CLIENTS = { dynamodb, eventbridge, secretsManager, sqs };

@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { powertoolsObservability } from '../../../shared/adapters/observability';
-import { Metric } from '../../../shared/core/metric-names';
-import { lambdaHandler } from '../../../shared/http/handler';
+import { powertoolsObservability } from '../../../src/aws/observability';
+import { Metric } from '../../../src/core/kernel/metric-names';
+import { lambdaHandler } from '../../../src/http/handler';
 
 /** A Lambda context as the runtime passes it. */
 const context = (awsRequestId: string) =>
@@ -58,7 +58,7 @@ function observedHandler() {
   return handler;
 }
 
-describe('observability middleware (shared/adapters/observability.ts)', () => {
+describe('observability middleware (src/aws/observability.ts)', () => {
   it('records the ColdStart metric on a container first invocation only, named by function', async () => {
     const handler = observedHandler();
 

@@ -4,9 +4,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { secretMaxAgeSecondsFromEnv } from '../../../shared/adapters/env';
-import { type Providers, providersFromSecret } from '../../../shared/adapters/provider-secret';
-import type { Logger } from '../../../shared/core/deps';
+import { secretMaxAgeSecondsFromEnv } from '../../../src/aws/env';
+import { type Providers, providersFromSecret } from '../../../src/aws/provider-secret';
+import type { Logger } from '../../../src/core/kernel/deps';
 import { newPayment } from '../../support/domain-fixtures';
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -58,7 +58,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('the provider secret through Powertools Parameters (shared/adapters/provider-secret.ts)', () => {
+describe('the provider secret through Powertools Parameters (src/aws/provider-secret.ts)', () => {
   it('reads the secret once within its cache lifetime and reuses the providers it built', async () => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: bankSecret('https://bank-a.example') });
     const providers = providersSource(300);

@@ -2,10 +2,10 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { awsQueueRegion, sqsClient, sqsNotificationQueue, startDeadLetterRedrive } from '../../../shared/adapters/sqs-queue';
-import { parseNotificationMessage } from '../../../shared/core/messages';
-import type { RefundNotification } from '../../../shared/domain/notification';
-import type { PaymentNotification } from '../../../shared/domain/notification';
+import { awsQueueRegion, sqsClient, sqsNotificationQueue, startDeadLetterRedrive } from '../../../src/aws/sqs-queue';
+import { parseNotificationMessage } from '../../../src/core/kernel/messages';
+import type { RefundNotification } from '../../../src/domain/notification';
+import type { PaymentNotification } from '../../../src/domain/notification';
 
 const sqs = mockClient(SQSClient);
 const client = sqsClient({ region: 'eu-west-1' });
@@ -34,7 +34,7 @@ beforeEach(() => {
   sqs.on(GetQueueAttributesCommand, { QueueUrl: DLQ_URL }).resolves({ Attributes: { QueueArn: DLQ_ARN, ApproximateNumberOfMessages: '7' } });
 });
 
-describe('SQS adapter (shared/adapters/sqs-queue.ts)', () => {
+describe('SQS adapter (src/aws/sqs-queue.ts)', () => {
   it('enqueues a notification as the worker reads it, with provider and event id as attributes', async () => {
     sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
 

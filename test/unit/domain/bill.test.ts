@@ -1,15 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  addBusinessDays,
-  BillFormatError,
-  billYuanToFen,
-  businessDateOf,
-  businessDayWindow,
-  beijingTimeToIso,
-  isBusinessDate,
-} from '../../../shared/domain/bill';
-import { InvalidAmountError } from '../../../shared/domain/errors';
+import { addBusinessDays, BillFormatError, billYuanToFen, businessDateOf, businessDayWindow, beijingTimeToIso, isBusinessDate } from '../../../src/domain/bill';
+import { InvalidAmountError } from '../../../src/domain/errors';
 
 describe('billYuanToFen', () => {
   it.each([

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fenToYuan, InvalidAmountError, MAX_AMOUNT_FEN, multiplyFen, sumFen, yuanToFen } from '../../../shared/domain';
+import { fenToYuan, InvalidAmountError, MAX_AMOUNT_FEN, multiplyFen, sumFen, yuanToFen } from '../../../src/domain';
 
 describe('money: fen <-> yuan strings', () => {
   it.each([

@@ -10,7 +10,7 @@ import {
   scheduleNextLook,
   type TransitionSource,
   transitionPayment,
-} from '../../../shared/domain';
+} from '../../../src/domain';
 
 const now = new Date('2026-11-25T04:00:00.000Z');
 const base = createPayment({

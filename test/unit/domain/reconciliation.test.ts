@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { beijingTimeToIso, type BillPayment, type BillRefund, type BillRow } from '../../../shared/domain/bill';
-import type { Payment, PaymentMethod } from '../../../shared/domain/payment';
-import { compareBill, type Comparison, DEFAULT_CARRY_MINUTES, differenceKey, type LedgerKey } from '../../../shared/domain/reconciliation';
-import { createRefund, type Refund, type RefundStatus } from '../../../shared/domain/refund';
+import { beijingTimeToIso, type BillPayment, type BillRefund, type BillRow } from '../../../src/domain/bill';
+import type { Payment, PaymentMethod } from '../../../src/domain/payment';
+import { compareBill, type Comparison, DEFAULT_CARRY_MINUTES, differenceKey, type LedgerKey } from '../../../src/domain/reconciliation';
+import { createRefund, type Refund, type RefundStatus } from '../../../src/domain/refund';
 import { newPayment } from '../../support/domain-fixtures';
 
 /** The bill's day, 2026-11-27 Beijing: 2026-11-26T16:00Z to 2026-11-27T16:00Z. */

@@ -16,7 +16,7 @@ import {
   type RefundStatus,
   refundStatusEvents,
   transitionRefund,
-} from '../../../shared/domain';
+} from '../../../src/domain';
 import { newPurchase } from '../../support/domain-fixtures';
 import { DEMO_PRODUCTS } from '../../support/harness';
 

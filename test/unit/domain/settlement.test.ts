@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createOrder, createPayment, InvalidTransitionError, ORDER_STATUS_AFTER_PAYMENT, settlePayment, transitionPayment } from '../../../shared/domain';
+import { createOrder, createPayment, InvalidTransitionError, ORDER_STATUS_AFTER_PAYMENT, settlePayment, transitionPayment } from '../../../src/domain';
 
 const now = new Date('2026-11-25T04:00:00.000Z');
 const items = [{ sku: 'TEA', name: 'Tea', unitPrice: 500, quantity: 2, lineTotal: 1000 }];

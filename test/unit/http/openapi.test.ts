@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { makeHandler } from '../../../functions/openapi/handler';
-import type { Deps } from '../../../shared/core/deps';
-import { newId } from '../../../shared/core/ids';
-import { orderView, paymentView } from '../../../shared/core/views';
+import type { Deps } from '../../../src/core/kernel/deps';
+import { newId } from '../../../src/core/kernel/ids';
+import { orderView, paymentView } from '../../../src/core/orders/views';
 import {
   cancelledOrder as cancelOrder,
   createOrder,
@@ -20,14 +20,14 @@ import {
   priceItems,
   settlePayment,
   transitionPayment,
-} from '../../../shared/domain';
-import { API_ERROR_STATUS, toErrorResponse } from '../../../shared/http/errors';
-import { localWiring } from '../../../shared/http/handler';
-import { validateKey } from '../../../shared/http/idempotency';
-import { buildOpenApiDocument, serializeOpenApiDocument } from '../../../shared/http/openapi';
-import { ErrorSchema, OrderSchema, PaymentSchema, ProductSchema } from '../../../shared/http/response-schemas';
-import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from '../../../shared/http/routes';
-import { CreateOrderBody } from '../../../shared/http/schemas';
+} from '../../../src/domain';
+import { API_ERROR_STATUS, toErrorResponse } from '../../../src/http/errors';
+import { localWiring } from '../../../src/http/handler';
+import { validateKey } from '../../../src/http/idempotency';
+import { buildOpenApiDocument, serializeOpenApiDocument } from '../../../src/http/openapi';
+import { ErrorSchema, OrderSchema, PaymentSchema, ProductSchema } from '../../../src/http/response-schemas';
+import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from '../../../src/http/routes';
+import { CreateOrderBody } from '../../../src/http/schemas';
 import { httpEvent, lambdaContext } from '../../support/http';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- walking a JSON document

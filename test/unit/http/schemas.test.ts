@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { toErrorResponse } from '../../../shared/http/errors';
-import { CreateOrderBody, CreateProductBody } from '../../../shared/http/schemas';
+import { toErrorResponse } from '../../../src/http/errors';
+import { CreateOrderBody, CreateProductBody } from '../../../src/http/schemas';
 
 /** What a 400 answers for `body` (the schemas are zod/mini, which ships no messages of its own). */
 const refusal = (schema: { parse(value: unknown): unknown }, body: unknown) => {
@@ -12,7 +12,7 @@ const refusal = (schema: { parse(value: unknown): unknown }, body: unknown) => {
   throw new Error('accepted');
 };
 
-describe('request schemas (shared/http/schemas.ts)', () => {
+describe('request schemas (src/http/schemas.ts)', () => {
   it('answer 400 VALIDATION_FAILED with an English message per problem, ours where we wrote one', () => {
     const response = refusal(CreateOrderBody, { items: [{ sku: 'TEA', quantity: 0 }], paymentMethod: 'cash', coupon: 'FREE' });
 

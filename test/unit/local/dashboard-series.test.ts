@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RecordedMetrics } from '../../../shared/adapters/recorded-metrics';
-import { Metric } from '../../../shared/core/metric-names';
+import { RecordedMetrics } from '../../../local/recorded-metrics';
+import { Metric } from '../../../src/core/kernel/metric-names';
 import { adaptiveBucketSeconds, dashboardSeries, parseBucketSeconds, percentile, SERIES_BUCKETS } from '../../../local/dashboard-series';
 
 /**

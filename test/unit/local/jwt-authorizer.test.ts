@@ -7,7 +7,7 @@ import { type CryptoKey, exportJWK, generateKeyPair, importJWK, SignJWT, Unsecur
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ISSUER_KEY_FILE, type DevIssuer, loadOrCreateDevIssuer } from '../../../local/dev-jwt';
 import { authorizerSettings, jwtAuthorizer } from '../../../local/jwt-authorizer';
-import { ADMIN_SCOPE } from '../../../shared/http/routes';
+import { ADMIN_SCOPE } from '../../../src/http/routes';
 
 /**
  * The local gateway's stand-in for the API Gateway JWT authorizer: every check AWS documents for

@@ -5,10 +5,10 @@ import { createSandbox } from '../../../local/sandbox/server';
 import { encodeGbk } from '../../../local/sandbox/gbk';
 import type { CheckoutStore, SandboxCheckout } from '../../../local/sandbox/types';
 import { writeZip } from '../../../local/sandbox/zip';
-import { BillFormatError, type BillRow } from '../../../shared/domain/bill';
-import { createAlipayProvider } from '../../../shared/providers/alipay';
-import { ALIPAY_BILL_MAX_ENTRY_BYTES, alipayBillFromZip, parseAlipayBill } from '../../../shared/providers/alipay-bill';
-import { ProviderCallError, type FetchLike } from '../../../shared/providers/types';
+import { BillFormatError, type BillRow } from '../../../src/domain/bill';
+import { createAlipayProvider } from '../../../src/providers/alipay';
+import { ALIPAY_BILL_MAX_ENTRY_BYTES, alipayBillFromZip, parseAlipayBill } from '../../../src/providers/alipay-bill';
+import { ProviderCallError, type FetchLike } from '../../../src/core/payments/provider';
 import {
   ALIPAY_BILL_FIXTURE_DATE,
   alipayDetailFixture,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createAlipaySimulator } from '../../../local/sandbox/alipay';
 import type { SandboxCheckout, SandboxRefundOutcome } from '../../../local/sandbox/types';
-import { createAlipayProvider } from '../../../shared/providers/alipay';
-import type { AlipayConfig } from '../../../shared/providers/config';
-import { ProviderCallError, type FetchLike, type RefundRequest } from '../../../shared/providers/types';
+import { createAlipayProvider } from '../../../src/providers/alipay';
+import type { AlipayConfig } from '../../../src/providers/config';
+import { ProviderCallError, type FetchLike, type RefundRequest } from '../../../src/core/payments/provider';
 import {
   alipayTestKeys,
   formFields,

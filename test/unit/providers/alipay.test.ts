@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAlipaySimulator } from '../../../local/sandbox/alipay';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
-import { alipaySignContent, createAlipayProvider } from '../../../shared/providers/alipay';
-import type { AlipayConfig } from '../../../shared/providers/config';
-import { ProviderCallError, type FetchLike, type PayUrlRequest, type RawCallback } from '../../../shared/providers/types';
+import { alipaySignContent, createAlipayProvider } from '../../../src/providers/alipay';
+import type { AlipayConfig } from '../../../src/providers/config';
+import { ProviderCallError, type FetchLike, type PayUrlRequest, type RawCallback } from '../../../src/core/payments/provider';
 import {
   alipayTestKeys,
   formFields,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createBankSimulator } from '../../../local/sandbox/bank';
 import type { SandboxCheckout, SandboxRefundOutcome } from '../../../local/sandbox/types';
-import { BANK_REFUND_OUTCOMES, BANK_REFUND_STATUSES, createBankProvider } from '../../../shared/providers/bank';
-import type { BankConfig } from '../../../shared/providers/config';
-import { ProviderCallError, type FetchLike, type RefundRequest } from '../../../shared/providers/types';
+import { BANK_REFUND_OUTCOMES, BANK_REFUND_STATUSES, createBankProvider } from '../../../src/providers/bank';
+import type { BankConfig } from '../../../src/providers/config';
+import { ProviderCallError, type FetchLike, type RefundRequest } from '../../../src/core/payments/provider';
 import {
   BANK_SANDBOX_BASE,
   bankCallbackBody,

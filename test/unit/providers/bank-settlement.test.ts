@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createBankSimulator } from '../../../local/sandbox/bank';
 import type { CheckoutStore, SandboxCheckout, SandboxResponse } from '../../../local/sandbox/types';
-import { BillFormatError, type BillRow } from '../../../shared/domain/bill';
-import { createBankProvider, parseBankSettlementReport } from '../../../shared/providers/bank';
-import { readCsvRecords } from '../../../shared/providers/bank-settlement';
-import { ProviderCallError } from '../../../shared/providers/types';
+import { BillFormatError, type BillRow } from '../../../src/domain/bill';
+import { createBankProvider, parseBankSettlementReport } from '../../../src/providers/bank';
+import { readCsvRecords } from '../../../src/providers/bank-settlement';
+import { ProviderCallError } from '../../../src/core/payments/provider';
 import {
   BANK_REPORT_DATE,
   BANK_REPORT_HEADER,

@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBankSimulator } from '../../../local/sandbox/bank';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
-import { createBankProvider } from '../../../shared/providers/bank';
-import { ProviderNotSupportedError, type PayUrlRequest, type RawCallback } from '../../../shared/providers/types';
+import { createBankProvider } from '../../../src/providers/bank';
+import { ProviderNotSupportedError, type PayUrlRequest, type RawCallback } from '../../../src/core/payments/provider';
 import { bankCallbackBody, bankTestKeys, bankV1, memoryCheckoutStore, openInSimulator, signedBankCallback, toRawCallback } from '../../support/bank-fixtures';
 
 const keys = bankTestKeys();

@@ -3,9 +3,9 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { CheckoutStore, SandboxCheckout, SandboxResponse } from '../../../local/sandbox/types';
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
-import { BillFormatError, type BillRow } from '../../../shared/domain/bill';
-import { ProviderCallError } from '../../../shared/providers/types';
-import { createWechatProvider, parseWechatBill } from '../../../shared/providers/wechat';
+import { BillFormatError, type BillRow } from '../../../src/domain/bill';
+import { ProviderCallError } from '../../../src/core/payments/provider';
+import { createWechatProvider, parseWechatBill } from '../../../src/providers/wechat';
 import { memoryCheckoutStore } from '../../support/bank-fixtures';
 import { WECHAT_BILL_DATA, WECHAT_BILL_HEADER, WECHAT_BILL_SUMMARY, mapColumns, wechatBillText } from '../../support/bills/wechat-bill';
 import {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
-import { isRefundNotification } from '../../../shared/domain/notification';
-import { ProviderCallError, type FetchLike, type RefundRequest } from '../../../shared/providers/types';
-import { WECHAT_REFUND_OUTCOMES, WECHAT_REFUND_STATUSES, createWechatProvider } from '../../../shared/providers/wechat';
+import { isRefundNotification } from '../../../src/domain/notification';
+import { ProviderCallError, type FetchLike, type RefundRequest } from '../../../src/core/payments/provider';
+import { WECHAT_REFUND_OUTCOMES, WECHAT_REFUND_STATUSES, createWechatProvider } from '../../../src/providers/wechat';
 import { memoryCheckoutStore, toRawCallback } from '../../support/bank-fixtures';
 import {
   WECHAT_SANDBOX_BASE,

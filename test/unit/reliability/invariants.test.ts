@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { orderEvent, paymentEvent, type DomainEvent } from '../../../shared/domain/events';
-import type { Order } from '../../../shared/domain/order';
-import type { Payment } from '../../../shared/domain/payment';
-import { refundEvent, type Refund } from '../../../shared/domain/refund';
+import { orderEvent, paymentEvent, type DomainEvent } from '../../../src/domain/events';
+import type { Order } from '../../../src/domain/order';
+import type { Payment } from '../../../src/domain/payment';
+import { refundEvent, type Refund } from '../../../src/domain/refund';
 import { newPurchase } from '../../support/domain-fixtures';
 import { DEMO_PRODUCTS } from '../../support/harness';
 import { checkInvariants, type InvariantName } from '../../support/invariants';

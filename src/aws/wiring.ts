@@ -1,0 +1,151 @@
+import type { Deps } from '../core/kernel/deps';
+import type { EventPublisher, NotificationQueue, Repository } from '../core/kernel/ports';
+import { PAYMENT_METHODS } from '../domain/payment';
+import type { Wiring } from '../http/handler';
+import { ALL_FUNCTIONS, type BACKGROUND_FUNCTIONS, type FunctionAccess, type RouteFunction } from '../http/routes';
+import { orderPolicyFromEnv, refundPolicyFromEnv, publicBaseUrlFromEnv, returnUrlTemplateFromEnv, sweeperFromEnv, timingFromEnv } from './env';
+import { type Observability, powertoolsObservability } from './observability';
+import type { Providers } from './provider-secret';
+
+/** Every Lambda function of the service, by its folder under functions/. */
+export type FunctionName = RouteFunction | (typeof BACKGROUND_FUNCTIONS)[keyof typeof BACKGROUND_FUNCTIONS]['fn'];
+
+export function accessOf(fn: FunctionName): FunctionAccess {
+  const entry = ALL_FUNCTIONS.find((candidate) => candidate.fn === fn);
+  if (!entry) throw new Error(`${fn} has no entry in src/http/routes.ts`);
+  return entry.access;
+}
+
+/**
+ * How a function's handler module builds each port its access allows, from the environment. Each
+ * lives in the module of its AWS client (dynamoTable, sqsQueue, eventBus, providersFromEnv), so a
+ * function's bundle holds only the clients its handler imports: esbuild cannot drop a client that
+ * is imported and merely never constructed.
+ */
+export interface AwsCapabilities {
+  table?: (env: NodeJS.ProcessEnv) => Repository;
+  queue?: (env: NodeJS.ProcessEnv) => NotificationQueue;
+  events?: (env: NodeJS.ProcessEnv) => EventPublisher;
+  /** The current providers on each call: a rotated provider secret is picked up. */
+  providers?: (env: NodeJS.ProcessEnv, observability: Observability) => Promise<() => Promise<Providers>>;
+}
+
+/** Which ports an access allows, by the capability that builds each. */
+function allowedCapabilities(access: FunctionAccess): Record<keyof AwsCapabilities, boolean> {
+  return { table: access.table !== 'none', queue: access.queue, events: access.events, providers: access.providers };
+}
+
+/**
+ * The production wiring of one function:
+ * `export const handler = makeHandler(awsWiring('<fn>', { table: dynamoTable, ... }))`, with
+ * exactly the capabilities its `access` (src/http/routes.ts) allows, the same access the CDK
+ * stack grants; anything else fails the module's load, naming the function. A port without access
+ * is a stand-in whose use fails, naming the function and the access it lacks; without `providers`
+ * the provider secret (the merchants' private keys) is never read.
+ *
+ * Logger and metrics exist from module load (the observability middleware needs them before the
+ * first invocation); the rest is built on the first invocation, a cold start, so configuration
+ * errors surface there, naming the variable. Endpoints come from the SDK's own variables
+ * (AWS_ENDPOINT_URL_DYNAMODB, ...), so the same wiring runs against local stand-ins.
+ */
+export function awsWiring(fn: FunctionName, capabilities: AwsCapabilities, env: NodeJS.ProcessEnv = process.env): Wiring {
+  const allowed = allowedCapabilities(accessOf(fn));
+  const mismatched = (Object.keys(allowed) as (keyof AwsCapabilities)[]).filter((port) => allowed[port] !== (capabilities[port] !== undefined));
+  if (mismatched.length > 0) {
+    const says = mismatched.map(
+      (port) => `${port}: access ${allowed[port] ? 'allows it' : 'does not allow it'}, the handler ${capabilities[port] ? 'wires it' : 'does not'}`,
+    );
+    throw new Error(`${fn}: its wiring does not match its access in src/http/routes.ts (${says.join('; ')})`);
+  }
+  const observability = powertoolsObservability(env.POWERTOOLS_SERVICE_NAME ?? 'payments');
+  let built: Promise<ContainerDeps> | undefined;
+  const deps = async (): Promise<Deps> => {
+    try {
+      built ??= buildContainerDeps(fn, capabilities, observability, env).catch((error) => {
+        built = undefined; // the next invocation tries again
+        throw error;
+      });
+      const { shared, providers } = await built;
+      return { ...shared, providers: await providers() };
+    } catch (error) {
+      observability.logger.error('function wiring failed', { fn, error: (error as Error).message });
+      throw error;
+    }
+  };
+  return { deps, observability: observability.middleware };
+}
+
+/** Built once per container; only the providers are looked at again per invocation (secret rotation). */
+interface ContainerDeps {
+  shared: Omit<Deps, 'providers'>;
+  providers: () => Promise<Providers>;
+}
+
+async function buildContainerDeps(
+  fn: FunctionName,
+  capabilities: AwsCapabilities,
+  observability: Observability,
+  env: NodeJS.ProcessEnv,
+): Promise<ContainerDeps> {
+  const deny = <T>(what: string, operations: readonly string[]) => withoutAccess<T>(fn, what, operations);
+  const shared: Omit<Deps, 'providers'> = {
+    repo: capabilities.table ? capabilities.table(env) : deny('table', REPOSITORY_OPERATIONS),
+    queue: capabilities.queue ? capabilities.queue(env) : deny('queue', ['enqueue']),
+    events: capabilities.events ? capabilities.events(env) : deny('events', ['publish']),
+    metrics: observability.metrics,
+    logger: observability.logger,
+    clock: { now: () => new Date() },
+    timing: timingFromEnv(env),
+    sweeper: sweeperFromEnv(env),
+    orders: orderPolicyFromEnv(env),
+    refunds: refundPolicyFromEnv(env),
+    publicBaseUrl: publicBaseUrlFromEnv(env),
+    returnUrlTemplate: returnUrlTemplateFromEnv(env),
+  };
+  if (!capabilities.providers) {
+    const none = deny<Providers>('providers', PAYMENT_METHODS);
+    return { shared, providers: async () => none };
+  }
+  return { shared, providers: await capabilities.providers(env, observability) };
+}
+
+/** Every operation of the Repository port (the compiler keeps the list complete), refused without table access. */
+const REPOSITORY_OPERATIONS = Object.keys({
+  commit: true,
+  getProducts: true,
+  listProducts: true,
+  getOrder: true,
+  getPayment: true,
+  getPayments: true,
+  getRefund: true,
+  getRefunds: true,
+  findDueRefunds: true,
+  getIdempotencyRecord: true,
+  getNotificationRecord: true,
+  getArchivedCallbacks: true,
+  findDuePayments: true,
+  findUnpaidOrders: true,
+  parkUndeliverable: true,
+  countOpenPayments: true,
+  oldestOpenRefundCreatedAt: true,
+  listLedger: true,
+  getReconciliation: true,
+} satisfies Record<keyof Repository, true>);
+
+/**
+ * Stands in for a port this function has no access to: it holds no client, and reaching for one
+ * of its operations (or providers) throws, naming the function and the access it lacks.
+ */
+function withoutAccess<T>(fn: string, what: string, operations: readonly string[]): T {
+  return new Proxy(
+    {},
+    {
+      get(_target, property) {
+        if (typeof property === 'string' && operations.includes(property)) {
+          throw new Error(`${fn} has no ${what} access (access in src/http/routes.ts): it cannot use ${what}.${property}`);
+        }
+        return undefined;
+      },
+    },
+  ) as T;
+}

@@ -1,0 +1,67 @@
+import type { PaymentMethod } from '../../domain/payment';
+import type { RefundPolicy } from '../../domain/refund';
+import type { PaymentProvider } from '../payments/provider';
+import type { Metrics } from './metric-names';
+import type { Clock, EventPublisher, NotificationQueue, PaymentTimingConfig, Repository } from './ports';
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface SweeperConfig {
+  /** First provider query of a processing payment, after it started. */
+  firstQueryAfterSeconds: number;
+  /** Later queries, while it stays processing. */
+  queryEverySeconds: number;
+  /** Payments handled per page of the due index. */
+  batchSize: number;
+  /** A run stops taking new work after this long, leaving the rest to the next run. */
+  budgetMs: number;
+  /** How long past expiry a provider without close (the bank) may still take the payment. */
+  expiryGraceSeconds: number;
+}
+
+export interface OrderPolicy {
+  /** Pending orders one customer may hold at once; the next create is refused (stock hoarding). */
+  maxPendingPerCustomer: number;
+  /** An order with no open payment is cancelled (stock released) this long after its last payment ended. */
+  unpaidCancelMinutes: number;
+}
+
+/** Everything the core needs, injected: AWS adapters in Lambda, local ones in `npm start` and tests. */
+export interface Deps {
+  repo: Repository;
+  queue: NotificationQueue;
+  events: EventPublisher;
+  metrics: Metrics;
+  clock: Clock;
+  logger: Logger;
+  providers: Partial<Record<PaymentMethod, PaymentProvider>>;
+  timing: PaymentTimingConfig;
+  sweeper: SweeperConfig;
+  orders: OrderPolicy;
+  refunds: RefundPolicy;
+  /** Public base URL of this API, for provider notify URLs (`<base>/api/payments/callback/<provider>`). */
+  publicBaseUrl: string;
+  /**
+   * The shop's page the customer's browser goes back to after paying, as a template:
+   * `{orderId}` is replaced by the payment's order (returnUrlFor in src/core/payments/payments.ts).
+   */
+  returnUrlTemplate: string;
+}
+
+export const DEFAULT_SWEEPER: SweeperConfig = {
+  firstQueryAfterSeconds: 60,
+  queryEverySeconds: 300,
+  batchSize: 100,
+  budgetMs: 40_000,
+  expiryGraceSeconds: 120,
+};
+
+export const DEFAULT_ORDER_POLICY: OrderPolicy = {
+  maxPendingPerCustomer: 20,
+  unpaidCancelMinutes: 24 * 60,
+};

@@ -1,0 +1,38 @@
+import type { Product } from '../../domain/order';
+import type { Repository } from '../kernel/ports';
+
+/**
+ * How long a container trusts the products it read. A create prices from this copy without a
+ * read, and its transaction re-checks each product's price and stock (adjustStock's condition),
+ * so a stale copy can cost a retry, never a wrong order.
+ */
+export const CATALOGUE_CACHE_MS = 30_000;
+
+interface Cached {
+  product: Product;
+  readAt: number;
+}
+
+/** One cache per repository, so per container in Lambda and per test table in tests. */
+const caches = new WeakMap<Repository, Map<string, Cached>>();
+
+/**
+ * The products of `skus`: from this container's copy when it is fresh, else read (one request
+ * for all that are missing or older than CATALOGUE_CACHE_MS). `fresh` reads them all again.
+ * A SKU with no product is never cached, so a product just added is found on its first order.
+ */
+export async function productsFor(repo: Repository, skus: readonly string[], nowMs: number, fresh = false): Promise<Map<string, Product>> {
+  let cache = caches.get(repo);
+  if (!cache) caches.set(repo, (cache = new Map()));
+  const wanted = [...new Set(skus)];
+  const stale = fresh ? wanted : wanted.filter((sku) => !((cache.get(sku)?.readAt ?? -Infinity) > nowMs - CATALOGUE_CACHE_MS));
+  if (stale.length > 0) {
+    const read = await repo.getProducts(stale);
+    for (const sku of stale) {
+      const product = read.get(sku);
+      if (product) cache.set(sku, { product, readAt: nowMs });
+      else cache.delete(sku);
+    }
+  }
+  return new Map(wanted.flatMap((sku) => (cache.has(sku) ? [[sku, cache.get(sku)!.product] as const] : [])));
+}

@@ -1,0 +1,148 @@
+import { DomainError, InvalidTransitionError, NotFoundError, StaleStateError } from '../../domain/errors';
+import { assertNotUnderReview, effectiveStatus, nextLookAt, settlePayment, transitionPayment, type Payment, statusEvent } from '../../domain';
+import { ProviderCallError, ProviderNotSupportedError, type PaymentProvider } from './provider';
+import type { Deps } from '../kernel/deps';
+import { Metric } from '../kernel/metric-names';
+import { orderChangeWrites } from '../orders/order-writes';
+import { commitWithEvents } from '../outbox/outbox';
+import { decideAgainOnStale } from '../kernel/stale';
+import { paymentView } from '../orders/views';
+
+export class ProviderNotConfiguredError extends DomainError {
+  constructor(method: string) {
+    super('PROVIDER_NOT_CONFIGURED', `Payments by ${method} are not configured in this deployment`, { method });
+  }
+}
+
+export class PaymentExpiredError extends DomainError {
+  constructor(paymentId: string) {
+    super('PAYMENT_EXPIRED', `Payment ${paymentId} has expired; create a new payment for the order`, { paymentId });
+  }
+}
+
+export class ProviderUnavailableError extends DomainError {
+  constructor(method: string, operation: string) {
+    super('PROVIDER_UNAVAILABLE', `${method} could not ${operation} right now; try again shortly`, { method, operation });
+  }
+}
+
+export function providerFor(deps: Deps, payment: Pick<Payment, 'method'>): PaymentProvider {
+  const provider = deps.providers[payment.method];
+  if (!provider) throw new ProviderNotConfiguredError(payment.method);
+  return provider;
+}
+
+export async function loadOwnPayment(deps: Deps, customerId: string, paymentId: string): Promise<Payment> {
+  const payment = await deps.repo.getPayment(paymentId);
+  if (!payment || payment.customerId !== customerId) throw new NotFoundError('payment', paymentId);
+  return payment;
+}
+
+export async function getPayment(deps: Deps, customerId: string, paymentId: string) {
+  return paymentView(await loadOwnPayment(deps, customerId, paymentId), deps.clock.now());
+}
+
+export function notifyUrl(deps: Deps, payment: Pick<Payment, 'method'>): string {
+  return `${deps.publicBaseUrl}/api/payments/callback/${payment.method}`;
+}
+
+/** The placeholder of the shop's return page template (PAYMENT_RETURN_URL) that names the order. */
+export const RETURN_URL_ORDER_PLACEHOLDER = '{orderId}';
+
+/** The shop's page the customer's browser goes back to after paying, for this payment's order. */
+export function returnUrlFor(template: string, payment: Pick<Payment, 'orderId'>): string {
+  return template.replaceAll(RETURN_URL_ORDER_PLACEHOLDER, encodeURIComponent(payment.orderId));
+}
+
+/**
+ * Creates the checkout at the payment's provider and moves the payment init → processing.
+ * Idempotent: a processing payment answers with the pay URL it already has.
+ */
+export async function startPayment(deps: Deps, input: { customerId: string; paymentId: string; channel?: 'page' | 'wap' }) {
+  const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
+  const now = deps.clock.now();
+  // What GET reads decides: an expired payment hands out no pay URL, not even its old one.
+  if (effectiveStatus(payment, now) === 'expired') throw new PaymentExpiredError(payment.paymentId);
+  if (payment.status === 'processing' && payment.payUrl) return { payment: paymentView(payment, now), payUrl: payment.payUrl };
+  if (payment.status !== 'init') throw new InvalidTransitionError('payment', payment.status, 'processing');
+
+  const provider = providerFor(deps, payment);
+  let payUrl: string;
+  try {
+    ({ payUrl } = await provider.createPayUrl({
+      payment: { ...payment, description: `Order ${payment.orderId}` },
+      notifyUrl: notifyUrl(deps, payment),
+      returnUrl: returnUrlFor(deps.returnUrlTemplate, payment),
+      channel: input.channel,
+      now,
+    }));
+  } catch (error) {
+    deps.logger.warn('provider refused to create the checkout', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
+    throw new ProviderUnavailableError(payment.method, 'create the checkout');
+  }
+  const nextQueryAt = nextLookAt(payment, now, deps.sweeper.firstQueryAfterSeconds * 1000);
+  const { after } = transitionPayment(payment, { to: 'processing', now, source: 'customer', reason: 'checkout created', set: { payUrl, nextQueryAt } });
+  try {
+    await commitWithEvents(deps, [{ kind: 'updatePayment', before: payment, after }], [statusEvent(after)!]);
+  } catch (error) {
+    // Two starts raced: the winner's pay URL is the one to show.
+    if (error instanceof StaleStateError) {
+      const current = await deps.repo.getPayment(payment.paymentId);
+      if (current?.status === 'processing' && current.payUrl) return { payment: paymentView(current, now), payUrl: current.payUrl };
+      throw new InvalidTransitionError('payment', current?.status ?? payment.status, 'processing');
+    }
+    throw error;
+  }
+  deps.metrics.count(Metric.PaymentsStarted, 1, { provider: payment.method });
+  return { payment: paymentView(after, now), payUrl };
+}
+
+/**
+ * Closes a processing payment at its provider so it can no longer be paid there. A provider
+ * without a close operation (the bank) relies on the expiry signed into its pay URL instead:
+ * 'unsupported' says so. A paid payment cannot be closed: that is a failure too.
+ */
+export async function closeAtProvider(deps: Deps, payment: Payment, now: Date): Promise<'closed' | 'unsupported'> {
+  const provider = providerFor(deps, payment);
+  try {
+    await provider.closePayment(payment.paymentId, now);
+    return 'closed';
+  } catch (error) {
+    if (error instanceof ProviderNotSupportedError) return 'unsupported';
+    // A definite refusal may mean "already closed" (a retried cancel; Alipay's TRADE_STATUS_ERROR):
+    // the provider's own view decides. Paid stays an error: its success callback pays the order.
+    if (error instanceof ProviderCallError && !error.retryable && (await closedAtProvider(provider, payment, now))) return 'closed';
+    deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
+    deps.logger.warn('provider close failed', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
+    throw new ProviderUnavailableError(payment.method, 'close the payment');
+  }
+}
+
+async function closedAtProvider(provider: PaymentProvider, payment: Payment, now: Date): Promise<boolean> {
+  const state = await provider.queryPayment(payment.paymentId, now).catch(() => undefined);
+  return state?.status === 'closed';
+}
+
+/** The customer gives up on a payment: init/processing → cancelled; the order stays pending. Racing cancels both answer cancelled. */
+export function cancelPayment(deps: Deps, input: { customerId: string; paymentId: string }) {
+  return decideAgainOnStale(() => cancelPaymentOnce(deps, input));
+}
+
+async function cancelPaymentOnce(deps: Deps, input: { customerId: string; paymentId: string }) {
+  const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
+  const now = deps.clock.now();
+  if (payment.status === 'cancelled') return paymentView(payment, now);
+  assertNotUnderReview(payment);
+  if (payment.status === 'processing') await closeAtProvider(deps, payment, now);
+  const order = await deps.repo.getOrder(payment.orderId);
+  if (!order) throw new NotFoundError('order', payment.orderId);
+  const settlement = settlePayment(payment, order, { to: 'cancelled', now, source: 'customer', reason: 'cancelled by customer' });
+  if (settlement.kind !== 'applied') return paymentView(payment, now);
+  await commitWithEvents(
+    deps,
+    [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? orderChangeWrites(order, settlement.order) : [])],
+    settlement.events,
+  );
+  deps.metrics.count(Metric.PaymentCancelled, 1, { provider: payment.method });
+  return paymentView(settlement.payment, now);
+}

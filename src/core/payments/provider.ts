@@ -1,0 +1,178 @@
+import type { Currency, Fen } from '../../domain/money';
+import type { PaymentNotification, RefundNotification } from '../../domain/notification';
+import type { BusinessDate, ProviderBill } from '../../domain/bill';
+import type { PaymentMethod } from '../../domain/payment';
+
+export type ProviderName = PaymentMethod;
+
+/** A callback exactly as it reached us: lower-cased header names and the raw body bytes. */
+export interface RawCallback {
+  headers: Readonly<Record<string, string | undefined>>;
+  body: Buffer;
+}
+
+/** An HTTP reply in the provider's own format (acknowledgement or failure). */
+export interface ProviderReply {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Why a callback was not accepted; each one is counted under its own name. */
+export const REJECTION_REASONS = [
+  'malformed', // not the provider's format at all, or a required header/field missing
+  'bad_signature', // signature does not verify
+  'signature_probe', // WeChat WECHATPAY/SIGNTEST/ probe: rejected, counted apart
+  'unknown_key', // Wechatpay-Serial names no configured key
+  'stale_timestamp', // outside the replay window
+  'decrypt_failed', // AES-GCM resource could not be opened with our APIv3 key
+  'merchant_mismatch', // mchid / appid / app_id / seller_id not ours
+  'amount_mismatch', // amount differs from the payment's
+  'currency_mismatch',
+  'unknown_payment', // no such payment (only where the caller chose to check)
+  'unsupported_event', // a verified event we do not act on (e.g. a refund event)
+  'not_configured', // the provider is not configured in this deployment
+  'too_large', // the body is over the size bound: refused before any verification
+] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+export type CallbackVerification<N extends PaymentNotification | RefundNotification = PaymentNotification | RefundNotification> =
+  { ok: true; notification: N } | { ok: false; reason: RejectionReason; detail: string };
+
+/** What the provider needs to know about a payment to create its checkout. */
+export interface PayablePayment {
+  paymentId: string;
+  orderId: string;
+  amount: Fen;
+  currency: Currency;
+  expiresAt: string;
+  description: string;
+}
+
+export interface PayUrlRequest {
+  payment: PayablePayment;
+  /** Our callback URL for this provider. */
+  notifyUrl: string;
+  /** Where the customer's browser returns after paying (Alipay, bank). */
+  returnUrl: string;
+  /** Alipay: `page` = alipay.trade.page.pay (desktop), `wap` = alipay.trade.wap.pay (mobile). */
+  channel?: 'page' | 'wap';
+  now: Date;
+}
+
+/** The provider's view of a payment, from our query. */
+export type ProviderPaymentState =
+  | { status: 'paid'; providerTransactionId: string; amount: Fen; currency: Currency; paidAt: string; providerStatus: string }
+  | { status: 'pending' | 'closed' | 'failed' | 'not_found'; providerStatus: string };
+
+/**
+ * A refund to ask of the provider. `refundId` is sent as the provider's refund number
+ * (out_refund_no, out_request_no, bank refund_id): a retry with the same id is the same refund at
+ * the provider, never a second one.
+ */
+export interface RefundRequest {
+  refundId: string;
+  paymentId: string;
+  providerTransactionId?: string;
+  /** This refund. */
+  amount: Fen;
+  /** The original payment's amount (WeChat requires it as amount.total). */
+  paymentAmount: Fen;
+  currency: Currency;
+  /** Shown to the customer by some providers (WeChat: at most 80 characters). */
+  reason?: string;
+  /** Our callback URL for this provider (WeChat takes one per refund; the others notify where they always do). */
+  notifyUrl: string;
+  now: Date;
+}
+
+/**
+ * The provider's view of a refund, from creating or querying it. `failed` is a definite refusal
+ * or a refund the provider closed; an unknown outcome (timeout, 5xx, an answer we cannot read) is
+ * never `failed`: it is thrown as a retryable ProviderCallError.
+ */
+export type ProviderRefundState =
+  | { status: 'succeeded'; providerRefundId?: string; amount: Fen; succeededAt: string; providerStatus: string }
+  | { status: 'processing' | 'abnormal'; providerRefundId?: string; providerStatus: string }
+  | { status: 'failed'; providerStatus: string; reason: string }
+  | { status: 'not_found'; providerStatus: string };
+
+/**
+ * The answer to asking for a day's bill. `not_ready`: not published yet (WeChat STATEMENT_CREATING,
+ * Alipay isp.bill_not_exist before the cut-off): ask again later. `no_trades`: the provider says
+ * there was nothing that day (WeChat NO_STATEMENT_EXIST), an empty bill.
+ */
+export type BillFetch = { status: 'ready'; bill: ProviderBill } | { status: 'not_ready' | 'no_trades'; providerStatus: string };
+
+export class ProviderNotSupportedError extends Error {
+  readonly code = 'PROVIDER_NOT_SUPPORTED';
+  constructor(
+    readonly provider: ProviderName,
+    readonly operation: string,
+  ) {
+    super(`${provider} does not support ${operation}`);
+    this.name = 'ProviderNotSupportedError';
+  }
+}
+
+/** A provider answered an outbound call with an error, or its answer failed verification. */
+export class ProviderCallError extends Error {
+  readonly code = 'PROVIDER_CALL_FAILED';
+  constructor(
+    readonly provider: ProviderName,
+    readonly operation: string,
+    message: string,
+    readonly retryable = true,
+  ) {
+    super(`${provider} ${operation}: ${message}`);
+    this.name = 'ProviderCallError';
+  }
+}
+
+/**
+ * One payment provider. Every provider module implements exactly this, so a fourth provider is
+ * one new file plus its tests.
+ */
+export interface PaymentProvider {
+  readonly name: ProviderName;
+  /** Creates the provider-side checkout for a payment and returns where the customer pays. */
+  createPayUrl(request: PayUrlRequest): Promise<{ payUrl: string }>;
+  /**
+   * Verifies a callback (signature, replay window, keys, decryption, merchant ids) and normalises
+   * it. Amount checks against our payment record happen in the caller (see `checkAgainstPayment`).
+   */
+  verifyCallback(callback: RawCallback, now: Date): CallbackVerification;
+  /** The provider's "received, stop retrying" answer. */
+  acknowledge(): ProviderReply;
+  /** The provider's failure answer; `retryable` picks a 5xx (provider retries) over a 4xx. */
+  reject(message: string, retryable: boolean): ProviderReply;
+  /** Asks the provider for the payment's state (lost callbacks, expiry). */
+  queryPayment(paymentId: string, now: Date): Promise<ProviderPaymentState>;
+  /** Closes the payment at the provider so it can no longer be paid. */
+  closePayment(paymentId: string, now: Date): Promise<void>;
+  /**
+   * Asks the provider to refund (part of) a paid payment. Resolves with the refund's state (a
+   * definite refusal is `failed`); throws a retryable ProviderCallError when the outcome is unknown,
+   * after which the same request (same refundId) may be sent again or the refund queried.
+   */
+  refund(request: RefundRequest): Promise<ProviderRefundState>;
+  /** Asks the provider for a refund's state. Throws a retryable ProviderCallError when it cannot tell. */
+  queryRefund(request: { refundId: string; paymentId: string; now: Date }): Promise<ProviderRefundState>;
+  /**
+   * Downloads, verifies (signature or digest, as the provider offers) and parses the day's bill.
+   * Throws a retryable ProviderCallError when it cannot be fetched or fails verification, and a
+   * BillFormatError when the file does not read as the provider's format.
+   */
+  fetchBill(request: { date: BusinessDate; now: Date }): Promise<BillFetch>;
+}
+
+export type FetchLike = (
+  input: string,
+  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+  /** Bills are binary (Alipay's ZIP, a gzipped WeChat file); global fetch has it. */
+  arrayBuffer?(): Promise<ArrayBuffer>;
+}>;

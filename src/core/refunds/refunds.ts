@@ -1,0 +1,339 @@
+import {
+  NotFoundError,
+  RefundExceedsRefundableError,
+  RefundLimitReachedError,
+  PaymentNotRefundableError,
+  StaleStateError,
+  ValidationError,
+} from '../../domain/errors';
+import type { DomainEvent } from '../../domain/events';
+import type { Fen } from '../../domain/money';
+import type { RequestedItem } from '../../domain/order';
+import type { Payment } from '../../domain/payment';
+import {
+  createRefund,
+  isRefundOpen,
+  MAX_REFUNDS_PER_PAYMENT,
+  nextRefundAttemptAt,
+  type Refund,
+  type RefundChange,
+  refundableAmount,
+  refundAmountFor,
+  refundAttempted,
+  refundEnded,
+  refundEvent,
+  type RefundOrigin,
+  refundStatusEvents,
+  REFUND_TRANSITIONS,
+  transitionRefund,
+} from '../../domain/refund';
+import type { ProviderRefundState } from '../payments/provider';
+import type { Deps } from '../kernel/deps';
+import { newId } from '../kernel/ids';
+import { Metric } from '../kernel/metric-names';
+import { commitWithEvents } from '../outbox/outbox';
+import { notifyUrl, providerFor } from '../payments/payments';
+import { RefundCallSpacedError, RefundReservationRefusedError, type Write } from '../kernel/ports';
+import { decideAgainOnStale } from '../kernel/stale';
+
+export interface RefundAsked {
+  paymentId: string;
+  /** Fen; absent: everything still refundable. */
+  amount?: Fen;
+  reason?: string;
+  restock?: RequestedItem[];
+  origin: RefundOrigin;
+}
+
+/**
+ * Records a refund and reserves its amount on the payment in ONE transaction, before the provider
+ * hears of it, then sends it when the payment's turn allows (else it stays pending and the sweeper
+ * sends it). Racing requests cannot reserve more than was paid: the reservation is conditional on
+ * the payment's refundable amount as it is at commit, not as it was read.
+ */
+export async function requestRefund(deps: Deps, asked: RefundAsked, remember: (body: unknown) => Write[] = () => []): Promise<Refund> {
+  const payment = await deps.repo.getPayment(asked.paymentId);
+  if (!payment) throw new NotFoundError('payment', asked.paymentId);
+  providerFor(deps, payment); // 503 before anything is written
+  const now = deps.clock.now();
+  const amount = refundAmountFor(payment, asked.amount, now, deps.refunds);
+  if (asked.restock?.length) await checkRestock(deps, payment, asked.restock);
+
+  const sendAt = payment.refundCallAt ? new Date(Math.max(now.getTime(), Date.parse(payment.refundCallAt) + deps.refunds.spacingSeconds * 1000)) : now;
+  const refund = createRefund({ ...asked, refundId: newId('ref', now), payment, amount, sendAt: sendAt.toISOString(), now });
+  const reservation: Write = {
+    kind: 'reserveRefund',
+    paymentId: payment.paymentId,
+    paymentAmount: payment.amount,
+    refundId: refund.refundId,
+    amount,
+    limit: MAX_REFUNDS_PER_PAYMENT,
+    now: now.toISOString(),
+  };
+  try {
+    await commitWithEvents(
+      deps,
+      [{ kind: 'createRefund', refund }, reservation, ...remember({ refund: refundView(refund) })],
+      [refundEvent('RefundRequested', refund)],
+    );
+  } catch (error) {
+    if (error instanceof RefundReservationRefusedError) throw reservationRefusal(payment, amount, error);
+    throw error;
+  }
+  deps.metrics.count(Metric.RefundRequested, 1, { provider: payment.method, origin: asked.origin });
+  deps.logger.info('refund recorded', { refundId: refund.refundId, paymentId: payment.paymentId, amount, origin: asked.origin });
+  return sendAt <= now ? sendRefund(deps, refund) : refund;
+}
+
+/**
+ * Money the order cannot use (a late or duplicate payment, a second capture) goes back by itself
+ * when AUTO_REFUND_UNUSABLE_PAYMENTS is on: a full refund of a payment that did not pay its order,
+ * and one per extra capture not yet being refunded. Pure: the caller commits the refunds and the
+ * payment with them in the SAME transaction as the notification that flagged it, so a crash in
+ * between cannot leave flagged money without its refund. Each refund is left pending and due, for
+ * the sweeper to send (the worker that applies notifications does not call providers).
+ */
+export function automaticRefunds(deps: Deps, payment: Payment, paidBy: string | undefined, now: Date): { payment: Payment; refunds: Refund[] } {
+  if (!deps.refunds.autoRefundUnusablePayments || !payment.refundRequired) return { payment, refunds: [] };
+  const refunds: Refund[] = [];
+  let after = payment;
+  const add = (amount: Fen, reason: string, captureTransactionId?: string) => {
+    const refund = createRefund({ refundId: newId('ref', now), payment, amount, origin: 'auto', reason, captureTransactionId, sendAt: now.toISOString(), now });
+    refunds.push(refund);
+    after = { ...after, refundIds: [...(after.refundIds ?? []), refund.refundId] };
+    return refund;
+  };
+  if (paidBy !== payment.paymentId && refundableAmount(after) > 0) {
+    const refund = add(refundableAmount(after), 'payment the order could not use');
+    after = { ...after, refundReserved: (after.refundReserved ?? 0) + refund.amount };
+  }
+  for (const capture of payment.extraCaptures ?? []) {
+    if (capture.refundId) continue;
+    const refund = add(capture.amount, 'charged twice', capture.providerTransactionId);
+    after = { ...after, extraCaptures: after.extraCaptures!.map((c) => (c === capture ? { ...c, refundId: refund.refundId } : c)) };
+  }
+  return { payment: after, refunds };
+}
+
+/** Why the conditional reservation failed, read from the payment as it was at commit. */
+function reservationRefusal(payment: Payment, amount: Fen, error: RefundReservationRefusedError): Error {
+  const current = { ...payment, ...(error.current as Partial<Payment>) };
+  if (current.status !== 'succeeded') return new PaymentNotRefundableError(payment.paymentId, current.status);
+  if ((current.refundIds?.length ?? 0) >= MAX_REFUNDS_PER_PAYMENT) return new RefundLimitReachedError(payment.paymentId, MAX_REFUNDS_PER_PAYMENT);
+  return new RefundExceedsRefundableError(payment.paymentId, amount, refundableAmount(current));
+}
+
+/** Restocked items must be items of the order, at most as many as were ordered. */
+async function checkRestock(deps: Deps, payment: Payment, restock: RequestedItem[]): Promise<void> {
+  const order = await deps.repo.getOrder(payment.orderId);
+  const ordered = new Map(order?.items.map((item) => [item.sku, item.quantity]));
+  for (const { sku, quantity } of restock) {
+    if (!Number.isSafeInteger(quantity) || quantity <= 0 || quantity > (ordered.get(sku) ?? 0)) {
+      throw new ValidationError(`Cannot restock ${quantity} of ${sku}: the order has ${ordered.get(sku) ?? 0}`, { sku });
+    }
+  }
+}
+
+/**
+ * Asks the provider for the refund under its own id (the same id on every retry: one refund at
+ * the provider however often it is sent), once the payment's turn to call has come. An unknown
+ * outcome leaves it pending for the sweeper; never failed.
+ */
+export async function sendRefund(deps: Deps, refund: Refund): Promise<Refund> {
+  const now = deps.clock.now();
+  const payment = await deps.repo.getPayment(refund.paymentId);
+  if (!payment) throw new NotFoundError('payment', refund.paymentId);
+  if (deps.refunds.spacingSeconds > 0) {
+    try {
+      await deps.repo.commit([{ kind: 'claimRefundCall', paymentId: payment.paymentId, now: now.toISOString(), spacingSeconds: deps.refunds.spacingSeconds }]);
+    } catch (error) {
+      if (!(error instanceof RefundCallSpacedError)) throw error;
+      const turn = new Date(Date.parse(error.lastCallAt ?? now.toISOString()) + deps.refunds.spacingSeconds * 1000).toISOString();
+      return saveAttempt(deps, refund, { ...refund, nextAttemptAt: turn, updatedAt: now.toISOString(), version: refund.version + 1 });
+    }
+  }
+  let state: ProviderRefundState;
+  try {
+    state = await providerFor(deps, payment).refund({
+      refundId: refund.refundId,
+      paymentId: payment.paymentId,
+      providerTransactionId: refund.captureTransactionId ?? payment.providerTransactionId,
+      amount: refund.amount,
+      paymentAmount: refund.captureTransactionId ? refund.amount : payment.amount,
+      currency: refund.currency,
+      ...(refund.reason ? { reason: refund.reason } : {}),
+      notifyUrl: notifyUrl(deps, payment),
+      now,
+    });
+  } catch (error) {
+    deps.metrics.count(Metric.RefundCallFailed, 1, { provider: payment.method });
+    deps.logger.warn('refund outcome unknown; it stays pending and is sent again with the same id', { refundId: refund.refundId, error: String(error) });
+    return saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps))));
+  }
+  return applyProviderState(deps, refund.refundId, state, 'refund call');
+}
+
+/** Asks the provider how an open refund stands (the sweeper; lost notifications). */
+export async function queryRefund(deps: Deps, refund: Refund): Promise<Refund> {
+  const now = deps.clock.now();
+  let state: ProviderRefundState;
+  try {
+    state = await providerFor(deps, refund).queryRefund({ refundId: refund.refundId, paymentId: refund.paymentId, now });
+  } catch (error) {
+    deps.metrics.count(Metric.RefundQueryFailed, 1, { provider: refund.method });
+    deps.logger.warn('refund query failed', { refundId: refund.refundId, error: String(error) });
+    return saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps))));
+  }
+  return applyProviderState(deps, refund.refundId, state, 'refund query');
+}
+
+/** Refunds are first asked about after the same delay as payments (PAYMENT_FIRST_QUERY_SECONDS). */
+const firstQueryMs = (deps: Deps) => deps.sweeper.firstQueryAfterSeconds * 1000;
+
+/** Stores a rescheduled refund; losing the race means someone else moved it on, which is what counts. */
+async function saveAttempt(deps: Deps, before: Refund, after: Refund): Promise<Refund> {
+  try {
+    await deps.repo.commit([{ kind: 'updateRefund', before, after }]);
+    return after;
+  } catch (error) {
+    if (!(error instanceof StaleStateError)) throw error;
+    return (await deps.repo.getRefund(before.refundId)) ?? before;
+  }
+}
+
+/** The change a provider's answer asks of a refund; undefined: no news, ask again later. */
+export function changeFromProvider(state: ProviderRefundState, ref: string): Omit<RefundChange, 'now'> | undefined {
+  const reason = `${ref}: ${state.providerStatus}`;
+  switch (state.status) {
+    case 'succeeded':
+      return {
+        to: 'succeeded',
+        reason,
+        ref,
+        set: {
+          succeededAt: state.succeededAt,
+          providerStatus: state.providerStatus,
+          ...(state.providerRefundId ? { providerRefundId: state.providerRefundId } : {}),
+        },
+      };
+    case 'processing':
+    case 'abnormal':
+      return {
+        to: state.status,
+        reason,
+        ref,
+        set: { providerStatus: state.providerStatus, ...(state.providerRefundId ? { providerRefundId: state.providerRefundId } : {}) },
+      };
+    case 'failed':
+      return { to: 'failed', reason, ref, set: { providerStatus: state.providerStatus, failureReason: state.reason } };
+    case 'not_found':
+      return undefined;
+  }
+}
+
+async function applyProviderState(deps: Deps, refundId: string, state: ProviderRefundState, ref: string): Promise<Refund> {
+  const now = deps.clock.now();
+  const change = changeFromProvider(state, ref);
+  return decideAgainOnStale(async () => {
+    const refund = await deps.repo.getRefund(refundId);
+    if (!refund) throw new NotFoundError('refund', refundId);
+    if (!change || !REFUND_TRANSITIONS[refund.status].includes(change.to)) {
+      // No news (still processing, or the provider does not know it yet: sent again next time),
+      // or news the table does not take (an ended refund reported again).
+      return isRefundOpen(refund.status)
+        ? saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps))))
+        : refund;
+    }
+    return (await settleRefund(deps, refund, { ...change, now })) ?? refund;
+  }, 5);
+}
+
+/**
+ * Moves a refund to the status its provider reports and, when that ends it, its payment and order
+ * with it, in one transaction (with `extra` writes: a notification's dedupe record). Restocked
+ * items return with the success. Undefined when the table forbids the change (an ended refund
+ * reported again): the caller keeps it as it is.
+ */
+export async function settleRefund(deps: Deps, refund: Refund, change: RefundChange, extra: Write[] = []): Promise<Refund | undefined> {
+  if (!isRefundOpen(refund.status)) return undefined;
+  let after = transitionRefund(refund, change);
+  if (isRefundOpen(after.status))
+    after = { ...after, attempts: refund.attempts + 1, nextAttemptAt: nextRefundAttemptAt(after, change.now, firstQueryMs(deps)) };
+  const writes: Write[] = [...extra, { kind: 'updateRefund', before: refund, after }];
+  let events: DomainEvent[] = refundStatusEvents(after);
+  if (!isRefundOpen(after.status)) {
+    const payment = await deps.repo.getPayment(refund.paymentId);
+    if (!payment) throw new NotFoundError('payment', refund.paymentId);
+    const order = await deps.repo.getOrder(refund.orderId);
+    const ended = refundEnded(after, payment, order, change.now);
+    writes.push({ kind: 'updatePayment', before: payment, after: ended.payment });
+    if (ended.order && order) writes.push({ kind: 'updateOrder', before: order, after: ended.order });
+    if (after.status === 'succeeded')
+      writes.push(...(after.restock ?? []).map((item): Write => ({ kind: 'adjustStock', sku: item.sku, delta: item.quantity })));
+    events = refundStatusEvents(after, ended.order, order);
+  }
+  await commitWithEvents(deps, writes, events);
+  const dims = { provider: refund.method };
+  if (after.status === 'succeeded') deps.metrics.count(Metric.RefundSucceeded, 1, dims);
+  if (after.status === 'failed') deps.metrics.count(Metric.RefundFailed, 1, dims);
+  if (after.status === 'abnormal') deps.metrics.count(Metric.RefundAbnormal, 1, dims);
+  deps.logger.info('refund moved', { refundId: refund.refundId, from: refund.status, to: after.status });
+  return after;
+}
+
+/** What callers see of a refund: the business fields, none of the bookkeeping. */
+export function refundView(refund: Refund) {
+  return {
+    refundId: refund.refundId,
+    paymentId: refund.paymentId,
+    orderId: refund.orderId,
+    amount: refund.amount,
+    currency: refund.currency,
+    status: refund.status,
+    ...(refund.reason ? { reason: refund.reason } : {}),
+    ...(refund.providerRefundId ? { providerRefundId: refund.providerRefundId } : {}),
+    createdAt: refund.createdAt,
+    updatedAt: refund.updatedAt,
+    ...(refund.succeededAt ? { succeededAt: refund.succeededAt } : {}),
+    ...(refund.failureReason ? { failureReason: refund.failureReason } : {}),
+    ...(refund.external ? { external: true } : {}),
+  };
+}
+export type RefundView = ReturnType<typeof refundView>;
+
+/** A payment's refunds with what has been refunded and what is left. */
+export async function refundsOfPayment(deps: Deps, payment: Payment) {
+  const refunds = await deps.repo.getRefunds(payment.refundIds ?? []);
+  return { refunds: refunds.map(refundView), refundedAmount: payment.refundedAmount ?? 0, refundableAmount: refundableAmount(payment) };
+}
+
+/** Who is asking: a customer sees their own payments' refunds, an admin anyone's (others read as not found). */
+export interface Viewer {
+  customerId: string;
+  isAdmin: boolean;
+}
+
+async function visiblePayment(deps: Deps, viewer: Viewer, paymentId: string): Promise<Payment> {
+  const payment = await deps.repo.getPayment(paymentId);
+  if (!payment || (!viewer.isAdmin && payment.customerId !== viewer.customerId)) throw new NotFoundError('payment', paymentId);
+  return payment;
+}
+
+/** POST /api/payments/{paymentId}/refunds. */
+export async function refundPayment(
+  deps: Deps,
+  input: { paymentId: string; amount?: Fen; reason?: string; restock?: RequestedItem[] },
+  remember?: (body: unknown) => Write[],
+) {
+  return { refund: refundView(await requestRefund(deps, { ...input, origin: 'admin' }, remember)) };
+}
+
+export async function listRefunds(deps: Deps, viewer: Viewer, paymentId: string) {
+  return refundsOfPayment(deps, await visiblePayment(deps, viewer, paymentId));
+}
+
+export async function getRefund(deps: Deps, viewer: Viewer, refundId: string) {
+  const refund = await deps.repo.getRefund(refundId);
+  if (!refund || (!viewer.isAdmin && refund.customerId !== viewer.customerId)) throw new NotFoundError('refund', refundId);
+  return { refund: refundView(refund) };
+}

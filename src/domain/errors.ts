@@ -1,0 +1,176 @@
+/**
+ * Typed domain errors. Each carries a machine-readable `code`; the HTTP layer maps codes to
+ * statuses in one table (src/http/errors.ts), so the domain never speaks HTTP.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(message: string, details?: unknown) {
+    super('VALIDATION_FAILED', message, details);
+  }
+}
+
+export class InvalidAmountError extends DomainError {
+  constructor(input: unknown, why: string) {
+    super('INVALID_AMOUNT', `Invalid amount ${JSON.stringify(input)}: ${why}`);
+  }
+}
+
+export class UnknownProductError extends DomainError {
+  constructor(readonly skus: string[]) {
+    super('UNKNOWN_SKU', `Unknown product(s): ${skus.join(', ')}`, { skus });
+  }
+}
+
+export class OutOfStockError extends DomainError {
+  constructor(
+    readonly sku: string,
+    readonly requested?: number,
+    readonly available?: number,
+  ) {
+    super('OUT_OF_STOCK', `Not enough stock for ${sku}`, { sku, requested, available });
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(
+    readonly entity: 'order' | 'payment' | 'product' | 'refund',
+    readonly id: string,
+  ) {
+    super(`${entity.toUpperCase()}_NOT_FOUND`, `No ${entity} ${id}`, { [`${entity}Id`]: id });
+  }
+}
+
+export class AlreadyExistsError extends DomainError {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+  ) {
+    super('ALREADY_EXISTS', `${entity} ${id} already exists`, { entity, id });
+  }
+}
+
+export class InvalidTransitionError extends DomainError {
+  constructor(
+    readonly entity: 'payment' | 'order' | 'refund',
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super('INVALID_TRANSITION', `A ${entity} cannot go from ${from} to ${to}`, { entity, from, to });
+  }
+}
+
+/** The record changed between our read and our conditional write: re-read and decide again. */
+export class StaleStateError extends DomainError {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+    readonly current?: { status?: string; version?: number },
+  ) {
+    super('STALE_STATE', `${entity} ${id} was changed concurrently`, { entity, id, current });
+  }
+}
+
+export class OrderNotPendingError extends DomainError {
+  constructor(
+    readonly orderId: string,
+    readonly status: string,
+  ) {
+    super('ORDER_NOT_PENDING', `Order ${orderId} is ${status}, not pending`, { orderId, status });
+  }
+}
+
+export class PaymentAlreadyOpenError extends DomainError {
+  constructor(
+    readonly orderId: string,
+    readonly openPaymentId?: string,
+  ) {
+    super('PAYMENT_ALREADY_OPEN', `Order ${orderId} already has an open payment`, { orderId, openPaymentId });
+  }
+}
+
+/** An expired payment its provider may still accept for a little while (no close API): pay again after `retryAt`. */
+export class TooManyPendingOrdersError extends DomainError {
+  constructor(readonly limit: number) {
+    super('TOO_MANY_PENDING_ORDERS', `You already have ${limit} unpaid orders; pay or cancel one before ordering more`, { limit });
+  }
+}
+
+/** An expired payment its provider may still accept for a little while (no close API): pay again after `retryAt`. */
+export class PaymentClosingError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    retryAt: Date,
+  ) {
+    super('PAYMENT_CLOSING', `Payment ${paymentId} has expired, but its provider may accept it until ${retryAt.toISOString()}; pay again after that`, {
+      paymentId,
+      retryAt: retryAt.toISOString(),
+    });
+  }
+}
+
+export class PaymentUnderReviewError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    reason?: string,
+  ) {
+    super('PAYMENT_UNDER_REVIEW', `Payment ${paymentId} is held for review by our staff; it cannot be changed until they resolve it`, { paymentId, reason });
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor() {
+    super('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body');
+  }
+}
+
+/** A refund asked of a payment that holds no money to give back (not succeeded). */
+export class PaymentNotRefundableError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    status: string,
+  ) {
+    super('PAYMENT_NOT_REFUNDABLE', `Payment ${paymentId} is ${status}; only a succeeded payment can be refunded`, { paymentId, status });
+  }
+}
+
+export class RefundExceedsRefundableError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    requested: number,
+    refundable: number,
+  ) {
+    super('REFUND_EXCEEDS_REFUNDABLE', `Payment ${paymentId} has ${refundable} fen left to refund, not ${requested}`, {
+      paymentId,
+      requested,
+      refundableAmount: refundable,
+    });
+  }
+}
+
+export class RefundWindowClosedError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    closedAt: string,
+  ) {
+    super('REFUND_WINDOW_CLOSED', `Payment ${paymentId} can no longer be refunded: its refund window closed at ${closedAt}`, { paymentId, closedAt });
+  }
+}
+
+export class RefundLimitReachedError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    limit: number,
+  ) {
+    super('REFUND_LIMIT_REACHED', `Payment ${paymentId} already has ${limit} refunds, the most a provider accepts`, { paymentId, limit });
+  }
+}
