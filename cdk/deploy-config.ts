@@ -1,6 +1,6 @@
 import type { Node } from 'constructs';
 import { intEnv, timingFromEnv } from '../src/aws/env';
-import type { PaymentTimingConfig } from '../src/core/kernel/ports';
+import type { PaymentTimingConfig } from '../src/core/kernel/deps';
 
 /** Context a deployment cannot do without: no default would be right (`npm run synth` passes example values). */
 export const REQUIRED_CONTEXT = ['jwtIssuer', 'jwtAudience', 'returnUrl'] as const;

@@ -1,5 +1,5 @@
 import type { DomainEvent } from '../src/domain/events';
-import type { EventPublisher, PublishFailure } from '../src/core/kernel/ports';
+import type { EventPublisher, PublishFailure } from '../src/core/outbox/ports';
 
 /** The local stand-in for the EventBridge bus: keeps what was published, newest last. */
 export class RecordingEventBus implements EventPublisher {

@@ -1,5 +1,4 @@
-import type { PaymentTimingConfig } from '../core/kernel/ports';
-import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/kernel/deps';
+import { type PaymentTimingConfig, DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/kernel/deps';
 import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments/payments';
 import { DEFAULT_RECONCILIATION_TIMING, type ReconciliationTiming } from '../core/reconciliation/reconciliation';
 import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { DomainEvent } from '../domain/events';
-import type { EventPublisher, PublishFailure } from '../core/kernel/ports';
+import type { EventPublisher, PublishFailure } from '../core/outbox/ports';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
 import { requiredEnv } from './env';
 

@@ -8,7 +8,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { PaymentNotification, RefundNotification } from '../domain/notification';
-import type { NotificationQueue } from '../core/kernel/ports';
+import type { NotificationQueue } from '../core/payments/notification-ports';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
 import { requiredEnv } from './env';
 

@@ -1,5 +1,7 @@
 import type { Deps } from '../core/kernel/deps';
-import type { EventPublisher, NotificationQueue, Repository } from '../core/kernel/ports';
+import type { EventPublisher } from '../core/outbox/ports';
+import type { NotificationQueue } from '../core/payments/notification-ports';
+import type { Repository } from '../core/kernel/ports';
 import { PAYMENT_METHODS } from '../domain/payment';
 import type { Wiring } from '../http/handler';
 import { ALL_FUNCTIONS, type BACKGROUND_FUNCTIONS, type FunctionAccess, type RouteFunction } from '../http/routes';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DomainError, IdempotencyKeyReusedError, ValidationError } from '../domain/errors';
 import type { Deps } from '../core/kernel/deps';
-import { type IdempotencyRecord, IdempotencyRecordExistsError, type StoredResponse, type Write } from '../core/kernel/ports';
+import { type IdempotencyRecord, IdempotencyRecordExistsError, type StoredResponse } from '../core/kernel/idempotency';
+import type { Write } from '../core/kernel/ports';
 import { toErrorResponse } from './errors';
 
 /** Kept at least 24 h, like Stripe; DynamoDB TTL removes it some time after. */

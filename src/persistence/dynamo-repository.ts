@@ -27,23 +27,12 @@ import { nextSweepAt, type Payment } from '../domain/payment';
 import { differenceKey, type ReconciliationDifference } from '../domain/reconciliation';
 import type { Refund } from '../domain/refund';
 import type { ProviderName } from '../core/payments/provider';
-import {
-  type ArchivedCallback,
-  type DedupeRecord,
-  type IdempotencyRecord,
-  IdempotencyRecordExistsError,
-  NotificationAlreadyAppliedError,
-  type OutboxEntry,
-  PaymentMismatchError,
-  type Page,
-  type LedgerRef,
-  type ReconciliationRun,
-  RefundCallSpacedError,
-  RefundReservationRefusedError,
-  type Repository,
-  type StoredResponse,
-  type Write,
-} from '../core/kernel/ports';
+import { type ArchivedCallback, type DedupeRecord, NotificationAlreadyAppliedError } from '../core/payments/notification-ports';
+import { type IdempotencyRecord, IdempotencyRecordExistsError, type StoredResponse } from '../core/kernel/idempotency';
+import type { OutboxEntry } from '../core/outbox/ports';
+import { PaymentMismatchError, RefundCallSpacedError, RefundReservationRefusedError } from '../core/payments/ports';
+import type { Page, Repository, Write } from '../core/kernel/ports';
+import type { LedgerRef, ReconciliationRun, StoredReconciliationDay } from '../core/reconciliation/ports';
 import { AWS_CLIENT_LIMITS } from '../aws/aws-client-limits';
 import { requiredEnv } from '../aws/env';
 import { LEDGER_SHARDS, OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, OUTBOX_ATTRIBUTE, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
@@ -749,7 +738,7 @@ export class DynamoRepository implements Repository {
     return { payments, refunds };
   }
 
-  async getReconciliation(date: BusinessDate): ReturnType<Repository['getReconciliation']> {
+  async getReconciliation(date: BusinessDate): Promise<StoredReconciliationDay> {
     const runs: ReconciliationRun[] = [];
     const differences: Array<ReconciliationDifference & { provider: ProviderName }> = [];
     const accounted: Array<LedgerRef & { provider: ProviderName }> = [];

@@ -5,12 +5,11 @@ import type { BusinessDate } from '../domain/bill';
 import { CURRENCY, fenToYuan, yuanToFen, type Fen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification } from '../domain/notification';
 import type { AlipayConfig } from './config';
-import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
+import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender, type FetchLike } from './http';
 import {
   ProviderCallError,
   type BillFetch,
   type CallbackVerification,
-  type FetchLike,
   type PayUrlRequest,
   type PaymentProvider,
   type ProviderPaymentState,

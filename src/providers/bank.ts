@@ -6,13 +6,12 @@ import { CURRENCY, assertFen, isFen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
 import { parseBankSettlementReport } from './bank-settlement';
 import type { BankConfig } from './config';
-import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
+import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type ProviderSender, type FetchLike } from './http';
 import {
   ProviderCallError,
   ProviderNotSupportedError,
   type BillFetch,
   type CallbackVerification,
-  type FetchLike,
   type PayUrlRequest,
   type PaymentProvider,
   type ProviderPaymentState,

@@ -1,5 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProviderCallError, type FetchLike, type ProviderName } from '../core/payments/provider';
+import { ProviderCallError, type ProviderName } from '../core/payments/provider';
+
+/** The part of `fetch` the providers use (tests hand in stand-ins). */
+export type FetchLike = (
+  input: string,
+  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+  /** Bills are binary (Alipay's ZIP, a gzipped WeChat file); global fetch has it. */
+  arrayBuffer?(): Promise<ArrayBuffer>;
+}>;
 
 /** How every outbound provider call is bounded (set per deployment: PROVIDER_TIMEOUT_MS). */
 export interface ProviderHttpConfig {

@@ -3,8 +3,8 @@ import type { PaymentMethod } from '../domain/payment';
 import { createAlipayProvider } from './alipay';
 import { createBankProvider } from './bank';
 import type { PaymentsConfig } from './config';
-import type { ProviderHttpConfig } from './http';
-import type { FetchLike, PaymentProvider } from '../core/payments/provider';
+import type { ProviderHttpConfig, FetchLike } from './http';
+import type { PaymentProvider } from '../core/payments/provider';
 import { createWechatProvider } from './wechat';
 
 /**

@@ -6,12 +6,11 @@ import { CURRENCY, assertFen, isFen } from '../domain/money';
 import type { NotificationOutcome, RefundNotification, RefundOutcome } from '../domain/notification';
 import type { WechatConfig } from './config';
 import { parseWechatBill } from './wechat-bill';
-import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender } from './http';
+import { DEFAULT_PROVIDER_HTTP, isRetryableStatus, providerSender, type ProviderHttpConfig, type ProviderSender, type FetchLike } from './http';
 import {
   ProviderCallError,
   type BillFetch,
   type CallbackVerification,
-  type FetchLike,
   type PayUrlRequest,
   type PaymentProvider,
   type ProviderPaymentState,

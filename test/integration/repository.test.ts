@@ -5,13 +5,9 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRepository, paymentShard } from '../../src/persistence/dynamo-repository';
 import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../../src/persistence/table-definition';
-import {
-  type DedupeRecord,
-  type IdempotencyRecord,
-  IdempotencyRecordExistsError,
-  NotificationAlreadyAppliedError,
-  type Write,
-} from '../../src/core/kernel/ports';
+import { type DedupeRecord, NotificationAlreadyAppliedError } from '../../src/core/payments/notification-ports';
+import { type IdempotencyRecord, IdempotencyRecordExistsError } from '../../src/core/kernel/idempotency';
+import type { Write } from '../../src/core/kernel/ports';
 import {
   AlreadyExistsError,
   DomainError,

@@ -1,4 +1,5 @@
-import type { PaymentTimingConfig, Write } from '../../src/core/kernel/ports';
+import type { PaymentTimingConfig } from '../../src/core/kernel/deps';
+import type { Write } from '../../src/core/kernel/ports';
 import {
   createOrder,
   createPayment,

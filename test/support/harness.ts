@@ -9,7 +9,7 @@ import { DynamoRepository } from '../../src/persistence/dynamo-repository';
 import { RecordedMetrics } from '../../local/recorded-metrics';
 import { RecordingEventBus } from '../../local/recording-event-bus';
 import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type Deps, type Logger } from '../../src/core/kernel/deps';
-import type { NotificationQueue } from '../../src/core/kernel/ports';
+import type { NotificationQueue } from '../../src/core/payments/notification-ports';
 import type { PaymentNotification, RefundNotification } from '../../src/domain/notification';
 import type { Product } from '../../src/domain/order';
 import { DEFAULT_REFUND_POLICY } from '../../src/domain/refund';

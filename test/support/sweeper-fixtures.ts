@@ -5,7 +5,8 @@ import { createWechatSimulator, generateWechatKeys } from '../../local/sandbox/w
 import { createAlipaySimulator } from '../../local/sandbox/alipay';
 import { isRefundNotification, type PaymentNotification } from '../../src/domain/notification';
 import { createAlipayProvider } from '../../src/providers/alipay';
-import type { FetchLike, PaymentProvider } from '../../src/core/payments/provider';
+import type { FetchLike } from '../../src/providers/http';
+import type { PaymentProvider } from '../../src/core/payments/provider';
 import { createWechatProvider } from '../../src/providers/wechat';
 import { alipayTestKeys, memoryCheckoutStore, openInSimulator, simulatorFetch as alipaySimulatorFetch, toRawCallback } from './alipay-fixtures';
 import { BANK_SANDBOX_BASE } from './bank-fixtures';

@@ -2,7 +2,8 @@ import { createCipheriv, generateKeyPairSync, randomBytes, sign } from 'node:cry
 import type { CheckoutStore, ProviderSimulator, SandboxRequest, SandboxResponse } from '../../local/sandbox/types';
 import type { WechatSandboxKeys } from '../../local/sandbox/wechat';
 import type { WechatConfig } from '../../src/providers/config';
-import type { FetchLike, RawCallback } from '../../src/core/payments/provider';
+import type { FetchLike } from '../../src/providers/http';
+import type { RawCallback } from '../../src/core/payments/provider';
 
 /**
  * WeChat test fixtures. The signing and encryption here are written from docs/PROVIDERS.md#verifying-a-callback on their

@@ -2,13 +2,20 @@ import type { PaymentMethod } from '../../domain/payment';
 import type { RefundPolicy } from '../../domain/refund';
 import type { PaymentProvider } from '../payments/provider';
 import type { Metrics } from './metric-names';
-import type { Clock, EventPublisher, NotificationQueue, PaymentTimingConfig, Repository } from './ports';
+import type { Clock, Repository } from './ports';
+import type { EventPublisher } from '../outbox/ports';
+import type { NotificationQueue } from '../payments/notification-ports';
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface PaymentTimingConfig {
+  ttlMinutes: number;
+  reminderMinutes: number;
 }
 
 export interface SweeperConfig {

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { DomainEvent } from '../../domain/events';
 import type { Deps } from '../kernel/deps';
 import { Metric } from '../kernel/metric-names';
-import type { OutboxEntry, PublishFailure, Write } from '../kernel/ports';
+import type { OutboxEntry, PublishFailure } from './ports';
+import type { Write } from '../kernel/ports';
 
 /**
  * Transactional outbox (docs/ARCHITECTURE.md#transactional-outbox). The events of a state

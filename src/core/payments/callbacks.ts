@@ -5,7 +5,8 @@ import { matchesRefundPayment } from '../refunds/refund-notifications';
 import type { Deps } from '../kernel/deps';
 import { Metric } from '../kernel/metric-names';
 import { matchesPayment } from './notifications';
-import { PaymentMismatchError, type Write } from '../kernel/ports';
+import { PaymentMismatchError } from './ports';
+import type { Write } from '../kernel/ports';
 
 /** Archived raw callbacks are kept 30 days for inspection and replay. */
 export const CALLBACK_ARCHIVE_MS = 30 * 24 * 60 * 60 * 1000;

@@ -8,7 +8,8 @@ import { orderChangeWrites } from '../orders/order-writes';
 import { commitWithEvents } from '../outbox/outbox';
 import { closeAtProvider } from './payments';
 import type { ProviderPaymentState } from './provider';
-import { NotificationAlreadyAppliedError, type Write } from '../kernel/ports';
+import { NotificationAlreadyAppliedError } from './notification-ports';
+import type { Write } from '../kernel/ports';
 import { automaticRefunds } from '../refunds/refunds';
 import { refundEvent } from '../../domain/refund';
 

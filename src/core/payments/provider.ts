@@ -165,14 +165,3 @@ export interface PaymentProvider {
    */
   fetchBill(request: { date: BusinessDate; now: Date }): Promise<BillFetch>;
 }
-
-export type FetchLike = (
-  input: string,
-  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
-) => Promise<{
-  status: number;
-  headers: { get(name: string): string | null };
-  text(): Promise<string>;
-  /** Bills are binary (Alipay's ZIP, a gzipped WeChat file); global fetch has it. */
-  arrayBuffer?(): Promise<ArrayBuffer>;
-}>;

@@ -20,7 +20,7 @@ import type { Deps } from '../kernel/deps';
 import { Metric } from '../kernel/metric-names';
 import { applyNotification, notificationFromQuery } from '../payments/notifications';
 import { commitWithEvents } from '../outbox/outbox';
-import type { LedgerRef, ReconciliationRun, Repository } from '../kernel/ports';
+import type { LedgerRef, ReconciliationRun, StoredReconciliationDay } from './ports';
 import { applyRefundNotification } from '../refunds/refund-notifications';
 import { queryRefund } from '../refunds/refunds';
 
@@ -91,10 +91,8 @@ export async function reconciliationReport(deps: Deps, date: BusinessDate): Prom
   };
 }
 
-type StoredDay = Awaited<ReturnType<Repository['getReconciliation']>>;
-
 /** One provider's part of a stored day: its run, the differences it recorded, the items other days accounted for. */
-function storedFor(day: StoredDay, provider: PaymentMethod) {
+function storedFor(day: StoredReconciliationDay, provider: PaymentMethod) {
   return {
     run: day.runs.find((run) => run.provider === provider),
     differences: day.differences.filter((difference) => difference.provider === provider),

@@ -6,7 +6,8 @@ import type { Deps } from '../kernel/deps';
 import { Metric } from '../kernel/metric-names';
 import { dedupeWrite, type NotificationResult, UnknownPaymentError } from '../payments/notifications';
 import { commitWithEvents } from '../outbox/outbox';
-import { NotificationAlreadyAppliedError, type Write } from '../kernel/ports';
+import { NotificationAlreadyAppliedError } from '../payments/notification-ports';
+import type { Write } from '../kernel/ports';
 import { settleRefund } from './refunds';
 
 /** Our refund ids start so (src/core/kernel/ids.ts): a notification naming one we do not have is early, not foreign. */

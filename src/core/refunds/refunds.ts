@@ -33,7 +33,8 @@ import { newId } from '../kernel/ids';
 import { Metric } from '../kernel/metric-names';
 import { commitWithEvents } from '../outbox/outbox';
 import { notifyUrl, providerFor } from '../payments/payments';
-import { RefundCallSpacedError, RefundReservationRefusedError, type Write } from '../kernel/ports';
+import { RefundCallSpacedError, RefundReservationRefusedError } from '../payments/ports';
+import type { Write } from '../kernel/ports';
 import { decideAgainOnStale } from '../kernel/stale';
 
 export interface RefundAsked {

@@ -4,8 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { awsQueueRegion, sqsClient, sqsNotificationQueue, startDeadLetterRedrive } from '../../../src/aws/sqs-queue';
 import { parseNotificationMessage } from '../../../src/core/kernel/messages';
-import type { RefundNotification } from '../../../src/domain/notification';
-import type { PaymentNotification } from '../../../src/domain/notification';
+import type { RefundNotification, PaymentNotification } from '../../../src/domain/notification';
 
 const sqs = mockClient(SQSClient);
 const client = sqsClient({ region: 'eu-west-1' });

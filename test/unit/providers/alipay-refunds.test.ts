@@ -3,7 +3,8 @@ import { createAlipaySimulator } from '../../../local/sandbox/alipay';
 import type { SandboxCheckout, SandboxRefundOutcome } from '../../../local/sandbox/types';
 import { createAlipayProvider } from '../../../src/providers/alipay';
 import type { AlipayConfig } from '../../../src/providers/config';
-import { ProviderCallError, type FetchLike, type RefundRequest } from '../../../src/core/payments/provider';
+import { ProviderCallError, type RefundRequest } from '../../../src/core/payments/provider';
+import type { FetchLike } from '../../../src/providers/http';
 import {
   alipayTestKeys,
   formFields,

@@ -5,7 +5,8 @@ import { createAlipaySimulator } from '../../../local/sandbox/alipay';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { alipaySignContent, createAlipayProvider } from '../../../src/providers/alipay';
 import type { AlipayConfig } from '../../../src/providers/config';
-import { ProviderCallError, type FetchLike, type PayUrlRequest, type RawCallback } from '../../../src/core/payments/provider';
+import { ProviderCallError, type PayUrlRequest, type RawCallback } from '../../../src/core/payments/provider';
+import type { FetchLike } from '../../../src/providers/http';
 import {
   alipayTestKeys,
   formFields,

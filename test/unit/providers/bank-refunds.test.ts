@@ -3,7 +3,8 @@ import { createBankSimulator } from '../../../local/sandbox/bank';
 import type { SandboxCheckout, SandboxRefundOutcome } from '../../../local/sandbox/types';
 import { BANK_REFUND_OUTCOMES, BANK_REFUND_STATUSES, createBankProvider } from '../../../src/providers/bank';
 import type { BankConfig } from '../../../src/providers/config';
-import { ProviderCallError, type FetchLike, type RefundRequest } from '../../../src/core/payments/provider';
+import { ProviderCallError, type RefundRequest } from '../../../src/core/payments/provider';
+import type { FetchLike } from '../../../src/providers/http';
 import {
   BANK_SANDBOX_BASE,
   bankCallbackBody,

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { createWechatSimulator, generateWechatKeys, type WechatSandboxKeys } from '../../../local/sandbox/wechat';
 import { WechatConfigSchema, type WechatConfig } from '../../../src/providers/config';
-import { ProviderCallError, type FetchLike, type PayablePayment, type RawCallback } from '../../../src/core/payments/provider';
+import { ProviderCallError, type PayablePayment, type RawCallback } from '../../../src/core/payments/provider';
+import type { FetchLike } from '../../../src/providers/http';
 import { WECHAT_CALLBACK_OUTCOMES, WECHAT_QUERY_STATUSES, WECHAT_TRADE_STATES, createWechatProvider, toBeijingRfc3339 } from '../../../src/providers/wechat';
 import { memoryCheckoutStore, toRawCallback } from '../../support/bank-fixtures';
 import {

@@ -1,0 +1,17 @@
+import type { Refund } from '../../domain/refund';
+import type { Page } from '../kernel/ports';
+
+export interface RefundStore {
+  getRefund(refundId: string): Promise<Refund | undefined>;
+  getRefunds(refundIds: readonly string[]): Promise<Refund[]>;
+  /** Open refunds whose next provider call is at or before `dueBy`. */
+  findDueRefunds(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Refund>>;
+  /** When the oldest refund still open (pending, processing or abnormal) was created; undefined when none is. */
+  oldestOpenRefundCreatedAt(): Promise<string | undefined>;
+}
+
+/** A refund's own item; what a refund reserves on its payment is a payment write (reserveRefund). */
+export type RefundWrite =
+  | { kind: 'createRefund'; refund: Refund }
+  /** Replaces the refund, conditional on the version that was read. */
+  | { kind: 'updateRefund'; before: Refund; after: Refund };
