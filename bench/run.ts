@@ -31,7 +31,7 @@ import { createBankSimulator, generateBankKeys } from '../local/sandbox/bank';
 import { createWechatSimulator, generateWechatKeys } from '../local/sandbox/wechat';
 import type { ProviderSimulator } from '../local/sandbox/types';
 import { createOrders } from '../src/core/orders/orders';
-import { localWiring } from '../src/http/handler';
+import { localWiring } from '../src/runtime/wiring';
 import { startPayment } from '../src/core/payments/payments';
 import { sweep } from '../src/core/sweeper/sweeper';
 import { Metric } from '../src/core/kernel/metric-names';

@@ -2,8 +2,8 @@ import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynam
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { OUTBOX_STREAM_FILTER } from '../src/persistence/table-definition';
-import type { Wiring } from '../src/http/handler';
-import { BACKGROUND_FUNCTIONS } from '../src/http/routes';
+import type { Wiring } from '../src/runtime/wiring';
+import { BACKGROUND_FUNCTIONS } from '../src/runtime/functions';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-emulator';
 import { startStreamEventSource, type StreamHandler } from './dynamodb-stream-source';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResultV2, Context, ScheduledEvent } from 'aws-lambda';
 import { DynamoRepository } from '../src/persistence/dynamo-repository';
-import { intEnv, orderPolicyFromEnv, refundPolicyFromEnv, sweeperFromEnv, timingFromEnv } from '../src/aws/env';
+import { intEnv, orderPolicyFromEnv, providerHttpFromEnv, refundPolicyFromEnv, sweeperFromEnv, timingFromEnv } from '../src/aws/env';
 import { RecordedMetrics } from './recorded-metrics';
 import { RecordingEventBus } from './recording-event-bus';
 import { redriveDeadLetters, sqsNotificationQueue } from '../src/aws/sqs-queue';
@@ -17,8 +17,9 @@ import * as z from 'zod';
 import { ManualRun } from '../functions/reconcile/handler';
 import { parsePaymentsConfigText, type PaymentsConfig } from '../src/providers/config';
 import { createProviders } from '../src/providers/registry';
-import { localWiring, type Wiring } from '../src/http/handler';
-import { ADMIN_SCOPE, BACKGROUND_FUNCTIONS } from '../src/http/routes';
+import { localWiring, type Wiring } from '../src/runtime/wiring';
+import { ADMIN_SCOPE } from '../src/http/routes';
+import { BACKGROUND_FUNCTIONS } from '../src/runtime/functions';
 import { MalformedPathError, matchRoute, toApiGatewayEvent } from './api-gateway';
 import { DASHBOARD_HTML, dashboardFigures } from './dashboard';
 import { parseBucketSeconds } from './dashboard-series';
@@ -153,7 +154,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       metrics,
       clock: { now: () => new Date() },
       logger,
-      providers: createProviders(config),
+      providers: createProviders(config, globalThis.fetch, providerHttpFromEnv(env)),
       timing: timingFromEnv(env),
       sweeper: sweeperFromEnv(env),
       orders: orderPolicyFromEnv(env),

@@ -1,7 +1,8 @@
 import { addPayment } from '../../src/core/orders/orders';
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable } from '../../src/persistence/dynamo-repository';
-import { httpRoute, type Wiring } from '../../src/http/handler';
+import { dynamoTable } from '../../src/aws/dynamo-table';
+import { httpRoute } from '../../src/http/route';
+import type { Wiring } from '../../src/runtime/wiring';
 import { routeOf } from '../../src/http/routes';
 
 /** POST /api/orders/{orderId}/payments: pay again after a failed, cancelled or expired payment. */

@@ -1,7 +1,8 @@
 import { getPayment } from '../../src/core/payments/payments';
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable } from '../../src/persistence/dynamo-repository';
-import { httpRoute, type Wiring } from '../../src/http/handler';
+import { dynamoTable } from '../../src/aws/dynamo-table';
+import { httpRoute } from '../../src/http/route';
+import type { Wiring } from '../../src/runtime/wiring';
 import { routeOf } from '../../src/http/routes';
 
 /** GET /api/payments/{paymentId}: an open payment past its expiry reads `expired`. */

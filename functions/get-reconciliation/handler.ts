@@ -1,7 +1,8 @@
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { dynamoTable } from '../../src/aws/dynamo-table';
 import { reconciliationReport } from '../../src/core/reconciliation/reconciliation';
-import { httpRoute, type Wiring } from '../../src/http/handler';
+import { httpRoute } from '../../src/http/route';
+import type { Wiring } from '../../src/runtime/wiring';
 import { routeOf } from '../../src/http/routes';
 
 /** GET /api/admin/reconciliation/{date}: each provider's run of that Beijing day with its differences. */

@@ -1,7 +1,8 @@
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { dynamoTable } from '../../src/aws/dynamo-table';
 import { getRefund } from '../../src/core/refunds/refunds';
-import { httpRoute, type Wiring } from '../../src/http/handler';
+import { httpRoute } from '../../src/http/route';
+import type { Wiring } from '../../src/runtime/wiring';
 import { routeOf } from '../../src/http/routes';
 
 /** GET /api/refunds/{refundId}: a customer's own refund, or any for an admin. */

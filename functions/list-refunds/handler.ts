@@ -1,7 +1,8 @@
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { dynamoTable } from '../../src/aws/dynamo-table';
 import { listRefunds } from '../../src/core/refunds/refunds';
-import { httpRoute, type Wiring } from '../../src/http/handler';
+import { httpRoute } from '../../src/http/route';
+import type { Wiring } from '../../src/runtime/wiring';
 import { routeOf } from '../../src/http/routes';
 
 /** GET /api/payments/{paymentId}/refunds: its refunds with the refunded and refundable amounts. */

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { awsWiring } from '../../src/aws/wiring';
-import { lambdaHandler, type Wiring } from '../../src/http/handler';
+import { lambdaHandler, type Wiring } from '../../src/runtime/wiring';
 import { buildOpenApiDocument, serializeOpenApiDocument } from '../../src/http/openapi';
 
 /**

@@ -1,9 +1,10 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable, committedOutboxEntry } from '../../src/persistence/dynamo-repository';
+import { dynamoTable } from '../../src/aws/dynamo-table';
+import { committedOutboxEntry } from '../../src/persistence/dynamo-repository';
 import { eventBus } from '../../src/aws/eventbridge-publisher';
 import { publishOutboxEntries } from '../../src/core/outbox/outbox';
-import { lambdaHandler, type Wiring } from '../../src/http/handler';
+import { lambdaHandler, type Wiring } from '../../src/runtime/wiring';
 
 /**
  * The table's stream → the events of each committed outbox entry onto the bus, in stream order. The

@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { dynamoTable } from '../../src/aws/dynamo-table';
 import { providersFromEnv } from '../../src/aws/provider-secret';
 import { sqsQueue } from '../../src/aws/sqs-queue';
 import { receiveCallback } from '../../src/core/payments/callbacks';
-import { lambdaHandler, type Wiring } from '../../src/http/handler';
+import { lambdaHandler, type Wiring } from '../../src/runtime/wiring';
 
 /**
  * POST /api/payments/callback/{provider}. No JWT: the provider's signature is the authentication,

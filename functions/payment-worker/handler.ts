@@ -1,12 +1,12 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { dynamoTable } from '../../src/aws/dynamo-table';
 import { parseNotificationMessage } from '../../src/core/kernel/messages';
 import { applyNotification } from '../../src/core/payments/notifications';
 import { applyRefundNotification } from '../../src/core/refunds/refund-notifications';
 import { isRefundNotification } from '../../src/domain/notification';
-import { lambdaHandler, type Wiring } from '../../src/http/handler';
+import { lambdaHandler, type Wiring } from '../../src/runtime/wiring';
 
 /**
  * SQS → apply each notification. A record that throws is reported as a partial batch failure:

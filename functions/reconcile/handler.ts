@@ -1,12 +1,12 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { dynamoTable } from '../../src/aws/dynamo-table';
 import { providersFromEnv } from '../../src/aws/provider-secret';
 import { reconciliationFromEnv } from '../../src/aws/env';
 import { pastCutoff, reconcileDay, scheduledRun } from '../../src/core/reconciliation/reconciliation';
 import { PAYMENT_METHODS } from '../../src/domain/payment';
-import { lambdaHandler, type Wiring } from '../../src/http/handler';
+import { lambdaHandler, type Wiring } from '../../src/runtime/wiring';
 import { BusinessDateSchema } from '../../src/http/schemas';
 
 /** A person's run of one day (`aws lambda invoke`, or `npm run reconcile` locally): every provider asked, reconciled or not. */

@@ -1,8 +1,9 @@
 import { startPayment } from '../../src/core/payments/payments';
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { dynamoTable } from '../../src/aws/dynamo-table';
 import { providersFromEnv } from '../../src/aws/provider-secret';
-import { httpRoute, type Wiring } from '../../src/http/handler';
+import { httpRoute } from '../../src/http/route';
+import type { Wiring } from '../../src/runtime/wiring';
 import { routeOf } from '../../src/http/routes';
 
 /** POST /api/payments/{paymentId}/start: the provider checkout; init → processing. */

@@ -1,9 +1,9 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import { awsWiring } from '../../src/aws/wiring';
-import { dynamoTable } from '../../src/persistence/dynamo-repository';
+import { dynamoTable } from '../../src/aws/dynamo-table';
 import { providersFromEnv } from '../../src/aws/provider-secret';
 import { sweep } from '../../src/core/sweeper/sweeper';
-import { lambdaHandler, type Wiring } from '../../src/http/handler';
+import { lambdaHandler, type Wiring } from '../../src/runtime/wiring';
 
 /** Invoked every minute by an EventBridge schedule: expiry, reminders, lost-callback queries, unpaid orders, refunds. */
 export const makeHandler = (wiring: Wiring) => lambdaHandler(wiring, async (_event: ScheduledEvent) => sweep(await wiring.deps()));

@@ -56,7 +56,7 @@ function batches(pending: readonly Pending[]): Pending[][] {
  * and events larger than EventBridge accepts (not retryable). Every event carries its id in the
  * detail, so a consumer recognises a re-published one.
  */
-/** A function's `events` capability (aws-deps.ts): the bus EVENT_BUS_NAME. */
+/** A function's `events` capability (wiring.ts): the bus EVENT_BUS_NAME. */
 export function eventBus(env: NodeJS.ProcessEnv): EventPublisher {
   return eventBridgePublisher(new EventBridgeClient(AWS_CLIENT_LIMITS), requiredEnv('EVENT_BUS_NAME', env));
 }

@@ -4,7 +4,8 @@ import type { Deps, Logger } from '../core/kernel/deps';
 import { parsePaymentsConfigText } from '../providers/config';
 import { createProviders } from '../providers/registry';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
-import { requiredEnv, secretMaxAgeSecondsFromEnv } from './env';
+import { providerHttpFromEnv, requiredEnv, secretMaxAgeSecondsFromEnv } from './env';
+import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
 import type { Observability } from './observability';
 
 export type Providers = Deps['providers'];
@@ -15,6 +16,8 @@ export interface SecretProvidersOptions {
   secretId: string;
   maxAgeSeconds: number;
   logger: Logger;
+  /** How the providers' outbound calls are bounded (default: DEFAULT_PROVIDER_HTTP). */
+  http?: ProviderHttpConfig;
 }
 
 /**
@@ -26,14 +29,14 @@ export interface SecretProvidersOptions {
  * the old keys still serve.
  */
 export function providersFromSecret(options: SecretProvidersOptions): () => Promise<Providers> {
-  const { secrets, secretId, maxAgeSeconds, logger } = options;
+  const { secrets, secretId, maxAgeSeconds, logger, http = DEFAULT_PROVIDER_HTTP } = options;
   const source = `the provider secret ${secretId}`;
   let current: { text: string; providers: Providers } | undefined;
   return async () => {
     try {
       const text = await secrets.get(secretId, { maxAge: maxAgeSeconds });
       if (typeof text !== 'string') throw new Error(`Invalid payments config: ${source} has no SecretString`);
-      if (text !== current?.text) current = { text, providers: createProviders(parsePaymentsConfigText(text, source)) };
+      if (text !== current?.text) current = { text, providers: createProviders(parsePaymentsConfigText(text, source), globalThis.fetch, http) };
       return current.providers;
     } catch (error) {
       if (!current) throw error;
@@ -44,12 +47,13 @@ export function providersFromSecret(options: SecretProvidersOptions): () => Prom
 }
 
 /**
- * A function's `providers` capability (aws-deps.ts): from the file PAYMENTS_CONFIG (read once;
+ * A function's `providers` capability (wiring.ts): from the file PAYMENTS_CONFIG (read once;
  * local use), else from the secret PAYMENTS_SECRET_ARN.
  */
 export async function providersFromEnv(env: NodeJS.ProcessEnv, observability: Observability): Promise<() => Promise<Providers>> {
   if (env.PAYMENTS_CONFIG) {
-    const providers = createProviders(parsePaymentsConfigText(await readFile(env.PAYMENTS_CONFIG, 'utf8'), `PAYMENTS_CONFIG ${env.PAYMENTS_CONFIG}`));
+    const config = parsePaymentsConfigText(await readFile(env.PAYMENTS_CONFIG, 'utf8'), `PAYMENTS_CONFIG ${env.PAYMENTS_CONFIG}`);
+    const providers = createProviders(config, globalThis.fetch, providerHttpFromEnv(env));
     return async () => providers;
   }
   return providersFromSecret({
@@ -57,5 +61,6 @@ export async function providersFromEnv(env: NodeJS.ProcessEnv, observability: Ob
     secretId: requiredEnv('PAYMENTS_SECRET_ARN', env),
     maxAgeSeconds: secretMaxAgeSecondsFromEnv(env),
     logger: observability.logger,
+    http: providerHttpFromEnv(env),
   });
 }

@@ -20,7 +20,7 @@ export function sqsClient(options: SQSClientConfig = {}): SQSClient {
   return new SQSClient({ ...options, useQueueUrlAsEndpoint: false });
 }
 
-/** A function's `queue` capability (aws-deps.ts): the worker's queue NOTIFICATION_QUEUE_URL. */
+/** A function's `queue` capability (wiring.ts): the worker's queue NOTIFICATION_QUEUE_URL. */
 export function sqsQueue(env: NodeJS.ProcessEnv): NotificationQueue {
   return sqsNotificationQueue(sqsClient(AWS_CLIENT_LIMITS), requiredEnv('NOTIFICATION_QUEUE_URL', env));
 }

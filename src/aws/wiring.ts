@@ -3,20 +3,11 @@ import type { EventPublisher } from '../core/outbox/ports';
 import type { NotificationQueue } from '../core/payments/notification-ports';
 import type { Repository } from '../core/kernel/ports';
 import { PAYMENT_METHODS } from '../domain/payment';
-import type { Wiring } from '../http/handler';
-import { ALL_FUNCTIONS, type BACKGROUND_FUNCTIONS, type FunctionAccess, type RouteFunction } from '../http/routes';
+import type { Wiring } from '../runtime/wiring';
+import { accessOf, type FunctionAccess, type FunctionName } from '../runtime/functions';
 import { orderPolicyFromEnv, refundPolicyFromEnv, publicBaseUrlFromEnv, returnUrlTemplateFromEnv, sweeperFromEnv, timingFromEnv } from './env';
 import { type Observability, powertoolsObservability } from './observability';
 import type { Providers } from './provider-secret';
-
-/** Every Lambda function of the service, by its folder under functions/. */
-export type FunctionName = RouteFunction | (typeof BACKGROUND_FUNCTIONS)[keyof typeof BACKGROUND_FUNCTIONS]['fn'];
-
-export function accessOf(fn: FunctionName): FunctionAccess {
-  const entry = ALL_FUNCTIONS.find((candidate) => candidate.fn === fn);
-  if (!entry) throw new Error(`${fn} has no entry in src/http/routes.ts`);
-  return entry.access;
-}
 
 /**
  * How a function's handler module builds each port its access allows, from the environment. Each
@@ -40,7 +31,7 @@ function allowedCapabilities(access: FunctionAccess): Record<keyof AwsCapabiliti
 /**
  * The production wiring of one function:
  * `export const handler = makeHandler(awsWiring('<fn>', { table: dynamoTable, ... }))`, with
- * exactly the capabilities its `access` (src/http/routes.ts) allows, the same access the CDK
+ * exactly the capabilities its `access` (src/runtime/functions.ts) allows, the same access the CDK
  * stack grants; anything else fails the module's load, naming the function. A port without access
  * is a stand-in whose use fails, naming the function and the access it lacks; without `providers`
  * the provider secret (the merchants' private keys) is never read.
@@ -57,7 +48,7 @@ export function awsWiring(fn: FunctionName, capabilities: AwsCapabilities, env: 
     const says = mismatched.map(
       (port) => `${port}: access ${allowed[port] ? 'allows it' : 'does not allow it'}, the handler ${capabilities[port] ? 'wires it' : 'does not'}`,
     );
-    throw new Error(`${fn}: its wiring does not match its access in src/http/routes.ts (${says.join('; ')})`);
+    throw new Error(`${fn}: its wiring does not match its access in src/runtime/functions.ts (${says.join('; ')})`);
   }
   const observability = powertoolsObservability(env.POWERTOOLS_SERVICE_NAME ?? 'payments');
   let built: Promise<ContainerDeps> | undefined;
@@ -144,7 +135,7 @@ function withoutAccess<T>(fn: string, what: string, operations: readonly string[
     {
       get(_target, property) {
         if (typeof property === 'string' && operations.includes(property)) {
-          throw new Error(`${fn} has no ${what} access (access in src/http/routes.ts): it cannot use ${what}.${property}`);
+          throw new Error(`${fn} has no ${what} access (access in src/runtime/functions.ts): it cannot use ${what}.${property}`);
         }
         return undefined;
       },

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { MAX_CALLBACK_BYTES } from '../core/payments/callbacks';
 import { errorCodesWithStatus } from './errors';
-import { MAX_BODY_BYTES } from './handler';
+import { MAX_BODY_BYTES } from './route';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency';
 import {
   CancelledOrderSchema,

@@ -1,10 +1,5 @@
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  TransactionCanceledException,
-  type CancellationReason,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, ConditionalCheckFailedException, TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -33,8 +28,6 @@ import type { OutboxEntry } from '../core/outbox/ports';
 import { PaymentMismatchError, RefundCallSpacedError, RefundReservationRefusedError } from '../core/payments/ports';
 import type { Page, Repository, Write } from '../core/kernel/ports';
 import type { LedgerRef, ReconciliationRun, StoredReconciliationDay } from '../core/reconciliation/ports';
-import { AWS_CLIENT_LIMITS } from '../aws/aws-client-limits';
-import { requiredEnv } from '../aws/env';
 import { LEDGER_SHARDS, OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, OUTBOX_ATTRIBUTE, TABLE, UNPAID_ORDER_SHARDS } from './table-definition';
 
 const key = {
@@ -213,18 +206,6 @@ export interface DynamoRepositoryOptions {
   client: DynamoDBClient;
   /** How often a transaction that conflicted with another in-flight transaction is retried. */
   conflictRetries?: number;
-}
-
-/**
- * A function's `table` capability (aws-deps.ts): the repository over the table TABLE_NAME. Endpoint
- * discovery (optional for DynamoDB) is off: the regional endpoint serves every call, and the
- * bundles carry no discovery cache (cdk/bundle-aliases.ts).
- */
-export function dynamoTable(env: NodeJS.ProcessEnv): Repository {
-  return new DynamoRepository({
-    client: new DynamoDBClient({ ...AWS_CLIENT_LIMITS, endpointDiscoveryEnabled: false }),
-    tableName: requiredEnv('TABLE_NAME', env),
-  });
 }
 
 export class DynamoRepository implements Repository {

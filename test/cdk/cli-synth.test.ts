@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { nagAcknowledgments } from '../../cdk/nag-suppressions';
 import { PROJECT_ROOT } from '../../cdk/payments-function';
-import { ALL_FUNCTIONS } from '../../src/http/routes';
+import { ALL_FUNCTIONS } from '../../src/runtime/functions';
 import { TEST_CONTEXT, synth } from './synth';
 
 const run = promisify(execFile);

@@ -10,7 +10,8 @@ import type { Deps } from '../../src/core/kernel/deps';
 import { METRICS_NAMESPACE, Metric } from '../../src/core/kernel/metric-names';
 import { notifyUrl } from '../../src/core/payments/payments';
 import { PAYMENT_METHODS } from '../../src/domain/payment';
-import { ADMIN_SCOPE, ALL_FUNCTIONS, API_ROUTES, BACKGROUND_FUNCTIONS, type FunctionAccess } from '../../src/http/routes';
+import { ADMIN_SCOPE, API_ROUTES } from '../../src/http/routes';
+import { ALL_FUNCTIONS, BACKGROUND_FUNCTIONS, type FunctionAccess } from '../../src/runtime/functions';
 import { CDK_JSON, ENV, PACKAGE_JSON, TEST_CONTEXT, appProps, synth, type Statement, type Synthesized } from './synth';
 
 const FUNCTION_NAMES = ALL_FUNCTIONS.map((entry) => entry.fn);

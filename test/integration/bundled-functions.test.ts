@@ -12,7 +12,7 @@ import type { StreamHandler } from '../../local/dynamodb-stream-source';
 import { startOutboxPublisher } from '../../local/outbox-stream';
 import { BUNDLE_ALIASES } from '../../cdk/bundle-aliases';
 import type { PaymentNotification } from '../../src/domain/notification';
-import type { HttpEvent } from '../../src/http/handler';
+import type { HttpEvent } from '../../src/http/route';
 import { ADMIN_SCOPE } from '../../src/http/routes';
 import { createTestEnv, type TestEnv } from '../support/harness';
 import { httpEvent, invoke, lambdaContext, type RequestOptions } from '../support/http';

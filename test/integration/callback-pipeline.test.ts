@@ -6,7 +6,7 @@ import { type LocalQueues, startLocalQueues } from '../../local/queues';
 import { type SqsHandler, startSqsEventSource } from '../../local/sqs-event-source';
 import { redriveDeadLetters, sqsNotificationQueue } from '../../src/aws/sqs-queue';
 import { MAX_CALLBACK_BYTES } from '../../src/core/payments/callbacks';
-import { localWiring } from '../../src/http/handler';
+import { localWiring } from '../../src/runtime/wiring';
 import { newId } from '../../src/core/kernel/ids';
 import { parseNotificationMessage } from '../../src/core/kernel/messages';
 import { Metric, type MetricName } from '../../src/core/kernel/metric-names';

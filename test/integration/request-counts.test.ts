@@ -13,7 +13,7 @@ import { eventBridgePublisher } from '../../src/aws/eventbridge-publisher';
 import { sqsNotificationQueue } from '../../src/aws/sqs-queue';
 import { OPEN_PAYMENT_SHARDS, OPEN_REFUND_SHARDS, TABLE, UNPAID_ORDER_SHARDS } from '../../src/persistence/table-definition';
 import type { Payment } from '../../src/domain/payment';
-import { localWiring } from '../../src/http/handler';
+import { localWiring } from '../../src/runtime/wiring';
 import { type CustomerApi, customerApi, itemsOfKind, placeOrder, stockOf } from '../support/api-fixtures';
 import {
   callbackEvent,

@@ -5,7 +5,7 @@ import { inject, beforeEach, describe, expect, it } from 'vitest';
 import { startOutboxPublisher } from '../../local/outbox-stream';
 import { commitWithEvents } from '../../src/core/outbox/outbox';
 import type { DomainEvent } from '../../src/domain/events';
-import { localWiring } from '../../src/http/handler';
+import { localWiring } from '../../src/runtime/wiring';
 import { createTestEnv, type TestEnv } from '../support/harness';
 
 /**

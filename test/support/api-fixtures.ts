@@ -17,7 +17,7 @@ import { orderChangeWrites } from '../../src/core/orders/order-writes';
 import type { OrderResult } from '../../src/core/orders/orders';
 import type { PaymentView } from '../../src/core/orders/views';
 import { settlePayment } from '../../src/domain';
-import { localWiring, type Wiring } from '../../src/http/handler';
+import { localWiring, type Wiring } from '../../src/runtime/wiring';
 import type { TestEnv } from './harness';
 import { httpEvent, invoke, type JsonResponse, type RequestOptions } from './http';
 

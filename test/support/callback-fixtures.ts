@@ -9,7 +9,7 @@ import { createWechatSimulator, generateWechatKeys } from '../../local/sandbox/w
 import { createOrders } from '../../src/core/orders/orders';
 import { CURRENCY } from '../../src/domain/money';
 import type { Payment, PaymentMethod } from '../../src/domain/payment';
-import type { HttpEvent } from '../../src/http/handler';
+import type { HttpEvent } from '../../src/http/route';
 import { createAlipayProvider } from '../../src/providers/alipay';
 import { createBankProvider } from '../../src/providers/bank';
 import type { FetchLike } from '../../src/providers/http';

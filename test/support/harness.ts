@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createTable, dynamoClient } from '../../local/dynamodb-emulator';
 import { startOutboxPublisher } from '../../local/outbox-stream';
-import { localWiring } from '../../src/http/handler';
+import { localWiring } from '../../src/runtime/wiring';
 import { DynamoRepository } from '../../src/persistence/dynamo-repository';
 import { RecordedMetrics } from '../../local/recorded-metrics';
 import { RecordingEventBus } from '../../local/recording-event-bus';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import type { HttpEvent } from '../../src/http/handler';
+import type { HttpEvent } from '../../src/http/route';
 
 export interface RequestOptions {
   customerId?: string;

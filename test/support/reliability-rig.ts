@@ -29,7 +29,7 @@ import { openInSimulator as openBankPayPage } from './bank-fixtures';
 import { callbackEvent, queueDepth } from './callback-fixtures';
 import { AwsFaults, CrashSwitch, DynamoWriteLog, type ProviderStandIn, providerStandIn, quickRetries } from './faults';
 import { createEnvAt, type TestEnv } from './harness';
-import { localWiring } from '../../src/http/handler';
+import { localWiring } from '../../src/runtime/wiring';
 import { httpEvent, invoke, type JsonResponse, lambdaContext } from './http';
 import { checkInvariants, type InvariantReport } from './invariants';
 import type { SandboxKeys } from './sweeper-fixtures';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bundle, BUNDLE_TARGET_BYTES, FUNCTIONS, MAX_BUNDLE_BYTES } from '../../bench/bundles';
-import { ALL_FUNCTIONS, type FunctionAccess } from '../../src/http/routes';
+import { ALL_FUNCTIONS, type FunctionAccess } from '../../src/runtime/functions';
 
 /**
  * The modules that only a function with that access may hold (its wiring imports the client or

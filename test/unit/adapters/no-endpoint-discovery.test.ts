@@ -2,7 +2,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import * as endpointCache from '@aws-sdk/endpoint-cache';
 import { describe, expect, it } from 'vitest';
 import { AWS_CLIENT_LIMITS } from '../../../src/aws/aws-client-limits';
-import { dynamoTable } from '../../../src/persistence/dynamo-repository';
+import { dynamoTable } from '../../../src/aws/dynamo-table';
 import { EndpointCache } from '../../../src/aws/no-endpoint-discovery';
 import * as standIn from '../../../src/aws/no-endpoint-discovery';
 

@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { powertoolsObservability } from '../../../src/aws/observability';
 import { Metric } from '../../../src/core/kernel/metric-names';
-import { lambdaHandler } from '../../../src/http/handler';
+import { lambdaHandler } from '../../../src/runtime/wiring';
 
 /** A Lambda context as the runtime passes it. */
 const context = (awsRequestId: string) =>

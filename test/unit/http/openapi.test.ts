@@ -22,7 +22,7 @@ import {
   transitionPayment,
 } from '../../../src/domain';
 import { API_ERROR_STATUS, toErrorResponse } from '../../../src/http/errors';
-import { localWiring } from '../../../src/http/handler';
+import { localWiring } from '../../../src/runtime/wiring';
 import { validateKey } from '../../../src/http/idempotency';
 import { buildOpenApiDocument, serializeOpenApiDocument } from '../../../src/http/openapi';
 import { ErrorSchema, OrderSchema, PaymentSchema, ProductSchema } from '../../../src/http/response-schemas';

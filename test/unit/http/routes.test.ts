@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALL_FUNCTIONS, API_ROUTES } from '../../../src/http/routes';
+import { ALL_FUNCTIONS } from '../../../src/runtime/functions';
+import { API_ROUTES } from '../../../src/http/routes';
 
 const FUNCTIONS_DIR = path.resolve(import.meta.dirname, '../../../functions');
 const folders = readdirSync(FUNCTIONS_DIR, { withFileTypes: true })
@@ -9,9 +10,14 @@ const folders = readdirSync(FUNCTIONS_DIR, { withFileTypes: true })
   .map((entry) => entry.name);
 const handlerSource = (fn: string) => readFileSync(path.join(FUNCTIONS_DIR, fn, 'handler.ts'), 'utf8');
 
-describe('the route table (src/http/routes.ts) and functions/ agree', () => {
+describe('the function list (src/runtime/functions.ts), the route table (src/http/routes.ts) and functions/ agree', () => {
   it('has one entry per functions/* folder, and a folder for every entry', () => {
     expect(ALL_FUNCTIONS.map((entry) => entry.fn).sort()).toEqual([...folders].sort());
+  });
+
+  it('gives every HTTP function exactly one route, and routes only to HTTP functions', () => {
+    const httpFunctions = ALL_FUNCTIONS.filter((entry) => entry.trigger === 'http').map((entry) => entry.fn);
+    expect(API_ROUTES.map((route) => route.fn).sort()).toEqual([...httpFunctions].sort());
   });
 
   it('declares each route once', () => {

@@ -1,4 +1,4 @@
-import middy from '@middy/core';
+import type middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
@@ -8,30 +8,10 @@ import { DomainError } from '../domain/errors';
 import { toErrorResponse, HttpError } from './errors';
 import { fingerprint, type Remember, runIdempotent, validateKey } from './idempotency';
 import { ADMIN_SCOPE, type RouteAuth } from './routes';
+import { lambdaHandler, type Wiring } from '../runtime/wiring';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = { statusCode: number; body: unknown; headers?: Record<string, string> };
-
-/**
- * What a handler module is built with (`makeHandler(wiring)`): awsWiring(<function>) in Lambda
- * (src/aws/wiring.ts), localWiring in the local runtime and tests.
- */
-export interface Wiring {
-  /** This invocation's dependencies; called once at the start of every invocation. */
-  deps: () => Promise<Deps>;
-  /** Around every invocation, outermost: Powertools logging context and metrics flush in Lambda. */
-  observability: readonly middy.MiddlewareObj[];
-}
-
-/** In-process wiring: these deps, and no middleware (metrics are recorded in memory, nothing to flush). */
-export function localWiring(deps: () => Promise<Deps>): Wiring {
-  return { deps, observability: [] };
-}
-
-/** Every handler of the service: its core inside the wiring's observability middleware. */
-export function lambdaHandler<Event, Result>(wiring: Wiring, core: (event: Event, context: Context) => Promise<Result>) {
-  return middy(core).use([...wiring.observability] as middy.MiddlewareObj<Event, Result>[]);
-}
 
 export const MAX_BODY_BYTES = 64 * 1024;
 

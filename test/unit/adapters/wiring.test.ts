@@ -11,15 +11,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AWS_CLIENT_LIMITS } from '../../../src/aws/aws-client-limits';
-import { type AwsCapabilities, awsWiring, type FunctionName } from '../../../src/aws/wiring';
-import { dynamoTable } from '../../../src/persistence/dynamo-repository';
+import { type AwsCapabilities, awsWiring } from '../../../src/aws/wiring';
+import { type FunctionName, ALL_FUNCTIONS, type FunctionAccess } from '../../../src/runtime/functions';
+import { dynamoTable } from '../../../src/aws/dynamo-table';
 import { eventBus } from '../../../src/aws/eventbridge-publisher';
 import { providersFromEnv } from '../../../src/aws/provider-secret';
 import { sqsQueue } from '../../../src/aws/sqs-queue';
 import type { Deps } from '../../../src/core/kernel/deps';
 import type { DomainEvent } from '../../../src/domain/events';
 import type { PaymentNotification } from '../../../src/domain/notification';
-import { ALL_FUNCTIONS, type FunctionAccess } from '../../../src/http/routes';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:payments-providers-AbCdEf';
 const BANK = { webhookSecrets: ['webhook-secret-0123456789'], gatewayUrl: 'https://bank.example/pay', signingSecret: 'signing-secret-0123456789' };
@@ -102,7 +102,7 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
 
     expect(secretsManager).not.toHaveReceivedAnyCommand();
     expect(Object.keys(deps.providers)).toEqual([]);
-    expect(() => deps.providers.wechat).toThrow('get-order has no providers access (access in src/http/routes.ts): it cannot use providers.wechat');
+    expect(() => deps.providers.wechat).toThrow('get-order has no providers access (access in src/runtime/functions.ts): it cannot use providers.wechat');
     expect(() => deps.queue.enqueue(notification)).toThrow('get-order has no queue access');
     expect(() => deps.events.publish([event])).toThrow('get-order has no events access');
     expect(typeof deps.repo.getOrder).toBe('function');
@@ -141,10 +141,10 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
 
   it('refuses, at module load, a wiring with a port its access does not allow or without one it allows', () => {
     expect(() => awsWiring('get-order', { table: dynamoTable, queue: sqsQueue })).toThrow(
-      'get-order: its wiring does not match its access in src/http/routes.ts (queue: access does not allow it, the handler wires it)',
+      'get-order: its wiring does not match its access in src/runtime/functions.ts (queue: access does not allow it, the handler wires it)',
     );
     expect(() => awsWiring('payment-callback', { table: dynamoTable, providers: providersFromEnv })).toThrow(
-      'payment-callback: its wiring does not match its access in src/http/routes.ts (queue: access allows it, the handler does not)',
+      'payment-callback: its wiring does not match its access in src/runtime/functions.ts (queue: access allows it, the handler does not)',
     );
   });
 
