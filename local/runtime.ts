@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResultV2, Context, ScheduledEvent } from 'aws-lambda';
 import { DynamoRepository } from '../src/persistence/dynamo-repository';
-import { intEnv, orderPolicyFromEnv, providerHttpFromEnv, refundPolicyFromEnv, sweeperFromEnv, timingFromEnv } from '../src/aws/env';
+import { intEnv, policiesFromEnv, providerHttpFromEnv } from '../src/aws/env';
+import { buildDeps } from '../src/runtime/build-deps';
 import { RecordedMetrics } from './recorded-metrics';
 import { RecordingEventBus } from './recording-event-bus';
 import { redriveDeadLetters, sqsNotificationQueue } from '../src/aws/sqs-queue';
@@ -147,22 +148,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       log(`event  ${event.type.padEnd(24)} ${event.detail.paymentId ?? event.detail.orderId}${event.detail.status ? ` (${event.detail.status})` : ''}`),
     );
 
-    const deps: Deps = {
-      repo,
-      queue: sqsNotificationQueue(queues.client, queues.queueUrl),
-      events: bus,
-      metrics,
-      clock: { now: () => new Date() },
-      logger,
-      providers: createProviders(config, globalThis.fetch, providerHttpFromEnv(env)),
-      timing: timingFromEnv(env),
-      sweeper: sweeperFromEnv(env),
-      orders: orderPolicyFromEnv(env),
-      refunds: refundPolicyFromEnv(env),
-      publicBaseUrl: baseUrl,
-      // A page that exists locally; the order id shows in the address bar.
-      returnUrlTemplate: `${baseUrl}/_local/dashboard?orderId={orderId}`,
-    };
+    const deps = buildDeps(
+      // A return page that exists locally; the order id shows in the address bar.
+      { ...policiesFromEnv(env), publicBaseUrl: baseUrl, returnUrlTemplate: `${baseUrl}/_local/dashboard?orderId={orderId}` },
+      {
+        repo,
+        queue: sqsNotificationQueue(queues.client, queues.queueUrl),
+        events: bus,
+        metrics,
+        logger,
+        providers: createProviders(config, globalThis.fetch, providerHttpFromEnv(env)),
+      },
+    );
     const wiring = localWiring(async () => deps);
 
     if ((await repo.listProducts()).length === 0) {

@@ -1,6 +1,7 @@
-import { type PaymentTimingConfig, DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/kernel/deps';
+import { type PaymentTimingConfig, DEFAULT_ORDER_POLICY, DEFAULT_TIMING, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/kernel/deps';
 import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments/payments';
 import { DEFAULT_RECONCILIATION_TIMING, type ReconciliationTiming } from '../core/reconciliation/reconciliation';
+import type { DepsConfig } from '../runtime/build-deps';
 import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
 import { DEFAULT_REFUND_POLICY, type RefundPolicy } from '../domain/refund';
 
@@ -22,8 +23,8 @@ export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = 
 }
 
 export function timingFromEnv(env: NodeJS.ProcessEnv = process.env): PaymentTimingConfig {
-  const ttlMinutes = intEnv('PAYMENT_TTL_MINUTES', 30, env, [1, 24 * 60]);
-  const reminderMinutes = intEnv('PAYMENT_REMINDER_MINUTES', 5, env, [0, 24 * 60]);
+  const ttlMinutes = intEnv('PAYMENT_TTL_MINUTES', DEFAULT_TIMING.ttlMinutes, env, [1, 24 * 60]);
+  const reminderMinutes = intEnv('PAYMENT_REMINDER_MINUTES', DEFAULT_TIMING.reminderMinutes, env, [0, 24 * 60]);
   return { ttlMinutes, reminderMinutes: Math.min(reminderMinutes, ttlMinutes) };
 }
 
@@ -108,4 +109,14 @@ export function reconciliationFromEnv(env: NodeJS.ProcessEnv = process.env): Rec
     carryMinutes: intEnv('RECONCILIATION_CARRY_MINUTES', DEFAULT_RECONCILIATION_TIMING.carryMinutes, env, [0, 720]),
     cutoffHour: intEnv('RECONCILIATION_CUTOFF_HOUR', DEFAULT_RECONCILIATION_TIMING.cutoffHour, env, [0, 23]),
   };
+}
+
+/** The deployment's policies (timing, sweeper, orders, refunds), each variable falling back to its default. */
+export function policiesFromEnv(env: NodeJS.ProcessEnv = process.env): Required<Omit<DepsConfig, 'publicBaseUrl' | 'returnUrlTemplate'>> {
+  return { timing: timingFromEnv(env), sweeper: sweeperFromEnv(env), orders: orderPolicyFromEnv(env), refunds: refundPolicyFromEnv(env) };
+}
+
+/** Everything buildDeps is configured with, from a function's environment. */
+export function depsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DepsConfig {
+  return { ...policiesFromEnv(env), publicBaseUrl: publicBaseUrlFromEnv(env), returnUrlTemplate: returnUrlTemplateFromEnv(env) };
 }

@@ -5,7 +5,8 @@ import type { Repository } from '../core/kernel/ports';
 import { PAYMENT_METHODS } from '../domain/payment';
 import type { Wiring } from '../runtime/wiring';
 import { accessOf, type FunctionAccess, type FunctionName } from '../runtime/functions';
-import { orderPolicyFromEnv, refundPolicyFromEnv, publicBaseUrlFromEnv, returnUrlTemplateFromEnv, sweeperFromEnv, timingFromEnv } from './env';
+import { depsConfigFromEnv } from './env';
+import { buildDeps, type DepsAdapters, type DepsConfig } from '../runtime/build-deps';
 import { type Observability, powertoolsObservability } from './observability';
 import type { Providers } from './provider-secret';
 
@@ -58,8 +59,8 @@ export function awsWiring(fn: FunctionName, capabilities: AwsCapabilities, env: 
         built = undefined; // the next invocation tries again
         throw error;
       });
-      const { shared, providers } = await built;
-      return { ...shared, providers: await providers() };
+      const { config, adapters, providers } = await built;
+      return buildDeps(config, { ...adapters, providers: await providers() });
     } catch (error) {
       observability.logger.error('function wiring failed', { fn, error: (error as Error).message });
       throw error;
@@ -70,7 +71,8 @@ export function awsWiring(fn: FunctionName, capabilities: AwsCapabilities, env: 
 
 /** Built once per container; only the providers are looked at again per invocation (secret rotation). */
 interface ContainerDeps {
-  shared: Omit<Deps, 'providers'>;
+  config: DepsConfig;
+  adapters: Omit<DepsAdapters, 'providers'>;
   providers: () => Promise<Providers>;
 }
 
@@ -81,25 +83,20 @@ async function buildContainerDeps(
   env: NodeJS.ProcessEnv,
 ): Promise<ContainerDeps> {
   const deny = <T>(what: string, operations: readonly string[]) => withoutAccess<T>(fn, what, operations);
-  const shared: Omit<Deps, 'providers'> = {
-    repo: capabilities.table ? capabilities.table(env) : deny('table', REPOSITORY_OPERATIONS),
-    queue: capabilities.queue ? capabilities.queue(env) : deny('queue', ['enqueue']),
-    events: capabilities.events ? capabilities.events(env) : deny('events', ['publish']),
+  const adapters = {
+    repo: capabilities.table ? capabilities.table(env) : deny<Repository>('table', REPOSITORY_OPERATIONS),
+    queue: capabilities.queue ? capabilities.queue(env) : deny<NotificationQueue>('queue', ['enqueue']),
+    events: capabilities.events ? capabilities.events(env) : deny<EventPublisher>('events', ['publish']),
     metrics: observability.metrics,
     logger: observability.logger,
-    clock: { now: () => new Date() },
-    timing: timingFromEnv(env),
-    sweeper: sweeperFromEnv(env),
-    orders: orderPolicyFromEnv(env),
-    refunds: refundPolicyFromEnv(env),
-    publicBaseUrl: publicBaseUrlFromEnv(env),
-    returnUrlTemplate: returnUrlTemplateFromEnv(env),
   };
+  // After the adapters: a missing TABLE_NAME is reported before a missing PUBLIC_BASE_URL.
+  const config = depsConfigFromEnv(env);
   if (!capabilities.providers) {
     const none = deny<Providers>('providers', PAYMENT_METHODS);
-    return { shared, providers: async () => none };
+    return { config, adapters, providers: async () => none };
   }
-  return { shared, providers: await capabilities.providers(env, observability) };
+  return { config, adapters, providers: await capabilities.providers(env, observability) };
 }
 
 /** Every operation of the Repository port (the compiler keeps the list complete), refused without table access. */

@@ -8,7 +8,8 @@ import { localWiring } from '../../src/runtime/wiring';
 import { DynamoRepository } from '../../src/persistence/dynamo-repository';
 import { RecordedMetrics } from '../../local/recorded-metrics';
 import { RecordingEventBus } from '../../local/recording-event-bus';
-import { DEFAULT_ORDER_POLICY, DEFAULT_SWEEPER, type Deps, type Logger } from '../../src/core/kernel/deps';
+import type { Deps, Logger } from '../../src/core/kernel/deps';
+import { buildDeps } from '../../src/runtime/build-deps';
 import type { NotificationQueue } from '../../src/core/payments/notification-ports';
 import type { PaymentNotification, RefundNotification } from '../../src/domain/notification';
 import type { Product } from '../../src/domain/order';
@@ -82,19 +83,14 @@ export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {
   const metrics = new RecordedMetrics(() => clock.now().getTime());
   const queue = new CollectingQueue();
   const deps: Deps = {
-    repo,
-    queue,
-    events: bus,
-    metrics,
-    clock,
-    logger: silentLogger,
-    providers: {},
-    timing: { ttlMinutes: 30, reminderMinutes: 5 },
-    sweeper: DEFAULT_SWEEPER,
-    orders: DEFAULT_ORDER_POLICY,
-    refunds: { ...DEFAULT_REFUND_POLICY, spacingSeconds: 0 },
-    publicBaseUrl: 'http://127.0.0.1:3000',
-    returnUrlTemplate: 'https://shop.example/orders/{orderId}',
+    ...buildDeps(
+      {
+        publicBaseUrl: 'http://127.0.0.1:3000',
+        returnUrlTemplate: 'https://shop.example/orders/{orderId}',
+        refunds: { ...DEFAULT_REFUND_POLICY, spacingSeconds: 0 },
+      },
+      { repo, queue, events: bus, metrics, clock, logger: silentLogger, providers: {} },
+    ),
     ...overrides,
   };
   let publisher: ReturnType<typeof startOutboxPublisher> | undefined;

@@ -60,6 +60,9 @@ export interface Deps {
   returnUrlTemplate: string;
 }
 
+/** A 30-minute payment, reminded 5 minutes before it expires (PAYMENT_TTL_MINUTES, PAYMENT_REMINDER_MINUTES). */
+export const DEFAULT_TIMING: PaymentTimingConfig = { ttlMinutes: 30, reminderMinutes: 5 };
+
 export const DEFAULT_SWEEPER: SweeperConfig = {
   firstQueryAfterSeconds: 60,
   queryEverySeconds: 300,
