@@ -1,7 +1,7 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { awsWiring } from '../../src/aws/wiring';
 import { dynamoTable } from '../../src/aws/dynamo-table';
-import { committedOutboxEntry } from '../../src/persistence/dynamo-repository';
+import { committedOutboxEntry } from '../../src/persistence/outbox';
 import { eventBus } from '../../src/aws/eventbridge-publisher';
 import { publishOutboxEntries } from '../../src/core/outbox/outbox';
 import { lambdaHandler, type Wiring } from '../../src/runtime/wiring';

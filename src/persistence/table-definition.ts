@@ -1,18 +1,6 @@
 /**
  * The single DynamoDB table, declared once: the CDK stack and the emulator setup both build it
- * from this. Items (see src/persistence/dynamo-repository.ts):
- *   ORDER#<orderId>      / ORDER     the order (items, status, open payment slot)
- *   PAYMENT#<paymentId>  / PAYMENT   the payment with its append-only log
- *   PRODUCT#<sku>        / PRODUCT   name, price, stock
- *   IDEMP#<customer>#<key> / IDEMP   the first response to a creating request       (TTL)
- *   EVENT#<provider>#<eventId> / EVENT  a provider notification already applied     (TTL)
- *   OUTBOX#<id>          / OUTBOX    domain events of a change that rewrote no order, payment or refund (TTL),
- *                                    or events parked for an operator; other changes' events ride on those items
- *   CUSTOMER#<customerId> / CUSTOMER  the customer's count of pending orders (capped on create)
- *   REFUND#<refundId>    / REFUND    a refund with its log (its payment lists it in refundIds)
- *   RECON#<date>         / RUN#<provider>    one provider's reconciliation of a Beijing day
- *   RECON#<date>         / DIFF#<provider>#<kind>#<id>  one difference it found (healed or open)
- *   RECON#<date>         / ACCOUNTED#<provider>#<kind>:<id>  a ledger item of that day another day's bill accounted for
+ * from this. What each item's keys are is in keys.ts.
  */
 export const TABLE = {
   partitionKey: 'pk',
@@ -44,13 +32,6 @@ export const TABLE = {
 
 /** Every secondary index, for the CDK stack and the emulator. */
 export const INDEXES = [TABLE.dueIndex, TABLE.catalogIndex, TABLE.ledgerIndex] as const;
-
-/** Open payments and unpaid orders are spread over a few index partitions each so no single key runs hot. */
-export const OPEN_PAYMENT_SHARDS = 4;
-export const UNPAID_ORDER_SHARDS = 4;
-export const OPEN_REFUND_SHARDS = 4;
-/** A busy day's ledger is spread likewise: a day's writes never all land on one index partition. */
-export const LEDGER_SHARDS = 4;
 
 /** Every key attribute is a string. */
 export const TABLE_ATTRIBUTES = [

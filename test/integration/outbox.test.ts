@@ -2,7 +2,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OUTBOX_RETENTION_DAYS } from '../../src/persistence/dynamo-repository';
+import { OUTBOX_RETENTION_DAYS } from '../../src/persistence/outbox';
 import { eventBridgePublisher, MAX_BYTES_PER_CALL } from '../../src/aws/eventbridge-publisher';
 import type { Logger } from '../../src/core/kernel/deps';
 import { Metric } from '../../src/core/kernel/metric-names';

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { type BusinessDate, businessDateOf } from '../domain/bill';
+import { differenceKey, type ReconciliationDifference } from '../domain/reconciliation';
+import { OUTBOX_ATTRIBUTE, TABLE } from './table-definition';
+
+/**
+ * The single table's key layout, in one place. Every item has `pk` and `sk` and its storage `kind`:
+ *
+ *   pk                          sk                                   item (module)
+ *   ORDER#<orderId>             ORDER                                the order: items, status, open payment slot (orders.ts)
+ *   CUSTOMER#<customerId>       CUSTOMER                             the customer's count of pending orders, capped on create (orders.ts)
+ *   PAYMENT#<paymentId>         PAYMENT                              the payment with its append-only log and refund bookkeeping (payments.ts)
+ *   REFUND#<refundId>           REFUND                               a refund with its log; its payment lists it in refundIds (refunds.ts)
+ *   PRODUCT#<sku>               PRODUCT                              name, price, stock (products.ts)
+ *   IDEMP#<customer>#<key>      IDEMP                                the first response to a creating request, TTL (idempotency.ts)
+ *   EVENT#<provider>#<eventId>  EVENT                                a provider notification already applied, TTL (notifications.ts)
+ *   CALLBACK#<provider>#<id>    RECEIVED#<receivedAt>                a verified callback as received, TTL (callback-archive.ts)
+ *   OUTBOX#<outboxId>           OUTBOX                               events of a change that rewrote no order, payment or refund, TTL;
+ *                                                                    or events parked for an operator, no TTL (outbox.ts)
+ *   RECON#<date>                RUN#<provider>                       one provider's reconciliation of a Beijing day (reconciliation.ts)
+ *   RECON#<date>                DIFF#<provider>#<kind>#<id>          one difference it found, healed or open
+ *   RECON#<date>                ACCOUNTED#<provider>#<kind>:<id>     a ledger item of that day another day's bill accounted for
+ *
+ * Index attributes (the indexes are sparse: an item is in one only while it carries them):
+ *   dueShard, dueAt     DueByTime: open payments (next reminder, query or expiry), open refunds (next
+ *                       provider call), pending orders with no open payment (since when), each in
+ *                       `<PAYMENT|REFUND|ORDER>#<shard>`.
+ *   catalog, sku        Catalog: every product under `catalog = PRODUCT`.
+ *   ledgerDay, ledgerAt LedgerByDay: succeeded payments and refunds in `<PAYMENT|REFUND>#<provider>#<date>#<shard>`.
+ * TTL: `expiresAtEpoch` (epoch seconds) on idempotency, dedupe, callback and outbox items; financial
+ * records never expire. `outbox` holds the outbox entry a write committed (commit.ts), `writeToken`
+ * which lone put left the item (commit.ts).
+ */
+export const key = {
+  order: (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' }),
+  customer: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'CUSTOMER' }),
+  payment: (paymentId: string) => ({ pk: `PAYMENT#${paymentId}`, sk: 'PAYMENT' }),
+  refund: (refundId: string) => ({ pk: `REFUND#${refundId}`, sk: 'REFUND' }),
+  product: (sku: string) => ({ pk: `PRODUCT#${sku}`, sk: 'PRODUCT' }),
+  idempotency: (customerId: string, idempotencyKey: string) => ({ pk: `IDEMP#${customerId}#${idempotencyKey}`, sk: 'IDEMP' }),
+  notification: (provider: string, eventId: string) => ({ pk: `EVENT#${provider}#${eventId}`, sk: 'EVENT' }),
+  callback: (provider: string, eventId: string, receivedAt?: string) => ({ pk: `CALLBACK#${provider}#${eventId}`, sk: `RECEIVED#${receivedAt ?? ''}` }),
+  outbox: (outboxId: string) => ({ pk: `OUTBOX#${outboxId}`, sk: 'OUTBOX' }),
+  reconciliationDay: (date: BusinessDate) => `RECON#${date}`,
+  reconciliationRun: (date: BusinessDate, provider: string) => ({ pk: `RECON#${date}`, sk: `RUN#${provider}` }),
+  difference: (date: BusinessDate, provider: string, difference: ReconciliationDifference) => ({
+    pk: `RECON#${date}`,
+    sk: `DIFF#${provider}#${differenceKey(difference)}`,
+  }),
+  accounted: (date: BusinessDate, provider: string, ref: { kind: string; id: string }) => ({
+    pk: `RECON#${date}`,
+    sk: `ACCOUNTED#${provider}#${ref.kind}:${ref.id}`,
+  }),
+};
+
+export type ItemKey = { pk: string; sk: string };
+
+/** Open payments, unpaid orders and open refunds are spread over a few index partitions each so no single key runs hot. */
+export const OPEN_PAYMENT_SHARDS = 4;
+export const UNPAID_ORDER_SHARDS = 4;
+export const OPEN_REFUND_SHARDS = 4;
+/** A busy day's ledger is spread likewise: a day's writes never all land on one index partition. */
+export const LEDGER_SHARDS = 4;
+
+export type DuePrefix = 'PAYMENT' | 'ORDER' | 'REFUND';
+export const DUE_SHARDS: Record<DuePrefix, number> = { PAYMENT: OPEN_PAYMENT_SHARDS, ORDER: UNPAID_ORDER_SHARDS, REFUND: OPEN_REFUND_SHARDS };
+
+const stableShard = (id: string, shards: number) => createHash('sha256').update(id).digest().readUInt32BE(0) % shards;
+
+/** Which due-index partition an item lives in: a stable hash of its id, so it never moves. */
+export function dueShard(prefix: DuePrefix, id: string): string {
+  return `${prefix}#${stableShard(id, DUE_SHARDS[prefix])}`;
+}
+
+/** The due-index attributes of an item due at `dueAt`, none when it is not due (it leaves the sparse index). */
+export function duePlace(prefix: DuePrefix, id: string, dueAt: string | undefined): Record<string, string> {
+  return dueAt ? { dueShard: dueShard(prefix, id), dueAt } : {};
+}
+
+export const paymentShard = (paymentId: string) => dueShard('PAYMENT', paymentId);
+
+/** Which ledger-index partition a succeeded payment or refund lives in: its kind, provider, Beijing day and a stable shard. */
+export function ledgerDay(kind: 'PAYMENT' | 'REFUND', provider: string, date: BusinessDate, shard: number): string {
+  return `${kind}#${provider}#${date}#${shard}`;
+}
+
+/** The ledger-index attributes of a payment or refund that succeeded `at`; none before. */
+export function ledgerPlace(kind: 'PAYMENT' | 'REFUND', provider: string, id: string, at: string | undefined): Record<string, string> {
+  if (!at) return {};
+  return { ledgerDay: ledgerDay(kind, provider, businessDateOf(new Date(at)), stableShard(id, LEDGER_SHARDS)), ledgerAt: at };
+}
+
+/** The TTL attribute's value for an ISO time. */
+export const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** Which put left an item that a lone put replaced (commit.ts). */
+export const WRITE_TOKEN = 'writeToken';
+
+const STORAGE_ATTRIBUTES = [
+  'pk',
+  'sk',
+  'kind',
+  TABLE.dueIndex.partitionKey,
+  TABLE.dueIndex.sortKey,
+  TABLE.catalogIndex.partitionKey,
+  TABLE.ledgerIndex.partitionKey,
+  TABLE.ledgerIndex.sortKey,
+  TABLE.ttlAttribute,
+  OUTBOX_ATTRIBUTE,
+  WRITE_TOKEN,
+];
+
+/** An item without its storage attributes: the record the domain knows. */
+export function stripStorage<T>(item: Record<string, unknown>): T {
+  const domain = { ...item };
+  for (const attribute of STORAGE_ATTRIBUTES) delete domain[attribute];
+  return domain as T;
+}
