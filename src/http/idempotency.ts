@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DomainError, IdempotencyKeyReusedError, ValidationError } from '../domain/errors';
-import type { Deps } from '../core/kernel/deps';
-import { type IdempotencyRecord, IdempotencyRecordExistsError, type StoredResponse } from '../core/kernel/idempotency';
-import type { Write } from '../core/kernel/ports';
+import type { Uses } from '../core/kernel/deps';
+import { type IdempotencyRecord, IdempotencyRecordExistsError, type IdempotencyStore, type StoredResponse } from '../core/kernel/idempotency';
+import type { Commit, Write } from '../core/kernel/ports';
 import { toErrorResponse } from './errors';
 
 /** Kept at least 24 h, like Stripe; DynamoDB TTL removes it some time after. */
@@ -46,7 +46,7 @@ function canonicalJson(value: unknown): string {
  * winner's response, which the failed condition returns. Business errors (4xx) are remembered too; 5xx are not, so a retry can succeed.
  */
 export async function runIdempotent(
-  deps: Deps,
+  deps: Uses<IdempotencyStore & Commit, 'clock'>,
   scope: IdempotencyScope,
   run: (remember: Remember) => Promise<unknown>,
 ): Promise<StoredResponse & { replayed: boolean }> {

@@ -75,3 +75,9 @@ export const DEFAULT_ORDER_POLICY: OrderPolicy = {
   maxPendingPerCustomer: 20,
   unpaidCancelMinutes: 24 * 60,
 };
+
+/**
+ * What a use case needs: `repo` as the stores it reads and the commit it writes through, and the
+ * other parts of Deps it names. Its signature says what it touches; Deps satisfies every one.
+ */
+export type Uses<Store, Parts extends keyof Omit<Deps, 'repo'> = never> = Pick<Deps, Parts> & { repo: Store };

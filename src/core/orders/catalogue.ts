@@ -1,5 +1,5 @@
 import type { Product } from '../../domain/order';
-import type { Repository } from '../kernel/ports';
+import type { ProductStore } from './ports';
 
 /**
  * How long a container trusts the products it read. A create prices from this copy without a
@@ -14,14 +14,14 @@ interface Cached {
 }
 
 /** One cache per repository, so per container in Lambda and per test table in tests. */
-const caches = new WeakMap<Repository, Map<string, Cached>>();
+const caches = new WeakMap<ProductStore, Map<string, Cached>>();
 
 /**
  * The products of `skus`: from this container's copy when it is fresh, else read (one request
  * for all that are missing or older than CATALOGUE_CACHE_MS). `fresh` reads them all again.
  * A SKU with no product is never cached, so a product just added is found on its first order.
  */
-export async function productsFor(repo: Repository, skus: readonly string[], nowMs: number, fresh = false): Promise<Map<string, Product>> {
+export async function productsFor(repo: ProductStore, skus: readonly string[], nowMs: number, fresh = false): Promise<Map<string, Product>> {
   let cache = caches.get(repo);
   if (!cache) caches.set(repo, (cache = new Map()));
   const wanted = [...new Set(skus)];

@@ -23,16 +23,21 @@ import {
   transitionPayment,
 } from '../../domain';
 import { productsFor } from './catalogue';
-import type { Deps } from '../kernel/deps';
+import type { Deps, Uses } from '../kernel/deps';
+import type { PaymentStore } from '../payments/ports';
+import type { RefundStore } from '../refunds/ports';
+import type { OrderStore, ProductStore } from './ports';
 import { newId } from '../kernel/ids';
 import { Metric } from '../kernel/metric-names';
 import { orderChangeWrites, pendingOrdersAdded } from './order-writes';
 import { commitSize, commitWithEvents } from '../outbox/outbox';
-import { closeAtProvider } from '../payments/payments';
-import { MAX_WRITES_PER_COMMIT, type Write } from '../kernel/ports';
+import { closeAtProvider, type ProviderCalls } from '../payments/payments';
+import { type Commit, MAX_WRITES_PER_COMMIT, type Write } from '../kernel/ports';
 import { decideAgainOnStale } from '../kernel/stale';
 import { refundView } from '../refunds/refunds';
 import { type OrderView, orderView, type PaymentView, paymentView } from './views';
+
+type CancelDeps = Uses<OrderStore & PaymentStore & Commit, 'clock' | 'providers' | 'metrics' | 'logger'>;
 
 export interface OrderResult {
   order: OrderView;
@@ -66,7 +71,11 @@ export interface CreateOrdersInput {
  * either every order exists with its stock taken, or nothing changed. `extraWrites` lets the
  * caller commit its idempotency record in the same transaction.
  */
-export async function createOrders(deps: Deps, input: CreateOrdersInput, extraWrites: (results: OrderResult[]) => Write[] = () => []) {
+export async function createOrders(
+  deps: Uses<ProductStore & Commit, 'clock' | 'timing' | 'metrics' | 'orders'>,
+  input: CreateOrdersInput,
+  extraWrites: (results: OrderResult[]) => Write[] = () => [],
+) {
   const now = deps.clock.now();
   if (input.orders.length === 0) throw new ValidationError('At least one order is required');
   if (input.orders.length > MAX_ORDERS_PER_BATCH) throw new ValidationError(`At most ${MAX_ORDERS_PER_BATCH} orders per batch`);
@@ -92,7 +101,7 @@ const catalogueMayBeStale = (error: unknown) =>
   error instanceof OutOfStockError || error instanceof UnknownProductError || (error instanceof StaleStateError && error.entity === 'product');
 
 async function createFromCatalogue(
-  deps: Deps,
+  deps: Uses<Commit, 'clock' | 'orders'>,
   input: CreateOrdersInput & { timing: Deps['timing']; now: Date },
   catalogue: ReadonlyMap<string, Product>,
   extraWrites: (results: OrderResult[]) => Write[],
@@ -143,13 +152,13 @@ function effectiveTtl(deployment: number, requested: number | undefined): number
 }
 
 /** The customer's own order; another customer's order does not exist for them. */
-export async function loadOwnOrder(deps: Deps, customerId: string, orderId: string): Promise<Order> {
+export async function loadOwnOrder(deps: Uses<OrderStore>, customerId: string, orderId: string): Promise<Order> {
   const order = await deps.repo.getOrder(orderId);
   if (!order || order.customerId !== customerId) throw new NotFoundError('order', orderId);
   return order;
 }
 
-export async function getOrder(deps: Deps, customerId: string, orderId: string) {
+export async function getOrder(deps: Uses<OrderStore & PaymentStore & RefundStore, 'clock'>, customerId: string, orderId: string) {
   const order = await loadOwnOrder(deps, customerId, orderId);
   const payments = await deps.repo.getPayments(order.paymentIds);
   const refunds = await deps.repo.getRefunds(payments.flatMap((payment) => payment.refundIds ?? []));
@@ -170,7 +179,11 @@ export interface AddPaymentInput {
  * payment past its expiry (GET reads it expired) is expired in the same transaction, once it can
  * no longer take money (see `expireForReplacement`).
  */
-export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites: (body: unknown) => Write[] = () => []) {
+export async function addPayment(
+  deps: Uses<OrderStore & PaymentStore & Commit, 'clock' | 'timing' | 'sweeper' | 'providers' | 'metrics' | 'logger'>,
+  input: AddPaymentInput,
+  extraWrites: (body: unknown) => Write[] = () => [],
+) {
   const now = deps.clock.now();
   const order = await loadOwnOrder(deps, input.customerId, input.orderId);
   if (order.status !== 'pending') throw new OrderNotPendingError(order.orderId, order.status);
@@ -221,7 +234,7 @@ export async function addPayment(deps: Deps, input: AddPaymentInput, extraWrites
  * without close (the bank) refuses it after the signed expiry plus the clock-skew grace, so until
  * then the answer is PAYMENT_CLOSING: never two payments the customer could both pay.
  */
-async function expireForReplacement(deps: Deps, open: Payment, now: Date) {
+async function expireForReplacement(deps: ProviderCalls & Pick<Deps, 'sweeper'>, open: Payment, now: Date) {
   let reason = 'expired unpaid; replaced by a new payment';
   if (open.status === 'processing') {
     const closed = await closeAtProvider(deps, open, now);
@@ -237,11 +250,11 @@ async function expireForReplacement(deps: Deps, open: Payment, now: Date) {
  * customer may already be paying) and its stock released, in one transaction. Cancelling a
  * cancelled order again answers the same, also when the two cancels race.
  */
-export function cancelOrder(deps: Deps, customerId: string, orderId: string) {
+export function cancelOrder(deps: CancelDeps, customerId: string, orderId: string) {
   return decideAgainOnStale(() => cancelOrderOnce(deps, customerId, orderId));
 }
 
-async function cancelOrderOnce(deps: Deps, customerId: string, orderId: string) {
+async function cancelOrderOnce(deps: CancelDeps, customerId: string, orderId: string) {
   const order = await loadOwnOrder(deps, customerId, orderId);
   if (order.status === 'cancelled') return { order: orderView(order) };
   if (order.status !== 'pending') throw new OrderNotPendingError(order.orderId, order.status);

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { DomainEvent } from '../../domain/events';
-import type { Deps } from '../kernel/deps';
+import type { Uses } from '../kernel/deps';
 import { Metric } from '../kernel/metric-names';
-import type { OutboxEntry, PublishFailure } from './ports';
-import type { Write } from '../kernel/ports';
+import type { OutboxEntry, OutboxStore, PublishFailure } from './ports';
+import type { Commit, Write } from '../kernel/ports';
 
 /**
  * Transactional outbox (docs/ARCHITECTURE.md#transactional-outbox). The events of a state
@@ -19,7 +19,12 @@ export function commitSize(writes: readonly Write[], events: readonly DomainEven
   return writes.length + (events.length > 0 ? 1 : 0);
 }
 
-export async function commitWithEvents(deps: Deps, writes: readonly Write[], events: readonly DomainEvent[], outboxId?: string): Promise<void> {
+export async function commitWithEvents(
+  deps: Uses<Commit, 'clock'>,
+  writes: readonly Write[],
+  events: readonly DomainEvent[],
+  outboxId?: string,
+): Promise<void> {
   if (events.length === 0) {
     await deps.repo.commit(writes);
     return;
@@ -51,7 +56,10 @@ export const OUTBOX_PARK_AFTER_HOURS = 20;
  * an error, counted, and parked in an item of its own for an operator, so it neither blocks the
  * stream nor is lost.
  */
-export async function publishOutboxEntries(deps: Deps, entries: readonly OutboxEntry[]): Promise<{ firstToRetry?: number }> {
+export async function publishOutboxEntries(
+  deps: Uses<OutboxStore, 'events' | 'metrics' | 'logger' | 'clock'>,
+  entries: readonly OutboxEntry[],
+): Promise<{ firstToRetry?: number }> {
   const events = entries.flatMap((entry) => entry.events);
   if (events.length === 0) return {};
   let failed: PublishFailure[];

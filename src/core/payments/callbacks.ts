@@ -1,12 +1,12 @@
 import { isRefundNotification, type PaymentNotification, type RefundNotification } from '../../domain/notification';
 import { PAYMENT_METHODS, type Payment, type PaymentMethod } from '../../domain/payment';
-import type { CallbackVerification, ProviderReply, RawCallback, RejectionReason } from './provider';
+import type { CallbackVerification, PaymentProvider, ProviderReply, RawCallback, RejectionReason } from './provider';
 import { matchesRefundPayment } from '../refunds/refund-notifications';
-import type { Deps } from '../kernel/deps';
+import type { Uses } from '../kernel/deps';
 import { Metric } from '../kernel/metric-names';
 import { matchesPayment } from './notifications';
-import { PaymentMismatchError } from './ports';
-import type { Write } from '../kernel/ports';
+import { PaymentMismatchError, type PaymentStore } from './ports';
+import type { Commit, Write } from '../kernel/ports';
 
 /** Archived raw callbacks are kept 30 days for inspection and replay. */
 export const CALLBACK_ARCHIVE_MS = 30 * 24 * 60 * 60 * 1000;
@@ -21,6 +21,8 @@ export const MAX_CALLBACK_BYTES = 64 * 1024;
 const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'x-api-key']);
 const SIGNATURE_FAILURES: ReadonlySet<RejectionReason> = new Set(['bad_signature', 'unknown_key', 'decrypt_failed']);
 
+type CallbackDeps = Uses<PaymentStore & Commit, 'providers' | 'queue' | 'metrics' | 'logger' | 'clock'>;
+
 const notFound: ProviderReply = {
   statusCode: 404,
   headers: { 'content-type': 'application/json' },
@@ -33,7 +35,7 @@ const notFound: ProviderReply = {
  * message answers the provider's retryable failure, so nothing acknowledged can be lost. A
  * rejected callback changes nothing and is counted by reason.
  */
-export async function receiveCallback(deps: Deps, providerName: string, callback: RawCallback): Promise<ProviderReply> {
+export async function receiveCallback(deps: CallbackDeps, providerName: string, callback: RawCallback): Promise<ProviderReply> {
   if (!(PAYMENT_METHODS as readonly string[]).includes(providerName)) return notFound;
   const providerId = providerName as PaymentMethod;
   const started = performance.now();
@@ -49,41 +51,9 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
     return { ...provider.reject(`body over ${MAX_CALLBACK_BYTES} bytes`, false), statusCode: 413 };
   }
 
-  const now = deps.clock.now();
-  let verification: CallbackVerification = provider.verifyCallback(callback, now);
-  if (verification.ok) {
-    const { notification } = verification;
-    try {
-      // The signature proves who sent it; the amount must also be what this payment asked for (a
-      // refund: no more than it). A payment notification is checked by the archive's own
-      // transaction (no read first: a mismatch archives nothing); a refund against the payment read.
-      const refundRefusal = isRefundNotification(notification) ? await refundMismatch(deps, notification) : undefined;
-      if (refundRefusal) verification = refundRefusal;
-      else {
-        const check: Write[] = isRefundNotification(notification) ? [] : [{ kind: 'checkPaymentMatches', notification }];
-        await deps.repo.commit([...check, archiveWrite(providerId, notification, callback, now)]);
-        await deps.queue.enqueue(notification);
-      }
-    } catch (error) {
-      if (error instanceof PaymentMismatchError && !isRefundNotification(notification)) verification = mismatchRejection(notification, error.payment);
-      else {
-        deps.metrics.count(Metric.CallbackEnqueueFailed, 1, dims);
-        deps.logger.error('callback not enqueued; asking the provider to retry', { provider: providerId, eventId: notification.eventId, error: String(error) });
-        return provider.reject('temporarily unavailable, please retry', true);
-      }
-    }
-  }
-
-  if (!verification.ok) {
-    const { reason, detail } = verification;
-    deps.metrics.count(Metric.CallbackRejected, 1, { ...dims, reason });
-    if (reason === 'signature_probe') deps.metrics.count(Metric.SignatureProbe, 1, dims);
-    else if (SIGNATURE_FAILURES.has(reason)) deps.metrics.count(Metric.SignatureFailure, 1, dims);
-    if (reason === 'amount_mismatch' || reason === 'currency_mismatch') deps.metrics.count(Metric.AmountMismatch, 1, dims);
-    const log = reason === 'signature_probe' ? deps.logger.info : deps.logger.warn;
-    log('callback rejected', { provider: providerId, reason, detail, bodyBytes: callback.body.length });
-    return provider.reject(`rejected: ${reason}`, false);
-  }
+  const verification = await verifyAndQueue(deps, provider, providerId, callback);
+  if (!('ok' in verification)) return verification;
+  if (!verification.ok) return rejected(deps, provider, providerId, verification, callback);
 
   const { notification } = verification;
   deps.metrics.count(Metric.CallbackAccepted, 1, { ...dims, outcome: notification.outcome });
@@ -97,6 +67,56 @@ export async function receiveCallback(deps: Deps, providerName: string, callback
   return provider.acknowledge();
 }
 
+/**
+ * Verifies the callback and checks it against our payment, then archives and enqueues it. The
+ * provider's retryable failure when that could not be done: the provider sends it again.
+ */
+async function verifyAndQueue(
+  deps: CallbackDeps,
+  provider: PaymentProvider,
+  providerId: PaymentMethod,
+  callback: RawCallback,
+): Promise<CallbackVerification | ProviderReply> {
+  const now = deps.clock.now();
+  const verification = provider.verifyCallback(callback, now);
+  if (!verification.ok) return verification;
+  const { notification } = verification;
+  try {
+    // The signature proves who sent it; the amount must also be what this payment asked for (a
+    // refund: no more than it). A payment notification is checked by the archive's own
+    // transaction (no read first: a mismatch archives nothing); a refund against the payment read.
+    const refundRefusal = isRefundNotification(notification) ? await refundMismatch(deps, notification) : undefined;
+    if (refundRefusal) return refundRefusal;
+    const check: Write[] = isRefundNotification(notification) ? [] : [{ kind: 'checkPaymentMatches', notification }];
+    await deps.repo.commit([...check, archiveWrite(providerId, notification, callback, now)]);
+    await deps.queue.enqueue(notification);
+    return verification;
+  } catch (error) {
+    if (error instanceof PaymentMismatchError && !isRefundNotification(notification)) return mismatchRejection(notification, error.payment);
+    deps.metrics.count(Metric.CallbackEnqueueFailed, 1, { provider: providerId });
+    deps.logger.error('callback not enqueued; asking the provider to retry', { provider: providerId, eventId: notification.eventId, error: String(error) });
+    return provider.reject('temporarily unavailable, please retry', true);
+  }
+}
+
+/** A rejected callback changes nothing: it is counted by reason and answered with the provider's final refusal. */
+function rejected(
+  deps: CallbackDeps,
+  provider: PaymentProvider,
+  providerId: PaymentMethod,
+  { reason, detail }: Extract<CallbackVerification, { ok: false }>,
+  callback: RawCallback,
+): ProviderReply {
+  const dims = { provider: providerId };
+  deps.metrics.count(Metric.CallbackRejected, 1, { ...dims, reason });
+  if (reason === 'signature_probe') deps.metrics.count(Metric.SignatureProbe, 1, dims);
+  else if (SIGNATURE_FAILURES.has(reason)) deps.metrics.count(Metric.SignatureFailure, 1, dims);
+  if (reason === 'amount_mismatch' || reason === 'currency_mismatch') deps.metrics.count(Metric.AmountMismatch, 1, dims);
+  const log = reason === 'signature_probe' ? deps.logger.info : deps.logger.warn;
+  log('callback rejected', { provider: providerId, reason, detail, bodyBytes: callback.body.length });
+  return provider.reject(`rejected: ${reason}`, false);
+}
+
 function mismatchRejection(notification: PaymentNotification, payment: Payment): CallbackVerification<PaymentNotification> {
   const match = matchesPayment(notification, payment);
   if (match === 'method_mismatch') return { ok: false, reason: 'unknown_payment', detail: 'payment belongs to another provider' };
@@ -104,7 +124,7 @@ function mismatchRejection(notification: PaymentNotification, payment: Payment):
 }
 
 /** A refund may not be for more than its payment, nor name a payment of another provider. */
-async function refundMismatch(deps: Deps, notification: RefundNotification): Promise<CallbackVerification | undefined> {
+async function refundMismatch(deps: Uses<PaymentStore>, notification: RefundNotification): Promise<CallbackVerification | undefined> {
   const payment = await deps.repo.getPayment(notification.paymentId);
   const match = payment ? matchesRefundPayment(notification, payment) : 'ok';
   if (match === 'ok') return undefined;

@@ -1,15 +1,17 @@
 import { DomainError, NotFoundError, StaleStateError } from '../../domain/errors';
 import type { DomainEvent } from '../../domain/events';
 import type { NotificationOutcome, PaymentNotification } from '../../domain/notification';
-import { parkForReview, type Payment, settleNotification, settlePayment } from '../../domain';
-import type { Deps } from '../kernel/deps';
+import { type Order, parkForReview, type Payment, type Settlement, settleNotification, settlePayment } from '../../domain';
+import type { Deps, Uses } from '../kernel/deps';
+import type { OrderStore } from '../orders/ports';
+import type { PaymentStore } from './ports';
 import { Metric } from '../kernel/metric-names';
 import { orderChangeWrites } from '../orders/order-writes';
 import { commitWithEvents } from '../outbox/outbox';
 import { closeAtProvider } from './payments';
 import type { ProviderPaymentState } from './provider';
 import { NotificationAlreadyAppliedError } from './notification-ports';
-import type { Write } from '../kernel/ports';
+import type { Commit, Write } from '../kernel/ports';
 import { automaticRefunds } from '../refunds/refunds';
 import { refundEvent } from '../../domain/refund';
 
@@ -31,6 +33,9 @@ export function dedupeWrite(notification: Pick<PaymentNotification, 'provider' |
   };
 }
 const MAX_ATTEMPTS = 5;
+
+/** What applying a payment notification touches (a superseded payment is closed at its provider). */
+type NotificationDeps = Uses<PaymentStore & OrderStore & Commit, 'clock' | 'metrics' | 'logger' | 'providers' | 'refunds'>;
 
 export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch' | 'extra_capture';
 
@@ -57,7 +62,7 @@ export function matchesPayment(notification: PaymentNotification, payment: Payme
  * entry with its events. Safe to run any number of times for the same notification: the dedupe
  * record's condition lets exactly one application commit; the others are duplicates.
  */
-export async function applyNotification(deps: Deps, notification: PaymentNotification): Promise<NotificationResult> {
+export async function applyNotification(deps: NotificationDeps, notification: PaymentNotification): Promise<NotificationResult> {
   const started = performance.now();
   try {
     for (let attempt = 1; ; attempt++) {
@@ -92,73 +97,90 @@ export async function applyNotification(deps: Deps, notification: PaymentNotific
  * and a duplicate fails it (NotificationAlreadyAppliedError, above). Whatever runs before the
  * commit must therefore be safe to run for a duplicate too: counting and logging come after it.
  */
-async function applyOnce(deps: Deps, notification: PaymentNotification): Promise<NotificationResult> {
+async function applyOnce(deps: NotificationDeps, notification: PaymentNotification): Promise<NotificationResult> {
   const payment = await deps.repo.getPayment(notification.paymentId);
   if (!payment) throw new UnknownPaymentError(notification.paymentId);
   const order = await deps.repo.getOrder(payment.orderId);
   if (!order) throw new NotFoundError('order', payment.orderId);
   const now = deps.clock.now();
+  const applying: Applying = { notification, payment, order, now, dedupe: (result) => dedupeWrite(notification, now, result) };
 
-  const dedupe = (result: NotificationResult) => dedupeWrite(notification, now, result);
-
-  const mismatch = matchesPayment(notification, payment);
-  if (mismatch !== 'ok') {
-    // Money that does not match is never applied: the payment is parked for a person and alarmed.
-    const reason = `${mismatch}: ${notification.provider} ${notification.via} says ${notification.outcome} for ${notification.amount} ${notification.currency}, the payment is ${payment.amount} ${payment.currency}`;
-    const parked = parkForReview(payment, { reason, source: 'provider', ref: notification.eventId }, now);
-    await deps.repo.commit([dedupe('amount_mismatch'), { kind: 'updatePayment', before: payment, after: parked }]);
-    deps.metrics.count(Metric.AmountMismatch, 1, { provider: notification.provider });
-    deps.logger.error('notification does not match its payment; parked for review', { paymentId: payment.paymentId, eventId: notification.eventId, mismatch });
-    return 'amount_mismatch';
-  }
-
+  if (matchesPayment(notification, payment) !== 'ok') return parkMismatched(deps, applying);
   const settlement = settleNotification(payment, order, notification, now);
   if (settlement.kind === 'unchanged') {
-    await deps.repo.commit([dedupe('unchanged')]);
+    await deps.repo.commit([applying.dedupe('unchanged')]);
     return 'unchanged';
   }
   if (settlement.kind === 'ignored') {
-    await deps.repo.commit([dedupe('ignored'), { kind: 'updatePayment', before: payment, after: settlement.payment }]);
+    await deps.repo.commit([applying.dedupe('ignored'), { kind: 'updatePayment', before: payment, after: settlement.payment }]);
     return 'ignored';
   }
-  if (settlement.kind === 'extra_capture') {
-    // Money taken twice: kept on the payment with refundRequired, and refunded by itself (one refund per capture).
-    const refunding = automaticRefunds(deps, settlement.payment, order.paidByPaymentId, now);
-    const writes: Write[] = [
-      dedupe('extra_capture'),
-      { kind: 'updatePayment', before: payment, after: refunding.payment },
-      ...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund })),
-    ];
-    await commitWithEvents(
-      deps,
-      writes,
-      [...settlement.events, ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund))],
-      outboxIdOf(notification),
-    );
-    deps.metrics.count(Metric.DuplicatePayment, 1, { provider: notification.provider });
-    countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
-    deps.logger.error('provider captured a succeeded payment again; refund required', { paymentId: payment.paymentId, capture: settlement.capture });
-    return 'extra_capture';
-  }
+  if (settlement.kind === 'extra_capture') return applyExtraCapture(deps, applying, settlement);
+  return applySettlement(deps, applying, settlement);
+}
 
-  // A late or duplicate payment the order cannot use is refunded by itself, recorded in this same transaction.
+/** One notification being applied: what it names as read, and its dedupe record with a result. */
+interface Applying {
+  notification: PaymentNotification;
+  payment: Payment;
+  order: Order;
+  now: Date;
+  dedupe: (result: NotificationResult) => Write;
+}
+
+/** Money that does not match is never applied: the payment is parked for a person and alarmed. */
+async function parkMismatched(deps: NotificationDeps, { notification, payment, now, dedupe }: Applying): Promise<NotificationResult> {
+  const mismatch = matchesPayment(notification, payment);
+  const reason = `${mismatch}: ${notification.provider} ${notification.via} says ${notification.outcome} for ${notification.amount} ${notification.currency}, the payment is ${payment.amount} ${payment.currency}`;
+  const parked = parkForReview(payment, { reason, source: 'provider', ref: notification.eventId }, now);
+  await deps.repo.commit([dedupe('amount_mismatch'), { kind: 'updatePayment', before: payment, after: parked }]);
+  deps.metrics.count(Metric.AmountMismatch, 1, { provider: notification.provider });
+  deps.logger.error('notification does not match its payment; parked for review', { paymentId: payment.paymentId, eventId: notification.eventId, mismatch });
+  return 'amount_mismatch';
+}
+
+/** Money taken twice: kept on the payment with refundRequired, and refunded by itself (one refund per capture). */
+async function applyExtraCapture(
+  deps: NotificationDeps,
+  { notification, payment, order, now, dedupe }: Applying,
+  settlement: Extract<Settlement, { kind: 'extra_capture' }>,
+): Promise<NotificationResult> {
+  const refunding = automaticRefunds(deps, settlement.payment, order.paidByPaymentId, now);
+  const writes: Write[] = [
+    dedupe('extra_capture'),
+    { kind: 'updatePayment', before: payment, after: refunding.payment },
+    ...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund })),
+  ];
+  await commitWithEvents(
+    deps,
+    writes,
+    [...settlement.events, ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund))],
+    outboxIdOf(notification),
+  );
+  deps.metrics.count(Metric.DuplicatePayment, 1, { provider: notification.provider });
+  countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
+  deps.logger.error('provider captured a succeeded payment again; refund required', { paymentId: payment.paymentId, capture: settlement.capture });
+  return 'extra_capture';
+}
+
+/** The payment moves, its order with it; a late or duplicate payment the order cannot use is refunded by itself, in the same transaction. */
+async function applySettlement(
+  deps: NotificationDeps,
+  { notification, payment, order, now, dedupe }: Applying,
+  settlement: Extract<Settlement, { kind: 'applied' }>,
+): Promise<NotificationResult> {
   const refunding = automaticRefunds(deps, settlement.payment, (settlement.order ?? order).paidByPaymentId, now);
   const writes: Write[] = [dedupe('applied'), { kind: 'updatePayment', before: payment, after: refunding.payment }];
   writes.push(...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund })));
   if (settlement.order) writes.push(...orderChangeWrites(order, settlement.order));
   const events: DomainEvent[] = [...settlement.events, ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund))];
-  const superseded = settlement.supersededPaymentId ? await deps.repo.getPayment(settlement.supersededPaymentId) : undefined;
-  const supersededOrder = settlement.order ?? order;
-  if (superseded && (superseded.status === 'init' || superseded.status === 'processing')) {
-    // The order was just paid by a late payment: its newer open payment must not take money too.
-    const cancel = settlePayment(superseded, supersededOrder, { to: 'cancelled', now, source: 'system', reason: `order paid by ${payment.paymentId}` });
-    if (cancel.kind === 'applied') {
-      writes.push({ kind: 'updatePayment', before: superseded, after: cancel.payment });
-      events.push(...cancel.events);
-    }
+  const superseded = await cancelSuperseded(deps, settlement, settlement.order ?? order, payment, now);
+  if (superseded.cancel) {
+    writes.push(superseded.cancel.write);
+    events.push(...superseded.cancel.events);
   }
   await commitWithEvents(deps, writes, events, outboxIdOf(notification));
-  if (superseded?.status === 'processing') await closeAtProvider(deps, superseded, now).catch(() => undefined);
+  if (superseded.payment?.status === 'processing') await closeAtProvider(deps, superseded.payment, now).catch(() => undefined);
 
   const dims = { provider: notification.provider };
   countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
@@ -171,7 +193,22 @@ async function applyOnce(deps: Deps, notification: PaymentNotification): Promise
   return 'applied';
 }
 
-function countAutomaticRefunds(deps: Deps, count: number, provider: string): void {
+/** The order was just paid by a late payment: its newer open payment must not take money too (cancelled in the same transaction). */
+async function cancelSuperseded(
+  deps: NotificationDeps,
+  settlement: Extract<Settlement, { kind: 'applied' }>,
+  order: Order,
+  payment: Payment,
+  now: Date,
+): Promise<{ payment?: Payment; cancel?: { write: Write; events: DomainEvent[] } }> {
+  const superseded = settlement.supersededPaymentId ? await deps.repo.getPayment(settlement.supersededPaymentId) : undefined;
+  if (!superseded || (superseded.status !== 'init' && superseded.status !== 'processing')) return { payment: superseded };
+  const cancel = settlePayment(superseded, order, { to: 'cancelled', now, source: 'system', reason: `order paid by ${payment.paymentId}` });
+  if (cancel.kind !== 'applied') return { payment: superseded };
+  return { payment: superseded, cancel: { write: { kind: 'updatePayment', before: superseded, after: cancel.payment }, events: cancel.events } };
+}
+
+function countAutomaticRefunds(deps: Pick<Deps, 'metrics'>, count: number, provider: string): void {
   if (count > 0) deps.metrics.count(Metric.RefundRequested, count, { provider, origin: 'auto' });
 }
 

@@ -1,12 +1,20 @@
 import { DomainError, InvalidTransitionError, NotFoundError, StaleStateError } from '../../domain/errors';
 import { assertNotUnderReview, effectiveStatus, nextLookAt, settlePayment, transitionPayment, type Payment, statusEvent } from '../../domain';
 import { ProviderCallError, ProviderNotSupportedError, type PaymentProvider } from './provider';
-import type { Deps } from '../kernel/deps';
+import type { Deps, Uses } from '../kernel/deps';
+import type { Commit } from '../kernel/ports';
+import type { OrderStore } from '../orders/ports';
+import type { PaymentStore } from './ports';
 import { Metric } from '../kernel/metric-names';
 import { orderChangeWrites } from '../orders/order-writes';
 import { commitWithEvents } from '../outbox/outbox';
 import { decideAgainOnStale } from '../kernel/stale';
 import { paymentView } from '../orders/views';
+
+/** Calling a payment's provider: the providers, and what counts and logs a failed call. */
+export type ProviderCalls = Pick<Deps, 'providers' | 'metrics' | 'logger'>;
+
+type CancelDeps = Uses<PaymentStore & OrderStore & Commit, 'clock' | 'providers' | 'metrics' | 'logger'>;
 
 export class ProviderNotConfiguredError extends DomainError {
   constructor(method: string) {
@@ -26,23 +34,23 @@ export class ProviderUnavailableError extends DomainError {
   }
 }
 
-export function providerFor(deps: Deps, payment: Pick<Payment, 'method'>): PaymentProvider {
+export function providerFor(deps: Pick<Deps, 'providers'>, payment: Pick<Payment, 'method'>): PaymentProvider {
   const provider = deps.providers[payment.method];
   if (!provider) throw new ProviderNotConfiguredError(payment.method);
   return provider;
 }
 
-export async function loadOwnPayment(deps: Deps, customerId: string, paymentId: string): Promise<Payment> {
+export async function loadOwnPayment(deps: Uses<PaymentStore>, customerId: string, paymentId: string): Promise<Payment> {
   const payment = await deps.repo.getPayment(paymentId);
   if (!payment || payment.customerId !== customerId) throw new NotFoundError('payment', paymentId);
   return payment;
 }
 
-export async function getPayment(deps: Deps, customerId: string, paymentId: string) {
+export async function getPayment(deps: Uses<PaymentStore, 'clock'>, customerId: string, paymentId: string) {
   return paymentView(await loadOwnPayment(deps, customerId, paymentId), deps.clock.now());
 }
 
-export function notifyUrl(deps: Deps, payment: Pick<Payment, 'method'>): string {
+export function notifyUrl(deps: Pick<Deps, 'publicBaseUrl'>, payment: Pick<Payment, 'method'>): string {
   return `${deps.publicBaseUrl}/api/payments/callback/${payment.method}`;
 }
 
@@ -58,7 +66,10 @@ export function returnUrlFor(template: string, payment: Pick<Payment, 'orderId'>
  * Creates the checkout at the payment's provider and moves the payment init → processing.
  * Idempotent: a processing payment answers with the pay URL it already has.
  */
-export async function startPayment(deps: Deps, input: { customerId: string; paymentId: string; channel?: 'page' | 'wap' }) {
+export async function startPayment(
+  deps: Uses<PaymentStore & Commit, 'clock' | 'providers' | 'publicBaseUrl' | 'returnUrlTemplate' | 'sweeper' | 'metrics' | 'logger'>,
+  input: { customerId: string; paymentId: string; channel?: 'page' | 'wap' },
+) {
   const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
   const now = deps.clock.now();
   // What GET reads decides: an expired payment hands out no pay URL, not even its old one.
@@ -102,7 +113,7 @@ export async function startPayment(deps: Deps, input: { customerId: string; paym
  * without a close operation (the bank) relies on the expiry signed into its pay URL instead:
  * 'unsupported' says so. A paid payment cannot be closed: that is a failure too.
  */
-export async function closeAtProvider(deps: Deps, payment: Payment, now: Date): Promise<'closed' | 'unsupported'> {
+export async function closeAtProvider(deps: ProviderCalls, payment: Payment, now: Date): Promise<'closed' | 'unsupported'> {
   const provider = providerFor(deps, payment);
   try {
     await provider.closePayment(payment.paymentId, now);
@@ -124,11 +135,11 @@ async function closedAtProvider(provider: PaymentProvider, payment: Payment, now
 }
 
 /** The customer gives up on a payment: init/processing → cancelled; the order stays pending. Racing cancels both answer cancelled. */
-export function cancelPayment(deps: Deps, input: { customerId: string; paymentId: string }) {
+export function cancelPayment(deps: CancelDeps, input: { customerId: string; paymentId: string }) {
   return decideAgainOnStale(() => cancelPaymentOnce(deps, input));
 }
 
-async function cancelPaymentOnce(deps: Deps, input: { customerId: string; paymentId: string }) {
+async function cancelPaymentOnce(deps: CancelDeps, input: { customerId: string; paymentId: string }) {
   const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
   const now = deps.clock.now();
   if (payment.status === 'cancelled') return paymentView(payment, now);

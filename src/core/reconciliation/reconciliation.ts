@@ -1,28 +1,27 @@
-import { addBusinessDays, type BillPayment, type BillRefund, type BusinessDate, businessDateOf, businessDayWindow, type ProviderBill } from '../../domain/bill';
-import { CURRENCY } from '../../domain/money';
-import { AlreadyExistsError, StaleStateError } from '../../domain/errors';
-import type { DomainEvent } from '../../domain/events';
-import type { Payment, PaymentMethod } from '../../domain/payment';
+import { addBusinessDays, type BusinessDate, businessDateOf, businessDayWindow, type ProviderBill } from '../../domain/bill';
+import type { PaymentMethod } from '../../domain/payment';
 import {
   compareBill,
   DEFAULT_CARRY_MINUTES,
-  differenceKey,
-  type LedgerKey,
   type ProviderReconciliation,
   type ReconciliationDay,
-  type ReconciliationDifference,
   type ReconciliationStatus,
-  type Remedy,
 } from '../../domain/reconciliation';
-import { externalRefundId, type Refund } from '../../domain/refund';
-import { type PaymentProvider, ProviderNotSupportedError } from '../payments/provider';
-import type { Deps } from '../kernel/deps';
+import type { Uses } from '../kernel/deps';
 import { Metric } from '../kernel/metric-names';
-import { applyNotification, notificationFromQuery } from '../payments/notifications';
-import { commitWithEvents } from '../outbox/outbox';
-import type { LedgerRef, ReconciliationRun, StoredReconciliationDay } from './ports';
-import { applyRefundNotification } from '../refunds/refund-notifications';
-import { queryRefund } from '../refunds/refunds';
+import type { Commit } from '../kernel/ports';
+import type { OrderStore } from '../orders/ports';
+import type { NotificationStore } from '../payments/notification-ports';
+import type { PaymentStore } from '../payments/ports';
+import type { PaymentProvider } from '../payments/provider';
+import type { RefundCallDeps } from '../refunds/refunds';
+import type { RefundStore } from '../refunds/ports';
+import { keyOf, refOf, settleDifferences } from './differences';
+import type { LedgerRef, ReconciliationRun, ReconciliationStore, StoredReconciliationDay } from './ports';
+
+/** A run reads the ledger and the stored day, and heals through the notification and refund paths. */
+export type ReconcileDeps = Uses<ReconciliationStore & PaymentStore & RefundStore & OrderStore & NotificationStore & Commit, 'providers' | 'refunds'> &
+  RefundCallDeps;
 
 /**
  * The daily reconciliation (docs/ARCHITECTURE.md#reconciliation): per provider and Beijing day,
@@ -66,7 +65,7 @@ export interface ReconcileRequest {
   carryMinutes: number;
 }
 
-export async function reconcileDay(deps: Deps, request: ReconcileRequest): Promise<ReconciliationDay> {
+export async function reconcileDay(deps: ReconcileDeps, request: ReconcileRequest): Promise<ReconciliationDay> {
   const configured = Object.keys(deps.providers) as PaymentMethod[];
   const wanted = configured.filter((provider) => !request.providers || request.providers.includes(provider));
   // Read once for every provider: each run writes only its own provider's items of the day.
@@ -78,7 +77,7 @@ export async function reconcileDay(deps: Deps, request: ReconcileRequest): Promi
 }
 
 /** What the API and the CLI show for a day: every provider's latest run with its differences. */
-export async function reconciliationReport(deps: Deps, date: BusinessDate): Promise<ReconciliationDay> {
+export async function reconciliationReport(deps: Uses<ReconciliationStore>, date: BusinessDate): Promise<ReconciliationDay> {
   const { runs, differences } = await deps.repo.getReconciliation(date);
   return {
     date,
@@ -100,14 +99,15 @@ function storedFor(day: StoredReconciliationDay, provider: PaymentMethod) {
   };
 }
 
-async function reconcileProvider(deps: Deps, provider: PaymentProvider, request: ReconcileRequest, stored: ReturnType<typeof storedFor>): Promise<void> {
+async function reconcileProvider(deps: ReconcileDeps, provider: PaymentProvider, request: ReconcileRequest, stored: StoredForProvider): Promise<void> {
   const { date } = request;
   const ranAt = deps.clock.now().toISOString();
-  const dimensions = { provider: provider.name };
-  const unreconciled = async (status: ReconciliationStatus, detail: string) => {
+  const fetched = await billOf(deps, provider, request);
+  if ('unreconciled' in fetched) {
     // A re-run without a bill keeps what an earlier run of the day carried to the next day:
     // otherwise the next day would not expect it.
     const carriedRefs = stored.run?.carriedRefs ?? [];
+    const { unreconciled: status, detail } = fetched;
     return saveRun(deps, {
       provider: provider.name,
       date,
@@ -120,31 +120,15 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
       detail,
       carriedRefs,
     });
-  };
-  const fetched = await billOf(deps, provider, request);
-  if ('unreconciled' in fetched) return unreconciled(fetched.unreconciled, fetched.detail);
+  }
   const { bill } = fetched;
-
   const comparison = compareBill({ ...(await ledgerFor(deps, bill, stored.accounted)), bill, carryMinutes: request.carryMinutes });
-  for (const { key, date: itsDay } of comparison.accountedElsewhere) await markAccounted(deps, provider.name, itsDay, refOf(key));
-  const recorded = stored.differences;
-  const recordedByKey = new Map(recorded.map((difference) => [differenceKey(difference), difference]));
-  const foundKeys = new Set<string>();
-  for (const { difference, remedy } of comparison.found) {
-    foundKeys.add(differenceKey(difference));
-    const earlier = recordedByKey.get(differenceKey(difference));
-    if (!earlier) await recordDifference(deps, provider.name, date, difference);
-    if (remedy && !earlier?.healed) await heal(deps, provider.name, date, difference, remedy);
-  }
-  // Open differences a later run no longer finds (a late callback came, a person fixed it) are settled.
-  for (const difference of recorded.filter((candidate) => !candidate.healed && !foundKeys.has(differenceKey(candidate)))) {
-    await markHealed(deps, provider.name, date, { ...difference, resolution: 'no longer differs on a later run' });
-  }
+  await settleDifferences(deps, provider.name, date, comparison, stored.differences);
 
   // Read again: this run recorded and healed differences.
   const now = storedFor(await deps.repo.getReconciliation(date), provider.name).differences;
   const open = now.filter((difference) => !difference.healed).length;
-  deps.metrics.observe(Metric.ReconciliationOpenDifferences, open, 'Count', dimensions);
+  deps.metrics.observe(Metric.ReconciliationOpenDifferences, open, 'Count', { provider: provider.name });
   await saveRun(deps, {
     provider: provider.name,
     date,
@@ -163,7 +147,7 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
  * this try: a failed save is not a failed fetch, and propagates.
  */
 async function billOf(
-  deps: Deps,
+  deps: Uses<ReconciliationStore, 'clock' | 'metrics' | 'logger'>,
   provider: PaymentProvider,
   request: ReconcileRequest,
 ): Promise<{ bill: ProviderBill } | { unreconciled: ReconciliationStatus; detail: string }> {
@@ -190,7 +174,7 @@ async function billOf(
 }
 
 /** Ledger items to compare: the day's, those the previous day carried, and every one a bill row names. */
-async function ledgerFor(deps: Deps, bill: ProviderBill, accountedHere: readonly LedgerRef[]) {
+async function ledgerFor(deps: Uses<ReconciliationStore & PaymentStore & RefundStore>, bill: ProviderBill, accountedHere: readonly LedgerRef[]) {
   const previous = storedFor(await deps.repo.getReconciliation(addBusinessDays(bill.date, -1)), bill.provider).run;
   const day = await deps.repo.listLedger(bill.provider, bill.date);
   const carriedIn = previous?.carriedRefs ?? [];
@@ -218,7 +202,7 @@ async function ledgerFor(deps: Deps, bill: ProviderBill, accountedHere: readonly
   };
 }
 
-async function ledgerIsEmpty(deps: Deps, provider: PaymentMethod, date: BusinessDate): Promise<boolean> {
+async function ledgerIsEmpty(deps: Uses<ReconciliationStore>, provider: PaymentMethod, date: BusinessDate): Promise<boolean> {
   const { payments, refunds } = await deps.repo.listLedger(provider, date);
   return payments.length === 0 && refunds.length === 0;
 }
@@ -227,153 +211,16 @@ function byId<T>(items: readonly T[], idOf: (item: T) => string): Map<string, T>
   return new Map(items.map((item) => [idOf(item), item]));
 }
 
-const refOf = (key: LedgerKey): LedgerRef => {
-  const [kind, ...id] = key.split(':');
-  return { kind: kind as LedgerRef['kind'], id: id.join(':') };
-};
-const keyOf = (ref: LedgerRef): LedgerKey => `${ref.kind}:${ref.id}`;
-
-function differenceEvent(at: Date, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference, payment?: Payment): DomainEvent {
-  return {
-    id: `reconciliation:${provider}:${date}:${differenceKey(difference)}`,
-    type: 'ReconciliationDifference',
-    occurredAt: at.toISOString(),
-    detail: {
-      // Empty when the bill names a payment we never had.
-      orderId: payment?.orderId ?? '',
-      customerId: payment?.customerId ?? '',
-      ...(difference.paymentId ? { paymentId: difference.paymentId } : {}),
-      method: provider,
-      date,
-      ...difference,
-    },
-  };
-}
-
-/** Records a difference and its event in one transaction, once per day and key (a re-run finds it recorded). */
-async function recordDifference(deps: Deps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference): Promise<void> {
-  const payment = difference.paymentId ? await deps.repo.getPayment(difference.paymentId) : undefined;
-  try {
-    await commitWithEvents(
-      deps,
-      [{ kind: 'recordDifference', provider, date, difference }],
-      [differenceEvent(deps.clock.now(), provider, date, difference, payment)],
-    );
-    deps.metrics.count(Metric.ReconciliationDifference, 1, { provider, kind: difference.kind });
-    deps.logger.warn('reconciliation difference', { provider, date, ...difference });
-  } catch (error) {
-    if (!(error instanceof AlreadyExistsError)) throw error;
-  }
-}
-
-async function markHealed(deps: Deps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference): Promise<void> {
-  try {
-    await deps.repo.commit([{ kind: 'healDifference', provider, date, difference: { ...difference, healed: true } }]);
-    deps.metrics.count(Metric.ReconciliationHealed, 1, { provider, kind: difference.kind });
-  } catch (error) {
-    // Another run healed it first.
-    if (!(error instanceof StaleStateError)) throw error;
-  }
-}
-
-/**
- * Sets a difference right through the path a notification takes, so the order and the events
- * follow exactly as for a late callback; anything the provider does not confirm stays open.
- */
-async function heal(deps: Deps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference, remedy: Remedy): Promise<void> {
-  let resolution: string | undefined;
-  try {
-    resolution = await applyRemedy(deps, provider, remedy);
-  } catch (error) {
-    deps.logger.warn('reconciliation could not heal a difference; it stays open', { provider, date, kind: difference.kind, error: String(error) });
-  }
-  if (!resolution) return;
-  await markHealed(deps, provider, date, { ...difference, resolution });
-  // Healed now, the item sits on today's ledger (a payment is paid when we learn of it): today's run must not miss it.
-  const healed = await healedItem(deps, provider, remedy);
-  if (healed.at && businessDateOf(new Date(healed.at)) !== date) await markAccounted(deps, provider, businessDateOf(new Date(healed.at)), healed.ref);
-}
-
-/** The ledger item a remedy set right, and when it entered the ledger. */
-async function healedItem(deps: Deps, provider: PaymentMethod, remedy: Remedy): Promise<{ ref: LedgerRef; at?: string }> {
-  if (remedy.action === 'confirm_payment')
-    return { ref: { kind: 'payment', id: remedy.row.paymentId }, at: (await deps.repo.getPayment(remedy.row.paymentId))?.paidAt };
-  const refundId = remedy.action === 'confirm_refund' ? remedy.refund.refundId : externalRefundId(provider, remedy.row.providerRefundId ?? remedy.row.refundId);
-  return { ref: { kind: 'refund', id: refundId }, at: (await deps.repo.getRefund(refundId))?.succeededAt };
-}
-
-async function markAccounted(deps: Deps, provider: PaymentMethod, date: BusinessDate, ref: LedgerRef): Promise<void> {
-  await deps.repo.commit([{ kind: 'markAccounted', provider, date, ref }]);
-}
-
-/** How the remedy healed, or undefined when it could not (the difference stays open). */
-function applyRemedy(deps: Deps, provider: PaymentMethod, remedy: Remedy): Promise<string | undefined> {
-  switch (remedy.action) {
-    case 'confirm_payment':
-      return confirmPayment(deps, provider, remedy.row);
-    case 'record_external_refund':
-      return recordExternalRefund(deps, provider, remedy.row);
-    case 'confirm_refund':
-      return confirmRefund(deps, remedy.refund);
-  }
-}
-
-async function confirmPayment(deps: Deps, provider: PaymentMethod, row: BillPayment): Promise<string | undefined> {
-  const payment = await deps.repo.getPayment(row.paymentId);
-  const confirmation = payment && (await providerConfirms(deps, provider, payment));
-  if (!payment || !confirmation) return undefined;
-  // The bill row names the capture (a second one is money to refund): it is applied as the provider's word.
-  const paid = { status: 'paid', providerTransactionId: row.providerTransactionId, amount: row.amount, currency: CURRENCY, paidAt: row.finishedAt } as const;
-  const result = await applyNotification(deps, notificationFromQuery(payment, { ...paid, providerStatus: row.providerStatus }, deps.clock.now())!);
-  return result === 'amount_mismatch' ? undefined : `confirmed by ${confirmation}; notification ${result}`;
-}
-
-async function recordExternalRefund(deps: Deps, provider: PaymentMethod, row: BillRefund): Promise<string | undefined> {
-  const result = await applyRefundNotification(deps, {
-    type: 'refund',
-    provider,
-    eventId: `bill:${row.refundId}`,
-    refundId: row.refundId,
-    paymentId: row.paymentId,
-    ...(row.providerRefundId ? { providerRefundId: row.providerRefundId } : {}),
-    providerTransactionId: row.providerTransactionId,
-    outcome: 'succeeded',
-    amount: row.amount,
-    currency: CURRENCY,
-    occurredAt: row.finishedAt,
-    providerStatus: row.providerStatus,
-    via: 'query',
-  });
-  return result === 'applied' || result === 'duplicate' ? 'recorded as an external refund' : undefined;
-}
-
-async function confirmRefund(deps: Deps, refund: Refund): Promise<string | undefined> {
-  const current = await queryRefund(deps, refund);
-  return current.status === 'succeeded' ? "confirmed by the provider's query" : undefined;
-}
-
-/**
- * Whether the provider confirms a payment its bill shows paid: its query must say paid; a provider
- * with no query (the bank) has said so in the verified bill itself, signed as a callback is.
- */
-async function providerConfirms(deps: Deps, provider: PaymentMethod, payment: Payment): Promise<string | undefined> {
-  try {
-    const state = await deps.providers[provider]!.queryPayment(payment.paymentId, deps.clock.now());
-    return state.status === 'paid' ? "the provider's query" : undefined;
-  } catch (error) {
-    if (error instanceof ProviderNotSupportedError) return "the provider's signed bill";
-    throw error;
-  }
-}
-
-async function saveRun(deps: Deps, run: ReconciliationRun): Promise<void> {
+async function saveRun(deps: Uses<Commit, 'logger'>, run: ReconciliationRun): Promise<void> {
   await deps.repo.commit([{ kind: 'saveReconciliationRun', run }]);
   if (run.status !== 'reconciled')
     deps.logger.warn('reconciliation did not run', { provider: run.provider, date: run.date, status: run.status, detail: run.detail });
 }
 
+type StoredForProvider = ReturnType<typeof storedFor>;
+
 /** Each provider's most recent reconciled-or-attempted day, looking back `days` from `today` (the local dashboard). */
-export async function latestReconciliations(deps: Deps, today: BusinessDate, days = 7): Promise<ProviderReconciliation[]> {
+export async function latestReconciliations(deps: Uses<ReconciliationStore, 'providers'>, today: BusinessDate, days = 7): Promise<ProviderReconciliation[]> {
   const latest = new Map<PaymentMethod, ProviderReconciliation>();
   for (let back = 0; back < days && latest.size < Object.keys(deps.providers).length; back++) {
     for (const run of (await reconciliationReport(deps, addBusinessDays(today, -back))).providers) if (!latest.has(run.provider)) latest.set(run.provider, run);

@@ -2,17 +2,23 @@ import { DomainError, StaleStateError } from '../../domain/errors';
 import type { RefundNotification } from '../../domain/notification';
 import type { Payment } from '../../domain/payment';
 import { createRefund, externalRefundId, refundEnded, REFUND_TRANSITIONS, type Refund, refundStatusEvents, transitionRefund } from '../../domain/refund';
-import type { Deps } from '../kernel/deps';
+import type { Uses } from '../kernel/deps';
+import type { OrderStore } from '../orders/ports';
+import type { NotificationStore } from '../payments/notification-ports';
+import type { PaymentStore } from '../payments/ports';
+import type { RefundStore } from './ports';
 import { Metric } from '../kernel/metric-names';
 import { dedupeWrite, type NotificationResult, UnknownPaymentError } from '../payments/notifications';
 import { commitWithEvents } from '../outbox/outbox';
 import { NotificationAlreadyAppliedError } from '../payments/notification-ports';
-import type { Write } from '../kernel/ports';
+import type { Commit, Write } from '../kernel/ports';
 import { settleRefund } from './refunds';
 
 /** Our refund ids start so (src/core/kernel/ids.ts): a notification naming one we do not have is early, not foreign. */
 const OUR_REFUND_PREFIX = 'ref_';
 const MAX_ATTEMPTS = 5;
+
+type RefundNotificationDeps = Uses<NotificationStore & RefundStore & PaymentStore & OrderStore & Commit, 'clock' | 'metrics' | 'logger' | 'sweeper'>;
 
 /**
  * A notification naming a refund of ours that we cannot read: thrown so the queue redelivers it
@@ -38,7 +44,7 @@ export function matchesRefundPayment(notification: RefundNotification, payment: 
  * Applies one verified refund notification, through the same dedupe record as payment ones: the
  * refund's move (and its payment's and order's) commits in one transaction with that record.
  */
-export async function applyRefundNotification(deps: Deps, notification: RefundNotification): Promise<NotificationResult> {
+export async function applyRefundNotification(deps: RefundNotificationDeps, notification: RefundNotification): Promise<NotificationResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await applyOnce(deps, notification);
@@ -52,7 +58,7 @@ export async function applyRefundNotification(deps: Deps, notification: RefundNo
   }
 }
 
-async function applyOnce(deps: Deps, notification: RefundNotification): Promise<NotificationResult> {
+async function applyOnce(deps: RefundNotificationDeps, notification: RefundNotification): Promise<NotificationResult> {
   if (await deps.repo.getNotificationRecord(notification.provider, notification.eventId)) return 'duplicate';
   const payment = await deps.repo.getPayment(notification.paymentId);
   if (!payment) throw new UnknownPaymentError(notification.paymentId);
@@ -103,7 +109,7 @@ async function applyOnce(deps: Deps, notification: RefundNotification): Promise<
   return 'applied';
 }
 
-async function commitDedupe(deps: Deps, write: Write): Promise<NotificationResult> {
+async function commitDedupe(deps: Uses<Commit>, write: Write): Promise<NotificationResult> {
   await deps.repo.commit([write]);
   return 'unchanged';
 }
@@ -115,7 +121,7 @@ async function commitDedupe(deps: Deps, write: Write): Promise<NotificationResul
  * a notification already applied.
  */
 async function recordExternalRefund(
-  deps: Deps,
+  deps: RefundNotificationDeps,
   payment: Payment,
   notification: RefundNotification,
   dedupe: (result: NotificationResult) => Write,

@@ -28,14 +28,23 @@ import {
   transitionRefund,
 } from '../../domain/refund';
 import type { ProviderRefundState } from '../payments/provider';
-import type { Deps } from '../kernel/deps';
+import type { Deps, Uses } from '../kernel/deps';
+import type { OrderStore } from '../orders/ports';
+import type { PaymentStore } from '../payments/ports';
+import type { RefundStore } from './ports';
 import { newId } from '../kernel/ids';
 import { Metric } from '../kernel/metric-names';
 import { commitWithEvents } from '../outbox/outbox';
 import { notifyUrl, providerFor } from '../payments/payments';
 import { RefundCallSpacedError, RefundReservationRefusedError } from '../payments/ports';
-import type { Write } from '../kernel/ports';
+import type { Commit, Write } from '../kernel/ports';
 import { decideAgainOnStale } from '../kernel/stale';
+
+/** Settling a refund moves its payment and order with it. */
+type SettleDeps = Uses<RefundStore & PaymentStore & OrderStore & Commit, 'clock' | 'metrics' | 'logger' | 'sweeper'>;
+/** Asking a refund's provider, and settling what it answers. */
+export type RefundCallDeps = SettleDeps & Pick<Deps, 'providers' | 'publicBaseUrl'>;
+type RequestDeps = RefundCallDeps & Pick<Deps, 'refunds'>;
 
 export interface RefundAsked {
   paymentId: string;
@@ -52,7 +61,7 @@ export interface RefundAsked {
  * sends it). Racing requests cannot reserve more than was paid: the reservation is conditional on
  * the payment's refundable amount as it is at commit, not as it was read.
  */
-export async function requestRefund(deps: Deps, asked: RefundAsked, remember: (body: unknown) => Write[] = () => []): Promise<Refund> {
+export async function requestRefund(deps: RequestDeps, asked: RefundAsked, remember: (body: unknown) => Write[] = () => []): Promise<Refund> {
   const payment = await deps.repo.getPayment(asked.paymentId);
   if (!payment) throw new NotFoundError('payment', asked.paymentId);
   providerFor(deps, payment); // 503 before anything is written
@@ -94,7 +103,12 @@ export async function requestRefund(deps: Deps, asked: RefundAsked, remember: (b
  * between cannot leave flagged money without its refund. Each refund is left pending and due, for
  * the sweeper to send (the worker that applies notifications does not call providers).
  */
-export function automaticRefunds(deps: Deps, payment: Payment, paidBy: string | undefined, now: Date): { payment: Payment; refunds: Refund[] } {
+export function automaticRefunds(
+  deps: Pick<Deps, 'refunds'>,
+  payment: Payment,
+  paidBy: string | undefined,
+  now: Date,
+): { payment: Payment; refunds: Refund[] } {
   if (!deps.refunds.autoRefundUnusablePayments || !payment.refundRequired) return { payment, refunds: [] };
   const refunds: Refund[] = [];
   let after = payment;
@@ -125,7 +139,7 @@ function reservationRefusal(payment: Payment, amount: Fen, error: RefundReservat
 }
 
 /** Restocked items must be items of the order, at most as many as were ordered. */
-async function checkRestock(deps: Deps, payment: Payment, restock: RequestedItem[]): Promise<void> {
+async function checkRestock(deps: Uses<OrderStore>, payment: Payment, restock: RequestedItem[]): Promise<void> {
   const order = await deps.repo.getOrder(payment.orderId);
   const ordered = new Map(order?.items.map((item) => [item.sku, item.quantity]));
   for (const { sku, quantity } of restock) {
@@ -140,7 +154,7 @@ async function checkRestock(deps: Deps, payment: Payment, restock: RequestedItem
  * the provider however often it is sent), once the payment's turn to call has come. An unknown
  * outcome leaves it pending for the sweeper; never failed.
  */
-export async function sendRefund(deps: Deps, refund: Refund): Promise<Refund> {
+export async function sendRefund(deps: RequestDeps, refund: Refund): Promise<Refund> {
   const now = deps.clock.now();
   const payment = await deps.repo.getPayment(refund.paymentId);
   if (!payment) throw new NotFoundError('payment', refund.paymentId);
@@ -175,7 +189,7 @@ export async function sendRefund(deps: Deps, refund: Refund): Promise<Refund> {
 }
 
 /** Asks the provider how an open refund stands (the sweeper; lost notifications). */
-export async function queryRefund(deps: Deps, refund: Refund): Promise<Refund> {
+export async function queryRefund(deps: RefundCallDeps, refund: Refund): Promise<Refund> {
   const now = deps.clock.now();
   let state: ProviderRefundState;
   try {
@@ -189,10 +203,10 @@ export async function queryRefund(deps: Deps, refund: Refund): Promise<Refund> {
 }
 
 /** Refunds are first asked about after the same delay as payments (PAYMENT_FIRST_QUERY_SECONDS). */
-const firstQueryMs = (deps: Deps) => deps.sweeper.firstQueryAfterSeconds * 1000;
+const firstQueryMs = (deps: Pick<Deps, 'sweeper'>) => deps.sweeper.firstQueryAfterSeconds * 1000;
 
 /** Stores a rescheduled refund; losing the race means someone else moved it on, which is what counts. */
-async function saveAttempt(deps: Deps, before: Refund, after: Refund): Promise<Refund> {
+async function saveAttempt(deps: Uses<RefundStore & Commit>, before: Refund, after: Refund): Promise<Refund> {
   try {
     await deps.repo.commit([{ kind: 'updateRefund', before, after }]);
     return after;
@@ -232,7 +246,7 @@ export function changeFromProvider(state: ProviderRefundState, ref: string): Omi
   }
 }
 
-async function applyProviderState(deps: Deps, refundId: string, state: ProviderRefundState, ref: string): Promise<Refund> {
+async function applyProviderState(deps: SettleDeps, refundId: string, state: ProviderRefundState, ref: string): Promise<Refund> {
   const now = deps.clock.now();
   const change = changeFromProvider(state, ref);
   return decideAgainOnStale(async () => {
@@ -255,7 +269,7 @@ async function applyProviderState(deps: Deps, refundId: string, state: ProviderR
  * items return with the success. Undefined when the table forbids the change (an ended refund
  * reported again): the caller keeps it as it is.
  */
-export async function settleRefund(deps: Deps, refund: Refund, change: RefundChange, extra: Write[] = []): Promise<Refund | undefined> {
+export async function settleRefund(deps: SettleDeps, refund: Refund, change: RefundChange, extra: Write[] = []): Promise<Refund | undefined> {
   if (!isRefundOpen(refund.status)) return undefined;
   let after = transitionRefund(refund, change);
   if (isRefundOpen(after.status))
@@ -303,7 +317,7 @@ export function refundView(refund: Refund) {
 export type RefundView = ReturnType<typeof refundView>;
 
 /** A payment's refunds with what has been refunded and what is left. */
-export async function refundsOfPayment(deps: Deps, payment: Payment) {
+export async function refundsOfPayment(deps: Uses<RefundStore>, payment: Payment) {
   const refunds = await deps.repo.getRefunds(payment.refundIds ?? []);
   return { refunds: refunds.map(refundView), refundedAmount: payment.refundedAmount ?? 0, refundableAmount: refundableAmount(payment) };
 }
@@ -314,7 +328,7 @@ export interface Viewer {
   isAdmin: boolean;
 }
 
-async function visiblePayment(deps: Deps, viewer: Viewer, paymentId: string): Promise<Payment> {
+async function visiblePayment(deps: Uses<PaymentStore>, viewer: Viewer, paymentId: string): Promise<Payment> {
   const payment = await deps.repo.getPayment(paymentId);
   if (!payment || (!viewer.isAdmin && payment.customerId !== viewer.customerId)) throw new NotFoundError('payment', paymentId);
   return payment;
@@ -322,18 +336,18 @@ async function visiblePayment(deps: Deps, viewer: Viewer, paymentId: string): Pr
 
 /** POST /api/payments/{paymentId}/refunds. */
 export async function refundPayment(
-  deps: Deps,
+  deps: RequestDeps,
   input: { paymentId: string; amount?: Fen; reason?: string; restock?: RequestedItem[] },
   remember?: (body: unknown) => Write[],
 ) {
   return { refund: refundView(await requestRefund(deps, { ...input, origin: 'admin' }, remember)) };
 }
 
-export async function listRefunds(deps: Deps, viewer: Viewer, paymentId: string) {
+export async function listRefunds(deps: Uses<PaymentStore & RefundStore>, viewer: Viewer, paymentId: string) {
   return refundsOfPayment(deps, await visiblePayment(deps, viewer, paymentId));
 }
 
-export async function getRefund(deps: Deps, viewer: Viewer, refundId: string) {
+export async function getRefund(deps: Uses<RefundStore>, viewer: Viewer, refundId: string) {
   const refund = await deps.repo.getRefund(refundId);
   if (!refund || (!viewer.isAdmin && refund.customerId !== viewer.customerId)) throw new NotFoundError('refund', refundId);
   return { refund: refundView(refund) };

@@ -1,5 +1,6 @@
-import type { Deps } from '../kernel/deps';
-import type { Repository } from '../kernel/ports';
+import type { Uses } from '../kernel/deps';
+import type { PaymentStore } from '../payments/ports';
+import type { RefundStore } from '../refunds/ports';
 import { Metric } from '../kernel/metric-names';
 
 /** An open refund older than this is stuck (alarmed): most refunds end in minutes, a bank's in days. */
@@ -10,7 +11,7 @@ export const REFUND_STUCK_SECONDS = 24 * 60 * 60;
  * payments) and the age of the oldest open refund (0 when none is open; the stuck-refund alarm
  * watches it). A failed reading is only logged: it must not fail the run whose work is done.
  */
-export async function recordPaymentsInFlight(deps: Deps, now: Date): Promise<void> {
+export async function recordPaymentsInFlight(deps: Uses<PaymentStore & RefundStore, 'metrics' | 'logger'>, now: Date): Promise<void> {
   try {
     deps.metrics.observe(Metric.PaymentsInFlight, await deps.repo.countOpenPayments(), 'Count');
     deps.metrics.observe(Metric.OldestOpenRefundAgeSeconds, await oldestOpenRefundAgeSeconds(deps.repo, now), 'Seconds');
@@ -20,7 +21,7 @@ export async function recordPaymentsInFlight(deps: Deps, now: Date): Promise<voi
 }
 
 /** How long the oldest open refund has been open, in seconds; 0 when none is. */
-export async function oldestOpenRefundAgeSeconds(repo: Repository, now: Date): Promise<number> {
+export async function oldestOpenRefundAgeSeconds(repo: RefundStore, now: Date): Promise<number> {
   const oldest = await repo.oldestOpenRefundCreatedAt();
   return oldest ? Math.max(0, Math.round((now.getTime() - Date.parse(oldest)) / 1000)) : 0;
 }
