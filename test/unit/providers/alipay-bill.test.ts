@@ -7,7 +7,7 @@ import type { CheckoutStore, SandboxCheckout } from '../../../local/sandbox/type
 import { writeZip } from '../../../local/sandbox/zip';
 import { BillFormatError, type BillRow } from '../../../src/domain/bill';
 import { createAlipayProvider } from '../../../src/providers/alipay';
-import { ALIPAY_BILL_MAX_ENTRY_BYTES, alipayBillFromZip, parseAlipayBill } from '../../../src/providers/alipay-bill';
+import { ALIPAY_BILL_MAX_ENTRY_BYTES, alipayBillFromZip, parseAlipayBill } from '../../../src/providers/alipay/bill';
 import { ProviderCallError } from '../../../src/core/payments/provider';
 import type { FetchLike } from '../../../src/providers/http';
 import {

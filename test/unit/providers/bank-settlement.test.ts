@@ -5,7 +5,7 @@ import { createBankSimulator } from '../../../local/sandbox/bank';
 import type { CheckoutStore, SandboxCheckout, SandboxResponse } from '../../../local/sandbox/types';
 import { BillFormatError, type BillRow } from '../../../src/domain/bill';
 import { createBankProvider, parseBankSettlementReport } from '../../../src/providers/bank';
-import { readCsvRecords } from '../../../src/providers/bank-settlement';
+import { readCsvRecords } from '../../../src/providers/bank/settlement';
 import { ProviderCallError } from '../../../src/core/payments/provider';
 import {
   BANK_REPORT_DATE,

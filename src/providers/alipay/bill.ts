@@ -8,7 +8,7 @@ import {
   type BillRow,
   type BusinessDate,
   type ProviderBill,
-} from '../domain/bill';
+} from '../../domain/bill';
 
 /**
  * Alipay's daily trade bill (docs/PROVIDERS.md#alipay-bills): a ZIP of GBK CSV files, read here
@@ -90,10 +90,6 @@ export function alipayBillDetailText(zip: Uint8Array, date: BusinessDate): strin
 export function alipayBillFromZip(zip: Uint8Array, date: BusinessDate): ProviderBill {
   return parseAlipayBill(alipayBillDetailText(zip, date), date);
 }
-
-// ---------------------------------------------------------------------------------------------
-// The detail CSV
-// ---------------------------------------------------------------------------------------------
 
 /**
  * One CSV line's fields, double quotes honoured. Every field is trimmed of spaces and TABs: Alipay

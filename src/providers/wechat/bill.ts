@@ -7,8 +7,8 @@ import {
   type BillRow,
   type BusinessDate,
   type ProviderBill,
-} from '../domain/bill';
-import { CURRENCY } from '../domain/money';
+} from '../../domain/bill';
+import { CURRENCY } from '../../domain/money';
 
 /**
  * WeChat Pay's daily trade bill (`bill_type=ALL`), read exactly (docs/PROVIDERS.md#bills): UTF-8

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
-import '../core/kernel/zod-english';
-import { BillFormatError, businessDayWindow, type BillPayment, type BillRefund, type BillRow, type BusinessDate, type ProviderBill } from '../domain/bill';
-import { CURRENCY, isFen } from '../domain/money';
+import '../../core/kernel/zod-english';
+import { BillFormatError, businessDayWindow, type BillPayment, type BillRefund, type BillRow, type BusinessDate, type ProviderBill } from '../../domain/bill';
+import { CURRENCY, isFen } from '../../domain/money';
 
 /**
  * The bank's daily settlement report (docs/PROVIDERS.md#bank-settlement-report): a UTF-8 RFC 4180
@@ -37,10 +37,6 @@ const REFUND_STATUSES: Readonly<Record<string, BillRefund['status']>> = {
   failed: 'failed',
   requires_action: 'processing',
 };
-
-// ---------------------------------------------------------------------------------------------
-// RFC 4180
-// ---------------------------------------------------------------------------------------------
 
 /**
  * The records of an RFC 4180 text: fields separated by commas, records by CRLF (a bare LF is
@@ -99,10 +95,6 @@ function closingQuote(text: string, from: number): number {
   }
   return -1;
 }
-
-// ---------------------------------------------------------------------------------------------
-// The report
-// ---------------------------------------------------------------------------------------------
 
 type Field = (name: Column) => string;
 

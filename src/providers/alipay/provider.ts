@@ -1,0 +1,42 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import type { AlipayConfig } from '../config';
+import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../http';
+import { type PaymentProvider, type ProviderReply } from '../../core/payments/provider';
+import { buildPayUrl, closeTrade, fetchBill, queryRefund, queryTrade, refundTrade } from './api';
+import type { Merchant } from './callbacks';
+import { verifyNotification } from './callbacks';
+import { PROVIDER } from './wire';
+
+function textReply(statusCode: number, body: string): ProviderReply {
+  return { statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body };
+}
+
+export interface AlipayProviderOptions {
+  config: AlipayConfig;
+  fetch: FetchLike;
+  http?: ProviderHttpConfig;
+}
+
+/** Keys are parsed once, here, so a bad PEM fails at start-up rather than on the first callback. */
+export function createAlipayProvider({ config, fetch, http = DEFAULT_PROVIDER_HTTP }: AlipayProviderOptions): PaymentProvider {
+  const merchant: Merchant = {
+    config,
+    privateKey: createPrivateKey(config.privateKey),
+    alipayPublicKey: createPublicKey(config.alipayPublicKey),
+    send: providerSender(PROVIDER, fetch, http),
+  };
+  return {
+    name: PROVIDER,
+    createPayUrl: async (request) => ({ payUrl: buildPayUrl(merchant, request) }),
+    // Alipay signs no timestamp worth a replay window: retries reuse notify_id, the dedupe key.
+    verifyCallback: (callback) => verifyNotification(merchant, callback.body),
+    acknowledge: () => textReply(200, 'success'),
+    // Anything but `success` makes Alipay retry; the message is for our logs, never for Alipay.
+    reject: (_message, retryable) => textReply(retryable ? 500 : 400, 'fail'),
+    queryPayment: (paymentId, now) => queryTrade(merchant, paymentId, now),
+    closePayment: (paymentId, now) => closeTrade(merchant, paymentId, now),
+    refund: (request) => refundTrade(merchant, request),
+    queryRefund: (request) => queryRefund(merchant, request),
+    fetchBill: (request) => fetchBill(merchant, request),
+  };
+}
