@@ -1,7 +1,6 @@
 import { fenToYuan } from '../../src/domain/money';
 import type { ProviderName } from '../../src/core/payments/provider';
-import type { CallbackDelivery, CustomerDecision } from './server';
-import type { SandboxCheckout, SandboxRefund } from './types';
+import type { CallbackDelivery, CustomerDecision, SandboxCheckout, SandboxRefund } from './types';
 
 /**
  * The sandbox's pages: plain HTML with inline CSS, no script and no external asset, so they work

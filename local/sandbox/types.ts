@@ -153,3 +153,54 @@ export interface ProviderSimulator {
   /** Whether a response from the merchant's callback endpoint counts as acknowledged for this provider. */
   isAcknowledged(statusCode: number, body: string): boolean;
 }
+
+/** What the customer does on the sandbox checkout page. */
+export const CUSTOMER_DECISIONS = ['pay', 'fail', 'cancel'] as const;
+export type CustomerDecision = (typeof CUSTOMER_DECISIONS)[number];
+
+/** One attempt to deliver a callback: the merchant's HTTP status, or why none came back. */
+export type CallbackDelivery = { attempt: number; at: string; acknowledged: boolean } & (
+  { statusCode: number; error?: undefined } | { statusCode?: undefined; error: string }
+);
+
+export type ConsoleRefund =
+  | { result: 'refunded'; refund: SandboxRefund; refundedAmount: number; refundableAmount: number }
+  | { result: 'not_found'; message: string }
+  | { result: RefundRefusal; message: string };
+
+export type Decision =
+  | { result: 'decided'; checkout: SandboxCheckout; delivery: CallbackDelivery | undefined; retrying: boolean }
+  | { result: 'not_found'; message: string }
+  | { result: 'already_decided' | 'expired'; checkout: SandboxCheckout; message: string };
+
+/** Node's global fetch fits; so does the providers' FetchLike (it ignores what it does not know). */
+export type CallbackFetch = (
+  url: string,
+  init: { method: 'POST'; headers: Record<string, string>; body: string; redirect: 'manual'; signal: AbortSignal },
+) => Promise<{ status: number; text(): Promise<string> }>;
+
+export interface SandboxHttpRequest {
+  method: string;
+  /** The full URL path, still percent-encoded. */
+  path: string;
+  query: URLSearchParams;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  body: string;
+}
+
+export interface Sandbox {
+  /** The answer to a request under `/sandbox`, or undefined for any other path. */
+  handle(request: SandboxHttpRequest): Promise<SandboxResponse | undefined>;
+  readonly store: CheckoutStore;
+  /** `notify: false` decides without sending the callback: a callback lost for good. */
+  decide(paymentId: string, decision: CustomerDecision, options?: { notify?: boolean }): Promise<Decision>;
+  /** A refund made on the provider's console (outside the merchant's system); it succeeds. */
+  refund(paymentId: string, amount: number, options?: { notify?: boolean }): ConsoleRefund;
+  /** Every callback attempt for a payment, oldest first. */
+  deliveries(paymentId: string): CallbackDelivery[];
+  /** Every refund notification attempt for a payment's refunds, oldest first. */
+  refundDeliveries(paymentId: string): (CallbackDelivery & { refundKey: string })[];
+  /** Cancels pending retries and waits for attempts under way. */
+  stop(): Promise<void>;
+}

@@ -1,5 +1,5 @@
 import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { Page } from '../core/kernel/ports';
+import type { Page } from '../core/kernel/page';
 import { DUE_SHARDS, type DuePrefix, stripStorage } from './keys';
 import type { PaginateResult } from './paginate';
 import { TABLE } from './table-definition';

@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { IdempotencyRecord } from '../core/kernel/idempotency';
-import type { Page, Repository, Write } from '../core/kernel/ports';
+import type { Page } from '../core/kernel/page';
+import type { Repository, Write } from '../core/kernel/ports';
 import type { OutboxEntry } from '../core/outbox/ports';
 import type { ArchivedCallback, DedupeRecord } from '../core/payments/notification-ports';
 import type { ProviderName } from '../core/payments/provider';

@@ -1,4 +1,4 @@
-import type { Page } from '../core/kernel/ports';
+import type { Page } from '../core/kernel/page';
 import type { OrderWrite } from '../core/orders/ports';
 import { AlreadyExistsError, NotFoundError, StaleStateError, TooManyPendingOrdersError } from '../domain/errors';
 import type { Order } from '../domain/order';

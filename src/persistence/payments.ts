@@ -1,4 +1,4 @@
-import type { Page } from '../core/kernel/ports';
+import type { Page } from '../core/kernel/page';
 import { PaymentMismatchError, type PaymentWrite, RefundCallSpacedError, RefundReservationRefusedError } from '../core/payments/ports';
 import { AlreadyExistsError, NotFoundError, StaleStateError } from '../domain/errors';
 import { nextSweepAt, type Payment } from '../domain/payment';

@@ -1,4 +1,4 @@
-import type { Page } from '../core/kernel/ports';
+import type { Page } from '../core/kernel/page';
 import type { RefundWrite } from '../core/refunds/ports';
 import { AlreadyExistsError, NotFoundError, StaleStateError } from '../domain/errors';
 import type { Refund } from '../domain/refund';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../local/dynamodb-emulator';
 import { type Runtime, startRuntime } from '../../local/runtime';
-import type { CustomerDecision } from '../../local/sandbox/server';
+import type { CustomerDecision } from '../../local/sandbox/types';
 import { createPaymentsClient, type PaymentsClient } from '../../src/client/payments-client';
 import { ADMIN_SCOPE } from '../../src/http/routes';
 

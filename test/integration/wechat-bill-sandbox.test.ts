@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../../local/sandbox/server';
+import { createSandbox } from '../../local/sandbox/server';
+import type { Sandbox } from '../../local/sandbox/types';
 import { generateWechatKeys } from '../../local/sandbox/wechat';
 import { businessDateOf } from '../../src/domain/bill';
 import type { PaymentProvider } from '../../src/core/payments/provider';

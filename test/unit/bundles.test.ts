@@ -11,7 +11,8 @@ const ONLY_WITH_ACCESS: Record<keyof FunctionAccess, RegExp> = {
   table: /^node_modules\/@aws-sdk\/(client-dynamodb|lib-dynamodb)\//,
   queue: /^node_modules\/@aws-sdk\/client-sqs\//,
   events: /^node_modules\/@aws-sdk\/client-eventbridge\//,
-  providers: /^(node_modules\/@aws-sdk\/client-secrets-manager\/|node_modules\/@aws-lambda-powertools\/parameters\/|src\/providers\/(wechat|alipay|bank)\/provider\.ts$)/,
+  providers:
+    /^(node_modules\/@aws-sdk\/client-secrets-manager\/|node_modules\/@aws-lambda-powertools\/parameters\/|src\/providers\/(wechat|alipay|bank)\/provider\.ts$)/,
 };
 const allows = (access: FunctionAccess, port: keyof FunctionAccess) => (port === 'table' ? access.table !== 'none' : access[port]);
 

@@ -15,12 +15,6 @@ export interface Clock {
   now(): Date;
 }
 
-export interface Page<T> {
-  items: T[];
-  /** Opaque; absent on the last page. */
-  cursor?: string;
-}
-
 /**
  * One write inside a transaction. The persistence adapter turns each into a conditional DynamoDB
  * write and each failed condition into a typed error naming what failed.

@@ -1,5 +1,5 @@
 import type { Order, Product } from '../../domain/order';
-import type { Page } from '../kernel/ports';
+import type { Page } from '../kernel/page';
 
 /** Orders as stored: the order item and the customer's count of pending orders. */
 export interface OrderStore {

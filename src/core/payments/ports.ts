@@ -1,7 +1,7 @@
 import { DomainError } from '../../domain/errors';
 import type { PaymentNotification } from '../../domain/notification';
 import type { Payment } from '../../domain/payment';
-import type { Page } from '../kernel/ports';
+import type { Page } from '../kernel/page';
 
 export interface PaymentStore {
   getPayment(paymentId: string): Promise<Payment | undefined>;

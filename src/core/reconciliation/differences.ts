@@ -10,13 +10,17 @@ import { commitWithEvents } from '../outbox/outbox';
 import { applyNotification, notificationFromQuery } from '../payments/notifications';
 import { ProviderNotSupportedError } from '../payments/provider';
 import { applyRefundNotification } from '../refunds/refund-notifications';
-import { queryRefund } from '../refunds/refunds';
 import type { LedgerRef } from './ports';
-import type { ReconcileDeps } from './reconciliation';
 import type { Deps, Uses } from '../kernel/deps';
 import type { Commit } from '../kernel/ports';
+import type { OrderStore } from '../orders/ports';
+import type { NotificationStore } from '../payments/notification-ports';
+import { queryRefund, type RefundCallDeps } from '../refunds/refunds';
 import type { PaymentStore } from '../payments/ports';
 import type { RefundStore } from '../refunds/ports';
+
+/** Healing goes through the notification and refund paths, so it touches what they touch. */
+export type DifferenceDeps = Uses<PaymentStore & RefundStore & OrderStore & NotificationStore & Commit, 'providers' | 'refunds'> & RefundCallDeps;
 
 /**
  * What a run does with its comparison: ledger items other days' bills accounted for are marked,
@@ -24,7 +28,7 @@ import type { RefundStore } from '../refunds/ports';
  * differences a later run no longer finds are settled.
  */
 export async function settleDifferences(
-  deps: ReconcileDeps,
+  deps: DifferenceDeps,
   provider: PaymentMethod,
   date: BusinessDate,
   comparison: Comparison,
@@ -69,7 +73,7 @@ function differenceEvent(at: Date, provider: PaymentMethod, date: BusinessDate, 
 }
 
 /** Records a difference and its event in one transaction, once per day and key (a re-run finds it recorded). */
-async function recordDifference(deps: ReconcileDeps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference): Promise<void> {
+async function recordDifference(deps: DifferenceDeps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference): Promise<void> {
   const payment = difference.paymentId ? await deps.repo.getPayment(difference.paymentId) : undefined;
   try {
     await commitWithEvents(
@@ -98,7 +102,7 @@ async function markHealed(deps: Uses<Commit, 'metrics'>, provider: PaymentMethod
  * Sets a difference right through the path a notification takes, so the order and the events
  * follow exactly as for a late callback; anything the provider does not confirm stays open.
  */
-async function heal(deps: ReconcileDeps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference, remedy: Remedy): Promise<void> {
+async function heal(deps: DifferenceDeps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference, remedy: Remedy): Promise<void> {
   let resolution: string | undefined;
   try {
     resolution = await applyRemedy(deps, provider, remedy);
@@ -125,7 +129,7 @@ async function markAccounted(deps: Uses<Commit>, provider: PaymentMethod, date: 
 }
 
 /** How the remedy healed, or undefined when it could not (the difference stays open). */
-function applyRemedy(deps: ReconcileDeps, provider: PaymentMethod, remedy: Remedy): Promise<string | undefined> {
+function applyRemedy(deps: DifferenceDeps, provider: PaymentMethod, remedy: Remedy): Promise<string | undefined> {
   switch (remedy.action) {
     case 'confirm_payment':
       return confirmPayment(deps, provider, remedy.row);
@@ -136,7 +140,7 @@ function applyRemedy(deps: ReconcileDeps, provider: PaymentMethod, remedy: Remed
   }
 }
 
-async function confirmPayment(deps: ReconcileDeps, provider: PaymentMethod, row: BillPayment): Promise<string | undefined> {
+async function confirmPayment(deps: DifferenceDeps, provider: PaymentMethod, row: BillPayment): Promise<string | undefined> {
   const payment = await deps.repo.getPayment(row.paymentId);
   const confirmation = payment && (await providerConfirms(deps, provider, payment));
   if (!payment || !confirmation) return undefined;
@@ -146,7 +150,7 @@ async function confirmPayment(deps: ReconcileDeps, provider: PaymentMethod, row:
   return result === 'amount_mismatch' ? undefined : `confirmed by ${confirmation}; notification ${result}`;
 }
 
-async function recordExternalRefund(deps: ReconcileDeps, provider: PaymentMethod, row: BillRefund): Promise<string | undefined> {
+async function recordExternalRefund(deps: DifferenceDeps, provider: PaymentMethod, row: BillRefund): Promise<string | undefined> {
   const result = await applyRefundNotification(deps, {
     type: 'refund',
     provider,
@@ -165,7 +169,7 @@ async function recordExternalRefund(deps: ReconcileDeps, provider: PaymentMethod
   return result === 'applied' || result === 'duplicate' ? 'recorded as an external refund' : undefined;
 }
 
-async function confirmRefund(deps: ReconcileDeps, refund: Refund): Promise<string | undefined> {
+async function confirmRefund(deps: DifferenceDeps, refund: Refund): Promise<string | undefined> {
   const current = await queryRefund(deps, refund);
   return current.status === 'succeeded' ? "confirmed by the provider's query" : undefined;
 }

@@ -10,18 +10,14 @@ import {
 import type { Uses } from '../kernel/deps';
 import { Metric } from '../kernel/metric-names';
 import type { Commit } from '../kernel/ports';
-import type { OrderStore } from '../orders/ports';
-import type { NotificationStore } from '../payments/notification-ports';
 import type { PaymentStore } from '../payments/ports';
 import type { PaymentProvider } from '../payments/provider';
-import type { RefundCallDeps } from '../refunds/refunds';
 import type { RefundStore } from '../refunds/ports';
-import { keyOf, refOf, settleDifferences } from './differences';
+import { type DifferenceDeps, keyOf, refOf, settleDifferences } from './differences';
 import type { LedgerRef, ReconciliationRun, ReconciliationStore, StoredReconciliationDay } from './ports';
 
-/** A run reads the ledger and the stored day, and heals through the notification and refund paths. */
-export type ReconcileDeps = Uses<ReconciliationStore & PaymentStore & RefundStore & OrderStore & NotificationStore & Commit, 'providers' | 'refunds'> &
-  RefundCallDeps;
+/** A run reads the ledger and the stored day, and settles the differences it finds. */
+export type ReconcileDeps = DifferenceDeps & Uses<ReconciliationStore>;
 
 /**
  * The daily reconciliation (docs/ARCHITECTURE.md#reconciliation): per provider and Beijing day,

@@ -1,5 +1,5 @@
 import type { Refund } from '../../domain/refund';
-import type { Page } from '../kernel/ports';
+import type { Page } from '../kernel/page';
 
 export interface RefundStore {
   getRefund(refundId: string): Promise<Refund | undefined>;

@@ -4,13 +4,12 @@ import type { Payment } from '../../domain/payment';
 import { createRefund, externalRefundId, refundEnded, REFUND_TRANSITIONS, type Refund, refundStatusEvents, transitionRefund } from '../../domain/refund';
 import type { Uses } from '../kernel/deps';
 import type { OrderStore } from '../orders/ports';
-import type { NotificationStore } from '../payments/notification-ports';
+import { type NotificationStore, NotificationAlreadyAppliedError } from '../payments/notification-ports';
 import type { PaymentStore } from '../payments/ports';
 import type { RefundStore } from './ports';
 import { Metric } from '../kernel/metric-names';
 import { dedupeWrite, type NotificationResult, UnknownPaymentError } from '../payments/notifications';
 import { commitWithEvents } from '../outbox/outbox';
-import { NotificationAlreadyAppliedError } from '../payments/notification-ports';
 import type { Commit, Write } from '../kernel/ports';
 import { settleRefund } from './refunds';
 

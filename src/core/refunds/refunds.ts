@@ -30,13 +30,12 @@ import {
 import type { ProviderRefundState } from '../payments/provider';
 import type { Deps, Uses } from '../kernel/deps';
 import type { OrderStore } from '../orders/ports';
-import type { PaymentStore } from '../payments/ports';
+import { type PaymentStore, RefundCallSpacedError, RefundReservationRefusedError } from '../payments/ports';
 import type { RefundStore } from './ports';
 import { newId } from '../kernel/ids';
 import { Metric } from '../kernel/metric-names';
 import { commitWithEvents } from '../outbox/outbox';
 import { notifyUrl, providerFor } from '../payments/payments';
-import { RefundCallSpacedError, RefundReservationRefusedError } from '../payments/ports';
 import type { Commit, Write } from '../kernel/ports';
 import { decideAgainOnStale } from '../kernel/stale';
 

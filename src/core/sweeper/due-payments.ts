@@ -11,7 +11,21 @@ import type { OrderStore } from '../orders/ports';
 import { commitWithEvents } from '../outbox/outbox';
 import { providerFor } from '../payments/payments';
 import type { PaymentStore } from '../payments/ports';
-import type { SweepAction } from './sweeper';
+
+/** What the sweeper did with a piece of due work (counted by action in its report). */
+export type SweepAction =
+  | 'expired'
+  | 'reminded'
+  | 'rescued'
+  | 'settled'
+  | 'parked'
+  | 'queried'
+  | 'close_failed'
+  | 'order_cancelled'
+  | 'refund_sent'
+  | 'refund_queried'
+  | 'waiting'
+  | 'skipped';
 
 /** A failed provider close is retried on the next run after this long. */
 const CLOSE_RETRY_MS = 60_000;

@@ -4,11 +4,12 @@ import { cancelledOrder, nextSweepAt, type Order, type Payment, providerLookDue,
 import type { Refund } from '../../domain/refund';
 import type { Deps, Uses } from '../kernel/deps';
 import { Metric } from '../kernel/metric-names';
-import type { Commit, Page } from '../kernel/ports';
+import type { Commit } from '../kernel/ports';
+import type { Page } from '../kernel/page';
 import { orderChangeWrites } from '../orders/order-writes';
 import { commitWithEvents } from '../outbox/outbox';
 import { queryRefund, type RefundCallDeps, sendRefund } from '../refunds/refunds';
-import { type DuePaymentDeps, handleDuePayment } from './due-payments';
+import { type DuePaymentDeps, handleDuePayment, type SweepAction } from './due-payments';
 import { recordPaymentsInFlight } from './in-flight';
 import { type LaneTask, WorkLanes } from './work-lanes';
 
@@ -26,20 +27,6 @@ const NO_PROVIDER_LANE = 'no-provider';
 const READ_AHEAD_PAGES = 10;
 /** How long past its budget a run waits for calls in flight (not for hung ones) so that it can report them. */
 export const IN_FLIGHT_GRACE_MS = 5_000;
-
-export type SweepAction =
-  | 'expired'
-  | 'reminded'
-  | 'rescued'
-  | 'settled'
-  | 'parked'
-  | 'queried'
-  | 'close_failed'
-  | 'order_cancelled'
-  | 'refund_sent'
-  | 'refund_queried'
-  | 'waiting'
-  | 'skipped';
 
 export interface SweepReport {
   handled: number;

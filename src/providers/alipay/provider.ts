@@ -3,8 +3,7 @@ import type { AlipayConfig } from '../config';
 import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../http';
 import { type PaymentProvider, type ProviderReply } from '../../core/payments/provider';
 import { buildPayUrl, closeTrade, fetchBill, queryRefund, queryTrade, refundTrade } from './api';
-import type { Merchant } from './callbacks';
-import { verifyNotification } from './callbacks';
+import { type Merchant, verifyNotification } from './callbacks';
 import { PROVIDER } from './wire';
 
 function textReply(statusCode: number, body: string): ProviderReply {

@@ -1,7 +1,6 @@
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { BankConfig } from '../config';
-import type { BankPayParams } from './wire';
-import { BANK_TOLERANCE_SECONDS } from './wire';
+import { type BankPayParams, BANK_TOLERANCE_SECONDS } from './wire';
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 
