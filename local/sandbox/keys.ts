@@ -5,7 +5,8 @@ import { parsePaymentsConfig, type PaymentsConfig } from '../../src/providers/co
 import type { ProviderName } from '../../src/core/payments/provider';
 import { generateAlipayKeys, type AlipaySandboxKeys } from './alipay';
 import { generateBankKeys, type BankSandboxKeys } from './bank';
-import { generateWechatKeys, type WechatSandboxKeys } from './wechat';
+import { generateWechatKeys } from './wechat';
+import type { WechatSandboxKeys } from './wechat-signing';
 
 /**
  * Keys for a local run. The merchant half is the ordinary payments config document (docs/API.md#provider-configuration-document), whose

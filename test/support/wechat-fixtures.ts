@@ -1,6 +1,6 @@
 import { createCipheriv, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import type { CheckoutStore, ProviderSimulator, SandboxRequest, SandboxResponse } from '../../local/sandbox/types';
-import type { WechatSandboxKeys } from '../../local/sandbox/wechat';
+import type { WechatSandboxKeys } from '../../local/sandbox/wechat-signing';
 import type { WechatConfig } from '../../src/providers/config';
 import type { FetchLike } from '../../src/providers/http';
 import type { RawCallback } from '../../src/core/payments/provider';

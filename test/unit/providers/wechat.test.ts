@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
-import { createWechatSimulator, generateWechatKeys, type WechatSandboxKeys } from '../../../local/sandbox/wechat';
+import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
+import type { WechatSandboxKeys } from '../../../local/sandbox/wechat-signing';
 import { WechatConfigSchema, type WechatConfig } from '../../../src/providers/config';
 import { ProviderCallError, type PayablePayment, type RawCallback } from '../../../src/core/payments/provider';
 import type { FetchLike } from '../../../src/providers/http';
