@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { API_ROUTES, type ApiRoute } from '../src/http/routes';
+import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from '../src/http/routes';
+import { type GatewayAnswer, type GatewayRequest, jsonAnswer } from './gateway';
+import type { jwtAuthorizer } from './jwt-authorizer';
 import type { JWTPayload } from 'jose';
 
 /** Content types API Gateway passes as text; any other body arrives base64-encoded. */
@@ -98,3 +100,39 @@ export function toApiGatewayEvent(input: {
     },
   } as APIGatewayProxyEventV2WithJWTAuthorizer;
 }
+
+/** What answering the API takes: the JWT authorizer, and a way to invoke a route's function with its event. */
+export interface ApiGatewayOptions {
+  authorize: ReturnType<typeof jwtAuthorizer>;
+  invoke(fn: string, event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<unknown>;
+}
+
+/**
+ * The API as API Gateway serves it: the route matched, the JWT authorizer's answer before any
+ * function runs, then the route's function with a payload v2 event.
+ */
+export function apiGateway({ authorize, invoke }: ApiGatewayOptions): (request: GatewayRequest) => Promise<GatewayAnswer> {
+  return async (request) => {
+    let match;
+    try {
+      match = matchRoute(request.method, request.url.pathname);
+    } catch (error) {
+      if (error instanceof MalformedPathError) return gatewayAnswer(400, 'Bad Request');
+      throw error;
+    }
+    if (!match) return gatewayAnswer(404, 'Not Found');
+    let identity: { claims?: Record<string, unknown>; scopes?: string[] } = {};
+    if (match.route.auth !== 'public') {
+      const decision = await authorize(request.headers.authorization, match.route.auth === 'admin' ? [ADMIN_SCOPE] : []);
+      if (!decision.ok) return gatewayAnswer(decision.statusCode, decision.message);
+      identity = decision;
+    }
+    const event = toApiGatewayEvent({ ...request, route: match.route, pathParameters: match.pathParameters, ...identity });
+    const result = (await invoke(match.route.fn, event)) as { statusCode?: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
+    const body = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');
+    return { statusCode: result.statusCode ?? 200, headers: result.headers ?? {}, body };
+  };
+}
+
+/** The gateway's own answers (no function runs) have this shape, in AWS and here. */
+const gatewayAnswer = (statusCode: number, message: string): GatewayAnswer => jsonAnswer(statusCode, { message });
