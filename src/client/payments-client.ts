@@ -65,19 +65,22 @@ export class PaymentsApiError extends Error {
 
 const TERMINAL_STATUSES: readonly PaymentStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
-export function createPaymentsClient(options: PaymentsClientOptions) {
+/** One API call: JSON in and out, the bearer token, an API error for any non-2xx answer. */
+function caller(options: PaymentsClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const fetchImpl: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
-
-  async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+  return async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${options.token}`, ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetchImpl(`${baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     const text = await response.text();
     if (!response.ok) throw apiError(response.status, text);
     return JSON.parse(text) as T;
-  }
+  };
+}
 
+export function createPaymentsClient(options: PaymentsClientOptions) {
+  const call = caller(options);
   const id = (value: string) => encodeURIComponent(value);
   const idempotency = (key: string | undefined) => ({ 'idempotency-key': key ?? crypto.randomUUID() });
 
@@ -128,20 +131,25 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
      * Polls the payment until it ends (succeeded, failed, cancelled, expired), e.g. after the
      * customer was sent to the pay URL. Rejects when it is still open after `timeoutMs`.
      */
-    async waitForPaymentOutcome(
-      paymentId: string,
-      { timeoutMs = 60_000, intervalMs = 1_000 }: { timeoutMs?: number; intervalMs?: number } = {},
-    ): Promise<PaymentView> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const payment = await client.getPayment(paymentId);
-        if (TERMINAL_STATUSES.includes(payment.status)) return payment;
-        if (Date.now() + intervalMs > deadline) throw new Error(`Payment ${paymentId} is still ${payment.status} after ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, intervalMs));
-      }
+    waitForPaymentOutcome(paymentId: string, polling: { timeoutMs?: number; intervalMs?: number } = {}): Promise<PaymentView> {
+      return pollUntilEnded(() => client.getPayment(paymentId), paymentId, polling);
     },
   };
   return client;
+}
+
+async function pollUntilEnded(
+  read: () => Promise<PaymentView>,
+  paymentId: string,
+  { timeoutMs = 60_000, intervalMs = 1_000 }: { timeoutMs?: number; intervalMs?: number },
+): Promise<PaymentView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const payment = await read();
+    if (TERMINAL_STATUSES.includes(payment.status)) return payment;
+    if (Date.now() + intervalMs > deadline) throw new Error(`Payment ${paymentId} is still ${payment.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }
 
 export type PaymentsClient = ReturnType<typeof createPaymentsClient>;

@@ -186,9 +186,16 @@ const ledgerTime = { payment: (payment?: Payment) => payment?.paidAt, refund: (r
  * to the next day's bill) or the previous day's bill already accounted for it.
  */
 export function compareBill(input: ComparisonInput): Comparison {
-  const { bill, paymentsById, refundsById } = input;
-  const { start, end } = businessDayWindow(bill.date);
+  const { start, end } = businessDayWindow(input.bill.date);
   const inDay = (at: string | undefined) => at !== undefined && Date.parse(at) >= start.getTime() && Date.parse(at) < end.getTime();
+  const rows = judgeRows(input, inDay);
+  const missing = missingFromBill(input, rows.named, end.getTime() - input.carryMinutes * 60_000, inDay);
+  return { matched: rows.matched, found: [...rows.found, ...missing.found], carried: missing.carried, accountedElsewhere: rows.accountedElsewhere };
+}
+
+/** Every bill row judged against the payment or refund it names, found by id whatever its day. */
+function judgeRows(input: ComparisonInput, inDay: (at: string | undefined) => boolean) {
+  const { bill, paymentsById, refundsById } = input;
   const named = new Set<LedgerKey>();
   const accountedElsewhere: Comparison['accountedElsewhere'] = [];
   const found: Comparison['found'] = [];
@@ -226,8 +233,14 @@ export function compareBill(input: ComparisonInput): Comparison {
     // An item across midnight from the provider's time sits on another day's ledger.
     if (at !== undefined && !inDay(at)) accountedElsewhere.push({ key: ledgerKey, date: businessDateOf(new Date(at)) });
   }
+  return { named, matched, found, accountedElsewhere };
+}
 
-  const carryFrom = end.getTime() - input.carryMinutes * 60_000;
+/**
+ * The ledger items of the day no row named: missing from the bill, unless they ended after
+ * `carryFrom` (carried to the next day's bill) or the previous day's bill accounted for them.
+ */
+function missingFromBill(input: ComparisonInput, named: ReadonlySet<LedgerKey>, carryFrom: number, inDay: (at: string | undefined) => boolean) {
   const carried: LedgerKey[] = [];
   const unbilled = <T>(kind: 'payment' | 'refund', items: readonly T[], idOf: (item: T) => string, timeOf: (item: T) => string | undefined) =>
     items.filter((item) => {
@@ -239,28 +252,25 @@ export function compareBill(input: ComparisonInput): Comparison {
       }
       return true;
     });
-
-  for (const payment of unbilled('payment', input.ledgerPayments, (p) => p.paymentId, ledgerTime.payment)) {
-    found.push({
+  const found: Comparison['found'] = [
+    ...unbilled('payment', input.ledgerPayments, (p) => p.paymentId, ledgerTime.payment).map((payment) => ({
       difference: {
-        kind: 'missing_in_bill',
+        kind: 'missing_in_bill' as const,
         paymentId: payment.paymentId,
         providerTransactionId: payment.providerTransactionId,
         ours: { status: payment.status, amount: payment.amount },
         healed: false,
       },
-    });
-  }
-  for (const refund of unbilled('refund', input.ledgerRefunds, (r) => r.refundId, ledgerTime.refund)) {
-    found.push({
+    })),
+    ...unbilled('refund', input.ledgerRefunds, (r) => r.refundId, ledgerTime.refund).map((refund) => ({
       difference: {
-        kind: 'refund_missing_in_bill',
+        kind: 'refund_missing_in_bill' as const,
         paymentId: refund.paymentId,
         refundId: refund.refundId,
         ours: { status: refund.status, amount: refund.amount },
         healed: false,
       },
-    });
-  }
-  return { matched, found, carried, accountedElsewhere };
+    })),
+  ];
+  return { found, carried };
 }
