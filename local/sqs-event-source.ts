@@ -10,7 +10,7 @@ export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatch
  * to reappear after the visibility timeout (SQS itself moves them to the DLQ after
  * maxReceiveCount). A handler that throws fails the whole batch, as in Lambda.
  */
-export function startSqsEventSource(options: {
+export interface SqsEventSourceOptions {
   client: SQSClient;
   queueUrl: string;
   queueArn?: string;
@@ -18,48 +18,14 @@ export function startSqsEventSource(options: {
   batchSize?: number;
   waitSeconds?: number;
   onError?: (error: unknown) => void;
-}): { stop(): Promise<void>; idle(): Promise<void> } {
+}
+
+export function startSqsEventSource(options: SqsEventSourceOptions): { stop(): Promise<void>; idle(): Promise<void> } {
   let running = true;
-  let inFlight: Promise<void> = Promise.resolve();
-  const batchSize = options.batchSize ?? 10;
-  const context = { awsRequestId: '', functionName: 'payment-worker', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
-
-  const pollOnce = async (): Promise<number> => {
-    const received = await options.client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: options.queueUrl,
-        MaxNumberOfMessages: batchSize,
-        WaitTimeSeconds: options.waitSeconds ?? 1,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    const messages = received.Messages ?? [];
-    if (messages.length === 0) return 0;
-    const event: SQSEvent = { Records: messages.map((message) => toRecord(message, options.queueArn ?? options.queueUrl)) };
-    let failed = new Set(messages.map((message) => message.MessageId!));
-    try {
-      const response = await options.handler(event, { ...context, awsRequestId: randomUUID() });
-      failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
-    } catch (error) {
-      options.onError?.(error);
-    }
-    const succeeded = messages.filter((message) => !failed.has(message.MessageId!));
-    if (succeeded.length > 0) {
-      await options.client.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: options.queueUrl,
-          Entries: succeeded.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
-        }),
-      );
-    }
-    return messages.length;
-  };
-
   const loop = async () => {
     while (running) {
       try {
-        await pollOnce();
+        await pollOnce(options);
       } catch (error) {
         if (!running) return;
         options.onError?.(error);
@@ -67,7 +33,7 @@ export function startSqsEventSource(options: {
       }
     }
   };
-  inFlight = loop();
+  const inFlight = loop();
   return {
     async stop() {
       running = false;
@@ -75,12 +41,45 @@ export function startSqsEventSource(options: {
     },
     /** Resolves after one empty poll: everything visible has been handled. */
     async idle() {
-      for (;;) if ((await pollOnce()) === 0) return;
+      for (;;) if ((await pollOnce(options)) === 0) return;
     },
   };
 }
 
-/** A received message as the event source mapping hands it to Lambda. */
+/** One receive, one invocation, one delete of what succeeded; answers how many messages came. */
+async function pollOnce(options: SqsEventSourceOptions): Promise<number> {
+  const received = await options.client.send(
+    new ReceiveMessageCommand({
+      QueueUrl: options.queueUrl,
+      MaxNumberOfMessages: options.batchSize ?? 10,
+      WaitTimeSeconds: options.waitSeconds ?? 1,
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    }),
+  );
+  const messages = received.Messages ?? [];
+  if (messages.length === 0) return 0;
+  const event: SQSEvent = { Records: messages.map((message) => toRecord(message, options.queueArn ?? options.queueUrl)) };
+  let failed = new Set(messages.map((message) => message.MessageId!));
+  try {
+    const context = { awsRequestId: randomUUID(), functionName: 'payment-worker', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+    const response = await options.handler(event, context);
+    failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+  } catch (error) {
+    options.onError?.(error);
+  }
+  const succeeded = messages.filter((message) => !failed.has(message.MessageId!));
+  if (succeeded.length > 0) {
+    await options.client.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: options.queueUrl,
+        Entries: succeeded.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+      }),
+    );
+  }
+  return messages.length;
+}
+
 export function toRecord(message: Message, queueArn: string): SQSRecord {
   const attributes = message.Attributes ?? {};
   return {

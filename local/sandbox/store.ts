@@ -60,106 +60,121 @@ export interface CheckoutStoreOptions {
 export function createCheckoutStore(options: CheckoutStoreOptions): CheckoutStore {
   const publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
   const checkouts = new Map<string, SandboxCheckout>();
-  const refundsByPayment = new Map<string, SandboxRefund[]>();
-  const outcome = options.refundOutcome ?? 'succeed';
+  const refunds = new RefundBook(checkouts, options);
+  return {
+    get: (paymentId) => checkouts.get(paymentId),
+    activity: (provider, date) => activity(checkouts, refunds, provider, date),
+    put: (checkout) => void checkouts.set(checkout.paymentId, checkout),
+    checkoutUrl: (paymentId) => `${publicBaseUrl}/sandbox/checkout/${encodeURIComponent(paymentId)}`,
+    refunds,
+  };
+}
 
-  const list = (paymentId: string): SandboxRefund[] => refundsByPayment.get(paymentId) ?? [];
-  const sum = (refunds: readonly SandboxRefund[]): Fen => refunds.reduce((total, refund) => total + refund.amount, 0);
-  const refundedAmount = (paymentId: string) => sum(list(paymentId).filter((refund) => refund.state === 'succeeded'));
-  const refundableAmount = (paymentId: string) => {
-    const checkout = checkouts.get(paymentId);
-    return checkout?.state === 'paid' ? checkout.amount - sum(list(paymentId).filter((refund) => refund.state !== 'failed')) : 0;
+const sum = (refunds: readonly SandboxRefund[]): Fen => refunds.reduce((total, refund) => total + refund.amount, 0);
+
+/** The refunds made on the checkouts, by payment. */
+class RefundBook implements RefundLedger {
+  readonly outcome: SandboxRefundOutcome;
+  private readonly byPayment = new Map<string, SandboxRefund[]>();
+
+  constructor(
+    private readonly checkouts: ReadonlyMap<string, SandboxCheckout>,
+    private readonly options: CheckoutStoreOptions,
+  ) {
+    this.outcome = options.refundOutcome ?? 'succeed';
+  }
+
+  /** The payment's refunds as held (callers get a copy: list()). */
+  of(paymentId: string): SandboxRefund[] {
+    return this.byPayment.get(paymentId) ?? [];
+  }
+
+  list = (paymentId: string): SandboxRefund[] => [...this.of(paymentId)];
+
+  refundedAmount = (paymentId: string): Fen => sum(this.of(paymentId).filter((refund) => refund.state === 'succeeded'));
+
+  refundableAmount = (paymentId: string): Fen => {
+    const checkout = this.checkouts.get(paymentId);
+    return checkout?.state === 'paid' ? checkout.amount - sum(this.of(paymentId).filter((refund) => refund.state !== 'failed')) : 0;
   };
 
-  function find(refundId: string): SandboxRefund | undefined {
-    for (const refunds of refundsByPayment.values()) {
+  find = (refundId: string): SandboxRefund | undefined => {
+    for (const refunds of this.byPayment.values()) {
       const found = refunds.find((refund) => refund.refundId === refundId);
       if (found) return found;
     }
     return undefined;
-  }
+  };
 
-  function settle(paymentId: string, key: string, now: Date, state?: Exclude<SandboxRefund['state'], 'processing'>): SandboxRefund {
-    const refunds = list(paymentId);
+  settle = (paymentId: string, key: string, now: Date, state?: Exclude<SandboxRefund['state'], 'processing'>): SandboxRefund => {
+    const refunds = this.of(paymentId);
     const index = refunds.findIndex((refund) => refund.key === key);
     const refund = refunds[index];
-    const checkout = checkouts.get(paymentId);
+    const checkout = this.checkouts.get(paymentId);
     if (!refund || !checkout) throw new Error(`no refund ${key} on payment ${paymentId}`);
     if (refund.state !== 'processing') return refund;
-    const end = state ?? OUTCOME_STATE[outcome];
+    const end = state ?? OUTCOME_STATE[this.outcome];
     const settled: SandboxRefund = {
       ...refund,
       state: end,
       settledAt: now.toISOString(),
-      ...(end === 'succeeded' ? { refundedAfter: refundedAmount(paymentId) + refund.amount } : {}),
+      ...(end === 'succeeded' ? { refundedAfter: this.refundedAmount(paymentId) + refund.amount } : {}),
     };
     refunds[index] = settled;
-    options.onRefundSettled?.(checkout, settled);
+    this.options.onRefundSettled?.(checkout, settled);
     return settled;
-  }
+  };
 
-  function open(opening: RefundOpening, now: Date): ReturnType<RefundLedger['open']> {
+  open = (opening: RefundOpening, now: Date): ReturnType<RefundLedger['open']> => {
     const { paymentId, refundId, amount } = opening;
-    const checkout = checkouts.get(paymentId);
+    const checkout = this.checkouts.get(paymentId);
     if (!checkout) return { result: 'refused', refusal: 'not_found' };
     if (checkout.state !== 'paid') return { result: 'refused', refusal: 'not_paid' };
-    const existing = refundId === undefined ? undefined : find(refundId);
+    const existing = refundId === undefined ? undefined : this.find(refundId);
     if (existing) {
       const same = existing.paymentId === paymentId && existing.amount === amount;
       return same ? { result: 'existing', refund: existing } : { result: 'refused', refusal: 'number_reused' };
     }
-    if (amount < 1 || amount > refundableAmount(paymentId)) return { result: 'refused', refusal: 'exceeds_refundable' };
+    if (amount < 1 || amount > this.refundableAmount(paymentId)) return { result: 'refused', refusal: 'exceeds_refundable' };
+    const refund = this.newRefund(checkout, opening, now);
+    this.byPayment.set(paymentId, [...this.of(paymentId), refund]);
+    if (opening.settle === 'now') return { result: 'opened', refund: this.settle(paymentId, refund.key, now) };
+    if (opening.settle === 'later') this.options.defer?.(() => this.settle(paymentId, refund.key, this.options.clock?.() ?? new Date()));
+    return { result: 'opened', refund };
+  };
 
+  private newRefund(checkout: SandboxCheckout, opening: RefundOpening, now: Date): SandboxRefund {
     const ids = PROVIDER_IDS[checkout.provider];
     const key = ids.refundKey();
-    const number = refundId ?? (ids.consoleRefundNumber ? key : undefined);
-    const refund: SandboxRefund = {
+    const number = opening.refundId ?? (ids.consoleRefundNumber ? key : undefined);
+    return {
       key,
       ...(number === undefined ? {} : { refundId: number }),
-      paymentId,
-      amount,
+      paymentId: opening.paymentId,
+      amount: opening.amount,
       ...(opening.reason ? { reason: opening.reason } : {}),
       ...(opening.notifyUrl ? { notifyUrl: opening.notifyUrl } : {}),
       state: 'processing',
       createdAt: now.toISOString(),
       external: opening.external ?? false,
-      notify: opening.notify !== false && outcome !== 'silent',
+      notify: opening.notify !== false && this.outcome !== 'silent',
       notificationId: ids.notificationId(),
     };
-    refundsByPayment.set(paymentId, [...list(paymentId), refund]);
-    if (opening.settle === 'now') return { result: 'opened', refund: settle(paymentId, key, now) };
-    if (opening.settle === 'later') options.defer?.(() => settle(paymentId, key, options.clock?.() ?? new Date()));
-    return { result: 'opened', refund };
   }
+}
 
-  function activity(provider: ProviderName, date: BusinessDate): ReturnType<CheckoutStore['activity']> {
-    const { start, end } = businessDayWindow(date);
-    const time = (at: string | undefined) => (at === undefined ? Number.NaN : Date.parse(at));
-    const within = (at: string | undefined) => time(at) >= start.getTime() && time(at) < end.getTime();
-    const refundTime = (refund: SandboxRefund) => refund.settledAt ?? refund.createdAt;
-    const ours = [...checkouts.values()].filter((checkout) => checkout.provider === provider);
-    return {
-      payments: ours.filter((checkout) => within(checkout.paidAt)).sort((a, b) => time(a.paidAt) - time(b.paidAt)),
-      refunds: ours
-        .flatMap((checkout) => list(checkout.paymentId))
-        .filter((refund) => within(refundTime(refund)))
-        .sort((a, b) => time(refundTime(a)) - time(refundTime(b))),
-    };
-  }
-
+/** What goes in one provider's bill of a Beijing day: checkouts paid in it, refunds that ended (or, processing, were made) in it. */
+function activity(checkouts: ReadonlyMap<string, SandboxCheckout>, refunds: RefundBook, provider: ProviderName, date: BusinessDate) {
+  const { start, end } = businessDayWindow(date);
+  const time = (at: string | undefined) => (at === undefined ? Number.NaN : Date.parse(at));
+  const within = (at: string | undefined) => time(at) >= start.getTime() && time(at) < end.getTime();
+  const refundTime = (refund: SandboxRefund) => refund.settledAt ?? refund.createdAt;
+  const ours = [...checkouts.values()].filter((checkout) => checkout.provider === provider);
   return {
-    get: (paymentId) => checkouts.get(paymentId),
-    activity,
-    put: (checkout) => void checkouts.set(checkout.paymentId, checkout),
-    checkoutUrl: (paymentId) => `${publicBaseUrl}/sandbox/checkout/${encodeURIComponent(paymentId)}`,
-    refunds: {
-      outcome,
-      list: (paymentId) => [...list(paymentId)],
-      find,
-      refundedAmount,
-      refundableAmount,
-      open,
-      settle,
-    },
+    payments: ours.filter((checkout) => within(checkout.paidAt)).sort((a, b) => time(a.paidAt) - time(b.paidAt)),
+    refunds: ours
+      .flatMap((checkout) => refunds.of(checkout.paymentId))
+      .filter((refund) => within(refundTime(refund)))
+      .sort((a, b) => time(refundTime(a)) - time(refundTime(b))),
   };
 }
