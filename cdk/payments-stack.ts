@@ -42,95 +42,84 @@ export class PaymentsStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     const config = readDeployConfig(this.node);
-
-    const table = new TableV2(this, 'Table', {
-      partitionKey: { name: TABLE.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: TABLE.sortKey, type: AttributeType.STRING },
-      globalSecondaryIndexes: INDEXES.map((index) => ({
-        indexName: index.name,
-        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
-        sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
-      })),
-      timeToLiveAttribute: TABLE.ttlAttribute,
-      // The outbox publisher reads new outbox entries from here (docs/ARCHITECTURE.md#transactional-outbox).
-      dynamoStream: StreamViewType[TABLE.streamView],
-      billing: Billing.onDemand(),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    const table = paymentsTable(this);
     this.table = table;
-
-    const deadLetterQueue = new Queue(this, 'NotificationDLQ', {
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    const notificationQueue = new Queue(this, 'NotificationQueue', {
-      // AWS's rule for Lambda consumers: a message stays hidden while six worker attempts could run.
-      visibilityTimeout: Duration.seconds(6 * WORKER_TIMEOUT.toSeconds()),
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-
+    const { deadLetterQueue, notificationQueue } = notificationQueues(this);
     const bus = new EventBus(this, 'Bus', { eventBusName: 'payments' });
     bus.archive('Archive', { eventPattern: { account: [this.account] }, retention: Duration.days(90) });
-
-    const providerConfig: ISecret = config.paymentsSecretArn
-      ? Secret.fromSecretCompleteArn(this, 'ProviderConfig', config.paymentsSecretArn)
-      : new Secret(this, 'ProviderConfig', {
-          description: 'Payment provider config document (docs/DEPLOY.md); {} means no provider is configured yet.',
-          secretStringValue: SecretValue.unsafePlainText('{}'),
-          removalPolicy: RemovalPolicy.RETAIN,
-        });
+    const providerConfig = providerSecret(this, config.paymentsSecretArn);
     this.createdSecret = providerConfig instanceof Secret ? providerConfig : undefined;
 
     // Created before the functions: they are told its URL, and it only needs them for its routes.
     const api = new PaymentsApi(this, 'Api', { config });
     const publicBaseUrl = config.publicBaseUrl ?? api.endpoint;
-    const sharedEnvironment = {
-      PUBLIC_BASE_URL: publicBaseUrl,
-      PAYMENT_RETURN_URL: config.returnUrl,
-      PAYMENT_TTL_MINUTES: String(config.timing.ttlMinutes),
-      PAYMENT_REMINDER_MINUTES: String(config.timing.reminderMinutes),
+    const resources: FunctionResources = {
+      table,
+      providerConfig,
+      notificationQueue,
+      bus,
+      sharedEnvironment: {
+        PUBLIC_BASE_URL: publicBaseUrl,
+        PAYMENT_RETURN_URL: config.returnUrl,
+        PAYMENT_TTL_MINUTES: String(config.timing.ttlMinutes),
+        PAYMENT_REMINDER_MINUTES: String(config.timing.reminderMinutes),
+      },
     };
-    /** The grants and the resource names a function's access entry lists, and nothing else. */
-    const paymentsFunction = (
-      name: string,
-      access: FunctionAccess,
-      props: { description: string; timeout?: Duration; reservedConcurrentExecutions?: number },
-    ) => {
-      const environment = {
-        ...sharedEnvironment,
-        ...(access.table !== 'none' && { TABLE_NAME: table.tableName }),
-        ...(access.providers && { PAYMENTS_SECRET_ARN: providerConfig.secretArn }),
-        ...(access.queue && { NOTIFICATION_QUEUE_URL: notificationQueue.queueUrl }),
-        ...(access.events && { EVENT_BUS_NAME: bus.eventBusName }),
-      };
-      const fn = new PaymentsFunction(this, name, { name, environment, ...props });
-      if (access.table === 'read') table.grantReadData(fn);
-      if (access.table === 'readWrite') table.grantReadWriteData(fn);
-      if (access.providers) providerConfig.grantRead(fn);
-      if (access.queue) notificationQueue.grantSendMessages(fn);
-      if (access.events) bus.grantPutEventsTo(fn);
-      this.functions.push({ fn, access });
-      return fn;
-    };
-
     for (const route of API_ROUTES) {
-      const fn = paymentsFunction(route.fn, route.access, { description: `${route.method} ${route.path}: ${route.summary}` });
+      const fn = this.paymentsFunction(resources, route.fn, route.access, { description: `${route.method} ${route.path}: ${route.summary}` });
       const construct = api.addRoute(route, fn);
       if (route.auth === 'public') this.publicRoutes.push({ route, construct });
     }
+    const { worker, publisher, outboxDeadLetters } = this.backgroundFunctions(resources);
+    this.outboxDeadLetters = outboxDeadLetters;
+    const observability = new PaymentsObservability(this, 'Observability', {
+      functions: this.functions.map(({ fn }) => fn),
+      worker,
+      publisher,
+      outboxDeadLetters,
+      deadLetterQueue,
+      alarmEmail: config.alarmEmail,
+    });
+    this.outputs({ api, publicBaseUrl, notificationQueue, deadLetterQueue, bus, observability, providerConfig });
+  }
 
+  /** A function with the grants and the resource names its access entry lists, and nothing else. */
+  private paymentsFunction(
+    { table, providerConfig, notificationQueue, bus, sharedEnvironment }: FunctionResources,
+    name: string,
+    access: FunctionAccess,
+    props: { description: string; timeout?: Duration; reservedConcurrentExecutions?: number },
+  ): PaymentsFunction {
+    const environment = {
+      ...sharedEnvironment,
+      ...(access.table !== 'none' && { TABLE_NAME: table.tableName }),
+      ...(access.providers && { PAYMENTS_SECRET_ARN: providerConfig.secretArn }),
+      ...(access.queue && { NOTIFICATION_QUEUE_URL: notificationQueue.queueUrl }),
+      ...(access.events && { EVENT_BUS_NAME: bus.eventBusName }),
+    };
+    const fn = new PaymentsFunction(this, name, { name, environment, ...props });
+    if (access.table === 'read') table.grantReadData(fn);
+    if (access.table === 'readWrite') table.grantReadWriteData(fn);
+    if (access.providers) providerConfig.grantRead(fn);
+    if (access.queue) notificationQueue.grantSendMessages(fn);
+    if (access.events) bus.grantPutEventsTo(fn);
+    this.functions.push({ fn, access });
+    return fn;
+  }
+
+  /** The worker on the queue, the sweeper and the reconciliation on their schedules, the outbox publisher on the table's stream. */
+  private backgroundFunctions(resources: FunctionResources) {
     const { worker: workerEntry, sweeper: sweeperEntry, reconciler: reconcilerEntry, publisher: publisherEntry } = BACKGROUND_FUNCTIONS;
-    const worker = paymentsFunction(workerEntry.fn, workerEntry.access, { description: 'Applies queued provider notifications', timeout: WORKER_TIMEOUT });
+    const worker = this.paymentsFunction(resources, workerEntry.fn, workerEntry.access, {
+      description: 'Applies queued provider notifications',
+      timeout: WORKER_TIMEOUT,
+    });
     // Consuming is the worker's by being the queue's event source (receive, delete, change visibility).
-    worker.addEventSource(new SqsEventSource(notificationQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(2), reportBatchItemFailures: true }));
+    worker.addEventSource(
+      new SqsEventSource(resources.notificationQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(2), reportBatchItemFailures: true }),
+    );
 
-    const sweeper = paymentsFunction(sweeperEntry.fn, sweeperEntry.access, {
+    const sweeper = this.paymentsFunction(resources, sweeperEntry.fn, sweeperEntry.access, {
       description: 'Every minute: reminders, query-then-expire, provider close, unpaid orders, refunds',
       timeout: Duration.seconds(60),
       // Two overlapping sweeps would race for the same due payments.
@@ -142,7 +131,7 @@ export class PaymentsStack extends Stack {
       targets: [new LambdaFunction(sweeper, { retryAttempts: 0 })],
     });
 
-    const reconciler = paymentsFunction(reconcilerEntry.fn, reconcilerEntry.access, {
+    const reconciler = this.paymentsFunction(resources, reconcilerEntry.fn, reconcilerEntry.access, {
       description: "Daily: yesterday's bill of each provider against the ledger; differences recorded and healed",
       timeout: Duration.minutes(15),
       // Two runs of one day would heal the same differences side by side (safely, but twice the calls).
@@ -155,14 +144,20 @@ export class PaymentsStack extends Stack {
       targets: [new LambdaFunction(reconciler, { retryAttempts: 0 })],
     });
 
-    const publisher = paymentsFunction(publisherEntry.fn, publisherEntry.access, { description: "New outbox entries' domain events onto the bus" });
+    const publisher = this.paymentsFunction(resources, publisherEntry.fn, publisherEntry.access, {
+      description: "New outbox entries' domain events onto the bus",
+    });
+    return { worker, publisher, outboxDeadLetters: this.streamToPublisher(resources.table, publisher) };
+  }
+
+  /** The outbox publisher's event source on the table's stream, with where it puts the records it gave up on. */
+  private streamToPublisher(table: TableV2, publisher: PaymentsFunction): Queue {
     // Records the publisher could not publish for the stream's whole 24 hours: their entries stay in the table (docs/DEPLOY.md).
     const outboxDeadLetters = new Queue(this, 'OutboxPublisherDLQ', {
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
-    this.outboxDeadLetters = outboxDeadLetters;
     publisher.addEventSource(
       new DynamoEventSource(table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -174,27 +169,87 @@ export class PaymentsStack extends Stack {
         filters: [FilterCriteria.filter(OUTBOX_STREAM_FILTER)],
       }),
     );
+    return outboxDeadLetters;
+  }
 
-    const observability = new PaymentsObservability(this, 'Observability', {
-      functions: this.functions.map(({ fn }) => fn),
-      worker,
-      publisher,
-      outboxDeadLetters,
-      deadLetterQueue,
-      alarmEmail: config.alarmEmail,
-    });
-
-    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the payments API', value: api.endpoint });
+  private outputs(o: {
+    api: PaymentsApi;
+    publicBaseUrl: string;
+    notificationQueue: Queue;
+    deadLetterQueue: Queue;
+    bus: EventBus;
+    observability: PaymentsObservability;
+    providerConfig: ISecret;
+  }): void {
+    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the payments API', value: o.api.endpoint });
     for (const provider of PAYMENT_METHODS) {
       new CfnOutput(this, `CallbackUrl${provider.charAt(0).toUpperCase()}${provider.slice(1)}`, {
         description: `Register at ${PROVIDER_LABELS[provider]} as the payment notification URL`,
-        value: `${publicBaseUrl}/api/payments/callback/${provider}`,
+        value: `${o.publicBaseUrl}/api/payments/callback/${provider}`,
       });
     }
-    new CfnOutput(this, 'NotificationQueueUrl', { description: 'NOTIFICATION_QUEUE_URL for npm run dlq:replay', value: notificationQueue.queueUrl });
-    new CfnOutput(this, 'NotificationDlqUrl', { description: 'NOTIFICATION_DLQ_URL for npm run dlq:replay', value: deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'EventBusName', { description: 'Domain events are published here', value: bus.eventBusName });
-    new CfnOutput(this, 'DashboardUrl', { description: 'The payments dashboard', value: observability.dashboardUrl });
-    new CfnOutput(this, 'ProviderSecretArn', { description: 'Put the provider config document here', value: providerConfig.secretArn });
+    new CfnOutput(this, 'NotificationQueueUrl', { description: 'NOTIFICATION_QUEUE_URL for npm run dlq:replay', value: o.notificationQueue.queueUrl });
+    new CfnOutput(this, 'NotificationDlqUrl', { description: 'NOTIFICATION_DLQ_URL for npm run dlq:replay', value: o.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'EventBusName', { description: 'Domain events are published here', value: o.bus.eventBusName });
+    new CfnOutput(this, 'DashboardUrl', { description: 'The payments dashboard', value: o.observability.dashboardUrl });
+    new CfnOutput(this, 'ProviderSecretArn', { description: 'Put the provider config document here', value: o.providerConfig.secretArn });
   }
+}
+
+/** What a function may be granted and told the name of. */
+interface FunctionResources {
+  table: TableV2;
+  providerConfig: ISecret;
+  notificationQueue: Queue;
+  bus: EventBus;
+  sharedEnvironment: Record<string, string>;
+}
+
+/** The single table, built from src/persistence/table-definition.ts. */
+function paymentsTable(scope: Construct): TableV2 {
+  return new TableV2(scope, 'Table', {
+    partitionKey: { name: TABLE.partitionKey, type: AttributeType.STRING },
+    sortKey: { name: TABLE.sortKey, type: AttributeType.STRING },
+    globalSecondaryIndexes: INDEXES.map((index) => ({
+      indexName: index.name,
+      partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: index.sortKey, type: AttributeType.STRING },
+      projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
+    })),
+    timeToLiveAttribute: TABLE.ttlAttribute,
+    // The outbox publisher reads new outbox entries from here (docs/ARCHITECTURE.md#transactional-outbox).
+    dynamoStream: StreamViewType[TABLE.streamView],
+    billing: Billing.onDemand(),
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    deletionProtection: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+}
+
+/** The callback → worker queue, with the dead-letter queue the worker's failures end in. */
+function notificationQueues(scope: Construct): { deadLetterQueue: Queue; notificationQueue: Queue } {
+  const deadLetterQueue = new Queue(scope, 'NotificationDLQ', {
+    retentionPeriod: Duration.days(14),
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+  });
+  const notificationQueue = new Queue(scope, 'NotificationQueue', {
+    // AWS's rule for Lambda consumers: a message stays hidden while six worker attempts could run.
+    visibilityTimeout: Duration.seconds(6 * WORKER_TIMEOUT.toSeconds()),
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+  });
+  return { deadLetterQueue, notificationQueue };
+}
+
+/** The provider secret: the one named by paymentsSecretArn, else one created (retained) holding `{}`. */
+function providerSecret(scope: Construct, paymentsSecretArn: string | undefined): ISecret {
+  return paymentsSecretArn
+    ? Secret.fromSecretCompleteArn(scope, 'ProviderConfig', paymentsSecretArn)
+    : new Secret(scope, 'ProviderConfig', {
+        description: 'Payment provider config document (docs/DEPLOY.md); {} means no provider is configured yet.',
+        secretStringValue: SecretValue.unsafePlainText('{}'),
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
 }
