@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { boundaries } from './eslint.boundaries.js';
 
 export default tseslint.config(
   { ignores: ['node_modules', 'cdk.out', '.local', 'test-results', 'docs', 'coverage'] },
@@ -27,11 +28,17 @@ export default tseslint.config(
     },
   },
   {
-    // The domain core is pure: no AWS SDK, no I/O, no environment.
-    files: ['src/domain/**/*.ts'],
+    // A file a newcomer can read, a function that fits a screen.
+    files: ['src/**/*.ts', 'functions/**/*.ts', 'local/**/*.ts', 'bench/**/*.ts', 'cdk/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', 'node:fs*', 'node:http*', 'node:net', '@aws-lambda-powertools/*'] }],
-      'no-restricted-globals': ['error', { name: 'process', message: 'The domain is pure: pass configuration in.' }],
+      'max-lines': ['error', { max: 400 }],
+      'max-lines-per-function': ['error', { max: 50, skipBlankLines: true, skipComments: true }],
     },
+  },
+  // What each folder of src/ may import.
+  ...boundaries,
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: { 'no-restricted-globals': ['error', { name: 'process', message: 'The domain is pure: pass configuration in.' }] },
   },
 );

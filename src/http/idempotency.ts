@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DomainError, IdempotencyKeyReusedError, ValidationError } from '../domain/errors';
 import type { Uses } from '../core/kernel/deps';
-import { type IdempotencyRecord, IdempotencyRecordExistsError, type IdempotencyStore, type StoredResponse } from '../core/kernel/idempotency';
+import { type IdempotencyRecord, IdempotencyRecordExistsError, type IdempotencyStore, type StoredResponse } from '../core/kernel/idempotency-ports';
 import type { Commit, Write } from '../core/kernel/ports';
 import { toErrorResponse } from './errors';
 

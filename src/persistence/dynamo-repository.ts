@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { IdempotencyRecord } from '../core/kernel/idempotency';
+import type { IdempotencyRecord } from '../core/kernel/idempotency-ports';
 import type { Page } from '../core/kernel/page';
 import type { Repository, Write } from '../core/kernel/ports';
 import type { OutboxEntry } from '../core/outbox/ports';

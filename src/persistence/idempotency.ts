@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type IdempotencyRecord, IdempotencyRecordExistsError, type IdempotencyWrite, type StoredResponse } from '../core/kernel/idempotency';
+import { type IdempotencyRecord, IdempotencyRecordExistsError, type IdempotencyWrite, type StoredResponse } from '../core/kernel/idempotency-ports';
 import { epochSeconds, key, stripStorage } from './keys';
 import { returnOld, type WriteBuilders } from './prepared-write';
 import type { DynamoTable } from './table';

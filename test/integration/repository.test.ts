@@ -7,7 +7,7 @@ import { DynamoRepository } from '../../src/persistence/dynamo-repository';
 import { paymentShard } from '../../src/persistence/keys';
 import { INDEXES, TABLE, TABLE_ATTRIBUTES } from '../../src/persistence/table-definition';
 import { type DedupeRecord, NotificationAlreadyAppliedError } from '../../src/core/payments/notification-ports';
-import { type IdempotencyRecord, IdempotencyRecordExistsError } from '../../src/core/kernel/idempotency';
+import { type IdempotencyRecord, IdempotencyRecordExistsError } from '../../src/core/kernel/idempotency-ports';
 import type { Write } from '../../src/core/kernel/ports';
 import {
   AlreadyExistsError,

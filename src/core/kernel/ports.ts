@@ -4,7 +4,7 @@ import type { CallbackArchive, CallbackArchiveWrite, NotificationStore, Notifica
 import type { PaymentStore, PaymentWrite } from '../payments/ports';
 import type { ReconciliationStore, ReconciliationWrite } from '../reconciliation/ports';
 import type { RefundStore, RefundWrite } from '../refunds/ports';
-import type { IdempotencyStore, IdempotencyWrite } from './idempotency';
+import type { IdempotencyStore, IdempotencyWrite } from './idempotency-ports';
 
 /**
  * The ports every capability shares. Each capability declares its own store and writes beside its

@@ -12,7 +12,36 @@ import {
 } from '../../core/payments/provider';
 import type { Merchant } from './callbacks';
 import { alipaySignContent, encodeParams, rsa2Sign, signedNode } from './signatures';
-import { type AlipayBillUrlQueryBizContent, type AlipayBizContent, type AlipayMethod, type AlipayPayBizContent, type AlipayRefundBizContent, type AlipayRefundQueryBizContent, type AlipayRequestParams, type AlipayResponseNode, type AlipayTradeQueryResponse, ALIPAY_BILL_NOT_EXIST, ALIPAY_CODE_BUSINESS_FAILED, ALIPAY_CODE_SUCCESS, ALIPAY_FORM_CONTENT_TYPE, ALIPAY_REFUND_SUCCESS, ALIPAY_TRADE_STATUS_MAPPING, AlipayBillUrlQueryResponseSchema, AlipayRefundQueryResponseSchema, AlipayTradeCloseResponseSchema, AlipayTradeQueryResponseSchema, AlipayTradeRefundResponseSchema, PROVIDER, REFUSAL_CODES, SYSTEM_ERROR_SUB_CODES, alipayResponseNodeName, fromAlipayTime, isTradeStatus, toAlipayTime, yuanToFenOrUndefined } from './wire';
+import {
+  type AlipayBillUrlQueryBizContent,
+  type AlipayBizContent,
+  type AlipayMethod,
+  type AlipayPayBizContent,
+  type AlipayRefundBizContent,
+  type AlipayRefundQueryBizContent,
+  type AlipayRequestParams,
+  type AlipayResponseNode,
+  type AlipayTradeQueryResponse,
+  ALIPAY_BILL_NOT_EXIST,
+  ALIPAY_CODE_BUSINESS_FAILED,
+  ALIPAY_CODE_SUCCESS,
+  ALIPAY_FORM_CONTENT_TYPE,
+  ALIPAY_REFUND_SUCCESS,
+  ALIPAY_TRADE_STATUS_MAPPING,
+  AlipayBillUrlQueryResponseSchema,
+  AlipayRefundQueryResponseSchema,
+  AlipayTradeCloseResponseSchema,
+  AlipayTradeQueryResponseSchema,
+  AlipayTradeRefundResponseSchema,
+  PROVIDER,
+  REFUSAL_CODES,
+  SYSTEM_ERROR_SUB_CODES,
+  alipayResponseNodeName,
+  fromAlipayTime,
+  isTradeStatus,
+  toAlipayTime,
+  yuanToFenOrUndefined,
+} from './wire';
 
 type SignedParams = AlipayRequestParams & { sign: string };
 

@@ -5,7 +5,15 @@ import type { AlipayConfig } from '../config';
 import { type ProviderSender } from '../http';
 import { type CallbackVerification, type RejectionReason } from '../../core/payments/provider';
 import { notificationSigned, parseAlipayForm } from './signatures';
-import { type AlipayNotification, ALIPAY_TRADE_STATUS_MAPPING, AlipayNotificationSchema, PROVIDER, fromAlipayTime, isTradeStatus, yuanToFenOrUndefined } from './wire';
+import {
+  type AlipayNotification,
+  ALIPAY_TRADE_STATUS_MAPPING,
+  AlipayNotificationSchema,
+  PROVIDER,
+  fromAlipayTime,
+  isTradeStatus,
+  yuanToFenOrUndefined,
+} from './wire';
 
 export interface Merchant {
   config: AlipayConfig;

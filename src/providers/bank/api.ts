@@ -5,7 +5,15 @@ import { type ProviderSender } from '../http';
 import { ProviderCallError, type BillFetch, type ProviderRefundState, type RefundRequest } from '../../core/payments/provider';
 import { parseJson } from './callbacks';
 import { type KeyedBankConfig, answerSigned, requestSignature } from './signatures';
-import { type BankRefundRequestBody, type BankRefundStatus, BANK_REFUND_OUTCOMES, BANK_REFUND_STATUSES, BANK_SIGNATURE_HEADER, BankErrorSchema, BankRefundSchema } from './wire';
+import {
+  type BankRefundRequestBody,
+  type BankRefundStatus,
+  BANK_REFUND_OUTCOMES,
+  BANK_REFUND_STATUSES,
+  BANK_SIGNATURE_HEADER,
+  BankErrorSchema,
+  BankRefundSchema,
+} from './wire';
 
 type RefundOperation = 'refund' | 'queryRefund';
 type BankOperation = RefundOperation | 'fetchBill';

@@ -2,7 +2,16 @@ import { CURRENCY } from '../../domain/money';
 import type { RefundNotification } from '../../domain/notification';
 import { type CallbackVerification, type RejectionReason } from '../../core/payments/provider';
 import { type KeyedBankConfig, parseBankSignatureHeader, signatureMatches } from './signatures';
-import { type BankStatus, BANK_REFUND_EVENTS, BANK_SIGNATURE_HEADER, BANK_STATUSES, BANK_STATUS_OUTCOMES, BANK_TOLERANCE_SECONDS, BankCallbackBodySchema, BankRefundEventSchema } from './wire';
+import {
+  type BankStatus,
+  BANK_REFUND_EVENTS,
+  BANK_SIGNATURE_HEADER,
+  BANK_STATUSES,
+  BANK_STATUS_OUTCOMES,
+  BANK_TOLERANCE_SECONDS,
+  BankCallbackBodySchema,
+  BankRefundEventSchema,
+} from './wire';
 
 function reject(reason: RejectionReason, detail: string): CallbackVerification {
   return { ok: false, reason, detail };
