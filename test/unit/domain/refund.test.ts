@@ -18,7 +18,7 @@ import {
   transitionRefund,
 } from '../../../src/domain';
 import { newPurchase } from '../../support/domain-fixtures';
-import { DEMO_PRODUCTS } from '../../support/harness';
+import { DEMO_PRODUCTS } from '../../support/demo-products';
 
 const now = new Date('2026-11-25T04:00:00.000Z');
 const purchase = newPurchase({ orderId: 'ord_1', paymentId: 'pay_1', items: [{ sku: 'TEA-001', quantity: 1 }], catalogue: DEMO_PRODUCTS, now });

@@ -4,7 +4,7 @@ import type { Order } from '../../../src/domain/order';
 import type { Payment } from '../../../src/domain/payment';
 import { refundEvent, type Refund } from '../../../src/domain/refund';
 import { newPurchase } from '../../support/domain-fixtures';
-import { DEMO_PRODUCTS } from '../../support/harness';
+import { DEMO_PRODUCTS } from '../../support/demo-products';
 import { checkInvariants, type InvariantName } from '../../support/invariants';
 
 /**
