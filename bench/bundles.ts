@@ -12,7 +12,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  * (280–297 KiB, openapi 160); those with providers are 369–386 KiB (the AWS SDK core, Powertools,
  * the Secrets Manager client, and the three provider modules with their bill parsers, which only
  * the reconciliation uses but a single-file bundle cannot leave out). The test
- * (test/unit/bundles.test.ts) holds the target for the first and this ceiling, a little above
+ * (test/cdk/bundles.test.ts) holds the target for the first and this ceiling, a little above
  * today's largest (reconcile), for all, so a regression such as a client imported by a function
  * without its access, or zod's full import (about 945 KB), fails. bench/bundle-contents.ts shows
  * where a bundle's bytes go.

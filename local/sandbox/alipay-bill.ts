@@ -8,7 +8,7 @@ import { writeZip } from './zip';
  * Alipay's daily trade bill as its servers write it: a ZIP of two GBK CSV files with GBK names,
  * `<pid>_<yyyyMMdd>_业务明细.csv` (one row per trade or refund) and `<pid>_<yyyyMMdd>_业务明细(汇总).csv`
  * (the day's totals). Written from docs/PROVIDERS.md#alipay-bills, independently of the merchant's
- * parser (src/providers/alipay-bill.ts).
+ * parser (src/providers/alipay/bill.ts).
  */
 
 /** One row of the detail file. */

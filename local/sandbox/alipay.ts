@@ -42,7 +42,7 @@ import {
 
 /**
  * The Alipay OpenAPI gateway, from Alipay's side. Signing and verifying are written here
- * independently of the merchant module (src/providers/alipay.ts), so a mistake on either side
+ * independently of the merchant module (src/providers/alipay/), so a mistake on either side
  * shows up in the tests instead of being shared by both; only the wire types and the GMT+8 time
  * format are shared.
  *

@@ -16,7 +16,7 @@ import type {
 
 /**
  * The bank gateway, from the bank's side. Its signing is written here independently of the
- * merchant module (src/providers/bank.ts), so a mistake on either side shows up in the tests
+ * merchant module (src/providers/bank/), so a mistake on either side shows up in the tests
  * instead of being shared by both.
  *
  * Refund API under the gateway URL: POST /refunds (Idempotency-Key = refund_id) answers `pending`

@@ -3,7 +3,7 @@ import type { SandboxCheckout, SandboxRefund } from './types';
 
 /**
  * The trade bill file WeChat Pay serves, written from WeChat's side (independently of the
- * merchant's parser in src/providers/wechat-bill.ts): UTF-8 with a BOM, CRLF lines, the 27
+ * merchant's parser in src/providers/wechat/bill.ts): UTF-8 with a BOM, CRLF lines, the 27
  * `ALL` columns in WeChat's order, every data field and summary value prefixed with a backtick.
  * Refund lines carry 0.00 in the order amount columns and the refund's numbers and amounts.
  */

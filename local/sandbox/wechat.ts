@@ -7,7 +7,7 @@ import { type WechatSandboxKeys, authorizationProblem, error, randomAlphanumeric
 
 /**
  * WeChat Pay API v3, from WeChat's side. Signing, verification and encryption are written here
- * independently of the merchant module (src/providers/wechat.ts), so a mistake on either side
+ * independently of the merchant module (src/providers/wechat/), so a mistake on either side
  * shows up in the tests instead of being shared by both.
  *
  * Serves: POST /v3/pay/transactions/native, GET /v3/pay/transactions/out-trade-no/{id}?mchid=,

@@ -10,7 +10,7 @@ import { METRICS_NAMESPACE, type MetricName, type Metrics, type MetricUnit as Un
 export interface Observability {
   logger: Logger;
   metrics: Metrics;
-  /** The outermost middleware of every handler (lambdaHandler in src/http/handler.ts). */
+  /** The outermost middleware of every handler (lambdaHandler in src/runtime/wiring.ts). */
   middleware: middy.MiddlewareObj[];
 }
 

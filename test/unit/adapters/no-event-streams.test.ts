@@ -7,7 +7,7 @@ import { NormalizedSchema } from '@smithy/core/schema';
 import { describe, expect, it } from 'vitest';
 import * as standIn from '../../../src/aws/no-event-streams';
 
-/** The AWS clients a function bundle may hold (test/unit/bundles.test.ts). */
+/** The AWS clients a function bundle may hold (test/cdk/bundles.test.ts). */
 const CLIENTS = { dynamodb, eventbridge, secretsManager, sqs };
 
 /**
