@@ -129,16 +129,17 @@ export function withNewPayment(order: Order, paymentId: string, now: Date): Orde
 }
 
 export function paidOrder(order: Order, paymentId: string, now: Date): Order {
-  assertOrderTransition(order.status, 'paid');
-  const after: Order = { ...changed(order, now), status: 'paid', paidAt: now.toISOString(), paidByPaymentId: paymentId };
-  delete after.openPaymentId;
-  delete after.unpaidSince;
-  return after;
+  return leftPending(order, now, 'paid', { paidAt: now.toISOString(), paidByPaymentId: paymentId });
 }
 
 export function cancelledOrder(order: Order, now: Date, reason: OrderCancelReason): Order {
-  assertOrderTransition(order.status, 'cancelled');
-  const after: Order = { ...changed(order, now), status: 'cancelled', cancelledAt: now.toISOString(), cancelReason: reason };
+  return leftPending(order, now, 'cancelled', { cancelledAt: now.toISOString(), cancelReason: reason });
+}
+
+/** An order leaving pending for good: no open payment slot, no longer unpaid. */
+function leftPending(order: Order, now: Date, status: 'paid' | 'cancelled', fields: Partial<Order>): Order {
+  assertOrderTransition(order.status, status);
+  const after: Order = { ...changed(order, now), status, ...fields };
   delete after.openPaymentId;
   delete after.unpaidSince;
   return after;

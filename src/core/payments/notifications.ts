@@ -128,6 +128,8 @@ interface Applying {
   dedupe: (result: NotificationResult) => Write;
 }
 
+type Settled<Kind extends Settlement['kind']> = Extract<Settlement, { kind: Kind }>;
+
 /** Money that does not match is never applied: the payment is parked for a person and alarmed. */
 async function parkMismatched(deps: NotificationDeps, { notification, payment, now, dedupe }: Applying): Promise<NotificationResult> {
   const mismatch = matchesPayment(notification, payment);
@@ -140,23 +142,10 @@ async function parkMismatched(deps: NotificationDeps, { notification, payment, n
 }
 
 /** Money taken twice: kept on the payment with refundRequired, and refunded by itself (one refund per capture). */
-async function applyExtraCapture(
-  deps: NotificationDeps,
-  { notification, payment, order, now, dedupe }: Applying,
-  settlement: Extract<Settlement, { kind: 'extra_capture' }>,
-): Promise<NotificationResult> {
-  const refunding = automaticRefunds(deps, settlement.payment, order.paidByPaymentId, now);
-  const writes: Write[] = [
-    dedupe('extra_capture'),
-    { kind: 'updatePayment', before: payment, after: refunding.payment },
-    ...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund })),
-  ];
-  await commitWithEvents(
-    deps,
-    writes,
-    [...settlement.events, ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund))],
-    outboxIdOf(notification),
-  );
+async function applyExtraCapture(deps: NotificationDeps, applying: Applying, settlement: Settled<'extra_capture'>): Promise<NotificationResult> {
+  const { notification, payment, order, now, dedupe } = applying;
+  const refunding = withAutomaticRefunds(deps, payment, settlement.payment, order.paidByPaymentId, now);
+  await commitWithEvents(deps, [dedupe('extra_capture'), ...refunding.writes], [...settlement.events, ...refunding.events], outboxIdOf(notification));
   deps.metrics.count(Metric.DuplicatePayment, 1, { provider: notification.provider });
   countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
   deps.logger.error('provider captured a succeeded payment again; refund required', { paymentId: payment.paymentId, capture: settlement.capture });
@@ -164,16 +153,12 @@ async function applyExtraCapture(
 }
 
 /** The payment moves, its order with it; a late or duplicate payment the order cannot use is refunded by itself, in the same transaction. */
-async function applySettlement(
-  deps: NotificationDeps,
-  { notification, payment, order, now, dedupe }: Applying,
-  settlement: Extract<Settlement, { kind: 'applied' }>,
-): Promise<NotificationResult> {
-  const refunding = automaticRefunds(deps, settlement.payment, (settlement.order ?? order).paidByPaymentId, now);
-  const writes: Write[] = [dedupe('applied'), { kind: 'updatePayment', before: payment, after: refunding.payment }];
-  writes.push(...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund })));
+async function applySettlement(deps: NotificationDeps, applying: Applying, settlement: Settled<'applied'>): Promise<NotificationResult> {
+  const { notification, payment, order, now, dedupe } = applying;
+  const refunding = withAutomaticRefunds(deps, payment, settlement.payment, (settlement.order ?? order).paidByPaymentId, now);
+  const writes: Write[] = [dedupe('applied'), ...refunding.writes];
   if (settlement.order) writes.push(...orderChangeWrites(order, settlement.order));
-  const events: DomainEvent[] = [...settlement.events, ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund))];
+  const events: DomainEvent[] = [...settlement.events, ...refunding.events];
   const superseded = await cancelSuperseded(deps, settlement, settlement.order ?? order, payment, now);
   if (superseded.cancel) {
     writes.push(superseded.cancel.write);
@@ -193,10 +178,26 @@ async function applySettlement(
   return 'applied';
 }
 
+/**
+ * The payment as settled, with the refunds of money its order cannot use (automaticRefunds), as
+ * the writes that store them and their RefundRequested events.
+ */
+function withAutomaticRefunds(deps: Pick<Deps, 'refunds'>, before: Payment, settled: Payment, paidBy: string | undefined, now: Date) {
+  const refunding = automaticRefunds(deps, settled, paidBy, now);
+  return {
+    refunds: refunding.refunds,
+    writes: [
+      { kind: 'updatePayment', before, after: refunding.payment },
+      ...refunding.refunds.map((refund): Write => ({ kind: 'createRefund', refund })),
+    ] as Write[],
+    events: refunding.refunds.map((refund) => refundEvent('RefundRequested', refund)),
+  };
+}
+
 /** The order was just paid by a late payment: its newer open payment must not take money too (cancelled in the same transaction). */
 async function cancelSuperseded(
   deps: NotificationDeps,
-  settlement: Extract<Settlement, { kind: 'applied' }>,
+  settlement: Settled<'applied'>,
   order: Order,
   payment: Payment,
   now: Date,
