@@ -20,8 +20,12 @@ export default defineConfig({
       provider: 'v8',
       include: ['src/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
-      // Just under the figures measured when they were set: a drop in the domain's or core's coverage fails `npm test`.
-      thresholds: {},
+      // Just under the full suite's figures when they were set (domain 98.3 % lines, 96.3 % statements,
+      // 96.4 % functions, 91.7 % branches; core 95.8, 91.4, 97.2, 82.1): a drop fails `npm test`.
+      thresholds: {
+        'src/domain/**': { lines: 98, statements: 96, functions: 96, branches: 91.5 },
+        'src/core/**': { lines: 95.5, statements: 91, functions: 96.5, branches: 81.5 },
+      },
     },
   },
 });
