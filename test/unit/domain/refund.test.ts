@@ -7,9 +7,11 @@ import {
   MAX_REFUNDS_PER_PAYMENT,
   nextRefundAttemptAt,
   type Order,
+  orderWithRestock,
   type Payment,
   REFUND_STATUSES,
   REFUND_TRANSITIONS,
+  RestockExceedsOrderError,
   refundableAmount,
   refundAmountFor,
   refundEnded,
@@ -150,5 +152,50 @@ describe('a refund ending', () => {
     const duplicate = { ...paid, paymentId: 'pay_2', refundReserved: paid.amount };
     const ended = transitionRefund({ ...refundOf(paid.amount), paymentId: 'pay_2' }, { to: 'succeeded', now, reason: 'test' });
     expect(refundEnded(ended, duplicate, paidOrderOf, now).order).toBeUndefined();
+  });
+});
+
+describe('restock on a refund', () => {
+  const twoTins: Order = { ...paidOrderOf, items: [{ ...paidOrderOf.items[0]!, quantity: 2 }] };
+
+  it('reserves on the order at most what it took less what refunds not failed return, per SKU', () => {
+    const once = orderWithRestock(twoTins, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now);
+    expect(once).toMatchObject({ restockReserved: { 'TEA-001': 1 }, version: twoTins.version + 1 });
+    const twice = orderWithRestock(once, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now);
+    expect(twice.restockReserved).toEqual({ 'TEA-001': 2 });
+    expect(() => orderWithRestock(twice, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(RestockExceedsOrderError);
+    expect(() => orderWithRestock(twoTins, 'pay_1', [{ sku: 'CUP-002', quantity: 1 }], now)).toThrow(/can return 0 more of CUP-002/);
+    // The same SKU twice in one request counts both.
+    expect(() =>
+      orderWithRestock(
+        twoTins,
+        'pay_1',
+        [
+          { sku: 'TEA-001', quantity: 2 },
+          { sku: 'TEA-001', quantity: 1 },
+        ],
+        now,
+      ),
+    ).toThrow(RestockExceedsOrderError);
+  });
+
+  it('returns nothing for a payment that did not pay the order (a duplicate, or a cancelled order whose stock went back)', () => {
+    expect(() => orderWithRestock(twoTins, 'pay_other', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(/can return 0 more/);
+    const cancelled: Order = { ...purchase.order, status: 'cancelled' };
+    expect(() => orderWithRestock(cancelled, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(/can return 0 more/);
+  });
+
+  it('a failed refund releases its restock; a succeeded one keeps it', () => {
+    const reserved = orderWithRestock(twoTins, 'pay_1', [{ sku: 'TEA-001', quantity: 2 }], now);
+    const refund = { ...refundOf(100), restock: [{ sku: 'TEA-001', quantity: 2 }] };
+    const failed = refundEnded({ ...refund, status: 'failed' }, { ...paid, refundReserved: 100 }, reserved, now);
+    expect(failed.order?.restockReserved).toEqual({ 'TEA-001': 0 });
+    const succeeded = refundEnded({ ...refund, status: 'succeeded' }, { ...paid, refundReserved: 100 }, reserved, now);
+    expect(succeeded.order?.restockReserved).toEqual({ 'TEA-001': 2 });
+  });
+
+  it('never books a refund past what the payment took', () => {
+    const almostAll = { ...paid, refundReserved: paid.amount, refundedAmount: paid.amount - 1 };
+    expect(() => refundEnded({ ...refundOf(2), status: 'succeeded' }, almostAll, paidOrderOf, now)).toThrow(/REFUND|refund/);
   });
 });
