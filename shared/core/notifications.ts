@@ -31,7 +31,7 @@ export function dedupeWrite(notification: Pick<PaymentNotification, 'provider' |
 }
 const MAX_ATTEMPTS = 5;
 
-export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch' | 'extra_capture';
+export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch' | 'extra_capture' | 'parked';
 
 /** A notification for a payment we do not have (yet): retried, then dead-lettered for a human. */
 export class UnknownPaymentError extends DomainError {

@@ -1,12 +1,13 @@
 import { addBusinessDays, type BillPayment, type BillRefund, type BusinessDate, businessDateOf, businessDayWindow, type ProviderBill } from '../domain/bill';
 import { CURRENCY } from '../domain/money';
 import { AlreadyExistsError, StaleStateError } from '../domain/errors';
-import type { DomainEvent } from '../domain/events';
 import type { Payment, PaymentMethod } from '../domain/payment';
 import {
   compareBill,
   DEFAULT_CARRY_MINUTES,
+  differenceEvent,
   differenceKey,
+  PARKED_KINDS,
   type LedgerKey,
   type ProviderReconciliation,
   type ReconciliationDay,
@@ -21,6 +22,7 @@ import { Metric } from './metric-names';
 import { applyNotification, notificationFromQuery } from './notifications';
 import { commitWithEvents } from './outbox';
 import type { LedgerRef, ReconciliationRun, Repository } from './ports';
+import { settleParkedRefund } from './parked-refunds';
 import { applyRefundNotification } from './refund-notifications';
 import { queryRefund } from './refunds';
 
@@ -80,9 +82,13 @@ export async function reconcileDay(deps: Deps, request: ReconcileRequest): Promi
 /** What the API and the CLI show for a day: every provider's latest run with its differences. */
 export async function reconciliationReport(deps: Deps, date: BusinessDate): Promise<ReconciliationDay> {
   const { runs, differences } = await deps.repo.getReconciliation(date);
+  // A provider whose day has not run yet shows the notifications parked on it.
+  const notRun = [...new Set(differences.map((difference) => difference.provider))]
+    .filter((provider) => !runs.some((run) => run.provider === provider))
+    .map((provider): ReconciliationRun => ({ provider, date, status: 'not_run', billRows: 0, matched: 0, healed: 0, carried: 0, carriedRefs: [] }));
   return {
     date,
-    providers: runs
+    providers: [...runs, ...notRun]
       .map(({ carriedRefs: _carried, ...run }) => ({
         ...run,
         differences: differences.filter((difference) => difference.provider === run.provider).map(({ provider: _provider, ...difference }) => difference),
@@ -146,33 +152,44 @@ async function reconcileProvider(deps: Deps, provider: PaymentProvider, request:
   const recorded = stored.differences;
   const recordedByKey = new Map(recorded.map((difference) => [differenceKey(difference), difference]));
   const foundKeys = new Set<string>();
-  for (const { difference, remedy } of comparison.found) {
+  // Payments first: a refund is booked only on a payment confirmed as paid.
+  for (const { difference, remedy } of [...comparison.found].sort(byRemedy)) {
     foundKeys.add(differenceKey(difference));
     const earlier = recordedByKey.get(differenceKey(difference));
     if (!earlier) await recordDifference(deps, provider.name, date, difference);
     if (remedy && !earlier?.healed) await heal(deps, provider.name, date, difference, remedy);
   }
+  const open = recorded.filter((candidate) => !candidate.healed);
   // Open differences a later run no longer finds (a late callback came, a person fixed it) are settled.
-  for (const difference of recorded.filter((candidate) => !candidate.healed && !foundKeys.has(differenceKey(candidate)))) {
+  for (const difference of open.filter((candidate) => !PARKED_KINDS.includes(candidate.kind) && !foundKeys.has(differenceKey(candidate)))) {
     await markHealed(deps, provider.name, date, { ...difference, resolution: 'no longer differs on a later run' });
+  }
+  // Refund notifications parked this day: booked now if they fit.
+  for (const difference of open.filter((candidate) => PARKED_KINDS.includes(candidate.kind))) {
+    const resolution = await settleParkedRefund(deps, difference, (notification) => applyRefundNotification(deps, notification, { parkRefused: false }));
+    if (resolution) await markHealed(deps, provider.name, date, { ...difference, resolution });
   }
 
   // Read again: this run recorded and healed differences.
   const now = storedFor(await deps.repo.getReconciliation(date), provider.name).differences;
-  const open = now.filter((difference) => !difference.healed).length;
-  deps.metrics.observe(Metric.ReconciliationOpenDifferences, open, 'Count', dimensions);
+  const stillOpen = now.filter((difference) => !difference.healed).length;
+  deps.metrics.observe(Metric.ReconciliationOpenDifferences, stillOpen, 'Count', dimensions);
   await saveRun(deps, {
     provider: provider.name,
     date,
     status: 'reconciled',
     billRows: bill.rows.length,
     matched: comparison.matched,
-    healed: now.length - open,
+    healed: now.length - stillOpen,
     carried: comparison.carried.length,
     ranAt,
     carriedRefs: comparison.carried.map(refOf),
   });
 }
+
+/** Differences whose remedy confirms a payment come before those that book a refund on one. */
+const byRemedy = (a: { remedy?: Remedy }, b: { remedy?: Remedy }) =>
+  Number(a.remedy?.action !== 'confirm_payment') - Number(b.remedy?.action !== 'confirm_payment');
 
 /** Ledger items to compare: the day's, those the previous day carried, and every one a bill row names. */
 async function ledgerFor(deps: Deps, bill: ProviderBill, accountedHere: readonly LedgerRef[]) {
@@ -217,23 +234,6 @@ const refOf = (key: LedgerKey): LedgerRef => {
   return { kind: kind as LedgerRef['kind'], id: id.join(':') };
 };
 const keyOf = (ref: LedgerRef): LedgerKey => `${ref.kind}:${ref.id}`;
-
-function differenceEvent(at: Date, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference, payment?: Payment): DomainEvent {
-  return {
-    id: `reconciliation:${provider}:${date}:${differenceKey(difference)}`,
-    type: 'ReconciliationDifference',
-    occurredAt: at.toISOString(),
-    detail: {
-      // Empty when the bill names a payment we never had.
-      orderId: payment?.orderId ?? '',
-      customerId: payment?.customerId ?? '',
-      ...(difference.paymentId ? { paymentId: difference.paymentId } : {}),
-      method: provider,
-      date,
-      ...difference,
-    },
-  };
-}
 
 /** Records a difference and its event in one transaction, once per day and key (a re-run finds it recorded). */
 async function recordDifference(deps: Deps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference): Promise<void> {

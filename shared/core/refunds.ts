@@ -1,10 +1,4 @@
-import {
-  NotFoundError,
-  RefundExceedsRefundableError,
-  RefundLimitReachedError,
-  PaymentNotRefundableError,
-  StaleStateError,
-} from '../domain/errors';
+import { NotFoundError, RefundExceedsRefundableError, RefundLimitReachedError, PaymentNotRefundableError, StaleStateError } from '../domain/errors';
 import type { DomainEvent } from '../domain/events';
 import type { Fen } from '../domain/money';
 import type { RequestedItem } from '../domain/order';

@@ -183,6 +183,11 @@ export class RestockExceedsOrderError extends DomainError {
     readonly requested: number,
     readonly returnable: number,
   ) {
-    super('RESTOCK_EXCEEDS_ORDER', `Order ${orderId} can return ${returnable} more of ${sku} to stock, not ${requested}`, { orderId, sku, requested, returnable });
+    super('RESTOCK_EXCEEDS_ORDER', `Order ${orderId} can return ${returnable} more of ${sku} to stock, not ${requested}`, {
+      orderId,
+      sku,
+      requested,
+      returnable,
+    });
   }
 }

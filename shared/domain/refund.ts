@@ -146,6 +146,22 @@ function withRestockReleased(order: Order, restock: readonly RequestedItem[]): O
   return { ...order, restockReserved: reserved };
 }
 
+/**
+ * Why a refund the provider reported (one made outside this service) cannot be booked on the
+ * payment as our books hold it; undefined when it can. A provider refunds only money it took and
+ * never more than it took, so either means our books and the provider's disagree: a person and
+ * the reconciliation decide, never a refund booked on an unpaid payment or past the payment.
+ */
+export function externalRefundRefusal(
+  payment: Pick<Payment, 'status' | 'amount' | 'refundReserved'>,
+  amount: Fen,
+): { kind: 'refund_before_payment' | 'refund_exceeds_payment'; why: string } | undefined {
+  if (payment.status !== 'succeeded') return { kind: 'refund_before_payment', why: `a refund of a payment that is ${payment.status} in our books` };
+  const left = refundableAmount(payment);
+  if (amount > left) return { kind: 'refund_exceeds_payment', why: `a refund of ${amount} fen, and ${left} fen of the payment is left to refund` };
+  return undefined;
+}
+
 export interface NewRefund {
   refundId: string;
   payment: Payment;

@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   createRefund,
   DEFAULT_REFUND_POLICY,
+  externalRefundRefusal,
   InvalidTransitionError,
   MAX_REFUNDS_PER_PAYMENT,
   nextRefundAttemptAt,
   type Order,
   orderWithRestock,
   type Payment,
+  type Refund,
   REFUND_STATUSES,
   REFUND_TRANSITIONS,
   RestockExceedsOrderError,
@@ -197,5 +199,76 @@ describe('restock on a refund', () => {
   it('never books a refund past what the payment took', () => {
     const almostAll = { ...paid, refundReserved: paid.amount, refundedAmount: paid.amount - 1 };
     expect(() => refundEnded({ ...refundOf(2), status: 'succeeded' }, almostAll, paidOrderOf, now)).toThrow(/REFUND|refund/);
+  });
+});
+
+describe('the refund books, under any sequence of refunds, outcomes and outside refunds (property)', () => {
+  const order: Order = { ...paidOrderOf, items: [{ ...paidOrderOf.items[0]!, quantity: 3 }] };
+  const operation = fc.oneof(
+    fc.record({ op: fc.constant('ask' as const), amount: fc.option(fc.integer({ min: 1, max: paid.amount }), { nil: undefined }), restock: fc.nat(3) }),
+    fc.record({ op: fc.constant('end' as const), which: fc.nat(20), to: fc.constantFrom('succeeded' as const, 'failed' as const) }),
+    fc.record({ op: fc.constant('outside' as const), amount: fc.integer({ min: 1, max: paid.amount * 2 }) }),
+  );
+
+  it('never refunds past the payment or the order, never returns more stock than was taken', () => {
+    fc.assert(
+      fc.property(fc.array(operation, { maxLength: 30 }), (operations) => {
+        let payment: Payment = paid;
+        let books: Order = order;
+        const refunds: Refund[] = [];
+        for (const step of operations) {
+          try {
+            if (step.op === 'ask') {
+              const amount = refundAmountFor(payment, step.amount, now, DEFAULT_REFUND_POLICY);
+              const restock = step.restock ? [{ sku: 'TEA-001', quantity: step.restock }] : [];
+              if (restock.length) books = orderWithRestock(books, payment.paymentId, restock, now);
+              refunds.push(createRefund({ refundId: `ref_${refunds.length}`, payment, amount, origin: 'admin', restock, sendAt: now.toISOString(), now }));
+              payment = {
+                ...payment,
+                refundReserved: (payment.refundReserved ?? 0) + amount,
+                refundIds: [...(payment.refundIds ?? []), `ref_${refunds.length}`],
+              };
+            } else if (step.op === 'end') {
+              const refund = refunds.filter((r) => r.status === 'pending')[step.which % Math.max(1, refunds.length)];
+              if (!refund) continue;
+              const ended = transitionRefund(refund, { to: step.to, now, reason: 'test' });
+              refunds[refunds.indexOf(refund)] = ended;
+              const after = refundEnded(ended, payment, books, now);
+              payment = after.payment;
+              books = after.order ?? books;
+            } else if (!externalRefundRefusal(payment, step.amount)) {
+              const outside = {
+                ...createRefund({ refundId: 'ext', payment, amount: step.amount, origin: 'external', sendAt: now.toISOString(), now }),
+                status: 'succeeded' as const,
+              };
+              const after = refundEnded(outside, { ...payment, refundReserved: (payment.refundReserved ?? 0) + step.amount }, books, now);
+              payment = after.payment;
+              books = after.order ?? books;
+            }
+          } catch (error) {
+            if (!(error instanceof Error) || !/REFUND|RESTOCK|refund|restock/.test(`${(error as { code?: string }).code} ${error.message}`)) throw error;
+          }
+          expect(payment.refundedAmount ?? 0).toBeLessThanOrEqual(payment.amount);
+          expect(payment.refundReserved ?? 0).toBeLessThanOrEqual(payment.amount);
+          expect(books.refundedAmount ?? 0).toBeLessThanOrEqual(payment.amount);
+          const returning = refunds.filter((r) => r.status !== 'failed').reduce((sum, r) => sum + (r.restock?.[0]?.quantity ?? 0), 0);
+          expect(returning).toBeLessThanOrEqual(3);
+          expect(books.restockReserved?.['TEA-001'] ?? 0).toBe(returning);
+        }
+      }),
+      { numRuns: 500, seed: 27 },
+    );
+  });
+
+  it('books no outside refund on a payment that has not succeeded, whatever the amount', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('init', 'processing', 'failed', 'cancelled', 'expired' as const),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        (status, amount) => {
+          expect(externalRefundRefusal({ ...paid, status }, amount)?.kind).toBe('refund_before_payment');
+        },
+      ),
+    );
   });
 });
