@@ -140,7 +140,11 @@ function operationWidgets(dashboard: Dashboard, deadLetters: IMetric): void {
     }),
     new GraphWidget({
       title: 'Refunds needing a person',
-      left: [paymentsMetric(Metric.ExternalRefund), paymentsMetric(Metric.OldestOpenRefundAgeSeconds, 'Maximum')],
+      left: [
+        paymentsMetric(Metric.ExternalRefund),
+        paymentsMetric(Metric.RefundNotificationParked),
+        paymentsMetric(Metric.OldestOpenRefundAgeSeconds, 'Maximum'),
+      ],
       right: [paymentsMetric(Metric.RefundCallFailed), paymentsMetric(Metric.RefundQueryFailed)],
       width: 12,
     }),
@@ -221,6 +225,12 @@ function refundAlarms(alarm: AlarmOf): void {
     'ExternalRefund',
     'A refund was made outside this service (a provider console); it was recorded, check it was meant.',
     paymentsMetric(Metric.ExternalRefund),
+    1,
+  );
+  alarm(
+    'RefundNotificationParked',
+    'A provider reported a refund our books cannot hold (a payment not succeeded in our books, or more than it has left); parked: see GET /api/admin/reconciliation/{date}.',
+    paymentsMetric(Metric.RefundNotificationParked),
     1,
   );
   alarm('RefundsStuck', 'A refund has stayed open for more than a day.', paymentsMetric(Metric.OldestOpenRefundAgeSeconds, 'Maximum'), REFUND_STUCK_SECONDS, {

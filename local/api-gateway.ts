@@ -5,6 +5,7 @@ import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from '../src/http/routes';
 import { type GatewayAnswer, type GatewayRequest, jsonAnswer } from './gateway';
 import type { jwtAuthorizer } from './jwt-authorizer';
 import type { JWTPayload } from 'jose';
+import { claimsAsText } from '../src/http/scopes';
 
 /** Content types API Gateway passes as text; any other body arrives base64-encoded. */
 const TEXT_TYPES = /^(text\/|application\/(json|javascript|xml)|application\/[a-z.+-]+\+json)/i;
@@ -43,11 +44,6 @@ function decodePathSegment(segment: string): string {
   } catch {
     throw new MalformedPathError(`malformed percent-encoding in ${segment}`);
   }
-}
-
-/** Claims as the authorizer hands them to the function: text values, lists as "[a b]". */
-function claimsAsText(claims: JWTPayload): Record<string, string> {
-  return Object.fromEntries(Object.entries(claims).map(([name, value]) => [name, Array.isArray(value) ? `[${value.join(' ')}]` : String(value)]));
 }
 
 /** A faithful HTTP API payload v2 event, with the JWT authorizer's claims where it puts them. */

@@ -21,7 +21,7 @@ table{border-collapse:collapse;width:100%;background:#fff}td,th{padding:6px 8px;
 td.amount,th.amount{text-align:right;font-variant-numeric:tabular-nums}
 .recon{border-top:1px solid var(--line);padding-top:12px;margin-top:12px}
 .status{border-radius:6px;padding:1px 8px;font-size:12px;color:#fff;background:var(--muted)}.status-reconciled{background:var(--ok)}
-.status-failed,.status-bill_missing{background:var(--bad)}.status-bill_not_ready{background:var(--warn)}
+.status-failed,.status-bill_missing{background:var(--bad)}.status-bill_not_ready,.status-not_run{background:var(--warn)}
 .stats{display:flex;gap:18px;margin:0 0 8px}.stats dt{color:var(--muted);font-size:12px}.stats dd{margin:0;font-size:18px;font-weight:600}
 tr.open td{background:#fef2f2}tr.open td:first-child{box-shadow:inset 4px 0 var(--bad)}.state-open{color:var(--bad);font-weight:700}.state-healed{color:var(--ok)}
 .empty{padding:12px;border:1px dashed var(--line);border-radius:8px}
@@ -134,6 +134,7 @@ function drawRecent(f) {
 const RECONCILIATION_SCRIPT = `
 const NOT_COMPARED = {
   bill_not_ready: 'Not compared: the bill is not published yet; asked again on the next run.',
+  not_run: 'Not run yet: refund notifications are parked on this day for its reconciliation.',
   bill_missing: 'Not compared: the bill was still missing at the cut-off.',
   failed: 'Not compared: the bill could not be fetched or read; retried on the next run.',
 };
@@ -149,7 +150,7 @@ function reconciliationBlock(r) {
   const table = r.differences.length ? '<table class="differences"><thead><tr><th>Difference</th><th>Payment / refund</th><th class="amount">Ours</th><th class="amount">Theirs</th><th>State</th></tr></thead><tbody>' + rows + '</tbody></table>'
     : '<p class="muted">' + esc(NOT_COMPARED[r.status] || 'Bill and ledger agree: no differences.') + '</p>';
   return '<article class="recon" data-provider="' + esc(r.provider) + '"><h3>' + esc(PROVIDERS[r.provider] || r.provider) + ' · ' + esc(r.date) + ' <span class="status status-' + esc(r.status) + '">' + esc(String(r.status).replace(/_/g, ' ')) + '</span>' +
-    (r.open ? ' <span class="chip warn">' + esc(num(r.open)) + ' open</span>' : '') + ' <span class="muted">ran ' + esc(r.ranAt) + '</span></h3>' +
+    (r.open ? ' <span class="chip warn">' + esc(num(r.open)) + ' open</span>' : '') + (r.ranAt ? ' <span class="muted">ran ' + esc(r.ranAt) + '</span>' : '') + '</h3>' +
     (r.detail ? '<p class="warn">' + esc(r.detail) + '</p>' : '') +
     '<dl class="stats">' + stat('Bill rows', r.billRows) + stat('Matched', r.matched) + stat('Healed', r.healed) + stat('Carried', r.carried) + '</dl>' + table + '</article>';
 }

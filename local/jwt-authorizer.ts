@@ -1,4 +1,5 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { scopesOfToken } from '../src/http/scopes';
 import type { DevIssuer } from './dev-jwt';
 
 /**
@@ -41,7 +42,7 @@ export function jwtAuthorizer(settings: AuthorizerSettings) {
     }
     if (!audienceMatches(claims, settings.audiences)) return UNAUTHORIZED;
     if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat * 1000 > now.getTime())) return UNAUTHORIZED;
-    const scopes = scopesOf(claims);
+    const scopes = scopesOfToken(claims);
     if (routeScopes.length > 0 && !routeScopes.some((scope) => scopes.includes(scope))) return FORBIDDEN;
     return { ok: true, claims, scopes };
   };
@@ -51,11 +52,6 @@ export function jwtAuthorizer(settings: AuthorizerSettings) {
 function audienceMatches(claims: JWTPayload, audiences: readonly string[]): boolean {
   if (claims.aud !== undefined) return (Array.isArray(claims.aud) ? claims.aud : [claims.aud]).some((aud) => audiences.includes(aud));
   return typeof claims.client_id === 'string' && audiences.includes(claims.client_id);
-}
-
-function scopesOf(claims: JWTPayload): string[] {
-  const listed = (value: unknown) => (Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(' ') : []);
-  return [...listed(claims.scope), ...listed(claims.scp)].filter(Boolean);
 }
 
 /**

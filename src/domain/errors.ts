@@ -174,3 +174,20 @@ export class RefundLimitReachedError extends DomainError {
     super('REFUND_LIMIT_REACHED', `Payment ${paymentId} already has ${limit} refunds, the most a provider accepts`, { paymentId, limit });
   }
 }
+
+/** A refund asks to put back more of an item than its order took less what earlier refunds return (or the order's stock was already released). */
+export class RestockExceedsOrderError extends DomainError {
+  constructor(
+    readonly orderId: string,
+    readonly sku: string,
+    readonly requested: number,
+    readonly returnable: number,
+  ) {
+    super('RESTOCK_EXCEEDS_ORDER', `Order ${orderId} can return ${returnable} more of ${sku} to stock, not ${requested}`, {
+      orderId,
+      sku,
+      requested,
+      returnable,
+    });
+  }
+}

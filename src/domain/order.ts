@@ -52,6 +52,11 @@ export interface Order {
   cancelReason?: OrderCancelReason;
   /** Refunded of what its paying payment took. */
   refundedAmount?: Fen;
+  /**
+   * Units of each SKU that refunds not failed put back in stock (on their success): reserved with
+   * the refund, in the same transaction, so refunds never return more than the order took.
+   */
+  restockReserved?: Record<string, number>;
   refundedAt?: string;
   version: number;
 }

@@ -1,4 +1,6 @@
 import { type BillPayment, type BillRefund, type BusinessDate, businessDateOf, businessDayWindow, type ProviderBill } from './bill';
+import type { DomainEvent } from './events';
+import type { RefundNotification } from './notification';
 import type { Payment, PaymentMethod } from './payment';
 import { externalRefundId, type Refund, type RefundStatus } from './refund';
 
@@ -14,8 +16,17 @@ export const DIFFERENCE_KINDS = [
   'status_mismatch', // both have it, in states that contradict each other
   'refund_missing_in_ledger', // a refund made outside this system
   'refund_missing_in_bill', // a refund we show as succeeded that the provider does not
+  'refund_exceeds_payment', // a refund the provider reported that our books cannot hold: more than the payment has left
+  'refund_before_payment', // a refund the provider reported for a payment we do not hold as succeeded
 ] as const;
 export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
+
+/**
+ * Differences no bill comparison finds: a refund notification we could not book, parked with the
+ * notification itself. The reconciliation settles them by booking it once it fits (the payment
+ * confirmed, room on it); a later run not finding them means nothing.
+ */
+export const PARKED_KINDS: readonly DifferenceKind[] = ['refund_exceeds_payment', 'refund_before_payment'];
 
 /** One side's view of the item that differs. */
 export interface DifferenceSide {
@@ -35,14 +46,17 @@ export interface ReconciliationDifference {
   healed: boolean;
   /** How it was healed, or why it could not be. */
   resolution?: string;
+  /** A parked kind's refund notification, as verified, to book once it fits. */
+  notification?: RefundNotification;
 }
 
 /**
  * `reconciled`: the bill was compared. `bill_not_ready`: not published yet, asked again later.
  * `bill_missing`: still not published at the cut-off (alarmed). `failed`: the bill could not be
- * fetched or read (alarmed; retried on the next run).
+ * fetched or read (alarmed; retried on the next run). `not_run`: no run of the day yet, only
+ * refund notifications parked on it (PARKED_KINDS).
  */
-export const RECONCILIATION_STATUSES = ['reconciled', 'bill_not_ready', 'bill_missing', 'failed'] as const;
+export const RECONCILIATION_STATUSES = ['reconciled', 'bill_not_ready', 'bill_missing', 'failed', 'not_run'] as const;
 export type ReconciliationStatus = (typeof RECONCILIATION_STATUSES)[number];
 
 export interface ProviderReconciliation {
@@ -58,7 +72,8 @@ export interface ProviderReconciliation {
   /** Ledger items that ended within minutes of the day's end and are not in this bill: checked against the next day's. */
   carried: number;
   differences: ReconciliationDifference[];
-  ranAt: string;
+  /** Absent for `not_run`. */
+  ranAt?: string;
   /** Why the bill could not be had (`failed`, `bill_missing`). */
   detail?: string;
 }
@@ -273,4 +288,23 @@ function missingFromBill(input: ComparisonInput, named: ReadonlySet<LedgerKey>, 
     })),
   ];
   return { found, carried };
+}
+
+/** A difference's event, once per day and key (its id); without a parked notification's body. */
+export function differenceEvent(at: Date, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference, payment?: Payment): DomainEvent {
+  const { notification: _parked, ...shown } = difference;
+  return {
+    id: `reconciliation:${provider}:${date}:${differenceKey(difference)}`,
+    type: 'ReconciliationDifference',
+    occurredAt: at.toISOString(),
+    detail: {
+      // Empty when the bill names a payment we never had.
+      orderId: payment?.orderId ?? '',
+      customerId: payment?.customerId ?? '',
+      ...(difference.paymentId ? { paymentId: difference.paymentId } : {}),
+      method: provider,
+      date,
+      ...shown,
+    },
+  };
 }

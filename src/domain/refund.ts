@@ -1,5 +1,6 @@
 import {
   InvalidTransitionError,
+  RestockExceedsOrderError,
   PaymentNotRefundableError,
   RefundExceedsRefundableError,
   RefundLimitReachedError,
@@ -120,6 +121,47 @@ export function externalRefundId(provider: PaymentMethod, providerNumber: string
   return `ext_${provider}_${providerNumber}`;
 }
 
+/**
+ * The order with a refund's restock reserved on it. Only the payment that paid the order returns
+ * its stock (a cancelled order's was released already), and each SKU at most what the order took
+ * less what refunds not failed already return. The caller writes the order conditional on its
+ * version in the refund's own transaction, so two refunds cannot both return the same units.
+ */
+export function orderWithRestock(order: Order, paymentId: string, restock: readonly RequestedItem[], now: Date): Order {
+  const reserved = { ...order.restockReserved };
+  for (const { sku, quantity } of restock) {
+    if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new ValidationError(`Quantity of ${sku} to restock must be a positive integer`, { sku });
+    const taken = order.paidByPaymentId === paymentId ? (order.items.find((item) => item.sku === sku)?.quantity ?? 0) : 0;
+    const returnable = taken - (reserved[sku] ?? 0);
+    if (quantity > returnable) throw new RestockExceedsOrderError(order.orderId, sku, quantity, returnable);
+    reserved[sku] = (reserved[sku] ?? 0) + quantity;
+  }
+  return { ...order, restockReserved: reserved, updatedAt: now.toISOString(), version: order.version + 1 };
+}
+
+/** A failed refund's restock is free to be asked for again. */
+function withRestockReleased(order: Order, restock: readonly RequestedItem[]): Order {
+  const reserved = { ...order.restockReserved };
+  for (const { sku, quantity } of restock) reserved[sku] = Math.max(0, (reserved[sku] ?? 0) - quantity);
+  return { ...order, restockReserved: reserved };
+}
+
+/**
+ * Why a refund the provider reported (one made outside this service) cannot be booked on the
+ * payment as our books hold it; undefined when it can. A provider refunds only money it took and
+ * never more than it took, so either means our books and the provider's disagree: a person and
+ * the reconciliation decide, never a refund booked on an unpaid payment or past the payment.
+ */
+export function externalRefundRefusal(
+  payment: Pick<Payment, 'status' | 'amount' | 'refundReserved'>,
+  amount: Fen,
+): { kind: 'refund_before_payment' | 'refund_exceeds_payment'; why: string } | undefined {
+  if (payment.status !== 'succeeded') return { kind: 'refund_before_payment', why: `a refund of a payment that is ${payment.status} in our books` };
+  const left = refundableAmount(payment);
+  if (amount > left) return { kind: 'refund_exceeds_payment', why: `a refund of ${amount} fen, and ${left} fen of the payment is left to refund` };
+  return undefined;
+}
+
 export interface NewRefund {
   refundId: string;
   payment: Payment;
@@ -209,11 +251,16 @@ export function refundEnded(refund: Refund, payment: Payment, order: Order | und
   const changed = (p: Payment): Payment => ({ ...p, updatedAt: at, version: p.version + 1 });
   if (refund.status === 'failed') {
     if (refund.captureTransactionId) return { payment: changed(releaseCapture(payment, refund)) };
-    return { payment: { ...changed(payment), refundReserved: Math.max(0, (payment.refundReserved ?? 0) - refund.amount) } };
+    const released: Payment = { ...changed(payment), refundReserved: Math.max(0, (payment.refundReserved ?? 0) - refund.amount) };
+    if (!order || !refund.restock?.length) return { payment: released };
+    return { payment: released, order: { ...withRestockReleased(order, refund.restock), updatedAt: at, version: order.version + 1 } };
   }
   if (refund.status !== 'succeeded') return { payment };
   if (refund.captureTransactionId) return { payment: changed(payment) };
   const afterPayment: Payment = { ...changed(payment), refundedAmount: (payment.refundedAmount ?? 0) + refund.amount };
+  // Reservations keep this from happening; a refund past the payment is never booked.
+  if (afterPayment.refundedAmount! > payment.amount)
+    throw new RefundExceedsRefundableError(payment.paymentId, refund.amount, payment.amount - (payment.refundedAmount ?? 0));
   if (!order || order.paidByPaymentId !== payment.paymentId) return { payment: afterPayment };
   const refundedAmount = (order.refundedAmount ?? 0) + refund.amount;
   const afterOrder: Order = { ...order, refundedAmount, updatedAt: at, version: order.version + 1 };

@@ -141,7 +141,7 @@ export const ReconciliationDaySchema = z.object({
       matched: z.int(),
       healed: z.int(),
       carried: z.int().describe("Ledger items of the day's last minutes not in this bill: checked against the next day's"),
-      ranAt: TimestampSchema,
+      ranAt: z.optional(TimestampSchema),
       detail: z.string().optional(),
       differences: z.array(ReconciliationDifferenceSchema),
     }),

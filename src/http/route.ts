@@ -9,6 +9,7 @@ import { toErrorResponse, HttpError } from './errors';
 import { fingerprint, type Remember, runIdempotent, validateKey } from './idempotency';
 import { ADMIN_SCOPE, type RouteAuth } from './routes';
 import { lambdaHandler, type Wiring } from '../runtime/wiring';
+import { scopesOf } from './scopes';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = { statusCode: number; body: unknown; headers?: Record<string, string> };
@@ -56,7 +57,7 @@ export function httpRoute<Body extends z.core.$ZodType = z.ZodMiniUndefined, Par
       const customerId = identify(event, auth);
       const body = z.parse(spec.body ?? z.undefined(), event.body ?? undefined) as z.infer<Body>;
       const params = z.parse(spec.params ?? z.undefined(), spec.params ? (event.pathParameters ?? {}) : undefined) as z.infer<Params>;
-      const input = { deps, customerId, isAdmin: scopesOf(event).includes(ADMIN_SCOPE), body, params, event, remember: (() => []) as Remember };
+      const input = { deps, customerId, isAdmin: isStaff(event), body, params, event, remember: (() => []) as Remember };
       const key = event.headers['idempotency-key'];
       if (!spec.idempotent || !key) return respond({ statusCode: successStatus, body: await run(input) });
       const scope = {
@@ -87,21 +88,13 @@ function identify(event: HttpEvent, auth: 'customer' | 'admin'): string {
   const claims = event.requestContext.authorizer?.jwt?.claims ?? {};
   const subject = claims.sub;
   if (typeof subject !== 'string' || subject === '') throw new HttpError('UNAUTHENTICATED', 'A valid bearer token is required');
-  if (auth === 'admin' && !scopesOf(event).includes(ADMIN_SCOPE)) throw new HttpError('FORBIDDEN', `This route needs the ${ADMIN_SCOPE} scope`);
+  if (auth === 'admin' && !isStaff(event)) throw new HttpError('FORBIDDEN', `This route needs the ${ADMIN_SCOPE} scope`);
   return subject;
 }
 
-/**
- * The token's scopes, from wherever the authorizer put them: `scopes` (routes with
- * authorizationScopes), the `scope` claim (space-separated) or `scp` (a list, which API Gateway
- * passes as the text "[a b]").
- */
-function scopesOf(event: HttpEvent): string[] {
-  const jwt = event.requestContext.authorizer?.jwt;
-  const claims: Record<string, unknown> = jwt?.claims ?? {};
-  const listed = (value: unknown): string[] =>
-    Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.replace(/^\[|\]$/g, '').split(/[\s,]+/) : [];
-  return [...(jwt?.scopes ?? []), ...listed(claims.scope), ...listed(claims.scp)].filter(Boolean);
+/** The token's scopes, read by the one parser the local gateway's authorizer also uses (./scopes.ts). */
+function isStaff(event: HttpEvent): boolean {
+  return scopesOf(event.requestContext.authorizer?.jwt?.claims ?? {}).includes(ADMIN_SCOPE);
 }
 
 function respond(result: HttpResult): APIGatewayProxyResultV2 {

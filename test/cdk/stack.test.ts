@@ -449,6 +449,13 @@ describe('PaymentsStack', () => {
       { MetricName: Metric.RefundAbnormal, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
       { MetricName: Metric.ExternalRefund, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
       {
+        MetricName: Metric.RefundNotificationParked,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+      {
         MetricName: Metric.OldestOpenRefundAgeSeconds,
         Namespace: METRICS_NAMESPACE,
         Dimensions: ours,

@@ -103,6 +103,55 @@ describe('a refund through the provider', () => {
     expect(await stock('TEA-001')).toBe(before + 2);
   });
 
+  // Fixed defect: restock was capped per refund, so two partial refunds of a 2-unit order each put 2 units back.
+  it('restock is capped by the order: two refunds cannot return more than it took, not even racing', async () => {
+    const { paymentId, orderId, amount } = await paidPurchase(env, wechat, 'wechat', 'cust-1', 2);
+    const before = await stock('TEA-001');
+    await requestRefund(env.deps, { paymentId, amount: amount / 4, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 2 }] });
+    await expect(requestRefund(env.deps, { paymentId, amount: amount / 4, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 2 }] })).rejects.toMatchObject(
+      {
+        code: 'RESTOCK_EXCEEDS_ORDER',
+        details: { sku: 'TEA-001', requested: 2, returnable: 0 },
+      },
+    );
+    await expect(requestRefund(env.deps, { paymentId, amount: amount / 4, origin: 'admin', restock: [{ sku: 'CUP-002', quantity: 1 }] })).rejects.toMatchObject(
+      {
+        code: 'RESTOCK_EXCEEDS_ORDER',
+      },
+    );
+    expect((await env.repo.getPayment(paymentId))!.refundIds).toHaveLength(1); // the refused ones wrote nothing
+    wechat.settleAll(paymentId);
+    for (const notification of wechat.notifications) await applyRefundNotification(env.deps, notification);
+    expect(await stock('TEA-001')).toBe(before + 2);
+    expect((await env.repo.getOrder(orderId))!.restockReserved).toEqual({ 'TEA-001': 2 });
+
+    // Racing: five refunds each returning 1 unit of another 2-unit order; two win the units.
+    const racing = await paidPurchase(env, wechat, 'wechat', 'cust-2', 2);
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () =>
+        requestRefund(env.deps, { paymentId: racing.paymentId, amount: 1, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 1 }] }),
+      ),
+    );
+    const refused = results.flatMap((result) => (result.status === 'rejected' ? [(result.reason as { code: string }).code] : []));
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(2);
+    expect(new Set(refused)).toEqual(new Set(['RESTOCK_EXCEEDS_ORDER']));
+    expect((await env.repo.getOrder(racing.orderId))!.restockReserved).toEqual({ 'TEA-001': 2 });
+  });
+
+  it('a failed refund gives its restock back to be asked again', async () => {
+    const failing = refundSandbox('wechat', keys, env.clock.now, 'fail');
+    env.deps.providers.wechat = failing.provider;
+    const { paymentId, orderId } = await paidPurchase(env, failing, 'wechat', 'cust-1', 2);
+    await requestRefund(env.deps, { paymentId, amount: 1, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 2 }] });
+    failing.settleAll(paymentId);
+    await applyRefundNotification(env.deps, failing.notifications[0]!);
+    expect((await env.repo.getOrder(orderId))!.restockReserved).toEqual({ 'TEA-001': 0 });
+    env.deps.providers.wechat = wechat.provider;
+    await expect(requestRefund(env.deps, { paymentId, amount: 1, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 2 }] })).resolves.toMatchObject({
+      restock: [{ sku: 'TEA-001', quantity: 2 }],
+    });
+  });
+
   it('a definite refusal fails the refund and frees its amount; a failed refund is never retried', async () => {
     const failing = refundSandbox('wechat', keys, env.clock.now, 'fail');
     env.deps.providers.wechat = failing.provider;

@@ -76,6 +76,14 @@ export function alipayDetailFixture(): Buffer {
   return readFileSync(new URL('./bills/alipay-detail-20261127.gbk.csv', import.meta.url));
 }
 
+/**
+ * The same day with the footer in Alipay's older wording (`#交易合计：4笔，交易金额共0.08元，优惠金额共0.00元`,
+ * as published merchant code still reads it): 交易金额 sums 订单金额, 优惠金额 订单金额 less 商家实收.
+ */
+export function alipayDetailOlderFooterFixture(): Buffer {
+  return readFileSync(new URL('./bills/alipay-detail-20261127-older-footer.gbk.csv', import.meta.url));
+}
+
 /** The callback as our HTTP layer hands it to `verifyCallback`: lower-cased headers, raw bytes. */
 export function toRawCallback(callback: OutboundCallback): RawCallback {
   const headers = Object.fromEntries(Object.entries(callback.headers).map(([name, value]) => [name.toLowerCase(), value]));

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type { HttpEvent } from '../../src/http/route';
+import { claimsAsText } from '../../src/http/scopes';
 
 export interface RequestOptions {
   customerId?: string;
   scope?: string;
+  /** More claims of the token, as JSON values: passed to the function as API Gateway passes them (text). */
+  claims?: Record<string, unknown>;
   body?: unknown;
   rawBody?: string;
   headers?: Record<string, string>;
@@ -20,7 +23,9 @@ export function httpEvent(method: string, path: string, options: RequestOptions 
     ...(options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {}),
     ...options.headers,
   };
-  const claims = options.customerId ? { sub: options.customerId, ...(options.scope ? { scope: options.scope } : {}) } : undefined;
+  const claims = options.customerId
+    ? { sub: options.customerId, ...(options.scope ? { scope: options.scope } : {}), ...claimsAsText(options.claims ?? {}) }
+    : undefined;
   return {
     version: '2.0',
     routeKey: `${method} ${path}`,

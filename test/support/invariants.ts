@@ -18,7 +18,10 @@ export const INVARIANTS = {
   'no-open-past-expiry': 'no payment is open past its expiry plus one sweep (plus the grace of a provider without close), unless parked for review',
   'one-open-payment-per-order': 'an order has at most one open payment, and only while pending',
   'refunds-within-payment':
-    "refunds never exceed their payment: its non-failed refunds sum to at most its amount (an extra capture's, to at most that capture), and refundedAmount ≤ amount",
+    "refunds never exceed their payment: its non-failed refunds sum to at most its amount (an extra capture's, to at most that capture), and refundedAmount ≤ amount; an order's refundedAmount ≤ what its paying payment took",
+  'refunds-on-succeeded-payments': 'no refund exists for a payment that is not succeeded (a provider refunds only money it took)',
+  'stock-returned-within-taken':
+    "refunds return at most the stock their order took, per SKU, and only for an order whose stock was taken (paid or refunded, by the refunding payment); the order's reservation covers every non-failed refund's restock",
 } as const;
 export type InvariantName = keyof typeof INVARIANTS;
 
@@ -86,10 +89,12 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
 
   checkPaidOrders(orders, paymentsByOrder, orderById, payments, violate);
   const transitions = checkOutcomes(payments, violate);
-  checkStock(orders, products, input.initialStock, violate);
+  checkStock(orders, products, refunds, input.initialStock, violate);
   checkOpenPayments(orders, payments, paymentsByOrder, input, violate);
-  checkRefunds(payments, refunds, violate);
-  const events = checkEvents(orders, payments, refunds, orderById, input.events, violate);
+  checkRefunds(payments, refunds, orderById, violate);
+  checkRestock(orders, refunds, orderById, violate);
+  const differences = input.items.filter((item) => item.kind === 'difference').map((item) => strip<{ paymentId?: string }>(item));
+  const events = checkEvents(orders, payments, refunds, differences, orderById, input.events, violate);
   // Each entry still kept must have had its events reach the bus.
   const received = new Set(input.events.map((event) => event.id));
   for (const entry of outbox) {
@@ -153,12 +158,21 @@ function checkOutcomes(payments: Payment[], violate: Violate): number {
   return transitions;
 }
 
-function checkStock(orders: Order[], products: Array<{ sku: string; stock: number }>, initialStock: ReadonlyMap<string, number>, violate: Violate): void {
+function checkStock(
+  orders: Order[],
+  products: Array<{ sku: string; stock: number }>,
+  refunds: Refund[],
+  initialStock: ReadonlyMap<string, number>,
+  violate: Violate,
+): void {
   const held = new Map<string, number>();
   for (const order of orders) {
     if (order.status === 'cancelled') continue;
     for (const item of order.items) held.set(item.sku, (held.get(item.sku) ?? 0) + item.quantity);
   }
+  // A succeeded refund's restock is back on hand.
+  for (const refund of refunds.filter((r) => r.status === 'succeeded'))
+    for (const item of refund.restock ?? []) held.set(item.sku, (held.get(item.sku) ?? 0) - item.quantity);
   for (const product of products) {
     const initial = initialStock.get(product.sku);
     if (initial === undefined) continue;
@@ -190,7 +204,22 @@ function checkOpenPayments(orders: Order[], payments: Payment[], paymentsByOrder
   }
 }
 
-function checkRefunds(payments: Payment[], refunds: Refund[], violate: Violate): void {
+function checkRefunds(payments: Payment[], refunds: Refund[], orderById: Map<string, Order>, violate: Violate): void {
+  const paymentById = new Map(payments.map((payment) => [payment.paymentId, payment]));
+  for (const refund of refunds) {
+    const payment = paymentById.get(refund.paymentId);
+    if (payment?.status !== 'succeeded')
+      violate(
+        'refunds-on-succeeded-payments',
+        refund.refundId,
+        `${refund.status} refund of payment ${refund.paymentId}, which is ${payment?.status ?? 'missing'}`,
+      );
+  }
+  for (const order of orderById.values()) {
+    const paidWith = order.paidByPaymentId ? paymentById.get(order.paidByPaymentId) : undefined;
+    if ((order.refundedAmount ?? 0) > (paidWith?.amount ?? 0))
+      violate('refunds-within-payment', order.orderId, `refundedAmount ${order.refundedAmount}, paid ${paidWith?.amount ?? 0}`);
+  }
   // A refund pays back the payment's own capture, or one extra capture (money taken twice): each within what it took.
   const refunded = new Map<string, number>();
   for (const refund of refunds.filter((r) => r.status !== 'failed')) {
@@ -209,14 +238,47 @@ function checkRefunds(payments: Payment[], refunds: Refund[], violate: Violate):
   }
 }
 
-function checkEvents(orders: Order[], payments: Payment[], refunds: Refund[], orderById: Map<string, Order>, events: readonly DomainEvent[], violate: Violate) {
+function checkRestock(orders: Order[], refunds: Refund[], orderById: Map<string, Order>, violate: Violate): void {
+  const returned = new Map<string, Map<string, number>>();
+  for (const refund of refunds.filter((r) => r.status !== 'failed' && r.restock?.length)) {
+    const order = orderById.get(refund.orderId);
+    const taken = order?.paidByPaymentId === refund.paymentId && (order.status === 'paid' || order.status === 'refunded');
+    if (!taken)
+      violate(
+        'stock-returned-within-taken',
+        refund.refundId,
+        `restocks order ${refund.orderId}, which is ${order?.status ?? 'missing'}, paid by ${order?.paidByPaymentId ?? 'nobody'}`,
+      );
+    const bySku = returned.get(refund.orderId) ?? new Map<string, number>();
+    for (const item of refund.restock!) bySku.set(item.sku, (bySku.get(item.sku) ?? 0) + item.quantity);
+    returned.set(refund.orderId, bySku);
+  }
+  for (const order of orders) {
+    for (const [sku, quantity] of returned.get(order.orderId) ?? []) {
+      const took = order.items.find((item) => item.sku === sku)?.quantity ?? 0;
+      if (quantity > took) violate('stock-returned-within-taken', order.orderId, `${sku}: took ${took}, refunds return ${quantity}`);
+      if (quantity > (order.restockReserved?.[sku] ?? 0))
+        violate('stock-returned-within-taken', order.orderId, `${sku}: refunds return ${quantity}, the order reserved ${order.restockReserved?.[sku] ?? 0}`);
+    }
+  }
+}
+
+function checkEvents(
+  orders: Order[],
+  payments: Payment[],
+  refunds: Refund[],
+  differences: Array<{ paymentId?: string }>,
+  orderById: Map<string, Order>,
+  events: readonly DomainEvent[],
+  violate: Violate,
+) {
   const distinct = new Map(events.map((event) => [event.id, event]));
   // What each subject should have received, by `subject type`, against what it did.
   const expected = new Map<string, number>();
   const expect = (subject: string, type: DomainEventType, count = 1) => expected.set(`${subject} ${type}`, (expected.get(`${subject} ${type}`) ?? 0) + count);
   for (const order of orders) {
     expect(order.orderId, 'OrderCreated');
-    if (order.status === 'paid') expect(order.orderId, 'OrderPaid');
+    if (order.status === 'paid' || order.status === 'refunded') expect(order.orderId, 'OrderPaid');
     if (order.status === 'cancelled') expect(order.orderId, 'OrderCancelled');
     if (order.status === 'refunded') expect(order.orderId, 'OrderRefunded');
   }
@@ -240,6 +302,8 @@ function checkEvents(orders: Order[], payments: Payment[], refunds: Refund[], or
       if (type) expect(refund.paymentId, type);
     }
   }
+  // A difference is recorded once with its event (a parked refund notification, or a reconciliation's finding).
+  for (const difference of differences) expect(String(difference.paymentId ?? ''), 'ReconciliationDifference');
   const received = new Map<string, number>();
   for (const event of distinct.values()) {
     const subject = event.type.startsWith('Order') ? event.detail.orderId : (event.detail.paymentId ?? event.detail.orderId);

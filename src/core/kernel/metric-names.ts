@@ -47,6 +47,8 @@ export const Metric = {
   RefundAbnormal: 'RefundAbnormal',
   /** Alarmed: a refund made outside this service (a provider console), recorded from its notification. */
   ExternalRefund: 'ExternalRefund',
+  /** A refund notification that could not be booked (a payment we do not hold as paid, or past what is left), parked for a person. */
+  RefundNotificationParked: 'RefundNotificationParked',
   /** Alarmed: open refunds older than a day, counted by the sweeper. */
   OldestOpenRefundAgeSeconds: 'OldestOpenRefundAgeSeconds',
   RefundCallFailed: 'RefundCallFailed',

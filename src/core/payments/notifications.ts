@@ -37,7 +37,7 @@ const MAX_ATTEMPTS = 5;
 /** What applying a payment notification touches (a superseded payment is closed at its provider). */
 type NotificationDeps = Uses<PaymentStore & OrderStore & Commit, 'clock' | 'metrics' | 'logger' | 'providers' | 'refunds'>;
 
-export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch' | 'extra_capture';
+export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch' | 'extra_capture' | 'parked';
 
 /** A notification for a payment we do not have (yet): retried, then dead-lettered for a human. */
 export class UnknownPaymentError extends DomainError {

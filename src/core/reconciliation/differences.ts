@@ -1,14 +1,22 @@
 import { businessDateOf, type BillPayment, type BillRefund, type BusinessDate } from '../../domain/bill';
 import { AlreadyExistsError, StaleStateError } from '../../domain/errors';
-import type { DomainEvent } from '../../domain/events';
 import { CURRENCY } from '../../domain/money';
 import type { Payment, PaymentMethod } from '../../domain/payment';
-import { type Comparison, differenceKey, type LedgerKey, type ReconciliationDifference, type Remedy } from '../../domain/reconciliation';
+import {
+  type Comparison,
+  differenceEvent,
+  differenceKey,
+  type LedgerKey,
+  PARKED_KINDS,
+  type ReconciliationDifference,
+  type Remedy,
+} from '../../domain/reconciliation';
 import { externalRefundId, type Refund } from '../../domain/refund';
 import { Metric } from '../kernel/metric-names';
 import { commitWithEvents } from '../outbox/outbox';
 import { applyNotification, notificationFromQuery } from '../payments/notifications';
 import { ProviderNotSupportedError } from '../payments/provider';
+import { settleParkedRefund } from '../refunds/parked-refunds';
 import { applyRefundNotification } from '../refunds/refund-notifications';
 import type { LedgerRef } from './ports';
 import type { Deps, Uses } from '../kernel/deps';
@@ -36,15 +44,25 @@ export async function settleDifferences(
 ): Promise<void> {
   for (const { key, date: itsDay } of comparison.accountedElsewhere) await markAccounted(deps, provider, itsDay, refOf(key));
   const recordedByKey = new Map(recorded.map((difference) => [differenceKey(difference), difference]));
-  const foundKeys = new Set<string>();
-  for (const { difference, remedy } of comparison.found) {
-    foundKeys.add(differenceKey(difference));
+  const settle = async ({ difference, remedy }: Comparison['found'][number]) => {
     const earlier = recordedByKey.get(differenceKey(difference));
     if (!earlier) await recordDifference(deps, provider, date, difference);
     if (remedy && !earlier?.healed) await heal(deps, provider, date, difference, remedy);
+  };
+  const open = recorded.filter((candidate) => !candidate.healed);
+  // Payments are confirmed first, then refunds parked this day are booked if they now fit, then the
+  // other remedies: a refund is booked only on a payment confirmed as paid, whatever the rows' order.
+  const confirmsPayment = (found: Comparison['found'][number]) => found.remedy?.action === 'confirm_payment';
+  for (const found of comparison.found.filter(confirmsPayment)) await settle(found);
+  for (const difference of open.filter((candidate) => PARKED_KINDS.includes(candidate.kind))) {
+    const resolution = await settleParkedRefund(deps, difference, (notification) => applyRefundNotification(deps, notification, { parkRefused: false }));
+    if (resolution) await markHealed(deps, provider, date, { ...difference, resolution });
   }
-  // Open differences a later run no longer finds (a late callback came, a person fixed it) are settled.
-  for (const difference of recorded.filter((candidate) => !candidate.healed && !foundKeys.has(differenceKey(candidate)))) {
+  for (const found of comparison.found.filter((candidate) => !confirmsPayment(candidate))) await settle(found);
+  // Open differences a later run no longer finds (a late callback came, a person fixed it) are settled;
+  // no comparison finds a parked one.
+  const foundKeys = new Set(comparison.found.map(({ difference }) => differenceKey(difference)));
+  for (const difference of open.filter((candidate) => !PARKED_KINDS.includes(candidate.kind) && !foundKeys.has(differenceKey(candidate)))) {
     await markHealed(deps, provider, date, { ...difference, resolution: 'no longer differs on a later run' });
   }
 }
@@ -54,23 +72,6 @@ export const refOf = (key: LedgerKey): LedgerRef => {
   return { kind: kind as LedgerRef['kind'], id: id.join(':') };
 };
 export const keyOf = (ref: LedgerRef): LedgerKey => `${ref.kind}:${ref.id}`;
-
-function differenceEvent(at: Date, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference, payment?: Payment): DomainEvent {
-  return {
-    id: `reconciliation:${provider}:${date}:${differenceKey(difference)}`,
-    type: 'ReconciliationDifference',
-    occurredAt: at.toISOString(),
-    detail: {
-      // Empty when the bill names a payment we never had.
-      orderId: payment?.orderId ?? '',
-      customerId: payment?.customerId ?? '',
-      ...(difference.paymentId ? { paymentId: difference.paymentId } : {}),
-      method: provider,
-      date,
-      ...difference,
-    },
-  };
-}
 
 /** Records a difference and its event in one transaction, once per day and key (a re-run finds it recorded). */
 async function recordDifference(deps: DifferenceDeps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference): Promise<void> {
@@ -151,22 +152,27 @@ async function confirmPayment(deps: DifferenceDeps, provider: PaymentMethod, row
 }
 
 async function recordExternalRefund(deps: DifferenceDeps, provider: PaymentMethod, row: BillRefund): Promise<string | undefined> {
-  const result = await applyRefundNotification(deps, {
-    type: 'refund',
-    provider,
-    eventId: `bill:${row.refundId}`,
-    refundId: row.refundId,
-    paymentId: row.paymentId,
-    ...(row.providerRefundId ? { providerRefundId: row.providerRefundId } : {}),
-    providerTransactionId: row.providerTransactionId,
-    outcome: 'succeeded',
-    amount: row.amount,
-    currency: CURRENCY,
-    occurredAt: row.finishedAt,
-    providerStatus: row.providerStatus,
-    via: 'query',
-  });
-  return result === 'applied' || result === 'duplicate' ? 'recorded as an external refund' : undefined;
+  await applyRefundNotification(
+    deps,
+    {
+      type: 'refund',
+      provider,
+      eventId: `bill:${row.refundId}`,
+      refundId: row.refundId,
+      paymentId: row.paymentId,
+      ...(row.providerRefundId ? { providerRefundId: row.providerRefundId } : {}),
+      providerTransactionId: row.providerTransactionId,
+      outcome: 'succeeded',
+      amount: row.amount,
+      currency: CURRENCY,
+      occurredAt: row.finishedAt,
+      providerStatus: row.providerStatus,
+      via: 'query',
+    },
+    { parkRefused: false },
+  ); // what does not fit stays this difference, open
+  // Recorded now, or already from its own notification or a parked one: either way the ledger has it.
+  return (await deps.repo.getRefund(externalRefundId(provider, row.providerRefundId ?? row.refundId))) ? 'recorded as an external refund' : undefined;
 }
 
 async function confirmRefund(deps: DifferenceDeps, refund: Refund): Promise<string | undefined> {

@@ -75,9 +75,13 @@ export async function reconcileDay(deps: ReconcileDeps, request: ReconcileReques
 /** What the API and the CLI show for a day: every provider's latest run with its differences. */
 export async function reconciliationReport(deps: Uses<ReconciliationStore>, date: BusinessDate): Promise<ReconciliationDay> {
   const { runs, differences } = await deps.repo.getReconciliation(date);
+  // A provider whose day has not run yet shows the notifications parked on it.
+  const notRun = [...new Set(differences.map((difference) => difference.provider))]
+    .filter((provider) => !runs.some((run) => run.provider === provider))
+    .map((provider): ReconciliationRun => ({ provider, date, status: 'not_run', billRows: 0, matched: 0, healed: 0, carried: 0, carriedRefs: [] }));
   return {
     date,
-    providers: runs
+    providers: [...runs, ...notRun]
       .map(({ carriedRefs: _carried, ...run }) => ({
         ...run,
         differences: differences.filter((difference) => difference.provider === run.provider).map(({ provider: _provider, ...difference }) => difference),

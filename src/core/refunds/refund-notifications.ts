@@ -1,7 +1,7 @@
 import { DomainError, StaleStateError } from '../../domain/errors';
 import type { RefundNotification } from '../../domain/notification';
 import type { Payment } from '../../domain/payment';
-import { createRefund, externalRefundId, refundEnded, REFUND_TRANSITIONS, type Refund, refundStatusEvents, transitionRefund } from '../../domain/refund';
+import { createRefund, externalRefundRefusal, refundEnded, REFUND_TRANSITIONS, type Refund, refundStatusEvents, transitionRefund } from '../../domain/refund';
 import type { Uses } from '../kernel/deps';
 import type { OrderStore } from '../orders/ports';
 import { type NotificationStore, NotificationAlreadyAppliedError } from '../payments/notification-ports';
@@ -11,6 +11,7 @@ import { Metric } from '../kernel/metric-names';
 import { dedupeWrite, type NotificationResult, UnknownPaymentError } from '../payments/notifications';
 import { commitWithEvents } from '../outbox/outbox';
 import type { Commit, Write } from '../kernel/ports';
+import { externalIdOf, parkRefundNotification } from './parked-refunds';
 import { settleRefund } from './refunds';
 
 /** Our refund ids start so (src/core/kernel/ids.ts): a notification naming one we do not have is early, not foreign. */
@@ -43,10 +44,14 @@ export function matchesRefundPayment(notification: RefundNotification, payment: 
  * Applies one verified refund notification, through the same dedupe record as payment ones: the
  * refund's move (and its payment's and order's) commits in one transaction with that record.
  */
-export async function applyRefundNotification(deps: RefundNotificationDeps, notification: RefundNotification): Promise<NotificationResult> {
+export async function applyRefundNotification(
+  deps: RefundNotificationDeps,
+  notification: RefundNotification,
+  options: ParkingOptions = { parkRefused: true },
+): Promise<NotificationResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await applyOnce(deps, notification);
+      const result = await applyOnce(deps, notification, options);
       deps.metrics.count(result === 'duplicate' ? Metric.NotificationDuplicate : Metric.NotificationApplied, 1, { provider: notification.provider, result });
       return result;
     } catch (error) {
@@ -57,7 +62,15 @@ export async function applyRefundNotification(deps: RefundNotificationDeps, noti
   }
 }
 
-async function applyOnce(deps: RefundNotificationDeps, notification: RefundNotification): Promise<NotificationResult> {
+/**
+ * What to do with a refund the books cannot hold (see ./parked-refunds.ts): the worker parks it;
+ * the reconciliation, which has a difference of its own for it already, leaves it unwritten.
+ */
+export interface ParkingOptions {
+  parkRefused: boolean;
+}
+
+async function applyOnce(deps: RefundNotificationDeps, notification: RefundNotification, options: ParkingOptions): Promise<NotificationResult> {
   if (await deps.repo.getNotificationRecord(notification.provider, notification.eventId)) return 'duplicate';
   const payment = await deps.repo.getPayment(notification.paymentId);
   if (!payment) throw new UnknownPaymentError(notification.paymentId);
@@ -67,7 +80,7 @@ async function applyOnce(deps: RefundNotificationDeps, notification: RefundNotif
   const refund = notification.refundId ? await deps.repo.getRefund(notification.refundId) : undefined;
   if (!refund) {
     if (notification.refundId?.startsWith(OUR_REFUND_PREFIX)) throw new UnknownRefundError(notification.refundId);
-    return recordExternalRefund(deps, payment, notification, dedupe);
+    return recordExternalRefund(deps, payment, notification, dedupe, options);
   }
   const mismatch = refund.paymentId !== notification.paymentId || (notification.refundedTotal === undefined && notification.amount !== refund.amount);
   if (mismatch) {
@@ -124,6 +137,7 @@ async function recordExternalRefund(
   payment: Payment,
   notification: RefundNotification,
   dedupe: (result: NotificationResult) => Write,
+  options: ParkingOptions,
 ): Promise<NotificationResult> {
   const amount = notification.refundedTotal !== undefined ? notification.refundedTotal - (payment.refundedAmount ?? 0) : notification.amount;
   if (notification.outcome !== 'succeeded' || amount <= 0) {
@@ -135,9 +149,11 @@ async function recordExternalRefund(
     return commitDedupe(deps, dedupe('unchanged'));
   }
   const now = deps.clock.now();
-  const refundId = externalRefundId(notification.provider, notification.providerRefundId ?? notification.refundId ?? notification.eventId);
+  const refundId = externalIdOf(notification);
   // Recorded already from the provider's bill (the reconciliation), under the same id: the same refund.
   if (await deps.repo.getRefund(refundId)) return commitDedupe(deps, dedupe('unchanged'));
+  const refusal = externalRefundRefusal(payment, amount);
+  if (refusal) return options.parkRefused ? parkRefundNotification(deps, payment, notification, amount, refusal, dedupe('parked')) : 'parked';
   const reserved: Payment = { ...payment, refundReserved: (payment.refundReserved ?? 0) + amount, refundIds: [...(payment.refundIds ?? []), refundId] };
   const opened = {
     ...createRefund({ refundId, payment, amount, origin: 'external', reason: 'refunded outside this service', sendAt: now.toISOString(), now }),

@@ -1,11 +1,4 @@
-import {
-  NotFoundError,
-  RefundExceedsRefundableError,
-  RefundLimitReachedError,
-  PaymentNotRefundableError,
-  StaleStateError,
-  ValidationError,
-} from '../../domain/errors';
+import { NotFoundError, RefundExceedsRefundableError, RefundLimitReachedError, PaymentNotRefundableError, StaleStateError } from '../../domain/errors';
 import type { DomainEvent } from '../../domain/events';
 import type { Fen } from '../../domain/money';
 import type { RequestedItem } from '../../domain/order';
@@ -15,6 +8,7 @@ import {
   isRefundOpen,
   MAX_REFUNDS_PER_PAYMENT,
   nextRefundAttemptAt,
+  orderWithRestock,
   type Refund,
   type RefundChange,
   refundableAmount,
@@ -61,12 +55,20 @@ export interface RefundAsked {
  * the payment's refundable amount as it is at commit, not as it was read.
  */
 export async function requestRefund(deps: RequestDeps, asked: RefundAsked, remember: (body: unknown) => Write[] = () => []): Promise<Refund> {
+  // Restock is reserved on the order conditional on its version: a refund that lost that race decides again.
+  const refund = await decideAgainOnStale(() => recordRefund(deps, asked, remember));
+  deps.metrics.count(Metric.RefundRequested, 1, { provider: refund.method, origin: asked.origin });
+  deps.logger.info('refund recorded', { refundId: refund.refundId, paymentId: refund.paymentId, amount: refund.amount, origin: asked.origin });
+  return Date.parse(refund.nextAttemptAt ?? '') <= deps.clock.now().getTime() ? sendRefund(deps, refund) : refund;
+}
+
+async function recordRefund(deps: RequestDeps, asked: RefundAsked, remember: (body: unknown) => Write[]): Promise<Refund> {
   const payment = await deps.repo.getPayment(asked.paymentId);
   if (!payment) throw new NotFoundError('payment', asked.paymentId);
   providerFor(deps, payment); // 503 before anything is written
   const now = deps.clock.now();
   const amount = refundAmountFor(payment, asked.amount, now, deps.refunds);
-  if (asked.restock?.length) await checkRestock(deps, payment, asked.restock);
+  const restocked = asked.restock?.length ? await restockWrite(deps, payment, asked.restock, now) : [];
 
   const sendAt = payment.refundCallAt ? new Date(Math.max(now.getTime(), Date.parse(payment.refundCallAt) + deps.refunds.spacingSeconds * 1000)) : now;
   const refund = createRefund({ ...asked, refundId: newId('ref', now), payment, amount, sendAt: sendAt.toISOString(), now });
@@ -82,16 +84,14 @@ export async function requestRefund(deps: RequestDeps, asked: RefundAsked, remem
   try {
     await commitWithEvents(
       deps,
-      [{ kind: 'createRefund', refund }, reservation, ...remember({ refund: refundView(refund) })],
+      [{ kind: 'createRefund', refund }, reservation, ...restocked, ...remember({ refund: refundView(refund) })],
       [refundEvent('RefundRequested', refund)],
     );
   } catch (error) {
     if (error instanceof RefundReservationRefusedError) throw reservationRefusal(payment, amount, error);
     throw error;
   }
-  deps.metrics.count(Metric.RefundRequested, 1, { provider: payment.method, origin: asked.origin });
-  deps.logger.info('refund recorded', { refundId: refund.refundId, paymentId: payment.paymentId, amount, origin: asked.origin });
-  return sendAt <= now ? sendRefund(deps, refund) : refund;
+  return refund;
 }
 
 /**
@@ -137,15 +137,11 @@ function reservationRefusal(payment: Payment, amount: Fen, error: RefundReservat
   return new RefundExceedsRefundableError(payment.paymentId, amount, refundableAmount(current));
 }
 
-/** Restocked items must be items of the order, at most as many as were ordered. */
-async function checkRestock(deps: Uses<OrderStore>, payment: Payment, restock: RequestedItem[]): Promise<void> {
+/** The order with the refund's restock reserved, written with the refund (see orderWithRestock). */
+async function restockWrite(deps: Uses<OrderStore>, payment: Payment, restock: RequestedItem[], now: Date): Promise<Write[]> {
   const order = await deps.repo.getOrder(payment.orderId);
-  const ordered = new Map(order?.items.map((item) => [item.sku, item.quantity]));
-  for (const { sku, quantity } of restock) {
-    if (!Number.isSafeInteger(quantity) || quantity <= 0 || quantity > (ordered.get(sku) ?? 0)) {
-      throw new ValidationError(`Cannot restock ${quantity} of ${sku}: the order has ${ordered.get(sku) ?? 0}`, { sku });
-    }
-  }
+  if (!order) throw new NotFoundError('order', payment.orderId);
+  return [{ kind: 'updateOrder', before: order, after: orderWithRestock(order, payment.paymentId, restock, now) }];
 }
 
 /**

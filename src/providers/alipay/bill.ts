@@ -116,19 +116,46 @@ function csvFields(line: string): string[] {
 }
 
 const START_DATE = /起始日期：\[(\d{4})年(\d{2})月(\d{2})日/;
-const PAYMENT_FOOTER = /^#交易合计：(\d+)笔，商家实收共(-?[\d.]+)元，商家优惠共(-?[\d.]+)元/;
-const REFUND_FOOTER = /^#退款合计：(\d+)笔，商家实收退款共(-?[\d.]+)元，商家优惠退款共(-?[\d.]+)元/;
+/**
+ * A footer line's totals, in either wording Alipay has published: today's sums 商家实收 and
+ * 商家优惠; the older one (`#交易合计：4笔，交易金额共0.08元，优惠金额共0.00元`) sums 订单金额 and
+ * 订单金额 less 商家实收. Each total is checked against its rows, signed as written.
+ */
+interface FooterWording {
+  pattern: RegExp;
+  sums: readonly [(row: Row) => number, (row: Row) => number];
+}
+
+const received = (row: Row) => fen(row.merchantReceived);
+const ordered = (row: Row) => fen(row.orderAmount);
+const CURRENT_SUMS = [received, (row: Row) => fen(row.merchantDiscount)] as const;
+const OLDER_SUMS = [ordered, (row: Row) => ordered(row) - received(row)] as const;
+
+const FOOTERS: Readonly<Record<'交易' | '退款', readonly FooterWording[]>> = {
+  交易: [
+    { pattern: /^#交易合计：(\d+)笔，商家实收共(-?[\d.]+)元，商家优惠共(-?[\d.]+)元/, sums: CURRENT_SUMS },
+    { pattern: /^#交易合计：(\d+)笔，交易金额共(-?[\d.]+)元，优惠金额共(-?[\d.]+)元/, sums: OLDER_SUMS },
+  ],
+  退款: [
+    { pattern: /^#退款合计：(\d+)笔，商家实收退款共(-?[\d.]+)元，商家优惠退款共(-?[\d.]+)元/, sums: CURRENT_SUMS },
+    { pattern: /^#退款合计：(\d+)笔，交易退款金额共(-?[\d.]+)元，优惠退款金额共(-?[\d.]+)元/, sums: OLDER_SUMS },
+  ],
+};
 
 interface Totals {
   count: number;
-  received: number;
-  discount: number;
+  stated: readonly [number, number];
+  sums: FooterWording['sums'];
 }
 
-function footerTotals(lines: readonly string[], pattern: RegExp, name: string): Totals {
-  const match = lines.map((line) => pattern.exec(line)).find((found) => found !== null);
-  if (!match) throw new BillFormatError(`the footer has no ${name} line`);
-  return { count: Number(match[1]), received: fen(match[2] ?? ''), discount: fen(match[3] ?? '') };
+function footerTotals(lines: readonly string[], businessType: '交易' | '退款'): Totals {
+  for (const line of lines) {
+    for (const { pattern, sums } of FOOTERS[businessType]) {
+      const match = pattern.exec(line);
+      if (match) return { count: Number(match[1]), stated: [fen(match[2] ?? ''), fen(match[3] ?? '')], sums };
+    }
+  }
+  throw new BillFormatError(`the footer has no ${businessType}合计 line`);
 }
 
 function fen(yuan: string): number {
@@ -179,13 +206,13 @@ function billRow(row: Row): BillRow {
   throw new BillFormatError(`unknown 业务类型 ${JSON.stringify(row.businessType)}`);
 }
 
-/** The footer's count and 商家实收 / 商家优惠 sums (signed, as written) must be the rows'. */
+/** The footer's count and its two sums (signed, as written) must be the rows'. */
 function checkTotals(rows: readonly Row[], businessType: '交易' | '退款', footer: Totals): void {
   const ofType = rows.filter((row) => row.businessType === businessType);
-  const sum = (column: Column) => ofType.reduce((total, row) => total + fen(row[column]), 0);
-  const found = { count: ofType.length, received: sum('merchantReceived'), discount: sum('merchantDiscount') };
-  if (found.count !== footer.count || found.received !== footer.received || found.discount !== footer.discount) {
-    throw new BillFormatError(`the ${businessType} footer says ${JSON.stringify(footer)} (fen) but the rows add up to ${JSON.stringify(found)}`);
+  const found = [ofType.length, ...footer.sums.map((sum) => ofType.reduce((total, row) => total + sum(row), 0))];
+  const stated = [footer.count, ...footer.stated];
+  if (found.some((value, index) => value !== stated[index])) {
+    throw new BillFormatError(`the ${businessType} footer says ${JSON.stringify(stated)} (count, fen, fen) but the rows add up to ${JSON.stringify(found)}`);
   }
 }
 
@@ -216,8 +243,8 @@ export function parseAlipayBill(detailCsvText: string, date: BusinessDate): Prov
 
   const rows = dataLines.map((line) => read(csvFields(line)));
   const billRows = rows.map(billRow);
-  checkTotals(rows, '交易', footerTotals(footer, PAYMENT_FOOTER, '交易合计'));
-  checkTotals(rows, '退款', footerTotals(footer, REFUND_FOOTER, '退款合计'));
+  checkTotals(rows, '交易', footerTotals(footer, '交易'));
+  checkTotals(rows, '退款', footerTotals(footer, '退款'));
   const amountOf = (kind: BillRow['kind']) => billRows.filter((row) => row.kind === kind).reduce((total, row) => total + row.amount, 0);
   return {
     provider: 'alipay',

@@ -141,7 +141,9 @@ function checkSummary(
   for (const [key, index] of positions) {
     const stated = values[index] ?? '';
     if (key === 'rowCount') {
-      if (stated !== String(lines.length)) throw new BillFormatError(`总交易单数 is ${stated}, the bill has ${lines.length} lines`);
+      // A count, written as an integer or with zero decimals (`45.0`, as in wechatpay-axios-plugin's fixture).
+      const count = /^(\d+)(?:\.0+)?$/.exec(stated);
+      if (!count || Number(count[1]) !== lines.length) throw new BillFormatError(`总交易单数 is ${stated}, the bill has ${lines.length} lines`);
       continue;
     }
     // Each amount total sums the column of the same key; a bill without 订单金额 cannot be checked against 订单总金额.

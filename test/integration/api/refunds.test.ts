@@ -119,4 +119,31 @@ describe('POST /api/payments/{paymentId}/refunds', () => {
     expect((await api('GET /api/refunds/{refundId}', { customerId: ALICE, params: { refundId } })).statusCode).toBe(200);
     expect(await stockOf(env, 'TEA-001')).toBe(99); // restocked only when the refund succeeds
   });
+
+  // Fixed defect: the handlers read scopes more loosely than the gateway (commas, tabs, brackets),
+  // so a token the gateway refuses on admin routes read anyone's refunds on the customer routes.
+  it('a token whose scopes only resemble the admin scope reads no other customer’s refunds; a real one does', async () => {
+    const { payment } = await paidOrder();
+    const created = await api('POST /api/payments/{paymentId}/refunds', { ...asAdmin, params: { paymentId: payment.paymentId }, headers: key(), body: {} });
+    const { refundId } = created.body.refund;
+    const read = (claims: Record<string, unknown>) =>
+      Promise.all([
+        api('GET /api/refunds/{refundId}', { customerId: BOB, claims, params: { refundId } }),
+        api('GET /api/payments/{paymentId}/refunds', { customerId: BOB, claims, params: { paymentId: payment.paymentId } }),
+      ]).then((answers) => answers.map((answer) => answer.statusCode));
+    for (const claims of [
+      { scope: `orders:read,${ADMIN_SCOPE}` },
+      { scope: `[${ADMIN_SCOPE}]` },
+      { scope: `orders:read\t${ADMIN_SCOPE}` },
+      { scope: [ADMIN_SCOPE] }, // a list where the claim is a string
+      { scope: `[openid ${ADMIN_SCOPE}]` },
+      { scp: `openid,${ADMIN_SCOPE}` },
+      { scp: [`openid,${ADMIN_SCOPE}`] },
+    ]) {
+      expect(await read(claims), JSON.stringify(claims)).toEqual([404, 404]);
+    }
+    for (const claims of [{ scope: `openid ${ADMIN_SCOPE}` }, { scp: ['openid', ADMIN_SCOPE] }, { scp: `openid ${ADMIN_SCOPE}` }]) {
+      expect(await read(claims), JSON.stringify(claims)).toEqual([200, 200]);
+    }
+  });
 });

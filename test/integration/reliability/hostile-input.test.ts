@@ -8,6 +8,7 @@ import type { HttpEvent } from '../../../src/http/route';
 import { localWiring } from '../../../src/runtime/wiring';
 import { API_ROUTES } from '../../../src/http/routes';
 import type { RawCallback } from '../../../src/core/payments/provider';
+import { requestRefund } from '../../../src/core/refunds/refunds';
 import { formFields, signedNotification } from '../../support/alipay-fixtures';
 import { ALICE, BOB, CUSTOMER_ROUTES, type CustomerRoute } from '../../support/api-fixtures';
 import { signedBankCallback } from '../../support/bank-fixtures';
@@ -226,6 +227,62 @@ describe.each(PROVIDERS)('hostile callbacks to %s', (method) => {
     expect(kinds.get('signed-nonsense refused')).toBeGreaterThan(0);
     await rig.settle();
     expect(await rig.env.repo.getPayment(paymentId)).toMatchObject({ status: 'succeeded' });
+    await suite.expectInvariants();
+  });
+});
+
+// Fixed defects: a correctly signed refund notification was booked past what the payment had left,
+// and on a payment we never saw succeed. Any amount, either kind of payment: the books hold.
+describe.each(PROVIDERS)('signed refund notifications %s reports of refunds made outside this service', (method) => {
+  const RUNS = 25;
+
+  it('never take refunded money past the payment, nor book a refund on a payment not succeeded', async () => {
+    const { rig } = suite;
+    const paid = await rig.startedOrder(method);
+    rig.decide(method, paid.paymentId, 'paid');
+    await rig.deliver(method, paid.paymentId);
+    await rig.settle();
+    await requestRefund(rig.deps, { paymentId: paid.paymentId, amount: Math.floor((paid.amount * 6) / 10), origin: 'admin' });
+    const processing = await rig.startedOrder(method);
+    const world = rig.providers[method];
+    let refundedAtProvider = Math.floor((paid.amount * 6) / 10);
+    const results = new Map<string, number>();
+
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(paid, processing), fc.integer({ min: 1, max: 100 }), fc.nat(), async (target, percent, n) => {
+        const amount = Math.max(1, Math.floor((target.amount * percent) / 100));
+        const checkout = { ...world.store.get(target.paymentId)!, state: 'paid' as const, transactionId: `tx-${target.paymentId}` };
+        refundedAtProvider += amount;
+        const callback = world.simulator.buildRefundCallback(
+          checkout,
+          {
+            key: `console-${n}-${percent}`,
+            ...(method === 'alipay' ? { refundedAfter: Math.min(target.amount, refundedAtProvider) } : { refundId: `console-${n}-${percent}` }),
+            paymentId: target.paymentId,
+            amount,
+            state: 'succeeded',
+            external: true,
+            notify: true,
+            createdAt: rig.clock.now().toISOString(),
+            settledAt: rig.clock.now().toISOString(),
+            notificationId: `ntf-console-${n}-${percent}`,
+          },
+          rig.clock.now(),
+        );
+        const reply = await rig.receive(method, {
+          headers: Object.fromEntries(Object.entries(callback!.headers).map(([name, value]) => [name.toLowerCase(), value])),
+          body: Buffer.from(callback!.body, 'utf8'),
+        });
+        if (reply === NO_ANSWER) throw new Error('the callback function died');
+        results.set(String(reply.statusCode), (results.get(String(reply.statusCode)) ?? 0) + 1);
+      }),
+      { numRuns: RUNS, seed: 2_700 + PROVIDERS.indexOf(method) },
+    );
+    suite.figures.hostileInputs += RUNS;
+    await rig.settle();
+    expect(results.get('200') ?? results.get('204')).toBeGreaterThan(0); // some were acknowledged, and so applied
+    const payments = [(await rig.env.repo.getPayment(paid.paymentId))!, (await rig.env.repo.getPayment(processing.paymentId))!];
+    for (const payment of payments) expect(payment.refundedAmount ?? 0).toBeLessThanOrEqual(payment.amount);
     await suite.expectInvariants();
   });
 });

@@ -26,6 +26,8 @@ export const WECHAT_BILL_DATA = [
 
 export const WECHAT_BILL_SUMMARY_HEADER = '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额';
 export const WECHAT_BILL_SUMMARY = '`7,`221.45,`38.45,`0.00,`1.09800,`231.45,`39.45';
+/** The same summary with the count written as a decimal, as in wechatpay-axios-plugin's bill fixture (`tests/fixtures/bill.ALL.csv`: `` `45.0 ``). */
+export const WECHAT_BILL_SUMMARY_DECIMAL_COUNT = '`7.0,`221.45,`38.45,`0.00,`1.09800,`231.45,`39.45';
 
 /** The file's text as decoded from its bytes (BOM included), lines joined with CRLF. */
 export function wechatBillText(parts: { header?: string; data?: readonly string[]; summaryHeader?: string; summary?: string } = {}): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { beijingTimeToIso, type BillPayment, type BillRefund, type BillRow } from '../../../src/domain/bill';
 import type { Payment, PaymentMethod } from '../../../src/domain/payment';
-import { compareBill, type Comparison, DEFAULT_CARRY_MINUTES, differenceKey, type LedgerKey } from '../../../src/domain/reconciliation';
+import { compareBill, type Comparison, DEFAULT_CARRY_MINUTES, differenceEvent, differenceKey, type LedgerKey } from '../../../src/domain/reconciliation';
 import { createRefund, type Refund, type RefundStatus } from '../../../src/domain/refund';
 import { newPayment } from '../../support/domain-fixtures';
 
@@ -533,5 +533,43 @@ describe('differenceKey', () => {
     expect(differenceKey({ ...base, kind: 'refund_missing_in_bill', refundId: 'ref_1' })).not.toBe(
       differenceKey({ ...base, kind: 'refund_missing_in_bill', refundId: 'ref_2' }),
     );
+  });
+});
+
+describe('differenceEvent', () => {
+  const parked = {
+    kind: 'refund_before_payment' as const,
+    paymentId: 'pay_1',
+    refundId: '5030001',
+    healed: false,
+    notification: {
+      type: 'refund' as const,
+      provider: 'wechat' as const,
+      eventId: 'evt',
+      paymentId: 'pay_1',
+      outcome: 'succeeded' as const,
+      amount: 100,
+      currency: 'CNY' as const,
+      occurredAt: '2026-11-27T02:00:00.000Z',
+      providerStatus: 'SUCCESS',
+      via: 'callback' as const,
+    },
+  };
+
+  it('is one event per day and key, naming the order and customer of the payment, without a parked notification', () => {
+    const at = new Date('2026-11-27T03:00:00.000Z');
+    const event = differenceEvent(at, 'wechat', '2026-11-27', parked, { orderId: 'ord_1', customerId: 'alice' } as Payment);
+    expect(event).toMatchObject({
+      id: 'reconciliation:wechat:2026-11-27:refund_before_payment#5030001',
+      type: 'ReconciliationDifference',
+      detail: { orderId: 'ord_1', customerId: 'alice', paymentId: 'pay_1', method: 'wechat', date: '2026-11-27', kind: 'refund_before_payment' },
+    });
+    expect(event.detail).not.toHaveProperty('notification');
+  });
+
+  it('for a bill row naming a payment we never had: empty order and customer, no payment id', () => {
+    const unknown = { kind: 'missing_in_ledger' as const, providerTransactionId: 'tx', healed: false };
+    expect(differenceEvent(new Date(0), 'alipay', '2026-11-27', unknown).detail).toMatchObject({ orderId: '', customerId: '' });
+    expect(differenceEvent(new Date(0), 'alipay', '2026-11-27', unknown).detail).not.toHaveProperty('paymentId');
   });
 });

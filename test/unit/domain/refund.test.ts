@@ -3,13 +3,17 @@ import { describe, expect, it } from 'vitest';
 import {
   createRefund,
   DEFAULT_REFUND_POLICY,
+  externalRefundRefusal,
   InvalidTransitionError,
   MAX_REFUNDS_PER_PAYMENT,
   nextRefundAttemptAt,
   type Order,
+  orderWithRestock,
   type Payment,
+  type Refund,
   REFUND_STATUSES,
   REFUND_TRANSITIONS,
+  RestockExceedsOrderError,
   refundableAmount,
   refundAmountFor,
   refundEnded,
@@ -150,5 +154,134 @@ describe('a refund ending', () => {
     const duplicate = { ...paid, paymentId: 'pay_2', refundReserved: paid.amount };
     const ended = transitionRefund({ ...refundOf(paid.amount), paymentId: 'pay_2' }, { to: 'succeeded', now, reason: 'test' });
     expect(refundEnded(ended, duplicate, paidOrderOf, now).order).toBeUndefined();
+  });
+});
+
+describe('restock on a refund', () => {
+  const twoTins: Order = { ...paidOrderOf, items: [{ ...paidOrderOf.items[0]!, quantity: 2 }] };
+
+  it('reserves on the order at most what it took less what refunds not failed return, per SKU', () => {
+    const once = orderWithRestock(twoTins, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now);
+    expect(once).toMatchObject({ restockReserved: { 'TEA-001': 1 }, version: twoTins.version + 1 });
+    const twice = orderWithRestock(once, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now);
+    expect(twice.restockReserved).toEqual({ 'TEA-001': 2 });
+    expect(() => orderWithRestock(twice, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(RestockExceedsOrderError);
+    expect(() => orderWithRestock(twoTins, 'pay_1', [{ sku: 'CUP-002', quantity: 1 }], now)).toThrow(/can return 0 more of CUP-002/);
+    // The same SKU twice in one request counts both.
+    expect(() =>
+      orderWithRestock(
+        twoTins,
+        'pay_1',
+        [
+          { sku: 'TEA-001', quantity: 2 },
+          { sku: 'TEA-001', quantity: 1 },
+        ],
+        now,
+      ),
+    ).toThrow(RestockExceedsOrderError);
+  });
+
+  it('returns nothing for a payment that did not pay the order (a duplicate, or a cancelled order whose stock went back)', () => {
+    expect(() => orderWithRestock(twoTins, 'pay_other', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(/can return 0 more/);
+    const cancelled: Order = { ...purchase.order, status: 'cancelled' };
+    expect(() => orderWithRestock(cancelled, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(/can return 0 more/);
+  });
+
+  it('a failed refund releases its restock; a succeeded one keeps it', () => {
+    const reserved = orderWithRestock(twoTins, 'pay_1', [{ sku: 'TEA-001', quantity: 2 }], now);
+    const refund = { ...refundOf(100), restock: [{ sku: 'TEA-001', quantity: 2 }] };
+    const failed = refundEnded({ ...refund, status: 'failed' }, { ...paid, refundReserved: 100 }, reserved, now);
+    expect(failed.order?.restockReserved).toEqual({ 'TEA-001': 0 });
+    const succeeded = refundEnded({ ...refund, status: 'succeeded' }, { ...paid, refundReserved: 100 }, reserved, now);
+    expect(succeeded.order?.restockReserved).toEqual({ 'TEA-001': 2 });
+  });
+
+  it('never books a refund past what the payment took', () => {
+    const almostAll = { ...paid, refundReserved: paid.amount, refundedAmount: paid.amount - 1 };
+    expect(() => refundEnded({ ...refundOf(2), status: 'succeeded' }, almostAll, paidOrderOf, now)).toThrow(/REFUND|refund/);
+  });
+});
+
+describe('the refund books, under any sequence of refunds, outcomes and outside refunds (property)', () => {
+  const order: Order = { ...paidOrderOf, items: [{ ...paidOrderOf.items[0]!, quantity: 3 }] };
+  const operation = fc.oneof(
+    fc.record({ op: fc.constant('ask' as const), amount: fc.option(fc.integer({ min: 1, max: paid.amount }), { nil: undefined }), restock: fc.nat(3) }),
+    fc.record({ op: fc.constant('end' as const), which: fc.nat(20), to: fc.constantFrom('succeeded' as const, 'failed' as const) }),
+    fc.record({ op: fc.constant('outside' as const), amount: fc.integer({ min: 1, max: paid.amount * 2 }) }),
+  );
+
+  it('never refunds past the payment or the order, never returns more stock than was taken', () => {
+    fc.assert(
+      fc.property(fc.array(operation, { maxLength: 30 }), (operations) => {
+        let payment: Payment = paid;
+        let books: Order = order;
+        const refunds: Refund[] = [];
+        for (const step of operations) {
+          try {
+            if (step.op === 'ask') {
+              const amount = refundAmountFor(payment, step.amount, now, DEFAULT_REFUND_POLICY);
+              const restock = step.restock ? [{ sku: 'TEA-001', quantity: step.restock }] : [];
+              if (restock.length) books = orderWithRestock(books, payment.paymentId, restock, now);
+              refunds.push(createRefund({ refundId: `ref_${refunds.length}`, payment, amount, origin: 'admin', restock, sendAt: now.toISOString(), now }));
+              payment = {
+                ...payment,
+                refundReserved: (payment.refundReserved ?? 0) + amount,
+                refundIds: [...(payment.refundIds ?? []), `ref_${refunds.length}`],
+              };
+            } else if (step.op === 'end') {
+              const refund = refunds.filter((r) => r.status === 'pending')[step.which % Math.max(1, refunds.length)];
+              if (!refund) continue;
+              const ended = transitionRefund(refund, { to: step.to, now, reason: 'test' });
+              refunds[refunds.indexOf(refund)] = ended;
+              const after = refundEnded(ended, payment, books, now);
+              payment = after.payment;
+              books = after.order ?? books;
+            } else if (!externalRefundRefusal(payment, step.amount)) {
+              const outside = {
+                ...createRefund({ refundId: 'ext', payment, amount: step.amount, origin: 'external', sendAt: now.toISOString(), now }),
+                status: 'succeeded' as const,
+              };
+              const after = refundEnded(outside, { ...payment, refundReserved: (payment.refundReserved ?? 0) + step.amount }, books, now);
+              payment = after.payment;
+              books = after.order ?? books;
+            }
+          } catch (error) {
+            if (!(error instanceof Error) || !/REFUND|RESTOCK|refund|restock/.test(`${(error as { code?: string }).code} ${error.message}`)) throw error;
+          }
+          expect(payment.refundedAmount ?? 0).toBeLessThanOrEqual(payment.amount);
+          expect(payment.refundReserved ?? 0).toBeLessThanOrEqual(payment.amount);
+          expect(books.refundedAmount ?? 0).toBeLessThanOrEqual(payment.amount);
+          const returning = refunds.filter((r) => r.status !== 'failed').reduce((sum, r) => sum + (r.restock?.[0]?.quantity ?? 0), 0);
+          expect(returning).toBeLessThanOrEqual(3);
+          expect(books.restockReserved?.['TEA-001'] ?? 0).toBe(returning);
+        }
+      }),
+      { numRuns: 500, seed: 27 },
+    );
+  });
+
+  it('books no outside refund on a payment that has not succeeded, whatever the amount', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('init', 'processing', 'failed', 'cancelled', 'expired' as const),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        (status, amount) => {
+          expect(externalRefundRefusal({ ...paid, status }, amount)?.kind).toBe('refund_before_payment');
+        },
+      ),
+    );
+  });
+});
+
+describe('restock edges', () => {
+  it('refuses a quantity that is not a positive integer, naming the SKU', () => {
+    for (const quantity of [0, -1, 1.5]) {
+      expect(() => orderWithRestock(paidOrderOf, 'pay_1', [{ sku: 'TEA-001', quantity }], now)).toThrow(/TEA-001 to restock must be a positive integer/);
+    }
+  });
+
+  it('a failed refund of an order recorded before restock was reserved releases nothing below zero', () => {
+    const refund = { ...refundOf(100), status: 'failed' as const, restock: [{ sku: 'TEA-001', quantity: 1 }] };
+    expect(refundEnded(refund, { ...paid, refundReserved: 100 }, paidOrderOf, now).order?.restockReserved).toEqual({ 'TEA-001': 0 });
   });
 });

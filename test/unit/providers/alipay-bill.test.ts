@@ -13,6 +13,7 @@ import type { FetchLike } from '../../../src/providers/http';
 import {
   ALIPAY_BILL_FIXTURE_DATE,
   alipayDetailFixture,
+  alipayDetailOlderFooterFixture,
   alipayTestKeys,
   memoryCheckoutStore,
   recordingMethods,
@@ -135,6 +136,19 @@ describe('parseAlipayBill: the detail file', () => {
     expect(() => parseAlipayBill(fixtureText().replace('商家实收退款共-23.46元', '商家实收退款共-23.45元'), DATE)).toThrow(/退款 footer/);
     // The footer writes the refund total negative, as the rows do: a positive one is another number.
     expect(() => parseAlipayBill(fixtureText().replace('商家实收退款共-23.46元', '商家实收退款共23.46元'), DATE)).toThrow(/退款 footer/);
+  });
+
+  // Fixed defect: the older footer wording was refused whole, so such a day was never reconciled.
+  it('reads a file whose footer is in the older wording (交易金额 / 优惠金额), and refuses one whose older totals disagree', () => {
+    const older = gbk.decode(alipayDetailOlderFooterFixture());
+    expect(parseAlipayBill(older, DATE).rows).toEqual(FIXTURE_ROWS);
+    expect(() => parseAlipayBill(older.replace('交易金额共159.25元', '交易金额共159.26元'), DATE)).toThrow(/交易 footer/);
+    expect(() => parseAlipayBill(older.replace('#退款合计：2笔', '#退款合计：1笔'), DATE)).toThrow(/退款 footer/);
+    expect(() => parseAlipayBill(older.replace('优惠退款金额共0.00元', '优惠退款金额共-0.01元'), DATE)).toThrow(/退款 footer/);
+    // 优惠金额 is 订单金额 less 商家实收: a row with a merchant discount must be stated there.
+    const discounted = older.replace('123.45,123.45,0.00', '123.45,120.00,3.45').replace('优惠金额共0.00元', '优惠金额共3.45元');
+    expect(() => parseAlipayBill(discounted, DATE)).not.toThrow();
+    expect(() => parseAlipayBill(discounted.replace('优惠金额共3.45元', '优惠金额共0.00元'), DATE)).toThrow(/交易 footer/);
   });
 
   it('refuses a dropped row (the footer still counts it)', () => {

@@ -7,7 +7,14 @@ import { BillFormatError, type BillRow } from '../../../src/domain/bill';
 import { ProviderCallError } from '../../../src/core/payments/provider';
 import { createWechatProvider, parseWechatBill } from '../../../src/providers/wechat';
 import { memoryCheckoutStore } from '../../support/bank-fixtures';
-import { WECHAT_BILL_DATA, WECHAT_BILL_HEADER, WECHAT_BILL_SUMMARY, mapColumns, wechatBillText } from '../../support/bills/wechat-bill';
+import {
+  WECHAT_BILL_DATA,
+  WECHAT_BILL_HEADER,
+  WECHAT_BILL_SUMMARY,
+  WECHAT_BILL_SUMMARY_DECIMAL_COUNT,
+  mapColumns,
+  wechatBillText,
+} from '../../support/bills/wechat-bill';
 import {
   WECHAT_SANDBOX_BASE,
   platformSigner,
@@ -178,6 +185,14 @@ describe('parseWechatBill', () => {
   ])('fails with BillFormatError when the summary disagrees with the lines: %s', (name, summary) => {
     expect(() => parseWechatBill(wechatBillText({ summary }), DATE)).toThrow(BillFormatError);
     expect(() => parseWechatBill(wechatBillText({ summary }), DATE)).toThrow(name);
+  });
+
+  // Fixed defect: the count was compared as text, so a published bill writing it `45.0` was refused whole.
+  it('reads a summary whose count is written with decimals (`7.0`), and still refuses one that is not the count', () => {
+    expect(parseWechatBill(wechatBillText({ summary: WECHAT_BILL_SUMMARY_DECIMAL_COUNT }), DATE).rows).toEqual(bill.rows);
+    for (const count of ['`6.0', '`7.5', '`7.', '`07x', '`-7']) {
+      expect(() => parseWechatBill(wechatBillText({ summary: WECHAT_BILL_SUMMARY_DECIMAL_COUNT.replace('`7.0', count) }), DATE)).toThrow(/总交易单数/);
+    }
   });
 
   it('does not read the fees (5 decimals) as amounts: a changed fee total is no disagreement', () => {

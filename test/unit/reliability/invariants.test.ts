@@ -83,6 +83,20 @@ function refundItem(world: ReturnType<typeof paidWorld>, refundId: string, amoun
   return { kind: 'refund', ...refund };
 }
 
+/** A succeeded refund of 1 fen putting `quantity` cups back, with its events. */
+function restocking(world: ReturnType<typeof paidWorld>, refundId: string, quantity: number) {
+  const requested = refundItem(world, refundId, 1);
+  const refund = {
+    ...requested,
+    status: 'succeeded',
+    restock: [{ sku: 'CUP-002', quantity }],
+    logs: [...requested.logs, { at: at(3), from: 'pending', to: 'succeeded', reason: 'paid back' }],
+  };
+  world.events.push(refundEvent('RefundSucceeded', { ...refund, version: 2 } as unknown as Refund));
+  world.product.stock += quantity;
+  return refund;
+}
+
 const named = (report: ReturnType<typeof check>) => report.violations.map((violation) => violation.invariant);
 
 describe('the invariant checker', () => {
@@ -118,6 +132,32 @@ describe('the invariant checker', () => {
     ['refunds of a payment summing past its amount', (w) => [refundItem(w, 'ref_1', w.payment.amount), refundItem(w, 'ref_2', 1)], 'refunds-within-payment'],
     ['a refundedAmount past the amount', (w) => void (w.payment.refundedAmount = w.payment.amount + 1), 'refunds-within-payment'],
     ['a refund recorded without its RefundRequested', (w) => [refundItem(w, 'ref_1', 1, false)], 'one-event-per-transition'],
+    ['an order refunded past what its payment took', (w) => void (w.order.refundedAmount = w.payment.amount + 1), 'refunds-within-payment'],
+    [
+      'a refund of a payment that never succeeded',
+      (w) => [
+        { kind: 'payment', ...w.payment, paymentId: 'pay_9', status: 'processing' },
+        { ...refundItem(w, 'ref_9', 1), paymentId: 'pay_9' },
+      ],
+      'refunds-on-succeeded-payments',
+    ],
+    [
+      'two refunds returning more stock than the order took',
+      (w) => {
+        w.order.restockReserved = { 'CUP-002': 2 };
+        return [restocking(w, 'ref_1', 2), restocking(w, 'ref_2', 2)];
+      },
+      'stock-returned-within-taken',
+    ],
+    ['a refund returning stock its order did not reserve', (w) => [restocking(w, 'ref_1', 1)], 'stock-returned-within-taken'],
+    [
+      'a refund returning the stock of a cancelled order',
+      (w) => {
+        Object.assign(w.order, { status: 'cancelled', restockReserved: { 'CUP-002': 1 } });
+        return [restocking(w, 'ref_1', 1)];
+      },
+      'stock-returned-within-taken',
+    ],
     ['a late success (past expiry) without its LatePaymentReceived', (w) => void (w.payment.latePayment = true), 'one-event-per-transition'],
     [
       'an extra capture without its DuplicatePaymentDetected',
@@ -151,6 +191,12 @@ describe('the invariant checker', () => {
     world.events.push({ ...world.events.at(-1)!, id: 'ref_f:RefundFailed:2', type: 'RefundFailed' });
     const items = [refundItem(world, 'ref_1', amount), { ...refundItem(world, 'ref_2', amount), captureTransactionId: 'tx_2' }, failed];
     expect(check(world, items).violations).toEqual([]);
+  });
+
+  it('passes a refund that returned stock its order reserved', () => {
+    const world = paidWorld();
+    world.order.restockReserved = { 'CUP-002': 1 };
+    expect(check(world, [restocking(world, 'ref_1', 1)]).violations).toEqual([]);
   });
 
   it('lets a payment parked for review stay open past its expiry', () => {
