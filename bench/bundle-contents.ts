@@ -18,7 +18,8 @@ const kib = (bytes: number) => (bytes / 1024).toFixed(1).padStart(7);
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const [fn, text] = process.argv.slice(2);
-  if (!fn || !FUNCTIONS.includes(fn)) throw new Error(`usage: bench/bundle-contents.ts <function> [path text]; functions: ${FUNCTIONS.join(', ')}`);
+  if (!fn || !FUNCTIONS.includes(fn))
+    throw new Error(`usage: bench/bundle-contents.ts <function> [path text]; functions: ${FUNCTIONS.join(', ')}`);
   const { code, bytesByInput } = await bundle(fn);
   const rows = new Map<string, number>();
   for (const [path, bytes] of Object.entries(bytesByInput)) {

@@ -105,5 +105,6 @@ export async function measureBundles(runs = 10): Promise<BundleFigure[]> {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const figures = await measureBundles(Number(process.argv[2] ?? 10));
   console.log('| function | bundle KB | init ms over bare node |\n| --- | ---: | ---: |');
-  for (const { fn, bytes, initMs } of figures) console.log(`| ${fn} | ${(bytes / 1024).toFixed(1)} | ${initMs.toFixed(1)} |`);
+  for (const { fn, bytes, initMs } of figures)
+    console.log(`| ${fn} | ${(bytes / 1024).toFixed(1)} | ${initMs.toFixed(1)} |`);
 }

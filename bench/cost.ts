@@ -39,11 +39,20 @@ export interface LoopUsage {
 export function costPerMillion(usage: LoopUsage) {
   const million = 1_000_000;
   const invocations = usage.invocations.reduce((sum, { perPayment = 1 }) => sum + perPayment, 0);
-  const gbSeconds = usage.invocations.reduce((sum, { ms, perPayment = 1 }) => sum + (perPayment * Math.ceil(ms)) / 1000, 0) * LAMBDA_GB;
+  const gbSeconds =
+    usage.invocations.reduce((sum, { ms, perPayment = 1 }) => sum + (perPayment * Math.ceil(ms)) / 1000, 0) * LAMBDA_GB;
   const { logBytes } = usage;
   const items = [
-    { item: 'API Gateway requests', usage: `${usage.apiRequests}`, usdPerMillion: usage.apiRequests * PRICES.apiRequestPerMillion },
-    { item: 'Lambda requests', usage: invocations.toFixed(1), usdPerMillion: invocations * PRICES.lambdaRequestPerMillion },
+    {
+      item: 'API Gateway requests',
+      usage: `${usage.apiRequests}`,
+      usdPerMillion: usage.apiRequests * PRICES.apiRequestPerMillion,
+    },
+    {
+      item: 'Lambda requests',
+      usage: invocations.toFixed(1),
+      usdPerMillion: invocations * PRICES.lambdaRequestPerMillion,
+    },
     {
       item: 'Lambda duration (512 MB)',
       usage: `${usage.invocations.map(({ fn, ms, perPayment }) => `${fn} ${perPayment === undefined ? '' : `${perPayment.toFixed(1)} × `}${Math.ceil(ms)} ms`).join(', ')}`,
@@ -54,12 +63,32 @@ export function costPerMillion(usage: LoopUsage) {
       usage: `${usage.writeUnits.toFixed(1)} (Local: ${usage.localWriteUnits.toFixed(1)})`,
       usdPerMillion: usage.writeUnits * PRICES.dynamoWriteUnitPerMillion,
     },
-    { item: 'DynamoDB read units', usage: usage.readUnits.toFixed(1), usdPerMillion: usage.readUnits * PRICES.dynamoReadUnitPerMillion },
-    { item: 'SQS requests', usage: `${usage.sqsRequests}`, usdPerMillion: usage.sqsRequests * PRICES.sqsRequestPerMillion },
-    { item: 'EventBridge events', usage: usage.events.toFixed(1), usdPerMillion: usage.events * PRICES.eventBridgeEventPerMillion },
-    { item: 'CloudWatch Logs ingested', usage: `${Math.round(logBytes)} B`, usdPerMillion: ((logBytes * million) / 2 ** 30) * PRICES.logsIngestedPerGb },
+    {
+      item: 'DynamoDB read units',
+      usage: usage.readUnits.toFixed(1),
+      usdPerMillion: usage.readUnits * PRICES.dynamoReadUnitPerMillion,
+    },
+    {
+      item: 'SQS requests',
+      usage: `${usage.sqsRequests}`,
+      usdPerMillion: usage.sqsRequests * PRICES.sqsRequestPerMillion,
+    },
+    {
+      item: 'EventBridge events',
+      usage: usage.events.toFixed(1),
+      usdPerMillion: usage.events * PRICES.eventBridgeEventPerMillion,
+    },
+    {
+      item: 'CloudWatch Logs ingested',
+      usage: `${Math.round(logBytes)} B`,
+      usdPerMillion: ((logBytes * million) / 2 ** 30) * PRICES.logsIngestedPerGb,
+    },
   ].sort((a, b) => b.usdPerMillion - a.usdPerMillion);
-  return { items, totalUsdPerMillion: items.reduce((sum, item) => sum + item.usdPerMillion, 0), biggest: items[0]!.item };
+  return {
+    items,
+    totalUsdPerMillion: items.reduce((sum, item) => sum + item.usdPerMillion, 0),
+    biggest: items[0]!.item,
+  };
 }
 
 /** Queries of a sweeper run with nothing due (test/integration/request-counts.test.ts): each due-index shard. */
@@ -67,7 +96,13 @@ const IDLE_SWEEP_QUERIES = 12;
 const SWEEPS_PER_MONTH = 60 * 24 * 30;
 
 /** The expiry loop's usage per order, priced per 1M orders; with the sweeper's fixed monthly cost. */
-export function expiryCostPerMillion(usage: { readUnits: number; writeUnits: number; localWriteUnits: number; events: number; logBytes: number }) {
+export function expiryCostPerMillion(usage: {
+  readUnits: number;
+  writeUnits: number;
+  localWriteUnits: number;
+  events: number;
+  logBytes: number;
+}) {
   const million = 1_000_000;
   const items = [
     {
@@ -75,8 +110,16 @@ export function expiryCostPerMillion(usage: { readUnits: number; writeUnits: num
       usage: `${usage.writeUnits.toFixed(1)} (Local: ${usage.localWriteUnits.toFixed(1)})`,
       usdPerMillion: usage.writeUnits * PRICES.dynamoWriteUnitPerMillion,
     },
-    { item: 'DynamoDB read units', usage: usage.readUnits.toFixed(1), usdPerMillion: usage.readUnits * PRICES.dynamoReadUnitPerMillion },
-    { item: 'EventBridge events', usage: usage.events.toFixed(1), usdPerMillion: usage.events * PRICES.eventBridgeEventPerMillion },
+    {
+      item: 'DynamoDB read units',
+      usage: usage.readUnits.toFixed(1),
+      usdPerMillion: usage.readUnits * PRICES.dynamoReadUnitPerMillion,
+    },
+    {
+      item: 'EventBridge events',
+      usage: usage.events.toFixed(1),
+      usdPerMillion: usage.events * PRICES.eventBridgeEventPerMillion,
+    },
     {
       item: 'CloudWatch Logs ingested',
       usage: `${Math.round(usage.logBytes)} B`,

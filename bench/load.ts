@@ -37,4 +37,12 @@ const result = await autocannon({
     },
   ],
 });
-console.log(JSON.stringify({ rate: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors }));
+console.log(
+  JSON.stringify({
+    rate: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  }),
+);

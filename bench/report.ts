@@ -29,7 +29,9 @@ type BenchResults = {
 /** docs/PERFORMANCE.md from a run's results. */
 export function markdown(results: Record<string, unknown> & { machine: Record<string, unknown> }): string {
   const r = results as unknown as BenchResults;
-  return [heading(r), throughputSection(r), callbackSection(r), bundleSection(r), costSection(r), expirySection(r)].flat().join('\n');
+  return [heading(r), throughputSection(r), callbackSection(r), bundleSection(r), costSection(r), expirySection(r)]
+    .flat()
+    .join('\n');
 }
 
 /** The page title and the machine it ran on. */

@@ -45,7 +45,12 @@ async function main() {
     dataDir,
     fresh: true,
     log: () => undefined,
-    env: { ...process.env, MAX_PENDING_ORDERS_PER_CUSTOMER: '10000', SWEEP_INTERVAL_SECONDS: '86400', LOCAL_VISIBILITY_TIMEOUT_SECONDS: '30' },
+    env: {
+      ...process.env,
+      MAX_PENDING_ORDERS_PER_CUSTOMER: '10000',
+      SWEEP_INTERVAL_SECONDS: '86400',
+      LOCAL_VISIBILITY_TIMEOUT_SECONDS: '30',
+    },
   });
   try {
     const measured = await runtimeScenarios(runtime, dataDir);
@@ -61,12 +66,20 @@ async function main() {
 
 /** The scenarios that need the local runtime, in their order. */
 async function runtimeScenarios(runtime: Runtime, dataDir: string) {
-  await runtime.deps.repo.commit([{ kind: 'putProduct', product: { sku: SKU, name: 'Bench item', price: 100, stock: 1_000_000_000 } }]);
-  const tokens = await Promise.all(Array.from({ length: 256 }, (_, i) => runtime.devIssuer.sign({ sub: `bench-${i}` })));
+  await runtime.deps.repo.commit([
+    { kind: 'putProduct', product: { sku: SKU, name: 'Bench item', price: 100, stock: 1_000_000_000 } },
+  ]);
+  const tokens = await Promise.all(
+    Array.from({ length: 256 }, (_, i) => runtime.devIssuer.sign({ sub: `bench-${i}` })),
+  );
   const simulator = createBankSimulator((await loadOrCreateSandboxKeys(dataDir, runtime.baseUrl)).sandboxKeys.bank!);
   console.error('throughput: floor and service, interleaved…');
   const captureCustomer = `capture-${randomUUID()}`;
-  const writeSet = await capturedCreate(runtime, await runtime.devIssuer.sign({ sub: captureCustomer }), captureCustomer);
+  const writeSet = await capturedCreate(
+    runtime,
+    await runtime.devIssuer.sign({ sub: captureCustomer }),
+    captureCustomer,
+  );
   const throughputRows = await throughput(runtime, tokens, writeSet);
   console.error('callbacks…');
   const callbacks = await callbackToPaid(runtime, simulator);
@@ -80,7 +93,17 @@ async function runtimeScenarios(runtime: Runtime, dataDir: string) {
 /** bench/results.json, and docs/PERFORMANCE.md formatted as the lint check wants it (a bench run leaves `npm run lint` green). */
 async function write(unordered: Record<string, unknown> & { machine: Record<string, unknown> }) {
   // The keys in the order results.json has always had them.
-  const order = ['machine', 'throughput', 'callbacks', 'verification', 'bundles', 'usage', 'cost', 'expiry', 'expiryCost'];
+  const order = [
+    'machine',
+    'throughput',
+    'callbacks',
+    'verification',
+    'bundles',
+    'usage',
+    'cost',
+    'expiry',
+    'expiryCost',
+  ];
   const results = Object.fromEntries(order.map((key) => [key, unordered[key]])) as typeof unordered;
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const page = markdown(results);

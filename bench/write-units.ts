@@ -15,7 +15,11 @@ function valueBytes(value: AttributeValue): number {
   if (value.N !== undefined) return Math.ceil(value.N.replace(/^-|\.|^0+/g, '').length / 2) + 1;
   if (value.B !== undefined) return value.B.length;
   if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
-  if (value.M) return 3 + Object.entries(value.M).reduce((sum, [name, inner]) => sum + Buffer.byteLength(name) + valueBytes(inner) + 1, 0);
+  if (value.M)
+    return (
+      3 +
+      Object.entries(value.M).reduce((sum, [name, inner]) => sum + Buffer.byteLength(name) + valueBytes(inner) + 1, 0)
+    );
   if (value.L) return 3 + value.L.reduce((sum, inner) => sum + valueBytes(inner) + 1, 0);
   if (value.SS) return value.SS.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
   if (value.NS) return value.NS.reduce((sum, number) => sum + Math.ceil(number.length / 2) + 1, 0);
@@ -32,8 +36,13 @@ const kilobytes = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
 function asAttributes(item: Record<string, unknown>): Record<string, AttributeValue> {
   const first = Object.values(item)[0];
   const marshalled =
-    typeof first === 'object' && first !== null && Object.keys(first).length === 1 && /^(S|N|B|BOOL|NULL|M|L|SS|NS|BS)$/.test(Object.keys(first)[0]!);
-  return marshalled ? (item as Record<string, AttributeValue>) : marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true });
+    typeof first === 'object' &&
+    first !== null &&
+    Object.keys(first).length === 1 &&
+    /^(S|N|B|BOOL|NULL|M|L|SS|NS|BS)$/.test(Object.keys(first)[0]!);
+  return marshalled
+    ? (item as Record<string, AttributeValue>)
+    : marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true });
 }
 
 type Operation = {
@@ -58,21 +67,31 @@ export class AwsWriteUnits {
   record(commandName: string, input: Record<string, unknown>): void {
     if (commandName === 'TransactWriteItemsCommand') {
       for (const operation of (input.TransactItems ?? []) as Operation[]) {
-        const [, body] = Object.entries(operation)[0] as [string, { Item?: Record<string, unknown>; Key?: Record<string, unknown>; TableName: string }];
+        const [, body] = Object.entries(operation)[0] as [
+          string,
+          { Item?: Record<string, unknown>; Key?: Record<string, unknown>; TableName: string },
+        ];
         this.add(body, 2);
       }
     } else if (/^(Put|Update|Delete)(Item)?Command$/.test(commandName)) {
       this.add(input as { Item?: Record<string, unknown>; Key?: Record<string, unknown>; TableName: string }, 1);
     } else if (commandName === 'BatchWriteItemCommand') {
       for (const [tableName, requests] of Object.entries(
-        (input.RequestItems ?? {}) as Record<string, Array<Record<string, { Item?: Record<string, unknown>; Key?: Record<string, unknown> }>>>,
+        (input.RequestItems ?? {}) as Record<
+          string,
+          Array<Record<string, { Item?: Record<string, unknown>; Key?: Record<string, unknown> }>>
+        >,
       )) {
-        for (const request of requests) this.add({ ...(request.PutRequest ?? request.DeleteRequest)!, TableName: tableName }, 1);
+        for (const request of requests)
+          this.add({ ...(request.PutRequest ?? request.DeleteRequest)!, TableName: tableName }, 1);
       }
     }
   }
 
-  private add(body: { Item?: Record<string, unknown>; Key?: Record<string, unknown>; TableName: string }, factor: number): void {
+  private add(
+    body: { Item?: Record<string, unknown>; Key?: Record<string, unknown>; TableName: string },
+    factor: number,
+  ): void {
     if (body.Item) this.units += factor * kilobytes(itemBytes(asAttributes(body.Item)));
     else if (body.Key)
       this.keyed.push(

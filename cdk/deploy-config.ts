@@ -57,7 +57,9 @@ export function readDeployConfig(node: Node): DeployConfig {
   };
   const missing = REQUIRED_CONTEXT.filter((key) => context(key) === undefined);
   if (missing.length > 0) {
-    throw new Error(`Missing required context: ${missing.join(', ')}. Pass each with -c key=value (see docs/DEPLOY.md).`);
+    throw new Error(
+      `Missing required context: ${missing.join(', ')}. Pass each with -c key=value (see docs/DEPLOY.md).`,
+    );
   }
   const problems: string[] = [];
   const check = (key: string, problem: string | undefined) => problem && problems.push(`${key} ${problem}`);
@@ -78,11 +80,17 @@ export function readDeployConfig(node: Node): DeployConfig {
       return fallback;
     }
   };
-  const throttle = { burstLimit: limit('throttleBurstLimit', DEFAULT_THROTTLE.burstLimit), rateLimit: limit('throttleRateLimit', DEFAULT_THROTTLE.rateLimit) };
+  const throttle = {
+    burstLimit: limit('throttleBurstLimit', DEFAULT_THROTTLE.burstLimit),
+    rateLimit: limit('throttleRateLimit', DEFAULT_THROTTLE.rateLimit),
+  };
   let timing: PaymentTimingConfig | undefined;
   try {
     // The runtime's own parser, so synth rejects what the functions would reject at cold start.
-    timing = timingFromEnv({ PAYMENT_TTL_MINUTES: context('paymentTtlMinutes'), PAYMENT_REMINDER_MINUTES: context('paymentReminderMinutes') });
+    timing = timingFromEnv({
+      PAYMENT_TTL_MINUTES: context('paymentTtlMinutes'),
+      PAYMENT_REMINDER_MINUTES: context('paymentReminderMinutes'),
+    });
   } catch (error) {
     problems.push((error as Error).message);
   }

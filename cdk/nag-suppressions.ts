@@ -50,7 +50,8 @@ export function nagAcknowledgments(stack: PaymentsStack): NagAcknowledgment[] {
     },
     ...stack.publicRoutes.map(({ route, construct }) => {
       const reason = PUBLIC_ROUTE_REASONS[route.fn];
-      if (!reason) throw new Error(`The public route ${route.method} ${route.path} has no reason in PUBLIC_ROUTE_REASONS`);
+      if (!reason)
+        throw new Error(`The public route ${route.method} ${route.path} has no reason in PUBLIC_ROUTE_REASONS`);
       return { id: 'AwsSolutions-APIG4', reason, on: [construct] };
     }),
   ];

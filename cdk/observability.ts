@@ -35,7 +35,13 @@ const FIVE_MINUTES = Duration.minutes(5);
 
 /** One of our EMF metrics, as the functions emit it (namespace + Powertools `service` dimension). */
 function paymentsMetric(name: MetricName, statistic = 'Sum', period = FIVE_MINUTES): CloudWatchMetric {
-  return new CloudWatchMetric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: SERVICE_NAME }, statistic, period });
+  return new CloudWatchMetric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic,
+    period,
+  });
 }
 
 /** A metric's name as a math-expression id (`PaymentFailed` → `paymentFailed`), so expressions read as formulas. */
@@ -58,7 +64,10 @@ export class PaymentsObservability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const deadLetters = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES });
+    const deadLetters = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: 'Maximum',
+      period: FIVE_MINUTES,
+    });
     const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `payments-${Aws.REGION}` });
     this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${dashboard.dashboardName}`;
     paymentWidgets(dashboard, props);
@@ -72,7 +81,9 @@ export class PaymentsObservability extends Construct {
         metric,
         threshold,
         evaluationPeriods: 1,
-        comparisonOperator: options.above ? ComparisonOperator.GREATER_THAN_THRESHOLD : ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        comparisonOperator: options.above
+          ? ComparisonOperator.GREATER_THAN_THRESHOLD
+          : ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: options.missing ?? TreatMissingData.NOT_BREACHING,
       }).addAlarmAction(new SnsAction(alarmTopic));
     callbackAlarms(alarm, deadLetters);
@@ -82,7 +93,13 @@ export class PaymentsObservability extends Construct {
   }
 }
 
-type AlarmOf = (id: string, description: string, metric: IMetric, threshold: number, options?: { above?: boolean; missing?: TreatMissingData }) => void;
+type AlarmOf = (
+  id: string,
+  description: string,
+  metric: IMetric,
+  threshold: number,
+  options?: { above?: boolean; missing?: TreatMissingData },
+) => void;
 
 /** The seed's five figures, callback latency and concurrency. */
 function paymentWidgets(dashboard: Dashboard, props: ObservabilityProps): void {
@@ -92,8 +109,12 @@ function paymentWidgets(dashboard: Dashboard, props: ObservabilityProps): void {
     Metric.PaymentCancelled,
     Metric.PaymentExpired,
   ]);
-  const signatureFailureRate = percentage('Signature failures per callback (%)', Metric.SignatureFailure, [Metric.CallbackReceived]);
-  const timeoutRate = percentage('Payments expired per payment created (%)', Metric.PaymentExpired, [Metric.PaymentsCreated]);
+  const signatureFailureRate = percentage('Signature failures per callback (%)', Metric.SignatureFailure, [
+    Metric.CallbackReceived,
+  ]);
+  const timeoutRate = percentage('Payments expired per payment created (%)', Metric.PaymentExpired, [
+    Metric.PaymentsCreated,
+  ]);
   dashboard.addWidgets(
     new GraphWidget({ title: 'Payment success rate', left: [successRate], leftYAxis: { min: 0, max: 100 }, width: 8 }),
     new GraphWidget({ title: 'Timeout rate', left: [timeoutRate], leftYAxis: { min: 0 }, width: 8 }),
@@ -107,7 +128,9 @@ function paymentWidgets(dashboard: Dashboard, props: ObservabilityProps): void {
     }),
     new GraphWidget({
       title: 'Concurrency',
-      left: props.functions.map((fn) => fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: FIVE_MINUTES })),
+      left: props.functions.map((fn) =>
+        fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: FIVE_MINUTES }),
+      ),
       right: [paymentsMetric(Metric.PaymentsInFlight, 'Maximum')],
       width: 12,
     }),
@@ -118,14 +141,24 @@ function paymentWidgets(dashboard: Dashboard, props: ObservabilityProps): void {
 function operationWidgets(dashboard: Dashboard, deadLetters: IMetric): void {
   dashboard.addWidgets(
     new GraphWidget({ title: 'Dead-letter queue depth', left: [deadLetters], width: 6 }),
-    new GraphWidget({ title: 'Late and duplicate payments', left: [paymentsMetric(Metric.LatePayment), paymentsMetric(Metric.DuplicatePayment)], width: 6 }),
-    new GraphWidget({ title: 'Sweeper lag (s)', left: [paymentsMetric(Metric.SweeperLagSeconds, 'Maximum')], width: 6 }),
+    new GraphWidget({
+      title: 'Late and duplicate payments',
+      left: [paymentsMetric(Metric.LatePayment), paymentsMetric(Metric.DuplicatePayment)],
+      width: 6,
+    }),
+    new GraphWidget({
+      title: 'Sweeper lag (s)',
+      left: [paymentsMetric(Metric.SweeperLagSeconds, 'Maximum')],
+      width: 6,
+    }),
     new GraphWidget({ title: 'Provider close failures', left: [paymentsMetric(Metric.ProviderCloseFailed)], width: 6 }),
   );
   dashboard.addWidgets(
     new GraphWidget({
       title: 'Refunds',
-      left: [Metric.RefundRequested, Metric.RefundSucceeded, Metric.RefundFailed, Metric.RefundAbnormal].map((name) => paymentsMetric(name)),
+      left: [Metric.RefundRequested, Metric.RefundSucceeded, Metric.RefundFailed, Metric.RefundAbnormal].map((name) =>
+        paymentsMetric(name),
+      ),
       width: 12,
     }),
     new GraphWidget({
@@ -153,9 +186,24 @@ function operationWidgets(dashboard: Dashboard, deadLetters: IMetric): void {
 
 /** What a callback or its queue can go wrong with. */
 function callbackAlarms(alarm: AlarmOf, deadLetters: IMetric): void {
-  alarm('DeadLetters', 'Notifications the worker gave up on are waiting in the DLQ (replay with npm run dlq:replay).', deadLetters, 1);
-  alarm('DuplicatePayment', 'An order was paid more than once: refund the extra payment.', paymentsMetric(Metric.DuplicatePayment), 1);
-  alarm('AmountMismatch', 'A provider reported a paid amount that differs from the payment.', paymentsMetric(Metric.AmountMismatch), 1);
+  alarm(
+    'DeadLetters',
+    'Notifications the worker gave up on are waiting in the DLQ (replay with npm run dlq:replay).',
+    deadLetters,
+    1,
+  );
+  alarm(
+    'DuplicatePayment',
+    'An order was paid more than once: refund the extra payment.',
+    paymentsMetric(Metric.DuplicatePayment),
+    1,
+  );
+  alarm(
+    'AmountMismatch',
+    'A provider reported a paid amount that differs from the payment.',
+    paymentsMetric(Metric.AmountMismatch),
+    1,
+  );
   // A refused genuine bank callback is lost (the bank has no query API): someone must look.
   alarm(
     'CallbackTooLarge',
@@ -176,7 +224,10 @@ function callbackAlarms(alarm: AlarmOf, deadLetters: IMetric): void {
     new MathExpression({
       label: 'Signature failures per callback (%), 0 below 20 callbacks',
       expression: `IF(${received} >= 20, 100 * ${failures} / ${received}, 0)`,
-      usingMetrics: { [failures]: paymentsMetric(Metric.SignatureFailure), [received]: paymentsMetric(Metric.CallbackReceived) },
+      usingMetrics: {
+        [failures]: paymentsMetric(Metric.SignatureFailure),
+        [received]: paymentsMetric(Metric.CallbackReceived),
+      },
       period: FIVE_MINUTES,
     }),
     5,
@@ -205,16 +256,32 @@ function pipelineAlarms(alarm: AlarmOf, props: ObservabilityProps): void {
     props.outboxDeadLetters.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES }),
     1,
   );
-  alarm('WorkerErrors', 'The notification worker failed whole invocations.', props.worker.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }), 1);
+  alarm(
+    'WorkerErrors',
+    'The notification worker failed whole invocations.',
+    props.worker.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }),
+    1,
+  );
   // The sweeper reports its lag on every run, so silence means it has stopped.
-  alarm('SweeperLag', 'The sweeper is more than 5 minutes behind (or not running).', paymentsMetric(Metric.SweeperLagSeconds, 'Maximum'), 300, {
-    above: true,
-    missing: TreatMissingData.BREACHING,
-  });
+  alarm(
+    'SweeperLag',
+    'The sweeper is more than 5 minutes behind (or not running).',
+    paymentsMetric(Metric.SweeperLagSeconds, 'Maximum'),
+    300,
+    {
+      above: true,
+      missing: TreatMissingData.BREACHING,
+    },
+  );
 }
 
 function refundAlarms(alarm: AlarmOf): void {
-  alarm('RefundFailed', 'A provider refused or closed a refund: the customer has not been paid back.', paymentsMetric(Metric.RefundFailed), 1);
+  alarm(
+    'RefundFailed',
+    'A provider refused or closed a refund: the customer has not been paid back.',
+    paymentsMetric(Metric.RefundFailed),
+    1,
+  );
   alarm(
     'RefundAbnormal',
     'A provider could not pay a refund back (card cancelled or frozen): settle it on the merchant platform.',
@@ -233,9 +300,15 @@ function refundAlarms(alarm: AlarmOf): void {
     paymentsMetric(Metric.RefundNotificationParked),
     1,
   );
-  alarm('RefundsStuck', 'A refund has stayed open for more than a day.', paymentsMetric(Metric.OldestOpenRefundAgeSeconds, 'Maximum'), REFUND_STUCK_SECONDS, {
-    above: true,
-  });
+  alarm(
+    'RefundsStuck',
+    'A refund has stayed open for more than a day.',
+    paymentsMetric(Metric.OldestOpenRefundAgeSeconds, 'Maximum'),
+    REFUND_STUCK_SECONDS,
+    {
+      above: true,
+    },
+  );
 }
 
 /** The daily reconciliation, and closes at the providers. */

@@ -7,7 +7,10 @@ import { PaymentsStack } from './payments-stack';
  * The CDK app: the payments stack with cdk-nag's AWS Solutions rules run at every synth, so a
  * finding not acknowledged (with its reason) in nag-suppressions.ts fails `cdk synth`.
  */
-export function createPaymentsApp(appProps: AppProps = {}, env: Environment = defaultEnvironment()): { app: App; stack: PaymentsStack } {
+export function createPaymentsApp(
+  appProps: AppProps = {},
+  env: Environment = defaultEnvironment(),
+): { app: App; stack: PaymentsStack } {
   const app = new App(appProps);
   const stack = new PaymentsStack(app, 'Payments', { env });
   acknowledgeNagFindings(stack);

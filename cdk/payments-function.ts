@@ -14,7 +14,10 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Powertools' `service` dimension on every metric; the dashboard and alarms select on it. */
 export const SERVICE_NAME = 'payments';
 
-export interface PaymentsFunctionProps extends Pick<NodejsFunctionProps, 'description' | 'timeout' | 'reservedConcurrentExecutions'> {
+export interface PaymentsFunctionProps extends Pick<
+  NodejsFunctionProps,
+  'description' | 'timeout' | 'reservedConcurrentExecutions'
+> {
   /** The folder under functions/ whose handler.ts exports `handler`. */
   readonly name: string;
   /** Its wiring: the names of what it may touch, URLs, timing. */
@@ -67,7 +70,9 @@ export class PaymentsFunction extends NodejsFunction {
         externalModules: [],
         // CommonJS dependencies inside an ESM bundle still call require().
         banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([module, replacement]) => `${module}=${replacement}`) },
+        esbuildArgs: {
+          '--alias': Object.entries(BUNDLE_ALIASES).map(([module, replacement]) => `${module}=${replacement}`),
+        },
       },
     });
   }

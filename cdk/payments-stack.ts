@@ -17,7 +17,11 @@ import { PaymentsObservability } from './observability';
 import { PaymentsFunction } from './payments-function';
 
 const WORKER_TIMEOUT = Duration.seconds(30);
-const PROVIDER_LABELS: Record<PaymentMethod, string> = { wechat: 'WeChat Pay', alipay: 'Alipay', bank: 'the bank gateway' };
+const PROVIDER_LABELS: Record<PaymentMethod, string> = {
+  wechat: 'WeChat Pay',
+  alipay: 'Alipay',
+  bank: 'the bank gateway',
+};
 
 /**
  * Everything the payments backend runs on: the single table, the callback → worker queue, the
@@ -66,7 +70,9 @@ export class PaymentsStack extends Stack {
       },
     };
     for (const route of API_ROUTES) {
-      const fn = this.paymentsFunction(resources, route.fn, route.access, { description: `${route.method} ${route.path}: ${route.summary}` });
+      const fn = this.paymentsFunction(resources, route.fn, route.access, {
+        description: `${route.method} ${route.path}: ${route.summary}`,
+      });
       const construct = api.addRoute(route, fn);
       if (route.auth === 'public') this.publicRoutes.push({ route, construct });
     }
@@ -109,14 +115,23 @@ export class PaymentsStack extends Stack {
 
   /** The worker on the queue, the sweeper and the reconciliation on their schedules, the outbox publisher on the table's stream. */
   private backgroundFunctions(resources: FunctionResources) {
-    const { worker: workerEntry, sweeper: sweeperEntry, reconciler: reconcilerEntry, publisher: publisherEntry } = BACKGROUND_FUNCTIONS;
+    const {
+      worker: workerEntry,
+      sweeper: sweeperEntry,
+      reconciler: reconcilerEntry,
+      publisher: publisherEntry,
+    } = BACKGROUND_FUNCTIONS;
     const worker = this.paymentsFunction(resources, workerEntry.fn, workerEntry.access, {
       description: 'Applies queued provider notifications',
       timeout: WORKER_TIMEOUT,
     });
     // Consuming is the worker's by being the queue's event source (receive, delete, change visibility).
     worker.addEventSource(
-      new SqsEventSource(resources.notificationQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(2), reportBatchItemFailures: true }),
+      new SqsEventSource(resources.notificationQueue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(2),
+        reportBatchItemFailures: true,
+      }),
     );
 
     const sweeper = this.paymentsFunction(resources, sweeperEntry.fn, sweeperEntry.access, {
@@ -188,11 +203,20 @@ export class PaymentsStack extends Stack {
         value: `${o.publicBaseUrl}/api/payments/callback/${provider}`,
       });
     }
-    new CfnOutput(this, 'NotificationQueueUrl', { description: 'NOTIFICATION_QUEUE_URL for npm run dlq:replay', value: o.notificationQueue.queueUrl });
-    new CfnOutput(this, 'NotificationDlqUrl', { description: 'NOTIFICATION_DLQ_URL for npm run dlq:replay', value: o.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'NotificationQueueUrl', {
+      description: 'NOTIFICATION_QUEUE_URL for npm run dlq:replay',
+      value: o.notificationQueue.queueUrl,
+    });
+    new CfnOutput(this, 'NotificationDlqUrl', {
+      description: 'NOTIFICATION_DLQ_URL for npm run dlq:replay',
+      value: o.deadLetterQueue.queueUrl,
+    });
     new CfnOutput(this, 'EventBusName', { description: 'Domain events are published here', value: o.bus.eventBusName });
     new CfnOutput(this, 'DashboardUrl', { description: 'The payments dashboard', value: o.observability.dashboardUrl });
-    new CfnOutput(this, 'ProviderSecretArn', { description: 'Put the provider config document here', value: o.providerConfig.secretArn });
+    new CfnOutput(this, 'ProviderSecretArn', {
+      description: 'Put the provider config document here',
+      value: o.providerConfig.secretArn,
+    });
   }
 }
 

@@ -29,13 +29,21 @@ const compiled: CompiledRoute[] = API_ROUTES.map((route) => {
 export class MalformedPathError extends Error {}
 
 /** The route and path parameters for a request, matched the way HTTP API route keys match. */
-export function matchRoute(method: string, path: string): { route: ApiRoute; pathParameters: Record<string, string> } | undefined {
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: ApiRoute; pathParameters: Record<string, string> } | undefined {
   // Literal segments win over parameters (`/api/orders/batch` before `/api/orders/{orderId}`).
-  const candidates = compiled.filter((entry) => entry.route.method === method && entry.pattern.test(path)).sort((a, b) => a.names.length - b.names.length);
+  const candidates = compiled
+    .filter((entry) => entry.route.method === method && entry.pattern.test(path))
+    .sort((a, b) => a.names.length - b.names.length);
   const best = candidates[0];
   if (!best) return undefined;
   const values = best.pattern.exec(path)!.slice(1);
-  return { route: best.route, pathParameters: Object.fromEntries(best.names.map((name, index) => [name, decodePathSegment(values[index]!)])) };
+  return {
+    route: best.route,
+    pathParameters: Object.fromEntries(best.names.map((name, index) => [name, decodePathSegment(values[index]!)])),
+  };
 }
 
 function decodePathSegment(segment: string): string {
@@ -82,7 +90,13 @@ export function toApiGatewayEvent(input: {
       apiId: 'local',
       domainName: headers.host ?? '127.0.0.1',
       domainPrefix: (headers.host ?? '127').split('.')[0]!,
-      http: { method: input.method, path: input.url.pathname, protocol: 'HTTP/1.1', sourceIp: input.sourceIp, userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method: input.method,
+        path: input.url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: input.sourceIp,
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
@@ -107,7 +121,10 @@ export interface ApiGatewayOptions {
  * The API as API Gateway serves it: the route matched, the JWT authorizer's answer before any
  * function runs, then the route's function with a payload v2 event.
  */
-export function apiGateway({ authorize, invoke }: ApiGatewayOptions): (request: GatewayRequest) => Promise<GatewayAnswer> {
+export function apiGateway({
+  authorize,
+  invoke,
+}: ApiGatewayOptions): (request: GatewayRequest) => Promise<GatewayAnswer> {
   return async (request) => {
     let match;
     try {
@@ -119,12 +136,25 @@ export function apiGateway({ authorize, invoke }: ApiGatewayOptions): (request: 
     if (!match) return gatewayAnswer(404, 'Not Found');
     let identity: { claims?: Record<string, unknown>; scopes?: string[] } = {};
     if (match.route.auth !== 'public') {
-      const decision = await authorize(request.headers.authorization, match.route.auth === 'admin' ? [ADMIN_SCOPE] : []);
+      const decision = await authorize(
+        request.headers.authorization,
+        match.route.auth === 'admin' ? [ADMIN_SCOPE] : [],
+      );
       if (!decision.ok) return gatewayAnswer(decision.statusCode, decision.message);
       identity = decision;
     }
-    const event = toApiGatewayEvent({ ...request, route: match.route, pathParameters: match.pathParameters, ...identity });
-    const result = (await invoke(match.route.fn, event)) as { statusCode?: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
+    const event = toApiGatewayEvent({
+      ...request,
+      route: match.route,
+      pathParameters: match.pathParameters,
+      ...identity,
+    });
+    const result = (await invoke(match.route.fn, event)) as {
+      statusCode?: number;
+      headers?: Record<string, string>;
+      body?: string;
+      isBase64Encoded?: boolean;
+    };
     const body = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');
     return { statusCode: result.statusCode ?? 200, headers: result.headers ?? {}, body };
   };

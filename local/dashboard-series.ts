@@ -59,10 +59,13 @@ export function adaptiveBucketSeconds(samples: readonly MetricSample[], now: num
 }
 
 /** `?bucket=` of the dashboard: whole seconds in 1..86400, or absent for the adaptive choice. */
-export function parseBucketSeconds(raw: string | null): { ok: true; bucketSeconds?: number } | { ok: false; message: string } {
+export function parseBucketSeconds(
+  raw: string | null,
+): { ok: true; bucketSeconds?: number } | { ok: false; message: string } {
   if (raw === null || raw === '') return { ok: true };
   const seconds = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
-  if (!(seconds >= 1 && seconds <= MAX_BUCKET_SECONDS)) return { ok: false, message: `bucket must be whole seconds in 1..${MAX_BUCKET_SECONDS}` };
+  if (!(seconds >= 1 && seconds <= MAX_BUCKET_SECONDS))
+    return { ok: false, message: `bucket must be whole seconds in 1..${MAX_BUCKET_SECONDS}` };
   return { ok: true, bucketSeconds: seconds };
 }
 
@@ -70,7 +73,11 @@ export function parseBucketSeconds(raw: string | null): { ok: true; bucketSecond
  * The last 60 buckets ending at `now`. Buckets are aligned to multiples of their width (as
  * CloudWatch periods are), so a refresh moves the window without reshuffling what is in a bucket.
  */
-export function dashboardSeries(samples: readonly MetricSample[], now: number, bucketSeconds = adaptiveBucketSeconds(samples, now)): DashboardSeries {
+export function dashboardSeries(
+  samples: readonly MetricSample[],
+  now: number,
+  bucketSeconds = adaptiveBucketSeconds(samples, now),
+): DashboardSeries {
   const width = bucketSeconds * 1000;
   const firstStart = Math.floor(now / width) * width - (SERIES_BUCKETS - 1) * width;
   const buckets = Array.from({ length: SERIES_BUCKETS }, () => [] as MetricSample[]);
@@ -78,7 +85,8 @@ export function dashboardSeries(samples: readonly MetricSample[], now: number, b
     const index = Math.floor((sample.at - firstStart) / width);
     if (index >= 0 && index < SERIES_BUCKETS) buckets[index]!.push(sample);
   }
-  const each = <T>(figure: (inBucket: BucketReader) => T) => buckets.map((inBucket) => figure(new BucketReader(inBucket)));
+  const each = <T>(figure: (inBucket: BucketReader) => T) =>
+    buckets.map((inBucket) => figure(new BucketReader(inBucket)));
   return {
     bucketSeconds,
     bucketStarts: buckets.map((_, index) => new Date(firstStart + index * width).toISOString()),

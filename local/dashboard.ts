@@ -36,13 +36,19 @@ export async function dashboardFigures(input: DashboardInput) {
   const { metrics, bus, repo } = input;
   const now = input.now?.() ?? new Date();
   const ended = ['PaymentSucceeded', 'PaymentFailed', 'PaymentCancelled', 'PaymentExpired'] as const;
-  const counts = Object.fromEntries(ended.map((name) => [name, metrics.total(Metric[name])])) as Record<(typeof ended)[number], number>;
+  const counts = Object.fromEntries(ended.map((name) => [name, metrics.total(Metric[name])])) as Record<
+    (typeof ended)[number],
+    number
+  >;
   const endedTotal = ended.reduce((sum, name) => sum + counts[name], 0);
   const latencies = metrics.values(Metric.CallbackLatency).sort((a, b) => a - b);
   return {
     successRatePercent: ratioPercent(counts.PaymentSucceeded, endedTotal),
     callbackLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length },
-    signatureFailureRatePercent: ratioPercent(metrics.total(Metric.SignatureFailure), metrics.total(Metric.CallbackReceived)),
+    signatureFailureRatePercent: ratioPercent(
+      metrics.total(Metric.SignatureFailure),
+      metrics.total(Metric.CallbackReceived),
+    ),
     timeoutRatePercent: ratioPercent(counts.PaymentExpired, metrics.total(Metric.PaymentsCreated)),
     // Counted as the sweeper counts it for CloudWatch (Metric.PaymentsInFlight), but live.
     paymentsInFlight: await repo.countOpenPayments(),
@@ -63,12 +69,19 @@ export async function dashboardFigures(input: DashboardInput) {
     recentEvents: bus.published
       .slice(-20)
       .reverse()
-      .map((event) => ({ type: event.type, at: event.occurredAt, paymentId: event.detail.paymentId, orderId: event.detail.orderId })),
+      .map((event) => ({
+        type: event.type,
+        at: event.occurredAt,
+        paymentId: event.detail.paymentId,
+        orderId: event.detail.orderId,
+      })),
   };
 }
 
 async function refundFigures({ metrics, bus, repo }: DashboardInput, now: Date) {
-  const refundedFen = bus.published.filter((event) => event.type === 'RefundSucceeded').reduce((sum, event) => sum + (event.detail.amount ?? 0), 0);
+  const refundedFen = bus.published
+    .filter((event) => event.type === 'RefundSucceeded')
+    .reduce((sum, event) => sum + (event.detail.amount ?? 0), 0);
   return {
     requested: metrics.total(Metric.RefundRequested),
     succeeded: metrics.total(Metric.RefundSucceeded),
@@ -104,7 +117,9 @@ async function recentPayments(bus: RecordingEventBus, repo: Repository) {
 }
 
 /** A store that cannot be read leaves the panel saying so; the rest of the dashboard still shows. */
-async function latestReconciliations(input: DashboardInput): Promise<{ reconciliation: ReconciliationView[]; reconciliationError?: string }> {
+async function latestReconciliations(
+  input: DashboardInput,
+): Promise<{ reconciliation: ReconciliationView[]; reconciliationError?: string }> {
   try {
     return { reconciliation: reconciliationView((await input.latestReconciliations?.()) ?? []) };
   } catch (error) {
@@ -118,7 +133,11 @@ const sideInYuan = (side: DifferenceSide | undefined) => side && { ...side, amou
 
 /** Each provider's latest reconciliation with its amounts also in yuan and its open differences counted. */
 export function reconciliationView(reconciliations: readonly ProviderReconciliation[]) {
-  const difference = (item: ReconciliationDifference) => ({ ...item, ours: sideInYuan(item.ours), theirs: sideInYuan(item.theirs) });
+  const difference = (item: ReconciliationDifference) => ({
+    ...item,
+    ours: sideInYuan(item.ours),
+    theirs: sideInYuan(item.theirs),
+  });
   return [...reconciliations]
     .sort((a, b) => a.provider.localeCompare(b.provider))
     .map((reconciliation) => ({

@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createPaymentsClient, type PaymentMethod, PaymentsApiError, type PaymentsClient } from '../src/client/payments-client';
+import {
+  createPaymentsClient,
+  type PaymentMethod,
+  PaymentsApiError,
+  type PaymentsClient,
+} from '../src/client/payments-client';
 import { fenToYuan } from '../src/domain/money';
 import { PAYMENT_METHODS } from '../src/domain/payment';
 import { ADMIN_SCOPE } from '../src/http/routes';
@@ -39,7 +44,8 @@ function step(label: string, line: string): void {
 function parseArgs(args: string[]): { method: PaymentMethod; expire: boolean } {
   const methodIndex = args.indexOf('--method');
   const method = methodIndex >= 0 ? args[methodIndex + 1] : 'wechat';
-  if (!PAYMENT_METHODS.includes(method as PaymentMethod)) throw new DemoStopped(`--method must be one of ${PAYMENT_METHODS.join(', ')}`);
+  if (!PAYMENT_METHODS.includes(method as PaymentMethod))
+    throw new DemoStopped(`--method must be one of ${PAYMENT_METHODS.join(', ')}`);
   return { method: method as PaymentMethod, expire: args.includes('--expire') };
 }
 
@@ -51,10 +57,13 @@ async function checkRuntime(baseUrl: string): Promise<void> {
     try {
       response = await fetch(`${baseUrl}/health`);
     } catch {
-      throw new DemoStopped(`Nothing answers at ${baseUrl}: start the runtime with npm start (and give the demo the same PORT).`);
+      throw new DemoStopped(
+        `Nothing answers at ${baseUrl}: start the runtime with npm start (and give the demo the same PORT).`,
+      );
     }
     if (response.ok) return;
-    if (response.status !== 503 || Date.now() > deadline) throw new DemoStopped(`${baseUrl}/health answered ${response.status}: is that the payments runtime?`);
+    if (response.status !== 503 || Date.now() > deadline)
+      throw new DemoStopped(`${baseUrl}/health answered ${response.status}: is that the payments runtime?`);
     await sleep(1_000);
   }
 }
@@ -63,17 +72,24 @@ async function checkRuntime(baseUrl: string): Promise<void> {
 async function customerToken(baseUrl: string, admin = false): Promise<string> {
   const dataDir = localDataDir();
   if (!existsSync(path.join(dataDir, DEV_ISSUER_KEY_FILE))) {
-    throw new DemoStopped(`No dev issuer key under ${dataDir}: run the demo from where npm start runs, or set LOCAL_DATA_DIR to its data directory.`);
+    throw new DemoStopped(
+      `No dev issuer key under ${dataDir}: run the demo from where npm start runs, or set LOCAL_DATA_DIR to its data directory.`,
+    );
   }
   // The shop's staff refund; the dev issuer signs their token with the admin scope.
-  return (await loadOrCreateDevIssuer(dataDir, baseUrl)).sign(admin ? { sub: 'demo-staff', scope: ADMIN_SCOPE } : { sub: CUSTOMER });
+  return (await loadOrCreateDevIssuer(dataDir, baseUrl)).sign(
+    admin ? { sub: 'demo-staff', scope: ADMIN_SCOPE } : { sub: CUSTOMER },
+  );
 }
 
 /** What the customer does at the provider: opens the pay URL (which creates the checkout) and pays. */
 async function payAtSandbox(baseUrl: string, paymentId: string, payUrl: string): Promise<void> {
   const page = await fetch(payUrl);
   if (!page.ok) throw new DemoStopped(`the pay URL answered ${page.status}: ${(await page.text()).slice(0, 200)}`);
-  const response = await fetch(`${baseUrl}/sandbox/checkout/${encodeURIComponent(paymentId)}/pay`, { method: 'POST', headers: { accept: 'application/json' } });
+  const response = await fetch(`${baseUrl}/sandbox/checkout/${encodeURIComponent(paymentId)}/pay`, {
+    method: 'POST',
+    headers: { accept: 'application/json' },
+  });
   const answer = (await response.json()) as {
     message?: string;
     amount: number;
@@ -89,7 +105,10 @@ async function payAtSandbox(baseUrl: string, paymentId: string, payUrl: string):
     : delivery.acknowledged
       ? `callback acknowledged (HTTP ${delivery.statusCode})`
       : `callback not acknowledged (${delivery.statusCode ?? delivery.error})${answer.retrying ? ', retrying' : ''}`;
-  step('sandbox', `customer paid ${yuan(answer.amount)} at ${answer.provider} (transaction ${answer.transactionId}); ${callback}`);
+  step(
+    'sandbox',
+    `customer paid ${yuan(answer.amount)} at ${answer.provider} (transaction ${answer.transactionId}); ${callback}`,
+  );
 }
 
 async function payOneOrder(
@@ -98,7 +117,10 @@ async function payOneOrder(
   method: PaymentMethod,
 ): Promise<{ ttlMs: number; paymentId: string; orderId: string; amount: number }> {
   const products = await client.listProducts();
-  step('products', products.map((product) => `${product.sku} ${yuan(product.price)} (${product.stock} in stock)`).join(' · '));
+  step(
+    'products',
+    products.map((product) => `${product.sku} ${yuan(product.price)} (${product.stock} in stock)`).join(' · '),
+  );
   const [first, second] = products;
   if (!first) throw new DemoStopped('the catalogue is empty');
 
@@ -117,8 +139,12 @@ async function payOneOrder(
   await payAtSandbox(baseUrl, payment.paymentId, started.payUrl);
   const outcome = await client.waitForPaymentOutcome(payment.paymentId, { timeoutMs: 30_000, intervalMs: 250 });
   const { order: settled } = await client.getOrder(order.orderId);
-  if (outcome.status !== 'succeeded' || settled.status !== 'paid') throw new DemoStopped(`payment ended ${outcome.status}, order reads ${settled.status}`);
-  step('paid', `order ${settled.orderId} paid ${((Date.now() - paidAt) / 1000).toFixed(1)} s after the customer paid (payment ${outcome.status})`);
+  if (outcome.status !== 'succeeded' || settled.status !== 'paid')
+    throw new DemoStopped(`payment ended ${outcome.status}, order reads ${settled.status}`);
+  step(
+    'paid',
+    `order ${settled.orderId} paid ${((Date.now() - paidAt) / 1000).toFixed(1)} s after the customer paid (payment ${outcome.status})`,
+  );
   return {
     ttlMs: Date.parse(payment.expiresAt) - Date.parse(payment.createdAt),
     paymentId: payment.paymentId,
@@ -128,7 +154,11 @@ async function payOneOrder(
 }
 
 /** Staff refund part of the paid order (one item's worth, at most half) and wait for the provider to pay it back. */
-async function refundPart(client: PaymentsClient, baseUrl: string, paid: { paymentId: string; orderId: string; amount: number }): Promise<void> {
+async function refundPart(
+  client: PaymentsClient,
+  baseUrl: string,
+  paid: { paymentId: string; orderId: string; amount: number },
+): Promise<void> {
   const staff = `Bearer ${await customerToken(baseUrl, true)}`;
   const amount = Math.max(1, Math.floor(paid.amount / 2));
   const response = await fetch(`${baseUrl}/api/payments/${paid.paymentId}/refunds`, {
@@ -136,24 +166,39 @@ async function refundPart(client: PaymentsClient, baseUrl: string, paid: { payme
     headers: { authorization: staff, 'content-type': 'application/json', 'idempotency-key': `demo-${paid.paymentId}` },
     body: JSON.stringify({ amount, reason: 'demo: partial refund' }),
   });
-  const created = (await response.json()) as { refund?: { refundId: string; status: string }; error?: { code: string; message: string } };
-  if (!created.refund) throw new DemoStopped(`the refund answered ${response.status} ${created.error?.code}: ${created.error?.message}`);
-  step('refund', `staff refunded ${yuan(amount)} of ${paid.paymentId}: refund ${created.refund.refundId} ${created.refund.status}`);
+  const created = (await response.json()) as {
+    refund?: { refundId: string; status: string };
+    error?: { code: string; message: string };
+  };
+  if (!created.refund)
+    throw new DemoStopped(`the refund answered ${response.status} ${created.error?.code}: ${created.error?.message}`);
+  step(
+    'refund',
+    `staff refunded ${yuan(amount)} of ${paid.paymentId}: refund ${created.refund.refundId} ${created.refund.status}`,
+  );
   let status = created.refund.status;
   for (const deadline = Date.now() + 30_000; status !== 'succeeded' && Date.now() < deadline; await sleep(250)) {
-    const current = (await (await fetch(`${baseUrl}/api/refunds/${created.refund.refundId}`, { headers: { authorization: staff } })).json()) as {
+    const current = (await (
+      await fetch(`${baseUrl}/api/refunds/${created.refund.refundId}`, { headers: { authorization: staff } })
+    ).json()) as {
       refund: { status: string };
     };
     status = current.refund.status;
   }
   if (status !== 'succeeded') throw new DemoStopped(`the refund reads ${status} after 30 s`);
   const { order } = await client.getOrder(paid.orderId);
-  step('refunded', `refund succeeded; order ${order.orderId} is ${order.status} with ${yuan(amount)} refunded of ${yuan(order.totalAmount)}`);
+  step(
+    'refunded',
+    `refund succeeded; order ${order.orderId} is ${order.status} with ${yuan(amount)} refunded of ${yuan(order.totalAmount)}`,
+  );
 }
 
 async function leaveOneUnpaid(client: PaymentsClient, method: PaymentMethod): Promise<void> {
   const [product] = await client.listProducts();
-  const { order, payment } = await client.createOrder([{ sku: product!.sku, quantity: 1 }], { paymentMethod: method, ttlMinutes: 1 });
+  const { order, payment } = await client.createOrder([{ sku: product!.sku, quantity: 1 }], {
+    paymentMethod: method,
+    ttlMinutes: 1,
+  });
   const expiresAtMs = Date.parse(payment.expiresAt);
   step(
     'unpaid',
@@ -164,11 +209,16 @@ async function leaveOneUnpaid(client: PaymentsClient, method: PaymentMethod): Pr
     const current = await client.getPayment(payment.paymentId);
     if (current.status === 'expired') break;
     if (Date.now() > expiresAtMs + EXPIRY_SLACK_MS)
-      throw new DemoStopped(`payment ${payment.paymentId} still reads ${current.status} ${EXPIRY_SLACK_MS / 1000} s after its expiry`);
+      throw new DemoStopped(
+        `payment ${payment.paymentId} still reads ${current.status} ${EXPIRY_SLACK_MS / 1000} s after its expiry`,
+      );
     await sleep(1_000);
   }
   const { order: after } = await client.getOrder(order.orderId);
-  step('expired', `payment ${payment.paymentId} reads expired; order ${after.orderId} is ${after.status} (a new payment can be made)`);
+  step(
+    'expired',
+    `payment ${payment.paymentId} reads expired; order ${after.orderId} is ${after.status} (a new payment can be made)`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -187,7 +237,9 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof PaymentsApiError && error.status === 401) {
-    console.error('\nThe runtime refused the demo token: give the demo the PORT and LOCAL_DATA_DIR that npm start uses.');
+    console.error(
+      '\nThe runtime refused the demo token: give the demo the PORT and LOCAL_DATA_DIR that npm start uses.',
+    );
   } else if (error instanceof PaymentsApiError) {
     console.error(`\nThe API answered ${error.status} ${error.code}: ${error.message}`);
   } else {

@@ -64,7 +64,9 @@ async function loadOrCreateKey(file: string): Promise<JWK> {
     } catch {
       /* reported below */
     }
-    throw new Error(`${file} is not a dev issuer key: delete it and a new one is made (tokens signed with the old key stop working).`);
+    throw new Error(
+      `${file} is not a dev issuer key: delete it and a new one is made (tokens signed with the old key stop working).`,
+    );
   }
   const { privateKey } = await generateKeyPair(ALGORITHM, { extractable: true, modulusLength: 2048 });
   const jwk = await exportJWK(privateKey);

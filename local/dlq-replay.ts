@@ -14,7 +14,9 @@ async function main() {
     const region = awsQueueRegion(dlqUrl);
     if (region && awsQueueRegion(queueUrl)) {
       const task = await startDeadLetterRedrive(sqsClient({ ...AWS_CLIENT_LIMITS, region }), { queueUrl, dlqUrl });
-      console.log(`Started moving ~${task.messagesToMove} dead-lettered notification(s) from ${task.sourceArn} to ${task.destinationArn}.`);
+      console.log(
+        `Started moving ~${task.messagesToMove} dead-lettered notification(s) from ${task.sourceArn} to ${task.destinationArn}.`,
+      );
       console.log(`Task handle: ${task.taskHandle}`);
       console.log(`Progress: aws sqs list-message-move-tasks --region ${region} --source-arn ${task.sourceArn}`);
       return;
@@ -26,7 +28,9 @@ async function main() {
   const base = `http://127.0.0.1:${process.env.PORT ?? 3000}`;
   const response = await fetch(`${base}/_local/dlq/replay`, { method: 'POST' }).catch(() => undefined);
   if (!response?.ok)
-    throw new Error(`The local runtime at ${base} did not answer: start it with npm start (or set NOTIFICATION_QUEUE_URL and NOTIFICATION_DLQ_URL for AWS).`);
+    throw new Error(
+      `The local runtime at ${base} did not answer: start it with npm start (or set NOTIFICATION_QUEUE_URL and NOTIFICATION_DLQ_URL for AWS).`,
+    );
   const { moved } = (await response.json()) as { moved: number };
   console.log(`Re-drove ${moved} dead-lettered notification(s) in the local runtime`);
 }

@@ -66,13 +66,22 @@ function jarDirectory(): string {
 
 export async function startDynamoEmulator(options: { port?: number; dataDir?: string } = {}): Promise<DynamoEmulator> {
   if (!javaAvailable()) {
-    throw new Error('Java is required for the DynamoDB emulator: install a JRE (apt-get install -y openjdk-17-jre-headless).');
+    throw new Error(
+      'Java is required for the DynamoDB emulator: install a JRE (apt-get install -y openjdk-17-jre-headless).',
+    );
   }
   const port = options.port ?? (await freePort());
   const dir = jarDirectory();
   // DynamoDB Local refuses a -dbPath that does not exist yet ("Invalid directory for database creation").
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const args = [`-Djava.library.path=${path.join(dir, 'DynamoDBLocal_lib')}`, '-jar', path.join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-sharedDb'];
+  const args = [
+    `-Djava.library.path=${path.join(dir, 'DynamoDBLocal_lib')}`,
+    '-jar',
+    path.join(dir, 'DynamoDBLocal.jar'),
+    '-port',
+    String(port),
+    '-sharedDb',
+  ];
   args.push(...(options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory']));
   const child: ChildProcess = spawn('java', args, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -96,7 +105,12 @@ export async function startDynamoEmulator(options: { port?: number; dataDir?: st
 /** What DynamoDB Local (SQLite underneath) logs when its database file is not a database. */
 const DAMAGED_DATABASE = /file is (?:encrypted or is )?not a database|database disk image is malformed/;
 
-async function waitUntilReady(endpoint: string, child: ChildProcess, output: () => string, dataDir?: string): Promise<void> {
+async function waitUntilReady(
+  endpoint: string,
+  child: ChildProcess,
+  output: () => string,
+  dataDir?: string,
+): Promise<void> {
   const client = dynamoClient(endpoint);
   const deadline = Date.now() + 30_000;
   try {
@@ -107,7 +121,8 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: () 
           `The local database in ${dataDir} cannot be read (${damage[0]}): move that folder aside or delete it to start with an empty one, or run npm start -- --fresh.`,
         );
       }
-      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output().slice(-500)}`);
+      if (child.exitCode !== null)
+        throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output().slice(-500)}`);
       try {
         await client.send(new ListTablesCommand({}));
         return;
@@ -152,7 +167,8 @@ const indexSpec = (index: (typeof INDEXES)[number]): GlobalSecondaryIndex => ({
   ],
   Projection: { ProjectionType: index.projection },
 });
-const attributeDefinitions = () => TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' as const }));
+const attributeDefinitions = () =>
+  TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' as const }));
 
 export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
@@ -174,8 +190,14 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
     throw error;
   }
   const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
-  if (description.Table?.TableStatus !== 'ACTIVE') throw new Error(`Table ${tableName} is ${description.Table?.TableStatus}`);
-  await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true } }));
+  if (description.Table?.TableStatus !== 'ACTIVE')
+    throw new Error(`Table ${tableName} is ${description.Table?.TableStatus}`);
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+    }),
+  );
 }
 
 const STREAM = { StreamEnabled: true, StreamViewType: TABLE.streamView };
@@ -186,7 +208,8 @@ const STREAM = { StreamEnabled: true, StreamViewType: TABLE.streamView };
  */
 async function upgradeTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
-  if (!description.Table?.StreamSpecification?.StreamEnabled) await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: STREAM }));
+  if (!description.Table?.StreamSpecification?.StreamEnabled)
+    await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: STREAM }));
   const present = new Set((description.Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
   for (const index of INDEXES.filter((candidate) => !present.has(candidate.name))) {
     await client.send(

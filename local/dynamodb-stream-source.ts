@@ -40,7 +40,10 @@ export interface StreamEventSourceOptions {
   onError?: (error: unknown) => void;
 }
 
-export function startStreamEventSource(options: StreamEventSourceOptions): { stop(): Promise<void>; idle(): Promise<void> } {
+export function startStreamEventSource(options: StreamEventSourceOptions): {
+  stop(): Promise<void>;
+  idle(): Promise<void>;
+} {
   const reader = new StreamReader(options);
   // One reader at a time, as the mapping has one per shard: the background loop and idle() take turns.
   let turn: Promise<unknown> = Promise.resolve();
@@ -119,10 +122,12 @@ class StreamReader {
       [state.done, this.listedAt] = [true, -Infinity];
       return { read: 0 };
     }
-    const page = await this.options.client.send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 100 })).catch((error: unknown) => {
-      state.iterator = undefined; // expired or refused: the next read starts again from the checkpoint
-      throw error;
-    });
+    const page = await this.options.client
+      .send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 100 }))
+      .catch((error: unknown) => {
+        state.iterator = undefined; // expired or refused: the next read starts again from the checkpoint
+        throw error;
+      });
     const records = (page.Records ?? []) as DynamoDBRecord[];
     const admitted = records.filter(this.options.filter);
     const failedAt = admitted.length > 0 ? await this.invoke(admitted) : undefined;
@@ -148,7 +153,10 @@ class StreamReader {
   /** The sequence number to read again from, or undefined when the whole batch was handled. */
   private async invoke(records: DynamoDBRecord[]): Promise<string | undefined> {
     try {
-      const response = await this.options.handler({ Records: records }, { ...this.context, awsRequestId: randomUUID() });
+      const response = await this.options.handler(
+        { Records: records },
+        { ...this.context, awsRequestId: randomUUID() },
+      );
       const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
       return records.find((record) => failed.has(record.dynamodb!.SequenceNumber!))?.dynamodb?.SequenceNumber;
     } catch (error) {
@@ -159,7 +167,9 @@ class StreamReader {
 
   private saveCheckpoints(): void {
     if (!this.options.checkpointFile) return;
-    const checkpoints = Object.fromEntries([...this.shards].flatMap(([id, state]) => (state.checkpoint ? [[id, state.checkpoint]] : [])));
+    const checkpoints = Object.fromEntries(
+      [...this.shards].flatMap(([id, state]) => (state.checkpoint ? [[id, state.checkpoint]] : [])),
+    );
     writeFileSync(this.options.checkpointFile, JSON.stringify({ streamArn: this.options.streamArn, checkpoints }));
   }
 
@@ -167,7 +177,9 @@ class StreamReader {
     if (Date.now() - this.listedAt < 1_000) return this.listed;
     const shardList: Shard[] = [];
     for (let start: string | undefined; ;) {
-      const page = await this.options.client.send(new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: start }));
+      const page = await this.options.client.send(
+        new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: start }),
+      );
       shardList.push(...(page.StreamDescription?.Shards ?? []));
       start = page.StreamDescription?.LastEvaluatedShardId;
       if (!start) break;
@@ -182,8 +194,15 @@ class StreamReader {
     const listedIds = new Set(listed.map((shard) => shard.ShardId!));
     return listed
       .filter((shard) => !this.shards.get(shard.ShardId!)?.done)
-      .filter((shard) => !shard.ParentShardId || !listedIds.has(shard.ParentShardId) || this.shards.get(shard.ParentShardId)?.done)
-      .sort((a, b) => (a.SequenceNumberRange?.StartingSequenceNumber ?? '').localeCompare(b.SequenceNumberRange?.StartingSequenceNumber ?? ''));
+      .filter(
+        (shard) =>
+          !shard.ParentShardId || !listedIds.has(shard.ParentShardId) || this.shards.get(shard.ParentShardId)?.done,
+      )
+      .sort((a, b) =>
+        (a.SequenceNumberRange?.StartingSequenceNumber ?? '').localeCompare(
+          b.SequenceNumberRange?.StartingSequenceNumber ?? '',
+        ),
+      );
   }
 
   private async iteratorFor(shardId: string, state: ShardState, at?: string): Promise<string | undefined> {
@@ -194,13 +213,18 @@ class StreamReader {
         : { ShardIteratorType: 'TRIM_HORIZON' as const };
     const { client, streamArn } = this.options;
     try {
-      return (await client.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ...position }))).ShardIterator;
+      return (await client.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ...position })))
+        .ShardIterator;
     } catch (error) {
       // A checkpoint older than the stream keeps (24 hours: a `.local` database started again the next
       // day; DynamoDB Local calls it an invalid sequence number): from the oldest record kept, so
       // events since may be published again, under their ids, but none is skipped.
       if (!(error instanceof TrimmedDataAccessException || isUnknownSequenceNumber(error))) throw error;
-      return (await client.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+      return (
+        await client.send(
+          new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+        )
+      ).ShardIterator;
     }
   }
 }
@@ -212,7 +236,10 @@ function isUnknownSequenceNumber(error: unknown): boolean {
 function readCheckpoints(file: string | undefined, streamArn: string): Record<string, string> {
   if (!file) return {};
   try {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { streamArn?: string; checkpoints?: Record<string, string> };
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+      streamArn?: string;
+      checkpoints?: Record<string, string>;
+    };
     // Another stream (the table was recreated): its positions mean nothing here.
     return saved.streamArn === streamArn ? (saved.checkpoints ?? {}) : {};
   } catch {

@@ -31,17 +31,27 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export const jsonAnswer = (statusCode: number, payload: unknown): GatewayAnswer => ({ statusCode, body: JSON.stringify(payload) });
+export const jsonAnswer = (statusCode: number, payload: unknown): GatewayAnswer => ({
+  statusCode,
+  body: JSON.stringify(payload),
+});
 
 /**
  * The local runtime's HTTP server. It listens before anything else starts: a taken port is the
  * most common mistake and should fail before the emulators are started for nothing.
  */
-export async function startGateway(options: { port: number; host: string; baseUrl: string; log: (line: string) => void }): Promise<Gateway> {
+export async function startGateway(options: {
+  port: number;
+  host: string;
+  baseUrl: string;
+  log: (line: string) => void;
+}): Promise<Gateway> {
   let answer: ((request: GatewayRequest) => Promise<GatewayAnswer>) | undefined;
   const server = createServer((request, response) => {
     if (!answer) {
-      response.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, starting: true }));
+      response
+        .writeHead(503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: false, starting: true }));
       return;
     }
     // http ignores a listener's promise: respond() answers its own failures.
@@ -49,7 +59,11 @@ export async function startGateway(options: { port: number; host: string; baseUr
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`Port ${options.port} is already in use: stop what runs there or set PORT to another port.`) : error),
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`Port ${options.port} is already in use: stop what runs there or set PORT to another port.`)
+          : error,
+      ),
     );
     server.listen(options.port, options.host, () => resolve());
   });
@@ -84,7 +98,10 @@ async function respond(
     response.writeHead(result.statusCode, result.headers ?? { 'content-type': 'application/json' }).end(result.body);
   } catch (error) {
     options.log(`! unhandled ${request.method} ${request.url}: ${String(error)}`);
-    if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+    if (!response.headersSent)
+      response
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: 'Internal Server Error' }));
   }
 }
 
@@ -94,7 +111,11 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function answerFrom(routes: readonly GatewayRoute[], api: (request: GatewayRequest) => Promise<GatewayAnswer>, request: GatewayRequest) {
+async function answerFrom(
+  routes: readonly GatewayRoute[],
+  api: (request: GatewayRequest) => Promise<GatewayAnswer>,
+  request: GatewayRequest,
+) {
   for (const route of routes) {
     const matches = route.prefix ? request.url.pathname.startsWith(route.path) : request.url.pathname === route.path;
     if (!matches || (route.method && route.method !== request.method)) continue;

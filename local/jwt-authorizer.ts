@@ -1,4 +1,11 @@
-import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 import { scopesOfToken } from '../src/http/scopes';
 import type { DevIssuer } from './dev-jwt';
 
@@ -10,7 +17,8 @@ import type { DevIssuer } from './dev-jwt';
  * gateway does: 401 `{"message":"Unauthorized"}`, 403 `{"message":"Forbidden"}`.
  */
 export type AuthorizerDecision =
-  { ok: true; claims: JWTPayload; scopes: string[] } | { ok: false; statusCode: 401 | 403; message: 'Unauthorized' | 'Forbidden' };
+  | { ok: true; claims: JWTPayload; scopes: string[] }
+  | { ok: false; statusCode: 401 | 403; message: 'Unauthorized' | 'Forbidden' };
 
 export interface AuthorizerSettings {
   issuer: string;
@@ -25,7 +33,11 @@ const FORBIDDEN = { ok: false, statusCode: 403, message: 'Forbidden' } as const;
 const JWKS_TIMEOUT_MS = 5_000;
 
 export function jwtAuthorizer(settings: AuthorizerSettings) {
-  return async (authorization: string | undefined, routeScopes: readonly string[] = [], now = new Date()): Promise<AuthorizerDecision> => {
+  return async (
+    authorization: string | undefined,
+    routeScopes: readonly string[] = [],
+    now = new Date(),
+  ): Promise<AuthorizerDecision> => {
     const token = authorization?.replace(/^Bearer\s+/i, '').trim();
     if (!token) return UNAUTHORIZED;
     let claims: JWTPayload;
@@ -41,7 +53,8 @@ export function jwtAuthorizer(settings: AuthorizerSettings) {
       return UNAUTHORIZED; // bad signature, unknown kid, wrong alg, wrong iss, expired, not yet valid
     }
     if (!audienceMatches(claims, settings.audiences)) return UNAUTHORIZED;
-    if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat * 1000 > now.getTime())) return UNAUTHORIZED;
+    if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat * 1000 > now.getTime()))
+      return UNAUTHORIZED;
     const scopes = scopesOfToken(claims);
     if (routeScopes.length > 0 && !routeScopes.some((scope) => scopes.includes(scope))) return FORBIDDEN;
     return { ok: true, claims, scopes };
@@ -50,7 +63,8 @@ export function jwtAuthorizer(settings: AuthorizerSettings) {
 
 /** `aud` when the token has one, otherwise `client_id` (as Cognito access tokens carry). */
 function audienceMatches(claims: JWTPayload, audiences: readonly string[]): boolean {
-  if (claims.aud !== undefined) return (Array.isArray(claims.aud) ? claims.aud : [claims.aud]).some((aud) => audiences.includes(aud));
+  if (claims.aud !== undefined)
+    return (Array.isArray(claims.aud) ? claims.aud : [claims.aud]).some((aud) => audiences.includes(aud));
   return typeof claims.client_id === 'string' && audiences.includes(claims.client_id);
 }
 
@@ -61,21 +75,31 @@ function audienceMatches(claims: JWTPayload, audiences: readonly string[]): bool
  */
 export function authorizerSettings(env: NodeJS.ProcessEnv, devIssuer: DevIssuer): AuthorizerSettings {
   const issuer = env.LOCAL_JWT_ISSUER?.trim();
-  if (!issuer) return { issuer: devIssuer.issuer, audiences: [devIssuer.audience], keys: createLocalJWKSet(devIssuer.jwks) };
+  if (!issuer)
+    return { issuer: devIssuer.issuer, audiences: [devIssuer.audience], keys: createLocalJWKSet(devIssuer.jwks) };
   const audiences = (env.LOCAL_JWT_AUDIENCE ?? '')
     .split(',')
     .map((value) => value.trim())
     .filter(Boolean);
-  if (audiences.length === 0) throw new Error('LOCAL_JWT_ISSUER is set without LOCAL_JWT_AUDIENCE: name the audience (client id) your tokens carry.');
+  if (audiences.length === 0)
+    throw new Error(
+      'LOCAL_JWT_ISSUER is set without LOCAL_JWT_AUDIENCE: name the audience (client id) your tokens carry.',
+    );
   const jwksUrl = env.LOCAL_JWT_JWKS_URL?.trim();
-  return { issuer, audiences, keys: jwksUrl ? createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS }) : discoveredKeys(issuer) };
+  return {
+    issuer,
+    audiences,
+    keys: jwksUrl ? createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS }) : discoveredKeys(issuer),
+  };
 }
 
 /** The issuer's JWKS, found through `${issuer}/.well-known/openid-configuration` on first use. */
 function discoveredKeys(issuer: string): JWTVerifyGetKey {
   let keys: Promise<JWTVerifyGetKey> | undefined;
   const discover = async () => {
-    const response = await fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(JWKS_TIMEOUT_MS) });
+    const response = await fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, {
+      signal: AbortSignal.timeout(JWKS_TIMEOUT_MS),
+    });
     const { jwks_uri: jwksUri } = (await response.json()) as { jwks_uri?: string };
     if (!response.ok || !jwksUri) throw new Error(`no jwks_uri in ${issuer}'s openid-configuration`);
     return createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: JWKS_TIMEOUT_MS });

@@ -9,11 +9,17 @@ type HttpHandler = (event: unknown, context: Context) => Promise<APIGatewayProxy
 type Handler<Event, Result> = (event: Event, context: Context) => Promise<Result>;
 
 export const lambdaContext = (name: string) =>
-  ({ functionName: name, awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => 30_000 }) as unknown as Context;
+  ({
+    functionName: name,
+    awsRequestId: crypto.randomUUID(),
+    getRemainingTimeInMillis: () => 30_000,
+  }) as unknown as Context;
 
 /** A function's handler module, loaded as Lambda loads it and built with this runtime's wiring. */
 async function load<Event, Result>(fn: string, wiring: Wiring): Promise<Handler<Event, Result>> {
-  const module = (await import(`../functions/${fn}/handler.ts`)) as { makeHandler(wiring: Wiring): Handler<Event, Result> };
+  const module = (await import(`../functions/${fn}/handler.ts`)) as {
+    makeHandler(wiring: Wiring): Handler<Event, Result>;
+  };
   return module.makeHandler(wiring);
 }
 
@@ -37,13 +43,22 @@ export function localLambdas(wiring: Wiring) {
 }
 
 /** The sweeper every `intervalMs`, like its schedule with reserved concurrency 1: a run still going is not started again. */
-export function startSweeperSchedule(options: { handler: Handler<ScheduledEvent, unknown>; intervalMs: number; log: (line: string) => void }) {
+export function startSweeperSchedule(options: {
+  handler: Handler<ScheduledEvent, unknown>;
+  intervalMs: number;
+  log: (line: string) => void;
+}) {
   let sweeping: Promise<unknown> | undefined;
   const runSweeper = () => {
-    sweeping ??= options.handler(scheduledEvent(), lambdaContext(BACKGROUND_FUNCTIONS.sweeper.fn)).finally(() => (sweeping = undefined));
+    sweeping ??= options
+      .handler(scheduledEvent(), lambdaContext(BACKGROUND_FUNCTIONS.sweeper.fn))
+      .finally(() => (sweeping = undefined));
     return sweeping;
   };
-  const interval = setInterval(() => void runSweeper().catch((error) => options.log(`! sweeper: ${String(error)}`)), options.intervalMs);
+  const interval = setInterval(
+    () => void runSweeper().catch((error) => options.log(`! sweeper: ${String(error)}`)),
+    options.intervalMs,
+  );
   return {
     runSweeper,
     async stop() {

@@ -38,7 +38,14 @@ export function localRoutes(input: LocalRoutesInput): GatewayRoute[] {
     { path: '/health', answer: async () => jsonAnswer(200, { ok: true }) },
     { path: '/.well-known/openid-configuration', answer: async () => jsonAnswer(200, devIssuer.openidConfiguration()) },
     { path: '/.well-known/jwks.json', answer: async () => jsonAnswer(200, devIssuer.jwks) },
-    { path: '/_local/dashboard', answer: async () => ({ statusCode: 200, body: DASHBOARD_HTML, headers: { 'content-type': 'text/html; charset=utf-8' } }) },
+    {
+      path: '/_local/dashboard',
+      answer: async () => ({
+        statusCode: 200,
+        body: DASHBOARD_HTML,
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+      }),
+    },
     { path: '/_local/dashboard.json', answer: (request) => dashboard(input, request) },
     { path: '/_local/events', answer: async () => jsonAnswer(200, { events: bus.published }) },
     // What the daily schedule does in AWS, for one day on demand (npm run reconcile).
@@ -46,7 +53,10 @@ export function localRoutes(input: LocalRoutesInput): GatewayRoute[] {
     {
       path: '/_local/dlq/replay',
       method: 'POST',
-      answer: async () => jsonAnswer(200, { moved: await redriveDeadLetters(queues.client, { queueUrl: queues.queueUrl, dlqUrl: queues.dlqUrl }) }),
+      answer: async () =>
+        jsonAnswer(200, {
+          moved: await redriveDeadLetters(queues.client, { queueUrl: queues.queueUrl, dlqUrl: queues.dlqUrl }),
+        }),
     },
     {
       path: '/sandbox',
@@ -94,5 +104,10 @@ function parseJson(body: Buffer): unknown {
 }
 
 function lowerCase(headers: GatewayRequest['headers']): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), Array.isArray(value) ? value.join(',') : value]));
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [
+      name.toLowerCase(),
+      Array.isArray(value) ? value.join(',') : value,
+    ]),
+  );
 }

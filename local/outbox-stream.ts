@@ -18,7 +18,8 @@ export function matchesFilter(pattern: unknown, value: unknown): boolean {
 }
 
 function matchesValue(allowed: unknown, value: unknown): boolean {
-  if (typeof allowed === 'object' && allowed !== null && 'exists' in allowed) return (value !== undefined) === (allowed as { exists: boolean }).exists;
+  if (typeof allowed === 'object' && allowed !== null && 'exists' in allowed)
+    return (value !== undefined) === (allowed as { exists: boolean }).exists;
   return allowed === value;
 }
 
@@ -44,9 +45,16 @@ export async function startOutboxPublisher(options: {
   const handler =
     'handler' in options.publisher
       ? options.publisher.handler
-      : ((await import(`../functions/${fn}/handler.ts`)) as { makeHandler(wiring: Wiring): StreamHandler }).makeHandler(options.publisher.wiring);
+      : ((await import(`../functions/${fn}/handler.ts`)) as { makeHandler(wiring: Wiring): StreamHandler }).makeHandler(
+          options.publisher.wiring,
+        );
   return startStreamEventSource({
-    client: new DynamoDBStreamsClient({ endpoint: options.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 }),
+    client: new DynamoDBStreamsClient({
+      endpoint: options.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 3,
+    }),
     streamArn: Table.LatestStreamArn,
     handler,
     filter: (record: DynamoDBRecord) => matchesFilter(OUTBOX_STREAM_FILTER, record),

@@ -20,14 +20,26 @@ export interface LocalQueues {
  * The SQS stand-in (fauxqs, in process, SQS JSON protocol) with the notification queue and its
  * dead-letter queue wired by a redrive policy, as in AWS.
  */
-export async function startLocalQueues(options: { port?: number; visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {}): Promise<LocalQueues> {
-  const server: FauxqsServer = await startFauxqs({ port: options.port ?? 0, logger: false, defaultRegion: LOCAL_REGION });
-  const dlq = server.createQueue('payment-notifications-dlq', { region: LOCAL_REGION, attributes: { MessageRetentionPeriod: '1209600' } });
+export async function startLocalQueues(
+  options: { port?: number; visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
+): Promise<LocalQueues> {
+  const server: FauxqsServer = await startFauxqs({
+    port: options.port ?? 0,
+    logger: false,
+    defaultRegion: LOCAL_REGION,
+  });
+  const dlq = server.createQueue('payment-notifications-dlq', {
+    region: LOCAL_REGION,
+    attributes: { MessageRetentionPeriod: '1209600' },
+  });
   const queue = server.createQueue('payment-notifications', {
     region: LOCAL_REGION,
     attributes: {
       VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: String(options.maxReceiveCount ?? MAX_RECEIVE_COUNT) }),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: dlq.queueArn,
+        maxReceiveCount: String(options.maxReceiveCount ?? MAX_RECEIVE_COUNT),
+      }),
     },
   });
   const endpoint = server.address;
@@ -38,7 +50,9 @@ export async function startLocalQueues(options: { port?: number; visibilityTimeo
     dlqUrl: dlq.queueUrl,
     client,
     async deadLetterDepth() {
-      const attributes = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlq.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      const attributes = await client.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlq.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
       return Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0);
     },
     async stop() {

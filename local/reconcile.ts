@@ -22,7 +22,8 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-const yuan = (fen: number | undefined) => (fen === undefined ? '' : `¥${fen < 0 ? '-' : ''}${fenToYuan(Math.abs(fen))}`);
+const yuan = (fen: number | undefined) =>
+  fen === undefined ? '' : `¥${fen < 0 ? '-' : ''}${fenToYuan(Math.abs(fen))}`;
 
 function side(view: ReconciliationDifference['ours']): string {
   return view ? [view.status, yuan(view.amount)].filter(Boolean).join(' ') : '—';
@@ -30,11 +31,16 @@ function side(view: ReconciliationDifference['ours']): string {
 
 /** Columns as a terminal shows them: Chinese characters (Alipay's 交易, 退款) take two cells. */
 const cells = (text: string) =>
-  [...text].reduce((width, char) => width + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uff60]/.test(char) ? 2 : 1), 0);
+  [...text].reduce(
+    (width, char) => width + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uff60]/.test(char) ? 2 : 1),
+    0,
+  );
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => cells(row[column]!))));
-  return rows.map((row) => row.map((cell, column) => cell + ' '.repeat(widths[column]! - cells(cell))).join('  ')).join('\n');
+  return rows
+    .map((row) => row.map((cell, column) => cell + ' '.repeat(widths[column]! - cells(cell))).join('  '))
+    .join('\n');
 }
 
 function print(day: ReconciliationDay): void {
@@ -52,11 +58,16 @@ function print(day: ReconciliationDay): void {
       String(run.carried),
     ];
   });
-  console.log(table([['provider', 'status', 'bill rows', 'matched', 'differences', 'healed', 'open', 'carried'], ...summary]));
+  console.log(
+    table([['provider', 'status', 'bill rows', 'matched', 'differences', 'healed', 'open', 'carried'], ...summary]),
+  );
   const unreconciled = day.providers.filter((candidate) => candidate.detail);
   // The provider's own words, which name the provider already (`alipay: isp.bill_not_exist`).
-  if (unreconciled.length > 0) console.log(`\nNot reconciled\n${unreconciled.map((run) => `  ${run.status}  ${run.detail}`).join('\n')}`);
-  const differences = day.providers.flatMap((run) => run.differences.map((difference) => ({ provider: run.provider, ...difference })));
+  if (unreconciled.length > 0)
+    console.log(`\nNot reconciled\n${unreconciled.map((run) => `  ${run.status}  ${run.detail}`).join('\n')}`);
+  const differences = day.providers.flatMap((run) =>
+    run.differences.map((difference) => ({ provider: run.provider, ...difference })),
+  );
   if (differences.length === 0) return;
   console.log('\nDifferences');
   console.log(
@@ -69,7 +80,9 @@ function print(day: ReconciliationDay): void {
         difference.refundId ?? '',
         side(difference.ours),
         side(difference.theirs),
-        difference.healed ? `healed: ${difference.resolution ?? ''}` : `OPEN${difference.resolution ? `: ${difference.resolution}` : ''}`,
+        difference.healed
+          ? `healed: ${difference.resolution ?? ''}`
+          : `OPEN${difference.resolution ? `: ${difference.resolution}` : ''}`,
       ]),
     ]),
   );
@@ -88,6 +101,7 @@ const response = await fetch(`${base}/_local/reconcile`, {
   body: JSON.stringify({ date, ...(provider ? { providers: [provider] } : {}) }),
   signal: AbortSignal.timeout(120_000),
 }).catch(() => undefined);
-if (!response) fail(`The local runtime at ${base} did not answer: start it with npm start (PORT sets another port).`, 1);
+if (!response)
+  fail(`The local runtime at ${base} did not answer: start it with npm start (PORT sets another port).`, 1);
 if (!response.ok) fail(`The local runtime refused the run (HTTP ${response.status}): ${await response.text()}`, 1);
 print((await response.json()) as ReconciliationDay);

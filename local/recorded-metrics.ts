@@ -38,7 +38,9 @@ export class RecordedMetrics implements Metrics {
   }
 
   private matching(name: MetricName, where: Record<string, string>): MetricSample[] {
-    return this.samples.filter((sample) => sample.name === name && Object.entries(where).every(([k, v]) => sample.dimensions[k] === v));
+    return this.samples.filter(
+      (sample) => sample.name === name && Object.entries(where).every(([k, v]) => sample.dimensions[k] === v),
+    );
   }
 
   private push(sample: MetricSample): void {

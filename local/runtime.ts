@@ -108,11 +108,33 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const runReconciliation = await lambdas.reconciler();
     const devIssuer = await loadOrCreateDevIssuer(options.dataDir, baseUrl);
     gateway.serve(
-      localRoutes({ devIssuer, deps, repo: services.repo, metrics: services.metrics, bus: services.bus, queues: services.queues, sandbox, runReconciliation }),
+      localRoutes({
+        devIssuer,
+        deps,
+        repo: services.repo,
+        metrics: services.metrics,
+        bus: services.bus,
+        queues: services.queues,
+        sandbox,
+        runReconciliation,
+      }),
       apiGateway({ authorize: jwtAuthorizer(authorizerSettings(env, devIssuer)), invoke: lambdas.invokeHttp }),
     );
     const { bus, metrics, queues, dynamo } = services;
-    return { baseUrl, devIssuer, deps, bus, metrics, sandbox, queues, configPath, dynamo, ...background, runReconciliation, stop: stopAll };
+    return {
+      baseUrl,
+      devIssuer,
+      deps,
+      bus,
+      metrics,
+      sandbox,
+      queues,
+      configPath,
+      dynamo,
+      ...background,
+      runReconciliation,
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;
@@ -128,23 +150,40 @@ interface Starting {
 }
 
 /** The emulators and the in-process adapters, and the Deps every function of this runtime gets. */
-async function startServices({ options, env, log, baseUrl, config, stops }: Starting & { baseUrl: string; config: PaymentsConfig }) {
-  const emulator: DynamoEmulator = await startDynamoEmulator(options.fresh ? {} : { dataDir: path.join(options.dataDir, 'dynamodb') });
+async function startServices({
+  options,
+  env,
+  log,
+  baseUrl,
+  config,
+  stops,
+}: Starting & { baseUrl: string; config: PaymentsConfig }) {
+  const emulator: DynamoEmulator = await startDynamoEmulator(
+    options.fresh ? {} : { dataDir: path.join(options.dataDir, 'dynamodb') },
+  );
   stops.push(() => emulator.stop());
   const client = dynamoClient(emulator.endpoint);
   await createTable(client, TABLE_NAME);
   const repo = new DynamoRepository({ client, tableName: TABLE_NAME });
-  const queues = await startLocalQueues({ visibilityTimeoutSeconds: intEnv('LOCAL_VISIBILITY_TIMEOUT_SECONDS', 5, env, [0, 43_200]) });
+  const queues = await startLocalQueues({
+    visibilityTimeoutSeconds: intEnv('LOCAL_VISIBILITY_TIMEOUT_SECONDS', 5, env, [0, 43_200]),
+  });
   stops.push(() => queues.stop());
   const bus = new RecordingEventBus();
   const metrics = new RecordedMetrics();
   const logger = consoleLogger(log, env.LOG_LEVEL === 'debug');
   bus.onPublish((event) =>
-    log(`event  ${event.type.padEnd(24)} ${event.detail.paymentId ?? event.detail.orderId}${event.detail.status ? ` (${event.detail.status})` : ''}`),
+    log(
+      `event  ${event.type.padEnd(24)} ${event.detail.paymentId ?? event.detail.orderId}${event.detail.status ? ` (${event.detail.status})` : ''}`,
+    ),
   );
   const deps = buildDeps(
     // A return page that exists locally; the order id shows in the address bar.
-    { ...policiesFromEnv(env), publicBaseUrl: baseUrl, returnUrlTemplate: `${baseUrl}/_local/dashboard?orderId={orderId}` },
+    {
+      ...policiesFromEnv(env),
+      publicBaseUrl: baseUrl,
+      returnUrlTemplate: `${baseUrl}/_local/dashboard?orderId={orderId}`,
+    },
     {
       repo,
       queue: sqsNotificationQueue(queues.client, queues.queueUrl),
@@ -157,7 +196,16 @@ async function startServices({ options, env, log, baseUrl, config, stops }: Star
   if ((await repo.listProducts()).length === 0) {
     for (const product of DEMO_PRODUCTS) await repo.commit([{ kind: 'putProduct', product }]);
   }
-  return { repo, queues, bus, metrics, logger, deps, wiring: localWiring(async () => deps), dynamo: { endpoint: emulator.endpoint, client } };
+  return {
+    repo,
+    queues,
+    bus,
+    metrics,
+    logger,
+    deps,
+    wiring: localWiring(async () => deps),
+    dynamo: { endpoint: emulator.endpoint, client },
+  };
 }
 
 /**
@@ -190,16 +238,27 @@ async function startBackground({
     onError: (error) => log(`! worker poll: ${String(error)}`),
   });
   stops.push(() => eventSource.stop());
-  const sweeper = startSweeperSchedule({ handler: await lambdas.sweeper(), intervalMs: intEnv('SWEEP_INTERVAL_SECONDS', 60, env, [1, 86_400]) * 1000, log });
+  const sweeper = startSweeperSchedule({
+    handler: await lambdas.sweeper(),
+    intervalMs: intEnv('SWEEP_INTERVAL_SECONDS', 60, env, [1, 86_400]) * 1000,
+    log,
+  });
   stops.push(() => sweeper.stop());
   return { runSweeper: sweeper.runSweeper, eventsPublished: () => outboxPublisher.idle() };
 }
 
 /** The generated sandbox config, or the operator's own document (then the sandbox serves only what it has keys for). */
-async function providerConfig(options: RuntimeOptions, baseUrl: string): Promise<{ config: PaymentsConfig; configPath: string; sandboxKeys: SandboxKeys }> {
+async function providerConfig(
+  options: RuntimeOptions,
+  baseUrl: string,
+): Promise<{ config: PaymentsConfig; configPath: string; sandboxKeys: SandboxKeys }> {
   const generated = await loadOrCreateSandboxKeys(options.dataDir, baseUrl);
-  if (!options.paymentsConfigPath) return { config: generated.config, configPath: generated.configPath, sandboxKeys: generated.sandboxKeys };
-  const config = parsePaymentsConfigText(await readFile(options.paymentsConfigPath, 'utf8'), `PAYMENTS_CONFIG ${options.paymentsConfigPath}`);
+  if (!options.paymentsConfigPath)
+    return { config: generated.config, configPath: generated.configPath, sandboxKeys: generated.sandboxKeys };
+  const config = parsePaymentsConfigText(
+    await readFile(options.paymentsConfigPath, 'utf8'),
+    `PAYMENTS_CONFIG ${options.paymentsConfigPath}`,
+  );
   return { config, configPath: options.paymentsConfigPath, sandboxKeys: {} };
 }
 
@@ -217,7 +276,9 @@ function retryDelays(env: NodeJS.ProcessEnv): number[] {
 function refundOutcome(env: NodeJS.ProcessEnv): SandboxRefundOutcome {
   const raw = env.SANDBOX_REFUND_OUTCOME || 'succeed';
   if (!(SANDBOX_REFUND_OUTCOMES as readonly string[]).includes(raw)) {
-    throw new Error(`SANDBOX_REFUND_OUTCOME must be one of ${SANDBOX_REFUND_OUTCOMES.join(', ')}, got ${JSON.stringify(raw)}`);
+    throw new Error(
+      `SANDBOX_REFUND_OUTCOME must be one of ${SANDBOX_REFUND_OUTCOMES.join(', ')}, got ${JSON.stringify(raw)}`,
+    );
   }
   return raw as SandboxRefundOutcome;
 }
@@ -225,5 +286,10 @@ function refundOutcome(env: NodeJS.ProcessEnv): SandboxRefundOutcome {
 function consoleLogger(log: (line: string) => void, debug: boolean): Logger {
   const line = (level: string) => (message: string, fields?: Record<string, unknown>) =>
     log(`${level} ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
-  return { debug: debug ? line('debug') : () => undefined, info: line('info '), warn: line('warn '), error: line('error') };
+  return {
+    debug: debug ? line('debug') : () => undefined,
+    info: line('info '),
+    warn: line('warn '),
+    error: line('error'),
+  };
 }

@@ -59,10 +59,16 @@ async function pollOnce(options: SqsEventSourceOptions): Promise<number> {
   );
   const messages = received.Messages ?? [];
   if (messages.length === 0) return 0;
-  const event: SQSEvent = { Records: messages.map((message) => toRecord(message, options.queueArn ?? options.queueUrl)) };
+  const event: SQSEvent = {
+    Records: messages.map((message) => toRecord(message, options.queueArn ?? options.queueUrl)),
+  };
   let failed = new Set(messages.map((message) => message.MessageId!));
   try {
-    const context = { awsRequestId: randomUUID(), functionName: 'payment-worker', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+    const context = {
+      awsRequestId: randomUUID(),
+      functionName: 'payment-worker',
+      getRemainingTimeInMillis: () => 30_000,
+    } as unknown as Context;
     const response = await options.handler(event, context);
     failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
   } catch (error) {
@@ -95,7 +101,12 @@ export function toRecord(message: Message, queueArn: string): SQSRecord {
     messageAttributes: Object.fromEntries(
       Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
         name,
-        { stringValue: value.StringValue, dataType: value.DataType ?? 'String', stringListValues: [], binaryListValues: [] },
+        {
+          stringValue: value.StringValue,
+          dataType: value.DataType ?? 'String',
+          stringListValues: [],
+          binaryListValues: [],
+        },
       ]),
     ),
     md5OfBody: message.MD5OfBody ?? '',

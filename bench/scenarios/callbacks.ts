@@ -12,7 +12,11 @@ async function startedPayments(runtime: Runtime, count: number): Promise<Payment
   const payments: Payment[] = [];
   for (let i = 0; i < count; i++) {
     const customerId = `cb-${randomUUID()}`;
-    const [created] = await createOrders(runtime.deps, { customerId, orders: [{ items: [{ sku: SKU, quantity: 1 }] }], method: 'bank' });
+    const [created] = await createOrders(runtime.deps, {
+      customerId,
+      orders: [{ items: [{ sku: SKU, quantity: 1 }] }],
+      method: 'bank',
+    });
     await startPayment(runtime.deps, { customerId, paymentId: created!.payment.paymentId });
     payments.push((await runtime.deps.repo.getPayment(created!.payment.paymentId))!);
   }
@@ -35,10 +39,16 @@ export function paidCheckout(provider: PaymentMethod, payment: Payment, notifica
   };
 }
 
-export function bankCallback(simulator: ProviderSimulator, payment: Payment): RawCallback & { headers: Record<string, string> } {
+export function bankCallback(
+  simulator: ProviderSimulator,
+  payment: Payment,
+): RawCallback & { headers: Record<string, string> } {
   const now = new Date();
   const callback = simulator.buildCallback(paidCheckout('bank', payment, `evt-${payment.paymentId}`, now), now)!;
-  return { headers: Object.fromEntries(Object.entries(callback.headers).map(([k, v]) => [k.toLowerCase(), v])), body: Buffer.from(callback.body) };
+  return {
+    headers: Object.fromEntries(Object.entries(callback.headers).map(([k, v]) => [k.toLowerCase(), v])),
+    body: Buffer.from(callback.body),
+  };
 }
 
 /**
@@ -52,7 +62,8 @@ function paidCommits(runtime: Runtime, onPaid: (orderId: string) => void): void 
       if (property !== 'commit') return Reflect.get(target, property, receiver);
       return async (writes: Parameters<typeof repo.commit>[0]) => {
         await target.commit(writes);
-        for (const write of writes) if (write.kind === 'updateOrder' && write.after.status === 'paid') onPaid(write.after.orderId);
+        for (const write of writes)
+          if (write.kind === 'updateOrder' && write.after.status === 'paid') onPaid(write.after.orderId);
       };
     },
   });
@@ -64,14 +75,19 @@ function paidCommits(runtime: Runtime, onPaid: (orderId: string) => void): void 
  */
 export async function callbackToPaid(runtime: Runtime, simulator: ProviderSimulator) {
   const waiting = { paid: new Map<string, () => void>(), published: new Map<string, () => void>() };
-  const until = (kind: keyof typeof waiting, orderId: string) => new Promise<number>((resolve) => waiting[kind].set(orderId, () => resolve(performance.now())));
+  const until = (kind: keyof typeof waiting, orderId: string) =>
+    new Promise<number>((resolve) => waiting[kind].set(orderId, () => resolve(performance.now())));
   paidCommits(runtime, (orderId) => waiting.paid.get(orderId)?.());
   runtime.bus.onPublish((event) => {
     if (event.type === 'OrderPaid') waiting.published.get(String(event.detail.orderId))?.();
   });
   const send = async (payment: Payment) => {
     const callback = bankCallback(simulator, payment);
-    const response = await fetch(`${runtime.baseUrl}/api/payments/callback/bank`, { method: 'POST', headers: callback.headers, body: callback.body });
+    const response = await fetch(`${runtime.baseUrl}/api/payments/callback/bank`, {
+      method: 'POST',
+      headers: callback.headers,
+      body: callback.body,
+    });
     if (response.status !== 200) throw new Error(`callback answered ${response.status}: ${await response.text()}`);
   };
   const toPaid: number[] = [];

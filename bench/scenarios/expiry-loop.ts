@@ -31,7 +31,11 @@ export async function expiryLoopUsage(runtime: Runtime, meter: CapacityMeter) {
   });
   const orders = 40;
   for (let i = 0; i < orders; i++)
-    await createOrders(deps, { customerId: `exp-${randomUUID()}`, orders: [{ items: [{ sku: SKU, quantity: 1 }] }], method: 'bank' });
+    await createOrders(deps, {
+      customerId: `exp-${randomUUID()}`,
+      orders: [{ items: [{ sku: SKU, quantity: 1 }] }],
+      method: 'bank',
+    });
   await publisher.idle(); // the creations' events are not the expiry's
   const before = { ...(await meterReading(meter)), events: runtime.bus.published.length };
   const logs = invocationLogs(deps);

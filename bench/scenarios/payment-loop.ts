@@ -17,7 +17,13 @@ import { bankCallback } from './callbacks';
  * by AWS's per-item rules (bench/write-units.ts).
  */
 export function capacityMeter(runtime: Runtime) {
-  const capacity = { read: 0, write: 0, indexWrite: 0, aws: new AwsWriteUnits(dynamoClient(runtime.dynamo.endpoint)), paused: false };
+  const capacity = {
+    read: 0,
+    write: 0,
+    indexWrite: 0,
+    aws: new AwsWriteUnits(dynamoClient(runtime.dynamo.endpoint)),
+    paused: false,
+  };
   runtime.dynamo.client.middlewareStack.add(
     (next, context) => async (args) => {
       if (capacity.paused) return next(args);
@@ -28,12 +34,21 @@ export function capacityMeter(runtime: Runtime) {
       const reading = /^(Get|BatchGet|Query|Scan)/.test(String(context.commandName));
       if (!reading) capacity.aws.record(String(context.commandName), input);
       const consumed = (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-      type Consumed = { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number; Table?: { CapacityUnits?: number } };
+      type Consumed = {
+        CapacityUnits?: number;
+        ReadCapacityUnits?: number;
+        WriteCapacityUnits?: number;
+        Table?: { CapacityUnits?: number };
+      };
       for (const c of [consumed].flat() as Array<Consumed | undefined>) {
         if (!c) continue;
         const units = c.CapacityUnits ?? (c.ReadCapacityUnits ?? 0) + (c.WriteCapacityUnits ?? 0);
         if (reading) capacity.read += units;
-        else [capacity.write, capacity.indexWrite] = [capacity.write + units, capacity.indexWrite + units - (c.Table?.CapacityUnits ?? units)];
+        else
+          [capacity.write, capacity.indexWrite] = [
+            capacity.write + units,
+            capacity.indexWrite + units - (c.Table?.CapacityUnits ?? units),
+          ];
       }
       return result;
     },
@@ -49,7 +64,11 @@ export async function meterReading(meter: CapacityMeter) {
 }
 
 /** Per item of `count`, what the meter counted since `before`. */
-export async function unitsSince(meter: CapacityMeter, before: Awaited<ReturnType<typeof meterReading>>, count: number) {
+export async function unitsSince(
+  meter: CapacityMeter,
+  before: Awaited<ReturnType<typeof meterReading>>,
+  count: number,
+) {
   const now = await meterReading(meter);
   return {
     readUnits: (now.read - before.read) / count,
@@ -59,7 +78,12 @@ export async function unitsSince(meter: CapacityMeter, before: Awaited<ReturnTyp
 }
 
 /** The function each step of the payment loop invokes. */
-const FUNCTION_OF_STEP = { create: 'create-order', start: 'start-payment', callback: 'payment-callback', worker: 'payment-worker' } as const;
+const FUNCTION_OF_STEP = {
+  create: 'create-order',
+  start: 'start-payment',
+  callback: 'payment-callback',
+  worker: 'payment-worker',
+} as const;
 type Step = keyof typeof FUNCTION_OF_STEP;
 
 /** One payment through the loop over HTTP; `stepDone` after each step (each function's invocation), outside its time. */
@@ -81,14 +105,21 @@ async function payOnce(
   const create = performance.now() - t;
   await stepDone('create');
   t = performance.now();
-  const started = await fetch(`${runtime.baseUrl}/api/payments/${payment.paymentId}/start`, { method: 'POST', headers: auth });
+  const started = await fetch(`${runtime.baseUrl}/api/payments/${payment.paymentId}/start`, {
+    method: 'POST',
+    headers: auth,
+  });
   if (started.status !== 200) throw new Error(`start answered ${started.status}`);
   const stored = ((await started.json()) as { payment: Payment }).payment;
   const start = performance.now() - t;
   await stepDone('start');
   const callback = bankCallback(simulator, stored);
   t = performance.now();
-  await fetch(`${runtime.baseUrl}/api/payments/callback/bank`, { method: 'POST', headers: callback.headers, body: callback.body });
+  await fetch(`${runtime.baseUrl}/api/payments/callback/bank`, {
+    method: 'POST',
+    headers: callback.headers,
+    body: callback.body,
+  });
   const callbackMs = performance.now() - t;
   await stepDone('callback');
   while (!paidOrders.has(stored.orderId)) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -100,13 +131,19 @@ async function payOnce(
  * What one completed payment (create → start → callback → paid) uses, counted on this run's
  * clients: DynamoDB capacity units, events, log bytes and handler durations.
  */
-export async function paymentLoopUsage(runtime: Runtime, simulator: ProviderSimulator, tokens: string[], meter: CapacityMeter): Promise<LoopUsage> {
+export async function paymentLoopUsage(
+  runtime: Runtime,
+  simulator: ProviderSimulator,
+  tokens: string[],
+  meter: CapacityMeter,
+): Promise<LoopUsage> {
   const loops = 40;
   const paidOrders = new Set<string>();
   runtime.bus.onPublish((event) => {
     if (event.type === 'OrderPaid') paidOrders.add(String(event.detail.orderId));
   });
-  const pay = (i: number, stepDone: (step: Step) => Promise<void>) => payOnce(runtime, simulator, tokens[i % tokens.length]!, paidOrders, stepDone);
+  const pay = (i: number, stepDone: (step: Step) => Promise<void>) =>
+    payOnce(runtime, simulator, tokens[i % tokens.length]!, paidOrders, stepDone);
 
   // Timed with the meter paused: its reads of the items written would slow the emulator under the handlers.
   meter.paused = true;

@@ -23,7 +23,11 @@ async function floorRate(runtime: Runtime, inFlight: number, seconds: number, wr
   // The service's transaction goes through a document client as the repository's does (its items are captured unmarshalled).
   const doc = DynamoDBDocumentClient.from(runtime.dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
   const put = (pk: string, sk: string, extra: Record<string, { S: string } | { N: string }>) => ({
-    Put: { TableName: 'payments', Item: { pk: { S: pk }, sk: { S: sk }, ...extra }, ConditionExpression: 'attribute_not_exists(pk)' },
+    Put: {
+      TableName: 'payments',
+      Item: { pk: { S: pk }, sk: { S: sk }, ...extra },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
   });
   const floor = (id: string): TransactWriteItemsCommandInput => {
     const body = { S: 'x'.repeat(400) };
@@ -50,7 +54,9 @@ async function floorRate(runtime: Runtime, inFlight: number, seconds: number, wr
       const customer = randomUUID();
       while (performance.now() < deadline) {
         const id = randomUUID();
-        await (writeSet ? doc.send(new TransactWriteCommand(writeSet(customer, id))) : runtime.dynamo.client.send(new TransactWriteItemsCommand(floor(id))));
+        await (writeSet
+          ? doc.send(new TransactWriteCommand(writeSet(customer, id)))
+          : runtime.dynamo.client.send(new TransactWriteItemsCommand(floor(id))));
         done++;
       }
     }),
@@ -63,11 +69,16 @@ async function floorRate(runtime: Runtime, inFlight: number, seconds: number, wr
  * captured at the runtime's DynamoDB client; replayed with its order, payment, customer and key
  * renamed. `without` leaves out the writes to items whose key starts with it.
  */
-export async function capturedCreate(runtime: Runtime, token: string, customerId: string): Promise<(without?: string) => WriteSet> {
+export async function capturedCreate(
+  runtime: Runtime,
+  token: string,
+  customerId: string,
+): Promise<(without?: string) => WriteSet> {
   let captured: TransactWriteCommandInput | undefined;
   runtime.dynamo.client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === 'TransactWriteItemsCommand') captured ??= structuredClone((args as { input: TransactWriteCommandInput }).input);
+      if (context.commandName === 'TransactWriteItemsCommand')
+        captured ??= structuredClone((args as { input: TransactWriteCommandInput }).input);
       return next(args);
     },
     { step: 'initialize', name: 'benchCapture' },
@@ -75,7 +86,11 @@ export async function capturedCreate(runtime: Runtime, token: string, customerId
   const idempotencyKey = `bench-capture-${randomUUID()}`;
   const response = await fetch(`${runtime.baseUrl}/api/orders`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': idempotencyKey },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      'idempotency-key': idempotencyKey,
+    },
     body: JSON.stringify({ items: [{ sku: SKU, quantity: 1 }], paymentMethod: 'bank' }),
   });
   runtime.dynamo.client.middlewareStack.remove('benchCapture');
@@ -89,14 +104,21 @@ export async function capturedCreate(runtime: Runtime, token: string, customerId
     if (typeof value === 'string') return rename(value);
     if (Array.isArray(value)) return value.map((element) => renamed(element, rename));
     if (value && typeof value === 'object' && !(value instanceof Uint8Array))
-      return Object.fromEntries(Object.entries(value).map(([name, element]) => [replayedAttribute(name), renamed(element, rename)]));
+      return Object.fromEntries(
+        Object.entries(value).map(([name, element]) => [replayedAttribute(name), renamed(element, rename)]),
+      );
     return value;
   };
   const keyOf = (item: NonNullable<TransactWriteCommandInput['TransactItems']>[number]) =>
     String((item.Put?.Item ?? item.Update?.Key ?? item.ConditionCheck?.Key ?? item.Delete?.Key)?.pk);
   return (without) => {
     // Left out once here, not in every replayed transaction: the bench's own work shares the cores.
-    const kept = { ...template, TransactItems: template.TransactItems!.filter((item) => without === undefined || !keyOf(item).startsWith(without)) };
+    const kept = {
+      ...template,
+      TransactItems: template.TransactItems!.filter(
+        (item) => without === undefined || !keyOf(item).startsWith(without),
+      ),
+    };
     return (customerTag, orderTag) =>
       renamed(kept, (text) =>
         text
@@ -112,10 +134,23 @@ export async function capturedCreate(runtime: Runtime, token: string, customerId
 async function serviceRate(runtime: Runtime, tokens: string[], inFlight: number, seconds: number) {
   const settingsFile = join(mkdtempSync(join(tmpdir(), 'bench-load-')), 'settings.json');
   const body = JSON.stringify({ items: [{ sku: SKU, quantity: 1 }], paymentMethod: 'bank' });
-  writeFileSync(settingsFile, JSON.stringify({ url: `${runtime.baseUrl}/api/orders`, connections: inFlight, seconds, tokens, body }));
+  writeFileSync(
+    settingsFile,
+    JSON.stringify({ url: `${runtime.baseUrl}/api/orders`, connections: inFlight, seconds, tokens, body }),
+  );
   try {
-    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'load.ts'), settingsFile], { cwd: ROOT });
-    return JSON.parse(stdout.trim().split('\n').at(-1)!) as { rate: number; p50: number; p99: number; non2xx: number; errors: number };
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'bench', 'load.ts'), settingsFile],
+      { cwd: ROOT },
+    );
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      rate: number;
+      p50: number;
+      p99: number;
+      non2xx: number;
+      errors: number;
+    };
   } finally {
     rmSync(dirname(settingsFile), { recursive: true, force: true });
   }

@@ -1,4 +1,13 @@
-import { createHmac, createCipheriv, createDecipheriv, createSign, createVerify, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createHmac,
+  createCipheriv,
+  createDecipheriv,
+  createSign,
+  createVerify,
+  generateKeyPairSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createAlipaySimulator, generateAlipayKeys } from '../../local/sandbox/alipay';
 import { createBankSimulator, generateBankKeys } from '../../local/sandbox/bank';
@@ -64,11 +73,16 @@ function setups(base: string): Record<PaymentMethod, Setup> {
     // The bank: an HMAC-SHA256 of the same callback, compared in constant time, with one webhook
     // secret configured, as stripe-node's constructEvent takes one (two during a rotation: one HMAC each).
     bank: {
-      provider: createBankProvider({ config: { ...bank.merchant, webhookSecrets: bank.merchant.webhookSecrets.slice(0, 1) } }),
+      provider: createBankProvider({
+        config: { ...bank.merchant, webhookSecrets: bank.merchant.webhookSecrets.slice(0, 1) },
+      }),
       simulator: createBankSimulator(bank.sandbox),
       raw: (callback) => {
         const [, t = '', v1 = ''] = /t=(\d+),v1=([0-9a-f]+)/.exec(callback.headers['bank-signature'] ?? '') ?? [];
-        const digest = createHmac('sha256', bank.merchant.webhookSecrets[0]!).update(`${t}.`).update(callback.body).digest();
+        const digest = createHmac('sha256', bank.merchant.webhookSecrets[0]!)
+          .update(`${t}.`)
+          .update(callback.body)
+          .digest();
         if (!timingSafeEqual(digest, Buffer.from(v1, 'hex'))) throw new Error('raw hmac');
       },
     },
@@ -78,7 +92,11 @@ function setups(base: string): Record<PaymentMethod, Setup> {
 /** Our verifyCallback per provider against the bare node:crypto operations it cannot avoid. */
 export function verification() {
   const now = new Date();
-  const payment = { paymentId: 'pay_bench', amount: 12_800, expiresAt: new Date(now.getTime() + 600_000).toISOString() } as Payment;
+  const payment = {
+    paymentId: 'pay_bench',
+    amount: 12_800,
+    expiresAt: new Date(now.getTime() + 600_000).toISOString(),
+  } as Payment;
   const byProvider = setups('http://127.0.0.1:3000/sandbox');
   const perSecond = (run: () => void, ms = 700) => {
     let n = 0;

@@ -8,6 +8,8 @@ import { routeOf } from '../../src/http/routes';
 
 /** POST /api/orders/{orderId}/cancel: unpaid order cancelled, open payment cancelled, stock released. */
 export const makeHandler = (wiring: Wiring) =>
-  httpRoute(routeOf('cancel-order'), wiring, ({ deps, customerId, params }) => cancelOrder(deps, customerId, params.orderId));
+  httpRoute(routeOf('cancel-order'), wiring, ({ deps, customerId, params }) =>
+    cancelOrder(deps, customerId, params.orderId),
+  );
 
 export const handler = makeHandler(awsWiring('cancel-order', { table: dynamoTable, providers: providersFromEnv }));

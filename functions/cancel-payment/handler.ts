@@ -8,6 +8,8 @@ import { routeOf } from '../../src/http/routes';
 
 /** POST /api/payments/{paymentId}/cancel: the customer gives up; the order stays pending. */
 export const makeHandler = (wiring: Wiring) =>
-  httpRoute(routeOf('cancel-payment'), wiring, ({ deps, customerId, params }) => cancelPayment(deps, { customerId, paymentId: params.paymentId }));
+  httpRoute(routeOf('cancel-payment'), wiring, ({ deps, customerId, params }) =>
+    cancelPayment(deps, { customerId, paymentId: params.paymentId }),
+  );
 
 export const handler = makeHandler(awsWiring('cancel-payment', { table: dynamoTable, providers: providersFromEnv }));

@@ -8,8 +8,10 @@ import { routeOf } from '../../src/http/routes';
 /** POST /api/orders/batch: several orders, one payment method, all or nothing. */
 export const makeHandler = (wiring: Wiring) =>
   httpRoute(routeOf('create-orders-batch'), wiring, async ({ deps, customerId, body, remember }) => {
-    const results = await createOrders(deps, { customerId, orders: body.orders, method: body.paymentMethod, ttlMinutes: body.ttlMinutes }, (created) =>
-      remember({ results: created }),
+    const results = await createOrders(
+      deps,
+      { customerId, orders: body.orders, method: body.paymentMethod, ttlMinutes: body.ttlMinutes },
+      (created) => remember({ results: created }),
     );
     return { results };
   });

@@ -7,6 +7,8 @@ import { routeOf } from '../../src/http/routes';
 
 /** GET /api/payments/{paymentId}: an open payment past its expiry reads `expired`. */
 export const makeHandler = (wiring: Wiring) =>
-  httpRoute(routeOf('get-payment'), wiring, ({ deps, customerId, params }) => getPayment(deps, customerId, params.paymentId));
+  httpRoute(routeOf('get-payment'), wiring, ({ deps, customerId, params }) =>
+    getPayment(deps, customerId, params.paymentId),
+  );
 
 export const handler = makeHandler(awsWiring('get-payment', { table: dynamoTable }));

@@ -5,6 +5,7 @@ import type { Wiring } from '../../src/runtime/wiring';
 import { routeOf } from '../../src/http/routes';
 
 /** GET /api/products: the catalogue with current stock. */
-export const makeHandler = (wiring: Wiring) => httpRoute(routeOf('list-products'), wiring, async ({ deps }) => ({ products: await deps.repo.listProducts() }));
+export const makeHandler = (wiring: Wiring) =>
+  httpRoute(routeOf('list-products'), wiring, async ({ deps }) => ({ products: await deps.repo.listProducts() }));
 
 export const handler = makeHandler(awsWiring('list-products', { table: dynamoTable }));

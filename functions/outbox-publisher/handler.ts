@@ -23,7 +23,10 @@ export const makeHandler = (wiring: Wiring) =>
       deps,
       committed.map(({ entry }) => entry),
     );
-    return { batchItemFailures: firstToRetry === undefined ? [] : [{ itemIdentifier: committed[firstToRetry]!.sequenceNumber }] };
+    return {
+      batchItemFailures:
+        firstToRetry === undefined ? [] : [{ itemIdentifier: committed[firstToRetry]!.sequenceNumber }],
+    };
   });
 
 export const handler = makeHandler(awsWiring('outbox-publisher', { table: dynamoTable, events: eventBus }));

@@ -14,8 +14,12 @@ export const makeHandler = (wiring: Wiring) =>
   lambdaHandler(wiring, async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const deps = await wiring.deps();
     const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
-    const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+    const headers = Object.fromEntries(
+      Object.entries(event.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+    );
     return receiveCallback(deps, event.pathParameters?.provider ?? '', { headers, body });
   });
 
-export const handler = makeHandler(awsWiring('payment-callback', { table: dynamoTable, providers: providersFromEnv, queue: sqsQueue }));
+export const handler = makeHandler(
+  awsWiring('payment-callback', { table: dynamoTable, providers: providersFromEnv, queue: sqsQueue }),
+);

@@ -21,7 +21,9 @@ export const makeHandler = (wiring: Wiring) => {
       async (record: SQSRecord) => {
         const notification = parseNotificationMessage(record.body);
         try {
-          return await (isRefundNotification(notification) ? applyRefundNotification(deps, notification) : applyNotification(deps, notification));
+          return await (isRefundNotification(notification)
+            ? applyRefundNotification(deps, notification)
+            : applyNotification(deps, notification));
         } catch (error) {
           deps.logger.warn('notification not applied; it will be retried', {
             eventId: notification.eventId,

@@ -10,7 +10,10 @@ import { lambdaHandler, type Wiring } from '../../src/runtime/wiring';
 import { BusinessDateSchema } from '../../src/http/schemas';
 
 /** A person's run of one day (`aws lambda invoke`, or `npm run reconcile` locally): every provider asked, reconciled or not. */
-export const ManualRun = z.strictObject({ date: BusinessDateSchema, providers: z.optional(z.array(z.enum(PAYMENT_METHODS)).check(z.minLength(1))) });
+export const ManualRun = z.strictObject({
+  date: BusinessDateSchema,
+  providers: z.optional(z.array(z.enum(PAYMENT_METHODS)).check(z.minLength(1))),
+});
 export type ManualRun = z.infer<typeof ManualRun>;
 
 /**

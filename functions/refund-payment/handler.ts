@@ -8,6 +8,8 @@ import { routeOf } from '../../src/http/routes';
 
 /** POST /api/payments/{paymentId}/refunds (admin scope): record, reserve, then ask the provider. */
 export const makeHandler = (wiring: Wiring) =>
-  httpRoute(routeOf('refund-payment'), wiring, ({ deps, params, body, remember }) => refundPayment(deps, { paymentId: params.paymentId, ...body }, remember));
+  httpRoute(routeOf('refund-payment'), wiring, ({ deps, params, body, remember }) =>
+    refundPayment(deps, { paymentId: params.paymentId, ...body }, remember),
+  );
 
 export const handler = makeHandler(awsWiring('refund-payment', { table: dynamoTable, providers: providersFromEnv }));

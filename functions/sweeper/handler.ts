@@ -6,6 +6,7 @@ import { sweep } from '../../src/core/sweeper/sweeper';
 import { lambdaHandler, type Wiring } from '../../src/runtime/wiring';
 
 /** Invoked every minute by an EventBridge schedule: expiry, reminders, lost-callback queries, unpaid orders, refunds. */
-export const makeHandler = (wiring: Wiring) => lambdaHandler(wiring, async (_event: ScheduledEvent) => sweep(await wiring.deps()));
+export const makeHandler = (wiring: Wiring) =>
+  lambdaHandler(wiring, async (_event: ScheduledEvent) => sweep(await wiring.deps()));
 
 export const handler = makeHandler(awsWiring('sweeper', { table: dynamoTable, providers: providersFromEnv }));

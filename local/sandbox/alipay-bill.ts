@@ -73,7 +73,12 @@ function headLines(title: string, pid: string, date: BusinessDate, list: string)
 }
 
 /** The detail and summary files' text for a day's lines (trades and refunds, oldest first). */
-export function alipayBillFiles(pid: string, date: BusinessDate, lines: readonly AlipayBillLine[], exportedAt: Date): { detail: string; summary: string } {
+export function alipayBillFiles(
+  pid: string,
+  date: BusinessDate,
+  lines: readonly AlipayBillLine[],
+  exportedAt: Date,
+): { detail: string; summary: string } {
   const trades = lines.filter((line) => line.businessType === '交易');
   const refunds = lines.filter((line) => line.businessType === '退款');
   const sum = (of: readonly AlipayBillLine[]) => of.reduce((total, line) => total + line.amount, 0);
@@ -99,7 +104,12 @@ export function alipayBillFiles(pid: string, date: BusinessDate, lines: readonly
 }
 
 /** The ZIP Alipay serves at bill_download_url, everything in GBK. */
-export function alipayBillZip(pid: string, date: BusinessDate, lines: readonly AlipayBillLine[], exportedAt: Date): Buffer {
+export function alipayBillZip(
+  pid: string,
+  date: BusinessDate,
+  lines: readonly AlipayBillLine[],
+  exportedAt: Date,
+): Buffer {
   const { detail, summary } = alipayBillFiles(pid, date, lines, exportedAt);
   const stem = `${pid}_${date.replaceAll('-', '')}_业务明细`;
   return writeZip(

@@ -46,7 +46,11 @@ export function businessFailed(sub_code: string, sub_msg: string): GatewayError 
 }
 
 export function textError(statusCode: number, error: GatewayError): SandboxResponse {
-  return { statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${error.sub_code}: ${error.sub_msg}` };
+  return {
+    statusCode,
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    body: `${error.sub_code}: ${error.sub_msg}`,
+  };
 }
 
 export const TradeRefSchema = z.object({ out_trade_no: z.string().min(1) });
@@ -62,9 +66,18 @@ const RefundQueryBizContentSchema = TradeRefSchema.extend({
 });
 
 export const BILL_URL_METHOD = 'alipay.data.dataservice.bill.downloadurl.query';
-export const API_METHODS = new Set(['alipay.trade.query', 'alipay.trade.close', 'alipay.trade.refund', 'alipay.trade.fastpay.refund.query', BILL_URL_METHOD]);
+export const API_METHODS = new Set([
+  'alipay.trade.query',
+  'alipay.trade.close',
+  'alipay.trade.refund',
+  'alipay.trade.fastpay.refund.query',
+  BILL_URL_METHOD,
+]);
 
-export const BillUrlQueryBizContentSchema = z.object({ bill_type: z.literal('trade'), bill_date: z.string().refine(isBusinessDate) });
+export const BillUrlQueryBizContentSchema = z.object({
+  bill_type: z.literal('trade'),
+  bill_date: z.string().refine(isBusinessDate),
+});
 export const BILL_DOWNLOAD_PATH = '/downloadBillFile.resource';
 export const BILL_URL_TTL_MS = 30_000;
 
@@ -122,11 +135,16 @@ export function alipayCheckout(store: CheckoutStore, paymentId: string): Sandbox
 
 /** A paid trade refunded in full is TRADE_CLOSED. */
 function tradeStatus(checkout: SandboxCheckout, store: CheckoutStore): AlipayTradeStatus {
-  const fullyRefunded = checkout.state === 'paid' && store.refunds.refundedAmount(checkout.paymentId) === checkout.amount;
+  const fullyRefunded =
+    checkout.state === 'paid' && store.refunds.refundedAmount(checkout.paymentId) === checkout.amount;
   return fullyRefunded ? 'TRADE_CLOSED' : TRADE_STATUS[checkout.state];
 }
 
-export function queryTrade(checkout: SandboxCheckout | undefined, store: CheckoutStore, now: Date): AlipayTradeQueryResponse {
+export function queryTrade(
+  checkout: SandboxCheckout | undefined,
+  store: CheckoutStore,
+  now: Date,
+): AlipayTradeQueryResponse {
   if (!checkout) return businessFailed('ACQ.TRADE_NOT_EXIST', 'trade does not exist');
   const paid = checkout.state === 'paid';
   return {
@@ -136,20 +154,28 @@ export function queryTrade(checkout: SandboxCheckout | undefined, store: Checkou
     out_trade_no: checkout.paymentId,
     trade_status: tradeStatus(checkout, store),
     total_amount: fenToYuan(checkout.amount),
-    ...(paid && { buyer_pay_amount: fenToYuan(checkout.amount), send_pay_date: toAlipayTime(new Date(checkout.paidAt ?? now)) }),
+    ...(paid && {
+      buyer_pay_amount: fenToYuan(checkout.amount),
+      send_pay_date: toAlipayTime(new Date(checkout.paidAt ?? now)),
+    }),
   };
 }
 
 export function closeTrade(checkout: SandboxCheckout | undefined, store: CheckoutStore): AlipayTradeCloseResponse {
   if (!checkout) return businessFailed('ACQ.TRADE_NOT_EXIST', 'trade does not exist');
   // Only a trade awaiting payment can be closed.
-  if (checkout.state !== 'pending') return businessFailed('ACQ.TRADE_STATUS_ERROR', `trade is ${TRADE_STATUS[checkout.state]}`);
+  if (checkout.state !== 'pending')
+    return businessFailed('ACQ.TRADE_STATUS_ERROR', `trade is ${TRADE_STATUS[checkout.state]}`);
   store.put({ ...checkout, state: 'closed' });
   return { code: ALIPAY_CODE_SUCCESS, msg: 'Success', trade_no: tradeNo(checkout), out_trade_no: checkout.paymentId };
 }
 
 /** alipay.trade.refund: a number seen before answers that refund (fund_change N), never a second one. */
-export function refundTrade(params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): AlipayTradeRefundResponse {
+export function refundTrade(
+  params: ReadonlyMap<string, string>,
+  store: CheckoutStore,
+  now: Date,
+): AlipayTradeRefundResponse {
   const biz = parseBizContent(params, RefundBizContentSchema);
   const amount = biz && amountOf(biz.refund_amount);
   if (!biz || amount === undefined) return businessFailed('ACQ.INVALID_PARAMETER', 'biz_content is invalid');
@@ -159,9 +185,13 @@ export function refundTrade(params: ReadonlyMap<string, string>, store: Checkout
   if (!checkout) return refuse('not_found');
   const isNew = !store.refunds.find(refundId);
   const { outcome } = store.refunds;
-  if (isNew && outcome === 'fail' && checkout.state === 'paid') return businessFailed('ACQ.SELLER_BALANCE_NOT_ENOUGH', 'the seller balance is not enough');
+  if (isNew && outcome === 'fail' && checkout.state === 'paid')
+    return businessFailed('ACQ.SELLER_BALANCE_NOT_ENOUGH', 'the seller balance is not enough');
   const settle = outcome === 'abnormal' ? 'never' : 'now';
-  const opened = store.refunds.open({ paymentId: checkout.paymentId, refundId, amount, reason: biz.refund_reason, settle }, now);
+  const opened = store.refunds.open(
+    { paymentId: checkout.paymentId, refundId, amount, reason: biz.refund_reason, settle },
+    now,
+  );
   if (opened.result === 'refused') return refuse(opened.refusal);
   const { refund } = opened;
   const moved = opened.result === 'opened' && refund.state === 'succeeded';
@@ -214,7 +244,14 @@ export function billLines(store: CheckoutStore, date: BusinessDate): AlipayBillL
   const trades = payments.map((checkout): AlipayBillLine => {
     const paidAt = new Date(checkout.paidAt ?? 0);
     const common = { tradeNo: tradeNo(checkout), outTradeNo: checkout.paymentId, subject: checkout.description };
-    return { ...common, businessType: '交易', createdAt: paidAt, finishedAt: paidAt, amount: checkout.amount, refundBatchNo: '' };
+    return {
+      ...common,
+      businessType: '交易',
+      createdAt: paidAt,
+      finishedAt: paidAt,
+      amount: checkout.amount,
+      refundBatchNo: '',
+    };
   });
   const refundLines = refunds.flatMap((refund): AlipayBillLine[] => {
     const checkout = alipayCheckout(store, refund.paymentId);

@@ -1,4 +1,12 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { businessDateOf } from '../../src/domain/bill';
 import { CURRENCY, fenToYuan } from '../../src/domain/money';
 import {
@@ -14,7 +22,15 @@ import {
 } from '../../src/providers/alipay';
 import type { AlipayConfig } from '../../src/providers/config';
 import { alipayBillZip } from './alipay-bill';
-import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxCheckout, SandboxRefund, SandboxRequest, SandboxResponse } from './types';
+import type {
+  CheckoutStore,
+  OutboundCallback,
+  ProviderSimulator,
+  SandboxCheckout,
+  SandboxRefund,
+  SandboxRequest,
+  SandboxResponse,
+} from './types';
 import type { GatewayError } from './alipay-trades';
 import {
   API_METHODS,
@@ -87,7 +103,13 @@ export function generateAlipayKeys(sandboxBaseUrl: string): { merchant: AlipayCo
   const appId = '2021000000000001';
   const sellerId = '2088000000000001';
   return {
-    merchant: { appId, sellerId, privateKey: app.privateKey, alipayPublicKey: alipay.publicKey, gateway: `${sandboxBaseUrl}/gateway.do` },
+    merchant: {
+      appId,
+      sellerId,
+      privateKey: app.privateKey,
+      alipayPublicKey: alipay.publicKey,
+      gateway: `${sandboxBaseUrl}/gateway.do`,
+    },
     sandbox: { appId, sellerId, appPublicKey: app.publicKey, alipayPrivateKey: alipay.privateKey },
   };
 }
@@ -112,7 +134,9 @@ function rsa2(content: string, privateKey: KeyObject): string {
 /** The gateway accepts a request signed over every parameter but `sign`, or also without sign_type. */
 function requestSigned(params: ReadonlyMap<string, string>, appPublicKey: KeyObject): boolean {
   const signature = Buffer.from(params.get('sign') ?? '', 'base64');
-  return [['sign'], ['sign', 'sign_type']].some((omitted) => verify('sha256', Buffer.from(signString(params, omitted), 'utf8'), appPublicKey, signature));
+  return [['sign'], ['sign', 'sign_type']].some((omitted) =>
+    verify('sha256', Buffer.from(signString(params, omitted), 'utf8'), appPublicKey, signature),
+  );
 }
 
 /** One value per key, or undefined when a key repeats. */
@@ -149,17 +173,23 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     name: 'alipay',
     handle: async (request, store, now) => {
       if (request.path === BILL_DOWNLOAD_PATH) return downloadBill(alipay, request, now);
-      if (!GATEWAY_PATHS.has(request.path)) return textError(404, invalidArguments('isv.invalid-path', 'not the gateway'));
+      if (!GATEWAY_PATHS.has(request.path))
+        return textError(404, invalidArguments('isv.invalid-path', 'not the gateway'));
       const params = uniqueParams(request.method === 'GET' ? request.query : new URLSearchParams(request.body));
-      if (!params) return textError(400, invalidArguments('isv.duplicate-parameter', 'a parameter appears more than once'));
+      if (!params)
+        return textError(400, invalidArguments('isv.duplicate-parameter', 'a parameter appears more than once'));
       if (request.method === 'GET') return enterPayPage(alipay, params, store, now);
       if (request.method === 'POST') return apiCall(alipay, params, store, now);
       return textError(405, invalidArguments('isv.invalid-http-method', 'use GET or POST'));
     },
     buildCallback: (checkout, now) =>
-      checkout.state === 'pending' ? undefined : signedForm(alipay, checkout.notifyUrl, notificationFields(alipay, checkout, now)),
+      checkout.state === 'pending'
+        ? undefined
+        : signedForm(alipay, checkout.notifyUrl, notificationFields(alipay, checkout, now)),
     buildRefundCallback: (checkout, refund, now) =>
-      refund.state === 'succeeded' ? signedForm(alipay, checkout.notifyUrl, refundNotificationFields(alipay, checkout, refund, now)) : undefined,
+      refund.state === 'succeeded'
+        ? signedForm(alipay, checkout.notifyUrl, refundNotificationFields(alipay, checkout, refund, now))
+        : undefined,
     isAcknowledged: (statusCode, body) => statusCode === 200 && body === 'success',
   };
 }
@@ -168,8 +198,10 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
 function requestError(alipay: AlipaySandbox, params: ReadonlyMap<string, string>): GatewayError | undefined {
   if (params.get('app_id') !== alipay.keys.appId) return invalidArguments('isv.invalid-app-id', 'unknown app_id');
   if (!params.get('sign')) return invalidArguments('isv.missing-signature', 'sign is missing');
-  if (params.get('sign_type') !== 'RSA2') return invalidArguments('isv.invalid-signature-type', 'sign_type must be RSA2');
-  if (!requestSigned(params, alipay.appPublicKey)) return invalidArguments('isv.invalid-signature', 'sign does not verify with the app public key');
+  if (params.get('sign_type') !== 'RSA2')
+    return invalidArguments('isv.invalid-signature-type', 'sign_type must be RSA2');
+  if (!requestSigned(params, alipay.appPublicKey))
+    return invalidArguments('isv.invalid-signature', 'sign does not verify with the app public key');
   return undefined;
 }
 
@@ -181,7 +213,12 @@ function signedAnswer(alipay: AlipaySandbox, nodeName: string, node: AlipayRespo
 }
 
 /** Browser entry of alipay.trade.page.pay / wap.pay: registers the checkout, redirects to it. */
-function enterPayPage(alipay: AlipaySandbox, params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): SandboxResponse {
+function enterPayPage(
+  alipay: AlipaySandbox,
+  params: ReadonlyMap<string, string>,
+  store: CheckoutStore,
+  now: Date,
+): SandboxResponse {
   const error = requestError(alipay, params);
   if (error) return textError(400, error);
   const productCode = PAY_METHODS[params.get('method') ?? ''];
@@ -193,13 +230,17 @@ function enterPayPage(alipay: AlipaySandbox, params: ReadonlyMap<string, string>
   if (!biz || amount === undefined || !expiresAt || biz.product_code !== productCode || !notifyUrl) {
     return textError(400, businessFailed('ACQ.INVALID_PARAMETER', 'biz_content or notify_url is invalid'));
   }
-  if (Date.parse(expiresAt) <= now.getTime()) return textError(400, businessFailed('ACQ.TRADE_HAS_CLOSE', 'time_expire has passed'));
+  if (Date.parse(expiresAt) <= now.getTime())
+    return textError(400, businessFailed('ACQ.TRADE_HAS_CLOSE', 'time_expire has passed'));
   const existing = alipayCheckout(store, biz.out_trade_no);
   // A decided trade is never reopened (the buyer must not pay twice), and the same
   // out_trade_no with another amount is refused, as Alipay refuses a changed trade.
-  if (existing?.state === 'paid') return textError(400, businessFailed('ACQ.TRADE_HAS_SUCCESS', 'trade is already paid'));
-  if (existing && existing.state !== 'pending') return textError(400, businessFailed('ACQ.TRADE_HAS_CLOSE', 'trade is closed'));
-  if (existing && existing.amount !== amount) return textError(400, businessFailed('ACQ.CONTEXT_INCONSISTENT', 'trade information changed'));
+  if (existing?.state === 'paid')
+    return textError(400, businessFailed('ACQ.TRADE_HAS_SUCCESS', 'trade is already paid'));
+  if (existing && existing.state !== 'pending')
+    return textError(400, businessFailed('ACQ.TRADE_HAS_CLOSE', 'trade is closed'));
+  if (existing && existing.amount !== amount)
+    return textError(400, businessFailed('ACQ.CONTEXT_INCONSISTENT', 'trade information changed'));
   if (!existing) {
     store.put({
       provider: 'alipay',
@@ -216,32 +257,52 @@ function enterPayPage(alipay: AlipaySandbox, params: ReadonlyMap<string, string>
   return { statusCode: 302, headers: { location: store.checkoutUrl(biz.out_trade_no) }, body: '' };
 }
 
-function billUrl(alipay: AlipaySandbox, params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): AlipayBillUrlQueryResponse {
+function billUrl(
+  alipay: AlipaySandbox,
+  params: ReadonlyMap<string, string>,
+  store: CheckoutStore,
+  now: Date,
+): AlipayBillUrlQueryResponse {
   const biz = parseBizContent(params, BillUrlQueryBizContentSchema);
   if (!biz) return invalidArguments('isv.invalid-arguments', 'bill_type must be trade and bill_date yyyy-MM-dd');
   const notExist = businessFailed(ALIPAY_BILL_NOT_EXIST, 'bill does not exist');
   if (biz.bill_date > businessDateOf(now)) return notExist;
   const lines = billLines(store, biz.bill_date);
   if (lines.length === 0) return notExist;
-  for (const [token, download] of alipay.billDownloads) if (download.expiresAt <= now.getTime()) alipay.billDownloads.delete(token);
+  for (const [token, download] of alipay.billDownloads)
+    if (download.expiresAt <= now.getTime()) alipay.billDownloads.delete(token);
   const token = randomBytes(16).toString('hex');
   alipay.billDownloads.set(token, {
     zip: alipayBillZip(alipay.keys.sellerId ?? alipay.keys.appId, biz.bill_date, lines, now),
     expiresAt: now.getTime() + BILL_URL_TTL_MS,
   });
-  return { code: ALIPAY_CODE_SUCCESS, msg: 'Success', bill_download_url: `${simulatorBase(store)}${BILL_DOWNLOAD_PATH}?token=${token}` };
+  return {
+    code: ALIPAY_CODE_SUCCESS,
+    msg: 'Success',
+    bill_download_url: `${simulatorBase(store)}${BILL_DOWNLOAD_PATH}?token=${token}`,
+  };
 }
 
 /** A plain GET of bill_download_url; an unknown or expired token is a 404. */
 function downloadBill(alipay: AlipaySandbox, request: SandboxRequest, now: Date): SandboxResponse {
   const download = alipay.billDownloads.get(request.query.get('token') ?? '');
   if (request.method !== 'GET' || !download || download.expiresAt <= now.getTime()) {
-    return { statusCode: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'the bill link is invalid or has expired' };
+    return {
+      statusCode: 404,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: 'the bill link is invalid or has expired',
+    };
   }
   return { statusCode: 200, headers: { 'content-type': 'application/zip' }, body: '', bytes: download.zip };
 }
 
-function answerFor(alipay: AlipaySandbox, method: string, params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): AlipayResponseNode {
+function answerFor(
+  alipay: AlipaySandbox,
+  method: string,
+  params: ReadonlyMap<string, string>,
+  store: CheckoutStore,
+  now: Date,
+): AlipayResponseNode {
   if (method === BILL_URL_METHOD) return billUrl(alipay, params, store, now);
   if (method === 'alipay.trade.refund') return refundTrade(params, store, now);
   if (method === 'alipay.trade.fastpay.refund.query') return queryRefund(params, store);
@@ -252,16 +313,27 @@ function answerFor(alipay: AlipaySandbox, method: string, params: ReadonlyMap<st
 }
 
 /** The API methods: form-encoded POST, signed JSON answer. */
-function apiCall(alipay: AlipaySandbox, params: ReadonlyMap<string, string>, store: CheckoutStore, now: Date): SandboxResponse {
+function apiCall(
+  alipay: AlipaySandbox,
+  params: ReadonlyMap<string, string>,
+  store: CheckoutStore,
+  now: Date,
+): SandboxResponse {
   const method = params.get('method') ?? '';
   const nodeName = API_METHODS.has(method) ? alipayResponseNodeName(method) : 'error_response';
-  const error = requestError(alipay, params) ?? (nodeName === 'error_response' ? invalidArguments('isv.invalid-method', 'unknown method') : undefined);
+  const error =
+    requestError(alipay, params) ??
+    (nodeName === 'error_response' ? invalidArguments('isv.invalid-method', 'unknown method') : undefined);
   if (error) return signedAnswer(alipay, nodeName, error);
   return signedAnswer(alipay, nodeName, answerFor(alipay, method, params, store, now));
 }
 
 /** The asynchronous notification, signed over every field but sign and sign_type. */
-function notificationFields(alipay: AlipaySandbox, checkout: SandboxCheckout, now: Date): Omit<AlipayNotification, 'sign'> {
+function notificationFields(
+  alipay: AlipaySandbox,
+  checkout: SandboxCheckout,
+  now: Date,
+): Omit<AlipayNotification, 'sign'> {
   const paid = checkout.state === 'paid';
   const total = fenToYuan(checkout.amount);
   const decidedAt = toAlipayTime(new Date(checkout.paidAt ?? now));
@@ -286,10 +358,18 @@ function notificationFields(alipay: AlipaySandbox, checkout: SandboxCheckout, no
 }
 
 /** Every field but sign is signed (the documented string leaves sign_type out too). */
-function signedForm(alipay: AlipaySandbox, url: string, unsigned: Readonly<Record<string, string | undefined>>): OutboundCallback {
+function signedForm(
+  alipay: AlipaySandbox,
+  url: string,
+  unsigned: Readonly<Record<string, string | undefined>>,
+): OutboundCallback {
   const fields = new Map(Object.entries(unsigned).filter((entry): entry is [string, string] => entry[1] !== undefined));
   fields.set('sign', rsa2(signString(fields, ['sign', 'sign_type']), alipay.alipayPrivateKey));
-  return { url, headers: { 'Content-Type': NOTIFICATION_CONTENT_TYPE }, body: new URLSearchParams([...fields]).toString() };
+  return {
+    url,
+    headers: { 'Content-Type': NOTIFICATION_CONTENT_TYPE },
+    body: new URLSearchParams([...fields]).toString(),
+  };
 }
 
 /**
@@ -297,7 +377,12 @@ function signedForm(alipay: AlipaySandbox, url: string, unsigned: Readonly<Recor
  * TRADE_CLOSED once all of it is refunded, with out_biz_no (the refund's out_request_no; none
  * for a console refund), refund_fee (CUMULATIVE) and gmt_refund. Only a success is notified.
  */
-function refundNotificationFields(alipay: AlipaySandbox, checkout: SandboxCheckout, refund: SandboxRefund, now: Date): Record<string, string | undefined> {
+function refundNotificationFields(
+  alipay: AlipaySandbox,
+  checkout: SandboxCheckout,
+  refund: SandboxRefund,
+  now: Date,
+): Record<string, string | undefined> {
   const refundedAfter = refund.refundedAfter ?? refund.amount;
   const closed = refundedAfter === checkout.amount;
   const refundedAt = toAlipayTime(new Date(refund.settledAt ?? now));

@@ -1,8 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { businessDateOf, isBusinessDate } from '../../src/domain/bill';
 import { CURRENCY, isFen } from '../../src/domain/money';
-import type { BankCallbackBody, BankRefund, BankRefundEvent, BankRefundStatus, BankStatus } from '../../src/providers/bank';
+import type { BankCallbackBody, BankRefund, BankRefundEvent, BankStatus } from '../../src/providers/bank';
 import type { BankConfig } from '../../src/providers/config';
+import { bankCheckout, REFUND_STATUS, reportCsv } from './bank-report';
 import type {
   CheckoutStore,
   OutboundCallback,
@@ -111,13 +112,6 @@ function readPayEntry(query: URLSearchParams): PayEntry | string {
 // Refund API
 // ---------------------------------------------------------------------------------------------
 
-const REFUND_STATUS: Readonly<Record<SandboxRefund['state'], BankRefundStatus>> = {
-  processing: 'pending',
-  succeeded: 'succeeded',
-  failed: 'failed',
-  abnormal: 'requires_action',
-};
-
 const REFUND_EVENT: Readonly<Record<Exclude<SandboxRefund['state'], 'processing'>, string>> = {
   succeeded: 'refund.succeeded',
   failed: 'refund.failed',
@@ -136,11 +130,20 @@ const REFUSALS: Readonly<Record<RefundRefusal, [number, string, string]>> = {
 
 /** `t=<seconds>,v1=<hex>`: the request signature with the merchant's signing secret over `${t}.${METHOD}.${path}.${body}`. */
 function requestSigned(keys: BankSandboxKeys, request: SandboxRequest, signedPath: string, now: Date): boolean {
-  const parts = new Map((request.headers['bank-signature'] ?? '').split(',').map((part) => part.split('=', 2) as [string, string]));
+  const parts = new Map(
+    (request.headers['bank-signature'] ?? '').split(',').map((part) => part.split('=', 2) as [string, string]),
+  );
   const timestamp = parts.get('t') ?? '';
   const given = Buffer.from(parts.get('v1')?.toLowerCase() ?? '', 'utf8');
-  if (!/^\d{1,12}$/.test(timestamp) || Math.abs(Number(timestamp) - Math.floor(now.getTime() / 1000)) > TOLERANCE_SECONDS) return false;
-  const expected = Buffer.from(hmacHex(keys.signingSecret, `${timestamp}.${request.method}.${signedPath}.${request.body}`), 'utf8');
+  if (
+    !/^\d{1,12}$/.test(timestamp) ||
+    Math.abs(Number(timestamp) - Math.floor(now.getTime() / 1000)) > TOLERANCE_SECONDS
+  )
+    return false;
+  const expected = Buffer.from(
+    hmacHex(keys.signingSecret, `${timestamp}.${request.method}.${signedPath}.${request.body}`),
+    'utf8',
+  );
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
@@ -173,7 +176,8 @@ function readRefundBody(request: SandboxRequest): RefundBody | string {
   }
   if (typeof body !== 'object' || body === null) return 'body is not a JSON object';
   const { refund_id: refundId, payment_id: paymentId, amount, currency, reason } = body as Record<string, unknown>;
-  if (typeof refundId !== 'string' || !/^[\w-]{1,64}$/.test(refundId)) return 'refund_id must be 1-64 letters, digits, _ or -';
+  if (typeof refundId !== 'string' || !/^[\w-]{1,64}$/.test(refundId))
+    return 'refund_id must be 1-64 letters, digits, _ or -';
   if (request.headers['idempotency-key'] !== refundId) return 'Idempotency-Key must be the refund_id';
   if (typeof paymentId !== 'string' || paymentId === '') return 'payment_id is missing';
   if (!isFen(amount) || amount < 1) return 'amount must be a positive integer of minor units';
@@ -182,30 +186,42 @@ function readRefundBody(request: SandboxRequest): RefundBody | string {
   return { refund_id: refundId, payment_id: paymentId, amount, ...(reason ? { reason } : {}) };
 }
 
-function bankCheckout(store: CheckoutStore, paymentId: string): SandboxCheckout | undefined {
-  const checkout = store.get(paymentId);
-  return checkout?.provider === 'bank' ? checkout : undefined;
-}
-
-function refundApi(keys: BankSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date, sign: SignedJson): SandboxResponse {
+function refundApi(
+  keys: BankSandboxKeys,
+  request: SandboxRequest,
+  store: CheckoutStore,
+  now: Date,
+  sign: SignedJson,
+): SandboxResponse {
   const match = REFUNDS_PATH.exec(request.path);
   const [, signedPath = '', refundIdSegment] = match ?? [];
-  const fail = (statusCode: number, code: string, message: string) => sign(statusCode, { error: { code, message } }, now);
-  if (!requestSigned(keys, request, signedPath, now)) return fail(401, 'invalid_signature', 'Bank-Signature does not verify with the signing secret');
+  const fail = (statusCode: number, code: string, message: string) =>
+    sign(statusCode, { error: { code, message } }, now);
+  if (!requestSigned(keys, request, signedPath, now))
+    return fail(401, 'invalid_signature', 'Bank-Signature does not verify with the signing secret');
 
   if (request.method === 'GET' && refundIdSegment !== undefined) {
     const refund = store.refunds.find(decodeURIComponent(refundIdSegment));
     const checkout = refund && bankCheckout(store, refund.paymentId);
-    return refund && checkout ? sign(200, refundOf(checkout, refund), now) : fail(404, 'refund_not_found', 'no such refund');
+    return refund && checkout
+      ? sign(200, refundOf(checkout, refund), now)
+      : fail(404, 'refund_not_found', 'no such refund');
   }
-  if (request.method !== 'POST' || refundIdSegment !== undefined) return fail(405, 'method_not_allowed', 'POST /refunds or GET /refunds/{refund_id}');
+  if (request.method !== 'POST' || refundIdSegment !== undefined)
+    return fail(405, 'method_not_allowed', 'POST /refunds or GET /refunds/{refund_id}');
 
   const body = readRefundBody(request);
   if (typeof body === 'string') return fail(400, 'invalid_request', body);
   const checkout = bankCheckout(store, body.payment_id);
   if (!checkout) return fail(...REFUSALS.not_found);
   const opened = store.refunds.open(
-    { paymentId: checkout.paymentId, refundId: body.refund_id, amount: body.amount, reason: body.reason, settle: 'later' },
+    {
+      paymentId: checkout.paymentId,
+      refundId: body.refund_id,
+      amount: body.amount,
+      reason: body.reason,
+      settle: 'later',
+    },
     now,
   );
   if (opened.result === 'refused') return fail(...REFUSALS[opened.refusal]);
@@ -216,70 +232,32 @@ function refundApi(keys: BankSandboxKeys, request: SandboxRequest, store: Checko
 // Settlement report
 // ---------------------------------------------------------------------------------------------
 
-const REPORT_HEADER = ['record_type', 'transaction_id', 'merchant_reference', 'refund_id', 'bank_refund_id', 'amount', 'currency', 'status', 'booked_at'];
-
-/** RFC 4180: a field holding a comma, a quote or a line break goes in quotes, its quotes doubled. */
-function csvLine(fields: readonly string[]): string {
-  return fields.map((field) => (/[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field)).join(',');
-}
-
-/** The bank books in Beijing time: `2026-11-27T18:30:00+08:00`, to the second. */
-function beijingTime(iso: string): string {
-  return `${new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 19)}+08:00`;
-}
-
-/** The day's report: header, one line per payment and per refund (oldest first), `#totals` trailer, CRLF line ends. */
-function reportCsv(date: string, store: CheckoutStore): string {
-  const { payments, refunds } = store.activity('bank', date);
-  const paymentLines = payments.map((checkout) => [
-    'payment',
-    checkout.transactionId ?? '',
-    checkout.paymentId,
-    '',
-    '',
-    String(checkout.amount),
-    checkout.currency,
-    'succeeded',
-    beijingTime(checkout.paidAt ?? ''),
-  ]);
-  const refundLines = refunds.map((refund) => {
-    const checkout = bankCheckout(store, refund.paymentId);
-    return [
-      'refund',
-      checkout?.transactionId ?? '',
-      refund.paymentId,
-      refund.refundId ?? refund.key,
-      refund.key,
-      String(refund.amount),
-      checkout?.currency ?? CURRENCY,
-      REFUND_STATUS[refund.state],
-      beijingTime(refund.settledAt ?? refund.createdAt),
-    ];
-  });
-  const sum = (items: readonly { amount: number }[]) => String(items.reduce((total, item) => total + item.amount, 0));
-  const trailer = [
-    '#totals',
-    `report_date=${date}`,
-    `payment_count=${payments.length}`,
-    `payment_amount=${sum(payments)}`,
-    `refund_count=${refunds.length}`,
-    `refund_amount=${sum(refunds)}`,
-  ];
-  return [REPORT_HEADER, ...paymentLines, ...refundLines, trailer].map((fields) => `${csvLine(fields)}\r\n`).join('');
-}
-
-function settlementReport(keys: BankSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date, sign: SignedAnswers): SandboxResponse {
+function settlementReport(
+  keys: BankSandboxKeys,
+  request: SandboxRequest,
+  store: CheckoutStore,
+  now: Date,
+  sign: SignedAnswers,
+): SandboxResponse {
   // The date is taken as it stands, undecoded: anything percent-encoded is simply not a date.
   const [, signedPath = '', date = ''] = REPORT_PATH.exec(request.path) ?? [];
-  const fail = (statusCode: number, code: string, message: string) => sign.json(statusCode, { error: { code, message } }, now);
-  if (!requestSigned(keys, request, signedPath, now)) return fail(401, 'invalid_signature', 'Bank-Signature does not verify with the signing secret');
+  const fail = (statusCode: number, code: string, message: string) =>
+    sign.json(statusCode, { error: { code, message } }, now);
+  if (!requestSigned(keys, request, signedPath, now))
+    return fail(401, 'invalid_signature', 'Bank-Signature does not verify with the signing secret');
   if (request.method !== 'GET') return fail(405, 'method_not_allowed', 'GET /settlement-reports/{YYYY-MM-DD}');
   if (!isBusinessDate(date)) return fail(400, 'invalid_request', 'the report date must be YYYY-MM-DD');
-  if (date > businessDateOf(now)) return fail(409, 'report_not_ready', `the report for ${date} is made once the day is over`);
+  if (date > businessDateOf(now))
+    return fail(409, 'report_not_ready', `the report for ${date} is made once the day is over`);
   return sign.csv(reportCsv(date, store), `settlement-${date}.csv`, now);
 }
 
-function enterPayPage(keys: BankSandboxKeys, request: SandboxRequest, store: CheckoutStore, now: Date): SandboxResponse {
+function enterPayPage(
+  keys: BankSandboxKeys,
+  request: SandboxRequest,
+  store: CheckoutStore,
+  now: Date,
+): SandboxResponse {
   if (!payParamsSigned(request.query, keys.signingSecret)) return textError(400, 'signature does not verify');
   const entry = readPayEntry(request.query);
   if (typeof entry === 'string') return textError(400, entry);
@@ -317,7 +295,12 @@ interface SignedAnswers {
   csv: (text: string, filename: string, now: Date) => SandboxResponse;
 }
 
-function refundEvent(checkout: SandboxCheckout, refund: SandboxRefund, state: Exclude<SandboxRefund['state'], 'processing'>, now: Date): BankRefundEvent {
+function refundEvent(
+  checkout: SandboxCheckout,
+  refund: SandboxRefund,
+  state: Exclude<SandboxRefund['state'], 'processing'>,
+  now: Date,
+): BankRefundEvent {
   return {
     event_id: refund.notificationId,
     type: REFUND_EVENT[state],
@@ -345,7 +328,11 @@ export function createBankSimulator(keys: BankSandboxKeys): ProviderSimulator {
   };
   const signedJson: SignedJson = (statusCode, payload, now) => {
     const body = JSON.stringify(payload);
-    return { statusCode, headers: { 'content-type': 'application/json', 'bank-signature': signature(body, now) }, body };
+    return {
+      statusCode,
+      headers: { 'content-type': 'application/json', 'bank-signature': signature(body, now) },
+      body,
+    };
   };
 
   const signedCsv = (text: string, filename: string, now: Date): SandboxResponse => ({
@@ -363,15 +350,20 @@ export function createBankSimulator(keys: BankSandboxKeys): ProviderSimulator {
     name: 'bank',
     handle: async (request, store, now) => {
       if (REFUNDS_PATH.test(request.path)) return refundApi(keys, request, store, now, signedJson);
-      if (REPORT_PATH.test(request.path)) return settlementReport(keys, request, store, now, { json: signedJson, csv: signedCsv });
+      if (REPORT_PATH.test(request.path))
+        return settlementReport(keys, request, store, now, { json: signedJson, csv: signedCsv });
       if (!PAY_PATHS.has(request.path)) return textError(404, 'not found');
       if (request.method !== 'GET') return textError(405, 'method not allowed');
       return enterPayPage(keys, request, store, now);
     },
     buildCallback: (checkout, now) =>
-      checkout.state === 'pending' ? undefined : webhook(checkout.notifyUrl, callbackBody(checkout, CALLBACK_STATUS[checkout.state], now), now),
+      checkout.state === 'pending'
+        ? undefined
+        : webhook(checkout.notifyUrl, callbackBody(checkout, CALLBACK_STATUS[checkout.state], now), now),
     buildRefundCallback: (checkout, refund, now) =>
-      refund.state === 'processing' ? undefined : webhook(checkout.notifyUrl, refundEvent(checkout, refund, refund.state, now), now),
+      refund.state === 'processing'
+        ? undefined
+        : webhook(checkout.notifyUrl, refundEvent(checkout, refund, refund.state, now), now),
     isAcknowledged: (statusCode) => statusCode >= 200 && statusCode < 300,
   };
 }

@@ -8,7 +8,11 @@ import type { CallbackDelivery, CustomerDecision, SandboxCheckout, SandboxRefund
  * through escapeHtml: descriptions and ids come from the merchant's requests.
  */
 
-const PROVIDER_LABELS: Readonly<Record<ProviderName, string>> = { wechat: 'WeChat Pay', alipay: 'Alipay', bank: 'Bank' };
+const PROVIDER_LABELS: Readonly<Record<ProviderName, string>> = {
+  wechat: 'WeChat Pay',
+  alipay: 'Alipay',
+  bank: 'Bank',
+};
 
 const STATE_LABELS: Readonly<Record<SandboxCheckout['state'], string>> = {
   pending: 'Awaiting payment',
@@ -35,7 +39,13 @@ button:disabled{background:#c5c9d0;cursor:not-allowed}
 .note{color:#5a6272}
 `;
 
-const HTML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const HTML_ENTITIES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Safe inside element text and inside double- or single-quoted attribute values. */
 export function escapeHtml(text: string): string {
@@ -108,7 +118,9 @@ export function checkoutPage(
 /** The provider's refunds of a checkout, oldest first, with what has been refunded in all. */
 function refundList(refunds: readonly SandboxRefund[]): string {
   if (refunds.length === 0) return '';
-  const refunded = refunds.filter((refund) => refund.state === 'succeeded').reduce((sum, refund) => sum + refund.amount, 0);
+  const refunded = refunds
+    .filter((refund) => refund.state === 'succeeded')
+    .reduce((sum, refund) => sum + refund.amount, 0);
   const rows = refunds.map(
     (refund) =>
       `<li id="refund-${escapeHtml(refund.key)}">¥${fenToYuan(refund.amount)} ${escapeHtml(refund.state)}${refund.external ? ' (console)' : ''} · ${escapeHtml(refund.refundId ?? refund.key)}</li>`,
@@ -132,13 +144,20 @@ function outcomeHeadline(checkout: SandboxCheckout): string {
 function deliveryNote(provider: ProviderName, delivery: CallbackDelivery | undefined, retrying: boolean): string {
   if (!delivery) return `${PROVIDER_LABELS[provider]} sends no notification for this outcome.`;
   if (delivery.acknowledged) return `The merchant was notified and acknowledged (HTTP ${delivery.statusCode}).`;
-  const answer = delivery.statusCode === undefined ? `delivery failed: ${delivery.error}` : `HTTP ${delivery.statusCode}`;
+  const answer =
+    delivery.statusCode === undefined ? `delivery failed: ${delivery.error}` : `HTTP ${delivery.statusCode}`;
   return `The merchant did not acknowledge the notification (${answer}). ${retrying ? 'The sandbox retries in the background.' : 'No retry is scheduled.'}`;
 }
 
 /** After a decision: what happened, whether the merchant heard of it, and the way back. */
-export function decisionPage(checkout: SandboxCheckout, delivery: CallbackDelivery | undefined, retrying: boolean): string {
-  const back = checkout.returnUrl ? `<p><a id="return" href="${escapeHtml(checkout.returnUrl)}">Return to the merchant</a></p>` : '';
+export function decisionPage(
+  checkout: SandboxCheckout,
+  delivery: CallbackDelivery | undefined,
+  retrying: boolean,
+): string {
+  const back = checkout.returnUrl
+    ? `<p><a id="return" href="${escapeHtml(checkout.returnUrl)}">Return to the merchant</a></p>`
+    : '';
   const headline = outcomeHeadline(checkout);
   return layout(
     headline,

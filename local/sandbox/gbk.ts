@@ -22,7 +22,8 @@ function gbkTable(): Map<number, number> {
         continue; // no character at this code
       }
       const codePoint = text.codePointAt(0);
-      if (codePoint !== undefined && text.length === 1 && !table.has(codePoint)) table.set(codePoint, (lead << 8) | trail);
+      if (codePoint !== undefined && text.length === 1 && !table.has(codePoint))
+        table.set(codePoint, (lead << 8) | trail);
     }
   }
   reverseTable = table;

@@ -55,7 +55,11 @@ const BankSandboxKeysSchema = z.object({
 }) satisfies z.ZodType<BankSandboxKeys>;
 
 /** The file always holds all three: they are generated together. */
-const StoredSandboxKeysSchema = z.object({ wechat: WechatSandboxKeysSchema, alipay: AlipaySandboxKeysSchema, bank: BankSandboxKeysSchema });
+const StoredSandboxKeysSchema = z.object({
+  wechat: WechatSandboxKeysSchema,
+  alipay: AlipaySandboxKeysSchema,
+  bank: BankSandboxKeysSchema,
+});
 type StoredSandboxKeys = z.infer<typeof StoredSandboxKeysSchema>;
 
 interface Generation {

@@ -54,7 +54,9 @@ export class Notifier {
   /** Sends a notice in the background; stop() waits for it. */
   send(notice: Notice, attempt: number, fields: Record<string, unknown>): void {
     const underWay = this.deliver(notice, attempt)
-      .catch((error: unknown) => this.options.log?.error('sandbox notification crashed', { ...fields, error: describeError(error) }))
+      .catch((error: unknown) =>
+        this.options.log?.error('sandbox notification crashed', { ...fields, error: describeError(error) }),
+      )
       .finally(() => this.attemptsUnderWay.delete(underWay));
     this.attemptsUnderWay.add(underWay);
   }
@@ -72,13 +74,26 @@ export class Notifier {
     if (!callback) return undefined;
     const delivery = await this.post(this.options.simulatorFor(notice.provider), callback, attempt, at);
     const { paymentId, refundKey } = notice;
-    if (refundKey === undefined) this.deliveryLog.set(paymentId, [...(this.deliveryLog.get(paymentId) ?? []), delivery]);
-    else this.refundDeliveryLog.set(paymentId, [...(this.refundDeliveryLog.get(paymentId) ?? []), { ...delivery, refundKey }]);
-    const fields = { provider: notice.provider, paymentId, ...(refundKey === undefined ? {} : { refundKey }), ...delivery };
+    if (refundKey === undefined)
+      this.deliveryLog.set(paymentId, [...(this.deliveryLog.get(paymentId) ?? []), delivery]);
+    else
+      this.refundDeliveryLog.set(paymentId, [
+        ...(this.refundDeliveryLog.get(paymentId) ?? []),
+        { ...delivery, refundKey },
+      ]);
+    const fields = {
+      provider: notice.provider,
+      paymentId,
+      ...(refundKey === undefined ? {} : { refundKey }),
+      ...delivery,
+    };
     if (delivery.acknowledged) log?.info('sandbox callback acknowledged', fields);
     else if (this.hasRetryAfter(attempt)) {
       log?.warn('sandbox callback not acknowledged; will retry', fields);
-      this.later(() => this.send(notice, attempt + 1, { paymentId, attempt: attempt + 1 }), retryDelaysMs[attempt - 1] ?? 0);
+      this.later(
+        () => this.send(notice, attempt + 1, { paymentId, attempt: attempt + 1 }),
+        retryDelaysMs[attempt - 1] ?? 0,
+      );
     } else log?.warn('sandbox callback not acknowledged; no retry left', fields);
     return delivery;
   }
@@ -98,7 +113,12 @@ export class Notifier {
     await Promise.allSettled([...this.attemptsUnderWay]);
   }
 
-  private async post(simulator: ProviderSimulator, callback: OutboundCallback, attempt: number, at: Date): Promise<CallbackDelivery> {
+  private async post(
+    simulator: ProviderSimulator,
+    callback: OutboundCallback,
+    attempt: number,
+    at: Date,
+  ): Promise<CallbackDelivery> {
     const base = { attempt, at: at.toISOString() };
     try {
       const response = await this.options.fetch(callback.url, {

@@ -26,7 +26,10 @@ const CONSOLE_REFUNDS_PATH = '/sandbox/refunds';
 const CHECKOUT_PATH = /^\/sandbox\/checkout\/([^/]+)(?:\/([^/]+))?$/;
 
 /** The answer to a request under `/sandbox`, or undefined for any other path. */
-export async function handleSandboxRequest(routes: SandboxRoutes, request: SandboxHttpRequest): Promise<SandboxResponse | undefined> {
+export async function handleSandboxRequest(
+  routes: SandboxRoutes,
+  request: SandboxHttpRequest,
+): Promise<SandboxResponse | undefined> {
   if (request.path !== '/sandbox' && !request.path.startsWith('/sandbox/')) return undefined;
 
   if (request.path === CONSOLE_REFUNDS_PATH) return consoleRefundResponse(request, routes.refund);
@@ -34,7 +37,12 @@ export async function handleSandboxRequest(routes: SandboxRoutes, request: Sandb
   if (providerMatch) {
     const provider = providerMatch[1] as ProviderName;
     const simulator = routes.simulators[provider];
-    if (!simulator) return { statusCode: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `the sandbox holds no ${provider} keys` };
+    if (!simulator)
+      return {
+        statusCode: 404,
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        body: `the sandbox holds no ${provider} keys`,
+      };
     return simulator.handle({ ...request, path: providerMatch[2] ?? '/' }, routes.store, routes.now());
   }
 
@@ -49,34 +57,59 @@ export function isExpired(checkout: SandboxCheckout, now: Date): boolean {
   return checkout.state === 'pending' && Date.parse(checkout.expiresAt) <= now.getTime();
 }
 
-async function checkoutResponse(routes: SandboxRoutes, request: SandboxHttpRequest, paymentId: string, action: string | undefined): Promise<SandboxResponse> {
+async function checkoutResponse(
+  routes: SandboxRoutes,
+  request: SandboxHttpRequest,
+  paymentId: string,
+  action: string | undefined,
+): Promise<SandboxResponse> {
   const { store } = routes;
   if (action === undefined) {
-    if (request.method !== 'GET') return html(405, messagePage('Method not allowed', 'Open this page with GET.'), { allow: 'GET' });
+    if (request.method !== 'GET')
+      return html(405, messagePage('Method not allowed', 'Open this page with GET.'), { allow: 'GET' });
     const checkout = store.get(paymentId);
-    if (!checkout) return html(404, messagePage('Payment not found', `The sandbox holds no checkout for payment ${paymentId}.`));
+    if (!checkout)
+      return html(404, messagePage('Payment not found', `The sandbox holds no checkout for payment ${paymentId}.`));
     return html(
       200,
-      checkoutPage(checkout, isExpired(checkout, routes.now()), (decision) => `${store.checkoutUrl(paymentId)}/${decision}`, store.refunds.list(paymentId)),
+      checkoutPage(
+        checkout,
+        isExpired(checkout, routes.now()),
+        (decision) => `${store.checkoutUrl(paymentId)}/${decision}`,
+        store.refunds.list(paymentId),
+      ),
     );
   }
   if (!isDecision(action)) return html(404, messagePage('Not found', `There is no sandbox action "${action}".`));
-  if (request.method !== 'POST') return html(405, messagePage('Method not allowed', 'Decide with POST.'), { allow: 'POST' });
+  if (request.method !== 'POST')
+    return html(405, messagePage('Method not allowed', 'Decide with POST.'), { allow: 'POST' });
   return decisionResponse(routes, request, paymentId, action);
 }
 
-async function decisionResponse(routes: SandboxRoutes, request: SandboxHttpRequest, paymentId: string, decision: CustomerDecision): Promise<SandboxResponse> {
+async function decisionResponse(
+  routes: SandboxRoutes,
+  request: SandboxHttpRequest,
+  paymentId: string,
+  decision: CustomerDecision,
+): Promise<SandboxResponse> {
   const wantsJson = request.headers.accept?.includes('application/json') ?? false;
   const notify = request.query.get('notify');
   if (notify !== null && notify !== 'true' && notify !== 'false') {
     const message = 'notify is true (the default) or false (decide without sending the callback).';
-    return wantsJson ? json(400, { error: 'invalid_request', message }) : html(400, messagePage('Bad request', message));
+    return wantsJson
+      ? json(400, { error: 'invalid_request', message })
+      : html(400, messagePage('Bad request', message));
   }
   const outcome = await routes.decide(paymentId, decision, { notify: notify !== 'false' });
   if (outcome.result !== 'decided') {
     const statusCode = outcome.result === 'not_found' ? 404 : 409;
     if (wantsJson) return json(statusCode, { error: outcome.result, message: outcome.message });
-    const title = outcome.result === 'not_found' ? 'Payment not found' : outcome.result === 'expired' ? 'Checkout expired' : 'Already decided';
+    const title =
+      outcome.result === 'not_found'
+        ? 'Payment not found'
+        : outcome.result === 'expired'
+          ? 'Checkout expired'
+          : 'Already decided';
     return html(statusCode, messagePage(title, outcome.message));
   }
   const { checkout, delivery, retrying } = outcome;
@@ -97,19 +130,32 @@ async function decisionResponse(routes: SandboxRoutes, request: SandboxHttpReque
 
 /** `POST /sandbox/refunds {paymentId, amount, notify?}`: JSON in, JSON out. */
 function consoleRefundResponse(request: SandboxHttpRequest, refund: Sandbox['refund']): SandboxResponse {
-  if (request.method !== 'POST') return { ...json(405, { error: 'method_not_allowed', message: 'Refund with POST.' }), headers: { allow: 'POST' } };
+  if (request.method !== 'POST')
+    return { ...json(405, { error: 'method_not_allowed', message: 'Refund with POST.' }), headers: { allow: 'POST' } };
   let body: unknown;
   try {
     body = JSON.parse(request.body);
   } catch {
     body = undefined;
   }
-  const { paymentId, amount, notify } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  if (typeof paymentId !== 'string' || !isFen(amount) || amount < 1 || (notify !== undefined && typeof notify !== 'boolean')) {
-    return json(400, { error: 'invalid_request', message: 'Send {"paymentId": string, "amount": fen ≥ 1, "notify"?: boolean}.' });
+  const { paymentId, amount, notify } = (typeof body === 'object' && body !== null ? body : {}) as Record<
+    string,
+    unknown
+  >;
+  if (
+    typeof paymentId !== 'string' ||
+    !isFen(amount) ||
+    amount < 1 ||
+    (notify !== undefined && typeof notify !== 'boolean')
+  ) {
+    return json(400, {
+      error: 'invalid_request',
+      message: 'Send {"paymentId": string, "amount": fen ≥ 1, "notify"?: boolean}.',
+    });
   }
   const outcome = refund(paymentId, amount, { notify });
-  if (outcome.result !== 'refunded') return json(outcome.result === 'not_found' ? 404 : 409, { error: outcome.result, message: outcome.message });
+  if (outcome.result !== 'refunded')
+    return json(outcome.result === 'not_found' ? 404 : 409, { error: outcome.result, message: outcome.message });
   const { refund: made, refundedAmount, refundableAmount } = outcome;
   return json(200, {
     paymentId,
@@ -150,5 +196,9 @@ function html(statusCode: number, body: string, extraHeaders: Record<string, str
 }
 
 function json(statusCode: number, payload: unknown): SandboxResponse {
-  return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(payload) };
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify(payload),
+  };
 }

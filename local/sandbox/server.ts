@@ -39,9 +39,9 @@ import { createWechatSimulator } from './wechat';
  * WeChat's callback retry schedule (about 24 h), the default for every provider. A local run
  * passes a scaled-down copy, e.g. `WECHAT_RETRY_DELAYS_MS.map((ms) => ms / 1000)`.
  */
-export const WECHAT_RETRY_DELAYS_MS: readonly number[] = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600].map(
-  (seconds) => seconds * 1000,
-);
+export const WECHAT_RETRY_DELAYS_MS: readonly number[] = [
+  15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
+].map((seconds) => seconds * 1000);
 
 export interface SandboxOptions {
   keys: SandboxKeys;
@@ -92,12 +92,16 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     defer: (task) => notifier.later(task, options.refundSettleDelayMs ?? DEFAULT_REFUND_SETTLE_DELAY_MS),
     onRefundSettled: (checkout, refund) => {
       if (refund.notify && !notifier.isStopped)
-        notifier.send(refundNotice(simulatorFor, checkout, refund), 1, { paymentId: checkout.paymentId, refundKey: refund.key });
+        notifier.send(refundNotice(simulatorFor, checkout, refund), 1, {
+          paymentId: checkout.paymentId,
+          refundKey: refund.key,
+        });
     },
   });
   const decide: Sandbox['decide'] = (paymentId, decision, decideOptions) =>
     decideCheckout({ store, notifier, now, simulatorFor }, paymentId, decision, decideOptions);
-  const refund: Sandbox['refund'] = (paymentId, amount, refundOptions) => consoleRefund(store, now(), paymentId, amount, refundOptions);
+  const refund: Sandbox['refund'] = (paymentId, amount, refundOptions) =>
+    consoleRefund(store, now(), paymentId, amount, refundOptions);
   return {
     handle: (request) => handleSandboxRequest({ store, simulators, now, decide, refund }, request),
     store,
@@ -109,7 +113,10 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   };
 }
 
-function createSimulators(keys: SandboxKeys, refundSpacingMs: number): Partial<Record<ProviderName, ProviderSimulator>> {
+function createSimulators(
+  keys: SandboxKeys,
+  refundSpacingMs: number,
+): Partial<Record<ProviderName, ProviderSimulator>> {
   return {
     ...(keys.wechat ? { wechat: createWechatSimulator(keys.wechat, { refundSpacingMs }) } : {}),
     ...(keys.alipay ? { alipay: createAlipaySimulator(keys.alipay) } : {}),
@@ -133,11 +140,19 @@ async function decideCheckout(
   const checkout = store.get(paymentId);
   if (!checkout) return { result: 'not_found', message: `The sandbox holds no checkout for payment ${paymentId}.` };
   if (checkout.state !== 'pending') {
-    return { result: 'already_decided', checkout, message: `Payment ${paymentId} is already ${checkout.state}; a checkout is decided once.` };
+    return {
+      result: 'already_decided',
+      checkout,
+      message: `Payment ${paymentId} is already ${checkout.state}; a checkout is decided once.`,
+    };
   }
   const decidedAt = now();
   if (decision === 'pay' && isExpired(checkout, decidedAt)) {
-    return { result: 'expired', checkout, message: `Payment ${paymentId} expired at ${checkout.expiresAt}; it can no longer be paid.` };
+    return {
+      result: 'expired',
+      checkout,
+      message: `Payment ${paymentId} expired at ${checkout.expiresAt}; it can no longer be paid.`,
+    };
   }
   const ids = PROVIDER_IDS[checkout.provider];
   const decided: SandboxCheckout = {
@@ -149,11 +164,20 @@ async function decideCheckout(
   // Written before the first await: a second decision arriving meanwhile sees it decided.
   store.put(decided);
   const delivery = notify ? await notifier.deliver(checkoutNotice(simulatorFor, store, decided), 1) : undefined;
-  return { result: 'decided', checkout: decided, delivery, retrying: delivery !== undefined && !delivery.acknowledged && notifier.hasRetryAfter(1) };
+  return {
+    result: 'decided',
+    checkout: decided,
+    delivery,
+    retrying: delivery !== undefined && !delivery.acknowledged && notifier.hasRetryAfter(1),
+  };
 }
 
 /** The payment's callback, rebuilt from the checkout as it is at each attempt. */
-function checkoutNotice(simulatorFor: Deciding['simulatorFor'], store: CheckoutStore, checkout: SandboxCheckout): Notice {
+function checkoutNotice(
+  simulatorFor: Deciding['simulatorFor'],
+  store: CheckoutStore,
+  checkout: SandboxCheckout,
+): Notice {
   const simulator = simulatorFor(checkout.provider);
   return {
     provider: checkout.provider,
@@ -162,7 +186,11 @@ function checkoutNotice(simulatorFor: Deciding['simulatorFor'], store: CheckoutS
   };
 }
 
-function refundNotice(simulatorFor: Deciding['simulatorFor'], checkout: SandboxCheckout, refund: SandboxRefund): Notice {
+function refundNotice(
+  simulatorFor: Deciding['simulatorFor'],
+  checkout: SandboxCheckout,
+  refund: SandboxRefund,
+): Notice {
   const simulator = simulatorFor(checkout.provider);
   return {
     provider: checkout.provider,
@@ -173,16 +201,29 @@ function refundNotice(simulatorFor: Deciding['simulatorFor'], checkout: SandboxC
 }
 
 /** A refund made on the provider's console, outside the merchant's system: it succeeds at once. */
-function consoleRefund(store: CheckoutStore, now: Date, paymentId: string, amount: number, { notify }: { notify?: boolean } = {}): ConsoleRefund {
+function consoleRefund(
+  store: CheckoutStore,
+  now: Date,
+  paymentId: string,
+  amount: number,
+  { notify }: { notify?: boolean } = {},
+): ConsoleRefund {
   if (!store.get(paymentId)) return { result: 'not_found', message: `The sandbox holds no payment ${paymentId}.` };
   const opened = store.refunds.open({ paymentId, amount, external: true, notify, settle: 'never' }, now);
-  if (opened.result === 'refused') return { result: opened.refusal, message: refusalMessage(opened.refusal, paymentId, store) };
+  if (opened.result === 'refused')
+    return { result: opened.refusal, message: refusalMessage(opened.refusal, paymentId, store) };
   const refund = store.refunds.settle(paymentId, opened.refund.key, now, 'succeeded');
-  return { result: 'refunded', refund, refundedAmount: store.refunds.refundedAmount(paymentId), refundableAmount: store.refunds.refundableAmount(paymentId) };
+  return {
+    result: 'refunded',
+    refund,
+    refundedAmount: store.refunds.refundedAmount(paymentId),
+    refundableAmount: store.refunds.refundableAmount(paymentId),
+  };
 }
 
 function refusalMessage(refusal: RefundRefusal, paymentId: string, store: CheckoutStore): string {
   if (refusal === 'not_paid') return `Payment ${paymentId} is not paid: there is nothing to refund.`;
-  if (refusal === 'exceeds_refundable') return `Only ${store.refunds.refundableAmount(paymentId)} fen of payment ${paymentId} can still be refunded.`;
+  if (refusal === 'exceeds_refundable')
+    return `Only ${store.refunds.refundableAmount(paymentId)} fen of payment ${paymentId} can still be refunded.`;
   return `The provider refused the refund (${refusal}).`;
 }

@@ -2,7 +2,14 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { type BusinessDate, businessDayWindow } from '../../src/domain/bill';
 import type { Fen } from '../../src/domain/money';
 import type { ProviderName } from '../../src/core/payments/provider';
-import type { CheckoutStore, RefundLedger, RefundOpening, SandboxCheckout, SandboxRefund, SandboxRefundOutcome } from './types';
+import type {
+  CheckoutStore,
+  RefundLedger,
+  RefundOpening,
+  SandboxCheckout,
+  SandboxRefund,
+  SandboxRefundOutcome,
+} from './types';
 
 /**
  * What the sandbox providers hold: checkouts, and the refunds made on them. One ledger serves the
@@ -15,7 +22,10 @@ function randomDigits(count: number): string {
 
 /** Ids in each provider's own style, fixed when made so every retry of a notification repeats them. */
 export const PROVIDER_IDS: Readonly<
-  Record<ProviderName, { transactionId(now: Date): string; notificationId(): string; refundKey(): string; consoleRefundNumber: boolean }>
+  Record<
+    ProviderName,
+    { transactionId(now: Date): string; notificationId(): string; refundKey(): string; consoleRefundNumber: boolean }
+  >
 > = {
   // A refund made on WeChat's merchant platform gets an out_refund_no there: its refund_id stands in.
   wechat: {
@@ -95,7 +105,9 @@ class RefundBook implements RefundLedger {
 
   refundableAmount = (paymentId: string): Fen => {
     const checkout = this.checkouts.get(paymentId);
-    return checkout?.state === 'paid' ? checkout.amount - sum(this.of(paymentId).filter((refund) => refund.state !== 'failed')) : 0;
+    return checkout?.state === 'paid'
+      ? checkout.amount - sum(this.of(paymentId).filter((refund) => refund.state !== 'failed'))
+      : 0;
   };
 
   find = (refundId: string): SandboxRefund | undefined => {
@@ -106,7 +118,12 @@ class RefundBook implements RefundLedger {
     return undefined;
   };
 
-  settle = (paymentId: string, key: string, now: Date, state?: Exclude<SandboxRefund['state'], 'processing'>): SandboxRefund => {
+  settle = (
+    paymentId: string,
+    key: string,
+    now: Date,
+    state?: Exclude<SandboxRefund['state'], 'processing'>,
+  ): SandboxRefund => {
     const refunds = this.of(paymentId);
     const index = refunds.findIndex((refund) => refund.key === key);
     const refund = refunds[index];
@@ -135,11 +152,13 @@ class RefundBook implements RefundLedger {
       const same = existing.paymentId === paymentId && existing.amount === amount;
       return same ? { result: 'existing', refund: existing } : { result: 'refused', refusal: 'number_reused' };
     }
-    if (amount < 1 || amount > this.refundableAmount(paymentId)) return { result: 'refused', refusal: 'exceeds_refundable' };
+    if (amount < 1 || amount > this.refundableAmount(paymentId))
+      return { result: 'refused', refusal: 'exceeds_refundable' };
     const refund = this.newRefund(checkout, opening, now);
     this.byPayment.set(paymentId, [...this.of(paymentId), refund]);
     if (opening.settle === 'now') return { result: 'opened', refund: this.settle(paymentId, refund.key, now) };
-    if (opening.settle === 'later') this.options.defer?.(() => this.settle(paymentId, refund.key, this.options.clock?.() ?? new Date()));
+    if (opening.settle === 'later')
+      this.options.defer?.(() => this.settle(paymentId, refund.key, this.options.clock?.() ?? new Date()));
     return { result: 'opened', refund };
   };
 
@@ -164,7 +183,12 @@ class RefundBook implements RefundLedger {
 }
 
 /** What goes in one provider's bill of a Beijing day: checkouts paid in it, refunds that ended (or, processing, were made) in it. */
-function activity(checkouts: ReadonlyMap<string, SandboxCheckout>, refunds: RefundBook, provider: ProviderName, date: BusinessDate) {
+function activity(
+  checkouts: ReadonlyMap<string, SandboxCheckout>,
+  refunds: RefundBook,
+  provider: ProviderName,
+  date: BusinessDate,
+) {
   const { start, end } = businessDayWindow(date);
   const time = (at: string | undefined) => (at === undefined ? Number.NaN : Date.parse(at));
   const within = (at: string | undefined) => time(at) >= start.getTime() && time(at) < end.getTime();

@@ -105,9 +105,17 @@ export interface RefundLedger {
    * A refund of a paid checkout. The merchant's refund number again, for the same payment and
    * amount, is that same refund (`existing`), never a second one.
    */
-  open(opening: RefundOpening, now: Date): { result: 'opened' | 'existing'; refund: SandboxRefund } | { result: 'refused'; refusal: RefundRefusal };
+  open(
+    opening: RefundOpening,
+    now: Date,
+  ): { result: 'opened' | 'existing'; refund: SandboxRefund } | { result: 'refused'; refusal: RefundRefusal };
   /** Ends a processing refund, in `state` or else as SANDBOX_REFUND_OUTCOME says; then notifies. */
-  settle(paymentId: string, key: string, now: Date, state?: Exclude<SandboxRefund['state'], 'processing'>): SandboxRefund;
+  settle(
+    paymentId: string,
+    key: string,
+    now: Date,
+    state?: Exclude<SandboxRefund['state'], 'processing'>,
+  ): SandboxRefund;
 }
 
 /** A request the merchant (our provider module) sent to the provider, base path stripped. */

@@ -94,7 +94,12 @@ export interface WechatBillSource {
   transactionIdOf(checkout: SandboxCheckout): string;
 }
 
-function commonFields(source: WechatBillSource, checkout: SandboxCheckout, time: string, status: string): Partial<Record<Column, string>> {
+function commonFields(
+  source: WechatBillSource,
+  checkout: SandboxCheckout,
+  time: string,
+  status: string,
+): Partial<Record<Column, string>> {
   return {
     交易时间: beijingTime(time),
     公众账号ID: source.appid,

@@ -21,7 +21,11 @@ const EVENT_TYPE: Readonly<Record<DecidedState, string>> = {
 };
 
 /** AES-256-GCM with the APIv3 key; ciphertext = base64(encrypted bytes ‖ 16-byte tag). */
-function encryptResource(apiV3Key: string, plaintext: string, originalType: 'transaction' | 'refund'): WechatCallbackEnvelope['resource'] {
+function encryptResource(
+  apiV3Key: string,
+  plaintext: string,
+  originalType: 'transaction' | 'refund',
+): WechatCallbackEnvelope['resource'] {
   const associatedData = originalType;
   const nonce = randomAlphanumeric(12);
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
@@ -37,12 +41,21 @@ function encryptResource(apiV3Key: string, plaintext: string, originalType: 'tra
 }
 
 /** Signed and ready to POST: the envelope around an encrypted resource. */
-function signedEnvelope(keys: WechatSandboxKeys, url: string, envelope: WechatCallbackEnvelope, now: Date): OutboundCallback {
+function signedEnvelope(
+  keys: WechatSandboxKeys,
+  url: string,
+  envelope: WechatCallbackEnvelope,
+  now: Date,
+): OutboundCallback {
   const body = JSON.stringify(envelope);
   return { url, headers: { 'Content-Type': 'application/json', ...wechatpayHeaders(keys, body, now) }, body };
 }
 
-export function buildCallback(keys: WechatSandboxKeys, checkout: SandboxCheckout, now: Date): OutboundCallback | undefined {
+export function buildCallback(
+  keys: WechatSandboxKeys,
+  checkout: SandboxCheckout,
+  now: Date,
+): OutboundCallback | undefined {
   if (checkout.state === 'pending') return undefined;
   const transaction = transactionOf(keys, checkout, now);
   const envelope: WechatCallbackEnvelope = {
@@ -56,14 +69,21 @@ export function buildCallback(keys: WechatSandboxKeys, checkout: SandboxCheckout
   return signedEnvelope(keys, checkout.notifyUrl, envelope, now);
 }
 
-const REFUND_EVENT: Readonly<Record<Exclude<SandboxRefund['state'], 'processing'>, { eventType: string; summary: string }>> = {
+const REFUND_EVENT: Readonly<
+  Record<Exclude<SandboxRefund['state'], 'processing'>, { eventType: string; summary: string }>
+> = {
   succeeded: { eventType: 'REFUND.SUCCESS', summary: '退款成功' },
   failed: { eventType: 'REFUND.CLOSED', summary: '退款关闭' },
   abnormal: { eventType: 'REFUND.ABNORMAL', summary: '退款异常' },
 };
 
 /** REFUND.SUCCESS / CLOSED / ABNORMAL: the refund resource has no appid. Processing is never pushed. */
-export function buildRefundCallback(keys: WechatSandboxKeys, checkout: SandboxCheckout, refund: SandboxRefund, now: Date): OutboundCallback | undefined {
+export function buildRefundCallback(
+  keys: WechatSandboxKeys,
+  checkout: SandboxCheckout,
+  refund: SandboxRefund,
+  now: Date,
+): OutboundCallback | undefined {
   if (refund.state === 'processing') return undefined;
   const resource = {
     mchid: keys.mchid,
@@ -74,7 +94,12 @@ export function buildRefundCallback(keys: WechatSandboxKeys, checkout: SandboxCh
     refund_status: REFUND_STATUS[refund.state],
     ...(refund.state === 'succeeded' ? { success_time: toBeijingRfc3339(refund.settledAt ?? now) } : {}),
     user_received_account: '支付用户零钱',
-    amount: { total: checkout.amount, refund: refund.amount, payer_total: checkout.amount, payer_refund: refund.amount },
+    amount: {
+      total: checkout.amount,
+      refund: refund.amount,
+      payer_total: checkout.amount,
+      payer_refund: refund.amount,
+    },
   };
   const { eventType, summary } = REFUND_EVENT[refund.state];
   const envelope: WechatCallbackEnvelope = {

@@ -54,7 +54,11 @@ export const TRADE_STATE_DESC: Readonly<Record<SandboxCheckout['state'], string>
 export function wechatpayHeaders(keys: WechatSandboxKeys, body: string, now: Date): Record<string, string> {
   const timestamp = String(Math.floor(now.getTime() / 1000));
   const nonce = randomAlphanumeric(32);
-  const signature = sign('sha256', Buffer.from(`${timestamp}\n${nonce}\n${body}\n`, 'utf8'), keys.platformPrivateKey).toString('base64');
+  const signature = sign(
+    'sha256',
+    Buffer.from(`${timestamp}\n${nonce}\n${body}\n`, 'utf8'),
+    keys.platformPrivateKey,
+  ).toString('base64');
   return {
     'Wechatpay-Timestamp': timestamp,
     'Wechatpay-Nonce': nonce,
@@ -71,7 +75,13 @@ export function answer(keys: WechatSandboxKeys, statusCode: number, payload: unk
   return { statusCode, headers: { ...contentType, ...wechatpayHeaders(keys, body, now) }, body };
 }
 
-export function error(keys: WechatSandboxKeys, statusCode: number, code: string, message: string, now: Date): SandboxResponse {
+export function error(
+  keys: WechatSandboxKeys,
+  statusCode: number,
+  code: string,
+  message: string,
+  now: Date,
+): SandboxResponse {
   return answer(keys, statusCode, { code, message }, now);
 }
 
@@ -96,17 +106,23 @@ function parseAuthorization(header: string | undefined): AuthorizationFields | u
 /** Why the request's Authorization fails, or undefined when it verifies (as WeChat checks it). */
 export function authorizationProblem(keys: WechatSandboxKeys, request: SandboxRequest, now: Date): string | undefined {
   const auth = parseAuthorization(request.headers.authorization);
-  if (!auth) return 'Authorization header is not WECHATPAY2-SHA256-RSA2048 with mchid, nonce_str, signature, timestamp, serial_no';
+  if (!auth)
+    return 'Authorization header is not WECHATPAY2-SHA256-RSA2048 with mchid, nonce_str, signature, timestamp, serial_no';
   if (auth.mchid !== keys.mchid) return 'mchid is not a known merchant';
   if (auth.serial_no !== keys.merchantSerial) return 'serial_no is not the merchant certificate serial';
-  if (!/^\d{1,12}$/.test(auth.timestamp) || Math.abs(Number(auth.timestamp) - Math.floor(now.getTime() / 1000)) > WINDOW_SECONDS) {
+  if (
+    !/^\d{1,12}$/.test(auth.timestamp) ||
+    Math.abs(Number(auth.timestamp) - Math.floor(now.getTime() / 1000)) > WINDOW_SECONDS
+  ) {
     return 'timestamp is outside the 5 minute window';
   }
   const query = request.query.toString();
   const url = `${request.path}${query ? `?${query}` : ''}`;
   const message = `${request.method}\n${url}\n${auth.timestamp}\n${auth.nonce_str}\n${request.body}\n`;
   const signature = Buffer.from(auth.signature, 'base64');
-  return verify('sha256', Buffer.from(message, 'utf8'), keys.merchantPublicKey, signature) ? undefined : 'signature does not verify';
+  return verify('sha256', Buffer.from(message, 'utf8'), keys.merchantPublicKey, signature)
+    ? undefined
+    : 'signature does not verify';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,7 +140,12 @@ export function transactionIdOf(checkout: SandboxCheckout): string {
  * The transaction resource: what a query answers and what a callback encrypts. A query names a
  * paid order with a refund REFUND ("转入退款"); the success callback keeps saying SUCCESS.
  */
-export function transactionOf(keys: WechatSandboxKeys, checkout: SandboxCheckout, now: Date, refunded = false): Record<string, unknown> {
+export function transactionOf(
+  keys: WechatSandboxKeys,
+  checkout: SandboxCheckout,
+  now: Date,
+  refunded = false,
+): Record<string, unknown> {
   const paid = checkout.state === 'paid';
   return {
     appid: keys.appid,
@@ -134,7 +155,13 @@ export function transactionOf(keys: WechatSandboxKeys, checkout: SandboxCheckout
     trade_type: 'NATIVE',
     trade_state: paid && refunded ? 'REFUND' : TRADE_STATE[checkout.state],
     trade_state_desc: paid && refunded ? '转入退款' : TRADE_STATE_DESC[checkout.state],
-    ...(paid ? { bank_type: 'OTHERS', success_time: toBeijingRfc3339(checkout.paidAt ?? now), payer: { openid: 'sandbox-openid' } } : {}),
+    ...(paid
+      ? {
+          bank_type: 'OTHERS',
+          success_time: toBeijingRfc3339(checkout.paidAt ?? now),
+          payer: { openid: 'sandbox-openid' },
+        }
+      : {}),
     amount: {
       total: checkout.amount,
       ...(paid ? { payer_total: checkout.amount } : {}),

@@ -48,7 +48,12 @@ export function generateWechatKeys(sandboxBaseUrl: string): { merchant: WechatCo
       platformPublicKeys: { [platformSerial]: platformPair.publicKey },
       apiBase: sandboxBaseUrl,
     },
-    sandbox: { ...ids, merchantPublicKey: merchantPair.publicKey, platformSerial, platformPrivateKey: platformPair.privateKey },
+    sandbox: {
+      ...ids,
+      merchantPublicKey: merchantPair.publicKey,
+      platformSerial,
+      platformPrivateKey: platformPair.privateKey,
+    },
   };
 }
 

@@ -1,4 +1,11 @@
-import { type PaymentTimingConfig, DEFAULT_ORDER_POLICY, DEFAULT_TIMING, DEFAULT_SWEEPER, type OrderPolicy, type SweeperConfig } from '../core/kernel/deps';
+import {
+  type PaymentTimingConfig,
+  DEFAULT_ORDER_POLICY,
+  DEFAULT_TIMING,
+  DEFAULT_SWEEPER,
+  type OrderPolicy,
+  type SweeperConfig,
+} from '../core/kernel/deps';
 import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments/payments';
 import { DEFAULT_RECONCILIATION_TIMING, type ReconciliationTiming } from '../core/reconciliation/reconciliation';
 import type { DepsConfig } from '../runtime/build-deps';
@@ -12,7 +19,12 @@ export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env):
   return value;
 }
 
-export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env, range: [number, number] = [0, 1_000_000]): number {
+export function intEnv(
+  name: string,
+  fallback: number,
+  env: NodeJS.ProcessEnv = process.env,
+  range: [number, number] = [0, 1_000_000],
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -55,7 +67,10 @@ export function returnUrlTemplateFromEnv(env: NodeJS.ProcessEnv = process.env): 
     );
   const example = returnUrlFor(template, { orderId: 'ord_example' });
   const unknown = /\{[^}]*\}/.exec(example)?.[0];
-  if (unknown) throw new Error(`PAYMENT_RETURN_URL has the placeholder ${unknown}; only ${RETURN_URL_ORDER_PLACEHOLDER} is replaced`);
+  if (unknown)
+    throw new Error(
+      `PAYMENT_RETURN_URL has the placeholder ${unknown}; only ${RETURN_URL_ORDER_PLACEHOLDER} is replaced`,
+    );
   absoluteUrl('PAYMENT_RETURN_URL', example);
   return template;
 }
@@ -76,13 +91,26 @@ function absoluteUrl(name: string, value: string): string {
  * attempts and waits must stay inside the API functions' 10 s timeout (see DEFAULT_PROVIDER_HTTP).
  */
 export function providerHttpFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderHttpConfig {
-  return { ...DEFAULT_PROVIDER_HTTP, timeoutMs: intEnv('PROVIDER_TIMEOUT_MS', DEFAULT_PROVIDER_HTTP.timeoutMs, env, [100, 2_500]) };
+  return {
+    ...DEFAULT_PROVIDER_HTTP,
+    timeoutMs: intEnv('PROVIDER_TIMEOUT_MS', DEFAULT_PROVIDER_HTTP.timeoutMs, env, [100, 2_500]),
+  };
 }
 
 export function orderPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): OrderPolicy {
   return {
-    maxPendingPerCustomer: intEnv('MAX_PENDING_ORDERS_PER_CUSTOMER', DEFAULT_ORDER_POLICY.maxPendingPerCustomer, env, [1, 10_000]),
-    unpaidCancelMinutes: intEnv('ORDER_UNPAID_CANCEL_MINUTES', DEFAULT_ORDER_POLICY.unpaidCancelMinutes, env, [1, 525_600]),
+    maxPendingPerCustomer: intEnv(
+      'MAX_PENDING_ORDERS_PER_CUSTOMER',
+      DEFAULT_ORDER_POLICY.maxPendingPerCustomer,
+      env,
+      [1, 10_000],
+    ),
+    unpaidCancelMinutes: intEnv(
+      'ORDER_UNPAID_CANCEL_MINUTES',
+      DEFAULT_ORDER_POLICY.unpaidCancelMinutes,
+      env,
+      [1, 525_600],
+    ),
   };
 }
 
@@ -99,7 +127,11 @@ export function refundPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Refun
   return {
     windowDays: intEnv('REFUND_WINDOW_DAYS', DEFAULT_REFUND_POLICY.windowDays, env, [1, 3650]),
     spacingSeconds: intEnv('REFUND_SPACING_SECONDS', DEFAULT_REFUND_POLICY.spacingSeconds, env, [0, 3600]),
-    autoRefundUnusablePayments: boolEnv('AUTO_REFUND_UNUSABLE_PAYMENTS', DEFAULT_REFUND_POLICY.autoRefundUnusablePayments, env),
+    autoRefundUnusablePayments: boolEnv(
+      'AUTO_REFUND_UNUSABLE_PAYMENTS',
+      DEFAULT_REFUND_POLICY.autoRefundUnusablePayments,
+      env,
+    ),
   };
 }
 
@@ -112,11 +144,22 @@ export function reconciliationFromEnv(env: NodeJS.ProcessEnv = process.env): Rec
 }
 
 /** The deployment's policies (timing, sweeper, orders, refunds), each variable falling back to its default. */
-export function policiesFromEnv(env: NodeJS.ProcessEnv = process.env): Required<Omit<DepsConfig, 'publicBaseUrl' | 'returnUrlTemplate'>> {
-  return { timing: timingFromEnv(env), sweeper: sweeperFromEnv(env), orders: orderPolicyFromEnv(env), refunds: refundPolicyFromEnv(env) };
+export function policiesFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Required<Omit<DepsConfig, 'publicBaseUrl' | 'returnUrlTemplate'>> {
+  return {
+    timing: timingFromEnv(env),
+    sweeper: sweeperFromEnv(env),
+    orders: orderPolicyFromEnv(env),
+    refunds: refundPolicyFromEnv(env),
+  };
 }
 
 /** Everything buildDeps is configured with, from a function's environment. */
 export function depsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DepsConfig {
-  return { ...policiesFromEnv(env), publicBaseUrl: publicBaseUrlFromEnv(env), returnUrlTemplate: returnUrlTemplateFromEnv(env) };
+  return {
+    ...policiesFromEnv(env),
+    publicBaseUrl: publicBaseUrlFromEnv(env),
+    returnUrlTemplate: returnUrlTemplateFromEnv(env),
+  };
 }

@@ -76,7 +76,11 @@ export function eventBridgePublisher(client: EventBridgeClient, busName: string)
         };
         const size = entrySize(entry);
         if (size > MAX_BYTES_PER_CALL)
-          failed.push({ event, reason: `entry of ${size} bytes is over EventBridge's ${MAX_BYTES_PER_CALL}-byte limit`, retryable: false });
+          failed.push({
+            event,
+            reason: `entry of ${size} bytes is over EventBridge's ${MAX_BYTES_PER_CALL}-byte limit`,
+            retryable: false,
+          });
         else pending.push({ event, entry, size });
       }
       for (const call of batches(pending)) failed.push(...(await putEvents(client, call)));
@@ -94,9 +98,19 @@ async function putEvents(client: EventBridgeClient, call: readonly Pending[]): P
     return call.flatMap(({ event }, index) => {
       const answer = answers[index];
       if (answer && !answer.ErrorCode) return [];
-      return [{ event, reason: answer ? `${answer.ErrorCode}: ${answer.ErrorMessage ?? ''}` : 'no result entry for this event', retryable: true }];
+      return [
+        {
+          event,
+          reason: answer ? `${answer.ErrorCode}: ${answer.ErrorMessage ?? ''}` : 'no result entry for this event',
+          retryable: true,
+        },
+      ];
     });
   } catch (error) {
-    return call.map(({ event }) => ({ event, reason: `PutEvents failed: ${(error as Error).message ?? String(error)}`, retryable: true }));
+    return call.map(({ event }) => ({
+      event,
+      reason: `PutEvents failed: ${(error as Error).message ?? String(error)}`,
+      retryable: true,
+    }));
   }
 }

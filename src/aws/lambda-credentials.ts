@@ -9,9 +9,18 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
  */
 export function defaultProvider(): AwsCredentialIdentityProvider {
   return async () => {
-    const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION, AWS_CREDENTIAL_SCOPE, AWS_ACCOUNT_ID } = process.env;
+    const {
+      AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY,
+      AWS_SESSION_TOKEN,
+      AWS_CREDENTIAL_EXPIRATION,
+      AWS_CREDENTIAL_SCOPE,
+      AWS_ACCOUNT_ID,
+    } = process.env;
     if (!AWS_ACCESS_KEY_ID || !AWS_SECRET_ACCESS_KEY) {
-      throw new Error('No AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): a function bundle reads only those');
+      throw new Error(
+        'No AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): a function bundle reads only those',
+      );
     }
     const credentials: AwsCredentialIdentity = {
       accessKeyId: AWS_ACCESS_KEY_ID,

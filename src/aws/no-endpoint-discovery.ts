@@ -15,7 +15,9 @@ export class EndpointCache {
     return false;
   }
   set(): never {
-    throw new Error('EndpointCache: endpoint discovery is off in this function bundle (cdk/bundle-aliases.ts, dynamoTable)');
+    throw new Error(
+      'EndpointCache: endpoint discovery is off in this function bundle (cdk/bundle-aliases.ts, dynamoTable)',
+    );
   }
   delete(): void {}
   clear(): void {}

@@ -10,7 +10,9 @@
  */
 function unavailable(name: string) {
   return function () {
-    throw new Error(`${name}: this function bundle holds no event-stream support (cdk/bundle-aliases.ts), and none of its AWS operations streams`);
+    throw new Error(
+      `${name}: this function bundle holds no event-stream support (cdk/bundle-aliases.ts), and none of its AWS operations streams`,
+    );
   };
 }
 

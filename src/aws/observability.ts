@@ -25,7 +25,10 @@ export function powertoolsObservability(serviceName: string): Observability {
   return {
     logger: loggerPort(logger),
     metrics: emfMetrics(metrics),
-    middleware: [injectLambdaContext(logger, { resetKeys: true }), logMetrics(metrics, { captureColdStartMetric: true })],
+    middleware: [
+      injectLambdaContext(logger, { resetKeys: true }),
+      logMetrics(metrics, { captureColdStartMetric: true }),
+    ],
   };
 }
 

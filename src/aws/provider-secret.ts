@@ -36,11 +36,15 @@ export function providersFromSecret(options: SecretProvidersOptions): () => Prom
     try {
       const text = await secrets.get(secretId, { maxAge: maxAgeSeconds });
       if (typeof text !== 'string') throw new Error(`Invalid payments config: ${source} has no SecretString`);
-      if (text !== current?.text) current = { text, providers: createProviders(parsePaymentsConfigText(text, source), globalThis.fetch, http) };
+      if (text !== current?.text)
+        current = { text, providers: createProviders(parsePaymentsConfigText(text, source), globalThis.fetch, http) };
       return current.providers;
     } catch (error) {
       if (!current) throw error;
-      logger.error('provider secret unusable; still using the providers built from its previous value', { secretId, error: (error as Error).message });
+      logger.error('provider secret unusable; still using the providers built from its previous value', {
+        secretId,
+        error: (error as Error).message,
+      });
       return current.providers;
     }
   };
@@ -50,9 +54,15 @@ export function providersFromSecret(options: SecretProvidersOptions): () => Prom
  * A function's `providers` capability (wiring.ts): from the file PAYMENTS_CONFIG (read once;
  * local use), else from the secret PAYMENTS_SECRET_ARN.
  */
-export async function providersFromEnv(env: NodeJS.ProcessEnv, observability: Observability): Promise<() => Promise<Providers>> {
+export async function providersFromEnv(
+  env: NodeJS.ProcessEnv,
+  observability: Observability,
+): Promise<() => Promise<Providers>> {
   if (env.PAYMENTS_CONFIG) {
-    const config = parsePaymentsConfigText(await readFile(env.PAYMENTS_CONFIG, 'utf8'), `PAYMENTS_CONFIG ${env.PAYMENTS_CONFIG}`);
+    const config = parsePaymentsConfigText(
+      await readFile(env.PAYMENTS_CONFIG, 'utf8'),
+      `PAYMENTS_CONFIG ${env.PAYMENTS_CONFIG}`,
+    );
     const providers = createProviders(config, globalThis.fetch, providerHttpFromEnv(env));
     return async () => providers;
   }

@@ -49,7 +49,10 @@ export function sqsNotificationQueue(client: SQSClient, queueUrl: string): Notif
 export function awsQueueRegion(queueUrl: string): string | undefined {
   if (!URL.canParse(queueUrl)) return undefined;
   const host = new URL(queueUrl).hostname;
-  return /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(host)?.[1] ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com(\.cn)?$/.exec(host)?.[1];
+  return (
+    /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(host)?.[1] ??
+    /^([a-z0-9-]+)\.queue\.amazonaws\.com(\.cn)?$/.exec(host)?.[1]
+  );
 }
 
 export interface RedriveTask {
@@ -66,21 +69,37 @@ export interface RedriveTask {
  * queue (StartMessageMoveTask), asynchronously; the task handle identifies it. The worker dedupes,
  * so a notification that was in fact applied is harmless.
  */
-export async function startDeadLetterRedrive(client: SQSClient, from: { dlqUrl: string; queueUrl: string }): Promise<RedriveTask> {
+export async function startDeadLetterRedrive(
+  client: SQSClient,
+  from: { dlqUrl: string; queueUrl: string },
+): Promise<RedriveTask> {
   const attributes = async (queueUrl: string) => {
     const { Attributes } = await client.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'],
+      }),
     );
     if (!Attributes?.QueueArn) throw new Error(`SQS did not return the ARN of ${queueUrl}`);
     return { arn: Attributes.QueueArn, messages: Number(Attributes.ApproximateNumberOfMessages ?? 0) };
   };
   const [source, destination] = [await attributes(from.dlqUrl), await attributes(from.queueUrl)];
   try {
-    const { TaskHandle } = await client.send(new StartMessageMoveTaskCommand({ SourceArn: source.arn, DestinationArn: destination.arn }));
+    const { TaskHandle } = await client.send(
+      new StartMessageMoveTaskCommand({ SourceArn: source.arn, DestinationArn: destination.arn }),
+    );
     if (!TaskHandle) throw new Error('SQS returned no task handle');
-    return { taskHandle: TaskHandle, sourceArn: source.arn, destinationArn: destination.arn, messagesToMove: source.messages };
+    return {
+      taskHandle: TaskHandle,
+      sourceArn: source.arn,
+      destinationArn: destination.arn,
+      messagesToMove: source.messages,
+    };
   } catch (error) {
-    throw new Error(`Could not start moving messages from ${source.arn} to ${destination.arn}: ${(error as Error).message}`, { cause: error });
+    throw new Error(
+      `Could not start moving messages from ${source.arn} to ${destination.arn}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
@@ -89,16 +108,31 @@ export async function startDeadLetterRedrive(client: SQSClient, from: { dlqUrl: 
  * notifications back one by one. Each is sent before it is deleted, so a crash in between
  * duplicates rather than loses: the worker dedupes. Returns how many were moved.
  */
-export async function redriveDeadLetters(client: SQSClient, from: { dlqUrl: string; queueUrl: string }, max = 1000): Promise<number> {
+export async function redriveDeadLetters(
+  client: SQSClient,
+  from: { dlqUrl: string; queueUrl: string },
+  max = 1000,
+): Promise<number> {
   let moved = 0;
   while (moved < max) {
     const batch = await client.send(
-      new ReceiveMessageCommand({ QueueUrl: from.dlqUrl, MaxNumberOfMessages: Math.min(10, max - moved), WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: from.dlqUrl,
+        MaxNumberOfMessages: Math.min(10, max - moved),
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+      }),
     );
     const messages = batch.Messages ?? [];
     if (messages.length === 0) break;
     for (const message of messages) {
-      await client.send(new SendMessageCommand({ QueueUrl: from.queueUrl, MessageBody: message.Body!, MessageAttributes: message.MessageAttributes }));
+      await client.send(
+        new SendMessageCommand({
+          QueueUrl: from.queueUrl,
+          MessageBody: message.Body!,
+          MessageAttributes: message.MessageAttributes,
+        }),
+      );
       await client.send(new DeleteMessageCommand({ QueueUrl: from.dlqUrl, ReceiptHandle: message.ReceiptHandle! }));
       moved++;
     }

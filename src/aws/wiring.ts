@@ -42,12 +42,19 @@ function allowedCapabilities(access: FunctionAccess): Record<keyof AwsCapabiliti
  * errors surface there, naming the variable. Endpoints come from the SDK's own variables
  * (AWS_ENDPOINT_URL_DYNAMODB, ...), so the same wiring runs against local stand-ins.
  */
-export function awsWiring(fn: FunctionName, capabilities: AwsCapabilities, env: NodeJS.ProcessEnv = process.env): Wiring {
+export function awsWiring(
+  fn: FunctionName,
+  capabilities: AwsCapabilities,
+  env: NodeJS.ProcessEnv = process.env,
+): Wiring {
   const allowed = allowedCapabilities(accessOf(fn));
-  const mismatched = (Object.keys(allowed) as (keyof AwsCapabilities)[]).filter((port) => allowed[port] !== (capabilities[port] !== undefined));
+  const mismatched = (Object.keys(allowed) as (keyof AwsCapabilities)[]).filter(
+    (port) => allowed[port] !== (capabilities[port] !== undefined),
+  );
   if (mismatched.length > 0) {
     const says = mismatched.map(
-      (port) => `${port}: access ${allowed[port] ? 'allows it' : 'does not allow it'}, the handler ${capabilities[port] ? 'wires it' : 'does not'}`,
+      (port) =>
+        `${port}: access ${allowed[port] ? 'allows it' : 'does not allow it'}, the handler ${capabilities[port] ? 'wires it' : 'does not'}`,
     );
     throw new Error(`${fn}: its wiring does not match its access in src/runtime/functions.ts (${says.join('; ')})`);
   }
@@ -132,7 +139,9 @@ function withoutAccess<T>(fn: string, what: string, operations: readonly string[
     {
       get(_target, property) {
         if (typeof property === 'string' && operations.includes(property)) {
-          throw new Error(`${fn} has no ${what} access (access in src/runtime/functions.ts): it cannot use ${what}.${property}`);
+          throw new Error(
+            `${fn} has no ${what} access (access in src/runtime/functions.ts): it cannot use ${what}.${property}`,
+          );
         }
         return undefined;
       },

@@ -40,7 +40,10 @@ export interface CreateOptions {
   idempotencyKey?: string;
 }
 
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<Response>;
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+) => Promise<Response>;
 
 export interface PaymentsClientOptions {
   /** e.g. http://127.0.0.1:3000 or the API Gateway URL; paths start at /api. */
@@ -69,10 +72,23 @@ const TERMINAL_STATUSES: readonly PaymentStatus[] = ['succeeded', 'failed', 'can
 function caller(options: PaymentsClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const fetchImpl: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
-  return async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${options.token}`, ...extraHeaders };
+  return async function call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      authorization: `Bearer ${options.token}`,
+      ...extraHeaders,
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetchImpl(`${baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const response = await fetchImpl(`${baseUrl}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     const text = await response.text();
     if (!response.ok) throw apiError(response.status, text);
     return JSON.parse(text) as T;
@@ -89,14 +105,26 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
       return (await call<{ products: Product[] }>('GET', '/api/products')).products;
     },
 
-    createOrder(items: OrderItemRequest[], { paymentMethod, ttlMinutes, idempotencyKey }: CreateOptions = {}): Promise<OrderWithPayment> {
+    createOrder(
+      items: OrderItemRequest[],
+      { paymentMethod, ttlMinutes, idempotencyKey }: CreateOptions = {},
+    ): Promise<OrderWithPayment> {
       return call('POST', '/api/orders', { items, paymentMethod, ttlMinutes }, idempotency(idempotencyKey));
     },
 
     /** Several orders at once, all or nothing; every payment has the same method. */
-    async createOrders(orders: BatchOrderRequest[], { paymentMethod, ttlMinutes, idempotencyKey }: CreateOptions = {}): Promise<OrderWithPayment[]> {
-      return (await call<{ results: OrderWithPayment[] }>('POST', '/api/orders/batch', { orders, paymentMethod, ttlMinutes }, idempotency(idempotencyKey)))
-        .results;
+    async createOrders(
+      orders: BatchOrderRequest[],
+      { paymentMethod, ttlMinutes, idempotencyKey }: CreateOptions = {},
+    ): Promise<OrderWithPayment[]> {
+      return (
+        await call<{ results: OrderWithPayment[] }>(
+          'POST',
+          '/api/orders/batch',
+          { orders, paymentMethod, ttlMinutes },
+          idempotency(idempotencyKey),
+        )
+      ).results;
     },
 
     getOrder(orderId: string): Promise<OrderWithPayments> {
@@ -114,7 +142,12 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
 
     /** A new payment for a pending order whose last payment ended unpaid (409 while one is open). */
     repay(orderId: string, { paymentMethod, ttlMinutes, idempotencyKey }: CreateOptions = {}): Promise<PaymentView> {
-      return call('POST', `/api/orders/${id(orderId)}/payments`, { paymentMethod, ttlMinutes }, idempotency(idempotencyKey));
+      return call(
+        'POST',
+        `/api/orders/${id(orderId)}/payments`,
+        { paymentMethod, ttlMinutes },
+        idempotency(idempotencyKey),
+      );
     },
 
     /** The customer gives up this payment; the order stays pending and can be paid again. */
@@ -131,7 +164,10 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
      * Polls the payment until it ends (succeeded, failed, cancelled, expired), e.g. after the
      * customer was sent to the pay URL. Rejects when it is still open after `timeoutMs`.
      */
-    waitForPaymentOutcome(paymentId: string, polling: { timeoutMs?: number; intervalMs?: number } = {}): Promise<PaymentView> {
+    waitForPaymentOutcome(
+      paymentId: string,
+      polling: { timeoutMs?: number; intervalMs?: number } = {},
+    ): Promise<PaymentView> {
       return pollUntilEnded(() => client.getPayment(paymentId), paymentId, polling);
     },
   };
@@ -147,7 +183,8 @@ async function pollUntilEnded(
   for (;;) {
     const payment = await read();
     if (TERMINAL_STATUSES.includes(payment.status)) return payment;
-    if (Date.now() + intervalMs > deadline) throw new Error(`Payment ${paymentId} is still ${payment.status} after ${timeoutMs} ms`);
+    if (Date.now() + intervalMs > deadline)
+      throw new Error(`Payment ${paymentId} is still ${payment.status} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
@@ -162,7 +199,8 @@ function apiError(status: number, text: string): PaymentsApiError {
   } catch {
     // Not JSON (a proxy's error page): the text itself is the message.
   }
-  const code = typeof parsed?.error?.code === 'string' ? parsed.error.code : status === 401 ? 'UNAUTHENTICATED' : `HTTP_${status}`;
+  const code =
+    typeof parsed?.error?.code === 'string' ? parsed.error.code : status === 401 ? 'UNAUTHENTICATED' : `HTTP_${status}`;
   const message = parsed?.error?.message ?? parsed?.message ?? (text.slice(0, 200) || `HTTP ${status}`);
   return new PaymentsApiError(status, code, String(message), parsed?.error?.details);
 }

@@ -101,7 +101,11 @@ export class PaymentAlreadyOpenError extends DomainError {
 /** An expired payment its provider may still accept for a little while (no close API): pay again after `retryAt`. */
 export class TooManyPendingOrdersError extends DomainError {
   constructor(readonly limit: number) {
-    super('TOO_MANY_PENDING_ORDERS', `You already have ${limit} unpaid orders; pay or cancel one before ordering more`, { limit });
+    super(
+      'TOO_MANY_PENDING_ORDERS',
+      `You already have ${limit} unpaid orders; pay or cancel one before ordering more`,
+      { limit },
+    );
   }
 }
 
@@ -111,10 +115,14 @@ export class PaymentClosingError extends DomainError {
     readonly paymentId: string,
     retryAt: Date,
   ) {
-    super('PAYMENT_CLOSING', `Payment ${paymentId} has expired, but its provider may accept it until ${retryAt.toISOString()}; pay again after that`, {
-      paymentId,
-      retryAt: retryAt.toISOString(),
-    });
+    super(
+      'PAYMENT_CLOSING',
+      `Payment ${paymentId} has expired, but its provider may accept it until ${retryAt.toISOString()}; pay again after that`,
+      {
+        paymentId,
+        retryAt: retryAt.toISOString(),
+      },
+    );
   }
 }
 
@@ -123,7 +131,11 @@ export class PaymentUnderReviewError extends DomainError {
     readonly paymentId: string,
     reason?: string,
   ) {
-    super('PAYMENT_UNDER_REVIEW', `Payment ${paymentId} is held for review by our staff; it cannot be changed until they resolve it`, { paymentId, reason });
+    super(
+      'PAYMENT_UNDER_REVIEW',
+      `Payment ${paymentId} is held for review by our staff; it cannot be changed until they resolve it`,
+      { paymentId, reason },
+    );
   }
 }
 
@@ -139,7 +151,10 @@ export class PaymentNotRefundableError extends DomainError {
     readonly paymentId: string,
     status: string,
   ) {
-    super('PAYMENT_NOT_REFUNDABLE', `Payment ${paymentId} is ${status}; only a succeeded payment can be refunded`, { paymentId, status });
+    super('PAYMENT_NOT_REFUNDABLE', `Payment ${paymentId} is ${status}; only a succeeded payment can be refunded`, {
+      paymentId,
+      status,
+    });
   }
 }
 
@@ -162,7 +177,11 @@ export class RefundWindowClosedError extends DomainError {
     readonly paymentId: string,
     closedAt: string,
   ) {
-    super('REFUND_WINDOW_CLOSED', `Payment ${paymentId} can no longer be refunded: its refund window closed at ${closedAt}`, { paymentId, closedAt });
+    super(
+      'REFUND_WINDOW_CLOSED',
+      `Payment ${paymentId} can no longer be refunded: its refund window closed at ${closedAt}`,
+      { paymentId, closedAt },
+    );
   }
 }
 
@@ -171,7 +190,10 @@ export class RefundLimitReachedError extends DomainError {
     readonly paymentId: string,
     limit: number,
   ) {
-    super('REFUND_LIMIT_REACHED', `Payment ${paymentId} already has ${limit} refunds, the most a provider accepts`, { paymentId, limit });
+    super('REFUND_LIMIT_REACHED', `Payment ${paymentId} already has ${limit} refunds, the most a provider accepts`, {
+      paymentId,
+      limit,
+    });
   }
 }
 
@@ -183,11 +205,15 @@ export class RestockExceedsOrderError extends DomainError {
     readonly requested: number,
     readonly returnable: number,
   ) {
-    super('RESTOCK_EXCEEDS_ORDER', `Order ${orderId} can return ${returnable} more of ${sku} to stock, not ${requested}`, {
-      orderId,
-      sku,
-      requested,
-      returnable,
-    });
+    super(
+      'RESTOCK_EXCEEDS_ORDER',
+      `Order ${orderId} can return ${returnable} more of ${sku} to stock, not ${requested}`,
+      {
+        orderId,
+        sku,
+        requested,
+        returnable,
+      },
+    );
   }
 }

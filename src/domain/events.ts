@@ -47,7 +47,11 @@ const TERMINAL_EVENT: Partial<Record<PaymentStatus, DomainEventType>> = {
   expired: 'PaymentExpired',
 };
 
-export function paymentEvent(type: DomainEventType, payment: Payment, extra: Record<string, unknown> = {}): DomainEvent {
+export function paymentEvent(
+  type: DomainEventType,
+  payment: Payment,
+  extra: Record<string, unknown> = {},
+): DomainEvent {
   return {
     id: `${payment.paymentId}:${type}:${payment.version}`,
     type,
@@ -70,7 +74,11 @@ export function statusEvent(payment: Payment): DomainEvent | undefined {
   return type && paymentEvent(type, payment);
 }
 
-export function orderEvent(type: 'OrderCreated' | 'OrderPaid' | 'OrderCancelled', order: Order, extra: Record<string, unknown> = {}): DomainEvent {
+export function orderEvent(
+  type: 'OrderCreated' | 'OrderPaid' | 'OrderCancelled',
+  order: Order,
+  extra: Record<string, unknown> = {},
+): DomainEvent {
   return {
     id: `${order.orderId}:${type}:${order.version}`,
     type,

@@ -5,4 +5,5 @@ export * from './notification';
 export * from './order';
 export * from './payment';
 export * from './refund';
+export * from './refund-events';
 export * from './settlement';

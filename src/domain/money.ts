@@ -39,7 +39,8 @@ export function assertFen(value: unknown): Fen {
 export function yuanToFen(yuan: string): Fen {
   if (typeof yuan !== 'string') throw new InvalidAmountError(yuan, 'must be a decimal string');
   const fen = /^[+-]/.test(yuan) ? undefined : decimalYuanToFen(yuan);
-  if (fen === undefined) throw new InvalidAmountError(yuan, 'expected a non-negative decimal with at most two decimals');
+  if (fen === undefined)
+    throw new InvalidAmountError(yuan, 'expected a non-negative decimal with at most two decimals');
   return assertFen(fen);
 }
 
@@ -56,6 +57,7 @@ export function sumFen(amounts: readonly Fen[]): Fen {
 }
 
 export function multiplyFen(unit: Fen, quantity: number): Fen {
-  if (!Number.isSafeInteger(quantity) || quantity < 0) throw new InvalidAmountError(quantity, 'quantity must be a non-negative integer');
+  if (!Number.isSafeInteger(quantity) || quantity < 0)
+    throw new InvalidAmountError(quantity, 'quantity must be a non-negative integer');
   return assertFen(assertFen(unit) * quantity);
 }

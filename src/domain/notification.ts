@@ -72,6 +72,8 @@ export interface RefundNotification {
   via: 'callback' | 'query';
 }
 
-export function isRefundNotification(notification: PaymentNotification | RefundNotification): notification is RefundNotification {
+export function isRefundNotification(
+  notification: PaymentNotification | RefundNotification,
+): notification is RefundNotification {
   return 'type' in notification && notification.type === 'refund';
 }

@@ -75,14 +75,21 @@ export function priceItems(requested: readonly RequestedItem[], catalogue: Reado
   if (requested.length === 0) throw new ValidationError('An order needs at least one item');
   const quantities = new Map<string, number>();
   for (const { sku, quantity } of requested) {
-    if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new ValidationError(`Quantity of ${sku} must be a positive integer`);
+    if (!Number.isSafeInteger(quantity) || quantity <= 0)
+      throw new ValidationError(`Quantity of ${sku} must be a positive integer`);
     quantities.set(sku, (quantities.get(sku) ?? 0) + quantity);
   }
   const unknown = [...quantities.keys()].filter((sku) => !catalogue.has(sku));
   if (unknown.length > 0) throw new UnknownProductError(unknown);
   return [...quantities].map(([sku, quantity]) => {
     const product = catalogue.get(sku)!;
-    return { sku, name: product.name, unitPrice: product.price, quantity, lineTotal: multiplyFen(product.price, quantity) };
+    return {
+      sku,
+      name: product.name,
+      unitPrice: product.price,
+      quantity,
+      lineTotal: multiplyFen(product.price, quantity),
+    };
   });
 }
 
@@ -117,7 +124,11 @@ export function assertOrderTransition(from: OrderStatus, to: OrderStatus): void 
   if (!ORDER_TRANSITIONS[from].includes(to)) throw new InvalidTransitionError('order', from, to);
 }
 
-const changed = (order: Order, now: Date): Order => ({ ...order, updatedAt: now.toISOString(), version: order.version + 1 });
+const changed = (order: Order, now: Date): Order => ({
+  ...order,
+  updatedAt: now.toISOString(),
+  version: order.version + 1,
+});
 
 /** A pending order whose open payment ended unpaid: no payment open, unpaid from now on. */
 export function withoutOpenPayment(order: Order, now: Date): Order {
@@ -128,7 +139,11 @@ export function withoutOpenPayment(order: Order, now: Date): Order {
 
 /** A pending order given a new payment to pay it with. */
 export function withNewPayment(order: Order, paymentId: string, now: Date): Order {
-  const after: Order = { ...changed(order, now), openPaymentId: paymentId, paymentIds: [...order.paymentIds, paymentId] };
+  const after: Order = {
+    ...changed(order, now),
+    openPaymentId: paymentId,
+    paymentIds: [...order.paymentIds, paymentId],
+  };
   delete after.unpaidSince;
   return after;
 }

@@ -125,7 +125,11 @@ export interface Transition {
 }
 
 /** The kind of a transition, or undefined when the table forbids it (for this source). */
-export function transitionKind(from: PaymentStatus, to: PaymentStatus, source: TransitionSource): TransitionKind | undefined {
+export function transitionKind(
+  from: PaymentStatus,
+  to: PaymentStatus,
+  source: TransitionSource,
+): TransitionKind | undefined {
   const kind = PAYMENT_TRANSITIONS[from][to];
   if (kind === undefined) return undefined;
   if (kind !== 'normal' && source !== 'provider') return undefined;
@@ -174,7 +178,11 @@ export function noteOnPayment(payment: Payment, note: Omit<PaymentLogEntry, 'at'
 }
 
 /** Parks a payment for a person, with the reason in its log (see `Payment.needsReview`). */
-export function parkForReview(payment: Payment, note: { reason: string; source: TransitionSource; ref?: string }, now: Date): Payment {
+export function parkForReview(
+  payment: Payment,
+  note: { reason: string; source: TransitionSource; ref?: string },
+  now: Date,
+): Payment {
   const noted = noteOnPayment(payment, { ...note, reason: `parked for review: ${note.reason}` }, now);
   return { ...noted, needsReview: true, reviewReason: note.reason };
 }
@@ -221,7 +229,8 @@ export function createPayment(input: NewPayment): Payment {
     version: 1,
     logs: [{ at: createdAt, from: null, to: 'init', reason: 'payment created', source: 'customer' }],
   };
-  if (input.timing.reminderMinutes > 0 && remindMs > input.now.getTime()) payment.remindAt = new Date(remindMs).toISOString();
+  if (input.timing.reminderMinutes > 0 && remindMs > input.now.getTime())
+    payment.remindAt = new Date(remindMs).toISOString();
   return payment;
 }
 
@@ -249,7 +258,11 @@ export function closesAt(payment: Pick<Payment, 'expiresAt'>, graceSeconds: numb
  * query-then-close): at its next look, which past expiry is the retry of an earlier attempt.
  */
 export function providerLookDue(payment: Payment, now: Date): boolean {
-  return payment.status === 'processing' && !payment.needsReview && (payment.nextQueryAt ?? payment.expiresAt) <= now.toISOString();
+  return (
+    payment.status === 'processing' &&
+    !payment.needsReview &&
+    (payment.nextQueryAt ?? payment.expiresAt) <= now.toISOString()
+  );
 }
 
 /**
@@ -264,7 +277,12 @@ export function nextLookAt(payment: Pick<Payment, 'expiresAt'>, now: Date, delay
 
 /** The payment with its next provider look scheduled (a reminder is moot once it has expired). */
 export function scheduleNextLook(payment: Payment, now: Date, delayMs: number): Payment {
-  const after: Payment = { ...payment, nextQueryAt: nextLookAt(payment, now, delayMs), updatedAt: now.toISOString(), version: payment.version + 1 };
+  const after: Payment = {
+    ...payment,
+    nextQueryAt: nextLookAt(payment, now, delayMs),
+    updatedAt: now.toISOString(),
+    version: payment.version + 1,
+  };
   if (now.toISOString() >= payment.expiresAt) delete after.remindAt;
   return after;
 }
@@ -274,5 +292,7 @@ export function scheduleNextLook(payment: Payment, now: Date, delayMs: number): 
  * reads as it is (a person decides what it becomes).
  */
 export function effectiveStatus(payment: Payment, now: Date): PaymentStatus {
-  return isOpen(payment.status) && !payment.needsReview && now.toISOString() >= payment.expiresAt ? 'expired' : payment.status;
+  return isOpen(payment.status) && !payment.needsReview && now.toISOString() >= payment.expiresAt
+    ? 'expired'
+    : payment.status;
 }

@@ -1,4 +1,11 @@
-import { type BillPayment, type BillRefund, type BusinessDate, businessDateOf, businessDayWindow, type ProviderBill } from './bill';
+import {
+  type BillPayment,
+  type BillRefund,
+  type BusinessDate,
+  businessDateOf,
+  businessDayWindow,
+  type ProviderBill,
+} from './bill';
 import type { DomainEvent } from './events';
 import type { RefundNotification } from './notification';
 import type { Payment, PaymentMethod } from './payment';
@@ -84,7 +91,9 @@ export interface ReconciliationDay {
 }
 
 /** A difference is the same one when its kind and ids are: a day's run records each key once. */
-export function differenceKey(difference: Pick<ReconciliationDifference, 'kind' | 'paymentId' | 'refundId' | 'providerTransactionId'>): string {
+export function differenceKey(
+  difference: Pick<ReconciliationDifference, 'kind' | 'paymentId' | 'refundId' | 'providerTransactionId'>,
+): string {
   return `${difference.kind}#${difference.refundId ?? `${difference.paymentId ?? ''}#${difference.providerTransactionId ?? ''}`}`;
 }
 
@@ -142,19 +151,32 @@ function judgePayment(row: BillPayment, payment: Payment | undefined, provider: 
   const ids = { paymentId: row.paymentId, providerTransactionId: row.providerTransactionId };
   const theirs = { status: row.providerStatus, amount: row.amount };
   const ours = payment?.method === provider ? payment : undefined;
-  const captures = ours ? [ours.providerTransactionId, ...(ours.extraCaptures ?? []).map((capture) => capture.providerTransactionId)] : [];
+  const captures = ours
+    ? [ours.providerTransactionId, ...(ours.extraCaptures ?? []).map((capture) => capture.providerTransactionId)]
+    : [];
   const recorded = ours?.status === 'succeeded' && captures.includes(row.providerTransactionId);
   // A reversed row moved no money in the end: it differs only from a success we hold for it.
   if (row.status === 'reversed')
-    return recorded ? differs({ kind: 'status_mismatch', ...ids, ours: { status: ours!.status, amount: ours!.amount }, theirs }) : { matched: true };
-  if (!ours) return differs({ kind: 'missing_in_ledger', ...ids, theirs, resolution: `no ${provider} payment ${row.paymentId} in the ledger` });
+    return recorded
+      ? differs({ kind: 'status_mismatch', ...ids, ours: { status: ours!.status, amount: ours!.amount }, theirs })
+      : { matched: true };
+  if (!ours)
+    return differs({
+      kind: 'missing_in_ledger',
+      ...ids,
+      theirs,
+      resolution: `no ${provider} payment ${row.paymentId} in the ledger`,
+    });
   const ourSide = { status: ours.status, amount: ours.amount };
-  if (!recorded) return differs({ kind: 'missing_in_ledger', ...ids, ours: ourSide, theirs }, { action: 'confirm_payment', row });
+  if (!recorded)
+    return differs({ kind: 'missing_in_ledger', ...ids, ours: ourSide, theirs }, { action: 'confirm_payment', row });
   const recordedAmount =
     row.providerTransactionId === ours.providerTransactionId
       ? ours.amount
       : ours.extraCaptures?.find((capture) => capture.providerTransactionId === row.providerTransactionId)?.amount;
-  return recordedAmount === row.amount ? { matched: true } : differs({ kind: 'amount_mismatch', ...ids, ours: { ...ourSide, amount: recordedAmount }, theirs });
+  return recordedAmount === row.amount
+    ? { matched: true }
+    : differs({ kind: 'amount_mismatch', ...ids, ours: { ...ourSide, amount: recordedAmount }, theirs });
 }
 
 /**
@@ -162,13 +184,20 @@ function judgePayment(row: BillPayment, payment: Payment | undefined, provider: 
  * `match`, a `mismatch` a person settles, or `confirm` (the bill says it succeeded, ours is still
  * open: ask the provider and apply its answer).
  */
-const REFUND_AGREEMENT: Readonly<Record<BillRefund['status'], Readonly<Record<RefundStatus, 'match' | 'mismatch' | 'confirm'>>>> = {
+const REFUND_AGREEMENT: Readonly<
+  Record<BillRefund['status'], Readonly<Record<RefundStatus, 'match' | 'mismatch' | 'confirm'>>>
+> = {
   succeeded: { pending: 'confirm', processing: 'confirm', abnormal: 'confirm', succeeded: 'match', failed: 'mismatch' },
   processing: { pending: 'match', processing: 'match', abnormal: 'match', succeeded: 'match', failed: 'mismatch' },
   failed: { pending: 'match', processing: 'match', abnormal: 'match', succeeded: 'mismatch', failed: 'match' },
 };
 
-function judgeRefund(row: BillRefund, refund: Refund | undefined, payment: Payment | undefined, provider: PaymentMethod): RowVerdict {
+function judgeRefund(
+  row: BillRefund,
+  refund: Refund | undefined,
+  payment: Payment | undefined,
+  provider: PaymentMethod,
+): RowVerdict {
   const ids = { paymentId: row.paymentId, refundId: row.refundId, providerTransactionId: row.providerTransactionId };
   const theirs = { status: row.providerStatus, amount: row.amount };
   if (!refund || refund.method !== provider) {
@@ -181,18 +210,26 @@ function judgeRefund(row: BillRefund, refund: Refund | undefined, payment: Payme
           kind: 'refund_missing_in_ledger',
           ...ids,
           theirs,
-          resolution: payment ? `the provider's refund is ${row.providerStatus}` : `no ${provider} payment ${row.paymentId} in the ledger`,
+          resolution: payment
+            ? `the provider's refund is ${row.providerStatus}`
+            : `no ${provider} payment ${row.paymentId} in the ledger`,
         });
   }
   const ours = { status: refund.status, amount: refund.amount };
   if (refund.amount !== row.amount) return differs({ kind: 'amount_mismatch', ...ids, ours, theirs });
   const agreement = REFUND_AGREEMENT[row.status][refund.status];
   if (agreement === 'match') return { matched: true };
-  return differs({ kind: 'status_mismatch', ...ids, ours, theirs }, agreement === 'confirm' ? { action: 'confirm_refund', row, refund } : undefined);
+  return differs(
+    { kind: 'status_mismatch', ...ids, ours, theirs },
+    agreement === 'confirm' ? { action: 'confirm_refund', row, refund } : undefined,
+  );
 }
 
 /** Where a ledger item sits in time, for the day it belongs to. */
-const ledgerTime = { payment: (payment?: Payment) => payment?.paidAt, refund: (refund?: Refund) => refund?.succeededAt };
+const ledgerTime = {
+  payment: (payment?: Payment) => payment?.paidAt,
+  refund: (refund?: Refund) => refund?.succeededAt,
+};
 
 /**
  * Compares a provider's bill for a day with our ledger: every bill row is judged against the
@@ -202,10 +239,16 @@ const ledgerTime = { payment: (payment?: Payment) => payment?.paidAt, refund: (r
  */
 export function compareBill(input: ComparisonInput): Comparison {
   const { start, end } = businessDayWindow(input.bill.date);
-  const inDay = (at: string | undefined) => at !== undefined && Date.parse(at) >= start.getTime() && Date.parse(at) < end.getTime();
+  const inDay = (at: string | undefined) =>
+    at !== undefined && Date.parse(at) >= start.getTime() && Date.parse(at) < end.getTime();
   const rows = judgeRows(input, inDay);
   const missing = missingFromBill(input, rows.named, end.getTime() - input.carryMinutes * 60_000, inDay);
-  return { matched: rows.matched, found: [...rows.found, ...missing.found], carried: missing.carried, accountedElsewhere: rows.accountedElsewhere };
+  return {
+    matched: rows.matched,
+    found: [...rows.found, ...missing.found],
+    carried: missing.carried,
+    accountedElsewhere: rows.accountedElsewhere,
+  };
 }
 
 /** Every bill row judged against the payment or refund it names, found by id whatever its day. */
@@ -236,7 +279,8 @@ function judgeRows(input: ComparisonInput, inDay: (at: string | undefined) => bo
 
   for (const row of bill.rows) {
     const refund = row.kind === 'refund' ? refundFor(row) : undefined;
-    const ledgerKey: LedgerKey = row.kind === 'payment' ? `payment:${row.paymentId}` : `refund:${refund?.refundId ?? row.refundId}`;
+    const ledgerKey: LedgerKey =
+      row.kind === 'payment' ? `payment:${row.paymentId}` : `refund:${refund?.refundId ?? row.refundId}`;
     named.add(ledgerKey);
     const verdict =
       row.kind === 'payment'
@@ -255,9 +299,19 @@ function judgeRows(input: ComparisonInput, inDay: (at: string | undefined) => bo
  * The ledger items of the day no row named: missing from the bill, unless they ended after
  * `carryFrom` (carried to the next day's bill) or the previous day's bill accounted for them.
  */
-function missingFromBill(input: ComparisonInput, named: ReadonlySet<LedgerKey>, carryFrom: number, inDay: (at: string | undefined) => boolean) {
+function missingFromBill(
+  input: ComparisonInput,
+  named: ReadonlySet<LedgerKey>,
+  carryFrom: number,
+  inDay: (at: string | undefined) => boolean,
+) {
   const carried: LedgerKey[] = [];
-  const unbilled = <T>(kind: 'payment' | 'refund', items: readonly T[], idOf: (item: T) => string, timeOf: (item: T) => string | undefined) =>
+  const unbilled = <T>(
+    kind: 'payment' | 'refund',
+    items: readonly T[],
+    idOf: (item: T) => string,
+    timeOf: (item: T) => string | undefined,
+  ) =>
     items.filter((item) => {
       const ledgerKey: LedgerKey = `${kind}:${idOf(item)}`;
       if (named.has(ledgerKey) || input.accountedHere.has(ledgerKey)) return false;
@@ -291,7 +345,13 @@ function missingFromBill(input: ComparisonInput, named: ReadonlySet<LedgerKey>, 
 }
 
 /** A difference's event, once per day and key (its id); without a parked notification's body. */
-export function differenceEvent(at: Date, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference, payment?: Payment): DomainEvent {
+export function differenceEvent(
+  at: Date,
+  provider: PaymentMethod,
+  date: BusinessDate,
+  difference: ReconciliationDifference,
+  payment?: Payment,
+): DomainEvent {
   const { notification: _parked, ...shown } = difference;
   return {
     id: `reconciliation:${provider}:${date}:${differenceKey(difference)}`,

@@ -7,7 +7,6 @@ import {
   RefundWindowClosedError,
   ValidationError,
 } from './errors';
-import type { DomainEvent } from './events';
 import { type Currency, type Fen, assertFen } from './money';
 import type { Order, RequestedItem } from './order';
 import type { Payment, PaymentMethod } from './payment';
@@ -82,7 +81,11 @@ export interface RefundPolicy {
   autoRefundUnusablePayments: boolean;
 }
 
-export const DEFAULT_REFUND_POLICY: RefundPolicy = { windowDays: 365, spacingSeconds: 60, autoRefundUnusablePayments: true };
+export const DEFAULT_REFUND_POLICY: RefundPolicy = {
+  windowDays: 365,
+  spacingSeconds: 60,
+  autoRefundUnusablePayments: true,
+};
 
 /** WeChat's limit, applied to every provider: at most this many refunds of one payment. */
 export const MAX_REFUNDS_PER_PAYMENT = 50;
@@ -100,15 +103,23 @@ export function refundWindowClosesAt(payment: Pick<Payment, 'paidAt' | 'updatedA
  * The amount a refund of `payment` may be, checked against everything that bounds it; `requested`
  * absent means all that is left. The caller reserves it in a write conditional on the same bound.
  */
-export function refundAmountFor(payment: Payment, requested: Fen | undefined, now: Date, policy: Pick<RefundPolicy, 'windowDays'>): Fen {
+export function refundAmountFor(
+  payment: Payment,
+  requested: Fen | undefined,
+  now: Date,
+  policy: Pick<RefundPolicy, 'windowDays'>,
+): Fen {
   if (payment.status !== 'succeeded') throw new PaymentNotRefundableError(payment.paymentId, payment.status);
   const closesAt = refundWindowClosesAt(payment, policy.windowDays);
   if (now.toISOString() >= closesAt) throw new RefundWindowClosedError(payment.paymentId, closesAt);
-  if ((payment.refundIds?.length ?? 0) >= MAX_REFUNDS_PER_PAYMENT) throw new RefundLimitReachedError(payment.paymentId, MAX_REFUNDS_PER_PAYMENT);
+  if ((payment.refundIds?.length ?? 0) >= MAX_REFUNDS_PER_PAYMENT)
+    throw new RefundLimitReachedError(payment.paymentId, MAX_REFUNDS_PER_PAYMENT);
   const refundable = refundableAmount(payment);
   const amount = requested ?? refundable;
-  if (requested !== undefined && assertFen(requested) === 0) throw new ValidationError('A refund amount must be positive');
-  if (amount === 0 || amount > refundable) throw new RefundExceedsRefundableError(payment.paymentId, amount, refundable);
+  if (requested !== undefined && assertFen(requested) === 0)
+    throw new ValidationError('A refund amount must be positive');
+  if (amount === 0 || amount > refundable)
+    throw new RefundExceedsRefundableError(payment.paymentId, amount, refundable);
   return amount;
 }
 
@@ -130,8 +141,10 @@ export function externalRefundId(provider: PaymentMethod, providerNumber: string
 export function orderWithRestock(order: Order, paymentId: string, restock: readonly RequestedItem[], now: Date): Order {
   const reserved = { ...order.restockReserved };
   for (const { sku, quantity } of restock) {
-    if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new ValidationError(`Quantity of ${sku} to restock must be a positive integer`, { sku });
-    const taken = order.paidByPaymentId === paymentId ? (order.items.find((item) => item.sku === sku)?.quantity ?? 0) : 0;
+    if (!Number.isSafeInteger(quantity) || quantity <= 0)
+      throw new ValidationError(`Quantity of ${sku} to restock must be a positive integer`, { sku });
+    const taken =
+      order.paidByPaymentId === paymentId ? (order.items.find((item) => item.sku === sku)?.quantity ?? 0) : 0;
     const returnable = taken - (reserved[sku] ?? 0);
     if (quantity > returnable) throw new RestockExceedsOrderError(order.orderId, sku, quantity, returnable);
     reserved[sku] = (reserved[sku] ?? 0) + quantity;
@@ -156,9 +169,14 @@ export function externalRefundRefusal(
   payment: Pick<Payment, 'status' | 'amount' | 'refundReserved'>,
   amount: Fen,
 ): { kind: 'refund_before_payment' | 'refund_exceeds_payment'; why: string } | undefined {
-  if (payment.status !== 'succeeded') return { kind: 'refund_before_payment', why: `a refund of a payment that is ${payment.status} in our books` };
+  if (payment.status !== 'succeeded')
+    return { kind: 'refund_before_payment', why: `a refund of a payment that is ${payment.status} in our books` };
   const left = refundableAmount(payment);
-  if (amount > left) return { kind: 'refund_exceeds_payment', why: `a refund of ${amount} fen, and ${left} fen of the payment is left to refund` };
+  if (amount > left)
+    return {
+      kind: 'refund_exceeds_payment',
+      why: `a refund of ${amount} fen, and ${left} fen of the payment is left to refund`,
+    };
   return undefined;
 }
 
@@ -200,17 +218,47 @@ export function createRefund(input: NewRefund): Refund {
   };
 }
 
+/** A refund made outside this service (a provider's console), recorded as it reached us: succeeded. */
+export function externalRefund(input: {
+  refundId: string;
+  payment: Payment;
+  amount: Fen;
+  now: Date;
+  reason: string;
+  ref: string;
+  set: RefundChange['set'];
+}): Refund {
+  const { refundId, payment, amount, now } = input;
+  const sendAt = now.toISOString();
+  const opened = {
+    ...createRefund({
+      refundId,
+      payment,
+      amount,
+      origin: 'external',
+      reason: 'refunded outside this service',
+      sendAt,
+      now,
+    }),
+    external: true,
+  };
+  return transitionRefund(opened, { to: 'succeeded', now, reason: input.reason, ref: input.ref, set: input.set });
+}
+
 export interface RefundChange {
   to: RefundStatus;
   now: Date;
   reason: string;
   ref?: string;
-  set?: Partial<Pick<Refund, 'providerRefundId' | 'providerStatus' | 'succeededAt' | 'failureReason' | 'nextAttemptAt'>>;
+  set?: Partial<
+    Pick<Refund, 'providerRefundId' | 'providerStatus' | 'succeededAt' | 'failureReason' | 'nextAttemptAt'>
+  >;
 }
 
 /** The refund after a change of status (throws InvalidTransitionError for a pair the table does not list). */
 export function transitionRefund(refund: Refund, change: RefundChange): Refund {
-  if (!REFUND_TRANSITIONS[refund.status].includes(change.to)) throw new InvalidTransitionError('refund', refund.status, change.to);
+  if (!REFUND_TRANSITIONS[refund.status].includes(change.to))
+    throw new InvalidTransitionError('refund', refund.status, change.to);
   const at = change.now.toISOString();
   const after: Refund = {
     ...refund,
@@ -218,7 +266,10 @@ export function transitionRefund(refund: Refund, change: RefundChange): Refund {
     status: change.to,
     updatedAt: at,
     version: refund.version + 1,
-    logs: [...refund.logs, { at, from: refund.status, to: change.to, reason: change.reason, ...(change.ref ? { ref: change.ref } : {}) }],
+    logs: [
+      ...refund.logs,
+      { at, from: refund.status, to: change.to, reason: change.reason, ...(change.ref ? { ref: change.ref } : {}) },
+    ],
   };
   if (!isRefundOpen(change.to)) delete after.nextAttemptAt;
   if (change.to === 'succeeded' && !after.succeededAt) after.succeededAt = at;
@@ -227,16 +278,29 @@ export function transitionRefund(refund: Refund, change: RefundChange): Refund {
 
 /** The refund with its next provider call scheduled and counted. */
 export function refundAttempted(refund: Refund, now: Date, nextAttemptAt: string): Refund {
-  return { ...refund, attempts: refund.attempts + 1, nextAttemptAt, updatedAt: now.toISOString(), version: refund.version + 1 };
+  return {
+    ...refund,
+    attempts: refund.attempts + 1,
+    nextAttemptAt,
+    updatedAt: now.toISOString(),
+    version: refund.version + 1,
+  };
 }
 
 /**
  * When an open refund is next asked about, after `attempts` calls: `firstDelayMs` (a minute by
  * default), doubling after the fifth, at most an hour; an abnormal one (a person is on it) hourly.
  */
-export function nextRefundAttemptAt(refund: Pick<Refund, 'status' | 'attempts'>, now: Date, firstDelayMs = 60_000): string {
+export function nextRefundAttemptAt(
+  refund: Pick<Refund, 'status' | 'attempts'>,
+  now: Date,
+  firstDelayMs = 60_000,
+): string {
   const hour = 3_600_000;
-  const delay = refund.status === 'abnormal' ? hour : Math.min(hour, Math.max(1000, firstDelayMs) * 2 ** Math.max(0, refund.attempts - 5));
+  const delay =
+    refund.status === 'abnormal'
+      ? hour
+      : Math.min(hour, Math.max(1000, firstDelayMs) * 2 ** Math.max(0, refund.attempts - 5));
   return new Date(now.getTime() + delay).toISOString();
 }
 
@@ -246,21 +310,36 @@ export function nextRefundAttemptAt(refund: Pick<Refund, 'status' | 'attempts'>,
  * whose paid amount is wholly refunded becomes `refunded`. Failure: the reserved amount is free again.
  * A refund of an extra capture or of a payment that did not pay the order leaves the order alone.
  */
-export function refundEnded(refund: Refund, payment: Payment, order: Order | undefined, now: Date): { payment: Payment; order?: Order } {
+export function refundEnded(
+  refund: Refund,
+  payment: Payment,
+  order: Order | undefined,
+  now: Date,
+): { payment: Payment; order?: Order } {
   const at = now.toISOString();
   const changed = (p: Payment): Payment => ({ ...p, updatedAt: at, version: p.version + 1 });
   if (refund.status === 'failed') {
     if (refund.captureTransactionId) return { payment: changed(releaseCapture(payment, refund)) };
-    const released: Payment = { ...changed(payment), refundReserved: Math.max(0, (payment.refundReserved ?? 0) - refund.amount) };
+    const released: Payment = {
+      ...changed(payment),
+      refundReserved: Math.max(0, (payment.refundReserved ?? 0) - refund.amount),
+    };
     if (!order || !refund.restock?.length) return { payment: released };
-    return { payment: released, order: { ...withRestockReleased(order, refund.restock), updatedAt: at, version: order.version + 1 } };
+    return {
+      payment: released,
+      order: { ...withRestockReleased(order, refund.restock), updatedAt: at, version: order.version + 1 },
+    };
   }
   if (refund.status !== 'succeeded') return { payment };
   if (refund.captureTransactionId) return { payment: changed(payment) };
   const afterPayment: Payment = { ...changed(payment), refundedAmount: (payment.refundedAmount ?? 0) + refund.amount };
   // Reservations keep this from happening; a refund past the payment is never booked.
   if (afterPayment.refundedAmount! > payment.amount)
-    throw new RefundExceedsRefundableError(payment.paymentId, refund.amount, payment.amount - (payment.refundedAmount ?? 0));
+    throw new RefundExceedsRefundableError(
+      payment.paymentId,
+      refund.amount,
+      payment.amount - (payment.refundedAmount ?? 0),
+    );
   if (!order || order.paidByPaymentId !== payment.paymentId) return { payment: afterPayment };
   const refundedAmount = (order.refundedAmount ?? 0) + refund.amount;
   const afterOrder: Order = { ...order, refundedAmount, updatedAt: at, version: order.version + 1 };
@@ -275,7 +354,9 @@ export function refundEnded(refund: Refund, payment: Payment, order: Order | und
 function releaseCapture(payment: Payment, refund: Refund): Payment {
   return {
     ...payment,
-    extraCaptures: (payment.extraCaptures ?? []).map((c) => (c.providerTransactionId === refund.captureTransactionId ? withoutRefund(c) : c)),
+    extraCaptures: (payment.extraCaptures ?? []).map((c) =>
+      c.providerTransactionId === refund.captureTransactionId ? withoutRefund(c) : c,
+    ),
   };
 }
 
@@ -283,45 +364,4 @@ function withoutRefund<T extends { refundId?: string }>(capture: T): T {
   const copy = { ...capture };
   delete copy.refundId;
   return copy;
-}
-
-const REFUND_STATUS_EVENT: Partial<Record<RefundStatus, 'RefundSucceeded' | 'RefundFailed' | 'RefundAbnormal'>> = {
-  succeeded: 'RefundSucceeded',
-  failed: 'RefundFailed',
-  abnormal: 'RefundAbnormal',
-};
-
-export function refundEvent(type: 'RefundRequested' | 'RefundSucceeded' | 'RefundFailed' | 'RefundAbnormal', refund: Refund): DomainEvent {
-  return {
-    id: `${refund.refundId}:${type}:${refund.version}`,
-    type,
-    occurredAt: refund.updatedAt,
-    detail: {
-      orderId: refund.orderId,
-      paymentId: refund.paymentId,
-      customerId: refund.customerId,
-      refundId: refund.refundId,
-      amount: refund.amount,
-      method: refund.method,
-      refundStatus: refund.status,
-      origin: refund.origin,
-      ...(refund.external ? { external: true } : {}),
-      ...(refund.failureReason ? { failureReason: refund.failureReason } : {}),
-    },
-  };
-}
-
-/** The events of a refund reaching its status, with OrderRefunded when its order became refunded. */
-export function refundStatusEvents(refund: Refund, order?: Order, orderBefore?: Order): DomainEvent[] {
-  const type = REFUND_STATUS_EVENT[refund.status];
-  const events = type ? [refundEvent(type, refund)] : [];
-  if (order?.status === 'refunded' && orderBefore?.status !== 'refunded') {
-    events.push({
-      id: `${order.orderId}:OrderRefunded:${order.version}`,
-      type: 'OrderRefunded',
-      occurredAt: order.updatedAt,
-      detail: { orderId: order.orderId, customerId: order.customerId, amount: order.refundedAmount, paymentId: refund.paymentId },
-    });
-  }
-  return events;
 }

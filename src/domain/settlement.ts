@@ -3,7 +3,15 @@ import { type DomainEvent, orderEvent, paymentEvent, statusEvent } from './event
 import type { PaymentNotification } from './notification';
 import { type Order, paidOrder, withoutOpenPayment } from './order';
 import type { Fen } from './money';
-import { effectiveStatus, type ExtraCapture, noteOnPayment, type Payment, type PaymentStatus, type TransitionSource, transitionPayment } from './payment';
+import {
+  effectiveStatus,
+  type ExtraCapture,
+  noteOnPayment,
+  type Payment,
+  type PaymentStatus,
+  type TransitionSource,
+  transitionPayment,
+} from './payment';
 
 /**
  * Applying a payment outcome to the payment and its order together: the heart of order sync.
@@ -42,57 +50,91 @@ export interface SettlementRequest {
 }
 
 export function settlePayment(payment: Payment, order: Order, request: SettlementRequest): Settlement {
-  if (payment.orderId !== order.orderId) throw new DomainError('ORDER_MISMATCH', `Payment ${payment.paymentId} is not for order ${order.orderId}`);
+  if (payment.orderId !== order.orderId)
+    throw new DomainError('ORDER_MISMATCH', `Payment ${payment.paymentId} is not for order ${order.orderId}`);
   if (payment.status === 'succeeded' && request.to === 'succeeded') return captureAgain(payment, request);
   if (payment.status === request.to) return { kind: 'unchanged' };
+  const transition = transitionOrIgnore(payment, request);
+  if ('kind' in transition) return transition;
 
-  let transition;
+  const { after, nextOrder, refundRequired, duplicate } = orderFollows(order, transition.after, request);
+  const releasesOpenSlot = order.openPaymentId === payment.paymentId;
+  const events: DomainEvent[] = [];
+  const status = statusEvent(after);
+  if (status) events.push(status);
+  if (transition.late)
+    events.push(
+      paymentEvent('LatePaymentReceived', after, {
+        previousStatus: effectiveStatus(payment, request.now),
+        refundRequired,
+      }),
+    );
+  if (duplicate)
+    events.push(paymentEvent('DuplicatePaymentDetected', after, { paidByPaymentId: order.paidByPaymentId }));
+  if (nextOrder?.status === 'paid') events.push(orderEvent('OrderPaid', nextOrder, { paymentId: payment.paymentId }));
+
+  const supersededPaymentId =
+    nextOrder?.status === 'paid' && order.openPaymentId && !releasesOpenSlot ? order.openPaymentId : undefined;
+  return {
+    kind: 'applied',
+    payment: after,
+    order: nextOrder,
+    events,
+    late: transition.late,
+    refundRequired,
+    duplicate,
+    supersededPaymentId,
+  };
+}
+
+/**
+ * The payment's transition, or, for an outcome that would move an ended payment elsewhere (failed
+ * after succeeded, say), an `ignored` settlement kept for the audit trail when it came from the
+ * provider; a customer's illegal request is an error.
+ */
+function transitionOrIgnore(payment: Payment, request: SettlementRequest) {
   try {
-    transition = transitionPayment(payment, {
+    return transitionPayment(payment, {
       to: request.to,
       now: request.now,
       source: request.source,
       reason: request.reason,
       ref: request.ref,
-      set: request.to === 'succeeded' ? { paidAt: request.now.toISOString(), providerTransactionId: request.providerTransactionId } : {},
+      set:
+        request.to === 'succeeded'
+          ? { paidAt: request.now.toISOString(), providerTransactionId: request.providerTransactionId }
+          : {},
     });
   } catch (error) {
-    // An outcome that would move an ended payment elsewhere (failed after succeeded, say) is
-    // kept for the audit trail only when it came from the provider; a customer's illegal request is an error.
-    if (error instanceof InvalidTransitionError && request.source === 'provider') {
-      const reason = `ignored ${request.to} (payment already ${payment.status}): ${request.reason}`;
-      return { kind: 'ignored', payment: noteOnPayment(payment, { reason, source: request.source, ref: request.ref }, request.now), reason };
-    }
-    throw error;
+    if (!(error instanceof InvalidTransitionError) || request.source !== 'provider') throw error;
+    const reason = `ignored ${request.to} (payment already ${payment.status}): ${request.reason}`;
+    const ignored: Settlement = {
+      kind: 'ignored',
+      payment: noteOnPayment(payment, { reason, source: request.source, ref: request.ref }, request.now),
+      reason,
+    };
+    return ignored;
   }
+}
 
-  let after = transition.after;
-  const events: DomainEvent[] = [];
-  let nextOrder: Order | undefined;
-  const releasesOpenSlot = order.openPaymentId === payment.paymentId;
-
-  let refundRequired = false;
-  let duplicate = false;
+/** What the order does with the payment's new status: paid by a success, its slot freed by an ending. */
+function orderFollows(order: Order, after: Payment, request: SettlementRequest) {
   if (request.to === 'succeeded') {
-    if (order.status === 'pending') {
-      nextOrder = paidOrder(order, payment.paymentId, request.now);
-    } else {
-      // The money arrived but the order cannot take it: paid by another payment, or cancelled.
-      refundRequired = true;
-      duplicate = order.status === 'paid' && order.paidByPaymentId !== payment.paymentId;
-      after = { ...after, refundRequired: true };
-    }
-  } else if (releasesOpenSlot && after.status !== 'processing') {
-    nextOrder = withoutOpenPayment(order, request.now);
+    if (order.status === 'pending')
+      return {
+        after,
+        nextOrder: paidOrder(order, after.paymentId, request.now),
+        refundRequired: false,
+        duplicate: false,
+      };
+    // The money arrived but the order cannot take it: paid by another payment, or cancelled.
+    const duplicate = order.status === 'paid' && order.paidByPaymentId !== after.paymentId;
+    return { after: { ...after, refundRequired: true }, nextOrder: undefined, refundRequired: true, duplicate };
   }
-  const status = statusEvent(after);
-  if (status) events.push(status);
-  if (transition.late) events.push(paymentEvent('LatePaymentReceived', after, { previousStatus: effectiveStatus(payment, request.now), refundRequired }));
-  if (duplicate) events.push(paymentEvent('DuplicatePaymentDetected', after, { paidByPaymentId: order.paidByPaymentId }));
-  if (nextOrder?.status === 'paid') events.push(orderEvent('OrderPaid', nextOrder, { paymentId: payment.paymentId }));
-
-  const supersededPaymentId = nextOrder?.status === 'paid' && order.openPaymentId && !releasesOpenSlot ? order.openPaymentId : undefined;
-  return { kind: 'applied', payment: after, order: nextOrder, events, late: transition.late, refundRequired, duplicate, supersededPaymentId };
+  const releasesOpenSlot = order.openPaymentId === after.paymentId;
+  const nextOrder =
+    releasesOpenSlot && after.status !== 'processing' ? withoutOpenPayment(order, request.now) : undefined;
+  return { after, nextOrder, refundRequired: false, duplicate: false };
 }
 
 /**
@@ -101,7 +143,10 @@ export function settlePayment(payment: Payment, order: Order, request: Settlemen
  */
 function captureAgain(payment: Payment, request: SettlementRequest): Settlement {
   const transactionId = request.providerTransactionId;
-  const known = [payment.providerTransactionId, ...(payment.extraCaptures ?? []).map((capture) => capture.providerTransactionId)];
+  const known = [
+    payment.providerTransactionId,
+    ...(payment.extraCaptures ?? []).map((capture) => capture.providerTransactionId),
+  ];
   if (!transactionId || !payment.providerTransactionId || known.includes(transactionId)) return { kind: 'unchanged' };
   const capture: ExtraCapture = {
     providerTransactionId: transactionId,
@@ -112,12 +157,20 @@ function captureAgain(payment: Payment, request: SettlementRequest): Settlement 
   const reason = `extra capture ${transactionId} of ${capture.amount} fen, refund required: ${request.reason}`;
   const noted = noteOnPayment(payment, { reason, source: request.source, ref: request.ref }, request.now);
   const after: Payment = { ...noted, refundRequired: true, extraCaptures: [...(payment.extraCaptures ?? []), capture] };
-  const event = paymentEvent('DuplicatePaymentDetected', after, { appliedTransactionId: payment.providerTransactionId, extraCapture: capture });
+  const event = paymentEvent('DuplicatePaymentDetected', after, {
+    appliedTransactionId: payment.providerTransactionId,
+    extraCapture: capture,
+  });
   return { kind: 'extra_capture', payment: after, capture, events: [event] };
 }
 
 /** The settlement a verified provider notification asks for. */
-export function settleNotification(payment: Payment, order: Order, notification: PaymentNotification, now: Date): Settlement {
+export function settleNotification(
+  payment: Payment,
+  order: Order,
+  notification: PaymentNotification,
+  now: Date,
+): Settlement {
   return settlePayment(payment, order, {
     to: notification.outcome,
     now,

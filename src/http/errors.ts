@@ -68,24 +68,48 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   // Core's error class: what both classic zod and zod/mini throw.
   if (error instanceof $ZodError) {
     const details = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
-    return { statusCode: 400, body: { error: { code: 'VALIDATION_FAILED', message: 'The request is invalid', details } } };
+    return {
+      statusCode: 400,
+      body: { error: { code: 'VALIDATION_FAILED', message: 'The request is invalid', details } },
+    };
   }
   if (error instanceof DomainError) {
     const statusCode = statusOf(error);
     if (statusCode < 500 || statusCode === 502 || statusCode === 503) {
-      return { statusCode, body: { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } } };
+      return {
+        statusCode,
+        body: {
+          error: {
+            code: error.code,
+            message: error.message,
+            ...(error.details === undefined ? {} : { details: error.details }),
+          },
+        },
+      };
     }
   }
   const middyStatus = middyErrorStatus(error);
   if (middyStatus) return middyStatus;
-  return { statusCode: 500, body: { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side; it was logged.' } } };
+  return {
+    statusCode: 500,
+    body: { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side; it was logged.' } },
+  };
 }
 
 /** Errors raised by middy's own middlewares (createError): shown as our codes. */
 function middyErrorStatus(error: unknown): ErrorResponse | undefined {
-  if (!(error instanceof Error) || !('statusCode' in error) || typeof error.statusCode !== 'number' || error.statusCode >= 500) return undefined;
+  if (
+    !(error instanceof Error) ||
+    !('statusCode' in error) ||
+    typeof error.statusCode !== 'number' ||
+    error.statusCode >= 500
+  )
+    return undefined;
   const malformedJson = error.message.includes('JSON');
   const statusCode = malformedJson ? 400 : error.statusCode;
   const code = malformedJson ? 'INVALID_JSON' : statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
-  return { statusCode, body: { error: { code, message: malformedJson ? 'The body is not valid JSON' : error.message } } };
+  return {
+    statusCode,
+    body: { error: { code, message: malformedJson ? 'The body is not valid JSON' : error.message } },
+  };
 }

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { DomainError, IdempotencyKeyReusedError, ValidationError } from '../domain/errors';
 import type { Uses } from '../core/kernel/deps';
-import { type IdempotencyRecord, IdempotencyRecordExistsError, type IdempotencyStore, type StoredResponse } from '../core/kernel/idempotency-ports';
+import {
+  type IdempotencyRecord,
+  IdempotencyRecordExistsError,
+  type IdempotencyStore,
+  type StoredResponse,
+} from '../core/kernel/idempotency-ports';
 import type { Commit, Write } from '../core/kernel/ports';
 import { toErrorResponse } from './errors';
 
@@ -20,7 +25,8 @@ export interface IdempotencyScope {
 export type Remember = (body: unknown) => Write[];
 
 export function validateKey(key: string): string {
-  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) throw new ValidationError('Idempotency-Key must be 8–128 characters of letters, digits, _ . : -');
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key))
+    throw new ValidationError('Idempotency-Key must be 8–128 characters of letters, digits, _ . : -');
   return key;
 }
 
@@ -61,7 +67,9 @@ export async function runIdempotent(
       expiresAt: new Date(now.getTime() + RETENTION_MS).toISOString(),
     };
   };
-  const remember: Remember = (body) => [{ kind: 'recordIdempotency', record: record({ statusCode: scope.successStatus, body }) }];
+  const remember: Remember = (body) => [
+    { kind: 'recordIdempotency', record: record({ statusCode: scope.successStatus, body }) },
+  ];
 
   // No read first: the record is written conditionally in the request's own transaction, and a
   // failed condition returns the winner's record. A replay costs that one failed transaction.

@@ -139,7 +139,8 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
       },
       headers: {
         IdempotentReplayed: {
-          description: 'Present (true) when this is the stored answer to an earlier request with the same Idempotency-Key',
+          description:
+            'Present (true) when this is the stored answer to an earlier request with the same Idempotency-Key',
           schema: { type: 'string', const: 'true' },
         },
       },
@@ -148,7 +149,8 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}): Open
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description: "The customer is the token's sub; customers see only their own orders and payments (others: 404).",
+          description:
+            "The customer is the token's sub; customers see only their own orders and payments (others: 404).",
         },
       },
     },
@@ -169,7 +171,10 @@ function sortedKeys(_key: string, value: unknown): unknown {
 function jsonOperation(route: ApiRoute): OpenApiOperation {
   const success = SUCCESS_BODY[route.fn];
   if (!success) throw new Error(`No success body for ${route.fn}: add it to SUCCESS_BODY in openapi.ts`);
-  const parameters = [...pathParameters(route, route.params), ...(route.idempotent ? [componentRef('parameters', 'IdempotencyKey')] : [])];
+  const parameters = [
+    ...pathParameters(route, route.params),
+    ...(route.idempotent ? [componentRef('parameters', 'IdempotencyKey')] : []),
+  ];
   return {
     ...operationBasics(route),
     ...(parameters.length > 0 ? { parameters } : {}),
@@ -185,7 +190,9 @@ function jsonOperation(route: ApiRoute): OpenApiOperation {
     responses: {
       [String(route.successStatus ?? 200)]: {
         description: route.summary,
-        ...(route.idempotent ? { headers: { 'Idempotent-Replayed': componentRef('headers', 'IdempotentReplayed') } } : {}),
+        ...(route.idempotent
+          ? { headers: { 'Idempotent-Replayed': componentRef('headers', 'IdempotentReplayed') } }
+          : {}),
         content: { [JSON_TYPE]: { schema: componentRef('schemas', success) } },
       },
       ...errorResponses(route),
@@ -206,7 +213,9 @@ function errorResponses(route: ApiRoute): Record<string, Ref> {
     ['415', 'UnsupportedMediaType', Boolean(route.body)],
     ['5XX', 'ServerError', true],
   ];
-  return Object.fromEntries(statuses.filter(([, , applies]) => applies).map(([status, name]) => [status, componentRef('responses', name)]));
+  return Object.fromEntries(
+    statuses.filter(([, , applies]) => applies).map(([status, name]) => [status, componentRef('responses', name)]),
+  );
 }
 
 const errorResponse = (description: string, schema: JsonSchema | Ref = componentRef('schemas', 'Error')) => ({
@@ -216,7 +225,10 @@ const errorResponse = (description: string, schema: JsonSchema | Ref = component
 
 /** The gateway's own refusal body (`{"message": ...}`), or ours when the handler refuses. */
 const GATEWAY_OR_OURS: JsonSchema = {
-  anyOf: [componentRef('schemas', 'Error'), { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] }],
+  anyOf: [
+    componentRef('schemas', 'Error'),
+    { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] },
+  ],
 };
 
 /** The codes of one status, from the one table of codes (src/http/errors.ts). */
@@ -227,7 +239,10 @@ const ERROR_RESPONSES = {
     `Invalid input: ${codes(400)}. VALIDATION_FAILED lists each field in details; BATCH_TOO_LARGE gives the limit and what the batch needs`,
   ),
   // API Gateway's JWT authorizer refuses most bad tokens itself, in its own shape, before any function runs.
-  Unauthenticated: errorResponse(`No valid bearer token: {"message": "Unauthorized"} from the API Gateway authorizer, or ${codes(401)}`, GATEWAY_OR_OURS),
+  Unauthenticated: errorResponse(
+    `No valid bearer token: {"message": "Unauthorized"} from the API Gateway authorizer, or ${codes(401)}`,
+    GATEWAY_OR_OURS,
+  ),
   Forbidden: errorResponse(
     `The token lacks the ${ADMIN_SCOPE} scope this admin route needs: {"message": "Forbidden"} from the authorizer, or ${codes(403)}`,
     GATEWAY_OR_OURS,
@@ -238,7 +253,9 @@ const ERROR_RESPONSES = {
   ),
   PayloadTooLarge: errorResponse(`${codes(413)}: the body is over ${MAX_BODY_BYTES} bytes`),
   UnsupportedMediaType: errorResponse(`${codes(415)}: a body must be sent as application/json`),
-  ServerError: errorResponse(`${codes(500)} (details are logged, not shown), ${codes(502)} (502) or ${codes(503)} (503)`),
+  ServerError: errorResponse(
+    `${codes(500)} (details are logged, not shown), ${codes(502)} (502) or ${codes(503)} (503)`,
+  ),
 };
 
 /** POST /api/payments/callback/{provider}: signed by the provider, in its own format both ways. */
@@ -254,13 +271,19 @@ function providerCallbackOperation(route: ApiRoute): OpenApiOperation {
     },
     responses: {
       '200': {
-        description: 'Accepted, in the provider\'s acknowledgement format: alipay the text `success`, bank `{"received": true}`',
+        description:
+          'Accepted, in the provider\'s acknowledgement format: alipay the text `success`, bank `{"received": true}`',
         content: { 'text/plain': {}, [JSON_TYPE]: {} },
       },
       '204': { description: 'Accepted (wechat): no body' },
-      '400': { description: "Rejected (bad signature, stale, unknown payment, amount mismatch): the provider's own failure format; not retried" },
+      '400': {
+        description:
+          "Rejected (bad signature, stale, unknown payment, amount mismatch): the provider's own failure format; not retried",
+      },
       '404': errorResponse('UNKNOWN_PROVIDER: not one of wechat, alipay, bank, or not configured in this deployment'),
-      '413': { description: `The body is over ${MAX_CALLBACK_BYTES} bytes: refused unread, in the provider's own failure format; not retried` },
+      '413': {
+        description: `The body is over ${MAX_CALLBACK_BYTES} bytes: refused unread, in the provider's own failure format; not retried`,
+      },
       '500': { description: "Not stored yet: the provider's own failure format, so that it retries" },
     },
   };
@@ -269,7 +292,9 @@ function providerCallbackOperation(route: ApiRoute): OpenApiOperation {
 function thisDocumentOperation(route: ApiRoute): OpenApiOperation {
   return {
     ...operationBasics(route),
-    responses: { '200': { description: 'This OpenAPI 3.1 document', content: { [JSON_TYPE]: { schema: { type: 'object' } } } } },
+    responses: {
+      '200': { description: 'This OpenAPI 3.1 document', content: { [JSON_TYPE]: { schema: { type: 'object' } } } },
+    },
   };
 }
 
@@ -301,9 +326,15 @@ function componentSchemas(): Record<string, JsonSchema> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries(RESPONSE_COMPONENTS)) registry.add(schema, { id });
   for (const route of API_ROUTES) if (route.body) registry.add(route.body, { id: requestComponentName(route) });
-  const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', io: 'input', uri: (id) => `#/components/schemas/${id}` });
+  const { schemas } = z.toJSONSchema(registry, {
+    target: 'draft-2020-12',
+    io: 'input',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
   // `$id` would be a fragment URI (invalid in 2020-12) and `$schema` is the document's dialect already.
-  return Object.fromEntries(Object.entries(schemas).map(([id, { $id: _id, $schema: _schema, ...schema }]) => [id, schema]));
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, { $id: _id, $schema: _schema, ...schema }]) => [id, schema]),
+  );
 }
 
 /** create-orders-batch → CreateOrdersBatchRequest. */

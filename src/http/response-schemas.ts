@@ -36,14 +36,22 @@ export const OrderSchema = z.object({
   paidAt: TimestampSchema.optional(),
   paidByPaymentId: z.optional(PaymentId),
   cancelledAt: TimestampSchema.optional(),
-  cancelReason: z.enum(ORDER_CANCEL_REASONS).optional().describe('customer: cancelled by the customer; unpaid: no payment was open for too long'),
+  cancelReason: z
+    .enum(ORDER_CANCEL_REASONS)
+    .optional()
+    .describe('customer: cancelled by the customer; unpaid: no payment was open for too long'),
   refundedAmount: Fen.optional().describe('Refunded of what its paying payment took, once any was'),
   refundedAt: TimestampSchema.optional().describe('When its paid amount was wholly refunded (status refunded)'),
 });
 
 const PaymentStatusSchema = z.enum(PAYMENT_STATUSES);
 /** Keyed by the domain type, so a new transition source fails to compile until it is listed here. */
-const TRANSITION_SOURCES: { [S in TransitionSource]: S } = { customer: 'customer', provider: 'provider', sweeper: 'sweeper', system: 'system' };
+const TRANSITION_SOURCES: { [S in TransitionSource]: S } = {
+  customer: 'customer',
+  provider: 'provider',
+  sweeper: 'sweeper',
+  system: 'system',
+};
 
 export const PaymentLogEntrySchema = z.object({
   at: TimestampSchema,
@@ -60,11 +68,16 @@ export const PaymentSchema = z.object({
   amount: Fen,
   currency: z.literal(CURRENCY),
   method: PaymentMethodSchema,
-  status: PaymentStatusSchema.describe('An open payment past its expiry already reads expired (unless held for review)'),
+  status: PaymentStatusSchema.describe(
+    'An open payment past its expiry already reads expired (unless held for review)',
+  ),
   expiresAt: TimestampSchema,
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
-  payUrl: z.string().optional().describe('Where the customer pays (WeChat: the native code_url), once started and until the payment ends'),
+  payUrl: z
+    .string()
+    .optional()
+    .describe('Where the customer pays (WeChat: the native code_url), once started and until the payment ends'),
   paidAt: TimestampSchema.optional(),
   providerTransactionId: z.string().optional(),
   latePayment: z.literal(true).optional().describe('The provider confirmed success after the payment had ended'),
@@ -73,7 +86,9 @@ export const PaymentSchema = z.object({
   needsReview: z
     .literal(true)
     .optional()
-    .describe('Held for our staff (the provider reported another amount): it keeps its status and cannot be replaced or cancelled until they resolve it'),
+    .describe(
+      'Held for our staff (the provider reported another amount): it keeps its status and cannot be replaced or cancelled until they resolve it',
+    ),
   logs: z.array(PaymentLogEntrySchema).describe('Every status change, oldest first'),
 });
 
@@ -90,14 +105,21 @@ export const RefundSchema = z.object({
   orderId: OrderId,
   amount: Fen,
   currency: z.literal(CURRENCY),
-  status: z.enum(REFUND_STATUSES).describe('pending: recorded, the provider not yet sure to have it; processing: accepted; abnormal: a person must settle it'),
+  status: z
+    .enum(REFUND_STATUSES)
+    .describe(
+      'pending: recorded, the provider not yet sure to have it; processing: accepted; abnormal: a person must settle it',
+    ),
   reason: z.string().optional(),
   providerRefundId: z.string().optional(),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
   succeededAt: TimestampSchema.optional(),
   failureReason: z.string().optional(),
-  external: z.literal(true).optional().describe('Made outside this service (a provider console), recorded from its notification'),
+  external: z
+    .literal(true)
+    .optional()
+    .describe('Made outside this service (a provider console), recorded from its notification'),
 });
 export const RefundEnvelopeSchema = z.object({ refund: RefundSchema });
 export const RefundListSchema = z.object({
@@ -112,7 +134,9 @@ export const OrderWithPaymentsSchema = z.object({
   payments: z.array(PaymentSchema).describe('Oldest first'),
   refunds: z.array(RefundSchema).describe('Of all its payments'),
 });
-export const OrderBatchSchema = z.object({ results: z.array(OrderAndPaymentSchema).describe('In the order of the request') });
+export const OrderBatchSchema = z.object({
+  results: z.array(OrderAndPaymentSchema).describe('In the order of the request'),
+});
 export const CancelledOrderSchema = z.object({ order: OrderSchema });
 export const PaymentCheckoutSchema = z.object({ payment: PaymentSchema, payUrl: z.string() });
 export const ProductListSchema = z.object({ products: z.array(ProductSchema) });
@@ -126,7 +150,9 @@ export const ReconciliationDifferenceSchema = z.object({
   providerTransactionId: z.string().optional(),
   ours: DifferenceSideSchema.optional().describe('Our ledger'),
   theirs: DifferenceSideSchema.optional().describe("The provider's bill"),
-  healed: z.boolean().describe('Set right by the reconciliation (through the notification path); false: open for a person'),
+  healed: z
+    .boolean()
+    .describe('Set right by the reconciliation (through the notification path); false: open for a person'),
   resolution: z.string().optional().describe('How it was healed, or why it could not be'),
 });
 
@@ -140,7 +166,9 @@ export const ReconciliationDaySchema = z.object({
       billRows: z.int(),
       matched: z.int(),
       healed: z.int(),
-      carried: z.int().describe("Ledger items of the day's last minutes not in this bill: checked against the next day's"),
+      carried: z
+        .int()
+        .describe("Ledger items of the day's last minutes not in this bill: checked against the next day's"),
       ranAt: z.optional(TimestampSchema),
       detail: z.string().optional(),
       differences: z.array(ReconciliationDifferenceSchema),

@@ -43,12 +43,16 @@ export interface RouteInput<Body, Params> {
  * parsing (middy), identity from the JWT authorizer, zod validation, idempotency, and one error
  * mapping. A handler module passes its route table entry (routes.ts) and the call into the core.
  */
-export function httpRoute<Body extends z.core.$ZodType = z.ZodMiniUndefined, Params extends z.core.$ZodType = z.ZodMiniUndefined>(
+export function httpRoute<
+  Body extends z.core.$ZodType = z.ZodMiniUndefined,
+  Params extends z.core.$ZodType = z.ZodMiniUndefined,
+>(
   spec: RouteSpec<Body, Params>,
   wiring: Wiring,
   run: (input: RouteInput<z.infer<Body>, z.infer<Params>>) => Promise<unknown>,
 ) {
-  if (spec.auth === 'public') throw new Error(`${spec.fn}: httpRoute serves customer and admin routes; a public route has its own handler`);
+  if (spec.auth === 'public')
+    throw new Error(`${spec.fn}: httpRoute serves customer and admin routes; a public route has its own handler`);
   const auth = spec.auth;
   const successStatus = spec.successStatus ?? 200;
   const core = async (event: HttpEvent, _context: Context): Promise<APIGatewayProxyResultV2> => {
@@ -56,8 +60,19 @@ export function httpRoute<Body extends z.core.$ZodType = z.ZodMiniUndefined, Par
     try {
       const customerId = identify(event, auth);
       const body = z.parse(spec.body ?? z.undefined(), event.body ?? undefined) as z.infer<Body>;
-      const params = z.parse(spec.params ?? z.undefined(), spec.params ? (event.pathParameters ?? {}) : undefined) as z.infer<Params>;
-      const input = { deps, customerId, isAdmin: isStaff(event), body, params, event, remember: (() => []) as Remember };
+      const params = z.parse(
+        spec.params ?? z.undefined(),
+        spec.params ? (event.pathParameters ?? {}) : undefined,
+      ) as z.infer<Params>;
+      const input = {
+        deps,
+        customerId,
+        isAdmin: isStaff(event),
+        body,
+        params,
+        event,
+        remember: (() => []) as Remember,
+      };
       const key = event.headers['idempotency-key'];
       if (!spec.idempotent || !key) return respond({ statusCode: successStatus, body: await run(input) });
       const scope = {
@@ -67,10 +82,15 @@ export function httpRoute<Body extends z.core.$ZodType = z.ZodMiniUndefined, Par
         successStatus,
       };
       const outcome = await runIdempotent(deps, scope, (remember) => run({ ...input, remember }));
-      return respond({ statusCode: outcome.statusCode, body: outcome.body, headers: outcome.replayed ? { 'idempotent-replayed': 'true' } : {} });
+      return respond({
+        statusCode: outcome.statusCode,
+        body: outcome.body,
+        headers: outcome.replayed ? { 'idempotent-replayed': 'true' } : {},
+      });
     } catch (error) {
       const response = toErrorResponse(error);
-      if (response.statusCode >= 500) deps.logger.error('request failed', { path: event.rawPath, error: describe(error) });
+      if (response.statusCode >= 500)
+        deps.logger.error('request failed', { path: event.rawPath, error: describe(error) });
       return respond(response);
     }
   };
@@ -87,8 +107,10 @@ export function httpRoute<Body extends z.core.$ZodType = z.ZodMiniUndefined, Par
 function identify(event: HttpEvent, auth: 'customer' | 'admin'): string {
   const claims = event.requestContext.authorizer?.jwt?.claims ?? {};
   const subject = claims.sub;
-  if (typeof subject !== 'string' || subject === '') throw new HttpError('UNAUTHENTICATED', 'A valid bearer token is required');
-  if (auth === 'admin' && !isStaff(event)) throw new HttpError('FORBIDDEN', `This route needs the ${ADMIN_SCOPE} scope`);
+  if (typeof subject !== 'string' || subject === '')
+    throw new HttpError('UNAUTHENTICATED', 'A valid bearer token is required');
+  if (auth === 'admin' && !isStaff(event))
+    throw new HttpError('FORBIDDEN', `This route needs the ${ADMIN_SCOPE} scope`);
   return subject;
 }
 
@@ -110,7 +132,8 @@ function bodyLimit(maxBytes: number): middy.MiddlewareObj<HttpEvent> {
     before: ({ event }) => {
       if (event.body === undefined) return;
       const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64').length : Buffer.byteLength(event.body);
-      if (bytes > maxBytes) throw new HttpError('PAYLOAD_TOO_LARGE', `The body is ${bytes} bytes; at most ${maxBytes} are accepted`);
+      if (bytes > maxBytes)
+        throw new HttpError('PAYLOAD_TOO_LARGE', `The body is ${bytes} bytes; at most ${maxBytes} are accepted`);
     },
   };
 }

@@ -44,7 +44,13 @@ export interface RouteDefinition {
  * function may touch is its entry in src/runtime/functions.ts.
  */
 const ROUTE_TABLE = [
-  { method: 'GET', path: '/api/products', fn: 'list-products', auth: 'customer', summary: 'List the product catalogue' },
+  {
+    method: 'GET',
+    path: '/api/products',
+    fn: 'list-products',
+    auth: 'customer',
+    summary: 'List the product catalogue',
+  },
   {
     method: 'POST',
     path: '/api/products',
@@ -146,7 +152,14 @@ const ROUTE_TABLE = [
     summary: "A payment's refunds, refunded and refundable amounts",
     params: PaymentParams,
   },
-  { method: 'GET', path: '/api/refunds/{refundId}', fn: 'get-refund', auth: 'customer', summary: 'A refund', params: RefundParams },
+  {
+    method: 'GET',
+    path: '/api/refunds/{refundId}',
+    fn: 'get-refund',
+    auth: 'customer',
+    summary: 'A refund',
+    params: RefundParams,
+  },
   {
     method: 'GET',
     path: '/api/admin/reconciliation/{date}',

@@ -21,7 +21,9 @@ const Id = (prefix: string) => z.string().check(z.regex(new RegExp(`^${prefix}_[
 export const OrderId = Id('ord');
 export const PaymentId = Id('pay');
 /** Ours (`ref_`), or a refund made outside this service and recorded from its notification (`ext_`). */
-export const RefundId = z.string().check(z.regex(/^(ref_[0-9a-z]{22}|ext_[A-Za-z0-9_.:|*@-]{1,120})$/, 'not a refund id'));
+export const RefundId = z
+  .string()
+  .check(z.regex(/^(ref_[0-9a-z]{22}|ext_[A-Za-z0-9_.:|*@-]{1,120})$/, 'not a refund id'));
 export const TtlMinutes = described(
   z.int().check(z.minimum(1), z.maximum(24 * 60)),
   'Narrows the payment TTL for this request (never beyond the deployment TTL)',
@@ -39,15 +41,22 @@ export const CreateOrderBody = z.strictObject({
 });
 
 export const CreateOrdersBatchBody = z.strictObject({
-  orders: z.array(z.strictObject({ items: CreateOrderBody.shape.items })).check(z.minLength(1), z.maxLength(MAX_ORDERS_PER_BATCH)),
+  orders: z
+    .array(z.strictObject({ items: CreateOrderBody.shape.items }))
+    .check(z.minLength(1), z.maxLength(MAX_ORDERS_PER_BATCH)),
   paymentMethod: z._default(PaymentMethodSchema, 'wechat'),
   ttlMinutes: z.optional(TtlMinutes),
 });
 
-export const AddPaymentBody = z._default(z.strictObject({ paymentMethod: z.optional(PaymentMethodSchema), ttlMinutes: z.optional(TtlMinutes) }), {});
+export const AddPaymentBody = z._default(
+  z.strictObject({ paymentMethod: z.optional(PaymentMethodSchema), ttlMinutes: z.optional(TtlMinutes) }),
+  {},
+);
 
 export const StartPaymentBody = z._default(
-  z.strictObject({ channel: described(z.optional(z.enum(['page', 'wap'])), 'Alipay: desktop page or mobile wap checkout') }),
+  z.strictObject({
+    channel: described(z.optional(z.enum(['page', 'wap'])), 'Alipay: desktop page or mobile wap checkout'),
+  }),
   {},
 );
 
@@ -60,9 +69,18 @@ export const CreateProductBody = z.strictObject({
 
 export const RefundPaymentBody = z._default(
   z.strictObject({
-    amount: described(z.optional(z.int().check(z.minimum(1), z.maximum(MAX_AMOUNT_FEN))), 'Fen; default: everything still refundable'),
-    reason: described(z.optional(z.string().check(z.minLength(1), z.maxLength(80))), 'Shown to the customer by some providers (WeChat: at most 80 characters)'),
-    restock: described(z.optional(z.array(OrderItemInput).check(z.maxLength(50))), 'Items of the order to put back in stock when the refund succeeds'),
+    amount: described(
+      z.optional(z.int().check(z.minimum(1), z.maximum(MAX_AMOUNT_FEN))),
+      'Fen; default: everything still refundable',
+    ),
+    reason: described(
+      z.optional(z.string().check(z.minLength(1), z.maxLength(80))),
+      'Shown to the customer by some providers (WeChat: at most 80 characters)',
+    ),
+    restock: described(
+      z.optional(z.array(OrderItemInput).check(z.maxLength(50))),
+      'Items of the order to put back in stock when the refund succeeds',
+    ),
   }),
   {},
 );
@@ -71,5 +89,7 @@ export const OrderParams = z.object({ orderId: OrderId });
 export const RefundParams = z.object({ refundId: RefundId });
 export const PaymentParams = z.object({ paymentId: PaymentId });
 /** A Beijing business day, `YYYY-MM-DD`, that exists on the calendar. */
-export const BusinessDateSchema = z.string().check(z.refine(isBusinessDate, 'a date is YYYY-MM-DD (a Beijing business day)'));
+export const BusinessDateSchema = z
+  .string()
+  .check(z.refine(isBusinessDate, 'a date is YYYY-MM-DD (a Beijing business day)'));
 export const ReconciliationParams = z.object({ date: BusinessDateSchema });

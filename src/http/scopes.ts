@@ -14,7 +14,12 @@
 
 /** Claims as API Gateway's JWT authorizer passes them to a function: text values, lists as "[a b]". */
 export function claimsAsText(claims: Readonly<Record<string, unknown>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(claims).map(([name, value]) => [name, Array.isArray(value) ? `[${value.join(' ')}]` : String(value)]));
+  return Object.fromEntries(
+    Object.entries(claims).map(([name, value]) => [
+      name,
+      Array.isArray(value) ? `[${value.join(' ')}]` : String(value),
+    ]),
+  );
 }
 
 /** The scopes the token grants, from its claims as text (a claim that is not text grants nothing). */

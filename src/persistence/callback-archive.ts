@@ -19,7 +19,11 @@ export const callbackArchiveWrites: WriteBuilders<CallbackArchiveWrite['kind']> 
     }),
 };
 
-export async function getArchivedCallbacks(table: DynamoTable, provider: ProviderName, eventId: string): Promise<ArchivedCallback[]> {
+export async function getArchivedCallbacks(
+  table: DynamoTable,
+  provider: ProviderName,
+  eventId: string,
+): Promise<ArchivedCallback[]> {
   // One query, not paginated: past 1 MB of archives (a large body retried many times) the rest is not returned.
   const page = await table.doc.send(
     new QueryCommand({

@@ -1,4 +1,8 @@
-import { ConditionalCheckFailedException, type CancellationReason, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type CancellationReason,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomBytes } from 'node:crypto';
@@ -38,7 +42,14 @@ function prepare(write: Write, tableName: string): PreparedWrite {
 const REPLACEMENTS: ReadonlySet<Write['kind']> = new Set(['updateOrder', 'updatePayment', 'updateRefund']);
 
 /** The items a commit rewrites whole, so an attribute left on them cannot outlive the next write. */
-const OUTBOX_CARRIERS: ReadonlySet<Write['kind']> = new Set(['createOrder', 'createPayment', 'updateOrder', 'updatePayment', 'createRefund', 'updateRefund']);
+const OUTBOX_CARRIERS: ReadonlySet<Write['kind']> = new Set([
+  'createOrder',
+  'createPayment',
+  'updateOrder',
+  'updatePayment',
+  'createRefund',
+  'updateRefund',
+]);
 
 /** A request that already committed (same idempotency key or notification) explains every other failed condition too. */
 const ONCE_ONLY: ReadonlySet<Write['kind']> = new Set(['recordIdempotency', 'recordNotification']);
@@ -94,11 +105,15 @@ function prepareAll(writes: readonly Write[], tableName: string): [PreparedWrite
 }
 
 /** The smallest whole-item put of an order, payment or refund, if the commit has one. */
-function smallestCarrier(prepared: readonly PreparedWrite[], kinds: ReadonlyArray<Write['kind']>): PreparedWrite | undefined {
+function smallestCarrier(
+  prepared: readonly PreparedWrite[],
+  kinds: ReadonlyArray<Write['kind']>,
+): PreparedWrite | undefined {
   let carrier: PreparedWrite | undefined;
   let carrierSize = Infinity;
   prepared.forEach((write, index) => {
-    const size = OUTBOX_CARRIERS.has(kinds[index]!) && write.item.Put ? JSON.stringify(write.item.Put.Item).length : Infinity;
+    const size =
+      OUTBOX_CARRIERS.has(kinds[index]!) && write.item.Put ? JSON.stringify(write.item.Put.Item).length : Infinity;
     if (size < carrierSize) [carrier, carrierSize] = [write, size];
   });
   return carrier;

@@ -11,7 +11,11 @@ export interface DueOptions {
 }
 
 /** One query per shard of `prefix` in the due index: what is due by `dueBy`, or, without it, everything there. */
-export function dueQueries(prefix: DuePrefix, dueBy?: Date, read: Pick<QueryCommandInput, 'ProjectionExpression' | 'Select'> = {}) {
+export function dueQueries(
+  prefix: DuePrefix,
+  dueBy?: Date,
+  read: Pick<QueryCommandInput, 'ProjectionExpression' | 'Select'> = {},
+) {
   return Array.from({ length: DUE_SHARDS[prefix] }, (_, shard) => ({
     IndexName: TABLE.dueIndex.name,
     KeyConditionExpression: dueBy ? 'dueShard = :shard AND dueAt <= :dueBy' : 'dueShard = :shard',

@@ -1,5 +1,10 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type IdempotencyRecord, IdempotencyRecordExistsError, type IdempotencyWrite, type StoredResponse } from '../core/kernel/idempotency-ports';
+import {
+  type IdempotencyRecord,
+  IdempotencyRecordExistsError,
+  type IdempotencyWrite,
+  type StoredResponse,
+} from '../core/kernel/idempotency-ports';
 import { epochSeconds, key, stripStorage } from './keys';
 import { returnOld, type WriteBuilders } from './prepared-write';
 import type { DynamoTable } from './table';
@@ -17,17 +22,25 @@ const idempotencyItem = ({ response, ...record }: IdempotencyRecord) => ({
   expiresAtEpoch: epochSeconds(record.expiresAt),
 });
 
-type StoredIdempotencyRecord = Omit<IdempotencyRecord, 'response'> & { responseGzip?: Uint8Array; response?: StoredResponse };
+type StoredIdempotencyRecord = Omit<IdempotencyRecord, 'response'> & {
+  responseGzip?: Uint8Array;
+  response?: StoredResponse;
+};
 
 /** A record as stored (its storage attributes stripped); one written by an earlier version (kept a day) holds its response as a map. */
 function idempotencyRecordOf({ responseGzip, response, ...record }: StoredIdempotencyRecord): IdempotencyRecord {
-  return { ...record, response: responseGzip ? (JSON.parse(gunzipSync(responseGzip).toString('utf8')) as StoredResponse) : response! };
+  return {
+    ...record,
+    response: responseGzip ? (JSON.parse(gunzipSync(responseGzip).toString('utf8')) as StoredResponse) : response!,
+  };
 }
 
 export const idempotencyWrites: WriteBuilders<IdempotencyWrite['kind']> = {
   // The winner's record comes back with the failure, so a replay answers without reading it.
   recordIdempotency: ({ record }, TableName) => ({
-    item: { Put: { TableName, Item: idempotencyItem(record), ConditionExpression: 'attribute_not_exists(pk)', ...returnOld } },
+    item: {
+      Put: { TableName, Item: idempotencyItem(record), ConditionExpression: 'attribute_not_exists(pk)', ...returnOld },
+    },
     onConditionFailed: (current) =>
       new IdempotencyRecordExistsError(
         record.customerId,
@@ -37,7 +50,11 @@ export const idempotencyWrites: WriteBuilders<IdempotencyWrite['kind']> = {
   }),
 };
 
-export async function getIdempotencyRecord(table: DynamoTable, customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
+export async function getIdempotencyRecord(
+  table: DynamoTable,
+  customerId: string,
+  idempotencyKey: string,
+): Promise<IdempotencyRecord | undefined> {
   const stored = await table.getItem<StoredIdempotencyRecord>(key.idempotency(customerId, idempotencyKey));
   return stored && idempotencyRecordOf(stored);
 }

@@ -37,9 +37,15 @@ export const key = {
   payment: (paymentId: string) => ({ pk: `PAYMENT#${paymentId}`, sk: 'PAYMENT' }),
   refund: (refundId: string) => ({ pk: `REFUND#${refundId}`, sk: 'REFUND' }),
   product: (sku: string) => ({ pk: `PRODUCT#${sku}`, sk: 'PRODUCT' }),
-  idempotency: (customerId: string, idempotencyKey: string) => ({ pk: `IDEMP#${customerId}#${idempotencyKey}`, sk: 'IDEMP' }),
+  idempotency: (customerId: string, idempotencyKey: string) => ({
+    pk: `IDEMP#${customerId}#${idempotencyKey}`,
+    sk: 'IDEMP',
+  }),
   notification: (provider: string, eventId: string) => ({ pk: `EVENT#${provider}#${eventId}`, sk: 'EVENT' }),
-  callback: (provider: string, eventId: string, receivedAt?: string) => ({ pk: `CALLBACK#${provider}#${eventId}`, sk: `RECEIVED#${receivedAt ?? ''}` }),
+  callback: (provider: string, eventId: string, receivedAt?: string) => ({
+    pk: `CALLBACK#${provider}#${eventId}`,
+    sk: `RECEIVED#${receivedAt ?? ''}`,
+  }),
   outbox: (outboxId: string) => ({ pk: `OUTBOX#${outboxId}`, sk: 'OUTBOX' }),
   reconciliationDay: (date: BusinessDate) => `RECON#${date}`,
   reconciliationRun: (date: BusinessDate, provider: string) => ({ pk: `RECON#${date}`, sk: `RUN#${provider}` }),
@@ -63,7 +69,11 @@ export const OPEN_REFUND_SHARDS = 4;
 export const LEDGER_SHARDS = 4;
 
 export type DuePrefix = 'PAYMENT' | 'ORDER' | 'REFUND';
-export const DUE_SHARDS: Record<DuePrefix, number> = { PAYMENT: OPEN_PAYMENT_SHARDS, ORDER: UNPAID_ORDER_SHARDS, REFUND: OPEN_REFUND_SHARDS };
+export const DUE_SHARDS: Record<DuePrefix, number> = {
+  PAYMENT: OPEN_PAYMENT_SHARDS,
+  ORDER: UNPAID_ORDER_SHARDS,
+  REFUND: OPEN_REFUND_SHARDS,
+};
 
 const stableShard = (id: string, shards: number) => createHash('sha256').update(id).digest().readUInt32BE(0) % shards;
 
@@ -85,9 +95,17 @@ export function ledgerDay(kind: 'PAYMENT' | 'REFUND', provider: string, date: Bu
 }
 
 /** The ledger-index attributes of a payment or refund that succeeded `at`; none before. */
-export function ledgerPlace(kind: 'PAYMENT' | 'REFUND', provider: string, id: string, at: string | undefined): Record<string, string> {
+export function ledgerPlace(
+  kind: 'PAYMENT' | 'REFUND',
+  provider: string,
+  id: string,
+  at: string | undefined,
+): Record<string, string> {
   if (!at) return {};
-  return { ledgerDay: ledgerDay(kind, provider, businessDateOf(new Date(at)), stableShard(id, LEDGER_SHARDS)), ledgerAt: at };
+  return {
+    ledgerDay: ledgerDay(kind, provider, businessDateOf(new Date(at)), stableShard(id, LEDGER_SHARDS)),
+    ledgerAt: at,
+  };
 }
 
 /** The TTL attribute's value for an ISO time. */

@@ -15,7 +15,8 @@ export function orderItem(order: Order): Record<string, unknown> {
 }
 
 export const orderWrites: WriteBuilders<OrderWrite['kind']> = {
-  createOrder: ({ order }, TableName) => putIfAbsent(TableName, orderItem(order), () => new AlreadyExistsError('order', order.orderId)),
+  createOrder: ({ order }, TableName) =>
+    putIfAbsent(TableName, orderItem(order), () => new AlreadyExistsError('order', order.orderId)),
   updateOrder: ({ before, after }, TableName) => {
     const slot = before.openPaymentId === undefined ? 'attribute_not_exists(openPaymentId)' : 'openPaymentId = :slot';
     return {
@@ -33,7 +34,10 @@ export const orderWrites: WriteBuilders<OrderWrite['kind']> = {
           ...returnOld,
         },
       },
-      onConditionFailed: (current) => (current ? new StaleStateError('order', before.orderId, pickState(current)) : new NotFoundError('order', before.orderId)),
+      onConditionFailed: (current) =>
+        current
+          ? new StaleStateError('order', before.orderId, pickState(current))
+          : new NotFoundError('order', before.orderId),
     };
   },
   countPendingOrders: ({ customerId, delta, limit }, TableName) => {
@@ -46,7 +50,11 @@ export const orderWrites: WriteBuilders<OrderWrite['kind']> = {
           UpdateExpression: 'SET #kind = :kind ADD pendingOrders :delta',
           ...(capped ? { ConditionExpression: 'attribute_not_exists(pendingOrders) OR pendingOrders <= :room' } : {}),
           ExpressionAttributeNames: { '#kind': 'kind' },
-          ExpressionAttributeValues: { ':kind': 'customer', ':delta': delta, ...(capped ? { ':room': limit - delta } : {}) },
+          ExpressionAttributeValues: {
+            ':kind': 'customer',
+            ':delta': delta,
+            ...(capped ? { ':room': limit - delta } : {}),
+          },
         },
       },
       onConditionFailed: () => new TooManyPendingOrdersError(limit ?? 0),
@@ -59,7 +67,11 @@ export function getOrder(table: DynamoTable, orderId: string): Promise<Order | u
 }
 
 /** Pending orders with no open payment since at or before `unpaidSince`, from the due index. */
-export async function findUnpaidOrders(table: DynamoTable, unpaidSince: Date, options: DueOptions): Promise<Page<Order>> {
+export async function findUnpaidOrders(
+  table: DynamoTable,
+  unpaidSince: Date,
+  options: DueOptions,
+): Promise<Page<Order>> {
   const page = await paginate(table, { partitions: dueQueries('ORDER', unpaidSince), ...options });
   return duePage<Order>(page, (order) => order.unpaidSince ?? '');
 }

@@ -26,7 +26,8 @@ function outboxItem(entry: OutboxEntry): Record<string, unknown> {
 }
 
 export const outboxWrites: WriteBuilders<OutboxWrite['kind']> = {
-  addToOutbox: ({ entry }, TableName) => putIfAbsent(TableName, outboxItem(entry), () => new AlreadyExistsError('outbox entry', entry.outboxId)),
+  addToOutbox: ({ entry }, TableName) =>
+    putIfAbsent(TableName, outboxItem(entry), () => new AlreadyExistsError('outbox entry', entry.outboxId)),
 };
 
 /**
@@ -34,12 +35,16 @@ export const outboxWrites: WriteBuilders<OutboxWrite['kind']> = {
  * record (a removal has no new image). Only a write that carries an entry has the attribute: every
  * write of a carrier replaces the item whole (or, an update, removes it), so an entry is never seen twice.
  */
-export function committedOutboxEntry(record: { dynamodb?: { NewImage?: Record<string, unknown> } }): OutboxEntry | undefined {
+export function committedOutboxEntry(record: {
+  dynamodb?: { NewImage?: Record<string, unknown> };
+}): OutboxEntry | undefined {
   const carried = (record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined)?.[OUTBOX_ATTRIBUTE];
   return carried?.M ? (unmarshall(carried.M) as OutboxEntry) : undefined;
 }
 
 /** An item of its own without the outbox attribute (the stream's filter passes over it) nor a TTL: an operator's to resolve. */
 export async function parkUndeliverable(table: DynamoTable, entry: OutboxEntry): Promise<void> {
-  await table.doc.send(new PutCommand({ TableName: table.name, Item: { ...key.outbox(entry.outboxId), kind: 'outbox', parked: entry } }));
+  await table.doc.send(
+    new PutCommand({ TableName: table.name, Item: { ...key.outbox(entry.outboxId), kind: 'outbox', parked: entry } }),
+  );
 }

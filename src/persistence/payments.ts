@@ -1,5 +1,10 @@
 import type { Page } from '../core/kernel/page';
-import { PaymentMismatchError, type PaymentWrite, RefundCallSpacedError, RefundReservationRefusedError } from '../core/payments/ports';
+import {
+  PaymentMismatchError,
+  type PaymentWrite,
+  RefundCallSpacedError,
+  RefundReservationRefusedError,
+} from '../core/payments/ports';
 import { AlreadyExistsError, NotFoundError, StaleStateError } from '../domain/errors';
 import { nextSweepAt, type Payment } from '../domain/payment';
 import { type DueOptions, duePage, dueQueries } from './due-index';
@@ -15,12 +20,18 @@ export function paymentItem(payment: Payment): Record<string, unknown> {
     kind: 'payment',
     ...payment,
     ...duePlace('PAYMENT', payment.paymentId, nextSweepAt(payment)),
-    ...ledgerPlace('PAYMENT', payment.method, payment.paymentId, payment.status === 'succeeded' ? payment.paidAt : undefined),
+    ...ledgerPlace(
+      'PAYMENT',
+      payment.method,
+      payment.paymentId,
+      payment.status === 'succeeded' ? payment.paidAt : undefined,
+    ),
   };
 }
 
 export const paymentWrites: WriteBuilders<PaymentWrite['kind']> = {
-  createPayment: ({ payment }, TableName) => putIfAbsent(TableName, paymentItem(payment), () => new AlreadyExistsError('payment', payment.paymentId)),
+  createPayment: ({ payment }, TableName) =>
+    putIfAbsent(TableName, paymentItem(payment), () => new AlreadyExistsError('payment', payment.paymentId)),
   updatePayment: ({ before, after }, TableName) => ({
     item: {
       Put: {
@@ -33,7 +44,9 @@ export const paymentWrites: WriteBuilders<PaymentWrite['kind']> = {
       },
     },
     onConditionFailed: (current) =>
-      current ? new StaleStateError('payment', before.paymentId, pickState(current)) : new NotFoundError('payment', before.paymentId),
+      current
+        ? new StaleStateError('payment', before.paymentId, pickState(current))
+        : new NotFoundError('payment', before.paymentId),
   }),
   reserveRefund: (write, TableName) => reserveRefund(write, TableName),
   claimRefundCall: ({ paymentId, now, spacingSeconds }, TableName) => {
@@ -44,7 +57,8 @@ export const paymentWrites: WriteBuilders<PaymentWrite['kind']> = {
           TableName,
           Key: key.payment(paymentId),
           UpdateExpression: 'SET refundCallAt = :now, version = version + :one',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(refundCallAt) OR refundCallAt <= :cutoff)',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(refundCallAt) OR refundCallAt <= :cutoff)',
           ExpressionAttributeValues: { ':now': now, ':cutoff': cutoff, ':one': 1 },
           ...returnOld,
         },
@@ -57,13 +71,21 @@ export const paymentWrites: WriteBuilders<PaymentWrite['kind']> = {
       ConditionCheck: {
         TableName,
         Key: key.payment(notification.paymentId),
-        ConditionExpression: 'attribute_not_exists(pk) OR (#method = :method AND #currency = :currency AND #amount = :amount)',
+        ConditionExpression:
+          'attribute_not_exists(pk) OR (#method = :method AND #currency = :currency AND #amount = :amount)',
         ExpressionAttributeNames: { '#method': 'method', '#currency': 'currency', '#amount': 'amount' },
-        ExpressionAttributeValues: { ':method': notification.provider, ':currency': notification.currency, ':amount': notification.amount },
+        ExpressionAttributeValues: {
+          ':method': notification.provider,
+          ':currency': notification.currency,
+          ':amount': notification.amount,
+        },
         ...returnOld,
       },
     },
-    onConditionFailed: (current) => (current ? new PaymentMismatchError(stripStorage<Payment>(current)) : new NotFoundError('payment', notification.paymentId)),
+    onConditionFailed: (current) =>
+      current
+        ? new PaymentMismatchError(stripStorage<Payment>(current))
+        : new NotFoundError('payment', notification.paymentId),
   }),
 };
 
@@ -94,7 +116,10 @@ function reserveRefund(write: Extract<PaymentWrite, { kind: 'reserveRefund' }>, 
         ...returnOld,
       },
     },
-    onConditionFailed: (current) => (current ? new RefundReservationRefusedError(write.paymentId, current) : new NotFoundError('payment', write.paymentId)),
+    onConditionFailed: (current) =>
+      current
+        ? new RefundReservationRefusedError(write.paymentId, current)
+        : new NotFoundError('payment', write.paymentId),
   };
 }
 

@@ -19,13 +19,20 @@ export type WriteBuilders<Kind extends Write['kind']> = {
 export const returnOld = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const };
 
 /** Every create: the item must not exist yet. */
-export function putIfAbsent(TableName: string, Item: Record<string, unknown>, onConditionFailed: () => Error): PreparedWrite {
+export function putIfAbsent(
+  TableName: string,
+  Item: Record<string, unknown>,
+  onConditionFailed: () => Error,
+): PreparedWrite {
   return { item: { Put: { TableName, Item, ConditionExpression: 'attribute_not_exists(pk)' } }, onConditionFailed };
 }
 
 /** A put with no condition: it replaces whatever was there. */
 export function unconditionalPut(TableName: string, Item: Record<string, unknown>): PreparedWrite {
-  return { item: { Put: { TableName, Item } }, onConditionFailed: () => new Error('unconditional write cannot fail a condition') };
+  return {
+    item: { Put: { TableName, Item } },
+    onConditionFailed: () => new Error('unconditional write cannot fail a condition'),
+  };
 }
 
 /** The state a versioned item was in, for a StaleStateError. */

@@ -8,10 +8,16 @@ import type { DynamoTable } from './table';
 import { TABLE } from './table-definition';
 
 /** In the catalogue index under `catalog = PRODUCT`. */
-const productItem = (product: Product) => ({ ...key.product(product.sku), kind: 'product', catalog: 'PRODUCT', ...product });
+const productItem = (product: Product) => ({
+  ...key.product(product.sku),
+  kind: 'product',
+  catalog: 'PRODUCT',
+  ...product,
+});
 
 export const productWrites: WriteBuilders<ProductWrite['kind']> = {
-  putProduct: ({ product }, TableName) => putIfAbsent(TableName, productItem(product), () => new AlreadyExistsError('product', product.sku)),
+  putProduct: ({ product }, TableName) =>
+    putIfAbsent(TableName, productItem(product), () => new AlreadyExistsError('product', product.sku)),
   adjustStock: ({ sku, delta, price }, TableName) => {
     const reserving = delta < 0;
     const priced = reserving && price !== undefined;
@@ -21,8 +27,14 @@ export const productWrites: WriteBuilders<ProductWrite['kind']> = {
           TableName,
           Key: key.product(sku),
           UpdateExpression: 'SET stock = stock + :delta',
-          ConditionExpression: reserving ? `attribute_exists(pk) AND stock >= :needed${priced ? ' AND price = :price' : ''}` : 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':delta': delta, ...(reserving ? { ':needed': -delta } : {}), ...(priced ? { ':price': price } : {}) },
+          ConditionExpression: reserving
+            ? `attribute_exists(pk) AND stock >= :needed${priced ? ' AND price = :price' : ''}`
+            : 'attribute_exists(pk)',
+          ExpressionAttributeValues: {
+            ':delta': delta,
+            ...(reserving ? { ':needed': -delta } : {}),
+            ...(priced ? { ':price': price } : {}),
+          },
           ...returnOld,
         },
       },

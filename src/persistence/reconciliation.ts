@@ -1,5 +1,10 @@
 import type { ProviderName } from '../core/payments/provider';
-import type { LedgerRef, ReconciliationRun, ReconciliationWrite, StoredReconciliationDay } from '../core/reconciliation/ports';
+import type {
+  LedgerRef,
+  ReconciliationRun,
+  ReconciliationWrite,
+  StoredReconciliationDay,
+} from '../core/reconciliation/ports';
 import type { BusinessDate } from '../domain/bill';
 import { AlreadyExistsError, StaleStateError } from '../domain/errors';
 import type { Payment } from '../domain/payment';
@@ -12,7 +17,11 @@ import type { DynamoTable } from './table';
 import { TABLE } from './table-definition';
 
 /** `kind` is the item's storage kind, so the difference's own kind is kept as `differenceKind`. */
-function differenceItem(provider: ProviderName, date: BusinessDate, difference: ReconciliationDifference): Record<string, unknown> & { sk: string } {
+function differenceItem(
+  provider: ProviderName,
+  date: BusinessDate,
+  difference: ReconciliationDifference,
+): Record<string, unknown> & { sk: string } {
   const { kind: differenceKind, ...rest } = difference;
   return { ...key.difference(date, provider, difference), kind: 'difference', provider, date, differenceKind, ...rest };
 }
@@ -22,7 +31,9 @@ function fromDifferenceItem(item: Record<string, unknown>): ReconciliationDiffer
     differenceKind,
     date: _date,
     ...rest
-  } = stripStorage<Omit<ReconciliationDifference, 'kind'> & { provider: ProviderName; differenceKind: string; date: string }>(item);
+  } = stripStorage<
+    Omit<ReconciliationDifference, 'kind'> & { provider: ProviderName; differenceKind: string; date: string }
+  >(item);
   return { kind: differenceKind as ReconciliationDifference['kind'], ...rest };
 }
 
@@ -43,29 +54,53 @@ export const reconciliationWrites: WriteBuilders<ReconciliationWrite['kind']> = 
     onConditionFailed: () => new StaleStateError('reconciliation difference', `${date}/${provider}/${difference.kind}`),
   }),
   saveReconciliationRun: ({ run }, TableName) =>
-    unconditionalPut(TableName, { ...key.reconciliationRun(run.date, run.provider), kind: 'reconciliationRun', ...run }),
+    unconditionalPut(TableName, {
+      ...key.reconciliationRun(run.date, run.provider),
+      kind: 'reconciliationRun',
+      ...run,
+    }),
   // `kind` is the item's storage kind: the ledger item's kind is kept as `ledgerKind`.
   markAccounted: ({ provider, date, ref }, TableName) =>
-    unconditionalPut(TableName, { ...key.accounted(date, provider, ref), kind: 'accounted', provider, ledgerKind: ref.kind, ledgerId: ref.id }),
+    unconditionalPut(TableName, {
+      ...key.accounted(date, provider, ref),
+      kind: 'accounted',
+      provider,
+      ledgerKind: ref.kind,
+      ledgerId: ref.id,
+    }),
 };
 
 /** Every item of a day: the runs, the differences they recorded, the ledger items other days accounted for. */
 export async function getReconciliation(table: DynamoTable, date: BusinessDate): Promise<StoredReconciliationDay> {
   const { items } = await paginate(table, {
-    partitions: [{ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': key.reconciliationDay(date) }, ConsistentRead: true }],
+    partitions: [
+      {
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': key.reconciliationDay(date) },
+        ConsistentRead: true,
+      },
+    ],
   });
   const day: StoredReconciliationDay = { runs: [], differences: [], accounted: [] };
   for (const item of items) {
     if (item.kind === 'reconciliationRun') day.runs.push(stripStorage<ReconciliationRun>(item));
     else if (item.kind === 'accounted')
-      day.accounted.push({ provider: item.provider as ProviderName, kind: item.ledgerKind as LedgerRef['kind'], id: item.ledgerId as string });
+      day.accounted.push({
+        provider: item.provider as ProviderName,
+        kind: item.ledgerKind as LedgerRef['kind'],
+        id: item.ledgerId as string,
+      });
     else day.differences.push(fromDifferenceItem(item));
   }
   return day;
 }
 
 /** A provider's ledger of one Beijing day. The index holds keys only: the day's keys, then the items themselves. */
-export async function listLedger(table: DynamoTable, provider: ProviderName, date: BusinessDate): Promise<{ payments: Payment[]; refunds: Refund[] }> {
+export async function listLedger(
+  table: DynamoTable,
+  provider: ProviderName,
+  date: BusinessDate,
+): Promise<{ payments: Payment[]; refunds: Refund[] }> {
   const keysOf = async (kind: 'PAYMENT' | 'REFUND'): Promise<ItemKey[]> => {
     const partitions = Array.from({ length: LEDGER_SHARDS }, (_, shard) => ({
       IndexName: TABLE.ledgerIndex.name,

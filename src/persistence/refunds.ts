@@ -15,12 +15,18 @@ export function refundItem(refund: Refund): Record<string, unknown> {
     kind: 'refund',
     ...refund,
     ...duePlace('REFUND', refund.refundId, refund.nextAttemptAt),
-    ...ledgerPlace('REFUND', refund.method, refund.refundId, refund.status === 'succeeded' ? refund.succeededAt : undefined),
+    ...ledgerPlace(
+      'REFUND',
+      refund.method,
+      refund.refundId,
+      refund.status === 'succeeded' ? refund.succeededAt : undefined,
+    ),
   };
 }
 
 export const refundWrites: WriteBuilders<RefundWrite['kind']> = {
-  createRefund: ({ refund }, TableName) => putIfAbsent(TableName, refundItem(refund), () => new AlreadyExistsError('refund', refund.refundId)),
+  createRefund: ({ refund }, TableName) =>
+    putIfAbsent(TableName, refundItem(refund), () => new AlreadyExistsError('refund', refund.refundId)),
   updateRefund: ({ before, after }, TableName) => ({
     item: {
       Put: {
@@ -32,7 +38,9 @@ export const refundWrites: WriteBuilders<RefundWrite['kind']> = {
       },
     },
     onConditionFailed: (current) =>
-      current ? new StaleStateError('refund', before.refundId, pickState(current)) : new NotFoundError('refund', before.refundId),
+      current
+        ? new StaleStateError('refund', before.refundId, pickState(current))
+        : new NotFoundError('refund', before.refundId),
   }),
 };
 
@@ -51,8 +59,11 @@ export async function findDueRefunds(table: DynamoTable, dueBy: Date, options: D
 
 /** Open refunds, and only those, sit in the sparse due index (few at a time): their creation times are read. */
 export async function oldestOpenRefundCreatedAt(table: DynamoTable): Promise<string | undefined> {
-  const { items } = await paginate(table, { partitions: dueQueries('REFUND', undefined, { ProjectionExpression: 'createdAt' }) });
+  const { items } = await paginate(table, {
+    partitions: dueQueries('REFUND', undefined, { ProjectionExpression: 'createdAt' }),
+  });
   let oldest: string | undefined;
-  for (const item of items) if (typeof item.createdAt === 'string' && (!oldest || item.createdAt < oldest)) oldest = item.createdAt;
+  for (const item of items)
+    if (typeof item.createdAt === 'string' && (!oldest || item.createdAt < oldest)) oldest = item.createdAt;
   return oldest;
 }

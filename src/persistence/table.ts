@@ -28,7 +28,9 @@ export class DynamoTable {
         const result: BatchGetCommandOutput = await this.doc.send(
           new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: true } } }),
         );
-        found.push(...(result.Responses?.[this.name] ?? []).map((item: Record<string, unknown>) => stripStorage<T>(item)));
+        found.push(
+          ...(result.Responses?.[this.name] ?? []).map((item: Record<string, unknown>) => stripStorage<T>(item)),
+        );
         pending = result.UnprocessedKeys?.[this.name]?.Keys;
         if (pending?.length) await sleep(20 * 2 ** Math.min(attempt, 5));
       }

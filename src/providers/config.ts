@@ -26,7 +26,9 @@ export const WechatConfigSchema = z.object({
   apiV3Key: z.string().check(z.refine((key) => Buffer.byteLength(key, 'utf8') === 32, 'must be 32 bytes')),
   merchantSerial: z.string().check(z.minLength(1)),
   merchantPrivateKey: privatePem,
-  platformPublicKeys: z.record(z.string().check(z.minLength(1)), publicPem).check(z.refine((keys) => Object.keys(keys).length > 0, 'needs at least one key')),
+  platformPublicKeys: z
+    .record(z.string().check(z.minLength(1)), publicPem)
+    .check(z.refine((keys) => Object.keys(keys).length > 0, 'needs at least one key')),
   apiBase: z.url(),
 });
 
@@ -78,7 +80,9 @@ export function parsePaymentsConfigText(text: string, source: string): PaymentsC
     // on (not even as `cause`, which loggers print): only where the mistake is.
     const position = /at position (\d+)/.exec((error as Error).message)?.[1];
     // eslint-disable-next-line preserve-caught-error -- the caught error holds secret text
-    throw new Error(`Invalid payments config: ${source} is not valid JSON${position ? ` (at character ${position})` : ''}`);
+    throw new Error(
+      `Invalid payments config: ${source} is not valid JSON${position ? ` (at character ${position})` : ''}`,
+    );
   }
   return parsePaymentsConfig(document, source);
 }

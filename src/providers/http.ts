@@ -70,23 +70,36 @@ export function providerSender(provider: ProviderName, fetch: FetchLike, config:
       const outcome = await attemptOnce(fetch, request(), config.timeoutMs);
       const failed = typeof outcome === 'string';
       if (!failed && (!isRetryableStatus(outcome.status) || attempt >= config.attempts)) return outcome;
-      if (failed && attempt >= config.attempts) throw new ProviderCallError(provider, operation, `${outcome} (attempt ${attempt} of ${config.attempts})`);
+      if (failed && attempt >= config.attempts)
+        throw new ProviderCallError(provider, operation, `${outcome} (attempt ${attempt} of ${config.attempts})`);
       await sleep(Math.random() * config.backoffBaseMs * 2 ** (attempt - 1));
     }
   };
 }
 
 /** One attempt: the answer, or why there is none. */
-async function attemptOnce(fetch: FetchLike, { url, method, headers, body, binary }: ProviderRequest, timeoutMs: number): Promise<ProviderAnswer | string> {
+async function attemptOnce(
+  fetch: FetchLike,
+  { url, method, headers, body, binary }: ProviderRequest,
+  timeoutMs: number,
+): Promise<ProviderAnswer | string> {
   try {
-    const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(url, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (!binary) return { status: response.status, headers: response.headers, body: await response.text() };
     if (!response.arrayBuffer) return 'this fetch cannot read binary answers';
     const bytes = Buffer.from(await response.arrayBuffer());
     return { status: response.status, headers: response.headers, body: bytes.toString('utf8'), bytes };
   } catch (error) {
     if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-    const cause = error instanceof Error && error.cause instanceof Error && 'code' in error.cause ? `, ${String(error.cause.code)}` : '';
+    const cause =
+      error instanceof Error && error.cause instanceof Error && 'code' in error.cause
+        ? `, ${String(error.cause.code)}`
+        : '';
     return `request failed (${error instanceof Error ? error.name : 'unknown error'}${cause})`;
   }
 }

@@ -48,7 +48,11 @@ const FUNCTION_TABLE = [
   { fn: 'get-refund', trigger: 'http', access: READ_ONLY },
   { fn: 'get-reconciliation', trigger: 'http', access: READ_ONLY },
   // Verifies with the provider keys, archives the body, queues it; the worker applies it.
-  { fn: 'payment-callback', trigger: 'http', access: { table: 'readWrite', providers: true, queue: true, events: false } },
+  {
+    fn: 'payment-callback',
+    trigger: 'http',
+    access: { table: 'readWrite', providers: true, queue: true, events: false },
+  },
   { fn: 'openapi', trigger: 'http', access: NOTHING },
   /** Applies queued provider notifications (dedupe + payment + order in one transaction). */
   { fn: 'payment-worker', trigger: 'queue', access: TABLE_WRITES },
@@ -60,7 +64,11 @@ const FUNCTION_TABLE = [
    * The table's stream → new outbox entries' events onto the bus (docs/ARCHITECTURE.md#transactional-outbox).
    * Table writes only to park an event the bus refuses for good.
    */
-  { fn: 'outbox-publisher', trigger: 'stream', access: { table: 'readWrite', providers: false, queue: false, events: true } },
+  {
+    fn: 'outbox-publisher',
+    trigger: 'stream',
+    access: { table: 'readWrite', providers: false, queue: false, events: true },
+  },
 ] as const satisfies readonly FunctionEntry[];
 
 /** Every Lambda function of the service with what it may touch: the HTTP ones first, in route table order. */

@@ -19,6 +19,9 @@ export function localWiring(deps: () => Promise<Deps>): Wiring {
 }
 
 /** Every handler of the service: its core inside the wiring's observability middleware. */
-export function lambdaHandler<Event, Result>(wiring: Wiring, core: (event: Event, context: Context) => Promise<Result>) {
+export function lambdaHandler<Event, Result>(
+  wiring: Wiring,
+  core: (event: Event, context: Context) => Promise<Result>,
+) {
   return middy(core).use([...wiring.observability] as middy.MiddlewareObj<Event, Result>[]);
 }

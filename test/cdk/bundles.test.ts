@@ -14,10 +14,12 @@ const ONLY_WITH_ACCESS: Record<keyof FunctionAccess, RegExp> = {
   providers:
     /^(node_modules\/@aws-sdk\/client-secrets-manager\/|node_modules\/@aws-lambda-powertools\/parameters\/|src\/providers\/(wechat|alipay|bank)\/provider\.ts$)/,
 };
-const allows = (access: FunctionAccess, port: keyof FunctionAccess) => (port === 'table' ? access.table !== 'none' : access[port]);
+const allows = (access: FunctionAccess, port: keyof FunctionAccess) =>
+  port === 'table' ? access.table !== 'none' : access[port];
 
 /** Never in a bundle: Lambda's credentials are in the environment (cdk/bundle-aliases.ts). */
-const CREDENTIAL_CHAIN = /^node_modules\/@aws-sdk\/(credential-provider-(node|ini|sso|process|web-identity|http|login)|nested-clients|token-providers)\//;
+const CREDENTIAL_CHAIN =
+  /^node_modules\/@aws-sdk\/(credential-provider-(node|ini|sso|process|web-identity|http|login)|nested-clients|token-providers)\//;
 /** Never in a bundle: no operation a function calls streams events (cdk/bundle-aliases.ts). */
 const EVENT_STREAMS = /^node_modules\/@smithy\/core\/dist-es\/submodules\/event-streams\//;
 /** Never in a bundle: DynamoDB endpoint discovery is off, its LRU cache replaced (cdk/bundle-aliases.ts). */
@@ -40,18 +42,25 @@ describe('function bundles', () => {
   });
 
   // The known exceptions to the target: the functions holding the provider modules (with their bill parsers).
-  it.each(FUNCTIONS.filter((fn) => !accessOf(fn).providers))('%s, without providers, stays within the bundle target', async (fn) => {
-    const { code } = await bundles.get(fn)!;
+  it.each(FUNCTIONS.filter((fn) => !accessOf(fn).providers))(
+    '%s, without providers, stays within the bundle target',
+    async (fn) => {
+      const { code } = await bundles.get(fn)!;
 
-    expect(code.length).toBeLessThanOrEqual(BUNDLE_TARGET_BYTES);
-  });
+      expect(code.length).toBeLessThanOrEqual(BUNDLE_TARGET_BYTES);
+    },
+  );
 
   it.each(FUNCTIONS)('%s holds the clients and providers its access allows, and no others', async (fn) => {
     const { inputs } = await bundles.get(fn)!;
     const access = accessOf(fn);
 
-    const held = Object.fromEntries(Object.entries(ONLY_WITH_ACCESS).map(([port, modules]) => [port, inputs.some((input) => modules.test(input))]));
-    const allowed = Object.fromEntries(Object.keys(ONLY_WITH_ACCESS).map((port) => [port, allows(access, port as keyof FunctionAccess)]));
+    const held = Object.fromEntries(
+      Object.entries(ONLY_WITH_ACCESS).map(([port, modules]) => [port, inputs.some((input) => modules.test(input))]),
+    );
+    const allowed = Object.fromEntries(
+      Object.keys(ONLY_WITH_ACCESS).map((port) => [port, allows(access, port as keyof FunctionAccess)]),
+    );
     expect(held).toEqual(allowed);
   });
 

@@ -47,14 +47,19 @@ describe('cdk synth on the command line', () => {
           // (whose providers log "@aws-sdk/credential-provider-<name> - <function>").
           expect(code, bundle).not.toMatch(/@aws-sdk\/credential-provider-[a-z-]+ - /);
         }
-        const { stdout } = await run(process.execPath, ['--input-type=module', '-e', LOAD_BUNDLES, ...bundles.map((bundle) => pathToFileURL(bundle).href)], {
-          env: { ...process.env, AWS_REGION: 'ap-east-1' },
-        });
+        const { stdout } = await run(
+          process.execPath,
+          ['--input-type=module', '-e', LOAD_BUNDLES, ...bundles.map((bundle) => pathToFileURL(bundle).href)],
+          {
+            env: { ...process.env, AWS_REGION: 'ap-east-1' },
+          },
+        );
         expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual(bundles.map(() => 'function'));
 
         // cdk/app.ts applied every acknowledgment of nag-suppressions.ts (and nag let the synth through).
         const metadata = readFileSync(join(out, 'Payments.metadata.json'), 'utf8');
-        for (const { id } of nagAcknowledgments(synth({}, { bare: true }).stack)) expect(metadata, id).toContain(JSON.stringify(id).slice(1, -1));
+        for (const { id } of nagAcknowledgments(synth({}, { bare: true }).stack))
+          expect(metadata, id).toContain(JSON.stringify(id).slice(1, -1));
       } finally {
         rmSync(scratch, { recursive: true, force: true });
       }

@@ -29,30 +29,49 @@ function dashboardWidgets(): { properties: { title: string; metrics: unknown[][]
  * by what it reaches. Anything else is reported as `unexpected …`, so it fails the comparison.
  */
 function grantsOf(synthesized: Synthesized, name: string): string[] {
-  const refersTo = (resource: unknown, path: string) => JSON.stringify(resource).includes(`"${synthesized.logicalId(path)}"`);
+  const refersTo = (resource: unknown, path: string) =>
+    JSON.stringify(resource).includes(`"${synthesized.logicalId(path)}"`);
   const ownLogGroup = synthesized.fn(name).LoggingConfig.LogGroup.Ref as string;
-  const secret = synthesized.fn(name).Environment.Variables.PAYMENTS_SECRET_ARN ?? { Ref: synthesized.logicalId('ProviderConfig') };
+  const secret = synthesized.fn(name).Environment.Variables.PAYMENTS_SECRET_ARN ?? {
+    Ref: synthesized.logicalId('ProviderConfig'),
+  };
   const grant = (action: string, resource: unknown): string => {
     const [service, verb] = action.split(':') as [string, string];
     if (service === 'dynamodb' && refersTo(resource, 'Table')) {
-      return /^(Get|BatchGet|Query|Scan|ConditionCheck|Describe|GetRecords|GetShardIterator)/.test(verb) ? 'table:read' : 'table:write';
+      return /^(Get|BatchGet|Query|Scan|ConditionCheck|Describe|GetRecords|GetShardIterator)/.test(verb)
+        ? 'table:read'
+        : 'table:write';
     }
-    if (service === 'secretsmanager' && JSON.stringify(resource) === JSON.stringify(secret) && /^(GetSecretValue|DescribeSecret)$/.test(verb))
+    if (
+      service === 'secretsmanager' &&
+      JSON.stringify(resource) === JSON.stringify(secret) &&
+      /^(GetSecretValue|DescribeSecret)$/.test(verb)
+    )
       return 'secret:read';
     if (service === 'sqs' && refersTo(resource, 'NotificationQueue')) {
       if (verb === 'SendMessage') return 'queue:send';
       if (/^(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(verb)) return 'queue:consume';
       if (/^(GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'queue:describe';
     }
-    if (service === 'sqs' && refersTo(resource, 'OutboxPublisherDLQ') && /^(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'outbox-dlq:send';
+    if (
+      service === 'sqs' &&
+      refersTo(resource, 'OutboxPublisherDLQ') &&
+      /^(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(verb)
+    )
+      return 'outbox-dlq:send';
     if (action === 'events:PutEvents' && refersTo(resource, 'Bus')) return 'bus:put';
-    if (/^logs:(CreateLogStream|PutLogEvents)$/.test(action) && JSON.stringify(resource).includes(`"${ownLogGroup}"`)) return 'logs:own';
+    if (/^logs:(CreateLogStream|PutLogEvents)$/.test(action) && JSON.stringify(resource).includes(`"${ownLogGroup}"`))
+      return 'logs:own';
     if (/^xray:(PutTraceSegments|PutTelemetryRecords)$/.test(action) && resource === '*') return 'tracing';
     return `unexpected ${action} on ${JSON.stringify(resource)}`;
   };
   const pairs = synthesized
     .statements(name)
-    .flatMap((statement: Statement) => [statement.Action].flat().flatMap((action) => [statement.Resource].flat().map((resource) => grant(action, resource))));
+    .flatMap((statement: Statement) =>
+      [statement.Action]
+        .flat()
+        .flatMap((action) => [statement.Resource].flat().map((resource) => grant(action, resource))),
+    );
   return [...new Set(pairs)].sort();
 }
 
@@ -71,7 +90,10 @@ function expectedGrants(access: FunctionAccess, { consumesQueue = false, readsSt
 }
 
 /** What a function consumes by its event source: the worker the queue, the outbox publisher the table's stream. */
-const consumerOf = (name: string) => ({ consumesQueue: name === BACKGROUND_FUNCTIONS.worker.fn, readsStream: name === BACKGROUND_FUNCTIONS.publisher.fn });
+const consumerOf = (name: string) => ({
+  consumesQueue: name === BACKGROUND_FUNCTIONS.worker.fn,
+  readsStream: name === BACKGROUND_FUNCTIONS.publisher.fn,
+});
 
 /** The environment an access entry calls for: shared settings plus the names of what it may touch. */
 function expectedEnvironment(synthesized: Synthesized, access: FunctionAccess, settings: Record<string, unknown>) {
@@ -81,7 +103,9 @@ function expectedEnvironment(synthesized: Synthesized, access: FunctionAccess, s
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     ...settings,
     ...(access.table !== 'none' && { TABLE_NAME: { Ref: synthesized.logicalId('Table') } }),
-    ...(access.providers && { PAYMENTS_SECRET_ARN: settings.PAYMENTS_SECRET_ARN ?? { Ref: synthesized.logicalId('ProviderConfig') } }),
+    ...(access.providers && {
+      PAYMENTS_SECRET_ARN: settings.PAYMENTS_SECRET_ARN ?? { Ref: synthesized.logicalId('ProviderConfig') },
+    }),
     ...(access.queue && { NOTIFICATION_QUEUE_URL: { Ref: synthesized.logicalId('NotificationQueue') } }),
     ...(access.events && { EVENT_BUS_NAME: { Ref: synthesized.logicalId('Bus') } }),
   };
@@ -101,7 +125,9 @@ describe('PaymentsStack', () => {
       { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
     ]);
     expect(p.AttributeDefinitions).toHaveLength(TABLE_ATTRIBUTES.length);
-    expect(p.AttributeDefinitions).toEqual(expect.arrayContaining(TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' }))));
+    expect(p.AttributeDefinitions).toEqual(
+      expect.arrayContaining(TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' }))),
+    );
     expect(p.GlobalSecondaryIndexes).toHaveLength(INDEXES.length);
     for (const index of INDEXES) {
       expect(p.GlobalSecondaryIndexes).toContainEqual({
@@ -115,15 +141,24 @@ describe('PaymentsStack', () => {
     }
     expect(p.TimeToLiveSpecification).toEqual({ AttributeName: TABLE.ttlAttribute, Enabled: true });
     expect(p.Replicas).toEqual([
-      expect.objectContaining({ Region: 'ap-east-1', DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+      expect.objectContaining({
+        Region: 'ap-east-1',
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      }),
     ]);
   });
 
   it('serves every API route from its own function, behind the JWT authorizer unless public, admin routes with the admin scope', () => {
     const routes = Object.values(stack.resources('AWS::ApiGatewayV2::Route')).map((route) => route.Properties);
-    expect(routes.map((route) => route.RouteKey).sort()).toEqual(API_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
+    expect(routes.map((route) => route.RouteKey).sort()).toEqual(
+      API_ROUTES.map((route) => `${route.method} ${route.path}`).sort(),
+    );
     const [authorizerId, authorizer] = stack.only('AWS::ApiGatewayV2::Authorizer');
-    expect(authorizer.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });
+    expect(authorizer.Properties).toMatchObject({
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+    });
     const integrations = stack.resources('AWS::ApiGatewayV2::Integration');
     for (const route of API_ROUTES) {
       const key = `${route.method} ${route.path}`;
@@ -164,7 +199,12 @@ describe('PaymentsStack', () => {
   });
 
   it("tells each function the names of exactly what its access entry lets it touch, and the shop's return URL", () => {
-    const settings = { PUBLIC_BASE_URL: API_ENDPOINT(), PAYMENT_RETURN_URL: TEST_CONTEXT.returnUrl, PAYMENT_TTL_MINUTES: '30', PAYMENT_REMINDER_MINUTES: '5' };
+    const settings = {
+      PUBLIC_BASE_URL: API_ENDPOINT(),
+      PAYMENT_RETURN_URL: TEST_CONTEXT.returnUrl,
+      PAYMENT_TTL_MINUTES: '30',
+      PAYMENT_REMINDER_MINUTES: '5',
+    };
     for (const { fn: name, access } of ALL_FUNCTIONS) {
       expect(stack.fn(name).Environment.Variables, name).toEqual(expectedEnvironment(stack, access, settings));
     }
@@ -188,7 +228,9 @@ describe('PaymentsStack', () => {
 
   it('refuses to synthesize without the required context, naming every missing key at once', () => {
     const missingAll = Object.fromEntries(REQUIRED_CONTEXT.map((key) => [key, undefined]));
-    expect(() => synth(missingAll)).toThrow('Missing required context: jwtIssuer, jwtAudience, returnUrl. Pass each with -c key=value (see docs/DEPLOY.md).');
+    expect(() => synth(missingAll)).toThrow(
+      'Missing required context: jwtIssuer, jwtAudience, returnUrl. Pass each with -c key=value (see docs/DEPLOY.md).',
+    );
     expect(() => synth({ returnUrl: undefined })).toThrow(/^Missing required context: returnUrl\./);
     // Required means cdk.json does not quietly supply it; `npm run synth` passes example values instead.
     for (const key of REQUIRED_CONTEXT) {
@@ -198,7 +240,9 @@ describe('PaymentsStack', () => {
   });
 
   it('refuses a return URL, issuer or public URL that is not https, every problem in one message', () => {
-    expect(() => synth({ returnUrl: 'http://shop.example/orders/{orderId}' })).toThrow('returnUrl must be an https URL');
+    expect(() => synth({ returnUrl: 'http://shop.example/orders/{orderId}' })).toThrow(
+      'returnUrl must be an https URL',
+    );
     expect(() => synth({ returnUrl: '/orders/{orderId}', jwtIssuer: 'http://auth.example.com/' })).toThrow(
       'Invalid context: jwtIssuer must be an https URL; returnUrl is not a URL.',
     );
@@ -235,10 +279,15 @@ describe('PaymentsStack', () => {
     };
     for (const { fn: name, access } of ALL_FUNCTIONS) {
       const { PAYMENTS_SECRET_ARN: _, ...shared } = settings;
-      expect(configured.fn(name).Environment.Variables, name).toEqual(expectedEnvironment(configured, access, access.providers ? settings : shared));
+      expect(configured.fn(name).Environment.Variables, name).toEqual(
+        expectedEnvironment(configured, access, access.providers ? settings : shared),
+      );
       expect(grantsOf(configured, name), name).toEqual(expectedGrants(access, consumerOf(name)));
     }
-    expect(configured.only('AWS::SNS::Subscription')[1].Properties).toMatchObject({ Protocol: 'email', Endpoint: 'oncall@example.com' });
+    expect(configured.only('AWS::SNS::Subscription')[1].Properties).toMatchObject({
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
     const outputs = configured.template.findOutputs('*');
     for (const method of PAYMENT_METHODS) {
       // The URL registered at the provider is the one the functions send as notify_url.
@@ -262,7 +311,9 @@ describe('PaymentsStack', () => {
   });
 
   const mappingOf = (fn: string) =>
-    Object.values(stack.resources('AWS::Lambda::EventSourceMapping')).find((mapping) => mapping.Properties.FunctionName.Ref === stack.logicalId(fn))!;
+    Object.values(stack.resources('AWS::Lambda::EventSourceMapping')).find(
+      (mapping) => mapping.Properties.FunctionName.Ref === stack.logicalId(fn),
+    )!;
 
   it('feeds the worker batches of 10 from the queue and lets it report the failed records alone', () => {
     const mapping = mappingOf(BACKGROUND_FUNCTIONS.worker.fn);
@@ -286,7 +337,9 @@ describe('PaymentsStack', () => {
       StartingPosition: 'TRIM_HORIZON',
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       FilterCriteria: { Filters: [{ Pattern: JSON.stringify(OUTBOX_STREAM_FILTER) }] },
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [stack.logicalId('OutboxPublisherDLQ'), 'Arn'] } } },
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [stack.logicalId('OutboxPublisherDLQ'), 'Arn'] } },
+      },
     });
     // Retried for as long as the stream keeps the record (no retry cap, no age cap).
     expect(mapping.Properties.MaximumRetryAttempts ?? -1).toBe(-1);
@@ -311,7 +364,11 @@ describe('PaymentsStack', () => {
 
   it('throttles the $default stage (burst 200, rate 100 unless configured) and logs every request as JSON to a 90-day log group', () => {
     const [, stage] = stack.only('AWS::ApiGatewayV2::Stage');
-    expect(stage.Properties).toMatchObject({ ApiId: { Ref: stack.logicalId('Api/HttpApi') }, StageName: '$default', AutoDeploy: true });
+    expect(stage.Properties).toMatchObject({
+      ApiId: { Ref: stack.logicalId('Api/HttpApi') },
+      StageName: '$default',
+      AutoDeploy: true,
+    });
     expect(stage.Properties.DefaultRouteSettings).toEqual({
       ThrottlingBurstLimit: DEFAULT_THROTTLE.burstLimit,
       ThrottlingRateLimit: DEFAULT_THROTTLE.rateLimit,
@@ -327,10 +384,15 @@ describe('PaymentsStack', () => {
       latency: '$context.responseLatency',
       ip: '$context.identity.sourceIp',
     });
-    expect(stack.resources('AWS::Logs::LogGroup')[stack.logicalId('Api/AccessLogs')]!.Properties.RetentionInDays).toBe(90);
+    expect(stack.resources('AWS::Logs::LogGroup')[stack.logicalId('Api/AccessLogs')]!.Properties.RetentionInDays).toBe(
+      90,
+    );
 
     const tuned = synth({ throttleBurstLimit: 50, throttleRateLimit: '20' });
-    expect(tuned.only('AWS::ApiGatewayV2::Stage')[1].Properties.DefaultRouteSettings).toEqual({ ThrottlingBurstLimit: 50, ThrottlingRateLimit: 20 });
+    expect(tuned.only('AWS::ApiGatewayV2::Stage')[1].Properties.DefaultRouteSettings).toEqual({
+      ThrottlingBurstLimit: 50,
+      ThrottlingRateLimit: 20,
+    });
     expect(() => synth({ throttleBurstLimit: 0, throttleRateLimit: 'fast' })).toThrow(
       'Invalid context: throttleBurstLimit must be an integer from 1 to 100000, got "0"; throttleRateLimit must be an integer from 1 to 100000, got "fast".',
     );
@@ -348,7 +410,9 @@ describe('PaymentsStack', () => {
       MaxAge: 3600,
     });
     expect(() => synth({ allowedOrigins: '*' })).toThrow('allowedOrigins must list origins, not *');
-    expect(() => synth({ allowedOrigins: 'https://shop.example/checkout' })).toThrow('allowedOrigins must be an origin like https://shop.example');
+    expect(() => synth({ allowedOrigins: 'https://shop.example/checkout' })).toThrow(
+      'allowedOrigins must be an origin like https://shop.example',
+    );
     expect(() => synth({ allowedOrigins: 'http://shop.example' })).toThrow('allowedOrigins must be https');
   });
 
@@ -362,7 +426,9 @@ describe('PaymentsStack', () => {
     expect(value('NotificationQueueUrl')).toEqual({ Ref: stack.logicalId('NotificationQueue') });
     expect(value('NotificationDlqUrl')).toEqual({ Ref: stack.logicalId('NotificationDLQ') });
     expect(value('EventBusName')).toEqual({ Ref: stack.logicalId('Bus') });
-    expect(JSON.stringify(value('DashboardUrl'))).toContain(JSON.stringify({ Ref: stack.logicalId('Observability/Dashboard') }));
+    expect(JSON.stringify(value('DashboardUrl'))).toContain(
+      JSON.stringify({ Ref: stack.logicalId('Observability/Dashboard') }),
+    );
     expect(JSON.stringify(value('DashboardUrl'))).toContain('.console.aws.amazon.com/cloudwatch/home?region=');
     expect(value('ProviderSecretArn')).toEqual({ Ref: stack.logicalId('ProviderConfig') });
   });
@@ -374,7 +440,12 @@ describe('PaymentsStack', () => {
       return JSON.stringify(widget!.properties.metrics);
     };
     const expected: Record<string, string[]> = {
-      'Payment success rate': [Metric.PaymentSucceeded, Metric.PaymentFailed, Metric.PaymentCancelled, Metric.PaymentExpired],
+      'Payment success rate': [
+        Metric.PaymentSucceeded,
+        Metric.PaymentFailed,
+        Metric.PaymentCancelled,
+        Metric.PaymentExpired,
+      ],
       'Callback latency (ms)': [Metric.CallbackLatency, '"stat":"p50"', '"stat":"p99"'],
       'Signature failure rate': [Metric.SignatureFailure, Metric.CallbackReceived],
       'Timeout rate': [Metric.PaymentExpired, Metric.PaymentsCreated],
@@ -414,7 +485,13 @@ describe('PaymentsStack', () => {
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       },
-      { MetricName: Metric.AmountMismatch, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+      {
+        MetricName: Metric.AmountMismatch,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
       {
         MetricName: Metric.CallbackTooLarge,
         Namespace: METRICS_NAMESPACE,
@@ -444,10 +521,35 @@ describe('PaymentsStack', () => {
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'breaching',
       },
-      { MetricName: Metric.ProviderCloseFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 5, Period: 900, Statistic: 'Sum' },
-      { MetricName: Metric.RefundFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-      { MetricName: Metric.RefundAbnormal, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-      { MetricName: Metric.ExternalRefund, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+      {
+        MetricName: Metric.ProviderCloseFailed,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 5,
+        Period: 900,
+        Statistic: 'Sum',
+      },
+      {
+        MetricName: Metric.RefundFailed,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+      {
+        MetricName: Metric.RefundAbnormal,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+      {
+        MetricName: Metric.ExternalRefund,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
       {
         MetricName: Metric.RefundNotificationParked,
         Namespace: METRICS_NAMESPACE,
@@ -463,9 +565,30 @@ describe('PaymentsStack', () => {
         Statistic: 'Maximum',
         ComparisonOperator: 'GreaterThanThreshold',
       },
-      { MetricName: Metric.ReconciliationOpenDifferences, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Maximum', Period: 3600 },
-      { MetricName: Metric.ReconciliationBillMissing, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Sum', Period: 3600 },
-      { MetricName: Metric.ReconciliationFailed, Namespace: METRICS_NAMESPACE, Dimensions: ours, Threshold: 1, Statistic: 'Sum', Period: 3600 },
+      {
+        MetricName: Metric.ReconciliationOpenDifferences,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        Statistic: 'Maximum',
+        Period: 3600,
+      },
+      {
+        MetricName: Metric.ReconciliationBillMissing,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        Statistic: 'Sum',
+        Period: 3600,
+      },
+      {
+        MetricName: Metric.ReconciliationFailed,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        Statistic: 'Sum',
+        Period: 3600,
+      },
       {
         MetricName: 'IteratorAge',
         Namespace: 'AWS/Lambda',
@@ -477,14 +600,21 @@ describe('PaymentsStack', () => {
       {
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Namespace: 'AWS/SQS',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [stack.logicalId('OutboxPublisherDLQ'), 'QueueName'] } }],
+        Dimensions: [
+          { Name: 'QueueName', Value: { 'Fn::GetAtt': [stack.logicalId('OutboxPublisherDLQ'), 'QueueName'] } },
+        ],
         Threshold: 1,
       },
     ];
-    for (const want of expected) expect(alarms, want.MetricName).toContainEqual(expect.objectContaining({ ...want, AlarmActions: [topic] }));
+    for (const want of expected)
+      expect(alarms, want.MetricName).toContainEqual(expect.objectContaining({ ...want, AlarmActions: [topic] }));
 
     const signature = alarms.find((alarm) => JSON.stringify(alarm.Metrics ?? []).includes(Metric.SignatureFailure));
-    expect(signature).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topic] });
+    expect(signature).toMatchObject({
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [topic],
+    });
     const names = signature!.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).map(
       (m: { MetricStat: { Metric: { MetricName: string } } }) => m.MetricStat.Metric.MetricName,
     );
@@ -517,7 +647,9 @@ describe('cdk-nag AWS Solutions checks', () => {
         const hit = findings.some(
           (finding) =>
             finding.ruleName === id &&
-            finding.violatingResources.some(({ constructPath = '' }) => constructPath === path || constructPath.startsWith(`${path}/`)),
+            finding.violatingResources.some(
+              ({ constructPath = '' }) => constructPath === path || constructPath.startsWith(`${path}/`),
+            ),
         );
         expect(hit, `${id} on ${path}`).toBe(true);
       }

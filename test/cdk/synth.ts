@@ -16,8 +16,12 @@ export interface Statement {
   Resource: unknown;
 }
 
-export const CDK_JSON = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-export const PACKAGE_JSON = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+export const CDK_JSON = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+  context: Record<string, unknown>;
+};
+export const PACKAGE_JSON = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+};
 
 /** The required context a deployment passes; the tests' own values, not the examples of npm run synth. */
 export const TEST_CONTEXT = {
@@ -31,7 +35,9 @@ export const ENV = { account: '111111111111', region: 'ap-east-1' };
 /** cdk.json's feature flags + the test context + overrides (undefined removes a key), minus bundling and template linting (the CLI test covers both). */
 export function appProps(overrides: Record<string, unknown> = {}) {
   const context = Object.fromEntries(
-    Object.entries({ ...CDK_JSON.context, 'aws:cdk:bundling-stacks': [], ...TEST_CONTEXT, ...overrides }).filter(([, value]) => value !== undefined),
+    Object.entries({ ...CDK_JSON.context, 'aws:cdk:bundling-stacks': [], ...TEST_CONTEXT, ...overrides }).filter(
+      ([, value]) => value !== undefined,
+    ),
   );
   return { builtinCloudFormationValidation: false, context };
 }
@@ -41,7 +47,9 @@ export function appProps(overrides: Record<string, unknown> = {}) {
  * and any unacknowledged finding throws here. `bare` builds the stack alone (no nag, no acknowledgments).
  */
 export function synth(overrides: Record<string, unknown> = {}, { bare = false } = {}) {
-  const stack = bare ? new PaymentsStack(new App(appProps(overrides)), 'Payments', { env: ENV }) : createPaymentsApp(appProps(overrides), ENV).stack;
+  const stack = bare
+    ? new PaymentsStack(new App(appProps(overrides)), 'Payments', { env: ENV })
+    : createPaymentsApp(appProps(overrides), ENV).stack;
   const template = Template.fromStack(stack);
   const resources = (type: string) => template.findResources(type) as Record<string, Resource>;
   const only = (type: string) => {

@@ -17,10 +17,18 @@ import { RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './
 const CHROMIUM = '/usr/bin/chromium';
 const RESULTS_DIR = path.resolve('test-results');
 // Playwright adds --headless and --user-data-dir itself (a persistent context in a temp dir).
-const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`Skipping the browser tests: ${CHROMIUM} is missing (apt-get install -y chromium; CI installs it).`);
+if (!hasChromium)
+  console.warn(`Skipping the browser tests: ${CHROMIUM} is missing (apt-get install -y chromium; CI installs it).`);
 
 describe.skipIf(!hasChromium)(`checkout in ${CHROMIUM}`, () => {
   let env: TestRuntime;
@@ -45,7 +53,9 @@ describe.skipIf(!hasChromium)(`checkout in ${CHROMIUM}`, () => {
   });
 
   it('pays a WeChat payment by clicking Pay on its checkout page, and the order turns paid', async () => {
-    const { order, payment } = await client.createOrder([{ sku: 'TEA-LONGJING-250', quantity: 1 }], { paymentMethod: 'wechat' });
+    const { order, payment } = await client.createOrder([{ sku: 'TEA-LONGJING-250', quantity: 1 }], {
+      paymentMethod: 'wechat',
+    });
     const { payUrl } = await client.startPayment(payment.paymentId);
     const page = await browser.newPage();
 
@@ -55,7 +65,9 @@ describe.skipIf(!hasChromium)(`checkout in ${CHROMIUM}`, () => {
     const headline = `Paid ¥${fenToYuan(order.totalAmount)}`;
     expect(await page.locator('#outcome').textContent()).toBe(headline);
     await page.screenshot({ path: path.join(RESULTS_DIR, 'checkout.png'), fullPage: true });
-    expect(await client.waitForPaymentOutcome(payment.paymentId, { timeoutMs: 15_000, intervalMs: 100 })).toMatchObject({ status: 'succeeded' });
+    expect(await client.waitForPaymentOutcome(payment.paymentId, { timeoutMs: 15_000, intervalMs: 100 })).toMatchObject(
+      { status: 'succeeded' },
+    );
     expect((await client.getOrder(order.orderId)).order.status).toBe('paid');
   });
 

@@ -22,12 +22,20 @@ import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type Test
 
 const CHROMIUM = '/usr/bin/chromium';
 const RESULTS_DIR = path.resolve('test-results');
-const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 const SETTLE = { timeout: 20_000, interval: 200 };
 const CHARTS = ['success', 'latency', 'sigfail', 'timeout', 'inflight'] as const;
 
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`Skipping the browser tests: ${CHROMIUM} is missing (apt-get install -y chromium; CI installs it).`);
+if (!hasChromium)
+  console.warn(`Skipping the browser tests: ${CHROMIUM} is missing (apt-get install -y chromium; CI installs it).`);
 
 /**
  * Chromium for one describe; closed before the server it talks to stops, since its kept-alive
@@ -39,7 +47,11 @@ function useChromium(): { openPage(url: string): Promise<{ page: Page; errors: s
   beforeAll(async () => {
     profileDir = await mkdtemp(path.join(tmpdir(), 'payments-chromium-'));
     await mkdir(RESULTS_DIR, { recursive: true });
-    browser = await playwrightChromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    browser = await playwrightChromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+    });
   }, RUNTIME_START_TIMEOUT_MS);
   return {
     /** A page, with the script errors it raises (a test expects none). */
@@ -97,7 +109,9 @@ describe.skipIf(!hasChromium)(`the local dashboard after real traffic, in ${CHRO
       method,
       headers: {
         authorization: `Bearer ${await env.tokenFor('dashboard-ops', true)}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': `dashboard-${crypto.randomUUID()}` }),
+        ...(body === undefined
+          ? {}
+          : { 'content-type': 'application/json', 'idempotency-key': `dashboard-${crypto.randomUUID()}` }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
@@ -113,12 +127,18 @@ describe.skipIf(!hasChromium)(`the local dashboard after real traffic, in ${CHRO
       ),
     );
     // Let the sweeper (every second here) see them open: the in-flight gauge rises before it falls.
-    await vi.waitFor(() => expect(Math.max(...env.runtime.metrics.values('PaymentsInFlight'))).toBeGreaterThanOrEqual(4), SETTLE);
+    await vi.waitFor(
+      () => expect(Math.max(...env.runtime.metrics.values('PaymentsInFlight'))).toBeGreaterThanOrEqual(4),
+      SETTLE,
+    );
     const decisions = ['pay', 'pay', 'fail'] as const;
     for (const [index, decision] of decisions.entries()) {
       const { payUrl } = await client.startPayment(orders[index]!.payment.paymentId);
       await decideAtCheckout(payUrl, decision);
-      const outcome = await client.waitForPaymentOutcome(orders[index]!.payment.paymentId, { timeoutMs: 15_000, intervalMs: 100 });
+      const outcome = await client.waitForPaymentOutcome(orders[index]!.payment.paymentId, {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      });
       expect(outcome.status).toBe(decision === 'pay' ? 'succeeded' : 'failed');
     }
     paidAmount = orders[0]!.order.totalAmount;
@@ -131,13 +151,20 @@ describe.skipIf(!hasChromium)(`the local dashboard after real traffic, in ${CHRO
     expect(await forged.text()).not.toBe('success');
 
     const refund = await admin('POST', `/api/payments/${orders[0]!.payment.paymentId}/refunds`, { amount: 1234 });
-    await vi.waitFor(async () => expect((await admin('GET', `/api/refunds/${refund.refund.refundId}`)).refund.status).toBe('succeeded'), SETTLE);
+    await vi.waitFor(
+      async () =>
+        expect((await admin('GET', `/api/refunds/${refund.refund.refundId}`)).refund.status).toBe('succeeded'),
+      SETTLE,
+    );
 
     // The fourth is never paid: the runtime's clock moves past its expiry and the sweeper expires it.
     const realClock = env.runtime.deps.clock;
     env.runtime.deps.clock = { now: () => new Date(realClock.now().getTime() + 61_000) };
     try {
-      await vi.waitFor(async () => expect((await client.getPayment(orders[3]!.payment.paymentId)).status).toBe('expired'), SETTLE);
+      await vi.waitFor(
+        async () => expect((await client.getPayment(orders[3]!.payment.paymentId)).status).toBe('expired'),
+        SETTLE,
+      );
       await vi.waitFor(() => expect(env.runtime.metrics.total('PaymentExpired')).toBe(1), SETTLE);
     } finally {
       env.runtime.deps.clock = realClock;
@@ -173,11 +200,19 @@ describe.skipIf(!hasChromium)(`the local dashboard after real traffic, in ${CHRO
     // Each success-rate point says of how many: together, the traffic.
     const parts = charts.success!.points.map((label) => /\((\d+) of (\d+) ended\)/.exec(label)!.slice(1).map(Number));
     expect(parts.reduce(([succeeded, ended], [s, e]) => [succeeded! + s!, ended! + e!], [0, 0])).toEqual([2, 4]);
-    expect(charts.latency!.points.some((label) => / p50: /.test(label)) && charts.latency!.points.some((label) => / p99: /.test(label))).toBe(true);
+    expect(
+      charts.latency!.points.some((label) => / p50: /.test(label)) &&
+        charts.latency!.points.some((label) => / p99: /.test(label)),
+    ).toBe(true);
     expect(charts.sigfail!.points.map(pointValue).reduce((a, b) => a + b)).toBe(1);
     expect(charts.timeout!.points.map(pointValue).reduce((a, b) => a + b)).toBe(1);
-    expect(Math.max(...charts.inflight!.points.map(pointValue)), charts.inflight!.points.join('; ')).toBeGreaterThanOrEqual(4);
-    expect(await page.getByRole('img', { name: /^Payment success rate per \d+ s: latest \d+(\.\d)?%$/ }).count()).toBe(1);
+    expect(
+      Math.max(...charts.inflight!.points.map(pointValue)),
+      charts.inflight!.points.join('; '),
+    ).toBeGreaterThanOrEqual(4);
+    expect(await page.getByRole('img', { name: /^Payment success rate per \d+ s: latest \d+(\.\d)?%$/ }).count()).toBe(
+      1,
+    );
     expect(await page.locator('#sigfail').textContent()).toMatch(/^\d+(\.\d)?% \(1\)$/); // the one forged callback
 
     await page.screenshot({ path: path.join(RESULTS_DIR, 'dashboard-after-traffic.png'), fullPage: true });
@@ -187,7 +222,13 @@ describe.skipIf(!hasChromium)(`the local dashboard after real traffic, in ${CHRO
   it('shows amounts in yuan: the refunded money, the outcome of each refund, and every recent payment', async () => {
     const { page, errors } = await chromium.openPage(`${env.runtime.baseUrl}/_local/dashboard`);
     await page.locator('#refunded', { hasText: '¥12.34 refunded' }).waitFor({ timeout: 10_000 });
-    expect(await page.locator('#refunds .chip').allInnerTexts()).toEqual(['requested: 1', 'succeeded: 1', 'failed: 0', 'abnormal: 0', 'external: 0']);
+    expect(await page.locator('#refunds .chip').allInnerTexts()).toEqual([
+      'requested: 1',
+      'succeeded: 1',
+      'failed: 0',
+      'abnormal: 0',
+      'external: 0',
+    ]);
     expect(await page.locator('#oldest-refund').textContent()).toBe('none open');
 
     const amounts = await page.locator('#payments td.amount').allInnerTexts();
@@ -230,9 +271,14 @@ describe.skipIf(!hasChromium)(`the local dashboard after real traffic, in ${CHRO
     await page.locator('#window', { hasText: 'last 60 buckets of 3600 s' }).waitFor({ timeout: 10_000 });
     expect(await page.locator('nav a.current').textContent()).toBe('1 h');
     const { page: refusedPage } = await chromium.openPage(`${env.runtime.baseUrl}/_local/dashboard?bucket=0.5`);
-    await refusedPage.locator('#updated', { hasText: 'update failed: Error: bucket must be whole seconds in 1..86400' }).waitFor({ timeout: 10_000 });
+    await refusedPage
+      .locator('#updated', { hasText: 'update failed: Error: bucket must be whole seconds in 1..86400' })
+      .waitFor({ timeout: 10_000 });
     const refused = await fetch(`${env.runtime.baseUrl}/_local/dashboard.json?bucket=0.5`);
-    expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([
+      400,
+      'VALIDATION_FAILED',
+    ]);
   });
 });
 
@@ -269,7 +315,12 @@ describe.skipIf(!hasChromium)(`the reconciliation panel renders a fixed dashboar
           healed: false,
           resolution: '<img src=x onerror="window.injected=1">',
         },
-        { kind: 'refund_missing_in_ledger', refundId: 'ref_from_console', theirs: { status: 'SUCCESS', amount: 990 }, healed: false },
+        {
+          kind: 'refund_missing_in_ledger',
+          refundId: 'ref_from_console',
+          theirs: { status: 'SUCCESS', amount: 990 },
+          healed: false,
+        },
       ],
     },
     {
@@ -315,7 +366,16 @@ describe.skipIf(!hasChromium)(`the reconciliation panel renders a fixed dashboar
       latePayments: 0,
       duplicatePayments: 0,
     },
-    refunds: { requested: 0, succeeded: 0, failed: 0, abnormal: 0, external: 0, refundedFen: 0, refundedYuan: '0.00', oldestOpenSeconds: 0 },
+    refunds: {
+      requested: 0,
+      succeeded: 0,
+      failed: 0,
+      abnormal: 0,
+      external: 0,
+      refundedFen: 0,
+      refundedYuan: '0.00',
+      oldestOpenSeconds: 0,
+    },
     reconciliation: reconciliationView(RECONCILIATIONS),
     deadLetterDepth: 0,
     recentPayments: [],
@@ -328,8 +388,10 @@ describe.skipIf(!hasChromium)(`the reconciliation panel renders a fixed dashboar
 
   beforeAll(async () => {
     server = createServer((request, response) => {
-      if (request.url === '/_local/dashboard') response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(DASHBOARD_HTML);
-      else if (request.url === '/_local/dashboard.json') response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(served));
+      if (request.url === '/_local/dashboard')
+        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(DASHBOARD_HTML);
+      else if (request.url === '/_local/dashboard.json')
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(served));
       else response.writeHead(404).end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -345,28 +407,55 @@ describe.skipIf(!hasChromium)(`the reconciliation panel renders a fixed dashboar
     const { page, errors } = await chromium.openPage(`${baseUrl}/_local/dashboard`);
     const blocks = page.locator('#reconciliation article.recon');
     await blocks.first().waitFor({ timeout: 10_000 });
-    expect(await blocks.evaluateAll((articles) => articles.map((article) => article.getAttribute('data-provider')))).toEqual(['alipay', 'bank', 'wechat']);
+    expect(
+      await blocks.evaluateAll((articles) => articles.map((article) => article.getAttribute('data-provider'))),
+    ).toEqual(['alipay', 'bank', 'wechat']);
 
     const wechat = page.locator('article.recon[data-provider="wechat"]');
-    expect(await wechat.locator('h3').innerText()).toMatch(/^WeChat Pay · 2026-11-27 reconciled 2 open ran 2026-11-28T02:10:00.000Z$/);
+    expect(await wechat.locator('h3').innerText()).toMatch(
+      /^WeChat Pay · 2026-11-27 reconciled 2 open ran 2026-11-28T02:10:00.000Z$/,
+    );
     expect(await wechat.locator('.stats dt').allInnerTexts()).toEqual(['Bill rows', 'Matched', 'Healed', 'Carried']);
     expect(await wechat.locator('.stats dd').allInnerTexts()).toEqual(['128', '124', '1', '2']);
     const rows = await wechat
       .locator('table.differences tbody tr')
       .evaluateAll((trs) =>
-        trs.map((tr) => [tr.className, ...[...tr.querySelectorAll('td')].map((td) => (td as { innerText: string }).innerText.replace(/\s+/g, ' ').trim())]),
+        trs.map((tr) => [
+          tr.className,
+          ...[...tr.querySelectorAll('td')].map((td) =>
+            (td as { innerText: string }).innerText.replace(/\s+/g, ' ').trim(),
+          ),
+        ]),
       );
     expect(rows).toEqual([
-      ['open', 'amount mismatch', 'pay_amount_differs', 'succeeded ¥12.34', 'SUCCESS ¥12.43', 'OPEN <img src=x onerror="window.injected=1">'],
+      [
+        'open',
+        'amount mismatch',
+        'pay_amount_differs',
+        'succeeded ¥12.34',
+        'SUCCESS ¥12.43',
+        'OPEN <img src=x onerror="window.injected=1">',
+      ],
       ['open', 'refund missing in ledger', 'ref_from_console', '–', 'SUCCESS ¥9.90', 'OPEN'],
-      ['healed', 'missing in ledger', 'pay_lost_callback 4200001234202611270001', 'expired ¥128.00', 'SUCCESS ¥128.00', 'healed applied as a late payment'],
+      [
+        'healed',
+        'missing in ledger',
+        'pay_lost_callback 4200001234202611270001',
+        'expired ¥128.00',
+        'SUCCESS ¥128.00',
+        'healed applied as a late payment',
+      ],
     ]);
 
-    expect(await page.locator('article.recon[data-provider="alipay"]').innerText()).toContain('Bill and ledger agree: no differences.');
+    expect(await page.locator('article.recon[data-provider="alipay"]').innerText()).toContain(
+      'Bill and ledger agree: no differences.',
+    );
     const bank = page.locator('article.recon[data-provider="bank"]');
     expect(await bank.locator('.status').innerText()).toBe('failed');
     expect(await bank.locator('p.warn').innerText()).toBe('bill download timed out <script>window.injected=2</script>');
-    expect(await bank.innerText()).toContain('Not compared: the bill could not be fetched or read; retried on the next run.');
+    expect(await bank.innerText()).toContain(
+      'Not compared: the bill could not be fetched or read; retried on the next run.',
+    );
 
     // What came from data stayed text: no element was made of it, no script of it ran.
     expect(await page.locator('#reconciliation img, #reconciliation script').count()).toBe(0);
@@ -376,7 +465,11 @@ describe.skipIf(!hasChromium)(`the reconciliation panel renders a fixed dashboar
   });
 
   it('says when the reconciliation store could not be read', async () => {
-    served = { ...FIGURES, reconciliation: [], reconciliationError: 'the reconciliation store could not be read: <b>boom</b>' };
+    served = {
+      ...FIGURES,
+      reconciliation: [],
+      reconciliationError: 'the reconciliation store could not be read: <b>boom</b>',
+    };
     const { page, errors } = await chromium.openPage(`${baseUrl}/_local/dashboard`);
     const failed = page.locator('#reconciliation-error');
     await failed.waitFor({ timeout: 10_000 });

@@ -55,7 +55,8 @@ function npm(cwd: string, args: string[], env: NodeJS.ProcessEnv): Started {
 async function untilHealthy(baseUrl: string, started: Started): Promise<void> {
   const deadline = Date.now() + STARTUP_MS;
   while (Date.now() < deadline) {
-    if (started.process.exitCode !== null) throw new Error(`npm start exited ${started.process.exitCode}:\n${started.output()}`);
+    if (started.process.exitCode !== null)
+      throw new Error(`npm start exited ${started.process.exitCode}:\n${started.output()}`);
     const response = await fetch(`${baseUrl}/health`).catch(() => undefined);
     if (response?.status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -84,7 +85,11 @@ async function pressCtrlC(started: Started, graceMs = 20_000): Promise<boolean> 
 }
 
 /** What `npm run <script>` printed and how it ended. */
-async function npmRun(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+async function npmRun(
+  cwd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; output: string }> {
   const run = npm(cwd, args, env);
   const code = await run.exited;
   return { code, output: run.output() };
@@ -140,7 +145,9 @@ describe('a fresh clone, used the way the README says', () => {
       // While it runs, a second `npm start` on the same port is the first mistake people make.
       const twice = await npmRun(clone, ['start'], env);
       expect(twice.code).not.toBe(0);
-      expect(startFailure(twice.output)).toEqual([`npm start failed: Port ${port} is already in use: stop what runs there or set PORT to another port.`]);
+      expect(startFailure(twice.output)).toEqual([
+        `npm start failed: Port ${port} is already in use: stop what runs there or set PORT to another port.`,
+      ]);
 
       const demo = await npmRun(clone, ['run', 'demo'], env);
       expect(demo.code, demo.output).toBe(0);
@@ -165,7 +172,9 @@ describe('a fresh clone, used the way the README says', () => {
       await untilHealthy(baseUrl, second);
       const token = await npmRun(clone, ['run', '-s', 'token', '--', 'demo-customer'], env);
       expect(token.code, token.output).toBe(0);
-      const response = await fetch(`${baseUrl}/api/orders/${orderId}`, { headers: { authorization: `Bearer ${token.output.trim().split('\n').at(-1)}` } });
+      const response = await fetch(`${baseUrl}/api/orders/${orderId}`, {
+        headers: { authorization: `Bearer ${token.output.trim().split('\n').at(-1)}` },
+      });
       expect(response.status).toBe(200);
       const { order } = (await response.json()) as { order: { orderId: string; status: string } };
       expect(order).toMatchObject({ orderId, status: 'paid' });
@@ -176,7 +185,9 @@ describe('a fresh clone, used the way the README says', () => {
       running.push(fresh);
       await untilHealthy(baseUrl, fresh);
       const freshToken = await npmRun(clone, ['run', '-s', 'token', '--', 'demo-customer'], env);
-      const inMemory = await fetch(`${baseUrl}/api/orders/${orderId}`, { headers: { authorization: `Bearer ${freshToken.output.trim().split('\n').at(-1)}` } });
+      const inMemory = await fetch(`${baseUrl}/api/orders/${orderId}`, {
+        headers: { authorization: `Bearer ${freshToken.output.trim().split('\n').at(-1)}` },
+      });
       expect(inMemory.status).toBe(404);
       expect(await pressCtrlC(fresh)).toBe(true);
       expect(emulatorsUnder(clone)).toEqual([]);
@@ -190,7 +201,11 @@ describe('a fresh clone, used the way the README says', () => {
       // node, npm and the shell npm runs scripts with on PATH; java not.
       const bin = mkdtempSync(path.join(tmpdir(), 'payments-nojava-'));
       symlinkSync(process.execPath, path.join(bin, 'node'));
-      for (const tool of ['npm', 'sh']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(bin, tool));
+      for (const tool of ['npm', 'sh'])
+        symlinkSync(
+          execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
+          path.join(bin, tool),
+        );
       const noJava = await npmRun(clone, ['start'], { ...env, PATH: bin, PORT: String(await freePort()) });
       rmSync(bin, { recursive: true, force: true });
       expect(noJava.code).not.toBe(0);
@@ -207,7 +222,10 @@ describe('a fresh clone, used the way the README says', () => {
       const damaged = committedCopy();
       try {
         mkdirSync(path.join(damaged, '.local', 'dynamodb'), { recursive: true });
-        writeFileSync(path.join(damaged, '.local', 'dynamodb', 'shared-local-instance.db'), 'this is not an SQLite file');
+        writeFileSync(
+          path.join(damaged, '.local', 'dynamodb', 'shared-local-instance.db'),
+          'this is not an SQLite file',
+        );
         const answer = await npmRun(damaged, ['start'], { ...env, PORT: String(await freePort()) });
         expect(answer.code).not.toBe(0);
         expect(startFailure(answer.output)).toEqual([

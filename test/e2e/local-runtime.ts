@@ -36,14 +36,22 @@ export interface TestRuntime {
 export async function startTestRuntime(settings: Record<string, string> = {}): Promise<TestRuntime> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'payments-e2e-'));
   const logs: string[] = [];
-  const runtime = await startRuntime({ port: await freePort(), dataDir, fresh: true, env: { ...SHORT_SETTINGS, ...settings }, log: (line) => logs.push(line) });
-  const tokenFor = (customerId: string, admin = false) => runtime.devIssuer.sign({ sub: customerId, ...(admin ? { scope: ADMIN_SCOPE } : {}) });
+  const runtime = await startRuntime({
+    port: await freePort(),
+    dataDir,
+    fresh: true,
+    env: { ...SHORT_SETTINGS, ...settings },
+    log: (line) => logs.push(line),
+  });
+  const tokenFor = (customerId: string, admin = false) =>
+    runtime.devIssuer.sign({ sub: customerId, ...(admin ? { scope: ADMIN_SCOPE } : {}) });
   return {
     runtime,
     dataDir,
     logs,
     tokenFor,
-    clientFor: async (customerId) => createPaymentsClient({ baseUrl: runtime.baseUrl, token: await tokenFor(customerId) }),
+    clientFor: async (customerId) =>
+      createPaymentsClient({ baseUrl: runtime.baseUrl, token: await tokenFor(customerId) }),
     async stop() {
       await runtime.stop();
       await rm(dataDir, { recursive: true, force: true });
@@ -60,8 +68,14 @@ export async function decideAtCheckout(payUrl: string, decision: CustomerDecisio
   const page = await fetch(payUrl);
   const html = await page.text();
   if (!page.ok) throw new Error(`pay URL ${payUrl} answered ${page.status}: ${html.slice(0, 300)}`);
-  const action = new RegExp(`<form method="post" action="([^"]+)"><button type="submit" id="${decision}"`).exec(html)?.[1];
+  const action = new RegExp(`<form method="post" action="([^"]+)"><button type="submit" id="${decision}"`).exec(
+    html,
+  )?.[1];
   if (!action) throw new Error(`the checkout page at ${page.url} has no ${decision} button`);
-  const response = await fetch(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+  const response = await fetch(action, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: '',
+  });
   return response.text();
 }

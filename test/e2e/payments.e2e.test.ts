@@ -4,7 +4,13 @@ import path from 'node:path';
 import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRuntime } from '../../local/runtime';
-import { createPaymentsClient, type PaymentMethod, PaymentsApiError, type PaymentsClient, type PaymentStatus } from '../../src/client/payments-client';
+import {
+  createPaymentsClient,
+  type PaymentMethod,
+  PaymentsApiError,
+  type PaymentsClient,
+  type PaymentStatus,
+} from '../../src/client/payments-client';
 import { fenToYuan } from '../../src/domain/money';
 import { decideAtCheckout, RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './local-runtime';
 
@@ -72,7 +78,10 @@ describe('the local runtime', () => {
 
   it('publishes its dev issuer the OpenID way, and its tokens verify against that JWKS', async () => {
     const base = env.runtime.baseUrl;
-    const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
+    const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+      jwks_uri: string;
+    };
     expect(discovery).toMatchObject({ issuer: base, jwks_uri: `${base}/.well-known/jwks.json` });
     const token = await env.tokenFor(CUSTOMER);
     const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(discovery.jwks_uri)), {
@@ -101,7 +110,9 @@ describe('the local runtime', () => {
     });
     expect([notAdmin.status, await notAdmin.json()]).toEqual([403, { message: 'Forbidden' }]);
 
-    const malformed = await fetch(`${base}/api/orders/%E0%A4%A`, { headers: { authorization: `Bearer ${await env.tokenFor(CUSTOMER)}` } });
+    const malformed = await fetch(`${base}/api/orders/%E0%A4%A`, {
+      headers: { authorization: `Bearer ${await env.tokenFor(CUSTOMER)}` },
+    });
     expect([malformed.status, await malformed.json()]).toEqual([400, { message: 'Bad Request' }]);
   });
 });
@@ -125,22 +136,30 @@ describe.each(METHODS)('a %s payment', (method) => {
     { decision: 'fail', status: method === 'alipay' ? 'cancelled' : 'failed' },
     { decision: 'cancel', status: 'cancelled' },
   ];
-  it.each(unpaidOutcomes)('ends $status on $decision; the order stays pending and can be paid again', async ({ decision, status }) => {
-    const { order, payment, payUrl } = await startedPayment(method);
-    await expect(client.repay(order.orderId)).rejects.toMatchObject({ status: 409, code: 'PAYMENT_ALREADY_OPEN' });
+  it.each(unpaidOutcomes)(
+    'ends $status on $decision; the order stays pending and can be paid again',
+    async ({ decision, status }) => {
+      const { order, payment, payUrl } = await startedPayment(method);
+      await expect(client.repay(order.orderId)).rejects.toMatchObject({ status: 409, code: 'PAYMENT_ALREADY_OPEN' });
 
-    await decideAtCheckout(payUrl, decision);
+      await decideAtCheckout(payUrl, decision);
 
-    expect(await client.waitForPaymentOutcome(payment.paymentId, { timeoutMs: SETTLE.timeout, intervalMs: SETTLE.interval })).toMatchObject({ status });
-    expect((await client.getOrder(order.orderId)).order.status).toBe('pending');
-    const again = await client.repay(order.orderId);
-    expect(again).toMatchObject({ orderId: order.orderId, status: 'init', method });
-    expect(again.paymentId).not.toBe(payment.paymentId);
+      expect(
+        await client.waitForPaymentOutcome(payment.paymentId, {
+          timeoutMs: SETTLE.timeout,
+          intervalMs: SETTLE.interval,
+        }),
+      ).toMatchObject({ status });
+      expect((await client.getOrder(order.orderId)).order.status).toBe('pending');
+      const again = await client.repay(order.orderId);
+      expect(again).toMatchObject({ orderId: order.orderId, status: 'init', method });
+      expect(again.paymentId).not.toBe(payment.paymentId);
 
-    // Given up: the re-pay is cancelled with its order (nothing is left open to expire later).
-    expect(await client.cancelOrder(order.orderId)).toMatchObject({ status: 'cancelled' });
-    expect(await client.getPayment(again.paymentId)).toMatchObject({ status: 'cancelled' });
-  });
+      // Given up: the re-pay is cancelled with its order (nothing is left open to expire later).
+      expect(await client.cancelOrder(order.orderId)).toMatchObject({ status: 'cancelled' });
+      expect(await client.getPayment(again.paymentId)).toMatchObject({ status: 'cancelled' });
+    },
+  );
 });
 
 describe('the dashboard', () => {
@@ -172,7 +191,9 @@ describe('an unpaid payment past its time to pay', () => {
       const { events } = (await (await fetch(`${env.runtime.baseUrl}/_local/events`)).json()) as {
         events: Array<{ type: string; detail: { paymentId?: string } }>;
       };
-      expect(events.filter((event) => event.type === 'PaymentExpired').map((event) => event.detail.paymentId)).toContain(payment.paymentId);
+      expect(
+        events.filter((event) => event.type === 'PaymentExpired').map((event) => event.detail.paymentId),
+      ).toContain(payment.paymentId);
     }, SETTLE);
     expect((await client.getOrder(order.orderId)).order.status).toBe('pending');
 
@@ -196,17 +217,23 @@ describe('starting the runtime', () => {
     const configPath = path.join(env.dataDir, 'broken-payments-config.json');
     await writeFile(configPath, JSON.stringify({ wechat: { mchid: '1900000001' } }));
     const emulators = emulatorsOfThisProcess();
-    await expect(startRuntime({ port: 0, dataDir: env.dataDir, fresh: true, paymentsConfigPath: configPath, log: () => undefined })).rejects.toThrow(
-      /Invalid payments config: .*wechat\.appid/,
-    );
+    await expect(
+      startRuntime({
+        port: 0,
+        dataDir: env.dataDir,
+        fresh: true,
+        paymentsConfigPath: configPath,
+        log: () => undefined,
+      }),
+    ).rejects.toThrow(/Invalid payments config: .*wechat\.appid/);
     expect(emulatorsOfThisProcess()).toEqual(emulators);
   });
 
   it('names a port that is already taken', async () => {
     const takenPort = Number(new URL(env.runtime.baseUrl).port);
-    await expect(startRuntime({ port: takenPort, dataDir: env.dataDir, fresh: true, log: () => undefined })).rejects.toThrow(
-      `Port ${takenPort} is already in use`,
-    );
+    await expect(
+      startRuntime({ port: takenPort, dataDir: env.dataDir, fresh: true, log: () => undefined }),
+    ).rejects.toThrow(`Port ${takenPort} is already in use`);
   });
 
   it('stops everything it started, the DynamoDB Local JVM included', async () => {

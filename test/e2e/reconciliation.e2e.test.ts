@@ -35,7 +35,9 @@ describe('reconciliation through npm start and npm run reconcile', () => {
   });
 
   const admin = async (path: string) => {
-    const response = await fetch(`${env.runtime.baseUrl}${path}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const response = await fetch(`${env.runtime.baseUrl}${path}`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- asserted field by field
     return { status: response.status, body: (await response.json()) as any };
   };
@@ -50,7 +52,9 @@ describe('reconciliation through npm start and npm run reconcile', () => {
     return (await response.json()) as any;
   };
   const reconcile = (...args: string[]) =>
-    run('npm', ['run', '--silent', 'reconcile', '--', '--date', today, ...args], { env: { ...process.env, PORT: new URL(env.runtime.baseUrl).port } });
+    run('npm', ['run', '--silent', 'reconcile', '--', '--date', today, ...args], {
+      env: { ...process.env, PORT: new URL(env.runtime.baseUrl).port },
+    });
 
   describe.each(METHODS)('%s', (method) => {
     const lost = { orderId: '', paymentId: '' };
@@ -70,7 +74,11 @@ describe('reconciliation through npm start and npm run reconcile', () => {
       const { payUrl } = await client.startPayment(b.payment.paymentId);
       await decideAtCheckout(payUrl, 'pay');
       await vi.waitFor(async () => expect((await client.getOrder(b.order.orderId)).order.status).toBe('paid'), SETTLE);
-      const consoleRefund = await sandbox('/sandbox/refunds', { paymentId: b.payment.paymentId, amount: 1_000, notify: false });
+      const consoleRefund = await sandbox('/sandbox/refunds', {
+        paymentId: b.payment.paymentId,
+        amount: 1_000,
+        notify: false,
+      });
       Object.assign(refunded, { paymentId: b.payment.paymentId, refundId: consoleRefund.refundId, amount: 1_000 });
     }, 60_000);
 
@@ -88,7 +96,9 @@ describe('reconciliation through npm start and npm run reconcile', () => {
 
       await vi.waitFor(async () => expect((await client.getOrder(lost.orderId)).order.status).toBe('paid'), SETTLE);
       const { body: refunds } = await admin(`/api/payments/${refunded.paymentId}/refunds`);
-      expect(refunds.refunds).toEqual([expect.objectContaining({ amount: refunded.amount, status: 'succeeded', external: true })]);
+      expect(refunds.refunds).toEqual([
+        expect.objectContaining({ amount: refunded.amount, status: 'succeeded', external: true }),
+      ]);
     }, 60_000);
 
     it('the admin API shows the provider’s day with both differences healed', async () => {
@@ -111,7 +121,10 @@ describe('reconciliation through npm start and npm run reconcile', () => {
     });
 
     it('a second run finds the same day and heals nothing twice', async () => {
-      const events = () => env.runtime.bus.published.filter((event) => event.type === 'ReconciliationDifference' && event.detail.method === method);
+      const events = () =>
+        env.runtime.bus.published.filter(
+          (event) => event.type === 'ReconciliationDifference' && event.detail.method === method,
+        );
       await env.runtime.eventsPublished(); // the first run's, from the table's stream
       expect(events()).toHaveLength(2);
       await reconcile('--provider', method);
@@ -127,6 +140,8 @@ describe('reconciliation through npm start and npm run reconcile', () => {
 
   it('refuses a date that is not one, in the API and the CLI', async () => {
     expect((await admin('/api/admin/reconciliation/2026-02-30')).status).toBe(400);
-    await expect(run('npm', ['run', '--silent', 'reconcile', '--', '--date', '2026-13-01'])).rejects.toMatchObject({ code: 2 });
+    await expect(run('npm', ['run', '--silent', 'reconcile', '--', '--date', '2026-13-01'])).rejects.toMatchObject({
+      code: 2,
+    });
   });
 });

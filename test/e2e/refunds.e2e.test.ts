@@ -39,7 +39,9 @@ function runtimeWith(outcome: SandboxRefundOutcome) {
       method,
       headers: {
         authorization: `Bearer ${state.adminToken}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': `e2e-${crypto.randomUUID()}` }),
+        ...(body === undefined
+          ? {}
+          : { 'content-type': 'application/json', 'idempotency-key': `e2e-${crypto.randomUUID()}` }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
@@ -50,7 +52,9 @@ function runtimeWith(outcome: SandboxRefundOutcome) {
   /** A payment of two cups, paid at the sandbox checkout, its order paid. */
   async function paidPayment(method: PaymentMethod) {
     const client = state.client!;
-    const { order, payment } = await client.createOrder([{ sku: 'CUP-CELADON', quantity: 2 }], { paymentMethod: method });
+    const { order, payment } = await client.createOrder([{ sku: 'CUP-CELADON', quantity: 2 }], {
+      paymentMethod: method,
+    });
     const { payUrl } = await client.startPayment(payment.paymentId);
     await decideAtCheckout(payUrl, 'pay');
     await vi.waitFor(async () => expect((await client.getOrder(order.orderId)).order.status).toBe('paid'), SETTLE);
@@ -64,7 +68,10 @@ function runtimeWith(outcome: SandboxRefundOutcome) {
   }
 
   const refundSettles = (refundId: string, status: string) =>
-    vi.waitFor(async () => expect((await api('GET', `/api/refunds/${refundId}`)).body.refund.status).toBe(status), SETTLE);
+    vi.waitFor(
+      async () => expect((await api('GET', `/api/refunds/${refundId}`)).body.refund.status).toBe(status),
+      SETTLE,
+    );
 
   return { state, api, paidPayment, refund, refundSettles };
 }
@@ -77,7 +84,14 @@ describe('refunds the sandbox pays back (SANDBOX_REFUND_OUTCOME=succeed)', () =>
     const made = await refund(paymentId, {});
     expect(made.amount).toBe(amount);
     await refundSettles(made.refundId, 'succeeded');
-    await vi.waitFor(async () => expect((await state.client!.getOrder(orderId)).order).toMatchObject({ status: 'refunded', refundedAmount: amount }), SETTLE);
+    await vi.waitFor(
+      async () =>
+        expect((await state.client!.getOrder(orderId)).order).toMatchObject({
+          status: 'refunded',
+          refundedAmount: amount,
+        }),
+      SETTLE,
+    );
     // The provider's checkout page shows the refund too.
     const page = await (await fetch(`${state.env!.runtime.baseUrl}/sandbox/checkout/${paymentId}`)).text();
     expect(page).toContain(`Refunded ¥${fenToYuan(amount)}`);
@@ -99,15 +113,24 @@ describe('refunds the sandbox pays back (SANDBOX_REFUND_OUTCOME=succeed)', () =>
 
   it('the local dashboard counts the refunds above and the money they returned', async () => {
     const refunds = async () =>
-      ((await (await fetch(`${state.env!.runtime.baseUrl}/_local/dashboard.json`)).json()) as { refunds: Record<string, number> }).refunds;
+      (
+        (await (await fetch(`${state.env!.runtime.baseUrl}/_local/dashboard.json`)).json()) as {
+          refunds: Record<string, number>;
+        }
+      ).refunds;
     const { amount } = await paidPayment('wechat'); // two cups, as each refunded order was
     // Three full refunds and three pairs of partial ones, all succeeded. The counts are metrics the
     // worker emits as it commits; the money is summed from RefundSucceeded events, which reach the bus
     // through the table's stream a little later: wait for the stream, as the reconciliation e2e does.
     await state.env!.runtime.eventsPublished();
-    await expect
-      .poll(refunds, { timeout: 5_000 })
-      .toMatchObject({ requested: 9, succeeded: 9, failed: 0, abnormal: 0, external: 0, refundedFen: 3 * amount + 3 * 350 });
+    await expect.poll(refunds, { timeout: 5_000 }).toMatchObject({
+      requested: 9,
+      succeeded: 9,
+      failed: 0,
+      abnormal: 0,
+      external: 0,
+      refundedFen: 3 * amount + 3 * 350,
+    });
   });
 });
 
@@ -117,7 +140,10 @@ describe('refunds the sandbox refuses (SANDBOX_REFUND_OUTCOME=fail)', () => {
     const { paymentId, amount } = await paidPayment(method);
     const made = await refund(paymentId, { amount: 100 });
     await refundSettles(made.refundId, 'failed');
-    expect((await api('GET', `/api/payments/${paymentId}/refunds`)).body).toMatchObject({ refundedAmount: 0, refundableAmount: amount });
+    expect((await api('GET', `/api/payments/${paymentId}/refunds`)).body).toMatchObject({
+      refundedAmount: 0,
+      refundableAmount: amount,
+    });
   });
 });
 
@@ -128,7 +154,10 @@ describe('refunds the sandbox cannot pay back (SANDBOX_REFUND_OUTCOME=abnormal)'
     const { paymentId, amount } = await paidPayment(method);
     const made = await refund(paymentId, {});
     await refundSettles(made.refundId, method === 'alipay' ? 'processing' : 'abnormal');
-    expect((await api('GET', `/api/payments/${paymentId}/refunds`)).body).toMatchObject({ refundedAmount: 0, refundableAmount: 0 });
+    expect((await api('GET', `/api/payments/${paymentId}/refunds`)).body).toMatchObject({
+      refundedAmount: 0,
+      refundableAmount: 0,
+    });
     expect(amount).toBeGreaterThan(0);
   });
 });

@@ -35,11 +35,22 @@ const SESSION_TOKEN = 'bundled-test-session';
 const SECRET_ARN = `arn:aws:secretsmanager:${REGION}:123456789012:secret:payments-providers-AbCdEf`;
 /** A payments config with the bank only: no keys to generate. */
 const PROVIDERS_SECRET = JSON.stringify({
-  bank: { webhookSecrets: ['webhook-secret-0123456789'], gatewayUrl: 'https://bank.example/pay', signingSecret: 'signing-secret-0123456789' },
+  bank: {
+    webhookSecrets: ['webhook-secret-0123456789'],
+    gatewayUrl: 'https://bank.example/pay',
+    signingSecret: 'signing-secret-0123456789',
+  },
 });
 
 /** Without providers, with the EventBridge client (outbox-publisher), and with providers (cancel-order). */
-const FUNCTIONS = ['create-product', 'create-order', 'get-order', 'payment-worker', 'outbox-publisher', 'cancel-order'] as const;
+const FUNCTIONS = [
+  'create-product',
+  'create-order',
+  'get-order',
+  'payment-worker',
+  'outbox-publisher',
+  'cancel-order',
+] as const;
 type BundledFunction = (typeof FUNCTIONS)[number];
 type HttpHandler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResultV2>;
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -55,7 +66,16 @@ interface AwsCall {
 /** Secrets Manager GetSecretValue and EventBridge PutEvents, as AWS answers them (awsJson1_1). */
 function answerAws(target: string, body: Record<string, unknown>): [number, unknown] {
   if (target === 'secretsmanager.GetSecretValue' && body.SecretId === SECRET_ARN) {
-    return [200, { ARN: SECRET_ARN, Name: 'payments-providers', VersionId: 'v1', SecretString: PROVIDERS_SECRET, CreatedDate: 1_764_000_000 }];
+    return [
+      200,
+      {
+        ARN: SECRET_ARN,
+        Name: 'payments-providers',
+        VersionId: 'v1',
+        SecretString: PROVIDERS_SECRET,
+        CreatedDate: 1_764_000_000,
+      },
+    ];
   }
   if (target === 'AWSEvents.PutEvents') {
     const entries = body.Entries as unknown[];
@@ -147,24 +167,32 @@ async function createProduct(stock: number) {
 async function createOrder(sku: string, quantity: number) {
   const created = await call('create-order', 'POST', '/api/orders', { body: { items: [{ sku, quantity }] } });
   expect(created.statusCode, JSON.stringify(created.body)).toBe(201);
-  return created.body as { order: { orderId: string }; payment: { paymentId: string; amount: number; method: PaymentNotification['provider'] } };
+  return created.body as {
+    order: { orderId: string };
+    payment: { paymentId: string; amount: number; method: PaymentNotification['provider'] };
+  };
 }
 
 /** The calls since `from` to one operation, each signed with the credentials Lambda puts in the environment. */
 function callsTo(target: string, from = 0): AwsCall[] {
   const made = awsCalls.slice(from).filter((awsCall) => awsCall.target === target);
   for (const awsCall of made) {
-    expect(awsCall.authorization).toMatch(new RegExp(`^AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/\\d{8}/${REGION}/`));
+    expect(awsCall.authorization).toMatch(
+      new RegExp(`^AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/\\d{8}/${REGION}/`),
+    );
     expect(awsCall.sessionToken).toBe(SESSION_TOKEN);
   }
   return made;
 }
 
-const getOrder = (orderId: string) => call('get-order', 'GET', `/api/orders/${orderId}`, { pathParameters: { orderId } });
+const getOrder = (orderId: string) =>
+  call('get-order', 'GET', `/api/orders/${orderId}`, { pathParameters: { orderId } });
 
 describe('function bundles, as Lambda runs them', () => {
   it.each(FUNCTIONS)('%s is bundled with the substitutions of cdk/bundle-aliases.ts', (fn) => {
-    expect(inputsOf.get(fn)).toEqual(expect.arrayContaining(Object.values(BUNDLE_ALIASES).map((path) => path.replace(/^\.\//, ''))));
+    expect(inputsOf.get(fn)).toEqual(
+      expect.arrayContaining(Object.values(BUNDLE_ALIASES).map((path) => path.replace(/^\.\//, ''))),
+    );
   });
 
   it('create-product, create-order and get-order write and read through their bundled SDK', async () => {
@@ -181,7 +209,9 @@ describe('function bundles, as Lambda runs them', () => {
       totalAmount: 3 * 12_800,
       items: [{ sku: product.sku, quantity: 3 }],
     });
-    expect(read.body.payments).toEqual([expect.objectContaining({ paymentId: payment.paymentId, status: 'init', amount: 3 * 12_800 })]);
+    expect(read.body.payments).toEqual([
+      expect.objectContaining({ paymentId: payment.paymentId, status: 'init', amount: 3 * 12_800 }),
+    ]);
     // What the bundles wrote is what the table holds, read by the unbundled repository.
     expect((await env.repo.getProducts([product.sku])).get(product.sku)).toMatchObject({ stock: 7 });
   });
@@ -205,7 +235,12 @@ describe('function bundles, as Lambda runs them', () => {
       messageId: randomUUID(),
       receiptHandle: 'receipt',
       body: JSON.stringify(notification),
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'sender', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'sender',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
       messageAttributes: {},
       md5OfBody: '',
       eventSource: 'aws:sqs',
@@ -218,7 +253,9 @@ describe('function bundles, as Lambda runs them', () => {
     expect(result).toEqual({ batchItemFailures: [] });
     const read = await getOrder(order.orderId);
     expect(read.body.order).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
-    expect(read.body.payments).toEqual([expect.objectContaining({ paymentId: payment.paymentId, status: 'succeeded' })]);
+    expect(read.body.payments).toEqual([
+      expect.objectContaining({ paymentId: payment.paymentId, status: 'succeeded' }),
+    ]);
     const publisher = await startOutboxPublisher({
       dynamo: env.client,
       endpoint: inject('dynamoEndpoint'),
@@ -237,13 +274,17 @@ describe('function bundles, as Lambda runs them', () => {
     const { order, payment } = await createOrder(product.sku, 2);
     const before = awsCalls.length;
 
-    const cancelled = await call('cancel-order', 'POST', `/api/orders/${order.orderId}/cancel`, { pathParameters: { orderId: order.orderId } });
+    const cancelled = await call('cancel-order', 'POST', `/api/orders/${order.orderId}/cancel`, {
+      pathParameters: { orderId: order.orderId },
+    });
 
     expect(cancelled.statusCode, JSON.stringify(cancelled.body)).toBe(200);
     expect(callsTo('secretsmanager.GetSecretValue', before)).toHaveLength(1);
     const read = await getOrder(order.orderId);
     expect(read.body.order).toMatchObject({ status: 'cancelled' });
-    expect(read.body.payments).toEqual([expect.objectContaining({ paymentId: payment.paymentId, status: 'cancelled' })]);
+    expect(read.body.payments).toEqual([
+      expect.objectContaining({ paymentId: payment.paymentId, status: 'cancelled' }),
+    ]);
     expect((await env.repo.getProducts([product.sku])).get(product.sku)).toMatchObject({ stock: 4 });
   });
 });

@@ -19,7 +19,12 @@ import { fenToYuan } from '../../src/domain/money';
 import { isRefundNotification } from '../../src/domain/notification';
 import type { Payment, PaymentMethod } from '../../src/domain/payment';
 import type { RawCallback, RejectionReason } from '../../src/core/payments/provider';
-import { formFields, refundNotificationFields, signedNotification, strangerPrivateKey } from '../support/alipay-fixtures';
+import {
+  formFields,
+  refundNotificationFields,
+  signedNotification,
+  strangerPrivateKey,
+} from '../support/alipay-fixtures';
 import { itemsOfKind, tableSnapshot } from '../support/api-fixtures';
 import { bankRefundEventBody, signedBankCallback } from '../support/bank-fixtures';
 import {
@@ -72,7 +77,12 @@ const realWorker = makeWorkerHandler(localWiring(async () => env.deps));
 /** What the event source invokes: the worker Lambda, unless a test wraps it. */
 let worker: SqsHandler;
 
-const startWorker = () => startSqsEventSource({ client: queues.client, queueUrl: queues.queueUrl, handler: (event, context) => worker(event, context) });
+const startWorker = () =>
+  startSqsEventSource({
+    client: queues.client,
+    queueUrl: queues.queueUrl,
+    handler: (event, context) => worker(event, context),
+  });
 
 beforeAll(async () => {
   queues = await startLocalQueues({ visibilityTimeoutSeconds: 1, maxReceiveCount: 3 });
@@ -103,7 +113,10 @@ const callbackFor = (payment: Payment, options: Omit<CallbackOptions, 'signedAt'
 
 /** Every message on the notification queue handled (or dead-lettered), and the events of what it changed published. */
 async function drained(): Promise<void> {
-  await vi.waitFor(async () => expect(await queueDepth(queues, queues.queueUrl)).toBe(0), { timeout: 5_000, interval: 20 });
+  await vi.waitFor(async () => expect(await queueDepth(queues, queues.queueUrl)).toBe(0), {
+    timeout: 5_000,
+    interval: 20,
+  });
   await env.publishEvents();
 }
 
@@ -115,27 +128,38 @@ async function deliver(payment: Payment, options: Omit<CallbackOptions, 'signedA
 
 /** What each published event of `type` is about: its order (Order* events) or its payment. */
 const published = async (type: DomainEvent['type']) =>
-  (await env.drainedBus()).ofType(type).map((event) => (type.startsWith('Order') ? event.detail.orderId : event.detail.paymentId));
+  (await env.drainedBus())
+    .ofType(type)
+    .map((event) => (type.startsWith('Order') ? event.detail.orderId : event.detail.paymentId));
 
 describe('a paid callback, end to end', () => {
-  it.each(PROVIDERS)('%s: acknowledged in its own format, applied by the worker, archived byte for byte', async (provider) => {
-    const payment = await startedPayment(env, provider);
-    const callback = callbackFor(payment, { eventId: 'evt-paid' });
+  it.each(PROVIDERS)(
+    '%s: acknowledged in its own format, applied by the worker, archived byte for byte',
+    async (provider) => {
+      const payment = await startedPayment(env, provider);
+      const callback = callbackFor(payment, { eventId: 'evt-paid' });
 
-    const reply = await receive(provider, callback, { authorization: 'Bearer added-by-a-proxy' });
+      const reply = await receive(provider, callback, { authorization: 'Bearer added-by-a-proxy' });
 
-    expectAcknowledged(provider, reply);
-    await drained();
-    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded', paidAt: env.clock.now().toISOString() });
-    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
-    expect(await published('PaymentSucceeded')).toEqual([payment.paymentId]);
-    expect(await published('OrderPaid')).toEqual([payment.orderId]);
-    const archived = await env.repo.getArchivedCallbacks(provider, 'evt-paid');
-    expect(archived).toHaveLength(1);
-    expect(Buffer.from(archived[0]!.bodyBase64, 'base64').equals(callback.body)).toBe(true);
-    // Signature headers are kept (a replay re-verifies them); the proxy's credential is not.
-    expect(archived[0]!.headers).toEqual(callback.headers);
-  });
+      expectAcknowledged(provider, reply);
+      await drained();
+      expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({
+        status: 'succeeded',
+        paidAt: env.clock.now().toISOString(),
+      });
+      expect(await env.repo.getOrder(payment.orderId)).toMatchObject({
+        status: 'paid',
+        paidByPaymentId: payment.paymentId,
+      });
+      expect(await published('PaymentSucceeded')).toEqual([payment.paymentId]);
+      expect(await published('OrderPaid')).toEqual([payment.orderId]);
+      const archived = await env.repo.getArchivedCallbacks(provider, 'evt-paid');
+      expect(archived).toHaveLength(1);
+      expect(Buffer.from(archived[0]!.bodyBase64, 'base64').equals(callback.body)).toBe(true);
+      // Signature headers are kept (a replay re-verifies them); the proxy's credential is not.
+      expect(archived[0]!.headers).toEqual(callback.headers);
+    },
+  );
 });
 
 describe('the same notification delivered 5 times at once', () => {
@@ -150,7 +174,10 @@ describe('the same notification delivered 5 times at once', () => {
     await drained();
     expect(await published('PaymentSucceeded')).toEqual([payment.paymentId]);
     expect(await published('OrderPaid')).toEqual([payment.orderId]);
-    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', version: orderBefore.version + 1 });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({
+      status: 'paid',
+      version: orderBefore.version + 1,
+    });
     expect(env.metrics.total(Metric.NotificationDuplicate)).toBe(4);
     expect(await queues.deadLetterDepth()).toBe(0);
   });
@@ -200,7 +227,10 @@ describe('notifications out of order', () => {
     await deliver(payment, { eventId: 'evt-late-success' });
 
     expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded', latePayment: true });
-    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({
+      status: 'paid',
+      paidByPaymentId: payment.paymentId,
+    });
     expect(await published('LatePaymentReceived')).toEqual([payment.paymentId]);
     expect(env.metrics.total(Metric.LatePayment, { provider: 'bank' })).toBe(1);
   });
@@ -213,9 +243,15 @@ describe('notifications out of order', () => {
     await deliver(payment, { eventId: 'evt-after-expiry' });
 
     expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded', latePayment: true });
-    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
+    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({
+      status: 'paid',
+      paidByPaymentId: payment.paymentId,
+    });
     expect(await published('LatePaymentReceived')).toEqual([payment.paymentId]);
-    expect((await env.drainedBus()).ofType('LatePaymentReceived')[0]!.detail).toMatchObject({ previousStatus: 'expired', refundRequired: false });
+    expect((await env.drainedBus()).ofType('LatePaymentReceived')[0]!.detail).toMatchObject({
+      previousStatus: 'expired',
+      refundRequired: false,
+    });
     expect(env.metrics.total(Metric.LatePayment, { provider: 'wechat' })).toBe(1);
   });
 
@@ -228,7 +264,11 @@ describe('notifications out of order', () => {
 
     await deliver(first, { eventId: 'evt-first-paid-too' });
 
-    expect(await env.repo.getPayment(first.paymentId)).toMatchObject({ status: 'succeeded', latePayment: true, refundRequired: true });
+    expect(await env.repo.getPayment(first.paymentId)).toMatchObject({
+      status: 'succeeded',
+      latePayment: true,
+      refundRequired: true,
+    });
     expect(await env.repo.getOrder(first.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: second.paymentId });
     expect(await published('DuplicatePaymentDetected')).toEqual([first.paymentId]);
     expect(await published('OrderPaid')).toEqual([first.orderId]);
@@ -237,44 +277,55 @@ describe('notifications out of order', () => {
 });
 
 describe('a second capture: the provider took the money for a succeeded payment again', () => {
-  it.each(PROVIDERS)('%s: kept beside the payment, flagged for refund, announced and alarmed, once per capture', async (provider) => {
-    const payment = await startedPayment(env, provider);
-    await deliver(payment, { eventId: 'evt-first-capture', transactionId: 'txn-first' });
+  it.each(PROVIDERS)(
+    '%s: kept beside the payment, flagged for refund, announced and alarmed, once per capture',
+    async (provider) => {
+      const payment = await startedPayment(env, provider);
+      await deliver(payment, { eventId: 'evt-first-capture', transactionId: 'txn-first' });
 
-    await deliver(payment, { eventId: 'evt-second-capture', transactionId: 'txn-second' });
+      await deliver(payment, { eventId: 'evt-second-capture', transactionId: 'txn-second' });
 
-    const after = (await env.repo.getPayment(payment.paymentId))!;
-    expect(after).toMatchObject({
-      status: 'succeeded',
-      providerTransactionId: 'txn-first',
-      refundRequired: true,
-      extraCaptures: [
-        { providerTransactionId: 'txn-second', amount: payment.amount, capturedAt: env.clock.now().toISOString(), eventId: 'evt-second-capture' },
-      ],
-    });
-    expect(after.logs.at(-1)).toMatchObject({
-      from: 'succeeded',
-      to: 'succeeded',
-      source: 'provider',
-      ref: 'evt-second-capture',
-      reason: expect.stringContaining('txn-second'),
-    });
-    expect(await env.repo.getOrder(payment.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId });
-    expect(await published('PaymentSucceeded')).toEqual([payment.paymentId]);
-    expect(await published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
-    expect((await env.drainedBus()).ofType('DuplicatePaymentDetected')[0]!.detail).toMatchObject({
-      appliedTransactionId: 'txn-first',
-      extraCapture: { providerTransactionId: 'txn-second', amount: payment.amount },
-    });
-    expect(env.metrics.total(Metric.DuplicatePayment, { provider })).toBe(1);
-    expect(env.metrics.total(Metric.PaymentSucceeded)).toBe(1);
+      const after = (await env.repo.getPayment(payment.paymentId))!;
+      expect(after).toMatchObject({
+        status: 'succeeded',
+        providerTransactionId: 'txn-first',
+        refundRequired: true,
+        extraCaptures: [
+          {
+            providerTransactionId: 'txn-second',
+            amount: payment.amount,
+            capturedAt: env.clock.now().toISOString(),
+            eventId: 'evt-second-capture',
+          },
+        ],
+      });
+      expect(after.logs.at(-1)).toMatchObject({
+        from: 'succeeded',
+        to: 'succeeded',
+        source: 'provider',
+        ref: 'evt-second-capture',
+        reason: expect.stringContaining('txn-second'),
+      });
+      expect(await env.repo.getOrder(payment.orderId)).toMatchObject({
+        status: 'paid',
+        paidByPaymentId: payment.paymentId,
+      });
+      expect(await published('PaymentSucceeded')).toEqual([payment.paymentId]);
+      expect(await published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
+      expect((await env.drainedBus()).ofType('DuplicatePaymentDetected')[0]!.detail).toMatchObject({
+        appliedTransactionId: 'txn-first',
+        extraCapture: { providerTransactionId: 'txn-second', amount: payment.amount },
+      });
+      expect(env.metrics.total(Metric.DuplicatePayment, { provider })).toBe(1);
+      expect(env.metrics.total(Metric.PaymentSucceeded)).toBe(1);
 
-    // The same capture again, under a new event id (a provider's re-send), is not money taken a third time.
-    await deliver(payment, { eventId: 'evt-second-capture-resent', transactionId: 'txn-second' });
-    expect((await env.repo.getPayment(payment.paymentId))!.extraCaptures).toHaveLength(1);
-    expect(await published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
-    expect(env.metrics.total(Metric.DuplicatePayment)).toBe(1);
-  });
+      // The same capture again, under a new event id (a provider's re-send), is not money taken a third time.
+      await deliver(payment, { eventId: 'evt-second-capture-resent', transactionId: 'txn-second' });
+      expect((await env.repo.getPayment(payment.paymentId))!.extraCaptures).toHaveLength(1);
+      expect(await published('DuplicatePaymentDetected')).toEqual([payment.paymentId]);
+      expect(env.metrics.total(Metric.DuplicatePayment)).toBe(1);
+    },
+  );
 });
 
 it('a worker that dies after its transaction: state committed once, its events published once', async () => {
@@ -305,23 +356,26 @@ it('a worker that dies after its transaction: state committed once, its events p
 });
 
 describe('the queue refuses the notification', () => {
-  it.each(PROVIDERS)('%s: gets its retryable failure, nothing applied; its retry completes the payment', async (provider) => {
-    const payment = await startedPayment(env, provider);
-    const callback = callbackFor(payment, { eventId: 'evt-retried' });
-    const workingQueue = env.deps.queue;
-    env.deps.queue = sqsNotificationQueue(queues.client, `${queues.queueUrl}-deleted`);
+  it.each(PROVIDERS)(
+    '%s: gets its retryable failure, nothing applied; its retry completes the payment',
+    async (provider) => {
+      const payment = await startedPayment(env, provider);
+      const callback = callbackFor(payment, { eventId: 'evt-retried' });
+      const workingQueue = env.deps.queue;
+      env.deps.queue = sqsNotificationQueue(queues.client, `${queues.queueUrl}-deleted`);
 
-    expectFailure(provider, await receive(provider, callback), { retryable: true });
-    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'processing' });
-    expect(await env.repo.getNotificationRecord(provider, 'evt-retried')).toBeUndefined();
-    expect(env.metrics.total(Metric.CallbackEnqueueFailed, { provider })).toBe(1);
+      expectFailure(provider, await receive(provider, callback), { retryable: true });
+      expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'processing' });
+      expect(await env.repo.getNotificationRecord(provider, 'evt-retried')).toBeUndefined();
+      expect(env.metrics.total(Metric.CallbackEnqueueFailed, { provider })).toBe(1);
 
-    env.deps.queue = workingQueue;
-    expectAcknowledged(provider, await receive(provider, callback));
-    await drained();
-    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded' });
-    expect(await published('PaymentSucceeded')).toEqual([payment.paymentId]);
-  });
+      env.deps.queue = workingQueue;
+      expectAcknowledged(provider, await receive(provider, callback));
+      await drained();
+      expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded' });
+      expect(await published('PaymentSucceeded')).toEqual([payment.paymentId]);
+    },
+  );
 });
 
 it('a notification for a payment we do not have is retried, dead-lettered, and completes once replayed', async () => {
@@ -362,14 +416,22 @@ it('a notification for a payment we do not have is retried, dead-lettered, and c
 });
 
 describe('rejected callbacks write nothing and are counted by reason', () => {
-  const genuine = (payment: Payment, options: Partial<CallbackOptions> = {}) => callbackFor(payment, { eventId: 'evt-rejected', ...options });
-  const withHeaders = (callback: RawCallback, headers: Record<string, string>): RawCallback => ({ ...callback, headers: { ...callback.headers, ...headers } });
+  const genuine = (payment: Payment, options: Partial<CallbackOptions> = {}) =>
+    callbackFor(payment, { eventId: 'evt-rejected', ...options });
+  const withHeaders = (callback: RawCallback, headers: Record<string, string>): RawCallback => ({
+    ...callback,
+    headers: { ...callback.headers, ...headers },
+  });
   const tenMinutesAgo = () => new Date(env.clock.now().getTime() - 10 * 60_000);
   const signedByWechat = (body: string): RawCallback => ({
-    headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, seconds(env.clock.now())) },
+    headers: {
+      'content-type': 'application/json',
+      ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, seconds(env.clock.now())),
+    },
     body: Buffer.from(body),
   });
-  const signedByBank = (body: string) => signedBankCallback(body, keys.bank.sandbox.webhookSecrets[0]!, seconds(env.clock.now()));
+  const signedByBank = (body: string) =>
+    signedBankCallback(body, keys.bank.sandbox.webhookSecrets[0]!, seconds(env.clock.now()));
 
   const cases: Array<{
     provider: PaymentMethod;
@@ -387,7 +449,11 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
         const callback = genuine(payment);
         return withHeaders(
           callback,
-          wechatpayHeaders({ privateKey: FORGER_KEY, serial: keys.wechat.sandbox.platformSerial }, callback.body, seconds(env.clock.now())),
+          wechatpayHeaders(
+            { privateKey: FORGER_KEY, serial: keys.wechat.sandbox.platformSerial },
+            callback.body,
+            seconds(env.clock.now()),
+          ),
         );
       },
     },
@@ -405,8 +471,18 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
       alsoCounted: Metric.SignatureFailure,
       callback: (payment) => signedBankCallback(genuine(payment).body, 'whsec_forged', seconds(env.clock.now())),
     },
-    { provider: 'wechat', reason: 'stale_timestamp', case: 'signed 10 minutes ago', callback: (payment) => genuine(payment, { signedAt: tenMinutesAgo() }) },
-    { provider: 'bank', reason: 'stale_timestamp', case: 'signed 10 minutes ago', callback: (payment) => genuine(payment, { signedAt: tenMinutesAgo() }) },
+    {
+      provider: 'wechat',
+      reason: 'stale_timestamp',
+      case: 'signed 10 minutes ago',
+      callback: (payment) => genuine(payment, { signedAt: tenMinutesAgo() }),
+    },
+    {
+      provider: 'bank',
+      reason: 'stale_timestamp',
+      case: 'signed 10 minutes ago',
+      callback: (payment) => genuine(payment, { signedAt: tenMinutesAgo() }),
+    },
     {
       provider: 'wechat',
       reason: 'unknown_key',
@@ -440,7 +516,11 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
       provider: 'alipay',
       reason: 'merchant_mismatch',
       case: "another app's app_id",
-      callback: (payment) => signedNotification({ ...formFields(genuine(payment).body), app_id: '2021000000000099' }, keys.alipay.sandbox.alipayPrivateKey),
+      callback: (payment) =>
+        signedNotification(
+          { ...formFields(genuine(payment).body), app_id: '2021000000000099' },
+          keys.alipay.sandbox.alipayPrivateKey,
+        ),
     },
     ...PROVIDERS.map((provider) => ({
       provider,
@@ -449,7 +529,12 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
       alsoCounted: Metric.AmountMismatch,
       callback: (payment: Payment) => genuine(payment, { amount: payment.amount + 1 }),
     })),
-    { provider: 'wechat', reason: 'malformed', case: 'signed, but not a notification envelope', callback: () => signedByWechat('{"hello":"world"}') },
+    {
+      provider: 'wechat',
+      reason: 'malformed',
+      case: 'signed, but not a notification envelope',
+      callback: () => signedByWechat('{"hello":"world"}'),
+    },
     {
       provider: 'alipay',
       reason: 'malformed',
@@ -459,7 +544,12 @@ describe('rejected callbacks write nothing and are counted by reason', () => {
         body: Buffer.from('{"trade_status":"TRADE_SUCCESS"}'),
       }),
     },
-    { provider: 'bank', reason: 'malformed', case: 'signed, but truncated JSON', callback: () => signedByBank('{"event_id":"evt_1","payment_id":') },
+    {
+      provider: 'bank',
+      reason: 'malformed',
+      case: 'signed, but truncated JSON',
+      callback: () => signedByBank('{"event_id":"evt_1","payment_id":'),
+    },
     // A refund notification is checked against the payment it names: never more than it.
     ...refundCallbacks((payment) => payment.amount + 1).map(([provider, callback]) => ({
       provider,
@@ -515,11 +605,18 @@ describe('callback size: bounded before any work, and what fits is archived comp
     wechat: (genuine, padding) => {
       const body = JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), padding });
       return {
-        headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, now()) },
+        headers: {
+          'content-type': 'application/json',
+          ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, now()),
+        },
         body: Buffer.from(body),
       };
     },
-    alipay: (genuine, padding) => signedNotification({ ...formFields(genuine.body), passback_params: padding }, keys.alipay.sandbox.alipayPrivateKey),
+    alipay: (genuine, padding) =>
+      signedNotification(
+        { ...formFields(genuine.body), passback_params: padding },
+        keys.alipay.sandbox.alipayPrivateKey,
+      ),
     bank: (genuine, padding) =>
       signedBankCallback(
         JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), metadata: { note: padding } }),
@@ -535,7 +632,10 @@ describe('callback size: bounded before any work, and what fits is archived comp
     const genuine = callbackFor(payment, { eventId });
     // A random hex prefix changes the text, not its length: each round gets another signature.
     const padded = (length: number) =>
-      withPadding[payment.method](genuine, (randomBytes(4).toString('hex') + PADDING.repeat(Math.ceil(length / PADDING.length))).slice(0, length));
+      withPadding[payment.method](
+        genuine,
+        (randomBytes(4).toString('hex') + PADDING.repeat(Math.ceil(length / PADDING.length))).slice(0, length),
+      );
     let length = bytes - padded(0).body.length;
     // Alipay's URL-encoded signature varies in length (+ / = take 3 bytes): a few rounds settle it.
     for (let round = 0; round < 200; round++) {
@@ -549,7 +649,10 @@ describe('callback size: bounded before any work, and what fits is archived comp
   /** DynamoDB's item size, near enough: attribute names plus values (binary by length, text as UTF-8). */
   const itemBytes = (item: Record<string, unknown>) =>
     Object.entries(item).reduce((total, [name, value]) => {
-      const size = value instanceof Uint8Array ? value.length : Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value));
+      const size =
+        value instanceof Uint8Array
+          ? value.length
+          : Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value));
       return total + Buffer.byteLength(name) + size;
     }, 0);
 
@@ -574,24 +677,27 @@ describe('callback size: bounded before any work, and what fits is archived comp
     },
   );
 
-  it.each(PROVIDERS)('%s: exactly the bound is acknowledged and archived compressed, read back byte for byte; one byte more is refused', async (provider) => {
-    const payment = await startedPayment(env, provider);
-    const atBound = paddedCallback(payment, 'evt-at-bound', MAX_CALLBACK_BYTES);
+  it.each(PROVIDERS)(
+    '%s: exactly the bound is acknowledged and archived compressed, read back byte for byte; one byte more is refused',
+    async (provider) => {
+      const payment = await startedPayment(env, provider);
+      const atBound = paddedCallback(payment, 'evt-at-bound', MAX_CALLBACK_BYTES);
 
-    expectAcknowledged(provider, await receive(provider, atBound));
-    await drained();
+      expectAcknowledged(provider, await receive(provider, atBound));
+      await drained();
 
-    const [archived] = await env.repo.getArchivedCallbacks(provider, 'evt-at-bound');
-    expect(Buffer.from(archived!.bodyBase64, 'base64').equals(atBound.body)).toBe(true);
-    const [stored] = await itemsOfKind(env, 'callback');
-    expect(itemBytes(stored!)).toBeLessThan(MAX_CALLBACK_BYTES / 4);
-    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded' });
+      const [archived] = await env.repo.getArchivedCallbacks(provider, 'evt-at-bound');
+      expect(Buffer.from(archived!.bodyBase64, 'base64').equals(atBound.body)).toBe(true);
+      const [stored] = await itemsOfKind(env, 'callback');
+      expect(itemBytes(stored!)).toBeLessThan(MAX_CALLBACK_BYTES / 4);
+      expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded' });
 
-    const overBound = paddedCallback(payment, 'evt-over-bound', MAX_CALLBACK_BYTES + 1);
-    expectFailure(provider, await receive(provider, overBound), { retryable: false, status: 413 });
-    expect(await env.repo.getArchivedCallbacks(provider, 'evt-over-bound')).toEqual([]);
-    expect(env.metrics.total(Metric.CallbackTooLarge, { provider })).toBe(1);
-  });
+      const overBound = paddedCallback(payment, 'evt-over-bound', MAX_CALLBACK_BYTES + 1);
+      expectFailure(provider, await receive(provider, overBound), { retryable: false, status: 413 });
+      expect(await env.repo.getArchivedCallbacks(provider, 'evt-over-bound')).toEqual([]);
+      expect(env.metrics.total(Metric.CallbackTooLarge, { provider })).toBe(1);
+    },
+  );
 });
 
 it('metrics: callbacks received and accepted per provider, callback and worker latency observed', async () => {
@@ -605,15 +711,21 @@ it('metrics: callbacks received and accepted per provider, callback and worker l
     expect(env.metrics.total(Metric.CallbackReceived, { provider }), provider).toBe(1);
     expect(env.metrics.total(Metric.CallbackAccepted, { provider, outcome: 'succeeded' }), provider).toBe(1);
     for (const latency of [Metric.CallbackLatency, Metric.WorkerLatency]) {
-      const observed = env.metrics.samples.filter((sample) => sample.name === latency && sample.dimensions.provider === provider);
-      expect(observed, `${latency} ${provider}`).toEqual([expect.objectContaining({ unit: 'Milliseconds', value: expect.any(Number) })]);
+      const observed = env.metrics.samples.filter(
+        (sample) => sample.name === latency && sample.dimensions.provider === provider,
+      );
+      expect(observed, `${latency} ${provider}`).toEqual([
+        expect.objectContaining({ unit: 'Milliseconds', value: expect.any(Number) }),
+      ]);
       expect(observed[0]!.value).toBeGreaterThan(0);
     }
   }
 });
 
 /** Genuine refund notifications of 1 yuan for a payment, each provider's own, naming `paymentAmount` as the payment's amount. */
-function refundCallbacks(paymentAmount: (payment: Payment) => number): Array<[PaymentMethod, (payment: Payment) => RawCallback]> {
+function refundCallbacks(
+  paymentAmount: (payment: Payment) => number,
+): Array<[PaymentMethod, (payment: Payment) => RawCallback]> {
   return [
     [
       'wechat',
@@ -622,7 +734,12 @@ function refundCallbacks(paymentAmount: (payment: Payment) => number): Array<[Pa
           keys.wechat.sandbox,
           wechatRefundResource(keys.wechat.sandbox, {
             out_trade_no: payment.paymentId,
-            amount: { total: paymentAmount(payment), refund: 100, payer_total: paymentAmount(payment), payer_refund: 100 },
+            amount: {
+              total: paymentAmount(payment),
+              refund: 100,
+              payer_total: paymentAmount(payment),
+              payer_refund: 100,
+            },
           }),
           { now: env.clock.now() },
         ),
@@ -643,7 +760,10 @@ function refundCallbacks(paymentAmount: (payment: Payment) => number): Array<[Pa
       'bank',
       (payment) =>
         signedBankCallback(
-          bankRefundEventBody({ payment_id: payment.paymentId, amount: paymentAmount(payment) === payment.amount ? 100 : payment.amount + 1 }),
+          bankRefundEventBody({
+            payment_id: payment.paymentId,
+            amount: paymentAmount(payment) === payment.amount ? 100 : payment.amount + 1,
+          }),
           keys.bank.sandbox.webhookSecrets[0]!,
           seconds(env.clock.now()),
         ),

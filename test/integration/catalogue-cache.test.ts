@@ -12,7 +12,8 @@ import { RequestCounter } from '../support/request-counter';
 
 let env: TestEnv;
 let api: CustomerApi;
-const order = (sku: string, quantity: number, key?: string) => api('POST /api/orders', { body: { items: [{ sku, quantity }] }, idempotencyKey: key });
+const order = (sku: string, quantity: number, key?: string) =>
+  api('POST /api/orders', { body: { items: [{ sku, quantity }] }, idempotencyKey: key });
 
 /** Someone else (an admin tool, another container) changes a product behind this container's cache. */
 async function changeProduct(sku: string, set: { price?: number; stock?: number }) {
@@ -23,7 +24,9 @@ async function changeProduct(sku: string, set: { price?: number; stock?: number 
       Key: { pk: { S: `PRODUCT#${sku}` }, sk: { S: 'PRODUCT' } },
       UpdateExpression: `SET ${names.map((name) => `#${name} = :${name}`).join(', ')}`,
       ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(Object.entries(set).map(([name, value]) => [`:${name}`, { N: String(value) }])),
+      ExpressionAttributeValues: Object.fromEntries(
+        Object.entries(set).map(([name, value]) => [`:${name}`, { N: String(value) }]),
+      ),
     }),
   );
 }
@@ -56,7 +59,10 @@ describe('the catalogue cached per container', () => {
     const response = await order('CUP-002', 2);
 
     expect(response.statusCode).toBe(409);
-    expect(response.body.error).toMatchObject({ code: 'OUT_OF_STOCK', details: { sku: 'CUP-002', requested: 2, available: 1 } });
+    expect(response.body.error).toMatchObject({
+      code: 'OUT_OF_STOCK',
+      details: { sku: 'CUP-002', requested: 2, available: 1 },
+    });
     expect(await itemsOfKind(env, 'order')).toHaveLength(1);
     expect(await stockOf(env, 'CUP-002')).toBe(1);
   });

@@ -16,7 +16,14 @@ beforeAll(async () => {
 });
 
 const figures = (latestReconciliations?: () => Promise<ProviderReconciliation[]>) =>
-  dashboardFigures({ metrics: env.metrics, bus: env.bus, repo: env.repo, deadLetterDepth: async () => 0, latestReconciliations, now: () => env.clock.now() });
+  dashboardFigures({
+    metrics: env.metrics,
+    bus: env.bus,
+    repo: env.repo,
+    deadLetterDepth: async () => 0,
+    latestReconciliations,
+    now: () => env.clock.now(),
+  });
 
 const refundSucceeded = (amount: number): DomainEvent => ({
   id: `evt-${amount}`,
@@ -25,7 +32,10 @@ const refundSucceeded = (amount: number): DomainEvent => ({
   detail: { orderId: 'ord_1', paymentId: 'pay_1', customerId: 'cust_1', amount },
 });
 
-const reconciled = (provider: ProviderReconciliation['provider'], differences: ProviderReconciliation['differences']): ProviderReconciliation => ({
+const reconciled = (
+  provider: ProviderReconciliation['provider'],
+  differences: ProviderReconciliation['differences'],
+): ProviderReconciliation => ({
   provider,
   date: '2026-11-27',
   status: 'reconciled',
@@ -40,7 +50,11 @@ const reconciled = (provider: ProviderReconciliation['provider'], differences: P
 describe('dashboardFigures', () => {
   it('gives the refunded money in yuan as well as fen, summed on integers', async () => {
     await env.bus.publish([refundSucceeded(1), refundSucceeded(1_233), refundSucceeded(10)]);
-    expect((await figures()).refunds).toMatchObject({ refundedFen: 1_244, refundedYuan: '12.44', oldestOpenSeconds: 0 });
+    expect((await figures()).refunds).toMatchObject({
+      refundedFen: 1_244,
+      refundedYuan: '12.44',
+      oldestOpenSeconds: 0,
+    });
   });
 
   it('shows no reconciliation while no store is wired in', async () => {
@@ -58,7 +72,13 @@ describe('dashboardFigures', () => {
           theirs: { status: 'SUCCESS', amount: 1_243 },
           healed: false,
         },
-        { kind: 'missing_in_ledger', paymentId: 'pay_b', theirs: { status: 'SUCCESS', amount: 5 }, healed: true, resolution: 'applied' },
+        {
+          kind: 'missing_in_ledger',
+          paymentId: 'pay_b',
+          theirs: { status: 'SUCCESS', amount: 5 },
+          healed: true,
+          resolution: 'applied',
+        },
       ]),
       reconciled('alipay', []),
     ]);
@@ -71,13 +91,19 @@ describe('dashboardFigures', () => {
         ours: { status: 'succeeded', amount: 1_234, amountYuan: '12.34' },
         theirs: { status: 'SUCCESS', amount: 1_243, amountYuan: '12.43' },
       }),
-      expect.objectContaining({ ours: undefined, theirs: { status: 'SUCCESS', amount: 5, amountYuan: '0.05' }, healed: true }),
+      expect.objectContaining({
+        ours: undefined,
+        theirs: { status: 'SUCCESS', amount: 5, amountYuan: '0.05' },
+        healed: true,
+      }),
     ]);
   });
 
   it('shows an amount that is not fen as no amount rather than failing the page', async () => {
     const shown = await figures(async () => [
-      reconciled('bank', [{ kind: 'amount_mismatch', paymentId: 'pay_c', ours: { amount: 100 }, theirs: { amount: 12.5 }, healed: false }]),
+      reconciled('bank', [
+        { kind: 'amount_mismatch', paymentId: 'pay_c', ours: { amount: 100 }, theirs: { amount: 12.5 }, healed: false },
+      ]),
     ]);
     expect(shown.reconciliation[0]!.differences[0]!.theirs).toEqual({ amount: 12.5, amountYuan: undefined });
   });

@@ -31,18 +31,24 @@ const event = (n: number, padding = 0): DomainEvent => ({
 
 /** The event ids each PutEvents call carried. */
 const sentIds = () =>
-  eventBridge.commandCalls(PutEventsCommand).map((call) => (call.args[0].input.Entries ?? []).map((entry) => JSON.parse(entry.Detail!).eventId as string));
+  eventBridge
+    .commandCalls(PutEventsCommand)
+    .map((call) => (call.args[0].input.Entries ?? []).map((entry) => JSON.parse(entry.Detail!).eventId as string));
 const outboxItems = async () => (await env.scan()).filter((item) => item.kind === 'outbox');
 const parkedEntries = async () => (await outboxItems()).flatMap((item) => (item.parked ? [item] : []));
 
 /** PutEvents taking every entry. */
-const acceptAll = (input: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'eb' })) });
+const acceptAll = (input: { Entries: unknown[] }) => ({
+  FailedEntryCount: 0,
+  Entries: input.Entries.map(() => ({ EventId: 'eb' })),
+});
 
 beforeEach(async () => {
   eventBridge.reset();
   eventBridge.on(PutEventsCommand).callsFake(acceptAll);
   logged = [];
-  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => void logged.push({ level, message, fields });
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    void logged.push({ level, message, fields });
   const logger: Logger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
   env = await createTestEnv({ logger });
   env.deps.events = eventBridgePublisher(new EventBridgeClient({ region: 'eu-west-1' }), 'payments');
@@ -63,7 +69,10 @@ describe("the outbox published from the table's stream over EventBridge PutEvent
     const [first, second, third] = [event(1), event(2), event(3)];
     eventBridge
       .on(PutEventsCommand)
-      .resolvesOnce({ FailedEntryCount: 1, Entries: [{ EventId: 'a' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'oops' }, { EventId: 'c' }] })
+      .resolvesOnce({
+        FailedEntryCount: 1,
+        Entries: [{ EventId: 'a' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'oops' }, { EventId: 'c' }],
+      })
       .callsFake(acceptAll);
 
     for (const one of [first, second, third]) await commitWithEvents(env.deps, [], [one!]);
@@ -90,7 +99,9 @@ describe("the outbox published from the table's stream over EventBridge PutEvent
     expect(sentIds()).toEqual([[small.id]]);
     expect(env.metrics.total(Metric.EventsUndeliverable)).toBe(1);
     expect(logged.filter((entry) => entry.level === 'error')).toEqual([
-      expect.objectContaining({ fields: expect.objectContaining({ eventId: huge.id, reason: expect.stringMatching(/bytes is over/) }) }),
+      expect.objectContaining({
+        fields: expect.objectContaining({ eventId: huge.id, reason: expect.stringMatching(/bytes is over/) }),
+      }),
     ]);
     const [parked] = await parkedEntries();
     expect(parked).toMatchObject({ parked: { events: [small], undeliverable: [huge] } });
@@ -136,7 +147,9 @@ describe("the outbox published from the table's stream over EventBridge PutEvent
     // A put of the payment without events, then an update of it: the stream brings both, neither with an entry.
     const started = transitionWrite(payment, 'processing', now);
     await env.repo.commit([started]);
-    await env.repo.commit([{ kind: 'claimRefundCall', paymentId: 'pay_rides', now: now.toISOString(), spacingSeconds: 1 }]);
+    await env.repo.commit([
+      { kind: 'claimRefundCall', paymentId: 'pay_rides', now: now.toISOString(), spacingSeconds: 1 },
+    ]);
     await env.publishEvents();
     expect(sentIds()).toHaveLength(1);
     expect((await env.scan()).filter((item) => item.outbox)).toEqual([]);
@@ -162,7 +175,9 @@ describe("the outbox published from the table's stream over EventBridge PutEvent
     await commitWithEvents(env.deps, [], [event(1)]);
 
     const [entry] = await outboxItems(); // a change that rewrote no order, payment or refund: an item of its own
-    expect(entry!.expiresAtEpoch).toBe(Date.parse(env.clock.now().toISOString()) / 1000 + OUTBOX_RETENTION_DAYS * 86_400);
+    expect(entry!.expiresAtEpoch).toBe(
+      Date.parse(env.clock.now().toISOString()) / 1000 + OUTBOX_RETENTION_DAYS * 86_400,
+    );
     expect(OUTBOX_RETENTION_DAYS).toBeGreaterThan(1); // past the stream's 24 hours
   });
 });

@@ -50,8 +50,10 @@ function consoleRefund(paymentId: string, amount: number, paymentAmount: number)
   };
 }
 
-const differencesOf = async (date: BusinessDate) => (await reconciliationReport(env.deps, date)).providers.flatMap((run) => run.differences);
-const differenceEvents = async () => (await env.drainedBus()).published.filter((event) => event.type === 'ReconciliationDifference');
+const differencesOf = async (date: BusinessDate) =>
+  (await reconciliationReport(env.deps, date)).providers.flatMap((run) => run.differences);
+const differenceEvents = async () =>
+  (await env.drainedBus()).published.filter((event) => event.type === 'ReconciliationDifference');
 
 describe('a refund notification for more than the payment has left', () => {
   // Fixed defect: recorded as an external refund, the payment showed 13,860 refunded of 9,900 paid.
@@ -93,7 +95,9 @@ describe('a refund notification for more than the payment has left', () => {
 
     env.clock.set(at('10:30:00', '2026-11-28'));
     await reconcileDay(env.deps, { date: DAY, carryMinutes: 10, providers: ['wechat'] });
-    expect((await differencesOf(DAY)).find((d) => d.kind === 'refund_exceeds_payment')).toMatchObject({ healed: false });
+    expect((await differencesOf(DAY)).find((d) => d.kind === 'refund_exceeds_payment')).toMatchObject({
+      healed: false,
+    });
     expect(await env.repo.getPayment(paymentId)).not.toHaveProperty('refundedAmount');
 
     failing.settleAll(paymentId); // our refund is refused: its reservation is freed
@@ -109,18 +113,30 @@ describe('a refund notification for more than the payment has left', () => {
 
 describe('a refund notification for a payment we never saw succeed', () => {
   async function paidWithCallbackLost() {
-    const [created] = await createOrders(env.deps, { customerId: 'cust-1', orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }], method: 'wechat' });
+    const [created] = await createOrders(env.deps, {
+      customerId: 'cust-1',
+      orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }],
+      method: 'wechat',
+    });
     const { paymentId, orderId, amount } = created!.payment;
     await startPayment(env.deps, { customerId: 'cust-1', paymentId });
     const checkout = await providerCheckout(env, wechat.store, 'wechat', paymentId);
-    wechat.store.put({ ...checkout, state: 'paid', transactionId: `tx-${paymentId}`, paidAt: env.clock.now().toISOString() });
+    wechat.store.put({
+      ...checkout,
+      state: 'paid',
+      transactionId: `tx-${paymentId}`,
+      paidAt: env.clock.now().toISOString(),
+    });
     return { paymentId, orderId, amount };
   }
 
   // Fixed defect: the refund was booked on the processing payment (refundedAmount 100 of nothing paid).
   it('is parked and no refund is booked; the payment is asked about at once; the reconciliation confirms it, then books the refund', async () => {
     const { paymentId, orderId, amount } = await paidWithCallbackLost();
-    const opened = wechat.store.refunds.open({ paymentId, amount: 100, external: true, notify: true, settle: 'now' }, env.clock.now());
+    const opened = wechat.store.refunds.open(
+      { paymentId, amount: 100, external: true, notify: true, settle: 'now' },
+      env.clock.now(),
+    );
     expect(opened.result).not.toBe('refused');
     const notification = wechat.notifications.at(-1)!;
 
@@ -129,7 +145,9 @@ describe('a refund notification for a payment we never saw succeed', () => {
     expect(parked).toMatchObject({ status: 'processing', nextQueryAt: env.clock.now().toISOString() });
     expect(parked).not.toHaveProperty('refundedAmount');
     expect(parked.refundIds).toBeUndefined();
-    expect(await differencesOf(DAY)).toEqual([expect.objectContaining({ kind: 'refund_before_payment', paymentId, healed: false, notification })]);
+    expect(await differencesOf(DAY)).toEqual([
+      expect.objectContaining({ kind: 'refund_before_payment', paymentId, healed: false, notification }),
+    ]);
 
     // The sweeper's next run asks WeChat, which says paid: the order is paid as after a late callback.
     env.clock.advanceMinutes(1);
@@ -156,7 +174,10 @@ describe('a refund notification for a payment we never saw succeed', () => {
           ...payment,
           status: 'expired',
           version: payment.version + 1,
-          logs: [...payment.logs, { at: env.clock.now().toISOString(), from: 'processing', to: 'expired', reason: 'test', source: 'sweeper' }],
+          logs: [
+            ...payment.logs,
+            { at: env.clock.now().toISOString(), from: 'processing', to: 'expired', reason: 'test', source: 'sweeper' },
+          ],
         },
       },
     ]);
@@ -165,7 +186,11 @@ describe('a refund notification for a payment we never saw succeed', () => {
 
     env.clock.set(at('10:30:00', '2026-11-28'));
     await reconcileDay(env.deps, { date: DAY, carryMinutes: 10, providers: ['wechat'] });
-    expect(await env.repo.getPayment(paymentId)).toMatchObject({ status: 'succeeded', latePayment: true, refundedAmount: 100 });
+    expect(await env.repo.getPayment(paymentId)).toMatchObject({
+      status: 'succeeded',
+      latePayment: true,
+      refundedAmount: 100,
+    });
     expect((await differencesOf(DAY)).filter((d) => !d.healed).map((d) => d.kind)).toEqual([]);
   });
 
@@ -176,8 +201,11 @@ describe('a refund notification for a payment we never saw succeed', () => {
     expect(await applyRefundNotification(env.deps, wechat.notifications.at(-1)!)).toBe('parked');
 
     env.clock.set(at('10:30:00', '2026-11-29'));
-    const day = (await reconcileDay(env.deps, { date: '2026-11-28', carryMinutes: 10, providers: ['wechat'] })).providers[0]!;
-    expect(day.differences.map(({ kind, healed }) => ({ kind, healed })).sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
+    const day = (await reconcileDay(env.deps, { date: '2026-11-28', carryMinutes: 10, providers: ['wechat'] }))
+      .providers[0]!;
+    expect(
+      day.differences.map(({ kind, healed }) => ({ kind, healed })).sort((a, b) => a.kind.localeCompare(b.kind)),
+    ).toEqual([
       { kind: 'refund_before_payment', healed: true },
       { kind: 'refund_missing_in_ledger', healed: true },
     ]);
@@ -192,8 +220,12 @@ describe('a refund notification for a payment we never saw succeed', () => {
     wechat.store.refunds.open({ paymentId, amount: 100, external: true, notify: true, settle: 'now' }, env.clock.now());
     const notification = wechat.notifications.at(-1)!;
     expect(await applyRefundNotification(env.deps, notification)).toBe('parked');
-    expect(await applyRefundNotification(env.deps, { ...notification, eventId: `${notification.eventId}-again` })).toBe('parked');
+    expect(await applyRefundNotification(env.deps, { ...notification, eventId: `${notification.eventId}-again` })).toBe(
+      'parked',
+    );
     expect(await differencesOf(DAY)).toHaveLength(1);
-    expect(await applyRefundNotification(env.deps, { ...notification, eventId: `${notification.eventId}-again` })).toBe('duplicate');
+    expect(await applyRefundNotification(env.deps, { ...notification, eventId: `${notification.eventId}-again` })).toBe(
+      'duplicate',
+    );
   });
 });

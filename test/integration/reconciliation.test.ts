@@ -16,7 +16,11 @@ import { applyRefundNotification } from '../../src/core/refunds/refund-notificat
 import { requestRefund } from '../../src/core/refunds/refunds';
 import { beijingTimeToIso, type BusinessDate } from '../../src/domain/bill';
 import { isRefundNotification, type RefundNotification } from '../../src/domain/notification';
-import { differenceKey, type ProviderReconciliation, type ReconciliationDifference } from '../../src/domain/reconciliation';
+import {
+  differenceKey,
+  type ProviderReconciliation,
+  type ReconciliationDifference,
+} from '../../src/domain/reconciliation';
 import { createBankProvider } from '../../src/providers/bank';
 import { bankSimulatorFetch, memoryCheckoutStore, toRawCallback } from '../support/bank-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
@@ -57,7 +61,10 @@ beforeEach(async () => {
   tamperBank = undefined;
   const bank = createBankProvider({
     config: keys.bank.merchant,
-    fetch: (input, init) => bankSimulatorFetch(bankSimulator, bankStore, env.clock.now(), { tamper: (answer) => tamperBank?.(answer) ?? answer })(input, init),
+    fetch: (input, init) =>
+      bankSimulatorFetch(bankSimulator, bankStore, env.clock.now(), {
+        tamper: (answer) => tamperBank?.(answer) ?? answer,
+      })(input, init),
     http: ONE_ATTEMPT,
   });
   env.deps.providers = { wechat: wechat.provider, bank };
@@ -67,7 +74,11 @@ const storeOf = (method: Method) => (method === 'wechat' ? wechat.store : bankSt
 
 /** An order of one tea, its payment started (WeChat holds a pending checkout from then on). */
 async function startedOrder(method: Method) {
-  const [created] = await createOrders(env.deps, { customerId: 'cust-1', orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }], method });
+  const [created] = await createOrders(env.deps, {
+    customerId: 'cust-1',
+    orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }],
+    method,
+  });
   const { paymentId, orderId, amount } = created!.payment;
   await startPayment(env.deps, { customerId: 'cust-1', paymentId });
   return { paymentId, orderId, amount };
@@ -110,11 +121,14 @@ async function paidOrder(method: Method) {
   return { ...order, transactionId };
 }
 
-const reconcile = (date: BusinessDate = DAY, request: Partial<ReconcileRequest> = {}) => reconcileDay(env.deps, { date, carryMinutes, ...request });
+const reconcile = (date: BusinessDate = DAY, request: Partial<ReconcileRequest> = {}) =>
+  reconcileDay(env.deps, { date, carryMinutes, ...request });
 const providerDay = async (date: BusinessDate, provider: Method): Promise<ProviderReconciliation | undefined> =>
   (await reconciliationReport(env.deps, date)).providers.find((run) => run.provider === provider);
-const differenceEvents = async () => (await env.drainedBus()).published.filter((event) => event.type === 'ReconciliationDifference');
-const byKind = (differences: readonly ReconciliationDifference[]) => [...differences].sort((a, b) => a.kind.localeCompare(b.kind));
+const differenceEvents = async () =>
+  (await env.drainedBus()).published.filter((event) => event.type === 'ReconciliationDifference');
+const byKind = (differences: readonly ReconciliationDifference[]) =>
+  [...differences].sort((a, b) => a.kind.localeCompare(b.kind));
 
 /**
  * Every kind of difference on one WeChat day, each put there on purpose:
@@ -151,9 +165,22 @@ async function wechatDayOutOfStep() {
   const [atWechat] = wechat.store.refunds.list(early.paymentId);
   wechat.store.refunds.settle(early.paymentId, atWechat!.key, at('00:00:30', NEXT_DAY), 'succeeded');
   const notification = wechat.notifications.find((candidate) => candidate.refundId === earlyRefund.refundId)!;
-  expect(await applyRefundNotification(env.deps, { ...notification, occurredAt: at('10:05:00').toISOString() })).toBe('applied');
+  expect(await applyRefundNotification(env.deps, { ...notification, occurredAt: at('10:05:00').toISOString() })).toBe(
+    'applied',
+  );
 
-  return { lost, lostTransaction, ghost, skewed, refunded, refund, consoleRefunded, consoleRefund: consoleRefund.refund, early, earlyRefund };
+  return {
+    lost,
+    lostTransaction,
+    ghost,
+    skewed,
+    refunded,
+    refund,
+    consoleRefunded,
+    consoleRefund: consoleRefund.refund,
+    early,
+    earlyRefund,
+  };
 }
 
 describe('reconcileDay: every kind of difference, healed where safe', () => {
@@ -164,7 +191,15 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
     const report = await reconcile();
 
     const wechatDay = report.providers.find((run) => run.provider === 'wechat')!;
-    expect(wechatDay).toMatchObject({ provider: 'wechat', date: DAY, status: 'reconciled', billRows: 7, matched: 3, healed: 3, carried: 0 });
+    expect(wechatDay).toMatchObject({
+      provider: 'wechat',
+      date: DAY,
+      status: 'reconciled',
+      billRows: 7,
+      matched: 3,
+      healed: 3,
+      carried: 0,
+    });
     expect(byKind(wechatDay.differences)).toEqual([
       expect.objectContaining({
         kind: 'amount_mismatch',
@@ -173,7 +208,12 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
         theirs: expect.objectContaining({ amount: day.skewed.amount - 1 }),
         healed: false,
       }),
-      expect.objectContaining({ kind: 'missing_in_bill', paymentId: day.ghost.paymentId, providerTransactionId: 'wechat_tx_ghost', healed: false }),
+      expect.objectContaining({
+        kind: 'missing_in_bill',
+        paymentId: day.ghost.paymentId,
+        providerTransactionId: 'wechat_tx_ghost',
+        healed: false,
+      }),
       expect.objectContaining({
         kind: 'missing_in_ledger',
         paymentId: day.lost.paymentId,
@@ -203,13 +243,20 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
       }),
     ]);
     // The bank had no activity: an empty signed report, reconciled with nothing to say.
-    expect(report.providers.find((run) => run.provider === 'bank')).toMatchObject({ status: 'reconciled', billRows: 0, matched: 0, differences: [] });
+    expect(report.providers.find((run) => run.provider === 'bank')).toMatchObject({
+      status: 'reconciled',
+      billRows: 0,
+      matched: 0,
+      differences: [],
+    });
 
     // One event per difference, its id made of the provider, the day and the difference.
     expect((await differenceEvents()).map((event) => event.id).sort()).toEqual(
       wechatDay.differences.map((difference) => `reconciliation:wechat:${DAY}:${differenceKey(difference)}`).sort(),
     );
-    expect((await differenceEvents()).find((event) => event.detail.paymentId === day.lost.paymentId)?.detail).toMatchObject({
+    expect(
+      (await differenceEvents()).find((event) => event.detail.paymentId === day.lost.paymentId)?.detail,
+    ).toMatchObject({
       orderId: day.lost.orderId,
       customerId: 'cust-1',
       method: 'wechat',
@@ -222,14 +269,20 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
 
     // Healed through the notification path: the order is paid, the refunds are what WeChat did.
     expect(await env.repo.getOrder(day.lost.orderId)).toMatchObject({ status: 'paid' });
-    expect(await env.repo.getPayment(day.lost.paymentId)).toMatchObject({ status: 'succeeded', providerTransactionId: day.lostTransaction });
+    expect(await env.repo.getPayment(day.lost.paymentId)).toMatchObject({
+      status: 'succeeded',
+      providerTransactionId: day.lostTransaction,
+    });
     expect(await env.repo.getRefund(day.refund.refundId)).toMatchObject({ status: 'succeeded' });
     const consolePayment = (await env.repo.getPayment(day.consoleRefunded.paymentId))!;
     expect(consolePayment).toMatchObject({ refundedAmount: 800 });
     const [external] = await env.repo.getRefunds(consolePayment.refundIds ?? []);
     expect(external).toMatchObject({ amount: 800, status: 'succeeded', external: true });
     // What no provider confirmed stays as it was.
-    expect(await env.repo.getPayment(day.skewed.paymentId)).toMatchObject({ status: 'succeeded', amount: day.skewed.amount });
+    expect(await env.repo.getPayment(day.skewed.paymentId)).toMatchObject({
+      status: 'succeeded',
+      amount: day.skewed.amount,
+    });
     expect(await env.repo.getPayment(day.ghost.paymentId)).toMatchObject({ status: 'succeeded' });
   });
 
@@ -240,7 +293,9 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
     const events = (await differenceEvents()).length;
     const healedCount = env.metrics.total(Metric.ReconciliationHealed);
     const refundCalls = wechat.refundCalls;
-    const externalRefunds = (await env.scan()).filter((item) => item.kind === 'refund' && item.external === true).length;
+    const externalRefunds = (await env.scan()).filter(
+      (item) => item.kind === 'refund' && item.external === true,
+    ).length;
 
     env.clock.set(at('11:30:00', NEXT_DAY));
     const second = await reconcile();
@@ -252,7 +307,9 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
     expect(await differenceEvents()).toHaveLength(events);
     expect(env.metrics.total(Metric.ReconciliationHealed)).toBe(healedCount);
     expect(wechat.refundCalls).toBe(refundCalls);
-    expect((await env.scan()).filter((item) => item.kind === 'refund' && item.external === true)).toHaveLength(externalRefunds);
+    expect((await env.scan()).filter((item) => item.kind === 'refund' && item.external === true)).toHaveLength(
+      externalRefunds,
+    );
     expect(await env.repo.getPayment(day.consoleRefunded.paymentId)).toMatchObject({ refundedAmount: 800 });
     expect(env.metrics.values(Metric.ReconciliationOpenDifferences, { provider: 'wechat' })).toEqual([3, 3]);
   });
@@ -262,16 +319,29 @@ describe('reconcileDay: every kind of difference, healed where safe', () => {
     await callback('wechat', ghost.paymentId, 'wechat_tx_ghost');
     env.clock.set(at('10:30:00', NEXT_DAY));
     await reconcile(DAY, { providers: ['wechat'] });
-    expect((await providerDay(DAY, 'wechat'))?.differences).toEqual([expect.objectContaining({ kind: 'missing_in_bill', healed: false })]);
+    expect((await providerDay(DAY, 'wechat'))?.differences).toEqual([
+      expect.objectContaining({ kind: 'missing_in_bill', healed: false }),
+    ]);
 
     // WeChat's books catch up (its bill for the day now has the payment).
-    wechat.store.put({ ...wechat.store.get(ghost.paymentId)!, state: 'paid', transactionId: 'wechat_tx_ghost', paidAt: at('10:00:00').toISOString() });
+    wechat.store.put({
+      ...wechat.store.get(ghost.paymentId)!,
+      state: 'paid',
+      transactionId: 'wechat_tx_ghost',
+      paidAt: at('10:00:00').toISOString(),
+    });
     await reconcile(DAY, { providers: ['wechat'] });
 
     expect(await providerDay(DAY, 'wechat')).toMatchObject({
       matched: 1,
       healed: 1,
-      differences: [expect.objectContaining({ kind: 'missing_in_bill', healed: true, resolution: 'no longer differs on a later run' })],
+      differences: [
+        expect.objectContaining({
+          kind: 'missing_in_bill',
+          healed: true,
+          resolution: 'no longer differs on a later run',
+        }),
+      ],
     });
     expect(await differenceEvents()).toHaveLength(1);
     expect(env.metrics.values(Metric.ReconciliationOpenDifferences, { provider: 'wechat' })).toEqual([1, 0]);
@@ -306,30 +376,44 @@ describe('reconcileDay: the bank, which has no query', () => {
           healed: true,
           resolution: "confirmed by the provider's signed bill; notification applied",
         }),
-        expect.objectContaining({ kind: 'missing_in_ledger', paymentId: first.paymentId, healed: true, ours: expect.objectContaining({ status: 'expired' }) }),
+        expect.objectContaining({
+          kind: 'missing_in_ledger',
+          paymentId: first.paymentId,
+          healed: true,
+          ours: expect.objectContaining({ status: 'expired' }),
+        }),
       ]),
     );
     expect(await env.repo.getOrder(lost.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: lost.paymentId });
-    expect(await env.repo.getPayment(lost.paymentId)).toMatchObject({ status: 'succeeded', providerTransactionId: lostTransaction });
+    expect(await env.repo.getPayment(lost.paymentId)).toMatchObject({
+      status: 'succeeded',
+      providerTransactionId: lostTransaction,
+    });
     const late = (await env.repo.getPayment(first.paymentId))!;
     expect(late).toMatchObject({ status: 'succeeded', latePayment: true, refundRequired: true });
     expect(late.refundIds).toHaveLength(1);
     expect(await env.repo.getOrder(first.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: second.paymentId });
-    expect((await env.drainedBus()).published.filter((event) => event.type === 'RefundRequested' && event.detail.paymentId === first.paymentId)).toHaveLength(
-      1,
-    );
+    expect(
+      (await env.drainedBus()).published.filter(
+        (event) => event.type === 'RefundRequested' && event.detail.paymentId === first.paymentId,
+      ),
+    ).toHaveLength(1);
   });
 });
 
 describe('reconcileDay: a console refund recorded from the bill, then its own notification', () => {
   /** The provider's verified notification of a console refund, held back until after the reconciliation. */
   function consoleRefundNotification(method: Method, paymentId: string): RefundNotification {
-    const opened = storeOf(method).refunds.open({ paymentId, amount: 800, external: true, notify: true, settle: 'now' }, env.clock.now());
+    const opened = storeOf(method).refunds.open(
+      { paymentId, amount: 800, external: true, notify: true, settle: 'now' },
+      env.clock.now(),
+    );
     if (opened.result === 'refused') throw new Error(`console refund refused: ${opened.refusal}`);
     if (method === 'wechat') return wechat.notifications.at(-1)!;
     const callback = bankSimulator.buildRefundCallback(bankStore.get(paymentId)!, opened.refund, env.clock.now());
     const verified = env.deps.providers.bank!.verifyCallback(toRawCallback(callback!), env.clock.now());
-    if (!verified.ok || !isRefundNotification(verified.notification)) throw new Error('the bank refund callback did not verify');
+    if (!verified.ok || !isRefundNotification(verified.notification))
+      throw new Error('the bank refund callback did not verify');
     return verified.notification;
   }
 
@@ -337,36 +421,56 @@ describe('reconcileDay: a console refund recorded from the bill, then its own no
     '%s: two console refunds of one amount, only the second notified: the first is recorded, the second not twice',
     async (method) => {
       const paid = await paidOrder(method);
-      const first = storeOf(method).refunds.open({ paymentId: paid.paymentId, amount: 800, external: true, notify: false, settle: 'now' }, env.clock.now());
+      const first = storeOf(method).refunds.open(
+        { paymentId: paid.paymentId, amount: 800, external: true, notify: false, settle: 'now' },
+        env.clock.now(),
+      );
       if (first.result === 'refused') throw new Error('console refund refused');
       env.clock.set(at('10:10:00'));
-      expect(await applyRefundNotification(env.deps, consoleRefundNotification(method, paid.paymentId))).toBe('applied');
+      expect(await applyRefundNotification(env.deps, consoleRefundNotification(method, paid.paymentId))).toBe(
+        'applied',
+      );
       env.clock.set(at('10:30:00', NEXT_DAY));
 
       const day = (await reconcile(DAY, { providers: [method] })).providers[0]!;
 
       expect(day).toMatchObject({ billRows: 3, matched: 2, healed: 1 });
       expect(day.differences).toEqual([
-        expect.objectContaining({ kind: 'refund_missing_in_ledger', refundId: first.refund.refundId ?? first.refund.key, healed: true }),
+        expect.objectContaining({
+          kind: 'refund_missing_in_ledger',
+          refundId: first.refund.refundId ?? first.refund.key,
+          healed: true,
+        }),
       ]);
       const payment = (await env.repo.getPayment(paid.paymentId))!;
       expect(payment).toMatchObject({ refundedAmount: 1_600 });
-      expect(new Set(payment.refundIds)).toEqual(new Set([`ext_${method}_${first.refund.key}`, expect.stringMatching(/^ext_/)]));
+      expect(new Set(payment.refundIds)).toEqual(
+        new Set([`ext_${method}_${first.refund.key}`, expect.stringMatching(/^ext_/)]),
+      );
       expect(payment.refundIds).toHaveLength(2);
     },
   );
 
-  it.each(['wechat', 'bank'] as const)('%s: the late notification is the same refund, applied once and not redelivered for ever', async (method) => {
-    const paid = await paidOrder(method);
-    const late = consoleRefundNotification(method, paid.paymentId);
-    env.clock.set(at('10:30:00', NEXT_DAY));
-    await reconcile(DAY, { providers: [method] });
-    expect(await env.repo.getPayment(paid.paymentId)).toMatchObject({ refundedAmount: 800, refundIds: [expect.stringMatching(/^ext_/)] });
+  it.each(['wechat', 'bank'] as const)(
+    '%s: the late notification is the same refund, applied once and not redelivered for ever',
+    async (method) => {
+      const paid = await paidOrder(method);
+      const late = consoleRefundNotification(method, paid.paymentId);
+      env.clock.set(at('10:30:00', NEXT_DAY));
+      await reconcile(DAY, { providers: [method] });
+      expect(await env.repo.getPayment(paid.paymentId)).toMatchObject({
+        refundedAmount: 800,
+        refundIds: [expect.stringMatching(/^ext_/)],
+      });
 
-    expect(await applyRefundNotification(env.deps, late)).toBe('unchanged');
-    expect(await env.repo.getPayment(paid.paymentId)).toMatchObject({ refundedAmount: 800, refundIds: [expect.stringMatching(/^ext_/)] });
-    expect(await applyRefundNotification(env.deps, late)).toBe('duplicate');
-  });
+      expect(await applyRefundNotification(env.deps, late)).toBe('unchanged');
+      expect(await env.repo.getPayment(paid.paymentId)).toMatchObject({
+        refundedAmount: 800,
+        refundIds: [expect.stringMatching(/^ext_/)],
+      });
+      expect(await applyRefundNotification(env.deps, late)).toBe('duplicate');
+    },
+  );
 });
 
 describe('reconcileDay: a bill that cannot be had', () => {
@@ -389,8 +493,16 @@ describe('reconcileDay: a bill that cannot be had', () => {
 
     const report = await reconcile(NEXT_DAY, { final: true });
 
-    expect(report.providers.find((run) => run.provider === 'bank')).toMatchObject({ status: 'bill_missing', detail: 'bank: report_not_ready', billRows: 0 });
-    expect(report.providers.find((run) => run.provider === 'wechat')).toMatchObject({ status: 'reconciled', billRows: 0, differences: [] });
+    expect(report.providers.find((run) => run.provider === 'bank')).toMatchObject({
+      status: 'bill_missing',
+      detail: 'bank: report_not_ready',
+      billRows: 0,
+    });
+    expect(report.providers.find((run) => run.provider === 'wechat')).toMatchObject({
+      status: 'reconciled',
+      billRows: 0,
+      differences: [],
+    });
     expect(env.metrics.total(Metric.ReconciliationBillMissing, { provider: 'bank' })).toBe(1);
     expect(env.metrics.total(Metric.ReconciliationBillMissing, { provider: 'wechat' })).toBe(0);
   });
@@ -402,7 +514,10 @@ describe('reconcileDay: a bill that cannot be had', () => {
     await callback('wechat', ghost.paymentId, 'wechat_tx_ghost');
     tamperBank = (answer) => ({
       ...answer,
-      headers: { ...answer.headers, 'bank-signature': (answer.headers['bank-signature'] ?? '').replace(/v1=[0-9a-f]+/, `v1=${'0'.repeat(64)}`) },
+      headers: {
+        ...answer.headers,
+        'bank-signature': (answer.headers['bank-signature'] ?? '').replace(/v1=[0-9a-f]+/, `v1=${'0'.repeat(64)}`),
+      },
     });
     const morning = at('10:30:00', NEXT_DAY);
     env.clock.set(morning);
@@ -430,9 +545,14 @@ describe('reconcileDay: a bill that cannot be had', () => {
     expect(retried.providers.find((run) => run.provider === 'bank')).toMatchObject({
       status: 'reconciled',
       ranAt: at('11:30:00', NEXT_DAY).toISOString(),
-      differences: [expect.objectContaining({ kind: 'missing_in_ledger', paymentId: lostAtBank.paymentId, healed: true })],
+      differences: [
+        expect.objectContaining({ kind: 'missing_in_ledger', paymentId: lostAtBank.paymentId, healed: true }),
+      ],
     });
-    expect(retried.providers.find((run) => run.provider === 'wechat')).toMatchObject({ status: 'reconciled', ranAt: morning.toISOString() });
+    expect(retried.providers.find((run) => run.provider === 'wechat')).toMatchObject({
+      status: 'reconciled',
+      ranAt: morning.toISOString(),
+    });
     expect(env.metrics.values(Metric.ReconciliationOpenDifferences, { provider: 'wechat' })).toEqual([1]);
     expect(await env.repo.getOrder(lostAtBank.orderId)).toMatchObject({ status: 'paid' });
   });
@@ -446,7 +566,11 @@ describe('reconcileDay: the day boundary across two days', () => {
     // 23:55: paid on both sides, but WeChat books it after midnight.
     env.clock.set(at('23:55:00'));
     const booked = await startedOrder('wechat');
-    await callback('wechat', booked.paymentId, await paidAtProvider('wechat', booked.paymentId, at('00:00:05', NEXT_DAY)));
+    await callback(
+      'wechat',
+      booked.paymentId,
+      await paidAtProvider('wechat', booked.paymentId, at('00:00:05', NEXT_DAY)),
+    );
     // 23:56: a success we applied that WeChat shows on neither day.
     env.clock.set(at('23:56:00'));
     const never = await startedOrder('wechat');
@@ -455,16 +579,26 @@ describe('reconcileDay: the day boundary across two days', () => {
     env.clock.set(at('10:30:00', NEXT_DAY));
     const firstDay = (await reconcile(DAY, { providers: ['wechat'] })).providers[0]!;
     expect(firstDay).toMatchObject({ date: DAY, status: 'reconciled', carried: 2 });
-    expect(firstDay.differences).toEqual([expect.objectContaining({ kind: 'missing_in_ledger', paymentId: lost.paymentId, healed: true })]);
+    expect(firstDay.differences).toEqual([
+      expect.objectContaining({ kind: 'missing_in_ledger', paymentId: lost.paymentId, healed: true }),
+    ]);
 
     env.clock.set(at('10:30:00', '2026-11-29'));
     const secondDay = (await reconcile(NEXT_DAY, { providers: ['wechat'] })).providers[0]!;
 
     expect(secondDay).toMatchObject({ date: NEXT_DAY, status: 'reconciled', billRows: 1, matched: 1, carried: 0 });
     expect(secondDay.differences).toEqual([
-      expect.objectContaining({ kind: 'missing_in_bill', paymentId: never.paymentId, providerTransactionId: 'wechat_tx_never', healed: false }),
+      expect.objectContaining({
+        kind: 'missing_in_bill',
+        paymentId: never.paymentId,
+        providerTransactionId: 'wechat_tx_never',
+        healed: false,
+      }),
     ]);
-    expect((await differenceEvents()).map((event) => event.detail.paymentId)).toEqual([lost.paymentId, never.paymentId]);
+    expect((await differenceEvents()).map((event) => event.detail.paymentId)).toEqual([
+      lost.paymentId,
+      never.paymentId,
+    ]);
   });
   it('a re-run of a reconciled day that cannot fetch the bill keeps what the day carried and accounted for', async () => {
     const lost = await startedOrder('wechat');
@@ -476,7 +610,11 @@ describe('reconcileDay: the day boundary across two days', () => {
     const nextDay = await startedOrder('wechat');
     await paidAtProvider('wechat', nextDay.paymentId, at('09:00:00', NEXT_DAY));
     env.clock.set(at('10:30:00', NEXT_DAY));
-    expect((await reconcile(DAY, { providers: ['wechat'] })).providers[0]).toMatchObject({ status: 'reconciled', carried: 1, healed: 1 });
+    expect((await reconcile(DAY, { providers: ['wechat'] })).providers[0]).toMatchObject({
+      status: 'reconciled',
+      carried: 1,
+      healed: 1,
+    });
 
     // A person runs the day again while WeChat cannot be reached.
     const reachable = wechat.provider;
@@ -487,7 +625,11 @@ describe('reconcileDay: the day boundary across two days', () => {
       },
     };
     env.clock.set(at('11:30:00', NEXT_DAY));
-    expect((await reconcile(DAY, { providers: ['wechat'] })).providers[0]).toMatchObject({ status: 'failed', detail: 'socket hang up', carried: 1 });
+    expect((await reconcile(DAY, { providers: ['wechat'] })).providers[0]).toMatchObject({
+      status: 'failed',
+      detail: 'socket hang up',
+      carried: 1,
+    });
     expect(env.metrics.total(Metric.ReconciliationFailed, { provider: 'wechat' })).toBe(1);
 
     env.deps.providers.wechat = reachable;
@@ -544,6 +686,11 @@ describe('scheduledRun', () => {
     ['18:30 Beijing, past the cut-off', '2026-11-28T10:30:00.000Z', DAY, true],
     ['00:30 Beijing on the first of the year', '2026-12-31T16:30:00.000Z', '2026-12-31', false],
   ])('at %s (%s): reconciles %s, final %s', (_case, now, date, final) => {
-    expect(scheduledRun(new Date(now), DEFAULT_RECONCILIATION_TIMING)).toEqual({ date, final, skipReconciled: true, carryMinutes });
+    expect(scheduledRun(new Date(now), DEFAULT_RECONCILIATION_TIMING)).toEqual({
+      date,
+      final,
+      skipReconciled: true,
+      carryMinutes,
+    });
   });
 });

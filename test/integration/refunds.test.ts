@@ -3,7 +3,8 @@ import { applyNotification } from '../../src/core/payments/notifications';
 import { addPayment, createOrders } from '../../src/core/orders/orders';
 import { cancelPayment, startPayment } from '../../src/core/payments/payments';
 import { applyRefundNotification, UnknownRefundError } from '../../src/core/refunds/refund-notifications';
-import { refundsOfPayment, requestRefund } from '../../src/core/refunds/refunds';
+import { requestRefund } from '../../src/core/refunds/refunds';
+import { refundsOfPayment } from '../../src/core/refunds/views';
 import { REFUND_STUCK_SECONDS } from '../../src/core/sweeper/in-flight';
 import { Metric } from '../../src/core/kernel/metric-names';
 import { sweep } from '../../src/core/sweeper/sweeper';
@@ -23,7 +24,11 @@ beforeEach(async () => {
   await env.seedProducts(DEMO_PRODUCTS);
   wechat = refundSandbox('wechat', keys, env.clock.now);
   alipay = refundSandbox('alipay', keys, env.clock.now);
-  env.deps.providers = { wechat: wechat.provider, alipay: alipay.provider, bank: createBankProvider({ config: keys.bank.merchant }) };
+  env.deps.providers = {
+    wechat: wechat.provider,
+    alipay: alipay.provider,
+    bank: createBankProvider({ config: keys.bank.merchant }),
+  };
 });
 
 const eventTypes = async (paymentId: string) =>
@@ -34,9 +39,13 @@ describe('reserving refunds', () => {
   it('20 concurrent refunds of 10% each: exactly 10 accepted, the rest REFUND_EXCEEDS_REFUNDABLE, refundable never negative', async () => {
     const { paymentId, amount } = await paidPurchase(env, wechat, 'wechat', 'cust-1', 10);
     const tenth = amount / 10;
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => requestRefund(env.deps, { paymentId, amount: tenth, origin: 'admin' })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => requestRefund(env.deps, { paymentId, amount: tenth, origin: 'admin' })),
+    );
     const accepted = results.filter((result) => result.status === 'fulfilled');
-    const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as { code: string }] : []));
+    const refused = results.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as { code: string }] : [],
+    );
     expect(accepted).toHaveLength(10);
     expect(refused.map((error) => error.code)).toEqual(Array(10).fill('REFUND_EXCEEDS_REFUNDABLE'));
     const payment = (await env.repo.getPayment(paymentId))!;
@@ -76,14 +85,18 @@ describe('a refund through the provider', () => {
     expect(await env.repo.getRefund(refund.refundId)).toMatchObject({ status: 'succeeded' });
     expect(await env.repo.getPayment(paymentId)).toMatchObject({ status: 'succeeded', refundedAmount: amount });
     expect(await env.repo.getOrder(orderId)).toMatchObject({ status: 'refunded', refundedAmount: amount });
-    expect(await eventTypes(paymentId)).toEqual(expect.arrayContaining(['RefundRequested', 'RefundSucceeded', 'OrderRefunded']));
+    expect(await eventTypes(paymentId)).toEqual(
+      expect.arrayContaining(['RefundRequested', 'RefundSucceeded', 'OrderRefunded']),
+    );
   });
 
   it('the same notification five times at once is applied once', async () => {
     const { paymentId, orderId, amount } = await paidPurchase(env, wechat, 'wechat');
     const refund = await requestRefund(env.deps, { paymentId, amount: 100, origin: 'admin' });
     wechat.settleAll(paymentId);
-    const results = await Promise.all(Array.from({ length: 5 }, () => applyRefundNotification(env.deps, wechat.notifications[0]!)));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => applyRefundNotification(env.deps, wechat.notifications[0]!)),
+    );
     expect(results.filter((result) => result === 'applied')).toHaveLength(1);
     expect(results.filter((result) => result === 'duplicate')).toHaveLength(4);
     expect(await env.repo.getPayment(paymentId)).toMatchObject({ refundedAmount: 100 });
@@ -107,18 +120,33 @@ describe('a refund through the provider', () => {
   it('restock is capped by the order: two refunds cannot return more than it took, not even racing', async () => {
     const { paymentId, orderId, amount } = await paidPurchase(env, wechat, 'wechat', 'cust-1', 2);
     const before = await stock('TEA-001');
-    await requestRefund(env.deps, { paymentId, amount: amount / 4, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 2 }] });
-    await expect(requestRefund(env.deps, { paymentId, amount: amount / 4, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 2 }] })).rejects.toMatchObject(
-      {
-        code: 'RESTOCK_EXCEEDS_ORDER',
-        details: { sku: 'TEA-001', requested: 2, returnable: 0 },
-      },
-    );
-    await expect(requestRefund(env.deps, { paymentId, amount: amount / 4, origin: 'admin', restock: [{ sku: 'CUP-002', quantity: 1 }] })).rejects.toMatchObject(
-      {
-        code: 'RESTOCK_EXCEEDS_ORDER',
-      },
-    );
+    await requestRefund(env.deps, {
+      paymentId,
+      amount: amount / 4,
+      origin: 'admin',
+      restock: [{ sku: 'TEA-001', quantity: 2 }],
+    });
+    await expect(
+      requestRefund(env.deps, {
+        paymentId,
+        amount: amount / 4,
+        origin: 'admin',
+        restock: [{ sku: 'TEA-001', quantity: 2 }],
+      }),
+    ).rejects.toMatchObject({
+      code: 'RESTOCK_EXCEEDS_ORDER',
+      details: { sku: 'TEA-001', requested: 2, returnable: 0 },
+    });
+    await expect(
+      requestRefund(env.deps, {
+        paymentId,
+        amount: amount / 4,
+        origin: 'admin',
+        restock: [{ sku: 'CUP-002', quantity: 1 }],
+      }),
+    ).rejects.toMatchObject({
+      code: 'RESTOCK_EXCEEDS_ORDER',
+    });
     expect((await env.repo.getPayment(paymentId))!.refundIds).toHaveLength(1); // the refused ones wrote nothing
     wechat.settleAll(paymentId);
     for (const notification of wechat.notifications) await applyRefundNotification(env.deps, notification);
@@ -129,10 +157,17 @@ describe('a refund through the provider', () => {
     const racing = await paidPurchase(env, wechat, 'wechat', 'cust-2', 2);
     const results = await Promise.allSettled(
       Array.from({ length: 5 }, () =>
-        requestRefund(env.deps, { paymentId: racing.paymentId, amount: 1, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 1 }] }),
+        requestRefund(env.deps, {
+          paymentId: racing.paymentId,
+          amount: 1,
+          origin: 'admin',
+          restock: [{ sku: 'TEA-001', quantity: 1 }],
+        }),
       ),
     );
-    const refused = results.flatMap((result) => (result.status === 'rejected' ? [(result.reason as { code: string }).code] : []));
+    const refused = results.flatMap((result) =>
+      result.status === 'rejected' ? [(result.reason as { code: string }).code] : [],
+    );
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(2);
     expect(new Set(refused)).toEqual(new Set(['RESTOCK_EXCEEDS_ORDER']));
     expect((await env.repo.getOrder(racing.orderId))!.restockReserved).toEqual({ 'TEA-001': 2 });
@@ -142,12 +177,19 @@ describe('a refund through the provider', () => {
     const failing = refundSandbox('wechat', keys, env.clock.now, 'fail');
     env.deps.providers.wechat = failing.provider;
     const { paymentId, orderId } = await paidPurchase(env, failing, 'wechat', 'cust-1', 2);
-    await requestRefund(env.deps, { paymentId, amount: 1, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 2 }] });
+    await requestRefund(env.deps, {
+      paymentId,
+      amount: 1,
+      origin: 'admin',
+      restock: [{ sku: 'TEA-001', quantity: 2 }],
+    });
     failing.settleAll(paymentId);
     await applyRefundNotification(env.deps, failing.notifications[0]!);
     expect((await env.repo.getOrder(orderId))!.restockReserved).toEqual({ 'TEA-001': 0 });
     env.deps.providers.wechat = wechat.provider;
-    await expect(requestRefund(env.deps, { paymentId, amount: 1, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 2 }] })).resolves.toMatchObject({
+    await expect(
+      requestRefund(env.deps, { paymentId, amount: 1, origin: 'admin', restock: [{ sku: 'TEA-001', quantity: 2 }] }),
+    ).resolves.toMatchObject({
       restock: [{ sku: 'TEA-001', quantity: 2 }],
     });
   });
@@ -264,7 +306,10 @@ describe('notifications of refunds we did not (yet) see', () => {
 
   it('a console refund (no refund of ours) is recorded as external, followed by payment and order, and alarmed', async () => {
     const { paymentId, orderId } = await paidPurchase(env, alipay, 'alipay');
-    const opened = alipay.store.refunds.open({ paymentId, amount: 500, notify: true, settle: 'now' } as never, env.clock.now());
+    const opened = alipay.store.refunds.open(
+      { paymentId, amount: 500, notify: true, settle: 'now' } as never,
+      env.clock.now(),
+    );
     expect(opened.result).toBe('opened');
     const notification = alipay.notifications.at(-1)!;
     expect(notification.refundId).toBeUndefined();
@@ -298,7 +343,9 @@ describe('automatic refunds', () => {
     const payment = (await env.repo.getPayment(paymentId))!;
     const [refund] = await env.repo.getRefunds(payment.refundIds ?? []);
     expect(refund).toMatchObject({ origin: 'auto', status: 'pending', amount, captureTransactionId: 'tx-second' });
-    expect(payment.extraCaptures).toEqual([expect.objectContaining({ providerTransactionId: 'tx-second', refundId: refund!.refundId })]);
+    expect(payment.extraCaptures).toEqual([
+      expect.objectContaining({ providerTransactionId: 'tx-second', refundId: refund!.refundId }),
+    ]);
     expect((await refundsOfPayment(env.deps, payment)).refundableAmount).toBe(amount);
     expect(env.metrics.total('RefundRequested', { origin: 'auto' })).toBe(1);
     // A redelivery of the same notification makes no second refund.
@@ -328,11 +375,19 @@ describe('automatic refunds', () => {
   });
 
   it('a duplicate payment is refunded by itself: DuplicatePaymentDetected and RefundRequested on the bus, sent by the sweeper', async () => {
-    const [created] = await createOrders(env.deps, { customerId: 'cust-1', orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }], method: 'wechat' });
+    const [created] = await createOrders(env.deps, {
+      customerId: 'cust-1',
+      orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }],
+      method: 'wechat',
+    });
     const first = created!.payment.paymentId;
     await startPayment(env.deps, { customerId: 'cust-1', paymentId: first });
     await cancelPayment(env.deps, { customerId: 'cust-1', paymentId: first });
-    const again = await addPayment(env.deps, { customerId: 'cust-1', orderId: created!.order.orderId, method: 'wechat' });
+    const again = await addPayment(env.deps, {
+      customerId: 'cust-1',
+      orderId: created!.order.orderId,
+      method: 'wechat',
+    });
     await startPayment(env.deps, { customerId: 'cust-1', paymentId: again.paymentId });
     await payAtProvider(env, wechat, 'wechat', again.paymentId);
     // The customer had paid the first one too, just before it was cancelled: money the order cannot use.
@@ -346,6 +401,9 @@ describe('automatic refunds', () => {
     await sweep(env.deps);
     expect(await env.repo.getRefund(refund!.refundId)).toMatchObject({ status: 'processing' });
     expect(wechat.store.refunds.list(first)).toHaveLength(1);
-    expect(await env.repo.getOrder(created!.order.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: again.paymentId });
+    expect(await env.repo.getOrder(created!.order.orderId)).toMatchObject({
+      status: 'paid',
+      paidByPaymentId: again.paymentId,
+    });
   });
 });

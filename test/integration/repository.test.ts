@@ -60,7 +60,13 @@ const rawItem = async (pk: string) => (await env.scan()).find((item) => item.pk 
 
 /** A placed purchase (order + payment + stock in one commit), as stored. */
 async function placePurchase(orderId: string, items = [{ sku: TEA.sku, quantity: 1 }]): Promise<Purchase> {
-  const purchase = newPurchase({ orderId, paymentId: `pay-${orderId}`, items, catalogue: CATALOGUE, now: env.clock.now() });
+  const purchase = newPurchase({
+    orderId,
+    paymentId: `pay-${orderId}`,
+    items,
+    catalogue: CATALOGUE,
+    now: env.clock.now(),
+  });
   await env.repo.commit(purchaseWrites(purchase));
   return purchase;
 }
@@ -88,20 +94,32 @@ describe('placing orders', () => {
 
     const items = await env.scan();
     expect(keysOf(items)).toEqual(['ORDER#ord-1', 'PAYMENT#pay-1', `PRODUCT#${CUP.sku}`, `PRODUCT#${TEA.sku}`]);
-    expect(Object.fromEntries((await env.repo.listProducts()).map((product) => [product.sku, product.stock]))).toEqual({ [TEA.sku]: 97, [CUP.sku]: 3 });
+    expect(Object.fromEntries((await env.repo.listProducts()).map((product) => [product.sku, product.stock]))).toEqual({
+      [TEA.sku]: 97,
+      [CUP.sku]: 3,
+    });
     const order = await env.repo.getOrder('ord-1');
     expect(order).toEqual(purchase.order);
     expect(order?.openPaymentId).toBe('pay-1');
     expect(await env.repo.getPayment('pay-1')).toEqual(purchase.payment);
     // Open, so the sweeper finds it: in the due index at its reminder time.
-    expect(items.find((item) => item.pk === 'PAYMENT#pay-1')).toMatchObject({ dueShard: paymentShard('pay-1'), dueAt: purchase.payment.remindAt });
+    expect(items.find((item) => item.pk === 'PAYMENT#pay-1')).toMatchObject({
+      dueShard: paymentShard('pay-1'),
+      dueAt: purchase.payment.remindAt,
+    });
     const due = await env.repo.findDuePayments(new Date(purchase.payment.remindAt!), { limit: 10 });
     expect(due.items.map((payment) => payment.paymentId)).toEqual(['pay-1']);
   });
 
   it('10 concurrent orders for the last 5 in stock: 5 are placed, 5 are refused as out of stock, nothing is oversold', async () => {
     const attempts = Array.from({ length: 10 }, (_, i) =>
-      newPurchase({ orderId: `ord-${i}`, paymentId: `pay-${i}`, items: [{ sku: CUP.sku, quantity: 1 }], catalogue: CATALOGUE, now: env.clock.now() }),
+      newPurchase({
+        orderId: `ord-${i}`,
+        paymentId: `pay-${i}`,
+        items: [{ sku: CUP.sku, quantity: 1 }],
+        catalogue: CATALOGUE,
+        now: env.clock.now(),
+      }),
     );
 
     const { committed, errors } = await race(attempts.map((purchase) => env.repo.commit(purchaseWrites(purchase))));
@@ -142,7 +160,13 @@ describe('placing orders', () => {
   it('an order id that already exists is refused and nothing of that transaction is written', async () => {
     await placePurchase('ord-1');
     const before = await env.scan();
-    const retry = newPurchase({ orderId: 'ord-1', paymentId: 'pay-other', items: [{ sku: CUP.sku, quantity: 1 }], catalogue: CATALOGUE, now: env.clock.now() });
+    const retry = newPurchase({
+      orderId: 'ord-1',
+      paymentId: 'pay-other',
+      items: [{ sku: CUP.sku, quantity: 1 }],
+      catalogue: CATALOGUE,
+      now: env.clock.now(),
+    });
 
     const error = await rejectionOf(env.repo.commit(purchaseWrites(retry)));
 
@@ -153,7 +177,12 @@ describe('placing orders', () => {
 });
 
 describe('the catalogue', () => {
-  const numbered = (n: number): Product => ({ sku: `SKU-${String(n).padStart(3, '0')}`, name: `Product ${n}`, price: 100 + n, stock: n });
+  const numbered = (n: number): Product => ({
+    sku: `SKU-${String(n).padStart(3, '0')}`,
+    name: `Product ${n}`,
+    price: 100 + n,
+    stock: n,
+  });
 
   it('lists 150 products (two batch reads) whole and in sku order, with the stock as orders left it', async () => {
     const catalogue = Array.from({ length: 150 }, (_, n) => numbered(n));
@@ -200,7 +229,9 @@ describe('payment transitions', () => {
     const targets: PaymentStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
     const { committed, errors } = await race(
-      Array.from({ length: 20 }, (_, i) => env.repo.commit([transitionWrite(processing, targets[i % targets.length]!, env.clock.now(), `attempt ${i}`)])),
+      Array.from({ length: 20 }, (_, i) =>
+        env.repo.commit([transitionWrite(processing, targets[i % targets.length]!, env.clock.now(), `attempt ${i}`)]),
+      ),
     );
 
     const stored = (await env.repo.getPayment(payment.paymentId))!;
@@ -208,7 +239,10 @@ describe('payment transitions', () => {
     expect(errors).toHaveLength(19);
     for (const error of errors) {
       expect(error).toBeInstanceOf(StaleStateError);
-      expect((error as StaleStateError).details).toMatchObject({ entity: 'payment', current: { status: stored.status, version: stored.version } });
+      expect((error as StaleStateError).details).toMatchObject({
+        entity: 'payment',
+        current: { status: stored.status, version: stored.version },
+      });
     }
     expect(targets).toContain(stored.status);
     expect(stored.version).toBe(processing.version + 1);
@@ -256,14 +290,23 @@ describe('payment transitions', () => {
     const { order, payment } = await placePurchase('ord-1');
     const processing = await movePayment(payment, 'processing');
 
-    const settlement = settlePayment(processing, order, { to: 'succeeded', now: env.clock.now(), source: 'provider', reason: 'wechat callback: SUCCESS' });
-    if (settlement.kind !== 'applied' || !settlement.order) throw new Error(`expected the success to pay the order, got ${settlement.kind}`);
+    const settlement = settlePayment(processing, order, {
+      to: 'succeeded',
+      now: env.clock.now(),
+      source: 'provider',
+      reason: 'wechat callback: SUCCESS',
+    });
+    if (settlement.kind !== 'applied' || !settlement.order)
+      throw new Error(`expected the success to pay the order, got ${settlement.kind}`);
     await env.repo.commit([
       { kind: 'updatePayment', before: processing, after: settlement.payment },
       { kind: 'updateOrder', before: order, after: settlement.order },
     ]);
 
-    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({ status: 'succeeded', version: processing.version + 1 });
+    expect(await env.repo.getPayment(payment.paymentId)).toMatchObject({
+      status: 'succeeded',
+      version: processing.version + 1,
+    });
     const paid = await env.repo.getOrder(order.orderId);
     expect(paid).toMatchObject({ status: 'paid', paidByPaymentId: payment.paymentId, version: order.version + 1 });
     expect(paid).not.toHaveProperty('openPaymentId');
@@ -278,8 +321,13 @@ describe('payment transitions', () => {
       source: 'provider',
       reason: 'alipay callback: TRADE_SUCCESS',
     });
-    if (settlement.kind !== 'applied' || !settlement.order) throw new Error(`expected the success to pay the order, got ${settlement.kind}`);
-    const touched: Order = { ...order, updatedAt: new Date(env.clock.now().getTime() + 1).toISOString(), version: order.version + 1 };
+    if (settlement.kind !== 'applied' || !settlement.order)
+      throw new Error(`expected the success to pay the order, got ${settlement.kind}`);
+    const touched: Order = {
+      ...order,
+      updatedAt: new Date(env.clock.now().getTime() + 1).toISOString(),
+      version: order.version + 1,
+    };
     await env.repo.commit([{ kind: 'updateOrder', before: order, after: touched }]);
 
     const error = await rejectionOf(
@@ -290,15 +338,25 @@ describe('payment transitions', () => {
     );
 
     expect(error).toBeInstanceOf(StaleStateError);
-    expect(error).toMatchObject({ entity: 'order', id: order.orderId, current: { status: 'pending', version: touched.version } });
+    expect(error).toMatchObject({
+      entity: 'order',
+      id: order.orderId,
+      current: { status: 'pending', version: touched.version },
+    });
     expect(await env.repo.getPayment(payment.paymentId)).toEqual(processing);
     expect(await env.repo.getOrder(order.orderId)).toEqual(touched);
   });
 
   it('two concurrent new payments for an order with a free payment slot: exactly one takes it', async () => {
     const { order, payment } = await placePurchase('ord-1');
-    const failure = settlePayment(payment, order, { to: 'cancelled', now: env.clock.now(), source: 'customer', reason: 'customer closed the page' });
-    if (failure.kind !== 'applied' || !failure.order) throw new Error(`expected the cancellation to free the slot, got ${failure.kind}`);
+    const failure = settlePayment(payment, order, {
+      to: 'cancelled',
+      now: env.clock.now(),
+      source: 'customer',
+      reason: 'customer closed the page',
+    });
+    if (failure.kind !== 'applied' || !failure.order)
+      throw new Error(`expected the cancellation to free the slot, got ${failure.kind}`);
     await env.repo.commit([
       { kind: 'updatePayment', before: payment, after: failure.payment },
       { kind: 'updateOrder', before: order, after: failure.order },
@@ -307,11 +365,19 @@ describe('payment transitions', () => {
     expect(slotFree.openPaymentId).toBeUndefined();
 
     const repays = ['pay-a', 'pay-b'].map((paymentId): Write[] => [
-      { kind: 'createPayment', payment: newPayment({ paymentId, orderId: order.orderId, amount: order.totalAmount, now: env.clock.now() }) },
+      {
+        kind: 'createPayment',
+        payment: newPayment({ paymentId, orderId: order.orderId, amount: order.totalAmount, now: env.clock.now() }),
+      },
       {
         kind: 'updateOrder',
         before: slotFree,
-        after: { ...slotFree, openPaymentId: paymentId, paymentIds: [...slotFree.paymentIds, paymentId], version: slotFree.version + 1 },
+        after: {
+          ...slotFree,
+          openPaymentId: paymentId,
+          paymentIds: [...slotFree.paymentIds, paymentId],
+          version: slotFree.version + 1,
+        },
       },
     ]);
     const { committed, errors } = await race(repays.map((writes) => env.repo.commit(writes)));
@@ -332,13 +398,22 @@ describe('the sweeper query', () => {
     // Reminders off, so each payment is due at its expiry. Minute 30 is due: the bound is inclusive.
     const opened = (prefix: string, count: number, ttlMinutes: (i: number) => number) =>
       Array.from({ length: count }, (_, i) =>
-        newPayment({ paymentId: `${prefix}-${i}`, orderId: `ord-${prefix}-${i}`, now, timing: { ttlMinutes: ttlMinutes(i), reminderMinutes: 0 } }),
+        newPayment({
+          paymentId: `${prefix}-${i}`,
+          orderId: `ord-${prefix}-${i}`,
+          now,
+          timing: { ttlMinutes: ttlMinutes(i), reminderMinutes: 0 },
+        }),
       );
     const due = opened('due', 57, (i) => 1 + (i % 30));
     const later = opened('later', 8, (i) => 31 + i);
     const ended = opened('ended', 6, (i) => 1 + i);
-    await Promise.all([...due, ...later, ...ended].map((payment) => env.repo.commit([{ kind: 'createPayment', payment }])));
-    await Promise.all(ended.map((payment, i) => env.repo.commit([transitionWrite(payment, i % 2 ? 'cancelled' : 'expired', now)])));
+    await Promise.all(
+      [...due, ...later, ...ended].map((payment) => env.repo.commit([{ kind: 'createPayment', payment }])),
+    );
+    await Promise.all(
+      ended.map((payment, i) => env.repo.commit([transitionWrite(payment, i % 2 ? 'cancelled' : 'expired', now)])),
+    );
     const dueIds = due.map((payment) => payment.paymentId).sort();
 
     const all = await env.repo.findDuePayments(dueBy, { limit: 1_000 });
@@ -387,8 +462,12 @@ describe('once-only records', () => {
     await env.repo.commit([{ kind: 'recordIdempotency', record: idempotency }]);
     await env.repo.commit([{ kind: 'recordNotification', record: dedupe }]);
 
-    expect(await rejectionOf(env.repo.commit([{ kind: 'recordIdempotency', record: idempotency }]))).toBeInstanceOf(IdempotencyRecordExistsError);
-    expect(await rejectionOf(env.repo.commit([{ kind: 'recordNotification', record: dedupe }]))).toBeInstanceOf(NotificationAlreadyAppliedError);
+    expect(await rejectionOf(env.repo.commit([{ kind: 'recordIdempotency', record: idempotency }]))).toBeInstanceOf(
+      IdempotencyRecordExistsError,
+    );
+    expect(await rejectionOf(env.repo.commit([{ kind: 'recordNotification', record: dedupe }]))).toBeInstanceOf(
+      NotificationAlreadyAppliedError,
+    );
 
     // Only these records expire (TTL); orders and payments are financial records and never do.
     const byKind = Object.fromEntries((await env.scan()).map((item) => [item.kind, item]));
@@ -399,9 +478,17 @@ describe('once-only records', () => {
 
   it('a retried request that also fails on stock reports the idempotency record, which explains the rest', async () => {
     await env.repo.commit([{ kind: 'recordIdempotency', record: idempotency }]);
-    const retry = newPurchase({ orderId: 'ord-2', paymentId: 'pay-2', items: [{ sku: CUP.sku, quantity: 6 }], catalogue: CATALOGUE, now });
+    const retry = newPurchase({
+      orderId: 'ord-2',
+      paymentId: 'pay-2',
+      items: [{ sku: CUP.sku, quantity: 6 }],
+      catalogue: CATALOGUE,
+      now,
+    });
 
-    const error = await rejectionOf(env.repo.commit([...purchaseWrites(retry), { kind: 'recordIdempotency', record: idempotency }]));
+    const error = await rejectionOf(
+      env.repo.commit([...purchaseWrites(retry), { kind: 'recordIdempotency', record: idempotency }]),
+    );
 
     expect(error).toBeInstanceOf(IdempotencyRecordExistsError);
     expect(error).toMatchObject({ customerId: 'cust-1', key: 'key-1' });
@@ -414,14 +501,21 @@ describe('once-only records', () => {
     expect(stored).not.toHaveProperty('response');
     expect(JSON.parse(gunzipSync(stored?.responseGzip as Uint8Array).toString('utf8'))).toEqual(idempotency.response);
     expect(await env.repo.getIdempotencyRecord('cust-1', 'key-1')).toEqual(idempotency);
-    expect(await rejectionOf(env.repo.commit([{ kind: 'recordIdempotency', record: idempotency }]))).toMatchObject({ existing: idempotency });
+    expect(await rejectionOf(env.repo.commit([{ kind: 'recordIdempotency', record: idempotency }]))).toMatchObject({
+      existing: idempotency,
+    });
 
     const earlier = { ...idempotency, key: 'key-2' };
     await env.client.send(
-      new PutItemCommand({ TableName: env.tableName, Item: marshall({ pk: 'IDEMP#cust-1#key-2', sk: 'IDEMP', kind: 'idempotency', ...earlier }) }),
+      new PutItemCommand({
+        TableName: env.tableName,
+        Item: marshall({ pk: 'IDEMP#cust-1#key-2', sk: 'IDEMP', kind: 'idempotency', ...earlier }),
+      }),
     );
     expect(await env.repo.getIdempotencyRecord('cust-1', 'key-2')).toEqual(earlier);
-    expect(await rejectionOf(env.repo.commit([{ kind: 'recordIdempotency', record: earlier }]))).toMatchObject({ existing: earlier });
+    expect(await rejectionOf(env.repo.commit([{ kind: 'recordIdempotency', record: earlier }]))).toMatchObject({
+      existing: earlier,
+    });
   });
 });
 

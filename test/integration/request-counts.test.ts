@@ -45,7 +45,10 @@ let env: TestEnv;
 let api: CustomerApi;
 let queues: LocalQueues;
 let counter: RequestCounter;
-const eventBridge = new EventBridgeClient({ region: 'local', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+const eventBridge = new EventBridgeClient({
+  region: 'local',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
 const eventBridgeMock = mockClient(eventBridge);
 
 /** The requests `run` sends: DynamoDB and SQS as counted on the wire, plus EventBridge PutEvents calls. */
@@ -69,9 +72,10 @@ beforeEach(async () => {
   await env.seedProducts(DEMO_PRODUCTS);
   await purgeQueues(queues);
   eventBridgeMock.reset();
-  eventBridgeMock
-    .on(PutEventsCommand)
-    .callsFake((input: { Entries?: unknown[] }) => ({ FailedEntryCount: 0, Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `e${i}` })) }));
+  eventBridgeMock.on(PutEventsCommand).callsFake((input: { Entries?: unknown[] }) => ({
+    FailedEntryCount: 0,
+    Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `e${i}` })),
+  }));
   env.deps.providers = merchantProviders(keys);
   env.deps.queue = sqsNotificationQueue(queues.client, queues.queueUrl);
   env.deps.events = eventBridgePublisher(eventBridge, 'payments-test');
@@ -90,21 +94,35 @@ async function startedBankPayment(): Promise<Payment> {
 
 /** The callback a provider sends for a success, received by the callback function. */
 async function receiveSuccess(payment: Payment) {
-  const callback = providerCallback(simulators.bank, payment, { eventId: `evt-${payment.paymentId}`, signedAt: env.clock.now() });
-  const reply = await makeCallbackHandler(localWiring(async () => env.deps))(callbackEvent('bank', callback), lambdaContext);
+  const callback = providerCallback(simulators.bank, payment, {
+    eventId: `evt-${payment.paymentId}`,
+    signedAt: env.clock.now(),
+  });
+  const reply = await makeCallbackHandler(localWiring(async () => env.deps))(
+    callbackEvent('bank', callback),
+    lambdaContext,
+  );
   expectAcknowledged('bank', reply as never);
 }
 
 /** The capacity units each index was charged for every transaction `run` sends, as DynamoDB reports them. */
 async function indexWritesOf(run: () => Promise<unknown>): Promise<Array<Record<string, number>>> {
   const charged: Array<Record<string, number>> = [];
-  const middleware = (next: (args: unknown) => Promise<{ output: TransactWriteItemsCommandOutput }>) => async (args: unknown) => {
-    (args as { input: TransactWriteItemsCommandInput }).input.ReturnConsumedCapacity = 'INDEXES';
-    const result = await next(args);
-    for (const consumed of result.output.ConsumedCapacity ?? [])
-      charged.push(Object.fromEntries(Object.entries(consumed.GlobalSecondaryIndexes ?? {}).map(([index, { CapacityUnits }]) => [index, CapacityUnits ?? 0])));
-    return result;
-  };
+  const middleware =
+    (next: (args: unknown) => Promise<{ output: TransactWriteItemsCommandOutput }>) => async (args: unknown) => {
+      (args as { input: TransactWriteItemsCommandInput }).input.ReturnConsumedCapacity = 'INDEXES';
+      const result = await next(args);
+      for (const consumed of result.output.ConsumedCapacity ?? [])
+        charged.push(
+          Object.fromEntries(
+            Object.entries(consumed.GlobalSecondaryIndexes ?? {}).map(([index, { CapacityUnits }]) => [
+              index,
+              CapacityUnits ?? 0,
+            ]),
+          ),
+        );
+      return result;
+    };
   env.client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'indexWrites' });
   try {
     await run();
@@ -130,7 +148,9 @@ describe('AWS requests per operation', () => {
     const requests = await requestsOf(() => env.publishEvents());
 
     expect(requests).toEqual({ 'EventBridge.PutEvents': 1 });
-    const published = eventBridgeMock.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries!.map((entry) => entry.DetailType);
+    const published = eventBridgeMock
+      .commandCalls(PutEventsCommand)[0]!
+      .args[0].input.Entries!.map((entry) => entry.DetailType);
     expect(published).toEqual(['OrderCreated', 'OrderCreated', 'OrderCreated']);
     // Each entry rode on its order and stays there until the order's next write: no delete is paid for.
     expect((await itemsOfKind(env, 'order')).filter((order) => order.outbox)).toHaveLength(3);
@@ -164,7 +184,9 @@ describe('AWS requests per operation', () => {
   });
 
   it('list products: the catalogue index gives the skus, one batch read gives the products', async () => {
-    const requests = await requestsOf(async () => expect((await api('GET /api/products')).body.products).toHaveLength(DEMO_PRODUCTS.length));
+    const requests = await requestsOf(async () =>
+      expect((await api('GET /api/products')).body.products).toHaveLength(DEMO_PRODUCTS.length),
+    );
 
     expect(requests).toEqual({ 'DynamoDB.Query': 1, 'DynamoDB.BatchGetItem': 1 });
   });
@@ -173,7 +195,9 @@ describe('AWS requests per operation', () => {
     const { payment } = await placeOrder(api, TEA);
 
     const requests = await requestsOf(async () =>
-      expect((await api('POST /api/payments/{paymentId}/start', { params: { paymentId: payment.paymentId } })).statusCode).toBe(200),
+      expect(
+        (await api('POST /api/payments/{paymentId}/start', { params: { paymentId: payment.paymentId } })).statusCode,
+      ).toBe(200),
     );
 
     // The payment's transition carries its PaymentStarted: one item, so a conditional put of its own, no transaction.
@@ -193,13 +217,20 @@ describe('AWS requests per operation', () => {
     const payment = await startedBankPayment();
     await receiveSuccess(payment);
     const { Messages = [] } = await queues.client.send(
-      new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, MaxNumberOfMessages: 1, AttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queues.queueUrl,
+        MaxNumberOfMessages: 1,
+        AttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
     );
     expect(Messages).toHaveLength(1);
     const event: SQSEvent = { Records: [toRecord(Messages[0]!, 'arn:aws:sqs:local:000000000000:notifications')] };
 
     const requests = await requestsOf(async () =>
-      expect(await makeWorkerHandler(localWiring(async () => env.deps))(event, lambdaContext)).toEqual({ batchItemFailures: [] }),
+      expect(await makeWorkerHandler(localWiring(async () => env.deps))(event, lambdaContext)).toEqual({
+        batchItemFailures: [],
+      }),
     );
 
     expect((await env.repo.getOrder(payment.orderId))!.status).toBe('paid');
@@ -208,12 +239,15 @@ describe('AWS requests per operation', () => {
   });
 
   it('sweeper run with nothing due', async () => {
-    const requests = await requestsOf(() => makeSweeperHandler(localWiring(async () => env.deps))({} as never, lambdaContext));
+    const requests = await requestsOf(() =>
+      makeSweeperHandler(localWiring(async () => env.deps))({} as never, lambdaContext),
+    );
 
     // Each due-index shard once: open payments, unpaid orders, open refunds; then the gauges: the
     // open-payment count and the oldest open refund.
     expect(requests).toEqual({
-      'DynamoDB.Query': OPEN_PAYMENT_SHARDS + UNPAID_ORDER_SHARDS + OPEN_REFUND_SHARDS + OPEN_PAYMENT_SHARDS + OPEN_REFUND_SHARDS,
+      'DynamoDB.Query':
+        OPEN_PAYMENT_SHARDS + UNPAID_ORDER_SHARDS + OPEN_REFUND_SHARDS + OPEN_PAYMENT_SHARDS + OPEN_REFUND_SHARDS,
     });
   });
 });

@@ -5,12 +5,28 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadOrCreateSandboxKeys, PAYMENTS_CONFIG_FILE, SANDBOX_KEYS_FILE, type LocalSandboxKeys } from '../../local/sandbox/keys';
+import {
+  loadOrCreateSandboxKeys,
+  PAYMENTS_CONFIG_FILE,
+  SANDBOX_KEYS_FILE,
+  type LocalSandboxKeys,
+} from '../../local/sandbox/keys';
 import { createSandbox } from '../../local/sandbox/server';
-import { type CustomerDecision, type Sandbox, SANDBOX_REFUND_OUTCOMES, type SandboxRefundOutcome } from '../../local/sandbox/types';
+import {
+  type CustomerDecision,
+  type Sandbox,
+  SANDBOX_REFUND_OUTCOMES,
+  type SandboxRefundOutcome,
+} from '../../local/sandbox/types';
 import { isRefundNotification, type PaymentNotification, type RefundNotification } from '../../src/domain/notification';
 import { createProviders } from '../../src/providers/registry';
-import { ProviderCallError, type PayablePayment, type PaymentProvider, type ProviderName, type RefundRequest } from '../../src/core/payments/provider';
+import {
+  ProviderCallError,
+  type PayablePayment,
+  type PaymentProvider,
+  type ProviderName,
+  type RefundRequest,
+} from '../../src/core/payments/provider';
 
 /**
  * The sandbox on a real HTTP server, driven by the real merchant modules over real HTTP: pay URL,
@@ -41,7 +57,9 @@ const received: ReceivedCallback[] = [];
 const failuresToAnswer = new Map<ProviderName, number>();
 
 function lowerCasedHeaders(headers: IncomingHttpHeaders): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]));
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]),
+  );
 }
 
 function merchantProvider(name: ProviderName): PaymentProvider {
@@ -71,10 +89,17 @@ beforeAll(async () => {
           const body = Buffer.concat(chunks);
           const url = new URL(req.url ?? '/', baseUrl);
           const headers = lowerCasedHeaders(req.headers);
-          const callbackTo = /^\/merchant\/callback\/(wechat|alipay|bank)$/.exec(url.pathname)?.[1] as ProviderName | undefined;
+          const callbackTo = /^\/merchant\/callback\/(wechat|alipay|bank)$/.exec(url.pathname)?.[1] as
+            ProviderName | undefined;
           const reply = callbackTo
             ? answerCallback(callbackTo, headers, body)
-            : ((await routed.handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: body.toString('utf8') })) ?? {
+            : ((await routed.handle({
+                method: req.method ?? 'GET',
+                path: url.pathname,
+                query: url.searchParams,
+                headers,
+                body: body.toString('utf8'),
+              })) ?? {
                 statusCode: 404,
                 headers: {},
                 body: 'not the sandbox',
@@ -130,7 +155,9 @@ async function openPayUrl(payUrl: string) {
 
 /** The form a button belongs to, as a browser would submit it. */
 function formAction(html: string, buttonId: CustomerDecision): string {
-  const action = new RegExp(`<form method="post" action="([^"]+)"><button type="submit" id="${buttonId}"`).exec(html)?.[1];
+  const action = new RegExp(`<form method="post" action="([^"]+)"><button type="submit" id="${buttonId}"`).exec(
+    html,
+  )?.[1];
   if (!action) throw new Error(`no form for #${buttonId}`);
   return action.replaceAll('&amp;', '&');
 }
@@ -143,14 +170,17 @@ function decideOverHttp(paymentId: string, decision: CustomerDecision, accept = 
 function verifiedFor(paymentId: string): (PaymentNotification | RefundNotification)[] {
   return received.flatMap(({ provider, headers, body }) => {
     const verification = merchantProvider(provider).verifyCallback({ headers, body }, new Date());
-    if (!verification.ok) throw new Error(`${provider} callback refused: ${verification.reason} ${verification.detail}`);
+    if (!verification.ok)
+      throw new Error(`${provider} callback refused: ${verification.reason} ${verification.detail}`);
     return verification.notification.paymentId === paymentId ? [verification.notification] : [];
   });
 }
 
 /** The payment callbacks the merchant endpoint received about a payment. */
 function notificationsFor(paymentId: string): PaymentNotification[] {
-  return verifiedFor(paymentId).filter((notification): notification is PaymentNotification => !isRefundNotification(notification));
+  return verifiedFor(paymentId).filter(
+    (notification): notification is PaymentNotification => !isRefundNotification(notification),
+  );
 }
 
 /** The refund notifications the merchant endpoint received about a payment's refunds. */
@@ -159,28 +189,39 @@ function refundNotificationsFor(paymentId: string): RefundNotification[] {
 }
 
 describe('sandbox: the whole loop over HTTP with the real merchant modules', () => {
-  it.each(PROVIDERS)('%s: pay URL → checkout page → Pay → the merchant verifies a success for the exact amount', async (name) => {
-    const { payment, payUrl } = await startCheckout(name);
+  it.each(PROVIDERS)(
+    '%s: pay URL → checkout page → Pay → the merchant verifies a success for the exact amount',
+    async (name) => {
+      const { payment, payUrl } = await startCheckout(name);
 
-    const page = await openPayUrl(payUrl);
-    expect(page.status).toBe(200);
-    expect(page.url).toBe(sandbox.store.checkoutUrl(payment.paymentId));
-    expect(page.html).toContain('¥128.00');
-    expect(page.html).toContain(payment.paymentId);
-    expect(page.html).toContain('no real money');
+      const page = await openPayUrl(payUrl);
+      expect(page.status).toBe(200);
+      expect(page.url).toBe(sandbox.store.checkoutUrl(payment.paymentId));
+      expect(page.html).toContain('¥128.00');
+      expect(page.html).toContain(payment.paymentId);
+      expect(page.html).toContain('no real money');
 
-    const confirmation = await fetch(formAction(page.html, 'pay'), { method: 'POST' });
-    const confirmationHtml = await confirmation.text();
-    expect(confirmation.status).toBe(200);
-    expect(confirmationHtml).toContain('Paid ¥128.00');
-    if (name !== 'wechat') expect(confirmationHtml).toContain(`href="${baseUrl}/shop/return"`);
+      const confirmation = await fetch(formAction(page.html, 'pay'), { method: 'POST' });
+      const confirmationHtml = await confirmation.text();
+      expect(confirmation.status).toBe(200);
+      expect(confirmationHtml).toContain('Paid ¥128.00');
+      if (name !== 'wechat') expect(confirmationHtml).toContain(`href="${baseUrl}/shop/return"`);
 
-    const checkout = sandbox.store.get(payment.paymentId);
-    expect(notificationsFor(payment.paymentId)).toEqual([
-      expect.objectContaining({ provider: name, outcome: 'succeeded', amount: 12_800, currency: 'CNY', providerTransactionId: checkout?.transactionId }),
-    ]);
-    expect(sandbox.deliveries(payment.paymentId)).toEqual([expect.objectContaining({ attempt: 1, acknowledged: true })]);
-  });
+      const checkout = sandbox.store.get(payment.paymentId);
+      expect(notificationsFor(payment.paymentId)).toEqual([
+        expect.objectContaining({
+          provider: name,
+          outcome: 'succeeded',
+          amount: 12_800,
+          currency: 'CNY',
+          providerTransactionId: checkout?.transactionId,
+        }),
+      ]);
+      expect(sandbox.deliveries(payment.paymentId)).toEqual([
+        expect.objectContaining({ attempt: 1, acknowledged: true }),
+      ]);
+    },
+  );
 
   it.each([
     ['wechat', 'fail', 'failed'],
@@ -195,7 +236,10 @@ describe('sandbox: the whole loop over HTTP with the real merchant modules', () 
 
     const response = await decideOverHttp(payment.paymentId, decision);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ state: decision === 'fail' ? 'failed' : 'closed', delivery: { acknowledged: true } });
+    expect(await response.json()).toMatchObject({
+      state: decision === 'fail' ? 'failed' : 'closed',
+      delivery: { acknowledged: true },
+    });
     expect(notificationsFor(payment.paymentId)).toEqual([expect.objectContaining({ outcome, amount: 12_800 })]);
   });
 
@@ -206,7 +250,10 @@ describe('sandbox: the whole loop over HTTP with the real merchant modules', () 
 
     const again = await decideOverHttp(payment.paymentId, 'cancel');
     expect(again.status).toBe(409);
-    expect(await again.json()).toMatchObject({ error: 'already_decided', message: expect.stringContaining('already paid') });
+    expect(await again.json()).toMatchObject({
+      error: 'already_decided',
+      message: expect.stringContaining('already paid'),
+    });
     const page = await fetch(sandbox.store.checkoutUrl(payment.paymentId)).then((r) => r.text());
     expect(page).not.toContain('id="pay"');
     expect(notificationsFor(payment.paymentId)).toHaveLength(1);
@@ -220,7 +267,9 @@ describe('sandbox: the whole loop over HTTP with the real merchant modules', () 
   });
 
   it('a checkout past its expiry shows Pay disabled and refuses payment', async () => {
-    const { payment, payUrl } = await startCheckout('wechat', { expiresAt: new Date(Date.now() - 60_000).toISOString() });
+    const { payment, payUrl } = await startCheckout('wechat', {
+      expiresAt: new Date(Date.now() - 60_000).toISOString(),
+    });
     const page = await openPayUrl(payUrl);
     expect(page.html).toContain('Expired');
     expect(page.html).toMatch(/id="pay" disabled/);
@@ -252,12 +301,20 @@ describe('sandbox: callback retries', () => {
     failuresToAnswer.set('alipay', 2);
 
     const response = await decideOverHttp(payment.paymentId, 'pay');
-    expect(await response.json()).toMatchObject({ delivery: { attempt: 1, statusCode: 500, acknowledged: false }, retrying: true });
+    expect(await response.json()).toMatchObject({
+      delivery: { attempt: 1, statusCode: 500, acknowledged: false },
+      retrying: true,
+    });
 
-    await vi.waitFor(() => expect(sandbox.deliveries(payment.paymentId)).toHaveLength(3), { timeout: 2000, interval: 10 });
+    await vi.waitFor(() => expect(sandbox.deliveries(payment.paymentId)).toHaveLength(3), {
+      timeout: 2000,
+      interval: 10,
+    });
     // Longer than the next delay of the schedule: a fourth attempt would have come by now.
     await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[2]! * 2));
-    expect(sandbox.deliveries(payment.paymentId).map(({ statusCode, acknowledged }) => ({ statusCode, acknowledged }))).toEqual([
+    expect(
+      sandbox.deliveries(payment.paymentId).map(({ statusCode, acknowledged }) => ({ statusCode, acknowledged })),
+    ).toEqual([
       { statusCode: 500, acknowledged: false },
       { statusCode: 500, acknowledged: false },
       { statusCode: 200, acknowledged: true },
@@ -274,7 +331,11 @@ describe('sandbox: callback retries', () => {
     const deadPort = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
 
-    const isolated = createSandbox({ keys: generated.sandboxKeys, publicBaseUrl: baseUrl, retryDelaysMs: [10, 10, 10, 10, 10, 10, 10, 10] });
+    const isolated = createSandbox({
+      keys: generated.sandboxKeys,
+      publicBaseUrl: baseUrl,
+      retryDelaysMs: [10, 10, 10, 10, 10, 10, 10, 10],
+    });
     const payment = {
       paymentId: newPaymentId(),
       orderId: 'ord_x',
@@ -293,8 +354,15 @@ describe('sandbox: callback retries', () => {
     await isolated.handle({ method: 'GET', path: url.pathname, query: url.searchParams, headers: {}, body: '' });
 
     const decision = await isolated.decide(payment.paymentId, 'pay');
-    expect(decision).toMatchObject({ result: 'decided', retrying: true, delivery: { acknowledged: false, error: expect.stringContaining('ECONNREFUSED') } });
-    await vi.waitFor(() => expect(isolated.deliveries(payment.paymentId).length).toBeGreaterThanOrEqual(2), { timeout: 2000, interval: 5 });
+    expect(decision).toMatchObject({
+      result: 'decided',
+      retrying: true,
+      delivery: { acknowledged: false, error: expect.stringContaining('ECONNREFUSED') },
+    });
+    await vi.waitFor(() => expect(isolated.deliveries(payment.paymentId).length).toBeGreaterThanOrEqual(2), {
+      timeout: 2000,
+      interval: 5,
+    });
 
     await isolated.stop();
     const attemptsAtStop = isolated.deliveries(payment.paymentId).length;
@@ -305,26 +373,33 @@ describe('sandbox: callback retries', () => {
 });
 
 describe('sandbox: merchant queries and closes over HTTP', () => {
-  it.each(['wechat', 'alipay'] as const)('%s: queryPayment and closePayment reflect the decided state', async (name) => {
-    const provider = merchantProvider(name);
+  it.each(['wechat', 'alipay'] as const)(
+    '%s: queryPayment and closePayment reflect the decided state',
+    async (name) => {
+      const provider = merchantProvider(name);
 
-    const paid = await startCheckout(name);
-    await openPayUrl(paid.payUrl);
-    expect(await provider.queryPayment(paid.payment.paymentId, new Date())).toMatchObject({ status: 'pending' });
-    await decideOverHttp(paid.payment.paymentId, 'pay');
-    expect(await provider.queryPayment(paid.payment.paymentId, new Date())).toEqual(
-      expect.objectContaining({ status: 'paid', amount: 12_800, providerTransactionId: sandbox.store.get(paid.payment.paymentId)?.transactionId }),
-    );
-    await expect(provider.closePayment(paid.payment.paymentId, new Date())).rejects.toBeInstanceOf(ProviderCallError);
+      const paid = await startCheckout(name);
+      await openPayUrl(paid.payUrl);
+      expect(await provider.queryPayment(paid.payment.paymentId, new Date())).toMatchObject({ status: 'pending' });
+      await decideOverHttp(paid.payment.paymentId, 'pay');
+      expect(await provider.queryPayment(paid.payment.paymentId, new Date())).toEqual(
+        expect.objectContaining({
+          status: 'paid',
+          amount: 12_800,
+          providerTransactionId: sandbox.store.get(paid.payment.paymentId)?.transactionId,
+        }),
+      );
+      await expect(provider.closePayment(paid.payment.paymentId, new Date())).rejects.toBeInstanceOf(ProviderCallError);
 
-    const closed = await startCheckout(name);
-    await openPayUrl(closed.payUrl);
-    await provider.closePayment(closed.payment.paymentId, new Date());
-    expect(await provider.queryPayment(closed.payment.paymentId, new Date())).toMatchObject({ status: 'closed' });
-    const refused = await decideOverHttp(closed.payment.paymentId, 'pay');
-    expect(refused.status).toBe(409);
-    expect(notificationsFor(closed.payment.paymentId)).toEqual([]);
-  });
+      const closed = await startCheckout(name);
+      await openPayUrl(closed.payUrl);
+      await provider.closePayment(closed.payment.paymentId, new Date());
+      expect(await provider.queryPayment(closed.payment.paymentId, new Date())).toMatchObject({ status: 'closed' });
+      const refused = await decideOverHttp(closed.payment.paymentId, 'pay');
+      expect(refused.status).toBe(409);
+      expect(notificationsFor(closed.payment.paymentId)).toEqual([]);
+    },
+  );
 });
 
 describe('sandbox keys on disk', () => {
@@ -345,7 +420,8 @@ describe('sandbox keys on disk', () => {
     const dir = await mkdtemp(join(tmpdir(), 'sandbox-keys-'));
     try {
       // The files of the suite's start, found by a runtime now listening on another port.
-      for (const file of [PAYMENTS_CONFIG_FILE, SANDBOX_KEYS_FILE]) await copyFile(join(keysDir, file), join(dir, file));
+      for (const file of [PAYMENTS_CONFIG_FILE, SANDBOX_KEYS_FILE])
+        await copyFile(join(keysDir, file), join(dir, file));
       const first = generated;
       const moved = await loadOrCreateSandboxKeys(dir, 'http://127.0.0.1:4100');
       expect(moved.config.wechat?.apiBase).toBe('http://127.0.0.1:4100/sandbox/wechat');
@@ -413,13 +489,29 @@ const REFUND_STORY: Record<SandboxRefundOutcome, Record<ProviderName, [Expectati
     ],
   },
   fail: {
-    wechat: [{ status: 'processing' }, { status: 'failed', providerStatus: 'CLOSED' }, { outcome: 'failed', providerStatus: 'CLOSED' }],
+    wechat: [
+      { status: 'processing' },
+      { status: 'failed', providerStatus: 'CLOSED' },
+      { outcome: 'failed', providerStatus: 'CLOSED' },
+    ],
     // Alipay refuses at once and keeps no refund: its query cannot tell "refused" from "not yet".
-    alipay: [{ status: 'failed', providerStatus: 'ACQ.SELLER_BALANCE_NOT_ENOUGH' }, { status: 'processing' }, undefined],
-    bank: [{ status: 'processing' }, { status: 'failed', reason: 'declined' }, { outcome: 'failed', providerStatus: 'refund.failed' }],
+    alipay: [
+      { status: 'failed', providerStatus: 'ACQ.SELLER_BALANCE_NOT_ENOUGH' },
+      { status: 'processing' },
+      undefined,
+    ],
+    bank: [
+      { status: 'processing' },
+      { status: 'failed', reason: 'declined' },
+      { outcome: 'failed', providerStatus: 'refund.failed' },
+    ],
   },
   abnormal: {
-    wechat: [{ status: 'processing' }, { status: 'abnormal', providerStatus: 'ABNORMAL' }, { outcome: 'abnormal', providerStatus: 'ABNORMAL' }],
+    wechat: [
+      { status: 'processing' },
+      { status: 'abnormal', providerStatus: 'ABNORMAL' },
+      { outcome: 'abnormal', providerStatus: 'ABNORMAL' },
+    ],
     alipay: [{ status: 'processing' }, { status: 'processing' }, undefined],
     bank: [
       { status: 'processing' },
@@ -451,37 +543,60 @@ describe.each(SANDBOX_REFUND_OUTCOMES)('sandbox refunds over HTTP, SANDBOX_REFUN
     await refunds.stop();
   });
 
-  it.each(PROVIDERS)('%s: the refund API answers, the refund ends, and the notification (if any) verifies', async (name) => {
-    const [created, ended, notified] = REFUND_STORY[outcome][name];
-    const payment = await paidPayment(name);
-    const provider = merchantProvider(name);
-    const request = refundRequest(name, payment.paymentId);
+  it.each(PROVIDERS)(
+    '%s: the refund API answers, the refund ends, and the notification (if any) verifies',
+    async (name) => {
+      const [created, ended, notified] = REFUND_STORY[outcome][name];
+      const payment = await paidPayment(name);
+      const provider = merchantProvider(name);
+      const request = refundRequest(name, payment.paymentId);
 
-    expect(await provider.refund(request)).toMatchObject(created ?? {});
-    const query = () => provider.queryRefund({ refundId: request.refundId, paymentId: payment.paymentId, now: new Date() });
-    await vi.waitFor(async () => expect(await query()).toMatchObject(ended ?? {}), { timeout: 2000, interval: 10 });
+      expect(await provider.refund(request)).toMatchObject(created ?? {});
+      const query = () =>
+        provider.queryRefund({ refundId: request.refundId, paymentId: payment.paymentId, now: new Date() });
+      await vi.waitFor(async () => expect(await query()).toMatchObject(ended ?? {}), { timeout: 2000, interval: 10 });
 
-    if (notified) {
-      // The delivery is logged once the merchant's answer is read, after the merchant received it.
-      await vi.waitFor(() => expect(refunds.refundDeliveries(payment.paymentId)).toEqual([expect.objectContaining({ attempt: 1, acknowledged: true })]), {
-        timeout: 2000,
-        interval: 10,
-      });
-      expect(refundNotificationsFor(payment.paymentId)).toEqual([
-        expect.objectContaining({ type: 'refund', provider: name, refundId: request.refundId, paymentId: payment.paymentId, via: 'callback', ...notified }),
+      if (notified) {
+        // The delivery is logged once the merchant's answer is read, after the merchant received it.
+        await vi.waitFor(
+          () =>
+            expect(refunds.refundDeliveries(payment.paymentId)).toEqual([
+              expect.objectContaining({ attempt: 1, acknowledged: true }),
+            ]),
+          {
+            timeout: 2000,
+            interval: 10,
+          },
+        );
+        expect(refundNotificationsFor(payment.paymentId)).toEqual([
+          expect.objectContaining({
+            type: 'refund',
+            provider: name,
+            refundId: request.refundId,
+            paymentId: payment.paymentId,
+            via: 'callback',
+            ...notified,
+          }),
+        ]);
+      } else {
+        await settled();
+        expect(refundNotificationsFor(payment.paymentId)).toEqual([]);
+        expect(refunds.refundDeliveries(payment.paymentId)).toEqual([]);
+      }
+      // The payment's own callback was never repeated or turned into something else by the refund.
+      expect(notificationsFor(payment.paymentId)).toEqual([
+        expect.objectContaining({ outcome: 'succeeded', amount: 12_800 }),
       ]);
-    } else {
-      await settled();
-      expect(refundNotificationsFor(payment.paymentId)).toEqual([]);
-      expect(refunds.refundDeliveries(payment.paymentId)).toEqual([]);
-    }
-    // The payment's own callback was never repeated or turned into something else by the refund.
-    expect(notificationsFor(payment.paymentId)).toEqual([expect.objectContaining({ outcome: 'succeeded', amount: 12_800 })]);
-  });
+    },
+  );
 });
 
 function consoleRefund(body: unknown) {
-  return fetch(`${baseUrl}/sandbox/refunds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(`${baseUrl}/sandbox/refunds`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 describe('sandbox: refunds made on the provider’s console (outside the merchant’s system)', () => {
@@ -489,32 +604,38 @@ describe('sandbox: refunds made on the provider’s console (outside the merchan
     ['wechat', /^50\d{27}$/],
     ['alipay', undefined],
     ['bank', /^re_[0-9a-f]{24}$/],
-  ] as const)('%s: POST /sandbox/refunds refunds at once and notifies with the provider’s own refund number (or none)', async (name, refundNumber) => {
-    const payment = await paidPayment(name);
-    const response = await consoleRefund({ paymentId: payment.paymentId, amount: 1_000 });
-    expect(response.status).toBe(200);
-    const answer = (await response.json()) as Record<string, unknown>;
-    expect(answer).toMatchObject({
-      paymentId: payment.paymentId,
-      amount: 1_000,
-      state: 'succeeded',
-      notified: true,
-      refundedAmount: 1_000,
-      refundableAmount: 11_800,
-    });
+  ] as const)(
+    '%s: POST /sandbox/refunds refunds at once and notifies with the provider’s own refund number (or none)',
+    async (name, refundNumber) => {
+      const payment = await paidPayment(name);
+      const response = await consoleRefund({ paymentId: payment.paymentId, amount: 1_000 });
+      expect(response.status).toBe(200);
+      const answer = (await response.json()) as Record<string, unknown>;
+      expect(answer).toMatchObject({
+        paymentId: payment.paymentId,
+        amount: 1_000,
+        state: 'succeeded',
+        notified: true,
+        refundedAmount: 1_000,
+        refundableAmount: 11_800,
+      });
 
-    await vi.waitFor(() => expect(refundNotificationsFor(payment.paymentId)).toHaveLength(1), { timeout: 2000, interval: 10 });
-    const [notification] = refundNotificationsFor(payment.paymentId);
-    expect(notification).toMatchObject({
-      type: 'refund',
-      provider: name,
-      outcome: 'succeeded',
-      ...(name === 'alipay' ? { amount: 0, refundedTotal: 1_000 } : { amount: 1_000 }),
-    });
-    if (refundNumber) expect(notification?.refundId).toMatch(refundNumber);
-    else expect(notification?.refundId).toBeUndefined();
-    expect(notification?.refundId).toBe(answer.refundId);
-  });
+      await vi.waitFor(() => expect(refundNotificationsFor(payment.paymentId)).toHaveLength(1), {
+        timeout: 2000,
+        interval: 10,
+      });
+      const [notification] = refundNotificationsFor(payment.paymentId);
+      expect(notification).toMatchObject({
+        type: 'refund',
+        provider: name,
+        outcome: 'succeeded',
+        ...(name === 'alipay' ? { amount: 0, refundedTotal: 1_000 } : { amount: 1_000 }),
+      });
+      if (refundNumber) expect(notification?.refundId).toMatch(refundNumber);
+      else expect(notification?.refundId).toBeUndefined();
+      expect(notification?.refundId).toBe(answer.refundId);
+    },
+  );
 
   it('notify: false refunds without a notification (a lost one, for reconciliation tests)', async () => {
     const payment = await paidPayment('wechat');
@@ -523,7 +644,10 @@ describe('sandbox: refunds made on the provider’s console (outside the merchan
     await settled();
     expect(sandbox.refundDeliveries(payment.paymentId)).toEqual([]);
     // The provider knows of it all the same.
-    expect(await merchantProvider('wechat').queryPayment(payment.paymentId, new Date())).toMatchObject({ status: 'paid', providerStatus: 'REFUND' });
+    expect(await merchantProvider('wechat').queryPayment(payment.paymentId, new Date())).toMatchObject({
+      status: 'paid',
+      providerStatus: 'REFUND',
+    });
   });
 
   it('refuses what the provider would refuse: an unknown or unpaid payment, more than is left, a malformed request', async () => {
@@ -536,7 +660,10 @@ describe('sandbox: refunds made on the provider’s console (outside the merchan
 
     const payment = await paidPayment('bank');
     const tooMuch = await consoleRefund({ paymentId: payment.paymentId, amount: 12_801 });
-    expect([tooMuch.status, await tooMuch.json()]).toEqual([409, { error: 'exceeds_refundable', message: expect.stringContaining('Only 12800 fen') }]);
+    expect([tooMuch.status, await tooMuch.json()]).toEqual([
+      409,
+      { error: 'exceeds_refundable', message: expect.stringContaining('Only 12800 fen') },
+    ]);
 
     for (const body of [
       { paymentId: payment.paymentId },
@@ -553,7 +680,9 @@ describe('sandbox: refunds made on the provider’s console (outside the merchan
     const payment = await paidPayment(name);
     await consoleRefund({ paymentId: payment.paymentId, amount: 10_000 });
     const provider = merchantProvider(name);
-    expect(await provider.refund(refundRequest(name, payment.paymentId, { amount: 2_801 }))).toMatchObject({ status: 'failed' });
+    expect(await provider.refund(refundRequest(name, payment.paymentId, { amount: 2_801 }))).toMatchObject({
+      status: 'failed',
+    });
     expect(await provider.refund(refundRequest(name, payment.paymentId, { amount: 2_800 }))).toMatchObject({
       status: name === 'alipay' ? 'succeeded' : 'processing',
     });
@@ -567,8 +696,13 @@ describe('sandbox: refund notification retries', () => {
     failuresToAnswer.set('bank', 1);
     await consoleRefund({ paymentId: payment.paymentId, amount: 700 });
 
-    await vi.waitFor(() => expect(sandbox.refundDeliveries(payment.paymentId)).toHaveLength(2), { timeout: 2000, interval: 10 });
-    expect(sandbox.refundDeliveries(payment.paymentId).map(({ statusCode, acknowledged }) => ({ statusCode, acknowledged }))).toEqual([
+    await vi.waitFor(() => expect(sandbox.refundDeliveries(payment.paymentId)).toHaveLength(2), {
+      timeout: 2000,
+      interval: 10,
+    });
+    expect(
+      sandbox.refundDeliveries(payment.paymentId).map(({ statusCode, acknowledged }) => ({ statusCode, acknowledged })),
+    ).toEqual([
       { statusCode: 500, acknowledged: false },
       { statusCode: 200, acknowledged: true },
     ]);

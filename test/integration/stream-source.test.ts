@@ -59,7 +59,10 @@ describe('the local stream event source', () => {
     const first = await publisher();
     await first.idle();
     await first.stop();
-    const saved = JSON.parse(readFileSync(checkpointFile, 'utf8')) as { streamArn: string; checkpoints: Record<string, string> };
+    const saved = JSON.parse(readFileSync(checkpointFile, 'utf8')) as {
+      streamArn: string;
+      checkpoints: Record<string, string>;
+    };
     // As a `.local` database started again days later finds it: its position trimmed away.
     const [shardId] = Object.keys(saved.checkpoints);
     writeFileSync(checkpointFile, JSON.stringify({ ...saved, checkpoints: { [shardId!]: '000000000000000000000' } }));

@@ -11,7 +11,13 @@ import type { PaymentMethod } from '../../src/domain/payment';
 import { createBankProvider } from '../../src/providers/bank';
 import { newPurchase } from '../support/domain-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
-import { type ProviderOperation, type ProviderSandbox, providerSandbox, type QueryableMethod, sandboxKeys } from '../support/sweeper-fixtures';
+import {
+  type ProviderOperation,
+  type ProviderSandbox,
+  providerSandbox,
+  type QueryableMethod,
+  sandboxKeys,
+} from '../support/sweeper-fixtures';
 
 const CUSTOMER = 'cust_alice';
 const SECOND = 1000;
@@ -31,13 +37,24 @@ let sandboxes: Record<QueryableMethod, ProviderSandbox>;
 beforeEach(async () => {
   env = await createTestEnv(); // payments live 30 minutes, with a reminder 5 minutes before
   await env.seedProducts(DEMO_PRODUCTS);
-  sandboxes = { wechat: providerSandbox('wechat', keys, env.clock.now), alipay: providerSandbox('alipay', keys, env.clock.now) };
-  env.deps.providers = { wechat: sandboxes.wechat.provider, alipay: sandboxes.alipay.provider, bank: createBankProvider({ config: keys.bank.merchant }) };
+  sandboxes = {
+    wechat: providerSandbox('wechat', keys, env.clock.now),
+    alipay: providerSandbox('alipay', keys, env.clock.now),
+  };
+  env.deps.providers = {
+    wechat: sandboxes.wechat.provider,
+    alipay: sandboxes.alipay.provider,
+    bank: createBankProvider({ config: keys.bank.merchant }),
+  };
 });
 
 /** An order and its first payment as the customer creates it; `started` also opens the checkout at the provider. */
 async function customerPayment(method: PaymentMethod, { started }: { started: boolean }) {
-  const [created] = await createOrders(env.deps, { customerId: CUSTOMER, orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }], method });
+  const [created] = await createOrders(env.deps, {
+    customerId: CUSTOMER,
+    orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }],
+    method,
+  });
   const { paymentId, orderId, expiresAt } = created!.payment;
   if (!started) return { paymentId, orderId, expiresAt };
   const { payUrl } = await startPayment(env.deps, { customerId: CUSTOMER, paymentId });
@@ -89,7 +106,10 @@ describe('expiry reminders', () => {
 
 describe('expiry of payments never started', () => {
   it('expires them without calling any provider, and the customer can then pay the order with a new payment', async () => {
-    const payments = [await customerPayment('wechat', { started: false }), await customerPayment('alipay', { started: false })];
+    const payments = [
+      await customerPayment('wechat', { started: false }),
+      await customerPayment('alipay', { started: false }),
+    ];
     env.clock.advanceMinutes(30);
 
     const report = await sweep(env.deps);
@@ -127,11 +147,25 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
 
     expect(report.actions).toEqual({ rescued: 1 });
     const { payment, order } = await stored(paymentId);
-    expect(payment).toMatchObject({ status: 'succeeded', providerTransactionId: sandbox.checkout(paymentId)!.transactionId, latePayment: true });
+    expect(payment).toMatchObject({
+      status: 'succeeded',
+      providerTransactionId: sandbox.checkout(paymentId)!.transactionId,
+      latePayment: true,
+    });
     expect(payment.refundRequired).toBeUndefined();
-    expect(payment.logs.at(-1)).toMatchObject({ from: 'processing', to: 'succeeded', source: 'provider', reason: expect.stringContaining(`${method} query`) });
+    expect(payment.logs.at(-1)).toMatchObject({
+      from: 'processing',
+      to: 'succeeded',
+      source: 'provider',
+      reason: expect.stringContaining(`${method} query`),
+    });
     expect(order).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
-    expect(await eventTypes(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']);
+    expect(await eventTypes(paymentId)).toEqual([
+      'PaymentStarted',
+      'PaymentSucceeded',
+      'LatePaymentReceived',
+      'OrderPaid',
+    ]);
     expect(env.metrics.total(Metric.PaymentsRescuedByQuery, { provider: method })).toBe(1);
     expect(providerCalls(sandbox)).toEqual(['query']);
   });
@@ -192,15 +226,26 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     }
     expect(providerCalls(sandbox)).toEqual(['query']);
     const { payment, order } = await stored(paymentId);
-    expect(payment).toMatchObject({ status: 'processing', needsReview: true, reviewReason: expect.stringContaining('amount_mismatch') });
-    expect(payment.logs.at(-1)).toMatchObject({ from: 'processing', to: 'processing', source: 'provider', reason: expect.stringContaining('amount_mismatch') });
+    expect(payment).toMatchObject({
+      status: 'processing',
+      needsReview: true,
+      reviewReason: expect.stringContaining('amount_mismatch'),
+    });
+    expect(payment.logs.at(-1)).toMatchObject({
+      from: 'processing',
+      to: 'processing',
+      source: 'provider',
+      reason: expect.stringContaining('amount_mismatch'),
+    });
     expect(env.metrics.total(Metric.AmountMismatch, { provider: method })).toBe(1);
     expect(await eventTypes(paymentId)).toEqual(['PaymentStarted']);
     // Money was taken: the order keeps its stock for the person who decides, and reads what it is.
     expect(order).toMatchObject({ status: 'pending', openPaymentId: paymentId });
     expect((await env.repo.getProducts(['TEA-001'])).get('TEA-001')!.stock).toBe(99);
     expect(await getPayment(env.deps, CUSTOMER, paymentId)).toMatchObject({ status: 'processing', needsReview: true });
-    await expect(addPayment(env.deps, { customerId: CUSTOMER, orderId })).rejects.toMatchObject({ code: 'PAYMENT_UNDER_REVIEW' });
+    await expect(addPayment(env.deps, { customerId: CUSTOMER, orderId })).rejects.toMatchObject({
+      code: 'PAYMENT_UNDER_REVIEW',
+    });
   });
 
   it('moves the next query forward by the interval when the answer decides nothing (already applied once)', async () => {
@@ -212,13 +257,22 @@ describe.each(['wechat', 'alipay'] as const)('query-then-expire of a started %s 
     await env.repo.commit([
       {
         kind: 'recordNotification',
-        record: { provider: method, eventId, paymentId, appliedAt: at, result: 'amount_mismatch', expiresAt: '2027-01-01T00:00:00.000Z' },
+        record: {
+          provider: method,
+          eventId,
+          paymentId,
+          appliedAt: at,
+          result: 'amount_mismatch',
+          expiresAt: '2027-01-01T00:00:00.000Z',
+        },
       },
     ]);
     env.clock.advance(FIRST_QUERY_MS);
 
     await sweep(env.deps);
-    expect((await stored(paymentId)).payment.nextQueryAt).toBe(new Date(env.clock.now().getTime() + QUERY_EVERY_MS).toISOString());
+    expect((await stored(paymentId)).payment.nextQueryAt).toBe(
+      new Date(env.clock.now().getTime() + QUERY_EVERY_MS).toISOString(),
+    );
 
     env.clock.advance(QUERY_EVERY_MS - SECOND);
     expect((await sweep(env.deps)).handled).toBe(0);
@@ -300,7 +354,10 @@ describe('a success callback racing the sweep that expires the payment', () => {
     'as the sweeper queries the provider': () => atProviderRequest('query'),
     'as the sweeper closes at the provider': () => atProviderRequest('close'),
     'once the expiry is committed': (paymentId: string) =>
-      vi.waitFor(async () => expect((await env.repo.getPayment(paymentId))!.status).toBe('expired'), { timeout: 5_000, interval: 2 }),
+      vi.waitFor(async () => expect((await env.repo.getPayment(paymentId))!.status).toBe('expired'), {
+        timeout: 5_000,
+        interval: 2,
+      }),
   };
 
   it('always ends with the payment succeeded (late: it read expired) and its order paid, announced once', async () => {
@@ -337,7 +394,9 @@ describe('a success callback racing the sweep that expires the payment', () => {
 describe('orders left unpaid', () => {
   const stock = async () => (await env.repo.getProducts(['TEA-001'])).get('TEA-001')!.stock;
   const orderCancellations = async () =>
-    (await env.drainedBus()).ofType('OrderCancelled').map((event) => ({ orderId: event.detail.orderId, reason: event.detail.reason }));
+    (await env.drainedBus())
+      .ofType('OrderCancelled')
+      .map((event) => ({ orderId: event.detail.orderId, reason: event.detail.reason }));
 
   it('cancels an order with no open payment a day (by default) after its last payment ended, releasing its stock, announced with the reason', async () => {
     expect(DEFAULT_ORDER_POLICY.unpaidCancelMinutes).toBe(1440);
@@ -355,7 +414,11 @@ describe('orders left unpaid', () => {
     const report = await sweep(env.deps);
 
     expect(report.actions).toEqual({ order_cancelled: 1 });
-    expect(await env.repo.getOrder(orderId)).toMatchObject({ status: 'cancelled', cancelReason: 'unpaid', cancelledAt: env.clock.now().toISOString() });
+    expect(await env.repo.getOrder(orderId)).toMatchObject({
+      status: 'cancelled',
+      cancelReason: 'unpaid',
+      cancelledAt: env.clock.now().toISOString(),
+    });
     expect(await stock()).toBe(100);
     expect(await orderCancellations()).toEqual([{ orderId, reason: 'unpaid' }]);
     expect(env.metrics.total(Metric.OrdersCancelled, { reason: 'unpaid' })).toBe(1);
@@ -393,7 +456,10 @@ describe('orders left unpaid', () => {
 
     expect((await env.repo.getOrder(paid.orderId))!.status).toBe('paid');
     // The open one was expired by this run: its day without a payment starts now.
-    expect(await env.repo.getOrder(open.orderId)).toMatchObject({ status: 'pending', unpaidSince: env.clock.now().toISOString() });
+    expect(await env.repo.getOrder(open.orderId)).toMatchObject({
+      status: 'pending',
+      unpaidSince: env.clock.now().toISOString(),
+    });
     expect(await orderCancellations()).toEqual([]);
   });
 });
@@ -406,7 +472,11 @@ describe('a provider that hangs', () => {
       calls.push(operation);
       return new Promise<never>(() => {});
     };
-    env.deps.providers.wechat = { ...sandboxes.wechat.provider, queryPayment: hang('query'), closePayment: hang('close') };
+    env.deps.providers.wechat = {
+      ...sandboxes.wechat.provider,
+      queryPayment: hang('query'),
+      closePayment: hang('close'),
+    };
     return calls;
   }
 
@@ -419,7 +489,10 @@ describe('a provider that hangs', () => {
       const hungCalls = hangingWechat();
       const toExpire = {
         wechat: await Promise.all(Array.from({ length: 10 }, () => customerPayment('wechat', { started: true }))),
-        alipay: await Promise.all([customerPayment('alipay', { started: true }), customerPayment('alipay', { started: true })]),
+        alipay: await Promise.all([
+          customerPayment('alipay', { started: true }),
+          customerPayment('alipay', { started: true }),
+        ]),
         bank: [await customerPayment('bank', { started: false })],
       };
       env.clock.advanceMinutes(5);
@@ -431,20 +504,25 @@ describe('a provider that hangs', () => {
       env.clock.advanceMinutes(26); // the first group 1 minute past expiry, the second due for its reminder
 
       const startedMs = performance.now();
-      const report = await Promise.race([sweep(env.deps), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000))]);
+      const report = await Promise.race([
+        sweep(env.deps),
+        new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000)),
+      ]);
       const elapsedMs = performance.now() - startedMs;
 
       expect(report, 'the sweep never returned').not.toBe('hung');
       if (report === 'hung') return;
       expect(elapsedMs).toBeLessThan(BUDGET_MS + IN_FLIGHT_GRACE_MS + 1_500);
-      for (const { paymentId } of [...toExpire.alipay, ...toExpire.bank]) expect((await stored(paymentId)).payment.status, paymentId).toBe('expired');
+      for (const { paymentId } of [...toExpire.alipay, ...toExpire.bank])
+        expect((await stored(paymentId)).payment.status, paymentId).toBe('expired');
       expect(
         (await env.drainedBus())
           .ofType('PaymentExpiringSoon')
           .map((event) => event.detail.paymentId)
           .sort(),
       ).toEqual(toRemind.map(({ paymentId }) => paymentId).sort());
-      for (const { paymentId } of toExpire.wechat) expect((await stored(paymentId)).payment.status, paymentId).toBe('processing');
+      for (const { paymentId } of toExpire.wechat)
+        expect((await stored(paymentId)).payment.status, paymentId).toBe('processing');
       // WeChat's hung calls take only WeChat's own workers, never more than its bound.
       expect(hungCalls).toEqual(Array(PROVIDER_CONCURRENCY).fill('query'));
       // Left for the next run: the hung WeChat payments, whose first query fell due a minute after their start.
@@ -455,51 +533,55 @@ describe('a provider that hangs', () => {
 
 describe('a backlog larger than one run can handle', () => {
   // ~3,000 emulator transactions and reads: about 10 s on a quiet machine, a lot more on a busy one.
-  it('expires 1,000 due payments over several runs, each exactly once, reporting the exhausted budget and the lag', { timeout: 60_000 }, async () => {
-    // Small pages and a short budget: each run's time runs out with due work queued or unread, and
-    // what is left (the next page is read even then) tells how late it is.
-    env.deps.sweeper = { ...DEFAULT_SWEEPER, batchSize: 8, budgetMs: 200 };
-    const createdAt = env.clock.now();
-    const purchases = Array.from({ length: 1_000 }, () =>
-      newPurchase({
-        orderId: newId('ord', createdAt),
-        paymentId: newId('pay', createdAt),
-        items: [{ sku: 'PEN-003', quantity: 1 }],
-        catalogue: DEMO_PRODUCTS,
-        now: createdAt,
-        customerId: CUSTOMER,
-        timing: { ttlMinutes: 30, reminderMinutes: 0 },
-      }),
-    );
-    // 50 orders with their payments per transaction: DynamoDB's limit of 100 writes.
-    for (let start = 0; start < purchases.length; start += 50) {
-      await env.repo.commit(
-        purchases.slice(start, start + 50).flatMap(({ order, payment }): Write[] => [
-          { kind: 'createOrder', order },
-          { kind: 'createPayment', payment },
-        ]),
+  it(
+    'expires 1,000 due payments over several runs, each exactly once, reporting the exhausted budget and the lag',
+    { timeout: 60_000 },
+    async () => {
+      // Small pages and a short budget: each run's time runs out with due work queued or unread, and
+      // what is left (the next page is read even then) tells how late it is.
+      env.deps.sweeper = { ...DEFAULT_SWEEPER, batchSize: 8, budgetMs: 200 };
+      const createdAt = env.clock.now();
+      const purchases = Array.from({ length: 1_000 }, () =>
+        newPurchase({
+          orderId: newId('ord', createdAt),
+          paymentId: newId('pay', createdAt),
+          items: [{ sku: 'PEN-003', quantity: 1 }],
+          catalogue: DEMO_PRODUCTS,
+          now: createdAt,
+          customerId: CUSTOMER,
+          timing: { ttlMinutes: 30, reminderMinutes: 0 },
+        }),
       );
-    }
-    env.clock.advanceMinutes(31); // every payment has been due for 60 s
+      // 50 orders with their payments per transaction: DynamoDB's limit of 100 writes.
+      for (let start = 0; start < purchases.length; start += 50) {
+        await env.repo.commit(
+          purchases.slice(start, start + 50).flatMap(({ order, payment }): Write[] => [
+            { kind: 'createOrder', order },
+            { kind: 'createPayment', payment },
+          ]),
+        );
+      }
+      env.clock.advanceMinutes(31); // every payment has been due for 60 s
 
-    const reports: SweepReport[] = [];
-    do reports.push(await sweep(env.deps));
-    while (reports.at(-1)!.budgetExhausted && reports.length < 1_000); // bounded: a sweeper that stops making progress fails, not hangs
+      const reports: SweepReport[] = [];
+      do reports.push(await sweep(env.deps));
+      while (reports.at(-1)!.budgetExhausted && reports.length < 1_000); // bounded: a sweeper that stops making progress fails, not hangs
 
-    expect(reports.length).toBeGreaterThan(1);
-    expect(reports.at(-1)!.budgetExhausted).toBe(false);
-    expect(reports.slice(0, -1).map(({ budgetExhausted, lagSeconds }) => ({ budgetExhausted, lagSeconds }))).toEqual(
-      Array(reports.length - 1).fill({ budgetExhausted: true, lagSeconds: 60 }),
-    );
-    expect(reports.reduce((sum, report) => sum + (report.actions.expired ?? 0), 0)).toBe(1_000);
+      expect(reports.length).toBeGreaterThan(1);
+      expect(reports.at(-1)!.budgetExhausted).toBe(false);
+      expect(reports.slice(0, -1).map(({ budgetExhausted, lagSeconds }) => ({ budgetExhausted, lagSeconds }))).toEqual(
+        Array(reports.length - 1).fill({ budgetExhausted: true, lagSeconds: 60 }),
+      );
+      expect(reports.reduce((sum, report) => sum + (report.actions.expired ?? 0), 0)).toBe(1_000);
 
-    const paymentIds = purchases.map(({ payment }) => payment.paymentId);
-    const expiredIds = (await env.drainedBus()).ofType('PaymentExpired').map((event) => event.detail.paymentId);
-    expect(expiredIds).toHaveLength(1_000);
-    expect(new Set(expiredIds)).toEqual(new Set(paymentIds)); // so each one exactly once
-    expect((await env.repo.getPayments(paymentIds)).filter((payment) => payment.status !== 'expired')).toEqual([]);
-    expect((await env.repo.findDuePayments(env.clock.now(), { limit: 1 })).items).toEqual([]);
-  });
+      const paymentIds = purchases.map(({ payment }) => payment.paymentId);
+      const expiredIds = (await env.drainedBus()).ofType('PaymentExpired').map((event) => event.detail.paymentId);
+      expect(expiredIds).toHaveLength(1_000);
+      expect(new Set(expiredIds)).toEqual(new Set(paymentIds)); // so each one exactly once
+      expect((await env.repo.getPayments(paymentIds)).filter((payment) => payment.status !== 'expired')).toEqual([]);
+      expect((await env.repo.findDuePayments(env.clock.now(), { limit: 1 })).items).toEqual([]);
+    },
+  );
 });
 
 describe("the events of the sweeper's changes", () => {

@@ -27,9 +27,20 @@ beforeAll(async () => {
         const chunks: Buffer[] = [];
         for await (const chunk of request) chunks.push(chunk as Buffer);
         const url = new URL(request.url ?? '/', 'http://sandbox.invalid');
-        const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]));
+        const headers = Object.fromEntries(
+          Object.entries(request.headers).map(([name, value]) => [
+            name,
+            Array.isArray(value) ? value.join(', ') : value,
+          ]),
+        );
         const body = Buffer.concat(chunks).toString('utf8');
-        const answer = await sandbox.handle({ method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body });
+        const answer = await sandbox.handle({
+          method: request.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          headers,
+          body,
+        });
         if (!answer) return void response.writeHead(404).end();
         response.writeHead(answer.statusCode, answer.headers).end(answer.bytes ?? answer.body);
       })(),
@@ -67,12 +78,28 @@ describe('wechat bill over HTTP from the local sandbox', () => {
     if (consoleRefund.result !== 'refunded') throw new Error(consoleRefund.message);
 
     const now = new Date();
-    const fetched = await wechat.fetchBill({ date: businessDateOf(new Date(sandbox.store.get(paymentId)?.paidAt ?? now)), now });
+    const fetched = await wechat.fetchBill({
+      date: businessDateOf(new Date(sandbox.store.get(paymentId)?.paidAt ?? now)),
+      now,
+    });
     expect(fetched.status).toBe('ready');
     if (fetched.status !== 'ready') return;
     expect(fetched.bill.rows).toMatchObject([
-      { kind: 'payment', paymentId, amount: 12_800, status: 'succeeded', providerTransactionId: sandbox.store.get(paymentId)?.transactionId },
-      { kind: 'refund', paymentId, amount: 800, status: 'succeeded', refundId: consoleRefund.refund.key, providerRefundId: consoleRefund.refund.key },
+      {
+        kind: 'payment',
+        paymentId,
+        amount: 12_800,
+        status: 'succeeded',
+        providerTransactionId: sandbox.store.get(paymentId)?.transactionId,
+      },
+      {
+        kind: 'refund',
+        paymentId,
+        amount: 800,
+        status: 'succeeded',
+        refundId: consoleRefund.refund.key,
+        providerRefundId: consoleRefund.refund.key,
+      },
     ]);
   });
 });

@@ -11,7 +11,13 @@ import { localWiring } from '../../src/runtime/wiring';
 import { CUSTOMER_ROUTES, type CustomerRoute } from '../support/api-fixtures';
 import { callbackEvent } from '../support/callback-fixtures';
 import { type DynamoWrite, DynamoWriteLog } from '../support/faults';
-import { hostileApiRequest, hostileCallback, type HostileApiRequest, type HostileCallback, type KnownData } from '../support/hostile';
+import {
+  hostileApiRequest,
+  hostileCallback,
+  type HostileApiRequest,
+  type HostileCallback,
+  type KnownData,
+} from '../support/hostile';
 import { httpEvent, lambdaContext } from '../support/http';
 import type { Rig } from '../support/reliability-rig';
 
@@ -51,17 +57,31 @@ export class HostileLane {
   ) {
     const client = dynamoClient(dynamoEndpoint);
     this.writes.attach(client);
-    const queueClient = sqsClient({ endpoint: rig.queues.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const queueClient = sqsClient({
+      endpoint: rig.queues.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
     this.deps = {
       ...rig.deps,
       repo: new DynamoRepository({ client, tableName: rig.env.tableName }),
       queue: sqsNotificationQueue(queueClient, rig.queues.queueUrl),
     };
-    this.handlers = new Map(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(localWiring(async () => this.deps)) as Handler]));
+    this.handlers = new Map(
+      Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [
+        route,
+        make(localWiring(async () => this.deps)) as Handler,
+      ]),
+    );
   }
 
   /** `count` hostile API requests, and `count` hostile callbacks to each genuine payment's provider, drawn with `seed`. */
-  async send(count: number, seed: number, known: KnownData, genuine: ReadonlyArray<{ method: PaymentMethod; paymentId: string }>): Promise<void> {
+  async send(
+    count: number,
+    seed: number,
+    known: KnownData,
+    genuine: ReadonlyArray<{ method: PaymentMethod; paymentId: string }>,
+  ): Promise<void> {
     const requests = fc.sample(hostileApiRequest(ROUTES, known), { numRuns: count, seed });
     const callbacks = genuine.flatMap(({ method, paymentId }) =>
       fc.sample(
@@ -69,12 +89,17 @@ export class HostileLane {
         { numRuns: count, seed },
       ),
     );
-    await Promise.all([...requests.map((request) => this.api(request)), ...callbacks.map((hostile) => this.callback(hostile))]);
+    await Promise.all([
+      ...requests.map((request) => this.api(request)),
+      ...callbacks.map((hostile) => this.callback(hostile)),
+    ]);
   }
 
   private async api(request: HostileApiRequest): Promise<void> {
     const [method = '', template = ''] = request.route.split(' ');
-    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent((request.params[name] ?? '').replace(/[\ud800-\udfff]/g, '\ufffd')));
+    const path = template.replace(/\{(\w+)\}/g, (_, name: string) =>
+      encodeURIComponent((request.params[name] ?? '').replace(/[\ud800-\udfff]/g, '\ufffd')),
+    );
     const event = {
       ...httpEvent(method, path, {
         customerId: request.customerId,
@@ -85,15 +110,22 @@ export class HostileLane {
       }),
       isBase64Encoded: request.rawBody !== undefined && request.isBase64Encoded,
     };
-    const { result, writes } = await this.writes.during(() => this.handlers.get(request.route)!(event, lambdaContext) as Promise<Reply>);
+    const { result, writes } = await this.writes.during(
+      () => this.handlers.get(request.route)!(event, lambdaContext) as Promise<Reply>,
+    );
     this.figures.api++;
     this.check(`api ${request.route}`, result, writes, (status, body) => {
       if (status < 400) return undefined;
       const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-      if (typeof error?.code !== 'string' || typeof error.message !== 'string') return 'not the {error:{code,message}} shape';
-      if (INPUT_REFUSALS.has(status) && writes.length > 0) return `refused with ${status} yet wrote ${writes.flatMap((w) => w.keys).join(', ')}`;
+      if (typeof error?.code !== 'string' || typeof error.message !== 'string')
+        return 'not the {error:{code,message}} shape';
+      if (INPUT_REFUSALS.has(status) && writes.length > 0)
+        return `refused with ${status} yet wrote ${writes.flatMap((w) => w.keys).join(', ')}`;
       // A refusal decided by a transaction's condition (too many pending orders, out of stock) attempted it and wrote nothing.
-      if (BUSINESS_REFUSALS.has(status) && writes.some((w) => !w.failed && w.keys.some((key) => !key.startsWith('IDEMP#'))))
+      if (
+        BUSINESS_REFUSALS.has(status) &&
+        writes.some((w) => !w.failed && w.keys.some((key) => !key.startsWith('IDEMP#')))
+      )
         return `refused with ${status} yet wrote beyond its idempotency record`;
       return undefined;
     });
@@ -112,12 +144,21 @@ export class HostileLane {
         typeof body === 'string' ? body : JSON.stringify(body ?? ''),
       );
       if (acknowledged)
-        return kind === 'mutated' && writes.every((w) => w.keys.every((key) => key.startsWith('CALLBACK#'))) ? undefined : `${kind} acknowledged`;
-      return status === 400 && writes.length === 0 ? undefined : `refused with ${status} after ${writes.length} write(s)`;
+        return kind === 'mutated' && writes.every((w) => w.keys.every((key) => key.startsWith('CALLBACK#')))
+          ? undefined
+          : `${kind} acknowledged`;
+      return status === 400 && writes.length === 0
+        ? undefined
+        : `refused with ${status} after ${writes.length} write(s)`;
     });
   }
 
-  private check(what: string, reply: Reply, writes: DynamoWrite[], contract: (status: number, body: unknown) => string | undefined): void {
+  private check(
+    what: string,
+    reply: Reply,
+    writes: DynamoWrite[],
+    contract: (status: number, body: unknown) => string | undefined,
+  ): void {
     const status = reply.statusCode ?? 0;
     this.figures.tried++;
     const key = `${what.split(' ')[0]} ${status}`;

@@ -24,7 +24,8 @@ import { HostileLane } from './hostile-lane';
  * SOAK_OUT (test-results/soak/summary.json).
  */
 
-const number = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
+const number = (name: string, fallback: number) =>
+  process.env[name] === undefined ? fallback : Number(process.env[name]);
 const CONFIG = {
   orders: number('SOAK_ORDERS', 2_000),
   maxSeconds: number('SOAK_MAX_SECONDS', 600),
@@ -56,7 +57,12 @@ const STORIES = {
 type Story = keyof typeof STORIES;
 
 /** Provider outages, by minute within each 40-minute cycle. */
-const OUTAGES: ReadonlyArray<{ from: number; to: number; provider: 'wechat' | 'alipay'; behaviour: ProviderBehaviour }> = [
+const OUTAGES: ReadonlyArray<{
+  from: number;
+  to: number;
+  provider: 'wechat' | 'alipay';
+  behaviour: ProviderBehaviour;
+}> = [
   { from: 6, to: 10, provider: 'wechat', behaviour: 'unavailable' },
   { from: 14, to: 17, provider: 'alipay', behaviour: 'signed-nonsense' },
   { from: 22, to: 24, provider: 'wechat', behaviour: 'hang' },
@@ -125,7 +131,8 @@ class Soak {
   private async start(order: Order, tries = 3): Promise<boolean> {
     const started = await this.rig.startPayment(order.paymentId, order.method, 2);
     if (started.statusCode === 200) return true;
-    if (started.statusCode === 502 && tries > 1) this.later(3, () => this.safely(`restart ${order.story}`, () => this.startThenTell(order, tries - 1)));
+    if (started.statusCode === 502 && tries > 1)
+      this.later(3, () => this.safely(`restart ${order.story}`, () => this.startThenTell(order, tries - 1)));
     return false;
   }
 
@@ -202,7 +209,11 @@ class Soak {
   private async repay(order: Order, tries: number): Promise<void> {
     const added = await this.rig.call<{ paymentId: string }>(
       'POST /api/orders/{orderId}/payments',
-      { params: { orderId: order.orderId }, body: { paymentMethod: order.method }, idempotencyKey: `repay-${order.orderId}-${tries}` },
+      {
+        params: { orderId: order.orderId },
+        body: { paymentMethod: order.method },
+        idempotencyKey: `repay-${order.orderId}-${tries}`,
+      },
       3,
     );
     if (added.statusCode !== 201) {
@@ -231,7 +242,9 @@ class Soak {
       ...Array.from({ length: fresh }, () => this.safely('new order', () => this.newOrder())),
       ...due.map((action) => action()),
       this.genuine.length > 0 && this.known.orderIds.length > 0
-        ? this.safely('hostile', () => this.hostile.send(CONFIG.hostilePerMinute, CONFIG.seed * 10_000 + this.minute, this.known, this.genuine))
+        ? this.safely('hostile', () =>
+            this.hostile.send(CONFIG.hostilePerMinute, CONFIG.seed * 10_000 + this.minute, this.known, this.genuine),
+          )
         : undefined,
     ]);
     await (this.random() < 0.2 ? Promise.all([this.rig.sweep(), this.rig.sweep()]) : this.rig.sweep());
@@ -267,7 +280,10 @@ class Soak {
         );
     }
     const lastOrderMinute = this.minute;
-    while ((this.minute < lastOrderMinute + DRAIN_MINUTES || this.agenda.size > 0) && Date.now() < this.deadline + DRAIN_GRACE_SECONDS * 1000)
+    while (
+      (this.minute < lastOrderMinute + DRAIN_MINUTES || this.agenda.size > 0) &&
+      Date.now() < this.deadline + DRAIN_GRACE_SECONDS * 1000
+    )
       await this.wave(false);
   }
 
@@ -296,11 +312,22 @@ async function main(): Promise<number> {
     `${CONFIG.orders} orders, seed ${CONFIG.seed}, ${CONFIG.faultShare * 100}% AWS calls throttled, ${CONFIG.crashShare * 100}% invocations crashing, at most ${CONFIG.maxSeconds} s`,
   );
   const emulator = await startDynamoEmulator();
-  const rig = await Rig.start({ dynamoEndpoint: emulator.endpoint, keys: sandboxKeys(), seed: CONFIG.seed, realBackoff: true, hangReleaseMs: 2_000 });
+  const rig = await Rig.start({
+    dynamoEndpoint: emulator.endpoint,
+    keys: sandboxKeys(),
+    seed: CONFIG.seed,
+    realBackoff: true,
+    hangReleaseMs: 2_000,
+  });
   // One customer places every order: the per-customer pending limit (20 by default) guards a shop, it would cap the load.
   rig.deps.orders = { ...rig.deps.orders, maxPendingPerCustomer: CONFIG.orders };
   try {
-    const soak = new Soak(rig, new HostileLane(rig, emulator.endpoint), startedAt, startedAt + CONFIG.maxSeconds * 1000);
+    const soak = new Soak(
+      rig,
+      new HostileLane(rig, emulator.endpoint),
+      startedAt,
+      startedAt + CONFIG.maxSeconds * 1000,
+    );
     await soak.run();
     const { report, deadLettered } = await soak.finish();
     const summary = await summarize(soak, report, deadLettered, startedAt);
@@ -321,7 +348,8 @@ async function summarize(soak: Soak, report: InvariantReport, deadLettered: numb
   const items = await rig.env.scan();
   const tally = (kind: string, field: string) => {
     const counts: Record<string, number> = {};
-    for (const item of items.filter((i) => i.kind === kind)) counts[String(item[field])] = (counts[String(item[field])] ?? 0) + 1;
+    for (const item of items.filter((i) => i.kind === kind))
+      counts[String(item[field])] = (counts[String(item[field])] ?? 0) + 1;
     return counts;
   };
   const payments = items.filter((item) => item.kind === 'payment');
@@ -384,11 +412,14 @@ function printSummary(summary: Awaited<ReturnType<typeof summarize>>, report: In
   log(
     `faults injected: ${faults.awsFaultsInjected} AWS (of ${Object.values(faults.awsCalls).reduce((a, b) => a + b, 0)} calls), ${Object.values(faults.crashes).reduce((a, b) => a + b, 0)} crashes, ${Object.values(faults.providerFailures).reduce((a, b) => a + b, 0)} provider failures, ${faults.deadLetteredThenRedriven} dead-lettered`,
   );
-  log(`hostile inputs tried: ${hostile.tried} (${hostile.api} API, ${hostile.callbacks} callbacks), contract violations: ${hostile.violations}`);
+  log(
+    `hostile inputs tried: ${hostile.tried} (${hostile.api} API, ${hostile.callbacks} callbacks), contract violations: ${hostile.violations}`,
+  );
   log(
     `invariant violations: ${invariants.violations}${invariants.violations ? `\n${describeViolations(report)}` : ''} (republished events, same id: ${invariants.republishedEvents})`,
   );
-  if (faults.storyErrors) log(`story errors: ${faults.storyErrors}: ${faults.storyErrorExamples.slice(0, 5).join(' | ')}`);
+  if (faults.storyErrors)
+    log(`story errors: ${faults.storyErrors}: ${faults.storyErrorExamples.slice(0, 5).join(' | ')}`);
 }
 
 main().then(

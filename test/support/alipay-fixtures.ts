@@ -30,9 +30,18 @@ function sandboxPath(url: URL): string {
 }
 
 /** A browser opening a URL served by the simulator (the pay URL). */
-export function openInSimulator(simulator: ProviderSimulator, store: CheckoutStore, url: string, now: Date): Promise<SandboxResponse> {
+export function openInSimulator(
+  simulator: ProviderSimulator,
+  store: CheckoutStore,
+  url: string,
+  now: Date,
+): Promise<SandboxResponse> {
   const parsed = new URL(url);
-  return simulator.handle({ method: 'GET', path: sandboxPath(parsed), query: parsed.searchParams, headers: {}, body: '' }, store, now);
+  return simulator.handle(
+    { method: 'GET', path: sandboxPath(parsed), query: parsed.searchParams, headers: {}, body: '' },
+    store,
+    now,
+  );
 }
 
 /**
@@ -40,10 +49,17 @@ export function openInSimulator(simulator: ProviderSimulator, store: CheckoutSto
  * checks the real signatures of our outbound requests. `rewrite` lets a test tamper with the
  * answer on its way back.
  */
-export function simulatorFetch(simulator: ProviderSimulator, store: CheckoutStore, now: Date, rewrite: (body: string) => string = (body) => body): FetchLike {
+export function simulatorFetch(
+  simulator: ProviderSimulator,
+  store: CheckoutStore,
+  now: Date,
+  rewrite: (body: string) => string = (body) => body,
+): FetchLike {
   return async (input, init = {}) => {
     const url = new URL(input);
-    const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+    const headers = Object.fromEntries(
+      Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+    );
     const response = await simulator.handle(
       { method: init.method ?? 'GET', path: sandboxPath(url), query: url.searchParams, headers, body: init.body ?? '' },
       store,
@@ -59,7 +75,12 @@ export function simulatorFetch(simulator: ProviderSimulator, store: CheckoutStor
 export function rewritingBillDownloads(fetch: FetchLike, rewrite: (zip: Buffer) => Buffer): FetchLike {
   return async (input, init) => {
     const response = await fetch(input, init);
-    if (!new URL(input).pathname.endsWith('/downloadBillFile.resource') || response.status !== 200 || !response.arrayBuffer) return response;
+    if (
+      !new URL(input).pathname.endsWith('/downloadBillFile.resource') ||
+      response.status !== 200 ||
+      !response.arrayBuffer
+    )
+      return response;
     const zip = rewrite(Buffer.from(await response.arrayBuffer()));
     return new Response(zip, { status: 200, headers: { 'content-type': 'application/zip' } });
   };
@@ -86,7 +107,9 @@ export function alipayDetailOlderFooterFixture(): Buffer {
 
 /** The callback as our HTTP layer hands it to `verifyCallback`: lower-cased headers, raw bytes. */
 export function toRawCallback(callback: OutboundCallback): RawCallback {
-  const headers = Object.fromEntries(Object.entries(callback.headers).map(([name, value]) => [name.toLowerCase(), value]));
+  const headers = Object.fromEntries(
+    Object.entries(callback.headers).map(([name, value]) => [name.toLowerCase(), value]),
+  );
   return { headers, body: Buffer.from(callback.body, 'utf8') };
 }
 
@@ -110,7 +133,11 @@ export function referenceSignString(params: Readonly<Record<string, string>>, om
  * A notification body signed as Alipay does: over every field but sign and sign_type, or, with
  * `keepSignType`, the variant whose string keeps sign_type.
  */
-export function signedNotification(fields: Readonly<Record<string, string>>, alipayPrivateKey: string, { keepSignType = false } = {}): RawCallback {
+export function signedNotification(
+  fields: Readonly<Record<string, string>>,
+  alipayPrivateKey: string,
+  { keepSignType = false } = {},
+): RawCallback {
   const unsigned = Object.fromEntries(Object.entries(fields).filter(([key]) => key !== 'sign'));
   const content = referenceSignString(unsigned, keepSignType ? [] : ['sign_type']);
   const signature = sign('sha256', Buffer.from(content, 'utf8'), alipayPrivateKey).toString('base64');
@@ -125,11 +152,19 @@ export function signedGatewayAnswer(nodeName: string, node: object, alipayPrivat
   const nodeText = JSON.stringify(node);
   const signature = sign('sha256', Buffer.from(nodeText, 'utf8'), alipayPrivateKey).toString('base64');
   const body = `{"${nodeName}":${nodeText},"sign":"${signature}"}`;
-  return async () => ({ status: 200, headers: { get: () => 'application/json;charset=utf-8' }, text: async () => body });
+  return async () => ({
+    status: 200,
+    headers: { get: () => 'application/json;charset=utf-8' },
+    text: async () => body,
+  });
 }
 
 /** The `method` of every request a fetch passed on, oldest first. */
-export function recordingMethods(fetch: FetchLike): { fetch: FetchLike; methods: string[]; bizContents: Record<string, unknown>[] } {
+export function recordingMethods(fetch: FetchLike): {
+  fetch: FetchLike;
+  methods: string[];
+  bizContents: Record<string, unknown>[];
+} {
   const methods: string[] = [];
   const bizContents: Record<string, unknown>[] = [];
   return {
@@ -148,7 +183,10 @@ export function recordingMethods(fetch: FetchLike): { fetch: FetchLike; methods:
  * The trade_status_sync Alipay sends after a refund, written from docs/PROVIDERS.md#alipay-refunds: the payment's
  * fields plus out_biz_no, refund_fee (CUMULATIVE, yuan) and gmt_refund. Sign with `signedNotification`.
  */
-export function refundNotificationFields(appId: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {
+export function refundNotificationFields(
+  appId: string,
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string> {
   const fields: Record<string, string | undefined> = {
     notify_time: '2025-01-02 11:10:00',
     notify_type: 'trade_status_sync',
@@ -172,5 +210,7 @@ export function refundNotificationFields(appId: string, overrides: Record<string
     subject: 'Order ord_42',
     ...overrides,
   };
-  return Object.fromEntries(Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }

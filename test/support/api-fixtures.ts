@@ -56,7 +56,9 @@ export type CustomerApi = ReturnType<typeof customerApi>;
  * called with a payload-v2 event. Requests are made as Alice unless `customerId` says otherwise.
  */
 export function customerApi(env: TestEnv) {
-  const handlers = new Map(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(localWiring(async () => env.deps))]));
+  const handlers = new Map(
+    Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(localWiring(async () => env.deps))]),
+  );
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
   return <T = any>(route: CustomerRoute, { params = {}, ...request }: ApiRequest = {}): Promise<JsonResponse<T>> => {
     const [method = '', template = ''] = route.split(' ');
@@ -84,8 +86,12 @@ export async function settleAsPaid(env: TestEnv, payment: Pick<PaymentView, 'pay
     reason: 'test: provider reported success',
     providerTransactionId: 'txn_test',
   });
-  if (settlement.kind !== 'applied' || !settlement.order) throw new Error(`settling ${payment.paymentId} did not pay its order`);
-  await env.repo.commit([{ kind: 'updatePayment', before: stored, after: settlement.payment }, ...orderChangeWrites(order, settlement.order)]);
+  if (settlement.kind !== 'applied' || !settlement.order)
+    throw new Error(`settling ${payment.paymentId} did not pay its order`);
+  await env.repo.commit([
+    { kind: 'updatePayment', before: stored, after: settlement.payment },
+    ...orderChangeWrites(order, settlement.order),
+  ]);
 }
 
 export async function stockOf(env: TestEnv, sku: string): Promise<number | undefined> {

@@ -21,12 +21,23 @@ export function memoryCheckoutStore(options: Omit<CheckoutStoreOptions, 'publicB
 }
 
 /** A browser opening a URL served by the simulator: strips the sandbox base, calls `handle`. */
-export function openInSimulator(simulator: ProviderSimulator, store: CheckoutStore, url: string, now: Date): Promise<SandboxResponse> {
+export function openInSimulator(
+  simulator: ProviderSimulator,
+  store: CheckoutStore,
+  url: string,
+  now: Date,
+): Promise<SandboxResponse> {
   const parsed = new URL(url);
   const basePath = new URL(BANK_SANDBOX_BASE).pathname;
   if (!parsed.pathname.startsWith(basePath)) throw new Error(`not a bank sandbox URL: ${url}`);
   return simulator.handle(
-    { method: 'GET', path: parsed.pathname.slice(basePath.length) || '/', query: parsed.searchParams, headers: {}, body: '' },
+    {
+      method: 'GET',
+      path: parsed.pathname.slice(basePath.length) || '/',
+      query: parsed.searchParams,
+      headers: {},
+      body: '',
+    },
     store,
     now,
   );
@@ -34,7 +45,9 @@ export function openInSimulator(simulator: ProviderSimulator, store: CheckoutSto
 
 /** The callback as our HTTP layer hands it to `verifyCallback`: lower-cased headers, raw bytes. */
 export function toRawCallback(callback: OutboundCallback): RawCallback {
-  const headers = Object.fromEntries(Object.entries(callback.headers).map(([name, value]) => [name.toLowerCase(), value]));
+  const headers = Object.fromEntries(
+    Object.entries(callback.headers).map(([name, value]) => [name.toLowerCase(), value]),
+  );
   return { headers, body: Buffer.from(callback.body, 'utf8') };
 }
 
@@ -45,7 +58,10 @@ export function bankV1(secret: string, timestamp: number, body: string | Buffer)
 
 export function signedBankCallback(body: string | Buffer, secret: string, timestamp: number): RawCallback {
   return {
-    headers: { 'content-type': 'application/json', 'bank-signature': `t=${timestamp},v1=${bankV1(secret, timestamp, body)}` },
+    headers: {
+      'content-type': 'application/json',
+      'bank-signature': `t=${timestamp},v1=${bankV1(secret, timestamp, body)}`,
+    },
     body: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'),
   };
 }
@@ -84,15 +100,30 @@ export function bankSimulatorFetch(
     const method = init.method ?? 'GET';
     const body = init.body ?? '';
     options.sent?.push({ url: input, method, headers: init.headers ?? {}, body });
-    const headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
-    const answer = await simulator.handle({ method, path: url.pathname.slice(basePath.length), query: url.searchParams, headers, body }, store, now);
+    const headers = Object.fromEntries(
+      Object.entries(init.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    const answer = await simulator.handle(
+      { method, path: url.pathname.slice(basePath.length), query: url.searchParams, headers, body },
+      store,
+      now,
+    );
     const response = options.tamper ? options.tamper(answer) : answer;
-    return new Response(response.bytes ? new Uint8Array(response.bytes) : response.body, { status: response.statusCode, headers: response.headers });
+    return new Response(response.bytes ? new Uint8Array(response.bytes) : response.body, {
+      status: response.statusCode,
+      headers: response.headers,
+    });
   };
 }
 
 /** A request's Bank-Signature as the bank checks it (written from docs/PROVIDERS.md#bank-refunds): HMAC over `${t}.${METHOD}.${path}.${body}`. */
-export function bankRequestSignature(secret: string, timestamp: number, method: string, path: string, body: string): string {
+export function bankRequestSignature(
+  secret: string,
+  timestamp: number,
+  method: string,
+  path: string,
+  body: string,
+): string {
   return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${method}.${path}.${body}`).digest('hex')}`;
 }
 
@@ -100,7 +131,10 @@ export function bankRequestSignature(secret: string, timestamp: number, method: 
 export function signedBankAnswer(secret: string, status: number, payload: unknown, now: Date): FetchLike {
   const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
   const timestamp = Math.floor(now.getTime() / 1000);
-  const headers = new Headers({ 'content-type': 'application/json', 'bank-signature': `t=${timestamp},v1=${bankV1(secret, timestamp, body)}` });
+  const headers = new Headers({
+    'content-type': 'application/json',
+    'bank-signature': `t=${timestamp},v1=${bankV1(secret, timestamp, body)}`,
+  });
   return async () => ({ status, headers, text: async () => body });
 }
 
@@ -135,7 +169,8 @@ export function bankRefundEventBody(overrides: Record<string, unknown> = {}): st
 /** The day of the hand-written settlement report below (a Beijing date). */
 export const BANK_REPORT_DATE = '2026-11-27';
 
-export const BANK_REPORT_HEADER = 'record_type,transaction_id,merchant_reference,refund_id,bank_refund_id,amount,currency,status,booked_at';
+export const BANK_REPORT_HEADER =
+  'record_type,transaction_id,merchant_reference,refund_id,bank_refund_id,amount,currency,status,booked_at';
 
 /**
  * Lines of a settlement report as the bank writes one (docs/PROVIDERS.md#bank-settlement-report),
@@ -154,7 +189,8 @@ export const BANK_REPORT_LINES: readonly string[] = [
   'refund,txn_a1,pay_0001,ref_0004,re_b5,50,CNY,requires_action,2026-11-27T14:00:00+08:00',
 ];
 
-export const BANK_REPORT_TRAILER = '#totals,report_date=2026-11-27,payment_count=3,payment_amount=12945,refund_count=5,refund_amount=3895';
+export const BANK_REPORT_TRAILER =
+  '#totals,report_date=2026-11-27,payment_count=3,payment_amount=12945,refund_count=5,refund_amount=3895';
 
 /** The report's text: header, lines, trailer (left out when null), each ended by CRLF. */
 export function bankReport(

@@ -56,14 +56,23 @@ export function providerSimulators(keys: CallbackKeys): Record<PaymentMethod, Pr
 
 /** The customer opened the provider's checkout for a payment: callbacks are about such payments. */
 export async function startCheckout(env: TestEnv, paymentId: string): Promise<Payment> {
-  const start = transitionWrite((await env.repo.getPayment(paymentId))!, 'processing', env.clock.now(), 'checkout created');
+  const start = transitionWrite(
+    (await env.repo.getPayment(paymentId))!,
+    'processing',
+    env.clock.now(),
+    'checkout created',
+  );
   await env.repo.commit([start]);
   return start.after;
 }
 
 /** An order for one tea, its payment started at `method`. */
 export async function startedPayment(env: TestEnv, method: PaymentMethod): Promise<Payment> {
-  const [created] = await createOrders(env.deps, { customerId: CUSTOMER, orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }], method });
+  const [created] = await createOrders(env.deps, {
+    customerId: CUSTOMER,
+    orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }],
+    method,
+  });
   return startCheckout(env, created!.payment.paymentId);
 }
 
@@ -80,7 +89,11 @@ export interface CallbackOptions {
 }
 
 /** The callback a provider sends about `payment`, built and signed by its simulator, as our HTTP layer reads it. */
-export function providerCallback(simulator: ProviderSimulator, payment: Payment, options: CallbackOptions): RawCallback {
+export function providerCallback(
+  simulator: ProviderSimulator,
+  payment: Payment,
+  options: CallbackOptions,
+): RawCallback {
   const checkout: SandboxCheckout = {
     provider: simulator.name,
     paymentId: payment.paymentId,
@@ -106,9 +119,15 @@ export function providerCallback(simulator: ProviderSimulator, payment: Payment,
  * The API Gateway (HTTP API, payload v2) event for a callback POSTed to /api/payments/callback/{provider}.
  * HTTP APIs hand form bodies over base64-encoded, so Alipay's arrives that way.
  */
-export function callbackEvent(provider: string, callback: RawCallback, extraHeaders: Record<string, string> = {}): HttpEvent {
+export function callbackEvent(
+  provider: string,
+  callback: RawCallback,
+  extraHeaders: Record<string, string> = {},
+): HttpEvent {
   const headers = Object.fromEntries(
-    Object.entries({ ...callback.headers, ...extraHeaders }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    Object.entries({ ...callback.headers, ...extraHeaders }).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined,
+    ),
   );
   const isForm = headers['content-type']?.startsWith('application/x-www-form-urlencoded') ?? false;
   const event = httpEvent('POST', `/api/payments/callback/${provider}`, {
@@ -146,12 +165,18 @@ export function expectFailure(
 /** Messages in a queue, visible or being handled. */
 export async function queueDepth(queues: LocalQueues, queueUrl: string): Promise<number> {
   const { Attributes = {} } = await queues.client.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
-  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return (
+    Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }
 
 /** Empties both queues, so a failed test leaves nothing for the next one. */
 export async function purgeQueues(queues: LocalQueues): Promise<void> {
-  for (const url of [queues.queueUrl, queues.dlqUrl]) await queues.client.send(new PurgeQueueCommand({ QueueUrl: url }));
+  for (const url of [queues.queueUrl, queues.dlqUrl])
+    await queues.client.send(new PurgeQueueCommand({ QueueUrl: url }));
 }

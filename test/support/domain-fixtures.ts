@@ -31,7 +31,13 @@ export interface PurchaseInput {
 export function newPurchase(input: PurchaseInput): Purchase {
   const customerId = input.customerId ?? 'cust-1';
   const items = priceItems(input.items, new Map(input.catalogue.map((product) => [product.sku, product])));
-  const order = createOrder({ orderId: input.orderId, customerId, items, firstPaymentId: input.paymentId, now: input.now });
+  const order = createOrder({
+    orderId: input.orderId,
+    customerId,
+    items,
+    firstPaymentId: input.paymentId,
+    now: input.now,
+  });
   const payment = newPayment({
     paymentId: input.paymentId,
     orderId: input.orderId,
@@ -72,7 +78,12 @@ export function purchaseWrites({ order, payment }: Purchase): Write[] {
 }
 
 /** The write that moves a payment, as read, to `to`. */
-export function transitionWrite(before: Payment, to: PaymentStatus, now: Date, reason = `moved to ${to}`): Extract<Write, { kind: 'updatePayment' }> {
+export function transitionWrite(
+  before: Payment,
+  to: PaymentStatus,
+  now: Date,
+  reason = `moved to ${to}`,
+): Extract<Write, { kind: 'updatePayment' }> {
   const source = to === 'processing' || to === 'cancelled' ? 'customer' : 'provider';
   return { kind: 'updatePayment', before, after: transitionPayment(before, { to, now, source, reason }).after };
 }

@@ -4,7 +4,13 @@ import { InternalServerError, ProvisionedThroughputExceededException } from '@aw
 import { InternalException, ThrottlingException } from '@aws-sdk/client-eventbridge';
 import { RequestThrottled, SQSServiceException } from '@aws-sdk/client-sqs';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
-import type { FinalizeRequestMiddleware, HandlerExecutionContext, MiddlewareStack, Provider, RetryStrategyV2 } from '@smithy/types';
+import type {
+  FinalizeRequestMiddleware,
+  HandlerExecutionContext,
+  MiddlewareStack,
+  Provider,
+  RetryStrategyV2,
+} from '@smithy/types';
 import type { Deps } from '../../src/core/kernel/deps';
 import type { Write } from '../../src/core/kernel/ports';
 import type { PaymentMethod } from '../../src/domain/payment';
@@ -116,7 +122,12 @@ export class AwsFaults {
       this.maybeThrow(service, 'throttle', commandOf(context));
       return next(args);
     };
-    client.middlewareStack.addRelativeTo(throttles, { relation: 'after', toMiddleware: 'retryMiddleware', name: 'injectedThrottles', override: true });
+    client.middlewareStack.addRelativeTo(throttles, {
+      relation: 'after',
+      toMiddleware: 'retryMiddleware',
+      name: 'injectedThrottles',
+      override: true,
+    });
   }
 
   /** Faults injected so far, optionally of one service or fault. */
@@ -135,7 +146,9 @@ export class AwsFaults {
 
   private maybeThrow(service: AwsService, fault: AwsFault, command: string): void {
     if (!this.enabled) return;
-    const rule = this.rules.find((r) => r.service === service && r.fault === fault && (!r.commands || r.commands.includes(command)));
+    const rule = this.rules.find(
+      (r) => r.service === service && r.fault === fault && (!r.commands || r.commands.includes(command)),
+    );
     if (!rule || this.random() >= rule.share) return;
     const key = `${service} ${fault} ${command}`;
     this.injected.set(key, (this.injected.get(key) ?? 0) + 1);
@@ -185,9 +198,14 @@ const pkOf = (holder: KeyHolder) => text(holder?.Item?.pk ?? holder?.Key?.pk);
 function writtenKeys(input: Record<string, unknown>): string[] {
   const transact = input.TransactItems as Array<Record<string, KeyHolder>> | undefined;
   // A ConditionCheck reads (the callback's amount check against the payment): it writes nothing.
-  if (transact) return transact.filter((item) => !item.ConditionCheck).map((item) => pkOf(item.Put ?? item.Update ?? item.Delete));
-  const batch = input.RequestItems as Record<string, Array<{ PutRequest?: KeyHolder; DeleteRequest?: KeyHolder }>> | undefined;
-  if (batch) return Object.values(batch).flatMap((requests) => requests.map((request) => pkOf(request.PutRequest ?? request.DeleteRequest)));
+  if (transact)
+    return transact.filter((item) => !item.ConditionCheck).map((item) => pkOf(item.Put ?? item.Update ?? item.Delete));
+  const batch = input.RequestItems as
+    Record<string, Array<{ PutRequest?: KeyHolder; DeleteRequest?: KeyHolder }>> | undefined;
+  if (batch)
+    return Object.values(batch).flatMap((requests) =>
+      requests.map((request) => pkOf(request.PutRequest ?? request.DeleteRequest)),
+    );
   return [pkOf(input as KeyHolder)];
 }
 
@@ -269,7 +287,8 @@ export const CRASH_POINTS = {
   },
   'worker:after-commit': {
     fn: 'worker',
-    description: 'the worker committed dedupe + payment + order with their outbox entry; it died before the queue delete',
+    description:
+      'the worker committed dedupe + payment + order with their outbox entry; it died before the queue delete',
     after: { port: 'repo', method: 'commit', when: commitHas((write) => write.kind === 'recordNotification') },
   },
   'worker:before-delete': {
@@ -280,7 +299,11 @@ export const CRASH_POINTS = {
   'sweeper:after-commit': {
     fn: 'sweeper',
     description: 'the sweeper committed an expiry with its outbox entry; it died before going on',
-    after: { port: 'repo', method: 'commit', when: commitHas((write) => write.kind === 'updatePayment' && write.after.status === 'expired') },
+    after: {
+      port: 'repo',
+      method: 'commit',
+      when: commitHas((write) => write.kind === 'updatePayment' && write.after.status === 'expired'),
+    },
   },
 } satisfies Record<string, CrashPointSpec>;
 
@@ -375,13 +398,20 @@ export class Invocation {
     this.deps =
       crashes.length === 0
         ? deps
-        : { ...deps, repo: this.guard(deps.repo, 'repo'), queue: this.guard(deps.queue, 'queue'), events: this.guard(deps.events, 'events') };
+        : {
+            ...deps,
+            repo: this.guard(deps.repo, 'repo'),
+            queue: this.guard(deps.queue, 'queue'),
+            events: this.guard(deps.events, 'events'),
+          };
   }
 
   /** Called once the handler returned: dies now at a 'return' crash point. */
   finish(): void {
     const crash = this.crashes.find(
-      (candidate) => CRASH_POINTS[candidate.point].after === 'return' && (!candidate.provider || this.providers.includes(candidate.provider)),
+      (candidate) =>
+        CRASH_POINTS[candidate.point].after === 'return' &&
+        (!candidate.provider || this.providers.includes(candidate.provider)),
     );
     if (!this.dead && crash && this.consume(crash)) this.dead = crash.point;
   }
@@ -456,12 +486,23 @@ const answer = (status: number, body: string, headers: Record<string, string> = 
 function signedNonsense(method: 'wechat' | 'alipay', keys: SandboxKeys, init: FetchInit, now: Date): FetchAnswer {
   if (method === 'wechat') {
     const body = JSON.stringify({ code_url: 42, trade_state: 'MAYBE', out_trade_no: 'someone-else', amount: 'lots' });
-    return answer(200, body, { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, seconds(now)) });
+    return answer(200, body, {
+      'content-type': 'application/json',
+      ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, seconds(now)),
+    });
   }
   const apiMethod = new URLSearchParams(init.body ?? '').get('method') ?? 'alipay.trade.query';
-  const node = JSON.stringify({ code: '10000', msg: 'Success', out_trade_no: 42, trade_status: ['TRADE_MAYBE'], total_amount: 'lots' });
+  const node = JSON.stringify({
+    code: '10000',
+    msg: 'Success',
+    out_trade_no: 42,
+    trade_status: ['TRADE_MAYBE'],
+    total_amount: 'lots',
+  });
   const signature = sign('sha256', Buffer.from(node, 'utf8'), keys.alipay.sandbox.alipayPrivateKey).toString('base64');
-  return answer(200, `{"${apiMethod.replaceAll('.', '_')}_response":${node},"sign":"${signature}"}`, { 'content-type': 'application/json;charset=utf-8' });
+  return answer(200, `{"${apiMethod.replaceAll('.', '_')}_response":${node},"sign":"${signature}"}`, {
+    'content-type': 'application/json;charset=utf-8',
+  });
 }
 
 export type ProviderOperation = 'create' | 'query' | 'close';
@@ -479,7 +520,13 @@ export function operationOf(request: { url: string; method: string; body: string
  * in process) while up, or one of the failure behaviours. `autoReleaseMs` bounds a hang for runs
  * that must end (the soak): the connection is then reset, as a load balancer would eventually do.
  */
-export function providerStandIn(method: 'wechat' | 'alipay', keys: SandboxKeys, upstream: FetchLike, now: () => Date, autoReleaseMs?: number): ProviderStandIn {
+export function providerStandIn(
+  method: 'wechat' | 'alipay',
+  keys: SandboxKeys,
+  upstream: FetchLike,
+  now: () => Date,
+  autoReleaseMs?: number,
+): ProviderStandIn {
   const hung = new Set<(error: Error) => void>();
   const standIn: ProviderStandIn = {
     behaviour: 'up',
@@ -499,7 +546,9 @@ export function providerStandIn(method: 'wechat' | 'alipay', keys: SandboxKeys, 
         case 'unavailable':
           return answer(503, 'Service Unavailable', { 'content-type': 'text/plain' });
         case 'garbage':
-          return answer(200, '<html><body><h1>502 Bad Gateway</h1>\u0000\u00ff</body></html>', { 'content-type': 'text/html' });
+          return answer(200, '<html><body><h1>502 Bad Gateway</h1>\u0000\u00ff</body></html>', {
+            'content-type': 'text/html',
+          });
         case 'signed-nonsense':
           return signedNonsense(method, keys, init, now());
         case 'hang':
@@ -514,7 +563,11 @@ export function providerStandIn(method: 'wechat' | 'alipay', keys: SandboxKeys, 
             if (signal?.aborted) return end(signal.reason as Error);
             signal?.addEventListener('abort', () => end(signal.reason as Error), { once: true });
             hung.add(end);
-            if (autoReleaseMs !== undefined) timer = setTimeout(() => end(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), autoReleaseMs);
+            if (autoReleaseMs !== undefined)
+              timer = setTimeout(
+                () => end(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })),
+                autoReleaseMs,
+              );
           });
       }
     },

@@ -1,4 +1,9 @@
-import { type AttributeValue, type DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  ScanCommand,
+  type ScanCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
@@ -96,7 +101,12 @@ export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {
   let publisher: ReturnType<typeof startOutboxPublisher> | undefined;
   const publishEvents = async () => {
     // deps read on each invocation: a test may swap deps.events (a real EventBridge client, faults).
-    publisher ??= startOutboxPublisher({ dynamo: client, endpoint, tableName, publisher: { wiring: localWiring(async () => deps) } });
+    publisher ??= startOutboxPublisher({
+      dynamo: client,
+      endpoint,
+      tableName,
+      publisher: { wiring: localWiring(async () => deps) },
+    });
     await (await publisher).idle();
   };
   return {
@@ -112,7 +122,9 @@ export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {
       const items: Array<Record<string, unknown>> = [];
       let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
       do {
-        const page: ScanCommandOutput = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey, ConsistentRead: true }));
+        const page: ScanCommandOutput = await client.send(
+          new ScanCommand({ TableName: tableName, ExclusiveStartKey, ConsistentRead: true }),
+        );
         items.push(...(page.Items ?? []).map((item) => unmarshall(item)));
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);

@@ -47,11 +47,21 @@ export const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(null, true, -1, 1e308, -0, 2 ** 53 + 1, 1.5),
 );
 
-const hostileQuantity = fc.oneof(fc.integer({ min: -5, max: 20_000 }), fc.double(), hostileString, fc.constant(null), fc.constant(2 ** 53));
+const hostileQuantity = fc.oneof(
+  fc.integer({ min: -5, max: 20_000 }),
+  fc.double(),
+  hostileString,
+  fc.constant(null),
+  fc.constant(2 ** 53),
+);
 
 function itemArb(skus: readonly string[]) {
   return fc.record(
-    { sku: fc.oneof(fc.constantFrom(...skus), hostileString, fc.integer(), fc.constant(null)), quantity: hostileQuantity, extra: hostileJson },
+    {
+      sku: fc.oneof(fc.constantFrom(...skus), hostileString, fc.integer(), fc.constant(null)),
+      quantity: hostileQuantity,
+      extra: hostileJson,
+    },
     { requiredKeys: [] },
   );
 }
@@ -61,16 +71,30 @@ export function hostileBody(skus: readonly string[]): fc.Arbitrary<string | unde
   const items = fc.oneof(fc.array(itemArb(skus), { maxLength: 60 }), hostileJson);
   const method = fc.oneof(fc.constantFrom('wechat', 'alipay', 'bank'), hostileString, hostileJson);
   const ttl = fc.oneof(fc.integer({ min: -10, max: 2_000 }), fc.double(), hostileString);
-  const order = fc.record({ items, paymentMethod: method, ttlMinutes: ttl, surprise: hostileJson }, { requiredKeys: [] });
+  const order = fc.record(
+    { items, paymentMethod: method, ttlMinutes: ttl, surprise: hostileJson },
+    { requiredKeys: [] },
+  );
   const batch = fc.record(
-    { orders: fc.oneof(fc.array(fc.record({ items }, { requiredKeys: [] }), { maxLength: 25 }), hostileJson), paymentMethod: method },
+    {
+      orders: fc.oneof(fc.array(fc.record({ items }, { requiredKeys: [] }), { maxLength: 25 }), hostileJson),
+      paymentMethod: method,
+    },
     { requiredKeys: [] },
   );
   const product = fc.record(
-    { sku: fc.oneof(fc.constantFrom(...skus), hostileString), name: hostileString, price: hostileQuantity, stock: hostileQuantity },
+    {
+      sku: fc.oneof(fc.constantFrom(...skus), hostileString),
+      name: hostileString,
+      price: hostileQuantity,
+      stock: hostileQuantity,
+    },
     { requiredKeys: [] },
   );
-  const start = fc.record({ channel: fc.oneof(fc.constantFrom('page', 'wap'), hostileString), paymentMethod: method }, { requiredKeys: [] });
+  const start = fc.record(
+    { channel: fc.oneof(fc.constantFrom('page', 'wap'), hostileString), paymentMethod: method },
+    { requiredKeys: [] },
+  );
   return fc.oneof(
     { arbitrary: fc.constant(undefined), weight: 2 },
     { arbitrary: fc.oneof(order, batch, product, start, hostileJson).map((value) => JSON.stringify(value)), weight: 6 },
@@ -139,11 +163,15 @@ export function hostileApiRequest(routes: readonly CustomerRoute[], known: Known
 }
 
 /** One field of a valid value replaced by something hostile (or none). */
-function oneThingWrong<T extends Record<string, unknown>>(valid: fc.Arbitrary<T>): fc.Arbitrary<Record<string, unknown>> {
+function oneThingWrong<T extends Record<string, unknown>>(
+  valid: fc.Arbitrary<T>,
+): fc.Arbitrary<Record<string, unknown>> {
   return fc.tuple(valid, fc.option(fc.tuple(fc.nat(), hostileJson), { nil: undefined })).map(([value, wrong]) => {
     if (!wrong) return value;
     const keys = Object.keys(value);
-    return keys.length === 0 ? { [String(wrong[1])]: wrong[1] } : { ...value, [keys[wrong[0] % keys.length]!]: wrong[1] };
+    return keys.length === 0
+      ? { [String(wrong[1])]: wrong[1] }
+      : { ...value, [keys[wrong[0] % keys.length]!]: wrong[1] };
   });
 }
 
@@ -151,10 +179,15 @@ function nearlyValid(routes: readonly CustomerRoute[], known: KnownData): fc.Arb
   const item = fc.record({ sku: fc.constantFrom(...known.skus), quantity: fc.integer({ min: 1, max: 5 }) });
   const method = fc.constantFrom('wechat', 'alipay', 'bank');
   const bodies: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
-    'POST /api/orders': oneThingWrong(fc.record({ items: fc.array(item, { minLength: 1, maxLength: 4 }), paymentMethod: method })),
+    'POST /api/orders': oneThingWrong(
+      fc.record({ items: fc.array(item, { minLength: 1, maxLength: 4 }), paymentMethod: method }),
+    ),
     'POST /api/orders/batch': oneThingWrong(
       fc.record({
-        orders: fc.array(fc.record({ items: fc.array(item, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 4 }),
+        orders: fc.array(fc.record({ items: fc.array(item, { minLength: 1, maxLength: 3 }) }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
         paymentMethod: method,
       }),
     ),
@@ -167,18 +200,28 @@ function nearlyValid(routes: readonly CustomerRoute[], known: KnownData): fc.Arb
       }),
     ),
     'POST /api/orders/{orderId}/payments': oneThingWrong(fc.record({ paymentMethod: method }, { requiredKeys: [] })),
-    'POST /api/payments/{paymentId}/start': oneThingWrong(fc.record({ channel: fc.constantFrom('page', 'wap') }, { requiredKeys: [] })),
+    'POST /api/payments/{paymentId}/start': oneThingWrong(
+      fc.record({ channel: fc.constantFrom('page', 'wap') }, { requiredKeys: [] }),
+    ),
   };
   return fc.constantFrom(...routes).chain((route) =>
     fc.record({
       route: fc.constant(route),
       customerId: fc.constantFrom(...known.customers),
       scope: fc.option(fc.constant('payments:admin'), { nil: undefined }),
-      params: fc.record({ orderId: fc.constantFrom(...known.orderIds), paymentId: fc.constantFrom(...known.paymentIds) }),
-      rawBody: (bodies[route] ?? fc.constant(undefined)).map((body) => (body === undefined ? undefined : JSON.stringify(body))),
+      params: fc.record({
+        orderId: fc.constantFrom(...known.orderIds),
+        paymentId: fc.constantFrom(...known.paymentIds),
+      }),
+      rawBody: (bodies[route] ?? fc.constant(undefined)).map((body) =>
+        body === undefined ? undefined : JSON.stringify(body),
+      ),
       isBase64Encoded: fc.constant(false),
       headers: fc.record(
-        { 'content-type': fc.constant('application/json'), 'idempotency-key': fc.stringMatching(/^[A-Za-z0-9_.:-]{8,40}$/) },
+        {
+          'content-type': fc.constant('application/json'),
+          'idempotency-key': fc.stringMatching(/^[A-Za-z0-9_.:-]{8,40}$/),
+        },
         { requiredKeys: ['content-type'] },
       ),
     }),
@@ -186,11 +229,15 @@ function nearlyValid(routes: readonly CustomerRoute[], known: KnownData): fc.Arb
 }
 
 function whollyHostile(routes: readonly CustomerRoute[], known: KnownData): fc.Arbitrary<HostileApiRequest> {
-  const id = (ids: readonly string[]) => fc.oneof(fc.constantFrom(...ids), hostileString, fc.stringMatching(/^(ord|pay)_[0-9a-z]{22}$/));
+  const id = (ids: readonly string[]) =>
+    fc.oneof(fc.constantFrom(...ids), hostileString, fc.stringMatching(/^(ord|pay)_[0-9a-z]{22}$/));
   return fc.record({
     route: fc.constantFrom(...routes),
     customerId: fc.option(fc.oneof(fc.constantFrom(...known.customers), hostileString), { nil: undefined }),
-    scope: fc.option(fc.oneof(fc.constantFrom('payments:admin', 'openid payments:admin', '[payments:admin]'), hostileString), { nil: undefined }),
+    scope: fc.option(
+      fc.oneof(fc.constantFrom('payments:admin', 'openid payments:admin', '[payments:admin]'), hostileString),
+      { nil: undefined },
+    ),
     params: fc.record({ orderId: id(known.orderIds), paymentId: id(known.paymentIds) }),
     rawBody: hostileBody(known.skus),
     isBase64Encoded: fc.boolean(),
@@ -211,7 +258,13 @@ export interface HostileCallback {
 }
 
 const PROVIDER_HEADERS: Record<PaymentMethod, string[]> = {
-  wechat: ['wechatpay-timestamp', 'wechatpay-nonce', 'wechatpay-signature', 'wechatpay-serial', 'wechatpay-signature-type'],
+  wechat: [
+    'wechatpay-timestamp',
+    'wechatpay-nonce',
+    'wechatpay-signature',
+    'wechatpay-serial',
+    'wechatpay-signature-type',
+  ],
   alipay: ['content-type'],
   bank: ['bank-signature', 'content-type'],
 };
@@ -222,15 +275,23 @@ function randomCallback(provider: PaymentMethod): fc.Arbitrary<HostileCallback> 
     hostileString.map((text) => Buffer.from(text, 'utf8')),
     fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes)),
     hostileJson.map((value) => Buffer.from(JSON.stringify(value) ?? 'undefined', 'utf8')),
-    fc.dictionary(hostileString, hostileString, { maxKeys: 8 }).map((fields) => Buffer.from(new URLSearchParams(fields).toString(), 'utf8')),
+    fc
+      .dictionary(hostileString, hostileString, { maxKeys: 8 })
+      .map((fields) => Buffer.from(new URLSearchParams(fields).toString(), 'utf8')),
   );
   const headers = fc
     .tuple(
-      fc.subarray(PROVIDER_HEADERS[provider]).chain((names) => fc.tuple(...names.map((name) => fc.tuple(fc.constant(name), hostileString)))),
+      fc
+        .subarray(PROVIDER_HEADERS[provider])
+        .chain((names) => fc.tuple(...names.map((name) => fc.tuple(fc.constant(name), hostileString)))),
       hostileHeaders,
     )
     .map(([own, other]) => ({ ...other, ...Object.fromEntries(own) }));
-  return fc.record({ provider: fc.constant<string>(provider), callback: fc.record({ headers, body }), kind: fc.constant('random' as const) });
+  return fc.record({
+    provider: fc.constant<string>(provider),
+    callback: fc.record({ headers, body }),
+    kind: fc.constant('random' as const),
+  });
 }
 
 /** One edit of a genuine signed callback: a flipped bit, a cut, an addition, a header changed or dropped. */
@@ -239,7 +300,10 @@ function mutatedCallback(provider: PaymentMethod, genuine: () => RawCallback): f
     fc.record({ flip: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
     fc.record({ cut: fc.nat() }),
     fc.record({ append: hostileString.filter((text) => text.length > 0) }),
-    fc.record({ header: fc.constantFrom(...PROVIDER_HEADERS[provider]), value: fc.option(hostileString, { nil: undefined }) }),
+    fc.record({
+      header: fc.constantFrom(...PROVIDER_HEADERS[provider]),
+      value: fc.option(hostileString, { nil: undefined }),
+    }),
   );
   return mutation.map((edit) => {
     const { headers, body } = genuine();
@@ -255,9 +319,13 @@ function mutatedCallback(provider: PaymentMethod, genuine: () => RawCallback): f
 
 /** Correctly signed with the provider's real keys (and encrypted, for WeChat), meaning nothing. */
 function signedNonsense(provider: PaymentMethod, keys: SandboxKeys, now: () => Date): fc.Arbitrary<HostileCallback> {
-  const nonsense = fc.dictionary(fc.oneof(hostileString, fc.constantFrom('trade_status', 'amount', 'status', 'out_trade_no', 'app_id')), hostileString, {
-    maxKeys: 6,
-  });
+  const nonsense = fc.dictionary(
+    fc.oneof(hostileString, fc.constantFrom('trade_status', 'amount', 'status', 'out_trade_no', 'app_id')),
+    hostileString,
+    {
+      maxKeys: 6,
+    },
+  );
   const make: Record<PaymentMethod, fc.Arbitrary<RawCallback>> = {
     wechat: fc
       .oneof(
@@ -277,7 +345,12 @@ function signedNonsense(provider: PaymentMethod, keys: SandboxKeys, now: () => D
 }
 
 /** Everything a hostile party (or a broken proxy) could post to a provider's callback URL. */
-export function hostileCallback(provider: PaymentMethod, keys: SandboxKeys, genuine: () => RawCallback, now: () => Date): fc.Arbitrary<HostileCallback> {
+export function hostileCallback(
+  provider: PaymentMethod,
+  keys: SandboxKeys,
+  genuine: () => RawCallback,
+  now: () => Date,
+): fc.Arbitrary<HostileCallback> {
   return fc.oneof(
     randomCallback(provider),
     mutatedCallback(provider, genuine),

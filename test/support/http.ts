@@ -24,7 +24,11 @@ export function httpEvent(method: string, path: string, options: RequestOptions 
     ...options.headers,
   };
   const claims = options.customerId
-    ? { sub: options.customerId, ...(options.scope ? { scope: options.scope } : {}), ...claimsAsText(options.claims ?? {}) }
+    ? {
+        sub: options.customerId,
+        ...(options.scope ? { scope: options.scope } : {}),
+        ...claimsAsText(options.claims ?? {}),
+      }
     : undefined;
   return {
     version: '2.0',
@@ -46,12 +50,18 @@ export function httpEvent(method: string, path: string, options: RequestOptions 
       stage: '$default',
       time: new Date().toUTCString(),
       timeEpoch: Date.now(),
-      authorizer: claims ? { principalId: '', integrationLatency: 0, jwt: { claims, scopes: [] } } : (undefined as never),
+      authorizer: claims
+        ? { principalId: '', integrationLatency: 0, jwt: { claims, scopes: [] } }
+        : (undefined as never),
     },
   } as HttpEvent;
 }
 
-export const lambdaContext = { awsRequestId: 'test', functionName: 'test', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+export const lambdaContext = {
+  awsRequestId: 'test',
+  functionName: 'test',
+  getRemainingTimeInMillis: () => 30_000,
+} as unknown as Context;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 export interface JsonResponse<T = any> {
@@ -64,6 +74,14 @@ type Handler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyRe
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see JsonResponse
 export async function invoke<T = any>(handler: Handler, event: HttpEvent): Promise<JsonResponse<T>> {
-  const result = (await handler(event, lambdaContext)) as { statusCode: number; headers?: Record<string, string>; body?: string };
-  return { statusCode: result.statusCode, headers: result.headers ?? {}, body: result.body ? JSON.parse(result.body) : undefined };
+  const result = (await handler(event, lambdaContext)) as {
+    statusCode: number;
+    headers?: Record<string, string>;
+    body?: string;
+  };
+  return {
+    statusCode: result.statusCode,
+    headers: result.headers ?? {},
+    body: result.body ? JSON.parse(result.body) : undefined,
+  };
 }

@@ -10,16 +10,20 @@ import type { Refund, RefundStatus } from '../../src/domain/refund';
  */
 
 export const INVARIANTS = {
-  'paid-order-has-one-payment': 'every paid order has exactly one succeeded payment not flagged refundRequired, the one that paid it',
+  'paid-order-has-one-payment':
+    'every paid order has exactly one succeeded payment not flagged refundRequired, the one that paid it',
   'success-pays-its-order': 'a succeeded payment not flagged refundRequired is the payment its order was paid by',
   'one-outcome': 'no payment has two outcomes: one terminal transition, a second only as a flagged late success',
   'stock-conserved': 'initial stock = on hand + sold (paid orders) + reserved (pending orders), never negative',
-  'one-event-per-transition': 'every committed transition has exactly one event (by deterministic id), and no event lacks its transition',
-  'no-open-past-expiry': 'no payment is open past its expiry plus one sweep (plus the grace of a provider without close), unless parked for review',
+  'one-event-per-transition':
+    'every committed transition has exactly one event (by deterministic id), and no event lacks its transition',
+  'no-open-past-expiry':
+    'no payment is open past its expiry plus one sweep (plus the grace of a provider without close), unless parked for review',
   'one-open-payment-per-order': 'an order has at most one open payment, and only while pending',
   'refunds-within-payment':
     "refunds never exceed their payment: its non-failed refunds sum to at most its amount (an extra capture's, to at most that capture), and refundedAmount ≤ amount; an order's refundedAmount ≤ what its paying payment took",
-  'refunds-on-succeeded-payments': 'no refund exists for a payment that is not succeeded (a provider refunds only money it took)',
+  'refunds-on-succeeded-payments':
+    'no refund exists for a payment that is not succeeded (a provider refunds only money it took)',
   'stock-returned-within-taken':
     "refunds return at most the stock their order took, per SKU, and only for an order whose stock was taken (paid or refunded, by the refunding payment); the order's reservation covers every non-failed refund's restock",
 } as const;
@@ -76,15 +80,21 @@ const strip = <T>(item: Record<string, unknown>): T => item as T;
 export function checkInvariants(input: InvariantInput): InvariantReport {
   const orders = input.items.filter((item) => item.kind === 'order').map((item) => strip<Order>(item));
   const payments = input.items.filter((item) => item.kind === 'payment').map((item) => strip<Payment>(item));
-  const products = input.items.filter((item) => item.kind === 'product').map((item) => strip<{ sku: string; stock: number }>(item));
+  const products = input.items
+    .filter((item) => item.kind === 'product')
+    .map((item) => strip<{ sku: string; stock: number }>(item));
   const refunds = input.items.filter((item) => item.kind === 'refund').map((item) => strip<Refund>(item));
   // Committed entries still in the table: on the items their change wrote, or of their own.
-  const outbox = input.items.flatMap((item) => (item.outbox ? [item.outbox as { outboxId: string; events: DomainEvent[] }] : []));
+  const outbox = input.items.flatMap((item) =>
+    item.outbox ? [item.outbox as { outboxId: string; events: DomainEvent[] }] : [],
+  );
   const violations: Violation[] = [];
-  const violate = (invariant: InvariantName, subject: string, detail: string) => violations.push({ invariant, subject, detail });
+  const violate = (invariant: InvariantName, subject: string, detail: string) =>
+    violations.push({ invariant, subject, detail });
 
   const paymentsByOrder = new Map<string, Payment[]>();
-  for (const payment of payments) paymentsByOrder.set(payment.orderId, [...(paymentsByOrder.get(payment.orderId) ?? []), payment]);
+  for (const payment of payments)
+    paymentsByOrder.set(payment.orderId, [...(paymentsByOrder.get(payment.orderId) ?? []), payment]);
   const orderById = new Map(orders.map((order) => [order.orderId, order]));
 
   checkPaidOrders(orders, paymentsByOrder, orderById, payments, violate);
@@ -93,14 +103,20 @@ export function checkInvariants(input: InvariantInput): InvariantReport {
   checkOpenPayments(orders, payments, paymentsByOrder, input, violate);
   checkRefunds(payments, refunds, orderById, violate);
   checkRestock(orders, refunds, orderById, violate);
-  const differences = input.items.filter((item) => item.kind === 'difference').map((item) => strip<{ paymentId?: string }>(item));
+  const differences = input.items
+    .filter((item) => item.kind === 'difference')
+    .map((item) => strip<{ paymentId?: string }>(item));
   const events = checkEvents(orders, payments, refunds, differences, orderById, input.events, violate);
   // Each entry still kept must have had its events reach the bus.
   const received = new Set(input.events.map((event) => event.id));
   for (const entry of outbox) {
     const unpublished = (entry.events as DomainEvent[]).filter((event) => !received.has(event.id));
     if (unpublished.length > 0)
-      violate('one-event-per-transition', String(entry.outboxId), `outbox entry never published (events ${JSON.stringify(unpublished.map((e) => e.id))})`);
+      violate(
+        'one-event-per-transition',
+        String(entry.outboxId),
+        `outbox entry never published (events ${JSON.stringify(unpublished.map((e) => e.id))})`,
+      );
   }
 
   return { orders: orders.length, payments: payments.length, transitions, ...events, violations };
@@ -113,13 +129,24 @@ type Violate = (invariant: InvariantName, subject: string, detail: string) => vo
  * payment's own capture (the order could not take it), or only its extra captures (money taken
  * twice, each refunded by itself) while its own capture still pays the order.
  */
-const keeps = (payment: Payment) => payment.status === 'succeeded' && (!payment.refundRequired || (payment.extraCaptures?.length ?? 0) > 0);
+const keeps = (payment: Payment) =>
+  payment.status === 'succeeded' && (!payment.refundRequired || (payment.extraCaptures?.length ?? 0) > 0);
 
-function checkPaidOrders(orders: Order[], paymentsByOrder: Map<string, Payment[]>, orderById: Map<string, Order>, payments: Payment[], violate: Violate): void {
+function checkPaidOrders(
+  orders: Order[],
+  paymentsByOrder: Map<string, Payment[]>,
+  orderById: Map<string, Order>,
+  payments: Payment[],
+  violate: Violate,
+): void {
   for (const order of orders) {
     const kept = (paymentsByOrder.get(order.orderId) ?? []).filter(keeps);
     if (order.status === 'paid' && (kept.length !== 1 || kept[0]!.paymentId !== order.paidByPaymentId)) {
-      violate('paid-order-has-one-payment', order.orderId, `paid by ${order.paidByPaymentId}; kept successes: [${kept.map((p) => p.paymentId).join(', ')}]`);
+      violate(
+        'paid-order-has-one-payment',
+        order.orderId,
+        `paid by ${order.paidByPaymentId}; kept successes: [${kept.map((p) => p.paymentId).join(', ')}]`,
+      );
     }
   }
   for (const payment of payments.filter(keeps)) {
@@ -153,7 +180,8 @@ function checkOutcomes(payments: Payment[], violate: Violate): number {
       );
     }
     const last = payment.logs.at(-1)?.to;
-    if (last !== payment.status) violate('one-outcome', payment.paymentId, `status ${payment.status} but its log ends at ${last}`);
+    if (last !== payment.status)
+      violate('one-outcome', payment.paymentId, `status ${payment.status} but its log ends at ${last}`);
   }
   return transitions;
 }
@@ -178,18 +206,32 @@ function checkStock(
     if (initial === undefined) continue;
     const accounted = product.stock + (held.get(product.sku) ?? 0);
     if (accounted !== initial || product.stock < 0) {
-      violate('stock-conserved', product.sku, `initial ${initial}, on hand ${product.stock} + sold or reserved ${held.get(product.sku) ?? 0} = ${accounted}`);
+      violate(
+        'stock-conserved',
+        product.sku,
+        `initial ${initial}, on hand ${product.stock} + sold or reserved ${held.get(product.sku) ?? 0} = ${accounted}`,
+      );
     }
   }
 }
 
-function checkOpenPayments(orders: Order[], payments: Payment[], paymentsByOrder: Map<string, Payment[]>, input: InvariantInput, violate: Violate): void {
+function checkOpenPayments(
+  orders: Order[],
+  payments: Payment[],
+  paymentsByOrder: Map<string, Payment[]>,
+  input: InvariantInput,
+  violate: Violate,
+): void {
   // A payment parked for review (needsReview) waits for a person, not for the sweeper.
   for (const payment of payments.filter((p) => isOpen(p.status) && !p.needsReview)) {
     const grace = input.sweepIntervalSeconds + (payment.method === 'bank' ? input.expiryGraceSeconds : 0);
     const lateBy = (input.now.getTime() - Date.parse(payment.expiresAt)) / 1000 - grace;
     if (lateBy > 0)
-      violate('no-open-past-expiry', payment.paymentId, `${payment.method} payment still ${payment.status} ${Math.round(lateBy)} s past expiry + ${grace} s`);
+      violate(
+        'no-open-past-expiry',
+        payment.paymentId,
+        `${payment.method} payment still ${payment.status} ${Math.round(lateBy)} s past expiry + ${grace} s`,
+      );
   }
   for (const order of orders) {
     const open = (paymentsByOrder.get(order.orderId) ?? []).filter((p) => isOpen(p.status));
@@ -218,7 +260,11 @@ function checkRefunds(payments: Payment[], refunds: Refund[], orderById: Map<str
   for (const order of orderById.values()) {
     const paidWith = order.paidByPaymentId ? paymentById.get(order.paidByPaymentId) : undefined;
     if ((order.refundedAmount ?? 0) > (paidWith?.amount ?? 0))
-      violate('refunds-within-payment', order.orderId, `refundedAmount ${order.refundedAmount}, paid ${paidWith?.amount ?? 0}`);
+      violate(
+        'refunds-within-payment',
+        order.orderId,
+        `refundedAmount ${order.refundedAmount}, paid ${paidWith?.amount ?? 0}`,
+      );
   }
   // A refund pays back the payment's own capture, or one extra capture (money taken twice): each within what it took.
   const refunded = new Map<string, number>();
@@ -227,14 +273,25 @@ function checkRefunds(payments: Payment[], refunds: Refund[], orderById: Map<str
     refunded.set(key, (refunded.get(key) ?? 0) + refund.amount);
   }
   for (const payment of payments) {
-    const captures = [{ id: '', amount: payment.amount }, ...(payment.extraCaptures ?? []).map((c) => ({ id: c.providerTransactionId, amount: c.amount }))];
+    const captures = [
+      { id: '', amount: payment.amount },
+      ...(payment.extraCaptures ?? []).map((c) => ({ id: c.providerTransactionId, amount: c.amount })),
+    ];
     for (const capture of captures) {
       const sum = refunded.get(`${payment.paymentId} ${capture.id}`) ?? 0;
       if (sum > capture.amount)
-        violate('refunds-within-payment', payment.paymentId, `${capture.id || 'its own capture'}: took ${capture.amount}, non-failed refunds ${sum}`);
+        violate(
+          'refunds-within-payment',
+          payment.paymentId,
+          `${capture.id || 'its own capture'}: took ${capture.amount}, non-failed refunds ${sum}`,
+        );
     }
     if ((payment.refundedAmount ?? 0) > payment.amount)
-      violate('refunds-within-payment', payment.paymentId, `amount ${payment.amount}, refundedAmount ${payment.refundedAmount}`);
+      violate(
+        'refunds-within-payment',
+        payment.paymentId,
+        `amount ${payment.amount}, refundedAmount ${payment.refundedAmount}`,
+      );
   }
 }
 
@@ -242,7 +299,8 @@ function checkRestock(orders: Order[], refunds: Refund[], orderById: Map<string,
   const returned = new Map<string, Map<string, number>>();
   for (const refund of refunds.filter((r) => r.status !== 'failed' && r.restock?.length)) {
     const order = orderById.get(refund.orderId);
-    const taken = order?.paidByPaymentId === refund.paymentId && (order.status === 'paid' || order.status === 'refunded');
+    const taken =
+      order?.paidByPaymentId === refund.paymentId && (order.status === 'paid' || order.status === 'refunded');
     if (!taken)
       violate(
         'stock-returned-within-taken',
@@ -256,9 +314,14 @@ function checkRestock(orders: Order[], refunds: Refund[], orderById: Map<string,
   for (const order of orders) {
     for (const [sku, quantity] of returned.get(order.orderId) ?? []) {
       const took = order.items.find((item) => item.sku === sku)?.quantity ?? 0;
-      if (quantity > took) violate('stock-returned-within-taken', order.orderId, `${sku}: took ${took}, refunds return ${quantity}`);
+      if (quantity > took)
+        violate('stock-returned-within-taken', order.orderId, `${sku}: took ${took}, refunds return ${quantity}`);
       if (quantity > (order.restockReserved?.[sku] ?? 0))
-        violate('stock-returned-within-taken', order.orderId, `${sku}: refunds return ${quantity}, the order reserved ${order.restockReserved?.[sku] ?? 0}`);
+        violate(
+          'stock-returned-within-taken',
+          order.orderId,
+          `${sku}: refunds return ${quantity}, the order reserved ${order.restockReserved?.[sku] ?? 0}`,
+        );
     }
   }
 }
@@ -275,7 +338,8 @@ function checkEvents(
   const distinct = new Map(events.map((event) => [event.id, event]));
   // What each subject should have received, by `subject type`, against what it did.
   const expected = new Map<string, number>();
-  const expect = (subject: string, type: DomainEventType, count = 1) => expected.set(`${subject} ${type}`, (expected.get(`${subject} ${type}`) ?? 0) + count);
+  const expect = (subject: string, type: DomainEventType, count = 1) =>
+    expected.set(`${subject} ${type}`, (expected.get(`${subject} ${type}`) ?? 0) + count);
   for (const order of orders) {
     expect(order.orderId, 'OrderCreated');
     if (order.status === 'paid' || order.status === 'refunded') expect(order.orderId, 'OrderPaid');
@@ -306,7 +370,9 @@ function checkEvents(
   for (const difference of differences) expect(String(difference.paymentId ?? ''), 'ReconciliationDifference');
   const received = new Map<string, number>();
   for (const event of distinct.values()) {
-    const subject = event.type.startsWith('Order') ? event.detail.orderId : (event.detail.paymentId ?? event.detail.orderId);
+    const subject = event.type.startsWith('Order')
+      ? event.detail.orderId
+      : (event.detail.paymentId ?? event.detail.orderId);
     received.set(`${subject} ${event.type}`, (received.get(`${subject} ${event.type}`) ?? 0) + 1);
   }
   for (const key of new Set([...expected.keys(), ...received.keys()])) {

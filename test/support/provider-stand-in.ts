@@ -26,7 +26,11 @@ export interface ProviderStandIn {
   close(): Promise<void>;
 }
 
-export async function startProviderStandIn(simulator: ProviderSimulator, store: CheckoutStore, now: () => Date = () => new Date()): Promise<ProviderStandIn> {
+export async function startProviderStandIn(
+  simulator: ProviderSimulator,
+  store: CheckoutStore,
+  now: () => Date = () => new Date(),
+): Promise<ProviderStandIn> {
   const basePath = `/sandbox/${simulator.name}`;
   let script: StandInAnswer[] = ['simulator'];
   let requests = 0;
@@ -46,7 +50,12 @@ export async function startProviderStandIn(simulator: ProviderSimulator, store: 
           return void response.write('{"code_url":');
         }
         const url = new URL(request.url ?? '/', 'http://stand-in');
-        const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]));
+        const headers = Object.fromEntries(
+          Object.entries(request.headers).map(([name, value]) => [
+            name,
+            Array.isArray(value) ? value.join(', ') : value,
+          ]),
+        );
         const sent =
           answer === 'simulator'
             ? await simulator.handle(

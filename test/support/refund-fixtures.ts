@@ -1,5 +1,11 @@
 import { createAlipaySimulator } from '../../local/sandbox/alipay';
-import type { CheckoutStore, ProviderSimulator, SandboxCheckout, SandboxRefund, SandboxRefundOutcome } from '../../local/sandbox/types';
+import type {
+  CheckoutStore,
+  ProviderSimulator,
+  SandboxCheckout,
+  SandboxRefund,
+  SandboxRefundOutcome,
+} from '../../local/sandbox/types';
 import { createWechatSimulator } from '../../local/sandbox/wechat';
 import { createOrders } from '../../src/core/orders/orders';
 import { applyNotification } from '../../src/core/payments/notifications';
@@ -31,8 +37,14 @@ export interface RefundSandbox {
   settleAll(paymentId: string, state?: Exclude<SandboxRefund['state'], 'processing'>): void;
 }
 
-export function refundSandbox(method: RefundMethod, keys: SandboxKeys, now: () => Date, refundOutcome: SandboxRefundOutcome = 'succeed'): RefundSandbox {
-  const simulator: ProviderSimulator = method === 'wechat' ? createWechatSimulator(keys.wechat.sandbox) : createAlipaySimulator(keys.alipay.sandbox);
+export function refundSandbox(
+  method: RefundMethod,
+  keys: SandboxKeys,
+  now: () => Date,
+  refundOutcome: SandboxRefundOutcome = 'succeed',
+): RefundSandbox {
+  const simulator: ProviderSimulator =
+    method === 'wechat' ? createWechatSimulator(keys.wechat.sandbox) : createAlipaySimulator(keys.alipay.sandbox);
   const store = memoryCheckoutStore({
     refundOutcome,
     clock: now,
@@ -47,7 +59,9 @@ export function refundSandbox(method: RefundMethod, keys: SandboxKeys, now: () =
     },
   });
   const toSimulator: FetchLike =
-    method === 'wechat' ? wechatSimulatorFetch(simulator, store, { now }) : (input, init) => alipaySimulatorFetch(simulator, store, now())(input, init);
+    method === 'wechat'
+      ? wechatSimulatorFetch(simulator, store, { now })
+      : (input, init) => alipaySimulatorFetch(simulator, store, now())(input, init);
   const fetch: FetchLike = (input, init = {}) => {
     const alipayMethod = new URLSearchParams(init.body ?? '').get('method') ?? '';
     const isRefundCall = input.includes('/refund') || alipayMethod.includes('refund');
@@ -60,7 +74,9 @@ export function refundSandbox(method: RefundMethod, keys: SandboxKeys, now: () =
     });
   };
   const provider =
-    method === 'wechat' ? createWechatProvider({ config: keys.wechat.merchant, fetch }) : createAlipayProvider({ config: keys.alipay.merchant, fetch });
+    method === 'wechat'
+      ? createWechatProvider({ config: keys.wechat.merchant, fetch })
+      : createAlipayProvider({ config: keys.alipay.merchant, fetch });
   const sandbox: RefundSandbox = {
     provider,
     store,
@@ -68,7 +84,8 @@ export function refundSandbox(method: RefundMethod, keys: SandboxKeys, now: () =
     loseAnswers: 0,
     notifications: [],
     settleAll(paymentId, state) {
-      for (const refund of store.refunds.list(paymentId)) if (refund.state === 'processing') store.refunds.settle(paymentId, refund.key, now(), state);
+      for (const refund of store.refunds.list(paymentId))
+        if (refund.state === 'processing') store.refunds.settle(paymentId, refund.key, now(), state);
     },
   };
   return sandbox;
@@ -77,8 +94,18 @@ export function refundSandbox(method: RefundMethod, keys: SandboxKeys, now: () =
 let transactions = 0;
 
 /** An order of `quantity` tea paid through the sandbox: the provider holds the paid checkout, we hold the succeeded payment. */
-export async function paidPurchase(env: TestEnv, sandbox: RefundSandbox, method: RefundMethod, customerId = 'cust-1', quantity = 1) {
-  const [created] = await createOrders(env.deps, { customerId, orders: [{ items: [{ sku: 'TEA-001', quantity }] }], method });
+export async function paidPurchase(
+  env: TestEnv,
+  sandbox: RefundSandbox,
+  method: RefundMethod,
+  customerId = 'cust-1',
+  quantity = 1,
+) {
+  const [created] = await createOrders(env.deps, {
+    customerId,
+    orders: [{ items: [{ sku: 'TEA-001', quantity }] }],
+    method,
+  });
   const { paymentId, orderId } = created!.payment;
   await startPayment(env.deps, { customerId, paymentId });
   const amount = await payAtProvider(env, sandbox, method, paymentId);
@@ -86,7 +113,12 @@ export async function paidPurchase(env: TestEnv, sandbox: RefundSandbox, method:
 }
 
 /** The provider's checkout of a payment: the one it holds, or the pending one the customer's opening the pay URL would have made. */
-export async function providerCheckout(env: TestEnv, store: CheckoutStore, method: PaymentMethod, paymentId: string): Promise<SandboxCheckout> {
+export async function providerCheckout(
+  env: TestEnv,
+  store: CheckoutStore,
+  method: PaymentMethod,
+  paymentId: string,
+): Promise<SandboxCheckout> {
   const payment = (await env.repo.getPayment(paymentId))!;
   return (
     store.get(paymentId) ?? {
@@ -103,9 +135,19 @@ export async function providerCheckout(env: TestEnv, store: CheckoutStore, metho
 }
 
 /** The provider takes the payment (its checkout paid; Alipay's stood in for, as a browser would open it) and tells us. */
-export async function payAtProvider(env: TestEnv, sandbox: RefundSandbox, method: RefundMethod, paymentId: string): Promise<number> {
+export async function payAtProvider(
+  env: TestEnv,
+  sandbox: RefundSandbox,
+  method: RefundMethod,
+  paymentId: string,
+): Promise<number> {
   const checkout = await providerCheckout(env, sandbox.store, method, paymentId);
-  const paid = { ...checkout, state: 'paid' as const, transactionId: `tx${Date.now()}${transactions++}`, paidAt: env.clock.now().toISOString() };
+  const paid = {
+    ...checkout,
+    state: 'paid' as const,
+    transactionId: `tx${Date.now()}${transactions++}`,
+    paidAt: env.clock.now().toISOString(),
+  };
   sandbox.store.put(paid);
   await applyNotification(env.deps, {
     provider: method,

@@ -41,7 +41,10 @@ const emptyFigures = (): Figures => ({
 
 export function writeFigures(name: string, figures: Partial<Figures>): void {
   mkdirSync(FIGURES_DIR, { recursive: true });
-  writeFileSync(path.join(FIGURES_DIR, `${name}.json`), `${JSON.stringify({ file: name, at: new Date().toISOString(), ...figures }, null, 2)}\n`);
+  writeFileSync(
+    path.join(FIGURES_DIR, `${name}.json`),
+    `${JSON.stringify({ file: name, at: new Date().toISOString(), ...figures }, null, 2)}\n`,
+  );
 }
 
 const add = (into: Record<string, number>, key: string, count: number) => {

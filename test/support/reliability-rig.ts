@@ -84,12 +84,27 @@ export function eventBridgeStandIn(): EventBridgeStandIn {
     const body = JSON.parse(text) as { Entries: Array<{ DetailType: string; Detail: string; Time?: number }> };
     for (const entry of body.Entries) {
       const { eventId, ...detail } = JSON.parse(entry.Detail) as { eventId: string } & DomainEvent['detail'];
-      events.push({ id: eventId, type: entry.DetailType as DomainEvent['type'], occurredAt: new Date((entry.Time ?? 0) * 1000).toISOString(), detail });
+      events.push({
+        id: eventId,
+        type: entry.DetailType as DomainEvent['type'],
+        occurredAt: new Date((entry.Time ?? 0) * 1000).toISOString(),
+        detail,
+      });
     }
     const answer = { FailedEntryCount: 0, Entries: body.Entries.map(() => ({ EventId: randomUUID() })) };
-    return { response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: Buffer.from(JSON.stringify(answer)) } };
+    return {
+      response: {
+        statusCode: 200,
+        headers: { 'content-type': 'application/x-amz-json-1.1' },
+        body: Buffer.from(JSON.stringify(answer)),
+      },
+    };
   };
-  const client = new EventBridgeClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: { handle } as never });
+  const client = new EventBridgeClient({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    requestHandler: { handle } as never,
+  });
   return { client, events };
 }
 
@@ -136,9 +151,14 @@ export class Rig {
   ) {
     this.faults = new AwsFaults(options.seed ?? 1);
     this.keys = options.keys;
-    const senderClient = (this.senderClient = sqsClient({ endpoint: queues.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+    const senderClient = (this.senderClient = sqsClient({
+      endpoint: queues.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    }));
     this.bus = eventBridgeStandIn();
-    if (!options.realBackoff) for (const client of [env.client, senderClient, workerClient, this.bus.client]) quickRetries(client);
+    if (!options.realBackoff)
+      for (const client of [env.client, senderClient, workerClient, this.bus.client]) quickRetries(client);
     this.writes.attach(env.client);
     this.faults.attach(env.client, 'dynamodb');
     this.faults.attach(this.bus.client, 'eventbridge');
@@ -147,16 +167,27 @@ export class Rig {
     this.faults.attach(workerClient, 'sqs');
     env.deps.queue = sqsNotificationQueue(senderClient, queues.queueUrl);
     this.providers = providerWorlds(options.keys, env.clock.now, options.hangReleaseMs);
-    env.deps.providers = Object.fromEntries(Object.values(this.providers).map((world) => [world.method, world.merchant]));
+    env.deps.providers = Object.fromEntries(
+      Object.values(this.providers).map((world) => [world.method, world.merchant]),
+    );
   }
 
   static async start(options: RigOptions): Promise<Rig> {
     const products = options.products ?? RIG_PRODUCTS;
     const env = await createEnvAt(options.dynamoEndpoint);
     await env.seedProducts(products);
-    const queues = await startLocalQueues({ visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 0, maxReceiveCount: 5 });
+    const queues = await startLocalQueues({
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 0,
+      maxReceiveCount: 5,
+    });
     const workerClient = sqsClient({ endpoint: queues.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-    const rig = new Rig(env, queues, workerClient, new Map(products.map((product) => [product.sku, product.stock])), options);
+    const rig = new Rig(
+      env,
+      queues,
+      workerClient,
+      new Map(products.map((product) => [product.sku, product.stock])),
+      options,
+    );
     rig.startWorker();
     return rig;
   }
@@ -186,13 +217,18 @@ export class Rig {
   // -------------------------------------------------------------------------------------------
 
   /** One API request through the route's handler module; NO_ANSWER when the process died mid-way. */
-  async api<T = unknown>(route: CustomerRoute, { params = {}, ...request }: ApiRequest = {}): Promise<Answer<JsonResponse<T>>> {
+  async api<T = unknown>(
+    route: CustomerRoute,
+    { params = {}, ...request }: ApiRequest = {},
+  ): Promise<Answer<JsonResponse<T>>> {
     this.apiRequests++;
     const invocation = this.crash.invocation('api', this.deps);
     const [method = '', template = ''] = route.split(' ');
     const path = template.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? `{${name}}`);
     const event = httpEvent(method, path, { customerId: RIG_CUSTOMER, ...request, pathParameters: params });
-    const response = await invoke<T>(CUSTOMER_ROUTES[route](localWiring(async () => invocation.deps)), event).catch(() => LAMBDA_ERROR as JsonResponse<T>);
+    const response = await invoke<T>(CUSTOMER_ROUTES[route](localWiring(async () => invocation.deps)), event).catch(
+      () => LAMBDA_ERROR as JsonResponse<T>,
+    );
     return invocation.dead ? NO_ANSWER : response;
   }
 
@@ -218,7 +254,10 @@ export class Rig {
       this.deps,
       PAYMENT_METHODS.filter((method) => method === provider),
     );
-    const reply = await makeCallbackHandler(localWiring(async () => invocation.deps))(callbackEvent(provider, callback), lambdaContext).catch(() => ({
+    const reply = await makeCallbackHandler(localWiring(async () => invocation.deps))(
+      callbackEvent(provider, callback),
+      lambdaContext,
+    ).catch(() => ({
       statusCode: LAMBDA_ERROR.statusCode,
       body: JSON.stringify(LAMBDA_ERROR.body),
     }));
@@ -230,7 +269,10 @@ export class Rig {
     this.sweeps++;
     const invocation = this.crash.invocation('sweeper', this.deps);
     try {
-      const report = await makeSweeperHandler(localWiring(async () => invocation.deps))(scheduledEvent(this.clock.now()), lambdaContext);
+      const report = await makeSweeperHandler(localWiring(async () => invocation.deps))(
+        scheduledEvent(this.clock.now()),
+        lambdaContext,
+      );
       return invocation.dead ? NO_ANSWER : report;
     } catch (error) {
       return invocation.dead ? NO_ANSWER : (error as Error);
@@ -271,11 +313,15 @@ export class Rig {
 
   /** Places an order (retrying as a client does) and returns its ids and amount. */
   async placeOrder(method: PaymentMethod, items = [{ sku: 'TEA-OOLONG', quantity: 1 }]) {
-    const response = await this.call<{ order: { orderId: string }; payment: { paymentId: string; amount: number; expiresAt: string } }>('POST /api/orders', {
+    const response = await this.call<{
+      order: { orderId: string };
+      payment: { paymentId: string; amount: number; expiresAt: string };
+    }>('POST /api/orders', {
       body: { items, paymentMethod: method },
       idempotencyKey: `order-${randomUUID()}`,
     });
-    if (response.statusCode !== 201) throw new Error(`order refused: ${response.statusCode} ${JSON.stringify(response.body)}`);
+    if (response.statusCode !== 201)
+      throw new Error(`order refused: ${response.statusCode} ${JSON.stringify(response.body)}`);
     return {
       orderId: response.body.order.orderId,
       paymentId: response.body.payment.paymentId,
@@ -286,7 +332,11 @@ export class Rig {
   }
 
   /** Starts the payment and opens its pay URL, so the checkout exists at the provider. Returns the API's answer. */
-  async startPayment(paymentId: string, method: PaymentMethod, attempts = 8): Promise<JsonResponse<{ payUrl?: string; error?: { code: string } }>> {
+  async startPayment(
+    paymentId: string,
+    method: PaymentMethod,
+    attempts = 8,
+  ): Promise<JsonResponse<{ payUrl?: string; error?: { code: string } }>> {
     const response = await this.call<{ payUrl?: string; error?: { code: string } }>(
       'POST /api/payments/{paymentId}/start',
       { params: { paymentId } },
@@ -299,7 +349,8 @@ export class Rig {
         method === 'bank'
           ? await openBankPayPage(world.simulator, world.store, payUrl, this.clock.now())
           : await openInSimulator(world.simulator, world.store, payUrl, this.clock.now());
-      if (opened.statusCode !== 302) throw new Error(`${method} refused its pay URL: ${opened.statusCode} ${opened.body}`);
+      if (opened.statusCode !== 302)
+        throw new Error(`${method} refused its pay URL: ${opened.statusCode} ${opened.body}`);
     }
     return response;
   }
@@ -308,7 +359,8 @@ export class Rig {
   async startedOrder(method: PaymentMethod, items?: Array<{ sku: string; quantity: number }>) {
     const order = await this.placeOrder(method, items);
     const started = await this.startPayment(order.paymentId, method);
-    if (started.statusCode !== 200) throw new Error(`start refused: ${started.statusCode} ${JSON.stringify(started.body)}`);
+    if (started.statusCode !== 200)
+      throw new Error(`start refused: ${started.statusCode} ${JSON.stringify(started.body)}`);
     return order;
   }
 
@@ -330,7 +382,10 @@ export class Rig {
       state,
       notificationId: options.notificationId ?? `ntf-${state}-${paymentId}`,
       ...(state === 'paid'
-        ? { transactionId: options.transactionId ?? checkout.transactionId ?? transactionId(method), paidAt: this.clock.now().toISOString() }
+        ? {
+            transactionId: options.transactionId ?? checkout.transactionId ?? transactionId(method),
+            paidAt: this.clock.now().toISOString(),
+          }
         : {}),
     };
     world.store.put(decided);
@@ -357,7 +412,11 @@ export class Rig {
   async deliver(method: PaymentMethod, paymentId: string, maxAttempts = 8): Promise<number> {
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const reply = await this.receive(method, this.callbackFor(method, paymentId));
-      if (reply !== NO_ANSWER && this.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? '')) return attempt;
+      if (
+        reply !== NO_ANSWER &&
+        this.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? '')
+      )
+        return attempt;
     }
     return 0;
   }
@@ -421,15 +480,26 @@ export class Rig {
   }
 }
 
-function providerWorlds(keys: SandboxKeys, now: () => Date, hangReleaseMs?: number): Record<PaymentMethod, ProviderWorld> {
+function providerWorlds(
+  keys: SandboxKeys,
+  now: () => Date,
+  hangReleaseMs?: number,
+): Record<PaymentMethod, ProviderWorld> {
   const wechatStore = memoryCheckoutStore();
   const wechatSimulator = createWechatSimulator(keys.wechat.sandbox);
-  const wechatStandIn = providerStandIn('wechat', keys, wechatSimulatorFetch(wechatSimulator, wechatStore, { now }), now, hangReleaseMs);
+  const wechatStandIn = providerStandIn(
+    'wechat',
+    keys,
+    wechatSimulatorFetch(wechatSimulator, wechatStore, { now }),
+    now,
+    hangReleaseMs,
+  );
 
   const alipayStore = memoryCheckoutStore();
   const alipaySimulator = createAlipaySimulator(keys.alipay.sandbox);
   // The Alipay fixture's fetch takes a fixed time: build it per request so the simulator sees the test clock.
-  const alipayUpstream: FetchLike = (input, init) => alipaySimulatorFetch(alipaySimulator, alipayStore, now())(input, init);
+  const alipayUpstream: FetchLike = (input, init) =>
+    alipaySimulatorFetch(alipaySimulator, alipayStore, now())(input, init);
   const alipayStandIn = providerStandIn('alipay', keys, alipayUpstream, now, hangReleaseMs);
 
   return {

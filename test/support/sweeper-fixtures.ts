@@ -8,7 +8,13 @@ import { createAlipayProvider } from '../../src/providers/alipay';
 import type { FetchLike } from '../../src/providers/http';
 import type { PaymentProvider } from '../../src/core/payments/provider';
 import { createWechatProvider } from '../../src/providers/wechat';
-import { alipayTestKeys, memoryCheckoutStore, openInSimulator, simulatorFetch as alipaySimulatorFetch, toRawCallback } from './alipay-fixtures';
+import {
+  alipayTestKeys,
+  memoryCheckoutStore,
+  openInSimulator,
+  simulatorFetch as alipaySimulatorFetch,
+  toRawCallback,
+} from './alipay-fixtures';
 import { BANK_SANDBOX_BASE } from './bank-fixtures';
 import { simulatorFetch as wechatSimulatorFetch, WECHAT_SANDBOX_BASE } from './wechat-fixtures';
 
@@ -18,7 +24,11 @@ export type ProviderOperation = 'create' | 'query' | 'close';
 
 /** RSA pairs are slow to make: generate once per test file. */
 export function sandboxKeys() {
-  return { wechat: generateWechatKeys(WECHAT_SANDBOX_BASE), alipay: alipayTestKeys(), bank: generateBankKeys(BANK_SANDBOX_BASE) };
+  return {
+    wechat: generateWechatKeys(WECHAT_SANDBOX_BASE),
+    alipay: alipayTestKeys(),
+    bank: generateBankKeys(BANK_SANDBOX_BASE),
+  };
 }
 export type SandboxKeys = ReturnType<typeof sandboxKeys>;
 
@@ -54,20 +64,26 @@ const digits = (count: number) => Array.from({ length: count }, () => randomInt(
 
 export function providerSandbox(method: QueryableMethod, keys: SandboxKeys, now: () => Date): ProviderSandbox {
   const store = memoryCheckoutStore();
-  const simulator: ProviderSimulator = method === 'wechat' ? createWechatSimulator(keys.wechat.sandbox) : createAlipaySimulator(keys.alipay.sandbox);
+  const simulator: ProviderSimulator =
+    method === 'wechat' ? createWechatSimulator(keys.wechat.sandbox) : createAlipaySimulator(keys.alipay.sandbox);
   // The Alipay adapter takes a fixed time: build it per request so the simulator sees the test clock.
   const toSimulator: FetchLike =
-    method === 'wechat' ? wechatSimulatorFetch(simulator, store, { now }) : (input, init) => alipaySimulatorFetch(simulator, store, now())(input, init);
+    method === 'wechat'
+      ? wechatSimulatorFetch(simulator, store, { now })
+      : (input, init) => alipaySimulatorFetch(simulator, store, now())(input, init);
 
   const fetch: FetchLike = async (input, init = {}) => {
     const operation = operationOf(input, init);
     sandbox.requests.push(operation);
     sandbox.onRequest?.(operation);
-    if (operation === 'close' && sandbox.closeOutage) return { status: 500, headers: new Headers(), text: async () => 'Internal Server Error' };
+    if (operation === 'close' && sandbox.closeOutage)
+      return { status: 500, headers: new Headers(), text: async () => 'Internal Server Error' };
     return toSimulator(input, init);
   };
   const provider =
-    method === 'wechat' ? createWechatProvider({ config: keys.wechat.merchant, fetch }) : createAlipayProvider({ config: keys.alipay.merchant, fetch });
+    method === 'wechat'
+      ? createWechatProvider({ config: keys.wechat.merchant, fetch })
+      : createAlipayProvider({ config: keys.alipay.merchant, fetch });
 
   const existing = (paymentId: string) => {
     const checkout = store.get(paymentId);
@@ -88,7 +104,8 @@ export function providerSandbox(method: QueryableMethod, keys: SandboxKeys, now:
     async openPayUrl(payUrl) {
       if (method === 'wechat') return; // WeChat created the checkout when we asked for the code_url
       const response = await openInSimulator(simulator, store, payUrl, now());
-      if (response.statusCode !== 302) throw new Error(`Alipay refused the pay URL: ${response.statusCode} ${response.body}`);
+      if (response.statusCode !== 302)
+        throw new Error(`Alipay refused the pay URL: ${response.statusCode} ${response.body}`);
     },
     checkout: (paymentId) => store.get(paymentId),
     decide(paymentId, state, options = {}) {
@@ -99,8 +116,12 @@ export function providerSandbox(method: QueryableMethod, keys: SandboxKeys, now:
       const callback = simulator.buildCallback(paid(existing(paymentId)), now());
       if (!callback) throw new Error(`${method} sends no callback for a paid checkout`);
       const verification = provider.verifyCallback(toRawCallback(callback), now());
-      if (!verification.ok) throw new Error(`the ${method} module refused its own provider's callback: ${verification.reason} ${verification.detail}`);
-      if (isRefundNotification(verification.notification)) throw new Error(`the ${method} module read a payment callback as a refund`);
+      if (!verification.ok)
+        throw new Error(
+          `the ${method} module refused its own provider's callback: ${verification.reason} ${verification.detail}`,
+        );
+      if (isRefundNotification(verification.notification))
+        throw new Error(`the ${method} module read a payment callback as a refund`);
       return verification.notification;
     },
   };

@@ -91,7 +91,10 @@ export function seconds(date: Date): number {
 }
 
 /** A decrypted transaction as WeChat documents it; `overrides` replace top-level fields. */
-export function wechatTransaction(keys: WechatSandboxKeys, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function wechatTransaction(
+  keys: WechatSandboxKeys,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     appid: keys.appid,
     mchid: keys.mchid,
@@ -128,15 +131,25 @@ export interface NotificationOptions {
  * A signed v3 notification around `transaction` (an object, or raw JSON text to test parsing),
  * as WeChat sends it.
  */
-export function wechatNotification(keys: WechatSandboxKeys, transaction: object | string, options: NotificationOptions): RawCallback {
+export function wechatNotification(
+  keys: WechatSandboxKeys,
+  transaction: object | string,
+  options: NotificationOptions,
+): RawCallback {
   const originalType = options.originalType === undefined ? 'transaction' : options.originalType;
   const associatedData = options.associatedData ?? originalType ?? 'transaction';
   const declared = options.declaredAssociatedData === undefined ? associatedData : options.declaredAssociatedData;
   const nonce = randomBytes(6).toString('hex');
-  const cipher = createCipheriv('aes-256-gcm', Buffer.from(options.apiV3Key ?? keys.apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
+  const cipher = createCipheriv(
+    'aes-256-gcm',
+    Buffer.from(options.apiV3Key ?? keys.apiV3Key, 'utf8'),
+    Buffer.from(nonce, 'utf8'),
+  );
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const plaintext = typeof transaction === 'string' ? transaction : JSON.stringify(transaction);
-  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]).toString('base64');
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]).toString(
+    'base64',
+  );
   const body = JSON.stringify({
     id: options.id ?? 'EV-2018022511223320873',
     create_time: '2026-11-25T12:00:00+08:00',
@@ -151,18 +164,30 @@ export function wechatNotification(keys: WechatSandboxKeys, transaction: object 
       nonce,
     },
   });
-  return { headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys), body, seconds(options.now)) }, body: Buffer.from(body) };
+  return {
+    headers: {
+      'content-type': 'application/json',
+      ...wechatpayHeaders(platformSigner(keys), body, seconds(options.now)),
+    },
+    body: Buffer.from(body),
+  };
 }
 
 /** A `fetch` that answers every call with one platform-signed JSON answer (for mapping tables). */
 export function signedAnswerFetch(keys: WechatSandboxKeys, status: number, payload: unknown, now: Date): FetchLike {
   const body = JSON.stringify(payload);
-  const headers = new Headers({ 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys), body, seconds(now)) });
+  const headers = new Headers({
+    'content-type': 'application/json',
+    ...wechatpayHeaders(platformSigner(keys), body, seconds(now)),
+  });
   return async () => ({ status, headers, text: async () => body });
 }
 
 /** A refund notification's decrypted resource as WeChat documents it (no appid); `overrides` replace top-level fields. */
-export function wechatRefundResource(keys: WechatSandboxKeys, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function wechatRefundResource(
+  keys: WechatSandboxKeys,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     mchid: keys.mchid,
     out_trade_no: 'pay_000001',
@@ -178,7 +203,11 @@ export function wechatRefundResource(keys: WechatSandboxKeys, overrides: Record<
 }
 
 /** A signed REFUND.* notification around `resource` (original_type refund, AAD refund). */
-export function wechatRefundNotification(keys: WechatSandboxKeys, resource: object | string, options: NotificationOptions): RawCallback {
+export function wechatRefundNotification(
+  keys: WechatSandboxKeys,
+  resource: object | string,
+  options: NotificationOptions,
+): RawCallback {
   return wechatNotification(keys, resource, { originalType: 'refund', eventType: 'REFUND.SUCCESS', ...options });
 }
 
@@ -213,7 +242,12 @@ export function wechatRefundAnswer(overrides: Record<string, unknown> = {}): Rec
  * A GET to the simulator as the merchant signs it (`GET\n<path?query>\n<ts>\n<nonce>\n\n` with the
  * merchant key), for calling `handle` directly with parameters the merchant module never sends.
  */
-export function signedSimulatorGet(merchant: WechatConfig, path: string, query: Record<string, string>, now: Date): SandboxRequest {
+export function signedSimulatorGet(
+  merchant: WechatConfig,
+  path: string,
+  query: Record<string, string>,
+  now: Date,
+): SandboxRequest {
   const search = new URLSearchParams(query);
   const nonce = randomBytes(16).toString('hex');
   const message = `GET\n${path}?${search.toString()}\n${seconds(now)}\n${nonce}\n\n`;

@@ -1,7 +1,12 @@
 import * as z from 'zod/mini';
 import './zod-english';
 import { CURRENCY, isFen } from '../../domain/money';
-import { NOTIFICATION_OUTCOMES, type PaymentNotification, REFUND_OUTCOMES, type RefundNotification } from '../../domain/notification';
+import {
+  NOTIFICATION_OUTCOMES,
+  type PaymentNotification,
+  REFUND_OUTCOMES,
+  type RefundNotification,
+} from '../../domain/notification';
 import { PAYMENT_METHODS } from '../../domain/payment';
 
 /** The queue message contract between the callback function and the worker. */

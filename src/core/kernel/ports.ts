@@ -1,6 +1,11 @@
 import type { OrderStore, OrderWrite, ProductStore, ProductWrite } from '../orders/ports';
 import type { OutboxStore, OutboxWrite } from '../outbox/ports';
-import type { CallbackArchive, CallbackArchiveWrite, NotificationStore, NotificationWrite } from '../payments/notification-ports';
+import type {
+  CallbackArchive,
+  CallbackArchiveWrite,
+  NotificationStore,
+  NotificationWrite,
+} from '../payments/notification-ports';
 import type { PaymentStore, PaymentWrite } from '../payments/ports';
 import type { ReconciliationStore, ReconciliationWrite } from '../reconciliation/ports';
 import type { RefundStore, RefundWrite } from '../refunds/ports';
@@ -20,7 +25,15 @@ export interface Clock {
  * write and each failed condition into a typed error naming what failed.
  */
 export type Write =
-  OrderWrite | ProductWrite | PaymentWrite | RefundWrite | IdempotencyWrite | NotificationWrite | CallbackArchiveWrite | OutboxWrite | ReconciliationWrite;
+  | OrderWrite
+  | ProductWrite
+  | PaymentWrite
+  | RefundWrite
+  | IdempotencyWrite
+  | NotificationWrite
+  | CallbackArchiveWrite
+  | OutboxWrite
+  | ReconciliationWrite;
 
 /** The most writes one commit may hold: DynamoDB's TransactWriteItems limit (each write is one item). */
 export const MAX_WRITES_PER_COMMIT = 100;

@@ -21,11 +21,18 @@ const caches = new WeakMap<ProductStore, Map<string, Cached>>();
  * for all that are missing or older than CATALOGUE_CACHE_MS). `fresh` reads them all again.
  * A SKU with no product is never cached, so a product just added is found on its first order.
  */
-export async function productsFor(repo: ProductStore, skus: readonly string[], nowMs: number, fresh = false): Promise<Map<string, Product>> {
+export async function productsFor(
+  repo: ProductStore,
+  skus: readonly string[],
+  nowMs: number,
+  fresh = false,
+): Promise<Map<string, Product>> {
   let cache = caches.get(repo);
   if (!cache) caches.set(repo, (cache = new Map()));
   const wanted = [...new Set(skus)];
-  const stale = fresh ? wanted : wanted.filter((sku) => !((cache.get(sku)?.readAt ?? -Infinity) > nowMs - CATALOGUE_CACHE_MS));
+  const stale = fresh
+    ? wanted
+    : wanted.filter((sku) => !((cache.get(sku)?.readAt ?? -Infinity) > nowMs - CATALOGUE_CACHE_MS));
   if (stale.length > 0) {
     const read = await repo.getProducts(stale);
     for (const sku of stale) {

@@ -10,7 +10,8 @@ export function orderChangeWrites(before: Order, after: Order): Write[] {
   const writes: Write[] = [{ kind: 'updateOrder', before, after }];
   if (before.status !== 'pending' || after.status === 'pending') return writes;
   writes.push({ kind: 'countPendingOrders', customerId: before.customerId, delta: -1 });
-  if (after.status === 'cancelled') writes.push(...before.items.map((item): Write => ({ kind: 'adjustStock', sku: item.sku, delta: item.quantity })));
+  if (after.status === 'cancelled')
+    writes.push(...before.items.map((item): Write => ({ kind: 'adjustStock', sku: item.sku, delta: item.quantity })));
   return writes;
 }
 

@@ -8,7 +8,15 @@ import {
   ValidationError,
 } from '../../domain/errors';
 import { orderEvent, type DomainEvent } from '../../domain/events';
-import { cancelledOrder, createOrder, type Order, priceItems, type Product, type RequestedItem, withNewPayment } from '../../domain/order';
+import {
+  cancelledOrder,
+  createOrder,
+  type Order,
+  priceItems,
+  type Product,
+  type RequestedItem,
+  withNewPayment,
+} from '../../domain/order';
 import {
   assertNotUnderReview,
   closesAt,
@@ -34,7 +42,7 @@ import { commitSize, commitWithEvents } from '../outbox/outbox';
 import { closeAtProvider, type ProviderCalls } from '../payments/payments';
 import { type Commit, MAX_WRITES_PER_COMMIT, type Write } from '../kernel/ports';
 import { decideAgainOnStale } from '../kernel/stale';
-import { refundView } from '../refunds/refunds';
+import { refundView } from '../refunds/views';
 import { type OrderView, orderView, type PaymentView, paymentView } from './views';
 
 type CancelDeps = Uses<OrderStore & PaymentStore & Commit, 'clock' | 'providers' | 'metrics' | 'logger'>;
@@ -78,7 +86,8 @@ export async function createOrders(
 ) {
   const now = deps.clock.now();
   if (input.orders.length === 0) throw new ValidationError('At least one order is required');
-  if (input.orders.length > MAX_ORDERS_PER_BATCH) throw new ValidationError(`At most ${MAX_ORDERS_PER_BATCH} orders per batch`);
+  if (input.orders.length > MAX_ORDERS_PER_BATCH)
+    throw new ValidationError(`At most ${MAX_ORDERS_PER_BATCH} orders per batch`);
   const timing = { ...deps.timing, ttlMinutes: effectiveTtl(deps.timing.ttlMinutes, input.ttlMinutes) };
   const skus = input.orders.flatMap((order) => order.items.map((item) => item.sku));
   for (let attempt = 0; ; attempt++) {
@@ -98,7 +107,9 @@ export async function createOrders(
 }
 
 const catalogueMayBeStale = (error: unknown) =>
-  error instanceof OutOfStockError || error instanceof UnknownProductError || (error instanceof StaleStateError && error.entity === 'product');
+  error instanceof OutOfStockError ||
+  error instanceof UnknownProductError ||
+  (error instanceof StaleStateError && error.entity === 'product');
 
 async function createFromCatalogue(
   deps: Uses<Commit, 'clock' | 'orders'>,
@@ -112,22 +123,39 @@ async function createFromCatalogue(
     const orderId = newId('ord', now);
     const paymentId = newId('pay', now);
     const order = createOrder({ orderId, customerId: input.customerId, items, firstPaymentId: paymentId, now });
-    const payment = createPayment({ paymentId, orderId, customerId: input.customerId, amount: order.totalAmount, method: input.method, now, timing });
+    const payment = createPayment({
+      paymentId,
+      orderId,
+      customerId: input.customerId,
+      amount: order.totalAmount,
+      method: input.method,
+      now,
+      timing,
+    });
     return { order, payment };
   });
 
   // One stock write per SKU across the whole batch (a transaction may touch an item only once).
   const reserved = new Map<string, number>();
-  for (const { order } of created) for (const item of order.items) reserved.set(item.sku, (reserved.get(item.sku) ?? 0) + item.quantity);
+  for (const { order } of created)
+    for (const item of order.items) reserved.set(item.sku, (reserved.get(item.sku) ?? 0) + item.quantity);
 
-  const results: OrderResult[] = created.map(({ order, payment }) => ({ order: orderView(order), payment: paymentView(payment, now) }));
+  const results: OrderResult[] = created.map(({ order, payment }) => ({
+    order: orderView(order),
+    payment: paymentView(payment, now),
+  }));
   const writes: Write[] = [
     ...created.flatMap(({ order, payment }): Write[] => [
       { kind: 'createOrder', order },
       { kind: 'createPayment', payment },
     ]),
     // Conditional on the price the orders were priced at, too: the catalogue may be a cached copy.
-    ...[...reserved].map(([sku, quantity]): Write => ({ kind: 'adjustStock', sku, delta: -quantity, price: catalogue.get(sku)!.price })),
+    ...[...reserved].map(([sku, quantity]): Write => ({
+      kind: 'adjustStock',
+      sku,
+      delta: -quantity,
+      price: catalogue.get(sku)!.price,
+    })),
     pendingOrdersAdded(input.customerId, created.length, deps.orders.maxPendingPerCustomer),
     ...extraWrites(results),
   ];
@@ -158,12 +186,20 @@ export async function loadOwnOrder(deps: Uses<OrderStore>, customerId: string, o
   return order;
 }
 
-export async function getOrder(deps: Uses<OrderStore & PaymentStore & RefundStore, 'clock'>, customerId: string, orderId: string) {
+export async function getOrder(
+  deps: Uses<OrderStore & PaymentStore & RefundStore, 'clock'>,
+  customerId: string,
+  orderId: string,
+) {
   const order = await loadOwnOrder(deps, customerId, orderId);
   const payments = await deps.repo.getPayments(order.paymentIds);
   const refunds = await deps.repo.getRefunds(payments.flatMap((payment) => payment.refundIds ?? []));
   const now = deps.clock.now();
-  return { order: orderView(order), payments: payments.map((payment) => paymentView(payment, now)), refunds: refunds.map(refundView) };
+  return {
+    order: orderView(order),
+    payments: payments.map((payment) => paymentView(payment, now)),
+    refunds: refunds.map(refundView),
+  };
 }
 
 export interface AddPaymentInput {
@@ -194,7 +230,8 @@ export async function addPayment(
   if (order.openPaymentId) {
     const open = await deps.repo.getPayment(order.openPaymentId);
     if (open) assertNotUnderReview(open);
-    if (!open || effectiveStatus(open, now) !== 'expired') throw new PaymentAlreadyOpenError(order.orderId, order.openPaymentId);
+    if (!open || effectiveStatus(open, now) !== 'expired')
+      throw new PaymentAlreadyOpenError(order.orderId, order.openPaymentId);
     const expiry = await expireForReplacement(deps, open, now);
     writes.push({ kind: 'updatePayment', before: open, after: expiry.after });
     // The sweeper will not see it again (terminal), so its PaymentExpired is announced here.
@@ -207,7 +244,15 @@ export async function addPayment(
   const paymentId = newId('pay', now);
   const method = input.method ?? previousMethod ?? 'wechat';
   const timing = { ...deps.timing, ttlMinutes: effectiveTtl(deps.timing.ttlMinutes, input.ttlMinutes) };
-  const payment = createPayment({ paymentId, orderId: order.orderId, customerId: order.customerId, amount: order.totalAmount, method, now, timing });
+  const payment = createPayment({
+    paymentId,
+    orderId: order.orderId,
+    customerId: order.customerId,
+    amount: order.totalAmount,
+    method,
+    now,
+    timing,
+  });
   const after = withNewPayment(order, paymentId, now);
   const body = paymentView(payment, now);
   writes.push({ kind: 'createPayment', payment }, { kind: 'updateOrder', before: order, after }, ...extraWrites(body));
@@ -239,7 +284,8 @@ async function expireForReplacement(deps: ProviderCalls & Pick<Deps, 'sweeper'>,
   if (open.status === 'processing') {
     const closed = await closeAtProvider(deps, open, now);
     const providerClosesAt = closesAt(open, deps.sweeper.expiryGraceSeconds);
-    if (closed === 'unsupported' && now < providerClosesAt) throw new PaymentClosingError(open.paymentId, providerClosesAt);
+    if (closed === 'unsupported' && now < providerClosesAt)
+      throw new PaymentClosingError(open.paymentId, providerClosesAt);
     if (closed === 'closed') reason = 'expired unpaid; closed at the provider; replaced by a new payment';
   }
   return transitionPayment(open, { to: 'expired', now, source: 'customer', reason });
@@ -267,7 +313,12 @@ async function cancelOrderOnce(deps: CancelDeps, customerId: string, orderId: st
     if (open && (open.status === 'init' || open.status === 'processing')) {
       assertNotUnderReview(open);
       if (open.status === 'processing') await closeAtProvider(deps, open, now);
-      const settlement = settlePayment(open, order, { to: 'cancelled', now, source: 'customer', reason: 'order cancelled by customer' });
+      const settlement = settlePayment(open, order, {
+        to: 'cancelled',
+        now,
+        source: 'customer',
+        reason: 'order cancelled by customer',
+      });
       if (settlement.kind === 'applied') {
         writes.push({ kind: 'updatePayment', before: open, after: settlement.payment });
         events.push(...settlement.events);
@@ -278,6 +329,8 @@ async function cancelOrderOnce(deps: CancelDeps, customerId: string, orderId: st
   writes.push(...orderChangeWrites(order, cancelled));
   events.push(orderEvent('OrderCancelled', cancelled, { reason: cancelled.cancelReason }));
   await commitWithEvents(deps, writes, events);
-  for (const event of events) if (event.type === 'PaymentCancelled') deps.metrics.count(Metric.PaymentCancelled, 1, { provider: String(event.detail.method) });
+  for (const event of events)
+    if (event.type === 'PaymentCancelled')
+      deps.metrics.count(Metric.PaymentCancelled, 1, { provider: String(event.detail.method) });
   return { order: orderView(cancelled) };
 }

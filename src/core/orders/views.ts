@@ -16,7 +16,9 @@ export function orderView(order: Order) {
     ...(order.paidAt ? { paidAt: order.paidAt, paidByPaymentId: order.paidByPaymentId } : {}),
     ...(order.refundedAmount ? { refundedAmount: order.refundedAmount } : {}),
     ...(order.refundedAt ? { refundedAt: order.refundedAt } : {}),
-    ...(order.cancelledAt ? { cancelledAt: order.cancelledAt, ...(order.cancelReason ? { cancelReason: order.cancelReason } : {}) } : {}),
+    ...(order.cancelledAt
+      ? { cancelledAt: order.cancelledAt, ...(order.cancelReason ? { cancelReason: order.cancelReason } : {}) }
+      : {}),
   };
 }
 

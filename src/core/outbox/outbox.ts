@@ -78,17 +78,30 @@ export async function publishOutboxEntries(
   const retry = failed.filter((failure) => failure.retryable && !overdue(failure.event));
   const firstToRetry = retry.length > 0 ? Math.min(...retry.map(({ event }) => entryOf(event))) : undefined;
   // Failures the retry will not bring back (entries before the first retried one) are parked now.
-  const parked = failed.filter((failure) => !retry.includes(failure) && entryOf(failure.event) < (firstToRetry ?? entries.length));
+  const parked = failed.filter(
+    (failure) => !retry.includes(failure) && entryOf(failure.event) < (firstToRetry ?? entries.length),
+  );
   for (const { event, reason } of parked) {
     deps.metrics.count(Metric.EventsUndeliverable, 1, { type: event.type });
-    deps.logger.error('event cannot be published: parked for an operator', { eventId: event.id, type: event.type, reason });
+    deps.logger.error('event cannot be published: parked for an operator', {
+      eventId: event.id,
+      type: event.type,
+      reason,
+    });
   }
   for (const entry of new Set(parked.map(({ event }) => entries[entryOf(event)]!))) {
     const undeliverable = parked.filter(({ event }) => entry.events.includes(event)).map(({ event }) => event);
-    await deps.repo.parkUndeliverable({ ...entry, events: entry.events.filter((event) => !undeliverable.includes(event)), undeliverable });
+    await deps.repo.parkUndeliverable({
+      ...entry,
+      events: entry.events.filter((event) => !undeliverable.includes(event)),
+      undeliverable,
+    });
   }
   if (firstToRetry === undefined) return {};
   deps.metrics.count(Metric.OutboxPublishFailed);
-  deps.logger.warn('event publish failed; the stream retries it', { eventIds: retry.map(({ event }) => event.id), reason: retry[0]!.reason });
+  deps.logger.warn('event publish failed; the stream retries it', {
+    eventIds: retry.map(({ event }) => event.id),
+    reason: retry[0]!.reason,
+  });
   return { firstToRetry };
 }

@@ -35,7 +35,11 @@ const notFound: ProviderReply = {
  * message answers the provider's retryable failure, so nothing acknowledged can be lost. A
  * rejected callback changes nothing and is counted by reason.
  */
-export async function receiveCallback(deps: CallbackDeps, providerName: string, callback: RawCallback): Promise<ProviderReply> {
+export async function receiveCallback(
+  deps: CallbackDeps,
+  providerName: string,
+  callback: RawCallback,
+): Promise<ProviderReply> {
   if (!(PAYMENT_METHODS as readonly string[]).includes(providerName)) return notFound;
   const providerId = providerName as PaymentMethod;
   const started = performance.now();
@@ -47,7 +51,12 @@ export async function receiveCallback(deps: CallbackDeps, providerName: string, 
     // Never acceptable, so a 4xx: retrying cannot make it smaller. Refused unread and unverified.
     deps.metrics.count(Metric.CallbackTooLarge, 1, dims);
     deps.metrics.count(Metric.CallbackRejected, 1, { ...dims, reason: 'too_large' });
-    deps.logger.warn('callback rejected', { provider: providerId, reason: 'too_large', bodyBytes: callback.body.length, maxBytes: MAX_CALLBACK_BYTES });
+    deps.logger.warn('callback rejected', {
+      provider: providerId,
+      reason: 'too_large',
+      bodyBytes: callback.body.length,
+      maxBytes: MAX_CALLBACK_BYTES,
+    });
     return { ...provider.reject(`body over ${MAX_CALLBACK_BYTES} bytes`, false), statusCode: 413 };
   }
 
@@ -92,9 +101,14 @@ async function verifyAndQueue(
     await deps.queue.enqueue(notification);
     return verification;
   } catch (error) {
-    if (error instanceof PaymentMismatchError && !isRefundNotification(notification)) return mismatchRejection(notification, error.payment);
+    if (error instanceof PaymentMismatchError && !isRefundNotification(notification))
+      return mismatchRejection(notification, error.payment);
     deps.metrics.count(Metric.CallbackEnqueueFailed, 1, { provider: providerId });
-    deps.logger.error('callback not enqueued; asking the provider to retry', { provider: providerId, eventId: notification.eventId, error: String(error) });
+    deps.logger.error('callback not enqueued; asking the provider to retry', {
+      provider: providerId,
+      eventId: notification.eventId,
+      error: String(error),
+    });
     return provider.reject('temporarily unavailable, please retry', true);
   }
 }
@@ -111,28 +125,42 @@ function rejected(
   deps.metrics.count(Metric.CallbackRejected, 1, { ...dims, reason });
   if (reason === 'signature_probe') deps.metrics.count(Metric.SignatureProbe, 1, dims);
   else if (SIGNATURE_FAILURES.has(reason)) deps.metrics.count(Metric.SignatureFailure, 1, dims);
-  if (reason === 'amount_mismatch' || reason === 'currency_mismatch') deps.metrics.count(Metric.AmountMismatch, 1, dims);
+  if (reason === 'amount_mismatch' || reason === 'currency_mismatch')
+    deps.metrics.count(Metric.AmountMismatch, 1, dims);
   const log = reason === 'signature_probe' ? deps.logger.info : deps.logger.warn;
   log('callback rejected', { provider: providerId, reason, detail, bodyBytes: callback.body.length });
   return provider.reject(`rejected: ${reason}`, false);
 }
 
-function mismatchRejection(notification: PaymentNotification, payment: Payment): CallbackVerification<PaymentNotification> {
+function mismatchRejection(
+  notification: PaymentNotification,
+  payment: Payment,
+): CallbackVerification<PaymentNotification> {
   const match = matchesPayment(notification, payment);
-  if (match === 'method_mismatch') return { ok: false, reason: 'unknown_payment', detail: 'payment belongs to another provider' };
+  if (match === 'method_mismatch')
+    return { ok: false, reason: 'unknown_payment', detail: 'payment belongs to another provider' };
   return { ok: false, reason: match === 'ok' ? 'amount_mismatch' : match, detail: `${match} for ${payment.paymentId}` };
 }
 
 /** A refund may not be for more than its payment, nor name a payment of another provider. */
-async function refundMismatch(deps: Uses<PaymentStore>, notification: RefundNotification): Promise<CallbackVerification | undefined> {
+async function refundMismatch(
+  deps: Uses<PaymentStore>,
+  notification: RefundNotification,
+): Promise<CallbackVerification | undefined> {
   const payment = await deps.repo.getPayment(notification.paymentId);
   const match = payment ? matchesRefundPayment(notification, payment) : 'ok';
   if (match === 'ok') return undefined;
-  if (match === 'method_mismatch') return { ok: false, reason: 'unknown_payment', detail: 'payment belongs to another provider' };
+  if (match === 'method_mismatch')
+    return { ok: false, reason: 'unknown_payment', detail: 'payment belongs to another provider' };
   return { ok: false, reason: match, detail: `${match} for ${notification.paymentId}` };
 }
 
-function archiveWrite(provider: PaymentMethod, notification: PaymentNotification | RefundNotification, callback: RawCallback, now: Date): Write {
+function archiveWrite(
+  provider: PaymentMethod,
+  notification: PaymentNotification | RefundNotification,
+  callback: RawCallback,
+  now: Date,
+): Write {
   return {
     kind: 'archiveCallback',
     record: {
@@ -141,7 +169,9 @@ function archiveWrite(provider: PaymentMethod, notification: PaymentNotification
       paymentId: notification.paymentId,
       receivedAt: now.toISOString(),
       headers: Object.fromEntries(
-        Object.entries(callback.headers).filter((entry): entry is [string, string] => entry[1] !== undefined && !DROPPED_HEADERS.has(entry[0])),
+        Object.entries(callback.headers).filter(
+          (entry): entry is [string, string] => entry[1] !== undefined && !DROPPED_HEADERS.has(entry[0]),
+        ),
       ),
       bodyBase64: callback.body.toString('base64'),
       expiresAt: new Date(now.getTime() + CALLBACK_ARCHIVE_MS).toISOString(),

@@ -1,7 +1,14 @@
 import { DomainError, NotFoundError, StaleStateError } from '../../domain/errors';
 import type { DomainEvent } from '../../domain/events';
 import type { NotificationOutcome, PaymentNotification } from '../../domain/notification';
-import { type Order, parkForReview, type Payment, type Settlement, settleNotification, settlePayment } from '../../domain';
+import {
+  type Order,
+  parkForReview,
+  type Payment,
+  type Settlement,
+  settleNotification,
+  settlePayment,
+} from '../../domain';
 import type { Deps, Uses } from '../kernel/deps';
 import type { OrderStore } from '../orders/ports';
 import type { PaymentStore } from './ports';
@@ -13,13 +20,18 @@ import type { ProviderPaymentState } from './provider';
 import { NotificationAlreadyAppliedError } from './notification-ports';
 import type { Commit, Write } from '../kernel/ports';
 import { automaticRefunds } from '../refunds/refunds';
-import { refundEvent } from '../../domain/refund';
+import {} from '../../domain/refund';
+import { refundEvent } from '../../domain/refund-events';
 
 /** Dedupe records outlive every provider's retry window (WeChat ~24 h, Alipay ~25 h, Stripe 3 days). */
 export const DEDUPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** The record that a provider notification (payment or refund) was applied, and how. */
-export function dedupeWrite(notification: Pick<PaymentNotification, 'provider' | 'eventId' | 'paymentId'>, now: Date, result: NotificationResult): Write {
+export function dedupeWrite(
+  notification: Pick<PaymentNotification, 'provider' | 'eventId' | 'paymentId'>,
+  now: Date,
+  result: NotificationResult,
+): Write {
   return {
     kind: 'recordNotification',
     record: {
@@ -35,9 +47,13 @@ export function dedupeWrite(notification: Pick<PaymentNotification, 'provider' |
 const MAX_ATTEMPTS = 5;
 
 /** What applying a payment notification touches (a superseded payment is closed at its provider). */
-type NotificationDeps = Uses<PaymentStore & OrderStore & Commit, 'clock' | 'metrics' | 'logger' | 'providers' | 'refunds'>;
+type NotificationDeps = Uses<
+  PaymentStore & OrderStore & Commit,
+  'clock' | 'metrics' | 'logger' | 'providers' | 'refunds'
+>;
 
-export type NotificationResult = 'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch' | 'extra_capture' | 'parked';
+export type NotificationResult =
+  'applied' | 'duplicate' | 'ignored' | 'unchanged' | 'amount_mismatch' | 'extra_capture' | 'parked';
 
 /** A notification for a payment we do not have (yet): retried, then dead-lettered for a human. */
 export class UnknownPaymentError extends DomainError {
@@ -49,7 +65,10 @@ export class UnknownPaymentError extends DomainError {
 const outboxIdOf = (n: PaymentNotification) => `notification:${n.provider}:${n.eventId}`;
 
 /** Whether a notification's money matches the payment it names; callers reject a mismatch. */
-export function matchesPayment(notification: PaymentNotification, payment: Payment): 'ok' | 'amount_mismatch' | 'currency_mismatch' | 'method_mismatch' {
+export function matchesPayment(
+  notification: PaymentNotification,
+  payment: Payment,
+): 'ok' | 'amount_mismatch' | 'currency_mismatch' | 'method_mismatch' {
   if (notification.provider !== payment.method) return 'method_mismatch';
   if (notification.currency !== payment.currency) return 'currency_mismatch';
   if (notification.amount !== payment.amount) return 'amount_mismatch';
@@ -62,14 +81,21 @@ export function matchesPayment(notification: PaymentNotification, payment: Payme
  * entry with its events. Safe to run any number of times for the same notification: the dedupe
  * record's condition lets exactly one application commit; the others are duplicates.
  */
-export async function applyNotification(deps: NotificationDeps, notification: PaymentNotification): Promise<NotificationResult> {
+export async function applyNotification(
+  deps: NotificationDeps,
+  notification: PaymentNotification,
+): Promise<NotificationResult> {
   const started = performance.now();
   try {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await applyOnce(deps, notification);
         deps.metrics.count(
-          result === 'duplicate' ? Metric.NotificationDuplicate : result === 'ignored' ? Metric.NotificationIgnored : Metric.NotificationApplied,
+          result === 'duplicate'
+            ? Metric.NotificationDuplicate
+            : result === 'ignored'
+              ? Metric.NotificationIgnored
+              : Metric.NotificationApplied,
           1,
           {
             provider: notification.provider,
@@ -88,7 +114,9 @@ export async function applyNotification(deps: NotificationDeps, notification: Pa
       }
     }
   } finally {
-    deps.metrics.observe(Metric.WorkerLatency, performance.now() - started, 'Milliseconds', { provider: notification.provider });
+    deps.metrics.observe(Metric.WorkerLatency, performance.now() - started, 'Milliseconds', {
+      provider: notification.provider,
+    });
   }
 }
 
@@ -103,7 +131,13 @@ async function applyOnce(deps: NotificationDeps, notification: PaymentNotificati
   const order = await deps.repo.getOrder(payment.orderId);
   if (!order) throw new NotFoundError('order', payment.orderId);
   const now = deps.clock.now();
-  const applying: Applying = { notification, payment, order, now, dedupe: (result) => dedupeWrite(notification, now, result) };
+  const applying: Applying = {
+    notification,
+    payment,
+    order,
+    now,
+    dedupe: (result) => dedupeWrite(notification, now, result),
+  };
 
   if (matchesPayment(notification, payment) !== 'ok') return parkMismatched(deps, applying);
   const settlement = settleNotification(payment, order, notification, now);
@@ -112,7 +146,10 @@ async function applyOnce(deps: NotificationDeps, notification: PaymentNotificati
     return 'unchanged';
   }
   if (settlement.kind === 'ignored') {
-    await deps.repo.commit([applying.dedupe('ignored'), { kind: 'updatePayment', before: payment, after: settlement.payment }]);
+    await deps.repo.commit([
+      applying.dedupe('ignored'),
+      { kind: 'updatePayment', before: payment, after: settlement.payment },
+    ]);
     return 'ignored';
   }
   if (settlement.kind === 'extra_capture') return applyExtraCapture(deps, applying, settlement);
@@ -131,31 +168,60 @@ interface Applying {
 type Settled<Kind extends Settlement['kind']> = Extract<Settlement, { kind: Kind }>;
 
 /** Money that does not match is never applied: the payment is parked for a person and alarmed. */
-async function parkMismatched(deps: NotificationDeps, { notification, payment, now, dedupe }: Applying): Promise<NotificationResult> {
+async function parkMismatched(
+  deps: NotificationDeps,
+  { notification, payment, now, dedupe }: Applying,
+): Promise<NotificationResult> {
   const mismatch = matchesPayment(notification, payment);
   const reason = `${mismatch}: ${notification.provider} ${notification.via} says ${notification.outcome} for ${notification.amount} ${notification.currency}, the payment is ${payment.amount} ${payment.currency}`;
   const parked = parkForReview(payment, { reason, source: 'provider', ref: notification.eventId }, now);
   await deps.repo.commit([dedupe('amount_mismatch'), { kind: 'updatePayment', before: payment, after: parked }]);
   deps.metrics.count(Metric.AmountMismatch, 1, { provider: notification.provider });
-  deps.logger.error('notification does not match its payment; parked for review', { paymentId: payment.paymentId, eventId: notification.eventId, mismatch });
+  deps.logger.error('notification does not match its payment; parked for review', {
+    paymentId: payment.paymentId,
+    eventId: notification.eventId,
+    mismatch,
+  });
   return 'amount_mismatch';
 }
 
 /** Money taken twice: kept on the payment with refundRequired, and refunded by itself (one refund per capture). */
-async function applyExtraCapture(deps: NotificationDeps, applying: Applying, settlement: Settled<'extra_capture'>): Promise<NotificationResult> {
+async function applyExtraCapture(
+  deps: NotificationDeps,
+  applying: Applying,
+  settlement: Settled<'extra_capture'>,
+): Promise<NotificationResult> {
   const { notification, payment, order, now, dedupe } = applying;
   const refunding = withAutomaticRefunds(deps, payment, settlement.payment, order.paidByPaymentId, now);
-  await commitWithEvents(deps, [dedupe('extra_capture'), ...refunding.writes], [...settlement.events, ...refunding.events], outboxIdOf(notification));
+  await commitWithEvents(
+    deps,
+    [dedupe('extra_capture'), ...refunding.writes],
+    [...settlement.events, ...refunding.events],
+    outboxIdOf(notification),
+  );
   deps.metrics.count(Metric.DuplicatePayment, 1, { provider: notification.provider });
   countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
-  deps.logger.error('provider captured a succeeded payment again; refund required', { paymentId: payment.paymentId, capture: settlement.capture });
+  deps.logger.error('provider captured a succeeded payment again; refund required', {
+    paymentId: payment.paymentId,
+    capture: settlement.capture,
+  });
   return 'extra_capture';
 }
 
 /** The payment moves, its order with it; a late or duplicate payment the order cannot use is refunded by itself, in the same transaction. */
-async function applySettlement(deps: NotificationDeps, applying: Applying, settlement: Settled<'applied'>): Promise<NotificationResult> {
+async function applySettlement(
+  deps: NotificationDeps,
+  applying: Applying,
+  settlement: Settled<'applied'>,
+): Promise<NotificationResult> {
   const { notification, payment, order, now, dedupe } = applying;
-  const refunding = withAutomaticRefunds(deps, payment, settlement.payment, (settlement.order ?? order).paidByPaymentId, now);
+  const refunding = withAutomaticRefunds(
+    deps,
+    payment,
+    settlement.payment,
+    (settlement.order ?? order).paidByPaymentId,
+    now,
+  );
   const writes: Write[] = [dedupe('applied'), ...refunding.writes];
   if (settlement.order) writes.push(...orderChangeWrites(order, settlement.order));
   const events: DomainEvent[] = [...settlement.events, ...refunding.events];
@@ -165,7 +231,8 @@ async function applySettlement(deps: NotificationDeps, applying: Applying, settl
     events.push(...superseded.cancel.events);
   }
   await commitWithEvents(deps, writes, events, outboxIdOf(notification));
-  if (superseded.payment?.status === 'processing') await closeAtProvider(deps, superseded.payment, now).catch(() => undefined);
+  if (superseded.payment?.status === 'processing')
+    await closeAtProvider(deps, superseded.payment, now).catch(() => undefined);
 
   const dims = { provider: notification.provider };
   countAutomaticRefunds(deps, refunding.refunds.length, notification.provider);
@@ -173,7 +240,11 @@ async function applySettlement(deps: NotificationDeps, applying: Applying, settl
   if (settlement.late) deps.metrics.count(Metric.LatePayment, 1, dims);
   if (settlement.duplicate || settlement.refundRequired) deps.metrics.count(Metric.DuplicatePayment, 1, dims);
   if (settlement.late || settlement.refundRequired) {
-    deps.logger.warn('late or duplicate payment applied', { paymentId: payment.paymentId, from: payment.status, refundRequired: settlement.refundRequired });
+    deps.logger.warn('late or duplicate payment applied', {
+      paymentId: payment.paymentId,
+      from: payment.status,
+      refundRequired: settlement.refundRequired,
+    });
   }
   return 'applied';
 }
@@ -182,7 +253,13 @@ async function applySettlement(deps: NotificationDeps, applying: Applying, settl
  * The payment as settled, with the refunds of money its order cannot use (automaticRefunds), as
  * the writes that store them and their RefundRequested events.
  */
-function withAutomaticRefunds(deps: Pick<Deps, 'refunds'>, before: Payment, settled: Payment, paidBy: string | undefined, now: Date) {
+function withAutomaticRefunds(
+  deps: Pick<Deps, 'refunds'>,
+  before: Payment,
+  settled: Payment,
+  paidBy: string | undefined,
+  now: Date,
+) {
   const refunding = automaticRefunds(deps, settled, paidBy, now);
   return {
     refunds: refunding.refunds,
@@ -202,11 +279,22 @@ async function cancelSuperseded(
   payment: Payment,
   now: Date,
 ): Promise<{ payment?: Payment; cancel?: { write: Write; events: DomainEvent[] } }> {
-  const superseded = settlement.supersededPaymentId ? await deps.repo.getPayment(settlement.supersededPaymentId) : undefined;
-  if (!superseded || (superseded.status !== 'init' && superseded.status !== 'processing')) return { payment: superseded };
-  const cancel = settlePayment(superseded, order, { to: 'cancelled', now, source: 'system', reason: `order paid by ${payment.paymentId}` });
+  const superseded = settlement.supersededPaymentId
+    ? await deps.repo.getPayment(settlement.supersededPaymentId)
+    : undefined;
+  if (!superseded || (superseded.status !== 'init' && superseded.status !== 'processing'))
+    return { payment: superseded };
+  const cancel = settlePayment(superseded, order, {
+    to: 'cancelled',
+    now,
+    source: 'system',
+    reason: `order paid by ${payment.paymentId}`,
+  });
   if (cancel.kind !== 'applied') return { payment: superseded };
-  return { payment: superseded, cancel: { write: { kind: 'updatePayment', before: superseded, after: cancel.payment }, events: cancel.events } };
+  return {
+    payment: superseded,
+    cancel: { write: { kind: 'updatePayment', before: superseded, after: cancel.payment }, events: cancel.events },
+  };
 }
 
 function countAutomaticRefunds(deps: Pick<Deps, 'metrics'>, count: number, provider: string): void {
@@ -219,14 +307,22 @@ const statusMetric: Partial<Record<Payment['status'], (typeof Metric)[keyof type
   cancelled: Metric.PaymentCancelled,
 };
 
-const QUERIED_OUTCOME: Readonly<Record<'paid' | 'failed' | 'closed', NotificationOutcome>> = { paid: 'succeeded', failed: 'failed', closed: 'cancelled' };
+const QUERIED_OUTCOME: Readonly<Record<'paid' | 'failed' | 'closed', NotificationOutcome>> = {
+  paid: 'succeeded',
+  failed: 'failed',
+  closed: 'cancelled',
+};
 
 /**
  * The provider's answer to our query of a payment, as the notification a callback would have
  * carried; undefined while it decides nothing (pending, not found). The event id names what was
  * learnt, so the sweeper and the reconciliation learning the same thing apply it once.
  */
-export function notificationFromQuery(payment: Payment, state: ProviderPaymentState, now: Date): PaymentNotification | undefined {
+export function notificationFromQuery(
+  payment: Payment,
+  state: ProviderPaymentState,
+  now: Date,
+): PaymentNotification | undefined {
   if (state.status !== 'paid' && state.status !== 'failed' && state.status !== 'closed') return undefined;
   const paid = state.status === 'paid';
   return {

@@ -1,5 +1,13 @@
 import { DomainError, InvalidTransitionError, NotFoundError, StaleStateError } from '../../domain/errors';
-import { assertNotUnderReview, effectiveStatus, nextLookAt, settlePayment, transitionPayment, type Payment, statusEvent } from '../../domain';
+import {
+  assertNotUnderReview,
+  effectiveStatus,
+  nextLookAt,
+  settlePayment,
+  transitionPayment,
+  type Payment,
+  statusEvent,
+} from '../../domain';
 import { ProviderCallError, ProviderNotSupportedError, type PaymentProvider } from './provider';
 import type { Deps, Uses } from '../kernel/deps';
 import type { Commit } from '../kernel/ports';
@@ -30,7 +38,10 @@ export class PaymentExpiredError extends DomainError {
 
 export class ProviderUnavailableError extends DomainError {
   constructor(method: string, operation: string) {
-    super('PROVIDER_UNAVAILABLE', `${method} could not ${operation} right now; try again shortly`, { method, operation });
+    super('PROVIDER_UNAVAILABLE', `${method} could not ${operation} right now; try again shortly`, {
+      method,
+      operation,
+    });
   }
 }
 
@@ -40,7 +51,11 @@ export function providerFor(deps: Pick<Deps, 'providers'>, payment: Pick<Payment
   return provider;
 }
 
-export async function loadOwnPayment(deps: Uses<PaymentStore>, customerId: string, paymentId: string): Promise<Payment> {
+export async function loadOwnPayment(
+  deps: Uses<PaymentStore>,
+  customerId: string,
+  paymentId: string,
+): Promise<Payment> {
   const payment = await deps.repo.getPayment(paymentId);
   if (!payment || payment.customerId !== customerId) throw new NotFoundError('payment', paymentId);
   return payment;
@@ -67,14 +82,18 @@ export function returnUrlFor(template: string, payment: Pick<Payment, 'orderId'>
  * Idempotent: a processing payment answers with the pay URL it already has.
  */
 export async function startPayment(
-  deps: Uses<PaymentStore & Commit, 'clock' | 'providers' | 'publicBaseUrl' | 'returnUrlTemplate' | 'sweeper' | 'metrics' | 'logger'>,
+  deps: Uses<
+    PaymentStore & Commit,
+    'clock' | 'providers' | 'publicBaseUrl' | 'returnUrlTemplate' | 'sweeper' | 'metrics' | 'logger'
+  >,
   input: { customerId: string; paymentId: string; channel?: 'page' | 'wap' },
 ) {
   const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
   const now = deps.clock.now();
   // What GET reads decides: an expired payment hands out no pay URL, not even its old one.
   if (effectiveStatus(payment, now) === 'expired') throw new PaymentExpiredError(payment.paymentId);
-  if (payment.status === 'processing' && payment.payUrl) return { payment: paymentView(payment, now), payUrl: payment.payUrl };
+  if (payment.status === 'processing' && payment.payUrl)
+    return { payment: paymentView(payment, now), payUrl: payment.payUrl };
   if (payment.status !== 'init') throw new InvalidTransitionError('payment', payment.status, 'processing');
 
   const provider = providerFor(deps, payment);
@@ -88,18 +107,29 @@ export async function startPayment(
       now,
     }));
   } catch (error) {
-    deps.logger.warn('provider refused to create the checkout', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
+    deps.logger.warn('provider refused to create the checkout', {
+      paymentId: payment.paymentId,
+      method: payment.method,
+      error: String(error),
+    });
     throw new ProviderUnavailableError(payment.method, 'create the checkout');
   }
   const nextQueryAt = nextLookAt(payment, now, deps.sweeper.firstQueryAfterSeconds * 1000);
-  const { after } = transitionPayment(payment, { to: 'processing', now, source: 'customer', reason: 'checkout created', set: { payUrl, nextQueryAt } });
+  const { after } = transitionPayment(payment, {
+    to: 'processing',
+    now,
+    source: 'customer',
+    reason: 'checkout created',
+    set: { payUrl, nextQueryAt },
+  });
   try {
     await commitWithEvents(deps, [{ kind: 'updatePayment', before: payment, after }], [statusEvent(after)!]);
   } catch (error) {
     // Two starts raced: the winner's pay URL is the one to show.
     if (error instanceof StaleStateError) {
       const current = await deps.repo.getPayment(payment.paymentId);
-      if (current?.status === 'processing' && current.payUrl) return { payment: paymentView(current, now), payUrl: current.payUrl };
+      if (current?.status === 'processing' && current.payUrl)
+        return { payment: paymentView(current, now), payUrl: current.payUrl };
       throw new InvalidTransitionError('payment', current?.status ?? payment.status, 'processing');
     }
     throw error;
@@ -113,7 +143,11 @@ export async function startPayment(
  * without a close operation (the bank) relies on the expiry signed into its pay URL instead:
  * 'unsupported' says so. A paid payment cannot be closed: that is a failure too.
  */
-export async function closeAtProvider(deps: ProviderCalls, payment: Payment, now: Date): Promise<'closed' | 'unsupported'> {
+export async function closeAtProvider(
+  deps: ProviderCalls,
+  payment: Payment,
+  now: Date,
+): Promise<'closed' | 'unsupported'> {
   const provider = providerFor(deps, payment);
   try {
     await provider.closePayment(payment.paymentId, now);
@@ -122,9 +156,14 @@ export async function closeAtProvider(deps: ProviderCalls, payment: Payment, now
     if (error instanceof ProviderNotSupportedError) return 'unsupported';
     // A definite refusal may mean "already closed" (a retried cancel; Alipay's TRADE_STATUS_ERROR):
     // the provider's own view decides. Paid stays an error: its success callback pays the order.
-    if (error instanceof ProviderCallError && !error.retryable && (await closedAtProvider(provider, payment, now))) return 'closed';
+    if (error instanceof ProviderCallError && !error.retryable && (await closedAtProvider(provider, payment, now)))
+      return 'closed';
     deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
-    deps.logger.warn('provider close failed', { paymentId: payment.paymentId, method: payment.method, error: String(error) });
+    deps.logger.warn('provider close failed', {
+      paymentId: payment.paymentId,
+      method: payment.method,
+      error: String(error),
+    });
     throw new ProviderUnavailableError(payment.method, 'close the payment');
   }
 }
@@ -147,11 +186,19 @@ async function cancelPaymentOnce(deps: CancelDeps, input: { customerId: string; 
   if (payment.status === 'processing') await closeAtProvider(deps, payment, now);
   const order = await deps.repo.getOrder(payment.orderId);
   if (!order) throw new NotFoundError('order', payment.orderId);
-  const settlement = settlePayment(payment, order, { to: 'cancelled', now, source: 'customer', reason: 'cancelled by customer' });
+  const settlement = settlePayment(payment, order, {
+    to: 'cancelled',
+    now,
+    source: 'customer',
+    reason: 'cancelled by customer',
+  });
   if (settlement.kind !== 'applied') return paymentView(payment, now);
   await commitWithEvents(
     deps,
-    [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? orderChangeWrites(order, settlement.order) : [])],
+    [
+      { kind: 'updatePayment', before: payment, after: settlement.payment },
+      ...(settlement.order ? orderChangeWrites(order, settlement.order) : []),
+    ],
     settlement.events,
   );
   deps.metrics.count(Metric.PaymentCancelled, 1, { provider: payment.method });

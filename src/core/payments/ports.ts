@@ -22,7 +22,15 @@ export type PaymentWrite =
    * the payment being succeeded, on `refundReserved + amount <= amount` and on fewer than `limit`
    * refunds, so racing refunds can never reserve more than was paid (else RefundReservationRefusedError). Bumps the version.
    */
-  | { kind: 'reserveRefund'; paymentId: string; paymentAmount: number; refundId: string; amount: number; limit: number; now: string }
+  | {
+      kind: 'reserveRefund';
+      paymentId: string;
+      paymentAmount: number;
+      refundId: string;
+      amount: number;
+      limit: number;
+      now: string;
+    }
   /**
    * Takes the payment's turn to call its provider about a refund: conditional on the last call
    * being at least `spacingSeconds` ago (refunds of one payment reach the provider one at a time; else RefundCallSpacedError).

@@ -36,8 +36,9 @@ export const REJECTION_REASONS = [
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
-export type CallbackVerification<N extends PaymentNotification | RefundNotification = PaymentNotification | RefundNotification> =
-  { ok: true; notification: N } | { ok: false; reason: RejectionReason; detail: string };
+export type CallbackVerification<
+  N extends PaymentNotification | RefundNotification = PaymentNotification | RefundNotification,
+> = { ok: true; notification: N } | { ok: false; reason: RejectionReason; detail: string };
 
 /** What the provider needs to know about a payment to create its checkout. */
 export interface PayablePayment {
@@ -62,7 +63,14 @@ export interface PayUrlRequest {
 
 /** The provider's view of a payment, from our query. */
 export type ProviderPaymentState =
-  | { status: 'paid'; providerTransactionId: string; amount: Fen; currency: Currency; paidAt: string; providerStatus: string }
+  | {
+      status: 'paid';
+      providerTransactionId: string;
+      amount: Fen;
+      currency: Currency;
+      paidAt: string;
+      providerStatus: string;
+    }
   | { status: 'pending' | 'closed' | 'failed' | 'not_found'; providerStatus: string };
 
 /**
@@ -102,7 +110,8 @@ export type ProviderRefundState =
  * Alipay isp.bill_not_exist before the cut-off): ask again later. `no_trades`: the provider says
  * there was nothing that day (WeChat NO_STATEMENT_EXIST), an empty bill.
  */
-export type BillFetch = { status: 'ready'; bill: ProviderBill } | { status: 'not_ready' | 'no_trades'; providerStatus: string };
+export type BillFetch =
+  { status: 'ready'; bill: ProviderBill } | { status: 'not_ready' | 'no_trades'; providerStatus: string };
 
 export class ProviderNotSupportedError extends Error {
   readonly code = 'PROVIDER_NOT_SUPPORTED';

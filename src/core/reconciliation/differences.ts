@@ -28,7 +28,11 @@ import type { PaymentStore } from '../payments/ports';
 import type { RefundStore } from '../refunds/ports';
 
 /** Healing goes through the notification and refund paths, so it touches what they touch. */
-export type DifferenceDeps = Uses<PaymentStore & RefundStore & OrderStore & NotificationStore & Commit, 'providers' | 'refunds'> & RefundCallDeps;
+export type DifferenceDeps = Uses<
+  PaymentStore & RefundStore & OrderStore & NotificationStore & Commit,
+  'providers' | 'refunds'
+> &
+  RefundCallDeps;
 
 /**
  * What a run does with its comparison: ledger items other days' bills accounted for are marked,
@@ -42,7 +46,8 @@ export async function settleDifferences(
   comparison: Comparison,
   recorded: ReadonlyArray<ReconciliationDifference & { provider: PaymentMethod }>,
 ): Promise<void> {
-  for (const { key, date: itsDay } of comparison.accountedElsewhere) await markAccounted(deps, provider, itsDay, refOf(key));
+  for (const { key, date: itsDay } of comparison.accountedElsewhere)
+    await markAccounted(deps, provider, itsDay, refOf(key));
   const recordedByKey = new Map(recorded.map((difference) => [differenceKey(difference), difference]));
   const settle = async ({ difference, remedy }: Comparison['found'][number]) => {
     const earlier = recordedByKey.get(differenceKey(difference));
@@ -55,14 +60,18 @@ export async function settleDifferences(
   const confirmsPayment = (found: Comparison['found'][number]) => found.remedy?.action === 'confirm_payment';
   for (const found of comparison.found.filter(confirmsPayment)) await settle(found);
   for (const difference of open.filter((candidate) => PARKED_KINDS.includes(candidate.kind))) {
-    const resolution = await settleParkedRefund(deps, difference, (notification) => applyRefundNotification(deps, notification, { parkRefused: false }));
+    const resolution = await settleParkedRefund(deps, difference, (notification) =>
+      applyRefundNotification(deps, notification, { parkRefused: false }),
+    );
     if (resolution) await markHealed(deps, provider, date, { ...difference, resolution });
   }
   for (const found of comparison.found.filter((candidate) => !confirmsPayment(candidate))) await settle(found);
   // Open differences a later run no longer finds (a late callback came, a person fixed it) are settled;
   // no comparison finds a parked one.
   const foundKeys = new Set(comparison.found.map(({ difference }) => differenceKey(difference)));
-  for (const difference of open.filter((candidate) => !PARKED_KINDS.includes(candidate.kind) && !foundKeys.has(differenceKey(candidate)))) {
+  for (const difference of open.filter(
+    (candidate) => !PARKED_KINDS.includes(candidate.kind) && !foundKeys.has(differenceKey(candidate)),
+  )) {
     await markHealed(deps, provider, date, { ...difference, resolution: 'no longer differs on a later run' });
   }
 }
@@ -74,7 +83,12 @@ export const refOf = (key: LedgerKey): LedgerRef => {
 export const keyOf = (ref: LedgerRef): LedgerKey => `${ref.kind}:${ref.id}`;
 
 /** Records a difference and its event in one transaction, once per day and key (a re-run finds it recorded). */
-async function recordDifference(deps: DifferenceDeps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference): Promise<void> {
+async function recordDifference(
+  deps: DifferenceDeps,
+  provider: PaymentMethod,
+  date: BusinessDate,
+  difference: ReconciliationDifference,
+): Promise<void> {
   const payment = difference.paymentId ? await deps.repo.getPayment(difference.paymentId) : undefined;
   try {
     await commitWithEvents(
@@ -89,7 +103,12 @@ async function recordDifference(deps: DifferenceDeps, provider: PaymentMethod, d
   }
 }
 
-async function markHealed(deps: Uses<Commit, 'metrics'>, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference): Promise<void> {
+async function markHealed(
+  deps: Uses<Commit, 'metrics'>,
+  provider: PaymentMethod,
+  date: BusinessDate,
+  difference: ReconciliationDifference,
+): Promise<void> {
   try {
     await deps.repo.commit([{ kind: 'healDifference', provider, date, difference: { ...difference, healed: true } }]);
     deps.metrics.count(Metric.ReconciliationHealed, 1, { provider, kind: difference.kind });
@@ -103,29 +122,56 @@ async function markHealed(deps: Uses<Commit, 'metrics'>, provider: PaymentMethod
  * Sets a difference right through the path a notification takes, so the order and the events
  * follow exactly as for a late callback; anything the provider does not confirm stays open.
  */
-async function heal(deps: DifferenceDeps, provider: PaymentMethod, date: BusinessDate, difference: ReconciliationDifference, remedy: Remedy): Promise<void> {
+async function heal(
+  deps: DifferenceDeps,
+  provider: PaymentMethod,
+  date: BusinessDate,
+  difference: ReconciliationDifference,
+  remedy: Remedy,
+): Promise<void> {
   let resolution: string | undefined;
   try {
     resolution = await applyRemedy(deps, provider, remedy);
   } catch (error) {
-    deps.logger.warn('reconciliation could not heal a difference; it stays open', { provider, date, kind: difference.kind, error: String(error) });
+    deps.logger.warn('reconciliation could not heal a difference; it stays open', {
+      provider,
+      date,
+      kind: difference.kind,
+      error: String(error),
+    });
   }
   if (!resolution) return;
   await markHealed(deps, provider, date, { ...difference, resolution });
   // Healed now, the item sits on today's ledger (a payment is paid when we learn of it): today's run must not miss it.
   const healed = await healedItem(deps, provider, remedy);
-  if (healed.at && businessDateOf(new Date(healed.at)) !== date) await markAccounted(deps, provider, businessDateOf(new Date(healed.at)), healed.ref);
+  if (healed.at && businessDateOf(new Date(healed.at)) !== date)
+    await markAccounted(deps, provider, businessDateOf(new Date(healed.at)), healed.ref);
 }
 
 /** The ledger item a remedy set right, and when it entered the ledger. */
-async function healedItem(deps: Uses<PaymentStore & RefundStore>, provider: PaymentMethod, remedy: Remedy): Promise<{ ref: LedgerRef; at?: string }> {
+async function healedItem(
+  deps: Uses<PaymentStore & RefundStore>,
+  provider: PaymentMethod,
+  remedy: Remedy,
+): Promise<{ ref: LedgerRef; at?: string }> {
   if (remedy.action === 'confirm_payment')
-    return { ref: { kind: 'payment', id: remedy.row.paymentId }, at: (await deps.repo.getPayment(remedy.row.paymentId))?.paidAt };
-  const refundId = remedy.action === 'confirm_refund' ? remedy.refund.refundId : externalRefundId(provider, remedy.row.providerRefundId ?? remedy.row.refundId);
+    return {
+      ref: { kind: 'payment', id: remedy.row.paymentId },
+      at: (await deps.repo.getPayment(remedy.row.paymentId))?.paidAt,
+    };
+  const refundId =
+    remedy.action === 'confirm_refund'
+      ? remedy.refund.refundId
+      : externalRefundId(provider, remedy.row.providerRefundId ?? remedy.row.refundId);
   return { ref: { kind: 'refund', id: refundId }, at: (await deps.repo.getRefund(refundId))?.succeededAt };
 }
 
-async function markAccounted(deps: Uses<Commit>, provider: PaymentMethod, date: BusinessDate, ref: LedgerRef): Promise<void> {
+async function markAccounted(
+  deps: Uses<Commit>,
+  provider: PaymentMethod,
+  date: BusinessDate,
+  ref: LedgerRef,
+): Promise<void> {
   await deps.repo.commit([{ kind: 'markAccounted', provider, date, ref }]);
 }
 
@@ -141,17 +187,34 @@ function applyRemedy(deps: DifferenceDeps, provider: PaymentMethod, remedy: Reme
   }
 }
 
-async function confirmPayment(deps: DifferenceDeps, provider: PaymentMethod, row: BillPayment): Promise<string | undefined> {
+async function confirmPayment(
+  deps: DifferenceDeps,
+  provider: PaymentMethod,
+  row: BillPayment,
+): Promise<string | undefined> {
   const payment = await deps.repo.getPayment(row.paymentId);
   const confirmation = payment && (await providerConfirms(deps, provider, payment));
   if (!payment || !confirmation) return undefined;
   // The bill row names the capture (a second one is money to refund): it is applied as the provider's word.
-  const paid = { status: 'paid', providerTransactionId: row.providerTransactionId, amount: row.amount, currency: CURRENCY, paidAt: row.finishedAt } as const;
-  const result = await applyNotification(deps, notificationFromQuery(payment, { ...paid, providerStatus: row.providerStatus }, deps.clock.now())!);
+  const paid = {
+    status: 'paid',
+    providerTransactionId: row.providerTransactionId,
+    amount: row.amount,
+    currency: CURRENCY,
+    paidAt: row.finishedAt,
+  } as const;
+  const result = await applyNotification(
+    deps,
+    notificationFromQuery(payment, { ...paid, providerStatus: row.providerStatus }, deps.clock.now())!,
+  );
   return result === 'amount_mismatch' ? undefined : `confirmed by ${confirmation}; notification ${result}`;
 }
 
-async function recordExternalRefund(deps: DifferenceDeps, provider: PaymentMethod, row: BillRefund): Promise<string | undefined> {
+async function recordExternalRefund(
+  deps: DifferenceDeps,
+  provider: PaymentMethod,
+  row: BillRefund,
+): Promise<string | undefined> {
   await applyRefundNotification(
     deps,
     {
@@ -172,7 +235,9 @@ async function recordExternalRefund(deps: DifferenceDeps, provider: PaymentMetho
     { parkRefused: false },
   ); // what does not fit stays this difference, open
   // Recorded now, or already from its own notification or a parked one: either way the ledger has it.
-  return (await deps.repo.getRefund(externalRefundId(provider, row.providerRefundId ?? row.refundId))) ? 'recorded as an external refund' : undefined;
+  return (await deps.repo.getRefund(externalRefundId(provider, row.providerRefundId ?? row.refundId)))
+    ? 'recorded as an external refund'
+    : undefined;
 }
 
 async function confirmRefund(deps: DifferenceDeps, refund: Refund): Promise<string | undefined> {
@@ -184,7 +249,11 @@ async function confirmRefund(deps: DifferenceDeps, refund: Refund): Promise<stri
  * Whether the provider confirms a payment its bill shows paid: its query must say paid; a provider
  * with no query (the bank) has said so in the verified bill itself, signed as a callback is.
  */
-async function providerConfirms(deps: Pick<Deps, 'providers' | 'clock'>, provider: PaymentMethod, payment: Payment): Promise<string | undefined> {
+async function providerConfirms(
+  deps: Pick<Deps, 'providers' | 'clock'>,
+  provider: PaymentMethod,
+  payment: Payment,
+): Promise<string | undefined> {
   try {
     const state = await deps.providers[provider]!.queryPayment(payment.paymentId, deps.clock.now());
     return state.status === 'paid' ? "the provider's query" : undefined;

@@ -1,4 +1,10 @@
-import { addBusinessDays, type BusinessDate, businessDateOf, businessDayWindow, type ProviderBill } from '../../domain/bill';
+import {
+  addBusinessDays,
+  type BusinessDate,
+  businessDateOf,
+  businessDayWindow,
+  type ProviderBill,
+} from '../../domain/bill';
 import type { PaymentMethod } from '../../domain/payment';
 import {
   compareBill,
@@ -33,7 +39,10 @@ export interface ReconciliationTiming {
   cutoffHour: number;
 }
 
-export const DEFAULT_RECONCILIATION_TIMING: ReconciliationTiming = { carryMinutes: DEFAULT_CARRY_MINUTES, cutoffHour: 18 };
+export const DEFAULT_RECONCILIATION_TIMING: ReconciliationTiming = {
+  carryMinutes: DEFAULT_CARRY_MINUTES,
+  cutoffHour: 18,
+};
 
 /** Whether a day's bills are past their cut-off: the next Beijing day at `cutoffHour`. */
 export function pastCutoff(date: BusinessDate, now: Date, timing: ReconciliationTiming): boolean {
@@ -66,25 +75,43 @@ export async function reconcileDay(deps: ReconcileDeps, request: ReconcileReques
   const wanted = configured.filter((provider) => !request.providers || request.providers.includes(provider));
   // Read once for every provider: each run writes only its own provider's items of the day.
   const stored = await deps.repo.getReconciliation(request.date);
-  const pending = wanted.filter((provider) => !request.skipReconciled || storedFor(stored, provider).run?.status !== 'reconciled');
+  const pending = wanted.filter(
+    (provider) => !request.skipReconciled || storedFor(stored, provider).run?.status !== 'reconciled',
+  );
   // Each provider on its own: one provider's outage or bad file does not stop the others.
-  await Promise.all(pending.map((provider) => reconcileProvider(deps, deps.providers[provider]!, request, storedFor(stored, provider))));
+  await Promise.all(
+    pending.map((provider) => reconcileProvider(deps, deps.providers[provider]!, request, storedFor(stored, provider))),
+  );
   return reconciliationReport(deps, request.date);
 }
 
 /** What the API and the CLI show for a day: every provider's latest run with its differences. */
-export async function reconciliationReport(deps: Uses<ReconciliationStore>, date: BusinessDate): Promise<ReconciliationDay> {
+export async function reconciliationReport(
+  deps: Uses<ReconciliationStore>,
+  date: BusinessDate,
+): Promise<ReconciliationDay> {
   const { runs, differences } = await deps.repo.getReconciliation(date);
   // A provider whose day has not run yet shows the notifications parked on it.
   const notRun = [...new Set(differences.map((difference) => difference.provider))]
     .filter((provider) => !runs.some((run) => run.provider === provider))
-    .map((provider): ReconciliationRun => ({ provider, date, status: 'not_run', billRows: 0, matched: 0, healed: 0, carried: 0, carriedRefs: [] }));
+    .map((provider): ReconciliationRun => ({
+      provider,
+      date,
+      status: 'not_run',
+      billRows: 0,
+      matched: 0,
+      healed: 0,
+      carried: 0,
+      carriedRefs: [],
+    }));
   return {
     date,
     providers: [...runs, ...notRun]
       .map(({ carriedRefs: _carried, ...run }) => ({
         ...run,
-        differences: differences.filter((difference) => difference.provider === run.provider).map(({ provider: _provider, ...difference }) => difference),
+        differences: differences
+          .filter((difference) => difference.provider === run.provider)
+          .map(({ provider: _provider, ...difference }) => difference),
       }))
       .sort((a, b) => a.provider.localeCompare(b.provider)),
   };
@@ -99,7 +126,12 @@ function storedFor(day: StoredReconciliationDay, provider: PaymentMethod) {
   };
 }
 
-async function reconcileProvider(deps: ReconcileDeps, provider: PaymentProvider, request: ReconcileRequest, stored: StoredForProvider): Promise<void> {
+async function reconcileProvider(
+  deps: ReconcileDeps,
+  provider: PaymentProvider,
+  request: ReconcileRequest,
+  stored: StoredForProvider,
+): Promise<void> {
   const { date } = request;
   const ranAt = deps.clock.now().toISOString();
   const fetched = await billOf(deps, provider, request);
@@ -122,7 +154,11 @@ async function reconcileProvider(deps: ReconcileDeps, provider: PaymentProvider,
     });
   }
   const { bill } = fetched;
-  const comparison = compareBill({ ...(await ledgerFor(deps, bill, stored.accounted)), bill, carryMinutes: request.carryMinutes });
+  const comparison = compareBill({
+    ...(await ledgerFor(deps, bill, stored.accounted)),
+    bill,
+    carryMinutes: request.carryMinutes,
+  });
   await settleDifferences(deps, provider.name, date, comparison, stored.differences);
 
   // Read again: this run recorded and healed differences.
@@ -157,14 +193,20 @@ async function billOf(
     const fetched = await provider.fetchBill({ date, now: deps.clock.now() });
     // Alipay says "no bill" both before publishing and for a day without trades: at the cut-off, a
     // day our ledger has nothing for is the latter.
-    const noTradesAtCutoff = fetched.status === 'not_ready' && request.final && (await ledgerIsEmpty(deps, provider.name, date));
+    const noTradesAtCutoff =
+      fetched.status === 'not_ready' && request.final && (await ledgerIsEmpty(deps, provider.name, date));
     if (fetched.status === 'not_ready' && !noTradesAtCutoff) {
       if (request.final) deps.metrics.count(Metric.ReconciliationBillMissing, 1, dimensions);
-      return { unreconciled: request.final ? 'bill_missing' : 'bill_not_ready', detail: `${provider.name}: ${fetched.providerStatus}` };
+      return {
+        unreconciled: request.final ? 'bill_missing' : 'bill_not_ready',
+        detail: `${provider.name}: ${fetched.providerStatus}`,
+      };
     }
     return {
       bill:
-        fetched.status === 'ready' ? fetched.bill : { provider: provider.name, date, rows: [], totals: { paymentCount: 0, paymentAmount: 0, refundAmount: 0 } },
+        fetched.status === 'ready'
+          ? fetched.bill
+          : { provider: provider.name, date, rows: [], totals: { paymentCount: 0, paymentAmount: 0, refundAmount: 0 } },
     };
   } catch (error) {
     deps.metrics.count(Metric.ReconciliationFailed, 1, dimensions);
@@ -174,35 +216,57 @@ async function billOf(
 }
 
 /** Ledger items to compare: the day's, those the previous day carried, and every one a bill row names. */
-async function ledgerFor(deps: Uses<ReconciliationStore & PaymentStore & RefundStore>, bill: ProviderBill, accountedHere: readonly LedgerRef[]) {
+async function ledgerFor(
+  deps: Uses<ReconciliationStore & PaymentStore & RefundStore>,
+  bill: ProviderBill,
+  accountedHere: readonly LedgerRef[],
+) {
   const previous = storedFor(await deps.repo.getReconciliation(addBusinessDays(bill.date, -1)), bill.provider).run;
   const day = await deps.repo.listLedger(bill.provider, bill.date);
   const carriedIn = previous?.carriedRefs ?? [];
-  const paymentIds = new Set([...carriedIn.filter((ref) => ref.kind === 'payment').map((ref) => ref.id), ...bill.rows.map((row) => row.paymentId)]);
+  const paymentIds = new Set([
+    ...carriedIn.filter((ref) => ref.kind === 'payment').map((ref) => ref.id),
+    ...bill.rows.map((row) => row.paymentId),
+  ]);
   const refundIds = new Set([
     ...carriedIn.filter((ref) => ref.kind === 'refund').map((ref) => ref.id),
     ...bill.rows.flatMap((row) => (row.kind === 'refund' ? [row.refundId] : [])),
   ]);
-  const payments = byId([...day.payments, ...(await deps.repo.getPayments([...paymentIds]))], (payment) => payment.paymentId);
+  const payments = byId(
+    [...day.payments, ...(await deps.repo.getPayments([...paymentIds]))],
+    (payment) => payment.paymentId,
+  );
   const refunds = byId([...day.refunds, ...(await deps.repo.getRefunds([...refundIds]))], (refund) => refund.refundId);
   // Refunds of the payments a refund row names, to find external refunds we recorded under our own id.
   const refundedPayments = [...new Set(bill.rows.flatMap((row) => (row.kind === 'refund' ? [row.paymentId] : [])))];
   const theirRefundIds = refundedPayments.flatMap((paymentId) => payments.get(paymentId)?.refundIds ?? []);
-  for (const refund of await deps.repo.getRefunds(theirRefundIds.filter((id) => !refunds.has(id)))) refunds.set(refund.refundId, refund);
-  const inCarried = (kind: LedgerRef['kind'], id: string) => carriedIn.some((ref) => ref.kind === kind && ref.id === id);
+  for (const refund of await deps.repo.getRefunds(theirRefundIds.filter((id) => !refunds.has(id))))
+    refunds.set(refund.refundId, refund);
+  const inCarried = (kind: LedgerRef['kind'], id: string) =>
+    carriedIn.some((ref) => ref.kind === kind && ref.id === id);
   return {
-    ledgerPayments: [...day.payments, ...[...payments.values()].filter((payment) => inCarried('payment', payment.paymentId))],
+    ledgerPayments: [
+      ...day.payments,
+      ...[...payments.values()].filter((payment) => inCarried('payment', payment.paymentId)),
+    ],
     ledgerRefunds: [...day.refunds, ...[...refunds.values()].filter((refund) => inCarried('refund', refund.refundId))],
     paymentsById: payments,
     refundsById: refunds,
     refundsOfPayment: new Map(
-      refundedPayments.map((paymentId) => [paymentId, (payments.get(paymentId)?.refundIds ?? []).flatMap((id) => refunds.get(id) ?? [])]),
+      refundedPayments.map((paymentId) => [
+        paymentId,
+        (payments.get(paymentId)?.refundIds ?? []).flatMap((id) => refunds.get(id) ?? []),
+      ]),
     ),
     accountedHere: new Set(accountedHere.map(keyOf)),
   };
 }
 
-async function ledgerIsEmpty(deps: Uses<ReconciliationStore>, provider: PaymentMethod, date: BusinessDate): Promise<boolean> {
+async function ledgerIsEmpty(
+  deps: Uses<ReconciliationStore>,
+  provider: PaymentMethod,
+  date: BusinessDate,
+): Promise<boolean> {
   const { payments, refunds } = await deps.repo.listLedger(provider, date);
   return payments.length === 0 && refunds.length === 0;
 }
@@ -214,16 +278,26 @@ function byId<T>(items: readonly T[], idOf: (item: T) => string): Map<string, T>
 async function saveRun(deps: Uses<Commit, 'logger'>, run: ReconciliationRun): Promise<void> {
   await deps.repo.commit([{ kind: 'saveReconciliationRun', run }]);
   if (run.status !== 'reconciled')
-    deps.logger.warn('reconciliation did not run', { provider: run.provider, date: run.date, status: run.status, detail: run.detail });
+    deps.logger.warn('reconciliation did not run', {
+      provider: run.provider,
+      date: run.date,
+      status: run.status,
+      detail: run.detail,
+    });
 }
 
 type StoredForProvider = ReturnType<typeof storedFor>;
 
 /** Each provider's most recent reconciled-or-attempted day, looking back `days` from `today` (the local dashboard). */
-export async function latestReconciliations(deps: Uses<ReconciliationStore, 'providers'>, today: BusinessDate, days = 7): Promise<ProviderReconciliation[]> {
+export async function latestReconciliations(
+  deps: Uses<ReconciliationStore, 'providers'>,
+  today: BusinessDate,
+  days = 7,
+): Promise<ProviderReconciliation[]> {
   const latest = new Map<PaymentMethod, ProviderReconciliation>();
   for (let back = 0; back < days && latest.size < Object.keys(deps.providers).length; back++) {
-    for (const run of (await reconciliationReport(deps, addBusinessDays(today, -back))).providers) if (!latest.has(run.provider)) latest.set(run.provider, run);
+    for (const run of (await reconciliationReport(deps, addBusinessDays(today, -back))).providers)
+      if (!latest.has(run.provider)) latest.set(run.provider, run);
   }
   return [...latest.values()];
 }

@@ -23,11 +23,17 @@ import type { RefundStore } from './ports';
 
 type Refusal = NonNullable<ReturnType<typeof externalRefundRefusal>>;
 /** Settling books the refund, and may first apply the payment's success as its provider confirms it. */
-type SettleDeps = Uses<PaymentStore & OrderStore & RefundStore & Commit, 'clock' | 'metrics' | 'logger' | 'providers' | 'refunds'>;
+type SettleDeps = Uses<
+  PaymentStore & OrderStore & RefundStore & Commit,
+  'clock' | 'metrics' | 'logger' | 'providers' | 'refunds'
+>;
 
 /** Our id for the refund a notification reports: the provider's number for it, else its notification's. */
 export const externalIdOf = (notification: RefundNotification) =>
-  externalRefundId(notification.provider, notification.providerRefundId ?? notification.refundId ?? notification.eventId);
+  externalRefundId(
+    notification.provider,
+    notification.providerRefundId ?? notification.refundId ?? notification.eventId,
+  );
 
 /** Records the notification as decided (`parked`) together with its difference and event, in one transaction. */
 export async function parkRefundNotification(
@@ -54,7 +60,12 @@ export async function parkRefundNotification(
   const writes: Write[] = [dedupe, { kind: 'recordDifference', provider: notification.provider, date, difference }];
   // A refund is news that the payment succeeded: the sweeper asks its provider on its next run.
   if (payment.status === 'processing' && !payment.needsReview) {
-    const nudged = { ...payment, nextQueryAt: now.toISOString(), updatedAt: now.toISOString(), version: payment.version + 1 };
+    const nudged = {
+      ...payment,
+      nextQueryAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      version: payment.version + 1,
+    };
     writes.push({ kind: 'updatePayment', before: payment, after: nudged });
   }
   try {
@@ -92,7 +103,11 @@ export async function settleParkedRefund(
   if (confirmed === undefined) return undefined;
   // A new dedupe id for this attempt, the same refund id: the refund is recorded under the id it would have had.
   const refundId = notification.refundId ?? (notification.providerRefundId ? undefined : notification.eventId);
-  await apply({ ...notification, eventId: `${notification.eventId}:settled:${deps.clock.now().toISOString()}`, ...(refundId ? { refundId } : {}) });
+  await apply({
+    ...notification,
+    eventId: `${notification.eventId}:settled:${deps.clock.now().toISOString()}`,
+    ...(refundId ? { refundId } : {}),
+  });
   if (!(await deps.repo.getRefund(externalIdOf(notification)))) return undefined;
   return `${confirmed}refund recorded as an external refund`;
 }
@@ -107,8 +122,13 @@ async function confirmedPaid(deps: SettleDeps, payment: Payment): Promise<string
     if (!notification) return undefined;
     await applyNotification(deps, notification);
   } catch (error) {
-    deps.logger.warn('parked refund: the payment could not be confirmed', { paymentId: payment.paymentId, error: String(error) });
+    deps.logger.warn('parked refund: the payment could not be confirmed', {
+      paymentId: payment.paymentId,
+      error: String(error),
+    });
     return undefined;
   }
-  return (await deps.repo.getPayment(payment.paymentId))?.status === 'succeeded' ? "payment confirmed by the provider's query; " : undefined;
+  return (await deps.repo.getPayment(payment.paymentId))?.status === 'succeeded'
+    ? "payment confirmed by the provider's query; "
+    : undefined;
 }

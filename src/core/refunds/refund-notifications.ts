@@ -1,7 +1,14 @@
 import { DomainError, StaleStateError } from '../../domain/errors';
 import type { RefundNotification } from '../../domain/notification';
 import type { Payment } from '../../domain/payment';
-import { createRefund, externalRefundRefusal, refundEnded, REFUND_TRANSITIONS, type Refund, refundStatusEvents, transitionRefund } from '../../domain/refund';
+import {
+  externalRefund,
+  externalRefundRefusal,
+  refundEnded,
+  REFUND_TRANSITIONS,
+  type Refund,
+} from '../../domain/refund';
+import { refundStatusEvents } from '../../domain/refund-events';
 import type { Uses } from '../kernel/deps';
 import type { OrderStore } from '../orders/ports';
 import { type NotificationStore, NotificationAlreadyAppliedError } from '../payments/notification-ports';
@@ -18,7 +25,10 @@ import { settleRefund } from './refunds';
 const OUR_REFUND_PREFIX = 'ref_';
 const MAX_ATTEMPTS = 5;
 
-type RefundNotificationDeps = Uses<NotificationStore & RefundStore & PaymentStore & OrderStore & Commit, 'clock' | 'metrics' | 'logger' | 'sweeper'>;
+type RefundNotificationDeps = Uses<
+  NotificationStore & RefundStore & PaymentStore & OrderStore & Commit,
+  'clock' | 'metrics' | 'logger' | 'sweeper'
+>;
 
 /**
  * A notification naming a refund of ours that we cannot read: thrown so the queue redelivers it
@@ -32,11 +42,16 @@ export class UnknownRefundError extends DomainError {
 }
 
 /** Whether a refund notification's money fits the payment it names; the callback rejects a mismatch. */
-export function matchesRefundPayment(notification: RefundNotification, payment: Payment): 'ok' | 'amount_mismatch' | 'currency_mismatch' | 'method_mismatch' {
+export function matchesRefundPayment(
+  notification: RefundNotification,
+  payment: Payment,
+): 'ok' | 'amount_mismatch' | 'currency_mismatch' | 'method_mismatch' {
   if (notification.provider !== payment.method) return 'method_mismatch';
   if (notification.currency !== payment.currency) return 'currency_mismatch';
-  if (notification.paymentAmount !== undefined && notification.paymentAmount !== payment.amount) return 'amount_mismatch';
-  if (notification.amount > payment.amount || (notification.refundedTotal ?? 0) > payment.amount) return 'amount_mismatch';
+  if (notification.paymentAmount !== undefined && notification.paymentAmount !== payment.amount)
+    return 'amount_mismatch';
+  if (notification.amount > payment.amount || (notification.refundedTotal ?? 0) > payment.amount)
+    return 'amount_mismatch';
   return 'ok';
 }
 
@@ -52,7 +67,10 @@ export async function applyRefundNotification(
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await applyOnce(deps, notification, options);
-      deps.metrics.count(result === 'duplicate' ? Metric.NotificationDuplicate : Metric.NotificationApplied, 1, { provider: notification.provider, result });
+      deps.metrics.count(result === 'duplicate' ? Metric.NotificationDuplicate : Metric.NotificationApplied, 1, {
+        provider: notification.provider,
+        result,
+      });
       return result;
     } catch (error) {
       if (error instanceof NotificationAlreadyAppliedError) return 'duplicate';
@@ -70,7 +88,11 @@ export interface ParkingOptions {
   parkRefused: boolean;
 }
 
-async function applyOnce(deps: RefundNotificationDeps, notification: RefundNotification, options: ParkingOptions): Promise<NotificationResult> {
+async function applyOnce(
+  deps: RefundNotificationDeps,
+  notification: RefundNotification,
+  options: ParkingOptions,
+): Promise<NotificationResult> {
   if (await deps.repo.getNotificationRecord(notification.provider, notification.eventId)) return 'duplicate';
   const payment = await deps.repo.getPayment(notification.paymentId);
   if (!payment) throw new UnknownPaymentError(notification.paymentId);
@@ -82,7 +104,9 @@ async function applyOnce(deps: RefundNotificationDeps, notification: RefundNotif
     if (notification.refundId?.startsWith(OUR_REFUND_PREFIX)) throw new UnknownRefundError(notification.refundId);
     return recordExternalRefund(deps, payment, notification, dedupe, options);
   }
-  const mismatch = refund.paymentId !== notification.paymentId || (notification.refundedTotal === undefined && notification.amount !== refund.amount);
+  const mismatch =
+    refund.paymentId !== notification.paymentId ||
+    (notification.refundedTotal === undefined && notification.amount !== refund.amount);
   if (mismatch) {
     deps.metrics.count(Metric.AmountMismatch, 1, { provider: notification.provider });
     deps.logger.error('refund notification does not match its refund; not applied', {
@@ -96,7 +120,12 @@ async function applyOnce(deps: RefundNotificationDeps, notification: RefundNotif
   if (notification.refundedTotal !== undefined && notification.outcome === 'succeeded') {
     // Alipay's notification does not say how much THIS refund was: its query, which does, decides.
     if (!REFUND_TRANSITIONS[refund.status].includes('succeeded')) return commitDedupe(deps, dedupe('unchanged'));
-    const due: Refund = { ...refund, nextAttemptAt: now.toISOString(), updatedAt: now.toISOString(), version: refund.version + 1 };
+    const due: Refund = {
+      ...refund,
+      nextAttemptAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      version: refund.version + 1,
+    };
     await deps.repo.commit([dedupe('applied'), { kind: 'updateRefund', before: refund, after: due }]);
     return 'applied';
   }
@@ -139,7 +168,10 @@ async function recordExternalRefund(
   dedupe: (result: NotificationResult) => Write,
   options: ParkingOptions,
 ): Promise<NotificationResult> {
-  const amount = notification.refundedTotal !== undefined ? notification.refundedTotal - (payment.refundedAmount ?? 0) : notification.amount;
+  const amount =
+    notification.refundedTotal !== undefined
+      ? notification.refundedTotal - (payment.refundedAmount ?? 0)
+      : notification.amount;
   if (notification.outcome !== 'succeeded' || amount <= 0) {
     deps.logger.warn('refund notification for no refund of ours, with nothing to record', {
       eventId: notification.eventId,
@@ -153,14 +185,19 @@ async function recordExternalRefund(
   // Recorded already from the provider's bill (the reconciliation), under the same id: the same refund.
   if (await deps.repo.getRefund(refundId)) return commitDedupe(deps, dedupe('unchanged'));
   const refusal = externalRefundRefusal(payment, amount);
-  if (refusal) return options.parkRefused ? parkRefundNotification(deps, payment, notification, amount, refusal, dedupe('parked')) : 'parked';
-  const reserved: Payment = { ...payment, refundReserved: (payment.refundReserved ?? 0) + amount, refundIds: [...(payment.refundIds ?? []), refundId] };
-  const opened = {
-    ...createRefund({ refundId, payment, amount, origin: 'external', reason: 'refunded outside this service', sendAt: now.toISOString(), now }),
-    external: true,
+  if (refusal)
+    return options.parkRefused
+      ? parkRefundNotification(deps, payment, notification, amount, refusal, dedupe('parked'))
+      : 'parked';
+  const reserved: Payment = {
+    ...payment,
+    refundReserved: (payment.refundReserved ?? 0) + amount,
+    refundIds: [...(payment.refundIds ?? []), refundId],
   };
-  const refund = transitionRefund(opened, {
-    to: 'succeeded',
+  const refund = externalRefund({
+    refundId,
+    payment,
+    amount,
     now,
     reason: `${notification.provider} ${notification.via}: ${notification.providerStatus}`,
     ref: notification.eventId,
@@ -172,7 +209,11 @@ async function recordExternalRefund(
   });
   const order = await deps.repo.getOrder(payment.orderId);
   const ended = refundEnded(refund, reserved, order, now);
-  const writes: Write[] = [dedupe('applied'), { kind: 'createRefund', refund }, { kind: 'updatePayment', before: payment, after: ended.payment }];
+  const writes: Write[] = [
+    dedupe('applied'),
+    { kind: 'createRefund', refund },
+    { kind: 'updatePayment', before: payment, after: ended.payment },
+  ];
   if (ended.order && order) writes.push({ kind: 'updateOrder', before: order, after: ended.order });
   await commitWithEvents(deps, writes, refundStatusEvents(refund, ended.order, order));
   deps.metrics.count(Metric.ExternalRefund, 1, { provider: notification.provider });

@@ -1,4 +1,10 @@
-import { NotFoundError, RefundExceedsRefundableError, RefundLimitReachedError, PaymentNotRefundableError, StaleStateError } from '../../domain/errors';
+import {
+  NotFoundError,
+  RefundExceedsRefundableError,
+  RefundLimitReachedError,
+  PaymentNotRefundableError,
+  StaleStateError,
+} from '../../domain/errors';
 import type { DomainEvent } from '../../domain/events';
 import type { Fen } from '../../domain/money';
 import type { RequestedItem } from '../../domain/order';
@@ -15,12 +21,11 @@ import {
   refundAmountFor,
   refundAttempted,
   refundEnded,
-  refundEvent,
   type RefundOrigin,
-  refundStatusEvents,
   REFUND_TRANSITIONS,
   transitionRefund,
 } from '../../domain/refund';
+import { refundEvent, refundStatusEvents } from '../../domain/refund-events';
 import type { ProviderRefundState } from '../payments/provider';
 import type { Deps, Uses } from '../kernel/deps';
 import type { OrderStore } from '../orders/ports';
@@ -32,6 +37,7 @@ import { commitWithEvents } from '../outbox/outbox';
 import { notifyUrl, providerFor } from '../payments/payments';
 import type { Commit, Write } from '../kernel/ports';
 import { decideAgainOnStale } from '../kernel/stale';
+import { refundView } from './views';
 
 /** Settling a refund moves its payment and order with it. */
 type SettleDeps = Uses<RefundStore & PaymentStore & OrderStore & Commit, 'clock' | 'metrics' | 'logger' | 'sweeper'>;
@@ -54,15 +60,28 @@ export interface RefundAsked {
  * sends it). Racing requests cannot reserve more than was paid: the reservation is conditional on
  * the payment's refundable amount as it is at commit, not as it was read.
  */
-export async function requestRefund(deps: RequestDeps, asked: RefundAsked, remember: (body: unknown) => Write[] = () => []): Promise<Refund> {
+export async function requestRefund(
+  deps: RequestDeps,
+  asked: RefundAsked,
+  remember: (body: unknown) => Write[] = () => [],
+): Promise<Refund> {
   // Restock is reserved on the order conditional on its version: a refund that lost that race decides again.
   const refund = await decideAgainOnStale(() => recordRefund(deps, asked, remember));
   deps.metrics.count(Metric.RefundRequested, 1, { provider: refund.method, origin: asked.origin });
-  deps.logger.info('refund recorded', { refundId: refund.refundId, paymentId: refund.paymentId, amount: refund.amount, origin: asked.origin });
+  deps.logger.info('refund recorded', {
+    refundId: refund.refundId,
+    paymentId: refund.paymentId,
+    amount: refund.amount,
+    origin: asked.origin,
+  });
   return Date.parse(refund.nextAttemptAt ?? '') <= deps.clock.now().getTime() ? sendRefund(deps, refund) : refund;
 }
 
-async function recordRefund(deps: RequestDeps, asked: RefundAsked, remember: (body: unknown) => Write[]): Promise<Refund> {
+async function recordRefund(
+  deps: RequestDeps,
+  asked: RefundAsked,
+  remember: (body: unknown) => Write[],
+): Promise<Refund> {
   const payment = await deps.repo.getPayment(asked.paymentId);
   if (!payment) throw new NotFoundError('payment', asked.paymentId);
   providerFor(deps, payment); // 503 before anything is written
@@ -70,8 +89,17 @@ async function recordRefund(deps: RequestDeps, asked: RefundAsked, remember: (bo
   const amount = refundAmountFor(payment, asked.amount, now, deps.refunds);
   const restocked = asked.restock?.length ? await restockWrite(deps, payment, asked.restock, now) : [];
 
-  const sendAt = payment.refundCallAt ? new Date(Math.max(now.getTime(), Date.parse(payment.refundCallAt) + deps.refunds.spacingSeconds * 1000)) : now;
-  const refund = createRefund({ ...asked, refundId: newId('ref', now), payment, amount, sendAt: sendAt.toISOString(), now });
+  const sendAt = payment.refundCallAt
+    ? new Date(Math.max(now.getTime(), Date.parse(payment.refundCallAt) + deps.refunds.spacingSeconds * 1000))
+    : now;
+  const refund = createRefund({
+    ...asked,
+    refundId: newId('ref', now),
+    payment,
+    amount,
+    sendAt: sendAt.toISOString(),
+    now,
+  });
   const reservation: Write = {
     kind: 'reserveRefund',
     paymentId: payment.paymentId,
@@ -112,7 +140,16 @@ export function automaticRefunds(
   const refunds: Refund[] = [];
   let after = payment;
   const add = (amount: Fen, reason: string, captureTransactionId?: string) => {
-    const refund = createRefund({ refundId: newId('ref', now), payment, amount, origin: 'auto', reason, captureTransactionId, sendAt: now.toISOString(), now });
+    const refund = createRefund({
+      refundId: newId('ref', now),
+      payment,
+      amount,
+      origin: 'auto',
+      reason,
+      captureTransactionId,
+      sendAt: now.toISOString(),
+      now,
+    });
     refunds.push(refund);
     after = { ...after, refundIds: [...(after.refundIds ?? []), refund.refundId] };
     return refund;
@@ -124,7 +161,10 @@ export function automaticRefunds(
   for (const capture of payment.extraCaptures ?? []) {
     if (capture.refundId) continue;
     const refund = add(capture.amount, 'charged twice', capture.providerTransactionId);
-    after = { ...after, extraCaptures: after.extraCaptures!.map((c) => (c === capture ? { ...c, refundId: refund.refundId } : c)) };
+    after = {
+      ...after,
+      extraCaptures: after.extraCaptures!.map((c) => (c === capture ? { ...c, refundId: refund.refundId } : c)),
+    };
   }
   return { payment: after, refunds };
 }
@@ -133,12 +173,18 @@ export function automaticRefunds(
 function reservationRefusal(payment: Payment, amount: Fen, error: RefundReservationRefusedError): Error {
   const current = { ...payment, ...(error.current as Partial<Payment>) };
   if (current.status !== 'succeeded') return new PaymentNotRefundableError(payment.paymentId, current.status);
-  if ((current.refundIds?.length ?? 0) >= MAX_REFUNDS_PER_PAYMENT) return new RefundLimitReachedError(payment.paymentId, MAX_REFUNDS_PER_PAYMENT);
+  if ((current.refundIds?.length ?? 0) >= MAX_REFUNDS_PER_PAYMENT)
+    return new RefundLimitReachedError(payment.paymentId, MAX_REFUNDS_PER_PAYMENT);
   return new RefundExceedsRefundableError(payment.paymentId, amount, refundableAmount(current));
 }
 
 /** The order with the refund's restock reserved, written with the refund (see orderWithRestock). */
-async function restockWrite(deps: Uses<OrderStore>, payment: Payment, restock: RequestedItem[], now: Date): Promise<Write[]> {
+async function restockWrite(
+  deps: Uses<OrderStore>,
+  payment: Payment,
+  restock: RequestedItem[],
+  now: Date,
+): Promise<Write[]> {
   const order = await deps.repo.getOrder(payment.orderId);
   if (!order) throw new NotFoundError('order', payment.orderId);
   return [{ kind: 'updateOrder', before: order, after: orderWithRestock(order, payment.paymentId, restock, now) }];
@@ -155,11 +201,25 @@ export async function sendRefund(deps: RequestDeps, refund: Refund): Promise<Ref
   if (!payment) throw new NotFoundError('payment', refund.paymentId);
   if (deps.refunds.spacingSeconds > 0) {
     try {
-      await deps.repo.commit([{ kind: 'claimRefundCall', paymentId: payment.paymentId, now: now.toISOString(), spacingSeconds: deps.refunds.spacingSeconds }]);
+      await deps.repo.commit([
+        {
+          kind: 'claimRefundCall',
+          paymentId: payment.paymentId,
+          now: now.toISOString(),
+          spacingSeconds: deps.refunds.spacingSeconds,
+        },
+      ]);
     } catch (error) {
       if (!(error instanceof RefundCallSpacedError)) throw error;
-      const turn = new Date(Date.parse(error.lastCallAt ?? now.toISOString()) + deps.refunds.spacingSeconds * 1000).toISOString();
-      return saveAttempt(deps, refund, { ...refund, nextAttemptAt: turn, updatedAt: now.toISOString(), version: refund.version + 1 });
+      const turn = new Date(
+        Date.parse(error.lastCallAt ?? now.toISOString()) + deps.refunds.spacingSeconds * 1000,
+      ).toISOString();
+      return saveAttempt(deps, refund, {
+        ...refund,
+        nextAttemptAt: turn,
+        updatedAt: now.toISOString(),
+        version: refund.version + 1,
+      });
     }
   }
   let state: ProviderRefundState;
@@ -177,8 +237,15 @@ export async function sendRefund(deps: RequestDeps, refund: Refund): Promise<Ref
     });
   } catch (error) {
     deps.metrics.count(Metric.RefundCallFailed, 1, { provider: payment.method });
-    deps.logger.warn('refund outcome unknown; it stays pending and is sent again with the same id', { refundId: refund.refundId, error: String(error) });
-    return saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps))));
+    deps.logger.warn('refund outcome unknown; it stays pending and is sent again with the same id', {
+      refundId: refund.refundId,
+      error: String(error),
+    });
+    return saveAttempt(
+      deps,
+      refund,
+      refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps))),
+    );
   }
   return applyProviderState(deps, refund.refundId, state, 'refund call');
 }
@@ -188,11 +255,19 @@ export async function queryRefund(deps: RefundCallDeps, refund: Refund): Promise
   const now = deps.clock.now();
   let state: ProviderRefundState;
   try {
-    state = await providerFor(deps, refund).queryRefund({ refundId: refund.refundId, paymentId: refund.paymentId, now });
+    state = await providerFor(deps, refund).queryRefund({
+      refundId: refund.refundId,
+      paymentId: refund.paymentId,
+      now,
+    });
   } catch (error) {
     deps.metrics.count(Metric.RefundQueryFailed, 1, { provider: refund.method });
     deps.logger.warn('refund query failed', { refundId: refund.refundId, error: String(error) });
-    return saveAttempt(deps, refund, refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps))));
+    return saveAttempt(
+      deps,
+      refund,
+      refundAttempted(refund, now, nextRefundAttemptAt(refund, now, firstQueryMs(deps))),
+    );
   }
   return applyProviderState(deps, refund.refundId, state, 'refund query');
 }
@@ -232,7 +307,10 @@ export function changeFromProvider(state: ProviderRefundState, ref: string): Omi
         to: state.status,
         reason,
         ref,
-        set: { providerStatus: state.providerStatus, ...(state.providerRefundId ? { providerRefundId: state.providerRefundId } : {}) },
+        set: {
+          providerStatus: state.providerStatus,
+          ...(state.providerRefundId ? { providerRefundId: state.providerRefundId } : {}),
+        },
       };
     case 'failed':
       return { to: 'failed', reason, ref, set: { providerStatus: state.providerStatus, failureReason: state.reason } };
@@ -241,7 +319,12 @@ export function changeFromProvider(state: ProviderRefundState, ref: string): Omi
   }
 }
 
-async function applyProviderState(deps: SettleDeps, refundId: string, state: ProviderRefundState, ref: string): Promise<Refund> {
+async function applyProviderState(
+  deps: SettleDeps,
+  refundId: string,
+  state: ProviderRefundState,
+  ref: string,
+): Promise<Refund> {
   const now = deps.clock.now();
   const change = changeFromProvider(state, ref);
   return decideAgainOnStale(async () => {
@@ -264,11 +347,20 @@ async function applyProviderState(deps: SettleDeps, refundId: string, state: Pro
  * items return with the success. Undefined when the table forbids the change (an ended refund
  * reported again): the caller keeps it as it is.
  */
-export async function settleRefund(deps: SettleDeps, refund: Refund, change: RefundChange, extra: Write[] = []): Promise<Refund | undefined> {
+export async function settleRefund(
+  deps: SettleDeps,
+  refund: Refund,
+  change: RefundChange,
+  extra: Write[] = [],
+): Promise<Refund | undefined> {
   if (!isRefundOpen(refund.status)) return undefined;
   let after = transitionRefund(refund, change);
   if (isRefundOpen(after.status))
-    after = { ...after, attempts: refund.attempts + 1, nextAttemptAt: nextRefundAttemptAt(after, change.now, firstQueryMs(deps)) };
+    after = {
+      ...after,
+      attempts: refund.attempts + 1,
+      nextAttemptAt: nextRefundAttemptAt(after, change.now, firstQueryMs(deps)),
+    };
   const writes: Write[] = [...extra, { kind: 'updateRefund', before: refund, after }];
   let events: DomainEvent[] = refundStatusEvents(after);
   if (!isRefundOpen(after.status)) {
@@ -279,7 +371,9 @@ export async function settleRefund(deps: SettleDeps, refund: Refund, change: Ref
     writes.push({ kind: 'updatePayment', before: payment, after: ended.payment });
     if (ended.order && order) writes.push({ kind: 'updateOrder', before: order, after: ended.order });
     if (after.status === 'succeeded')
-      writes.push(...(after.restock ?? []).map((item): Write => ({ kind: 'adjustStock', sku: item.sku, delta: item.quantity })));
+      writes.push(
+        ...(after.restock ?? []).map((item): Write => ({ kind: 'adjustStock', sku: item.sku, delta: item.quantity })),
+      );
     events = refundStatusEvents(after, ended.order, order);
   }
   await commitWithEvents(deps, writes, events);
@@ -291,44 +385,6 @@ export async function settleRefund(deps: SettleDeps, refund: Refund, change: Ref
   return after;
 }
 
-/** What callers see of a refund: the business fields, none of the bookkeeping. */
-export function refundView(refund: Refund) {
-  return {
-    refundId: refund.refundId,
-    paymentId: refund.paymentId,
-    orderId: refund.orderId,
-    amount: refund.amount,
-    currency: refund.currency,
-    status: refund.status,
-    ...(refund.reason ? { reason: refund.reason } : {}),
-    ...(refund.providerRefundId ? { providerRefundId: refund.providerRefundId } : {}),
-    createdAt: refund.createdAt,
-    updatedAt: refund.updatedAt,
-    ...(refund.succeededAt ? { succeededAt: refund.succeededAt } : {}),
-    ...(refund.failureReason ? { failureReason: refund.failureReason } : {}),
-    ...(refund.external ? { external: true } : {}),
-  };
-}
-export type RefundView = ReturnType<typeof refundView>;
-
-/** A payment's refunds with what has been refunded and what is left. */
-export async function refundsOfPayment(deps: Uses<RefundStore>, payment: Payment) {
-  const refunds = await deps.repo.getRefunds(payment.refundIds ?? []);
-  return { refunds: refunds.map(refundView), refundedAmount: payment.refundedAmount ?? 0, refundableAmount: refundableAmount(payment) };
-}
-
-/** Who is asking: a customer sees their own payments' refunds, an admin anyone's (others read as not found). */
-export interface Viewer {
-  customerId: string;
-  isAdmin: boolean;
-}
-
-async function visiblePayment(deps: Uses<PaymentStore>, viewer: Viewer, paymentId: string): Promise<Payment> {
-  const payment = await deps.repo.getPayment(paymentId);
-  if (!payment || (!viewer.isAdmin && payment.customerId !== viewer.customerId)) throw new NotFoundError('payment', paymentId);
-  return payment;
-}
-
 /** POST /api/payments/{paymentId}/refunds. */
 export async function refundPayment(
   deps: RequestDeps,
@@ -336,14 +392,4 @@ export async function refundPayment(
   remember?: (body: unknown) => Write[],
 ) {
   return { refund: refundView(await requestRefund(deps, { ...input, origin: 'admin' }, remember)) };
-}
-
-export async function listRefunds(deps: Uses<PaymentStore & RefundStore>, viewer: Viewer, paymentId: string) {
-  return refundsOfPayment(deps, await visiblePayment(deps, viewer, paymentId));
-}
-
-export async function getRefund(deps: Uses<RefundStore>, viewer: Viewer, refundId: string) {
-  const refund = await deps.repo.getRefund(refundId);
-  if (!refund || (!viewer.isAdmin && refund.customerId !== viewer.customerId)) throw new NotFoundError('refund', refundId);
-  return { refund: refundView(refund) };
 }

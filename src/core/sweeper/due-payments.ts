@@ -31,7 +31,10 @@ export type SweepAction =
 const CLOSE_RETRY_MS = 60_000;
 
 /** Handling a due payment: it is settled by the notification path, its order moves with it. */
-export type DuePaymentDeps = Uses<PaymentStore & OrderStore & Commit, 'clock' | 'sweeper' | 'providers' | 'metrics' | 'logger' | 'refunds'>;
+export type DuePaymentDeps = Uses<
+  PaymentStore & OrderStore & Commit,
+  'clock' | 'sweeper' | 'providers' | 'metrics' | 'logger' | 'refunds'
+>;
 
 export async function handleDuePayment(deps: DuePaymentDeps, payment: Payment, now: Date): Promise<SweepAction> {
   const due = nextSweepAt(payment);
@@ -39,7 +42,8 @@ export async function handleDuePayment(deps: DuePaymentDeps, payment: Payment, n
   const isDue = (at?: string) => at !== undefined && at <= now.toISOString();
   if (!isDue(due)) return 'waiting';
   const expired = isDue(payment.expiresAt);
-  if (payment.status === 'init') return expired ? expire(deps, payment, now, 'not started before expiry') : remind(deps, payment, now);
+  if (payment.status === 'init')
+    return expired ? expire(deps, payment, now, 'not started before expiry') : remind(deps, payment, now);
   const lookDue = providerLookDue(payment, now);
   if (expired) return lookDue ? expireProcessing(deps, payment, now) : 'waiting';
   let current = payment;
@@ -55,7 +59,12 @@ export async function handleDuePayment(deps: DuePaymentDeps, payment: Payment, n
 /** The reminder, exactly once: the flag is set by a write conditional on the version we read. */
 async function remind(deps: DuePaymentDeps, payment: Payment, now: Date): Promise<SweepAction> {
   if (!payment.remindAt || payment.reminderSentAt || payment.remindAt > now.toISOString()) return 'skipped';
-  const after: Payment = { ...payment, reminderSentAt: now.toISOString(), updatedAt: now.toISOString(), version: payment.version + 1 };
+  const after: Payment = {
+    ...payment,
+    reminderSentAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    version: payment.version + 1,
+  };
   delete after.remindAt;
   const minutesLeft = Math.max(0, Math.ceil((Date.parse(payment.expiresAt) - now.getTime()) / 60_000));
   const event = paymentEvent('PaymentExpiringSoon', after, {
@@ -81,7 +90,10 @@ async function expire(deps: DuePaymentDeps, payment: Payment, now: Date, reason:
   try {
     await commitWithEvents(
       deps,
-      [{ kind: 'updatePayment', before: payment, after: settlement.payment }, ...(settlement.order ? orderChangeWrites(order, settlement.order) : [])],
+      [
+        { kind: 'updatePayment', before: payment, after: settlement.payment },
+        ...(settlement.order ? orderChangeWrites(order, settlement.order) : []),
+      ],
       settlement.events,
     );
   } catch (error) {
@@ -108,20 +120,29 @@ async function expireProcessing(deps: DuePaymentDeps, payment: Payment, now: Dat
       : postpone(deps, payment, now, providerClosesAt.getTime() - now.getTime());
   }
   if (state === 'error') return postpone(deps, payment, now, CLOSE_RETRY_MS);
-  if (state.status === 'paid' || state.status === 'failed') return settleFromQuery(deps, payment, state, now, CLOSE_RETRY_MS);
+  if (state.status === 'paid' || state.status === 'failed')
+    return settleFromQuery(deps, payment, state, now, CLOSE_RETRY_MS);
   if (state.status !== 'closed') {
     try {
       await provider.closePayment(payment.paymentId, now);
     } catch (error) {
       if (!(error instanceof ProviderNotSupportedError)) {
         deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
-        deps.logger.warn('provider close failed; the payment stays processing until it succeeds', { paymentId: payment.paymentId, error: String(error) });
+        deps.logger.warn('provider close failed; the payment stays processing until it succeeds', {
+          paymentId: payment.paymentId,
+          error: String(error),
+        });
         await postpone(deps, payment, now, CLOSE_RETRY_MS);
         return 'close_failed';
       }
     }
   }
-  return expire(deps, payment, now, state.status === 'closed' ? 'closed at the provider; expired' : 'expired unpaid; closed at the provider');
+  return expire(
+    deps,
+    payment,
+    now,
+    state.status === 'closed' ? 'closed at the provider; expired' : 'expired unpaid; closed at the provider',
+  );
 }
 
 /** Lost callbacks: a processing payment is asked about at +60 s and then every few minutes. */
@@ -129,11 +150,16 @@ async function queryStuck(deps: DuePaymentDeps, payment: Payment, now: Date): Pr
   const state = await queryProvider(deps, payment, now);
   if (state === 'unsupported') return postpone(deps, payment, now, Date.parse(payment.expiresAt) - now.getTime());
   const queryEveryMs = deps.sweeper.queryEverySeconds * 1000;
-  if (state === 'error' || state.status === 'pending' || state.status === 'not_found') return postpone(deps, payment, now, queryEveryMs);
+  if (state === 'error' || state.status === 'pending' || state.status === 'not_found')
+    return postpone(deps, payment, now, queryEveryMs);
   return settleFromQuery(deps, payment, state, now, queryEveryMs);
 }
 
-async function queryProvider(deps: DuePaymentDeps, payment: Payment, now: Date): Promise<ProviderPaymentState | 'unsupported' | 'error'> {
+async function queryProvider(
+  deps: DuePaymentDeps,
+  payment: Payment,
+  now: Date,
+): Promise<ProviderPaymentState | 'unsupported' | 'error'> {
   try {
     return await providerFor(deps, payment).queryPayment(payment.paymentId, now);
   } catch (error) {
@@ -149,7 +175,13 @@ async function queryProvider(deps: DuePaymentDeps, payment: Payment, now: Date):
  * An answer that decides nothing (applied once already) moves the next look `retryMs` later, so a
  * payment is never asked about on every run.
  */
-async function settleFromQuery(deps: DuePaymentDeps, payment: Payment, state: ProviderPaymentState, now: Date, retryMs: number): Promise<SweepAction> {
+async function settleFromQuery(
+  deps: DuePaymentDeps,
+  payment: Payment,
+  state: ProviderPaymentState,
+  now: Date,
+  retryMs: number,
+): Promise<SweepAction> {
   const notification = notificationFromQuery(payment, state, deps.clock.now());
   if (!notification) return 'waiting';
   const paid = state.status === 'paid';
@@ -167,7 +199,9 @@ async function settleFromQuery(deps: DuePaymentDeps, payment: Payment, state: Pr
 /** Moves the payment's next look later (a conditional write; losing a race just means someone else acted). */
 async function postpone(deps: DuePaymentDeps, payment: Payment, now: Date, delayMs: number): Promise<SweepAction> {
   try {
-    await deps.repo.commit([{ kind: 'updatePayment', before: payment, after: scheduleNextLook(payment, now, delayMs) }]);
+    await deps.repo.commit([
+      { kind: 'updatePayment', before: payment, after: scheduleNextLook(payment, now, delayMs) },
+    ]);
   } catch (error) {
     if (!(error instanceof StaleStateError)) throw error;
   }

@@ -11,10 +11,17 @@ export const REFUND_STUCK_SECONDS = 24 * 60 * 60;
  * payments) and the age of the oldest open refund (0 when none is open; the stuck-refund alarm
  * watches it). A failed reading is only logged: it must not fail the run whose work is done.
  */
-export async function recordPaymentsInFlight(deps: Uses<PaymentStore & RefundStore, 'metrics' | 'logger'>, now: Date): Promise<void> {
+export async function recordPaymentsInFlight(
+  deps: Uses<PaymentStore & RefundStore, 'metrics' | 'logger'>,
+  now: Date,
+): Promise<void> {
   try {
     deps.metrics.observe(Metric.PaymentsInFlight, await deps.repo.countOpenPayments(), 'Count');
-    deps.metrics.observe(Metric.OldestOpenRefundAgeSeconds, await oldestOpenRefundAgeSeconds(deps.repo, now), 'Seconds');
+    deps.metrics.observe(
+      Metric.OldestOpenRefundAgeSeconds,
+      await oldestOpenRefundAgeSeconds(deps.repo, now),
+      'Seconds',
+    );
   } catch (error) {
     deps.logger.warn('open work not counted', { error: String(error) });
   }

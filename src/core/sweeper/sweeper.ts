@@ -85,7 +85,8 @@ function reportingTasks(report: SweepReport, logger: Deps['logger']): { task: Ta
           report.handled++;
           report.actions[action] = (report.actions[action] ?? 0) + 1;
         },
-        (error) => logger.error('sweeper could not handle due work; next run retries', { ...what, error: String(error) }),
+        (error) =>
+          logger.error('sweeper could not handle due work; next run retries', { ...what, error: String(error) }),
       ),
   });
   return { task, close: () => (closed = true) };
@@ -115,7 +116,9 @@ function feedDueWork(deps: SweepDeps, lanes: WorkLanes, task: TaskOf, now: Date)
       (refund) =>
         lanes.add(
           refund.method,
-          task(refund.nextAttemptAt ?? refund.updatedAt, { refundId: refund.refundId }, () => handleDueRefund(deps, refund, now)),
+          task(refund.nextAttemptAt ?? refund.updatedAt, { refundId: refund.refundId }, () =>
+            handleDueRefund(deps, refund, now),
+          ),
         ),
     ),
     feed(
@@ -160,11 +163,18 @@ async function feed<T>(
  * An order left without an open payment for the policy's unpaid minutes: cancelled, its stock
  * released. Conditional on the order as read, so a customer paying again meanwhile wins.
  */
-async function cancelUnpaidOrder(deps: Uses<Commit, 'clock' | 'orders' | 'metrics'>, order: Order, now: Date): Promise<SweepAction> {
+async function cancelUnpaidOrder(
+  deps: Uses<Commit, 'clock' | 'orders' | 'metrics'>,
+  order: Order,
+  now: Date,
+): Promise<SweepAction> {
   const cancelAt = unpaidCancelAt(order, deps.orders.unpaidCancelMinutes);
   if (!cancelAt || cancelAt > now.toISOString()) return 'skipped';
   const cancelled = cancelledOrder(order, now, 'unpaid');
-  const event = orderEvent('OrderCancelled', cancelled, { reason: cancelled.cancelReason, unpaidSince: order.unpaidSince });
+  const event = orderEvent('OrderCancelled', cancelled, {
+    reason: cancelled.cancelReason,
+    unpaidSince: order.unpaidSince,
+  });
   try {
     await commitWithEvents(deps, orderChangeWrites(order, cancelled), [event]);
   } catch (error) {

@@ -67,7 +67,10 @@ function signedRequest(
 }
 
 /** Built locally: Alipay creates the trade only when the buyer opens the page and logs in or scans. */
-export function buildPayUrl(merchant: Merchant, { payment, notifyUrl, returnUrl, channel, now }: PayUrlRequest): string {
+export function buildPayUrl(
+  merchant: Merchant,
+  { payment, notifyUrl, returnUrl, channel, now }: PayUrlRequest,
+): string {
   const wap = channel === 'wap';
   const bizContent: AlipayPayBizContent = {
     out_trade_no: payment.paymentId,
@@ -98,7 +101,8 @@ async function callGateway<T extends AlipayResponseNode>(
   }));
   // Alipay answers everything with 200: after anything else a refund's outcome is unknown, so worth asking again.
   const retryable = isRetryableStatus(response.status) || operation === 'refund' || operation === 'queryRefund';
-  if (response.status !== 200) throw new ProviderCallError(PROVIDER, operation, `gateway answered HTTP ${response.status}`, retryable);
+  if (response.status !== 200)
+    throw new ProviderCallError(PROVIDER, operation, `gateway answered HTTP ${response.status}`, retryable);
   const nodeName = alipayResponseNodeName(method);
   const node = schema.safeParse(signedNode(response.body, nodeName, merchant.alipayPublicKey));
   if (!node.success) throw new ProviderCallError(PROVIDER, operation, `answer has no ${nodeName} signed by Alipay`);
@@ -123,24 +127,51 @@ function tradeState(node: AlipayTradeQueryResponse, paymentId: string): Provider
 
   const amount = yuanToFenOrUndefined(node.total_amount ?? '');
   const paidAt = fromAlipayTime(node.send_pay_date ?? '');
-  if (!node.trade_no || amount === undefined || !paidAt) throw fail('paid trade lacks a valid trade_no, total_amount or send_pay_date');
-  return { status: 'paid', providerTransactionId: node.trade_no, amount, currency: CURRENCY, paidAt, providerStatus: status };
+  if (!node.trade_no || amount === undefined || !paidAt)
+    throw fail('paid trade lacks a valid trade_no, total_amount or send_pay_date');
+  return {
+    status: 'paid',
+    providerTransactionId: node.trade_no,
+    amount,
+    currency: CURRENCY,
+    paidAt,
+    providerStatus: status,
+  };
 }
 
 export async function queryTrade(merchant: Merchant, paymentId: string, now: Date): Promise<ProviderPaymentState> {
-  const node = await callGateway(merchant, 'alipay.trade.query', AlipayTradeQueryResponseSchema, { out_trade_no: paymentId }, now, 'queryPayment');
+  const node = await callGateway(
+    merchant,
+    'alipay.trade.query',
+    AlipayTradeQueryResponseSchema,
+    { out_trade_no: paymentId },
+    now,
+    'queryPayment',
+  );
   if (node.code === ALIPAY_CODE_SUCCESS) return tradeState(node, paymentId);
   if (isTradeNotExist(node)) return { status: 'not_found', providerStatus: 'ACQ.TRADE_NOT_EXIST' };
   throw new ProviderCallError(PROVIDER, 'queryPayment', describeFailure(node));
 }
 
 export async function closeTrade(merchant: Merchant, paymentId: string, now: Date): Promise<void> {
-  const node = await callGateway(merchant, 'alipay.trade.close', AlipayTradeCloseResponseSchema, { out_trade_no: paymentId }, now, 'closePayment');
+  const node = await callGateway(
+    merchant,
+    'alipay.trade.close',
+    AlipayTradeCloseResponseSchema,
+    { out_trade_no: paymentId },
+    now,
+    'closePayment',
+  );
   // Alipay creates the trade only when the buyer opens the pay page and logs in or scans: no
   // trade means nothing can be paid, which is what closing is for.
   if (node.code === ALIPAY_CODE_SUCCESS || isTradeNotExist(node)) return;
   if (node.sub_code === 'ACQ.TRADE_STATUS_ERROR') {
-    throw new ProviderCallError(PROVIDER, 'closePayment', 'ACQ.TRADE_STATUS_ERROR: trade is already paid or closed', false);
+    throw new ProviderCallError(
+      PROVIDER,
+      'closePayment',
+      'ACQ.TRADE_STATUS_ERROR: trade is already paid or closed',
+      false,
+    );
   }
   throw new ProviderCallError(PROVIDER, 'closePayment', describeFailure(node));
 }
@@ -167,17 +198,26 @@ export async function refundTrade(merchant: Merchant, request: RefundRequest): P
     out_request_no: request.refundId,
     ...(request.reason ? { refund_reason: request.reason } : {}),
   };
-  const node = await callGateway(merchant, 'alipay.trade.refund', AlipayTradeRefundResponseSchema, bizContent, request.now, 'refund');
+  const node = await callGateway(
+    merchant,
+    'alipay.trade.refund',
+    AlipayTradeRefundResponseSchema,
+    bizContent,
+    request.now,
+    'refund',
+  );
   const fail = (message: string) => new ProviderCallError(PROVIDER, 'refund', message);
   if (node.code !== ALIPAY_CODE_SUCCESS) {
     const refusal = refusalOf(node);
     if (refusal) return refusal;
     throw fail(describeFailure(node));
   }
-  if (node.out_trade_no !== undefined && node.out_trade_no !== request.paymentId) throw fail('answer is about another out_trade_no');
+  if (node.out_trade_no !== undefined && node.out_trade_no !== request.paymentId)
+    throw fail('answer is about another out_trade_no');
   if (node.fund_change !== 'Y') return queryRefund(merchant, { ...request, operation: 'refund' });
   const refundedTotal = yuanToFenOrUndefined(node.refund_fee ?? '');
-  if (refundedTotal === undefined || refundedTotal < request.amount) throw fail('fund_change Y with a refund_fee below this refund');
+  if (refundedTotal === undefined || refundedTotal < request.amount)
+    throw fail('fund_change Y with a refund_fee below this refund');
   return {
     status: 'succeeded',
     amount: request.amount,
@@ -194,19 +234,42 @@ export async function refundTrade(merchant: Merchant, request: RefundRequest): P
  */
 export async function queryRefund(
   merchant: Merchant,
-  { refundId, paymentId, now, operation = 'queryRefund' }: { refundId: string; paymentId: string; now: Date; operation?: 'refund' | 'queryRefund' },
+  {
+    refundId,
+    paymentId,
+    now,
+    operation = 'queryRefund',
+  }: { refundId: string; paymentId: string; now: Date; operation?: 'refund' | 'queryRefund' },
 ): Promise<ProviderRefundState> {
-  const bizContent: AlipayRefundQueryBizContent = { out_trade_no: paymentId, out_request_no: refundId, query_options: ['gmt_refund_pay'] };
-  const node = await callGateway(merchant, 'alipay.trade.fastpay.refund.query', AlipayRefundQueryResponseSchema, bizContent, now, operation);
+  const bizContent: AlipayRefundQueryBizContent = {
+    out_trade_no: paymentId,
+    out_request_no: refundId,
+    query_options: ['gmt_refund_pay'],
+  };
+  const node = await callGateway(
+    merchant,
+    'alipay.trade.fastpay.refund.query',
+    AlipayRefundQueryResponseSchema,
+    bizContent,
+    now,
+    operation,
+  );
   const fail = (message: string) => new ProviderCallError(PROVIDER, operation, message);
   if (isTradeNotExist(node)) return { status: 'not_found', providerStatus: 'ACQ.TRADE_NOT_EXIST' };
   if (node.code !== ALIPAY_CODE_SUCCESS) throw fail(describeFailure(node));
-  if ((node.out_trade_no ?? paymentId) !== paymentId || (node.out_request_no ?? refundId) !== refundId) throw fail('answer is about another refund');
-  if (node.refund_status === undefined || node.refund_status === '') return { status: 'processing', providerStatus: 'refund_status absent' };
+  if ((node.out_trade_no ?? paymentId) !== paymentId || (node.out_request_no ?? refundId) !== refundId)
+    throw fail('answer is about another refund');
+  if (node.refund_status === undefined || node.refund_status === '')
+    return { status: 'processing', providerStatus: 'refund_status absent' };
   if (node.refund_status !== ALIPAY_REFUND_SUCCESS) throw fail(`unknown refund_status ${node.refund_status}`);
   const amount = yuanToFenOrUndefined(node.refund_amount ?? '');
   if (amount === undefined) throw fail('REFUND_SUCCESS without a valid refund_amount');
-  return { status: 'succeeded', amount, succeededAt: fromAlipayTime(node.gmt_refund_pay ?? '') ?? now.toISOString(), providerStatus: ALIPAY_REFUND_SUCCESS };
+  return {
+    status: 'succeeded',
+    amount,
+    succeededAt: fromAlipayTime(node.gmt_refund_pay ?? '') ?? now.toISOString(),
+    providerStatus: ALIPAY_REFUND_SUCCESS,
+  };
 }
 
 /**
@@ -215,7 +278,10 @@ export async function queryRefund(
  * see alipay-bill.ts). isp.bill_not_exist is `not_ready`: Alipay answers it alike for a day not
  * published yet and a day without trades, so only the caller's cut-off can tell the two apart.
  */
-export async function fetchBill(merchant: Merchant, { date, now }: { date: BusinessDate; now: Date }): Promise<BillFetch> {
+export async function fetchBill(
+  merchant: Merchant,
+  { date, now }: { date: BusinessDate; now: Date },
+): Promise<BillFetch> {
   const bizContent: AlipayBillUrlQueryBizContent = { bill_type: 'trade', bill_date: date };
   const method = 'alipay.data.dataservice.bill.downloadurl.query';
   const node = await callGateway(merchant, method, AlipayBillUrlQueryResponseSchema, bizContent, now, 'fetchBill');
@@ -226,7 +292,8 @@ export async function fetchBill(merchant: Merchant, { date, now }: { date: Busin
   if (!url) throw new ProviderCallError(PROVIDER, 'fetchBill', 'answer has no bill_download_url');
   const download = await merchant.send('fetchBill', () => ({ url, method: 'GET', headers: {}, binary: true }));
   // An expired URL answers an error: asking again gets a fresh one.
-  if (download.status !== 200 || !download.bytes) throw new ProviderCallError(PROVIDER, 'fetchBill', `bill download answered HTTP ${download.status}`);
+  if (download.status !== 200 || !download.bytes)
+    throw new ProviderCallError(PROVIDER, 'fetchBill', `bill download answered HTTP ${download.status}`);
   // Loaded on first use: only the daily reconciliation reads bills, and fflate builds its tables at load.
   const { alipayBillFromZip } = await import('./bill');
   return { status: 'ready', bill: alipayBillFromZip(download.bytes, date) };

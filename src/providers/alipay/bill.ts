@@ -60,7 +60,9 @@ export function alipayBillDetailText(zip: Uint8Array, date: BusinessDate): strin
   const declaredSizes = new Map<string, number>();
   const isDetail = (file: UnzipFileInfo) => {
     if (file.size > ALIPAY_BILL_MAX_ENTRY_BYTES || file.originalSize > ALIPAY_BILL_MAX_ENTRY_BYTES) {
-      throw new BillFormatError(`ZIP entry ${entryName(file.name)} declares more than ${ALIPAY_BILL_MAX_ENTRY_BYTES} bytes`);
+      throw new BillFormatError(
+        `ZIP entry ${entryName(file.name)} declares more than ${ALIPAY_BILL_MAX_ENTRY_BYTES} bytes`,
+      );
     }
     if (!DETAIL_ENTRY.test(entryName(file.name))) return false;
     declaredSizes.set(file.name, file.originalSize);
@@ -74,9 +76,11 @@ export function alipayBillDetailText(zip: Uint8Array, date: BusinessDate): strin
     throw new BillFormatError(`not a readable ZIP: ${error instanceof Error ? error.message : String(error)}`);
   }
   const details = Object.entries(entries);
-  if (details.length !== 1) throw new BillFormatError(`expected one <pid>_<yyyyMMdd>_业务明细.csv in the ZIP, found ${details.length}`);
+  if (details.length !== 1)
+    throw new BillFormatError(`expected one <pid>_<yyyyMMdd>_业务明细.csv in the ZIP, found ${details.length}`);
   const [[name, bytes]] = details as [[string, Uint8Array]];
-  if (bytes.length !== declaredSizes.get(name)) throw new BillFormatError(`${entryName(name)} inflates to other than its declared size`);
+  if (bytes.length !== declaredSizes.get(name))
+    throw new BillFormatError(`${entryName(name)} inflates to other than its declared size`);
   const day = DETAIL_ENTRY.exec(entryName(name))?.[2];
   if (day !== date.replaceAll('-', '')) throw new BillFormatError(`the ZIP holds the bill of ${day}, not of ${date}`);
   try {
@@ -177,7 +181,8 @@ function rowReader(header: readonly string[]): (fields: readonly string[]) => Ro
     }),
   ) as Record<Column, number>;
   return (fields) => {
-    if (fields.length !== header.length) throw new BillFormatError(`a row has ${fields.length} fields, the header ${header.length}`);
+    if (fields.length !== header.length)
+      throw new BillFormatError(`a row has ${fields.length} fields, the header ${header.length}`);
     return Object.fromEntries(Object.entries(index).map(([column, at]) => [column, fields[at] ?? ''])) as Row;
   };
 }
@@ -193,14 +198,31 @@ function billRow(row: Row): BillRow {
   const amount = fen(row.orderAmount);
   const finishedAt = beijingTimeToIso(row.finishedAt);
   if (row.businessType === '交易') {
-    if (amount <= 0) throw new BillFormatError(`payment ${ids.paymentId} has a non-positive 订单金额 ${row.orderAmount}`);
-    const payment: BillPayment = { kind: 'payment', ...ids, amount, status: 'succeeded', finishedAt, providerStatus: '交易' };
+    if (amount <= 0)
+      throw new BillFormatError(`payment ${ids.paymentId} has a non-positive 订单金额 ${row.orderAmount}`);
+    const payment: BillPayment = {
+      kind: 'payment',
+      ...ids,
+      amount,
+      status: 'succeeded',
+      finishedAt,
+      providerStatus: '交易',
+    };
     return payment;
   }
   if (row.businessType === '退款') {
-    if (amount >= 0) throw new BillFormatError(`refund of ${ids.paymentId} has a non-negative 订单金额 ${row.orderAmount}`);
+    if (amount >= 0)
+      throw new BillFormatError(`refund of ${ids.paymentId} has a non-negative 订单金额 ${row.orderAmount}`);
     const refundId = required(row, 'refundBatchNo');
-    const refund: BillRefund = { kind: 'refund', refundId, ...ids, amount: -amount, status: 'succeeded', finishedAt, providerStatus: '退款' };
+    const refund: BillRefund = {
+      kind: 'refund',
+      refundId,
+      ...ids,
+      amount: -amount,
+      status: 'succeeded',
+      finishedAt,
+      providerStatus: '退款',
+    };
     return refund;
   }
   throw new BillFormatError(`unknown 业务类型 ${JSON.stringify(row.businessType)}`);
@@ -212,7 +234,9 @@ function checkTotals(rows: readonly Row[], businessType: '交易' | '退款', fo
   const found = [ofType.length, ...footer.sums.map((sum) => ofType.reduce((total, row) => total + sum(row), 0))];
   const stated = [footer.count, ...footer.stated];
   if (found.some((value, index) => value !== stated[index])) {
-    throw new BillFormatError(`the ${businessType} footer says ${JSON.stringify(stated)} (count, fen, fen) but the rows add up to ${JSON.stringify(found)}`);
+    throw new BillFormatError(
+      `the ${businessType} footer says ${JSON.stringify(stated)} (count, fen, fen) but the rows add up to ${JSON.stringify(found)}`,
+    );
   }
 }
 
@@ -230,7 +254,8 @@ export function parseAlipayBill(detailCsvText: string, date: BusinessDate): Prov
     .filter((line) => line.trim() !== '');
   const start = lines.find((line) => line.startsWith('#') && START_DATE.test(line))?.match(START_DATE);
   if (!start) throw new BillFormatError('the header lines have no 起始日期');
-  if (`${start[1]}-${start[2]}-${start[3]}` !== date) throw new BillFormatError(`the bill starts on ${start[1]}-${start[2]}-${start[3]}, not ${date}`);
+  if (`${start[1]}-${start[2]}-${start[3]}` !== date)
+    throw new BillFormatError(`the bill starts on ${start[1]}-${start[2]}-${start[3]}, not ${date}`);
 
   const headerAt = lines.findIndex((line) => !line.startsWith('#'));
   if (headerAt < 0) throw new BillFormatError('the file has no header row');
@@ -245,7 +270,8 @@ export function parseAlipayBill(detailCsvText: string, date: BusinessDate): Prov
   const billRows = rows.map(billRow);
   checkTotals(rows, '交易', footerTotals(footer, '交易'));
   checkTotals(rows, '退款', footerTotals(footer, '退款'));
-  const amountOf = (kind: BillRow['kind']) => billRows.filter((row) => row.kind === kind).reduce((total, row) => total + row.amount, 0);
+  const amountOf = (kind: BillRow['kind']) =>
+    billRows.filter((row) => row.kind === kind).reduce((total, row) => total + row.amount, 0);
   return {
     provider: 'alipay',
     date,

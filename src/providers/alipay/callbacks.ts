@@ -37,14 +37,20 @@ export function verifyNotification(merchant: Merchant, body: unknown): CallbackV
   if (!params) return refuse('malformed', 'a form field appears more than once');
   if (!params.sign) return refuse('malformed', 'sign is missing');
   if (params.sign_type !== 'RSA2') return refuse('malformed', 'sign_type is not RSA2');
-  if (!notificationSigned(params, merchant.alipayPublicKey)) return refuse('bad_signature', 'sign does not verify with the Alipay public key');
+  if (!notificationSigned(params, merchant.alipayPublicKey))
+    return refuse('bad_signature', 'sign does not verify with the Alipay public key');
 
   const parsed = AlipayNotificationSchema.safeParse(params);
-  if (!parsed.success) return refuse('malformed', `missing or invalid ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
+  if (!parsed.success)
+    return refuse(
+      'malformed',
+      `missing or invalid ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`,
+    );
   const notification = parsed.data;
   const { appId, sellerId } = merchant.config;
   if (notification.app_id !== appId) return refuse('merchant_mismatch', 'app_id is not ours');
-  if (sellerId !== undefined && notification.seller_id !== sellerId) return refuse('merchant_mismatch', 'seller_id is not ours');
+  if (sellerId !== undefined && notification.seller_id !== sellerId)
+    return refuse('merchant_mismatch', 'seller_id is not ours');
 
   const status = notification.trade_status;
   if (!isTradeStatus(status)) return refuse('malformed', `unknown trade_status ${status}`);

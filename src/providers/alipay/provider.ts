@@ -17,7 +17,11 @@ export interface AlipayProviderOptions {
 }
 
 /** Keys are parsed once, here, so a bad PEM fails at start-up rather than on the first callback. */
-export function createAlipayProvider({ config, fetch, http = DEFAULT_PROVIDER_HTTP }: AlipayProviderOptions): PaymentProvider {
+export function createAlipayProvider({
+  config,
+  fetch,
+  http = DEFAULT_PROVIDER_HTTP,
+}: AlipayProviderOptions): PaymentProvider {
   const merchant: Merchant = {
     config,
     privateKey: createPrivateKey(config.privateKey),

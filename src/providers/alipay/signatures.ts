@@ -5,7 +5,10 @@ import { sign, verify, type KeyObject } from 'node:crypto';
  * `excluded` keys and empty values (the official SDKs skip empty values). Keys are ASCII, so the
  * code-unit sort the SDKs use is byte order.
  */
-export function alipaySignContent(params: Readonly<Record<string, string | undefined>>, excluded: readonly string[]): string {
+export function alipaySignContent(
+  params: Readonly<Record<string, string | undefined>>,
+  excluded: readonly string[],
+): string {
   return Object.keys(params)
     .filter((key) => !excluded.includes(key) && params[key])
     .sort()
@@ -113,7 +116,8 @@ export function signedNode(body: string, nodeName: string, alipayPublicKey: KeyO
   } catch {
     return undefined;
   }
-  if (typeof document !== 'object' || document === null || !('sign' in document) || typeof document.sign !== 'string') return undefined;
+  if (typeof document !== 'object' || document === null || !('sign' in document) || typeof document.sign !== 'string')
+    return undefined;
   const nodeText = topLevelObjectText(body, nodeName);
   if (nodeText === undefined || !rsa2Verify(nodeText, document.sign, alipayPublicKey)) return undefined;
   return JSON.parse(nodeText);

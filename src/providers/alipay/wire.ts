@@ -87,7 +87,12 @@ export interface AlipayBillUrlQueryBizContent {
   bill_date: BusinessDate;
 }
 
-export type AlipayBizContent = AlipayPayBizContent | AlipayTradeRef | AlipayRefundBizContent | AlipayRefundQueryBizContent | AlipayBillUrlQueryBizContent;
+export type AlipayBizContent =
+  | AlipayPayBizContent
+  | AlipayTradeRef
+  | AlipayRefundBizContent
+  | AlipayRefundQueryBizContent
+  | AlipayBillUrlQueryBizContent;
 
 const present = z.string().check(z.minLength(1));
 
@@ -187,7 +192,12 @@ export type AlipayBillUrlQueryResponse = z.infer<typeof AlipayBillUrlQueryRespon
 export const ALIPAY_BILL_NOT_EXIST = 'isp.bill_not_exist';
 
 /** Gateway codes that refuse a request outright: missing or invalid arguments, business refusal, no permission. */
-export const REFUSAL_CODES: ReadonlySet<string> = new Set(['40001', ALIPAY_CODE_INVALID_ARGUMENTS, ALIPAY_CODE_BUSINESS_FAILED, '40006']);
+export const REFUSAL_CODES: ReadonlySet<string> = new Set([
+  '40001',
+  ALIPAY_CODE_INVALID_ARGUMENTS,
+  ALIPAY_CODE_BUSINESS_FAILED,
+  '40006',
+]);
 /** Business-failed answers that are not refusals: Alipay's "system error, call again with the same
  * parameters" (it spells it both ways). */
 export const SYSTEM_ERROR_SUB_CODES: ReadonlySet<string> = new Set(['ACQ.SYSTEM_ERROR', 'AQC.SYSTEM_ERROR']);

@@ -2,7 +2,12 @@ import { BillFormatError, isBusinessDate, type BusinessDate } from '../../domain
 import { CURRENCY, assertFen } from '../../domain/money';
 import { parseBankSettlementReport } from './settlement';
 import { type ProviderSender } from '../http';
-import { ProviderCallError, type BillFetch, type ProviderRefundState, type RefundRequest } from '../../core/payments/provider';
+import {
+  ProviderCallError,
+  type BillFetch,
+  type ProviderRefundState,
+  type RefundRequest,
+} from '../../core/payments/provider';
 import { parseJson } from './callbacks';
 import { type KeyedBankConfig, answerSigned, requestSignature } from './signatures';
 import {
@@ -40,7 +45,14 @@ async function sendToBank(
   config: KeyedBankConfig,
   sender: ProviderSender,
   operation: BankOperation,
-  request: { method: 'GET' | 'POST'; path: string; body: string; headers?: Record<string, string>; csv?: boolean; now: Date },
+  request: {
+    method: 'GET' | 'POST';
+    path: string;
+    body: string;
+    headers?: Record<string, string>;
+    csv?: boolean;
+    now: Date;
+  },
 ): Promise<BankAnswer> {
   const { method, path, body, csv = false, now } = request;
   const url = new URL(config.gatewayUrl);
@@ -76,15 +88,27 @@ function refundStateOf(
   const parsed = BankRefundSchema.safeParse(parseJson(answer.body));
   if (!parsed.success) throw fail(`HTTP ${answer.status} answer is not a bank refund`);
   const refund = parsed.data;
-  if (refund.refund_id !== expected.refundId || refund.payment_id !== expected.paymentId) throw fail('answer is about another refund');
-  if (expected.amount !== undefined && refund.amount !== expected.amount) throw fail(`answer is for ${refund.amount} fen, asked ${expected.amount}`);
+  if (refund.refund_id !== expected.refundId || refund.payment_id !== expected.paymentId)
+    throw fail('answer is about another refund');
+  if (expected.amount !== undefined && refund.amount !== expected.amount)
+    throw fail(`answer is for ${refund.amount} fen, asked ${expected.amount}`);
   if (refund.currency !== CURRENCY) throw fail(`currency ${refund.currency}, expected ${CURRENCY}`);
   if (!isBankRefundStatus(refund.status)) throw fail(`unknown refund status ${refund.status}`);
   const outcome = BANK_REFUND_OUTCOMES[refund.status];
-  if (outcome === 'failed') return { status: 'failed', providerStatus: refund.status, reason: refund.failure_reason ?? 'the bank failed the refund' };
+  if (outcome === 'failed')
+    return {
+      status: 'failed',
+      providerStatus: refund.status,
+      reason: refund.failure_reason ?? 'the bank failed the refund',
+    };
   if (outcome !== 'succeeded') return { status: outcome, providerStatus: refund.status };
   if (!refund.succeeded_at) throw fail('succeeded without succeeded_at');
-  return { status: 'succeeded', amount: refund.amount, succeededAt: new Date(refund.succeeded_at).toISOString(), providerStatus: refund.status };
+  return {
+    status: 'succeeded',
+    amount: refund.amount,
+    succeededAt: new Date(refund.succeeded_at).toISOString(),
+    providerStatus: refund.status,
+  };
 }
 
 /** A signed 4xx with the bank's error code is a definite refusal (429, rate limiting, is not). */
@@ -96,7 +120,11 @@ function refusalOf(answer: BankAnswer): ProviderRefundState | undefined {
   return { status: 'failed', providerStatus: code, reason: `${code}${message ? `: ${message}` : ''}` };
 }
 
-export async function createRefund(config: KeyedBankConfig, sender: ProviderSender, request: RefundRequest): Promise<ProviderRefundState> {
+export async function createRefund(
+  config: KeyedBankConfig,
+  sender: ProviderSender,
+  request: RefundRequest,
+): Promise<ProviderRefundState> {
   const body: BankRefundRequestBody = {
     refund_id: request.refundId,
     payment_id: request.paymentId,
@@ -128,7 +156,11 @@ export async function queryRefund(
   const error = BankErrorSchema.safeParse(parseJson(answer.body));
   if (answer.status === 404 && error.success && error.data.error.code === 'refund_not_found')
     return { status: 'not_found', providerStatus: 'refund_not_found' };
-  throw new ProviderCallError('bank', 'queryRefund', `HTTP ${answer.status}${error.success ? ` ${error.data.error.code}` : ''}`);
+  throw new ProviderCallError(
+    'bank',
+    'queryRefund',
+    `HTTP ${answer.status}${error.success ? ` ${error.data.error.code}` : ''}`,
+  );
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -158,8 +190,15 @@ export async function fetchSettlementReport(
   sender: ProviderSender,
   { date, now }: { date: BusinessDate; now: Date },
 ): Promise<BillFetch> {
-  if (!isBusinessDate(date)) throw new ProviderCallError('bank', 'fetchBill', `${JSON.stringify(date)} is not a YYYY-MM-DD date`, false);
-  const answer = await sendToBank(config, sender, 'fetchBill', { method: 'GET', path: `/settlement-reports/${date}`, body: '', csv: true, now });
+  if (!isBusinessDate(date))
+    throw new ProviderCallError('bank', 'fetchBill', `${JSON.stringify(date)} is not a YYYY-MM-DD date`, false);
+  const answer = await sendToBank(config, sender, 'fetchBill', {
+    method: 'GET',
+    path: `/settlement-reports/${date}`,
+    body: '',
+    csv: true,
+    now,
+  });
   if (answer.status === 200) return { status: 'ready', bill: parseBankSettlementReport(reportText(answer), date) };
   const error = BankErrorSchema.safeParse(parseJson(answer.body));
   const code = error.success ? error.data.error.code : undefined;

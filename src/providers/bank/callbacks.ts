@@ -27,7 +27,13 @@ export function parseJson(text: string): unknown {
 
 /** A refund webhook names its `type`; a payment webhook has none. */
 function isRefundEvent(json: unknown): boolean {
-  return typeof json === 'object' && json !== null && 'type' in json && typeof json.type === 'string' && json.type.startsWith('refund.');
+  return (
+    typeof json === 'object' &&
+    json !== null &&
+    'type' in json &&
+    typeof json.type === 'string' &&
+    json.type.startsWith('refund.')
+  );
 }
 
 function isBankStatus(status: string): status is BankStatus {
@@ -56,7 +62,10 @@ export function verifyBankCallback(
   }
   const ageSeconds = Math.floor(now.getTime() / 1000) - Number(header.timestamp);
   if (Math.abs(ageSeconds) > BANK_TOLERANCE_SECONDS) {
-    return reject('stale_timestamp', `timestamp is ${Math.abs(ageSeconds)} s off, tolerance ${BANK_TOLERANCE_SECONDS} s`);
+    return reject(
+      'stale_timestamp',
+      `timestamp is ${Math.abs(ageSeconds)} s off, tolerance ${BANK_TOLERANCE_SECONDS} s`,
+    );
   }
 
   const json = parseJson(rawBody.toString('utf8'));
@@ -97,7 +106,8 @@ function refundNotification(json: unknown): CallbackVerification {
   const event = parsed.data;
   const outcome = BANK_REFUND_EVENTS[event.type];
   if (!outcome) return reject('unsupported_event', `type ${event.type} has no refund outcome`);
-  if (event.currency !== CURRENCY) return reject('currency_mismatch', `currency ${event.currency}, expected ${CURRENCY}`);
+  if (event.currency !== CURRENCY)
+    return reject('currency_mismatch', `currency ${event.currency}, expected ${CURRENCY}`);
   const notification: RefundNotification = {
     type: 'refund',
     provider: 'bank',

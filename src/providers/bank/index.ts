@@ -32,7 +32,15 @@ export {
   BankRefundSchema,
   BankErrorSchema,
 } from './wire';
-export type { BankStatus, BankCallbackBody, BankRefundStatus, BankRefundEvent, BankRefundRequestBody, BankRefund, BankPayParams } from './wire';
+export type {
+  BankStatus,
+  BankCallbackBody,
+  BankRefundStatus,
+  BankRefundEvent,
+  BankRefundRequestBody,
+  BankRefund,
+  BankPayParams,
+} from './wire';
 export { createBankProvider } from './provider';
 export type { BankProviderOptions } from './provider';
 export { parseBankSettlementReport } from './settlement';

@@ -46,9 +46,16 @@ export interface BankProviderOptions {
   http?: ProviderHttpConfig;
 }
 
-export function createBankProvider({ config, fetch = globalThis.fetch, http = DEFAULT_PROVIDER_HTTP }: BankProviderOptions): PaymentProvider {
+export function createBankProvider({
+  config,
+  fetch = globalThis.fetch,
+  http = DEFAULT_PROVIDER_HTTP,
+}: BankProviderOptions): PaymentProvider {
   const sender = providerSender('bank', fetch, http);
-  const keyed: KeyedBankConfig = { ...config, webhookKeys: config.webhookSecrets.map((secret) => createSecretKey(secret, 'utf8')) };
+  const keyed: KeyedBankConfig = {
+    ...config,
+    webhookKeys: config.webhookSecrets.map((secret) => createSecretKey(secret, 'utf8')),
+  };
   return {
     name: 'bank',
     createPayUrl: async (request) => ({ payUrl: buildPayUrl(config, request) }),

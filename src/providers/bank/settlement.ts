@@ -1,6 +1,14 @@
 import * as z from 'zod/mini';
 import '../../core/kernel/zod-english';
-import { BillFormatError, businessDayWindow, type BillPayment, type BillRefund, type BillRow, type BusinessDate, type ProviderBill } from '../../domain/bill';
+import {
+  BillFormatError,
+  businessDayWindow,
+  type BillPayment,
+  type BillRefund,
+  type BillRow,
+  type BusinessDate,
+  type ProviderBill,
+} from '../../domain/bill';
 import { CURRENCY, isFen } from '../../domain/money';
 
 /**
@@ -28,7 +36,10 @@ type Column = (typeof BANK_SETTLEMENT_COLUMNS)[number];
 export const BANK_SETTLEMENT_TRAILER = '#totals';
 type TrailerKey = 'report_date' | 'payment_count' | 'payment_amount' | 'refund_count' | 'refund_amount';
 
-const PAYMENT_STATUSES: Readonly<Record<string, BillPayment['status']>> = { succeeded: 'succeeded', reversed: 'reversed' };
+const PAYMENT_STATUSES: Readonly<Record<string, BillPayment['status']>> = {
+  succeeded: 'succeeded',
+  reversed: 'reversed',
+};
 /** Refund statuses are the refund API's; requires_action (the money could not go back to the card,
  * a person settles it) has not ended, so it reads as processing, its wording kept in providerStatus. */
 const REFUND_STATUSES: Readonly<Record<string, BillRefund['status']>> = {
@@ -118,7 +129,9 @@ const MINOR_UNITS = /^(0|[1-9]\d*)$/;
 function minorUnits(text: string, what: string, positive: boolean): number {
   const value = MINOR_UNITS.test(text) ? Number(text) : Number.NaN;
   if (!isFen(value) || (positive && value === 0))
-    throw new BillFormatError(`${what} ${JSON.stringify(text)} is not a ${positive ? 'positive ' : ''}whole number of fen`);
+    throw new BillFormatError(
+      `${what} ${JSON.stringify(text)} is not a ${positive ? 'positive ' : ''}whole number of fen`,
+    );
   return value;
 }
 
@@ -126,9 +139,11 @@ const BookedAt = z.iso.datetime({ offset: true });
 
 /** `booked_at` (ISO 8601 with its offset) → ISO UTC, which must fall on the report's Beijing day. */
 function bookedAt(text: string, window: { start: Date; end: Date }, line: number): string {
-  if (!BookedAt.safeParse(text).success) throw new BillFormatError(`line ${line}: booked_at ${JSON.stringify(text)} is not ISO 8601 with an offset`);
+  if (!BookedAt.safeParse(text).success)
+    throw new BillFormatError(`line ${line}: booked_at ${JSON.stringify(text)} is not ISO 8601 with an offset`);
   const instant = new Date(text);
-  if (instant < window.start || instant >= window.end) throw new BillFormatError(`line ${line}: booked_at ${text} is not on the report's day`);
+  if (instant < window.start || instant >= window.end)
+    throw new BillFormatError(`line ${line}: booked_at ${text} is not on the report's day`);
   return instant.toISOString();
 }
 
@@ -138,14 +153,24 @@ function required(field: Field, name: Column, line: number): string {
   return value;
 }
 
-function rowOf(record: readonly string[], columns: Map<Column, number>, width: number, line: number, window: { start: Date; end: Date }): BillRow {
-  if (record[0] === BANK_SETTLEMENT_TRAILER) throw new BillFormatError(`line ${line}: the ${BANK_SETTLEMENT_TRAILER} trailer before the last line`);
-  if (record.length !== width) throw new BillFormatError(`line ${line}: ${record.length} fields, the header has ${width}`);
+function rowOf(
+  record: readonly string[],
+  columns: Map<Column, number>,
+  width: number,
+  line: number,
+  window: { start: Date; end: Date },
+): BillRow {
+  if (record[0] === BANK_SETTLEMENT_TRAILER)
+    throw new BillFormatError(`line ${line}: the ${BANK_SETTLEMENT_TRAILER} trailer before the last line`);
+  if (record.length !== width)
+    throw new BillFormatError(`line ${line}: ${record.length} fields, the header has ${width}`);
   const field: Field = (name) => record[columns.get(name) ?? -1] ?? '';
   const recordType = field('record_type');
-  if (recordType !== 'payment' && recordType !== 'refund') throw new BillFormatError(`line ${line}: unknown record_type ${JSON.stringify(recordType)}`);
+  if (recordType !== 'payment' && recordType !== 'refund')
+    throw new BillFormatError(`line ${line}: unknown record_type ${JSON.stringify(recordType)}`);
   const currency = field('currency');
-  if (currency !== CURRENCY) throw new BillFormatError(`line ${line}: currency ${JSON.stringify(currency)}, expected ${CURRENCY}`);
+  if (currency !== CURRENCY)
+    throw new BillFormatError(`line ${line}: currency ${JSON.stringify(currency)}, expected ${CURRENCY}`);
   const status = field('status');
   const common = {
     paymentId: required(field, 'merchant_reference', line),
@@ -189,7 +214,8 @@ function readTrailer(trailer: readonly string[], date: BusinessDate): ReportTota
     if (text === undefined) throw new BillFormatError(`the trailer lacks ${key}`);
     return text;
   };
-  if (value('report_date') !== date) throw new BillFormatError(`the report is for ${value('report_date')}, asked for ${date}`);
+  if (value('report_date') !== date)
+    throw new BillFormatError(`the report is for ${value('report_date')}, asked for ${date}`);
   const total = (key: TrailerKey) => minorUnits(value(key), `trailer ${key}`, false);
   return {
     paymentCount: total('payment_count'),
@@ -204,9 +230,15 @@ function checkRows(rows: readonly BillRow[], totals: ReportTotals): void {
   const payments = rows.filter((row) => row.kind === 'payment');
   const refunds = rows.filter((row) => row.kind === 'refund');
   const sum = (items: readonly BillRow[]) => items.reduce((total, row) => total + row.amount, 0);
-  const found: ReportTotals = { paymentCount: payments.length, paymentAmount: sum(payments), refundCount: refunds.length, refundAmount: sum(refunds) };
+  const found: ReportTotals = {
+    paymentCount: payments.length,
+    paymentAmount: sum(payments),
+    refundCount: refunds.length,
+    refundAmount: sum(refunds),
+  };
   for (const key of Object.keys(totals) as (keyof ReportTotals)[]) {
-    if (found[key] !== totals[key]) throw new BillFormatError(`the trailer's ${key} is ${totals[key]}, the rows make ${found[key]}`);
+    if (found[key] !== totals[key])
+      throw new BillFormatError(`the trailer's ${key} is ${totals[key]}, the rows make ${found[key]}`);
   }
   const duplicate = (ids: string[]) => ids.find((id, index) => ids.indexOf(id) !== index);
   const payment = duplicate(payments.map((row) => row.providerTransactionId));
@@ -225,7 +257,8 @@ export function parseBankSettlementReport(text: string, date: BusinessDate): Pro
   const [header, ...lines] = readCsvRecords(text);
   if (!header) throw new BillFormatError('the report is empty: no header row');
   const trailer = lines.pop();
-  if (trailer?.[0] !== BANK_SETTLEMENT_TRAILER) throw new BillFormatError(`the report does not end with its ${BANK_SETTLEMENT_TRAILER} trailer`);
+  if (trailer?.[0] !== BANK_SETTLEMENT_TRAILER)
+    throw new BillFormatError(`the report does not end with its ${BANK_SETTLEMENT_TRAILER} trailer`);
   const columns = columnsOf(header);
   const window = businessDayWindow(date);
   // Line numbers count records from 1 (the header), as a person reading the file would.
@@ -236,6 +269,10 @@ export function parseBankSettlementReport(text: string, date: BusinessDate): Pro
     provider: 'bank',
     date,
     rows,
-    totals: { paymentCount: totals.paymentCount, paymentAmount: totals.paymentAmount, refundAmount: totals.refundAmount },
+    totals: {
+      paymentCount: totals.paymentCount,
+      paymentAmount: totals.paymentAmount,
+      refundAmount: totals.refundAmount,
+    },
   };
 }

@@ -6,7 +6,13 @@ import { CURRENCY, assertFen } from '../../domain/money';
 import type { WechatConfig } from '../config';
 import { parseWechatBill } from './bill';
 import { isRetryableStatus, type ProviderSender } from '../http';
-import { ProviderCallError, type BillFetch, type ProviderPaymentState, type ProviderRefundState, type RefundRequest } from '../../core/payments/provider';
+import {
+  ProviderCallError,
+  type BillFetch,
+  type ProviderPaymentState,
+  type ProviderRefundState,
+  type RefundRequest,
+} from '../../core/payments/provider';
 import { type WechatKeys, wechatpayHeaders } from './callbacks';
 import { authorization, parseJson, verifyWechatpaySignature } from './signatures';
 import {
@@ -87,7 +93,13 @@ export async function send(
     if (!check.ok) throw callError(operation, `answer refused (${check.reason}): ${check.detail}`);
   }
   const errorCode = isSuccess ? undefined : parseJson(response.body, ErrorResponseSchema)?.code;
-  return { status: response.status, body: response.body, bytes: response.bytes, errorCode, requestId: response.headers.get('request-id') ?? undefined };
+  return {
+    status: response.status,
+    body: response.body,
+    bytes: response.bytes,
+    errorCode,
+    requestId: response.headers.get('request-id') ?? undefined,
+  };
 }
 
 function apiBaseOf(config: WechatConfig): string {
@@ -99,7 +111,8 @@ export function checkQueriedTransaction(config: WechatConfig, paymentId: string,
   if (transaction.mchid !== config.mchid || transaction.appid !== config.appid) {
     throw callError('queryPayment', 'answer names another merchant (mchid / appid)', false);
   }
-  if (transaction.out_trade_no !== paymentId) throw callError('queryPayment', 'answer is for another out_trade_no', false);
+  if (transaction.out_trade_no !== paymentId)
+    throw callError('queryPayment', 'answer is for another out_trade_no', false);
 }
 
 export function paymentStateOf(transaction: WechatTransaction): ProviderPaymentState {
@@ -109,9 +122,18 @@ export function paymentStateOf(transaction: WechatTransaction): ProviderPaymentS
   if (status !== 'paid') return { status, providerStatus: state };
 
   const { transaction_id: providerTransactionId, success_time: successTime, amount } = transaction;
-  if (!providerTransactionId || !successTime) throw callError('queryPayment', `${state} without transaction_id or success_time`, false);
-  if (amount.currency !== CURRENCY) throw callError('queryPayment', `currency ${amount.currency}, expected ${CURRENCY}`, false);
-  return { status, providerTransactionId, amount: amount.total, currency: CURRENCY, paidAt: toIsoUtc(successTime), providerStatus: state };
+  if (!providerTransactionId || !successTime)
+    throw callError('queryPayment', `${state} without transaction_id or success_time`, false);
+  if (amount.currency !== CURRENCY)
+    throw callError('queryPayment', `currency ${amount.currency}, expected ${CURRENCY}`, false);
+  return {
+    status,
+    providerTransactionId,
+    amount: amount.total,
+    currency: CURRENCY,
+    paidAt: toIsoUtc(successTime),
+    providerStatus: state,
+  };
 }
 
 /**
@@ -130,16 +152,27 @@ export function refundStateOf(
   }
   const { refund: amount, total } = refund.amount;
   if ((expected.amount ?? amount) !== amount || (expected.paymentAmount ?? total) !== total) {
-    throw callError(operation, `answer is for ${amount} of ${total} fen, asked ${expected.amount} of ${expected.paymentAmount}`);
+    throw callError(
+      operation,
+      `answer is for ${amount} of ${total} fen, asked ${expected.amount} of ${expected.paymentAmount}`,
+    );
   }
   const { status, refund_id: providerRefundId } = refund;
   if (!isWechatRefundStatus(status)) throw callError(operation, `unknown refund status ${status}`);
   const outcome = WECHAT_REFUND_OUTCOMES[status];
-  if (outcome === 'failed') return { status: 'failed', providerStatus: status, reason: 'WeChat closed the refund (CLOSED)' };
+  if (outcome === 'failed')
+    return { status: 'failed', providerStatus: status, reason: 'WeChat closed the refund (CLOSED)' };
   if (outcome !== 'succeeded') return { status: outcome, providerRefundId, providerStatus: status };
   if (!refund.success_time) throw callError(operation, 'SUCCESS without success_time');
-  if (refund.amount.currency !== CURRENCY) throw callError(operation, `currency ${refund.amount.currency}, expected ${CURRENCY}`);
-  return { status: 'succeeded', providerRefundId, amount: refund.amount.refund, succeededAt: toIsoUtc(refund.success_time), providerStatus: status };
+  if (refund.amount.currency !== CURRENCY)
+    throw callError(operation, `currency ${refund.amount.currency}, expected ${CURRENCY}`);
+  return {
+    status: 'succeeded',
+    providerRefundId,
+    amount: refund.amount.refund,
+    succeededAt: toIsoUtc(refund.success_time),
+    providerStatus: status,
+  };
 }
 
 /**
@@ -151,10 +184,21 @@ export function refundStateOf(
 export function refusalOf(answer: VerifiedAnswer): ProviderRefundState | undefined {
   if (answer.status < 400 || answer.status >= 500 || answer.status === 429 || !answer.errorCode) return undefined;
   const message = parseJson(answer.body, ErrorResponseSchema)?.message;
-  return { status: 'failed', providerStatus: answer.errorCode, reason: `${answer.errorCode}${message ? `: ${message}` : ''}` };
+  return {
+    status: 'failed',
+    providerStatus: answer.errorCode,
+    reason: `${answer.errorCode}${message ? `: ${message}` : ''}`,
+  };
 }
 
-export function refundRequestBody({ refundId, paymentId, amount, paymentAmount, reason, notifyUrl }: RefundRequest): WechatRefundRequest {
+export function refundRequestBody({
+  refundId,
+  paymentId,
+  amount,
+  paymentAmount,
+  reason,
+  notifyUrl,
+}: RefundRequest): WechatRefundRequest {
   return {
     out_trade_no: paymentId,
     out_refund_no: refundId,
@@ -167,7 +211,11 @@ export function refundRequestBody({ refundId, paymentId, amount, paymentAmount, 
 // Bills ------------------------------------------------------------------------------------------
 
 /** The tradebill answer: where the day's file is (for 5 minutes) and the SHA1 of its content. */
-const TradeBillSchema = z.object({ hash_type: z.string().check(z.minLength(1)), hash_value: z.string().check(z.minLength(1)), download_url: z.url() });
+const TradeBillSchema = z.object({
+  hash_type: z.string().check(z.minLength(1)),
+  hash_value: z.string().check(z.minLength(1)),
+  download_url: z.url(),
+});
 
 /** `tradebill` error codes that are answers, not failures. */
 const BILL_NOT_FETCHED: Readonly<Record<string, Exclude<BillFetch['status'], 'ready'>>> = {
@@ -184,7 +232,8 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
  */
 function signedDownloadPath(config: WechatConfig, downloadUrl: string): string {
   const base = apiBaseOf(config);
-  if (!downloadUrl.startsWith(`${base}/`)) throw callError('fetchBill', `download_url is not under the configured apiBase ${base}`, false);
+  if (!downloadUrl.startsWith(`${base}/`))
+    throw callError('fetchBill', `download_url is not under the configured apiBase ${base}`, false);
   return downloadUrl.slice(base.length);
 }
 
@@ -193,7 +242,13 @@ function signedDownloadPath(config: WechatConfig, downloadUrl: string): string {
  * signed), check its SHA1 against the signed hash_value, then read it. A failed download or a
  * hash that does not match is retryable: asking again gets a new URL and a new copy.
  */
-export async function fetchBill(config: WechatConfig, keys: WechatKeys, sender: ProviderSender, date: BusinessDate, now: Date): Promise<BillFetch> {
+export async function fetchBill(
+  config: WechatConfig,
+  keys: WechatKeys,
+  sender: ProviderSender,
+  date: BusinessDate,
+  now: Date,
+): Promise<BillFetch> {
   if (!isBusinessDate(date)) throw callError('fetchBill', `not a date: ${JSON.stringify(date)}`, false);
   const path = `/v3/bill/tradebill?bill_date=${date}&bill_type=ALL`;
   const answer = await send(config, keys, sender, 'fetchBill', { method: 'GET', path, body: '', now });
@@ -213,9 +268,11 @@ export async function fetchBill(config: WechatConfig, keys: WechatKeys, sender: 
   });
   if (file.status !== 200 || !file.bytes) throw callError('fetchBill', `download: ${describeAnswer(file)}`);
   // We never ask for tar_type=GZIP; a compressed file would need inflating before its hash is checked.
-  if (file.bytes.subarray(0, 2).equals(GZIP_MAGIC)) throw callError('fetchBill', 'the bill file is gzip-compressed, which is not supported', false);
+  if (file.bytes.subarray(0, 2).equals(GZIP_MAGIC))
+    throw callError('fetchBill', 'the bill file is gzip-compressed, which is not supported', false);
   const sha1 = createHash('sha1').update(file.bytes).digest('hex');
-  if (sha1 !== bill.hash_value.toLowerCase()) throw callError('fetchBill', `the file's SHA1 ${sha1} is not hash_value ${bill.hash_value}`);
+  if (sha1 !== bill.hash_value.toLowerCase())
+    throw callError('fetchBill', `the file's SHA1 ${sha1} is not hash_value ${bill.hash_value}`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(file.bytes);

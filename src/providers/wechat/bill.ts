@@ -22,7 +22,10 @@ const PAYMENT_STATUSES: Readonly<Record<string, BillPayment['status']>> = { SUCC
 /** 交易状态 of a refund row. */
 const REFUND_ROW = 'REFUND';
 /** 退款状态 → our refund status; anything else (CHANGE: sent elsewhere, REFUNDCLOSE…) did not return the money. */
-const REFUND_STATUSES: Readonly<Record<string, BillRefund['status']>> = { SUCCESS: 'succeeded', PROCESSING: 'processing' };
+const REFUND_STATUSES: Readonly<Record<string, BillRefund['status']>> = {
+  SUCCESS: 'succeeded',
+  PROCESSING: 'processing',
+};
 
 const COLUMN = {
   time: '交易时间',
@@ -56,7 +59,12 @@ const OPTIONAL_SUMMARY: ReadonlySet<SummaryKey> = new Set(['orderAmount', 'reque
 type Row = (key: ColumnKey) => string;
 
 /** A line of names → where each wanted one is; a missing required name fails the whole bill. */
-function locate<K extends string>(names: readonly string[], wanted: Readonly<Record<K, string>>, optional: ReadonlySet<K>, what: string): Map<K, number> {
+function locate<K extends string>(
+  names: readonly string[],
+  wanted: Readonly<Record<K, string>>,
+  optional: ReadonlySet<K>,
+  what: string,
+): Map<K, number> {
   const positions = new Map<K, number>();
   for (const [key, name] of Object.entries(wanted) as [K, string][]) {
     const index = names.indexOf(name);
@@ -71,7 +79,8 @@ function locate<K extends string>(names: readonly string[], wanted: Readonly<Rec
  * field (a 商品名称 such as "Tea, green") stays in it; the count is then checked by the caller.
  */
 function backtickedFields(line: string, lineNumber: number): string[] {
-  if (!line.startsWith('`')) throw new BillFormatError(`line ${lineNumber} is not backticked as WeChat writes data lines`);
+  if (!line.startsWith('`'))
+    throw new BillFormatError(`line ${lineNumber} is not backticked as WeChat writes data lines`);
   return line.slice(1).split(',`');
 }
 
@@ -98,15 +107,30 @@ function paymentAmount(row: Row, lineNumber: number): number {
 }
 
 function billRow(row: Row, lineNumber: number): BillRow {
-  if (row('currency') !== CURRENCY) throw new BillFormatError(`line ${lineNumber}: 货币种类 ${row('currency')}, expected ${CURRENCY}`);
+  if (row('currency') !== CURRENCY)
+    throw new BillFormatError(`line ${lineNumber}: 货币种类 ${row('currency')}, expected ${CURRENCY}`);
   const tradeStatus = row('tradeStatus');
-  const common = { paymentId: row('paymentId'), providerTransactionId: row('transactionId'), finishedAt: beijingTimeToIso(row('time')) };
-  if (!common.paymentId || !common.providerTransactionId) throw new BillFormatError(`line ${lineNumber}: no 商户订单号 or 微信订单号`);
+  const common = {
+    paymentId: row('paymentId'),
+    providerTransactionId: row('transactionId'),
+    finishedAt: beijingTimeToIso(row('time')),
+  };
+  if (!common.paymentId || !common.providerTransactionId)
+    throw new BillFormatError(`line ${lineNumber}: no 商户订单号 or 微信订单号`);
   const paymentStatus = PAYMENT_STATUSES[tradeStatus];
   if (paymentStatus) {
-    return { kind: 'payment', ...common, amount: paymentAmount(row, lineNumber), status: paymentStatus, providerStatus: tradeStatus };
+    return {
+      kind: 'payment',
+      ...common,
+      amount: paymentAmount(row, lineNumber),
+      status: paymentStatus,
+      providerStatus: tradeStatus,
+    };
   }
-  if (tradeStatus !== REFUND_ROW) throw new BillFormatError(`line ${lineNumber}: 交易状态 ${JSON.stringify(tradeStatus)} is neither a payment nor a refund`);
+  if (tradeStatus !== REFUND_ROW)
+    throw new BillFormatError(
+      `line ${lineNumber}: 交易状态 ${JSON.stringify(tradeStatus)} is neither a payment nor a refund`,
+    );
   const refundId = row('refundId');
   const providerRefundId = row('providerRefundId');
   if (!refundId || refundId === '0') throw new BillFormatError(`line ${lineNumber}: a refund row without 商户退款单号`);
@@ -137,20 +161,26 @@ function checkSummary(
   valuesLine: number,
 ): void {
   const positions = locate(names, SUMMARY, OPTIONAL_SUMMARY, 'summary');
-  if (values.length !== names.length) throw new BillFormatError(`line ${valuesLine}: ${values.length} summary values for ${names.length} names`);
+  if (values.length !== names.length)
+    throw new BillFormatError(`line ${valuesLine}: ${values.length} summary values for ${names.length} names`);
   for (const [key, index] of positions) {
     const stated = values[index] ?? '';
     if (key === 'rowCount') {
       // A count, written as an integer or with zero decimals (`45.0`, as in wechatpay-axios-plugin's fixture).
       const count = /^(\d+)(?:\.0+)?$/.exec(stated);
-      if (!count || Number(count[1]) !== lines.length) throw new BillFormatError(`总交易单数 is ${stated}, the bill has ${lines.length} lines`);
+      if (!count || Number(count[1]) !== lines.length)
+        throw new BillFormatError(`总交易单数 is ${stated}, the bill has ${lines.length} lines`);
       continue;
     }
     // Each amount total sums the column of the same key; a bill without 订单金额 cannot be checked against 订单总金额.
     const column: ColumnKey = key;
     if (!columns.has(column)) continue;
-    const counted = lines.reduce((sum, { row, lineNumber }) => sum + fen(row(column) || '0', COLUMN[column], lineNumber), 0);
-    if (fen(stated, SUMMARY[key], valuesLine) !== counted) throw new BillFormatError(`${SUMMARY[key]} is ${stated}, the lines add up to ${counted} fen`);
+    const counted = lines.reduce(
+      (sum, { row, lineNumber }) => sum + fen(row(column) || '0', COLUMN[column], lineNumber),
+      0,
+    );
+    if (fen(stated, SUMMARY[key], valuesLine) !== counted)
+      throw new BillFormatError(`${SUMMARY[key]} is ${stated}, the lines add up to ${counted} fen`);
   }
 }
 
@@ -158,7 +188,10 @@ function checkSummary(
 export function parseWechatBill(text: string, date: BusinessDate): ProviderBill {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   while (lines.at(-1) === '') lines.pop();
-  if (lines.length < 3) throw new BillFormatError(`a WeChat bill has a header, a summary header and summary values; this one has ${lines.length} lines`);
+  if (lines.length < 3)
+    throw new BillFormatError(
+      `a WeChat bill has a header, a summary header and summary values; this one has ${lines.length} lines`,
+    );
   const names = (lines[0] ?? '').split(',');
   const positions = locate(names, COLUMN, OPTIONAL_COLUMNS, 'bill');
   const summaryHeader = lines.length - 2;
@@ -166,7 +199,8 @@ export function parseWechatBill(text: string, date: BusinessDate): ProviderBill 
   const data = lines.slice(1, summaryHeader).map((line, index) => {
     const lineNumber = index + 2;
     const fields = backtickedFields(line, lineNumber);
-    if (fields.length !== names.length) throw new BillFormatError(`line ${lineNumber}: ${fields.length} fields for ${names.length} columns`);
+    if (fields.length !== names.length)
+      throw new BillFormatError(`line ${lineNumber}: ${fields.length} fields for ${names.length} columns`);
     const row: Row = (key) => {
       const position = positions.get(key);
       return position === undefined ? '' : (fields[position] ?? '').trim();
@@ -188,6 +222,10 @@ export function parseWechatBill(text: string, date: BusinessDate): ProviderBill 
     provider: 'wechat',
     date,
     rows,
-    totals: { paymentCount: payments.length, paymentAmount: sum(payments), refundAmount: sum(rows.filter((row) => row.kind === 'refund')) },
+    totals: {
+      paymentCount: payments.length,
+      paymentAmount: sum(payments),
+      refundAmount: sum(rows.filter((row) => row.kind === 'refund')),
+    },
   };
 }

@@ -25,7 +25,9 @@ export interface WechatKeys {
 export function loadKeys(config: WechatConfig): WechatKeys {
   return {
     merchantKey: createPrivateKey(config.merchantPrivateKey),
-    platformKeys: new Map(Object.entries(config.platformPublicKeys).map(([serial, pem]) => [serial, createPublicKey(pem)])),
+    platformKeys: new Map(
+      Object.entries(config.platformPublicKeys).map(([serial, pem]) => [serial, createPublicKey(pem)]),
+    ),
   };
 }
 
@@ -63,7 +65,8 @@ export function verifyWechatCallback(
   const envelope = parseJson(rawBody.toString('utf8'), WechatCallbackEnvelopeSchema);
   if (!envelope) return refuse('malformed', 'body is not a WeChat v3 notification envelope');
   // Payment notifications name their type 'transaction'; an envelope without one is read by its event.
-  const originalType = envelope.resource.original_type ?? (envelope.event_type.startsWith('REFUND.') ? 'refund' : 'transaction');
+  const originalType =
+    envelope.resource.original_type ?? (envelope.event_type.startsWith('REFUND.') ? 'refund' : 'transaction');
   if (originalType === 'transaction') return verifyTransactionResource(config, envelope);
   if (originalType === 'refund') return verifyRefundResource(config, envelope);
   return refuse('unsupported_event', `resource original_type ${originalType} is neither a transaction nor a refund`);
@@ -120,7 +123,8 @@ function verifyRefundResource(config: WechatConfig, envelope: WechatCallbackEnve
   if (!refund) return refuse('malformed', 'decrypted resource is not a WeChat refund');
 
   if (refund.mchid !== config.mchid) return refuse('merchant_mismatch', 'mchid is not ours');
-  if (refund.refund_status !== eventStatus) return refuse('malformed', `refund_status ${refund.refund_status} disagrees with ${envelope.event_type}`);
+  if (refund.refund_status !== eventStatus)
+    return refuse('malformed', `refund_status ${refund.refund_status} disagrees with ${envelope.event_type}`);
   if (eventStatus === 'SUCCESS' && !refund.success_time) return refuse('malformed', 'SUCCESS without success_time');
 
   const notification: RefundNotification = {

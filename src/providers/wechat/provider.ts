@@ -1,6 +1,12 @@
 import { CURRENCY, assertFen } from '../../domain/money';
 import type { WechatConfig } from '../config';
-import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type ProviderSender, type FetchLike } from '../http';
+import {
+  DEFAULT_PROVIDER_HTTP,
+  providerSender,
+  type ProviderHttpConfig,
+  type ProviderSender,
+  type FetchLike,
+} from '../http';
 import type { PayUrlRequest, PaymentProvider, ProviderPaymentState, ProviderReply } from '../../core/payments/provider';
 import {
   callError,
@@ -16,7 +22,12 @@ import {
 } from './api';
 import { loadKeys, verifyWechatCallback, type WechatKeys } from './callbacks';
 import { parseJson } from './signatures';
-import { type WechatNativeOrderRequest, NativeOrderResponseSchema, WechatTransactionSchema, toBeijingRfc3339 } from './wire';
+import {
+  type WechatNativeOrderRequest,
+  NativeOrderResponseSchema,
+  WechatTransactionSchema,
+  toBeijingRfc3339,
+} from './wire';
 
 function jsonReply(statusCode: number, body: unknown): ProviderReply {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
@@ -37,7 +48,11 @@ interface Wechat {
 
 const orderPath = (paymentId: string) => `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentId)}`;
 
-export function createWechatProvider({ config, fetch, http = DEFAULT_PROVIDER_HTTP }: WechatProviderOptions): PaymentProvider {
+export function createWechatProvider({
+  config,
+  fetch,
+  http = DEFAULT_PROVIDER_HTTP,
+}: WechatProviderOptions): PaymentProvider {
   const keys = loadKeys(config);
   const sender = providerSender('wechat', fetch, http);
   const wechat: Wechat = { config, keys, sender };
@@ -45,14 +60,20 @@ export function createWechatProvider({ config, fetch, http = DEFAULT_PROVIDER_HT
   return {
     name: 'wechat',
     createPayUrl: (request) => createPayUrl(wechat, request),
-    verifyCallback: (callback, now) => verifyWechatCallback(config, keys.platformKeys, callback.headers, callback.body, now),
+    verifyCallback: (callback, now) =>
+      verifyWechatCallback(config, keys.platformKeys, callback.headers, callback.body, now),
     acknowledge: () => ({ statusCode: 204, headers: {}, body: '' }),
     reject: (message, retryable) => jsonReply(retryable ? 500 : 400, { code: 'FAIL', message }),
     queryPayment: (paymentId, now) => queryPayment(wechat, paymentId, now),
 
     async closePayment(paymentId, now) {
       const body = JSON.stringify({ mchid: config.mchid });
-      const answer = await send(config, keys, sender, 'closePayment', { method: 'POST', path: `${orderPath(paymentId)}/close`, body, now });
+      const answer = await send(config, keys, sender, 'closePayment', {
+        method: 'POST',
+        path: `${orderPath(paymentId)}/close`,
+        body,
+        now,
+      });
       if (answer.status !== 204) throw unexpectedAnswer('closePayment', answer);
     },
 
@@ -60,7 +81,12 @@ export function createWechatProvider({ config, fetch, http = DEFAULT_PROVIDER_HT
     // notification or a query. The same out_refund_no again answers that refund's current state.
     async refund(request) {
       const body = JSON.stringify(refundRequestBody(request));
-      const answer = await send(config, keys, sender, 'refund', { method: 'POST', path: '/v3/refund/domestic/refunds', body, now: request.now });
+      const answer = await send(config, keys, sender, 'refund', {
+        method: 'POST',
+        path: '/v3/refund/domestic/refunds',
+        body,
+        now: request.now,
+      });
       if (answer.status === 200) return refundStateOf('refund', answer.body, request);
       const refusal = refusalOf(answer);
       if (refusal) return refusal;
@@ -71,7 +97,8 @@ export function createWechatProvider({ config, fetch, http = DEFAULT_PROVIDER_HT
     async queryRefund({ refundId, paymentId, now }) {
       const path = `/v3/refund/domestic/refunds/${encodeURIComponent(refundId)}`;
       const answer = await send(config, keys, sender, 'queryRefund', { method: 'GET', path, body: '', now });
-      if (answer.status === 404 && answer.errorCode === 'RESOURCE_NOT_EXISTS') return { status: 'not_found', providerStatus: 'RESOURCE_NOT_EXISTS' };
+      if (answer.status === 404 && answer.errorCode === 'RESOURCE_NOT_EXISTS')
+        return { status: 'not_found', providerStatus: 'RESOURCE_NOT_EXISTS' };
       if (answer.status === 200) return refundStateOf('queryRefund', answer.body, { refundId, paymentId });
       throw callError('queryRefund', describeAnswer(answer));
     },
@@ -80,7 +107,10 @@ export function createWechatProvider({ config, fetch, http = DEFAULT_PROVIDER_HT
 }
 
 /** A Native order: WeChat answers the code_url the customer's app scans. */
-async function createPayUrl({ config, keys, sender }: Wechat, { payment, notifyUrl, now }: PayUrlRequest): Promise<{ payUrl: string }> {
+async function createPayUrl(
+  { config, keys, sender }: Wechat,
+  { payment, notifyUrl, now }: PayUrlRequest,
+): Promise<{ payUrl: string }> {
   const order: WechatNativeOrderRequest = {
     appid: config.appid,
     mchid: config.mchid,
@@ -102,10 +132,15 @@ async function createPayUrl({ config, keys, sender }: Wechat, { payment, notifyU
   return { payUrl: created.code_url };
 }
 
-async function queryPayment({ config, keys, sender }: Wechat, paymentId: string, now: Date): Promise<ProviderPaymentState> {
+async function queryPayment(
+  { config, keys, sender }: Wechat,
+  paymentId: string,
+  now: Date,
+): Promise<ProviderPaymentState> {
   const path = `${orderPath(paymentId)}?mchid=${encodeURIComponent(config.mchid)}`;
   const answer = await send(config, keys, sender, 'queryPayment', { method: 'GET', path, body: '', now });
-  if (answer.status === 404 && answer.errorCode === 'ORDER_NOT_EXIST') return { status: 'not_found', providerStatus: 'ORDER_NOT_EXIST' };
+  if (answer.status === 404 && answer.errorCode === 'ORDER_NOT_EXIST')
+    return { status: 'not_found', providerStatus: 'ORDER_NOT_EXIST' };
   if (answer.status !== 200) throw unexpectedAnswer('queryPayment', answer);
   const transaction = parseJson(answer.body, WechatTransactionSchema);
   if (!transaction) throw callError('queryPayment', 'answer is not a WeChat transaction', false);

@@ -2,7 +2,12 @@ import { createDecipheriv, randomBytes, sign, verify, type KeyObject } from 'nod
 import type * as z from 'zod/mini';
 import type { WechatConfig } from '../config';
 import { type RejectionReason } from '../../core/payments/provider';
-import { type WechatCallbackEnvelope, WECHAT_REPLAY_WINDOW_SECONDS, WECHAT_SIGNATURE_TYPE, WECHAT_SIGNTEST_PREFIX } from './wire';
+import {
+  type WechatCallbackEnvelope,
+  WECHAT_REPLAY_WINDOW_SECONDS,
+  WECHAT_SIGNATURE_TYPE,
+  WECHAT_SIGNTEST_PREFIX,
+} from './wire';
 
 /** The `Wechatpay-*` headers that sign a callback or an answer, as received. */
 export interface WechatpayHeaders {
@@ -55,7 +60,8 @@ export function verifyWechatpaySignature(
     return refuse('malformed', 'Wechatpay-Signature-Type is not WECHATPAY2-SHA256-RSA2048');
   }
   if (!/^\d{1,12}$/.test(timestamp)) return refuse('malformed', 'Wechatpay-Timestamp is not unix seconds');
-  if (signature.startsWith(WECHAT_SIGNTEST_PREFIX)) return refuse('signature_probe', 'WeChat signature probe (WECHATPAY/SIGNTEST/)');
+  if (signature.startsWith(WECHAT_SIGNTEST_PREFIX))
+    return refuse('signature_probe', 'WeChat signature probe (WECHATPAY/SIGNTEST/)');
 
   const key = platformKeys.get(serial);
   if (!key) return refuse('unknown_key', 'Wechatpay-Serial names no configured platform key');
@@ -78,12 +84,20 @@ export function decryptResource(apiV3Key: string, resource: WechatCallbackEnvelo
   const sealed = decodeBase64Strict(resource.ciphertext);
   if (!sealed || sealed.length <= GCM_TAG_BYTES) return undefined;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(resource.nonce, 'utf8'), {
-      authTagLength: GCM_TAG_BYTES,
-    });
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      Buffer.from(apiV3Key, 'utf8'),
+      Buffer.from(resource.nonce, 'utf8'),
+      {
+        authTagLength: GCM_TAG_BYTES,
+      },
+    );
     decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
     decipher.setAAD(Buffer.from(resource.associated_data ?? '', 'utf8'));
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_BYTES)), decipher.final()]).toString('utf8');
+    return Buffer.concat([
+      decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8');
   } catch {
     // Wrong key, wrong IV or AAD, tampered ciphertext: all the same to us.
     return undefined;
@@ -109,7 +123,14 @@ function newNonce(): string {
  * The Authorization header for a request: RSA-SHA256 with the merchant key over
  * `METHOD\nURL\ntimestamp\nnonce\nbody\n`, URL being the path from `/v3` on plus the query string.
  */
-export function authorization(config: WechatConfig, merchantKey: KeyObject, method: string, signedUrl: string, body: string, now: Date): string {
+export function authorization(
+  config: WechatConfig,
+  merchantKey: KeyObject,
+  method: string,
+  signedUrl: string,
+  body: string,
+  now: Date,
+): string {
   const timestamp = String(Math.floor(now.getTime() / 1000));
   const nonce = newNonce();
   const message = `${method}\n${signedUrl}\n${timestamp}\n${nonce}\n${body}\n`;

@@ -10,7 +10,15 @@ export const WECHAT_SIGNTEST_PREFIX = 'WECHATPAY/SIGNTEST/';
 /** Replay window for callbacks and answers: 5 minutes either way, the boundary included. */
 export const WECHAT_REPLAY_WINDOW_SECONDS = 300;
 
-export const WECHAT_TRADE_STATES = ['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR'] as const;
+export const WECHAT_TRADE_STATES = [
+  'SUCCESS',
+  'REFUND',
+  'NOTPAY',
+  'CLOSED',
+  'REVOKED',
+  'USERPAYING',
+  'PAYERROR',
+] as const;
 export type WechatTradeState = (typeof WECHAT_TRADE_STATES)[number];
 
 /**
@@ -103,7 +111,10 @@ export interface WechatNativeOrderRequest {
 
 export const NativeOrderResponseSchema = z.object({ code_url: z.string().check(z.minLength(1)) });
 /** WeChat's error body, e.g. {"code":"ORDER_NOT_EXIST","message":"..."}. */
-export const ErrorResponseSchema = z.object({ code: z.string().check(z.minLength(1)), message: z.optional(z.string()) });
+export const ErrorResponseSchema = z.object({
+  code: z.string().check(z.minLength(1)),
+  message: z.optional(z.string()),
+});
 
 export function isWechatTradeState(state: string): state is WechatTradeState {
   return (WECHAT_TRADE_STATES as readonly string[]).includes(state);
@@ -180,7 +191,12 @@ export const WechatRefundResourceSchema = z.object({
   refund_status: z.string().check(z.minLength(1)),
   success_time: z.optional(Rfc3339Schema),
   user_received_account: z.optional(z.string()),
-  amount: z.object({ total: fen, refund: fen, payer_total: z.optional(z.number()), payer_refund: z.optional(z.number()) }),
+  amount: z.object({
+    total: fen,
+    refund: fen,
+    payer_total: z.optional(z.number()),
+    payer_refund: z.optional(z.number()),
+  }),
 });
 export type WechatRefundResource = z.infer<typeof WechatRefundResourceSchema>;
 

@@ -1,5 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ALICE, BOB, type CustomerApi, customerApi, itemsOfKind, stockOf, tableSnapshot } from '../../support/api-fixtures';
+import {
+  ALICE,
+  BOB,
+  type CustomerApi,
+  customerApi,
+  itemsOfKind,
+  stockOf,
+  tableSnapshot,
+} from '../../support/api-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
 
 const TEA = { items: [{ sku: 'TEA-001', quantity: 2 }] };
@@ -13,7 +21,8 @@ beforeEach(async () => {
   api = customerApi(env);
 });
 
-const createOrder = (idempotencyKey: string | undefined, body: unknown, customerId = ALICE) => api('POST /api/orders', { idempotencyKey, body, customerId });
+const createOrder = (idempotencyKey: string | undefined, body: unknown, customerId = ALICE) =>
+  api('POST /api/orders', { idempotencyKey, body, customerId });
 
 describe('Idempotency-Key on POST /api/orders', () => {
   it('replays the first response for the same key and body, creating the order once', async () => {
@@ -107,7 +116,11 @@ describe('Idempotency-Key on the other creating routes', () => {
   it('replays a retried re-pay with the new payment instead of PAYMENT_ALREADY_OPEN', async () => {
     const { body } = await createOrder(undefined, TEA);
     await api('POST /api/payments/{paymentId}/cancel', { params: { paymentId: body.payment.paymentId } });
-    const repay = () => api('POST /api/orders/{orderId}/payments', { idempotencyKey: 'repay-000001', params: { orderId: body.order.orderId } });
+    const repay = () =>
+      api('POST /api/orders/{orderId}/payments', {
+        idempotencyKey: 'repay-000001',
+        params: { orderId: body.order.orderId },
+      });
 
     const first = await repay();
     const retry = await repay();

@@ -2,11 +2,22 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ORDER_POLICY } from '../../../src/core/kernel/deps';
 import type { Product } from '../../../src/domain';
 import { ADMIN_SCOPE } from '../../../src/http/routes';
-import { ALICE, BOB, type CustomerApi, customerApi, itemsOfKind, placeOrder, settleAsPaid, stockOf, tableSnapshot } from '../../support/api-fixtures';
+import {
+  ALICE,
+  BOB,
+  type CustomerApi,
+  customerApi,
+  itemsOfKind,
+  placeOrder,
+  settleAsPaid,
+  stockOf,
+  tableSnapshot,
+} from '../../support/api-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
 
 const MINUTE = 60_000;
-const inMinutes = (env: TestEnv, minutes: number) => new Date(env.clock.now().getTime() + minutes * MINUTE).toISOString();
+const inMinutes = (env: TestEnv, minutes: number) =>
+  new Date(env.clock.now().getTime() + minutes * MINUTE).toISOString();
 
 let env: TestEnv;
 let api: CustomerApi;
@@ -42,17 +53,27 @@ describe('POST /api/orders', () => {
         { sku: 'CUP-002', quantity: 1, unitPrice: 4_550, lineTotal: 4_550 },
       ],
     });
-    expect(payment).toMatchObject({ orderId: order.orderId, status: 'init', method: 'wechat', amount: order.totalAmount, expiresAt: inMinutes(env, 30) });
+    expect(payment).toMatchObject({
+      orderId: order.orderId,
+      status: 'init',
+      method: 'wechat',
+      amount: order.totalAmount,
+      expiresAt: inMinutes(env, 30),
+    });
     expect(await stockOf(env, 'TEA-001')).toBe(98);
     expect(await stockOf(env, 'CUP-002')).toBe(4);
-    expect((await env.drainedBus()).ofType('OrderCreated').map((event) => event.detail.orderId)).toEqual([order.orderId]);
+    expect((await env.drainedBus()).ofType('OrderCreated').map((event) => event.detail.orderId)).toEqual([
+      order.orderId,
+    ]);
   });
 
   it('narrows the payment TTL to ttlMinutes, and refuses to widen it past the deployment TTL', async () => {
     const { payment } = await placeOrder(api, { items: [{ sku: 'PEN-003', quantity: 1 }], ttlMinutes: 10 });
     expect(payment.expiresAt).toBe(inMinutes(env, 10));
 
-    const tooLong = await api('POST /api/orders', { body: { items: [{ sku: 'PEN-003', quantity: 1 }], ttlMinutes: 31 } });
+    const tooLong = await api('POST /api/orders', {
+      body: { items: [{ sku: 'PEN-003', quantity: 1 }], ttlMinutes: 31 },
+    });
     expect(tooLong.statusCode).toBe(400);
     expect(tooLong.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: { ttlMinutes: 31 } });
     expect(await itemsOfKind(env, 'order')).toHaveLength(1);
@@ -98,7 +119,10 @@ describe('POST /api/orders', () => {
   });
 
   it('answers 401 without a bearer token', async () => {
-    const response = await api('POST /api/orders', { customerId: undefined, body: { items: [{ sku: 'TEA-001', quantity: 1 }] } });
+    const response = await api('POST /api/orders', {
+      customerId: undefined,
+      body: { items: [{ sku: 'TEA-001', quantity: 1 }] },
+    });
     expect(response.statusCode).toBe(401);
     expect(response.body.error.code).toBe('UNAUTHENTICATED');
     expect(await itemsOfKind(env, 'order')).toEqual([]);
@@ -119,7 +143,10 @@ describe('POST /api/orders', () => {
     const response = await api('POST /api/orders', { idempotencyKey, body });
 
     expect(response.statusCode).toBe(409);
-    expect(response.body.error).toMatchObject({ code: 'OUT_OF_STOCK', details: { sku: 'CUP-002', requested: 6, available: 5 } });
+    expect(response.body.error).toMatchObject({
+      code: 'OUT_OF_STOCK',
+      details: { sku: 'CUP-002', requested: 6, available: 5 },
+    });
     const after = await tableSnapshot(env);
     expect(after.filter((item) => item.kind !== 'idempotency')).toEqual(before);
     expect(after.filter((item) => item.kind === 'idempotency')).toHaveLength(idempotencyKey ? 1 : 0);
@@ -127,7 +154,8 @@ describe('POST /api/orders', () => {
   });
 
   it('sells the last units once when two customers order them at the same time', async () => {
-    const order = (customerId: string) => api('POST /api/orders', { customerId, body: { items: [{ sku: 'CUP-002', quantity: 3 }] } });
+    const order = (customerId: string) =>
+      api('POST /api/orders', { customerId, body: { items: [{ sku: 'CUP-002', quantity: 3 }] } });
 
     const responses = await Promise.all([order(ALICE), order(BOB)]);
 
@@ -149,7 +177,10 @@ describe('pending orders per customer', () => {
     const responses = await Promise.all(Array.from({ length: 5 }, () => api('POST /api/orders', { body: PEN })));
 
     expect(responses.map((response) => response.statusCode).sort()).toEqual([201, 201, 201, 409, 409]);
-    expect(responses.find((response) => response.statusCode === 409)!.body.error).toMatchObject({ code: 'TOO_MANY_PENDING_ORDERS', details: { limit: 3 } });
+    expect(responses.find((response) => response.statusCode === 409)!.body.error).toMatchObject({
+      code: 'TOO_MANY_PENDING_ORDERS',
+      details: { limit: 3 },
+    });
     expect(await pendingOf(ALICE)).toHaveLength(3);
     expect(await stockOf(env, 'PEN-003')).toBe(997);
     const batch = await api('POST /api/orders/batch', { body: { orders: [PEN] } });
@@ -193,7 +224,12 @@ describe('POST /api/orders/batch', () => {
     expect(results).toHaveLength(2);
     for (const { order, payment } of results) {
       expect(order.status).toBe('pending');
-      expect(payment).toMatchObject({ orderId: order.orderId, method: 'alipay', status: 'init', amount: order.totalAmount });
+      expect(payment).toMatchObject({
+        orderId: order.orderId,
+        method: 'alipay',
+        status: 'init',
+        amount: order.totalAmount,
+      });
     }
     expect(results.map(({ order }: { order: { totalAmount: number } }) => order.totalAmount)).toEqual([25_600, 38_401]);
     expect(await stockOf(env, 'TEA-001')).toBe(95);
@@ -236,7 +272,10 @@ describe('POST /api/orders/batch against the 100-write transaction', () => {
   beforeEach(() => env.seedProducts(SKUS.map((sku) => ({ sku, name: `Sample ${sku}`, price: 100, stock: 1_000 }))));
 
   it('exactly at the limit: all 20 orders created, the shared SKU reserved once for all', async () => {
-    const response = await api('POST /api/orders/batch', { body: { orders: twentyOrders(57) }, idempotencyKey: 'batch-at-the-limit' });
+    const response = await api('POST /api/orders/batch', {
+      body: { orders: twentyOrders(57) },
+      idempotencyKey: 'batch-at-the-limit',
+    });
 
     expect(response.statusCode, JSON.stringify(response.body)).toBe(201);
     expect(response.body.results).toHaveLength(20);
@@ -248,15 +287,24 @@ describe('POST /api/orders/batch against the 100-write transaction', () => {
   it('one write over: 400 BATCH_TOO_LARGE naming the limit and what the batch needs, no order, payment or stock written', async () => {
     const before = await tableSnapshot(env);
 
-    const response = await api('POST /api/orders/batch', { body: { orders: twentyOrders(58) }, idempotencyKey: 'batch-one-over' });
+    const response = await api('POST /api/orders/batch', {
+      body: { orders: twentyOrders(58) },
+      idempotencyKey: 'batch-one-over',
+    });
 
     expect(response.statusCode).toBe(400);
-    expect(response.body.error).toMatchObject({ code: 'BATCH_TOO_LARGE', details: { limit: 100, needed: 101 }, message: expect.stringContaining('100') });
+    expect(response.body.error).toMatchObject({
+      code: 'BATCH_TOO_LARGE',
+      details: { limit: 100, needed: 101 },
+      message: expect.stringContaining('100'),
+    });
     // Only the answer itself is kept, under its Idempotency-Key, as for every 4xx.
     const after = await tableSnapshot(env);
     expect(after.filter((item) => item.kind !== 'idempotency')).toEqual(before);
     expect(await itemsOfKind(env, 'idempotency')).toEqual([expect.objectContaining({ key: 'batch-one-over' })]);
-    expect(await env.repo.getIdempotencyRecord(ALICE, 'batch-one-over')).toMatchObject({ response: { statusCode: 400, body: response.body } });
+    expect(await env.repo.getIdempotencyRecord(ALICE, 'batch-one-over')).toMatchObject({
+      response: { statusCode: 400, body: response.body },
+    });
   });
 });
 
@@ -268,14 +316,19 @@ describe('GET /api/orders/{orderId} and GET /api/payments/{paymentId}', () => {
 
     expect(response.statusCode).toBe(200);
     expect(response.body).toEqual({ order, payments: [payment], refunds: [] });
-    expect((await api('GET /api/payments/{paymentId}', { params: { paymentId: payment.paymentId } })).body).toEqual(payment);
+    expect((await api('GET /api/payments/{paymentId}', { params: { paymentId: payment.paymentId } })).body).toEqual(
+      payment,
+    );
   });
 
   it("answers 404 for another customer's order and payment, as for ones that do not exist", async () => {
     const { order, payment } = await placeOrder(api, { items: [{ sku: 'TEA-001', quantity: 1 }] });
 
     const otherOrder = await api('GET /api/orders/{orderId}', { customerId: BOB, params: { orderId: order.orderId } });
-    const otherPayment = await api('GET /api/payments/{paymentId}', { customerId: BOB, params: { paymentId: payment.paymentId } });
+    const otherPayment = await api('GET /api/payments/{paymentId}', {
+      customerId: BOB,
+      params: { paymentId: payment.paymentId },
+    });
     const missing = await api('GET /api/orders/{orderId}', { params: { orderId: `ord_${'0'.repeat(22)}` } });
 
     expect([otherOrder.statusCode, otherPayment.statusCode, missing.statusCode]).toEqual([404, 404, 404]);
@@ -291,13 +344,16 @@ describe('GET /api/orders/{orderId} and GET /api/payments/{paymentId}', () => {
 
   it('reads an unpaid payment as expired once past its expiry, before any sweeper has run', async () => {
     const { order, payment } = await placeOrder(api, { items: [{ sku: 'TEA-001', quantity: 1 }] });
-    const read = async () => (await api('GET /api/payments/{paymentId}', { params: { paymentId: payment.paymentId } })).body.status;
+    const read = async () =>
+      (await api('GET /api/payments/{paymentId}', { params: { paymentId: payment.paymentId } })).body.status;
 
     env.clock.advance(30 * MINUTE - 1);
     expect(await read()).toBe('init');
     env.clock.advance(1);
     expect(await read()).toBe('expired');
-    expect((await api('GET /api/orders/{orderId}', { params: { orderId: order.orderId } })).body.payments[0].status).toBe('expired');
+    expect(
+      (await api('GET /api/orders/{orderId}', { params: { orderId: order.orderId } })).body.payments[0].status,
+    ).toBe('expired');
     expect((await env.repo.getPayment(payment.paymentId))?.status).toBe('init');
   });
 });
@@ -314,10 +370,16 @@ describe('POST /api/orders/{orderId}/cancel', () => {
     expect(response.body.order.openPaymentId).toBeUndefined();
     const { body } = await api('GET /api/orders/{orderId}', { params: { orderId: order.orderId } });
     expect(body.order.status).toBe('cancelled');
-    expect(body.payments.map((p: { paymentId: string; status: string }) => [p.paymentId, p.status])).toEqual([[payment.paymentId, 'cancelled']]);
+    expect(body.payments.map((p: { paymentId: string; status: string }) => [p.paymentId, p.status])).toEqual([
+      [payment.paymentId, 'cancelled'],
+    ]);
     expect(await stockOf(env, 'CUP-002')).toBe(5);
-    expect((await env.drainedBus()).ofType('OrderCancelled').map((event) => event.detail.orderId)).toEqual([order.orderId]);
-    expect((await env.drainedBus()).ofType('PaymentCancelled').map((event) => event.detail.paymentId)).toEqual([payment.paymentId]);
+    expect((await env.drainedBus()).ofType('OrderCancelled').map((event) => event.detail.orderId)).toEqual([
+      order.orderId,
+    ]);
+    expect((await env.drainedBus()).ofType('PaymentCancelled').map((event) => event.detail.paymentId)).toEqual([
+      payment.paymentId,
+    ]);
   });
 
   it('answers the same when cancelled again, without releasing the stock twice', async () => {
@@ -367,7 +429,10 @@ describe('POST /api/orders/{orderId}/cancel', () => {
   it("answers 404 for another customer's order and leaves it pending", async () => {
     const { order } = await placeOrder(api, { items: [{ sku: 'CUP-002', quantity: 2 }] });
 
-    const response = await api('POST /api/orders/{orderId}/cancel', { customerId: BOB, params: { orderId: order.orderId } });
+    const response = await api('POST /api/orders/{orderId}/cancel', {
+      customerId: BOB,
+      params: { orderId: order.orderId },
+    });
 
     expect(response.statusCode).toBe(404);
     expect((await env.repo.getOrder(order.orderId))?.status).toBe('pending');

@@ -7,7 +7,11 @@ import { ALICE, BOB, type CustomerApi, customerApi, placeOrder, settleAsPaid } f
 import { bankTestKeys, memoryCheckoutStore, openInSimulator } from '../../support/bank-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
 import { startProviderStandIn } from '../../support/provider-stand-in';
-import { type ProviderSandbox, providerSandbox, sandboxKeys as generateSandboxKeys } from '../../support/sweeper-fixtures';
+import {
+  type ProviderSandbox,
+  providerSandbox,
+  sandboxKeys as generateSandboxKeys,
+} from '../../support/sweeper-fixtures';
 
 const MINUTE = 60_000;
 const TEA = { items: [{ sku: 'TEA-001', quantity: 1 }] };
@@ -27,7 +31,8 @@ beforeEach(async () => {
 
 const repay = (orderId: string, request: { body?: unknown; customerId?: string } = {}) =>
   api('POST /api/orders/{orderId}/payments', { params: { orderId }, ...request });
-const cancelPayment = (paymentId: string, customerId = ALICE) => api('POST /api/payments/{paymentId}/cancel', { customerId, params: { paymentId } });
+const cancelPayment = (paymentId: string, customerId = ALICE) =>
+  api('POST /api/payments/{paymentId}/cancel', { customerId, params: { paymentId } });
 const startPayment = (paymentId: string) => api('POST /api/payments/{paymentId}/start', { params: { paymentId } });
 
 describe('POST /api/orders/{orderId}/payments (pay again)', () => {
@@ -37,7 +42,10 @@ describe('POST /api/orders/{orderId}/payments (pay again)', () => {
     const response = await repay(order.orderId);
 
     expect(response.statusCode).toBe(409);
-    expect(response.body.error).toMatchObject({ code: 'PAYMENT_ALREADY_OPEN', details: { openPaymentId: payment.paymentId } });
+    expect(response.body.error).toMatchObject({
+      code: 'PAYMENT_ALREADY_OPEN',
+      details: { openPaymentId: payment.paymentId },
+    });
   });
 
   it('creates a new payment, by the same method, once the first was cancelled', async () => {
@@ -48,7 +56,12 @@ describe('POST /api/orders/{orderId}/payments (pay again)', () => {
 
     expect(response.statusCode).toBe(201);
     const second = response.body;
-    expect(second).toMatchObject({ orderId: order.orderId, status: 'init', method: 'alipay', amount: order.totalAmount });
+    expect(second).toMatchObject({
+      orderId: order.orderId,
+      status: 'init',
+      method: 'alipay',
+      amount: order.totalAmount,
+    });
     expect(second.paymentId).not.toBe(first.paymentId);
     const { body } = await api('GET /api/orders/{orderId}', { params: { orderId: order.orderId } });
     expect(body.order).toMatchObject({ status: 'pending', openPaymentId: second.paymentId });
@@ -65,65 +78,79 @@ describe('POST /api/orders/{orderId}/payments (pay again)', () => {
     const response = await repay(order.orderId, { body: { paymentMethod: 'bank', ttlMinutes: 10 } });
 
     expect(response.statusCode).toBe(201);
-    expect(response.body).toMatchObject({ method: 'bank', status: 'init', expiresAt: new Date(env.clock.now().getTime() + 10 * MINUTE).toISOString() });
+    expect(response.body).toMatchObject({
+      method: 'bank',
+      status: 'init',
+      expiresAt: new Date(env.clock.now().getTime() + 10 * MINUTE).toISOString(),
+    });
     expect((await env.repo.getPayment(first.paymentId))?.status).toBe('expired');
     expect((await env.repo.getOrder(order.orderId))?.paymentIds).toEqual([first.paymentId, response.body.paymentId]);
-    expect((await env.drainedBus()).ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([first.paymentId]);
+    expect((await env.drainedBus()).ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([
+      first.paymentId,
+    ]);
   });
 
-  describe.each(['wechat', 'alipay'] as const)('when the open %s payment was started and is past its expiry (GET reads it expired)', (method) => {
-    let sandbox: ProviderSandbox;
-    beforeEach(() => {
-      sandbox = providerSandbox(method, sandboxKeys, env.clock.now);
-      env.deps.providers = { ...env.deps.providers, [method]: sandbox.provider };
-    });
-
-    async function startedPastExpiry() {
-      const { order, payment } = await placeOrder(api, { ...TEA, paymentMethod: method });
-      const started = await startPayment(payment.paymentId);
-      await sandbox.openPayUrl(started.body.payUrl);
-      env.clock.advance(30 * MINUTE);
-      const read = await api('GET /api/payments/{paymentId}', { params: { paymentId: payment.paymentId } });
-      expect(read.body.status).toBe('expired');
-      return { order, payment };
-    }
-
-    it('closes it at the provider, expires it and replaces it', async () => {
-      const { order, payment: first } = await startedPastExpiry();
-
-      const response = await repay(order.orderId);
-
-      expect(response.statusCode).toBe(201);
-      expect(sandbox.checkout(first.paymentId)!.state).toBe('closed');
-      expect((await env.repo.getPayment(first.paymentId))?.status).toBe('expired');
-      expect(await env.repo.getOrder(order.orderId)).toMatchObject({
-        openPaymentId: response.body.paymentId,
-        paymentIds: [first.paymentId, response.body.paymentId],
+  describe.each(['wechat', 'alipay'] as const)(
+    'when the open %s payment was started and is past its expiry (GET reads it expired)',
+    (method) => {
+      let sandbox: ProviderSandbox;
+      beforeEach(() => {
+        sandbox = providerSandbox(method, sandboxKeys, env.clock.now);
+        env.deps.providers = { ...env.deps.providers, [method]: sandbox.provider };
       });
-      expect((await env.drainedBus()).ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([first.paymentId]);
-    });
 
-    it('keeps it when the provider cannot close it (the customer paid at the last second): 502, nothing replaced', async () => {
-      const { order, payment: first } = await startedPastExpiry();
-      sandbox.decide(first.paymentId, 'paid');
+      async function startedPastExpiry() {
+        const { order, payment } = await placeOrder(api, { ...TEA, paymentMethod: method });
+        const started = await startPayment(payment.paymentId);
+        await sandbox.openPayUrl(started.body.payUrl);
+        env.clock.advance(30 * MINUTE);
+        const read = await api('GET /api/payments/{paymentId}', { params: { paymentId: payment.paymentId } });
+        expect(read.body.status).toBe('expired');
+        return { order, payment };
+      }
 
-      const response = await repay(order.orderId);
+      it('closes it at the provider, expires it and replaces it', async () => {
+        const { order, payment: first } = await startedPastExpiry();
 
-      expect(response.statusCode).toBe(502);
-      expect(response.body.error.code).toBe('PROVIDER_UNAVAILABLE');
-      expect((await env.repo.getPayment(first.paymentId))?.status).toBe('processing');
-      expect(await env.repo.getOrder(order.orderId)).toMatchObject({ openPaymentId: first.paymentId, paymentIds: [first.paymentId] });
-    });
+        const response = await repay(order.orderId);
 
-    it('answers 409 PAYMENT_EXPIRED to a start, not the old pay URL', async () => {
-      const { payment } = await startedPastExpiry();
+        expect(response.statusCode).toBe(201);
+        expect(sandbox.checkout(first.paymentId)!.state).toBe('closed');
+        expect((await env.repo.getPayment(first.paymentId))?.status).toBe('expired');
+        expect(await env.repo.getOrder(order.orderId)).toMatchObject({
+          openPaymentId: response.body.paymentId,
+          paymentIds: [first.paymentId, response.body.paymentId],
+        });
+        expect((await env.drainedBus()).ofType('PaymentExpired').map((event) => event.detail.paymentId)).toEqual([
+          first.paymentId,
+        ]);
+      });
 
-      const response = await startPayment(payment.paymentId);
+      it('keeps it when the provider cannot close it (the customer paid at the last second): 502, nothing replaced', async () => {
+        const { order, payment: first } = await startedPastExpiry();
+        sandbox.decide(first.paymentId, 'paid');
 
-      expect(response.statusCode).toBe(409);
-      expect(response.body.error.code).toBe('PAYMENT_EXPIRED');
-    });
-  });
+        const response = await repay(order.orderId);
+
+        expect(response.statusCode).toBe(502);
+        expect(response.body.error.code).toBe('PROVIDER_UNAVAILABLE');
+        expect((await env.repo.getPayment(first.paymentId))?.status).toBe('processing');
+        expect(await env.repo.getOrder(order.orderId)).toMatchObject({
+          openPaymentId: first.paymentId,
+          paymentIds: [first.paymentId],
+        });
+      });
+
+      it('answers 409 PAYMENT_EXPIRED to a start, not the old pay URL', async () => {
+        const { payment } = await startedPastExpiry();
+
+        const response = await startPayment(payment.paymentId);
+
+        expect(response.statusCode).toBe(409);
+        expect(response.body.error.code).toBe('PAYMENT_EXPIRED');
+      });
+    },
+  );
 
   it('replaces a started bank payment past its expiry once the bank can no longer take it: 409 PAYMENT_CLOSING until the grace is over', async () => {
     const { order, payment: first } = await placeOrder(api, { ...TEA, paymentMethod: 'bank' });
@@ -134,7 +161,10 @@ describe('POST /api/orders/{orderId}/payments (pay again)', () => {
     const early = await repay(order.orderId);
 
     expect(early.statusCode).toBe(409);
-    expect(early.body.error).toMatchObject({ code: 'PAYMENT_CLOSING', details: { paymentId: first.paymentId, retryAt: graceOver.toISOString() } });
+    expect(early.body.error).toMatchObject({
+      code: 'PAYMENT_CLOSING',
+      details: { paymentId: first.paymentId, retryAt: graceOver.toISOString() },
+    });
     expect((await env.repo.getPayment(first.paymentId))?.status).toBe('processing');
 
     env.clock.set(graceOver);
@@ -153,7 +183,10 @@ describe('POST /api/orders/{orderId}/payments (pay again)', () => {
     expect(responses.map((response) => response.statusCode).sort()).toEqual([201, 409]);
     expect(responses.find((response) => response.statusCode === 409)?.body.error.code).toBe('PAYMENT_ALREADY_OPEN');
     const winner = responses.find((response) => response.statusCode === 201)?.body;
-    expect(await env.repo.getOrder(order.orderId)).toMatchObject({ openPaymentId: winner.paymentId, paymentIds: [payment.paymentId, winner.paymentId] });
+    expect(await env.repo.getOrder(order.orderId)).toMatchObject({
+      openPaymentId: winner.paymentId,
+      paymentIds: [payment.paymentId, winner.paymentId],
+    });
   });
 
   it('answers 409 ORDER_NOT_PENDING for a paid order and for a cancelled one', async () => {
@@ -236,7 +269,10 @@ describe('POST /api/payments/{paymentId}/cancel', () => {
     const response = await cancelPayment(payment.paymentId);
 
     expect(response.statusCode).toBe(409);
-    expect(response.body.error).toMatchObject({ code: 'INVALID_TRANSITION', details: { from: 'succeeded', to: 'cancelled' } });
+    expect(response.body.error).toMatchObject({
+      code: 'INVALID_TRANSITION',
+      details: { from: 'succeeded', to: 'cancelled' },
+    });
     expect((await env.repo.getPayment(payment.paymentId))?.status).toBe('succeeded');
   });
 
@@ -255,16 +291,27 @@ describe('POST /api/payments/{paymentId}/start', () => {
     const response = await startPayment(payment.paymentId);
 
     expect(response.statusCode).toBe(200);
-    expect(response.body.payment).toMatchObject({ paymentId: payment.paymentId, status: 'processing', payUrl: response.body.payUrl });
+    expect(response.body.payment).toMatchObject({
+      paymentId: payment.paymentId,
+      status: 'processing',
+      payUrl: response.body.payUrl,
+    });
     const payUrl = new URL(response.body.payUrl);
     expect(response.body.payUrl.startsWith(bankKeys.merchant.gatewayUrl)).toBe(true);
     expect(payUrl.searchParams.get('payment_id')).toBe(payment.paymentId);
     expect(payUrl.searchParams.get('amount')).toBe(String(payment.amount));
     // The harness's PAYMENT_RETURN_URL template is https://shop.example/orders/{orderId}.
     expect(payUrl.searchParams.get('return_url')).toBe(`https://shop.example/orders/${payment.orderId}`);
-    const bank = await openInSimulator(createBankSimulator(bankKeys.sandbox), memoryCheckoutStore(), response.body.payUrl, env.clock.now());
+    const bank = await openInSimulator(
+      createBankSimulator(bankKeys.sandbox),
+      memoryCheckoutStore(),
+      response.body.payUrl,
+      env.clock.now(),
+    );
     expect(bank.statusCode).toBe(302);
-    expect((await env.drainedBus()).ofType('PaymentStarted').map((event) => event.detail.paymentId)).toEqual([payment.paymentId]);
+    expect((await env.drainedBus()).ofType('PaymentStarted').map((event) => event.detail.paymentId)).toEqual([
+      payment.paymentId,
+    ]);
   });
 
   it('answers a second start with the same pay URL', async () => {
@@ -285,7 +332,10 @@ describe('POST /api/payments/{paymentId}/start', () => {
     const response = await startPayment(payment.paymentId);
 
     expect(response.statusCode).toBe(409);
-    expect(response.body.error).toMatchObject({ code: 'INVALID_TRANSITION', details: { from: 'cancelled', to: 'processing' } });
+    expect(response.body.error).toMatchObject({
+      code: 'INVALID_TRANSITION',
+      details: { from: 'cancelled', to: 'processing' },
+    });
   });
 
   it('answers 409 PAYMENT_EXPIRED for a payment past its expiry', async () => {
@@ -313,14 +363,21 @@ describe('POST /api/payments/{paymentId}/start', () => {
     onTestFinished(() => wechat.close());
     wechat.answer('hang');
     const http = { timeoutMs: 200, attempts: 3, backoffBaseMs: 10 };
-    env.deps.providers.wechat = createWechatProvider({ config: { ...wechatKeys.merchant, apiBase: wechat.baseUrl }, fetch: globalThis.fetch, http });
+    env.deps.providers.wechat = createWechatProvider({
+      config: { ...wechatKeys.merchant, apiBase: wechat.baseUrl },
+      fetch: globalThis.fetch,
+      http,
+    });
     const { payment } = await placeOrder(api, TEA);
 
     const started = performance.now();
     const response = await startPayment(payment.paymentId);
 
     expect(response.statusCode).toBe(502);
-    expect(response.body.error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', details: { method: 'wechat', operation: 'create the checkout' } });
+    expect(response.body.error).toMatchObject({
+      code: 'PROVIDER_UNAVAILABLE',
+      details: { method: 'wechat', operation: 'create the checkout' },
+    });
     expect(performance.now() - started).toBeLessThan(http.attempts * http.timeoutMs + 500);
     expect(wechat.requests).toBe(3);
     expect((await env.repo.getPayment(payment.paymentId))?.status).toBe('init');

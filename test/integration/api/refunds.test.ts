@@ -24,7 +24,9 @@ const key = () => ({ 'idempotency-key': `refund-key-${++keyCounter}` });
 
 async function paidOrder(quantity = 1) {
   const { order, payment } = await placeOrder(api, { items: [{ sku: 'TEA-001', quantity }], paymentMethod: 'wechat' });
-  expect((await api('POST /api/payments/{paymentId}/start', { params: { paymentId: payment.paymentId } })).statusCode).toBe(200);
+  expect(
+    (await api('POST /api/payments/{paymentId}/start', { params: { paymentId: payment.paymentId } })).statusCode,
+  ).toBe(200);
   await payAtProvider(env, wechat, 'wechat', payment.paymentId);
   return { order, payment };
 }
@@ -49,7 +51,11 @@ describe('POST /api/payments/{paymentId}/refunds', () => {
     });
 
     const listed = await api('GET /api/payments/{paymentId}/refunds', { params: { paymentId: payment.paymentId } });
-    expect(listed.body).toEqual({ refunds: [created.body.refund], refundedAmount: 0, refundableAmount: payment.amount - 1000 });
+    expect(listed.body).toEqual({
+      refunds: [created.body.refund],
+      refundedAmount: 0,
+      refundableAmount: payment.amount - 1000,
+    });
     const single = await api('GET /api/refunds/{refundId}', { params: { refundId: created.body.refund.refundId } });
     expect(single.body).toEqual({ refund: created.body.refund });
     const ofOrder = await api('GET /api/orders/{orderId}', { params: { orderId: order.orderId } });
@@ -58,14 +64,23 @@ describe('POST /api/payments/{paymentId}/refunds', () => {
 
   it('needs the admin scope', async () => {
     const { payment } = await paidOrder();
-    const response = await api('POST /api/payments/{paymentId}/refunds', { params: { paymentId: payment.paymentId }, headers: key(), body: {} });
+    const response = await api('POST /api/payments/{paymentId}/refunds', {
+      params: { paymentId: payment.paymentId },
+      headers: key(),
+      body: {},
+    });
     expect(response.statusCode).toBe(403);
     expect(wechat.store.refunds.list(payment.paymentId)).toHaveLength(0);
   });
 
   it('answers 409 with the code for a payment not paid, too much, and replays the first answer for the same key', async () => {
     const { payment: unpaid } = await placeOrder(api, { items: [{ sku: 'TEA-001', quantity: 1 }] });
-    const notPaid = await api('POST /api/payments/{paymentId}/refunds', { ...asAdmin, params: { paymentId: unpaid.paymentId }, headers: key(), body: {} });
+    const notPaid = await api('POST /api/payments/{paymentId}/refunds', {
+      ...asAdmin,
+      params: { paymentId: unpaid.paymentId },
+      headers: key(),
+      body: {},
+    });
     expect([notPaid.statusCode, notPaid.body.error.code]).toEqual([409, 'PAYMENT_NOT_REFUNDABLE']);
 
     const { payment } = await paidOrder();
@@ -99,7 +114,12 @@ describe('POST /api/payments/{paymentId}/refunds', () => {
   it('503 PROVIDER_NOT_CONFIGURED writes nothing', async () => {
     const { payment } = await paidOrder();
     env.deps.providers = {};
-    const response = await api('POST /api/payments/{paymentId}/refunds', { ...asAdmin, params: { paymentId: payment.paymentId }, headers: key(), body: {} });
+    const response = await api('POST /api/payments/{paymentId}/refunds', {
+      ...asAdmin,
+      params: { paymentId: payment.paymentId },
+      headers: key(),
+      body: {},
+    });
     expect([response.statusCode, response.body.error.code]).toEqual([503, 'PROVIDER_NOT_CONFIGURED']);
     expect((await env.repo.getPayment(payment.paymentId))!.refundIds).toBeUndefined();
   });
@@ -114,9 +134,18 @@ describe('POST /api/payments/{paymentId}/refunds', () => {
     });
     const { refundId } = created.body.refund;
     expect((await api('GET /api/refunds/{refundId}', { customerId: BOB, params: { refundId } })).statusCode).toBe(404);
-    expect((await api('GET /api/payments/{paymentId}/refunds', { customerId: BOB, params: { paymentId: payment.paymentId } })).statusCode).toBe(404);
+    expect(
+      (
+        await api('GET /api/payments/{paymentId}/refunds', {
+          customerId: BOB,
+          params: { paymentId: payment.paymentId },
+        })
+      ).statusCode,
+    ).toBe(404);
     expect((await api('GET /api/refunds/{refundId}', { ...asAdmin, params: { refundId } })).statusCode).toBe(200);
-    expect((await api('GET /api/refunds/{refundId}', { customerId: ALICE, params: { refundId } })).statusCode).toBe(200);
+    expect((await api('GET /api/refunds/{refundId}', { customerId: ALICE, params: { refundId } })).statusCode).toBe(
+      200,
+    );
     expect(await stockOf(env, 'TEA-001')).toBe(99); // restocked only when the refund succeeds
   });
 
@@ -124,12 +153,21 @@ describe('POST /api/payments/{paymentId}/refunds', () => {
   // so a token the gateway refuses on admin routes read anyone's refunds on the customer routes.
   it('a token whose scopes only resemble the admin scope reads no other customer’s refunds; a real one does', async () => {
     const { payment } = await paidOrder();
-    const created = await api('POST /api/payments/{paymentId}/refunds', { ...asAdmin, params: { paymentId: payment.paymentId }, headers: key(), body: {} });
+    const created = await api('POST /api/payments/{paymentId}/refunds', {
+      ...asAdmin,
+      params: { paymentId: payment.paymentId },
+      headers: key(),
+      body: {},
+    });
     const { refundId } = created.body.refund;
     const read = (claims: Record<string, unknown>) =>
       Promise.all([
         api('GET /api/refunds/{refundId}', { customerId: BOB, claims, params: { refundId } }),
-        api('GET /api/payments/{paymentId}/refunds', { customerId: BOB, claims, params: { paymentId: payment.paymentId } }),
+        api('GET /api/payments/{paymentId}/refunds', {
+          customerId: BOB,
+          claims,
+          params: { paymentId: payment.paymentId },
+        }),
       ]).then((answers) => answers.map((answer) => answer.statusCode));
     for (const claims of [
       { scope: `orders:read,${ADMIN_SCOPE}` },
@@ -142,7 +180,11 @@ describe('POST /api/payments/{paymentId}/refunds', () => {
     ]) {
       expect(await read(claims), JSON.stringify(claims)).toEqual([404, 404]);
     }
-    for (const claims of [{ scope: `openid ${ADMIN_SCOPE}` }, { scp: ['openid', ADMIN_SCOPE] }, { scp: `openid ${ADMIN_SCOPE}` }]) {
+    for (const claims of [
+      { scope: `openid ${ADMIN_SCOPE}` },
+      { scp: ['openid', ADMIN_SCOPE] },
+      { scp: `openid ${ADMIN_SCOPE}` },
+    ]) {
       expect(await read(claims), JSON.stringify(claims)).toEqual([200, 200]);
     }
   });

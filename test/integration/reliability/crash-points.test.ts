@@ -16,7 +16,9 @@ const MINUTE = 60_000;
 
 /** Events of a type about a payment or its order (repeats included). */
 const eventCount = (rig: Rig, type: string, subject: string) =>
-  rig.bus.events.filter((event) => event.type === type && (event.detail.paymentId === subject || event.detail.orderId === subject)).length;
+  rig.bus.events.filter(
+    (event) => event.type === type && (event.detail.paymentId === subject || event.detail.orderId === subject),
+  ).length;
 
 /** For each provider at once: an order paid at the provider, its callback delivered, with `point` armed for that provider. */
 async function paidThroughCallbacks(rig: Rig, point: CrashPoint) {
@@ -40,7 +42,10 @@ it(describeAs('api:after-commit', "the client's retry with the same key gets its
   const created = await Promise.all(
     PROVIDERS.map(async (method) => {
       rig.crash.arm('api:after-commit', { provider: method });
-      const request = { body: { items: [{ sku: 'CUP-JADE', quantity: 2 }], paymentMethod: method }, idempotencyKey: `crash-${method}-0001` };
+      const request = {
+        body: { items: [{ sku: 'CUP-JADE', quantity: 2 }], paymentMethod: method },
+        idempotencyKey: `crash-${method}-0001`,
+      };
       const first = await rig.api('POST /api/orders', request);
       const retried = await rig.call<{ order: { orderId: string } }>('POST /api/orders', request);
       return { first, retried };
@@ -70,7 +75,10 @@ it.each(['callback:after-archive', 'callback:after-enqueue'] as const)(
     expect(rig.crash.crashes.get(point)).toBe(3);
     for (const { method, paymentId, orderId, attempts } of paid) {
       expect(attempts, method).toBe(2);
-      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({
+        status: 'paid',
+        paidByPaymentId: paymentId,
+      });
       expect(rig.eventsOf(paymentId), method).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
     }
     await suite.expectInvariants();
@@ -92,7 +100,10 @@ it.each(['worker:after-commit', 'worker:before-delete'] as const)(
         payment.logs.filter((entry) => entry.to === 'succeeded'),
         method,
       ).toHaveLength(1);
-      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({
+        status: 'paid',
+        paidByPaymentId: paymentId,
+      });
       expect(eventCount(rig, 'PaymentSucceeded', paymentId), method).toBeGreaterThanOrEqual(1);
     }
     const report = await suite.expectInvariants();
@@ -111,7 +122,8 @@ it(describeAs('sweeper:after-commit', "the table's stream publishes it once"), a
 
   // A run dies at its first expiry (those committed alongside it die unpublished too); the next
   // run takes what is left, and dies there.
-  const expired = async () => (await rig.env.repo.getPayments(started.map((p) => p.paymentId))).filter((p) => p.status === 'expired').length;
+  const expired = async () =>
+    (await rig.env.repo.getPayments(started.map((p) => p.paymentId))).filter((p) => p.status === 'expired').length;
   for (let run = 0; run < 5 && (await expired()) < started.length; run++) expect(await rig.sweep()).toBe(NO_ANSWER);
   expect(await expired()).toBe(started.length);
   for (const { paymentId } of started) expect(eventCount(rig, 'PaymentExpired', paymentId)).toBe(0);

@@ -27,7 +27,12 @@ interface Delivery {
 /** The provider's notifications for one payment's story, each with its own id. */
 function notifications(rig: Rig, method: PaymentMethod, paymentId: string, story: Story): Delivery[] {
   const at = rig.clock.now().toISOString();
-  const paid = { state: 'paid' as const, notificationId: `ntf-paid-${paymentId}`, transactionId: `txn-${paymentId}`, paidAt: at };
+  const paid = {
+    state: 'paid' as const,
+    notificationId: `ntf-paid-${paymentId}`,
+    transactionId: `txn-${paymentId}`,
+    paidAt: at,
+  };
   const failed = { state: 'failed' as const, notificationId: `ntf-failed-${paymentId}` };
   const closed = { state: 'closed' as const, notificationId: `ntf-closed-${paymentId}` };
   const abouts = { paid: [paid], 'failed-then-paid': [failed, paid], failed: [failed], closed: [closed] }[story];
@@ -41,8 +46,13 @@ async function deliverAll(rig: Rig, deliveries: readonly Delivery[], concurrency
     await Promise.all(
       deliveries.slice(start, start + concurrency).map(async ({ method, paymentId, about }) => {
         const reply = await rig.receive(method, rig.callbackFor(method, paymentId, about));
-        const acknowledged = reply !== NO_ANSWER && rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? '');
-        if (!acknowledged) refused.push(`${method} ${about.notificationId}: ${reply === NO_ANSWER ? reply : `${reply.statusCode} ${reply.body}`}`);
+        const acknowledged =
+          reply !== NO_ANSWER &&
+          rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? '');
+        if (!acknowledged)
+          refused.push(
+            `${method} ${about.notificationId}: ${reply === NO_ANSWER ? reply : `${reply.statusCode} ${reply.body}`}`,
+          );
       }),
     );
   }
@@ -53,7 +63,9 @@ describe('every notification delivered five times, shuffled across payments and 
   it('acknowledges every copy, applies each notification once, and ends each payment where its story ends', async () => {
     const { rig } = suite;
     const random = seededRandom(20_261_125);
-    const payments = await Promise.all(PROVIDERS.flatMap((method) => STORIES.map(async (story) => ({ story, ...(await rig.startedOrder(method)) }))));
+    const payments = await Promise.all(
+      PROVIDERS.flatMap((method) => STORIES.map(async (story) => ({ story, ...(await rig.startedOrder(method)) }))),
+    );
     const distinct = payments.flatMap(({ method, paymentId, story }) => notifications(rig, method, paymentId, story));
     const deliveries = shuffled(
       distinct.flatMap((delivery) => Array.from({ length: COPIES }, () => delivery)),
@@ -67,9 +79,12 @@ describe('every notification delivered five times, shuffled across payments and 
       const payment = (await rig.env.repo.getPayment(paymentId))!;
       const order = (await rig.env.repo.getOrder(orderId))!;
       const where = `${method} ${story}`;
-      const finalStatus = { paid: 'succeeded', 'failed-then-paid': 'succeeded', failed: method === 'alipay' ? 'cancelled' : 'failed', closed: 'cancelled' }[
-        story
-      ];
+      const finalStatus = {
+        paid: 'succeeded',
+        'failed-then-paid': 'succeeded',
+        failed: method === 'alipay' ? 'cancelled' : 'failed',
+        closed: 'cancelled',
+      }[story];
       expect(payment.status, where).toBe(finalStatus);
       expect(order.status, where).toBe(finalStatus === 'succeeded' ? 'paid' : 'pending');
       // Published exactly once each, not merely once per id: nothing crashed here.
@@ -99,15 +114,24 @@ describe('every notification delivered five times, shuffled across payments and 
 
     const replies = await Promise.all(
       orders.flatMap(({ method, paymentId }) =>
-        Array.from({ length: COPIES }, async () => ({ method, reply: await rig.receive(method, rig.callbackFor(method, paymentId)) })),
+        Array.from({ length: COPIES }, async () => ({
+          method,
+          reply: await rig.receive(method, rig.callbackFor(method, paymentId)),
+        })),
       ),
     );
 
     for (const { method, reply } of replies)
-      expect(reply !== NO_ANSWER && rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? ''), method).toBe(true);
+      expect(
+        reply !== NO_ANSWER && rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? ''),
+        method,
+      ).toBe(true);
     await rig.settle();
     for (const { method, paymentId, orderId } of orders) {
-      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({
+        status: 'paid',
+        paidByPaymentId: paymentId,
+      });
       expect(rig.eventsOf(paymentId), method).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
     }
     await suite.expectInvariants();
@@ -128,7 +152,11 @@ describe('a second capture of the same payment, under another transaction id', (
     await rig.drained();
 
     for (const { method, paymentId } of orders) {
-      const second = { state: 'paid' as const, notificationId: `ntf-second-${paymentId}`, transactionId: `second-capture-${paymentId}`.slice(0, 32) };
+      const second = {
+        state: 'paid' as const,
+        notificationId: `ntf-second-${paymentId}`,
+        transactionId: `second-capture-${paymentId}`.slice(0, 32),
+      };
       expect(await rig.receive(method, rig.callbackFor(method, paymentId, second))).not.toBe(NO_ANSWER);
     }
     await rig.settle();
@@ -141,7 +169,10 @@ describe('a second capture of the same payment, under another transaction id', (
         payment.extraCaptures?.map((capture) => capture.providerTransactionId),
         method,
       ).toEqual([second]);
-      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({
+        status: 'paid',
+        paidByPaymentId: paymentId,
+      });
       const refunds = (await rig.env.scan()).filter((item) => item.kind === 'refund' && item.paymentId === paymentId);
       expect(refunds, method).toMatchObject([{ origin: 'auto', captureTransactionId: second, amount: payment.amount }]);
     }

@@ -14,7 +14,13 @@ import { ALICE, BOB, CUSTOMER_ROUTES, type CustomerRoute } from '../../support/a
 import { signedBankCallback } from '../../support/bank-fixtures';
 import { expectFailure, PROVIDERS } from '../../support/callback-fixtures';
 import type { DynamoWrite } from '../../support/faults';
-import { hostileApiRequest, hostileCallback, hostileString, type HostileApiRequest, type KnownData } from '../../support/hostile';
+import {
+  hostileApiRequest,
+  hostileCallback,
+  hostileString,
+  type HostileApiRequest,
+  type KnownData,
+} from '../../support/hostile';
 import { httpEvent, invoke, type JsonResponse } from '../../support/http';
 import { useRig } from '../../support/reliability-fixtures';
 import { NO_ANSWER, RIG_PRODUCTS, type Rig } from '../../support/reliability-rig';
@@ -39,11 +45,18 @@ const count = (key: string) => (answers[key] = (answers[key] ?? 0) + 1);
 
 type Handler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResultV2>;
 const handlersOf = (rig: Rig) =>
-  new Map<string, Handler>(Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(localWiring(async () => rig.deps)) as Handler]));
+  new Map<string, Handler>(
+    Object.entries(CUSTOMER_ROUTES).map(([route, make]) => [route, make(localWiring(async () => rig.deps)) as Handler]),
+  );
 
 /** An order of Alice's and one of Bob's: hostile ids include real ones, another customer's among them. */
 async function knownData(rig: Rig, handlers: Map<string, Handler>): Promise<KnownData> {
-  const known = { customers: [ALICE, BOB], orderIds: [] as string[], paymentIds: [] as string[], skus: RIG_PRODUCTS.map((product) => product.sku) };
+  const known = {
+    customers: [ALICE, BOB],
+    orderIds: [] as string[],
+    paymentIds: [] as string[],
+    skus: RIG_PRODUCTS.map((product) => product.sku),
+  };
   for (const customerId of known.customers) {
     const response = await invoke(
       handlers.get('POST /api/orders')!,
@@ -72,7 +85,8 @@ function expectApiContract(response: JsonResponse, writes: DynamoWrite[]): void 
     },
   });
   if (INPUT_REFUSALS.has(response.statusCode)) expect(writes).toEqual([]);
-  if (BUSINESS_REFUSALS.has(response.statusCode)) expect(writes.flatMap((write) => write.keys).filter((key) => !key.startsWith('IDEMP#'))).toEqual([]);
+  if (BUSINESS_REFUSALS.has(response.statusCode))
+    expect(writes.flatMap((write) => write.keys).filter((key) => !key.startsWith('IDEMP#'))).toEqual([]);
 }
 
 describe('hostile API requests', () => {
@@ -90,7 +104,10 @@ describe('hostile API requests', () => {
         headers: request.headers,
         pathParameters: request.params,
       });
-      return invoke(handlers.get(request.route)!, { ...event, isBase64Encoded: request.rawBody !== undefined && request.isBase64Encoded });
+      return invoke(handlers.get(request.route)!, {
+        ...event,
+        isBase64Encoded: request.rawBody !== undefined && request.isBase64Encoded,
+      });
     };
 
     await fc.assert(
@@ -114,7 +131,11 @@ describe('hostile API requests', () => {
     );
     const path = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segments) => `/api/${segments.join('/')}`);
     const prefixed = fc
-      .tuple(fc.constantFrom('/api/orders/', '/api/payments/'), segment, fc.constantFrom('', '/cancel', '/start', '/payments'))
+      .tuple(
+        fc.constantFrom('/api/orders/', '/api/payments/'),
+        segment,
+        fc.constantFrom('', '/cancel', '/start', '/payments'),
+      )
       .map(([base, id, tail]) => `${base}${id}${tail}`);
     let routed = 0;
 
@@ -138,7 +159,9 @@ describe('hostile API requests', () => {
             claims: { sub: ALICE } as never,
             sourceIp: '127.0.0.1',
           });
-          const { result, writes } = await rig.writes.during(() => invoke(handlers.get(`${match.route.method} ${match.route.path}`)!, event));
+          const { result, writes } = await rig.writes.during(() =>
+            invoke(handlers.get(`${match.route.method} ${match.route.path}`)!, event),
+          );
           expectApiContract(result, writes);
         },
       ),
@@ -172,13 +195,22 @@ describe('hostile API requests', () => {
     }));
 
     const { result, writes } = await rig.writes.during(() =>
-      invoke(handlersOf(rig).get('POST /api/orders/batch')!, httpEvent('POST', '/api/orders/batch', { customerId: ALICE, body: { orders } })),
+      invoke(
+        handlersOf(rig).get('POST /api/orders/batch')!,
+        httpEvent('POST', '/api/orders/batch', { customerId: ALICE, body: { orders } }),
+      ),
     );
 
     // 2 per order, 1 per distinct SKU, the pending-order count and the events (no Idempotency-Key sent).
     expect(result).toMatchObject({
       statusCode: 400,
-      body: { error: { code: 'BATCH_TOO_LARGE', message: expect.any(String), details: { limit: 100, needed: 20 * 2 + 70 + 2 } } },
+      body: {
+        error: {
+          code: 'BATCH_TOO_LARGE',
+          message: expect.any(String),
+          details: { limit: 100, needed: 20 * 2 + 70 + 2 },
+        },
+      },
     });
     expect(writes).toEqual([]);
   });
@@ -210,8 +242,14 @@ describe.each(PROVIDERS)('hostile callbacks to %s', (method) => {
           expect(written).toEqual([]);
           return;
         }
-        const acknowledged = rig.providers[provider as PaymentMethod].simulator.isAcknowledged(status, reply.body ?? '');
-        kinds.set(`${kind} ${acknowledged ? 'acknowledged' : 'refused'}`, (kinds.get(`${kind} ${acknowledged ? 'acknowledged' : 'refused'}`) ?? 0) + 1);
+        const acknowledged = rig.providers[provider as PaymentMethod].simulator.isAcknowledged(
+          status,
+          reply.body ?? '',
+        );
+        kinds.set(
+          `${kind} ${acknowledged ? 'acknowledged' : 'refused'}`,
+          (kinds.get(`${kind} ${acknowledged ? 'acknowledged' : 'refused'}`) ?? 0) + 1,
+        );
         if (acknowledged) {
           // An edit the signature does not cover (a header it ignores, an equivalent encoding): still the genuine notification.
           expect(kind).toBe('mutated');
@@ -242,46 +280,66 @@ describe.each(PROVIDERS)('signed refund notifications %s reports of refunds made
     rig.decide(method, paid.paymentId, 'paid');
     await rig.deliver(method, paid.paymentId);
     await rig.settle();
-    await requestRefund(rig.deps, { paymentId: paid.paymentId, amount: Math.floor((paid.amount * 6) / 10), origin: 'admin' });
+    await requestRefund(rig.deps, {
+      paymentId: paid.paymentId,
+      amount: Math.floor((paid.amount * 6) / 10),
+      origin: 'admin',
+    });
     const processing = await rig.startedOrder(method);
     const world = rig.providers[method];
     let refundedAtProvider = Math.floor((paid.amount * 6) / 10);
     const results = new Map<string, number>();
 
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(paid, processing), fc.integer({ min: 1, max: 100 }), fc.nat(), async (target, percent, n) => {
-        const amount = Math.max(1, Math.floor((target.amount * percent) / 100));
-        const checkout = { ...world.store.get(target.paymentId)!, state: 'paid' as const, transactionId: `tx-${target.paymentId}` };
-        refundedAtProvider += amount;
-        const callback = world.simulator.buildRefundCallback(
-          checkout,
-          {
-            key: `console-${n}-${percent}`,
-            ...(method === 'alipay' ? { refundedAfter: Math.min(target.amount, refundedAtProvider) } : { refundId: `console-${n}-${percent}` }),
-            paymentId: target.paymentId,
-            amount,
-            state: 'succeeded',
-            external: true,
-            notify: true,
-            createdAt: rig.clock.now().toISOString(),
-            settledAt: rig.clock.now().toISOString(),
-            notificationId: `ntf-console-${n}-${percent}`,
-          },
-          rig.clock.now(),
-        );
-        const reply = await rig.receive(method, {
-          headers: Object.fromEntries(Object.entries(callback!.headers).map(([name, value]) => [name.toLowerCase(), value])),
-          body: Buffer.from(callback!.body, 'utf8'),
-        });
-        if (reply === NO_ANSWER) throw new Error('the callback function died');
-        results.set(String(reply.statusCode), (results.get(String(reply.statusCode)) ?? 0) + 1);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(paid, processing),
+        fc.integer({ min: 1, max: 100 }),
+        fc.nat(),
+        async (target, percent, n) => {
+          const amount = Math.max(1, Math.floor((target.amount * percent) / 100));
+          const checkout = {
+            ...world.store.get(target.paymentId)!,
+            state: 'paid' as const,
+            transactionId: `tx-${target.paymentId}`,
+          };
+          refundedAtProvider += amount;
+          const callback = world.simulator.buildRefundCallback(
+            checkout,
+            {
+              key: `console-${n}-${percent}`,
+              ...(method === 'alipay'
+                ? { refundedAfter: Math.min(target.amount, refundedAtProvider) }
+                : { refundId: `console-${n}-${percent}` }),
+              paymentId: target.paymentId,
+              amount,
+              state: 'succeeded',
+              external: true,
+              notify: true,
+              createdAt: rig.clock.now().toISOString(),
+              settledAt: rig.clock.now().toISOString(),
+              notificationId: `ntf-console-${n}-${percent}`,
+            },
+            rig.clock.now(),
+          );
+          const reply = await rig.receive(method, {
+            headers: Object.fromEntries(
+              Object.entries(callback!.headers).map(([name, value]) => [name.toLowerCase(), value]),
+            ),
+            body: Buffer.from(callback!.body, 'utf8'),
+          });
+          if (reply === NO_ANSWER) throw new Error('the callback function died');
+          results.set(String(reply.statusCode), (results.get(String(reply.statusCode)) ?? 0) + 1);
+        },
+      ),
       { numRuns: RUNS, seed: 2_700 + PROVIDERS.indexOf(method) },
     );
     suite.figures.hostileInputs += RUNS;
     await rig.settle();
     expect(results.get('200') ?? results.get('204')).toBeGreaterThan(0); // some were acknowledged, and so applied
-    const payments = [(await rig.env.repo.getPayment(paid.paymentId))!, (await rig.env.repo.getPayment(processing.paymentId))!];
+    const payments = [
+      (await rig.env.repo.getPayment(paid.paymentId))!,
+      (await rig.env.repo.getPayment(processing.paymentId))!,
+    ];
     for (const payment of payments) expect(payment.refundedAmount ?? 0).toBeLessThanOrEqual(payment.amount);
     await suite.expectInvariants();
   });
@@ -299,10 +357,14 @@ function oversized(method: PaymentMethod, genuine: RawCallback, now: Date): RawC
     );
   }
   // `body` is a field Alipay itself sends (the order's description).
-  if (method === 'alipay') return signedNotification({ ...formFields(genuine.body), body: padding }, keys.alipay.sandbox.alipayPrivateKey);
+  if (method === 'alipay')
+    return signedNotification({ ...formFields(genuine.body), body: padding }, keys.alipay.sandbox.alipayPrivateKey);
   const body = JSON.stringify({ ...JSON.parse(genuine.body.toString('utf8')), padding });
   return {
-    headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, seconds(now)) },
+    headers: {
+      'content-type': 'application/json',
+      ...wechatpayHeaders(platformSigner(keys.wechat.sandbox), body, seconds(now)),
+    },
     body: Buffer.from(body),
   };
 }
@@ -322,7 +384,9 @@ describe('a genuine callback over 400 KB', () => {
 
       if (reply === NO_ANSWER) throw new Error('the callback function died');
       expectFailure(method, reply, { retryable: false, status: 413 });
-      expect(rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? ''), method).toBe(false);
+      expect(rig.providers[method].simulator.isAcknowledged(reply.statusCode ?? 0, reply.body ?? ''), method).toBe(
+        false,
+      );
       expect(
         writes.flatMap((write) => write.keys).filter((key) => key.startsWith('CALLBACK#')),
         method,

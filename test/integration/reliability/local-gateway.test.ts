@@ -52,7 +52,11 @@ async function request(method: string, path: string, authorized: boolean) {
     ...(method === 'POST' ? { body: '{}' } : {}),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, wrote: commits - before };
+  return {
+    status: response.status,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    wrote: commits - before,
+  };
 }
 
 /**
@@ -87,7 +91,11 @@ describe('hostile paths over HTTP to the local runtime', () => {
   // Fixed defect: the gateway's decodeURIComponent threw and the runtime answered 500.
   it('malformed percent-encoding in a path parameter: 400 {"message":"Bad Request"} from the gateway, nothing written', async () => {
     for (const path of ['/api/orders/%E0%A4%A', '/api/payments/%ZZ/start', '/api/orders/ord_%']) {
-      expect(await request(path.endsWith('start') ? 'POST' : 'GET', path, true), path).toEqual({ status: 400, body: { message: 'Bad Request' }, wrote: 0 });
+      expect(await request(path.endsWith('start') ? 'POST' : 'GET', path, true), path).toEqual({
+        status: 400,
+        body: { message: 'Bad Request' },
+        wrote: 0,
+      });
     }
   });
 });

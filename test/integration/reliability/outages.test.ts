@@ -32,7 +32,8 @@ async function tell(rig: Rig, method: PaymentMethod, story: Story) {
     rig.decide(method, paymentId, story === 'paid' ? 'paid' : 'failed');
     expect(await rig.deliver(method, paymentId), `${method} ${story}: the provider gave up`).toBeGreaterThan(0);
   }
-  if (story === 'cancelled') expect((await rig.call('POST /api/orders/{orderId}/cancel', { params: { orderId } })).statusCode).toBe(200);
+  if (story === 'cancelled')
+    expect((await rig.call('POST /api/orders/{orderId}/cancel', { params: { orderId } })).statusCode).toBe(200);
   return { method, story, orderId, paymentId };
 }
 
@@ -60,7 +61,8 @@ describe('a fifth of every DynamoDB, SQS and EventBridge call throttled', () => 
       expect(order?.status, `${method} ${story}`).toBe(ENDINGS[story].order);
       expect(ENDINGS[story].payment, `${method} ${story}`).toContain(payment?.status);
     }
-    for (const service of ['dynamodb', 'sqs', 'eventbridge'] as const) expect(rig.faults.total({ service }), service).toBeGreaterThan(0);
+    for (const service of ['dynamodb', 'sqs', 'eventbridge'] as const)
+      expect(rig.faults.total({ service }), service).toBeGreaterThan(0);
     await suite.expectInvariants();
   });
 });
@@ -80,58 +82,76 @@ describe('EventBridge refusing every PutEvents for a while', () => {
     rig.faults.rules = [];
     await rig.settle();
     // Each once, in the order of their entries on the stream (consumers order by occurredAt and version).
-    for (const { paymentId } of orders) expect(rig.eventsOf(paymentId).sort()).toEqual(['OrderPaid', 'PaymentStarted', 'PaymentSucceeded']);
+    for (const { paymentId } of orders)
+      expect(rig.eventsOf(paymentId).sort()).toEqual(['OrderPaid', 'PaymentStarted', 'PaymentSucceeded']);
     await suite.expectInvariants();
   });
 });
 
 const FAILURES: readonly ProviderBehaviour[] = ['unavailable', 'garbage', 'signed-nonsense'];
 
-describe.each(['wechat', 'alipay'] as const)('%s going bad (503s, then garbage, then signed nonsense) while the others work', (down) => {
-  it('nothing of its own is decided on its word, the other providers keep working, and it catches up once back', async () => {
-    const { rig } = suite;
-    const standIn = rig.providers[down].standIn!;
-    // Before the outage: one payment paid at the provider with its callback lost, one left unpaid.
-    const [paidUnheard, unpaid] = await Promise.all([rig.startedOrder(down), rig.startedOrder(down)]);
-    rig.decide(down, paidUnheard.paymentId, 'paid');
-    rig.clock.advance(30 * MINUTE);
-    const others = await Promise.all(PROVIDERS.filter((method) => method !== down).map((method) => rig.startedOrder(method)));
+describe.each(['wechat', 'alipay'] as const)(
+  '%s going bad (503s, then garbage, then signed nonsense) while the others work',
+  (down) => {
+    it('nothing of its own is decided on its word, the other providers keep working, and it catches up once back', async () => {
+      const { rig } = suite;
+      const standIn = rig.providers[down].standIn!;
+      // Before the outage: one payment paid at the provider with its callback lost, one left unpaid.
+      const [paidUnheard, unpaid] = await Promise.all([rig.startedOrder(down), rig.startedOrder(down)]);
+      rig.decide(down, paidUnheard.paymentId, 'paid');
+      rig.clock.advance(30 * MINUTE);
+      const others = await Promise.all(
+        PROVIDERS.filter((method) => method !== down).map((method) => rig.startedOrder(method)),
+      );
 
-    for (const behaviour of FAILURES) {
-      standIn.behaviour = behaviour;
-      // WeChat creates its checkout server-side: while it is down, starting a payment is refused cleanly.
-      if (down === 'wechat') {
-        const { paymentId } = await rig.placeOrder('wechat');
-        const start = await rig.api('POST /api/payments/{paymentId}/start', { params: { paymentId } });
-        expect(start, behaviour).toMatchObject({ statusCode: 502, body: { error: { code: 'PROVIDER_UNAVAILABLE', message: expect.any(String) } } });
-        expect(await rig.env.repo.getPayment(paymentId), behaviour).toMatchObject({ status: 'init' });
+      for (const behaviour of FAILURES) {
+        standIn.behaviour = behaviour;
+        // WeChat creates its checkout server-side: while it is down, starting a payment is refused cleanly.
+        if (down === 'wechat') {
+          const { paymentId } = await rig.placeOrder('wechat');
+          const start = await rig.api('POST /api/payments/{paymentId}/start', { params: { paymentId } });
+          expect(start, behaviour).toMatchObject({
+            statusCode: 502,
+            body: { error: { code: 'PROVIDER_UNAVAILABLE', message: expect.any(String) } },
+          });
+          expect(await rig.env.repo.getPayment(paymentId), behaviour).toMatchObject({ status: 'init' });
+        }
+        // The others are paid and told so meanwhile; the sweeper runs a minute into each behaviour.
+        const other = others.pop();
+        if (other) {
+          rig.decide(other.method, other.paymentId, 'paid');
+          expect(await rig.deliver(other.method, other.paymentId), `${other.method} during ${behaviour}`).toBe(1);
+          await rig.drained();
+          expect(await rig.env.repo.getOrder(other.orderId)).toMatchObject({ status: 'paid' });
+        }
+        await rig.settle(1);
+        // Past expiry: it can neither confirm the paid one nor close the unpaid one, so both stay open.
+        for (const { paymentId } of [paidUnheard, unpaid])
+          expect(await rig.env.repo.getPayment(paymentId), behaviour).toMatchObject({ status: 'processing' });
+        expect(standIn.calls[behaviour], behaviour).toBeGreaterThan(0);
       }
-      // The others are paid and told so meanwhile; the sweeper runs a minute into each behaviour.
-      const other = others.pop();
-      if (other) {
-        rig.decide(other.method, other.paymentId, 'paid');
-        expect(await rig.deliver(other.method, other.paymentId), `${other.method} during ${behaviour}`).toBe(1);
-        await rig.drained();
-        expect(await rig.env.repo.getOrder(other.orderId)).toMatchObject({ status: 'paid' });
-      }
-      await rig.settle(1);
-      // Past expiry: it can neither confirm the paid one nor close the unpaid one, so both stay open.
-      for (const { paymentId } of [paidUnheard, unpaid]) expect(await rig.env.repo.getPayment(paymentId), behaviour).toMatchObject({ status: 'processing' });
-      expect(standIn.calls[behaviour], behaviour).toBeGreaterThan(0);
-    }
-    expect(rig.env.metrics.total(Metric.ProviderQueryFailed, { provider: down })).toBeGreaterThanOrEqual(FAILURES.length);
+      expect(rig.env.metrics.total(Metric.ProviderQueryFailed, { provider: down })).toBeGreaterThanOrEqual(
+        FAILURES.length,
+      );
 
-    standIn.behaviour = 'up';
-    await rig.settle(6);
+      standIn.behaviour = 'up';
+      await rig.settle(6);
 
-    expect(await rig.env.repo.getOrder(paidUnheard.orderId)).toMatchObject({ status: 'paid', paidByPaymentId: paidUnheard.paymentId });
-    // Confirmed only after its expiry: a late success, flagged (LatePaymentReceived), still paying its pending order.
-    expect(await rig.env.repo.getPayment(paidUnheard.paymentId)).toMatchObject({ status: 'succeeded', latePayment: true });
-    expect(await rig.env.repo.getPayment(unpaid.paymentId)).toMatchObject({ status: 'expired' });
-    expect(rig.providers[down].store.get(unpaid.paymentId)?.state).toBe('closed');
-    await suite.expectInvariants();
-  });
-});
+      expect(await rig.env.repo.getOrder(paidUnheard.orderId)).toMatchObject({
+        status: 'paid',
+        paidByPaymentId: paidUnheard.paymentId,
+      });
+      // Confirmed only after its expiry: a late success, flagged (LatePaymentReceived), still paying its pending order.
+      expect(await rig.env.repo.getPayment(paidUnheard.paymentId)).toMatchObject({
+        status: 'succeeded',
+        latePayment: true,
+      });
+      expect(await rig.env.repo.getPayment(unpaid.paymentId)).toMatchObject({ status: 'expired' });
+      expect(rig.providers[down].store.get(unpaid.paymentId)?.state).toBe('closed');
+      await suite.expectInvariants();
+    });
+  },
+);
 
 /**
  * WeChat accepting connections and never answering, while a customer starts a payment and the
@@ -152,7 +172,12 @@ async function hangingProvider() {
       Promise.race([rig.api('POST /api/payments/{paymentId}/start', { params: { paymentId } }), deadline]),
       Promise.race([rig.sweep(), deadline]),
     ]);
-    return { start, run, hungCalls: rig.providers.wechat.standIn!.calls.hang, expiring: await rig.env.repo.getPayment(expiring.paymentId) };
+    return {
+      start,
+      run,
+      hungCalls: rig.providers.wechat.standIn!.calls.hang,
+      expiring: await rig.env.repo.getPayment(expiring.paymentId),
+    };
   } catch (error) {
     return { error };
   } finally {

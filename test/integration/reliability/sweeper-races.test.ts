@@ -18,10 +18,15 @@ const QUERYABLE = ['wechat', 'alipay'] as const;
 /** Distinct events (by id) of a type about a payment or its order. */
 const eventsAbout = (rig: Rig, type: string, subject: string) =>
   new Set(
-    rig.bus.events.filter((event) => event.type === type && (event.detail.paymentId === subject || event.detail.orderId === subject)).map((event) => event.id),
+    rig.bus.events
+      .filter(
+        (event) => event.type === type && (event.detail.paymentId === subject || event.detail.orderId === subject),
+      )
+      .map((event) => event.id),
   ).size;
 
-const queriesTo = (world: ProviderWorld) => world.standIn!.requests.filter((request) => operationOf(request) === 'query').length;
+const queriesTo = (world: ProviderWorld) =>
+  world.standIn!.requests.filter((request) => operationOf(request) === 'query').length;
 
 describe('overlapping sweeper runs', () => {
   it('four runs at once, under 20% throttling: every reminder, expiry and rescue happens once', async () => {
@@ -48,7 +53,10 @@ describe('overlapping sweeper runs', () => {
     for (const { method, paymentId, orderId } of reminded) {
       expect(eventsAbout(rig, 'PaymentExpiringSoon', paymentId), method).toBe(1);
       if (method === 'bank') continue;
-      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({
+        status: 'paid',
+        paidByPaymentId: paymentId,
+      });
       expect(eventsAbout(rig, 'PaymentSucceeded', paymentId), method).toBe(1);
     }
     expect(rig.env.metrics.total(Metric.RemindersSent)).toBe(3);
@@ -97,7 +105,11 @@ describe('a success racing the expiry and the customer cancelling', () => {
         const where = `round ${round} ${method}`;
         expect(payment.status, where).toBe('succeeded');
         if (order.status === 'paid') expect(order.paidByPaymentId, where).toBe(paymentId);
-        else expect({ order: order.status, refundRequired: payment.refundRequired }, where).toEqual({ order: 'cancelled', refundRequired: true });
+        else
+          expect({ order: order.status, refundRequired: payment.refundRequired }, where).toEqual({
+            order: 'cancelled',
+            refundRequired: true,
+          });
         outcomes.push(`${method}:${order.status}${payment.latePayment ? ':late' : ''}`);
       }
     }
@@ -107,22 +119,25 @@ describe('a success racing the expiry and the customer cancelling', () => {
 });
 
 describe('a lost callback', () => {
-  it.each(QUERYABLE)('%s: rescued by the sweeper query a minute later; the callback arriving after it changes nothing', async (method) => {
-    const { rig } = suite;
-    const { paymentId, orderId } = await rig.startedOrder(method);
-    rig.decide(method, paymentId, 'paid');
-    rig.clock.advance(MINUTE);
+  it.each(QUERYABLE)(
+    '%s: rescued by the sweeper query a minute later; the callback arriving after it changes nothing',
+    async (method) => {
+      const { rig } = suite;
+      const { paymentId, orderId } = await rig.startedOrder(method);
+      rig.decide(method, paymentId, 'paid');
+      rig.clock.advance(MINUTE);
 
-    const run = await rig.sweep();
-    expect(run).toMatchObject({ actions: { rescued: 1 } });
-    expect(await rig.env.repo.getOrder(orderId)).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      const run = await rig.sweep();
+      expect(run).toMatchObject({ actions: { rescued: 1 } });
+      expect(await rig.env.repo.getOrder(orderId)).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
 
-    expect(await rig.deliver(method, paymentId)).toBe(1);
-    await rig.settle();
-    expect(rig.eventsOf(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
-    expect(rig.env.metrics.total(Metric.PaymentsRescuedByQuery, { provider: method })).toBe(1);
-    await suite.expectInvariants();
-  });
+      expect(await rig.deliver(method, paymentId)).toBe(1);
+      await rig.settle();
+      expect(rig.eventsOf(paymentId)).toEqual(['PaymentStarted', 'PaymentSucceeded', 'OrderPaid']);
+      expect(rig.env.metrics.total(Metric.PaymentsRescuedByQuery, { provider: method })).toBe(1);
+      await suite.expectInvariants();
+    },
+  );
 
   it('bank (no query API): the payment expires after the grace; the bank retry that finally arrives is applied, flagged late', async () => {
     const { rig } = suite;
@@ -137,7 +152,13 @@ describe('a lost callback', () => {
 
     expect(await rig.env.repo.getPayment(paymentId)).toMatchObject({ status: 'succeeded', latePayment: true });
     expect(await rig.env.repo.getOrder(orderId)).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
-    expect(rig.eventsOf(paymentId)).toEqual(['PaymentStarted', 'PaymentExpired', 'PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']);
+    expect(rig.eventsOf(paymentId)).toEqual([
+      'PaymentStarted',
+      'PaymentExpired',
+      'PaymentSucceeded',
+      'LatePaymentReceived',
+      'OrderPaid',
+    ]);
     await suite.expectInvariants();
   });
 });
@@ -149,7 +170,10 @@ describe('defects the sweeper scenarios caught (fixed)', () => {
     const { rig } = suite;
     const orders = await Promise.all(QUERYABLE.map((method) => rig.startedOrder(method)));
     for (const order of orders) {
-      rig.providers[order.method].store.put({ ...rig.decide(order.method, order.paymentId, 'paid'), amount: order.amount + 1 });
+      rig.providers[order.method].store.put({
+        ...rig.decide(order.method, order.paymentId, 'paid'),
+        amount: order.amount + 1,
+      });
     }
 
     for (let run = 0; run < 5; run++) {
@@ -160,7 +184,10 @@ describe('defects the sweeper scenarios caught (fixed)', () => {
     for (const { method, paymentId, orderId } of orders) {
       expect(rig.env.metrics.total(Metric.AmountMismatch, { provider: method }), method).toBe(1);
       expect(queriesTo(rig.providers[method]), method).toBe(1);
-      expect(await rig.env.repo.getPayment(paymentId), method).toMatchObject({ status: 'processing', needsReview: true });
+      expect(await rig.env.repo.getPayment(paymentId), method).toMatchObject({
+        status: 'processing',
+        needsReview: true,
+      });
       expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'pending' });
     }
   });
@@ -178,8 +205,14 @@ describe('defects the sweeper scenarios caught (fixed)', () => {
     await rig.settle();
 
     for (const { method, paymentId, orderId } of orders) {
-      expect(await rig.env.repo.getPayment(paymentId), method).toMatchObject({ status: 'succeeded', latePayment: true });
-      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+      expect(await rig.env.repo.getPayment(paymentId), method).toMatchObject({
+        status: 'succeeded',
+        latePayment: true,
+      });
+      expect(await rig.env.repo.getOrder(orderId), method).toMatchObject({
+        status: 'paid',
+        paidByPaymentId: paymentId,
+      });
       expect(rig.eventsOf(paymentId), method).toContain('LatePaymentReceived');
     }
     await suite.expectInvariants();

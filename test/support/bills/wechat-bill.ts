@@ -24,13 +24,16 @@ export const WECHAT_BILL_DATA = [
   '`2026-11-25 23:59:59,`wx8888888888888888,`1900000001,`0,`,`4200000000202611250000000001,`pay_000001,`oUpF8uMuAJO_M2pxb1Q9zNjWeS6o,`NATIVE,`REFUND,`OTHERS,`CNY,`0.00,`0.00,`50300000382019052709732678862,`50300000382019052709732678862,`5.00,`0.00,`ORIGINAL,`CHANGE,`Tea, green 500g,`,`-0.03000,`0.60%,`0.00,`5.00,`',
 ];
 
-export const WECHAT_BILL_SUMMARY_HEADER = '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额';
+export const WECHAT_BILL_SUMMARY_HEADER =
+  '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额';
 export const WECHAT_BILL_SUMMARY = '`7,`221.45,`38.45,`0.00,`1.09800,`231.45,`39.45';
 /** The same summary with the count written as a decimal, as in wechatpay-axios-plugin's bill fixture (`tests/fixtures/bill.ALL.csv`: `` `45.0 ``). */
 export const WECHAT_BILL_SUMMARY_DECIMAL_COUNT = '`7.0,`221.45,`38.45,`0.00,`1.09800,`231.45,`39.45';
 
 /** The file's text as decoded from its bytes (BOM included), lines joined with CRLF. */
-export function wechatBillText(parts: { header?: string; data?: readonly string[]; summaryHeader?: string; summary?: string } = {}): string {
+export function wechatBillText(
+  parts: { header?: string; data?: readonly string[]; summaryHeader?: string; summary?: string } = {},
+): string {
   const lines = [
     parts.header ?? WECHAT_BILL_HEADER,
     ...(parts.data ?? WECHAT_BILL_DATA),
@@ -44,5 +47,8 @@ export function wechatBillText(parts: { header?: string; data?: readonly string[
 export function mapColumns(transform: (fields: string[]) => string[]): { header: string; data: string[] } {
   // Product names hold commas: split data lines where a backticked field starts.
   const splitData = (line: string) => line.split(/,(?=`)/);
-  return { header: transform(WECHAT_BILL_HEADER.split(',')).join(','), data: WECHAT_BILL_DATA.map((line) => transform(splitData(line)).join(',')) };
+  return {
+    header: transform(WECHAT_BILL_HEADER.split(',')).join(','),
+    data: WECHAT_BILL_DATA.map((line) => transform(splitData(line)).join(',')),
+  };
 }

@@ -2,7 +2,12 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EVENT_SOURCE, entrySize, eventBridgePublisher, MAX_BYTES_PER_CALL } from '../../../src/aws/eventbridge-publisher';
+import {
+  EVENT_SOURCE,
+  entrySize,
+  eventBridgePublisher,
+  MAX_BYTES_PER_CALL,
+} from '../../../src/aws/eventbridge-publisher';
 import type { DomainEvent } from '../../../src/domain/events';
 
 const BUS = 'payments-bus';
@@ -19,7 +24,9 @@ const orderCreated = (n: number, padding = 0): DomainEvent => ({
 
 /** The events each PutEvents call carried, by id, call by call. */
 const sentIds = () =>
-  eventBridge.commandCalls(PutEventsCommand).map((call) => (call.args[0].input.Entries ?? []).map((entry) => JSON.parse(entry.Detail!).eventId as string));
+  eventBridge
+    .commandCalls(PutEventsCommand)
+    .map((call) => (call.args[0].input.Entries ?? []).map((entry) => JSON.parse(entry.Detail!).eventId as string));
 
 const sentEntries = () => eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries ?? []);
 
@@ -40,9 +47,10 @@ function entriesOf(...events: DomainEvent[]): PutEventsRequestEntry[] {
 
 beforeEach(() => {
   eventBridge.reset();
-  eventBridge
-    .on(PutEventsCommand)
-    .callsFake((input: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: input.Entries.map((_, i) => ({ EventId: `eb-${i}` })) }));
+  eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+    FailedEntryCount: 0,
+    Entries: input.Entries.map((_, i) => ({ EventId: `eb-${i}` })),
+  }));
 });
 
 describe('eventBridgePublisher (src/aws/eventbridge-publisher.ts)', () => {
@@ -80,7 +88,8 @@ describe('eventBridgePublisher (src/aws/eventbridge-publisher.ts)', () => {
     await publisher.publish(events);
 
     expect(sentIds().map((ids) => ids.length)).toEqual([2, 2, 1]);
-    for (const entries of sentEntries()) expect(entries.reduce((sum, entry) => sum + entrySize(entry), 0)).toBeLessThanOrEqual(MAX_BYTES_PER_CALL);
+    for (const entries of sentEntries())
+      expect(entries.reduce((sum, entry) => sum + entrySize(entry), 0)).toBeLessThanOrEqual(MAX_BYTES_PER_CALL);
   });
 
   it('measures an entry as EventBridge does: Time 14 bytes, then the UTF-8 bytes of Source, DetailType, Detail and Resources', () => {
@@ -104,7 +113,9 @@ describe('eventBridgePublisher (src/aws/eventbridge-publisher.ts)', () => {
     const { failed } = await publisher.publish([atLimit, overLimit, small]);
 
     expect(sentIds()).toEqual([[atLimit.id], [small.id]]);
-    expect(failed).toEqual([{ event: overLimit, retryable: false, reason: expect.stringContaining(`${MAX_BYTES_PER_CALL + 1} bytes`) }]);
+    expect(failed).toEqual([
+      { event: overLimit, retryable: false, reason: expect.stringContaining(`${MAX_BYTES_PER_CALL + 1} bytes`) },
+    ]);
   });
 
   it('answers exactly the entries EventBridge reported as failed, as retryable', async () => {

@@ -14,7 +14,9 @@ describe('no-endpoint-discovery', () => {
   });
 
   it('is what the functions get: dynamoTable builds its client with endpoint discovery off', async () => {
-    const repo = dynamoTable({ TABLE_NAME: 'payments' }) as unknown as { doc: { config: { endpointDiscoveryEnabled(): Promise<boolean> } } };
+    const repo = dynamoTable({ TABLE_NAME: 'payments' }) as unknown as {
+      doc: { config: { endpointDiscoveryEnabled(): Promise<boolean> } };
+    };
 
     expect(await repo.doc.config.endpointDiscoveryEnabled()).toBe(false);
   });
@@ -37,7 +39,9 @@ describe('no-endpoint-discovery', () => {
       { step: 'finalizeRequest', priority: 'low', name: 'stopBeforeTheNetwork' },
     );
 
-    const { Item } = await client.send(new GetItemCommand({ TableName: 'payments', Key: { pk: { S: 'x' }, sk: { S: 'x' } } }));
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: 'payments', Key: { pk: { S: 'x' }, sk: { S: 'x' } } }),
+    );
 
     expect(Item).toEqual({ pk: { S: 'x' } });
     expect(sentTo).toBe('dynamodb.ap-east-1.amazonaws.com');

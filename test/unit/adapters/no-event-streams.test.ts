@@ -21,8 +21,13 @@ function streamingOperations(client: Record<string, unknown>): string[] {
       // $Command is smithy's base class, re-exported: the others are the client's operations.
       .filter(([name, value]) => name.endsWith('Command') && name !== '$Command' && typeof value === 'function')
       .filter(([, Command]) => {
-        const [, , , , input, output] = (Reflect.construct(Command as new (input: object) => { schema: unknown[] }, [{}]) as { schema: unknown[] }).schema;
-        return Boolean(NormalizedSchema.of(input as never).getEventStreamMember() || NormalizedSchema.of(output as never).getEventStreamMember());
+        const [, , , , input, output] = (
+          Reflect.construct(Command as new (input: object) => { schema: unknown[] }, [{}]) as { schema: unknown[] }
+        ).schema;
+        return Boolean(
+          NormalizedSchema.of(input as never).getEventStreamMember() ||
+          NormalizedSchema.of(output as never).getEventStreamMember(),
+        );
       })
       .map(([name]) => name)
   );
@@ -30,9 +35,12 @@ function streamingOperations(client: Record<string, unknown>): string[] {
 
 /** The bundles' stand-in for @smithy/core/event-streams (cdk/bundle-aliases.ts). */
 describe('no-event-streams', () => {
-  it.each(Object.entries(CLIENTS))('no operation of %s streams events, so no call of ours loads the module it replaces', (_, client) => {
-    expect(streamingOperations(client)).toEqual([]);
-  });
+  it.each(Object.entries(CLIENTS))(
+    'no operation of %s streams events, so no call of ours loads the module it replaces',
+    (_, client) => {
+      expect(streamingOperations(client)).toEqual([]);
+    },
+  );
 
   it('exports only names the real module exports, so its importer gets what it asks for', () => {
     expect(Object.keys(standIn).filter((name) => !(name in eventStreams))).toEqual([]);
@@ -41,7 +49,9 @@ describe('no-event-streams', () => {
   });
 
   it('throws, naming what was reached, if a call ever does reach it', () => {
-    expect(() => Reflect.construct(standIn.EventStreamSerde, [{}])).toThrow(/^EventStreamSerde: this function bundle holds no event-stream support/);
+    expect(() => Reflect.construct(standIn.EventStreamSerde, [{}])).toThrow(
+      /^EventStreamSerde: this function bundle holds no event-stream support/,
+    );
     expect(() => standIn.eventStreamSerdeProvider()).toThrow(/^eventStreamSerdeProvider: /);
   });
 });

@@ -41,7 +41,8 @@ const lines = (): Line[] =>
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Line);
-const emfWith = (name: string) => lines().filter((line) => line._aws?.CloudWatchMetrics[0]?.Metrics.some((metric) => metric.Name === name));
+const emfWith = (name: string) =>
+  lines().filter((line) => line._aws?.CloudWatchMetrics[0]?.Metrics.some((metric) => metric.Name === name));
 
 /** A handler as every function builds it (lambdaHandler), with the Lambda observability. */
 function observedHandler() {
@@ -86,7 +87,13 @@ describe('observability middleware (src/aws/observability.ts)', () => {
     await handler({ fail: true }, context('req-2')).catch(() => undefined);
 
     const logs = lines().filter((line) => line.message === 'creating the order');
-    expect(logs.map(({ function_request_id, cold_start, function_name }) => ({ function_request_id, cold_start, function_name }))).toEqual([
+    expect(
+      logs.map(({ function_request_id, cold_start, function_name }) => ({
+        function_request_id,
+        cold_start,
+        function_name,
+      })),
+    ).toEqual([
       { function_request_id: 'req-1', cold_start: true, function_name: 'create-order' },
       { function_request_id: 'req-2', cold_start: false, function_name: 'create-order' },
     ]);

@@ -16,17 +16,37 @@ const T0 = new Date('2026-11-25T04:00:00.000Z');
 const SECRET_MARK = 'TOPSECRET';
 
 const bankSecret = (gatewayUrl: string) =>
-  JSON.stringify({ bank: { webhookSecrets: [`${SECRET_MARK}-webhook-0123456789`], gatewayUrl, signingSecret: `${SECRET_MARK}-signing-0123456789` } });
+  JSON.stringify({
+    bank: {
+      webhookSecrets: [`${SECRET_MARK}-webhook-0123456789`],
+      gatewayUrl,
+      signingSecret: `${SECRET_MARK}-signing-0123456789`,
+    },
+  });
 
 let logged: Array<{ message: string; fields?: Record<string, unknown> }>;
-const logger: Logger = { debug() {}, info() {}, warn() {}, error: (message, fields) => void logged.push({ message, fields }) };
+const logger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error: (message, fields) => void logged.push({ message, fields }),
+};
 
 const providersSource = (maxAgeSeconds = 300) =>
-  providersFromSecret({ secrets: new SecretsProvider({ clientConfig: { region: 'eu-west-1' } }), secretId: SECRET_ARN, maxAgeSeconds, logger });
+  providersFromSecret({
+    secrets: new SecretsProvider({ clientConfig: { region: 'eu-west-1' } }),
+    secretId: SECRET_ARN,
+    maxAgeSeconds,
+    logger,
+  });
 
 /** Where the bank provider sends the customer: shows which secret value the providers were built from. */
 async function bankGateway(providers: Providers): Promise<string> {
-  const payment = { ...newPayment({ paymentId: 'pay_1', orderId: 'ord_1', now: T0 }), method: 'bank' as const, description: 'Order ord_1' };
+  const payment = {
+    ...newPayment({ paymentId: 'pay_1', orderId: 'ord_1', now: T0 }),
+    method: 'bank' as const,
+    description: 'Order ord_1',
+  };
   const { payUrl } = await providers.bank!.createPayUrl({
     payment,
     notifyUrl: 'https://api.example/callback/bank',
@@ -104,11 +124,15 @@ describe('the provider secret through Powertools Parameters (src/aws/provider-se
   it('takes its cache lifetime from PAYMENTS_SECRET_MAX_AGE_SECONDS, 300 s by default', () => {
     expect(secretMaxAgeSecondsFromEnv({})).toBe(300);
     expect(secretMaxAgeSecondsFromEnv({ PAYMENTS_SECRET_MAX_AGE_SECONDS: '60' })).toBe(60);
-    expect(() => secretMaxAgeSecondsFromEnv({ PAYMENTS_SECRET_MAX_AGE_SECONDS: 'soon' })).toThrow(/PAYMENTS_SECRET_MAX_AGE_SECONDS must be an integer/);
+    expect(() => secretMaxAgeSecondsFromEnv({ PAYMENTS_SECRET_MAX_AGE_SECONDS: 'soon' })).toThrow(
+      /PAYMENTS_SECRET_MAX_AGE_SECONDS must be an integer/,
+    );
   });
 
   it('rejects a secret that is not JSON, naming the secret but never quoting it', async () => {
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: `${SECRET_MARK}-0f3a {"bank": {"signingSecret": "${SECRET_MARK}-2b"}` });
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: `${SECRET_MARK}-0f3a {"bank": {"signingSecret": "${SECRET_MARK}-2b"}` });
 
     const error = await rejection(providersSource()());
 
@@ -129,7 +153,11 @@ describe('the provider secret through Powertools Parameters (src/aws/provider-se
     secretsManager.on(GetSecretValueCommand).resolves({
       SecretString: JSON.stringify({
         wechat,
-        bank: { webhookSecrets: [`${SECRET_MARK}-0123456789`], gatewayUrl: 'https://bank.example', signingSecret: SECRET_MARK },
+        bank: {
+          webhookSecrets: [`${SECRET_MARK}-0123456789`],
+          gatewayUrl: 'https://bank.example',
+          signingSecret: SECRET_MARK,
+        },
       }),
     });
 
@@ -149,7 +177,11 @@ describe('the provider secret through Powertools Parameters (src/aws/provider-se
       .resolvesOnce({ SecretString: bankSecret('https://bank-a.example') })
       .resolves({
         SecretString: JSON.stringify({
-          bank: { webhookSecrets: [], gatewayUrl: 'https://bank-b.example', signingSecret: `${SECRET_MARK}-signing-0123456789` },
+          bank: {
+            webhookSecrets: [],
+            gatewayUrl: 'https://bank-b.example',
+            signingSecret: `${SECRET_MARK}-signing-0123456789`,
+          },
         }),
       });
     const providers = providersSource(300);
@@ -160,7 +192,10 @@ describe('the provider secret through Powertools Parameters (src/aws/provider-se
 
     expect(after).toBe(before);
     expect(logged).toHaveLength(1);
-    expect(logged[0]!.fields).toMatchObject({ secretId: SECRET_ARN, error: expect.stringContaining('bank.webhookSecrets') });
+    expect(logged[0]!.fields).toMatchObject({
+      secretId: SECRET_ARN,
+      error: expect.stringContaining('bank.webhookSecrets'),
+    });
     expect(JSON.stringify(logged)).not.toContain(SECRET_MARK);
   });
 

@@ -1,5 +1,10 @@
 import 'aws-sdk-client-mock-vitest/extend';
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  SendMessageCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { awsQueueRegion, sqsClient, sqsNotificationQueue, startDeadLetterRedrive } from '../../../src/aws/sqs-queue';
@@ -29,8 +34,12 @@ const notification: PaymentNotification = {
 
 beforeEach(() => {
   sqs.reset();
-  sqs.on(GetQueueAttributesCommand, { QueueUrl: QUEUE_URL }).resolves({ Attributes: { QueueArn: QUEUE_ARN, ApproximateNumberOfMessages: '0' } });
-  sqs.on(GetQueueAttributesCommand, { QueueUrl: DLQ_URL }).resolves({ Attributes: { QueueArn: DLQ_ARN, ApproximateNumberOfMessages: '7' } });
+  sqs
+    .on(GetQueueAttributesCommand, { QueueUrl: QUEUE_URL })
+    .resolves({ Attributes: { QueueArn: QUEUE_ARN, ApproximateNumberOfMessages: '0' } });
+  sqs
+    .on(GetQueueAttributesCommand, { QueueUrl: DLQ_URL })
+    .resolves({ Attributes: { QueueArn: DLQ_ARN, ApproximateNumberOfMessages: '7' } });
 });
 
 describe('SQS adapter (src/aws/sqs-queue.ts)', () => {
@@ -42,7 +51,10 @@ describe('SQS adapter (src/aws/sqs-queue.ts)', () => {
     expect(sqs).toHaveReceivedCommandOnce(SendMessageCommand);
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: QUEUE_URL,
-      MessageAttributes: { provider: { DataType: 'String', StringValue: 'alipay' }, eventId: { DataType: 'String', StringValue: 'evt-2026112522001' } },
+      MessageAttributes: {
+        provider: { DataType: 'String', StringValue: 'alipay' },
+        eventId: { DataType: 'String', StringValue: 'evt-2026112522001' },
+      },
     });
     const body = sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.MessageBody!;
     expect(parseNotificationMessage(body)).toEqual(notification);
@@ -84,14 +96,26 @@ describe('SQS adapter (src/aws/sqs-queue.ts)', () => {
 
     const task = await startDeadLetterRedrive(client, { dlqUrl: DLQ_URL, queueUrl: QUEUE_URL });
 
-    expect(sqs).toHaveReceivedCommandExactlyOnceWith(StartMessageMoveTaskCommand, { SourceArn: DLQ_ARN, DestinationArn: QUEUE_ARN });
-    expect(task).toEqual({ taskHandle: 'eyJ0YXNrSWQiOiIxIn0=', sourceArn: DLQ_ARN, destinationArn: QUEUE_ARN, messagesToMove: 7 });
+    expect(sqs).toHaveReceivedCommandExactlyOnceWith(StartMessageMoveTaskCommand, {
+      SourceArn: DLQ_ARN,
+      DestinationArn: QUEUE_ARN,
+    });
+    expect(task).toEqual({
+      taskHandle: 'eyJ0YXNrSWQiOiIxIn0=',
+      sourceArn: DLQ_ARN,
+      destinationArn: QUEUE_ARN,
+      messagesToMove: 7,
+    });
   });
 
   it('fails a redrive SQS refuses with both queues and the reason named', async () => {
     sqs
       .on(StartMessageMoveTaskCommand)
-      .rejects(new Error('There is already a task running. Only one active task is allowed for a source queue arn at a given time.'));
+      .rejects(
+        new Error(
+          'There is already a task running. Only one active task is allowed for a source queue arn at a given time.',
+        ),
+      );
 
     await expect(startDeadLetterRedrive(client, { dlqUrl: DLQ_URL, queueUrl: QUEUE_URL })).rejects.toThrow(
       `Could not start moving messages from ${DLQ_ARN} to ${QUEUE_ARN}: There is already a task running`,
@@ -102,7 +126,9 @@ describe('SQS adapter (src/aws/sqs-queue.ts)', () => {
     const missing = 'https://sqs.eu-west-1.amazonaws.com/123456789012/no-such-queue';
     sqs.on(GetQueueAttributesCommand, { QueueUrl: missing }).rejects(new Error('The specified queue does not exist.'));
 
-    await expect(startDeadLetterRedrive(client, { dlqUrl: missing, queueUrl: QUEUE_URL })).rejects.toThrow('does not exist');
+    await expect(startDeadLetterRedrive(client, { dlqUrl: missing, queueUrl: QUEUE_URL })).rejects.toThrow(
+      'does not exist',
+    );
     expect(sqs).not.toHaveReceivedCommand(StartMessageMoveTaskCommand);
   });
 

@@ -22,7 +22,11 @@ import type { DomainEvent } from '../../../src/domain/events';
 import type { PaymentNotification } from '../../../src/domain/notification';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:payments-providers-AbCdEf';
-const BANK = { webhookSecrets: ['webhook-secret-0123456789'], gatewayUrl: 'https://bank.example/pay', signingSecret: 'signing-secret-0123456789' };
+const BANK = {
+  webhookSecrets: ['webhook-secret-0123456789'],
+  gatewayUrl: 'https://bank.example/pay',
+  signingSecret: 'signing-secret-0123456789',
+};
 
 /** What the CDK stack sets on every function. */
 const stackEnv = (): NodeJS.ProcessEnv => ({
@@ -77,7 +81,8 @@ const capabilitiesFor = (access: FunctionAccess): AwsCapabilities => ({
   ...(access.events ? { events: eventBus } : {}),
   ...(access.providers ? { providers: providersFromEnv } : {}),
 });
-const wired = (fn: FunctionName, env: NodeJS.ProcessEnv) => awsWiring(fn, capabilitiesFor(ALL_FUNCTIONS.find((entry) => entry.fn === fn)!.access), env);
+const wired = (fn: FunctionName, env: NodeJS.ProcessEnv) =>
+  awsWiring(fn, capabilitiesFor(ALL_FUNCTIONS.find((entry) => entry.fn === fn)!.access), env);
 
 let secretsManager: AwsClientStub<SecretsManagerClient>;
 let mocks: Array<{ restore(): void }>;
@@ -102,7 +107,9 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
 
     expect(secretsManager).not.toHaveReceivedAnyCommand();
     expect(Object.keys(deps.providers)).toEqual([]);
-    expect(() => deps.providers.wechat).toThrow('get-order has no providers access (access in src/runtime/functions.ts): it cannot use providers.wechat');
+    expect(() => deps.providers.wechat).toThrow(
+      'get-order has no providers access (access in src/runtime/functions.ts): it cannot use providers.wechat',
+    );
     expect(() => deps.queue.enqueue(notification)).toThrow('get-order has no queue access');
     expect(() => deps.events.publish([event])).toThrow('get-order has no events access');
     expect(typeof deps.repo.getOrder).toBe('function');
@@ -131,8 +138,20 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
     expect(built).toEqual(expected);
     // The least-privilege cases spelled out, in case the route table itself drifts.
     expect(built['openapi']).toEqual({ table: false, providers: [], queue: false, events: false, secretRead: false });
-    expect(built['payment-callback']).toEqual({ table: true, providers: ['bank'], queue: true, events: false, secretRead: true });
-    expect(built['payment-worker']).toEqual({ table: true, providers: [], queue: false, events: false, secretRead: false });
+    expect(built['payment-callback']).toEqual({
+      table: true,
+      providers: ['bank'],
+      queue: true,
+      events: false,
+      secretRead: true,
+    });
+    expect(built['payment-worker']).toEqual({
+      table: true,
+      providers: [],
+      queue: false,
+      events: false,
+      secretRead: false,
+    });
     // Only the outbox publisher puts events on the bus: every other function's events leave by the table's stream.
     expect(Object.entries(built).filter(([, wiring]) => (wiring as { events: boolean }).events)).toEqual([
       ['outbox-publisher', { table: true, providers: [], queue: false, events: true, secretRead: false }],
@@ -148,11 +167,14 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
     );
   });
 
-  it.each(ALL_FUNCTIONS.map((entry) => entry.fn))("loads %s's handler module: its wiring is exactly its access", async (fn) => {
-    const module = (await import(`../../../functions/${fn}/handler.ts`)) as { handler: unknown };
+  it.each(ALL_FUNCTIONS.map((entry) => entry.fn))(
+    "loads %s's handler module: its wiring is exactly its access",
+    async (fn) => {
+      const module = (await import(`../../../functions/${fn}/handler.ts`)) as { handler: unknown };
 
-    expect(typeof module.handler).toBe('function');
-  });
+      expect(typeof module.handler).toBe('function');
+    },
+  );
 
   it('reads the provider secret once per cache lifetime, not once per invocation', async () => {
     const wiring = wired('start-payment', stackEnv());
@@ -189,66 +211,75 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
     expect(secretsManager).not.toHaveReceivedAnyCommand();
 
     env.PAYMENT_RETURN_URL = 'https://shop.example/orders/{orderId}?paid=1';
-    await expect(wiring.deps()).resolves.toMatchObject({ returnUrlTemplate: 'https://shop.example/orders/{orderId}?paid=1' });
+    await expect(wiring.deps()).resolves.toMatchObject({
+      returnUrlTemplate: 'https://shop.example/orders/{orderId}?paid=1',
+    });
   });
 
   it.each([
     ['/orders/{orderId}', 'PAYMENT_RETURN_URL must be an absolute http(s) URL'],
-    ['https://shop.example/orders/{orderid}', 'PAYMENT_RETURN_URL has the placeholder {orderid}; only {orderId} is replaced'],
+    [
+      'https://shop.example/orders/{orderid}',
+      'PAYMENT_RETURN_URL has the placeholder {orderid}; only {orderId} is replaced',
+    ],
   ])('refuses the return page template %s', async (template, message) => {
     await expect(wired('get-order', { ...stackEnv(), PAYMENT_RETURN_URL: template }).deps()).rejects.toThrow(message);
   });
 
-  it('gives up on an AWS endpoint that never answers: 3 attempts of 2 s for every client it builds', { timeout: 30_000 }, async () => {
-    for (const mock of mocks) mock.restore();
-    const attempts = new Map<string, number>();
-    const silent = createServer((request) => {
-      const target = String(request.headers['x-amz-target']);
-      attempts.set(target, (attempts.get(target) ?? 0) + 1);
-      request.resume(); // and never answer
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    vi.stubEnv('AWS_ENDPOINT_URL', `http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
-    const dir = await mkdtemp(path.join(tmpdir(), 'payments-config-'));
-    try {
-      const configFile = path.join(dir, 'config.json');
-      await writeFile(configFile, '{}');
-      const started = performance.now();
-
-      const outcomes = await Promise.allSettled([
-        wired('get-order', stackEnv())
-          .deps()
-          .then((deps) => deps.repo.getOrder('ord_1')),
-        wired('payment-callback', { ...stackEnv(), PAYMENTS_CONFIG: configFile })
-          .deps()
-          .then((deps) => deps.queue.enqueue(notification)),
-        wired('outbox-publisher', stackEnv())
-          .deps()
-          .then(async (deps) => {
-            const { failed } = await deps.events.publish([event]);
-            throw new Error(failed[0]?.reason);
-          }),
-        wired('start-payment', stackEnv()).deps(),
-      ]);
-
-      const elapsedMs = performance.now() - started;
-      expect(outcomes.map((outcome) => outcome.status === 'rejected' && String(outcome.reason))).toEqual(
-        Array(4).fill(expect.stringContaining('2000 ms requestTimeout')),
-      );
-      expect(Object.fromEntries(attempts)).toEqual({
-        'DynamoDB_20120810.GetItem': AWS_CLIENT_LIMITS.maxAttempts,
-        'AmazonSQS.SendMessage': AWS_CLIENT_LIMITS.maxAttempts,
-        'AWSEvents.PutEvents': AWS_CLIENT_LIMITS.maxAttempts,
-        'secretsmanager.GetSecretValue': AWS_CLIENT_LIMITS.maxAttempts,
+  it(
+    'gives up on an AWS endpoint that never answers: 3 attempts of 2 s for every client it builds',
+    { timeout: 30_000 },
+    async () => {
+      for (const mock of mocks) mock.restore();
+      const attempts = new Map<string, number>();
+      const silent = createServer((request) => {
+        const target = String(request.headers['x-amz-target']);
+        attempts.set(target, (attempts.get(target) ?? 0) + 1);
+        request.resume(); // and never answer
       });
-      expect(elapsedMs).toBeGreaterThanOrEqual(3 * 2_000);
-      expect(elapsedMs).toBeLessThan(10_000);
-    } finally {
-      silent.closeAllConnections();
-      silent.close();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      vi.stubEnv('AWS_ENDPOINT_URL', `http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+      vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+      const dir = await mkdtemp(path.join(tmpdir(), 'payments-config-'));
+      try {
+        const configFile = path.join(dir, 'config.json');
+        await writeFile(configFile, '{}');
+        const started = performance.now();
+
+        const outcomes = await Promise.allSettled([
+          wired('get-order', stackEnv())
+            .deps()
+            .then((deps) => deps.repo.getOrder('ord_1')),
+          wired('payment-callback', { ...stackEnv(), PAYMENTS_CONFIG: configFile })
+            .deps()
+            .then((deps) => deps.queue.enqueue(notification)),
+          wired('outbox-publisher', stackEnv())
+            .deps()
+            .then(async (deps) => {
+              const { failed } = await deps.events.publish([event]);
+              throw new Error(failed[0]?.reason);
+            }),
+          wired('start-payment', stackEnv()).deps(),
+        ]);
+
+        const elapsedMs = performance.now() - started;
+        expect(outcomes.map((outcome) => outcome.status === 'rejected' && String(outcome.reason))).toEqual(
+          Array(4).fill(expect.stringContaining('2000 ms requestTimeout')),
+        );
+        expect(Object.fromEntries(attempts)).toEqual({
+          'DynamoDB_20120810.GetItem': AWS_CLIENT_LIMITS.maxAttempts,
+          'AmazonSQS.SendMessage': AWS_CLIENT_LIMITS.maxAttempts,
+          'AWSEvents.PutEvents': AWS_CLIENT_LIMITS.maxAttempts,
+          'secretsmanager.GetSecretValue': AWS_CLIENT_LIMITS.maxAttempts,
+        });
+        expect(elapsedMs).toBeGreaterThanOrEqual(3 * 2_000);
+        expect(elapsedMs).toBeLessThan(10_000);
+      } finally {
+        silent.closeAllConnections();
+        silent.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addBusinessDays, BillFormatError, billYuanToFen, businessDateOf, businessDayWindow, beijingTimeToIso, isBusinessDate } from '../../../src/domain/bill';
+import {
+  addBusinessDays,
+  BillFormatError,
+  billYuanToFen,
+  businessDateOf,
+  businessDayWindow,
+  beijingTimeToIso,
+  isBusinessDate,
+} from '../../../src/domain/bill';
 import { InvalidAmountError } from '../../../src/domain/errors';
 
 describe('billYuanToFen', () => {
@@ -46,7 +54,8 @@ describe('billYuanToFen', () => {
   });
 
   /** Fen as a bill writes it: sign when negative, whole yuan, a point, two decimals. */
-  const asYuanText = (fen: number) => `${fen < 0 ? '-' : ''}${Math.floor(Math.abs(fen) / 100)}.${String(Math.abs(fen) % 100).padStart(2, '0')}`;
+  const asYuanText = (fen: number) =>
+    `${fen < 0 ? '-' : ''}${Math.floor(Math.abs(fen) / 100)}.${String(Math.abs(fen) % 100).padStart(2, '0')}`;
   const wideFen = fc.integer({ min: -99_999_999_999_999, max: 99_999_999_999_999 });
 
   it('gives back any integer fen written as signed yuan with two decimals', () => {
@@ -79,7 +88,10 @@ describe('billYuanToFen', () => {
 
 describe('Beijing business days', () => {
   it('a day runs from 16:00 UTC the day before to 16:00 UTC', () => {
-    expect(businessDayWindow('2026-11-27')).toEqual({ start: new Date('2026-11-26T16:00:00.000Z'), end: new Date('2026-11-27T16:00:00.000Z') });
+    expect(businessDayWindow('2026-11-27')).toEqual({
+      start: new Date('2026-11-26T16:00:00.000Z'),
+      end: new Date('2026-11-27T16:00:00.000Z'),
+    });
   });
 
   it.each([
@@ -103,7 +115,11 @@ describe('Beijing business days', () => {
   });
 
   it('every instant falls in the window of its own business date', () => {
-    const instants = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true });
+    const instants = fc.date({
+      min: new Date('2000-01-01T00:00:00Z'),
+      max: new Date('2099-12-31T00:00:00Z'),
+      noInvalidDate: true,
+    });
     fc.assert(
       fc.property(instants, (instant) => {
         const { start, end } = businessDayWindow(businessDateOf(instant));

@@ -25,15 +25,31 @@ describe('money: fen <-> yuan strings', () => {
     expect(fenToYuan(fen)).toBe(yuan);
   });
 
-  it.each(['1.001', '-1', '-0.01', '1e3', '', ' 1', '1 ', '01.00', '.5', '5.', '1,00', 'abc', 'NaN', 'Infinity', '0x10', '100000000.00', '+1'])(
-    'rejects %j',
-    (input) => {
-      expect(() => yuanToFen(input)).toThrow(InvalidAmountError);
-    },
-  );
+  it.each([
+    '1.001',
+    '-1',
+    '-0.01',
+    '1e3',
+    '',
+    ' 1',
+    '1 ',
+    '01.00',
+    '.5',
+    '5.',
+    '1,00',
+    'abc',
+    'NaN',
+    'Infinity',
+    '0x10',
+    '100000000.00',
+    '+1',
+  ])('rejects %j', (input) => {
+    expect(() => yuanToFen(input)).toThrow(InvalidAmountError);
+  });
 
   it('rejects amounts that are not integers of fen, or beyond the bound', () => {
-    for (const bad of [1.5, -1, MAX_AMOUNT_FEN + 1, Number.NaN, Number.MAX_SAFE_INTEGER + 2]) expect(() => fenToYuan(bad)).toThrow(InvalidAmountError);
+    for (const bad of [1.5, -1, MAX_AMOUNT_FEN + 1, Number.NaN, Number.MAX_SAFE_INTEGER + 2])
+      expect(() => fenToYuan(bad)).toThrow(InvalidAmountError);
   });
 
   it('round-trips every valid amount exactly (fen -> yuan -> fen)', () => {

@@ -66,24 +66,52 @@ describe('payment state machine', () => {
 
   it('terminal states never change except by a provider-confirmed success, which is flagged late', () => {
     for (const from of ['failed', 'cancelled', 'expired'] as const) {
-      const { after, late } = transitionPayment(inState(from), { to: 'succeeded', now, source: 'provider', reason: 'paid' });
+      const { after, late } = transitionPayment(inState(from), {
+        to: 'succeeded',
+        now,
+        source: 'provider',
+        reason: 'paid',
+      });
       expect(late).toBe(true);
       expect(after.latePayment).toBe(true);
     }
-    expect(() => transitionPayment(inState('succeeded'), { to: 'failed', now, source: 'provider', reason: 'x' })).toThrow(InvalidTransitionError);
+    expect(() =>
+      transitionPayment(inState('succeeded'), { to: 'failed', now, source: 'provider', reason: 'x' }),
+    ).toThrow(InvalidTransitionError);
   });
 
   it('a success applied at or after the expiry of an open payment is late: it already read expired', () => {
     const started = transitionPayment(base, { to: 'processing', now, source: 'customer', reason: 'checkout' }).after;
-    const inTime = transitionPayment(started, { to: 'succeeded', now: new Date('2026-11-25T04:29:59.999Z'), source: 'provider', reason: 'paid' });
-    const atExpiry = transitionPayment(started, { to: 'succeeded', now: new Date(started.expiresAt), source: 'provider', reason: 'paid' });
+    const inTime = transitionPayment(started, {
+      to: 'succeeded',
+      now: new Date('2026-11-25T04:29:59.999Z'),
+      source: 'provider',
+      reason: 'paid',
+    });
+    const atExpiry = transitionPayment(started, {
+      to: 'succeeded',
+      now: new Date(started.expiresAt),
+      source: 'provider',
+      reason: 'paid',
+    });
     expect([inTime.late, inTime.after.latePayment]).toEqual([false, undefined]);
     expect([atExpiry.late, atExpiry.after.latePayment]).toEqual([true, true]);
   });
 
   it('appends to the log, bumps the version, and never rewrites earlier entries', () => {
-    const started = transitionPayment(base, { to: 'processing', now, source: 'customer', reason: 'checkout created' }).after;
-    const paid = transitionPayment(started, { to: 'succeeded', now, source: 'provider', reason: 'paid', ref: 'evt-1' }).after;
+    const started = transitionPayment(base, {
+      to: 'processing',
+      now,
+      source: 'customer',
+      reason: 'checkout created',
+    }).after;
+    const paid = transitionPayment(started, {
+      to: 'succeeded',
+      now,
+      source: 'provider',
+      reason: 'paid',
+      ref: 'evt-1',
+    }).after;
     expect(paid.version).toBe(base.version + 2);
     expect(paid.logs.slice(0, started.logs.length)).toEqual(started.logs);
     expect(paid.logs.map((entry) => [entry.from, entry.to])).toEqual([
@@ -96,13 +124,23 @@ describe('payment state machine', () => {
 
   it('keeps the pay URL while the payment is processing and drops it once the payment ends', () => {
     const payUrl = 'https://bank.example/checkout?payment_id=pay_1&signature=abc';
-    const started = transitionPayment(base, { to: 'processing', now, source: 'customer', reason: 'checkout created', set: { payUrl } }).after;
+    const started = transitionPayment(base, {
+      to: 'processing',
+      now,
+      source: 'customer',
+      reason: 'checkout created',
+      set: { payUrl },
+    }).after;
     expect(started.payUrl).toBe(payUrl);
     expect(scheduleNextLook(started, now, 60_000).payUrl).toBe(payUrl);
 
     for (const to of ['succeeded', 'failed', 'cancelled', 'expired'] as const) {
       const ended = transitionPayment(started, { to, now, source: 'provider', reason: 'settled' }).after;
-      expect(ended).toMatchObject({ status: to, amount: started.amount, logs: [...started.logs, expect.objectContaining({ to })] });
+      expect(ended).toMatchObject({
+        status: to,
+        amount: started.amount,
+        logs: [...started.logs, expect.objectContaining({ to })],
+      });
       expect(ended).not.toHaveProperty('payUrl');
     }
   });
@@ -127,8 +165,18 @@ describe('payment state machine', () => {
   it('parks a payment for review: flagged with the reason, logged, out of the sweeper, still in its status', () => {
     const started = { ...inState('processing'), nextQueryAt: '2026-11-25T04:01:00.000Z' };
     const parked = parkForReview(started, { reason: 'amount_mismatch: 101 fen', source: 'provider', ref: 'q-1' }, now);
-    expect(parked).toMatchObject({ status: 'processing', needsReview: true, reviewReason: 'amount_mismatch: 101 fen', version: started.version + 1 });
-    expect(parked.logs.at(-1)).toMatchObject({ from: 'processing', to: 'processing', ref: 'q-1', reason: 'parked for review: amount_mismatch: 101 fen' });
+    expect(parked).toMatchObject({
+      status: 'processing',
+      needsReview: true,
+      reviewReason: 'amount_mismatch: 101 fen',
+      version: started.version + 1,
+    });
+    expect(parked.logs.at(-1)).toMatchObject({
+      from: 'processing',
+      to: 'processing',
+      ref: 'q-1',
+      reason: 'parked for review: amount_mismatch: 101 fen',
+    });
     expect(nextSweepAt(started)).toBe('2026-11-25T04:01:00.000Z');
     expect(nextSweepAt(parked)).toBeUndefined();
   });
@@ -136,7 +184,9 @@ describe('payment state machine', () => {
   it('schedules the next look at a started payment no later than its expiry, and the whole delay after it', () => {
     const started = { ...inState('processing'), nextQueryAt: '2026-11-25T04:01:00.000Z' };
     const at = (iso: string) => new Date(iso);
-    expect(scheduleNextLook(started, at('2026-11-25T04:10:00.000Z'), 300_000).nextQueryAt).toBe('2026-11-25T04:15:00.000Z');
+    expect(scheduleNextLook(started, at('2026-11-25T04:10:00.000Z'), 300_000).nextQueryAt).toBe(
+      '2026-11-25T04:15:00.000Z',
+    );
     expect(scheduleNextLook(started, at('2026-11-25T04:28:00.000Z'), 300_000).nextQueryAt).toBe(started.expiresAt);
     const retry = scheduleNextLook(started, at('2026-11-25T04:30:00.000Z'), 60_000);
     expect(retry.nextQueryAt).toBe('2026-11-25T04:31:00.000Z');

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { beijingTimeToIso, type BillPayment, type BillRefund, type BillRow } from '../../../src/domain/bill';
 import type { Payment, PaymentMethod } from '../../../src/domain/payment';
-import { compareBill, type Comparison, DEFAULT_CARRY_MINUTES, differenceEvent, differenceKey, type LedgerKey } from '../../../src/domain/reconciliation';
+import {
+  compareBill,
+  type Comparison,
+  DEFAULT_CARRY_MINUTES,
+  differenceEvent,
+  differenceKey,
+  type LedgerKey,
+} from '../../../src/domain/reconciliation';
 import { createRefund, type Refund, type RefundStatus } from '../../../src/domain/refund';
 import { newPayment } from '../../support/domain-fixtures';
 
@@ -22,7 +29,14 @@ function paid(paymentId: string, overrides: Partial<Payment> = {}): Payment {
 
 /** A refund of ours of `payment`, 3.00 yuan, succeeded at 11:00 Beijing unless told otherwise. */
 function refundOf(refundId: string, payment: Payment, overrides: Partial<Refund> = {}): Refund {
-  const created = createRefund({ refundId, payment, amount: 300, origin: 'admin', sendAt: beijing('10:30:00'), now: new Date(beijing('10:30:00')) });
+  const created = createRefund({
+    refundId,
+    payment,
+    amount: 300,
+    origin: 'admin',
+    sendAt: beijing('10:30:00'),
+    now: new Date(beijing('10:30:00')),
+  });
   return { ...created, status: 'succeeded', succeededAt: beijing('11:00:00'), ...overrides };
 }
 
@@ -37,7 +51,10 @@ const paymentRow = (payment: Payment, overrides: Partial<BillPayment> = {}): Bil
   ...overrides,
 });
 
-const refundRow = (refund: Pick<Refund, 'refundId' | 'paymentId' | 'amount'>, overrides: Partial<BillRefund> = {}): BillRefund => ({
+const refundRow = (
+  refund: Pick<Refund, 'refundId' | 'paymentId' | 'amount'>,
+  overrides: Partial<BillRefund> = {},
+): BillRefund => ({
   kind: 'refund',
   refundId: refund.refundId,
   paymentId: refund.paymentId,
@@ -63,22 +80,40 @@ interface Scenario {
 }
 
 /** compareBill with its lookups built the way the core builds them: every payment and refund by id, refunds by payment. */
-function compare({ rows, ledger = [], ledgerRefunds = [], known = [], knownRefunds = [], accountedHere = [], provider = 'wechat' }: Scenario): Comparison {
+function compare({
+  rows,
+  ledger = [],
+  ledgerRefunds = [],
+  known = [],
+  knownRefunds = [],
+  accountedHere = [],
+  provider = 'wechat',
+}: Scenario): Comparison {
   const payments = [...ledger, ...known];
   const refunds = [...ledgerRefunds, ...knownRefunds];
-  const sum = (kind: BillRow['kind']) => rows.filter((row) => row.kind === kind).reduce((total, row) => total + row.amount, 0);
+  const sum = (kind: BillRow['kind']) =>
+    rows.filter((row) => row.kind === kind).reduce((total, row) => total + row.amount, 0);
   return compareBill({
     bill: {
       provider,
       date: DATE,
       rows,
-      totals: { paymentCount: rows.filter((row) => row.kind === 'payment').length, paymentAmount: sum('payment'), refundAmount: sum('refund') },
+      totals: {
+        paymentCount: rows.filter((row) => row.kind === 'payment').length,
+        paymentAmount: sum('payment'),
+        refundAmount: sum('refund'),
+      },
     },
     ledgerPayments: ledger,
     ledgerRefunds,
     paymentsById: new Map(payments.map((payment) => [payment.paymentId, payment])),
     refundsById: new Map(refunds.map((refund) => [refund.refundId, refund])),
-    refundsOfPayment: new Map(payments.map((payment) => [payment.paymentId, refunds.filter((refund) => refund.paymentId === payment.paymentId)])),
+    refundsOfPayment: new Map(
+      payments.map((payment) => [
+        payment.paymentId,
+        refunds.filter((refund) => refund.paymentId === payment.paymentId),
+      ]),
+    ),
     accountedHere: new Set(accountedHere),
     carryMinutes: DEFAULT_CARRY_MINUTES,
   });
@@ -92,7 +127,11 @@ describe('compareBill: a day that agrees', () => {
     const b = paid('pay_b', { amount: 4_550, paidAt: beijing('00:00:00') });
     const refund = refundOf('ref_a', a);
 
-    const comparison = compare({ rows: [paymentRow(a), paymentRow(b), refundRow(refund)], ledger: [a, b], ledgerRefunds: [refund] });
+    const comparison = compare({
+      rows: [paymentRow(a), paymentRow(b), refundRow(refund)],
+      ledger: [a, b],
+      ledgerRefunds: [refund],
+    });
 
     expect(comparison).toEqual({ matched: 3, found: [], carried: [], accountedElsewhere: [] });
   });
@@ -150,7 +189,11 @@ describe('compareBill: payments', () => {
     const comparison = compare({ rows: [paymentRow(alipay)], known: [alipay] });
     expect(comparison.found).toEqual([
       {
-        difference: expect.objectContaining({ kind: 'missing_in_ledger', paymentId: 'pay_alipay', resolution: 'no wechat payment pay_alipay in the ledger' }),
+        difference: expect.objectContaining({
+          kind: 'missing_in_ledger',
+          paymentId: 'pay_alipay',
+          resolution: 'no wechat payment pay_alipay in the ledger',
+        }),
       },
     ]);
     expect(comparison.found[0]?.difference.ours).toBeUndefined();
@@ -163,15 +206,24 @@ describe('compareBill: payments', () => {
     expect(comparison.matched).toBe(1);
     expect(comparison.found).toEqual([
       {
-        difference: expect.objectContaining({ kind: 'missing_in_ledger', paymentId: 'pay_twice', providerTransactionId: 'tx_second' }),
+        difference: expect.objectContaining({
+          kind: 'missing_in_ledger',
+          paymentId: 'pay_twice',
+          providerTransactionId: 'tx_second',
+        }),
         remedy: { action: 'confirm_payment', row: second },
       },
     ]);
   });
 
   it('an extra capture we recorded matches its own row, by its own transaction and amount', () => {
-    const payment = paid('pay_extra', { extraCaptures: [{ providerTransactionId: 'tx_extra', amount: 1_000, capturedAt: beijing('10:05:00') }] });
-    const comparison = compare({ rows: [paymentRow(payment), paymentRow(payment, { providerTransactionId: 'tx_extra' })], ledger: [payment] });
+    const payment = paid('pay_extra', {
+      extraCaptures: [{ providerTransactionId: 'tx_extra', amount: 1_000, capturedAt: beijing('10:05:00') }],
+    });
+    const comparison = compare({
+      rows: [paymentRow(payment), paymentRow(payment, { providerTransactionId: 'tx_extra' })],
+      ledger: [payment],
+    });
     expect(comparison).toEqual({ matched: 2, found: [], carried: [], accountedElsewhere: [] });
   });
 
@@ -193,8 +245,13 @@ describe('compareBill: payments', () => {
   });
 
   it("amount_mismatch on an extra capture names the capture's amount, not the payment's", () => {
-    const payment = paid('pay_extra', { extraCaptures: [{ providerTransactionId: 'tx_extra', amount: 1_000, capturedAt: beijing('10:05:00') }] });
-    const comparison = compare({ rows: [paymentRow(payment), paymentRow(payment, { providerTransactionId: 'tx_extra', amount: 800 })], ledger: [payment] });
+    const payment = paid('pay_extra', {
+      extraCaptures: [{ providerTransactionId: 'tx_extra', amount: 1_000, capturedAt: beijing('10:05:00') }],
+    });
+    const comparison = compare({
+      rows: [paymentRow(payment), paymentRow(payment, { providerTransactionId: 'tx_extra', amount: 800 })],
+      ledger: [payment],
+    });
     expect(comparison.matched).toBe(1);
     expect(comparison.found.map(({ difference }) => difference)).toEqual([
       expect.objectContaining({
@@ -208,7 +265,10 @@ describe('compareBill: payments', () => {
 
   it('status_mismatch: a row reversed by the provider (REVOKED) for a payment we hold as succeeded', () => {
     const payment = paid('pay_revoked');
-    const comparison = compare({ rows: [paymentRow(payment, { status: 'reversed', providerStatus: 'REVOKED' })], ledger: [payment] });
+    const comparison = compare({
+      rows: [paymentRow(payment, { status: 'reversed', providerStatus: 'REVOKED' })],
+      ledger: [payment],
+    });
     expect(comparison.found).toEqual([
       {
         difference: {
@@ -225,7 +285,10 @@ describe('compareBill: payments', () => {
 
   it('a reversed row for a payment we never took money for agrees (it ended at neither side)', () => {
     const closed = paid('pay_closed', { status: 'cancelled', paidAt: undefined, providerTransactionId: undefined });
-    const comparison = compare({ rows: [paymentRow(closed, { status: 'reversed', providerStatus: 'REVOKED' })], known: [closed] });
+    const comparison = compare({
+      rows: [paymentRow(closed, { status: 'reversed', providerStatus: 'REVOKED' })],
+      known: [closed],
+    });
     expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [] });
   });
 
@@ -257,7 +320,10 @@ describe('compareBill: refunds', () => {
   const payment = paid('pay_r');
 
   it('refund_missing_in_ledger: a refund made on the console is recorded as an external refund', () => {
-    const row = refundRow({ refundId: 're_console', paymentId: 'pay_r', amount: 200 }, { providerRefundId: 're_console' });
+    const row = refundRow(
+      { refundId: 're_console', paymentId: 'pay_r', amount: 200 },
+      { providerRefundId: 're_console' },
+    );
     const comparison = compare({ rows: [row], known: [payment] });
     expect(comparison.found).toEqual([
       {
@@ -280,7 +346,10 @@ describe('compareBill: refunds', () => {
     ['of a payment we never had', 'succeeded' as const, [], 'no wechat payment pay_r in the ledger'],
     ['of a payment of another provider', 'succeeded' as const, [{ ...payment, method: 'bank' as const }], undefined],
   ])('refund_missing_in_ledger with no remedy: a console refund %s', (_case, status, known, resolution) => {
-    const row = refundRow({ refundId: 're_console', paymentId: 'pay_r', amount: 200 }, { status, providerStatus: status.toUpperCase() });
+    const row = refundRow(
+      { refundId: 're_console', paymentId: 'pay_r', amount: 200 },
+      { status, providerStatus: status.toUpperCase() },
+    );
     const comparison = compare({ rows: [row], known });
     expect(kinds(comparison)).toEqual(['refund_missing_in_ledger']);
     expect(comparison.found[0]?.remedy).toBeUndefined();
@@ -288,8 +357,16 @@ describe('compareBill: refunds', () => {
   });
 
   it('a console refund that failed at the provider moved no money: nothing to record', () => {
-    const row = refundRow({ refundId: 're_console', paymentId: 'pay_r', amount: 200 }, { status: 'failed', providerStatus: 'ABNORMAL' });
-    expect(compare({ rows: [row], known: [payment] })).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [] });
+    const row = refundRow(
+      { refundId: 're_console', paymentId: 'pay_r', amount: 200 },
+      { status: 'failed', providerStatus: 'ABNORMAL' },
+    );
+    expect(compare({ rows: [row], known: [payment] })).toEqual({
+      matched: 1,
+      found: [],
+      carried: [],
+      accountedElsewhere: [],
+    });
   });
 
   it('refund_missing_in_bill: a refund of ours that succeeded in the day and the provider does not show', () => {
@@ -310,7 +387,11 @@ describe('compareBill: refunds', () => {
 
   it('amount_mismatch: the provider refunded another amount than we hold', () => {
     const refund = refundOf('ref_amount', payment);
-    const comparison = compare({ rows: [refundRow(refund, { amount: 301 })], known: [payment], ledgerRefunds: [refund] });
+    const comparison = compare({
+      rows: [refundRow(refund, { amount: 301 })],
+      known: [payment],
+      ledgerRefunds: [refund],
+    });
     expect(comparison.found.map(({ difference }) => difference)).toEqual([
       expect.objectContaining({
         kind: 'amount_mismatch',
@@ -341,9 +422,17 @@ describe('compareBill: refunds', () => {
   ];
 
   it.each(AGREEMENT)('the bill says %s, we say %s: %s', (theirs, ours, agreement) => {
-    const refund = refundOf('ref_t', payment, { status: ours, ...(ours === 'succeeded' ? {} : { succeededAt: undefined }) });
+    const refund = refundOf('ref_t', payment, {
+      status: ours,
+      ...(ours === 'succeeded' ? {} : { succeededAt: undefined }),
+    });
     const row = refundRow(refund, { status: theirs, providerStatus: theirs.toUpperCase() });
-    const comparison = compare({ rows: [row], known: [payment], knownRefunds: [refund], ledgerRefunds: ours === 'succeeded' ? [refund] : [] });
+    const comparison = compare({
+      rows: [row],
+      known: [payment],
+      knownRefunds: [refund],
+      ledgerRefunds: ours === 'succeeded' ? [refund] : [],
+    });
 
     if (agreement === 'match') {
       expect(comparison).toMatchObject({ matched: 1, found: [] });
@@ -386,7 +475,9 @@ describe('compareBill: external refunds recorded under our own id', () => {
       ledgerRefunds: [recorded('re_9'), recorded('re_1')],
     });
     expect(comparison.matched).toBe(1);
-    expect(comparison.found.map(({ difference }) => [difference.kind, difference.refundId])).toEqual([['refund_missing_in_bill', 'ext_wechat_re_9']]);
+    expect(comparison.found.map(({ difference }) => [difference.kind, difference.refundId])).toEqual([
+      ['refund_missing_in_bill', 'ext_wechat_re_9'],
+    ]);
   });
 
   it('recorded from a notification that named no number (its id is the event id), is matched by payment and amount', () => {
@@ -408,7 +499,10 @@ describe('compareBill: external refunds recorded under our own id', () => {
     });
     expect(comparison.matched).toBe(1);
     expect(comparison.found).toEqual([
-      { difference: expect.objectContaining({ kind: 'refund_missing_in_ledger', refundId: 're_1' }), remedy: { action: 'record_external_refund', row: first } },
+      {
+        difference: expect.objectContaining({ kind: 'refund_missing_in_ledger', refundId: 're_1' }),
+        remedy: { action: 'record_external_refund', row: first },
+      },
     ]);
   });
 
@@ -444,7 +538,10 @@ describe('compareBill: external refunds recorded under our own id', () => {
 describe('compareBill: an external refund recorded under the number the row names', () => {
   it('with another amount is an amount_mismatch, not a second refund to record', () => {
     const payment = paid('pay_x');
-    const ext: Refund = { ...refundOf('ext_wechat_re_1', payment, { amount: 150, origin: 'external', external: true }), providerRefundId: 're_1' };
+    const ext: Refund = {
+      ...refundOf('ext_wechat_re_1', payment, { amount: 150, origin: 'external', external: true }),
+      providerRefundId: 're_1',
+    };
     const comparison = compare({
       rows: [refundRow({ refundId: 're_1', paymentId: 'pay_x', amount: 200 }, { providerRefundId: 're_1' })],
       known: [payment],
@@ -468,7 +565,12 @@ describe('compareBill: the day boundary', () => {
     const late = paid('pay_late', { paidAt: beijing('23:55:00') });
     const lateRefund = refundOf('ref_late', paid('pay_other'), { succeededAt: beijing('23:59:59') });
     const comparison = compare({ rows: [], ledger: [late], ledgerRefunds: [lateRefund] });
-    expect(comparison).toEqual({ matched: 0, found: [], carried: ['payment:pay_late', 'refund:ref_late'], accountedElsewhere: [] });
+    expect(comparison).toEqual({
+      matched: 0,
+      found: [],
+      carried: ['payment:pay_late', 'refund:ref_late'],
+      accountedElsewhere: [],
+    });
   });
 
   it('one the bill lacks from half an hour before the end is missing_in_bill', () => {
@@ -488,38 +590,67 @@ describe('compareBill: the day boundary', () => {
 
   it('a late payment the bill has is matched, not carried', () => {
     const late = paid('pay_late', { paidAt: beijing('23:55:00') });
-    expect(compare({ rows: [paymentRow(late)], ledger: [late] })).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [] });
+    expect(compare({ rows: [paymentRow(late)], ledger: [late] })).toEqual({
+      matched: 1,
+      found: [],
+      carried: [],
+      accountedElsewhere: [],
+    });
   });
 
   it("an item carried in from the day before, in this day's bill: matched and accounted outside the day", () => {
     const carried = paid('pay_carried', { paidAt: beijing('23:55:00', '2026-11-26') });
     const comparison = compare({ rows: [paymentRow(carried, { finishedAt: beijing('00:00:05') })], ledger: [carried] });
-    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [{ key: 'payment:pay_carried', date: '2026-11-26' }] });
+    expect(comparison).toEqual({
+      matched: 1,
+      found: [],
+      carried: [],
+      accountedElsewhere: [{ key: 'payment:pay_carried', date: '2026-11-26' }],
+    });
   });
 
   it("an item carried in from the day before, not in this day's bill either: missing_in_bill, not carried again", () => {
     const carried = paid('pay_carried', { paidAt: beijing('23:55:00', '2026-11-26') });
     const comparison = compare({ rows: [], ledger: [carried] });
-    expect(comparison.found.map(({ difference }) => [difference.kind, difference.paymentId])).toEqual([['missing_in_bill', 'pay_carried']]);
+    expect(comparison.found.map(({ difference }) => [difference.kind, difference.paymentId])).toEqual([
+      ['missing_in_bill', 'pay_carried'],
+    ]);
     expect(comparison.carried).toEqual([]);
   });
 
   it('an item of the next day a row names (the provider booked it a little earlier) is accounted outside this day', () => {
     const tomorrow = paid('pay_next', { paidAt: beijing('00:00:01', '2026-11-28') });
-    const comparison = compare({ rows: [paymentRow(tomorrow, { finishedAt: beijing('23:59:59') })], known: [tomorrow] });
-    expect(comparison).toEqual({ matched: 1, found: [], carried: [], accountedElsewhere: [{ key: 'payment:pay_next', date: '2026-11-28' }] });
+    const comparison = compare({
+      rows: [paymentRow(tomorrow, { finishedAt: beijing('23:59:59') })],
+      known: [tomorrow],
+    });
+    expect(comparison).toEqual({
+      matched: 1,
+      found: [],
+      carried: [],
+      accountedElsewhere: [{ key: 'payment:pay_next', date: '2026-11-28' }],
+    });
   });
 
   it("accountedHere: what another day's bill accounted for is not missing from this one", () => {
     const healedYesterday = paid('pay_healed', { paidAt: beijing('10:30:00') });
     const refund = refundOf('ref_before', healedYesterday);
-    const comparison = compare({ rows: [], ledger: [healedYesterday], ledgerRefunds: [refund], accountedHere: ['payment:pay_healed', 'refund:ref_before'] });
+    const comparison = compare({
+      rows: [],
+      ledger: [healedYesterday],
+      ledgerRefunds: [refund],
+      accountedHere: ['payment:pay_healed', 'refund:ref_before'],
+    });
     expect(comparison).toEqual({ matched: 0, found: [], carried: [], accountedElsewhere: [] });
   });
 
   it('accountedHere does not hide a row of this bill that differs', () => {
     const payment = paid('pay_healed');
-    const comparison = compare({ rows: [paymentRow(payment, { amount: 1 })], ledger: [payment], accountedHere: ['payment:pay_healed'] });
+    const comparison = compare({
+      rows: [paymentRow(payment, { amount: 1 })],
+      ledger: [payment],
+      accountedHere: ['payment:pay_healed'],
+    });
     expect(kinds(comparison)).toEqual(['amount_mismatch']);
   });
 });
@@ -558,18 +689,31 @@ describe('differenceEvent', () => {
 
   it('is one event per day and key, naming the order and customer of the payment, without a parked notification', () => {
     const at = new Date('2026-11-27T03:00:00.000Z');
-    const event = differenceEvent(at, 'wechat', '2026-11-27', parked, { orderId: 'ord_1', customerId: 'alice' } as Payment);
+    const event = differenceEvent(at, 'wechat', '2026-11-27', parked, {
+      orderId: 'ord_1',
+      customerId: 'alice',
+    } as Payment);
     expect(event).toMatchObject({
       id: 'reconciliation:wechat:2026-11-27:refund_before_payment#5030001',
       type: 'ReconciliationDifference',
-      detail: { orderId: 'ord_1', customerId: 'alice', paymentId: 'pay_1', method: 'wechat', date: '2026-11-27', kind: 'refund_before_payment' },
+      detail: {
+        orderId: 'ord_1',
+        customerId: 'alice',
+        paymentId: 'pay_1',
+        method: 'wechat',
+        date: '2026-11-27',
+        kind: 'refund_before_payment',
+      },
     });
     expect(event.detail).not.toHaveProperty('notification');
   });
 
   it('for a bill row naming a payment we never had: empty order and customer, no payment id', () => {
     const unknown = { kind: 'missing_in_ledger' as const, providerTransactionId: 'tx', healed: false };
-    expect(differenceEvent(new Date(0), 'alipay', '2026-11-27', unknown).detail).toMatchObject({ orderId: '', customerId: '' });
+    expect(differenceEvent(new Date(0), 'alipay', '2026-11-27', unknown).detail).toMatchObject({
+      orderId: '',
+      customerId: '',
+    });
     expect(differenceEvent(new Date(0), 'alipay', '2026-11-27', unknown).detail).not.toHaveProperty('paymentId');
   });
 });

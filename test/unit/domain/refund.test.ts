@@ -25,11 +25,29 @@ import { newPurchase } from '../../support/domain-fixtures';
 import { DEMO_PRODUCTS } from '../../support/demo-products';
 
 const now = new Date('2026-11-25T04:00:00.000Z');
-const purchase = newPurchase({ orderId: 'ord_1', paymentId: 'pay_1', items: [{ sku: 'TEA-001', quantity: 1 }], catalogue: DEMO_PRODUCTS, now });
-const paid: Payment = { ...purchase.payment, status: 'succeeded', paidAt: now.toISOString(), providerTransactionId: 'tx_1' };
+const purchase = newPurchase({
+  orderId: 'ord_1',
+  paymentId: 'pay_1',
+  items: [{ sku: 'TEA-001', quantity: 1 }],
+  catalogue: DEMO_PRODUCTS,
+  now,
+});
+const paid: Payment = {
+  ...purchase.payment,
+  status: 'succeeded',
+  paidAt: now.toISOString(),
+  providerTransactionId: 'tx_1',
+};
 const paidOrderOf: Order = { ...purchase.order, status: 'paid', paidByPaymentId: 'pay_1', paidAt: now.toISOString() };
 const refundOf = (amount: number, status: RefundStatus = 'pending') => ({
-  ...createRefund({ refundId: `ref_${amount}`, payment: paid, amount, origin: 'admin', sendAt: now.toISOString(), now }),
+  ...createRefund({
+    refundId: `ref_${amount}`,
+    payment: paid,
+    amount,
+    origin: 'admin',
+    sendAt: now.toISOString(),
+    now,
+  }),
   status,
 });
 
@@ -83,12 +101,18 @@ describe('what may be refunded', () => {
     expect(() => refundAmountFor({ ...paid, refundReserved: paid.amount }, undefined, now, policy)).toThrow(
       expect.objectContaining({ code: 'REFUND_EXCEEDS_REFUNDABLE' }),
     );
-    expect(() => refundAmountFor({ ...paid, status: 'processing' }, 1, now, policy)).toThrow(expect.objectContaining({ code: 'PAYMENT_NOT_REFUNDABLE' }));
+    expect(() => refundAmountFor({ ...paid, status: 'processing' }, 1, now, policy)).toThrow(
+      expect.objectContaining({ code: 'PAYMENT_NOT_REFUNDABLE' }),
+    );
     const yearLater = new Date(now.getTime() + 365 * 86_400_000);
-    expect(() => refundAmountFor(paid, 1, yearLater, policy)).toThrow(expect.objectContaining({ code: 'REFUND_WINDOW_CLOSED' }));
+    expect(() => refundAmountFor(paid, 1, yearLater, policy)).toThrow(
+      expect.objectContaining({ code: 'REFUND_WINDOW_CLOSED' }),
+    );
     expect(refundAmountFor(paid, 1, new Date(yearLater.getTime() - 1), policy)).toBe(1);
     const full = { ...paid, refundIds: Array.from({ length: MAX_REFUNDS_PER_PAYMENT }, (_, i) => `ref_${i}`) };
-    expect(() => refundAmountFor(full, 1, now, policy)).toThrow(expect.objectContaining({ code: 'REFUND_LIMIT_REACHED' }));
+    expect(() => refundAmountFor(full, 1, now, policy)).toThrow(
+      expect.objectContaining({ code: 'REFUND_LIMIT_REACHED' }),
+    );
     expect(() => refundAmountFor(paid, 0, now, policy)).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
   });
 
@@ -107,7 +131,11 @@ describe('what may be refunded', () => {
               continue;
             }
             expect(granted).toBeLessThanOrEqual(refundableAmount(payment));
-            payment = { ...payment, refundReserved: (payment.refundReserved ?? 0) + granted, refundIds: [...payment.refundIds!, `ref_${i}`] };
+            payment = {
+              ...payment,
+              refundReserved: (payment.refundReserved ?? 0) + granted,
+              refundIds: [...payment.refundIds!, `ref_${i}`],
+            };
           }
           expect(payment.refundReserved).toBeLessThanOrEqual(amount);
           expect(refundableAmount(payment)).toBe(amount - payment.refundReserved!);
@@ -119,22 +147,29 @@ describe('what may be refunded', () => {
 
   it('property: ending refunds in any order and outcome leaves reserved = sum not failed and refunded = sum succeeded', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 2_000 }), fc.boolean()), { minLength: 1, maxLength: 10 }), (plans) => {
-        const total = plans.reduce((sum, [amount]) => sum + amount, 0);
-        let payment: Payment = { ...paid, amount: total, refundReserved: total };
-        let order: Order = { ...paidOrderOf, totalAmount: total };
-        for (const [amount, succeeds] of plans) {
-          const ended = transitionRefund(refundOf(amount), { to: succeeds ? 'succeeded' : 'failed', now, reason: 'test' });
-          const after = refundEnded(ended, payment, order, now);
-          payment = after.payment;
-          order = after.order ?? order;
-        }
-        const succeeded = plans.filter(([, ok]) => ok).reduce((sum, [amount]) => sum + amount, 0);
-        expect(payment.refundReserved).toBe(succeeded);
-        expect(payment.refundedAmount ?? 0).toBe(succeeded);
-        expect(order.status).toBe(succeeded === total ? 'refunded' : 'paid');
-        expect(refundableAmount(payment)).toBe(total - succeeded);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 2_000 }), fc.boolean()), { minLength: 1, maxLength: 10 }),
+        (plans) => {
+          const total = plans.reduce((sum, [amount]) => sum + amount, 0);
+          let payment: Payment = { ...paid, amount: total, refundReserved: total };
+          let order: Order = { ...paidOrderOf, totalAmount: total };
+          for (const [amount, succeeds] of plans) {
+            const ended = transitionRefund(refundOf(amount), {
+              to: succeeds ? 'succeeded' : 'failed',
+              now,
+              reason: 'test',
+            });
+            const after = refundEnded(ended, payment, order, now);
+            payment = after.payment;
+            order = after.order ?? order;
+          }
+          const succeeded = plans.filter(([, ok]) => ok).reduce((sum, [amount]) => sum + amount, 0);
+          expect(payment.refundReserved).toBe(succeeded);
+          expect(payment.refundedAmount ?? 0).toBe(succeeded);
+          expect(order.status).toBe(succeeded === total ? 'refunded' : 'paid');
+          expect(refundableAmount(payment)).toBe(total - succeeded);
+        },
+      ),
     );
   });
 });
@@ -146,13 +181,23 @@ describe('a refund ending', () => {
     const ended = transitionRefund(refundOf(paid.amount - 100), { to: 'succeeded', now, reason: 'test' });
     const after = refundEnded(ended, partly, order, now);
     expect(after.order).toMatchObject({ status: 'refunded', refundedAmount: paid.amount, version: order.version + 1 });
-    expect(after.payment).toMatchObject({ refundedAmount: paid.amount, refundReserved: paid.amount, status: 'succeeded' });
-    expect(refundStatusEvents(ended, after.order, order).map((event) => event.type)).toEqual(['RefundSucceeded', 'OrderRefunded']);
+    expect(after.payment).toMatchObject({
+      refundedAmount: paid.amount,
+      refundReserved: paid.amount,
+      status: 'succeeded',
+    });
+    expect(refundStatusEvents(ended, after.order, order).map((event) => event.type)).toEqual([
+      'RefundSucceeded',
+      'OrderRefunded',
+    ]);
   });
 
   it('a refund of a payment that did not pay the order (a duplicate) leaves the order alone', () => {
     const duplicate = { ...paid, paymentId: 'pay_2', refundReserved: paid.amount };
-    const ended = transitionRefund({ ...refundOf(paid.amount), paymentId: 'pay_2' }, { to: 'succeeded', now, reason: 'test' });
+    const ended = transitionRefund(
+      { ...refundOf(paid.amount), paymentId: 'pay_2' },
+      { to: 'succeeded', now, reason: 'test' },
+    );
     expect(refundEnded(ended, duplicate, paidOrderOf, now).order).toBeUndefined();
   });
 });
@@ -165,8 +210,12 @@ describe('restock on a refund', () => {
     expect(once).toMatchObject({ restockReserved: { 'TEA-001': 1 }, version: twoTins.version + 1 });
     const twice = orderWithRestock(once, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now);
     expect(twice.restockReserved).toEqual({ 'TEA-001': 2 });
-    expect(() => orderWithRestock(twice, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(RestockExceedsOrderError);
-    expect(() => orderWithRestock(twoTins, 'pay_1', [{ sku: 'CUP-002', quantity: 1 }], now)).toThrow(/can return 0 more of CUP-002/);
+    expect(() => orderWithRestock(twice, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(
+      RestockExceedsOrderError,
+    );
+    expect(() => orderWithRestock(twoTins, 'pay_1', [{ sku: 'CUP-002', quantity: 1 }], now)).toThrow(
+      /can return 0 more of CUP-002/,
+    );
     // The same SKU twice in one request counts both.
     expect(() =>
       orderWithRestock(
@@ -182,9 +231,13 @@ describe('restock on a refund', () => {
   });
 
   it('returns nothing for a payment that did not pay the order (a duplicate, or a cancelled order whose stock went back)', () => {
-    expect(() => orderWithRestock(twoTins, 'pay_other', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(/can return 0 more/);
+    expect(() => orderWithRestock(twoTins, 'pay_other', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(
+      /can return 0 more/,
+    );
     const cancelled: Order = { ...purchase.order, status: 'cancelled' };
-    expect(() => orderWithRestock(cancelled, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(/can return 0 more/);
+    expect(() => orderWithRestock(cancelled, 'pay_1', [{ sku: 'TEA-001', quantity: 1 }], now)).toThrow(
+      /can return 0 more/,
+    );
   });
 
   it('a failed refund releases its restock; a succeeded one keeps it', () => {
@@ -198,15 +251,25 @@ describe('restock on a refund', () => {
 
   it('never books a refund past what the payment took', () => {
     const almostAll = { ...paid, refundReserved: paid.amount, refundedAmount: paid.amount - 1 };
-    expect(() => refundEnded({ ...refundOf(2), status: 'succeeded' }, almostAll, paidOrderOf, now)).toThrow(/REFUND|refund/);
+    expect(() => refundEnded({ ...refundOf(2), status: 'succeeded' }, almostAll, paidOrderOf, now)).toThrow(
+      /REFUND|refund/,
+    );
   });
 });
 
 describe('the refund books, under any sequence of refunds, outcomes and outside refunds (property)', () => {
   const order: Order = { ...paidOrderOf, items: [{ ...paidOrderOf.items[0]!, quantity: 3 }] };
   const operation = fc.oneof(
-    fc.record({ op: fc.constant('ask' as const), amount: fc.option(fc.integer({ min: 1, max: paid.amount }), { nil: undefined }), restock: fc.nat(3) }),
-    fc.record({ op: fc.constant('end' as const), which: fc.nat(20), to: fc.constantFrom('succeeded' as const, 'failed' as const) }),
+    fc.record({
+      op: fc.constant('ask' as const),
+      amount: fc.option(fc.integer({ min: 1, max: paid.amount }), { nil: undefined }),
+      restock: fc.nat(3),
+    }),
+    fc.record({
+      op: fc.constant('end' as const),
+      which: fc.nat(20),
+      to: fc.constantFrom('succeeded' as const, 'failed' as const),
+    }),
     fc.record({ op: fc.constant('outside' as const), amount: fc.integer({ min: 1, max: paid.amount * 2 }) }),
   );
 
@@ -222,7 +285,17 @@ describe('the refund books, under any sequence of refunds, outcomes and outside 
               const amount = refundAmountFor(payment, step.amount, now, DEFAULT_REFUND_POLICY);
               const restock = step.restock ? [{ sku: 'TEA-001', quantity: step.restock }] : [];
               if (restock.length) books = orderWithRestock(books, payment.paymentId, restock, now);
-              refunds.push(createRefund({ refundId: `ref_${refunds.length}`, payment, amount, origin: 'admin', restock, sendAt: now.toISOString(), now }));
+              refunds.push(
+                createRefund({
+                  refundId: `ref_${refunds.length}`,
+                  payment,
+                  amount,
+                  origin: 'admin',
+                  restock,
+                  sendAt: now.toISOString(),
+                  now,
+                }),
+              );
               payment = {
                 ...payment,
                 refundReserved: (payment.refundReserved ?? 0) + amount,
@@ -238,20 +311,38 @@ describe('the refund books, under any sequence of refunds, outcomes and outside 
               books = after.order ?? books;
             } else if (!externalRefundRefusal(payment, step.amount)) {
               const outside = {
-                ...createRefund({ refundId: 'ext', payment, amount: step.amount, origin: 'external', sendAt: now.toISOString(), now }),
+                ...createRefund({
+                  refundId: 'ext',
+                  payment,
+                  amount: step.amount,
+                  origin: 'external',
+                  sendAt: now.toISOString(),
+                  now,
+                }),
                 status: 'succeeded' as const,
               };
-              const after = refundEnded(outside, { ...payment, refundReserved: (payment.refundReserved ?? 0) + step.amount }, books, now);
+              const after = refundEnded(
+                outside,
+                { ...payment, refundReserved: (payment.refundReserved ?? 0) + step.amount },
+                books,
+                now,
+              );
               payment = after.payment;
               books = after.order ?? books;
             }
           } catch (error) {
-            if (!(error instanceof Error) || !/REFUND|RESTOCK|refund|restock/.test(`${(error as { code?: string }).code} ${error.message}`)) throw error;
+            if (
+              !(error instanceof Error) ||
+              !/REFUND|RESTOCK|refund|restock/.test(`${(error as { code?: string }).code} ${error.message}`)
+            )
+              throw error;
           }
           expect(payment.refundedAmount ?? 0).toBeLessThanOrEqual(payment.amount);
           expect(payment.refundReserved ?? 0).toBeLessThanOrEqual(payment.amount);
           expect(books.refundedAmount ?? 0).toBeLessThanOrEqual(payment.amount);
-          const returning = refunds.filter((r) => r.status !== 'failed').reduce((sum, r) => sum + (r.restock?.[0]?.quantity ?? 0), 0);
+          const returning = refunds
+            .filter((r) => r.status !== 'failed')
+            .reduce((sum, r) => sum + (r.restock?.[0]?.quantity ?? 0), 0);
           expect(returning).toBeLessThanOrEqual(3);
           expect(books.restockReserved?.['TEA-001'] ?? 0).toBe(returning);
         }
@@ -276,12 +367,16 @@ describe('the refund books, under any sequence of refunds, outcomes and outside 
 describe('restock edges', () => {
   it('refuses a quantity that is not a positive integer, naming the SKU', () => {
     for (const quantity of [0, -1, 1.5]) {
-      expect(() => orderWithRestock(paidOrderOf, 'pay_1', [{ sku: 'TEA-001', quantity }], now)).toThrow(/TEA-001 to restock must be a positive integer/);
+      expect(() => orderWithRestock(paidOrderOf, 'pay_1', [{ sku: 'TEA-001', quantity }], now)).toThrow(
+        /TEA-001 to restock must be a positive integer/,
+      );
     }
   });
 
   it('a failed refund of an order recorded before restock was reserved releases nothing below zero', () => {
     const refund = { ...refundOf(100), status: 'failed' as const, restock: [{ sku: 'TEA-001', quantity: 1 }] };
-    expect(refundEnded(refund, { ...paid, refundReserved: 100 }, paidOrderOf, now).order?.restockReserved).toEqual({ 'TEA-001': 0 });
+    expect(refundEnded(refund, { ...paid, refundReserved: 100 }, paidOrderOf, now).order?.restockReserved).toEqual({
+      'TEA-001': 0,
+    });
   });
 });

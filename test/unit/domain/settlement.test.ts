@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createOrder, createPayment, InvalidTransitionError, ORDER_STATUS_AFTER_PAYMENT, settlePayment, transitionPayment } from '../../../src/domain';
+import {
+  createOrder,
+  createPayment,
+  InvalidTransitionError,
+  ORDER_STATUS_AFTER_PAYMENT,
+  settlePayment,
+  transitionPayment,
+} from '../../../src/domain';
 
 const now = new Date('2026-11-25T04:00:00.000Z');
 const items = [{ sku: 'TEA', name: 'Tea', unitPrice: 500, quantity: 2, lineTotal: 1000 }];
@@ -17,7 +24,12 @@ const processing = transitionPayment(payment, { to: 'processing', now, source: '
 
 describe('order sync (docs/API.md#order-statuses)', () => {
   it('succeeded pays the order; failed, cancelled and expired leave it pending', () => {
-    expect(ORDER_STATUS_AFTER_PAYMENT).toEqual({ succeeded: 'paid', failed: 'pending', cancelled: 'pending', expired: 'pending' });
+    expect(ORDER_STATUS_AFTER_PAYMENT).toEqual({
+      succeeded: 'paid',
+      failed: 'pending',
+      cancelled: 'pending',
+      expired: 'pending',
+    });
     const paid = settlePayment(processing, order, { to: 'succeeded', now, source: 'provider', reason: 'ok' });
     expect(paid.kind === 'applied' && paid.order?.status).toBe('paid');
     expect(paid.kind === 'applied' && paid.order?.openPaymentId).toBeUndefined();
@@ -43,31 +55,59 @@ describe('order sync (docs/API.md#order-statuses)', () => {
   });
 
   it('a customer asking for an illegal transition gets the typed error', () => {
-    expect(() => settlePayment({ ...processing, status: 'succeeded' }, order, { to: 'cancelled', now, source: 'customer', reason: 'x' })).toThrow(
-      InvalidTransitionError,
-    );
+    expect(() =>
+      settlePayment({ ...processing, status: 'succeeded' }, order, {
+        to: 'cancelled',
+        now,
+        source: 'customer',
+        reason: 'x',
+      }),
+    ).toThrow(InvalidTransitionError);
   });
 
   it('late success on an expired payment still pays a pending order, flagged', () => {
     const expired = { ...processing, status: 'expired' as const };
-    const result = settlePayment(expired, { ...order, openPaymentId: undefined }, { to: 'succeeded', now, source: 'provider', reason: 'paid at 29:59' });
+    const result = settlePayment(
+      expired,
+      { ...order, openPaymentId: undefined },
+      { to: 'succeeded', now, source: 'provider', reason: 'paid at 29:59' },
+    );
     expect(result.kind === 'applied' && result).toMatchObject({ late: true, refundRequired: false, duplicate: false });
     expect(result.kind === 'applied' && result.order?.status).toBe('paid');
-    expect(result.kind === 'applied' && result.events.map((e) => e.type)).toEqual(['PaymentSucceeded', 'LatePaymentReceived', 'OrderPaid']);
+    expect(result.kind === 'applied' && result.events.map((e) => e.type)).toEqual([
+      'PaymentSucceeded',
+      'LatePaymentReceived',
+      'OrderPaid',
+    ]);
   });
 
   it('late success when another payment already paid the order: succeeded + refundRequired + DuplicatePaymentDetected', () => {
     const paidOrder = { ...order, status: 'paid' as const, paidByPaymentId: 'pay_2', openPaymentId: undefined };
-    const result = settlePayment({ ...processing, status: 'cancelled' }, paidOrder, { to: 'succeeded', now, source: 'provider', reason: 'paid' });
+    const result = settlePayment({ ...processing, status: 'cancelled' }, paidOrder, {
+      to: 'succeeded',
+      now,
+      source: 'provider',
+      reason: 'paid',
+    });
     expect(result.kind).toBe('applied');
     if (result.kind !== 'applied') return;
     expect(result.payment).toMatchObject({ status: 'succeeded', refundRequired: true, latePayment: true });
     expect(result.order).toBeUndefined();
-    expect(result.events.map((e) => e.type)).toEqual(['PaymentSucceeded', 'LatePaymentReceived', 'DuplicatePaymentDetected']);
+    expect(result.events.map((e) => e.type)).toEqual([
+      'PaymentSucceeded',
+      'LatePaymentReceived',
+      'DuplicatePaymentDetected',
+    ]);
   });
 
   it('a success under another provider transaction on a succeeded payment is an extra capture: kept, flagged for refund, announced', () => {
-    const paid = settlePayment(processing, order, { to: 'succeeded', now, source: 'provider', reason: 'ok', providerTransactionId: 'txn-1' });
+    const paid = settlePayment(processing, order, {
+      to: 'succeeded',
+      now,
+      source: 'provider',
+      reason: 'ok',
+      providerTransactionId: 'txn-1',
+    });
     if (paid.kind !== 'applied') throw new Error('expected the success to apply');
     const again = settlePayment(paid.payment, paid.order!, {
       to: 'succeeded',
@@ -87,23 +127,44 @@ describe('order sync (docs/API.md#order-statuses)', () => {
       refundRequired: true,
       extraCaptures: [{ providerTransactionId: 'txn-2', amount: 1000, eventId: 'evt-2' }],
     });
-    expect(again.events.map((e) => [e.type, e.detail.appliedTransactionId])).toEqual([['DuplicatePaymentDetected', 'txn-1']]);
+    expect(again.events.map((e) => [e.type, e.detail.appliedTransactionId])).toEqual([
+      ['DuplicatePaymentDetected', 'txn-1'],
+    ]);
     for (const known of ['txn-1', 'txn-2', undefined]) {
-      expect(settlePayment(again.payment, paid.order!, { to: 'succeeded', now, source: 'provider', reason: 'again', providerTransactionId: known })).toEqual({
+      expect(
+        settlePayment(again.payment, paid.order!, {
+          to: 'succeeded',
+          now,
+          source: 'provider',
+          reason: 'again',
+          providerTransactionId: known,
+        }),
+      ).toEqual({
         kind: 'unchanged',
       });
     }
   });
 
   it('re-applying the state a payment is already in changes nothing', () => {
-    expect(settlePayment({ ...processing, status: 'succeeded' }, order, { to: 'succeeded', now, source: 'provider', reason: 'again' })).toEqual({
+    expect(
+      settlePayment({ ...processing, status: 'succeeded' }, order, {
+        to: 'succeeded',
+        now,
+        source: 'provider',
+        reason: 'again',
+      }),
+    ).toEqual({
       kind: 'unchanged',
     });
   });
 
   it('names a still-open other payment that a late success superseded', () => {
     const expired = { ...processing, status: 'expired' as const };
-    const result = settlePayment(expired, { ...order, openPaymentId: 'pay_2' }, { to: 'succeeded', now, source: 'provider', reason: 'late' });
+    const result = settlePayment(
+      expired,
+      { ...order, openPaymentId: 'pay_2' },
+      { to: 'succeeded', now, source: 'provider', reason: 'late' },
+    );
     expect(result.kind === 'applied' && result.supersededPaymentId).toBe('pay_2');
   });
 });

@@ -54,7 +54,9 @@ function refsIn(node: unknown): string[] {
 
 describe('OpenAPI document: routes', () => {
   it('documents every route once, with its method, summary and a unique operationId', () => {
-    const documented = Object.entries(document.paths as Json).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`));
+    const documented = Object.entries(document.paths as Json).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     expect(documented.sort()).toEqual(API_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
     for (const route of API_ROUTES) expect(operationOf(route).summary).toBe(route.summary);
     const ids = API_ROUTES.map((route) => operationOf(route).operationId);
@@ -63,7 +65,9 @@ describe('OpenAPI document: routes', () => {
   });
 
   it('requires the bearer JWT on customer routes, the admin scope on admin routes, and nothing on the public ones', () => {
-    expect(document.components.securitySchemes.bearerJwt).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }));
+    expect(document.components.securitySchemes.bearerJwt).toEqual(
+      expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
+    );
     const expected = { public: [], customer: [{ bearerJwt: [] }], admin: [{ bearerJwt: [ADMIN_SCOPE] }] };
     for (const route of API_ROUTES) expect(operationOf(route).security, route.fn).toEqual(expected[route.auth]);
     expect(routeOf('payment-callback').auth).toBe('public');
@@ -72,12 +76,15 @@ describe('OpenAPI document: routes', () => {
   });
 
   it('documents the 403 on admin routes only', () => {
-    for (const route of API_ROUTES) expect(Object.keys(operationOf(route).responses).includes('403'), route.fn).toBe(route.auth === 'admin');
+    for (const route of API_ROUTES)
+      expect(Object.keys(operationOf(route).responses).includes('403'), route.fn).toBe(route.auth === 'admin');
   });
 
   it('declares every {name} of a path as a required path parameter, typed by the route params', () => {
     for (const route of API_ROUTES) {
-      const declared = (operationOf(route).parameters ?? []).map(deref).filter((parameter: Json) => parameter.in === 'path');
+      const declared = (operationOf(route).parameters ?? [])
+        .map(deref)
+        .filter((parameter: Json) => parameter.in === 'path');
       const names = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name);
       expect(
         declared.map((parameter: Json) => parameter.name),
@@ -93,14 +100,23 @@ describe('OpenAPI document: routes', () => {
 
   it('takes the Idempotency-Key header exactly on idempotent routes, with the pattern the server enforces', () => {
     for (const route of API_ROUTES) {
-      const headers = (operationOf(route).parameters ?? []).map(deref).filter((parameter: Json) => parameter.in === 'header');
+      const headers = (operationOf(route).parameters ?? [])
+        .map(deref)
+        .filter((parameter: Json) => parameter.in === 'header');
       expect(
         headers.map((header: Json) => header.name),
         route.fn,
       ).toEqual(route.idempotent ? ['Idempotency-Key'] : []);
     }
     const pattern = new RegExp(document.components.parameters.IdempotencyKey.schema.pattern);
-    for (const key of ['order-2026-11-25:0001', 'a.b_c:d-e', 'short', 'has space in it', 'x'.repeat(128), 'x'.repeat(129)]) {
+    for (const key of [
+      'order-2026-11-25:0001',
+      'a.b_c:d-e',
+      'short',
+      'has space in it',
+      'x'.repeat(128),
+      'x'.repeat(129),
+    ]) {
       const accepted = (() => {
         try {
           return validateKey(key) === key;
@@ -163,10 +179,15 @@ describe('OpenAPI document: responses', () => {
     };
     for (const [fn, [status, schema]] of Object.entries(expected)) {
       expect(String(routeOf(fn).successStatus ?? 200)).toBe(status);
-      expect(operationOf(routeOf(fn)).responses[status].content['application/json'].schema, fn).toEqual({ $ref: `#/components/schemas/${schema}` });
+      expect(operationOf(routeOf(fn)).responses[status].content['application/json'].schema, fn).toEqual({
+        $ref: `#/components/schemas/${schema}`,
+      });
     }
     const orderAndPayment = document.components.schemas.OrderAndPayment!;
-    expect(orderAndPayment.properties).toEqual({ order: { $ref: '#/components/schemas/Order' }, payment: { $ref: '#/components/schemas/Payment' } });
+    expect(orderAndPayment.properties).toEqual({
+      order: { $ref: '#/components/schemas/Order' },
+      payment: { $ref: '#/components/schemas/Payment' },
+    });
     expect(document.components.schemas.PaymentCheckout.required).toEqual(['payment', 'payUrl']);
   });
 
@@ -179,13 +200,24 @@ describe('OpenAPI document: responses', () => {
     expect(statuses('get-order')).toEqual(['400', '401', '404', '5XX']);
     expect(statuses('create-order')).toEqual(['400', '401', '409', '413', '415', '5XX']);
     expect(statuses('cancel-payment')).toEqual(['400', '401', '404', '409', '5XX']);
-    for (const name of ['BadRequest', 'NotFound', 'Conflict', 'PayloadTooLarge', 'UnsupportedMediaType', 'ServerError']) {
-      expect(document.components.responses[name].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    for (const name of [
+      'BadRequest',
+      'NotFound',
+      'Conflict',
+      'PayloadTooLarge',
+      'UnsupportedMediaType',
+      'ServerError',
+    ]) {
+      expect(document.components.responses[name].content['application/json'].schema).toEqual({
+        $ref: '#/components/schemas/Error',
+      });
     }
     expect(document.components.schemas.Error.properties.error.required).toEqual(['code', 'message']);
     // The gateway's JWT authorizer answers 401 in its own shape before our function runs.
     expect(refsIn(document.components.responses.Unauthenticated)).toEqual(['#/components/schemas/Error']);
-    expect(document.components.responses.Unauthenticated.content['application/json'].schema.anyOf[1].required).toEqual(['message']);
+    expect(document.components.responses.Unauthenticated.content['application/json'].schema.anyOf[1].required).toEqual([
+      'message',
+    ]);
   });
 
   it('answers the callback in the provider’s own format (no schema), with UNKNOWN_PROVIDER in ours', () => {
@@ -243,9 +275,17 @@ describe('error codes', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     const start = readme.indexOf('**Errors**');
     const errorsSection = readme.slice(start, readme.indexOf('\n## ', start));
-    expect(API_ERROR_STATUS).toMatchObject({ STALE_STATE: 409, TOO_MANY_PENDING_ORDERS: 409, PAYMENT_CLOSING: 409, PAYMENT_UNDER_REVIEW: 409 });
+    expect(API_ERROR_STATUS).toMatchObject({
+      STALE_STATE: 409,
+      TOO_MANY_PENDING_ORDERS: 409,
+      PAYMENT_CLOSING: 409,
+      PAYMENT_UNDER_REVIEW: 409,
+    });
     for (const [code, status] of Object.entries(API_ERROR_STATUS)) {
-      expect(document.components.responses[RESPONSE_FOR_STATUS[status]!].description, `${code} in the OpenAPI ${status}`).toContain(code);
+      expect(
+        document.components.responses[RESPONSE_FOR_STATUS[status]!].description,
+        `${code} in the OpenAPI ${status}`,
+      ).toContain(code);
       expect(errorsSection, `${code} in the README's Errors`).toContain(`\`${code}\``);
     }
   });
@@ -261,7 +301,15 @@ describe('response schemas against real views', () => {
     const paymentId = newId('pay', now);
     const items = priceItems([{ sku: tea.sku, quantity: 2 }], new Map([[tea.sku, tea]]));
     const order = createOrder({ orderId, customerId: 'cust-1', items, firstPaymentId: paymentId, now });
-    const payment = createPayment({ paymentId, orderId, customerId: 'cust-1', amount: order.totalAmount, method: 'alipay', now, timing: DEFAULT_TIMING });
+    const payment = createPayment({
+      paymentId,
+      orderId,
+      customerId: 'cust-1',
+      amount: order.totalAmount,
+      method: 'alipay',
+      now,
+      timing: DEFAULT_TIMING,
+    });
     return { order, payment };
   }
 
@@ -305,14 +353,26 @@ describe('response schemas against real views', () => {
 
     const parked = parkForReview(started, { reason: 'amount_mismatch', source: 'provider', ref: 'query-1' }, later(2));
     const refund = transitionRefund(
-      createRefund({ refundId: 'ref_1', payment: paid.payment, amount: paid.payment.amount, origin: 'admin', sendAt: later(4).toISOString(), now: later(4) }),
+      createRefund({
+        refundId: 'ref_1',
+        payment: paid.payment,
+        amount: paid.payment.amount,
+        origin: 'admin',
+        sendAt: later(4).toISOString(),
+        now: later(4),
+      }),
       {
         to: 'succeeded',
         now: later(5),
         reason: 'SUCCESS',
       },
     );
-    const refunded = refundEnded(refund, { ...paid.payment, refundReserved: paid.payment.amount }, paid.order!, later(5));
+    const refunded = refundEnded(
+      refund,
+      { ...paid.payment, refundReserved: paid.payment.amount },
+      paid.order!,
+      later(5),
+    );
 
     return {
       orders: [order, paid.order!, cancelledOrder, refunded.order!],
@@ -346,7 +406,15 @@ describe('response schemas against real views', () => {
     );
     const paymentViews = payments.map(([payment, at]) => wire(paymentView(payment, at)));
     expectFaithful(PaymentSchema, paymentViews);
-    expect(paymentViews.map((view) => view.status)).toEqual(['init', 'expired', 'processing', 'succeeded', 'succeeded', 'processing', 'succeeded']);
+    expect(paymentViews.map((view) => view.status)).toEqual([
+      'init',
+      'expired',
+      'processing',
+      'succeeded',
+      'succeeded',
+      'processing',
+      'succeeded',
+    ]);
   });
 
   it('would notice a view field the schema does not describe', () => {
@@ -356,7 +424,11 @@ describe('response schemas against real views', () => {
 
   it('Product and Error match what the handlers send', () => {
     expect(ProductSchema.parse(tea)).toEqual(tea);
-    const failures = [CreateOrderBody.safeParse({ items: [{ sku: 'TEA-1', quantity: 0 }] }).error, new OutOfStockError('TEA-1', 3, 1), new Error('boom')];
+    const failures = [
+      CreateOrderBody.safeParse({ items: [{ sku: 'TEA-1', quantity: 0 }] }).error,
+      new OutOfStockError('TEA-1', 3, 1),
+      new Error('boom'),
+    ];
     for (const failure of failures) {
       const { body } = toErrorResponse(failure);
       expect(ErrorSchema.parse(body)).toEqual(body);

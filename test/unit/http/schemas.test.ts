@@ -14,7 +14,11 @@ const refusal = (schema: { parse(value: unknown): unknown }, body: unknown) => {
 
 describe('request schemas (src/http/schemas.ts)', () => {
   it('answer 400 VALIDATION_FAILED with an English message per problem, ours where we wrote one', () => {
-    const response = refusal(CreateOrderBody, { items: [{ sku: 'TEA', quantity: 0 }], paymentMethod: 'cash', coupon: 'FREE' });
+    const response = refusal(CreateOrderBody, {
+      items: [{ sku: 'TEA', quantity: 0 }],
+      paymentMethod: 'cash',
+      coupon: 'FREE',
+    });
 
     expect(response.statusCode).toBe(400);
     expect(response.body.error).toEqual({

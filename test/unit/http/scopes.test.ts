@@ -28,9 +28,18 @@ describe('scopes', () => {
   });
 
   it('the gateway and the function agree on the admin scope for any claims', () => {
-    const piece = fc.oneof(fc.constantFrom(ADMIN_SCOPE, 'openid', '', ' ', ',', '\t', '[', ']'), fc.string({ maxLength: 6 }));
+    const piece = fc.oneof(
+      fc.constantFrom(ADMIN_SCOPE, 'openid', '', ' ', ',', '\t', '[', ']'),
+      fc.string({ maxLength: 6 }),
+    );
     const text = fc.array(piece, { maxLength: 6 }).map((pieces) => pieces.join(''));
-    const claim = fc.oneof(text, fc.array(text, { maxLength: 4 }), fc.integer(), fc.boolean(), fc.array(fc.oneof(text, fc.integer()), { maxLength: 3 }));
+    const claim = fc.oneof(
+      text,
+      fc.array(text, { maxLength: 4 }),
+      fc.integer(),
+      fc.boolean(),
+      fc.array(fc.oneof(text, fc.integer()), { maxLength: 3 }),
+    );
     fc.assert(
       fc.property(fc.record({ scope: claim, scp: claim }, { requiredKeys: [] }), (claims) => {
         expect(inFunction(claims).includes(ADMIN_SCOPE)).toBe(atGateway(claims).includes(ADMIN_SCOPE));

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { RecordedMetrics } from '../../../local/recorded-metrics';
 import { Metric } from '../../../src/core/kernel/metric-names';
-import { adaptiveBucketSeconds, dashboardSeries, parseBucketSeconds, percentile, SERIES_BUCKETS } from '../../../local/dashboard-series';
+import {
+  adaptiveBucketSeconds,
+  dashboardSeries,
+  parseBucketSeconds,
+  percentile,
+  SERIES_BUCKETS,
+} from '../../../local/dashboard-series';
 
 /**
  * The five figures over time, as the local dashboard charts them: metrics recorded at known times
@@ -50,23 +56,33 @@ describe('dashboardSeries', () => {
     when(0, (m) => m.count(Metric.PaymentSucceeded));
 
     const rates = dashboardSeries(metrics.samples, NOW, 60).successRatePercent;
-    expect([minutesAgo(rates, 3), minutesAgo(rates, 2), minutesAgo(rates, 1), minutesAgo(rates, 0)]).toEqual([66.7, null, 0, 100]);
+    expect([minutesAgo(rates, 3), minutesAgo(rates, 2), minutesAgo(rates, 1), minutesAgo(rates, 0)]).toEqual([
+      66.7,
+      null,
+      0,
+      100,
+    ]);
     expect(rates.filter((rate) => rate !== null)).toHaveLength(3);
     const series = dashboardSeries(metrics.samples, NOW, 60);
     expect([minutesAgo(series.paymentsSucceeded, 3), minutesAgo(series.paymentsEnded, 3)]).toEqual([2, 3]);
-    expect([series.paymentsSucceeded.reduce((a, b) => a + b), series.paymentsEnded.reduce((a, b) => a + b)]).toEqual([3, 6]);
+    expect([series.paymentsSucceeded.reduce((a, b) => a + b), series.paymentsEnded.reduce((a, b) => a + b)]).toEqual([
+      3, 6,
+    ]);
   });
 
   it('gives the callback latency p50 and p99 of each bucket by nearest rank', () => {
     const { metrics, when } = recorder();
     when(2, (m) => {
-      for (const ms of [100, 7, 3, 9, 1, 5, 2, 8, 4, 6]) m.observe(Metric.CallbackLatency, ms, 'Milliseconds', { provider: 'wechat' });
+      for (const ms of [100, 7, 3, 9, 1, 5, 2, 8, 4, 6])
+        m.observe(Metric.CallbackLatency, ms, 'Milliseconds', { provider: 'wechat' });
     });
     when(0, (m) => m.observe(Metric.CallbackLatency, 12.34, 'Milliseconds'));
 
     const series = dashboardSeries(metrics.samples, NOW, 60);
     expect([minutesAgo(series.callbackLatencyP50Ms, 2), minutesAgo(series.callbackLatencyP99Ms, 2)]).toEqual([5, 100]);
-    expect([minutesAgo(series.callbackLatencyP50Ms, 0), minutesAgo(series.callbackLatencyP99Ms, 0)]).toEqual([12.3, 12.3]);
+    expect([minutesAgo(series.callbackLatencyP50Ms, 0), minutesAgo(series.callbackLatencyP99Ms, 0)]).toEqual([
+      12.3, 12.3,
+    ]);
     expect(minutesAgo(series.callbackLatencyP50Ms, 1)).toBeNull();
   });
 
@@ -116,34 +132,47 @@ describe('dashboardSeries', () => {
 describe('the bucket width', () => {
   it('adapts to how long the run has recorded: 1 s for a fresh run, minutes for a long one, an hour at most', () => {
     const span = (minutes: number) =>
-      adaptiveBucketSeconds([{ name: Metric.PaymentsCreated, value: 1, unit: 'Count', dimensions: {}, at: NOW - minutes * MINUTE }], NOW);
+      adaptiveBucketSeconds(
+        [{ name: Metric.PaymentsCreated, value: 1, unit: 'Count', dimensions: {}, at: NOW - minutes * MINUTE }],
+        NOW,
+      );
     expect(adaptiveBucketSeconds([], NOW)).toBe(1);
-    expect([span(0.5), span(1.5), span(2), span(4.9), span(6), span(45), span(90), span(600), span(24 * 60), span(7 * 24 * 60)]).toEqual([
-      1, 2, 5, 5, 10, 60, 300, 900, 3600, 3600,
-    ]);
+    expect([
+      span(0.5),
+      span(1.5),
+      span(2),
+      span(4.9),
+      span(6),
+      span(45),
+      span(90),
+      span(600),
+      span(24 * 60),
+      span(7 * 24 * 60),
+    ]).toEqual([1, 2, 5, 5, 10, 60, 300, 900, 3600, 3600]);
     expect(dashboardSeries([], NOW).bucketSeconds).toBe(1);
   });
 
   it('reads ?bucket= as whole seconds in 1..86400, absent meaning adaptive', () => {
-    expect([parseBucketSeconds(null), parseBucketSeconds(''), parseBucketSeconds('60'), parseBucketSeconds('86400')]).toEqual([
-      { ok: true },
-      { ok: true },
-      { ok: true, bucketSeconds: 60 },
-      { ok: true, bucketSeconds: 86_400 },
-    ]);
-    for (const bad of ['0', '86401', '1.5', '-5', '1e3', 'abc', ' 60']) expect(parseBucketSeconds(bad)).toMatchObject({ ok: false });
+    expect([
+      parseBucketSeconds(null),
+      parseBucketSeconds(''),
+      parseBucketSeconds('60'),
+      parseBucketSeconds('86400'),
+    ]).toEqual([{ ok: true }, { ok: true }, { ok: true, bucketSeconds: 60 }, { ok: true, bucketSeconds: 86_400 }]);
+    for (const bad of ['0', '86401', '1.5', '-5', '1e3', 'abc', ' 60'])
+      expect(parseBucketSeconds(bad)).toMatchObject({ ok: false });
   });
 });
 
 describe('percentile', () => {
   it('is the nearest rank, to a tenth, and none of nothing', () => {
     const values = Array.from({ length: 200 }, (_, index) => index + 1);
-    expect([percentile(values, 50), percentile(values, 99), percentile(values, 100), percentile([3.26], 99), percentile([], 50)]).toEqual([
-      100,
-      198,
-      200,
-      3.3,
-      null,
-    ]);
+    expect([
+      percentile(values, 50),
+      percentile(values, 99),
+      percentile(values, 100),
+      percentile([3.26], 99),
+      percentile([], 50),
+    ]).toEqual([100, 198, 200, 3.3, null]);
   });
 });

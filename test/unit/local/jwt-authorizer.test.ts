@@ -22,16 +22,30 @@ const bearer = (token: string) => `Bearer ${token}`;
 const UNAUTHORIZED = { ok: false, statusCode: 401, message: 'Unauthorized' };
 
 /** A token signed with the dev issuer's own key, with any claims and header we choose. */
-function signed(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key: CryptoKey = issuerKey): Promise<string> {
+function signed(
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+  key: CryptoKey = issuerKey,
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT({ iss: issuer.issuer, aud: issuer.audience, sub: 'alice', iat: now, exp: now + 600, ...claims });
+  const jwt = new SignJWT({
+    iss: issuer.issuer,
+    aud: issuer.audience,
+    sub: 'alice',
+    iat: now,
+    exp: now + 600,
+    ...claims,
+  });
   return jwt.setProtectedHeader({ alg: 'RS256', kid: issuer.jwks.keys[0]!.kid, ...header }).sign(key);
 }
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'payments-jwt-'));
   issuer = await loadOrCreateDevIssuer(dataDir, BASE_URL);
-  issuerKey = (await importJWK(JSON.parse(readFileSync(path.join(dataDir, DEV_ISSUER_KEY_FILE), 'utf8')), 'RS256')) as CryptoKey;
+  issuerKey = (await importJWK(
+    JSON.parse(readFileSync(path.join(dataDir, DEV_ISSUER_KEY_FILE), 'utf8')),
+    'RS256',
+  )) as CryptoKey;
   authorize = jwtAuthorizer(authorizerSettings({}, issuer));
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
@@ -44,21 +58,32 @@ describe('the dev issuer', () => {
     expect(issuer.jwks.keys[0]).not.toHaveProperty('d'); // the public half only
     const again = await loadOrCreateDevIssuer(dataDir, BASE_URL);
     expect(again.jwks).toEqual(issuer.jwks);
-    expect(issuer.openidConfiguration()).toMatchObject({ issuer: BASE_URL, jwks_uri: `${BASE_URL}/.well-known/jwks.json` });
+    expect(issuer.openidConfiguration()).toMatchObject({
+      issuer: BASE_URL,
+      jwks_uri: `${BASE_URL}/.well-known/jwks.json`,
+    });
   });
 
   it('names the file and the fix when its key file is damaged', async () => {
     const broken = await mkdtemp(path.join(tmpdir(), 'payments-jwt-broken-'));
     writeFileSync(path.join(broken, DEV_ISSUER_KEY_FILE), '{not json');
-    await expect(loadOrCreateDevIssuer(broken, BASE_URL)).rejects.toThrow(/dev-issuer\.jwk\.json is not a dev issuer key: delete it/);
+    await expect(loadOrCreateDevIssuer(broken, BASE_URL)).rejects.toThrow(
+      /dev-issuer\.jwk\.json is not a dev issuer key: delete it/,
+    );
     await rm(broken, { recursive: true, force: true });
   });
 });
 
 describe('the local JWT authorizer', () => {
   it('accepts the dev issuer’s token and hands over its claims and scopes', async () => {
-    const decision = await authorize(bearer(await issuer.sign({ sub: 'alice', scope: `openid ${ADMIN_SCOPE}` })), [ADMIN_SCOPE]);
-    expect(decision).toMatchObject({ ok: true, claims: { sub: 'alice', iss: BASE_URL, aud: 'payments-api' }, scopes: ['openid', ADMIN_SCOPE] });
+    const decision = await authorize(bearer(await issuer.sign({ sub: 'alice', scope: `openid ${ADMIN_SCOPE}` })), [
+      ADMIN_SCOPE,
+    ]);
+    expect(decision).toMatchObject({
+      ok: true,
+      claims: { sub: 'alice', iss: BASE_URL, aud: 'payments-api' },
+      scopes: ['openid', ADMIN_SCOPE],
+    });
   });
 
   it('refuses a missing header, a non-JWT, and a token signed by anyone else', async () => {
@@ -87,9 +112,15 @@ describe('the local JWT authorizer', () => {
   it('checks iss, and aud (or client_id when there is no aud)', async () => {
     expect(await authorize(bearer(await signed({ iss: 'https://elsewhere.example' })))).toEqual(UNAUTHORIZED);
     expect(await authorize(bearer(await signed({ aud: 'another-api' })))).toEqual(UNAUTHORIZED);
-    expect(await authorize(bearer(await signed({ aud: ['another-api', issuer.audience] })))).toMatchObject({ ok: true });
-    expect(await authorize(bearer(await signed({ aud: undefined, client_id: issuer.audience })))).toMatchObject({ ok: true });
-    expect(await authorize(bearer(await signed({ aud: undefined, client_id: 'another-client' })))).toEqual(UNAUTHORIZED);
+    expect(await authorize(bearer(await signed({ aud: ['another-api', issuer.audience] })))).toMatchObject({
+      ok: true,
+    });
+    expect(await authorize(bearer(await signed({ aud: undefined, client_id: issuer.audience })))).toMatchObject({
+      ok: true,
+    });
+    expect(await authorize(bearer(await signed({ aud: undefined, client_id: 'another-client' })))).toEqual(
+      UNAUTHORIZED,
+    );
     expect(await authorize(bearer(await signed({ aud: undefined })))).toEqual(UNAUTHORIZED);
   });
 
@@ -103,8 +134,15 @@ describe('the local JWT authorizer', () => {
   });
 
   it('answers 403 when a route’s scope is in neither scope nor scp', async () => {
-    expect(await authorize(bearer(await signed({ scope: 'openid' })), [ADMIN_SCOPE])).toEqual({ ok: false, statusCode: 403, message: 'Forbidden' });
-    expect(await authorize(bearer(await signed({ scp: ['openid', ADMIN_SCOPE] })), [ADMIN_SCOPE])).toMatchObject({ ok: true, scopes: ['openid', ADMIN_SCOPE] });
+    expect(await authorize(bearer(await signed({ scope: 'openid' })), [ADMIN_SCOPE])).toEqual({
+      ok: false,
+      statusCode: 403,
+      message: 'Forbidden',
+    });
+    expect(await authorize(bearer(await signed({ scp: ['openid', ADMIN_SCOPE] })), [ADMIN_SCOPE])).toMatchObject({
+      ok: true,
+      scopes: ['openid', ADMIN_SCOPE],
+    });
     expect(await authorize(bearer(await signed({ scope: 'openid' })), [])).toMatchObject({ ok: true });
   });
 });
@@ -119,7 +157,9 @@ describe('a shop’s own identity provider (LOCAL_JWT_ISSUER)', () => {
     const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'shop-key-1', alg: 'RS256', use: 'sig' }] };
     const server = createServer((request, response) => {
       const body =
-        request.url === '/.well-known/openid-configuration' ? { issuer: `http://127.0.0.1:${port}`, jwks_uri: `http://127.0.0.1:${port}/keys` } : jwks;
+        request.url === '/.well-known/openid-configuration'
+          ? { issuer: `http://127.0.0.1:${port}`, jwks_uri: `http://127.0.0.1:${port}/keys` }
+          : jwks;
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -145,7 +185,10 @@ describe('a shop’s own identity provider (LOCAL_JWT_ISSUER)', () => {
         { LOCAL_JWT_ISSUER: shopIssuer, LOCAL_JWT_AUDIENCE: 'shop-web' }, // discovered through openid-configuration
       ]) {
         const shopAuthorize = jwtAuthorizer(authorizerSettings(env, issuer));
-        expect(await shopAuthorize(bearer(withCognitoStyleClientId))).toMatchObject({ ok: true, claims: { sub: 'bob' } });
+        expect(await shopAuthorize(bearer(withCognitoStyleClientId))).toMatchObject({
+          ok: true,
+          claims: { sub: 'bob' },
+        });
         expect(await shopAuthorize(bearer(shopToken))).toEqual(UNAUTHORIZED); // no aud, no client_id
         expect(await shopAuthorize(bearer(await issuer.sign({ sub: 'alice' })))).toEqual(UNAUTHORIZED);
       }

@@ -7,7 +7,10 @@ import { DynamoTable } from '../../../src/persistence/table';
 
 /** Two partitions (shards): `a` holds a1..a3, `b` holds b1..b2, served one item a page. */
 const PARTITIONS = { a: ['a1', 'a2', 'a3'], b: ['b1', 'b2'] };
-const partition = (name: 'a' | 'b') => ({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': name } });
+const partition = (name: 'a' | 'b') => ({
+  KeyConditionExpression: 'pk = :pk',
+  ExpressionAttributeValues: { ':pk': name },
+});
 
 const documentClient = mockClient(DynamoDBDocumentClient);
 const table = new DynamoTable(new DynamoDBClient({ region: 'local' }), 'payments');
@@ -47,7 +50,11 @@ describe('paginate', () => {
     const second = await paginate(table, { partitions, limit: 2, cursor: first.cursor });
     const third = await paginate(table, { partitions, limit: 2, cursor: second.cursor });
 
-    expect([first, second, third].map((page) => page.items.map((item) => item.id))).toEqual([['a1', 'a2'], ['a3', 'b1'], ['b2']]);
+    expect([first, second, third].map((page) => page.items.map((item) => item.id))).toEqual([
+      ['a1', 'a2'],
+      ['a3', 'b1'],
+      ['b2'],
+    ]);
     expect(first.cursor).toBeDefined();
     expect(second.cursor).toBeDefined();
     expect(third.cursor).toBeUndefined();
@@ -57,6 +64,10 @@ describe('paginate', () => {
   it('sums what COUNT queries answer, with no items', async () => {
     documentClient.on(QueryCommand).resolves({ Count: 7 });
 
-    expect(await paginate(table, { partitions: [partition('a'), partition('b')] })).toEqual({ items: [], count: 14, cursor: undefined });
+    expect(await paginate(table, { partitions: [partition('a'), partition('b')] })).toEqual({
+      items: [],
+      count: 14,
+      cursor: undefined,
+    });
   });
 });

@@ -107,7 +107,12 @@ function centralDirectoryOffset(zip: Buffer): number {
 describe('parseAlipayBill: the detail file', () => {
   it('reads the GBK fixture: TAB-ended and space-padded ids, a quoted 商品名称, trades and refunds, negative refund amounts as positive fen', () => {
     const bill = parseAlipayBill(fixtureText(), DATE);
-    expect(bill).toEqual({ provider: 'alipay', date: DATE, rows: FIXTURE_ROWS, totals: { paymentCount: 2, paymentAmount: 15_925, refundAmount: 2_346 } });
+    expect(bill).toEqual({
+      provider: 'alipay',
+      date: DATE,
+      rows: FIXTURE_ROWS,
+      totals: { paymentCount: 2, paymentAmount: 15_925, refundAmount: 2_346 },
+    });
   });
 
   it('the fixture is GBK, as Alipay writes it: not valid UTF-8, and its columns are only found once decoded as GBK', () => {
@@ -118,7 +123,10 @@ describe('parseAlipayBill: the detail file', () => {
   });
 
   it('finds the columns by their names, wherever they stand', () => {
-    const shifted = editDataRows(fixtureText().replace('支付宝交易号,', '新增列,支付宝交易号,'), (line) => `x\t,${line}`);
+    const shifted = editDataRows(
+      fixtureText().replace('支付宝交易号,', '新增列,支付宝交易号,'),
+      (line) => `x\t,${line}`,
+    );
     expect(parseAlipayBill(shifted, DATE).rows).toEqual(FIXTURE_ROWS);
   });
 
@@ -132,23 +140,37 @@ describe('parseAlipayBill: the detail file', () => {
   });
 
   it('refuses a bill whose 退款合计 disagrees with its refund rows, in count or amount', () => {
-    expect(() => parseAlipayBill(fixtureText().replace('#退款合计：2笔', '#退款合计：3笔'), DATE)).toThrow(/退款 footer/);
-    expect(() => parseAlipayBill(fixtureText().replace('商家实收退款共-23.46元', '商家实收退款共-23.45元'), DATE)).toThrow(/退款 footer/);
+    expect(() => parseAlipayBill(fixtureText().replace('#退款合计：2笔', '#退款合计：3笔'), DATE)).toThrow(
+      /退款 footer/,
+    );
+    expect(() =>
+      parseAlipayBill(fixtureText().replace('商家实收退款共-23.46元', '商家实收退款共-23.45元'), DATE),
+    ).toThrow(/退款 footer/);
     // The footer writes the refund total negative, as the rows do: a positive one is another number.
-    expect(() => parseAlipayBill(fixtureText().replace('商家实收退款共-23.46元', '商家实收退款共23.46元'), DATE)).toThrow(/退款 footer/);
+    expect(() =>
+      parseAlipayBill(fixtureText().replace('商家实收退款共-23.46元', '商家实收退款共23.46元'), DATE),
+    ).toThrow(/退款 footer/);
   });
 
   // Fixed defect: the older footer wording was refused whole, so such a day was never reconciled.
   it('reads a file whose footer is in the older wording (交易金额 / 优惠金额), and refuses one whose older totals disagree', () => {
     const older = gbk.decode(alipayDetailOlderFooterFixture());
     expect(parseAlipayBill(older, DATE).rows).toEqual(FIXTURE_ROWS);
-    expect(() => parseAlipayBill(older.replace('交易金额共159.25元', '交易金额共159.26元'), DATE)).toThrow(/交易 footer/);
+    expect(() => parseAlipayBill(older.replace('交易金额共159.25元', '交易金额共159.26元'), DATE)).toThrow(
+      /交易 footer/,
+    );
     expect(() => parseAlipayBill(older.replace('#退款合计：2笔', '#退款合计：1笔'), DATE)).toThrow(/退款 footer/);
-    expect(() => parseAlipayBill(older.replace('优惠退款金额共0.00元', '优惠退款金额共-0.01元'), DATE)).toThrow(/退款 footer/);
+    expect(() => parseAlipayBill(older.replace('优惠退款金额共0.00元', '优惠退款金额共-0.01元'), DATE)).toThrow(
+      /退款 footer/,
+    );
     // 优惠金额 is 订单金额 less 商家实收: a row with a merchant discount must be stated there.
-    const discounted = older.replace('123.45,123.45,0.00', '123.45,120.00,3.45').replace('优惠金额共0.00元', '优惠金额共3.45元');
+    const discounted = older
+      .replace('123.45,123.45,0.00', '123.45,120.00,3.45')
+      .replace('优惠金额共0.00元', '优惠金额共3.45元');
     expect(() => parseAlipayBill(discounted, DATE)).not.toThrow();
-    expect(() => parseAlipayBill(discounted.replace('优惠金额共3.45元', '优惠金额共0.00元'), DATE)).toThrow(/交易 footer/);
+    expect(() => parseAlipayBill(discounted.replace('优惠金额共3.45元', '优惠金额共0.00元'), DATE)).toThrow(
+      /交易 footer/,
+    );
   });
 
   it('refuses a dropped row (the footer still counts it)', () => {
@@ -168,15 +190,39 @@ describe('parseAlipayBill: the detail file', () => {
   });
 
   it.each([
-    ['a missing column', (text: string) => text.replace('退款批次号/请求号', '退款批次号'), /no column 退款批次号\/请求号/],
-    ['half-width parentheses', (text: string) => text.replace('订单金额（元）', '订单金额(元)'), /no column 订单金额（元）/],
-    ['an unknown 业务类型', (text: string) => text.replace('pay_beta\t ,交易', 'pay_beta\t ,收费'), /unknown 业务类型 "收费"/],
+    [
+      'a missing column',
+      (text: string) => text.replace('退款批次号/请求号', '退款批次号'),
+      /no column 退款批次号\/请求号/,
+    ],
+    [
+      'half-width parentheses',
+      (text: string) => text.replace('订单金额（元）', '订单金额(元)'),
+      /no column 订单金额（元）/,
+    ],
+    [
+      'an unknown 业务类型',
+      (text: string) => text.replace('pay_beta\t ,交易', 'pay_beta\t ,收费'),
+      /unknown 业务类型 "收费"/,
+    ],
     ['more than two decimals', (text: string) => text.replace(',35.80,35.80,', ',35.801,35.801,'), /not a yuan amount/],
-    ['a refund with a positive amount', (text: string) => text.replaceAll('-23.45', '23.45').replace('共-23.46元', '共23.44元'), /non-negative 订单金额/],
+    [
+      'a refund with a positive amount',
+      (text: string) => text.replaceAll('-23.45', '23.45').replace('共-23.46元', '共23.44元'),
+      /non-negative 订单金额/,
+    ],
     ['a refund without its batch number', (text: string) => text.replace('ref_1\t', '\t'), /no 退款批次号\/请求号/],
-    ['a row with a field too few', (text: string) => editDataRows(text, (line) => line.replace(/,[^,]*$/, '')), /fields, the header 25/],
+    [
+      'a row with a field too few',
+      (text: string) => editDataRows(text, (line) => line.replace(/,[^,]*$/, '')),
+      /fields, the header 25/,
+    ],
     ['an unterminated quote', (text: string) => text.replace('"Tea, ""green"""', '"Tea, green'), /unterminated quote/],
-    ['a time that is not yyyy-MM-dd HH:mm:ss', (text: string) => text.replace('2026-11-27 10:00:05', '2026/11/27 10:00:05'), /not a Beijing time/],
+    [
+      'a time that is not yyyy-MM-dd HH:mm:ss',
+      (text: string) => text.replace('2026-11-27 10:00:05', '2026/11/27 10:00:05'),
+      /not a Beijing time/,
+    ],
     ['no 起始日期 line', (text: string) => text.replace(/#起始日期[^\r]*\r\n/, ''), /no 起始日期/],
   ])('refuses %s', (_name, edit, message) => {
     expect(() => parseAlipayBill(edit(fixtureText()), DATE)).toThrow(BillFormatError);
@@ -197,12 +243,17 @@ describe('alipayBillFromZip: the ZIP', () => {
   });
 
   it('refuses a ZIP without the detail file', () => {
-    const onlySummary = writeZip([{ name: encodeGbk('2088000000000001_20261127_业务明细(汇总).csv'), data: encodeGbk('#\r\n') }], new Date());
+    const onlySummary = writeZip(
+      [{ name: encodeGbk('2088000000000001_20261127_业务明细(汇总).csv'), data: encodeGbk('#\r\n') }],
+      new Date(),
+    );
     expect(() => alipayBillFromZip(onlySummary, DATE)).toThrow(/found 0/);
   });
 
   it('refuses the ZIP of another day', () => {
-    expect(() => alipayBillFromZip(billZip(fixtureText(), { day: '20261126' }), DATE)).toThrow(/bill of 20261126, not of 2026-11-27/);
+    expect(() => alipayBillFromZip(billZip(fixtureText(), { day: '20261126' }), DATE)).toThrow(
+      /bill of 20261126, not of 2026-11-27/,
+    );
   });
 
   it('refuses bytes that are not a ZIP', () => {
@@ -231,7 +282,10 @@ describe('alipayBillFromZip: the ZIP', () => {
   });
 
   it('refuses a detail file that is not GBK', () => {
-    const zip = writeZip([{ name: encodeGbk('2088000000000001_20261127_业务明细.csv'), data: Buffer.from([0x23, 0x81, 0x7f, 0x0a]) }], new Date());
+    const zip = writeZip(
+      [{ name: encodeGbk('2088000000000001_20261127_业务明细.csv'), data: Buffer.from([0x23, 0x81, 0x7f, 0x0a]) }],
+      new Date(),
+    );
     expect(() => alipayBillFromZip(zip, DATE)).toThrow(/not GBK/);
   });
 });
@@ -243,7 +297,12 @@ describe('alipayBillFromZip: the ZIP', () => {
 const NOW = new Date('2026-11-28T02:30:00.000Z'); // 2026-11-28 10:30 in Beijing, the day after DATE
 const NOTIFY_URL = 'https://shop.example/api/payments/callback/alipay';
 
-function paidCheckout(paymentId: string, amount: number, paidAt: string, overrides: Partial<SandboxCheckout> = {}): SandboxCheckout {
+function paidCheckout(
+  paymentId: string,
+  amount: number,
+  paidAt: string,
+  overrides: Partial<SandboxCheckout> = {},
+): SandboxCheckout {
   return {
     provider: 'alipay',
     paymentId,
@@ -266,21 +325,55 @@ function paidCheckout(paymentId: string, amount: number, paidAt: string, overrid
  */
 function storeWithActivity(): { store: CheckoutStore; consoleRefundKey: string } {
   const store = memoryCheckoutStore();
-  store.put(paidCheckout('pay_1', 12_345, '2026-11-27T02:00:05.000Z', { transactionId: '2026112722001400000000000001' }));
-  store.put(paidCheckout('pay_2', 10, '2026-11-27T15:59:59.000Z', { transactionId: '2026112722001400000000000002', description: 'Tea, "green" 🍵' }));
-  store.put(paidCheckout('pay_old', 500, '2026-11-26T15:59:59.000Z', { transactionId: '2026112622001400000000000003' }));
-  store.put(paidCheckout('pay_next', 700, '2026-11-27T16:00:00.000Z', { transactionId: '2026112822001400000000000004' }));
-  store.refunds.open({ paymentId: 'pay_1', refundId: 'ref_1', amount: 2_345, settle: 'now' }, new Date('2026-11-27T07:30:00.000Z'));
-  const made = store.refunds.open({ paymentId: 'pay_1', amount: 20, external: true, settle: 'now' }, new Date('2026-11-27T08:00:00.000Z'));
+  store.put(
+    paidCheckout('pay_1', 12_345, '2026-11-27T02:00:05.000Z', { transactionId: '2026112722001400000000000001' }),
+  );
+  store.put(
+    paidCheckout('pay_2', 10, '2026-11-27T15:59:59.000Z', {
+      transactionId: '2026112722001400000000000002',
+      description: 'Tea, "green" 🍵',
+    }),
+  );
+  store.put(
+    paidCheckout('pay_old', 500, '2026-11-26T15:59:59.000Z', { transactionId: '2026112622001400000000000003' }),
+  );
+  store.put(
+    paidCheckout('pay_next', 700, '2026-11-27T16:00:00.000Z', { transactionId: '2026112822001400000000000004' }),
+  );
+  store.refunds.open(
+    { paymentId: 'pay_1', refundId: 'ref_1', amount: 2_345, settle: 'now' },
+    new Date('2026-11-27T07:30:00.000Z'),
+  );
+  const made = store.refunds.open(
+    { paymentId: 'pay_1', amount: 20, external: true, settle: 'now' },
+    new Date('2026-11-27T08:00:00.000Z'),
+  );
   if (made.result === 'refused') throw new Error('console refund refused');
-  store.refunds.open({ paymentId: 'pay_old', refundId: 'ref_old', amount: 1, settle: 'now' }, new Date('2026-11-27T09:00:00.000Z'));
-  store.refunds.open({ paymentId: 'pay_old', refundId: 'ref_stuck', amount: 2, settle: 'never' }, new Date('2026-11-27T09:30:00.000Z'));
+  store.refunds.open(
+    { paymentId: 'pay_old', refundId: 'ref_old', amount: 1, settle: 'now' },
+    new Date('2026-11-27T09:00:00.000Z'),
+  );
+  store.refunds.open(
+    { paymentId: 'pay_old', refundId: 'ref_stuck', amount: 2, settle: 'never' },
+    new Date('2026-11-27T09:30:00.000Z'),
+  );
   return { store, consoleRefundKey: made.refund.key };
 }
 
-function connected(store: CheckoutStore, fetch: FetchLike = simulatorFetch(simulator, store, NOW), config = keys.merchant) {
+function connected(
+  store: CheckoutStore,
+  fetch: FetchLike = simulatorFetch(simulator, store, NOW),
+  config = keys.merchant,
+) {
   const recorded = recordingMethods(fetch);
-  return { ...recorded, provider: createAlipayProvider({ config, fetch: recorded.fetch, http: { timeoutMs: 2_000, attempts: 1, backoffBaseMs: 0 } }) };
+  return {
+    ...recorded,
+    provider: createAlipayProvider({
+      config,
+      fetch: recorded.fetch,
+      http: { timeoutMs: 2_000, attempts: 1, backoffBaseMs: 0 },
+    }),
+  };
 }
 
 async function billError(promise: Promise<unknown>): Promise<unknown> {
@@ -369,8 +462,13 @@ describe('alipay fetchBill through the simulator', () => {
     const [zip = Buffer.alloc(0)] = served;
 
     expect(zip.readUInt16LE(6) & 0x0800).toBe(0);
-    const entries = Object.entries(unzipSync(zip)).map(([name, data]) => [gbk.decode(Buffer.from(name, 'latin1')), gbk.decode(data)] as const);
-    expect(entries.map(([name]) => name)).toEqual(['2088000000000001_20261127_业务明细.csv', '2088000000000001_20261127_业务明细(汇总).csv']);
+    const entries = Object.entries(unzipSync(zip)).map(
+      ([name, data]) => [gbk.decode(Buffer.from(name, 'latin1')), gbk.decode(data)] as const,
+    );
+    expect(entries.map(([name]) => name)).toEqual([
+      '2088000000000001_20261127_业务明细.csv',
+      '2088000000000001_20261127_业务明细(汇总).csv',
+    ]);
     const [[, detail], [, summary]] = entries as [[string, string], [string, string]];
     expect(detail).toContain('#起始日期：[2026年11月27日 00:00:00]   终止日期：[2026年11月28日 00:00:00]');
     expect(detail).toContain('2026112722001400000000000001\t,pay_1\t,退款\t');
@@ -396,7 +494,9 @@ describe('alipay fetchBill through the simulator', () => {
 
   it('refuses an answer whose signature does not verify (a changed download URL): a retryable ProviderCallError, nothing downloaded', async () => {
     const { store } = storeWithActivity();
-    const tampered = simulatorFetch(simulator, store, NOW, (body) => body.replace('/downloadBillFile.resource', '/downloadBillFile.resourcf'));
+    const tampered = simulatorFetch(simulator, store, NOW, (body) =>
+      body.replace('/downloadBillFile.resource', '/downloadBillFile.resourcf'),
+    );
     const { provider, methods } = connected(store, tampered);
     const error = await billError(provider.fetchBill({ date: DATE, now: NOW }));
     expect(error).toBeInstanceOf(ProviderCallError);
@@ -409,10 +509,15 @@ describe('alipay fetchBill through the simulator', () => {
     const downloadingAfter = (ms: number): FetchLike => {
       const gateway = simulatorFetch(simulator, store, NOW);
       const later = simulatorFetch(simulator, store, new Date(NOW.getTime() + ms));
-      return (input, init) => (new URL(input).pathname.endsWith('/downloadBillFile.resource') ? later(input, init) : gateway(input, init));
+      return (input, init) =>
+        new URL(input).pathname.endsWith('/downloadBillFile.resource') ? later(input, init) : gateway(input, init);
     };
-    expect(await connected(store, downloadingAfter(29_000)).provider.fetchBill({ date: DATE, now: NOW })).toMatchObject({ status: 'ready' });
-    const error = await billError(connected(store, downloadingAfter(30_000)).provider.fetchBill({ date: DATE, now: NOW }));
+    expect(await connected(store, downloadingAfter(29_000)).provider.fetchBill({ date: DATE, now: NOW })).toMatchObject(
+      { status: 'ready' },
+    );
+    const error = await billError(
+      connected(store, downloadingAfter(30_000)).provider.fetchBill({ date: DATE, now: NOW }),
+    );
     expect(error).toBeInstanceOf(ProviderCallError);
     expect(error).toMatchObject({ retryable: true, message: expect.stringMatching(/HTTP 404/) as unknown });
   });
@@ -430,7 +535,9 @@ describe('alipay fetchBill through the simulator', () => {
 
   it('a download that is not a ZIP is a BillFormatError', async () => {
     const { store } = storeWithActivity();
-    const fetch = rewritingBillDownloads(simulatorFetch(simulator, store, NOW), () => Buffer.from('<html>系统繁忙</html>'));
+    const fetch = rewritingBillDownloads(simulatorFetch(simulator, store, NOW), () =>
+      Buffer.from('<html>系统繁忙</html>'),
+    );
     await expect(connected(store, fetch).provider.fetchBill({ date: DATE, now: NOW })).rejects.toThrow(BillFormatError);
   });
 
@@ -461,7 +568,13 @@ describe('alipay fetchBill through the simulator', () => {
   it('an unknown download token is a 404', async () => {
     const { store } = storeWithActivity();
     const answer = await simulator.handle(
-      { method: 'GET', path: '/downloadBillFile.resource', query: new URLSearchParams({ token: 'guess' }), headers: {}, body: '' },
+      {
+        method: 'GET',
+        path: '/downloadBillFile.resource',
+        query: new URLSearchParams({ token: 'guess' }),
+        headers: {},
+        body: '',
+      },
       store,
       NOW,
     );
@@ -472,11 +585,16 @@ describe('alipay fetchBill through the simulator', () => {
   it('any other gateway failure, or a success without a URL, is a retryable ProviderCallError', async () => {
     const nodeName = 'alipay_data_dataservice_bill_downloadurl_query_response';
     const answering = (node: object) =>
-      createAlipayProvider({ config: keys.merchant, fetch: signedGatewayAnswer(nodeName, node, keys.sandbox.alipayPrivateKey) }).fetchBill({
+      createAlipayProvider({
+        config: keys.merchant,
+        fetch: signedGatewayAnswer(nodeName, node, keys.sandbox.alipayPrivateKey),
+      }).fetchBill({
         date: DATE,
         now: NOW,
       });
-    await expect(answering({ code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error' })).rejects.toMatchObject({
+    await expect(
+      answering({ code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error' }),
+    ).rejects.toMatchObject({
       retryable: true,
       message: expect.stringMatching(/code 20000 isp.unknow-error/) as unknown,
     });
@@ -490,7 +608,13 @@ describe('alipay fetchBill through the whole sandbox', () => {
     const sandbox = createSandbox({ keys: { alipay: keys.sandbox }, publicBaseUrl: 'http://127.0.0.1:3000', clock });
     const viaSandbox: FetchLike = async (input, init = {}) => {
       const url = new URL(input);
-      const answer = await sandbox.handle({ method: init.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: {}, body: init.body ?? '' });
+      const answer = await sandbox.handle({
+        method: init.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: {},
+        body: init.body ?? '',
+      });
       if (!answer) return new Response('not the sandbox', { status: 404 });
       const body = answer.bytes ?? answer.body;
       return new Response(body.length === 0 ? null : body, { status: answer.statusCode, headers: answer.headers });
@@ -504,7 +628,12 @@ describe('alipay fetchBill through the whole sandbox', () => {
       expiresAt: '2026-11-28T03:00:00.000Z',
       description: '测试订单',
     } as const;
-    const { payUrl } = await provider.createPayUrl({ payment, notifyUrl: NOTIFY_URL, returnUrl: 'https://shop.example/done', now: NOW });
+    const { payUrl } = await provider.createPayUrl({
+      payment,
+      notifyUrl: NOTIFY_URL,
+      returnUrl: 'https://shop.example/done',
+      now: NOW,
+    });
     expect((await viaSandbox(payUrl)).status).toBe(302);
     await sandbox.decide('pay_e2e', 'pay', { notify: false });
     const consoleRefund = sandbox.refund('pay_e2e', 1_200, { notify: false });
@@ -513,7 +642,13 @@ describe('alipay fetchBill through the whole sandbox', () => {
     const fetched = await provider.fetchBill({ date: '2026-11-28', now: NOW });
     expect(fetched.status === 'ready' && fetched.bill.rows).toEqual([
       expect.objectContaining({ kind: 'payment', paymentId: 'pay_e2e', amount: 5_000, finishedAt: NOW.toISOString() }),
-      expect.objectContaining({ kind: 'refund', refundId: consoleRefund.refund.key, paymentId: 'pay_e2e', amount: 1_200, status: 'succeeded' }),
+      expect.objectContaining({
+        kind: 'refund',
+        refundId: consoleRefund.refund.key,
+        paymentId: 'pay_e2e',
+        amount: 1_200,
+        status: 'succeeded',
+      }),
     ]);
     await sandbox.stop();
   });

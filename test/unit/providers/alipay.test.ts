@@ -63,7 +63,10 @@ function callbackFor(sandboxCheckout: SandboxCheckout): RawCallback {
 }
 
 /** The sandbox's paid notification with some fields changed, signed again by Alipay's key. */
-function resigned(overrides: Record<string, string>, options: { keepSignType?: boolean; without?: string[] } = {}): RawCallback {
+function resigned(
+  overrides: Record<string, string>,
+  options: { keepSignType?: boolean; without?: string[] } = {},
+): RawCallback {
   const fields = { ...formFields(callbackFor(checkout()).body), ...overrides };
   for (const key of options.without ?? []) delete fields[key];
   return signedNotification(fields, keys.sandbox.alipayPrivateKey, options);
@@ -101,7 +104,12 @@ function readPayUrl(payUrl: string, appPublicKey = keys.sandbox.appPublicKey) {
   const params = formFields(url.search.slice(1));
   const content = referenceSignString(params, ['sign']);
   const signed = verify('sha256', Buffer.from(content, 'utf8'), appPublicKey, Buffer.from(params.sign ?? '', 'base64'));
-  return { gateway: `${url.origin}${url.pathname}`, params, biz: JSON.parse(params.biz_content ?? '{}') as Record<string, unknown>, signed };
+  return {
+    gateway: `${url.origin}${url.pathname}`,
+    params,
+    biz: JSON.parse(params.biz_content ?? '{}') as Record<string, unknown>,
+    signed,
+  };
 }
 
 describe('alipay callback: verification', () => {
@@ -155,7 +163,10 @@ describe('alipay callback: verification', () => {
   it('a sandbox notification of a closed or failed checkout is TRADE_CLOSED → cancelled at gmt_close', () => {
     for (const state of ['closed', 'failed'] as const) {
       const result = alipay.verifyCallback(callbackFor(checkout({ state, paidAt: undefined })), NOW);
-      expect(result).toMatchObject({ ok: true, notification: { outcome: 'cancelled', providerStatus: 'TRADE_CLOSED', occurredAt: NOW.toISOString() } });
+      expect(result).toMatchObject({
+        ok: true,
+        notification: { outcome: 'cancelled', providerStatus: 'TRADE_CLOSED', occurredAt: NOW.toISOString() },
+      });
     }
     expect(simulator.buildCallback(checkout({ state: 'pending' }), NOW)).toBeUndefined();
   });
@@ -194,12 +205,16 @@ describe('alipay callback: verification', () => {
     const fields = formFields(callbackFor(checkout()).body);
     const signature = fields.sign!;
     const flipped = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
-    expect(reasonOf(withBody(callbackFor(checkout()), new URLSearchParams({ ...fields, sign: flipped }).toString()))).toBe('bad_signature');
+    expect(
+      reasonOf(withBody(callbackFor(checkout()), new URLSearchParams({ ...fields, sign: flipped }).toString())),
+    ).toBe('bad_signature');
   });
 
   it('tampered field → bad_signature', () => {
     const callback = callbackFor(checkout());
-    expect(reasonOf(withBody(callback, callback.body.toString().replace('total_amount=123.45', 'total_amount=1.00')))).toBe('bad_signature');
+    expect(
+      reasonOf(withBody(callback, callback.body.toString().replace('total_amount=123.45', 'total_amount=1.00'))),
+    ).toBe('bad_signature');
   });
 
   it('signed with a key that is not Alipay’s → bad_signature', () => {
@@ -258,7 +273,10 @@ describe('alipay callback: trade_status mapping', () => {
     ['TRADE_FINISHED', 'succeeded'],
     ['TRADE_CLOSED', 'cancelled'],
   ])('%s → %s', (status, outcome) => {
-    expect(alipay.verifyCallback(resigned({ trade_status: status }), NOW)).toMatchObject({ ok: true, notification: { outcome, providerStatus: status } });
+    expect(alipay.verifyCallback(resigned({ trade_status: status }), NOW)).toMatchObject({
+      ok: true,
+      notification: { outcome, providerStatus: status },
+    });
   });
 
   it('WAIT_BUYER_PAY → unsupported_event', () => {
@@ -279,26 +297,39 @@ describe('alipay callback: times', () => {
   });
 
   it('without gmt_payment, notify_time is the event time', () => {
-    expect(alipay.verifyCallback(resigned({ notify_time: '2025-01-02 11:06:00' }, { without: ['gmt_payment'] }), NOW)).toMatchObject({
+    expect(
+      alipay.verifyCallback(resigned({ notify_time: '2025-01-02 11:06:00' }, { without: ['gmt_payment'] }), NOW),
+    ).toMatchObject({
       ok: true,
       notification: { occurredAt: '2025-01-02T03:06:00.000Z' },
     });
   });
 
-  it.each(['2025-02-30 10:00:00', '2025-01-02T11:04:59', '2025-01-02 11:04'])('gmt_payment "%s" → malformed', (time) => {
-    expect(reasonOf(resigned({ gmt_payment: time }))).toBe('malformed');
-  });
+  it.each(['2025-02-30 10:00:00', '2025-01-02T11:04:59', '2025-01-02 11:04'])(
+    'gmt_payment "%s" → malformed',
+    (time) => {
+      expect(reasonOf(resigned({ gmt_payment: time }))).toBe('malformed');
+    },
+  );
 });
 
 describe('alipay callback: replies', () => {
   it('acknowledge is 200 text/plain "success", which the sandbox counts as acknowledged', () => {
     const reply = alipay.acknowledge();
-    expect(reply).toEqual({ statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'success' });
+    expect(reply).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: 'success',
+    });
     expect(simulator.isAcknowledged(reply.statusCode, reply.body)).toBe(true);
   });
 
   it('reject is "fail" (500 when retryable, else 400) and never echoes the message', () => {
-    expect(alipay.reject('sign does not verify', true)).toEqual({ statusCode: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'fail' });
+    expect(alipay.reject('sign does not verify', true)).toEqual({
+      statusCode: 500,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: 'fail',
+    });
     expect(alipay.reject('sign does not verify', false)).toMatchObject({ statusCode: 400, body: 'fail' });
     expect(simulator.isAcknowledged(500, 'fail')).toBe(false);
   });
@@ -312,7 +343,9 @@ describe('alipay callback: replies', () => {
 
 describe('alipay pay URL', () => {
   it('the sign string is sorted k=v& of raw values, empty values left out', () => {
-    expect(alipaySignContent({ b: '2', a: 'x y&z', sign: 's', sign_type: 'RSA2', empty: '' }, ['sign'])).toBe('a=x y&z&b=2&sign_type=RSA2');
+    expect(alipaySignContent({ b: '2', a: 'x y&z', sign: 's', sign_type: 'RSA2', empty: '' }, ['sign'])).toBe(
+      'a=x y&z&b=2&sign_type=RSA2',
+    );
     expect(alipaySignContent({ b: '2', a: '1', sign: 's', sign_type: 'RSA2' }, ['sign', 'sign_type'])).toBe('a=1&b=2');
   });
 
@@ -361,23 +394,26 @@ describe('alipay pay URL', () => {
     expect(biz).toMatchObject({ product_code: 'QUICK_WAP_WAY', time_expire: '2025-01-03 00:30:00' });
   });
 
-  it.each(['page', 'wap'] as const)('the sandbox accepts the %s URL: checkout registered, 302 to it', async (channel) => {
-    const store = memoryCheckoutStore();
-    const { payUrl } = await alipay.createPayUrl(payRequest({ channel }));
-    const entry = await openInSimulator(simulator, store, payUrl, NOW);
-    expect(entry).toMatchObject({ statusCode: 302, headers: { location: store.checkoutUrl('pay_42') } });
-    expect(store.get('pay_42')).toEqual({
-      provider: 'alipay',
-      paymentId: 'pay_42',
-      amount: 12_345,
-      currency: 'CNY',
-      description: 'Order ord_42 + 2 items',
-      notifyUrl: NOTIFY_URL,
-      returnUrl: 'https://shop.example/orders/ord_42?from=alipay&x=a b',
-      expiresAt: '2025-01-02T16:30:00.000Z',
-      state: 'pending',
-    });
-  });
+  it.each(['page', 'wap'] as const)(
+    'the sandbox accepts the %s URL: checkout registered, 302 to it',
+    async (channel) => {
+      const store = memoryCheckoutStore();
+      const { payUrl } = await alipay.createPayUrl(payRequest({ channel }));
+      const entry = await openInSimulator(simulator, store, payUrl, NOW);
+      expect(entry).toMatchObject({ statusCode: 302, headers: { location: store.checkoutUrl('pay_42') } });
+      expect(store.get('pay_42')).toEqual({
+        provider: 'alipay',
+        paymentId: 'pay_42',
+        amount: 12_345,
+        currency: 'CNY',
+        description: 'Order ord_42 + 2 items',
+        notifyUrl: NOTIFY_URL,
+        returnUrl: 'https://shop.example/orders/ord_42?from=alipay&x=a b',
+        expiresAt: '2025-01-02T16:30:00.000Z',
+        state: 'pending',
+      });
+    },
+  );
 
   it('the sandbox refuses a pay URL with a changed parameter or a foreign signature', async () => {
     const store = memoryCheckoutStore();
@@ -395,7 +431,9 @@ describe('alipay pay URL', () => {
 });
 
 describe('alipay query and close through the sandbox', () => {
-  function connected(options: { config?: AlipayConfig; rewrite?: (body: string) => string; checkouts?: Partial<SandboxCheckout>[] } = {}) {
+  function connected(
+    options: { config?: AlipayConfig; rewrite?: (body: string) => string; checkouts?: Partial<SandboxCheckout>[] } = {},
+  ) {
     const store = memoryCheckoutStore();
     for (const overrides of options.checkouts ?? []) store.put(checkout(overrides));
     return { store, provider: merchant(options.config, simulatorFetch(simulator, store, NOW, options.rewrite)) };
@@ -424,7 +462,10 @@ describe('alipay query and close through the sandbox', () => {
 
   it('query of an unknown trade → not_found', async () => {
     const { provider } = connected();
-    expect(await provider.queryPayment('pay_unknown', NOW)).toEqual({ status: 'not_found', providerStatus: 'ACQ.TRADE_NOT_EXIST' });
+    expect(await provider.queryPayment('pay_unknown', NOW)).toEqual({
+      status: 'not_found',
+      providerStatus: 'ACQ.TRADE_NOT_EXIST',
+    });
   });
 
   it('a merchant signing with a wrong private key gets a ProviderCallError (the sandbox answers isv.invalid-signature)', async () => {
@@ -436,7 +477,10 @@ describe('alipay query and close through the sandbox', () => {
   });
 
   it('an answer whose node was tampered with is refused', async () => {
-    const { provider } = connected({ checkouts: [{ state: 'pending' }], rewrite: (body) => body.replace('"WAIT_BUYER_PAY"', '"TRADE_SUCCESS"') });
+    const { provider } = connected({
+      checkouts: [{ state: 'pending' }],
+      rewrite: (body) => body.replace('"WAIT_BUYER_PAY"', '"TRADE_SUCCESS"'),
+    });
     await expect(provider.queryPayment('pay_42', NOW)).rejects.toThrow(/alipay_trade_query_response signed by Alipay/);
   });
 
@@ -458,8 +502,15 @@ describe('alipay query and close through the sandbox', () => {
   });
 
   it('an HTTP error from the gateway is a retryable ProviderCallError', async () => {
-    const failing: FetchLike = async () => ({ status: 502, headers: { get: () => null }, text: async () => 'Bad Gateway' });
-    await expect(merchant(keys.merchant, failing).queryPayment('pay_42', NOW)).rejects.toMatchObject({ name: 'ProviderCallError', retryable: true });
+    const failing: FetchLike = async () => ({
+      status: 502,
+      headers: { get: () => null },
+      text: async () => 'Bad Gateway',
+    });
+    await expect(merchant(keys.merchant, failing).queryPayment('pay_42', NOW)).rejects.toMatchObject({
+      name: 'ProviderCallError',
+      retryable: true,
+    });
   });
 
   it('close of a pending trade closes it at the sandbox', async () => {
@@ -478,7 +529,10 @@ describe('alipay query and close through the sandbox', () => {
     const { provider, store } = connected({ checkouts: [{ state: 'paid' }] });
     const close = provider.closePayment('pay_42', NOW);
     await expect(close).rejects.toBeInstanceOf(ProviderCallError);
-    await expect(close).rejects.toMatchObject({ retryable: false, message: expect.stringContaining('ACQ.TRADE_STATUS_ERROR') });
+    await expect(close).rejects.toMatchObject({
+      retryable: false,
+      message: expect.stringContaining('ACQ.TRADE_STATUS_ERROR'),
+    });
     expect(store.get('pay_42')?.state).toBe('paid');
   });
 });
@@ -497,12 +551,24 @@ describe('alipay sandbox gateway', () => {
       version: '1.0',
       biz_content: '{"out_trade_no":"pay_42"}',
     };
-    const signature = sign('sha256', Buffer.from(referenceSignString(params, ['sign_type'])), keys.merchant.privateKey).toString('base64');
+    const signature = sign(
+      'sha256',
+      Buffer.from(referenceSignString(params, ['sign_type'])),
+      keys.merchant.privateKey,
+    ).toString('base64');
     const response = await simulator.handle(
-      { method: 'POST', path: '/gateway.do', query: new URLSearchParams(), headers: {}, body: new URLSearchParams({ ...params, sign: signature }).toString() },
+      {
+        method: 'POST',
+        path: '/gateway.do',
+        query: new URLSearchParams(),
+        headers: {},
+        body: new URLSearchParams({ ...params, sign: signature }).toString(),
+      },
       store,
       NOW,
     );
-    expect(JSON.parse(response.body)).toMatchObject({ alipay_trade_query_response: { code: '10000', trade_status: 'WAIT_BUYER_PAY' } });
+    expect(JSON.parse(response.body)).toMatchObject({
+      alipay_trade_query_response: { code: '10000', trade_status: 'WAIT_BUYER_PAY' },
+    });
   });
 });

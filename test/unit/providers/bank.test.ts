@@ -5,7 +5,15 @@ import { createBankSimulator } from '../../../local/sandbox/bank';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { createBankProvider } from '../../../src/providers/bank';
 import { ProviderNotSupportedError, type PayUrlRequest, type RawCallback } from '../../../src/core/payments/provider';
-import { bankCallbackBody, bankTestKeys, bankV1, memoryCheckoutStore, openInSimulator, signedBankCallback, toRawCallback } from '../../support/bank-fixtures';
+import {
+  bankCallbackBody,
+  bankTestKeys,
+  bankV1,
+  memoryCheckoutStore,
+  openInSimulator,
+  signedBankCallback,
+  toRawCallback,
+} from '../../support/bank-fixtures';
 
 const keys = bankTestKeys();
 const [currentSecret = '', previousSecret = ''] = keys.merchant.webhookSecrets;
@@ -61,7 +69,13 @@ describe('bank: round trip through the sandbox', () => {
       state: 'pending',
     });
 
-    const paid = { ...checkout!, state: 'paid' as const, transactionId: 'txn_9', paidAt: '2025-01-02T03:04:59.000Z', notificationId: 'evt_9' };
+    const paid = {
+      ...checkout!,
+      state: 'paid' as const,
+      transactionId: 'txn_9',
+      paidAt: '2025-01-02T03:04:59.000Z',
+      notificationId: 'evt_9',
+    };
     const callback = simulator.buildCallback(paid, NOW);
     expect(callback?.url).toBe('https://shop.example/api/payments/callback/bank');
     expect(callback?.headers['Content-Type']).toBe('application/json');
@@ -83,14 +97,22 @@ describe('bank: round trip through the sandbox', () => {
     });
 
     const ack = bank.acknowledge();
-    expect(ack).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"received":true}' });
+    expect(ack).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: '{"received":true}',
+    });
     expect(simulator.isAcknowledged(ack.statusCode, ack.body)).toBe(true);
   });
 
   it('reject answers JSON: 500 when the bank should retry, 400 when not; neither is an acknowledgement', () => {
     const retry = bank.reject('try later', true);
     const final = bank.reject('unknown payment', false);
-    expect(retry).toEqual({ statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"received":false,"error":"try later"}' });
+    expect(retry).toEqual({
+      statusCode: 500,
+      headers: { 'content-type': 'application/json' },
+      body: '{"received":false,"error":"try later"}',
+    });
     expect(final.statusCode).toBe(400);
     expect(JSON.parse(final.body)).toEqual({ received: false, error: 'unknown payment' });
     expect(simulator.isAcknowledged(retry.statusCode, retry.body)).toBe(false);
@@ -231,7 +253,8 @@ describe('bank: tampering (property)', () => {
 });
 
 describe('bank: callback body', () => {
-  const verify = (overrides: Record<string, unknown>) => bank.verifyCallback(signedBankCallback(bankCallbackBody(overrides), currentSecret, T), NOW);
+  const verify = (overrides: Record<string, unknown>) =>
+    bank.verifyCallback(signedBankCallback(bankCallbackBody(overrides), currentSecret, T), NOW);
 
   it.each([1.5, -1, '100', null, 2 ** 53, 10_000_000_000])('amount %p is malformed', (amount) => {
     expect(verify({ amount })).toMatchObject({ ok: false, reason: 'malformed' });
@@ -278,7 +301,8 @@ describe('bank: callback body', () => {
   });
 
   it('the simulator maps checkout states to bank statuses and sends nothing while pending', () => {
-    const statusFor = (state: 'paid' | 'failed' | 'closed') => JSON.parse(simulator.buildCallback({ ...pendingCheckout('pay_1'), state }, NOW)!.body).status;
+    const statusFor = (state: 'paid' | 'failed' | 'closed') =>
+      JSON.parse(simulator.buildCallback({ ...pendingCheckout('pay_1'), state }, NOW)!.body).status;
     expect([statusFor('paid'), statusFor('failed'), statusFor('closed')]).toEqual(['SUCCEEDED', 'FAILED', 'CANCELLED']);
     expect(simulator.buildCallback(pendingCheckout('pay_1'), NOW)).toBeUndefined();
   });
@@ -315,7 +339,12 @@ describe('bank: pay URL', () => {
 
   it('the sandbox refuses a URL signed with another secret', async () => {
     const other = createBankProvider({ config: { ...keys.merchant, signingSecret: 'sk_not_the_merchant_secret' } });
-    const response = await openInSimulator(simulator, memoryCheckoutStore(), (await other.createPayUrl(payRequest())).payUrl, NOW);
+    const response = await openInSimulator(
+      simulator,
+      memoryCheckoutStore(),
+      (await other.createPayUrl(payRequest())).payUrl,
+      NOW,
+    );
     expect(response.statusCode).toBe(400);
   });
 
@@ -336,7 +365,12 @@ describe('bank: pay URL', () => {
   });
 
   it('the sandbox answers 404 on any other path', async () => {
-    const response = await openInSimulator(simulator, memoryCheckoutStore(), 'http://127.0.0.1:3000/sandbox/bank/payouts', NOW);
+    const response = await openInSimulator(
+      simulator,
+      memoryCheckoutStore(),
+      'http://127.0.0.1:3000/sandbox/bank/payouts',
+      NOW,
+    );
     expect(response.statusCode).toBe(404);
   });
 });

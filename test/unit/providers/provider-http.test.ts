@@ -49,19 +49,39 @@ const signedNonsense: Record<'wechat' | 'alipay', () => SandboxResponse> = {
     const body = JSON.stringify({ hello: 'world' });
     return {
       statusCode: 200,
-      headers: { 'content-type': 'application/json', ...wechatpayHeaders(platformSigner(wechatKeys.sandbox), body, seconds(new Date())) },
+      headers: {
+        'content-type': 'application/json',
+        ...wechatpayHeaders(platformSigner(wechatKeys.sandbox), body, seconds(new Date())),
+      },
       body,
     };
   },
   alipay: () => {
-    const node = JSON.stringify({ code: '10000', msg: 'Success', out_trade_no: 'pay_alipay_paid', trade_status: 'DANCING' });
+    const node = JSON.stringify({
+      code: '10000',
+      msg: 'Success',
+      out_trade_no: 'pay_alipay_paid',
+      trade_status: 'DANCING',
+    });
     const signature = sign('sha256', Buffer.from(node), alipayKeys.sandbox.alipayPrivateKey).toString('base64');
-    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: `{"alipay_trade_query_response":${node},"sign":"${signature}"}` };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: `{"alipay_trade_query_response":${node},"sign":"${signature}"}`,
+    };
   },
 };
 
-const garbage: SandboxResponse = { statusCode: 200, headers: { 'content-type': 'text/html' }, body: '<html>Welcome to the hotel wifi</html>' };
-const status = (statusCode: number): SandboxResponse => ({ statusCode, headers: { 'content-type': 'text/plain' }, body: `HTTP ${statusCode}` });
+const garbage: SandboxResponse = {
+  statusCode: 200,
+  headers: { 'content-type': 'text/html' },
+  body: '<html>Welcome to the hotel wifi</html>',
+};
+const status = (statusCode: number): SandboxResponse => ({
+  statusCode,
+  headers: { 'content-type': 'text/plain' },
+  body: `HTTP ${statusCode}`,
+});
 
 const standIns = {} as Record<'wechat' | 'alipay', ProviderStandIn>;
 const providers = {} as Record<'wechat' | 'alipay', PaymentProvider>;
@@ -69,7 +89,11 @@ const providers = {} as Record<'wechat' | 'alipay', PaymentProvider>;
 beforeAll(async () => {
   standIns.wechat = await startProviderStandIn(createWechatSimulator(wechatKeys.sandbox), store);
   standIns.alipay = await startProviderStandIn(createAlipaySimulator(alipayKeys.sandbox), store);
-  providers.wechat = createWechatProvider({ config: { ...wechatKeys.merchant, apiBase: standIns.wechat.baseUrl }, fetch: globalThis.fetch, http: HTTP });
+  providers.wechat = createWechatProvider({
+    config: { ...wechatKeys.merchant, apiBase: standIns.wechat.baseUrl },
+    fetch: globalThis.fetch,
+    http: HTTP,
+  });
   providers.alipay = createAlipayProvider({
     config: { ...alipayKeys.merchant, gateway: `${standIns.alipay.baseUrl}/gateway.do` },
     fetch: globalThis.fetch,
@@ -84,7 +108,8 @@ afterAll(async () => {
 });
 
 const PROVIDERS = ['wechat', 'alipay'] as const;
-const query = (provider: 'wechat' | 'alipay', paymentId = `pay_${provider}_paid`) => providers[provider].queryPayment(paymentId, new Date());
+const query = (provider: 'wechat' | 'alipay', paymentId = `pay_${provider}_paid`) =>
+  providers[provider].queryPayment(paymentId, new Date());
 
 /** The call's outcome and how long it took. */
 async function timed<T>(call: Promise<T>): Promise<{ outcome: PromiseSettledResult<T>; elapsedMs: number }> {
@@ -99,16 +124,19 @@ function rejection(outcome: PromiseSettledResult<unknown>): unknown {
 }
 
 describe.each(PROVIDERS)('%s: a provider that does not answer', (provider) => {
-  it.each(['hang', 'stall', 'drop'] as const)('%s: given up after 3 attempts within the timeouts, a retryable ProviderCallError', async (misbehaviour) => {
-    standIns[provider].answer(misbehaviour);
+  it.each(['hang', 'stall', 'drop'] as const)(
+    '%s: given up after 3 attempts within the timeouts, a retryable ProviderCallError',
+    async (misbehaviour) => {
+      standIns[provider].answer(misbehaviour);
 
-    const { outcome, elapsedMs } = await timed(query(provider));
+      const { outcome, elapsedMs } = await timed(query(provider));
 
-    expect(rejection(outcome)).toBeInstanceOf(ProviderCallError);
-    expect(rejection(outcome)).toMatchObject({ provider, operation: 'queryPayment', retryable: true });
-    expect(standIns[provider].requests).toBe(3);
-    expect(elapsedMs).toBeLessThan(GIVE_UP_WITHIN_MS);
-  });
+      expect(rejection(outcome)).toBeInstanceOf(ProviderCallError);
+      expect(rejection(outcome)).toMatchObject({ provider, operation: 'queryPayment', retryable: true });
+      expect(standIns[provider].requests).toBe(3);
+      expect(elapsedMs).toBeLessThan(GIVE_UP_WITHIN_MS);
+    },
+  );
 });
 
 describe.each(PROVIDERS)('%s: retries what may pass on another try, and only that', (provider) => {
@@ -134,7 +162,11 @@ describe.each(PROVIDERS)('%s: retries what may pass on another try, and only tha
 
     const error = rejection((await timed(query(provider))).outcome);
 
-    expect(error).toMatchObject({ name: 'ProviderCallError', retryable: true, message: expect.stringContaining('429') });
+    expect(error).toMatchObject({
+      name: 'ProviderCallError',
+      retryable: true,
+      message: expect.stringContaining('429'),
+    });
     expect(standIns[provider].requests).toBe(3);
   });
 
@@ -178,12 +210,18 @@ describe('every outbound call goes through the same bounds', () => {
   it('wechat native order: a hang ends as a ProviderCallError after 3 attempts; 503 then the real answer creates it', async () => {
     standIns.wechat.answer('hang');
     const hung = await timed(providers.wechat.createPayUrl(payable('pay_wechat_hung')));
-    expect(rejection(hung.outcome)).toMatchObject({ name: 'ProviderCallError', operation: 'createPayUrl', retryable: true });
+    expect(rejection(hung.outcome)).toMatchObject({
+      name: 'ProviderCallError',
+      operation: 'createPayUrl',
+      retryable: true,
+    });
     expect(standIns.wechat.requests).toBe(3);
     expect(hung.elapsedMs).toBeLessThan(GIVE_UP_WITHIN_MS);
 
     standIns.wechat.answer(status(503), 'simulator');
-    await expect(providers.wechat.createPayUrl(payable('pay_wechat_created'))).resolves.toEqual({ payUrl: expect.any(String) });
+    await expect(providers.wechat.createPayUrl(payable('pay_wechat_created'))).resolves.toEqual({
+      payUrl: expect.any(String),
+    });
     expect(store.get('pay_wechat_created')).toMatchObject({ state: 'pending', amount: 12_345 });
     expect(standIns.wechat.requests).toBe(2);
   });
@@ -204,7 +242,9 @@ describe('PROVIDER_TIMEOUT_MS', () => {
     expect(providerHttpFromEnv({})).toEqual(DEFAULT_PROVIDER_HTTP);
     expect(DEFAULT_PROVIDER_HTTP).toMatchObject({ timeoutMs: 2_000, attempts: 3 });
     expect(providerHttpFromEnv({ PROVIDER_TIMEOUT_MS: '800' })).toMatchObject({ timeoutMs: 800, attempts: 3 });
-    expect(() => providerHttpFromEnv({ PROVIDER_TIMEOUT_MS: '5000' })).toThrow(/PROVIDER_TIMEOUT_MS must be an integer from 100 to 2500/);
+    expect(() => providerHttpFromEnv({ PROVIDER_TIMEOUT_MS: '5000' })).toThrow(
+      /PROVIDER_TIMEOUT_MS must be an integer from 100 to 2500/,
+    );
     expect(() => providerHttpFromEnv({ PROVIDER_TIMEOUT_MS: 'soon' })).toThrow(/PROVIDER_TIMEOUT_MS/);
   });
 });

@@ -63,7 +63,9 @@ function refundRequest(overrides: Partial<RefundRequest> = {}): RefundRequest {
 }
 
 /** The merchant module wired to the WeChat simulator, holding one paid order. */
-function connected(options: { refundSpacingMs?: number; merchantKey?: string; checkout?: Partial<SandboxCheckout> | null } = {}) {
+function connected(
+  options: { refundSpacingMs?: number; merchantKey?: string; checkout?: Partial<SandboxCheckout> | null } = {},
+) {
   const store = memoryCheckoutStore();
   if (options.checkout !== null) store.put(paidCheckout(options.checkout));
   const sent: SentRequest[] = [];
@@ -141,23 +143,42 @@ describe('wechat refund: create', () => {
   it('a definite refusal is failed, named by WeChat’s code: more than refundable, the same number with another amount, unpaid, unknown order', async () => {
     const { wechat } = connected();
     const over = await wechat.refund(refundRequest({ amount: 12_346 }));
-    expect(over).toMatchObject({ status: 'failed', providerStatus: 'INVALID_REQUEST', reason: expect.stringMatching(/^INVALID_REQUEST: /) });
+    expect(over).toMatchObject({
+      status: 'failed',
+      providerStatus: 'INVALID_REQUEST',
+      reason: expect.stringMatching(/^INVALID_REQUEST: /),
+    });
 
     await wechat.refund(refundRequest());
-    expect(await wechat.refund(refundRequest({ amount: 1_000 }))).toMatchObject({ status: 'failed', providerStatus: 'INVALID_REQUEST' });
-    expect(await wechat.refund(refundRequest({ paymentAmount: 99 }))).toMatchObject({ status: 'failed', providerStatus: 'INVALID_REQUEST' });
+    expect(await wechat.refund(refundRequest({ amount: 1_000 }))).toMatchObject({
+      status: 'failed',
+      providerStatus: 'INVALID_REQUEST',
+    });
+    expect(await wechat.refund(refundRequest({ paymentAmount: 99 }))).toMatchObject({
+      status: 'failed',
+      providerStatus: 'INVALID_REQUEST',
+    });
 
     const unpaid = connected({ checkout: { state: 'pending', transactionId: undefined, paidAt: undefined } });
-    expect(await unpaid.wechat.refund(refundRequest())).toMatchObject({ status: 'failed', providerStatus: 'INVALID_REQUEST' });
+    expect(await unpaid.wechat.refund(refundRequest())).toMatchObject({
+      status: 'failed',
+      providerStatus: 'INVALID_REQUEST',
+    });
     const unknown = connected({ checkout: null });
-    expect(await unknown.wechat.refund(refundRequest())).toMatchObject({ status: 'failed', providerStatus: 'RESOURCE_NOT_EXISTS' });
+    expect(await unknown.wechat.refund(refundRequest())).toMatchObject({
+      status: 'failed',
+      providerStatus: 'RESOURCE_NOT_EXISTS',
+    });
   });
 
   it('never refunds more than was paid: two partial refunds fill it, a third fen is refused', async () => {
     const { wechat, store } = connected();
     await wechat.refund(refundRequest({ refundId: 'ref_a', amount: 12_000 }));
     await wechat.refund(refundRequest({ refundId: 'ref_b', amount: 345 }));
-    expect(await wechat.refund(refundRequest({ refundId: 'ref_c', amount: 1 }))).toMatchObject({ status: 'failed', providerStatus: 'INVALID_REQUEST' });
+    expect(await wechat.refund(refundRequest({ refundId: 'ref_c', amount: 1 }))).toMatchObject({
+      status: 'failed',
+      providerStatus: 'INVALID_REQUEST',
+    });
     expect(store.refunds.refundableAmount('pay_000001')).toBe(0);
   });
 
@@ -172,18 +193,32 @@ describe('wechat refund: create', () => {
     await wechat.refund(refundRequest({ refundId: 'ref_a', amount: 100 }));
     const tooSoon = wechat.refund(refundRequest({ refundId: 'ref_b', amount: 100 }));
     await expect(tooSoon).rejects.toBeInstanceOf(ProviderCallError);
-    await expect(tooSoon).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('429 FREQUENCY_LIMITED') });
+    await expect(tooSoon).rejects.toMatchObject({
+      retryable: true,
+      message: expect.stringContaining('429 FREQUENCY_LIMITED'),
+    });
     // A retry of the first one is still answered within the minute.
-    await expect(wechat.refund(refundRequest({ refundId: 'ref_a', amount: 100 }))).resolves.toMatchObject({ status: 'processing' });
+    await expect(wechat.refund(refundRequest({ refundId: 'ref_a', amount: 100 }))).resolves.toMatchObject({
+      status: 'processing',
+    });
     expect(store.refunds.list('pay_000001')).toHaveLength(1);
   });
 
   it.each([
     ['a 500 SYSTEM_ERROR', signedAnswerFetch(sandbox, 500, { code: 'SYSTEM_ERROR', message: '系统超时' }, NOW)],
-    ['a 429 without a signature', async () => ({ status: 429, headers: new Headers(), text: async () => '{"code":"FREQUENCY_LIMITED"}' })],
-    ['a 502 from a proxy', async () => ({ status: 502, headers: new Headers(), text: async () => '<html>Bad Gateway</html>' })],
+    [
+      'a 429 without a signature',
+      async () => ({ status: 429, headers: new Headers(), text: async () => '{"code":"FREQUENCY_LIMITED"}' }),
+    ],
+    [
+      'a 502 from a proxy',
+      async () => ({ status: 502, headers: new Headers(), text: async () => '<html>Bad Gateway</html>' }),
+    ],
     ['a network failure', async () => Promise.reject(new TypeError('fetch failed'))],
-    ['a timeout', async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))],
+    [
+      'a timeout',
+      async () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+    ],
     [
       'a timeout while the answer is read',
       async () => ({
@@ -194,13 +229,25 @@ describe('wechat refund: create', () => {
     ],
     ['a signed 200 that is not JSON', signedAnswerFetch(sandbox, 200, 'garbage', NOW)],
     ['a signed 200 that is not a refund', signedAnswerFetch(sandbox, 200, { code_url: 'weixin://x' }, NOW)],
-    ['a signed 200 about another refund', signedAnswerFetch(sandbox, 200, wechatRefundAnswer({ out_refund_no: 'ref_other' }), NOW)],
-    ['a signed 200 with an unknown status', signedAnswerFetch(sandbox, 200, wechatRefundAnswer({ status: 'REFUNDING' }), NOW)],
-    ['an unsigned 200', async () => ({ status: 200, headers: new Headers(), text: async () => JSON.stringify(wechatRefundAnswer()) })],
+    [
+      'a signed 200 about another refund',
+      signedAnswerFetch(sandbox, 200, wechatRefundAnswer({ out_refund_no: 'ref_other' }), NOW),
+    ],
+    [
+      'a signed 200 with an unknown status',
+      signedAnswerFetch(sandbox, 200, wechatRefundAnswer({ status: 'REFUNDING' }), NOW),
+    ],
+    [
+      'an unsigned 200',
+      async () => ({ status: 200, headers: new Headers(), text: async () => JSON.stringify(wechatRefundAnswer()) }),
+    ],
     ['an unexpected 3xx', signedAnswerFetch(sandbox, 302, {}, NOW)],
   ] as [string, FetchLike][])('%s leaves the outcome unknown: thrown retryable, never failed', async (_name, fetch) => {
     const wechat = createWechatProvider({ config: merchant, fetch });
-    for (const call of [() => wechat.refund(refundRequest()), () => wechat.queryRefund({ refundId: 'ref_000001', paymentId: 'pay_000001', now: NOW })]) {
+    for (const call of [
+      () => wechat.refund(refundRequest()),
+      () => wechat.queryRefund({ refundId: 'ref_000001', paymentId: 'pay_000001', now: NOW }),
+    ]) {
       const attempt = call();
       await expect(attempt).rejects.toBeInstanceOf(ProviderCallError);
       await expect(attempt).rejects.toMatchObject({ retryable: true });
@@ -214,7 +261,10 @@ describe('wechat refund: create', () => {
     ]) {
       const answer = wechatRefundAnswer({ amount: { ...amount, currency: 'CNY' } });
       const wechat = createWechatProvider({ config: merchant, fetch: signedAnswerFetch(sandbox, 200, answer, NOW) });
-      await expect(wechat.refund(refundRequest())).rejects.toMatchObject({ name: 'ProviderCallError', retryable: true });
+      await expect(wechat.refund(refundRequest())).rejects.toMatchObject({
+        name: 'ProviderCallError',
+        retryable: true,
+      });
     }
   });
 
@@ -225,8 +275,14 @@ describe('wechat refund: create', () => {
       ...answer,
       body: answer.body.replace('"PROCESSING"', '"SUCCESS"'),
     });
-    const wechat = createWechatProvider({ config: merchant, fetch: simulatorFetch(createWechatSimulator(sandbox), store, { now: () => NOW, tamper }) });
-    await expect(wechat.refund(refundRequest())).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('bad_signature') });
+    const wechat = createWechatProvider({
+      config: merchant,
+      fetch: simulatorFetch(createWechatSimulator(sandbox), store, { now: () => NOW, tamper }),
+    });
+    await expect(wechat.refund(refundRequest())).rejects.toMatchObject({
+      retryable: true,
+      message: expect.stringContaining('bad_signature'),
+    });
   });
 });
 
@@ -241,7 +297,11 @@ describe('wechat refund: status mapping and query', () => {
         succeededAt: '2026-11-25T04:01:02.000Z',
         providerStatus: 'SUCCESS',
       },
-      PROCESSING: { status: 'processing', providerRefundId: '50000000382019052709732678859', providerStatus: 'PROCESSING' },
+      PROCESSING: {
+        status: 'processing',
+        providerRefundId: '50000000382019052709732678859',
+        providerStatus: 'PROCESSING',
+      },
       ABNORMAL: { status: 'abnormal', providerRefundId: '50000000382019052709732678859', providerStatus: 'ABNORMAL' },
       CLOSED: { status: 'failed', providerStatus: 'CLOSED', reason: 'WeChat closed the refund (CLOSED)' },
     };
@@ -249,20 +309,31 @@ describe('wechat refund: status mapping and query', () => {
       const answer = wechatRefundAnswer({ status, ...(status === 'SUCCESS' ? {} : { success_time: undefined }) });
       const wechat = createWechatProvider({ config: merchant, fetch: signedAnswerFetch(sandbox, 200, answer, NOW) });
       expect([status, await wechat.refund(refundRequest())]).toEqual([status, state]);
-      expect([status, await wechat.queryRefund({ refundId: 'ref_000001', paymentId: 'pay_000001', now: NOW })]).toEqual([status, state]);
+      expect([status, await wechat.queryRefund({ refundId: 'ref_000001', paymentId: 'pay_000001', now: NOW })]).toEqual(
+        [status, state],
+      );
     }
   });
 
   it('a SUCCESS without success_time cannot be dated: retryable', async () => {
-    const wechat = createWechatProvider({ config: merchant, fetch: signedAnswerFetch(sandbox, 200, wechatRefundAnswer({ success_time: undefined }), NOW) });
-    await expect(wechat.queryRefund({ refundId: 'ref_000001', paymentId: 'pay_000001', now: NOW })).rejects.toMatchObject({ retryable: true });
+    const wechat = createWechatProvider({
+      config: merchant,
+      fetch: signedAnswerFetch(sandbox, 200, wechatRefundAnswer({ success_time: undefined }), NOW),
+    });
+    await expect(
+      wechat.queryRefund({ refundId: 'ref_000001', paymentId: 'pay_000001', now: NOW }),
+    ).rejects.toMatchObject({ retryable: true });
   });
 
   it('queries GET /v3/refund/domestic/refunds/{out_refund_no}, signed, and follows the refund to its end', async () => {
     const { wechat, sent, store } = connected();
     const query = () => wechat.queryRefund({ refundId: 'ref_000001', paymentId: 'pay_000001', now: NOW });
     expect(await query()).toEqual({ status: 'not_found', providerStatus: 'RESOURCE_NOT_EXISTS' });
-    expect(sent[0]).toMatchObject({ method: 'GET', url: `${WECHAT_SANDBOX_BASE}/v3/refund/domestic/refunds/ref_000001`, body: '' });
+    expect(sent[0]).toMatchObject({
+      method: 'GET',
+      url: `${WECHAT_SANDBOX_BASE}/v3/refund/domestic/refunds/ref_000001`,
+      body: '',
+    });
 
     await wechat.refund(refundRequest());
     expect(await query()).toMatchObject({ status: 'processing' });
@@ -297,36 +368,43 @@ describe('wechat refund: notifications', () => {
     ['succeeded', 'REFUND.SUCCESS', 'SUCCESS'],
     ['failed', 'REFUND.CLOSED', 'CLOSED'],
     ['abnormal', 'REFUND.ABNORMAL', 'ABNORMAL'],
-  ] as const)('the simulator’s %s refund arrives as %s and verifies with all four ids and both amounts', async (end, eventType, status) => {
-    const { wechat, store, simulator } = connected();
-    await wechat.refund(refundRequest({ notifyUrl: 'https://shop.example/refunds/wechat' }));
-    const [opened] = store.refunds.list('pay_000001');
-    const refund = store.refunds.settle('pay_000001', opened?.key ?? '', NOW, end);
-    const outbound = simulator.buildRefundCallback(paidCheckout(), refund, NOW);
-    expect(outbound?.url).toBe('https://shop.example/refunds/wechat');
-    const envelope = JSON.parse(outbound?.body ?? '');
-    expect(envelope).toMatchObject({ id: refund.notificationId, event_type: eventType, resource: { original_type: 'refund', associated_data: 'refund' } });
+  ] as const)(
+    'the simulator’s %s refund arrives as %s and verifies with all four ids and both amounts',
+    async (end, eventType, status) => {
+      const { wechat, store, simulator } = connected();
+      await wechat.refund(refundRequest({ notifyUrl: 'https://shop.example/refunds/wechat' }));
+      const [opened] = store.refunds.list('pay_000001');
+      const refund = store.refunds.settle('pay_000001', opened?.key ?? '', NOW, end);
+      const outbound = simulator.buildRefundCallback(paidCheckout(), refund, NOW);
+      expect(outbound?.url).toBe('https://shop.example/refunds/wechat');
+      const envelope = JSON.parse(outbound?.body ?? '');
+      expect(envelope).toMatchObject({
+        id: refund.notificationId,
+        event_type: eventType,
+        resource: { original_type: 'refund', associated_data: 'refund' },
+      });
 
-    expect(provider.verifyCallback(toRawCallback(outbound!), NOW)).toEqual({
-      ok: true,
-      notification: {
-        type: 'refund',
-        provider: 'wechat',
-        eventId: refund.notificationId,
-        refundId: 'ref_000001',
-        paymentId: 'pay_000001',
-        providerRefundId: refund.key,
-        providerTransactionId: '4200000000202611250000000001',
-        outcome: end,
-        amount: 2_345,
-        paymentAmount: 12_345,
-        currency: 'CNY',
-        occurredAt: NOW.toISOString(),
-        providerStatus: status,
-        via: 'callback',
-      },
-    });
-  });
+      expect(provider.verifyCallback(toRawCallback(outbound!), NOW)).toEqual({
+        ok: true,
+        notification: {
+          type: 'refund',
+          provider: 'wechat',
+          eventId: refund.notificationId,
+          refundId: 'ref_000001',
+          paymentId: 'pay_000001',
+          providerRefundId: refund.key,
+          providerTransactionId: '4200000000202611250000000001',
+          outcome: end,
+          amount: 2_345,
+          paymentAmount: 12_345,
+          currency: 'CNY',
+          occurredAt: NOW.toISOString(),
+          providerStatus: status,
+          via: 'callback',
+        },
+      });
+    },
+  );
 
   it('pushes nothing while a refund is processing', async () => {
     const { wechat, store, simulator } = connected();
@@ -336,7 +414,10 @@ describe('wechat refund: notifications', () => {
   });
 
   it('verifies a hand-made REFUND.SUCCESS (no appid) dated by success_time', () => {
-    const result = provider.verifyCallback(wechatRefundNotification(sandbox, wechatRefundResource(sandbox), { now: NOW, id: 'EV-R1' }), NOW);
+    const result = provider.verifyCallback(
+      wechatRefundNotification(sandbox, wechatRefundResource(sandbox), { now: NOW, id: 'EV-R1' }),
+      NOW,
+    );
     expect(result).toMatchObject({
       ok: true,
       notification: {
@@ -353,8 +434,15 @@ describe('wechat refund: notifications', () => {
   });
 
   it('reads an envelope without original_type by its REFUND.* event', () => {
-    const callback = wechatRefundNotification(sandbox, wechatRefundResource(sandbox), { now: NOW, originalType: null, associatedData: 'refund' });
-    expect(provider.verifyCallback(callback, NOW)).toMatchObject({ ok: true, notification: { type: 'refund', outcome: 'succeeded' } });
+    const callback = wechatRefundNotification(sandbox, wechatRefundResource(sandbox), {
+      now: NOW,
+      originalType: null,
+      associatedData: 'refund',
+    });
+    expect(provider.verifyCallback(callback, NOW)).toMatchObject({
+      ok: true,
+      notification: { type: 'refund', outcome: 'succeeded' },
+    });
   });
 
   it.each([
@@ -382,11 +470,17 @@ describe('wechat refund: notifications', () => {
   });
 
   it('refuses a refund notification encrypted with another APIv3 key, with a tampered body, or outside the replay window', () => {
-    const wrongKey = wechatRefundNotification(sandbox, wechatRefundResource(sandbox), { now: NOW, apiV3Key: 'x'.repeat(32) });
+    const wrongKey = wechatRefundNotification(sandbox, wechatRefundResource(sandbox), {
+      now: NOW,
+      apiV3Key: 'x'.repeat(32),
+    });
     expect(provider.verifyCallback(wrongKey, NOW)).toMatchObject({ ok: false, reason: 'decrypt_failed' });
 
     const genuine = wechatRefundNotification(sandbox, wechatRefundResource(sandbox), { now: NOW });
-    const tampered = { ...genuine, body: Buffer.from(genuine.body.toString().replace('REFUND.SUCCESS', 'REFUND.CLOSED')) };
+    const tampered = {
+      ...genuine,
+      body: Buffer.from(genuine.body.toString().replace('REFUND.SUCCESS', 'REFUND.CLOSED')),
+    };
     expect(provider.verifyCallback(tampered, NOW)).toMatchObject({ ok: false, reason: 'bad_signature' });
 
     const late = new Date(NOW.getTime() + 301_000);
@@ -397,7 +491,14 @@ describe('wechat refund: notifications', () => {
     const genuine = wechatRefundNotification(sandbox, wechatRefundResource(sandbox), { now: NOW });
     const forged = {
       ...genuine,
-      headers: { ...genuine.headers, ...wechatpayHeaders({ ...platformSigner(sandbox), privateKey: otherMerchant.privateKey }, genuine.body, seconds(NOW)) },
+      headers: {
+        ...genuine.headers,
+        ...wechatpayHeaders(
+          { ...platformSigner(sandbox), privateKey: otherMerchant.privateKey },
+          genuine.body,
+          seconds(NOW),
+        ),
+      },
     };
     expect(provider.verifyCallback(forged, NOW)).toMatchObject({ ok: false, reason: 'bad_signature' });
   });

@@ -6,7 +6,13 @@ import type { WechatSandboxKeys } from '../../../local/sandbox/wechat-signing';
 import { WechatConfigSchema, type WechatConfig } from '../../../src/providers/config';
 import { ProviderCallError, type PayablePayment, type RawCallback } from '../../../src/core/payments/provider';
 import type { FetchLike } from '../../../src/providers/http';
-import { WECHAT_CALLBACK_OUTCOMES, WECHAT_QUERY_STATUSES, WECHAT_TRADE_STATES, createWechatProvider, toBeijingRfc3339 } from '../../../src/providers/wechat';
+import {
+  WECHAT_CALLBACK_OUTCOMES,
+  WECHAT_QUERY_STATUSES,
+  WECHAT_TRADE_STATES,
+  createWechatProvider,
+  toBeijingRfc3339,
+} from '../../../src/providers/wechat';
 import { memoryCheckoutStore, toRawCallback } from '../../support/bank-fixtures';
 import {
   WECHAT_SANDBOX_BASE,
@@ -29,7 +35,11 @@ const secondPlatform = rsaPemPair();
 const otherMerchant = rsaPemPair();
 const SECOND_SERIAL = 'PUB_KEY_ID_0113SECONDKEY';
 /** The sandbox after a rotation: same merchant, signing with the second platform key. */
-const rotatedSandbox: WechatSandboxKeys = { ...sandbox, platformSerial: SECOND_SERIAL, platformPrivateKey: secondPlatform.privateKey };
+const rotatedSandbox: WechatSandboxKeys = {
+  ...sandbox,
+  platformSerial: SECOND_SERIAL,
+  platformPrivateKey: secondPlatform.privateKey,
+};
 const bothKeysConfig: WechatConfig = {
   ...merchant,
   platformPublicKeys: { ...merchant.platformPublicKeys, [SECOND_SERIAL]: secondPlatform.publicKey },
@@ -80,7 +90,12 @@ describe('generateWechatKeys', () => {
     expect(merchant.apiV3Key).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(sandbox.platformSerial).toMatch(/^PUB_KEY_ID_0113[0-9A-F]+$/);
     expect(Object.keys(merchant.platformPublicKeys)).toEqual([sandbox.platformSerial]);
-    expect(sandbox).toMatchObject({ mchid: merchant.mchid, appid: merchant.appid, apiV3Key: merchant.apiV3Key, merchantSerial: merchant.merchantSerial });
+    expect(sandbox).toMatchObject({
+      mchid: merchant.mchid,
+      appid: merchant.appid,
+      apiV3Key: merchant.apiV3Key,
+      merchantSerial: merchant.merchantSerial,
+    });
   });
 });
 
@@ -115,10 +130,22 @@ describe('verifyCallback', () => {
   });
 
   it('maps the sandbox PAYERROR and CLOSED pushes to failed and cancelled, dated by create_time', () => {
-    const failed = provider.verifyCallback(simulatedCallback(sandbox, checkout({ state: 'failed', paidAt: undefined })), NOW);
-    const closed = provider.verifyCallback(simulatedCallback(sandbox, checkout({ state: 'closed', paidAt: undefined })), NOW);
-    expect(failed).toMatchObject({ ok: true, notification: { outcome: 'failed', providerStatus: 'PAYERROR', occurredAt: NOW.toISOString() } });
-    expect(closed).toMatchObject({ ok: true, notification: { outcome: 'cancelled', providerStatus: 'CLOSED', occurredAt: NOW.toISOString() } });
+    const failed = provider.verifyCallback(
+      simulatedCallback(sandbox, checkout({ state: 'failed', paidAt: undefined })),
+      NOW,
+    );
+    const closed = provider.verifyCallback(
+      simulatedCallback(sandbox, checkout({ state: 'closed', paidAt: undefined })),
+      NOW,
+    );
+    expect(failed).toMatchObject({
+      ok: true,
+      notification: { outcome: 'failed', providerStatus: 'PAYERROR', occurredAt: NOW.toISOString() },
+    });
+    expect(closed).toMatchObject({
+      ok: true,
+      notification: { outcome: 'cancelled', providerStatus: 'CLOSED', occurredAt: NOW.toISOString() },
+    });
   });
 
   it('sends no callback for a pending checkout, and uses a fresh id when none is set', () => {
@@ -138,18 +165,25 @@ describe('verifyCallback', () => {
   it('rejects a serial that names no configured key as unknown_key, without crashing', () => {
     const callback = simulatedCallback(rotatedSandbox, checkout());
     expect(reasonOf(provider.verifyCallback(callback, NOW))).toBe('unknown_key');
-    expect(reasonOf(provider.verifyCallback(withHeaders(callback, { 'wechatpay-serial': '__proto__' }), NOW))).toBe('unknown_key');
-    expect(reasonOf(provider.verifyCallback(withHeaders(callback, { 'wechatpay-serial': 'constructor' }), NOW))).toBe('unknown_key');
+    expect(reasonOf(provider.verifyCallback(withHeaders(callback, { 'wechatpay-serial': '__proto__' }), NOW))).toBe(
+      'unknown_key',
+    );
+    expect(reasonOf(provider.verifyCallback(withHeaders(callback, { 'wechatpay-serial': 'constructor' }), NOW))).toBe(
+      'unknown_key',
+    );
   });
 
   it('rejects a signature made with another key than the one the serial names as bad_signature', () => {
     const rotating = createWechatProvider({ config: bothKeysConfig, fetch: unusedFetch });
-    const callback = withHeaders(simulatedCallback(rotatedSandbox, checkout()), { 'wechatpay-serial': sandbox.platformSerial });
+    const callback = withHeaders(simulatedCallback(rotatedSandbox, checkout()), {
+      'wechatpay-serial': sandbox.platformSerial,
+    });
     expect(reasonOf(rotating.verifyCallback(callback, NOW))).toBe('bad_signature');
   });
 
   it('rejects a timestamp more than 5 minutes old or ahead, and accepts exactly 5 minutes', () => {
-    const at = (offsetSeconds: number) => simulatedCallback(sandbox, checkout(), new Date(NOW.getTime() + offsetSeconds * 1000));
+    const at = (offsetSeconds: number) =>
+      simulatedCallback(sandbox, checkout(), new Date(NOW.getTime() + offsetSeconds * 1000));
     expect(reasonOf(provider.verifyCallback(at(-301), NOW))).toBe('stale_timestamp');
     expect(reasonOf(provider.verifyCallback(at(301), NOW))).toBe('stale_timestamp');
     expect(reasonOf(provider.verifyCallback(at(-300), NOW))).toBe('ok');
@@ -157,7 +191,9 @@ describe('verifyCallback', () => {
   });
 
   it('counts a WECHATPAY/SIGNTEST/ probe apart as signature_probe', () => {
-    const probe = withHeaders(simulatedCallback(sandbox, checkout()), { 'wechatpay-signature': 'WECHATPAY/SIGNTEST/c2lnbmF0dXJlLXByb2Jl' });
+    const probe = withHeaders(simulatedCallback(sandbox, checkout()), {
+      'wechatpay-signature': 'WECHATPAY/SIGNTEST/c2lnbmF0dXJlLXByb2Jl',
+    });
     expect(provider.verifyCallback(probe, NOW)).toMatchObject({ ok: false, reason: 'signature_probe' });
   });
 
@@ -172,34 +208,56 @@ describe('verifyCallback', () => {
     const wrongKey = simulatedCallback({ ...sandbox, apiV3Key: 'X'.repeat(32) }, checkout());
     expect(provider.verifyCallback(wrongKey, NOW)).toMatchObject({ ok: false, reason: 'decrypt_failed' });
 
-    const wrongAad = wechatNotification(sandbox, wechatTransaction(sandbox), { now: NOW, declaredAssociatedData: 'certificate' });
+    const wrongAad = wechatNotification(sandbox, wechatTransaction(sandbox), {
+      now: NOW,
+      declaredAssociatedData: 'certificate',
+    });
     expect(provider.verifyCallback(wrongAad, NOW)).toMatchObject({ ok: false, reason: 'decrypt_failed' });
 
     const tooShort = wechatNotification(sandbox, '', { now: NOW });
     const body = JSON.parse(tooShort.body.toString());
     body.resource.ciphertext = Buffer.from('short').toString('base64');
     const resigned = JSON.stringify(body);
-    const garbled = { headers: wechatpayHeaders(platformSigner(sandbox), resigned, seconds(NOW)), body: Buffer.from(resigned) };
+    const garbled = {
+      headers: wechatpayHeaders(platformSigner(sandbox), resigned, seconds(NOW)),
+      body: Buffer.from(resigned),
+    };
     expect(provider.verifyCallback(garbled, NOW)).toMatchObject({ ok: false, reason: 'decrypt_failed' });
   });
 
   it('opens a resource whose associated_data is empty or absent', () => {
     const empty = wechatNotification(sandbox, wechatTransaction(sandbox), { now: NOW, associatedData: '' });
-    const absent = wechatNotification(sandbox, wechatTransaction(sandbox), { now: NOW, associatedData: '', declaredAssociatedData: null });
+    const absent = wechatNotification(sandbox, wechatTransaction(sandbox), {
+      now: NOW,
+      associatedData: '',
+      declaredAssociatedData: null,
+    });
     expect(reasonOf(provider.verifyCallback(empty, NOW))).toBe('ok');
     expect(reasonOf(provider.verifyCallback(absent, NOW))).toBe('ok');
   });
 
   it('rejects another merchant mchid or appid as merchant_mismatch', () => {
     const otherMchid = wechatNotification(sandbox, wechatTransaction(sandbox, { mchid: '1900000002' }), { now: NOW });
-    const otherAppid = wechatNotification(sandbox, wechatTransaction(sandbox, { appid: 'wx0000000000000000' }), { now: NOW });
-    expect(provider.verifyCallback(otherMchid, NOW)).toMatchObject({ ok: false, reason: 'merchant_mismatch', detail: 'mchid is not ours' });
-    expect(provider.verifyCallback(otherAppid, NOW)).toMatchObject({ ok: false, reason: 'merchant_mismatch', detail: 'appid is not ours' });
+    const otherAppid = wechatNotification(sandbox, wechatTransaction(sandbox, { appid: 'wx0000000000000000' }), {
+      now: NOW,
+    });
+    expect(provider.verifyCallback(otherMchid, NOW)).toMatchObject({
+      ok: false,
+      reason: 'merchant_mismatch',
+      detail: 'mchid is not ours',
+    });
+    expect(provider.verifyCallback(otherAppid, NOW)).toMatchObject({
+      ok: false,
+      reason: 'merchant_mismatch',
+      detail: 'appid is not ours',
+    });
   });
 
   it('rejects a currency other than CNY as currency_mismatch', () => {
     const usd = wechatTransaction(sandbox, { amount: { total: 100, currency: 'USD' } });
-    expect(reasonOf(provider.verifyCallback(wechatNotification(sandbox, usd, { now: NOW }), NOW))).toBe('currency_mismatch');
+    expect(reasonOf(provider.verifyCallback(wechatNotification(sandbox, usd, { now: NOW }), NOW))).toBe(
+      'currency_mismatch',
+    );
   });
 
   it('maps every trade_state: only decided outcomes are accepted', () => {
@@ -215,14 +273,22 @@ describe('verifyCallback', () => {
     };
     expect(Object.keys(WECHAT_CALLBACK_OUTCOMES).sort()).toEqual([...WECHAT_TRADE_STATES].sort());
     for (const [state, want] of Object.entries(expected)) {
-      const result = provider.verifyCallback(wechatNotification(sandbox, wechatTransaction(sandbox, { trade_state: state }), { now: NOW }), NOW);
+      const result = provider.verifyCallback(
+        wechatNotification(sandbox, wechatTransaction(sandbox, { trade_state: state }), { now: NOW }),
+        NOW,
+      );
       expect([state, result.ok ? result.notification.outcome : result.reason]).toEqual([state, want]);
     }
   });
 
   it('reads a resource of original_type refund as a refund, never as a payment outcome (see wechat-refunds.test.ts)', () => {
-    const refund = wechatRefundNotification(sandbox, wechatRefundResource(sandbox, { out_trade_no: 'pay_000001' }), { now: NOW });
-    expect(provider.verifyCallback(refund, NOW)).toMatchObject({ ok: true, notification: { type: 'refund', paymentId: 'pay_000001', outcome: 'succeeded' } });
+    const refund = wechatRefundNotification(sandbox, wechatRefundResource(sandbox, { out_trade_no: 'pay_000001' }), {
+      now: NOW,
+    });
+    expect(provider.verifyCallback(refund, NOW)).toMatchObject({
+      ok: true,
+      notification: { type: 'refund', paymentId: 'pay_000001', outcome: 'succeeded' },
+    });
   });
 
   it('converts success_time in +08:00 to ISO UTC', () => {
@@ -242,7 +308,10 @@ describe('verifyCallback', () => {
 
   it('rejects amounts that are not whole fen in range as malformed', () => {
     const raw = (totalLiteral: string) =>
-      JSON.stringify(wechatTransaction(sandbox, { amount: { total: 0, currency: 'CNY' } })).replace('"total":0', `"total":${totalLiteral}`);
+      JSON.stringify(wechatTransaction(sandbox, { amount: { total: 0, currency: 'CNY' } })).replace(
+        '"total":0',
+        `"total":${totalLiteral}`,
+      );
     for (const literal of ['10000000000', '12.5', '-1', '9007199254740993', '"100"']) {
       const result = provider.verifyCallback(wechatNotification(sandbox, raw(literal), { now: NOW }), NOW);
       expect([literal, reasonOf(result)]).toEqual([literal, 'malformed']);
@@ -269,13 +338,22 @@ describe('verifyCallback', () => {
 
   it('rejects a non-numeric timestamp or another signature type as malformed', () => {
     const callback = simulatedCallback(sandbox, checkout());
-    expect(reasonOf(provider.verifyCallback(withHeaders(callback, { 'wechatpay-timestamp': '1764043200.5' }), NOW))).toBe('malformed');
-    expect(reasonOf(provider.verifyCallback(withHeaders(callback, { 'wechatpay-signature-type': 'WECHATPAY2-SM2-WITH-SM3' }), NOW))).toBe('malformed');
+    expect(
+      reasonOf(provider.verifyCallback(withHeaders(callback, { 'wechatpay-timestamp': '1764043200.5' }), NOW)),
+    ).toBe('malformed');
+    expect(
+      reasonOf(
+        provider.verifyCallback(withHeaders(callback, { 'wechatpay-signature-type': 'WECHATPAY2-SM2-WITH-SM3' }), NOW),
+      ),
+    ).toBe('malformed');
   });
 
   it('rejects a signed body that is not JSON, or not the envelope, as malformed', () => {
     for (const body of ['not json', '{"id":"EV-1"}', '[]', 'null']) {
-      const signed = { headers: wechatpayHeaders(platformSigner(sandbox), body, seconds(NOW)), body: Buffer.from(body) };
+      const signed = {
+        headers: wechatpayHeaders(platformSigner(sandbox), body, seconds(NOW)),
+        body: Buffer.from(body),
+      };
       expect([body, reasonOf(provider.verifyCallback(signed, NOW))]).toEqual([body, 'malformed']);
     }
     const notTransaction = wechatNotification(sandbox, '{"hello":"world"}', { now: NOW });
@@ -362,7 +440,12 @@ describe('acknowledge and reject', () => {
 
   it('counts 200 and 204 as acknowledged in the simulator', () => {
     const simulator = createWechatSimulator(sandbox);
-    expect([200, 204, 500, 400].map((status) => simulator.isAcknowledged(status, ''))).toEqual([true, true, false, false]);
+    expect([200, 204, 500, 400].map((status) => simulator.isAcknowledged(status, ''))).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 });
 
@@ -377,13 +460,24 @@ describe('calls to WeChat, through the simulator', () => {
   };
   const notifyUrl = 'https://shop.example/api/payments/callback/wechat';
 
-  function setup(options: { config?: WechatConfig; simulatorNow?: Date; tamper?: Parameters<typeof simulatorFetch>[2]['tamper'] } = {}) {
+  function setup(
+    options: {
+      config?: WechatConfig;
+      simulatorNow?: Date;
+      tamper?: Parameters<typeof simulatorFetch>[2]['tamper'];
+    } = {},
+  ) {
     const store = memoryCheckoutStore();
     const sent: SentRequest[] = [];
     const simulator = createWechatSimulator(sandbox);
-    const fetch = simulatorFetch(simulator, store, { now: () => options.simulatorNow ?? NOW, tamper: options.tamper, sent });
+    const fetch = simulatorFetch(simulator, store, {
+      now: () => options.simulatorNow ?? NOW,
+      tamper: options.tamper,
+      sent,
+    });
     const wechat = createWechatProvider({ config: options.config ?? merchant, fetch });
-    const createPayUrl = () => wechat.createPayUrl({ payment, notifyUrl, returnUrl: 'https://shop.example/return', now: NOW });
+    const createPayUrl = () =>
+      wechat.createPayUrl({ payment, notifyUrl, returnUrl: 'https://shop.example/return', now: NOW });
     return { store, sent, wechat, createPayUrl };
   }
 
@@ -429,12 +523,20 @@ describe('calls to WeChat, through the simulator', () => {
     const { wechat, createPayUrl } = setup();
     await createPayUrl();
     const other = wechat.createPayUrl({ payment: { ...payment, amount: 1 }, notifyUrl, returnUrl: '', now: NOW });
-    await expect(other).rejects.toMatchObject({ message: expect.stringMatching(/400 OUT_TRADE_NO_USED \(Request-ID [\w-]+\)$/), retryable: false });
+    await expect(other).rejects.toMatchObject({
+      message: expect.stringMatching(/400 OUT_TRADE_NO_USED \(Request-ID [\w-]+\)$/),
+      retryable: false,
+    });
   });
 
   it('is refused by WeChat for an out_trade_no outside 6-32 characters of [0-9A-Za-z_-|*]', async () => {
     const { wechat } = setup();
-    const uuid = wechat.createPayUrl({ payment: { ...payment, paymentId: '0b6f4a4e-3f7e-4d2b-9a55-8f0c4c1d2e3f' }, notifyUrl, returnUrl: '', now: NOW });
+    const uuid = wechat.createPayUrl({
+      payment: { ...payment, paymentId: '0b6f4a4e-3f7e-4d2b-9a55-8f0c4c1d2e3f' },
+      notifyUrl,
+      returnUrl: '',
+      now: NOW,
+    });
     await expect(uuid).rejects.toMatchObject({ message: expect.stringContaining('400 PARAM_ERROR') });
   });
 
@@ -446,12 +548,23 @@ describe('calls to WeChat, through the simulator', () => {
 
   it('queries the order in each checkout state', async () => {
     const { store, wechat, createPayUrl } = setup();
-    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({ status: 'not_found', providerStatus: 'ORDER_NOT_EXIST' });
+    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({
+      status: 'not_found',
+      providerStatus: 'ORDER_NOT_EXIST',
+    });
     await createPayUrl();
-    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({ status: 'pending', providerStatus: 'NOTPAY' });
+    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({
+      status: 'pending',
+      providerStatus: 'NOTPAY',
+    });
 
     const registered = store.get('pay_000001') as SandboxCheckout;
-    store.put({ ...registered, state: 'paid', transactionId: '4200000000202611250000000001', paidAt: '2026-11-25T03:59:30.000Z' });
+    store.put({
+      ...registered,
+      state: 'paid',
+      transactionId: '4200000000202611250000000001',
+      paidAt: '2026-11-25T03:59:30.000Z',
+    });
     await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({
       status: 'paid',
       providerTransactionId: '4200000000202611250000000001',
@@ -461,15 +574,25 @@ describe('calls to WeChat, through the simulator', () => {
       providerStatus: 'SUCCESS',
     });
     store.put({ ...registered, state: 'failed' });
-    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({ status: 'failed', providerStatus: 'PAYERROR' });
+    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({
+      status: 'failed',
+      providerStatus: 'PAYERROR',
+    });
     store.put({ ...registered, state: 'closed' });
-    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({ status: 'closed', providerStatus: 'CLOSED' });
+    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({
+      status: 'closed',
+      providerStatus: 'CLOSED',
+    });
   });
 
   it('sends the query as a signed GET with mchid in the query string', async () => {
     const { sent, wechat } = setup();
     await wechat.queryPayment('pay_000001', NOW);
-    expect(sent[0]).toMatchObject({ method: 'GET', url: `${WECHAT_SANDBOX_BASE}/v3/pay/transactions/out-trade-no/pay_000001?mchid=1900000001`, body: '' });
+    expect(sent[0]).toMatchObject({
+      method: 'GET',
+      url: `${WECHAT_SANDBOX_BASE}/v3/pay/transactions/out-trade-no/pay_000001?mchid=1900000001`,
+      body: '',
+    });
   });
 
   it('closes a pending order (204) and refuses to close a paid one', async () => {
@@ -487,7 +610,9 @@ describe('calls to WeChat, through the simulator', () => {
     const refused = wechat.closePayment('pay_000001', NOW);
     await expect(refused).rejects.toBeInstanceOf(ProviderCallError);
     await expect(refused).rejects.toMatchObject({ message: expect.stringContaining('ORDERPAID'), retryable: false });
-    await expect(wechat.closePayment('pay_unknown', NOW)).rejects.toMatchObject({ message: expect.stringContaining('ORDER_NOT_EXIST') });
+    await expect(wechat.closePayment('pay_unknown', NOW)).rejects.toMatchObject({
+      message: expect.stringContaining('ORDER_NOT_EXIST'),
+    });
   });
 
   it('is refused by WeChat (SIGN_ERROR) when signing with another merchant key or serial', async () => {
@@ -496,7 +621,10 @@ describe('calls to WeChat, through the simulator', () => {
       { ...merchant, merchantSerial: 'ABCDEF0123456789' },
     ]) {
       const { wechat, createPayUrl, store } = setup({ config });
-      await expect(createPayUrl()).rejects.toMatchObject({ name: 'ProviderCallError', message: expect.stringContaining('401 SIGN_ERROR') });
+      await expect(createPayUrl()).rejects.toMatchObject({
+        name: 'ProviderCallError',
+        message: expect.stringContaining('401 SIGN_ERROR'),
+      });
       await expect(wechat.queryPayment('pay_000001', NOW)).rejects.toBeInstanceOf(ProviderCallError);
       await expect(wechat.closePayment('pay_000001', NOW)).rejects.toBeInstanceOf(ProviderCallError);
       expect(store.get('pay_000001')).toBeUndefined();
@@ -509,17 +637,36 @@ describe('calls to WeChat, through the simulator', () => {
   });
 
   it('refuses an answer whose body was tampered with, or that is unsigned', async () => {
-    const tampered = setup({ tamper: (answer) => ({ ...answer, body: answer.body.replace('pay_000001', 'pay_999999') }) });
-    await expect(tampered.createPayUrl()).rejects.toMatchObject({ name: 'ProviderCallError', message: expect.stringContaining('bad_signature') });
+    const tampered = setup({
+      tamper: (answer) => ({ ...answer, body: answer.body.replace('pay_000001', 'pay_999999') }),
+    });
+    await expect(tampered.createPayUrl()).rejects.toMatchObject({
+      name: 'ProviderCallError',
+      message: expect.stringContaining('bad_signature'),
+    });
 
     const unsigned = setup({ tamper: (answer) => ({ ...answer, headers: { 'Content-Type': 'application/json' } }) });
-    await expect(unsigned.createPayUrl()).rejects.toMatchObject({ name: 'ProviderCallError', message: expect.stringContaining('malformed') });
+    await expect(unsigned.createPayUrl()).rejects.toMatchObject({
+      name: 'ProviderCallError',
+      message: expect.stringContaining('malformed'),
+    });
   });
 
   it('refuses an answer signed with a key we do not trust', async () => {
-    const answer = { appid: sandbox.appid, mchid: sandbox.mchid, out_trade_no: 'pay_000001', trade_state: 'NOTPAY', amount: { total: 1, currency: 'CNY' } };
-    const wechat = createWechatProvider({ config: merchant, fetch: signedAnswerFetch(rotatedSandbox, 200, answer, NOW) });
-    await expect(wechat.queryPayment('pay_000001', NOW)).rejects.toMatchObject({ message: expect.stringContaining('unknown_key') });
+    const answer = {
+      appid: sandbox.appid,
+      mchid: sandbox.mchid,
+      out_trade_no: 'pay_000001',
+      trade_state: 'NOTPAY',
+      amount: { total: 1, currency: 'CNY' },
+    };
+    const wechat = createWechatProvider({
+      config: merchant,
+      fetch: signedAnswerFetch(rotatedSandbox, 200, answer, NOW),
+    });
+    await expect(wechat.queryPayment('pay_000001', NOW)).rejects.toMatchObject({
+      message: expect.stringContaining('unknown_key'),
+    });
   });
 
   it('maps every queried trade_state (REFUND counts as paid: the money was taken)', async () => {
@@ -542,16 +689,32 @@ describe('calls to WeChat, through the simulator', () => {
   });
 
   it('refuses a query answer about another order or merchant, or with an unknown trade_state', async () => {
-    for (const overrides of [{ out_trade_no: 'pay_000002' }, { mchid: '1900000002' }, { trade_state: 'SOMETHING_NEW' }]) {
-      const wechat = createWechatProvider({ config: merchant, fetch: signedAnswerFetch(sandbox, 200, wechatTransaction(sandbox, overrides), NOW) });
+    for (const overrides of [
+      { out_trade_no: 'pay_000002' },
+      { mchid: '1900000002' },
+      { trade_state: 'SOMETHING_NEW' },
+    ]) {
+      const wechat = createWechatProvider({
+        config: merchant,
+        fetch: signedAnswerFetch(sandbox, 200, wechatTransaction(sandbox, overrides), NOW),
+      });
       await expect(wechat.queryPayment('pay_000001', NOW)).rejects.toBeInstanceOf(ProviderCallError);
     }
   });
 
   it('marks 5xx answers and network failures retryable, 4xx not', async () => {
-    const busy = createWechatProvider({ config: merchant, fetch: signedAnswerFetch(sandbox, 500, { code: 'SYSTEM_ERROR', message: 'busy' }, NOW) });
-    await expect(busy.queryPayment('pay_000001', NOW)).rejects.toMatchObject({ retryable: true, message: expect.stringContaining('500 SYSTEM_ERROR') });
-    const invalid = createWechatProvider({ config: merchant, fetch: signedAnswerFetch(sandbox, 400, { code: 'PARAM_ERROR', message: 'bad' }, NOW) });
+    const busy = createWechatProvider({
+      config: merchant,
+      fetch: signedAnswerFetch(sandbox, 500, { code: 'SYSTEM_ERROR', message: 'busy' }, NOW),
+    });
+    await expect(busy.queryPayment('pay_000001', NOW)).rejects.toMatchObject({
+      retryable: true,
+      message: expect.stringContaining('500 SYSTEM_ERROR'),
+    });
+    const invalid = createWechatProvider({
+      config: merchant,
+      fetch: signedAnswerFetch(sandbox, 400, { code: 'PARAM_ERROR', message: 'bad' }, NOW),
+    });
     await expect(invalid.queryPayment('pay_000001', NOW)).rejects.toMatchObject({ retryable: false });
     const down = createWechatProvider({
       config: merchant,
@@ -559,6 +722,9 @@ describe('calls to WeChat, through the simulator', () => {
         throw new TypeError('fetch failed');
       },
     });
-    await expect(down.closePayment('pay_000001', NOW)).rejects.toMatchObject({ name: 'ProviderCallError', retryable: true });
+    await expect(down.closePayment('pay_000001', NOW)).rejects.toMatchObject({
+      name: 'ProviderCallError',
+      retryable: true,
+    });
   });
 });

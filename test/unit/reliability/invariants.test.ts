@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { orderEvent, paymentEvent, type DomainEvent } from '../../../src/domain/events';
 import type { Order } from '../../../src/domain/order';
 import type { Payment } from '../../../src/domain/payment';
-import { refundEvent, type Refund } from '../../../src/domain/refund';
+import type { Refund } from '../../../src/domain/refund';
+import { refundEvent } from '../../../src/domain/refund-events';
 import { newPurchase } from '../../support/domain-fixtures';
 import { DEMO_PRODUCTS } from '../../support/demo-products';
 import { checkInvariants, type InvariantName } from '../../support/invariants';
@@ -28,14 +29,20 @@ function paidWorld() {
     ...payment,
     status: 'processing',
     version: 2,
-    logs: [...payment.logs, { at: at(1), from: 'init', to: 'processing', reason: 'checkout created', source: 'customer' }],
+    logs: [
+      ...payment.logs,
+      { at: at(1), from: 'init', to: 'processing', reason: 'checkout created', source: 'customer' },
+    ],
   };
   const succeeded: Payment = {
     ...started,
     status: 'succeeded',
     version: 3,
     paidAt: at(2),
-    logs: [...started.logs, { at: at(2), from: 'processing', to: 'succeeded', reason: 'wechat callback', source: 'provider' }],
+    logs: [
+      ...started.logs,
+      { at: at(2), from: 'processing', to: 'succeeded', reason: 'wechat callback', source: 'provider' },
+    ],
   };
   const paid: Order = { ...order, status: 'paid', paidByPaymentId: 'pay_1', version: 2 };
   delete paid.openPaymentId;
@@ -109,16 +116,35 @@ describe('the invariant checker', () => {
   });
 
   it.each<[string, (world: ReturnType<typeof paidWorld>) => Array<Record<string, unknown>> | void, InvariantName]>([
-    ['a paid order whose success is flagged for refund', (w) => void (w.payment.refundRequired = true), 'paid-order-has-one-payment'],
-    ['a second kept success on a paid order', (w) => [{ kind: 'payment', ...w.payment, paymentId: 'pay_2' }], 'paid-order-has-one-payment'],
+    [
+      'a paid order whose success is flagged for refund',
+      (w) => void (w.payment.refundRequired = true),
+      'paid-order-has-one-payment',
+    ],
+    [
+      'a second kept success on a paid order',
+      (w) => [{ kind: 'payment', ...w.payment, paymentId: 'pay_2' }],
+      'paid-order-has-one-payment',
+    ],
     [
       'a payment that failed, then succeeded without the late flag',
-      (w) => void w.payment.logs.splice(2, 0, { at: at(1), from: 'processing', to: 'failed', reason: 'x', source: 'provider' }),
+      (w) =>
+        void w.payment.logs.splice(2, 0, {
+          at: at(1),
+          from: 'processing',
+          to: 'failed',
+          reason: 'x',
+          source: 'provider',
+        }),
       'one-outcome',
     ],
     ['a unit of stock gone missing', (w) => void (w.product.stock = 2), 'stock-conserved'],
     ['a transition whose event was never published', (w) => void w.events.splice(2, 1), 'one-event-per-transition'],
-    ['an event without its transition', (w) => void w.events.push(paymentEvent('PaymentFailed', w.payment)), 'one-event-per-transition'],
+    [
+      'an event without its transition',
+      (w) => void w.events.push(paymentEvent('PaymentFailed', w.payment)),
+      'one-event-per-transition',
+    ],
     [
       'an outbox entry whose event never reached the bus',
       (w) => [{ kind: 'outbox', outbox: { outboxId: 'o1', events: [{ ...w.events[0]!, id: 'never-published' }] } }],
@@ -129,10 +155,26 @@ describe('the invariant checker', () => {
       (w) => [{ kind: 'payment', ...w.payment, paymentId: 'pay_3', status: 'init', logs: [w.payment.logs[0]] }],
       'one-open-payment-per-order',
     ],
-    ['refunds of a payment summing past its amount', (w) => [refundItem(w, 'ref_1', w.payment.amount), refundItem(w, 'ref_2', 1)], 'refunds-within-payment'],
-    ['a refundedAmount past the amount', (w) => void (w.payment.refundedAmount = w.payment.amount + 1), 'refunds-within-payment'],
-    ['a refund recorded without its RefundRequested', (w) => [refundItem(w, 'ref_1', 1, false)], 'one-event-per-transition'],
-    ['an order refunded past what its payment took', (w) => void (w.order.refundedAmount = w.payment.amount + 1), 'refunds-within-payment'],
+    [
+      'refunds of a payment summing past its amount',
+      (w) => [refundItem(w, 'ref_1', w.payment.amount), refundItem(w, 'ref_2', 1)],
+      'refunds-within-payment',
+    ],
+    [
+      'a refundedAmount past the amount',
+      (w) => void (w.payment.refundedAmount = w.payment.amount + 1),
+      'refunds-within-payment',
+    ],
+    [
+      'a refund recorded without its RefundRequested',
+      (w) => [refundItem(w, 'ref_1', 1, false)],
+      'one-event-per-transition',
+    ],
+    [
+      'an order refunded past what its payment took',
+      (w) => void (w.order.refundedAmount = w.payment.amount + 1),
+      'refunds-within-payment',
+    ],
     [
       'a refund of a payment that never succeeded',
       (w) => [
@@ -149,7 +191,11 @@ describe('the invariant checker', () => {
       },
       'stock-returned-within-taken',
     ],
-    ['a refund returning stock its order did not reserve', (w) => [restocking(w, 'ref_1', 1)], 'stock-returned-within-taken'],
+    [
+      'a refund returning stock its order did not reserve',
+      (w) => [restocking(w, 'ref_1', 1)],
+      'stock-returned-within-taken',
+    ],
     [
       'a refund returning the stock of a cancelled order',
       (w) => {
@@ -158,7 +204,11 @@ describe('the invariant checker', () => {
       },
       'stock-returned-within-taken',
     ],
-    ['a late success (past expiry) without its LatePaymentReceived', (w) => void (w.payment.latePayment = true), 'one-event-per-transition'],
+    [
+      'a late success (past expiry) without its LatePaymentReceived',
+      (w) => void (w.payment.latePayment = true),
+      'one-event-per-transition',
+    ],
     [
       'an extra capture without its DuplicatePaymentDetected',
       (w) =>
@@ -189,7 +239,11 @@ describe('the invariant checker', () => {
       ],
     };
     world.events.push({ ...world.events.at(-1)!, id: 'ref_f:RefundFailed:2', type: 'RefundFailed' });
-    const items = [refundItem(world, 'ref_1', amount), { ...refundItem(world, 'ref_2', amount), captureTransactionId: 'tx_2' }, failed];
+    const items = [
+      refundItem(world, 'ref_1', amount),
+      { ...refundItem(world, 'ref_2', amount), captureTransactionId: 'tx_2' },
+      failed,
+    ];
     expect(check(world, items).violations).toEqual([]);
   });
 
@@ -215,7 +269,14 @@ describe('the invariant checker', () => {
 
   it('flags a payment open past its expiry plus one sweep, and allows the bank its grace', () => {
     const world = paidWorld();
-    const open = { kind: 'payment', ...world.payment, paymentId: 'pay_4', orderId: 'ord_x', status: 'processing', logs: world.payment.logs.slice(0, 2) };
+    const open = {
+      kind: 'payment',
+      ...world.payment,
+      paymentId: 'pay_4',
+      orderId: 'ord_x',
+      status: 'processing',
+      logs: world.payment.logs.slice(0, 2),
+    };
     const afterSweep = at(30 + 1.5);
     expect(named(check(world, [open], afterSweep))).toContain('no-open-past-expiry');
     expect(named(check(world, [{ ...open, method: 'bank' }], afterSweep))).not.toContain('no-open-past-expiry');
