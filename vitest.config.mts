@@ -27,8 +27,8 @@ export default defineConfig({
       provider: 'v8',
       include: ['src/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
-      // Just under the full suite's figures when they were set (domain 98.6 % lines, 96.7 % statements,
-      // 97.2 % functions, 93.2 % branches; core 96.3, 92.4, 98.3, 83.9): a drop fails `npm test`.
+      // About a point under the full suite's figures (CI read domain 98.3 % lines, core 95.8 %; figures
+      // move a little between machines, so a hair's margin failed CI): a real drop fails `npm test`.
       thresholds: {
         'src/domain/**': { lines: 97.5, statements: 95.5, functions: 96, branches: 92 },
         'src/core/**': { lines: 94.5, statements: 90.5, functions: 96.5, branches: 82 },
