@@ -127,6 +127,14 @@ const REPOSITORY_OPERATIONS = Object.keys({
   oldestOpenRefundCreatedAt: true,
   listLedger: true,
   getReconciliation: true,
+  getWebhookEndpoint: true,
+  listWebhookEndpoints: true,
+  getWebhookDelivery: true,
+  listWebhookDeliveries: true,
+  hasUnfinishedPredecessor: true,
+  markWebhookEndpointFailing: true,
+  markWebhookEndpointHealthy: true,
+  disableWebhookEndpoint: true,
 } satisfies Record<keyof Repository, true>);
 
 /**
