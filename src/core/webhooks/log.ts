@@ -12,6 +12,8 @@ export const DEFAULT_DELIVERY_PAGE = 20;
 /** A range replay queues at most this many deliveries per call; `nextCursor` continues it. */
 export const MAX_REPLAY_PER_CALL = 500;
 const QUEUE_BATCH = 10;
+/** The log keeps 30 days: a longer range could only find nothing more. */
+export const MAX_REPLAY_RANGE_DAYS = 31;
 
 export async function listWebhookDeliveries(
   deps: Uses<WebhookStore>,
