@@ -117,10 +117,13 @@ function exchange(
       signal: AbortSignal.timeout(request.timeoutMs),
     });
     outgoing.on('socket', (socket: Socket) => {
-      socket.once('connect', () => {
+      const checkPeer = () => {
         const refusal = socket.remoteAddress ? addressRefusal(socket.remoteAddress, context.policy) : 'no address';
         if (refusal) outgoing.destroy(new WebhookUrlRefusedError(`connected to a forbidden address: ${refusal}`));
-      });
+      };
+      // A kept-alive socket is connected already (and was checked when it connected): no listener piles up on it.
+      if (socket.connecting) socket.once('connect', checkPeer);
+      else checkPeer();
     });
     outgoing.on('error', reject);
     outgoing.on('response', (response) => {

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { MAX_WEBHOOK_URL_LENGTH } from './webhook-endpoint';
 import { WebhookUrlRefusedError } from './webhook-errors';
 
 /**
@@ -12,8 +13,6 @@ export interface WebhookNetworkPolicy {
 }
 
 export const STRICT_NETWORK_POLICY: WebhookNetworkPolicy = { allowHttp: false, allowLoopback: false };
-
-export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
 /**
  * Why an address may not be connected to, or undefined when it may. Only global unicast passes:

@@ -9,6 +9,8 @@ export const WEBHOOK_EVENT_SELECTORS = [ALL_WEBHOOK_EVENTS, ...DOMAIN_EVENT_TYPE
 export const MAX_WEBHOOK_ENDPOINTS = 16;
 /** After a rotation the old secret keeps signing beside the new one this long (two signatures in the header). */
 export const SECRET_OVERLAP_HOURS = 24;
+/** A URL longer than this is refused at registration (src/domain/webhook-address.ts). */
+export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
 /** A signing secret as stored: sealed under the webhook key, never in clear. */
 export interface StoredWebhookSecret {

@@ -2,9 +2,8 @@ import * as z from 'zod/mini';
 import '../core/kernel/zod-english';
 import { DELIVERY_ID_PATTERN } from '../core/webhooks/identity';
 import { MAX_REPLAY_RANGE_DAYS } from '../core/webhooks/log';
-import { MAX_WEBHOOK_URL_LENGTH } from '../domain/webhook-address';
 import { WEBHOOK_DELIVERY_STATUSES } from '../domain/webhook-delivery';
-import { WEBHOOK_EVENT_SELECTORS } from '../domain/webhook-endpoint';
+import { MAX_WEBHOOK_URL_LENGTH, WEBHOOK_EVENT_SELECTORS } from '../domain/webhook-endpoint';
 
 /** The webhook routes' request contract (docs/API.md#webhooks), beside the shared one in schemas.ts. */
 
