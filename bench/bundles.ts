@@ -17,8 +17,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  * without its access, or zod's full import (about 945 KB), fails. bench/bundle-contents.ts shows
  * where a bundle's bytes go.
  */
-export const BUNDLE_TARGET_BYTES = 300 * 1024;
-export const MAX_BUNDLE_BYTES = 392 * 1024;
+// 300 KB and 392 KB until webhooks (issue 24): every table function now carries the webhook store (~4.5 KB),
+// every API function the webhook routes' schemas (~2 KB), and the lock file's SDK moved with @aws-sdk/client-kms (~8 KB).
+export const BUNDLE_TARGET_BYTES = 320 * 1024;
+export const MAX_BUNDLE_BYTES = 416 * 1024;
 
 /** esbuild options of the CDK's NodejsFunction bundling (cdk/payments-function.ts): ESM, minified, node22. */
 export const CDK_BUNDLING: BuildOptions = {

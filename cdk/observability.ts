@@ -18,6 +18,7 @@ import { Construct } from 'constructs';
 import { REFUND_STUCK_SECONDS } from '../src/core/sweeper/in-flight';
 import { METRICS_NAMESPACE, Metric, type MetricName } from '../src/core/kernel/metric-names';
 import { SERVICE_NAME } from './payments-function';
+import { webhookAlarms, type WebhookResources } from './webhooks';
 
 export interface ObservabilityProps {
   /** Every payments function, for the concurrency figure. */
@@ -27,6 +28,8 @@ export interface ObservabilityProps {
   readonly publisher: IFunction;
   readonly outboxDeadLetters: IQueue;
   readonly deadLetterQueue: IQueue;
+  /** The webhook queue and its DLQ, for webhook delivery's alarms (cdk/webhooks.ts). */
+  readonly webhooks?: Pick<WebhookResources, 'queue' | 'deadLetterQueue'>;
   /** Where alarms are e-mailed; without it the topic has no subscriber. */
   readonly alarmEmail?: string;
 }
@@ -90,6 +93,7 @@ export class PaymentsObservability extends Construct {
     pipelineAlarms(alarm, props);
     refundAlarms(alarm);
     reconciliationAlarms(alarm);
+    if (props.webhooks) webhookAlarms(alarm, props.webhooks);
   }
 }
 

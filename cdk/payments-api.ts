@@ -13,7 +13,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ADMIN_SCOPE, type ApiRoute } from '../src/http/routes';
+import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from '../src/http/routes';
 import type { DeployConfig } from './deploy-config';
 
 /** One JSON object per request: who, which route, what came back, how long it took, why it failed. */
@@ -60,7 +60,8 @@ export class PaymentsApi extends Construct {
         config.allowedOrigins.length > 0
           ? {
               allowOrigins: [...config.allowedOrigins],
-              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+              // Every method a route answers (the webhook admin routes PATCH and DELETE too).
+              allowMethods: [...new Set(API_ROUTES.map((route) => CorsHttpMethod[route.method]))],
               allowHeaders: CORS_HEADERS,
               exposeHeaders: ['idempotent-replayed'],
               allowCredentials: false,

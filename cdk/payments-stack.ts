@@ -15,6 +15,14 @@ import { readDeployConfig } from './deploy-config';
 import { PaymentsApi } from './payments-api';
 import { PaymentsObservability } from './observability';
 import { PaymentsFunction } from './payments-function';
+import {
+  DELIVERER_TIMEOUT,
+  feedDeliverer,
+  grantWebhookAccess,
+  webhookEnvironment,
+  webhookResources,
+  type WebhookResources,
+} from './webhooks';
 
 const WORKER_TIMEOUT = Duration.seconds(30);
 const PROVIDER_LABELS: Record<PaymentMethod, string> = {
@@ -40,6 +48,8 @@ export class PaymentsStack extends Stack {
   readonly publicRoutes: { readonly route: ApiRoute; readonly construct: IConstruct }[] = [];
   /** Where the outbox publisher's event source puts stream records it gave up on (an on-failure destination). */
   readonly outboxDeadLetters: Queue;
+  /** Where webhook messages end that the deliverer or the bus rule gave up on. */
+  readonly webhookDeadLetters: Queue;
   /** The provider secret when the stack created it (no paymentsSecretArn given). */
   readonly createdSecret?: Secret;
 
@@ -52,6 +62,8 @@ export class PaymentsStack extends Stack {
     const bus = new EventBus(this, 'Bus', { eventBusName: 'payments' });
     bus.archive('Archive', { eventPattern: { account: [this.account] }, retention: Duration.days(90) });
     const providerConfig = providerSecret(this, config.paymentsSecretArn);
+    const webhooks = webhookResources(this, bus);
+    this.webhookDeadLetters = webhooks.deadLetterQueue;
     this.createdSecret = providerConfig instanceof Secret ? providerConfig : undefined;
 
     // Created before the functions: they are told its URL, and it only needs them for its routes.
@@ -62,6 +74,7 @@ export class PaymentsStack extends Stack {
       providerConfig,
       notificationQueue,
       bus,
+      webhooks,
       sharedEnvironment: {
         PUBLIC_BASE_URL: publicBaseUrl,
         PAYMENT_RETURN_URL: config.returnUrl,
@@ -84,6 +97,7 @@ export class PaymentsStack extends Stack {
       publisher,
       outboxDeadLetters,
       deadLetterQueue,
+      webhooks,
       alarmEmail: config.alarmEmail,
     });
     this.outputs({ api, publicBaseUrl, notificationQueue, deadLetterQueue, bus, observability, providerConfig });
@@ -91,7 +105,7 @@ export class PaymentsStack extends Stack {
 
   /** A function with the grants and the resource names its access entry lists, and nothing else. */
   private paymentsFunction(
-    { table, providerConfig, notificationQueue, bus, sharedEnvironment }: FunctionResources,
+    { table, providerConfig, notificationQueue, bus, webhooks, sharedEnvironment }: FunctionResources,
     name: string,
     access: FunctionAccess,
     props: { description: string; timeout?: Duration; reservedConcurrentExecutions?: number },
@@ -102,6 +116,7 @@ export class PaymentsStack extends Stack {
       ...(access.providers && { PAYMENTS_SECRET_ARN: providerConfig.secretArn }),
       ...(access.queue && { NOTIFICATION_QUEUE_URL: notificationQueue.queueUrl }),
       ...(access.events && { EVENT_BUS_NAME: bus.eventBusName }),
+      ...webhookEnvironment(webhooks, access),
     };
     const fn = new PaymentsFunction(this, name, { name, environment, ...props });
     if (access.table === 'read') table.grantReadData(fn);
@@ -109,6 +124,7 @@ export class PaymentsStack extends Stack {
     if (access.providers) providerConfig.grantRead(fn);
     if (access.queue) notificationQueue.grantSendMessages(fn);
     if (access.events) bus.grantPutEventsTo(fn);
+    grantWebhookAccess(webhooks, fn, access);
     this.functions.push({ fn, access });
     return fn;
   }
@@ -162,6 +178,16 @@ export class PaymentsStack extends Stack {
     const publisher = this.paymentsFunction(resources, publisherEntry.fn, publisherEntry.access, {
       description: "New outbox entries' domain events onto the bus",
     });
+    const deliverer = this.paymentsFunction(
+      resources,
+      BACKGROUND_FUNCTIONS.deliverer.fn,
+      BACKGROUND_FUNCTIONS.deliverer.access,
+      {
+        description: "Bus events, retries and replays from the webhook queue → signed POSTs to the shops' endpoints",
+        timeout: DELIVERER_TIMEOUT,
+      },
+    );
+    feedDeliverer(resources.webhooks, deliverer);
     return { worker, publisher, outboxDeadLetters: this.streamToPublisher(resources.table, publisher) };
   }
 
@@ -226,6 +252,7 @@ interface FunctionResources {
   providerConfig: ISecret;
   notificationQueue: Queue;
   bus: EventBus;
+  webhooks: WebhookResources;
   sharedEnvironment: Record<string, string>;
 }
 

@@ -35,6 +35,7 @@ export function localLambdas(wiring: Wiring) {
     },
     worker: () => load(BACKGROUND_FUNCTIONS.worker.fn, wiring) as Promise<SqsHandler>,
     sweeper: () => load<ScheduledEvent, unknown>(BACKGROUND_FUNCTIONS.sweeper.fn, wiring),
+    webhookDeliverer: () => load(BACKGROUND_FUNCTIONS.deliverer.fn, wiring) as Promise<SqsHandler>,
     reconciler: async () => {
       const handler = await load<ManualRun, ReconciliationDay>(BACKGROUND_FUNCTIONS.reconciler.fn, wiring);
       return (run: ManualRun) => handler(run, lambdaContext(BACKGROUND_FUNCTIONS.reconciler.fn));

@@ -28,6 +28,7 @@ import { createSandbox } from './sandbox/server';
 import { SANDBOX_REFUND_OUTCOMES, type Sandbox, type SandboxRefundOutcome } from './sandbox/types';
 import { LOCAL_HOST, localBaseUrl } from './settings';
 import { startSqsEventSource } from './sqs-event-source';
+import { type LocalWebhooks, registerLocalWebhook, startLocalWebhooks } from './webhooks/runtime';
 
 export const TABLE_NAME = 'payments';
 /** Lambda reads each shard of a DynamoDB stream four times a second, and at once again while records keep coming. */
@@ -61,6 +62,8 @@ export interface Runtime {
   metrics: RecordedMetrics;
   sandbox: Sandbox;
   queues: LocalQueues;
+  /** The webhook queue, its deliverer and the local key (local/webhooks/runtime.ts). */
+  webhooks: LocalWebhooks;
   configPath: string;
   /** The emulator's endpoint and the client the repository uses (bench: the floor, request counts). */
   dynamo: { endpoint: string; client: DynamoDBClient };
@@ -120,17 +123,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }),
       apiGateway({ authorize: jwtAuthorizer(authorizerSettings(env, devIssuer)), invoke: lambdas.invokeHttp }),
     );
-    const { bus, metrics, queues, dynamo } = services;
+    await registerLocalWebhook(deps, env.LOCAL_WEBHOOK_URL, log);
+    const { bus, metrics, queues, dynamo, webhooks } = services;
     return {
-      baseUrl,
-      devIssuer,
-      deps,
-      bus,
-      metrics,
-      sandbox,
-      queues,
-      configPath,
-      dynamo,
+      ...{ baseUrl, devIssuer, deps, bus, metrics, sandbox, queues, webhooks, configPath, dynamo },
       ...background,
       runReconciliation,
       stop: stopAll,
@@ -169,6 +165,8 @@ async function startServices({
     visibilityTimeoutSeconds: intEnv('LOCAL_VISIBILITY_TIMEOUT_SECONDS', 5, env, [0, 43_200]),
   });
   stops.push(() => queues.stop());
+  const webhooks = await startLocalWebhooks({ dataDir: options.fresh ? undefined : options.dataDir });
+  stops.push(() => webhooks.stop());
   const bus = new RecordingEventBus();
   const metrics = new RecordedMetrics();
   const logger = consoleLogger(log, env.LOG_LEVEL === 'debug');
@@ -187,10 +185,11 @@ async function startServices({
     {
       repo,
       queue: sqsNotificationQueue(queues.client, queues.queueUrl),
-      events: bus,
+      events: webhooks.ruleOnBus(bus),
       metrics,
       logger,
       providers: createProviders(config, globalThis.fetch, providerHttpFromEnv(env)),
+      ...webhooks.adapters,
     },
   );
   if ((await repo.listProducts()).length === 0) {
@@ -199,6 +198,7 @@ async function startServices({
   return {
     repo,
     queues,
+    webhooks,
     bus,
     metrics,
     logger,
@@ -244,6 +244,9 @@ async function startBackground({
     log,
   });
   stops.push(() => sweeper.stop());
+  services.webhooks.startDeliverer(await lambdas.webhookDeliverer(), (error) =>
+    log(`! webhook deliverer poll: ${String(error)}`),
+  );
   return { runSweeper: sweeper.runSweeper, eventsPublished: () => outboxPublisher.idle() };
 }
 

@@ -11,6 +11,7 @@ import { DEFAULT_RECONCILIATION_TIMING, type ReconciliationTiming } from '../cor
 import type { DepsConfig } from '../runtime/build-deps';
 import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
 import { DEFAULT_REFUND_POLICY, type RefundPolicy } from '../domain/refund';
+import { webhookConfigFromEnv } from './webhook-env';
 
 /** Environment read once, by getters that throw with the variable's name when it is missing. */
 export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -143,7 +144,7 @@ export function reconciliationFromEnv(env: NodeJS.ProcessEnv = process.env): Rec
   };
 }
 
-/** The deployment's policies (timing, sweeper, orders, refunds), each variable falling back to its default. */
+/** The deployment's policies (timing, sweeper, orders, refunds, webhooks), each variable falling back to its default. */
 export function policiesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Required<Omit<DepsConfig, 'publicBaseUrl' | 'returnUrlTemplate'>> {
@@ -152,6 +153,7 @@ export function policiesFromEnv(
     sweeper: sweeperFromEnv(env),
     orders: orderPolicyFromEnv(env),
     refunds: refundPolicyFromEnv(env),
+    webhooks: webhookConfigFromEnv(env),
   };
 }
 

@@ -9,6 +9,7 @@ import { depsConfigFromEnv } from './env';
 import { buildDeps, type DepsAdapters, type DepsConfig } from '../runtime/build-deps';
 import { type Observability, powertoolsObservability } from './observability';
 import type { Providers } from './provider-secret';
+import type { DataKeys, WebhookQueue, WebhookSender } from '../core/webhooks/ports';
 
 /**
  * How a function's handler module builds each port its access allows, from the environment. Each
@@ -22,11 +23,25 @@ export interface AwsCapabilities {
   events?: (env: NodeJS.ProcessEnv) => EventPublisher;
   /** The current providers on each call: a rotated provider secret is picked up. */
   providers?: (env: NodeJS.ProcessEnv, observability: Observability) => Promise<() => Promise<Providers>>;
+  webhookQueue?: (env: NodeJS.ProcessEnv) => WebhookQueue;
+  webhookKeys?: (env: NodeJS.ProcessEnv) => DataKeys;
+  /** Outbound HTTPS to shop endpoints: no AWS permission governs it (the sender's own SSRF rules do). */
+  webhookSender?: (env: NodeJS.ProcessEnv) => WebhookSender;
 }
 
+/** The capabilities an access entry governs; the webhook sender needs no grant. */
+type GovernedCapability = Exclude<keyof AwsCapabilities, 'webhookSender'>;
+
 /** Which ports an access allows, by the capability that builds each. */
-function allowedCapabilities(access: FunctionAccess): Record<keyof AwsCapabilities, boolean> {
-  return { table: access.table !== 'none', queue: access.queue, events: access.events, providers: access.providers };
+function allowedCapabilities(access: FunctionAccess): Record<GovernedCapability, boolean> {
+  return {
+    table: access.table !== 'none',
+    queue: access.queue,
+    events: access.events,
+    providers: access.providers,
+    webhookQueue: access.webhookQueue ?? false,
+    webhookKeys: access.webhookKeys !== undefined,
+  };
 }
 
 /**
@@ -48,7 +63,7 @@ export function awsWiring(
   env: NodeJS.ProcessEnv = process.env,
 ): Wiring {
   const allowed = allowedCapabilities(accessOf(fn));
-  const mismatched = (Object.keys(allowed) as (keyof AwsCapabilities)[]).filter(
+  const mismatched = (Object.keys(allowed) as GovernedCapability[]).filter(
     (port) => allowed[port] !== (capabilities[port] !== undefined),
   );
   if (mismatched.length > 0) {
@@ -94,6 +109,13 @@ async function buildContainerDeps(
     repo: capabilities.table ? capabilities.table(env) : deny<Repository>('table', REPOSITORY_OPERATIONS),
     queue: capabilities.queue ? capabilities.queue(env) : deny<NotificationQueue>('queue', ['enqueue']),
     events: capabilities.events ? capabilities.events(env) : deny<EventPublisher>('events', ['publish']),
+    webhookQueue: capabilities.webhookQueue
+      ? capabilities.webhookQueue(env)
+      : deny<WebhookQueue>('webhookQueue', ['enqueue']),
+    webhookKeys: capabilities.webhookKeys
+      ? capabilities.webhookKeys(env)
+      : deny<DataKeys>('webhookKeys', ['generateDataKey', 'unwrapDataKey']),
+    ...(capabilities.webhookSender ? { webhookSender: capabilities.webhookSender(env) } : {}),
     metrics: observability.metrics,
     logger: observability.logger,
   };
@@ -127,6 +149,14 @@ const REPOSITORY_OPERATIONS = Object.keys({
   oldestOpenRefundCreatedAt: true,
   listLedger: true,
   getReconciliation: true,
+  getWebhookEndpoint: true,
+  listWebhookEndpoints: true,
+  getWebhookDelivery: true,
+  listWebhookDeliveries: true,
+  hasUnfinishedPredecessor: true,
+  markWebhookEndpointFailing: true,
+  markWebhookEndpointHealthy: true,
+  disableWebhookEndpoint: true,
 } satisfies Record<keyof Repository, true>);
 
 /**

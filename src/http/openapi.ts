@@ -24,6 +24,7 @@ import {
 } from './response-schemas';
 import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from './routes';
 import { PaymentMethodSchema } from './schemas';
+import { WEBHOOK_RESPONSE_COMPONENTS, WEBHOOK_SUCCESS_BODY } from './webhook-response-schemas';
 
 /**
  * The OpenAPI 3.1 document, generated from API_ROUTES and the very zod schemas the handlers
@@ -47,7 +48,7 @@ export interface OpenApiDocument {
   openapi: '3.1.0';
   info: { title: string; version: string; description: string };
   servers?: Array<{ url: string }>;
-  paths: Record<string, Partial<Record<'get' | 'post', OpenApiOperation>>>;
+  paths: Record<string, Partial<Record<'get' | 'post' | 'patch' | 'delete', OpenApiOperation>>>;
   components: {
     schemas: Record<string, JsonSchema>;
     responses: Record<string, Json>;
@@ -79,11 +80,13 @@ const RESPONSE_COMPONENTS = {
   RefundList: RefundListSchema,
   ReconciliationDay: ReconciliationDaySchema,
   Error: ErrorSchema,
+  ...WEBHOOK_RESPONSE_COMPONENTS,
 } satisfies Record<string, z.ZodType>;
 type ResponseComponent = keyof typeof RESPONSE_COMPONENTS;
 
 /** What each JSON route answers on success, by its function (ApiRoute.fn). */
 const SUCCESS_BODY: Readonly<Record<string, ResponseComponent>> = {
+  ...WEBHOOK_SUCCESS_BODY,
   'list-products': 'ProductList',
   'create-product': 'Product',
   'create-order': 'OrderAndPayment',
@@ -173,6 +176,7 @@ function jsonOperation(route: ApiRoute): OpenApiOperation {
   if (!success) throw new Error(`No success body for ${route.fn}: add it to SUCCESS_BODY in openapi.ts`);
   const parameters = [
     ...pathParameters(route, route.params),
+    ...queryParameters(route.query),
     ...(route.idempotent ? [componentRef('parameters', 'IdempotencyKey')] : []),
   ];
   return {
@@ -208,7 +212,7 @@ function errorResponses(route: ApiRoute): Record<string, Ref> {
     ['403', 'Forbidden', route.auth === 'admin'],
     ['404', 'NotFound', Boolean(route.params)],
     // Every POST changes state: stock, an order or payment in the wrong state, or a reused key.
-    ['409', 'Conflict', route.method === 'POST'],
+    ['409', 'Conflict', route.method !== 'GET'],
     ['413', 'PayloadTooLarge', Boolean(route.body)],
     ['415', 'UnsupportedMediaType', Boolean(route.body)],
     ['5XX', 'ServerError', true],
@@ -315,6 +319,13 @@ function pathParameters(route: ApiRoute, params: z.core.$ZodType | undefined): J
     if (!schema) throw new Error(`${route.method} ${route.path}: no schema for path parameter ${name}`);
     return { name, in: 'path', required: true, schema };
   });
+}
+
+/** One parameter per property of the route's query schema, none required. */
+function queryParameters(query: z.core.$ZodType | undefined): Json[] {
+  if (!query) return [];
+  const { properties = {} } = z.toJSONSchema(query, { target: 'draft-2020-12', io: 'input' });
+  return Object.entries(properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
 }
 
 /**

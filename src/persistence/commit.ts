@@ -18,6 +18,7 @@ import type { PreparedWrite, WriteBuilders } from './prepared-write';
 import { productWrites } from './products';
 import { reconciliationWrites } from './reconciliation';
 import { refundWrites } from './refunds';
+import { webhookWrites } from './webhooks';
 import { sleep, type DynamoTable } from './table';
 import { OUTBOX_ATTRIBUTE } from './table-definition';
 
@@ -32,6 +33,7 @@ const BUILDERS: WriteBuilders<Write['kind']> = {
   ...callbackArchiveWrites,
   ...outboxWrites,
   ...reconciliationWrites,
+  ...webhookWrites,
 };
 
 function prepare(write: Write, tableName: string): PreparedWrite {
@@ -39,7 +41,14 @@ function prepare(write: Write, tableName: string): PreparedWrite {
 }
 
 /** Whole-item puts conditional on the version read (each transition bumps it). */
-const REPLACEMENTS: ReadonlySet<Write['kind']> = new Set(['updateOrder', 'updatePayment', 'updateRefund']);
+const REPLACEMENTS: ReadonlySet<Write['kind']> = new Set([
+  'updateOrder',
+  'updatePayment',
+  'updateRefund',
+  // A webhook delivery's record and each attempt on it: one item each, on the deliverer's hot path.
+  'createWebhookDelivery',
+  'updateWebhookDelivery',
+]);
 
 /** The items a commit rewrites whole, so an attribute left on them cannot outlive the next write. */
 const OUTBOX_CARRIERS: ReadonlySet<Write['kind']> = new Set([

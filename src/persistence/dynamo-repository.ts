@@ -7,7 +7,10 @@ import type { OutboxEntry } from '../core/outbox/ports';
 import type { ArchivedCallback, DedupeRecord } from '../core/payments/notification-ports';
 import type { ProviderName } from '../core/payments/provider';
 import type { StoredReconciliationDay } from '../core/reconciliation/ports';
+import type { DeliveryQuery } from '../core/webhooks/ports';
 import type { BusinessDate } from '../domain/bill';
+import type { WebhookDelivery } from '../domain/webhook-delivery';
+import type { WebhookEndpoint } from '../domain/webhook-endpoint';
 import type { Order, Product } from '../domain/order';
 import type { Payment } from '../domain/payment';
 import type { Refund } from '../domain/refund';
@@ -22,6 +25,7 @@ import * as payments from './payments';
 import * as products from './products';
 import * as reconciliation from './reconciliation';
 import * as refunds from './refunds';
+import * as webhooks from './webhooks';
 import { DynamoTable } from './table';
 
 export interface DynamoRepositoryOptions {
@@ -109,5 +113,30 @@ export class DynamoRepository implements Repository {
   }
   getReconciliation(date: BusinessDate): Promise<StoredReconciliationDay> {
     return reconciliation.getReconciliation(this.table, date);
+  }
+
+  getWebhookEndpoint(endpointId: string): Promise<WebhookEndpoint | undefined> {
+    return webhooks.getWebhookEndpoint(this.table, endpointId);
+  }
+  listWebhookEndpoints(): Promise<WebhookEndpoint[]> {
+    return webhooks.listWebhookEndpoints(this.table);
+  }
+  getWebhookDelivery(endpointId: string, deliveryId: string): Promise<WebhookDelivery | undefined> {
+    return webhooks.getWebhookDelivery(this.table, endpointId, deliveryId);
+  }
+  listWebhookDeliveries(endpointId: string, query: DeliveryQuery): Promise<Page<WebhookDelivery>> {
+    return webhooks.listWebhookDeliveries(this.table, endpointId, query);
+  }
+  hasUnfinishedPredecessor(lane: string, position: string): Promise<boolean> {
+    return webhooks.hasUnfinishedPredecessor(this.table, lane, position);
+  }
+  markWebhookEndpointFailing(endpointId: string, at: Date, error: string): Promise<boolean> {
+    return webhooks.markWebhookEndpointFailing(this.table, endpointId, at, error);
+  }
+  markWebhookEndpointHealthy(endpointId: string, at: Date): Promise<boolean> {
+    return webhooks.markWebhookEndpointHealthy(this.table, endpointId, at);
+  }
+  disableWebhookEndpoint(endpointId: string, at: Date, reason: string, failingBefore?: Date): Promise<boolean> {
+    return webhooks.disableWebhookEndpoint(this.table, endpointId, at, reason, failingBefore);
   }
 }

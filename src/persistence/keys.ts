@@ -20,6 +20,9 @@ import { OUTBOX_ATTRIBUTE, TABLE } from './table-definition';
  *   RECON#<date>                RUN#<provider>                       one provider's reconciliation of a Beijing day (reconciliation.ts)
  *   RECON#<date>                DIFF#<provider>#<kind>#<id>          one difference it found, healed or open
  *   RECON#<date>                ACCOUNTED#<provider>#<kind>:<id>     a ledger item of that day another day's bill accounted for
+ *   WEBHOOKS                    ENDPOINT#<endpointId>                a webhook endpoint with its sealed secrets (webhooks.ts)
+ *   WEBHOOKS                    COUNT                                how many endpoints exist, capped on create (webhooks.ts)
+ *   WEBHOOK#<endpointId>        <deliveryId>                         one event's delivery to it with every attempt, TTL (webhooks.ts)
  *
  * Index attributes (the indexes are sparse: an item is in one only while it carries them):
  *   dueShard, dueAt     DueByTime: open payments (next reminder, query or expiry), open refunds (next
@@ -27,7 +30,9 @@ import { OUTBOX_ATTRIBUTE, TABLE } from './table-definition';
  *                       `<PAYMENT|REFUND|ORDER>#<shard>`.
  *   catalog, sku        Catalog: every product under `catalog = PRODUCT`.
  *   ledgerDay, ledgerAt LedgerByDay: succeeded payments and refunds in `<PAYMENT|REFUND>#<provider>#<date>#<shard>`.
- * TTL: `expiresAtEpoch` (epoch seconds) on idempotency, dedupe, callback and outbox items; financial
+ *   whLane, whLanePosition  WebhookLanes: webhook deliveries before their first attempt has finished, in
+ *                       `<endpointId>#<orderId>` by the event's place in its order.
+ * TTL: `expiresAtEpoch` (epoch seconds) on idempotency, dedupe, callback, outbox and webhook delivery items; financial
  * records never expire. `outbox` holds the outbox entry a write committed (commit.ts), `writeToken`
  * which lone put left the item (commit.ts).
  */
@@ -57,6 +62,11 @@ export const key = {
     pk: `RECON#${date}`,
     sk: `ACCOUNTED#${provider}#${ref.kind}:${ref.id}`,
   }),
+  webhookEndpoints: 'WEBHOOKS',
+  webhookEndpoint: (endpointId: string) => ({ pk: 'WEBHOOKS', sk: `ENDPOINT#${endpointId}` }),
+  webhookEndpointCount: () => ({ pk: 'WEBHOOKS', sk: 'COUNT' }),
+  webhookDeliveries: (endpointId: string) => `WEBHOOK#${endpointId}`,
+  webhookDelivery: (endpointId: string, deliveryId: string) => ({ pk: `WEBHOOK#${endpointId}`, sk: deliveryId }),
 };
 
 export type ItemKey = { pk: string; sk: string };
@@ -123,6 +133,8 @@ const STORAGE_ATTRIBUTES = [
   TABLE.catalogIndex.partitionKey,
   TABLE.ledgerIndex.partitionKey,
   TABLE.ledgerIndex.sortKey,
+  TABLE.webhookLaneIndex.partitionKey,
+  TABLE.webhookLaneIndex.sortKey,
   TABLE.ttlAttribute,
   OUTBOX_ATTRIBUTE,
   WRITE_TOKEN,

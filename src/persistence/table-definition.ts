@@ -28,10 +28,21 @@ export const TABLE = {
    * reads the items themselves once a day.
    */
   ledgerIndex: { name: 'LedgerByDay', partitionKey: 'ledgerDay', sortKey: 'ledgerAt', projection: 'KEYS_ONLY' },
+  /**
+   * Sparse index of webhook deliveries whose first attempt has not finished, by lane (one
+   * endpoint's deliveries of one order) and place in it: an event waits for the ones before it
+   * (docs/ARCHITECTURE.md#webhooks). Keys only: the deliverer asks only whether one is there.
+   */
+  webhookLaneIndex: {
+    name: 'WebhookLanes',
+    partitionKey: 'whLane',
+    sortKey: 'whLanePosition',
+    projection: 'KEYS_ONLY',
+  },
 } as const;
 
 /** Every secondary index, for the CDK stack and the emulator. */
-export const INDEXES = [TABLE.dueIndex, TABLE.catalogIndex, TABLE.ledgerIndex] as const;
+export const INDEXES = [TABLE.dueIndex, TABLE.catalogIndex, TABLE.ledgerIndex, TABLE.webhookLaneIndex] as const;
 
 /** Every key attribute is a string. */
 export const TABLE_ATTRIBUTES = [
@@ -43,6 +54,8 @@ export const TABLE_ATTRIBUTES = [
   TABLE.catalogIndex.sortKey,
   TABLE.ledgerIndex.partitionKey,
   TABLE.ledgerIndex.sortKey,
+  TABLE.webhookLaneIndex.partitionKey,
+  TABLE.webhookLaneIndex.sortKey,
 ] as const;
 
 /**

@@ -13,6 +13,8 @@ import type { Clock, Repository } from '../core/kernel/ports';
 import type { EventPublisher } from '../core/outbox/ports';
 import type { NotificationQueue } from '../core/payments/notification-ports';
 import { DEFAULT_REFUND_POLICY, type RefundPolicy } from '../domain/refund';
+import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from '../core/webhooks/config';
+import type { DataKeys, WebhookQueue, WebhookSender } from '../core/webhooks/ports';
 
 /** How a deployment is configured: the URLs, and policies that default to DEFAULT_* when left out. */
 export interface DepsConfig {
@@ -24,6 +26,7 @@ export interface DepsConfig {
   sweeper?: SweeperConfig;
   orders?: OrderPolicy;
   refunds?: RefundPolicy;
+  webhooks?: WebhookConfig;
 }
 
 /** The adapters behind the ports: AWS ones in Lambda (src/aws/wiring.ts), local ones in the runtime, the bench and tests. */
@@ -36,6 +39,10 @@ export interface DepsAdapters {
   providers: Deps['providers'];
   /** The system clock unless given (tests move theirs by hand). */
   clock?: Clock;
+  /** Webhook delivery's ports, where a function uses them; elsewhere a stand-in that refuses, naming the port. */
+  webhookQueue?: WebhookQueue;
+  webhookSender?: WebhookSender;
+  webhookKeys?: DataKeys;
 }
 
 const SYSTEM_CLOCK: Clock = { now: () => new Date() };
@@ -51,5 +58,21 @@ export function buildDeps(config: DepsConfig, adapters: DepsAdapters): Deps {
     refunds: config.refunds ?? DEFAULT_REFUND_POLICY,
     publicBaseUrl: config.publicBaseUrl,
     returnUrlTemplate: config.returnUrlTemplate,
+    webhooks: config.webhooks ?? DEFAULT_WEBHOOK_CONFIG,
+    webhookQueue: adapters.webhookQueue ?? notWired<WebhookQueue>('webhookQueue'),
+    webhookSender: adapters.webhookSender ?? notWired<WebhookSender>('webhookSender'),
+    webhookKeys: adapters.webhookKeys ?? notWired<DataKeys>('webhookKeys'),
   };
+}
+
+/** A port this runtime did not wire: any use of it throws, naming it. */
+function notWired<T extends object>(port: string): T {
+  return new Proxy({} as T, {
+    get(_target, operation) {
+      if (typeof operation !== 'string' || operation === 'then') return undefined;
+      return () => {
+        throw new Error(`${port} is not wired here: it cannot ${operation}`);
+      };
+    },
+  });
 }

@@ -16,6 +16,10 @@ export interface FunctionAccess {
   queue: boolean;
   /** Publishes domain events to the bus: only the outbox publisher, fed by the table's stream. */
   events: boolean;
+  /** Sends attempt requests (retries, replays) to the webhook queue. */
+  webhookQueue?: boolean;
+  /** The webhook secrets' KMS key: `seal` makes data keys for new secrets, `open` decrypts them to sign. */
+  webhookKeys?: 'seal' | 'open';
 }
 
 /** How a function is invoked: an API Gateway route, the notification queue, a schedule, the table's stream. */
@@ -54,6 +58,15 @@ const FUNCTION_TABLE = [
     access: { table: 'readWrite', providers: true, queue: true, events: false },
   },
   { fn: 'openapi', trigger: 'http', access: NOTHING },
+  // Webhook endpoints and their delivery log (admin scope); outbound calls to shop endpoints are the deliverer's.
+  { fn: 'create-webhook-endpoint', trigger: 'http', access: { ...TABLE_WRITES, webhookKeys: 'seal' } },
+  { fn: 'list-webhook-endpoints', trigger: 'http', access: READ_ONLY },
+  { fn: 'update-webhook-endpoint', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'delete-webhook-endpoint', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'rotate-webhook-secret', trigger: 'http', access: { ...TABLE_WRITES, webhookKeys: 'seal' } },
+  { fn: 'list-webhook-deliveries', trigger: 'http', access: READ_ONLY },
+  { fn: 'replay-webhook-delivery', trigger: 'http', access: { ...READ_ONLY, webhookQueue: true } },
+  { fn: 'replay-webhook-range', trigger: 'http', access: { ...READ_ONLY, webhookQueue: true } },
   /** Applies queued provider notifications (dedupe + payment + order in one transaction). */
   { fn: 'payment-worker', trigger: 'queue', access: TABLE_WRITES },
   /** Every minute: reminders, query-then-close-then-expire, unpaid orders cancelled, refunds followed up. */
@@ -69,6 +82,12 @@ const FUNCTION_TABLE = [
     trigger: 'stream',
     access: { table: 'readWrite', providers: false, queue: false, events: true },
   },
+  /**
+   * The webhook queue (the bus's events by an EventBridge rule, and our own retries and replays) →
+   * signed POSTs to the shop's endpoints (docs/ARCHITECTURE.md#webhooks). Re-queues its retries;
+   * opens the endpoints' secrets.
+   */
+  { fn: 'webhook-deliverer', trigger: 'queue', access: { ...TABLE_WRITES, webhookQueue: true, webhookKeys: 'open' } },
 ] as const satisfies readonly FunctionEntry[];
 
 /** Every Lambda function of the service with what it may touch: the HTTP ones first, in route table order. */
@@ -96,4 +115,5 @@ export const BACKGROUND_FUNCTIONS = {
   sweeper: functionEntry('sweeper'),
   reconciler: functionEntry('reconcile'),
   publisher: functionEntry('outbox-publisher'),
+  deliverer: functionEntry('webhook-deliverer'),
 } as const;

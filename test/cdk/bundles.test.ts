@@ -7,15 +7,27 @@ import { ALL_FUNCTIONS, type FunctionAccess } from '../../src/runtime/functions'
  * providers only then: src/aws/wiring.ts). A stray static import anywhere in a
  * function's graph brings a client back into its bundle, whether or not it is ever constructed.
  */
-const ONLY_WITH_ACCESS: Record<keyof FunctionAccess, RegExp> = {
-  table: /^node_modules\/@aws-sdk\/(client-dynamodb|lib-dynamodb)\//,
-  queue: /^node_modules\/@aws-sdk\/client-sqs\//,
-  events: /^node_modules\/@aws-sdk\/client-eventbridge\//,
-  providers:
-    /^(node_modules\/@aws-sdk\/client-secrets-manager\/|node_modules\/@aws-lambda-powertools\/parameters\/|src\/providers\/(wechat|alipay|bank)\/provider\.ts$)/,
+const ONLY_WITH_ACCESS: Record<string, { modules: RegExp; allowed: (access: FunctionAccess) => boolean }> = {
+  table: {
+    modules: /^node_modules\/@aws-sdk\/(client-dynamodb|lib-dynamodb)\//,
+    allowed: (access) => access.table !== 'none',
+  },
+  // The notification queue and the webhook queue share the SQS client.
+  queue: {
+    modules: /^node_modules\/@aws-sdk\/client-sqs\//,
+    allowed: (access) => access.queue || access.webhookQueue === true,
+  },
+  events: { modules: /^node_modules\/@aws-sdk\/client-eventbridge\//, allowed: (access) => access.events },
+  providers: {
+    modules:
+      /^(node_modules\/@aws-sdk\/client-secrets-manager\/|node_modules\/@aws-lambda-powertools\/parameters\/|src\/providers\/(wechat|alipay|bank)\/provider\.ts$)/,
+    allowed: (access) => access.providers,
+  },
+  webhookKeys: {
+    modules: /^node_modules\/@aws-sdk\/client-kms\//,
+    allowed: (access) => access.webhookKeys !== undefined,
+  },
 };
-const allows = (access: FunctionAccess, port: keyof FunctionAccess) =>
-  port === 'table' ? access.table !== 'none' : access[port];
 
 /** Never in a bundle: Lambda's credentials are in the environment (cdk/bundle-aliases.ts). */
 const CREDENTIAL_CHAIN =
@@ -41,8 +53,11 @@ describe('function bundles', () => {
     expect(code.length).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
   });
 
-  // The known exceptions to the target: the functions holding the provider modules (with their bill parsers).
-  it.each(FUNCTIONS.filter((fn) => !accessOf(fn).providers))(
+  // The known exceptions to the target: the functions holding the provider modules (with their bill parsers), and
+  // the webhook functions holding a second AWS client (KMS, the webhook queue's SQS) or the outbound sender.
+  const extraClients = (access: FunctionAccess) =>
+    access.providers || access.webhookKeys !== undefined || access.webhookQueue === true;
+  it.each(FUNCTIONS.filter((fn) => !extraClients(accessOf(fn))))(
     '%s, without providers, stays within the bundle target',
     async (fn) => {
       const { code } = await bundles.get(fn)!;
@@ -56,10 +71,13 @@ describe('function bundles', () => {
     const access = accessOf(fn);
 
     const held = Object.fromEntries(
-      Object.entries(ONLY_WITH_ACCESS).map(([port, modules]) => [port, inputs.some((input) => modules.test(input))]),
+      Object.entries(ONLY_WITH_ACCESS).map(([port, { modules }]) => [
+        port,
+        inputs.some((input) => modules.test(input)),
+      ]),
     );
     const allowed = Object.fromEntries(
-      Object.keys(ONLY_WITH_ACCESS).map((port) => [port, allows(access, port as keyof FunctionAccess)]),
+      Object.entries(ONLY_WITH_ACCESS).map(([port, { allowed: allows }]) => [port, allows(access)]),
     );
     expect(held).toEqual(allowed);
   });

@@ -60,6 +60,13 @@ function grantsOf(synthesized: Synthesized, name: string): string[] {
     )
       return 'outbox-dlq:send';
     if (action === 'events:PutEvents' && refersTo(resource, 'Bus')) return 'bus:put';
+    if (service === 'sqs' && refersTo(resource, 'WebhookQueue')) {
+      if (verb === 'SendMessage') return 'webhook-queue:send';
+      if (/^(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(verb)) return 'webhook-queue:consume';
+      if (/^(GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'webhook-queue:describe';
+    }
+    if (action === 'kms:GenerateDataKey' && refersTo(resource, 'WebhookKey')) return 'webhook-key:seal';
+    if (action === 'kms:Decrypt' && refersTo(resource, 'WebhookKey')) return 'webhook-key:open';
     if (/^logs:(CreateLogStream|PutLogEvents)$/.test(action) && JSON.stringify(resource).includes(`"${ownLogGroup}"`))
       return 'logs:own';
     if (/^xray:(PutTraceSegments|PutTelemetryRecords)$/.test(action) && resource === '*') return 'tracing';
@@ -76,7 +83,10 @@ function grantsOf(synthesized: Synthesized, name: string): string[] {
 }
 
 /** The grants an access entry calls for: its own logs and traces, plus exactly what it lists. */
-function expectedGrants(access: FunctionAccess, { consumesQueue = false, readsStream = false } = {}): string[] {
+function expectedGrants(
+  access: FunctionAccess,
+  { consumesQueue = false, readsStream = false, consumesWebhookQueue = false } = {},
+): string[] {
   const grants = ['logs:own', 'tracing'];
   if (access.table !== 'none') grants.push('table:read');
   if (access.table === 'readWrite') grants.push('table:write');
@@ -84,6 +94,9 @@ function expectedGrants(access: FunctionAccess, { consumesQueue = false, readsSt
   if (access.queue) grants.push('queue:send', 'queue:describe');
   if (consumesQueue) grants.push('queue:consume', 'queue:describe');
   if (access.events) grants.push('bus:put');
+  if (access.webhookQueue) grants.push('webhook-queue:send', 'webhook-queue:describe');
+  if (consumesWebhookQueue) grants.push('webhook-queue:consume', 'webhook-queue:describe');
+  if (access.webhookKeys) grants.push(`webhook-key:${access.webhookKeys}`);
   // The stream's event source reads with the function's role (table:read) and sends what it gives up on to its DLQ.
   if (readsStream) grants.push('table:read', 'outbox-dlq:send');
   return [...new Set(grants)].sort();
@@ -93,6 +106,7 @@ function expectedGrants(access: FunctionAccess, { consumesQueue = false, readsSt
 const consumerOf = (name: string) => ({
   consumesQueue: name === BACKGROUND_FUNCTIONS.worker.fn,
   readsStream: name === BACKGROUND_FUNCTIONS.publisher.fn,
+  consumesWebhookQueue: name === BACKGROUND_FUNCTIONS.deliverer.fn,
 });
 
 /** The environment an access entry calls for: shared settings plus the names of what it may touch. */
@@ -108,6 +122,8 @@ function expectedEnvironment(synthesized: Synthesized, access: FunctionAccess, s
     }),
     ...(access.queue && { NOTIFICATION_QUEUE_URL: { Ref: synthesized.logicalId('NotificationQueue') } }),
     ...(access.events && { EVENT_BUS_NAME: { Ref: synthesized.logicalId('Bus') } }),
+    ...(access.webhookQueue && { WEBHOOK_QUEUE_URL: { Ref: synthesized.logicalId('WebhookQueue') } }),
+    ...(access.webhookKeys && { WEBHOOK_KEY_ARN: { 'Fn::GetAtt': [synthesized.logicalId('WebhookKey'), 'Arn'] } }),
   };
 }
 
@@ -182,6 +198,7 @@ describe('PaymentsStack', () => {
       [BACKGROUND_FUNCTIONS.worker.fn]: 30,
       [BACKGROUND_FUNCTIONS.sweeper.fn]: 60,
       [BACKGROUND_FUNCTIONS.reconciler.fn]: 900,
+      [BACKGROUND_FUNCTIONS.deliverer.fn]: 60,
     };
     const logGroups = stack.resources('AWS::Logs::LogGroup');
     for (const name of FUNCTION_NAMES) {
@@ -330,7 +347,8 @@ describe('PaymentsStack', () => {
   it("feeds the outbox publisher the table's new outbox entries, in order, retried from the first not published, with a DLQ after the stream's 24 hours", () => {
     const [, table] = stack.only('AWS::DynamoDB::GlobalTable');
     expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
-    expect(Object.keys(stack.resources('AWS::Lambda::EventSourceMapping'))).toHaveLength(2);
+    // The worker's queue, the table's stream, the webhook queue (test/cdk/webhooks.test.ts).
+    expect(Object.keys(stack.resources('AWS::Lambda::EventSourceMapping'))).toHaveLength(3);
     const mapping = mappingOf(BACKGROUND_FUNCTIONS.publisher.fn);
     expect(mapping.Properties).toMatchObject({
       EventSourceArn: { 'Fn::GetAtt': [stack.logicalId('Table'), 'StreamArn'] },
@@ -359,7 +377,8 @@ describe('PaymentsStack', () => {
   it('reconciles hourly from 10:30 to 18:30 Beijing time (02:30–10:30 UTC), one run at a time, and schedules nothing else', () => {
     expect(scheduleOf(BACKGROUND_FUNCTIONS.reconciler.fn)?.ScheduleExpression).toBe('cron(30 2-10 * * ? *)');
     expect(stack.fn(BACKGROUND_FUNCTIONS.reconciler.fn).ReservedConcurrentExecutions).toBe(1);
-    expect(Object.keys(stack.resources('AWS::Events::Rule'))).toHaveLength(2);
+    // The two schedules and the webhook rule on the bus (test/cdk/webhooks.test.ts).
+    expect(Object.keys(stack.resources('AWS::Events::Rule'))).toHaveLength(3);
   });
 
   it('throttles the $default stage (burst 200, rate 100 unless configured) and logs every request as JSON to a 90-day log group', () => {
@@ -403,7 +422,7 @@ describe('PaymentsStack', () => {
     const withCors = synth({ allowedOrigins: 'https://shop.example, https://admin.shop.example' });
     expect(withCors.only('AWS::ApiGatewayV2::Api')[1].Properties.CorsConfiguration).toEqual({
       AllowOrigins: ['https://shop.example', 'https://admin.shop.example'],
-      AllowMethods: ['GET', 'POST'],
+      AllowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
       AllowHeaders: ['authorization', 'content-type', 'idempotency-key'],
       ExposeHeaders: ['idempotent-replayed'],
       AllowCredentials: false,
@@ -620,7 +639,8 @@ describe('PaymentsStack', () => {
     );
     expect(names.sort()).toEqual([Metric.CallbackReceived, Metric.SignatureFailure]);
     expect(signature!.Metrics.find((m: { Expression?: string }) => m.Expression).Expression).toMatch(/>= 20/);
-    expect(alarms).toHaveLength(expected.length + 1);
+    // + the signature rate, + webhook delivery's four (test/cdk/webhooks.test.ts).
+    expect(alarms).toHaveLength(expected.length + 1 + 4);
   });
 });
 

@@ -5,6 +5,8 @@ import type { Metrics } from './metric-names';
 import type { Clock, Repository } from './ports';
 import type { EventPublisher } from '../outbox/ports';
 import type { NotificationQueue } from '../payments/notification-ports';
+import type { WebhookConfig } from '../webhooks/config';
+import type { DataKeys, WebhookQueue, WebhookSender } from '../webhooks/ports';
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -58,6 +60,12 @@ export interface Deps {
    * `{orderId}` is replaced by the payment's order (returnUrlFor in src/core/payments/payments.ts).
    */
   returnUrlTemplate: string;
+  /** Webhook delivery to the shop's endpoints (src/core/webhooks/): its behaviour and its ports. */
+  webhooks: WebhookConfig;
+  webhookQueue: WebhookQueue;
+  webhookSender: WebhookSender;
+  /** Seals and opens the endpoints' signing secrets (envelope encryption). */
+  webhookKeys: DataKeys;
 }
 
 /** A 30-minute payment, reminded 5 minutes before it expires (PAYMENT_TTL_MINUTES, PAYMENT_REMINDER_MINUTES). */

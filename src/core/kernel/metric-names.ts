@@ -61,6 +61,20 @@ export const Metric = {
   ReconciliationBillMissing: 'ReconciliationBillMissing',
   ReconciliationFailed: 'ReconciliationFailed',
   RefundQueryFailed: 'RefundQueryFailed',
+  /** Webhook attempts by outcome (delivered, failed, gone) and trigger (event, retry, replay). */
+  WebhookAttempts: 'WebhookAttempts',
+  /** 1 for a failed attempt, 0 for a delivered one, by endpoint: its average is the endpoint's failure rate (alarmed). */
+  WebhookAttemptFailed: 'WebhookAttemptFailed',
+  /** From the event's occurredAt to the 2xx of its first successful attempt (ms). */
+  WebhookDeliveryLatency: 'WebhookDeliveryLatency',
+  /** From the event's occurredAt to the deliverer taking it off the queue (ms): the order promise assumes it stays under WEBHOOK_ORDER_HOLD_MS. */
+  WebhookIntakeLag: 'WebhookIntakeLag',
+  /** An event sent before the one ahead of it in its order had finished its first attempt (that one was stuck). */
+  WebhookOrderWaitExpired: 'WebhookOrderWaitExpired',
+  /** Alarmed: an endpoint disabled by a 410 or by failing for the whole retry window. */
+  WebhookEndpointDisabled: 'WebhookEndpointDisabled',
+  /** A delivery that will not be attempted again: its window closed, or its endpoint was disabled or deleted. */
+  WebhookDeliveriesGivenUp: 'WebhookDeliveriesGivenUp',
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 

@@ -1,6 +1,7 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
@@ -17,6 +18,8 @@ import { dynamoTable } from '../../../src/aws/dynamo-table';
 import { eventBus } from '../../../src/aws/eventbridge-publisher';
 import { providersFromEnv } from '../../../src/aws/provider-secret';
 import { sqsQueue } from '../../../src/aws/sqs-queue';
+import { webhookKeys } from '../../../src/aws/kms-data-keys';
+import { webhookQueue } from '../../../src/aws/webhook-queue';
 import type { Deps } from '../../../src/core/kernel/deps';
 import type { DomainEvent } from '../../../src/domain/events';
 import type { PaymentNotification } from '../../../src/domain/notification';
@@ -36,6 +39,8 @@ const stackEnv = (): NodeJS.ProcessEnv => ({
   PAYMENTS_SECRET_ARN: SECRET_ARN,
   PUBLIC_BASE_URL: 'https://api.pay.example',
   PAYMENT_RETURN_URL: 'https://shop.example/orders/{orderId}',
+  WEBHOOK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/payments-webhooks',
+  WEBHOOK_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
 });
 
 const notification: PaymentNotification = {
@@ -72,6 +77,8 @@ const wiringOf = (deps: Deps) => ({
   providers: Object.keys(deps.providers),
   queue: usable(() => deps.queue.enqueue),
   events: usable(() => deps.events.publish),
+  webhookQueue: usable(() => deps.webhookQueue.enqueue),
+  webhookKeys: usable(() => deps.webhookKeys.unwrapDataKey),
 });
 
 /** The production capabilities an access allows, as the function's handler module passes them. */
@@ -80,6 +87,8 @@ const capabilitiesFor = (access: FunctionAccess): AwsCapabilities => ({
   ...(access.queue ? { queue: sqsQueue } : {}),
   ...(access.events ? { events: eventBus } : {}),
   ...(access.providers ? { providers: providersFromEnv } : {}),
+  ...(access.webhookQueue ? { webhookQueue } : {}),
+  ...(access.webhookKeys ? { webhookKeys } : {}),
 });
 const wired = (fn: FunctionName, env: NodeJS.ProcessEnv) =>
   awsWiring(fn, capabilitiesFor(ALL_FUNCTIONS.find((entry) => entry.fn === fn)!.access), env);
@@ -93,7 +102,13 @@ beforeEach(() => {
   secretsManager = mockClient(SecretsManagerClient);
   secretsManager.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ bank: BANK }) });
   // Nothing below may reach AWS: every other client is mocked with no behaviour at all.
-  mocks = [secretsManager, mockClient(DynamoDBClient), mockClient(SQSClient), mockClient(EventBridgeClient)];
+  mocks = [
+    secretsManager,
+    mockClient(DynamoDBClient),
+    mockClient(SQSClient),
+    mockClient(EventBridgeClient),
+    mockClient(KMSClient),
+  ];
 });
 
 afterEach(() => {
@@ -131,18 +146,29 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
           providers: access.providers ? ['bank'] : [],
           queue: access.queue,
           events: access.events,
+          webhookQueue: access.webhookQueue === true,
+          webhookKeys: access.webhookKeys !== undefined,
           secretRead: access.providers,
         },
       ]),
     );
     expect(built).toEqual(expected);
     // The least-privilege cases spelled out, in case the route table itself drifts.
-    expect(built['openapi']).toEqual({ table: false, providers: [], queue: false, events: false, secretRead: false });
+    const noWebhooks = { webhookQueue: false, webhookKeys: false };
+    expect(built['openapi']).toEqual({
+      table: false,
+      providers: [],
+      queue: false,
+      events: false,
+      ...noWebhooks,
+      secretRead: false,
+    });
     expect(built['payment-callback']).toEqual({
       table: true,
       providers: ['bank'],
       queue: true,
       events: false,
+      ...noWebhooks,
       secretRead: true,
     });
     expect(built['payment-worker']).toEqual({
@@ -150,11 +176,25 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
       providers: [],
       queue: false,
       events: false,
+      ...noWebhooks,
+      secretRead: false,
+    });
+    // Only the deliverer opens webhook secrets; only the endpoint routes that make one seal.
+    expect(built['webhook-deliverer']).toEqual({
+      table: true,
+      providers: [],
+      queue: false,
+      events: false,
+      webhookQueue: true,
+      webhookKeys: true,
       secretRead: false,
     });
     // Only the outbox publisher puts events on the bus: every other function's events leave by the table's stream.
     expect(Object.entries(built).filter(([, wiring]) => (wiring as { events: boolean }).events)).toEqual([
-      ['outbox-publisher', { table: true, providers: [], queue: false, events: true, secretRead: false }],
+      [
+        'outbox-publisher',
+        { table: true, providers: [], queue: false, events: true, ...noWebhooks, secretRead: false },
+      ],
     ]);
   });
 
