@@ -13,7 +13,7 @@ import { startPayment } from '../../src/core/payments/payments';
 import { isRefundNotification, type RefundNotification } from '../../src/domain/notification';
 import type { PaymentMethod } from '../../src/domain/payment';
 import { createAlipayProvider } from '../../src/providers/alipay';
-import type { FetchLike } from '../../src/providers/http';
+import type { FetchLike } from '../../src/providers/kit/http';
 import type { PaymentProvider } from '../../src/core/payments/provider';
 import { createWechatProvider } from '../../src/providers/wechat';
 import { memoryCheckoutStore, simulatorFetch as alipaySimulatorFetch, toRawCallback } from './alipay-fixtures';

@@ -1,7 +1,7 @@
 import type * as z from 'zod/mini';
 import type { BusinessDate } from '../../domain/bill';
 import { CURRENCY, fenToYuan } from '../../domain/money';
-import { isRetryableStatus } from '../http';
+import { isRetryableStatus } from '../kit/http';
 import {
   ProviderCallError,
   type BillFetch,
@@ -12,6 +12,7 @@ import {
 } from '../../core/payments/provider';
 import type { Merchant } from './callbacks';
 import { alipaySignContent, encodeParams, rsa2Sign, signedNode } from './signatures';
+import { checkRefundAnswer } from '../kit/refund-answers';
 import {
   type AlipayBillUrlQueryBizContent,
   type AlipayBizContent,
@@ -257,8 +258,12 @@ export async function queryRefund(
   const fail = (message: string) => new ProviderCallError(PROVIDER, operation, message);
   if (isTradeNotExist(node)) return { status: 'not_found', providerStatus: 'ACQ.TRADE_NOT_EXIST' };
   if (node.code !== ALIPAY_CODE_SUCCESS) throw fail(describeFailure(node));
-  if ((node.out_trade_no ?? paymentId) !== paymentId || (node.out_request_no ?? refundId) !== refundId)
-    throw fail('answer is about another refund');
+  checkRefundAnswer(
+    PROVIDER,
+    operation,
+    { refundId, paymentId },
+    { refundId: node.out_request_no, paymentId: node.out_trade_no },
+  );
   if (node.refund_status === undefined || node.refund_status === '')
     return { status: 'processing', providerStatus: 'refund_status absent' };
   if (node.refund_status !== ALIPAY_REFUND_SUCCESS) throw fail(`unknown refund_status ${node.refund_status}`);

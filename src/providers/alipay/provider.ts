@@ -1,14 +1,11 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { AlipayConfig } from '../config';
-import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../http';
-import { type PaymentProvider, type ProviderReply } from '../../core/payments/provider';
+import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../kit/http';
+import { type PaymentProvider } from '../../core/payments/provider';
+import { textReply } from '../kit/replies';
 import { buildPayUrl, closeTrade, fetchBill, queryRefund, queryTrade, refundTrade } from './api';
 import { type Merchant, verifyNotification } from './callbacks';
 import { PROVIDER } from './wire';
-
-function textReply(statusCode: number, body: string): ProviderReply {
-  return { statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body };
-}
 
 export interface AlipayProviderOptions {
   config: AlipayConfig;

@@ -211,22 +211,8 @@ export function isTradeStatus(status: string): status is AlipayTradeStatus {
   return (ALIPAY_TRADE_STATUSES as readonly string[]).includes(status);
 }
 
-const GMT8_OFFSET_MS = 8 * 60 * 60 * 1000;
-const ALIPAY_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
-
-/** "yyyy-MM-dd HH:mm:ss" in GMT+8 (Beijing time, no daylight saving). */
-export function toAlipayTime(instant: Date): string {
-  return new Date(instant.getTime() + GMT8_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** "yyyy-MM-dd HH:mm:ss" GMT+8 → ISO UTC; undefined unless it is a real calendar time. */
-export function fromAlipayTime(text: string): string | undefined {
-  if (!ALIPAY_TIME.test(text)) return undefined;
-  const instant = new Date(`${text.replace(' ', 'T')}+08:00`);
-  // Date rolls impossible dates over (02-30 → 03-01); the round trip refuses them.
-  if (Number.isNaN(instant.getTime()) || toAlipayTime(instant) !== text) return undefined;
-  return instant.toISOString();
-}
+/** Alipay's times are "yyyy-MM-dd HH:mm:ss" in Beijing time (the kit's). */
+export { toBeijingText as toAlipayTime, fromBeijingText as fromAlipayTime } from '../kit/beijing-time';
 
 export function yuanToFenOrUndefined(yuan: string): Fen | undefined {
   try {

@@ -1,22 +1,18 @@
 import { createSecretKey } from 'node:crypto';
 import { assertFen } from '../../domain/money';
 import type { BankConfig } from '../config';
-import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../http';
+import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../kit/http';
 import {
   ProviderNotSupportedError,
   type PayUrlRequest,
   type PaymentProvider,
   type ProviderPaymentState,
-  type ProviderReply,
 } from '../../core/payments/provider';
+import { jsonReply } from '../kit/replies';
 import { createRefund, fetchSettlementReport, queryRefund } from './api';
 import { verifyBankCallback } from './callbacks';
 import { type KeyedBankConfig, signPayParams } from './signatures';
 import type { BankPayParams } from './wire';
-
-function jsonReply(statusCode: number, body: unknown): ProviderReply {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
 
 /**
  * Pay URL: `${gatewayUrl}?payment_id&amount&currency&expires_at&return_url&notify_url&signature`.

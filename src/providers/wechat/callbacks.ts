@@ -3,7 +3,9 @@ import { CURRENCY } from '../../domain/money';
 import type { RefundNotification } from '../../domain/notification';
 import type { WechatConfig } from '../config';
 import { type CallbackVerification } from '../../core/payments/provider';
-import { type WechatpayHeaders, decryptResource, parseJson, refuse, verifyWechatpaySignature } from './signatures';
+import { type WechatpayHeaders, decryptResource, verifyWechatpaySignature } from './signatures';
+import { parseJson } from '../kit/parse';
+import { refuse } from '../kit/replies';
 import {
   type WechatCallbackEnvelope,
   WECHAT_CALLBACK_OUTCOMES,

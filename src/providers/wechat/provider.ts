@@ -6,8 +6,9 @@ import {
   type ProviderHttpConfig,
   type ProviderSender,
   type FetchLike,
-} from '../http';
-import type { PayUrlRequest, PaymentProvider, ProviderPaymentState, ProviderReply } from '../../core/payments/provider';
+} from '../kit/http';
+import type { PayUrlRequest, PaymentProvider, ProviderPaymentState } from '../../core/payments/provider';
+import { jsonReply } from '../kit/replies';
 import {
   callError,
   checkQueriedTransaction,
@@ -21,17 +22,13 @@ import {
   unexpectedAnswer,
 } from './api';
 import { loadKeys, verifyWechatCallback, type WechatKeys } from './callbacks';
-import { parseJson } from './signatures';
+import { parseJson } from '../kit/parse';
 import {
   type WechatNativeOrderRequest,
   NativeOrderResponseSchema,
   WechatTransactionSchema,
   toBeijingRfc3339,
 } from './wire';
-
-function jsonReply(statusCode: number, body: unknown): ProviderReply {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
 
 export interface WechatProviderOptions {
   config: WechatConfig;

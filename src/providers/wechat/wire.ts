@@ -207,20 +207,5 @@ export function isWechatRefundStatus(status: string): status is WechatRefundStat
 /** WeChat's limit on `reason`; a longer one would refuse the whole refund, so it is cut instead. */
 export const REFUND_REASON_MAX_CHARACTERS = 80;
 
-const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-
-/**
- * An instant rendered as WeChat writes times: RFC 3339 in Beijing time, whole seconds, e.g.
- * 2026-11-25T04:30:00.900Z → 2026-11-25T12:30:00+08:00. Milliseconds are dropped (rounded down),
- * so a time_expire never lands later than our own expiry.
- */
-export function toBeijingRfc3339(instant: Date | string): string {
-  const ms = new Date(instant).getTime();
-  if (Number.isNaN(ms)) throw new RangeError('not a valid instant');
-  return `${new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 19)}+08:00`;
-}
-
-/** Any RFC 3339 time (already validated by the schema) → ISO-8601 UTC. */
-export function toIsoUtc(rfc3339: string): string {
-  return new Date(rfc3339).toISOString();
-}
+/** WeChat's times are RFC 3339 in Beijing time (the kit's). */
+export { toBeijingRfc3339, toIsoUtc } from '../kit/beijing-time';

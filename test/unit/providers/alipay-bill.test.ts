@@ -9,7 +9,7 @@ import { BillFormatError, type BillRow } from '../../../src/domain/bill';
 import { createAlipayProvider } from '../../../src/providers/alipay';
 import { ALIPAY_BILL_MAX_ENTRY_BYTES, alipayBillFromZip, parseAlipayBill } from '../../../src/providers/alipay/bill';
 import { ProviderCallError } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import {
   ALIPAY_BILL_FIXTURE_DATE,
   alipayDetailFixture,

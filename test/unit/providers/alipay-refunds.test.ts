@@ -4,7 +4,7 @@ import type { SandboxCheckout, SandboxRefundOutcome } from '../../../local/sandb
 import { createAlipayProvider } from '../../../src/providers/alipay';
 import type { AlipayConfig } from '../../../src/providers/config';
 import { ProviderCallError, type RefundRequest } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import {
   alipayTestKeys,
   formFields,

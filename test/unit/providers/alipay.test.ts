@@ -6,7 +6,7 @@ import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { alipaySignContent, createAlipayProvider } from '../../../src/providers/alipay';
 import type { AlipayConfig } from '../../../src/providers/config';
 import { ProviderCallError, type PayUrlRequest, type RawCallback } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import {
   alipayTestKeys,
   formFields,

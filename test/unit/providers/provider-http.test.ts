@@ -5,7 +5,7 @@ import type { SandboxCheckout, SandboxResponse } from '../../../local/sandbox/ty
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
 import { providerHttpFromEnv } from '../../../src/aws/env';
 import { createAlipayProvider } from '../../../src/providers/alipay';
-import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../../../src/providers/http';
+import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../../../src/providers/kit/http';
 import { ProviderCallError, type PaymentProvider } from '../../../src/core/payments/provider';
 import { createWechatProvider } from '../../../src/providers/wechat';
 import { memoryCheckoutStore } from '../../support/alipay-fixtures';

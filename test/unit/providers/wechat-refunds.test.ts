@@ -3,7 +3,7 @@ import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
 import { isRefundNotification } from '../../../src/domain/notification';
 import { ProviderCallError, type RefundRequest } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import { WECHAT_REFUND_OUTCOMES, WECHAT_REFUND_STATUSES, createWechatProvider } from '../../../src/providers/wechat';
 import { memoryCheckoutStore, toRawCallback } from '../../support/bank-fixtures';
 import {

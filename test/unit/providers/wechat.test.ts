@@ -5,7 +5,7 @@ import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbo
 import type { WechatSandboxKeys } from '../../../local/sandbox/wechat-signing';
 import { WechatConfigSchema, type WechatConfig } from '../../../src/providers/config';
 import { ProviderCallError, type PayablePayment, type RawCallback } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import {
   WECHAT_CALLBACK_OUTCOMES,
   WECHAT_QUERY_STATUSES,
