@@ -9,7 +9,7 @@ import type {
 import { createWechatSimulator } from '../../local/sandbox/wechat';
 import { createOrders } from '../../src/core/orders/orders';
 import { applyNotification } from '../../src/core/payments/notifications';
-import { startPayment } from '../../src/core/payments/payments';
+import { startPayment } from '../../src/core/payments/start';
 import { isRefundNotification, type RefundNotification } from '../../src/domain/notification';
 import type { PaymentMethod } from '../../src/domain/payment';
 import { createAlipayProvider } from '../../src/providers/alipay';

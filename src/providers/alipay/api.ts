@@ -5,7 +5,7 @@ import { isRetryableStatus } from '../kit/http';
 import {
   ProviderCallError,
   type BillFetch,
-  type PayUrlRequest,
+  type CloseOutcome,
   type ProviderPaymentState,
   type ProviderRefundState,
   type RefundRequest,
@@ -17,7 +17,6 @@ import {
   type AlipayBillUrlQueryBizContent,
   type AlipayBizContent,
   type AlipayMethod,
-  type AlipayPayBizContent,
   type AlipayRefundBizContent,
   type AlipayRefundQueryBizContent,
   type AlipayRequestParams,
@@ -46,7 +45,7 @@ import {
 
 type SignedParams = AlipayRequestParams & { sign: string };
 
-function signedRequest(
+export function signedRequest(
   merchant: Merchant,
   method: AlipayMethod,
   bizContent: AlipayBizContent,
@@ -67,38 +66,22 @@ function signedRequest(
   return { ...params, sign: rsa2Sign(alipaySignContent({ ...params }, ['sign']), merchant.privateKey) };
 }
 
-/** Built locally: Alipay creates the trade only when the buyer opens the page and logs in or scans. */
-export function buildPayUrl(
-  merchant: Merchant,
-  { payment, notifyUrl, returnUrl, channel, now }: PayUrlRequest,
-): string {
-  const wap = channel === 'wap';
-  const bizContent: AlipayPayBizContent = {
-    out_trade_no: payment.paymentId,
-    total_amount: fenToYuan(payment.amount),
-    subject: payment.description,
-    product_code: wap ? 'QUICK_WAP_WAY' : 'FAST_INSTANT_TRADE_PAY',
-    time_expire: toAlipayTime(new Date(payment.expiresAt)),
-  };
-  const method = wap ? 'alipay.trade.wap.pay' : 'alipay.trade.page.pay';
-  const params = signedRequest(merchant, method, bizContent, now, { notify_url: notifyUrl, return_url: returnUrl });
-  return `${merchant.config.gateway}?${encodeParams({ ...params })}`;
-}
-
 /** POSTs a signed request (retried and timed out by the sender) and returns the verified answer node. */
-async function callGateway<T extends AlipayResponseNode>(
+export async function callGateway<T extends AlipayResponseNode>(
   merchant: Merchant,
   method: AlipayMethod,
   schema: z.ZodMiniType<T>,
   bizContent: AlipayBizContent,
   now: Date,
   operation: string,
+  notifyUrl?: string,
 ): Promise<T> {
+  const urls = notifyUrl ? { notify_url: notifyUrl } : {};
   const response = await merchant.send(operation, () => ({
     url: merchant.config.gateway,
     method: 'POST',
     headers: { 'content-type': ALIPAY_FORM_CONTENT_TYPE },
-    body: encodeParams({ ...signedRequest(merchant, method, bizContent, now) }),
+    body: encodeParams({ ...signedRequest(merchant, method, bizContent, now, urls) }),
   }));
   // Alipay answers everything with 200: after anything else a refund's outcome is unknown, so worth asking again.
   const retryable = isRetryableStatus(response.status) || operation === 'refund' || operation === 'queryRefund';
@@ -110,7 +93,7 @@ async function callGateway<T extends AlipayResponseNode>(
   return node.data;
 }
 
-function describeFailure(node: AlipayResponseNode): string {
+export function describeFailure(node: AlipayResponseNode): string {
   return `code ${node.code}${node.sub_code ? ` ${node.sub_code}` : ''}`;
 }
 
@@ -154,7 +137,7 @@ export async function queryTrade(merchant: Merchant, paymentId: string, now: Dat
   throw new ProviderCallError(PROVIDER, 'queryPayment', describeFailure(node));
 }
 
-export async function closeTrade(merchant: Merchant, paymentId: string, now: Date): Promise<void> {
+export async function closeTrade(merchant: Merchant, paymentId: string, now: Date): Promise<CloseOutcome> {
   const node = await callGateway(
     merchant,
     'alipay.trade.close',
@@ -163,9 +146,10 @@ export async function closeTrade(merchant: Merchant, paymentId: string, now: Dat
     now,
     'closePayment',
   );
-  // Alipay creates the trade only when the buyer opens the pay page and logs in or scans: no
-  // trade means nothing can be paid, which is what closing is for.
-  if (node.code === ALIPAY_CODE_SUCCESS || isTradeNotExist(node)) return;
+  // Alipay creates the trade only when the buyer opens the pay page, confirms in the app or scans
+  // the QR: no trade yet is not closed, the checkout may still be paid until its time_expire.
+  if (node.code === ALIPAY_CODE_SUCCESS) return 'closed';
+  if (isTradeNotExist(node)) return 'no_trade';
   if (node.sub_code === 'ACQ.TRADE_STATUS_ERROR') {
     throw new ProviderCallError(
       PROVIDER,

@@ -2,12 +2,7 @@ import { createSecretKey } from 'node:crypto';
 import { assertFen } from '../../domain/money';
 import type { BankConfig } from '../config';
 import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../kit/http';
-import {
-  ProviderNotSupportedError,
-  type PayUrlRequest,
-  type PaymentProvider,
-  type ProviderPaymentState,
-} from '../../core/payments/provider';
+import type { CheckoutRequest, PaymentProvider } from '../../core/payments/provider';
 import { jsonReply } from '../kit/replies';
 import { createRefund, fetchSettlementReport, queryRefund } from './api';
 import { verifyBankCallback } from './callbacks';
@@ -20,7 +15,7 @@ import type { BankPayParams } from './wire';
  * payment can no longer be paid at the bank: that is what lets the sweeper expire a bank payment
  * locally without a close call (which this scheme does not have).
  */
-function buildPayUrl(config: BankConfig, { payment, notifyUrl, returnUrl }: PayUrlRequest): string {
+function buildPayUrl(config: BankConfig, { payment, notifyUrl, returnUrl }: CheckoutRequest): string {
   const params: BankPayParams = {
     payment_id: payment.paymentId,
     amount: String(assertFen(payment.amount)),
@@ -54,17 +49,13 @@ export function createBankProvider({
   };
   return {
     name: 'bank',
-    createPayUrl: async (request) => ({ payUrl: buildPayUrl(config, request) }),
+    // One scene, the bank's pay page; no query, no close (its signed expiry is the only word).
+    scenes: new Map([['page', { configured: true, action: 'redirect' }]]),
+    startCheckout: async (request) => ({ ref: buildPayUrl(config, request) }),
+    checkoutAction: ({ ref }) => ({ type: 'redirect', url: ref }),
     verifyCallback: (callback, now) => verifyBankCallback(keyed, callback.headers, callback.body, now),
     acknowledge: () => jsonReply(200, { received: true }),
     reject: (message, retryable) => jsonReply(retryable ? 500 : 400, { received: false, error: message }),
-    // The bank scheme defines no query or close API: say so rather than guess a state.
-    queryPayment: async (): Promise<ProviderPaymentState> => {
-      throw new ProviderNotSupportedError('bank', 'query');
-    },
-    closePayment: async (): Promise<void> => {
-      throw new ProviderNotSupportedError('bank', 'close');
-    },
     refund: (request) => createRefund(keyed, sender, request),
     queryRefund: (request) => queryRefund(keyed, sender, request),
     fetchBill: (request) => fetchSettlementReport(keyed, sender, request),

@@ -14,6 +14,7 @@ import {
   type RefundRequest,
 } from '../../core/payments/provider';
 import { type WechatKeys, wechatpayHeaders } from './callbacks';
+import { configuredAppids, tradeTypeOf } from './scenes';
 import { authorization, verifyWechatpaySignature } from './signatures';
 import { parseJson } from '../kit/parse';
 import { checkRefundAnswer, type ExpectedRefund } from '../kit/refund-answers';
@@ -110,14 +111,14 @@ function apiBaseOf(config: WechatConfig): string {
 
 /** A queried transaction must be the order we asked about, for our merchant. */
 export function checkQueriedTransaction(config: WechatConfig, paymentId: string, transaction: WechatTransaction): void {
-  if (transaction.mchid !== config.mchid || transaction.appid !== config.appid) {
+  if (transaction.mchid !== config.mchid || !configuredAppids(config).has(transaction.appid)) {
     throw callError('queryPayment', 'answer names another merchant (mchid / appid)', false);
   }
   if (transaction.out_trade_no !== paymentId)
     throw callError('queryPayment', 'answer is for another out_trade_no', false);
 }
 
-export function paymentStateOf(transaction: WechatTransaction): ProviderPaymentState {
+export function paymentStateOf(config: WechatConfig, transaction: WechatTransaction): ProviderPaymentState {
   const state = transaction.trade_state;
   if (!isWechatTradeState(state)) throw callError('queryPayment', `unknown trade_state ${state}`, false);
   const status = WECHAT_QUERY_STATUSES[state];
@@ -135,6 +136,7 @@ export function paymentStateOf(transaction: WechatTransaction): ProviderPaymentS
     currency: CURRENCY,
     paidAt: toIsoUtc(successTime),
     providerStatus: state,
+    ...tradeTypeOf(config, transaction),
   };
 }
 

@@ -93,12 +93,15 @@ export const WechatTransactionSchema = z.object({
   trade_state: z.string().check(z.minLength(1)),
   trade_state_desc: z.optional(z.string()),
   success_time: z.optional(Rfc3339Schema),
+  /** JSAPI (official account and mini-program alike), NATIVE, APP, MWEB (H5)...; optional in WeChat's schema. */
+  trade_type: z.optional(z.string()),
+  payer: z.optional(z.object({ openid: z.optional(z.string()) })),
   amount: AmountSchema,
 });
 export type WechatTransaction = z.infer<typeof WechatTransactionSchema>;
 
-/** `POST /v3/pay/transactions/native` request body. */
-export interface WechatNativeOrderRequest {
+/** The body every prepay shares (`/v3/pay/transactions/{native,jsapi,h5,app}`), SCENES.md §0. */
+export interface WechatPrepayRequest {
   appid: string;
   mchid: string;
   description: string;
@@ -107,9 +110,20 @@ export interface WechatNativeOrderRequest {
   amount: { total: number; currency: typeof CURRENCY };
   /** RFC 3339 in Beijing time (+08:00). */
   time_expire: string;
+  /** JSAPI and mini-program: the payer's openid under `appid`. */
+  payer?: { openid: string };
+  /** H5: the customer's IP and the page's kind. */
+  scene_info?: {
+    payer_client_ip: string;
+    h5_info: { type: string; app_name?: string; app_url?: string };
+  };
 }
+/** Native's body (the prepay without payer or scene_info). */
+export type WechatNativeOrderRequest = Omit<WechatPrepayRequest, 'payer' | 'scene_info'>;
 
 export const NativeOrderResponseSchema = z.object({ code_url: z.string().check(z.minLength(1)) });
+export const PrepayResponseSchema = z.object({ prepay_id: z.string().check(z.minLength(1), z.maxLength(64)) });
+export const H5OrderResponseSchema = z.object({ h5_url: z.url() });
 /** WeChat's error body, e.g. {"code":"ORDER_NOT_EXIST","message":"..."}. */
 export const ErrorResponseSchema = z.object({
   code: z.string().check(z.minLength(1)),
