@@ -203,6 +203,12 @@ function callbackAlarms(alarm: AlarmOf, deadLetters: IMetric): void {
     1,
   );
   alarm(
+    'TradeTypeMismatch',
+    'A payment was paid in another scene than it was started in (WeChat trade_type): check the appids in the provider secret and the front end that started it.',
+    paymentsMetric(Metric.TradeTypeMismatch),
+    1,
+  );
+  alarm(
     'AmountMismatch',
     'A provider reported a paid amount that differs from the payment.',
     paymentsMetric(Metric.AmountMismatch),

@@ -8,13 +8,17 @@ import {
 } from '../src/client/payments-client';
 import { fenToYuan } from '../src/domain/money';
 import { PAYMENT_METHODS } from '../src/domain/payment';
+import { PAYMENT_SCENES, type PayAction, type PaymentScene } from '../src/domain/scene';
+import { payAtSandbox } from './sandbox/customer';
 import { ADMIN_SCOPE } from '../src/http/routes';
 import { DEV_ISSUER_KEY_FILE, loadOrCreateDevIssuer } from './dev-jwt';
 import { localBaseUrl, localDataDir, localPort } from './settings';
 
 /**
- * `npm run demo [-- --method alipay|bank] [--expire]`: walks one order to `paid` through the
- * sandbox of a running `npm start`, the way a customer would, one line per step. With `--expire`
+ * `npm run demo [-- --method alipay|bank] [--scene <scene>] [--expire]`: walks one order to `paid`
+ * through the sandbox of a running `npm start`, the way a customer would, one line per step. The
+ * scene's method is WeChat's for native / jsapi / miniprogram / h5 / app and Alipay's for page /
+ * wap / qr (`--scene app --method alipay`: Alipay's app). With `--expire`
  * (or when the runtime's payment TTL is two minutes or less) a second order is left unpaid until
  * its payment reads `expired`.
  */
@@ -41,12 +45,34 @@ function step(label: string, line: string): void {
   console.log(`  ${String(stepNumber).padStart(2)}. ${label.padEnd(9)} ${line}`);
 }
 
-function parseArgs(args: string[]): { method: PaymentMethod; expire: boolean } {
-  const methodIndex = args.indexOf('--method');
-  const method = methodIndex >= 0 ? args[methodIndex + 1] : 'wechat';
+interface DemoArgs {
+  method: PaymentMethod;
+  scene?: PaymentScene;
+  expire: boolean;
+}
+
+const ALIPAY_ONLY_SCENES: readonly PaymentScene[] = ['page', 'wap', 'qr'];
+/** The payer ids the demo customer has, as a shop's code exchange would give them. */
+const DEMO_PAYER = { openid: 'oDemo_openid_0001', alipayOpenId: '074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5' };
+
+function argAfter(args: string[], flag: string): string | undefined {
+  const index = args.indexOf(flag);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+function parseArgs(args: string[]): DemoArgs {
+  const scene = argAfter(args, '--scene');
+  if (scene !== undefined && !PAYMENT_SCENES.includes(scene as PaymentScene))
+    throw new DemoStopped(`--scene must be one of ${PAYMENT_SCENES.join(', ')}`);
+  const method =
+    argAfter(args, '--method') ?? (ALIPAY_ONLY_SCENES.includes(scene as PaymentScene) ? 'alipay' : 'wechat');
   if (!PAYMENT_METHODS.includes(method as PaymentMethod))
     throw new DemoStopped(`--method must be one of ${PAYMENT_METHODS.join(', ')}`);
-  return { method: method as PaymentMethod, expire: args.includes('--expire') };
+  return {
+    method: method as PaymentMethod,
+    scene: scene as PaymentScene | undefined,
+    expire: args.includes('--expire'),
+  };
 }
 
 /** Waits while the runtime says it is still starting; explains when nothing answers. */
@@ -82,39 +108,46 @@ async function customerToken(baseUrl: string, admin = false): Promise<string> {
   );
 }
 
-/** What the customer does at the provider: opens the pay URL (which creates the checkout) and pays. */
-async function payAtSandbox(baseUrl: string, paymentId: string, payUrl: string): Promise<void> {
-  const page = await fetch(payUrl);
-  if (!page.ok) throw new DemoStopped(`the pay URL answered ${page.status}: ${(await page.text()).slice(0, 200)}`);
-  const response = await fetch(`${baseUrl}/sandbox/checkout/${encodeURIComponent(paymentId)}/pay`, {
-    method: 'POST',
-    headers: { accept: 'application/json' },
+/** One line for what the front end got. */
+function describeAction(action: PayAction): string {
+  switch (action.type) {
+    case 'redirect':
+      return `redirect to ${shortUrl(action.url)}`;
+    case 'qr':
+      return `QR code of ${shortUrl(action.content)}`;
+    case 'wechat-jsapi':
+      return `bridge params for ${action.params.package}, paySign ${action.params.paySign.slice(0, 12)}…`;
+    case 'wechat-app':
+      return `OpenSDK PayReq for prepayid ${action.params.prepayid}, sign ${action.params.sign.slice(0, 12)}…`;
+    case 'alipay-app':
+      return `app SDK order string (${action.orderString.length} characters)`;
+    case 'alipay-miniprogram':
+      return `my.tradePay trade ${action.tradeNo}`;
+  }
+}
+
+/** What the customer does at the provider: the page, the QR, the bridge or the app SDK of the sandbox. */
+async function payAction(baseUrl: string, paymentId: string, action: PayAction, scene?: PaymentScene): Promise<void> {
+  const { status, answer } = await payAtSandbox(baseUrl, paymentId, action, {
+    mini: scene === 'miniprogram',
+    buyerOpenId: DEMO_PAYER.alipayOpenId,
   });
-  const answer = (await response.json()) as {
-    message?: string;
-    amount: number;
-    provider: string;
-    transactionId: string;
-    delivery?: { acknowledged: boolean; statusCode?: number; error?: string };
-    retrying: boolean;
-  };
-  if (!response.ok) throw new DemoStopped(`the sandbox did not take the payment: ${answer.message}`);
-  const delivery = answer.delivery;
-  const callback = !delivery
-    ? 'no callback sent'
-    : delivery.acknowledged
-      ? `callback acknowledged (HTTP ${delivery.statusCode})`
-      : `callback not acknowledged (${delivery.statusCode ?? delivery.error})${answer.retrying ? ', retrying' : ''}`;
-  step(
-    'sandbox',
-    `customer paid ${yuan(answer.amount)} at ${answer.provider} (transaction ${answer.transactionId}); ${callback}`,
-  );
+  if (status !== 200)
+    throw new DemoStopped(`the sandbox did not take the payment (${status}): ${JSON.stringify(answer)}`);
+  const {
+    delivery,
+    paymentId: _id,
+    state: _state,
+    ...words
+  } = answer as { delivery?: { acknowledged: boolean } } & Record<string, unknown>;
+  const callback = delivery ? `; callback ${delivery.acknowledged ? 'acknowledged' : 'not acknowledged yet'}` : '';
+  step('sandbox', `customer paid at the sandbox: ${JSON.stringify(words).slice(0, 160)}${callback}`);
 }
 
 async function payOneOrder(
   client: PaymentsClient,
   baseUrl: string,
-  method: PaymentMethod,
+  { method, scene }: DemoArgs,
 ): Promise<{ ttlMs: number; paymentId: string; orderId: string; amount: number }> {
   const products = await client.listProducts();
   step(
@@ -132,11 +165,14 @@ async function payOneOrder(
     `${order.orderId} ${order.status}: ${lines} = ${yuan(order.totalAmount)}; payment ${payment.paymentId} ${payment.status} (${method}), expires ${clockTime(payment.expiresAt)}`,
   );
 
-  const started = await client.startPayment(payment.paymentId);
-  step('started', `${payment.paymentId} ${started.payment.status}; pay URL ${shortUrl(started.payUrl)}`);
+  const started = await client.startPayment(payment.paymentId, { scene, payer: DEMO_PAYER });
+  step(
+    'started',
+    `${payment.paymentId} ${started.payment.status} in the ${started.payment.scene} scene: ${describeAction(started.action)}`,
+  );
 
   const paidAt = Date.now();
-  await payAtSandbox(baseUrl, payment.paymentId, started.payUrl);
+  await payAction(baseUrl, payment.paymentId, started.action, scene);
   const outcome = await client.waitForPaymentOutcome(payment.paymentId, { timeoutMs: 30_000, intervalMs: 250 });
   const { order: settled } = await client.getOrder(order.orderId);
   if (outcome.status !== 'succeeded' || settled.status !== 'paid')
@@ -222,14 +258,15 @@ async function leaveOneUnpaid(client: PaymentsClient, method: PaymentMethod): Pr
 }
 
 async function main(): Promise<void> {
-  const { method, expire } = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2));
+  const { method, expire } = args;
   const baseUrl = localBaseUrl(localPort());
   console.log(`Payments demo against ${baseUrl}, as customer ${CUSTOMER}`);
   await checkRuntime(baseUrl);
   const client = createPaymentsClient({ baseUrl, token: await customerToken(baseUrl) });
   step('runtime', `${baseUrl}/health answers {"ok":true}`);
 
-  const paid = await payOneOrder(client, baseUrl, method);
+  const paid = await payOneOrder(client, baseUrl, args);
   if (expire || paid.ttlMs <= SHORT_TTL_MS) await leaveOneUnpaid(client, method);
   await refundPart(client, baseUrl, paid);
   console.log(`Done. The dashboard shows these payments: ${baseUrl}/_local/dashboard`);

@@ -19,7 +19,8 @@ export interface DevIssuer {
   audience: string;
   /** The public half, as the issuer's JWKS publishes it. */
   jwks: { keys: JWK[] };
-  sign(input: { sub: string; scope?: string; ttl?: string | number }): Promise<string>;
+  /** `claims`: more claims, as a shop's identity provider adds them (a payer's openid). */
+  sign(input: { sub: string; scope?: string; ttl?: string | number; claims?: Record<string, string> }): Promise<string>;
   openidConfiguration(): Record<string, unknown>;
 }
 
@@ -35,8 +36,8 @@ export async function loadOrCreateDevIssuer(dataDir: string, baseUrl: string): P
     issuer,
     audience: DEV_AUDIENCE,
     jwks: { keys: [{ ...publicJwk, use: 'sig', alg: ALGORITHM }] },
-    sign: ({ sub, scope, ttl = TOKEN_TTL }) =>
-      new SignJWT(scope ? { scope } : {})
+    sign: ({ sub, scope, ttl = TOKEN_TTL, claims = {} }) =>
+      new SignJWT({ ...claims, ...(scope ? { scope } : {}) })
         .setProtectedHeader({ alg: ALGORITHM, kid: privateJwk.kid!, typ: 'JWT' })
         .setIssuer(issuer)
         .setAudience(DEV_AUDIENCE)

@@ -68,6 +68,7 @@ export function localRoutes(input: LocalRoutesInput): GatewayRoute[] {
           query: request.url.searchParams,
           headers: lowerCase(request.headers),
           body: request.body.toString('utf8'),
+          sourceIp: request.sourceIp,
         });
         return answer && { statusCode: answer.statusCode, body: answer.bytes ?? answer.body, headers: answer.headers };
       },

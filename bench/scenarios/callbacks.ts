@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { type Runtime } from '../../local/runtime';
 import type { ProviderSimulator } from '../../local/sandbox/types';
 import { createOrders } from '../../src/core/orders/orders';
-import { startPayment } from '../../src/core/payments/payments';
+import { startPayment } from '../../src/core/payments/start';
 import type { Payment, PaymentMethod } from '../../src/domain/payment';
 import type { RawCallback } from '../../src/core/payments/provider';
 import { SKU, percentile, round } from '../common';

@@ -71,6 +71,8 @@ export const API_METHODS = new Set([
   'alipay.trade.close',
   'alipay.trade.refund',
   'alipay.trade.fastpay.refund.query',
+  'alipay.trade.precreate',
+  'alipay.trade.create',
   BILL_URL_METHOD,
 ]);
 

@@ -1,12 +1,7 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  verify,
-  type KeyObject,
-} from 'node:crypto';
+import { SANDBOX_ALIPAY_SCENES } from './scenes';
+import { requestSigned, rsa2, signString, uniqueParams } from './alipay-signing';
+import { alipayClient, notifiesOutcome, scanQr, sceneTrade, tradeExists, type TradeIndex } from './alipay-scenes';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { businessDateOf } from '../../src/domain/bill';
 import { CURRENCY, fenToYuan } from '../../src/domain/money';
 import {
@@ -109,44 +104,10 @@ export function generateAlipayKeys(sandboxBaseUrl: string): { merchant: AlipayCo
       privateKey: app.privateKey,
       alipayPublicKey: alipay.publicKey,
       gateway: `${sandboxBaseUrl}/gateway.do`,
+      scenes: SANDBOX_ALIPAY_SCENES,
     },
     sandbox: { appId, sellerId, appPublicKey: app.publicKey, alipayPrivateKey: alipay.privateKey },
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Signatures (Alipay's side)
-// ---------------------------------------------------------------------------------------------
-
-/** Sorted `k=v&...` over non-empty raw values, without the omitted keys. */
-function signString(params: ReadonlyMap<string, string>, omitted: readonly string[]): string {
-  return [...params]
-    .filter(([key, value]) => value !== '' && !omitted.includes(key))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, value]) => `${key}=${value}`)
-    .join('&');
-}
-
-function rsa2(content: string, privateKey: KeyObject): string {
-  return sign('sha256', Buffer.from(content, 'utf8'), privateKey).toString('base64');
-}
-
-/** The gateway accepts a request signed over every parameter but `sign`, or also without sign_type. */
-function requestSigned(params: ReadonlyMap<string, string>, appPublicKey: KeyObject): boolean {
-  const signature = Buffer.from(params.get('sign') ?? '', 'base64');
-  return [['sign'], ['sign', 'sign_type']].some((omitted) =>
-    verify('sha256', Buffer.from(signString(params, omitted), 'utf8'), appPublicKey, signature),
-  );
-}
-
-/** One value per key, or undefined when a key repeats. */
-function uniqueParams(search: URLSearchParams): Map<string, string> | undefined {
-  const params = new Map<string, string>();
-  for (const [key, value] of search) {
-    if (params.has(key)) return undefined;
-    params.set(key, value);
-  }
-  return params;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,6 +121,7 @@ interface AlipaySandbox {
   alipayPrivateKey: KeyObject;
   /** Download tokens of the bill URLs handed out: each serves the ZIP built when it was asked for. */
   billDownloads: Map<string, { zip: Buffer; expiresAt: number }>;
+  tradeIndex: TradeIndex;
 }
 
 export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulator {
@@ -168,11 +130,14 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     appPublicKey: createPublicKey(keys.appPublicKey),
     alipayPrivateKey: createPrivateKey(keys.alipayPrivateKey),
     billDownloads: new Map(),
+    tradeIndex: new Map(),
   };
   return {
     name: 'alipay',
     handle: async (request, store, now) => {
       if (request.path === BILL_DOWNLOAD_PATH) return downloadBill(alipay, request, now);
+      const scanned = scanQr(request, store, now);
+      if (scanned) return scanned;
       if (!GATEWAY_PATHS.has(request.path))
         return textError(404, invalidArguments('isv.invalid-path', 'not the gateway'));
       const params = uniqueParams(request.method === 'GET' ? request.query : new URLSearchParams(request.body));
@@ -183,7 +148,7 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
       return textError(405, invalidArguments('isv.invalid-http-method', 'use GET or POST'));
     },
     buildCallback: (checkout, now) =>
-      checkout.state === 'pending'
+      checkout.state === 'pending' || !notifiesOutcome(checkout)
         ? undefined
         : signedForm(alipay, checkout.notifyUrl, notificationFields(alipay, checkout, now)),
     buildRefundCallback: (checkout, refund, now) =>
@@ -191,6 +156,15 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
         ? signedForm(alipay, checkout.notifyUrl, refundNotificationFields(alipay, checkout, refund, now))
         : undefined,
     isAcknowledged: (statusCode, body) => statusCode === 200 && body === 'success',
+    client: (client, body, store, now) =>
+      alipayClient(
+        { appId: keys.appId, appPublicKey: alipay.appPublicKey },
+        client,
+        body,
+        store,
+        now,
+        alipay.tradeIndex,
+      ),
   };
 }
 
@@ -306,9 +280,11 @@ function answerFor(
   if (method === BILL_URL_METHOD) return billUrl(alipay, params, store, now);
   if (method === 'alipay.trade.refund') return refundTrade(params, store, now);
   if (method === 'alipay.trade.fastpay.refund.query') return queryRefund(params, store);
+  if (method === 'alipay.trade.precreate' || method === 'alipay.trade.create')
+    return sceneTrade(method, params, store, now, alipay.tradeIndex);
   const ref = parseBizContent(params, TradeRefSchema);
   if (!ref) return businessFailed('ACQ.INVALID_PARAMETER', 'biz_content.out_trade_no is missing');
-  const checkout = alipayCheckout(store, ref.out_trade_no);
+  const checkout = tradeExists(alipayCheckout(store, ref.out_trade_no));
   return method === 'alipay.trade.query' ? queryTrade(checkout, store, now) : closeTrade(checkout, store);
 }
 

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { parsePaymentsConfig, type PaymentsConfig } from '../../src/providers/config';
 import type { ProviderName } from '../../src/core/payments/provider';
 import { generateAlipayKeys, type AlipaySandboxKeys } from './alipay';
+import { SANDBOX_ALIPAY_SCENES, SANDBOX_WECHAT_SCENES } from './scenes';
 import { generateBankKeys, type BankSandboxKeys } from './bank';
 import { generateWechatKeys } from './wechat';
 import type { WechatSandboxKeys } from './wechat-signing';
@@ -136,7 +137,12 @@ function rebasedConfig(config: PaymentsConfig, publicBaseUrl: string): PaymentsC
   const gateway = rebase(alipay.gateway, publicBaseUrl, 'alipay');
   const gatewayUrl = rebase(bank.gatewayUrl, publicBaseUrl, 'bank');
   if (!apiBase || !gateway || !gatewayUrl) return undefined;
-  return { wechat: { ...wechat, apiBase }, alipay: { ...alipay, gateway }, bank: { ...bank, gatewayUrl } };
+  // A config generated before scenes gets the sandbox's: every scene, with the appids it knows.
+  return {
+    wechat: { ...wechat, apiBase, scenes: SANDBOX_WECHAT_SCENES },
+    alipay: { ...alipay, gateway, scenes: SANDBOX_ALIPAY_SCENES },
+    bank: { ...bank, gatewayUrl },
+  };
 }
 
 /** Owner-only, and never half-written: a temporary file renamed over the old one. */

@@ -24,6 +24,7 @@ export interface SandboxRoutes {
 const PROVIDER_PATH = /^\/sandbox\/(wechat|alipay|bank)(\/.*)?$/;
 const CONSOLE_REFUNDS_PATH = '/sandbox/refunds';
 const CHECKOUT_PATH = /^\/sandbox\/checkout\/([^/]+)(?:\/([^/]+))?$/;
+const CLIENT_PATH = /^\/sandbox\/client\/(wechat|alipay)\/([a-z]+)$/;
 
 /** The answer to a request under `/sandbox`, or undefined for any other path. */
 export async function handleSandboxRequest(
@@ -33,6 +34,8 @@ export async function handleSandboxRequest(
   if (request.path !== '/sandbox' && !request.path.startsWith('/sandbox/')) return undefined;
 
   if (request.path === CONSOLE_REFUNDS_PATH) return consoleRefundResponse(request, routes.refund);
+  const clientMatch = CLIENT_PATH.exec(request.path);
+  if (clientMatch) return clientResponse(routes, request, clientMatch[1] as ProviderName, clientMatch[2]!);
   const providerMatch = PROVIDER_PATH.exec(request.path);
   if (providerMatch) {
     const provider = providerMatch[1] as ProviderName;
@@ -126,6 +129,29 @@ async function decisionResponse(
     delivery,
     retrying,
   });
+}
+
+/**
+ * `POST /sandbox/client/<provider>/<client>`: a client stand-in (docs/PROVIDERS.md#sandbox) is
+ * handed what the shop's front end got; it checks it as the real client does, and when the
+ * customer pays, the checkout is decided and notified as from the checkout page.
+ */
+async function clientResponse(
+  routes: SandboxRoutes,
+  request: SandboxHttpRequest,
+  provider: ProviderName,
+  client: string,
+): Promise<SandboxResponse> {
+  if (request.method !== 'POST')
+    return { ...json(405, { error: 'method_not_allowed', message: 'Call with POST.' }), headers: { allow: 'POST' } };
+  const simulator = routes.simulators[provider];
+  if (!simulator?.client) return json(404, { error: 'not_found', message: `the sandbox has no ${provider} client` });
+  const verdict = simulator.client(client, request.body, routes.store, routes.now());
+  if (!verdict.accepted) return json(verdict.statusCode, verdict.answer);
+  const outcome = await routes.decide(verdict.paymentId, verdict.decision);
+  if (outcome.result !== 'decided')
+    return json(409, { ...verdict.answer, error: outcome.result, message: outcome.message });
+  return json(200, { ...verdict.answer, paymentId: outcome.checkout.paymentId, state: outcome.checkout.state });
 }
 
 /** `POST /sandbox/refunds {paymentId, amount, notify?}`: JSON in, JSON out. */

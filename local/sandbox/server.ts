@@ -159,7 +159,11 @@ async function decideCheckout(
     ...checkout,
     state: DECIDED_STATE[decision],
     notificationId: ids.notificationId(),
-    ...(decision === 'pay' ? { transactionId: ids.transactionId(decidedAt), paidAt: decidedAt.toISOString() } : {}),
+    // Deciding means the customer reached the cashier: a scanned QR's trade now exists.
+    ...(checkout.scene ? { scene: { ...checkout.scene, unscanned: false } } : {}),
+    ...(decision === 'pay'
+      ? { transactionId: checkout.transactionId ?? ids.transactionId(decidedAt), paidAt: decidedAt.toISOString() }
+      : {}),
   };
   // Written before the first await: a second decision arriving meanwhile sees it decided.
   store.put(decided);

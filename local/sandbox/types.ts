@@ -24,7 +24,35 @@ export interface SandboxCheckout {
   paidAt?: string;
   /** Id the provider uses for the notification it sends about this checkout's outcome. */
   notificationId?: string;
+  /** Where it is paid, when not the provider's first flow (WeChat Native, Alipay's pay page). */
+  scene?: SandboxScene;
 }
+
+/** A checkout's scene as the provider holds it (SCENES.md). */
+export interface SandboxScene {
+  /** WeChat's trade_type (JSAPI, MWEB, APP; NATIVE when no scene) or Alipay's method. */
+  tradeType: string;
+  /** The appid the order was made under (WeChat) or the mini-program's op_app_id (Alipay). */
+  appid?: string;
+  /** The payer the order is bound to: WeChat's openid, Alipay's buyer_open_id. */
+  payer?: string;
+  /** WeChat prepay_id and when it was issued (it lives 2 hours); H5's is inside its h5_url. */
+  prepayId?: string;
+  prepayIssuedAt?: string;
+  /** WeChat H5's scene_info.payer_client_ip. */
+  clientIp?: string;
+  /** Alipay QR: no trade exists until a buyer scans the code (query and close answer ACQ.TRADE_NOT_EXIST). */
+  unscanned?: boolean;
+}
+
+/**
+ * What a client stand-in (WeChat's JS bridge and OpenSDK, Alipay's app SDK and my.tradePay) made of
+ * what the shop's front end handed it: refused, in that client's words; or accepted, and the
+ * customer's decision (only `pay` decides: a cancelled cashier leaves the order payable).
+ */
+export type ClientVerdict =
+  | { accepted: false; statusCode: number; answer: Record<string, unknown> }
+  | { accepted: true; paymentId: string; decision: CustomerDecision; answer: Record<string, unknown> };
 
 export interface CheckoutStore {
   get(paymentId: string): SandboxCheckout | undefined;
@@ -127,6 +155,8 @@ export interface SandboxRequest {
   /** Lower-cased header names. */
   headers: Record<string, string | undefined>;
   body: string;
+  /** The caller's IP as the socket saw it (WeChat H5 checks it against payer_client_ip). */
+  sourceIp?: string;
 }
 
 export interface SandboxResponse {
@@ -160,6 +190,8 @@ export interface ProviderSimulator {
   buildRefundCallback(checkout: SandboxCheckout, refund: SandboxRefund, now: Date): OutboundCallback | undefined;
   /** Whether a response from the merchant's callback endpoint counts as acknowledged for this provider. */
   isAcknowledged(statusCode: number, body: string): boolean;
+  /** The client stand-ins (`POST /sandbox/client/<provider>/<client>`): checks what the app or page was handed. */
+  client?(client: string, body: string, store: CheckoutStore, now: Date): ClientVerdict;
 }
 
 /** What the customer does on the sandbox checkout page. */
@@ -195,6 +227,7 @@ export interface SandboxHttpRequest {
   /** Lower-cased header names. */
   headers: Record<string, string | undefined>;
   body: string;
+  sourceIp?: string;
 }
 
 export interface Sandbox {

@@ -11,6 +11,7 @@ import type {
   SandboxResponse,
 } from './types';
 import { wechatBillFile, type WechatBillType } from './wechat-bill';
+import { createPrepayOrder, PREPAY_TRADE_TYPES, type PrepayIndex } from './wechat-scenes';
 import {
   type WechatSandboxKeys,
   CLOSE_PATH,
@@ -30,7 +31,8 @@ import {
 
 /** The WeChat sandbox's API (wechat.ts routes authorized requests here): Native orders, queries, closes, refunds and bills. */
 
-interface NativeOrder {
+export interface NativeOrder {
+  appid: string;
   paymentId: string;
   amount: number;
   description: string;
@@ -44,8 +46,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The order fields WeChat requires, or the first problem found (WeChat's PARAM_ERROR). */
-function readNativeOrder(keys: WechatSandboxKeys, body: string, now: Date): NativeOrder | string {
+/** The order fields every prepay requires, or the first problem found (WeChat's PARAM_ERROR); `appids`: those bound to the mchid for this trade type. */
+export function readNativeOrder(
+  keys: WechatSandboxKeys,
+  body: string,
+  now: Date,
+  appids: readonly string[] = [keys.appid],
+): NativeOrder | string {
   let order: unknown;
   try {
     order = JSON.parse(body);
@@ -62,7 +69,8 @@ function readNativeOrder(keys: WechatSandboxKeys, body: string, now: Date): Nati
     amount,
     time_expire: timeExpire,
   } = order;
-  if (appid !== keys.appid || mchid !== keys.mchid) return 'appid and mchid do not match';
+  if (typeof appid !== 'string' || !appids.includes(appid) || mchid !== keys.mchid)
+    return 'appid and mchid do not match';
   if (typeof outTradeNo !== 'string' || !OUT_TRADE_NO.test(outTradeNo))
     return 'out_trade_no must be 6-32 characters of [0-9A-Za-z_-|*]';
   if (typeof description !== 'string' || description.length === 0 || description.length > 127)
@@ -74,6 +82,7 @@ function readNativeOrder(keys: WechatSandboxKeys, body: string, now: Date): Nati
   if (timeExpire !== undefined && (typeof timeExpire !== 'string' || !RFC3339.test(timeExpire)))
     return 'time_expire must be RFC 3339';
   return {
+    appid,
     paymentId: outTradeNo,
     amount: amount.total,
     description,
@@ -83,10 +92,7 @@ function readNativeOrder(keys: WechatSandboxKeys, body: string, now: Date): Nati
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// API
-// ---------------------------------------------------------------------------------------------
-
+// API ------------------------------------------------------------------------------------------
 function createNativeOrder(
   keys: WechatSandboxKeys,
   request: SandboxRequest,
@@ -102,7 +108,8 @@ function createNativeOrder(
   }
   if (existing?.state === 'paid') return error(keys, 400, 'ORDERPAID', 'order already paid', now);
   if (existing && existing.state !== 'pending') return error(keys, 400, 'ORDERCLOSED', 'order already closed', now);
-  if (!existing) store.put({ provider: 'wechat', currency: CURRENCY, state: 'pending', ...order });
+  const { appid: _appid, ...fields } = order;
+  if (!existing) store.put({ provider: 'wechat', currency: CURRENCY, state: 'pending', ...fields });
   return answer(keys, 200, { code_url: store.checkoutUrl(order.paymentId) }, now);
 }
 
@@ -364,12 +371,14 @@ export function route(
   request: SandboxRequest,
   store: CheckoutStore,
   now: Date,
-  state: { rules: RefundRules; billFiles: BillFiles },
+  state: { rules: RefundRules; billFiles: BillFiles; prepays: PrepayIndex },
 ): SandboxResponse {
   const closeMatch = CLOSE_PATH.exec(request.path);
   const orderMatch = ORDER_PATH.exec(request.path);
   const refundMatch = REFUND_PATH.exec(request.path);
   if (request.method === 'POST' && request.path === NATIVE_PATH) return createNativeOrder(keys, request, store, now);
+  const prepay = request.method === 'POST' && PREPAY_TRADE_TYPES[request.path];
+  if (prepay) return createPrepayOrder(keys, request, store, now, prepay, state.prepays);
   if (request.method === 'GET' && orderMatch?.[1])
     return queryOrder(keys, request, decodeURIComponent(orderMatch[1]), store, now);
   if (request.method === 'POST' && closeMatch?.[1])

@@ -148,18 +148,18 @@ export function transactionOf(
 ): Record<string, unknown> {
   const paid = checkout.state === 'paid';
   return {
-    appid: keys.appid,
+    appid: checkout.scene?.appid ?? keys.appid,
     mchid: keys.mchid,
     out_trade_no: checkout.paymentId,
     ...(paid ? { transaction_id: transactionIdOf(checkout) } : {}),
-    trade_type: 'NATIVE',
+    trade_type: checkout.scene?.tradeType ?? 'NATIVE',
     trade_state: paid && refunded ? 'REFUND' : TRADE_STATE[checkout.state],
     trade_state_desc: paid && refunded ? '转入退款' : TRADE_STATE_DESC[checkout.state],
     ...(paid
       ? {
           bank_type: 'OTHERS',
           success_time: toBeijingRfc3339(checkout.paidAt ?? now),
-          payer: { openid: 'sandbox-openid' },
+          payer: { openid: checkout.scene?.payer ?? 'sandbox-openid' },
         }
       : {}),
     amount: {

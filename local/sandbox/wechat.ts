@@ -1,7 +1,9 @@
+import { SANDBOX_WECHAT_APPIDS, SANDBOX_WECHAT_SCENES } from './scenes';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { WechatConfig } from '../../src/providers/config';
 import type { ProviderSimulator } from './types';
 import { type BillFiles, type RefundRules, route } from './wechat-api';
+import { H5_PATH, h5Cashier, merchantPublicKeyOf, type PrepayIndex, wechatClient } from './wechat-scenes';
 import { buildCallback, buildRefundCallback } from './wechat-callbacks';
 import { type WechatSandboxKeys, authorizationProblem, error, randomAlphanumeric } from './wechat-signing';
 
@@ -36,7 +38,7 @@ export function generateWechatKeys(sandboxBaseUrl: string): { merchant: WechatCo
   const platformPair = rsaKeyPair();
   const ids = {
     mchid: '1900000001',
-    appid: 'wx8888888888888888',
+    appid: SANDBOX_WECHAT_APPIDS.main,
     apiV3Key: randomAlphanumeric(32),
     merchantSerial: randomBytes(20).toString('hex').toUpperCase(),
   };
@@ -47,6 +49,7 @@ export function generateWechatKeys(sandboxBaseUrl: string): { merchant: WechatCo
       merchantPrivateKey: merchantPair.privateKey,
       platformPublicKeys: { [platformSerial]: platformPair.publicKey },
       apiBase: sandboxBaseUrl,
+      scenes: SANDBOX_WECHAT_SCENES,
     },
     sandbox: {
       ...ids,
@@ -62,10 +65,17 @@ export function generateWechatKeys(sandboxBaseUrl: string): { merchant: WechatCo
 // ---------------------------------------------------------------------------------------------
 
 export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<RefundRules> = {}): ProviderSimulator {
-  const state = { rules: { refundSpacingMs: rules.refundSpacingMs ?? 0 }, billFiles: new Map() as BillFiles };
+  const state = {
+    rules: { refundSpacingMs: rules.refundSpacingMs ?? 0 },
+    billFiles: new Map() as BillFiles,
+    prepays: new Map() as PrepayIndex,
+  };
+  const merchantKey = merchantPublicKeyOf(keys);
   return {
     name: 'wechat',
     handle: async (request, store, now) => {
+      // The H5 cashier is a page the customer's browser opens, not a signed API call.
+      if (request.method === 'GET' && request.path === H5_PATH) return h5Cashier(request, store, now, state.prepays);
       const problem = authorizationProblem(keys, request, now);
       if (problem) return error(keys, 401, 'SIGN_ERROR', problem, now);
       return route(keys, request, store, now, state);
@@ -73,5 +83,6 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<Re
     buildCallback: (checkout, now) => buildCallback(keys, checkout, now),
     buildRefundCallback: (checkout, refund, now) => buildRefundCallback(keys, checkout, refund, now),
     isAcknowledged: (statusCode) => statusCode === 200 || statusCode === 204,
+    client: (client, body, store, now) => wechatClient(keys, merchantKey, client, body, store, now, state.prepays),
   };
 }

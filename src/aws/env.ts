@@ -9,7 +9,7 @@ import {
 import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments/payments';
 import { DEFAULT_RECONCILIATION_TIMING, type ReconciliationTiming } from '../core/reconciliation/reconciliation';
 import type { DepsConfig } from '../runtime/build-deps';
-import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
+import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/kit/http';
 import { DEFAULT_REFUND_POLICY, type RefundPolicy } from '../domain/refund';
 import { webhookConfigFromEnv } from './webhook-env';
 

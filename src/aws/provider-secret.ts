@@ -5,7 +5,7 @@ import { parsePaymentsConfigText } from '../providers/config';
 import { createProviders } from '../providers/registry';
 import { AWS_CLIENT_LIMITS } from './aws-client-limits';
 import { providerHttpFromEnv, requiredEnv, secretMaxAgeSecondsFromEnv } from './env';
-import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/http';
+import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/kit/http';
 import type { Observability } from './observability';
 
 export type Providers = Deps['providers'];

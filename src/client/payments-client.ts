@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { OrderView, PaymentView } from '../core/orders/views';
 import type { Product } from '../domain/order';
+import type { PayAction } from '../domain/scene';
+import type { PaymentMethodsView } from '../core/payments/scenes';
 import type { CreateOrderBody, CreateOrdersBatchBody, StartPaymentBody } from '../http/schemas';
 
 /**
@@ -14,7 +16,7 @@ export type PaymentMethod = NonNullable<CreateOrderRequest['paymentMethod']>;
 export type BatchOrderRequest = z.input<typeof CreateOrdersBatchBody>['orders'][number];
 export type StartPaymentOptions = NonNullable<z.input<typeof StartPaymentBody>>;
 export type PaymentStatus = PaymentView['status'];
-export type { OrderView, PaymentView, Product };
+export type { OrderView, PaymentView, Product, PayAction, PaymentMethodsView };
 
 export interface OrderWithPayment {
   order: OrderView;
@@ -27,9 +29,12 @@ export interface OrderWithPayments {
 }
 
 export interface StartedPayment {
+  /** A new payment when the customer switched scene (the old one is cancelled): follow this one. */
   payment: PaymentView;
-  /** Where the customer pays: a page to open, or for WeChat the native `code_url` to show as a QR code. */
-  payUrl: string;
+  /** What the front end does to pay: `pay(action)` (src/client/pay.ts) does it. */
+  action: PayAction;
+  /** Redirect and QR scenes: the page to open, or the QR content (as before scenes). */
+  payUrl?: string;
 }
 
 export interface CreateOptions {
@@ -136,9 +141,13 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
       return call('GET', `/api/payments/${id(paymentId)}`);
     },
 
-    startPayment(paymentId: string, { channel }: StartPaymentOptions = {}): Promise<StartedPayment> {
-      return call('POST', `/api/payments/${id(paymentId)}/start`, { channel });
+    /** Starts paying in a scene (the method's default when left out); `payer`: the id the scene needs, unless the token carries it. */
+    startPayment(paymentId: string, { scene, channel, payer }: StartPaymentOptions = {}): Promise<StartedPayment> {
+      return call('POST', `/api/payments/${id(paymentId)}/start`, { scene, channel, payer });
     },
+
+    /** The methods and scenes this deployment takes (public: no token needed). */
+    paymentMethods: (): Promise<PaymentMethodsView> => call('GET', '/api/payment-methods'),
 
     /** A new payment for a pending order whose last payment ended unpaid (409 while one is open). */
     repay(orderId: string, { paymentMethod, ttlMinutes, idempotencyKey }: CreateOptions = {}): Promise<PaymentView> {

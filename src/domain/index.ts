@@ -6,4 +6,5 @@ export * from './order';
 export * from './payment';
 export * from './refund';
 export * from './refund-events';
+export * from './scene';
 export * from './settlement';

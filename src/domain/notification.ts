@@ -1,5 +1,6 @@
 import type { Currency, Fen } from './money';
 import type { PaymentMethod } from './payment';
+import type { PaymentScene } from './scene';
 
 /** What a provider told us happened to a payment: the outcome it asserts. */
 export const NOTIFICATION_OUTCOMES = ['succeeded', 'failed', 'cancelled'] as const;
@@ -22,6 +23,10 @@ export interface PaymentNotification {
   occurredAt: string;
   /** Provider's wording of the state (trade_state, trade_status, status) for the audit log. */
   providerStatus: string;
+  /** How the provider says it was paid (WeChat trade_type), when its format tells. */
+  tradeType?: string;
+  /** The scene that trade type (and appid) stands for at this provider, when it can tell. */
+  scene?: PaymentScene;
   /** How we learned it: a pushed callback or our own query of the provider. */
   via: 'callback' | 'query';
 }

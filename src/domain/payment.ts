@@ -1,5 +1,6 @@
 import { InvalidTransitionError, PaymentUnderReviewError } from './errors';
 import { CURRENCY, type Currency, type Fen } from './money';
+import type { PaymentScene, StartedCheckout } from './scene';
 
 export const PAYMENT_STATUSES = ['init', 'processing', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
@@ -38,6 +39,15 @@ export interface Payment {
   /** Next time the sweeper asks the provider about a processing payment (lost callbacks). */
   nextQueryAt?: string;
   payUrl?: string;
+  /** Where the customer pays, recorded when the payment starts (docs/API.md#start-a-payment). */
+  scene?: PaymentScene;
+  /** The provider's checkout while the payment is open: what a repeated start hands out again. */
+  checkout?: StartedCheckout;
+  /**
+   * The provider's own word for how it was paid (WeChat `trade_type`), from its callbacks and
+   * queries; one that does not fit `scene` is alarmed (TradeTypeMismatch).
+   */
+  tradeType?: string;
   providerTransactionId?: string;
   paidAt?: string;
   /**
@@ -114,7 +124,9 @@ export interface TransitionRequest {
   reason: string;
   ref?: string;
   /** Fields the transition sets along with the status (pay URL, provider transaction id, ...). */
-  set?: Partial<Pick<Payment, 'payUrl' | 'providerTransactionId' | 'paidAt' | 'nextQueryAt'>>;
+  set?: Partial<
+    Pick<Payment, 'payUrl' | 'providerTransactionId' | 'paidAt' | 'nextQueryAt' | 'scene' | 'checkout' | 'tradeType'>
+  >;
 }
 
 export interface Transition {
@@ -167,6 +179,7 @@ export function transitionPayment(payment: Payment, request: TransitionRequest):
     delete after.remindAt;
     delete after.nextQueryAt;
     delete after.payUrl;
+    delete after.checkout;
   }
   return { before: payment, after, entry, late };
 }

@@ -3,6 +3,7 @@ import { type DomainEvent, orderEvent, paymentEvent, statusEvent } from './event
 import type { PaymentNotification } from './notification';
 import { type Order, paidOrder, withoutOpenPayment } from './order';
 import type { Fen } from './money';
+import type { PaymentScene } from './scene';
 import {
   effectiveStatus,
   type ExtraCapture,
@@ -30,6 +31,8 @@ export type Settlement =
       duplicate: boolean;
       /** Another payment still open for an order this success just paid: it must be cancelled. */
       supersededPaymentId?: string;
+      /** The provider says it was paid in another scene than the one we started (alarmed). */
+      sceneMismatch: boolean;
     }
   /** A succeeded payment captured again under another provider transaction: kept, flagged for refund. */
   | { kind: 'extra_capture'; payment: Payment; capture: ExtraCapture; events: DomainEvent[] }
@@ -47,6 +50,15 @@ export interface SettlementRequest {
   providerTransactionId?: string;
   /** What the provider says it took, for a success; the payment's amount when not given. */
   amount?: Fen;
+  /** How the provider says it was paid (WeChat trade_type), recorded on the payment. */
+  tradeType?: string;
+  /** The scene that stands for at the provider, checked against the payment's. */
+  scene?: PaymentScene;
+}
+
+/** A provider that says how it was paid must say the scene we started; an older payment without one is not checked. */
+function sceneMismatchOf(payment: Payment, request: SettlementRequest): boolean {
+  return request.scene !== undefined && payment.scene !== undefined && request.scene !== payment.scene;
 }
 
 export function settlePayment(payment: Payment, order: Order, request: SettlementRequest): Settlement {
@@ -54,7 +66,13 @@ export function settlePayment(payment: Payment, order: Order, request: Settlemen
     throw new DomainError('ORDER_MISMATCH', `Payment ${payment.paymentId} is not for order ${order.orderId}`);
   if (payment.status === 'succeeded' && request.to === 'succeeded') return captureAgain(payment, request);
   if (payment.status === request.to) return { kind: 'unchanged' };
-  const transition = transitionOrIgnore(payment, request);
+  const sceneMismatch = sceneMismatchOf(payment, request);
+  const transition = transitionOrIgnore(payment, {
+    ...request,
+    reason: sceneMismatch
+      ? `${request.reason} (trade type ${request.tradeType ?? '?'} is the ${request.scene} scene, started as ${payment.scene})`
+      : request.reason,
+  });
   if ('kind' in transition) return transition;
 
   const { after, nextOrder, refundRequired, duplicate } = orderFollows(order, transition.after, request);
@@ -84,6 +102,7 @@ export function settlePayment(payment: Payment, order: Order, request: Settlemen
     refundRequired,
     duplicate,
     supersededPaymentId,
+    sceneMismatch,
   };
 }
 
@@ -100,10 +119,12 @@ function transitionOrIgnore(payment: Payment, request: SettlementRequest) {
       source: request.source,
       reason: request.reason,
       ref: request.ref,
-      set:
-        request.to === 'succeeded'
+      set: {
+        ...(request.to === 'succeeded'
           ? { paidAt: request.now.toISOString(), providerTransactionId: request.providerTransactionId }
-          : {},
+          : {}),
+        ...(request.tradeType ? { tradeType: request.tradeType } : {}),
+      },
     });
   } catch (error) {
     if (!(error instanceof InvalidTransitionError) || request.source !== 'provider') throw error;
@@ -179,5 +200,7 @@ export function settleNotification(
     ref: notification.eventId,
     providerTransactionId: notification.providerTransactionId,
     amount: notification.amount,
+    tradeType: notification.tradeType,
+    scene: notification.scene,
   });
 }

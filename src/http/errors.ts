@@ -13,6 +13,12 @@ export const API_ERROR_STATUS = {
   UNKNOWN_SKU: 400,
   BATCH_TOO_LARGE: 400,
   WEBHOOK_URL_REFUSED: 400,
+  /** The payment's method has no such scene (GET /api/payment-methods lists them). */
+  SCENE_NOT_SUPPORTED: 400,
+  /** The method has the scene, this deployment has not configured it (its appid). */
+  SCENE_NOT_CONFIGURED: 400,
+  /** The scene needs a payer id (openid, alipayOpenId) the token and the body lack. */
+  PAYER_REQUIRED: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   ORDER_NOT_FOUND: 404,

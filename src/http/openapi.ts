@@ -12,6 +12,7 @@ import {
   OrderSchema,
   OrderWithPaymentsSchema,
   PaymentCheckoutSchema,
+  PaymentMethodsSchema,
   PaymentLogEntrySchema,
   PaymentSchema,
   ProductListSchema,
@@ -74,6 +75,7 @@ const RESPONSE_COMPONENTS = {
   OrderBatch: OrderBatchSchema,
   CancelledOrder: CancelledOrderSchema,
   PaymentCheckout: PaymentCheckoutSchema,
+  PaymentMethods: PaymentMethodsSchema,
   ProductList: ProductListSchema,
   Refund: RefundSchema,
   RefundEnvelope: RefundEnvelopeSchema,
@@ -107,6 +109,7 @@ const SUCCESS_BODY: Readonly<Record<string, ResponseComponent>> = {
 const CUSTOM_OPERATIONS: Readonly<Record<string, (route: ApiRoute) => OpenApiOperation>> = {
   'payment-callback': providerCallbackOperation,
   openapi: thisDocumentOperation,
+  'list-payment-methods': paymentMethodsOperation,
 };
 
 export function buildOpenApiDocument(options: { serverUrl?: string } = {}): OpenApiDocument {
@@ -289,6 +292,20 @@ function providerCallbackOperation(route: ApiRoute): OpenApiOperation {
         description: `The body is over ${MAX_CALLBACK_BYTES} bytes: refused unread, in the provider's own failure format; not retried`,
       },
       '500': { description: "Not stored yet: the provider's own failure format, so that it retries" },
+    },
+  };
+}
+
+/** Public, so not an httpRoute: no token, no error of its own. */
+function paymentMethodsOperation(route: ApiRoute): OpenApiOperation {
+  return {
+    ...operationBasics(route),
+    responses: {
+      '200': {
+        description: route.summary,
+        content: { [JSON_TYPE]: { schema: componentRef('schemas', 'PaymentMethods') } },
+      },
+      '5XX': componentRef('responses', 'ServerError'),
     },
   };
 }

@@ -4,6 +4,7 @@ import { CURRENCY, MAX_AMOUNT_FEN } from '../domain/money';
 import { ORDER_CANCEL_REASONS, ORDER_STATUSES } from '../domain/order';
 import { PAYMENT_STATUSES, type TransitionSource } from '../domain/payment';
 import { REFUND_STATUSES } from '../domain/refund';
+import { PAYMENT_SCENES } from '../domain/scene';
 import { OrderId, PaymentId, PaymentMethodSchema, RefundId, Sku } from './schemas';
 
 /**
@@ -77,7 +78,16 @@ export const PaymentSchema = z.object({
   payUrl: z
     .string()
     .optional()
-    .describe('Where the customer pays (WeChat: the native code_url), once started and until the payment ends'),
+    .describe(
+      'Where the customer pays in a redirect or QR scene (a URL, or the QR content), once started and until the payment ends',
+    ),
+  scene: z.enum(PAYMENT_SCENES).optional().describe('The scene it was started in'),
+  tradeType: z
+    .string()
+    .optional()
+    .describe(
+      'How the provider says it was paid (WeChat trade_type: NATIVE, JSAPI, MWEB, APP), from its callback or query',
+    ),
   paidAt: TimestampSchema.optional(),
   providerTransactionId: z.string().optional(),
   latePayment: z.literal(true).optional().describe('The provider confirmed success after the payment had ended'),
@@ -138,7 +148,68 @@ export const OrderBatchSchema = z.object({
   results: z.array(OrderAndPaymentSchema).describe('In the order of the request'),
 });
 export const CancelledOrderSchema = z.object({ order: OrderSchema });
-export const PaymentCheckoutSchema = z.object({ payment: PaymentSchema, payUrl: z.string() });
+const StringParam = z.string();
+export const PayActionSchema = z
+  .discriminatedUnion('type', [
+    z.object({
+      type: z.literal('qr'),
+      content: z.string().describe('Render it as a QR code (WeChat code_url, Alipay qr_code)'),
+    }),
+    z.object({ type: z.literal('redirect'), url: z.string().describe('Navigate the browser there') }),
+    z.object({
+      type: z.literal('wechat-jsapi'),
+      params: z
+        .object({
+          appId: StringParam,
+          timeStamp: StringParam.describe('Unix seconds'),
+          nonceStr: StringParam,
+          package: StringParam.describe('prepay_id=<prepay_id>'),
+          signType: z.literal('RSA'),
+          paySign: StringParam,
+        })
+        .describe("WeixinJSBridge.invoke('getBrandWCPayRequest', params) or wx.requestPayment(params)"),
+    }),
+    z.object({
+      type: z.literal('wechat-app'),
+      params: z
+        .object({
+          appid: StringParam,
+          partnerid: StringParam,
+          prepayid: StringParam,
+          package: z.literal('Sign=WXPay'),
+          noncestr: StringParam,
+          timestamp: StringParam,
+          sign: StringParam,
+        })
+        .describe("The WeChat OpenSDK's PayReq"),
+    }),
+    z.object({
+      type: z.literal('alipay-app'),
+      orderString: z.string().describe("The Alipay app SDK's payV2 order string"),
+    }),
+    z.object({ type: z.literal('alipay-miniprogram'), tradeNo: z.string().describe('my.tradePay({ tradeNO })') }),
+  ])
+  .describe('What the front end does to pay; the bridge and app signatures are fresh on every answer');
+export const PaymentCheckoutSchema = z.object({
+  payment: PaymentSchema.describe('A new payment when the customer switched scene: the old one is cancelled'),
+  action: PayActionSchema,
+  payUrl: z.string().optional().describe('Redirect and QR scenes: the URL or QR content, as before scenes'),
+});
+export const PaymentMethodsSchema = z.object({
+  methods: z.array(
+    z.object({
+      method: PaymentMethodSchema,
+      defaultScene: z.enum(PAYMENT_SCENES),
+      scenes: z.array(
+        z.object({
+          scene: z.enum(PAYMENT_SCENES),
+          action: z.enum(['qr', 'redirect', 'wechat-jsapi', 'wechat-app', 'alipay-app', 'alipay-miniprogram']),
+          payer: z.enum(['openid', 'alipayOpenId']).optional().describe('The payer id this scene needs'),
+        }),
+      ),
+    }),
+  ),
+});
 export const ProductListSchema = z.object({ products: z.array(ProductSchema) });
 
 const DifferenceSideSchema = z.object({ status: z.string().optional(), amount: z.int().optional().describe('Fen') });

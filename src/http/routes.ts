@@ -131,9 +131,16 @@ const ROUTE_TABLE = [
     path: '/api/payments/{paymentId}/start',
     fn: 'start-payment',
     auth: 'customer',
-    summary: 'Create the provider checkout; returns the pay URL',
+    summary: 'Start paying in a scene: what the front end does (action), and the pay URL where there is one',
     params: PaymentParams,
     body: StartPaymentBody,
+  },
+  {
+    method: 'GET',
+    path: '/api/payment-methods',
+    fn: 'list-payment-methods',
+    auth: 'public',
+    summary: 'The methods and scenes this deployment takes, so a front end shows only those',
   },
   {
     method: 'POST',

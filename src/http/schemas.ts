@@ -3,6 +3,7 @@ import '../core/kernel/zod-english';
 import { isBusinessDate } from '../domain/bill';
 import { MAX_AMOUNT_FEN } from '../domain/money';
 import { PAYMENT_METHODS } from '../domain/payment';
+import { PAYMENT_SCENES } from '../domain/scene';
 import { MAX_ORDERS_PER_BATCH } from '../core/orders/orders';
 
 /** A description for the OpenAPI document (what classic zod's `.describe()` records). */
@@ -53,9 +54,20 @@ export const AddPaymentBody = z._default(
   {},
 );
 
+/** A payer id as the provider issues it (WeChat openid, Alipay open_id): 1–128 visible characters. */
+const PayerId = z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/, 'a payer id is 1–128 visible ASCII characters'));
+
 export const StartPaymentBody = z._default(
   z.strictObject({
-    channel: described(z.optional(z.enum(['page', 'wap'])), 'Alipay: desktop page or mobile wap checkout'),
+    scene: described(
+      z.optional(z.enum(PAYMENT_SCENES)),
+      "Where the customer pays (GET /api/payment-methods lists this deployment's scenes); the method's default when left out",
+    ),
+    channel: described(z.optional(z.enum(['page', 'wap'])), 'Alipay: the old name of the page / wap scene'),
+    payer: described(
+      z.optional(z.strictObject({ openid: z.optional(PayerId), alipayOpenId: z.optional(PayerId) })),
+      'The payer id a scene needs (WeChat jsapi / miniprogram: openid; Alipay miniprogram: alipayOpenId); a token claim that carries it wins',
+    ),
   }),
   {},
 );

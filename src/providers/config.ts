@@ -14,6 +14,53 @@ const loads = (load: (pem: string) => unknown) => (pem: string) => {
 const privatePem = z.string().check(z.refine(loads(createPrivateKey), 'must be a PEM private key'));
 const publicPem = z.string().check(z.refine(loads(createPublicKey), 'must be a PEM public key'));
 
+const AppId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be an app id (1-32 letters, digits, _ -)'));
+
+/**
+ * WeChat's scenes and the appid each is bound to (all bound to the same mchid): the official
+ * account's for JSAPI, the mini-program's, the Open Platform mobile app's; H5 and Native take the
+ * main appid unless H5 names its own. A scene left out is not offered (SCENE_NOT_CONFIGURED).
+ */
+export const WechatScenesSchema = z
+  .object({
+    native: z.optional(z.object({})),
+    jsapi: z.optional(z.object({ appid: AppId })),
+    miniprogram: z.optional(z.object({ appid: AppId })),
+    h5: z.optional(
+      z.object({
+        appid: z.optional(AppId),
+        /** scene_info.h5_info.type: Wap for mobile web sites, iOS / Android for an app's H5 page. */
+        type: z._default(z.enum(['Wap', 'iOS', 'Android']), 'Wap'),
+        appName: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+        appUrl: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+      }),
+    ),
+    app: z.optional(z.object({ appid: AppId })),
+  })
+  .check(
+    z.refine(
+      (scenes) => !scenes.jsapi || !scenes.miniprogram || scenes.jsapi.appid !== scenes.miniprogram.appid,
+      'jsapi and miniprogram need their own appids (their payments differ by appid alone)',
+    ),
+  );
+
+/**
+ * Alipay's scenes. Page, wap, app and QR use the application's `appId`; the mini-program names
+ * the mini-program's app id (`op_app_id`) and, as the contract requires, its product code.
+ */
+export const AlipayScenesSchema = z.object({
+  page: z.optional(z.object({})),
+  wap: z.optional(z.object({})),
+  app: z.optional(z.object({})),
+  qr: z.optional(z.object({})),
+  miniprogram: z.optional(
+    z.object({
+      appId: AppId,
+      productCode: z._default(z.enum(['JSAPI_PAY', 'FACE_TO_FACE_PAYMENT']), 'JSAPI_PAY'),
+    }),
+  ),
+});
+
 /**
  * The provider configuration document (docs/API.md#provider-configuration-document): a Secrets Manager secret in AWS, a JSON file
  * locally. Keys are PEM strings. Several WeChat platform keys (by serial) and several bank
@@ -30,6 +77,8 @@ export const WechatConfigSchema = z.object({
     .record(z.string().check(z.minLength(1)), publicPem)
     .check(z.refine((keys) => Object.keys(keys).length > 0, 'needs at least one key')),
   apiBase: z.url(),
+  /** Without it: Native only, as before scenes. */
+  scenes: z._default(WechatScenesSchema, { native: {} }),
 });
 
 export const AlipayConfigSchema = z.object({
@@ -38,6 +87,8 @@ export const AlipayConfigSchema = z.object({
   privateKey: privatePem,
   alipayPublicKey: publicPem,
   gateway: z.url(),
+  /** Without it: page and wap, as before scenes. */
+  scenes: z._default(AlipayScenesSchema, { page: {}, wap: {} }),
 });
 
 export const BankConfigSchema = z.object({
@@ -53,7 +104,9 @@ export const PaymentsConfigSchema = z.object({
 });
 
 export type WechatConfig = z.infer<typeof WechatConfigSchema>;
+export type WechatScenes = z.infer<typeof WechatScenesSchema>;
 export type AlipayConfig = z.infer<typeof AlipayConfigSchema>;
+export type AlipayScenes = z.infer<typeof AlipayScenesSchema>;
 export type BankConfig = z.infer<typeof BankConfigSchema>;
 export type PaymentsConfig = z.infer<typeof PaymentsConfigSchema>;
 

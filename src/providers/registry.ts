@@ -2,7 +2,7 @@ import type { PaymentMethod } from '../domain/payment';
 import { createAlipayProvider } from './alipay';
 import { createBankProvider } from './bank';
 import type { PaymentsConfig } from './config';
-import { DEFAULT_PROVIDER_HTTP, type FetchLike, type ProviderHttpConfig } from './http';
+import { DEFAULT_PROVIDER_HTTP, type FetchLike, type ProviderHttpConfig } from './kit/http';
 import type { PaymentProvider } from '../core/payments/provider';
 import { createWechatProvider } from './wechat';
 

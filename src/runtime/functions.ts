@@ -46,6 +46,12 @@ const FUNCTION_TABLE = [
   { fn: 'cancel-order', trigger: 'http', access: CALLS_PROVIDERS },
   { fn: 'get-payment', trigger: 'http', access: READ_ONLY },
   { fn: 'start-payment', trigger: 'http', access: CALLS_PROVIDERS },
+  // Reads the provider secret only to say which scenes it configures; calls no provider.
+  {
+    fn: 'list-payment-methods',
+    trigger: 'http',
+    access: { table: 'none', providers: true, queue: false, events: false },
+  },
   { fn: 'cancel-payment', trigger: 'http', access: CALLS_PROVIDERS },
   { fn: 'refund-payment', trigger: 'http', access: CALLS_PROVIDERS },
   { fn: 'list-refunds', trigger: 'http', access: READ_ONLY },

@@ -59,7 +59,7 @@ describe.skipIf(!hasChromium)(`checkout in ${CHROMIUM}`, () => {
     const { payUrl } = await client.startPayment(payment.paymentId);
     const page = await browser.newPage();
 
-    await page.goto(payUrl);
+    await page.goto(payUrl!);
     await page.click('#pay');
 
     const headline = `Paid ¥${fenToYuan(order.totalAmount)}`;

@@ -247,7 +247,7 @@ describe.skipIf(!hasChromium)(`the local dashboard after real traffic, in ${CHRO
   it("after a reconciliation of today, shows each provider's day from its real bill, with the lost callback it healed", async () => {
     // A payment the provider took without telling us: the bill shows it, the reconciliation heals it.
     const lost = await client.createOrder([{ sku: 'CUP-CELADON', quantity: 1 }], { paymentMethod: 'wechat' });
-    await fetch((await client.startPayment(lost.payment.paymentId)).payUrl);
+    await fetch((await client.startPayment(lost.payment.paymentId)).payUrl!);
     const paid = await fetch(`${env.runtime.baseUrl}/sandbox/checkout/${lost.payment.paymentId}/pay?notify=false`, {
       method: 'POST',
       headers: { accept: 'application/json' },

@@ -64,7 +64,8 @@ export async function startTestRuntime(settings: Record<string, string> = {}): P
  * redirects to the sandbox checkout page), then submits the form of the chosen button. Returns the
  * HTML of the page shown after the decision.
  */
-export async function decideAtCheckout(payUrl: string, decision: CustomerDecision): Promise<string> {
+export async function decideAtCheckout(payUrl: string | undefined, decision: CustomerDecision): Promise<string> {
+  if (!payUrl) throw new Error('this scene has no pay URL: pay its action instead');
   const page = await fetch(payUrl);
   const html = await page.text();
   if (!page.ok) throw new Error(`pay URL ${payUrl} answered ${page.status}: ${html.slice(0, 300)}`);

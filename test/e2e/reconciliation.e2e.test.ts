@@ -63,7 +63,7 @@ describe('reconciliation through npm start and npm run reconcile', () => {
     beforeAll(async () => {
       const a = await client.createOrder([{ sku: 'TEA-LONGJING-250', quantity: 1 }], { paymentMethod: method });
       // The customer opens the pay URL (the bank's checkout exists from then on) and pays; no callback follows.
-      const opened = await fetch((await client.startPayment(a.payment.paymentId)).payUrl);
+      const opened = await fetch((await client.startPayment(a.payment.paymentId)).payUrl!);
       expect(opened.status).toBe(200);
       const paid = await sandbox(`/sandbox/checkout/${a.payment.paymentId}/pay?notify=false`);
       expect(paid).toMatchObject({ state: 'paid' });

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Metric } from '../../src/core/kernel/metric-names';
 import { createOrders } from '../../src/core/orders/orders';
-import { startPayment } from '../../src/core/payments/payments';
+import { startPayment } from '../../src/core/payments/start';
 import { reconcileDay, reconciliationReport } from '../../src/core/reconciliation/reconciliation';
 import { applyRefundNotification } from '../../src/core/refunds/refund-notifications';
 import { requestRefund } from '../../src/core/refunds/refunds';

@@ -4,7 +4,7 @@ import type { CheckoutStore, SandboxResponse } from '../../local/sandbox/types';
 import { Metric } from '../../src/core/kernel/metric-names';
 import { applyNotification } from '../../src/core/payments/notifications';
 import { addPayment, createOrders } from '../../src/core/orders/orders';
-import { startPayment } from '../../src/core/payments/payments';
+import { startPayment } from '../../src/core/payments/start';
 import {
   DEFAULT_RECONCILIATION_TIMING,
   reconcileDay,

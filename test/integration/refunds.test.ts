@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { applyNotification } from '../../src/core/payments/notifications';
 import { addPayment, createOrders } from '../../src/core/orders/orders';
-import { cancelPayment, startPayment } from '../../src/core/payments/payments';
+import { cancelPayment } from '../../src/core/payments/payments';
+import { startPayment } from '../../src/core/payments/start';
 import { applyRefundNotification, UnknownRefundError } from '../../src/core/refunds/refund-notifications';
 import { requestRefund } from '../../src/core/refunds/refunds';
 import { refundsOfPayment } from '../../src/core/refunds/views';

@@ -1,3 +1,4 @@
+import { createPayUrl } from '../support/checkout-fixtures';
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -138,7 +139,7 @@ async function startCheckout(name: ProviderName, overrides: Partial<PayablePayme
     description: 'Tea set',
     ...overrides,
   };
-  const { payUrl } = await merchantProvider(name).createPayUrl({
+  const { payUrl } = await createPayUrl(merchantProvider(name), {
     payment,
     notifyUrl: `${baseUrl}/merchant/callback/${name}`,
     returnUrl: `${baseUrl}/shop/return`,
@@ -344,7 +345,7 @@ describe('sandbox: callback retries', () => {
       expiresAt: new Date(Date.now() + 60_000).toISOString(),
       description: 'x',
     };
-    const { payUrl } = await merchantProvider('bank').createPayUrl({
+    const { payUrl } = await createPayUrl(merchantProvider('bank'), {
       payment,
       notifyUrl: `http://127.0.0.1:${deadPort}/callback`,
       returnUrl: baseUrl,
@@ -380,21 +381,23 @@ describe('sandbox: merchant queries and closes over HTTP', () => {
 
       const paid = await startCheckout(name);
       await openPayUrl(paid.payUrl);
-      expect(await provider.queryPayment(paid.payment.paymentId, new Date())).toMatchObject({ status: 'pending' });
+      expect(await provider.queryPayment!(paid.payment.paymentId, new Date())).toMatchObject({ status: 'pending' });
       await decideOverHttp(paid.payment.paymentId, 'pay');
-      expect(await provider.queryPayment(paid.payment.paymentId, new Date())).toEqual(
+      expect(await provider.queryPayment!(paid.payment.paymentId, new Date())).toEqual(
         expect.objectContaining({
           status: 'paid',
           amount: 12_800,
           providerTransactionId: sandbox.store.get(paid.payment.paymentId)?.transactionId,
         }),
       );
-      await expect(provider.closePayment(paid.payment.paymentId, new Date())).rejects.toBeInstanceOf(ProviderCallError);
+      await expect(provider.closePayment!(paid.payment.paymentId, new Date())).rejects.toBeInstanceOf(
+        ProviderCallError,
+      );
 
       const closed = await startCheckout(name);
       await openPayUrl(closed.payUrl);
-      await provider.closePayment(closed.payment.paymentId, new Date());
-      expect(await provider.queryPayment(closed.payment.paymentId, new Date())).toMatchObject({ status: 'closed' });
+      await provider.closePayment!(closed.payment.paymentId, new Date());
+      expect(await provider.queryPayment!(closed.payment.paymentId, new Date())).toMatchObject({ status: 'closed' });
       const refused = await decideOverHttp(closed.payment.paymentId, 'pay');
       expect(refused.status).toBe(409);
       expect(notificationsFor(closed.payment.paymentId)).toEqual([]);
@@ -644,7 +647,7 @@ describe('sandbox: refunds made on the provider’s console (outside the merchan
     await settled();
     expect(sandbox.refundDeliveries(payment.paymentId)).toEqual([]);
     // The provider knows of it all the same.
-    expect(await merchantProvider('wechat').queryPayment(payment.paymentId, new Date())).toMatchObject({
+    expect(await merchantProvider('wechat').queryPayment!(payment.paymentId, new Date())).toMatchObject({
       status: 'paid',
       providerStatus: 'REFUND',
     });

@@ -4,7 +4,8 @@ import { newId } from '../../src/core/kernel/ids';
 import { Metric } from '../../src/core/kernel/metric-names';
 import { applyNotification } from '../../src/core/payments/notifications';
 import { addPayment, createOrders } from '../../src/core/orders/orders';
-import { cancelPayment, getPayment, startPayment } from '../../src/core/payments/payments';
+import { cancelPayment, getPayment } from '../../src/core/payments/payments';
+import { startPayment } from '../../src/core/payments/start';
 import type { Write } from '../../src/core/kernel/ports';
 import { IN_FLIGHT_GRACE_MS, PROVIDER_CONCURRENCY, sweep, type SweepReport } from '../../src/core/sweeper/sweeper';
 import type { PaymentMethod } from '../../src/domain/payment';
@@ -58,7 +59,7 @@ async function customerPayment(method: PaymentMethod, { started }: { started: bo
   const { paymentId, orderId, expiresAt } = created!.payment;
   if (!started) return { paymentId, orderId, expiresAt };
   const { payUrl } = await startPayment(env.deps, { customerId: CUSTOMER, paymentId });
-  if (method !== 'bank') await sandboxes[method].openPayUrl(payUrl);
+  if (method !== 'bank') await sandboxes[method].openPayUrl(payUrl!);
   return { paymentId, orderId, expiresAt, payUrl };
 }
 

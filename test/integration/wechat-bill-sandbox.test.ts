@@ -1,3 +1,4 @@
+import { createPayUrl } from '../support/checkout-fixtures';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,7 +61,7 @@ afterAll(async () => {
 describe('wechat bill over HTTP from the local sandbox', () => {
   it("downloads today's bill with a paid order and a console refund, its SHA1 intact", async () => {
     const paymentId = 'pay_bill_over_http_000001';
-    await wechat.createPayUrl({
+    await createPayUrl(wechat, {
       payment: {
         paymentId,
         orderId: 'ord_1',

@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { generateAlipayKeys } from '../../local/sandbox/alipay';
 import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxResponse } from '../../local/sandbox/types';
-import type { FetchLike } from '../../src/providers/http';
+import type { FetchLike } from '../../src/providers/kit/http';
 import type { RawCallback } from '../../src/core/payments/provider';
 
 export const ALIPAY_SANDBOX_BASE = 'http://127.0.0.1:3000/sandbox/alipay';

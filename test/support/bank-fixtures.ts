@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { generateBankKeys } from '../../local/sandbox/bank';
 import { createCheckoutStore, type CheckoutStoreOptions } from '../../local/sandbox/store';
 import type { CheckoutStore, OutboundCallback, ProviderSimulator, SandboxResponse } from '../../local/sandbox/types';
-import type { FetchLike } from '../../src/providers/http';
+import type { FetchLike } from '../../src/providers/kit/http';
 import type { RawCallback } from '../../src/core/payments/provider';
 
 export const BANK_SANDBOX_BASE = 'http://127.0.0.1:3000/sandbox/bank';

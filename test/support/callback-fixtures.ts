@@ -12,7 +12,7 @@ import type { Payment, PaymentMethod } from '../../src/domain/payment';
 import type { HttpEvent } from '../../src/http/route';
 import { createAlipayProvider } from '../../src/providers/alipay';
 import { createBankProvider } from '../../src/providers/bank';
-import type { FetchLike } from '../../src/providers/http';
+import type { FetchLike } from '../../src/providers/kit/http';
 import type { PaymentProvider, RawCallback } from '../../src/core/payments/provider';
 import { createWechatProvider } from '../../src/providers/wechat';
 import { transitionWrite } from './domain-fixtures';

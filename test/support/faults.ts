@@ -14,7 +14,7 @@ import type {
 import type { Deps } from '../../src/core/kernel/deps';
 import type { Write } from '../../src/core/kernel/ports';
 import type { PaymentMethod } from '../../src/domain/payment';
-import type { FetchLike } from '../../src/providers/http';
+import type { FetchLike } from '../../src/providers/kit/http';
 import type { SandboxKeys } from './sweeper-fixtures';
 import { platformSigner, seconds, wechatpayHeaders } from './wechat-fixtures';
 

@@ -9,11 +9,11 @@ import type {
 import { createWechatSimulator } from '../../local/sandbox/wechat';
 import { createOrders } from '../../src/core/orders/orders';
 import { applyNotification } from '../../src/core/payments/notifications';
-import { startPayment } from '../../src/core/payments/payments';
+import { startPayment } from '../../src/core/payments/start';
 import { isRefundNotification, type RefundNotification } from '../../src/domain/notification';
 import type { PaymentMethod } from '../../src/domain/payment';
 import { createAlipayProvider } from '../../src/providers/alipay';
-import type { FetchLike } from '../../src/providers/http';
+import type { FetchLike } from '../../src/providers/kit/http';
 import type { PaymentProvider } from '../../src/core/payments/provider';
 import { createWechatProvider } from '../../src/providers/wechat';
 import { memoryCheckoutStore, simulatorFetch as alipaySimulatorFetch, toRawCallback } from './alipay-fixtures';

@@ -20,7 +20,7 @@ import type { Product } from '../../src/domain/order';
 import { PAYMENT_METHODS, type PaymentMethod } from '../../src/domain/payment';
 import { createAlipayProvider } from '../../src/providers/alipay';
 import { createBankProvider } from '../../src/providers/bank';
-import type { FetchLike } from '../../src/providers/http';
+import type { FetchLike } from '../../src/providers/kit/http';
 import type { PaymentProvider, RawCallback } from '../../src/core/payments/provider';
 import { createWechatProvider } from '../../src/providers/wechat';
 import { memoryCheckoutStore, openInSimulator, simulatorFetch as alipaySimulatorFetch } from './alipay-fixtures';

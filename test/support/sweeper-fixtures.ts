@@ -5,7 +5,7 @@ import { createWechatSimulator, generateWechatKeys } from '../../local/sandbox/w
 import { createAlipaySimulator } from '../../local/sandbox/alipay';
 import { isRefundNotification, type PaymentNotification } from '../../src/domain/notification';
 import { createAlipayProvider } from '../../src/providers/alipay';
-import type { FetchLike } from '../../src/providers/http';
+import type { FetchLike } from '../../src/providers/kit/http';
 import type { PaymentProvider } from '../../src/core/payments/provider';
 import { createWechatProvider } from '../../src/providers/wechat';
 import {

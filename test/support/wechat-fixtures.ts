@@ -2,7 +2,7 @@ import { createCipheriv, generateKeyPairSync, randomBytes, sign } from 'node:cry
 import type { CheckoutStore, ProviderSimulator, SandboxRequest, SandboxResponse } from '../../local/sandbox/types';
 import type { WechatSandboxKeys } from '../../local/sandbox/wechat-signing';
 import type { WechatConfig } from '../../src/providers/config';
-import type { FetchLike } from '../../src/providers/http';
+import type { FetchLike } from '../../src/providers/kit/http';
 import type { RawCallback } from '../../src/core/payments/provider';
 
 /**

@@ -8,6 +8,7 @@ import {
   type RefundNotification,
 } from '../../domain/notification';
 import { PAYMENT_METHODS } from '../../domain/payment';
+import { PAYMENT_SCENES } from '../../domain/scene';
 
 /** The queue message contract between the callback function and the worker. */
 export const PaymentNotificationMessage = z.object({
@@ -20,6 +21,8 @@ export const PaymentNotificationMessage = z.object({
   currency: z.literal(CURRENCY),
   occurredAt: z.string(),
   providerStatus: z.string(),
+  tradeType: z.optional(z.string().check(z.maxLength(32))),
+  scene: z.optional(z.enum(PAYMENT_SCENES)),
   via: z.enum(['callback', 'query']),
 }) satisfies z.ZodMiniType<PaymentNotification>;
 

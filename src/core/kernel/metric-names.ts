@@ -28,6 +28,8 @@ export const Metric = {
   WorkerLatency: 'WorkerLatency',
   LatePayment: 'LatePayment',
   DuplicatePayment: 'DuplicatePayment',
+  /** A provider says a payment was paid in another scene than it was started in (WeChat trade_type). */
+  TradeTypeMismatch: 'TradeTypeMismatch',
   EventsPublished: 'EventsPublished',
   OutboxPublishFailed: 'OutboxPublishFailed',
   /** An event the bus can never take (over its size limit): kept in the outbox for an operator. */

@@ -35,6 +35,8 @@ export function paymentView(payment: Payment, now: Date) {
     createdAt: payment.createdAt,
     updatedAt: payment.updatedAt,
     ...(payment.payUrl ? { payUrl: payment.payUrl } : {}),
+    ...(payment.scene ? { scene: payment.scene } : {}),
+    ...(payment.tradeType ? { tradeType: payment.tradeType } : {}),
     ...(payment.paidAt ? { paidAt: payment.paidAt } : {}),
     ...(payment.providerTransactionId ? { providerTransactionId: payment.providerTransactionId } : {}),
     ...(payment.latePayment ? { latePayment: true } : {}),

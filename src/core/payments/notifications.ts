@@ -239,6 +239,15 @@ async function applySettlement(
   deps.metrics.count(statusMetric[settlement.payment.status] ?? Metric.NotificationApplied, 1, dims);
   if (settlement.late) deps.metrics.count(Metric.LatePayment, 1, dims);
   if (settlement.duplicate || settlement.refundRequired) deps.metrics.count(Metric.DuplicatePayment, 1, dims);
+  if (settlement.sceneMismatch) {
+    deps.metrics.count(Metric.TradeTypeMismatch, 1, dims);
+    deps.logger.warn('paid in another scene than it was started in', {
+      paymentId: payment.paymentId,
+      scene: payment.scene,
+      tradeType: notification.tradeType,
+      reportedScene: notification.scene,
+    });
+  }
   if (settlement.late || settlement.refundRequired) {
     deps.logger.warn('late or duplicate payment applied', {
       paymentId: payment.paymentId,
@@ -335,6 +344,8 @@ export function notificationFromQuery(
     currency: paid ? state.currency : payment.currency,
     occurredAt: paid ? state.paidAt : now.toISOString(),
     providerStatus: state.providerStatus,
+    ...(paid && state.tradeType ? { tradeType: state.tradeType } : {}),
+    ...(paid && state.scene ? { scene: state.scene } : {}),
     via: 'query',
   };
 }

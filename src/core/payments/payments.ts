@@ -1,14 +1,6 @@
-import { DomainError, InvalidTransitionError, NotFoundError, StaleStateError } from '../../domain/errors';
-import {
-  assertNotUnderReview,
-  effectiveStatus,
-  nextLookAt,
-  settlePayment,
-  transitionPayment,
-  type Payment,
-  statusEvent,
-} from '../../domain';
-import { ProviderCallError, ProviderNotSupportedError, type PaymentProvider } from './provider';
+import { DomainError, NotFoundError } from '../../domain/errors';
+import { assertNotUnderReview, settlePayment, type Payment } from '../../domain';
+import { ProviderCallError, type CloseOutcome, type PaymentProvider } from './provider';
 import type { Deps, Uses } from '../kernel/deps';
 import type { Commit } from '../kernel/ports';
 import type { OrderStore } from '../orders/ports';
@@ -78,82 +70,22 @@ export function returnUrlFor(template: string, payment: Pick<Payment, 'orderId'>
 }
 
 /**
- * Creates the checkout at the payment's provider and moves the payment init → processing.
- * Idempotent: a processing payment answers with the pay URL it already has.
- */
-export async function startPayment(
-  deps: Uses<
-    PaymentStore & Commit,
-    'clock' | 'providers' | 'publicBaseUrl' | 'returnUrlTemplate' | 'sweeper' | 'metrics' | 'logger'
-  >,
-  input: { customerId: string; paymentId: string; channel?: 'page' | 'wap' },
-) {
-  const payment = await loadOwnPayment(deps, input.customerId, input.paymentId);
-  const now = deps.clock.now();
-  // What GET reads decides: an expired payment hands out no pay URL, not even its old one.
-  if (effectiveStatus(payment, now) === 'expired') throw new PaymentExpiredError(payment.paymentId);
-  if (payment.status === 'processing' && payment.payUrl)
-    return { payment: paymentView(payment, now), payUrl: payment.payUrl };
-  if (payment.status !== 'init') throw new InvalidTransitionError('payment', payment.status, 'processing');
-
-  const provider = providerFor(deps, payment);
-  let payUrl: string;
-  try {
-    ({ payUrl } = await provider.createPayUrl({
-      payment: { ...payment, description: `Order ${payment.orderId}` },
-      notifyUrl: notifyUrl(deps, payment),
-      returnUrl: returnUrlFor(deps.returnUrlTemplate, payment),
-      channel: input.channel,
-      now,
-    }));
-  } catch (error) {
-    deps.logger.warn('provider refused to create the checkout', {
-      paymentId: payment.paymentId,
-      method: payment.method,
-      error: String(error),
-    });
-    throw new ProviderUnavailableError(payment.method, 'create the checkout');
-  }
-  const nextQueryAt = nextLookAt(payment, now, deps.sweeper.firstQueryAfterSeconds * 1000);
-  const { after } = transitionPayment(payment, {
-    to: 'processing',
-    now,
-    source: 'customer',
-    reason: 'checkout created',
-    set: { payUrl, nextQueryAt },
-  });
-  try {
-    await commitWithEvents(deps, [{ kind: 'updatePayment', before: payment, after }], [statusEvent(after)!]);
-  } catch (error) {
-    // Two starts raced: the winner's pay URL is the one to show.
-    if (error instanceof StaleStateError) {
-      const current = await deps.repo.getPayment(payment.paymentId);
-      if (current?.status === 'processing' && current.payUrl)
-        return { payment: paymentView(current, now), payUrl: current.payUrl };
-      throw new InvalidTransitionError('payment', current?.status ?? payment.status, 'processing');
-    }
-    throw error;
-  }
-  deps.metrics.count(Metric.PaymentsStarted, 1, { provider: payment.method });
-  return { payment: paymentView(after, now), payUrl };
-}
-
-/**
  * Closes a processing payment at its provider so it can no longer be paid there. A provider
  * without a close operation (the bank) relies on the expiry signed into its pay URL instead:
- * 'unsupported' says so. A paid payment cannot be closed: that is a failure too.
+ * 'unsupported' says so; 'no_trade' says the provider had no trade to close yet (an unscanned
+ * Alipay QR, an unopened page), which may still be paid until its own expiry. A paid payment
+ * cannot be closed: that is a failure too.
  */
 export async function closeAtProvider(
   deps: ProviderCalls,
   payment: Payment,
   now: Date,
-): Promise<'closed' | 'unsupported'> {
+): Promise<CloseOutcome | 'unsupported'> {
   const provider = providerFor(deps, payment);
+  if (!provider.closePayment) return 'unsupported';
   try {
-    await provider.closePayment(payment.paymentId, now);
-    return 'closed';
+    return await provider.closePayment(payment.paymentId, now);
   } catch (error) {
-    if (error instanceof ProviderNotSupportedError) return 'unsupported';
     // A definite refusal may mean "already closed" (a retried cancel; Alipay's TRADE_STATUS_ERROR):
     // the provider's own view decides. Paid stays an error: its success callback pays the order.
     if (error instanceof ProviderCallError && !error.retryable && (await closedAtProvider(provider, payment, now)))
@@ -169,6 +101,7 @@ export async function closeAtProvider(
 }
 
 async function closedAtProvider(provider: PaymentProvider, payment: Payment, now: Date): Promise<boolean> {
+  if (!provider.queryPayment) return false;
   const state = await provider.queryPayment(payment.paymentId, now).catch(() => undefined);
   return state?.status === 'closed';
 }

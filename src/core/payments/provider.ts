@@ -2,6 +2,7 @@ import type { Currency, Fen } from '../../domain/money';
 import type { PaymentNotification, RefundNotification } from '../../domain/notification';
 import type { BusinessDate, ProviderBill } from '../../domain/bill';
 import type { PaymentMethod } from '../../domain/payment';
+import type { PayAction, PayActionType, Payer, PayerField, PaymentScene, StartedCheckout } from '../../domain/scene';
 
 export type ProviderName = PaymentMethod;
 
@@ -50,16 +51,44 @@ export interface PayablePayment {
   description: string;
 }
 
-export interface PayUrlRequest {
+/** A checkout to create (or re-enter: the same out_trade_no with the same parameters) at the provider. */
+export interface CheckoutRequest {
   payment: PayablePayment;
+  scene: PaymentScene;
+  /** The scene's payer id (SceneSupport.payer), when it needs one. */
+  payer: Payer;
+  /** The customer's IP as our edge saw it (WeChat H5's payer_client_ip). */
+  clientIp: string;
   /** Our callback URL for this provider. */
   notifyUrl: string;
-  /** Where the customer's browser returns after paying (Alipay, bank). */
+  /** Where the customer's browser returns after paying (Alipay, bank, WeChat H5's redirect_url). */
   returnUrl: string;
-  /** Alipay: `page` = alipay.trade.page.pay (desktop), `wap` = alipay.trade.wap.pay (mobile). */
-  channel?: 'page' | 'wap';
   now: Date;
 }
+
+/** What the front end gets for a started checkout; signatures in it are made afresh each time. */
+export interface ActionRequest {
+  scene: PaymentScene;
+  /** The checkout's handle (StartedCheckout.ref). */
+  ref: string;
+  returnUrl: string;
+  now: Date;
+}
+
+/** One scene of a provider (its scene table, docs/PROVIDERS.md): what it needs and hands out. */
+export interface SceneSupport {
+  /** This deployment's configuration enables it (its appid is there); otherwise SCENE_NOT_CONFIGURED. */
+  configured: boolean;
+  /** The kind of action the front end gets. */
+  action: PayActionType;
+  /** The payer id it cannot do without (PAYER_REQUIRED). */
+  payer?: PayerField;
+  /** The customer's IP is part of the checkout (WeChat H5). */
+  usesClientIp?: boolean;
+}
+
+/** Closing a started checkout: `no_trade` means the provider has no trade to close yet (an unscanned Alipay QR, an unopened page): it may still be paid until its own expiry. */
+export type CloseOutcome = 'closed' | 'no_trade';
 
 /** The provider's view of a payment, from our query. */
 export type ProviderPaymentState =
@@ -70,6 +99,9 @@ export type ProviderPaymentState =
       currency: Currency;
       paidAt: string;
       providerStatus: string;
+      /** How it was paid (WeChat trade_type) and the scene that is, where the provider says. */
+      tradeType?: string;
+      scene?: PaymentScene;
     }
   | { status: 'pending' | 'closed' | 'failed' | 'not_found'; providerStatus: string };
 
@@ -113,17 +145,6 @@ export type ProviderRefundState =
 export type BillFetch =
   { status: 'ready'; bill: ProviderBill } | { status: 'not_ready' | 'no_trades'; providerStatus: string };
 
-export class ProviderNotSupportedError extends Error {
-  readonly code = 'PROVIDER_NOT_SUPPORTED';
-  constructor(
-    readonly provider: ProviderName,
-    readonly operation: string,
-  ) {
-    super(`${provider} does not support ${operation}`);
-    this.name = 'ProviderNotSupportedError';
-  }
-}
-
 /** A provider answered an outbound call with an error, or its answer failed verification. */
 export class ProviderCallError extends Error {
   readonly code = 'PROVIDER_CALL_FAILED';
@@ -140,12 +161,16 @@ export class ProviderCallError extends Error {
 
 /**
  * One payment provider. Every provider module implements exactly this, so a fourth provider is
- * one new file plus its tests.
+ * a folder (wire, signatures, api, callbacks, scenes, bill) plus its tests.
  */
 export interface PaymentProvider {
   readonly name: ProviderName;
-  /** Creates the provider-side checkout for a payment and returns where the customer pays. */
-  createPayUrl(request: PayUrlRequest): Promise<{ payUrl: string }>;
+  /** Its scene table: the scenes it has, in order, the first its default. */
+  readonly scenes: ReadonlyMap<PaymentScene, SceneSupport>;
+  /** Creates the checkout at the provider (or builds it locally, signed); a provider refusal throws. */
+  startCheckout(request: CheckoutRequest): Promise<StartedCheckout>;
+  /** The front end's action for a started checkout, with fresh nonces and signatures where it has any. */
+  checkoutAction(request: ActionRequest): PayAction;
   /**
    * Verifies a callback (signature, replay window, keys, decryption, merchant ids) and normalises
    * it. Amount checks against our payment record happen in the caller (see `checkAgainstPayment`).
@@ -155,10 +180,13 @@ export interface PaymentProvider {
   acknowledge(): ProviderReply;
   /** The provider's failure answer; `retryable` picks a 5xx (provider retries) over a 4xx. */
   reject(message: string, retryable: boolean): ProviderReply;
-  /** Asks the provider for the payment's state (lost callbacks, expiry). */
-  queryPayment(paymentId: string, now: Date): Promise<ProviderPaymentState>;
-  /** Closes the payment at the provider so it can no longer be paid. */
-  closePayment(paymentId: string, now: Date): Promise<void>;
+  /**
+   * Asks the provider for the payment's state (lost callbacks, expiry). Left out by a provider
+   * without a query (the bank): then its signed expiry is the only word.
+   */
+  queryPayment?(paymentId: string, now: Date): Promise<ProviderPaymentState>;
+  /** Closes the payment at the provider so it can no longer be paid. Left out by a provider without a close (the bank). */
+  closePayment?(paymentId: string, now: Date): Promise<CloseOutcome>;
   /**
    * Asks the provider to refund (part of) a paid payment. Resolves with the refund's state (a
    * definite refusal is `failed`); throws a retryable ProviderCallError when the outcome is unknown,

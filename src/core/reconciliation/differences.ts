@@ -15,7 +15,6 @@ import { externalRefundId, type Refund } from '../../domain/refund';
 import { Metric } from '../kernel/metric-names';
 import { commitWithEvents } from '../outbox/outbox';
 import { applyNotification, notificationFromQuery } from '../payments/notifications';
-import { ProviderNotSupportedError } from '../payments/provider';
 import { settleParkedRefund } from '../refunds/parked-refunds';
 import { applyRefundNotification } from '../refunds/refund-notifications';
 import type { LedgerRef } from './ports';
@@ -254,11 +253,8 @@ async function providerConfirms(
   provider: PaymentMethod,
   payment: Payment,
 ): Promise<string | undefined> {
-  try {
-    const state = await deps.providers[provider]!.queryPayment(payment.paymentId, deps.clock.now());
-    return state.status === 'paid' ? "the provider's query" : undefined;
-  } catch (error) {
-    if (error instanceof ProviderNotSupportedError) return "the provider's signed bill";
-    throw error;
-  }
+  const module = deps.providers[provider];
+  if (!module?.queryPayment) return "the provider's signed bill";
+  const state = await module.queryPayment(payment.paymentId, deps.clock.now());
+  return state.status === 'paid' ? "the provider's query" : undefined;
 }

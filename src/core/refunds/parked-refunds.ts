@@ -115,7 +115,7 @@ export async function settleParkedRefund(
 /** The payment confirmed paid by its provider's query and that success applied; undefined when the provider does not say paid. */
 async function confirmedPaid(deps: SettleDeps, payment: Payment): Promise<string | undefined> {
   const provider = deps.providers[payment.method];
-  if (!provider) return undefined;
+  if (!provider?.queryPayment) return undefined;
   try {
     const state = await provider.queryPayment(payment.paymentId, deps.clock.now());
     const notification = state.status === 'paid' ? notificationFromQuery(payment, state, deps.clock.now()) : undefined;

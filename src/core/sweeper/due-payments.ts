@@ -1,7 +1,7 @@
 import { StaleStateError } from '../../domain/errors';
 import { paymentEvent } from '../../domain/events';
 import { closesAt, nextSweepAt, type Payment, providerLookDue, scheduleNextLook, settlePayment } from '../../domain';
-import { ProviderNotSupportedError, type ProviderPaymentState } from '../payments/provider';
+import type { ProviderPaymentState } from '../payments/provider';
 import type { Uses } from '../kernel/deps';
 import type { Commit } from '../kernel/ports';
 import { Metric } from '../kernel/metric-names';
@@ -112,37 +112,45 @@ async function expire(deps: DuePaymentDeps, payment: Payment, now: Date, reason:
 async function expireProcessing(deps: DuePaymentDeps, payment: Payment, now: Date): Promise<SweepAction> {
   const provider = providerFor(deps, payment);
   const state = await queryProvider(deps, payment, now);
-  if (state === 'unsupported') {
-    // No query or close (the bank): its pay URL carries a signed expiry; wait out the clock skew grace.
-    const providerClosesAt = closesAt(payment, deps.sweeper.expiryGraceSeconds);
-    return now >= providerClosesAt
-      ? expire(deps, payment, now, 'expired (provider refuses payment after the signed expiry)')
-      : postpone(deps, payment, now, providerClosesAt.getTime() - now.getTime());
-  }
+  // No query or close (the bank): its pay URL carries a signed expiry; wait out the clock skew grace.
+  if (state === 'unsupported') return expireAfterSignedExpiry(deps, payment, now, 'the provider has no close');
   if (state === 'error') return postpone(deps, payment, now, CLOSE_RETRY_MS);
   if (state.status === 'paid' || state.status === 'failed')
     return settleFromQuery(deps, payment, state, now, CLOSE_RETRY_MS);
-  if (state.status !== 'closed') {
-    try {
-      await provider.closePayment(payment.paymentId, now);
-    } catch (error) {
-      if (!(error instanceof ProviderNotSupportedError)) {
-        deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
-        deps.logger.warn('provider close failed; the payment stays processing until it succeeds', {
-          paymentId: payment.paymentId,
-          error: String(error),
-        });
-        await postpone(deps, payment, now, CLOSE_RETRY_MS);
-        return 'close_failed';
-      }
-    }
+  if (state.status === 'closed') return expire(deps, payment, now, 'closed at the provider; expired');
+  let closed: Awaited<ReturnType<NonNullable<typeof provider.closePayment>>> | 'unsupported';
+  try {
+    closed = provider.closePayment ? await provider.closePayment(payment.paymentId, now) : 'unsupported';
+  } catch (error) {
+    deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
+    deps.logger.warn('provider close failed; the payment stays processing until it succeeds', {
+      paymentId: payment.paymentId,
+      error: String(error),
+    });
+    await postpone(deps, payment, now, CLOSE_RETRY_MS);
+    return 'close_failed';
   }
-  return expire(
-    deps,
-    payment,
-    now,
-    state.status === 'closed' ? 'closed at the provider; expired' : 'expired unpaid; closed at the provider',
-  );
+  // A close that found no trade (an unscanned Alipay QR) closed nothing: the checkout dies at its time_expire.
+  if (closed !== 'closed')
+    return expireAfterSignedExpiry(
+      deps,
+      payment,
+      now,
+      closed === 'no_trade' ? 'no trade to close' : 'the provider has no close',
+    );
+  return expire(deps, payment, now, 'expired unpaid; closed at the provider');
+}
+
+/**
+ * A checkout the provider could not close stays payable until the expiry signed into it
+ * (time_expire, the bank's expires_at): expired once that and the clock-skew grace have passed.
+ * A payment that arrives later anyway is applied as a late payment.
+ */
+function expireAfterSignedExpiry(deps: DuePaymentDeps, payment: Payment, now: Date, why: string): Promise<SweepAction> {
+  const providerClosesAt = closesAt(payment, deps.sweeper.expiryGraceSeconds);
+  return now >= providerClosesAt
+    ? expire(deps, payment, now, `expired (${why}: the provider refuses payment after the signed expiry)`)
+    : postpone(deps, payment, now, providerClosesAt.getTime() - now.getTime());
 }
 
 /** Lost callbacks: a processing payment is asked about at +60 s and then every few minutes. */
@@ -160,10 +168,11 @@ async function queryProvider(
   payment: Payment,
   now: Date,
 ): Promise<ProviderPaymentState | 'unsupported' | 'error'> {
+  const provider = providerFor(deps, payment);
+  if (!provider.queryPayment) return 'unsupported';
   try {
-    return await providerFor(deps, payment).queryPayment(payment.paymentId, now);
+    return await provider.queryPayment(payment.paymentId, now);
   } catch (error) {
-    if (error instanceof ProviderNotSupportedError) return 'unsupported';
     deps.metrics.count(Metric.ProviderQueryFailed, 1, { provider: payment.method });
     deps.logger.warn('provider query failed', { paymentId: payment.paymentId, error: String(error) });
     return 'error';

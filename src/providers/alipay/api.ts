@@ -1,22 +1,22 @@
 import type * as z from 'zod/mini';
 import type { BusinessDate } from '../../domain/bill';
 import { CURRENCY, fenToYuan } from '../../domain/money';
-import { isRetryableStatus } from '../http';
+import { isRetryableStatus } from '../kit/http';
 import {
   ProviderCallError,
   type BillFetch,
-  type PayUrlRequest,
+  type CloseOutcome,
   type ProviderPaymentState,
   type ProviderRefundState,
   type RefundRequest,
 } from '../../core/payments/provider';
 import type { Merchant } from './callbacks';
 import { alipaySignContent, encodeParams, rsa2Sign, signedNode } from './signatures';
+import { checkRefundAnswer } from '../kit/refund-answers';
 import {
   type AlipayBillUrlQueryBizContent,
   type AlipayBizContent,
   type AlipayMethod,
-  type AlipayPayBizContent,
   type AlipayRefundBizContent,
   type AlipayRefundQueryBizContent,
   type AlipayRequestParams,
@@ -45,7 +45,7 @@ import {
 
 type SignedParams = AlipayRequestParams & { sign: string };
 
-function signedRequest(
+export function signedRequest(
   merchant: Merchant,
   method: AlipayMethod,
   bizContent: AlipayBizContent,
@@ -66,38 +66,22 @@ function signedRequest(
   return { ...params, sign: rsa2Sign(alipaySignContent({ ...params }, ['sign']), merchant.privateKey) };
 }
 
-/** Built locally: Alipay creates the trade only when the buyer opens the page and logs in or scans. */
-export function buildPayUrl(
-  merchant: Merchant,
-  { payment, notifyUrl, returnUrl, channel, now }: PayUrlRequest,
-): string {
-  const wap = channel === 'wap';
-  const bizContent: AlipayPayBizContent = {
-    out_trade_no: payment.paymentId,
-    total_amount: fenToYuan(payment.amount),
-    subject: payment.description,
-    product_code: wap ? 'QUICK_WAP_WAY' : 'FAST_INSTANT_TRADE_PAY',
-    time_expire: toAlipayTime(new Date(payment.expiresAt)),
-  };
-  const method = wap ? 'alipay.trade.wap.pay' : 'alipay.trade.page.pay';
-  const params = signedRequest(merchant, method, bizContent, now, { notify_url: notifyUrl, return_url: returnUrl });
-  return `${merchant.config.gateway}?${encodeParams({ ...params })}`;
-}
-
 /** POSTs a signed request (retried and timed out by the sender) and returns the verified answer node. */
-async function callGateway<T extends AlipayResponseNode>(
+export async function callGateway<T extends AlipayResponseNode>(
   merchant: Merchant,
   method: AlipayMethod,
   schema: z.ZodMiniType<T>,
   bizContent: AlipayBizContent,
   now: Date,
   operation: string,
+  notifyUrl?: string,
 ): Promise<T> {
+  const urls = notifyUrl ? { notify_url: notifyUrl } : {};
   const response = await merchant.send(operation, () => ({
     url: merchant.config.gateway,
     method: 'POST',
     headers: { 'content-type': ALIPAY_FORM_CONTENT_TYPE },
-    body: encodeParams({ ...signedRequest(merchant, method, bizContent, now) }),
+    body: encodeParams({ ...signedRequest(merchant, method, bizContent, now, urls) }),
   }));
   // Alipay answers everything with 200: after anything else a refund's outcome is unknown, so worth asking again.
   const retryable = isRetryableStatus(response.status) || operation === 'refund' || operation === 'queryRefund';
@@ -109,7 +93,7 @@ async function callGateway<T extends AlipayResponseNode>(
   return node.data;
 }
 
-function describeFailure(node: AlipayResponseNode): string {
+export function describeFailure(node: AlipayResponseNode): string {
   return `code ${node.code}${node.sub_code ? ` ${node.sub_code}` : ''}`;
 }
 
@@ -153,7 +137,7 @@ export async function queryTrade(merchant: Merchant, paymentId: string, now: Dat
   throw new ProviderCallError(PROVIDER, 'queryPayment', describeFailure(node));
 }
 
-export async function closeTrade(merchant: Merchant, paymentId: string, now: Date): Promise<void> {
+export async function closeTrade(merchant: Merchant, paymentId: string, now: Date): Promise<CloseOutcome> {
   const node = await callGateway(
     merchant,
     'alipay.trade.close',
@@ -162,9 +146,10 @@ export async function closeTrade(merchant: Merchant, paymentId: string, now: Dat
     now,
     'closePayment',
   );
-  // Alipay creates the trade only when the buyer opens the pay page and logs in or scans: no
-  // trade means nothing can be paid, which is what closing is for.
-  if (node.code === ALIPAY_CODE_SUCCESS || isTradeNotExist(node)) return;
+  // Alipay creates the trade only when the buyer opens the pay page, confirms in the app or scans
+  // the QR: no trade yet is not closed, the checkout may still be paid until its time_expire.
+  if (node.code === ALIPAY_CODE_SUCCESS) return 'closed';
+  if (isTradeNotExist(node)) return 'no_trade';
   if (node.sub_code === 'ACQ.TRADE_STATUS_ERROR') {
     throw new ProviderCallError(
       PROVIDER,
@@ -257,8 +242,12 @@ export async function queryRefund(
   const fail = (message: string) => new ProviderCallError(PROVIDER, operation, message);
   if (isTradeNotExist(node)) return { status: 'not_found', providerStatus: 'ACQ.TRADE_NOT_EXIST' };
   if (node.code !== ALIPAY_CODE_SUCCESS) throw fail(describeFailure(node));
-  if ((node.out_trade_no ?? paymentId) !== paymentId || (node.out_request_no ?? refundId) !== refundId)
-    throw fail('answer is about another refund');
+  checkRefundAnswer(
+    PROVIDER,
+    operation,
+    { refundId, paymentId },
+    { refundId: node.out_request_no, paymentId: node.out_trade_no },
+  );
   if (node.refund_status === undefined || node.refund_status === '')
     return { status: 'processing', providerStatus: 'refund_status absent' };
   if (node.refund_status !== ALIPAY_REFUND_SUCCESS) throw fail(`unknown refund_status ${node.refund_status}`);

@@ -2,8 +2,9 @@ import type { KeyObject } from 'node:crypto';
 import { CURRENCY } from '../../domain/money';
 import type { RefundNotification } from '../../domain/notification';
 import type { AlipayConfig } from '../config';
-import { type ProviderSender } from '../http';
-import { type CallbackVerification, type RejectionReason } from '../../core/payments/provider';
+import { type ProviderSender } from '../kit/http';
+import { type CallbackVerification } from '../../core/payments/provider';
+import { refuse } from '../kit/replies';
 import { notificationSigned, parseAlipayForm } from './signatures';
 import {
   type AlipayNotification,
@@ -20,10 +21,6 @@ export interface Merchant {
   privateKey: KeyObject;
   alipayPublicKey: KeyObject;
   send: ProviderSender;
-}
-
-function refuse(reason: RejectionReason, detail: string): CallbackVerification {
-  return { ok: false, reason, detail };
 }
 
 /**

@@ -1,14 +1,13 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { AlipayConfig } from '../config';
-import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../http';
-import { type PaymentProvider, type ProviderReply } from '../../core/payments/provider';
-import { buildPayUrl, closeTrade, fetchBill, queryRefund, queryTrade, refundTrade } from './api';
+import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../kit/http';
+import { type PaymentProvider } from '../../core/payments/provider';
+import { textReply } from '../kit/replies';
+import { closeTrade, fetchBill, queryRefund, queryTrade, refundTrade } from './api';
+import { checkoutAction, startCheckout } from './checkout';
+import { alipaySceneTable } from './scenes';
 import { type Merchant, verifyNotification } from './callbacks';
 import { PROVIDER } from './wire';
-
-function textReply(statusCode: number, body: string): ProviderReply {
-  return { statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body };
-}
 
 export interface AlipayProviderOptions {
   config: AlipayConfig;
@@ -30,7 +29,9 @@ export function createAlipayProvider({
   };
   return {
     name: PROVIDER,
-    createPayUrl: async (request) => ({ payUrl: buildPayUrl(merchant, request) }),
+    scenes: alipaySceneTable(config),
+    startCheckout: (request) => startCheckout(merchant, request),
+    checkoutAction,
     // Alipay signs no timestamp worth a replay window: retries reuse notify_id, the dedupe key.
     verifyCallback: (callback) => verifyNotification(merchant, callback.body),
     acknowledge: () => textReply(200, 'success'),

@@ -28,6 +28,9 @@ export const ALIPAY_TRADE_STATUS_MAPPING: Readonly<
 export type AlipayMethod =
   | 'alipay.trade.page.pay'
   | 'alipay.trade.wap.pay'
+  | 'alipay.trade.app.pay'
+  | 'alipay.trade.precreate'
+  | 'alipay.trade.create'
   | 'alipay.trade.query'
   | 'alipay.trade.close'
   | 'alipay.trade.refund'
@@ -55,6 +58,36 @@ export interface AlipayPayBizContent {
   total_amount: string;
   subject: string;
   product_code: 'FAST_INSTANT_TRADE_PAY' | 'QUICK_WAP_WAY';
+  time_expire: string;
+}
+
+/** biz_content of alipay.trade.app.pay (an order string for the app SDK, SCENES.md §5). */
+export interface AlipayAppPayBizContent {
+  out_trade_no: string;
+  total_amount: string;
+  subject: string;
+  product_code: 'QUICK_MSECURITY_PAY';
+  time_expire: string;
+}
+
+/** biz_content of alipay.trade.precreate (当面付 QR, SCENES.md §6). */
+export interface AlipayPrecreateBizContent {
+  out_trade_no: string;
+  total_amount: string;
+  subject: string;
+  product_code: 'FACE_TO_FACE_PAYMENT';
+  time_expire: string;
+}
+
+/** biz_content of alipay.trade.create (mini-program, SCENES.md §7). */
+export interface AlipayCreateBizContent {
+  out_trade_no: string;
+  total_amount: string;
+  subject: string;
+  product_code: 'JSAPI_PAY' | 'FACE_TO_FACE_PAYMENT';
+  buyer_open_id: string;
+  /** The mini-program that opens the cashier. */
+  op_app_id: string;
   time_expire: string;
 }
 
@@ -89,6 +122,8 @@ export interface AlipayBillUrlQueryBizContent {
 
 export type AlipayBizContent =
   | AlipayPayBizContent
+  | AlipayPrecreateBizContent
+  | AlipayCreateBizContent
   | AlipayTradeRef
   | AlipayRefundBizContent
   | AlipayRefundQueryBizContent
@@ -148,6 +183,19 @@ export const AlipayTradeQueryResponseSchema = z.extend(ResponseNodeSchema, {
   send_pay_date: z.optional(z.string()),
 });
 export type AlipayTradeQueryResponse = z.infer<typeof AlipayTradeQueryResponseSchema>;
+
+export const AlipayPrecreateResponseSchema = z.extend(ResponseNodeSchema, {
+  out_trade_no: z.optional(z.string()),
+  /** Valid 2 hours whatever the timeouts say; render it as a QR. */
+  qr_code: z.optional(z.string()),
+});
+export type AlipayPrecreateResponse = z.infer<typeof AlipayPrecreateResponseSchema>;
+
+export const AlipayCreateResponseSchema = z.extend(ResponseNodeSchema, {
+  out_trade_no: z.optional(z.string()),
+  trade_no: z.optional(z.string()),
+});
+export type AlipayCreateResponse = z.infer<typeof AlipayCreateResponseSchema>;
 
 export const AlipayTradeCloseResponseSchema = z.extend(ResponseNodeSchema, {
   trade_no: z.optional(z.string()),
@@ -211,22 +259,8 @@ export function isTradeStatus(status: string): status is AlipayTradeStatus {
   return (ALIPAY_TRADE_STATUSES as readonly string[]).includes(status);
 }
 
-const GMT8_OFFSET_MS = 8 * 60 * 60 * 1000;
-const ALIPAY_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
-
-/** "yyyy-MM-dd HH:mm:ss" in GMT+8 (Beijing time, no daylight saving). */
-export function toAlipayTime(instant: Date): string {
-  return new Date(instant.getTime() + GMT8_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** "yyyy-MM-dd HH:mm:ss" GMT+8 → ISO UTC; undefined unless it is a real calendar time. */
-export function fromAlipayTime(text: string): string | undefined {
-  if (!ALIPAY_TIME.test(text)) return undefined;
-  const instant = new Date(`${text.replace(' ', 'T')}+08:00`);
-  // Date rolls impossible dates over (02-30 → 03-01); the round trip refuses them.
-  if (Number.isNaN(instant.getTime()) || toAlipayTime(instant) !== text) return undefined;
-  return instant.toISOString();
-}
+/** Alipay's times are "yyyy-MM-dd HH:mm:ss" in Beijing time (the kit's). */
+export { toBeijingText as toAlipayTime, fromBeijingText as fromAlipayTime } from '../kit/beijing-time';
 
 export function yuanToFenOrUndefined(yuan: string): Fen | undefined {
   try {

@@ -1,14 +1,15 @@
 import { BillFormatError, isBusinessDate, type BusinessDate } from '../../domain/bill';
-import { CURRENCY, assertFen } from '../../domain/money';
+import { assertFen } from '../../domain/money';
 import { parseBankSettlementReport } from './settlement';
-import { type ProviderSender } from '../http';
+import { type ProviderSender } from '../kit/http';
 import {
   ProviderCallError,
   type BillFetch,
   type ProviderRefundState,
   type RefundRequest,
 } from '../../core/payments/provider';
-import { parseJson } from './callbacks';
+import { parseJsonText } from '../kit/parse';
+import { checkRefundAnswer, type ExpectedRefund } from '../kit/refund-answers';
 import { type KeyedBankConfig, answerSigned, requestSignature } from './signatures';
 import {
   type BankRefundRequestBody,
@@ -79,20 +80,17 @@ async function sendToBank(
 }
 
 /** A refund object about the refund we asked for → its state; anything else is unknown (retryable). */
-function refundStateOf(
-  operation: RefundOperation,
-  answer: BankAnswer,
-  expected: { refundId: string; paymentId: string; amount?: number },
-): ProviderRefundState {
+function refundStateOf(operation: RefundOperation, answer: BankAnswer, expected: ExpectedRefund): ProviderRefundState {
   const fail = (message: string) => new ProviderCallError('bank', operation, message);
-  const parsed = BankRefundSchema.safeParse(parseJson(answer.body));
+  const parsed = BankRefundSchema.safeParse(parseJsonText(answer.body));
   if (!parsed.success) throw fail(`HTTP ${answer.status} answer is not a bank refund`);
   const refund = parsed.data;
-  if (refund.refund_id !== expected.refundId || refund.payment_id !== expected.paymentId)
-    throw fail('answer is about another refund');
-  if (expected.amount !== undefined && refund.amount !== expected.amount)
-    throw fail(`answer is for ${refund.amount} fen, asked ${expected.amount}`);
-  if (refund.currency !== CURRENCY) throw fail(`currency ${refund.currency}, expected ${CURRENCY}`);
+  checkRefundAnswer('bank', operation, expected, {
+    refundId: refund.refund_id,
+    paymentId: refund.payment_id,
+    amount: refund.amount,
+    currency: refund.currency,
+  });
   if (!isBankRefundStatus(refund.status)) throw fail(`unknown refund status ${refund.status}`);
   const outcome = BANK_REFUND_OUTCOMES[refund.status];
   if (outcome === 'failed')
@@ -114,7 +112,7 @@ function refundStateOf(
 /** A signed 4xx with the bank's error code is a definite refusal (429, rate limiting, is not). */
 function refusalOf(answer: BankAnswer): ProviderRefundState | undefined {
   if (answer.status < 400 || answer.status === 429) return undefined;
-  const parsed = BankErrorSchema.safeParse(parseJson(answer.body));
+  const parsed = BankErrorSchema.safeParse(parseJsonText(answer.body));
   if (!parsed.success) return undefined;
   const { code, message } = parsed.data.error;
   return { status: 'failed', providerStatus: code, reason: `${code}${message ? `: ${message}` : ''}` };
@@ -153,7 +151,7 @@ export async function queryRefund(
   const path = `/refunds/${encodeURIComponent(request.refundId)}`;
   const answer = await sendToBank(config, sender, 'queryRefund', { method: 'GET', path, body: '', now: request.now });
   if (answer.status === 200) return refundStateOf('queryRefund', answer, request);
-  const error = BankErrorSchema.safeParse(parseJson(answer.body));
+  const error = BankErrorSchema.safeParse(parseJsonText(answer.body));
   if (answer.status === 404 && error.success && error.data.error.code === 'refund_not_found')
     return { status: 'not_found', providerStatus: 'refund_not_found' };
   throw new ProviderCallError(
@@ -200,7 +198,7 @@ export async function fetchSettlementReport(
     now,
   });
   if (answer.status === 200) return { status: 'ready', bill: parseBankSettlementReport(reportText(answer), date) };
-  const error = BankErrorSchema.safeParse(parseJson(answer.body));
+  const error = BankErrorSchema.safeParse(parseJsonText(answer.body));
   const code = error.success ? error.data.error.code : undefined;
   if (answer.status === 409 && code === 'report_not_ready') return { status: 'not_ready', providerStatus: code };
   throw new ProviderCallError('bank', 'fetchBill', `HTTP ${answer.status}${code ? ` ${code}` : ''}`);

@@ -1,6 +1,8 @@
 import { CURRENCY } from '../../domain/money';
 import type { RefundNotification } from '../../domain/notification';
-import { type CallbackVerification, type RejectionReason } from '../../core/payments/provider';
+import { type CallbackVerification } from '../../core/payments/provider';
+import { refuse } from '../kit/replies';
+import { parseJsonText } from '../kit/parse';
 import { type KeyedBankConfig, parseBankSignatureHeader, signatureMatches } from './signatures';
 import {
   type BankStatus,
@@ -12,18 +14,6 @@ import {
   BankCallbackBodySchema,
   BankRefundEventSchema,
 } from './wire';
-
-function reject(reason: RejectionReason, detail: string): CallbackVerification {
-  return { ok: false, reason, detail };
-}
-
-export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /** A refund webhook names its `type`; a payment webhook has none. */
 function isRefundEvent(json: unknown): boolean {
@@ -53,28 +43,28 @@ export function verifyBankCallback(
   now: Date,
 ): CallbackVerification {
   const headerValue = headers[BANK_SIGNATURE_HEADER];
-  if (headerValue === undefined) return reject('malformed', 'missing Bank-Signature header');
+  if (headerValue === undefined) return refuse('malformed', 'missing Bank-Signature header');
   const header = parseBankSignatureHeader(headerValue);
-  if (!header) return reject('malformed', 'Bank-Signature header is not t=<seconds>,v1=<hex>');
+  if (!header) return refuse('malformed', 'Bank-Signature header is not t=<seconds>,v1=<hex>');
 
   if (!signatureMatches(config.webhookKeys, header, rawBody)) {
-    return reject('bad_signature', 'no v1 signature matches any configured webhook secret');
+    return refuse('bad_signature', 'no v1 signature matches any configured webhook secret');
   }
   const ageSeconds = Math.floor(now.getTime() / 1000) - Number(header.timestamp);
   if (Math.abs(ageSeconds) > BANK_TOLERANCE_SECONDS) {
-    return reject(
+    return refuse(
       'stale_timestamp',
       `timestamp is ${Math.abs(ageSeconds)} s off, tolerance ${BANK_TOLERANCE_SECONDS} s`,
     );
   }
 
-  const json = parseJson(rawBody.toString('utf8'));
+  const json = parseJsonText(rawBody.toString('utf8'));
   if (isRefundEvent(json)) return refundNotification(json);
   const parsed = BankCallbackBodySchema.safeParse(json);
-  if (!parsed.success) return reject('malformed', 'body is not the bank callback JSON');
+  if (!parsed.success) return refuse('malformed', 'body is not the bank callback JSON');
   const body = parsed.data;
-  if (!isBankStatus(body.status)) return reject('unsupported_event', `status ${body.status} has no payment outcome`);
-  if (body.currency !== CURRENCY) return reject('currency_mismatch', `currency ${body.currency}, expected ${CURRENCY}`);
+  if (!isBankStatus(body.status)) return refuse('unsupported_event', `status ${body.status} has no payment outcome`);
+  if (body.currency !== CURRENCY) return refuse('currency_mismatch', `currency ${body.currency}, expected ${CURRENCY}`);
 
   return {
     ok: true,
@@ -102,12 +92,12 @@ function utcIso(time: string): string {
 
 function refundNotification(json: unknown): CallbackVerification {
   const parsed = BankRefundEventSchema.safeParse(json);
-  if (!parsed.success) return reject('malformed', 'body is not the bank refund webhook JSON');
+  if (!parsed.success) return refuse('malformed', 'body is not the bank refund webhook JSON');
   const event = parsed.data;
   const outcome = BANK_REFUND_EVENTS[event.type];
-  if (!outcome) return reject('unsupported_event', `type ${event.type} has no refund outcome`);
+  if (!outcome) return refuse('unsupported_event', `type ${event.type} has no refund outcome`);
   if (event.currency !== CURRENCY)
-    return reject('currency_mismatch', `currency ${event.currency}, expected ${CURRENCY}`);
+    return refuse('currency_mismatch', `currency ${event.currency}, expected ${CURRENCY}`);
   const notification: RefundNotification = {
     type: 'refund',
     provider: 'bank',

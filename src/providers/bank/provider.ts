@@ -1,22 +1,13 @@
 import { createSecretKey } from 'node:crypto';
 import { assertFen } from '../../domain/money';
 import type { BankConfig } from '../config';
-import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../http';
-import {
-  ProviderNotSupportedError,
-  type PayUrlRequest,
-  type PaymentProvider,
-  type ProviderPaymentState,
-  type ProviderReply,
-} from '../../core/payments/provider';
+import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../kit/http';
+import type { CheckoutRequest, PaymentProvider } from '../../core/payments/provider';
+import { jsonReply } from '../kit/replies';
 import { createRefund, fetchSettlementReport, queryRefund } from './api';
 import { verifyBankCallback } from './callbacks';
 import { type KeyedBankConfig, signPayParams } from './signatures';
 import type { BankPayParams } from './wire';
-
-function jsonReply(statusCode: number, body: unknown): ProviderReply {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
 
 /**
  * Pay URL: `${gatewayUrl}?payment_id&amount&currency&expires_at&return_url&notify_url&signature`.
@@ -24,7 +15,7 @@ function jsonReply(statusCode: number, body: unknown): ProviderReply {
  * payment can no longer be paid at the bank: that is what lets the sweeper expire a bank payment
  * locally without a close call (which this scheme does not have).
  */
-function buildPayUrl(config: BankConfig, { payment, notifyUrl, returnUrl }: PayUrlRequest): string {
+function buildPayUrl(config: BankConfig, { payment, notifyUrl, returnUrl }: CheckoutRequest): string {
   const params: BankPayParams = {
     payment_id: payment.paymentId,
     amount: String(assertFen(payment.amount)),
@@ -58,17 +49,13 @@ export function createBankProvider({
   };
   return {
     name: 'bank',
-    createPayUrl: async (request) => ({ payUrl: buildPayUrl(config, request) }),
+    // One scene, the bank's pay page; no query, no close (its signed expiry is the only word).
+    scenes: new Map([['page', { configured: true, action: 'redirect' }]]),
+    startCheckout: async (request) => ({ ref: buildPayUrl(config, request) }),
+    checkoutAction: ({ ref }) => ({ type: 'redirect', url: ref }),
     verifyCallback: (callback, now) => verifyBankCallback(keyed, callback.headers, callback.body, now),
     acknowledge: () => jsonReply(200, { received: true }),
     reject: (message, retryable) => jsonReply(retryable ? 500 : 400, { received: false, error: message }),
-    // The bank scheme defines no query or close API: say so rather than guess a state.
-    queryPayment: async (): Promise<ProviderPaymentState> => {
-      throw new ProviderNotSupportedError('bank', 'query');
-    },
-    closePayment: async (): Promise<void> => {
-      throw new ProviderNotSupportedError('bank', 'close');
-    },
     refund: (request) => createRefund(keyed, sender, request),
     queryRefund: (request) => queryRefund(keyed, sender, request),
     fetchBill: (request) => fetchSettlementReport(keyed, sender, request),

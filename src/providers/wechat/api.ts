@@ -5,7 +5,7 @@ import { BillFormatError, isBusinessDate, type BusinessDate } from '../../domain
 import { CURRENCY, assertFen } from '../../domain/money';
 import type { WechatConfig } from '../config';
 import { parseWechatBill } from './bill';
-import { isRetryableStatus, type ProviderSender } from '../http';
+import { isRetryableStatus, type ProviderSender } from '../kit/http';
 import {
   ProviderCallError,
   type BillFetch,
@@ -14,7 +14,10 @@ import {
   type RefundRequest,
 } from '../../core/payments/provider';
 import { type WechatKeys, wechatpayHeaders } from './callbacks';
-import { authorization, parseJson, verifyWechatpaySignature } from './signatures';
+import { configuredAppids, tradeTypeOf } from './scenes';
+import { authorization, verifyWechatpaySignature } from './signatures';
+import { parseJson } from '../kit/parse';
+import { checkRefundAnswer, type ExpectedRefund } from '../kit/refund-answers';
 import {
   type WechatRefundRequest,
   type WechatTransaction,
@@ -108,14 +111,14 @@ function apiBaseOf(config: WechatConfig): string {
 
 /** A queried transaction must be the order we asked about, for our merchant. */
 export function checkQueriedTransaction(config: WechatConfig, paymentId: string, transaction: WechatTransaction): void {
-  if (transaction.mchid !== config.mchid || transaction.appid !== config.appid) {
+  if (transaction.mchid !== config.mchid || !configuredAppids(config).has(transaction.appid)) {
     throw callError('queryPayment', 'answer names another merchant (mchid / appid)', false);
   }
   if (transaction.out_trade_no !== paymentId)
     throw callError('queryPayment', 'answer is for another out_trade_no', false);
 }
 
-export function paymentStateOf(transaction: WechatTransaction): ProviderPaymentState {
+export function paymentStateOf(config: WechatConfig, transaction: WechatTransaction): ProviderPaymentState {
   const state = transaction.trade_state;
   if (!isWechatTradeState(state)) throw callError('queryPayment', `unknown trade_state ${state}`, false);
   const status = WECHAT_QUERY_STATUSES[state];
@@ -133,6 +136,7 @@ export function paymentStateOf(transaction: WechatTransaction): ProviderPaymentS
     currency: CURRENCY,
     paidAt: toIsoUtc(successTime),
     providerStatus: state,
+    ...tradeTypeOf(config, transaction),
   };
 }
 
@@ -143,20 +147,16 @@ export function paymentStateOf(transaction: WechatTransaction): ProviderPaymentS
 export function refundStateOf(
   operation: 'refund' | 'queryRefund',
   body: string,
-  expected: { refundId: string; paymentId: string; amount?: number; paymentAmount?: number },
+  expected: ExpectedRefund,
 ): ProviderRefundState {
   const refund = parseJson(body, WechatRefundSchema);
   if (!refund) throw callError(operation, 'answer is not a WeChat refund');
-  if (refund.out_refund_no !== expected.refundId || refund.out_trade_no !== expected.paymentId) {
-    throw callError(operation, 'answer is about another out_refund_no or out_trade_no');
-  }
-  const { refund: amount, total } = refund.amount;
-  if ((expected.amount ?? amount) !== amount || (expected.paymentAmount ?? total) !== total) {
-    throw callError(
-      operation,
-      `answer is for ${amount} of ${total} fen, asked ${expected.amount} of ${expected.paymentAmount}`,
-    );
-  }
+  checkRefundAnswer('wechat', operation, expected, {
+    refundId: refund.out_refund_no,
+    paymentId: refund.out_trade_no,
+    amount: refund.amount.refund,
+    paymentAmount: refund.amount.total,
+  });
   const { status, refund_id: providerRefundId } = refund;
   if (!isWechatRefundStatus(status)) throw callError(operation, `unknown refund status ${status}`);
   const outcome = WECHAT_REFUND_OUTCOMES[status];
@@ -164,8 +164,7 @@ export function refundStateOf(
     return { status: 'failed', providerStatus: status, reason: 'WeChat closed the refund (CLOSED)' };
   if (outcome !== 'succeeded') return { status: outcome, providerRefundId, providerStatus: status };
   if (!refund.success_time) throw callError(operation, 'SUCCESS without success_time');
-  if (refund.amount.currency !== CURRENCY)
-    throw callError(operation, `currency ${refund.amount.currency}, expected ${CURRENCY}`);
+  checkRefundAnswer('wechat', operation, expected, { currency: refund.amount.currency });
   return {
     status: 'succeeded',
     providerRefundId,

@@ -3,7 +3,10 @@ import { CURRENCY } from '../../domain/money';
 import type { RefundNotification } from '../../domain/notification';
 import type { WechatConfig } from '../config';
 import { type CallbackVerification } from '../../core/payments/provider';
-import { type WechatpayHeaders, decryptResource, parseJson, refuse, verifyWechatpaySignature } from './signatures';
+import { type WechatpayHeaders, decryptResource, verifyWechatpaySignature } from './signatures';
+import { parseJson } from '../kit/parse';
+import { refuse } from '../kit/replies';
+import { configuredAppids, tradeTypeOf } from './scenes';
 import {
   type WechatCallbackEnvelope,
   WECHAT_CALLBACK_OUTCOMES,
@@ -80,7 +83,7 @@ function verifyTransactionResource(config: WechatConfig, envelope: WechatCallbac
   if (!transaction) return refuse('malformed', 'decrypted resource is not a WeChat transaction');
 
   if (transaction.mchid !== config.mchid) return refuse('merchant_mismatch', 'mchid is not ours');
-  if (transaction.appid !== config.appid) return refuse('merchant_mismatch', 'appid is not ours');
+  if (!configuredAppids(config).has(transaction.appid)) return refuse('merchant_mismatch', 'appid is not ours');
   const state = transaction.trade_state;
   const outcome = isWechatTradeState(state) ? WECHAT_CALLBACK_OUTCOMES[state] : null;
   if (!outcome) return refuse('unsupported_event', `trade_state ${state} has no payment outcome`);
@@ -103,6 +106,7 @@ function verifyTransactionResource(config: WechatConfig, envelope: WechatCallbac
       currency: CURRENCY,
       occurredAt: toIsoUtc(transaction.success_time ?? envelope.create_time),
       providerStatus: state,
+      ...tradeTypeOf(config, transaction),
       via: 'callback',
     },
   };

@@ -1,13 +1,7 @@
-import { CURRENCY, assertFen } from '../../domain/money';
 import type { WechatConfig } from '../config';
-import {
-  DEFAULT_PROVIDER_HTTP,
-  providerSender,
-  type ProviderHttpConfig,
-  type ProviderSender,
-  type FetchLike,
-} from '../http';
-import type { PayUrlRequest, PaymentProvider, ProviderPaymentState, ProviderReply } from '../../core/payments/provider';
+import { DEFAULT_PROVIDER_HTTP, providerSender, type ProviderHttpConfig, type FetchLike } from '../kit/http';
+import type { PaymentProvider, ProviderPaymentState } from '../../core/payments/provider';
+import { jsonReply } from '../kit/replies';
 import {
   callError,
   checkQueriedTransaction,
@@ -20,30 +14,16 @@ import {
   send,
   unexpectedAnswer,
 } from './api';
-import { loadKeys, verifyWechatCallback, type WechatKeys } from './callbacks';
-import { parseJson } from './signatures';
-import {
-  type WechatNativeOrderRequest,
-  NativeOrderResponseSchema,
-  WechatTransactionSchema,
-  toBeijingRfc3339,
-} from './wire';
-
-function jsonReply(statusCode: number, body: unknown): ProviderReply {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
+import { loadKeys, verifyWechatCallback } from './callbacks';
+import { checkoutAction, startCheckout, type Wechat } from './checkout';
+import { parseJson } from '../kit/parse';
+import { wechatSceneTable } from './scenes';
+import { WechatTransactionSchema } from './wire';
 
 export interface WechatProviderOptions {
   config: WechatConfig;
   fetch: FetchLike;
   http?: ProviderHttpConfig;
-}
-
-/** What every call uses: the configuration, its keys loaded once, the bounded sender. */
-interface Wechat {
-  config: WechatConfig;
-  keys: WechatKeys;
-  sender: ProviderSender;
 }
 
 const orderPath = (paymentId: string) => `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentId)}`;
@@ -59,7 +39,9 @@ export function createWechatProvider({
 
   return {
     name: 'wechat',
-    createPayUrl: (request) => createPayUrl(wechat, request),
+    scenes: wechatSceneTable(config),
+    startCheckout: (request) => startCheckout(wechat, request),
+    checkoutAction: (request) => checkoutAction(wechat, request),
     verifyCallback: (callback, now) =>
       verifyWechatCallback(config, keys.platformKeys, callback.headers, callback.body, now),
     acknowledge: () => ({ statusCode: 204, headers: {}, body: '' }),
@@ -75,6 +57,7 @@ export function createWechatProvider({
         now,
       });
       if (answer.status !== 204) throw unexpectedAnswer('closePayment', answer);
+      return 'closed';
     },
 
     // A 200 means accepted, not done: its status is usually PROCESSING, settled by a REFUND.*
@@ -106,32 +89,6 @@ export function createWechatProvider({
   };
 }
 
-/** A Native order: WeChat answers the code_url the customer's app scans. */
-async function createPayUrl(
-  { config, keys, sender }: Wechat,
-  { payment, notifyUrl, now }: PayUrlRequest,
-): Promise<{ payUrl: string }> {
-  const order: WechatNativeOrderRequest = {
-    appid: config.appid,
-    mchid: config.mchid,
-    description: payment.description,
-    out_trade_no: payment.paymentId,
-    notify_url: notifyUrl,
-    amount: { total: assertFen(payment.amount), currency: CURRENCY },
-    time_expire: toBeijingRfc3339(payment.expiresAt),
-  };
-  const answer = await send(config, keys, sender, 'createPayUrl', {
-    method: 'POST',
-    path: '/v3/pay/transactions/native',
-    body: JSON.stringify(order),
-    now,
-  });
-  if (answer.status !== 200) throw unexpectedAnswer('createPayUrl', answer);
-  const created = parseJson(answer.body, NativeOrderResponseSchema);
-  if (!created) throw callError('createPayUrl', 'answer has no code_url', false);
-  return { payUrl: created.code_url };
-}
-
 async function queryPayment(
   { config, keys, sender }: Wechat,
   paymentId: string,
@@ -145,5 +102,5 @@ async function queryPayment(
   const transaction = parseJson(answer.body, WechatTransactionSchema);
   if (!transaction) throw callError('queryPayment', 'answer is not a WeChat transaction', false);
   checkQueriedTransaction(config, paymentId, transaction);
-  return paymentStateOf(transaction);
+  return paymentStateOf(config, transaction);
 }

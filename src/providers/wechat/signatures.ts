@@ -1,7 +1,7 @@
 import { createDecipheriv, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import type * as z from 'zod/mini';
 import type { WechatConfig } from '../config';
 import { type RejectionReason } from '../../core/payments/provider';
+import { refuse } from '../kit/replies';
 import {
   type WechatCallbackEnvelope,
   WECHAT_REPLAY_WINDOW_SECONDS,
@@ -19,10 +19,6 @@ export interface WechatpayHeaders {
 }
 
 type Refusal = { ok: false; reason: RejectionReason; detail: string };
-
-export function refuse(reason: RejectionReason, detail: string): Refusal {
-  return { ok: false, reason, detail };
-}
 
 /** A header value we can read: some runtimes hand over arrays or nothing; neither is a value. */
 function isPresent(value: unknown): value is string {
@@ -100,16 +96,6 @@ export function decryptResource(apiV3Key: string, resource: WechatCallbackEnvelo
     ]).toString('utf8');
   } catch {
     // Wrong key, wrong IV or AAD, tampered ciphertext: all the same to us.
-    return undefined;
-  }
-}
-
-/** Parses JSON and validates it; undefined when either fails (never throws). */
-export function parseJson<T>(text: string, schema: z.ZodMiniType<T>): T | undefined {
-  try {
-    const result = schema.safeParse(JSON.parse(text));
-    return result.success ? result.data : undefined;
-  } catch {
     return undefined;
   }
 }

@@ -93,12 +93,15 @@ export const WechatTransactionSchema = z.object({
   trade_state: z.string().check(z.minLength(1)),
   trade_state_desc: z.optional(z.string()),
   success_time: z.optional(Rfc3339Schema),
+  /** JSAPI (official account and mini-program alike), NATIVE, APP, MWEB (H5)...; optional in WeChat's schema. */
+  trade_type: z.optional(z.string()),
+  payer: z.optional(z.object({ openid: z.optional(z.string()) })),
   amount: AmountSchema,
 });
 export type WechatTransaction = z.infer<typeof WechatTransactionSchema>;
 
-/** `POST /v3/pay/transactions/native` request body. */
-export interface WechatNativeOrderRequest {
+/** The body every prepay shares (`/v3/pay/transactions/{native,jsapi,h5,app}`), SCENES.md §0. */
+export interface WechatPrepayRequest {
   appid: string;
   mchid: string;
   description: string;
@@ -107,9 +110,20 @@ export interface WechatNativeOrderRequest {
   amount: { total: number; currency: typeof CURRENCY };
   /** RFC 3339 in Beijing time (+08:00). */
   time_expire: string;
+  /** JSAPI and mini-program: the payer's openid under `appid`. */
+  payer?: { openid: string };
+  /** H5: the customer's IP and the page's kind. */
+  scene_info?: {
+    payer_client_ip: string;
+    h5_info: { type: string; app_name?: string; app_url?: string };
+  };
 }
+/** Native's body (the prepay without payer or scene_info). */
+export type WechatNativeOrderRequest = Omit<WechatPrepayRequest, 'payer' | 'scene_info'>;
 
 export const NativeOrderResponseSchema = z.object({ code_url: z.string().check(z.minLength(1)) });
+export const PrepayResponseSchema = z.object({ prepay_id: z.string().check(z.minLength(1), z.maxLength(64)) });
+export const H5OrderResponseSchema = z.object({ h5_url: z.url() });
 /** WeChat's error body, e.g. {"code":"ORDER_NOT_EXIST","message":"..."}. */
 export const ErrorResponseSchema = z.object({
   code: z.string().check(z.minLength(1)),
@@ -207,20 +221,5 @@ export function isWechatRefundStatus(status: string): status is WechatRefundStat
 /** WeChat's limit on `reason`; a longer one would refuse the whole refund, so it is cut instead. */
 export const REFUND_REASON_MAX_CHARACTERS = 80;
 
-const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-
-/**
- * An instant rendered as WeChat writes times: RFC 3339 in Beijing time, whole seconds, e.g.
- * 2026-11-25T04:30:00.900Z → 2026-11-25T12:30:00+08:00. Milliseconds are dropped (rounded down),
- * so a time_expire never lands later than our own expiry.
- */
-export function toBeijingRfc3339(instant: Date | string): string {
-  const ms = new Date(instant).getTime();
-  if (Number.isNaN(ms)) throw new RangeError('not a valid instant');
-  return `${new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 19)}+08:00`;
-}
-
-/** Any RFC 3339 time (already validated by the schema) → ISO-8601 UTC. */
-export function toIsoUtc(rfc3339: string): string {
-  return new Date(rfc3339).toISOString();
-}
+/** WeChat's times are RFC 3339 in Beijing time (the kit's). */
+export { toBeijingRfc3339, toIsoUtc } from '../kit/beijing-time';

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { Metric } from '../../../src/core/kernel/metric-names';
 import type { PaymentMethod } from '../../../src/domain/payment';
-import { DEFAULT_PROVIDER_HTTP } from '../../../src/providers/http';
+import { DEFAULT_PROVIDER_HTTP } from '../../../src/providers/kit/http';
 import { PROVIDERS } from '../../support/callback-fixtures';
 import { type ProviderBehaviour, throttleEverything } from '../../support/faults';
 import { useRig } from '../../support/reliability-fixtures';

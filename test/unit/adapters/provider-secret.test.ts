@@ -1,3 +1,4 @@
+import { createPayUrl } from '../../support/checkout-fixtures';
 import 'aws-sdk-client-mock-vitest/extend';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -47,7 +48,7 @@ async function bankGateway(providers: Providers): Promise<string> {
     method: 'bank' as const,
     description: 'Order ord_1',
   };
-  const { payUrl } = await providers.bank!.createPayUrl({
+  const { payUrl } = await createPayUrl(providers.bank!, {
     payment,
     notifyUrl: 'https://api.example/callback/bank',
     returnUrl: 'https://shop.example/orders/ord_1',

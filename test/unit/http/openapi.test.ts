@@ -188,7 +188,7 @@ describe('OpenAPI document: responses', () => {
       order: { $ref: '#/components/schemas/Order' },
       payment: { $ref: '#/components/schemas/Payment' },
     });
-    expect(document.components.schemas.PaymentCheckout.required).toEqual(['payment', 'payUrl']);
+    expect(document.components.schemas.PaymentCheckout.required).toEqual(['payment', 'action']);
   });
 
   it('lists the error statuses each route can answer, in the Error shape (401 also in the gateway’s)', () => {
@@ -321,15 +321,17 @@ describe('response schemas against real views', () => {
       now: later(1),
       source: 'customer',
       reason: 'checkout',
-      set: { payUrl: 'https://openapi.alipay.com/gateway.do?x=1' },
+      set: { payUrl: 'https://openapi.alipay.com/gateway.do?x=1', scene: 'native' },
     }).after;
     const paid = settlePayment(started, order, {
       to: 'succeeded',
       now: later(2),
       source: 'provider',
-      reason: 'TRADE_SUCCESS',
+      reason: 'TRANSACTION.SUCCESS',
       ref: 'notify-1',
       providerTransactionId: '2026112522001',
+      tradeType: 'NATIVE',
+      scene: 'native',
     });
     if (paid.kind !== 'applied') throw new Error('expected the payment to settle');
 

@@ -1,3 +1,4 @@
+import { createPayUrl } from '../../support/checkout-fixtures';
 import { unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { createAlipaySimulator } from '../../../local/sandbox/alipay';
@@ -9,7 +10,7 @@ import { BillFormatError, type BillRow } from '../../../src/domain/bill';
 import { createAlipayProvider } from '../../../src/providers/alipay';
 import { ALIPAY_BILL_MAX_ENTRY_BYTES, alipayBillFromZip, parseAlipayBill } from '../../../src/providers/alipay/bill';
 import { ProviderCallError } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import {
   ALIPAY_BILL_FIXTURE_DATE,
   alipayDetailFixture,
@@ -628,7 +629,7 @@ describe('alipay fetchBill through the whole sandbox', () => {
       expiresAt: '2026-11-28T03:00:00.000Z',
       description: '测试订单',
     } as const;
-    const { payUrl } = await provider.createPayUrl({
+    const { payUrl } = await createPayUrl(provider, {
       payment,
       notifyUrl: NOTIFY_URL,
       returnUrl: 'https://shop.example/done',

@@ -4,7 +4,7 @@ import type { SandboxCheckout, SandboxRefundOutcome } from '../../../local/sandb
 import { createAlipayProvider } from '../../../src/providers/alipay';
 import type { AlipayConfig } from '../../../src/providers/config';
 import { ProviderCallError, type RefundRequest } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import {
   alipayTestKeys,
   formFields,
@@ -345,12 +345,12 @@ describe('alipay refund: the trade after a refund', () => {
   it('a trade refunded in full answers TRADE_CLOSED to alipay.trade.query; a partly refunded one stays TRADE_SUCCESS', async () => {
     const { provider } = connected();
     await provider.refund(refundRequest({ amount: 2_345 }));
-    expect(await provider.queryPayment('pay_42', NOW)).toMatchObject({
+    expect(await provider.queryPayment!('pay_42', NOW)).toMatchObject({
       status: 'paid',
       providerStatus: 'TRADE_SUCCESS',
     });
     await provider.refund(refundRequest({ refundId: 'ref_2', amount: 10_000 }));
-    expect(await provider.queryPayment('pay_42', NOW)).toEqual({ status: 'closed', providerStatus: 'TRADE_CLOSED' });
+    expect(await provider.queryPayment!('pay_42', NOW)).toEqual({ status: 'closed', providerStatus: 'TRADE_CLOSED' });
   });
 });
 

@@ -1,3 +1,4 @@
+import { createPayUrl } from '../../support/checkout-fixtures';
 import { createPublicKey, sign, verify } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -5,8 +6,8 @@ import { createAlipaySimulator } from '../../../local/sandbox/alipay';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { alipaySignContent, createAlipayProvider } from '../../../src/providers/alipay';
 import type { AlipayConfig } from '../../../src/providers/config';
-import { ProviderCallError, type PayUrlRequest, type RawCallback } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import { ProviderCallError, type RawCallback } from '../../../src/core/payments/provider';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import {
   alipayTestKeys,
   formFields,
@@ -81,7 +82,7 @@ function reasonOf(callback: RawCallback, provider = alipay): string {
   return result.ok ? 'ok' : result.reason;
 }
 
-function payRequest(overrides: Partial<PayUrlRequest> = {}): PayUrlRequest {
+function payRequest(overrides: Partial<Parameters<typeof createPayUrl>[1]> = {}): Parameters<typeof createPayUrl>[1] {
   return {
     payment: {
       paymentId: 'pay_42',
@@ -350,7 +351,7 @@ describe('alipay pay URL', () => {
   });
 
   it('is the gateway with the common params, signed with the app private key (verified with its public key)', async () => {
-    const { payUrl } = await alipay.createPayUrl(payRequest());
+    const { payUrl } = await createPayUrl(alipay, payRequest());
     const { gateway, params, biz, signed } = readPayUrl(payUrl);
     expect(gateway).toBe(keys.merchant.gateway);
     expect(signed).toBe(true);
@@ -377,17 +378,17 @@ describe('alipay pay URL', () => {
   });
 
   it('every parameter is percent-encoded (no raw space or "+" that could be read as a space)', async () => {
-    const { payUrl } = await alipay.createPayUrl(payRequest());
+    const { payUrl } = await createPayUrl(alipay, payRequest());
     expect(new URL(payUrl).search).not.toMatch(/[ +]/);
   });
 
   it('a URL signed with another key does not verify with the app public key', async () => {
-    const { payUrl } = await merchant({ ...keys.merchant, privateKey: stranger }).createPayUrl(payRequest());
+    const { payUrl } = await createPayUrl(merchant({ ...keys.merchant, privateKey: stranger }), payRequest());
     expect(readPayUrl(payUrl).signed).toBe(false);
   });
 
   it('wap channel: alipay.trade.wap.pay with QUICK_WAP_WAY, signed the same way', async () => {
-    const { payUrl } = await alipay.createPayUrl(payRequest({ channel: 'wap' }));
+    const { payUrl } = await createPayUrl(alipay, payRequest({ channel: 'wap' }));
     const { params, biz, signed } = readPayUrl(payUrl);
     expect(signed).toBe(true);
     expect(params.method).toBe('alipay.trade.wap.pay');
@@ -398,7 +399,7 @@ describe('alipay pay URL', () => {
     'the sandbox accepts the %s URL: checkout registered, 302 to it',
     async (channel) => {
       const store = memoryCheckoutStore();
-      const { payUrl } = await alipay.createPayUrl(payRequest({ channel }));
+      const { payUrl } = await createPayUrl(alipay, payRequest({ channel }));
       const entry = await openInSimulator(simulator, store, payUrl, NOW);
       expect(entry).toMatchObject({ statusCode: 302, headers: { location: store.checkoutUrl('pay_42') } });
       expect(store.get('pay_42')).toEqual({
@@ -417,10 +418,10 @@ describe('alipay pay URL', () => {
 
   it('the sandbox refuses a pay URL with a changed parameter or a foreign signature', async () => {
     const store = memoryCheckoutStore();
-    const { payUrl } = await alipay.createPayUrl(payRequest());
+    const { payUrl } = await createPayUrl(alipay, payRequest());
     const changed = payUrl.replace(encodeURIComponent('"123.45"'), encodeURIComponent('"0.01"'));
     expect(changed).not.toBe(payUrl);
-    const { payUrl: foreign } = await merchant({ ...keys.merchant, privateKey: stranger }).createPayUrl(payRequest());
+    const { payUrl: foreign } = await createPayUrl(merchant({ ...keys.merchant, privateKey: stranger }), payRequest());
     for (const url of [changed, foreign]) {
       const entry = await openInSimulator(simulator, store, url, NOW);
       expect(entry.statusCode).toBe(400);
@@ -441,7 +442,7 @@ describe('alipay query and close through the sandbox', () => {
 
   it('query of a paid trade → paid with trade_no, exact amount and send_pay_date as ISO UTC', async () => {
     const { provider } = connected({ checkouts: [{ state: 'paid' }] });
-    expect(await provider.queryPayment('pay_42', NOW)).toEqual({
+    expect(await provider.queryPayment!('pay_42', NOW)).toEqual({
       status: 'paid',
       providerTransactionId: TRADE_NO,
       amount: 12_345,
@@ -457,12 +458,12 @@ describe('alipay query and close through the sandbox', () => {
     ['failed', { status: 'closed', providerStatus: 'TRADE_CLOSED' }],
   ] as const)('query of a %s checkout → %o', async (state, expected) => {
     const { provider } = connected({ checkouts: [{ state, paidAt: undefined, transactionId: undefined }] });
-    expect(await provider.queryPayment('pay_42', NOW)).toEqual(expected);
+    expect(await provider.queryPayment!('pay_42', NOW)).toEqual(expected);
   });
 
   it('query of an unknown trade → not_found', async () => {
     const { provider } = connected();
-    expect(await provider.queryPayment('pay_unknown', NOW)).toEqual({
+    expect(await provider.queryPayment!('pay_unknown', NOW)).toEqual({
       status: 'not_found',
       providerStatus: 'ACQ.TRADE_NOT_EXIST',
     });
@@ -470,10 +471,10 @@ describe('alipay query and close through the sandbox', () => {
 
   it('a merchant signing with a wrong private key gets a ProviderCallError (the sandbox answers isv.invalid-signature)', async () => {
     const { provider } = connected({ config: { ...keys.merchant, privateKey: stranger }, checkouts: [{}] });
-    const query = provider.queryPayment('pay_42', NOW);
+    const query = provider.queryPayment!('pay_42', NOW);
     await expect(query).rejects.toBeInstanceOf(ProviderCallError);
     await expect(query).rejects.toThrow(/40002 isv\.invalid-signature/);
-    await expect(provider.closePayment('pay_42', NOW)).rejects.toBeInstanceOf(ProviderCallError);
+    await expect(provider.closePayment!('pay_42', NOW)).rejects.toBeInstanceOf(ProviderCallError);
   });
 
   it('an answer whose node was tampered with is refused', async () => {
@@ -481,14 +482,14 @@ describe('alipay query and close through the sandbox', () => {
       checkouts: [{ state: 'pending' }],
       rewrite: (body) => body.replace('"WAIT_BUYER_PAY"', '"TRADE_SUCCESS"'),
     });
-    await expect(provider.queryPayment('pay_42', NOW)).rejects.toThrow(/alipay_trade_query_response signed by Alipay/);
+    await expect(provider.queryPayment!('pay_42', NOW)).rejects.toThrow(/alipay_trade_query_response signed by Alipay/);
   });
 
   it('an answer without sign, or signed with a key that is not Alipay’s, is refused', async () => {
     const unsigned = connected({ checkouts: [{}], rewrite: (body) => body.replace(/,"sign":"[^"]*"/, '') });
-    await expect(unsigned.provider.queryPayment('pay_42', NOW)).rejects.toBeInstanceOf(ProviderCallError);
+    await expect(unsigned.provider.queryPayment!('pay_42', NOW)).rejects.toBeInstanceOf(ProviderCallError);
     const otherKey = connected({ config: { ...keys.merchant, alipayPublicKey: strangerPublicKey }, checkouts: [{}] });
-    await expect(otherKey.provider.queryPayment('pay_42', NOW)).rejects.toBeInstanceOf(ProviderCallError);
+    await expect(otherKey.provider.queryPayment!('pay_42', NOW)).rejects.toBeInstanceOf(ProviderCallError);
   });
 
   it('the signature covers the node’s exact text wherever it sits in the body', async () => {
@@ -498,7 +499,10 @@ describe('alipay query and close through the sandbox', () => {
       return `{ "sign" : ${JSON.stringify(signature)},\n  "alipay_trade_query_response" :\t${nodeText} }`;
     };
     const { provider } = connected({ checkouts: [{ state: 'pending' }], rewrite: reordered });
-    expect(await provider.queryPayment('pay_42', NOW)).toEqual({ status: 'pending', providerStatus: 'WAIT_BUYER_PAY' });
+    expect(await provider.queryPayment!('pay_42', NOW)).toEqual({
+      status: 'pending',
+      providerStatus: 'WAIT_BUYER_PAY',
+    });
   });
 
   it('an HTTP error from the gateway is a retryable ProviderCallError', async () => {
@@ -507,7 +511,7 @@ describe('alipay query and close through the sandbox', () => {
       headers: { get: () => null },
       text: async () => 'Bad Gateway',
     });
-    await expect(merchant(keys.merchant, failing).queryPayment('pay_42', NOW)).rejects.toMatchObject({
+    await expect(merchant(keys.merchant, failing).queryPayment!('pay_42', NOW)).rejects.toMatchObject({
       name: 'ProviderCallError',
       retryable: true,
     });
@@ -515,19 +519,19 @@ describe('alipay query and close through the sandbox', () => {
 
   it('close of a pending trade closes it at the sandbox', async () => {
     const { provider, store } = connected({ checkouts: [{ state: 'pending', paidAt: undefined }] });
-    await expect(provider.closePayment('pay_42', NOW)).resolves.toBeUndefined();
+    await expect(provider.closePayment!('pay_42', NOW)).resolves.toBe('closed');
     expect(store.get('pay_42')?.state).toBe('closed');
-    expect(await provider.queryPayment('pay_42', NOW)).toEqual({ status: 'closed', providerStatus: 'TRADE_CLOSED' });
+    expect(await provider.queryPayment!('pay_42', NOW)).toEqual({ status: 'closed', providerStatus: 'TRADE_CLOSED' });
   });
 
-  it('close of an unknown trade is ok (Alipay had not created it: nothing can be paid)', async () => {
+  it('close of an unknown trade says no_trade: Alipay has not created it yet, and an unscanned QR may still be paid', async () => {
     const { provider } = connected();
-    await expect(provider.closePayment('pay_unknown', NOW)).resolves.toBeUndefined();
+    await expect(provider.closePayment!('pay_unknown', NOW)).resolves.toBe('no_trade');
   });
 
   it('close of a paid trade is a non-retryable ProviderCallError naming ACQ.TRADE_STATUS_ERROR', async () => {
     const { provider, store } = connected({ checkouts: [{ state: 'paid' }] });
-    const close = provider.closePayment('pay_42', NOW);
+    const close = provider.closePayment!('pay_42', NOW);
     await expect(close).rejects.toBeInstanceOf(ProviderCallError);
     await expect(close).rejects.toMatchObject({
       retryable: false,

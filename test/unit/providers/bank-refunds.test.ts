@@ -4,7 +4,7 @@ import type { SandboxCheckout, SandboxRefundOutcome } from '../../../local/sandb
 import { BANK_REFUND_OUTCOMES, BANK_REFUND_STATUSES, createBankProvider } from '../../../src/providers/bank';
 import type { BankConfig } from '../../../src/providers/config';
 import { ProviderCallError, type RefundRequest } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import {
   BANK_SANDBOX_BASE,
   bankCallbackBody,

@@ -1,10 +1,11 @@
+import { createPayUrl } from '../../support/checkout-fixtures';
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBankSimulator } from '../../../local/sandbox/bank';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { createBankProvider } from '../../../src/providers/bank';
-import { ProviderNotSupportedError, type PayUrlRequest, type RawCallback } from '../../../src/core/payments/provider';
+import { type RawCallback } from '../../../src/core/payments/provider';
 import {
   bankCallbackBody,
   bankTestKeys,
@@ -23,7 +24,9 @@ const simulator = createBankSimulator(keys.sandbox);
 const NOW = new Date('2025-01-02T03:05:00.000Z');
 const T = Math.floor(NOW.getTime() / 1000);
 
-function payRequest(overrides: Partial<PayUrlRequest['payment']> = {}): PayUrlRequest {
+function payRequest(
+  overrides: Partial<Parameters<typeof createPayUrl>[1]['payment']> = {},
+): Parameters<typeof createPayUrl>[1] {
   return {
     payment: {
       paymentId: 'pay_42',
@@ -52,7 +55,7 @@ function reasonOf(callback: RawCallback, now = NOW) {
 describe('bank: round trip through the sandbox', () => {
   it('pay URL → sandbox checkout → signed callback → verified notification → acknowledged', async () => {
     const store = memoryCheckoutStore();
-    const { payUrl } = await bank.createPayUrl(payRequest());
+    const { payUrl } = await createPayUrl(bank, payRequest());
 
     const entry = await openInSimulator(simulator, store, payUrl, NOW);
     expect(entry.statusCode).toBe(302);
@@ -310,7 +313,7 @@ describe('bank: callback body', () => {
 
 describe('bank: pay URL', () => {
   it('carries the payment and an HMAC-SHA256 of the sorted raw parameters under the signing secret', async () => {
-    const { payUrl } = await bank.createPayUrl(payRequest());
+    const { payUrl } = await createPayUrl(bank, payRequest());
     const url = new URL(payUrl);
     expect(`${url.origin}${url.pathname}`).toBe(keys.merchant.gatewayUrl);
     const params = Object.fromEntries(url.searchParams);
@@ -330,7 +333,7 @@ describe('bank: pay URL', () => {
 
   it('the sandbox refuses a URL whose amount was changed', async () => {
     const store = memoryCheckoutStore();
-    const url = new URL((await bank.createPayUrl(payRequest())).payUrl);
+    const url = new URL((await createPayUrl(bank, payRequest())).payUrl);
     url.searchParams.set('amount', '1');
     const response = await openInSimulator(simulator, store, url.toString(), NOW);
     expect(response.statusCode).toBe(400);
@@ -342,7 +345,7 @@ describe('bank: pay URL', () => {
     const response = await openInSimulator(
       simulator,
       memoryCheckoutStore(),
-      (await other.createPayUrl(payRequest())).payUrl,
+      (await createPayUrl(other, payRequest())).payUrl,
       NOW,
     );
     expect(response.statusCode).toBe(400);
@@ -350,7 +353,7 @@ describe('bank: pay URL', () => {
 
   it('the sandbox refuses an expired URL (the bank takes no payment after expires_at)', async () => {
     const store = memoryCheckoutStore();
-    const { payUrl } = await bank.createPayUrl(payRequest({ expiresAt: '2025-01-02T03:05:00.000Z' }));
+    const { payUrl } = await createPayUrl(bank, payRequest({ expiresAt: '2025-01-02T03:05:00.000Z' }));
     const response = await openInSimulator(simulator, store, payUrl, NOW);
     expect(response).toMatchObject({ statusCode: 400, body: 'payment has expired' });
     expect(store.get('pay_42')).toBeUndefined();
@@ -358,7 +361,7 @@ describe('bank: pay URL', () => {
 
   it('the sandbox does not reopen a payment that is already decided', async () => {
     const store = memoryCheckoutStore();
-    const { payUrl } = await bank.createPayUrl(payRequest());
+    const { payUrl } = await createPayUrl(bank, payRequest());
     await openInSimulator(simulator, store, payUrl, NOW);
     store.put({ ...store.get('pay_42')!, state: 'paid' });
     expect((await openInSimulator(simulator, store, payUrl, NOW)).statusCode).toBe(409);
@@ -376,10 +379,10 @@ describe('bank: pay URL', () => {
 });
 
 describe('bank: no query or close API', () => {
-  it('queryPayment and closePayment reject with ProviderNotSupportedError', async () => {
-    await expect(bank.queryPayment('pay_42', NOW)).rejects.toBeInstanceOf(ProviderNotSupportedError);
-    await expect(bank.queryPayment('pay_42', NOW)).rejects.toMatchObject({ provider: 'bank', operation: 'query' });
-    await expect(bank.closePayment('pay_42', NOW)).rejects.toMatchObject({ provider: 'bank', operation: 'close' });
+  it('declares neither operation, and one scene: its pay page', () => {
+    expect(bank.queryPayment).toBeUndefined();
+    expect(bank.closePayment).toBeUndefined();
+    expect([...bank.scenes.keys()]).toEqual(['page']);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createPayUrl } from '../../support/checkout-fixtures';
 import { sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlipaySimulator, generateAlipayKeys } from '../../../local/sandbox/alipay';
@@ -5,7 +6,7 @@ import type { SandboxCheckout, SandboxResponse } from '../../../local/sandbox/ty
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
 import { providerHttpFromEnv } from '../../../src/aws/env';
 import { createAlipayProvider } from '../../../src/providers/alipay';
-import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../../../src/providers/http';
+import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../../../src/providers/kit/http';
 import { ProviderCallError, type PaymentProvider } from '../../../src/core/payments/provider';
 import { createWechatProvider } from '../../../src/providers/wechat';
 import { memoryCheckoutStore } from '../../support/alipay-fixtures';
@@ -109,7 +110,7 @@ afterAll(async () => {
 
 const PROVIDERS = ['wechat', 'alipay'] as const;
 const query = (provider: 'wechat' | 'alipay', paymentId = `pay_${provider}_paid`) =>
-  providers[provider].queryPayment(paymentId, new Date());
+  providers[provider].queryPayment!(paymentId, new Date());
 
 /** The call's outcome and how long it took. */
 async function timed<T>(call: Promise<T>): Promise<{ outcome: PromiseSettledResult<T>; elapsedMs: number }> {
@@ -209,7 +210,7 @@ describe('every outbound call goes through the same bounds', () => {
 
   it('wechat native order: a hang ends as a ProviderCallError after 3 attempts; 503 then the real answer creates it', async () => {
     standIns.wechat.answer('hang');
-    const hung = await timed(providers.wechat.createPayUrl(payable('pay_wechat_hung')));
+    const hung = await timed(createPayUrl(providers.wechat, payable('pay_wechat_hung')));
     expect(rejection(hung.outcome)).toMatchObject({
       name: 'ProviderCallError',
       operation: 'createPayUrl',
@@ -219,7 +220,7 @@ describe('every outbound call goes through the same bounds', () => {
     expect(hung.elapsedMs).toBeLessThan(GIVE_UP_WITHIN_MS);
 
     standIns.wechat.answer(status(503), 'simulator');
-    await expect(providers.wechat.createPayUrl(payable('pay_wechat_created'))).resolves.toEqual({
+    await expect(createPayUrl(providers.wechat, payable('pay_wechat_created'))).resolves.toEqual({
       payUrl: expect.any(String),
     });
     expect(store.get('pay_wechat_created')).toMatchObject({ state: 'pending', amount: 12_345 });
@@ -229,7 +230,7 @@ describe('every outbound call goes through the same bounds', () => {
   it.each(PROVIDERS)('%s close: a hang ends as a ProviderCallError after 3 attempts', async (provider) => {
     standIns[provider].answer('hang');
 
-    const { outcome, elapsedMs } = await timed(providers[provider].closePayment(`pay_${provider}_paid`, new Date()));
+    const { outcome, elapsedMs } = await timed(providers[provider].closePayment!(`pay_${provider}_paid`, new Date()));
 
     expect(rejection(outcome)).toMatchObject({ name: 'ProviderCallError', operation: 'closePayment', retryable: true });
     expect(standIns[provider].requests).toBe(3);

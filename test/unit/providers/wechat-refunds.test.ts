@@ -3,7 +3,7 @@ import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
 import { isRefundNotification } from '../../../src/domain/notification';
 import { ProviderCallError, type RefundRequest } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import { WECHAT_REFUND_OUTCOMES, WECHAT_REFUND_STATUSES, createWechatProvider } from '../../../src/providers/wechat';
 import { memoryCheckoutStore, toRawCallback } from '../../support/bank-fixtures';
 import {
@@ -350,15 +350,17 @@ describe('wechat refund: status mapping and query', () => {
 
   it('a refunded order queried as a payment answers trade_state REFUND, which is paid', async () => {
     const { wechat } = connected();
-    expect(await wechat.queryPayment('pay_000001', NOW)).toMatchObject({ status: 'paid', providerStatus: 'SUCCESS' });
+    expect(await wechat.queryPayment!('pay_000001', NOW)).toMatchObject({ status: 'paid', providerStatus: 'SUCCESS' });
     await wechat.refund(refundRequest());
-    expect(await wechat.queryPayment('pay_000001', NOW)).toEqual({
+    expect(await wechat.queryPayment!('pay_000001', NOW)).toEqual({
       status: 'paid',
       providerTransactionId: '4200000000202611250000000001',
       amount: 12_345,
       currency: 'CNY',
       paidAt: '2026-11-25T03:59:30.000Z',
       providerStatus: 'REFUND',
+      tradeType: 'NATIVE',
+      scene: 'native',
     });
   });
 });

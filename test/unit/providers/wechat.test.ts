@@ -1,3 +1,4 @@
+import { createPayUrl } from '../../support/checkout-fixtures';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
@@ -5,7 +6,7 @@ import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbo
 import type { WechatSandboxKeys } from '../../../local/sandbox/wechat-signing';
 import { WechatConfigSchema, type WechatConfig } from '../../../src/providers/config';
 import { ProviderCallError, type PayablePayment, type RawCallback } from '../../../src/core/payments/provider';
-import type { FetchLike } from '../../../src/providers/http';
+import type { FetchLike } from '../../../src/providers/kit/http';
 import {
   WECHAT_CALLBACK_OUTCOMES,
   WECHAT_QUERY_STATUSES,
@@ -124,6 +125,8 @@ describe('verifyCallback', () => {
         currency: 'CNY',
         occurredAt: '2026-11-25T03:59:30.000Z',
         providerStatus: 'SUCCESS',
+        tradeType: 'NATIVE',
+        scene: 'native',
         via: 'callback',
       },
     });
@@ -476,14 +479,14 @@ describe('calls to WeChat, through the simulator', () => {
       sent,
     });
     const wechat = createWechatProvider({ config: options.config ?? merchant, fetch });
-    const createPayUrl = () =>
-      wechat.createPayUrl({ payment, notifyUrl, returnUrl: 'https://shop.example/return', now: NOW });
-    return { store, sent, wechat, createPayUrl };
+    const start = () =>
+      createPayUrl(wechat, { payment, notifyUrl, returnUrl: 'https://shop.example/return', now: NOW });
+    return { store, sent, wechat, start };
   }
 
   it('creates a native order: signed request, code_url back, checkout registered', async () => {
-    const { store, sent, createPayUrl } = setup();
-    await expect(createPayUrl()).resolves.toEqual({ payUrl: store.checkoutUrl('pay_000001') });
+    const { store, sent, start } = setup();
+    await expect(start()).resolves.toEqual({ payUrl: store.checkoutUrl('pay_000001') });
 
     const [request] = sent;
     expect(request?.url).toBe(`${WECHAT_SANDBOX_BASE}/v3/pay/transactions/native`);
@@ -514,15 +517,15 @@ describe('calls to WeChat, through the simulator', () => {
   });
 
   it('returns the same code_url when the same order is created twice', async () => {
-    const { createPayUrl } = setup();
-    const first = await createPayUrl();
-    await expect(createPayUrl()).resolves.toEqual(first);
+    const { start } = setup();
+    const first = await start();
+    await expect(start()).resolves.toEqual(first);
   });
 
   it('is refused by WeChat when the same out_trade_no comes back with another amount', async () => {
-    const { wechat, createPayUrl } = setup();
-    await createPayUrl();
-    const other = wechat.createPayUrl({ payment: { ...payment, amount: 1 }, notifyUrl, returnUrl: '', now: NOW });
+    const { wechat, start } = setup();
+    await start();
+    const other = createPayUrl(wechat, { payment: { ...payment, amount: 1 }, notifyUrl, returnUrl: '', now: NOW });
     await expect(other).rejects.toMatchObject({
       message: expect.stringMatching(/400 OUT_TRADE_NO_USED \(Request-ID [\w-]+\)$/),
       retryable: false,
@@ -531,7 +534,7 @@ describe('calls to WeChat, through the simulator', () => {
 
   it('is refused by WeChat for an out_trade_no outside 6-32 characters of [0-9A-Za-z_-|*]', async () => {
     const { wechat } = setup();
-    const uuid = wechat.createPayUrl({
+    const uuid = createPayUrl(wechat, {
       payment: { ...payment, paymentId: '0b6f4a4e-3f7e-4d2b-9a55-8f0c4c1d2e3f' },
       notifyUrl,
       returnUrl: '',
@@ -547,13 +550,13 @@ describe('calls to WeChat, through the simulator', () => {
   });
 
   it('queries the order in each checkout state', async () => {
-    const { store, wechat, createPayUrl } = setup();
-    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({
+    const { store, wechat, start } = setup();
+    await expect(wechat.queryPayment!('pay_000001', NOW)).resolves.toEqual({
       status: 'not_found',
       providerStatus: 'ORDER_NOT_EXIST',
     });
-    await createPayUrl();
-    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({
+    await start();
+    await expect(wechat.queryPayment!('pay_000001', NOW)).resolves.toEqual({
       status: 'pending',
       providerStatus: 'NOTPAY',
     });
@@ -565,21 +568,23 @@ describe('calls to WeChat, through the simulator', () => {
       transactionId: '4200000000202611250000000001',
       paidAt: '2026-11-25T03:59:30.000Z',
     });
-    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({
+    await expect(wechat.queryPayment!('pay_000001', NOW)).resolves.toEqual({
       status: 'paid',
       providerTransactionId: '4200000000202611250000000001',
       amount: 12_345,
       currency: 'CNY',
       paidAt: '2026-11-25T03:59:30.000Z',
       providerStatus: 'SUCCESS',
+      tradeType: 'NATIVE',
+      scene: 'native',
     });
     store.put({ ...registered, state: 'failed' });
-    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({
+    await expect(wechat.queryPayment!('pay_000001', NOW)).resolves.toEqual({
       status: 'failed',
       providerStatus: 'PAYERROR',
     });
     store.put({ ...registered, state: 'closed' });
-    await expect(wechat.queryPayment('pay_000001', NOW)).resolves.toEqual({
+    await expect(wechat.queryPayment!('pay_000001', NOW)).resolves.toEqual({
       status: 'closed',
       providerStatus: 'CLOSED',
     });
@@ -587,7 +592,7 @@ describe('calls to WeChat, through the simulator', () => {
 
   it('sends the query as a signed GET with mchid in the query string', async () => {
     const { sent, wechat } = setup();
-    await wechat.queryPayment('pay_000001', NOW);
+    await wechat.queryPayment!('pay_000001', NOW);
     expect(sent[0]).toMatchObject({
       method: 'GET',
       url: `${WECHAT_SANDBOX_BASE}/v3/pay/transactions/out-trade-no/pay_000001?mchid=1900000001`,
@@ -596,9 +601,9 @@ describe('calls to WeChat, through the simulator', () => {
   });
 
   it('closes a pending order (204) and refuses to close a paid one', async () => {
-    const { store, sent, wechat, createPayUrl } = setup();
-    await createPayUrl();
-    await expect(wechat.closePayment('pay_000001', NOW)).resolves.toBeUndefined();
+    const { store, sent, wechat, start } = setup();
+    await start();
+    await expect(wechat.closePayment!('pay_000001', NOW)).resolves.toBe('closed');
     expect(sent[1]).toMatchObject({
       method: 'POST',
       url: `${WECHAT_SANDBOX_BASE}/v3/pay/transactions/out-trade-no/pay_000001/close`,
@@ -607,10 +612,10 @@ describe('calls to WeChat, through the simulator', () => {
     expect(store.get('pay_000001')?.state).toBe('closed');
 
     store.put({ ...(store.get('pay_000001') as SandboxCheckout), state: 'paid' });
-    const refused = wechat.closePayment('pay_000001', NOW);
+    const refused = wechat.closePayment!('pay_000001', NOW);
     await expect(refused).rejects.toBeInstanceOf(ProviderCallError);
     await expect(refused).rejects.toMatchObject({ message: expect.stringContaining('ORDERPAID'), retryable: false });
-    await expect(wechat.closePayment('pay_unknown', NOW)).rejects.toMatchObject({
+    await expect(wechat.closePayment!('pay_unknown', NOW)).rejects.toMatchObject({
       message: expect.stringContaining('ORDER_NOT_EXIST'),
     });
   });
@@ -620,33 +625,33 @@ describe('calls to WeChat, through the simulator', () => {
       { ...merchant, merchantPrivateKey: otherMerchant.privateKey },
       { ...merchant, merchantSerial: 'ABCDEF0123456789' },
     ]) {
-      const { wechat, createPayUrl, store } = setup({ config });
-      await expect(createPayUrl()).rejects.toMatchObject({
+      const { wechat, start, store } = setup({ config });
+      await expect(start()).rejects.toMatchObject({
         name: 'ProviderCallError',
         message: expect.stringContaining('401 SIGN_ERROR'),
       });
-      await expect(wechat.queryPayment('pay_000001', NOW)).rejects.toBeInstanceOf(ProviderCallError);
-      await expect(wechat.closePayment('pay_000001', NOW)).rejects.toBeInstanceOf(ProviderCallError);
+      await expect(wechat.queryPayment!('pay_000001', NOW)).rejects.toBeInstanceOf(ProviderCallError);
+      await expect(wechat.closePayment!('pay_000001', NOW)).rejects.toBeInstanceOf(ProviderCallError);
       expect(store.get('pay_000001')).toBeUndefined();
     }
   });
 
   it('is refused by WeChat when our clock is more than 5 minutes off', async () => {
-    const { createPayUrl } = setup({ simulatorNow: new Date(NOW.getTime() + 6 * 60 * 1000) });
-    await expect(createPayUrl()).rejects.toBeInstanceOf(ProviderCallError);
+    const { start } = setup({ simulatorNow: new Date(NOW.getTime() + 6 * 60 * 1000) });
+    await expect(start()).rejects.toBeInstanceOf(ProviderCallError);
   });
 
   it('refuses an answer whose body was tampered with, or that is unsigned', async () => {
     const tampered = setup({
       tamper: (answer) => ({ ...answer, body: answer.body.replace('pay_000001', 'pay_999999') }),
     });
-    await expect(tampered.createPayUrl()).rejects.toMatchObject({
+    await expect(tampered.start()).rejects.toMatchObject({
       name: 'ProviderCallError',
       message: expect.stringContaining('bad_signature'),
     });
 
     const unsigned = setup({ tamper: (answer) => ({ ...answer, headers: { 'Content-Type': 'application/json' } }) });
-    await expect(unsigned.createPayUrl()).rejects.toMatchObject({
+    await expect(unsigned.start()).rejects.toMatchObject({
       name: 'ProviderCallError',
       message: expect.stringContaining('malformed'),
     });
@@ -664,7 +669,7 @@ describe('calls to WeChat, through the simulator', () => {
       config: merchant,
       fetch: signedAnswerFetch(rotatedSandbox, 200, answer, NOW),
     });
-    await expect(wechat.queryPayment('pay_000001', NOW)).rejects.toMatchObject({
+    await expect(wechat.queryPayment!('pay_000001', NOW)).rejects.toMatchObject({
       message: expect.stringContaining('unknown_key'),
     });
   });
@@ -683,7 +688,7 @@ describe('calls to WeChat, through the simulator', () => {
     for (const [state, status] of Object.entries(expected)) {
       const answer = wechatTransaction(sandbox, { trade_state: state });
       const wechat = createWechatProvider({ config: merchant, fetch: signedAnswerFetch(sandbox, 200, answer, NOW) });
-      const result = await wechat.queryPayment('pay_000001', NOW);
+      const result = await wechat.queryPayment!('pay_000001', NOW);
       expect([state, result.status, result.providerStatus]).toEqual([state, status, state]);
     }
   });
@@ -698,7 +703,7 @@ describe('calls to WeChat, through the simulator', () => {
         config: merchant,
         fetch: signedAnswerFetch(sandbox, 200, wechatTransaction(sandbox, overrides), NOW),
       });
-      await expect(wechat.queryPayment('pay_000001', NOW)).rejects.toBeInstanceOf(ProviderCallError);
+      await expect(wechat.queryPayment!('pay_000001', NOW)).rejects.toBeInstanceOf(ProviderCallError);
     }
   });
 
@@ -707,7 +712,7 @@ describe('calls to WeChat, through the simulator', () => {
       config: merchant,
       fetch: signedAnswerFetch(sandbox, 500, { code: 'SYSTEM_ERROR', message: 'busy' }, NOW),
     });
-    await expect(busy.queryPayment('pay_000001', NOW)).rejects.toMatchObject({
+    await expect(busy.queryPayment!('pay_000001', NOW)).rejects.toMatchObject({
       retryable: true,
       message: expect.stringContaining('500 SYSTEM_ERROR'),
     });
@@ -715,14 +720,14 @@ describe('calls to WeChat, through the simulator', () => {
       config: merchant,
       fetch: signedAnswerFetch(sandbox, 400, { code: 'PARAM_ERROR', message: 'bad' }, NOW),
     });
-    await expect(invalid.queryPayment('pay_000001', NOW)).rejects.toMatchObject({ retryable: false });
+    await expect(invalid.queryPayment!('pay_000001', NOW)).rejects.toMatchObject({ retryable: false });
     const down = createWechatProvider({
       config: merchant,
       fetch: async () => {
         throw new TypeError('fetch failed');
       },
     });
-    await expect(down.closePayment('pay_000001', NOW)).rejects.toMatchObject({
+    await expect(down.closePayment!('pay_000001', NOW)).rejects.toMatchObject({
       name: 'ProviderCallError',
       retryable: true,
     });

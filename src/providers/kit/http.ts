@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProviderCallError, type ProviderName } from '../core/payments/provider';
+import { ProviderCallError, type ProviderName } from '../../core/payments/provider';
 
 /** The part of `fetch` the providers use (tests hand in stand-ins). */
 export type FetchLike = (
