@@ -6,6 +6,7 @@ import { ADMIN_SCOPE } from '../../src/http/routes';
 import { type CustomerApi, customerApi, itemsOfKind, stockOf } from '../support/api-fixtures';
 import { createTestEnv, type TestEnv } from '../support/harness';
 import { checkInvariants } from '../support/invariants';
+import { PartitionModel } from '../support/partition-model';
 import { RequestCounter } from '../support/request-counter';
 
 /**
@@ -221,6 +222,23 @@ describe('a throttled transaction', () => {
     const created = await order(1);
     expect(created.statusCode, JSON.stringify(created.body)).toBe(201);
     expect((await shards()).reduce((a, b) => a + b)).toBe(7);
+  });
+
+  it('under the partition model, a hot item past its limit is 503 CAPACITY_EXCEEDED, never OUT_OF_STOCK, until the next second', async () => {
+    let at = Date.parse('2026-11-11T00:00:00Z');
+    const model = new PartitionModel(4, () => at).attach(env.client); // 2 transactional writes of a shard a second
+    vi.spyOn(Math, 'random').mockReturnValue(0); // every order starts at shard 0: one hot item
+    expect((await order(1)).statusCode).toBe(201); // 2 of shard 0's 4 units this second
+    expect((await order(1, 'cust_bob')).statusCode).toBe(201); // 4 of 4
+
+    const refused = await order(1, 'cust_carol');
+
+    expect(refused.statusCode).toBe(503);
+    expect(refused.body.error.code).toBe('CAPACITY_EXCEEDED');
+    expect(model.stats.throttledRequests).toBe(6); // the first attempt and its 5 retries
+    expect(await shards()).toEqual([0, 2, 2, 2]);
+    at += 1_000;
+    expect((await order(1, 'cust_carol')).statusCode).toBe(201);
   });
 
   it('past the retries answers 503 CAPACITY_EXCEEDED, writing nothing', async () => {
