@@ -217,3 +217,10 @@ export class RestockExceedsOrderError extends DomainError {
     );
   }
 }
+
+/** The table refused the write for capacity (a hot partition) after bounded retries: nothing was written, try again. */
+export class CapacityExceededError extends DomainError {
+  constructor() {
+    super('CAPACITY_EXCEEDED', 'Too many requests for this item right now; nothing was written, try again shortly');
+  }
+}

@@ -1,6 +1,7 @@
 import { InvalidTransitionError, UnknownProductError, ValidationError } from './errors';
 import { CURRENCY, type Currency, type Fen, multiplyFen, sumFen } from './money';
 import type { PaymentStatus } from './payment';
+import type { ShardTake } from './stock';
 
 export const ORDER_STATUSES = ['pending', 'paid', 'cancelled', 'refunded'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -17,7 +18,16 @@ export interface Product {
   sku: string;
   name: string;
   price: Fen;
+  /** Units on hand: of a sharded product, the sum of its shards as last read. */
   stock: number;
+  /** How many items its stock is spread over (./stock); absent: 1, the stock on the product itself. */
+  stockShards?: number;
+  /** Each shard's units as last read (sharded products only). */
+  shardStock?: number[];
+  /** Set when every shard was found empty, cleared by any restock: orders are refused without a write. */
+  soldOut?: boolean;
+  /** Restocks of a sharded product so far: the sold-out marker is set only if none came since the shards were read. */
+  restocks?: number;
 }
 
 export interface OrderItem {
@@ -57,6 +67,8 @@ export interface Order {
    * the refund, in the same transaction, so refunds never return more than the order took.
    */
   restockReserved?: Record<string, number>;
+  /** Of each sharded SKU, the shards its units came from: cancel, expiry and restocking refunds give back to those. */
+  stockTaken?: Record<string, ShardTake[]>;
   refundedAt?: string;
   version: number;
 }

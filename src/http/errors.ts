@@ -54,6 +54,8 @@ export const API_ERROR_STATUS = {
   INTERNAL_ERROR: 500,
   PROVIDER_UNAVAILABLE: 502,
   PROVIDER_NOT_CONFIGURED: 503,
+  /** DynamoDB throttled the transaction (a hot partition) past the retries: retryable, never OUT_OF_STOCK. */
+  CAPACITY_EXCEEDED: 503,
 } as const satisfies Record<string, number>;
 
 /** The codes answered with `status`, in the table's order. */

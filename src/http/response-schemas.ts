@@ -106,7 +106,9 @@ export const ProductSchema = z.object({
   sku: Sku,
   name: z.string(),
   price: Fen.describe('Unit price in fen'),
-  stock: z.int().min(0),
+  stock: z.int().min(0).describe('Units on sale; of a sharded product, the sum of its shards'),
+  stockShards: z.int().min(2).optional().describe('Items the stock is spread over (absent: 1)'),
+  soldOut: z.literal(true).optional().describe('Every shard was found empty; cleared by any restock'),
 });
 
 export const RefundSchema = z.object({

@@ -1,3 +1,4 @@
+import { MAX_STOCK_SHARDS } from '../domain/stock';
 import * as z from 'zod/mini';
 import '../core/kernel/zod-english';
 import { isBusinessDate } from '../domain/bill';
@@ -77,6 +78,10 @@ export const CreateProductBody = z.strictObject({
   name: z.string().check(z.minLength(1), z.maxLength(200)),
   price: described(z.int().check(z.minimum(1), z.maximum(MAX_AMOUNT_FEN)), 'Unit price in fen'),
   stock: z.int().check(z.minimum(0), z.maximum(1_000_000_000)),
+  stockShards: described(
+    z.optional(z.int().check(z.minimum(1), z.maximum(MAX_STOCK_SHARDS))),
+    'Items the stock is spread over, for a flash sale (about one per 250 orders/s); default 1',
+  ),
 });
 
 export const RefundPaymentBody = z._default(

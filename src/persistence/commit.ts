@@ -7,6 +7,7 @@ import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomBytes } from 'node:crypto';
 import type { Write } from '../core/kernel/ports';
+import { CapacityExceededError } from '../domain/errors';
 import { callbackArchiveWrites } from './callback-archive';
 import { idempotencyWrites } from './idempotency';
 import { WRITE_TOKEN } from './keys';
@@ -19,6 +20,7 @@ import { productWrites } from './products';
 import { reconciliationWrites } from './reconciliation';
 import { refundWrites } from './refunds';
 import { webhookWrites } from './webhooks';
+import { stockShardWrites } from './stock-shards';
 import { sleep, type DynamoTable } from './table';
 import { OUTBOX_ATTRIBUTE } from './table-definition';
 
@@ -26,6 +28,7 @@ import { OUTBOX_ATTRIBUTE } from './table-definition';
 const BUILDERS: WriteBuilders<Write['kind']> = {
   ...orderWrites,
   ...productWrites,
+  ...stockShardWrites,
   ...paymentWrites,
   ...refundWrites,
   ...idempotencyWrites,
@@ -81,9 +84,12 @@ export async function commit(table: DynamoTable, writes: readonly Write[], confl
       const failed = reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
       const decisive = failed.find((index) => ONCE_ONLY.has(kinds[index]!)) ?? failed[0];
       if (decisive !== undefined) throw prepared[decisive]!.onConditionFailed(itemOf(reasons[decisive]));
-      // Only conflicts with another in-flight transaction are worth retrying; they resolve quickly.
+      // Conflicts with another in-flight transaction and throttling (a hot partition) resolve in
+      // moments: retried with jitter. Neither means a condition failed: never OUT_OF_STOCK.
+      const throttled = reasons.some((reason) => reason.Code === 'ThrottlingError');
       const conflicted = reasons.some((reason) => reason.Code === 'TransactionConflict');
-      if (!conflicted || attempt >= conflictRetries) throw error;
+      if (throttled && attempt >= conflictRetries) throw new CapacityExceededError();
+      if (!(conflicted || throttled) || attempt >= conflictRetries) throw error;
       await sleep(15 * 2 ** attempt + Math.random() * 25);
     }
   }

@@ -11,7 +11,10 @@ import { OUTBOX_ATTRIBUTE, TABLE } from './table-definition';
  *   CUSTOMER#<customerId>       CUSTOMER                             the customer's count of pending orders, capped on create (orders.ts)
  *   PAYMENT#<paymentId>         PAYMENT                              the payment with its append-only log and refund bookkeeping (payments.ts)
  *   REFUND#<refundId>           REFUND                               a refund with its log; its payment lists it in refundIds (refunds.ts)
- *   PRODUCT#<sku>               PRODUCT                              name, price, stock (products.ts)
+ *   PRODUCT#<sku>               PRODUCT                              name, price, stock; a sharded product: its shard count,
+ *                                                                    sold-out marker and restock count, no stock (products.ts)
+ *   PRODUCT#<sku>#SHARD#<n>     SHARD                                shard n of a sharded product's stock, with its price: a
+ *                                                                    partition of its own per shard (stock-shards.ts)
  *   IDEMP#<customer>#<key>      IDEMP                                the first response to a creating request, TTL (idempotency.ts)
  *   EVENT#<provider>#<eventId>  EVENT                                a provider notification already applied, TTL (notifications.ts)
  *   CALLBACK#<provider>#<id>    RECEIVED#<receivedAt>                a verified callback as received, TTL (callback-archive.ts)
@@ -42,6 +45,7 @@ export const key = {
   payment: (paymentId: string) => ({ pk: `PAYMENT#${paymentId}`, sk: 'PAYMENT' }),
   refund: (refundId: string) => ({ pk: `REFUND#${refundId}`, sk: 'REFUND' }),
   product: (sku: string) => ({ pk: `PRODUCT#${sku}`, sk: 'PRODUCT' }),
+  stockShard: (sku: string, shard: number) => ({ pk: `PRODUCT#${sku}#SHARD#${shard}`, sk: 'SHARD' }),
   idempotency: (customerId: string, idempotencyKey: string) => ({
     pk: `IDEMP#${customerId}#${idempotencyKey}`,
     sk: 'IDEMP',

@@ -3,17 +3,20 @@ import { AlreadyExistsError, NotFoundError, OutOfStockError, StaleStateError } f
 import type { Product } from '../domain/order';
 import { key } from './keys';
 import { paginate } from './paginate';
+import { withShardStock } from './stock-shards';
 import { putIfAbsent, returnOld, type WriteBuilders } from './prepared-write';
 import type { DynamoTable } from './table';
 import { TABLE } from './table-definition';
 
-/** In the catalogue index under `catalog = PRODUCT`. */
+/** In the catalogue index under `catalog = PRODUCT`. A sharded product's stock is in its shards (stock-shards.ts). */
 const productItem = (product: Product) => ({
   ...key.product(product.sku),
   kind: 'product',
   catalog: 'PRODUCT',
-  ...product,
+  ...((product.stockShards ?? 1) > 1 ? withoutStock(product) : product),
 });
+
+const withoutStock = ({ stock: _stock, shardStock: _shardStock, ...product }: Product) => product;
 
 export const productWrites: WriteBuilders<ProductWrite['kind']> = {
   putProduct: ({ product }, TableName) =>
@@ -49,7 +52,7 @@ export const productWrites: WriteBuilders<ProductWrite['kind']> = {
 };
 
 export async function getProducts(table: DynamoTable, skus: readonly string[]): Promise<Map<string, Product>> {
-  const products = await table.batchGet<Product>([...new Set(skus)].map(key.product));
+  const products = await withShardStock(table, await table.batchGet<Product>([...new Set(skus)].map(key.product)));
   return new Map(products.map((product) => [product.sku, product]));
 }
 

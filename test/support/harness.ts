@@ -18,6 +18,7 @@ import { buildDeps } from '../../src/runtime/build-deps';
 import type { NotificationQueue } from '../../src/core/payments/notification-ports';
 import type { PaymentNotification, RefundNotification } from '../../src/domain/notification';
 import type { Product } from '../../src/domain/order';
+import { newProductWrites } from '../../src/core/orders/stock';
 import { DEFAULT_REFUND_POLICY } from '../../src/domain/refund';
 
 /** A clock the test moves by hand. */
@@ -131,7 +132,7 @@ export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {
       return items;
     },
     async seedProducts(products) {
-      for (const product of products) await repo.commit([{ kind: 'putProduct', product }]);
+      for (const product of products) await repo.commit(newProductWrites(product));
     },
     publishEvents,
     async drainedBus() {

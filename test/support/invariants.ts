@@ -2,6 +2,7 @@ import type { DomainEvent, DomainEventType } from '../../src/domain/events';
 import type { Order } from '../../src/domain/order';
 import { isOpen, isTerminal, type Payment, type PaymentStatus } from '../../src/domain/payment';
 import type { Refund, RefundStatus } from '../../src/domain/refund';
+import { productStock } from './stock-invariants';
 
 /**
  * The money invariants, checked against the whole table and every event the bus received. Run
@@ -14,7 +15,8 @@ export const INVARIANTS = {
     'every paid order has exactly one succeeded payment not flagged refundRequired, the one that paid it',
   'success-pays-its-order': 'a succeeded payment not flagged refundRequired is the payment its order was paid by',
   'one-outcome': 'no payment has two outcomes: one terminal transition, a second only as a flagged late success',
-  'stock-conserved': 'initial stock = on hand + sold (paid orders) + reserved (pending orders), never negative',
+  'stock-conserved':
+    'initial stock = on hand (a sharded product: the sum of its shards) + sold (paid orders) + reserved (pending orders), never negative, no shard below zero',
   'one-event-per-transition':
     'every committed transition has exactly one event (by deterministic id), and no event lacks its transition',
   'no-open-past-expiry':
@@ -80,15 +82,15 @@ const strip = <T>(item: Record<string, unknown>): T => item as T;
 export function checkInvariants(input: InvariantInput): InvariantReport {
   const orders = input.items.filter((item) => item.kind === 'order').map((item) => strip<Order>(item));
   const payments = input.items.filter((item) => item.kind === 'payment').map((item) => strip<Payment>(item));
-  const products = input.items
-    .filter((item) => item.kind === 'product')
-    .map((item) => strip<{ sku: string; stock: number }>(item));
   const refunds = input.items.filter((item) => item.kind === 'refund').map((item) => strip<Refund>(item));
   // Committed entries still in the table: on the items their change wrote, or of their own.
   const outbox = input.items.flatMap((item) =>
     item.outbox ? [item.outbox as { outboxId: string; events: DomainEvent[] }] : [],
   );
   const violations: Violation[] = [];
+  const products = productStock(input.items, (subject, detail) =>
+    violations.push({ invariant: 'stock-conserved', subject, detail }),
+  );
   const violate = (invariant: InvariantName, subject: string, detail: string) =>
     violations.push({ invariant, subject, detail });
 

@@ -1,4 +1,5 @@
 import type { OrderStore, OrderWrite, ProductStore, ProductWrite } from '../orders/ports';
+import type { StockShardWrite } from '../orders/stock-ports';
 import type { OutboxStore, OutboxWrite } from '../outbox/ports';
 import type {
   CallbackArchive,
@@ -28,6 +29,7 @@ export interface Clock {
 export type Write =
   | OrderWrite
   | ProductWrite
+  | StockShardWrite
   | PaymentWrite
   | RefundWrite
   | IdempotencyWrite

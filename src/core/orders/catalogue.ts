@@ -8,6 +8,15 @@ import type { ProductStore } from './ports';
  */
 export const CATALOGUE_CACHE_MS = 30_000;
 
+/**
+ * A sold-out answer is trusted this long (refused without a request), then read again: a restock
+ * clears the marker, and its units are on sale in every container within this.
+ */
+export const SOLD_OUT_RECHECK_MS = 2_000;
+
+const isFresh = (cached: Cached | undefined, nowMs: number) =>
+  cached !== undefined && cached.readAt > nowMs - (cached.product.soldOut ? SOLD_OUT_RECHECK_MS : CATALOGUE_CACHE_MS);
+
 interface Cached {
   product: Product;
   readAt: number;
@@ -30,9 +39,7 @@ export async function productsFor(
   let cache = caches.get(repo);
   if (!cache) caches.set(repo, (cache = new Map()));
   const wanted = [...new Set(skus)];
-  const stale = fresh
-    ? wanted
-    : wanted.filter((sku) => !((cache.get(sku)?.readAt ?? -Infinity) > nowMs - CATALOGUE_CACHE_MS));
+  const stale = fresh ? wanted : wanted.filter((sku) => !isFresh(cache.get(sku), nowMs));
   if (stale.length > 0) {
     const read = await repo.getProducts(stale);
     for (const sku of stale) {
@@ -42,4 +49,9 @@ export async function productsFor(
     }
   }
   return new Map(wanted.flatMap((sku) => (cache.has(sku) ? [[sku, cache.get(sku)!.product] as const] : [])));
+}
+
+/** This container marked the product sold out: its copy says so at once, without reading it again. */
+export function rememberSoldOut(repo: ProductStore, product: Product, nowMs: number): void {
+  caches.get(repo)?.set(product.sku, { product: { ...product, soldOut: true }, readAt: nowMs });
 }

@@ -38,6 +38,8 @@ import type { OrderStore, ProductStore } from './ports';
 import { newId } from '../kernel/ids';
 import { Metric } from '../kernel/metric-names';
 import { orderChangeWrites, pendingOrdersAdded } from './order-writes';
+import { markSoldOut, reserveStock, STOCK_PROBE_ROUNDS } from './stock';
+import { ShardRefusedError, SoldOutError } from '../../domain/stock';
 import { commitSize, commitWithEvents } from '../outbox/outbox';
 import { closeAtProvider, type ProviderCalls } from '../payments/payments';
 import { type Commit, MAX_WRITES_PER_COMMIT, type Write } from '../kernel/ports';
@@ -101,13 +103,18 @@ export async function createOrders(
       // Decided on this container's copy of the catalogue, which may be out of date: read the
       // products and decide again, once. A second refusal is the answer (OUT_OF_STOCK names the SKU).
       if (attempt === 0 && catalogueMayBeStale(error)) continue;
+      // A shard emptied under us: decide again on its shards as they are now, a bounded number of times.
+      if (error instanceof ShardRefusedError && attempt < STOCK_PROBE_ROUNDS) continue;
+      if (error instanceof SoldOutError && attempt > 0)
+        await markSoldOut(deps, catalogue.get(error.sku)!, now.getTime());
       throw error;
     }
   }
 }
 
+/** A sold-out marker is trusted as read (productsFor reads it again soon); anything else may be out of date. */
 const catalogueMayBeStale = (error: unknown) =>
-  error instanceof OutOfStockError ||
+  (error instanceof OutOfStockError && !(error instanceof SoldOutError && error.marked)) ||
   error instanceof UnknownProductError ||
   (error instanceof StaleStateError && error.entity === 'product');
 
@@ -135,27 +142,23 @@ async function createFromCatalogue(
     return { order, payment };
   });
 
-  // One stock write per SKU across the whole batch (a transaction may touch an item only once).
-  const reserved = new Map<string, number>();
-  for (const { order } of created)
-    for (const item of order.items) reserved.set(item.sku, (reserved.get(item.sku) ?? 0) + item.quantity);
-
-  const results: OrderResult[] = created.map(({ order, payment }) => ({
-    order: orderView(order),
+  // One stock write per stock item across the whole batch (a transaction may touch an item only once);
+  // conditional on the price the orders were priced at, too: the catalogue may be a cached copy.
+  const stock = reserveStock(
+    created.map(({ order }) => order),
+    catalogue,
+  );
+  const { orders } = stock;
+  const results: OrderResult[] = created.map(({ payment }, index) => ({
+    order: orderView(orders[index]!),
     payment: paymentView(payment, now),
   }));
   const writes: Write[] = [
-    ...created.flatMap(({ order, payment }): Write[] => [
-      { kind: 'createOrder', order },
+    ...created.flatMap(({ payment }, index): Write[] => [
+      { kind: 'createOrder', order: orders[index]! },
       { kind: 'createPayment', payment },
     ]),
-    // Conditional on the price the orders were priced at, too: the catalogue may be a cached copy.
-    ...[...reserved].map(([sku, quantity]): Write => ({
-      kind: 'adjustStock',
-      sku,
-      delta: -quantity,
-      price: catalogue.get(sku)!.price,
-    })),
+    ...stock.writes,
     pendingOrdersAdded(input.customerId, created.length, deps.orders.maxPendingPerCustomer),
     ...extraWrites(results),
   ];
@@ -163,10 +166,6 @@ async function createFromCatalogue(
   // Counted from the very writes about to be committed, so the check cannot drift from them.
   const needed = commitSize(writes, events);
   if (needed > MAX_WRITES_PER_COMMIT) throw new BatchTooLargeError(needed, MAX_WRITES_PER_COMMIT);
-  for (const [sku, quantity] of reserved) {
-    const available = catalogue.get(sku)!.stock;
-    if (available < quantity) throw new OutOfStockError(sku, quantity, available);
-  }
   await commitWithEvents(deps, writes, events);
   return results;
 }

@@ -1,4 +1,4 @@
-import type { Order } from '../../domain/order';
+import type { Order, Product } from '../../domain/order';
 import { effectiveStatus, type Payment } from '../../domain/payment';
 
 /** What customers see of an order: the business fields, none of the bookkeeping. */
@@ -49,3 +49,15 @@ export function paymentView(payment: Payment, now: Date) {
 
 export type OrderView = ReturnType<typeof orderView>;
 export type PaymentView = ReturnType<typeof paymentView>;
+
+/** A product as the catalogue shows it: a sharded product's stock is the sum of its shards. */
+export function productView(product: Product) {
+  return {
+    sku: product.sku,
+    name: product.name,
+    price: product.price,
+    stock: product.stock,
+    ...((product.stockShards ?? 1) > 1 ? { stockShards: product.stockShards } : {}),
+    ...(product.soldOut ? { soldOut: true } : {}),
+  };
+}

@@ -37,6 +37,7 @@ import { commitWithEvents } from '../outbox/outbox';
 import { notifyUrl, providerFor } from '../payments/payments';
 import type { Commit, Write } from '../kernel/ports';
 import { decideAgainOnStale } from '../kernel/stale';
+import { restockWrites } from '../orders/stock';
 import { refundView } from './views';
 
 /** Settling a refund moves its payment and order with it. */
@@ -370,10 +371,7 @@ export async function settleRefund(
     const ended = refundEnded(after, payment, order, change.now);
     writes.push({ kind: 'updatePayment', before: payment, after: ended.payment });
     if (ended.order && order) writes.push({ kind: 'updateOrder', before: order, after: ended.order });
-    if (after.status === 'succeeded')
-      writes.push(
-        ...(after.restock ?? []).map((item): Write => ({ kind: 'adjustStock', sku: item.sku, delta: item.quantity })),
-      );
+    if (after.status === 'succeeded') writes.push(...restockWrites(order, after.restock ?? []));
     events = refundStatusEvents(after, ended.order, order);
   }
   await commitWithEvents(deps, writes, events);
