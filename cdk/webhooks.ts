@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { MathExpression, Metric as CloudWatchMetric, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { type EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -53,6 +53,14 @@ export function webhookResources(scope: Construct, bus: EventBus): WebhookResour
     eventPattern: { source: [EVENT_SOURCE] },
     // EventBridge retries its target for a day; what it still cannot put is kept in the DLQ.
     targets: [new SqsQueue(queue, { deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+  });
+  new CfnOutput(scope, 'WebhookQueueUrl', {
+    description: 'NOTIFICATION_QUEUE_URL for npm run dlq:replay of webhook messages',
+    value: queue.queueUrl,
+  });
+  new CfnOutput(scope, 'WebhookDlqUrl', {
+    description: 'NOTIFICATION_DLQ_URL for npm run dlq:replay of webhook messages',
+    value: deadLetterQueue.queueUrl,
   });
   return { queue, deadLetterQueue, key };
 }

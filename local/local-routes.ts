@@ -14,6 +14,7 @@ import type { LocalQueues } from './queues';
 import type { RecordedMetrics } from './recorded-metrics';
 import type { RecordingEventBus } from './recording-event-bus';
 import type { Sandbox } from './sandbox/types';
+import { webhookConsoleRoutes } from './webhooks/console';
 
 /** What the local routes read and run. */
 export interface LocalRoutesInput {
@@ -58,6 +59,8 @@ export function localRoutes(input: LocalRoutesInput): GatewayRoute[] {
           moved: await redriveDeadLetters(queues.client, { queueUrl: queues.queueUrl, dlqUrl: queues.dlqUrl }),
         }),
     },
+    // The webhook console: endpoints, deliveries, attempts, replay (local/webhooks/console.ts).
+    ...webhookConsoleRoutes(input.deps),
     {
       path: '/sandbox',
       prefix: true,
