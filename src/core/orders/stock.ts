@@ -82,11 +82,18 @@ export function restockWrites(order: Order | undefined, items: readonly Requeste
  * refused without a write. A restock since the read wins: the marker is then not set.
  */
 export async function markSoldOut(deps: { repo: Commit & ProductStore }, product: Product, nowMs: number) {
-  if (product.soldOut || !isSharded(product)) return;
+  // Every order in flight finds the shards empty at once: one of this container's marks the product.
+  const inFlight = marking.get(deps.repo) ?? marking.set(deps.repo, new Set()).get(deps.repo)!;
+  if (product.soldOut || !isSharded(product) || inFlight.has(product.sku)) return;
+  inFlight.add(product.sku);
   try {
     await deps.repo.commit([{ kind: 'markSoldOut', sku: product.sku, restocksSeen: product.restocks ?? 0 }]);
     rememberSoldOut(deps.repo, product, nowMs);
   } catch (error) {
     if (!(error instanceof StaleStateError)) throw error;
+  } finally {
+    inFlight.delete(product.sku);
   }
 }
+
+const marking = new WeakMap<ProductStore, Set<string>>();
