@@ -19,6 +19,7 @@ import type { PreparedWrite, WriteBuilders } from './prepared-write';
 import { productWrites } from './products';
 import { reconciliationWrites } from './reconciliation';
 import { refundWrites } from './refunds';
+import { purchaseCountWrites } from './purchase-counts';
 import { stockShardWrites } from './stock-shards';
 import { sleep, type DynamoTable } from './table';
 import { OUTBOX_ATTRIBUTE } from './table-definition';
@@ -28,6 +29,7 @@ const BUILDERS: WriteBuilders<Write['kind']> = {
   ...orderWrites,
   ...productWrites,
   ...stockShardWrites,
+  ...purchaseCountWrites,
   ...paymentWrites,
   ...refundWrites,
   ...idempotencyWrites,
