@@ -1,6 +1,7 @@
 import type { costPerMillion, expiryCostPerMillion } from './cost';
 import { PRICES, type LoopUsage } from './cost';
 import { BUDGET_USD, PUBLISHER_MS_ESTIMATE, WINDOW_SECONDS, round } from './common';
+import { type FlashSaleResults, flashSaleSection } from './flash-sale-report';
 
 /** The results as bench/run.ts collects them (bench/results.json). */
 type BenchResults = {
@@ -24,12 +25,21 @@ type BenchResults = {
   usage: LoopUsage;
   cost: ReturnType<typeof costPerMillion>;
   expiryCost: ReturnType<typeof expiryCostPerMillion>;
+  flashSale?: FlashSaleResults;
 };
 
 /** docs/PERFORMANCE.md from a run's results. */
 export function markdown(results: Record<string, unknown> & { machine: Record<string, unknown> }): string {
   const r = results as unknown as BenchResults;
-  return [heading(r), throughputSection(r), callbackSection(r), bundleSection(r), costSection(r), expirySection(r)]
+  return [
+    heading(r),
+    throughputSection(r),
+    callbackSection(r),
+    bundleSection(r),
+    costSection(r),
+    expirySection(r),
+    flashSaleSection(r.flashSale, r.usage.writeUnitsByStep.create!),
+  ]
     .flat()
     .join('\n');
 }

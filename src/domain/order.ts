@@ -26,6 +26,8 @@ export interface Product {
   shardStock?: number[];
   /** Set when every shard was found empty, cleared by any restock: orders are refused without a write. */
   soldOut?: boolean;
+  /** Units one customer may buy of it (pending and paid orders; a cancelled order frees its units). */
+  maxPerCustomer?: number;
   /** Restocks of a sharded product so far: the sold-out marker is set only if none came since the shards were read. */
   restocks?: number;
 }
@@ -69,6 +71,8 @@ export interface Order {
   restockReserved?: Record<string, number>;
   /** Of each sharded SKU, the shards its units came from: cancel, expiry and restocking refunds give back to those. */
   stockTaken?: Record<string, ShardTake[]>;
+  /** SKUs with a per-customer cap whose count this order raised: its cancel lowers them again. */
+  purchasesCounted?: string[];
   refundedAt?: string;
   version: number;
 }

@@ -1,4 +1,4 @@
-import { OutOfStockError, ValidationError } from './errors';
+import { DomainError, OutOfStockError, ValidationError } from './errors';
 
 /**
  * Sharded stock (docs/ARCHITECTURE.md, "Peak day"): a product's stock split over items of their
@@ -27,6 +27,13 @@ export class SoldOutError extends OutOfStockError {
   ) {
     super(sku, requested, 0);
     this.message = `${sku} is sold out`;
+  }
+}
+
+/** The customer would hold more of a capped product than `maxPerCustomer` allows. */
+export class PurchaseLimitError extends DomainError {
+  constructor(sku: string, limit: number) {
+    super('PURCHASE_LIMIT_REACHED', `At most ${limit} of ${sku} per customer`, { sku, limit });
   }
 }
 

@@ -109,6 +109,7 @@ export const ProductSchema = z.object({
   stock: z.int().min(0).describe('Units on sale; of a sharded product, the sum of its shards'),
   stockShards: z.int().min(2).optional().describe('Items the stock is spread over (absent: 1)'),
   soldOut: z.literal(true).optional().describe('Every shard was found empty; cleared by any restock'),
+  maxPerCustomer: z.int().min(1).optional().describe('Units one customer may hold in pending and paid orders'),
 });
 
 export const RefundSchema = z.object({

@@ -82,6 +82,10 @@ export const CreateProductBody = z.strictObject({
     z.optional(z.int().check(z.minimum(1), z.maximum(MAX_STOCK_SHARDS))),
     'Items the stock is spread over, for a flash sale (about one per 250 orders/s); default 1',
   ),
+  maxPerCustomer: described(
+    z.optional(z.int().check(z.minimum(1), z.maximum(1_000_000))),
+    'Units one customer may hold in pending and paid orders (a sale’s cap); default none',
+  ),
 });
 
 export const RefundPaymentBody = z._default(

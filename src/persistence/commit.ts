@@ -20,6 +20,7 @@ import { productWrites } from './products';
 import { reconciliationWrites } from './reconciliation';
 import { refundWrites } from './refunds';
 import { webhookWrites } from './webhooks';
+import { purchaseCountWrites } from './purchase-counts';
 import { stockShardWrites } from './stock-shards';
 import { sleep, type DynamoTable } from './table';
 import { OUTBOX_ATTRIBUTE } from './table-definition';
@@ -29,6 +30,7 @@ const BUILDERS: WriteBuilders<Write['kind']> = {
   ...orderWrites,
   ...productWrites,
   ...stockShardWrites,
+  ...purchaseCountWrites,
   ...paymentWrites,
   ...refundWrites,
   ...idempotencyWrites,

@@ -9,6 +9,7 @@ import { OUTBOX_ATTRIBUTE, TABLE } from './table-definition';
  *   pk                          sk                                   item (module)
  *   ORDER#<orderId>             ORDER                                the order: items, status, open payment slot (orders.ts)
  *   CUSTOMER#<customerId>       CUSTOMER                             the customer's count of pending orders, capped on create (orders.ts)
+ *   CUSTOMER#<customerId>       BOUGHT#<sku>                         units of a capped product the customer holds (purchase-counts.ts)
  *   PAYMENT#<paymentId>         PAYMENT                              the payment with its append-only log and refund bookkeeping (payments.ts)
  *   REFUND#<refundId>           REFUND                               a refund with its log; its payment lists it in refundIds (refunds.ts)
  *   PRODUCT#<sku>               PRODUCT                              name, price, stock; a sharded product: its shard count,
@@ -46,6 +47,7 @@ export const key = {
   refund: (refundId: string) => ({ pk: `REFUND#${refundId}`, sk: 'REFUND' }),
   product: (sku: string) => ({ pk: `PRODUCT#${sku}`, sk: 'PRODUCT' }),
   stockShard: (sku: string, shard: number) => ({ pk: `PRODUCT#${sku}#SHARD#${shard}`, sk: 'SHARD' }),
+  purchases: (customerId: string, sku: string) => ({ pk: `CUSTOMER#${customerId}`, sk: `BOUGHT#${sku}` }),
   idempotency: (customerId: string, idempotencyKey: string) => ({
     pk: `IDEMP#${customerId}#${idempotencyKey}`,
     sk: 'IDEMP',

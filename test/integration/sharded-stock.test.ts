@@ -199,6 +199,52 @@ describe('sold out', () => {
   });
 });
 
+describe('a per-customer cap (maxPerCustomer)', () => {
+  const CAPPED: Product = { ...SALE, sku: 'CAPPED-1', maxPerCustomer: 2 };
+  const capped = (quantity: number) =>
+    api('POST /api/orders', { body: { items: [{ sku: CAPPED.sku, quantity }], paymentMethod: 'wechat' } });
+
+  beforeEach(async () => {
+    expect((await api('POST /api/products', { scope: ADMIN_SCOPE, body: CAPPED })).statusCode).toBe(201);
+  });
+
+  it('refuses what would take a customer past the cap in the order transaction, writing nothing; a cancel frees it', async () => {
+    const first = await capped(2);
+    expect(first.statusCode).toBe(201);
+
+    const refused = await capped(1);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: 'PURCHASE_LIMIT_REACHED',
+      details: { sku: CAPPED.sku, limit: 2 },
+    });
+    expect((await shards(CAPPED.sku)).reduce((a, b) => a + b)).toBe(6);
+    expect(
+      await api('POST /api/orders', { customerId: 'cust_bob', body: { items: [{ sku: CAPPED.sku, quantity: 2 }] } }),
+    ).toMatchObject({ statusCode: 201 });
+
+    const orderId = first.body.order.orderId as string;
+    expect((await api('POST /api/orders/{orderId}/cancel', { params: { orderId } })).statusCode).toBe(200);
+    expect((await capped(2)).statusCode).toBe(201);
+  });
+
+  it('holds under racing orders of one customer: exactly the cap is sold to them', async () => {
+    const answers = await Promise.all(Array.from({ length: 5 }, () => capped(1)));
+
+    expect(answers.filter((answer) => answer.statusCode === 201)).toHaveLength(2);
+    expect(new Set(answers.filter((a) => a.statusCode !== 201).map((a) => a.body.error.code))).toEqual(
+      new Set(['PURCHASE_LIMIT_REACHED']),
+    );
+    expect((await shards(CAPPED.sku)).reduce((a, b) => a + b)).toBe(6);
+  });
+
+  it('refuses a single order over the cap before any write', async () => {
+    const refused = await capped(3);
+    expect(refused.body.error.code).toBe('PURCHASE_LIMIT_REACHED');
+    expect(await itemsOfKind(env, 'order')).toEqual([]);
+  });
+});
+
 describe('a throttled transaction', () => {
   /** DynamoDB's answer when a partition is over its limit inside a transaction. */
   function throttleTransactions(times: number) {

@@ -1,5 +1,5 @@
 import type { OrderStore, OrderWrite, ProductStore, ProductWrite } from '../orders/ports';
-import type { StockShardWrite } from '../orders/stock-ports';
+import type { PurchaseCountWrite, StockShardWrite } from '../orders/stock-ports';
 import type { OutboxStore, OutboxWrite } from '../outbox/ports';
 import type {
   CallbackArchive,
@@ -30,6 +30,7 @@ export type Write =
   | OrderWrite
   | ProductWrite
   | StockShardWrite
+  | PurchaseCountWrite
   | PaymentWrite
   | RefundWrite
   | IdempotencyWrite

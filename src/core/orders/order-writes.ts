@@ -1,7 +1,7 @@
 import { TooManyPendingOrdersError } from '../../domain/errors';
 import type { Order } from '../../domain/order';
 import type { Write } from '../kernel/ports';
-import { restockWrites } from './stock';
+import { purchasesReleased, restockWrites } from './stock';
 
 /**
  * The writes that store an order change, with what follows from it in the same transaction: its
@@ -11,7 +11,7 @@ export function orderChangeWrites(before: Order, after: Order): Write[] {
   const writes: Write[] = [{ kind: 'updateOrder', before, after }];
   if (before.status !== 'pending' || after.status === 'pending') return writes;
   writes.push({ kind: 'countPendingOrders', customerId: before.customerId, delta: -1 });
-  if (after.status === 'cancelled') writes.push(...restockWrites(before, before.items));
+  if (after.status === 'cancelled') writes.push(...restockWrites(before, before.items), ...purchasesReleased(before));
   return writes;
 }
 

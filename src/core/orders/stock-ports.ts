@@ -1,3 +1,12 @@
+/** Units of a capped product a customer holds (pending and paid); a rise is conditional on staying within `limit`. */
+export type PurchaseCountWrite = {
+  kind: 'countPurchases';
+  customerId: string;
+  sku: string;
+  delta: number;
+  limit?: number;
+};
+
 /** The writes of sharded stock (src/domain/stock.ts); an unsharded product's stock is `adjustStock` (./ports). */
 export type StockShardWrite =
   /** A new shard with its units and the product's price. */

@@ -1,5 +1,13 @@
 import type { Order, Product, RequestedItem } from '../../domain/order';
-import { planTakes, returnsFor, dealTakes, SoldOutError, splitStock, type ShardTake } from '../../domain/stock';
+import {
+  dealTakes,
+  planTakes,
+  PurchaseLimitError,
+  returnsFor,
+  SoldOutError,
+  splitStock,
+  type ShardTake,
+} from '../../domain/stock';
 import type { Commit, Write } from '../kernel/ports';
 import { rememberSoldOut } from './catalogue';
 import type { ProductStore } from './ports';
@@ -54,12 +62,47 @@ export function reserveStock(
       if (dealt.length > 0) taken[index]![sku] = dealt;
     });
   }
+  const counted = purchaseCounts(orders[0]?.customerId ?? '', reserved, catalogue);
   return {
-    orders: orders.map((order, index) =>
-      Object.keys(taken[index]!).length > 0 ? { ...order, stockTaken: taken[index] } : order,
-    ),
-    writes,
+    orders: orders.map((order, index) => ({
+      ...order,
+      ...(Object.keys(taken[index]!).length > 0 ? { stockTaken: taken[index] } : {}),
+      ...purchasesCountedBy(order, counted),
+    })),
+    writes: [...writes, ...counted],
   };
+}
+
+/**
+ * A capped product's count of what the customer holds, raised in the order's transaction and
+ * conditional on staying within `maxPerCustomer`, so racing orders cannot pass it together.
+ */
+function purchaseCounts(
+  customerId: string,
+  reserved: ReadonlyMap<string, number>,
+  catalogue: ReadonlyMap<string, Product>,
+) {
+  return [...reserved].flatMap(([sku, quantity]): Array<Extract<Write, { kind: 'countPurchases' }>> => {
+    const limit = catalogue.get(sku)!.maxPerCustomer;
+    if (limit === undefined) return [];
+    if (quantity > limit) throw new PurchaseLimitError(sku, limit);
+    return [{ kind: 'countPurchases', customerId, sku, delta: quantity, limit }];
+  });
+}
+
+function purchasesCountedBy(order: Order, counted: ReadonlyArray<{ sku: string }>): Partial<Order> {
+  const skus = counted.filter(({ sku }) => order.items.some((item) => item.sku === sku)).map(({ sku }) => sku);
+  return skus.length > 0 ? { purchasesCounted: skus } : {};
+}
+
+/** A cancelled order no longer holds its units of capped products: the customer may buy them again. */
+export function purchasesReleased(order: Order): Write[] {
+  return (order.purchasesCounted ?? []).map((sku): Write => ({
+    kind: 'countPurchases',
+    customerId: order.customerId,
+    sku,
+    delta: -order.items.filter((item) => item.sku === sku).reduce((sum, item) => sum + item.quantity, 0),
+  }));
 }
 
 /**
@@ -82,11 +125,18 @@ export function restockWrites(order: Order | undefined, items: readonly Requeste
  * refused without a write. A restock since the read wins: the marker is then not set.
  */
 export async function markSoldOut(deps: { repo: Commit & ProductStore }, product: Product, nowMs: number) {
-  if (product.soldOut || !isSharded(product)) return;
+  // Every order in flight finds the shards empty at once: one of this container's marks the product.
+  const inFlight = marking.get(deps.repo) ?? marking.set(deps.repo, new Set()).get(deps.repo)!;
+  if (product.soldOut || !isSharded(product) || inFlight.has(product.sku)) return;
+  inFlight.add(product.sku);
   try {
     await deps.repo.commit([{ kind: 'markSoldOut', sku: product.sku, restocksSeen: product.restocks ?? 0 }]);
     rememberSoldOut(deps.repo, product, nowMs);
   } catch (error) {
     if (!(error instanceof StaleStateError)) throw error;
+  } finally {
+    inFlight.delete(product.sku);
   }
 }
+
+const marking = new WeakMap<ProductStore, Set<string>>();

@@ -59,5 +59,6 @@ export function productView(product: Product) {
     stock: product.stock,
     ...((product.stockShards ?? 1) > 1 ? { stockShards: product.stockShards } : {}),
     ...(product.soldOut ? { soldOut: true } : {}),
+    ...(product.maxPerCustomer ? { maxPerCustomer: product.maxPerCustomer } : {}),
   };
 }
