@@ -238,7 +238,8 @@ function paymentsTable(scope: Construct): TableV2 {
       indexName: index.name,
       partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
       sortKey: { name: index.sortKey, type: AttributeType.STRING },
-      projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
+      projectionType: ProjectionType[index.projection],
+      ...(index.nonKeyAttributes ? { nonKeyAttributes: [...index.nonKeyAttributes] } : {}),
     })),
     timeToLiveAttribute: TABLE.ttlAttribute,
     // The outbox publisher reads new outbox entries from here (docs/ARCHITECTURE.md#transactional-outbox).

@@ -127,6 +127,17 @@ const REPOSITORY_OPERATIONS = Object.keys({
   oldestOpenRefundCreatedAt: true,
   listLedger: true,
   getReconciliation: true,
+  listOrders: true,
+  listPayments: true,
+  countPaymentsWith: true,
+  listRefunds: true,
+  countAbnormalRefunds: true,
+  listDeadLetters: true,
+  countDeadLetters: true,
+  getDifference: true,
+  listOpenDifferences: true,
+  countOpenDifferences: true,
+  listAudit: true,
 } satisfies Record<keyof Repository, true>);
 
 /**

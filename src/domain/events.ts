@@ -20,6 +20,8 @@ export const DOMAIN_EVENT_TYPES = [
   'RefundAbnormal',
   'OrderRefunded',
   'ReconciliationDifference',
+  'StaffActionRecorded',
+  'ReconciliationRerunRequested',
 ] as const;
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
 

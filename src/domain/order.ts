@@ -1,4 +1,4 @@
-import { InvalidTransitionError, UnknownProductError, ValidationError } from './errors';
+import { InvalidTransitionError, ProductUnavailableError, UnknownProductError, ValidationError } from './errors';
 import { CURRENCY, type Currency, type Fen, multiplyFen, sumFen } from './money';
 import type { PaymentStatus } from './payment';
 
@@ -17,7 +17,12 @@ export interface Product {
   sku: string;
   name: string;
   price: Fen;
+  /** Units free to order: what open orders hold is already taken off. */
   stock: number;
+  /** Off sale when false (a person took it off): ordering it is PRODUCT_UNAVAILABLE. Absent: on sale. */
+  active?: boolean;
+  /** The catalogue fields' version (If-Match of PATCH /api/products/{sku}); stock moves do not change it. Absent: 1. */
+  version?: number;
 }
 
 export interface OrderItem {
@@ -81,6 +86,8 @@ export function priceItems(requested: readonly RequestedItem[], catalogue: Reado
   }
   const unknown = [...quantities.keys()].filter((sku) => !catalogue.has(sku));
   if (unknown.length > 0) throw new UnknownProductError(unknown);
+  const offSale = [...quantities.keys()].filter((sku) => catalogue.get(sku)!.active === false);
+  if (offSale.length > 0) throw new ProductUnavailableError(offSale);
   return [...quantities].map(([sku, quantity]) => {
     const product = catalogue.get(sku)!;
     return {

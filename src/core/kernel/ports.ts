@@ -9,6 +9,7 @@ import type {
 import type { PaymentStore, PaymentWrite } from '../payments/ports';
 import type { ReconciliationStore, ReconciliationWrite } from '../reconciliation/ports';
 import type { RefundStore, RefundWrite } from '../refunds/ports';
+import type { AuditStore, AuditWrite } from '../staff/ports';
 import type { IdempotencyStore, IdempotencyWrite } from './idempotency-ports';
 
 /**
@@ -33,7 +34,8 @@ export type Write =
   | NotificationWrite
   | CallbackArchiveWrite
   | OutboxWrite
-  | ReconciliationWrite;
+  | ReconciliationWrite
+  | AuditWrite;
 
 /** The most writes one commit may hold: DynamoDB's TransactWriteItems limit (each write is one item). */
 export const MAX_WRITES_PER_COMMIT = 100;
@@ -54,4 +56,5 @@ export type Repository = Commit &
   NotificationStore &
   CallbackArchive &
   OutboxStore &
-  ReconciliationStore;
+  ReconciliationStore &
+  AuditStore;
