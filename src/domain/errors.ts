@@ -43,10 +43,10 @@ export class OutOfStockError extends DomainError {
 
 export class NotFoundError extends DomainError {
   constructor(
-    readonly entity: 'order' | 'payment' | 'product' | 'refund',
+    readonly entity: 'order' | 'payment' | 'product' | 'refund' | 'difference' | 'dead letter',
     readonly id: string,
   ) {
-    super(`${entity.toUpperCase()}_NOT_FOUND`, `No ${entity} ${id}`, { [`${entity}Id`]: id });
+    super(`${entity.toUpperCase().replace(' ', '_')}_NOT_FOUND`, `No ${entity} ${id}`, { [`${entity}Id`]: id });
   }
 }
 

@@ -12,12 +12,16 @@ export const API_ERROR_STATUS = {
   INVALID_JSON: 400,
   UNKNOWN_SKU: 400,
   BATCH_TOO_LARGE: 400,
+  /** A list's `cursor` that this very list did not hand out (edited, or another list's). */
+  INVALID_CURSOR: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   ORDER_NOT_FOUND: 404,
   PAYMENT_NOT_FOUND: 404,
   PRODUCT_NOT_FOUND: 404,
   REFUND_NOT_FOUND: 404,
+  DIFFERENCE_NOT_FOUND: 404,
+  DEAD_LETTER_NOT_FOUND: 404,
   /** A callback for a provider that is not one of ours, or not configured here. */
   UNKNOWN_PROVIDER: 404,
   OUT_OF_STOCK: 409,
@@ -36,6 +40,15 @@ export const API_ERROR_STATUS = {
   REFUND_WINDOW_CLOSED: 409,
   REFUND_LIMIT_REACHED: 409,
   RESTOCK_EXCEEDS_ORDER: 409,
+  PRODUCT_UNAVAILABLE: 409,
+  ADJUSTMENT_EXCEEDS_STOCK: 409,
+  /** A staff action on an item that no longer waits for it: details.current is the item now. */
+  NO_LONGER_WAITING: 409,
+  REVIEW_NOT_SETTLEABLE: 409,
+  /** If-Match named a version the item has moved on from: details.current is the item now. */
+  PRECONDITION_FAILED: 412,
+  /** A PATCH without If-Match. */
+  PRECONDITION_REQUIRED: 428,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   /** Another refusal of the body parser (middy). */

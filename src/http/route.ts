@@ -17,22 +17,30 @@ export type HttpResult = { statusCode: number; body: unknown; headers?: Record<s
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** The part of a route table entry (routes.ts) that httpRoute acts on. */
-export interface RouteSpec<Body extends z.core.$ZodType, Params extends z.core.$ZodType> {
+export interface RouteSpec<
+  Body extends z.core.$ZodType,
+  Params extends z.core.$ZodType,
+  Query extends z.core.$ZodType = z.ZodMiniUndefined,
+> {
   readonly fn: string;
   readonly auth: RouteAuth;
   readonly body?: Body;
   readonly params?: Params;
+  /** The query string's parameters (lists: filters, limit, cursor). */
+  readonly query?: Query;
   readonly idempotent?: boolean;
   readonly successStatus?: number;
 }
 
-export interface RouteInput<Body, Params> {
+export interface RouteInput<Body, Params, Query = undefined> {
   deps: Deps;
+  /** The token's `sub`: the customer, or on admin routes the person acting (the audit's "who"). */
   customerId: string;
   /** The token carries the admin scope: routes open to customers show an admin anyone's records. */
   isAdmin: boolean;
   body: Body;
   params: Params;
+  query: Query;
   event: HttpEvent;
   /** Writes that record this request's response under its Idempotency-Key, for the same transaction. */
   remember: Remember;
@@ -46,10 +54,11 @@ export interface RouteInput<Body, Params> {
 export function httpRoute<
   Body extends z.core.$ZodType = z.ZodMiniUndefined,
   Params extends z.core.$ZodType = z.ZodMiniUndefined,
+  Query extends z.core.$ZodType = z.ZodMiniUndefined,
 >(
-  spec: RouteSpec<Body, Params>,
+  spec: RouteSpec<Body, Params, Query>,
   wiring: Wiring,
-  run: (input: RouteInput<z.infer<Body>, z.infer<Params>>) => Promise<unknown>,
+  run: (input: RouteInput<z.infer<Body>, z.infer<Params>, z.infer<Query>>) => Promise<unknown>,
 ) {
   if (spec.auth === 'public')
     throw new Error(`${spec.fn}: httpRoute serves customer and admin routes; a public route has its own handler`);
@@ -59,17 +68,11 @@ export function httpRoute<
     const deps = await wiring.deps();
     try {
       const customerId = identify(event, auth);
-      const body = z.parse(spec.body ?? z.undefined(), event.body ?? undefined) as z.infer<Body>;
-      const params = z.parse(
-        spec.params ?? z.undefined(),
-        spec.params ? (event.pathParameters ?? {}) : undefined,
-      ) as z.infer<Params>;
       const input = {
         deps,
         customerId,
         isAdmin: isStaff(event),
-        body,
-        params,
+        ...parseRequest(spec, event),
         event,
         remember: (() => []) as Remember,
       };
@@ -78,7 +81,7 @@ export function httpRoute<
       const scope = {
         customerId,
         key: validateKey(key),
-        fingerprint: fingerprint(`${event.requestContext.http.method} ${event.rawPath}`, body),
+        fingerprint: fingerprint(`${event.requestContext.http.method} ${event.rawPath}`, input.body),
         successStatus,
       };
       const outcome = await runIdempotent(deps, scope, (remember) => run({ ...input, remember }));
@@ -102,6 +105,24 @@ export function httpRoute<
       // Errors from the middlewares themselves (malformed JSON, oversize body).
       request.response = respond(toErrorResponse(request.error));
     });
+}
+
+/** The body, path parameters and query string, each validated by the route's schema (none: undefined). */
+function parseRequest<Body extends z.core.$ZodType, Params extends z.core.$ZodType, Query extends z.core.$ZodType>(
+  spec: RouteSpec<Body, Params, Query>,
+  event: HttpEvent,
+) {
+  return {
+    body: z.parse(spec.body ?? z.undefined(), event.body ?? undefined) as z.infer<Body>,
+    params: z.parse(
+      spec.params ?? z.undefined(),
+      spec.params ? (event.pathParameters ?? {}) : undefined,
+    ) as z.infer<Params>,
+    query: z.parse(
+      spec.query ?? z.undefined(),
+      spec.query ? (event.queryStringParameters ?? {}) : undefined,
+    ) as z.infer<Query>,
+  };
 }
 
 function identify(event: HttpEvent, auth: 'customer' | 'admin'): string {

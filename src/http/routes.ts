@@ -12,6 +12,23 @@ import {
   RefundPaymentBody,
   StartPaymentBody,
 } from './schemas';
+import {
+  AdminOrdersQuery,
+  AdminPaymentParams,
+  AdminPaymentsQuery,
+  AdminRefundParams,
+  AdminRefundsQuery,
+  AuditQuery,
+  DifferenceParams,
+  MyOrdersQuery,
+  PageQuery,
+  ProductParams,
+  ProductPatchBody,
+  ReasonBody,
+  ReviewBody,
+  SettleRefundBody,
+  StockAdjustBody,
+} from './admin-schemas';
 
 /** The scope a token needs for admin routes (API Gateway `authorizationScopes`, checked again in the handler). */
 export const ADMIN_SCOPE = 'payments:admin';
@@ -24,7 +41,7 @@ export type RouteAuth = 'public' | 'customer' | 'admin';
 
 /** One entry of the route table. */
 export interface RouteDefinition {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PATCH';
   readonly path: string;
   /** The folder under functions/ whose handler.ts serves this route. */
   readonly fn: HttpFunction;
@@ -32,6 +49,7 @@ export interface RouteDefinition {
   readonly summary: string;
   readonly body?: z.$ZodType;
   readonly params?: z.$ZodType;
+  readonly query?: z.$ZodType;
   readonly successStatus?: number;
   /** Reads `Idempotency-Key` and runs the request at most once per key (creating POSTs). */
   readonly idempotent?: boolean;
@@ -60,6 +78,33 @@ const ROUTE_TABLE = [
     body: CreateProductBody,
     successStatus: 201,
     idempotent: true,
+  },
+  {
+    method: 'PATCH',
+    path: '/api/products/{sku}',
+    fn: 'update-product',
+    auth: 'admin',
+    summary: "Change a product's name, price or sale (If-Match: its version; admin scope)",
+    params: ProductParams,
+    body: ProductPatchBody,
+  },
+  {
+    method: 'POST',
+    path: '/api/products/{sku}/stock',
+    fn: 'adjust-stock',
+    auth: 'admin',
+    summary: 'Add or take stock, never below what open orders hold (admin scope)',
+    params: ProductParams,
+    body: StockAdjustBody,
+    idempotent: true,
+  },
+  {
+    method: 'GET',
+    path: '/api/orders',
+    fn: 'list-orders',
+    auth: 'customer',
+    summary: 'Your orders, newest first, each with its current payment',
+    query: MyOrdersQuery,
   },
   {
     method: 'POST',
@@ -167,6 +212,95 @@ const ROUTE_TABLE = [
     auth: 'admin',
     summary: "A day's reconciliation per provider with its differences (admin scope)",
     params: ReconciliationParams,
+  },
+  {
+    method: 'GET',
+    path: '/api/admin/orders',
+    fn: 'admin-orders',
+    auth: 'admin',
+    summary: "Orders, newest first: anyone's, or one customer's (admin scope)",
+    query: AdminOrdersQuery,
+  },
+  {
+    method: 'GET',
+    path: '/api/admin/payments',
+    fn: 'admin-payments',
+    auth: 'admin',
+    summary: 'Payments, newest first, by status, method or flag (admin scope)',
+    query: AdminPaymentsQuery,
+  },
+  {
+    method: 'POST',
+    path: '/api/admin/payments/{paymentId}/review',
+    fn: 'review-payment',
+    auth: 'admin',
+    summary: "Settle a payment parked for review: accept the provider's amount, or refund it (admin scope)",
+    params: AdminPaymentParams,
+    body: ReviewBody,
+    idempotent: true,
+  },
+  {
+    method: 'POST',
+    path: '/api/admin/payments/{paymentId}/refund-owed',
+    fn: 'refund-owed',
+    auth: 'admin',
+    summary: 'Refund what a payment owes back and no refund covers (admin scope)',
+    params: AdminPaymentParams,
+    body: ReasonBody,
+    successStatus: 201,
+    idempotent: true,
+  },
+  {
+    method: 'GET',
+    path: '/api/admin/refunds',
+    fn: 'admin-refunds',
+    auth: 'admin',
+    summary: 'Refunds, newest first, by status (admin scope)',
+    query: AdminRefundsQuery,
+  },
+  {
+    method: 'POST',
+    path: '/api/admin/refunds/{refundId}/settle',
+    fn: 'settle-refund',
+    auth: 'admin',
+    summary: 'Settle an abnormal refund paid back another way (admin scope)',
+    params: AdminRefundParams,
+    body: SettleRefundBody,
+    idempotent: true,
+  },
+  {
+    method: 'GET',
+    path: '/api/admin/differences',
+    fn: 'admin-differences',
+    auth: 'admin',
+    summary: 'Reconciliation differences neither healed nor resolved, newest day first (admin scope)',
+    query: PageQuery,
+  },
+  {
+    method: 'POST',
+    path: '/api/admin/differences/{differenceId}/resolve',
+    fn: 'resolve-difference',
+    auth: 'admin',
+    summary: 'Resolve a reconciliation difference with a note (admin scope)',
+    params: DifferenceParams,
+    body: ReasonBody,
+    idempotent: true,
+  },
+  {
+    method: 'GET',
+    path: '/api/admin/dead-letters',
+    fn: 'admin-dead-letters',
+    auth: 'admin',
+    summary: 'Notifications the worker gave up on: what, why, how often (admin scope)',
+    query: PageQuery,
+  },
+  {
+    method: 'GET',
+    path: '/api/admin/audit',
+    fn: 'admin-audit',
+    auth: 'admin',
+    summary: "An item's staff actions: who, what, when, why, before and after (admin scope)",
+    query: AuditQuery,
   },
   {
     method: 'POST',

@@ -35,6 +35,9 @@ const CALLS_PROVIDERS: FunctionAccess = { table: 'readWrite', providers: true, q
 const FUNCTION_TABLE = [
   { fn: 'list-products', trigger: 'http', access: READ_ONLY },
   { fn: 'create-product', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'update-product', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'adjust-stock', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'list-orders', trigger: 'http', access: READ_ONLY },
   { fn: 'create-order', trigger: 'http', access: TABLE_WRITES },
   { fn: 'create-orders-batch', trigger: 'http', access: TABLE_WRITES },
   { fn: 'get-order', trigger: 'http', access: READ_ONLY },
@@ -47,6 +50,17 @@ const FUNCTION_TABLE = [
   { fn: 'list-refunds', trigger: 'http', access: READ_ONLY },
   { fn: 'get-refund', trigger: 'http', access: READ_ONLY },
   { fn: 'get-reconciliation', trigger: 'http', access: READ_ONLY },
+  { fn: 'admin-orders', trigger: 'http', access: READ_ONLY },
+  { fn: 'admin-payments', trigger: 'http', access: READ_ONLY },
+  // The refunds a decision owes are left due: the sweeper sends them, so no provider access here.
+  { fn: 'review-payment', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'refund-owed', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'admin-refunds', trigger: 'http', access: READ_ONLY },
+  { fn: 'settle-refund', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'admin-differences', trigger: 'http', access: READ_ONLY },
+  { fn: 'resolve-difference', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'admin-dead-letters', trigger: 'http', access: READ_ONLY },
+  { fn: 'admin-audit', trigger: 'http', access: READ_ONLY },
   // Verifies with the provider keys, archives the body, queues it; the worker applies it.
   {
     fn: 'payment-callback',

@@ -305,6 +305,7 @@ export async function settleRefund(
   refund: Refund,
   change: RefundChange,
   extra: Write[] = [],
+  extraEvents: DomainEvent[] = [],
 ): Promise<Refund | undefined> {
   if (!isRefundOpen(refund.status)) return undefined;
   let after = transitionRefund(refund, change);
@@ -329,7 +330,7 @@ export async function settleRefund(
       );
     events = refundStatusEvents(after, ended.order, order);
   }
-  await commitWithEvents(deps, writes, events);
+  await commitWithEvents(deps, writes, [...events, ...extraEvents]);
   const dims = { provider: refund.method };
   if (after.status === 'succeeded') deps.metrics.count(Metric.RefundSucceeded, 1, dims);
   if (after.status === 'failed') deps.metrics.count(Metric.RefundFailed, 1, dims);
