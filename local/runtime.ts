@@ -186,7 +186,7 @@ async function startServices({
     },
     {
       repo,
-      queue: sqsNotificationQueue(queues.client, queues.queueUrl),
+      queue: sqsNotificationQueue(queues.client, queues.queueUrl, queues.dlqUrl),
       events: bus,
       metrics,
       logger,

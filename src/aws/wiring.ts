@@ -26,7 +26,12 @@ export interface AwsCapabilities {
 
 /** Which ports an access allows, by the capability that builds each. */
 function allowedCapabilities(access: FunctionAccess): Record<keyof AwsCapabilities, boolean> {
-  return { table: access.table !== 'none', queue: access.queue, events: access.events, providers: access.providers };
+  return {
+    table: access.table !== 'none',
+    queue: access.queue || access.redrive === true,
+    events: access.events,
+    providers: access.providers,
+  };
 }
 
 /**
@@ -92,7 +97,9 @@ async function buildContainerDeps(
   const deny = <T>(what: string, operations: readonly string[]) => withoutAccess<T>(fn, what, operations);
   const adapters = {
     repo: capabilities.table ? capabilities.table(env) : deny<Repository>('table', REPOSITORY_OPERATIONS),
-    queue: capabilities.queue ? capabilities.queue(env) : deny<NotificationQueue>('queue', ['enqueue']),
+    queue: capabilities.queue
+      ? capabilities.queue(env)
+      : deny<NotificationQueue>('queue', ['enqueue', 'replayDeadLetters']),
     events: capabilities.events ? capabilities.events(env) : deny<EventPublisher>('events', ['publish']),
     metrics: observability.metrics,
     logger: observability.logger,

@@ -76,6 +76,13 @@ export const DeadLetterListSchema = z.object({
   nextCursor: NextCursor,
 });
 
+export const DeadLettersReplayedSchema = z.object({
+  replayed: z.int().describe('Dead letters taken off the list'),
+  moved: z.int().describe('Messages the queue moves back to the worker'),
+  detail: z.string(),
+  auditId: AuditId,
+});
+
 export const AuditListSchema = z.object({
   entries: z.array(
     z.object({

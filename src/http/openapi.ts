@@ -25,6 +25,7 @@ import {
 import {
   AuditListSchema,
   DeadLetterListSchema,
+  DeadLettersReplayedSchema,
   DifferenceListSchema,
   DifferenceResolvedSchema,
   OrderListSchema,
@@ -101,6 +102,7 @@ const RESPONSE_COMPONENTS = {
   DifferenceResolved: DifferenceResolvedSchema,
   DeadLetterList: DeadLetterListSchema,
   AuditList: AuditListSchema,
+  DeadLettersReplayed: DeadLettersReplayedSchema,
   ProductChange: ProductChangeSchema,
   StockAdjustment: StockAdjustmentSchema,
   Error: ErrorSchema,
@@ -136,6 +138,7 @@ const SUCCESS_BODY: Readonly<Record<string, ResponseComponent>> = {
   'resolve-difference': 'DifferenceResolved',
   'admin-dead-letters': 'DeadLetterList',
   'admin-audit': 'AuditList',
+  'replay-dead-letters': 'DeadLettersReplayed',
 };
 
 /** Routes that do not speak our JSON contract: documented by hand below. */

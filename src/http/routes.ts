@@ -295,6 +295,15 @@ const ROUTE_TABLE = [
     query: PageQuery,
   },
   {
+    method: 'POST',
+    path: '/api/admin/dead-letters/replay',
+    fn: 'replay-dead-letters',
+    auth: 'admin',
+    summary: 'Send every dead-lettered notification back to the worker (as npm run dlq:replay; admin scope)',
+    body: ReasonBody,
+    idempotent: true,
+  },
+  {
     method: 'GET',
     path: '/api/admin/audit',
     fn: 'admin-audit',

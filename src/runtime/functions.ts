@@ -16,6 +16,8 @@ export interface FunctionAccess {
   queue: boolean;
   /** Publishes domain events to the bus: only the outbox publisher, fed by the table's stream. */
   events: boolean;
+  /** Moves dead-lettered notifications back to the worker's queue (the staff replay). */
+  redrive?: boolean;
 }
 
 /** How a function is invoked: an API Gateway route, the notification queue, a schedule, the table's stream. */
@@ -61,6 +63,11 @@ const FUNCTION_TABLE = [
   { fn: 'resolve-difference', trigger: 'http', access: TABLE_WRITES },
   { fn: 'admin-dead-letters', trigger: 'http', access: READ_ONLY },
   { fn: 'admin-audit', trigger: 'http', access: READ_ONLY },
+  {
+    fn: 'replay-dead-letters',
+    trigger: 'http',
+    access: { table: 'readWrite', providers: false, queue: false, events: false, redrive: true },
+  },
   // Verifies with the provider keys, archives the body, queues it; the worker applies it.
   {
     fn: 'payment-callback',

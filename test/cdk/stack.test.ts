@@ -53,6 +53,11 @@ function grantsOf(synthesized: Synthesized, name: string): string[] {
       if (/^(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(verb)) return 'queue:consume';
       if (/^(GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'queue:describe';
     }
+    if (service === 'sqs' && refersTo(resource, 'NotificationDLQ')) {
+      if (/^(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(verb)) return 'dlq:consume';
+      if (/^(StartMessageMoveTask|ListMessageMoveTasks)$/.test(verb)) return 'dlq:move';
+      if (/^(GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'dlq:describe';
+    }
     if (
       service === 'sqs' &&
       refersTo(resource, 'OutboxPublisherDLQ') &&
@@ -82,6 +87,8 @@ function expectedGrants(access: FunctionAccess, { consumesQueue = false, readsSt
   if (access.table === 'readWrite') grants.push('table:write');
   if (access.providers) grants.push('secret:read');
   if (access.queue) grants.push('queue:send', 'queue:describe');
+  // The staff replay moves the DLQ's messages back to the worker's queue.
+  if (access.redrive) grants.push('dlq:consume', 'dlq:move', 'dlq:describe', 'queue:send', 'queue:describe');
   if (consumesQueue) grants.push('queue:consume', 'queue:describe');
   if (access.events) grants.push('bus:put');
   // The stream's event source reads with the function's role (table:read) and sends what it gives up on to its DLQ.
@@ -106,7 +113,10 @@ function expectedEnvironment(synthesized: Synthesized, access: FunctionAccess, s
     ...(access.providers && {
       PAYMENTS_SECRET_ARN: settings.PAYMENTS_SECRET_ARN ?? { Ref: synthesized.logicalId('ProviderConfig') },
     }),
-    ...(access.queue && { NOTIFICATION_QUEUE_URL: { Ref: synthesized.logicalId('NotificationQueue') } }),
+    ...((access.queue || access.redrive) && {
+      NOTIFICATION_QUEUE_URL: { Ref: synthesized.logicalId('NotificationQueue') },
+    }),
+    ...(access.redrive && { NOTIFICATION_DLQ_URL: { Ref: synthesized.logicalId('NotificationDLQ') } }),
     ...(access.events && { EVENT_BUS_NAME: { Ref: synthesized.logicalId('Bus') } }),
   };
 }
@@ -136,7 +146,10 @@ describe('PaymentsStack', () => {
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: index.projection },
+        Projection: {
+          ProjectionType: index.projection,
+          ...(index.nonKeyAttributes ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+        },
       });
     }
     expect(p.TimeToLiveSpecification).toEqual({ AttributeName: TABLE.ttlAttribute, Enabled: true });

@@ -12,6 +12,7 @@ import { makeHandler as reviewPayment } from '../../functions/review-payment/han
 import { makeHandler as refundOwed } from '../../functions/refund-owed/handler';
 import { makeHandler as settleRefund } from '../../functions/settle-refund/handler';
 import { makeHandler as resolveDifference } from '../../functions/resolve-difference/handler';
+import { makeHandler as replayDeadLetters } from '../../functions/replay-dead-letters/handler';
 import { makeHandler as addPayment } from '../../functions/add-payment/handler';
 import { makeHandler as cancelOrder } from '../../functions/cancel-order/handler';
 import { makeHandler as cancelPayment } from '../../functions/cancel-payment/handler';
@@ -60,6 +61,7 @@ export const CUSTOMER_ROUTES = {
   'GET /api/admin/differences': adminDifferences,
   'GET /api/admin/dead-letters': adminDeadLetters,
   'GET /api/admin/audit': adminAudit,
+  'POST /api/admin/dead-letters/replay': replayDeadLetters,
   'PATCH /api/products/{sku}': updateProduct,
   'POST /api/products/{sku}/stock': adjustStock,
   'POST /api/admin/payments/{paymentId}/review': reviewPayment,

@@ -7,7 +7,15 @@ import type { ProviderName } from './provider';
 export interface NotificationQueue {
   /** Resolves only once the queue has durably accepted the message. */
   enqueue(notification: PaymentNotification | RefundNotification): Promise<void>;
+  /**
+   * Moves every dead-lettered notification back to the worker's queue (`npm run dlq:replay` runs
+   * the same): in AWS an SQS message move task (`moved` is what it will move), elsewhere one by one.
+   */
+  replayDeadLetters(): Promise<{ moved: number; detail: string }>;
 }
+
+/** Deliveries of a notification before SQS dead-letters it (the queue's maxReceiveCount, in CDK and locally). */
+export const NOTIFICATION_MAX_RECEIVES = 5;
 
 /** A provider notification already applied: kept past every provider's retry window. */
 export interface DedupeRecord {

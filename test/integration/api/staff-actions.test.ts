@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../../src/core/kernel/ids';
+import { recordFailure, recordRecovery } from '../../../src/core/payments/notification-failures';
 import { applyNotification } from '../../../src/core/payments/notifications';
 import { ADMIN_SCOPE } from '../../../src/http/routes';
 import type { BusinessDate } from '../../../src/domain/bill';
@@ -319,5 +320,54 @@ describe('a reconciliation difference', () => {
     expect((await api('GET /api/admin/differences', LIN)).body.differences).toEqual([]);
     const day = await api('GET /api/admin/reconciliation/{date}', { ...LIN, params: { date } });
     expect(JSON.stringify(day.body)).toContain('a test payment made on the merchant platform');
+  });
+});
+
+describe('dead letters', () => {
+  const notification = (eventId: string) => ({
+    provider: 'wechat' as const,
+    eventId,
+    paymentId: 'pay_0000000000missing00000',
+    outcome: 'succeeded' as const,
+    amount: 100,
+    currency: 'CNY' as const,
+    occurredAt: '2026-11-25T04:00:00.000Z',
+    providerStatus: 'SUCCESS',
+    via: 'callback' as const,
+  });
+
+  it('lists what the worker gave up on (why, how often), and a replay sends them back and clears the list', async () => {
+    const failing = notification('evt_dead_1');
+    for (let receive = 1; receive <= 5; receive++)
+      await recordFailure(env.deps, failing, receive, new Error(`table unavailable #${receive}`));
+    await recordFailure(env.deps, notification('evt_retrying'), 2, new Error('still retrying'));
+    env.queue.deadLetters.push(failing);
+
+    const listed = await api('GET /api/admin/dead-letters', LIN);
+    expect(listed.body.deadLetters).toEqual([
+      expect.objectContaining({ eventId: 'evt_dead_1', failures: 5, errorMessage: 'table unavailable #5' }),
+    ]);
+
+    const [replay, twice] = await Promise.all([
+      api('POST /api/admin/dead-letters/replay', { ...LIN, body: { reason: 'table is back' } }),
+      api('POST /api/admin/dead-letters/replay', { ...WANG, body: { reason: 'me too' } }),
+    ]);
+
+    expect([replay.statusCode, twice.statusCode].sort()).toEqual([200, 409]);
+    expect(env.queue.sent).toEqual([failing]);
+    expect((await api('GET /api/admin/dead-letters', LIN)).body.deadLetters).toEqual([]);
+    const audit = await api('GET /api/admin/audit', { ...LIN, query: { entity: 'dead-letters:notifications' } });
+    expect(audit.body.entries).toEqual([
+      expect.objectContaining({ action: 'replay', before: { deadLetters: ['wechat:evt_dead_1'] } }),
+    ]);
+  });
+
+  it('a notification applied on a later delivery leaves the list', async () => {
+    const failing = notification('evt_recovers');
+    for (let receive = 1; receive <= 5; receive++) await recordFailure(env.deps, failing, receive, new Error('x'));
+
+    await recordRecovery(env.deps, failing, 6);
+
+    expect((await api('GET /api/admin/dead-letters', LIN)).body.deadLetters).toEqual([]);
   });
 });
