@@ -18,6 +18,7 @@ import { Construct } from 'constructs';
 import { REFUND_STUCK_SECONDS } from '../src/core/sweeper/in-flight';
 import { METRICS_NAMESPACE, Metric, type MetricName } from '../src/core/kernel/metric-names';
 import { SERVICE_NAME } from './payments-function';
+import { waitingAlarms, waitingWidget } from './waiting-observability';
 
 export interface ObservabilityProps {
   /** Every payments function, for the concurrency figure. */
@@ -72,6 +73,7 @@ export class PaymentsObservability extends Construct {
     this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${dashboard.dashboardName}`;
     paymentWidgets(dashboard, props);
     operationWidgets(dashboard, deadLetters);
+    dashboard.addWidgets(waitingWidget());
 
     const alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Payments alarms', enforceSSL: true });
     if (props.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
@@ -90,6 +92,7 @@ export class PaymentsObservability extends Construct {
     pipelineAlarms(alarm, props);
     refundAlarms(alarm);
     reconciliationAlarms(alarm);
+    waitingAlarms(alarm);
   }
 }
 

@@ -1,3 +1,4 @@
+import { WAITING_METRICS } from '../../src/core/staff/waiting-counts';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -479,7 +480,7 @@ describe('PaymentsStack', () => {
     for (const row of ours) expect(row.slice(2, 4)).toEqual(['service', 'payments']);
   });
 
-  it('alarms to the on-call topic on dead letters, duplicates, mismatches, oversized callbacks, undeliverable events, an outbox publisher behind or giving up, signature failures, worker errors, sweeper lag, close failures, refunds failed, abnormal, external or stuck, and reconciliation differences left open, bills missing or unreadable', () => {
+  it('alarms to the on-call topic on dead letters, duplicates, mismatches, oversized callbacks, undeliverable events, an outbox publisher behind or giving up, signature failures, worker errors, sweeper lag, close failures, refunds failed, abnormal, external or stuck, reconciliation differences left open, bills missing or unreadable, and anything waiting for a person in each waiting state', () => {
     const alarms = Object.values(stack.resources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
     const topic = { Ref: stack.only('AWS::SNS::Topic')[0] };
     const ours = [{ Name: 'service', Value: 'payments' }];
@@ -618,6 +619,16 @@ describe('PaymentsStack', () => {
         ],
         Threshold: 1,
       },
+      // Each waiting state's open count, while anything waits (its description names the settling API call).
+      ...Object.values(WAITING_METRICS).map((MetricName) => ({
+        MetricName,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmDescription: expect.stringMatching(/(POST|GET) \/api\/admin\//),
+      })),
     ];
     for (const want of expected)
       expect(alarms, want.MetricName).toContainEqual(expect.objectContaining({ ...want, AlarmActions: [topic] }));

@@ -61,6 +61,12 @@ export const Metric = {
   ReconciliationBillMissing: 'ReconciliationBillMissing',
   ReconciliationFailed: 'ReconciliationFailed',
   RefundQueryFailed: 'RefundQueryFailed',
+  /** Gauges, each sweeper run: items waiting for a person in each waiting state (src/domain/waiting.ts), alarmed above 0. */
+  WaitingNeedsReview: 'WaitingNeedsReview',
+  WaitingRefundOwed: 'WaitingRefundOwed',
+  WaitingAbnormalRefund: 'WaitingAbnormalRefund',
+  WaitingOpenDifference: 'WaitingOpenDifference',
+  WaitingDeadLetter: 'WaitingDeadLetter',
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 
