@@ -21,7 +21,6 @@ export const DOMAIN_EVENT_TYPES = [
   'OrderRefunded',
   'ReconciliationDifference',
   'StaffActionRecorded',
-  'ReconciliationRerunRequested',
 ] as const;
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
 
