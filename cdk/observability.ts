@@ -19,6 +19,7 @@ import { REFUND_STUCK_SECONDS } from '../src/core/sweeper/in-flight';
 import { METRICS_NAMESPACE, Metric, type MetricName } from '../src/core/kernel/metric-names';
 import { SERVICE_NAME } from './payments-function';
 import { webhookAlarms, type WebhookResources } from './webhooks';
+import { waitingAlarms, waitingWidget } from './waiting-observability';
 
 export interface ObservabilityProps {
   /** Every payments function, for the concurrency figure. */
@@ -75,6 +76,7 @@ export class PaymentsObservability extends Construct {
     this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${dashboard.dashboardName}`;
     paymentWidgets(dashboard, props);
     operationWidgets(dashboard, deadLetters);
+    dashboard.addWidgets(waitingWidget());
 
     const alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Payments alarms', enforceSSL: true });
     if (props.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
@@ -94,6 +96,7 @@ export class PaymentsObservability extends Construct {
     refundAlarms(alarm);
     reconciliationAlarms(alarm);
     if (props.webhooks) webhookAlarms(alarm, props.webhooks);
+    waitingAlarms(alarm);
   }
 }
 

@@ -7,6 +7,8 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { NOTIFICATION_MAX_RECEIVES } from '../src/core/payments/notification-ports';
 import { INDEXES, OUTBOX_STREAM_FILTER, TABLE } from '../src/persistence/table-definition';
 import { PAYMENT_METHODS, type PaymentMethod } from '../src/domain/payment';
 import { API_ROUTES, type ApiRoute } from '../src/http/routes';
@@ -73,6 +75,7 @@ export class PaymentsStack extends Stack {
       table,
       providerConfig,
       notificationQueue,
+      deadLetterQueue,
       bus,
       webhooks,
       sharedEnvironment: {
@@ -105,7 +108,7 @@ export class PaymentsStack extends Stack {
 
   /** A function with the grants and the resource names its access entry lists, and nothing else. */
   private paymentsFunction(
-    { table, providerConfig, notificationQueue, bus, webhooks, sharedEnvironment }: FunctionResources,
+    { table, providerConfig, notificationQueue, deadLetterQueue, bus, webhooks, sharedEnvironment }: FunctionResources,
     name: string,
     access: FunctionAccess,
     props: { description: string; timeout?: Duration; reservedConcurrentExecutions?: number },
@@ -114,7 +117,8 @@ export class PaymentsStack extends Stack {
       ...sharedEnvironment,
       ...(access.table !== 'none' && { TABLE_NAME: table.tableName }),
       ...(access.providers && { PAYMENTS_SECRET_ARN: providerConfig.secretArn }),
-      ...(access.queue && { NOTIFICATION_QUEUE_URL: notificationQueue.queueUrl }),
+      ...((access.queue || access.redrive) && { NOTIFICATION_QUEUE_URL: notificationQueue.queueUrl }),
+      ...(access.redrive && { NOTIFICATION_DLQ_URL: deadLetterQueue.queueUrl }),
       ...(access.events && { EVENT_BUS_NAME: bus.eventBusName }),
       ...webhookEnvironment(webhooks, access),
     };
@@ -123,6 +127,7 @@ export class PaymentsStack extends Stack {
     if (access.table === 'readWrite') table.grantReadWriteData(fn);
     if (access.providers) providerConfig.grantRead(fn);
     if (access.queue) notificationQueue.grantSendMessages(fn);
+    if (access.redrive) grantRedrive(fn, deadLetterQueue, notificationQueue);
     if (access.events) bus.grantPutEventsTo(fn);
     grantWebhookAccess(webhooks, fn, access);
     this.functions.push({ fn, access });
@@ -251,6 +256,7 @@ interface FunctionResources {
   table: TableV2;
   providerConfig: ISecret;
   notificationQueue: Queue;
+  deadLetterQueue: Queue;
   bus: EventBus;
   webhooks: WebhookResources;
   sharedEnvironment: Record<string, string>;
@@ -265,7 +271,8 @@ function paymentsTable(scope: Construct): TableV2 {
       indexName: index.name,
       partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
       sortKey: { name: index.sortKey, type: AttributeType.STRING },
-      projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
+      projectionType: ProjectionType[index.projection],
+      ...(index.nonKeyAttributes ? { nonKeyAttributes: [...index.nonKeyAttributes] } : {}),
     })),
     timeToLiveAttribute: TABLE.ttlAttribute,
     // The outbox publisher reads new outbox entries from here (docs/ARCHITECTURE.md#transactional-outbox).
@@ -278,6 +285,13 @@ function paymentsTable(scope: Construct): TableV2 {
 }
 
 /** The callback → worker queue, with the dead-letter queue the worker's failures end in. */
+/** What an SQS message move task from the DLQ back to the worker's queue needs (and the one-by-one redrive). */
+function grantRedrive(fn: IGrantable, deadLetterQueue: Queue, notificationQueue: Queue): void {
+  deadLetterQueue.grantConsumeMessages(fn);
+  deadLetterQueue.grant(fn, 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks');
+  notificationQueue.grantSendMessages(fn);
+}
+
 function notificationQueues(scope: Construct): { deadLetterQueue: Queue; notificationQueue: Queue } {
   const deadLetterQueue = new Queue(scope, 'NotificationDLQ', {
     retentionPeriod: Duration.days(14),
@@ -287,7 +301,7 @@ function notificationQueues(scope: Construct): { deadLetterQueue: Queue; notific
   const notificationQueue = new Queue(scope, 'NotificationQueue', {
     // AWS's rule for Lambda consumers: a message stays hidden while six worker attempts could run.
     visibilityTimeout: Duration.seconds(6 * WORKER_TIMEOUT.toSeconds()),
-    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: NOTIFICATION_MAX_RECEIVES },
     encryption: QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
   });

@@ -1,5 +1,4 @@
-import { AWS_CLIENT_LIMITS } from '../src/aws/aws-client-limits';
-import { awsQueueRegion, redriveDeadLetters, sqsClient, startDeadLetterRedrive } from '../src/aws/sqs-queue';
+import { sqsQueue } from '../src/aws/sqs-queue';
 
 /**
  * `npm run dlq:replay`: moves dead-lettered payment notifications back to the worker's queue once
@@ -11,18 +10,9 @@ import { awsQueueRegion, redriveDeadLetters, sqsClient, startDeadLetterRedrive }
 async function main() {
   const { NOTIFICATION_QUEUE_URL: queueUrl, NOTIFICATION_DLQ_URL: dlqUrl } = process.env;
   if (queueUrl && dlqUrl) {
-    const region = awsQueueRegion(dlqUrl);
-    if (region && awsQueueRegion(queueUrl)) {
-      const task = await startDeadLetterRedrive(sqsClient({ ...AWS_CLIENT_LIMITS, region }), { queueUrl, dlqUrl });
-      console.log(
-        `Started moving ~${task.messagesToMove} dead-lettered notification(s) from ${task.sourceArn} to ${task.destinationArn}.`,
-      );
-      console.log(`Task handle: ${task.taskHandle}`);
-      console.log(`Progress: aws sqs list-message-move-tasks --region ${region} --source-arn ${task.sourceArn}`);
-      return;
-    }
-    const moved = await redriveDeadLetters(sqsClient(AWS_CLIENT_LIMITS), { queueUrl, dlqUrl });
-    console.log(`Re-drove ${moved} dead-lettered notification(s) to ${queueUrl}`);
+    // The very adapter POST /api/admin/dead-letters/replay uses (src/aws/sqs-queue.ts).
+    const { moved, detail } = await sqsQueue(process.env).replayDeadLetters();
+    console.log(`Moving ${moved} dead-lettered notification(s) to ${queueUrl}: ${detail}`);
     return;
   }
   const base = `http://127.0.0.1:${process.env.PORT ?? 3000}`;

@@ -165,7 +165,10 @@ const indexSpec = (index: (typeof INDEXES)[number]): GlobalSecondaryIndex => ({
     { AttributeName: index.partitionKey, KeyType: 'HASH' },
     { AttributeName: index.sortKey, KeyType: 'RANGE' },
   ],
-  Projection: { ProjectionType: index.projection },
+  Projection: {
+    ProjectionType: index.projection,
+    ...(index.nonKeyAttributes ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+  },
 });
 const attributeDefinitions = () =>
   TABLE_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' as const }));

@@ -1,10 +1,11 @@
+import { NOTIFICATION_MAX_RECEIVES } from '../src/core/payments/notification-ports';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { sqsClient } from '../src/aws/sqs-queue';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-emulator';
 
 /** Attempts before a notification is dead-lettered: the same number the CDK stack sets. */
-export const MAX_RECEIVE_COUNT = 5;
+export const MAX_RECEIVE_COUNT = NOTIFICATION_MAX_RECEIVES;
 
 export interface LocalQueues {
   endpoint: string;

@@ -184,7 +184,7 @@ async function startServices({
     },
     {
       repo,
-      queue: sqsNotificationQueue(queues.client, queues.queueUrl),
+      queue: sqsNotificationQueue(queues.client, queues.queueUrl, queues.dlqUrl),
       events: webhooks.ruleOnBus(bus),
       metrics,
       logger,

@@ -20,13 +20,25 @@ export function sqsClient(options: SQSClientConfig = {}): SQSClient {
   return new SQSClient({ ...options, useQueueUrlAsEndpoint: false });
 }
 
-/** A function's `queue` capability (wiring.ts): the worker's queue NOTIFICATION_QUEUE_URL. */
+/** A function's `queue` capability (wiring.ts): the worker's queue NOTIFICATION_QUEUE_URL (and its DLQ, to replay it). */
 export function sqsQueue(env: NodeJS.ProcessEnv): NotificationQueue {
-  return sqsNotificationQueue(sqsClient(AWS_CLIENT_LIMITS), requiredEnv('NOTIFICATION_QUEUE_URL', env));
+  const queueUrl = requiredEnv('NOTIFICATION_QUEUE_URL', env);
+  const dlqUrl = env.NOTIFICATION_DLQ_URL;
+  const region = dlqUrl ? awsQueueRegion(dlqUrl) : undefined;
+  return sqsNotificationQueue(sqsClient({ ...AWS_CLIENT_LIMITS, ...(region ? { region } : {}) }), queueUrl, dlqUrl);
 }
 
-export function sqsNotificationQueue(client: SQSClient, queueUrl: string): NotificationQueue {
+export function sqsNotificationQueue(client: SQSClient, queueUrl: string, dlqUrl?: string): NotificationQueue {
   return {
+    async replayDeadLetters() {
+      if (!dlqUrl) throw new Error('No NOTIFICATION_DLQ_URL: this function cannot replay dead letters');
+      if (awsQueueRegion(dlqUrl) && awsQueueRegion(queueUrl)) {
+        const task = await startDeadLetterRedrive(client, { queueUrl, dlqUrl });
+        return { moved: task.messagesToMove, detail: `SQS message move task ${task.taskHandle}` };
+      }
+      const moved = await redriveDeadLetters(client, { queueUrl, dlqUrl });
+      return { moved, detail: `re-drove ${moved} message(s) one by one` };
+    },
     async enqueue(notification: PaymentNotification | RefundNotification) {
       await client.send(
         new SendMessageCommand({

@@ -36,7 +36,7 @@ type GovernedCapability = Exclude<keyof AwsCapabilities, 'webhookSender'>;
 function allowedCapabilities(access: FunctionAccess): Record<GovernedCapability, boolean> {
   return {
     table: access.table !== 'none',
-    queue: access.queue,
+    queue: access.queue || access.redrive === true,
     events: access.events,
     providers: access.providers,
     webhookQueue: access.webhookQueue ?? false,
@@ -107,7 +107,9 @@ async function buildContainerDeps(
   const deny = <T>(what: string, operations: readonly string[]) => withoutAccess<T>(fn, what, operations);
   const adapters = {
     repo: capabilities.table ? capabilities.table(env) : deny<Repository>('table', REPOSITORY_OPERATIONS),
-    queue: capabilities.queue ? capabilities.queue(env) : deny<NotificationQueue>('queue', ['enqueue']),
+    queue: capabilities.queue
+      ? capabilities.queue(env)
+      : deny<NotificationQueue>('queue', ['enqueue', 'replayDeadLetters']),
     events: capabilities.events ? capabilities.events(env) : deny<EventPublisher>('events', ['publish']),
     webhookQueue: capabilities.webhookQueue
       ? capabilities.webhookQueue(env)
@@ -157,6 +159,17 @@ const REPOSITORY_OPERATIONS = Object.keys({
   markWebhookEndpointFailing: true,
   markWebhookEndpointHealthy: true,
   disableWebhookEndpoint: true,
+  listOrders: true,
+  listPayments: true,
+  countPaymentsWith: true,
+  listRefunds: true,
+  countAbnormalRefunds: true,
+  listDeadLetters: true,
+  countDeadLetters: true,
+  getDifference: true,
+  listOpenDifferences: true,
+  countOpenDifferences: true,
+  listAudit: true,
 } satisfies Record<keyof Repository, true>);
 
 /**

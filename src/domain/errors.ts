@@ -43,10 +43,10 @@ export class OutOfStockError extends DomainError {
 
 export class NotFoundError extends DomainError {
   constructor(
-    readonly entity: 'order' | 'payment' | 'product' | 'refund',
+    readonly entity: 'order' | 'payment' | 'product' | 'refund' | 'difference' | 'dead letter',
     readonly id: string,
   ) {
-    super(`${entity.toUpperCase()}_NOT_FOUND`, `No ${entity} ${id}`, { [`${entity}Id`]: id });
+    super(`${entity.toUpperCase().replace(' ', '_')}_NOT_FOUND`, `No ${entity} ${id}`, { [`${entity}Id`]: id });
   }
 }
 
@@ -222,5 +222,74 @@ export class RestockExceedsOrderError extends DomainError {
 export class CapacityExceededError extends DomainError {
   constructor() {
     super('CAPACITY_EXCEEDED', 'Too many requests for this item right now; nothing was written, try again shortly');
+  }
+}
+
+/**
+ * A staff action on something that no longer waits for it (another person settled it, or the
+ * system did): 409 with the item as it stands now, so the caller sees what happened.
+ */
+export class NoLongerWaitingError extends DomainError {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+    current: unknown,
+    why: string,
+  ) {
+    super('NO_LONGER_WAITING', `${entity} ${id} ${why}`, { entity, id, current });
+  }
+}
+
+/** A parked payment whose provider report cannot be taken as it stands (not a success in our currency from its own provider). */
+export class ReviewNotSettleableError extends DomainError {
+  constructor(
+    readonly paymentId: string,
+    why: string,
+  ) {
+    super('REVIEW_NOT_SETTLEABLE', `Payment ${paymentId} cannot be settled this way: ${why}`, { paymentId });
+  }
+}
+
+/** A write conditional on a version the caller read (If-Match) found another one: read it again. */
+export class PreconditionFailedError extends DomainError {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+    current: unknown,
+  ) {
+    super('PRECONDITION_FAILED', `${entity} ${id} has changed since that version; read it again`, {
+      entity,
+      id,
+      current,
+    });
+  }
+}
+
+/** A stock adjustment that would take more than the units no open order holds. */
+export class AdjustmentExceedsStockError extends DomainError {
+  constructor(
+    readonly sku: string,
+    adjust: number,
+    available: number | undefined,
+  ) {
+    super(
+      'ADJUSTMENT_EXCEEDS_STOCK',
+      `Only ${available ?? 'fewer'} units of ${sku} are not held by orders; cannot take ${-adjust}`,
+      { sku, adjust, available },
+    );
+  }
+}
+
+/** Products a person took off sale: known, but not sold. */
+export class ProductUnavailableError extends DomainError {
+  constructor(readonly skus: string[]) {
+    super('PRODUCT_UNAVAILABLE', `Not on sale: ${skus.join(', ')}`, { skus });
+  }
+}
+
+/** A `cursor` this API did not hand out for this very query (edited, or from another list): refused, never followed. */
+export class InvalidCursorError extends DomainError {
+  constructor(why: string) {
+    super('INVALID_CURSOR', `The cursor is not one this list handed out: ${why}`);
   }
 }

@@ -20,6 +20,7 @@ export const DOMAIN_EVENT_TYPES = [
   'RefundAbnormal',
   'OrderRefunded',
   'ReconciliationDifference',
+  'StaffActionRecorded',
 ] as const;
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
 

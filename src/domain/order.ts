@@ -1,4 +1,4 @@
-import { InvalidTransitionError, UnknownProductError, ValidationError } from './errors';
+import { InvalidTransitionError, ProductUnavailableError, UnknownProductError, ValidationError } from './errors';
 import { CURRENCY, type Currency, type Fen, multiplyFen, sumFen } from './money';
 import type { PaymentStatus } from './payment';
 import type { ShardTake } from './stock';
@@ -18,7 +18,7 @@ export interface Product {
   sku: string;
   name: string;
   price: Fen;
-  /** Units on hand: of a sharded product, the sum of its shards as last read. */
+  /** Units free to order (what open orders hold is already taken off): of a sharded product, the sum of its shards as last read. */
   stock: number;
   /** How many items its stock is spread over (./stock); absent: 1, the stock on the product itself. */
   stockShards?: number;
@@ -30,6 +30,10 @@ export interface Product {
   maxPerCustomer?: number;
   /** Restocks of a sharded product so far: the sold-out marker is set only if none came since the shards were read. */
   restocks?: number;
+  /** Off sale when false (a person took it off): ordering it is PRODUCT_UNAVAILABLE. Absent: on sale. */
+  active?: boolean;
+  /** The catalogue fields' version (If-Match of PATCH /api/products/{sku}); stock moves do not change it. Absent: 1. */
+  version?: number;
 }
 
 export interface OrderItem {
@@ -97,6 +101,8 @@ export function priceItems(requested: readonly RequestedItem[], catalogue: Reado
   }
   const unknown = [...quantities.keys()].filter((sku) => !catalogue.has(sku));
   if (unknown.length > 0) throw new UnknownProductError(unknown);
+  const offSale = [...quantities.keys()].filter((sku) => catalogue.get(sku)!.active === false);
+  if (offSale.length > 0) throw new ProductUnavailableError(offSale);
   return [...quantities].map(([sku, quantity]) => {
     const product = catalogue.get(sku)!;
     return {

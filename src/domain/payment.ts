@@ -1,6 +1,7 @@
 import { InvalidTransitionError, PaymentUnderReviewError } from './errors';
 import { CURRENCY, type Currency, type Fen } from './money';
 import type { PaymentScene, StartedCheckout } from './scene';
+import type { PaymentNotification } from './notification';
 
 export const PAYMENT_STATUSES = ['init', 'processing', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
@@ -9,8 +10,8 @@ export const PAYMENT_METHODS = ['wechat', 'alipay', 'bank'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 export const DEFAULT_PAYMENT_METHOD: PaymentMethod = 'wechat';
 
-/** Who caused a transition: kept in the payment's log for audit. */
-export type TransitionSource = 'customer' | 'provider' | 'sweeper' | 'system';
+/** Who caused a transition: kept in the payment's log for audit. `staff`: a person settling it (src/core/staff). */
+export type TransitionSource = 'customer' | 'provider' | 'sweeper' | 'system' | 'staff';
 
 export interface PaymentLogEntry {
   at: string;
@@ -60,6 +61,12 @@ export interface Payment {
    * not pay its order (already paid by another, or cancelled), and each of `extraCaptures` in any case.
    */
   refundRequired?: boolean;
+  /**
+   * How much of `amount` its order keeps: 0 for a payment the order could not use, the order's
+   * total for one a person accepted at a higher amount; absent: all of it. What is above it and not
+   * yet being refunded is owed back (refundOwed in ./waiting.ts).
+   */
+  keptAmount?: Fen;
   /** Money the provider took again for this payment under another transaction (a second capture). */
   extraCaptures?: ExtraCapture[];
   /**
@@ -69,6 +76,8 @@ export interface Payment {
    */
   needsReview?: boolean;
   reviewReason?: string;
+  /** What the provider said, as verified, for the person who settles it (src/domain/review.ts). */
+  review?: PaymentNotification;
   /**
    * Refunds: every one of this payment's refunds (extra captures' included), oldest first; the
    * sum of those not failed against its own transaction (reserved before any provider call, so
@@ -144,7 +153,8 @@ export function transitionKind(
 ): TransitionKind | undefined {
   const kind = PAYMENT_TRANSITIONS[from][to];
   if (kind === undefined) return undefined;
-  if (kind !== 'normal' && source !== 'provider') return undefined;
+  // A person settling a parked payment applies what the provider said (src/domain/review.ts).
+  if (kind !== 'normal' && source !== 'provider' && source !== 'staff') return undefined;
   return kind;
 }
 
@@ -190,14 +200,15 @@ export function noteOnPayment(payment: Payment, note: Omit<PaymentLogEntry, 'at'
   return { ...payment, updatedAt: entry.at, version: payment.version + 1, logs: [...payment.logs, entry] };
 }
 
-/** Parks a payment for a person, with the reason in its log (see `Payment.needsReview`). */
+/** Parks a payment for a person, with the reason in its log and what the provider said (see `Payment.needsReview`). */
 export function parkForReview(
   payment: Payment,
   note: { reason: string; source: TransitionSource; ref?: string },
   now: Date,
+  review?: PaymentNotification,
 ): Payment {
   const noted = noteOnPayment(payment, { ...note, reason: `parked for review: ${note.reason}` }, now);
-  return { ...noted, needsReview: true, reviewReason: note.reason };
+  return { ...noted, needsReview: true, reviewReason: note.reason, ...(review ? { review } : {}) };
 }
 
 export function assertNotUnderReview(payment: Payment): void {

@@ -23,7 +23,8 @@ export type RefundStatus = (typeof REFUND_STATUSES)[number];
 export const REFUND_TRANSITIONS: Readonly<Record<RefundStatus, readonly RefundStatus[]>> = {
   pending: ['processing', 'succeeded', 'failed', 'abnormal'],
   processing: ['succeeded', 'failed', 'abnormal'],
-  abnormal: ['succeeded', 'failed'],
+  // processing again: re-submitted to another account (WeChat apply-abnormal-refund, src/core/staff/abnormal-refunds.ts).
+  abnormal: ['processing', 'succeeded', 'failed'],
   succeeded: [],
   failed: [],
 };
@@ -66,6 +67,11 @@ export interface Refund {
   failureReason?: string;
   /** Made outside this service (a provider's console): recorded from its notification. */
   external?: boolean;
+  /**
+   * Paid back by a person outside any provider (cash, a bank transfer) and recorded as such: not
+   * in the provider's ledger, so the reconciliation does not expect it in a bill.
+   */
+  offline?: boolean;
   /** When the refund is next sent (pending) or queried (processing, abnormal); absent once it ended. */
   nextAttemptAt?: string;
   /** Provider calls made for it so far (sends and queries), for the back-off. */
@@ -251,7 +257,7 @@ export interface RefundChange {
   reason: string;
   ref?: string;
   set?: Partial<
-    Pick<Refund, 'providerRefundId' | 'providerStatus' | 'succeededAt' | 'failureReason' | 'nextAttemptAt'>
+    Pick<Refund, 'providerRefundId' | 'providerStatus' | 'succeededAt' | 'failureReason' | 'nextAttemptAt' | 'offline'>
   >;
 }
 

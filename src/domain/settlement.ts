@@ -150,7 +150,12 @@ function orderFollows(order: Order, after: Payment, request: SettlementRequest) 
       };
     // The money arrived but the order cannot take it: paid by another payment, or cancelled.
     const duplicate = order.status === 'paid' && order.paidByPaymentId !== after.paymentId;
-    return { after: { ...after, refundRequired: true }, nextOrder: undefined, refundRequired: true, duplicate };
+    return {
+      after: { ...after, refundRequired: true, keptAmount: 0 },
+      nextOrder: undefined,
+      refundRequired: true,
+      duplicate,
+    };
   }
   const releasesOpenSlot = order.openPaymentId === after.paymentId;
   const nextOrder =

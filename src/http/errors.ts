@@ -19,6 +19,8 @@ export const API_ERROR_STATUS = {
   SCENE_NOT_CONFIGURED: 400,
   /** The scene needs a payer id (openid, alipayOpenId) the token and the body lack. */
   PAYER_REQUIRED: 400,
+  /** A list's `cursor` that this very list did not hand out (edited, or another list's). */
+  INVALID_CURSOR: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   ORDER_NOT_FOUND: 404,
@@ -27,6 +29,8 @@ export const API_ERROR_STATUS = {
   REFUND_NOT_FOUND: 404,
   WEBHOOK_ENDPOINT_NOT_FOUND: 404,
   WEBHOOK_DELIVERY_NOT_FOUND: 404,
+  DIFFERENCE_NOT_FOUND: 404,
+  DEAD_LETTER_NOT_FOUND: 404,
   /** A callback for a provider that is not one of ours, or not configured here. */
   UNKNOWN_PROVIDER: 404,
   OUT_OF_STOCK: 409,
@@ -48,6 +52,15 @@ export const API_ERROR_STATUS = {
   WEBHOOK_ENDPOINT_LIMIT_REACHED: 409,
   WEBHOOK_ENDPOINT_DISABLED: 409,
   PURCHASE_LIMIT_REACHED: 409,
+  PRODUCT_UNAVAILABLE: 409,
+  ADJUSTMENT_EXCEEDS_STOCK: 409,
+  /** A staff action on an item that no longer waits for it: details.current is the item now. */
+  NO_LONGER_WAITING: 409,
+  REVIEW_NOT_SETTLEABLE: 409,
+  /** If-Match named a version the item has moved on from: details.current is the item now. */
+  PRECONDITION_FAILED: 412,
+  /** A PATCH without If-Match. */
+  PRECONDITION_REQUIRED: 428,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   /** Another refusal of the body parser (middy). */

@@ -23,7 +23,22 @@ import {
   RefundSchema,
   TimestampSchema,
 } from './response-schemas';
+import {
+  AuditListSchema,
+  DeadLetterListSchema,
+  DeadLettersReplayedSchema,
+  DifferenceListSchema,
+  DifferenceResolvedSchema,
+  OrderListSchema,
+  PaymentSettledSchema,
+  ProductChangeSchema,
+  RefundSettledSchema,
+  StaffPaymentListSchema,
+  StaffRefundListSchema,
+  StockAdjustmentSchema,
+} from './admin-response-schemas';
 import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from './routes';
+import { pathParameters, queryParameters } from './openapi-parameters';
 import { PaymentMethodSchema } from './schemas';
 import { WEBHOOK_RESPONSE_COMPONENTS, WEBHOOK_SUCCESS_BODY } from './webhook-response-schemas';
 
@@ -81,6 +96,18 @@ const RESPONSE_COMPONENTS = {
   RefundEnvelope: RefundEnvelopeSchema,
   RefundList: RefundListSchema,
   ReconciliationDay: ReconciliationDaySchema,
+  OrderList: OrderListSchema,
+  StaffPaymentList: StaffPaymentListSchema,
+  PaymentSettled: PaymentSettledSchema,
+  StaffRefundList: StaffRefundListSchema,
+  RefundSettled: RefundSettledSchema,
+  DifferenceList: DifferenceListSchema,
+  DifferenceResolved: DifferenceResolvedSchema,
+  DeadLetterList: DeadLetterListSchema,
+  AuditList: AuditListSchema,
+  DeadLettersReplayed: DeadLettersReplayedSchema,
+  ProductChange: ProductChangeSchema,
+  StockAdjustment: StockAdjustmentSchema,
   Error: ErrorSchema,
   ...WEBHOOK_RESPONSE_COMPONENTS,
 } satisfies Record<string, z.ZodType>;
@@ -103,6 +130,20 @@ const SUCCESS_BODY: Readonly<Record<string, ResponseComponent>> = {
   'list-refunds': 'RefundList',
   'get-refund': 'RefundEnvelope',
   'get-reconciliation': 'ReconciliationDay',
+  'update-product': 'ProductChange',
+  'adjust-stock': 'StockAdjustment',
+  'list-orders': 'OrderList',
+  'admin-orders': 'OrderList',
+  'admin-payments': 'StaffPaymentList',
+  'review-payment': 'PaymentSettled',
+  'refund-owed': 'PaymentSettled',
+  'admin-refunds': 'StaffRefundList',
+  'settle-refund': 'RefundSettled',
+  'admin-differences': 'DifferenceList',
+  'resolve-difference': 'DifferenceResolved',
+  'admin-dead-letters': 'DeadLetterList',
+  'admin-audit': 'AuditList',
+  'replay-dead-letters': 'DeadLettersReplayed',
 };
 
 /** Routes that do not speak our JSON contract: documented by hand below. */
@@ -210,12 +251,14 @@ function jsonOperation(route: ApiRoute): OpenApiOperation {
 /** The error statuses a route can answer, from what httpRoute and the route itself do. */
 function errorResponses(route: ApiRoute): Record<string, Ref> {
   const statuses: Array<[string, keyof typeof ERROR_RESPONSES, boolean]> = [
-    ['400', 'BadRequest', Boolean(route.body || route.params || route.idempotent)],
+    ['400', 'BadRequest', Boolean(route.body || route.params || route.query || route.idempotent)],
     ['401', 'Unauthenticated', route.auth !== 'public'],
     ['403', 'Forbidden', route.auth === 'admin'],
     ['404', 'NotFound', Boolean(route.params)],
     // Every POST changes state: stock, an order or payment in the wrong state, or a reused key.
     ['409', 'Conflict', route.method !== 'GET'],
+    ['412', 'PreconditionFailed', route.method === 'PATCH'],
+    ['428', 'PreconditionRequired', route.method === 'PATCH'],
     ['413', 'PayloadTooLarge', Boolean(route.body)],
     ['415', 'UnsupportedMediaType', Boolean(route.body)],
     ['5XX', 'ServerError', true],
@@ -258,6 +301,10 @@ const ERROR_RESPONSES = {
   Conflict: errorResponse(
     `Conflict with the current state: ${codes(409)}. IDEMPOTENCY_KEY_REUSED: the key was used with another body; STALE_STATE: it kept changing while we changed it, read it again and retry`,
   ),
+  PreconditionFailed: errorResponse(
+    `${codes(412)}: If-Match names a version the item has moved on from; read it again`,
+  ),
+  PreconditionRequired: errorResponse(`${codes(428)}: a PATCH must send If-Match with the version read`),
   PayloadTooLarge: errorResponse(`${codes(413)}: the body is over ${MAX_BODY_BYTES} bytes`),
   UnsupportedMediaType: errorResponse(`${codes(415)}: a body must be sent as application/json`),
   ServerError: errorResponse(
@@ -326,23 +373,6 @@ function operationBasics(route: ApiRoute): Pick<OpenApiOperation, 'operationId' 
     // An empty list overrides nothing and says it plainly: no token needed.
     security: route.auth === 'public' ? [] : [{ [BEARER]: route.auth === 'admin' ? [ADMIN_SCOPE] : [] }],
   };
-}
-
-/** One parameter per `{name}` in the path, typed by the route's params schema. */
-function pathParameters(route: ApiRoute, params: z.core.$ZodType | undefined): Json[] {
-  const properties = params ? (z.toJSONSchema(params, { target: 'draft-2020-12', io: 'input' }).properties ?? {}) : {};
-  return [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name = '']) => {
-    const schema = properties[name];
-    if (!schema) throw new Error(`${route.method} ${route.path}: no schema for path parameter ${name}`);
-    return { name, in: 'path', required: true, schema };
-  });
-}
-
-/** One parameter per property of the route's query schema, none required. */
-function queryParameters(query: z.core.$ZodType | undefined): Json[] {
-  if (!query) return [];
-  const { properties = {} } = z.toJSONSchema(query, { target: 'draft-2020-12', io: 'input' });
-  return Object.entries(properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
 }
 
 /**

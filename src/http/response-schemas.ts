@@ -52,6 +52,7 @@ const TRANSITION_SOURCES: { [S in TransitionSource]: S } = {
   provider: 'provider',
   sweeper: 'sweeper',
   system: 'system',
+  staff: 'staff',
 };
 
 export const PaymentLogEntrySchema = z.object({

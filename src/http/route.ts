@@ -26,6 +26,7 @@ export interface RouteSpec<
   readonly auth: RouteAuth;
   readonly body?: Body;
   readonly params?: Params;
+  /** The query string's parameters (lists: filters, limit, cursor). */
   readonly query?: Query;
   readonly idempotent?: boolean;
   readonly successStatus?: number;
@@ -33,6 +34,7 @@ export interface RouteSpec<
 
 export interface RouteInput<Body, Params, Query = undefined> {
   deps: Deps;
+  /** The token's `sub`: the customer, or on admin routes the person acting (the audit's "who"). */
   customerId: string;
   /** The token carries the admin scope: routes open to customers show an admin anyone's records. */
   isAdmin: boolean;
@@ -82,7 +84,7 @@ export function httpRoute<
       const scope = {
         customerId,
         key: validateKey(key),
-        fingerprint: fingerprint(`${event.requestContext.http.method} ${event.rawPath}`, body),
+        fingerprint: fingerprint(`${event.requestContext.http.method} ${event.rawPath}`, input.body),
         successStatus,
       };
       const outcome = await runIdempotent(deps, scope, (remember) => run({ ...input, remember }));

@@ -8,6 +8,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomBytes } from 'node:crypto';
 import type { Write } from '../core/kernel/ports';
 import { CapacityExceededError } from '../domain/errors';
+import { auditWrites } from './audit';
 import { callbackArchiveWrites } from './callback-archive';
 import { idempotencyWrites } from './idempotency';
 import { WRITE_TOKEN } from './keys';
@@ -39,6 +40,7 @@ const BUILDERS: WriteBuilders<Write['kind']> = {
   ...outboxWrites,
   ...reconciliationWrites,
   ...webhookWrites,
+  ...auditWrites,
 };
 
 function prepare(write: Write, tableName: string): PreparedWrite {
@@ -107,8 +109,9 @@ function prepareAll(writes: readonly Write[], tableName: string): [PreparedWrite
   const prepared = rest.map((write) => prepare(write, tableName));
   const kinds = rest.map((write) => write.kind);
   // An update keeps the attributes it does not name: it takes off an entry an earlier write left
-  // on the item, so the stream never brings that entry again. (No update here has a REMOVE clause of its own.)
-  for (const { item } of prepared) if (item.Update) item.Update.UpdateExpression += ` REMOVE ${OUTBOX_ATTRIBUTE}`;
+  // on the item, so the stream never brings that entry again.
+  for (const { item } of prepared)
+    if (item.Update) item.Update.UpdateExpression = withOutboxRemoved(item.Update.UpdateExpression!);
   if (!entry) return [prepared, kinds];
   const carrier = smallestCarrier(prepared, kinds);
   if (carrier) {
@@ -119,6 +122,13 @@ function prepareAll(writes: readonly Write[], tableName: string): [PreparedWrite
     [...prepared, prepare({ kind: 'addToOutbox', entry }, tableName)],
     [...kinds, 'addToOutbox'],
   ];
+}
+
+/** An update expression that also removes the outbox attribute: in its REMOVE clause (there may be only one), or one of its own. */
+function withOutboxRemoved(expression: string): string {
+  return /\bREMOVE\b/.test(expression)
+    ? expression.replace(/\bREMOVE\b/, `REMOVE ${OUTBOX_ATTRIBUTE},`)
+    : `${expression} REMOVE ${OUTBOX_ATTRIBUTE}`;
 }
 
 /** The smallest whole-item put of an order, payment or refund, if the commit has one. */

@@ -1,19 +1,24 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { IdempotencyRecord } from '../core/kernel/idempotency-ports';
-import type { Page } from '../core/kernel/page';
+import type { ListWindow, Page } from '../core/kernel/page';
 import type { Repository, Write } from '../core/kernel/ports';
 import type { OutboxEntry } from '../core/outbox/ports';
-import type { ArchivedCallback, DedupeRecord } from '../core/payments/notification-ports';
+import type { OrderFilter, OrdersPage } from '../core/orders/ports';
+import type { ArchivedCallback, DedupeRecord, NotificationFailure } from '../core/payments/notification-ports';
+import type { PaymentFilter } from '../core/payments/ports';
 import type { ProviderName } from '../core/payments/provider';
-import type { StoredReconciliationDay } from '../core/reconciliation/ports';
+import type { StoredDifference, StoredReconciliationDay } from '../core/reconciliation/ports';
+import type { AuditedEntity, AuditEntry } from '../domain/audit';
 import type { DeliveryQuery } from '../core/webhooks/ports';
 import type { BusinessDate } from '../domain/bill';
 import type { WebhookDelivery } from '../domain/webhook-delivery';
 import type { WebhookEndpoint } from '../domain/webhook-endpoint';
 import type { Order, Product } from '../domain/order';
 import type { Payment } from '../domain/payment';
-import type { Refund } from '../domain/refund';
+import type { Refund, RefundStatus } from '../domain/refund';
+import type { PaymentCondition } from '../domain/waiting';
+import * as audit from './audit';
 import * as archive from './callback-archive';
 import { commit } from './commit';
 import type { DueOptions } from './due-index';
@@ -61,6 +66,9 @@ export class DynamoRepository implements Repository {
   findUnpaidOrders(unpaidSince: Date, options: DueOptions): Promise<Page<Order>> {
     return orders.findUnpaidOrders(this.table, unpaidSince, options);
   }
+  listOrders(filter: OrderFilter, window: ListWindow): Promise<OrdersPage> {
+    return orders.listOrders(this.table, filter, window);
+  }
 
   getProducts(skus: readonly string[]): Promise<Map<string, Product>> {
     return products.getProducts(this.table, skus);
@@ -81,6 +89,12 @@ export class DynamoRepository implements Repository {
   countOpenPayments(): Promise<number> {
     return payments.countOpenPayments(this.table);
   }
+  listPayments(filter: PaymentFilter, window: ListWindow): Promise<Page<Payment>> {
+    return payments.listPayments(this.table, filter, window);
+  }
+  countPaymentsWith(condition: PaymentCondition): Promise<number> {
+    return payments.countPaymentsWith(this.table, condition);
+  }
 
   getRefund(refundId: string): Promise<Refund | undefined> {
     return refunds.getRefund(this.table, refundId);
@@ -94,12 +108,24 @@ export class DynamoRepository implements Repository {
   oldestOpenRefundCreatedAt(): Promise<string | undefined> {
     return refunds.oldestOpenRefundCreatedAt(this.table);
   }
+  listRefunds(filter: { status?: RefundStatus }, window: ListWindow): Promise<Page<Refund>> {
+    return refunds.listRefunds(this.table, filter, window);
+  }
+  countAbnormalRefunds(): Promise<number> {
+    return refunds.countAbnormalRefunds(this.table);
+  }
 
   getIdempotencyRecord(customerId: string, key: string): Promise<IdempotencyRecord | undefined> {
     return idempotency.getIdempotencyRecord(this.table, customerId, key);
   }
   getNotificationRecord(provider: ProviderName, eventId: string): Promise<DedupeRecord | undefined> {
     return notifications.getNotificationRecord(this.table, provider, eventId);
+  }
+  listDeadLetters(window: ListWindow): Promise<Page<NotificationFailure>> {
+    return notifications.listDeadLetters(this.table, window);
+  }
+  countDeadLetters(): Promise<number> {
+    return notifications.countDeadLetters(this.table);
   }
   getArchivedCallbacks(provider: ProviderName, eventId: string): Promise<ArchivedCallback[]> {
     return archive.getArchivedCallbacks(this.table, provider, eventId);
@@ -138,5 +164,19 @@ export class DynamoRepository implements Repository {
   }
   disableWebhookEndpoint(endpointId: string, at: Date, reason: string, failingBefore?: Date): Promise<boolean> {
     return webhooks.disableWebhookEndpoint(this.table, endpointId, at, reason, failingBefore);
+  }
+
+  getDifference(date: BusinessDate, provider: ProviderName, key: string): Promise<StoredDifference | undefined> {
+    return reconciliation.getDifference(this.table, date, provider, key);
+  }
+  listOpenDifferences(window: ListWindow): Promise<Page<StoredDifference>> {
+    return reconciliation.listOpenDifferences(this.table, window);
+  }
+  countOpenDifferences(): Promise<number> {
+    return reconciliation.countOpenDifferences(this.table);
+  }
+
+  listAudit(entity: AuditedEntity, window: ListWindow): Promise<Page<AuditEntry>> {
+    return audit.listAudit(this.table, entity, window);
   }
 }

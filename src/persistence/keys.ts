@@ -27,13 +27,24 @@ import { OUTBOX_ATTRIBUTE, TABLE } from './table-definition';
  *   WEBHOOKS                    ENDPOINT#<endpointId>                a webhook endpoint with its sealed secrets (webhooks.ts)
  *   WEBHOOKS                    COUNT                                how many endpoints exist, capped on create (webhooks.ts)
  *   WEBHOOK#<endpointId>        <deliveryId>                         one event's delivery to it with every attempt, TTL (webhooks.ts)
+ *   AUDIT#<kind>:<id>           AT#<at>#<auditId>                    one staff action on that item: who, what, why, before/after (audit.ts)
+ *   FAILED#<provider>#<eventId> FAILED                               a notification the worker could not apply: why, how often (dead-letters.ts)
  *
  * Index attributes (the indexes are sparse: an item is in one only while it carries them):
  *   dueShard, dueAt     DueByTime: open payments (next reminder, query or expiry), open refunds (next
  *                       provider call), pending orders with no open payment (since when), each in
  *                       `<PAYMENT|REFUND|ORDER>#<shard>`.
  *   catalog, sku        Catalog: every product under `catalog = PRODUCT`.
- *   ledgerDay, ledgerAt LedgerByDay: succeeded payments and refunds in `<PAYMENT|REFUND>#<provider>#<date>#<shard>`.
+ *   ledgerDay, ledgerAt LedgerByDay: succeeded payments and refunds in `<PAYMENT|REFUND>#<provider>#<date>#<shard>`
+ *                       (a refund a person paid back outside any provider is not there).
+ *   browseKey, browseAt Browse, overloaded; besides its keys it carries status, paymentIds, paidByPaymentId, attention:
+ *                         ORDERS#<customerId>    / createdAt       every order of a customer
+ *                         ATTENTION#PAYMENT      / createdAt       payments with a flag or money owed back (`attention`:
+ *                                                                  needsReview latePayment refundRequired extraCapture refundOwed)
+ *                         ATTENTION#REFUND       / abnormal since  abnormal refunds
+ *                         ATTENTION#DIFFERENCE   / date            reconciliation differences neither healed nor resolved
+ *                         ATTENTION#DEAD_LETTER  / last failure    notifications dead-lettered and not replayed since
+ *   recentKey, recentAt Recent: every order, payment and refund by createdAt in `<ORDER|PAYMENT|REFUND>#<shard>`.
  *   whLane, whLanePosition  WebhookLanes: webhook deliveries before their first attempt has finished, in
  *                       `<endpointId>#<orderId>` by the event's place in its order.
  * TTL: `expiresAtEpoch` (epoch seconds) on idempotency, dedupe, callback, outbox and webhook delivery items; financial
@@ -73,6 +84,9 @@ export const key = {
   webhookEndpointCount: () => ({ pk: 'WEBHOOKS', sk: 'COUNT' }),
   webhookDeliveries: (endpointId: string) => `WEBHOOK#${endpointId}`,
   webhookDelivery: (endpointId: string, deliveryId: string) => ({ pk: `WEBHOOK#${endpointId}`, sk: deliveryId }),
+  audit: (entity: string, at: string, auditId: string) => ({ pk: `AUDIT#${entity}`, sk: `AT#${at}#${auditId}` }),
+  auditTrail: (entity: string) => `AUDIT#${entity}`,
+  notificationFailure: (provider: string, eventId: string) => ({ pk: `FAILED#${provider}#${eventId}`, sk: 'FAILED' }),
 };
 
 export type ItemKey = { pk: string; sk: string };
@@ -124,11 +138,37 @@ export function ledgerPlace(
   };
 }
 
+/** The Recent index's shards per kind: as many as the due index's, for the same reason (no index partition takes every create). */
+export const RECENT_SHARDS = 4;
+export type RecentKind = 'ORDER' | 'PAYMENT' | 'REFUND';
+
+/** The Recent index's attributes of an item made at `createdAt`: written with its create, never changed. */
+export function recentPlace(kind: RecentKind, id: string, createdAt: string): Record<string, string> {
+  return { recentKey: recentKey(kind, stableShard(id, RECENT_SHARDS)), recentAt: createdAt };
+}
+
+export const recentKey = (kind: RecentKind, shard: number) => `${kind}#${shard}`;
+
+/** Where a customer's orders are in the Browse index. */
+export const customerOrdersKey = (customerId: string) => `ORDERS#${customerId}`;
+
+/** The small sets that need staff, each a partition of the Browse index. */
+export type AttentionSet = 'PAYMENT' | 'REFUND' | 'DIFFERENCE' | 'DEAD_LETTER';
+export const attentionKey = (set: AttentionSet) => `ATTENTION#${set}`;
+
+/** The Browse index's attributes of an item in an attention set since `at`; none when it is not in one (it leaves the sparse set). */
+export function attentionPlace(set: AttentionSet, at: string | undefined): Record<string, string> {
+  return at ? { browseKey: attentionKey(set), browseAt: at } : {};
+}
+
 /** The TTL attribute's value for an ISO time. */
 export const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 /** Which put left an item that a lone put replaced (commit.ts). */
 export const WRITE_TOKEN = 'writeToken';
+
+/** A payment's flags and conditions as a string set, for the Browse index's filter (payments.ts). */
+export const ATTENTION_ATTRIBUTE = 'attention';
 
 const STORAGE_ATTRIBUTES = [
   'pk',
@@ -141,6 +181,11 @@ const STORAGE_ATTRIBUTES = [
   TABLE.ledgerIndex.sortKey,
   TABLE.webhookLaneIndex.partitionKey,
   TABLE.webhookLaneIndex.sortKey,
+  TABLE.browseIndex.partitionKey,
+  TABLE.browseIndex.sortKey,
+  TABLE.recentIndex.partitionKey,
+  TABLE.recentIndex.sortKey,
+  ATTENTION_ATTRIBUTE,
   TABLE.ttlAttribute,
   OUTBOX_ATTRIBUTE,
   WRITE_TOKEN,

@@ -1,5 +1,6 @@
-import type { Page } from '../core/kernel/page';
+import type { ListWindow, Page } from '../core/kernel/page';
 import {
+  type PaymentFilter,
   PaymentMismatchError,
   type PaymentWrite,
   RefundCallSpacedError,
@@ -7,14 +8,29 @@ import {
 } from '../core/payments/ports';
 import { AlreadyExistsError, NotFoundError, StaleStateError } from '../domain/errors';
 import { nextSweepAt, type Payment } from '../domain/payment';
+import { type PaymentCondition, paymentConditions } from '../domain/waiting';
+import { bothFilters, browsePage, countAttention, equalsFilter, readInOrder, recentPage, tableKeys } from './browse';
 import { type DueOptions, duePage, dueQueries } from './due-index';
-import { duePlace, key, ledgerPlace, stripStorage } from './keys';
+import {
+  ATTENTION_ATTRIBUTE,
+  attentionKey,
+  attentionPlace,
+  duePlace,
+  key,
+  ledgerPlace,
+  recentPlace,
+  stripStorage,
+} from './keys';
 import { paginate } from './paginate';
 import { pickState, type PreparedWrite, putIfAbsent, returnOld, type WriteBuilders } from './prepared-write';
 import type { DynamoTable } from './table';
 
-/** An open payment is in the due index by its next sweep time (a terminal one drops out); a paid one is in the ledger. */
+/**
+ * An open payment is in the due index by its next sweep time (a terminal one drops out); a paid one
+ * is in the ledger; one with a flag or money owed back is in the attention set, its conditions with it.
+ */
 export function paymentItem(payment: Payment): Record<string, unknown> {
+  const conditions = paymentConditions(payment);
   return {
     ...key.payment(payment.paymentId),
     kind: 'payment',
@@ -26,6 +42,10 @@ export function paymentItem(payment: Payment): Record<string, unknown> {
       payment.paymentId,
       payment.status === 'succeeded' ? payment.paidAt : undefined,
     ),
+    ...recentPlace('PAYMENT', payment.paymentId, payment.createdAt),
+    ...(conditions.length > 0
+      ? { ...attentionPlace('PAYMENT', payment.createdAt), [ATTENTION_ATTRIBUTE]: new Set(conditions) }
+      : {}),
   };
 }
 
@@ -144,3 +164,44 @@ export async function findDuePayments(table: DynamoTable, dueBy: Date, options: 
 export async function countOpenPayments(table: DynamoTable): Promise<number> {
   return (await paginate(table, { partitions: dueQueries('PAYMENT', undefined, { Select: 'COUNT' }) })).count;
 }
+
+/**
+ * Payments newest first. With a condition, the attention set (small: flagged payments and money
+ * owed back), filtered in the query on the conditions and status it carries; otherwise every
+ * payment's Recent shards (keys only), the status and method checked on the payments read.
+ */
+export async function listPayments(
+  table: DynamoTable,
+  filter: PaymentFilter,
+  window: ListWindow,
+): Promise<Page<Payment>> {
+  const binding = `payments|${filter.status ?? ''}|${filter.method ?? ''}|${filter.condition ?? ''}|${window.from ?? ''}|${window.to ?? ''}`;
+  const page = filter.condition
+    ? await browsePage(table, attentionKey('PAYMENT'), {
+        window,
+        binding,
+        filter: bothFilters(hasCondition(filter.condition), equalsFilter({ status: filter.status })),
+        filteredAfterRead: filter.method !== undefined,
+      })
+    : await recentPage(table, 'PAYMENT', {
+        window,
+        binding,
+        filteredAfterRead: filter.status !== undefined || filter.method !== undefined,
+      });
+  const payments = await readInOrder<Payment>(table, tableKeys(page.items));
+  const wanted = (payment: Payment) =>
+    (!filter.status || payment.status === filter.status) &&
+    (!filter.method || payment.method === filter.method) &&
+    (!filter.condition || paymentConditions(payment).includes(filter.condition));
+  return { items: payments.filter(wanted), cursor: page.cursor };
+}
+
+export function countPaymentsWith(table: DynamoTable, condition: PaymentCondition): Promise<number> {
+  return countAttention(table, 'PAYMENT', hasCondition(condition));
+}
+
+const hasCondition = (condition: PaymentCondition) => ({
+  expression: 'contains(#attention, :condition)',
+  names: { '#attention': ATTENTION_ATTRIBUTE },
+  values: { ':condition': condition },
+});

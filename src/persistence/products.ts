@@ -1,7 +1,14 @@
 import type { ProductWrite } from '../core/orders/ports';
-import { AlreadyExistsError, NotFoundError, OutOfStockError, StaleStateError } from '../domain/errors';
+import { PATCHABLE_PRODUCT_FIELDS, productVersion } from '../domain/catalogue';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  OutOfStockError,
+  PreconditionFailedError,
+  StaleStateError,
+} from '../domain/errors';
 import type { Product } from '../domain/order';
-import { key } from './keys';
+import { key, stripStorage } from './keys';
 import { paginate } from './paginate';
 import { withShardStock } from './stock-shards';
 import { putIfAbsent, returnOld, type WriteBuilders } from './prepared-write';
@@ -30,13 +37,14 @@ export const productWrites: WriteBuilders<ProductWrite['kind']> = {
           TableName,
           Key: key.product(sku),
           UpdateExpression: 'SET stock = stock + :delta',
+          // An order priced from a cached catalogue also needs the product still at that price and on sale.
           ConditionExpression: reserving
-            ? `attribute_exists(pk) AND stock >= :needed${priced ? ' AND price = :price' : ''}`
+            ? `attribute_exists(pk) AND stock >= :needed${priced ? ' AND price = :price AND (attribute_not_exists(active) OR active = :onSale)' : ''}`
             : 'attribute_exists(pk)',
           ExpressionAttributeValues: {
             ':delta': delta,
             ...(reserving ? { ':needed': -delta } : {}),
-            ...(priced ? { ':price': price } : {}),
+            ...(priced ? { ':price': price, ':onSale': true } : {}),
           },
           ...returnOld,
         },
@@ -44,9 +52,37 @@ export const productWrites: WriteBuilders<ProductWrite['kind']> = {
       onConditionFailed: (current) => {
         if (!current) return new NotFoundError('product', sku);
         // Priced from an out-of-date copy of the catalogue: the caller decides again on a fresh one.
-        if (priced && current.price !== price) return new StaleStateError('product', sku);
+        if (priced && (current.price !== price || current.active === false)) return new StaleStateError('product', sku);
         return new OutOfStockError(sku, -delta, typeof current.stock === 'number' ? current.stock : undefined);
       },
+    };
+  },
+  // The catalogue fields named, never the stock (orders move it meanwhile), conditional on the version read.
+  updateProduct: ({ before, after }, TableName) => {
+    const fields = PATCHABLE_PRODUCT_FIELDS.filter((field) => after[field] !== undefined);
+    return {
+      item: {
+        Update: {
+          TableName,
+          Key: key.product(after.sku),
+          UpdateExpression: `SET ${[...fields, 'version'].map((field) => `#${field} = :${field}`).join(', ')}`,
+          ConditionExpression:
+            productVersion(before) === 1
+              ? 'attribute_exists(pk) AND (attribute_not_exists(#version) OR #version = :read)'
+              : 'attribute_exists(pk) AND #version = :read',
+          ExpressionAttributeNames: Object.fromEntries([...fields, 'version'].map((field) => [`#${field}`, field])),
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(fields.map((field) => [`:${field}`, after[field]])),
+            ':version': productVersion(after),
+            ':read': productVersion(before),
+          },
+          ...returnOld,
+        },
+      },
+      onConditionFailed: (current) =>
+        current
+          ? new PreconditionFailedError('product', after.sku, stripStorage<Product>(current))
+          : new NotFoundError('product', after.sku),
     };
   },
 };

@@ -1,17 +1,20 @@
 import type { ProviderName } from '../core/payments/provider';
+import type { ListWindow, Page } from '../core/kernel/page';
 import type {
   LedgerRef,
   ReconciliationRun,
   ReconciliationWrite,
+  StoredDifference,
   StoredReconciliationDay,
 } from '../core/reconciliation/ports';
 import type { BusinessDate } from '../domain/bill';
 import { AlreadyExistsError, StaleStateError } from '../domain/errors';
 import type { Payment } from '../domain/payment';
-import type { ReconciliationDifference } from '../domain/reconciliation';
+import { isOpenDifference, type ReconciliationDifference } from '../domain/reconciliation';
 import type { Refund } from '../domain/refund';
-import { type ItemKey, key, LEDGER_SHARDS, ledgerDay, stripStorage } from './keys';
+import { attentionKey, attentionPlace, type ItemKey, key, LEDGER_SHARDS, ledgerDay, stripStorage } from './keys';
 import { paginate } from './paginate';
+import { browsePage, countAttention, readInOrder, tableKeys } from './browse';
 import { putIfAbsent, unconditionalPut, type WriteBuilders } from './prepared-write';
 import type { DynamoTable } from './table';
 import { TABLE } from './table-definition';
@@ -23,7 +26,15 @@ function differenceItem(
   difference: ReconciliationDifference,
 ): Record<string, unknown> & { sk: string } {
   const { kind: differenceKind, ...rest } = difference;
-  return { ...key.difference(date, provider, difference), kind: 'difference', provider, date, differenceKind, ...rest };
+  return {
+    ...key.difference(date, provider, difference),
+    kind: 'difference',
+    provider,
+    date,
+    differenceKind,
+    ...rest,
+    ...attentionPlace('DIFFERENCE', isOpenDifference(difference) ? date : undefined),
+  };
 }
 
 function fromDifferenceItem(item: Record<string, unknown>): ReconciliationDifference & { provider: ProviderName } {
@@ -47,7 +58,19 @@ export const reconciliationWrites: WriteBuilders<ReconciliationWrite['kind']> = 
       Put: {
         TableName,
         Item: differenceItem(provider, date, { ...difference, healed: true }),
-        ConditionExpression: 'attribute_exists(pk) AND healed = :open',
+        // A person's resolve and the system's heal race for the same open difference: one wins.
+        ConditionExpression: 'attribute_exists(pk) AND healed = :open AND attribute_not_exists(resolvedBy)',
+        ExpressionAttributeValues: { ':open': false },
+      },
+    },
+    onConditionFailed: () => new StaleStateError('reconciliation difference', `${date}/${provider}/${difference.kind}`),
+  }),
+  resolveDifference: ({ provider, date, difference }, TableName) => ({
+    item: {
+      Put: {
+        TableName,
+        Item: differenceItem(provider, date, difference),
+        ConditionExpression: 'attribute_exists(pk) AND healed = :open AND attribute_not_exists(resolvedBy)',
         ExpressionAttributeValues: { ':open': false },
       },
     },
@@ -115,4 +138,34 @@ export async function listLedger(
     keysOf('REFUND').then((keys) => table.batchGet<Refund>(keys)),
   ]);
   return { payments, refunds };
+}
+
+/** A difference as stored, with its day. */
+function storedDifferenceOf(item: Record<string, unknown>): StoredDifference {
+  return { ...fromDifferenceItem(item), date: item.date as BusinessDate };
+}
+
+export async function getDifference(
+  table: DynamoTable,
+  date: BusinessDate,
+  provider: ProviderName,
+  differenceKey: string,
+): Promise<StoredDifference | undefined> {
+  const itemKey = { pk: key.reconciliationDay(date), sk: `DIFF#${provider}#${differenceKey}` };
+  const item = await table.getItem<Record<string, unknown>>(itemKey);
+  return item && storedDifferenceOf({ ...item, date });
+}
+
+/** Open differences, the newest day first: their attention set, then the differences themselves. */
+export async function listOpenDifferences(table: DynamoTable, window: ListWindow): Promise<Page<StoredDifference>> {
+  const page = await browsePage(table, attentionKey('DIFFERENCE'), {
+    window,
+    binding: `differences|${window.from ?? ''}|${window.to ?? ''}`,
+  });
+  const items = await readInOrder<Record<string, unknown>>(table, tableKeys(page.items));
+  return { items: items.map(storedDifferenceOf), cursor: page.cursor };
+}
+
+export function countOpenDifferences(table: DynamoTable): Promise<number> {
+  return countAttention(table, 'DIFFERENCE');
 }

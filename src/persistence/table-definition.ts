@@ -39,10 +39,46 @@ export const TABLE = {
     sortKey: 'whLanePosition',
     projection: 'KEYS_ONLY',
   },
+  /**
+   * Overloaded index of what a person looks for (layout in keys.ts): a customer's orders by when
+   * they were made, and the small sets that need staff (flagged payments, abnormal refunds, open
+   * differences, dead letters), each under a key of its own. It carries the few attributes its
+   * lists filter on and need to read the rest in one batch, so a write that changes none of them
+   * writes no index entry.
+   */
+  browseIndex: {
+    name: 'Browse',
+    partitionKey: 'browseKey',
+    sortKey: 'browseAt',
+    projection: 'INCLUDE',
+    nonKeyAttributes: ['status', 'paymentIds', 'paidByPaymentId', 'attention'],
+  },
+  /**
+   * Every order, payment and refund by when it was made, newest first for staff, over a few shards
+   * each (keys.ts) so no index partition takes every create. Keys only: an entry is written once,
+   * at the create, and never again; the items are read in one batch per page.
+   */
+  recentIndex: { name: 'Recent', partitionKey: 'recentKey', sortKey: 'recentAt', projection: 'KEYS_ONLY' },
 } as const;
 
+/** A secondary index as declared above. */
+export type IndexDefinition = {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly projection: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  readonly nonKeyAttributes?: readonly string[];
+};
+
 /** Every secondary index, for the CDK stack and the emulator. */
-export const INDEXES = [TABLE.dueIndex, TABLE.catalogIndex, TABLE.ledgerIndex, TABLE.webhookLaneIndex] as const;
+export const INDEXES: readonly IndexDefinition[] = [
+  TABLE.dueIndex,
+  TABLE.catalogIndex,
+  TABLE.ledgerIndex,
+  TABLE.browseIndex,
+  TABLE.recentIndex,
+  TABLE.webhookLaneIndex,
+];
 
 /** Every key attribute is a string. */
 export const TABLE_ATTRIBUTES = [
@@ -56,6 +92,10 @@ export const TABLE_ATTRIBUTES = [
   TABLE.ledgerIndex.sortKey,
   TABLE.webhookLaneIndex.partitionKey,
   TABLE.webhookLaneIndex.sortKey,
+  TABLE.browseIndex.partitionKey,
+  TABLE.browseIndex.sortKey,
+  TABLE.recentIndex.partitionKey,
+  TABLE.recentIndex.sortKey,
 ] as const;
 
 /**

@@ -19,18 +19,22 @@ export class DynamoTable {
     return result.Item ? stripStorage<T>(result.Item) : undefined;
   }
 
-  /** The items that exist of `keys` (in no particular order), 100 a request, unprocessed keys retried. */
+  /** The items that exist of `keys` (in no particular order). */
   async batchGet<T>(keys: readonly ItemKey[]): Promise<T[]> {
-    const found: T[] = [];
+    return [...(await this.batchGetWithKeys<T>(keys)).values()];
+  }
+
+  /** The items that exist of `keys`, by `pk|sk`, without their storage attributes: 100 a request, consistently, unprocessed keys retried. */
+  async batchGetWithKeys<T>(keys: readonly ItemKey[]): Promise<Map<string, T>> {
+    const found = new Map<string, T>();
     for (let start = 0; start < keys.length; start += 100) {
       let pending: Array<Record<string, unknown>> | undefined = keys.slice(start, start + 100);
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
         const result: BatchGetCommandOutput = await this.doc.send(
           new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: true } } }),
         );
-        found.push(
-          ...(result.Responses?.[this.name] ?? []).map((item: Record<string, unknown>) => stripStorage<T>(item)),
-        );
+        for (const item of result.Responses?.[this.name] ?? [])
+          found.set(`${String(item.pk)}|${String(item.sk)}`, stripStorage<T>(item));
         pending = result.UnprocessedKeys?.[this.name]?.Keys;
         if (pending?.length) await sleep(20 * 2 ** Math.min(attempt, 5));
       }

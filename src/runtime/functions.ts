@@ -20,6 +20,8 @@ export interface FunctionAccess {
   webhookQueue?: boolean;
   /** The webhook secrets' KMS key: `seal` makes data keys for new secrets, `open` decrypts them to sign. */
   webhookKeys?: 'seal' | 'open';
+  /** Moves dead-lettered notifications back to the worker's queue (the staff replay). */
+  redrive?: boolean;
 }
 
 /** How a function is invoked: an API Gateway route, the notification queue, a schedule, the table's stream. */
@@ -39,6 +41,9 @@ const CALLS_PROVIDERS: FunctionAccess = { table: 'readWrite', providers: true, q
 const FUNCTION_TABLE = [
   { fn: 'list-products', trigger: 'http', access: READ_ONLY },
   { fn: 'create-product', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'update-product', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'adjust-stock', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'list-orders', trigger: 'http', access: READ_ONLY },
   { fn: 'create-order', trigger: 'http', access: TABLE_WRITES },
   { fn: 'create-orders-batch', trigger: 'http', access: TABLE_WRITES },
   { fn: 'get-order', trigger: 'http', access: READ_ONLY },
@@ -57,6 +62,22 @@ const FUNCTION_TABLE = [
   { fn: 'list-refunds', trigger: 'http', access: READ_ONLY },
   { fn: 'get-refund', trigger: 'http', access: READ_ONLY },
   { fn: 'get-reconciliation', trigger: 'http', access: READ_ONLY },
+  { fn: 'admin-orders', trigger: 'http', access: READ_ONLY },
+  { fn: 'admin-payments', trigger: 'http', access: READ_ONLY },
+  // The refunds a decision owes are left due: the sweeper sends them, so no provider access here.
+  { fn: 'review-payment', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'refund-owed', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'admin-refunds', trigger: 'http', access: READ_ONLY },
+  { fn: 'settle-refund', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'admin-differences', trigger: 'http', access: READ_ONLY },
+  { fn: 'resolve-difference', trigger: 'http', access: TABLE_WRITES },
+  { fn: 'admin-dead-letters', trigger: 'http', access: READ_ONLY },
+  { fn: 'admin-audit', trigger: 'http', access: READ_ONLY },
+  {
+    fn: 'replay-dead-letters',
+    trigger: 'http',
+    access: { table: 'readWrite', providers: false, queue: false, events: false, redrive: true },
+  },
   // Verifies with the provider keys, archives the body, queues it; the worker applies it.
   {
     fn: 'payment-callback',

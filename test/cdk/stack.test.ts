@@ -1,3 +1,4 @@
+import { WAITING_METRICS } from '../../src/core/staff/waiting-counts';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +54,11 @@ function grantsOf(synthesized: Synthesized, name: string): string[] {
       if (/^(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(verb)) return 'queue:consume';
       if (/^(GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'queue:describe';
     }
+    if (service === 'sqs' && refersTo(resource, 'NotificationDLQ')) {
+      if (/^(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(verb)) return 'dlq:consume';
+      if (/^(StartMessageMoveTask|ListMessageMoveTasks)$/.test(verb)) return 'dlq:move';
+      if (/^(GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'dlq:describe';
+    }
     if (
       service === 'sqs' &&
       refersTo(resource, 'OutboxPublisherDLQ') &&
@@ -92,6 +98,8 @@ function expectedGrants(
   if (access.table === 'readWrite') grants.push('table:write');
   if (access.providers) grants.push('secret:read');
   if (access.queue) grants.push('queue:send', 'queue:describe');
+  // The staff replay moves the DLQ's messages back to the worker's queue.
+  if (access.redrive) grants.push('dlq:consume', 'dlq:move', 'dlq:describe', 'queue:send', 'queue:describe');
   if (consumesQueue) grants.push('queue:consume', 'queue:describe');
   if (access.events) grants.push('bus:put');
   if (access.webhookQueue) grants.push('webhook-queue:send', 'webhook-queue:describe');
@@ -120,7 +128,10 @@ function expectedEnvironment(synthesized: Synthesized, access: FunctionAccess, s
     ...(access.providers && {
       PAYMENTS_SECRET_ARN: settings.PAYMENTS_SECRET_ARN ?? { Ref: synthesized.logicalId('ProviderConfig') },
     }),
-    ...(access.queue && { NOTIFICATION_QUEUE_URL: { Ref: synthesized.logicalId('NotificationQueue') } }),
+    ...((access.queue || access.redrive) && {
+      NOTIFICATION_QUEUE_URL: { Ref: synthesized.logicalId('NotificationQueue') },
+    }),
+    ...(access.redrive && { NOTIFICATION_DLQ_URL: { Ref: synthesized.logicalId('NotificationDLQ') } }),
     ...(access.events && { EVENT_BUS_NAME: { Ref: synthesized.logicalId('Bus') } }),
     ...(access.webhookQueue && { WEBHOOK_QUEUE_URL: { Ref: synthesized.logicalId('WebhookQueue') } }),
     ...(access.webhookKeys && { WEBHOOK_KEY_ARN: { 'Fn::GetAtt': [synthesized.logicalId('WebhookKey'), 'Arn'] } }),
@@ -152,7 +163,10 @@ describe('PaymentsStack', () => {
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: index.projection },
+        Projection: {
+          ProjectionType: index.projection,
+          ...(index.nonKeyAttributes ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+        },
       });
     }
     expect(p.TimeToLiveSpecification).toEqual({ AttributeName: TABLE.ttlAttribute, Enabled: true });
@@ -485,7 +499,7 @@ describe('PaymentsStack', () => {
     for (const row of ours) expect(row.slice(2, 4)).toEqual(['service', 'payments']);
   });
 
-  it('alarms to the on-call topic on dead letters, duplicates, mismatches, oversized callbacks, undeliverable events, an outbox publisher behind or giving up, signature failures, worker errors, sweeper lag, close failures, refunds failed, abnormal, external or stuck, and reconciliation differences left open, bills missing or unreadable', () => {
+  it('alarms to the on-call topic on dead letters, duplicates, mismatches, oversized callbacks, undeliverable events, an outbox publisher behind or giving up, signature failures, worker errors, sweeper lag, close failures, refunds failed, abnormal, external or stuck, reconciliation differences left open, bills missing or unreadable, and anything waiting for a person in each waiting state', () => {
     const alarms = Object.values(stack.resources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
     const topic = { Ref: stack.only('AWS::SNS::Topic')[0] };
     const ours = [{ Name: 'service', Value: 'payments' }];
@@ -624,6 +638,16 @@ describe('PaymentsStack', () => {
         ],
         Threshold: 1,
       },
+      // Each waiting state's open count, while anything waits (its description names the settling API call).
+      ...Object.values(WAITING_METRICS).map((MetricName) => ({
+        MetricName,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmDescription: expect.stringMatching(/(POST|GET) \/api\/admin\//),
+      })),
     ];
     for (const want of expected)
       expect(alarms, want.MetricName).toContainEqual(expect.objectContaining({ ...want, AlarmActions: [topic] }));

@@ -1,3 +1,4 @@
+import { WAITING_STATES } from '../../src/domain/waiting';
 import type { TransactWriteItemsCommandInput, TransactWriteItemsCommandOutput } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -156,13 +157,16 @@ describe('AWS requests per operation', () => {
     expect((await itemsOfKind(env, 'order')).filter((order) => order.outbox)).toHaveLength(3);
   });
 
-  it("create order: the stock decrement writes no catalogue index entry, only the open payment's due-index entry", async () => {
+  it("create order: the stock decrement writes no catalogue index entry; the order's list entries and the open payment's due entry", async () => {
     await createOrder('earlier-key-0001');
 
     const charged = await indexWritesOf(async () => expect((await createOrder('fresh-key-0001')).statusCode).toBe(201));
 
+    // The order: its customer's list (Browse) and the recent orders (Recent); the payment: due (DueByTime) and recent.
     expect(charged).toHaveLength(1);
-    expect(Object.keys(charged[0]!)).toEqual([TABLE.dueIndex.name]);
+    expect(Object.keys(charged[0]!).sort()).toEqual(
+      [TABLE.browseIndex.name, TABLE.recentIndex.name, TABLE.dueIndex.name].sort(),
+    );
     expect(await stockOf(env, 'TEA-001')).toBe(DEMO_PRODUCTS[0]!.stock - 2);
   });
 
@@ -244,10 +248,15 @@ describe('AWS requests per operation', () => {
     );
 
     // Each due-index shard once: open payments, unpaid orders, open refunds; then the gauges: the
-    // open-payment count and the oldest open refund.
+    // open-payment count, the oldest open refund, and one COUNT per waiting state's attention set.
     expect(requests).toEqual({
       'DynamoDB.Query':
-        OPEN_PAYMENT_SHARDS + UNPAID_ORDER_SHARDS + OPEN_REFUND_SHARDS + OPEN_PAYMENT_SHARDS + OPEN_REFUND_SHARDS,
+        OPEN_PAYMENT_SHARDS +
+        UNPAID_ORDER_SHARDS +
+        OPEN_REFUND_SHARDS +
+        OPEN_PAYMENT_SHARDS +
+        OPEN_REFUND_SHARDS +
+        WAITING_STATES.length,
     });
   });
 });

@@ -1,4 +1,18 @@
 import { expect } from 'vitest';
+import { makeHandler as listOrders } from '../../functions/list-orders/handler';
+import { makeHandler as adminOrders } from '../../functions/admin-orders/handler';
+import { makeHandler as adminPayments } from '../../functions/admin-payments/handler';
+import { makeHandler as adminRefunds } from '../../functions/admin-refunds/handler';
+import { makeHandler as adminDifferences } from '../../functions/admin-differences/handler';
+import { makeHandler as adminDeadLetters } from '../../functions/admin-dead-letters/handler';
+import { makeHandler as adminAudit } from '../../functions/admin-audit/handler';
+import { makeHandler as updateProduct } from '../../functions/update-product/handler';
+import { makeHandler as adjustStock } from '../../functions/adjust-stock/handler';
+import { makeHandler as reviewPayment } from '../../functions/review-payment/handler';
+import { makeHandler as refundOwed } from '../../functions/refund-owed/handler';
+import { makeHandler as settleRefund } from '../../functions/settle-refund/handler';
+import { makeHandler as resolveDifference } from '../../functions/resolve-difference/handler';
+import { makeHandler as replayDeadLetters } from '../../functions/replay-dead-letters/handler';
 import { makeHandler as addPayment } from '../../functions/add-payment/handler';
 import { makeHandler as cancelOrder } from '../../functions/cancel-order/handler';
 import { makeHandler as cancelPayment } from '../../functions/cancel-payment/handler';
@@ -40,6 +54,20 @@ export const CUSTOMER_ROUTES = {
   'GET /api/payments/{paymentId}/refunds': listRefunds,
   'GET /api/refunds/{refundId}': getRefund,
   'GET /api/admin/reconciliation/{date}': getReconciliation,
+  'GET /api/orders': listOrders,
+  'GET /api/admin/orders': adminOrders,
+  'GET /api/admin/payments': adminPayments,
+  'GET /api/admin/refunds': adminRefunds,
+  'GET /api/admin/differences': adminDifferences,
+  'GET /api/admin/dead-letters': adminDeadLetters,
+  'GET /api/admin/audit': adminAudit,
+  'POST /api/admin/dead-letters/replay': replayDeadLetters,
+  'PATCH /api/products/{sku}': updateProduct,
+  'POST /api/products/{sku}/stock': adjustStock,
+  'POST /api/admin/payments/{paymentId}/review': reviewPayment,
+  'POST /api/admin/payments/{paymentId}/refund-owed': refundOwed,
+  'POST /api/admin/refunds/{refundId}/settle': settleRefund,
+  'POST /api/admin/differences/{differenceId}/resolve': resolveDifference,
 } satisfies Record<string, (wiring: Wiring) => unknown>;
 
 export type CustomerRoute = keyof typeof CUSTOMER_ROUTES;

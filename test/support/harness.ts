@@ -49,6 +49,13 @@ export class CollectingQueue implements NotificationQueue {
     }
     this.sent.push(notification);
   }
+  /** Dead letters the test put here stand for the DLQ: a replay moves them to `sent`. */
+  readonly deadLetters: Array<PaymentNotification | RefundNotification> = [];
+  async replayDeadLetters(): Promise<{ moved: number; detail: string }> {
+    const moved = this.deadLetters.splice(0);
+    this.sent.push(...moved);
+    return { moved: moved.length, detail: 'test queue' };
+  }
 }
 
 export interface TestEnv {

@@ -12,6 +12,8 @@ export interface RequestOptions {
   rawBody?: string;
   headers?: Record<string, string>;
   pathParameters?: Record<string, string>;
+  /** The query string's parameters, as API Gateway passes them. */
+  query?: Record<string, string>;
   idempotencyKey?: string;
 }
 
@@ -34,9 +36,10 @@ export function httpEvent(method: string, path: string, options: RequestOptions 
     version: '2.0',
     routeKey: `${method} ${path}`,
     rawPath: path,
-    rawQueryString: '',
+    rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
     headers,
     pathParameters: options.pathParameters,
+    ...(options.query && Object.keys(options.query).length > 0 ? { queryStringParameters: options.query } : {}),
     body,
     isBase64Encoded: false,
     requestContext: {

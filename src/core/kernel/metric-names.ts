@@ -77,6 +77,12 @@ export const Metric = {
   WebhookEndpointDisabled: 'WebhookEndpointDisabled',
   /** A delivery that will not be attempted again: its window closed, or its endpoint was disabled or deleted. */
   WebhookDeliveriesGivenUp: 'WebhookDeliveriesGivenUp',
+  /** Gauges, each sweeper run: items waiting for a person in each waiting state (src/domain/waiting.ts), alarmed above 0. */
+  WaitingNeedsReview: 'WaitingNeedsReview',
+  WaitingRefundOwed: 'WaitingRefundOwed',
+  WaitingAbnormalRefund: 'WaitingAbnormalRefund',
+  WaitingOpenDifference: 'WaitingOpenDifference',
+  WaitingDeadLetter: 'WaitingDeadLetter',
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 

@@ -4,3 +4,14 @@ export interface Page<T> {
   /** Opaque; absent on the last page. */
   cursor?: string;
 }
+
+/**
+ * A page of a list asked for: at most `limit` items, newest first, after `cursor` (which only this
+ * very list accepts), made from `from` to `to` inclusive (ISO times) when given.
+ */
+export interface ListWindow {
+  limit: number;
+  cursor?: string;
+  from?: string;
+  to?: string;
+}

@@ -11,6 +11,7 @@ import type { PaymentStore, PaymentWrite } from '../payments/ports';
 import type { ReconciliationStore, ReconciliationWrite } from '../reconciliation/ports';
 import type { RefundStore, RefundWrite } from '../refunds/ports';
 import type { WebhookStore, WebhookWrite } from '../webhooks/ports';
+import type { AuditStore, AuditWrite } from '../staff/ports';
 import type { IdempotencyStore, IdempotencyWrite } from './idempotency-ports';
 
 /**
@@ -38,7 +39,8 @@ export type Write =
   | CallbackArchiveWrite
   | OutboxWrite
   | ReconciliationWrite
-  | WebhookWrite;
+  | WebhookWrite
+  | AuditWrite;
 
 /** The most writes one commit may hold: DynamoDB's TransactWriteItems limit (each write is one item). */
 export const MAX_WRITES_PER_COMMIT = 100;
@@ -60,4 +62,5 @@ export type Repository = Commit &
   CallbackArchive &
   OutboxStore &
   ReconciliationStore &
-  WebhookStore;
+  WebhookStore &
+  AuditStore;

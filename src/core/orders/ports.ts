@@ -1,11 +1,25 @@
-import type { Order, Product } from '../../domain/order';
-import type { Page } from '../kernel/page';
+import type { Order, OrderStatus, Product } from '../../domain/order';
+import type { Payment } from '../../domain/payment';
+import type { ListWindow, Page } from '../kernel/page';
+
+/** Which orders a list holds: one customer's (their own list, or staff asking about them), of one status. */
+export interface OrderFilter {
+  customerId?: string;
+  status?: OrderStatus;
+}
+
+/** A page of orders with the current payment of each (the one that paid it, else the latest). */
+export interface OrdersPage extends Page<Order> {
+  payments: Payment[];
+}
 
 /** Orders as stored: the order item and the customer's count of pending orders. */
 export interface OrderStore {
   getOrder(orderId: string): Promise<Order | undefined>;
   /** Pending orders with no open payment since at or before `unpaidSince` (the sweeper cancels them). */
   findUnpaidOrders(unpaidSince: Date, options: { limit: number; cursor?: string }): Promise<Page<Order>>;
+  /** Orders newest first: a customer's from their own index partition, else every order's recent shards. */
+  listOrders(filter: OrderFilter, window: ListWindow): Promise<OrdersPage>;
 }
 
 export type OrderWrite =
@@ -23,4 +37,7 @@ export interface ProductStore {
 
 export type ProductWrite =
   /** Negative: reserve (conditional on enough stock, and on the price when given); positive: release. */
-  { kind: 'adjustStock'; sku: string; delta: number; price?: number } | { kind: 'putProduct'; product: Product };
+  | { kind: 'adjustStock'; sku: string; delta: number; price?: number }
+  | { kind: 'putProduct'; product: Product }
+  /** The catalogue fields of `after`, conditional on `before`'s version (PreconditionFailedError when it moved on). */
+  | { kind: 'updateProduct'; before: Product; after: Product };

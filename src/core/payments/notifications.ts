@@ -19,7 +19,7 @@ import { closeAtProvider } from './payments';
 import type { ProviderPaymentState } from './provider';
 import { NotificationAlreadyAppliedError } from './notification-ports';
 import type { Commit, Write } from '../kernel/ports';
-import { automaticRefunds } from '../refunds/refunds';
+import { automaticRefunds } from '../refunds/owed-refunds';
 import {} from '../../domain/refund';
 import { refundEvent } from '../../domain/refund-events';
 
@@ -174,7 +174,7 @@ async function parkMismatched(
 ): Promise<NotificationResult> {
   const mismatch = matchesPayment(notification, payment);
   const reason = `${mismatch}: ${notification.provider} ${notification.via} says ${notification.outcome} for ${notification.amount} ${notification.currency}, the payment is ${payment.amount} ${payment.currency}`;
-  const parked = parkForReview(payment, { reason, source: 'provider', ref: notification.eventId }, now);
+  const parked = parkForReview(payment, { reason, source: 'provider', ref: notification.eventId }, now, notification);
   await deps.repo.commit([dedupe('amount_mismatch'), { kind: 'updatePayment', before: payment, after: parked }]);
   deps.metrics.count(Metric.AmountMismatch, 1, { provider: notification.provider });
   deps.logger.error('notification does not match its payment; parked for review', {
@@ -191,8 +191,8 @@ async function applyExtraCapture(
   applying: Applying,
   settlement: Settled<'extra_capture'>,
 ): Promise<NotificationResult> {
-  const { notification, payment, order, now, dedupe } = applying;
-  const refunding = withAutomaticRefunds(deps, payment, settlement.payment, order.paidByPaymentId, now);
+  const { notification, payment, now, dedupe } = applying;
+  const refunding = withAutomaticRefunds(deps, payment, settlement.payment, now);
   await commitWithEvents(
     deps,
     [dedupe('extra_capture'), ...refunding.writes],
@@ -215,13 +215,7 @@ async function applySettlement(
   settlement: Settled<'applied'>,
 ): Promise<NotificationResult> {
   const { notification, payment, order, now, dedupe } = applying;
-  const refunding = withAutomaticRefunds(
-    deps,
-    payment,
-    settlement.payment,
-    (settlement.order ?? order).paidByPaymentId,
-    now,
-  );
+  const refunding = withAutomaticRefunds(deps, payment, settlement.payment, now);
   const writes: Write[] = [dedupe('applied'), ...refunding.writes];
   if (settlement.order) writes.push(...orderChangeWrites(order, settlement.order));
   const events: DomainEvent[] = [...settlement.events, ...refunding.events];
@@ -262,14 +256,8 @@ async function applySettlement(
  * The payment as settled, with the refunds of money its order cannot use (automaticRefunds), as
  * the writes that store them and their RefundRequested events.
  */
-function withAutomaticRefunds(
-  deps: Pick<Deps, 'refunds'>,
-  before: Payment,
-  settled: Payment,
-  paidBy: string | undefined,
-  now: Date,
-) {
-  const refunding = automaticRefunds(deps, settled, paidBy, now);
+function withAutomaticRefunds(deps: Pick<Deps, 'refunds'>, before: Payment, settled: Payment, now: Date) {
+  const refunding = automaticRefunds(deps, settled, now);
   return {
     refunds: refunding.refunds,
     writes: [

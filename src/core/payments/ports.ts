@@ -1,7 +1,15 @@
 import { DomainError } from '../../domain/errors';
 import type { PaymentNotification } from '../../domain/notification';
-import type { Payment } from '../../domain/payment';
-import type { Page } from '../kernel/page';
+import type { Payment, PaymentMethod, PaymentStatus } from '../../domain/payment';
+import type { PaymentCondition } from '../../domain/waiting';
+import type { ListWindow, Page } from '../kernel/page';
+
+/** Which payments a list holds. A condition (a flag, or money owed back) reads the small attention set; the rest every payment's recent shards. */
+export interface PaymentFilter {
+  status?: PaymentStatus;
+  method?: PaymentMethod;
+  condition?: PaymentCondition;
+}
 
 export interface PaymentStore {
   getPayment(paymentId: string): Promise<Payment | undefined>;
@@ -10,6 +18,10 @@ export interface PaymentStore {
   findDuePayments(dueBy: Date, options: { limit: number; cursor?: string }): Promise<Page<Payment>>;
   /** Open (init or processing) payments, counted on the due index: the "payments in flight". */
   countOpenPayments(): Promise<number>;
+  /** Payments newest first. */
+  listPayments(filter: PaymentFilter, window: ListWindow): Promise<Page<Payment>>;
+  /** Payments with a condition (a flag, or money owed back), counted on the attention set. */
+  countPaymentsWith(condition: PaymentCondition): Promise<number>;
 }
 
 /** Writes to a payment's item, the refund bookkeeping it carries included. */

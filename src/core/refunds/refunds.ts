@@ -123,53 +123,6 @@ async function recordRefund(
   return refund;
 }
 
-/**
- * Money the order cannot use (a late or duplicate payment, a second capture) goes back by itself
- * when AUTO_REFUND_UNUSABLE_PAYMENTS is on: a full refund of a payment that did not pay its order,
- * and one per extra capture not yet being refunded. Pure: the caller commits the refunds and the
- * payment with them in the SAME transaction as the notification that flagged it, so a crash in
- * between cannot leave flagged money without its refund. Each refund is left pending and due, for
- * the sweeper to send (the worker that applies notifications does not call providers).
- */
-export function automaticRefunds(
-  deps: Pick<Deps, 'refunds'>,
-  payment: Payment,
-  paidBy: string | undefined,
-  now: Date,
-): { payment: Payment; refunds: Refund[] } {
-  if (!deps.refunds.autoRefundUnusablePayments || !payment.refundRequired) return { payment, refunds: [] };
-  const refunds: Refund[] = [];
-  let after = payment;
-  const add = (amount: Fen, reason: string, captureTransactionId?: string) => {
-    const refund = createRefund({
-      refundId: newId('ref', now),
-      payment,
-      amount,
-      origin: 'auto',
-      reason,
-      captureTransactionId,
-      sendAt: now.toISOString(),
-      now,
-    });
-    refunds.push(refund);
-    after = { ...after, refundIds: [...(after.refundIds ?? []), refund.refundId] };
-    return refund;
-  };
-  if (paidBy !== payment.paymentId && refundableAmount(after) > 0) {
-    const refund = add(refundableAmount(after), 'payment the order could not use');
-    after = { ...after, refundReserved: (after.refundReserved ?? 0) + refund.amount };
-  }
-  for (const capture of payment.extraCaptures ?? []) {
-    if (capture.refundId) continue;
-    const refund = add(capture.amount, 'charged twice', capture.providerTransactionId);
-    after = {
-      ...after,
-      extraCaptures: after.extraCaptures!.map((c) => (c === capture ? { ...c, refundId: refund.refundId } : c)),
-    };
-  }
-  return { payment: after, refunds };
-}
-
 /** Why the conditional reservation failed, read from the payment as it was at commit. */
 function reservationRefusal(payment: Payment, amount: Fen, error: RefundReservationRefusedError): Error {
   const current = { ...payment, ...(error.current as Partial<Payment>) };
@@ -353,6 +306,7 @@ export async function settleRefund(
   refund: Refund,
   change: RefundChange,
   extra: Write[] = [],
+  extraEvents: DomainEvent[] = [],
 ): Promise<Refund | undefined> {
   if (!isRefundOpen(refund.status)) return undefined;
   let after = transitionRefund(refund, change);
@@ -374,7 +328,7 @@ export async function settleRefund(
     if (after.status === 'succeeded') writes.push(...restockWrites(order, after.restock ?? []));
     events = refundStatusEvents(after, ended.order, order);
   }
-  await commitWithEvents(deps, writes, events);
+  await commitWithEvents(deps, writes, [...events, ...extraEvents]);
   const dims = { provider: refund.method };
   if (after.status === 'succeeded') deps.metrics.count(Metric.RefundSucceeded, 1, dims);
   if (after.status === 'failed') deps.metrics.count(Metric.RefundFailed, 1, dims);

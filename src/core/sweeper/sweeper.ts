@@ -1,3 +1,5 @@
+import type { NotificationStore } from '../payments/notification-ports';
+import type { ReconciliationStore } from '../reconciliation/ports';
 import { StaleStateError } from '../../domain/errors';
 import { orderEvent } from '../../domain/events';
 import { cancelledOrder, nextSweepAt, type Order, type Payment, providerLookDue, unpaidCancelAt } from '../../domain';
@@ -11,10 +13,14 @@ import { commitWithEvents } from '../outbox/outbox';
 import { queryRefund, type RefundCallDeps, sendRefund } from '../refunds/refunds';
 import { type DuePaymentDeps, handleDuePayment, type SweepAction } from './due-payments';
 import { recordPaymentsInFlight } from './in-flight';
+import { recordWaitingForStaff } from '../staff/waiting-counts';
 import { type LaneTask, WorkLanes } from './work-lanes';
 
-/** A run touches every store: it expires, reminds, settles, cancels orders and follows refunds up. */
-type SweepDeps = DuePaymentDeps & RefundCallDeps & Pick<Deps, 'orders' | 'refunds'>;
+/** A run touches every store: it expires, reminds, settles, cancels orders, follows refunds up and counts what waits for staff. */
+type SweepDeps = DuePaymentDeps &
+  RefundCallDeps &
+  Pick<Deps, 'orders' | 'refunds'> &
+  Uses<ReconciliationStore & NotificationStore>;
 
 /**
  * Due work runs in lanes: one per provider for work that calls it, one for work that calls none
@@ -65,6 +71,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   }
 
   await recordPaymentsInFlight(deps, now);
+  await recordWaitingForStaff(deps);
   deps.metrics.count(Metric.SweeperHandled, report.handled);
   deps.metrics.observe(Metric.SweeperLagSeconds, report.lagSeconds, 'Seconds');
   deps.logger.info('sweep finished', { ...report });

@@ -84,7 +84,7 @@ const wiringOf = (deps: Deps) => ({
 /** The production capabilities an access allows, as the function's handler module passes them. */
 const capabilitiesFor = (access: FunctionAccess): AwsCapabilities => ({
   ...(access.table !== 'none' ? { table: dynamoTable } : {}),
-  ...(access.queue ? { queue: sqsQueue } : {}),
+  ...(access.queue || access.redrive ? { queue: sqsQueue } : {}),
   ...(access.events ? { events: eventBus } : {}),
   ...(access.providers ? { providers: providersFromEnv } : {}),
   ...(access.webhookQueue ? { webhookQueue } : {}),
@@ -144,7 +144,7 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
         {
           table: access.table !== 'none',
           providers: access.providers ? ['bank'] : [],
-          queue: access.queue,
+          queue: access.queue || access.redrive === true,
           events: access.events,
           webhookQueue: access.webhookQueue === true,
           webhookKeys: access.webhookKeys !== undefined,

@@ -60,6 +60,8 @@ describe('refund state machine', () => {
     'processing>succeeded',
     'processing>failed',
     'processing>abnormal',
+    // Re-submitted after a person's retry (WeChat's abnormal-refund re-submission).
+    'abnormal>processing',
     'abnormal>succeeded',
     'abnormal>failed',
   ]);

@@ -1,0 +1,94 @@
+import { assertAdjustment, patchedProduct, type ProductPatch, productVersion } from '../../domain/catalogue';
+import {
+  AdjustmentExceedsStockError,
+  NotFoundError,
+  OutOfStockError,
+  PreconditionFailedError,
+} from '../../domain/errors';
+import type { Product } from '../../domain/order';
+import type { Uses } from '../kernel/deps';
+import type { Commit, Write } from '../kernel/ports';
+import type { ProductStore } from '../orders/ports';
+import { commitAudited, type StaffNote } from './audit';
+
+type CatalogueDeps = Uses<ProductStore & Commit, 'clock'>;
+
+/** A product as the API shows it, with the version PATCH's If-Match names. */
+export const productView = (product: Product) => ({
+  sku: product.sku,
+  name: product.name,
+  price: product.price,
+  stock: product.stock,
+  active: product.active !== false,
+  version: productVersion(product),
+});
+
+async function loadProduct(deps: CatalogueDeps, sku: string): Promise<Product> {
+  const product = (await deps.repo.getProducts([sku])).get(sku);
+  if (!product) throw new NotFoundError('product', sku);
+  return product;
+}
+
+/**
+ * PATCH /api/products/{sku}: the catalogue fields given (ProductPatch), conditional on the version
+ * the caller read (If-Match): another change since is 412 with the product now. Orders keep the
+ * prices they were made at (each order item carries its own); stock is not a field here.
+ */
+export async function updateProduct(
+  deps: CatalogueDeps,
+  input: StaffNote & { sku: string; ifMatch: number; patch: ProductPatch },
+) {
+  const product = await loadProduct(deps, input.sku);
+  if (productVersion(product) !== input.ifMatch)
+    throw new PreconditionFailedError('product', input.sku, productView(product));
+  const after = patchedProduct(product, input.patch);
+  const changed = Object.keys(input.patch) as Array<keyof ProductPatch>;
+  const entry = await commitAudited(
+    deps,
+    input,
+    {
+      kind: 'product',
+      id: input.sku,
+      action: 'update',
+      before: Object.fromEntries(changed.map((field) => [field, product[field]])),
+      after: Object.fromEntries(changed.map((field) => [field, after[field]])),
+    },
+    { writes: [{ kind: 'updateProduct', before: product, after }], events: [] },
+  );
+  return { product: productView({ ...after, stock: product.stock }), auditId: entry.auditId };
+}
+
+/**
+ * POST /api/products/{sku}/stock: `adjust` units more or fewer, as one conditional increment
+ * (never a read-then-write): a decrease needs that many units free, and free stock already
+ * excludes what open orders hold, so it can never take stock below what they hold.
+ */
+export async function adjustProductStock(
+  deps: CatalogueDeps,
+  input: StaffNote & { sku: string; adjust: number },
+  remember?: (body: unknown) => Write[],
+) {
+  const adjust = assertAdjustment(input.adjust);
+  const read = await loadProduct(deps, input.sku);
+  const body = (auditId: string) => ({ sku: input.sku, adjust, auditId });
+  try {
+    const entry = await commitAudited(
+      deps,
+      input,
+      {
+        kind: 'product',
+        id: input.sku,
+        action: 'adjust-stock',
+        // The stock as read before the increment: orders may move it meanwhile, the increment is exact.
+        before: { stockRead: read.stock },
+        after: { adjust },
+      },
+      { writes: [{ kind: 'adjustStock', sku: input.sku, delta: adjust }], events: [] },
+      (entry) => remember?.(body(entry.auditId)) ?? [],
+    );
+    return body(entry.auditId);
+  } catch (error) {
+    if (error instanceof OutOfStockError) throw new AdjustmentExceedsStockError(input.sku, adjust, error.available);
+    throw error;
+  }
+}
