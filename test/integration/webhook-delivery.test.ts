@@ -156,4 +156,25 @@ describe('webhook delivery over the retry window', () => {
     expect(endpoint).not.toHaveProperty('disabledReason');
     expect(endpoint).not.toHaveProperty('failingSince');
   });
+
+  it('delivers the events of one order in the order they happened, though the bus brought them reversed and at once', async () => {
+    status = 204;
+    env.deps.webhooks = { ...env.deps.webhooks, orderHoldMs: 300 };
+    await registered();
+    const at = env.clock.now().toISOString();
+    const detail = { orderId: 'ord_sequence', customerId: 'cust_1', paymentId: 'pay_sequence' };
+    // One transaction's events: PaymentSucceeded before OrderPaid (DOMAIN_EVENT_TYPES' order), the same instant.
+    const succeeded: DomainEvent = {
+      id: 'pay_sequence:PaymentSucceeded:2',
+      type: 'PaymentSucceeded',
+      occurredAt: at,
+      detail,
+    };
+    const paid: DomainEvent = { id: 'ord_sequence:OrderPaid:2', type: 'OrderPaid', occurredAt: at, detail };
+    const endpoints = await env.repo.listWebhookEndpoints();
+
+    await Promise.all([deliverEvent(env.deps, paid, endpoints), deliverEvent(env.deps, succeeded, endpoints)]);
+
+    expect(receiver.received.map((received) => received.webhookId)).toEqual([succeeded.id, paid.id]);
+  });
 });
