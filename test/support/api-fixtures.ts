@@ -27,6 +27,14 @@ import { makeHandler as listRefunds } from '../../functions/list-refunds/handler
 import { makeHandler as refundPayment } from '../../functions/refund-payment/handler';
 import { makeHandler as listProducts } from '../../functions/list-products/handler';
 import { makeHandler as startPayment } from '../../functions/start-payment/handler';
+import { makeHandler as createWebhookEndpoint } from '../../functions/create-webhook-endpoint/handler';
+import { makeHandler as deleteWebhookEndpoint } from '../../functions/delete-webhook-endpoint/handler';
+import { makeHandler as listWebhookDeliveries } from '../../functions/list-webhook-deliveries/handler';
+import { makeHandler as listWebhookEndpoints } from '../../functions/list-webhook-endpoints/handler';
+import { makeHandler as replayWebhookDelivery } from '../../functions/replay-webhook-delivery/handler';
+import { makeHandler as replayWebhookRange } from '../../functions/replay-webhook-range/handler';
+import { makeHandler as rotateWebhookSecret } from '../../functions/rotate-webhook-secret/handler';
+import { makeHandler as updateWebhookEndpoint } from '../../functions/update-webhook-endpoint/handler';
 import { orderChangeWrites } from '../../src/core/orders/order-writes';
 import type { OrderResult } from '../../src/core/orders/orders';
 import type { PaymentView } from '../../src/core/orders/views';
@@ -68,6 +76,14 @@ export const CUSTOMER_ROUTES = {
   'POST /api/admin/payments/{paymentId}/refund-owed': refundOwed,
   'POST /api/admin/refunds/{refundId}/settle': settleRefund,
   'POST /api/admin/differences/{differenceId}/resolve': resolveDifference,
+  'POST /api/admin/webhooks': createWebhookEndpoint,
+  'GET /api/admin/webhooks': listWebhookEndpoints,
+  'PATCH /api/admin/webhooks/{endpointId}': updateWebhookEndpoint,
+  'DELETE /api/admin/webhooks/{endpointId}': deleteWebhookEndpoint,
+  'POST /api/admin/webhooks/{endpointId}/rotate-secret': rotateWebhookSecret,
+  'GET /api/admin/webhooks/{endpointId}/deliveries': listWebhookDeliveries,
+  'POST /api/admin/webhooks/{endpointId}/deliveries/{deliveryId}/replay': replayWebhookDelivery,
+  'POST /api/admin/webhooks/{endpointId}/replay': replayWebhookRange,
 } satisfies Record<string, (wiring: Wiring) => unknown>;
 
 export type CustomerRoute = keyof typeof CUSTOMER_ROUTES;

@@ -5,9 +5,11 @@ import {
   type ScanCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createTable, dynamoClient } from '../../local/dynamodb-emulator';
+import { localDataKeys } from '../../local/webhooks/local-keys';
+import { webhookSender } from '../../src/aws/webhook-sender';
 import { startOutboxPublisher } from '../../local/outbox-stream';
 import { localWiring } from '../../src/runtime/wiring';
 import { DynamoRepository } from '../../src/persistence/dynamo-repository';
@@ -102,7 +104,19 @@ export async function createEnvAt(endpoint: string, overrides: Partial<Deps> = {
         returnUrlTemplate: 'https://shop.example/orders/{orderId}',
         refunds: { ...DEFAULT_REFUND_POLICY, spacingSeconds: 0 },
       },
-      { repo, queue, events: bus, metrics, clock, logger: silentLogger, providers: {} },
+      {
+        repo,
+        queue,
+        events: bus,
+        metrics,
+        clock,
+        logger: silentLogger,
+        providers: {},
+        // Webhook ports that touch no network: no host name resolves, a test key seals, requests are kept.
+        webhookSender: webhookSender({ resolve: async () => [] }),
+        webhookKeys: localDataKeys(randomBytes(32)),
+        webhookQueue: { enqueue: async () => undefined },
+      },
     ),
     ...overrides,
   };
