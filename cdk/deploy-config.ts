@@ -21,6 +21,8 @@ export interface DeployConfig {
   readonly allowedOrigins: readonly string[];
   readonly throttle: { readonly burstLimit: number; readonly rateLimit: number };
   readonly timing: PaymentTimingConfig;
+  /** The token claims carrying a payer's WeChat openid / Alipay open_id (PAYER_OPENID_CLAIM, PAYER_ALIPAY_OPEN_ID_CLAIM). */
+  readonly payerClaims: { readonly openid?: string; readonly alipayOpenId?: string };
 }
 
 /** `https://host[:port]/path…` or the reason it is not; `{placeholders}` are allowed in the path. */
@@ -105,5 +107,6 @@ export function readDeployConfig(node: Node): DeployConfig {
     allowedOrigins,
     throttle,
     timing,
+    payerClaims: { openid: context('payerOpenidClaim'), alipayOpenId: context('payerAlipayOpenIdClaim') },
   };
 }

@@ -14,6 +14,8 @@ const PUBLIC_ROUTE_REASONS: Record<string, string> = {
   'payment-callback':
     'Payment providers (WeChat Pay, Alipay, the bank) cannot present our JWT. Every notification is authenticated by its signature over the raw body with the provider keys before anything is queued; an unsigned or badly signed body is refused and counted (SignatureFailure alarm).',
   openapi: 'The OpenAPI document describes the public contract and holds no data; its function has no grants at all.',
+  'list-payment-methods':
+    "A shop's checkout page shows the methods and scenes before anyone signs in. The answer names scenes only, never an appid or key; its function reads the provider secret and has no table access.",
 };
 
 /**

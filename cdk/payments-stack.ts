@@ -83,6 +83,8 @@ export class PaymentsStack extends Stack {
         PAYMENT_RETURN_URL: config.returnUrl,
         PAYMENT_TTL_MINUTES: String(config.timing.ttlMinutes),
         PAYMENT_REMINDER_MINUTES: String(config.timing.reminderMinutes),
+        ...(config.payerClaims.openid ? { PAYER_OPENID_CLAIM: config.payerClaims.openid } : {}),
+        ...(config.payerClaims.alipayOpenId ? { PAYER_ALIPAY_OPEN_ID_CLAIM: config.payerClaims.alipayOpenId } : {}),
       },
     };
     for (const route of API_ROUTES) {

@@ -98,6 +98,8 @@ export function checkoutPage(
   expired: boolean,
   actionUrl: (decision: CustomerDecision) => string,
   refunds: readonly SandboxRefund[] = [],
+  /** A QR scene's code as SVG (qrcode), for a phone to scan: the checkout a customer sees on a screen. */
+  qrSvg?: string,
 ): string {
   const stateLabel = expired ? 'Expired (can no longer be paid)' : STATE_LABELS[checkout.state];
   const button = (decision: CustomerDecision) => {
@@ -111,8 +113,14 @@ export function checkoutPage(
       : '<p class="note">This checkout is decided.</p>';
   return layout(
     `${PROVIDER_LABELS[checkout.provider]} checkout ${checkout.paymentId}`,
-    `<h1>${escapeHtml(PROVIDER_LABELS[checkout.provider])} checkout</h1>\n${details(checkout, stateLabel)}\n${actions}${refundList(refunds)}`,
+    `<h1>${escapeHtml(PROVIDER_LABELS[checkout.provider])} checkout</h1>\n${details(checkout, stateLabel)}\n${qr(qrSvg)}${actions}${refundList(refunds)}`,
   );
+}
+
+function qr(svg: string | undefined): string {
+  return svg
+    ? `<figure id="qr" style="width:200px;margin:0 0 1rem">${svg}<figcaption>Scan with a phone that reaches this sandbox, or decide below.</figcaption></figure>\n`
+    : '';
 }
 
 /** The provider's refunds of a checkout, oldest first, with what has been refunded in all. */

@@ -1,5 +1,7 @@
 import { fenToYuan, isFen } from '../../src/domain/money';
 import type { ProviderName } from '../../src/core/payments/provider';
+import QRCode from 'qrcode';
+import { simulatorBase } from './alipay-trades';
 import { checkoutPage, decisionPage, messagePage } from './checkout-page';
 import {
   CUSTOMER_DECISIONS,
@@ -80,6 +82,7 @@ async function checkoutResponse(
         isExpired(checkout, routes.now()),
         (decision) => `${store.checkoutUrl(paymentId)}/${decision}`,
         store.refunds.list(paymentId),
+        await qrSvgOf(checkout, store),
       ),
     );
   }
@@ -87,6 +90,18 @@ async function checkoutResponse(
   if (request.method !== 'POST')
     return html(405, messagePage('Method not allowed', 'Decide with POST.'), { allow: 'POST' });
   return decisionResponse(routes, request, paymentId, action);
+}
+
+/** The QR a pending QR-scene checkout is paid through (WeChat Native's code_url, Alipay's qr_code), drawn with qrcode. */
+async function qrSvgOf(checkout: SandboxCheckout, store: CheckoutStore): Promise<string | undefined> {
+  if (checkout.state !== 'pending') return undefined;
+  const content =
+    checkout.provider === 'wechat' && !checkout.scene
+      ? store.checkoutUrl(checkout.paymentId)
+      : checkout.scene?.tradeType === 'alipay.trade.precreate'
+        ? `${simulatorBase(store)}/qr/${encodeURIComponent(checkout.paymentId)}`
+        : undefined;
+  return content === undefined ? undefined : QRCode.toString(content, { type: 'svg', margin: 1, width: 200 });
 }
 
 async function decisionResponse(

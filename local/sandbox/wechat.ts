@@ -3,6 +3,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { WechatConfig } from '../../src/providers/config';
 import type { ProviderSimulator } from './types';
 import { type BillFiles, type RefundRules, route } from './wechat-api';
+import { bridgeResponse } from './wechat-bridge';
 import { H5_PATH, h5Cashier, merchantPublicKeyOf, type PrepayIndex, wechatClient } from './wechat-scenes';
 import { buildCallback, buildRefundCallback } from './wechat-callbacks';
 import { type WechatSandboxKeys, authorizationProblem, error, randomAlphanumeric } from './wechat-signing';
@@ -76,6 +77,8 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<Re
     handle: async (request, store, now) => {
       // The H5 cashier is a page the customer's browser opens, not a signed API call.
       if (request.method === 'GET' && request.path === H5_PATH) return h5Cashier(request, store, now, state.prepays);
+      const bridge = request.method === 'GET' ? bridgeResponse(request.path) : undefined;
+      if (bridge) return bridge;
       const problem = authorizationProblem(keys, request, now);
       if (problem) return error(keys, 401, 'SIGN_ERROR', problem, now);
       return route(keys, request, store, now, state);

@@ -519,6 +519,13 @@ describe('PaymentsStack', () => {
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       },
       {
+        MetricName: Metric.TradeTypeMismatch,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+      {
         MetricName: Metric.AmountMismatch,
         Namespace: METRICS_NAMESPACE,
         Dimensions: ours,

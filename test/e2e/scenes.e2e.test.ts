@@ -100,6 +100,12 @@ describe('every scene, from the order to paid', () => {
     if (action.type === 'redirect' && scene === 'h5')
       expect(new URL(action.url).searchParams.get('redirect_url')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
 
+    if (action.type === 'qr') {
+      // The sandbox's checkout on a screen shows the code_url / qr_code as a real QR code.
+      const page = await (await fetch(`${env.runtime.baseUrl}/sandbox/checkout/${payment.paymentId}`)).text();
+      expect(page).toMatch(/<figure id="qr"[^>]*><svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    }
+
     const paid = await payAtSandbox(env.runtime.baseUrl, payment.paymentId, action, {
       mini: scene === 'miniprogram',
       buyerOpenId: PAYER.alipayOpenId,

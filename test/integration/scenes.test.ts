@@ -1,0 +1,159 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_SWEEPER } from '../../src/core/kernel/deps';
+import { Metric } from '../../src/core/kernel/metric-names';
+import { createOrders } from '../../src/core/orders/orders';
+import { applyNotification } from '../../src/core/payments/notifications';
+import { startPayment } from '../../src/core/payments/start';
+import { sweep } from '../../src/core/sweeper/sweeper';
+import type { PaymentScene } from '../../src/domain/scene';
+import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
+import { type ProviderSandbox, providerSandbox, sandboxKeys } from '../support/sweeper-fixtures';
+
+/**
+ * Scenes against the providers' real formats, on DynamoDB Local: a customer switching scene on a
+ * started payment (SCENES.md §8) is never left with two payable trades that could both be kept,
+ * and the Alipay QR nobody scanned (close answers ACQ.TRADE_NOT_EXIST while the QR stays
+ * payable, §6) is not taken for closed by the expiry or by a switch: a payment that comes anyway
+ * takes the late path.
+ */
+
+const CUSTOMER = 'cus_scenes';
+const OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
+const keys = sandboxKeys();
+
+let env: TestEnv;
+let sandboxes: { wechat: ProviderSandbox; alipay: ProviderSandbox };
+
+beforeEach(async () => {
+  env = await createTestEnv();
+  await env.seedProducts(DEMO_PRODUCTS);
+  sandboxes = {
+    wechat: providerSandbox('wechat', keys, env.clock.now),
+    alipay: providerSandbox('alipay', keys, env.clock.now),
+  };
+  env.deps.providers = { wechat: sandboxes.wechat.provider, alipay: sandboxes.alipay.provider };
+});
+
+async function started(method: 'wechat' | 'alipay', scene: PaymentScene) {
+  const [created] = await createOrders(env.deps, {
+    customerId: CUSTOMER,
+    orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }],
+    method,
+  });
+  const { paymentId, orderId, expiresAt } = created!.payment;
+  const answer = await startPayment(env.deps, { customerId: CUSTOMER, paymentId, scene, payer: { openid: OPENID } });
+  return { paymentId, orderId, expiresAt, answer };
+}
+
+const switchTo = (paymentId: string, scene: PaymentScene) =>
+  startPayment(env.deps, { customerId: CUSTOMER, paymentId, scene, payer: { openid: OPENID }, clientIp: '1.2.3.4' });
+
+async function stored(paymentId: string) {
+  const payment = (await env.repo.getPayment(paymentId))!;
+  return { payment, order: (await env.repo.getOrder(payment.orderId))! };
+}
+
+describe('switching scene on a started payment', () => {
+  it('WeChat JSAPI, then Native: the JSAPI order is closed at WeChat, a new payment takes its place with the same expiry', async () => {
+    const first = await started('wechat', 'jsapi');
+
+    const switched = await switchTo(first.paymentId, 'native');
+
+    const second = switched.payment.paymentId;
+    expect(second).not.toBe(first.paymentId);
+    expect(switched).toMatchObject({
+      payment: { status: 'processing', scene: 'native', expiresAt: first.expiresAt },
+      action: { type: 'qr' },
+    });
+    expect(sandboxes.wechat.checkout(first.paymentId)?.state).toBe('closed');
+    const { payment: old, order } = await stored(first.paymentId);
+    expect(old).toMatchObject({ status: 'cancelled', scene: 'jsapi' });
+    expect(old.logs.at(-1)?.reason).toContain(`replaced by ${second}`);
+    expect(order).toMatchObject({ status: 'pending', openPaymentId: second, paymentIds: [first.paymentId, second] });
+  });
+
+  it('asking for the same scene again answers the same payment, not a switch', async () => {
+    const first = await started('wechat', 'jsapi');
+    const again = await switchTo(first.paymentId, 'jsapi');
+    expect(again.payment.paymentId).toBe(first.paymentId);
+    expect((await stored(first.paymentId)).order.paymentIds).toEqual([first.paymentId]);
+  });
+
+  it('a switch from a paid WeChat order is refused (502) and changes nothing: its callback pays the order', async () => {
+    const first = await started('wechat', 'jsapi');
+    sandboxes.wechat.decide(first.paymentId, 'paid');
+
+    await expect(switchTo(first.paymentId, 'h5')).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+
+    const { payment, order } = await stored(first.paymentId);
+    expect(payment.status).toBe('processing');
+    expect(order.paymentIds).toEqual([first.paymentId]);
+  });
+
+  it('an Alipay QR nobody scanned, then the phone (wap): the QR cannot be closed and stays payable; paid anyway after the phone paid, it is late and refunded', async () => {
+    const first = await started('alipay', 'qr');
+
+    const switched = await switchTo(first.paymentId, 'wap');
+    const second = switched.payment.paymentId;
+    expect(switched.action.type).toBe('redirect');
+    const { payment: old } = await stored(first.paymentId);
+    expect(old.status).toBe('cancelled');
+    expect(old.logs.at(-1)?.reason).toContain('close at the provider: no_trade');
+    // The QR is still there to be scanned.
+    expect(sandboxes.alipay.checkout(first.paymentId)?.state).toBe('pending');
+
+    await sandboxes.alipay.openPayUrl(switched.payUrl!);
+    await applyNotification(env.deps, sandboxes.alipay.successNotification(second));
+    expect((await stored(second)).order).toMatchObject({ status: 'paid', paidByPaymentId: second });
+
+    // Someone scans the old QR on the desktop and pays it.
+    await applyNotification(env.deps, sandboxes.alipay.successNotification(first.paymentId));
+
+    const { payment: late, order } = await stored(first.paymentId);
+    expect(late).toMatchObject({ status: 'succeeded', latePayment: true, refundRequired: true });
+    expect(order).toMatchObject({ status: 'paid', paidByPaymentId: second });
+    expect(env.metrics.total(Metric.DuplicatePayment, { provider: 'alipay' })).toBe(1);
+    const refunds = await env.repo.getRefunds(late.refundIds ?? []);
+    expect(refunds.map((refund) => [refund.amount, refund.origin])).toEqual([[late.amount, 'auto']]);
+  });
+});
+
+describe('the Alipay QR close trap at expiry', () => {
+  it('is not expired on a close that found no trade: it waits for the time_expire signed into the QR, then a payment that arrives anyway is late', async () => {
+    const { paymentId, expiresAt } = await started('alipay', 'qr');
+    env.clock.set(new Date(Date.parse(expiresAt) + 1_000));
+
+    const early = await sweep(env.deps);
+
+    expect(early.actions).not.toHaveProperty('expired');
+    expect((await stored(paymentId)).payment.status).toBe('processing');
+
+    env.clock.set(new Date(Date.parse(expiresAt) + DEFAULT_SWEEPER.expiryGraceSeconds * 1000 + 1_000));
+    const later = await sweep(env.deps);
+    expect(later.actions).toMatchObject({ expired: 1 });
+    const expired = (await stored(paymentId)).payment;
+    expect(expired.status).toBe('expired');
+    expect(expired.logs.at(-1)?.reason).toContain('no trade to close');
+
+    await applyNotification(env.deps, sandboxes.alipay.successNotification(paymentId));
+    const { payment, order } = await stored(paymentId);
+    expect(payment).toMatchObject({ status: 'succeeded', latePayment: true });
+    expect(order).toMatchObject({ status: 'paid', paidByPaymentId: paymentId });
+    expect(env.metrics.total(Metric.LatePayment, { provider: 'alipay' })).toBe(1);
+  });
+});
+
+describe('trade_type', () => {
+  it('is recorded from the callback; a JSAPI payment that comes back NATIVE is applied, noted and alarmed', async () => {
+    const { paymentId } = await started('wechat', 'jsapi');
+    const notification = sandboxes.wechat.successNotification(paymentId);
+    expect(notification).toMatchObject({ tradeType: 'JSAPI', scene: 'jsapi' });
+
+    await applyNotification(env.deps, { ...notification, tradeType: 'NATIVE', scene: 'native' });
+
+    const { payment } = await stored(paymentId);
+    expect(payment).toMatchObject({ status: 'succeeded', tradeType: 'NATIVE', scene: 'jsapi' });
+    expect(payment.logs.at(-1)?.reason).toContain('trade type NATIVE is the native scene, started as jsapi');
+    expect(env.metrics.total(Metric.TradeTypeMismatch, { provider: 'wechat' })).toBe(1);
+  });
+});
