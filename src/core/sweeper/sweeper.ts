@@ -11,10 +11,12 @@ import { commitWithEvents } from '../outbox/outbox';
 import { queryRefund, type RefundCallDeps, sendRefund } from '../refunds/refunds';
 import { type DuePaymentDeps, handleDuePayment, type SweepAction } from './due-payments';
 import { recordPaymentsInFlight } from './in-flight';
+import { rebalanceStock } from './rebalance';
+import type { ProductStore } from '../orders/ports';
 import { type LaneTask, WorkLanes } from './work-lanes';
 
 /** A run touches every store: it expires, reminds, settles, cancels orders and follows refunds up. */
-type SweepDeps = DuePaymentDeps & RefundCallDeps & Pick<Deps, 'orders' | 'refunds'>;
+type SweepDeps = DuePaymentDeps & RefundCallDeps & Pick<Deps, 'orders' | 'refunds'> & { repo: ProductStore };
 
 /**
  * Due work runs in lanes: one per provider for work that calls it, one for work that calls none
@@ -65,6 +67,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   }
 
   await recordPaymentsInFlight(deps, now);
+  await rebalanceStock(deps);
   deps.metrics.count(Metric.SweeperHandled, report.handled);
   deps.metrics.observe(Metric.SweeperLagSeconds, report.lagSeconds, 'Seconds');
   deps.logger.info('sweep finished', { ...report });
