@@ -107,3 +107,20 @@ export function mergeTakes(takes: readonly ShardTake[]): ShardTake[] {
   for (const { shard, quantity } of takes) byShard.set(shard, (byShard.get(shard) ?? 0) + quantity);
   return [...byShard].map(([shard, quantity]) => ({ shard, quantity }));
 }
+
+/**
+ * A rebalance of shards that have drifted apart (orders took from some more than others): when a
+ * shard is empty while another holds at least two units, each shard's change to bring all back to
+ * an even split (splitStock of the same total, the fullest keeping the remainder). The changes sum
+ * to zero: a rebalance never changes the total. None when the shards are even enough.
+ */
+export function rebalanceChanges(shardStock: readonly number[]): ShardTake[] {
+  const total = shardStock.reduce((sum, units) => sum + units, 0);
+  const uneven = shardStock.some((units) => units === 0) && shardStock.some((units) => units >= 2);
+  if (!uneven || shardStock.length < 2) return [];
+  const byFullest = shardStock.map((units, shard) => ({ units, shard })).sort((a, b) => b.units - a.units);
+  const even = splitStock(total, shardStock.length);
+  return byFullest
+    .map(({ units, shard }, rank) => ({ shard, quantity: even[rank]! - units }))
+    .filter((change) => change.quantity !== 0);
+}

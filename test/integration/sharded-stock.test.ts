@@ -1,6 +1,9 @@
 import { TransactionCanceledException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeHandler as makeSweeperHandler } from '../../functions/sweeper/handler';
 import { SOLD_OUT_RECHECK_MS } from '../../src/core/orders/catalogue';
+import { rebalanceStock } from '../../src/core/sweeper/rebalance';
+import { localWiring } from '../../src/runtime/wiring';
 import type { Product } from '../../src/domain/order';
 import { ADMIN_SCOPE } from '../../src/http/routes';
 import { type CustomerApi, customerApi, itemsOfKind, stockOf } from '../support/api-fixtures';
@@ -8,6 +11,7 @@ import { createTestEnv, type TestEnv } from '../support/harness';
 import { checkInvariants } from '../support/invariants';
 import { PartitionModel } from '../support/partition-model';
 import { RequestCounter } from '../support/request-counter';
+import { lambdaContext } from '../support/http';
 
 /**
  * A flash-sale product's stock spread over shards (src/domain/stock.ts): an order takes from one
@@ -196,6 +200,38 @@ describe('sold out', () => {
       expiryGraceSeconds: 0,
     });
     expect(report.violations.filter((v) => v.invariant === 'stock-conserved')).toEqual([]);
+  });
+});
+
+describe('rebalance', () => {
+  it('evens out drifted shards in one transaction, the total unchanged', async () => {
+    for (const [shard, units] of [0, 0, 1, 7].entries()) await setShard(shard, units);
+
+    expect(await rebalanceStock(env.deps)).toBe(1);
+
+    expect(await shards()).toEqual([2, 2, 2, 2]);
+    expect(await rebalanceStock(env.deps)).toBe(0); // even: nothing to do
+  });
+
+  it('keeps the total under concurrent orders: sold + left = the stock, no shard below zero', async () => {
+    for (const [shard, units] of [0, 0, 0, 8].entries()) await setShard(shard, units);
+
+    const [answers] = await Promise.all([
+      Promise.all(Array.from({ length: 6 }, (_, i) => order(1, `cust_${i}`))),
+      rebalanceStock(env.deps),
+      rebalanceStock(env.deps),
+    ]);
+
+    const sold = answers.filter((answer) => answer.statusCode === 201).length;
+    const left = await shards();
+    expect(left.every((units) => units >= 0)).toBe(true);
+    expect(sold + left.reduce((a, b) => a + b)).toBe(8);
+  });
+
+  it('is run by the sweeper', async () => {
+    for (const [shard, units] of [0, 0, 0, 8].entries()) await setShard(shard, units);
+    await makeSweeperHandler(localWiring(async () => env.deps))({} as never, lambdaContext);
+    expect(await shards()).toEqual([2, 2, 2, 2]);
   });
 });
 

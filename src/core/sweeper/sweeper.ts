@@ -14,13 +14,15 @@ import { queryRefund, type RefundCallDeps, sendRefund } from '../refunds/refunds
 import { type DuePaymentDeps, handleDuePayment, type SweepAction } from './due-payments';
 import { recordPaymentsInFlight } from './in-flight';
 import { recordWaitingForStaff } from '../staff/waiting-counts';
+import { rebalanceStock } from './rebalance';
+import type { ProductStore } from '../orders/ports';
 import { type LaneTask, WorkLanes } from './work-lanes';
 
-/** A run touches every store: it expires, reminds, settles, cancels orders, follows refunds up and counts what waits for staff. */
+/** A run touches every store: it expires, reminds, settles, cancels orders, follows refunds up, counts what waits for staff and rebalances sharded stock. */
 type SweepDeps = DuePaymentDeps &
   RefundCallDeps &
   Pick<Deps, 'orders' | 'refunds'> &
-  Uses<ReconciliationStore & NotificationStore>;
+  Uses<ReconciliationStore & NotificationStore & ProductStore>;
 
 /**
  * Due work runs in lanes: one per provider for work that calls it, one for work that calls none
@@ -72,6 +74,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
 
   await recordPaymentsInFlight(deps, now);
   await recordWaitingForStaff(deps);
+  await rebalanceStock(deps);
   deps.metrics.count(Metric.SweeperHandled, report.handled);
   deps.metrics.observe(Metric.SweeperLagSeconds, report.lagSeconds, 'Seconds');
   deps.logger.info('sweep finished', { ...report });

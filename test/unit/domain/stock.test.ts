@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { restockWrites } from '../../../src/core/orders/stock';
 import { OutOfStockError } from '../../../src/domain/errors';
 import type { Order } from '../../../src/domain/order';
-import { dealTakes, planTakes, returnsFor, SoldOutError, splitStock } from '../../../src/domain/stock';
+import {
+  dealTakes,
+  planTakes,
+  rebalanceChanges,
+  returnsFor,
+  SoldOutError,
+  splitStock,
+} from '../../../src/domain/stock';
 
 describe('splitStock', () => {
   it('spreads the stock evenly, the remainder on the first shards, the total kept', () => {
@@ -79,5 +86,20 @@ describe('restockWrites', () => {
     expect(restockWrites(order, [{ sku: 'TEA', quantity: 2 }])).toEqual([
       { kind: 'adjustStock', sku: 'TEA', delta: 2 },
     ]);
+  });
+});
+
+describe('rebalanceChanges', () => {
+  it('evens drifted shards with changes that sum to zero', () => {
+    const changes = rebalanceChanges([0, 0, 1, 7]);
+    expect(changes.reduce((sum, change) => sum + change.quantity, 0)).toBe(0);
+    const after = [0, 0, 1, 7];
+    for (const { shard, quantity } of changes) after[shard]! += quantity;
+    expect(after.sort()).toEqual([2, 2, 2, 2]);
+  });
+
+  it('leaves even enough shards alone: none empty, or nothing worth moving', () => {
+    expect(rebalanceChanges([3, 1, 2, 5])).toEqual([]);
+    expect(rebalanceChanges([0, 1, 0, 1])).toEqual([]);
   });
 });
