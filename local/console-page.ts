@@ -2,7 +2,7 @@
  * The operator's console (`/_local/console`): find orders, payments, refunds, differences and dead
  * letters through the admin API, open one (its timeline, refunds, events, audit) and settle it
  * from buttons that ask for the reason. It calls the same routes as any client, with the admin
- * token pasted in (npm run token -- --admin) or given as `#token=` in the URL. Amounts in yuan,
+ * token pasted in (npm run token -- <you> --admin) or given as `#token=` in the URL. Amounts in yuan,
  * formatted from integer fen.
  */
 export const CONSOLE_HTML = `<!doctype html>
@@ -16,7 +16,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border-bottom:1px
 button{margin-right:.4rem}#error{color:#b00}tr.row{cursor:pointer}tr.row:hover{background:#f5f7ff}
 </style></head><body>
 <h1>Payments console</h1>
-<p><label>Admin token <input id="token" size="60" placeholder="npm run token -- --admin"></label></p>
+<p><label>Admin token <input id="token" size="60" placeholder="npm run token -- you --admin"></label></p>
 <div id="waiting" aria-label="waiting for a person"></div>
 <form id="search">
 <select id="list">
