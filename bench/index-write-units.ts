@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startDynamoEmulator } from '../local/dynamodb-emulator';
 import { createOrders } from '../src/core/orders/orders';
 import { applyNotification } from '../src/core/payments/notifications';
@@ -13,30 +14,36 @@ import { createEnvAt, DEMO_PRODUCTS } from '../test/support/harness';
  */
 type Units = Record<string, number>;
 
+/** Each write's index units, as DynamoDB Local reports them, added up in `step`. */
+function indexMeter(client: DynamoDBClient) {
+  const meter: { step: Units } = { step: {} };
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const input = (args as { input: Record<string, unknown> }).input;
+      input.ReturnConsumedCapacity = 'INDEXES';
+      const result = await next(args);
+      type Consumed = { GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }> };
+      const consumed = (result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
+      for (const c of [consumed ?? []].flat())
+        for (const [index, units] of Object.entries(c.GlobalSecondaryIndexes ?? {}))
+          meter.step[index] = (meter.step[index] ?? 0) + (units.CapacityUnits ?? 0);
+      return result;
+    },
+    { step: 'initialize', name: 'indexUnits' },
+  );
+  return meter;
+}
+
 async function main() {
   const emulator = await startDynamoEmulator();
   try {
     const env = await createEnvAt(emulator.endpoint);
     await env.seedProducts(DEMO_PRODUCTS);
-    let step: Units = {};
-    env.client.middlewareStack.add(
-      (next) => async (args) => {
-        const input = (args as { input: Record<string, unknown> }).input;
-        input.ReturnConsumedCapacity = 'INDEXES';
-        const result = await next(args);
-        type Consumed = { GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }> };
-        const consumed = (result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
-        for (const c of [consumed ?? []].flat())
-          for (const [index, units] of Object.entries(c.GlobalSecondaryIndexes ?? {}))
-            step[index] = (step[index] ?? 0) + (units.CapacityUnits ?? 0);
-        return result;
-      },
-      { step: 'initialize', name: 'indexUnits' },
-    );
+    const meter = indexMeter(env.client);
     const measure = async (name: string, run: () => Promise<unknown>) => {
-      step = {};
+      meter.step = {};
       await run();
-      const row = Object.fromEntries(INDEXES.map((index) => [index.name, step[index.name] ?? 0]));
+      const row = Object.fromEntries(INDEXES.map((index) => [index.name, meter.step[index.name] ?? 0]));
       console.log(name.padEnd(40), JSON.stringify(row));
       return row;
     };
