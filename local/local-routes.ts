@@ -1,3 +1,5 @@
+import { countWaiting } from '../src/core/staff/waiting-counts';
+import { CONSOLE_HTML } from './console-page';
 import * as z from 'zod';
 import { ManualRun } from '../functions/reconcile/handler';
 import { redriveDeadLetters } from '../src/aws/sqs-queue';
@@ -48,6 +50,16 @@ export function localRoutes(input: LocalRoutesInput): GatewayRoute[] {
       }),
     },
     { path: '/_local/dashboard.json', answer: (request) => dashboard(input, request) },
+    {
+      path: '/_local/console',
+      answer: async () => ({
+        statusCode: 200,
+        body: CONSOLE_HTML,
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+      }),
+    },
+    // The open counts the waiting-state alarms watch (the sweeper's gauges), live.
+    { path: '/_local/waiting.json', answer: async () => jsonAnswer(200, await countWaiting(input)) },
     { path: '/_local/events', answer: async () => jsonAnswer(200, { events: bus.published }) },
     // What the daily schedule does in AWS, for one day on demand (npm run reconcile).
     { path: '/_local/reconcile', method: 'POST', answer: (request) => reconcile(input, request) },

@@ -5,10 +5,10 @@ import { httpRoute } from '../../src/http/route';
 import type { Wiring } from '../../src/runtime/wiring';
 import { routeOf } from '../../src/http/routes';
 
-/** GET /api/payments/{paymentId}: an open payment past its expiry reads `expired`. */
+/** GET /api/payments/{paymentId}: an open payment past its expiry reads `expired`; staff read anyone's. */
 export const makeHandler = (wiring: Wiring) =>
-  httpRoute(routeOf('get-payment'), wiring, ({ deps, customerId, params }) =>
-    getPayment(deps, customerId, params.paymentId),
+  httpRoute(routeOf('get-payment'), wiring, ({ deps, customerId, isAdmin, params }) =>
+    getPayment(deps, { customerId, isAdmin }, params.paymentId),
   );
 
 export const handler = makeHandler(awsWiring('get-payment', { table: dynamoTable }));

@@ -53,8 +53,17 @@ export async function loadOwnPayment(
   return payment;
 }
 
-export async function getPayment(deps: Uses<PaymentStore, 'clock'>, customerId: string, paymentId: string) {
-  return paymentView(await loadOwnPayment(deps, customerId, paymentId), deps.clock.now());
+/** A customer reads their own payment (another's reads 404); staff (admin scope) any, as with refunds. */
+export async function getPayment(
+  deps: Uses<PaymentStore, 'clock'>,
+  viewer: { customerId: string; isAdmin: boolean },
+  paymentId: string,
+) {
+  const payment = viewer.isAdmin
+    ? await deps.repo.getPayment(paymentId)
+    : await loadOwnPayment(deps, viewer.customerId, paymentId);
+  if (!payment) throw new NotFoundError('payment', paymentId);
+  return paymentView(payment, deps.clock.now());
 }
 
 export function notifyUrl(deps: Pick<Deps, 'publicBaseUrl'>, payment: Pick<Payment, 'method'>): string {
