@@ -105,3 +105,19 @@ const VersionedProductSchema = ProductSchema.extend({
 });
 export const ProductChangeSchema = z.object({ product: VersionedProductSchema, auditId: AuditId });
 export const StockAdjustmentSchema = z.object({ sku: z.string(), adjust: z.int(), auditId: AuditId });
+
+/** The staff routes' response bodies, published as named OpenAPI components (openapi.ts). */
+export const STAFF_RESPONSE_COMPONENTS = {
+  OrderList: OrderListSchema,
+  StaffPaymentList: StaffPaymentListSchema,
+  PaymentSettled: PaymentSettledSchema,
+  StaffRefundList: StaffRefundListSchema,
+  RefundSettled: RefundSettledSchema,
+  DifferenceList: DifferenceListSchema,
+  DifferenceResolved: DifferenceResolvedSchema,
+  DeadLetterList: DeadLetterListSchema,
+  AuditList: AuditListSchema,
+  DeadLettersReplayed: DeadLettersReplayedSchema,
+  ProductChange: ProductChangeSchema,
+  StockAdjustment: StockAdjustmentSchema,
+};

@@ -23,20 +23,7 @@ import {
   RefundSchema,
   TimestampSchema,
 } from './response-schemas';
-import {
-  AuditListSchema,
-  DeadLetterListSchema,
-  DeadLettersReplayedSchema,
-  DifferenceListSchema,
-  DifferenceResolvedSchema,
-  OrderListSchema,
-  PaymentSettledSchema,
-  ProductChangeSchema,
-  RefundSettledSchema,
-  StaffPaymentListSchema,
-  StaffRefundListSchema,
-  StockAdjustmentSchema,
-} from './admin-response-schemas';
+import { STAFF_RESPONSE_COMPONENTS } from './admin-response-schemas';
 import { ADMIN_SCOPE, API_ROUTES, type ApiRoute } from './routes';
 import { pathParameters, queryParameters } from './openapi-parameters';
 import { PaymentMethodSchema } from './schemas';
@@ -96,19 +83,8 @@ const RESPONSE_COMPONENTS = {
   RefundEnvelope: RefundEnvelopeSchema,
   RefundList: RefundListSchema,
   ReconciliationDay: ReconciliationDaySchema,
-  OrderList: OrderListSchema,
-  StaffPaymentList: StaffPaymentListSchema,
-  PaymentSettled: PaymentSettledSchema,
-  StaffRefundList: StaffRefundListSchema,
-  RefundSettled: RefundSettledSchema,
-  DifferenceList: DifferenceListSchema,
-  DifferenceResolved: DifferenceResolvedSchema,
-  DeadLetterList: DeadLetterListSchema,
-  AuditList: AuditListSchema,
-  DeadLettersReplayed: DeadLettersReplayedSchema,
-  ProductChange: ProductChangeSchema,
-  StockAdjustment: StockAdjustmentSchema,
   Error: ErrorSchema,
+  ...STAFF_RESPONSE_COMPONENTS,
   ...WEBHOOK_RESPONSE_COMPONENTS,
 } satisfies Record<string, z.ZodType>;
 type ResponseComponent = keyof typeof RESPONSE_COMPONENTS;

@@ -1,5 +1,5 @@
-import type * as z from 'zod/v4/core';
-import { accessOf, type FunctionAccess, type HttpFunction } from '../runtime/functions';
+import { accessOf, type FunctionAccess } from '../runtime/functions';
+import { ADMIN_SCOPE, type RouteAuth, type RouteDefinition } from './route-definition';
 import {
   AddPaymentBody,
   CreateOrderBody,
@@ -12,57 +12,11 @@ import {
   RefundPaymentBody,
   StartPaymentBody,
 } from './schemas';
-import {
-  CreateWebhookEndpointBody,
-  ListWebhookDeliveriesQuery,
-  ReplayWebhookRangeBody,
-  UpdateWebhookEndpointBody,
-  WebhookDeliveryParams,
-  WebhookEndpointParams,
-} from './webhook-schemas';
-import {
-  AdminOrdersQuery,
-  AdminPaymentParams,
-  AdminPaymentsQuery,
-  AdminRefundParams,
-  AdminRefundsQuery,
-  AuditQuery,
-  DifferenceParams,
-  MyOrdersQuery,
-  PageQuery,
-  ProductParams,
-  ProductPatchBody,
-  ReasonBody,
-  ReviewBody,
-  SettleRefundBody,
-  StockAdjustBody,
-} from './admin-schemas';
+import { MyOrdersQuery, ProductParams, ProductPatchBody, StockAdjustBody } from './admin-schemas';
+import { STAFF_ROUTES } from './staff-routes';
+import { WEBHOOK_ROUTES } from './webhook-routes';
 
-/** The scope a token needs for admin routes (API Gateway `authorizationScopes`, checked again in the handler). */
-export const ADMIN_SCOPE = 'payments:admin';
-
-/**
- * Who may call a route. public: no token (a provider callback is authenticated by its signature);
- * customer: any valid token, the customer is its `sub`; admin: a valid token with ADMIN_SCOPE.
- */
-export type RouteAuth = 'public' | 'customer' | 'admin';
-
-/** One entry of the route table. */
-export interface RouteDefinition {
-  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  readonly path: string;
-  /** The folder under functions/ whose handler.ts serves this route. */
-  readonly fn: HttpFunction;
-  readonly auth: RouteAuth;
-  readonly summary: string;
-  readonly body?: z.$ZodType;
-  readonly params?: z.$ZodType;
-  /** The query string's parameters (API Gateway's queryStringParameters). */
-  readonly query?: z.$ZodType;
-  readonly successStatus?: number;
-  /** Reads `Idempotency-Key` and runs the request at most once per key (creating POSTs). */
-  readonly idempotent?: boolean;
-}
+export { ADMIN_SCOPE, type RouteAuth, type RouteDefinition };
 
 /**
  * Every HTTP route, once. The CDK stack makes the API Gateway routes (with their authorizer and
@@ -229,173 +183,8 @@ const ROUTE_TABLE = [
     summary: "A day's reconciliation per provider with its differences (admin scope)",
     params: ReconciliationParams,
   },
-  {
-    method: 'GET',
-    path: '/api/admin/orders',
-    fn: 'admin-orders',
-    auth: 'admin',
-    summary: "Orders, newest first: anyone's, or one customer's (admin scope)",
-    query: AdminOrdersQuery,
-  },
-  {
-    method: 'GET',
-    path: '/api/admin/payments',
-    fn: 'admin-payments',
-    auth: 'admin',
-    summary: 'Payments, newest first, by status, method or flag (admin scope)',
-    query: AdminPaymentsQuery,
-  },
-  {
-    method: 'POST',
-    path: '/api/admin/payments/{paymentId}/review',
-    fn: 'review-payment',
-    auth: 'admin',
-    summary: "Settle a payment parked for review: accept the provider's amount, or refund it (admin scope)",
-    params: AdminPaymentParams,
-    body: ReviewBody,
-    idempotent: true,
-  },
-  {
-    method: 'POST',
-    path: '/api/admin/payments/{paymentId}/refund-owed',
-    fn: 'refund-owed',
-    auth: 'admin',
-    summary: 'Refund what a payment owes back and no refund covers (admin scope)',
-    params: AdminPaymentParams,
-    body: ReasonBody,
-    successStatus: 201,
-    idempotent: true,
-  },
-  {
-    method: 'GET',
-    path: '/api/admin/refunds',
-    fn: 'admin-refunds',
-    auth: 'admin',
-    summary: 'Refunds, newest first, by status (admin scope)',
-    query: AdminRefundsQuery,
-  },
-  {
-    method: 'POST',
-    path: '/api/admin/refunds/{refundId}/settle',
-    fn: 'settle-refund',
-    auth: 'admin',
-    summary: 'Settle an abnormal refund paid back another way (admin scope)',
-    params: AdminRefundParams,
-    body: SettleRefundBody,
-    idempotent: true,
-  },
-  {
-    method: 'GET',
-    path: '/api/admin/differences',
-    fn: 'admin-differences',
-    auth: 'admin',
-    summary: 'Reconciliation differences neither healed nor resolved, newest day first (admin scope)',
-    query: PageQuery,
-  },
-  {
-    method: 'POST',
-    path: '/api/admin/differences/{differenceId}/resolve',
-    fn: 'resolve-difference',
-    auth: 'admin',
-    summary: 'Resolve a reconciliation difference with a note (admin scope)',
-    params: DifferenceParams,
-    body: ReasonBody,
-    idempotent: true,
-  },
-  {
-    method: 'GET',
-    path: '/api/admin/dead-letters',
-    fn: 'admin-dead-letters',
-    auth: 'admin',
-    summary: 'Notifications the worker gave up on: what, why, how often (admin scope)',
-    query: PageQuery,
-  },
-  {
-    method: 'POST',
-    path: '/api/admin/dead-letters/replay',
-    fn: 'replay-dead-letters',
-    auth: 'admin',
-    summary: 'Send every dead-lettered notification back to the worker (as npm run dlq:replay; admin scope)',
-    body: ReasonBody,
-    idempotent: true,
-  },
-  {
-    method: 'GET',
-    path: '/api/admin/audit',
-    fn: 'admin-audit',
-    auth: 'admin',
-    summary: "An item's staff actions: who, what, when, why, before and after (admin scope)",
-    query: AuditQuery,
-  },
-  {
-    method: 'POST',
-    path: '/api/admin/webhooks',
-    fn: 'create-webhook-endpoint',
-    auth: 'admin',
-    summary: 'Register a webhook endpoint; its signing secret is in this answer only (admin scope)',
-    body: CreateWebhookEndpointBody,
-    successStatus: 201,
-  },
-  {
-    method: 'GET',
-    path: '/api/admin/webhooks',
-    fn: 'list-webhook-endpoints',
-    auth: 'admin',
-    summary: 'Every webhook endpoint, without secrets (admin scope)',
-  },
-  {
-    method: 'PATCH',
-    path: '/api/admin/webhooks/{endpointId}',
-    fn: 'update-webhook-endpoint',
-    auth: 'admin',
-    summary: "Change a webhook endpoint's URL, event types or description, or enable or disable it (admin scope)",
-    params: WebhookEndpointParams,
-    body: UpdateWebhookEndpointBody,
-  },
-  {
-    method: 'DELETE',
-    path: '/api/admin/webhooks/{endpointId}',
-    fn: 'delete-webhook-endpoint',
-    auth: 'admin',
-    summary: 'Delete a webhook endpoint and its secrets; its delivery log expires by itself (admin scope)',
-    params: WebhookEndpointParams,
-  },
-  {
-    method: 'POST',
-    path: '/api/admin/webhooks/{endpointId}/rotate-secret',
-    fn: 'rotate-webhook-secret',
-    auth: 'admin',
-    summary: 'A new signing secret, in this answer only; the old one signs beside it for 24 h (admin scope)',
-    params: WebhookEndpointParams,
-  },
-  {
-    method: 'GET',
-    path: '/api/admin/webhooks/{endpointId}/deliveries',
-    fn: 'list-webhook-deliveries',
-    auth: 'admin',
-    summary: "A webhook endpoint's deliveries, newest first, each with every attempt (admin scope)",
-    params: WebhookEndpointParams,
-    query: ListWebhookDeliveriesQuery,
-  },
-  {
-    method: 'POST',
-    path: '/api/admin/webhooks/{endpointId}/deliveries/{deliveryId}/replay',
-    fn: 'replay-webhook-delivery',
-    auth: 'admin',
-    summary: 'Send a delivery again now, with the same webhook-id (admin scope)',
-    params: WebhookDeliveryParams,
-    successStatus: 202,
-  },
-  {
-    method: 'POST',
-    path: '/api/admin/webhooks/{endpointId}/replay',
-    fn: 'replay-webhook-range',
-    auth: 'admin',
-    summary: 'Send again every delivery whose event happened in a time range, oldest first (admin scope)',
-    params: WebhookEndpointParams,
-    body: ReplayWebhookRangeBody,
-    successStatus: 202,
-  },
+  ...STAFF_ROUTES,
+  ...WEBHOOK_ROUTES,
   {
     method: 'POST',
     path: '/api/payments/callback/{provider}',

@@ -1,0 +1,82 @@
+import type { RouteDefinition } from './route-definition';
+import {
+  CreateWebhookEndpointBody,
+  ListWebhookDeliveriesQuery,
+  ReplayWebhookRangeBody,
+  UpdateWebhookEndpointBody,
+  WebhookDeliveryParams,
+  WebhookEndpointParams,
+} from './webhook-schemas';
+
+/** Webhook endpoints and their delivery log (docs/API.md#webhooks). */
+export const WEBHOOK_ROUTES = [
+  {
+    method: 'POST',
+    path: '/api/admin/webhooks',
+    fn: 'create-webhook-endpoint',
+    auth: 'admin',
+    summary: 'Register a webhook endpoint; its signing secret is in this answer only (admin scope)',
+    body: CreateWebhookEndpointBody,
+    successStatus: 201,
+  },
+  {
+    method: 'GET',
+    path: '/api/admin/webhooks',
+    fn: 'list-webhook-endpoints',
+    auth: 'admin',
+    summary: 'Every webhook endpoint, without secrets (admin scope)',
+  },
+  {
+    method: 'PATCH',
+    path: '/api/admin/webhooks/{endpointId}',
+    fn: 'update-webhook-endpoint',
+    auth: 'admin',
+    summary: "Change a webhook endpoint's URL, event types or description, or enable or disable it (admin scope)",
+    params: WebhookEndpointParams,
+    body: UpdateWebhookEndpointBody,
+  },
+  {
+    method: 'DELETE',
+    path: '/api/admin/webhooks/{endpointId}',
+    fn: 'delete-webhook-endpoint',
+    auth: 'admin',
+    summary: 'Delete a webhook endpoint and its secrets; its delivery log expires by itself (admin scope)',
+    params: WebhookEndpointParams,
+  },
+  {
+    method: 'POST',
+    path: '/api/admin/webhooks/{endpointId}/rotate-secret',
+    fn: 'rotate-webhook-secret',
+    auth: 'admin',
+    summary: 'A new signing secret, in this answer only; the old one signs beside it for 24 h (admin scope)',
+    params: WebhookEndpointParams,
+  },
+  {
+    method: 'GET',
+    path: '/api/admin/webhooks/{endpointId}/deliveries',
+    fn: 'list-webhook-deliveries',
+    auth: 'admin',
+    summary: "A webhook endpoint's deliveries, newest first, each with every attempt (admin scope)",
+    params: WebhookEndpointParams,
+    query: ListWebhookDeliveriesQuery,
+  },
+  {
+    method: 'POST',
+    path: '/api/admin/webhooks/{endpointId}/deliveries/{deliveryId}/replay',
+    fn: 'replay-webhook-delivery',
+    auth: 'admin',
+    summary: 'Send a delivery again now, with the same webhook-id (admin scope)',
+    params: WebhookDeliveryParams,
+    successStatus: 202,
+  },
+  {
+    method: 'POST',
+    path: '/api/admin/webhooks/{endpointId}/replay',
+    fn: 'replay-webhook-range',
+    auth: 'admin',
+    summary: 'Send again every delivery whose event happened in a time range, oldest first (admin scope)',
+    params: WebhookEndpointParams,
+    body: ReplayWebhookRangeBody,
+    successStatus: 202,
+  },
+] as const satisfies readonly RouteDefinition[];
