@@ -287,6 +287,20 @@ export class ProductUnavailableError extends DomainError {
   }
 }
 
+/**
+ * A change the staff catalogue routes cannot make to a product whose stock is sharded: its shards
+ * carry the price an order's take checks (src/domain/stock.ts) and hold the stock, and these
+ * routes write the product item only. Set them when creating the product.
+ */
+export class ProductShardedError extends DomainError {
+  constructor(
+    readonly sku: string,
+    what: string,
+  ) {
+    super('PRODUCT_SHARDED', `${sku} has sharded stock: its ${what} cannot be changed here`, { sku, what });
+  }
+}
+
 /** A `cursor` this API did not hand out for this very query (edited, or from another list): refused, never followed. */
 export class InvalidCursorError extends DomainError {
   constructor(why: string) {

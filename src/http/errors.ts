@@ -53,6 +53,8 @@ export const API_ERROR_STATUS = {
   WEBHOOK_ENDPOINT_DISABLED: 409,
   PURCHASE_LIMIT_REACHED: 409,
   PRODUCT_UNAVAILABLE: 409,
+  /** PATCH price / active or a stock adjustment on a product with sharded stock. */
+  PRODUCT_SHARDED: 409,
   ADJUSTMENT_EXCEEDS_STOCK: 409,
   /** A staff action on an item that no longer waits for it: details.current is the item now. */
   NO_LONGER_WAITING: 409,

@@ -4,6 +4,7 @@ import {
   NotFoundError,
   OutOfStockError,
   PreconditionFailedError,
+  ProductShardedError,
 } from '../../domain/errors';
 import type { Product } from '../../domain/order';
 import type { Uses } from '../kernel/deps';
@@ -29,6 +30,8 @@ async function loadProduct(deps: CatalogueDeps, sku: string): Promise<Product> {
   return product;
 }
 
+const isSharded = (product: Product) => (product.stockShards ?? 1) > 1;
+
 /**
  * PATCH /api/products/{sku}: the catalogue fields given (ProductPatch), conditional on the version
  * the caller read (If-Match): another change since is 412 with the product now. Orders keep the
@@ -41,6 +44,9 @@ export async function updateProduct(
   const product = await loadProduct(deps, input.sku);
   if (productVersion(product) !== input.ifMatch)
     throw new PreconditionFailedError('product', input.sku, productView(product));
+  // The shards carry the price and are what orders take from; a change here would not reach them.
+  if (isSharded(product) && (input.patch.price !== undefined || input.patch.active !== undefined))
+    throw new ProductShardedError(input.sku, 'price and sale state');
   const after = patchedProduct(product, input.patch);
   const changed = Object.keys(input.patch) as Array<keyof ProductPatch>;
   const entry = await commitAudited(
@@ -70,6 +76,7 @@ export async function adjustProductStock(
 ) {
   const adjust = assertAdjustment(input.adjust);
   const read = await loadProduct(deps, input.sku);
+  if (isSharded(read)) throw new ProductShardedError(input.sku, 'stock');
   const body = (auditId: string) => ({ sku: input.sku, adjust, auditId });
   try {
     const entry = await commitAudited(

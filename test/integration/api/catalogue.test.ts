@@ -101,3 +101,39 @@ describe('POST /api/products/{sku}/stock', () => {
     expect(held).toBe(ordered);
   });
 });
+
+describe('a product with sharded stock', () => {
+  const KETTLE = { sku: 'SALE-KETTLE', name: 'Flash-sale kettle', price: 9_900, stock: 8, stockShards: 4 };
+
+  it('refuses a price, sale-state or stock change its shards would not see (409 PRODUCT_SHARDED), changing nothing; a name changes', async () => {
+    expect((await api('POST /api/products', { ...LIN, body: KETTLE })).statusCode).toBe(201);
+    const at = (body: Record<string, unknown>) =>
+      api('PATCH /api/products/{sku}', {
+        ...LIN,
+        params: { sku: KETTLE.sku },
+        body: { reason: 'sale prep', ...body },
+        headers: { 'if-match': '1' },
+      });
+
+    const repriced = await at({ price: 8_800 });
+    const offSale = await at({ active: false });
+    const adjusted = await api('POST /api/products/{sku}/stock', {
+      ...LIN,
+      params: { sku: KETTLE.sku },
+      body: { adjust: 2, reason: 'stock count' },
+    });
+    const renamed = await at({ name: 'Kettle, flash sale' });
+
+    for (const refused of [repriced, offSale, adjusted]) {
+      expect(refused.statusCode).toBe(409);
+      expect(refused.body.error).toMatchObject({ code: 'PRODUCT_SHARDED', details: { sku: KETTLE.sku } });
+    }
+    expect(renamed.statusCode, JSON.stringify(renamed.body)).toBe(200);
+    const order = await placeOrder(api, { items: [{ sku: KETTLE.sku, quantity: 1 }] });
+    expect(order.order.totalAmount).toBe(9_900);
+    const listed = await api('GET /api/products', {});
+    expect(listed.body.products.find((p: { sku: string }) => p.sku === KETTLE.sku)).toMatchObject({ stock: 7 });
+    const audit = await api('GET /api/admin/audit', { ...LIN, query: { entity: `product:${KETTLE.sku}` } });
+    expect(audit.body.entries).toHaveLength(1);
+  });
+});
