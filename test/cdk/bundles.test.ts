@@ -11,17 +11,19 @@ const ONLY_WITH_ACCESS: Record<keyof FunctionAccess, RegExp> = {
   table: /^node_modules\/@aws-sdk\/(client-dynamodb|lib-dynamodb)\//,
   queue: /^node_modules\/@aws-sdk\/client-sqs\//,
   events: /^node_modules\/@aws-sdk\/client-eventbridge\//,
-  // The staff replay's queue client is the SQS one, held to `queue` above (redrive allows it too).
+  // No module of its own: the staff replay's client is the SQS one, held to `queue` above (redrive allows it too).
   redrive: /^$/,
   providers:
     /^(node_modules\/@aws-sdk\/client-secrets-manager\/|node_modules\/@aws-lambda-powertools\/parameters\/|src\/providers\/(wechat|alipay|bank)\/provider\.ts$)/,
 };
 const allows = (access: FunctionAccess, port: keyof FunctionAccess) =>
-  port === 'table'
-    ? access.table !== 'none'
-    : port === 'queue'
-      ? access.queue || access.redrive === true
-      : access[port] === true;
+  port === 'redrive'
+    ? false
+    : port === 'table'
+      ? access.table !== 'none'
+      : port === 'queue'
+        ? access.queue || access.redrive === true
+        : access[port] === true;
 
 /** Never in a bundle: Lambda's credentials are in the environment (cdk/bundle-aliases.ts). */
 const CREDENTIAL_CHAIN =
