@@ -15,11 +15,6 @@ export type AuditedEntity = `${AuditedKind}:${string}`;
 
 export const auditedEntity = (kind: AuditedKind, id: string): AuditedEntity => `${kind}:${id}`;
 
-export function isAuditedEntity(text: string): text is AuditedEntity {
-  const colon = text.indexOf(':');
-  return colon > 0 && colon < text.length - 1 && (AUDITED_KINDS as readonly string[]).includes(text.slice(0, colon));
-}
-
 export interface AuditEntry {
   /** Time-ordered. */
   auditId: string;

@@ -55,8 +55,6 @@ export interface ReconciliationDifference {
   resolution?: string;
   /** A parked kind's refund notification, as verified, to book once it fits. */
   notification?: RefundNotification;
-  /** How it can be healed without a person, kept to try again (hourly, and when a person re-runs the day). */
-  remedy?: StoredRemedy;
   /** Settled by a person (`resolve`, with `resolution` their note): no longer open, still shown. */
   resolvedBy?: string;
   resolvedAt?: string;
@@ -120,18 +118,6 @@ export type Remedy =
   | { action: 'record_external_refund'; row: BillRefund }
   /** Ask the provider about our open refund and apply its answer. */
   | { action: 'confirm_refund'; row: BillRefund; refund: Refund };
-
-/** A remedy as its difference keeps it: the bill row, and our refund by id (read again when it is tried). */
-export type StoredRemedy =
-  | { action: 'confirm_payment'; row: BillPayment }
-  | { action: 'record_external_refund'; row: BillRefund }
-  | { action: 'confirm_refund'; row: BillRefund; refundId: string };
-
-export function storedRemedy(remedy: Remedy): StoredRemedy {
-  return remedy.action === 'confirm_refund'
-    ? { action: remedy.action, row: remedy.row, refundId: remedy.refund.refundId }
-    : remedy;
-}
 
 export interface ComparisonInput {
   bill: ProviderBill;
@@ -365,7 +351,7 @@ function missingFromBill(
   return { found, carried };
 }
 
-/** A difference's event, once per day and key (its id); without a parked notification's body or its remedy. */
+/** A difference's event, once per day and key (its id); without a parked notification's body. */
 export function differenceEvent(
   at: Date,
   provider: PaymentMethod,
@@ -373,7 +359,7 @@ export function differenceEvent(
   difference: ReconciliationDifference,
   payment?: Payment,
 ): DomainEvent {
-  const { notification: _parked, remedy: _remedy, ...shown } = difference;
+  const { notification: _parked, ...shown } = difference;
   return {
     id: `reconciliation:${provider}:${date}:${differenceKey(difference)}`,
     type: 'ReconciliationDifference',

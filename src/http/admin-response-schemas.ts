@@ -51,7 +51,6 @@ const StaffDifferenceSchema = ReconciliationDifferenceSchema.extend({
   differenceId: z.string().describe('Names it in POST /api/admin/differences/{differenceId}/resolve'),
   provider: z.enum(PAYMENT_METHODS),
   date: z.string().describe('The Beijing business day, YYYY-MM-DD'),
-  healable: z.boolean().describe('The system can still set it right on its own (retried)'),
   resolvedBy: z.string().optional(),
   resolvedAt: TimestampSchema.optional(),
 });

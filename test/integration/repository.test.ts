@@ -211,7 +211,13 @@ describe('the catalogue', () => {
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: index === TABLE.catalogIndex ? 'ALL' : index.projection },
+          Projection:
+            index === TABLE.catalogIndex
+              ? { ProjectionType: 'ALL' }
+              : {
+                  ProjectionType: index.projection,
+                  ...(index.nonKeyAttributes ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+                },
         })),
       }),
     );

@@ -33,10 +33,10 @@ export function parseDifferenceId(id: string): { date: BusinessDate; provider: P
   return { date, provider: provider as ProviderName, key };
 }
 
-/** What the API shows of a difference: without the parked notification's body or the stored remedy. */
+/** What the API shows of a difference: without the parked notification's body. */
 export function differenceView(difference: StoredDifference) {
-  const { notification: _parked, remedy, ...shown } = difference;
-  return { differenceId: differenceId(difference), ...shown, healable: remedy !== undefined };
+  const { notification: _parked, ...shown } = difference;
+  return { differenceId: differenceId(difference), ...shown };
 }
 
 /**
