@@ -5,7 +5,7 @@ import { createOrders } from '../../src/core/orders/orders';
 import { applyNotification } from '../../src/core/payments/notifications';
 import { startPayment } from '../../src/core/payments/start';
 import { sweep } from '../../src/core/sweeper/sweeper';
-import type { PaymentScene } from '../../src/domain/scene';
+import type { PayAction, PaymentScene } from '../../src/domain/scene';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { type ProviderSandbox, providerSandbox, sandboxKeys } from '../support/sweeper-fixtures';
 
@@ -41,7 +41,13 @@ async function started(method: 'wechat' | 'alipay', scene: PaymentScene) {
     method,
   });
   const { paymentId, orderId, expiresAt } = created!.payment;
-  const answer = await startPayment(env.deps, { customerId: CUSTOMER, paymentId, scene, payer: { openid: OPENID } });
+  const answer = await startPayment(env.deps, {
+    customerId: CUSTOMER,
+    paymentId,
+    scene,
+    payer: { openid: OPENID },
+    clientIp: '1.2.3.4',
+  });
   return { paymentId, orderId, expiresAt, answer };
 }
 
@@ -115,6 +121,25 @@ describe('switching scene on a started payment', () => {
     expect(env.metrics.total(Metric.DuplicatePayment, { provider: 'alipay' })).toBe(1);
     const refunds = await env.repo.getRefunds(late.refundIds ?? []);
     expect(refunds.map((refund) => [refund.amount, refund.origin])).toEqual([[late.amount, 'auto']]);
+  });
+});
+
+describe('handing a checkout out again', () => {
+  it('an H5 h5_url lives 5 minutes: a start after that asks WeChat again under the same out_trade_no for a fresh one', async () => {
+    const first = await started('wechat', 'h5');
+    const url = ({ action }: { action: PayAction }) => (action.type === 'redirect' ? action.url : action.type);
+
+    env.clock.advanceMinutes(2);
+    const soon = await switchTo(first.paymentId, 'h5');
+    expect(soon.payment.paymentId).toBe(first.paymentId);
+    expect(url(soon)).toBe(url(first.answer));
+
+    env.clock.advanceMinutes(4);
+    const later = await switchTo(first.paymentId, 'h5');
+    expect(later.payment.paymentId).toBe(first.paymentId);
+    expect(url(later)).not.toBe(url(first.answer));
+    expect(sandboxes.wechat.requests.filter((operation) => operation === 'create')).toHaveLength(2);
+    expect((await stored(first.paymentId)).order.paymentIds).toEqual([first.paymentId]);
   });
 });
 

@@ -279,3 +279,49 @@ describe('choosing the scene (scene tables, configuration)', () => {
     });
   });
 });
+
+describe('the sandbox H5 cashier checks what WeChat checks', () => {
+  it('refuses another IP than payer_client_ip, a missing Referer and an h5_url older than 5 minutes; else opens the checkout', async () => {
+    const store = memoryCheckoutStore();
+    const simulator = createWechatSimulator(wechatKeys.sandbox);
+    const provider = createWechatProvider({
+      config: wechatKeys.merchant,
+      fetch: wechatFetch(simulator, store, { now: () => NOW }),
+    });
+    const action = await started(provider, checkoutRequest('h5'));
+    if (action.type !== 'redirect') throw new Error(action.type);
+    const url = new URL(action.url);
+    const open = (headers: Record<string, string>, sourceIp: string, at = NOW) =>
+      simulator.handle(
+        { method: 'GET', path: '/h5/checkmweb', query: url.searchParams, headers, body: '', sourceIp },
+        store,
+        at,
+      );
+    const referer = { referer: 'https://shop.example/checkout' };
+    expect((await open(referer, '10.0.0.9')).body).toContain('网络环境未能通过安全验证');
+    expect((await open({}, '14.23.150.211')).body).toContain('商家参数格式有误');
+    expect((await open(referer, '14.23.150.211', new Date(NOW.getTime() + 5 * 60_000))).body).toContain(
+      '支付请求已失效',
+    );
+    const opened = await open(referer, '14.23.150.211');
+    expect(opened.statusCode).toBe(302);
+    expect(store.get('pay_000001')?.returnUrl).toBe('https://shop.example/orders/ord_1');
+  });
+});
+
+describe('the provider secret: scenes', () => {
+  it('names the field of a bad appid, never its value, and refuses one appid for jsapi and miniprogram', () => {
+    const bad = WechatConfigSchema.safeParse({
+      ...wechatKeys.merchant,
+      scenes: { jsapi: { appid: 'not an appid!' } },
+    });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['scenes.jsapi.appid']);
+    expect(JSON.stringify(bad.error?.issues.map((issue) => issue.message))).not.toContain('not an appid!');
+    const shared = WechatConfigSchema.safeParse({
+      ...wechatKeys.merchant,
+      scenes: { jsapi: { appid: 'wx1' }, miniprogram: { appid: 'wx1' } },
+    });
+    expect(shared.success).toBe(false);
+  });
+});
