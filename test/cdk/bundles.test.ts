@@ -47,7 +47,7 @@ describe('function bundles', () => {
   const bundles = new Map(FUNCTIONS.map((fn) => [fn, bundle(fn)]));
   const accessOf = (fn: string) => ALL_FUNCTIONS.find((entry) => entry.fn === fn)!.access;
 
-  // The first test waits for every function's bundle, built side by side (26 esbuild runs): minutes on a busy machine.
+  // The first test waits for every function's bundle, built side by side (one esbuild run per function): minutes on a busy machine.
   it.each(FUNCTIONS)(
     '%s stays within the bundle ceiling',
     async (fn) => {
