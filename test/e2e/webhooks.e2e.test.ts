@@ -184,8 +184,9 @@ describe('delivery', () => {
     const { order } = await client.createOrder(ITEMS);
     const received = await receiver.waitFor(ofOrder(order.orderId, 'OrderCreated'));
 
-    // The healthy endpoint had its event before the hanging one's attempt could even time out.
-    expect(hungAt).toBeGreaterThan(0);
+    // The healthy endpoint had its event before the hanging one's attempt could even time out (the
+    // deliverer may reach either endpoint first, so wait for the hanging one to be connected to).
+    await vi.waitFor(() => expect(hungAt).toBeGreaterThan(0), SETTLE);
     expect(received.receivedAt).toBeLessThan(hungAt + ATTEMPT_TIMEOUT_MS);
     await vi.waitFor(async () => {
       const [delivery] = await deliveriesOf(down.body.endpoint.endpointId);
