@@ -1,6 +1,7 @@
 import { NoLongerWaitingError, NotFoundError } from '../../domain/errors';
 import type { DomainEvent } from '../../domain/events';
 import type { Payment } from '../../domain/payment';
+import type { Refund } from '../../domain/refund';
 import { refundEvent } from '../../domain/refund-events';
 import { type ReviewDecision, settleReview } from '../../domain/review';
 import { refundOwed } from '../../domain/waiting';
@@ -61,11 +62,7 @@ export function settleParkedPayment(
       ...outcome.events,
       ...refunding.refunds.map((refund) => refundEvent('RefundRequested', refund)),
     ];
-    const body = (auditId: string) => ({
-      payment: staffPaymentView(refunding.payment, now),
-      refunds: refunding.refunds.map(refundView),
-      auditId,
-    });
+    const body = answerOf(refunding, now);
     const entry = await commitAudited(
       deps,
       input,
@@ -105,11 +102,7 @@ export function refundOwedMoney(
         payment.needsReview ? 'is parked for review: settle that first' : 'owes nothing back',
       );
     const refunding = owedRefunds(payment, now, { origin: 'admin', reason: input.reason.slice(0, 80) });
-    const body = (auditId: string) => ({
-      payment: staffPaymentView(refunding.payment, now),
-      refunds: refunding.refunds.map(refundView),
-      auditId,
-    });
+    const body = answerOf(refunding, now);
     const entry = await commitAudited(
       deps,
       input,
@@ -133,3 +126,10 @@ export function refundOwedMoney(
     return body(entry.auditId);
   });
 }
+
+/** What a payment action answers: the payment as staff see it and the refunds it started, with the audit id. */
+const answerOf = (refunding: { payment: Payment; refunds: Refund[] }, now: Date) => (auditId: string) => ({
+  payment: staffPaymentView(refunding.payment, now),
+  refunds: refunding.refunds.map(refundView),
+  auditId,
+});
