@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Four projects: `unit` (no DynamoDB Local, no Java: seconds), `integration` (one DynamoDB Local
- * for the run, each file its own table), `e2e` (the local runtime and browsers, each test its own
- * runtime) and `cdk` (the stack and the function bundles). `npm test` runs them all with coverage.
+ * for the run, each file its own table), `e2e` (the local runtime and browsers: runtimes of their
+ * own, sharing one DynamoDB Local) and `cdk` (the stack and the function bundles). `npm test` runs them all with coverage.
  */
 export default defineConfig({
   test: {
@@ -20,7 +20,11 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
+      {
+        extends: true,
+        // Its runtimes share one DynamoDB Local too (a table each): a JVM start is 4–30 s on two cores.
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] },
+      },
       { extends: true, test: { name: 'cdk', include: ['test/cdk/**/*.test.ts'] } },
     ],
     coverage: {

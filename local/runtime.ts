@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -49,6 +50,11 @@ export interface RuntimeOptions {
   fresh?: boolean;
   /** A provider config document to use as is instead of the generated sandbox one. */
   paymentsConfigPath?: string;
+  /**
+   * An emulator already running (the e2e suite's one JVM): the runtime takes a fresh table of its own
+   * in it instead of starting DynamoDB Local. Implies `fresh`.
+   */
+  sharedDynamo?: { endpoint: string };
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
@@ -66,7 +72,7 @@ export interface Runtime {
   webhooks: LocalWebhooks;
   configPath: string;
   /** The emulator's endpoint and the client the repository uses (bench: the floor, request counts). */
-  dynamo: { endpoint: string; client: DynamoDBClient };
+  dynamo: { endpoint: string; client: DynamoDBClient; tableName: string };
   runSweeper(): Promise<unknown>;
   /** Resolves once every outbox entry written so far has been through the publisher. */
   eventsPublished(): Promise<void>;
@@ -145,6 +151,17 @@ interface Starting {
   stops: Array<() => Promise<void>>;
 }
 
+async function startEmulator(options: RuntimeOptions, stops: Starting['stops']) {
+  if (options.sharedDynamo) {
+    return { endpoint: options.sharedDynamo.endpoint, tableName: `${TABLE_NAME}-${randomUUID()}` };
+  }
+  const emulator: DynamoEmulator = await startDynamoEmulator(
+    options.fresh ? {} : { dataDir: path.join(options.dataDir, 'dynamodb') },
+  );
+  stops.push(() => emulator.stop());
+  return { endpoint: emulator.endpoint, tableName: TABLE_NAME };
+}
+
 /** The emulators and the in-process adapters, and the Deps every function of this runtime gets. */
 async function startServices({
   options,
@@ -154,13 +171,10 @@ async function startServices({
   config,
   stops,
 }: Starting & { baseUrl: string; config: PaymentsConfig }) {
-  const emulator: DynamoEmulator = await startDynamoEmulator(
-    options.fresh ? {} : { dataDir: path.join(options.dataDir, 'dynamodb') },
-  );
-  stops.push(() => emulator.stop());
-  const client = dynamoClient(emulator.endpoint);
-  await createTable(client, TABLE_NAME);
-  const repo = new DynamoRepository({ client, tableName: TABLE_NAME });
+  const { endpoint, tableName } = await startEmulator(options, stops);
+  const client = dynamoClient(endpoint);
+  await createTable(client, tableName);
+  const repo = new DynamoRepository({ client, tableName });
   const queues = await startLocalQueues({
     visibilityTimeoutSeconds: intEnv('LOCAL_VISIBILITY_TIMEOUT_SECONDS', 5, env, [0, 43_200]),
   });
@@ -204,7 +218,7 @@ async function startServices({
     logger,
     deps,
     wiring: localWiring(async () => deps),
-    dynamo: { endpoint: emulator.endpoint, client },
+    dynamo: { endpoint, client, tableName },
   };
 }
 
@@ -223,7 +237,7 @@ async function startBackground({
   const outboxPublisher = await startOutboxPublisher({
     dynamo: services.dynamo.client,
     endpoint: services.dynamo.endpoint,
-    tableName: TABLE_NAME,
+    tableName: services.dynamo.tableName,
     publisher: { wiring: services.wiring },
     checkpointFile: options.fresh ? undefined : path.join(options.dataDir, 'outbox-stream-checkpoint.json'),
     pollMs: STREAM_POLL_MS,

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { inject } from 'vitest';
 import { freePort } from '../../local/dynamodb-emulator';
 import { type Runtime, startRuntime } from '../../local/runtime';
 import type { CustomerDecision } from '../../local/sandbox/types';
@@ -32,14 +33,21 @@ export interface TestRuntime {
   stop(): Promise<void>;
 }
 
-/** `npm start` as a test runs it: a free port, a fresh in-memory database, its own data directory. */
-export async function startTestRuntime(settings: Record<string, string> = {}): Promise<TestRuntime> {
+/**
+ * `npm start` as a test runs it: a free port, a fresh table in the suite's DynamoDB Local
+ * (test/support/global-setup.ts), its own data directory; `ownEmulator`: its own JVM, as `npm start`.
+ */
+export async function startTestRuntime(
+  settings: Record<string, string> = {},
+  { ownEmulator = false }: { ownEmulator?: boolean } = {},
+): Promise<TestRuntime> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'payments-e2e-'));
   const logs: string[] = [];
   const runtime = await startRuntime({
     port: await freePort(),
     dataDir,
     fresh: true,
+    ...(ownEmulator ? {} : { sharedDynamo: { endpoint: inject('dynamoEndpoint') } }),
     env: { ...SHORT_SETTINGS, ...settings },
     log: (line) => logs.push(line),
   });

@@ -43,7 +43,8 @@ let stopped = false;
 
 beforeAll(async () => {
   emulatorsBefore = emulatorsOfThisProcess();
-  env = await startTestRuntime();
+  // Its own JVM: the last test checks that stopping the runtime stops it.
+  env = await startTestRuntime({}, { ownEmulator: true });
   client = await env.clientFor(CUSTOMER);
 }, RUNTIME_START_TIMEOUT_MS);
 
