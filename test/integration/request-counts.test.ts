@@ -1,4 +1,6 @@
 import { WAITING_STATES } from '../../src/domain/waiting';
+import { CATALOGUE_LISTING_CACHE_MS } from '../../src/core/orders/catalogue';
+import { ADMIN_SCOPE } from '../../src/http/routes';
 import type { TransactWriteItemsCommandInput, TransactWriteItemsCommandOutput } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -193,6 +195,19 @@ describe('AWS requests per operation', () => {
     );
 
     expect(requests).toEqual({ 'DynamoDB.Query': 1, 'DynamoDB.BatchGetItem': 1 });
+  });
+
+  it("list products again within a second: the container's copy, no request; staff and a second later read", async () => {
+    await api('GET /api/products');
+    expect(await requestsOf(() => api('GET /api/products'))).toEqual({});
+    const staff = await requestsOf(() => api('GET /api/products', { scope: ADMIN_SCOPE }));
+    expect(staff).toEqual({ 'DynamoDB.Query': 1, 'DynamoDB.BatchGetItem': 1 });
+
+    env.clock.advance(CATALOGUE_LISTING_CACHE_MS);
+    expect(await requestsOf(() => api('GET /api/products'))).toEqual({
+      'DynamoDB.Query': 1,
+      'DynamoDB.BatchGetItem': 1,
+    });
   });
 
   it('start payment', async () => {

@@ -55,3 +55,21 @@ export async function productsFor(
 export function rememberSoldOut(repo: ProductStore, product: Product, nowMs: number): void {
   caches.get(repo)?.set(product.sku, { product: { ...product, soldOut: true }, readAt: nowMs });
 }
+
+/**
+ * How old the catalogue a customer lists (GET /api/products) may be. On a sale day every customer's
+ * refresh would otherwise read each product and all its stock shards; a create never prices from
+ * this copy, and staff read through it.
+ */
+export const CATALOGUE_LISTING_CACHE_MS = 1_000;
+
+const listings = new WeakMap<ProductStore, { products: Product[]; readAt: number }>();
+
+/** The catalogue with its stock: this container's copy while it is younger than CATALOGUE_LISTING_CACHE_MS. */
+export async function catalogueListing(repo: ProductStore, nowMs: number, fresh = false): Promise<Product[]> {
+  const cached = listings.get(repo);
+  if (!fresh && cached && cached.readAt > nowMs - CATALOGUE_LISTING_CACHE_MS) return cached.products;
+  const products = await repo.listProducts();
+  listings.set(repo, { products, readAt: nowMs });
+  return products;
+}
