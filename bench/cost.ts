@@ -29,6 +29,8 @@ export interface LoopUsage {
   localWriteUnits: number;
   /** `writeUnits` by step of the loop. */
   writeUnitsByStep: Record<string, number>;
+  /** Each step's write units by where they land: `table`, and each secondary index by name. */
+  writeUnitsByStepAndTarget?: Record<string, Record<string, number>>;
   sqsRequests: number;
   events: number;
   /** What the loop's invocations print in Lambda (bench/lambda-logs.ts). */

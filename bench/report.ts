@@ -121,7 +121,24 @@ function costSection(r: BenchResults): string[] {
       .map(([step, units]) => `${step} ${units.toFixed(1)}`)
       .join(', ')}.`,
     '',
+    ...writeUnitsByTarget(r.usage.writeUnitsByStepAndTarget),
     budgetLine(r.cost),
+    '',
+  ];
+}
+
+/** Each step's write units by where they land: the table (AWS's rules) and each index (as DynamoDB Local reports it). */
+function writeUnitsByTarget(byStep: Record<string, Record<string, number>> | undefined): string[] {
+  if (!byStep) return [];
+  const targets = [...new Set(Object.values(byStep).flatMap((units) => Object.keys(units)))].sort((a, b) =>
+    a === 'table' ? -1 : b === 'table' ? 1 : a.localeCompare(b),
+  );
+  return [
+    `| step | ${targets.join(' | ')} |`,
+    `| --- | ${targets.map(() => '---:').join(' | ')} |`,
+    ...Object.entries(byStep).map(
+      ([step, units]) => `| ${step} | ${targets.map((target) => (units[target] ?? 0).toFixed(1)).join(' | ')} |`,
+    ),
     '',
   ];
 }

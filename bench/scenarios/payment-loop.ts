@@ -21,6 +21,8 @@ export function capacityMeter(runtime: Runtime) {
     read: 0,
     write: 0,
     indexWrite: 0,
+    /** The indexes' part by index name, as DynamoDB Local reports it. */
+    byIndex: {} as Record<string, number>,
     aws: new AwsWriteUnits(dynamoClient(runtime.dynamo.endpoint)),
     paused: false,
   };
@@ -39,16 +41,21 @@ export function capacityMeter(runtime: Runtime) {
         ReadCapacityUnits?: number;
         WriteCapacityUnits?: number;
         Table?: { CapacityUnits?: number };
+        GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
       };
       for (const c of [consumed].flat() as Array<Consumed | undefined>) {
         if (!c) continue;
         const units = c.CapacityUnits ?? (c.ReadCapacityUnits ?? 0) + (c.WriteCapacityUnits ?? 0);
-        if (reading) capacity.read += units;
-        else
-          [capacity.write, capacity.indexWrite] = [
-            capacity.write + units,
-            capacity.indexWrite + units - (c.Table?.CapacityUnits ?? units),
-          ];
+        if (reading) {
+          capacity.read += units;
+          continue;
+        }
+        [capacity.write, capacity.indexWrite] = [
+          capacity.write + units,
+          capacity.indexWrite + units - (c.Table?.CapacityUnits ?? units),
+        ];
+        for (const [index, used] of Object.entries(c.GlobalSecondaryIndexes ?? {}))
+          capacity.byIndex[index] = (capacity.byIndex[index] ?? 0) + (used.CapacityUnits ?? 0);
       }
       return result;
     },
@@ -60,15 +67,27 @@ export type CapacityMeter = ReturnType<typeof capacityMeter>;
 
 /** The meter's figures now, its writes named by key sized. */
 export async function meterReading(meter: CapacityMeter) {
-  return { read: meter.read, localWrite: meter.write, awsWrite: (await meter.aws.settle()) + meter.indexWrite };
+  const table = await meter.aws.settle();
+  return {
+    read: meter.read,
+    localWrite: meter.write,
+    awsWrite: table + meter.indexWrite,
+    /** Write units by where they land: `table` by AWS's rules, each index as DynamoDB Local reports it. */
+    byTarget: { table, ...meter.byIndex } as Record<string, number>,
+  };
 }
 
+type Reading = Awaited<ReturnType<typeof meterReading>>;
+/** What each target (the table, each index) took between two readings. */
+const targetsBetween = (before: Reading, after: Reading) =>
+  Object.fromEntries(
+    Object.entries(after.byTarget)
+      .map(([target, units]) => [target, units - (before.byTarget[target] ?? 0)] as const)
+      .filter(([, units]) => units > 0),
+  );
+
 /** Per item of `count`, what the meter counted since `before`. */
-export async function unitsSince(
-  meter: CapacityMeter,
-  before: Awaited<ReturnType<typeof meterReading>>,
-  count: number,
-) {
+export async function unitsSince(meter: CapacityMeter, before: Reading, count: number) {
   const now = await meterReading(meter);
   return {
     readUnits: (now.read - before.read) / count,
@@ -76,6 +95,8 @@ export async function unitsSince(
     localWriteUnits: (now.localWrite - before.localWrite) / count,
   };
 }
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
 /** The function each step of the payment loop invokes. */
 const FUNCTION_OF_STEP = {
@@ -170,14 +191,16 @@ async function countedUsage(
   const eventsBefore = runtime.bus.published.length;
   const publishCallsBefore = runtime.metrics.values(Metric.EventsPublished).length;
   const logs = invocationLogs(runtime.deps);
-  const byStep = { create: 0, start: 0, 'callback + worker': 0 };
+  const byStep: Record<string, Record<string, number>> = { create: {}, start: {}, 'callback + worker': {} };
   let mark = capacity;
   for (let i = 0; i < loops; i++) {
     await pay(i, async (step) => {
       logs.invoked(FUNCTION_OF_STEP[step]);
       if (step === 'callback') return; // the worker runs on: the two are counted together
       const now = await meterReading(meter);
-      byStep[step === 'worker' ? 'callback + worker' : step] += now.awsWrite - mark.awsWrite;
+      const counted = byStep[step === 'worker' ? 'callback + worker' : step]!;
+      for (const [target, units] of Object.entries(targetsBetween(mark, now)))
+        counted[target] = (counted[target] ?? 0) + units;
       mark = now;
     });
   }
@@ -195,7 +218,15 @@ async function countedUsage(
       { fn: 'outbox-publisher', ms: PUBLISHER_MS_ESTIMATE, perPayment: publisherCalls / loops },
     ],
     ...(await unitsSince(meter, capacity, loops)),
-    writeUnitsByStep: Object.fromEntries(Object.entries(byStep).map(([step, units]) => [step, units / loops])),
+    writeUnitsByStep: Object.fromEntries(
+      Object.entries(byStep).map(([step, targets]) => [step, sum(Object.values(targets)) / loops]),
+    ),
+    writeUnitsByStepAndTarget: Object.fromEntries(
+      Object.entries(byStep).map(([step, targets]) => [
+        step,
+        Object.fromEntries(Object.entries(targets).map(([target, units]) => [target, units / loops])),
+      ]),
+    ),
     // SendMessage by the callback; the event source's receive and delete, at one message per batch at worst.
     sqsRequests: 3,
     // The stream's GetRecords by the event source are free (DynamoDB Streams read by Lambda).
