@@ -1,12 +1,20 @@
 import { SANDBOX_WECHAT_APPIDS, SANDBOX_WECHAT_SCENES } from './scenes';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { WechatConfig } from '../../src/providers/config';
-import type { ProviderSimulator } from './types';
+import type { ProviderSimulator, SandboxRequest } from './types';
+import { WECHAT_PREPAY_ERRORS, refusalArms } from './refusals';
 import { type BillFiles, type RefundRules, route } from './wechat-api';
 import { bridgeResponse } from './wechat-bridge';
-import { H5_PATH, h5Cashier, merchantPublicKeyOf, type PrepayIndex, wechatClient } from './wechat-scenes';
+import {
+  H5_PATH,
+  PREPAY_TRADE_TYPES,
+  h5Cashier,
+  merchantPublicKeyOf,
+  type PrepayIndex,
+  wechatClient,
+} from './wechat-scenes';
 import { buildCallback, buildRefundCallback } from './wechat-callbacks';
-import { type WechatSandboxKeys, authorizationProblem, error, randomAlphanumeric } from './wechat-signing';
+import { NATIVE_PATH, type WechatSandboxKeys, authorizationProblem, error, randomAlphanumeric } from './wechat-signing';
 
 /**
  * WeChat Pay API v3, from WeChat's side. Signing, verification and encryption are written here
@@ -71,6 +79,7 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<Re
     billFiles: new Map() as BillFiles,
     prepays: new Map() as PrepayIndex,
   };
+  const refusals = refusalArms(WECHAT_PREPAY_ERRORS);
   const merchantKey = merchantPublicKeyOf(keys);
   return {
     name: 'wechat',
@@ -81,11 +90,29 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<Re
       if (bridge) return bridge;
       const problem = authorizationProblem(keys, request, now);
       if (problem) return error(keys, 401, 'SIGN_ERROR', problem, now);
+      const refused = isOrderCreation(request) ? refusals.take(outTradeNoOf(request.body)) : undefined;
+      const [status, message] = (refused && WECHAT_PREPAY_ERRORS[refused]) || [];
+      if (refused && status && message) return error(keys, status, refused, message, now);
       return route(keys, request, store, now, state);
     },
+    refusals,
     buildCallback: (checkout, now) => buildCallback(keys, checkout, now),
     buildRefundCallback: (checkout, refund, now) => buildRefundCallback(keys, checkout, refund, now),
     isAcknowledged: (statusCode) => statusCode === 200 || statusCode === 204,
     client: (client, body, store, now) => wechatClient(keys, merchantKey, client, body, store, now, state.prepays),
   };
+}
+
+/** A Native or JSAPI / H5 / App prepay: what an armed refusal answers. */
+function isOrderCreation(request: SandboxRequest): boolean {
+  return request.method === 'POST' && (request.path === NATIVE_PATH || Object.hasOwn(PREPAY_TRADE_TYPES, request.path));
+}
+
+function outTradeNoOf(body: string): string {
+  try {
+    const { out_trade_no: outTradeNo } = JSON.parse(body) as { out_trade_no?: unknown };
+    return typeof outTradeNo === 'string' ? outTradeNo : '';
+  } catch {
+    return '';
+  }
 }
