@@ -15,6 +15,7 @@ import {
   type AlipayPayBizContent,
   type AlipayResponseNode,
 } from '../../src/providers/alipay';
+import { tradePayResponse } from './alipay-tradepay';
 import { ALIPAY_CREATE_ERRORS, type RefusalArms, refusalArms } from './refusals';
 import type { AlipayConfig } from '../../src/providers/config';
 import { alipayBillZip } from './alipay-bill';
@@ -139,6 +140,8 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     name: 'alipay',
     handle: async (request, store, now) => {
       if (request.path === BILL_DOWNLOAD_PATH) return downloadBill(alipay, request, now);
+      const miniProgram = tradePayResponse(request);
+      if (miniProgram) return miniProgram;
       const scanned = scanQr(request, store, now);
       if (scanned) return scanned;
       if (!GATEWAY_PATHS.has(request.path))
