@@ -273,7 +273,7 @@ describe('AWS requests per operation', () => {
       expect(sandboxes.wechat.requests).toEqual(['create']);
     });
 
-    it('a scene switch (JSAPI, then Native): the old order closed and the new one created at WeChat, one transaction here', async () => {
+    it('a scene switch (JSAPI, then Native): the new order created and the old one closed at WeChat, one transaction here', async () => {
       const sandboxes = useSceneSandboxes();
       const { payment } = await placeOrder(api, { ...TEA, paymentMethod: 'wechat' });
       await startIn(payment.paymentId, 'jsapi');
@@ -285,7 +285,7 @@ describe('AWS requests per operation', () => {
       // The payment, then its order; then ONE transaction: the old payment cancelled, the new one
       // put started, the order pointed at it.
       expect(requests).toEqual({ 'DynamoDB.GetItem': 2, 'DynamoDB.TransactWriteItems': 1 });
-      expect(sandboxes.wechat.requests).toEqual(['create', 'close', 'create']);
+      expect(sandboxes.wechat.requests).toEqual(['create', 'create', 'close']);
     });
   });
 

@@ -199,6 +199,19 @@ describe("a provider's refusal to create the checkout", () => {
     });
   });
 
+  it('refused for the new scene of a switch (NO_AUTH on H5): the old JSAPI checkout stays open and payable, here and at WeChat', async () => {
+    const first = await started('wechat', 'jsapi');
+    sandboxes.wechat.refuse('NO_AUTH');
+
+    await expect(switchTo(first.paymentId, 'h5')).rejects.toMatchObject({ code: 'SCENE_NOT_ENABLED' });
+
+    const { payment, order } = await stored(first.paymentId);
+    expect(payment).toMatchObject({ status: 'processing', scene: 'jsapi' });
+    expect(order).toMatchObject({ openPaymentId: first.paymentId, paymentIds: [first.paymentId] });
+    expect(sandboxes.wechat.checkout(first.paymentId)?.state).toBe('pending');
+    expect(sandboxes.wechat.requests).not.toContain('close');
+  });
+
   it('ORDERPAID on a renewal (paid at WeChat, the callback lost): WeChat is asked, the payment applied as paid, 409 PAYMENT_ALREADY_PAID', async () => {
     const { paymentId, orderId } = await started('wechat', 'h5');
     sandboxes.wechat.decide(paymentId, 'paid');
