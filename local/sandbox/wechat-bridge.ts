@@ -16,16 +16,19 @@ const BRIDGE_SCRIPT = `(() => {
   // wx.requestPayment knows its mini-program's appid: the mini-program page names it.
   const miniProgramAppId = () => window.sandboxMiniProgramAppId || script.dataset.miniprogramAppId;
   const decision = () => window.sandboxPayDecision || 'pay';
-  const ask = (client, params) =>
+  // The JS bridge names the page that called it: WeChat checks it is under a 支付授权目录.
+  const ask = (client, params, pageUrl) =>
     fetch(base + '/client/wechat/' + client, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ params, decision: decision() }),
+      body: JSON.stringify({ params, decision: decision(), ...(pageUrl ? { pageUrl } : {}) }),
     }).then((response) => response.json(), () => ({}));
   window.WeixinJSBridge = {
     invoke(name, params, callback) {
       if (name !== 'getBrandWCPayRequest') return callback({ err_msg: name + ':fail' });
-      ask('jsapi', params).then((answer) => callback({ err_msg: answer.err_msg || 'get_brand_wcpay_request:fail' }));
+      ask('jsapi', params, location.href).then((answer) =>
+        callback({ err_msg: answer.err_msg || 'get_brand_wcpay_request:fail' }),
+      );
     },
   };
   window.wx = Object.assign(window.wx || {}, {

@@ -73,7 +73,14 @@ export function generateWechatKeys(sandboxBaseUrl: string): { merchant: WechatCo
 // Signing (WeChat's side)
 // ---------------------------------------------------------------------------------------------
 
-export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<RefundRules> = {}): ProviderSimulator {
+/** What the sandbox merchant has set up at WeChat: refund spacing, JSAPI 支付授权目录 (none: every page passes), H5 domains. */
+export type WechatRules = Partial<RefundRules> & {
+  jsapiDirectories?: readonly string[];
+  /** H5 支付域名 (a domain covers its subdomains); none: every Referer and redirect_url passes. */
+  h5Domains?: readonly string[];
+};
+
+export function createWechatSimulator(keys: WechatSandboxKeys, rules: WechatRules = {}): ProviderSimulator {
   const state = {
     rules: { refundSpacingMs: rules.refundSpacingMs ?? 0 },
     billFiles: new Map() as BillFiles,
@@ -85,7 +92,8 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<Re
     name: 'wechat',
     handle: async (request, store, now) => {
       // The H5 cashier is a page the customer's browser opens, not a signed API call.
-      if (request.method === 'GET' && request.path === H5_PATH) return h5Cashier(request, store, now, state.prepays);
+      if (request.method === 'GET' && request.path === H5_PATH)
+        return h5Cashier(request, store, now, state.prepays, rules.h5Domains);
       const bridge = request.method === 'GET' ? bridgeResponse(request.path) : undefined;
       if (bridge) return bridge;
       const problem = authorizationProblem(keys, request, now);
@@ -99,7 +107,15 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<Re
     buildCallback: (checkout, now) => buildCallback(keys, checkout, now),
     buildRefundCallback: (checkout, refund, now) => buildRefundCallback(keys, checkout, refund, now),
     isAcknowledged: (statusCode) => statusCode === 200 || statusCode === 204,
-    client: (client, body, store, now) => wechatClient(keys, merchantKey, client, body, store, now, state.prepays),
+    client: (client, body, store, now) =>
+      wechatClient(
+        { keys, merchantKey, jsapiDirectories: rules.jsapiDirectories },
+        client,
+        body,
+        store,
+        now,
+        state.prepays,
+      ),
   };
 }
 

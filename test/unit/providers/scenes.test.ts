@@ -309,6 +309,56 @@ describe('the sandbox H5 cashier checks what WeChat checks', () => {
   });
 });
 
+describe('the sandbox checks the merchant set-up WeChat checks', () => {
+  it('JSAPI: the bridge refuses a page outside the 支付授权目录 (its own directory, or a site root), case-sensitive', async () => {
+    const store = memoryCheckoutStore();
+    const simulator = createWechatSimulator(wechatKeys.sandbox, {
+      jsapiDirectories: ['https://shop.example/pay/', 'https://m.shop.example/'],
+    });
+    const fetch = wechatFetch(simulator, store, { now: () => NOW });
+    const action = await started(
+      createWechatProvider({ config: wechatKeys.merchant, fetch }),
+      checkoutRequest('jsapi'),
+    );
+    if (action.type !== 'wechat-jsapi') throw new Error(action.type);
+    const bridge = (pageUrl: string) =>
+      simulator.client!('jsapi', JSON.stringify({ params: action.params, pageUrl, decision: 'cancel' }), store, NOW);
+    const refused = { accepted: false, statusCode: 400 };
+
+    expect(bridge('https://shop.example/pay/sub/order.html')).toMatchObject({
+      ...refused,
+      answer: { reason: expect.stringContaining('当前页面的URL未注册') },
+    });
+    expect(bridge('https://shop.example/Pay/order.html')).toMatchObject(refused);
+    expect(bridge('https://evil.example/pay/order.html')).toMatchObject(refused);
+    expect(bridge('https://shop.example/pay/order.html?id=1')).toMatchObject({ statusCode: 200 });
+    expect(bridge('https://m.shop.example/any/where.html')).toMatchObject({ statusCode: 200 });
+  });
+
+  it('H5: the cashier refuses a Referer or redirect_url off the registered H5 domains (a domain covers its subdomains)', async () => {
+    const store = memoryCheckoutStore();
+    const simulator = createWechatSimulator(wechatKeys.sandbox, { h5Domains: ['shop.example'] });
+    const fetch = wechatFetch(simulator, store, { now: () => NOW });
+    const action = await started(createWechatProvider({ config: wechatKeys.merchant, fetch }), checkoutRequest('h5'));
+    if (action.type !== 'redirect') throw new Error(action.type);
+    const open = (referer: string, redirect = 'https://shop.example/orders/ord_1') => {
+      const query = new URL(action.url).searchParams;
+      query.set('redirect_url', redirect);
+      return simulator.handle(
+        { method: 'GET', path: '/h5/checkmweb', query, headers: { referer }, body: '', sourceIp: '14.23.150.211' },
+        store,
+        NOW,
+      );
+    };
+
+    expect((await open('https://evil.example/checkout')).body).toContain('商家存在未配置的参数');
+    expect((await open('https://m.shop.example/checkout', 'https://evil.example/back')).body).toContain(
+      '商家存在未配置的参数',
+    );
+    expect((await open('https://m.shop.example/checkout')).statusCode).toBe(302);
+  });
+});
+
 describe('the provider secret: scenes', () => {
   it('names the field of a bad appid, never its value, and refuses one appid for jsapi and miniprogram', () => {
     const bad = WechatConfigSchema.safeParse({
