@@ -5,6 +5,7 @@ import type { ProviderSimulator, SandboxRequest } from './types';
 import { WECHAT_PREPAY_ERRORS, refusalArms } from './refusals';
 import { type BillFiles, type RefundRules, route } from './wechat-api';
 import { bridgeResponse } from './wechat-bridge';
+import { type OauthCodes, oauthResponse } from './wechat-oauth';
 import {
   H5_PATH,
   PREPAY_TRADE_TYPES,
@@ -85,6 +86,7 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: WechatRule
     rules: { refundSpacingMs: rules.refundSpacingMs ?? 0 },
     billFiles: new Map() as BillFiles,
     prepays: new Map() as PrepayIndex,
+    oauthCodes: new Map() as OauthCodes,
   };
   const refusals = refusalArms(WECHAT_PREPAY_ERRORS);
   const merchantKey = merchantPublicKeyOf(keys);
@@ -96,6 +98,9 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: WechatRule
         return h5Cashier(request, store, now, state.prepays, rules.h5Domains);
       const bridge = request.method === 'GET' ? bridgeResponse(request.path) : undefined;
       if (bridge) return bridge;
+      // The openid's code exchange is api.weixin.qq.com's, not signed like Pay's API.
+      const oauth = oauthResponse(request, state.oauthCodes, now);
+      if (oauth) return oauth;
       const problem = authorizationProblem(keys, request, now);
       if (problem) return error(keys, 401, 'SIGN_ERROR', problem, now);
       const refused = isOrderCreation(request) ? refusals.take(outTradeNoOf(request.body)) : undefined;

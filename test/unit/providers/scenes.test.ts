@@ -359,6 +359,59 @@ describe('the sandbox checks the merchant set-up WeChat checks', () => {
   });
 });
 
+describe("the openid's code exchange at the sandbox (what a shop's server does before a jsapi / miniprogram start)", () => {
+  const get = (simulator: ReturnType<typeof createWechatSimulator>, pathAndQuery: string, at = NOW) => {
+    const url = new URL(pathAndQuery, 'http://sandbox.local');
+    const request = { method: 'GET', path: url.pathname, query: url.searchParams, headers: {}, body: '' };
+    return simulator.handle(request, memoryCheckoutStore(), at);
+  };
+  const body = async (answer: Promise<{ body: string }>) => JSON.parse((await answer).body) as Record<string, unknown>;
+
+  it('page OAuth: authorize redirects back with a code; access_token exchanges it once for the openid under that appid', async () => {
+    const simulator = createWechatSimulator(wechatKeys.sandbox);
+    const authorize = (user: string) =>
+      get(
+        simulator,
+        `/connect/oauth2/authorize?appid=${SANDBOX_WECHAT_APPIDS.jsapi}&redirect_uri=${encodeURIComponent('https://shop.example/pay/?x=1')}&response_type=code&scope=snsapi_base&state=s1&sandbox_user=${user}`,
+      );
+    const back = new URL((await authorize('alice')).headers.location!);
+    expect(back.origin + back.pathname).toBe('https://shop.example/pay/');
+    expect(back.searchParams.get('state')).toBe('s1');
+    const exchange = (code: string, at = NOW) =>
+      body(
+        get(
+          simulator,
+          `/sns/oauth2/access_token?appid=${SANDBOX_WECHAT_APPIDS.jsapi}&secret=s&code=${code}&grant_type=authorization_code`,
+          at,
+        ),
+      );
+
+    const first = await exchange(back.searchParams.get('code')!);
+    expect(first).toMatchObject({
+      openid: expect.stringMatching(/^o[\w-]{27}$/),
+      expires_in: 7200,
+      scope: 'snsapi_base',
+    });
+    expect(await exchange(back.searchParams.get('code')!)).toEqual({ errcode: 40029, errmsg: 'invalid code' });
+    const again = new URL((await authorize('alice')).headers.location!).searchParams.get('code')!;
+    expect((await exchange(again)).openid).toBe(first.openid);
+    const bob = new URL((await authorize('bob')).headers.location!).searchParams.get('code')!;
+    expect((await exchange(bob)).openid).not.toBe(first.openid);
+    const late = new URL((await authorize('alice')).headers.location!).searchParams.get('code')!;
+    expect(await exchange(late, new Date(NOW.getTime() + 5 * 60_000))).toMatchObject({ errcode: 40029 });
+  });
+
+  it("mini-program: jscode2session gives the same openid for the same wx.login code, only for the mini-program's appid", async () => {
+    const simulator = createWechatSimulator(wechatKeys.sandbox);
+    const session = (appid: string, code: string) =>
+      body(get(simulator, `/sns/jscode2session?appid=${appid}&secret=s&js_code=${code}&grant_type=authorization_code`));
+    const openid = (await session(SANDBOX_WECHAT_APPIDS.miniprogram, 'c1')).openid;
+    expect(openid).toEqual(expect.stringMatching(/^o/));
+    expect((await session(SANDBOX_WECHAT_APPIDS.miniprogram, 'c1')).openid).toBe(openid);
+    expect(await session(SANDBOX_WECHAT_APPIDS.jsapi, 'c1')).toMatchObject({ errcode: 40013 });
+  });
+});
+
 describe('the provider secret: scenes', () => {
   it('names the field of a bad appid, never its value, and refuses one appid for jsapi and miniprogram', () => {
     const bad = WechatConfigSchema.safeParse({
