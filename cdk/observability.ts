@@ -212,6 +212,12 @@ function callbackAlarms(alarm: AlarmOf, deadLetters: IMetric): void {
     1,
   );
   alarm(
+    'SceneNotEnabled',
+    'A provider refused a checkout because the scene is not enabled on the merchant account (WeChat NO_AUTH, Alipay ACQ.ACCESS_FORBIDDEN): enable the product at the provider or remove the scene from the provider secret.',
+    paymentsMetric(Metric.SceneNotEnabled),
+    1,
+  );
+  alarm(
     'AmountMismatch',
     'A provider reported a paid amount that differs from the payment.',
     paymentsMetric(Metric.AmountMismatch),

@@ -109,6 +109,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       publicBaseUrl: baseUrl,
       retryDelaysMs: retryDelays(env),
       refundOutcome: sandboxRefundOutcome,
+      jsapiDirectories: listOf(env.SANDBOX_WECHAT_JSAPI_DIRECTORIES),
+      h5Domains: listOf(env.SANDBOX_WECHAT_H5_DOMAINS),
       log: logger,
     });
     stops.push(() => sandbox.stop());
@@ -277,6 +279,14 @@ async function providerConfig(
     `PAYMENTS_CONFIG ${options.paymentsConfigPath}`,
   );
   return { config, configPath: options.paymentsConfigPath, sandboxKeys: {} };
+}
+
+/** A comma-separated list (SANDBOX_WECHAT_JSAPI_DIRECTORIES, SANDBOX_WECHAT_H5_DOMAINS), blanks dropped. */
+function listOf(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
 }
 
 function retryDelays(env: NodeJS.ProcessEnv): number[] {

@@ -15,6 +15,8 @@ import {
   type AlipayPayBizContent,
   type AlipayResponseNode,
 } from '../../src/providers/alipay';
+import { tradePayResponse } from './alipay-tradepay';
+import { ALIPAY_CREATE_ERRORS, type RefusalArms, refusalArms } from './refusals';
 import type { AlipayConfig } from '../../src/providers/config';
 import { alipayBillZip } from './alipay-bill';
 import type {
@@ -122,6 +124,7 @@ interface AlipaySandbox {
   /** Download tokens of the bill URLs handed out: each serves the ZIP built when it was asked for. */
   billDownloads: Map<string, { zip: Buffer; expiresAt: number }>;
   tradeIndex: TradeIndex;
+  refusals: RefusalArms;
 }
 
 export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulator {
@@ -131,11 +134,14 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     alipayPrivateKey: createPrivateKey(keys.alipayPrivateKey),
     billDownloads: new Map(),
     tradeIndex: new Map(),
+    refusals: refusalArms(ALIPAY_CREATE_ERRORS),
   };
   return {
     name: 'alipay',
     handle: async (request, store, now) => {
       if (request.path === BILL_DOWNLOAD_PATH) return downloadBill(alipay, request, now);
+      const miniProgram = tradePayResponse(request);
+      if (miniProgram) return miniProgram;
       const scanned = scanQr(request, store, now);
       if (scanned) return scanned;
       if (!GATEWAY_PATHS.has(request.path))
@@ -156,6 +162,7 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
         ? signedForm(alipay, checkout.notifyUrl, refundNotificationFields(alipay, checkout, refund, now))
         : undefined,
     isAcknowledged: (statusCode, body) => statusCode === 200 && body === 'success',
+    refusals: alipay.refusals,
     client: (client, body, store, now) =>
       alipayClient(
         { appId: keys.appId, appPublicKey: alipay.appPublicKey },
@@ -281,11 +288,21 @@ function answerFor(
   if (method === 'alipay.trade.refund') return refundTrade(params, store, now);
   if (method === 'alipay.trade.fastpay.refund.query') return queryRefund(params, store);
   if (method === 'alipay.trade.precreate' || method === 'alipay.trade.create')
-    return sceneTrade(method, params, store, now, alipay.tradeIndex);
+    return armedRefusal(alipay, params) ?? sceneTrade(method, params, store, now, alipay.tradeIndex);
   const ref = parseBizContent(params, TradeRefSchema);
   if (!ref) return businessFailed('ACQ.INVALID_PARAMETER', 'biz_content.out_trade_no is missing');
   const checkout = tradeExists(alipayCheckout(store, ref.out_trade_no));
   return method === 'alipay.trade.query' ? queryTrade(checkout, store, now) : closeTrade(checkout, store);
+}
+
+/** The refusal armed for this precreate / create (refusals.ts), in the gateway's answer shape. */
+function armedRefusal(alipay: AlipaySandbox, params: ReadonlyMap<string, string>): GatewayError | undefined {
+  const ref = parseBizContent(params, TradeRefSchema);
+  const subCode = alipay.refusals.take(ref?.out_trade_no ?? '');
+  const answer = subCode ? ALIPAY_CREATE_ERRORS[subCode] : undefined;
+  if (!subCode || !answer) return undefined;
+  const [code, msg, subMsg] = answer;
+  return { code, msg, sub_code: subCode, sub_msg: subMsg };
 }
 
 /** The API methods: form-encoded POST, signed JSON answer. */

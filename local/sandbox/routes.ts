@@ -25,6 +25,7 @@ export interface SandboxRoutes {
 
 const PROVIDER_PATH = /^\/sandbox\/(wechat|alipay|bank)(\/.*)?$/;
 const CONSOLE_REFUNDS_PATH = '/sandbox/refunds';
+const REFUSALS_PATH = '/sandbox/refusals';
 const CHECKOUT_PATH = /^\/sandbox\/checkout\/([^/]+)(?:\/([^/]+))?$/;
 const CLIENT_PATH = /^\/sandbox\/client\/(wechat|alipay)\/([a-z]+)$/;
 
@@ -36,6 +37,7 @@ export async function handleSandboxRequest(
   if (request.path !== '/sandbox' && !request.path.startsWith('/sandbox/')) return undefined;
 
   if (request.path === CONSOLE_REFUNDS_PATH) return consoleRefundResponse(request, routes.refund);
+  if (request.path === REFUSALS_PATH) return refusalResponse(request, routes.simulators);
   const clientMatch = CLIENT_PATH.exec(request.path);
   if (clientMatch) return clientResponse(routes, request, clientMatch[1] as ProviderName, clientMatch[2]!);
   const providerMatch = PROVIDER_PATH.exec(request.path);
@@ -208,6 +210,41 @@ function consoleRefundResponse(request: SandboxHttpRequest, refund: Sandbox['ref
     refundedAmount,
     refundableAmount,
   });
+}
+
+/**
+ * `POST /sandbox/refusals {provider, code, paymentId?, times?}`: the next checkout creation (of
+ * that payment only, when named; `times` of them, default 1) is refused with the provider's code
+ * in its real wire shape (refusals.ts lists the codes).
+ */
+function refusalResponse(request: SandboxHttpRequest, simulators: SandboxRoutes['simulators']): SandboxResponse {
+  if (request.method !== 'POST')
+    return { ...json(405, { error: 'method_not_allowed', message: 'Arm with POST.' }), headers: { allow: 'POST' } };
+  const body = parsedObject(request.body);
+  const { provider, code, paymentId, times } = body;
+  const arms = typeof provider === 'string' ? simulators[provider as ProviderName]?.refusals : undefined;
+  const valid =
+    arms &&
+    typeof code === 'string' &&
+    (paymentId === undefined || typeof paymentId === 'string') &&
+    (times === undefined || typeof times === 'number') &&
+    arms.arm(code, { ...(paymentId ? { paymentId } : {}), ...(times === undefined ? {} : { times }) });
+  if (!valid)
+    return json(400, {
+      error: 'invalid_request',
+      message:
+        'Send {"provider": "wechat" | "alipay", "code": one of its codes (docs/PROVIDERS.md#sandbox-controls), "paymentId"?: string, "times"?: integer ≥ 1}.',
+    });
+  return json(200, { provider, code, ...(paymentId ? { paymentId } : {}), times: times ?? 1 });
+}
+
+function parsedObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function isDecision(action: string): action is CustomerDecision {

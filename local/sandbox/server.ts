@@ -20,7 +20,7 @@ import type {
   SandboxRefund,
   SandboxRefundOutcome,
 } from './types';
-import { createWechatSimulator } from './wechat';
+import { createWechatSimulator, type WechatRules } from './wechat';
 
 /**
  * The sandbox provider of a local run (docs/PROVIDERS.md#sandbox), mounted under `/sandbox`:
@@ -58,6 +58,10 @@ export interface SandboxOptions {
   refundSettleDelayMs?: number;
   /** WeChat's least time between two refunds of one payment (default 0: not enforced). */
   refundSpacingMs?: number;
+  /** WeChat JSAPI 支付授权目录 besides the sandbox's own origin (SANDBOX_WECHAT_JSAPI_DIRECTORIES). */
+  jsapiDirectories?: readonly string[];
+  /** WeChat H5 支付域名 besides the sandbox's own host, whose pages (the local return page) it serves (SANDBOX_WECHAT_H5_DOMAINS). */
+  h5Domains?: readonly string[];
 }
 
 const DEFAULT_REFUND_SETTLE_DELAY_MS = 200;
@@ -71,7 +75,11 @@ const DECIDED_STATE: Readonly<Record<CustomerDecision, Exclude<SandboxCheckout['
 export function createSandbox(options: SandboxOptions): Sandbox {
   const publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
   const now = () => options.clock?.now() ?? new Date();
-  const simulators = createSimulators(options.keys, options.refundSpacingMs ?? 0);
+  const simulators = createSimulators(options.keys, {
+    refundSpacingMs: options.refundSpacingMs ?? 0,
+    jsapiDirectories: [`${new URL(publicBaseUrl).origin}/`, ...(options.jsapiDirectories ?? [])],
+    h5Domains: [new URL(publicBaseUrl).hostname, ...(options.h5Domains ?? [])],
+  });
   const simulatorFor = (provider: ProviderName): ProviderSimulator => {
     // Only a simulator puts checkouts in the store, so its provider always has one.
     const simulator = simulators[provider];
@@ -115,10 +123,10 @@ export function createSandbox(options: SandboxOptions): Sandbox {
 
 function createSimulators(
   keys: SandboxKeys,
-  refundSpacingMs: number,
+  wechatRules: WechatRules,
 ): Partial<Record<ProviderName, ProviderSimulator>> {
   return {
-    ...(keys.wechat ? { wechat: createWechatSimulator(keys.wechat, { refundSpacingMs }) } : {}),
+    ...(keys.wechat ? { wechat: createWechatSimulator(keys.wechat, wechatRules) } : {}),
     ...(keys.alipay ? { alipay: createAlipaySimulator(keys.alipay) } : {}),
     ...(keys.bank ? { bank: createBankSimulator(keys.bank) } : {}),
   };

@@ -1,3 +1,4 @@
+import type { RefusalArms } from './refusals';
 import type { BusinessDate } from '../../src/domain/bill';
 import type { Currency, Fen } from '../../src/domain/money';
 import type { ProviderName } from '../../src/core/payments/provider';
@@ -192,6 +193,8 @@ export interface ProviderSimulator {
   isAcknowledged(statusCode: number, body: string): boolean;
   /** The client stand-ins (`POST /sandbox/client/<provider>/<client>`): checks what the app or page was handed. */
   client?(client: string, body: string, store: CheckoutStore, now: Date): ClientVerdict;
+  /** Refusals armed for the next checkout creations (`POST /sandbox/refusals`, refusals.ts). */
+  refusals?: RefusalArms;
 }
 
 /** What the customer does on the sandbox checkout page. */

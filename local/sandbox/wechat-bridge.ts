@@ -1,3 +1,4 @@
+import { SANDBOX_WECHAT_APPIDS } from './scenes';
 import type { SandboxResponse } from './types';
 
 /**
@@ -10,24 +11,31 @@ import type { SandboxResponse } from './types';
  * gives up.
  */
 const BRIDGE_SCRIPT = `(() => {
-  const base = new URL('..', document.currentScript.src).href.replace(/\\/$/, '');
+  const script = document.currentScript;
+  const base = new URL('..', script.src).href.replace(/\\/$/, '');
+  // wx.requestPayment knows its mini-program's appid: the mini-program page names it.
+  const miniProgramAppId = () => window.sandboxMiniProgramAppId || script.dataset.miniprogramAppId;
   const decision = () => window.sandboxPayDecision || 'pay';
-  const ask = (client, params) =>
+  // The JS bridge names the page that called it: WeChat checks it is under a 支付授权目录.
+  const ask = (client, params, pageUrl) =>
     fetch(base + '/client/wechat/' + client, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ params, decision: decision() }),
+      body: JSON.stringify({ params, decision: decision(), ...(pageUrl ? { pageUrl } : {}) }),
     }).then((response) => response.json(), () => ({}));
   window.WeixinJSBridge = {
     invoke(name, params, callback) {
       if (name !== 'getBrandWCPayRequest') return callback({ err_msg: name + ':fail' });
-      ask('jsapi', params).then((answer) => callback({ err_msg: answer.err_msg || 'get_brand_wcpay_request:fail' }));
+      ask('jsapi', params, location.href).then((answer) =>
+        callback({ err_msg: answer.err_msg || 'get_brand_wcpay_request:fail' }),
+      );
     },
   };
   window.wx = Object.assign(window.wx || {}, {
     requestPayment(options) {
       const { success, fail, complete, ...params } = options;
-      ask('miniprogram', { appId: window.sandboxMiniProgramAppId, ...params }).then((answer) => {
+      // Any appId handed in is ignored, as by wx: the paySign must be over the mini-program's own.
+      ask('miniprogram', { ...params, appId: miniProgramAppId() }).then((answer) => {
         const res = { errMsg: answer.errMsg || 'requestPayment:fail' };
         (res.errMsg === 'requestPayment:ok' ? success : fail)?.(res);
         complete?.(res);
@@ -38,20 +46,26 @@ const BRIDGE_SCRIPT = `(() => {
 })();
 `;
 
-/** A page as WeChat's in-app browser would show a shop's page: a phone's viewport, the bridge injected. */
-function bridgePage(): string {
+/**
+ * A page as WeChat's in-app browser would show a shop's page (the bridge injected), or as its
+ * mini-program runtime would (wx injected, knowing the sandbox mini-program's appid): a phone's viewport.
+ */
+function bridgePage(miniProgramAppId?: string): string {
+  const plays = miniProgramAppId
+    ? `a mini-program (${miniProgramAppId}), wx.requestPayment injected`
+    : "WeChat's in-app browser, WeixinJSBridge injected";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>WeChat (sandbox)</title>
-<script src="bridge.js"></script></head>
-<body><header>WeChat (sandbox): this page plays WeChat's in-app browser, WeixinJSBridge injected.</header>
+<script src="bridge.js"${miniProgramAppId ? ` data-miniprogram-app-id="${miniProgramAppId}"` : ''}></script></head>
+<body><header>WeChat (sandbox): this page plays ${plays}.</header>
 <main id="shop"></main></body></html>`;
 }
 
-export const BRIDGE_PATHS = { script: '/bridge.js', page: '/jsapi-page' } as const;
+export const BRIDGE_PATHS = { script: '/bridge.js', page: '/jsapi-page', miniProgram: '/miniprogram-page' } as const;
 
-/** GET /sandbox/wechat/bridge.js and /sandbox/wechat/jsapi-page. */
+/** GET /sandbox/wechat/bridge.js, /sandbox/wechat/jsapi-page and /sandbox/wechat/miniprogram-page. */
 export function bridgeResponse(path: string): SandboxResponse | undefined {
   const common = { 'cache-control': 'no-store' };
   if (path === BRIDGE_PATHS.script)
@@ -60,7 +74,7 @@ export function bridgeResponse(path: string): SandboxResponse | undefined {
       headers: { ...common, 'content-type': 'text/javascript; charset=utf-8' },
       body: BRIDGE_SCRIPT,
     };
-  if (path === BRIDGE_PATHS.page)
+  if (path === BRIDGE_PATHS.page || path === BRIDGE_PATHS.miniProgram)
     return {
       statusCode: 200,
       headers: {
@@ -68,7 +82,7 @@ export function bridgeResponse(path: string): SandboxResponse | undefined {
         'content-type': 'text/html; charset=utf-8',
         'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'",
       },
-      body: bridgePage(),
+      body: bridgePage(path === BRIDGE_PATHS.miniProgram ? SANDBOX_WECHAT_APPIDS.miniprogram : undefined),
     };
   return undefined;
 }

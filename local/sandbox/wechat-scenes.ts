@@ -145,7 +145,8 @@ function sameOrder(
 /**
  * GET <h5_url>: WeChat's H5 cashier. Refuses as WeChat does: an h5_url older than 5 minutes
  * ("支付请求已失效"), a browser whose IP is not payer_client_ip ("网络环境未能通过安全验证"), a page
- * opened with no Referer ("商家参数格式有误"). Otherwise the sandbox checkout, whose return link is
+ * opened with no Referer ("商家参数格式有误"), a Referer or redirect_url off the registered H5
+ * domains ("商家存在未配置的参数"). Otherwise the sandbox checkout, whose return link is
  * redirect_url: reached after paying or giving up alike, so the shop's page must not assume success.
  */
 export function h5Cashier(
@@ -153,6 +154,7 @@ export function h5Cashier(
   store: CheckoutStore,
   now: Date,
   prepays: PrepayIndex,
+  h5Domains?: readonly string[],
 ): SandboxResponse {
   const prepayId = request.query.get('prepay_id') ?? '';
   const checkout = wechatCheckout(store, prepays.get(prepayId) ?? '');
@@ -166,11 +168,25 @@ export function h5Cashier(
   if (Date.parse(checkout.scene.prepayIssuedAt ?? '') + H5_URL_TTL_MS <= now.getTime())
     return page(400, '支付请求已失效');
   if (!request.headers.referer) return page(400, '商家参数格式有误');
+  const redirect = request.query.get('redirect_url');
+  if (!onH5Domain(request.headers.referer, h5Domains) || (redirect !== null && !onH5Domain(redirect, h5Domains)))
+    return page(400, '商家存在未配置的参数');
   if (request.sourceIp !== undefined && !sameIp(request.sourceIp, checkout.scene.clientIp))
     return page(400, '网络环境未能通过安全验证');
-  const redirect = request.query.get('redirect_url');
   store.put({ ...checkout, ...(redirect ? { returnUrl: redirect } : {}) });
   return { statusCode: 302, headers: { location: store.checkoutUrl(checkout.paymentId) }, body: '' };
+}
+
+/** The Referer or redirect_url is on a registered H5 domain; a first-level domain covers its subdomains (SCENES.md §3). */
+function onH5Domain(url: string, domains: readonly string[] | undefined): boolean {
+  if (!domains) return true;
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return domains.some((domain) => host === domain || host.endsWith(`.${domain}`));
 }
 
 /** 127.0.0.1 and ::ffff:127.0.0.1 are one address. */
@@ -210,13 +226,15 @@ interface ClientCall {
   decision: CustomerDecision;
   /** What else the client checks, as a refusal reason. */
   problem?: string;
+  /** The page that called the JS bridge (bridge.js sends it), for the 支付授权目录 check. */
+  pageUrl?: string;
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /** `{params, decision?}`: the bridge / PayReq params the front end was handed, and what the customer does. */
 function readClientCall(client: WechatClient, body: string, keys: WechatSandboxKeys): ClientCall | undefined {
-  let parsed: { params?: Record<string, unknown>; decision?: unknown };
+  let parsed: { params?: Record<string, unknown>; decision?: unknown; pageUrl?: unknown };
   try {
     parsed = JSON.parse(body) as typeof parsed;
   } catch {
@@ -251,6 +269,7 @@ function readClientCall(client: WechatClient, body: string, keys: WechatSandboxK
   const [appId, timeStamp, nonceStr, pkg] = [params.appId, params.timeStamp, params.nonceStr, params.package].map(text);
   return {
     client,
+    ...(typeof parsed.pageUrl === 'string' ? { pageUrl: parsed.pageUrl } : {}),
     appid: appId!,
     prepayId: pkg!.replace(/^prepay_id=/, ''),
     message: `${appId}\n${timeStamp}\n${nonceStr}\n${pkg}\n`,
@@ -271,8 +290,7 @@ function readClientCall(client: WechatClient, body: string, keys: WechatSandboxK
  * fails (the order stays payable).
  */
 export function wechatClient(
-  keys: WechatSandboxKeys,
-  merchantKey: KeyObject,
+  { keys, merchantKey, jsapiDirectories }: WechatClientSetup,
   client: string,
   body: string,
   store: CheckoutStore,
@@ -290,6 +308,8 @@ export function wechatClient(
   });
   if (!call) return refuse('the body is not JSON');
   if (call.problem) return refuse(call.problem);
+  if (call.client === 'jsapi' && !underPaymentDirectory(call.pageUrl, jsapiDirectories))
+    return refuse('当前页面的URL未注册: the page is not under a registered JSAPI payment directory');
   if (!verifySignature(call, merchantKey))
     return refuse('签名验证失败: the signature does not verify with the merchant public key');
   const checkout = wechatCheckout(store, prepays.get(call.prepayId) ?? '');
@@ -302,6 +322,30 @@ export function wechatClient(
   if (call.decision !== 'pay')
     return { accepted: false, statusCode: 200, answer: { [words.field]: words[call.decision] } };
   return { accepted: true, paymentId: checkout.paymentId, decision: 'pay', answer: { [words.field]: words.ok } };
+}
+
+export interface WechatClientSetup {
+  keys: WechatSandboxKeys;
+  merchantKey: KeyObject;
+  /** The 支付授权目录: `https://domain/` (the whole site) or a full directory ending in `/`; undefined checks nothing. */
+  jsapiDirectories?: readonly string[] | undefined;
+}
+
+/**
+ * WeChat opens the JSAPI cashier only for a page in a registered directory (SCENES.md §1): the
+ * page's own directory is one of them, or one is its site's root. Case-sensitive, as WeChat's. A
+ * call without a page (POST /sandbox/client/wechat/jsapi from a script) plays a registered one.
+ */
+function underPaymentDirectory(pageUrl: string | undefined, directories: readonly string[] | undefined): boolean {
+  if (!directories || pageUrl === undefined) return true;
+  let page: URL;
+  try {
+    page = new URL(pageUrl);
+  } catch {
+    return false;
+  }
+  const directory = `${page.origin}${page.pathname.slice(0, page.pathname.lastIndexOf('/') + 1)}`;
+  return directories.some((registered) => registered === directory || registered === `${page.origin}/`);
 }
 
 function verifySignature(call: ClientCall, merchantKey: KeyObject): boolean {

@@ -1,12 +1,21 @@
 import { SANDBOX_WECHAT_APPIDS, SANDBOX_WECHAT_SCENES } from './scenes';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { WechatConfig } from '../../src/providers/config';
-import type { ProviderSimulator } from './types';
+import type { ProviderSimulator, SandboxRequest } from './types';
+import { WECHAT_PREPAY_ERRORS, refusalArms } from './refusals';
 import { type BillFiles, type RefundRules, route } from './wechat-api';
 import { bridgeResponse } from './wechat-bridge';
-import { H5_PATH, h5Cashier, merchantPublicKeyOf, type PrepayIndex, wechatClient } from './wechat-scenes';
+import { type OauthCodes, oauthResponse } from './wechat-oauth';
+import {
+  H5_PATH,
+  PREPAY_TRADE_TYPES,
+  h5Cashier,
+  merchantPublicKeyOf,
+  type PrepayIndex,
+  wechatClient,
+} from './wechat-scenes';
 import { buildCallback, buildRefundCallback } from './wechat-callbacks';
-import { type WechatSandboxKeys, authorizationProblem, error, randomAlphanumeric } from './wechat-signing';
+import { NATIVE_PATH, type WechatSandboxKeys, authorizationProblem, error, randomAlphanumeric } from './wechat-signing';
 
 /**
  * WeChat Pay API v3, from WeChat's side. Signing, verification and encryption are written here
@@ -65,27 +74,66 @@ export function generateWechatKeys(sandboxBaseUrl: string): { merchant: WechatCo
 // Signing (WeChat's side)
 // ---------------------------------------------------------------------------------------------
 
-export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<RefundRules> = {}): ProviderSimulator {
+/** What the sandbox merchant has set up at WeChat: refund spacing, JSAPI 支付授权目录 (none: every page passes), H5 domains. */
+export type WechatRules = Partial<RefundRules> & {
+  jsapiDirectories?: readonly string[];
+  /** H5 支付域名 (a domain covers its subdomains); none: every Referer and redirect_url passes. */
+  h5Domains?: readonly string[];
+};
+
+export function createWechatSimulator(keys: WechatSandboxKeys, rules: WechatRules = {}): ProviderSimulator {
   const state = {
     rules: { refundSpacingMs: rules.refundSpacingMs ?? 0 },
     billFiles: new Map() as BillFiles,
     prepays: new Map() as PrepayIndex,
+    oauthCodes: new Map() as OauthCodes,
   };
+  const refusals = refusalArms(WECHAT_PREPAY_ERRORS);
   const merchantKey = merchantPublicKeyOf(keys);
   return {
     name: 'wechat',
     handle: async (request, store, now) => {
       // The H5 cashier is a page the customer's browser opens, not a signed API call.
-      if (request.method === 'GET' && request.path === H5_PATH) return h5Cashier(request, store, now, state.prepays);
+      if (request.method === 'GET' && request.path === H5_PATH)
+        return h5Cashier(request, store, now, state.prepays, rules.h5Domains);
       const bridge = request.method === 'GET' ? bridgeResponse(request.path) : undefined;
       if (bridge) return bridge;
+      // The openid's code exchange is api.weixin.qq.com's, not signed like Pay's API.
+      const oauth = oauthResponse(request, state.oauthCodes, now);
+      if (oauth) return oauth;
       const problem = authorizationProblem(keys, request, now);
       if (problem) return error(keys, 401, 'SIGN_ERROR', problem, now);
+      const refused = isOrderCreation(request) ? refusals.take(outTradeNoOf(request.body)) : undefined;
+      const [status, message] = (refused && WECHAT_PREPAY_ERRORS[refused]) || [];
+      if (refused && status && message) return error(keys, status, refused, message, now);
       return route(keys, request, store, now, state);
     },
+    refusals,
     buildCallback: (checkout, now) => buildCallback(keys, checkout, now),
     buildRefundCallback: (checkout, refund, now) => buildRefundCallback(keys, checkout, refund, now),
     isAcknowledged: (statusCode) => statusCode === 200 || statusCode === 204,
-    client: (client, body, store, now) => wechatClient(keys, merchantKey, client, body, store, now, state.prepays),
+    client: (client, body, store, now) =>
+      wechatClient(
+        { keys, merchantKey, jsapiDirectories: rules.jsapiDirectories },
+        client,
+        body,
+        store,
+        now,
+        state.prepays,
+      ),
   };
+}
+
+/** A Native or JSAPI / H5 / App prepay: what an armed refusal answers. */
+function isOrderCreation(request: SandboxRequest): boolean {
+  return request.method === 'POST' && (request.path === NATIVE_PATH || Object.hasOwn(PREPAY_TRADE_TYPES, request.path));
+}
+
+function outTradeNoOf(body: string): string {
+  try {
+    const { out_trade_no: outTradeNo } = JSON.parse(body) as { out_trade_no?: unknown };
+    return typeof outTradeNo === 'string' ? outTradeNo : '';
+  } catch {
+    return '';
+  }
 }

@@ -19,6 +19,10 @@ export const API_ERROR_STATUS = {
   SCENE_NOT_CONFIGURED: 400,
   /** The scene needs a payer id (openid, alipayOpenId) the token and the body lack. */
   PAYER_REQUIRED: 400,
+  /** The provider says the payer id is not of the scene's app (WeChat OPENID_MISMATCH), or the trade has another buyer. */
+  PAYER_MISMATCH: 400,
+  /** The provider's rules declined the payment (WeChat RULELIMIT, TRADE_ERROR): the customer pays another way. */
+  PAYMENT_DECLINED: 402,
   /** A list's `cursor` that this very list did not hand out (edited, or another list's). */
   INVALID_CURSOR: 400,
   UNAUTHENTICATED: 401,
@@ -40,6 +44,12 @@ export const API_ERROR_STATUS = {
   PAYMENT_EXPIRED: 409,
   PAYMENT_UNDER_REVIEW: 409,
   PAYMENT_CLOSING: 409,
+  /** Starting it, the provider said the payment is paid: details.payment is the payment now (succeeded). */
+  PAYMENT_ALREADY_PAID: 409,
+  /** Starting it, the provider said the payment is closed: it is cancelled here too; create a new one. */
+  PAYMENT_CLOSED: 409,
+  /** The provider holds the payment's number with other parameters: cancel it and create a new one. */
+  CHECKOUT_CONFLICT: 409,
   INVALID_TRANSITION: 409,
   STALE_STATE: 409,
   ALREADY_EXISTS: 409,
@@ -70,6 +80,8 @@ export const API_ERROR_STATUS = {
   INTERNAL_ERROR: 500,
   PROVIDER_UNAVAILABLE: 502,
   PROVIDER_NOT_CONFIGURED: 503,
+  /** The scene is configured here but the provider has not enabled it on the merchant account (WeChat NO_AUTH). */
+  SCENE_NOT_ENABLED: 503,
   /** DynamoDB throttled the transaction (a hot partition) past the retries: retryable, never OUT_OF_STOCK. */
   CAPACITY_EXCEEDED: 503,
 } as const satisfies Record<string, number>;

@@ -231,6 +231,8 @@ function errorResponses(route: ApiRoute): Record<string, Ref> {
     ['401', 'Unauthenticated', route.auth !== 'public'],
     ['403', 'Forbidden', route.auth === 'admin'],
     ['404', 'NotFound', Boolean(route.params)],
+    // Only a checkout's creation meets a provider's rules (WeChat RULELIMIT, TRADE_ERROR).
+    ['402', 'PaymentDeclined', route.fn === 'start-payment'],
     // Every POST changes state: stock, an order or payment in the wrong state, or a reused key.
     ['409', 'Conflict', route.method !== 'GET'],
     ['412', 'PreconditionFailed', route.method === 'PATCH'],
@@ -272,6 +274,9 @@ const ERROR_RESPONSES = {
   Forbidden: errorResponse(
     `The token lacks the ${ADMIN_SCOPE} scope this admin route needs: {"message": "Forbidden"} from the authorizer, or ${codes(403)}`,
     GATEWAY_OR_OURS,
+  ),
+  PaymentDeclined: errorResponse(
+    `${codes(402)}: the provider's rules declined the payment (details.providerCode); the customer pays another way`,
   ),
   NotFound: errorResponse(`${codes(404)}: it does not exist, or belongs to another customer`),
   Conflict: errorResponse(

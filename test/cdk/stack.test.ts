@@ -526,6 +526,13 @@ describe('PaymentsStack', () => {
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       },
       {
+        MetricName: Metric.SceneNotEnabled,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+      {
         MetricName: Metric.AmountMismatch,
         Namespace: METRICS_NAMESPACE,
         Dimensions: ours,

@@ -152,6 +152,30 @@ describe('what a front end gets wrong', () => {
     expect((await client.getPayment(wechat.paymentId)).status).toBe('init');
   });
 
+  it("a provider's refusal, armed at the sandbox (POST /sandbox/refusals), reaches the shop as its code; nothing is started, the next start goes through", async () => {
+    const { order, payment } = await client.createOrder(ITEMS, { paymentMethod: 'wechat' });
+    const arm = (code: string) =>
+      fetch(`${env.runtime.baseUrl}/sandbox/refusals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ provider: 'wechat', code, paymentId: payment.paymentId }),
+      });
+    expect((await arm('NOT_A_WECHAT_CODE')).status).toBe(400);
+    expect((await arm('RULELIMIT')).status).toBe(200);
+
+    await expect(client.startPayment(payment.paymentId, { scene: 'jsapi', payer: PAYER })).rejects.toMatchObject({
+      status: 402,
+      code: 'PAYMENT_DECLINED',
+      details: { method: 'wechat', scene: 'jsapi', providerCode: 'RULELIMIT', retryable: false },
+    });
+    expect((await client.getPayment(payment.paymentId)).status).toBe('init');
+    expect(env.runtime.sandbox.store.get(payment.paymentId)).toBeUndefined();
+
+    const started = await client.startPayment(payment.paymentId, { scene: 'jsapi', payer: PAYER });
+    expect(started.payment).toMatchObject({ paymentId: payment.paymentId, status: 'processing' });
+    expect((await client.getOrder(order.orderId)).order.status).toBe('pending');
+  });
+
   it("the openid in the token's claim wins over the body's", async () => {
     const token = await env.runtime.devIssuer.sign({
       sub: CUSTOMER,

@@ -31,6 +31,13 @@ import {
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { lambdaContext } from '../support/http';
 import { RequestCounter } from '../support/request-counter';
+import {
+  type ProviderOperation,
+  type QueryableMethod,
+  providerSandbox,
+  sandboxKeys,
+} from '../support/sweeper-fixtures';
+import type { PaymentScene } from '../../src/domain/scene';
 
 /**
  * How many AWS requests each hot path sends, counted on the wire of the real clients (DynamoDB
@@ -107,6 +114,25 @@ async function receiveSuccess(payment: Payment) {
   );
   expectAcknowledged('bank', reply as never);
 }
+
+const sceneKeys = sandboxKeys();
+const PAYER = {
+  openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+  alipayOpenId: '074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5',
+};
+
+/** WeChat and Alipay wired to their sandboxes in-process, so a start's provider calls are counted too. */
+function useSceneSandboxes() {
+  const sandboxes = {
+    wechat: providerSandbox('wechat', sceneKeys, env.clock.now),
+    alipay: providerSandbox('alipay', sceneKeys, env.clock.now),
+  };
+  env.deps.providers = { ...env.deps.providers, wechat: sandboxes.wechat.provider, alipay: sandboxes.alipay.provider };
+  return sandboxes;
+}
+
+const startIn = (paymentId: string, scene: PaymentScene) =>
+  api('POST /api/payments/{paymentId}/start', { params: { paymentId }, body: { scene, payer: PAYER } });
 
 /** The capacity units each index was charged for every transaction `run` sends, as DynamoDB reports them. */
 async function indexWritesOf(run: () => Promise<unknown>): Promise<Array<Record<string, number>>> {
@@ -221,6 +247,61 @@ describe('AWS requests per operation', () => {
 
     // The payment's transition carries its PaymentStarted: one item, so a conditional put of its own, no transaction.
     expect(requests).toEqual({ 'DynamoDB.GetItem': 1, 'DynamoDB.PutItem': 1 });
+  });
+
+  describe('start payment in each scene: the provider asked once where it creates the checkout, never where it is built locally', () => {
+    // One row per kind (mini-program is JSAPI's call, wap is page's, the bank's page is 'start payment' above).
+    const ROWS: Array<[QueryableMethod, PaymentScene, ProviderOperation[]]> = [
+      ['wechat', 'native', ['create']],
+      ['wechat', 'jsapi', ['create']],
+      ['wechat', 'h5', ['create']],
+      ['wechat', 'app', ['create']],
+      ['alipay', 'page', []],
+      ['alipay', 'app', []],
+      ['alipay', 'qr', ['create']],
+      ['alipay', 'miniprogram', ['create']],
+    ];
+
+    it.each(ROWS)('%s %s', async (method, scene, providerCalls) => {
+      const sandboxes = useSceneSandboxes();
+      const { payment } = await placeOrder(api, { ...TEA, paymentMethod: method });
+
+      const requests = await requestsOf(async () =>
+        expect((await startIn(payment.paymentId, scene)).statusCode).toBe(200),
+      );
+
+      // The payment read, then its transition with its PaymentStarted: one item, one conditional put.
+      expect(requests).toEqual({ 'DynamoDB.GetItem': 1, 'DynamoDB.PutItem': 1 });
+      expect(sandboxes[method].requests).toEqual(providerCalls);
+    });
+
+    it('the same scene again while its handle lives: one read, nothing written, the provider not asked', async () => {
+      const sandboxes = useSceneSandboxes();
+      const { payment } = await placeOrder(api, { ...TEA, paymentMethod: 'wechat' });
+      await startIn(payment.paymentId, 'jsapi');
+
+      const requests = await requestsOf(async () =>
+        expect((await startIn(payment.paymentId, 'jsapi')).statusCode).toBe(200),
+      );
+
+      expect(requests).toEqual({ 'DynamoDB.GetItem': 1 });
+      expect(sandboxes.wechat.requests).toEqual(['create']);
+    });
+
+    it('a scene switch (JSAPI, then Native): the new order created and the old one closed at WeChat, one transaction here', async () => {
+      const sandboxes = useSceneSandboxes();
+      const { payment } = await placeOrder(api, { ...TEA, paymentMethod: 'wechat' });
+      await startIn(payment.paymentId, 'jsapi');
+
+      const requests = await requestsOf(async () =>
+        expect((await startIn(payment.paymentId, 'native')).statusCode).toBe(200),
+      );
+
+      // The payment, then its order; then ONE transaction: the old payment cancelled, the new one
+      // put started, the order pointed at it.
+      expect(requests).toEqual({ 'DynamoDB.GetItem': 2, 'DynamoDB.TransactWriteItems': 1 });
+      expect(sandboxes.wechat.requests).toEqual(['create', 'create', 'close']);
+    });
   });
 
   it('callback received: verified, archived, enqueued', async () => {

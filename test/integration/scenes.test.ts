@@ -143,6 +143,108 @@ describe('handing a checkout out again', () => {
   });
 });
 
+describe('prepay_id lives 2 hours', () => {
+  it('a start within them answers the same prepay_id without asking WeChat; after them it asks again under the same out_trade_no', async () => {
+    env.deps.timing = { ...env.deps.timing, ttlMinutes: 240 };
+    const [created] = await createOrders(env.deps, {
+      customerId: CUSTOMER,
+      orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }],
+      method: 'wechat',
+      ttlMinutes: 240,
+    });
+    const { paymentId } = created!.payment;
+    const pkg = ({ action }: { action: PayAction }) => (action.type === 'wechat-jsapi' ? action.params.package : '');
+    const creates = () => sandboxes.wechat.requests.filter((operation) => operation === 'create').length;
+    const first = await switchTo(paymentId, 'jsapi');
+
+    env.clock.advanceMinutes(110);
+    const within = await switchTo(paymentId, 'jsapi');
+    expect(pkg(within)).toBe(pkg(first));
+    expect(creates()).toBe(1);
+
+    env.clock.advanceMinutes(11);
+    const after = await switchTo(paymentId, 'jsapi');
+    expect(after.payment.paymentId).toBe(paymentId);
+    expect(pkg(after)).toMatch(/^prepay_id=wx/);
+    expect(pkg(after)).not.toBe(pkg(first));
+    expect(creates()).toBe(2);
+    // The same order at WeChat: its prepay_id is the new one, the old one no longer opens the cashier.
+    expect(`prepay_id=${sandboxes.wechat.checkout(paymentId)?.scene?.prepayId}`).toBe(pkg(after));
+    const { payment, order } = await stored(paymentId);
+    expect(payment.checkout?.ref).toBe(pkg(after).replace('prepay_id=', ''));
+    expect(order.paymentIds).toEqual([paymentId]);
+  });
+});
+
+describe("a provider's refusal to create the checkout", () => {
+  it('NO_AUTH: 503 SCENE_NOT_ENABLED (not retryable), alarmed; nothing written, the payment starts in another scene', async () => {
+    const [created] = await createOrders(env.deps, {
+      customerId: CUSTOMER,
+      orders: [{ items: [{ sku: 'TEA-001', quantity: 1 }] }],
+      method: 'wechat',
+    });
+    const { paymentId } = created!.payment;
+    const before = (await stored(paymentId)).payment;
+    sandboxes.wechat.refuse('NO_AUTH', { paymentId });
+
+    await expect(switchTo(paymentId, 'h5')).rejects.toMatchObject({
+      code: 'SCENE_NOT_ENABLED',
+      details: { method: 'wechat', scene: 'h5', providerCode: 'NO_AUTH', retryable: false },
+    });
+
+    expect((await stored(paymentId)).payment).toEqual(before);
+    expect(env.metrics.total(Metric.SceneNotEnabled, { provider: 'wechat' })).toBe(1);
+    await expect(switchTo(paymentId, 'native')).resolves.toMatchObject({
+      payment: { paymentId, status: 'processing', scene: 'native' },
+    });
+  });
+
+  it('refused for the new scene of a switch (NO_AUTH on H5): the old JSAPI checkout stays open and payable, here and at WeChat', async () => {
+    const first = await started('wechat', 'jsapi');
+    sandboxes.wechat.refuse('NO_AUTH');
+
+    await expect(switchTo(first.paymentId, 'h5')).rejects.toMatchObject({ code: 'SCENE_NOT_ENABLED' });
+
+    const { payment, order } = await stored(first.paymentId);
+    expect(payment).toMatchObject({ status: 'processing', scene: 'jsapi' });
+    expect(order).toMatchObject({ openPaymentId: first.paymentId, paymentIds: [first.paymentId] });
+    expect(sandboxes.wechat.checkout(first.paymentId)?.state).toBe('pending');
+    expect(sandboxes.wechat.requests).not.toContain('close');
+  });
+
+  it('ORDERPAID on a renewal (paid at WeChat, the callback lost): WeChat is asked, the payment applied as paid, 409 PAYMENT_ALREADY_PAID', async () => {
+    const { paymentId, orderId } = await started('wechat', 'h5');
+    sandboxes.wechat.decide(paymentId, 'paid');
+    env.clock.advanceMinutes(6); // the h5_url has died: the next start re-enters, and WeChat says ORDERPAID
+
+    await expect(switchTo(paymentId, 'h5')).rejects.toMatchObject({
+      code: 'PAYMENT_ALREADY_PAID',
+      details: { providerCode: 'ORDERPAID', payment: { paymentId, status: 'succeeded' } },
+    });
+
+    const { payment, order } = await stored(paymentId);
+    expect(payment.status).toBe('succeeded');
+    expect(order).toMatchObject({ orderId, status: 'paid', paidByPaymentId: paymentId });
+    expect(sandboxes.wechat.requests.slice(-2)).toEqual(['create', 'query']);
+  });
+
+  it('ORDER_CLOSED on a renewal (closed at WeChat): WeChat is asked, the payment cancelled as the order is there, the order free for a new payment, 409 PAYMENT_CLOSED', async () => {
+    const { paymentId } = await started('wechat', 'h5');
+    sandboxes.wechat.decide(paymentId, 'closed');
+    env.clock.advanceMinutes(6);
+
+    await expect(switchTo(paymentId, 'h5')).rejects.toMatchObject({
+      code: 'PAYMENT_CLOSED',
+      details: { providerCode: 'ORDER_CLOSED', payment: { paymentId, status: 'cancelled' } },
+    });
+
+    const { payment, order } = await stored(paymentId);
+    expect(payment.status).toBe('cancelled');
+    expect(order.status).toBe('pending');
+    expect(order.openPaymentId).toBeUndefined();
+  });
+});
+
 describe('the Alipay QR close trap at expiry', () => {
   it('is not expired on a close that found no trade: it waits for the time_expire signed into the QR, then a payment that arrives anyway is late', async () => {
     const { paymentId, expiresAt } = await started('alipay', 'qr');

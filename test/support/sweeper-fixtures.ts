@@ -51,6 +51,8 @@ export interface ProviderSandbox {
   decide(paymentId: string, state: 'paid' | 'closed', options?: { amount?: number }): void;
   /** The success callback the provider would send for the checkout, verified by the merchant module. */
   successNotification(paymentId: string): PaymentNotification;
+  /** Arms the provider's refusal `code` for the next checkout creation(s) (local/sandbox/refusals.ts). */
+  refuse(code: string, options?: { paymentId?: string; times?: number }): void;
 }
 
 function operationOf(input: string, init: { method?: string; body?: string }): ProviderOperation {
@@ -123,6 +125,9 @@ export function providerSandbox(method: QueryableMethod, keys: SandboxKeys, now:
       if (isRefundNotification(verification.notification))
         throw new Error(`the ${method} module read a payment callback as a refund`);
       return verification.notification;
+    },
+    refuse(code, options) {
+      if (!simulator.refusals?.arm(code, options)) throw new Error(`${method} has no refusal ${code}`);
     },
   };
   return sandbox;

@@ -30,6 +30,10 @@ export const Metric = {
   DuplicatePayment: 'DuplicatePayment',
   /** A provider says a payment was paid in another scene than it was started in (WeChat trade_type). */
   TradeTypeMismatch: 'TradeTypeMismatch',
+  /** A provider's definite refusal to create a checkout, by provider and refusal (docs/PROVIDERS.md#checkout-refusals). */
+  CheckoutRefused: 'CheckoutRefused',
+  /** Alarmed: a scene configured here that the provider has not enabled on the merchant account (WeChat NO_AUTH). */
+  SceneNotEnabled: 'SceneNotEnabled',
   EventsPublished: 'EventsPublished',
   OutboxPublishFailed: 'OutboxPublishFailed',
   /** An event the bus can never take (over its size limit): kept in the outbox for an operator. */

@@ -29,10 +29,11 @@ export class PaymentExpiredError extends DomainError {
 }
 
 export class ProviderUnavailableError extends DomainError {
-  constructor(method: string, operation: string) {
+  constructor(method: string, operation: string, extra: { retryable?: boolean; providerCode?: string } = {}) {
     super('PROVIDER_UNAVAILABLE', `${method} could not ${operation} right now; try again shortly`, {
       method,
       operation,
+      ...extra,
     });
   }
 }

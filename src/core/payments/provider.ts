@@ -145,6 +145,15 @@ export type ProviderRefundState =
 export type BillFetch =
   { status: 'ready'; bill: ProviderBill } | { status: 'not_ready' | 'no_trades'; providerStatus: string };
 
+/**
+ * Why a provider refused to create a checkout, in the shop's terms (docs/PROVIDERS.md#checkout-refusals):
+ * the product is not enabled on the merchant account (WeChat NO_AUTH), the payer id does not fit
+ * (OPENID_MISMATCH, ACQ.TRADE_BUYER_NOT_MATCH), the provider's rules declined it (RULELIMIT,
+ * TRADE_ERROR), or the out_trade_no is already paid, closed or taken with other parameters.
+ */
+export type CheckoutRefusal =
+  'scene_not_enabled' | 'payer_mismatch' | 'declined' | 'already_paid' | 'closed' | 'number_taken';
+
 /** A provider answered an outbound call with an error, or its answer failed verification. */
 export class ProviderCallError extends Error {
   readonly code = 'PROVIDER_CALL_FAILED';
@@ -153,6 +162,10 @@ export class ProviderCallError extends Error {
     readonly operation: string,
     message: string,
     readonly retryable = true,
+    /** A checkout creation's refusal, when the provider's code says which (never set on a retryable error). */
+    readonly refusal?: CheckoutRefusal,
+    /** The provider's own error code (WeChat `code`, Alipay `sub_code`), when it answered one. */
+    readonly providerCode?: string,
   ) {
     super(`${provider} ${operation}: ${message}`);
     this.name = 'ProviderCallError';

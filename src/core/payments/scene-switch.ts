@@ -28,21 +28,23 @@ interface Switching {
 
 /**
  * Another scene on a started payment (QR on the desktop, then the phone): one payment is one
- * scene is one out_trade_no (SCENES.md §8). The old checkout is closed at its provider, then ONE
- * transaction cancels it and gives the order a new payment, already started in the new scene,
- * with the same expiry. A close that found no trade (an unscanned Alipay QR) is not relied on:
+ * scene is one out_trade_no (SCENES.md §8). The new checkout is created and the old one closed
+ * at the provider, then ONE transaction cancels the old payment and gives the order a new one,
+ * already started in the new scene, with the same expiry. A close that found no trade (an unscanned Alipay QR) is not relied on:
  * that QR may still be paid until its time_expire, and such a payment takes the late-payment path
  * (the order paid once, the other payment refunded). A paid old checkout cannot be closed: 502,
  * nothing changed, and its callback pays the order.
  */
 export async function switchScene(deps: StartDeps, switching: Switching): Promise<StartedPayment> {
   const { provider, payment, choice, now } = switching;
-  const closed = await closeAtProvider(deps, payment, now);
   const order = await deps.repo.getOrder(payment.orderId);
   if (!order || order.status !== 'pending' || order.openPaymentId !== payment.paymentId)
     throw new StaleStateError('payment', payment.paymentId, { status: payment.status });
   const replacement = replacementOf(payment, order, now);
+  // The new checkout first: a provider that refuses it leaves the old one open and payable. One
+  // created but never handed out (the close below failed) cannot be paid and dies at its expiry.
   const created = await checkoutAtProvider(deps, provider, replacement, choice, now);
+  const closed = await closeAtProvider(deps, payment, now);
   const started = transitionPayment(replacement, {
     to: 'processing',
     now,

@@ -18,22 +18,24 @@ import { Metric } from '../kernel/metric-names';
 import type { OrderStore } from '../orders/ports';
 import { paymentView, type PaymentView } from '../orders/views';
 import { commitWithEvents } from '../outbox/outbox';
-import {
-  loadOwnPayment,
-  notifyUrl,
-  PaymentExpiredError,
-  providerFor,
-  ProviderUnavailableError,
-  returnUrlFor,
-} from './payments';
+import { loadOwnPayment, notifyUrl, PaymentExpiredError, providerFor, returnUrlFor } from './payments';
 import type { PaymentStore } from './ports';
 import type { PaymentProvider } from './provider';
 import { chooseScene, defaultScene, type SceneChoice, type SceneRequest } from './scenes';
 import { switchScene } from './scene-switch';
+import { CheckoutRefusedError, checkoutFailure, settleRefusedCheckout } from './checkout-refusals';
 
 export type StartDeps = Uses<
   PaymentStore & OrderStore & Commit,
-  'clock' | 'providers' | 'publicBaseUrl' | 'returnUrlTemplate' | 'sweeper' | 'metrics' | 'logger' | 'timing'
+  | 'clock'
+  | 'providers'
+  | 'publicBaseUrl'
+  | 'returnUrlTemplate'
+  | 'sweeper'
+  | 'metrics'
+  | 'logger'
+  | 'timing'
+  | 'refunds'
 >;
 
 /** The answer to a start: the payment (a new one after a scene switch), what the front end does, and the address where there is one. */
@@ -63,12 +65,21 @@ export async function startPayment(
     throw new InvalidTransitionError('payment', payment.status, 'processing');
   const provider = providerFor(deps, payment);
   const choice = chooseScene(provider, payment.method, input);
-  if (payment.status === 'init') return openCheckout(deps, provider, payment, choice, now);
   const started = startedCheckoutOf(provider, payment);
-  if (started.scene !== choice.scene || !sameCheckoutInputs(started.checkout, choice.inputs))
+  if (
+    payment.status === 'processing' &&
+    (started.scene !== choice.scene || !sameCheckoutInputs(started.checkout, choice.inputs))
+  )
     return switchScene(deps, { provider, payment, choice, now });
-  if (checkoutUsable(started.checkout, now)) return answer(deps, provider, payment, now);
-  return renewCheckout(deps, provider, payment, choice, now);
+  if (payment.status === 'processing' && checkoutUsable(started.checkout, now))
+    return answer(deps, provider, payment, now);
+  try {
+    return await (payment.status === 'init' ? openCheckout : renewCheckout)(deps, provider, payment, choice, now);
+  } catch (error) {
+    // The provider's trade moved on without us (paid, closed, taken): its own view decides.
+    if (error instanceof CheckoutRefusedError) return settleRefusedCheckout(deps, provider, payment, error);
+    throw error;
+  }
 }
 
 /** A payment started before scenes were recorded: its provider's default scene, its pay URL the handle. */
@@ -102,7 +113,7 @@ export function answer(
 
 /** The checkout at the provider for `payment` in the chosen scene; a refusal or an outage is PROVIDER_UNAVAILABLE (nothing written). */
 export async function checkoutAtProvider(
-  deps: Pick<StartDeps, 'publicBaseUrl' | 'returnUrlTemplate' | 'logger'>,
+  deps: Pick<StartDeps, 'publicBaseUrl' | 'returnUrlTemplate' | 'logger' | 'metrics'>,
   provider: PaymentProvider,
   payment: Payment,
   choice: SceneChoice,
@@ -129,7 +140,7 @@ export async function checkoutAtProvider(
       scene: choice.scene,
       error: String(error),
     });
-    throw new ProviderUnavailableError(payment.method, 'create the checkout');
+    throw checkoutFailure(deps, payment, choice.scene, error);
   }
 }
 

@@ -10,11 +10,13 @@ import {
   type AlipayCreateBizContent,
   type AlipayPayBizContent,
   type AlipayPrecreateBizContent,
+  ALIPAY_CHECKOUT_REFUSALS,
   ALIPAY_CODE_SUCCESS,
   AlipayCreateResponseSchema,
   AlipayPrecreateResponseSchema,
   PROVIDER,
   REFUSAL_CODES,
+  SYSTEM_ERROR_SUB_CODES,
   toAlipayTime,
 } from './wire';
 
@@ -68,8 +70,18 @@ export function appOrderString(merchant: Merchant, request: CheckoutRequest): st
   return encodeParams({ ...params, sign: rsa2Sign(alipaySignContent(params, ['sign']), merchant.privateKey) });
 }
 
-function refused(node: { code: string; sub_code?: string }): ProviderCallError {
-  return new ProviderCallError(PROVIDER, 'createPayUrl', describeFailure(node), !REFUSAL_CODES.has(node.code));
+/** A precreate / create that did not succeed: ACQ.SYSTEM_ERROR and 20000 may pass asked again; the sub-code says why not. */
+function refused(node: { code: string; sub_code?: string; sub_msg?: string }): ProviderCallError {
+  const subCode = node.sub_code ?? '';
+  const retryable = !REFUSAL_CODES.has(node.code) || SYSTEM_ERROR_SUB_CODES.has(subCode);
+  return new ProviderCallError(
+    PROVIDER,
+    'createPayUrl',
+    `${describeFailure(node)}${node.sub_msg ? `: ${node.sub_msg}` : ''}`,
+    retryable,
+    retryable ? undefined : ALIPAY_CHECKOUT_REFUSALS[subCode],
+    subCode || node.code,
+  );
 }
 
 /** 当面付: Alipay answers a qr_code; the trade exists only once a buyer scans it. */

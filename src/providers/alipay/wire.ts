@@ -3,6 +3,7 @@ import '../../core/kernel/zod-english';
 import type { BusinessDate } from '../../domain/bill';
 import { yuanToFen, type Fen } from '../../domain/money';
 import type { NotificationOutcome } from '../../domain/notification';
+import type { CheckoutRefusal } from '../../core/payments/provider';
 
 export const PROVIDER = 'alipay';
 export const ALIPAY_FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded;charset=utf-8';
@@ -249,6 +250,20 @@ export const REFUSAL_CODES: ReadonlySet<string> = new Set([
 /** Business-failed answers that are not refusals: Alipay's "system error, call again with the same
  * parameters" (it spells it both ways). */
 export const SYSTEM_ERROR_SUB_CODES: ReadonlySet<string> = new Set(['ACQ.SYSTEM_ERROR', 'AQC.SYSTEM_ERROR']);
+
+/**
+ * precreate / create sub-codes that say why Alipay will not create the checkout (SCENES.md §8):
+ * a trade bound to another buyer, changed parameters under the same out_trade_no, a trade already
+ * paid or closed; a product the app has not signed for (ACQ.ACCESS_FORBIDDEN).
+ */
+export const ALIPAY_CHECKOUT_REFUSALS: Readonly<Record<string, CheckoutRefusal>> = {
+  'ACQ.ACCESS_FORBIDDEN': 'scene_not_enabled',
+  'isv.insufficient-isv-permissions': 'scene_not_enabled',
+  'ACQ.TRADE_BUYER_NOT_MATCH': 'payer_mismatch',
+  'ACQ.CONTEXT_INCONSISTENT': 'number_taken',
+  'ACQ.TRADE_HAS_SUCCESS': 'already_paid',
+  'ACQ.TRADE_HAS_CLOSE': 'closed',
+};
 
 /** The JSON member holding a method's answer: alipay.trade.query → alipay_trade_query_response. */
 export function alipayResponseNodeName(method: string): string {

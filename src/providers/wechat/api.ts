@@ -24,6 +24,7 @@ import {
   ErrorResponseSchema,
   REFUND_REASON_MAX_CHARACTERS,
   WECHAT_QUERY_STATUSES,
+  WECHAT_CHECKOUT_REFUSALS,
   WECHAT_REFUND_OUTCOMES,
   WechatRefundSchema,
   isWechatRefundStatus,
@@ -54,6 +55,21 @@ export function describeAnswer({ status, errorCode, requestId }: VerifiedAnswer)
 
 export function unexpectedAnswer(operation: Operation, answer: VerifiedAnswer): ProviderCallError {
   return callError(operation, describeAnswer(answer), isRetryableStatus(answer.status));
+}
+
+/** A prepay WeChat did not answer with 200: its code says whether asking again can help, and why not. */
+export function checkoutRefused(answer: VerifiedAnswer): ProviderCallError {
+  const retryable = isRetryableStatus(answer.status);
+  const refusal = retryable || !answer.errorCode ? undefined : WECHAT_CHECKOUT_REFUSALS[answer.errorCode];
+  const message = parseJson(answer.body, ErrorResponseSchema)?.message;
+  return new ProviderCallError(
+    'wechat',
+    'createPayUrl',
+    `${describeAnswer(answer)}${message ? `: ${message}` : ''}`,
+    retryable,
+    refusal,
+    answer.errorCode,
+  );
 }
 
 /**

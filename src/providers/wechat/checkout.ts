@@ -4,7 +4,7 @@ import type { ActionRequest, CheckoutRequest } from '../../core/payments/provide
 import type { WechatConfig } from '../config';
 import type { ProviderSender } from '../kit/http';
 import { parseJson } from '../kit/parse';
-import { callError, send, unexpectedAnswer } from './api';
+import { callError, checkoutRefused, send } from './api';
 import type { WechatKeys } from './callbacks';
 import { appPayParams, jsapiPayParams } from './client-signatures';
 import { WECHAT_SCENES, isWechatScene, type WechatSceneName } from './scenes';
@@ -87,7 +87,7 @@ export async function startCheckout(
     body: JSON.stringify(prepayBody(config, request)),
     now: request.now,
   });
-  if (answer.status !== 200) throw unexpectedAnswer('createPayUrl', answer);
+  if (answer.status !== 200) throw checkoutRefused(answer);
   const ref = HANDLE_OF[scene](answer.body);
   if (!ref)
     throw callError(

@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import '../../core/kernel/zod-english';
 import { type CURRENCY, isFen } from '../../domain/money';
 import type { NotificationOutcome, RefundOutcome } from '../../domain/notification';
-import type { ProviderPaymentState } from '../../core/payments/provider';
+import type { CheckoutRefusal, ProviderPaymentState } from '../../core/payments/provider';
 
 export const WECHAT_SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
 /** WeChat's probe requests carry signatures with this prefix; they are counted apart. */
@@ -129,6 +129,23 @@ export const ErrorResponseSchema = z.object({
   code: z.string().check(z.minLength(1)),
   message: z.optional(z.string()),
 });
+
+/**
+ * Prepay error codes that say why WeChat will not create the checkout (SCENES.md §0, WeChat's v3
+ * error table). SYSTEMERROR (500) and FREQUENCY_LIMITED (429) are not here: asked again with the
+ * same parameters they may pass. Any other code (PARAM_ERROR, SIGN_ERROR…) is our own fault.
+ */
+export const WECHAT_CHECKOUT_REFUSALS: Readonly<Record<string, CheckoutRefusal>> = {
+  NO_AUTH: 'scene_not_enabled',
+  OPENID_MISMATCH: 'payer_mismatch',
+  RULELIMIT: 'declined',
+  TRADE_ERROR: 'declined',
+  ORDERPAID: 'already_paid',
+  ORDER_CLOSED: 'closed',
+  OUT_TRADE_NO_USED: 'number_taken',
+  // v2's "201 商户订单号重复": the same out_trade_no with other parameters.
+  INVALID_REQUEST: 'number_taken',
+};
 
 export function isWechatTradeState(state: string): state is WechatTradeState {
   return (WECHAT_TRADE_STATES as readonly string[]).includes(state);

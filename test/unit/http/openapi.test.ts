@@ -261,6 +261,7 @@ describe('error codes', () => {
   const RESPONSE_FOR_STATUS: Record<number, string> = {
     400: 'BadRequest',
     401: 'Unauthenticated',
+    402: 'PaymentDeclined',
     403: 'Forbidden',
     404: 'NotFound',
     409: 'Conflict',

@@ -309,6 +309,109 @@ describe('the sandbox H5 cashier checks what WeChat checks', () => {
   });
 });
 
+describe('the sandbox checks the merchant set-up WeChat checks', () => {
+  it('JSAPI: the bridge refuses a page outside the 支付授权目录 (its own directory, or a site root), case-sensitive', async () => {
+    const store = memoryCheckoutStore();
+    const simulator = createWechatSimulator(wechatKeys.sandbox, {
+      jsapiDirectories: ['https://shop.example/pay/', 'https://m.shop.example/'],
+    });
+    const fetch = wechatFetch(simulator, store, { now: () => NOW });
+    const action = await started(
+      createWechatProvider({ config: wechatKeys.merchant, fetch }),
+      checkoutRequest('jsapi'),
+    );
+    if (action.type !== 'wechat-jsapi') throw new Error(action.type);
+    const bridge = (pageUrl: string) =>
+      simulator.client!('jsapi', JSON.stringify({ params: action.params, pageUrl, decision: 'cancel' }), store, NOW);
+    const refused = { accepted: false, statusCode: 400 };
+
+    expect(bridge('https://shop.example/pay/sub/order.html')).toMatchObject({
+      ...refused,
+      answer: { reason: expect.stringContaining('当前页面的URL未注册') },
+    });
+    expect(bridge('https://shop.example/Pay/order.html')).toMatchObject(refused);
+    expect(bridge('https://evil.example/pay/order.html')).toMatchObject(refused);
+    expect(bridge('https://shop.example/pay/order.html?id=1')).toMatchObject({ statusCode: 200 });
+    expect(bridge('https://m.shop.example/any/where.html')).toMatchObject({ statusCode: 200 });
+  });
+
+  it('H5: the cashier refuses a Referer or redirect_url off the registered H5 domains (a domain covers its subdomains)', async () => {
+    const store = memoryCheckoutStore();
+    const simulator = createWechatSimulator(wechatKeys.sandbox, { h5Domains: ['shop.example'] });
+    const fetch = wechatFetch(simulator, store, { now: () => NOW });
+    const action = await started(createWechatProvider({ config: wechatKeys.merchant, fetch }), checkoutRequest('h5'));
+    if (action.type !== 'redirect') throw new Error(action.type);
+    const open = (referer: string, redirect = 'https://shop.example/orders/ord_1') => {
+      const query = new URL(action.url).searchParams;
+      query.set('redirect_url', redirect);
+      return simulator.handle(
+        { method: 'GET', path: '/h5/checkmweb', query, headers: { referer }, body: '', sourceIp: '14.23.150.211' },
+        store,
+        NOW,
+      );
+    };
+
+    expect((await open('https://evil.example/checkout')).body).toContain('商家存在未配置的参数');
+    expect((await open('https://m.shop.example/checkout', 'https://evil.example/back')).body).toContain(
+      '商家存在未配置的参数',
+    );
+    expect((await open('https://m.shop.example/checkout')).statusCode).toBe(302);
+  });
+});
+
+describe("the openid's code exchange at the sandbox (what a shop's server does before a jsapi / miniprogram start)", () => {
+  const get = (simulator: ReturnType<typeof createWechatSimulator>, pathAndQuery: string, at = NOW) => {
+    const url = new URL(pathAndQuery, 'http://sandbox.local');
+    const request = { method: 'GET', path: url.pathname, query: url.searchParams, headers: {}, body: '' };
+    return simulator.handle(request, memoryCheckoutStore(), at);
+  };
+  const body = async (answer: Promise<{ body: string }>) => JSON.parse((await answer).body) as Record<string, unknown>;
+
+  it('page OAuth: authorize redirects back with a code; access_token exchanges it once for the openid under that appid', async () => {
+    const simulator = createWechatSimulator(wechatKeys.sandbox);
+    const authorize = (user: string) =>
+      get(
+        simulator,
+        `/connect/oauth2/authorize?appid=${SANDBOX_WECHAT_APPIDS.jsapi}&redirect_uri=${encodeURIComponent('https://shop.example/pay/?x=1')}&response_type=code&scope=snsapi_base&state=s1&sandbox_user=${user}`,
+      );
+    const back = new URL((await authorize('alice')).headers.location!);
+    expect(back.origin + back.pathname).toBe('https://shop.example/pay/');
+    expect(back.searchParams.get('state')).toBe('s1');
+    const exchange = (code: string, at = NOW) =>
+      body(
+        get(
+          simulator,
+          `/sns/oauth2/access_token?appid=${SANDBOX_WECHAT_APPIDS.jsapi}&secret=s&code=${code}&grant_type=authorization_code`,
+          at,
+        ),
+      );
+
+    const first = await exchange(back.searchParams.get('code')!);
+    expect(first).toMatchObject({
+      openid: expect.stringMatching(/^o[\w-]{27}$/),
+      expires_in: 7200,
+      scope: 'snsapi_base',
+    });
+    expect(await exchange(back.searchParams.get('code')!)).toEqual({ errcode: 40029, errmsg: 'invalid code' });
+    const again = new URL((await authorize('alice')).headers.location!).searchParams.get('code')!;
+    expect((await exchange(again)).openid).toBe(first.openid);
+    const bob = new URL((await authorize('bob')).headers.location!).searchParams.get('code')!;
+    expect((await exchange(bob)).openid).not.toBe(first.openid);
+    const late = new URL((await authorize('alice')).headers.location!).searchParams.get('code')!;
+    expect(await exchange(late, new Date(NOW.getTime() + 5 * 60_000))).toMatchObject({ errcode: 40029 });
+  });
+
+  it("mini-program: jscode2session gives the same openid for the same wx.login code, only for the mini-program's appid", async () => {
+    const simulator = createWechatSimulator(wechatKeys.sandbox);
+    const session = (appid: string, code: string) =>
+      body(get(simulator, `/sns/jscode2session?appid=${appid}&secret=s&js_code=${code}&grant_type=authorization_code`));
+    const openid = (await session(SANDBOX_WECHAT_APPIDS.miniprogram, 'c1')).openid;
+    expect(openid).toEqual(expect.stringMatching(/^o/));
+    expect((await session(SANDBOX_WECHAT_APPIDS.miniprogram, 'c1')).openid).toBe(openid);
+    expect(await session(SANDBOX_WECHAT_APPIDS.jsapi, 'c1')).toMatchObject({ errcode: 40013 });
+  });
+});
+
 describe('the provider secret: scenes', () => {
   it('names the field of a bad appid, never its value, and refuses one appid for jsapi and miniprogram', () => {
     const bad = WechatConfigSchema.safeParse({

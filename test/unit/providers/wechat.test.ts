@@ -527,7 +527,7 @@ describe('calls to WeChat, through the simulator', () => {
     await start();
     const other = createPayUrl(wechat, { payment: { ...payment, amount: 1 }, notifyUrl, returnUrl: '', now: NOW });
     await expect(other).rejects.toMatchObject({
-      message: expect.stringMatching(/400 OUT_TRADE_NO_USED \(Request-ID [\w-]+\)$/),
+      message: expect.stringMatching(/400 OUT_TRADE_NO_USED \(Request-ID [\w-]+\): .+$/),
       retryable: false,
     });
   });
