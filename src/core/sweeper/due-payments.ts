@@ -1,7 +1,7 @@
 import { StaleStateError } from '../../domain/errors';
 import { paymentEvent } from '../../domain/events';
 import { closesAt, nextSweepAt, type Payment, providerLookDue, scheduleNextLook, settlePayment } from '../../domain';
-import type { ProviderPaymentState } from '../payments/provider';
+import { ProviderBusyError, type ProviderPaymentState } from '../payments/provider';
 import type { Uses } from '../kernel/deps';
 import type { Commit } from '../kernel/ports';
 import { Metric } from '../kernel/metric-names';
@@ -14,6 +14,7 @@ import type { PaymentStore } from '../payments/ports';
 
 /** What the sweeper did with a piece of due work (counted by action in its report). */
 export type SweepAction =
+  | 'enqueued'
   | 'expired'
   | 'reminded'
   | 'rescued'
@@ -25,6 +26,7 @@ export type SweepAction =
   | 'refund_sent'
   | 'refund_queried'
   | 'waiting'
+  | 'provider_busy'
   | 'skipped';
 
 /** A failed provider close is retried on the next run after this long. */
@@ -122,6 +124,7 @@ async function expireProcessing(deps: DuePaymentDeps, payment: Payment, now: Dat
   try {
     closed = provider.closePayment ? await provider.closePayment(payment.paymentId, now) : 'unsupported';
   } catch (error) {
+    if (error instanceof ProviderBusyError) throw error; // not a failure: the worker asks again later
     deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
     deps.logger.warn('provider close failed; the payment stays processing until it succeeds', {
       paymentId: payment.paymentId,
@@ -173,6 +176,7 @@ async function queryProvider(
   try {
     return await provider.queryPayment(payment.paymentId, now);
   } catch (error) {
+    if (error instanceof ProviderBusyError) throw error; // not a failure: the worker asks again later
     deps.metrics.count(Metric.ProviderQueryFailed, 1, { provider: payment.method });
     deps.logger.warn('provider query failed', { paymentId: payment.paymentId, error: String(error) });
     return 'error';
