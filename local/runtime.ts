@@ -102,6 +102,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       publicBaseUrl: baseUrl,
       retryDelaysMs: retryDelays(env),
       refundOutcome: sandboxRefundOutcome,
+      callsPerSecond: intEnv('SANDBOX_CALLS_PER_SECOND', 0, env, [0, 100_000]),
       log: logger,
     });
     stops.push(() => sandbox.stop());

@@ -1,6 +1,7 @@
 import { SANDBOX_ALIPAY_SCENES } from './scenes';
 import { requestSigned, rsa2, signString, uniqueParams } from './alipay-signing';
 import { alipayClient, notifiesOutcome, scanQr, sceneTrade, tradeExists, type TradeIndex } from './alipay-scenes';
+import { callLimit } from './call-limit';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { businessDateOf } from '../../src/domain/bill';
 import { CURRENCY, fenToYuan } from '../../src/domain/money';
@@ -77,6 +78,14 @@ export interface AlipaySandboxKeys {
 }
 
 const GATEWAY_PATHS = new Set(['/gateway.do', '/']);
+const LIMITED_METHODS = new Set(['alipay.trade.query', 'alipay.trade.close']);
+/** Alipay's answer when it cannot serve a call now: retry later (no distinct rate-limit code is published for these APIs). */
+const BUSY_ANSWER = {
+  code: '20000',
+  msg: 'Service Currently Unavailable',
+  sub_code: 'isp.unknow-error',
+  sub_msg: '系统繁忙',
+};
 const PAY_METHODS: Readonly<Record<string, AlipayPayBizContent['product_code']>> = {
   'alipay.trade.page.pay': 'FAST_INSTANT_TRADE_PAY',
   'alipay.trade.wap.pay': 'QUICK_WAP_WAY',
@@ -122,15 +131,22 @@ interface AlipaySandbox {
   /** Download tokens of the bill URLs handed out: each serves the ZIP built when it was asked for. */
   billDownloads: Map<string, { zip: Buffer; expiresAt: number }>;
   tradeIndex: TradeIndex;
+  overLimit: (api: string, now: Date) => boolean;
 }
 
-export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulator {
+/** Trade queries and closes a second, each, past which the gateway answers busy (20000 isp.unknow-error); 0 keeps no limit. */
+export interface AlipayLimits {
+  callsPerSecond?: number;
+}
+
+export function createAlipaySimulator(keys: AlipaySandboxKeys, limits: AlipayLimits = {}): ProviderSimulator {
   const alipay: AlipaySandbox = {
     keys,
     appPublicKey: createPublicKey(keys.appPublicKey),
     alipayPrivateKey: createPrivateKey(keys.alipayPrivateKey),
     billDownloads: new Map(),
     tradeIndex: new Map(),
+    overLimit: callLimit(limits.callsPerSecond ?? 0),
   };
   return {
     name: 'alipay',
@@ -301,6 +317,7 @@ function apiCall(
     requestError(alipay, params) ??
     (nodeName === 'error_response' ? invalidArguments('isv.invalid-method', 'unknown method') : undefined);
   if (error) return signedAnswer(alipay, nodeName, error);
+  if (LIMITED_METHODS.has(method) && alipay.overLimit(method, now)) return signedAnswer(alipay, nodeName, BUSY_ANSWER);
   return signedAnswer(alipay, nodeName, answerFor(alipay, method, params, store, now));
 }
 

@@ -58,6 +58,8 @@ export interface SandboxOptions {
   refundSettleDelayMs?: number;
   /** WeChat's least time between two refunds of one payment (default 0: not enforced). */
   refundSpacingMs?: number;
+  /** Payment queries and closes per second each provider takes, past which it answers as it does when limited (default 0: none). */
+  callsPerSecond?: number;
 }
 
 const DEFAULT_REFUND_SETTLE_DELAY_MS = 200;
@@ -71,7 +73,7 @@ const DECIDED_STATE: Readonly<Record<CustomerDecision, Exclude<SandboxCheckout['
 export function createSandbox(options: SandboxOptions): Sandbox {
   const publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
   const now = () => options.clock?.now() ?? new Date();
-  const simulators = createSimulators(options.keys, options.refundSpacingMs ?? 0);
+  const simulators = createSimulators(options.keys, options.refundSpacingMs ?? 0, options.callsPerSecond ?? 0);
   const simulatorFor = (provider: ProviderName): ProviderSimulator => {
     // Only a simulator puts checkouts in the store, so its provider always has one.
     const simulator = simulators[provider];
@@ -116,10 +118,11 @@ export function createSandbox(options: SandboxOptions): Sandbox {
 function createSimulators(
   keys: SandboxKeys,
   refundSpacingMs: number,
+  callsPerSecond: number,
 ): Partial<Record<ProviderName, ProviderSimulator>> {
   return {
-    ...(keys.wechat ? { wechat: createWechatSimulator(keys.wechat, { refundSpacingMs }) } : {}),
-    ...(keys.alipay ? { alipay: createAlipaySimulator(keys.alipay) } : {}),
+    ...(keys.wechat ? { wechat: createWechatSimulator(keys.wechat, { refundSpacingMs, callsPerSecond }) } : {}),
+    ...(keys.alipay ? { alipay: createAlipaySimulator(keys.alipay, { callsPerSecond }) } : {}),
     ...(keys.bank ? { bank: createBankSimulator(keys.bank) } : {}),
   };
 }

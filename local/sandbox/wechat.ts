@@ -1,12 +1,20 @@
 import { SANDBOX_WECHAT_APPIDS, SANDBOX_WECHAT_SCENES } from './scenes';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { WechatConfig } from '../../src/providers/config';
-import type { ProviderSimulator } from './types';
+import type { ProviderSimulator, SandboxRequest } from './types';
 import { type BillFiles, type RefundRules, route } from './wechat-api';
+import { callLimit } from './call-limit';
 import { bridgeResponse } from './wechat-bridge';
 import { H5_PATH, h5Cashier, merchantPublicKeyOf, type PrepayIndex, wechatClient } from './wechat-scenes';
 import { buildCallback, buildRefundCallback } from './wechat-callbacks';
-import { type WechatSandboxKeys, authorizationProblem, error, randomAlphanumeric } from './wechat-signing';
+import {
+  type WechatSandboxKeys,
+  authorizationProblem,
+  CLOSE_PATH,
+  error,
+  ORDER_PATH,
+  randomAlphanumeric,
+} from './wechat-signing';
 
 /**
  * WeChat Pay API v3, from WeChat's side. Signing, verification and encryption are written here
@@ -65,13 +73,22 @@ export function generateWechatKeys(sandboxBaseUrl: string): { merchant: WechatCo
 // Signing (WeChat's side)
 // ---------------------------------------------------------------------------------------------
 
-export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<RefundRules> = {}): ProviderSimulator {
+export function createWechatSimulator(
+  keys: WechatSandboxKeys,
+  // callsPerSecond: order queries and closes a second, each, past which the answer is 429 FREQUENCY_LIMITED (0: none).
+  rules: Partial<RefundRules> & { callsPerSecond?: number } = {},
+): ProviderSimulator {
   const state = {
     rules: { refundSpacingMs: rules.refundSpacingMs ?? 0 },
     billFiles: new Map() as BillFiles,
     prepays: new Map() as PrepayIndex,
   };
   const merchantKey = merchantPublicKeyOf(keys);
+  const overLimit = callLimit(rules.callsPerSecond ?? 0);
+  /** The order query and close: what the expiry wave calls, held to the merchant's limit. */
+  const limitedApi = (request: SandboxRequest) =>
+    (request.method === 'GET' && ORDER_PATH.test(request.path) && 'query') ||
+    (request.method === 'POST' && CLOSE_PATH.test(request.path) && 'close');
   return {
     name: 'wechat',
     handle: async (request, store, now) => {
@@ -81,6 +98,9 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: Partial<Re
       if (bridge) return bridge;
       const problem = authorizationProblem(keys, request, now);
       if (problem) return error(keys, 401, 'SIGN_ERROR', problem, now);
+      const api = limitedApi(request);
+      if (api && overLimit(api, now))
+        return error(keys, 429, 'FREQUENCY_LIMITED', '商户请求频率超过限制，请降低频率后重试', now);
       return route(keys, request, store, now, state);
     },
     buildCallback: (checkout, now) => buildCallback(keys, checkout, now),
