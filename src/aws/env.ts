@@ -119,7 +119,7 @@ export function orderPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): OrderP
       'ORDER_UNPAID_CANCEL_MINUTES',
       DEFAULT_ORDER_POLICY.unpaidCancelMinutes,
       env,
-      [1, 525_600],
+      [0, 525_600],
     ),
   };
 }
