@@ -2,6 +2,7 @@ import type { costPerMillion, expiryCostPerMillion } from './cost';
 import { PRICES, type LoopUsage } from './cost';
 import { BUDGET_USD, PUBLISHER_MS_ESTIMATE, WINDOW_SECONDS, round } from './common';
 import { type FlashSaleResults, flashSaleSection } from './flash-sale-report';
+import { type ExpiryWaveResults, expiryWaveSection } from './expiry-wave-report';
 
 /** The results as bench/run.ts collects them (bench/results.json). */
 type BenchResults = {
@@ -26,6 +27,7 @@ type BenchResults = {
   cost: ReturnType<typeof costPerMillion>;
   expiryCost: ReturnType<typeof expiryCostPerMillion>;
   flashSale?: FlashSaleResults;
+  expiryWave?: ExpiryWaveResults;
 };
 
 /** docs/PERFORMANCE.md from a run's results. */
@@ -39,6 +41,7 @@ export function markdown(results: Record<string, unknown> & { machine: Record<st
     costSection(r),
     expirySection(r),
     flashSaleSection(r.flashSale, r.usage.writeUnitsByStep.create!),
+    expiryWaveSection(r.expiryWave),
   ]
     .flat()
     .join('\n');

@@ -18,6 +18,13 @@ import { PaymentsApi } from './payments-api';
 import { PaymentsObservability } from './observability';
 import { PaymentsFunction } from './payments-function';
 import {
+  dueQueueResources,
+  type DueQueueResources,
+  EXPIRY_WORKER_TIMEOUT,
+  expiryWaveSettings,
+  feedExpiryWorker,
+} from './expiry-wave';
+import {
   DELIVERER_TIMEOUT,
   feedDeliverer,
   grantWebhookAccess,
@@ -78,6 +85,7 @@ export class PaymentsStack extends Stack {
       deadLetterQueue,
       bus,
       webhooks,
+      dueQueues: dueQueueResources(this),
       sharedEnvironment: {
         PUBLIC_BASE_URL: publicBaseUrl,
         PAYMENT_RETURN_URL: config.returnUrl,
@@ -110,13 +118,32 @@ export class PaymentsStack extends Stack {
 
   /** A function with the grants and the resource names its access entry lists, and nothing else. */
   private paymentsFunction(
-    { table, providerConfig, notificationQueue, deadLetterQueue, bus, webhooks, sharedEnvironment }: FunctionResources,
+    {
+      table,
+      providerConfig,
+      notificationQueue,
+      deadLetterQueue,
+      bus,
+      webhooks,
+      dueQueues,
+      sharedEnvironment,
+    }: FunctionResources,
     name: string,
     access: FunctionAccess,
-    props: { description: string; timeout?: Duration; reservedConcurrentExecutions?: number },
+    {
+      environment: own = {},
+      ...props
+    }: {
+      description: string;
+      timeout?: Duration;
+      reservedConcurrentExecutions?: number;
+      environment?: Record<string, string>;
+    },
   ): PaymentsFunction {
     const environment = {
       ...sharedEnvironment,
+      ...own,
+      ...(access.dueQueue && { DUE_PAYMENT_QUEUE_URL: dueQueues.queue.queueUrl }),
       ...(access.table !== 'none' && { TABLE_NAME: table.tableName }),
       ...(access.providers && { PAYMENTS_SECRET_ARN: providerConfig.secretArn }),
       ...((access.queue || access.redrive) && { NOTIFICATION_QUEUE_URL: notificationQueue.queueUrl }),
@@ -131,6 +158,7 @@ export class PaymentsStack extends Stack {
     if (access.queue) notificationQueue.grantSendMessages(fn);
     if (access.redrive) grantRedrive(fn, deadLetterQueue, notificationQueue);
     if (access.events) bus.grantPutEventsTo(fn);
+    if (access.dueQueue) dueQueues.queue.grantSendMessages(fn);
     grantWebhookAccess(webhooks, fn, access);
     this.functions.push({ fn, access });
     return fn;
@@ -157,8 +185,10 @@ export class PaymentsStack extends Stack {
       }),
     );
 
+    this.expiryWorker(resources);
+
     const sweeper = this.paymentsFunction(resources, sweeperEntry.fn, sweeperEntry.access, {
-      description: 'Every minute: reminders, query-then-expire, provider close, unpaid orders, refunds',
+      description: 'Every minute: due payments to the expiry worker, unpaid orders, refunds',
       timeout: Duration.seconds(60),
       // Two overlapping sweeps would race for the same due payments.
       reservedConcurrentExecutions: 1,
@@ -196,6 +226,26 @@ export class PaymentsStack extends Stack {
     );
     feedDeliverer(resources.webhooks, deliverer);
     return { worker, publisher, outboxDeadLetters: this.streamToPublisher(resources.table, publisher) };
+  }
+
+  /** The expiry worker on the due-payment queue, as wide as the deployment says, each container with its share of the call rate. */
+  private expiryWorker(resources: FunctionResources): PaymentsFunction {
+    const wave = expiryWaveSettings(this.node);
+    const expiryWorker = this.paymentsFunction(
+      resources,
+      BACKGROUND_FUNCTIONS.expiryWorker.fn,
+      BACKGROUND_FUNCTIONS.expiryWorker.access,
+      {
+        description: 'Due payments from the sweeper: reminders, query-then-close-then-expire, stock back',
+        timeout: EXPIRY_WORKER_TIMEOUT,
+        environment: {
+          PROVIDER_CALLS_PER_SECOND: String(wave.providerCallsPerSecond),
+          EXPIRY_WORKER_MAX_CONCURRENCY: String(wave.maxConcurrency),
+        },
+      },
+    );
+    feedExpiryWorker(resources.dueQueues, expiryWorker, wave.maxConcurrency);
+    return expiryWorker;
   }
 
   /** The outbox publisher's event source on the table's stream, with where it puts the records it gave up on. */
@@ -261,6 +311,7 @@ interface FunctionResources {
   deadLetterQueue: Queue;
   bus: EventBus;
   webhooks: WebhookResources;
+  dueQueues: DueQueueResources;
   sharedEnvironment: Record<string, string>;
 }
 

@@ -35,6 +35,7 @@ export function localLambdas(wiring: Wiring) {
     },
     worker: () => load(BACKGROUND_FUNCTIONS.worker.fn, wiring) as Promise<SqsHandler>,
     sweeper: () => load<ScheduledEvent, unknown>(BACKGROUND_FUNCTIONS.sweeper.fn, wiring),
+    expiryWorker: () => load(BACKGROUND_FUNCTIONS.expiryWorker.fn, wiring) as Promise<SqsHandler>,
     webhookDeliverer: () => load(BACKGROUND_FUNCTIONS.deliverer.fn, wiring) as Promise<SqsHandler>,
     reconciler: async () => {
       const handler = await load<ManualRun, ReconciliationDay>(BACKGROUND_FUNCTIONS.reconciler.fn, wiring);

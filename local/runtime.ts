@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ManualRun } from '../functions/reconcile/handler';
 import { intEnv, policiesFromEnv, providerHttpFromEnv } from '../src/aws/env';
-import { sqsNotificationQueue } from '../src/aws/sqs-queue';
 import type { Deps, Logger } from '../src/core/kernel/deps';
 import type { Product } from '../src/domain/order';
 import type { ReconciliationDay } from '../src/domain/reconciliation';
@@ -21,7 +20,7 @@ import { authorizerSettings, jwtAuthorizer } from './jwt-authorizer';
 import { localLambdas, startSweeperSchedule } from './lambdas';
 import { localRoutes } from './local-routes';
 import { startOutboxPublisher } from './outbox-stream';
-import { startLocalQueues, type LocalQueues } from './queues';
+import { localQueuePorts, startLocalQueues, type LocalQueues } from './queues';
 import { RecordedMetrics } from './recorded-metrics';
 import { RecordingEventBus } from './recording-event-bus';
 import { loadOrCreateSandboxKeys, type SandboxKeys } from './sandbox/keys';
@@ -111,6 +110,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       refundOutcome: sandboxRefundOutcome,
       jsapiDirectories: listOf(env.SANDBOX_WECHAT_JSAPI_DIRECTORIES),
       h5Domains: listOf(env.SANDBOX_WECHAT_H5_DOMAINS),
+      callsPerSecond: intEnv('SANDBOX_CALLS_PER_SECOND', 0, env, [0, 100_000]),
       log: logger,
     });
     stops.push(() => sandbox.stop());
@@ -200,7 +200,7 @@ async function startServices({
     },
     {
       repo,
-      queue: sqsNotificationQueue(queues.client, queues.queueUrl, queues.dlqUrl),
+      ...localQueuePorts(queues),
       events: webhooks.ruleOnBus(bus),
       metrics,
       logger,
@@ -254,6 +254,17 @@ async function startBackground({
     onError: (error) => log(`! worker poll: ${String(error)}`),
   });
   stops.push(() => eventSource.stop());
+  // The expiry worker's containers: LOCAL_EXPIRY_WORKERS pollers in this one process (sharing one call rate), each a batch at a time.
+  const expiryWorker = await lambdas.expiryWorker();
+  for (let container = 0; container < intEnv('LOCAL_EXPIRY_WORKERS', 2, env, [1, 100]); container++) {
+    const dueSource = startSqsEventSource({
+      client: queues.client,
+      queueUrl: queues.dueQueueUrl,
+      handler: expiryWorker,
+      onError: (error) => log(`! expiry worker poll: ${String(error)}`),
+    });
+    stops.push(() => dueSource.stop());
+  }
   const sweeper = startSweeperSchedule({
     handler: await lambdas.sweeper(),
     intervalMs: intEnv('SWEEP_INTERVAL_SECONDS', 60, env, [1, 86_400]) * 1000,
@@ -263,7 +274,13 @@ async function startBackground({
   services.webhooks.startDeliverer(await lambdas.webhookDeliverer(), (error) =>
     log(`! webhook deliverer poll: ${String(error)}`),
   );
-  return { runSweeper: sweeper.runSweeper, eventsPublished: () => outboxPublisher.idle() };
+  // A run here ends once the expiry worker has drained what it enqueued, as callers (tests, the demo) expect.
+  const runSweeper = async () => {
+    const report = await sweeper.runSweeper();
+    await queues.dueQueueDrained();
+    return report;
+  };
+  return { runSweeper, eventsPublished: () => outboxPublisher.idle() };
 }
 
 /** The generated sandbox config, or the operator's own document (then the sandbox serves only what it has keys for). */

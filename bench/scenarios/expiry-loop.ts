@@ -6,7 +6,7 @@ import { type Runtime } from '../../local/runtime';
 import { DynamoRepository } from '../../src/persistence/dynamo-repository';
 import { createOrders } from '../../src/core/orders/orders';
 import { localWiring } from '../../src/runtime/wiring';
-import { sweep } from '../../src/core/sweeper/sweeper';
+import { sweepAndSettle } from '../../test/support/sweep';
 import { invocationLogs } from '../lambda-logs';
 import { SKU } from '../common';
 import type { CapacityMeter } from './payment-loop';
@@ -43,7 +43,7 @@ export async function expiryLoopUsage(runtime: Runtime, meter: CapacityMeter) {
   const sweepAt = async (minutes: number) => {
     now += minutes * 60_000;
     const started = performance.now();
-    await sweep(deps);
+    await sweepAndSettle(deps);
     sweeps.push(performance.now() - started);
     await publisher.idle();
     logs.invoked('sweeper');

@@ -1,33 +1,25 @@
 import { SANDBOX_ALIPAY_SCENES } from './scenes';
-import { requestSigned, rsa2, signString, uniqueParams } from './alipay-signing';
+import { requestSigned, rsa2, uniqueParams } from './alipay-signing';
 import { alipayClient, notifiesOutcome, scanQr, sceneTrade, tradeExists, type TradeIndex } from './alipay-scenes';
+import { callLimit } from './call-limit';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { businessDateOf } from '../../src/domain/bill';
-import { CURRENCY, fenToYuan } from '../../src/domain/money';
+import { CURRENCY } from '../../src/domain/money';
 import {
   ALIPAY_BILL_NOT_EXIST,
   ALIPAY_CODE_SUCCESS,
   alipayResponseNodeName,
   fromAlipayTime,
-  toAlipayTime,
   type AlipayBillUrlQueryResponse,
-  type AlipayNotification,
   type AlipayPayBizContent,
   type AlipayResponseNode,
 } from '../../src/providers/alipay';
 import { tradePayResponse } from './alipay-tradepay';
+import { notificationFields, refundNotificationFields, signedForm } from './alipay-callbacks';
 import { ALIPAY_CREATE_ERRORS, type RefusalArms, refusalArms } from './refusals';
 import type { AlipayConfig } from '../../src/providers/config';
 import { alipayBillZip } from './alipay-bill';
-import type {
-  CheckoutStore,
-  OutboundCallback,
-  ProviderSimulator,
-  SandboxCheckout,
-  SandboxRefund,
-  SandboxRequest,
-  SandboxResponse,
-} from './types';
+import type { CheckoutStore, ProviderSimulator, SandboxRequest, SandboxResponse } from './types';
 import type { GatewayError } from './alipay-trades';
 import {
   API_METHODS,
@@ -36,7 +28,6 @@ import {
   BILL_URL_TTL_MS,
   BillUrlQueryBizContentSchema,
   PayBizContentSchema,
-  TRADE_STATUS,
   TradeRefSchema,
   alipayCheckout,
   amountOf,
@@ -50,7 +41,6 @@ import {
   refundTrade,
   simulatorBase,
   textError,
-  tradeNo,
 } from './alipay-trades';
 
 /**
@@ -79,11 +69,18 @@ export interface AlipaySandboxKeys {
 }
 
 const GATEWAY_PATHS = new Set(['/gateway.do', '/']);
+const LIMITED_METHODS = new Set(['alipay.trade.query', 'alipay.trade.close']);
+/** Alipay's answer when it cannot serve a call now: retry later (no distinct rate-limit code is published for these APIs). */
+const BUSY_ANSWER = {
+  code: '20000',
+  msg: 'Service Currently Unavailable',
+  sub_code: 'isp.unknow-error',
+  sub_msg: '系统繁忙',
+};
 const PAY_METHODS: Readonly<Record<string, AlipayPayBizContent['product_code']>> = {
   'alipay.trade.page.pay': 'FAST_INSTANT_TRADE_PAY',
   'alipay.trade.wap.pay': 'QUICK_WAP_WAY',
 };
-const NOTIFICATION_CONTENT_TYPE = 'application/x-www-form-urlencoded; charset=utf-8';
 
 function rsaKeyPair() {
   return generateKeyPairSync('rsa', {
@@ -125,9 +122,15 @@ interface AlipaySandbox {
   billDownloads: Map<string, { zip: Buffer; expiresAt: number }>;
   tradeIndex: TradeIndex;
   refusals: RefusalArms;
+  overLimit: (api: string, now: Date) => boolean;
 }
 
-export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulator {
+/** Trade queries and closes a second, each, past which the gateway answers busy (20000 isp.unknow-error); 0 keeps no limit. */
+export interface AlipayLimits {
+  callsPerSecond?: number;
+}
+
+export function createAlipaySimulator(keys: AlipaySandboxKeys, limits: AlipayLimits = {}): ProviderSimulator {
   const alipay: AlipaySandbox = {
     keys,
     appPublicKey: createPublicKey(keys.appPublicKey),
@@ -135,6 +138,7 @@ export function createAlipaySimulator(keys: AlipaySandboxKeys): ProviderSimulato
     billDownloads: new Map(),
     tradeIndex: new Map(),
     refusals: refusalArms(ALIPAY_CREATE_ERRORS),
+    overLimit: callLimit(limits.callsPerSecond ?? 0),
   };
   return {
     name: 'alipay',
@@ -318,74 +322,6 @@ function apiCall(
     requestError(alipay, params) ??
     (nodeName === 'error_response' ? invalidArguments('isv.invalid-method', 'unknown method') : undefined);
   if (error) return signedAnswer(alipay, nodeName, error);
+  if (LIMITED_METHODS.has(method) && alipay.overLimit(method, now)) return signedAnswer(alipay, nodeName, BUSY_ANSWER);
   return signedAnswer(alipay, nodeName, answerFor(alipay, method, params, store, now));
-}
-
-/** The asynchronous notification, signed over every field but sign and sign_type. */
-function notificationFields(
-  alipay: AlipaySandbox,
-  checkout: SandboxCheckout,
-  now: Date,
-): Omit<AlipayNotification, 'sign'> {
-  const paid = checkout.state === 'paid';
-  const total = fenToYuan(checkout.amount);
-  const decidedAt = toAlipayTime(new Date(checkout.paidAt ?? now));
-  return {
-    notify_time: toAlipayTime(now),
-    notify_type: 'trade_status_sync',
-    notify_id: checkout.notificationId ?? randomBytes(16).toString('hex'),
-    app_id: alipay.keys.appId,
-    charset: 'utf-8',
-    version: '1.0',
-    sign_type: 'RSA2',
-    trade_no: tradeNo(checkout),
-    out_trade_no: checkout.paymentId,
-    trade_status: TRADE_STATUS[checkout.state],
-    total_amount: total,
-    // The store keeps no creation time: the decision time stands in for gmt_create.
-    gmt_create: decidedAt,
-    ...(paid ? { receipt_amount: total, buyer_pay_amount: total, gmt_payment: decidedAt } : { gmt_close: decidedAt }),
-    seller_id: alipay.keys.sellerId,
-    subject: checkout.description,
-  };
-}
-
-/** Every field but sign is signed (the documented string leaves sign_type out too). */
-function signedForm(
-  alipay: AlipaySandbox,
-  url: string,
-  unsigned: Readonly<Record<string, string | undefined>>,
-): OutboundCallback {
-  const fields = new Map(Object.entries(unsigned).filter((entry): entry is [string, string] => entry[1] !== undefined));
-  fields.set('sign', rsa2(signString(fields, ['sign', 'sign_type']), alipay.alipayPrivateKey));
-  return {
-    url,
-    headers: { 'Content-Type': NOTIFICATION_CONTENT_TYPE },
-    body: new URLSearchParams([...fields]).toString(),
-  };
-}
-
-/**
- * After a refund Alipay notifies the trade again: TRADE_SUCCESS while part of it remains,
- * TRADE_CLOSED once all of it is refunded, with out_biz_no (the refund's out_request_no; none
- * for a console refund), refund_fee (CUMULATIVE) and gmt_refund. Only a success is notified.
- */
-function refundNotificationFields(
-  alipay: AlipaySandbox,
-  checkout: SandboxCheckout,
-  refund: SandboxRefund,
-  now: Date,
-): Record<string, string | undefined> {
-  const refundedAfter = refund.refundedAfter ?? refund.amount;
-  const closed = refundedAfter === checkout.amount;
-  const refundedAt = toAlipayTime(new Date(refund.settledAt ?? now));
-  return {
-    ...notificationFields(alipay, checkout, now),
-    notify_id: refund.notificationId,
-    trade_status: closed ? 'TRADE_CLOSED' : 'TRADE_SUCCESS',
-    out_biz_no: refund.refundId,
-    refund_fee: fenToYuan(refundedAfter),
-    gmt_refund: refundedAt,
-    ...(closed ? { gmt_close: refundedAt } : {}),
-  };
 }

@@ -62,6 +62,8 @@ export interface SandboxOptions {
   jsapiDirectories?: readonly string[];
   /** WeChat H5 支付域名 besides the sandbox's own host, whose pages (the local return page) it serves (SANDBOX_WECHAT_H5_DOMAINS). */
   h5Domains?: readonly string[];
+  /** Payment queries and closes per second each provider takes, past which it answers as it does when limited (default 0: none). */
+  callsPerSecond?: number;
 }
 
 const DEFAULT_REFUND_SETTLE_DELAY_MS = 200;
@@ -79,6 +81,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     refundSpacingMs: options.refundSpacingMs ?? 0,
     jsapiDirectories: [`${new URL(publicBaseUrl).origin}/`, ...(options.jsapiDirectories ?? [])],
     h5Domains: [new URL(publicBaseUrl).hostname, ...(options.h5Domains ?? [])],
+    callsPerSecond: options.callsPerSecond ?? 0,
   });
   const simulatorFor = (provider: ProviderName): ProviderSimulator => {
     // Only a simulator puts checkouts in the store, so its provider always has one.
@@ -127,7 +130,9 @@ function createSimulators(
 ): Partial<Record<ProviderName, ProviderSimulator>> {
   return {
     ...(keys.wechat ? { wechat: createWechatSimulator(keys.wechat, wechatRules) } : {}),
-    ...(keys.alipay ? { alipay: createAlipaySimulator(keys.alipay) } : {}),
+    ...(keys.alipay
+      ? { alipay: createAlipaySimulator(keys.alipay, { callsPerSecond: wechatRules.callsPerSecond }) }
+      : {}),
     ...(keys.bank ? { bank: createBankSimulator(keys.bank) } : {}),
   };
 }

@@ -4,6 +4,7 @@ import type { WechatConfig } from '../../src/providers/config';
 import type { ProviderSimulator, SandboxRequest } from './types';
 import { WECHAT_PREPAY_ERRORS, refusalArms } from './refusals';
 import { type BillFiles, type RefundRules, route } from './wechat-api';
+import { callLimit } from './call-limit';
 import { bridgeResponse } from './wechat-bridge';
 import { type OauthCodes, oauthResponse } from './wechat-oauth';
 import {
@@ -15,7 +16,15 @@ import {
   wechatClient,
 } from './wechat-scenes';
 import { buildCallback, buildRefundCallback } from './wechat-callbacks';
-import { NATIVE_PATH, type WechatSandboxKeys, authorizationProblem, error, randomAlphanumeric } from './wechat-signing';
+import {
+  type WechatSandboxKeys,
+  authorizationProblem,
+  CLOSE_PATH,
+  error,
+  NATIVE_PATH,
+  ORDER_PATH,
+  randomAlphanumeric,
+} from './wechat-signing';
 
 /**
  * WeChat Pay API v3, from WeChat's side. Signing, verification and encryption are written here
@@ -79,6 +88,8 @@ export type WechatRules = Partial<RefundRules> & {
   jsapiDirectories?: readonly string[];
   /** H5 支付域名 (a domain covers its subdomains); none: every Referer and redirect_url passes. */
   h5Domains?: readonly string[];
+  /** Order queries and closes a second, each, past which the answer is 429 FREQUENCY_LIMITED (0: none). */
+  callsPerSecond?: number;
 };
 
 export function createWechatSimulator(keys: WechatSandboxKeys, rules: WechatRules = {}): ProviderSimulator {
@@ -90,6 +101,11 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: WechatRule
   };
   const refusals = refusalArms(WECHAT_PREPAY_ERRORS);
   const merchantKey = merchantPublicKeyOf(keys);
+  const overLimit = callLimit(rules.callsPerSecond ?? 0);
+  /** The order query and close: what the expiry wave calls, held to the merchant's limit. */
+  const limitedApi = (request: SandboxRequest) =>
+    (request.method === 'GET' && ORDER_PATH.test(request.path) && 'query') ||
+    (request.method === 'POST' && CLOSE_PATH.test(request.path) && 'close');
   return {
     name: 'wechat',
     handle: async (request, store, now) => {
@@ -103,6 +119,9 @@ export function createWechatSimulator(keys: WechatSandboxKeys, rules: WechatRule
       if (oauth) return oauth;
       const problem = authorizationProblem(keys, request, now);
       if (problem) return error(keys, 401, 'SIGN_ERROR', problem, now);
+      const api = limitedApi(request);
+      if (api && overLimit(api, now))
+        return error(keys, 429, 'FREQUENCY_LIMITED', '商户请求频率超过限制，请降低频率后重试', now);
       const refused = isOrderCreation(request) ? refusals.take(outTradeNoOf(request.body)) : undefined;
       const [status, message] = (refused && WECHAT_PREPAY_ERRORS[refused]) || [];
       if (refused && status && message) return error(keys, status, refused, message, now);

@@ -9,7 +9,11 @@ import {
 import { RETURN_URL_ORDER_PLACEHOLDER, returnUrlFor } from '../core/payments/payments';
 import { DEFAULT_RECONCILIATION_TIMING, type ReconciliationTiming } from '../core/reconciliation/reconciliation';
 import type { DepsConfig } from '../runtime/build-deps';
-import { DEFAULT_PROVIDER_HTTP, type ProviderHttpConfig } from '../providers/kit/http';
+import {
+  DEFAULT_PROVIDER_CALLS_PER_SECOND,
+  DEFAULT_PROVIDER_HTTP,
+  type ProviderHttpConfig,
+} from '../providers/kit/http';
 import { DEFAULT_REFUND_POLICY, type RefundPolicy } from '../domain/refund';
 import { webhookConfigFromEnv } from './webhook-env';
 
@@ -48,6 +52,7 @@ export function sweeperFromEnv(env: NodeJS.ProcessEnv = process.env): SweeperCon
     batchSize: intEnv('SWEEP_BATCH_SIZE', DEFAULT_SWEEPER.batchSize, env, [1, 1000]),
     budgetMs: intEnv('SWEEP_BUDGET_MS', DEFAULT_SWEEPER.budgetMs, env, [100, 900_000]),
     expiryGraceSeconds: intEnv('PAYMENT_EXPIRY_GRACE_SECONDS', DEFAULT_SWEEPER.expiryGraceSeconds, env),
+    workerConcurrency: intEnv('EXPIRY_WORKER_CONCURRENCY', DEFAULT_SWEEPER.workerConcurrency, env, [1, 100]),
   };
 }
 
@@ -92,9 +97,13 @@ function absoluteUrl(name: string, value: string): string {
  * attempts and waits must stay inside the API functions' 10 s timeout (see DEFAULT_PROVIDER_HTTP).
  */
 export function providerHttpFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderHttpConfig {
+  const merchantRate = intEnv('PROVIDER_CALLS_PER_SECOND', DEFAULT_PROVIDER_CALLS_PER_SECOND, env, [1, 10_000]);
+  // Each container of the expiry worker takes its share (the local runtime is one container: 1).
+  const containers = intEnv('EXPIRY_WORKER_MAX_CONCURRENCY', 1, env, [1, 1_000]);
   return {
     ...DEFAULT_PROVIDER_HTTP,
     timeoutMs: intEnv('PROVIDER_TIMEOUT_MS', DEFAULT_PROVIDER_HTTP.timeoutMs, env, [100, 2_500]),
+    backgroundCallsPerSecond: merchantRate / containers,
   };
 }
 
@@ -110,7 +119,7 @@ export function orderPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): OrderP
       'ORDER_UNPAID_CANCEL_MINUTES',
       DEFAULT_ORDER_POLICY.unpaidCancelMinutes,
       env,
-      [1, 525_600],
+      [0, 525_600],
     ),
   };
 }

@@ -10,6 +10,7 @@ import { buildDeps, type DepsAdapters, type DepsConfig } from '../runtime/build-
 import { type Observability, powertoolsObservability } from './observability';
 import type { Providers } from './provider-secret';
 import type { DataKeys, WebhookQueue, WebhookSender } from '../core/webhooks/ports';
+import type { DuePaymentQueue } from '../core/sweeper/ports';
 
 /**
  * How a function's handler module builds each port its access allows, from the environment. Each
@@ -24,6 +25,7 @@ export interface AwsCapabilities {
   /** The current providers on each call: a rotated provider secret is picked up. */
   providers?: (env: NodeJS.ProcessEnv, observability: Observability) => Promise<() => Promise<Providers>>;
   webhookQueue?: (env: NodeJS.ProcessEnv) => WebhookQueue;
+  dueQueue?: (env: NodeJS.ProcessEnv) => DuePaymentQueue;
   webhookKeys?: (env: NodeJS.ProcessEnv) => DataKeys;
   /** Outbound HTTPS to shop endpoints: no AWS permission governs it (the sender's own SSRF rules do). */
   webhookSender?: (env: NodeJS.ProcessEnv) => WebhookSender;
@@ -40,6 +42,7 @@ function allowedCapabilities(access: FunctionAccess): Record<GovernedCapability,
     events: access.events,
     providers: access.providers,
     webhookQueue: access.webhookQueue ?? false,
+    dueQueue: access.dueQueue ?? false,
     webhookKeys: access.webhookKeys !== undefined,
   };
 }
@@ -114,6 +117,7 @@ async function buildContainerDeps(
     webhookQueue: capabilities.webhookQueue
       ? capabilities.webhookQueue(env)
       : deny<WebhookQueue>('webhookQueue', ['enqueue']),
+    dueQueue: capabilities.dueQueue ? capabilities.dueQueue(env) : deny<DuePaymentQueue>('dueQueue', ['enqueue']),
     webhookKeys: capabilities.webhookKeys
       ? capabilities.webhookKeys(env)
       : deny<DataKeys>('webhookKeys', ['generateDataKey', 'unwrapDataKey']),

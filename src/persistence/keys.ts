@@ -91,8 +91,14 @@ export const key = {
 
 export type ItemKey = { pk: string; sk: string };
 
-/** Open payments, unpaid orders and open refunds are spread over a few index partitions each so no single key runs hot. */
-export const OPEN_PAYMENT_SHARDS = 4;
+/**
+ * Open payments, unpaid orders and open refunds are spread over index partitions so no single key
+ * runs hot. Payments the widest: on a peak day every order writes its payment's entry and the start
+ * re-keys it (≈ 3 index write units an order: 15,000/s at 5,000 orders/s), so 32 partitions stay
+ * under half of DynamoDB's 1,000 units/s each (docs/PERFORMANCE.md#the-expiry-wave). Widening is
+ * safe: the old shards 0..3 are among the new ones, so entries written before are still read.
+ */
+export const OPEN_PAYMENT_SHARDS = 32;
 export const UNPAID_ORDER_SHARDS = 4;
 export const OPEN_REFUND_SHARDS = 4;
 /** A busy day's ledger is spread likewise: a day's writes never all land on one index partition. */

@@ -15,6 +15,7 @@ import type { NotificationQueue } from '../core/payments/notification-ports';
 import { DEFAULT_REFUND_POLICY, type RefundPolicy } from '../domain/refund';
 import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from '../core/webhooks/config';
 import type { DataKeys, WebhookQueue, WebhookSender } from '../core/webhooks/ports';
+import type { DuePaymentQueue } from '../core/sweeper/ports';
 
 /** How a deployment is configured: the URLs, and policies that default to DEFAULT_* when left out. */
 export interface DepsConfig {
@@ -33,6 +34,8 @@ export interface DepsConfig {
 export interface DepsAdapters {
   repo: Repository;
   queue: NotificationQueue;
+  /** The sweeper's and the expiry worker's; elsewhere a stand-in that refuses, naming the port. */
+  dueQueue?: DuePaymentQueue;
   events: EventPublisher;
   metrics: Metrics;
   logger: Logger;
@@ -59,6 +62,7 @@ export function buildDeps(config: DepsConfig, adapters: DepsAdapters): Deps {
     publicBaseUrl: config.publicBaseUrl,
     returnUrlTemplate: config.returnUrlTemplate,
     webhooks: config.webhooks ?? DEFAULT_WEBHOOK_CONFIG,
+    dueQueue: adapters.dueQueue ?? notWired<DuePaymentQueue>('dueQueue'),
     webhookQueue: adapters.webhookQueue ?? notWired<WebhookQueue>('webhookQueue'),
     webhookSender: adapters.webhookSender ?? notWired<WebhookSender>('webhookSender'),
     webhookKeys: adapters.webhookKeys ?? notWired<DataKeys>('webhookKeys'),

@@ -22,6 +22,8 @@ export interface FunctionAccess {
   webhookKeys?: 'seal' | 'open';
   /** Moves dead-lettered notifications back to the worker's queue (the staff replay). */
   redrive?: boolean;
+  /** Sends due payments to the expiry worker's queue (the sweeper; the worker puts off busy ones). */
+  dueQueue?: boolean;
 }
 
 /** How a function is invoked: an API Gateway route, the notification queue, a schedule, the table's stream. */
@@ -96,8 +98,10 @@ const FUNCTION_TABLE = [
   { fn: 'replay-webhook-range', trigger: 'http', access: { ...READ_ONLY, webhookQueue: true } },
   /** Applies queued provider notifications (dedupe + payment + order in one transaction). */
   { fn: 'payment-worker', trigger: 'queue', access: TABLE_WRITES },
-  /** Every minute: reminders, query-then-close-then-expire, unpaid orders cancelled, refunds followed up. */
-  { fn: 'sweeper', trigger: 'schedule', access: CALLS_PROVIDERS },
+  /** Every minute: due payments found and enqueued for the expiry worker, unpaid orders cancelled, refunds followed up. */
+  { fn: 'sweeper', trigger: 'schedule', access: { ...CALLS_PROVIDERS, dueQueue: true } },
+  /** The due-payment queue → reminders, query-then-close-then-expire, stock back (docs/ARCHITECTURE.md#the-expiry-wave). */
+  { fn: 'expiry-worker', trigger: 'queue', access: { ...CALLS_PROVIDERS, dueQueue: true } },
   /** Daily after the providers publish their bills: our books against each bill, differences recorded and healed. */
   { fn: 'reconcile', trigger: 'schedule', access: CALLS_PROVIDERS },
   /**
@@ -140,6 +144,7 @@ export function accessOf(fn: FunctionName): FunctionAccess {
 export const BACKGROUND_FUNCTIONS = {
   worker: functionEntry('payment-worker'),
   sweeper: functionEntry('sweeper'),
+  expiryWorker: functionEntry('expiry-worker'),
   reconciler: functionEntry('reconcile'),
   publisher: functionEntry('outbox-publisher'),
   deliverer: functionEntry('webhook-deliverer'),

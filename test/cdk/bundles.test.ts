@@ -12,10 +12,11 @@ const ONLY_WITH_ACCESS: Record<string, { modules: RegExp; allowed: (access: Func
     modules: /^node_modules\/@aws-sdk\/(client-dynamodb|lib-dynamodb)\//,
     allowed: (access) => access.table !== 'none',
   },
-  // The notification queue, the webhook queue and the staff replay (redrive) share the SQS client.
+  // The notification queue, the webhook queue, the due-payment queue and the staff replay (redrive) share the SQS client.
   queue: {
     modules: /^node_modules\/@aws-sdk\/client-sqs\//,
-    allowed: (access) => access.queue || access.webhookQueue === true || access.redrive === true,
+    allowed: (access) =>
+      access.queue || access.webhookQueue === true || access.redrive === true || access.dueQueue === true,
   },
   events: { modules: /^node_modules\/@aws-sdk\/client-eventbridge\//, allowed: (access) => access.events },
   providers: {

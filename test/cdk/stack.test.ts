@@ -13,6 +13,8 @@ import { notifyUrl } from '../../src/core/payments/payments';
 import { PAYMENT_METHODS } from '../../src/domain/payment';
 import { ADMIN_SCOPE, API_ROUTES } from '../../src/http/routes';
 import { ALL_FUNCTIONS, BACKGROUND_FUNCTIONS, type FunctionAccess } from '../../src/runtime/functions';
+import { DEFAULT_PROVIDER_CALLS_PER_SECOND } from '../../src/providers/kit/http';
+import { DEFAULT_EXPIRY_WORKER_MAX_CONCURRENCY } from '../../cdk/expiry-wave';
 import { CDK_JSON, ENV, PACKAGE_JSON, TEST_CONTEXT, appProps, synth, type Statement, type Synthesized } from './synth';
 
 const FUNCTION_NAMES = ALL_FUNCTIONS.map((entry) => entry.fn);
@@ -71,6 +73,11 @@ function grantsOf(synthesized: Synthesized, name: string): string[] {
       if (/^(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(verb)) return 'webhook-queue:consume';
       if (/^(GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'webhook-queue:describe';
     }
+    if (service === 'sqs' && refersTo(resource, 'DuePaymentQueue')) {
+      if (verb === 'SendMessage') return 'due-queue:send';
+      if (/^(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(verb)) return 'due-queue:consume';
+      if (/^(GetQueueAttributes|GetQueueUrl)$/.test(verb)) return 'due-queue:describe';
+    }
     if (action === 'kms:GenerateDataKey' && refersTo(resource, 'WebhookKey')) return 'webhook-key:seal';
     if (action === 'kms:Decrypt' && refersTo(resource, 'WebhookKey')) return 'webhook-key:open';
     if (/^logs:(CreateLogStream|PutLogEvents)$/.test(action) && JSON.stringify(resource).includes(`"${ownLogGroup}"`))
@@ -91,7 +98,7 @@ function grantsOf(synthesized: Synthesized, name: string): string[] {
 /** The grants an access entry calls for: its own logs and traces, plus exactly what it lists. */
 function expectedGrants(
   access: FunctionAccess,
-  { consumesQueue = false, readsStream = false, consumesWebhookQueue = false } = {},
+  { consumesQueue = false, readsStream = false, consumesWebhookQueue = false, consumesDueQueue = false } = {},
 ): string[] {
   const grants = ['logs:own', 'tracing'];
   if (access.table !== 'none') grants.push('table:read');
@@ -105,6 +112,8 @@ function expectedGrants(
   if (access.webhookQueue) grants.push('webhook-queue:send', 'webhook-queue:describe');
   if (consumesWebhookQueue) grants.push('webhook-queue:consume', 'webhook-queue:describe');
   if (access.webhookKeys) grants.push(`webhook-key:${access.webhookKeys}`);
+  if (access.dueQueue) grants.push('due-queue:send', 'due-queue:describe');
+  if (consumesDueQueue) grants.push('due-queue:consume', 'due-queue:describe');
   // The stream's event source reads with the function's role (table:read) and sends what it gives up on to its DLQ.
   if (readsStream) grants.push('table:read', 'outbox-dlq:send');
   return [...new Set(grants)].sort();
@@ -115,6 +124,7 @@ const consumerOf = (name: string) => ({
   consumesQueue: name === BACKGROUND_FUNCTIONS.worker.fn,
   readsStream: name === BACKGROUND_FUNCTIONS.publisher.fn,
   consumesWebhookQueue: name === BACKGROUND_FUNCTIONS.deliverer.fn,
+  consumesDueQueue: name === BACKGROUND_FUNCTIONS.expiryWorker.fn,
 });
 
 /** The environment an access entry calls for: shared settings plus the names of what it may touch. */
@@ -135,6 +145,12 @@ function expectedEnvironment(synthesized: Synthesized, access: FunctionAccess, s
     ...(access.events && { EVENT_BUS_NAME: { Ref: synthesized.logicalId('Bus') } }),
     ...(access.webhookQueue && { WEBHOOK_QUEUE_URL: { Ref: synthesized.logicalId('WebhookQueue') } }),
     ...(access.webhookKeys && { WEBHOOK_KEY_ARN: { 'Fn::GetAtt': [synthesized.logicalId('WebhookKey'), 'Arn'] } }),
+    ...(access.dueQueue && { DUE_PAYMENT_QUEUE_URL: { Ref: synthesized.logicalId('DuePaymentQueue') } }),
+    // The expiry worker's share of each merchant's call rate (cdk/expiry-wave.ts).
+    ...(access === BACKGROUND_FUNCTIONS.expiryWorker.access && {
+      PROVIDER_CALLS_PER_SECOND: String(DEFAULT_PROVIDER_CALLS_PER_SECOND),
+      EXPIRY_WORKER_MAX_CONCURRENCY: String(DEFAULT_EXPIRY_WORKER_MAX_CONCURRENCY),
+    }),
   };
 }
 
@@ -213,6 +229,7 @@ describe('PaymentsStack', () => {
       [BACKGROUND_FUNCTIONS.sweeper.fn]: 60,
       [BACKGROUND_FUNCTIONS.reconciler.fn]: 900,
       [BACKGROUND_FUNCTIONS.deliverer.fn]: 60,
+      [BACKGROUND_FUNCTIONS.expiryWorker.fn]: 60,
     };
     const logGroups = stack.resources('AWS::Logs::LogGroup');
     for (const name of FUNCTION_NAMES) {
@@ -361,8 +378,8 @@ describe('PaymentsStack', () => {
   it("feeds the outbox publisher the table's new outbox entries, in order, retried from the first not published, with a DLQ after the stream's 24 hours", () => {
     const [, table] = stack.only('AWS::DynamoDB::GlobalTable');
     expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
-    // The worker's queue, the table's stream, the webhook queue (test/cdk/webhooks.test.ts).
-    expect(Object.keys(stack.resources('AWS::Lambda::EventSourceMapping'))).toHaveLength(3);
+    // The worker's queue, the table's stream, the webhook queue (test/cdk/webhooks.test.ts), the due-payment queue.
+    expect(Object.keys(stack.resources('AWS::Lambda::EventSourceMapping'))).toHaveLength(4);
     const mapping = mappingOf(BACKGROUND_FUNCTIONS.publisher.fn);
     expect(mapping.Properties).toMatchObject({
       EventSourceArn: { 'Fn::GetAtt': [stack.logicalId('Table'), 'StreamArn'] },

@@ -5,7 +5,7 @@ import { startPayment } from '../../src/core/payments/start';
 import { reconcileDay, reconciliationReport } from '../../src/core/reconciliation/reconciliation';
 import { applyRefundNotification } from '../../src/core/refunds/refund-notifications';
 import { requestRefund } from '../../src/core/refunds/refunds';
-import { sweep } from '../../src/core/sweeper/sweeper';
+import { sweepAndSettle } from '../support/sweep';
 import { beijingTimeToIso, type BusinessDate } from '../../src/domain/bill';
 import type { RefundNotification } from '../../src/domain/notification';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
@@ -151,7 +151,7 @@ describe('a refund notification for a payment we never saw succeed', () => {
 
     // The sweeper's next run asks WeChat, which says paid: the order is paid as after a late callback.
     env.clock.advanceMinutes(1);
-    await sweep(env.deps);
+    await sweepAndSettle(env.deps);
     expect(await env.repo.getOrder(orderId)).toMatchObject({ status: 'paid' });
 
     env.clock.set(at('10:30:00', '2026-11-28'));

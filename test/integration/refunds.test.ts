@@ -8,7 +8,7 @@ import { requestRefund } from '../../src/core/refunds/refunds';
 import { refundsOfPayment } from '../../src/core/refunds/views';
 import { REFUND_STUCK_SECONDS } from '../../src/core/sweeper/in-flight';
 import { Metric } from '../../src/core/kernel/metric-names';
-import { sweep } from '../../src/core/sweeper/sweeper';
+import { sweepAndSettle } from '../support/sweep';
 import type { RefundNotification } from '../../src/domain/notification';
 import { createBankProvider } from '../../src/providers/bank';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
@@ -212,7 +212,7 @@ describe('a refund through the provider', () => {
     const refund = await requestRefund(env.deps, { paymentId, origin: 'admin' });
     wechat.settleAll(paymentId); // its notification is never delivered
     env.clock.advanceMinutes(2);
-    await sweep(env.deps);
+    await sweepAndSettle(env.deps);
     expect(await env.repo.getRefund(refund.refundId)).toMatchObject({ status: 'succeeded' });
     expect(await env.repo.getOrder(orderId)).toMatchObject({ status: 'refunded' });
   });
@@ -223,14 +223,14 @@ describe('a refund through the provider', () => {
     const oldest = () => env.metrics.values(Metric.OldestOpenRefundAgeSeconds).at(-1);
 
     env.clock.advanceMinutes(25 * 60); // the provider keeps answering PROCESSING
-    await sweep(env.deps);
+    await sweepAndSettle(env.deps);
     expect(await env.repo.getRefund(refund.refundId)).toMatchObject({ status: 'processing' });
     expect(oldest()).toBe(25 * 3600);
     expect(oldest()).toBeGreaterThan(REFUND_STUCK_SECONDS);
 
     wechat.settleAll(paymentId);
     env.clock.advanceMinutes(120);
-    await sweep(env.deps);
+    await sweepAndSettle(env.deps);
     expect(await env.repo.getRefund(refund.refundId)).toMatchObject({ status: 'succeeded' });
     expect(oldest()).toBe(0);
   });
@@ -257,7 +257,7 @@ describe('never twice at the provider', () => {
     expect(refund.status).toBe('pending');
     expect(wechat.store.refunds.list(paymentId)).toHaveLength(1); // the provider did get it
     env.clock.advanceMinutes(2);
-    await sweep(env.deps);
+    await sweepAndSettle(env.deps);
     expect(await env.repo.getRefund(refund.refundId)).toMatchObject({ status: 'processing' });
     expect(wechat.store.refunds.list(paymentId)).toHaveLength(1);
     expect(wechat.store.refunds.refundableAmount(paymentId)).toBe(0);
@@ -274,10 +274,10 @@ describe('never twice at the provider', () => {
     expect(second.nextAttemptAt).toBe(new Date(env.clock.now().getTime() + 60_000).toISOString());
     expect(wechat.store.refunds.list(paymentId)).toHaveLength(1);
     env.clock.advance(59_000);
-    await sweep(env.deps);
+    await sweepAndSettle(env.deps);
     expect(wechat.store.refunds.list(paymentId)).toHaveLength(1);
     env.clock.advance(1_000);
-    await sweep(env.deps);
+    await sweepAndSettle(env.deps);
     expect(wechat.store.refunds.list(paymentId).map((r) => r.amount)).toEqual([100, 200]);
     expect(await env.repo.getRefund(second.refundId)).toMatchObject({ status: 'processing' });
   });
@@ -399,7 +399,7 @@ describe('automatic refunds', () => {
     expect(refund).toMatchObject({ status: 'pending', origin: 'auto', amount: payment.amount });
     expect(await eventTypes(first)).toEqual(expect.arrayContaining(['DuplicatePaymentDetected', 'RefundRequested']));
     expect(wechat.store.refunds.list(first)).toHaveLength(0);
-    await sweep(env.deps);
+    await sweepAndSettle(env.deps);
     expect(await env.repo.getRefund(refund!.refundId)).toMatchObject({ status: 'processing' });
     expect(wechat.store.refunds.list(first)).toHaveLength(1);
     expect(await env.repo.getOrder(created!.order.orderId)).toMatchObject({

@@ -4,7 +4,7 @@ import { Metric } from '../../src/core/kernel/metric-names';
 import { createOrders } from '../../src/core/orders/orders';
 import { applyNotification } from '../../src/core/payments/notifications';
 import { startPayment } from '../../src/core/payments/start';
-import { sweep } from '../../src/core/sweeper/sweeper';
+import { sweepAndSettle } from '../support/sweep';
 import type { PayAction, PaymentScene } from '../../src/domain/scene';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { type ProviderSandbox, providerSandbox, sandboxKeys } from '../support/sweeper-fixtures';
@@ -250,13 +250,13 @@ describe('the Alipay QR close trap at expiry', () => {
     const { paymentId, expiresAt } = await started('alipay', 'qr');
     env.clock.set(new Date(Date.parse(expiresAt) + 1_000));
 
-    const early = await sweep(env.deps);
+    const early = await sweepAndSettle(env.deps);
 
     expect(early.actions).not.toHaveProperty('expired');
     expect((await stored(paymentId)).payment.status).toBe('processing');
 
     env.clock.set(new Date(Date.parse(expiresAt) + DEFAULT_SWEEPER.expiryGraceSeconds * 1000 + 1_000));
-    const later = await sweep(env.deps);
+    const later = await sweepAndSettle(env.deps);
     expect(later.actions).toMatchObject({ expired: 1 });
     const expired = (await stored(paymentId)).payment;
     expect(expired.status).toBe('expired');

@@ -29,6 +29,7 @@ import { openInSimulator as openBankPayPage } from './bank-fixtures';
 import { callbackEvent, queueDepth } from './callback-fixtures';
 import { AwsFaults, CrashSwitch, DynamoWriteLog, type ProviderStandIn, providerStandIn, quickRetries } from './faults';
 import { createEnvAt, type TestEnv } from './harness';
+import { sweepAndSettle } from './sweep';
 import { localWiring } from '../../src/runtime/wiring';
 import { httpEvent, invoke, type JsonResponse, lambdaContext } from './http';
 import { checkInvariants, type InvariantReport } from './invariants';
@@ -269,9 +270,14 @@ export class Rig {
     this.sweeps++;
     const invocation = this.crash.invocation('sweeper', this.deps);
     try {
-      const report = await makeSweeperHandler(localWiring(async () => invocation.deps))(
-        scheduledEvent(this.clock.now()),
-        lambdaContext,
+      // The sweeper's run and the expiry worker's pass over what it enqueued, on the same crashing deps.
+      const report = await sweepAndSettle(
+        invocation.deps,
+        (deps) =>
+          makeSweeperHandler(localWiring(async () => deps))(
+            scheduledEvent(this.clock.now()),
+            lambdaContext,
+          ) as Promise<SweepReport>,
       );
       return invocation.dead ? NO_ANSWER : report;
     } catch (error) {

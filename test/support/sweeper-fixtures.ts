@@ -64,10 +64,18 @@ function operationOf(input: string, init: { method?: string; body?: string }): P
 
 const digits = (count: number) => Array.from({ length: count }, () => randomInt(10)).join('');
 
-export function providerSandbox(method: QueryableMethod, keys: SandboxKeys, now: () => Date): ProviderSandbox {
+/** `callsPerSecond`: the provider's limit on queries and closes, each (0 or absent: none). */
+export function providerSandbox(
+  method: QueryableMethod,
+  keys: SandboxKeys,
+  now: () => Date,
+  limits: { callsPerSecond?: number } = {},
+): ProviderSandbox {
   const store = memoryCheckoutStore();
   const simulator: ProviderSimulator =
-    method === 'wechat' ? createWechatSimulator(keys.wechat.sandbox) : createAlipaySimulator(keys.alipay.sandbox);
+    method === 'wechat'
+      ? createWechatSimulator(keys.wechat.sandbox, limits)
+      : createAlipaySimulator(keys.alipay.sandbox, limits);
   // The Alipay adapter takes a fixed time: build it per request so the simulator sees the test clock.
   const toSimulator: FetchLike =
     method === 'wechat'

@@ -5,6 +5,7 @@ import type { Metrics } from './metric-names';
 import type { Clock, Repository } from './ports';
 import type { EventPublisher } from '../outbox/ports';
 import type { NotificationQueue } from '../payments/notification-ports';
+import type { DuePaymentQueue } from '../sweeper/ports';
 import type { WebhookConfig } from '../webhooks/config';
 import type { DataKeys, WebhookQueue, WebhookSender } from '../webhooks/ports';
 
@@ -31,6 +32,8 @@ export interface SweeperConfig {
   budgetMs: number;
   /** How long past expiry a provider without close (the bank) may still take the payment. */
   expiryGraceSeconds: number;
+  /** Due payments one expiry-worker invocation settles side by side, per provider. */
+  workerConcurrency: number;
 }
 
 export interface OrderPolicy {
@@ -44,6 +47,8 @@ export interface OrderPolicy {
 export interface Deps {
   repo: Repository;
   queue: NotificationQueue;
+  /** Due payments from the sweeper to the expiry worker. */
+  dueQueue: DuePaymentQueue;
   events: EventPublisher;
   metrics: Metrics;
   clock: Clock;
@@ -77,6 +82,7 @@ export const DEFAULT_SWEEPER: SweeperConfig = {
   batchSize: 100,
   budgetMs: 40_000,
   expiryGraceSeconds: 120,
+  workerConcurrency: 10,
 };
 
 export const DEFAULT_ORDER_POLICY: OrderPolicy = {

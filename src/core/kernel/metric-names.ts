@@ -44,6 +44,12 @@ export const Metric = {
   ProviderCloseFailed: 'ProviderCloseFailed',
   SweeperLagSeconds: 'SweeperLagSeconds',
   SweeperHandled: 'SweeperHandled',
+  /** Due payments the sweeper handed to the expiry worker. */
+  DuePaymentsEnqueued: 'DuePaymentsEnqueued',
+  /** Provider calls the expiry worker put off because the provider (or our own rate) said slow down. */
+  ProviderBusy: 'ProviderBusy',
+  /** Seconds between a payment falling due and the expiry worker settling it. */
+  ExpiryLagSeconds: 'ExpiryLagSeconds',
   PaymentsInFlight: 'PaymentsInFlight',
   RefundRequested: 'RefundRequested',
   RefundSucceeded: 'RefundSucceeded',

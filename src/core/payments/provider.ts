@@ -173,6 +173,18 @@ export class ProviderCallError extends Error {
 }
 
 /**
+ * The provider asked us to slow down (WeChat `429 FREQUENCY_LIMITED`, Alipay's busy answer), or
+ * this merchant's own call rate had no room: nothing was decided, so the call is made again later.
+ * Never a failure of the payment it was about.
+ */
+export class ProviderBusyError extends ProviderCallError {
+  constructor(provider: ProviderName, operation: string, message: string) {
+    super(provider, operation, message, true);
+    this.name = 'ProviderBusyError';
+  }
+}
+
+/**
  * One payment provider. Every provider module implements exactly this, so a fourth provider is
  * a folder (wire, signatures, api, callbacks, scenes, bill) plus its tests.
  */

@@ -1,7 +1,17 @@
 import { StaleStateError } from '../../domain/errors';
-import { paymentEvent } from '../../domain/events';
-import { closesAt, nextSweepAt, type Payment, providerLookDue, scheduleNextLook, settlePayment } from '../../domain';
-import type { ProviderPaymentState } from '../payments/provider';
+import { orderEvent, paymentEvent } from '../../domain/events';
+import {
+  cancelledOrder,
+  closesAt,
+  nextSweepAt,
+  type Order,
+  type Payment,
+  providerLookDue,
+  scheduleNextLook,
+  settlePayment,
+  unpaidCancelAt,
+} from '../../domain';
+import { ProviderBusyError, type ProviderPaymentState } from '../payments/provider';
 import type { Uses } from '../kernel/deps';
 import type { Commit } from '../kernel/ports';
 import { Metric } from '../kernel/metric-names';
@@ -14,6 +24,7 @@ import type { PaymentStore } from '../payments/ports';
 
 /** What the sweeper did with a piece of due work (counted by action in its report). */
 export type SweepAction =
+  | 'enqueued'
   | 'expired'
   | 'reminded'
   | 'rescued'
@@ -25,6 +36,7 @@ export type SweepAction =
   | 'refund_sent'
   | 'refund_queried'
   | 'waiting'
+  | 'provider_busy'
   | 'skipped';
 
 /** A failed provider close is retried on the next run after this long. */
@@ -33,7 +45,7 @@ const CLOSE_RETRY_MS = 60_000;
 /** Handling a due payment: it is settled by the notification path, its order moves with it. */
 export type DuePaymentDeps = Uses<
   PaymentStore & OrderStore & Commit,
-  'clock' | 'sweeper' | 'providers' | 'metrics' | 'logger' | 'refunds'
+  'clock' | 'sweeper' | 'providers' | 'metrics' | 'logger' | 'refunds' | 'orders'
 >;
 
 export async function handleDuePayment(deps: DuePaymentDeps, payment: Payment, now: Date): Promise<SweepAction> {
@@ -87,21 +99,38 @@ async function expire(deps: DuePaymentDeps, payment: Payment, now: Date, reason:
   if (!order) return 'skipped';
   const settlement = settlePayment(payment, order, { to: 'expired', now, source: 'sweeper', reason });
   if (settlement.kind !== 'applied') return 'skipped';
+  const orderAfter = settlement.order && cancelledAtOnce(deps, settlement.order, now);
   try {
     await commitWithEvents(
       deps,
       [
         { kind: 'updatePayment', before: payment, after: settlement.payment },
-        ...(settlement.order ? orderChangeWrites(order, settlement.order) : []),
+        ...(orderAfter ? orderChangeWrites(order, orderAfter) : []),
       ],
-      settlement.events,
+      [
+        ...settlement.events,
+        ...(orderAfter?.status === 'cancelled'
+          ? [orderEvent('OrderCancelled', orderAfter, { reason: 'unpaid', unpaidSince: settlement.order?.unpaidSince })]
+          : []),
+      ],
     );
   } catch (error) {
     if (error instanceof StaleStateError) return 'skipped'; // a callback or the customer got there first
     throw error;
   }
   deps.metrics.count(Metric.PaymentExpired, 1, { provider: payment.method });
+  if (orderAfter?.status === 'cancelled') deps.metrics.count(Metric.OrdersCancelled, 1, { reason: 'unpaid' });
   return 'expired';
+}
+
+/**
+ * The order an expiry leaves without an open payment, cancelled in the same transaction (its stock
+ * back on sale at once) when the shop's unpaid-order time is 0 (ORDER_UNPAID_CANCEL_MINUTES: the
+ * setting for a flash sale); otherwise left pending for the customer to pay again, as it was.
+ */
+function cancelledAtOnce(deps: Pick<DuePaymentDeps, 'orders'>, order: Order, now: Date): Order {
+  const cancelAt = unpaidCancelAt(order, deps.orders.unpaidCancelMinutes);
+  return cancelAt && cancelAt <= now.toISOString() ? cancelledOrder(order, now, 'unpaid') : order;
 }
 
 /**
@@ -122,6 +151,7 @@ async function expireProcessing(deps: DuePaymentDeps, payment: Payment, now: Dat
   try {
     closed = provider.closePayment ? await provider.closePayment(payment.paymentId, now) : 'unsupported';
   } catch (error) {
+    if (error instanceof ProviderBusyError) throw error; // not a failure: the worker asks again later
     deps.metrics.count(Metric.ProviderCloseFailed, 1, { provider: payment.method });
     deps.logger.warn('provider close failed; the payment stays processing until it succeeds', {
       paymentId: payment.paymentId,
@@ -173,6 +203,7 @@ async function queryProvider(
   try {
     return await provider.queryPayment(payment.paymentId, now);
   } catch (error) {
+    if (error instanceof ProviderBusyError) throw error; // not a failure: the worker asks again later
     deps.metrics.count(Metric.ProviderQueryFailed, 1, { provider: payment.method });
     deps.logger.warn('provider query failed', { paymentId: payment.paymentId, error: String(error) });
     return 'error';

@@ -2,7 +2,7 @@ import type { NotificationStore } from '../payments/notification-ports';
 import type { ReconciliationStore } from '../reconciliation/ports';
 import { StaleStateError } from '../../domain/errors';
 import { orderEvent } from '../../domain/events';
-import { cancelledOrder, nextSweepAt, type Order, type Payment, providerLookDue, unpaidCancelAt } from '../../domain';
+import { cancelledOrder, nextSweepAt, type Order, type Payment, unpaidCancelAt } from '../../domain';
 import type { Refund } from '../../domain/refund';
 import type { Deps, Uses } from '../kernel/deps';
 import { Metric } from '../kernel/metric-names';
@@ -11,22 +11,23 @@ import type { Page } from '../kernel/page';
 import { orderChangeWrites } from '../orders/order-writes';
 import { commitWithEvents } from '../outbox/outbox';
 import { queryRefund, type RefundCallDeps, sendRefund } from '../refunds/refunds';
-import { type DuePaymentDeps, handleDuePayment, type SweepAction } from './due-payments';
+import type { DuePaymentDeps, SweepAction } from './due-payments';
 import { recordPaymentsInFlight } from './in-flight';
 import { recordWaitingForStaff } from '../staff/waiting-counts';
 import { rebalanceStock } from './rebalance';
 import type { ProductStore } from '../orders/ports';
 import { type LaneTask, WorkLanes } from './work-lanes';
 
-/** A run touches every store: it expires, reminds, settles, cancels orders, follows refunds up, counts what waits for staff and rebalances sharded stock. */
+/** A run touches every store: it hands due payments on, cancels orders, follows refunds up, counts what waits for staff and rebalances sharded stock. */
 type SweepDeps = DuePaymentDeps &
+  Pick<Deps, 'dueQueue'> &
   RefundCallDeps &
   Pick<Deps, 'orders' | 'refunds'> &
   Uses<ReconciliationStore & NotificationStore & ProductStore>;
 
 /**
- * Due work runs in lanes: one per provider for work that calls it, one for work that calls none
- * (unstarted expiries, reminders, unpaid orders). Each lane has this many workers, so a provider
+ * Refunds and unpaid orders run in lanes: one per provider for work that calls it, one for work
+ * that calls none (unpaid orders); due payments go to the expiry worker (expiry-worker.ts). Each lane has this many workers, so a provider
  * that hangs or fails holds up only its own lane, and every lane has the run's whole budget.
  */
 export const PROVIDER_CONCURRENCY = 4;
@@ -47,9 +48,9 @@ export interface SweepReport {
 
 /**
  * One scheduled run: walks the due index page by page (never a table scan) until the time budget
- * is spent, and for each due payment does what is due: expire it, remind the customer, or ask the
- * provider about it, in the lane of the provider it calls (see PROVIDER_CONCURRENCY); and it
- * cancels orders left unpaid too long. Every write is conditional, so overlapping runs, racing
+ * is spent. Due payments are only found and enqueued: the expiry worker expires, reminds or asks
+ * the provider, as wide as its concurrency. Due refunds are sent or queried in the lane of their
+ * provider (see PROVIDER_CONCURRENCY), and orders left unpaid too long are cancelled. Every write is conditional, so overlapping runs, racing
  * callbacks and calls left hanging at the end of a run settle on exactly one outcome; whatever is
  * left is picked up by the next run.
  */
@@ -59,14 +60,14 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const report: SweepReport = { handled: 0, actions: {}, budgetExhausted: false, lagSeconds: 0 };
   const tasks = reportingTasks(report, deps.logger);
   try {
-    const moreDue = await feedDueWork(deps, lanes, tasks.task, now);
+    const moreDue = await feedDueWork(deps, lanes, tasks.task, now, report);
     await lanes.until(() => lanes.unfinished().length === 0);
     await lanes.until(() => lanes.running() === 0, IN_FLIGHT_GRACE_MS);
-    const left = lanes
-      .unfinished()
-      .map((work) => work.dueAt)
-      .sort();
-    report.budgetExhausted = moreDue.includes(true) || left.length > 0;
+    const left = [
+      ...lanes.unfinished().map((work) => work.dueAt),
+      ...moreDue.filter((more): more is string => typeof more === 'string'),
+    ].sort();
+    report.budgetExhausted = moreDue.some((more) => more !== false) || left.length > 0;
     report.lagSeconds = left[0] ? Math.max(0, Math.round((now.getTime() - Date.parse(left[0])) / 1000)) : 0;
   } finally {
     tasks.close();
@@ -102,23 +103,18 @@ function reportingTasks(report: SweepReport, logger: Deps['logger']): { task: Ta
   return { task, close: () => (closed = true) };
 }
 
-/** The three kinds of due work, each read into the lanes; true for each that has some left. */
-function feedDueWork(deps: SweepDeps, lanes: WorkLanes, task: TaskOf, now: Date): Promise<boolean[]> {
+/** The three kinds of due work: payments onto the expiry worker's queue, the rest into the lanes; true for each that has some left. */
+function feedDueWork(
+  deps: SweepDeps,
+  lanes: WorkLanes,
+  task: TaskOf,
+  now: Date,
+  report: SweepReport,
+): Promise<Array<boolean | string>> {
   const unpaidSince = new Date(now.getTime() - deps.orders.unpaidCancelMinutes * 60_000);
   const page = { limit: deps.sweeper.batchSize };
   return Promise.all([
-    feed(
-      deps,
-      lanes,
-      (cursor) => deps.repo.findDuePayments(now, { ...page, cursor }),
-      (payment) => {
-        const lane = providerLookDue(payment, now) ? payment.method : NO_PROVIDER_LANE;
-        lanes.add(
-          lane,
-          task(dueAt(payment), { paymentId: payment.paymentId }, () => handleDuePayment(deps, payment, now)),
-        );
-      },
-    ),
+    enqueueDuePayments(deps, lanes, now, report),
     feed(
       deps,
       lanes,
@@ -144,6 +140,31 @@ function feedDueWork(deps: SweepDeps, lanes: WorkLanes, task: TaskOf, now: Date)
       },
     ),
   ]);
+}
+
+/**
+ * Due payments onto the expiry worker's queue, a page at a time (docs/ARCHITECTURE.md#the-expiry-wave):
+ * finding is cheap, the provider calls are the worker's. Out of time with pages left, it reads one
+ * more (enqueueing nothing) and answers the oldest due time there, for the lag; false when all were read.
+ */
+async function enqueueDuePayments(
+  deps: SweepDeps,
+  lanes: WorkLanes,
+  now: Date,
+  report: SweepReport,
+): Promise<boolean | string> {
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await deps.repo.findDuePayments(now, { limit: deps.sweeper.batchSize, cursor });
+    if (cursor && lanes.outOfTime()) return page.items[0] ? dueAt(page.items[0]) : true;
+    const messages = page.items.map((payment) => ({ paymentId: payment.paymentId, dueAt: dueAt(payment) }));
+    if (messages.length > 0) await deps.dueQueue.enqueue(messages);
+    report.handled += messages.length;
+    report.actions.enqueued = (report.actions.enqueued ?? 0) + messages.length;
+    deps.metrics.count(Metric.DuePaymentsEnqueued, messages.length);
+    cursor = page.cursor;
+    if (!cursor) return false;
+  }
 }
 
 /**

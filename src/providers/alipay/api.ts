@@ -3,6 +3,7 @@ import type { BusinessDate } from '../../domain/bill';
 import { CURRENCY, fenToYuan } from '../../domain/money';
 import { isRetryableStatus } from '../kit/http';
 import {
+  ProviderBusyError,
   ProviderCallError,
   type BillFetch,
   type CloseOutcome,
@@ -25,6 +26,7 @@ import {
   ALIPAY_BILL_NOT_EXIST,
   ALIPAY_CODE_BUSINESS_FAILED,
   ALIPAY_CODE_SUCCESS,
+  ALIPAY_CODE_UNAVAILABLE,
   ALIPAY_FORM_CONTENT_TYPE,
   ALIPAY_REFUND_SUCCESS,
   ALIPAY_TRADE_STATUS_MAPPING,
@@ -134,7 +136,7 @@ export async function queryTrade(merchant: Merchant, paymentId: string, now: Dat
   );
   if (node.code === ALIPAY_CODE_SUCCESS) return tradeState(node, paymentId);
   if (isTradeNotExist(node)) return { status: 'not_found', providerStatus: 'ACQ.TRADE_NOT_EXIST' };
-  throw new ProviderCallError(PROVIDER, 'queryPayment', describeFailure(node));
+  throw failureOf('queryPayment', node);
 }
 
 export async function closeTrade(merchant: Merchant, paymentId: string, now: Date): Promise<CloseOutcome> {
@@ -158,7 +160,14 @@ export async function closeTrade(merchant: Merchant, paymentId: string, now: Dat
       false,
     );
   }
-  throw new ProviderCallError(PROVIDER, 'closePayment', describeFailure(node));
+  throw failureOf('closePayment', node);
+}
+
+/** A query's or close's failure: Alipay being busy is asked again later (ProviderBusyError), anything else is a call error. */
+function failureOf(operation: string, node: AlipayResponseNode): ProviderCallError {
+  return node.code === ALIPAY_CODE_UNAVAILABLE
+    ? new ProviderBusyError(PROVIDER, operation, describeFailure(node))
+    : new ProviderCallError(PROVIDER, operation, describeFailure(node));
 }
 
 // Refunds: every error is retryable (the outcome is unknown; the same out_request_no is safe to

@@ -163,6 +163,8 @@ export const AlipayNotificationSchema = z.object({
 export type AlipayNotification = z.infer<typeof AlipayNotificationSchema>;
 
 export const ALIPAY_CODE_SUCCESS = '10000';
+/** Service currently unavailable (isp.unknow-error, 系统繁忙): Alipay says retry the query or close shortly. */
+export const ALIPAY_CODE_UNAVAILABLE = '20000';
 export const ALIPAY_CODE_INVALID_ARGUMENTS = '40002';
 export const ALIPAY_CODE_BUSINESS_FAILED = '40004';
 

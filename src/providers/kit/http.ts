@@ -21,7 +21,15 @@ export interface ProviderHttpConfig {
   attempts: number;
   /** Full jitter: before retry n (1-based) a random wait of up to backoffBaseMs × 2^(n-1). */
   backoffBaseMs: number;
+  /**
+   * Payment queries and closes (the expiry wave's calls) one container may make per second and
+   * merchant: the merchant's rate (PROVIDER_CALLS_PER_SECOND) over the expiry worker's concurrency.
+   */
+  backgroundCallsPerSecond?: number;
 }
+
+/** Per merchant, for queries and closes: well under WeChat's ~600/s for creates, so checkouts keep their room. */
+export const DEFAULT_PROVIDER_CALLS_PER_SECOND = 100;
 
 /**
  * 3 attempts of 2 s and at most 0.3 s of waits: 6.3 s at worst, inside the API functions' 10 s
@@ -29,7 +37,12 @@ export interface ProviderHttpConfig {
  * payment's query and close (2 × 6.3 s) just before its 40 s budget ends still ends inside its
  * 60 s timeout.
  */
-export const DEFAULT_PROVIDER_HTTP: ProviderHttpConfig = { timeoutMs: 2_000, attempts: 3, backoffBaseMs: 100 };
+export const DEFAULT_PROVIDER_HTTP: ProviderHttpConfig = {
+  timeoutMs: 2_000,
+  attempts: 3,
+  backoffBaseMs: 100,
+  backgroundCallsPerSecond: DEFAULT_PROVIDER_CALLS_PER_SECOND,
+};
 
 export interface ProviderRequest {
   url: string;

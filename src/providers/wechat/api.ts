@@ -7,6 +7,7 @@ import type { WechatConfig } from '../config';
 import { parseWechatBill } from './bill';
 import { isRetryableStatus, type ProviderSender } from '../kit/http';
 import {
+  ProviderBusyError,
   ProviderCallError,
   type BillFetch,
   type ProviderPaymentState,
@@ -54,6 +55,8 @@ export function describeAnswer({ status, errorCode, requestId }: VerifiedAnswer)
 }
 
 export function unexpectedAnswer(operation: Operation, answer: VerifiedAnswer): ProviderCallError {
+  // 429 FREQUENCY_LIMITED (after the sender's own tries): the merchant is over WeChat's rate, ask later.
+  if (answer.status === 429) return new ProviderBusyError('wechat', operation, describeAnswer(answer));
   return callError(operation, describeAnswer(answer), isRetryableStatus(answer.status));
 }
 

@@ -20,6 +20,7 @@ import { providersFromEnv } from '../../../src/aws/provider-secret';
 import { sqsQueue } from '../../../src/aws/sqs-queue';
 import { webhookKeys } from '../../../src/aws/kms-data-keys';
 import { webhookQueue } from '../../../src/aws/webhook-queue';
+import { dueQueue } from '../../../src/aws/due-queue';
 import type { Deps } from '../../../src/core/kernel/deps';
 import type { DomainEvent } from '../../../src/domain/events';
 import type { PaymentNotification } from '../../../src/domain/notification';
@@ -40,6 +41,7 @@ const stackEnv = (): NodeJS.ProcessEnv => ({
   PUBLIC_BASE_URL: 'https://api.pay.example',
   PAYMENT_RETURN_URL: 'https://shop.example/orders/{orderId}',
   WEBHOOK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/payments-webhooks',
+  DUE_PAYMENT_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/payments-due',
   WEBHOOK_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
 });
 
@@ -79,6 +81,7 @@ const wiringOf = (deps: Deps) => ({
   events: usable(() => deps.events.publish),
   webhookQueue: usable(() => deps.webhookQueue.enqueue),
   webhookKeys: usable(() => deps.webhookKeys.unwrapDataKey),
+  dueQueue: usable(() => deps.dueQueue.enqueue),
 });
 
 /** The production capabilities an access allows, as the function's handler module passes them. */
@@ -89,6 +92,7 @@ const capabilitiesFor = (access: FunctionAccess): AwsCapabilities => ({
   ...(access.providers ? { providers: providersFromEnv } : {}),
   ...(access.webhookQueue ? { webhookQueue } : {}),
   ...(access.webhookKeys ? { webhookKeys } : {}),
+  ...(access.dueQueue ? { dueQueue } : {}),
 });
 const wired = (fn: FunctionName, env: NodeJS.ProcessEnv) =>
   awsWiring(fn, capabilitiesFor(ALL_FUNCTIONS.find((entry) => entry.fn === fn)!.access), env);
@@ -148,13 +152,14 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
           events: access.events,
           webhookQueue: access.webhookQueue === true,
           webhookKeys: access.webhookKeys !== undefined,
+          dueQueue: access.dueQueue === true,
           secretRead: access.providers,
         },
       ]),
     );
     expect(built).toEqual(expected);
     // The least-privilege cases spelled out, in case the route table itself drifts.
-    const noWebhooks = { webhookQueue: false, webhookKeys: false };
+    const noWebhooks = { webhookQueue: false, webhookKeys: false, dueQueue: false };
     expect(built['openapi']).toEqual({
       table: false,
       providers: [],
@@ -187,8 +192,15 @@ describe('awsWiring (src/aws/wiring.ts)', () => {
       events: false,
       webhookQueue: true,
       webhookKeys: true,
+      dueQueue: false,
       secretRead: false,
     });
+    // Only the sweeper (finding) and the expiry worker (a busy provider's message back, delayed) send due payments.
+    expect(
+      Object.entries(built)
+        .filter(([, wiring]) => (wiring as { dueQueue: boolean }).dueQueue)
+        .map(([fn]) => fn),
+    ).toEqual(['sweeper', 'expiry-worker']);
     // Only the outbox publisher puts events on the bus: every other function's events leave by the table's stream.
     expect(Object.entries(built).filter(([, wiring]) => (wiring as { events: boolean }).events)).toEqual([
       [

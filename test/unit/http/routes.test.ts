@@ -45,6 +45,7 @@ describe('the function list (src/runtime/functions.ts), the route table (src/htt
     expect(withProviders).toEqual([
       'cancel-order',
       'cancel-payment',
+      'expiry-worker',
       'list-payment-methods',
       'payment-callback',
       'reconcile',
