@@ -137,6 +137,11 @@ export interface RefundLedger {
     opening: RefundOpening,
     now: Date,
   ): { result: 'opened' | 'existing'; refund: SandboxRefund } | { result: 'refused'; refusal: RefundRefusal };
+  /**
+   * An abnormal refund sent again to another account (WeChat's apply-abnormal-refund): processing
+   * once more, then it succeeds shortly and notifies, whatever SANDBOX_REFUND_OUTCOME says.
+   */
+  resubmit(paymentId: string, key: string): SandboxRefund;
   /** Ends a processing refund, in `state` or else as SANDBOX_REFUND_OUTCOME says; then notifies. */
   settle(
     paymentId: string,

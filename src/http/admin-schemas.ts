@@ -99,6 +99,30 @@ export const SettleRefundBody = z.strictObject({
   reason: Reason,
 });
 
+const Destination = described(
+  z.discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('USER_BANK_CARD'),
+      bankType: described(
+        z.string().check(z.regex(/^[A-Z0-9_]{2,32}$/)),
+        "WeChat's bank code of the customer's debit card, e.g. ICBC_DEBIT",
+      ),
+      bankAccount: described(
+        z.string().check(z.regex(/^\d{8,30}$/)),
+        'The card number, digits only (sent to WeChat encrypted, never stored)',
+      ),
+      realName: described(
+        z.string().check(z.minLength(1), z.maxLength(50)),
+        "The card holder's name (sent encrypted, never stored)",
+      ),
+    }),
+    z.strictObject({ type: z.literal('MERCHANT_BANK_CARD') }),
+  ]),
+  "USER_BANK_CARD: to the customer's debit card; MERCHANT_BANK_CARD: to the shop's bank account, which pays the customer itself",
+);
+
+export const RetryRefundBody = z.strictObject({ destination: Destination, reason: Reason });
+
 export const ProductPatchBody = z.strictObject({
   name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   price: described(z.optional(z.int().check(z.minimum(1), z.maximum(MAX_AMOUNT_FEN))), 'Unit price in fen'),

@@ -115,6 +115,7 @@ const SUCCESS_BODY: Readonly<Record<string, ResponseComponent>> = {
   'refund-owed': 'PaymentSettled',
   'admin-refunds': 'StaffRefundList',
   'settle-refund': 'RefundSettled',
+  'retry-refund': 'RefundSettled',
   'admin-differences': 'DifferenceList',
   'resolve-difference': 'DifferenceResolved',
   'admin-dead-letters': 'DeadLetterList',

@@ -9,6 +9,7 @@ import {
   DifferenceParams,
   PageQuery,
   ReasonBody,
+  RetryRefundBody,
   ReviewBody,
   SettleRefundBody,
 } from './admin-schemas';
@@ -68,6 +69,16 @@ export const STAFF_ROUTES = [
     summary: 'Settle an abnormal refund paid back another way (admin scope)',
     params: AdminRefundParams,
     body: SettleRefundBody,
+    idempotent: true,
+  },
+  {
+    method: 'POST',
+    path: '/api/admin/refunds/{refundId}/retry',
+    fn: 'retry-refund',
+    auth: 'admin',
+    summary: "Send an abnormal WeChat refund again, to the customer's bank card or the shop's account (admin scope)",
+    params: AdminRefundParams,
+    body: RetryRefundBody,
     idempotent: true,
   },
   {

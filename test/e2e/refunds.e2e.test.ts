@@ -148,7 +148,11 @@ describe('refunds the sandbox refuses (SANDBOX_REFUND_OUTCOME=fail)', () => {
 });
 
 describe('refunds the sandbox cannot pay back (SANDBOX_REFUND_OUTCOME=abnormal)', () => {
-  const { api, paidPayment, refund, refundSettles } = runtimeWith('abnormal');
+  const { api, paidPayment, refund, refundSettles, state } = runtimeWith('abnormal');
+  const abnormalCount = async () => (await api('GET', '/api/admin/refunds?status=abnormal')).body.refunds.length;
+  const auditOf = async (refundId: string) =>
+    (await api('GET', `/api/admin/audit?entity=refund:${refundId}`)).body.entries;
+
   // Alipay has no abnormal state: its refund stays processing (and is queried, never failed on a timer).
   it.each(METHODS)('%s: the refund waits for a person, still reserving its amount', async (method) => {
     const { paymentId, amount } = await paidPayment(method);
@@ -159,6 +163,72 @@ describe('refunds the sandbox cannot pay back (SANDBOX_REFUND_OUTCOME=abnormal)'
       refundableAmount: 0,
     });
     expect(amount).toBeGreaterThan(0);
+  });
+
+  it("wechat: a person sends it again to the customer's bank card; WeChat's REFUND.SUCCESS ends it, audited", async () => {
+    const { orderId, paymentId } = await paidPayment('wechat');
+    const made = await refund(paymentId, {});
+    await refundSettles(made.refundId, 'abnormal');
+    const waiting = await abnormalCount();
+
+    const retried = await api('POST', `/api/admin/refunds/${made.refundId}/retry`, {
+      destination: {
+        type: 'USER_BANK_CARD',
+        bankType: 'ICBC_DEBIT',
+        bankAccount: '6222020200112233445',
+        realName: '王小明',
+      },
+      reason: 'card frozen; the customer gave another card on the phone',
+    });
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(['processing', 'succeeded']).toContain(retried.body.refund.status);
+    expect(await abnormalCount()).toBe(waiting - 1);
+    await refundSettles(made.refundId, 'succeeded');
+    expect((await state.client!.getOrder(orderId)).order.status).toBe('refunded');
+    expect(await auditOf(made.refundId)).toEqual([
+      expect.objectContaining({
+        action: 'retry',
+        actor: 'e2e-ops',
+        reason: 'card frozen; the customer gave another card on the phone',
+        before: expect.objectContaining({ status: 'abnormal' }),
+        after: expect.objectContaining({ status: 'processing', destination: 'USER_BANK_CARD' }),
+      }),
+    ]);
+    // Sent again once: a second retry finds nothing waiting.
+    const again = await api('POST', `/api/admin/refunds/${made.refundId}/retry`, {
+      destination: { type: 'MERCHANT_BANK_CARD' },
+      reason: 'second click',
+    });
+    expect(again).toMatchObject({ status: 409, body: { error: { code: 'NO_LONGER_WAITING' } } });
+  });
+
+  it('bank: has no re-submission (409 REFUND_RETRY_NOT_SUPPORTED), so a person settles it offline', async () => {
+    const { paymentId } = await paidPayment('bank');
+    const made = await refund(paymentId, {});
+    await refundSettles(made.refundId, 'abnormal');
+    const waiting = await abnormalCount();
+
+    const retried = await api('POST', `/api/admin/refunds/${made.refundId}/retry`, {
+      destination: { type: 'MERCHANT_BANK_CARD' },
+      reason: 'try the shop account',
+    });
+    expect(retried).toMatchObject({ status: 409, body: { error: { code: 'REFUND_RETRY_NOT_SUPPORTED' } } });
+    expect(await abnormalCount()).toBe(waiting);
+
+    const settled = await api('POST', `/api/admin/refunds/${made.refundId}/settle`, {
+      action: 'settled-offline',
+      reason: 'paid back in cash at the counter',
+    });
+    expect(settled.status, JSON.stringify(settled.body)).toBe(200);
+    expect(settled.body.refund).toMatchObject({ status: 'succeeded', offline: true });
+    expect(await abnormalCount()).toBe(waiting - 1);
+    expect(await auditOf(made.refundId)).toEqual([
+      expect.objectContaining({
+        action: 'settled-offline',
+        actor: 'e2e-ops',
+        reason: 'paid back in cash at the counter',
+      }),
+    ]);
   });
 });
 

@@ -11,6 +11,7 @@ import { makeHandler as adjustStock } from '../../functions/adjust-stock/handler
 import { makeHandler as reviewPayment } from '../../functions/review-payment/handler';
 import { makeHandler as refundOwed } from '../../functions/refund-owed/handler';
 import { makeHandler as settleRefund } from '../../functions/settle-refund/handler';
+import { makeHandler as retryRefund } from '../../functions/retry-refund/handler';
 import { makeHandler as resolveDifference } from '../../functions/resolve-difference/handler';
 import { makeHandler as replayDeadLetters } from '../../functions/replay-dead-letters/handler';
 import { makeHandler as addPayment } from '../../functions/add-payment/handler';
@@ -75,6 +76,7 @@ export const CUSTOMER_ROUTES = {
   'POST /api/admin/payments/{paymentId}/review': reviewPayment,
   'POST /api/admin/payments/{paymentId}/refund-owed': refundOwed,
   'POST /api/admin/refunds/{refundId}/settle': settleRefund,
+  'POST /api/admin/refunds/{refundId}/retry': retryRefund,
   'POST /api/admin/differences/{differenceId}/resolve': resolveDifference,
   'POST /api/admin/webhooks': createWebhookEndpoint,
   'GET /api/admin/webhooks': listWebhookEndpoints,
