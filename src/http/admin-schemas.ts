@@ -7,7 +7,7 @@ import { PAYMENT_METHODS, PAYMENT_STATUSES } from '../domain/payment';
 import { REFUND_STATUSES } from '../domain/refund';
 import { REVIEW_DECISIONS } from '../domain/review';
 import { PAYMENT_FLAGS } from '../domain/waiting';
-import { PaymentId, RefundId, Sku } from './schemas';
+import { BusinessDateSchema, PaymentId, RefundId, Sku } from './schemas';
 
 /**
  * The lists' and staff actions' request contract (docs/API.md#lists, #staff-actions): query strings
@@ -141,6 +141,7 @@ export const StockAdjustBody = z.strictObject({
 export const ProductParams = z.object({ sku: Sku });
 export const AdminPaymentParams = z.object({ paymentId: PaymentId });
 export const AdminRefundParams = z.object({ refundId: RefundId });
+export const ReconciliationRunParams = z.object({ provider: z.enum(PAYMENT_METHODS), date: BusinessDateSchema });
 export const DifferenceParams = z.object({
   differenceId: z.string().check(z.regex(/^[A-Za-z0-9_-]{8,600}$/, 'not a difference id')),
 });

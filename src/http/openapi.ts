@@ -118,6 +118,7 @@ const SUCCESS_BODY: Readonly<Record<string, ResponseComponent>> = {
   'retry-refund': 'RefundSettled',
   'admin-differences': 'DifferenceList',
   'resolve-difference': 'DifferenceResolved',
+  'rerun-reconciliation': 'ReconciliationRerun',
   'admin-dead-letters': 'DeadLetterList',
   'admin-audit': 'AuditList',
   'replay-dead-letters': 'DeadLettersReplayed',

@@ -73,6 +73,8 @@ const FUNCTION_TABLE = [
   { fn: 'retry-refund', trigger: 'http', access: CALLS_PROVIDERS },
   { fn: 'admin-differences', trigger: 'http', access: READ_ONLY },
   { fn: 'resolve-difference', trigger: 'http', access: TABLE_WRITES },
+  // The daily run's own code: fetches the provider's bill and heals through provider queries.
+  { fn: 'rerun-reconciliation', trigger: 'http', access: CALLS_PROVIDERS },
   { fn: 'admin-dead-letters', trigger: 'http', access: READ_ONLY },
   { fn: 'admin-audit', trigger: 'http', access: READ_ONLY },
   {
