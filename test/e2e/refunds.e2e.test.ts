@@ -233,11 +233,55 @@ describe('refunds the sandbox cannot pay back (SANDBOX_REFUND_OUTCOME=abnormal)'
 });
 
 describe('refunds whose notification never comes (SANDBOX_REFUND_OUTCOME=silent)', () => {
-  const { paidPayment, refund, refundSettles, state } = runtimeWith('silent');
+  const { api, paidPayment, refund, refundSettles, state } = runtimeWith('silent');
+  const waiting = async () =>
+    ((await (await fetch(`${state.env!.runtime.baseUrl}/_local/waiting.json`)).json()) as { needsReview: number })
+      .needsReview;
+
   it.each(METHODS)("%s: the sweeper's query finds the refund succeeded", async (method) => {
     const { orderId, paymentId } = await paidPayment(method);
     const made = await refund(paymentId, {});
     await refundSettles(made.refundId, 'succeeded');
     expect((await state.client!.getOrder(orderId)).order.status).toBe('refunded');
+  });
+
+  it("the sandbox takes another amount (?amount=): the callback is refused, the sweeper's query parks the payment, a person accepts it, audited, the count drops", async () => {
+    const client = state.client!;
+    const { order, payment } = await client.createOrder([{ sku: 'CUP-CELADON', quantity: 2 }], {
+      paymentMethod: 'wechat',
+    });
+    await client.startPayment(payment.paymentId);
+    const before = await waiting();
+
+    const paid = await fetch(
+      `${state.env!.runtime.baseUrl}/sandbox/checkout/${payment.paymentId}/pay?amount=${order.totalAmount + 100}`,
+      {
+        method: 'POST',
+        headers: { accept: 'application/json' },
+      },
+    );
+    expect(paid.status).toBe(200);
+    await vi.waitFor(async () => expect(await waiting()).toBe(before + 1), SETTLE);
+    const parked = await api('GET', '/api/admin/payments?flag=needsReview');
+    expect(parked.body.payments).toContainEqual(
+      expect.objectContaining({ paymentId: payment.paymentId, reportedAmount: order.totalAmount + 100 }),
+    );
+
+    const settled = await api('POST', `/api/admin/payments/${payment.paymentId}/review`, {
+      decision: 'accept',
+      reason: 'customer paid 1 yuan over; keep the order, return the extra',
+    });
+    expect(settled.status, JSON.stringify(settled.body)).toBe(200);
+    expect(settled.body.refunds).toEqual([expect.objectContaining({ amount: 100 })]);
+    await vi.waitFor(async () => expect((await client.getOrder(order.orderId)).order.status).toBe('paid'), SETTLE);
+    expect(await waiting()).toBe(before);
+    const audit = await api('GET', `/api/admin/audit?entity=payment:${payment.paymentId}`);
+    expect(audit.body.entries).toEqual([
+      expect.objectContaining({
+        action: 'accept',
+        actor: 'e2e-ops',
+        reason: 'customer paid 1 yuan over; keep the order, return the extra',
+      }),
+    ]);
   });
 });
