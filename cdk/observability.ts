@@ -339,6 +339,12 @@ function reconciliationAlarms(alarm: AlarmOf): void {
     1,
   );
   alarm(
+    'ReconciliationHealsFailing',
+    'A difference the reconciliation heals by itself is still open after the hourly retry re-ran its day: POST /api/admin/reconciliation/{provider}/{date}/re-run once the provider answers again, or resolve it (POST /api/admin/differences/{differenceId}/resolve).',
+    paymentsMetric(Metric.ReconciliationUnhealed, 'Minimum', Duration.hours(3)),
+    1,
+  );
+  alarm(
     'ReconciliationBillMissing',
     "A provider's bill was still not published at the reconciliation cut-off: that day is not reconciled.",
     paymentsMetric(Metric.ReconciliationBillMissing, 'Sum', Duration.hours(1)),

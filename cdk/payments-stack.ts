@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { EventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -210,6 +210,13 @@ export class PaymentsStack extends Stack {
       // skips providers already reconciled, and the last one calls a bill still absent missing.
       schedule: Schedule.cron({ minute: '30', hour: '2-10' }),
       targets: [new LambdaFunction(reconciler, { retryAttempts: 0 })],
+    });
+    new Rule(this, 'HealRetrySchedule', {
+      // Hourly: days holding a difference whose heal failed are run again until healed (heal-retries.ts).
+      schedule: Schedule.cron({ minute: '45' }),
+      targets: [
+        new LambdaFunction(reconciler, { retryAttempts: 0, event: RuleTargetInput.fromObject({ retryHeals: true }) }),
+      ],
     });
 
     const publisher = this.paymentsFunction(resources, publisherEntry.fn, publisherEntry.access, {

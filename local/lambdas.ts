@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2, Context, ScheduledEvent } from 'aws-lambda';
-import type { ManualRun } from '../functions/reconcile/handler';
+import type { HealRetry, ManualRun } from '../functions/reconcile/handler';
 import type { ReconciliationDay } from '../src/domain/reconciliation';
 import { BACKGROUND_FUNCTIONS } from '../src/runtime/functions';
 import type { Wiring } from '../src/runtime/wiring';
@@ -40,6 +40,11 @@ export function localLambdas(wiring: Wiring) {
     reconciler: async () => {
       const handler = await load<ManualRun, ReconciliationDay>(BACKGROUND_FUNCTIONS.reconciler.fn, wiring);
       return (run: ManualRun) => handler(run, lambdaContext(BACKGROUND_FUNCTIONS.reconciler.fn));
+    },
+    /** The reconciler's hourly retry of failed heals (its own schedule in AWS). */
+    healRetrier: async () => {
+      const handler = await load<HealRetry, unknown>(BACKGROUND_FUNCTIONS.reconciler.fn, wiring);
+      return () => handler({ retryHeals: true }, lambdaContext(BACKGROUND_FUNCTIONS.reconciler.fn));
     },
   };
 }

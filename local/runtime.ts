@@ -77,6 +77,8 @@ export interface Runtime {
   eventsPublished(): Promise<void>;
   /** Reconciles a day now, as `npm run reconcile` does. */
   runReconciliation(run: ManualRun): Promise<ReconciliationDay>;
+  /** The hourly retry of failed heals, now. */
+  retryHeals(): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -117,6 +119,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const lambdas = localLambdas(wiring);
     const background = await startBackground({ options, env, log, services, lambdas, stops });
     const runReconciliation = await lambdas.reconciler();
+    const retryHeals = await lambdas.healRetrier();
+    // Hourly as in AWS (LOCAL_HEAL_RETRY_SECONDS to change it): days whose heals failed are run again.
+    const healTimer = setInterval(
+      () => void retryHeals().catch((error) => log(`! heal retry: ${String(error)}`)),
+      Number(env.LOCAL_HEAL_RETRY_SECONDS || 3600) * 1000,
+    );
+    stops.push(async () => clearInterval(healTimer));
     const devIssuer = await loadOrCreateDevIssuer(options.dataDir, baseUrl);
     gateway.serve(
       localRoutes({
@@ -137,6 +146,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...{ baseUrl, devIssuer, deps, bus, metrics, sandbox, queues, webhooks, configPath, dynamo },
       ...background,
       runReconciliation,
+      retryHeals,
       stop: stopAll,
     };
   } catch (error) {

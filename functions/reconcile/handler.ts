@@ -4,6 +4,7 @@ import { awsWiring } from '../../src/aws/wiring';
 import { dynamoTable } from '../../src/aws/dynamo-table';
 import { providersFromEnv } from '../../src/aws/provider-secret';
 import { reconciliationFromEnv } from '../../src/aws/env';
+import { retryFailedHeals } from '../../src/core/reconciliation/heal-retries';
 import { pastCutoff, reconcileDay, scheduledRun } from '../../src/core/reconciliation/reconciliation';
 import { PAYMENT_METHODS } from '../../src/domain/payment';
 import { lambdaHandler, type Wiring } from '../../src/runtime/wiring';
@@ -16,14 +17,21 @@ export const ManualRun = z.strictObject({
 });
 export type ManualRun = z.infer<typeof ManualRun>;
 
+/** The hourly retry of differences whose heal failed (its own schedule): their days are run again. */
+export interface HealRetry {
+  retryHeals: true;
+}
+
 /**
  * Invoked hourly from 10:30 to 18:30 Beijing time by an EventBridge schedule (yesterday's bills,
- * until each provider's is in), or by a person with `{"date": "YYYY-MM-DD", "providers"?: [...]}`.
+ * until each provider's is in), hourly with `{"retryHeals": true}` (days whose heals failed), or by
+ * a person with `{"date": "YYYY-MM-DD", "providers"?: [...]}`.
  */
 export const makeHandler = (wiring: Wiring) =>
-  lambdaHandler(wiring, async (event: ScheduledEvent | ManualRun) => {
+  lambdaHandler(wiring, async (event: ScheduledEvent | ManualRun | HealRetry) => {
     const deps = await wiring.deps();
     const timing = reconciliationFromEnv();
+    if ('retryHeals' in event) return retryFailedHeals(deps, timing);
     if (!('date' in event)) return reconcileDay(deps, scheduledRun(deps.clock.now(), timing));
     const run = ManualRun.parse(event);
     const final = pastCutoff(run.date, deps.clock.now(), timing);

@@ -120,7 +120,17 @@ async function decisionResponse(
       ? json(400, { error: 'invalid_request', message })
       : html(400, messagePage('Bad request', message));
   }
-  const outcome = await routes.decide(paymentId, decision, { notify: notify !== 'false' });
+  const amountText = request.query.get('amount');
+  if (amountText !== null && (decision !== 'pay' || !/^[1-9]\d{0,9}$/.test(amountText))) {
+    const message = 'amount is what the provider takes instead, in fen (a positive integer), and only with pay.';
+    return wantsJson
+      ? json(400, { error: 'invalid_request', message })
+      : html(400, messagePage('Bad request', message));
+  }
+  const outcome = await routes.decide(paymentId, decision, {
+    notify: notify !== 'false',
+    ...(amountText === null ? {} : { amount: Number(amountText) }),
+  });
   if (outcome.result !== 'decided') {
     const statusCode = outcome.result === 'not_found' ? 404 : 409;
     if (wantsJson) return json(statusCode, { error: outcome.result, message: outcome.message });

@@ -1,6 +1,7 @@
 import type { Logger } from '../../src/core/kernel/deps';
 import type { Clock } from '../../src/core/kernel/ports';
 import type { ProviderName } from '../../src/core/payments/provider';
+import type { Fen } from '../../src/domain/money';
 import { createAlipaySimulator } from './alipay';
 import { createBankSimulator } from './bank';
 import type { SandboxKeys } from './keys';
@@ -28,7 +29,8 @@ import { createWechatSimulator, type WechatRules } from './wechat';
  * - `GET /sandbox/checkout/<paymentId>`: the pay URL's page, where a person or a test decides;
  * - `POST /sandbox/checkout/<paymentId>/<pay|fail|cancel>`: the decision, after which the
  *   provider's callback is sent to the merchant's notify URL and retried until acknowledged
- *   (`?notify=false`: none is sent, a lost callback for query and reconciliation tests);
+ *   (`?notify=false`: none is sent, a lost callback for query and reconciliation tests;
+ *   `pay?amount=<fen>`: the provider takes that amount instead, a mismatch parked for review);
  * - `POST /sandbox/refunds {paymentId, amount, notify?}`: a refund made on the provider's own
  *   console, outside the merchant's system; notified unless `notify` is false.
  * Refunds the merchant asks for through a provider's API end as `refundOutcome` says
@@ -148,7 +150,7 @@ async function decideCheckout(
   { store, notifier, now, simulatorFor }: Deciding,
   paymentId: string,
   decision: CustomerDecision,
-  { notify = true }: { notify?: boolean } = {},
+  { notify = true, amount }: { notify?: boolean; amount?: Fen } = {},
 ): Promise<Decision> {
   const checkout = store.get(paymentId);
   if (!checkout) return { result: 'not_found', message: `The sandbox holds no checkout for payment ${paymentId}.` };
@@ -177,6 +179,7 @@ async function decideCheckout(
     ...(decision === 'pay'
       ? { transactionId: checkout.transactionId ?? ids.transactionId(decidedAt), paidAt: decidedAt.toISOString() }
       : {}),
+    ...(decision === 'pay' && amount !== undefined ? { amount } : {}),
   };
   // Written before the first await: a second decision arriving meanwhile sees it decided.
   store.put(decided);

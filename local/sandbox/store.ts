@@ -142,6 +142,22 @@ class RefundBook implements RefundLedger {
     return settled;
   };
 
+  resubmit = (paymentId: string, key: string): SandboxRefund => {
+    const refunds = this.of(paymentId);
+    const index = refunds.findIndex((refund) => refund.key === key && refund.state === 'abnormal');
+    const refund = refunds[index];
+    if (!refund) throw new Error(`no abnormal refund ${key} on payment ${paymentId}`);
+    const { settledAt: _settledAt, ...open } = refund;
+    const reopened: SandboxRefund = {
+      ...open,
+      state: 'processing',
+      notificationId: PROVIDER_IDS.wechat.notificationId(),
+    };
+    refunds[index] = reopened;
+    this.options.defer?.(() => this.settle(paymentId, key, this.options.clock?.() ?? new Date(), 'succeeded'));
+    return reopened;
+  };
+
   open = (opening: RefundOpening, now: Date): ReturnType<RefundLedger['open']> => {
     const { paymentId, refundId, amount } = opening;
     const checkout = this.checkouts.get(paymentId);

@@ -138,6 +138,11 @@ export interface RefundLedger {
     opening: RefundOpening,
     now: Date,
   ): { result: 'opened' | 'existing'; refund: SandboxRefund } | { result: 'refused'; refusal: RefundRefusal };
+  /**
+   * An abnormal refund sent again to another account (WeChat's apply-abnormal-refund): processing
+   * once more, then it succeeds shortly and notifies, whatever SANDBOX_REFUND_OUTCOME says.
+   */
+  resubmit(paymentId: string, key: string): SandboxRefund;
   /** Ends a processing refund, in `state` or else as SANDBOX_REFUND_OUTCOME says; then notifies. */
   settle(
     paymentId: string,
@@ -238,7 +243,12 @@ export interface Sandbox {
   handle(request: SandboxHttpRequest): Promise<SandboxResponse | undefined>;
   readonly store: CheckoutStore;
   /** `notify: false` decides without sending the callback: a callback lost for good. */
-  decide(paymentId: string, decision: CustomerDecision, options?: { notify?: boolean }): Promise<Decision>;
+  /** `amount` (pay only): the provider takes these fen rather than the checkout's (a mismatched payment, parked for review). */
+  decide(
+    paymentId: string,
+    decision: CustomerDecision,
+    options?: { notify?: boolean; amount?: Fen },
+  ): Promise<Decision>;
   /** A refund made on the provider's console (outside the merchant's system); it succeeds. */
   refund(paymentId: string, amount: number, options?: { notify?: boolean }): ConsoleRefund;
   /** Every callback attempt for a payment, oldest first. */

@@ -1,16 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { businessDateOf, isBusinessDate } from '../../src/domain/bill';
 import { CURRENCY, isFen } from '../../src/domain/money';
-import { toBeijingRfc3339, type WechatRefundRequest, type WechatRefundStatus } from '../../src/providers/wechat';
-import type {
-  CheckoutStore,
-  RefundRefusal,
-  SandboxCheckout,
-  SandboxRefund,
-  SandboxRequest,
-  SandboxResponse,
-} from './types';
+import type { WechatRefundRequest } from '../../src/providers/wechat';
+import type { CheckoutStore, RefundRefusal, SandboxRequest, SandboxResponse } from './types';
 import { wechatBillFile, type WechatBillType } from './wechat-bill';
+import { ABNORMAL_REFUND_PATH, applyAbnormalRefund, refundOf } from './wechat-refunds';
 import { createPrepayOrder, PREPAY_TRADE_TYPES, type PrepayIndex } from './wechat-scenes';
 import {
   type WechatSandboxKeys,
@@ -152,41 +146,6 @@ function closeOrder(
 // ---------------------------------------------------------------------------------------------
 // Refunds
 // ---------------------------------------------------------------------------------------------
-
-export const REFUND_STATUS: Readonly<Record<SandboxRefund['state'], WechatRefundStatus>> = {
-  processing: 'PROCESSING',
-  succeeded: 'SUCCESS',
-  failed: 'CLOSED',
-  abnormal: 'ABNORMAL',
-};
-
-/** The refund as the create and query calls answer it. */
-function refundOf(checkout: SandboxCheckout, refund: SandboxRefund): Record<string, unknown> {
-  return {
-    refund_id: refund.key,
-    out_refund_no: refund.refundId ?? refund.key,
-    transaction_id: transactionIdOf(checkout),
-    out_trade_no: checkout.paymentId,
-    channel: 'ORIGINAL',
-    user_received_account: '支付用户零钱',
-    ...(refund.state === 'succeeded' ? { success_time: toBeijingRfc3339(refund.settledAt ?? refund.createdAt) } : {}),
-    create_time: toBeijingRfc3339(refund.createdAt),
-    status: REFUND_STATUS[refund.state],
-    funds_account: 'AVAILABLE',
-    amount: {
-      total: checkout.amount,
-      refund: refund.amount,
-      from: [],
-      payer_total: checkout.amount,
-      payer_refund: refund.amount,
-      settlement_refund: refund.amount,
-      settlement_total: checkout.amount,
-      discount_refund: 0,
-      currency: CURRENCY,
-    },
-    promotion_detail: [],
-  };
-}
 
 /** The refund fields WeChat requires, or the first problem found (PARAM_ERROR). */
 function readRefundRequest(body: string): WechatRefundRequest | string {
@@ -385,6 +344,8 @@ export function route(
     return closeOrder(keys, request, decodeURIComponent(closeMatch[1]), store, now);
   if (request.method === 'POST' && request.path === REFUNDS_PATH)
     return createRefund(keys, request, store, now, state.rules);
+  const abnormalMatch = request.method === 'POST' && ABNORMAL_REFUND_PATH.exec(request.path);
+  if (abnormalMatch) return applyAbnormalRefund(keys, request, decodeURIComponent(abnormalMatch[1] ?? ''), store, now);
   if (request.method === 'GET' && refundMatch?.[1])
     return queryRefund(keys, decodeURIComponent(refundMatch[1]), store, now);
   if (request.method === 'GET' && request.path === TRADEBILL_PATH)

@@ -1,7 +1,7 @@
 import { createCipheriv, randomUUID } from 'node:crypto';
 import { toBeijingRfc3339, type WechatCallbackEnvelope } from '../../src/providers/wechat';
 import type { OutboundCallback, SandboxCheckout, SandboxRefund } from './types';
-import { REFUND_STATUS } from './wechat-api';
+import { REFUND_STATUS } from './wechat-refunds';
 import {
   type DecidedState,
   type WechatSandboxKeys,

@@ -7,7 +7,7 @@ import type { DomainEvent } from './events';
  */
 
 /** What an audited item is: the kind of thing and its id, as `GET /api/admin/audit?entity=` names it. */
-export const AUDITED_KINDS = ['payment', 'refund', 'difference', 'product', 'dead-letters'] as const;
+export const AUDITED_KINDS = ['payment', 'refund', 'difference', 'product', 'dead-letters', 'reconciliation'] as const;
 export type AuditedKind = (typeof AUDITED_KINDS)[number];
 
 /** `<kind>:<id>`, e.g. `payment:pay_…`, `product:TEA-LONGJING-250`, `dead-letters:notifications`. */

@@ -307,3 +307,29 @@ export class InvalidCursorError extends DomainError {
     super('INVALID_CURSOR', `The cursor is not one this list handed out: ${why}`);
   }
 }
+
+/** An abnormal refund whose provider has no re-submission (Alipay, the bank), or that the provider never numbered: settle it offline. */
+export class RefundRetryNotSupportedError extends DomainError {
+  constructor(
+    readonly refundId: string,
+    why: string,
+  ) {
+    super('REFUND_RETRY_NOT_SUPPORTED', `Refund ${refundId} cannot be sent again: ${why}`, { refundId });
+  }
+}
+
+/** The provider refused the re-submission (bank details, a bank it does not pay to): nothing was sent, the refund still waits. */
+export class RefundRetryRefusedError extends DomainError {
+  constructor(
+    readonly refundId: string,
+    providerStatus: string,
+    reason: string,
+    current: unknown,
+  ) {
+    super('REFUND_RETRY_REFUSED', `Refund ${refundId} was not sent again: ${reason}`, {
+      refundId,
+      providerStatus,
+      current,
+    });
+  }
+}

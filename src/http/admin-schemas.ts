@@ -7,7 +7,7 @@ import { PAYMENT_METHODS, PAYMENT_STATUSES } from '../domain/payment';
 import { REFUND_STATUSES } from '../domain/refund';
 import { REVIEW_DECISIONS } from '../domain/review';
 import { PAYMENT_FLAGS } from '../domain/waiting';
-import { PaymentId, RefundId, Sku } from './schemas';
+import { BusinessDateSchema, PaymentId, RefundId, Sku } from './schemas';
 
 /**
  * The lists' and staff actions' request contract (docs/API.md#lists, #staff-actions): query strings
@@ -99,6 +99,30 @@ export const SettleRefundBody = z.strictObject({
   reason: Reason,
 });
 
+const Destination = described(
+  z.discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('USER_BANK_CARD'),
+      bankType: described(
+        z.string().check(z.regex(/^[A-Z0-9_]{2,32}$/)),
+        "WeChat's bank code of the customer's debit card, e.g. ICBC_DEBIT",
+      ),
+      bankAccount: described(
+        z.string().check(z.regex(/^\d{8,30}$/)),
+        'The card number, digits only (sent to WeChat encrypted, never stored)',
+      ),
+      realName: described(
+        z.string().check(z.minLength(1), z.maxLength(50)),
+        "The card holder's name (sent encrypted, never stored)",
+      ),
+    }),
+    z.strictObject({ type: z.literal('MERCHANT_BANK_CARD') }),
+  ]),
+  "USER_BANK_CARD: to the customer's debit card; MERCHANT_BANK_CARD: to the shop's bank account, which pays the customer itself",
+);
+
+export const RetryRefundBody = z.strictObject({ destination: Destination, reason: Reason });
+
 export const ProductPatchBody = z.strictObject({
   name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   price: described(z.optional(z.int().check(z.minimum(1), z.maximum(MAX_AMOUNT_FEN))), 'Unit price in fen'),
@@ -117,6 +141,7 @@ export const StockAdjustBody = z.strictObject({
 export const ProductParams = z.object({ sku: Sku });
 export const AdminPaymentParams = z.object({ paymentId: PaymentId });
 export const AdminRefundParams = z.object({ refundId: RefundId });
+export const ReconciliationRunParams = z.object({ provider: z.enum(PAYMENT_METHODS), date: BusinessDateSchema });
 export const DifferenceParams = z.object({
   differenceId: z.string().check(z.regex(/^[A-Za-z0-9_-]{8,600}$/, 'not a difference id')),
 });

@@ -69,6 +69,10 @@ export const API_ERROR_STATUS = {
   /** A staff action on an item that no longer waits for it: details.current is the item now. */
   NO_LONGER_WAITING: 409,
   REVIEW_NOT_SETTLEABLE: 409,
+  /** retry on an abnormal refund whose provider has no re-submission (Alipay, bank): settle it offline. */
+  REFUND_RETRY_NOT_SUPPORTED: 409,
+  /** The provider refused the re-submission (its code and message in the answer); the refund still waits. */
+  REFUND_RETRY_REFUSED: 409,
   /** If-Match named a version the item has moved on from: details.current is the item now. */
   PRECONDITION_FAILED: 412,
   /** A PATCH without If-Match. */

@@ -71,8 +71,12 @@ const FUNCTION_TABLE = [
   { fn: 'refund-owed', trigger: 'http', access: TABLE_WRITES },
   { fn: 'admin-refunds', trigger: 'http', access: READ_ONLY },
   { fn: 'settle-refund', trigger: 'http', access: TABLE_WRITES },
+  // Sends the re-submission itself: the refund is claimed first, so no one settles it twice.
+  { fn: 'retry-refund', trigger: 'http', access: CALLS_PROVIDERS },
   { fn: 'admin-differences', trigger: 'http', access: READ_ONLY },
   { fn: 'resolve-difference', trigger: 'http', access: TABLE_WRITES },
+  // The daily run's own code: fetches the provider's bill and heals through provider queries.
+  { fn: 'rerun-reconciliation', trigger: 'http', access: CALLS_PROVIDERS },
   { fn: 'admin-dead-letters', trigger: 'http', access: READ_ONLY },
   { fn: 'admin-audit', trigger: 'http', access: READ_ONLY },
   {

@@ -405,11 +405,21 @@ describe('PaymentsStack', () => {
     expect(stack.fn(BACKGROUND_FUNCTIONS.sweeper.fn).ReservedConcurrentExecutions).toBe(1);
   });
 
-  it('reconciles hourly from 10:30 to 18:30 Beijing time (02:30–10:30 UTC), one run at a time, and schedules nothing else', () => {
-    expect(scheduleOf(BACKGROUND_FUNCTIONS.reconciler.fn)?.ScheduleExpression).toBe('cron(30 2-10 * * ? *)');
+  it('reconciles hourly from 10:30 to 18:30 Beijing time (02:30–10:30 UTC), retries failed heals hourly, one run at a time, and schedules nothing else', () => {
+    const reconcilerRules = Object.values(stack.resources('AWS::Events::Rule')).filter((rule) =>
+      JSON.stringify(rule.Properties.Targets).includes(
+        JSON.stringify({ 'Fn::GetAtt': [stack.logicalId(BACKGROUND_FUNCTIONS.reconciler.fn), 'Arn'] }),
+      ),
+    );
+    expect(reconcilerRules.map((rule) => rule.Properties.ScheduleExpression)).toEqual([
+      'cron(30 2-10 * * ? *)',
+      'cron(45 * * * ? *)',
+    ]);
+    // The hourly retry of failed heals tells the function so by its input.
+    expect(JSON.parse(reconcilerRules[1]!.Properties.Targets[0].Input)).toEqual({ retryHeals: true });
     expect(stack.fn(BACKGROUND_FUNCTIONS.reconciler.fn).ReservedConcurrentExecutions).toBe(1);
-    // The two schedules and the webhook rule on the bus (test/cdk/webhooks.test.ts).
-    expect(Object.keys(stack.resources('AWS::Events::Rule'))).toHaveLength(3);
+    // The three schedules and the webhook rule on the bus (test/cdk/webhooks.test.ts).
+    expect(Object.keys(stack.resources('AWS::Events::Rule'))).toHaveLength(4);
   });
 
   it('throttles the $default stage (burst 200, rate 100 unless configured) and logs every request as JSON to a 90-day log group', () => {
@@ -636,6 +646,14 @@ describe('PaymentsStack', () => {
         Threshold: 1,
         Statistic: 'Maximum',
         Period: 3600,
+      },
+      {
+        MetricName: Metric.ReconciliationUnhealed,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 1,
+        Statistic: 'Minimum',
+        Period: 10_800,
       },
       {
         MetricName: Metric.ReconciliationBillMissing,

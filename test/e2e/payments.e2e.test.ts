@@ -163,6 +163,49 @@ describe.each(METHODS)('a %s payment', (method) => {
   );
 });
 
+describe("a customer's own orders", () => {
+  const call = async (token: string, method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const response = await fetch(`${env.runtime.baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined
+          ? {}
+          : { 'content-type': 'application/json', 'idempotency-key': `e2e-${crypto.randomUUID()}` }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- asserted field by field
+    return { status: response.status, body: (await response.json()) as any };
+  };
+
+  it("GET /api/orders pages through my orders newest first, each with its payment, never another customer's", async () => {
+    const token = await env.tokenFor('e2e-lister');
+    const lister = await env.clientFor('e2e-lister');
+    const first = await lister.createOrder(ITEMS, { paymentMethod: 'wechat' });
+    const second = await lister.createOrder(ITEMS, { paymentMethod: 'alipay' });
+    await client.createOrder(ITEMS, { paymentMethod: 'wechat' }); // another customer's
+
+    const page1 = await call(token, 'GET', '/api/orders?limit=1');
+    const page2 = await call(token, 'GET', `/api/orders?limit=1&cursor=${encodeURIComponent(page1.body.nextCursor)}`);
+    // A full page may carry a cursor to an empty last page (DynamoDB cannot tell it is the last).
+    const page3 = page2.body.nextCursor
+      ? await call(token, 'GET', `/api/orders?limit=1&cursor=${encodeURIComponent(page2.body.nextCursor)}`)
+      : { body: { orders: [] } };
+
+    expect(page1.status).toBe(200);
+    expect(page1.body.orders).toEqual([
+      expect.objectContaining({
+        orderId: second.order.orderId,
+        payment: expect.objectContaining({ paymentId: second.payment.paymentId }),
+      }),
+    ]);
+    expect(page2.body.orders.map((order: { orderId: string }) => order.orderId)).toEqual([first.order.orderId]);
+    expect(page3.body.orders).toEqual([]);
+    expect(page3.body.nextCursor).toBeUndefined();
+  });
+});
+
 describe('the dashboard', () => {
   it('shows the success rate and callback latency of the payments above', async () => {
     const figures = (await (await fetch(`${env.runtime.baseUrl}/_local/dashboard.json`)).json()) as {

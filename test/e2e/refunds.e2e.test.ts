@@ -148,7 +148,11 @@ describe('refunds the sandbox refuses (SANDBOX_REFUND_OUTCOME=fail)', () => {
 });
 
 describe('refunds the sandbox cannot pay back (SANDBOX_REFUND_OUTCOME=abnormal)', () => {
-  const { api, paidPayment, refund, refundSettles } = runtimeWith('abnormal');
+  const { api, paidPayment, refund, refundSettles, state } = runtimeWith('abnormal');
+  const abnormalCount = async () => (await api('GET', '/api/admin/refunds?status=abnormal')).body.refunds.length;
+  const auditOf = async (refundId: string) =>
+    (await api('GET', `/api/admin/audit?entity=refund:${refundId}`)).body.entries;
+
   // Alipay has no abnormal state: its refund stays processing (and is queried, never failed on a timer).
   it.each(METHODS)('%s: the refund waits for a person, still reserving its amount', async (method) => {
     const { paymentId, amount } = await paidPayment(method);
@@ -160,14 +164,124 @@ describe('refunds the sandbox cannot pay back (SANDBOX_REFUND_OUTCOME=abnormal)'
     });
     expect(amount).toBeGreaterThan(0);
   });
+
+  it("wechat: a person sends it again to the customer's bank card; WeChat's REFUND.SUCCESS ends it, audited", async () => {
+    const { orderId, paymentId } = await paidPayment('wechat');
+    const made = await refund(paymentId, {});
+    await refundSettles(made.refundId, 'abnormal');
+    const waiting = await abnormalCount();
+
+    const retried = await api('POST', `/api/admin/refunds/${made.refundId}/retry`, {
+      destination: {
+        type: 'USER_BANK_CARD',
+        bankType: 'ICBC_DEBIT',
+        bankAccount: '6222020200112233445',
+        realName: '王小明',
+      },
+      reason: 'card frozen; the customer gave another card on the phone',
+    });
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(['processing', 'succeeded']).toContain(retried.body.refund.status);
+    expect(await abnormalCount()).toBe(waiting - 1);
+    await refundSettles(made.refundId, 'succeeded');
+    expect((await state.client!.getOrder(orderId)).order.status).toBe('refunded');
+    expect(await auditOf(made.refundId)).toEqual([
+      expect.objectContaining({
+        action: 'retry',
+        actor: 'e2e-ops',
+        reason: 'card frozen; the customer gave another card on the phone',
+        before: expect.objectContaining({ status: 'abnormal' }),
+        after: expect.objectContaining({ status: 'processing', destination: 'USER_BANK_CARD' }),
+      }),
+    ]);
+    // Sent again once: a second retry finds nothing waiting.
+    const again = await api('POST', `/api/admin/refunds/${made.refundId}/retry`, {
+      destination: { type: 'MERCHANT_BANK_CARD' },
+      reason: 'second click',
+    });
+    expect(again).toMatchObject({ status: 409, body: { error: { code: 'NO_LONGER_WAITING' } } });
+  });
+
+  it('bank: has no re-submission (409 REFUND_RETRY_NOT_SUPPORTED), so a person settles it offline', async () => {
+    const { paymentId } = await paidPayment('bank');
+    const made = await refund(paymentId, {});
+    await refundSettles(made.refundId, 'abnormal');
+    const waiting = await abnormalCount();
+
+    const retried = await api('POST', `/api/admin/refunds/${made.refundId}/retry`, {
+      destination: { type: 'MERCHANT_BANK_CARD' },
+      reason: 'try the shop account',
+    });
+    expect(retried).toMatchObject({ status: 409, body: { error: { code: 'REFUND_RETRY_NOT_SUPPORTED' } } });
+    expect(await abnormalCount()).toBe(waiting);
+
+    const settled = await api('POST', `/api/admin/refunds/${made.refundId}/settle`, {
+      action: 'settled-offline',
+      reason: 'paid back in cash at the counter',
+    });
+    expect(settled.status, JSON.stringify(settled.body)).toBe(200);
+    expect(settled.body.refund).toMatchObject({ status: 'succeeded', offline: true });
+    expect(await abnormalCount()).toBe(waiting - 1);
+    expect(await auditOf(made.refundId)).toEqual([
+      expect.objectContaining({
+        action: 'settled-offline',
+        actor: 'e2e-ops',
+        reason: 'paid back in cash at the counter',
+      }),
+    ]);
+  });
 });
 
 describe('refunds whose notification never comes (SANDBOX_REFUND_OUTCOME=silent)', () => {
-  const { paidPayment, refund, refundSettles, state } = runtimeWith('silent');
+  const { api, paidPayment, refund, refundSettles, state } = runtimeWith('silent');
+  const waiting = async () =>
+    ((await (await fetch(`${state.env!.runtime.baseUrl}/_local/waiting.json`)).json()) as { needsReview: number })
+      .needsReview;
+
   it.each(METHODS)("%s: the sweeper's query finds the refund succeeded", async (method) => {
     const { orderId, paymentId } = await paidPayment(method);
     const made = await refund(paymentId, {});
     await refundSettles(made.refundId, 'succeeded');
     expect((await state.client!.getOrder(orderId)).order.status).toBe('refunded');
+  });
+
+  it("the sandbox takes another amount (?amount=): the callback is refused, the sweeper's query parks the payment, a person accepts it, audited, the count drops", async () => {
+    const client = state.client!;
+    const { order, payment } = await client.createOrder([{ sku: 'CUP-CELADON', quantity: 2 }], {
+      paymentMethod: 'wechat',
+    });
+    await client.startPayment(payment.paymentId);
+    const before = await waiting();
+
+    const paid = await fetch(
+      `${state.env!.runtime.baseUrl}/sandbox/checkout/${payment.paymentId}/pay?amount=${order.totalAmount + 100}`,
+      {
+        method: 'POST',
+        headers: { accept: 'application/json' },
+      },
+    );
+    expect(paid.status).toBe(200);
+    await vi.waitFor(async () => expect(await waiting()).toBe(before + 1), SETTLE);
+    const parked = await api('GET', '/api/admin/payments?flag=needsReview');
+    expect(parked.body.payments).toContainEqual(
+      expect.objectContaining({ paymentId: payment.paymentId, reportedAmount: order.totalAmount + 100 }),
+    );
+
+    const settled = await api('POST', `/api/admin/payments/${payment.paymentId}/review`, {
+      decision: 'accept',
+      reason: 'customer paid 1 yuan over; keep the order, return the extra',
+    });
+    expect(settled.status, JSON.stringify(settled.body)).toBe(200);
+    expect(settled.body.refunds).toEqual([expect.objectContaining({ amount: 100 })]);
+    await vi.waitFor(async () => expect((await client.getOrder(order.orderId)).order.status).toBe('paid'), SETTLE);
+    expect(await waiting()).toBe(before);
+    const audit = await api('GET', `/api/admin/audit?entity=payment:${payment.paymentId}`);
+    expect(audit.body.entries).toEqual([
+      expect.objectContaining({
+        action: 'accept',
+        actor: 'e2e-ops',
+        reason: 'customer paid 1 yuan over; keep the order, return the extra',
+      }),
+    ]);
   });
 });

@@ -24,6 +24,9 @@ import {
 import { createBankProvider } from '../../src/providers/bank';
 import { bankSimulatorFetch, memoryCheckoutStore, toRawCallback } from '../support/bank-fixtures';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
+import { customerApi } from '../support/api-fixtures';
+import { ADMIN_SCOPE } from '../../src/http/routes';
+import { retryFailedHeals } from '../../src/core/reconciliation/heal-retries';
 import { providerCheckout, refundSandbox, type RefundSandbox } from '../support/refund-fixtures';
 import { sandboxKeys } from '../support/sweeper-fixtures';
 
@@ -676,6 +679,85 @@ describe('reconcileDay: a day healed by a later re-run', () => {
     expect(healedDay).toMatchObject({ status: 'reconciled', billRows: 1, matched: 1 });
     expect(healedDay.differences).toEqual([]);
     expect((await env.repo.getPayment(otherSale.paymentId))!.status).toBe('succeeded');
+  });
+});
+
+describe("failed heals: the hourly retry and a person's re-run", () => {
+  /** A lost callback on DAY whose heal fails (WeChat's query is down) at the morning-after run; `reachable` restores WeChat. */
+  async function healFailed() {
+    const lost = await startedOrder('wechat');
+    await paidAtProvider('wechat', lost.paymentId);
+    const reachable = wechat.provider;
+    env.deps.providers.wechat = {
+      ...reachable,
+      queryPayment: async () => {
+        throw new Error('socket hang up');
+      },
+    };
+    env.clock.set(at('10:30:00', NEXT_DAY));
+    await reconcile(DAY, { providers: ['wechat'] });
+    expect((await env.repo.getPayment(lost.paymentId))!.status).not.toBe('succeeded');
+    return { lost, reachable };
+  }
+
+  it('the hourly retry runs the day again while WeChat fails (counted unhealed), and heals it once WeChat answers', async () => {
+    const { lost, reachable } = await healFailed();
+    const timing = DEFAULT_RECONCILIATION_TIMING;
+
+    expect(await retryFailedHeals(env.deps, timing)).toEqual({
+      retried: [{ provider: 'wechat', date: DAY }],
+      unhealedDays: 1,
+    });
+    expect(env.metrics.values(Metric.ReconciliationUnhealed).at(-1)).toBe(1);
+
+    env.deps.providers.wechat = reachable;
+    env.clock.set(at('11:45:00', NEXT_DAY));
+    expect(await retryFailedHeals(env.deps, timing)).toMatchObject({ unhealedDays: 0 });
+    expect(env.metrics.values(Metric.ReconciliationUnhealed).at(-1)).toBe(0);
+    expect((await env.repo.getPayment(lost.paymentId))!.status).toBe('succeeded');
+    // Nothing left to retry: the next hour asks no provider anything.
+    expect(await retryFailedHeals(env.deps, timing)).toEqual({ retried: [], unhealedDays: 0 });
+  });
+
+  it("a person's re-run through the API is the daily run, audited with the day's counts before and after", async () => {
+    const { lost, reachable } = await healFailed();
+    env.deps.providers.wechat = reachable;
+    const api = customerApi(env);
+    const staff = { customerId: 'staff_lin', scope: ADMIN_SCOPE };
+
+    const refused = await api('POST /api/admin/reconciliation/{provider}/{date}/re-run', {
+      ...staff,
+      params: { provider: 'wechat', date: DAY },
+      body: {},
+      idempotencyKey: 'rerun-noreason-01',
+    });
+    const response = await api('POST /api/admin/reconciliation/{provider}/{date}/re-run', {
+      ...staff,
+      params: { provider: 'wechat', date: DAY },
+      body: { reason: 'WeChat query API back after the outage' },
+      idempotencyKey: 'rerun-wechat-0001',
+    });
+
+    expect(refused.statusCode).toBe(400);
+    expect(response.statusCode, JSON.stringify(response.body)).toBe(200);
+    expect(response.body.providers).toEqual([
+      expect.objectContaining({
+        provider: 'wechat',
+        status: 'reconciled',
+        differences: [expect.objectContaining({ kind: 'missing_in_ledger', paymentId: lost.paymentId, healed: true })],
+      }),
+    ]);
+    expect((await env.repo.getPayment(lost.paymentId))!.status).toBe('succeeded');
+    const audit = await api('GET /api/admin/audit', { ...staff, query: { entity: `reconciliation:wechat:${DAY}` } });
+    expect(audit.body.entries).toEqual([
+      expect.objectContaining({
+        action: 're-run',
+        actor: 'staff_lin',
+        reason: 'WeChat query API back after the outage',
+        before: expect.objectContaining({ status: 'reconciled', open: 1 }),
+        after: expect.objectContaining({ status: 'reconciled', open: 0, healed: 1 }),
+      }),
+    ]);
   });
 });
 

@@ -11,7 +11,9 @@ import { makeHandler as adjustStock } from '../../functions/adjust-stock/handler
 import { makeHandler as reviewPayment } from '../../functions/review-payment/handler';
 import { makeHandler as refundOwed } from '../../functions/refund-owed/handler';
 import { makeHandler as settleRefund } from '../../functions/settle-refund/handler';
+import { makeHandler as retryRefund } from '../../functions/retry-refund/handler';
 import { makeHandler as resolveDifference } from '../../functions/resolve-difference/handler';
+import { makeHandler as rerunReconciliation } from '../../functions/rerun-reconciliation/handler';
 import { makeHandler as replayDeadLetters } from '../../functions/replay-dead-letters/handler';
 import { makeHandler as addPayment } from '../../functions/add-payment/handler';
 import { makeHandler as cancelOrder } from '../../functions/cancel-order/handler';
@@ -75,7 +77,9 @@ export const CUSTOMER_ROUTES = {
   'POST /api/admin/payments/{paymentId}/review': reviewPayment,
   'POST /api/admin/payments/{paymentId}/refund-owed': refundOwed,
   'POST /api/admin/refunds/{refundId}/settle': settleRefund,
+  'POST /api/admin/refunds/{refundId}/retry': retryRefund,
   'POST /api/admin/differences/{differenceId}/resolve': resolveDifference,
+  'POST /api/admin/reconciliation/{provider}/{date}/re-run': rerunReconciliation,
   'POST /api/admin/webhooks': createWebhookEndpoint,
   'GET /api/admin/webhooks': listWebhookEndpoints,
   'PATCH /api/admin/webhooks/{endpointId}': updateWebhookEndpoint,

@@ -69,6 +69,8 @@ export const Metric = {
   ReconciliationHealed: 'ReconciliationHealed',
   /** Alarmed: differences left for a person after a provider's run (a gauge per provider). */
   ReconciliationOpenDifferences: 'ReconciliationOpenDifferences',
+  /** Open differences of a kind the reconciliation heals, still open after the hourly retry re-ran their days. */
+  ReconciliationUnhealed: 'ReconciliationUnhealed',
   /** Alarmed: a bill not published by the cut-off, or one that could not be fetched or read. */
   ReconciliationBillMissing: 'ReconciliationBillMissing',
   ReconciliationFailed: 'ReconciliationFailed',

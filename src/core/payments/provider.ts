@@ -131,6 +131,27 @@ export interface RefundRequest {
  * or a refund the provider closed; an unknown outcome (timeout, 5xx, an answer we cannot read) is
  * never `failed`: it is thrown as a retryable ProviderCallError.
  */
+/**
+ * Where an abnormal refund is sent again (WeChat's apply-abnormal-refund): the customer's own bank
+ * card (the details go to the provider encrypted, never stored), or the shop's bank account, from
+ * which the shop pays the customer itself.
+ */
+export type AbnormalRefundDestination =
+  { type: 'USER_BANK_CARD'; bankType: string; bankAccount: string; realName: string } | { type: 'MERCHANT_BANK_CARD' };
+
+export interface AbnormalRefundRetry {
+  refundId: string;
+  paymentId: string;
+  /** The provider's own id of the refund (WeChat's refund_id): the re-submission names it in its path. */
+  providerRefundId: string;
+  destination: AbnormalRefundDestination;
+  now: Date;
+}
+
+/** The provider took the re-submission (the refund's state as it answered), or refused it (nothing was sent). */
+export type AbnormalRefundRetryAnswer =
+  { outcome: 'accepted'; state: ProviderRefundState } | { outcome: 'refused'; providerStatus: string; reason: string };
+
 export type ProviderRefundState =
   | { status: 'succeeded'; providerRefundId?: string; amount: Fen; succeededAt: string; providerStatus: string }
   | { status: 'processing' | 'abnormal'; providerRefundId?: string; providerStatus: string }
@@ -218,6 +239,11 @@ export interface PaymentProvider {
    * after which the same request (same refundId) may be sent again or the refund queried.
    */
   refund(request: RefundRequest): Promise<ProviderRefundState>;
+  /**
+   * Sends an abnormal refund again to another account. Left out by a provider without such a call
+   * (Alipay, the bank): a person settles those offline. Throws a ProviderCallError when the outcome is unknown.
+   */
+  retryAbnormalRefund?(request: AbnormalRefundRetry): Promise<AbnormalRefundRetryAnswer>;
   /** Asks the provider for a refund's state. Throws a retryable ProviderCallError when it cannot tell. */
   queryRefund(request: { refundId: string; paymentId: string; now: Date }): Promise<ProviderRefundState>;
   /**

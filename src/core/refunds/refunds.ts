@@ -273,7 +273,7 @@ export function changeFromProvider(state: ProviderRefundState, ref: string): Omi
   }
 }
 
-async function applyProviderState(
+export async function applyProviderState(
   deps: SettleDeps,
   refundId: string,
   state: ProviderRefundState,

@@ -10,12 +10,12 @@ import { settleRefund } from '../refunds/refunds';
 import { refundView } from '../refunds/views';
 import { auditRecord, type StaffNote } from './audit';
 
-type RefundActionDeps = Uses<
+export type RefundActionDeps = Uses<
   RefundStore & PaymentStore & OrderStore & Commit,
   'clock' | 'metrics' | 'logger' | 'sweeper'
 >;
 
-const refundSummary = (refund: Refund) => ({
+export const refundSummary = (refund: Refund) => ({
   status: refund.status,
   amount: refund.amount,
   ...(refund.providerStatus ? { providerStatus: refund.providerStatus } : {}),

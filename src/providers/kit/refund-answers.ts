@@ -26,7 +26,7 @@ export interface AnsweredRefund {
  */
 export function checkRefundAnswer(
   provider: ProviderName,
-  operation: 'refund' | 'queryRefund',
+  operation: 'refund' | 'queryRefund' | 'retryAbnormalRefund',
   expected: ExpectedRefund,
   answered: AnsweredRefund,
 ): void {

@@ -44,7 +44,8 @@ interface VerifiedAnswer {
   requestId: string | undefined;
 }
 
-type Operation = 'createPayUrl' | 'queryPayment' | 'closePayment' | 'refund' | 'queryRefund' | 'fetchBill';
+type Operation =
+  'createPayUrl' | 'queryPayment' | 'closePayment' | 'refund' | 'queryRefund' | 'retryAbnormalRefund' | 'fetchBill';
 
 export function callError(operation: Operation, message: string, retryable = true): ProviderCallError {
   return new ProviderCallError('wechat', operation, message, retryable);
@@ -91,7 +92,15 @@ export async function send(
   keys: WechatKeys,
   sender: ProviderSender,
   operation: Operation,
-  request: { method: 'GET' | 'POST'; path: string; body: string; now: Date; fileDownload?: boolean },
+  request: {
+    method: 'GET' | 'POST';
+    path: string;
+    body: string;
+    now: Date;
+    fileDownload?: boolean;
+    /** Headers of this call only (Wechatpay-Serial: the platform key a body's sensitive fields are encrypted with). */
+    headers?: Record<string, string>;
+  },
 ): Promise<VerifiedAnswer> {
   const { method, path, body, now, fileDownload = false } = request;
   const response = await sender(operation, () => ({
@@ -103,6 +112,7 @@ export async function send(
       'Content-Type': 'application/json',
       // WeChat refuses requests without a User-Agent.
       'User-Agent': 'payments-backend wechatpay-v3',
+      ...request.headers,
     },
     ...(method === 'POST' ? { body } : {}),
     ...(fileDownload ? { binary: true } : {}),
@@ -164,7 +174,7 @@ export function paymentStateOf(config: WechatConfig, transaction: WechatTransact
  * another refund leaves the outcome unknown: a retryable error, never `failed`.
  */
 export function refundStateOf(
-  operation: 'refund' | 'queryRefund',
+  operation: 'refund' | 'queryRefund' | 'retryAbnormalRefund',
   body: string,
   expected: ExpectedRefund,
 ): ProviderRefundState {

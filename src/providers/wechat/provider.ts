@@ -14,6 +14,7 @@ import {
   send,
   unexpectedAnswer,
 } from './api';
+import { retryAbnormalRefund } from './abnormal-refund';
 import { loadKeys, verifyWechatCallback } from './callbacks';
 import { checkoutAction, startCheckout, type Wechat } from './checkout';
 import { parseJson } from '../kit/parse';
@@ -85,6 +86,7 @@ export function createWechatProvider({
       if (answer.status === 200) return refundStateOf('queryRefund', answer.body, { refundId, paymentId });
       throw callError('queryRefund', describeAnswer(answer));
     },
+    retryAbnormalRefund: (request) => retryAbnormalRefund(wechat, request),
     fetchBill: ({ date, now }) => fetchBill(config, keys, sender, date, now),
   };
 }

@@ -14,6 +14,10 @@ import {
   tableSnapshot,
 } from '../../support/api-fixtures';
 import { AwsFaults } from '../../support/faults';
+import { memoryCheckoutStore } from '../../support/bank-fixtures';
+import { WECHAT_SANDBOX_BASE, simulatorFetch } from '../../support/wechat-fixtures';
+import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
+import { createWechatProvider } from '../../../src/providers/wechat';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../../support/harness';
 import { RequestCounter } from '../../support/request-counter';
 
@@ -285,6 +289,112 @@ describe('an abnormal refund', () => {
         after: expect.objectContaining({ status: 'succeeded' }),
       }),
     ]);
+  });
+});
+
+const wechatKeys = generateWechatKeys(WECHAT_SANDBOX_BASE);
+
+/**
+ * An abnormal WeChat refund in our books and at the WeChat sandbox, which holds it `held` (abnormal,
+ * or processing: then it refuses a re-submission); the sandbox is this env's WeChat provider.
+ */
+async function abnormalAtWechat(held: 'abnormal' | 'processing') {
+  const { order, refund } = await abnormalRefund();
+  const payment = (await env.repo.getPayment(refund.paymentId))!;
+  const store = memoryCheckoutStore();
+  store.put({
+    provider: 'wechat',
+    paymentId: payment.paymentId,
+    amount: payment.amount,
+    currency: 'CNY',
+    description: 'tea',
+    notifyUrl: 'http://127.0.0.1:3000/api/payments/callback/wechat',
+    expiresAt: payment.expiresAt,
+    state: 'paid',
+    transactionId: payment.providerTransactionId!,
+    paidAt: payment.paidAt!,
+    notificationId: 'EV-0001',
+  });
+  const opened = store.refunds.open(
+    { paymentId: payment.paymentId, refundId: refund.refundId, amount: refund.amount, settle: 'never' },
+    env.clock.now(),
+  );
+  if (opened.result === 'refused') throw new Error(opened.refusal);
+  if (held === 'abnormal') store.refunds.settle(payment.paymentId, opened.refund.key, env.clock.now(), 'abnormal');
+  const withKey = { ...refund, providerRefundId: opened.refund.key, version: refund.version + 1 };
+  await env.repo.commit([{ kind: 'updateRefund', before: refund, after: withKey }]);
+  const simulator = createWechatSimulator(wechatKeys.sandbox, { refundSpacingMs: 0 });
+  env.deps.providers.wechat = createWechatProvider({
+    config: wechatKeys.merchant,
+    fetch: simulatorFetch(simulator, store, { now: () => env.clock.now() }),
+  });
+  return { order, refund: withKey, atWechat: () => store.refunds.find(refund.refundId)?.state };
+}
+
+const TO_CARD = { type: 'USER_BANK_CARD', bankType: 'CMB_DEBIT', bankAccount: '6214830100223344', realName: '李雷' };
+
+describe('an abnormal refund sent again (retry)', () => {
+  it('retry and settled-offline at once: one wins, the other gets 409, and WeChat hears of it only if retry won', async () => {
+    const { refund, atWechat } = await abnormalAtWechat('abnormal');
+
+    const [retried, offline] = await Promise.all([
+      api('POST /api/admin/refunds/{refundId}/retry', {
+        ...LIN,
+        params: { refundId: refund.refundId },
+        body: { destination: TO_CARD, reason: 'new card' },
+        idempotencyKey: 'retry-race-0001',
+      }),
+      api('POST /api/admin/refunds/{refundId}/settle', {
+        ...WANG,
+        params: { refundId: refund.refundId },
+        body: { action: 'settled-offline', reason: 'paid in cash' },
+        idempotencyKey: 'offline-race-0001',
+      }),
+    ]);
+
+    expect([retried.statusCode, offline.statusCode].sort()).toEqual([200, 409]);
+    const mine = await env.repo.getRefund(refund.refundId);
+    expect(atWechat()).toBe(retried.statusCode === 200 ? 'processing' : 'abnormal');
+    expect(mine?.status).toBe(retried.statusCode === 200 ? 'processing' : 'succeeded');
+    const audit = await api('GET /api/admin/audit', { ...LIN, query: { entity: `refund:${refund.refundId}` } });
+    expect(audit.body.entries).toHaveLength(1);
+  });
+
+  it('refused by WeChat: nothing sent, it waits again as abnormal, with a second audit line saying why', async () => {
+    const { refund } = await abnormalAtWechat('processing');
+
+    const response = await api('POST /api/admin/refunds/{refundId}/retry', {
+      ...LIN,
+      params: { refundId: refund.refundId },
+      body: { destination: { type: 'MERCHANT_BANK_CARD' }, reason: 'to the shop account' },
+      idempotencyKey: 'retry-refused-0001',
+    });
+
+    expect(response.statusCode).toBe(409);
+    expect(response.body.error).toMatchObject({
+      code: 'REFUND_RETRY_REFUSED',
+      details: { providerStatus: 'INVALID_REQUEST', current: { status: 'abnormal' } },
+    });
+    expect((await env.repo.getRefund(refund.refundId))?.status).toBe('abnormal');
+    expect(await openCount('GET /api/admin/refunds', { status: 'abnormal' })).toBe(1);
+    const audit = await api('GET /api/admin/audit', { ...LIN, query: { entity: `refund:${refund.refundId}` } });
+    // Both in the test clock's one millisecond: their order is not the point, both lines are.
+    expect(audit.body.entries.map((entry: { action: string }) => entry.action).sort()).toEqual([
+      'retry',
+      'retry-refused',
+    ]);
+  });
+
+  it('requires a destination WeChat can take: a card number of digits', async () => {
+    const { refund } = await abnormalRefund();
+    const response = await api('POST /api/admin/refunds/{refundId}/retry', {
+      ...LIN,
+      params: { refundId: refund.refundId },
+      body: { destination: { ...TO_CARD, bankAccount: '6214-8301' }, reason: 'typo' },
+      idempotencyKey: 'retry-invalid-0001',
+    });
+    expect(response.statusCode).toBe(400);
+    expect((await env.repo.getRefund(refund.refundId))?.status).toBe('abnormal');
   });
 });
 

@@ -50,11 +50,15 @@ describe('the function list (src/runtime/functions.ts), the route table (src/htt
       'payment-callback',
       'reconcile',
       'refund-payment',
+      'rerun-reconciliation',
+      'retry-refund',
       'start-payment',
       'sweeper',
     ]);
     for (const fn of withProviders)
-      expect(handlerSource(fn), fn).toMatch(/core\/(payments|orders|callbacks|sweeper|refunds|reconciliation)/);
+      expect(handlerSource(fn), fn).toMatch(
+        /core\/(payments|orders|callbacks|sweeper|refunds|reconciliation|staff\/(abnormal-refunds|reconciliation-actions))/,
+      );
     expect(API_ROUTES.find((route) => route.fn === 'openapi')?.access).toEqual({
       table: 'none',
       providers: false,
