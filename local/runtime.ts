@@ -102,19 +102,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stops.push(() => gateway.stop());
     // A bad PAYMENTS_CONFIG (or SANDBOX_REFUND_OUTCOME) fails here too, before the emulator's JVM is started for nothing.
     const { config, configPath, sandboxKeys } = await providerConfig(options, baseUrl);
-    const sandboxRefundOutcome = refundOutcome(env);
+    const sandboxOptions = sandboxSettings(env);
     const services = await startServices({ options, env, log, baseUrl, config, stops });
     const { deps, wiring, logger } = services;
-    const sandbox = createSandbox({
-      keys: sandboxKeys,
-      publicBaseUrl: baseUrl,
-      retryDelaysMs: retryDelays(env),
-      refundOutcome: sandboxRefundOutcome,
-      jsapiDirectories: listOf(env.SANDBOX_WECHAT_JSAPI_DIRECTORIES),
-      h5Domains: listOf(env.SANDBOX_WECHAT_H5_DOMAINS),
-      callsPerSecond: intEnv('SANDBOX_CALLS_PER_SECOND', 0, env, [0, 100_000]),
-      log: logger,
-    });
+    const sandbox = createSandbox({ keys: sandboxKeys, publicBaseUrl: baseUrl, ...sandboxOptions, log: logger });
     stops.push(() => sandbox.stop());
     const lambdas = localLambdas(wiring);
     const background = await startBackground({ options, env, log, services, lambdas, stops });
@@ -153,6 +144,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await stopAll();
     throw error;
   }
+}
+
+/** The sandbox providers' behaviour from the environment (docs/PROVIDERS.md, sandbox controls). */
+function sandboxSettings(env: NodeJS.ProcessEnv) {
+  return {
+    retryDelaysMs: retryDelays(env),
+    refundOutcome: refundOutcome(env),
+    jsapiDirectories: listOf(env.SANDBOX_WECHAT_JSAPI_DIRECTORIES),
+    h5Domains: listOf(env.SANDBOX_WECHAT_H5_DOMAINS),
+    callsPerSecond: intEnv('SANDBOX_CALLS_PER_SECOND', 0, env, [0, 100_000]),
+  };
 }
 
 interface Starting {
