@@ -1,5 +1,6 @@
 import { escapeHtml } from './checkout-page';
 import type { SandboxRequest, SandboxResponse } from './types';
+import { clientStandIn } from './wechat-bridge';
 
 /**
  * The stand-in for what Alipay's mini-program runtime gives a page (SCENES.md §7): `my.tradePay`
@@ -57,22 +58,8 @@ export const TRADEPAY_PATHS = { script: '/tradepay.js', page: '/miniprogram-page
 /** GET /sandbox/alipay/tradepay.js and /sandbox/alipay/miniprogram-page?buyer=. */
 export function tradePayResponse(request: SandboxRequest): SandboxResponse | undefined {
   if (request.method !== 'GET') return undefined;
-  const common = { 'cache-control': 'no-store' };
-  if (request.path === TRADEPAY_PATHS.script)
-    return {
-      statusCode: 200,
-      headers: { ...common, 'content-type': 'text/javascript; charset=utf-8' },
-      body: TRADEPAY_SCRIPT,
-    };
+  if (request.path === TRADEPAY_PATHS.script) return clientStandIn('script', TRADEPAY_SCRIPT);
   if (request.path === TRADEPAY_PATHS.page)
-    return {
-      statusCode: 200,
-      headers: {
-        ...common,
-        'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'",
-      },
-      body: miniProgramPage(request.query.get('buyer') ?? ''),
-    };
+    return clientStandIn('page', miniProgramPage(request.query.get('buyer') ?? ''));
   return undefined;
 }

@@ -65,24 +65,30 @@ function bridgePage(miniProgramAppId?: string): string {
 
 export const BRIDGE_PATHS = { script: '/bridge.js', page: '/jsapi-page', miniProgram: '/miniprogram-page' } as const;
 
+/** A stand-in's script, or the phone page that loads it (its own scripts only). */
+export function clientStandIn(type: 'script' | 'page', body: string): SandboxResponse {
+  return {
+    statusCode: 200,
+    headers: {
+      'cache-control': 'no-store',
+      ...(type === 'script'
+        ? { 'content-type': 'text/javascript; charset=utf-8' }
+        : {
+            'content-type': 'text/html; charset=utf-8',
+            'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'",
+          }),
+    },
+    body,
+  };
+}
+
 /** GET /sandbox/wechat/bridge.js, /sandbox/wechat/jsapi-page and /sandbox/wechat/miniprogram-page. */
 export function bridgeResponse(path: string): SandboxResponse | undefined {
-  const common = { 'cache-control': 'no-store' };
-  if (path === BRIDGE_PATHS.script)
-    return {
-      statusCode: 200,
-      headers: { ...common, 'content-type': 'text/javascript; charset=utf-8' },
-      body: BRIDGE_SCRIPT,
-    };
+  if (path === BRIDGE_PATHS.script) return clientStandIn('script', BRIDGE_SCRIPT);
   if (path === BRIDGE_PATHS.page || path === BRIDGE_PATHS.miniProgram)
-    return {
-      statusCode: 200,
-      headers: {
-        ...common,
-        'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'",
-      },
-      body: bridgePage(path === BRIDGE_PATHS.miniProgram ? SANDBOX_WECHAT_APPIDS.miniprogram : undefined),
-    };
+    return clientStandIn(
+      'page',
+      bridgePage(path === BRIDGE_PATHS.miniProgram ? SANDBOX_WECHAT_APPIDS.miniprogram : undefined),
+    );
   return undefined;
 }

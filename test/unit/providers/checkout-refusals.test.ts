@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createAlipaySimulator, generateAlipayKeys } from '../../../local/sandbox/alipay';
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
 import { checkoutFailure } from '../../../src/core/payments/checkout-refusals';
-import { ProviderCallError, type CheckoutRequest, type PaymentProvider } from '../../../src/core/payments/provider';
+import { ProviderCallError, type PaymentProvider } from '../../../src/core/payments/provider';
 import type { PaymentScene } from '../../../src/domain/scene';
 import { toErrorResponse } from '../../../src/http/errors';
 import { createAlipayProvider } from '../../../src/providers/alipay';
@@ -10,6 +10,7 @@ import type { FetchLike } from '../../../src/providers/kit/http';
 import { createWechatProvider } from '../../../src/providers/wechat';
 import { simulatorFetch as alipayFetch } from '../../support/alipay-fixtures';
 import { memoryCheckoutStore } from '../../support/bank-fixtures';
+import { checkoutRequest, SCENE_CHECKOUT_NOW } from '../../support/checkout-fixtures';
 import { simulatorFetch as wechatFetch, WECHAT_SANDBOX_BASE } from '../../support/wechat-fixtures';
 
 /**
@@ -18,29 +19,10 @@ import { simulatorFetch as wechatFetch, WECHAT_SANDBOX_BASE } from '../../suppor
  * an HTTP status, a machine-readable code, and whether asking again can help.
  */
 
-const NOW = new Date('2026-11-25T04:00:00.000Z');
+const NOW = SCENE_CHECKOUT_NOW;
 const wechatKeys = generateWechatKeys(WECHAT_SANDBOX_BASE);
 const alipayKeys = generateAlipayKeys('http://127.0.0.1:3000/sandbox/alipay');
 const metrics = { count: () => undefined } as never;
-
-function request(scene: PaymentScene): CheckoutRequest {
-  return {
-    payment: {
-      paymentId: 'pay_000001',
-      orderId: 'ord_1',
-      amount: 12_345,
-      currency: 'CNY',
-      expiresAt: '2026-11-25T04:30:00.000Z',
-      description: 'Order ord_1',
-    },
-    scene,
-    payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o', alipayOpenId: '074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5' },
-    clientIp: '14.23.150.211',
-    notifyUrl: 'https://api.example/api/payments/callback/x',
-    returnUrl: 'https://shop.example/orders/ord_1',
-    now: NOW,
-  };
-}
 
 /** Keeps every answer's status and body as the provider module read them. */
 function recording(fetch: FetchLike) {
@@ -68,7 +50,7 @@ function alipay() {
 
 /** The provider's error, and the shop's answer made from it. */
 async function refusedStart(provider: PaymentProvider, scene: PaymentScene) {
-  const error: unknown = await provider.startCheckout(request(scene)).then(
+  const error: unknown = await provider.startCheckout(checkoutRequest(scene)).then(
     () => undefined,
     (thrown: unknown) => thrown,
   );
@@ -108,7 +90,7 @@ describe('WeChat prepay error codes (SCENES.md §0), each in its wire shape, eac
   it('SYSTEMERROR once is asked again with the same body (参数重入) and the start goes through', async () => {
     const { simulator, answers, provider } = wechat();
     simulator.refusals!.arm('SYSTEMERROR');
-    await expect(provider.startCheckout(request('jsapi'))).resolves.toMatchObject({
+    await expect(provider.startCheckout(checkoutRequest('jsapi'))).resolves.toMatchObject({
       ref: expect.stringMatching(/^wx/),
     });
     expect(answers.map((answer) => answer.status)).toEqual([500, 200]);
@@ -117,7 +99,7 @@ describe('WeChat prepay error codes (SCENES.md §0), each in its wire shape, eac
   it('a refusal armed for another payment leaves this one alone', async () => {
     const { simulator, provider } = wechat();
     simulator.refusals!.arm('NO_AUTH', { paymentId: 'pay_other' });
-    await expect(provider.startCheckout(request('native'))).resolves.toMatchObject({ ref: expect.any(String) });
+    await expect(provider.startCheckout(checkoutRequest('native'))).resolves.toMatchObject({ ref: expect.any(String) });
   });
 });
 

@@ -9,7 +9,7 @@ import { SANDBOX_WECHAT_APPIDS } from '../../../local/sandbox/scenes';
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
 import { ProviderCallError, type CheckoutRequest, type PaymentProvider } from '../../../src/core/payments/provider';
 import { chooseScene, paymentMethods } from '../../../src/core/payments/scenes';
-import type { PayAction, PaymentScene } from '../../../src/domain/scene';
+import type { PayAction } from '../../../src/domain/scene';
 import { createAlipayProvider } from '../../../src/providers/alipay';
 import { WechatConfigSchema } from '../../../src/providers/config';
 import type { FetchLike } from '../../../src/providers/kit/http';
@@ -18,35 +18,16 @@ import { appSignMessage, jsapiPaySignMessage } from '../../../src/providers/wech
 import { sceneOfTransaction } from '../../../src/providers/wechat/scenes';
 import { simulatorFetch as alipayFetch } from '../../support/alipay-fixtures';
 import { memoryCheckoutStore } from '../../support/bank-fixtures';
+import { checkoutRequest, SCENE_CHECKOUT_NOW } from '../../support/checkout-fixtures';
 import { type SentRequest, simulatorFetch as wechatFetch, WECHAT_SANDBOX_BASE } from '../../support/wechat-fixtures';
 
-const NOW = new Date('2026-11-25T04:00:00.000Z');
+const NOW = SCENE_CHECKOUT_NOW;
 const unusedFetch: FetchLike = async () => {
   throw new Error('no call expected');
 };
 const wechatKeys = generateWechatKeys(WECHAT_SANDBOX_BASE);
 const alipayKeys = generateAlipayKeys('http://127.0.0.1:3000/sandbox/alipay');
 const OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
-
-function checkoutRequest(scene: PaymentScene, overrides: Partial<CheckoutRequest> = {}): CheckoutRequest {
-  return {
-    payment: {
-      paymentId: 'pay_000001',
-      orderId: 'ord_1',
-      amount: 12_345,
-      currency: 'CNY',
-      expiresAt: '2026-11-25T04:30:00.000Z',
-      description: 'Order ord_1',
-    },
-    scene,
-    payer: { openid: OPENID, alipayOpenId: '074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5' },
-    clientIp: '14.23.150.211',
-    notifyUrl: 'https://api.example/api/payments/callback/x',
-    returnUrl: 'https://shop.example/orders/ord_1',
-    now: NOW,
-    ...overrides,
-  };
-}
 
 function wechat() {
   const store = memoryCheckoutStore();
