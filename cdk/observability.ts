@@ -29,6 +29,8 @@ export interface ObservabilityProps {
   readonly publisher: IFunction;
   readonly outboxDeadLetters: IQueue;
   readonly deadLetterQueue: IQueue;
+  /** Due payments the expiry worker gave up on (cdk/expiry-wave.ts). */
+  readonly dueDeadLetters: IQueue;
   /** The webhook queue and its DLQ, for webhook delivery's alarms (cdk/webhooks.ts). */
   readonly webhooks?: Pick<WebhookResources, 'queue' | 'deadLetterQueue'>;
   /** Where alarms are e-mailed; without it the topic has no subscriber. */
@@ -291,6 +293,19 @@ function pipelineAlarms(alarm: AlarmOf, props: ObservabilityProps): void {
       above: true,
       missing: TreatMissingData.BREACHING,
     },
+  );
+  alarm(
+    'ExpiryLag',
+    'Due payments wait more than 5 minutes for the expiry worker: reminders, expiries and stock coming back are late.',
+    paymentsMetric(Metric.ExpiryLagSeconds, 'Maximum'),
+    300,
+    { above: true },
+  );
+  alarm(
+    'ExpiryDeadLetters',
+    'Due payments the expiry worker gave up on (5 receives) are in its DLQ; the sweeper keeps finding them while they stay due.',
+    props.dueDeadLetters.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES }),
+    1,
   );
 }
 

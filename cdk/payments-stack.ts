@@ -110,6 +110,7 @@ export class PaymentsStack extends Stack {
       publisher,
       outboxDeadLetters,
       deadLetterQueue,
+      dueDeadLetters: resources.dueQueues.deadLetterQueue,
       webhooks,
       alarmEmail: config.alarmEmail,
     });

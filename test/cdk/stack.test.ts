@@ -596,6 +596,19 @@ describe('PaymentsStack', () => {
         TreatMissingData: 'breaching',
       },
       {
+        MetricName: Metric.ExpiryLagSeconds,
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: ours,
+        Threshold: 300,
+        ComparisonOperator: 'GreaterThanThreshold',
+      },
+      {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Namespace: 'AWS/SQS',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+      {
         MetricName: Metric.ProviderCloseFailed,
         Namespace: METRICS_NAMESPACE,
         Dimensions: ours,

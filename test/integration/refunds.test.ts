@@ -14,6 +14,7 @@ import { createBankProvider } from '../../src/providers/bank';
 import { createTestEnv, DEMO_PRODUCTS, type TestEnv } from '../support/harness';
 import { paidPurchase, payAtProvider, refundSandbox, type RefundSandbox } from '../support/refund-fixtures';
 import { sandboxKeys } from '../support/sweeper-fixtures';
+import { itemsOfKind } from '../support/api-fixtures';
 
 const keys = sandboxKeys();
 let env: TestEnv;
@@ -115,6 +116,34 @@ describe('a refund through the provider', () => {
     wechat.settleAll(paymentId);
     await applyRefundNotification(env.deps, wechat.notifications[0]!);
     expect(await stock('TEA-001')).toBe(before + 2);
+  });
+
+  it('restocks a sharded product to the shards its order took from, only on success', async () => {
+    const sku = 'SALE-001';
+    await env.seedProducts([{ sku, name: 'Flash-sale kettle', price: 9_900, stock: 8, stockShards: 4 }]);
+    const shards = async () =>
+      (await itemsOfKind(env, 'stockShard'))
+        .filter((item) => item.sku === sku)
+        .sort((a, b) => (a.shard as number) - (b.shard as number))
+        .map((item) => item.available as number);
+    const { paymentId, orderId } = await paidPurchase(env, wechat, 'wechat', 'cust-1', 3, sku);
+    const taken = (await env.repo.getOrder(orderId))!.stockTaken![sku]!;
+    const before = await shards();
+    expect(before.reduce((sum, units) => sum + units, 0)).toBe(5);
+
+    await requestRefund(env.deps, { paymentId, origin: 'admin', restock: [{ sku, quantity: 2 }] });
+    expect(await shards()).toEqual(before);
+    wechat.settleAll(paymentId);
+    await applyRefundNotification(env.deps, wechat.notifications[0]!);
+
+    const after = await shards();
+    expect(after.reduce((sum, units) => sum + units, 0)).toBe(7);
+    // Each unit went back to a shard the order took from, never more than it took there.
+    after.forEach((units, shard) => {
+      const tookHere = taken.filter((take) => take.shard === shard).reduce((sum, take) => sum + take.quantity, 0);
+      expect(units - before[shard]!, `shard ${shard}`).toBeGreaterThanOrEqual(0);
+      expect(units - before[shard]!, `shard ${shard}`).toBeLessThanOrEqual(tookHere);
+    });
   });
 
   // Fixed defect: restock was capped per refund, so two partial refunds of a 2-unit order each put 2 units back.

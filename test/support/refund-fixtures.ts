@@ -100,10 +100,11 @@ export async function paidPurchase(
   method: RefundMethod,
   customerId = 'cust-1',
   quantity = 1,
+  sku = 'TEA-001',
 ) {
   const [created] = await createOrders(env.deps, {
     customerId,
-    orders: [{ items: [{ sku: 'TEA-001', quantity }] }],
+    orders: [{ items: [{ sku, quantity }] }],
     method,
   });
   const { paymentId, orderId } = created!.payment;
