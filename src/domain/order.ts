@@ -189,11 +189,14 @@ function leftPending(order: Order, now: Date, status: 'paid' | 'cancelled', fiel
 
 /**
  * When a pending order with no open payment has gone `unpaidMinutes` without one, and the sweeper
- * cancels it; undefined while it has an open payment or is no longer pending.
+ * cancels it; undefined while it has an open payment or is no longer pending. An order holding a
+ * flash sale's stock (taken from shards) is not kept for paying again: its units go back on sale
+ * as its payment expires, whatever the shop's unpaid-order time.
  */
 export function unpaidCancelAt(order: Order, unpaidMinutes: number): string | undefined {
   if (order.status !== 'pending' || order.openPaymentId || !order.unpaidSince) return undefined;
-  return new Date(Date.parse(order.unpaidSince) + unpaidMinutes * 60_000).toISOString();
+  const holdsSaleStock = Object.keys(order.stockTaken ?? {}).length > 0;
+  return new Date(Date.parse(order.unpaidSince) + (holdsSaleStock ? 0 : unpaidMinutes) * 60_000).toISOString();
 }
 
 /**

@@ -12,6 +12,7 @@ import { checkInvariants } from '../support/invariants';
 import { PartitionModel } from '../support/partition-model';
 import { RequestCounter } from '../support/request-counter';
 import { lambdaContext } from '../support/http';
+import { sweepAndSettle } from '../support/sweep';
 
 /**
  * A flash-sale product's stock spread over shards (src/domain/stock.ts): an order takes from one
@@ -149,6 +150,22 @@ describe('an order on a sharded product', () => {
     for (const { shard, quantity } of taken) expected[shard]! += quantity;
     expect(await shards()).toEqual(expected);
     expect(await shards()).toEqual([2, 2, 2, 2]);
+  });
+
+  it("an expired payment cancels its order at once, whatever the shop's unpaid-order time: the units are back on sale", async () => {
+    expect(env.deps.orders.unpaidCancelMinutes).toBe(24 * 60);
+    const created = await order(3);
+    const orderId = created.body.order.orderId as string;
+    expect(await shards()).not.toEqual([2, 2, 2, 2]);
+
+    env.clock.advanceMinutes(env.deps.timing.ttlMinutes + 1);
+    const report = await sweepAndSettle(env.deps);
+
+    expect(report.actions.expired).toBe(1);
+    expect((await env.repo.getOrder(orderId))!.status).toBe('cancelled');
+    // All 8 back (the sweep's rebalance may have moved units between shards meanwhile).
+    expect((await shards()).reduce((sum, units) => sum + units, 0)).toBe(SALE.stock);
+    expect(await stockOf(env, SALE.sku)).toBe(SALE.stock);
   });
 
   it('answers OUT_OF_STOCK for more than all shards hold, writing nothing', async () => {
