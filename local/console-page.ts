@@ -80,10 +80,16 @@ function actionButtons(noun, item) {
   const b = (action, label) => '<button type="button" data-action="' + action + '">' + label + '</button>';
   if (noun === 'payments' && item.flags.includes('needsReview')) return b('accept', 'Accept provider amount') + b('refund', 'Refund in full');
   if (noun === 'payments' && item.flags.includes('refundOwed')) return b('refund-owed', 'Refund what is owed');
-  if (noun === 'refunds' && item.status === 'abnormal') return b('settled-offline', 'Settled offline');
-  if (noun === 'differences') return b('resolve', 'Resolve');
+  if (noun === 'refunds' && item.status === 'abnormal')
+    return (item.method === 'wechat' ? b('retry-card', 'Send again to a card') + b('retry-merchant', 'Send again via shop account') : '') + b('settled-offline', 'Settled offline');
+  if (noun === 'differences') return b('resolve', 'Resolve') + b('re-run', 'Re-run the day');
   if (noun === 'deadLetters') return b('replay', 'Replay all');
   return '';
+}
+/** WeChat's re-submission target: the customer's debit card (asked for here, sent encrypted, never stored) or the shop's account. */
+function destinationFor(action) {
+  if (action === 'retry-merchant') return { type: 'MERCHANT_BANK_CARD' };
+  return { type: 'USER_BANK_CARD', bankType: prompt("Bank code of the customer's debit card (e.g. ICBC_DEBIT):") || '', bankAccount: prompt('Card number (digits):') || '', realName: prompt("Card holder's name:") || '' };
 }
 async function act(action, { item }) {
   const reason = prompt('Reason for "' + action + '" (kept in the audit trail):');
@@ -94,10 +100,13 @@ async function act(action, { item }) {
     if (action === 'accept' || action === 'refund') await post('/api/admin/payments/' + item.paymentId + '/review', { decision: action });
     if (action === 'refund-owed') await post('/api/admin/payments/' + item.paymentId + '/refund-owed', {});
     if (action === 'settled-offline') await post('/api/admin/refunds/' + item.refundId + '/settle', { action });
+    if (action === 'retry-card' || action === 'retry-merchant') await post('/api/admin/refunds/' + item.refundId + '/retry', { destination: destinationFor(action) });
     if (action === 'resolve') await post('/api/admin/differences/' + item.differenceId + '/resolve', {});
+    if (action === 're-run') await post('/api/admin/reconciliation/' + item.provider + '/' + item.date + '/re-run', {});
     if (action === 'replay') await post('/api/admin/dead-letters/replay', {});
     await search();
-    if (item.paymentId && action !== 'replay') await open({ noun: 'payments', item });
+    // A re-run is about a whole provider day, not the one payment its row names.
+    if (item.paymentId && action !== 'replay' && action !== 're-run') await open({ noun: 'payments', item });
   } catch (error) { $('error').textContent = error.message; }
 }
 async function open({ noun, item }) {

@@ -42,6 +42,10 @@ export const PaymentSettledSchema = z.object({
 });
 
 const StaffRefundSchema = RefundSchema.extend({
+  method: z
+    .enum(PAYMENT_METHODS)
+    .optional()
+    .describe("The refund's provider (only WeChat's abnormal refunds can be sent again)"),
   offline: z.literal(true).optional().describe('Paid back by a person outside any provider'),
   providerStatus: z.string().optional(),
 });

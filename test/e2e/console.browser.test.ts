@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyNotification } from '../../src/core/payments/notifications';
+import { businessDateOf } from '../../src/domain/bill';
 import { fenToYuan } from '../../src/domain/money';
 import { RUNTIME_START_TIMEOUT_MS, startTestRuntime, type TestRuntime } from './local-runtime';
 
@@ -80,6 +81,58 @@ describe.skipIf(!hasChromium)('the operator console', () => {
     expect(await page.locator('#refunds').textContent()).toContain('¥1.00');
     expect(await page.locator('#timeline').textContent()).toContain('staff');
     expect(await page.locator('#detail-title').textContent()).toContain('succeeded');
+    expect(errors).toEqual([]);
+  });
+
+  it("re-runs a difference's day from its button with a reason: the day is run again, the difference healed, audited", async () => {
+    const date = businessDateOf(new Date());
+    // Our books held a WeChat success its bill never showed; the bill now agrees there was none.
+    await env.runtime.deps.repo.commit([
+      {
+        kind: 'recordDifference',
+        provider: 'wechat',
+        date,
+        difference: {
+          kind: 'missing_in_bill',
+          paymentId: 'pay_console_ghost',
+          ours: { status: 'succeeded', amount: 100 },
+          healed: false,
+        },
+      },
+    ]);
+    const token = await env.tokenFor('staff_lin', true);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    await page.goto(`${env.runtime.baseUrl}/_local/console#token=${token}`);
+    await expect.poll(() => page.locator('#waiting [data-state=openDifference] b').textContent()).not.toBe('0');
+    await page.selectOption('#list', 'differences');
+    await page.click('#search button');
+    const row = page.locator('#results tr.row', { hasText: 'missing_in_bill' });
+    await expect.poll(() => row.count()).toBe(1);
+
+    page.once('dialog', (dialog) => void dialog.accept('bill re-published by WeChat'));
+    await row.locator('button[data-action=re-run]').click();
+
+    const ghost = async () => {
+      const response = await fetch(`${env.runtime.baseUrl}/api/admin/reconciliation/${date}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const day = (await response.json()) as {
+        providers: Array<{ provider: string; differences: Array<{ paymentId?: string; healed: boolean }> }>;
+      };
+      const wechat = day.providers.find((run) => run.provider === 'wechat');
+      const found = wechat?.differences.find((difference) => difference.paymentId === 'pay_console_ghost');
+      return `${String(found?.healed)} ${await page.locator('#error').textContent()}`;
+    };
+    // Healed by the run; the first test's payment (paid by a notification the sandbox never saw) is that run's own finding.
+    await expect.poll(ghost, { timeout: 10_000 }).toBe('true ');
+    const audit = await fetch(`${env.runtime.baseUrl}/api/admin/audit?entity=reconciliation:wechat:${date}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await audit.json()) as { entries: unknown[] }).entries).toEqual([
+      expect.objectContaining({ action: 're-run', actor: 'staff_lin', reason: 'bill re-published by WeChat' }),
+    ]);
     expect(errors).toEqual([]);
   });
 });

@@ -68,6 +68,7 @@ export async function listRefunds(deps: Uses<RefundStore>, filter: { status?: Re
   return {
     refunds: page.items.map((refund) => ({
       ...refundView(refund),
+      method: refund.method,
       ...(refund.offline ? { offline: true } : {}),
       ...(refund.providerStatus ? { providerStatus: refund.providerStatus } : {}),
     })),
