@@ -55,6 +55,11 @@ describe('a fifth of every DynamoDB, SQS and EventBridge call throttled', () => 
     // Past every expiry (and the bank's grace): the abandoned ones are expired by the sweeper.
     rig.clock.advance(30 * MINUTE + rig.deps.sweeper.expiryGraceSeconds * 1000);
     await rig.settle(3);
+    const faultsMet = { dynamodb: 0, sqs: 0, eventbridge: 0 };
+    for (const service of ['dynamodb', 'sqs', 'eventbridge'] as const)
+      faultsMet[service] = rig.faults.total({ service });
+    // The outage is over: the checks below read through the same clients.
+    rig.faults.rules = [];
 
     for (const { method, story, orderId, paymentId } of orders) {
       const [order, payment] = [await rig.env.repo.getOrder(orderId), await rig.env.repo.getPayment(paymentId)];
@@ -62,7 +67,7 @@ describe('a fifth of every DynamoDB, SQS and EventBridge call throttled', () => 
       expect(ENDINGS[story].payment, `${method} ${story}`).toContain(payment?.status);
     }
     for (const service of ['dynamodb', 'sqs', 'eventbridge'] as const)
-      expect(rig.faults.total({ service }), service).toBeGreaterThan(0);
+      expect(faultsMet[service], service).toBeGreaterThan(0);
     await suite.expectInvariants();
   });
 });
