@@ -109,7 +109,8 @@ export async function listPage(table: DynamoTable, request: ListRequest): Promis
           TableName: table.name,
           ...partition.query,
           ScanIndexForward: false,
-          Limit: request.window ?? request.limit,
+          // One more than a page: a partition that ends exactly at a page's end says so (no cursor to an empty page).
+          Limit: (request.window ?? request.limit) + 1,
           ...(position === 'start' ? {} : { ExclusiveStartKey: position }),
         }),
       );

@@ -188,10 +188,6 @@ describe("a customer's own orders", () => {
 
     const page1 = await call(token, 'GET', '/api/orders?limit=1');
     const page2 = await call(token, 'GET', `/api/orders?limit=1&cursor=${encodeURIComponent(page1.body.nextCursor)}`);
-    // A full page may carry a cursor to an empty last page (DynamoDB cannot tell it is the last).
-    const page3 = page2.body.nextCursor
-      ? await call(token, 'GET', `/api/orders?limit=1&cursor=${encodeURIComponent(page2.body.nextCursor)}`)
-      : { body: { orders: [] } };
 
     expect(page1.status).toBe(200);
     expect(page1.body.orders).toEqual([
@@ -201,8 +197,8 @@ describe("a customer's own orders", () => {
       }),
     ]);
     expect(page2.body.orders.map((order: { orderId: string }) => order.orderId)).toEqual([first.order.orderId]);
-    expect(page3.body.orders).toEqual([]);
-    expect(page3.body.nextCursor).toBeUndefined();
+    // The last page, full as it is, says it is the last.
+    expect(page2.body.nextCursor).toBeUndefined();
   });
 });
 

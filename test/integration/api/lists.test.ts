@@ -52,6 +52,9 @@ describe('GET /api/orders: the caller’s own orders', () => {
 
     expect(pages.map((page) => (page.orders as unknown[]).length)).toEqual([2, 2, 1]);
     expect(pages.at(-1)!.nextCursor).toBeUndefined();
+    // A last page exactly full carries no cursor to an empty one.
+    const exact = await allPages('GET /api/orders', { customerId: ALICE, query: { limit: '5' } });
+    expect(exact.map((page) => (page.orders as unknown[]).length)).toEqual([5]);
     const orders = pages.flatMap(
       (page) => page.orders as Array<{ orderId: string; customerId: string; totalAmount: number; payment?: unknown }>,
     );
