@@ -646,20 +646,28 @@ describe('reconcileDay: the day boundary across two days', () => {
   });
 });
 
+/** A lost callback on DAY whose heal fails (WeChat's query is down) at the morning-after run; `reachable` restores WeChat. */
+async function healFailed() {
+  const lost = await startedOrder('wechat');
+  await paidAtProvider('wechat', lost.paymentId);
+  const reachable = wechat.provider;
+  env.deps.providers.wechat = {
+    ...reachable,
+    queryPayment: async () => {
+      throw new Error('socket hang up');
+    },
+  };
+  env.clock.set(at('10:30:00', NEXT_DAY));
+  const report = await reconcile(DAY, { providers: ['wechat'] });
+  expect((await env.repo.getPayment(lost.paymentId))!.status).not.toBe('succeeded');
+  return { lost, reachable, report };
+}
+
 describe('reconcileDay: a day healed by a later re-run', () => {
   it("a lost callback the day's run could not heal, healed by a person's re-run two days later, is not missed on the day it was healed", async () => {
-    const lost = await startedOrder('wechat');
-    await paidAtProvider('wechat', lost.paymentId);
-    const reachable = wechat.provider;
     // The morning after: WeChat's bill is there but its query fails, so the lost callback stays open.
-    env.deps.providers.wechat = {
-      ...reachable,
-      queryPayment: async () => {
-        throw new Error('socket hang up');
-      },
-    };
-    env.clock.set(at('10:30:00', NEXT_DAY));
-    expect((await reconcile(DAY, { providers: ['wechat'] })).providers[0]!.differences).toEqual([
+    const { lost, reachable, report } = await healFailed();
+    expect(report.providers[0]!.differences).toEqual([
       expect.objectContaining({ kind: 'missing_in_ledger', paymentId: lost.paymentId, healed: false }),
     ]);
 
@@ -683,23 +691,6 @@ describe('reconcileDay: a day healed by a later re-run', () => {
 });
 
 describe("failed heals: the hourly retry and a person's re-run", () => {
-  /** A lost callback on DAY whose heal fails (WeChat's query is down) at the morning-after run; `reachable` restores WeChat. */
-  async function healFailed() {
-    const lost = await startedOrder('wechat');
-    await paidAtProvider('wechat', lost.paymentId);
-    const reachable = wechat.provider;
-    env.deps.providers.wechat = {
-      ...reachable,
-      queryPayment: async () => {
-        throw new Error('socket hang up');
-      },
-    };
-    env.clock.set(at('10:30:00', NEXT_DAY));
-    await reconcile(DAY, { providers: ['wechat'] });
-    expect((await env.repo.getPayment(lost.paymentId))!.status).not.toBe('succeeded');
-    return { lost, reachable };
-  }
-
   it('the hourly retry runs the day again while WeChat fails (counted unhealed), and heals it once WeChat answers', async () => {
     const { lost, reachable } = await healFailed();
     const timing = DEFAULT_RECONCILIATION_TIMING;

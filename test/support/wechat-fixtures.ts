@@ -1,5 +1,11 @@
 import { createCipheriv, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import type { CheckoutStore, ProviderSimulator, SandboxRequest, SandboxResponse } from '../../local/sandbox/types';
+import type {
+  CheckoutStore,
+  ProviderSimulator,
+  SandboxCheckout,
+  SandboxRequest,
+  SandboxResponse,
+} from '../../local/sandbox/types';
 import type { WechatSandboxKeys } from '../../local/sandbox/wechat-signing';
 import type { WechatConfig } from '../../src/providers/config';
 import type { FetchLike } from '../../src/providers/kit/http';
@@ -254,4 +260,22 @@ export function signedSimulatorGet(
   const signature = sign('sha256', Buffer.from(message), merchant.merchantPrivateKey).toString('base64');
   const authorization = `WECHATPAY2-SHA256-RSA2048 mchid="${merchant.mchid}",nonce_str="${nonce}",signature="${signature}",timestamp="${seconds(now)}",serial_no="${merchant.merchantSerial}"`;
   return { method: 'GET', path, query: search, headers: { authorization }, body: '' };
+}
+
+/** A WeChat order of 123.45 yuan as the sandbox holds it, paid (callback and refund tests). */
+export function paidWechatCheckout(overrides: Partial<SandboxCheckout> = {}): SandboxCheckout {
+  return {
+    provider: 'wechat',
+    paymentId: 'pay_000001',
+    amount: 12_345,
+    currency: 'CNY',
+    description: 'Order ord_1',
+    notifyUrl: 'https://shop.example/api/payments/callback/wechat',
+    expiresAt: '2026-11-25T04:30:00.000Z',
+    state: 'paid',
+    transactionId: '4200000000202611250000000001',
+    paidAt: '2026-11-25T03:59:30.000Z',
+    notificationId: 'EV-0001',
+    ...overrides,
+  };
 }

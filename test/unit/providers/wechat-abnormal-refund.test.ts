@@ -1,6 +1,5 @@
 import { constants, privateDecrypt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
 import { type AbnormalRefundRetry, ProviderCallError } from '../../../src/core/payments/provider';
 import { createWechatProvider } from '../../../src/providers/wechat';
@@ -10,6 +9,7 @@ import {
   signedAnswerFetch,
   simulatorFetch,
   type SentRequest,
+  paidWechatCheckout,
 } from '../../support/wechat-fixtures';
 
 // RSA key generation is the slow part: once per file.
@@ -22,19 +22,7 @@ const CARD = {
   realName: '王小明',
 } as const;
 
-const checkout: SandboxCheckout = {
-  provider: 'wechat',
-  paymentId: 'pay_000001',
-  amount: 12_345,
-  currency: 'CNY',
-  description: 'Order ord_1',
-  notifyUrl: 'https://shop.example/api/payments/callback/wechat',
-  expiresAt: '2026-11-25T04:30:00.000Z',
-  state: 'paid',
-  transactionId: '4200000000202611250000000001',
-  paidAt: '2026-11-25T03:59:30.000Z',
-  notificationId: 'EV-0001',
-};
+const checkout = paidWechatCheckout();
 
 /** The merchant module wired to the simulator, holding one paid order and one refund of it ended `state`. */
 function withRefund(state: 'abnormal' | 'processing') {

@@ -28,6 +28,7 @@ import {
   wechatTransaction,
   wechatpayHeaders,
   type SentRequest,
+  paidWechatCheckout,
 } from '../../support/wechat-fixtures';
 
 // RSA key generation is the slow part: once per file.
@@ -52,22 +53,7 @@ const unusedFetch: FetchLike = async () => {
 };
 const provider = createWechatProvider({ config: merchant, fetch: unusedFetch });
 
-function checkout(overrides: Partial<SandboxCheckout> = {}): SandboxCheckout {
-  return {
-    provider: 'wechat',
-    paymentId: 'pay_000001',
-    amount: 12_345,
-    currency: 'CNY',
-    description: 'Order ord_1',
-    notifyUrl: 'https://shop.example/api/payments/callback/wechat',
-    expiresAt: '2026-11-25T04:30:00.000Z',
-    state: 'paid',
-    transactionId: '4200000000202611250000000001',
-    paidAt: '2026-11-25T03:59:30.000Z',
-    notificationId: 'EV-0001',
-    ...overrides,
-  };
-}
+const checkout = paidWechatCheckout;
 
 /** The simulator's callback for a checkout, as our HTTP layer would hand it to verifyCallback. */
 function simulatedCallback(keys: WechatSandboxKeys, decided: SandboxCheckout, signedAt = NOW): RawCallback {
