@@ -127,12 +127,18 @@ describe.skipIf(!hasChromium)('the operator console', () => {
     };
     // Healed by the run; the first test's payment (paid by a notification the sandbox never saw) is that run's own finding.
     await expect.poll(ghost, { timeout: 10_000 }).toBe('true ');
-    const audit = await fetch(`${env.runtime.baseUrl}/api/admin/audit?entity=reconciliation:wechat:${date}`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(((await audit.json()) as { entries: unknown[] }).entries).toEqual([
-      expect.objectContaining({ action: 're-run', actor: 'staff_lin', reason: 'bill re-published by WeChat' }),
-    ]);
+    // The re-run's audit entry is written once the run ends, a moment after its heals.
+    const auditEntries = async () => {
+      const audit = await fetch(`${env.runtime.baseUrl}/api/admin/audit?entity=reconciliation:wechat:${date}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return ((await audit.json()) as { entries: unknown[] }).entries;
+    };
+    await expect
+      .poll(auditEntries, { timeout: 10_000 })
+      .toEqual([
+        expect.objectContaining({ action: 're-run', actor: 'staff_lin', reason: 'bill re-published by WeChat' }),
+      ]);
     expect(errors).toEqual([]);
   });
 });
