@@ -18,12 +18,16 @@ export interface Product {
   sku: string;
   name: string;
   price: Fen;
-  /** Units free to order (what open orders hold is already taken off): of a sharded product, the sum of its shards as last read. */
+  /** Units free to order (what open orders hold is already taken off): with shard items, the sum of every item as last read. */
   stock: number;
   /** How many items its stock is spread over (./stock); absent: 1, the stock on the product itself. */
   stockShards?: number;
-  /** Each shard's units as last read (sharded products only). */
+  /** Each shard item's units as last read, by shard number (products that have shard items). */
   shardStock?: number[];
+  /** Shard items that exist, at least stockShards: a re-shard to fewer keeps the rest (./stock strayUnits). Absent: stockShards. */
+  shardItems?: number;
+  /** The product item's own units as last read, when it has shard items: the stock of one shard, else strays. */
+  poolStock?: number;
   /** Set when every shard was found empty, cleared by any restock: orders are refused without a write. */
   soldOut?: boolean;
   /** Units one customer may buy of it (pending and paid orders; a cancelled order frees its units). */

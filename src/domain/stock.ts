@@ -1,4 +1,5 @@
 import { DomainError, OutOfStockError, ValidationError } from './errors';
+import type { Product } from './order';
 
 /**
  * Sharded stock (docs/ARCHITECTURE.md, "Peak day"): a product's stock split over items of their
@@ -7,10 +8,15 @@ import { DomainError, OutOfStockError, ValidationError } from './errors';
  */
 
 /**
- * Most shards a product may have: its creation (product, shards and the Idempotency-Key record)
- * must fit one 100-item transaction, so a product is never half made.
+ * Most shards a product may have: a re-shard (PATCH stockShards) moves units in and out of every
+ * shard, the product item, the audit entry and its event in one 100-item transaction, so a
+ * product's stock is never half moved.
  */
-export const MAX_STOCK_SHARDS = 98;
+export const MAX_STOCK_SHARDS = 97;
+
+/** Shard items a product has: at least the shards orders take from, more after a re-shard to fewer. */
+export const shardItemCount = (product: Pick<Product, 'stockShards' | 'shardItems'>): number =>
+  product.shardItems ?? ((product.stockShards ?? 1) > 1 ? product.stockShards! : 0);
 
 /** Units a line took from (or gives back to) one shard. */
 export interface ShardTake {
@@ -108,19 +114,60 @@ export function mergeTakes(takes: readonly ShardTake[]): ShardTake[] {
   return [...byShard].map(([shard, quantity]) => ({ shard, quantity }));
 }
 
+/** Where a product's units are as read: its own item's stock (the pool) and each shard item's, by shard number. */
+export interface StockPlacement {
+  pool: number;
+  shards: readonly number[];
+}
+
+/** Units in or out of each item to reach a layout: the product item's pool, and each shard's. */
+export interface PlacementChanges {
+  pool: number;
+  shards: ShardTake[];
+}
+
 /**
- * A rebalance of shards that have drifted apart (orders took from some more than others): when a
- * shard is empty while another holds at least two units, each shard's change to bring all back to
- * an even split (splitStock of the same total, the fullest keeping the remainder). The changes sum
- * to zero: a rebalance never changes the total. None when the shards are even enough.
+ * Orders take from the product item when a product has one shard, else from shards 0..n-1; units
+ * anywhere else are strays, returned by orders taken under an earlier layout (a re-shard).
  */
-export function rebalanceChanges(shardStock: readonly number[]): ShardTake[] {
-  const total = shardStock.reduce((sum, units) => sum + units, 0);
-  const uneven = shardStock.some((units) => units === 0) && shardStock.some((units) => units >= 2);
-  if (!uneven || shardStock.length < 2) return [];
-  const byFullest = shardStock.map((units, shard) => ({ units, shard })).sort((a, b) => b.units - a.units);
-  const even = splitStock(total, shardStock.length);
-  return byFullest
-    .map(({ units, shard }, rank) => ({ shard, quantity: even[rank]! - units }))
-    .filter((change) => change.quantity !== 0);
+export function strayUnits(stockShards: number, { pool, shards }: StockPlacement): number {
+  const inactive = shards.slice(stockShards > 1 ? stockShards : 0).reduce((sum, units) => sum + units, 0);
+  return inactive + (stockShards > 1 ? pool : 0);
+}
+
+/**
+ * The moves that put every unit where orders of a `stockShards` layout take from, spread evenly,
+ * the fullest shards keeping the remainder (fewest units moved). Strays move in; a shard the layout
+ * adds is listed even at zero (it is created). The changes sum to zero: the total never changes.
+ */
+export function placeForLayout(stockShards: number, placement: StockPlacement): PlacementChanges {
+  const items = Math.max(placement.shards.length, stockShards > 1 ? stockShards : 0);
+  const shards = Array.from({ length: items }, (_, shard) => placement.shards[shard] ?? 0);
+  const total = shards.reduce((sum, units) => sum + units, placement.pool);
+  const target = new Array<number>(items).fill(0);
+  if (stockShards > 1) {
+    const even = splitStock(total, stockShards);
+    shards
+      .slice(0, stockShards)
+      .map((units, shard) => ({ units, shard }))
+      .sort((a, b) => b.units - a.units)
+      .forEach(({ shard }, rank) => (target[shard] = even[rank]!));
+  }
+  return {
+    pool: (stockShards > 1 ? 0 : total) - placement.pool,
+    shards: shards
+      .map((units, shard) => ({ shard, quantity: target[shard]! - units }))
+      .filter(({ shard, quantity }) => quantity !== 0 || shard >= placement.shards.length),
+  };
+}
+
+/**
+ * A rebalance, when one is due: strays to bring in, or shards that drifted apart (one empty while
+ * another holds at least two units). Undefined when the stock already sits where orders take it.
+ */
+export function rebalanceChanges(stockShards: number, placement: StockPlacement): PlacementChanges | undefined {
+  const active = stockShards > 1 ? placement.shards.slice(0, stockShards) : [];
+  const uneven = active.some((units) => units === 0) && active.some((units) => units >= 2);
+  if (!uneven && strayUnits(stockShards, placement) === 0) return undefined;
+  return placeForLayout(stockShards, placement);
 }

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import '../core/kernel/zod-english';
 import { AUDITED_KINDS } from '../domain/audit';
 import { MAX_AMOUNT_FEN } from '../domain/money';
+import { MAX_STOCK_SHARDS } from '../domain/stock';
 import { ORDER_STATUSES } from '../domain/order';
 import { PAYMENT_METHODS, PAYMENT_STATUSES } from '../domain/payment';
 import { REFUND_STATUSES } from '../domain/refund';
@@ -127,6 +128,10 @@ export const ProductPatchBody = z.strictObject({
   name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   price: described(z.optional(z.int().check(z.minimum(1), z.maximum(MAX_AMOUNT_FEN))), 'Unit price in fen'),
   active: described(z.optional(z.boolean()), 'false: off sale (orders refuse it)'),
+  stockShards: described(
+    z.optional(z.int().check(z.minimum(1), z.maximum(MAX_STOCK_SHARDS))),
+    'Spread the stock over this many items before a sale (1: back on the product); sent on its own',
+  ),
   reason: Reason,
 });
 

@@ -47,7 +47,7 @@ const ROUTE_TABLE = [
     path: '/api/products/{sku}',
     fn: 'update-product',
     auth: 'admin',
-    summary: "Change a product's name, price or sale (If-Match: its version; admin scope)",
+    summary: "Change a product's name, price, sale or stock shards (If-Match: its version; admin scope)",
     params: ProductParams,
     body: ProductPatchBody,
   },

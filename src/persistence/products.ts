@@ -23,6 +23,24 @@ const productItem = (product: Product) => ({
   ...((product.stockShards ?? 1) > 1 ? withoutStock(product) : product),
 });
 
+/** An order priced from a cached copy that predates a re-shard must not take from the product item. */
+const UNSHARDED = '(attribute_not_exists(stockShards) OR stockShards = :one)';
+
+/** Units into or out of the product item's own stock (absent on a product created sharded); any move in clears the sold-out marker. */
+const POOL_MOVE = 'stock = if_not_exists(stock, :zero) + :poolDelta, soldOut = :false';
+const poolMoveValues = (delta: number) => ({
+  ':zero': 0,
+  ':poolDelta': delta,
+  ':false': false,
+  ':one': 1,
+  ...(delta < 0 ? { ':needed': -delta } : {}),
+});
+
+const versionIs = (before: Product) =>
+  productVersion(before) === 1
+    ? 'attribute_exists(pk) AND (attribute_not_exists(#version) OR #version = :read)'
+    : 'attribute_exists(pk) AND #version = :read';
+
 const withoutStock = ({ stock: _stock, shardStock: _shardStock, ...product }: Product) => product;
 
 export const productWrites: WriteBuilders<ProductWrite['kind']> = {
@@ -39,12 +57,12 @@ export const productWrites: WriteBuilders<ProductWrite['kind']> = {
           UpdateExpression: 'SET stock = stock + :delta',
           // An order priced from a cached catalogue also needs the product still at that price and on sale.
           ConditionExpression: reserving
-            ? `attribute_exists(pk) AND stock >= :needed${priced ? ' AND price = :price AND (attribute_not_exists(active) OR active = :onSale)' : ''}`
+            ? `attribute_exists(pk) AND stock >= :needed${priced ? ` AND price = :price AND (attribute_not_exists(active) OR active = :onSale) AND ${UNSHARDED}` : ''}`
             : 'attribute_exists(pk)',
           ExpressionAttributeValues: {
             ':delta': delta,
             ...(reserving ? { ':needed': -delta } : {}),
-            ...(priced ? { ':price': price, ':onSale': true } : {}),
+            ...(priced ? { ':price': price, ':onSale': true, ':one': 1 } : {}),
           },
           ...returnOld,
         },
@@ -52,11 +70,54 @@ export const productWrites: WriteBuilders<ProductWrite['kind']> = {
       onConditionFailed: (current) => {
         if (!current) return new NotFoundError('product', sku);
         // Priced from an out-of-date copy of the catalogue: the caller decides again on a fresh one.
-        if (priced && (current.price !== price || current.active === false)) return new StaleStateError('product', sku);
+        const resharded = ((current.stockShards as number | undefined) ?? 1) > 1;
+        if (priced && (current.price !== price || current.active === false || resharded))
+          return new StaleStateError('product', sku);
         return new OutOfStockError(sku, -delta, typeof current.stock === 'number' ? current.stock : undefined);
       },
     };
   },
+  reshardProduct: ({ before, after, poolDelta }, TableName) => ({
+    item: {
+      Update: {
+        TableName,
+        Key: key.product(after.sku),
+        UpdateExpression: `SET stockShards = :shards, shardItems = :items, ${POOL_MOVE}, #version = :version ADD restocks :one`,
+        ConditionExpression: `${versionIs(before)}${poolDelta < 0 ? ' AND stock >= :needed' : ''}`,
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: {
+          ':shards': after.stockShards,
+          ':items': after.shardItems,
+          ':version': productVersion(after),
+          ':read': productVersion(before),
+          ...poolMoveValues(poolDelta),
+        },
+        ...returnOld,
+      },
+    },
+    onConditionFailed: (current) => {
+      if (!current) return new NotFoundError('product', after.sku);
+      if (productVersion(stripStorage<Product>(current)) !== productVersion(before))
+        return new PreconditionFailedError('product', after.sku, stripStorage<Product>(current));
+      return new OutOfStockError(after.sku, -poolDelta, current.stock as number | undefined);
+    },
+  }),
+  movePoolStock: ({ sku, delta }, TableName) => ({
+    item: {
+      Update: {
+        TableName,
+        Key: key.product(sku),
+        UpdateExpression: `SET ${POOL_MOVE} ADD restocks :one`,
+        ConditionExpression: `attribute_exists(pk)${delta < 0 ? ' AND stock >= :needed' : ''}`,
+        ExpressionAttributeValues: poolMoveValues(delta),
+        ...returnOld,
+      },
+    },
+    onConditionFailed: (current) =>
+      current
+        ? new OutOfStockError(sku, -delta, current.stock as number | undefined)
+        : new NotFoundError('product', sku),
+  }),
   // The catalogue fields named, never the stock (orders move it meanwhile), conditional on the version read.
   updateProduct: ({ before, after }, TableName) => {
     const fields = PATCHABLE_PRODUCT_FIELDS.filter((field) => after[field] !== undefined);
@@ -66,10 +127,7 @@ export const productWrites: WriteBuilders<ProductWrite['kind']> = {
           TableName,
           Key: key.product(after.sku),
           UpdateExpression: `SET ${[...fields, 'version'].map((field) => `#${field} = :${field}`).join(', ')}`,
-          ConditionExpression:
-            productVersion(before) === 1
-              ? 'attribute_exists(pk) AND (attribute_not_exists(#version) OR #version = :read)'
-              : 'attribute_exists(pk) AND #version = :read',
+          ConditionExpression: versionIs(before),
           ExpressionAttributeNames: Object.fromEntries([...fields, 'version'].map((field) => [`#${field}`, field])),
           ExpressionAttributeValues: {
             ...Object.fromEntries(fields.map((field) => [`:${field}`, after[field]])),

@@ -1,7 +1,7 @@
 import type { StockShardWrite } from '../core/orders/stock-ports';
 import { NotFoundError, OutOfStockError, StaleStateError } from '../domain/errors';
 import type { Product } from '../domain/order';
-import { ShardRefusedError } from '../domain/stock';
+import { ShardRefusedError, shardItemCount } from '../domain/stock';
 import { key } from './keys';
 import { returnOld, type WriteBuilders } from './prepared-write';
 import type { DynamoTable } from './table';
@@ -56,6 +56,31 @@ export const stockShardWrites: WriteBuilders<StockShardWrite['kind']> = {
     item: add(TableName, sku, shard, quantity, 'attribute_exists(pk)'),
     onConditionFailed: () => new NotFoundError('product', sku),
   }),
+  placeInShard: ({ sku, shard, delta, price }, TableName) => {
+    const { pk: _pk, sk: _sk, ...attributes } = shardItem(sku, shard, 0, price);
+    const { available: _available, ...fields } = attributes;
+    const names = Object.keys(fields);
+    return {
+      item: {
+        Update: {
+          TableName,
+          Key: key.stockShard(sku, shard),
+          // An upsert: a shard the new layout adds is created here, at zero plus its units.
+          UpdateExpression: `SET available = if_not_exists(available, :zero) + :delta, ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
+          ...(delta < 0 ? { ConditionExpression: 'available >= :needed' } : {}),
+          ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
+          ExpressionAttributeValues: {
+            ':zero': 0,
+            ':delta': delta,
+            ...(delta < 0 ? { ':needed': -delta } : {}),
+            ...Object.fromEntries(names.map((n) => [`:${n}`, fields[n as keyof typeof fields]])),
+          },
+          ...returnOld,
+        },
+      },
+      onConditionFailed: (current) => new OutOfStockError(sku, -delta, current?.available as number | undefined),
+    };
+  },
   moveOutOfShard: ({ sku, shard, quantity }, TableName) => ({
     item: add(TableName, sku, shard, -quantity, 'attribute_exists(pk) AND available >= :needed'),
     onConditionFailed: (current) => new OutOfStockError(sku, quantity, current?.available as number | undefined),
@@ -88,21 +113,28 @@ export const stockShardWrites: WriteBuilders<StockShardWrite['kind']> = {
 };
 
 /**
- * The products with each sharded one's shards read (one batch for all, after the products, so a
- * restock the shards miss has already raised the product's restock count) and its stock their sum.
+ * The products with each shard item read (one batch for all, after the products, so a restock the
+ * shards miss has already raised the product's restock count): `shardStock` by shard number,
+ * `poolStock` the product item's own, `stock` the sum of every item.
  */
 export async function withShardStock(table: DynamoTable, products: Product[]): Promise<Product[]> {
-  const sharded = products.filter((product) => (product.stockShards ?? 1) > 1);
-  if (sharded.length === 0) return products;
-  const keys = sharded.flatMap((product) =>
-    Array.from({ length: product.stockShards! }, (_, shard) => key.stockShard(product.sku, shard)),
+  const withShards = products.filter((product) => shardItemCount(product) > 0);
+  if (withShards.length === 0) return products;
+  const keys = withShards.flatMap((product) =>
+    Array.from({ length: shardItemCount(product) }, (_, shard) => key.stockShard(product.sku, shard)),
   );
   const shards = await table.batchGet<{ sku: string; shard: number; available: number }>(keys);
-  const stockOf = new Map(sharded.map((product) => [product.sku, new Array<number>(product.stockShards!).fill(0)]));
-  for (const { sku, shard, available } of shards) stockOf.get(sku)![shard] = available;
+  const stockOf = new Map(
+    withShards.map((product) => [product.sku, new Array<number>(shardItemCount(product)).fill(0)]),
+  );
+  for (const { sku, shard, available } of shards) {
+    const shardStock = stockOf.get(sku);
+    if (shardStock && shard < shardStock.length) shardStock[shard] = available;
+  }
   return products.map((product) => {
     const shardStock = stockOf.get(product.sku);
     if (!shardStock) return product;
-    return { ...product, shardStock, stock: shardStock.reduce((sum, units) => sum + units, 0) };
+    const poolStock = typeof product.stock === 'number' ? product.stock : 0;
+    return { ...product, shardStock, poolStock, stock: shardStock.reduce((sum, units) => sum + units, poolStock) };
   });
 }

@@ -1,4 +1,8 @@
-/** Each product's units on hand: its own stock, or the sum of its shards (each of which must be at or above zero). */
+/**
+ * Each product's units on hand: its own stock (the pool) plus every shard item of it, whatever the
+ * layout (a re-shard leaves units returned to an earlier layout's items until the rebalance moves
+ * them). Neither the pool nor any shard may be below zero.
+ */
 export function productStock(
   items: ReadonlyArray<Record<string, unknown>>,
   violate: (subject: string, detail: string) => void,
@@ -11,8 +15,9 @@ export function productStock(
     .filter((item) => item.kind === 'product')
     .map((item) => {
       const sku = item.sku as string;
-      if (((item.stockShards as number | undefined) ?? 1) <= 1) return { sku, stock: item.stock as number };
+      const pool = (item.stock as number | undefined) ?? 0;
+      if (pool < 0) violate(sku, `product stock below zero: ${pool}`);
       const own = shards.filter((shard) => shard.sku === sku);
-      return { sku, stock: own.reduce((sum, shard) => sum + (shard.available as number), 0) };
+      return { sku, stock: own.reduce((sum, shard) => sum + (shard.available as number), pool) };
     });
 }

@@ -40,4 +40,12 @@ export type ProductWrite =
   | { kind: 'adjustStock'; sku: string; delta: number; price?: number }
   | { kind: 'putProduct'; product: Product }
   /** The catalogue fields of `after`, conditional on `before`'s version (PreconditionFailedError when it moved on). */
-  | { kind: 'updateProduct'; before: Product; after: Product };
+  | { kind: 'updateProduct'; before: Product; after: Product }
+  /**
+   * A new stock layout (PATCH stockShards), conditional on `before`'s version: the shard count, the
+   * shard items, and the units moved in or out of the product item's own stock (the shards' moves
+   * are placeInShard writes of the same transaction). Clears the sold-out marker.
+   */
+  | { kind: 'reshardProduct'; before: Product; after: Product; poolDelta: number }
+  /** Units into (+) or out of (−, conditional on holding them) the product item's own stock; clears the sold-out marker. */
+  | { kind: 'movePoolStock'; sku: string; delta: number };

@@ -14,6 +14,8 @@ export type StockShardWrite =
   /** Conditional on the shard holding `quantity` and on the price the line was priced at. */
   | { kind: 'takeFromShard'; sku: string; shard: number; quantity: number; price: number }
   | { kind: 'returnToShard'; sku: string; shard: number; quantity: number }
+  /** Units a re-shard moves into (+) or out of (−, conditional on holding them) a shard, creating it if new. */
+  | { kind: 'placeInShard'; sku: string; shard: number; delta: number; price: number }
   /** Units a rebalance moves out of a shard that holds them (and into another by returnToShard, one transaction). */
   | { kind: 'moveOutOfShard'; sku: string; shard: number; quantity: number }
   /** Every shard was read empty; conditional on no restock since (`restocksSeen`), which would have cleared it. */

@@ -49,12 +49,14 @@ export function reserveStock(
   for (const [sku, quantity] of reserved) {
     const product = catalogue.get(sku)!;
     if (!isSharded(product)) {
-      if (product.stock < quantity) throw new OutOfStockError(sku, quantity, product.stock);
+      // Units on shard items left by an earlier layout are not takeable until the rebalance brings them in.
+      const takeable = product.poolStock ?? product.stock;
+      if (takeable < quantity) throw new OutOfStockError(sku, quantity, takeable);
       writes.push({ kind: 'adjustStock', sku, delta: -quantity, price: product.price });
       continue;
     }
     if (product.soldOut) throw new SoldOutError(sku, quantity, true);
-    const shardStock = product.shardStock ?? [];
+    const shardStock = (product.shardStock ?? []).slice(0, product.stockShards);
     const takes = planTakes(sku, shardStock, quantity, Math.floor(random() * shardStock.length));
     for (const take of takes) writes.push({ kind: 'takeFromShard', sku, ...take, price: product.price });
     const lines = orders.map((order) => order.items.find((item) => item.sku === sku)?.quantity ?? 0);

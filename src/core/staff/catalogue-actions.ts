@@ -1,10 +1,13 @@
 import { assertAdjustment, patchedProduct, type ProductPatch, productVersion } from '../../domain/catalogue';
+import { placeForLayout, shardItemCount, splitStock } from '../../domain/stock';
 import {
   AdjustmentExceedsStockError,
   NotFoundError,
   OutOfStockError,
   PreconditionFailedError,
   ProductShardedError,
+  StaleStateError,
+  ValidationError,
 } from '../../domain/errors';
 import type { Product } from '../../domain/order';
 import type { Uses } from '../kernel/deps';
@@ -20,6 +23,7 @@ export const productView = (product: Product) => ({
   name: product.name,
   price: product.price,
   stock: product.stock,
+  ...((product.stockShards ?? 1) > 1 ? { stockShards: product.stockShards } : {}),
   active: product.active !== false,
   version: productVersion(product),
 });
@@ -35,12 +39,21 @@ const isSharded = (product: Product) => (product.stockShards ?? 1) > 1;
 /**
  * PATCH /api/products/{sku}: the catalogue fields given (ProductPatch), conditional on the version
  * the caller read (If-Match): another change since is 412 with the product now. Orders keep the
- * prices they were made at (each order item carries its own); stock is not a field here.
+ * prices they were made at (each order item carries its own); stock is not a field here, and
+ * `stockShards` is a re-shard of its own (reshardProduct).
  */
 export async function updateProduct(
   deps: CatalogueDeps,
-  input: StaffNote & { sku: string; ifMatch: number; patch: ProductPatch },
+  input: StaffNote & { sku: string; ifMatch: number; patch: ProductPatch & { stockShards?: number } },
 ) {
+  const { stockShards, ...fields } = input.patch;
+  if (stockShards !== undefined) {
+    if (Object.keys(fields).length > 0)
+      throw new ValidationError('stockShards moves stock: change it in a PATCH of its own', {
+        fields: Object.keys(fields),
+      });
+    return reshardProduct(deps, { ...input, stockShards });
+  }
   const product = await loadProduct(deps, input.sku);
   if (productVersion(product) !== input.ifMatch)
     throw new PreconditionFailedError('product', input.sku, productView(product));
@@ -98,4 +111,70 @@ export async function adjustProductStock(
     if (error instanceof OutOfStockError) throw new AdjustmentExceedsStockError(input.sku, adjust, error.available);
     throw error;
   }
+}
+
+/** How often a re-shard reads the stock again after an order moved it between the read and the write. */
+export const RESHARD_ATTEMPTS = 3;
+
+/**
+ * PATCH /api/products/{sku} with `stockShards`: the product's stock spread over a new number of
+ * shards (1: back on the product item) in one transaction with its audit entry: each item's units
+ * moved by a conditional increment, so orders running meanwhile keep every unit (one that empties
+ * an item first makes the move fail, and it is read and planned again). Shard items a smaller
+ * layout no longer uses are kept: orders that took from them give back there, and the sweeper's
+ * rebalance brings those units in (src/core/sweeper/rebalance.ts).
+ */
+export async function reshardProduct(
+  deps: CatalogueDeps,
+  input: StaffNote & { sku: string; ifMatch: number; stockShards: number },
+) {
+  splitStock(0, input.stockShards); // validates the count
+  for (let attempt = 1; ; attempt++) {
+    const product = await loadProduct(deps, input.sku);
+    if (productVersion(product) !== input.ifMatch)
+      throw new PreconditionFailedError('product', input.sku, productView(product));
+    try {
+      return await commitReshard(deps, input, product);
+    } catch (error) {
+      if (!(error instanceof OutOfStockError) || attempt === RESHARD_ATTEMPTS) throw busy(error, input.sku);
+    }
+  }
+}
+
+const busy = (error: unknown, sku: string) =>
+  error instanceof OutOfStockError ? new StaleStateError('product', sku) : error;
+
+async function commitReshard(deps: CatalogueDeps, input: StaffNote & { stockShards: number }, product: Product) {
+  const before = { stockShards: product.stockShards ?? 1, shardItems: shardItemCount(product) };
+  const placement = { pool: product.poolStock ?? product.stock, shards: product.shardStock ?? [] };
+  const changes = placeForLayout(input.stockShards, placement);
+  const after: Product = {
+    ...product,
+    stockShards: input.stockShards,
+    shardItems: Math.max(before.shardItems, input.stockShards > 1 ? input.stockShards : 0),
+    version: productVersion(product) + 1,
+  };
+  const writes: Write[] = [
+    { kind: 'reshardProduct', before: product, after, poolDelta: changes.pool },
+    ...changes.shards.map(({ shard, quantity }): Write => ({
+      kind: 'placeInShard',
+      sku: product.sku,
+      shard,
+      delta: quantity,
+      price: product.price,
+    })),
+  ];
+  const entry = await commitAudited(
+    deps,
+    input,
+    {
+      kind: 'product',
+      id: product.sku,
+      action: 'reshard',
+      before: { ...before, stock: product.stock },
+      after: { stockShards: after.stockShards, shardItems: after.shardItems },
+    },
+    { writes, events: [] },
+  );
+  return { product: productView(after), auditId: entry.auditId };
 }
