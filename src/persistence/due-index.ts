@@ -1,7 +1,9 @@
 import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Page } from '../core/kernel/page';
-import { DUE_SHARDS, type DuePrefix, stripStorage } from './keys';
+import { tableKeys } from './browse';
+import { DUE_SHARDS, type DuePrefix } from './keys';
 import type { PaginateResult } from './paginate';
+import type { DynamoTable } from './table';
 import { TABLE } from './table-definition';
 
 /** A page of due work asked for: at most `limit` items, resuming at `cursor`. */
@@ -11,11 +13,7 @@ export interface DueOptions {
 }
 
 /** One query per shard of `prefix` in the due index: what is due by `dueBy`, or, without it, everything there. */
-export function dueQueries(
-  prefix: DuePrefix,
-  dueBy?: Date,
-  read: Pick<QueryCommandInput, 'ProjectionExpression' | 'Select'> = {},
-) {
+export function dueQueries(prefix: DuePrefix, dueBy?: Date, read: Pick<QueryCommandInput, 'Select'> = {}) {
   return Array.from({ length: DUE_SHARDS[prefix] }, (_, shard) => ({
     IndexName: TABLE.dueIndex.name,
     KeyConditionExpression: dueBy ? 'dueShard = :shard AND dueAt <= :dueBy' : 'dueShard = :shard',
@@ -24,9 +22,18 @@ export function dueQueries(
   }));
 }
 
-/** Due items as the domain knows them; each shard comes back in time order, a page spanning shards is merged back into it. */
-export function duePage<T>(result: PaginateResult, dueAtOf: (item: T) => string): Page<T> {
-  const items = result.items.map((item) => stripStorage<T>(item));
+/**
+ * Due items as the domain knows them: the index holds keys only, so the page's items are read by
+ * key (one BatchGetItem per 100, consistently: the sweeper sees each as it is now, and one gone
+ * since the query is left out). Each shard comes back in time order; a page spanning shards is
+ * merged back into it.
+ */
+export async function duePage<T>(
+  table: DynamoTable,
+  result: PaginateResult,
+  dueAtOf: (item: T) => string,
+): Promise<Page<T>> {
+  const items = await table.batchGet<T>(tableKeys(result.items));
   items.sort((a, b) => dueAtOf(a).localeCompare(dueAtOf(b)));
   return { items, cursor: result.cursor };
 }

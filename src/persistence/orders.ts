@@ -86,7 +86,7 @@ export async function findUnpaidOrders(
   options: DueOptions,
 ): Promise<Page<Order>> {
   const page = await paginate(table, { partitions: dueQueries('ORDER', unpaidSince), ...options });
-  return duePage<Order>(page, (order) => order.unpaidSince ?? '');
+  return duePage<Order>(table, page, (order) => order.unpaidSince ?? '');
 }
 
 /** The payment an order's list entry shows: the one that paid it, else its latest. */

@@ -154,7 +154,7 @@ export function getPayments(table: DynamoTable, paymentIds: readonly string[]): 
 /** Open payments due by `dueBy`, earliest first within a page. */
 export async function findDuePayments(table: DynamoTable, dueBy: Date, options: DueOptions): Promise<Page<Payment>> {
   const page = await paginate(table, { partitions: dueQueries('PAYMENT', dueBy), ...options });
-  return duePage<Payment>(page, (payment) => nextSweepAt(payment) ?? '');
+  return duePage<Payment>(table, page, (payment) => nextSweepAt(payment) ?? '');
 }
 
 /**

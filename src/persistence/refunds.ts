@@ -61,18 +61,14 @@ export function getRefunds(table: DynamoTable, refundIds: readonly string[]): Pr
 
 export async function findDueRefunds(table: DynamoTable, dueBy: Date, options: DueOptions): Promise<Page<Refund>> {
   const page = await paginate(table, { partitions: dueQueries('REFUND', dueBy), ...options });
-  return duePage<Refund>(page, (refund) => refund.nextAttemptAt ?? '');
+  return duePage<Refund>(table, page, (refund) => refund.nextAttemptAt ?? '');
 }
 
-/** Open refunds, and only those, sit in the sparse due index (few at a time): their creation times are read. */
+/** Open refunds, and only those, sit in the sparse due index (few at a time): they are read for their creation times. */
 export async function oldestOpenRefundCreatedAt(table: DynamoTable): Promise<string | undefined> {
-  const { items } = await paginate(table, {
-    partitions: dueQueries('REFUND', undefined, { ProjectionExpression: 'createdAt' }),
-  });
-  let oldest: string | undefined;
-  for (const item of items)
-    if (typeof item.createdAt === 'string' && (!oldest || item.createdAt < oldest)) oldest = item.createdAt;
-  return oldest;
+  const { items } = await paginate(table, { partitions: dueQueries('REFUND') });
+  const refunds = await table.batchGet<Refund>(tableKeys(items));
+  return refunds.map((refund) => refund.createdAt).sort()[0];
 }
 
 /** Refunds newest first: abnormal ones from their attention set, any other status checked on every refund's Recent shards. */

@@ -13,9 +13,11 @@ export const TABLE = {
    * Sparse index of work the sweeper must do, ordered by when: open payments (by their next
    * reminder / provider query / expiry), open refunds (by their next provider call), pending orders with no open payment (by when they became
    * unpaid). Items leave it by having the two attributes removed,
-   * so the sweeper never scans the table.
+   * so the sweeper never scans the table. Keys only: a write that keeps an item's due time writes
+   * no index entry, and an entry is one unit whatever the item's size; the sweeper reads the due
+   * items by key (src/persistence/due-index.ts).
    */
-  dueIndex: { name: 'DueByTime', partitionKey: 'dueShard', sortKey: 'dueAt', projection: 'ALL' },
+  dueIndex: { name: 'DueByTime', partitionKey: 'dueShard', sortKey: 'dueAt', projection: 'KEYS_ONLY' },
   /**
    * Sparse index listing the product catalogue without a scan. Keys only: the stock decrement in
    * every order then writes no index entry; listing the catalogue reads the products themselves.

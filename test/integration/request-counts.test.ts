@@ -338,6 +338,20 @@ describe('AWS requests per operation', () => {
     expect(requests).toEqual({ 'DynamoDB.GetItem': 2, 'DynamoDB.TransactWriteItems': 1 });
   });
 
+  it("the sweeper's page of due payments: their keys from each due-index shard, then the payments in one batch read", async () => {
+    for (let i = 0; i < 3; i++) await placeOrder(api, TEA);
+    env.clock.advanceMinutes(31);
+
+    let found = 0;
+    const requests = await requestsOf(async () => {
+      found = (await env.repo.findDuePayments(env.clock.now(), { limit: 100 })).items.length;
+    });
+
+    expect(found).toBe(3);
+    // The index holds keys only: a payment write that keeps its due time writes no entry.
+    expect(requests).toEqual({ 'DynamoDB.Query': OPEN_PAYMENT_SHARDS, 'DynamoDB.BatchGetItem': 1 });
+  });
+
   it('sweeper run with nothing due', async () => {
     const requests = await requestsOf(() =>
       makeSweeperHandler(localWiring(async () => env.deps))({} as never, lambdaContext),

@@ -94,7 +94,7 @@ function unitsOf(body: Body, factor: number): Map<string, number> {
   const units = new Map([[`table:${item.pk?.S ?? '?'}`, factor * size]]);
   for (const index of INDEXES) {
     const value = body.Item?.[index.partitionKey]?.S;
-    if (value) units.set(`${index.name}:${value}`, size);
+    if (value) units.set(`${index.name}:${value}`, index.projection === 'KEYS_ONLY' ? 1 : size);
   }
   return units;
 }
