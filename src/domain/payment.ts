@@ -1,6 +1,6 @@
 import { InvalidTransitionError, PaymentUnderReviewError } from './errors';
 import { CURRENCY, type Currency, type Fen } from './money';
-import type { PaymentScene, StartedCheckout } from './scene';
+import type { KeptCheckout, PaymentScene } from './scene';
 import type { PaymentNotification } from './notification';
 
 export const PAYMENT_STATUSES = ['init', 'processing', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
@@ -43,7 +43,7 @@ export interface Payment {
   /** Where the customer pays, recorded when the payment starts (docs/API.md#start-a-payment). */
   scene?: PaymentScene;
   /** The provider's checkout while the payment is open: what a repeated start hands out again. */
-  checkout?: StartedCheckout;
+  checkout?: KeptCheckout;
   /**
    * The provider's own word for how it was paid (WeChat `trade_type`), from its callbacks and
    * queries; one that does not fit `scene` is alarmed (TradeTypeMismatch).

@@ -80,6 +80,9 @@ export interface StartedCheckout {
   clientIp?: string;
 }
 
+/** A started checkout as its payment keeps it: without `ref` when that is the pay URL, kept once (an Alipay page URL is 1 KB). */
+export type KeptCheckout = Omit<StartedCheckout, 'ref'> & { ref?: string };
+
 /** Whether a repeated start asks for the checkout the payment already has. */
 export function sameCheckoutInputs(
   started: Pick<StartedCheckout, 'payer' | 'clientIp'>,

@@ -143,6 +143,27 @@ describe('handing a checkout out again', () => {
   });
 });
 
+describe('the pay URL is kept once', () => {
+  it('an Alipay page checkout, whose handle is its 1 KB signed pay URL, keeps it only as payUrl; a repeated start hands the same URL out', async () => {
+    const first = await started('alipay', 'page');
+
+    const { payment } = await stored(first.paymentId);
+    expect(payment.payUrl).toBe(first.answer.payUrl);
+    expect(payment.payUrl!.length).toBeGreaterThan(900);
+    expect(payment.checkout).not.toHaveProperty('ref');
+    const again = await switchTo(first.paymentId, 'page');
+    expect(again.payUrl).toBe(first.answer.payUrl);
+    expect(again.payment.paymentId).toBe(first.paymentId);
+  });
+
+  it('a JSAPI checkout, whose handle is no URL (prepay_id), keeps its handle', async () => {
+    const first = await started('wechat', 'jsapi');
+    const { payment } = await stored(first.paymentId);
+    expect(payment.payUrl).toBeUndefined();
+    expect(payment.checkout?.ref).toMatch(/^wx/);
+  });
+});
+
 describe('prepay_id lives 2 hours', () => {
   it('a start within them answers the same prepay_id without asking WeChat; after them it asks again under the same out_trade_no', async () => {
     env.deps.timing = { ...env.deps.timing, ttlMinutes: 240 };

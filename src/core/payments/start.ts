@@ -10,6 +10,7 @@ import {
   type PayAction,
   type Payment,
   type PaymentScene,
+  type KeptCheckout,
   type StartedCheckout,
 } from '../../domain';
 import type { Uses } from '../kernel/deps';
@@ -82,14 +83,14 @@ export async function startPayment(
   }
 }
 
-/** A payment started before scenes were recorded: its provider's default scene, its pay URL the handle. */
+/** The payment's checkout, its handle the pay URL when kept only there (or started before scenes were recorded). */
 function startedCheckoutOf(
   provider: PaymentProvider,
   payment: Payment,
 ): { scene?: PaymentScene; checkout: StartedCheckout } {
   return {
     scene: payment.scene ?? defaultScene(provider),
-    checkout: payment.checkout ?? { ref: payment.payUrl ?? '' },
+    checkout: { ...payment.checkout, ref: payment.checkout?.ref ?? payment.payUrl ?? '' },
   };
 }
 
@@ -118,7 +119,7 @@ export async function checkoutAtProvider(
   payment: Payment,
   choice: SceneChoice,
   now: Date,
-): Promise<{ scene: PaymentScene; checkout: StartedCheckout; payUrl?: string }> {
+): Promise<{ scene: PaymentScene; checkout: KeptCheckout; payUrl?: string }> {
   const returnUrl = returnUrlFor(deps.returnUrlTemplate, payment);
   try {
     const handle = await provider.startCheckout({
@@ -130,8 +131,10 @@ export async function checkoutAtProvider(
       returnUrl,
       now,
     });
-    const checkout: StartedCheckout = { ...handle, ...choice.inputs };
     const payUrl = payUrlOf(provider.checkoutAction({ scene: choice.scene, ref: handle.ref, returnUrl, now }));
+    // A handle that is the pay URL (a redirect or QR scene's) is kept once, as the pay URL.
+    const { ref, ...rest } = handle;
+    const checkout: KeptCheckout = { ...rest, ...(ref === payUrl ? {} : { ref }), ...choice.inputs };
     return { scene: choice.scene, checkout, ...(payUrl ? { payUrl } : {}) };
   } catch (error) {
     deps.logger.warn('provider refused to create the checkout', {
