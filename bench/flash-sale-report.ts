@@ -1,5 +1,6 @@
 import { OPEN_PAYMENT_SHARDS } from '../src/persistence/keys';
 import type { FlashSaleRow } from './scenarios/flash-sale';
+import { DUE_UNITS_PER_ORDER } from './expiry-wave-report';
 
 /** `npm run bench -- flash-sale` as recorded in bench/results.json. */
 export interface FlashSaleResults {
@@ -25,8 +26,7 @@ const TABLE_QUOTA = 40_000;
 export function flashSaleSection(flash: FlashSaleResults | undefined, createUnits: number): string[] {
   if (!flash) return [];
   const scale = AWS_PARTITION_WCU / flash.partitionUnitsPerSecond;
-  const paymentKb = Math.max(1, Math.ceil(Math.max(...flash.rows.map((row) => row.paymentItemBytes)) / 1024));
-  const dueCeiling = (OPEN_PAYMENT_SHARDS * AWS_PARTITION_WCU) / paymentKb;
+  const dueCeiling = (OPEN_PAYMENT_SHARDS * AWS_PARTITION_WCU) / DUE_UNITS_PER_ORDER;
   return [
     '## Flash sale: one SKU under the partition model',
     '',
@@ -55,7 +55,7 @@ export function flashSaleSection(flash: FlashSaleResults | undefined, createUnit
         `- ${shards} shard${shards > 1 ? 's' : ''}: up to ${((shards * AWS_PARTITION_WCU) / 2).toLocaleString('en')} orders/s, planned ${(shards * PLANNED_PER_SHARD).toLocaleString('en')}/s, which writes ${(shards * PLANNED_PER_SHARD * createUnits).toLocaleString('en')} units/s at ${createUnits} write units per create (the cost section’s figure).`,
     ),
     `- The table: a new on-demand table starts warm at ${ON_DEMAND_WARM_START.toLocaleString('en')} write units/s (≈ ${Math.floor(ON_DEMAND_WARM_START / createUnits)} orders/s here) and grows with traffic, too slowly for a sale that starts on the second: set warm throughput (UpdateTable WarmThroughput) to the planned rate’s units before the sale, and raise the account’s per-table quota (${TABLE_QUOTA.toLocaleString('en')} write units/s by default, ≈ ${Math.floor(TABLE_QUOTA / createUnits).toLocaleString('en')} orders/s) through Service Quotas. 5,000 orders/s needs 20 shards and ${(5_000 * createUnits).toLocaleString('en')} units/s.`,
-    `- The next ceiling is the due index: every new payment (${Math.max(...flash.rows.map((row) => row.paymentItemBytes))} bytes, ${paymentKb} KB) writes an entry into one of ${OPEN_PAYMENT_SHARDS} due-index partitions, ${dueCeiling.toLocaleString('en')} orders/s for all of them together; past it the index throttles and back-pressures the table’s writes (the start re-keys the entry, about 3 units an order in all: see the expiry wave below). After that, the stock marker and the catalogue reads are far below their limits (a container reads a product once per 30 s, once per 2 s when sold out).`,
+    `- The next ceiling is the due index: every new payment (${Math.max(...flash.rows.map((row) => row.paymentItemBytes))} bytes) writes a keys-only entry (one unit) into one of ${OPEN_PAYMENT_SHARDS} due-index partitions and its start re-keys it (two more), ${DUE_UNITS_PER_ORDER} units an order: ${Math.round(dueCeiling).toLocaleString('en')} started orders/s for all partitions together; past it the index throttles and back-pressures the table’s writes (see the expiry wave below). After that, the stock marker and the catalogue reads are far below their limits (a container reads a product once per 30 s, once per 2 s when sold out).`,
     '',
   ];
 }
