@@ -289,8 +289,8 @@ export class ProductUnavailableError extends DomainError {
 
 /**
  * A change the staff catalogue routes cannot make to a product whose stock is sharded: its shards
- * carry the price an order's take checks (src/domain/stock.ts) and hold the stock, and these
- * routes write the product item only. Set them when creating the product.
+ * carry the price an order's take checks (src/domain/stock.ts), and PATCH writes the product item
+ * only. Set the price and sale state when creating the product.
  */
 export class ProductShardedError extends DomainError {
   constructor(

@@ -1,5 +1,5 @@
 import { assertAdjustment, patchedProduct, type ProductPatch, productVersion } from '../../domain/catalogue';
-import { placeForLayout, shardItemCount, splitStock } from '../../domain/stock';
+import { placeForLayout, planTakes, shardItemCount, splitStock } from '../../domain/stock';
 import {
   AdjustmentExceedsStockError,
   NotFoundError,
@@ -78,9 +78,11 @@ export async function updateProduct(
 }
 
 /**
- * POST /api/products/{sku}/stock: `adjust` units more or fewer, as one conditional increment
- * (never a read-then-write): a decrease needs that many units free, and free stock already
- * excludes what open orders hold, so it can never take stock below what they hold.
+ * POST /api/products/{sku}/stock: `adjust` units more or fewer, as conditional increments (never a
+ * read-then-write): a decrease needs that many units free, and free stock already excludes what
+ * open orders hold, so it can never take stock below what they hold. A sharded product's units
+ * are spread over its shards (an increase clears the sold-out marker) or taken from those that
+ * hold them; an order emptying one of those first makes it read and plan again.
  */
 export async function adjustProductStock(
   deps: CatalogueDeps,
@@ -88,27 +90,50 @@ export async function adjustProductStock(
   remember?: (body: unknown) => Write[],
 ) {
   const adjust = assertAdjustment(input.adjust);
-  const read = await loadProduct(deps, input.sku);
-  if (isSharded(read)) throw new ProductShardedError(input.sku, 'stock');
   const body = (auditId: string) => ({ sku: input.sku, adjust, auditId });
+  for (let attempt = 1; ; attempt++) {
+    const read = await loadProduct(deps, input.sku);
+    const writes = adjustmentWrites(read, adjust);
+    try {
+      const entry = await commitAudited(
+        deps,
+        input,
+        {
+          kind: 'product',
+          id: input.sku,
+          action: 'adjust-stock',
+          // The stock as read before the increment: orders may move it meanwhile, the increment is exact.
+          before: { stockRead: read.stock },
+          after: { adjust },
+        },
+        { writes, events: [] },
+        (entry) => remember?.(body(entry.auditId)) ?? [],
+      );
+      return body(entry.auditId);
+    } catch (error) {
+      if (!(error instanceof OutOfStockError)) throw error;
+      if (!isSharded(read) || attempt === RESHARD_ATTEMPTS)
+        throw new AdjustmentExceedsStockError(input.sku, adjust, error.available);
+    }
+  }
+}
+
+/** The stock writes of an adjustment: the product's own stock, or its shards (an increase evenly, a decrease where units are). */
+function adjustmentWrites(product: Product, adjust: number): Write[] {
+  const { sku } = product;
+  if (!isSharded(product)) return [{ kind: 'adjustStock', sku, delta: adjust }];
+  if (adjust > 0)
+    return [
+      ...splitStock(adjust, product.stockShards!).flatMap((quantity, shard): Write[] =>
+        quantity > 0 ? [{ kind: 'returnToShard', sku, shard, quantity }] : [],
+      ),
+      { kind: 'clearSoldOut', sku },
+    ];
+  const shardStock = (product.shardStock ?? []).slice(0, product.stockShards);
   try {
-    const entry = await commitAudited(
-      deps,
-      input,
-      {
-        kind: 'product',
-        id: input.sku,
-        action: 'adjust-stock',
-        // The stock as read before the increment: orders may move it meanwhile, the increment is exact.
-        before: { stockRead: read.stock },
-        after: { adjust },
-      },
-      { writes: [{ kind: 'adjustStock', sku: input.sku, delta: adjust }], events: [] },
-      (entry) => remember?.(body(entry.auditId)) ?? [],
-    );
-    return body(entry.auditId);
+    return planTakes(sku, shardStock, -adjust, 0).map((take): Write => ({ kind: 'moveOutOfShard', sku, ...take }));
   } catch (error) {
-    if (error instanceof OutOfStockError) throw new AdjustmentExceedsStockError(input.sku, adjust, error.available);
+    if (error instanceof OutOfStockError) throw new AdjustmentExceedsStockError(sku, adjust, error.available);
     throw error;
   }
 }

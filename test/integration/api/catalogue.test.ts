@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { SOLD_OUT_RECHECK_MS } from '../../../src/core/orders/catalogue';
 import { ADMIN_SCOPE } from '../../../src/http/routes';
 import { type CustomerApi, customerApi, itemsOfKind, placeOrder, stockOf } from '../../support/api-fixtures';
 import { createTestEnv, type TestEnv } from '../../support/harness';
@@ -104,27 +105,34 @@ describe('POST /api/products/{sku}/stock', () => {
 
 describe('a product with sharded stock', () => {
   const KETTLE = { sku: 'SALE-KETTLE', name: 'Flash-sale kettle', price: 9_900, stock: 8, stockShards: 4 };
-
-  it('refuses a price, sale-state or stock change its shards would not see (409 PRODUCT_SHARDED), changing nothing; a name changes', async () => {
-    expect((await api('POST /api/products', { ...LIN, body: KETTLE })).statusCode).toBe(201);
-    const at = (body: Record<string, unknown>) =>
-      api('PATCH /api/products/{sku}', {
-        ...LIN,
-        params: { sku: KETTLE.sku },
-        body: { reason: 'sale prep', ...body },
-        headers: { 'if-match': '1' },
-      });
-
-    const repriced = await at({ price: 8_800 });
-    const offSale = await at({ active: false });
-    const adjusted = await api('POST /api/products/{sku}/stock', {
+  const at = (body: Record<string, unknown>) =>
+    api('PATCH /api/products/{sku}', {
       ...LIN,
       params: { sku: KETTLE.sku },
-      body: { adjust: 2, reason: 'stock count' },
+      body: { reason: 'sale prep', ...body },
+      headers: { 'if-match': '1' },
     });
+  const adjustKettle = (by: number) =>
+    api('POST /api/products/{sku}/stock', {
+      ...LIN,
+      params: { sku: KETTLE.sku },
+      body: { adjust: by, reason: 'stock count' },
+    });
+  const shards = async () =>
+    (await itemsOfKind(env, 'stockShard'))
+      .sort((a, b) => (a.shard as number) - (b.shard as number))
+      .map((item) => item.available as number);
+
+  beforeEach(async () => {
+    expect((await api('POST /api/products', { ...LIN, body: KETTLE })).statusCode).toBe(201);
+  });
+
+  it('refuses a price or sale-state change its shards would not see (409 PRODUCT_SHARDED), changing nothing; a name changes', async () => {
+    const repriced = await at({ price: 8_800 });
+    const offSale = await at({ active: false });
     const renamed = await at({ name: 'Kettle, flash sale' });
 
-    for (const refused of [repriced, offSale, adjusted]) {
+    for (const refused of [repriced, offSale]) {
       expect(refused.statusCode).toBe(409);
       expect(refused.body.error).toMatchObject({ code: 'PRODUCT_SHARDED', details: { sku: KETTLE.sku } });
     }
@@ -135,5 +143,52 @@ describe('a product with sharded stock', () => {
     expect(listed.body.products.find((p: { sku: string }) => p.sku === KETTLE.sku)).toMatchObject({ stock: 7 });
     const audit = await api('GET /api/admin/audit', { ...LIN, query: { entity: `product:${KETTLE.sku}` } });
     expect(audit.body.entries).toHaveLength(1);
+  });
+
+  it('adds stock over its shards and clears the sold-out marker; takes stock from the shards that hold it, never more than is free', async () => {
+    for (let i = 0; i < 8; i++) await placeOrder(api, { items: [{ sku: KETTLE.sku, quantity: 1 }] });
+    const soldOut = await api('POST /api/orders', {
+      body: { items: [{ sku: KETTLE.sku, quantity: 1 }], paymentMethod: 'bank' },
+    });
+    expect(soldOut.statusCode).toBe(409);
+    expect((await itemsOfKind(env, 'product')).find((item) => item.sku === KETTLE.sku)).toMatchObject({
+      soldOut: true,
+    });
+
+    expect((await adjustKettle(+6)).statusCode).toBe(200);
+    expect(await shards()).toEqual([2, 2, 1, 1]);
+    expect((await itemsOfKind(env, 'product')).find((item) => item.sku === KETTLE.sku)).toMatchObject({
+      soldOut: false,
+    });
+    env.clock.advance(SOLD_OUT_RECHECK_MS); // a container trusts the marker it read that long
+    expect((await placeOrder(api, { items: [{ sku: KETTLE.sku, quantity: 1 }] })).order.status).toBe('pending');
+
+    const tooMuch = await adjustKettle(-6);
+    expect(tooMuch.statusCode).toBe(409);
+    expect(tooMuch.body.error).toMatchObject({ code: 'ADJUSTMENT_EXCEEDS_STOCK' });
+    expect((await adjustKettle(-3)).statusCode).toBe(200);
+    expect((await shards()).reduce((a, b) => a + b)).toBe(2);
+    expect((await shards()).every((units) => units >= 0)).toBe(true);
+  });
+
+  it('a decrease racing orders: every unit accounted for, no shard below zero', async () => {
+    const [answers, taken] = await Promise.all([
+      Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          api('POST /api/orders', {
+            customerId: `cust_${i}`,
+            body: { items: [{ sku: KETTLE.sku, quantity: 1 }], paymentMethod: 'bank' },
+          }),
+        ),
+      ),
+      adjustKettle(-2),
+    ]);
+
+    const sold = answers.filter((answer) => answer.statusCode === 201).length;
+    const removed = taken.statusCode === 200 ? 2 : 0;
+    expect([200, 409]).toContain(taken.statusCode);
+    const left = await shards();
+    expect(left.every((units) => units >= 0)).toBe(true);
+    expect(sold + removed + left.reduce((a, b) => a + b)).toBe(8);
   });
 });
