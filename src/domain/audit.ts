@@ -37,6 +37,13 @@ export interface AuditSubject {
   paymentId?: string;
 }
 
+/** Whom an action on a payment or a refund concerns: its order, customer and payment. */
+export const subjectOf = ({ orderId, customerId, paymentId }: Required<AuditSubject>): AuditSubject => ({
+  orderId,
+  customerId,
+  paymentId,
+});
+
 export function auditEvent(entry: AuditEntry, subject: AuditSubject = {}): DomainEvent {
   return {
     id: `audit:${entry.auditId}`,

@@ -14,6 +14,7 @@ import { providerFor } from '../payments/payments';
 import { applyProviderState, settleRefund } from '../refunds/refunds';
 import { refundView } from '../refunds/views';
 import { auditRecord, type StaffNote } from './audit';
+import { subjectOf } from '../../domain/audit';
 import { refundSummary, type RefundActionDeps } from './refund-actions';
 
 type RetryDeps = RefundActionDeps & Pick<Deps, 'providers'>;
@@ -82,7 +83,7 @@ async function claim(deps: RetryDeps, input: RetryInput) {
     action: 'retry',
     before: refundSummary(refund),
     after: { ...refundSummary(after), destination: input.destination.type },
-    subject: { orderId: refund.orderId, customerId: refund.customerId, paymentId: refund.paymentId },
+    subject: subjectOf(refund),
   });
   const moved = await settleRefund(deps, refund, change, [audit.write], [audit.event]);
   return { refund: moved ?? after, provider, auditId: audit.entry.auditId };
@@ -114,7 +115,7 @@ async function refused(
         action: 'retry-refused',
         before: refundSummary(refund),
         after: refundSummary(transitionRefund(refund, change)),
-        subject: { orderId: refund.orderId, customerId: refund.customerId, paymentId: refund.paymentId },
+        subject: subjectOf(refund),
       },
     );
     return (await settleRefund(deps, refund, change, [audit.write], [audit.event])) ?? refund;

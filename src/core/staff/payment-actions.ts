@@ -14,6 +14,7 @@ import type { PaymentStore } from '../payments/ports';
 import { owedRefunds } from '../refunds/owed-refunds';
 import { refundView } from '../refunds/views';
 import { commitAudited, type StaffNote } from './audit';
+import { subjectOf } from '../../domain/audit';
 import { staffPaymentView } from './find';
 
 type PaymentActionDeps = Uses<PaymentStore & OrderStore & Commit, 'clock'>;
@@ -72,7 +73,7 @@ export function settleParkedPayment(
         action: input.decision,
         before: { ...paymentSummary(payment), reported: payment.review?.amount },
         after: { ...paymentSummary(refunding.payment), orderStatus: (outcome.order ?? order).status },
-        subject: { orderId: order.orderId, customerId: order.customerId, paymentId: payment.paymentId },
+        subject: subjectOf(payment),
       },
       { writes, events },
       (entry) => remember?.(body(entry.auditId)) ?? [],
@@ -112,7 +113,7 @@ export function refundOwedMoney(
         action: 'refund-owed',
         before: paymentSummary(payment),
         after: { ...paymentSummary(refunding.payment), refundIds: refunding.refunds.map((r) => r.refundId) },
-        subject: { orderId: payment.orderId, customerId: payment.customerId, paymentId: payment.paymentId },
+        subject: subjectOf(payment),
       },
       {
         writes: [

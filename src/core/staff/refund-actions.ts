@@ -9,6 +9,7 @@ import type { RefundStore } from '../refunds/ports';
 import { settleRefund } from '../refunds/refunds';
 import { refundView } from '../refunds/views';
 import { auditRecord, type StaffNote } from './audit';
+import { subjectOf } from '../../domain/audit';
 
 export type RefundActionDeps = Uses<
   RefundStore & PaymentStore & OrderStore & Commit,
@@ -58,7 +59,7 @@ export function settleRefundOffline(
       action: 'settled-offline',
       before: refundSummary(refund),
       after: refundSummary(after),
-      subject: { orderId: refund.orderId, customerId: refund.customerId, paymentId: refund.paymentId },
+      subject: subjectOf(refund),
     });
     const body = { refund: { ...refundView(after), offline: true }, auditId: audit.entry.auditId };
     await settleRefund(deps, refund, change, [audit.write, ...(remember?.(body) ?? [])], [audit.event]);

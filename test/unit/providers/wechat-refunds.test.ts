@@ -8,6 +8,7 @@ import { WECHAT_REFUND_OUTCOMES, WECHAT_REFUND_STATUSES, createWechatProvider } 
 import { memoryCheckoutStore, toRawCallback } from '../../support/bank-fixtures';
 import {
   WECHAT_SANDBOX_BASE,
+  paidWechatCheckout,
   platformSigner,
   rsaPemPair,
   seconds,
@@ -31,23 +32,6 @@ const unusedFetch: FetchLike = async () => {
 };
 const provider = createWechatProvider({ config: merchant, fetch: unusedFetch });
 
-function paidCheckout(overrides: Partial<SandboxCheckout> = {}): SandboxCheckout {
-  return {
-    provider: 'wechat',
-    paymentId: 'pay_000001',
-    amount: 12_345,
-    currency: 'CNY',
-    description: 'Order ord_1',
-    notifyUrl: NOTIFY_URL,
-    expiresAt: '2026-11-25T04:30:00.000Z',
-    state: 'paid',
-    transactionId: '4200000000202611250000000001',
-    paidAt: '2026-11-25T03:59:30.000Z',
-    notificationId: 'EV-0001',
-    ...overrides,
-  };
-}
-
 function refundRequest(overrides: Partial<RefundRequest> = {}): RefundRequest {
   return {
     refundId: 'ref_000001',
@@ -67,7 +51,7 @@ function connected(
   options: { refundSpacingMs?: number; merchantKey?: string; checkout?: Partial<SandboxCheckout> | null } = {},
 ) {
   const store = memoryCheckoutStore();
-  if (options.checkout !== null) store.put(paidCheckout(options.checkout));
+  if (options.checkout !== null) store.put(paidWechatCheckout(options.checkout));
   const sent: SentRequest[] = [];
   const simulator = createWechatSimulator(sandbox, { refundSpacingMs: options.refundSpacingMs ?? 0 });
   const config = options.merchantKey ? { ...merchant, merchantPrivateKey: options.merchantKey } : merchant;
@@ -111,7 +95,7 @@ describe('wechat refund: create', () => {
 
   it('an answer lost on the way (the refund made, then a timeout) is retried with the same out_refund_no: one refund', async () => {
     const store = memoryCheckoutStore();
-    store.put(paidCheckout());
+    store.put(paidWechatCheckout());
     const toWechat = simulatorFetch(createWechatSimulator(sandbox), store, { now: () => NOW });
     let calls = 0;
     const losingFirstAnswer: FetchLike = async (input, init) => {
@@ -270,7 +254,7 @@ describe('wechat refund: create', () => {
 
   it('an answer tampered with on the way is refused (retryable)', async () => {
     const store = memoryCheckoutStore();
-    store.put(paidCheckout());
+    store.put(paidWechatCheckout());
     const tamper = (answer: { statusCode: number; headers: Record<string, string>; body: string }) => ({
       ...answer,
       body: answer.body.replace('"PROCESSING"', '"SUCCESS"'),
@@ -377,7 +361,7 @@ describe('wechat refund: notifications', () => {
       await wechat.refund(refundRequest({ notifyUrl: 'https://shop.example/refunds/wechat' }));
       const [opened] = store.refunds.list('pay_000001');
       const refund = store.refunds.settle('pay_000001', opened?.key ?? '', NOW, end);
-      const outbound = simulator.buildRefundCallback(paidCheckout(), refund, NOW);
+      const outbound = simulator.buildRefundCallback(paidWechatCheckout(), refund, NOW);
       expect(outbound?.url).toBe('https://shop.example/refunds/wechat');
       const envelope = JSON.parse(outbound?.body ?? '');
       expect(envelope).toMatchObject({
@@ -412,7 +396,7 @@ describe('wechat refund: notifications', () => {
     const { wechat, store, simulator } = connected();
     await wechat.refund(refundRequest());
     const [processing] = store.refunds.list('pay_000001');
-    expect(simulator.buildRefundCallback(paidCheckout(), processing!, NOW)).toBeUndefined();
+    expect(simulator.buildRefundCallback(paidWechatCheckout(), processing!, NOW)).toBeUndefined();
   });
 
   it('verifies a hand-made REFUND.SUCCESS (no appid) dated by success_time', () => {

@@ -1,11 +1,11 @@
-import { createPayUrl } from '../../support/checkout-fixtures';
+import { checkoutRequest, createPayUrl } from '../../support/checkout-fixtures';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SandboxCheckout } from '../../../local/sandbox/types';
 import { createWechatSimulator, generateWechatKeys } from '../../../local/sandbox/wechat';
 import type { WechatSandboxKeys } from '../../../local/sandbox/wechat-signing';
 import { WechatConfigSchema, type WechatConfig } from '../../../src/providers/config';
-import { ProviderCallError, type PayablePayment, type RawCallback } from '../../../src/core/payments/provider';
+import { ProviderCallError, type RawCallback } from '../../../src/core/payments/provider';
 import type { FetchLike } from '../../../src/providers/kit/http';
 import {
   WECHAT_CALLBACK_OUTCOMES,
@@ -439,14 +439,7 @@ describe('acknowledge and reject', () => {
 });
 
 describe('calls to WeChat, through the simulator', () => {
-  const payment: PayablePayment = {
-    paymentId: 'pay_000001',
-    orderId: 'ord_1',
-    amount: 12_345,
-    currency: 'CNY',
-    expiresAt: '2026-11-25T04:30:00.000Z',
-    description: 'Order ord_1',
-  };
+  const { payment } = checkoutRequest('native');
   const notifyUrl = 'https://shop.example/api/payments/callback/wechat';
 
   function setup(
